@@ -35,7 +35,11 @@ class ClipResult:
 
 
 class MethodPlugin(ABC):
-    """One registered VIS method. Subclasses declare everything a user needs in one place."""
+    """One registered VIS method. Subclasses declare everything a user needs in one place.
+
+    Subclasses keep their `torch.nn.Module` in `self.model` (in eval mode); `flops_modules()`
+    names sub-modules of it (dotted paths) for the per-module FLOPs breakdown.
+    """
 
     #: registry name, e.g. "seqformer"
     name: str = ""
@@ -52,12 +56,23 @@ class MethodPlugin(ABC):
         """Load the authors' released format or the project's own; report key mismatches clearly."""
 
     @abstractmethod
-    def preprocess(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8 frames [T, 3, H, W] (RGB) -> the method's normalised, resized input."""
+    def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
+        """uint8 RGB frames [T, 3, H, W] -> the method's normalised, resized input [T, 3, h, w].
+
+        `shorter_side` overrides the method's own test resolution (the sweep's resolution axis);
+        None keeps the published one.
+        """
 
     @abstractmethod
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
         """Preprocessed frames of one clip -> instances, with the method's own post-processing."""
+
+    def to(self, device: str | torch.device) -> MethodPlugin:
+        """Move the model to `device` (the harness moves clips itself)."""
+        module = getattr(self, "model", None)
+        if isinstance(module, torch.nn.Module):
+            module.to(device)
+        return self
 
     def flops_modules(self) -> list[str]:
         """Names of sub-modules FLOPs are broken down by (backbone, encoder, decoder, heads)."""

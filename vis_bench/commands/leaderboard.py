@@ -1,0 +1,37 @@
+"""`run_bench.py leaderboard RUN_DIR... [--out FILE]`: leaderboard markdown from records."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vis_bench.errors import InputError
+from vis_bench.report.leaderboard import leaderboard_markdown
+from vis_bench.report.records import read_records, write_atomic
+
+NAME = "leaderboard"
+HELP = "write leaderboard markdown from the records of one or more runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders or records.jsonl files")
+    parser.add_argument("--out", type=Path, default=None, help="markdown file (default: print)")
+    parser.add_argument("--title", default="vis-bench leaderboard")
+
+
+def run(args: argparse.Namespace) -> int:
+    records = []
+    for path in args.runs:
+        found = read_records(path)
+        if not found:
+            raise InputError(
+                "no records found (expected a run folder with records.jsonl)", path=str(path)
+            )
+        records.extend(found)
+    markdown = leaderboard_markdown(records, args.title)
+    if args.out is None:
+        print(markdown, end="")
+    else:
+        write_atomic(args.out, markdown)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Driving a method over a dataset: clip schedule, clip stitching, the runner."""

@@ -1,0 +1,198 @@
+"""The runner: one method over one dataset under one clip schedule, to results.json and timings.
+
+The harness owns everything around `infer_clip`, identically for every method: frames are decoded
+by a prefetching thread (so decoding is not timed), clips are formed by the shared schedule,
+stitched by the shared soft-IoU matcher, resized back to the video size and RLE-encoded here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vis_bench.eval.rle import encode
+from vis_bench.inference.schedule import clip_windows
+from vis_bench.inference.stitching import ClipStitcher, VideoTrack
+from vis_bench.measure.timing import Stopwatch, median, time_call
+from vis_bench.plugin import MethodPlugin
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class VideoInfo(Protocol):
+    id: int
+    height: int
+    width: int
+    length: int
+
+
+class FrameSource(Protocol):
+    """What the runner needs of a dataset."""
+
+    def videos(self) -> list[Any]: ...
+
+    def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
+        """uint8 RGB frames [t, H, W, 3]."""
+        ...
+
+
+@dataclass
+class RunOutcome:
+    """Predictions and timings of one method over a dataset."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    num_videos: int = 0
+    num_frames: int = 0
+    seconds_end_to_end: float = 0.0
+    seconds_model: float = 0.0
+    model_clip_times: list[float] = field(default_factory=list)
+    model_clip_frames: int = 0
+
+    @property
+    def fps_end_to_end(self) -> float:
+        return self.num_frames / self.seconds_end_to_end if self.seconds_end_to_end else 0.0
+
+    @property
+    def fps_model(self) -> float:
+        """Frames per second of `infer_clip` alone on a fixed clip (median of the repeats)."""
+        t = median(self.model_clip_times)
+        return self.model_clip_frames / t if self.model_clip_times and t > 0 else 0.0
+
+
+def _prefetch(
+    source: FrameSource, videos: list[Any], max_frames: int
+) -> Iterator[tuple[Any, np.ndarray | None]]:
+    """Decode the next video's frames in a background thread while the current one runs.
+
+    Videos longer than `max_frames` are yielded without frames (None) and decoded clip by clip,
+    so memory stays bounded for long videos.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for video in videos:
+                if stop.is_set():
+                    return
+                frames = None
+                if video.length <= max_frames:
+                    frames = source.read_frames(video, list(range(video.length)))
+                slots.put((video, frames, None))
+        except BaseException as err:  # surfaced in the consumer thread
+            slots.put((None, None, err))
+            return
+        slots.put(None)
+
+    thread = threading.Thread(target=work, name="vis-bench-frames", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is None:
+                return
+            video, frames, err = item
+            if err is not None:
+                raise err
+            yield video, frames
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slots.get_nowait()
+            thread.join(timeout=0.05)
+
+
+def tracks_to_results(tracks: list[VideoTrack], video: VideoInfo) -> list[dict[str, Any]]:
+    """Resize each track's mask probabilities to the video size, threshold at 0.5, RLE-encode."""
+    height, width = int(video.height), int(video.width)
+    empty = encode(np.zeros((height, width), np.uint8))
+    results = []
+    for track in tracks:
+        present = [i for i, m in enumerate(track.masks) if m is not None]
+        segmentations: list[dict[str, Any]] = [empty] * len(track.masks)
+        if present:
+            stack = torch.stack([track.masks[i] for i in present]).float()[:, None]
+            resized = F.interpolate(
+                stack, size=(height, width), mode="bilinear", align_corners=False
+            )
+            binary = (resized[:, 0] > 0.5).to(torch.uint8).numpy()
+            for k, i in enumerate(present):
+                segmentations[i] = encode(binary[k])
+        results.append(
+            {
+                "video_id": int(video.id),
+                "score": float(track.score),
+                "category_id": int(track.label),
+                "segmentations": segmentations,
+            }
+        )
+    return results
+
+
+def _autocast(device: str, dtype: str):
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.split(":")[0], dtype=DTYPES[dtype])
+
+
+def run_method(
+    plugin: MethodPlugin,
+    source: FrameSource,
+    *,
+    clip_length: int | str,
+    stride: int | None,
+    resolution: int | None,
+    device: str = "cpu",
+    dtype: str = "fp32",
+    warmup: int = 1,
+    repeats: int = 3,
+    time_model: bool = True,
+    max_prefetch_frames: int = 400,
+    progress: Any = None,
+) -> RunOutcome:
+    """Predict every video of `source`; `progress` (a tqdm bar) is advanced once per video."""
+    outcome = RunOutcome()
+    plugin.to(device)
+    videos = source.videos()
+    timer = Stopwatch(device)
+    with torch.inference_mode():
+        for video, frames in _prefetch(source, videos, max_prefetch_frames):
+            windows = clip_windows(video.length, clip_length, stride)
+            with timer:
+                stitcher = ClipStitcher(video.length, history=len(windows[0]))
+                for window in windows:
+                    if frames is not None:
+                        clip_frames = frames[window.start : window.stop]
+                    else:
+                        clip_frames = source.read_frames(video, list(window))
+                    clip = torch.from_numpy(np.ascontiguousarray(clip_frames)).permute(0, 3, 1, 2)
+                    clip = plugin.preprocess(clip, resolution).to(device)
+                    with _autocast(device, dtype):
+                        result = plugin.infer_clip(clip)
+                    stitcher.add_clip(window, result)
+                outcome.results.extend(tracks_to_results(stitcher.tracks(), video))
+            if time_model and not outcome.model_clip_times:
+                outcome.model_clip_times = time_call(
+                    lambda clip=clip: _infer(plugin, clip, device, dtype), device, warmup, repeats
+                )
+                outcome.model_clip_frames = int(clip.shape[0])
+            outcome.num_videos += 1
+            outcome.num_frames += int(video.length)
+            if progress is not None:
+                progress.update(1)
+    outcome.seconds_end_to_end = timer.total
+    return outcome
+
+
+def _infer(plugin: MethodPlugin, clip: torch.Tensor, device: str, dtype: str) -> None:
+    with _autocast(device, dtype):
+        plugin.infer_clip(clip)

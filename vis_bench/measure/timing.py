@@ -1,0 +1,56 @@
+"""Timers that agree across methods: synchronised on GPU, warm-up excluded, medians reported."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+def synchronize(device: str | torch.device) -> None:
+    """Wait for queued GPU work so a wall-clock reading covers it (no-op on CPU)."""
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        torch.cuda.synchronize(torch.device(device))
+
+
+def time_call(
+    fn: Callable[[], Any], device: str | torch.device, warmup: int, repeats: int
+) -> list[float]:
+    """Seconds per call of `fn` over `repeats` timed calls after `warmup` untimed ones."""
+    for _ in range(max(0, warmup)):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+class Stopwatch:
+    """Accumulates wall time over several disjoint regions (e.g. per-video processing)."""
+
+    def __init__(self, device: str | torch.device = "cpu"):
+        self.device = device
+        self.total = 0.0
+        self._start: float | None = None
+
+    def __enter__(self) -> Stopwatch:
+        synchronize(self.device)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        synchronize(self.device)
+        assert self._start is not None
+        self.total += time.perf_counter() - self._start
+        self._start = None

@@ -1,0 +1,1 @@
+"""Records of sweep cells and everything generated from them: tables, plots, leaderboard."""

@@ -1,0 +1,46 @@
+"""Writing every report of a run (tables, leaderboard, plots) from its records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vis_bench.report.leaderboard import leaderboard_markdown
+from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
+from vis_bench.report.records import write_atomic
+from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+
+
+def tables_markdown(records: list[dict[str, Any]], title: str) -> str:
+    parts = [f"# {title}", "", "## All cells", "", comparison_table(records), ""]
+    parts += ["## AP by clip length", "", pivot_table(records, "AP", "method", "clip_length"), ""]
+    parts += [
+        "## End-to-end FPS by clip length",
+        "",
+        pivot_table(records, "fps_end_to_end", "method", "clip_length"),
+        "",
+    ]
+    notes = notes_lines(records)
+    if notes:
+        parts += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(parts)
+
+
+def write_reports(records: list[dict[str, Any]], out_dir: str | Path, title: str) -> list[Path]:
+    """tables.md, leaderboard.md and the PNG plots under `out_dir`; returns what was written."""
+    out_dir = Path(out_dir)
+    written = []
+    tables = out_dir / "tables.md"
+    write_atomic(tables, tables_markdown(records, title))
+    written.append(tables)
+    board = out_dir / "leaderboard.md"
+    write_atomic(board, leaderboard_markdown(records, title))
+    written.append(board)
+    for plot, name in (
+        (plot_ap_vs_clip_length, "ap_vs_clip_length.png"),
+        (plot_ap_vs_fps, "ap_vs_fps.png"),
+    ):
+        path = plot(records, out_dir / "plots" / name)
+        if path is not None:
+            written.append(path)
+    return written

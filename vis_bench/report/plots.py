@@ -1,0 +1,70 @@
+"""Plots from records (matplotlib, headless): AP vs clip length per method, AP vs FPS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vis_bench.report.tables import records_frame
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_ap_vs_clip_length(records: list[dict[str, Any]], path: str | Path) -> Path | None:
+    """One line per method; 'all' (whole video) is drawn at the right end."""
+    frame = records_frame(records)
+    if frame.empty or "AP" not in frame:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    numeric = [int(v) for v in frame["clip_length"] if v.isdigit()]
+    all_x = (max(numeric) * 2) if numeric else 1
+    for method, group in frame.groupby("method"):
+        xs = [all_x if v == "all" else int(v) for v in group["clip_length"]]
+        pairs = sorted(zip(xs, group["AP"], strict=True))
+        ax.plot([p[0] for p in pairs], [p[1] for p in pairs], marker="o", label=method)
+    ticks = sorted(set(numeric)) + [all_x]
+    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + ["all"])
+    ax.set_xlabel("clip length T (frames)")
+    ax.set_ylabel("AP")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_ap_vs_fps(records: list[dict[str, Any]], path: str | Path) -> Path | None:
+    """Accuracy/speed trade-off: one point per cell, labelled with its clip length."""
+    frame = records_frame(records)
+    if frame.empty or "AP" not in frame or "fps_end_to_end" not in frame:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, group in frame.groupby("method"):
+        ax.scatter(group["fps_end_to_end"], group["AP"], label=method)
+        for _, row in group.iterrows():
+            ax.annotate(f"T={row['clip_length']}", (row["fps_end_to_end"], row["AP"]), fontsize=7)
+    ax.set_xlabel("FPS (end to end)")
+    ax.set_ylabel("AP")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=120)
+    tmp.replace(path)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path

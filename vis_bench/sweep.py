@@ -1,0 +1,254 @@
+"""A sweep: every cell of methods x clip lengths x strides x resolutions x devices x dtypes.
+
+Each cell runs the shared runner, writes its results.json atomically, is scored with the
+project's metric when ground truth exists, is measured (FPS, FLOPs, parameters, memory), and ends
+as one record line. Finished cells are skipped on rerun; a failing cell is recorded with its
+reason and the sweep goes on; Ctrl-C leaves every finished cell intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.errors import VisBenchError
+from vis_bench.inference.runner import FrameSource, run_method
+from vis_bench.measure import memory
+from vis_bench.measure.environment import environment
+from vis_bench.registry import get_method
+from vis_bench.report.records import append_record, finished_keys, write_atomic
+
+RANDOM_WEIGHTS_NOTE = "random weights (no checkpoint): AP is not meaningful"
+
+
+@dataclass(frozen=True, eq=True)
+class Cell:
+    """One point of the sweep."""
+
+    method: MethodConfig
+    clip_length: int | str
+    stride: int | None
+    resolution: int | None
+    device: str
+    dtype: str
+
+    def identity(self, dataset_id: str) -> dict[str, Any]:
+        return {
+            "method": self.method.name,
+            "checkpoint": self.method.checkpoint,
+            "options": self.method.options,
+            "dataset": dataset_id,
+            "clip_length": self.clip_length,
+            "stride": self.stride,
+            "resolution": self.resolution,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
+
+    def key(self, dataset_id: str) -> str:
+        blob = json.dumps(self.identity(dataset_id), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        parts = [self.method.name, f"T={self.clip_length}"]
+        if self.stride is not None:
+            parts.append(f"S={self.stride}")
+        if self.resolution is not None:
+            parts.append(f"{self.resolution}p")
+        parts += [self.device, self.dtype]
+        return " ".join(parts)
+
+
+def expand_cells(config: BenchConfig) -> list[Cell]:
+    """All cells in a stable order: methods outermost, then the axes as listed.
+
+    Combinations with a stride longer than the clip are left out (they would skip frames).
+    """
+    sweep = config.sweep
+    cells = []
+    for method in config.methods:
+        for t, s, r, d, dt in itertools.product(
+            sweep.clip_length, sweep.stride, sweep.resolution, sweep.device, sweep.dtype
+        ):
+            if t == "all" and s is not None:
+                s = None  # one clip: the stride means nothing, keep one cell
+            if t != "all" and s is not None and s > t:
+                continue  # frames would be skipped: not a meaningful schedule
+            cell = Cell(method, t, s, r, d, dt)
+            if cell not in cells:
+                cells.append(cell)
+    return cells
+
+
+def _dtype_supported(device: str, dtype: str) -> str | None:
+    """A reason the device cannot run `dtype`, or None."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        return f"device {device!r} requested but torch has no CUDA device here"
+    if dtype == "bf16" and device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        return "bf16 is not supported by this GPU"
+    return None
+
+
+def _parameter_counts(plugin: Any) -> dict[str, int]:
+    model = getattr(plugin, "model", None)
+    if not isinstance(model, torch.nn.Module):
+        return {}
+    unique = {id(p): p for p in model.parameters()}
+    return {"params": int(sum(p.numel() for p in unique.values()))}
+
+
+def run_cell(
+    cell: Cell,
+    config: BenchConfig,
+    source: FrameSource,
+    gt_path: Path | None,
+    cell_dir: Path,
+    evaluate: Callable[[Path, Path], dict[str, float]] | None,
+    flops: Callable[[Any, torch.Tensor], dict[str, Any]] | None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Run one cell and return the measurements part of its record (raises on failure)."""
+    reason = _dtype_supported(cell.device, cell.dtype)
+    if reason:
+        raise VisBenchError(reason)
+    plugin_cls = get_method(cell.method.name)
+    torch.manual_seed(0)  # seeded random weights when no checkpoint is given
+    plugin = plugin_cls.build(dict(cell.method.options))
+    if cell.method.checkpoint:
+        path = Path(cell.method.checkpoint)
+        if not path.is_file():
+            raise VisBenchError(f"checkpoint not found at {path} (methods[].checkpoint)")
+        plugin.load_checkpoint(str(path))
+    memory.reset_cuda_peak(cell.device)
+    measure = config.measure
+    outcome = run_method(
+        plugin,
+        source,
+        clip_length=cell.clip_length,
+        stride=cell.stride,
+        resolution=cell.resolution,
+        device=cell.device,
+        dtype=cell.dtype,
+        warmup=measure.warmup,
+        repeats=measure.repeats,
+        time_model=measure.fps,
+        progress=progress,
+    )
+    results_path = cell_dir / "results.json"
+    write_atomic(results_path, json.dumps(outcome.results))
+    record: dict[str, Any] = {
+        "num_videos": outcome.num_videos,
+        "num_frames": outcome.num_frames,
+        "num_predictions": len(outcome.results),
+        "results_path": str(results_path),
+    }
+    if measure.ap and evaluate is not None and gt_path is not None:
+        record.update(evaluate(gt_path, results_path))
+    if measure.fps:
+        record["fps_end_to_end"] = outcome.fps_end_to_end
+        record["fps_model"] = outcome.fps_model
+        record["seconds_end_to_end"] = outcome.seconds_end_to_end
+    if measure.flops and flops is not None:
+        record.update(flops(plugin, _flops_clip(source, plugin, cell)))
+    record.update(_parameter_counts(plugin))
+    if measure.memory:
+        record["peak_rss_mb"] = memory.peak_rss_mb()
+        cuda_peak = memory.cuda_peak_mb(cell.device)
+        if cuda_peak is not None:
+            record["cuda_max_allocated_mb"] = cuda_peak
+    notes = [n for n in (getattr(plugin, "notes", ""), cell.method.label) if n]
+    if not cell.method.checkpoint:
+        notes.append(RANDOM_WEIGHTS_NOTE)
+    record["notes"] = "; ".join(notes)
+    return record
+
+
+def _flops_clip(source: FrameSource, plugin: Any, cell: Cell) -> torch.Tensor:
+    """The first clip of the first video, as the method sees it (FLOPs are per frame of it)."""
+    video = source.videos()[0]
+    length = video.length if cell.clip_length == "all" else min(video.length, cell.clip_length)
+    frames = torch.from_numpy(source.read_frames(video, list(range(length)))).permute(0, 3, 1, 2)
+    return plugin.preprocess(frames, cell.resolution).to(cell.device)
+
+
+def run_sweep(
+    config: BenchConfig,
+    source: FrameSource,
+    gt_path: Path | None,
+    dataset_id: str,
+    run_dir: Path,
+    evaluate: Callable[[Path, Path], dict[str, float]] | None = None,
+    flops: Callable[[Any, torch.Tensor], dict[str, Any]] | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Run every unfinished cell; returns the records written by this call."""
+    cells = expand_cells(config)
+    done = finished_keys(run_dir)
+    todo = [c for c in cells if c.key(dataset_id) not in done]
+    if len(todo) < len(cells):
+        log(f"resuming: {len(cells) - len(todo)} of {len(cells)} cells already finished")
+    if config.measure.threads:
+        torch.set_num_threads(config.measure.threads)
+    written = []
+    num_videos = len(source.videos())
+    with tqdm(total=len(todo) * num_videos, unit="video", dynamic_ncols=True) as bar:
+        for index, cell in enumerate(todo, 1):
+            bar.set_description(f"[{index}/{len(todo)}] {cell.label()}")
+            key = cell.key(dataset_id)
+            record: dict[str, Any] = {
+                "key": key,
+                "run": config.name,
+                "config_hash": config.config_hash(),
+                "dataset": dataset_id,
+                **cell.identity(dataset_id),
+                "method_label": cell.method.label,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "environment": environment(cell.device),
+            }
+            before = bar.n
+            try:
+                record.update(
+                    run_cell(
+                        cell, config, source, gt_path, run_dir / "cells" / key, evaluate, flops, bar
+                    )
+                )
+                record["status"] = "ok"
+            except KeyboardInterrupt:
+                raise
+            except Exception as err:  # the sweep goes on; the reason is in the record
+                record["status"] = "failed"
+                record["error"] = f"{type(err).__name__}: {err}"
+                record["traceback"] = traceback.format_exc(limit=8)
+                bar.update(num_videos - (bar.n - before))
+            append_record(run_dir, record)
+            written.append(record)
+            bar.write(summary_line(record))
+    return written
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    """One line per finished cell, printed under the progress bar."""
+    head = f"{record['method']:<14} T={record['clip_length']!s:<4} S={record['stride']!s:<4}"
+    if record.get("status") != "ok":
+        return f"{head} FAILED: {record.get('error', '?')}"
+    parts = [head]
+    if "AP" in record:
+        parts.append(f"AP {100 * record['AP']:.1f}")
+    if "fps_end_to_end" in record:
+        parts.append(f"{record['fps_end_to_end']:.2f} FPS e2e")
+    if "fps_model" in record:
+        parts.append(f"{record['fps_model']:.2f} FPS model")
+    if "gmacs_per_frame" in record:
+        parts.append(f"{record['gmacs_per_frame']:.1f} GMACs/frame")
+    return "  ".join(parts)
