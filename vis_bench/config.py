@@ -59,6 +59,8 @@ class SweepConfig:
     clip_length: list[int | str] = field(default_factory=lambda: ["all"])
     #: frames between clip starts; None = ceil(T / 2) (half-overlapping clips)
     stride: list[int | None] = field(default_factory=lambda: [None])
+    #: explicit (T, S) pairs; when given it replaces the clip_length x stride product
+    clip_schedule: list[list[int]] | None = None
     #: test-time shorter side in pixels; None = the method's own default
     resolution: list[int | None] = field(default_factory=lambda: [None])
     device: list[str] = field(default_factory=lambda: ["cpu"])
@@ -173,6 +175,18 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
             raise InputError(
                 f"{value!r} is not a positive integer or null", path=source, field="sweep.stride"
             )
+    for pair in sweep.clip_schedule or []:
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(v, int) and v > 0 for v in pair)
+            and pair[1] <= pair[0]
+        ):
+            raise InputError(
+                f"{pair!r} is not a [T, S] pair of positive integers with S <= T",
+                path=source,
+                field="sweep.clip_schedule",
+            )
     for value in sweep.resolution:
         if value is not None and not (isinstance(value, int) and value >= 32):
             raise InputError(
@@ -222,6 +236,10 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
             )
     if "methods" not in data or not data["methods"]:
         raise InputError("at least one method is needed", path=source, field="methods")
+    if data["methods"] == "all":
+        from vis_bench.registry import available_methods
+
+        data = {**data, "methods": available_methods()}
     if not isinstance(data["methods"], list):
         raise InputError("expected a list of methods", path=source, field="methods")
     methods = []

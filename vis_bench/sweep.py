@@ -76,10 +76,14 @@ def expand_cells(config: BenchConfig) -> list[Cell]:
     Combinations with a stride longer than the clip are left out (they would skip frames).
     """
     sweep = config.sweep
+    if sweep.clip_schedule:
+        schedules = [(t, s) for t, s in sweep.clip_schedule]
+    else:
+        schedules = list(itertools.product(sweep.clip_length, sweep.stride))
     cells = []
     for method in config.methods:
-        for t, s, r, d, dt in itertools.product(
-            sweep.clip_length, sweep.stride, sweep.resolution, sweep.device, sweep.dtype
+        for (t, s), r, d, dt in itertools.product(
+            schedules, sweep.resolution, sweep.device, sweep.dtype
         ):
             if t == "all" and s is not None:
                 s = None  # one clip: the stride means nothing, keep one cell
@@ -193,6 +197,7 @@ def run_sweep(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Run every unfinished cell; returns the records written by this call."""
+    run_dir = Path(run_dir)
     cells = expand_cells(config)
     done = finished_keys(run_dir)
     todo = [c for c in cells if c.key(dataset_id) not in done]
