@@ -27,3 +27,20 @@ def test_uncompressed_starts_with_zero_run_when_first_pixel_is_set():
     mask = np.ones((2, 2), np.uint8)
     assert rle.encode_uncompressed(mask)["counts"] == [0, 4]
     assert rle.encode_uncompressed(np.zeros((2, 3), np.uint8))["counts"] == [6]
+
+
+def test_mask_areas_handles_more_than_255_masks():
+    # pycocotools 2.0.11 `area` overflows on lists longer than 255; mask_areas chunks.
+    masks = [rle.encode(np.eye(3, dtype=np.uint8) * (i % 2)) for i in range(600)]
+    areas = rle.mask_areas(masks)
+    assert areas.shape == (600,)
+    assert areas.tolist() == [3.0 * (i % 2) for i in range(600)]
+
+
+def test_track_areas_zero_where_absent():
+    m = rle.encode(np.ones((2, 3), np.uint8))
+    assert [a.tolist() for a in rle.track_areas([[m, None], [], [None, None, m]])] == [
+        [6.0, 0.0],
+        [],
+        [0.0, 0.0, 6.0],
+    ]

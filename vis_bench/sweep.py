@@ -22,8 +22,9 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.distributed import DistContext, shard_by_frames, single_process
 from vis_bench.errors import VisBenchError
-from vis_bench.inference.runner import FrameSource, run_method
+from vis_bench.inference.runner import FrameSource, RunOutcome, run_method
 from vis_bench.measure import memory
 from vis_bench.measure.environment import environment
 from vis_bench.registry import get_method
@@ -112,17 +113,24 @@ def _parameter_counts(plugin: Any) -> dict[str, int]:
     return {"params": int(sum(p.numel() for p in unique.values()))}
 
 
-def run_cell(
-    cell: Cell,
-    config: BenchConfig,
-    source: FrameSource,
-    gt_path: Path | None,
-    cell_dir: Path,
-    evaluate: Callable[[Path, Path], dict[str, float]] | None,
-    flops: Callable[[Any, torch.Tensor], dict[str, Any]] | None,
-    progress: Any = None,
-) -> dict[str, Any]:
-    """Run one cell and return the measurements part of its record (raises on failure)."""
+class _ShardSource:
+    """A dataset restricted to this rank's videos."""
+
+    def __init__(self, source: FrameSource, videos: list[Any]):
+        self._source = source
+        self._videos = videos
+
+    def videos(self) -> list[Any]:
+        return self._videos
+
+    def read_frames(self, video: Any, indices: list[int]) -> Any:
+        return self._source.read_frames(video, indices)
+
+
+def _predict(
+    cell: Cell, config: BenchConfig, source: FrameSource, ctx: DistContext, progress: Any
+) -> tuple[Any, RunOutcome]:
+    """Build the method and predict this rank's videos."""
     reason = _dtype_supported(cell.device, cell.dtype)
     if reason:
         raise VisBenchError(reason)
@@ -134,7 +142,10 @@ def run_cell(
         if not path.is_file():
             raise VisBenchError(f"checkpoint not found at {path} (methods[].checkpoint)")
         plugin.load_checkpoint(str(path))
-    memory.reset_cuda_peak(cell.device)
+    device = ctx.device_for(cell.device)
+    memory.reset_cuda_peak(device)
+    if ctx.shards_videos:
+        source = _ShardSource(source, shard_by_frames(source.videos(), ctx.world_size)[ctx.rank])
     measure = config.measure
     outcome = run_method(
         plugin,
@@ -142,13 +153,64 @@ def run_cell(
         clip_length=cell.clip_length,
         stride=cell.stride,
         resolution=cell.resolution,
-        device=cell.device,
+        device=device,
         dtype=cell.dtype,
         warmup=measure.warmup,
         repeats=measure.repeats,
-        time_model=measure.fps,
+        time_model=measure.fps and ctx.is_main,
         progress=progress,
     )
+    return plugin, outcome
+
+
+def _gather(outcome: RunOutcome, source: FrameSource, ctx: DistContext) -> RunOutcome:
+    """Rank 0 gets every rank's predictions back in dataset order; FPS uses the slowest rank."""
+    parts = ctx.all_gather(
+        (outcome.results, outcome.num_videos, outcome.num_frames, outcome.seconds_end_to_end)
+    )
+    position = {int(v.id): i for i, v in enumerate(source.videos())}
+    results = [r for part in parts for r in part[0]]
+    results.sort(key=lambda r: position[int(r["video_id"])])  # stable: per-video order kept
+    merged = RunOutcome(
+        results=results,
+        num_videos=sum(p[1] for p in parts),
+        num_frames=sum(p[2] for p in parts),
+        seconds_end_to_end=max(p[3] for p in parts),
+        model_clip_times=outcome.model_clip_times,
+        model_clip_frames=outcome.model_clip_frames,
+    )
+    return merged
+
+
+def run_cell(
+    cell: Cell,
+    config: BenchConfig,
+    source: FrameSource,
+    gt_path: Path | None,
+    cell_dir: Path,
+    evaluate: Callable[[Path, Path], dict[str, float]] | None,
+    flops: Callable[[Any, torch.Tensor], dict[str, Any]] | None,
+    progress: Any = None,
+    ctx: DistContext | None = None,
+) -> dict[str, Any] | None:
+    """Run one cell; the measurements part of its record on rank 0, None on other ranks.
+
+    Raises on failure (on every rank alike when videos are sharded).
+    """
+    ctx = ctx or single_process()
+    if ctx.shards_videos:
+        error = None
+        try:
+            plugin, outcome = _predict(cell, config, source, ctx, progress)
+        except Exception as err:
+            error = f"{type(err).__name__}: {err}"
+        ctx.check_all(error)
+        outcome = _gather(outcome, source, ctx)
+        if not ctx.is_main:
+            return None
+    else:
+        plugin, outcome = _predict(cell, config, source, ctx, progress)
+    measure = config.measure
     results_path = cell_dir / "results.json"
     write_atomic(results_path, json.dumps(outcome.results))
     record: dict[str, Any] = {
@@ -156,6 +218,7 @@ def run_cell(
         "num_frames": outcome.num_frames,
         "num_predictions": len(outcome.results),
         "results_path": str(results_path),
+        "world_size": ctx.world_size if ctx.shards_videos else 1,
     }
     if measure.ap and evaluate is not None and gt_path is not None:
         record.update(evaluate(gt_path, results_path))
@@ -163,12 +226,13 @@ def run_cell(
         record["fps_end_to_end"] = outcome.fps_end_to_end
         record["fps_model"] = outcome.fps_model
         record["seconds_end_to_end"] = outcome.seconds_end_to_end
+    device = ctx.device_for(cell.device)
     if measure.flops and flops is not None:
-        record.update(flops(plugin, _flops_clip(source, plugin, cell)))
+        record.update(flops(plugin, _flops_clip(source, plugin, cell, device)))
     record.update(_parameter_counts(plugin))
     if measure.memory:
         record["peak_rss_mb"] = memory.peak_rss_mb()
-        cuda_peak = memory.cuda_peak_mb(cell.device)
+        cuda_peak = memory.cuda_peak_mb(device)
         if cuda_peak is not None:
             record["cuda_max_allocated_mb"] = cuda_peak
     notes = [n for n in (getattr(plugin, "notes", ""), cell.method.label) if n]
@@ -178,12 +242,12 @@ def run_cell(
     return record
 
 
-def _flops_clip(source: FrameSource, plugin: Any, cell: Cell) -> torch.Tensor:
+def _flops_clip(source: FrameSource, plugin: Any, cell: Cell, device: str) -> torch.Tensor:
     """The first clip of the first video, as the method sees it (FLOPs are per frame of it)."""
     video = source.videos()[0]
     length = video.length if cell.clip_length == "all" else min(video.length, cell.clip_length)
     frames = torch.from_numpy(source.read_frames(video, list(range(length)))).permute(0, 3, 1, 2)
-    return plugin.preprocess(frames, cell.resolution).to(cell.device)
+    return plugin.preprocess(frames, cell.resolution).to(device)
 
 
 def run_sweep(
@@ -195,19 +259,36 @@ def run_sweep(
     evaluate: Callable[[Path, Path], dict[str, float]] | None = None,
     flops: Callable[[Any, torch.Tensor], dict[str, Any]] | None = None,
     log: Callable[[str], None] = print,
+    ctx: DistContext | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every unfinished cell; returns the records written by this call."""
+    """Run every unfinished cell; returns the records written by this call (by this rank)."""
+    ctx = ctx or single_process()
     run_dir = Path(run_dir)
     cells = expand_cells(config)
-    done = finished_keys(run_dir)
+    done = ctx.broadcast(finished_keys(run_dir) if ctx.is_main else None)
     todo = [c for c in cells if c.key(dataset_id) not in done]
-    if len(todo) < len(cells):
-        log(f"resuming: {len(cells) - len(todo)} of {len(cells)} cells already finished")
+    if ctx.world_size > 1 and ctx.mode == "cells":
+        todo = [c for i, c in enumerate(todo) if i % ctx.world_size == ctx.rank]
+    if len(todo) < len(cells) and ctx.is_main and done:
+        log(
+            f"resuming: {len(done & {c.key(dataset_id) for c in cells})} of {len(cells)} cells finished"
+        )
     if config.measure.threads:
         torch.set_num_threads(config.measure.threads)
+    writes_records = ctx.is_main or ctx.mode == "cells"
     written = []
     num_videos = len(source.videos())
-    with tqdm(total=len(todo) * num_videos, unit="video", dynamic_ncols=True) as bar:
+    if ctx.shards_videos:  # the bar follows rank 0's share
+        num_videos = len(shard_by_frames(source.videos(), ctx.world_size)[0])
+    show = ctx.is_main or (ctx.mode == "cells" and ctx.world_size > 1)
+    bar = tqdm(
+        total=len(todo) * num_videos,
+        unit="video",
+        dynamic_ncols=True,
+        disable=not show or (ctx.shards_videos and not ctx.is_main),
+        position=ctx.rank if ctx.mode == "cells" else 0,
+    )
+    with bar:
         for index, cell in enumerate(todo, 1):
             bar.set_description(f"[{index}/{len(todo)}] {cell.label()}")
             key = cell.key(dataset_id)
@@ -219,15 +300,22 @@ def run_sweep(
                 **cell.identity(dataset_id),
                 "method_label": cell.method.label,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "environment": environment(cell.device),
+                "environment": environment(ctx.device_for(cell.device)),
             }
             before = bar.n
             try:
-                record.update(
-                    run_cell(
-                        cell, config, source, gt_path, run_dir / "cells" / key, evaluate, flops, bar
-                    )
+                measured = run_cell(
+                    cell,
+                    config,
+                    source,
+                    gt_path,
+                    run_dir / "cells" / key,
+                    evaluate,
+                    flops,
+                    bar if not bar.disable else None,
+                    ctx,
                 )
+                record.update(measured or {})
                 record["status"] = "ok"
             except KeyboardInterrupt:
                 raise
@@ -236,9 +324,10 @@ def run_sweep(
                 record["error"] = f"{type(err).__name__}: {err}"
                 record["traceback"] = traceback.format_exc(limit=8)
                 bar.update(num_videos - (bar.n - before))
-            append_record(run_dir, record)
-            written.append(record)
-            bar.write(summary_line(record))
+            if writes_records:
+                append_record(run_dir, record)
+                written.append(record)
+                bar.write(summary_line(record))
     return written
 
 

@@ -1,1 +1,17 @@
-"""The YouTube-VIS metric, RLE helpers, results.json validation and the submission zip."""
+"""The YouTube-VIS metric, RLE helpers, results.json validation and the submission zip.
+
+Phases, as in COCOeval, with plain arrays between them:
+
+* `loading`    load: GT and results JSON -> per-track arrays (errors name file, entry, field)
+* `iou`        evaluate (1): exact video IoU of every (result, GT) pair -> `PairTable`
+* `matching`   evaluate (2): greedy matching per area range and IoU threshold -> `Matches`
+* `accumulate` precision [T, R, K, A, M] and recall [T, K, A, M] -> `Accumulated`
+* `summary`    the 12 official numbers and per-category AP
+* `api`        `evaluate_files(gt, results)` chaining them, with per-phase timings
+
+Numbers equal the official evaluator (youtubevos/cocoapi) in every case of
+shared/design/ytvis_eval.md, quirks included. One documented deviation: an empty results list
+scores "no results" (0 where GT exists) instead of crashing. Also here: `validate` (checks a
+results file before submission), `submission` (the CodaLab zip) and `gt_cache` (opt-in cache
+of a parsed GT).
+"""

@@ -1,0 +1,305 @@
+// Multi-scale deformable attention: CPU forward and backward.
+//
+// Semantics match the pure-PyTorch core (F.grid_sample, bilinear, zeros padding,
+// align_corners=False): pixel coordinate = loc * size - 0.5, corners outside the map read zero.
+// Registered as private ops in namespace `vis_bench_msda_cpu`; the public op
+// `vis_bench_ops::ms_deform_attn` (Python, cuda_ops/ms_deform_attn/op.py) delegates here.
+//
+// Layout: value [B, S, M, D], spatial_shapes int64 [L, 2] (H, W), level_start_index int64 [L],
+// sampling_locations [B, Q, M, L, P, 2] (x, y in [0, 1]), attention_weights [B, Q, M, L, P],
+// output [B, Q, M * D]. Channels are innermost, so every corner read is one contiguous D-vector.
+
+// Per-operator headers only: much faster to compile than <ATen/ATen.h>.
+#define TORCH_ASSERT_ONLY_METHOD_OPERATORS
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/ops/zeros_like.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+struct Dims {
+  int64_t B, S, M, D, L, Q, P;
+};
+
+Dims check_inputs(const at::Tensor& value, const at::Tensor& spatial_shapes,
+                  const at::Tensor& level_start_index, const at::Tensor& loc,
+                  const at::Tensor& attn) {
+  TORCH_CHECK(value.dim() == 4, "value must be [B, S, M, D]");
+  TORCH_CHECK(loc.dim() == 6 && loc.size(5) == 2, "sampling_locations must be [B, Q, M, L, P, 2]");
+  TORCH_CHECK(attn.dim() == 5, "attention_weights must be [B, Q, M, L, P]");
+  TORCH_CHECK(spatial_shapes.dim() == 2 && spatial_shapes.size(1) == 2,
+              "spatial_shapes must be [L, 2]");
+  TORCH_CHECK(spatial_shapes.scalar_type() == at::kLong &&
+                  level_start_index.scalar_type() == at::kLong,
+              "spatial_shapes and level_start_index must be int64");
+  TORCH_CHECK(value.scalar_type() == loc.scalar_type() && value.scalar_type() == attn.scalar_type(),
+              "value, sampling_locations and attention_weights must share a dtype");
+  Dims d{value.size(0), value.size(1), value.size(2), value.size(3),
+         spatial_shapes.size(0), loc.size(1), loc.size(4)};
+  TORCH_CHECK(loc.size(0) == d.B && loc.size(2) == d.M && loc.size(3) == d.L,
+              "sampling_locations shape does not match value/spatial_shapes");
+  TORCH_CHECK(attn.size(0) == d.B && attn.size(1) == d.Q && attn.size(2) == d.M &&
+                  attn.size(3) == d.L && attn.size(4) == d.P,
+              "attention_weights shape does not match sampling_locations");
+  TORCH_CHECK(level_start_index.numel() == d.L, "level_start_index must have L entries");
+  return d;
+}
+
+// Bilinear setup shared by forward and backward: corner indices (-1 when outside) and weights.
+template <typename scalar_t>
+struct Corners {
+  int64_t idx[4];  // row offset (in spatial positions) of corners 00, 01, 10, 11, or -1
+  scalar_t w[4];   // bilinear weights hy*hx, hy*lx, ly*hx, ly*lx
+  scalar_t lx, ly, hx, hy;
+};
+
+template <typename scalar_t>
+inline bool make_corners(scalar_t x_loc, scalar_t y_loc, int64_t H, int64_t W, int64_t start,
+                         Corners<scalar_t>& c) {
+  const scalar_t x = x_loc * static_cast<scalar_t>(W) - scalar_t(0.5);
+  const scalar_t y = y_loc * static_cast<scalar_t>(H) - scalar_t(0.5);
+  // every corner is outside (also rejects NaN/inf before the integer cast)
+  if (!(x > scalar_t(-2) && y > scalar_t(-2) && x < static_cast<scalar_t>(W + 1) &&
+        y < static_cast<scalar_t>(H + 1))) {
+    return false;
+  }
+  const scalar_t xf = std::floor(x);
+  const scalar_t yf = std::floor(y);
+  const int64_t x0 = static_cast<int64_t>(xf);
+  const int64_t y0 = static_cast<int64_t>(yf);
+  c.lx = x - xf;
+  c.ly = y - yf;
+  c.hx = scalar_t(1) - c.lx;
+  c.hy = scalar_t(1) - c.ly;
+  c.w[0] = c.hy * c.hx;
+  c.w[1] = c.hy * c.lx;
+  c.w[2] = c.ly * c.hx;
+  c.w[3] = c.ly * c.lx;
+  const bool x0_in = x0 >= 0 && x0 < W;
+  const bool x1_in = x0 + 1 >= 0 && x0 + 1 < W;
+  const bool y0_in = y0 >= 0 && y0 < H;
+  const bool y1_in = y0 + 1 >= 0 && y0 + 1 < H;
+  c.idx[0] = (y0_in && x0_in) ? start + y0 * W + x0 : -1;
+  c.idx[1] = (y0_in && x1_in) ? start + y0 * W + x0 + 1 : -1;
+  c.idx[2] = (y1_in && x0_in) ? start + (y0 + 1) * W + x0 : -1;
+  c.idx[3] = (y1_in && x1_in) ? start + (y0 + 1) * W + x0 + 1 : -1;
+  return true;
+}
+
+// Channel loop with the head width known at compile time (kDim > 0) for the common sizes, so
+// the compiler fully unrolls and vectorises it; kDim == 0 handles any other width.
+template <typename scalar_t, int kDim>
+inline void axpy(scalar_t* __restrict__ o, const scalar_t* __restrict__ v, scalar_t a,
+                 int64_t D) {
+  if constexpr (kDim > 0) {
+    for (int k = 0; k < kDim; ++k) o[k] += a * v[k];
+  } else {
+    for (int64_t k = 0; k < D; ++k) o[k] += a * v[k];
+  }
+}
+
+template <typename scalar_t, int kDim>
+void forward_kernel(const scalar_t* __restrict__ value, const int64_t* shapes,
+                    const int64_t* starts, const scalar_t* __restrict__ loc,
+                    const scalar_t* __restrict__ attn, scalar_t* __restrict__ out, const Dims& d) {
+  const int64_t value_row = d.M * d.D;  // stride between spatial positions in value
+  const int64_t total = d.B * d.Q * d.M;
+  const int64_t grain = std::max<int64_t>(1, 2048 / std::max<int64_t>(1, d.L * d.P));
+  at::parallel_for(0, total, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t bqm = begin; bqm < end; ++bqm) {
+      const int64_t m = bqm % d.M;
+      const int64_t b = bqm / (d.Q * d.M);
+      const scalar_t* vbase = value + b * d.S * value_row + m * d.D;
+      const scalar_t* lp = loc + bqm * d.L * d.P * 2;
+      const scalar_t* ap = attn + bqm * d.L * d.P;
+      scalar_t* o = out + bqm * d.D;
+      for (int64_t k = 0; k < d.D; ++k) o[k] = scalar_t(0);
+      for (int64_t l = 0; l < d.L; ++l) {
+        const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
+        for (int64_t p = 0; p < d.P; ++p, lp += 2, ++ap) {
+          Corners<scalar_t> c;
+          if (!make_corners(lp[0], lp[1], H, W, start, c)) continue;
+          const scalar_t a = *ap;
+          for (int corner = 0; corner < 4; ++corner) {
+            if (c.idx[corner] < 0) continue;
+            axpy<scalar_t, kDim>(o, vbase + c.idx[corner] * value_row, a * c.w[corner], d.D);
+          }
+        }
+      }
+    }
+  });
+}
+
+// Backward. grad_value is a scatter, so work is split by (batch, head): every (b, m) owns the
+// disjoint slice grad_value[b, :, m, :], and the per-point grads are written once each.
+// dot(g, v) and gv += a * g in one pass over the channels (see axpy for kDim).
+template <typename scalar_t, int kDim>
+inline scalar_t dot_axpy(const scalar_t* __restrict__ g, const scalar_t* __restrict__ v,
+                         scalar_t* __restrict__ gv, scalar_t a, int64_t D) {
+  scalar_t dot = 0;
+  if constexpr (kDim > 0 && kDim % 8 == 0) {
+    // eight independent partial sums: a reduction the compiler may vectorise without -ffast-math
+    scalar_t lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < kDim; k += 8) {
+      for (int j = 0; j < 8; ++j) {
+        lanes[j] += g[k + j] * v[k + j];
+        gv[k + j] += a * g[k + j];
+      }
+    }
+    dot = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+          ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  } else if constexpr (kDim > 0) {
+    for (int k = 0; k < kDim; ++k) {
+      dot += g[k] * v[k];
+      gv[k] += a * g[k];
+    }
+  } else {
+    for (int64_t k = 0; k < D; ++k) {
+      dot += g[k] * v[k];
+      gv[k] += a * g[k];
+    }
+  }
+  return dot;
+}
+
+template <typename scalar_t, int kDim>
+void backward_kernel(const scalar_t* __restrict__ grad_out, const scalar_t* __restrict__ value,
+                     const int64_t* shapes, const int64_t* starts,
+                     const scalar_t* __restrict__ loc, const scalar_t* __restrict__ attn,
+                     scalar_t* __restrict__ grad_value, scalar_t* __restrict__ grad_loc,
+                     scalar_t* __restrict__ grad_attn, const Dims& d) {
+  const int64_t value_row = d.M * d.D;
+  at::parallel_for(0, d.B * d.M, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t bm = begin; bm < end; ++bm) {
+      const int64_t b = bm / d.M, m = bm % d.M;
+      const scalar_t* vbase = value + b * d.S * value_row + m * d.D;
+      scalar_t* gvbase = grad_value + b * d.S * value_row + m * d.D;
+      for (int64_t q = 0; q < d.Q; ++q) {
+        const int64_t bqm = (b * d.Q + q) * d.M + m;
+        const scalar_t* g = grad_out + bqm * d.D;
+        const scalar_t* lp = loc + bqm * d.L * d.P * 2;
+        const scalar_t* ap = attn + bqm * d.L * d.P;
+        scalar_t* glp = grad_loc + bqm * d.L * d.P * 2;
+        scalar_t* gap = grad_attn + bqm * d.L * d.P;
+        for (int64_t l = 0; l < d.L; ++l) {
+          const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
+          for (int64_t p = 0; p < d.P; ++p, lp += 2, glp += 2, ++ap, ++gap) {
+            Corners<scalar_t> c;
+            if (!make_corners(lp[0], lp[1], H, W, start, c)) {
+              glp[0] = glp[1] = *gap = scalar_t(0);
+              continue;
+            }
+            const scalar_t a = *ap;
+            scalar_t dots[4] = {0, 0, 0, 0};  // <grad_out, corner value>
+            for (int corner = 0; corner < 4; ++corner) {
+              if (c.idx[corner] < 0) continue;
+              const int64_t row = c.idx[corner] * value_row;
+              dots[corner] =
+                  dot_axpy<scalar_t, kDim>(g, vbase + row, gvbase + row, a * c.w[corner], d.D);
+            }
+            *gap = c.w[0] * dots[0] + c.w[1] * dots[1] + c.w[2] * dots[2] + c.w[3] * dots[3];
+            const scalar_t gx = a * (c.hy * (dots[1] - dots[0]) + c.ly * (dots[3] - dots[2]));
+            const scalar_t gy = a * (c.hx * (dots[2] - dots[0]) + c.lx * (dots[3] - dots[1]));
+            glp[0] = gx * static_cast<scalar_t>(W);
+            glp[1] = gy * static_cast<scalar_t>(H);
+          }
+        }
+      }
+    }
+  });
+}
+
+at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spatial_shapes,
+                                  const at::Tensor& level_start_index, const at::Tensor& loc,
+                                  const at::Tensor& attn) {
+  const Dims d = check_inputs(value, spatial_shapes, level_start_index, loc, attn);
+  auto v = value.contiguous();
+  auto s = spatial_shapes.contiguous();
+  auto st = level_start_index.contiguous();
+  auto lc = loc.contiguous();
+  auto at_ = attn.contiguous();
+  auto out = at::empty({d.B, d.Q, d.M * d.D}, value.options());
+  AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "ms_deform_attn_forward_cpu", [&] {
+    const auto args = std::make_tuple(v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
+                                      st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(),
+                                      at_.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), d);
+    switch (d.D) {
+      case 32:
+        std::apply(forward_kernel<scalar_t, 32>, args);
+        break;
+      case 64:
+        std::apply(forward_kernel<scalar_t, 64>, args);
+        break;
+      case 16:
+        std::apply(forward_kernel<scalar_t, 16>, args);
+        break;
+      default:
+        std::apply(forward_kernel<scalar_t, 0>, args);
+    }
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
+    const at::Tensor& grad_output, const at::Tensor& value, const at::Tensor& spatial_shapes,
+    const at::Tensor& level_start_index, const at::Tensor& loc, const at::Tensor& attn) {
+  const Dims d = check_inputs(value, spatial_shapes, level_start_index, loc, attn);
+  TORCH_CHECK(grad_output.numel() == d.B * d.Q * d.M * d.D, "grad_output has the wrong size");
+  auto g = grad_output.to(value.scalar_type()).contiguous();
+  auto v = value.contiguous();
+  auto s = spatial_shapes.contiguous();
+  auto st = level_start_index.contiguous();
+  auto lc = loc.contiguous();
+  auto at_ = attn.contiguous();
+  auto grad_value = at::zeros_like(v);
+  auto grad_loc = at::empty_like(lc);
+  auto grad_attn = at::empty_like(at_);
+  AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "ms_deform_attn_backward_cpu", [&] {
+    const auto args = std::make_tuple(
+        g.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
+        st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(), at_.data_ptr<scalar_t>(),
+        grad_value.data_ptr<scalar_t>(), grad_loc.data_ptr<scalar_t>(),
+        grad_attn.data_ptr<scalar_t>(), d);
+    switch (d.D) {
+      case 32:
+        std::apply(backward_kernel<scalar_t, 32>, args);
+        break;
+      case 64:
+        std::apply(backward_kernel<scalar_t, 64>, args);
+        break;
+      case 16:
+        std::apply(backward_kernel<scalar_t, 16>, args);
+        break;
+      default:
+        std::apply(backward_kernel<scalar_t, 0>, args);
+    }
+  });
+  return {grad_value, grad_loc, grad_attn};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(vis_bench_msda_cpu, m) {
+  m.def(
+      "forward(Tensor value, Tensor spatial_shapes, Tensor level_start_index, "
+      "Tensor sampling_locations, Tensor attention_weights) -> Tensor");
+  m.def(
+      "backward(Tensor grad_output, Tensor value, Tensor spatial_shapes, "
+      "Tensor level_start_index, Tensor sampling_locations, Tensor attention_weights) "
+      "-> (Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(vis_bench_msda_cpu, CPU, m) {
+  m.impl("forward", &ms_deform_attn_forward);
+  m.impl("backward", &ms_deform_attn_backward);
+}

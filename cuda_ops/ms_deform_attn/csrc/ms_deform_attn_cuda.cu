@@ -1,0 +1,253 @@
+// Multi-scale deformable attention: CUDA forward and backward.
+//
+// Same semantics as the CPU kernel and the PyTorch reference (F.grid_sample, bilinear, zeros
+// padding, align_corners=False). Forward: one thread per output element (b, q, m, d).
+// Backward: one thread per (b, q, m, d) too; value grads are scattered with atomicAdd, and the
+// per-point location/weight grads are reduced over the D channels of a head with atomicAdd
+// into zero-initialised buffers (simple and correct; D is small, 32 in SeqFormer).
+// Registered as private ops in namespace `vis_bench_msda_cuda`. Only CUDA runtime and core
+// ATen/c10 headers are used (no c10/cuda), so the source also compiles against CPU-only torch
+// headers; the caller passes the current stream as an integer handle
+// (torch.cuda.current_stream().cuda_stream).
+
+// Per-operator headers only: much faster to compile than <ATen/ATen.h>.
+#define TORCH_ASSERT_ONLY_METHOD_OPERATORS
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <ATen/ops/zeros_like.h>
+#include <ATen/Dispatch.h>
+#include <c10/core/DeviceGuard.h>
+#include <torch/library.h>
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <tuple>
+
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename scalar_t>
+struct Sample {
+  int64_t idx[4];  // corner offsets in spatial positions (absolute in value), -1 when outside
+  scalar_t w[4];
+  scalar_t lx, ly, hx, hy;
+  bool any;
+};
+
+template <typename scalar_t>
+__device__ __forceinline__ Sample<scalar_t> make_sample(scalar_t x_loc, scalar_t y_loc, int64_t H,
+                                                        int64_t W, int64_t start) {
+  Sample<scalar_t> s;
+  const scalar_t x = x_loc * static_cast<scalar_t>(W) - scalar_t(0.5);
+  const scalar_t y = y_loc * static_cast<scalar_t>(H) - scalar_t(0.5);
+  s.any = x > scalar_t(-2) && y > scalar_t(-2) && x < static_cast<scalar_t>(W + 1) &&
+          y < static_cast<scalar_t>(H + 1);
+  if (!s.any) return s;
+  const scalar_t xf = floor(x);
+  const scalar_t yf = floor(y);
+  const int64_t x0 = static_cast<int64_t>(xf);
+  const int64_t y0 = static_cast<int64_t>(yf);
+  s.lx = x - xf;
+  s.ly = y - yf;
+  s.hx = scalar_t(1) - s.lx;
+  s.hy = scalar_t(1) - s.ly;
+  s.w[0] = s.hy * s.hx;
+  s.w[1] = s.hy * s.lx;
+  s.w[2] = s.ly * s.hx;
+  s.w[3] = s.ly * s.lx;
+  const bool x0_in = x0 >= 0 && x0 < W;
+  const bool x1_in = x0 + 1 >= 0 && x0 + 1 < W;
+  const bool y0_in = y0 >= 0 && y0 < H;
+  const bool y1_in = y0 + 1 >= 0 && y0 + 1 < H;
+  s.idx[0] = (y0_in && x0_in) ? start + y0 * W + x0 : -1;
+  s.idx[1] = (y0_in && x1_in) ? start + y0 * W + x0 + 1 : -1;
+  s.idx[2] = (y1_in && x0_in) ? start + (y0 + 1) * W + x0 : -1;
+  s.idx[3] = (y1_in && x1_in) ? start + (y0 + 1) * W + x0 + 1 : -1;
+  return s;
+}
+
+template <typename scalar_t>
+__global__ void forward_kernel(const scalar_t* __restrict__ value,
+                               const int64_t* __restrict__ shapes,
+                               const int64_t* __restrict__ starts,
+                               const scalar_t* __restrict__ loc,
+                               const scalar_t* __restrict__ attn, scalar_t* __restrict__ out,
+                               int64_t B, int64_t S, int64_t M, int64_t D, int64_t L, int64_t Q,
+                               int64_t P) {
+  const int64_t total = B * Q * M * D;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t d = i % D;
+    const int64_t bqm = i / D;
+    const int64_t m = bqm % M;
+    const int64_t b = bqm / (Q * M);
+    const scalar_t* vbase = value + b * S * M * D + m * D + d;
+    const scalar_t* lp = loc + bqm * L * P * 2;
+    const scalar_t* ap = attn + bqm * L * P;
+    scalar_t acc = 0;
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
+      for (int64_t p = 0; p < P; ++p, lp += 2, ++ap) {
+        const Sample<scalar_t> s = make_sample(lp[0], lp[1], H, W, start);
+        if (!s.any) continue;
+        scalar_t v = 0;
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          if (s.idx[c] >= 0) v += s.w[c] * vbase[s.idx[c] * M * D];
+        }
+        acc += *ap * v;
+      }
+    }
+    out[i] = acc;
+  }
+}
+
+template <typename scalar_t>
+__global__ void backward_kernel(const scalar_t* __restrict__ grad_out,
+                                const scalar_t* __restrict__ value,
+                                const int64_t* __restrict__ shapes,
+                                const int64_t* __restrict__ starts,
+                                const scalar_t* __restrict__ loc,
+                                const scalar_t* __restrict__ attn,
+                                scalar_t* __restrict__ grad_value,
+                                scalar_t* __restrict__ grad_loc,
+                                scalar_t* __restrict__ grad_attn, int64_t B, int64_t S, int64_t M,
+                                int64_t D, int64_t L, int64_t Q, int64_t P) {
+  const int64_t total = B * Q * M * D;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t d = i % D;
+    const int64_t bqm = i / D;
+    const int64_t m = bqm % M;
+    const int64_t b = bqm / (Q * M);
+    const int64_t offset = b * S * M * D + m * D + d;
+    const scalar_t g = grad_out[i];
+    const scalar_t* lp = loc + bqm * L * P * 2;
+    const scalar_t* ap = attn + bqm * L * P;
+    scalar_t* glp = grad_loc + bqm * L * P * 2;
+    scalar_t* gap = grad_attn + bqm * L * P;
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
+      for (int64_t p = 0; p < P; ++p, lp += 2, glp += 2, ++ap, ++gap) {
+        const Sample<scalar_t> s = make_sample(lp[0], lp[1], H, W, start);
+        if (!s.any) continue;
+        const scalar_t a = *ap;
+        scalar_t dots[4] = {0, 0, 0, 0};
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          if (s.idx[c] < 0) continue;
+          const int64_t pos = offset + s.idx[c] * M * D;
+          dots[c] = g * value[pos];
+          atomicAdd(grad_value + pos, a * s.w[c] * g);
+        }
+        const scalar_t ga = s.w[0] * dots[0] + s.w[1] * dots[1] + s.w[2] * dots[2] +
+                            s.w[3] * dots[3];
+        const scalar_t gx = a * (s.hy * (dots[1] - dots[0]) + s.ly * (dots[3] - dots[2]));
+        const scalar_t gy = a * (s.hx * (dots[2] - dots[0]) + s.lx * (dots[3] - dots[1]));
+        atomicAdd(gap, ga);
+        atomicAdd(glp, gx * static_cast<scalar_t>(W));
+        atomicAdd(glp + 1, gy * static_cast<scalar_t>(H));
+      }
+    }
+  }
+}
+
+int blocks_for(int64_t total) {
+  const int64_t blocks = (total + kThreads - 1) / kThreads;
+  return static_cast<int>(blocks < 65535 * 16 ? (blocks > 0 ? blocks : 1) : 65535 * 16);
+}
+
+void check_launch() {
+  const cudaError_t err = cudaGetLastError();
+  TORCH_CHECK(err == cudaSuccess, "ms_deform_attn (CUDA) launch failed: ", cudaGetErrorString(err));
+}
+
+void check(const at::Tensor& value, const at::Tensor& shapes, const at::Tensor& starts,
+           const at::Tensor& loc, const at::Tensor& attn) {
+  TORCH_CHECK(value.is_cuda() && shapes.is_cuda() && starts.is_cuda() && loc.is_cuda() &&
+                  attn.is_cuda(),
+              "ms_deform_attn (CUDA): all inputs must be CUDA tensors");
+  TORCH_CHECK(value.dim() == 4 && loc.dim() == 6 && attn.dim() == 5 && shapes.dim() == 2,
+              "ms_deform_attn (CUDA): bad input ranks");
+  TORCH_CHECK(shapes.scalar_type() == at::kLong && starts.scalar_type() == at::kLong,
+              "spatial_shapes and level_start_index must be int64");
+  TORCH_CHECK(value.scalar_type() == loc.scalar_type() && value.scalar_type() == attn.scalar_type(),
+              "value, sampling_locations and attention_weights must share a dtype");
+}
+
+at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spatial_shapes,
+                                  const at::Tensor& level_start_index, const at::Tensor& loc,
+                                  const at::Tensor& attn, int64_t stream_handle) {
+  check(value, spatial_shapes, level_start_index, loc, attn);
+  const c10::DeviceGuard guard(value.device());
+  auto v = value.contiguous();
+  auto s = spatial_shapes.contiguous();
+  auto st = level_start_index.contiguous();
+  auto lc = loc.contiguous();
+  auto a = attn.contiguous();
+  const int64_t B = v.size(0), S = v.size(1), M = v.size(2), D = v.size(3);
+  const int64_t L = s.size(0), Q = lc.size(1), P = lc.size(4);
+  auto out = at::empty({B, Q, M * D}, v.options());
+  const int64_t total = B * Q * M * D;
+  if (total == 0) return out;
+  const auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "ms_deform_attn_forward_cuda", [&] {
+    forward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
+        v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(), st.data_ptr<int64_t>(),
+        lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), B, S, M, D, L,
+        Q, P);
+  });
+  check_launch();
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
+    const at::Tensor& grad_output, const at::Tensor& value, const at::Tensor& spatial_shapes,
+    const at::Tensor& level_start_index, const at::Tensor& loc, const at::Tensor& attn,
+    int64_t stream_handle) {
+  check(value, spatial_shapes, level_start_index, loc, attn);
+  const c10::DeviceGuard guard(value.device());
+  auto g = grad_output.to(value.scalar_type()).contiguous();
+  auto v = value.contiguous();
+  auto s = spatial_shapes.contiguous();
+  auto st = level_start_index.contiguous();
+  auto lc = loc.contiguous();
+  auto a = attn.contiguous();
+  const int64_t B = v.size(0), S = v.size(1), M = v.size(2), D = v.size(3);
+  const int64_t L = s.size(0), Q = lc.size(1), P = lc.size(4);
+  auto grad_value = at::zeros_like(v);
+  auto grad_loc = at::zeros_like(lc);
+  auto grad_attn = at::zeros_like(a);
+  const int64_t total = B * Q * M * D;
+  if (total == 0) return {grad_value, grad_loc, grad_attn};
+  const auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "ms_deform_attn_backward_cuda", [&] {
+    backward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
+        g.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
+        st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
+        grad_value.data_ptr<scalar_t>(), grad_loc.data_ptr<scalar_t>(),
+        grad_attn.data_ptr<scalar_t>(), B, S, M, D, L, Q, P);
+  });
+  check_launch();
+  return {grad_value, grad_loc, grad_attn};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(vis_bench_msda_cuda, m) {
+  m.def(
+      "forward(Tensor value, Tensor spatial_shapes, Tensor level_start_index, "
+      "Tensor sampling_locations, Tensor attention_weights, int stream) -> Tensor");
+  m.def(
+      "backward(Tensor grad_output, Tensor value, Tensor spatial_shapes, "
+      "Tensor level_start_index, Tensor sampling_locations, Tensor attention_weights, "
+      "int stream) -> (Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(vis_bench_msda_cuda, CUDA, m) {
+  m.impl("forward", &ms_deform_attn_forward);
+  m.impl("backward", &ms_deform_attn_backward);
+}

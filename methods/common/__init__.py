@@ -1,0 +1,1 @@
+"""Building blocks shared by the re-implemented methods (torchvision/Deformable-DETR key names)."""

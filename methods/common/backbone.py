@@ -1,0 +1,165 @@
+"""ResNet-50/101 with frozen BatchNorm, in torchvision's module layout.
+
+Module names match torchvision's `resnet50()` (conv1, bn1, layer1..4; Bottleneck conv1/bn1/conv2/
+bn2/conv3/bn3/downsample.0/.1; stride on the 3x3 conv, "v1.5"), so torchvision ImageNet weights and
+the authors' checkpoints (which wrap it as `backbone.0.body.*`) load without a key map. torchvision
+itself is not a dependency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.common.position_encoding import PositionEmbeddingSine
+
+# Bottleneck blocks per stage
+RESNET_DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """BatchNorm2d whose statistics and affine parameters are fixed buffers.
+
+    Same buffers as torchvision's (weight, bias, running_mean, running_var; eps 1e-5) but no
+    `num_batches_tracked`; a checkpoint that carries one (plain BatchNorm) still loads.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(num_features))
+        self.register_buffer("bias", torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        state_dict.pop(prefix + "num_batches_tracked", None)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        bias = self.bias - self.running_mean * scale
+        return x * scale[None, :, None, None] + bias[None, :, None, None]
+
+
+class Bottleneck(nn.Module):
+    """1x1 -> 3x3 (carries the stride) -> 1x1 (x4 channels), identity or projected shortcut."""
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1) -> None:
+        super().__init__()
+        out_channels = width * self.expansion
+        self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
+        self.bn1 = FrozenBatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = FrozenBatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
+        self.bn3 = FrozenBatchNorm2d(out_channels)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                FrozenBatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + identity)
+
+
+class ResNet(nn.Module):
+    """The convolutional body of torchvision's ResNet (no avgpool / fc), returning layer2..4.
+
+    Outputs are keyed "res3", "res4", "res5" (strides 8, 16, 32); layer1 runs but is not returned,
+    because no method here reads it.
+    """
+
+    def __init__(self, depth: int = 50) -> None:
+        super().__init__()
+        if depth not in RESNET_DEPTHS:
+            raise ValueError(
+                f"unsupported ResNet depth {depth}; choose one of {sorted(RESNET_DEPTHS)}"
+            )
+        self.depth = depth
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = FrozenBatchNorm2d(64)
+        in_channels = 64
+        for index, (blocks, width) in enumerate(
+            zip(RESNET_DEPTHS[depth], (64, 128, 256, 512), strict=True)
+        ):
+            stride = 1 if index == 0 else 2
+            layer = []
+            for b in range(blocks):
+                layer.append(Bottleneck(in_channels, width, stride if b == 0 else 1))
+                in_channels = width * Bottleneck.expansion
+            self.add_module(f"layer{index + 1}", nn.Sequential(*layer))
+        self.num_channels = [512, 1024, 2048]
+        self.strides = [8, 16, 32]
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)  # [N, 64, H/4, W/4]
+        x = self.layer1(x)
+        res3 = self.layer2(x)  # [N, 512, H/8, W/8]
+        res4 = self.layer3(res3)  # [N, 1024, H/16, W/16]
+        res5 = self.layer4(res4)  # [N, 2048, H/32, W/32]
+        return {"res3": res3, "res4": res4, "res5": res5}
+
+
+def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Padding mask [N, H, W] -> [N, h, w] by nearest-neighbour resizing (as DETR does)."""
+    return F.interpolate(mask[None].float(), size=size)[0].to(torch.bool)
+
+
+class Backbone(nn.Module):
+    """A ResNet body (`.body`, frozen BN) plus the per-level padding masks DETR-style models use."""
+
+    def __init__(self, depth: int = 50) -> None:
+        super().__init__()
+        self.body = ResNet(depth)
+        self.num_channels = self.body.num_channels
+        self.strides = self.body.strides
+
+    def forward(
+        self, images: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """images [N, 3, H, W], mask [N, H, W] -> (features by level, masks by level)."""
+        features = self.body(images)
+        masks = {name: resize_mask(mask, f.shape[-2:]) for name, f in features.items()}
+        return features, masks
+
+
+class Joiner(nn.Sequential):
+    """`[backbone, position_embedding]` as one Sequential, so keys read `backbone.0.body.*`."""
+
+    def __init__(self, backbone: Backbone, position_embedding: PositionEmbeddingSine) -> None:
+        super().__init__(backbone, position_embedding)
+        self.num_channels = backbone.num_channels
+        self.strides = backbone.strides
+
+    def forward(  # type: ignore[override]
+        self, images: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        return self[0](images, mask)
+
+    def position(self, mask: torch.Tensor) -> torch.Tensor:
+        """Position encoding of one level from its padding mask."""
+        return self[1](mask)

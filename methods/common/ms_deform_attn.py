@@ -1,0 +1,114 @@
+"""Multi-scale deformable attention (Deformable DETR), split so methods can reuse the parts.
+
+Each query predicts, per head, level and point, an offset around its reference point and an
+attention weight; the output is the weighted sum of the value maps bilinearly sampled there.
+`sample` returns that sum before `output_proj`, because SeqFormer feeds it to two projections.
+Parameter names and initialisation are those of the reference implementation, so its
+checkpoints load as they are.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.common.ms_deform_attn_core import ms_deform_attn_core
+
+
+class MSDeformAttn(nn.Module):
+    def __init__(
+        self, d_model: int = 256, n_levels: int = 4, n_heads: int = 8, n_points: int = 4
+    ) -> None:
+        super().__init__()
+        if d_model % n_heads != 0:
+            raise ValueError(f"d_model {d_model} must be divisible by n_heads {n_heads}")
+        self.d_model = d_model
+        self.n_levels = n_levels
+        self.n_heads = n_heads
+        self.n_points = n_points
+        self.sampling_offsets = nn.Linear(d_model, n_heads * n_levels * n_points * 2)
+        self.attention_weights = nn.Linear(d_model, n_heads * n_levels * n_points)
+        self.value_proj = nn.Linear(d_model, d_model)
+        self.output_proj = nn.Linear(d_model, d_model)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        # offsets start on a ring: head m looks along angle 2*pi*m/M, point p at distance p+1
+        nn.init.constant_(self.sampling_offsets.weight, 0.0)
+        thetas = torch.arange(self.n_heads, dtype=torch.float32) * (2.0 * math.pi / self.n_heads)
+        grid = torch.stack([thetas.cos(), thetas.sin()], -1)
+        grid = grid / grid.abs().max(-1, keepdim=True)[0]
+        grid = grid.view(self.n_heads, 1, 1, 2).repeat(1, self.n_levels, self.n_points, 1)
+        grid = grid * torch.arange(1, self.n_points + 1, dtype=torch.float32).view(1, 1, -1, 1)
+        with torch.no_grad():
+            self.sampling_offsets.bias.copy_(grid.view(-1))
+        nn.init.constant_(self.attention_weights.weight, 0.0)
+        nn.init.constant_(self.attention_weights.bias, 0.0)
+        nn.init.xavier_uniform_(self.value_proj.weight)
+        nn.init.constant_(self.value_proj.bias, 0.0)
+        nn.init.xavier_uniform_(self.output_proj.weight)
+        nn.init.constant_(self.output_proj.bias, 0.0)
+
+    def project_value(
+        self, input_flatten: torch.Tensor, padding_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """[N, S, C] (+ mask [N, S], True = padded) -> per-head values [N, S, M, C/M]."""
+        value = self.value_proj(input_flatten)
+        if padding_mask is not None:
+            value = value.masked_fill(padding_mask[..., None], 0.0)
+        n, s, _ = value.shape
+        return value.view(n, s, self.n_heads, self.d_model // self.n_heads)
+
+    def sample(
+        self,
+        query: torch.Tensor,
+        reference_points: torch.Tensor,
+        value: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+    ) -> torch.Tensor:
+        """Attention output before `output_proj`.
+
+        query [N, Lq, C]; reference_points [N, Lq, L, 2] (x, y) or [N, Lq, L, 4] (cx, cy, w, h),
+        normalised to each level; value [N, S, M, C/M] from `project_value` -> [N, Lq, C].
+        """
+        n, lq, _ = query.shape
+        m, lvl, p = self.n_heads, self.n_levels, self.n_points
+        offsets = self.sampling_offsets(query).view(n, lq, m, lvl, p, 2)
+        weights = self.attention_weights(query).view(n, lq, m, lvl * p)
+        weights = F.softmax(weights, -1).view(n, lq, m, lvl, p)
+        if reference_points.shape[-1] == 2:
+            # offsets are in pixels of each level
+            normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
+            locations = (
+                reference_points[:, :, None, :, None, :]
+                + offsets / normalizer[None, None, None, :, None, :]
+            )
+        elif reference_points.shape[-1] == 4:
+            # offsets are in units of half the box size, spread over the P points
+            locations = (
+                reference_points[:, :, None, :, None, :2]
+                + offsets / p * reference_points[:, :, None, :, None, 2:] * 0.5
+            )
+        else:
+            raise ValueError(
+                f"last dim of reference_points must be 2 or 4, got {reference_points.shape[-1]}"
+            )
+        return ms_deform_attn_core(value, spatial_shapes, level_start_index, locations, weights)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        reference_points: torch.Tensor,
+        input_flatten: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+        padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Standard Deformable-DETR attention: [N, Lq, C] queries over [N, S, C] inputs."""
+        value = self.project_value(input_flatten, padding_mask)
+        out = self.sample(query, reference_points, value, spatial_shapes, level_start_index)
+        return self.output_proj(out)

@@ -1,0 +1,114 @@
+"""ResNet in the detectron2 layout IFC checkpoints use (stem.conv1, res2..res5, conv.norm).
+
+Written separately from methods/common (torchvision key names) because the authors' checkpoints
+store detectron2 names: every conv owns its FrozenBN as `.norm`, the projection is `shortcut`.
+`STRIDE_IN_1X1=False` for the torchvision-initialised R-50: the stride sits in the 3x3 conv.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# blocks per stage for the supported depths
+_STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """BatchNorm with fixed statistics and affine parameters (all buffers, as in detectron2)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(num_features))
+        self.register_buffer("bias", torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features) - eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        bias = self.bias - self.running_mean * scale
+        return x * scale.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+
+
+class ConvNorm(nn.Conv2d):
+    """Bias-free conv followed by its own FrozenBN (`.norm`), detectron2's `Conv2d(norm=...)`."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0):
+        super().__init__(cin, cout, kernel, stride=stride, padding=padding, bias=False)
+        self.norm = FrozenBatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(super().forward(x))
+
+
+class BottleneckBlock(nn.Module):
+    def __init__(
+        self, cin: int, cout: int, bottleneck: int, stride: int, stride_in_1x1: bool
+    ) -> None:
+        super().__init__()
+        # registered before conv1 so the state-dict order equals detectron2's
+        self.shortcut = ConvNorm(cin, cout, 1, stride=stride) if cin != cout else None
+        s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        self.conv1 = ConvNorm(cin, bottleneck, 1, stride=s1)
+        self.conv2 = ConvNorm(bottleneck, bottleneck, 3, stride=s3, padding=1)
+        self.conv3 = ConvNorm(bottleneck, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.conv1(x))
+        out = F.relu(self.conv2(out))
+        out = self.conv3(out)
+        identity = self.shortcut(x) if self.shortcut is not None else x
+        return F.relu(out + identity)
+
+
+class BasicStem(nn.Module):
+    def __init__(self, cin: int = 3, cout: int = 64) -> None:
+        super().__init__()
+        self.conv1 = ConvNorm(cin, cout, 7, stride=2, padding=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(x))
+        return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
+
+
+class ResNetD2(nn.Module):
+    """Output dict res2..res5 (strides 4, 8, 16, 32; channels 256, 512, 1024, 2048)."""
+
+    strides = {"res2": 4, "res3": 8, "res4": 16, "res5": 32}
+    channels = {"res2": 256, "res3": 512, "res4": 1024, "res5": 2048}
+
+    def __init__(self, depth: int = 50, stride_in_1x1: bool = False) -> None:
+        super().__init__()
+        if depth not in _STAGE_BLOCKS:
+            raise ValueError(f"ResNet depth {depth} not supported (choose {sorted(_STAGE_BLOCKS)})")
+        self.stem = BasicStem()
+        cin, bottleneck = 64, 64
+        self.stage_names = []
+        for i, blocks in enumerate(_STAGE_BLOCKS[depth]):
+            name = f"res{i + 2}"
+            cout = bottleneck * 4
+            stage = nn.Sequential(
+                *[
+                    BottleneckBlock(
+                        cin if b == 0 else cout,
+                        cout,
+                        bottleneck,
+                        stride=(1 if i == 0 or b > 0 else 2),
+                        stride_in_1x1=stride_in_1x1,
+                    )
+                    for b in range(blocks)
+                ]
+            )
+            self.add_module(name, stage)
+            self.stage_names.append(name)
+            cin, bottleneck = cout, bottleneck * 2
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = {}
+        x = self.stem(x)
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+            out[name] = x
+        return out

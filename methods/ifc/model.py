@@ -1,0 +1,248 @@
+"""IFC network (`detr.*` names) and the full model wrapper whose state dict equals the authors'.
+
+Structure (ifc.md §3-7): detectron2 ResNet -> 1x1 input projection of res5 -> IFC transformer
+(encoder with memory tokens, clip decoder) -> class MLP and an FPN-like spatial decoder whose
+per-pixel features are dotted with a per-query dynamic weight (a 1x1 conv without bias).
+The backbone runs once per video; `forward_post_backbone` re-slices cached features per clip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.ifc.backbone import ResNetD2
+from methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
+
+
+@dataclass
+class IFCConfig:
+    """Network hyper-parameters; defaults = configs/base_ytvis.yaml (R-50, YTVIS-2019)."""
+
+    num_classes: int = 40
+    hidden_dim: int = 256
+    nheads: int = 8
+    dim_feedforward: int = 2048
+    enc_layers: int = 3
+    dec_layers: int = 3
+    num_memory_bus: int = 8
+    num_queries: int = 100
+    dropout: float = 0.1
+    comm: str = "ifc"
+    depth: int = 50
+    stride_in_1x1: bool = False
+    no_object_weight: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.comm not in COMM_VARIANTS:
+            raise ValueError(f"comm must be one of {COMM_VARIANTS}, got {self.comm!r}")
+
+
+class MLP(nn.Module):
+    """`layers.{i}` linears with ReLU in between (DETR's MLP)."""
+
+    def __init__(self, cin: int, hidden: int, cout: int, num_layers: int) -> None:
+        super().__init__()
+        dims = [cin] + [hidden] * (num_layers - 1)
+        outs = [hidden] * (num_layers - 1) + [cout]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims, outs, strict=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = F.relu(x)
+        return x
+
+
+class PositionEmbeddingSine(nn.Module):
+    """DETR sine encoding, per frame and 2-D only (IFC has no temporal encoding)."""
+
+    def __init__(self, num_pos_feats: int, temperature: float = 10000.0) -> None:
+        super().__init__()
+        self.num_pos_feats = num_pos_feats
+        self.temperature = temperature
+        self.scale = 2 * math.pi
+
+    def forward(self, mask: torch.Tensor) -> torch.Tensor:
+        """mask `[T, h, w]` (True = padding) -> pos `[T, 2F, h, w]`."""
+        not_mask = ~mask
+        y = not_mask.cumsum(1, dtype=torch.float32)
+        x = not_mask.cumsum(2, dtype=torch.float32)
+        eps = 1e-6
+        y = y / (y[:, -1:, :] + eps) * self.scale
+        x = x / (x[:, :, -1:] + eps) * self.scale
+        dim_t = torch.arange(self.num_pos_feats, dtype=torch.float32, device=mask.device)
+        dim_t = self.temperature ** (
+            2 * torch.div(dim_t, 2, rounding_mode="floor") / self.num_pos_feats
+        )
+        px = x[..., None] / dim_t
+        py = y[..., None] / dim_t
+        px = torch.stack((px[..., 0::2].sin(), px[..., 1::2].cos()), dim=4).flatten(3)
+        py = torch.stack((py[..., 0::2].sin(), py[..., 1::2].cos()), dim=4).flatten(3)
+        return torch.cat((py, px), dim=3).permute(0, 3, 1, 2)
+
+
+class MaskedBackbone(nn.Module):
+    """Holds the ResNet as `.backbone` (the checkpoint prefix `detr.backbone.0.backbone.`)."""
+
+    def __init__(self, depth: int, stride_in_1x1: bool) -> None:
+        super().__init__()
+        self.backbone = ResNetD2(depth, stride_in_1x1)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.backbone(images)
+
+
+class DepthwiseSeparableConv2d(nn.Module):
+    """detectron2 block: depthwise kxk (+bias) -> ReLU -> pointwise 1x1 (+bias) -> ReLU."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, padding: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(cin, cin, kernel, padding=padding, groups=cin)
+        self.pointwise = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.pointwise(F.relu(self.depthwise(x))))
+
+
+class MaskHead(nn.Module):
+    """Spatial decoder over encoded res5 tokens + res4 + res3, then the dynamic 1x1 mask conv."""
+
+    def __init__(self, dim: int, fpn_dims: tuple[int, int] = (1024, 512)) -> None:
+        super().__init__()
+        self.lay1 = nn.Conv2d(dim, dim, 3, padding=1)
+        self.gn1 = nn.GroupNorm(32, dim)
+        self.lay2 = nn.Conv2d(dim, dim, 3, padding=1)
+        self.gn2 = nn.GroupNorm(32, dim)
+        self.lay3 = nn.Conv2d(dim, dim, 3, padding=1)
+        self.gn3 = nn.GroupNorm(32, dim)
+        self.out_lay = DepthwiseSeparableConv2d(dim, dim, 5, padding=2)
+        self.adapter1 = nn.Conv2d(fpn_dims[0], dim, 1)
+        self.adapter2 = nn.Conv2d(fpn_dims[1], dim, 1)
+        self.convert_to_weight = MLP(dim, dim, dim, 3)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_uniform_(m.weight, a=1)
+                nn.init.constant_(m.bias, 0)
+
+    def pixel_features(self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor):
+        """Encoded maps `[T, C, h32, w32]` -> non-negative per-pixel features `[T, C, h8, w8]`."""
+        x = self.gn1(self.lay1(x))
+        fpn = self.adapter1(res4)
+        x = fpn + F.interpolate(x, size=fpn.shape[-2:], mode="nearest")
+        x = self.gn2(self.lay2(x))
+        fpn = self.adapter2(res3)
+        x = fpn + F.interpolate(x, size=fpn.shape[-2:], mode="nearest")
+        x = F.relu(self.gn3(self.lay3(x)))
+        return self.out_lay(x)
+
+    def forward(
+        self, encoded: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor, hs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Mask logits `[L, 1, Q, T, h8, w8]` (+ pixel features and dynamic weights for tracing).
+
+        hs `[L, 1, Q, C]`: the same per-query weights serve every frame of the clip.
+        """
+        feats = self.pixel_features(encoded, res4, res3)
+        weights = self.convert_to_weight(hs)
+        masks = torch.einsum("lqc,tchw->lqthw", weights[:, 0], feats).unsqueeze(1)
+        return masks, feats, weights
+
+
+class IFCNet(nn.Module):
+    """The authors' `IFC` module (stored under `detr.` in checkpoints)."""
+
+    def __init__(self, cfg: IFCConfig, with_backbone: bool = True) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.hidden_dim
+        self.transformer = IFCTransformer(
+            cfg.comm,
+            c,
+            cfg.nheads,
+            cfg.dim_feedforward,
+            cfg.enc_layers,
+            cfg.dec_layers,
+            cfg.num_memory_bus,
+            cfg.dropout,
+        )
+        self.class_embed = MLP(c, c, cfg.num_classes + 1, 2)
+        self.query_embed = nn.Embedding(cfg.num_queries, c)
+        self.input_proj = nn.Conv2d(2048, c, kernel_size=1)
+        if with_backbone:
+            self.backbone = nn.Sequential(MaskedBackbone(cfg.depth, cfg.stride_in_1x1))
+        self.position = PositionEmbeddingSine(c // 2)
+        self.mask_head = MaskHead(c)
+
+    def forward_pre_backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Normalised frames `[L, 3, H, W]` -> res3/res4/res5 (run once per video)."""
+        return self.backbone[0](images)
+
+    def forward_post_backbone(
+        self,
+        features: dict[str, torch.Tensor],
+        mask: torch.Tensor | None = None,
+        return_aux: bool = False,
+        trace: dict[str, list[torch.Tensor]] | None = None,
+    ) -> dict[str, object]:
+        """One clip (batch 1): features `[T, C_l, h_l, w_l]` -> raw outputs as in the authors' code.
+
+        `return_aux` follows the training code path (deep supervision outputs, `is_train=True`).
+        """
+        res5 = features["res5"]
+        t, _, h, w = res5.shape
+        if mask is None:
+            mask = torch.zeros((t, h, w), dtype=torch.bool, device=res5.device)
+        pos = self.position(mask).to(res5.dtype)
+        src = self.input_proj(res5)
+        hs, encoded = self.transformer(
+            src, mask, self.query_embed.weight, pos, return_intermediate=return_aux, trace=trace
+        )
+        hs = hs.transpose(1, 2)  # [L, 1, Q, C]
+        logits = self.class_embed(hs)  # [L, 1, Q, K+1]
+        masks, feats, weights = self.mask_head(encoded, features["res4"], features["res3"], hs)
+        if trace is not None:
+            trace["pos_res5"].append(pos)
+            trace["src_proj"].append(src)
+            trace["clip_hs"].append(hs)
+            trace["encoded_src"].append(encoded)
+            trace["mask_feat"].append(feats)
+            trace["dyn_weights"].append(weights)
+        out: dict[str, object] = {"pred_logits": logits[-1], "pred_masks": masks[-1]}
+        out["aux_outputs"] = [
+            {"pred_logits": a, "pred_masks": b}
+            for a, b in zip(logits[:-1], masks[:-1], strict=True)
+        ]
+        return out
+
+
+class SetCriterionBuffers(nn.Module):
+    """Only the loss buffer the checkpoints carry (`criterion.empty_weight`); no training here."""
+
+    def __init__(self, num_classes: int, no_object_weight: float) -> None:
+        super().__init__()
+        weight = torch.ones(num_classes + 1)
+        weight[-1] = no_object_weight
+        self.register_buffer("empty_weight", weight)
+
+
+class IFCModel(nn.Module):
+    """Root module: `detr` + `criterion`, i.e. exactly the authors' `Ifc` state-dict layout."""
+
+    def __init__(self, cfg: IFCConfig | None = None, with_backbone: bool = True) -> None:
+        super().__init__()
+        cfg = cfg or IFCConfig()
+        self.cfg = cfg
+        self.detr = IFCNet(cfg, with_backbone)
+        self.criterion = SetCriterionBuffers(cfg.num_classes, cfg.no_object_weight)
+
+
+def new_trace() -> dict[str, list[torch.Tensor]]:
+    """Container the forward fills with intermediates (parity localisation)."""
+    return defaultdict(list)

@@ -1,0 +1,177 @@
+"""The `ifc` method plugin: everything a user needs to run IFC, declared in one place.
+
+Published setting (ifc.md §1): R-50, shortest edge 360 (max 1333), RGB 0..255 normalised with
+ImageNet mean/std, window T=5 stride S=1 near-online (T=36 offline), multi-class output with
+class-probability threshold 0.01. `infer_clip` serves the harness's generic loop; `infer_video`
+runs the authors' own loop (backbone once per video, soft-IoU matching) for exact reproduction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from methods.ifc.checkpoint import LoadReport, load_checkpoint
+from methods.ifc.model import IFCConfig, IFCModel
+from methods.ifc.video import filter_clip, run_video_loop, video_results
+from vis_bench.errors import InputError
+from vis_bench.parity import ParityReport
+from vis_bench.plugin import ClipResult, MethodPlugin
+
+PIXEL_MEAN = (123.675, 116.280, 103.530)
+PIXEL_STD = (58.395, 57.120, 57.375)
+
+#: inference options (not network shape) and their published defaults
+INFERENCE_DEFAULTS: dict[str, Any] = {
+    "window": 5,
+    "stride": 1,
+    "multi_cls": True,
+    "apply_cls_thres": 0.01,
+    "match_threshold": 0.05,
+    "min_size_test": 360,
+    "max_size_test": 1333,
+    "with_backbone": True,
+}
+
+
+def resized_shape(h: int, w: int, short: int, max_size: int) -> tuple[int, int]:
+    """detectron2 ResizeShortestEdge output size (int(x + 0.5) rounding)."""
+    scale = short / min(h, w)
+    newh, neww = (short, scale * w) if h < w else (scale * h, short)
+    if max(newh, neww) > max_size:
+        s = max_size / max(newh, neww)
+        newh, neww = newh * s, neww * s
+    return int(newh + 0.5), int(neww + 0.5)
+
+
+def parse_config(cfg: dict[str, Any] | None) -> tuple[IFCConfig, dict[str, Any]]:
+    """Split a flat config dict into network and inference options; unknown keys are errors."""
+    cfg = dict(cfg or {})
+    net_keys = {f.name for f in fields(IFCConfig)}
+    unknown = sorted(set(cfg) - net_keys - set(INFERENCE_DEFAULTS))
+    if unknown:
+        raise InputError(
+            f"unknown ifc option(s) {unknown}; known: {sorted(net_keys | set(INFERENCE_DEFAULTS))}",
+            field=unknown[0],
+        )
+    try:
+        net = IFCConfig(**{k: v for k, v in cfg.items() if k in net_keys})
+    except ValueError as err:
+        raise InputError(str(err), field="comm") from err
+    inference = {**INFERENCE_DEFAULTS, **{k: v for k, v in cfg.items() if k in INFERENCE_DEFAULTS}}
+    return net, inference
+
+
+class IFCPlugin(MethodPlugin):
+    name = "ifc"
+    notes = "authors' detectron2 checkpoints; encoder comm variants ifc|none|full_thw|decompose"
+
+    def __init__(self, net_cfg: IFCConfig, options: dict[str, Any]) -> None:
+        self.cfg = net_cfg
+        self.options = options
+        self.model = IFCModel(net_cfg, with_backbone=bool(options["with_backbone"])).eval()
+        self.last_load: LoadReport | None = None
+
+    @classmethod
+    def build(cls, cfg: dict[str, Any] | None = None) -> IFCPlugin:
+        net, options = parse_config(cfg)
+        return cls(net, options)
+
+    def load_checkpoint(self, path: str) -> None:
+        report = load_checkpoint(self.model, path)
+        self.last_load = report
+        print(report.format())
+
+    def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
+        """PIL bilinear resize of uint8 frames (shortest edge), then (x - mean) / std."""
+        short = int(shorter_side or self.options["min_size_test"])
+        _, _, h, w = frames.shape
+        nh, nw = resized_shape(h, w, short, int(self.options["max_size_test"]))
+        out = []
+        for frame in frames:
+            array = frame.permute(1, 2, 0).cpu().numpy().astype(np.uint8)
+            if (nh, nw) != (h, w):
+                array = np.asarray(Image.fromarray(array).resize((nw, nh), Image.BILINEAR))
+            out.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
+        x = torch.stack(out).float()
+        device = next(self.model.parameters()).device
+        mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
+        return ((x - mean) / std).to(device)
+
+    @torch.no_grad()
+    def infer_clip(self, frames: torch.Tensor) -> ClipResult:
+        net = self.model.detr
+        feats = net.forward_pre_backbone(frames)
+        out = net.forward_post_backbone(feats)
+        inst = filter_clip(
+            out["pred_logits"], out["pred_masks"], list(range(len(frames))), self.cfg.num_classes
+        )
+        return ClipResult(
+            scores=inst.scores,
+            labels=inst.labels + 1,
+            masks=inst.mask_probs,
+            extra={"cls_probs": inst.cls_probs, "mask_logits": inst.mask_logits},
+        )
+
+    @torch.no_grad()
+    def infer_video(
+        self,
+        frames: torch.Tensor,
+        video_id: int,
+        orig_size: tuple[int, int] | None = None,
+        window: int | None = None,
+        stride: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The authors' loop on preprocessed frames `[L, 3, H, W]` -> results.json entries."""
+        net = self.model.detr
+        length, _, h, w = frames.shape
+        feats = net.forward_pre_backbone(frames)
+        keep = ("res3", "res4", "res5")
+        tracks, _ = run_video_loop(
+            lambda idx: net.forward_post_backbone({k: feats[k][idx] for k in keep}),
+            length,
+            int(window or self.options["window"]),
+            int(stride or self.options["stride"]),
+            (math.ceil(h / 8), math.ceil(w / 8)),
+            self.cfg.num_classes,
+            float(self.options["match_threshold"]),
+        )
+        results, _, _ = video_results(
+            tracks,
+            tuple(orig_size or (h, w)),
+            video_id,
+            float(self.options["apply_cls_thres"]),
+            bool(self.options["multi_cls"]),
+        )
+        return results
+
+    def flops_modules(self) -> list[str]:
+        backbone = ["detr.backbone"] if self.options["with_backbone"] else []
+        return [
+            *backbone,
+            "detr.input_proj",
+            "detr.transformer.encoder",
+            "detr.transformer.clip_decoder",
+            "detr.class_embed",
+            "detr.mask_head",
+        ]
+
+    @staticmethod
+    def measure_encoder_flops(**kwargs: Any) -> tuple[Any, int]:
+        """Encoder-only FLOPs of one comm variant (the `flops` command's table cells)."""
+        from methods.ifc.flops import encoder_flops
+
+        return encoder_flops(**kwargs)
+
+    @classmethod
+    def run_parity(cls, fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
+        from methods.ifc.parity import run_parity
+
+        return run_parity(Path(fixture_dir), out_path)

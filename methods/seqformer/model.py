@@ -1,0 +1,329 @@
+"""SeqFormer: Deformable DETR over a clip plus a dynamic mask head (models/segmentation.py).
+
+`SeqFormer.detr` holds the backbone, input projections, transformer and the per-layer class and
+box heads; `SeqFormer` adds the mask branch. The forward mirrors the official `inference()` but
+runs the heads and the mask branch only where their output is used: for the last decoder layer
+(all layers on request, for parity checks against the official intermediate outputs).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from methods.common.backbone import Backbone, Joiner, resize_mask
+from methods.common.box_ops import inverse_sigmoid
+from methods.common.mlp import MLP
+from methods.common.position_encoding import PositionEmbeddingSine
+from methods.seqformer.segmentation import (
+    MaskHeadSmallConv,
+    dynamic_mask_logits,
+    dynamic_param_sizes,
+)
+from methods.seqformer.transformer import DeformableTransformer
+from vis_bench.errors import InputError
+
+BACKBONE_DEPTHS = {"resnet50": 50, "resnet101": 101}
+
+
+@dataclass
+class SeqFormerConfig:
+    """Model hyper-parameters; the defaults are the published R50 model (configs/r50_seqformer.sh)."""
+
+    backbone: str | None = "resnet50"  # None: no backbone, feed features to forward_features
+    hidden_dim: int = 256
+    dim_feedforward: int = 1024
+    nheads: int = 8
+    enc_layers: int = 6
+    dec_layers: int = 6
+    num_feature_levels: int = 4
+    enc_n_points: int = 4
+    dec_n_points: int = 4
+    num_queries: int = 300
+    num_classes: int = 42
+    with_box_refine: bool = True
+    rel_coord: bool = True
+    masks: bool = True
+    position_embedding: str = "sine"
+    mask_out_stride: int = 4
+    dropout: float = 0.1
+    backbone_channels: list[int] = field(default_factory=lambda: [512, 1024, 2048])
+    backbone_strides: list[int] = field(default_factory=lambda: [8, 16, 32])
+    eval_mode: bool = True  # recorded by fixtures; models are always built in eval mode
+
+    @classmethod
+    def from_dict(cls, cfg: dict[str, Any] | None, source: str = "config") -> SeqFormerConfig:
+        """Typed config from a dict; unknown keys and unsupported variants are errors."""
+        cfg = dict(cfg or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(cfg) - names)
+        if unknown:
+            raise InputError(
+                f"unknown SeqFormer option(s) {unknown}; known: {sorted(names)}", path=source
+            )
+        out = cls(**cfg)
+        if out.backbone is not None and out.backbone not in BACKBONE_DEPTHS:
+            raise InputError(
+                f"backbone {out.backbone!r} not supported; use one of {sorted(BACKBONE_DEPTHS)}",
+                path=source,
+                field="backbone",
+            )
+        for name, value in (
+            ("with_box_refine", True),
+            ("masks", True),
+            ("position_embedding", "sine"),
+            ("num_feature_levels", 4),
+        ):
+            if getattr(out, name) != value:
+                raise InputError(
+                    f"only {name}={value!r} is implemented (the published models)",
+                    path=source,
+                    field=name,
+                )
+        return out
+
+
+class DeformableDETR(nn.Module):
+    """Backbone, input projections, transformer, and the class/box head of every decoder layer."""
+
+    def __init__(
+        self,
+        backbone: Joiner | None,
+        transformer: DeformableTransformer,
+        num_classes: int,
+        num_queries: int,
+        num_feature_levels: int,
+        backbone_channels: list[int],
+    ) -> None:
+        super().__init__()
+        self.num_queries = num_queries
+        self.transformer = transformer
+        self.num_classes = num_classes
+        self.num_feature_levels = num_feature_levels
+        hidden_dim = transformer.d_model
+        num_pred = transformer.decoder.num_layers
+
+        class_embed = nn.Linear(hidden_dim, num_classes)
+        class_embed.bias.data.fill_(-math.log((1 - 0.01) / 0.01))  # focal-loss prior 0.01
+        bbox_embed = MLP(hidden_dim, hidden_dim, 4, 3)
+        nn.init.constant_(bbox_embed.layers[-1].weight, 0)
+        nn.init.constant_(bbox_embed.layers[-1].bias, 0)
+        self.class_embed = nn.ModuleList(copy.deepcopy(class_embed) for _ in range(num_pred))
+        self.bbox_embed = nn.ModuleList(copy.deepcopy(bbox_embed) for _ in range(num_pred))
+        nn.init.constant_(self.bbox_embed[0].layers[-1].bias.data[2:], -2.0)
+        # iterative refinement: the decoder uses these heads too (alias keys in the state dict)
+        self.transformer.decoder.bbox_embed = self.bbox_embed
+
+        self.query_embed = nn.Embedding(num_queries, hidden_dim * 2)
+        projections = [
+            nn.Sequential(nn.Conv2d(c, hidden_dim, kernel_size=1), nn.GroupNorm(32, hidden_dim))
+            for c in backbone_channels
+        ]
+        in_channels = backbone_channels[-1]
+        for _ in range(num_feature_levels - len(backbone_channels)):
+            projections.append(
+                nn.Sequential(
+                    nn.Conv2d(in_channels, hidden_dim, kernel_size=3, stride=2, padding=1),
+                    nn.GroupNorm(32, hidden_dim),
+                )
+            )
+            in_channels = hidden_dim
+        self.input_proj = nn.ModuleList(projections)
+        for proj in self.input_proj:
+            nn.init.xavier_uniform_(proj[0].weight, gain=1)
+            nn.init.constant_(proj[0].bias, 0)
+        self.backbone = backbone
+        # parameter-free; kept outside the backbone so a backbone-less model can encode positions
+        self.position_embedding = PositionEmbeddingSine(hidden_dim // 2, normalize=True)
+
+
+class SeqFormer(nn.Module):
+    def __init__(self, detr: DeformableDETR, rel_coord: bool = True, mask_out_stride: int = 4):
+        super().__init__()
+        self.detr = detr
+        self.rel_coord = rel_coord
+        self.mask_out_stride = mask_out_stride
+        self.mask_feat_stride = 8
+        hidden_dim = detr.transformer.d_model
+        self.in_channels = hidden_dim // 32
+        self.weight_nums, self.bias_nums = dynamic_param_sizes(
+            self.in_channels, channels=8, num_layers=3, rel_coord=rel_coord
+        )
+        self.num_gen_params = sum(self.weight_nums) + sum(self.bias_nums)
+        self.controller = MLP(hidden_dim, hidden_dim, self.num_gen_params, 3)
+        for layer in self.controller.layers:
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self.mask_head = MaskHeadSmallConv(hidden_dim, hidden_dim)
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        image_mask: torch.Tensor | None = None,
+        orig_size: tuple[int, int] | None = None,
+        all_layers: bool = False,
+    ) -> dict[str, Any]:
+        """One clip: images [T, 3, H, W] (normalised) and padding mask [T, H, W] (True = padded).
+
+        orig_size (w, h): the unpadded input size relative coordinates are measured in; by
+        default the valid size of frame 0.
+        """
+        if self.detr.backbone is None:
+            raise RuntimeError("built without a backbone; call forward_features with features")
+        if image_mask is None:
+            image_mask = images.new_zeros((images.shape[0], *images.shape[-2:]), dtype=torch.bool)
+        if orig_size is None:
+            valid = ~image_mask[0]
+            orig_size = (int(valid[0].sum()), int(valid[:, 0].sum()))
+        features, feature_masks = self.detr.backbone(images, image_mask)
+        return self.forward_features(features, feature_masks, image_mask, orig_size, all_layers)
+
+    def forward_features(
+        self,
+        features: dict[str, torch.Tensor],
+        feature_masks: dict[str, torch.Tensor],
+        image_mask: torch.Tensor,
+        orig_size: tuple[int, int],
+        all_layers: bool = False,
+    ) -> dict[str, Any]:
+        """Everything after the backbone, for a batch of one clip.
+
+        features: res3/res4/res5 [T, C_l, h_l, w_l]; feature_masks: the same keys [T, h_l, w_l];
+        image_mask [T, H, W]. Returns pred_logits [1, Nq, K], pred_boxes [1, T, Nq, 4],
+        pred_masks [1, Nq, T, H/4, W/4] of the last layer (+ "aux_outputs" of the other layers
+        when all_layers) and "intermediate" tensors.
+        """
+        detr = self.detr
+        t = image_mask.shape[0]
+        srcs, masks, poses = [], [], []
+        levels = list(features.values())
+        level_masks = [feature_masks[name] for name in features]
+        for lvl in range(detr.num_feature_levels):
+            if lvl < len(levels):
+                src = detr.input_proj[lvl](levels[lvl])
+                mask = level_masks[lvl]
+            else:
+                # extra levels: stride-2 conv on the raw last backbone level, then on the previous
+                prev = levels[-1] if lvl == len(levels) else srcs[-1].flatten(0, 1)
+                src = detr.input_proj[lvl](prev)
+                mask = resize_mask(image_mask, src.shape[-2:])
+            pos = detr.position_embedding(mask).to(src.dtype)
+            srcs.append(src.unflatten(0, (1, t)))  # [B=1, T, C, h, w]
+            masks.append(mask.unflatten(0, (1, t)))
+            poses.append(pos.unflatten(0, (1, t)))
+
+        out = detr.transformer(srcs, masks, poses, detr.query_embed.weight)
+        hs, hs_box = out["hs"], out["hs_box"]  # [Ld, B, Nq, C], [Ld, B, T, Nq, C]
+        init_reference, inter_references = out["init_reference"], out["inter_references"]
+        memory = out["memory"]  # [B, T, S, C]
+
+        # mask features of every frame from the encoder memory at strides 8, 16, 32
+        shapes = [tuple(s) for s in out["spatial_shapes"].tolist()]
+        starts = out["level_start_index"].tolist()
+        maps = [
+            memory[0, :, start : start + h * w].transpose(1, 2).unflatten(2, (h, w))
+            for (h, w), start in zip(shapes[:3], starts[:3], strict=True)
+        ]  # each [T, C, h, w]
+        mask_feats = self.mask_head(*maps)  # [T, C/32, h8, w8]
+
+        num_layers = hs.shape[0]
+        layers = range(num_layers) if all_layers else [num_layers - 1]
+        scale = torch.tensor(orig_size, dtype=hs.dtype, device=hs.device)  # (w, h)
+        per_layer = []
+        for lvl in layers:
+            reference = init_reference if lvl == 0 else inter_references[lvl - 1]
+            reference = inverse_sigmoid(reference)  # [B, T, Nq, 2|4]
+            logits = detr.class_embed[lvl](hs[lvl])  # [B, Nq, K]
+            delta = detr.bbox_embed[lvl](hs_box[lvl])  # [B, T, Nq, 4]
+            if reference.shape[-1] == 4:
+                boxes = (delta + reference).sigmoid()
+            else:
+                boxes = torch.cat([delta[..., :2] + reference, delta[..., 2:]], -1).sigmoid()
+            params = self.controller(hs[lvl])  # [B, Nq, P]
+            # the layer's *input* reference centre, in pixels of the unpadded input
+            ref_px = reference[..., :2].sigmoid() * scale  # [B, T, Nq, 2]
+            frames = [
+                dynamic_mask_logits(
+                    mask_feats[f],
+                    ref_px[0, f] if self.rel_coord else None,
+                    params[0],
+                    self.weight_nums,
+                    self.bias_nums,
+                    self.mask_feat_stride,
+                    self.mask_out_stride,
+                )
+                for f in range(t)
+            ]
+            pred_masks = torch.stack(frames, dim=1)[None]  # [B, Nq, T, H/4, W/4]
+            per_layer.append(
+                {
+                    "pred_logits": logits,
+                    "pred_boxes": boxes,
+                    "pred_masks": pred_masks,
+                    "dynamic_params": params,
+                    "mask_reference_points_px": ref_px,
+                }
+            )
+
+        last = per_layer[-1]
+        result: dict[str, Any] = {
+            "pred_logits": last["pred_logits"],
+            "pred_boxes": last["pred_boxes"],
+            "pred_masks": last["pred_masks"],
+            "intermediate": {
+                "memory": memory,
+                "valid_ratios": out["valid_ratios"],
+                "init_reference": init_reference,
+                "inter_references": inter_references,
+                "hs": hs,
+                "hs_box": hs_box,
+                "mask_feats": mask_feats,
+                "dynamic_params": torch.stack([p["dynamic_params"] for p in per_layer]),
+                "mask_reference_points_px": torch.stack(
+                    [p["mask_reference_points_px"] for p in per_layer]
+                ),
+            },
+        }
+        if all_layers:
+            result["aux_outputs"] = per_layer[:-1]
+        return result
+
+
+def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:
+    """The SeqFormer model for `cfg` (defaults: the published R50), in eval mode."""
+    if not isinstance(cfg, SeqFormerConfig):
+        cfg = SeqFormerConfig.from_dict(cfg)
+    backbone = None
+    channels = list(cfg.backbone_channels)
+    position = PositionEmbeddingSine(cfg.hidden_dim // 2, normalize=True)
+    if cfg.backbone is not None:
+        body = Backbone(BACKBONE_DEPTHS[cfg.backbone])
+        backbone = Joiner(body, position)
+        channels = list(body.num_channels)
+    transformer = DeformableTransformer(
+        d_model=cfg.hidden_dim,
+        nhead=cfg.nheads,
+        num_encoder_layers=cfg.enc_layers,
+        num_decoder_layers=cfg.dec_layers,
+        dim_feedforward=cfg.dim_feedforward,
+        dropout=cfg.dropout,
+        num_feature_levels=cfg.num_feature_levels,
+        dec_n_points=cfg.dec_n_points,
+        enc_n_points=cfg.enc_n_points,
+    )
+    detr = DeformableDETR(
+        backbone,
+        transformer,
+        num_classes=cfg.num_classes,
+        num_queries=cfg.num_queries,
+        num_feature_levels=cfg.num_feature_levels,
+        backbone_channels=channels,
+    )
+    model = SeqFormer(detr, rel_coord=cfg.rel_coord, mask_out_stride=cfg.mask_out_stride)
+    return model.eval()

@@ -1,0 +1,63 @@
+"""The opt-in GT cache returns the same ground truth and notices when the file changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+
+from vis_bench.eval.api import evaluate_files
+from vis_bench.eval.gt_cache import cache_file, load_ground_truth_cached
+from vis_bench.eval.loading import load_ground_truth
+
+
+def _frames(gt):
+    return [
+        [
+            None
+            if s is None
+            else (
+                list(s["size"]),
+                bytes(s["counts"], "ascii") if isinstance(s["counts"], str) else bytes(s["counts"]),
+            )
+            for s in track
+        ]
+        for track in gt.frames
+    ]
+
+
+def test_cache_hit_equals_fresh_load(golden_dir, tmp_path):
+    # case_07 mixes polygons, uncompressed and compressed RLE in the GT.
+    gt_path = golden_dir / "ytvis_eval" / "public" / "case_07" / "gt.json"
+    fresh = load_ground_truth(gt_path)
+    load_ground_truth_cached(gt_path, tmp_path)  # builds the cache
+    assert cache_file(gt_path, tmp_path).is_file()
+    cached = load_ground_truth_cached(gt_path, tmp_path)
+    assert _frames(cached) == _frames(fresh)
+    for name in ("ann_ids", "video_of", "category_of", "crowd", "avg_area"):
+        np.testing.assert_array_equal(getattr(cached, name), getattr(fresh, name))
+    for a, b in zip(cached.frame_areas, fresh.frame_areas, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (cached.video_ids, cached.video_size, cached.cat_names) == (
+        fresh.video_ids,
+        fresh.video_size,
+        fresh.cat_names,
+    )
+
+
+def test_cached_run_gives_the_same_stats(golden_dir, tmp_path):
+    case = golden_dir / "ytvis_eval" / "public" / "case_03"
+    plain = evaluate_files(case / "gt.json", case / "results.json")
+    for _ in range(2):  # first builds, second hits
+        cached = evaluate_files(case / "gt.json", case / "results.json", gt_cache_dir=tmp_path)
+        assert cached.stats == plain.stats
+
+
+def test_changed_file_gets_a_new_cache_entry(golden_dir, tmp_path):
+    gt_path = tmp_path / "gt.json"
+    shutil.copy(golden_dir / "ytvis_eval" / "public" / "case_01" / "gt.json", gt_path)
+    first = cache_file(gt_path, tmp_path / "cache")
+    st = gt_path.stat()
+    os.utime(gt_path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert cache_file(gt_path, tmp_path / "cache") != first

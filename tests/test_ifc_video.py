@@ -1,0 +1,205 @@
+"""IFC video loop: clip schedule, soft-IoU matching and averaging on hand-made clip outputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from methods.ifc.video import (
+    ClipInstances,
+    VideoTracks,
+    clip_schedule,
+    filter_clip,
+    run_video_loop,
+    video_results,
+)
+from vis_bench.eval.rle import decode
+
+H, W = 8, 10
+
+
+def disc(cy: float, cx: float, r: float = 2.5, inside: float = 6.0) -> torch.Tensor:
+    yy, xx = torch.meshgrid(
+        torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij"
+    )
+    return torch.where((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r, inside, -inside)
+
+
+def clip(frame_idx, masks, classes, num_classes=3) -> ClipInstances:
+    """Instances with given per-frame logits [N, T, H, W] and a one-hot-ish class vector."""
+    probs = torch.full((len(classes), num_classes + 1), 0.02)
+    for i, c in enumerate(classes):
+        probs[i, c] = 1.0 - 0.02 * num_classes
+    return ClipInstances(
+        list(frame_idx),
+        torch.arange(len(classes)),
+        probs.max(-1).values,
+        torch.tensor(classes),
+        probs,
+        torch.stack(masks),
+    )
+
+
+def test_clip_schedule_right_aligns_the_last_clip():
+    assert clip_schedule(7, 3, 2) == [[0, 1, 2], [2, 3, 4], [4, 5, 6]]
+    assert clip_schedule(6, 3, 2) == [[0, 1, 2], [2, 3, 4], [3, 4, 5]]
+    assert clip_schedule(5, 5, 1) == [[0, 1, 2, 3, 4]]
+    assert clip_schedule(2, 5, 1) == [[0, 1]]
+    assert clip_schedule(4, 2, 1) == [[0, 1], [1, 2], [2, 3]]
+
+
+def test_filter_keeps_queries_whose_argmax_is_a_class():
+    logits = torch.tensor([[[5.0, 0.0, 0.0], [0.0, 0.0, 5.0], [0.0, 4.0, 0.0]]])  # K = 2
+    masks = torch.randn(1, 3, 2, 4, 4)
+    inst = filter_clip(logits, masks, [0, 1], num_classes=2)
+    assert inst.query_idx.tolist() == [0, 2]
+    assert inst.labels.tolist() == [0, 1]
+    assert torch.equal(inst.mask_logits, masks[0, [0, 2]])
+
+
+def test_matching_follows_objects_across_query_order_and_opens_new_tracks():
+    a = [disc(2, 2), disc(2, 3)]  # object A moving right over frames 0, 1
+    b = [disc(6, 7), disc(6, 7)]  # object B static
+    tracks = VideoTracks(video_length=3, window=2, interim_size=(H, W), num_classes=3)
+    rec0 = tracks.update(clip([0, 1], [torch.stack(a), torch.stack(b)], [0, 1]))
+    assert rec0.assigned_slot == [0, 1] and rec0.siou.shape == (0, 2)
+    # next clip: B first, then A, then a far-away new object C (no overlap -> new track)
+    a2 = torch.stack([disc(2, 3), disc(2, 4)])
+    b2 = torch.stack([disc(6, 7), disc(6, 7)])
+    c2 = torch.stack([torch.full((H, W), -6.0), disc(0, 9, r=1.0)])
+    rec1 = tracks.update(clip([1, 2], [b2, a2, c2], [1, 0, 2]))
+    assert rec1.assigned_slot == [1, 0, 2]
+    assert rec1.num_inst_before == 2 and rec1.num_inst_after == 3
+    assert rec1.siou[1, 0] > 0.9 and rec1.siou[0, 1] > 0.9 and rec1.siou[:, 2].max() < 0.05
+    # frame 1 of A is the mean of both clips' logits; frame 2 of track 0 only from clip 2
+    logits = tracks.interim_mask_logits()
+    assert torch.allclose(logits[0, 1], (a[1] + a2[0]) / 2)
+    assert torch.equal(logits[0, 2], a2[1])
+    assert torch.isnan(logits[2, 0]).all() and not torch.isnan(logits[2, 1]).any()
+
+
+def test_multi_class_expansion_shares_masks_and_keeps_official_order():
+    tracks = VideoTracks(video_length=2, window=2, interim_size=(H, W), num_classes=3)
+    inst = clip(
+        [0, 1], [torch.stack([disc(3, 3), disc(3, 4)]), torch.stack([disc(5, 7)] * 2)], [2, 0]
+    )
+    inst.cls_probs[0] = torch.tensor([0.3, 0.005, 0.6, 0.095])  # two classes above 0.01
+    tracks.update(inst)
+    results, scores, labels = video_results(tracks, (16, 20), video_id=4)
+    assert [(r["category_id"], round(r["score"], 3)) for r in results] == [
+        (1, 0.3),
+        (3, 0.6),
+        (1, 0.94),
+        (2, 0.02),
+        (3, 0.02),
+    ]
+    assert labels == [0, 2, 0, 1, 2]
+    assert results[0]["segmentations"] == results[1]["segmentations"]
+    mask = decode(results[0]["segmentations"][0])
+    assert mask.shape == (16, 20) and mask[6, 6] == 1 and mask[0, 0] == 0
+
+
+def test_no_track_cap():
+    """The authors' buffers stop at 50 tracks per video; this structure has no cap."""
+    tracks = VideoTracks(video_length=1, window=1, interim_size=(60, 60), num_classes=1)
+    masks = []
+    for i in range(64):
+        m = torch.full((1, 60, 60), -5.0)
+        m[0, (i // 8) * 7 : (i // 8) * 7 + 3, (i % 8) * 7 : (i % 8) * 7 + 3] = 5.0
+        masks.append(m)
+    tracks.update(clip([0], masks, [0] * 64, num_classes=1))
+    assert tracks.num_tracks == 64
+
+
+class DenseReference:
+    """The authors' data layout (per clip slot x track x frame buffers), written from ifc.md §8.3."""
+
+    def __init__(self, length, size, num_classes, cap=60):
+        self.logits = torch.zeros((length, cap, length, *size))
+        self.probs = torch.zeros((length, cap, length, *size))
+        self.valid = torch.zeros((length, cap, length), dtype=torch.bool)
+        self.cls = torch.zeros((length, cap, num_classes + 1))
+        self.n_inst = self.n_clip = 0
+        self.covered = set()
+
+    def update(self, inst: ClipInstances):
+        fi = inst.frame_idx
+        inter_in = [i for i, f in enumerate(fi) if f in self.covered]
+        inter_saved = [fi[i] for i in inter_in]
+        lo = max(self.n_clip - len(fi), 0)
+        r = inst.mask_logits.sigmoid()[:, inter_in].flatten(-2)[None, None]
+        s = self.probs[lo : self.n_clip, : self.n_inst][:, :, inter_saved].flatten(-2).unsqueeze(2)
+        v = self.valid[lo : self.n_clip, : self.n_inst][:, :, inter_saved][:, :, None, :, None]
+        num = (s * r * v).sum(dim=(-1, -2))
+        den = ((s + r - s * r) * v).sum(dim=(-1, -2))
+        n_valid = (v.flatten(2).sum(2) > 0).sum(0)
+        score = (num / (den + 1e-6)).sum(0) / (n_valid[:, None] + 1e-6)
+        above = score > 0.05
+        rows, cols = linear_sum_assignment((score * above).numpy(), maximize=True)
+        slots = {}
+        for a, b in zip(rows, cols, strict=True):
+            if above[a, b]:
+                slots[b] = a
+        for i in range(len(inst)):
+            if i not in slots:
+                slots[i] = self.n_inst
+                self.n_inst += 1
+        for i, sl in slots.items():
+            self.logits[self.n_clip, sl, fi] = inst.mask_logits[i]
+            self.probs[self.n_clip, sl, fi] = inst.mask_logits[i].sigmoid()
+            self.valid[self.n_clip, sl, fi] = True
+            self.cls[self.n_clip, sl] = inst.cls_probs[i]
+        self.covered.update(fi)
+        self.n_clip += 1
+
+    def result(self):
+        lg = self.logits[: self.n_clip, : self.n_inst].sum(0)
+        va = self.valid[: self.n_clip, : self.n_inst]
+        return lg / va.sum(0)[..., None, None], self.cls[: self.n_clip, : self.n_inst].sum(0) / (
+            va.sum(2) > 0
+        ).sum(0)[..., None]
+
+
+def test_track_structure_equals_dense_authors_layout_on_random_clips():
+    rng = torch.Generator().manual_seed(3)
+    length, window, stride, num_classes = 9, 4, 2, 3
+    coords = torch.rand(5, 2, generator=rng) * torch.tensor([H, W])
+    objects = [(float(y), float(x)) for y, x in coords]
+
+    def outputs(frame_idx):
+        q = len(objects) + 2
+        masks = torch.randn(1, q, len(frame_idx), H, W, generator=rng) * 2
+        for j, (cy, cx) in enumerate(objects):
+            for t, f in enumerate(frame_idx):
+                masks[0, j, t] += disc(cy + 0.3 * f, cx - 0.2 * f, r=2.0)
+        logits = torch.randn(1, q, num_classes + 1, generator=rng) * 3
+        return {"pred_logits": logits, "pred_masks": masks}
+
+    cache = {}
+
+    def cached(idx):
+        return cache.setdefault(tuple(idx), outputs(idx))
+
+    tracks, log = run_video_loop(cached, length, window, stride, (H, W), num_classes)
+    ref = DenseReference(length, (H, W), num_classes)
+    for inst, _ in log:
+        ref.update(inst)
+    ref_logits, ref_cls = ref.result()
+    assert tracks.num_tracks == ref.n_inst
+    assert len(tracks.history) <= window  # only the matching window's clips are kept
+    # the case exercises matching: later clips continue earlier tracks and also open new ones
+    later = [rec for _, rec in log[1:]]
+    assert any(s < rec.num_inst_before for rec in later for s in rec.assigned_slot)
+    assert any(rec.num_inst_after > rec.num_inst_before for rec in later)
+    torch.testing.assert_close(
+        tracks.interim_mask_logits(), ref_logits, equal_nan=True, rtol=0, atol=1e-6
+    )
+    torch.testing.assert_close(tracks.class_probs(), ref_cls, rtol=0, atol=1e-7)
+    assert math.isclose(
+        float(np.nansum(ref_logits.numpy())),
+        float(np.nansum(tracks.interim_mask_logits().numpy())),
+        rel_tol=1e-6,
+    )

@@ -1,0 +1,73 @@
+"""The `run` command end to end on a tiny synthetic dataset with the toy method."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from vis_bench.cli import main
+from vis_bench.report.records import read_records
+
+
+@pytest.fixture()
+def tiny_config(tmp_path):
+    config = {
+        "name": "tiny",
+        "dataset": {
+            "kind": "synthetic",
+            "videos": 3,
+            "seed": 3,
+            "min_frames": 5,
+            "max_frames": 7,
+            "cache_dir": str(tmp_path / "cache"),
+        },
+        "methods": [{"name": "toy", "options": {"label": 2}}],
+        "sweep": {"clip_length": ["all", 3], "resolution": [64]},
+        "measure": {"warmup": 0, "repeats": 1},
+        "output": str(tmp_path / "runs"),
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_run_writes_records_reports_and_scores(tiny_config, tmp_path, capsys):
+    assert main(["run", "--config", str(tiny_config)]) == 0
+    out = capsys.readouterr().out
+    run_dir = tmp_path / "runs" / "tiny"
+    records = read_records(run_dir)
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    for record in records:
+        assert 0.0 <= record["AP"] <= 1.0
+        assert set(record) >= {"AP50", "AR1", "AR10", "fps_end_to_end", "gmacs_per_frame", "params"}
+        results = json.loads(open(record["results_path"]).read())
+        assert len(results) >= 3  # one toy track per video at least
+    assert (run_dir / "leaderboard.md").is_file()
+    assert (run_dir / "tables.md").is_file()
+    assert "| toy" in out and "random weights" in out
+    # a second run skips both cells
+    assert main(["run", "--config", str(tiny_config)]) == 0
+    assert "2 of 2 cells finished" in capsys.readouterr().out
+    assert len(read_records(run_dir)) == 2
+
+
+def test_run_reports_missing_real_dataset(tmp_path, capsys):
+    config = tmp_path / "real.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "dataset": {
+                    "kind": "ytvis2019",
+                    "annotations": str(tmp_path / "nope.json"),
+                    "frames": str(tmp_path / "frames"),
+                },
+                "methods": ["toy"],
+            }
+        )
+    )
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "dataset not found at" in err and "dataset.annotations" in err

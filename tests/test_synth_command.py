@@ -1,0 +1,38 @@
+"""`run_bench.py synth`: options map onto the generator and bad options are reported."""
+
+from __future__ import annotations
+
+import json
+
+from vis_bench.cli import main
+
+
+def test_synth_writes_named_splits(tmp_path, capsys):
+    out = tmp_path / "data"
+    argv = ["synth", "--out", str(out), "--split", "train=2", "--split", "valid=1"]
+    argv += ["--height", "40", "--width", "56", "--min-frames", "2", "--max-frames", "3"]
+    assert main(argv) == 0
+    assert "train.json (2 videos)" in capsys.readouterr().out
+    train = json.loads((out / "train.json").read_text())
+    assert {(v["height"], v["width"]) for v in train["videos"]} == {(40, 56)}
+    assert all(2 <= v["length"] <= 3 for v in train["videos"])
+    frame = out / "JPEGImages" / train["videos"][0]["file_names"][0]
+    assert frame.is_file()
+
+
+def test_synth_single_split_name_and_sizes(tmp_path):
+    out = tmp_path / "data"
+    argv = ["synth", "--out", str(out), "--videos", "2", "--split", "valid", "--sizes", "40x56"]
+    assert main([*argv, "--max-frames", "3", "--min-frames", "2"]) == 0
+    assert len(json.loads((out / "valid.json").read_text())["videos"]) == 2
+
+
+def test_synth_errors_exit_2(tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["synth", "--out", str(out), "--height", "40"]) == 2
+    assert "--height and --width together" in capsys.readouterr().err
+    assert main(["synth", "--out", str(out), "--split", "a", "--split", "b"]) == 2
+    assert "give each a count" in capsys.readouterr().err
+    out.mkdir()
+    assert main(["synth", "--out", str(out), "--videos", "1"]) == 2
+    assert "--overwrite" in capsys.readouterr().err

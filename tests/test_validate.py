@@ -1,0 +1,160 @@
+"""Pre-submission validation: each check reports its location; the zip holds results.json."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from vis_bench.cli import main
+from vis_bench.eval import rle
+from vis_bench.eval.submission import write_submission_zip
+from vis_bench.eval.validate import load_split_info, validate_results
+
+H, W = 4, 6
+
+
+def _seg(shape=(H, W)):
+    return rle.encode(np.ones(shape, np.uint8))
+
+
+def _ok(**overrides):
+    entry = {"video_id": 1, "category_id": 2, "score": 0.5, "segmentations": [_seg(), None, _seg()]}
+    entry.update(overrides)
+    return entry
+
+
+@pytest.fixture
+def split(tmp_path):
+    # A public split file: videos and categories, no annotations.
+    data = {
+        "videos": [{"id": 1, "height": H, "width": W, "length": 3, "file_names": ["a", "b", "c"]}],
+        "categories": [{"id": 2, "name": "cat"}],
+    }
+    path = tmp_path / "valid.json"
+    path.write_text(json.dumps(data))
+    return load_split_info(path)
+
+
+@pytest.fixture
+def check(split, tmp_path):
+    def _check(results):
+        path = tmp_path / "results.json"
+        path.write_text(results if isinstance(results, str) else json.dumps(results))
+        return validate_results(split, path)
+
+    return _check
+
+
+def _codes(report):
+    return sorted({(p.severity, p.code) for p in report.problems})
+
+
+def test_clean_file_has_no_problems(check):
+    report = check([_ok(), _ok(score=1)])
+    assert report.problems == [] and report.ok(strict=True)
+
+
+def test_not_json_and_not_a_list_and_empty(check):
+    assert _codes(check("[{")) == [("error", "json")]
+    assert _codes(check({"a": 1})) == [("error", "not-a-list")]
+    assert _codes(check([])) == [("error", "empty")]
+
+
+def test_unknown_video_names_index_and_video(check):
+    report = check([_ok(), _ok(video_id=99)])
+    (problem,) = report.errors
+    assert (problem.code, problem.index, problem.video_id, problem.field) == (
+        "unknown-video",
+        1,
+        99,
+        "video_id",
+    )
+    assert "result 1, video_id 99, field 'video_id'" in str(problem)
+
+
+def test_missing_fields_each_reported(check):
+    entry = _ok()
+    del entry["score"], entry["segmentations"]
+    report = check([entry])
+    assert sorted(p.field for p in report.errors) == ["score", "segmentations"]
+
+
+def test_frame_count_differs_from_video_length(check):
+    report = check([_ok(segmentations=[_seg()])])
+    assert _codes(report) == [("warning", "frame-count")]
+    assert report.ok() and not report.ok(strict=True)
+
+
+def test_mask_size_differs_names_the_frame(check):
+    report = check([_ok(segmentations=[_seg(), _seg((W, H)), None])])
+    (problem,) = report.problems
+    assert (problem.code, problem.frame) == ("mask-size", 1)
+
+
+def test_polygons_and_uncompressed_rle_rejected(check):
+    poly = _ok(segmentations=[[[0, 0, 3, 0, 3, 3]], None, None])
+    unc = _ok(segmentations=[None, rle.encode_uncompressed(np.ones((H, W), np.uint8)), None])
+    report = check([poly, unc])
+    assert [(p.code, p.index, p.frame) for p in report.errors] == [
+        ("polygon", 0, 0),
+        ("uncompressed-rle", 1, 1),
+    ]
+    assert "compressed RLE" in str(report.errors[0])
+
+
+@pytest.mark.parametrize(
+    "score, severity",
+    [
+        (float("nan"), "error"),
+        (float("inf"), "error"),
+        ("0.5", "error"),
+        (1.5, "warning"),
+        (-0.1, "warning"),
+    ],
+)
+def test_scores_must_be_finite_in_unit_interval(check, score, severity):
+    report = check([_ok(score=score)])
+    assert [(p.severity, p.field) for p in report.problems] == [(severity, "score")]
+
+
+def test_unknown_category_warned(check):
+    report = check([_ok(category_id=77)])
+    assert _codes(report) == [("warning", "unknown-category")]
+
+
+def test_more_than_100_results_per_video_and_category(check):
+    report = check([_ok(score=i / 200) for i in range(101)])
+    assert _codes(report) == [("warning", "too-many")]
+
+
+def test_zip_has_results_json_at_root(tmp_path):
+    res = tmp_path / "results.json"
+    res.write_text(json.dumps([_ok()]))
+    out = write_submission_zip(res, tmp_path / "out" / "submission.zip")
+    with zipfile.ZipFile(out) as archive:
+        assert archive.namelist() == ["results.json"]
+        assert archive.read("results.json") == res.read_bytes()
+
+
+def test_validate_command_exit_codes_and_zip(split, tmp_path, capsys):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps([_ok()]))
+    bad.write_text(json.dumps([_ok(video_id=5)]))
+    zip_path = tmp_path / "sub.zip"
+    assert main(["validate", "--gt", split.path, str(good), "--zip", str(zip_path)]) == 0
+    assert zipfile.ZipFile(zip_path).namelist() == ["results.json"]
+    zip_path.unlink()
+    assert main(["validate", "--gt", split.path, str(bad), "--zip", str(zip_path)]) == 1
+    out = capsys.readouterr().out
+    assert "result 0, video_id 5" in out and "not writing" in out
+    assert not zip_path.exists()
+
+
+def test_golden_malformed_case_only_warns(golden_dir):
+    case = golden_dir / "ytvis_eval" / "public" / "case_08"
+    report = validate_results(load_split_info(case / "gt.json"), case / "results.json")
+    assert report.errors == []
+    assert {p.code for p in report.warnings} == {"mask-size", "frame-count", "unknown-category"}

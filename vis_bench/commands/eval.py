@@ -1,0 +1,62 @@
+"""`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--per-category]`.
+
+Prints the 12 official numbers; `--gt-cache DIR` reuses the parsed GT across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from vis_bench.eval.api import evaluate_files
+from vis_bench.eval.params import STAT_NAMES
+from vis_bench.report.records import write_atomic
+
+NAME = "eval"
+HELP = "score a results.json with the YouTube-VIS metric (same numbers as the official evaluator)"
+
+_MAX_WARNINGS_SHOWN = 10
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
+    parser.add_argument("--results", required=True, type=Path, help="results.json to score")
+    parser.add_argument("--out", type=Path, default=None, help="write the 12 numbers as JSON")
+    parser.add_argument("--per-category", action="store_true", help="also print AP per category")
+    parser.add_argument(
+        "--gt-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the parsed GT in DIR so later runs on the same GT file skip parsing it",
+    )
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value == -1 else f"{100 * value:.2f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    result = evaluate_files(args.gt, args.results, gt_cache_dir=args.gt_cache)
+    for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(result.warnings) > _MAX_WARNINGS_SHOWN:
+        print(f"warning: ... {len(result.warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
+    rows = [[name, _fmt(result.stats[name])] for name in STAT_NAMES]
+    print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
+    if args.per_category:
+        cat_rows = [
+            [cid, result.category_names.get(cid, ""), _fmt(ap)]
+            for cid, ap in result.per_category_ap.items()
+        ]
+        print()
+        print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
+    if args.out is not None:
+        stats = {name: result.stats[name] for name in STAT_NAMES}
+        write_atomic(args.out, json.dumps(stats, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,54 @@
+"""`run_bench.py validate --gt GT.json RES.json [--zip OUT.zip] [--strict]`: pre-submission check."""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+from vis_bench.eval.submission import write_submission_zip
+from vis_bench.eval.validate import load_split_info, validate_results
+
+NAME = "validate"
+HELP = "check a results.json against a split's videos/categories before submission"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--gt", required=True, type=Path, help="GT or public split JSON (videos, categories)"
+    )
+    parser.add_argument("results", type=Path, help="results.json to check")
+    parser.add_argument(
+        "--zip", type=Path, default=None, help="write the submission zip when the file is valid"
+    )
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument(
+        "--max-per-check",
+        type=int,
+        default=20,
+        help="print at most this many problems of each kind (default 20; 0 = all)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    split = load_split_info(args.gt)
+    report = validate_results(split, args.results)
+    shown: dict[str, int] = defaultdict(int)
+    for problem in report.problems:
+        shown[problem.code] += 1
+        if not args.max_per_check or shown[problem.code] <= args.max_per_check:
+            print(problem)
+    for (severity, code), n in sorted(report.counts_by_code().items()):
+        if args.max_per_check and n > args.max_per_check:
+            print(f"... {n - args.max_per_check} more {severity}s of kind {code!r}")
+    n_err, n_warn = len(report.errors), len(report.warnings)
+    print(f"{args.results}: {report.n_results} predictions, {n_err} errors, {n_warn} warnings")
+    valid = report.ok(strict=args.strict)
+    if args.zip is not None:
+        if valid:
+            write_submission_zip(args.results, args.zip)
+            print(f"wrote {args.zip} (results.json at the archive root)")
+        else:
+            why = f"{n_err} errors" + (f" and {n_warn} warnings (--strict)" if args.strict else "")
+            print(f"not writing {args.zip}: the results have {why}; fix them first")
+    return 0 if valid else 1

@@ -1,0 +1,58 @@
+"""Create a directory atomically: build it under a temporary name beside the target, then rename.
+
+An interrupted generator (Ctrl-C, a crash, a full disk) then leaves either the complete folder or
+nothing at the target path, never a half-written dataset that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from vis_bench.errors import InputError
+
+
+@contextmanager
+def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary folder; on success it replaces `target`, on error it is removed.
+
+    Raises InputError up front when `target` exists and `overwrite` is False, and
+    FileExistsError if another process created `target` while we were writing.
+    """
+    target = Path(target).absolute()
+    if target.exists() and not overwrite:
+        raise InputError(
+            "output folder already exists; choose another folder or pass --overwrite",
+            path=str(target),
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        _move_into_place(tmp, target, overwrite=overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
+    if target.exists():
+        if not overwrite:
+            raise FileExistsError(f"{target} appeared while it was being generated")
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    try:
+        os.rename(tmp, target)
+    except OSError as err:
+        if target.exists():
+            raise FileExistsError(f"{target} appeared while it was being generated") from err
+        raise

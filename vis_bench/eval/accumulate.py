@@ -1,0 +1,77 @@
+"""Accumulate phase: precision/recall arrays per threshold, category, area range and maxDets.
+
+Same arithmetic as COCO `accumulate`: results of a category are gathered in (video id, score rank)
+order, cut to the first M per (video, category), stably sorted by descending score, and turned
+into cumulative TP/FP counts. Entries stay -1 where the category has no non-ignored GT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vis_bench.eval.iou import PairTable
+from vis_bench.eval.matching import Matches
+from vis_bench.eval.params import AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS
+
+
+@dataclass
+class Accumulated:
+    """precision [T, R, K, A, M] and recall [T, K, A, M]; -1 where undefined."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    cat_ids: np.ndarray
+
+
+def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int) -> tuple:
+    """Recall at the end and precision at the 101 recall points, per threshold row."""
+    n_thr, nd = tp.shape
+    if nd == 0:
+        return np.zeros(n_thr), np.zeros((n_thr, len(RECALL_THRESHOLDS)))
+    rc = tp / npig
+    pr = tp / (fp + tp + np.spacing(1))
+    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # non-increasing from the right
+    # Left insertion index of each recall threshold = number of recall values below it.
+    inds = (rc[:, :, None] < RECALL_THRESHOLDS[None, None, :]).sum(axis=1)
+    rows = np.arange(n_thr)[:, None]
+    q = np.where(inds < nd, pr[rows, np.minimum(inds, nd - 1)], 0.0)
+    return rc[:, -1], q
+
+
+def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
+    """Build the precision and recall arrays from the per-result match flags."""
+    n_thr, n_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
+    n_cat, n_areas, n_max = len(pairs.cat_ids), len(AREA_RANGES), len(MAX_DETS)
+    precision = -np.ones((n_thr, n_rec, n_cat, n_areas, n_max))
+    recall = -np.ones((n_thr, n_cat, n_areas, n_max))
+
+    dt_cat = np.repeat(pairs.pair_cat, pairs.dt_count)
+    gt_cat = np.repeat(pairs.pair_cat, pairs.gt_count)
+    # Flat results are in (category, video, rank) order; a stable sort by (category, -score)
+    # keeps video-id order, then rank, among equal scores: the official tie order.
+    order = np.lexsort((-pairs.dt_score, dt_cat))
+    bounds = np.searchsorted(dt_cat[order], np.arange(n_cat + 1))
+    npig = np.stack(
+        [np.bincount(gt_cat[~matches.gt_ignored[a]], minlength=n_cat) for a in range(n_areas)]
+    )  # [A, K]
+    counted = ~matches.dt_ignored
+    tps_all = matches.dt_matched & counted  # [A, T, D]
+    fps_all = ~matches.dt_matched & counted
+
+    for k in range(n_cat):
+        if not npig[:, k].any():
+            continue
+        in_cat = order[bounds[k] : bounds[k + 1]]
+        for m, max_det in enumerate(MAX_DETS):
+            sel = in_cat[pairs.dt_rank[in_cat] < max_det]
+            for a in range(n_areas):
+                if npig[a, k] == 0:
+                    continue
+                tp = np.cumsum(tps_all[a][:, sel], axis=1).astype(np.float64)
+                fp = np.cumsum(fps_all[a][:, sel], axis=1).astype(np.float64)
+                rc_last, q = _interpolated_precision(tp, fp, int(npig[a, k]))
+                recall[:, k, a, m] = rc_last
+                precision[:, :, k, a, m] = q
+    return Accumulated(precision=precision, recall=recall, cat_ids=pairs.cat_ids)

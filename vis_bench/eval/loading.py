@@ -1,0 +1,325 @@
+"""Load phase: ground-truth and results JSON into plain per-track arrays.
+
+Both loaders check the fields the metric reads and raise `InputError` naming the file, the entry
+and the field, where the official evaluator would crash with a bare KeyError or assertion. They
+keep every accepted-but-odd input the official code accepts (short/long frame lists, masks of the
+wrong size, categories unknown to the GT), because those change the numbers and must be reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from vis_bench.errors import InputError
+from vis_bench.eval.rle import track_areas
+
+RLE = dict[str, Any]
+
+
+@dataclass
+class GroundTruth:
+    """GT videos, categories and tracks; tracks are kept in annotation-file order.
+
+    Only tracks whose video and category are listed are kept (the official evaluator selects
+    annotations by the listed ids). Frames are compressed RLE dicts or None (absent).
+    """
+
+    path: str
+    video_ids: list[int]  # sorted, unique: the evaluation universe
+    video_size: dict[int, tuple[int, int]]  # (height, width)
+    video_length: dict[int, int | None]  # `length`, else len(file_names), else None
+    cat_ids: list[int]  # sorted, unique
+    cat_names: dict[int, str]
+    ann_ids: np.ndarray  # int64 [N]
+    video_of: np.ndarray  # int64 [N]
+    category_of: np.ndarray  # int64 [N]
+    crowd: np.ndarray  # bool [N]
+    avg_area: np.ndarray  # float64 [N], from the `areas` field (not from the masks)
+    frames: list[list[RLE | None]] = field(repr=False)
+    frame_areas: list[np.ndarray] = field(repr=False)  # pixel counts per frame, 0 if absent
+
+
+@dataclass
+class Results:
+    """Result tracks in file order; result i has id i + 1 like in the official evaluator."""
+
+    path: str
+    video_of: np.ndarray  # int64 [N]
+    category_of: np.ndarray  # int64 [N]
+    score: np.ndarray  # float64 [N]
+    frames: list[list[RLE | None]] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise InputError(f"cannot read {what}: {err.strerror or err}", path=str(path)) from None
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{what} is not valid JSON ({err})", path=str(path)) from None
+
+
+def _require(entry: Any, key: str, path: str, where: str) -> Any:
+    if not isinstance(entry, dict):
+        raise InputError(f"{where} must be a JSON object, got {type(entry).__name__}", path=path)
+    if key not in entry:
+        raise InputError(f"{where} has no {key!r}", path=path, field=key)
+    return entry[key]
+
+
+def _as_int(value: Any, path: str, where: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise InputError(f"{where}: {key} must be an integer, got {value!r}", path=path, field=key)
+    return int(value)
+
+
+def _mean_of_truthy(values: list[Any]) -> float:
+    """Mean of the truthy entries (None and 0 skipped), 0 if none: the official avg_area rule."""
+    kept = [v for v in values if v]
+    if not kept:
+        return 0.0
+    # Same numpy mean as the official code, so float areas sum in the same order.
+    return float(np.array(kept).mean())
+
+
+def _gt_frame_rle(seg: Any, height: int, width: int) -> RLE:
+    """One truthy GT frame entry -> compressed RLE, as the official `annToRLE` converts it."""
+    if isinstance(seg, list):
+        # Polygons, rasterised at the video size and merged (a 4-number polygon is a box: COCO).
+        return mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
+    if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
+        raise TypeError("expected polygons or an RLE object with 'counts' and 'size'")
+    if isinstance(seg["counts"], list):
+        # Uncompressed RLE keeps its own `size` (not the video's).
+        return mask_utils.frPyObjects(seg, *seg["size"])
+    return seg
+
+
+def load_ground_truth(path: str | Path) -> GroundTruth:
+    """Read a YouTube-VIS GT file (`videos`, `categories`, `annotations`)."""
+    path = str(path)
+    data = read_json(path, "ground truth")
+    if not isinstance(data, dict):
+        raise InputError(
+            "ground truth must be a JSON object with 'videos', 'annotations'", path=path
+        )
+    for key in ("videos", "categories", "annotations"):
+        if not isinstance(data.get(key), list):
+            raise InputError(f"ground truth needs a list {key!r}", path=path, field=key)
+
+    video_size: dict[int, tuple[int, int]] = {}
+    video_length: dict[int, int | None] = {}
+    for i, video in enumerate(data["videos"]):
+        where = f"videos[{i}]"
+        vid = _as_int(_require(video, "id", path, where), path, where, "id")
+        height = _as_int(_require(video, "height", path, where), path, where, "height")
+        width = _as_int(_require(video, "width", path, where), path, where, "width")
+        video_size[vid] = (height, width)
+        length = video.get("length")
+        if length is None and isinstance(video.get("file_names"), list):
+            length = len(video["file_names"])
+        video_length[vid] = int(length) if isinstance(length, (int, float)) else None
+
+    cat_names: dict[int, str] = {}
+    for i, cat in enumerate(data["categories"]):
+        where = f"categories[{i}]"
+        cid = _as_int(_require(cat, "id", path, where), path, where, "id")
+        cat_names[cid] = str(cat.get("name", cid))
+
+    ann_ids, videos, cats, crowd, areas, frames = [], [], [], [], [], []
+    pending: list[tuple[int, int, dict, str]] = []
+    for i, ann in enumerate(data["annotations"]):
+        where = f"annotations[{i}]"
+        vid = _as_int(_require(ann, "video_id", path, where), path, where, "video_id")
+        cid = _as_int(_require(ann, "category_id", path, where), path, where, "category_id")
+        if vid not in video_size or cid not in cat_names:
+            continue  # the official evaluator never selects such annotations
+        aid = _as_int(_require(ann, "id", path, where), path, where, "id")
+        iscrowd = _require(ann, "iscrowd", path, where)
+        segs = _require(ann, "segmentations", path, where)
+        ann_areas = _require(ann, "areas", path, where)
+        if not isinstance(segs, list):
+            raise InputError(
+                f"{where}: segmentations must be a list", path=path, field="segmentations"
+            )
+        if not isinstance(ann_areas, list):
+            raise InputError(f"{where}: areas must be a list", path=path, field="areas")
+        height, width = video_size[vid]
+        track: list[RLE | None] = []
+        for t, seg in enumerate(segs):
+            if not seg:
+                track.append(None)
+            elif type(seg) is dict and type(seg.get("counts")) is list and "size" in seg:
+                track.append(None)  # uncompressed RLE: converted below, all at once
+                pending.append((len(frames), t, seg, where))
+            else:
+                track.append(_converted(seg, height, width, path, f"{where}.segmentations[{t}]"))
+        try:
+            avg = _mean_of_truthy(ann_areas)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{where}: areas must hold numbers or null", path=path, field="areas"
+            ) from None
+        ann_ids.append(aid)
+        videos.append(vid)
+        cats.append(cid)
+        crowd.append(bool(iscrowd))
+        areas.append(avg)
+        frames.append(track)
+
+    _convert_uncompressed(pending, frames, path)
+    return GroundTruth(
+        path=path,
+        video_ids=sorted(video_size),
+        video_size=video_size,
+        video_length=video_length,
+        cat_ids=sorted(cat_names),
+        cat_names=cat_names,
+        ann_ids=np.array(ann_ids, dtype=np.int64),
+        video_of=np.array(videos, dtype=np.int64),
+        category_of=np.array(cats, dtype=np.int64),
+        crowd=np.array(crowd, dtype=bool),
+        avg_area=np.array(areas, dtype=np.float64),
+        frames=frames,
+        frame_areas=track_areas(frames),
+    )
+
+
+def _converted(seg: Any, height: int, width: int, path: str, where: str) -> RLE:
+    try:
+        return _gt_frame_rle(seg, height, width)
+    except (TypeError, ValueError, KeyError, IndexError) as err:
+        raise InputError(
+            f"{where} is not a polygon list or RLE ({err})", path=path, field="segmentations"
+        ) from None
+
+
+def _convert_uncompressed(
+    pending: list[tuple[int, int, dict, str]], frames: list[list[RLE | None]], path: str
+) -> None:
+    """Uncompressed RLE -> compressed, in one pycocotools call (each keeps its own size)."""
+    if not pending:
+        return
+    try:
+        converted = mask_utils.frPyObjects([seg for _, _, seg, _ in pending], 0, 0)
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+        # Find the culprit for the message.
+        for _, t, seg, where in pending:
+            _converted(seg, 0, 0, path, f"{where}.segmentations[{t}]")
+        raise
+    for (track, t, _, _), rle in zip(pending, converted, strict=True):
+        frames[track][t] = rle
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> None:
+    where = f"result {index} (video_id {vid}) segmentations[{t}]"
+    if isinstance(seg, list):
+        raise InputError(
+            f"{where} is a polygon list; results must be compressed RLE "
+            "(counts a string): encode masks with vis_bench.eval.rle.encode",
+            path=path,
+            field="segmentations",
+        )
+    if not isinstance(seg, dict) or "size" not in seg or "counts" not in seg:
+        raise InputError(
+            f"{where} must be null or a compressed RLE object with 'size' and 'counts'",
+            path=path,
+            field="segmentations",
+        )
+    if not isinstance(seg["counts"], str):
+        raise InputError(
+            f"{where} is uncompressed RLE (counts a list); results must be compressed RLE "
+            "(counts a string): convert with vis_bench.eval.rle.to_compressed / encode",
+            path=path,
+            field="segmentations",
+        )
+    size = seg["size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_count(v) for v in size)):
+        raise InputError(
+            f"{where}: 'size' must be [height, width], got {size!r}",
+            path=path,
+            field="segmentations",
+        )
+
+
+def load_results(path: str | Path, gt: GroundTruth) -> Results:
+    """Read a results list; every video id must be a GT video (the official code aborts too).
+
+    An empty list is accepted and means "no results" (documented deviation: the official code
+    crashes with IndexError).
+    """
+    path = str(path)
+    data = read_json(path, "results")
+    if not isinstance(data, list):
+        raise InputError(
+            f"results must be a JSON list of predictions, got {type(data).__name__}", path=path
+        )
+    n = len(data)
+    video_of = np.empty(n, dtype=np.int64)
+    category_of = np.empty(n, dtype=np.int64)
+    score = np.empty(n, dtype=np.float64)
+    frames: list[list[RLE | None]] = []
+    known_videos = gt.video_size
+    for i, res in enumerate(data):
+        where = f"result {i}"
+        vid = _as_int(_require(res, "video_id", path, where), path, where, "video_id")
+        if vid not in known_videos:
+            raise InputError(
+                f"{where} has video_id {vid}, which is not a video of the ground truth "
+                f"{gt.path}; use the video ids of the matching split",
+                path=path,
+                field="video_id",
+            )
+        video_of[i] = vid
+        category_of[i] = _as_int(
+            _require(res, "category_id", path, where), path, where, "category_id"
+        )
+        value = _require(res, "score", path, f"{where} (video_id {vid})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(
+                f"{where} (video_id {vid}): score must be a number, got {value!r}",
+                path=path,
+                field="score",
+            )
+        score[i] = value
+        segs = _require(res, "segmentations", path, f"{where} (video_id {vid})")
+        if not isinstance(segs, list):
+            raise InputError(
+                f"{where} (video_id {vid}): segmentations must be a list (one entry per frame)",
+                path=path,
+                field="segmentations",
+            )
+        track: list[RLE | None] = []
+        for t, seg in enumerate(segs):
+            if not seg:
+                track.append(None)
+                continue
+            if (
+                type(seg) is not dict
+                or type(seg.get("counts")) is not str
+                or type(seg.get("size")) is not list
+                or len(seg["size"]) != 2
+            ):
+                _check_result_frame(seg, path, i, vid, t)
+            track.append(seg)
+        frames.append(track)
+    return Results(
+        path=path, video_of=video_of, category_of=category_of, score=score, frames=frames
+    )

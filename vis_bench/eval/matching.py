@@ -1,0 +1,109 @@
+"""Evaluate phase, part 2: greedy matching of results to GT tracks (COCO `evaluateImg` rules).
+
+The official loop runs per (video, category, area range, IoU threshold, result, GT) in Python.
+Matching is sequential only over the results of one pair (a GT taken by a better-scored result is
+unavailable to the next), so this module steps through result ranks and handles every pair, area
+range and threshold of a rank at once with numpy.
+
+Selection rule of the official scan (GT ordered non-ignored first, stably): among GT not yet
+taken (crowd GT are never "taken") with IoU >= min(t, 1 - 1e-10), pick the non-ignored one with
+the highest IoU, the *later* one in file order on ties; only if no non-ignored GT qualifies, pick
+among the ignored ones by the same rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vis_bench.eval.iou import PairTable
+from vis_bench.eval.params import AREA_RANGES, IOU_THRESHOLDS, MATCH_CEILING
+
+
+@dataclass
+class Matches:
+    """Per area range a and threshold t, for every result of the PairTable (flat order)."""
+
+    dt_matched: np.ndarray  # bool [A, T, D]: matched to a GT whose id is non-zero (official dtm)
+    dt_ignored: np.ndarray  # bool [A, T, D]
+    gt_ignored: np.ndarray  # bool [A, G]
+    dt_gt: np.ndarray  # int64 [A, T, D]: flat GT index matched, -1 if none
+
+
+def outside(area: np.ndarray) -> np.ndarray:
+    """[A, N] True where a mean area lies outside each (inclusive) area range."""
+    lo = np.array([r[0] for r in AREA_RANGES])[:, None]
+    hi = np.array([r[1] for r in AREA_RANGES])[:, None]
+    return (area[None, :] < lo) | (area[None, :] > hi)
+
+
+def _last_best(values: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the last maximum over the last axis among candidates, and whether any exists."""
+    vals = np.where(candidate, values, -1.0)
+    n = vals.shape[-1]
+    idx = n - 1 - np.argmax(vals[..., ::-1], axis=-1)
+    return idx, candidate.any(axis=-1)
+
+
+def match(pairs: PairTable) -> Matches:
+    """Match every result of every (video, category) pair, for all area ranges and thresholds."""
+    n_areas, n_thr = len(AREA_RANGES), len(IOU_THRESHOLDS)
+    n_dt, n_gt = len(pairs.dt_result), len(pairs.gt_track)
+    gt_ignored = pairs.gt_crowd[None, :] | outside(pairs.gt_area)  # [A, G]
+    dt_gt = np.full((n_areas, n_thr, n_dt), -1, dtype=np.int64)
+
+    active = np.flatnonzero((pairs.dt_count > 0) & (pairs.gt_count > 0))
+    if len(active):
+        active = active[np.argsort(-pairs.dt_count[active], kind="stable")]
+        _match_active(pairs, active, gt_ignored, dt_gt)
+
+    matched_any = dt_gt >= 0
+    safe = np.where(matched_any, dt_gt, 0)
+    # The official code stores the matched GT *id* and tests it for truth: id 0 reads as no match.
+    dt_matched = matched_any & (pairs.gt_id[safe] != 0) if n_gt else matched_any
+    ig_of_match = (
+        np.take_along_axis(
+            np.broadcast_to(gt_ignored[:, None, :], (n_areas, n_thr, n_gt)), safe, axis=2
+        )
+        if n_gt
+        else np.zeros_like(matched_any)
+    )
+    dt_ignored = (matched_any & ig_of_match) | (~dt_matched & outside(pairs.dt_area)[:, None, :])
+    return Matches(dt_matched=dt_matched, dt_ignored=dt_ignored, gt_ignored=gt_ignored, dt_gt=dt_gt)
+
+
+def _match_active(
+    pairs: PairTable, active: np.ndarray, gt_ignored: np.ndarray, dt_gt: np.ndarray
+) -> None:
+    """Rank-by-rank greedy matching of the pairs that have both results and GT (fills dt_gt)."""
+    n_areas, n_thr = gt_ignored.shape[0], len(IOU_THRESHOLDS)
+    counts_d = pairs.dt_count[active]
+    counts_g = pairs.gt_count[active]
+    g_max = int(counts_g.max())
+    cols = np.arange(g_max)
+    valid = cols[None, :] < counts_g[:, None]  # [Q, Gmax]
+    g_flat = np.where(valid, pairs.gt_start[active][:, None] + cols[None, :], 0)
+    crowd = pairs.gt_crowd[g_flat] & valid  # [Q, Gmax]
+    ignored = np.transpose(gt_ignored[:, g_flat], (1, 0, 2))  # [Q, A, Gmax]
+    thresholds = np.minimum(IOU_THRESHOLDS, MATCH_CEILING)[None, None, :, None]
+    taken = np.zeros((len(active), n_areas, n_thr, g_max), dtype=bool)
+    iou_base = pairs.iou_start[active]
+    dt_base = pairs.dt_start[active]
+
+    for r in range(int(counts_d[0])):
+        n = int(np.searchsorted(-counts_d, -r, side="left"))  # pairs with more than r results
+        iou_idx = iou_base[:n, None] + r * counts_g[:n, None] + cols[None, :]
+        iou_r = np.where(valid[:n], pairs.iou[np.where(valid[:n], iou_idx, 0)], -1.0)
+        iou_b = iou_r[:, None, None, :]
+        free = ~taken[:n] | crowd[:n, None, None, :]
+        eligible = free & (iou_b >= thresholds)  # [n, A, T, Gmax]
+        ig = ignored[:n, :, None, :]
+        best_reg, has_reg = _last_best(iou_b, eligible & ~ig)
+        best_ign, has_ign = _last_best(iou_b, eligible & ig)
+        m = np.where(has_reg, best_reg, np.where(has_ign, best_ign, -1))  # [n, A, T]
+        q, a, t = np.nonzero(m >= 0)
+        taken[q, a, t, m[q, a, t]] = True
+        dt_gt[:, :, dt_base[:n] + r] = np.where(
+            m >= 0, g_flat[np.arange(n)[:, None, None], np.maximum(m, 0)], -1
+        ).transpose(1, 2, 0)

@@ -1,0 +1,34 @@
+"""CodaLab submission archive: a zip with `results.json` at its root.
+
+The YouTube-VIS servers refuse a bare .json upload and read `results.json` from the zip root
+(no sub-folder), so the archive holds exactly that one member, with the file's original bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+MEMBER_NAME = "results.json"
+
+
+def write_submission_zip(results_path: str | Path, out_path: str | Path) -> Path:
+    """Write the archive atomically (temporary file in the same folder, then rename)."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    data = Path(results_path).read_bytes()
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(MEMBER_NAME, data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, out_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return out_path

@@ -1,0 +1,298 @@
+"""Check a results.json before submission, reporting every problem with its location.
+
+Errors are what makes the official evaluator crash or the file unusable (bad JSON, missing fields,
+unknown video ids, polygons or uncompressed RLE, non-numeric or non-finite scores, an empty list).
+Warnings are inputs it accepts but that silently change the numbers: unknown categories (dropped),
+frame lists whose length differs from the video's (compared only up to the shorter list), masks
+whose size differs from the video's (the frame vanishes from the IoU), scores outside [0, 1]
+(accepted, but not a probability), more than 100 results per (video, category) (the rest are
+invisible).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vis_bench.errors import InputError
+from vis_bench.eval.loading import read_json
+from vis_bench.eval.params import MAX_DETS
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding; `code` names the check so problems can be grouped and counted."""
+
+    severity: str  # "error" or "warning"
+    code: str
+    message: str
+    index: int | None = None  # position in the results list
+    video_id: Any = None
+    frame: int | None = None
+    field: str | None = None
+
+    def location(self) -> str:
+        parts = []
+        if self.index is not None:
+            parts.append(f"result {self.index}")
+        if self.video_id is not None:
+            parts.append(f"video_id {self.video_id}")
+        if self.frame is not None:
+            parts.append(f"frame {self.frame}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.location()
+        return f"{self.severity}: {where + ': ' if where else ''}{self.message}"
+
+
+@dataclass
+class SplitInfo:
+    """What validation needs from a GT / public split file: videos and categories only."""
+
+    path: str
+    video_size: dict[int, tuple[int, int]]
+    video_length: dict[int, int | None]
+    cat_ids: set[int]
+
+
+@dataclass
+class ValidationReport:
+    results_path: str
+    problems: list[Problem] = field(default_factory=list)
+    n_results: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def ok(self, strict: bool = False) -> bool:
+        """No errors (and, when strict, no warnings either)."""
+        return not (self.problems if strict else self.errors)
+
+    def counts_by_code(self) -> Counter:
+        return Counter((p.severity, p.code) for p in self.problems)
+
+
+def load_split_info(path: str | Path) -> SplitInfo:
+    """Read `videos` (id, height, width, length) and `categories` of a GT or public split file.
+
+    Annotations are not needed, so the public valid.json (which has none) works.
+    """
+    path = str(path)
+    data = read_json(path, "ground truth / split file")
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object with 'videos' and 'categories'", path=path)
+    for key in ("videos", "categories"):
+        if not isinstance(data.get(key), list):
+            raise InputError(f"needs a list {key!r}", path=path, field=key)
+    sizes: dict[int, tuple[int, int]] = {}
+    lengths: dict[int, int | None] = {}
+    for i, video in enumerate(data["videos"]):
+        if not isinstance(video, dict) or not all(k in video for k in ("id", "height", "width")):
+            raise InputError(
+                f"videos[{i}] needs 'id', 'height' and 'width'", path=path, field="videos"
+            )
+        vid = video["id"]
+        sizes[vid] = (video["height"], video["width"])
+        length = video.get("length")
+        if length is None and isinstance(video.get("file_names"), list):
+            length = len(video["file_names"])
+        lengths[vid] = length
+    cats = set()
+    for i, cat in enumerate(data["categories"]):
+        if not isinstance(cat, dict) or "id" not in cat:
+            raise InputError(f"categories[{i}] needs an 'id'", path=path, field="categories")
+        cats.add(cat["id"])
+    return SplitInfo(path=path, video_size=sizes, video_length=lengths, cat_ids=cats)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
+    """Check one truthy per-frame entry; `add(severity, code, message, field)` records."""
+    if isinstance(seg, list):
+        add(
+            "error",
+            "polygon",
+            "polygons are not accepted (the official evaluator crashes on "
+            "them); encode the mask as compressed RLE (vis_bench.eval.rle.encode)",
+        )
+        return
+    if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
+        add(
+            "error",
+            "bad-mask",
+            "a frame entry must be null or an RLE object with 'size' and "
+            f"'counts', got {type(seg).__name__}",
+        )
+        return
+    counts, msize = seg["counts"], seg["size"]
+    if isinstance(counts, list):
+        add(
+            "error",
+            "uncompressed-rle",
+            "uncompressed RLE (counts a list) is not accepted; "
+            "use compressed RLE with a string 'counts' (vis_bench.eval.rle.to_compressed)",
+        )
+        return
+    if not isinstance(counts, str):
+        add("error", "bad-mask", f"'counts' must be a string, got {type(counts).__name__}")
+        return
+    if not (
+        isinstance(msize, list) and len(msize) == 2 and all(_is_int(v) and v >= 0 for v in msize)
+    ):
+        add("error", "bad-mask", f"'size' must be [height, width], got {msize!r}")
+        return
+    if size is not None and tuple(msize) != tuple(size):
+        add(
+            "warning",
+            "mask-size",
+            f"mask size {list(msize)} differs from the video size "
+            f"{list(size)}; the official IoU drops such frames",
+        )
+
+
+def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationReport:
+    """Run every check on a results file; never raises for problems inside the file."""
+    report = ValidationReport(results_path=str(results_path))
+    problems = report.problems
+    try:
+        data = read_json(results_path, "results")
+    except InputError as err:
+        problems.append(Problem("error", "json", str(err)))
+        return report
+    if not isinstance(data, list):
+        problems.append(
+            Problem(
+                "error",
+                "not-a-list",
+                f"results must be a JSON list of predictions, got {type(data).__name__}",
+            )
+        )
+        return report
+    report.n_results = len(data)
+    if not data:
+        problems.append(
+            Problem(
+                "error",
+                "empty",
+                "the results list is empty (the official evaluator crashes on an empty list)",
+            )
+        )
+        return report
+
+    per_pair: Counter = Counter()
+    first_of_pair: dict[tuple[Any, Any], int] = {}
+    for i, res in enumerate(data):
+        if not isinstance(res, dict):
+            problems.append(
+                Problem(
+                    "error",
+                    "not-an-object",
+                    f"each prediction must be a JSON object, got {type(res).__name__}",
+                    index=i,
+                )
+            )
+            continue
+        vid = res.get("video_id")
+
+        def add(severity, code, message, field=None, frame=None, _i=i, _vid=vid):
+            problems.append(Problem(severity, code, message, _i, _vid, frame, field))
+
+        for key in ("video_id", "category_id", "score", "segmentations"):
+            if key not in res:
+                add("error", "missing-field", f"missing {key!r}", field=key)
+        size = None
+        if "video_id" in res:
+            if not _is_int(vid) or vid not in split.video_size:
+                add(
+                    "error",
+                    "unknown-video",
+                    f"video_id {vid!r} is not a video of "
+                    f"{split.path}; use the ids of the split you submit to",
+                    field="video_id",
+                )
+            else:
+                size = split.video_size[vid]
+        cat = res.get("category_id")
+        if "category_id" in res:
+            if not _is_int(cat):
+                add(
+                    "error",
+                    "bad-category",
+                    f"category_id must be an integer, got {cat!r}",
+                    field="category_id",
+                )
+            elif cat not in split.cat_ids:
+                add(
+                    "warning",
+                    "unknown-category",
+                    f"category_id {cat} is not in the split's "
+                    "categories; the official evaluator silently drops this prediction",
+                    field="category_id",
+                )
+        if "score" in res:
+            score = res["score"]
+            if isinstance(score, bool) or not isinstance(score, (int, float)):
+                add("error", "bad-score", f"score must be a number, got {score!r}", field="score")
+            elif not math.isfinite(score):
+                add("error", "bad-score", f"score must be finite, got {score!r}", field="score")
+            elif not 0.0 <= score <= 1.0:
+                add("warning", "score-range", f"score {score!r} is outside [0, 1]", field="score")
+        segs = res.get("segmentations")
+        if "segmentations" in res:
+            if not isinstance(segs, list):
+                add(
+                    "error",
+                    "bad-segmentations",
+                    "segmentations must be a list with one entry "
+                    f"per frame, got {type(segs).__name__}",
+                    field="segmentations",
+                )
+            else:
+                length = split.video_length.get(vid) if size is not None else None
+                if length is not None and len(segs) != length:
+                    add(
+                        "warning",
+                        "frame-count",
+                        f"{len(segs)} frame entries but the video has "
+                        f"{length} frames; the official IoU compares only up to the shorter list",
+                        field="segmentations",
+                    )
+                for t, seg in enumerate(segs):
+                    if seg:
+                        _check_frame(
+                            seg,
+                            size,
+                            lambda s, c, m, _t=t: add(s, c, m, field="segmentations", frame=_t),
+                        )
+        if size is not None and _is_int(cat):
+            per_pair[(vid, cat)] += 1
+            first_of_pair.setdefault((vid, cat), i)
+    cap = MAX_DETS[-1]
+    for (vid, cat), n in per_pair.items():
+        if n > cap:
+            problems.append(
+                Problem(
+                    "warning",
+                    "too-many",
+                    f"{n} predictions for category {cat} in this video; only "
+                    f"the {cap} best-scored count, the rest are ignored",
+                    index=first_of_pair[(vid, cat)],
+                    video_id=vid,
+                    field="category_id",
+                )
+            )
+    return report

@@ -1,0 +1,1 @@
+"""Measurements: FLOPs (multiply-add convention), timing, memory, environment."""

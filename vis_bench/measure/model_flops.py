@@ -1,0 +1,34 @@
+"""GMACs per frame of a method's clip inference, in total and per module, by execution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from vis_bench.measure.flops import count_flops
+
+
+def clip_flops(plugin: Any, clip: torch.Tensor) -> dict[str, Any]:
+    """Count what `infer_clip(clip)` executes (1 multiply-add = 1 FLOP), divided by frames."""
+    model = getattr(plugin, "model", None)
+    if not isinstance(model, torch.nn.Module):
+        return {}
+    modules = list(plugin.flops_modules())
+    # The counter's module tracker hooks autograd on inputs that require grad; parameters fed
+    # into sub-modules (query embeddings) would trip it, and inference needs no grad anyway.
+    saved = {p: p.requires_grad for p in model.parameters()}
+    try:
+        for param in saved:
+            param.requires_grad_(False)
+        report = count_flops(model, (clip,), modules=modules, forward=plugin.infer_clip)
+    finally:
+        for param, flag in saved.items():
+            param.requires_grad_(flag)
+    frames = int(clip.shape[0])
+    return {
+        "gmacs_per_frame": report.total / 1e9 / frames,
+        "gmacs_per_frame_by_module": {
+            name: value / 1e9 / frames for name, value in report.by_module.items()
+        },
+    }
