@@ -234,6 +234,8 @@ def test_rejects_mismatched_inputs(compiled) -> None:
         ms_deform_attn(value.double(), shapes, starts, loc, weights)
     with pytest.raises(RuntimeError, match="attention_weights shape"):
         ms_deform_attn(value, shapes, starts, loc, weights[:, :2])
+    with pytest.raises(RuntimeError, match="exceeds value's"):
+        ms_deform_attn(value, shapes, starts + 1, loc, weights)
 
 
 # ------------------------------------------------------ op registration: fake, FLOPs, compile

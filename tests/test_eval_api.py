@@ -10,7 +10,8 @@ import pytest
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.eval import rle
-from vis_bench.eval.api import evaluate_files
+from vis_bench.eval.api import evaluate_files, evaluate_predictions
+from vis_bench.eval.loading import load_ground_truth
 from vis_bench.eval.params import STAT_NAMES
 
 H, W = 6, 8
@@ -149,3 +150,18 @@ def test_eval_command_reports_input_errors_without_traceback(write, capsys):
     assert main(["eval", "--gt", str(gt), "--results", str(res)]) == 2
     err = capsys.readouterr().err
     assert "res.json" in err and "Traceback" not in err
+
+
+def test_in_memory_predictions_score_like_the_file(golden_dir):
+    case = golden_dir / "ytvis_eval" / "public" / "case_06"
+    from_files = evaluate_files(case / "gt.json", case / "results.json")
+    gt = load_ground_truth(case / "gt.json")
+    in_memory = evaluate_predictions(gt, json.loads((case / "results.json").read_text()))
+    assert in_memory.stats == from_files.stats
+
+
+def test_duplicate_gt_annotation_ids_are_rejected(write):
+    gt = _gt()
+    gt["annotations"].append(dict(gt["annotations"][0], category_id=4))
+    with pytest.raises(InputError, match=r"annotations\[1\] repeats annotation id 1"):
+        evaluate_files(write("gt.json", gt), write("res.json", [_result()]))

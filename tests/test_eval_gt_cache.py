@@ -61,3 +61,17 @@ def test_changed_file_gets_a_new_cache_entry(golden_dir, tmp_path):
     st = gt_path.stat()
     os.utime(gt_path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert cache_file(gt_path, tmp_path / "cache") != first
+
+
+def test_eval_command_with_gt_cache(golden_dir, tmp_path):
+    from vis_bench.cli import main
+
+    case = golden_dir / "ytvis_eval" / "public" / "case_02"
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"stats{i}.json"
+        argv = ["eval", "--gt", str(case / "gt.json"), "--results", str(case / "results.json")]
+        assert main([*argv, "--gt-cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
+    assert len(list((tmp_path / "cache").glob("gt-*.npz"))) == 1

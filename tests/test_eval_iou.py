@@ -81,3 +81,18 @@ def test_mismatched_size_frame_vanishes_from_union():
     g = [_as_rles([a, a])]
     inter, union = video_overlaps(d, g, rle.track_areas(d), rle.track_areas(g))
     assert (inter[0, 0], union[0, 0]) == (16, 16)  # frame 0 adds neither |d| nor |g|
+
+
+def test_large_videos_are_split_by_frames_with_identical_sums(monkeypatch):
+    import vis_bench.eval.iou as iou_module
+
+    rng = np.random.default_rng(7)
+    shape = (12, 10)
+    d = [_as_rles(_random_track(rng, 9, shape)) for _ in range(5)]
+    g = [_as_rles(_random_track(rng, 9, shape)) for _ in range(4)]
+    args = (d, g, rle.track_areas(d), rle.track_areas(g))
+    whole = video_overlaps(*args)
+    monkeypatch.setattr(iou_module, "_MAX_ENTRIES", 6)  # forces many frame chunks
+    chunked = video_overlaps(*args)
+    np.testing.assert_array_equal(whole[0], chunked[0])
+    np.testing.assert_array_equal(whole[1], chunked[1])

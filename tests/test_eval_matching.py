@@ -183,3 +183,28 @@ def test_category_without_gt_is_excluded_not_zero():
     acc = accumulate(pairs, match(pairs))
     assert (acc.precision[:, :, 1] == -1).all()
     assert abs(summarize(acc)["AP"] - 1.0) < 1e-12
+
+
+def test_batched_matching_equals_one_batch(monkeypatch):
+    import vis_bench.eval.matching as matching_module
+
+    rng = np.random.default_rng(3)
+    specs = []
+    for v in range(6):
+        nd, ng = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+        iou = np.round(rng.random((nd, ng)), 1)  # many exact ties
+        specs.append(
+            {
+                "cat": 0,
+                "video": v,
+                "scores": sorted(rng.random(nd))[::-1],
+                "iou": iou,
+                "crowd": list(rng.random(ng) < 0.2),
+            }
+        )
+    pairs = make_pairs(specs, n_videos=6)
+    whole = match(pairs)
+    monkeypatch.setattr(matching_module, "_MAX_PADDED", 3)  # one pair per batch
+    split = match(pairs)
+    np.testing.assert_array_equal(whole.dt_gt, split.dt_gt)
+    np.testing.assert_array_equal(whole.dt_ignored, split.dt_ignored)

@@ -71,3 +71,32 @@ def test_run_reports_missing_real_dataset(tmp_path, capsys):
     assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "dataset not found at" in err and "dataset.annotations" in err
+
+
+@pytest.mark.slow
+def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys):
+    """configs/default.yaml with every registered method, shrunk to one short video."""
+    overrides = [
+        "dataset.videos=1",
+        "dataset.min_frames=4",
+        "dataset.max_frames=4",
+        f"dataset.cache_dir={tmp_path / 'cache'}",
+        "sweep.resolution=[64]",
+        "sweep.clip_length=[all,2]",
+        "measure.repeats=1",
+        "measure.warmup=0",
+        f"output={tmp_path / 'runs'}",
+    ]
+    args = ["run"]
+    for item in overrides:
+        args += ["--set", item]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    records = read_records(tmp_path / "runs" / "default")
+    methods = {r["method"] for r in records}
+    assert {"seqformer", "ifc"} <= methods
+    failed = [(r["method"], r.get("error")) for r in records if r["status"] != "ok"]
+    assert not failed
+    assert "random weights" in out
+    board = (tmp_path / "runs" / "default" / "leaderboard.md").read_text()
+    assert "| seqformer" in board.replace("|   ", "| ") or "seqformer" in board

@@ -5,7 +5,7 @@ has the Deformable-DETR core signature and dispatches to the C++ (CPU) or CUDA k
 first use, or to the pure-PyTorch reference with one warning when the build is impossible.
 """
 
-from cuda_ops.ms_deform_attn.op import flops, ms_deform_attn, register
+from cuda_ops.ms_deform_attn.op import flops, ms_deform_attn
 from cuda_ops.ms_deform_attn.reference import (
     ms_deform_attn_reference,
     ms_deform_attn_reference_backward,
@@ -25,5 +25,4 @@ __all__ = [
     "ms_deform_attn",
     "ms_deform_attn_reference",
     "ms_deform_attn_reference_backward",
-    "register",
 ]

@@ -15,8 +15,6 @@ dot products with grad_output + 4 MACs scattering into grad_value = 16 FLOPs. Pe
 
 from __future__ import annotations
 
-import threading
-
 import torch
 
 from cuda_ops.ms_deform_attn import _build
@@ -29,9 +27,6 @@ OP_NAME = "vis_bench_ops::ms_deform_attn"
 FORWARD_FLOPS_PER_POINT = 10
 BACKWARD_FLOPS_PER_POINT = 16
 KERNEL_DTYPES = (torch.float32, torch.float64)
-
-_lock = threading.Lock()
-_ops: tuple[object, object] | None = None
 
 
 def _check_same_device(*tensors: torch.Tensor) -> torch.device:
@@ -88,7 +83,7 @@ def _output_elements_and_points(value_shape, loc_shape) -> tuple[int, int]:
 
 
 def _define() -> tuple[object, object]:
-    """Register both ops (forward, backward) with torch.library; called once, lazily."""
+    """Register both ops (forward, backward) with torch.library, their fake impls and FLOPs."""
     from torch.utils.flop_counter import register_flop_formula
 
     @torch.library.custom_op(OP_NAME, mutates_args=())
@@ -159,13 +154,9 @@ def _define() -> tuple[object, object]:
     return forward_op, backward_op
 
 
-def register() -> None:
-    """Register `vis_bench_ops::ms_deform_attn` (idempotent; no compilation happens here)."""
-    global _ops
-    if _ops is None:
-        with _lock:
-            if _ops is None:
-                _ops = _define()
+# Registration is cheap (no compilation) and happens once, at import, like any torch.library op:
+# doing it lazily inside `ms_deform_attn` would put a lock in the path torch.compile traces.
+_FORWARD_OP, _BACKWARD_OP = _define()
 
 
 def ms_deform_attn(
@@ -181,8 +172,7 @@ def ms_deform_attn(
     sampling_locations [B, Q, M, L, P, 2] (x, y in [0, 1]); attention_weights [B, Q, M, L, P]
     -> [B, Q, M*D]. Differentiable in value, sampling_locations and attention_weights.
     """
-    register()
-    return torch.ops.vis_bench_ops.ms_deform_attn(
+    return _FORWARD_OP(
         value, spatial_shapes, level_start_index, sampling_locations, attention_weights
     )
 

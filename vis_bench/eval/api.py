@@ -15,7 +15,14 @@ import numpy as np
 from vis_bench.eval.accumulate import Accumulated, accumulate
 from vis_bench.eval.gt_cache import load_ground_truth_cached
 from vis_bench.eval.iou import PairTable, compute_pairs
-from vis_bench.eval.loading import GroundTruth, Results, load_ground_truth, load_results
+from vis_bench.eval.loading import (
+    GroundTruth,
+    Results,
+    load_ground_truth,
+    load_results,
+    paused_gc,
+    results_from_list,
+)
 from vis_bench.eval.matching import Matches, match
 from vis_bench.eval.summary import per_category_ap, summarize
 
@@ -53,8 +60,9 @@ def evaluate_loaded(
     """Run evaluate, accumulate and summarize on loaded inputs; fills `timings` if given."""
     timings = {} if timings is None else timings
     start = time.perf_counter()
-    pairs = compute_pairs(gt, res)
-    matches = match(pairs)
+    with paused_gc():
+        pairs = compute_pairs(gt, res)
+        matches = match(pairs)
     timings["evaluate"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -101,6 +109,20 @@ def evaluate_files(
     else:
         gt = load_ground_truth_cached(gt_path, gt_cache_dir)
     res = load_results(results_path, gt)
+    timings["load"] = time.perf_counter() - start
+    result = evaluate_loaded(gt, res, timings)
+    timings["total"] = sum(timings[k] for k in ("load", "evaluate", "accumulate", "summarize"))
+    return result
+
+
+def evaluate_predictions(gt: GroundTruth, predictions: list[dict]) -> EvalResult:
+    """Score predictions still in memory (results.json layout) against a loaded GT.
+
+    For sweeps: the GT is loaded once and no JSON round trip is needed per run.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    res = results_from_list(predictions, gt)
     timings["load"] = time.perf_counter() - start
     result = evaluate_loaded(gt, res, timings)
     timings["total"] = sum(timings[k] for k in ("load", "evaluate", "accumulate", "summarize"))

@@ -82,6 +82,8 @@ class PairTable:
 
 # Fake widths keep masks of different (frame, size) groups apart inside one pycocotools call.
 _WIDTH_STRIDE = 1 << 20
+# Largest IoU matrix (results x GT masks) one pycocotools call may return: 4M doubles, 32 MB.
+_MAX_ENTRIES = 4_000_000
 
 
 def _area_table(areas: list[np.ndarray], n_frames: int) -> np.ndarray:
@@ -96,15 +98,21 @@ def video_overlaps(
     g_tracks: list[list[dict | None]],
     d_areas: list[np.ndarray],
     g_areas: list[np.ndarray],
+    d_labels: list[int] | None = None,
+    g_labels: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact integer intersections and unions [nd, ng] of all (d, g) pairs of one video.
 
     All frames go into a single pycocotools `iou` call. Each mask gets a fake width that is
-    unique to its (frame, height, width) group, so the C code, which only merges masks of equal
-    size, merges exactly the pairs of the same frame and size and skips the rest after a cheap
-    check; run lengths are unaffected because only the stated width changes. GT columns are
-    flagged crowd, so an entry is |d ∩ g| / |d| and |d ∩ g| = rint(o * |d|) exactly.
+    unique to its (frame, height, width, label) group, so the C code, which only merges masks of
+    equal size, merges exactly the pairs of the same frame, size and label (category) and skips
+    the rest after a cheap check; run lengths are unaffected because only the stated width
+    changes. GT columns are flagged crowd, so an entry is |d ∩ g| / |d| and
+    |d ∩ g| = rint(o * |d|) exactly. Pairs with different labels get I = 0 (callers only read
+    same-category pairs); their unions are still correct.
     """
+    d_labels = d_labels if d_labels is not None else [0] * len(d_tracks)
+    g_labels = g_labels if g_labels is not None else [0] * len(g_tracks)
     nd, ng = len(d_tracks), len(g_tracks)
     len_d = np.array([len(f) for f in d_tracks], dtype=np.int64)
     len_g = np.array([len(f) for f in g_tracks], dtype=np.int64)
@@ -112,16 +120,16 @@ def video_overlaps(
     area_d = _area_table(d_areas, n_frames)
     area_g = _area_table(g_areas, n_frames)
 
-    groups: dict[tuple[int, int, int], int] = {}
+    groups: dict[tuple[int, int, int, int], int] = {}
     g_size_at: list[tuple[int, int] | None] = [None] * n_frames
     mixed = [False] * n_frames
     g_track, g_frame, g_group, g_masks = [], [], [], []
-    for j, frames in enumerate(g_tracks):
+    for j, (frames, label) in enumerate(zip(g_tracks, g_labels, strict=True)):
         for t, seg in enumerate(frames):
             if seg is None:
                 continue
             h, w = seg["size"]
-            gid = groups.setdefault((t, h, w), len(groups))
+            gid = groups.setdefault((t, h, w, label), len(groups))
             if g_size_at[t] is None:
                 g_size_at[t] = (h, w)
             elif g_size_at[t] != (h, w):
@@ -131,12 +139,12 @@ def video_overlaps(
             g_group.append(gid)
             g_masks.append({"size": [h, w + (gid + 1) * _WIDTH_STRIDE], "counts": seg["counts"]})
     d_track, d_frame, d_group, d_masks = [], [], [], []
-    for i, frames in enumerate(d_tracks):
+    for i, (frames, label) in enumerate(zip(d_tracks, d_labels, strict=True)):
         for t, seg in enumerate(frames[:n_frames]):
             if seg is None or g_size_at[t] is None:
                 continue
             h, w = seg["size"]
-            gid = groups.get((t, h, w))
+            gid = groups.get((t, h, w, label))
             if g_size_at[t] != (h, w):
                 mixed[t] = True
             if gid is None:
@@ -148,13 +156,17 @@ def video_overlaps(
 
     inter = np.zeros(nd * ng)
     if d_masks:
-        o = mask_utils.iou(d_masks, g_masks, [1] * len(g_masks))
-        o = np.asarray(o, dtype=np.float64).reshape(len(d_masks), len(g_masks))
-        d_group_a, g_group_a = np.array(d_group), np.array(g_group)
-        r, c = np.nonzero(d_group_a[:, None] == g_group_a[None, :])
-        d_track_a, g_track_a = np.array(d_track), np.array(g_track)
-        vals = np.rint(o[r, c] * area_d[d_track_a[r], np.array(d_frame)[r]])
-        inter = np.bincount(d_track_a[r] * ng + g_track_a[c], weights=vals, minlength=nd * ng)
+        d_cols = np.array([d_track, d_frame, d_group]).reshape(3, -1)
+        g_cols = np.array([g_track, g_frame, g_group]).reshape(3, -1)
+        for d_sel, g_sel in _frame_chunks(d_cols[1], g_cols[1], n_frames):
+            dm = d_masks if d_sel is None else [d_masks[k] for k in d_sel]
+            gm = g_masks if g_sel is None else [g_masks[k] for k in g_sel]
+            dc = d_cols if d_sel is None else d_cols[:, d_sel]
+            gc = g_cols if g_sel is None else g_cols[:, g_sel]
+            o = np.asarray(mask_utils.iou(dm, gm, [1] * len(gm)), dtype=np.float64)
+            r, c = np.nonzero(dc[2][:, None] == gc[2][None, :])  # same frame and size
+            vals = np.rint(o.reshape(len(dm), len(gm))[r, c] * area_d[dc[0][r], dc[1][r]])
+            inter += np.bincount(dc[0][r] * ng + gc[0][c], weights=vals, minlength=nd * ng)
     inter = inter.reshape(nd, ng)
 
     vanished = np.zeros((nd, ng))
@@ -171,6 +183,29 @@ def video_overlaps(
         - vanished
     )
     return inter, union
+
+
+def _frame_chunks(d_frame: np.ndarray, g_frame: np.ndarray, n_frames: int):
+    """Split a video's masks into runs of frames whose IoU matrix stays below _MAX_ENTRIES.
+
+    Yields (d indices, g indices), or (None, None) when everything fits in one call.
+    """
+    n_d = np.bincount(d_frame, minlength=n_frames)
+    n_g = np.bincount(g_frame, minlength=n_frames)
+    if len(d_frame) * len(g_frame) <= _MAX_ENTRIES:
+        yield None, None
+        return
+    start, acc_d, acc_g = 0, 0, 0
+    for t in range(n_frames + 1):
+        if t == n_frames or (t > start and (acc_d + n_d[t]) * (acc_g + n_g[t]) > _MAX_ENTRIES):
+            d_sel = np.flatnonzero((d_frame >= start) & (d_frame < t))
+            g_sel = np.flatnonzero((g_frame >= start) & (g_frame < t))
+            if len(d_sel) and len(g_sel):
+                yield d_sel, g_sel
+            start, acc_d, acc_g = t, 0, 0
+        if t < n_frames:
+            acc_d += n_d[t]
+            acc_g += n_g[t]
 
 
 def _vanished_pairs(d_tracks, g_tracks, mixed, area_d, area_g, vanished) -> None:
@@ -266,6 +301,8 @@ def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:
             [gt.frames[g] for g in gt_tracks[g_flat]],
             [d_areas[i] for i in d_flat],
             [gt.frame_areas[g] for g in gt_tracks[g_flat]],
+            pair_of_dt[d_flat].tolist(),
+            pair_of_gt[g_flat].tolist(),
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(union > 0, inter / union, 0.0)

@@ -8,7 +8,10 @@ wrong size, categories unknown to the GT), because those change the numbers and 
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,23 @@ class Results:
         return len(self.frames)
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small containers.
+
+    Parsing a GT/results file allocates millions of lists and dicts; every allocation burst
+    triggers full GC passes over all live objects (~25% of the load time). Nothing built here
+    forms reference cycles, so reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_json(path: str | Path, what: str) -> Any:
     """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
     try:
@@ -81,9 +101,11 @@ def _require(entry: Any, key: str, path: str, where: str) -> Any:
 
 
 def _as_int(value: Any, path: str, where: str, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise InputError(f"{where}: {key} must be an integer, got {value!r}", path=path, field=key)
-    return int(value)
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 7.0 works as a dict key in the official code, so accept it
+    raise InputError(f"{where}: {key} must be an integer, got {value!r}", path=path, field=key)
 
 
 def _mean_of_truthy(values: list[Any]) -> float:
@@ -110,8 +132,12 @@ def _gt_frame_rle(seg: Any, height: int, width: int) -> RLE:
 
 def load_ground_truth(path: str | Path) -> GroundTruth:
     """Read a YouTube-VIS GT file (`videos`, `categories`, `annotations`)."""
-    path = str(path)
-    data = read_json(path, "ground truth")
+    with paused_gc():
+        return ground_truth_from_dict(read_json(path, "ground truth"), str(path))
+
+
+def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTruth:
+    """GT from an already parsed JSON object; `path` only names the source in errors."""
     if not isinstance(data, dict):
         raise InputError(
             "ground truth must be a JSON object with 'videos', 'annotations'", path=path
@@ -141,13 +167,23 @@ def load_ground_truth(path: str | Path) -> GroundTruth:
 
     ann_ids, videos, cats, crowd, areas, frames = [], [], [], [], [], []
     pending: list[tuple[int, int, dict, str]] = []
+    first_with_id: dict[int, int] = {}
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         vid = _as_int(_require(ann, "video_id", path, where), path, where, "video_id")
         cid = _as_int(_require(ann, "category_id", path, where), path, where, "category_id")
+        aid = _as_int(_require(ann, "id", path, where), path, where, "id")
+        if aid in first_with_id:
+            # The official index keeps one annotation per id, so duplicates silently alias.
+            raise InputError(
+                f"{where} repeats annotation id {aid} of annotations[{first_with_id[aid]}]; "
+                "annotation ids must be unique",
+                path=path,
+                field="id",
+            )
+        first_with_id[aid] = i
         if vid not in video_size or cid not in cat_names:
             continue  # the official evaluator never selects such annotations
-        aid = _as_int(_require(ann, "id", path, where), path, where, "id")
         iscrowd = _require(ann, "iscrowd", path, where)
         segs = _require(ann, "segmentations", path, where)
         ann_areas = _require(ann, "areas", path, where)
@@ -265,8 +301,12 @@ def load_results(path: str | Path, gt: GroundTruth) -> Results:
     An empty list is accepted and means "no results" (documented deviation: the official code
     crashes with IndexError).
     """
-    path = str(path)
-    data = read_json(path, "results")
+    with paused_gc():
+        return results_from_list(read_json(path, "results"), gt, str(path))
+
+
+def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Results:
+    """Results from an already parsed list (e.g. predictions still in memory)."""
     if not isinstance(data, list):
         raise InputError(
             f"results must be a JSON list of predictions, got {type(data).__name__}", path=path

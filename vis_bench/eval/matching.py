@@ -20,6 +20,9 @@ import numpy as np
 from vis_bench.eval.iou import PairTable
 from vis_bench.eval.params import AREA_RANGES, IOU_THRESHOLDS, MATCH_CEILING
 
+# Most (pair x GT slot) cells matched in one batch; bounds memory at ~A*T*this*9 bytes.
+_MAX_PADDED = 50_000
+
 
 @dataclass
 class Matches:
@@ -54,23 +57,35 @@ def match(pairs: PairTable) -> Matches:
     dt_gt = np.full((n_areas, n_thr, n_dt), -1, dtype=np.int64)
 
     active = np.flatnonzero((pairs.dt_count > 0) & (pairs.gt_count > 0))
-    if len(active):
-        active = active[np.argsort(-pairs.dt_count[active], kind="stable")]
-        _match_active(pairs, active, gt_ignored, dt_gt)
+    for batch in _batches(active, pairs.gt_count, pairs.dt_count):
+        _match_active(pairs, batch, gt_ignored, dt_gt)
 
     matched_any = dt_gt >= 0
     safe = np.where(matched_any, dt_gt, 0)
-    # The official code stores the matched GT *id* and tests it for truth: id 0 reads as no match.
-    dt_matched = matched_any & (pairs.gt_id[safe] != 0) if n_gt else matched_any
-    ig_of_match = (
-        np.take_along_axis(
-            np.broadcast_to(gt_ignored[:, None, :], (n_areas, n_thr, n_gt)), safe, axis=2
-        )
-        if n_gt
-        else np.zeros_like(matched_any)
-    )
+    if n_gt:
+        # The official code stores the matched GT *id* and tests it for truth: id 0 = no match.
+        dt_matched = matched_any & (pairs.gt_id[safe] != 0)
+        ig_of_match = gt_ignored[np.arange(n_areas)[:, None, None], safe]  # [A, T, D]
+    else:
+        dt_matched = ig_of_match = matched_any
     dt_ignored = (matched_any & ig_of_match) | (~dt_matched & outside(pairs.dt_area)[:, None, :])
     return Matches(dt_matched=dt_matched, dt_ignored=dt_ignored, gt_ignored=gt_ignored, dt_gt=dt_gt)
+
+
+def _batches(active: np.ndarray, gt_count: np.ndarray, dt_count: np.ndarray):
+    """Independent pairs grouped by similar GT count, each batch sorted by result count (desc).
+
+    Keeps the padded [pairs, A, T, max GT] arrays of one batch below _MAX_PADDED cells.
+    """
+    active = active[np.argsort(gt_count[active], kind="stable")]
+    start = 0
+    while start < len(active):
+        # Sorted ascending, so a prefix of length L is padded to gt_count of its last pair.
+        g = gt_count[active[start:]]
+        fits = int(np.count_nonzero(np.arange(1, len(g) + 1) * g <= _MAX_PADDED))
+        batch = active[start : start + max(1, fits)]
+        yield batch[np.argsort(-dt_count[batch], kind="stable")]
+        start += max(1, fits)
 
 
 def _match_active(
