@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -21,13 +22,20 @@ class ClipResult:
 
     scores: [N] confidence in [0, 1]; labels: [N] dataset category ids;
     masks: [N, T, h, w] per-frame mask probabilities at the clip's working resolution
-    (the valid, unpadded region of the preprocessed frames); extra: whatever the method
-    needs for stitching (e.g. query embeddings).
+    (the valid, unpadded region of the preprocessed frames), used for soft-IoU matching;
+    mask_logits: optional [N, T, h, w] logits; when given, overlapping clips are averaged in
+    logit space and the final mask is `logit > 0` (what IFC and SeqFormer do), otherwise
+    probabilities are averaged and thresholded at 0.5;
+    class_probs: optional [N, K] per-instance class distribution, averaged over a track's clips
+    and handed to `MethodPlugin.track_predictions` (IFC's multi-class expansion uses it);
+    extra: anything else the method wants to keep (e.g. query embeddings).
     """
 
     scores: torch.Tensor
     labels: torch.Tensor
     masks: torch.Tensor
+    mask_logits: torch.Tensor | None = None
+    class_probs: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -45,6 +53,9 @@ class MethodPlugin(ABC):
     name: str = ""
     #: short human-readable notes carried into every table and record row (e.g. reconstructions)
     notes: str = ""
+    #: stitch clips only within a category (methods that emit one instance per (query, class));
+    #: False matches regardless of category, as IFC does
+    stitch_class_aware: bool = True
 
     @classmethod
     @abstractmethod
@@ -74,6 +85,38 @@ class MethodPlugin(ABC):
             module.to(device)
         return self
 
+    def track_predictions(self, track: Any) -> list[tuple[int, float]]:
+        """(category id, score) predictions of one stitched video track.
+
+        Default: the track's own label and mean clip score. A method overrides this to expand a
+        track into several predictions (IFC: every class whose averaged probability > 0.01).
+        """
+        return default_track_predictions(track)
+
+    def masks_to_video(
+        self, masks: torch.Tensor, height: int, width: int, threshold: float
+    ) -> np.ndarray:
+        """Working-resolution masks [n, h, w] (mean logits or probabilities) -> uint8 [n, H, W].
+
+        Default: one bilinear resize (align_corners=False) to the video size, then threshold.
+        """
+        return default_masks_to_video(masks, height, width, threshold)
+
     def flops_modules(self) -> list[str]:
         """Names of sub-modules FLOPs are broken down by (backbone, encoder, decoder, heads)."""
         return []
+
+
+def default_track_predictions(track: Any) -> list[tuple[int, float]]:
+    """One prediction per track: its label and mean clip score."""
+    return [(int(track.label), float(track.score))]
+
+
+def default_masks_to_video(
+    masks: torch.Tensor, height: int, width: int, threshold: float
+) -> np.ndarray:
+    """One bilinear resize (align_corners=False) to the video size, then `> threshold`."""
+    resized = torch.nn.functional.interpolate(
+        masks.float()[:, None], size=(height, width), mode="bilinear", align_corners=False
+    )
+    return (resized[:, 0] > threshold).to(torch.uint8).numpy()

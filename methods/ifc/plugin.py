@@ -69,8 +69,11 @@ def parse_config(cfg: dict[str, Any] | None) -> tuple[IFCConfig, dict[str, Any]]
 
 
 class IFCPlugin(MethodPlugin):
+    #: IFC matches clips regardless of class and expands classes per video track
+    stitch_class_aware = False
+
     name = "ifc"
-    notes = "authors' detectron2 checkpoints; encoder comm variants ifc|none|full_thw|decompose"
+    notes = ""
 
     def __init__(self, net_cfg: IFCConfig, options: dict[str, Any]) -> None:
         self.cfg = net_cfg
@@ -117,8 +120,19 @@ class IFCPlugin(MethodPlugin):
             scores=inst.scores,
             labels=inst.labels + 1,
             masks=inst.mask_probs,
-            extra={"cls_probs": inst.cls_probs, "mask_logits": inst.mask_logits},
+            mask_logits=inst.mask_logits,
+            class_probs=inst.cls_probs,
         )
+
+    def track_predictions(self, track: Any) -> list[tuple[int, float]]:
+        """`inference_video`: every class whose track-averaged probability exceeds 0.01
+        (class id ascending), or the argmax class with MULTI_CLS_ON off."""
+        probs = track.class_probs[:-1]  # the last entry is "no object"
+        if self.options["multi_cls"]:
+            keep = torch.nonzero(probs > float(self.options["apply_cls_thres"])).flatten()
+            return [(int(c) + 1, float(probs[c])) for c in keep]
+        score, label = probs.max(-1)
+        return [(int(label) + 1, float(score))]
 
     @torch.no_grad()
     def infer_video(

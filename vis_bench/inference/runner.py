@@ -16,13 +16,12 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vis_bench.eval.rle import encode
 from vis_bench.inference.schedule import clip_windows
 from vis_bench.inference.stitching import ClipStitcher, VideoTrack
 from vis_bench.measure.timing import Stopwatch, median, time_call
-from vis_bench.plugin import MethodPlugin
+from vis_bench.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -111,30 +110,40 @@ def _prefetch(
             thread.join(timeout=0.05)
 
 
-def tracks_to_results(tracks: list[VideoTrack], video: VideoInfo) -> list[dict[str, Any]]:
-    """Resize each track's mask probabilities to the video size, threshold at 0.5, RLE-encode."""
+def tracks_to_results(
+    tracks: list[VideoTrack], video: VideoInfo, plugin: MethodPlugin | None = None
+) -> list[dict[str, Any]]:
+    """Each track's predictions with its masks resized to the video size and RLE-encoded.
+
+    The method decides the predictions of a track (`track_predictions`) and how its masks go
+    to the video size (`masks_to_video`); a track's masks are encoded once and shared by all
+    of its predictions.
+    """
+    track_predictions = plugin.track_predictions if plugin else default_track_predictions
+    masks_to_video = plugin.masks_to_video if plugin else default_masks_to_video
     height, width = int(video.height), int(video.width)
     empty = encode(np.zeros((height, width), np.uint8))
     results = []
     for track in tracks:
+        predictions = track_predictions(track)
+        if not predictions:
+            continue
         present = [i for i, m in enumerate(track.masks) if m is not None]
         segmentations: list[dict[str, Any]] = [empty] * len(track.masks)
         if present:
-            stack = torch.stack([track.masks[i] for i in present]).float()[:, None]
-            resized = F.interpolate(
-                stack, size=(height, width), mode="bilinear", align_corners=False
-            )
-            binary = (resized[:, 0] > 0.5).to(torch.uint8).numpy()
+            stack = torch.stack([track.masks[i] for i in present])
+            binary = masks_to_video(stack, height, width, track.mask_threshold)
             for k, i in enumerate(present):
                 segmentations[i] = encode(binary[k])
-        results.append(
-            {
-                "video_id": int(video.id),
-                "score": float(track.score),
-                "category_id": int(track.label),
-                "segmentations": segmentations,
-            }
-        )
+        for category_id, score in predictions:
+            results.append(
+                {
+                    "video_id": int(video.id),
+                    "score": float(score),
+                    "category_id": int(category_id),
+                    "segmentations": segmentations,
+                }
+            )
     return results
 
 
@@ -168,7 +177,9 @@ def run_method(
         for video, frames in _prefetch(source, videos, max_prefetch_frames):
             windows = clip_windows(video.length, clip_length, stride)
             with timer:
-                stitcher = ClipStitcher(video.length, history=len(windows[0]))
+                stitcher = ClipStitcher(
+                    video.length, history=len(windows[0]), class_aware=plugin.stitch_class_aware
+                )
                 for window in windows:
                     if frames is not None:
                         clip_frames = frames[window.start : window.stop]
@@ -179,7 +190,7 @@ def run_method(
                     with _autocast(device, dtype):
                         result = plugin.infer_clip(clip)
                     stitcher.add_clip(window, result)
-                outcome.results.extend(tracks_to_results(stitcher.tracks(), video))
+                outcome.results.extend(tracks_to_results(stitcher.tracks(), video, plugin))
             if time_model and not outcome.model_clip_times:
                 outcome.model_clip_times = time_call(
                     lambda clip=clip: _infer(plugin, clip, device, dtype), device, warmup, repeats

@@ -28,12 +28,20 @@ EPS = 1e-6
 
 @dataclass
 class VideoTrack:
-    """A video-level instance: mean mask probability per frame (None = never predicted there)."""
+    """A video-level instance.
+
+    masks: per frame, the mean over the clips that predicted it of the mask logits (when the
+    method gave them) or probabilities; None where no clip predicted the track. A pixel is
+    foreground where the (resized) value exceeds `mask_threshold` (0 for logits, 0.5 for
+    probabilities). class_probs: the mean class distribution over the track's clips, if given.
+    """
 
     track_id: int
     label: int
     score: float
     masks: list[torch.Tensor | None]
+    mask_threshold: float = 0.5
+    class_probs: torch.Tensor | None = None
 
 
 @dataclass
@@ -42,6 +50,7 @@ class _TrackState:
     scores: list[float] = field(default_factory=list)
     mask_sum: dict[int, torch.Tensor] = field(default_factory=dict)
     mask_count: dict[int, int] = field(default_factory=dict)
+    class_prob_sum: torch.Tensor | None = None
 
 
 @dataclass
@@ -67,6 +76,7 @@ class ClipStitcher:
         self._history: deque[_StoredClip] = deque(maxlen=max(1, history))
         self._tracks: list[_TrackState] = []
         self._covered: set[int] = set()
+        self._logits: bool | None = None
 
     def add_clip(self, frames: range | list[int], result: ClipResult) -> list[int]:
         """Match the clip's instances to tracks (or open new ones); returns their track ids."""
@@ -78,6 +88,15 @@ class ClipStitcher:
             )
         labels = [int(v) for v in result.labels.tolist()]
         scores = [float(v) for v in result.scores.tolist()]
+        uses_logits = result.mask_logits is not None
+        if self._logits is None:
+            self._logits = uses_logits
+        elif self._logits != uses_logits:
+            raise ValueError("a method must give mask_logits for every clip of a video or none")
+        accumulated = result.mask_logits.detach().float().cpu() if uses_logits else masks
+        class_probs = None
+        if result.class_probs is not None:
+            class_probs = result.class_probs.detach().double().cpu()
         assignment = self._match(frames, masks, labels)
         track_ids = []
         for i in range(len(scores)):
@@ -87,12 +106,17 @@ class ClipStitcher:
                 self._tracks.append(_TrackState(label=labels[i]))
             state = self._tracks[track_id]
             state.scores.append(scores[i])
+            if class_probs is not None:
+                if state.class_prob_sum is None:
+                    state.class_prob_sum = class_probs[i].clone()
+                else:
+                    state.class_prob_sum += class_probs[i]
             for k, frame in enumerate(frames):
                 if frame in state.mask_sum:
-                    state.mask_sum[frame] += masks[i, k]
+                    state.mask_sum[frame] += accumulated[i, k]
                     state.mask_count[frame] += 1
                 else:
-                    state.mask_sum[frame] = masks[i, k].clone()
+                    state.mask_sum[frame] = accumulated[i, k].clone()
                     state.mask_count[frame] = 1
             track_ids.append(track_id)
         self._history.append(_StoredClip(frames, track_ids, masks))
@@ -134,10 +158,13 @@ class ClipStitcher:
     def tracks(self) -> list[VideoTrack]:
         """Final tracks: masks averaged over the clips that predicted each frame, mean score."""
         out = []
+        threshold = 0.0 if self._logits else 0.5
         for track_id, state in enumerate(self._tracks):
             masks: list[torch.Tensor | None] = [None] * self.num_frames
             for frame, total in state.mask_sum.items():
                 masks[frame] = total / state.mask_count[frame]
-            score = float(sum(state.scores) / len(state.scores))
-            out.append(VideoTrack(track_id, state.label, score, masks))
+            clips = len(state.scores)
+            score = float(sum(state.scores) / clips)
+            class_probs = None if state.class_prob_sum is None else state.class_prob_sum / clips
+            out.append(VideoTrack(track_id, state.label, score, masks, threshold, class_probs))
         return out
