@@ -11,6 +11,7 @@ from methods.common.ms_deform_attn import MSDeformAttn
 from methods.common.ms_deform_attn_core import (
     get_ms_deform_attn_core,
     ms_deform_attn_core,
+    ms_deform_attn_core_compiled,
     ms_deform_attn_core_pytorch,
     set_ms_deform_attn_core,
     use_ms_deform_attn_core,
@@ -105,13 +106,27 @@ def test_core_is_swappable_through_one_function():
         out = attn(query, ref, src, shapes, starts)
     assert calls == [(1, 6, 2, 8)]
     torch.testing.assert_close(out, attn.output_proj.bias.expand(1, 3, 16))
-    assert get_ms_deform_attn_core() is ms_deform_attn_core_pytorch
-    previous = set_ms_deform_attn_core(fake)
+    assert get_ms_deform_attn_core() is ms_deform_attn_core_compiled  # the default
+    previous = set_ms_deform_attn_core(None)
     try:
-        assert previous is ms_deform_attn_core_pytorch
+        assert previous is ms_deform_attn_core_compiled
+        assert get_ms_deform_attn_core() is ms_deform_attn_core_pytorch
     finally:
-        set_ms_deform_attn_core(None)
-    assert get_ms_deform_attn_core() is ms_deform_attn_core_pytorch
+        set_ms_deform_attn_core(previous)
+    assert get_ms_deform_attn_core() is ms_deform_attn_core_compiled
+
+
+def test_compiled_default_core_matches_the_reference():
+    torch.manual_seed(0)
+    attn = MSDeformAttn(d_model=32, n_levels=2, n_heads=4, n_points=3)
+    query = torch.randn(2, 5, 32)
+    src = torch.randn(2, 6 + 2, 32)
+    ref = torch.rand(2, 5, 2, 2)
+    shapes, starts = torch.tensor([[2, 3], [1, 2]]), torch.tensor([0, 6])
+    fast = attn(query, ref, src, shapes, starts)
+    with use_ms_deform_attn_core(None):
+        reference = attn(query, ref, src, shapes, starts)
+    torch.testing.assert_close(fast, reference, atol=1e-5, rtol=0)
 
 
 def test_module_parameters_and_reference_initialisation():

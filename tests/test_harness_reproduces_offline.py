@@ -88,3 +88,47 @@ def test_ifc_harness_loop_equals_authors_loop(ifc, window, stride):
         [r["score"] for r in got], [r["score"] for r in expected], rtol=0, atol=1e-6
     )
     assert [r["segmentations"] for r in got] == [r["segmentations"] for r in expected]
+
+
+@pytest.fixture(scope="module")
+def seqformer():
+    from methods.seqformer.plugin import SeqFormerPlugin
+
+    torch.manual_seed(0)
+    return SeqFormerPlugin.build(
+        {
+            "hidden_dim": 32,
+            "dim_feedforward": 64,
+            "enc_layers": 1,
+            "dec_layers": 1,
+            "num_queries": 12,
+        }
+    )
+
+
+def test_seqformer_whole_video_through_the_harness_equals_inference_py(seqformer):
+    from methods.seqformer.postprocess import video_results
+
+    frames = _smooth_video(5, 48, 64)
+    outcome = run_method(
+        seqformer,
+        _OneVideo(frames),
+        clip_length="all",
+        stride=None,
+        resolution=48,
+        time_model=False,
+    )
+    clip = seqformer.preprocess(torch.from_numpy(frames).permute(0, 3, 1, 2), 48)
+    with torch.inference_mode():
+        out = seqformer.model(clip, orig_size=(64, 48))
+    video = {"id": 7, "height": 48, "width": 64, "file_names": ["v/00000.jpg"]}
+    expected = video_results(out["pred_logits"][0], out["pred_masks"][0], video)
+    for entry in expected:
+        entry.pop("video_name")
+    assert len(expected) > 0
+    got = outcome.results
+    assert [r["category_id"] for r in got] == [r["category_id"] for r in expected]
+    np.testing.assert_allclose(
+        [r["score"] for r in got], [r["score"] for r in expected], rtol=0, atol=1e-6
+    )
+    assert [r["segmentations"] for r in got] == [r["segmentations"] for r in expected]

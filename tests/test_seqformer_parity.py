@@ -102,3 +102,12 @@ def test_parity_without_expected_files_only_produces(golden_dir, tmp_path):
     assert [c.name for c in report.checks] == ["state_dict keys"]
     assert "pred_masks" in report.produced_only
     assert torch.load(out, weights_only=True)["pred_masks"].shape == (1, 10, 3, 16, 24)
+
+
+def test_parity_also_holds_with_the_pure_pytorch_core(golden_dir):
+    """The default core is the compiled kernel; the reference core must reproduce too."""
+    from methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+
+    with use_ms_deform_attn_core(None):
+        report = SeqFormerPlugin.run_parity(_fixture(golden_dir), None)
+    assert report.passed, report.format()

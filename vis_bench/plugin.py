@@ -56,6 +56,9 @@ class MethodPlugin(ABC):
     #: stitch clips only within a category (methods that emit one instance per (query, class));
     #: False matches regardless of category, as IFC does
     stitch_class_aware: bool = True
+    #: a track whose mask is empty in every frame at the video size yields no prediction
+    #: (SeqFormer's inference.py drops such queries; IFC keeps them)
+    drop_empty_tracks: bool = False
 
     @classmethod
     @abstractmethod
@@ -85,11 +88,12 @@ class MethodPlugin(ABC):
             module.to(device)
         return self
 
-    def track_predictions(self, track: Any) -> list[tuple[int, float]]:
-        """(category id, score) predictions of one stitched video track.
+    def track_predictions(self, track: Any) -> list[tuple]:
+        """(category id, score) or (category id, score, with_masks) predictions of one track.
 
         Default: the track's own label and mean clip score. A method overrides this to expand a
-        track into several predictions (IFC: every class whose averaged probability > 0.01).
+        track into several predictions (IFC: every class whose averaged probability > 0.01) or to
+        write `None` segmentations for a prediction (with_masks False; SeqFormer below 0.001).
         """
         return default_track_predictions(track)
 
@@ -107,7 +111,7 @@ class MethodPlugin(ABC):
         return []
 
 
-def default_track_predictions(track: Any) -> list[tuple[int, float]]:
+def default_track_predictions(track: Any) -> list[tuple]:
     """One prediction per track: its label and mean clip score."""
     return [(int(track.label), float(track.score))]
 

@@ -1,8 +1,10 @@
 """The sampling core of multi-scale deformable attention, behind one swappable function.
 
-`ms_deform_attn_core` is what every model calls. It dispatches to the pure-PyTorch reference
-below unless another implementation (a C++ or CUDA kernel with the same signature) has been
-installed with `set_ms_deform_attn_core`, so a faster kernel needs no change in any model.
+`ms_deform_attn_core` is what every model calls. By default it dispatches to the compiled
+kernels of `cuda_ops.ms_deform_attn` (C++ on CPU, CUDA on GPU, built on first use; that op
+falls back to the same pure-PyTorch reference with one warning when no compiler is available,
+or when VIS_BENCH_NO_EXT=1). `set_ms_deform_attn_core` installs another implementation with the
+same signature (None: the pure-PyTorch reference below), so no model changes for a kernel.
 
 Shapes (N batch, S = sum of h_l * w_l tokens, M heads, D channels per head, Lq queries,
 L levels, P points):
@@ -62,7 +64,22 @@ def ms_deform_attn_core_pytorch(
     return output.transpose(1, 2).contiguous()  # [N, Lq, M*D]
 
 
-_core: CoreFn = ms_deform_attn_core_pytorch
+def ms_deform_attn_core_compiled(
+    value: torch.Tensor,
+    spatial_shapes: torch.Tensor,
+    level_start_index: torch.Tensor,
+    sampling_locations: torch.Tensor,
+    attention_weights: torch.Tensor,
+) -> torch.Tensor:
+    """The `vis_bench_ops::ms_deform_attn` custom op (imported on first use, not at import)."""
+    from cuda_ops.ms_deform_attn import ms_deform_attn
+
+    return ms_deform_attn(
+        value, spatial_shapes, level_start_index, sampling_locations, attention_weights
+    )
+
+
+_core: CoreFn = ms_deform_attn_core_compiled
 
 
 def ms_deform_attn_core(

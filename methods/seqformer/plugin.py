@@ -17,7 +17,13 @@ import torch.nn.functional as F
 from methods.common.checkpoint import LoadReport
 from methods.seqformer.checkpoint import load_seqformer_checkpoint
 from methods.seqformer.model import SeqFormer, SeqFormerConfig, build
-from methods.seqformer.postprocess import TOP_K, clip_instances, video_results
+from methods.seqformer.postprocess import (
+    MASK_THRESHOLD,
+    MIN_SCORE_FOR_MASKS,
+    TOP_K,
+    clip_instances,
+    video_results,
+)
 from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
 from vis_bench.plugin import ClipResult, MethodPlugin
@@ -53,7 +59,9 @@ def resize_shorter_side(frames: torch.Tensor, size: int) -> torch.Tensor:
 
 class SeqFormerPlugin(MethodPlugin):
     name = "seqformer"
-    notes = "SeqFormer (ECCV 2022), official R50 architecture; top-10 (query, class) pairs per clip"
+    notes = ""
+    #: inference.py drops a query whose masks are empty in every frame (at the video size)
+    drop_empty_tracks = True
     #: options of the plugin itself; all other options are SeqFormerConfig fields
     PLUGIN_OPTIONS = ("shorter_side", "top_k")
 
@@ -93,12 +101,16 @@ class SeqFormerPlugin(MethodPlugin):
         """
         h, w = frames.shape[-2:]
         out = self.model(frames, orig_size=(w, h))
-        inst = clip_instances(out["pred_logits"][0], out["pred_masks"][0], self.top_k)
+        # queries with empty masks are dropped per track at the video size, as inference.py does
+        inst = clip_instances(
+            out["pred_logits"][0], out["pred_masks"][0], self.top_k, drop_empty=False
+        )
         hs = out["intermediate"]["hs"][-1, 0]  # [Nq, C]
         return ClipResult(
             scores=inst.scores,
             labels=inst.labels,
             masks=inst.masks,
+            mask_logits=inst.mask_logits,
             extra={
                 "queries": inst.queries,
                 "query_embeddings": hs[inst.queries],
@@ -106,6 +118,21 @@ class SeqFormerPlugin(MethodPlugin):
                 "mask_stride": self.config.mask_out_stride,
             },
         )
+
+    def track_predictions(self, track: Any) -> list[tuple]:
+        """One prediction per track; below score 0.001 its segmentations are `None`."""
+        score = float(track.score)
+        return [(int(track.label), score, score >= MIN_SCORE_FOR_MASKS)]
+
+    def masks_to_video(self, masks: torch.Tensor, height: int, width: int, threshold: float):
+        """inference.py: bilinear resize of the mask logits straight to the frame size, then
+        sigmoid > 0.5 (not logit > 0: they differ for |logit| below float resolution)."""
+        resized = F.interpolate(
+            masks.float()[:, None], size=(height, width), mode="bilinear", align_corners=False
+        )[:, 0]
+        if threshold == 0.0:  # logits
+            return (resized.sigmoid() > MASK_THRESHOLD).to(torch.uint8).numpy()
+        return (resized > threshold).to(torch.uint8).numpy()
 
     def flops_modules(self) -> list[str]:
         return [

@@ -93,24 +93,26 @@ class ClipInstances:
     scores: torch.Tensor  # [N]
     labels: torch.Tensor  # [N] class indices (= YouTube-VIS category ids)
     masks: torch.Tensor  # [N, T, h, w] mask probabilities
+    mask_logits: torch.Tensor  # [N, T, h, w]
     queries: torch.Tensor  # [N] query index of each instance
     null_segmentations: torch.Tensor  # [N] bool: score below 0.001 (None segmentations)
 
 
 def clip_instances(
-    pred_logits: torch.Tensor, pred_masks: torch.Tensor, top_k: int = TOP_K
+    pred_logits: torch.Tensor, pred_masks: torch.Tensor, top_k: int = TOP_K, drop_empty: bool = True
 ) -> ClipInstances:
     """pred_logits [Nq, K], pred_masks [Nq, T, h, w] -> one instance per kept (query, class) pair.
 
-    The empty-mask rule is applied at the mask resolution (the harness resizes later), so it can
-    differ from inference.py's for masks of a few pixels.
+    With `drop_empty` the empty-mask rule is applied here at the mask resolution, which can
+    differ from inference.py's (at the frame size) for masks of a few pixels; the harness turns
+    it off and drops empty tracks after resizing instead.
     """
     pairs = top_query_classes(pred_logits, top_k)
     scores, labels, queries = [], [], []
     probs = {}
     for query in pairs.queries:
         p = pred_masks[query].float().sigmoid()  # [T, h, w]
-        if not bool((p > MASK_THRESHOLD).any()):
+        if drop_empty and not bool((p > MASK_THRESHOLD).any()):
             continue
         probs[query] = p
         for category in pairs.classes[query]:
@@ -120,14 +122,16 @@ def clip_instances(
     t, h, w = pred_masks.shape[1:]
     if not queries:
         empty = torch.zeros(0, dtype=torch.long)
+        no_masks = pred_masks.new_zeros(0, t, h, w)
         return ClipInstances(
-            pred_logits.new_zeros(0), empty, pred_masks.new_zeros(0, t, h, w), empty, empty.bool()
+            pred_logits.new_zeros(0), empty, no_masks, no_masks, empty, empty.bool()
         )
     score_t = torch.stack(scores).float()
     return ClipInstances(
         scores=score_t,
         labels=torch.tensor(labels, dtype=torch.long),
         masks=torch.stack([probs[q] for q in queries]),
+        mask_logits=torch.stack([pred_masks[q].float() for q in queries]),
         queries=torch.tensor(queries, dtype=torch.long),
         null_segmentations=score_t < MIN_SCORE_FOR_MASKS,
     )

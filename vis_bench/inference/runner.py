@@ -121,6 +121,7 @@ def tracks_to_results(
     """
     track_predictions = plugin.track_predictions if plugin else default_track_predictions
     masks_to_video = plugin.masks_to_video if plugin else default_masks_to_video
+    drop_empty = bool(plugin.drop_empty_tracks) if plugin else False
     height, width = int(video.height), int(video.width)
     empty = encode(np.zeros((height, width), np.uint8))
     results = []
@@ -129,19 +130,24 @@ def tracks_to_results(
         if not predictions:
             continue
         present = [i for i, m in enumerate(track.masks) if m is not None]
-        segmentations: list[dict[str, Any]] = [empty] * len(track.masks)
+        segmentations: list[dict[str, Any] | None] = [empty] * len(track.masks)
         if present:
             stack = torch.stack([track.masks[i] for i in present])
             binary = masks_to_video(stack, height, width, track.mask_threshold)
+            if drop_empty and not binary.any():
+                continue
             for k, i in enumerate(present):
                 segmentations[i] = encode(binary[k])
-        for category_id, score in predictions:
+        elif drop_empty:
+            continue
+        for category_id, score, *flags in predictions:
+            with_masks = flags[0] if flags else True
             results.append(
                 {
                     "video_id": int(video.id),
                     "score": float(score),
                     "category_id": int(category_id),
-                    "segmentations": segmentations,
+                    "segmentations": segmentations if with_masks else [None] * len(segmentations),
                 }
             )
     return results
