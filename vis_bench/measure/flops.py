@@ -155,11 +155,16 @@ def count_flops(
         prefix = f"{name}." if name else ""
         return sum(module_units(prefix + child) for child, _ in known[name].named_children())
 
+    # a module registered under two names (SeqFormer's box heads) is listed once by
+    # named_modules: count it under that canonical name, report it under the requested one
+    canonical = {id(module): name for name, module in known.items()}
     by_module = {}
     for name in modules or ():
-        if name not in known:
-            raise KeyError(f"{name!r} is not a sub-module of {root}")
-        by_module[name] = module_units(name) // _COUNTER_UNITS_PER_MAC
+        try:
+            module = model.get_submodule(name)
+        except AttributeError as err:
+            raise KeyError(f"{name!r} is not a sub-module of {root}") from err
+        by_module[name] = module_units(canonical[id(module)]) // _COUNTER_UNITS_PER_MAC
     global_counts = counts.get("Global", {})
     by_op = {str(op): v // _COUNTER_UNITS_PER_MAC for op, v in global_counts.items()}
     total = sum(global_counts.values()) // _COUNTER_UNITS_PER_MAC

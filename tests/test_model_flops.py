@@ -1,0 +1,33 @@
+"""Per-frame GMACs of a method's clip inference, broken down by its declared modules."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import tests.helpers.toy_method as toy
+from methods.seqformer.plugin import SeqFormerPlugin
+from vis_bench.measure.model_flops import clip_flops
+
+
+def test_toy_conv_is_counted_per_frame():
+    plugin = toy.ToyPlugin.build({})
+    clip = torch.rand(4, 3, 8, 10)
+    report = clip_flops(plugin, clip)
+    # the toy runs a 1x1 conv 3->1 on the first frame only: 80 pixels x 3 MACs, over 4 frames
+    assert report["gmacs_per_frame"] * 1e9 == pytest.approx(80 * 3 / 4)
+
+
+def test_every_seqformer_module_is_counted_including_aliased_heads():
+    torch.manual_seed(0)
+    plugin = SeqFormerPlugin.build(
+        {"hidden_dim": 32, "dim_feedforward": 64, "enc_layers": 1, "dec_layers": 1}
+    )
+    clip = plugin.preprocess(torch.randint(0, 255, (2, 3, 64, 96), dtype=torch.uint8))
+    report = clip_flops(plugin, clip)
+    modules = report["gmacs_per_frame_by_module"]
+    assert set(modules) == set(plugin.flops_modules())
+    assert all(value > 0 for value in modules.values())  # the box heads are registered twice
+    assert sum(modules.values()) <= report["gmacs_per_frame"] * (1 + 1e-9)
+    # parameters keep their requires_grad flags after counting
+    assert all(p.requires_grad for p in plugin.model.detr.class_embed.parameters())
