@@ -78,6 +78,7 @@ def test_comparison_and_pivot_tables():
     assert "mssts" not in table  # failed cells are not in the table
     lines = [line for line in table.splitlines() if line.startswith("| ifc")]
     assert len(lines) == 2
+    assert "all" in lines[0] and "| 5 " in lines[1]  # whole video first, then shorter clips
     assert "42.00" in table
     pivot = pivot_table(RECORDS, "AP", "method", "clip_length")
     assert "45.00" in pivot and "40.00" in pivot

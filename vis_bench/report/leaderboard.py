@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from vis_bench.report.tables import notes_lines, records_frame
+from vis_bench.report.tables import records_frame
 
 COLUMNS = [
     "rank",
@@ -74,14 +74,10 @@ def leaderboard_markdown(
     if frame.empty:
         lines.append("No finished cells yet.")
         return "\n".join(lines) + "\n"
-    shown = frame.drop(columns=["notes"])
-    lines.append(shown.to_markdown(index=False, floatfmt=".1f", missingval="-"))
+    lines.append(frame.to_markdown(index=False, floatfmt=".1f", missingval="-"))
     lines.append("")
     lines.append("AP/AR x100 on the run's dataset; FPS end to end (all frames / time to finalise")
     lines.append(
         "every video, stitching and encoding included) on the named device; GMACs per frame."
     )
-    notes = notes_lines(records)
-    if notes:
-        lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"

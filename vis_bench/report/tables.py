@@ -41,8 +41,15 @@ def comparison_table(
     if frame.empty:
         return "(no finished cells)"
     keep = [c for c in (*by, *columns) if c in frame]
-    frame = frame[keep].sort_values(list(by)).reset_index(drop=True)
+    frame = frame[keep].sort_values(list(by), key=_axis_order).reset_index(drop=True)
     return frame.to_markdown(index=False, tablefmt=fmt, floatfmt=".2f")
+
+
+def _axis_order(column: pd.Series) -> pd.Series:
+    """Sort axes naturally: numbers numerically (descending clip length after "all")."""
+    if column.name in ("clip_length", "stride", "resolution"):
+        return column.map(lambda v: -1e9 if v == "all" else (-float(v) if v != "-" else 1e9))
+    return column
 
 
 def pivot_table(
