@@ -8,6 +8,7 @@ the whole clip in one forward, and the top-10 (query, class) post-processing of 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -211,19 +212,25 @@ def _compare_results(
     report.add_exact(f"postprocess.{case}", not problems, detail)
 
 
-def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
+def run_parity(
+    fixture_dir: Path,
+    out_path: Path | None = None,
+    method: str = "seqformer",
+    build_model: Callable[[SeqFormerConfig], SeqFormer] = build,
+) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run inputs.pt and postprocess_inputs.pt.
 
     Expected files (outputs.pt, postprocess_expected.json) are optional: without them the
-    outputs are only produced (and written to `out_path`).
+    outputs are only produced (and written to `out_path`). `build_model` lets a variant of the
+    architecture (the MS-STS release) reuse the whole procedure.
     """
     meta_path = fixture_dir / "meta.json"
     meta = json.loads(meta_path.read_text())
-    report = ParityReport(method="seqformer", fixture=str(fixture_dir))
+    report = ParityReport(method=method, fixture=str(fixture_dir))
     if "config" not in meta:
         raise InputError("no 'config' in the fixture", path=str(meta_path), field="config")
     config = SeqFormerConfig.from_dict({**meta["config"], "backbone": None}, source=str(meta_path))
-    model = build(config)
+    model = build_model(config)
     state_dict = {k: v.float() for k, v in _load(fixture_dir / "state_dict.pt").items()}
     load = model.load_state_dict(state_dict, strict=False)
     report.add_exact(
