@@ -1,4 +1,4 @@
-"""The `mssts-release` method plugin: MS-STS exactly as its released code runs.
+"""The MS-STS plugins: `mssts-release` (what the released code runs) and `mssts` (the paper).
 
 Everything but the model tree is SeqFormer's (preprocessing, the whole clip in one forward,
 inference.py's post-processing, the harness hooks): the release's inference.py is byte-identical
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from methods.common.checkpoint import LoadReport, extract_state_dict, read_checkpoint
+from methods.mssts.paper import build_mssts
 from methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
 from methods.seqformer.checkpoint import load_seqformer_checkpoint
 from methods.seqformer.model import SeqFormerConfig
@@ -55,3 +56,20 @@ class MSSTSReleasePlugin(SeqFormerPlugin):
             method=cls.name,
             build_model=build_release,
         )
+
+
+RECONSTRUCTION_NOTE = "reconstruction from the paper; no reference implementation exists"
+
+
+class MSSTSPlugin(SeqFormerPlugin):
+    """The paper's MS-STS (intra/inter-scale temporal attention, decoder temporal block)."""
+
+    name = "mssts"
+    notes = RECONSTRUCTION_NOTE
+
+    @classmethod
+    def build(cls, cfg: dict[str, Any] | None = None) -> MSSTSPlugin:
+        cfg = dict(cfg or {})
+        options = {k: cfg.pop(k) for k in cls.PLUGIN_OPTIONS if k in cfg}
+        config = SeqFormerConfig.from_dict(cfg, source="methods[mssts].options")
+        return cls(build_mssts(config), config, options)

@@ -1,0 +1,190 @@
+"""MS-STS as the paper describes it, reconstructed (mssts.md section 7; no reference code exists).
+
+Built on SeqFormer's model by composition: each encoder layer gains an intra-scale and an
+inter-scale temporal attention block between its deformable self-attention and its FFN, and
+each decoder layer a temporal attention block over the frame-level box queries (applied to the
+box FFN's output, before the temporal aggregation). Every block is a pre-norm residual
+`x + Wo·MHA(LN(x))` whose output projection Wo starts at zero, so a freshly built model computes
+exactly what SeqFormer computes with the same weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.seqformer.model import SeqFormer, SeqFormerConfig, build
+from methods.seqformer.transformer import (
+    DeformableTransformerDecoderLayer,
+    DeformableTransformerEncoder,
+    DeformableTransformerEncoderLayer,
+)
+
+
+class TemporalAttentionBlock(nn.Module):
+    """Pre-norm residual multi-head attention over sequences; zero-initialised output."""
+
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, n_heads)
+        nn.init.zeros_(self.attn.out_proj.weight)
+        nn.init.zeros_(self.attn.out_proj.bias)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        pos: torch.Tensor | None,
+        memory: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """x [L, N, C] sequences (seq-first); memory: normalised keys/values [L', N, C] (else x)."""
+        q = self.norm(x)
+        kv = q if memory is None else memory
+        qp = q if pos is None else q + pos
+        kp = kv if pos is None else kv + pos
+        return x + self.attn(qp, kp, kv, need_weights=False)[0]
+
+
+class MSSTSEncoderLayer(DeformableTransformerEncoderLayer):
+    """SeqFormer's encoder layer with the two temporal blocks before its FFN."""
+
+    def __init__(
+        self, d_model: int, d_ffn: int, dropout: float, n_levels: int, n_heads: int, n_points: int
+    ) -> None:
+        super().__init__(d_model, d_ffn, dropout, n_levels, n_heads, n_points)
+        self.intra_scale = TemporalAttentionBlock(d_model, n_heads)
+        self.inter_scale = TemporalAttentionBlock(d_model, n_heads)
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        pos: torch.Tensor,
+        reference_points: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+        padding_mask: torch.Tensor,
+        num_frames: int = 1,
+    ) -> torch.Tensor:
+        # src, pos: [N, S, C] with N = B*T frames
+        src2 = self.self_attn(
+            src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask
+        )
+        src = self.norm1(src + self.dropout1(src2))
+        src = self._intra_scale(src, pos, num_frames)
+        src = self._inter_scale(src, pos, num_frames, spatial_shapes, level_start_index)
+        src2 = self.linear2(self.dropout2(F.relu(self.linear1(src))))
+        return self.norm2(src + self.dropout3(src2))
+
+    def _intra_scale(self, x: torch.Tensor, pos: torch.Tensor, t: int) -> torch.Tensor:
+        """Each token attends to the same position of the same level in all T frames."""
+        n, s, c = x.shape
+        seq = x.view(n // t, t, s, c).permute(1, 0, 2, 3).reshape(t, -1, c)  # [T, B*S, C]
+        seq_pos = pos.view(n // t, t, s, c).permute(1, 0, 2, 3).reshape(t, -1, c)
+        out = self.intra_scale(seq, seq_pos)
+        return out.view(t, n // t, s, c).permute(1, 0, 2, 3).reshape(n, s, c)
+
+    def _inter_scale(
+        self,
+        x: torch.Tensor,
+        pos: torch.Tensor,
+        t: int,
+        shapes: torch.Tensor,
+        starts: torch.Tensor,
+    ) -> torch.Tensor:
+        """Tokens of level l attend, over the T frames, to the adjacent level resampled to l."""
+        n, s, c = x.shape
+        b = n // t
+        levels = [(int(h), int(w)) for h, w in shapes.tolist()]
+        offsets = [int(v) for v in starts.tolist()]
+        normed = self.inter_scale.norm(x)
+        outputs = []
+        for lvl, ((h, w), start) in enumerate(zip(levels, offsets, strict=True)):
+            other = lvl + 1 if lvl + 1 < len(levels) else lvl - 1
+            if other < 0:  # a single level: nothing to attend to across scales
+                outputs.append(x[:, start : start + h * w])
+                continue
+            (oh, ow), ostart = levels[other], offsets[other]
+            grid = normed[:, ostart : ostart + oh * ow].transpose(1, 2).reshape(n, c, oh, ow)
+            resampled = F.interpolate(grid, size=(h, w), mode="bilinear", align_corners=False)
+            memory = resampled.flatten(2).transpose(1, 2)  # [N, h*w, C]
+
+            def seq(v: torch.Tensor, hw: int = h * w) -> torch.Tensor:
+                return v.reshape(b, t, hw, c).permute(1, 0, 2, 3).reshape(t, b * hw, c)
+
+            tokens = x[:, start : start + h * w]
+            out = self.inter_scale(
+                seq(tokens), seq(pos[:, start : start + h * w]), memory=seq(memory)
+            )
+            outputs.append(out.view(t, b, h * w, c).permute(1, 0, 2, 3).reshape(n, h * w, c))
+        return torch.cat(outputs, 1)
+
+
+class MSSTSEncoder(DeformableTransformerEncoder):
+    """SeqFormer's encoder loop, telling each layer how many frames the batch folds together."""
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+        valid_ratios: torch.Tensor,
+        pos: torch.Tensor,
+        padding_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        b, t, s, c = src.shape
+        reference_points = self.get_reference_points(spatial_shapes, valid_ratios, src.device)
+        reference_points = reference_points[:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
+        output = src.flatten(0, 1)
+        pos = pos.flatten(0, 1)
+        padding_mask = padding_mask.flatten(0, 1)
+        for layer in self.layers:
+            output = layer(
+                output, pos, reference_points, spatial_shapes, level_start_index, padding_mask, t
+            )
+        return output.view(b, t, s, c)
+
+
+def _add_decoder_temporal_block(layer: DeformableTransformerDecoderLayer, n_heads: int) -> None:
+    """Attach the temporal block to the box FFN's output norm (`norm3_box`) of a decoder layer.
+
+    The block needs the query position embedding, which the layer receives as an argument: a
+    pre-hook on the layer keeps it for the hook on `norm3_box` ([B, T, Nq, C] outputs).
+    """
+    d_model = layer.norm3_box.normalized_shape[0]
+    layer.temporal = TemporalAttentionBlock(d_model, n_heads)
+
+    def keep_query_pos(module: nn.Module, args: tuple[Any, ...]) -> None:
+        module._query_pos = args[2]  # [B, Nq, C]
+
+    def temporal(module: nn.Module, args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
+        b, t, nq, c = out.shape
+        seq = out.permute(1, 0, 2, 3).reshape(t, b * nq, c)
+        pos = layer._query_pos.reshape(1, b * nq, c).expand(t, -1, -1)
+        mixed = layer.temporal(seq, pos)
+        return mixed.view(t, b, nq, c).permute(1, 0, 2, 3)
+
+    layer.register_forward_pre_hook(keep_query_pos)
+    layer.norm3_box.register_forward_hook(temporal)
+
+
+def build_mssts(config: SeqFormerConfig) -> SeqFormer:
+    """SeqFormer for `config` with the paper's temporal blocks; SeqFormer's init is kept."""
+    model = build(config)
+    transformer = model.detr.transformer
+    layer = MSSTSEncoderLayer(
+        config.hidden_dim,
+        config.dim_feedforward,
+        config.dropout,
+        config.num_feature_levels,
+        config.nheads,
+        config.enc_n_points,
+    )
+    encoder = MSSTSEncoder(layer, config.enc_layers)
+    encoder.load_state_dict(transformer.encoder.state_dict(), strict=False)
+    transformer.encoder = encoder
+    for decoder_layer in transformer.decoder.layers:
+        _add_decoder_temporal_block(decoder_layer, config.nheads)
+    return model.eval()

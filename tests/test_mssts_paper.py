@@ -1,0 +1,103 @@
+"""`mssts`: the paper's design, reconstructed; properties that hold without a reference."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from methods.mssts.paper import TemporalAttentionBlock, build_mssts
+from methods.mssts.plugin import MSSTSPlugin
+from methods.seqformer.model import SeqFormerConfig
+from methods.seqformer.plugin import run_parity
+
+TINY = dict(
+    hidden_dim=32, dim_feedforward=64, enc_layers=2, dec_layers=2, num_queries=5, backbone=None
+)
+
+
+def test_fresh_model_reproduces_the_seqformer_fixture(golden_dir):
+    """Zero-initialised output projections: the new blocks start as the identity."""
+    report = run_parity(golden_dir / "seqformer" / "public", None, "mssts", build_mssts)
+    keys = next(c for c in report.checks if c.name == "state_dict keys")
+    assert not keys.passed  # only the new blocks are missing from a SeqFormer state dict
+    assert "intra_scale" in keys.detail or "temporal" in keys.detail
+    others = [c for c in report.checks if c.name != "state_dict keys"]
+    assert others and all(c.passed for c in others), report.format()
+
+
+def _randomise_blocks(model: torch.nn.Module) -> None:
+    torch.manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, TemporalAttentionBlock):
+            torch.nn.init.normal_(module.attn.out_proj.weight, std=0.2)
+            torch.nn.init.normal_(module.attn.out_proj.bias, std=0.2)
+
+
+def _features(t: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    features = {
+        "res3": torch.randn(t, 512, 8, 12, generator=gen),
+        "res4": torch.randn(t, 1024, 4, 6, generator=gen),
+        "res5": torch.randn(t, 2048, 2, 3, generator=gen),
+    }
+    masks = {k: torch.zeros(t, *v.shape[-2:], dtype=torch.bool) for k, v in features.items()}
+    return features, masks, torch.zeros(t, 64, 96, dtype=torch.bool)
+
+
+@pytest.fixture(scope="module")
+def tiny_mssts():
+    torch.manual_seed(0)
+    model = build_mssts(SeqFormerConfig.from_dict(dict(TINY)))
+    _randomise_blocks(model)
+    return model
+
+
+def test_encoder_is_equivariant_to_permuting_frames(tiny_mssts):
+    features, masks, image_mask = _features(4)
+    perm = torch.tensor([2, 0, 3, 1])
+    with torch.no_grad():
+        out = tiny_mssts.forward_features(features, masks, image_mask, (96, 64))
+        permuted = tiny_mssts.forward_features(
+            {k: v[perm] for k, v in features.items()},
+            {k: v[perm] for k, v in masks.items()},
+            image_mask[perm],
+            (96, 64),
+        )
+    memory, memory_p = out["intermediate"]["memory"], permuted["intermediate"]["memory"]
+    torch.testing.assert_close(memory_p[0], memory[0][perm], atol=1e-5, rtol=0)
+    # the frames really interact: frame 0's memory depends on the other frames
+    other = {k: v.clone() for k, v in features.items()}
+    other["res3"][1:] = torch.randn_like(other["res3"][1:])  # a constant would be normalised away
+    with torch.no_grad():
+        changed = tiny_mssts.forward_features(other, masks, image_mask, (96, 64))
+    assert (changed["intermediate"]["memory"][0, 0] - memory[0, 0]).abs().max() > 1e-4
+
+
+def test_decoder_block_changes_the_outputs(tiny_mssts):
+    features, masks, image_mask = _features(3, seed=5)
+    with torch.no_grad():
+        before = tiny_mssts.forward_features(features, masks, image_mask, (96, 64))
+        for layer in tiny_mssts.detr.transformer.decoder.layers:
+            torch.nn.init.zeros_(layer.temporal.attn.out_proj.weight)
+            torch.nn.init.zeros_(layer.temporal.attn.out_proj.bias)
+        after = tiny_mssts.forward_features(features, masks, image_mask, (96, 64))
+    # same encoder output, different decoder output
+    torch.testing.assert_close(before["intermediate"]["memory"], after["intermediate"]["memory"])
+    assert (before["pred_logits"] - after["pred_logits"]).abs().max() > 1e-4
+
+
+def test_r50_parameter_count_is_pinned():
+    with torch.device("meta"):
+        model = build_mssts(SeqFormerConfig())
+    total = sum(p.numel() for p in model.parameters())
+    backbone = sum(p.numel() for p in model.detr.backbone.parameters())
+    assert backbone == 23_454_912
+    # SeqFormer's 24,949,261 non-backbone parameters + 6 encoder layers x 2 blocks + 6 decoder
+    # blocks, each LayerNorm (2C) + packed in-projection (3C^2 + 3C) + out-projection (C^2 + C)
+    block = 2 * 256 + 3 * 256 * 256 + 3 * 256 + 256 * 256 + 256
+    assert total - backbone == 24_949_261 + 18 * block
+    assert total == 48_404_173 + 18 * block
+
+
+def test_plugin_note_says_reconstruction():
+    assert "reconstruction from the paper" in MSSTSPlugin.notes
