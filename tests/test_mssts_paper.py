@@ -101,3 +101,19 @@ def test_r50_parameter_count_is_pinned():
 
 def test_plugin_note_says_reconstruction():
     assert "reconstruction from the paper" in MSSTSPlugin.notes
+
+
+@pytest.mark.slow
+def test_r50_gmacs_per_frame_are_pinned():
+    """T=5 at 360x640 (the papers' setting), counted on what the forward executes."""
+    from vis_bench.measure.model_flops import clip_flops
+
+    torch.manual_seed(0)
+    plugin = MSSTSPlugin.build({})
+    clip = plugin.preprocess(torch.randint(0, 255, (5, 3, 360, 640), dtype=torch.uint8))
+    report = clip_flops(plugin, clip)
+    modules = report["gmacs_per_frame_by_module"]
+    # the data-independent parts (the mask branch runs only for the queries the top-10 keeps)
+    assert modules["detr.transformer.encoder"] == pytest.approx(37.88, abs=0.01)
+    assert modules["detr.backbone"] == pytest.approx(19.13, abs=0.01)
+    assert 66.0 < report["gmacs_per_frame"] < 67.0
