@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.distributed import DistContext, shard_by_frames, single_process
 from vis_bench.errors import VisBenchError
@@ -28,7 +29,7 @@ from vis_bench.inference.runner import FrameSource, RunOutcome, run_method
 from vis_bench.measure import memory
 from vis_bench.measure.environment import environment
 from vis_bench.registry import get_method
-from vis_bench.report.records import append_record, finished_keys, write_atomic
+from vis_bench.report.records import append_record, finished_keys
 
 RANDOM_WEIGHTS_NOTE = "random weights (no checkpoint): AP is not meaningful"
 

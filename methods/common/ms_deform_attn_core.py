@@ -4,7 +4,7 @@
 kernels of `cuda_ops.ms_deform_attn` (C++ on CPU, CUDA on GPU, built on first use; that op
 falls back to the same pure-PyTorch reference with one warning when no compiler is available,
 or when VIS_BENCH_NO_EXT=1). `set_ms_deform_attn_core` installs another implementation with the
-same signature (None: the pure-PyTorch reference below), so no model changes for a kernel.
+same signature (None: the pure-PyTorch reference), so no model changes for a kernel.
 
 Shapes (N batch, S = sum of h_l * w_l tokens, M heads, D channels per head, Lq queries,
 L levels, P points):
@@ -22,62 +22,18 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import torch
-import torch.nn.functional as F
+
+from cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_reference
 
 CoreFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
 ]
 
-
-def ms_deform_attn_core_pytorch(
-    value: torch.Tensor,
-    spatial_shapes: torch.Tensor,
-    level_start_index: torch.Tensor,
-    sampling_locations: torch.Tensor,
-    attention_weights: torch.Tensor,
-) -> torch.Tensor:
-    """Reference core: bilinear sampling per level with `grid_sample`, then the weighted sum.
-
-    Sampling follows `grid_sample(align_corners=False, padding_mode="zeros")`: location x maps to
-    pixel coordinate x * w - 0.5 and points outside the map read zeros.
-    """
-    n, _, m, d = value.shape
-    _, lq, _, num_levels, num_points, _ = sampling_locations.shape
-    shapes = [(int(h), int(w)) for h, w in spatial_shapes.tolist()]
-    starts = [int(s) for s in level_start_index.tolist()]
-    grids = 2 * sampling_locations - 1  # grid_sample wants [-1, 1]
-    sampled = []
-    for lvl, ((h, w), start) in enumerate(zip(shapes, starts, strict=True)):
-        # [N, h*w, M, D] -> [N*M, D, h, w]
-        value_l = value[:, start : start + h * w].permute(0, 2, 3, 1).reshape(n * m, d, h, w)
-        # [N, Lq, M, P, 2] -> [N*M, Lq, P, 2]
-        grid_l = grids[:, :, :, lvl].transpose(1, 2).flatten(0, 1)
-        sampled.append(
-            F.grid_sample(
-                value_l, grid_l, mode="bilinear", padding_mode="zeros", align_corners=False
-            )
-        )  # [N*M, D, Lq, P]
-    # [N*M, D, Lq, L*P] * [N*M, 1, Lq, L*P] -> [N*M, D, Lq]
-    stacked = torch.stack(sampled, dim=-2).flatten(-2)
-    weights = attention_weights.transpose(1, 2).reshape(n * m, 1, lq, num_levels * num_points)
-    output = (stacked * weights).sum(-1).view(n, m * d, lq)
-    return output.transpose(1, 2).contiguous()  # [N, Lq, M*D]
-
-
-def ms_deform_attn_core_compiled(
-    value: torch.Tensor,
-    spatial_shapes: torch.Tensor,
-    level_start_index: torch.Tensor,
-    sampling_locations: torch.Tensor,
-    attention_weights: torch.Tensor,
-) -> torch.Tensor:
-    """The `vis_bench_ops::ms_deform_attn` custom op (imported on first use, not at import)."""
-    from cuda_ops.ms_deform_attn import ms_deform_attn
-
-    return ms_deform_attn(
-        value, spatial_shapes, level_start_index, sampling_locations, attention_weights
-    )
-
+#: the pure-PyTorch reference (grid_sample, zero padding, align_corners=False); it is also the
+#: kernels' oracle and fallback, so there is one definition of the semantics
+ms_deform_attn_core_pytorch: CoreFn = ms_deform_attn_reference
+#: the `vis_bench_ops::ms_deform_attn` custom op (compiled on its first call, not at import)
+ms_deform_attn_core_compiled: CoreFn = ms_deform_attn
 
 _core: CoreFn = ms_deform_attn_core_compiled
 

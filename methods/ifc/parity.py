@@ -8,8 +8,6 @@ post-processing / matching case replayed from its stored per-clip raw outputs, a
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import torch
 from methods.ifc.checkpoint import load_into
 from methods.ifc.model import IFCConfig, IFCModel, new_trace
 from methods.ifc.video import clip_schedule, run_video_loop, video_results
+from vis_bench.atomic import atomic_file
 from vis_bench.eval.rle import decode
 from vis_bench.parity import ParityReport
 
@@ -208,15 +207,8 @@ def run_case(report: ParityReport, name: str, case: dict[str, Any], clip_fn=None
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @torch.no_grad()

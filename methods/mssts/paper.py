@@ -10,6 +10,7 @@ exactly what SeqFormer computes with the same weights.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -19,7 +20,6 @@ from torch import nn
 from methods.seqformer.model import SeqFormer, SeqFormerConfig, build
 from methods.seqformer.transformer import (
     DeformableTransformerDecoderLayer,
-    DeformableTransformerEncoder,
     DeformableTransformerEncoderLayer,
 )
 
@@ -122,31 +122,6 @@ class MSSTSEncoderLayer(DeformableTransformerEncoderLayer):
         return torch.cat(outputs, 1)
 
 
-class MSSTSEncoder(DeformableTransformerEncoder):
-    """SeqFormer's encoder loop, telling each layer how many frames the batch folds together."""
-
-    def forward(
-        self,
-        src: torch.Tensor,
-        spatial_shapes: torch.Tensor,
-        level_start_index: torch.Tensor,
-        valid_ratios: torch.Tensor,
-        pos: torch.Tensor,
-        padding_mask: torch.Tensor,
-    ) -> torch.Tensor:
-        b, t, s, c = src.shape
-        reference_points = self.get_reference_points(spatial_shapes, valid_ratios, src.device)
-        reference_points = reference_points[:, None].expand(-1, t, -1, -1, -1).flatten(0, 1)
-        output = src.flatten(0, 1)
-        pos = pos.flatten(0, 1)
-        padding_mask = padding_mask.flatten(0, 1)
-        for layer in self.layers:
-            output = layer(
-                output, pos, reference_points, spatial_shapes, level_start_index, padding_mask, t
-            )
-        return output.view(b, t, s, c)
-
-
 def _add_decoder_temporal_block(layer: DeformableTransformerDecoderLayer, n_heads: int) -> None:
     """Attach the temporal block to the box FFN's output norm (`norm3_box`) of a decoder layer.
 
@@ -182,9 +157,12 @@ def build_mssts(config: SeqFormerConfig) -> SeqFormer:
         config.nheads,
         config.enc_n_points,
     )
-    encoder = MSSTSEncoder(layer, config.enc_layers)
-    encoder.load_state_dict(transformer.encoder.state_dict(), strict=False)
-    transformer.encoder = encoder
+    layers = []
+    for seqformer_layer in transformer.encoder.layers:
+        mssts_layer = copy.deepcopy(layer)
+        mssts_layer.load_state_dict(seqformer_layer.state_dict(), strict=False)
+        layers.append(mssts_layer)
+    transformer.encoder.layers = nn.ModuleList(layers)
     for decoder_layer in transformer.decoder.layers:
         _add_decoder_temporal_block(decoder_layer, config.nheads)
     return model.eval()

@@ -25,6 +25,7 @@ from methods.seqformer.postprocess import (
     clip_instances,
     video_results,
 )
+from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
 from vis_bench.plugin import ClipResult, MethodPlugin
@@ -274,7 +275,8 @@ def run_parity(
 
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(produced, out_path)
+        with atomic_file(out_path) as tmp:
+            torch.save(produced, tmp)
     return report
 
 

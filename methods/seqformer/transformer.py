@@ -59,8 +59,11 @@ class DeformableTransformerEncoderLayer(nn.Module):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor,
+        num_frames: int = 1,
     ) -> torch.Tensor:
         # src, pos: [N, S, C] with N = B*T frames; reference_points: [N, S, L, 2]
+        # (`num_frames` = T is unused here: SeqFormer encodes frames independently; layers that
+        # mix frames, such as MS-STS's, need it to unfold the batch)
         src2 = self.self_attn(
             src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask
         )
@@ -112,7 +115,7 @@ class DeformableTransformerEncoder(nn.Module):
         padding_mask = padding_mask.flatten(0, 1)
         for layer in self.layers:
             output = layer(
-                output, pos, reference_points, spatial_shapes, level_start_index, padding_mask
+                output, pos, reference_points, spatial_shapes, level_start_index, padding_mask, t
             )
         return output.view(b, t, s, c)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from vis_bench.atomic import write_atomic
 from vis_bench.eval.api import evaluate_files
 from vis_bench.eval.params import STAT_NAMES
-from vis_bench.report.records import write_atomic
 
 NAME = "eval"
 HELP = "score a results.json with the YouTube-VIS metric (same numbers as the official evaluator)"

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.registry import get_method
-from vis_bench.report.records import write_atomic
 
 NAME = "flops"
 HELP = "measure a FLOPs table (e.g. configs/ifc_encoder_flops.yaml) and compare with the paper"

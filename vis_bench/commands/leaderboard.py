@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.report.leaderboard import leaderboard_markdown
-from vis_bench.report.records import read_records, write_atomic
+from vis_bench.report.records import read_records
 
 NAME = "leaderboard"
 HELP = "write leaderboard markdown from the records of one or more runs"

@@ -44,9 +44,9 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import write_atomic
     from vis_bench.measure.profiler import export_trace_atomic, profile_method, summary_markdown
     from vis_bench.registry import get_method
-    from vis_bench.report.records import write_atomic
 
     _check(args)
     threads = torch.get_num_threads()

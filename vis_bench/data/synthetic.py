@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vis_bench.data.atomic import atomic_directory
+from vis_bench.atomic import atomic_directory
 from vis_bench.data.categories import SYNTHETIC
 from vis_bench.data.raster import MAX_EXTENT, local_coords, shape_mask, smooth_noise, texture_mask
 from vis_bench.errors import InputError

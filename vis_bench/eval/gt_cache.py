@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from vis_bench.atomic import atomic_file
 from vis_bench.eval.loading import GroundTruth, load_ground_truth
 
 CACHE_VERSION = 1
@@ -103,14 +102,6 @@ def load_ground_truth_cached(gt_path: str | Path, cache_dir: str | Path) -> Grou
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache: rebuild it below
     gt = load_ground_truth(gt_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".npz", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **_to_arrays(gt))
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(target) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **_to_arrays(gt))  # a handle: np.savez would append ".npz" to a path
     return gt

@@ -6,10 +6,10 @@ The YouTube-VIS servers refuse a bare .json upload and read `results.json` from 
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
+
+from vis_bench.atomic import atomic_file
 
 MEMBER_NAME = "results.json"
 
@@ -19,16 +19,7 @@ def write_submission_zip(results_path: str | Path, out_path: str | Path) -> Path
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     data = Path(results_path).read_bytes()
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(MEMBER_NAME, data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(out_path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(MEMBER_NAME, data)
     return out_path

@@ -110,18 +110,6 @@ class FlopReport:
         return "\n".join(lines)
 
 
-def _register_project_ops() -> None:
-    """Import the project's custom ops so their FLOP formulas are registered before counting.
-
-    Models import them lazily (on the first forward); a counter created before that import
-    would miss them on the first count.
-    """
-    try:
-        import cuda_ops.ms_deform_attn  # noqa: F401
-    except ImportError:  # an install without the kernels package counts the fallback ops
-        pass
-
-
 def count_flops(
     model: torch.nn.Module,
     inputs: Iterable[Any] = (),
@@ -134,7 +122,6 @@ def count_flops(
     `modules` are dotted sub-module paths of `model` (as in `named_modules`) to break down by;
     `""` is the whole model. Use meta-device models and inputs to count for free.
     """
-    _register_project_ops()
     formulas = {**_builtin_extra_formulas()}
     formulas.update({op: _wrap_macs(fn) for op, fn in _user_formulas.items()})
     counter = FlopCounterMode(display=False, depth=None, custom_mapping=formulas)

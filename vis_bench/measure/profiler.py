@@ -9,8 +9,6 @@ convolutions, elementwise add/mul); other operators show no FLOP/s.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import torch
 
+from vis_bench.atomic import atomic_file
 from vis_bench.measure.timing import synchronize
 
 CLIP_LABEL = "vis_bench::infer_clip"
@@ -212,14 +211,6 @@ def summary_markdown(result: ProfileResult, top: int = 15, trace_name: str | Non
 def export_trace_atomic(result: ProfileResult, path: str | Path) -> Path:
     """Write the Chrome trace via a temporary file in the same folder, then rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        result.trace.export_chrome_trace(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as tmp:
+        result.trace.export_chrome_trace(str(tmp))
     return path

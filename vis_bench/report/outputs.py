@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vis_bench.atomic import write_atomic
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
-from vis_bench.report.records import write_atomic
 from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
 
 

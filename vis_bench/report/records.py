@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,21 +62,3 @@ def latest_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if key not in best or record.get("status") == "ok" or best[key].get("status") != "ok":
             best[key] = record
     return list(best.values())
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write a whole file or nothing: temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -1,7 +1,8 @@
-"""Create a directory atomically: build it under a temporary name beside the target, then rename.
+"""Files and folders written whole or not at all: built under a temporary name beside the
+target, then renamed into place.
 
-An interrupted generator (Ctrl-C, a crash, a full disk) then leaves either the complete folder or
-nothing at the target path, never a half-written dataset that a later run would trust.
+An interrupted run (Ctrl-C, a crash, a full disk) then leaves either the complete result or
+nothing at the target path, never a half-written file that a later run would trust.
 """
 
 from __future__ import annotations
@@ -15,6 +16,35 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from vis_bench.errors import InputError
+
+
+@contextmanager
+def atomic_file(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success it replaces `target`, else it goes.
+
+    For writers that want a path (torch.save, np.savez, a profiler's trace export).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write a whole file or nothing."""
+    with atomic_file(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data)
 
 
 @contextmanager
