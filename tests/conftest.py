@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -17,3 +18,12 @@ def golden_dir() -> Path:
     if not GOLDEN.is_dir():
         pytest.fail(f"golden fixtures not found at {GOLDEN}: clone vis-bench next to shared/")
     return GOLDEN
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run much faster on one thread on a shared, busy CPU (opt in per module)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

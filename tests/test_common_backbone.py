@@ -8,14 +8,7 @@ from torch import nn
 
 from methods.common.backbone import Backbone, FrozenBatchNorm2d, ResNet
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run much faster on one thread on a shared, busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _meta_resnet(depth: int) -> ResNet:

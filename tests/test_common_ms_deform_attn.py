@@ -17,14 +17,7 @@ from methods.common.ms_deform_attn_core import (
     use_ms_deform_attn_core,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run much faster on one thread on a shared, busy CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def naive_core(value, spatial_shapes, level_start_index, locations, weights):

@@ -25,12 +25,7 @@ class NotAllowed:
     """A class weights_only loading must refuse to unpickle."""
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _plugin(seed: int) -> SeqFormerPlugin:
