@@ -2,23 +2,39 @@
 
 As a script (prints a table, optionally writes JSON):
 
-    python benchmarks/bench_eval.py [--repeat 3] [--cache DIR] [--json OUT]
+    python benchmarks/bench_eval.py [--repeat 5] [--official DIR] [--reference STATS.json]
+
+`--official DIR` also times the official evaluator: DIR holds `ytvos.py` and `ytvoseval.py` of
+youtubevos/cocoapi (with the two numpy edits of the spec), kept outside this repository. Its runs
+are interleaved with ours (official, then vis-bench cold, per repeat) so both see the same load.
+`--reference` compares the 12 stats with a `--json` report of an earlier run (e.g. of the
+previous implementation) and prints the largest difference.
 
 With pytest-benchmark (this file is outside `testpaths`, so a plain `pytest` never runs it):
 
     pytest benchmarks/bench_eval.py --benchmark-only
 
 Phases follow the API: load (GT + results JSON), evaluate (IoUs + matching), accumulate,
-summarize. "cold" parses both files; "GT preloaded" reuses a loaded GroundTruth, as a sweep that
-scores many results files against one split does.
+summarize. "cold" parses both files; "gt-cache hit" reads the GT from `--gt-cache`; "GT
+preloaded" reuses a loaded GroundTruth, as a sweep that scores many results files against one
+split does.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import importlib
+import io
 import json
+import os
 import statistics
+import sys
+import tempfile
 import time
+import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,32 +42,92 @@ from ytvis_scale_case import CaseSpec, build_case
 
 from vis_bench.eval.accumulate import accumulate
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
+from vis_bench.eval.gt_cache import load_ground_truth_cached
 from vis_bench.eval.iou import compute_pairs
-from vis_bench.eval.loading import load_ground_truth, load_results
+from vis_bench.eval.loading import load_ground_truth, load_results, paused_gc
 from vis_bench.eval.matching import match
+from vis_bench.eval.params import STAT_NAMES
 from vis_bench.eval.summary import summarize
 
 PHASES = ("load", "evaluate", "accumulate", "summarize", "total")
+Timings = dict[str, float]
+Stats = dict[str, float]
 
 
-def time_cold(gt_path: Path, res_path: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """One end-to-end run from the two files: (timings per phase, stats)."""
-    result = evaluate_files(gt_path, res_path)
-    return dict(result.timings), result.stats
-
-
-def time_gt_preloaded(gt, res_path: Path) -> dict[str, float]:
-    """Results loaded and scored against an already loaded GroundTruth."""
-    timings: dict[str, float] = {}
+def time_cold(gt_path: Path, res_path: Path) -> tuple[Timings, Stats]:
+    """One end-to-end run from the two files: (timings per phase, stats); total is the wall
+    time of the whole call."""
     start = time.perf_counter()
-    res = load_results(res_path, gt)
-    timings["load"] = time.perf_counter() - start
-    evaluate_loaded(gt, res, timings)
-    timings["total"] = sum(timings[k] for k in PHASES[:-1])
-    return timings
+    result = evaluate_files(gt_path, res_path)
+    return {**result.timings, "total": time.perf_counter() - start}, result.stats
 
 
-def _summary(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+def time_gt_cache_hit(gt_path: Path, res_path: Path, cache_dir: Path) -> tuple[Timings, Stats]:
+    """End to end with `--gt-cache` already filled (the GT comes from the cache)."""
+    start = time.perf_counter()
+    result = evaluate_files(gt_path, res_path, gt_cache_dir=cache_dir)
+    return {**result.timings, "total": time.perf_counter() - start}, result.stats
+
+
+def time_gt_preloaded(gt, res_path: Path) -> tuple[Timings, Stats]:
+    """Results loaded and scored against an already loaded GroundTruth."""
+    timings: Timings = {}
+    start = time.perf_counter()
+    with paused_gc():  # as evaluate_files and evaluate_predictions do
+        res = load_results(res_path, gt)
+        timings["load"] = time.perf_counter() - start
+        result = evaluate_loaded(gt, res, timings)
+        del res
+    timings["total"] = time.perf_counter() - start
+    return timings, result.stats
+
+
+def load_official(folder: Path) -> tuple[type, type]:
+    """(YTVOS, YTVOSeval) imported from the official files in `folder`, on PyPI pycocotools.
+
+    The files import `mask` relatively, so they are loaded as a throw-away package whose `mask`
+    is pycocotools.mask (the fork's mask code differs only where the segm metric never looks).
+    """
+    from pycocotools import mask
+
+    for name in ("ytvos.py", "ytvoseval.py"):
+        if not (folder / name).is_file():
+            raise SystemExit(f"--official: {folder / name} not found")
+    package = types.ModuleType("_official_ytvis")
+    package.__path__ = [str(folder)]
+    sys.modules["_official_ytvis"] = package
+    sys.modules["_official_ytvis.mask"] = mask
+    ytvos = importlib.import_module("_official_ytvis.ytvos")
+    ytvoseval = importlib.import_module("_official_ytvis.ytvoseval")
+    return ytvos.YTVOS, ytvoseval.YTVOSeval
+
+
+def time_official(
+    classes: tuple[type, type], gt_path: Path, res_path: Path
+) -> tuple[Timings, Stats]:
+    """One official run, timed per phase like ours (load = YTVOS(gt) + loadRes)."""
+    ytvos_cls, eval_cls = classes
+    timings: Timings = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        begin = start = time.perf_counter()
+        gt = ytvos_cls(str(gt_path))
+        dt = gt.loadRes(str(res_path))
+        timings["load"] = time.perf_counter() - start
+        start = time.perf_counter()
+        evaluator = eval_cls(gt, dt, "segm")
+        evaluator.evaluate()
+        timings["evaluate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        evaluator.accumulate()
+        timings["accumulate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        evaluator.summarize()
+        timings["summarize"] = time.perf_counter() - start
+    timings["total"] = time.perf_counter() - begin
+    return timings, {name: float(v) for name, v in zip(STAT_NAMES, evaluator.stats, strict=True)}
+
+
+def _summary(runs: list[Timings]) -> dict[str, dict[str, float]]:
     return {
         phase: {
             "min": min(r[phase] for r in runs),
@@ -61,38 +137,94 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     }
 
 
+def _max_difference(a: Stats, b: Stats) -> float:
+    return max(abs(a[name] - b[name]) for name in STAT_NAMES)
+
+
+def _run_modes(modes: dict[str, Callable[[], tuple[Timings, Stats]]], repeat: int):
+    """Run every mode once per repeat, in turn, with a full GC pass before each run."""
+    runs: dict[str, list[Timings]] = {name: [] for name in modes}
+    stats: dict[str, Stats] = {}
+    for _ in range(repeat):
+        for name, run in modes.items():
+            gc.collect()
+            timings, stats[name] = run()
+            runs[name].append(timings)
+    return runs, stats
+
+
+def _print_table(report: dict, repeat: int) -> None:
+    modes = report["modes"]
+    print(f"\nseconds, min / median of {repeat} runs")
+    print(f"{'phase':<11}" + "".join(f"{m:>22}" for m in modes))
+    for phase in PHASES:
+        cells = [modes[m][phase] for m in modes]
+        print(f"{phase:<11}" + "".join(f"{c['min']:>11.3f}{c['median']:>11.3f}" for c in cells))
+    if "official" not in modes:
+        return
+    official = modes["official"]["total"]
+    for m in list(modes)[1:]:
+        ratios = [official[k] / modes[m]["total"][k] for k in ("min", "median")]
+        print(f"speed-up of {m} over official: {ratios[0]:.1f}x (min), {ratios[1]:.1f}x (median)")
+
+
+def _print_stats(stats: dict[str, Stats], reference: Path | None) -> None:
+    """Largest stat difference of each mode (and of a reference report) against cold."""
+    for name, values in stats.items():
+        if name != "cold":
+            print(f"max |stat difference| cold vs {name}: {_max_difference(stats['cold'], values)}")
+    if reference is not None:
+        diff = _max_difference(stats["cold"], json.loads(reference.read_text())["stats"])
+        print(f"max |stat difference| vs {reference}: {diff}")
+    print("\nstats: " + ", ".join(f"{k}={v:.6f}" for k, v in stats["cold"].items()))
+
+
+def _modes(gt_path: Path, res_path: Path, official: Path | None, cache_dir: Path):
+    """The timed modes, official first; fills the GT cache for the cache-hit mode."""
+    modes: dict[str, Callable[[], tuple[Timings, Stats]]] = {}
+    if official is not None:
+        classes = load_official(official)
+        modes["official"] = lambda: time_official(classes, gt_path, res_path)
+    modes["cold"] = lambda: time_cold(gt_path, res_path)
+    load_ground_truth_cached(gt_path, cache_dir)
+    modes["gt-cache hit"] = lambda: time_gt_cache_hit(gt_path, res_path, cache_dir)
+    gt = load_ground_truth(gt_path)
+    modes["GT preloaded"] = lambda: time_gt_preloaded(gt, res_path)
+    return modes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per mode (default 3)")
     parser.add_argument("--cache", type=Path, default=None, help="folder for the generated case")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="write timings and stats here")
+    parser.add_argument(
+        "--official", type=Path, default=None, metavar="DIR", help="also time the official code"
+    )
+    parser.add_argument(
+        "--reference", type=Path, default=None, help="a --json report whose stats to compare with"
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     gt_path, res_path = build_case(args.cache, CaseSpec(seed=args.seed))
     print(f"case: {gt_path.parent} (ready in {time.perf_counter() - t0:.1f} s)")
-
-    cold, stats = [], {}
-    for _ in range(args.repeat):
-        timings, stats = time_cold(gt_path, res_path)
-        cold.append(timings)
-    start = time.perf_counter()
-    gt = load_ground_truth(gt_path)
-    gt_load = time.perf_counter() - start
-    warm = [time_gt_preloaded(gt, res_path) for _ in range(args.repeat)]
-
-    report = {"cold": _summary(cold), "gt_preloaded": _summary(warm), "gt_load_s": gt_load}
-    print(f"\n{'phase':<11} {'cold min':>9} {'cold med':>9} {'GT-pre min':>11} {'GT-pre med':>11}")
-    for phase in PHASES:
-        c, w = report["cold"][phase], report["gt_preloaded"][phase]
-        print(
-            f"{phase:<11} {c['min']:9.3f} {c['median']:9.3f} {w['min']:11.3f} {w['median']:11.3f}"
-        )
-    print(f"(GT load alone: {gt_load:.3f} s; times in seconds, {args.repeat} runs each)")
-    print("\nstats: " + ", ".join(f"{k}={v:.6f}" for k, v in stats.items()))
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="gt_cache_") as cache_dir:
+        modes = _modes(gt_path, res_path, args.official, Path(cache_dir))
+        runs, stats = _run_modes(modes, args.repeat)
+    report: dict = {
+        "modes": {name: _summary(r) for name, r in runs.items()},
+        "runs": runs,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "stats": stats["cold"],
+    }
+    _print_table(report, args.repeat)
+    print(f"load average before {load_before}, after {report['loadavg_after']}")
+    _print_stats(stats, args.reference)
     if args.json is not None:
-        report["stats"] = stats
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import vis_bench.eval.overlaps as overlaps_module
 from vis_bench.eval import rle
 from vis_bench.eval.iou import video_overlaps
 
@@ -84,15 +85,43 @@ def test_mismatched_size_frame_vanishes_from_union():
 
 
 def test_large_videos_are_split_by_frames_with_identical_sums(monkeypatch):
-    import vis_bench.eval.iou as iou_module
-
     rng = np.random.default_rng(7)
     shape = (12, 10)
     d = [_as_rles(_random_track(rng, 9, shape)) for _ in range(5)]
     g = [_as_rles(_random_track(rng, 9, shape)) for _ in range(4)]
     args = (d, g, rle.track_areas(d), rle.track_areas(g))
     whole = video_overlaps(*args)
-    monkeypatch.setattr(iou_module, "_MAX_ENTRIES", 6)  # forces many frame chunks
+    monkeypatch.setattr(overlaps_module, "_MAX_ENTRIES", 6)  # forces many frame chunks
     chunked = video_overlaps(*args)
     np.testing.assert_array_equal(whole[0], chunked[0])
     np.testing.assert_array_equal(whole[1], chunked[1])
+
+
+@pytest.mark.parametrize(
+    "max_entries, width_limit",
+    [(4_000_000, 2**32), (6, 2**32), (10**6, 2**22), (10**6, 2**21)],
+)
+def test_track_overlaps_over_labels_and_batches(monkeypatch, max_entries, width_limit):
+    # Several labels (video, category pairs) in two batches (videos); small limits force
+    # calls split by matrix size and by the number of fake widths one call can hold.
+    monkeypatch.setattr(overlaps_module, "_MAX_ENTRIES", max_entries)
+    monkeypatch.setattr(overlaps_module, "_WIDTH_LIMIT", width_limit)
+    rng = np.random.default_rng(11)
+    shape = (9, 11)
+    d = [_random_track(rng, int(rng.integers(2, 7)), shape, odd_shape=(9, 12)) for _ in range(9)]
+    g = [_random_track(rng, int(rng.integers(2, 7)), shape, odd_shape=(9, 12)) for _ in range(6)]
+    d_label = np.array([0, 0, 1, 1, 1, 2, 3, 3, 3])
+    g_label = np.array([0, 1, 1, 2, 3, 3])
+    batch = d_label // 2  # labels 0, 1 -> call 0; labels 2, 3 -> call 1
+    pairs = [(i, j) for i in range(len(d)) for j in range(len(g)) if d_label[i] == g_label[j]]
+    pairs_d = np.array([i for i, _ in pairs])
+    pairs_g = np.array([j for _, j in pairs])
+    d_frames = overlaps_module.frame_table([_as_rles(t) for t in d])
+    g_frames = overlaps_module.frame_table([_as_rles(t) for t in g])
+    d_frames.area = rle.mask_areas(d_frames.segs)
+    g_frames.area = rle.mask_areas(g_frames.segs)
+    inter, union = overlaps_module.track_overlaps(
+        d_frames, g_frames, d_label, g_label, batch, pairs_d, pairs_g
+    )
+    for k, (i, j) in enumerate(pairs):
+        assert (inter[k], union[k]) == _brute_force(d[i], g[j]), (i, j)

@@ -2,8 +2,10 @@
 
 Phases, as in COCOeval, with plain arrays between them:
 
-* `loading`    load: GT and results JSON -> per-track arrays (errors name file, entry, field)
-* `iou`        evaluate (1): exact video IoU of every (result, GT) pair -> `PairTable`
+* `loading`    load: GT and results JSON -> per-track arrays (errors name file, entry, field);
+               `count_lists` reads the GT's uncompressed RLE count lists in bulk with numpy
+* `iou`        evaluate (1): exact video IoU of every (result, GT) pair -> `PairTable`, with
+               `overlaps` computing the integer intersections and unions in bulk
 * `matching`   evaluate (2): greedy matching per area range and IoU threshold -> `Matches`
 * `accumulate` precision [T, R, K, A, M] and recall [T, K, A, M] -> `Accumulated`
 * `summary`    the 12 official numbers and per-category AP

@@ -25,6 +25,20 @@ class Accumulated:
     cat_ids: np.ndarray
 
 
+def _recall_positions(tp: np.ndarray, npig: int) -> np.ndarray:
+    """Per row, the left insertion index of each recall threshold in recall = tp / npig.
+
+    Recall k / npig is below threshold r exactly when the count k is below the first count
+    whose recall reaches r, so all rows are searched at once on exact integers (rows kept
+    apart by an offset) instead of row by row on floats.
+    """
+    n_thr, nd = tp.shape
+    first_reaching = np.searchsorted(np.arange(npig + 1) / npig, RECALL_THRESHOLDS, side="left")
+    offset = np.arange(n_thr)[:, None] * (npig + nd + 2)
+    found = np.searchsorted((tp + offset).ravel(), (first_reaching + offset).ravel(), "left")
+    return found.reshape(n_thr, -1) - np.arange(n_thr)[:, None] * nd
+
+
 def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int) -> tuple:
     """Recall at the end and precision at the 101 recall points, per threshold row."""
     n_thr, nd = tp.shape
@@ -33,8 +47,7 @@ def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int) -> tuple:
     rc = tp / npig
     pr = tp / (fp + tp + np.spacing(1))
     pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # non-increasing from the right
-    # Left insertion index of each recall threshold = number of recall values below it.
-    inds = (rc[:, :, None] < RECALL_THRESHOLDS[None, None, :]).sum(axis=1)
+    inds = _recall_positions(tp, npig)
     rows = np.arange(n_thr)[:, None]
     q = np.where(inds < nd, pr[rows, np.minimum(inds, nd - 1)], 0.0)
     return rc[:, -1], q

@@ -21,6 +21,7 @@ import orjson
 from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
+from vis_bench.eval.count_lists import MARKER, CountLists, loads_with_count_lists
 from vis_bench.eval.rle import track_areas
 
 RLE = dict[str, Any]
@@ -80,13 +81,15 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read_json(path: str | Path, what: str) -> Any:
-    """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
+def _read_bytes(path: str | Path, what: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as err:
         raise InputError(f"cannot read {what}: {err.strerror or err}", path=str(path)) from None
+
+
+def _parse_bytes(data: bytes, path: str | Path, what: str) -> Any:
     try:
         # orjson parses the GT's long integer lists ~1.7x faster than the standard library
         return orjson.loads(data)
@@ -96,6 +99,11 @@ def read_json(path: str | Path, what: str) -> Any:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{what} is not valid JSON ({err})", path=str(path)) from None
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
+    return _parse_bytes(_read_bytes(path, what), path, what)
 
 
 def _require(entry: Any, key: str, path: str, where: str) -> Any:
@@ -119,6 +127,9 @@ def _mean_of_truthy(values: list[Any]) -> float:
     kept = [v for v in values if v]
     if not kept:
         return 0.0
+    if all(type(v) is int for v in kept) and abs(total := sum(kept)) < 2**53:
+        # Exact integer sum, one correctly rounded division: what numpy's mean gives.
+        return total / len(kept)
     # Same numpy mean as the official code, so float areas sum in the same order.
     return float(np.array(kept).mean())
 
@@ -137,21 +148,46 @@ def _gt_frame_rle(seg: Any, height: int, width: int) -> RLE:
 
 
 def load_ground_truth(path: str | Path) -> GroundTruth:
-    """Read a YouTube-VIS GT file (`videos`, `categories`, `annotations`)."""
+    """Read a YouTube-VIS GT file (`videos`, `categories`, `annotations`).
+
+    Uncompressed RLE count lists, most of a released file, are parsed in bulk (count_lists);
+    a file that reader is not sure about is parsed the ordinary way, with the same result.
+    """
     with paused_gc():
-        return ground_truth_from_dict(read_json(path, "ground truth"), str(path))
+        raw = _read_bytes(path, "ground truth")
+        fast = loads_with_count_lists(raw)
+        if fast is not None and _markers_in_place(*fast):
+            return _build_ground_truth(fast[0], str(path), fast[1])
+        return ground_truth_from_dict(_parse_bytes(raw, path, "ground truth"), str(path))
+
+
+def _markers_in_place(data: Any, lists: CountLists) -> bool:
+    """True when the cut lists are exactly the count lists of GT frames, in document order.
+
+    Walking annotations[*].segmentations[*] must meet marker 0, 1, ... and all of them: a list
+    cut anywhere else (or a frame with two "counts" keys) means the fast reading is not sure.
+    """
+    if type(data) is not dict or type(data.get("annotations")) is not list:
+        return False
+    expected = 0
+    for ann in data["annotations"]:
+        segs = ann.get("segmentations") if type(ann) is dict else None
+        if type(segs) is not list:
+            continue
+        for seg in segs:
+            if type(seg) is dict and MARKER in seg:
+                if seg[MARKER] != expected or "counts" in seg:
+                    return False
+                expected += 1
+    return expected == len(lists)
 
 
 def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTruth:
     """GT from an already parsed JSON object; `path` only names the source in errors."""
-    if not isinstance(data, dict):
-        raise InputError(
-            "ground truth must be a JSON object with 'videos', 'annotations'", path=path
-        )
-    for key in ("videos", "categories", "annotations"):
-        if not isinstance(data.get(key), list):
-            raise InputError(f"ground truth needs a list {key!r}", path=path, field=key)
+    return _build_ground_truth(data, path, None)
 
+
+def _videos(data: dict, path: str) -> tuple[dict[int, tuple[int, int]], dict[int, int | None]]:
     video_size: dict[int, tuple[int, int]] = {}
     video_length: dict[int, int | None] = {}
     for i, video in enumerate(data["videos"]):
@@ -164,15 +200,32 @@ def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTru
         if length is None and isinstance(video.get("file_names"), list):
             length = len(video["file_names"])
         video_length[vid] = int(length) if isinstance(length, (int, float)) else None
+    return video_size, video_length
 
+
+def _categories(data: dict, path: str) -> dict[int, str]:
     cat_names: dict[int, str] = {}
     for i, cat in enumerate(data["categories"]):
         where = f"categories[{i}]"
         cid = _as_int(_require(cat, "id", path, where), path, where, "id")
         cat_names[cid] = str(cat.get("name", cid))
+    return cat_names
+
+
+def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> GroundTruth:
+    """GT from a parsed document; with `lists`, marker dicts stand for cut count lists."""
+    if not isinstance(data, dict):
+        raise InputError(
+            "ground truth must be a JSON object with 'videos', 'annotations'", path=path
+        )
+    for key in ("videos", "categories", "annotations"):
+        if not isinstance(data.get(key), list):
+            raise InputError(f"ground truth needs a list {key!r}", path=path, field=key)
+    video_size, video_length = _videos(data, path)
+    cat_names = _categories(data, path)
 
     ann_ids, videos, cats, crowd, areas, frames = [], [], [], [], [], []
-    pending: list[tuple[int, int, dict, str]] = []
+    pending = _PendingFrames(path, lists)
     first_with_id: dict[int, int] = {}
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
@@ -199,18 +252,9 @@ def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTru
             )
         if not isinstance(ann_areas, list):
             raise InputError(f"{where}: areas must be a list", path=path, field="areas")
-        height, width = video_size[vid]
-        track: list[RLE | None] = []
-        for t, seg in enumerate(segs):
-            if not seg:
-                track.append(None)
-            elif type(seg) is dict and type(seg.get("counts")) is list and "size" in seg:
-                track.append(None)  # uncompressed RLE: converted below, all at once
-                pending.append((len(frames), t, seg, where))
-            else:
-                track.append(_converted(seg, height, width, path, f"{where}.segmentations[{t}]"))
+        frames.append(pending.track(len(frames), segs, video_size[vid], where))
         try:
-            avg = _mean_of_truthy(ann_areas)
+            areas.append(_mean_of_truthy(ann_areas))
         except (TypeError, ValueError):
             raise InputError(
                 f"{where}: areas must hold numbers or null", path=path, field="areas"
@@ -219,10 +263,8 @@ def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTru
         videos.append(vid)
         cats.append(cid)
         crowd.append(bool(iscrowd))
-        areas.append(avg)
-        frames.append(track)
 
-    _convert_uncompressed(pending, frames, path)
+    frame_areas = pending.convert(frames)
     return GroundTruth(
         path=path,
         video_ids=sorted(video_size),
@@ -236,14 +278,97 @@ def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTru
         crowd=np.array(crowd, dtype=bool),
         avg_area=np.array(areas, dtype=np.float64),
         frames=frames,
-        frame_areas=track_areas(frames),
+        frame_areas=frame_areas,
     )
+
+
+# pycocotools keeps a mask's height and width as size_t.
+_SIZE_LIMIT = 2**63
+
+
+def _plain_size(size: Any) -> bool:
+    """[h, w] of Python ints pycocotools takes as they are (anything else: ordinary path)."""
+    return (
+        type(size) is list
+        and len(size) == 2
+        and type(size[0]) is int
+        and type(size[1]) is int
+        and 0 <= size[0] < _SIZE_LIMIT
+        and 0 <= size[1] < _SIZE_LIMIT
+    )
+
+
+class _PendingFrames:
+    """Frames converted after the walk, in bulk: uncompressed RLE given as Python lists
+    (`uncompressed`), and count lists cut out by the fast reader, by whole tracks
+    (`listed_tracks`: every frame null or such a list) or one by one (`listed`)."""
+
+    def __init__(self, path: str, lists: CountLists | None) -> None:
+        self.path = path
+        self.lists = lists
+        self.uncompressed: list[tuple[int, int, dict, str]] = []
+        self.listed_tracks: list[tuple[int, list]] = []
+        self.listed: list[tuple[int, int, dict]] = []
+
+    def track(
+        self, index: int, segs: list, video_hw: tuple[int, int], where: str
+    ) -> list[RLE | None]:
+        """Frames of GT track `index`; None where absent or still to be converted."""
+        if self.lists is not None and all(
+            seg is None or (type(seg) is dict and MARKER in seg and _plain_size(seg.get("size")))
+            for seg in segs
+        ):
+            self.listed_tracks.append((index, segs))
+            return [None] * len(segs)
+        track: list[RLE | None] = []
+        for t, seg in enumerate(segs):
+            track.append(None)
+            if not seg:
+                continue
+            if type(seg) is dict and self.lists is not None and MARKER in seg:
+                if _plain_size(seg.get("size")):
+                    self.listed.append((index, t, seg))
+                    continue
+                seg = self.lists.restore(seg)  # odd size: the ordinary path decides
+            if type(seg) is dict and type(seg.get("counts")) is list and "size" in seg:
+                self.uncompressed.append((index, t, seg, where))
+            else:
+                track[t] = _converted(seg, *video_hw, self.path, f"{where}.segmentations[{t}]")
+        return track
+
+    def convert(self, frames: list[list[RLE | None]]) -> list[np.ndarray]:
+        """Fill the pending frames with compressed RLE; returns the per-frame pixel counts."""
+        _convert_uncompressed(self.uncompressed, frames, self.path)
+        if self.lists is None:
+            return track_areas(frames)
+        strings = self.lists.compressed
+        for track, t, seg in self.listed:
+            frames[track][t] = {"size": seg["size"], "counts": strings[seg[MARKER]]}
+        areas: list[np.ndarray | None] = [None] * len(frames)
+        # Whole tracks of cut lists: pixel counts straight from the parsed counts.
+        flat = [seg for _, segs in self.listed_tracks for seg in segs]
+        ks = [0 if seg is None else seg[MARKER] + 1 for seg in flat]
+        rles = [
+            None if k == 0 else {"size": seg["size"], "counts": strings[k - 1]}
+            for seg, k in zip(flat, ks, strict=True)
+        ]
+        flat_areas = np.concatenate([[0.0], self.lists.foreground])[ks]
+        start = 0
+        for track, segs in self.listed_tracks:
+            frames[track] = rles[start : start + len(segs)]
+            areas[track] = flat_areas[start : start + len(segs)]
+            start += len(segs)
+        rest = [i for i, a in enumerate(areas) if a is None]
+        for i, a in zip(rest, track_areas([frames[i] for i in rest]), strict=True):
+            areas[i] = a
+        return areas
 
 
 def _converted(seg: Any, height: int, width: int, path: str, where: str) -> RLE:
     try:
         return _gt_frame_rle(seg, height, width)
-    except (TypeError, ValueError, KeyError, IndexError) as err:
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as err:
+        # OverflowError: a negative count or size (pycocotools keeps them unsigned).
         raise InputError(
             f"{where} is not a polygon list or RLE ({err})", path=path, field="segmentations"
         ) from None
@@ -301,6 +426,38 @@ def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> No
         )
 
 
+def _result_frames(segs: list, path: str, index: int, vid: int) -> list[RLE | None]:
+    """A result's frames, falsy entries as None; raises InputError for a malformed entry.
+
+    The common case (every entry null or a compressed RLE dict) is checked in one pass.
+    """
+    if all(
+        seg is None
+        or (
+            type(seg) is dict
+            and type(seg.get("counts")) is str
+            and type(seg.get("size")) is list
+            and len(seg["size"]) == 2
+        )
+        for seg in segs
+    ):
+        return list(segs)
+    track: list[RLE | None] = []
+    for t, seg in enumerate(segs):
+        if not seg:
+            track.append(None)
+            continue
+        if (
+            type(seg) is not dict
+            or type(seg.get("counts")) is not str
+            or type(seg.get("size")) is not list
+            or len(seg["size"]) != 2
+        ):
+            _check_result_frame(seg, path, index, vid, t)
+        track.append(seg)
+    return track
+
+
 def load_results(path: str | Path, gt: GroundTruth) -> Results:
     """Read a results list; every video id must be a GT video (the official code aborts too).
 
@@ -352,20 +509,7 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
                 path=path,
                 field="segmentations",
             )
-        track: list[RLE | None] = []
-        for t, seg in enumerate(segs):
-            if not seg:
-                track.append(None)
-                continue
-            if (
-                type(seg) is not dict
-                or type(seg.get("counts")) is not str
-                or type(seg.get("size")) is not list
-                or len(seg["size"]) != 2
-            ):
-                _check_result_frame(seg, path, i, vid, t)
-            track.append(seg)
-        frames.append(track)
+        frames.append(_result_frames(segs, path, i, vid))
     return Results(
         path=path, video_of=video_of, category_of=category_of, score=score, frames=frames
     )
