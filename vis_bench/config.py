@@ -118,6 +118,7 @@ def _type_ok(value: Any, annotation: str) -> bool:
         return "None" in annotation
     checks = {
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         "str": lambda v: isinstance(v, str),
         "bool": lambda v: isinstance(v, bool),
         "dict": lambda v: isinstance(v, dict),
@@ -128,7 +129,7 @@ def _type_ok(value: Any, annotation: str) -> bool:
     return any(checks.get(alt, lambda v: False)(value) for alt in alternatives)
 
 
-def _build_section(cls: type, data: Any, where: str, source: str) -> Any:
+def build_section(cls: type, data: Any, where: str, source: str) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -250,9 +251,9 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
             raise InputError(
                 "each method needs at least a `name`", path=source, field=f"methods[{i}]"
             )
-        methods.append(_build_section(MethodConfig, item, f"methods[{i}]", source))
+        methods.append(build_section(MethodConfig, item, f"methods[{i}]", source))
     sections = {
-        key: _build_section(cls, data.get(key), key, source) for key, cls in _SECTION_TYPES.items()
+        key: build_section(cls, data.get(key), key, source) for key, cls in _SECTION_TYPES.items()
     }
     name = data.get("name", Path(source).stem)
     output = data.get("output", "results/runs")

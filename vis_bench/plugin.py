@@ -42,6 +42,30 @@ class ClipResult:
         return int(self.scores.shape[0])
 
 
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """A method's published optimisation recipe; `train` uses it unless a config overrides it.
+
+    lr_drops: fractions of the schedule where the learning rate is multiplied by `lr_drop_factor`
+    (the authors' step schedules: SeqFormer drops at epochs 4 and 10 of 12, IFC at 4k of 6k).
+    clip_max_norm: gradient clipping on the total L2 norm of every trainable parameter.
+    backbone_lr_mult: the backbone's learning rate relative to `lr` (pretrained backbones).
+    frame_sampling: how training clips pick their frames ("seqformer": a reference frame, one
+    near frame on each side and the rest anywhere in the video; "ifc": frames drawn with
+    replacement from a window of +-`sampling_range` around a reference frame).
+    """
+
+    lr: float
+    weight_decay: float
+    clip_max_norm: float
+    lr_drops: tuple[float, ...]
+    lr_drop_factor: float = 0.1
+    backbone_lr_mult: float = 0.1
+    warmup_iters: int = 0
+    frame_sampling: str = "seqformer"
+    sampling_range: int = 20
+
+
 class MethodPlugin(ABC):
     """One registered VIS method. Subclasses declare everything a user needs in one place.
 
@@ -109,6 +133,37 @@ class MethodPlugin(ABC):
     def flops_modules(self) -> list[str]:
         """Names of sub-modules FLOPs are broken down by (backbone, encoder, decoder, heads)."""
         return []
+
+    # -- training (optional: `train` refuses methods that do not implement it) -----------------
+
+    def backbone_module(self) -> torch.nn.Module:
+        """The image backbone (what a pretrained initialisation such as ImageNet weights fills)."""
+        raise NotImplementedError(f"method {self.name!r} does not expose its backbone")
+
+    def training_recipe(self) -> TrainingRecipe:
+        """The authors' optimiser, schedule shape, clipping and frame sampling."""
+        raise NotImplementedError(f"method {self.name!r} does not support training")
+
+    def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
+        """Optimiser parameter groups with the authors' per-module learning rates.
+
+        Default: one group of every trainable parameter at `lr`.
+        """
+        module = getattr(self, "model", None)
+        params = [p for p in module.parameters() if p.requires_grad] if module else []
+        return [{"params": params, "lr": lr}]
+
+    def training_losses(
+        self, frames: torch.Tensor, targets: Any, num_instances: float, num_clips: int = 1
+    ) -> dict[str, torch.Tensor]:
+        """Weighted losses of one preprocessed training clip [T, 3, H, W] of a batch.
+
+        `targets` is a `vis_bench.train.clips.ClipTargets` at the size of `frames`. The batch
+        has `num_clips` clips and `num_instances` ground-truth instances; losses are normalised
+        over the whole batch (the authors divide by the batch's instance count), so the
+        trainer's sum over the clips' values is the batch loss.
+        """
+        raise NotImplementedError(f"method {self.name!r} does not support training")
 
 
 def default_track_predictions(track: Any) -> list[tuple]:

@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.atomic import write_atomic
+from vis_bench.checkpoints import project_checkpoint_info
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.distributed import DistContext, shard_by_frames, single_process
 from vis_bench.errors import VisBenchError
@@ -135,14 +136,7 @@ def _predict(
     reason = _dtype_supported(cell.device, cell.dtype)
     if reason:
         raise VisBenchError(reason)
-    plugin_cls = get_method(cell.method.name)
-    torch.manual_seed(0)  # seeded random weights when no checkpoint is given
-    plugin = plugin_cls.build(dict(cell.method.options))
-    if cell.method.checkpoint:
-        path = Path(cell.method.checkpoint)
-        if not path.is_file():
-            raise VisBenchError(f"checkpoint not found at {path} (methods[].checkpoint)")
-        plugin.load_checkpoint(str(path))
+    plugin = build_method(cell.method)
     device = ctx.device_for(cell.device)
     memory.reset_cuda_peak(device)
     if ctx.shards_videos:
@@ -162,6 +156,29 @@ def _predict(
         progress=progress,
     )
     return plugin, outcome
+
+
+def build_method(method: MethodConfig) -> Any:
+    """The plugin of a sweep's method entry, with its checkpoint loaded.
+
+    A project-format checkpoint carries the options its model was built with; they are the
+    defaults here, so naming the file is enough (options given in the config win).
+    """
+    plugin_cls = get_method(method.name)
+    options = dict(method.options)
+    path = Path(method.checkpoint) if method.checkpoint else None
+    if path is not None:
+        if not path.is_file():
+            raise VisBenchError(f"checkpoint not found at {path} (methods[].checkpoint)")
+        info = project_checkpoint_info(path)
+        if info and info.get("method") in (None, method.name) and info.get("config"):
+            options = {**info["config"], **options}
+    torch.manual_seed(0)  # seeded random weights when no checkpoint is given
+    plugin = plugin_cls.build(dict(options))
+    if path is not None:
+        plugin.load_checkpoint(str(path))
+    plugin.build_options = options  # what the model was built with, for records and tables
+    return plugin
 
 
 def _gather(outcome: RunOutcome, source: FrameSource, ctx: DistContext) -> RunOutcome:
@@ -231,6 +248,7 @@ def run_cell(
     if measure.flops and flops is not None:
         record.update(flops(plugin, _flops_clip(source, plugin, cell, device)))
     record.update(_parameter_counts(plugin))
+    record["model_options"] = getattr(plugin, "build_options", cell.method.options)
     if measure.memory:
         record["peak_rss_mb"] = memory.peak_rss_mb()
         cuda_peak = memory.cuda_peak_mb(device)

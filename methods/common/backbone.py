@@ -130,11 +130,15 @@ def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class Backbone(nn.Module):
-    """A ResNet body (`.body`, frozen BN) plus the per-level padding masks DETR-style models use."""
+    """A ResNet body (`.body`, frozen BN) plus the per-level padding masks DETR-style models use.
 
-    def __init__(self, depth: int = 50) -> None:
+    `body` replaces the ResNet with another module returning res3/res4/res5 and declaring
+    `num_channels` and `strides` (the tiny models' `TinyResNet`).
+    """
+
+    def __init__(self, depth: int = 50, body: nn.Module | None = None) -> None:
         super().__init__()
-        self.body = ResNet(depth)
+        self.body = ResNet(depth) if body is None else body
         self.num_channels = self.body.num_channels
         self.strides = self.body.strides
 

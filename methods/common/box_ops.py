@@ -28,13 +28,18 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
 
-def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
-    """Pairwise IoU of xyxy boxes [N, 4] x [M, 4] -> [N, M]."""
+def _inter_union(boxes1: torch.Tensor, boxes2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairwise intersection and union areas of xyxy boxes [N, 4] x [M, 4]."""
     area1, area2 = box_area(boxes1), box_area(boxes2)
     lt = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])
     rb = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])
     inter = (rb - lt).clamp(min=0).prod(-1)
-    union = area1[:, None] + area2[None, :] - inter
+    return inter, area1[:, None] + area2[None, :] - inter
+
+
+def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
+    """Pairwise IoU of xyxy boxes [N, 4] x [M, 4] -> [N, M]."""
+    inter, union = _inter_union(boxes1, boxes2)
     return inter / union
 
 
@@ -42,3 +47,13 @@ def inverse_sigmoid(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """log(x / (1 - x)) with both terms clamped at `eps`, so refined boxes at 0 or 1 stay finite."""
     x = x.clamp(min=0, max=1)
     return torch.log(x.clamp(min=eps) / (1 - x).clamp(min=eps))
+
+
+def generalized_box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
+    """Pairwise generalised IoU of xyxy boxes [N, 4] x [M, 4] -> [N, M] (DETR's definition):
+    IoU minus the share of the enclosing box that the union leaves empty."""
+    inter, union = _inter_union(boxes1, boxes2)
+    lt = torch.min(boxes1[:, None, :2], boxes2[None, :, :2])
+    rb = torch.max(boxes1[:, None, 2:], boxes2[None, :, 2:])
+    hull = (rb - lt).clamp(min=0).prod(-1)
+    return inter / union - (hull - union) / hull

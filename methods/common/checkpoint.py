@@ -20,9 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from vis_bench.checkpoints import PROJECT_FORMAT, save_project_checkpoint
 from vis_bench.errors import InputError
-
-PROJECT_FORMAT = "vis-bench"
 
 
 class CheckpointError(InputError):
@@ -133,12 +132,4 @@ def save_checkpoint(
     model: nn.Module, path: str | Path, method: str, config: Mapping[str, Any]
 ) -> None:
     """Write the project's own format (loadable with weights_only=True)."""
-    torch.save(
-        {
-            "format": PROJECT_FORMAT,
-            "method": method,
-            "config": dict(config),
-            "state_dict": model.state_dict(),
-        },
-        Path(path),
-    )
+    save_project_checkpoint(model.state_dict(), path, method, config)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vis_bench.checkpoints import PROJECT_FORMAT
 from vis_bench.errors import VisBenchError
 
 
@@ -65,7 +66,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path}: cannot be read as a weights-only checkpoint: {err}"
         ) from err
-    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
+    if isinstance(obj, dict) and obj.get("format") == PROJECT_FORMAT:
+        if obj.get("method") not in (None, "ifc"):
+            raise CheckpointError(
+                f"{path}: checkpoint is for method {obj.get('method')!r}, not 'ifc'"
+            )
+        obj = obj.get("state_dict")
+    elif isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path}: expected a dict of tensors (or one under 'model')")

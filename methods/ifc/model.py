@@ -16,8 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.common.tiny_backbone import TinyResNet, stage_channels
 from methods.ifc.backbone import ResNetD2
 from methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
+
+BACKBONES = ("resnet", "tiny")
 
 
 @dataclass
@@ -34,6 +37,8 @@ class IFCConfig:
     num_queries: int = 100
     dropout: float = 0.1
     comm: str = "ifc"
+    #: "resnet" (detectron2 ResNet of `depth`) or "tiny" (methods/common/tiny_backbone.py)
+    backbone: str = "resnet"
     depth: int = 50
     stride_in_1x1: bool = False
     no_object_weight: float = 0.1
@@ -41,6 +46,14 @@ class IFCConfig:
     def __post_init__(self) -> None:
         if self.comm not in COMM_VARIANTS:
             raise ValueError(f"comm must be one of {COMM_VARIANTS}, got {self.comm!r}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+
+    def backbone_channels(self) -> dict[str, int]:
+        """Channels of res3, res4, res5 (what the input projection and mask head read)."""
+        if self.backbone == "tiny":
+            return dict(zip(("res3", "res4", "res5"), stage_channels(), strict=True))
+        return {k: ResNetD2.channels[k] for k in ("res3", "res4", "res5")}
 
 
 class MLP(nn.Module):
@@ -91,9 +104,12 @@ class PositionEmbeddingSine(nn.Module):
 class MaskedBackbone(nn.Module):
     """Holds the ResNet as `.backbone` (the checkpoint prefix `detr.backbone.0.backbone.`)."""
 
-    def __init__(self, depth: int, stride_in_1x1: bool) -> None:
+    def __init__(self, cfg: IFCConfig) -> None:
         super().__init__()
-        self.backbone = ResNetD2(depth, stride_in_1x1)
+        if cfg.backbone == "tiny":
+            self.backbone: nn.Module = TinyResNet()
+        else:
+            self.backbone = ResNetD2(cfg.depth, cfg.stride_in_1x1)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.backbone(images)
@@ -115,6 +131,7 @@ class MaskHead(nn.Module):
     """Spatial decoder over encoded res5 tokens + res4 + res3, then the dynamic 1x1 mask conv."""
 
     def __init__(self, dim: int, fpn_dims: tuple[int, int] = (1024, 512)) -> None:
+        # fpn_dims: channels of res4 and res3
         super().__init__()
         self.lay1 = nn.Conv2d(dim, dim, 3, padding=1)
         self.gn1 = nn.GroupNorm(32, dim)
@@ -174,11 +191,12 @@ class IFCNet(nn.Module):
         )
         self.class_embed = MLP(c, c, cfg.num_classes + 1, 2)
         self.query_embed = nn.Embedding(cfg.num_queries, c)
-        self.input_proj = nn.Conv2d(2048, c, kernel_size=1)
+        channels = cfg.backbone_channels()
+        self.input_proj = nn.Conv2d(channels["res5"], c, kernel_size=1)
         if with_backbone:
-            self.backbone = nn.Sequential(MaskedBackbone(cfg.depth, cfg.stride_in_1x1))
+            self.backbone = nn.Sequential(MaskedBackbone(cfg))
         self.position = PositionEmbeddingSine(c // 2)
-        self.mask_head = MaskHead(c)
+        self.mask_head = MaskHead(c, (channels["res4"], channels["res3"]))
 
     def forward_pre_backbone(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Normalised frames `[L, 3, H, W]` -> res3/res4/res5 (run once per video)."""

@@ -44,7 +44,9 @@ class MSSTSReleasePlugin(SeqFormerPlugin):
         if enc and dec and (enc, dec) != (self.config.enc_layers, self.config.dec_layers):
             self.config.enc_layers, self.config.dec_layers = enc, dec
             self.model = build_release(self.config)
-        self.load_report = load_seqformer_checkpoint(self.model, path, strict=strict)
+        self.load_report = load_seqformer_checkpoint(
+            self.model, path, strict=strict, method=self.name
+        )
         return self.load_report
 
     @classmethod

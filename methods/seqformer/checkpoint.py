@@ -34,9 +34,10 @@ def complete_box_head_aliases(state_dict: dict[str, torch.Tensor]) -> dict[str, 
 
 
 def load_seqformer_checkpoint(
-    model: nn.Module, path: str | Path, strict: bool = True
+    model: nn.Module, path: str | Path, strict: bool = True, method: str = "seqformer"
 ) -> LoadReport:
-    """Load a release or project checkpoint into a SeqFormer model; see LoadReport for the result."""
-    state_dict, fmt = extract_state_dict(read_checkpoint(path), path, method="seqformer")
+    """Load a release or project checkpoint into a SeqFormer-family model (`method` is the
+    registry name a project-format file must carry); see LoadReport for the result."""
+    state_dict, fmt = extract_state_dict(read_checkpoint(path), path, method=method)
     state_dict = complete_box_head_aliases(state_dict)
     return load_state_dict_checked(model, state_dict, path, fmt=fmt, strict=strict)

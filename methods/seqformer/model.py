@@ -21,6 +21,7 @@ from methods.common.backbone import Backbone, Joiner, resize_mask
 from methods.common.box_ops import inverse_sigmoid
 from methods.common.mlp import MLP
 from methods.common.position_encoding import PositionEmbeddingSine
+from methods.common.tiny_backbone import TinyResNet
 from methods.seqformer.segmentation import (
     MaskHeadSmallConv,
     dynamic_mask_logits,
@@ -30,6 +31,8 @@ from methods.seqformer.transformer import DeformableTransformer
 from vis_bench.errors import InputError
 
 BACKBONE_DEPTHS = {"resnet50": 50, "resnet101": 101}
+#: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
+TINY_BACKBONE = "tiny"
 
 
 @dataclass
@@ -68,9 +71,10 @@ class SeqFormerConfig:
                 f"unknown SeqFormer option(s) {unknown}; known: {sorted(names)}", path=source
             )
         out = cls(**cfg)
-        if out.backbone is not None and out.backbone not in BACKBONE_DEPTHS:
+        known = [*BACKBONE_DEPTHS, TINY_BACKBONE]
+        if out.backbone is not None and out.backbone not in known:
             raise InputError(
-                f"backbone {out.backbone!r} not supported; use one of {sorted(BACKBONE_DEPTHS)}",
+                f"backbone {out.backbone!r} not supported; use one of {sorted(known)}",
                 path=source,
                 field="backbone",
             )
@@ -199,6 +203,48 @@ class SeqFormer(nn.Module):
         pred_masks [1, Nq, T, H/4, W/4] of the last layer (+ "aux_outputs" of the other layers
         when all_layers) and "intermediate" tensors.
         """
+        out = self.encode_decode(features, feature_masks, image_mask)
+        hs = out["hs"]
+        num_layers = hs.shape[0]
+        layers = range(num_layers) if all_layers else [num_layers - 1]
+        per_layer = []
+        for lvl in layers:
+            heads = self.layer_heads(out, lvl, orig_size)
+            masks = self.query_masks(
+                out["mask_feats"], heads["mask_reference_points_px"][0], heads["dynamic_params"][0]
+            )
+            per_layer.append({**heads, "pred_masks": masks[None]})  # [B, Nq, T, H/4, W/4]
+
+        last = per_layer[-1]
+        result: dict[str, Any] = {
+            "pred_logits": last["pred_logits"],
+            "pred_boxes": last["pred_boxes"],
+            "pred_masks": last["pred_masks"],
+            "intermediate": {
+                "memory": out["memory"],
+                "valid_ratios": out["valid_ratios"],
+                "init_reference": out["init_reference"],
+                "inter_references": out["inter_references"],
+                "hs": hs,
+                "hs_box": out["hs_box"],
+                "mask_feats": out["mask_feats"],
+                "dynamic_params": torch.stack([p["dynamic_params"] for p in per_layer]),
+                "mask_reference_points_px": torch.stack(
+                    [p["mask_reference_points_px"] for p in per_layer]
+                ),
+            },
+        }
+        if all_layers:
+            result["aux_outputs"] = per_layer[:-1]
+        return result
+
+    def encode_decode(
+        self,
+        features: dict[str, torch.Tensor],
+        feature_masks: dict[str, torch.Tensor],
+        image_mask: torch.Tensor,
+    ) -> dict[str, Any]:
+        """Input projections, transformer, and the per-frame mask features [T, C/32, h8, w8]."""
         detr = self.detr
         t = image_mask.shape[0]
         srcs, masks, poses = [], [], []
@@ -219,10 +265,7 @@ class SeqFormer(nn.Module):
             poses.append(pos.unflatten(0, (1, t)))
 
         out = detr.transformer(srcs, masks, poses, detr.query_embed.weight)
-        hs, hs_box = out["hs"], out["hs_box"]  # [Ld, B, Nq, C], [Ld, B, T, Nq, C]
-        init_reference, inter_references = out["init_reference"], out["inter_references"]
         memory = out["memory"]  # [B, T, S, C]
-
         # mask features of every frame from the encoder memory at strides 8, 16, 32
         shapes = [tuple(s) for s in out["spatial_shapes"].tolist()]
         starts = out["level_start_index"].tolist()
@@ -230,69 +273,52 @@ class SeqFormer(nn.Module):
             memory[0, :, start : start + h * w].transpose(1, 2).unflatten(2, (h, w))
             for (h, w), start in zip(shapes[:3], starts[:3], strict=True)
         ]  # each [T, C, h, w]
-        mask_feats = self.mask_head(*maps)  # [T, C/32, h8, w8]
+        out["mask_feats"] = self.mask_head(*maps)  # [T, C/32, h8, w8]
+        return out
 
-        num_layers = hs.shape[0]
-        layers = range(num_layers) if all_layers else [num_layers - 1]
+    def layer_heads(
+        self, out: dict[str, Any], lvl: int, orig_size: tuple[int, int]
+    ) -> dict[str, torch.Tensor]:
+        """Class logits, boxes, dynamic mask parameters and mask reference points of a layer.
+
+        orig_size (w, h): the unpadded input size relative coordinates are measured in.
+        """
+        detr = self.detr
+        hs, hs_box = out["hs"], out["hs_box"]  # [Ld, B, Nq, C], [Ld, B, T, Nq, C]
+        reference = out["init_reference"] if lvl == 0 else out["inter_references"][lvl - 1]
+        reference = inverse_sigmoid(reference)  # [B, T, Nq, 2|4]
+        delta = detr.bbox_embed[lvl](hs_box[lvl])  # [B, T, Nq, 4]
+        if reference.shape[-1] == 4:
+            boxes = (delta + reference).sigmoid()
+        else:
+            boxes = torch.cat([delta[..., :2] + reference, delta[..., 2:]], -1).sigmoid()
         scale = torch.tensor(orig_size, dtype=hs.dtype, device=hs.device)  # (w, h)
-        per_layer = []
-        for lvl in layers:
-            reference = init_reference if lvl == 0 else inter_references[lvl - 1]
-            reference = inverse_sigmoid(reference)  # [B, T, Nq, 2|4]
-            logits = detr.class_embed[lvl](hs[lvl])  # [B, Nq, K]
-            delta = detr.bbox_embed[lvl](hs_box[lvl])  # [B, T, Nq, 4]
-            if reference.shape[-1] == 4:
-                boxes = (delta + reference).sigmoid()
-            else:
-                boxes = torch.cat([delta[..., :2] + reference, delta[..., 2:]], -1).sigmoid()
-            params = self.controller(hs[lvl])  # [B, Nq, P]
+        return {
+            "pred_logits": detr.class_embed[lvl](hs[lvl]),  # [B, Nq, K]
+            "pred_boxes": boxes,
+            "dynamic_params": self.controller(hs[lvl]),  # [B, Nq, P]
             # the layer's *input* reference centre, in pixels of the unpadded input
-            ref_px = reference[..., :2].sigmoid() * scale  # [B, T, Nq, 2]
-            frames = [
-                dynamic_mask_logits(
-                    mask_feats[f],
-                    ref_px[0, f] if self.rel_coord else None,
-                    params[0],
-                    self.weight_nums,
-                    self.bias_nums,
-                    self.mask_feat_stride,
-                    self.mask_out_stride,
-                )
-                for f in range(t)
-            ]
-            pred_masks = torch.stack(frames, dim=1)[None]  # [B, Nq, T, H/4, W/4]
-            per_layer.append(
-                {
-                    "pred_logits": logits,
-                    "pred_boxes": boxes,
-                    "pred_masks": pred_masks,
-                    "dynamic_params": params,
-                    "mask_reference_points_px": ref_px,
-                }
-            )
-
-        last = per_layer[-1]
-        result: dict[str, Any] = {
-            "pred_logits": last["pred_logits"],
-            "pred_boxes": last["pred_boxes"],
-            "pred_masks": last["pred_masks"],
-            "intermediate": {
-                "memory": memory,
-                "valid_ratios": out["valid_ratios"],
-                "init_reference": init_reference,
-                "inter_references": inter_references,
-                "hs": hs,
-                "hs_box": hs_box,
-                "mask_feats": mask_feats,
-                "dynamic_params": torch.stack([p["dynamic_params"] for p in per_layer]),
-                "mask_reference_points_px": torch.stack(
-                    [p["mask_reference_points_px"] for p in per_layer]
-                ),
-            },
+            "mask_reference_points_px": reference[..., :2].sigmoid() * scale,  # [B, T, Nq, 2]
         }
-        if all_layers:
-            result["aux_outputs"] = per_layer[:-1]
-        return result
+
+    def query_masks(
+        self, mask_feats: torch.Tensor, reference_px: torch.Tensor, params: torch.Tensor
+    ) -> torch.Tensor:
+        """Mask logits [n, T, H/4, W/4] of n queries from their reference points [T, n, 2] and
+        generated parameters [n, P] (all queries at inference, the matched ones in training)."""
+        frames = [
+            dynamic_mask_logits(
+                mask_feats[f],
+                reference_px[f] if self.rel_coord else None,
+                params,
+                self.weight_nums,
+                self.bias_nums,
+                self.mask_feat_stride,
+                self.mask_out_stride,
+            )
+            for f in range(mask_feats.shape[0])
+        ]
+        return torch.stack(frames, dim=1)
 
 
 def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:
@@ -302,7 +328,11 @@ def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:
     backbone = None
     channels = list(cfg.backbone_channels)
     position = PositionEmbeddingSine(cfg.hidden_dim // 2, normalize=True)
-    if cfg.backbone is not None:
+    if cfg.backbone == TINY_BACKBONE:
+        body = Backbone(body=TinyResNet())
+        backbone = Joiner(body, position)
+        channels = list(body.num_channels)
+    elif cfg.backbone is not None:
         body = Backbone(BACKBONE_DEPTHS[cfg.backbone])
         backbone = Joiner(body, position)
         channels = list(body.num_channels)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from methods.common.checkpoint import LoadReport
 from methods.seqformer.checkpoint import load_seqformer_checkpoint
-from methods.seqformer.model import SeqFormer, SeqFormerConfig, build
+from methods.seqformer.model import BACKBONE_DEPTHS, SeqFormer, SeqFormerConfig, build
 from methods.seqformer.postprocess import (
     MASK_THRESHOLD,
     MIN_SCORE_FOR_MASKS,
@@ -25,14 +25,35 @@ from methods.seqformer.postprocess import (
     clip_instances,
     video_results,
 )
+from methods.seqformer.training import seqformer_losses
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
-from vis_bench.plugin import ClipResult, MethodPlugin
+from vis_bench.plugin import ClipResult, MethodPlugin, TrainingRecipe
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 SHORTER_SIDE = 360
+
+#: main.py + configs/r50_seqformer.sh: AdamW 2e-4 (backbone 2e-5), weight decay 1e-4, gradient
+#: norm clipped at 0.1, 12 epochs with the rate x0.1 after epochs 4 and 10, 5-frame clips
+TRAINING_RECIPE = TrainingRecipe(
+    lr=2e-4,
+    weight_decay=1e-4,
+    clip_max_norm=0.1,
+    lr_drops=(4 / 12, 10 / 12),
+    backbone_lr_mult=0.1,
+    frame_sampling="seqformer",
+)
+#: learning rate x0.1 for the modules that place sampling points (lr_linear_proj_names)
+LINEAR_PROJ_NAMES = ("reference_points", "sampling_offsets")
+LINEAR_PROJ_MULT = 0.1
+#: a ResNet's stem and layer1 are frozen (only layer2-4 train, models/backbone.py)
+FROZEN_RESNET_PREFIXES = (
+    "detr.backbone.0.body.conv1",
+    "detr.backbone.0.body.bn1",
+    "detr.backbone.0.body.layer1",
+)
 
 # parity tolerances (absolute), from shared/golden/seqformer/README.md
 TOLERANCES = {"pred_logits": 1e-4, "pred_boxes": 1e-5, "pred_masks": 1e-3}
@@ -83,7 +104,9 @@ class SeqFormerPlugin(MethodPlugin):
 
     def load_checkpoint(self, path: str, strict: bool = True) -> LoadReport:
         """Release `.pth` (weights under "model") or the project's format; strict by default."""
-        self.load_report = load_seqformer_checkpoint(self.model, path, strict=strict)
+        self.load_report = load_seqformer_checkpoint(
+            self.model, path, strict=strict, method=self.name
+        )
         return self.load_report
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
@@ -135,6 +158,45 @@ class SeqFormerPlugin(MethodPlugin):
         if threshold == 0.0:  # logits
             return (resized.sigmoid() > MASK_THRESHOLD).to(torch.uint8).numpy()
         return (resized > threshold).to(torch.uint8).numpy()
+
+    def training_recipe(self) -> TrainingRecipe:
+        return TRAINING_RECIPE
+
+    def backbone_module(self) -> torch.nn.Module:
+        if self.model.detr.backbone is None:
+            raise InputError("built without a backbone", field="backbone")
+        return self.model.detr.backbone[0].body
+
+    def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
+        """main.py's three groups: backbone, sampling-point projections, everything else."""
+        groups: dict[str, list[torch.nn.Parameter]] = {
+            "backbone": [],
+            "linear_proj": [],
+            "rest": [],
+        }
+        freeze = self.config.backbone in BACKBONE_DEPTHS
+        for name, param in self.model.named_parameters():
+            if freeze and name.startswith(FROZEN_RESNET_PREFIXES):
+                param.requires_grad_(False)
+            if not param.requires_grad:
+                continue
+            if "backbone.0" in name:
+                groups["backbone"].append(param)
+            elif any(key in name for key in LINEAR_PROJ_NAMES):
+                groups["linear_proj"].append(param)
+            else:
+                groups["rest"].append(param)
+        rates = {
+            "backbone": lr * backbone_lr_mult,
+            "linear_proj": lr * LINEAR_PROJ_MULT,
+            "rest": lr,
+        }
+        return [{"params": p, "lr": rates[k], "name": k} for k, p in groups.items() if p]
+
+    def training_losses(
+        self, frames: torch.Tensor, targets: Any, num_instances: float, num_clips: int = 1
+    ) -> dict[str, torch.Tensor]:
+        return seqformer_losses(self.model, frames, targets, num_instances)
 
     def flops_modules(self) -> list[str]:
         return [

@@ -43,7 +43,9 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     best = frame.groupby(["method", "checkpoint"], sort=False).head(1).reset_index(drop=True)
     rows = []
     for rank, (_, r) in enumerate(best.iterrows(), 1):
-        options = r.get("options") if isinstance(r.get("options"), dict) else {}
+        options = r.get("model_options") if isinstance(r.get("model_options"), dict) else None
+        if options is None:
+            options = r.get("options") if isinstance(r.get("options"), dict) else {}
         fps = r.get("fps_end_to_end")
         rows.append(
             {

@@ -1,0 +1,72 @@
+"""SeqFormer's training forward (SeqFormer.forward with a criterion in models/segmentation.py).
+
+Frames are zero-padded to a multiple of 32 (the authors' `size_divisibility`), the clip goes
+through the backbone and transformer once, and every decoder layer is matched to the ground
+truth on its own; the mask branch then runs only for the queries that layer matched, with their
+reference points in pixels of the unpadded input.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from methods.seqformer.criterion import (
+    SeqFormerLossWeights,
+    hungarian_match,
+    layer_losses,
+    mask_targets,
+)
+from methods.seqformer.model import SeqFormer
+from vis_bench.train.clips import ClipTargets
+
+SIZE_DIVISIBILITY = 32
+
+
+def pad_clip(
+    frames: torch.Tensor, divisor: int = SIZE_DIVISIBILITY
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames [T, 3, H, W] zero-padded at the bottom/right to multiples of `divisor`, and the
+    padding mask [T, Hp, Wp] (True = padded)."""
+    t, _, h, w = frames.shape
+    ph, pw = -(-h // divisor) * divisor, -(-w // divisor) * divisor
+    padded = F.pad(frames, (0, pw - w, 0, ph - h))
+    mask = torch.ones((t, ph, pw), dtype=torch.bool, device=frames.device)
+    mask[:, :h, :w] = False
+    return padded, mask
+
+
+def seqformer_losses(
+    model: SeqFormer,
+    frames: torch.Tensor,
+    targets: ClipTargets,
+    num_instances: float,
+    weights: SeqFormerLossWeights | None = None,
+) -> dict[str, torch.Tensor]:
+    """Weighted losses of one clip: the last layer's under their names, layer i's with `_i`."""
+    weights = weights or SeqFormerLossWeights()
+    h, w = frames.shape[-2:]
+    padded, image_mask = pad_clip(frames)
+    features, feature_masks = model.detr.backbone(padded, image_mask)
+    out = model.encode_decode(features, feature_masks, image_mask)
+    stride4 = mask_targets(
+        targets.masks.to(frames), tuple(padded.shape[-2:]), model.mask_out_stride
+    )
+    num_layers = out["hs"].shape[0]
+    losses: dict[str, torch.Tensor] = {}
+    for lvl in range(num_layers):
+        heads = model.layer_heads(out, lvl, (w, h))
+        queries, instances = hungarian_match(
+            heads["pred_logits"][0], heads["pred_boxes"][0], targets, weights
+        )
+        masks = model.query_masks(
+            out["mask_feats"],
+            heads["mask_reference_points_px"][0][:, queries],
+            heads["dynamic_params"][0, queries],
+        )
+        layer = layer_losses(
+            heads, masks, (queries, instances), targets, stride4, num_instances, weights
+        )
+        suffix = "" if lvl == num_layers - 1 else f"_{lvl}"
+        losses.update({f"{name}{suffix}": value for name, value in layer.items()})
+    return losses

@@ -1,0 +1,201 @@
+"""The training loop: every method trains, runs are seeded, and a resumed run ends identically."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vis_bench.checkpoints import project_checkpoint_info
+from vis_bench.cli import main
+from vis_bench.config import DatasetConfig, MethodConfig
+from vis_bench.errors import InputError
+from vis_bench.plugin import TrainingRecipe
+from vis_bench.sweep import build_method
+from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig, load_train_config
+from vis_bench.train.trainer import lr_factor, train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY_OPTIONS = {
+    "seqformer": {
+        "backbone": "tiny",
+        "hidden_dim": 32,
+        "dim_feedforward": 64,
+        "nheads": 4,
+        "enc_layers": 1,
+        "dec_layers": 2,
+        "num_queries": 6,
+        "num_classes": 9,
+        "shorter_side": 48,
+    },
+    "ifc": {
+        "backbone": "tiny",
+        "hidden_dim": 32,
+        "dim_feedforward": 64,
+        "nheads": 4,
+        "enc_layers": 1,
+        "dec_layers": 2,
+        "num_memory_bus": 2,
+        "num_queries": 6,
+        "num_classes": 8,
+        "min_size_test": 48,
+    },
+}
+TINY_OPTIONS["mssts"] = TINY_OPTIONS["seqformer"]
+
+
+def _config(tmp_path, method: str, iterations: int = 4, **extra) -> TrainConfig:
+    return TrainConfig(
+        name=f"test-{method}",
+        method=method,
+        dataset=DatasetConfig(
+            kind="synthetic",
+            videos=4,
+            seed=11,
+            min_frames=5,
+            max_frames=7,
+            cache_dir=str(tmp_path / "cache"),
+        ),
+        options=dict(TINY_OPTIONS[method]),
+        clip=ClipConfig(frames=3, scales=[48], max_size=96),
+        optim=OptimConfig(iterations=iterations, lr=1e-3, backbone_lr_mult=1.0),
+        output=str(tmp_path / f"{method}.pth"),
+        work_dir=str(tmp_path / f"work-{method}"),
+        checkpoint_every=2,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("method", ["seqformer", "ifc", "mssts"])
+def test_each_method_trains_and_its_weights_load_from_the_checkpoint_alone(tmp_path, method):
+    config = _config(tmp_path, method, iterations=3)
+    torch.manual_seed(0)
+    before = {
+        k: v.clone()
+        for k, v in build_method(MethodConfig(method, options=config.options))
+        .model.state_dict()
+        .items()
+    }
+    outcome = train(config, progress=False, log=lambda _: None)
+    assert outcome.iterations == 3
+    info = project_checkpoint_info(config.output)
+    assert info["method"] == method and info["config"] == config.options
+    assert info["training"]["iterations"] == 3
+    # the sweep builds the model from the checkpoint's own options
+    plugin = build_method(MethodConfig(method, checkpoint=config.output))
+    after = plugin.model.state_dict()
+    assert after.keys() == before.keys()
+    assert any(not torch.equal(after[k], before[k]) for k in after)
+
+
+def test_resumed_training_ends_with_the_same_weights(tmp_path):
+    straight = _config(tmp_path / "a", "seqformer")
+    train(straight, progress=False, log=lambda _: None)
+    interrupted = _config(tmp_path / "b", "seqformer")
+    first = train(interrupted, progress=False, log=lambda _: None, stop_after=2)
+    assert first.iterations == 2 and not (tmp_path / "b" / "seqformer.pth").exists()
+    second = train(interrupted, progress=False, log=lambda _: None)
+    assert second.resumed_from == 2
+    a = torch.load(straight.output, weights_only=True)["state_dict"]
+    b = torch.load(interrupted.output, weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_changed_config_does_not_resume_a_foreign_state(tmp_path):
+    config = _config(tmp_path, "ifc")
+    train(config, progress=False, log=lambda _: None, stop_after=2)
+    changed = _config(tmp_path, "ifc", seed=5)
+    with pytest.raises(Exception, match="different config"):
+        train(changed, progress=False, log=lambda _: None)
+
+
+def test_half_weights_halve_the_file_and_load_as_float32(tmp_path):
+    config = _config(tmp_path, "ifc", iterations=1, half_weights=True)
+    train(config, progress=False, log=lambda _: None)
+    stored = torch.load(config.output, weights_only=True)["state_dict"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
+    plugin = build_method(MethodConfig("ifc", checkpoint=config.output))
+    assert all(p.dtype == torch.float32 for p in plugin.model.parameters())
+
+
+def test_step_schedule_with_warmup():
+    recipe = TrainingRecipe(
+        lr=1.0, weight_decay=0, clip_max_norm=0, lr_drops=(0.5, 0.75), warmup_iters=4
+    )
+    factors = [lr_factor(i, 8, recipe) for i in range(8)]
+    assert factors == pytest.approx([0.25, 0.5, 0.75, 1.0, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_train_config_errors_name_the_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("method: ifc\ndataset: {kind: synthetic}\noptim: {lr: fast}\n")
+    with pytest.raises(InputError, match="optim.lr"):
+        load_train_config(path)
+    path.write_text("method: ifc\ndataset: {kind: synthetic}\nclip: {frame: 5}\n")
+    with pytest.raises(InputError, match="clip.frame"):
+        load_train_config(path)
+    path.write_text("method: ifc\n")
+    with pytest.raises(InputError, match="dataset"):
+        load_train_config(path)
+
+
+def test_shipped_tiny_configs_parse():
+    for method in ("seqformer", "ifc", "mssts"):
+        config = load_train_config(f"configs/tiny/{method}.yaml")
+        assert config.method == method and config.output.endswith(f"{method}_tiny.pth")
+
+
+def test_train_command_runs_a_config_end_to_end(tmp_path, capsys):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "method: ifc\n"
+        f"options: {TINY_OPTIONS['ifc']}\n"
+        f"dataset: {{kind: synthetic, videos: 3, seed: 4, min_frames: 5, max_frames: 6, "
+        f"cache_dir: {tmp_path / 'cache'}}}\n"
+        "clip: {frames: 3, scales: [48]}\n"
+        "optim: {iterations: 2}\n"
+        f"output: {tmp_path / 'out.pth'}\n"
+        f"work_dir: {tmp_path / 'work'}\n"
+    )
+    assert main(["train", "--config", str(path), "--no-progress"]) == 0
+    assert "done: 2 steps" in capsys.readouterr().out
+    assert (tmp_path / "out.pth").is_file()
+
+
+def test_pretrained_backbone_fits_every_method_and_carries_trained_statistics(tmp_path):
+    from vis_bench.train.pretrain import load_pretrain_config, pretrain_backbone
+
+    path = tmp_path / "backbone.yaml"
+    path.write_text(
+        "method: ifc\n"
+        "options: {backbone: tiny}\n"
+        f"dataset: {{kind: synthetic, videos: 3, seed: 4, min_frames: 5, max_frames: 6, "
+        f"cache_dir: {tmp_path / 'cache'}}}\n"
+        "crop_size: 32\nbatch: 4\niterations: 3\n"
+        f"output: {tmp_path / 'backbone.pth'}\n"
+    )
+    result = pretrain_backbone(load_pretrain_config(path), progress=False, log=lambda _: None)
+    assert 0.0 <= result["accuracy"] <= 1.0
+    weights = torch.load(tmp_path / "backbone.pth", weights_only=True)["state_dict"]
+    # the frozen statistics are the ones BatchNorm gathered while pretraining
+    assert not torch.equal(
+        weights["bn1.running_mean"], torch.zeros_like(weights["bn1.running_mean"])
+    )
+    for method in ("seqformer", "ifc", "mssts"):
+        config = _config(
+            tmp_path / method, method, iterations=1, backbone_init=str(tmp_path / "backbone.pth")
+        )
+        train(config, progress=False, log=lambda _: None)
+        trained = torch.load(config.output, weights_only=True)["state_dict"]
+        prefix = "detr.backbone.0.backbone." if method == "ifc" else "detr.backbone.0.body."
+        assert torch.equal(trained[prefix + "bn1.running_var"], weights["bn1.running_var"])
+
+
+def test_a_backbone_file_of_another_shape_is_refused(tmp_path):
+    from vis_bench.checkpoints import save_project_checkpoint
+
+    bad = tmp_path / "bad.pth"
+    save_project_checkpoint({"conv1.weight": torch.zeros(1)}, bad, "backbone", {})
+    config = _config(tmp_path, "ifc", iterations=1, backbone_init=str(bad))
+    with pytest.raises(InputError, match="does not fit the backbone"):
+        train(config, progress=False, log=lambda _: None)

@@ -1,0 +1,73 @@
+"""The project's own checkpoint format: weights plus what is needed to rebuild the model.
+
+{"format": "vis-bench", "method": registry name, "config": the method's options,
+"state_dict": tensors, "training": provenance (optional)}. Readable with
+`torch.load(weights_only=True)`; written atomically. Because the file carries the options the
+model was built with, a sweep can name just the checkpoint and get the right architecture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vis_bench.atomic import atomic_file
+
+PROJECT_FORMAT = "vis-bench"
+
+
+def save_project_checkpoint(
+    state_dict: Mapping[str, torch.Tensor],
+    path: str | Path,
+    method: str,
+    config: Mapping[str, Any],
+    training: Mapping[str, Any] | None = None,
+    half: bool = False,
+) -> None:
+    """Write weights in the project format; `half` stores floating tensors as float16 (the
+    shipped tiny models: half the bytes, loaded back into float32 parameters)."""
+    tensors = {
+        k: (v.detach().half() if half and v.is_floating_point() else v.detach()).clone()
+        for k, v in state_dict.items()
+    }
+    payload: dict[str, Any] = {
+        "format": PROJECT_FORMAT,
+        "method": method,
+        "config": dict(config),
+        "state_dict": tensors,
+    }
+    if training is not None:
+        payload["training"] = dict(training)
+    with atomic_file(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def project_checkpoint_info(path: str | Path) -> dict[str, Any] | None:
+    """`method`, `config` and `training` of a project-format file; None for other formats
+    (release checkpoints) or unreadable files, which the method's own loader then reports."""
+    try:
+        obj = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        return None
+    if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
+        return None
+    return {key: obj.get(key) for key in ("method", "config", "training")}
+
+
+def read_project_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A project-format file's contents; errors name the file and what is wrong."""
+    from vis_bench.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("checkpoint file not found", path=str(path))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise InputError(f"cannot read checkpoint: {err}", path=str(path)) from err
+    if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
+        raise InputError(f"not a {PROJECT_FORMAT!r} checkpoint", path=str(path), field="format")
+    return dict(obj)

@@ -1,0 +1,34 @@
+"""`run_bench.py pretrain --config FILE`: pretrain a method's backbone as an object-crop classifier.
+
+The tiny models' stand-in for ImageNet weights (vis_bench/train/pretrain.py); `train` configs
+start from the result with `backbone_init`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "pretrain"
+HELP = "pretrain a backbone on object crops of a training split (e.g. configs/tiny/backbone.yaml)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, required=True, help="pretraining YAML config")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set iterations=200 (repeatable)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_bench.train.pretrain import load_pretrain_config, pretrain_backbone
+
+    config = load_pretrain_config(args.config, args.overrides)
+    pretrain_backbone(config, progress=not args.no_progress)
+    return 0

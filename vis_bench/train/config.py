@@ -1,0 +1,190 @@
+"""Training configuration: YAML -> typed dataclasses, with errors naming the key and the file.
+
+Anything left at null takes the method's published recipe (`MethodPlugin.training_recipe`), so
+a config states only where it departs from the authors; the tiny configs say why they do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vis_bench.config import DatasetConfig, apply_overrides, build_section
+from vis_bench.errors import InputError
+
+
+@dataclass
+class ClipConfig:
+    """How training clips are cut and augmented (the whole clip shares one flip and scale)."""
+
+    frames: int = 5
+    #: the first `image_stage` fraction of the steps trains on one-frame clips (images), as
+    #: SeqFormer trains on COCO images beside the videos; the rest on `frames`-frame clips
+    image_stage: float = 0.0
+    #: shorter side drawn per clip from these (pixels); the longer side is capped at max_size
+    scales: list[int] = field(default_factory=lambda: [128])
+    max_size: int | None = None
+    flip: bool = True
+    #: null: the method's own ("seqformer" or "ifc", see vis_bench.train.clips)
+    sampling: str | None = None
+    sampling_range: int | None = None
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with a step schedule; null fields take the method's recipe."""
+
+    iterations: int = 1000
+    #: clips per optimiser step (gradients accumulated clip by clip)
+    batch_clips: int = 1
+    lr: float | None = None
+    backbone_lr_mult: float | None = None
+    weight_decay: float | None = None
+    clip_max_norm: float | None = None
+    #: fractions of `iterations` where the rate is multiplied by the recipe's drop factor
+    lr_drops: list[float] | None = None
+    warmup_iters: int | None = None
+
+
+@dataclass
+class TrainConfig:
+    """One training run of one method."""
+
+    name: str
+    method: str
+    dataset: DatasetConfig
+    options: dict[str, Any] = field(default_factory=dict)
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 0
+    threads: int | None = None
+    #: start from these weights (any format the method loads)
+    init_checkpoint: str | None = None
+    #: start the backbone from these weights (`pretrain` output), as ImageNet weights are used
+    backbone_init: str | None = None
+    #: the trained weights (project format)
+    output: str = "results/checkpoints/model.pth"
+    #: store the output weights as float16 (the shipped tiny models)
+    half_weights: bool = False
+    #: resumable training state; null: .cache/vis_bench/train/<name>
+    work_dir: str | None = None
+    checkpoint_every: int = 200
+    notes: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+    def config_hash(self) -> str:
+        """Hash of what determines the trained weights (not where they are written)."""
+        data = self.to_dict()
+        for key in ("output", "work_dir", "checkpoint_every", "notes", "threads"):
+            data.pop(key)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.work_dir or f".cache/vis_bench/train/{self.name}")
+
+
+_TOP_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - {"source"}
+_FLOAT_KEYS = {"lr", "backbone_lr_mult", "weight_decay", "clip_max_norm"}
+
+
+def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
+    """Validate a parsed YAML document and turn it into a TrainConfig."""
+    if not isinstance(data, dict):
+        raise InputError("the training config must be a YAML mapping", path=source)
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise InputError(
+            f"unknown key; known top-level keys: {', '.join(sorted(_TOP_KEYS))}",
+            path=source,
+            field=unknown[0],
+        )
+    for key in ("method", "dataset"):
+        if key not in data:
+            raise InputError("required key is missing", path=source, field=key)
+    optim = dict(data.get("optim") or {})
+    for key in _FLOAT_KEYS & set(optim):  # YAML reads "1e-4" as a string and 1 as an int
+        optim[key] = _number(optim[key], source, f"optim.{key}")
+    if optim.get("lr_drops") is not None:
+        optim["lr_drops"] = [_number(v, source, "optim.lr_drops") for v in optim["lr_drops"]]
+    config = TrainConfig(
+        name=str(data.get("name", Path(source).stem)),
+        method=str(data["method"]),
+        dataset=build_section(DatasetConfig, data["dataset"], "dataset", source),
+        options=_mapping(data.get("options"), source, "options"),
+        clip=build_section(ClipConfig, data.get("clip"), "clip", source),
+        optim=build_section(OptimConfig, optim, "optim", source),
+        source=source,
+        **{
+            k: data[k]
+            for k in _TOP_KEYS - {"name", "method", "dataset", "options", "clip", "optim"}
+            if k in data
+        },
+    )
+    _check(config, source)
+    return config
+
+
+def _number(value: Any, source: str, where: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"expected a number, got {value!r}", path=source, field=where) from None
+
+
+def _mapping(value: Any, source: str, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"expected a mapping, got {value!r}", path=source, field=where)
+    return dict(value)
+
+
+def _check(config: TrainConfig, source: str) -> None:
+    clip, optim = config.clip, config.optim
+    checks = [
+        (clip.frames >= 1, "clip.frames", "needs at least one frame"),
+        (0 <= clip.image_stage < 1, "clip.image_stage", "a fraction of the steps in [0, 1)"),
+        (
+            bool(clip.scales) and min(clip.scales) >= 32,
+            "clip.scales",
+            "shorter sides of at least 32 px",
+        ),
+        (optim.iterations >= 1, "optim.iterations", "needs at least one iteration"),
+        (optim.batch_clips >= 1, "optim.batch_clips", "needs at least one clip per step"),
+        (config.checkpoint_every >= 1, "checkpoint_every", "must be positive"),
+        (
+            all(0 < f < 1 for f in optim.lr_drops or []),
+            "optim.lr_drops",
+            "fractions of the schedule strictly between 0 and 1",
+        ),
+    ]
+    for ok, where, message in checks:
+        if not ok:
+            raise InputError(message, path=source, field=where)
+    if clip.sampling not in (None, "seqformer", "ifc"):
+        raise InputError("one of seqformer, ifc or null", path=source, field="clip.sampling")
+
+
+def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read, override and validate a training YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("training config file not found", path=str(path))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise InputError(f"not valid YAML: {err}", path=str(path)) from err
+    data = apply_overrides(data or {}, overrides or [], str(path))
+    return parse_train_config(data, str(path))

@@ -1,0 +1,341 @@
+"""The training loop shared by every method: clips in, the method's losses, AdamW, checkpoints.
+
+The method supplies its recipe, parameter groups and losses (`MethodPlugin.training_*`); the
+loop supplies the rest, identically for every method: seeded clip sampling and augmentation,
+gradient accumulation over the clips of a step, clipping of the total gradient norm, the step
+schedule, a progress bar, and a resumable state written atomically every `checkpoint_every`
+steps (model, optimiser, schedule, every random generator), so an interrupted run continues
+where it stopped and ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vis_bench.atomic import atomic_file
+from vis_bench.checkpoints import read_project_checkpoint, save_project_checkpoint
+from vis_bench.data.dataset import VideoDataset
+from vis_bench.errors import InputError, VisBenchError
+from vis_bench.plugin import MethodPlugin, TrainingRecipe
+from vis_bench.registry import get_method
+from vis_bench.train.clips import (
+    TrainingClip,
+    build_clip,
+    check_trainable,
+    choose_scale,
+    sample_frame_indices,
+)
+from vis_bench.train.config import TrainConfig
+
+STATE_FILE = "last.pth"
+#: clips drawn before giving up on finding one with a visible instance
+MAX_EMPTY_DRAWS = 100
+
+
+@dataclass
+class TrainOutcome:
+    output: Path
+    iterations: int
+    seconds: float
+    resumed_from: int
+    final_losses: dict[str, float]
+
+
+def effective_recipe(plugin: MethodPlugin, config: TrainConfig) -> TrainingRecipe:
+    """The method's recipe with the config's non-null overrides applied."""
+    recipe = plugin.training_recipe()
+    optim, clip = config.optim, config.clip
+    overrides: dict[str, Any] = {
+        "lr": optim.lr,
+        "backbone_lr_mult": optim.backbone_lr_mult,
+        "weight_decay": optim.weight_decay,
+        "clip_max_norm": optim.clip_max_norm,
+        "lr_drops": None if optim.lr_drops is None else tuple(optim.lr_drops),
+        "warmup_iters": optim.warmup_iters,
+        "frame_sampling": clip.sampling,
+        "sampling_range": clip.sampling_range,
+    }
+    return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def lr_factor(iteration: int, iterations: int, recipe: TrainingRecipe) -> float:
+    """Multiplier of the base rates at `iteration`: linear warm-up, then x factor per drop."""
+    drops = sum(iteration >= round(f * iterations) for f in recipe.lr_drops)
+    factor = recipe.lr_drop_factor**drops
+    if recipe.warmup_iters and iteration < recipe.warmup_iters:
+        factor *= (iteration + 1) / recipe.warmup_iters
+    return factor
+
+
+class ClipStream:
+    """Random training clips of a dataset, reproducible from the generator's state."""
+
+    def __init__(self, dataset: VideoDataset, config: TrainConfig, recipe: TrainingRecipe):
+        self.dataset = dataset
+        self.videos = [v for v in dataset.videos if v.annotations]
+        self.clip = config.clip
+        self.recipe = recipe
+        self.rng = np.random.default_rng(config.seed)
+        # SeqFormer's dataset has one item per frame (long videos are drawn more often);
+        # detectron2's (IFC) one per video
+        lengths = np.array([v.length for v in self.videos], dtype=np.float64)
+        per_frame = recipe.frame_sampling == "seqformer"
+        self.weights = lengths / lengths.sum() if per_frame else None
+
+    def draw(self, frames: int | None = None) -> TrainingClip:
+        """One clip of `frames` frames (default: the config's) with at least one visible
+        instance (clips without any are redrawn)."""
+        for _ in range(MAX_EMPTY_DRAWS):
+            video = self.videos[int(self.rng.choice(len(self.videos), p=self.weights))]
+            indices = sample_frame_indices(
+                self.rng,
+                video.length,
+                frames or self.clip.frames,
+                self.recipe.frame_sampling,
+                self.recipe.sampling_range,
+            )
+            size = choose_scale(
+                self.rng, video.height, video.width, self.clip.scales, self.clip.max_size
+            )
+            flip = bool(self.clip.flip and self.rng.random() < 0.5)
+            clip = build_clip(self.dataset, video, indices, size, flip)
+            if len(clip.targets):
+                return clip
+        raise VisBenchError(
+            f"no visible instance in {MAX_EMPTY_DRAWS} random clips of "
+            f"{self.dataset.annotation_file}: are the annotations empty?"
+        )
+
+    def state(self) -> str:
+        return json.dumps(self.rng.bit_generator.state)
+
+    def restore(self, state: str) -> None:
+        self.rng.bit_generator.state = json.loads(state)
+
+
+def load_backbone(plugin: MethodPlugin, path: str) -> None:
+    """Fill the method's backbone from a pretrained backbone file (strict: every key)."""
+    weights = read_project_checkpoint(path)["state_dict"]
+    module = plugin.backbone_module()
+    try:
+        module.load_state_dict(weights, strict=True)
+    except RuntimeError as err:
+        raise InputError(
+            f"does not fit the backbone of {plugin.name!r}: {err}", path=path, field="state_dict"
+        ) from err
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _trainable(groups: list[dict[str, Any]]) -> list[torch.nn.Parameter]:
+    return [p for group in groups for p in group["params"]]
+
+
+def _save_state(
+    path: Path,
+    plugin: MethodPlugin,
+    optimizer: torch.optim.Optimizer,
+    iteration: int,
+    stream: ClipStream,
+    config_hash: str,
+    elapsed: float,
+    history: list[dict[str, float]],
+) -> None:
+    state = {
+        "config_hash": config_hash,
+        "iteration": iteration,
+        "model": plugin.model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "stream_rng": stream.state(),
+        "elapsed": elapsed,
+        "history": json.dumps(history),
+    }
+    with atomic_file(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_state(path: Path, config_hash: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("config_hash") != config_hash:
+        raise VisBenchError(
+            f"{path} holds a training state of a different config (hash "
+            f"{state.get('config_hash')} != {config_hash}); delete it or use another work_dir"
+        )
+    return state
+
+
+def _mean_losses(window: list[dict[str, float]]) -> dict[str, float]:
+    keys = window[0].keys() if window else ()
+    return {k: float(np.mean([w[k] for w in window])) for k in keys}
+
+
+def train(
+    config: TrainConfig,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    stop_after: int | None = None,
+) -> TrainOutcome:
+    """Train `config.method` on `config.dataset`; resumes from `config.state_dir` when possible.
+
+    `stop_after` ends the run (saving its state) after that many steps of this call, as an
+    interruption would; the next call resumes.
+    """
+    from vis_bench.inference.sources import open_source
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    _seed_everything(config.seed)
+    plugin_cls = get_method(config.method)
+    plugin = plugin_cls.build(dict(config.options))
+    if config.init_checkpoint:
+        plugin.load_checkpoint(config.init_checkpoint)
+    if config.backbone_init:
+        load_backbone(plugin, config.backbone_init)
+    recipe = effective_recipe(plugin, config)
+    model = plugin.model
+    model.train()
+    groups = plugin.parameter_groups(recipe.lr, recipe.backbone_lr_mult)
+    for group in groups:
+        group["initial_lr"] = group["lr"]
+    optimizer = torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    params = _trainable(groups)
+
+    source = open_source(config.dataset, config.source)
+    check_trainable(source.dataset, str(source.dataset.annotation_file))
+    stream = ClipStream(source.dataset, config, recipe)
+
+    config_hash = config.config_hash()
+    state_path = config.state_dir / STATE_FILE
+    state = _load_state(state_path, config_hash)
+    start, elapsed, history = 0, 0.0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        stream.restore(state["stream_rng"])
+        start, elapsed = int(state["iteration"]), float(state["elapsed"])
+        history = json.loads(state["history"])
+        log(f"resuming {config.name} at step {start} of {config.optim.iterations} ({state_path})")
+    iterations = config.optim.iterations
+    end = iterations if stop_after is None else min(iterations, start + stop_after)
+
+    window: list[dict[str, float]] = []
+    bar = tqdm(
+        total=iterations,
+        initial=start,
+        desc=f"train {config.name}",
+        unit="step",
+        dynamic_ncols=True,
+        disable=not progress,
+    )
+    began = time.perf_counter() - elapsed
+    iteration = start
+    try:
+        for iteration in range(start, end):
+            factor = lr_factor(iteration, iterations, recipe)
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * factor
+            frames = 1 if iteration < config.clip.image_stage * iterations else config.clip.frames
+            losses = _step(
+                plugin, stream, optimizer, params, recipe, config.optim.batch_clips, frames
+            )
+            window.append(losses)
+            window = window[-50:]
+            if (iteration + 1) % 50 == 0 or iteration + 1 == end:
+                history.append({"step": iteration + 1, **_mean_losses(window)})
+                if not progress:
+                    rate = (iteration + 1 - start) / (time.perf_counter() - began - elapsed)
+                    log(
+                        f"step {iteration + 1}/{iterations} loss {history[-1]['total']:.3f} "
+                        f"lr {recipe.lr * factor:.1e} ({rate:.2f} steps/s)"
+                    )
+            bar.update(1)
+            bar.set_postfix(
+                loss=f"{np.mean([w['total'] for w in window]):.3f}", lr=f"{recipe.lr * factor:.1e}"
+            )
+            done = iteration + 1
+            if done % config.checkpoint_every == 0 or done == end:
+                _save_state(
+                    state_path,
+                    plugin,
+                    optimizer,
+                    done,
+                    stream,
+                    config_hash,
+                    time.perf_counter() - began,
+                    history,
+                )
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - began
+    final = _mean_losses(window)
+    output = Path(config.output)
+    if end == iterations:
+        training = {
+            "config": config.to_dict(),
+            "config_hash": config_hash,
+            "iterations": iterations,
+            "seconds": round(seconds, 1),
+            "threads": torch.get_num_threads(),
+            "torch": str(torch.__version__),
+            "final_losses": final,
+            "history": history,
+        }
+        model.eval()
+        save_project_checkpoint(
+            model.state_dict(), output, config.method, config.options, training, config.half_weights
+        )
+        log(f"wrote {output} ({iterations} steps, {seconds / 60:.1f} min)")
+    return TrainOutcome(output, end, seconds, start, final)
+
+
+def _step(
+    plugin: MethodPlugin,
+    stream: ClipStream,
+    optimizer: torch.optim.Optimizer,
+    params: list[torch.nn.Parameter],
+    recipe: TrainingRecipe,
+    batch_clips: int,
+    frames: int | None = None,
+) -> dict[str, float]:
+    """One optimiser step over `batch_clips` clips; returns the losses of the step."""
+    clips = [stream.draw(frames) for _ in range(batch_clips)]
+    num_instances = float(max(1, sum(len(c.targets) for c in clips)))
+    optimizer.zero_grad(set_to_none=True)
+    totals: dict[str, float] = {}
+    for clip in clips:
+        frames = plugin.preprocess(clip.frames, min(clip.frames.shape[-2:]))
+        losses = plugin.training_losses(frames, clip.targets, num_instances, len(clips))
+        total = sum(losses.values())
+        if not math.isfinite(total.item()):
+            raise VisBenchError(
+                f"loss is {total.item()} at clip of video {clip.video_id} frames "
+                f"{clip.frame_indices}: {', '.join(f'{k}={float(v):.3g}' for k, v in losses.items())}"
+            )
+        total.backward()
+        for key, value in losses.items():
+            totals[key] = totals.get(key, 0.0) + value.item()
+        totals["total"] = totals.get("total", 0.0) + total.item()
+    if recipe.clip_max_norm > 0:
+        norm = torch.nn.utils.clip_grad_norm_(params, recipe.clip_max_norm)
+        totals["grad_norm"] = float(norm)
+    optimizer.step()
+    return totals
