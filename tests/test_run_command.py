@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,6 +11,8 @@ import yaml
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from vis_bench.cli import main
 from vis_bench.report.records import read_records
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -74,8 +77,9 @@ def test_run_reports_missing_real_dataset(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys):
-    """configs/default.yaml with every registered method, shrunk to one short video."""
+def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
+    """configs/default.yaml (the shipped tiny models), shrunk to one short video."""
+    monkeypatch.chdir(REPO)  # the config names its checkpoints relative to the repository
     overrides = [
         "dataset.videos=1",
         "dataset.min_frames=4",
@@ -94,9 +98,10 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys):
     out = capsys.readouterr().out
     records = read_records(tmp_path / "runs" / "default")
     methods = {r["method"] for r in records}
-    assert {"seqformer", "ifc"} <= methods
+    assert methods == {"seqformer", "ifc", "mssts"}
     failed = [(r["method"], r.get("error")) for r in records if r["status"] != "ok"]
     assert not failed
-    assert "random weights" in out
+    assert "random weights" not in out
+    assert all(r["checkpoint"].endswith("_tiny.pth") for r in records)
     board = (tmp_path / "runs" / "default" / "leaderboard.md").read_text()
     assert "| seqformer" in board.replace("|   ", "| ") or "seqformer" in board

@@ -1,0 +1,159 @@
+"""AP baselines: a sweep's config plus the metrics each of its cells reached, for regression.
+
+A baseline file holds everything needed to re-run its cells (the full run config: dataset,
+methods with checkpoints and options, axes, thread count) and the numbers they gave. `regress`
+re-runs them and compares; `regress --update` writes a new file from a fresh run. Metrics are
+stored as the records store them (fractions); comparisons are made in AP points (x100).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vis_bench.atomic import write_atomic
+from vis_bench.config import BenchConfig, parse_config
+from vis_bench.errors import InputError
+from vis_bench.report.tables import PERCENT_METRICS
+
+BASELINE_FORMAT = "vis-bench-baseline"
+#: metrics whose drop fails a regression check (AR is reported but only AP gates)
+GATED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
+REPORTED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100")
+CELL_AXES = (
+    "method",
+    "checkpoint",
+    "options",
+    "clip_length",
+    "stride",
+    "resolution",
+    "device",
+    "dtype",
+)
+
+
+@dataclass
+class Baseline:
+    path: str
+    config: BenchConfig
+    cells: list[dict[str, Any]]
+    meta: dict[str, Any]
+
+
+def read_baseline(path: str | Path) -> Baseline:
+    """Parse and check a baseline file; errors name the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("baseline file not found", path=str(path))
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"not valid JSON: {err}", path=str(path)) from err
+    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
+        raise InputError(
+            f'not a vis-bench baseline (expected "format": "{BASELINE_FORMAT}"); write one '
+            "with `regress --config CONFIG --baseline FILE --update`",
+            path=str(path),
+            field="format",
+        )
+    config = parse_config(data.get("config"), str(path))
+    cells = data.get("cells")
+    if not isinstance(cells, list) or not cells:
+        raise InputError(
+            "a baseline needs a non-empty list of cells", path=str(path), field="cells"
+        )
+    for i, cell in enumerate(cells):
+        missing = [k for k in (*CELL_AXES, "metrics") if k not in cell]
+        if missing:
+            raise InputError(f"missing {missing}", path=str(path), field=f"cells[{i}]")
+    meta = {k: v for k, v in data.items() if k not in ("config", "cells")}
+    return Baseline(str(path), config, cells, meta)
+
+
+def cell_identity(record: dict[str, Any]) -> str:
+    """What identifies a cell across runs: its axes (not the dataset hash or the run name)."""
+    return json.dumps({k: record.get(k) for k in CELL_AXES}, sort_keys=True, default=str)
+
+
+def write_baseline(
+    path: str | Path, config: BenchConfig, records: list[dict[str, Any]], description: str = ""
+) -> None:
+    """A baseline file from a run's successful records (written atomically)."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    if not ok:
+        raise InputError("no successful cells to record", path=str(path))
+    cells = [
+        {
+            **{k: r.get(k) for k in CELL_AXES},
+            "metrics": {m: r.get(m) for m in REPORTED_METRICS if m in r},
+            "num_predictions": r.get("num_predictions"),
+        }
+        for r in ok
+    ]
+    first = ok[0]
+    data = {
+        "format": BASELINE_FORMAT,
+        "version": 1,
+        "description": description,
+        "created": time.strftime("%Y-%m-%d"),
+        "dataset": first.get("dataset"),
+        "environment": first.get("environment"),
+        "config": config.to_dict(),
+        "cells": cells,
+    }
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=False, default=str) + "\n")
+
+
+@dataclass
+class Comparison:
+    table: pd.DataFrame
+    regressions: list[str]
+    missing: list[str]
+
+
+def compare(baseline: Baseline, records: list[dict[str, Any]], tolerance: float) -> Comparison:
+    """Baseline vs now per cell and metric, in points; a gated metric that falls by more than
+    `tolerance` points, or a cell that failed or did not run, is a regression."""
+    now = {cell_identity(r): r for r in records}
+    rows, regressions, missing = [], [], []
+    for cell in baseline.cells:
+        label = f"{cell['method']} T={cell['clip_length']}" + (
+            f" S={cell['stride']}" if cell.get("stride") is not None else ""
+        )
+        record = now.get(cell_identity(cell))
+        if record is None or record.get("status") != "ok":
+            reason = "did not run" if record is None else record.get("error", "failed")
+            missing.append(f"{label}: {reason}")
+            continue
+        for metric in REPORTED_METRICS:
+            before = cell["metrics"].get(metric)
+            after = record.get(metric)
+            if before is None and after is None:
+                continue
+            scale = 100 if metric in PERCENT_METRICS else 1
+            b = None if before is None else before * scale
+            a = None if after is None else after * scale
+            delta = None if a is None or b is None else a - b
+            failed = metric in GATED_METRICS and (
+                (b is not None and a is None) or (delta is not None and delta < -tolerance)
+            )
+            rows.append(
+                {
+                    "cell": label,
+                    "metric": metric,
+                    "baseline": b,
+                    "now": a,
+                    "delta": delta,
+                    "status": "REGRESSED" if failed else "ok",
+                }
+            )
+            if failed:
+                regressions.append(
+                    f"{label} {metric}: {b:.2f} -> {a if a is None else round(a, 2)}"
+                )
+    return Comparison(pd.DataFrame(rows), regressions, missing)
