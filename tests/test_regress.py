@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
@@ -66,6 +67,20 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         # every shipped model has learned: untrained weights score AP 0.0 on this split
         # (the AP 30 target is not reached yet; docs/training.md)
         assert cell["metrics"]["AP"] >= 0.05
+
+
+def test_shipped_checkpoints_are_found_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    found = resolve_checkpoint("results/checkpoints/ifc_tiny.pth")
+    assert found == REPO / "results" / "checkpoints" / "ifc_tiny.pth"
+    assert resolve_checkpoint("mine.pth") == Path("mine.pth")  # reported missing by the caller
+    (tmp_path / "results" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "results" / "checkpoints" / "ifc_tiny.pth").write_bytes(b"")
+    assert resolve_checkpoint(
+        "results/checkpoints/ifc_tiny.pth"
+    ).resolve().parent.parent.parent == (
+        tmp_path.resolve()
+    )  # the working directory's own file wins
 
 
 @pytest.mark.slow

@@ -137,6 +137,10 @@ def test_train_config_errors_name_the_key(tmp_path):
     path.write_text("method: ifc\n")
     with pytest.raises(InputError, match="dataset"):
         load_train_config(path)
+    path.write_text("method: ifc\ndataset: {kind: synthetic}\nbackbone_init: nowhere.pth\n")
+    with pytest.raises(InputError, match="pretrain") as err:
+        load_train_config(path)
+    assert err.value.field == "backbone_init"
 
 
 def test_shipped_tiny_configs_parse():

@@ -17,6 +17,20 @@ import torch
 from vis_bench.atomic import atomic_file
 
 PROJECT_FORMAT = "vis-bench"
+#: the checkout's root: relative checkpoint paths not found in the working directory are looked
+#: up here, so the shipped configs (results/checkpoints/...) work from any directory
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """`path` as given if it exists (absolute, or relative to the working directory), else the
+    same relative path inside the vis-bench checkout if it exists there, else `path` unchanged
+    (the caller reports it missing)."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    shipped = REPO_ROOT / path
+    return shipped if shipped.exists() else path
 
 
 def save_project_checkpoint(

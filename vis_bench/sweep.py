@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.atomic import write_atomic
-from vis_bench.checkpoints import project_checkpoint_info
+from vis_bench.checkpoints import project_checkpoint_info, resolve_checkpoint
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.distributed import DistContext, shard_by_frames, single_process
 from vis_bench.errors import VisBenchError
@@ -166,7 +166,7 @@ def build_method(method: MethodConfig) -> Any:
     """
     plugin_cls = get_method(method.name)
     options = dict(method.options)
-    path = Path(method.checkpoint) if method.checkpoint else None
+    path = resolve_checkpoint(method.checkpoint) if method.checkpoint else None
     if path is not None:
         if not path.is_file():
             raise VisBenchError(f"checkpoint not found at {path} (methods[].checkpoint)")

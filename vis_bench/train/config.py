@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.config import DatasetConfig, apply_overrides, build_section
 from vis_bench.errors import InputError
 
@@ -175,6 +176,15 @@ def _check(config: TrainConfig, source: str) -> None:
             raise InputError(message, path=source, field=where)
     if clip.sampling not in (None, "seqformer", "ifc"):
         raise InputError("one of seqformer, ifc or null", path=source, field="clip.sampling")
+    for key in ("backbone_init", "init_checkpoint"):
+        value = getattr(config, key)
+        if value and not resolve_checkpoint(value).is_file():
+            raise InputError(
+                f"no file at {value}: give the right path, or create it first (the tiny "
+                "configs' backbone: python run_bench.py pretrain --config configs/tiny/backbone.yaml)",
+                path=source,
+                field=key,
+            )
 
 
 def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:

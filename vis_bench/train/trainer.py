@@ -24,7 +24,11 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.atomic import atomic_file
-from vis_bench.checkpoints import read_project_checkpoint, save_project_checkpoint
+from vis_bench.checkpoints import (
+    read_project_checkpoint,
+    resolve_checkpoint,
+    save_project_checkpoint,
+)
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError, VisBenchError
 from vis_bench.plugin import MethodPlugin, TrainingRecipe
@@ -124,7 +128,7 @@ class ClipStream:
         self.rng.bit_generator.state = json.loads(state)
 
 
-def load_backbone(plugin: MethodPlugin, path: str) -> None:
+def load_backbone(plugin: MethodPlugin, path: str | Path) -> None:
     """Fill the method's backbone from a pretrained backbone file (strict: every key)."""
     weights = read_project_checkpoint(path)["state_dict"]
     module = plugin.backbone_module()
@@ -208,7 +212,7 @@ def train(
     if config.init_checkpoint:
         plugin.load_checkpoint(config.init_checkpoint)
     if config.backbone_init:
-        load_backbone(plugin, config.backbone_init)
+        load_backbone(plugin, resolve_checkpoint(config.backbone_init))
     recipe = effective_recipe(plugin, config)
     model = plugin.model
     model.train()
