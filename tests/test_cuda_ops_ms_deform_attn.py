@@ -7,7 +7,6 @@ is available and are skipped here otherwise.
 
 from __future__ import annotations
 
-import importlib
 import math
 import shutil
 import subprocess
@@ -352,34 +351,14 @@ def test_import_does_not_compile() -> None:
 
 # --------------------------------------------------------- methods/common core, if present
 
-_CORE_CANDIDATES = (
-    "methods.common.ms_deform_attn_core",
-    "methods.common.ms_deform_attn",
-    "methods.common.deformable_attention",
-    "methods.common.deform_attn",
-)
-
-
-def _common_core():
-    for name in _CORE_CANDIDATES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        core = getattr(module, "ms_deform_attn_core_pytorch", None) or getattr(
-            module, "ms_deform_attn_core", None
-        )
-        if core is not None:
-            return core
-    return None
-
 
 def test_matches_methods_common_core(compiled) -> None:
-    core = _common_core()
-    if core is None:
-        pytest.skip("methods/common has no ms_deform_attn_core yet")
+    from methods.common.ms_deform_attn_core import ms_deform_attn_core_pytorch
+
     inputs = make_inputs(**SHAPE_CASES[2])
-    torch.testing.assert_close(ms_deform_attn(*inputs), core(*inputs), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        ms_deform_attn(*inputs), ms_deform_attn_core_pytorch(*inputs), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_msdeformattn_module_with_kernel_as_core(compiled) -> None:

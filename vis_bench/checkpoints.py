@@ -8,6 +8,7 @@ model was built with, a sweep can name just the checkpoint and get the right arc
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import torch
 
 from vis_bench.atomic import atomic_file
+from vis_bench.errors import InputError
 
 PROJECT_FORMAT = "vis-bench"
 #: the checkout's root: relative checkpoint paths not found in the working directory are looked
@@ -71,17 +73,43 @@ def project_checkpoint_info(path: str | Path) -> dict[str, Any] | None:
     return {key: obj.get(key) for key in ("method", "config", "training")}
 
 
-def read_project_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A project-format file's contents; errors name the file and what is wrong."""
-    from vis_bench.errors import InputError
+class CheckpointError(InputError):
+    """A checkpoint that cannot be read or loaded into the model; names the file and keys."""
 
+
+def read_checkpoint(path: str | Path) -> Any:
+    """torch.load with weights_only=True, allowing argparse.Namespace (authors' training files)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("checkpoint file not found", path=str(path))
+        raise CheckpointError("checkpoint file not found", path=str(path))
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise InputError(f"cannot read checkpoint: {err}", path=str(path)) from err
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle errors name the offending global; keep that text
+        raise CheckpointError(f"cannot read checkpoint: {err}", path=str(path)) from err
+
+
+def project_state_dict(obj: Any, path: str | Path, method: str | None = None) -> Any | None:
+    """The `state_dict` entry of a loaded project-format checkpoint, None for any other format.
+
+    A project file written for another method is a CheckpointError (`method` None: any method).
+    """
     if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
-        raise InputError(f"not a {PROJECT_FORMAT!r} checkpoint", path=str(path), field="format")
+        return None
+    if method is not None and obj.get("method") not in (None, method):
+        raise CheckpointError(
+            f"checkpoint is for method {obj.get('method')!r}, not {method!r}",
+            path=str(path),
+            field="method",
+        )
+    return obj.get("state_dict")
+
+
+def read_project_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A project-format file's contents; errors name the file and what is wrong."""
+    obj = read_checkpoint(path)
+    if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
+        raise CheckpointError(
+            f"not a {PROJECT_FORMAT!r} checkpoint", path=str(path), field="format"
+        )
     return dict(obj)

@@ -298,14 +298,21 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
     return data
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> BenchConfig:
-    """Read, override and validate a YAML config file."""
+def read_yaml_config(
+    path: str | Path, overrides: list[str] | None = None, kind: str = "config"
+) -> dict[str, Any]:
+    """A YAML config file as a mapping with `--set` overrides applied; a missing file or bad
+    YAML is an InputError naming the file (`kind` says which config, e.g. "training config")."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("config file not found", path=str(path))
+        raise InputError(f"{kind} file not found", path=str(path))
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise InputError(f"not valid YAML: {err}", path=str(path)) from err
-    data = apply_overrides(data or {}, overrides or [], str(path))
-    return parse_config(data, str(path))
+    return apply_overrides(data or {}, overrides or [], str(path))
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> BenchConfig:
+    """Read, override and validate a YAML config file."""
+    return parse_config(read_yaml_config(path, overrides), str(path))

@@ -11,7 +11,6 @@ extra class allowed, so a training checkpoint loads without unpickling arbitrary
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from vis_bench.checkpoints import PROJECT_FORMAT, save_project_checkpoint
-from vis_bench.errors import InputError
-
-
-class CheckpointError(InputError):
-    """A checkpoint that cannot be loaded into the model; the message names the file and keys."""
+from vis_bench.checkpoints import (  # noqa: F401  (CheckpointError, read_checkpoint: re-exported)
+    PROJECT_FORMAT,
+    CheckpointError,
+    project_state_dict,
+    read_checkpoint,
+    save_project_checkpoint,
+)
 
 
 @dataclass
@@ -55,30 +55,12 @@ class LoadReport:
         return "\n".join(lines)
 
 
-def read_checkpoint(path: str | Path) -> Any:
-    """torch.load with weights_only=True, allowing argparse.Namespace (authors' training files)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError("checkpoint file not found", path=str(path))
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle errors name the offending global; keep that text
-        raise CheckpointError(f"cannot read checkpoint: {err}", path=str(path)) from err
-
-
 def extract_state_dict(
     obj: Any, path: str | Path, method: str | None = None
 ) -> tuple[dict[str, torch.Tensor], str]:
     """The state dict inside a loaded checkpoint and the name of its format."""
     if isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT:
-        if method is not None and obj.get("method") not in (None, method):
-            raise CheckpointError(
-                f"checkpoint is for method {obj.get('method')!r}, not {method!r}",
-                path=str(path),
-                field="method",
-            )
-        state_dict, fmt = obj.get("state_dict"), PROJECT_FORMAT
+        state_dict, fmt = project_state_dict(obj, path, method), PROJECT_FORMAT
     elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
         state_dict, fmt = obj["model"], "release"
     elif isinstance(obj, Mapping) and obj and all(torch.is_tensor(v) for v in obj.values()):

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from vis_bench.checkpoints import PROJECT_FORMAT
-from vis_bench.errors import VisBenchError
+from vis_bench.checkpoints import PROJECT_FORMAT, project_state_dict
+from vis_bench.checkpoints import CheckpointError as SharedCheckpointError
 
 
-class CheckpointError(VisBenchError):
+class CheckpointError(SharedCheckpointError):
     """A checkpoint that cannot be loaded into the model (bad file, shape mismatch)."""
 
 
@@ -67,11 +67,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             f"{path}: cannot be read as a weights-only checkpoint: {err}"
         ) from err
     if isinstance(obj, dict) and obj.get("format") == PROJECT_FORMAT:
-        if obj.get("method") not in (None, "ifc"):
-            raise CheckpointError(
-                f"{path}: checkpoint is for method {obj.get('method')!r}, not 'ifc'"
-            )
-        obj = obj.get("state_dict")
+        obj = project_state_dict(obj, path, method="ifc")
     elif isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict):

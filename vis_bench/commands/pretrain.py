@@ -9,20 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vis_bench.commands._options import add_override_argument
+
 NAME = "pretrain"
 HELP = "pretrain a backbone on object crops of a training split (e.g. configs/tiny/backbone.yaml)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="pretraining YAML config")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set iterations=200 (repeatable)",
-    )
+    add_override_argument(parser, "override a config key, e.g. --set iterations=200 (repeatable)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

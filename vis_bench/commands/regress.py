@@ -13,6 +13,8 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+from vis_bench.commands._options import add_override_argument
+
 NAME = "regress"
 HELP = "re-run the cells of an AP baseline and fail when AP drops (e.g. results/baselines/synthetic.json)"
 
@@ -31,14 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the baseline from a fresh run instead of checking against it",
     )
     parser.add_argument("--config", type=Path, default=None, help="with --update: the run config")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="with --update --config: override a config key (repeatable)",
-    )
+    add_override_argument(parser, "with --update --config: override a config key (repeatable)")
     parser.add_argument(
         "--run-dir",
         type=Path,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vis_bench.commands._options import add_override_argument
+
 NAME = "run"
 HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)"
 
@@ -23,13 +25,8 @@ def default_config_path() -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None, help="YAML config file")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set sweep.clip_length=[all,5] (repeatable)",
+    add_override_argument(
+        parser, "override a config key, e.g. --set sweep.clip_length=[all,5] (repeatable)"
     )
     parser.add_argument(
         "--run-dir", type=Path, default=None, help="records folder (default: output/name)"

@@ -10,19 +10,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vis_bench.commands._options import add_override_argument
+
 NAME = "train"
 HELP = "train a method on a YouTube-VIS-format dataset (e.g. configs/tiny/seqformer.yaml)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="training YAML config")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set optim.iterations=200 (repeatable)",
+    add_override_argument(
+        parser, "override a config key, e.g. --set optim.iterations=200 (repeatable)"
     )
     parser.add_argument(
         "--restart",

@@ -72,9 +72,7 @@ def sample_frame_indices(
     if scheme == "seqformer":
         return _seqformer_indices(rng, length, num_frames, ref)
     if scheme == "ifc":
-        window = [
-            t for t in range(max(0, ref - sampling_range), min(length, ref + sampling_range + 1))
-        ]
+        window = list(range(max(0, ref - sampling_range), min(length, ref + sampling_range + 1)))
         window.remove(ref)
         others = rng.choice(window, num_frames - 1).tolist() if window else [ref] * (num_frames - 1)
         return sorted([*others, ref])

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vis_bench.checkpoints import resolve_checkpoint
-from vis_bench.config import DatasetConfig, apply_overrides, build_section
+from vis_bench.config import DatasetConfig, build_section, read_yaml_config
 from vis_bench.errors import InputError
 
 
@@ -111,14 +109,12 @@ def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
             path=source,
             field=unknown[0],
         )
-    for key in ("method", "dataset"):
-        if key not in data:
-            raise InputError("required key is missing", path=source, field=key)
+    require_keys(data, ("method", "dataset"), source)
     optim = dict(data.get("optim") or {})
-    for key in _FLOAT_KEYS & set(optim):  # YAML reads "1e-4" as a string and 1 as an int
-        optim[key] = _number(optim[key], source, f"optim.{key}")
+    for key in _FLOAT_KEYS & set(optim):
+        optim[key] = config_number(optim[key], source, f"optim.{key}")
     if optim.get("lr_drops") is not None:
-        optim["lr_drops"] = [_number(v, source, "optim.lr_drops") for v in optim["lr_drops"]]
+        optim["lr_drops"] = [config_number(v, source, "optim.lr_drops") for v in optim["lr_drops"]]
     config = TrainConfig(
         name=str(data.get("name", Path(source).stem)),
         method=str(data["method"]),
@@ -137,7 +133,15 @@ def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
     return config
 
 
-def _number(value: Any, source: str, where: str) -> float:
+def require_keys(data: dict[str, Any], keys: tuple[str, ...], source: str) -> None:
+    """InputError naming the first of `keys` missing from a config mapping."""
+    for key in keys:
+        if key not in data:
+            raise InputError("required key is missing", path=source, field=key)
+
+
+def config_number(value: Any, source: str, where: str) -> float:
+    """A YAML value as a float: YAML reads "1e-4" as a string and 1 as an int."""
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -189,12 +193,5 @@ def _check(config: TrainConfig, source: str) -> None:
 
 def load_train_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read, override and validate a training YAML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("training config file not found", path=str(path))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {err}", path=str(path)) from err
-    data = apply_overrides(data or {}, overrides or [], str(path))
+    data = read_yaml_config(path, overrides, "training config")
     return parse_train_config(data, str(path))

@@ -19,16 +19,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 from torch import nn
 from tqdm import tqdm
 
 from vis_bench.checkpoints import save_project_checkpoint
-from vis_bench.config import DatasetConfig, apply_overrides, build_section
+from vis_bench.config import DatasetConfig, build_section, read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
 from vis_bench.registry import get_method
 from vis_bench.train.clips import check_trainable
+from vis_bench.train.config import config_number, require_keys
 
 #: crops reach this far around an object's box (relative to its longer side)
 CONTEXT = 1.25
@@ -55,22 +55,11 @@ class PretrainConfig:
 
 def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -> PretrainConfig:
     """Read, override and validate a pretraining YAML file (errors name key and file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("pretraining config file not found", path=str(path))
-    data = apply_overrides(yaml.safe_load(path.read_text()) or {}, overrides or [], str(path))
+    data = read_yaml_config(path, overrides, "pretraining config")
     source = str(path)
-    for key in ("method", "dataset"):
-        if key not in data:
-            raise InputError("required key is missing", path=source, field=key)
-    for key in ("lr", "weight_decay"):
-        if key in data:
-            try:
-                data[key] = float(data[key])
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"expected a number, got {data[key]!r}", path=source, field=key
-                ) from None
+    require_keys(data, ("method", "dataset"), source)
+    for key in {"lr", "weight_decay"} & set(data):
+        data[key] = config_number(data[key], source, key)
     data = {**data, "name": data.get("name", path.stem)}
     dataset = build_section(DatasetConfig, data.pop("dataset"), "dataset", source)
     config = build_section(PretrainConfig, data, "pretrain", source)

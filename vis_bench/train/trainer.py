@@ -14,7 +14,8 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,8 @@ def _load_state(path: Path, config_hash: str) -> dict[str, Any] | None:
     return state
 
 
-def _mean_losses(window: list[dict[str, float]]) -> dict[str, float]:
+def _mean_losses(window: Iterable[dict[str, float]]) -> dict[str, float]:
+    window = list(window)
     keys = window[0].keys() if window else ()
     return {k: float(np.mean([w[k] for w in window])) for k in keys}
 
@@ -241,7 +243,7 @@ def train(
     iterations = config.optim.iterations
     end = iterations if stop_after is None else min(iterations, start + stop_after)
 
-    window: list[dict[str, float]] = []
+    window: deque[dict[str, float]] = deque(maxlen=50)  # the last 50 steps' losses
     bar = tqdm(
         total=iterations,
         initial=start,
@@ -262,7 +264,6 @@ def train(
                 plugin, stream, optimizer, params, recipe, config.optim.batch_clips, frames
             )
             window.append(losses)
-            window = window[-50:]
             if (iteration + 1) % 50 == 0 or iteration + 1 == end:
                 history.append({"step": iteration + 1, **_mean_losses(window)})
                 if not progress:
@@ -318,10 +319,10 @@ def _step(
     params: list[torch.nn.Parameter],
     recipe: TrainingRecipe,
     batch_clips: int,
-    frames: int | None = None,
+    clip_frames: int | None = None,
 ) -> dict[str, float]:
-    """One optimiser step over `batch_clips` clips; returns the losses of the step."""
-    clips = [stream.draw(frames) for _ in range(batch_clips)]
+    """One optimiser step over `batch_clips` clips of `clip_frames` frames; returns its losses."""
+    clips = [stream.draw(clip_frames) for _ in range(batch_clips)]
     num_instances = float(max(1, sum(len(c.targets) for c in clips)))
     optimizer.zero_grad(set_to_none=True)
     totals: dict[str, float] = {}
