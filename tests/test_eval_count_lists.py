@@ -10,9 +10,18 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
-from vis_bench.eval import count_lists, rle
+from vis_bench.eval import bulk_rle, count_lists, rle
 from vis_bench.eval.count_lists import MARKER, loads_with_count_lists
 from vis_bench.eval.loading import _markers_in_place, ground_truth_from_dict, load_ground_truth
+
+
+@pytest.fixture(autouse=True, params=["rle-kernel", "numpy"])
+def reader(request, monkeypatch):
+    """Every test runs with the compiled kernel parsing the lists and with the numpy reader."""
+    if request.param == "rle-kernel" and not bulk_rle.available():
+        pytest.skip("the compiled RLE kernel is not built (no C compiler at install time)")
+    monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "1" if request.param == "rle-kernel" else "0")
+    return request.param
 
 
 def _restored(value, lists):
@@ -130,6 +139,7 @@ def test_invalid_json_outside_the_lists_is_left_to_orjson():
 
 
 def test_many_small_chunks_give_the_same_numbers(monkeypatch):
+    monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "0")  # the kernel parses all lists in one pass
     rng = np.random.default_rng(3)
     lists = [
         rng.integers(0, 10 ** rng.integers(1, 8), rng.integers(0, 30)).tolist() for _ in range(60)

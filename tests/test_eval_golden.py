@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from vis_bench.eval import bulk_rle
 from vis_bench.eval.api import evaluate_files
 from vis_bench.eval.params import STAT_NAMES
 
@@ -18,16 +19,21 @@ def public_dir(golden_dir):
     return golden_dir / "ytvis_eval" / "public"
 
 
-@pytest.fixture(scope="module")
-def evaluated(public_dir):
-    """Each case evaluated once per test module (they are small)."""
+@pytest.fixture(scope="module", params=["rle-kernel", "pycocotools"])
+def evaluated(public_dir, request):
+    """Each case evaluated once per test module (they are small), once with the compiled RLE
+    kernel computing the masks' areas and intersections and once with pycocotools."""
+    if request.param == "rle-kernel" and not bulk_rle.available():
+        pytest.skip("the compiled RLE kernel is not built (no C compiler at install time)")
     cache = {}
 
     def get(case):
         if case not in cache:
             folder = public_dir / case
             expected = json.loads((folder / "expected.json").read_text())
-            result = evaluate_files(folder / "gt.json", folder / "results.json")
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("VIS_BENCH_RLE_KERNEL", "1" if request.param == "rle-kernel" else "0")
+                result = evaluate_files(folder / "gt.json", folder / "results.json")
             cache[case] = (result, expected)
         return cache[case]
 

@@ -14,7 +14,6 @@ import numpy as np
 from vis_bench.eval.loading import GroundTruth, Results
 from vis_bench.eval.overlaps import FrameTable, frame_table, track_overlaps
 from vis_bench.eval.params import MAX_DETS
-from vis_bench.eval.rle import mask_areas
 
 
 @dataclass
@@ -175,10 +174,9 @@ def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:
     sizes = dt_count * gt_count
     iou_start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
-    # The selected results' frames, with their areas: the one pass of pycocotools over every
-    # result mask string (the IoU calls parse those with a GT partner once more).
+    # The selected results' frames; their areas come from the one pass over every result mask
+    # string, made while the intersections are counted (_fill_ious).
     d = frame_table([res.frames[r] for r in dt_result.tolist()])
-    d.area = mask_areas(d.segs)
     pairs = PairTable(
         cat_ids=cat_ids,
         video_ids=video_ids,
@@ -191,7 +189,7 @@ def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:
         iou_start=iou_start,
         dt_result=dt_result,
         dt_score=res.score[dt_result],
-        dt_area=_mean_nonzero(d),
+        dt_area=np.zeros(len(dt_result)),
         dt_rank=dt_rank,
         gt_track=gt_tracks,
         gt_id=gt.ann_ids[gt_tracks],
@@ -200,4 +198,5 @@ def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:
         iou=np.zeros(int(sizes.sum())),
     )
     _fill_ious(pairs, gt, d)
+    pairs.dt_area = _mean_nonzero(d)
     return pairs

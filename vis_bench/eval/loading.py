@@ -21,6 +21,7 @@ import orjson
 from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
+from vis_bench.eval import bulk_rle
 from vis_bench.eval.count_lists import MARKER, CountLists, loads_with_count_lists
 from vis_bench.eval.rle import track_areas
 
@@ -429,17 +430,23 @@ def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> No
 def _result_frames(segs: list, path: str, index: int, vid: int) -> list[RLE | None]:
     """A result's frames, falsy entries as None; raises InputError for a malformed entry.
 
-    The common case (every entry null or a compressed RLE dict) is checked in one pass.
+    The common case (every entry null or a compressed RLE dict) is checked in one pass (in C
+    where the RLE kernel is built).
     """
-    if all(
-        seg is None
-        or (
-            type(seg) is dict
-            and type(seg.get("counts")) is str
-            and type(seg.get("size")) is list
-            and len(seg["size"]) == 2
+    plain = bulk_rle.plain_result_frames(segs)
+    if (
+        plain
+        or plain is None
+        and all(
+            seg is None
+            or (
+                type(seg) is dict
+                and type(seg.get("counts")) is str
+                and type(seg.get("size")) is list
+                and len(seg["size"]) == 2
+            )
+            for seg in segs
         )
-        for seg in segs
     ):
         return list(segs)
     track: list[RLE | None] = []

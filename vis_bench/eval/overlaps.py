@@ -7,24 +7,31 @@ frame vanishes from I and U). All are exact integers held in float64.
 
 The official code merges each pair frame by frame from Python (four pycocotools calls per pair
 and frame). Here the frames that can intersect (same label, frame index and size: a "group")
-are found with numpy, and their intersections come from one pycocotools `iou` call per batch
-(a video), which parses each mask string once and merges in C only the pairs whose bounding
-boxes overlap. GT columns are flagged crowd, so an entry is |d ∩ g| / |d|, and
-|d ∩ g| = rint(o * |d|) is exact (integers below 2^31 recovered from one correctly rounded
-double). Each group gets a fake mask width inside its call, so the C code, which merges only
-masks of equal size, never merges masks of different groups; run lengths, and so the results,
-do not depend on the stated width.
+are found with numpy, and all their intersections are counted in one call of the compiled
+kernel (bulk_rle), which decodes every mask string once and merges the run lists of each
+pair whose foreground spans overlap.
+
+Without the kernel (not built, or a mask it will not take), the same intersections come from
+one pycocotools `iou` call per batch (a video), which parses each mask string once per call
+and merges in C only the pairs whose bounding boxes overlap. GT columns are flagged crowd, so
+an entry is |d ∩ g| / |d|, and |d ∩ g| = rint(o * |d|) is exact (integers below 2^31
+recovered from one correctly rounded double). Each group gets a fake mask width inside its
+call, so the C code, which merges only masks of equal size, never merges masks of different
+groups; run lengths, and so the results, do not depend on the stated width.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import itemgetter
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from vis_bench.eval import bulk_rle
+from vis_bench.eval.rle import mask_areas
 
 RLE = dict
 # Largest IoU matrix (results x GT masks) one pycocotools call may return: 4M doubles, 32 MB.
@@ -37,8 +44,8 @@ _WIDTH_LIMIT = 2**32
 class FrameTable:
     """The present frames of a list of tracks, flattened in track order, then frame order.
 
-    `area` (pixels per present frame, float64) is filled by the caller: pycocotools for
-    results, the loader's numbers for GT.
+    `area` (pixels per present frame, float64) is the loader's numbers for GT; for results it
+    is filled from the masks while their intersections are counted (`fill_area`).
     """
 
     lengths: np.ndarray  # int64 [tracks]: length of each track's frame list
@@ -48,6 +55,29 @@ class FrameTable:
     width: np.ndarray  # int64 [F]
     segs: list  # [F] the RLE dicts
     area: np.ndarray | None = None
+    _decoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
+    _undecodable: bool = field(default=False, repr=False)
+
+    def decoded(self, rows: np.ndarray | None = None) -> bulk_rle.DecodedMasks | None:
+        """The frames' masks decoded by the compiled kernel with the runs of `rows` (default:
+        all) kept, and `area` filled if missing; None where pycocotools has to do the work."""
+        if self._undecodable:
+            return None
+        if self._decoded is None or not self._decoded.keeps(slice(None) if rows is None else rows):
+            keep = None
+            if rows is not None:
+                keep = np.zeros(len(self.segs), dtype=bool)
+                keep[rows] = True
+            self._decoded = bulk_rle.decode(self.segs, keep)
+            self._undecodable = self._decoded is None
+        if self.area is None and self._decoded is not None:
+            self.area = self._decoded.area
+        return self._decoded
+
+    def fill_area(self) -> None:
+        """Fill `area` from the masks if the caller did not (parsing each mask once)."""
+        if self.area is None and self.decoded(np.zeros(0, dtype=np.int64)) is None:
+            self.area = mask_areas(self.segs)
 
 
 def frame_table(tracks: list[list[RLE | None]]) -> FrameTable:
@@ -97,9 +127,14 @@ def track_overlaps(
     """
     if len(d.track) and len(g.track):
         codes = _size_codes(d, g)
+        # first the intersections: the pass over the masks they make also gives the areas
         inter = _intersections(d, g, codes, d_label, g_label, d_batch, pairs_d, pairs_g)
+        d.fill_area()
+        g.fill_area()
         vanished = _vanished(d, g, codes, d_label, g_label, pairs_d, pairs_g)
     else:
+        d.fill_area()
+        g.fill_area()
         inter = vanished = np.zeros(len(pairs_d))
     common = np.minimum(d.lengths[pairs_d], g.lengths[pairs_g])  # zip stops at the shorter
     union = _area_before(d, pairs_d, common) + _area_before(g, pairs_g, common)
@@ -176,8 +211,7 @@ def _intersections(d, g, codes, d_label, g_label, d_batch, pairs_d, pairs_g) -> 
     grp = _groups(d_lf * n_sizes + d_size, g_lf * n_sizes + g_size)
     if len(grp.d_off) == 1:
         return inter  # no frame of any d has a g of its group
-    ratio = _crowd_ratios(d, g, grp, d_batch)
-    values = np.rint(ratio * d.area[grp.d_rows[grp.entry_d]])
+    values = _entry_intersections(d, g, grp, d_batch)
     # Sum the frames of each requested pair (d track, g track).
     n_gt = int(g.track.max()) + 1
     pair_key = pairs_d * n_gt + pairs_g
@@ -187,6 +221,21 @@ def _intersections(d, g, codes, d_label, g_label, d_batch, pairs_d, pairs_g) -> 
     wanted = pair_key[order][at] == entry_key
     inter += np.bincount(order[at[wanted]], weights=values[wanted], minlength=len(pairs_d))
     return inter
+
+
+def _entry_intersections(
+    d: FrameTable, g: FrameTable, grp: _Groups, d_batch: np.ndarray
+) -> np.ndarray:
+    """|d ∩ g| of every group entry: merged from each side's runs decoded once (the compiled
+    kernel), or from pycocotools `iou` calls where the kernel cannot take the masks."""
+    d_rows, g_rows = grp.d_rows[grp.entry_d], grp.g_rows[grp.entry_g]
+    d_masks = d.decoded(d_rows)
+    g_masks = g.decoded(g_rows) if d_masks is not None else None
+    if g_masks is None:
+        d.fill_area()
+        ratio = _crowd_ratios(d, g, grp, d_batch)
+        return np.rint(ratio * d.area[grp.d_rows[grp.entry_d]])
+    return bulk_rle.intersections(d_masks, d_rows, g_masks, g_rows)
 
 
 def _crowd_ratios(d: FrameTable, g: FrameTable, grp: _Groups, d_batch: np.ndarray) -> np.ndarray:

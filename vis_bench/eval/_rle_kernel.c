@@ -1,0 +1,422 @@
+/* Bulk COCO run-length (RLE) work for the YouTube-VIS metric: parse the uncompressed count
+ * lists of a GT file straight from its JSON text (and encode them as compressed strings),
+ * decode many compressed mask strings at once, and count the exact intersection of many mask
+ * pairs.
+ *
+ * pycocotools does the same per call on small lists and parses a mask string again in every
+ * call it appears in; the metric needs ~100k strings and ~1M pairs, so here each string is
+ * parsed once into one flat array of runs, and the pairs are merged from that array.
+ *
+ * The string format is COCO's: each count is written in 5-bit groups (least significant
+ * first) as characters '0' + group, bit 0x20 marking "more groups follow" and bit 0x10 of the
+ * last group the sign; from the third count on, a count is stored as the difference to the
+ * count two places before. Runs alternate background / foreground in column-major order,
+ * starting with background.
+ *
+ * Only well-formed masks are decoded: the counts must sum to height x width, and every string
+ * must use the format's characters only and not end inside a count. `decode` reports whether every mask is well formed; when one is not,
+ * the Python side uses pycocotools for the whole input, so malformed input behaves exactly as
+ * it does there.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* One mask's runs and what the metric needs of them. */
+typedef struct {
+    Py_ssize_t runs;      // number of counts
+    uint64_t pixels;      // sum of all counts (must be height x width)
+    uint64_t foreground;  // sum of the odd-position counts
+    int64_t first, end;   // foreground span in linear index (0, 0 when empty)
+} MaskInfo;
+
+/* Decode one string into `out` (capacity >= len) and fill `info`; returns 0, or -1 when the
+ * string is not in the format (a character it never uses, a count longer than 7 characters,
+ * the end inside a count, or no count at all). The one-character counts that make up almost
+ * all of a mask take a short path without data-dependent branches (the signs of run-length
+ * differences are random), and the two counts a difference refers to stay in registers. */
+static int decode_one(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *info) {
+    Py_ssize_t m = 0, p = 0;
+    uint32_t prev1 = 0, prev2 = 0;  // counts m - 1 and m - 2
+    uint64_t position = 0, foreground = 0;
+    int64_t first = -1, end = 0;
+    while (p < len) {
+        int c = (unsigned char)s[p++] - 48;
+        int64_t x;
+        if ((unsigned)c < 32) {
+            x = (c ^ 16) - 16;  // a 5-bit two's complement number in one character
+        } else {
+            if ((unsigned)c > 63) return -1;  // not a character the format uses
+            x = c & 0x1f;
+            int k = 1;
+            do {
+                if (p >= len || k > 6) return -1;  // ends inside a count, or too long
+                c = (unsigned char)s[p++] - 48;
+                if ((unsigned)c > 63) return -1;
+                x |= (int64_t)(c & 0x1f) << (5 * k);
+                k++;
+            } while (c & 0x20);
+            const int64_t top = (int64_t)1 << (5 * k - 1);  // sign bit: 0x10 of the last char
+            x = (x ^ top) - top;
+        }
+        if (m > 2) x += (int64_t)prev2;
+        const uint32_t v = (uint32_t)x;
+        out[m] = v;
+        if ((m & 1) && v) {
+            if (first < 0) first = (int64_t)position;
+            end = (int64_t)(position + v);
+            foreground += v;
+        }
+        position += v;
+        prev2 = prev1;
+        prev1 = v;
+        m++;
+    }
+    if (m == 0) return -1;  // an empty string has no runs at all
+    info->runs = m;
+    info->pixels = position;
+    info->foreground = foreground;
+    info->first = first < 0 ? 0 : first;
+    info->end = end;
+    return 0;
+}
+
+static PyObject *key_counts, *key_size;  // interned "counts" and "size"
+
+/* The counts string of one RLE dict as a char pointer and length (str or bytes), and its
+ * height x width; 0 when it is not a dict with a string `counts` and an integer [h, w] `size`. */
+static int counts_of(PyObject *seg, const char **s, Py_ssize_t *len, int64_t *total) {
+    if (!PyDict_Check(seg)) return 0;
+    PyObject *counts = PyDict_GetItem(seg, key_counts);
+    PyObject *size = PyDict_GetItem(seg, key_size);
+    if (counts == NULL || size == NULL || !PyList_Check(size) || PyList_GET_SIZE(size) != 2)
+        return 0;
+    PyObject *h = PyList_GET_ITEM(size, 0), *w = PyList_GET_ITEM(size, 1);
+    if (!PyLong_Check(h) || !PyLong_Check(w)) return 0;
+    long long hv = PyLong_AsLongLong(h), wv = PyLong_AsLongLong(w);
+    if (PyErr_Occurred() || hv < 0 || wv < 0 || hv > (1LL << 31) || wv > (1LL << 31)) return 0;
+    *total = (int64_t)(hv * wv);
+    if (PyBytes_Check(counts)) return PyBytes_AsStringAndSize(counts, (char **)s, len) == 0;
+    if (PyUnicode_Check(counts)) {
+        *s = PyUnicode_AsUTF8AndSize(counts, len);
+        return *s != NULL;
+    }
+    return 0;
+}
+
+static PyObject *bytes_of_size(Py_ssize_t size) {
+    return PyBytes_FromStringAndSize(NULL, size > 0 ? size : 1);
+}
+
+/* decode(segs, keep=None) -> False, or (True, counts, offsets, first, end, area)
+ *
+ * segs: list of RLE dicts with a compressed `counts` (str or bytes) and `size` [h, w]; keep:
+ * one byte per mask, non-zero where its runs are wanted (default: all). Returns bytes holding
+ * the uint32 counts of the kept masks concatenated, int64 offsets [n + 1] into them (a mask
+ * not kept has none), int64 first / end: the linear index of each mask's first foreground pixel and
+ * one past its last (0, 0 when empty), and float64 area (foreground pixels). False when any
+ * entry is not such a dict or its mask is malformed. */
+static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep);
+
+static PyObject *decode(PyObject *self, PyObject *args) {
+    PyObject *segs, *keep_arg = Py_None;
+    if (!PyArg_ParseTuple(args, "O!|O", &PyList_Type, &segs, &keep_arg)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(segs);
+    Py_buffer keep_buf = {0};
+    const unsigned char *keep = NULL;
+    if (keep_arg != Py_None) {
+        if (PyObject_GetBuffer(keep_arg, &keep_buf, PyBUF_SIMPLE) < 0) return NULL;
+        if (keep_buf.len != n) {
+            PyBuffer_Release(&keep_buf);
+            PyErr_SetString(PyExc_ValueError, "keep must hold one byte per mask");
+            return NULL;
+        }
+        keep = keep_buf.buf;
+    }
+    PyObject *out = decode_masks(segs, n, keep);
+    if (keep) PyBuffer_Release(&keep_buf);
+    return out;
+}
+
+static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep) {
+    Py_ssize_t capacity = 0, longest = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *s;
+        Py_ssize_t len;
+        int64_t total;
+        if (!counts_of(PyList_GET_ITEM(segs, i), &s, &len, &total)) {
+            PyErr_Clear();
+            Py_RETURN_FALSE;  // not a compressed RLE dict: not ours to decode
+        }
+        if (keep == NULL || keep[i]) capacity += len;
+        if (len > longest) longest = len;
+    }
+    capacity += longest;  // room to decode a mask that is not kept after the kept ones
+    PyObject *counts = bytes_of_size(capacity * (Py_ssize_t)sizeof(uint32_t));
+    PyObject *offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
+    PyObject *first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    PyObject *end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    PyObject *area = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    if (!counts || !offsets || !first || !end || !area) {
+        Py_XDECREF(counts);
+        Py_XDECREF(offsets);
+        Py_XDECREF(first);
+        Py_XDECREF(end);
+        Py_XDECREF(area);
+        return NULL;
+    }
+    uint32_t *c = (uint32_t *)PyBytes_AS_STRING(counts);
+    int64_t *off = (int64_t *)PyBytes_AS_STRING(offsets);
+    int64_t *fst = (int64_t *)PyBytes_AS_STRING(first);
+    int64_t *lst = (int64_t *)PyBytes_AS_STRING(end);
+    double *ar = (double *)PyBytes_AS_STRING(area);
+    int ok = 1;
+    off[0] = 0;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        const char *s;
+        Py_ssize_t len;
+        int64_t total;
+        counts_of(PyList_GET_ITEM(segs, i), &s, &len, &total);
+        MaskInfo info;
+        if (decode_one(s, len, c + off[i], &info) < 0 || (int64_t)info.pixels != total) {
+            ok = 0;  // malformed, or its runs do not cover the frame exactly
+            break;
+        }
+        off[i + 1] = off[i] + (keep == NULL || keep[i] ? info.runs : 0);
+        fst[i] = info.first;
+        lst[i] = info.end;
+        ar[i] = (double)info.foreground;
+    }
+    if (!ok) {
+        Py_DECREF(counts);
+        Py_DECREF(offsets);
+        Py_DECREF(first);
+        Py_DECREF(end);
+        Py_DECREF(area);
+        Py_RETURN_FALSE;
+    }
+    return Py_BuildValue("ONNNNN", Py_True, counts, offsets, first, end, area);
+}
+
+/* |A ∩ B| of two masks of the same size, by walking both run lists once. */
+static uint64_t intersect(const uint32_t *a, int64_t na, const uint32_t *b, int64_t nb) {
+    uint64_t inter = 0;
+    int64_t ia = 0, ib = 0;
+    uint64_t end_a = na ? a[0] : 0, end_b = nb ? b[0] : 0;  // end of the current runs
+    uint64_t start = 0;
+    while (ia < na && ib < nb) {
+        uint64_t stop = end_a < end_b ? end_a : end_b;
+        if ((ia & 1) && (ib & 1)) inter += stop - start;
+        start = stop;
+        if (end_a == stop && ++ia < na) end_a += a[ia];
+        if (end_b == stop && ++ib < nb) end_b += b[ib];
+    }
+    return inter;
+}
+
+/* intersections(a_counts, a_offsets, a_first, a_end, b_counts, b_offsets, b_first, b_end,
+ *               a_rows, b_rows) -> bytes of float64 |A[a_rows[k]] ∩ B[b_rows[k]]| per k.
+ * The masks of a pair must have the same size (the caller pairs only such masks). */
+static PyObject *intersections(PyObject *self, PyObject *args) {
+    Py_buffer buf[10];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*", &buf[0], &buf[1], &buf[2], &buf[3],
+                          &buf[4], &buf[5], &buf[6], &buf[7], &buf[8], &buf[9]))
+        return NULL;
+    const uint32_t *ac = buf[0].buf, *bc = buf[4].buf;
+    const int64_t *aoff = buf[1].buf, *afst = buf[2].buf, *aend = buf[3].buf;
+    const int64_t *boff = buf[5].buf, *bfst = buf[6].buf, *bend = buf[7].buf;
+    const int64_t *arow = buf[8].buf, *brow = buf[9].buf;
+    Py_ssize_t n = buf[8].len / (Py_ssize_t)sizeof(int64_t);
+    Py_ssize_t n_a = buf[2].len / (Py_ssize_t)sizeof(int64_t);
+    Py_ssize_t n_b = buf[6].len / (Py_ssize_t)sizeof(int64_t);
+    PyObject *out = NULL;
+    if (buf[9].len != buf[8].len) {
+        PyErr_SetString(PyExc_ValueError, "a_rows and b_rows must have the same length");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (arow[k] < 0 || arow[k] >= n_a || brow[k] < 0 || brow[k] >= n_b) {
+            PyErr_SetString(PyExc_IndexError, "a row or b row out of range");
+            goto done;
+        }
+    }
+    out = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    if (!out) goto done;
+    double *o = (double *)PyBytes_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int64_t i = arow[k], j = brow[k];
+        // foreground spans that do not overlap: nothing to merge
+        if (afst[i] >= bend[j] || bfst[j] >= aend[i]) {
+            o[k] = 0.0;
+            continue;
+        }
+        o[k] = (double)intersect(ac + aoff[i], aoff[i + 1] - aoff[i], bc + boff[j],
+                                 boff[j + 1] - boff[j]);
+    }
+    Py_END_ALLOW_THREADS;
+done:
+    for (int b = 0; b < 10; b++) PyBuffer_Release(&buf[b]);
+    return out;
+}
+
+/* Append count list `v[0..m)` to `out` as a COCO compressed string, byte for byte what
+ * pycocotools' rleToString writes; returns the characters written (at most 6 per count). */
+static Py_ssize_t encode_one(const uint32_t *v, Py_ssize_t m, char *out) {
+    Py_ssize_t p = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int64_t x = (int64_t)v[i];
+        if (i > 2) x -= (int64_t)v[i - 2];
+        int more = 1;
+        while (more) {
+            char c = (char)(x & 0x1f);
+            x >>= 5;
+            more = (c & 0x10) ? x != -1 : x != 0;
+            if (more) c |= 0x20;
+            out[p++] = (char)(c + 48);
+        }
+    }
+    return p;
+}
+
+/* parse_count_lists(raw, body_starts, body_ends, limit) -> False, or
+ *     (True, values, bounds, foreground, strings, string_bounds)
+ *
+ * The JSON integer lists whose text between the brackets is raw[body_starts[k]:body_ends[k]]:
+ * elements separated by "," or ", ", each a JSON integer without sign, fraction or exponent,
+ * no leading zero, at most 8 digits and below `limit`. Anything else gives False (the caller
+ * then parses the document the ordinary way). Returns bytes of the uint32 values of all lists
+ * (plus two spare zeros), int64 bounds [n + 1] into them, float64 foreground (the sum of each
+ * list's odd-position values in uint32 arithmetic, as pycocotools `area`), and every list as a
+ * compressed RLE string: one bytes object and int64 bounds [n + 1] into it. */
+static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
+    Py_buffer raw_buf, start_buf, end_buf;
+    long long limit;
+    if (!PyArg_ParseTuple(args, "y*y*y*L", &raw_buf, &start_buf, &end_buf, &limit)) return NULL;
+    PyObject *result = NULL, *values = NULL, *bounds = NULL, *foreground = NULL;
+    PyObject *strings = NULL, *string_bounds = NULL;
+    const unsigned char *raw = raw_buf.buf;
+    const int64_t *starts = start_buf.buf, *ends = end_buf.buf;
+    Py_ssize_t n = start_buf.len / (Py_ssize_t)sizeof(int64_t);
+    if (end_buf.len != start_buf.len) {
+        PyErr_SetString(PyExc_ValueError, "body_starts and body_ends differ in length");
+        goto done;
+    }
+    // A number takes at least two bytes of text with its separator: a capacity for all.
+    Py_ssize_t capacity = 2;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (starts[k] < 0 || ends[k] < starts[k] || ends[k] > raw_buf.len) {
+            PyErr_SetString(PyExc_IndexError, "a list body lies outside the document");
+            goto done;
+        }
+        capacity += (ends[k] - starts[k]) / 2 + 1;
+    }
+    values = bytes_of_size(capacity * (Py_ssize_t)sizeof(uint32_t));
+    bounds = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
+    foreground = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    string_bounds = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
+    if (!values || !bounds || !foreground || !string_bounds) goto done;
+    uint32_t *v = (uint32_t *)PyBytes_AS_STRING(values);
+    int64_t *b = (int64_t *)PyBytes_AS_STRING(bounds);
+    double *fg = (double *)PyBytes_AS_STRING(foreground);
+    int64_t *sb = (int64_t *)PyBytes_AS_STRING(string_bounds);
+    int ok = 1;
+    Py_ssize_t m = 0;
+    b[0] = 0;
+    for (Py_ssize_t k = 0; k < n && ok; k++) {
+        const unsigned char *p = raw + starts[k], *e = raw + ends[k];
+        uint32_t odd_sum = 0;
+        Py_ssize_t index = 0;
+        while (p < e) {
+            if (*p < '0' || *p > '9') {
+                ok = 0;  // an empty element, a sign, a space, a nested value...
+                break;
+            }
+            const unsigned char *digits = p;
+            int64_t x = 0;
+            while (p < e && *p >= '0' && *p <= '9' && p - digits < 9) x = x * 10 + (*p++ - '0');
+            Py_ssize_t n_digits = p - digits;
+            if (n_digits > 8 || (n_digits > 1 && digits[0] == '0') || x >= limit) {
+                ok = 0;  // too long, a leading zero (invalid JSON), or too large
+                break;
+            }
+            v[m++] = (uint32_t)x;
+            if (index++ & 1) odd_sum += (uint32_t)x;
+            if (p == e) break;
+            if (*p != ',') {
+                ok = 0;  // whitespace or another byte after a number
+                break;
+            }
+            p++;
+            if (p < e && *p == ' ') p++;
+            if (p == e) ok = 0;  // a trailing separator
+        }
+        b[k + 1] = m;
+        fg[k] = (double)odd_sum;
+    }
+    if (!ok) {
+        result = Py_NewRef(Py_False);
+        goto done;
+    }
+    v[m] = v[m + 1] = 0;  // the two spare zeros
+    strings = bytes_of_size(6 * m + 1);
+    if (!strings) goto done;
+    char *text = PyBytes_AS_STRING(strings);
+    sb[0] = 0;
+    for (Py_ssize_t k = 0; k < n; k++) sb[k + 1] = sb[k] + encode_one(v + b[k], b[k + 1] - b[k], text + sb[k]);
+    if (_PyBytes_Resize(&values, (m + 2) * (Py_ssize_t)sizeof(uint32_t)) < 0) goto done;
+    if (_PyBytes_Resize(&strings, sb[n] > 0 ? sb[n] : 1) < 0) goto done;
+    result = Py_BuildValue("ONNNNN", Py_True, values, bounds, foreground, strings, string_bounds);
+    values = bounds = foreground = strings = string_bounds = NULL;  // now owned by result
+done:
+    Py_XDECREF(values);
+    Py_XDECREF(bounds);
+    Py_XDECREF(foreground);
+    Py_XDECREF(strings);
+    Py_XDECREF(string_bounds);
+    PyBuffer_Release(&raw_buf);
+    PyBuffer_Release(&start_buf);
+    PyBuffer_Release(&end_buf);
+    return result;
+}
+
+/* plain_result_frames(segs) -> bool: every entry is None or a dict (exactly) whose `counts`
+ * is a str and whose `size` a list of two items: the common case of a result's frames, which
+ * the loader then takes as they are (anything else goes through its per-frame checks). */
+static PyObject *plain_result_frames(PyObject *self, PyObject *segs) {
+    if (!PyList_Check(segs)) Py_RETURN_FALSE;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(segs); i++) {
+        PyObject *seg = PyList_GET_ITEM(segs, i);
+        if (seg == Py_None) continue;
+        if (!PyDict_CheckExact(seg)) Py_RETURN_FALSE;
+        PyObject *counts = PyDict_GetItem(seg, key_counts);
+        PyObject *size = PyDict_GetItem(seg, key_size);
+        if (counts == NULL || !PyUnicode_CheckExact(counts) || size == NULL ||
+            !PyList_CheckExact(size) || PyList_GET_SIZE(size) != 2)
+            Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef methods[] = {
+    {"decode", decode, METH_VARARGS, "Decode compressed RLE dicts into one flat run array."},
+    {"intersections", intersections, METH_VARARGS, "Exact |A ∩ B| of many mask pairs."},
+    {"plain_result_frames", plain_result_frames, METH_O,
+     "True when every entry is None or a compressed RLE dict."},
+    {"parse_count_lists", parse_count_lists, METH_VARARGS,
+     "Parse JSON integer count lists and encode them as compressed RLE strings."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_rle_kernel", "Bulk COCO RLE decoding and intersections.", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__rle_kernel(void) {
+    key_counts = PyUnicode_InternFromString("counts");
+    key_size = PyUnicode_InternFromString("size");
+    if (key_counts == NULL || key_size == NULL) return NULL;
+    return PyModule_Create(&module);
+}
