@@ -18,7 +18,7 @@ import pytest
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from vis_bench.config import parse_config
 from vis_bench.report.records import read_records
-from vis_bench.sweep import expand_cells, run_sweep
+from vis_bench.sweep import expand_cells, run_sweep, sweep_records
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,6 +85,19 @@ def test_failing_cell_is_recorded_and_sweep_goes_on(tmp_path):
     again = run_sweep(cfg, MemorySource(), None, "mem", tmp_path, log=lambda s: None)
     assert [r["status"] for r in again] == ["failed", "failed"]
     assert len(read_records(tmp_path)) == 6
+    # the report shows each cell once, with its latest record
+    latest = sweep_records(cfg, "mem", tmp_path)
+    assert [r["status"] for r in latest] == ["ok", "ok", "failed", "failed"]
+    assert [r["key"] for r in latest] == [r["key"] for r in records]
+
+
+def test_the_report_leaves_out_cells_the_config_no_longer_has(tmp_path):
+    run_sweep(config(), MemorySource(), None, "mem", tmp_path, log=lambda s: None)
+    narrower = config()
+    narrower.sweep.clip_length = ["all"]
+    shown = sweep_records(narrower, "mem", tmp_path)
+    assert [(r["method"], r["clip_length"]) for r in shown] == [("toy", "all"), ("toy", "all")]
+    assert len(read_records(tmp_path)) == 4
 
 
 SWEEP_SCRIPT = textwrap.dedent(
@@ -132,3 +145,18 @@ def test_killed_sweep_resumes_with_the_same_records(tmp_path):
     assert len({r["key"] for r in records}) == 4
     # finished cells were not redone: their lines are unchanged
     assert records[: len(partial)] == partial
+
+
+def test_a_checkpoint_replaced_under_the_same_path_makes_its_cells_unfinished(tmp_path):
+    weights = tmp_path / "model.pth"
+    weights.write_bytes(b"first weights")
+    cfg = parse_config(
+        {"name": "t", "dataset": {"kind": "synthetic"}, "methods": [{"name": "toy"}]}
+    )
+    cfg.methods[0].checkpoint = str(weights)
+    (cell,) = expand_cells(cfg)
+    before = cell.key("data")
+    assert cell.key("data") == before  # stable while the file stays
+    weights.write_bytes(b"retrained weights")
+    os.utime(weights, ns=(1, 1))
+    assert cell.key("data") != before

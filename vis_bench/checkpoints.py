@@ -35,6 +35,19 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return shipped if shipped.exists() else path
 
 
+def checkpoint_fingerprint(path: str | Path | None) -> str | None:
+    """Size and modification time of a checkpoint file ("bytes:mtime_ns"), None without one:
+    part of a sweep cell's identity, so a file retrained or replaced under the same path is not
+    taken for a finished cell when a sweep resumes."""
+    if path is None:
+        return None
+    try:
+        stat = resolve_checkpoint(path).stat()
+    except OSError:
+        return None  # missing: the cell reports it when it runs
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def save_project_checkpoint(
     state_dict: Mapping[str, torch.Tensor],
     path: str | Path,

@@ -2,8 +2,10 @@
 
 Each cell runs the shared runner, writes its results.json atomically, is scored with the
 project's metric when ground truth exists, is measured (FPS, FLOPs, parameters, memory), and ends
-as one record line. Finished cells are skipped on rerun; a failing cell is recorded with its
-reason and the sweep goes on; Ctrl-C leaves every finished cell intact.
+as one record line. Finished cells are skipped on rerun (a cell is identified by its axes, its
+method's options and checkpoint path, and the checkpoint file's size and modification time); a
+failing cell is recorded with its reason and the sweep goes on; Ctrl-C leaves every finished cell
+intact.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.atomic import write_atomic
-from vis_bench.checkpoints import project_checkpoint_info, resolve_checkpoint
+from vis_bench.checkpoints import (
+    checkpoint_fingerprint,
+    project_checkpoint_info,
+    resolve_checkpoint,
+)
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.distributed import DistContext, shard_by_frames, single_process
 from vis_bench.errors import VisBenchError
@@ -30,7 +36,7 @@ from vis_bench.inference.runner import FrameSource, RunOutcome, run_method
 from vis_bench.measure import memory
 from vis_bench.measure.environment import environment
 from vis_bench.registry import get_method
-from vis_bench.report.records import append_record, finished_keys
+from vis_bench.report.records import append_record, finished_keys, read_records
 
 RANDOM_WEIGHTS_NOTE = "random weights (no checkpoint): AP is not meaningful"
 
@@ -50,6 +56,7 @@ class Cell:
         return {
             "method": self.method.name,
             "checkpoint": self.method.checkpoint,
+            "checkpoint_file": checkpoint_fingerprint(self.method.checkpoint),
             "options": self.method.options,
             "dataset": dataset_id,
             "clip_length": self.clip_length,
@@ -267,6 +274,18 @@ def _flops_clip(source: FrameSource, plugin: Any, cell: Cell, device: str) -> to
     length = video.length if cell.clip_length == "all" else min(video.length, cell.clip_length)
     frames = torch.from_numpy(source.read_frames(video, list(range(length)))).permute(0, 3, 1, 2)
     return plugin.preprocess(frames, cell.resolution).to(device)
+
+
+def sweep_records(config: BenchConfig, dataset_id: str, run_dir: Path) -> list[dict[str, Any]]:
+    """The records of this config's cells in `run_dir`, the latest of each, in cell order.
+
+    A run directory keeps every record ever written to it; records of cells the config no
+    longer has (or of checkpoints since replaced under the same path) stay out of its reports.
+    """
+    keys = [cell.key(dataset_id) for cell in expand_cells(config)]
+    wanted = set(keys)
+    latest = {r["key"]: r for r in read_records(run_dir) if r.get("key") in wanted}
+    return [latest[key] for key in keys if key in latest]
 
 
 def run_sweep(

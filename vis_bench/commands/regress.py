@@ -89,10 +89,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(config, run_dir: Path) -> list[dict]:
     from vis_bench.inference.sources import open_source
     from vis_bench.measure.accuracy import evaluate_results
-    from vis_bench.report.records import read_records
-    from vis_bench.sweep import run_sweep
+    from vis_bench.sweep import run_sweep, sweep_records
 
     source = open_source(config.dataset, config.source)
     print(f"regress {config.name!r}: {source.describe()}")
     run_sweep(config, source, source.gt_path, source.dataset_id, run_dir, evaluate=evaluate_results)
-    return read_records(run_dir)
+    return sweep_records(config, source.dataset_id, run_dir)

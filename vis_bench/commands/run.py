@@ -46,9 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.measure.accuracy import evaluate_results
     from vis_bench.measure.model_flops import clip_flops
     from vis_bench.report.outputs import write_reports
-    from vis_bench.report.records import read_records
     from vis_bench.report.tables import comparison_table, notes_lines
-    from vis_bench.sweep import run_sweep
+    from vis_bench.sweep import run_sweep, sweep_records
 
     config_path = args.config or default_config_path()
     config = load_config(config_path, args.overrides)
@@ -80,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         shutdown()
     if not ctx.is_main:
         return 0
-    records = read_records(run_dir)
+    records = sweep_records(config, source.dataset_id, run_dir)
     print()
     print(comparison_table(records))
     for line in notes_lines(records):
