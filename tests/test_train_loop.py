@@ -195,6 +195,49 @@ def test_pretrained_backbone_fits_every_method_and_carries_trained_statistics(tm
         assert torch.equal(trained[prefix + "bn1.running_var"], weights["bn1.running_var"])
 
 
+def test_dense_pretraining_labels_every_object_pixel_with_its_category(tmp_path):
+    from vis_bench.inference.sources import open_source
+    from vis_bench.train.pretrain import FrameSampler, load_pretrain_config, pretrain_backbone
+
+    path = tmp_path / "backbone.yaml"
+    path.write_text(
+        "method: seqformer\n"
+        "options: {backbone: tiny}\n"
+        f"dataset: {{kind: synthetic, videos: 3, seed: 4, min_frames: 5, max_frames: 6, "
+        f"cache_dir: {tmp_path / 'cache'}}}\n"
+        "task: segmentation\ncrop_size: 64\nbatch: 2\niterations: 3\n"
+        f"output: {tmp_path / 'backbone.pth'}\n"
+    )
+    config = load_pretrain_config(path)
+    dataset = open_source(config.dataset, str(path)).dataset
+    sampler = FrameSampler(dataset, 64, seed=0)
+    video, t = sampler.items[0]
+    label = sampler.label_map(video, t)
+    for ann in video.annotations:
+        mask = ann.mask(t)
+        if mask is not None:
+            assert (label[mask.astype(bool)] == sampler.categories.index(ann.category_id) + 1).all()
+    covered = sum(a.mask(t).astype(bool) for a in video.annotations if a.mask(t) is not None)
+    assert (label[~covered.astype(bool)] == 0).all()
+    frames, labels = sampler.draw(3)
+    assert frames.shape == (3, 3, 64, 64) and frames.dtype == torch.uint8
+    assert labels.shape == (3, 64, 64) and labels.max() <= len(sampler.categories)
+    result = pretrain_backbone(config, progress=False, log=lambda _: None)
+    assert 0.0 <= result["accuracy"] <= 1.0
+    provenance = torch.load(tmp_path / "backbone.pth", weights_only=True)
+    assert "bn1.running_mean" in provenance["state_dict"]
+
+
+def test_an_unknown_pretraining_task_is_a_config_error(tmp_path):
+    from vis_bench.train.pretrain import load_pretrain_config
+
+    path = tmp_path / "backbone.yaml"
+    path.write_text("method: ifc\ndataset: {kind: synthetic}\ntask: detection\n")
+    with pytest.raises(InputError, match="segmentation") as err:
+        load_pretrain_config(path)
+    assert err.value.field == "task"
+
+
 def test_a_backbone_file_of_another_shape_is_refused(tmp_path):
     from vis_bench.checkpoints import save_project_checkpoint
 

@@ -2,7 +2,7 @@
 
 The published models start from an ImageNet-pretrained ResNet-50 whose BatchNorm is frozen
 while the video model trains. The tiny models follow the same recipe at a size a CPU can train:
-this body is pretrained as an object-crop classifier with ordinary BatchNorm
+this body is pretrained on the synthetic frames (per-pixel categories) with ordinary BatchNorm
 (`run_bench.py pretrain`, the stand-in for ImageNet), then frozen into FrozenBatchNorm2d here.
 Module names are torchvision's resnet18 names (conv1, bn1, layer1..4, downsample.0/.1); the
 outputs are res3, res4, res5 at strides 8, 16, 32 like the ResNet-50 body, so every method's neck

@@ -1,7 +1,8 @@
-"""`run_bench.py pretrain --config FILE`: pretrain a method's backbone as an object-crop classifier.
+"""`run_bench.py pretrain --config FILE`: pretrain a method's backbone on a training split.
 
-The tiny models' stand-in for ImageNet weights (vis_bench/train/pretrain.py); `train` configs
-start from the result with `backbone_init`.
+The tiny models' stand-in for ImageNet / COCO weights (vis_bench/train/pretrain.py): per-pixel
+object categories of frames (`task: segmentation`) or object-crop classification (`task:
+crops`); `train` configs start from the result with `backbone_init`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from vis_bench.commands._options import add_override_argument
 
 NAME = "pretrain"
-HELP = "pretrain a backbone on object crops of a training split (e.g. configs/tiny/backbone.yaml)"
+HELP = "pretrain a backbone on a training split (e.g. configs/tiny/backbone.yaml)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

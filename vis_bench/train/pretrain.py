@@ -1,10 +1,17 @@
-"""Backbone pretraining: classify object crops of a training split, as ImageNet pretrains ResNets.
+"""Backbone pretraining on a training split: the tiny models' stand-in for ImageNet / COCO weights.
 
-The published models start from ImageNet classifiers. The tiny models cannot download one, so
-their backbone is first trained the same way on what there is: square crops around the
-annotated objects of the training videos, one label per crop (its category). The classifier
-head (global average pooling + a linear layer) is thrown away; the backbone's weights are
-written in the project format and a `train` config starts from them with `backbone_init`.
+The published models start from ImageNet classifiers (and SeqFormer trains jointly on COCO
+instance masks). The tiny models cannot download either, so their backbone is first trained on
+what there is, with one of two tasks (`task:`):
+
+- `crops`: classify square crops around the annotated objects, one label per crop (its
+  category), as ImageNet pretrains ResNets; the head is global average pooling + a linear layer.
+- `segmentation`: label every pixel of whole frames with its object's category (0 for the
+  background) from all three feature levels, as a dense (COCO-like) pretraining does; the head
+  is a 1x1 convolution per level, summed at stride 8.
+
+The head is thrown away; the backbone's weights are written in the project format and a `train`
+config starts from them with `backbone_init`.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from vis_bench.train.config import config_number, require_keys
 
 #: crops reach this far around an object's box (relative to its longer side)
 CONTEXT = 1.25
+#: the pretraining tasks (see the module docstring)
+TASKS = ("crops", "segmentation")
 
 
 @dataclass
@@ -41,6 +50,9 @@ class PretrainConfig:
     method: str
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     options: dict[str, Any] = field(default_factory=dict)
+    #: "crops" (object-crop classification) or "segmentation" (per-pixel category of frames)
+    task: str = "crops"
+    #: crops: side of the square crops; segmentation: side of the square frame crops
     crop_size: int = 64
     batch: int = 16
     iterations: int = 1500
@@ -66,6 +78,12 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
     config = dataclasses.replace(config, dataset=dataset, source=source)
     if config.crop_size < 32 or config.batch < 1 or config.iterations < 1:
         raise InputError("need crop_size >= 32, batch >= 1, iterations >= 1", path=source)
+    if config.task not in TASKS:
+        raise InputError(
+            f"unknown pretraining task {config.task!r}; use one of {', '.join(TASKS)}",
+            path=source,
+            field="task",
+        )
     return config
 
 
@@ -123,10 +141,105 @@ class CropSampler:
         return crop.round().clamp(0, 255).to(torch.uint8)
 
 
+class FrameSampler:
+    """Random square crops of whole frames (uint8 [N, 3, s, s]) and their per-pixel category maps
+    (int64 [N, s, s]: 0 background, i + 1 for the i-th category), reproducibly."""
+
+    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
+        self.dataset = dataset
+        self.crop_size = crop_size
+        self.rng = np.random.default_rng(seed)
+        self.categories = sorted(c.id for c in dataset.categories)
+        # every frame in which at least one object is visible, drawn uniformly
+        self.items = [
+            (video, t)
+            for video in dataset.videos
+            for t in range(video.length)
+            if any(a.visible(t) and not a.iscrowd for a in video.annotations)
+        ]
+        if not self.items:
+            raise InputError(
+                "no frame shows an annotated object", path=str(dataset.annotation_file)
+            )
+
+    def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        frames, labels = [], []
+        for i in self.rng.choice(len(self.items), n):
+            frame, label = self._crop(*self.items[int(i)])
+            frames.append(frame)
+            labels.append(label)
+        return torch.stack(frames), torch.stack(labels)
+
+    def label_map(self, video: Any, t: int) -> np.ndarray:
+        """Category index + 1 of the object covering each pixel of frame t (0: background)."""
+        label = np.zeros((video.height, video.width), dtype=np.int64)
+        for ann in video.annotations:
+            mask = None if ann.iscrowd else ann.mask(t)
+            if mask is not None:
+                label[mask.astype(bool)] = self.categories.index(ann.category_id) + 1
+        return label
+
+    def _crop(self, video: Any, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        side = self.crop_size
+        scale = side * float(self.rng.uniform(1.0, 1.3)) / min(video.height, video.width)
+        size = (max(side, round(video.height * scale)), max(side, round(video.width * scale)))
+        frame = torch.from_numpy(self.dataset.frames(video, [t])[0]).permute(2, 0, 1).float()
+        frame = F.interpolate(
+            frame[None], size=size, mode="bilinear", antialias=True, align_corners=False
+        )[0]
+        label = torch.from_numpy(self.label_map(video, t))[None, None].float()
+        label = F.interpolate(label, size=size, mode="nearest")[0, 0].long()
+        y0 = int(self.rng.integers(size[0] - side + 1))
+        x0 = int(self.rng.integers(size[1] - side + 1))
+        frame, label = (
+            frame[:, y0 : y0 + side, x0 : x0 + side],
+            label[y0 : y0 + side, x0 : x0 + side],
+        )
+        if self.rng.random() < 0.5:
+            frame, label = frame.flip(-1), label.flip(-1)
+        return frame.round().clamp(0, 255).to(torch.uint8), label
+
+
+class ClassifierHead(nn.Module):
+    """Global average pooling of the last level + a linear layer (ImageNet's head)."""
+
+    def __init__(self, channels: list[int], classes: int):
+        super().__init__()
+        self.linear = nn.Linear(channels[-1], classes)
+
+    def forward(self, features: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+        return self.linear(features[-1].mean((2, 3)))
+
+
+class DenseHead(nn.Module):
+    """A 1x1 convolution per level, summed at the finest level's stride, upsampled to `size`:
+    every level has to carry where each category is."""
+
+    def __init__(self, channels: list[int], classes: int):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(c, classes, 1) for c in channels)
+
+    def forward(self, features: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+        finest = features[0].shape[-2:]
+        logits = sum(
+            F.interpolate(conv(f), size=finest, mode="bilinear", align_corners=False)
+            for conv, f in zip(self.convs, features, strict=True)
+        )
+        return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+
+
+def accuracy_of(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Crops: the share classified right. Frames: the share of object pixels labelled right."""
+    right = logits.argmax(1) == labels
+    if labels.dim() == 1:
+        return float(right.float().mean())
+    return float(right[labels > 0].float().mean())
+
+
 def pretrain_backbone(
     config: PretrainConfig, progress: bool = True, log: Callable[[str], None] = print
 ) -> dict[str, float]:
-    """Train the backbone as a crop classifier; write its weights; return the final accuracy."""
+    """Train the backbone on the config's task; write its weights; return the held-out accuracy."""
     from vis_bench.inference.sources import open_source
 
     if config.threads:
@@ -136,16 +249,21 @@ def pretrain_backbone(
     backbone = plugin.backbone_module()
     source = open_source(config.dataset, config.source)
     check_trainable(source.dataset, str(source.dataset.annotation_file))
-    sampler = CropSampler(source.dataset, config.crop_size, config.seed)
-    held_out = CropSampler(source.dataset, config.crop_size, config.seed + 1).draw(256)
+    dense = config.task == "segmentation"
+    sampler_type = FrameSampler if dense else CropSampler
+    sampler = sampler_type(source.dataset, config.crop_size, config.seed)
+    held_out = sampler_type(source.dataset, config.crop_size, config.seed + 1).draw(
+        64 if dense else 256
+    )
 
-    def logits_of(crops: torch.Tensor) -> torch.Tensor:
-        features = backbone(plugin.preprocess(crops, config.crop_size))
-        return head(features[list(features)[-1]].mean((2, 3)))
+    def logits_of(images: torch.Tensor) -> torch.Tensor:
+        features = backbone(plugin.preprocess(images, config.crop_size))
+        return head(list(features.values()), images.shape[-2:])
 
     with torch.no_grad():
-        width = logits_width(backbone, plugin, config.crop_size)
-    head = torch.nn.Linear(width, len(sampler.categories))
+        channels = feature_channels(backbone, plugin, config.crop_size)
+    classes = len(sampler.categories) + (1 if dense else 0)
+    head = (DenseHead if dense else ClassifierHead)(channels, classes)
     swaps = thaw_batchnorm(backbone)
     params = [*backbone.parameters(), *head.parameters()]
     for p in params:
@@ -160,8 +278,8 @@ def pretrain_backbone(
         # cosine decay of the rate over the run
         for group in optimizer.param_groups:
             group["lr"] = config.lr * 0.5 * (1 + np.cos(np.pi * step / config.iterations))
-        crops, labels = sampler.draw(config.batch)
-        loss = F.cross_entropy(logits_of(crops), labels)
+        images, labels = sampler.draw(config.batch)
+        loss = F.cross_entropy(logits_of(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -169,15 +287,16 @@ def pretrain_backbone(
     backbone.eval()
     refreeze_batchnorm(swaps)
     with torch.no_grad():
-        accuracy = float((logits_of(held_out[0]).argmax(1) == held_out[1]).float().mean())
+        accuracy = accuracy_of(logits_of(held_out[0]), held_out[1])
     seconds = time.perf_counter() - began
+    task = "per-pixel object category" if dense else "object-crop classification"
     save_project_checkpoint(
         backbone.state_dict(),
         config.output,
         "backbone",
         {"method": config.method, "options": config.options},
         {
-            "task": "object-crop classification",
+            "task": task,
             "iterations": config.iterations,
             "seconds": round(seconds, 1),
             "accuracy": accuracy,
@@ -186,8 +305,10 @@ def pretrain_backbone(
         },
         config.half_weights,
     )
+    measure = "object-pixel accuracy" if dense else "crop accuracy"
     log(
-        f"wrote {config.output}: crop accuracy {accuracy:.3f} after {config.iterations} steps ({seconds / 60:.1f} min)"
+        f"wrote {config.output}: {measure} {accuracy:.3f} after {config.iterations} steps "
+        f"({seconds / 60:.1f} min)"
     )
     return {"accuracy": accuracy, "seconds": seconds}
 
@@ -228,8 +349,8 @@ def refreeze_batchnorm(swaps: list[tuple[nn.Module, str, nn.Module]]) -> None:
         setattr(parent, name, frozen)
 
 
-def logits_width(backbone: torch.nn.Module, plugin: Any, crop_size: int) -> int:
-    """Channels of the backbone's last output (what the classifier head reads)."""
+def feature_channels(backbone: torch.nn.Module, plugin: Any, crop_size: int) -> list[int]:
+    """Channels of each of the backbone's outputs, finest first (what the heads read)."""
     probe = torch.zeros((1, 3, crop_size, crop_size), dtype=torch.uint8)
     features = backbone(plugin.preprocess(probe, crop_size))
-    return int(features[list(features)[-1]].shape[1])
+    return [int(f.shape[1]) for f in features.values()]
