@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from vis_bench.atomic import write_atomic
+from vis_bench.config import read_yaml_config
 from vis_bench.errors import InputError
 from vis_bench.registry import get_method
 
@@ -47,12 +47,7 @@ def _check_keys(obj: Any, allowed: set[str], required: set[str], where: str, pat
 
 def load_table_config(path: Path) -> dict[str, Any]:
     """Parse and validate the YAML; every error names the file and the offending key."""
-    if not path.is_file():
-        raise InputError("config file not found", path=str(path))
-    try:
-        cfg = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {err}", path=str(path)) from err
+    cfg = read_yaml_config(path)
     p = str(path)
     _check_keys(cfg, _TOP_KEYS, {"method", "cells", "variants", "output"}, "<top level>", p)
     if not isinstance(cfg.get("encoder", {}), dict):

@@ -81,7 +81,7 @@ def decode(segs: list[dict], keep: np.ndarray | None = None) -> DecodedMasks | N
 
 def areas(segs: list[dict]) -> np.ndarray | None:
     """Pixel counts of compressed RLE dicts (float64); None as for `decode`."""
-    decoded = decode(segs)
+    decoded = decode(segs, keep=np.zeros(len(segs), dtype=bool))  # no runs stored
     return None if decoded is None else decoded.area
 
 

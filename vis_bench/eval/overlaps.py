@@ -31,7 +31,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from vis_bench.eval import bulk_rle
-from vis_bench.eval.rle import mask_areas
+from vis_bench.eval.rle import pycocotools_areas
 
 RLE = dict
 # Largest IoU matrix (results x GT masks) one pycocotools call may return: 4M doubles, 32 MB.
@@ -77,7 +77,7 @@ class FrameTable:
     def fill_area(self) -> None:
         """Fill `area` from the masks if the caller did not (parsing each mask once)."""
         if self.area is None and self.decoded(np.zeros(0, dtype=np.int64)) is None:
-            self.area = mask_areas(self.segs)
+            self.area = pycocotools_areas(self.segs)  # the kernel would not take them
 
 
 def frame_table(tracks: list[list[RLE | None]]) -> FrameTable:
@@ -125,17 +125,16 @@ def track_overlaps(
     labels. `d_batch` groups labels into pycocotools calls (e.g. by video) and must not
     decrease as the label grows; GT masks join the call of their label.
     """
-    if len(d.track) and len(g.track):
-        codes = _size_codes(d, g)
-        # first the intersections: the pass over the masks they make also gives the areas
-        inter = _intersections(d, g, codes, d_label, g_label, d_batch, pairs_d, pairs_g)
-        d.fill_area()
-        g.fill_area()
-        vanished = _vanished(d, g, codes, d_label, g_label, pairs_d, pairs_g)
-    else:
-        d.fill_area()
-        g.fill_area()
-        inter = vanished = np.zeros(len(pairs_d))
+    both = bool(len(d.track) and len(g.track))
+    codes = _size_codes(d, g) if both else None
+    none = np.zeros(len(pairs_d))
+    # first the intersections: their pass over the masks also gives the areas
+    inter = (
+        _intersections(d, g, codes, d_label, g_label, d_batch, pairs_d, pairs_g) if both else none
+    )
+    d.fill_area()
+    g.fill_area()
+    vanished = _vanished(d, g, codes, d_label, g_label, pairs_d, pairs_g) if both else none
     common = np.minimum(d.lengths[pairs_d], g.lengths[pairs_g])  # zip stops at the shorter
     union = _area_before(d, pairs_d, common) + _area_before(g, pairs_g, common)
     return inter, union - inter - vanished
@@ -234,7 +233,7 @@ def _entry_intersections(
     if g_masks is None:
         d.fill_area()
         ratio = _crowd_ratios(d, g, grp, d_batch)
-        return np.rint(ratio * d.area[grp.d_rows[grp.entry_d]])
+        return np.rint(ratio * d.area[d_rows])
     return bulk_rle.intersections(d_masks, d_rows, g_masks, g_rows)
 
 

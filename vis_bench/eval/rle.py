@@ -115,12 +115,16 @@ _AREA_CHUNK = 255
 
 
 def mask_areas(masks: list[dict]) -> np.ndarray:
-    """Pixel counts of compressed RLE masks (each string parsed once, in C)."""
+    """Pixel counts of compressed RLE masks (each string parsed once, in C): the compiled
+    kernel where it takes them, else pycocotools."""
+    counted = bulk_rle.areas(masks) if masks else None
+    return counted if counted is not None else pycocotools_areas(masks)
+
+
+def pycocotools_areas(masks: list[dict]) -> np.ndarray:
+    """Pixel counts of compressed RLE masks by pycocotools `area` (any mask it accepts)."""
     if not masks:
         return np.zeros(0)
-    counted = bulk_rle.areas(masks)
-    if counted is not None:
-        return counted
     parts = [mask_utils.area(masks[i : i + _AREA_CHUNK]) for i in range(0, len(masks), _AREA_CHUNK)]
     return np.concatenate(parts).astype(np.float64)
 

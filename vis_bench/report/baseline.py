@@ -18,6 +18,7 @@ import pandas as pd
 
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, parse_config
+from vis_bench.data.ytvis_json import read_json
 from vis_bench.errors import InputError
 from vis_bench.report.tables import PERCENT_METRICS
 
@@ -48,12 +49,7 @@ class Baseline:
 def read_baseline(path: str | Path) -> Baseline:
     """Parse and check a baseline file; errors name the file and the field."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("baseline file not found", path=str(path))
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise InputError(f"not valid JSON: {err}", path=str(path)) from err
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
         raise InputError(
             f'not a vis-bench baseline (expected "format": "{BASELINE_FORMAT}"); write one '

@@ -87,14 +87,25 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
     return config
 
 
-class CropSampler:
-    """Random object crops (uint8 [N, 3, s, s]) and their category indices, reproducibly."""
+class _Sampler:
+    """What both pretraining samplers share: the split, the output size, a seeded generator,
+    category ids in label order, and frames as float tensors [3, H, W]."""
 
     def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
         self.dataset = dataset
         self.crop_size = crop_size
         self.rng = np.random.default_rng(seed)
         self.categories = sorted(c.id for c in dataset.categories)
+
+    def _frame(self, video: Any, t: int) -> torch.Tensor:
+        return torch.from_numpy(self.dataset.frames(video, [t])[0]).permute(2, 0, 1).float()
+
+
+class CropSampler(_Sampler):
+    """Random object crops (uint8 [N, 3, s, s]) and their category indices, reproducibly."""
+
+    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
+        super().__init__(dataset, crop_size, seed)
         # every (video, frame, annotation) where the object is visible, drawn uniformly
         self.items = [
             (video, t, ann)
@@ -122,7 +133,7 @@ class CropSampler:
         side = max(w, h) * CONTEXT * float(self.rng.uniform(0.9, 1.1))
         cx = x + w / 2 + float(self.rng.uniform(-0.1, 0.1)) * side
         cy = y + h / 2 + float(self.rng.uniform(-0.1, 0.1)) * side
-        frame = torch.from_numpy(self.dataset.frames(video, [t])[0]).permute(2, 0, 1).float()
+        frame = self._frame(video, t)
         # zero-padded so crops at the border keep the object centred
         pad = int(np.ceil(side))
         frame = F.pad(frame, (pad, pad, pad, pad))
@@ -141,15 +152,12 @@ class CropSampler:
         return crop.round().clamp(0, 255).to(torch.uint8)
 
 
-class FrameSampler:
+class FrameSampler(_Sampler):
     """Random square crops of whole frames (uint8 [N, 3, s, s]) and their per-pixel category maps
     (int64 [N, s, s]: 0 background, i + 1 for the i-th category), reproducibly."""
 
     def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
-        self.dataset = dataset
-        self.crop_size = crop_size
-        self.rng = np.random.default_rng(seed)
-        self.categories = sorted(c.id for c in dataset.categories)
+        super().__init__(dataset, crop_size, seed)
         # every frame in which at least one object is visible, drawn uniformly
         self.items = [
             (video, t)
@@ -183,7 +191,7 @@ class FrameSampler:
         side = self.crop_size
         scale = side * float(self.rng.uniform(1.0, 1.3)) / min(video.height, video.width)
         size = (max(side, round(video.height * scale)), max(side, round(video.width * scale)))
-        frame = torch.from_numpy(self.dataset.frames(video, [t])[0]).permute(2, 0, 1).float()
+        frame = self._frame(video, t)
         frame = F.interpolate(
             frame[None], size=size, mode="bilinear", antialias=True, align_corners=False
         )[0]
