@@ -42,21 +42,23 @@ def _reference_points(queries: int, gen: torch.Generator) -> torch.Tensor:
     return torch.cat(points)
 
 
-def seqformer_inputs(queries: int, requires_grad: bool = False) -> tuple[torch.Tensor, ...]:
+def seqformer_inputs(
+    queries: int, requires_grad: bool = False, frames: int = FRAMES, seed: int = 0
+) -> tuple[torch.Tensor, ...]:
     """Inputs with realistic sampling locality: offsets of a few pixels around each query's
     reference point (uniformly random locations would mostly time cache misses)."""
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     shapes = torch.tensor(LEVELS, dtype=torch.long)
     sizes = shapes.prod(1)
     starts = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)[:-1]])
     L = len(LEVELS)
-    value = torch.randn(FRAMES, int(sizes.sum()), HEADS, CHANNELS, generator=gen)
+    value = torch.randn(frames, int(sizes.sum()), HEADS, CHANNELS, generator=gen)
     ref = _reference_points(queries, gen).view(1, queries, 1, 1, 1, 2)
-    offsets_px = torch.randn(FRAMES, queries, HEADS, L, POINTS, 2, generator=gen) * 2.0
+    offsets_px = torch.randn(frames, queries, HEADS, L, POINTS, 2, generator=gen) * 2.0
     wh = shapes.flip(1).to(torch.float32).view(1, 1, 1, L, 1, 2)
     loc = ref + offsets_px / wh
-    weights = torch.rand(FRAMES, queries, HEADS, L * POINTS, generator=gen).softmax(-1)
-    weights = weights.view(FRAMES, queries, HEADS, L, POINTS)
+    weights = torch.rand(frames, queries, HEADS, L * POINTS, generator=gen).softmax(-1)
+    weights = weights.view(frames, queries, HEADS, L, POINTS)
     for t in (value, loc, weights):
         t.requires_grad_(requires_grad)
     return value, shapes, starts, loc, weights

@@ -138,6 +138,7 @@ SHAPE_CASES = [
     dict(B=3, M=2, D=7, shapes=((9, 2), (1, 5), (4, 4)), Q=5, P=2, spread=1.5),
     dict(B=1, M=2, D=16, shapes=((4, 6),), Q=3, P=2),
     dict(B=1, M=1, D=64, shapes=((5, 3), (2, 2)), Q=4, P=1),
+    dict(B=1, M=3, D=8, shapes=((5, 6), (2, 3)), Q=5, P=3),  # 120 threads: a partial last warp
 ]
 
 
@@ -454,3 +455,12 @@ def test_cuda_gradcheck_fp64() -> None:
         lambda v, l_, w: ms_deform_attn(v, shapes, starts, l_, w),
         (value.requires_grad_(), loc.requires_grad_(), weights.requires_grad_()),
     )
+
+
+@cuda_only
+def test_cuda_rejects_mismatched_shapes() -> None:
+    value, shapes, starts, loc, weights = make_inputs(device="cuda")
+    with pytest.raises(RuntimeError, match="attention_weights shape"):
+        ms_deform_attn(value, shapes, starts, loc, weights[:, :2])
+    with pytest.raises(RuntimeError, match="sampling_locations shape"):
+        ms_deform_attn(value, shapes, starts, loc[:, :, :1], weights[:, :, :1])

@@ -32,6 +32,8 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        # mkstemp creates 0600 files; give the result the mode a plain open() would have
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -64,11 +66,18 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp creates 0700 folders
         _move_into_place(tmp, target, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:

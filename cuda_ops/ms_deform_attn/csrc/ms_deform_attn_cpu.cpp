@@ -20,8 +20,10 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <tuple>
 #include <vector>
 
@@ -58,9 +60,18 @@ Dims check_inputs(const at::Tensor& value, const at::Tensor& spatial_shapes,
   for (int64_t l = 0; l < d.L; ++l) {
     const int64_t H = shapes.data_ptr<int64_t>()[2 * l], W = shapes.data_ptr<int64_t>()[2 * l + 1];
     const int64_t start = starts.data_ptr<int64_t>()[l];
-    TORCH_CHECK(H >= 0 && W >= 0 && start >= 0 && start + H * W <= d.S, "level ", l,
-                ": level_start_index ", start, " + ", H, "x", W, " exceeds value's ", d.S,
-                " tokens");
+    if (!(H >= 0 && W >= 0 && start >= 0 && start + H * W <= d.S)) {
+      // One C string, not TORCH_CHECK's several message parts: those are joined by c10::str
+      // (an ostringstream) compiled into this extension, and with the torch 2.11+cu130 wheel and
+      // an extension built by Ubuntu's g++ 13.3 any c10::str call here crashed the process
+      // (SIGSEGV), thrown or not. A literal or snprintf'd message raises normally.
+      char message[160];
+      std::snprintf(message, sizeof(message),
+                    "level %" PRId64 ": level_start_index %" PRId64 " + %" PRId64 "x%" PRId64
+                    " exceeds value's %" PRId64 " tokens",
+                    l, start, H, W, d.S);
+      TORCH_CHECK(false, static_cast<const char*>(message));
+    }
   }
   return d;
 }

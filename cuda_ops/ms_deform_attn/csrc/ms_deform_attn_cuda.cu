@@ -3,8 +3,10 @@
 // Same semantics as the CPU kernel and the PyTorch reference (F.grid_sample, bilinear, zeros
 // padding, align_corners=False). Forward: one thread per output element (b, q, m, d).
 // Backward: one thread per (b, q, m, d) too; value grads are scattered with atomicAdd, and the
-// per-point location/weight grads are reduced over the D channels of a head with atomicAdd
-// into zero-initialised buffers (simple and correct; D is small, 32 in SeqFormer).
+// per-point location/weight grads are summed over the D channels of a head with warp shuffles
+// when D divides 32 or 32 divides D (SeqFormer: D = 32, one warp per head), each lane group then
+// adding its sum into zero-initialised buffers with one atomicAdd; other D fall back to one
+// atomicAdd per channel thread.
 // Registered as private ops in namespace `vis_bench_msda_cuda`. Only CUDA runtime and core
 // ATen/c10 headers are used (no c10/cuda), so the source also compiles against CPU-only torch
 // headers; the caller passes the current stream as an integer handle
@@ -23,6 +25,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <tuple>
 
 namespace {
@@ -105,6 +108,21 @@ __global__ void forward_kernel(const scalar_t* __restrict__ value,
   }
 }
 
+// Sum of `v` over each aligned group of `width` lanes (a power of two <= 32), left in the group's
+// first lane. Every lane of the warp must call it together.
+template <typename scalar_t>
+__device__ __forceinline__ scalar_t group_sum(scalar_t v, int width) {
+  for (int offset = width / 2; offset > 0; offset /= 2) {
+    v += __shfl_down_sync(0xffffffffu, v, offset, width);
+  }
+  return v;
+}
+
+// reduce_width > 0: the D channel threads of a head are reduce_width-lane groups of a warp
+// (D divides 32, or 32 divides D), so the per-point location/weight grads are summed with warp
+// shuffles and each group's first lane adds the sum: one atomic per group instead of one per
+// channel, all on one address. The loop then runs whole warps (the shuffles need every lane),
+// with lanes past the end computing zeros. reduce_width == 0: one atomic per channel thread.
 template <typename scalar_t>
 __global__ void backward_kernel(const scalar_t* __restrict__ grad_out,
                                 const scalar_t* __restrict__ value,
@@ -115,16 +133,20 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_out,
                                 scalar_t* __restrict__ grad_value,
                                 scalar_t* __restrict__ grad_loc,
                                 scalar_t* __restrict__ grad_attn, int64_t B, int64_t S, int64_t M,
-                                int64_t D, int64_t L, int64_t Q, int64_t P) {
+                                int64_t D, int64_t L, int64_t Q, int64_t P, int reduce_width) {
   const int64_t total = B * Q * M * D;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  const int64_t padded = reduce_width > 0 ? (total + 31) / 32 * 32 : total;
+  const bool leader = reduce_width > 0 ? (threadIdx.x % reduce_width) == 0 : true;
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < padded;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const bool valid = j < total;
+    const int64_t i = valid ? j : total - 1;  // padding lanes read in bounds, write nothing
     const int64_t d = i % D;
     const int64_t bqm = i / D;
     const int64_t m = bqm % M;
     const int64_t b = bqm / (Q * M);
     const int64_t offset = b * S * M * D + m * D + d;
-    const scalar_t g = grad_out[i];
+    const scalar_t g = valid ? grad_out[i] : scalar_t(0);
     const scalar_t* lp = loc + bqm * L * P * 2;
     const scalar_t* ap = attn + bqm * L * P;
     scalar_t* glp = grad_loc + bqm * L * P * 2;
@@ -133,26 +155,42 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_out,
       const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
       for (int64_t p = 0; p < P; ++p, lp += 2, glp += 2, ++ap, ++gap) {
         const Sample<scalar_t> s = make_sample(lp[0], lp[1], H, W, start);
-        if (!s.any) continue;
-        const scalar_t a = *ap;
-        scalar_t dots[4] = {0, 0, 0, 0};
+        scalar_t ga = 0, gx = 0, gy = 0;
+        if (s.any) {
+          const scalar_t a = *ap;
+          scalar_t dots[4] = {0, 0, 0, 0};
 #pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          if (s.idx[c] < 0) continue;
-          const int64_t pos = offset + s.idx[c] * M * D;
-          dots[c] = g * value[pos];
-          atomicAdd(grad_value + pos, a * s.w[c] * g);
+          for (int c = 0; c < 4; ++c) {
+            if (s.idx[c] < 0) continue;
+            const int64_t pos = offset + s.idx[c] * M * D;
+            dots[c] = g * value[pos];
+            if (valid) atomicAdd(grad_value + pos, a * s.w[c] * g);
+          }
+          ga = s.w[0] * dots[0] + s.w[1] * dots[1] + s.w[2] * dots[2] + s.w[3] * dots[3];
+          gx = a * (s.hy * (dots[1] - dots[0]) + s.ly * (dots[3] - dots[2])) *
+               static_cast<scalar_t>(W);
+          gy = a * (s.hx * (dots[2] - dots[0]) + s.lx * (dots[3] - dots[1])) *
+               static_cast<scalar_t>(H);
         }
-        const scalar_t ga = s.w[0] * dots[0] + s.w[1] * dots[1] + s.w[2] * dots[2] +
-                            s.w[3] * dots[3];
-        const scalar_t gx = a * (s.hy * (dots[1] - dots[0]) + s.ly * (dots[3] - dots[2]));
-        const scalar_t gy = a * (s.hx * (dots[2] - dots[0]) + s.lx * (dots[3] - dots[1]));
-        atomicAdd(gap, ga);
-        atomicAdd(glp, gx * static_cast<scalar_t>(W));
-        atomicAdd(glp + 1, gy * static_cast<scalar_t>(H));
+        if (reduce_width > 0) {  // outside the branch: every lane takes part in the shuffles
+          ga = group_sum(ga, reduce_width);
+          gx = group_sum(gx, reduce_width);
+          gy = group_sum(gy, reduce_width);
+        }
+        if (valid && leader && s.any) {
+          atomicAdd(gap, ga);
+          atomicAdd(glp, gx);
+          atomicAdd(glp + 1, gy);
+        }
       }
     }
   }
+}
+
+// The lane-group width for the shuffle reduction over a head's D channels, or 0 for plain atomics.
+int reduce_width_for(int64_t D) {
+  if (D >= 32) return D % 32 == 0 ? 32 : 0;
+  return 32 % D == 0 ? static_cast<int>(D) : 0;
 }
 
 int blocks_for(int64_t total) {
@@ -162,7 +200,13 @@ int blocks_for(int64_t total) {
 
 void check_launch() {
   const cudaError_t err = cudaGetLastError();
-  TORCH_CHECK(err == cudaSuccess, "ms_deform_attn (CUDA) launch failed: ", cudaGetErrorString(err));
+  if (err != cudaSuccess) {
+    // One C string, not TORCH_CHECK's several message parts (see the CPU source's level check).
+    char message[256];
+    std::snprintf(message, sizeof(message), "ms_deform_attn (CUDA) launch failed: %s",
+                  cudaGetErrorString(err));
+    TORCH_CHECK(false, static_cast<const char*>(message));
+  }
 }
 
 void check(const at::Tensor& value, const at::Tensor& shapes, const at::Tensor& starts,
@@ -176,6 +220,18 @@ void check(const at::Tensor& value, const at::Tensor& shapes, const at::Tensor& 
               "spatial_shapes and level_start_index must be int64");
   TORCH_CHECK(value.scalar_type() == loc.scalar_type() && value.scalar_type() == attn.scalar_type(),
               "value, sampling_locations and attention_weights must share a dtype");
+  // Shapes only: the kernels index loc and attn with value's B, M and spatial_shapes' L. The
+  // level sizes themselves live on the GPU; checking them would cost a device-to-host copy.
+  TORCH_CHECK(loc.size(5) == 2 && shapes.size(1) == 2 && starts.numel() == shapes.size(0),
+              "ms_deform_attn (CUDA): sampling_locations must be [B, Q, M, L, P, 2], "
+              "spatial_shapes [L, 2] and level_start_index [L]");
+  TORCH_CHECK(loc.size(0) == value.size(0) && loc.size(2) == value.size(2) &&
+                  loc.size(3) == shapes.size(0),
+              "sampling_locations shape does not match value/spatial_shapes");
+  TORCH_CHECK(attn.size(0) == loc.size(0) && attn.size(1) == loc.size(1) &&
+                  attn.size(2) == loc.size(2) && attn.size(3) == loc.size(3) &&
+                  attn.size(4) == loc.size(4),
+              "attention_weights shape does not match sampling_locations");
 }
 
 at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spatial_shapes,
@@ -209,6 +265,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
     const at::Tensor& level_start_index, const at::Tensor& loc, const at::Tensor& attn,
     int64_t stream_handle) {
   check(value, spatial_shapes, level_start_index, loc, attn);
+  TORCH_CHECK(grad_output.numel() == value.size(0) * loc.size(1) * value.size(2) * value.size(3),
+              "grad_output has the wrong size");
   const c10::DeviceGuard guard(value.device());
   auto g = grad_output.to(value.scalar_type()).contiguous();
   auto v = value.contiguous();
@@ -229,7 +287,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
         g.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
         st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
         grad_value.data_ptr<scalar_t>(), grad_loc.data_ptr<scalar_t>(),
-        grad_attn.data_ptr<scalar_t>(), B, S, M, D, L, Q, P);
+        grad_attn.data_ptr<scalar_t>(), B, S, M, D, L, Q, P, reduce_width_for(D));
   });
   check_launch();
   return {grad_value, grad_loc, grad_attn};
