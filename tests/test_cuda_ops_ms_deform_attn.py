@@ -464,3 +464,21 @@ def test_cuda_rejects_mismatched_shapes() -> None:
         ms_deform_attn(value, shapes, starts, loc, weights[:, :2])
     with pytest.raises(RuntimeError, match="sampling_locations shape"):
         ms_deform_attn(value, shapes, starts, loc[:, :, :1], weights[:, :, :1])
+
+
+@cuda_only
+def test_cuda_forward_paths_agree() -> None:
+    """float32 with D % 4 == 0 takes the four-channels-per-thread kernel when `value` is 16-byte
+    aligned and the one-channel kernel when it is not; both must give the reference's output."""
+    value, shapes, starts, loc, weights = make_inputs(
+        B=2, M=2, D=8, shapes=((6, 7), (3, 4)), Q=9, P=3, device="cuda", seed=6
+    )
+    flat = torch.empty(value.numel() + 1, device="cuda")
+    shifted = flat[1:].view(value.shape)  # contiguous, 4 bytes past an aligned address
+    shifted.copy_(value)
+    assert shifted.is_contiguous() and shifted.data_ptr() % 16 == 4
+    expected = ms_deform_attn_reference(value, shapes, starts, loc, weights)
+    aligned_out = ms_deform_attn(value, shapes, starts, loc, weights)
+    shifted_out = ms_deform_attn(shifted, shapes, starts, loc, weights)
+    torch.testing.assert_close(aligned_out, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(shifted_out, aligned_out, rtol=1e-6, atol=1e-6)
