@@ -7,28 +7,19 @@ averaging, multi-class expansion) must give the same predictions as the harness 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 import torch
 
 from methods.ifc.plugin import IFCPlugin
+from tests.helpers.memory_source import MemoryVideo
 from vis_bench.inference.runner import run_method
-
-
-@dataclass
-class _Video:
-    id: int
-    height: int
-    width: int
-    length: int
 
 
 class _OneVideo:
     def __init__(self, frames: np.ndarray):
         self.frames = frames
-        self.video = _Video(7, frames.shape[1], frames.shape[2], frames.shape[0])
+        self.video = MemoryVideo(7, frames.shape[1], frames.shape[2], frames.shape[0])
 
     def videos(self):
         return [self.video]

@@ -9,42 +9,17 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
+from tests.helpers.memory_source import MemorySource
 from vis_bench.config import parse_config
 from vis_bench.report.records import read_records
 from vis_bench.sweep import expand_cells, run_sweep, sweep_records
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class _Video:
-    id: int
-    height: int
-    width: int
-    length: int
-
-
-class MemorySource:
-    """Videos of moving bright squares held in memory."""
-
-    def __init__(self, lengths=(6, 9), size=(24, 32)):
-        self._videos = [_Video(i + 1, size[0], size[1], n) for i, n in enumerate(lengths)]
-
-    def videos(self):
-        return self._videos
-
-    def read_frames(self, video, indices):
-        frames = np.zeros((len(indices), video.height, video.width, 3), np.uint8)
-        for k, t in enumerate(indices):
-            frames[k, 4:12, 2 + t : 10 + t] = 255
-        return frames
 
 
 def config(**sweep):
@@ -105,7 +80,7 @@ SWEEP_SCRIPT = textwrap.dedent(
     import sys
     sys.path.insert(0, {root!r})
     import tests.helpers.toy_method
-    from tests.test_sweep import MemorySource
+    from tests.helpers.memory_source import MemorySource
     from vis_bench.config import parse_config
     from vis_bench.sweep import run_sweep
 

@@ -1,0 +1,31 @@
+"""Frame sources held in memory, for runner and sweep tests that need no dataset on disk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class MemoryVideo:
+    id: int
+    height: int
+    width: int
+    length: int
+
+
+class MemorySource:
+    """Videos of a bright square moving one pixel right per frame."""
+
+    def __init__(self, lengths=(6, 9), size=(24, 32)):
+        self._videos = [MemoryVideo(i + 1, size[0], size[1], n) for i, n in enumerate(lengths)]
+
+    def videos(self):
+        return self._videos
+
+    def read_frames(self, video, indices):
+        frames = np.zeros((len(indices), video.height, video.width, 3), np.uint8)
+        for k, t in enumerate(indices):
+            frames[k, 4:12, 2 + t : 10 + t] = 255
+        return frames
