@@ -49,6 +49,7 @@ from cuda_ops.ms_deform_attn import (
     ms_deform_attn_reference,
     ms_deform_attn_reference_backward,
 )
+from vis_bench.measure.environment import environment as measured_on
 
 MAX_REL_ERROR = 1e-5  # float32 arithmetic lands near 1e-6 here
 PIXEL_LINE_MARGIN = 1e-3  # pixels; far above float32 rounding of a coordinate below 100 px
@@ -271,23 +272,15 @@ def run_timings(
 
 
 def environment() -> dict[str, Any]:
+    """The harness's environment record for the GPU, plus what a kernel timing also depends on."""
     props = torch.cuda.get_device_properties(0)
-    env = {
-        "gpu": torch.cuda.get_device_name(0),
-        "multiprocessors": props.multi_processor_count,
-        "memory_gib": round(props.total_memory / 2**30, 1),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "capability": ".".join(map(str, torch.cuda.get_device_capability(0))),
-    }
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        env["driver"] = pynvml.nvmlSystemGetDriverVersion()
-        pynvml.nvmlShutdown()
-    except Exception:  # NVML is optional: the name and versions above are enough
-        pass
+    env = measured_on("cuda")
+    env.update(
+        multiprocessors=props.multi_processor_count,
+        memory_gib=round(props.total_memory / 2**30, 1),
+        cuda=torch.version.cuda,
+        capability=".".join(map(str, torch.cuda.get_device_capability(0))),
+    )
     return env
 
 

@@ -32,7 +32,7 @@ from vis_bench.checkpoints import (
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.distributed import DistContext, shard_by_frames, single_process
 from vis_bench.errors import VisBenchError
-from vis_bench.inference.runner import FrameSource, RunOutcome, run_method
+from vis_bench.inference.runner import FrameSource, RunOutcome, model_input, run_method
 from vis_bench.measure import memory
 from vis_bench.measure.environment import environment
 from vis_bench.registry import get_method
@@ -272,8 +272,9 @@ def _flops_clip(source: FrameSource, plugin: Any, cell: Cell, device: str) -> to
     """The first clip of the first video, as the method sees it (FLOPs are per frame of it)."""
     video = source.videos()[0]
     length = video.length if cell.clip_length == "all" else min(video.length, cell.clip_length)
-    frames = torch.from_numpy(source.read_frames(video, list(range(length)))).permute(0, 3, 1, 2)
-    return plugin.preprocess(frames, cell.resolution).to(device)
+    return model_input(
+        plugin, source.read_frames(video, list(range(length))), cell.resolution, device
+    )
 
 
 def sweep_records(config: BenchConfig, dataset_id: str, run_dir: Path) -> list[dict[str, Any]]:

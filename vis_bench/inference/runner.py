@@ -193,8 +193,7 @@ def run_method(
                         clip_frames = frames[window.start : window.stop]
                     else:
                         clip_frames = source.read_frames(video, list(window))
-                    clip = torch.from_numpy(np.ascontiguousarray(clip_frames)).permute(0, 3, 1, 2)
-                    clip = plugin.preprocess(clip, resolution).to(device)
+                    clip = model_input(plugin, clip_frames, resolution, device)
                     with _autocast(device, dtype):
                         result = plugin.infer_clip(clip)
                     stitcher.add_clip(window, result)
@@ -210,6 +209,14 @@ def run_method(
                 progress.update(1)
     outcome.seconds_end_to_end = timer.total
     return outcome
+
+
+def model_input(
+    plugin: MethodPlugin, frames: np.ndarray, resolution: int | None, device: str
+) -> torch.Tensor:
+    """Frames [T, H, W, 3] uint8 as the method takes them: [T, 3, h, w], preprocessed, on device."""
+    clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    return plugin.preprocess(clip, resolution).to(device)
 
 
 def _warm_up(
@@ -230,8 +237,7 @@ def _warm_up(
     cell (11 instead of ~200 FPS).
     """
     window = clip_windows(video.length, clip_length, stride)[0]
-    frames = np.ascontiguousarray(source.read_frames(video, list(window)))
-    clip = plugin.preprocess(torch.from_numpy(frames).permute(0, 3, 1, 2), resolution).to(device)
+    clip = model_input(plugin, source.read_frames(video, list(window)), resolution, device)
     _infer(plugin, clip, device, dtype)
     synchronize(device)
 

@@ -89,13 +89,27 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
 
 class _Sampler:
     """What both pretraining samplers share: the split, the output size, a seeded generator,
-    category ids in label order, and frames as float tensors [3, H, W]."""
+    category ids in label order, frames as float tensors [3, H, W], and drawing a batch of
+    examples from `self.items` (each subclass fills it and says how one item becomes one
+    example)."""
 
     def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
         self.dataset = dataset
         self.crop_size = crop_size
         self.rng = np.random.default_rng(seed)
         self.categories = sorted(c.id for c in dataset.categories)
+
+    def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`n` random examples (images, labels), stacked."""
+        images, labels = [], []
+        for i in self.rng.choice(len(self.items), n):
+            image, label = self._example(self.items[int(i)])
+            images.append(image)
+            labels.append(label)
+        return torch.stack(images), torch.stack(labels)
+
+    def _example(self, item: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
 
     def _frame(self, video: Any, t: int) -> torch.Tensor:
         return torch.from_numpy(self.dataset.frames(video, [t])[0]).permute(2, 0, 1).float()
@@ -120,13 +134,10 @@ class CropSampler(_Sampler):
                 "no visible annotated objects to crop", path=str(dataset.annotation_file)
             )
 
-    def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        crops, labels = [], []
-        for i in self.rng.choice(len(self.items), n):
-            video, t, ann = self.items[int(i)]
-            crops.append(self._crop(video, t, ann.bboxes[t]))
-            labels.append(self.categories.index(ann.category_id))
-        return torch.stack(crops), torch.tensor(labels)
+    def _example(self, item: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        video, t, ann = item
+        crop = self._crop(video, t, ann.bboxes[t])
+        return crop, torch.tensor(self.categories.index(ann.category_id))
 
     def _crop(self, video: Any, t: int, bbox: list[float]) -> torch.Tensor:
         x, y, w, h = bbox
@@ -170,13 +181,8 @@ class FrameSampler(_Sampler):
                 "no frame shows an annotated object", path=str(dataset.annotation_file)
             )
 
-    def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        frames, labels = [], []
-        for i in self.rng.choice(len(self.items), n):
-            frame, label = self._crop(*self.items[int(i)])
-            frames.append(frame)
-            labels.append(label)
-        return torch.stack(frames), torch.stack(labels)
+    def _example(self, item: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._crop(*item)
 
     def label_map(self, video: Any, t: int) -> np.ndarray:
         """Category index + 1 of the object covering each pixel of frame t (0: background)."""
