@@ -364,8 +364,9 @@ def test_matches_methods_common_core(compiled) -> None:
 
 def test_msdeformattn_module_with_kernel_as_core(compiled) -> None:
     """The hook the models use: same output and parameter grads, with a padding mask."""
-    core_module = pytest.importorskip("methods.common.ms_deform_attn_core")
-    attn_module = pytest.importorskip("methods.common.ms_deform_attn")
+    from methods.common import ms_deform_attn as attn_module
+    from methods.common import ms_deform_attn_core as core_module
+
     torch.manual_seed(0)
     attn = attn_module.MSDeformAttn(d_model=32, n_levels=2, n_heads=4, n_points=3).double()
     _, shapes, starts, _, _ = make_inputs(shapes=((6, 5), (3, 3)))
