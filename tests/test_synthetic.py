@@ -98,6 +98,28 @@ def test_objects_enter_leave_and_occlude(generated):
     assert enters >= 3 and leaves >= 3 and overlaps >= 5, (enters, leaves, overlaps)
 
 
+def _entering_or_leaving_share(root: Path) -> float:
+    ds = load_dataset(root / "annotations.json", check_frames=False)
+    tracks = [(video, track) for video in ds for track in video.annotations]
+    moving = sum(
+        not (track.visible(0) and track.visible(video.length - 1)) for video, track in tracks
+    )
+    return moving / len(tracks)
+
+
+def test_enter_leave_sets_the_share_of_tracks_crossing_the_frame_edge(tmp_path):
+    options = {"videos": 24, "seed": 5, **SMALL}
+    few = generate_dataset(tmp_path / "few", enter_leave=0.0, **options)
+    many = generate_dataset(tmp_path / "many", enter_leave=1.0, **options)
+    # One draw per track whatever the share: the same videos (a track that never comes into
+    # view has no annotation, so the track lists may differ).
+    a = json.loads((few / "annotations.json").read_text())
+    b = json.loads((many / "annotations.json").read_text())
+    assert a["videos"] == b["videos"]
+    # Staying tracks can still be hidden at the ends by occlusion, so "few" is not quite zero.
+    assert _entering_or_leaving_share(few) < 0.2 < 0.8 < _entering_or_leaving_share(many)
+
+
 def _boxes_overlap(a: list[float], b: list[float]) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
@@ -190,6 +212,8 @@ def test_spec_rejects_bad_values_naming_the_field():
         SyntheticSpec.from_mapping({"sizes": ["128by192"]})
     with pytest.raises(InputError, match="unknown keys"):
         SyntheticSpec.from_mapping({"video": 3})
+    with pytest.raises(InputError, match="enter_leave"):
+        SyntheticSpec(enter_leave=1.5)
     assert SyntheticSpec.from_mapping({"sizes": ["64x96"]}).sizes == ((64, 96),)
 
 

@@ -37,6 +37,8 @@ class DatasetConfig:
     seed: int = 0
     min_frames: int = 8
     max_frames: int = 14
+    #: share of the synthetic tracks that enter or leave the frame (the generator's default)
+    enter_leave: float = 0.6
     cache_dir: str = ".cache/vis_bench"
 
 

@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-objects", type=int, default=_DEFAULTS.max_objects, help="per video (default 4)"
     )
     parser.add_argument(
+        "--enter-leave",
+        type=float,
+        default=_DEFAULTS.enter_leave,
+        help="share of tracks that enter or leave the frame (default 0.6)",
+    )
+    parser.add_argument(
         "--jpeg-quality", type=int, default=_DEFAULTS.jpeg_quality, help="1..100 (default 90)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
@@ -79,6 +85,7 @@ def spec_from_args(args: argparse.Namespace) -> SyntheticSpec:
         sizes=sizes,
         min_objects=args.min_objects,
         max_objects=args.max_objects,
+        enter_leave=args.enter_leave,
         jpeg_quality=args.jpeg_quality,
     )
 

@@ -63,6 +63,9 @@ class SyntheticSpec:
     sizes: tuple[tuple[int, int], ...] = DEFAULT_SIZES
     min_objects: int = 1
     max_objects: int = 4
+    # Share of tracks that enter (half) or leave (half) the frame during the video; the rest stay
+    # in view throughout. A frame where a track is out of view is `null` in the annotations.
+    enter_leave: float = 0.6
     jpeg_quality: int = 90
 
     def __post_init__(self) -> None:
@@ -98,6 +101,8 @@ class SyntheticSpec:
                 f"need 1 <= min_objects <= max_objects, got {self.min_objects}, {self.max_objects}",
                 "min_objects",
             )
+        if not 0.0 <= self.enter_leave <= 1.0:
+            raise bad(f"must be a share in 0..1, got {self.enter_leave}", "enter_leave")
         if not 1 <= self.jpeg_quality <= 100:
             raise bad(f"must be in 1..100, got {self.jpeg_quality}", "jpeg_quality")
 
@@ -177,6 +182,7 @@ def generate_dataset(
     sizes: Sequence[tuple[int, int] | str] = DEFAULT_SIZES,
     min_objects: int = 1,
     max_objects: int = 4,
+    enter_leave: float = 0.6,
     overwrite: bool = False,
 ) -> Path:
     """Write a synthetic dataset to `out_dir` (atomically) and return its path.
@@ -192,6 +198,7 @@ def generate_dataset(
         sizes=tuple(sizes),
         min_objects=min_objects,
         max_objects=max_objects,
+        enter_leave=enter_leave,
     )
     return generate_from_spec(out_dir, spec, overwrite=overwrite)
 
@@ -379,7 +386,7 @@ def _plan_video(rng: np.random.Generator, spec: SyntheticSpec) -> _VideoPlan:
     height, width = spec.sizes[int(rng.integers(len(spec.sizes)))]
     length = int(rng.integers(spec.min_frames, spec.max_frames + 1))
     n_objects = int(rng.integers(spec.min_objects, spec.max_objects + 1))
-    tracks = [_plan_track(rng, height, width, length) for _ in range(n_objects)]
+    tracks = [_plan_track(rng, height, width, length, spec.enter_leave) for _ in range(n_objects)]
     margin = 16
     bg = smooth_noise(rng, height + 2 * margin, width + 2 * margin, int(rng.integers(3, 7)))
     bg = bg * rng.uniform(0.35, 0.75) + rng.uniform(20, 90)
@@ -409,7 +416,9 @@ def _background_pattern(rng: np.random.Generator, height: int, width: int) -> np
     return np.where(pattern[..., None], amplitude, -amplitude)
 
 
-def _plan_track(rng: np.random.Generator, height: int, width: int, length: int) -> _Track:
+def _plan_track(
+    rng: np.random.Generator, height: int, width: int, length: int, enter_leave: float
+) -> _Track:
     category_id = int(rng.integers(1, len(CATEGORY_LOOKS) + 1))
     shape, texture = CATEGORY_LOOKS[category_id - 1]
     short = min(height, width)
@@ -426,7 +435,9 @@ def _plan_track(rng: np.random.Generator, height: int, width: int, length: int) 
         point[axis] = -reach if rng.random() < 0.5 else size[axis] + reach
         return point
 
-    mode = rng.choice(3, p=[0.4, 0.3, 0.3])  # 0 stays inside, 1 enters, 2 leaves
+    # 0 stays inside, 1 enters, 2 leaves; one draw whatever the shares, so the rest of the video
+    # (shapes, colours, paths) is the same for any `enter_leave`.
+    mode = rng.choice(3, p=[1.0 - enter_leave, enter_leave / 2, enter_leave / 2])
     span = max(length - 1, 1)
     if mode == 1:
         start, target, fraction = outer(), inner(), rng.uniform(0.3, 0.8)

@@ -46,6 +46,7 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
             seed=config.seed,
             min_frames=config.min_frames,
             max_frames=config.max_frames,
+            enter_leave=config.enter_leave,
         )
         root = ensure_synthetic_dataset(config.cache_dir, spec)
         annotations, frames = split_paths(root)
