@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from methods.mssts.paper import TemporalAttentionBlock, build_mssts
+from methods.mssts.paper import TemporalAttentionBlock, build_mssts, short_sequence_attention
 from methods.mssts.plugin import MSSTSPlugin
 from methods.seqformer.model import SeqFormerConfig
 from methods.seqformer.plugin import run_parity
@@ -23,6 +23,20 @@ def test_fresh_model_reproduces_the_seqformer_fixture(golden_dir):
     assert "intra_scale" in keys.detail or "temporal" in keys.detail
     others = [c for c in report.checks if c.name != "state_dict keys"]
     assert others and all(c.passed for c in others), report.format()
+
+
+@pytest.mark.parametrize("lengths", [(5, 5), (3, 7)])
+def test_short_sequence_attention_is_multihead_attention(lengths):
+    torch.manual_seed(0)
+    attn = torch.nn.MultiheadAttention(32, 4)
+    torch.nn.init.normal_(attn.in_proj_bias, std=0.3)
+    torch.nn.init.normal_(attn.out_proj.bias, std=0.3)
+    lq, lk = lengths
+    query, key, value = torch.randn(lq, 11, 32), torch.randn(lk, 11, 32), torch.randn(lk, 11, 32)
+    expected = attn(query, key, value, need_weights=False)[0]
+    torch.testing.assert_close(
+        short_sequence_attention(attn, query, key, value), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def _randomise_blocks(model: torch.nn.Module) -> None:

@@ -12,7 +12,7 @@ from vis_bench.errors import InputError
 from vis_bench.plugin import TrainingRecipe
 from vis_bench.sweep import build_method
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig, load_train_config
-from vis_bench.train.trainer import lr_factor, train
+from vis_bench.train.trainer import is_image_step, lr_factor, make_adamw, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -116,6 +116,49 @@ def test_half_weights_halve_the_file_and_load_as_float32(tmp_path):
     assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
     plugin = build_method(MethodConfig("ifc", checkpoint=config.output))
     assert all(p.dtype == torch.float32 for p in plugin.model.parameters())
+
+
+def test_the_fused_optimiser_takes_the_reference_adamw_steps():
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(7))]
+    copies = [torch.nn.Parameter(w.detach().clone()) for w in weights]
+    groups = [{"params": [weights[0]], "lr": 1e-2}, {"params": [weights[1]], "lr": 1e-3}]
+    fused = make_adamw(groups, 1e-2, 1e-4, weights)
+    reference = torch.optim.AdamW(
+        [{"params": [copies[0]], "lr": 1e-2}, {"params": [copies[1]], "lr": 1e-3}],
+        lr=1e-2,
+        weight_decay=1e-4,
+        foreach=False,
+    )
+    assert fused.defaults["fused"]
+    for _ in range(5):
+        grads = [torch.randn_like(w) for w in weights]
+        for params, optimizer in ((weights, fused), (copies, reference)):
+            for w, g in zip(params, grads, strict=True):
+                w.grad = g.clone()
+            optimizer.step()
+    for w, c in zip(weights, copies, strict=True):
+        torch.testing.assert_close(w, c, rtol=1e-6, atol=1e-7)
+
+
+def test_image_steps_come_first_or_spread_over_the_run():
+    staged = [is_image_step(i, 10, ClipConfig(image_stage=0.4)) for i in range(10)]
+    assert staged == [True] * 4 + [False] * 6
+    mixed = [is_image_step(i, 100, ClipConfig(image_mix=0.4)) for i in range(100)]
+    assert sum(mixed) == 40
+    # evenly spread: every window of five steps holds two image steps
+    assert all(sum(mixed[i : i + 5]) == 2 for i in range(0, 100, 5))
+    assert not any(is_image_step(i, 100, ClipConfig()) for i in range(100))
+
+
+def test_image_stage_and_image_mix_are_exclusive(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text(
+        "method: ifc\ndataset: {kind: synthetic}\nclip: {image_stage: 0.2, image_mix: 0.2}\n"
+    )
+    with pytest.raises(InputError, match="not both") as err:
+        load_train_config(path)
+    assert "clip.image_mix" in str(err.value)
 
 
 def test_step_schedule_with_warmup():

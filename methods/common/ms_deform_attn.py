@@ -81,11 +81,13 @@ class MSDeformAttn(nn.Module):
         weights = self.attention_weights(query).view(n, lq, m, lvl * p)
         weights = F.softmax(weights, -1).view(n, lq, m, lvl, p)
         if reference_points.shape[-1] == 2:
-            # offsets are in pixels of each level
+            # offsets are in pixels of each level; one fused op (the same arithmetic as
+            # reference + offsets / normalizer), which saves a full-size temporary and its grad
             normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
-            locations = (
-                reference_points[:, :, None, :, None, :]
-                + offsets / normalizer[None, None, None, :, None, :]
+            locations = torch.addcdiv(
+                reference_points[:, :, None, :, None, :],
+                offsets,
+                normalizer[None, None, None, :, None, :].to(offsets.dtype),
             )
         elif reference_points.shape[-1] == 4:
             # offsets are in units of half the box size, spread over the P points

@@ -24,6 +24,30 @@ from methods.seqformer.transformer import (
 )
 
 
+def short_sequence_attention(
+    attn: nn.MultiheadAttention, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
+) -> torch.Tensor:
+    """`attn(query, key, value)[0]` (seq-first [L, N, C]) computed with its own weights.
+
+    The temporal blocks attend over a few frames for thousands of sequences at once; PyTorch's
+    fused CPU attention kernel handles that shape poorly (it dominated an MS-STS training step),
+    while two batched matrix products over [N * heads, L, C / heads] do not.
+    """
+    length, n, c = query.shape
+    heads = attn.num_heads
+    w_q, w_k, w_v = attn.in_proj_weight.chunk(3)
+    b_q, b_k, b_v = attn.in_proj_bias.chunk(3)
+
+    def split(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        # [L, N, C] -> [N * heads, L, C / heads]
+        return F.linear(x, w, b).reshape(x.shape[0], n * heads, c // heads).transpose(0, 1)
+
+    q = split(query, w_q, b_q) * (c // heads) ** -0.5
+    weights = torch.softmax(torch.bmm(q, split(key, w_k, b_k).transpose(1, 2)), dim=-1)
+    out = torch.bmm(weights, split(value, w_v, b_v))  # [N * heads, L, C / heads]
+    return attn.out_proj(out.transpose(0, 1).reshape(length, n, c))
+
+
 class TemporalAttentionBlock(nn.Module):
     """Pre-norm residual multi-head attention over sequences; zero-initialised output."""
 
@@ -45,7 +69,7 @@ class TemporalAttentionBlock(nn.Module):
         kv = q if memory is None else memory
         qp = q if pos is None else q + pos
         kp = kv if pos is None else kv + pos
-        return x + self.attn(qp, kp, kv, need_weights=False)[0]
+        return x + short_sequence_attention(self.attn, qp, kp, kv)
 
 
 class MSSTSEncoderLayer(DeformableTransformerEncoderLayer):

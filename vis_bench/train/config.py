@@ -26,6 +26,10 @@ class ClipConfig:
     #: the first `image_stage` fraction of the steps trains on one-frame clips (images), as
     #: SeqFormer trains on COCO images beside the videos; the rest on `frames`-frame clips
     image_stage: float = 0.0
+    #: this fraction of the steps, spread evenly over the whole run, trains on one-frame clips:
+    #: SeqFormer's joint training draws COCO images and video clips side by side from start to
+    #: end (a concatenated dataset), rather than images first
+    image_mix: float = 0.0
     #: shorter side drawn per clip from these (pixels); the longer side is capped at max_size
     scales: list[int] = field(default_factory=lambda: [128])
     max_size: int | None = None
@@ -161,6 +165,12 @@ def _check(config: TrainConfig, source: str) -> None:
     checks = [
         (clip.frames >= 1, "clip.frames", "needs at least one frame"),
         (0 <= clip.image_stage < 1, "clip.image_stage", "a fraction of the steps in [0, 1)"),
+        (0 <= clip.image_mix < 1, "clip.image_mix", "a fraction of the steps in [0, 1)"),
+        (
+            not (clip.image_stage and clip.image_mix),
+            "clip.image_mix",
+            "set image_stage (images first) or image_mix (images throughout), not both",
+        ),
         (
             bool(clip.scales) and min(clip.scales) >= 32,
             "clip.scales",

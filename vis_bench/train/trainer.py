@@ -41,7 +41,7 @@ from vis_bench.train.clips import (
     choose_scale,
     sample_frame_indices,
 )
-from vis_bench.train.config import TrainConfig
+from vis_bench.train.config import ClipConfig, TrainConfig
 
 STATE_FILE = "last.pth"
 #: clips drawn before giving up on finding one with a visible instance
@@ -81,6 +81,15 @@ def lr_factor(iteration: int, iterations: int, recipe: TrainingRecipe) -> float:
     if recipe.warmup_iters and iteration < recipe.warmup_iters:
         factor *= (iteration + 1) / recipe.warmup_iters
     return factor
+
+
+def is_image_step(iteration: int, iterations: int, clip: ClipConfig) -> bool:
+    """Whether step `iteration` trains on a single frame: within the first `image_stage` of the
+    run, or one of the `image_mix` share spread evenly over it (deterministic, so a resumed run
+    takes the same steps)."""
+    if iteration < clip.image_stage * iterations:
+        return True
+    return math.floor((iteration + 1) * clip.image_mix) > math.floor(iteration * clip.image_mix)
 
 
 class ClipStream:
@@ -187,6 +196,25 @@ def _load_state(path: Path, config_hash: str) -> dict[str, Any] | None:
     return state
 
 
+def make_adamw(
+    groups: list[dict[str, Any]],
+    lr: float,
+    weight_decay: float,
+    params: list[torch.nn.Parameter],
+) -> torch.optim.AdamW:
+    """AdamW in one fused kernel where torch has one for these parameters.
+
+    The per-parameter loop of the default CPU implementation dispatches about ten small ops for
+    each of a few hundred tensors; fused, the optimiser step of a tiny SeqFormer takes a quarter
+    of the time (the update rule is the same).
+    """
+    fused = bool(params) and all(
+        p.dtype in (torch.float32, torch.float64) and p.device.type in ("cpu", "cuda")
+        for p in params
+    )
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
 def _mean_losses(window: Iterable[dict[str, float]]) -> dict[str, float]:
     window = list(window)
     keys = window[0].keys() if window else ()
@@ -221,8 +249,8 @@ def train(
     groups = plugin.parameter_groups(recipe.lr, recipe.backbone_lr_mult)
     for group in groups:
         group["initial_lr"] = group["lr"]
-    optimizer = torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
     params = _trainable(groups)
+    optimizer = make_adamw(groups, recipe.lr, recipe.weight_decay, params)
 
     source = open_source(config.dataset, config.source)
     check_trainable(source.dataset, str(source.dataset.annotation_file))
@@ -259,7 +287,7 @@ def train(
             factor = lr_factor(iteration, iterations, recipe)
             for group in optimizer.param_groups:
                 group["lr"] = group["initial_lr"] * factor
-            frames = 1 if iteration < config.clip.image_stage * iterations else config.clip.frames
+            frames = 1 if is_image_step(iteration, iterations, config.clip) else config.clip.frames
             losses = _step(
                 plugin, stream, optimizer, params, recipe, config.optim.batch_clips, frames
             )
@@ -340,7 +368,7 @@ def _step(
             totals[key] = totals.get(key, 0.0) + value.item()
         totals["total"] = totals.get("total", 0.0) + total.item()
     if recipe.clip_max_norm > 0:
-        norm = torch.nn.utils.clip_grad_norm_(params, recipe.clip_max_norm)
+        norm = torch.nn.utils.clip_grad_norm_(params, recipe.clip_max_norm, foreach=True)
         totals["grad_norm"] = float(norm)
     optimizer.step()
     return totals
