@@ -1,0 +1,68 @@
+"""`run_bench.py diagnose --gt GT.json --results RES.json [--out TRACKS.json]`.
+
+Prints, for all tracks and apart for those that are always visible and those that enter or leave,
+how many a prediction finds, how often it has the right category, and the share of visible frames
+where its mask is empty (see vis_bench/eval/diagnose.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tabulate import tabulate
+
+from vis_bench.atomic import write_atomic
+from vis_bench.eval.diagnose import FOUND_IOU, as_records, diagnose, summarize
+from vis_bench.eval.loading import load_ground_truth, load_results
+
+NAME = "diagnose"
+HELP = "per-track errors of a results file: tracks found, classes, frames lost"
+
+COLUMNS = {
+    "tracks": "tracks",
+    "found": f"found (video IoU >= {FOUND_IOU})",
+    "class_correct": "right class",
+    "mean_video_iou": "mean video IoU",
+    "empty_visible_frames": "visible frames left empty",
+    "median_frame_iou": "median frame IoU",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
+    parser.add_argument("--results", required=True, type=Path, help="results.json to diagnose")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write every track's diagnosis as JSON"
+    )
+
+
+def _cell(key: str, value: float) -> str:
+    if key == "tracks":
+        return str(int(value))
+    if value != value:  # nan: no such tracks
+        return "-"
+    return f"{value:.3f}" if key.endswith("iou") else f"{100 * value:.1f}%"
+
+
+def _without_nan(value):
+    """JSON has no NaN: undefined shares and IoUs are written as null."""
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
+def run(args: argparse.Namespace) -> int:
+    gt = load_ground_truth(args.gt)
+    tracks = diagnose(gt, load_results(args.results, gt))
+    summary = summarize(tracks)
+    rows = [[group, *(_cell(k, stats[k]) for k in COLUMNS)] for group, stats in summary.items()]
+    print(tabulate(rows, headers=["group", *COLUMNS.values()], tablefmt="github"))
+    if args.out is not None:
+        payload = _without_nan({"summary": summary, "tracks": as_records(tracks)})
+        write_atomic(args.out, json.dumps(payload, indent=1, allow_nan=False) + "\n")
+        print(f"wrote {args.out}")
+    return 0
