@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from vis_bench.eval import rle
+from vis_bench.eval.iou import video_overlaps
 from vis_bench.eval.loading import GroundTruth, Results
 
 #: video IoU from which a ground-truth track counts as found (the metric's loosest threshold)
@@ -40,67 +42,72 @@ class TrackDiagnosis:
     median_frame_iou: float
 
 
-def _frame_stats(d: dict | None, g: dict | None, g_area: int) -> tuple[float, float, int]:
-    """(intersection, union, predicted area) of one frame; absent masks count as empty."""
-    d_area = 0 if d is None else int(mask_utils.area(d))
-    if d is None or g is None or d_area == 0 or g_area == 0:
-        return 0.0, float(d_area + g_area), d_area
-    iou = float(mask_utils.iou([d], [g], [0])[0, 0])
-    inter = iou * (d_area + g_area) / (1.0 + iou)
-    return inter, d_area + g_area - inter, d_area
+def _best_pairs(gt: GroundTruth, res: Results, tracks: list[int]) -> dict[int, tuple[int, float]]:
+    """Track -> (result index, video IoU) of its best-overlapping result, per video in one call
+    of the metric's exact overlap counting (first result on ties)."""
+    by_video: dict[int, list[int]] = {}
+    for index, video in enumerate(res.video_of.tolist()):
+        by_video.setdefault(video, []).append(index)
+    tracks_by_video: dict[int, list[int]] = {}
+    for k in tracks:
+        tracks_by_video.setdefault(int(gt.video_of[k]), []).append(k)
+    best = {}
+    for video, ks in tracks_by_video.items():
+        rs = by_video.get(video, [])
+        if not rs:
+            continue
+        d_tracks = [res.frames[r] for r in rs]
+        inter, union = video_overlaps(
+            d_tracks,
+            [gt.frames[k] for k in ks],
+            rle.track_areas(d_tracks),
+            [gt.frame_areas[k] for k in ks],
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iou = np.where(union > 0, inter / union, 0.0)
+        for column, k in enumerate(ks):
+            row = int(np.argmax(iou[:, column]))
+            best[k] = (rs[row], float(iou[row, column]))
+    return best
+
+
+def _frame_ious(d_frames: list, g_frames: list, visible: list[int]) -> tuple[int, list[float]]:
+    """(visible frames whose predicted mask is empty, IoU of each visible frame it covers)."""
+    empty, ious = 0, []
+    for t in visible:
+        d = d_frames[t] if t < len(d_frames) else None
+        if d is None or int(mask_utils.area(d)) == 0:
+            empty += 1
+        else:
+            ious.append(float(mask_utils.iou([d], [g_frames[t]], [0])[0, 0]))
+    return empty, ious
 
 
 def diagnose(gt: GroundTruth, res: Results) -> list[TrackDiagnosis]:
     """The diagnosis of every non-crowd ground-truth track, in annotation-file order."""
-    by_video: dict[int, list[int]] = {}
-    for index, video in enumerate(res.video_of.tolist()):
-        by_video.setdefault(video, []).append(index)
+    tracks = [k for k in range(len(gt.ann_ids)) if not gt.crowd[k]]
+    best = _best_pairs(gt, res, tracks)
     out = []
-    for k in range(len(gt.ann_ids)):
-        if gt.crowd[k]:
-            continue
-        video = int(gt.video_of[k])
-        g_frames, g_areas = gt.frames[k], gt.frame_areas[k]
+    for k in tracks:
+        g_areas = gt.frame_areas[k]
         visible = [t for t, a in enumerate(g_areas) if a > 0]
-        best: tuple[float, int, list[tuple[float, float, int]]] | None = None
-        for r in by_video.get(video, []):
-            stats = [
-                _frame_stats(d, g, int(a))
-                for d, g, a in zip(res.frames[r], g_frames, g_areas, strict=True)
-            ]
-            union = sum(s[1] for s in stats)
-            iou = sum(s[0] for s in stats) / union if union else 0.0
-            if best is None or iou > best[0]:
-                best = (iou, r, stats)
-        track = {
-            "annotation_id": int(gt.ann_ids[k]),
-            "video_id": video,
-            "category_id": int(gt.category_of[k]),
-            "visible_frames": len(visible),
-            "enters_or_leaves": len(visible) < len(g_areas),
-        }
-        if best is None:  # nothing predicted in this video
-            out.append(
-                TrackDiagnosis(
-                    **track,
-                    best_result=None,
-                    video_iou=0.0,
-                    class_correct=False,
-                    empty_visible_frames=len(visible),
-                    median_frame_iou=float("nan"),
-                )
-            )
-            continue
-        iou, r, stats = best
-        covered = [stats[t][0] / stats[t][1] for t in visible if stats[t][2] > 0]
+        r, iou = best.get(k, (None, 0.0))
+        if r is None:  # nothing predicted in this video
+            empty, ious = len(visible), []
+        else:
+            empty, ious = _frame_ious(res.frames[r], gt.frames[k], visible)
         out.append(
             TrackDiagnosis(
-                **track,
+                annotation_id=int(gt.ann_ids[k]),
+                video_id=int(gt.video_of[k]),
+                category_id=int(gt.category_of[k]),
+                visible_frames=len(visible),
+                enters_or_leaves=len(visible) < len(g_areas),
                 best_result=r,
-                video_iou=float(iou),
-                class_correct=int(res.category_of[r]) == int(gt.category_of[k]),
-                empty_visible_frames=sum(stats[t][2] == 0 for t in visible),
-                median_frame_iou=float(np.median(covered)) if covered else float("nan"),
+                video_iou=iou,
+                class_correct=r is not None and int(res.category_of[r]) == int(gt.category_of[k]),
+                empty_visible_frames=empty,
+                median_frame_iou=float(np.median(ious)) if ious else float("nan"),
             )
         )
     return out
