@@ -16,8 +16,7 @@ import time
 
 import pytest
 import torch
-
-from cuda_ops.ms_deform_attn import (
+from vis_bench.cuda_ops.ms_deform_attn import (
     fast_kernel_available,
     ms_deform_attn,
     ms_deform_attn_reference,

@@ -1,22 +1,25 @@
-"""Shared test fixtures: where the golden data lives and how to skip when it is absent."""
+"""Shared test fixtures: where the golden data lives, and the opt-in single-thread fixture."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-GOLDEN = SHARED / "golden"
+#: the vendored copy of the public golden fixtures: every test reads these
+GOLDEN = REPO_ROOT / "tests" / "fixtures" / "golden"
+#: the team's upstream copy, used only to check that the vendored one is current
+SHARED = Path(os.environ.get("VIS_BENCH_SHARED", REPO_ROOT.parent / "shared"))
 
 
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
-    """../shared/golden beside the clone (CI always has it)."""
+    """tests/fixtures/golden: the public fixtures made with the authors' code."""
     if not GOLDEN.is_dir():
-        pytest.fail(f"golden fixtures not found at {GOLDEN}: clone vis-bench next to shared/")
+        pytest.fail(f"vendored golden fixtures missing at {GOLDEN}: is the checkout complete?")
     return GOLDEN
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from vis_bench import registry
@@ -52,3 +56,25 @@ def test_double_registration_is_an_error(monkeypatch):
         @registry.register_method("dup")
         class Two:
             pass
+
+
+def test_install_adds_no_generic_top_level_packages(tmp_path):
+    """methods/ and cuda_ops/ install as vis_bench.methods and vis_bench.cuda_ops only."""
+    code = (
+        "import importlib.util as u, json; "
+        "print(json.dumps([u.find_spec(n) is not None for n in "
+        "('methods', 'cuda_ops', 'vis_bench.methods.seqformer', 'vis_bench.cuda_ops')]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == [False, False, True, True]
+
+
+def test_in_tree_methods_register_with_the_decorator():
+    """The in-tree plugins are found through their @register_method, not entry points."""
+    from importlib import metadata
+
+    names = {ep.name for ep in metadata.entry_points(group=registry.ENTRY_POINT_GROUP)}
+    assert not names & {"seqformer", "ifc", "mssts", "mssts-release"}
+    assert {"seqformer", "ifc", "mssts", "mssts-release"} <= set(registry.available_methods())

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import torch
-
-from methods.common.box_ops import (
+from vis_bench.methods.common.box_ops import (
     box_cxcywh_to_xyxy,
     box_iou,
     box_xyxy_to_cxcywh,
     inverse_sigmoid,
 )
-from methods.common.mlp import MLP
+from vis_bench.methods.common.mlp import MLP
 
 
 def test_box_conversions_round_trip():

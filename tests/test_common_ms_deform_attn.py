@@ -6,9 +6,8 @@ import math
 
 import pytest
 import torch
-
-from methods.common.ms_deform_attn import MSDeformAttn
-from methods.common.ms_deform_attn_core import (
+from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
+from vis_bench.methods.common.ms_deform_attn_core import (
     get_ms_deform_attn_core,
     ms_deform_attn_core,
     ms_deform_attn_core_compiled,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
-
-from methods.common.backbone import resize_mask
-from methods.common.position_encoding import PositionEmbeddingSine
+from vis_bench.methods.common.backbone import resize_mask
+from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 
 
 def test_matches_official_positions_of_every_level(golden_dir):

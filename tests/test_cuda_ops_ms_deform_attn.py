@@ -1,4 +1,4 @@
-"""cuda_ops.ms_deform_attn: compiled CPU kernel vs the PyTorch reference vs a naive loop.
+"""vis_bench.cuda_ops.ms_deform_attn: compiled CPU kernel vs the PyTorch reference vs a naive loop.
 
 The extension is compiled once per session (module fixture; torch's extension cache makes later
 sessions instant). The nvcc compile test is marked slow; the GPU parity tests run wherever CUDA
@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from cuda_ops.ms_deform_attn import (
+from vis_bench.cuda_ops.ms_deform_attn import (
     _build,
     fast_kernel_available,
     flops,
@@ -342,8 +341,8 @@ def test_half_types_use_reference(restore_build_state) -> None:
 
 def test_import_does_not_compile() -> None:
     code = (
-        "import cuda_ops, cuda_ops.ms_deform_attn as m, sys; "
-        "from cuda_ops.ms_deform_attn import _build; "
+        "import vis_bench.cuda_ops, vis_bench.cuda_ops.ms_deform_attn as m, sys; "
+        "from vis_bench.cuda_ops.ms_deform_attn import _build; "
         "assert not _build._loaded; assert 'torch.utils.cpp_extension' not in sys.modules"
     )
     root = Path(__file__).resolve().parents[1]
@@ -354,7 +353,7 @@ def test_import_does_not_compile() -> None:
 
 
 def test_matches_methods_common_core(compiled) -> None:
-    from methods.common.ms_deform_attn_core import ms_deform_attn_core_pytorch
+    from vis_bench.methods.common.ms_deform_attn_core import ms_deform_attn_core_pytorch
 
     inputs = make_inputs(**SHAPE_CASES[2])
     torch.testing.assert_close(
@@ -364,8 +363,8 @@ def test_matches_methods_common_core(compiled) -> None:
 
 def test_msdeformattn_module_with_kernel_as_core(compiled) -> None:
     """The hook the models use: same output and parameter grads, with a padding mask."""
-    from methods.common import ms_deform_attn as attn_module
-    from methods.common import ms_deform_attn_core as core_module
+    from vis_bench.methods.common import ms_deform_attn as attn_module
+    from vis_bench.methods.common import ms_deform_attn_core as core_module
 
     torch.manual_seed(0)
     attn = attn_module.MSDeformAttn(d_model=32, n_levels=2, n_heads=4, n_points=3).double()

@@ -71,7 +71,7 @@ def test_custom_op_registers_its_formula():
 
 
 def test_module_list_breakdown_sums_children():
-    from methods.ifc.transformer import IFCEncoder
+    from vis_bench.methods.ifc.transformer import IFCEncoder
 
     enc = IFCEncoder("ifc", 32, 4, 64, 2).eval()
     src, pos, bus = torch.randn(6, 3, 32), torch.randn(6, 3, 32), torch.randn(2, 32)
@@ -88,7 +88,7 @@ def test_module_list_breakdown_sums_children():
 
 def test_breakdown_when_forward_bypasses_the_root_module():
     """Plugins count `infer_clip`-style functions; sub-modules still get their dotted names."""
-    from methods.ifc.plugin import IFCPlugin
+    from vis_bench.methods.ifc.plugin import IFCPlugin
 
     plugin = IFCPlugin.build({"hidden_dim": 64, "dim_feedforward": 64, "with_backbone": False})
     net = plugin.model.detr

@@ -14,7 +14,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs/ifc_encoder_flops.yaml"
 
 
 def test_ifc_cell_exact_integer():
-    from methods.ifc.flops import encoder_flops
+    from vis_bench.methods.ifc.flops import encoder_flops
 
     report, tokens = encoder_flops("ifc", 360, 640, 5)
     assert tokens == 240

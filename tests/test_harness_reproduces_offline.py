@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from vis_bench.methods.ifc.plugin import IFCPlugin
 
-from methods.ifc.plugin import IFCPlugin
 from tests.helpers.memory_source import MemoryVideo
 from vis_bench.inference.runner import run_method
 
@@ -83,7 +83,7 @@ def test_ifc_harness_loop_equals_authors_loop(ifc, window, stride):
 
 @pytest.fixture(scope="module")
 def seqformer():
-    from methods.seqformer.plugin import SeqFormerPlugin
+    from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
     torch.manual_seed(0)
     return SeqFormerPlugin.build(
@@ -98,7 +98,7 @@ def seqformer():
 
 
 def test_seqformer_whole_video_through_the_harness_equals_inference_py(seqformer):
-    from methods.seqformer.postprocess import video_results
+    from vis_bench.methods.seqformer.postprocess import video_results
 
     frames = _smooth_video(5, 48, 64)
     outcome = run_method(

@@ -6,11 +6,11 @@ import json
 
 import pytest
 import torch
+from vis_bench.methods.ifc.checkpoint import CheckpointError, load_checkpoint
+from vis_bench.methods.ifc.model import IFCConfig, IFCModel
+from vis_bench.methods.ifc.plugin import IFCPlugin, resized_shape
+from vis_bench.methods.ifc.transformer import COMM_VARIANTS
 
-from methods.ifc.checkpoint import CheckpointError, load_checkpoint
-from methods.ifc.model import IFCConfig, IFCModel
-from methods.ifc.plugin import IFCPlugin, resized_shape
-from methods.ifc.transformer import COMM_VARIANTS
 from vis_bench.errors import InputError
 
 TINY = {"hidden_dim": 64, "dim_feedforward": 64, "num_queries": 6, "enc_layers": 3}
@@ -89,7 +89,7 @@ def test_every_comm_variant_runs_end_to_end(comm):
 
 
 def test_encoder_variants_differ_in_communication():
-    from methods.ifc.transformer import IFCEncoder
+    from vis_bench.methods.ifc.transformer import IFCEncoder
 
     torch.manual_seed(0)
     n, t, c = 4, 3, 32

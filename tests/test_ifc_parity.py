@@ -40,7 +40,7 @@ def test_parity_detects_a_changed_weight(golden_dir, tmp_path):
     """The comparison can fail: perturb one stored weight and the forward check must break."""
     import shutil
 
-    from methods.ifc.parity import run_parity
+    from vis_bench.methods.ifc.parity import run_parity
 
     src = golden_dir / "ifc/public"
     dst = tmp_path / "fixture"

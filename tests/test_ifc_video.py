@@ -7,8 +7,7 @@ import math
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-
-from methods.ifc.video import (
+from vis_bench.methods.ifc.video import (
     ClipInstances,
     VideoTracks,
     clip_schedule,
@@ -16,6 +15,7 @@ from methods.ifc.video import (
     run_video_loop,
     video_results,
 )
+
 from vis_bench.eval.rle import decode
 
 H, W = 8, 10

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 import tests.helpers.toy_method as toy
-from methods.seqformer.plugin import SeqFormerPlugin
 from vis_bench.measure.model_flops import clip_flops
 
 

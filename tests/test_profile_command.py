@@ -44,7 +44,7 @@ class ConvAttnPlugin(MethodPlugin):
         return frames
 
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        from cuda_ops.ms_deform_attn import ms_deform_attn_reference
+        from vis_bench.cuda_ops.ms_deform_attn import ms_deform_attn_reference
 
         feat = self.model(frames)  # [T, 8, h, w]
         T, C, h, w = feat.shape

@@ -7,9 +7,8 @@ import pickle
 
 import pytest
 import torch
-
-from methods.common.checkpoint import CheckpointError, save_checkpoint
-from methods.seqformer.plugin import SeqFormerPlugin
+from vis_bench.methods.common.checkpoint import CheckpointError, save_checkpoint
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 TINY = {
     "backbone": None,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 import torch
+from vis_bench.methods.seqformer.model import SeqFormerConfig, build
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, resize_shorter_side
 
-from methods.seqformer.model import SeqFormerConfig, build
-from methods.seqformer.plugin import SeqFormerPlugin, resize_shorter_side
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.plugin import ClipResult

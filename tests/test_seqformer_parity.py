@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
-from methods.seqformer.plugin import SeqFormerPlugin
 from vis_bench.cli import main
 
 FIXTURE_FILES = (
@@ -100,7 +100,7 @@ def test_parity_without_expected_files_only_produces(golden_dir, tmp_path):
 
 def test_parity_also_holds_with_the_pure_pytorch_core(golden_dir):
     """The default core is the compiled kernel; the reference core must reproduce too."""
-    from methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+    from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 
     with use_ms_deform_attn_core(None):
         report = SeqFormerPlugin.run_parity(_fixture(golden_dir), None)

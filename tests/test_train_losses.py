@@ -7,16 +7,16 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
-from methods.common.box_ops import generalized_box_iou
-from methods.common.losses import (
+from vis_bench.methods.common.box_ops import generalized_box_iou
+from vis_bench.methods.common.losses import (
     dice_coefficient,
     dice_loss,
     pairwise_dice_coefficient,
     sigmoid_focal_loss,
 )
-from methods.ifc import criterion as ifc_criterion
-from methods.seqformer import criterion as seq_criterion
+from vis_bench.methods.ifc import criterion as ifc_criterion
+from vis_bench.methods.seqformer import criterion as seq_criterion
+
 from vis_bench.train.clips import ClipTargets
 
 

@@ -1,13 +1,18 @@
 """Method registry: in-tree and third-party methods behind one name -> plugin mapping.
 
-Methods register either with the `@register_method("name")` decorator (in the module that defines
-them) or through the entry-point group `vis_bench.methods` (`name = "package.module:PluginClass"`),
-which is also how the in-tree methods are declared in pyproject.toml. vis_bench never imports a
-method package by name; entry points are loaded lazily, the first time a name is looked up.
+In-tree methods register with the `@register_method("name")` decorator in their package's
+`plugin.py` (`methods/<package>/plugin.py`, installed as `vis_bench.methods.<package>.plugin`);
+third-party packages declare an entry point in the group `vis_bench.methods`
+(`name = "package.module:PluginClass"`). Both are found lazily, the first time a name is looked
+up: every in-tree `plugin` module is imported (their decorators fill the registry), then the entry
+points are loaded. vis_bench never imports a method package by name.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 from collections.abc import Callable
 from importlib import metadata
 from typing import TypeVar
@@ -15,6 +20,10 @@ from typing import TypeVar
 from vis_bench.errors import VisBenchError
 
 ENTRY_POINT_GROUP = "vis_bench.methods"
+#: the package holding the in-tree methods (the repository's methods/ folder)
+IN_TREE_PACKAGE = "vis_bench.methods"
+#: the module of an in-tree method package that registers its plugin
+PLUGIN_MODULE = "plugin"
 
 T = TypeVar("T")
 
@@ -50,11 +59,23 @@ def _describe(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
+def _import_in_tree_plugins() -> None:
+    """Import `plugin.py` of every in-tree method package; their decorators register them."""
+    package = importlib.import_module(IN_TREE_PACKAGE)
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.ispkg:
+            continue
+        name = f"{IN_TREE_PACKAGE}.{info.name}.{PLUGIN_MODULE}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
 def _load_entry_points() -> None:
     global _entry_points_loaded
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    _import_in_tree_plugins()
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name.lower() in _registry:
             continue

@@ -5,8 +5,8 @@ has the Deformable-DETR core signature and dispatches to the C++ (CPU) or CUDA k
 first use, or to the pure-PyTorch reference with one warning when the build is impossible.
 """
 
-from cuda_ops.ms_deform_attn.op import flops, ms_deform_attn
-from cuda_ops.ms_deform_attn.reference import (
+from vis_bench.cuda_ops.ms_deform_attn.op import flops, ms_deform_attn
+from vis_bench.cuda_ops.ms_deform_attn.reference import (
     ms_deform_attn_reference,
     ms_deform_attn_reference_backward,
 )
@@ -14,7 +14,7 @@ from cuda_ops.ms_deform_attn.reference import (
 
 def fast_kernel_available(device_type: str = "cpu") -> bool:
     """Whether the compiled kernel for `device_type` builds/loads here (builds it if needed)."""
-    from cuda_ops.ms_deform_attn import _build
+    from vis_bench.cuda_ops.ms_deform_attn import _build
 
     return _build.kernels(device_type) is not None
 

@@ -13,8 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from methods.common.position_encoding import PositionEmbeddingSine
+from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 
 # Bottleneck blocks per stage
 RESNET_DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}

@@ -14,8 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from methods.common.ms_deform_attn_core import ms_deform_attn_core
+from vis_bench.methods.common.ms_deform_attn_core import ms_deform_attn_core
 
 
 class MSDeformAttn(nn.Module):

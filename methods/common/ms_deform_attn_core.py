@@ -1,7 +1,7 @@
 """The sampling core of multi-scale deformable attention, behind one swappable function.
 
 `ms_deform_attn_core` is what every model calls. By default it dispatches to the compiled
-kernels of `cuda_ops.ms_deform_attn` (C++ on CPU, CUDA on GPU, built on first use; that op
+kernels of `vis_bench.cuda_ops.ms_deform_attn` (C++ on CPU, CUDA on GPU, built on first use; that op
 falls back to the same pure-PyTorch reference with one warning when no compiler is available,
 or when VIS_BENCH_NO_EXT=1). `set_ms_deform_attn_core` installs another implementation with the
 same signature (None: the pure-PyTorch reference), so no model changes for a kernel.
@@ -22,8 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import torch
-
-from cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_reference
+from vis_bench.cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_reference
 
 CoreFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor

@@ -1,4 +1,4 @@
-"""IFC parity against the golden fixtures (shared/golden/ifc/README.md for layout/tolerances).
+"""IFC parity against the golden fixtures (tests/fixtures/golden/ifc/README.md for layout/tolerances).
 
 Three stages: the post-backbone forward on stored features (outputs and intermediates), every
 post-processing / matching case replayed from its stored per-clip raw outputs, and for the
@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from vis_bench.methods.ifc.checkpoint import load_into
+from vis_bench.methods.ifc.model import IFCConfig, IFCModel, new_trace
+from vis_bench.methods.ifc.video import clip_schedule, run_video_loop, video_results
 
-from methods.ifc.checkpoint import load_into
-from methods.ifc.model import IFCConfig, IFCModel, new_trace
-from methods.ifc.video import clip_schedule, run_video_loop, video_results
 from vis_bench.atomic import atomic_file
 from vis_bench.eval.rle import decode
 from vis_bench.parity import ParityReport

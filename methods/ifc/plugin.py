@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from vis_bench.methods.ifc.checkpoint import LoadReport, load_checkpoint
+from vis_bench.methods.ifc.model import IFCConfig, IFCModel
+from vis_bench.methods.ifc.training import ifc_losses
+from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
 
-from methods.ifc.checkpoint import LoadReport, load_checkpoint
-from methods.ifc.model import IFCConfig, IFCModel
-from methods.ifc.training import ifc_losses
-from methods.ifc.video import filter_clip, run_video_loop, video_results
 from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
 from vis_bench.plugin import ClipResult, MethodPlugin, TrainingRecipe
+from vis_bench.registry import register_method
 
 PIXEL_MEAN = (123.675, 116.280, 103.530)
 PIXEL_STD = (58.395, 57.120, 57.375)
@@ -85,6 +86,7 @@ def parse_config(cfg: dict[str, Any] | None) -> tuple[IFCConfig, dict[str, Any]]
     return net, inference
 
 
+@register_method("ifc")
 class IFCPlugin(MethodPlugin):
     #: IFC matches clips regardless of class and expands classes per video track
     stitch_class_aware = False
@@ -225,12 +227,12 @@ class IFCPlugin(MethodPlugin):
     @staticmethod
     def measure_encoder_flops(**kwargs: Any) -> tuple[Any, int]:
         """Encoder-only FLOPs of one comm variant (the `flops` command's table cells)."""
-        from methods.ifc.flops import encoder_flops
+        from vis_bench.methods.ifc.flops import encoder_flops
 
         return encoder_flops(**kwargs)
 
     @classmethod
     def run_parity(cls, fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
-        from methods.ifc.parity import run_parity
+        from vis_bench.methods.ifc.parity import run_parity
 
         return run_parity(Path(fixture_dir), out_path)

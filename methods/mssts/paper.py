@@ -16,9 +16,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from methods.seqformer.model import SeqFormer, SeqFormerConfig, build
-from methods.seqformer.transformer import (
+from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.seqformer.transformer import (
     DeformableTransformerDecoderLayer,
     DeformableTransformerEncoderLayer,
 )

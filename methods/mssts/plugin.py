@@ -12,13 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from methods.common.checkpoint import LoadReport, extract_state_dict, read_checkpoint
-from methods.mssts.paper import build_mssts
-from methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
-from methods.seqformer.checkpoint import load_seqformer_checkpoint
-from methods.seqformer.model import SeqFormerConfig
-from methods.seqformer.plugin import SeqFormerPlugin, run_parity
+from vis_bench.methods.common.checkpoint import LoadReport, extract_state_dict, read_checkpoint
+from vis_bench.methods.mssts.paper import build_mssts
+from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
+from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
+from vis_bench.methods.seqformer.model import SeqFormerConfig
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, run_parity
+
 from vis_bench.parity import ParityReport
+from vis_bench.registry import register_method
 
 RELEASE_NOTE = (
     "MS-STS released code: SeqFormer at depth 3+3 with an unused decoder module; "
@@ -26,6 +28,7 @@ RELEASE_NOTE = (
 )
 
 
+@register_method("mssts-release")
 class MSSTSReleasePlugin(SeqFormerPlugin):
     name = "mssts-release"
     notes = RELEASE_NOTE
@@ -63,6 +66,7 @@ class MSSTSReleasePlugin(SeqFormerPlugin):
 RECONSTRUCTION_NOTE = "reconstruction from the paper; no reference implementation exists"
 
 
+@register_method("mssts")
 class MSSTSPlugin(SeqFormerPlugin):
     """The paper's MS-STS (intra/inter-scale temporal attention, decoder temporal block)."""
 

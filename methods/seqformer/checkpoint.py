@@ -11,8 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-
-from methods.common.checkpoint import (
+from vis_bench.methods.common.checkpoint import (
     LoadReport,
     extract_state_dict,
     load_state_dict_checked,

@@ -16,18 +16,18 @@ from typing import Any
 
 import torch
 from torch import nn
-
-from methods.common.backbone import Backbone, Joiner, resize_mask
-from methods.common.box_ops import inverse_sigmoid
-from methods.common.mlp import MLP
-from methods.common.position_encoding import PositionEmbeddingSine
-from methods.common.tiny_backbone import TinyResNet
-from methods.seqformer.segmentation import (
+from vis_bench.methods.common.backbone import Backbone, Joiner, resize_mask
+from vis_bench.methods.common.box_ops import inverse_sigmoid
+from vis_bench.methods.common.mlp import MLP
+from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
+from vis_bench.methods.common.tiny_backbone import TinyResNet
+from vis_bench.methods.seqformer.segmentation import (
     MaskHeadSmallConv,
     dynamic_mask_logits,
     dynamic_param_sizes,
 )
-from methods.seqformer.transformer import DeformableTransformer
+from vis_bench.methods.seqformer.transformer import DeformableTransformer
+
 from vis_bench.errors import InputError
 
 BACKBONE_DEPTHS = {"resnet50": 50, "resnet101": 101}

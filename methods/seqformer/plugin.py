@@ -14,22 +14,23 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-
-from methods.common.checkpoint import LoadReport
-from methods.seqformer.checkpoint import load_seqformer_checkpoint
-from methods.seqformer.model import BACKBONE_DEPTHS, SeqFormer, SeqFormerConfig, build
-from methods.seqformer.postprocess import (
+from vis_bench.methods.common.checkpoint import LoadReport
+from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
+from vis_bench.methods.seqformer.model import BACKBONE_DEPTHS, SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.seqformer.postprocess import (
     MASK_THRESHOLD,
     MIN_SCORE_FOR_MASKS,
     TOP_K,
     clip_instances,
     video_results,
 )
-from methods.seqformer.training import seqformer_losses
+from vis_bench.methods.seqformer.training import seqformer_losses
+
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
 from vis_bench.plugin import ClipResult, MethodPlugin, TrainingRecipe
+from vis_bench.registry import register_method
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -55,7 +56,7 @@ FROZEN_RESNET_PREFIXES = (
     "detr.backbone.0.body.layer1",
 )
 
-# parity tolerances (absolute), from shared/golden/seqformer/README.md
+# parity tolerances (absolute), from tests/fixtures/golden/seqformer/README.md
 TOLERANCES = {"pred_logits": 1e-4, "pred_boxes": 1e-5, "pred_masks": 1e-3}
 INTERMEDIATE_TOLERANCE = 1e-4
 SCORE_TOLERANCE = 1e-7
@@ -80,6 +81,7 @@ def resize_shorter_side(frames: torch.Tensor, size: int) -> torch.Tensor:
     return resized.round().clamp(0, 255).to(torch.uint8)
 
 
+@register_method("seqformer")
 class SeqFormerPlugin(MethodPlugin):
     name = "seqformer"
     notes = ""

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-from methods.seqformer.criterion import (
+from vis_bench.methods.seqformer.criterion import (
     SeqFormerLossWeights,
     hungarian_match,
     layer_losses,
     mask_targets,
 )
-from methods.seqformer.model import SeqFormer
+from vis_bench.methods.seqformer.model import SeqFormer
+
 from vis_bench.train.clips import ClipTargets
 
 SIZE_DIVISIBILITY = 32

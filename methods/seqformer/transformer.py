@@ -16,9 +16,8 @@ import copy
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from methods.common.box_ops import inverse_sigmoid
-from methods.common.ms_deform_attn import MSDeformAttn
+from vis_bench.methods.common.box_ops import inverse_sigmoid
+from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
 
 
 class SeqFormerDeformAttn(MSDeformAttn):

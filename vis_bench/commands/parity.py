@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if not (fixture / "meta.json").is_file():
         raise InputError(
             "not a parity fixture: meta.json is missing; point --fixture at a directory such as "
-            "../shared/golden/seqformer/public",
+            "tests/fixtures/golden/seqformer/public",
             path=str(fixture),
         )
     report = run_parity(fixture, args.out)
