@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 
+from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 from vis_bench.registry import get_method
 
 HEIGHT, WIDTH = 360, 640

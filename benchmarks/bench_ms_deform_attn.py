@@ -16,6 +16,7 @@ import time
 
 import pytest
 import torch
+
 from vis_bench.cuda_ops.ms_deform_attn import (
     fast_kernel_available,
     ms_deform_attn,

@@ -42,13 +42,13 @@ from typing import Any
 
 import torch
 from bench_ms_deform_attn import CHANNELS, FRAMES, HEADS, LEVELS, POINTS, SHAPES, seqformer_inputs
+
 from vis_bench.cuda_ops.ms_deform_attn import (
     fast_kernel_available,
     ms_deform_attn,
     ms_deform_attn_reference,
     ms_deform_attn_reference_backward,
 )
-
 from vis_bench.measure.environment import environment as measured_on
 
 MAX_REL_ERROR = 1e-5  # float32 arithmetic lands near 1e-6 here

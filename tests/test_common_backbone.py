@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+
 from vis_bench.methods.common.backbone import Backbone, FrozenBatchNorm2d, ResNet
 
 pytestmark = pytest.mark.usefixtures("one_thread")

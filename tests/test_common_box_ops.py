@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import torch
+
 from vis_bench.methods.common.box_ops import (
     box_cxcywh_to_xyxy,
     box_iou,

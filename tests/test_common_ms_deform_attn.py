@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
 from vis_bench.methods.common.ms_deform_attn_core import (
     get_ms_deform_attn_core,

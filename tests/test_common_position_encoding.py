@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from vis_bench.methods.common.backbone import resize_mask
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from vis_bench.cuda_ops.ms_deform_attn import (
     _build,
     fast_kernel_available,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from vis_bench.methods.ifc.plugin import IFCPlugin
 
 from tests.helpers.memory_source import MemoryVideo
 from vis_bench.inference.runner import run_method
+from vis_bench.methods.ifc.plugin import IFCPlugin
 
 
 class _OneVideo:

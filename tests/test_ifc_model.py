@@ -6,12 +6,12 @@ import json
 
 import pytest
 import torch
+
+from vis_bench.errors import InputError
 from vis_bench.methods.ifc.checkpoint import CheckpointError, load_checkpoint
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel
 from vis_bench.methods.ifc.plugin import IFCPlugin, resized_shape
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS
-
-from vis_bench.errors import InputError
 
 TINY = {"hidden_dim": 64, "dim_feedforward": 64, "num_queries": 6, "enc_layers": 3}
 

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
+
+from vis_bench.eval.rle import decode
 from vis_bench.methods.ifc.video import (
     ClipInstances,
     VideoTracks,
@@ -15,8 +17,6 @@ from vis_bench.methods.ifc.video import (
     run_video_loop,
     video_results,
 )
-
-from vis_bench.eval.rle import decode
 
 H, W = 8, 10
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 import tests.helpers.toy_method as toy
 from vis_bench.measure.model_flops import clip_flops
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 
 def test_toy_conv_is_counted_per_frame():

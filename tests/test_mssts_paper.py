@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from vis_bench.methods.mssts.paper import (
     TemporalAttentionBlock,
     build_mssts,

@@ -7,11 +7,11 @@ import json
 
 import pytest
 import torch
+
+from vis_bench.cli import main
 from vis_bench.methods.mssts.plugin import MSSTSReleasePlugin
 from vis_bench.methods.mssts.release import build_release, depth_of
 from vis_bench.methods.seqformer.model import SeqFormerConfig
-
-from vis_bench.cli import main
 
 TINY = {"hidden_dim": 32, "dim_feedforward": 64, "num_queries": 6, "backbone": None}
 

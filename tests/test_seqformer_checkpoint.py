@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 import torch
+
 from vis_bench.methods.common.checkpoint import CheckpointError, save_checkpoint
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 

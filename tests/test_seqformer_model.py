@@ -6,11 +6,11 @@ import json
 
 import pytest
 import torch
-from vis_bench.methods.seqformer.model import SeqFormerConfig, build
-from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, resize_shorter_side
 
 from vis_bench.cli import main
 from vis_bench.errors import InputError
+from vis_bench.methods.seqformer.model import SeqFormerConfig, build
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, resize_shorter_side
 from vis_bench.plugin import ClipResult
 
 TINY = {

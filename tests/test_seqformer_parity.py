@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 from vis_bench.cli import main
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 FIXTURE_FILES = (
     "meta.json",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from vis_bench.methods.seqformer.postprocess import clip_instances, top_query_classes, video_results
 
 from vis_bench.eval.rle import decode
+from vis_bench.methods.seqformer.postprocess import clip_instances, top_query_classes, video_results
 
 VIDEO = {"id": 7, "width": 12, "height": 8, "file_names": ["abcdefghijklmno/00000.jpg"] * 2}
 

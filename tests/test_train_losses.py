@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+
 from vis_bench.methods.common.box_ops import generalized_box_iou
 from vis_bench.methods.common.losses import (
     dice_coefficient,
@@ -16,7 +17,6 @@ from vis_bench.methods.common.losses import (
 )
 from vis_bench.methods.ifc import criterion as ifc_criterion
 from vis_bench.methods.seqformer import criterion as seq_criterion
-
 from vis_bench.train.clips import ClipTargets
 
 

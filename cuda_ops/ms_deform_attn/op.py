@@ -16,6 +16,7 @@ dot products with grad_output + 4 MACs scattering into grad_value = 16 FLOPs. Pe
 from __future__ import annotations
 
 import torch
+
 from vis_bench.cuda_ops.ms_deform_attn import _build
 from vis_bench.cuda_ops.ms_deform_attn.reference import (
     ms_deform_attn_reference,

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 
 # Bottleneck blocks per stage

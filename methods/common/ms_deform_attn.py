@@ -14,6 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vis_bench.methods.common.ms_deform_attn_core import ms_deform_attn_core
 
 

@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import torch
+
 from vis_bench.cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_reference
 
 CoreFn = Callable[

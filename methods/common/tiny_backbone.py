@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vis_bench.methods.common.backbone import FrozenBatchNorm2d
 
 #: base width -> channels of the four stages are width x (1, 2, 4, 8)

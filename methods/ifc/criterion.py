@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
+
 from vis_bench.methods.common.losses import dice_loss, pairwise_dice_coefficient, sigmoid_focal_loss
 
 

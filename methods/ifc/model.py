@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
 from vis_bench.methods.ifc.backbone import ResNetD2
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS, IFCTransformer

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from vis_bench.methods.ifc.checkpoint import load_into
-from vis_bench.methods.ifc.model import IFCConfig, IFCModel, new_trace
-from vis_bench.methods.ifc.video import clip_schedule, run_video_loop, video_results
 
 from vis_bench.atomic import atomic_file
 from vis_bench.eval.rle import decode
+from vis_bench.methods.ifc.checkpoint import load_into
+from vis_bench.methods.ifc.model import IFCConfig, IFCModel, new_trace
+from vis_bench.methods.ifc.video import clip_schedule, run_video_loop, video_results
 from vis_bench.parity import ParityReport
 
 ATOL_OUT = 1e-4

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+
+from vis_bench.errors import InputError
 from vis_bench.methods.ifc.checkpoint import LoadReport, load_checkpoint
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel
 from vis_bench.methods.ifc.training import ifc_losses
 from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
-
-from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
 from vis_bench.plugin import ClipResult, MethodPlugin, TrainingRecipe
 from vis_bench.registry import register_method

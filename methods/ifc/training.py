@@ -8,9 +8,9 @@ Dataset category ids map to IFC's contiguous labels as id - 1, like `infer_clip`
 from __future__ import annotations
 
 import torch
+
 from vis_bench.methods.ifc.criterion import IFCLossWeights, layer_losses, stride_targets
 from vis_bench.methods.ifc.model import IFCModel
-
 from vis_bench.train.clips import ClipTargets
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.seqformer.transformer import (
     DeformableTransformerDecoderLayer,

@@ -18,7 +18,6 @@ from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_
 from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
 from vis_bench.methods.seqformer.model import SeqFormerConfig
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, run_parity
-
 from vis_bench.parity import ParityReport
 from vis_bench.registry import register_method
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
 from vis_bench.methods.common.checkpoint import (
     LoadReport,
     extract_state_dict,

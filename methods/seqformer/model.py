@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from vis_bench.errors import InputError
 from vis_bench.methods.common.backbone import Backbone, Joiner, resize_mask
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.mlp import MLP
@@ -27,8 +29,6 @@ from vis_bench.methods.seqformer.segmentation import (
     dynamic_param_sizes,
 )
 from vis_bench.methods.seqformer.transformer import DeformableTransformer
-
-from vis_bench.errors import InputError
 
 BACKBONE_DEPTHS = {"resnet50": 50, "resnet101": 101}
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)

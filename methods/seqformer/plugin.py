@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from vis_bench.atomic import atomic_file
+from vis_bench.errors import InputError
 from vis_bench.methods.common.checkpoint import LoadReport
 from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
 from vis_bench.methods.seqformer.model import BACKBONE_DEPTHS, SeqFormer, SeqFormerConfig, build
@@ -25,9 +28,6 @@ from vis_bench.methods.seqformer.postprocess import (
     video_results,
 )
 from vis_bench.methods.seqformer.training import seqformer_losses
-
-from vis_bench.atomic import atomic_file
-from vis_bench.errors import InputError
 from vis_bench.parity import ParityReport
 from vis_bench.plugin import ClipResult, MethodPlugin, TrainingRecipe
 from vis_bench.registry import register_method

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from vis_bench.methods.seqformer.criterion import (
     SeqFormerLossWeights,
     hungarian_match,
@@ -17,7 +18,6 @@ from vis_bench.methods.seqformer.criterion import (
     mask_targets,
 )
 from vis_bench.methods.seqformer.model import SeqFormer
-
 from vis_bench.train.clips import ClipTargets
 
 SIZE_DIVISIBILITY = 32

@@ -16,6 +16,7 @@ import copy
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
 
