@@ -20,42 +20,56 @@ def test_cli_lists_discovered_commands(capsys):
     assert "methods" in capsys.readouterr().out
 
 
+def _plugin_class(name: str) -> type:
+    """A minimal MethodPlugin subclass declaring `name`."""
+    import dataclasses
+
+    from vis_bench.plugin import MethodPlugin, MethodSpec
+    from vis_bench.preprocessing import Preprocessing
+
+    @dataclasses.dataclass
+    class Options:
+        pass
+
+    spec = MethodSpec(name, "a test method", Options, Preprocessing(shorter_side=32))
+    return type(
+        name.title(), (MethodPlugin,), {"spec": spec, "create": classmethod(lambda c, o: c())}
+    )
+
+
 def test_register_and_lookup_is_case_insensitive(monkeypatch):
     monkeypatch.setattr(registry, "_registry", {})
     monkeypatch.setattr(registry, "_entry_points_loaded", True)
-
-    @registry.register_method("ToyMethod")
-    class Toy:
-        pass
-
-    assert registry.get_method("toymethod") is Toy
+    toy = registry.register_method("ToyMethod")(_plugin_class("ToyMethod"))
+    assert registry.get_method("toymethod") is toy
     assert registry.available_methods() == ["toymethod"]
 
 
 def test_unknown_method_lists_known_names(monkeypatch):
     monkeypatch.setattr(registry, "_registry", {})
     monkeypatch.setattr(registry, "_entry_points_loaded", True)
-
-    @registry.register_method("alpha")
-    class Alpha:
-        pass
-
+    registry.register_method("alpha")(_plugin_class("alpha"))
     with pytest.raises(registry.UnknownMethodError, match="known methods: alpha"):
         registry.get_method("beta")
 
 
 def test_double_registration_is_an_error(monkeypatch):
     monkeypatch.setattr(registry, "_registry", {})
+    registry.register_method("dup")(_plugin_class("dup"))
+    with pytest.raises(registry.VisBenchError, match="registered twice"):
+        registry.register_method("dup")(_plugin_class("dup"))
 
-    @registry.register_method("dup")
-    class One:
+
+def test_only_method_plugins_with_a_matching_spec_register(monkeypatch):
+    monkeypatch.setattr(registry, "_registry", {})
+
+    class NotAPlugin:
         pass
 
-    with pytest.raises(registry.VisBenchError, match="registered twice"):
-
-        @registry.register_method("dup")
-        class Two:
-            pass
+    with pytest.raises(registry.VisBenchError, match="not a MethodPlugin subclass"):
+        registry.register_method("x")(NotAPlugin)
+    with pytest.raises(registry.VisBenchError, match="its spec names 'other'"):
+        registry.register_method("x")(_plugin_class("other"))
 
 
 def test_install_adds_no_generic_top_level_packages(tmp_path):

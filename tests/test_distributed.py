@@ -110,7 +110,7 @@ def test_two_processes_match_one(tmp_path, tiny_config):
 
 @pytest.mark.slow
 def test_a_failing_rank_fails_the_cell_everywhere_without_hanging(tmp_path, tiny_config):
-    run = torchrun(2, tiny_config, tmp_path / "run", env={"FAIL_ON_RANK": "1"})
+    run = torchrun(2, tiny_config, tmp_path / "run", env={"VIS_BENCH_TOY_FAIL_ON_RANK": "1"})
     assert run.returncode == 1, run.stderr[-3000:]  # every cell failed
     records = read_records(tmp_path / "run")
     assert [r["status"] for r in records] == ["failed", "failed"]

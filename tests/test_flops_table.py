@@ -31,7 +31,9 @@ def test_flops_command_reproduces_all_cells(tmp_path, capsys):
     for row in table.itertuples():
         assert f"{row.measured_flops / 1e9:.2f}" == f"{row.paper_gflops:.2f}", row
         assert f"{row.measured_gflops:.2f}" == f"{row.paper_gflops:.2f}", row
-    full = table[(table.comm == "full_thw") & (table.height == 720) & (table.frames == 36)]
+    full = table[
+        (table.arguments == "comm=full_thw") & (table.height == 720) & (table.frames == 36)
+    ]
     assert float(full.measured_gflops.iloc[0]) == pytest.approx(1815.3787, abs=1e-4)
     assert "| IFC (M=8) | 5.52 | 5.5157 |" in out.with_suffix(".md").read_text()
 
@@ -49,7 +51,25 @@ def test_flops_config_errors_name_key_and_file(tmp_path, capsys):
 def test_flops_command_fails_when_paper_value_differs(tmp_path, capsys):
     cfg = yaml.safe_load(CONFIG.read_text())
     cfg["cells"] = cfg["cells"][:1]
-    cfg["variants"] = [{"comm": "ifc", "label": "IFC", "paper": [5.53]}]
+    cfg["variants"] = [{"arguments": {"comm": "ifc"}, "label": "IFC", "paper": [5.53]}]
     path = tmp_path / "one.yaml"
     path.write_text(yaml.safe_dump(cfg))
     assert main(["flops", "--config", str(path), "--output", str(tmp_path / "t")]) == 1
+
+
+def test_a_measurement_the_method_does_not_offer_is_an_error(tmp_path, capsys):
+    cfg = yaml.safe_load(CONFIG.read_text())
+    cfg["method"] = "seqformer"
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["flops", "--config", str(path)]) == 2
+    assert "offers no measurement 'encoder_flops'" in capsys.readouterr().err
+
+
+def test_an_argument_the_measurement_does_not_take_is_named(tmp_path, capsys):
+    cfg = yaml.safe_load(CONFIG.read_text())
+    cfg["variants"][0]["arguments"]["comms"] = "ifc"
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["flops", "--config", str(path)]) == 2
+    assert "unknown argument(s) ['comms']" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""IFC network: checkpoint key names, checkpoint loading reports, and every encoder variant runs."""
+"""IFC network: checkpoint key names, preprocessing, and every encoder variant runs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from vis_bench.errors import InputError
-from vis_bench.methods.ifc.checkpoint import CheckpointError, load_checkpoint
-from vis_bench.methods.ifc.model import IFCConfig, IFCModel
+from vis_bench.methods.ifc.model import IFCModel
 from vis_bench.methods.ifc.plugin import IFCPlugin, resized_shape
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS
 
@@ -23,44 +22,6 @@ def test_full_r50_state_dict_matches_authors_key_list(golden_dir):
     produced = [[k, list(v.shape)] for k, v in model.state_dict().items()]
     assert len(produced) == 429
     assert produced == expected
-
-
-def _tiny_state() -> dict[str, torch.Tensor]:
-    model = IFCModel(
-        IFCConfig(hidden_dim=64, dim_feedforward=64, num_queries=6), with_backbone=False
-    )
-    return {k: v.clone() for k, v in model.state_dict().items()}
-
-
-def test_checkpoint_loads_model_key_and_reports_missing_unexpected(tmp_path):
-    state = _tiny_state()
-    del state["detr.query_embed.weight"]
-    state["detr.extra.weight"] = torch.zeros(3)
-    state["detr.class_embed.layers.1.bias"] = torch.full((41,), 7.0)
-    path = tmp_path / "ifc.pth"
-    torch.save({"model": state, "iteration": 5}, path)
-    plugin = IFCPlugin.build({**TINY, "enc_layers": 3, "with_backbone": False})
-    load_checkpoint(plugin.model, path)
-    report = load_checkpoint(plugin.model, path)
-    assert report.missing == ["detr.query_embed.weight"]
-    assert report.unexpected == ["detr.extra.weight"]
-    assert torch.equal(plugin.model.detr.class_embed.layers[1].bias, torch.full((41,), 7.0))
-    assert "detr.query_embed.weight" in report.format()
-
-
-def test_checkpoint_shape_mismatch_names_key_shapes_and_file(tmp_path):
-    state = _tiny_state()
-    state["detr.input_proj.weight"] = torch.zeros(32, 2048, 1, 1)
-    path = tmp_path / "bad.pth"
-    torch.save({"model": state}, path)
-    model = IFCModel(
-        IFCConfig(hidden_dim=64, dim_feedforward=64, num_queries=6), with_backbone=False
-    )
-    with pytest.raises(CheckpointError) as err:
-        load_checkpoint(model, path)
-    message = str(err.value)
-    assert "detr.input_proj.weight" in message and str(path) in message
-    assert "(32, 2048, 1, 1)" in message and "(64, 2048, 1, 1)" in message
 
 
 @pytest.mark.parametrize("comm", COMM_VARIANTS)

@@ -53,3 +53,11 @@ def test_parity_detects_a_changed_weight(golden_dir, tmp_path):
     assert not report.passed
     failed = {c.name for c in report.checks if not c.passed}
     assert "forward pred_logits" in failed
+
+
+def test_another_methods_fixture_is_an_error_not_a_traceback(golden_dir, capsys):
+    from vis_bench.cli import main
+
+    code = main(["parity", "--method", "ifc", "--fixture", str(golden_dir / "seqformer/public")])
+    assert code == 2
+    assert "not an IFC parity fixture" in capsys.readouterr().err

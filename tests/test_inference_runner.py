@@ -1,8 +1,7 @@
-"""The runner's timers: one-time costs of the first clip stay out of the end-to-end time."""
+"""The runner: one-time costs of the first clip stay out of the end-to-end time, and the first
+video is decoded once."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 import torch
@@ -11,46 +10,66 @@ from tests.helpers.memory_source import MemorySource
 from tests.helpers.toy_method import ToyPlugin
 from vis_bench.inference.runner import run_method
 
-FIRST_CALL_SECONDS = 0.5
 
+class _CountingToy(ToyPlugin):
+    """The toy method counting its clip calls."""
 
-class _SlowFirstCall(ToyPlugin):
-    """The toy method with a one-time cost, like a kernel built on first use."""
-
-    def __init__(self, cfg):
-        super().__init__(cfg)
+    def __init__(self, options):
+        super().__init__(options)
         self.calls = 0
 
     def infer_clip(self, frames: torch.Tensor):
         self.calls += 1
-        if self.calls == 1:
-            time.sleep(FIRST_CALL_SECONDS)
         return super().infer_clip(frames)
 
 
-@pytest.mark.parametrize("warmup", [0, 1])
-def test_end_to_end_time_leaves_out_the_first_clips_one_time_cost(warmup: int) -> None:
-    plugin = _SlowFirstCall({})
-    outcome = run_method(
+class _CountingSource(MemorySource):
+    """A memory source counting how often each video's frames are read."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.reads: dict[int, int] = {}
+
+    def read_frames(self, video, indices):
+        self.reads[video.id] = self.reads.get(video.id, 0) + 1
+        return super().read_frames(video, indices)
+
+
+def _run(plugin, source, warmup: int, regions: list):
+    return run_method(
         plugin,
-        MemorySource(lengths=(6, 4), size=(16, 24)),
+        source,
         clip_length=4,
         stride=None,
         resolution=None,
         warmup=warmup,
         repeats=1,
+        timed_region=lambda moment: regions.append((moment, plugin.calls)),
     )
-    if warmup:
-        assert outcome.seconds_end_to_end < FIRST_CALL_SECONDS
-    else:
-        assert outcome.seconds_end_to_end >= FIRST_CALL_SECONDS
-    reference = run_method(
-        ToyPlugin({}),
+
+
+@pytest.mark.parametrize("warmup", [0, 1])
+def test_the_first_clip_runs_untimed_only_with_warmup(warmup: int) -> None:
+    """Which calls fall inside the timed region, not how long they took (no wall clock)."""
+    plugin = _CountingToy(ToyPlugin.parse_options({}))
+    regions: list = []
+    outcome = _run(plugin, MemorySource(lengths=(6, 4), size=(16, 24)), warmup, regions)
+    (start, calls_before), (end, calls_after) = regions
+    assert (start, end) == ("start", "end")
+    assert calls_before == warmup  # the warm-up clip ran before the timer started
+    assert calls_after - calls_before == 3  # 2 clips of the 6-frame video, 1 of the 4-frame one
+    reference = _run(
+        _CountingToy(ToyPlugin.parse_options({})),
         MemorySource(lengths=(6, 4), size=(16, 24)),
-        clip_length=4,
-        stride=None,
-        resolution=None,
-        warmup=0,
-        repeats=1,
+        0,
+        [],
     )
     assert outcome.results == reference.results  # the untimed clip changes no prediction
+
+
+def test_the_first_video_is_decoded_once_and_its_first_clip_reused():
+    plugin = _CountingToy(ToyPlugin.parse_options({}))
+    source = _CountingSource(lengths=(6, 4), size=(16, 24))
+    outcome = _run(plugin, source, 1, [])
+    assert source.reads == {1: 1, 2: 1}
+    assert outcome.first_clip is not None and outcome.first_clip.shape[0] == 4

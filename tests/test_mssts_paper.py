@@ -12,7 +12,7 @@ from vis_bench.methods.mssts.paper import (
 )
 from vis_bench.methods.mssts.plugin import MSSTSPlugin
 from vis_bench.methods.seqformer.model import SeqFormerConfig
-from vis_bench.methods.seqformer.plugin import run_parity
+from vis_bench.methods.seqformer.parity import run_parity
 
 TINY = dict(
     hidden_dim=32, dim_feedforward=64, enc_layers=2, dec_layers=2, num_queries=5, backbone=None
@@ -118,7 +118,8 @@ def test_r50_parameter_count_is_pinned():
 
 
 def test_plugin_note_says_reconstruction():
-    assert "reconstruction from the paper" in MSSTSPlugin.notes
+    assert "reconstruction from the paper" in MSSTSPlugin.spec.notes
+    assert MSSTSPlugin.spec.parity is None  # nothing to reproduce: `parity` says so
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,28 +13,40 @@ import torch.nn.functional as F
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from vis_bench.cli import main
 from vis_bench.measure.profiler import operator_table, profile_method, random_frames
-from vis_bench.plugin import ClipResult, MethodPlugin
+from vis_bench.plugin import ClipResult, MethodPlugin, MethodSpec
+from vis_bench.preprocessing import Preprocessing
 from vis_bench.registry import register_method
 
 METHOD = "profile-test-convattn"
+
+
+@dataclass
+class NoOptions:
+    pass
 
 
 @register_method(METHOD)
 class ConvAttnPlugin(MethodPlugin):
     """Convolutions (FLOPs known to the profiler) plus the deformable-attention custom op."""
 
-    name = METHOD
+    spec = MethodSpec(
+        name=METHOD,
+        summary="convolutions and deformable attention, for the profiler's tests",
+        options=NoOptions,
+        preprocessing=Preprocessing(shorter_side=32),
+    )
 
     def __init__(self) -> None:
+        self.options = NoOptions()
         self.model = torch.nn.Sequential(
             torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 3)
         )
 
     @classmethod
-    def build(cls, cfg: dict[str, Any] | None = None) -> ConvAttnPlugin:
+    def create(cls, options: NoOptions) -> ConvAttnPlugin:
         return cls()
 
-    def load_checkpoint(self, path: str) -> None:
+    def load_checkpoint(self, checkpoint: Any, strict: bool = True) -> Any:
         raise NotImplementedError
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from vis_bench.errors import InputError
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.records import (
@@ -75,24 +78,82 @@ def test_latest_prefers_success_over_failure():
 
 def test_comparison_and_pivot_tables():
     table = comparison_table(RECORDS)
-    assert "mssts" not in table  # failed cells are not in the table
+    failed = [line for line in table.splitlines() if line.startswith("| mssts")]
+    assert len(failed) == 1 and "FAILED: boom" in failed[0]  # failed cells stay, with the reason
     lines = [line for line in table.splitlines() if line.startswith("| ifc")]
     assert len(lines) == 2
     assert "all" in lines[0] and "| 5 " in lines[1]  # whole video first, then shorter clips
+    assert "one clip" in lines[0]  # T=all has no stride: it is one clip per video
     assert "42.00" in table
     pivot = pivot_table(RECORDS, "AP", "method", "clip_length")
     assert "45.00" in pivot and "40.00" in pivot
 
 
-def test_leaderboard_ranks_best_cell_per_method():
+def test_one_clip_length_order_everywhere():
+    records = [record("ifc", t, 0.4, 1.0, key=f"k{t}") for t in (5, "all", 10, 20)]
+    pivot = pivot_table(records, "AP", "method", "clip_length").splitlines()[0]
+    assert [c.strip() for c in pivot.strip("|").split("|")][1:] == ["all", "20", "10", "5"]
+    rows = [line.split("|")[2].strip() for line in comparison_table(records).splitlines()[2:]]
+    assert rows == ["all", "20", "10", "5"]
+
+
+def test_fps_measured_under_load_is_marked():
+    busy = record("ifc", 5, 0.4, 12.5, load={"loaded": True, "load1_start": 3.0})
+    table = comparison_table([busy])
+    assert "12.50*" in table
+    assert any("loaded" in line for line in notes_lines([busy]))
+    assert "12.50" in comparison_table([record("ifc", 5, 0.4, 12.5)])
+    assert "12.50*" not in comparison_table([record("ifc", 5, 0.4, 12.5)])
+
+
+@pytest.mark.parametrize("ap", [True, False])
+@pytest.mark.parametrize("fps", [True, False])
+@pytest.mark.parametrize("flops", [True, False])
+def test_every_measure_switch_combination_makes_reports(tmp_path, ap, fps, flops):
+    """Records of a sweep with any `measure` switch off still make every table and plot."""
+    drop = set()
+    if not ap:
+        drop |= {"AP", "AP50", "AP75", "AR1", "AR10"}
+    if not fps:
+        drop |= {"fps_end_to_end", "fps_model"}
+    if not flops:
+        drop |= {"gmacs_per_frame"}
+    records = [{k: v for k, v in r.items() if k not in drop} for r in RECORDS]
+    table = comparison_table(records)
+    assert "seqformer" in table
+    assert ("fps_end_to_end" in table) == fps and ("AP50" in table) == ap
+    write_reports(records, tmp_path, "switches")
+    assert (tmp_path / "leaderboard.md").is_file() and (tmp_path / "tables.md").is_file()
+
+
+def test_reports_name_the_dataset_and_refuse_to_rank_two_together():
+    ours = [dict(r, dataset="a", dataset_label="synthetic (seed 0, 24 videos)") for r in RECORDS]
+    small = [
+        dict(r, key=r["key"] + "-3", dataset="b", dataset_label="synthetic (seed 0, 3 videos)")
+        for r in RECORDS
+    ]
+    assert "synthetic (seed 0, 24 videos)" in leaderboard_markdown(ours)
+    with pytest.raises(InputError, match="2 datasets"):
+        leaderboard_markdown(ours + small)
+    grouped = leaderboard_markdown(ours + small, group_datasets=True)
+    assert (
+        "## synthetic (seed 0, 24 videos)" in grouped
+        and "## synthetic (seed 0, 3 videos)" in grouped
+    )
+    assert "dataset" in comparison_table(ours + small).splitlines()[0]
+
+
+def test_leaderboard_ranks_best_cell_per_method_and_says_so():
     frame = leaderboard_frame(RECORDS)
     assert list(frame["method"]) == ["seqformer", "ifc"]
     assert list(frame["rank"]) == [1, 2]
     assert frame.iloc[0]["AP"] == 45.0
     assert frame.iloc[1]["FPS"] == "20.00 (Test CPU)"
+    assert list(frame["cells"]) == [2, 2]  # the best of 2 cells each
     markdown = leaderboard_markdown(RECORDS)
     assert markdown.startswith("# vis-bench leaderboard")
     assert "48.4M" in markdown
+    assert "best-AP cell among the cells it ran" in markdown
 
 
 def test_notes_follow_the_method():

@@ -53,7 +53,7 @@ def test_run_writes_records_reports_and_scores(tiny_config, tmp_path, capsys):
     assert "| toy" in out and "random weights" in out
     # a second run skips both cells
     assert main(["run", "--config", str(tiny_config)]) == 0
-    assert "2 of 2 cells finished" in capsys.readouterr().out
+    assert "2 of 2 cells already finished" in capsys.readouterr().out
     assert len(read_records(run_dir)) == 2
 
 

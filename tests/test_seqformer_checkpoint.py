@@ -8,7 +8,7 @@ import pickle
 import pytest
 import torch
 
-from vis_bench.methods.common.checkpoint import CheckpointError, save_checkpoint
+from vis_bench.checkpoints import CheckpointError, save_project_checkpoint
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
 TINY = {
@@ -62,10 +62,10 @@ def test_release_training_checkpoint_with_namespace_loads_weights_only(tmp_path)
 def test_project_format_round_trip_and_method_check(tmp_path):
     source, target = _plugin(0), _plugin(1)
     path = tmp_path / "seqformer.pt"
-    save_checkpoint(source.model, path, "seqformer", TINY)
+    save_project_checkpoint(source.model.state_dict(), path, "seqformer", TINY)
     assert target.load_checkpoint(str(path)).format == "vis-bench"
     assert _same_weights(source, target)
-    save_checkpoint(source.model, path, "ifc", TINY)
+    save_project_checkpoint(source.model.state_dict(), path, "ifc", TINY)
     with pytest.raises(CheckpointError, match="'ifc'"):
         target.load_checkpoint(str(path))
 
@@ -97,7 +97,7 @@ def test_missing_and_unexpected_keys_are_reported(tmp_path):
     report = target.load_checkpoint(str(path), strict=False)
     assert report.missing == ["mask_head.lay1.bias"]
     assert report.unexpected == ["detr.extra_head.weight"]
-    assert "1 missing key(s): mask_head.lay1.bias" in report.format_text()
+    assert "1 key(s) missing from the file: mask_head.lay1.bias" in report.summary()
 
 
 def test_shape_mismatch_names_key_shapes_and_file(tmp_path):
@@ -108,12 +108,15 @@ def test_shape_mismatch_names_key_shapes_and_file(tmp_path):
     torch.save({"model": state}, path)
     before = target.model.state_dict()["detr.class_embed.0.bias"].clone()
     with pytest.raises(CheckpointError) as err:
-        target.load_checkpoint(str(path), strict=False)
+        target.load_checkpoint(str(path))
     message = str(err.value)
     for part in ("detr.query_embed.weight", "(300, 512)", "(5, 128)", str(path)):
         assert part in message
     # nothing was loaded
     assert torch.equal(target.model.state_dict()["detr.class_embed.0.bias"], before)
+    # the opt-out loads everything else and leaves the mis-shaped key as built
+    report = target.load_checkpoint(str(path), strict=False)
+    assert report.partial and report.mismatched[0].startswith("detr.query_embed.weight")
 
 
 def test_arbitrary_objects_and_unknown_layouts_are_refused(tmp_path):

@@ -10,7 +10,7 @@ import torch
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.methods.seqformer.model import SeqFormerConfig, build
-from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, resize_shorter_side
+from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 from vis_bench.plugin import ClipResult
 
 TINY = {
@@ -108,8 +108,8 @@ def test_frames_only_meet_in_the_decoder_aggregation(tiny_model):
 
 
 def test_preprocess_resizes_shorter_side_and_normalises():
-    plugin = SeqFormerPlugin.__new__(SeqFormerPlugin)
-    plugin.shorter_side = 360
+    plugin = SeqFormerPlugin.build({**TINY})
+    resize = plugin.preprocessing.resize_frames
     frames = torch.full((2, 3, 720, 1280), 124, dtype=torch.uint8)
     x = plugin.preprocess(frames)
     assert x.shape == (2, 3, 360, 640)
@@ -117,17 +117,17 @@ def test_preprocess_resizes_shorter_side_and_normalises():
         x[0, :, 0, 0],
         (124 / 255 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225]),
     )
-    assert resize_shorter_side(torch.zeros(1, 3, 1280, 720, dtype=torch.uint8), 360).shape[-2:] == (
+    assert resize(torch.zeros(1, 3, 1280, 720, dtype=torch.uint8), 360).shape[-2:] == (
         640,
         360,
     )
     # torchvision 0.8 truncates the long side: 480x854 -> 360x640 (int(640.5))
-    assert resize_shorter_side(torch.zeros(1, 3, 480, 854, dtype=torch.uint8), 360).shape[-2:] == (
+    assert resize(torch.zeros(1, 3, 480, 854, dtype=torch.uint8), 360).shape[-2:] == (
         360,
         640,
     )
     same = torch.randint(0, 255, (1, 3, 360, 500), dtype=torch.uint8)
-    assert resize_shorter_side(same, 360) is same
+    assert resize(same, 360) is same
     assert plugin.preprocess(frames, shorter_side=180).shape[-2:] == (180, 320)
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vis_bench.cli import main
-from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
+from vis_bench.methods.seqformer.parity import run_parity
 
 FIXTURE_FILES = (
     "meta.json",
@@ -68,7 +68,7 @@ def test_parity_detects_a_changed_weight(golden_dir, tmp_path):
     state = torch.load(fixture / "state_dict.pt", weights_only=True)
     state["detr.class_embed.1.bias"] = state["detr.class_embed.1.bias"] + 0.01
     torch.save(state, fixture / "state_dict.pt")
-    report = SeqFormerPlugin.run_parity(fixture, None)
+    report = run_parity(fixture, None)
     failed = {c.name for c in report.checks if not c.passed}
     assert not report.passed
     assert "pred_logits" in failed
@@ -81,21 +81,50 @@ def test_parity_detects_a_postprocess_difference(golden_dir, tmp_path):
     cases["crafted_branches"][0]["score"] += 1e-5
     cases["official_outputs"] = cases["official_outputs"][::-1]
     (fixture / "postprocess_expected.json").write_text(json.dumps(cases))
-    report = SeqFormerPlugin.run_parity(fixture, None)
+    report = run_parity(fixture, None)
     failed = {c.name for c in report.checks if not c.passed}
     assert failed == {"postprocess.crafted_branches", "postprocess.official_outputs"}
 
 
-def test_parity_without_expected_files_only_produces(golden_dir, tmp_path):
+def test_parity_cannot_pass_on_a_fixture_without_expected_outputs(golden_dir, tmp_path, capsys):
+    """Even an all-zero state dict would "pass" if nothing were compared: it must fail."""
     fixture = _copy_fixture(
         golden_dir, tmp_path / "fx", ("meta.json", "state_dict.pt", "inputs.pt")
     )
+    state = torch.load(fixture / "state_dict.pt", weights_only=True)
+    torch.save({k: torch.zeros_like(v) for k, v in state.items()}, fixture / "state_dict.pt")
     out = tmp_path / "out.pt"
-    report = SeqFormerPlugin.run_parity(fixture, out)
-    assert report.passed
-    assert [c.name for c in report.checks] == ["state_dict keys"]
+    report = run_parity(fixture, out)
+    assert not report.passed and report.compared == 0
+    assert "nothing to compare: outputs.pt, postprocess_expected.json missing" in report.format()
     assert "pred_masks" in report.produced_only
     assert torch.load(out, weights_only=True)["pred_masks"].shape == (1, 10, 3, 16, 24)
+    code = main(["parity", "--method", "seqformer", "--fixture", str(fixture)])
+    assert code == 1 and "nothing to compare" in capsys.readouterr().out
+
+
+def test_an_expected_output_the_model_did_not_produce_fails(golden_dir, tmp_path):
+    fixture = _copy_fixture(golden_dir, tmp_path / "fx")
+    expected = torch.load(fixture / "outputs.pt", weights_only=True)
+    expected["intermediate"]["decoder_attention"] = torch.zeros(3)
+    torch.save(expected, fixture / "outputs.pt")
+    report = run_parity(fixture, None)
+    failed = [c for c in report.checks if not c.passed]
+    assert [c.name for c in failed] == ["intermediate.decoder_attention"]
+    assert "not produced" in failed[0].detail
+
+
+def test_a_method_without_a_reference_says_so(golden_dir, capsys):
+    code = main(["parity", "--method", "mssts", "--fixture", str(_fixture(golden_dir))])
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "'mssts' has no reference implementation" in out and "PASS" not in out
+
+
+def test_another_methods_fixture_is_an_error_not_a_traceback(golden_dir, capsys):
+    code = main(["parity", "--method", "seqformer", "--fixture", str(golden_dir / "ifc/public")])
+    assert code == 2
+    assert "not a SeqFormer-family parity fixture" in capsys.readouterr().err
 
 
 def test_parity_also_holds_with_the_pure_pytorch_core(golden_dir):
@@ -103,5 +132,5 @@ def test_parity_also_holds_with_the_pure_pytorch_core(golden_dir):
     from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 
     with use_ms_deform_attn_core(None):
-        report = SeqFormerPlugin.run_parity(_fixture(golden_dir), None)
+        report = run_parity(_fixture(golden_dir), None)
     assert report.passed, report.format()

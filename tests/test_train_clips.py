@@ -1,4 +1,5 @@
-"""Training clips: frame sampling of both codebases, clip-level augmentation, and targets."""
+"""Training clips: the methods' frame samplers (declared in their specs), clip-level augmentation,
+and targets."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 import torch
 
 from vis_bench.data import generate_dataset, load_dataset
+from vis_bench.methods.ifc.training import WindowFrameSampler
+from vis_bench.methods.seqformer.training import seqformer_frame_indices
 from vis_bench.train.clips import (
     ABSENT_BOX,
     build_clip,
@@ -34,7 +37,7 @@ def test_seqformer_sampling_keeps_a_reference_with_neighbours(length):
     rng = np.random.default_rng(0)
     for _ in range(50):
         ref = int(rng.integers(length))
-        idx = sample_frame_indices(rng, length, 5, "seqformer", reference=ref)
+        idx = sample_frame_indices(rng, length, 5, seqformer_frame_indices, reference=ref)
         assert len(idx) == 5 and idx == sorted(idx)
         assert all(0 <= t < length for t in idx)
         assert ref in idx
@@ -46,7 +49,7 @@ def test_seqformer_sampling_keeps_a_reference_with_neighbours(length):
 def test_seqformer_global_frames_come_from_outside_the_local_span():
     rng = np.random.default_rng(1)
     for _ in range(50):
-        idx = sample_frame_indices(rng, 30, 5, "seqformer", reference=15)
+        idx = sample_frame_indices(rng, 30, 5, seqformer_frame_indices, reference=15)
         local = sorted(idx)[1:4]  # not exact, but the far frames must be outside 12..18
         far = [t for t in idx if t < 12 or t > 18]
         assert len(far) >= 1, (idx, local)
@@ -56,17 +59,21 @@ def test_ifc_sampling_stays_in_the_window_with_replacement():
     rng = np.random.default_rng(2)
     repeats = 0
     for _ in range(200):
-        idx = sample_frame_indices(rng, 100, 5, "ifc", sampling_range=3, reference=50)
+        idx = sample_frame_indices(rng, 100, 5, WindowFrameSampler(3), reference=50)
         assert 50 in idx and idx == sorted(idx)
         assert all(47 <= t <= 53 for t in idx)
         repeats += len(set(idx)) < 5
     assert repeats > 0  # drawn with replacement, like np.random.choice in the authors' mapper
-    assert sample_frame_indices(rng, 1, 3, "ifc") == [0, 0, 0]
+    assert sample_frame_indices(rng, 1, 3, WindowFrameSampler()) == [0, 0, 0]
 
 
-def test_unknown_sampling_scheme_is_an_error():
-    with pytest.raises(ValueError, match="unknown frame sampling"):
-        sample_frame_indices(np.random.default_rng(0), 5, 3, "random")
+def test_each_method_declares_its_authors_sampler():
+    from vis_bench.registry import get_method
+
+    assert get_method("seqformer").spec.training.frame_sampler is seqformer_frame_indices
+    assert get_method("seqformer").spec.training.videos_by_length
+    assert isinstance(get_method("ifc").spec.training.frame_sampler, WindowFrameSampler)
+    assert not get_method("ifc").spec.training.videos_by_length
 
 
 def test_choose_scale_draws_the_shorter_side_and_caps_the_longer():

@@ -5,16 +5,23 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vis_bench.checkpoints import project_checkpoint_info
+from vis_bench.checkpoints import read_project_checkpoint
 from vis_bench.cli import main
 from vis_bench.config import DatasetConfig, MethodConfig
 from vis_bench.errors import InputError
 from vis_bench.plugin import TrainingRecipe
-from vis_bench.sweep import build_method
+from vis_bench.sweep.methods import resolve_method
+from vis_bench.sweep.worker import build_plugin
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig, load_train_config
 from vis_bench.train.trainer import is_image_step, lr_factor, make_adamw, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _built(entry: MethodConfig):
+    """What a sweep's worker builds for a method entry (checked as a config would be)."""
+    return build_plugin(resolve_method(entry, 0, "<test>"))[0]
+
 
 TINY_OPTIONS = {
     "seqformer": {
@@ -72,17 +79,15 @@ def test_each_method_trains_and_its_weights_load_from_the_checkpoint_alone(tmp_p
     torch.manual_seed(0)
     before = {
         k: v.clone()
-        for k, v in build_method(MethodConfig(method, options=config.options))
-        .model.state_dict()
-        .items()
+        for k, v in _built(MethodConfig(method, options=config.options)).model.state_dict().items()
     }
     outcome = train(config, progress=False, log=lambda _: None)
     assert outcome.iterations == 3
-    info = project_checkpoint_info(config.output)
-    assert info["method"] == method and info["config"] == config.options
-    assert info["training"]["iterations"] == 3
+    info = read_project_checkpoint(config.output)
+    assert info.method == method and info.config == config.options
+    assert info.training["iterations"] == 3
     # the sweep builds the model from the checkpoint's own options
-    plugin = build_method(MethodConfig(method, checkpoint=config.output))
+    plugin = _built(MethodConfig(method, checkpoint=config.output))
     after = plugin.model.state_dict()
     assert after.keys() == before.keys()
     assert any(not torch.equal(after[k], before[k]) for k in after)
@@ -114,7 +119,7 @@ def test_half_weights_halve_the_file_and_load_as_float32(tmp_path):
     train(config, progress=False, log=lambda _: None)
     stored = torch.load(config.output, weights_only=True)["state_dict"]
     assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())
-    plugin = build_method(MethodConfig("ifc", checkpoint=config.output))
+    plugin = _built(MethodConfig("ifc", checkpoint=config.output))
     assert all(p.dtype == torch.float32 for p in plugin.model.parameters())
 
 
@@ -163,7 +168,12 @@ def test_image_stage_and_image_mix_are_exclusive(tmp_path):
 
 def test_step_schedule_with_warmup():
     recipe = TrainingRecipe(
-        lr=1.0, weight_decay=0, clip_max_norm=0, lr_drops=(0.5, 0.75), warmup_iters=4
+        lr=1.0,
+        weight_decay=0,
+        clip_max_norm=0,
+        lr_drops=(0.5, 0.75),
+        frame_sampler=lambda rng, length, frames, ref: [ref] * frames,
+        warmup_iters=4,
     )
     factors = [lr_factor(i, 8, recipe) for i in range(8)]
     assert factors == pytest.approx([0.25, 0.5, 0.75, 1.0, 0.1, 0.1, 0.01, 0.01])

@@ -1,27 +1,64 @@
-"""The project's own checkpoint format: weights plus what is needed to rebuild the model.
+"""Checkpoint files: reading any format once, and the project's own format.
 
-{"format": "vis-bench", "method": registry name, "config": the method's options,
-"state_dict": tensors, "training": provenance (optional)}. Readable with
-`torch.load(weights_only=True)`; written atomically. Because the file carries the options the
-model was built with, a sweep can name just the checkpoint and get the right architecture.
+Three on-disk layouts are understood, all read with `torch.load(weights_only=True)`:
+* the project's format, {"format": "vis-bench", "method": registry name, "config": the method's
+  options, "state_dict": tensors, "training": provenance (optional)}. Because the file carries the
+  options its model was built with, a sweep can name just the checkpoint;
+* the authors' release format, a dict with the weights under "model" (training files also pickle an
+  `argparse.Namespace` under "args"; detectron2 conversions may store numpy arrays);
+* a bare state dict.
+
+`open_checkpoint` reads a file once into a `CheckpointContents`; the harness takes the options from
+it and hands the same object to the method's `load_checkpoint`, which loads the state dict strictly
+(methods/common/checkpoint.py).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
 
 PROJECT_FORMAT = "vis-bench"
+RELEASE_FORMAT = "release"
+STATE_DICT_FORMAT = "state_dict"
 #: the checkout's root: relative checkpoint paths not found in the working directory are looked
 #: up here, so the shipped configs (results/checkpoints/...) work from any directory
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class CheckpointError(InputError):
+    """A checkpoint that cannot be read or loaded into the model; names the file and keys."""
+
+
+@dataclass
+class CheckpointContents:
+    """What one checkpoint file holds, whatever its layout."""
+
+    path: str
+    format: str
+    state_dict: dict[str, torch.Tensor]
+    #: project format only: the registry name and the options the model was built with
+    method: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] | None = None
+
+    def check_method(self, method: str) -> None:
+        """A project-format file written for another method is an error naming both."""
+        if self.format == PROJECT_FORMAT and self.method not in (None, method):
+            raise CheckpointError(
+                f"checkpoint is for method {self.method!r}, not {method!r}",
+                path=self.path,
+                field="method",
+            )
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -44,8 +81,81 @@ def checkpoint_fingerprint(path: str | Path | None) -> str | None:
     try:
         stat = resolve_checkpoint(path).stat()
     except OSError:
-        return None  # missing: the cell reports it when it runs
+        return None  # missing: the config check reports it
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _safe_globals() -> list[Any]:
+    """Classes a weights-only load may meet in the authors' files: argparse.Namespace (training
+    checkpoints) and numpy's array reconstruction (detectron2 conversions)."""
+    core = getattr(np, "_core", None) or np.core
+    allowed: list[Any] = [argparse.Namespace, np.ndarray, np.dtype, core.multiarray._reconstruct]
+    allowed += [type(np.dtype(t)) for t in ("f2", "f4", "f8", "i4", "i8", "u1")]
+    return allowed
+
+
+def read_checkpoint(path: str | Path, mmap: bool = False) -> Any:
+    """The unpickled object of a checkpoint file (weights only); errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError("checkpoint file not found", path=str(path))
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as err:  # pickle errors name the offending global; keep that text
+        if mmap and "mmap" in str(err):  # legacy (non-zip) files cannot be memory-mapped
+            return read_checkpoint(path, mmap=False)
+        raise CheckpointError(f"cannot read checkpoint: {err}", path=str(path)) from err
+
+
+def is_project_checkpoint(obj: Any) -> bool:
+    """The one test for the project's format."""
+    return isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT
+
+
+def contents_of(obj: Any, path: str | Path) -> CheckpointContents:
+    """A loaded checkpoint object as CheckpointContents (tensors only; numpy arrays converted)."""
+    path = str(path)
+    if is_project_checkpoint(obj):
+        weights, fmt = obj.get("state_dict"), PROJECT_FORMAT
+    elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
+        weights, fmt = obj["model"], RELEASE_FORMAT
+    elif isinstance(obj, Mapping) and obj and all(_is_array(v) for v in obj.values()):
+        weights, fmt = obj, STATE_DICT_FORMAT
+    else:
+        found = sorted(obj)[:10] if isinstance(obj, Mapping) else type(obj).__name__
+        raise CheckpointError(
+            "unrecognised checkpoint layout: expected weights under 'model' (release format), "
+            f"a {PROJECT_FORMAT!r} file with 'state_dict', or a bare state dict; found {found}",
+            path=path,
+        )
+    if not isinstance(weights, Mapping):
+        raise CheckpointError("the state dict is not a mapping", path=path, field="state_dict")
+    bad = [k for k, v in weights.items() if not _is_array(v)]
+    if bad:
+        raise CheckpointError(f"non-tensor entries in the state dict: {bad[:5]}", path=path)
+    state_dict = {
+        k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in weights.items()
+    }
+    if fmt != PROJECT_FORMAT:
+        return CheckpointContents(path, fmt, state_dict)
+    return CheckpointContents(
+        path,
+        fmt,
+        state_dict,
+        method=obj.get("method"),
+        config=dict(obj.get("config") or {}),
+        training=obj.get("training"),
+    )
+
+
+def _is_array(value: Any) -> bool:
+    return torch.is_tensor(value) or isinstance(value, np.ndarray)
+
+
+def open_checkpoint(path: str | Path) -> CheckpointContents:
+    """Read a checkpoint file of any understood layout, once (memory-mapped where possible)."""
+    return contents_of(read_checkpoint(path, mmap=True), path)
 
 
 def save_project_checkpoint(
@@ -56,8 +166,8 @@ def save_project_checkpoint(
     training: Mapping[str, Any] | None = None,
     half: bool = False,
 ) -> None:
-    """Write weights in the project format; `half` stores floating tensors as float16 (the
-    shipped tiny models: half the bytes, loaded back into float32 parameters)."""
+    """Write weights in the project format, atomically; `half` stores floating tensors as
+    float16 (the shipped tiny models: half the bytes, loaded back into float32 parameters)."""
     tensors = {
         k: (v.detach().half() if half and v.is_floating_point() else v.detach()).clone()
         for k, v in state_dict.items()
@@ -74,55 +184,13 @@ def save_project_checkpoint(
         torch.save(payload, tmp)
 
 
-def project_checkpoint_info(path: str | Path) -> dict[str, Any] | None:
-    """`method`, `config` and `training` of a project-format file; None for other formats
-    (release checkpoints) or unreadable files, which the method's own loader then reports."""
-    try:
-        obj = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
-    except Exception:
-        return None
-    if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
-        return None
-    return {key: obj.get(key) for key in ("method", "config", "training")}
-
-
-class CheckpointError(InputError):
-    """A checkpoint that cannot be read or loaded into the model; names the file and keys."""
-
-
-def read_checkpoint(path: str | Path) -> Any:
-    """torch.load with weights_only=True, allowing argparse.Namespace (authors' training files)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError("checkpoint file not found", path=str(path))
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle errors name the offending global; keep that text
-        raise CheckpointError(f"cannot read checkpoint: {err}", path=str(path)) from err
-
-
-def project_state_dict(obj: Any, path: str | Path, method: str | None = None) -> Any | None:
-    """The `state_dict` entry of a loaded project-format checkpoint, None for any other format.
-
-    A project file written for another method is a CheckpointError (`method` None: any method).
-    """
-    if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
-        return None
-    if method is not None and obj.get("method") not in (None, method):
+def read_project_checkpoint(path: str | Path) -> CheckpointContents:
+    """A project-format file; any other layout is an error naming the file."""
+    contents = open_checkpoint(path)
+    if contents.format != PROJECT_FORMAT:
         raise CheckpointError(
-            f"checkpoint is for method {obj.get('method')!r}, not {method!r}",
+            f"not a {PROJECT_FORMAT!r} checkpoint ({contents.format} layout)",
             path=str(path),
-            field="method",
+            field="format",
         )
-    return obj.get("state_dict")
-
-
-def read_project_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A project-format file's contents; errors name the file and what is wrong."""
-    obj = read_checkpoint(path)
-    if not isinstance(obj, Mapping) or obj.get("format") != PROJECT_FORMAT:
-        raise CheckpointError(
-            f"not a {PROJECT_FORMAT!r} checkpoint", path=str(path), field="format"
-        )
-    return dict(obj)
+    return contents

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from vis_bench.errors import InputError
+from vis_bench.options import build_dataclass
 
 DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
 DTYPES = ("fp32", "fp16", "bf16")
@@ -49,6 +50,8 @@ class MethodConfig:
     name: str
     checkpoint: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: false: load what fits a checkpoint that does not match the model (the record says so)
+    checkpoint_strict: bool = True
     #: free text carried into tables, e.g. "random weights"
     label: str | None = None
 
@@ -68,6 +71,10 @@ class SweepConfig:
     device: list[str] = field(default_factory=lambda: ["cpu"])
     dtype: list[str] = field(default_factory=lambda: ["fp32"])
 
+    def check(self, where: str, source: str) -> None:
+        """Each axis has values, and each value is one the harness can run."""
+        _check_axes(self, source)
+
 
 @dataclass
 class MeasureConfig:
@@ -80,6 +87,9 @@ class MeasureConfig:
     warmup: int = 1
     repeats: int = 3
     threads: int | None = None
+    #: a cell's worker still running after this many seconds is stopped and the cell recorded
+    #: as failed ("timed out after N s"); null: no limit
+    cell_timeout_s: float | None = 7200.0
 
 
 @dataclass
@@ -112,53 +122,6 @@ _SECTION_TYPES = {
     "sweep": SweepConfig,
     "measure": MeasureConfig,
 }
-
-
-def _type_ok(value: Any, annotation: str) -> bool:
-    """Check a YAML value against a dataclass field annotation written as a string."""
-    if value is None:
-        return "None" in annotation
-    checks = {
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-        "str": lambda v: isinstance(v, str),
-        "bool": lambda v: isinstance(v, bool),
-        "dict": lambda v: isinstance(v, dict),
-    }
-    alternatives = [part.split("[")[0].strip() for part in annotation.split("|")]
-    if "list" in alternatives:
-        return isinstance(value, list)
-    return any(checks.get(alt, lambda v: False)(value) for alt in alternatives)
-
-
-def build_section(cls: type, data: Any, where: str, source: str) -> Any:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(f"expected a mapping, got {type(data).__name__}", path=source, field=where)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    for key in data:
-        if key not in fields:
-            known = ", ".join(sorted(fields))
-            raise InputError(
-                f"unknown key; known keys here: {known}", path=source, field=f"{where}.{key}"
-            )
-    kwargs = {}
-    for name, f in fields.items():
-        if name not in data:
-            continue
-        value = data[name]
-        if not _type_ok(value, str(f.type)):
-            raise InputError(
-                f"expected {f.type}, got {value!r} ({type(value).__name__})",
-                path=source,
-                field=f"{where}.{name}",
-            )
-        kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise InputError(str(err), path=source, field=where) from err
 
 
 def _check_axes(sweep: SweepConfig, source: str) -> None:
@@ -253,9 +216,9 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
             raise InputError(
                 "each method needs at least a `name`", path=source, field=f"methods[{i}]"
             )
-        methods.append(build_section(MethodConfig, item, f"methods[{i}]", source))
+        methods.append(build_dataclass(MethodConfig, item, f"methods[{i}]", source))
     sections = {
-        key: build_section(cls, data.get(key), key, source) for key, cls in _SECTION_TYPES.items()
+        key: build_dataclass(cls, data.get(key), key, source) for key, cls in _SECTION_TYPES.items()
     }
     name = data.get("name", Path(source).stem)
     output = data.get("output", "results/runs")
@@ -271,33 +234,74 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
         source=source,
         **sections,
     )
-    _check_axes(config.sweep, source)
     _check_dataset(config.dataset, source, Path(source).parent)
     return config
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
-    """Apply `key.sub=value` overrides (value parsed as YAML) to a raw config mapping."""
+    """Apply `key.sub=value` overrides (value parsed as YAML) to a raw config mapping.
+
+    A list element is addressed by its index (`methods.1.checkpoint=...`); a method given by
+    name alone becomes `{name: ...}` when one of its keys is set.
+    """
     for item in overrides:
         if "=" not in item:
             raise InputError(f"override {item!r} is not of the form key=value", field="--set")
         key, raw = item.split("=", 1)
         value = yaml.safe_load(raw)
         parts = key.strip().split(".")
-        node = data
-        for part in parts[:-1]:
-            if part.isdigit() and isinstance(node, list):
-                node = node[int(part)]
-                continue
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict | list):
-                raise InputError(f"cannot set {key!r}: {part!r} is not a mapping", field="--set")
-        last = parts[-1]
-        if isinstance(node, list) and last.isdigit():
-            node[int(last)] = value
-        else:
-            node[last] = value
+        node: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            node = _child(node, part, ".".join(parts[: depth + 1]), key, source)
+        _assign(node, parts[-1], value, key, source)
     return data
+
+
+def _list_index(node: list, part: str, where: str, key: str, source: str) -> int:
+    if not part.isdigit():
+        raise InputError(
+            f"cannot set {key!r}: {where} is a list; address its elements by index (0..{len(node) - 1})",
+            path=source,
+            field="--set",
+        )
+    index = int(part)
+    if index >= len(node):
+        raise InputError(
+            f"cannot set {key!r}: {where.rsplit('.', 1)[0]} has {len(node)} entries, so index "
+            f"{index} does not exist (indices start at 0)",
+            path=source,
+            field="--set",
+        )
+    return index
+
+
+def _child(node: Any, part: str, where: str, key: str, source: str) -> Any:
+    if isinstance(node, list):
+        index = _list_index(node, part, where, key, source)
+        if isinstance(node[index], str):  # `methods: [ifc]`: a name alone
+            node[index] = {"name": node[index]}
+        return node[index]
+    if not isinstance(node, dict):
+        raise InputError(
+            f"cannot set {key!r}: {where.rsplit('.', 1)[0]} is not a mapping",
+            path=source,
+            field="--set",
+        )
+    child = node.setdefault(part, {})
+    if child is None:
+        child = node[part] = {}
+    if not isinstance(child, dict | list):
+        raise InputError(
+            f"cannot set {key!r}: {where} is not a mapping", path=source, field="--set"
+        )
+    return child
+
+
+def _assign(node: Any, last: str, value: Any, key: str, source: str) -> None:
+    if isinstance(node, list):
+        node[_list_index(node, last, key, key, source)] = value
+    else:
+        node[last] = value
 
 
 def read_yaml_config(

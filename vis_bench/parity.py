@@ -1,17 +1,25 @@
 """Parity against golden fixtures made by running the authors' code: "does my install reproduce it?".
 
-A method plugin that supports parity exposes a classmethod
-`run_parity(fixture_dir: Path, out_path: Path | None) -> ParityReport`. It builds the model from the
-fixture's meta.json, runs it on the stored inputs, writes what it produced to `out_path` (when given)
-and fills the report with one `ParityCheck` per compared quantity. The `parity` command prints the
-report and exits 1 on any mismatch.
+A method declares a `ParityReference` in its spec: a function `run(fixture_dir, out_path)` that
+builds the model from the fixture's meta.json, runs it on the stored inputs, writes what it
+produced to `out_path` (when given) and fills a `ParityReport`. The helpers here are what every
+method's parity uses: comparing nested outputs leaf by leaf with per-leaf tolerances, capturing
+intermediate outputs with forward hooks (no instrumentation inside a forward pass), and the rule
+that a report passes only when something was compared: a fixture without expected outputs, or an
+expected output the model did not produce, is a failure that names the files or outputs.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
+
+from vis_bench.atomic import atomic_file
 
 
 @dataclass
@@ -23,6 +31,8 @@ class ParityCheck:
     tolerance: float | None
     passed: bool
     detail: str = ""
+    #: structural checks (key sets, counts) do not count as a comparison of outputs
+    structural: bool = False
 
 
 @dataclass
@@ -32,10 +42,18 @@ class ParityReport:
     checks: list[ParityCheck] = field(default_factory=list)
     #: quantities produced but not compared because the fixture holds no expected value
     produced_only: list[str] = field(default_factory=list)
+    #: expected-output files the fixture lacks
+    missing_files: list[str] = field(default_factory=list)
+
+    @property
+    def compared(self) -> int:
+        """How many produced outputs were compared with an expected value."""
+        return sum(not check.structural for check in self.checks)
 
     @property
     def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
+        """Every check passed and at least one output was compared."""
+        return self.compared > 0 and all(check.passed for check in self.checks)
 
     def add_tensor(
         self, name: str, produced: torch.Tensor, expected: torch.Tensor, atol: float
@@ -56,10 +74,18 @@ class ParityReport:
         self.checks.append(check)
         return check
 
-    def add_exact(self, name: str, equal: bool, detail: str = "") -> ParityCheck:
-        check = ParityCheck(name, None, None, bool(equal), detail)
+    def add_exact(
+        self, name: str, equal: bool, detail: str = "", structural: bool = False
+    ) -> ParityCheck:
+        check = ParityCheck(name, None, None, bool(equal), detail, structural)
         self.checks.append(check)
         return check
+
+    def expect_files(self, fixture_dir: Path, names: tuple[str, ...]) -> list[str]:
+        """Note which expected-output files are missing; returns the present ones."""
+        present = [n for n in names if (fixture_dir / n).is_file()]
+        self.missing_files += [n for n in names if n not in present]
+        return present
 
     def format(self) -> str:
         """A plain-text table of every check, then the verdict."""
@@ -77,5 +103,77 @@ class ParityReport:
             lines.append(
                 "  produced, no expected value in the fixture: " + ", ".join(self.produced_only)
             )
+        if self.compared == 0:
+            missing = ", ".join(self.missing_files) or "every expected output"
+            lines.append(f"  nothing to compare: {missing} missing")
         lines.append("PASS" if self.passed else "FAIL")
         return "\n".join(lines)
+
+
+def compare_tree(
+    report: ParityReport,
+    name: str,
+    produced: Any,
+    expected: Any,
+    tolerance: Callable[[str], float],
+) -> None:
+    """Compare every tensor of `produced` with the same path of `expected`.
+
+    A produced path the fixture lacks is listed as produced-only; an expected path the model did
+    not produce is a failed check naming it. `tolerance(path)` gives each leaf's absolute
+    tolerance.
+    """
+    if isinstance(produced, Mapping):
+        expected = expected if isinstance(expected, Mapping) else {}
+        for key, value in produced.items():
+            child = f"{name}.{key}" if name else str(key)
+            if key in expected:
+                compare_tree(report, child, value, expected[key], tolerance)
+            else:
+                report.produced_only.append(child)
+        for key in expected:
+            if key not in produced:
+                child = f"{name}.{key}" if name else str(key)
+                report.add_exact(child, False, "expected in the fixture, not produced by the model")
+        return
+    report.add_tensor(name, produced.detach().float(), expected.float(), tolerance(name))
+
+
+@contextlib.contextmanager
+def captured_outputs(
+    model: torch.nn.Module, modules: Mapping[str, str]
+) -> Iterator[dict[str, list[Any]]]:
+    """Forward hooks recording what the named sub-modules return, call by call.
+
+    `modules` maps a label to a dotted sub-module path; the yielded dict maps each label to the
+    list of that module's outputs during the `with` block. Hooks are removed on exit.
+    """
+    captured: dict[str, list[Any]] = {label: [] for label in modules}
+    handles = []
+    try:
+        for label, path in modules.items():
+            module = model.get_submodule(path)
+            handles.append(
+                module.register_forward_hook(
+                    lambda _m, _args, output, label=label: captured[label].append(output)
+                )
+            )
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def load_fixture_file(path: Path) -> Any:
+    """A fixture's `.pt` file (weights only, on CPU)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_produced(obj: Any, path: Path | None) -> None:
+    """Write what the model produced (atomically), when asked to."""
+    if path is None:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        torch.save(obj, tmp)

@@ -1,19 +1,34 @@
-"""The clip-inference interface every method implements (see ARCHITECTURE.md).
+"""The clip-inference interface every method implements, and the one declaration of each method.
 
-The harness talks to a method only through this class: it builds the model from the method's
-own config, loads a checkpoint, preprocesses frames the method's way, and calls `infer_clip`
-on clips it forms itself. Everything around the call (clip schedule, stitching, resizing, RLE,
-metric, timing) is the harness's, identical for every method.
+A method is a `MethodPlugin` subclass carrying a `MethodSpec` (in the spirit of timm's pretrained
+configs): everything a user needs to know and the harness needs to run it sits in that one
+declaration: its options (validated when a config is loaded), its preprocessing, the checkpoint
+layouts it reads and how to recognise its files, its training recipe and frame sampler, and its
+optional abilities (a parity reference, extra measurements). The harness talks to a method only
+through this class: it builds the model from validated options, loads a checkpoint, preprocesses
+frames the method's way and calls `infer_clip` on clips it forms itself. Everything around the
+call (clip schedule, stitching, resizing, RLE, metric, timing) is the harness's, identical for
+every method.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import torch
+
+from vis_bench.options import build_dataclass, options_dict
+from vis_bench.preprocessing import Preprocessing
+
+if TYPE_CHECKING:
+    from vis_bench.checkpoints import CheckpointContents
+    from vis_bench.parity import ParityReport
 
 
 @dataclass
@@ -42,6 +57,15 @@ class ClipResult:
         return int(self.scores.shape[0])
 
 
+class FrameSampler(Protocol):
+    """Which frames one training clip takes: sorted indices (repeats allowed) of a video of
+    `length` frames around the `reference` frame."""
+
+    def __call__(
+        self, rng: np.random.Generator, length: int, num_frames: int, reference: int
+    ) -> list[int]: ...
+
+
 @dataclass(frozen=True)
 class TrainingRecipe:
     """A method's published optimisation recipe; `train` uses it unless a config overrides it.
@@ -50,56 +74,169 @@ class TrainingRecipe:
     (the authors' step schedules: SeqFormer drops at epochs 4 and 10 of 12, IFC at 4k of 6k).
     clip_max_norm: gradient clipping on the total L2 norm of every trainable parameter.
     backbone_lr_mult: the backbone's learning rate relative to `lr` (pretrained backbones).
-    frame_sampling: how training clips pick their frames ("seqformer": a reference frame, one
-    near frame on each side and the rest anywhere in the video; "ifc": frames drawn with
-    replacement from a window of +-`sampling_range` around a reference frame).
+    frame_sampler: how a training clip picks its frames (the authors' loader).
+    videos_by_length: draw videos in proportion to their length (a dataset of frames, as
+    SeqFormer's) rather than uniformly (a dataset of videos, as detectron2's).
     """
 
     lr: float
     weight_decay: float
     clip_max_norm: float
     lr_drops: tuple[float, ...]
+    frame_sampler: FrameSampler
+    videos_by_length: bool = False
     lr_drop_factor: float = 0.1
     backbone_lr_mult: float = 0.1
     warmup_iters: int = 0
-    frame_sampling: str = "seqformer"
-    sampling_range: int = 20
 
 
-class MethodPlugin(ABC):
-    """One registered VIS method. Subclasses declare everything a user needs in one place.
+@dataclass(frozen=True)
+class ParityReference:
+    """A method's check against fixtures made by running the authors' code.
 
-    Subclasses keep their `torch.nn.Module` in `self.model` (in eval mode); `flops_modules()`
-    names sub-modules of it (dotted paths) for the per-module FLOPs breakdown.
+    run(fixture_dir, out_path) -> ParityReport; `fixture` names the vendored public fixture.
     """
 
-    #: registry name, e.g. "seqformer"
-    name: str = ""
-    #: short human-readable notes carried into every table and record row (e.g. reconstructions)
+    run: Callable[[Path, Path | None], ParityReport]
+    fixture: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class TableMeasurement:
+    """A measurement a method offers beyond the sweep's (e.g. IFC's encoder FLOPs table).
+
+    run(**arguments) -> (FlopReport, tokens per frame); `arguments` lists what a variant may set.
+    """
+
+    run: Callable[..., tuple[Any, int]]
+    description: str
+    arguments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Everything the harness and a user need to know about one method."""
+
+    name: str
+    summary: str
+    #: dataclass of every option the method takes (network shape and inference settings)
+    options: type
+    preprocessing: Preprocessing
+    #: where the architecture comes from (authors' repository and commit, or a reconstruction)
+    reference: str = ""
+    #: carried into every record and table row (e.g. "reconstruction from the paper")
     notes: str = ""
+    checkpoint_formats: tuple[str, ...] = ("vis-bench", "release", "state_dict")
+    #: regular expressions that all match some key of this method's checkpoints (and that
+    #: recognise a file handed to the wrong method)
+    checkpoint_signature: tuple[str, ...] = ()
+    #: regular expressions of checkpoint keys the authors' own loading skips on purpose
+    ignored_checkpoint_keys: tuple[str, ...] = ()
+    training: TrainingRecipe | None = None
+    parity: ParityReference | None = None
+    measurements: Mapping[str, TableMeasurement] = field(default_factory=dict)
     #: stitch clips only within a category (methods that emit one instance per (query, class));
     #: False matches regardless of category, as IFC does
     stitch_class_aware: bool = True
     #: a track whose mask is empty in every frame at the video size yields no prediction
     #: (SeqFormer's inference.py drops such queries; IFC keeps them)
     drop_empty_tracks: bool = False
+    #: the option naming the backbone (tables and the leaderboard show its value)
+    backbone_option: str = "backbone"
+
+    def matches_checkpoint(self, keys: Iterable[str]) -> int:
+        """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
+        if not self.checkpoint_signature:
+            return 0
+        keys = list(keys)
+        for pattern in self.checkpoint_signature:
+            regex = re.compile(pattern)
+            if not any(regex.search(key) for key in keys):
+                return 0
+        return len(self.checkpoint_signature)
+
+    def declaration(self) -> dict[str, Any]:
+        """What `methods` prints: the declaration as plain data."""
+        prep = self.preprocessing
+        return {
+            "summary": self.summary,
+            "reference": self.reference,
+            "notes": self.notes,
+            "options": sorted(options_dict(self.options())),
+            "preprocessing": (
+                f"{prep.resize} resize to shorter side {prep.shorter_side}"
+                + (f" (longer side <= {prep.max_size})" if prep.max_size else "")
+                + f", {prep.channel_order} / {prep.pixel_divisor:g}, mean {prep.mean}, "
+                f"std {prep.std}, size divisibility {prep.size_divisibility}"
+            ),
+            "checkpoint formats": list(self.checkpoint_formats),
+            "ignored checkpoint keys": list(self.ignored_checkpoint_keys),
+            "training": "yes" if self.training else "no",
+            "parity reference": self.parity.reference if self.parity else "none",
+            "measurements": sorted(self.measurements),
+            "stitching": "within a category" if self.stitch_class_aware else "across categories",
+        }
+
+
+class MethodPlugin(ABC):
+    """One registered VIS method: a model plus the method's own inference procedure.
+
+    Subclasses set `spec`, keep their `torch.nn.Module` in `self.model` (in eval mode) and the
+    options instance they were built with in `self.options`; `flops_modules()` names sub-modules
+    of the model (dotted paths) for the per-module FLOPs breakdown.
+    """
+
+    spec: ClassVar[MethodSpec]
+    #: the registry name (the spec's)
+    name: ClassVar[str] = ""
+    model: torch.nn.Module
+    options: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "spec" in cls.__dict__:
+            cls.name = cls.spec.name
+
+    @classmethod
+    def parse_options(
+        cls, options: Mapping[str, Any] | None, where: str = "options", source: str = "<config>"
+    ) -> Any:
+        """The method's options dataclass from a mapping; unknown keys and bad values are
+        InputErrors naming `where.key` (called when a config is loaded, before any cell runs)."""
+        return build_dataclass(cls.spec.options, dict(options or {}), where, source)
+
+    @classmethod
+    def build(cls, options: Any = None) -> MethodPlugin:
+        """Build the method from an options instance or a mapping of options (parsed first;
+        missing keys take the published defaults)."""
+        if options is None or isinstance(options, Mapping):
+            options = cls.parse_options(options, f"methods[{cls.spec.name}].options")
+        return cls.create(options)
 
     @classmethod
     @abstractmethod
-    def build(cls, cfg: dict[str, Any] | None = None) -> MethodPlugin:
-        """Build the method from its own config (missing keys take the published defaults)."""
+    def create(cls, options: Any) -> MethodPlugin:
+        """Build the method from a validated options instance (see `parse_options`)."""
 
     @abstractmethod
-    def load_checkpoint(self, path: str) -> None:
-        """Load the authors' released format or the project's own; report key mismatches clearly."""
+    def load_checkpoint(
+        self, checkpoint: str | CheckpointContents, strict: bool = True
+    ) -> LoadSummary:
+        """Load the authors' released layout or the project's own, strictly unless told not to."""
 
-    @abstractmethod
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
         """uint8 RGB frames [T, 3, H, W] -> the method's normalised, resized input [T, 3, h, w].
 
         `shorter_side` overrides the method's own test resolution (the sweep's resolution axis);
         None keeps the published one.
         """
+        return self.preprocessing(frames, shorter_side)
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """This instance's preprocessing (a method may adapt it to its options, e.g. backbone)."""
+        return self.spec.preprocessing
 
     @abstractmethod
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
@@ -107,9 +244,7 @@ class MethodPlugin(ABC):
 
     def to(self, device: str | torch.device) -> MethodPlugin:
         """Move the model to `device` (the harness moves clips itself)."""
-        module = getattr(self, "model", None)
-        if isinstance(module, torch.nn.Module):
-            module.to(device)
+        self.model.to(device)
         return self
 
     def track_predictions(self, track: Any) -> list[tuple]:
@@ -134,23 +269,22 @@ class MethodPlugin(ABC):
         """Names of sub-modules FLOPs are broken down by (backbone, encoder, decoder, heads)."""
         return []
 
-    # -- training (optional: `train` refuses methods that do not implement it) -----------------
+    def backbone_name(self) -> str:
+        """The backbone this instance was built with (tables and the leaderboard show it)."""
+        return str(getattr(self.options, self.spec.backbone_option, None) or "-")
+
+    # -- training (only for methods whose spec has a `training` recipe) -------------------------
 
     def backbone_module(self) -> torch.nn.Module:
         """The image backbone (what a pretrained initialisation such as ImageNet weights fills)."""
-        raise NotImplementedError(f"method {self.name!r} does not expose its backbone")
-
-    def training_recipe(self) -> TrainingRecipe:
-        """The authors' optimiser, schedule shape, clipping and frame sampling."""
-        raise NotImplementedError(f"method {self.name!r} does not support training")
+        raise NotImplementedError(f"method {self.spec.name!r} does not expose its backbone")
 
     def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
         """Optimiser parameter groups with the authors' per-module learning rates.
 
         Default: one group of every trainable parameter at `lr`.
         """
-        module = getattr(self, "model", None)
-        params = [p for p in module.parameters() if p.requires_grad] if module else []
+        params = [p for p in self.model.parameters() if p.requires_grad]
         return [{"params": params, "lr": lr}]
 
     def training_losses(
@@ -163,7 +297,20 @@ class MethodPlugin(ABC):
         over the whole batch (the authors divide by the batch's instance count), so the
         trainer's sum over the clips' values is the batch loss.
         """
-        raise NotImplementedError(f"method {self.name!r} does not support training")
+        raise NotImplementedError(f"method {self.spec.name!r} does not support training")
+
+
+class LoadSummary(Protocol):
+    """What a checkpoint load did (methods return their LoadReport; records keep this much)."""
+
+    path: str
+    format: str
+    strict: bool
+
+    @property
+    def partial(self) -> bool: ...
+
+    def as_record(self) -> dict[str, Any]: ...
 
 
 def default_track_predictions(track: Any) -> list[tuple]:

@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import TypeVar
 
 from vis_bench.errors import VisBenchError
+from vis_bench.plugin import MethodPlugin
 
 ENTRY_POINT_GROUP = "vis_bench.methods"
 #: the package holding the in-tree methods (the repository's methods/ folder)
@@ -25,9 +26,9 @@ IN_TREE_PACKAGE = "vis_bench.methods"
 #: the module of an in-tree method package that registers its plugin
 PLUGIN_MODULE = "plugin"
 
-T = TypeVar("T")
+P = TypeVar("P", bound=MethodPlugin)
 
-_registry: dict[str, object] = {}
+_registry: dict[str, type[MethodPlugin]] = {}
 _entry_points_loaded = False
 
 
@@ -38,10 +39,19 @@ class UnknownMethodError(VisBenchError, KeyError):
         return str(self.args[0])
 
 
-def register_method(name: str) -> Callable[[T], T]:
-    """Class decorator registering a method plugin under `name` (case-insensitive)."""
+def register_method(name: str) -> Callable[[type[P]], type[P]]:
+    """Class decorator registering a method plugin under `name` (case-insensitive); the plugin
+    must be a MethodPlugin whose spec carries the same name."""
 
-    def decorator(plugin: T) -> T:
+    def decorator(plugin: type[P]) -> type[P]:
+        if not (isinstance(plugin, type) and issubclass(plugin, MethodPlugin)):
+            raise VisBenchError(f"{_describe(plugin)} is not a MethodPlugin subclass")
+        spec = getattr(plugin, "spec", None)
+        if spec is None or spec.name.lower() != name.lower():
+            raise VisBenchError(
+                f"{_describe(plugin)} is registered as {name!r} but its spec names "
+                f"{getattr(spec, 'name', None)!r}; give it a MethodSpec with that name"
+            )
         key = name.lower()
         existing = _registry.get(key)
         if existing is not None and existing is not plugin:
@@ -86,6 +96,11 @@ def _load_entry_points() -> None:
                 f"method {entry_point.name!r} (entry point {entry_point.value!r} in group "
                 f"{ENTRY_POINT_GROUP!r}) failed to import: {err}"
             ) from err
+        if not (isinstance(plugin, type) and issubclass(plugin, MethodPlugin)):
+            raise VisBenchError(
+                f"entry point {entry_point.value!r} (method {entry_point.name!r}) is not a "
+                "vis_bench.plugin.MethodPlugin subclass"
+            )
         register_method(entry_point.name)(plugin)
 
 
@@ -95,8 +110,8 @@ def available_methods() -> list[str]:
     return sorted(_registry)
 
 
-def get_method(name: str) -> object:
-    """The plugin registered under `name`; unknown names list the known ones."""
+def get_method(name: str) -> type[MethodPlugin]:
+    """The plugin class registered under `name`; unknown names list the known ones."""
     _load_entry_points()
     key = name.lower()
     if key not in _registry:

@@ -1,117 +1,157 @@
-"""Checkpoint reading and strict-but-explained state-dict loading shared by the methods.
+"""Strict state-dict loading, shared by every method: a partial load is an error, never silent.
 
-Two on-disk formats are understood:
-* the authors' release format, a dict with the weights under "model" (training checkpoints also
-  pickle an `argparse.Namespace` under "args"), and a bare state dict;
-* the project's own format, {"format": "vis-bench", "method", "config", "state_dict"}.
-
-Files are always read with `torch.load(weights_only=True)`; `argparse.Namespace` is the one
-extra class allowed, so a training checkpoint loads without unpickling arbitrary code.
+A model with some random parts still produces a plausible-looking, meaningless AP, so every key
+must match: missing keys, unexpected keys and shape mismatches raise one CheckpointError that names
+the file, counts each kind, shows the first offending keys and says what the file looks like
+("this looks like an IFC checkpoint"). Keys the authors' own loading skips on purpose are declared
+in the method's spec (`ignored_checkpoint_keys`). `strict=False` is the explicit opt-out
+(`checkpoint_strict: false` in a sweep's method entry): the load goes on and the report, which the
+sweep records, says it was partial.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from vis_bench.checkpoints import (  # noqa: F401  (CheckpointError, read_checkpoint: re-exported)
-    PROJECT_FORMAT,
-    CheckpointError,
-    project_state_dict,
-    read_checkpoint,
-    save_project_checkpoint,
-)
+from vis_bench.checkpoints import CheckpointContents, CheckpointError, open_checkpoint
+from vis_bench.plugin import MethodSpec
+
+#: offending keys shown per kind in an error message
+SHOWN_KEYS = 5
 
 
 @dataclass
 class LoadReport:
-    """What loading a state dict into a model did."""
+    """What loading a checkpoint into a model did."""
 
     path: str
     format: str
+    strict: bool = True
+    loaded: int = 0
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.missing and not self.unexpected
+        return not (self.missing or self.unexpected or self.mismatched)
 
-    def format_text(self, limit: int = 20) -> str:
-        """Human-readable summary listing (up to `limit` of) the missing and unexpected keys."""
-        lines = [f"checkpoint {self.path} ({self.format} format)"]
-        for title, keys in (("missing", self.missing), ("unexpected", self.unexpected)):
+    @property
+    def partial(self) -> bool:
+        """Some of the model was not filled from the file (only possible with strict off)."""
+        return not self.clean
+
+    def problems(self) -> list[str]:
+        """One line per kind of mismatch: count and the first keys."""
+        lines = []
+        for title, keys in (
+            ("missing from the file", self.missing),
+            ("unexpected in the file", self.unexpected),
+            ("of the wrong shape", self.mismatched),
+        ):
             if keys:
-                shown = ", ".join(keys[:limit]) + (
-                    f", ... (+{len(keys) - limit})" if len(keys) > limit else ""
-                )
-                lines.append(f"  {len(keys)} {title} key(s): {shown}")
-        if self.clean:
-            lines.append("  all keys matched")
-        return "\n".join(lines)
+                shown = ", ".join(keys[:SHOWN_KEYS])
+                more = f", ... (+{len(keys) - SHOWN_KEYS})" if len(keys) > SHOWN_KEYS else ""
+                lines.append(f"{len(keys)} key(s) {title}: {shown}{more}")
+        return lines
+
+    def summary(self) -> str:
+        """One line for logs: what was loaded and, for a partial load, what was not."""
+        head = f"checkpoint {self.path} ({self.format}): {self.loaded} tensors loaded"
+        if self.ignored:
+            head += f", {len(self.ignored)} ignored as the authors' loading does"
+        return "; ".join([head, *self.problems()])
+
+    def as_record(self) -> dict[str, Any]:
+        """What a sweep record keeps of the load."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "strict": self.strict,
+            "partial": self.partial,
+            "loaded": self.loaded,
+            "missing": len(self.missing),
+            "unexpected": len(self.unexpected),
+            "mismatched": len(self.mismatched),
+            "first_missing": self.missing[:SHOWN_KEYS],
+            "first_unexpected": self.unexpected[:SHOWN_KEYS],
+        }
 
 
-def extract_state_dict(
-    obj: Any, path: str | Path, method: str | None = None
-) -> tuple[dict[str, torch.Tensor], str]:
-    """The state dict inside a loaded checkpoint and the name of its format."""
-    if isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT:
-        state_dict, fmt = project_state_dict(obj, path, method), PROJECT_FORMAT
-    elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
-        state_dict, fmt = obj["model"], "release"
-    elif isinstance(obj, Mapping) and obj and all(torch.is_tensor(v) for v in obj.values()):
-        state_dict, fmt = obj, "state_dict"
-    else:
-        keys = sorted(obj)[:10] if isinstance(obj, Mapping) else type(obj).__name__
-        raise CheckpointError(
-            "unrecognised checkpoint layout: expected weights under 'model' (release format), "
-            f"a {PROJECT_FORMAT!r} file with 'state_dict', or a bare state dict; found {keys}",
-            path=str(path),
-        )
-    if not isinstance(state_dict, Mapping):
-        raise CheckpointError("state dict is not a mapping", path=str(path), field="state_dict")
-    bad = [k for k, v in state_dict.items() if not torch.is_tensor(v)]
-    if bad:
-        raise CheckpointError(f"non-tensor entries in the state dict: {bad[:5]}", path=str(path))
-    return dict(state_dict), fmt
+def signature_scores(keys: Iterable[str]) -> dict[str, int]:
+    """How well the keys match each registered method's checkpoint signature (0: not at all)."""
+    from vis_bench.registry import available_methods, get_method
+
+    keys = list(keys)
+    return {name: get_method(name).spec.matches_checkpoint(keys) for name in available_methods()}
 
 
-def load_state_dict_checked(
+def looks_like(keys: Iterable[str]) -> str | None:
+    """The registered method whose checkpoint signature the keys match best, or None."""
+    scores = signature_scores(keys)
+    best = max(scores.values(), default=0)
+    if best == 0:
+        return None
+    return sorted(name for name, score in scores.items() if score == best)[0]
+
+
+def _describe_file(contents: CheckpointContents) -> str:
+    if contents.method:
+        return f"the file is a vis-bench checkpoint of method {contents.method!r}"
+    guess = looks_like(contents.state_dict)
+    if guess is None:
+        return "the file matches no registered method's checkpoint signature"
+    return f"this looks like a {guess} checkpoint"
+
+
+def load_state_dict_strict(
     model: nn.Module,
-    state_dict: Mapping[str, torch.Tensor],
-    path: str | Path,
-    fmt: str = "state_dict",
+    contents: CheckpointContents,
+    spec: MethodSpec,
+    state_dict: Mapping[str, torch.Tensor] | None = None,
     strict: bool = True,
 ) -> LoadReport:
-    """Load `state_dict` into `model`.
-
-    A shape mismatch always raises, naming the key, both shapes and the file. Missing or
-    unexpected keys raise when `strict`, otherwise they are only reported.
-    """
+    """Load `state_dict` (default: the file's) into `model`; see the module docstring."""
+    weights = dict(contents.state_dict if state_dict is None else state_dict)
+    ignored_patterns = [re.compile(p) for p in spec.ignored_checkpoint_keys]
+    report = LoadReport(contents.path, contents.format, strict=strict)
     own = model.state_dict()
-    for key, value in state_dict.items():
-        if key in own and tuple(own[key].shape) != tuple(value.shape):
-            raise CheckpointError(
-                f"shape mismatch for {key!r}: checkpoint has {tuple(value.shape)}, "
-                f"model expects {tuple(own[key].shape)}",
-                path=str(path),
-                field=key,
-            )
-    result = model.load_state_dict(dict(state_dict), strict=False)
-    report = LoadReport(str(path), fmt, list(result.missing_keys), list(result.unexpected_keys))
+    for key in list(weights):
+        if key not in own and any(p.search(key) for p in ignored_patterns):
+            report.ignored.append(key)
+            del weights[key]
+    report.unexpected = [k for k in weights if k not in own]
+    report.missing = [k for k in own if k not in weights]
+    report.mismatched = [
+        f"{k} (file {tuple(weights[k].shape)}, model {tuple(own[k].shape)})"
+        for k in weights
+        if k in own and tuple(weights[k].shape) != tuple(own[k].shape)
+    ]
     if strict and not report.clean:
-        raise CheckpointError(
-            "checkpoint does not match the model:\n" + report.format_text(), path=str(path)
+        message = [f"does not fit the {spec.name} model being built", *report.problems()]
+        message.append(_describe_file(contents))
+        message.append(
+            "point the method at its own checkpoint, or set checkpoint_strict: false in the "
+            "method's entry to load what fits (the record then says the load was partial)"
         )
+        raise CheckpointError("\n  ".join(message), path=contents.path)
+    loadable = {
+        k: v for k, v in weights.items() if k in own and tuple(v.shape) == tuple(own[k].shape)
+    }
+    model.load_state_dict(loadable, strict=False)
+    report.loaded = len(loadable)
     return report
 
 
-def save_checkpoint(
-    model: nn.Module, path: str | Path, method: str, config: Mapping[str, Any]
-) -> None:
-    """Write the project's own format (loadable with weights_only=True)."""
-    save_project_checkpoint(model.state_dict(), path, method, config)
+def checkpoint_contents(checkpoint: str | CheckpointContents) -> CheckpointContents:
+    """A path is read once; contents already read (by the harness) are used as they are."""
+    if isinstance(checkpoint, CheckpointContents):
+        return checkpoint
+    return open_checkpoint(checkpoint)

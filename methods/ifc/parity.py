@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from vis_bench.atomic import atomic_file
+from vis_bench.errors import InputError
 from vis_bench.eval.rle import decode
-from vis_bench.methods.ifc.checkpoint import load_into
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel, new_trace
 from vis_bench.methods.ifc.video import clip_schedule, run_video_loop, video_results
 from vis_bench.parity import ParityReport
@@ -33,9 +33,16 @@ def _load(path: Path) -> Any:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def build_from_meta(meta: dict[str, Any]) -> IFCModel:
+def build_from_meta(meta: dict[str, Any], path: Path) -> IFCModel:
     """The reduced model of the fixture (no backbone: the fixture stores backbone features)."""
-    rc = meta["reduced_config"]
+    rc = meta.get("reduced_config")
+    if not isinstance(rc, dict):
+        raise InputError(
+            "not an IFC parity fixture (no 'reduced_config' in meta.json): point --fixture at "
+            "a fixture made for this method",
+            path=str(path),
+            field="reduced_config",
+        )
     cfg = IFCConfig(
         num_classes=rc["NUM_CLASSES"],
         hidden_dim=rc["HIDDEN_DIM"],
@@ -216,15 +223,16 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, run forward + every case, compare, optionally write what was made."""
     meta = json.loads((fixture_dir / "meta.json").read_text())
     report = ParityReport("ifc", str(fixture_dir))
-    model = build_from_meta(meta)
+    model = build_from_meta(meta, fixture_dir / "meta.json")
     state = _load(fixture_dir / "state_dict.pt")
-    load = load_into(model, state, str(fixture_dir / "state_dict.pt"))
+    load = model.load_state_dict(state, strict=False)
     report.add_exact(
         "state_dict keys",
-        not load.missing and not load.unexpected,
-        f"missing {load.missing} unexpected {load.unexpected}"
-        if load.missing or load.unexpected
+        not load.missing_keys and not load.unexpected_keys,
+        f"missing {load.missing_keys} unexpected {load.unexpected_keys}"
+        if load.missing_keys or load.unexpected_keys
         else "",
+        structural=True,
     )
     net = model.detr
     produced: dict[str, Any] = {}

@@ -9,123 +9,160 @@ runs the authors' own loop (backbone once per video, soft-IoU matching) for exac
 from __future__ import annotations
 
 import math
-from dataclasses import fields
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 
+from vis_bench.checkpoints import CheckpointContents
 from vis_bench.errors import InputError
-from vis_bench.methods.ifc.checkpoint import LoadReport, load_checkpoint
+from vis_bench.methods.common.checkpoint import (
+    LoadReport,
+    checkpoint_contents,
+    load_state_dict_strict,
+)
+from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel
-from vis_bench.methods.ifc.training import ifc_losses
+from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
+from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
 from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
-from vis_bench.parity import ParityReport
-from vis_bench.plugin import ClipResult, MethodPlugin, TrainingRecipe
+from vis_bench.plugin import (
+    ClipResult,
+    MethodPlugin,
+    MethodSpec,
+    ParityReference,
+    TableMeasurement,
+    TrainingRecipe,
+)
+from vis_bench.preprocessing import Preprocessing
 from vis_bench.registry import register_method
 
 PIXEL_MEAN = (123.675, 116.280, 103.530)
 PIXEL_STD = (58.395, 57.120, 57.375)
-
-#: inference options (not network shape) and their published defaults
-INFERENCE_DEFAULTS: dict[str, Any] = {
-    "window": 5,
-    "stride": 1,
-    "multi_cls": True,
-    "apply_cls_thres": 0.01,
-    "match_threshold": 0.05,
-    "min_size_test": 360,
-    "max_size_test": 1333,
-    "with_backbone": True,
-}
-
+REFERENCE = "sukjunhwang/IFC @ 880d646352661a165f1008de94d0432f1f43de3e (projects/IFC)"
 
 #: configs/base_ytvis.yaml: AdamW 1e-4 (backbone x0.1), weight decay 1e-4, the whole model's
 #: gradient norm clipped at 0.01, 6000 iterations with the rate x0.1 at 4000, 10 warm-up
-#: iterations at factor 1.0 (none in effect); 5 frames drawn from +-20 around a reference
+#: iterations at factor 1.0 (none in effect); 5 frames drawn from +-20 around a reference;
+#: detectron2's dataset has one item per video
 TRAINING_RECIPE = TrainingRecipe(
     lr=1e-4,
     weight_decay=1e-4,
     clip_max_norm=0.01,
     lr_drops=(4000 / 6000,),
     backbone_lr_mult=0.1,
-    frame_sampling="ifc",
-    sampling_range=20,
+    frame_sampler=WindowFrameSampler(),
+    videos_by_length=False,
 )
 #: FREEZE_AT = 2: the stem and res2 of a ResNet get no gradient
 FROZEN_RESNET_PREFIXES = ("detr.backbone.0.backbone.stem", "detr.backbone.0.backbone.res2")
+#: keys only IFC checkpoints have: the clip decoder and the dynamic mask head's weight generator
+CHECKPOINT_SIGNATURE = (r"^detr\.transformer\.clip_decoder\.", r"^detr\.mask_head\.convert_to_weight")
 
 
 def resized_shape(h: int, w: int, short: int, max_size: int) -> tuple[int, int]:
     """detectron2 ResizeShortestEdge output size (int(x + 0.5) rounding)."""
-    scale = short / min(h, w)
-    newh, neww = (short, scale * w) if h < w else (scale * h, short)
-    if max(newh, neww) > max_size:
-        s = max_size / max(newh, neww)
-        newh, neww = newh * s, neww * s
-    return int(newh + 0.5), int(neww + 0.5)
+    return _preprocessing(short, max_size).output_size(h, w)
 
 
-def parse_config(cfg: dict[str, Any] | None) -> tuple[IFCConfig, dict[str, Any]]:
-    """Split a flat config dict into network and inference options; unknown keys are errors."""
-    cfg = dict(cfg or {})
-    net_keys = {f.name for f in fields(IFCConfig)}
-    unknown = sorted(set(cfg) - net_keys - set(INFERENCE_DEFAULTS))
-    if unknown:
-        raise InputError(
-            f"unknown ifc option(s) {unknown}; known: {sorted(net_keys | set(INFERENCE_DEFAULTS))}",
-            field=unknown[0],
-        )
-    try:
-        net = IFCConfig(**{k: v for k, v in cfg.items() if k in net_keys})
-    except ValueError as err:
-        raise InputError(str(err), field="comm") from err
-    inference = {**INFERENCE_DEFAULTS, **{k: v for k, v in cfg.items() if k in INFERENCE_DEFAULTS}}
-    return net, inference
+def _preprocessing(short: int, max_size: int) -> Preprocessing:
+    """detectron2's ResizeShortestEdge with PIL bilinear, RGB 0..255, ImageNet mean/std."""
+    return Preprocessing(
+        shorter_side=short,
+        resize="pil-bilinear",
+        max_size=max_size,
+        mean=PIXEL_MEAN,
+        std=PIXEL_STD,
+        pixel_divisor=1.0,
+        size_divisibility=32,
+    )
+
+
+@dataclass
+class IFCOptions(IFCConfig):
+    """IFCConfig (the network) plus the published inference settings (ifc.md section 1)."""
+
+    #: near-online window T and stride S of the authors' own loop (`infer_video`)
+    window: int = 5
+    stride: int = 1
+    #: every class whose track-averaged probability exceeds `apply_cls_thres` (else the argmax)
+    multi_cls: bool = True
+    apply_cls_thres: float = 0.01
+    match_threshold: float = 0.05
+    min_size_test: int = 360
+    max_size_test: int = 1333
+    #: False: the model takes backbone features (parity fixtures)
+    with_backbone: bool = True
+
+    def network(self) -> IFCConfig:
+        """The network part of the options."""
+        return IFCConfig(**{name: getattr(self, name) for name in IFCConfig.__dataclass_fields__})
 
 
 @register_method("ifc")
 class IFCPlugin(MethodPlugin):
-    #: IFC matches clips regardless of class and expands classes per video track
-    stitch_class_aware = False
+    """IFC (Hwang et al., NeurIPS 2021) with the authors' inference settings."""
 
-    name = "ifc"
-    notes = ""
+    spec = MethodSpec(
+        name="ifc",
+        summary="IFC: inter-frame communication through memory tokens, near-online by default",
+        options=IFCOptions,
+        preprocessing=_preprocessing(360, 1333),
+        reference=REFERENCE,
+        checkpoint_signature=CHECKPOINT_SIGNATURE,
+        training=TRAINING_RECIPE,
+        parity=ParityReference(
+            run_ifc_parity,
+            "tests/fixtures/golden/ifc/public",
+            REFERENCE,
+        ),
+        measurements={
+            "encoder_flops": TableMeasurement(
+                run=encoder_flops,
+                description="encoder-only FLOPs of a comm variant on meta tensors (paper table)",
+                arguments=(
+                    "comm",
+                    "height",
+                    "width",
+                    "frames",
+                    "hidden_dim",
+                    "nheads",
+                    "dim_feedforward",
+                    "enc_layers",
+                    "num_memory_bus",
+                ),
+            )
+        },
+        stitch_class_aware=False,
+    )
 
-    def __init__(self, net_cfg: IFCConfig, options: dict[str, Any]) -> None:
-        self.cfg = net_cfg
+    def __init__(self, options: IFCOptions) -> None:
         self.options = options
-        self.model = IFCModel(net_cfg, with_backbone=bool(options["with_backbone"])).eval()
-        self.last_load: LoadReport | None = None
+        self.cfg = options.network()
+        self.model = IFCModel(self.cfg, with_backbone=bool(options.with_backbone)).eval()
+        self.load_report: LoadReport | None = None
 
     @classmethod
-    def build(cls, cfg: dict[str, Any] | None = None) -> IFCPlugin:
-        net, options = parse_config(cfg)
-        return cls(net, options)
+    def create(cls, options: IFCOptions) -> IFCPlugin:
+        return cls(options)
 
-    def load_checkpoint(self, path: str) -> None:
-        report = load_checkpoint(self.model, path)
-        self.last_load = report
-        print(report.format())
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return _preprocessing(self.options.min_size_test, self.options.max_size_test)
 
-    def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
-        """PIL bilinear resize of uint8 frames (shortest edge), then (x - mean) / std."""
-        short = int(shorter_side or self.options["min_size_test"])
-        _, _, h, w = frames.shape
-        nh, nw = resized_shape(h, w, short, int(self.options["max_size_test"]))
-        out = []
-        for frame in frames:
-            array = frame.permute(1, 2, 0).cpu().numpy().astype(np.uint8)
-            if (nh, nw) != (h, w):
-                array = np.asarray(Image.fromarray(array).resize((nw, nh), Image.BILINEAR))
-            out.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
-        x = torch.stack(out).float()
-        device = next(self.model.parameters()).device
-        mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
-        return ((x - mean) / std).to(device)
+    def load_checkpoint(
+        self, checkpoint: str | CheckpointContents, strict: bool = True
+    ) -> LoadReport:
+        """detectron2 release files (`{"model": ...}`), project files or bare state dicts."""
+        contents = checkpoint_contents(checkpoint)
+        contents.check_method(self.name)
+        self.load_report = load_state_dict_strict(self.model, contents, self.spec, strict=strict)
+        return self.load_report
+
+    def backbone_name(self) -> str:
+        if self.options.backbone == "resnet":
+            return f"resnet{self.options.depth}"
+        return self.options.backbone
 
     @torch.no_grad()
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
@@ -147,8 +184,8 @@ class IFCPlugin(MethodPlugin):
         """`inference_video`: every class whose track-averaged probability exceeds 0.01
         (class id ascending), or the argmax class with MULTI_CLS_ON off."""
         probs = track.class_probs[:-1]  # the last entry is "no object"
-        if self.options["multi_cls"]:
-            keep = torch.nonzero(probs > float(self.options["apply_cls_thres"])).flatten()
+        if self.options.multi_cls:
+            keep = torch.nonzero(probs > float(self.options.apply_cls_thres)).flatten()
             return [(int(c) + 1, float(probs[c])) for c in keep]
         score, label = probs.max(-1)
         return [(int(label) + 1, float(score))]
@@ -170,26 +207,23 @@ class IFCPlugin(MethodPlugin):
         tracks, _ = run_video_loop(
             lambda idx: net.forward_post_backbone({k: feats[k][idx] for k in keep}),
             length,
-            int(window or self.options["window"]),
-            int(stride or self.options["stride"]),
+            int(window or self.options.window),
+            int(stride or self.options.stride),
             (math.ceil(h / 8), math.ceil(w / 8)),
             self.cfg.num_classes,
-            float(self.options["match_threshold"]),
+            float(self.options.match_threshold),
         )
         results, _, _ = video_results(
             tracks,
             tuple(orig_size or (h, w)),
             video_id,
-            float(self.options["apply_cls_thres"]),
-            bool(self.options["multi_cls"]),
+            float(self.options.apply_cls_thres),
+            bool(self.options.multi_cls),
         )
         return results
 
-    def training_recipe(self) -> TrainingRecipe:
-        return TRAINING_RECIPE
-
     def backbone_module(self) -> torch.nn.Module:
-        if not self.options["with_backbone"]:
+        if not self.options.with_backbone:
             raise InputError("built without a backbone", field="with_backbone")
         return self.model.detr.backbone[0].backbone
 
@@ -214,7 +248,7 @@ class IFCPlugin(MethodPlugin):
         return ifc_losses(self.model, frames, targets, num_instances, num_clips)
 
     def flops_modules(self) -> list[str]:
-        backbone = ["detr.backbone"] if self.options["with_backbone"] else []
+        backbone = ["detr.backbone"] if self.options.with_backbone else []
         return [
             *backbone,
             "detr.input_proj",
@@ -223,16 +257,3 @@ class IFCPlugin(MethodPlugin):
             "detr.class_embed",
             "detr.mask_head",
         ]
-
-    @staticmethod
-    def measure_encoder_flops(**kwargs: Any) -> tuple[Any, int]:
-        """Encoder-only FLOPs of one comm variant (the `flops` command's table cells)."""
-        from vis_bench.methods.ifc.flops import encoder_flops
-
-        return encoder_flops(**kwargs)
-
-    @classmethod
-    def run_parity(cls, fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
-        from vis_bench.methods.ifc.parity import run_parity
-
-        return run_parity(Path(fixture_dir), out_path)

@@ -1,80 +1,90 @@
-"""The MS-STS plugins: `mssts-release` (what the released code runs) and `mssts` (the paper).
+"""The MS-STS methods: `mssts-release` (what the released code runs) and `mssts` (the paper).
 
 Everything but the model tree is SeqFormer's (preprocessing, the whole clip in one forward,
 inference.py's post-processing, the harness hooks): the release's inference.py is byte-identical
 to SeqFormer's. Depth is configuration (3+3 by default, as main.py trains it); a checkpoint of the
 other depth the repository's scripts disagree on (6+6, inference.py's default) is recognised from
-its keys and the model is rebuilt to match before a strict load.
+its keys and the model is rebuilt to match before a strict load. No MS-STS checkpoint was ever
+released for download (the repository's README links point back to the repository).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
-from vis_bench.methods.common.checkpoint import LoadReport, extract_state_dict, read_checkpoint
+import torch
+
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
-from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
-from vis_bench.methods.seqformer.model import SeqFormerConfig
-from vis_bench.methods.seqformer.plugin import SeqFormerPlugin, run_parity
+from vis_bench.methods.seqformer.parity import run_parity
+from vis_bench.methods.seqformer.plugin import (
+    CHECKPOINT_SIGNATURE,
+    SeqFormerOptions,
+    SeqFormerPlugin,
+)
 from vis_bench.parity import ParityReport
+from vis_bench.plugin import ParityReference
 from vis_bench.registry import register_method
 
+RELEASE_REFERENCE = "OmkarThawakar/MSSTS-VIS @ 82b2c1bcd6d99fdc1413719a37b7a42736078c6e"
 RELEASE_NOTE = (
     "MS-STS released code: SeqFormer at depth 3+3 with an unused decoder module; "
     "it contains no MS-STS attention (see docs/mssts.md)"
 )
+RECONSTRUCTION_NOTE = "reconstruction from the paper; no reference implementation exists"
+
+
+@dataclasses.dataclass
+class MSSTSReleaseOptions(SeqFormerOptions):
+    """SeqFormer's options at the release's default depth (main.py: 3 encoder, 3 decoder)."""
+
+    enc_layers: int = RELEASE_DEPTH
+    dec_layers: int = RELEASE_DEPTH
+
+
+def run_release_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
+    """The release fixture (made with the MS-STS repository) through SeqFormer's procedure."""
+    return run_parity(fixture_dir, out_path, method="mssts-release", build_model=build_release)
 
 
 @register_method("mssts-release")
 class MSSTSReleasePlugin(SeqFormerPlugin):
-    name = "mssts-release"
-    notes = RELEASE_NOTE
+    spec = dataclasses.replace(
+        SeqFormerPlugin.spec,
+        name="mssts-release",
+        summary="the MS-STS repository's released model (SeqFormer with an inert module)",
+        options=MSSTSReleaseOptions,
+        reference=RELEASE_REFERENCE,
+        notes=RELEASE_NOTE,
+        checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.temp_attn_box\."),
+        parity=ParityReference(
+            run_release_parity, "tests/fixtures/golden/mssts/public", RELEASE_REFERENCE
+        ),
+    )
+    build_network = staticmethod(build_release)
 
-    @classmethod
-    def build(cls, cfg: dict[str, Any] | None = None) -> MSSTSReleasePlugin:
-        cfg = {"enc_layers": RELEASE_DEPTH, "dec_layers": RELEASE_DEPTH, **(cfg or {})}
-        options = {k: cfg.pop(k) for k in cls.PLUGIN_OPTIONS if k in cfg}
-        config = SeqFormerConfig.from_dict(cfg, source="methods[mssts-release].options")
-        return cls(build_release(config), config, options)
-
-    def load_checkpoint(self, path: str, strict: bool = True) -> LoadReport:
-        """Strict load of a release-layout checkpoint of either depth (3+3 or 6+6)."""
-        state_dict, _ = extract_state_dict(read_checkpoint(path), path, method=self.name)
+    def adapt_to_checkpoint(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A release checkpoint of the other depth (3+3 or 6+6) rebuilds the model to match."""
         enc, dec = depth_of(state_dict)
         if enc and dec and (enc, dec) != (self.config.enc_layers, self.config.dec_layers):
-            self.config.enc_layers, self.config.dec_layers = enc, dec
+            self.options = dataclasses.replace(self.options, enc_layers=enc, dec_layers=dec)
+            self.config = self.options.network()
             self.model = build_release(self.config)
-        self.load_report = load_seqformer_checkpoint(
-            self.model, path, strict=strict, method=self.name
-        )
-        return self.load_report
-
-    @classmethod
-    def run_parity(cls, fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
-        """The release fixture (made with the MS-STS repository) through SeqFormer's procedure."""
-        return run_parity(
-            Path(fixture_dir),
-            None if out_path is None else Path(out_path),
-            method=cls.name,
-            build_model=build_release,
-        )
-
-
-RECONSTRUCTION_NOTE = "reconstruction from the paper; no reference implementation exists"
+        return state_dict
 
 
 @register_method("mssts")
 class MSSTSPlugin(SeqFormerPlugin):
     """The paper's MS-STS (intra/inter-scale temporal attention, decoder temporal block)."""
 
-    name = "mssts"
-    notes = RECONSTRUCTION_NOTE
-
-    @classmethod
-    def build(cls, cfg: dict[str, Any] | None = None) -> MSSTSPlugin:
-        cfg = dict(cfg or {})
-        options = {k: cfg.pop(k) for k in cls.PLUGIN_OPTIONS if k in cfg}
-        config = SeqFormerConfig.from_dict(cfg, source="methods[mssts].options")
-        return cls(build_mssts(config), config, options)
+    spec = dataclasses.replace(
+        SeqFormerPlugin.spec,
+        name="mssts",
+        summary="MS-STS as the paper describes it (intra/inter-scale temporal attention)",
+        reference="reconstruction from the paper (docs/mssts.md)",
+        notes=RECONSTRUCTION_NOTE,
+        checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.intra_scale\.", r"\.temporal\."),
+        parity=None,
+    )
+    build_network = staticmethod(build_mssts)

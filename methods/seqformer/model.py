@@ -9,7 +9,6 @@ runs the heads and the mask branch only where their output is used: for the last
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from vis_bench.methods.seqformer.segmentation import (
     dynamic_param_sizes,
 )
 from vis_bench.methods.seqformer.transformer import DeformableTransformer
+from vis_bench.options import build_dataclass
 
 BACKBONE_DEPTHS = {"resnet50": 50, "resnet101": 101}
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
@@ -58,25 +58,20 @@ class SeqFormerConfig:
     dropout: float = 0.1
     backbone_channels: list[int] = field(default_factory=lambda: [512, 1024, 2048])
     backbone_strides: list[int] = field(default_factory=lambda: [8, 16, 32])
-    eval_mode: bool = True  # recorded by fixtures; models are always built in eval mode
-
     @classmethod
     def from_dict(cls, cfg: dict[str, Any] | None, source: str = "config") -> SeqFormerConfig:
         """Typed config from a dict; unknown keys and unsupported variants are errors."""
-        cfg = dict(cfg or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(cfg) - names)
-        if unknown:
-            raise InputError(
-                f"unknown SeqFormer option(s) {unknown}; known: {sorted(names)}", path=source
-            )
-        out = cls(**cfg)
+        return build_dataclass(cls, dict(cfg or {}), "", source)
+
+    def check(self, where: str, source: str) -> None:
+        """Only the published architecture's variants are implemented."""
+        prefix = f"{where}." if where else ""
         known = [*BACKBONE_DEPTHS, TINY_BACKBONE]
-        if out.backbone is not None and out.backbone not in known:
+        if self.backbone is not None and self.backbone not in known:
             raise InputError(
-                f"backbone {out.backbone!r} not supported; use one of {sorted(known)}",
+                f"backbone {self.backbone!r} not supported; use one of {sorted(known)}",
                 path=source,
-                field="backbone",
+                field=f"{prefix}backbone",
             )
         for name, value in (
             ("with_box_refine", True),
@@ -84,13 +79,12 @@ class SeqFormerConfig:
             ("position_embedding", "sine"),
             ("num_feature_levels", 4),
         ):
-            if getattr(out, name) != value:
+            if getattr(self, name) != value:
                 raise InputError(
                     f"only {name}={value!r} is implemented (the published models)",
                     path=source,
-                    field=name,
+                    field=f"{prefix}{name}",
                 )
-        return out
 
 
 class DeformableDETR(nn.Module):

@@ -8,6 +8,7 @@ reference points in pixels of the unpadded input.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -21,6 +22,28 @@ from vis_bench.methods.seqformer.model import SeqFormer
 from vis_bench.train.clips import ClipTargets
 
 SIZE_DIVISIBILITY = 32
+
+
+def seqformer_frame_indices(
+    rng: np.random.Generator, length: int, num_frames: int, reference: int
+) -> list[int]:
+    """The authors' YTVOS loader: the reference, a frame 1-3 before and 1-3 after it, the rest
+    from outside that span (repeats only when the video is shorter than the clip)."""
+    before, after = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    picked = [reference, max(0, reference - before), min(length - 1, reference + after)]
+    if num_frames <= len(picked):
+        return sorted(picked[:num_frames])
+    need = num_frames - len(picked)
+    # the authors' span excludes frames strictly between the local ones (their slice keeps the
+    # last local frame itself available)
+    outside = list(range(min(picked))) + list(range(max(picked), length))
+    if len(outside) > need:
+        picked += [outside[i] for i in rng.choice(len(outside), need, replace=False)]
+    elif length >= need:
+        picked += rng.choice(length, need, replace=False).tolist()
+    else:  # a video shorter than the clip: every frame, then some twice
+        picked += [*range(length), *rng.choice(length, need - length, replace=False).tolist()]
+    return sorted(int(t) for t in picked)
 
 
 def pad_clip(

@@ -16,10 +16,21 @@ class MemoryVideo:
 
 
 class MemorySource:
-    """Videos of a bright square moving one pixel right per frame."""
+    """Videos of a bright square moving one pixel right per frame (picklable: a worker process
+    gets its own copy)."""
+
+    gt_path = None
 
     def __init__(self, lengths=(6, 9), size=(24, 32)):
         self._videos = [MemoryVideo(i + 1, size[0], size[1], n) for i, n in enumerate(lengths)]
+        self.identity = {"kind": "memory", "videos": len(lengths), "lengths": list(lengths)}
+
+    @property
+    def dataset_id(self) -> str:
+        return "mem-" + "-".join(str(n) for n in self.identity["lengths"])
+
+    def label(self) -> str:
+        return f"memory ({len(self._videos)} videos)"
 
     def videos(self):
         return self._videos

@@ -1,7 +1,8 @@
 """`run_bench.py flops --config FILE`: reproduce a paper's FLOPs table on the real modules.
 
-The config names a method, the table cells (input size, frames) and the variants with the
-paper's values; the method plugin measures each cell (`measure_encoder_flops`). Writes
+The config names a method and one of the table measurements its spec declares, the table cells
+(input size, frames) and the variants (the measurement's arguments) with the paper's values; the
+method measures each cell. Writes
 `<output>.md` (paper | measured | difference) and `<output>.csv`, each atomically, and exits 1
 when a cell differs from the paper at the printed two decimals.
 """
@@ -17,14 +18,15 @@ import pandas as pd
 from vis_bench.atomic import write_atomic
 from vis_bench.config import read_yaml_config
 from vis_bench.errors import InputError
+from vis_bench.plugin import TableMeasurement
 from vis_bench.registry import get_method
 
 NAME = "flops"
 HELP = "measure a FLOPs table (e.g. configs/ifc_encoder_flops.yaml) and compare with the paper"
 
-_TOP_KEYS = {"name", "method", "encoder", "cells", "variants", "output"}
+_TOP_KEYS = {"name", "method", "measurement", "fixed", "cells", "variants", "output"}
 _CELL_KEYS = {"height", "width", "frames"}
-_VARIANT_KEYS = {"comm", "label", "paper"}
+_VARIANT_KEYS = {"label", "arguments", "paper"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +51,11 @@ def load_table_config(path: Path) -> dict[str, Any]:
     """Parse and validate the YAML; every error names the file and the offending key."""
     cfg = read_yaml_config(path)
     p = str(path)
-    _check_keys(cfg, _TOP_KEYS, {"method", "cells", "variants", "output"}, "<top level>", p)
-    if not isinstance(cfg.get("encoder", {}), dict):
-        raise InputError("must be a mapping of encoder options", path=p, field="encoder")
+    _check_keys(
+        cfg, _TOP_KEYS, {"method", "measurement", "cells", "variants", "output"}, "<top level>", p
+    )
+    if not isinstance(cfg.get("fixed", {}), dict):
+        raise InputError("must be a mapping of measurement arguments", path=p, field="fixed")
     cells, variants = cfg["cells"], cfg["variants"]
     if not isinstance(cells, list) or not cells:
         raise InputError("must be a non-empty list", path=p, field="cells")
@@ -63,7 +67,9 @@ def load_table_config(path: Path) -> dict[str, Any]:
             if not isinstance(cell[key], int) or cell[key] < 1:
                 raise InputError("must be a positive integer", path=p, field=f"cells.{i}.{key}")
     for i, var in enumerate(variants):
-        _check_keys(var, _VARIANT_KEYS, {"comm"}, f"variants.{i}", p)
+        _check_keys(var, _VARIANT_KEYS, {"label", "arguments"}, f"variants.{i}", p)
+        if not isinstance(var["arguments"], dict):
+            raise InputError("must be a mapping", path=p, field=f"variants.{i}.arguments")
         paper = var.get("paper")
         if paper is not None and (
             not isinstance(paper, list)
@@ -78,25 +84,48 @@ def load_table_config(path: Path) -> dict[str, Any]:
     return cfg
 
 
-def measure_table(cfg: dict[str, Any]) -> pd.DataFrame:
-    """One row per (variant, cell): paper, measured, difference (GFLOPs) and the exact count."""
+def _measurement(cfg: dict[str, Any], path: str) -> TableMeasurement:
     plugin = get_method(cfg["method"])
-    measure = getattr(plugin, "measure_encoder_flops", None)
-    if measure is None:
-        raise InputError(f"method {cfg['method']!r} cannot measure encoder FLOPs", field="method")
+    offered = plugin.spec.measurements
+    if cfg["measurement"] not in offered:
+        known = ", ".join(sorted(offered)) or "none"
+        raise InputError(
+            f"method {plugin.name!r} offers no measurement {cfg['measurement']!r} (it offers: "
+            f"{known})",
+            path=path,
+            field="measurement",
+        )
+    measurement = offered[cfg["measurement"]]
+    for i, var in enumerate(cfg["variants"]):
+        given = {*var["arguments"], *cfg.get("fixed", {}), *_CELL_KEYS}
+        unknown = sorted(given - set(measurement.arguments))
+        if unknown:
+            raise InputError(
+                f"unknown argument(s) {unknown}; {cfg['measurement']} takes "
+                f"{list(measurement.arguments)}",
+                path=path,
+                field=f"variants.{i}.arguments",
+            )
+    return measurement
+
+
+def measure_table(cfg: dict[str, Any], path: str = "<config>") -> pd.DataFrame:
+    """One row per (variant, cell): paper, measured, difference (GFLOPs) and the exact count."""
+    measurement = _measurement(cfg, path)
     rows = []
-    for var in cfg["variants"]:
+    for i, var in enumerate(cfg["variants"]):
         paper = var.get("paper") or [None] * len(cfg["cells"])
         for cell, ref in zip(cfg["cells"], paper, strict=True):
+            arguments = {**cfg.get("fixed", {}), **var["arguments"], **cell}
             try:
-                report, tokens = measure(comm=var["comm"], **cell, **cfg.get("encoder", {}))
+                report, tokens = measurement.run(**arguments)
             except (TypeError, ValueError) as err:
-                raise InputError(str(err), field=f"variants.comm={var['comm']}") from err
+                raise InputError(str(err), path=path, field=f"variants.{i}.arguments") from err
             measured = report.total / 1e9
             rows.append(
                 {
-                    "variant": var.get("label", var["comm"]),
-                    "comm": var["comm"],
+                    "variant": var["label"],
+                    "arguments": ", ".join(f"{k}={v}" for k, v in var["arguments"].items()),
                     "height": cell["height"],
                     "width": cell["width"],
                     "frames": cell["frames"],
@@ -120,7 +149,7 @@ def to_markdown(table: pd.DataFrame, title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "Encoder GFLOPs (1 multiply-add = 1 FLOP), measured on the real modules with meta tensors.",
+        "GFLOPs (1 multiply-add = 1 FLOP), measured on the real modules with meta tensors.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -137,7 +166,7 @@ def to_markdown(table: pd.DataFrame, title: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_table_config(args.config)
-    table = measure_table(cfg)
+    table = measure_table(cfg, str(args.config))
     out = Path(args.output or cfg["output"])
     markdown = to_markdown(table, cfg.get("name", out.name))
     write_atomic(out.with_suffix(".md"), markdown)

@@ -1,4 +1,4 @@
-"""`run_bench.py leaderboard RUN_DIR... [--out FILE]`: leaderboard markdown from records."""
+"""`run_bench.py leaderboard RUN_DIR... [--out FILE] [--group-datasets]`: leaderboard markdown."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run folders or records.jsonl files")
     parser.add_argument("--out", type=Path, default=None, help="markdown file (default: print)")
     parser.add_argument("--title", default="vis-bench leaderboard")
+    parser.add_argument(
+        "--group-datasets",
+        action="store_true",
+        help="records of several datasets: rank each dataset in its own section",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                 "no records found (expected a run folder with records.jsonl)", path=str(path)
             )
         records.extend(found)
-    markdown = leaderboard_markdown(records, args.title)
+    markdown = leaderboard_markdown(records, args.title, group_datasets=args.group_datasets)
     if args.out is None:
         print(markdown, end="")
     else:

@@ -1,26 +1,33 @@
-"""`run_bench.py methods`: list the registered methods."""
+"""`run_bench.py methods [NAME ...] [--brief]`: the registered methods and what each declares."""
 
 from __future__ import annotations
 
 import argparse
 
-from vis_bench.registry import available_methods, get_method
-
 NAME = "methods"
-HELP = "list the registered methods"
+HELP = "list the registered methods and what each declares (options, preprocessing, ...)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults()
+    parser.add_argument("names", nargs="*", help="only these methods (default: all)")
+    parser.add_argument("--brief", action="store_true", help="one line per method")
 
 
 def run(args: argparse.Namespace) -> int:
-    names = available_methods()
+    from vis_bench.registry import available_methods, get_method
+
+    names = args.names or available_methods()
     if not names:
         print("no methods registered (install vis-bench with `pip install -e .`)")
         return 1
     for name in names:
-        plugin = get_method(name)
-        notes = getattr(plugin, "notes", "")
-        print(f"{name}" + (f"  ({notes})" if notes else ""))
+        spec = get_method(name).spec
+        print(f"{spec.name}: {spec.summary}")
+        if args.brief:
+            continue
+        for key, value in spec.declaration().items():
+            if key == "summary" or value in ("", [], None):
+                continue
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            print(f"  {key}: {shown}")
     return 0

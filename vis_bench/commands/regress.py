@@ -2,8 +2,10 @@
 
 Re-runs every cell a baseline file records (its dataset, methods, checkpoints and axes, on the
 thread count it states), prints baseline vs now per metric and exits 1 when any AP metric falls
-by more than the tolerance (AP points) or a cell fails. `--update` writes the baseline instead:
-from `--config` when given, else re-measuring the file's own config.
+by more than the tolerance (AP points) or a cell fails. A checkpoint whose sha256 differs from
+the baseline's is refused (exit 2) unless `--allow-checkpoint-change`; a gain beyond the tolerance
+is reported as a stale baseline (exit 0). `--update` writes the baseline instead: from `--config`
+when given, else re-measuring the file's own config.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write the baseline from a fresh run instead of checking against it",
     )
+    parser.add_argument(
+        "--allow-checkpoint-change",
+        action="store_true",
+        help="compare even when a checkpoint's bytes differ from the baseline's",
+    )
     parser.add_argument("--config", type=Path, default=None, help="with --update: the run config")
     add_override_argument(parser, "with --update --config: override a config key (repeatable)")
     parser.add_argument(
@@ -47,8 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.config import load_config
-    from vis_bench.report.baseline import compare, read_baseline, write_baseline
+    from vis_bench.errors import InputError
+    from vis_bench.report.baseline import changed_checkpoints, read_baseline, write_baseline
 
+    baseline = None
     if args.update and args.config is not None:
         config = load_config(args.config, args.overrides)
         description = args.description
@@ -56,17 +65,31 @@ def run(args: argparse.Namespace) -> int:
         baseline = read_baseline(args.baseline)
         config = baseline.config
         description = args.description or baseline.meta.get("description", "")
+        changed = changed_checkpoints(baseline)
+        if changed and not (args.update or args.allow_checkpoint_change):
+            raise InputError(
+                "checkpoint(s) changed since the baseline was made, so its numbers describe "
+                f"other weights: {'; '.join(changed)}. Rewrite the baseline with --update, or "
+                "compare anyway with --allow-checkpoint-change",
+                path=str(args.baseline),
+                field="checkpoints",
+            )
     # accuracy only: timings and FLOPs are not what a regression check compares
     config = dataclasses.replace(
         config, measure=dataclasses.replace(config.measure, fps=False, flops=False, memory=False)
     )
     with tempfile.TemporaryDirectory(prefix="vis-bench-regress-") as tmp:
-        run_dir = args.run_dir or Path(tmp)
-        records = _run(config, run_dir)
-        if args.update:
-            write_baseline(args.baseline, config, records, description)
-            print(f"wrote {args.baseline} ({sum(r.get('status') == 'ok' for r in records)} cells)")
-            return 0 if all(r.get("status") == "ok" for r in records) else 1
+        records = _run(config, args.run_dir or Path(tmp))
+    if args.update:
+        write_baseline(args.baseline, config, records, description)
+        print(f"wrote {args.baseline} ({sum(r.get('status') == 'ok' for r in records)} cells)")
+        return 0 if all(r.get("status") == "ok" for r in records) else 1
+    return _report(baseline, records, args)
+
+
+def _report(baseline, records: list[dict], args: argparse.Namespace) -> int:
+    from vis_bench.report.baseline import compare
+
     result = compare(baseline, records, args.tolerance)
     if not result.table.empty:
         print(
@@ -80,18 +103,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"REGRESSION {line} (tolerance {args.tolerance} points)")
     if result.regressions or result.missing:
         return 1
+    for line in result.gains:
+        print(f"GAIN {line} (tolerance {args.tolerance} points)")
+    if result.gains:
+        print(
+            f"baseline is stale: {len(result.gains)} metric(s) rose beyond the tolerance; "
+            f"rewrite it with `regress --baseline {args.baseline} --update`"
+        )
     print(
-        f"no regression: {len(baseline.cells)} cells within {args.tolerance} AP points of {args.baseline}"
+        f"no regression: {len(baseline.cells)} cells within {args.tolerance} AP points of "
+        f"{args.baseline} or above"
     )
     return 0
 
 
 def _run(config, run_dir: Path) -> list[dict]:
     from vis_bench.inference.sources import open_source
-    from vis_bench.measure.accuracy import evaluate_results
-    from vis_bench.sweep import run_sweep, sweep_records
+    from vis_bench.sweep import resolve_methods, run_sweep, sweep_records
 
+    methods = resolve_methods(config)
     source = open_source(config.dataset, config.source)
     print(f"regress {config.name!r}: {source.describe()}")
-    run_sweep(config, source, source.gt_path, source.dataset_id, run_dir, evaluate=evaluate_results)
-    return sweep_records(config, source.dataset_id, run_dir)
+    run_sweep(config, source, run_dir, methods)
+    return sweep_records(config, methods, source.dataset_id, run_dir)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,15 +45,20 @@ class FrameSource(Protocol):
 
 @dataclass
 class RunOutcome:
-    """Predictions and timings of one method over a dataset."""
+    """Predictions and timings of one method over a dataset.
+
+    `first_clip` is the first clip of the first video as the method takes it (preprocessed, on
+    the device): the warm-up, the model-only timing and the FLOP count all use it, so the first
+    video is decoded once.
+    """
 
     results: list[dict[str, Any]] = field(default_factory=list)
     num_videos: int = 0
     num_frames: int = 0
     seconds_end_to_end: float = 0.0
-    seconds_model: float = 0.0
     model_clip_times: list[float] = field(default_factory=list)
     model_clip_frames: int = 0
+    first_clip: torch.Tensor | None = field(default=None, repr=False)
 
     @property
     def fps_end_to_end(self) -> float:
@@ -121,7 +126,7 @@ def tracks_to_results(
     """
     track_predictions = plugin.track_predictions if plugin else default_track_predictions
     masks_to_video = plugin.masks_to_video if plugin else default_masks_to_video
-    drop_empty = bool(plugin.drop_empty_tracks) if plugin else False
+    drop_empty = bool(plugin.spec.drop_empty_tracks) if plugin else False
     height, width = int(video.height), int(video.width)
     empty = encode(np.zeros((height, width), np.uint8))
     results = []
@@ -172,43 +177,66 @@ def run_method(
     repeats: int = 3,
     time_model: bool = True,
     max_prefetch_frames: int = 400,
-    progress: Any = None,
+    progress: Callable[[int], None] | None = None,
+    timed_region: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    """Predict every video of `source`; `progress` (a tqdm bar) is advanced once per video."""
+    """Predict every video of `source`.
+
+    `progress(n)` is called after each video; `timed_region("start" / "end")` around the timed
+    part (machine-load readings). Before the end-to-end timer starts, `warmup` > 0 runs the first
+    clip once untimed: one-time costs (library handles, kernels built on first use) would
+    otherwise land in the end-to-end FPS of whichever cell runs first (building the CUDA
+    deformable-attention kernel once added 29 s to SeqFormer's first GPU cell).
+    """
     outcome = RunOutcome()
     plugin.to(device)
     videos = source.videos()
     timer = Stopwatch(device)
+    spec = plugin.spec
     with torch.inference_mode():
-        if warmup > 0 and videos:
-            _warm_up(plugin, source, videos[0], clip_length, stride, resolution, device, dtype)
         for video, frames in _prefetch(source, videos, max_prefetch_frames):
             windows = clip_windows(video.length, clip_length, stride)
+            if outcome.first_clip is None:
+                first = _window_frames(source, video, frames, windows[0])
+                outcome.first_clip = model_input(plugin, first, resolution, device)
+                if warmup > 0:
+                    _infer(plugin, outcome.first_clip, device, dtype)
+                    synchronize(device)
+                if timed_region is not None:
+                    timed_region("start")
             with timer:
                 stitcher = ClipStitcher(
-                    video.length, history=len(windows[0]), class_aware=plugin.stitch_class_aware
+                    video.length, history=len(windows[0]), class_aware=spec.stitch_class_aware
                 )
                 for window in windows:
-                    if frames is not None:
-                        clip_frames = frames[window.start : window.stop]
-                    else:
-                        clip_frames = source.read_frames(video, list(window))
+                    clip_frames = _window_frames(source, video, frames, window)
                     clip = model_input(plugin, clip_frames, resolution, device)
                     with _autocast(device, dtype):
                         result = plugin.infer_clip(clip)
                     stitcher.add_clip(window, result)
                 outcome.results.extend(tracks_to_results(stitcher.tracks(), video, plugin))
-            if time_model and not outcome.model_clip_times:
-                outcome.model_clip_times = time_call(
-                    lambda clip=clip: _infer(plugin, clip, device, dtype), device, warmup, repeats
-                )
-                outcome.model_clip_frames = int(clip.shape[0])
             outcome.num_videos += 1
             outcome.num_frames += int(video.length)
             if progress is not None:
-                progress.update(1)
+                progress(1)
     outcome.seconds_end_to_end = timer.total
+    if timed_region is not None and outcome.first_clip is not None:
+        timed_region("end")
+    if time_model and outcome.first_clip is not None:
+        clip = outcome.first_clip
+        with torch.inference_mode():
+            outcome.model_clip_times = time_call(
+                lambda: _infer(plugin, clip, device, dtype), device, warmup, repeats
+            )
+        outcome.model_clip_frames = int(clip.shape[0])
     return outcome
+
+
+def _window_frames(source: FrameSource, video: Any, frames: np.ndarray | None, window: range):
+    """A window's decoded frames: sliced from the whole video, or read when it was not decoded."""
+    if frames is not None:
+        return frames[window.start : window.stop]
+    return source.read_frames(video, list(window))
 
 
 def model_input(
@@ -217,29 +245,6 @@ def model_input(
     """Frames [T, H, W, 3] uint8 as the method takes them: [T, 3, h, w], preprocessed, on device."""
     clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
     return plugin.preprocess(clip, resolution).to(device)
-
-
-def _warm_up(
-    plugin: MethodPlugin,
-    source: FrameSource,
-    video: Any,
-    clip_length: int | str,
-    stride: int | None,
-    resolution: int | None,
-    device: str,
-    dtype: str,
-) -> None:
-    """One untimed clip before the end-to-end timer starts.
-
-    The first clip on a device pays one-time costs (library handles, kernels built on first
-    use), which would otherwise land in the end-to-end FPS of whichever cell runs first: in a
-    GPU sweep, building the deformable-attention CUDA kernel added 29 s to SeqFormer's first
-    cell (11 instead of ~200 FPS).
-    """
-    window = clip_windows(video.length, clip_length, stride)[0]
-    clip = model_input(plugin, source.read_frames(video, list(window)), resolution, device)
-    _infer(plugin, clip, device, dtype)
-    synchronize(device)
 
 
 def _infer(plugin: MethodPlugin, clip: torch.Tensor, device: str, dtype: str) -> None:

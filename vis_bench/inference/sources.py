@@ -11,20 +11,39 @@ import numpy as np
 from vis_bench.config import DatasetConfig
 from vis_bench.data.dataset import VideoDataset, load_dataset
 from vis_bench.errors import InputError
+from vis_bench.hashing import file_sha256
 
 
 @dataclass
 class DatasetSource:
-    """A dataset as the runner sees it, plus where its ground truth is (None: no GT)."""
+    """A dataset as the runner sees it, plus where its ground truth is (None: no GT).
+
+    `identity` says which data this is (kind, file or generator, how many videos): runs, records
+    and reports keep it, so numbers of different datasets are never mixed or ranked together.
+    """
 
     dataset: VideoDataset
     gt_path: Path | None
-    dataset_id: str
-    max_videos: int | None = None
+    identity: dict[str, Any]
+    config: DatasetConfig
+    config_path: str = "<config>"
+
+    @property
+    def dataset_id(self) -> str:
+        """A short stable name of the identity (part of every cell's key)."""
+        return dataset_id(self.identity)
+
+    def label(self) -> str:
+        """The dataset as tables and plot titles name it."""
+        return dataset_label(self.identity)
+
+    def opener(self) -> DatasetOpener:
+        """How a worker process opens the same dataset (small and picklable)."""
+        return DatasetOpener(self.config, self.config_path)
 
     def videos(self) -> list[Any]:
         videos = list(self.dataset.videos)
-        return videos[: self.max_videos] if self.max_videos else videos
+        return videos[: self.config.max_videos] if self.config.max_videos else videos
 
     def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
         return self.dataset.frames(video, indices)
@@ -50,7 +69,12 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
         )
         root = ensure_synthetic_dataset(config.cache_dir, spec)
         annotations, frames = split_paths(root)
-        dataset_id = f"synthetic-{spec.digest()[:8]}"
+        identity = {
+            "kind": "synthetic",
+            "spec": spec.digest()[:8],
+            "seed": config.seed,
+            "enter_leave": config.enter_leave,
+        }
     else:
         annotations = Path(config.annotations or "")
         frames = Path(config.frames or "")
@@ -62,9 +86,46 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
                     path=config_path,
                     field=key,
                 )
-        dataset_id = f"{config.kind}:{annotations.name}"
+        identity = {
+            "kind": config.kind,
+            "annotations": annotations.name,
+            "sha256": file_sha256(annotations)[:16],
+        }
     dataset = load_dataset(annotations, frames)
+    videos = dataset.videos[: config.max_videos] if config.max_videos else dataset.videos
+    identity["videos"] = len(videos)
     # test splits carry no annotations: then there is nothing to score against
     has_gt = dataset.has_annotations and any(v.annotations for v in dataset.videos)
     gt_path = annotations if has_gt else None
-    return DatasetSource(dataset, gt_path, dataset_id, config.max_videos)
+    return DatasetSource(dataset, gt_path, identity, config, config_path)
+
+
+@dataclass(frozen=True)
+class DatasetOpener:
+    """A dataset config, to be opened again in a worker process."""
+
+    config: DatasetConfig
+    config_path: str
+
+    def open(self) -> DatasetSource:
+        return open_source(self.config, self.config_path)
+
+
+def dataset_id(identity: dict[str, Any]) -> str:
+    """`synthetic-<spec>-<n>v` or `<kind>:<annotation file>:<sha>-<n>v`."""
+    if identity.get("kind") == "synthetic":
+        return f"synthetic-{identity['spec']}-{identity['videos']}v"
+    return f"{identity['kind']}:{identity['annotations']}:{identity['sha256'][:8]}-{identity['videos']}v"
+
+
+def dataset_label(identity: dict[str, Any]) -> str:
+    """e.g. "synthetic (seed 0, 24 videos)" or "ytvis2019 valid.json (302 videos)"."""
+    if identity.get("kind") == "synthetic":
+        return f"synthetic (seed {identity.get('seed')}, {identity.get('videos')} videos)"
+    return f"{identity.get('kind')} {identity.get('annotations')} ({identity.get('videos')} videos)"
+
+
+def identity_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The fields in which two dataset identities differ, e.g. "videos 24 -> 3"."""
+    keys = sorted(set(old) | set(new))
+    return ", ".join(f"{k} {old.get(k)} -> {new.get(k)}" for k in keys if old.get(k) != new.get(k))

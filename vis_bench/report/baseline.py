@@ -1,25 +1,30 @@
 """AP baselines: a sweep's config plus the metrics each of its cells reached, for regression.
 
 A baseline file holds everything needed to re-run its cells (the full run config: dataset,
-methods with checkpoints and options, axes, thread count) and the numbers they gave. `regress`
-re-runs them and compares; `regress --update` writes a new file from a fresh run. Metrics are
-stored as the records store them (fractions); comparisons are made in AP points (x100).
+methods with checkpoints and options, axes, thread count), the numbers they gave, the commit it
+was made from and the sha256 of every checkpoint. `regress` re-runs the cells and compares; a
+checkpoint whose bytes changed since makes the comparison meaningless, so it is refused unless
+asked for; a gain beyond the tolerance means the baseline is stale. `regress --update` writes a
+new file from a fresh run. Metrics are stored as the records store them (fractions); comparisons
+are made in AP points (x100).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from vis_bench.atomic import write_atomic
+from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.data.ytvis_json import read_json
 from vis_bench.errors import InputError
+from vis_bench.hashing import file_sha256
 from vis_bench.report.tables import PERCENT_METRICS
 
 BASELINE_FORMAT = "vis-bench-baseline"
@@ -71,6 +76,28 @@ def read_baseline(path: str | Path) -> Baseline:
     return Baseline(str(path), config, cells, meta)
 
 
+def checkpoint_hashes(config: BenchConfig) -> dict[str, str]:
+    """sha256 of every checkpoint the config's methods name (by the name the config uses)."""
+    hashes = {}
+    for method in config.methods:
+        if method.checkpoint:
+            path = resolve_checkpoint(method.checkpoint)
+            if path.is_file():
+                hashes[method.checkpoint] = file_sha256(path)
+    return hashes
+
+
+def changed_checkpoints(baseline: Baseline) -> list[str]:
+    """Checkpoints whose bytes differ from the ones the baseline was made with ("path: old -> new")."""
+    recorded = baseline.meta.get("checkpoints") or {}
+    now = checkpoint_hashes(baseline.config)
+    return [
+        f"{path}: {recorded[path][:12]} -> {now.get(path, 'missing')[:12]}"
+        for path in sorted(recorded)
+        if now.get(path) != recorded[path]
+    ]
+
+
 def cell_identity(record: dict[str, Any]) -> str:
     """What identifies a cell across runs: its axes (not the dataset hash or the run name)."""
     return json.dumps({k: record.get(k) for k in CELL_AXES}, sort_keys=True, default=str)
@@ -92,13 +119,17 @@ def write_baseline(
         for r in ok
     ]
     first = ok[0]
+    environment = first.get("environment") or {}
     data = {
         "format": BASELINE_FORMAT,
-        "version": 1,
+        "version": 2,
         "description": description,
         "created": time.strftime("%Y-%m-%d"),
+        "commit": environment.get("git_commit"),
         "dataset": first.get("dataset"),
-        "environment": first.get("environment"),
+        "dataset_label": first.get("dataset_label"),
+        "environment": environment,
+        "checkpoints": checkpoint_hashes(config),
         "config": config.to_dict(),
         "cells": cells,
     }
@@ -110,13 +141,15 @@ class Comparison:
     table: pd.DataFrame
     regressions: list[str]
     missing: list[str]
+    #: gated metrics that rose by more than the tolerance: the baseline no longer describes now
+    gains: list[str] = field(default_factory=list)
 
 
 def compare(baseline: Baseline, records: list[dict[str, Any]], tolerance: float) -> Comparison:
     """Baseline vs now per cell and metric, in points; a gated metric that falls by more than
     `tolerance` points, or a cell that failed or did not run, is a regression."""
     now = {cell_identity(r): r for r in records}
-    rows, regressions, missing = [], [], []
+    rows, regressions, missing, gains = [], [], [], []
     for cell in baseline.cells:
         label = f"{cell['method']} T={cell['clip_length']}" + (
             f" S={cell['stride']}" if cell.get("stride") is not None else ""
@@ -138,6 +171,7 @@ def compare(baseline: Baseline, records: list[dict[str, Any]], tolerance: float)
             failed = metric in GATED_METRICS and (
                 (b is not None and a is None) or (delta is not None and delta < -tolerance)
             )
+            gained = metric in GATED_METRICS and delta is not None and delta > tolerance
             rows.append(
                 {
                     "cell": label,
@@ -145,11 +179,13 @@ def compare(baseline: Baseline, records: list[dict[str, Any]], tolerance: float)
                     "baseline": b,
                     "now": a,
                     "delta": delta,
-                    "status": "REGRESSED" if failed else "ok",
+                    "status": "REGRESSED" if failed else ("GAINED" if gained else "ok"),
                 }
             )
             if failed:
                 regressions.append(
                     f"{label} {metric}: {b:.2f} -> {a if a is None else round(a, 2)}"
                 )
-    return Comparison(pd.DataFrame(rows), regressions, missing)
+            if gained:
+                gains.append(f"{label} {metric}: {b:.2f} -> {a:.2f}")
+    return Comparison(pd.DataFrame(rows), regressions, missing, gains)

@@ -8,11 +8,13 @@ from typing import Any
 from vis_bench.atomic import write_atomic
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
-from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+from vis_bench.report.tables import comparison_table, datasets_of, notes_lines, pivot_table
 
 
 def tables_markdown(records: list[dict[str, Any]], title: str) -> str:
-    parts = [f"# {title}", "", "## All cells", "", comparison_table(records), ""]
+    datasets = "; ".join(datasets_of(records)) or "-"
+    parts = [f"# {title}", "", f"Dataset: {datasets}", "", "## All cells", ""]
+    parts += [comparison_table(records), ""]
     parts += ["## AP by clip length", "", pivot_table(records, "AP", "method", "clip_length"), ""]
     parts += [
         "## End-to-end FPS by clip length",
@@ -34,7 +36,7 @@ def write_reports(records: list[dict[str, Any]], out_dir: str | Path, title: str
     write_atomic(tables, tables_markdown(records, title))
     written.append(tables)
     board = out_dir / "leaderboard.md"
-    write_atomic(board, leaderboard_markdown(records, title))
+    write_atomic(board, leaderboard_markdown(records, title, group_datasets=True))
     written.append(board)
     for plot, name in (
         (plot_ap_vs_clip_length, "ap_vs_clip_length.png"),

@@ -1,8 +1,7 @@
 """Training clips: which frames a clip takes, the clip-level augmentation, and its targets.
 
-Both papers train on short clips cut from the training videos: SeqFormer takes a reference frame,
-one nearby frame on each side and the rest anywhere in the video; IFC draws frames (with
-replacement) from a window around a reference frame. Both flip and rescale a whole clip at once
+Methods train on short clips cut from the training videos; which frames a clip takes is the
+method's own rule (its spec's `frame_sampler`). Clips are flipped and rescale a whole clip at once
 and drop instances that appear in none of its frames. Targets are built once here, in one
 layout, and each method's criterion derives what it needs (SeqFormer's boxes, IFC's stride-4
 masks) from it.
@@ -20,8 +19,8 @@ import torch.nn.functional as F
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.data.records import Video
 from vis_bench.errors import InputError
+from vis_bench.plugin import FrameSampler
 
-SAMPLING_SCHEMES = ("seqformer", "ifc")
 #: boxes of frames where an instance is absent: SeqFormer's loader zeroes them, then clamps at 1e-6
 ABSENT_BOX = 1e-6
 
@@ -61,43 +60,15 @@ def sample_frame_indices(
     rng: np.random.Generator,
     length: int,
     num_frames: int,
-    scheme: str = "seqformer",
-    sampling_range: int = 20,
+    sampler: FrameSampler,
     reference: int | None = None,
 ) -> list[int]:
-    """Sorted frame indices of one training clip (repeats are possible, as in both codebases)."""
+    """Sorted frame indices of one training clip around a reference frame drawn uniformly
+    (unless given), picked by the method's sampler (repeats are possible, as in the authors')."""
     if length < 1 or num_frames < 1:
         raise ValueError(f"need a non-empty video and clip, got {length=} {num_frames=}")
     ref = int(rng.integers(length)) if reference is None else reference
-    if scheme == "seqformer":
-        return _seqformer_indices(rng, length, num_frames, ref)
-    if scheme == "ifc":
-        window = list(range(max(0, ref - sampling_range), min(length, ref + sampling_range + 1)))
-        window.remove(ref)
-        others = rng.choice(window, num_frames - 1).tolist() if window else [ref] * (num_frames - 1)
-        return sorted([*others, ref])
-    raise ValueError(f"unknown frame sampling {scheme!r}; choose one of {SAMPLING_SCHEMES}")
-
-
-def _seqformer_indices(
-    rng: np.random.Generator, length: int, num_frames: int, ref: int
-) -> list[int]:
-    """Reference, a frame 1-3 before and 1-3 after it, the rest from outside that span."""
-    before, after = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-    picked = [ref, max(0, ref - before), min(length - 1, ref + after)]
-    if num_frames <= len(picked):
-        return sorted(picked[:num_frames])
-    need = num_frames - len(picked)
-    # the authors' span excludes frames strictly between the local ones (their slice keeps the
-    # last local frame itself available)
-    outside = list(range(min(picked))) + list(range(max(picked), length))
-    if len(outside) > need:
-        picked += [outside[i] for i in rng.choice(len(outside), need, replace=False)]
-    elif length >= need:
-        picked += rng.choice(length, need, replace=False).tolist()
-    else:  # a video shorter than the clip: every frame, then some twice
-        picked += [*range(length), *rng.choice(length, need - length, replace=False).tolist()]
-    return sorted(int(t) for t in picked)
+    return sampler(rng, length, num_frames, ref)
 
 
 def choose_scale(

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.checkpoints import resolve_checkpoint
-from vis_bench.config import DatasetConfig, build_section, read_yaml_config
+from vis_bench.config import DatasetConfig, read_yaml_config
 from vis_bench.errors import InputError
+from vis_bench.options import build_dataclass
 
 
 @dataclass
@@ -34,9 +35,6 @@ class ClipConfig:
     scales: list[int] = field(default_factory=lambda: [128])
     max_size: int | None = None
     flip: bool = True
-    #: null: the method's own ("seqformer" or "ifc", see vis_bench.train.clips)
-    sampling: str | None = None
-    sampling_range: int | None = None
 
 
 @dataclass
@@ -99,7 +97,6 @@ class TrainConfig:
 
 
 _TOP_KEYS = {f.name for f in dataclasses.fields(TrainConfig)} - {"source"}
-_FLOAT_KEYS = {"lr", "backbone_lr_mult", "weight_decay", "clip_max_norm"}
 
 
 def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
@@ -114,18 +111,14 @@ def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
             field=unknown[0],
         )
     require_keys(data, ("method", "dataset"), source)
-    optim = dict(data.get("optim") or {})
-    for key in _FLOAT_KEYS & set(optim):
-        optim[key] = config_number(optim[key], source, f"optim.{key}")
-    if optim.get("lr_drops") is not None:
-        optim["lr_drops"] = [config_number(v, source, "optim.lr_drops") for v in optim["lr_drops"]]
+    optim = data.get("optim")
     config = TrainConfig(
         name=str(data.get("name", Path(source).stem)),
         method=str(data["method"]),
-        dataset=build_section(DatasetConfig, data["dataset"], "dataset", source),
+        dataset=build_dataclass(DatasetConfig, data["dataset"], "dataset", source),
         options=_mapping(data.get("options"), source, "options"),
-        clip=build_section(ClipConfig, data.get("clip"), "clip", source),
-        optim=build_section(OptimConfig, optim, "optim", source),
+        clip=build_dataclass(ClipConfig, data.get("clip"), "clip", source),
+        optim=build_dataclass(OptimConfig, optim, "optim", source),
         source=source,
         **{
             k: data[k]
@@ -142,14 +135,6 @@ def require_keys(data: dict[str, Any], keys: tuple[str, ...], source: str) -> No
     for key in keys:
         if key not in data:
             raise InputError("required key is missing", path=source, field=key)
-
-
-def config_number(value: Any, source: str, where: str) -> float:
-    """A YAML value as a float: YAML reads "1e-4" as a string and 1 as an int."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"expected a number, got {value!r}", path=source, field=where) from None
 
 
 def _mapping(value: Any, source: str, where: str) -> dict[str, Any]:
@@ -188,8 +173,6 @@ def _check(config: TrainConfig, source: str) -> None:
     for ok, where, message in checks:
         if not ok:
             raise InputError(message, path=source, field=where)
-    if clip.sampling not in (None, "seqformer", "ifc"):
-        raise InputError("one of seqformer, ifc or null", path=source, field="clip.sampling")
     for key in ("backbone_init", "init_checkpoint"):
         value = getattr(config, key)
         if value and not resolve_checkpoint(value).is_file():

@@ -30,12 +30,13 @@ from torch import nn
 from tqdm import tqdm
 
 from vis_bench.checkpoints import save_project_checkpoint
-from vis_bench.config import DatasetConfig, build_section, read_yaml_config
+from vis_bench.config import DatasetConfig, read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
+from vis_bench.options import build_dataclass
 from vis_bench.registry import get_method
 from vis_bench.train.clips import check_trainable
-from vis_bench.train.config import config_number, require_keys
+from vis_bench.train.config import require_keys
 
 #: crops reach this far around an object's box (relative to its longer side)
 CONTEXT = 1.25
@@ -70,11 +71,9 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
     data = read_yaml_config(path, overrides, "pretraining config")
     source = str(path)
     require_keys(data, ("method", "dataset"), source)
-    for key in {"lr", "weight_decay"} & set(data):
-        data[key] = config_number(data[key], source, key)
     data = {**data, "name": data.get("name", path.stem)}
-    dataset = build_section(DatasetConfig, data.pop("dataset"), "dataset", source)
-    config = build_section(PretrainConfig, data, "pretrain", source)
+    dataset = build_dataclass(DatasetConfig, data.pop("dataset"), "dataset", source)
+    config = build_dataclass(PretrainConfig, data, "pretrain", source)
     config = dataclasses.replace(config, dataset=dataset, source=source)
     if config.crop_size < 32 or config.batch < 1 or config.iterations < 1:
         raise InputError("need crop_size >= 32, batch >= 1, iterations >= 1", path=source)

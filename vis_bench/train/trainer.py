@@ -59,8 +59,13 @@ class TrainOutcome:
 
 def effective_recipe(plugin: MethodPlugin, config: TrainConfig) -> TrainingRecipe:
     """The method's recipe with the config's non-null overrides applied."""
-    recipe = plugin.training_recipe()
-    optim, clip = config.optim, config.clip
+    recipe = plugin.spec.training
+    if recipe is None:
+        raise InputError(
+            f"method {plugin.name!r} declares no training recipe; it cannot be trained",
+            field="method",
+        )
+    optim = config.optim
     overrides: dict[str, Any] = {
         "lr": optim.lr,
         "backbone_lr_mult": optim.backbone_lr_mult,
@@ -68,8 +73,6 @@ def effective_recipe(plugin: MethodPlugin, config: TrainConfig) -> TrainingRecip
         "clip_max_norm": optim.clip_max_norm,
         "lr_drops": None if optim.lr_drops is None else tuple(optim.lr_drops),
         "warmup_iters": optim.warmup_iters,
-        "frame_sampling": clip.sampling,
-        "sampling_range": clip.sampling_range,
     }
     return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -101,11 +104,9 @@ class ClipStream:
         self.clip = config.clip
         self.recipe = recipe
         self.rng = np.random.default_rng(config.seed)
-        # SeqFormer's dataset has one item per frame (long videos are drawn more often);
-        # detectron2's (IFC) one per video
+        # a dataset of frames draws long videos more often; a dataset of videos does not
         lengths = np.array([v.length for v in self.videos], dtype=np.float64)
-        per_frame = recipe.frame_sampling == "seqformer"
-        self.weights = lengths / lengths.sum() if per_frame else None
+        self.weights = lengths / lengths.sum() if recipe.videos_by_length else None
 
     def draw(self, frames: int | None = None) -> TrainingClip:
         """One clip of `frames` frames (default: the config's) with at least one visible
@@ -116,8 +117,7 @@ class ClipStream:
                 self.rng,
                 video.length,
                 frames or self.clip.frames,
-                self.recipe.frame_sampling,
-                self.recipe.sampling_range,
+                self.recipe.frame_sampler,
             )
             size = choose_scale(
                 self.rng, video.height, video.width, self.clip.scales, self.clip.max_size
@@ -140,7 +140,7 @@ class ClipStream:
 
 def load_backbone(plugin: MethodPlugin, path: str | Path) -> None:
     """Fill the method's backbone from a pretrained backbone file (strict: every key)."""
-    weights = read_project_checkpoint(path)["state_dict"]
+    weights = read_project_checkpoint(path).state_dict
     module = plugin.backbone_module()
     try:
         module.load_state_dict(weights, strict=True)

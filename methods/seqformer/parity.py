@@ -1,0 +1,167 @@
+"""SeqFormer parity against fixtures made with the authors' code (and the MS-STS release's).
+
+Layout and tolerances: tests/fixtures/golden/seqformer/README.md. The model is built from the
+fixture's meta.json without a backbone, runs the post-backbone forward on the stored features
+(every decoder layer, for the intermediate outputs), and inference.py's post-processing replays
+the stored cases. `build_model` lets a variant of the architecture (the MS-STS release) reuse the
+whole procedure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vis_bench.errors import InputError
+from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.seqformer.postprocess import video_results
+from vis_bench.parity import ParityReport, compare_tree, load_fixture_file, save_produced
+
+#: absolute tolerances of the fixture README; intermediates get INTERMEDIATE_TOLERANCE
+TOLERANCES = {"pred_logits": 1e-4, "pred_boxes": 1e-5, "pred_masks": 1e-3}
+INTERMEDIATE_TOLERANCE = 1e-4
+SCORE_TOLERANCE = 1e-7
+#: meta.json config entries that describe how the fixture was made, not the network
+FIXTURE_ONLY_KEYS = ("eval_mode",)
+EXPECTED_FILES = ("outputs.pt", "postprocess_expected.json")
+INPUT_FILES = ("meta.json", "state_dict.pt", "inputs.pt")
+
+
+def tolerance(path: str) -> float:
+    """Top-level outputs by name; anything under `intermediate.` at the intermediate tolerance."""
+    leaf = path.rsplit(".", 1)[-1]
+    return TOLERANCES.get(leaf, INTERMEDIATE_TOLERANCE) if "." in path else TOLERANCES[leaf]
+
+
+def fixture_config(fixture_dir: Path) -> SeqFormerConfig:
+    """The reduced network of the fixture (no backbone: the fixture stores its features)."""
+    meta_path = fixture_dir / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    config = meta.get("config")
+    if not isinstance(config, dict) or "hidden_dim" not in config:
+        raise InputError(
+            "not a SeqFormer-family parity fixture (no SeqFormer 'config' in meta.json): "
+            "point --fixture at a fixture made for this method",
+            path=str(meta_path),
+            field="config",
+        )
+    network = {k: v for k, v in config.items() if k not in FIXTURE_ONLY_KEYS}
+    return SeqFormerConfig.from_dict({**network, "backbone": None}, source=str(meta_path))
+
+
+def fixture_outputs(out: dict[str, Any]) -> dict[str, Any]:
+    """Model outputs in the fixture's layout (batch dimension dropped from intermediates)."""
+    inter = out["intermediate"]
+    result: dict[str, Any] = {k: out[k] for k in ("pred_logits", "pred_boxes", "pred_masks")}
+    result["intermediate"] = {
+        "memory": inter["memory"][0],
+        "valid_ratios": inter["valid_ratios"][0],
+        "init_reference": inter["init_reference"][0],
+        "inter_references": inter["inter_references"][:, 0],
+        "hs": inter["hs"][:, 0],
+        "hs_box": inter["hs_box"][:, 0],
+        "mask_feats": inter["mask_feats"],
+        "aux_layers": {
+            k: torch.cat([layer[k] for layer in out["aux_outputs"]])
+            for k in ("pred_logits", "pred_boxes", "pred_masks")
+        },
+        "mask_reference_points_px": inter["mask_reference_points_px"][:, 0],
+        "dynamic_params": inter["dynamic_params"][:, 0],
+    }
+    return result
+
+
+def _compare_results(
+    report: ParityReport, case: str, produced: list[dict], expected: list[dict]
+) -> None:
+    problems = []
+    if len(produced) != len(expected):
+        problems.append(f"{len(produced)} results, expected {len(expected)}")
+    max_score = 0.0
+    for i, (p, e) in enumerate(zip(produced, expected, strict=False)):
+        max_score = max(max_score, abs(p["score"] - e["score"]))
+        for key in ("video_id", "video_name", "category_id", "segmentations"):
+            if p[key] != e[key]:
+                problems.append(f"result {i}: {key} differs")
+        if abs(p["score"] - e["score"]) > SCORE_TOLERANCE:
+            problems.append(f"result {i}: score {p['score']} != {e['score']}")
+    detail = "; ".join(problems[:3]) or f"{len(expected)} results, max |score diff| {max_score:.1e}"
+    report.add_exact(f"postprocess.{case}", not problems, detail)
+
+
+def _forward(model: SeqFormer, fixture_dir: Path) -> dict[str, Any]:
+    inputs = load_fixture_file(fixture_dir / "inputs.pt")
+    meta = json.loads((fixture_dir / "meta.json").read_text())
+    features = {k: v.float() for k, v in inputs["features"].items()}
+    call = meta.get("inference_call") or {}
+    valid_h, valid_w = (int(v) for v in inputs["valid_hw"])
+    orig_size = (int(call.get("orig_w", valid_w)), int(call.get("orig_h", valid_h)))
+    with torch.no_grad():
+        out = model.forward_features(
+            features, inputs["feature_masks"], inputs["image_mask"], orig_size, all_layers=True
+        )
+    return fixture_outputs(out)
+
+
+def _postprocess(report: ParityReport, fixture_dir: Path) -> dict[str, list[dict]]:
+    produced: dict[str, list[dict]] = {}
+    cases_path = fixture_dir / "postprocess_inputs.pt"
+    if not cases_path.is_file():
+        return produced
+    for case in load_fixture_file(cases_path)["cases"]:
+        produced[case["name"]] = video_results(
+            case["pred_logits"][0], case["pred_masks"][0], case["video"]
+        )
+    expected_path = fixture_dir / "postprocess_expected.json"
+    wanted = json.loads(expected_path.read_text()) if expected_path.is_file() else {}
+    for name, results in produced.items():
+        if name in wanted:
+            _compare_results(report, name, results, wanted[name])
+        else:
+            report.produced_only.append(f"postprocess.{name}")
+    return produced
+
+
+def run_parity(
+    fixture_dir: Path,
+    out_path: Path | None = None,
+    method: str = "seqformer",
+    build_model: Callable[[SeqFormerConfig], SeqFormer] = build,
+) -> ParityReport:
+    """Build from meta.json, load state_dict.pt, run inputs.pt and postprocess_inputs.pt.
+
+    Without expected files (outputs.pt, postprocess_expected.json) the report cannot pass: it
+    says what is missing; the produced outputs are still written to `out_path`.
+    """
+    fixture_dir = Path(fixture_dir)
+    report = ParityReport(method=method, fixture=str(fixture_dir))
+    config = fixture_config(fixture_dir)
+    missing_inputs = [n for n in INPUT_FILES if not (fixture_dir / n).is_file()]
+    if missing_inputs:
+        raise InputError(
+            f"not a complete parity fixture: {', '.join(missing_inputs)} missing",
+            path=str(fixture_dir),
+        )
+    model = build_model(config)
+    state_dict = {k: v.float() for k, v in load_fixture_file(fixture_dir / "state_dict.pt").items()}
+    load = model.load_state_dict(state_dict, strict=False)
+    report.add_exact(
+        "state_dict keys",
+        not load.missing_keys and not load.unexpected_keys,
+        f"missing {load.missing_keys[:5]}, unexpected {load.unexpected_keys[:5]}"
+        if (load.missing_keys or load.unexpected_keys)
+        else "",
+        structural=True,
+    )
+    report.expect_files(fixture_dir, EXPECTED_FILES)
+    produced = _forward(model, fixture_dir)
+    expected_path = fixture_dir / "outputs.pt"
+    expected = load_fixture_file(expected_path) if expected_path.is_file() else {}
+    compare_tree(report, "", produced, expected, tolerance)
+    produced["postprocess"] = _postprocess(report, fixture_dir)
+    save_produced(produced, out_path)
+    return report

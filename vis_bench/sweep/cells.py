@@ -1,0 +1,100 @@
+"""The cells of a sweep: every (method, clip schedule, resolution, device, dtype) combination.
+
+A cell's stride is resolved here (null = ceil(T/2)), so every record and table states the stride
+actually used; T = "all" is one clip per video and has no stride. A cell is identified by its
+axes, its method's options and checkpoint (path, size and modification time: a file replaced
+under the same path makes its cells unfinished) and the dataset, hashed into a 16-hex key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from vis_bench.config import BenchConfig
+from vis_bench.inference.schedule import default_stride
+from vis_bench.sweep.methods import MethodEntry
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the sweep."""
+
+    method: MethodEntry
+    clip_length: int | str
+    #: frames between clip starts; None only for T = "all" (one clip per video)
+    stride: int | None
+    resolution: int | None
+    device: str
+    dtype: str
+
+    def identity(self, dataset_id: str) -> dict[str, Any]:
+        return {
+            "method": self.method.name,
+            "checkpoint": self.method.checkpoint,
+            "checkpoint_file": self.method.fingerprint(),
+            "checkpoint_strict": self.method.checkpoint_strict,
+            "options": self.method.options,
+            "dataset": dataset_id,
+            "clip_length": self.clip_length,
+            "stride": self.stride,
+            "resolution": self.resolution,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
+
+    def key(self, dataset_id: str) -> str:
+        blob = json.dumps(self.identity(dataset_id), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        """e.g. "ifc T=5 S=3 144p cpu fp32" (T=all: "one clip")."""
+        schedule = "T=all" if self.stride is None else f"T={self.clip_length} S={self.stride}"
+        parts = [self.method.name, schedule]
+        if self.resolution is not None:
+            parts.append(f"{self.resolution}p")
+        parts += [self.device, self.dtype]
+        return " ".join(parts)
+
+    def folder_name(self, dataset_id: str) -> str:
+        """The cell's prediction folder: readable, and unique through the key."""
+        readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.label().replace(" ", "_"))
+        return f"{readable}-{self.key(dataset_id)[:8]}"
+
+
+def resolved_schedules(config: BenchConfig) -> list[tuple[int | str, int | None]]:
+    """(T, S) pairs with the stride resolved; pairs that would skip frames are left out."""
+    sweep = config.sweep
+    if sweep.clip_schedule:
+        pairs = [(t, s) for t, s in sweep.clip_schedule]
+    else:
+        pairs = list(itertools.product(sweep.clip_length, sweep.stride))
+    schedules: list[tuple[int | str, int | None]] = []
+    for t, s in pairs:
+        if t == "all":
+            s = None  # one clip: a stride means nothing
+        elif s is None:
+            s = default_stride(int(t))
+        elif s > t:
+            continue  # frames would be skipped: not a meaningful schedule
+        if (t, s) not in schedules:
+            schedules.append((t, s))
+    return schedules
+
+
+def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
+    """All cells in a stable order: methods outermost, then the axes as listed."""
+    sweep = config.sweep
+    cells = []
+    for method in methods:
+        for (t, s), r, d, dt in itertools.product(
+            resolved_schedules(config), sweep.resolution, sweep.device, sweep.dtype
+        ):
+            cell = Cell(method, t, s, r, d, dt)
+            if cell not in cells:
+                cells.append(cell)
+    return cells

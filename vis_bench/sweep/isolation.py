@@ -1,0 +1,145 @@
+"""Running one cell in a fresh worker process, so its measurements and its failures are its own.
+
+In one long-lived process, a cheap cell run after an expensive one would report the expensive
+one's peak memory, and a cell that segfaults, is killed by the out-of-memory killer or hangs would
+take the whole sweep with it. Each cell's prediction therefore runs in a new worker process forked
+from a clean server (multiprocessing's "forkserver", which has imported torch and the harness once
+and never ran a model, so a worker starts in a fraction of a second); the parent only schedules,
+receives a small summary over a pipe, scores and writes records.
+
+A worker that raises, exits, is killed by a signal or runs past `measure.cell_timeout_s` ends its
+cell as failed with the reason; the sweep goes on with the next cell.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from vis_bench.errors import VisBenchError
+from vis_bench.sweep.worker import CellJob, CellOutcome, predict_cell
+
+#: modules the fork server imports once, so every worker starts with them loaded
+PRELOAD = ["vis_bench.sweep.worker", "torch", "vis_bench.inference.runner"]
+#: seconds between checks of a silent worker (progress messages wake the parent earlier)
+POLL_S = 0.5
+
+
+class CellFailed(VisBenchError):
+    """A cell's worker ended without a result; the message is the record's reason."""
+
+    def __init__(self, reason: str, details: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_main(job: CellJob, conn: Connection) -> None:
+    """Entry point of a worker process: run the cell, report progress, the outcome or the error."""
+    try:
+        outcome = predict_cell(job, progress=lambda n: conn.send(("progress", n)))
+        conn.send(("done", outcome))
+    except BaseException as err:  # everything goes back to the parent as text
+        conn.send(("error", one_line(err), traceback.format_exc(limit=12)))
+    finally:
+        conn.close()
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """Why a worker ended without reporting, in the words a record uses."""
+    if exitcode is None:
+        return "the worker did not exit"
+    if exitcode < 0:
+        number = -exitcode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        if number == signal.SIGKILL:
+            return f"out of memory (killed by signal {number}, {name}, as the OOM killer does)"
+        return f"crashed (killed by signal {number}, {name})"
+    return f"the worker exited with code {exitcode} before reporting a result"
+
+
+def run_isolated(
+    job: CellJob,
+    timeout_s: float | None,
+    on_progress: Callable[[int], None] | None = None,
+) -> CellOutcome:
+    """Run `predict_cell(job)` in a fresh worker; CellFailed says why it produced nothing."""
+    context = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    job.environ = dict(os.environ)
+    process = context.Process(target=_worker_main, args=(job, sender), daemon=True)
+    process.start()
+    sender.close()
+    deadline = None if not timeout_s else time.monotonic() + timeout_s
+    try:
+        return _wait(process, receiver, deadline, timeout_s, on_progress)
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=30)
+        receiver.close()
+
+
+def _wait(
+    process: Any,
+    receiver: Connection,
+    deadline: float | None,
+    timeout_s: float | None,
+    on_progress: Callable[[int], None] | None,
+) -> CellOutcome:
+    while True:
+        wait = POLL_S if deadline is None else max(0.0, min(POLL_S, deadline - time.monotonic()))
+        try:
+            ready = receiver.poll(wait)
+            message = receiver.recv() if ready else None
+        except (EOFError, OSError):
+            process.join(timeout=5)
+            raise CellFailed(describe_exit(process.exitcode)) from None
+        if message is not None:
+            kind = message[0]
+            if kind == "progress":
+                if on_progress is not None:
+                    on_progress(message[1])
+                continue
+            if kind == "done":
+                return message[1]
+            raise CellFailed(message[1], message[2])
+        if deadline is not None and time.monotonic() >= deadline:
+            process.kill()
+            raise CellFailed(f"timed out after {timeout_s:g} s")
+        if not process.is_alive() and not receiver.poll(0):
+            process.join(timeout=5)
+            raise CellFailed(describe_exit(process.exitcode))
+
+
+def run_in_process(job: CellJob, on_progress: Callable[[int], None] | None = None) -> CellOutcome:
+    """The same work in this process (`--in-process`: for a debugger; no isolation, no timeout)."""
+    try:
+        return predict_cell(job, progress=on_progress)
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:
+        raise CellFailed(one_line(err), traceback.format_exc(limit=12)) from err
+
+
+def one_line(err: BaseException) -> str:
+    """An exception as one line: its type and its whole message (multi-line messages joined)."""
+    text = " ".join(line.strip() for line in str(err).strip().splitlines() if line.strip())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

@@ -1,0 +1,123 @@
+"""A config's method entries, checked when the config is loaded, before any cell runs.
+
+A sweep that fails in its fortieth cell because the third method's checkpoint path has a typo
+wastes hours, so everything that can be known up front is checked here, with the entry's index in
+the message (`methods[1].checkpoint`): the method name, its options (the method's own dataclass),
+the checkpoint file (present, readable, and made for this method), and a project checkpoint's
+stored options, which become the defaults the config's options override.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vis_bench.checkpoints import (
+    PROJECT_FORMAT,
+    CheckpointError,
+    checkpoint_fingerprint,
+    open_checkpoint,
+    resolve_checkpoint,
+)
+from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.errors import InputError
+from vis_bench.options import options_dict
+from vis_bench.registry import UnknownMethodError, get_method
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One method of a sweep, checked: what a worker needs to build it."""
+
+    index: int
+    name: str
+    #: "module:QualName" of the plugin class (a worker process imports it from there)
+    plugin: str
+    #: the options as the config gives them (part of every cell's identity)
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+    #: every option the model is built with: the method's defaults, then a project
+    #: checkpoint's stored options, then the config's
+    model_options: dict[str, Any] = field(default_factory=dict, hash=False)
+    #: the checkpoint as the config names it (records and baselines show this)
+    checkpoint: str | None = None
+    #: where that file was found (relative paths also resolve inside the checkout)
+    checkpoint_path: str | None = None
+    checkpoint_strict: bool = True
+    label: str | None = None
+
+    def fingerprint(self) -> str | None:
+        return checkpoint_fingerprint(self.checkpoint_path)
+
+
+def plugin_reference(name: str) -> str:
+    """Where a registered plugin class can be imported from (for worker processes)."""
+    plugin = get_method(name)
+    return f"{plugin.__module__}:{plugin.__qualname__}"
+
+
+def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict[str, Any]]:
+    """The checkpoint's resolved path and (project format) the options stored in it."""
+    from vis_bench.methods.common.checkpoint import signature_scores
+
+    path = resolve_checkpoint(entry.checkpoint)
+    if not path.is_file():
+        raise InputError(
+            f"checkpoint not found at {entry.checkpoint}: give the path of a downloaded or "
+            "trained checkpoint (or remove the key for random weights)",
+            path=source,
+            field=f"{where}.checkpoint",
+        )
+    try:
+        contents = open_checkpoint(path)
+    except CheckpointError as err:
+        raise InputError(str(err), path=source, field=f"{where}.checkpoint") from err
+    if contents.format == PROJECT_FORMAT:
+        if contents.method not in (None, entry.name):
+            raise InputError(
+                f"{path} is a checkpoint of method {contents.method!r}, not {entry.name!r}: "
+                f"point {where}.checkpoint at a {entry.name} checkpoint or change {where}.name",
+                path=source,
+                field=f"{where}.checkpoint",
+            )
+        return str(path), dict(contents.config)
+    scores = signature_scores(contents.state_dict)
+    best = max(scores.values(), default=0)
+    if best > 0 and scores.get(entry.name, 0) < best:
+        guess = sorted(name for name, score in scores.items() if score == best)[0]
+        raise InputError(
+            f"{path} looks like a {guess} checkpoint, not a {entry.name} one: point "
+            f"{where}.checkpoint at a {entry.name} checkpoint or change {where}.name",
+            path=source,
+            field=f"{where}.checkpoint",
+        )
+    return str(path), {}
+
+
+def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
+    """Check one method entry of a config (see the module docstring)."""
+    where = f"methods[{index}]"
+    try:
+        plugin = get_method(entry.name)
+    except UnknownMethodError as err:
+        raise InputError(str(err), path=source, field=f"{where}.name") from err
+    checkpoint_path, stored = None, {}
+    if entry.checkpoint:
+        checkpoint_path, stored = _checkpoint(entry, where, source)
+    merged = {**stored, **entry.options}
+    parsed = plugin.parse_options(merged, f"{where}.options", source)
+    return MethodEntry(
+        index=index,
+        name=plugin.name,
+        plugin=plugin_reference(entry.name),
+        options=dict(entry.options),
+        model_options=options_dict(parsed),
+        checkpoint=entry.checkpoint,
+        checkpoint_path=checkpoint_path,
+        checkpoint_strict=entry.checkpoint_strict,
+        label=entry.label,
+    )
+
+
+def resolve_methods(config: BenchConfig) -> list[MethodEntry]:
+    """Every method entry of `config`, checked; the first problem is an InputError."""
+    return [resolve_method(entry, i, config.source) for i, entry in enumerate(config.methods)]

@@ -1,0 +1,175 @@
+"""One record per sweep cell, built in one place.
+
+A record is one JSON line of `records.jsonl`: the cell's identity and axes, what ran (isolated or
+not, the deformable-attention core, the dtype, threads, device), its outcome (status and reason),
+and its measurements. Metrics (AP, AR...) sit at the top level, as tables read them. Everything a
+table, plot, leaderboard or regression check shows comes from these fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.worker import CellOutcome
+
+RANDOM_WEIGHTS_NOTE = "random weights (no checkpoint): AP is not meaningful"
+
+
+@dataclass
+class RunInfo:
+    """What every record of one `run` call shares."""
+
+    run: str
+    config_hash: str
+    dataset_id: str
+    dataset_label: str
+    isolated: bool
+    world_size: int = 1
+
+
+@dataclass
+class CellRecord:
+    """The typed record of one cell (see the module docstring)."""
+
+    key: str
+    run: str
+    config_hash: str
+    dataset: str
+    dataset_label: str
+    method: str
+    method_label: str | None
+    checkpoint: str | None
+    checkpoint_file: str | None
+    checkpoint_strict: bool
+    options: dict[str, Any]
+    clip_length: int | str
+    stride: int | None
+    resolution: int | None
+    device: str
+    dtype: str
+    isolated: bool
+    started: str
+    finished: str
+    status: str
+    notes: str = ""
+    error: str | None = None
+    traceback: str | None = None
+    world_size: int = 1
+    results_path: str | None = None
+    num_videos: int | None = None
+    num_frames: int | None = None
+    num_predictions: int | None = None
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    fps_end_to_end: float | None = None
+    fps_model: float | None = None
+    seconds_end_to_end: float | None = None
+    gmacs_per_frame: float | None = None
+    gmacs_per_frame_by_module: dict[str, float] | None = None
+    params: int | None = None
+    peak_rss_mb: float | None = None
+    rss_after_build_mb: float | None = None
+    activation_peak_mb: float | None = None
+    cuda_max_allocated_mb: float | None = None
+    model_options: dict[str, Any] | None = None
+    backbone: str | None = None
+    execution: dict[str, Any] | None = None
+    load: dict[str, Any] | None = None
+    checkpoint_load: dict[str, Any] | None = None
+    environment: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON line: every field, with the metrics at the top level."""
+        data = dataclasses.asdict(self)
+        metrics = data.pop("metrics")
+        return {**data, **metrics}
+
+
+def _notes(cell: Cell, spec_notes: str, checkpoint_load: dict[str, Any] | None) -> str:
+    notes = [n for n in (spec_notes, cell.method.label) if n]
+    if cell.method.checkpoint is None:
+        notes.append(RANDOM_WEIGHTS_NOTE)
+    if checkpoint_load and checkpoint_load.get("partial"):
+        notes.append(
+            f"partial checkpoint load: {checkpoint_load['missing']} missing, "
+            f"{checkpoint_load['unexpected']} unexpected, {checkpoint_load['mismatched']} "
+            "mis-shaped key(s) (checkpoint_strict: false)"
+        )
+    return "; ".join(notes)
+
+
+def make_record(
+    cell: Cell,
+    info: RunInfo,
+    started: str,
+    spec_notes: str,
+    outcome: CellOutcome | None = None,
+    metrics: dict[str, float | None] | None = None,
+    error: str | None = None,
+    details: str | None = None,
+    fps: bool = True,
+) -> CellRecord:
+    """The record of a finished cell (`outcome`) or a failed one (`error`, `details`)."""
+    measured = outcome.measurements if outcome is not None else {}
+    flops = measured.get("flops") or {}
+    memory = measured.get("memory") or {}
+    record = CellRecord(
+        key=cell.key(info.dataset_id),
+        run=info.run,
+        config_hash=info.config_hash,
+        dataset=info.dataset_id,
+        dataset_label=info.dataset_label,
+        method=cell.method.name,
+        method_label=cell.method.label,
+        checkpoint=cell.method.checkpoint,
+        checkpoint_file=cell.method.fingerprint(),
+        checkpoint_strict=cell.method.checkpoint_strict,
+        options=cell.method.options,
+        clip_length=cell.clip_length,
+        stride=cell.stride,
+        resolution=cell.resolution,
+        device=cell.device,
+        dtype=cell.dtype,
+        isolated=info.isolated,
+        started=started,
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        status="ok" if outcome is not None else "failed",
+        notes=_notes(cell, spec_notes, measured.get("checkpoint_load")),
+        error=error,
+        traceback=details,
+        world_size=info.world_size,
+        metrics=dict(metrics or {}),
+        model_options=measured.get("model_options") or dict(cell.method.model_options),
+        backbone=measured.get("backbone"),
+        execution=measured.get("execution"),
+        load=measured.get("load"),
+        checkpoint_load=measured.get("checkpoint_load"),
+        environment=measured.get("environment"),
+        gmacs_per_frame=flops.get("gmacs_per_frame"),
+        gmacs_per_frame_by_module=flops.get("gmacs_per_frame_by_module"),
+        params=measured.get("params"),
+        peak_rss_mb=memory.get("peak_rss_mb"),
+        rss_after_build_mb=memory.get("rss_after_build_mb"),
+        activation_peak_mb=memory.get("activation_peak_mb"),
+        cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
+    )
+    if outcome is not None:
+        record.results_path = outcome.results_path
+        record.num_videos = outcome.num_videos
+        record.num_frames = outcome.num_frames
+        record.num_predictions = outcome.num_predictions
+        record.seconds_end_to_end = outcome.seconds_end_to_end
+        if fps:
+            record.fps_end_to_end = _rate(outcome.num_frames, outcome.seconds_end_to_end)
+            times = sorted(outcome.model_clip_times)
+            if times:
+                record.fps_model = _rate(outcome.model_clip_frames, statistics.median(times))
+    return record
+
+
+def _rate(frames: int, seconds: float) -> float | None:
+    return frames / seconds if seconds > 0 else None

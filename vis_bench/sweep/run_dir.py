@@ -1,0 +1,87 @@
+"""A run directory: one dataset's records, the configs that wrote them, and a readable index.
+
+    <run dir>/records.jsonl          one line per finished or failed cell (report/records.py)
+    <run dir>/run.json               the dataset identity every record of the folder shares
+    <run dir>/configs/<hash>.yaml    each resolved config a record names by `config_hash`
+    <run dir>/cells/<label>-<key>/   a cell's predictions (results.json)
+    <run dir>/cells/index.json       key -> cell label, folder and identity
+
+Records of different datasets never share a folder: tables and the leaderboard would rank a
+3-video cell beside 24-video cells. A run whose dataset differs from the folder's is refused with
+the difference and the way out (another --run-dir).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vis_bench.atomic import write_atomic
+from vis_bench.config import BenchConfig
+from vis_bench.errors import InputError
+from vis_bench.inference.sources import dataset_label, identity_difference
+from vis_bench.report.records import read_records
+from vis_bench.sweep.cells import Cell
+
+RUN_FILE = "run.json"
+CONFIGS_DIR = "configs"
+CELLS_DIR = "cells"
+INDEX_FILE = "index.json"
+
+
+def claim_run_dir(run_dir: Path, identity: dict[str, Any], dataset_id: str) -> None:
+    """Make `run_dir` this dataset's folder, or refuse when it holds another dataset's records."""
+    run_file = run_dir / RUN_FILE
+    if run_file.is_file():
+        stored = json.loads(run_file.read_text())
+        if stored.get("dataset_id") != dataset_id:
+            _refuse(run_dir, stored.get("dataset", {}), identity)
+        return
+    others = {r.get("dataset") for r in read_records(run_dir)} - {None, dataset_id}
+    if others:
+        raise InputError(
+            f"this folder holds records of dataset {sorted(others)[0]}, not {dataset_id}; give "
+            "this run its own folder with --run-dir",
+            path=str(run_dir),
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    payload = {"dataset_id": dataset_id, "dataset": identity}
+    write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def _refuse(run_dir: Path, stored: dict[str, Any], identity: dict[str, Any]) -> None:
+    raise InputError(
+        f"this folder holds records of {dataset_label(stored)}, but this run's dataset is "
+        f"{dataset_label(identity)} (differs in: {identity_difference(stored, identity)}); "
+        f"records of different datasets must not be mixed: give this run its own folder, e.g. "
+        f"--run-dir {run_dir}-{identity.get('videos')}videos",
+        path=str(run_dir),
+    )
+
+
+def save_config(run_dir: Path, config: BenchConfig) -> Path:
+    """The resolved config (overrides applied) under its hash, readable back from a record."""
+    path = run_dir / CONFIGS_DIR / f"{config.config_hash()}.yaml"
+    if not path.is_file():
+        write_atomic(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
+    return path
+
+
+def cell_dir(run_dir: Path, cell: Cell, dataset_id: str) -> Path:
+    return run_dir / CELLS_DIR / cell.folder_name(dataset_id)
+
+
+def update_index(run_dir: Path, cells: list[Cell], dataset_id: str) -> None:
+    """cells/index.json: every cell's key, label, folder and identity (a folder's name is short)."""
+    path = run_dir / CELLS_DIR / INDEX_FILE
+    index = json.loads(path.read_text()) if path.is_file() else {}
+    for cell in cells:
+        index[cell.key(dataset_id)] = {
+            "label": cell.label(),
+            "folder": cell.folder_name(dataset_id),
+            "identity": cell.identity(dataset_id),
+        }
+    write_atomic(path, json.dumps(index, indent=1, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,198 @@
+"""What runs inside a cell's worker process: build the method, predict, measure.
+
+The worker is the only process that ever holds a model. It builds the method from its checked
+entry (reading the checkpoint once), runs the shared runner over the dataset (or this rank's share
+of it), writes the predictions atomically, and measures what belongs to the model: FLOPs on the
+first clip, parameters, memory (peak RSS, RSS once built, the rise during inference, CUDA peak),
+which deformable-attention core ran, the machine's load while timed, and the environment. It
+sends back only that small summary; the parent scores the predictions and writes the record.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vis_bench.config import MeasureConfig
+from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.methods import MethodEntry
+
+#: what `results.json` holds per cell; a rank's share is written beside it
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class CellJob:
+    """Everything a worker needs, picklable (no tensors, no open files)."""
+
+    cell: Cell
+    #: the dataset: an opener (`.open()` -> source) or a small picklable source itself
+    source: Any
+    measure: MeasureConfig
+    results_path: str
+    device: str
+    #: video ids of this rank's share (None: every video)
+    videos: list[int] | None = None
+    time_model: bool = True
+    #: the parent's environment variables when the job was made (a forked worker would
+    #: otherwise see its server's, which predate any change the parent made since)
+    environ: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CellOutcome:
+    """What a worker reports back (small: predictions stay in `results_path`)."""
+
+    results_path: str
+    num_videos: int
+    num_frames: int
+    num_predictions: int
+    seconds_end_to_end: float
+    model_clip_times: list[float]
+    model_clip_frames: int
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+
+def import_plugin(reference: str) -> Any:
+    """The plugin class at "module:QualName" (importing it registers it here, too)."""
+    module_name, _, qualname = reference.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def build_plugin(entry: MethodEntry) -> tuple[Any, dict[str, Any] | None]:
+    """A method built from its checked options, its checkpoint loaded (read once).
+
+    Returns the plugin and what the checkpoint load did (None without a checkpoint).
+    """
+    import torch
+
+    from vis_bench.checkpoints import open_checkpoint
+
+    plugin_cls = import_plugin(entry.plugin)
+    torch.manual_seed(0)  # seeded random weights when no checkpoint is given
+    plugin = plugin_cls.build(dict(entry.model_options))
+    if entry.checkpoint_path is None:
+        return plugin, None
+    report = plugin.load_checkpoint(open_checkpoint(entry.checkpoint_path), entry.checkpoint_strict)
+    return plugin, report.as_record()
+
+
+def _parameter_count(model: Any) -> int:
+    unique = {id(p): p for p in model.parameters()}
+    return int(sum(p.numel() for p in unique.values()))
+
+
+class _VideoSubset:
+    """A dataset restricted to some of its videos (a rank's share)."""
+
+    def __init__(self, source: Any, video_ids: list[int]):
+        wanted = set(video_ids)
+        self._source = source
+        self._videos = [v for v in source.videos() if int(v.id) in wanted]
+
+    def videos(self) -> list[Any]:
+        return self._videos
+
+    def read_frames(self, video: Any, indices: list[int]) -> Any:
+        return self._source.read_frames(video, indices)
+
+
+def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
+    """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
+    import orjson
+    import torch
+
+    from vis_bench.atomic import write_atomic
+
+    try:  # MERGE-NOTE: provided by the kernels branch
+        from vis_bench.cuda_ops.ms_deform_attn import core_usage, reset_core_usage
+    except ImportError:  # pragma: no cover
+
+        def core_usage() -> dict[str, int]:
+            return {}
+
+        def reset_core_usage() -> None:
+            return None
+
+    from vis_bench.inference.runner import run_method
+    from vis_bench.measure import memory
+    from vis_bench.measure.environment import environment
+    from vis_bench.measure.load import load_summary, read_load
+    from vis_bench.measure.model_flops import clip_flops
+
+    if job.environ:
+        os.environ.update(job.environ)
+    if job.measure.threads:
+        torch.set_num_threads(job.measure.threads)
+    cell = job.cell
+    source = job.source.open() if hasattr(job.source, "open") else job.source
+    if job.videos is not None:
+        source = _VideoSubset(source, job.videos)
+    plugin, checkpoint_load = build_plugin(cell.method)
+    plugin.to(job.device)
+    rss_built = memory.rss_mb()
+    memory.reset_peak_rss()
+    memory.reset_cuda_peak(job.device)
+    reset_core_usage()
+    readings: dict[str, Any] = {}
+    outcome = run_method(
+        plugin,
+        source,
+        clip_length=cell.clip_length,
+        stride=cell.stride,
+        resolution=cell.resolution,
+        device=job.device,
+        dtype=cell.dtype,
+        warmup=job.measure.warmup,
+        repeats=job.measure.repeats,
+        time_model=job.time_model and job.measure.fps,
+        progress=progress,
+        timed_region=lambda moment: readings.__setitem__(moment, read_load()),
+    )
+    inference_peak = memory.peak_rss_since_reset_mb()
+    measurements: dict[str, Any] = {
+        "params": _parameter_count(plugin.model),
+        "model_options": dict(cell.method.model_options),
+        "backbone": plugin.backbone_name(),
+        "checkpoint_load": checkpoint_load,
+        "execution": {
+            "deform_attn_core": sorted(core_usage()) or None,
+            "dtype": cell.dtype,
+            "device": job.device,
+            "threads": torch.get_num_threads(),
+        },
+        "environment": environment(job.device),
+    }
+    if "start" in readings and "end" in readings:
+        measurements["load"] = load_summary(
+            readings["start"], readings["end"], torch.get_num_threads()
+        )
+    if job.measure.memory:
+        measurements["memory"] = {
+            "peak_rss_mb": memory.peak_rss_mb(),
+            "rss_after_build_mb": rss_built,
+            "activation_peak_mb": (
+                None if inference_peak is None or rss_built is None else inference_peak - rss_built
+            ),
+            "cuda_max_allocated_mb": memory.cuda_peak_mb(job.device),
+        }
+    if job.measure.flops and outcome.first_clip is not None:
+        measurements["flops"] = clip_flops(plugin, outcome.first_clip)
+    write_atomic(Path(job.results_path), orjson.dumps(outcome.results))
+    return CellOutcome(
+        results_path=job.results_path,
+        num_videos=outcome.num_videos,
+        num_frames=outcome.num_frames,
+        num_predictions=len(outcome.results),
+        seconds_end_to_end=outcome.seconds_end_to_end,
+        model_clip_times=list(outcome.model_clip_times),
+        model_clip_frames=outcome.model_clip_frames,
+        measurements=measurements,
+    )
