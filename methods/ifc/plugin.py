@@ -57,7 +57,10 @@ TRAINING_RECIPE = TrainingRecipe(
 #: FREEZE_AT = 2: the stem and res2 of a ResNet get no gradient
 FROZEN_RESNET_PREFIXES = ("detr.backbone.0.backbone.stem", "detr.backbone.0.backbone.res2")
 #: keys only IFC checkpoints have: the clip decoder and the dynamic mask head's weight generator
-CHECKPOINT_SIGNATURE = (r"^detr\.transformer\.clip_decoder\.", r"^detr\.mask_head\.convert_to_weight")
+CHECKPOINT_SIGNATURE = (
+    r"^detr\.transformer\.clip_decoder\.",
+    r"^detr\.mask_head\.convert_to_weight",
+)
 
 
 def resized_shape(h: int, w: int, short: int, max_size: int) -> tuple[int, int]:

@@ -30,9 +30,16 @@ class WindowFrameSampler:
     def __call__(
         self, rng: np.random.Generator, length: int, num_frames: int, reference: int
     ) -> list[int]:
-        start, stop = max(0, reference - self.sampling_range), min(length, reference + self.sampling_range + 1)
+        start, stop = (
+            max(0, reference - self.sampling_range),
+            min(length, reference + self.sampling_range + 1),
+        )
         window = [t for t in range(start, stop) if t != reference]
-        others = rng.choice(window, num_frames - 1).tolist() if window else [reference] * (num_frames - 1)
+        others = (
+            rng.choice(window, num_frames - 1).tolist()
+            if window
+            else [reference] * (num_frames - 1)
+        )
         return sorted([*others, reference])
 
 

@@ -58,6 +58,7 @@ class SeqFormerConfig:
     dropout: float = 0.1
     backbone_channels: list[int] = field(default_factory=lambda: [512, 1024, 2048])
     backbone_strides: list[int] = field(default_factory=lambda: [8, 16, 32])
+
     @classmethod
     def from_dict(cls, cfg: dict[str, Any] | None, source: str = "config") -> SeqFormerConfig:
         """Typed config from a dict; unknown keys and unsupported variants are errors."""

@@ -219,4 +219,3 @@ class SeqFormerPlugin(MethodPlugin):
             "controller",
             "mask_head",
         ]
-
