@@ -15,6 +15,9 @@ work per channel: per output element (B*Q*M*D of them) and sampling point (L*P),
 does 4 bilinear MACs + 1 attention-weight MAC = 10 FLOPs; the backward does 4 MACs of corner
 dot products with grad_output + 4 MACs scattering into grad_value = 16 FLOPs. Per-point work
 (bilinear weights, combining the dot products into location/weight grads) is not counted.
+Counted op by op, the reference would give 8 of the 10 (its grid_samples; the weighted sum is
+a multiply and a sum, which per-op counters skip as elementwise): the formula counts that sum
+as the dot product it is, for both cores, so a model's FLOPs do not depend on the core.
 """
 
 from __future__ import annotations
