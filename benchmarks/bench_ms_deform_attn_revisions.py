@@ -9,8 +9,10 @@ kernel and times, single-threaded, each case with both, alternating call by call
 at SeqFormer's encoder and decoder shapes (those of `bench_ms_deform_attn.py`) and the backward
 op at the decoder shape. Both kernels are called through their private ops, so Python overhead
 is the same. A dtype the baseline has no kernel for (it fell back to the pure-PyTorch
-reference) is timed against that reference, which is what ran before. Prints a markdown table:
-medians in milliseconds and current / baseline.
+reference) is timed against that reference, which is what ran before. Prints a markdown
+table: medians in milliseconds, and current / baseline as the median of each round's ratio
+(the two calls of a round run back to back, in alternating order, so a burst of load on a
+shared machine, or data left in the cache by the first call, affects both alike).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ DTYPES = {
     "float16": torch.float16,
 }
 CASES = (("forward", "encoder"), ("forward", "decoder"), ("backward", "decoder"))
+#: the decoder's calls are 5-15x shorter than the encoder's: more rounds for the same noise
+ROUNDS_SCALE = {"encoder": 1, "decoder": 5}
 
 
 def build_baseline(revision: str, workdir: Path) -> tuple[str, set[torch.dtype]]:
@@ -91,18 +95,21 @@ def calls_for(namespace: str | None, mode: str) -> Callable[..., object]:
     return lambda g, *inputs: op(g, *inputs)
 
 
-def time_pair(calls: dict[str, Callable[..., object]], args: tuple, rounds: int) -> dict:
-    """Median milliseconds of each call, alternating them round by round after one warm-up."""
+def time_pair(
+    calls: dict[str, Callable[..., object]], args: tuple, rounds: int
+) -> dict[str, list[float]]:
+    """Milliseconds of each call per round (after a warm-up), the order reversed every round."""
     times: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls.items())
     with torch.no_grad():
         for call in calls.values():
             call(*args)
-        for _ in range(rounds):
-            for name, call in calls.items():
+        for round_index in range(rounds):
+            for name, call in order if round_index % 2 == 0 else order[::-1]:
                 start = time.perf_counter()
                 call(*args)
                 times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
 
 
 def case_inputs(shape: str, dtype: torch.dtype) -> tuple:
@@ -118,7 +125,9 @@ def case_inputs(shape: str, dtype: torch.dtype) -> tuple:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", default="HEAD", help="git revision to compare with")
-    parser.add_argument("--rounds", type=int, default=7, help="timed calls of each kernel")
+    parser.add_argument(
+        "--rounds", type=int, default=7, help="timed calls of each kernel (x5 for the decoder)"
+    )
     parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=list(DTYPES))
     parser.add_argument("--json", type=Path, help="write the rows and the environment here")
     args = parser.parse_args(argv)
@@ -128,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as workdir:
         baseline_ns, baseline_dtypes = build_baseline(args.baseline, Path(workdir))
     rows = []
-    print(f"baseline {args.baseline} ({baseline_ns}), single-threaded, medians of {args.rounds}")
+    print(
+        f"baseline {args.baseline} ({baseline_ns}), single-threaded, {args.rounds} rounds "
+        f"(decoder: {args.rounds * ROUNDS_SCALE['decoder']})"
+    )
     print("| case | dtype | baseline | baseline ms | current ms | current / baseline |")
     print("|---|---|---|---:|---:|---:|")
     for mode, shape in CASES:
@@ -139,18 +151,23 @@ def main(argv: list[str] | None = None) -> int:
                 "baseline": calls_for(before_ns, mode),
                 "current": calls_for(CPU_NAMESPACE, mode),
             }
-            medians = time_pair(calls, case_inputs(shape, dtype), args.rounds)
+            rounds = args.rounds * ROUNDS_SCALE[shape]
+            times = time_pair(calls, case_inputs(shape, dtype), rounds)
+            pairs = zip(times["current"], times["baseline"], strict=True)
             row = {
                 "case": f"{mode} {shape}",
                 "dtype": name,
                 "baseline": "kernel" if before_ns else "reference",
-                "baseline_ms": medians["baseline"],
-                "current_ms": medians["current"],
+                "rounds": rounds,
+                "baseline_ms": statistics.median(times["baseline"]),
+                "current_ms": statistics.median(times["current"]),
+                # each round's two calls ran back to back, under the same machine load
+                "ratio": statistics.median(current / baseline for current, baseline in pairs),
             }
             rows.append(row)
             print(
                 f"| {row['case']} | {name} | {row['baseline']} | {row['baseline_ms']:.1f} "
-                f"| {row['current_ms']:.1f} | {row['current_ms'] / row['baseline_ms']:.2f} |",
+                f"| {row['current_ms']:.1f} | {row['ratio']:.2f} |",
                 flush=True,
             )
     if args.json:
