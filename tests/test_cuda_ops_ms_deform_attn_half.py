@@ -1,6 +1,7 @@
 """float16 and bfloat16 run the compiled kernels, computing in float32.
 
-The kernels widen half inputs to float32 (exactly), compute every location, bilinear weight and
+Locations and weights may also come in float32 (as under autocast). The kernels widen half
+inputs to float32 (exactly), compute every location, bilinear weight and
 sum in float32, and round each result once. Against the float64 reference on the same
 (upcast) inputs the error is therefore one rounding, at most half a unit in the last place
 (eps / 2 relative), plus float32 arithmetic, far below that (ATOL, absolute, for results near
@@ -87,6 +88,46 @@ def test_half_output_is_the_float32_result_rounded_once(compiled, dtype) -> None
         assert torch.equal(ms_deform_attn(*inputs), ms_deform_attn(*as_float32).to(dtype))
 
 
+@pytest.mark.parametrize("dtype", HALF_TYPES, ids=str)
+def test_float32_locations_with_a_half_value(compiled, dtype) -> None:
+    """What autocast passes: value and weights from Linear layers in the half type, locations
+    in float32 (reference points + offsets). Locations are used at full precision and their
+    gradient comes back in float32."""
+    value, shapes, starts, loc, weights = make_inputs(dtype=torch.float32, seed=10, **CASES[1])
+    inputs = (value.to(dtype), shapes, starts, loc, weights.to(dtype))
+    grad_out = torch.randn(ms_deform_attn_reference(*_float64(inputs)).shape).to(dtype)
+    got = grads(ms_deform_attn, inputs, grad_out)
+    expected = grads(ms_deform_attn_reference, _float64(inputs), grad_out.double())
+    assert [g.dtype for g in got] == [dtype, dtype, torch.float32, dtype]
+    for name, g, e in zip(("output", "value", "loc", "weights"), got, expected, strict=True):
+        assert_one_rounding(g, e, ATOL["output" if name == "output" else "grad"], name)
+
+
+def test_autocast_runs_the_compiled_kernel(compiled) -> None:
+    """A model run under CPU autocast (how the harness runs bf16/fp16 cells) uses the kernel."""
+    from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
+
+    torch.manual_seed(0)
+    attn = MSDeformAttn(d_model=32, n_levels=2, n_heads=4, n_points=3)
+    shapes, starts = torch.tensor([[4, 6], [2, 3]]), torch.tensor([0, 24])
+    args = (torch.randn(2, 5, 32), torch.rand(2, 5, 2, 2), torch.randn(2, 30, 32), shapes, starts)
+    expected = attn(*args)
+    for dtype in HALF_TYPES:
+        reset_core_usage()
+        with warnings.catch_warnings(), torch.autocast("cpu", dtype=dtype):
+            warnings.simplefilter("error")
+            out = attn(*args)
+        assert core_usage() == {"compiled-cpu": 1}
+        # the Linear layers run in the half type: agreement to a few of its units
+        torch.testing.assert_close(out.float(), expected, rtol=0, atol=8 * torch.finfo(dtype).eps)
+
+
+def test_locations_in_another_dtype_are_rejected(compiled) -> None:
+    value, shapes, starts, loc, weights = make_inputs(dtype=torch.bfloat16)
+    with pytest.raises(RuntimeError, match="float32 locations and weights are accepted"):
+        ms_deform_attn(value, shapes, starts, loc.double(), weights)
+
+
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
@@ -103,3 +144,16 @@ def test_cuda_kernel_runs_half_types_in_float32(case, dtype) -> None:
         warnings.simplefilter("error")
         _check_forward_and_backward(inputs, dtype, seed=9)
     assert core_usage() == {"cuda": 1}
+
+
+@cuda_only
+@pytest.mark.parametrize("dtype", HALF_TYPES, ids=str)
+def test_cuda_float32_locations_with_a_half_value(dtype) -> None:
+    value, shapes, starts, loc, weights = make_inputs(dtype=torch.float32, seed=11, **CASES[1])
+    inputs = tuple(t.cuda() for t in (value.to(dtype), shapes, starts, loc, weights.to(dtype)))
+    grad_out = torch.randn(inputs[0].shape[0], loc.shape[1], 8 * 32).to(dtype).cuda()
+    got = grads(ms_deform_attn, inputs, grad_out)
+    expected = grads(ms_deform_attn_reference, _float64(inputs), grad_out.double())
+    assert [g.dtype for g in got] == [dtype, dtype, torch.float32, dtype]
+    for name, g, e in zip(("output", "value", "loc", "weights"), got, expected, strict=True):
+        assert_one_rounding(g, e, ATOL["output" if name == "output" else "grad"], name)

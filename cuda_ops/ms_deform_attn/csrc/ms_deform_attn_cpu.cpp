@@ -9,9 +9,11 @@
 // sampling_locations [B, Q, M, L, P, 2] (x, y in [0, 1]), attention_weights [B, Q, M, L, P],
 // output [B, Q, M * D]. Channels are innermost, so every corner read is one contiguous D-vector.
 //
-// Dtypes: float32 and float64 compute in their own type; float16 and bfloat16 compute in float
-// (at::opmath_type): locations, bilinear weights and every sum are float, each output row (and
-// each gradient) is rounded to the half type once, when written.
+// Dtypes: value's dtype selects the kernel. float32 and float64 compute in their own type, and
+// locations and weights must share it. float16 and bfloat16 compute in float (at::opmath_type):
+// locations and weights, which may be float32 too (autocast runs the Linear layers that make
+// value and the weights in the half type, while the locations stay float32), are read as float,
+// every sum is float, and each output row and each gradient is rounded once, when written.
 
 // Per-operator headers only: much faster to compile than <ATen/ATen.h>.
 #define TORCH_ASSERT_ONLY_METHOD_OPERATORS
@@ -54,8 +56,12 @@ Dims check_inputs(const at::Tensor& value, const at::Tensor& spatial_shapes,
   TORCH_CHECK(spatial_shapes.scalar_type() == at::kLong &&
                   level_start_index.scalar_type() == at::kLong,
               "spatial_shapes and level_start_index must be int64");
-  TORCH_CHECK(value.scalar_type() == loc.scalar_type() && value.scalar_type() == attn.scalar_type(),
-              "value, sampling_locations and attention_weights must share a dtype");
+  const auto dtype = value.scalar_type();
+  const bool half = dtype == at::kHalf || dtype == at::kBFloat16;
+  const auto accepted = [&](at::ScalarType t) { return t == dtype || (half && t == at::kFloat); };
+  TORCH_CHECK(accepted(loc.scalar_type()) && accepted(attn.scalar_type()),
+              "value, sampling_locations and attention_weights must share a dtype (with a "
+              "float16 or bfloat16 value, float32 locations and weights are accepted too)");
   Dims d{value.size(0), value.size(1), value.size(2), value.size(3),
          spatial_shapes.size(0), loc.size(1), loc.size(4)};
   TORCH_CHECK(loc.size(0) == d.B && loc.size(2) == d.M && loc.size(3) == d.L,
@@ -197,10 +203,12 @@ inline void flush(acc_t* __restrict__ o, const scalar_t* const* rows, const acc_
   }
 }
 
+// loc and attn are in acc_t: value's own type for float/double, float for the half types.
 template <typename scalar_t, int kDim>
 void forward_kernel(const scalar_t* __restrict__ value, const int64_t* shapes,
-                    const int64_t* starts, const scalar_t* __restrict__ loc,
-                    const scalar_t* __restrict__ attn, scalar_t* __restrict__ out, const Dims& d) {
+                    const int64_t* starts, const at::opmath_type<scalar_t>* __restrict__ loc,
+                    const at::opmath_type<scalar_t>* __restrict__ attn,
+                    scalar_t* __restrict__ out, const Dims& d) {
   using acc_t = at::opmath_type<scalar_t>;
   // half types sum each output row in a float buffer and round it once; float/double sum in place
   constexpr bool kWiden = !std::is_same_v<acc_t, scalar_t>;
@@ -215,8 +223,8 @@ void forward_kernel(const scalar_t* __restrict__ value, const int64_t* shapes,
       const int64_t m = bqm % d.M;
       const int64_t b = bqm / (d.Q * d.M);
       const scalar_t* vbase = value + b * d.S * value_row + m * d.D;
-      const scalar_t* lp = loc + bqm * d.L * d.P * 2;
-      const scalar_t* ap = attn + bqm * d.L * d.P;
+      const acc_t* lp = loc + bqm * d.L * d.P * 2;
+      const acc_t* ap = attn + bqm * d.L * d.P;
       acc_t* o;
       if constexpr (kWiden) {
         o = row_sum.data();
@@ -231,8 +239,7 @@ void forward_kernel(const scalar_t* __restrict__ value, const int64_t* shapes,
         const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
         for (int64_t p = 0; p < d.P; ++p, lp += 2, ++ap) {
           Corners<acc_t> c;
-          const acc_t x = static_cast<acc_t>(lp[0]), y = static_cast<acc_t>(lp[1]);
-          if (!make_corners(x, y, H, W, start, c)) continue;
+          if (!make_corners(lp[0], lp[1], H, W, start, c)) continue;
           for (int corner = 0; corner < 4; ++corner) {
             if (c.idx[corner] < 0) continue;
             if (n == kBatch) {
@@ -240,7 +247,7 @@ void forward_kernel(const scalar_t* __restrict__ value, const int64_t* shapes,
               n = 0;
             }
             rows[n] = vbase + c.idx[corner] * value_row;
-            weights[n] = static_cast<acc_t>(*ap) * c.w[corner];
+            weights[n] = *ap * c.w[corner];
             prefetch_row(rows[n], d.D * static_cast<int64_t>(sizeof(scalar_t)));
             ++n;
           }
@@ -287,16 +294,16 @@ inline scalar_t dot_axpy(const scalar_t* __restrict__ g, const scalar_t* __restr
   return dot;
 }
 
-// grad_out and grad_value are in acc_t (float for the half types: the caller widens grad_output
-// and rounds grad_value once at the end); grad_loc and grad_attn are rounded when written.
+// Everything but value is in acc_t (float for the half types: the caller widens grad_output,
+// locations and weights, and rounds the three gradients once at the end).
 template <typename scalar_t, int kDim>
 void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ grad_out,
                      const scalar_t* __restrict__ value, const int64_t* shapes,
-                     const int64_t* starts, const scalar_t* __restrict__ loc,
-                     const scalar_t* __restrict__ attn,
+                     const int64_t* starts, const at::opmath_type<scalar_t>* __restrict__ loc,
+                     const at::opmath_type<scalar_t>* __restrict__ attn,
                      at::opmath_type<scalar_t>* __restrict__ grad_value,
-                     scalar_t* __restrict__ grad_loc, scalar_t* __restrict__ grad_attn,
-                     const Dims& d) {
+                     at::opmath_type<scalar_t>* __restrict__ grad_loc,
+                     at::opmath_type<scalar_t>* __restrict__ grad_attn, const Dims& d) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t value_row = d.M * d.D;
   const int64_t row_bytes = d.D * static_cast<int64_t>(sizeof(scalar_t));
@@ -312,16 +319,15 @@ void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ grad_out,
       for (int64_t q = 0; q < d.Q; ++q) {
         const int64_t bqm = (b * d.Q + q) * d.M + m;
         const acc_t* g = grad_out + bqm * d.D;
-        const scalar_t* ap = attn + bqm * d.L * d.P;
-        scalar_t* glp = grad_loc + bqm * d.L * d.P * 2;
-        scalar_t* gap = grad_attn + bqm * d.L * d.P;
+        const acc_t* ap = attn + bqm * d.L * d.P;
+        acc_t* glp = grad_loc + bqm * d.L * d.P * 2;
+        acc_t* gap = grad_attn + bqm * d.L * d.P;
         // Pass 1: corners of every point, prefetching value and grad_value rows (see forward).
-        const scalar_t* lp = loc + bqm * d.L * d.P * 2;
+        const acc_t* lp = loc + bqm * d.L * d.P * 2;
         for (int64_t l = 0, i = 0; l < d.L; ++l) {
           const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
           for (int64_t p = 0; p < d.P; ++p, ++i, lp += 2) {
-            const acc_t x = static_cast<acc_t>(lp[0]), y = static_cast<acc_t>(lp[1]);
-            inside[i] = make_corners(x, y, H, W, start, points[i]);
+            inside[i] = make_corners(lp[0], lp[1], H, W, start, points[i]);
             if (!inside[i]) continue;
             for (int corner = 0; corner < 4; ++corner) {
               if (points[i].idx[corner] < 0) continue;
@@ -337,10 +343,10 @@ void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ grad_out,
           for (int64_t p = 0; p < d.P; ++p, ++i) {
             const Corners<acc_t>& c = points[i];
             if (!inside[i]) {
-              glp[2 * i] = glp[2 * i + 1] = gap[i] = scalar_t(0);
+              glp[2 * i] = glp[2 * i + 1] = gap[i] = acc_t(0);
               continue;
             }
-            const acc_t a = static_cast<acc_t>(ap[i]);
+            const acc_t a = ap[i];
             acc_t dots[4] = {0, 0, 0, 0};  // <grad_out, corner value>
             for (int corner = 0; corner < 4; ++corner) {
               if (c.idx[corner] < 0) continue;
@@ -354,12 +360,11 @@ void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ grad_out,
               }
               dots[corner] = dot_axpy<acc_t, kDim>(g, v, gvbase + row, a * c.w[corner], d.D);
             }
-            gap[i] = static_cast<scalar_t>(c.w[0] * dots[0] + c.w[1] * dots[1] +
-                                           c.w[2] * dots[2] + c.w[3] * dots[3]);
+            gap[i] = c.w[0] * dots[0] + c.w[1] * dots[1] + c.w[2] * dots[2] + c.w[3] * dots[3];
             const acc_t gx = a * (c.hy * (dots[1] - dots[0]) + c.ly * (dots[3] - dots[2]));
             const acc_t gy = a * (c.hx * (dots[2] - dots[0]) + c.lx * (dots[3] - dots[1]));
-            glp[2 * i] = static_cast<scalar_t>(gx * static_cast<acc_t>(W));
-            glp[2 * i + 1] = static_cast<scalar_t>(gy * static_cast<acc_t>(H));
+            glp[2 * i] = gx * static_cast<acc_t>(W);
+            glp[2 * i + 1] = gy * static_cast<acc_t>(H);
           }
         }
       }
@@ -374,14 +379,17 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
   auto v = value.contiguous();
   auto s = spatial_shapes.contiguous();
   auto st = level_start_index.contiguous();
-  auto lc = loc.contiguous();
-  auto at_ = attn.contiguous();
   auto out = at::empty({d.B, d.Q, d.M * d.D}, value.options());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, value.scalar_type(),
                                   "ms_deform_attn_forward_cpu", [&] {
+    // locations and weights in acc_t (for float and double, .to() returns them as they are)
+    using acc_t = at::opmath_type<scalar_t>;
+    const auto acc_type = c10::CppTypeToScalarType<acc_t>::value;
+    auto lc = loc.to(acc_type).contiguous();
+    auto at_ = attn.to(acc_type).contiguous();
     const auto args = std::make_tuple(v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
-                                      st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(),
-                                      at_.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), d);
+                                      st.data_ptr<int64_t>(), lc.data_ptr<acc_t>(),
+                                      at_.data_ptr<acc_t>(), out.data_ptr<scalar_t>(), d);
     switch (d.D) {
       case 32:
         std::apply(forward_kernel<scalar_t, 32>, args);
@@ -407,24 +415,25 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
   auto v = value.contiguous();
   auto s = spatial_shapes.contiguous();
   auto st = level_start_index.contiguous();
-  auto lc = loc.contiguous();
-  auto at_ = attn.contiguous();
-  auto grad_loc = at::empty_like(lc);
-  auto grad_attn = at::empty_like(at_);
-  at::Tensor grad_value;
+  at::Tensor grad_value, grad_loc, grad_attn;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, value.scalar_type(),
                                   "ms_deform_attn_backward_cpu", [&] {
-    // grad_output and the grad_value sums in acc_t: the same tensors as value's for float and
-    // double, float copies for the half types (grad_value is rounded once, below)
+    // everything but value in acc_t: for float and double the tensors themselves (.to() returns
+    // them as they are), for the half types float32 copies and buffers; each gradient is then
+    // returned in its input's dtype (rounded once)
     using acc_t = at::opmath_type<scalar_t>;
     const auto acc_type = c10::CppTypeToScalarType<acc_t>::value;
     auto g = grad_output.to(acc_type).contiguous();
+    auto lc = loc.to(acc_type).contiguous();
+    auto at_ = attn.to(acc_type).contiguous();
     auto grad_value_acc = at::zeros_like(v, v.options().dtype(acc_type));
+    auto grad_loc_acc = at::empty_like(lc);
+    auto grad_attn_acc = at::empty_like(at_);
     const auto args = std::make_tuple(
         g.data_ptr<acc_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
-        st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(), at_.data_ptr<scalar_t>(),
-        grad_value_acc.data_ptr<acc_t>(), grad_loc.data_ptr<scalar_t>(),
-        grad_attn.data_ptr<scalar_t>(), d);
+        st.data_ptr<int64_t>(), lc.data_ptr<acc_t>(), at_.data_ptr<acc_t>(),
+        grad_value_acc.data_ptr<acc_t>(), grad_loc_acc.data_ptr<acc_t>(),
+        grad_attn_acc.data_ptr<acc_t>(), d);
     switch (d.D) {
       case 32:
         std::apply(backward_kernel<scalar_t, 32>, args);
@@ -439,6 +448,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
         std::apply(backward_kernel<scalar_t, 0>, args);
     }
     grad_value = grad_value_acc.to(value.scalar_type());
+    grad_loc = grad_loc_acc.to(loc.scalar_type());
+    grad_attn = grad_attn_acc.to(attn.scalar_type());
   });
   return {grad_value, grad_loc, grad_attn};
 }

@@ -8,10 +8,12 @@
 // when D divides 32 or 32 divides D (SeqFormer: D = 32, one warp per head), each lane group then
 // adding its sum into zero-initialised buffers with one atomicAdd; other D fall back to one
 // atomicAdd per channel thread.
-// Dtypes: float32 and float64 compute in their own type; float16 and bfloat16 compute in float
-// (at::opmath_type), as the CPU kernel does: locations, bilinear weights and sums are float, the
-// forward rounds each output once; the backward accumulates value/location/weight gradients in
-// float32 buffers (float atomics) that are rounded to the half type once at the end.
+// Dtypes, as in the CPU kernel: value's dtype selects the kernel. float32 and float64 compute in
+// their own type, and locations and weights must share it. float16 and bfloat16 compute in float
+// (at::opmath_type): locations and weights (which may be float32 too, as under autocast) are
+// converted to float32, bilinear weights and sums are float, the forward rounds each output
+// once; the backward accumulates the three gradients in float32 buffers (float atomics), each
+// returned in its input's dtype.
 // Registered as private ops in namespace `vis_bench_msda_cuda`. Only CUDA runtime and core
 // ATen/c10 headers are used (no c10/cuda), so the source also compiles against CPU-only torch
 // headers; the caller passes the current stream as an integer handle
@@ -82,10 +84,10 @@ template <typename scalar_t>
 __global__ void forward_kernel(const scalar_t* __restrict__ value,
                                const int64_t* __restrict__ shapes,
                                const int64_t* __restrict__ starts,
-                               const scalar_t* __restrict__ loc,
-                               const scalar_t* __restrict__ attn, scalar_t* __restrict__ out,
-                               int64_t B, int64_t S, int64_t M, int64_t D, int64_t L, int64_t Q,
-                               int64_t P) {
+                               const at::opmath_type<scalar_t>* __restrict__ loc,
+                               const at::opmath_type<scalar_t>* __restrict__ attn,
+                               scalar_t* __restrict__ out, int64_t B, int64_t S, int64_t M,
+                               int64_t D, int64_t L, int64_t Q, int64_t P) {
   using acc_t = at::opmath_type<scalar_t>;  // scalar_t itself for float and double
   const int64_t total = B * Q * M * D;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
@@ -95,21 +97,20 @@ __global__ void forward_kernel(const scalar_t* __restrict__ value,
     const int64_t m = bqm % M;
     const int64_t b = bqm / (Q * M);
     const scalar_t* vbase = value + b * S * M * D + m * D + d;
-    const scalar_t* lp = loc + bqm * L * P * 2;
-    const scalar_t* ap = attn + bqm * L * P;
+    const acc_t* lp = loc + bqm * L * P * 2;
+    const acc_t* ap = attn + bqm * L * P;
     acc_t acc = 0;
     for (int64_t l = 0; l < L; ++l) {
       const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
       for (int64_t p = 0; p < P; ++p, lp += 2, ++ap) {
-        const Sample<acc_t> s =
-            make_sample(static_cast<acc_t>(lp[0]), static_cast<acc_t>(lp[1]), H, W, start);
+        const Sample<acc_t> s = make_sample(lp[0], lp[1], H, W, start);
         if (!s.any) continue;
         acc_t v = 0;
 #pragma unroll
         for (int c = 0; c < 4; ++c) {
           if (s.idx[c] >= 0) v += s.w[c] * static_cast<acc_t>(vbase[s.idx[c] * M * D]);
         }
-        acc += static_cast<acc_t>(*ap) * v;
+        acc += *ap * v;
       }
     }
     out[i] = static_cast<scalar_t>(acc);
@@ -180,14 +181,14 @@ __device__ __forceinline__ scalar_t group_sum(scalar_t v, int width) {
 // shuffles and each group's first lane adds the sum: one atomic per group instead of one per
 // channel, all on one address. The loop then runs whole warps (the shuffles need every lane),
 // with lanes past the end computing zeros. reduce_width == 0: one atomic per channel thread.
-// grad_out and the three gradient buffers are in acc_t (float for the half types).
+// Everything but value is in acc_t (float for the half types).
 template <typename scalar_t>
 __global__ void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ grad_out,
                                 const scalar_t* __restrict__ value,
                                 const int64_t* __restrict__ shapes,
                                 const int64_t* __restrict__ starts,
-                                const scalar_t* __restrict__ loc,
-                                const scalar_t* __restrict__ attn,
+                                const at::opmath_type<scalar_t>* __restrict__ loc,
+                                const at::opmath_type<scalar_t>* __restrict__ attn,
                                 at::opmath_type<scalar_t>* __restrict__ grad_value,
                                 at::opmath_type<scalar_t>* __restrict__ grad_loc,
                                 at::opmath_type<scalar_t>* __restrict__ grad_attn, int64_t B,
@@ -207,18 +208,17 @@ __global__ void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ gr
     const int64_t b = bqm / (Q * M);
     const int64_t offset = b * S * M * D + m * D + d;
     const acc_t g = valid ? grad_out[i] : acc_t(0);
-    const scalar_t* lp = loc + bqm * L * P * 2;
-    const scalar_t* ap = attn + bqm * L * P;
+    const acc_t* lp = loc + bqm * L * P * 2;
+    const acc_t* ap = attn + bqm * L * P;
     acc_t* glp = grad_loc + bqm * L * P * 2;
     acc_t* gap = grad_attn + bqm * L * P;
     for (int64_t l = 0; l < L; ++l) {
       const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
       for (int64_t p = 0; p < P; ++p, lp += 2, glp += 2, ++ap, ++gap) {
-        const Sample<acc_t> s =
-            make_sample(static_cast<acc_t>(lp[0]), static_cast<acc_t>(lp[1]), H, W, start);
+        const Sample<acc_t> s = make_sample(lp[0], lp[1], H, W, start);
         acc_t ga = 0, gx = 0, gy = 0;
         if (s.any) {
-          const acc_t a = static_cast<acc_t>(*ap);
+          const acc_t a = *ap;
           acc_t dots[4] = {0, 0, 0, 0};
 #pragma unroll
           for (int c = 0; c < 4; ++c) {
@@ -279,8 +279,12 @@ void check(const at::Tensor& value, const at::Tensor& shapes, const at::Tensor& 
               "ms_deform_attn (CUDA): bad input ranks");
   TORCH_CHECK(shapes.scalar_type() == at::kLong && starts.scalar_type() == at::kLong,
               "spatial_shapes and level_start_index must be int64");
-  TORCH_CHECK(value.scalar_type() == loc.scalar_type() && value.scalar_type() == attn.scalar_type(),
-              "value, sampling_locations and attention_weights must share a dtype");
+  const auto dtype = value.scalar_type();
+  const bool half = dtype == at::kHalf || dtype == at::kBFloat16;
+  const auto accepted = [&](at::ScalarType t) { return t == dtype || (half && t == at::kFloat); };
+  TORCH_CHECK(accepted(loc.scalar_type()) && accepted(attn.scalar_type()),
+              "value, sampling_locations and attention_weights must share a dtype (with a "
+              "float16 or bfloat16 value, float32 locations and weights are accepted too)");
   // Shapes only: the kernels index loc and attn with value's B, M and spatial_shapes' L. The
   // level sizes themselves live on the GPU; checking them would cost a device-to-host copy.
   TORCH_CHECK(loc.size(5) == 2 && shapes.size(1) == 2 && starts.numel() == shapes.size(0),
@@ -303,10 +307,8 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
   auto v = value.contiguous();
   auto s = spatial_shapes.contiguous();
   auto st = level_start_index.contiguous();
-  auto lc = loc.contiguous();
-  auto a = attn.contiguous();
   const int64_t B = v.size(0), S = v.size(1), M = v.size(2), D = v.size(3);
-  const int64_t L = s.size(0), Q = lc.size(1), P = lc.size(4);
+  const int64_t L = s.size(0), Q = loc.size(1), P = loc.size(4);
   auto out = at::empty({B, Q, M * D}, v.options());
   const int64_t total = B * Q * M * D;
   if (total == 0) return out;
@@ -314,7 +316,9 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
   const bool vec4 = v.scalar_type() == at::kFloat && D % 4 == 0 &&
                     reinterpret_cast<std::uintptr_t>(v.data_ptr()) % 16 == 0 &&
                     reinterpret_cast<std::uintptr_t>(out.data_ptr()) % 16 == 0;
-  if (vec4) {
+  if (vec4) {  // float32 value: check() made locations and weights float32 too
+    auto lc = loc.contiguous();
+    auto a = attn.contiguous();
     forward_kernel_vec4<<<blocks_for(total / 4), kThreads, 0, stream>>>(
         v.data_ptr<float>(), s.data_ptr<int64_t>(), st.data_ptr<int64_t>(), lc.data_ptr<float>(),
         a.data_ptr<float>(), reinterpret_cast<float4*>(out.data_ptr<float>()), B, S, M, D, L, Q,
@@ -324,10 +328,16 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
   }
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, v.scalar_type(),
                                   "ms_deform_attn_forward_cuda", [&] {
+    // locations and weights in acc_t (for float and double, .to() returns them as they are);
+    // the copies are freed after the launch, which the caching allocator orders on this stream
+    using acc_t = at::opmath_type<scalar_t>;
+    const auto acc_type = c10::CppTypeToScalarType<acc_t>::value;
+    auto lc = loc.to(acc_type).contiguous();
+    auto a = attn.to(acc_type).contiguous();
     forward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
         v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(), st.data_ptr<int64_t>(),
-        lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), B, S, M, D, L,
-        Q, P);
+        lc.data_ptr<acc_t>(), a.data_ptr<acc_t>(), out.data_ptr<scalar_t>(), B, S, M, D, L, Q,
+        P);
   });
   check_launch();
   return out;
@@ -344,35 +354,36 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
   auto v = value.contiguous();
   auto s = spatial_shapes.contiguous();
   auto st = level_start_index.contiguous();
-  auto lc = loc.contiguous();
-  auto a = attn.contiguous();
   const int64_t B = v.size(0), S = v.size(1), M = v.size(2), D = v.size(3);
-  const int64_t L = s.size(0), Q = lc.size(1), P = lc.size(4);
+  const int64_t L = s.size(0), Q = loc.size(1), P = loc.size(4);
   const int64_t total = B * Q * M * D;
   const auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
   at::Tensor grad_value, grad_loc, grad_attn;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, v.scalar_type(),
                                   "ms_deform_attn_backward_cuda", [&] {
-    // grad_output and the gradient sums in acc_t: tensors of value's dtype for float and double
-    // (the .to() calls below return them as they are), float32 buffers for the half types
+    // everything but value in acc_t: for float and double the tensors themselves (the .to()
+    // calls return them as they are), for the half types float32 copies and buffers; each
+    // gradient is then returned in its input's dtype
     using acc_t = at::opmath_type<scalar_t>;
     const auto acc_type = c10::CppTypeToScalarType<acc_t>::value;
     const auto acc_options = v.options().dtype(acc_type);
     auto g = grad_output.to(acc_type).contiguous();
+    auto lc = loc.to(acc_type).contiguous();
+    auto a = attn.to(acc_type).contiguous();
     auto grad_value_acc = at::zeros_like(v, acc_options);
-    auto grad_loc_acc = at::zeros_like(lc, acc_options);
-    auto grad_attn_acc = at::zeros_like(a, acc_options);
+    auto grad_loc_acc = at::zeros_like(lc);
+    auto grad_attn_acc = at::zeros_like(a);
     if (total > 0) {
       backward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
           g.data_ptr<acc_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
-          st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
+          st.data_ptr<int64_t>(), lc.data_ptr<acc_t>(), a.data_ptr<acc_t>(),
           grad_value_acc.data_ptr<acc_t>(), grad_loc_acc.data_ptr<acc_t>(),
           grad_attn_acc.data_ptr<acc_t>(), B, S, M, D, L, Q, P, reduce_width_for(D));
       check_launch();
     }
     grad_value = grad_value_acc.to(v.scalar_type());
-    grad_loc = grad_loc_acc.to(v.scalar_type());
-    grad_attn = grad_attn_acc.to(v.scalar_type());
+    grad_loc = grad_loc_acc.to(loc.scalar_type());
+    grad_attn = grad_attn_acc.to(attn.scalar_type());
   });
   return {grad_value, grad_loc, grad_attn};
 }
