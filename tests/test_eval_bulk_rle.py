@@ -7,11 +7,16 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from tests.helpers.rle_kernel import require_rle_kernel
 from vis_bench.eval import bulk_rle, rle
 
-pytestmark = pytest.mark.skipif(
-    not bulk_rle.available(), reason="the compiled RLE kernel is not built (no C compiler)"
-)
+
+@pytest.fixture(autouse=True)
+def kernel_on(monkeypatch):
+    """Skip without a C compiler, fail on a broken build; and test the kernel even when the
+    environment turned it off."""
+    require_rle_kernel()
+    monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "1")
 
 
 def _random_masks(rng: np.random.Generator, n: int, shape: tuple[int, int]) -> list[np.ndarray]:

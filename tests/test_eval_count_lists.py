@@ -9,8 +9,9 @@ import orjson
 import pytest
 from pycocotools import mask as mask_utils
 
+from tests.helpers.rle_kernel import require_rle_kernel
 from vis_bench.errors import InputError
-from vis_bench.eval import bulk_rle, count_lists, rle
+from vis_bench.eval import count_lists, rle
 from vis_bench.eval.count_lists import MARKER, loads_with_count_lists
 from vis_bench.eval.loading import _markers_in_place, ground_truth_from_dict, load_ground_truth
 
@@ -18,8 +19,8 @@ from vis_bench.eval.loading import _markers_in_place, ground_truth_from_dict, lo
 @pytest.fixture(autouse=True, params=["rle-kernel", "numpy"])
 def reader(request, monkeypatch):
     """Every test runs with the compiled kernel parsing the lists and with the numpy reader."""
-    if request.param == "rle-kernel" and not bulk_rle.available():
-        pytest.skip("the compiled RLE kernel is not built (no C compiler at install time)")
+    if request.param == "rle-kernel":
+        require_rle_kernel()  # skips without a C compiler, fails on a broken build
     monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "1" if request.param == "rle-kernel" else "0")
     return request.param
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from vis_bench.eval import bulk_rle
+from tests.helpers.rle_kernel import require_rle_kernel
 from vis_bench.eval.api import evaluate_files
 from vis_bench.eval.params import STAT_NAMES
 
@@ -23,8 +23,8 @@ def public_dir(golden_dir):
 def evaluated(public_dir, request):
     """Each case evaluated once per test module (they are small), once with the compiled RLE
     kernel computing the masks' areas and intersections and once with pycocotools."""
-    if request.param == "rle-kernel" and not bulk_rle.available():
-        pytest.skip("the compiled RLE kernel is not built (no C compiler at install time)")
+    if request.param == "rle-kernel":
+        require_rle_kernel()  # skips without a C compiler, fails on a broken build
     cache = {}
 
     def get(case):

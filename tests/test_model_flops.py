@@ -31,3 +31,26 @@ def test_every_seqformer_module_is_counted_including_aliased_heads():
     assert sum(modules.values()) <= report["gmacs_per_frame"] * (1 + 1e-9)
     # parameters keep their requires_grad flags after counting
     assert all(p.requires_grad for p in plugin.model.detr.class_embed.parameters())
+
+
+def test_deformable_attention_flops_do_not_depend_on_the_core():
+    """Both cores count the op's formula (5 multiply-adds per channel and sampling point), so
+    a model's FLOPs are the same whichever ran; counting the reference's grid_samples would
+    give 4 of those 5."""
+    from vis_bench.measure.flops import count_flops
+    from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+
+    torch.manual_seed(0)
+    plugin = SeqFormerPlugin.build(
+        {"hidden_dim": 32, "dim_feedforward": 64, "enc_layers": 1, "dec_layers": 1}
+    )
+    frames = torch.randint(0, 255, (2, 3, 64, 96), dtype=torch.uint8)
+    clip = plugin.preprocess(frames, shorter_side=64)
+    compiled = count_flops(plugin.model, (clip,), forward=plugin.infer_clip)
+    with use_ms_deform_attn_core(None):
+        reference = count_flops(plugin.model, (clip,), forward=plugin.infer_clip)
+    attention = compiled.by_op["vis_bench_ops.ms_deform_attn"]
+    assert attention > 0
+    assert reference.by_op["vis_bench_ops.ms_deform_attn_pytorch"] == attention
+    assert not any("grid_sampler" in op for op in reference.by_op)
+    assert reference.total == compiled.total

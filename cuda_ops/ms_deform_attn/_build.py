@@ -1,13 +1,15 @@
 """Build-on-first-use of the compiled kernels, with a one-time warning when that is impossible.
 
 Extensions go to torch's extension cache (TORCH_EXTENSIONS_DIR, default
-~/.cache/torch_extensions) and are rebuilt only when a source changes. The kernels register
-private ops (`torch.ops.vis_bench_msda_cpu`, `torch.ops.vis_bench_msda_cuda`) that the public
-op in `op.py` calls. Set VIS_BENCH_NO_EXT=1 to skip compiling and use the PyTorch reference.
+~/.cache/torch_extensions), one build per source version (see `build_name`). The kernels
+register private ops (`torch.ops.vis_bench_msda_cpu`, `torch.ops.vis_bench_msda_cuda`) that the
+public op in `op.py` calls. Set VIS_BENCH_NO_EXT=1 to skip compiling and use the PyTorch
+reference.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import warnings
@@ -27,13 +29,26 @@ _loaded: dict[str, Any] = {}  # backend -> torch.ops namespace, or None after a 
 _warned: set[str] = set()
 
 
+def build_name(namespace: str, sources: list[Path]) -> str:
+    """The extension's cache name: its op namespace plus a digest of its sources.
+
+    torch's extension cache is keyed by name alone, so two checkouts of different versions on one
+    machine would otherwise rebuild over each other's library, and a process could load the
+    other's kernel; with the digest each source version has its own build.
+    """
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes())
+    return f"{namespace}_{digest.hexdigest()[:12]}"
+
+
 def _compile(backend: str) -> None:
     """Compile and load one backend's extension (raises on any failure)."""
     from torch.utils import cpp_extension
 
     if backend == "cpu":
         cpp_extension.load(
-            name=CPU_NAMESPACE,
+            name=build_name(CPU_NAMESPACE, CPU_SOURCES),
             sources=[str(s) for s in CPU_SOURCES],
             extra_cflags=["-O3", "-fopenmp"],
             extra_ldflags=["-fopenmp"],
@@ -42,7 +57,7 @@ def _compile(backend: str) -> None:
         )
     elif backend == "cuda":
         cpp_extension.load(
-            name=CUDA_NAMESPACE,
+            name=build_name(CUDA_NAMESPACE, CUDA_SOURCES),
             sources=[str(s) for s in CUDA_SOURCES],
             extra_cflags=["-O3"],
             extra_cuda_cflags=["-O3"],

@@ -4,7 +4,9 @@
 kernels of `vis_bench.cuda_ops.ms_deform_attn` (C++ on CPU, CUDA on GPU, built on first use; that op
 falls back to the same pure-PyTorch reference with one warning when no compiler is available,
 or when VIS_BENCH_NO_EXT=1). `set_ms_deform_attn_core` installs another implementation with the
-same signature (None: the pure-PyTorch reference), so no model changes for a kernel.
+same signature (None: the pure-PyTorch reference), so no model changes for a kernel. Both
+built-in cores count the same FLOPs and record which of them ran
+(`vis_bench.cuda_ops.ms_deform_attn.core_usage`); a core installed from elsewhere does neither.
 
 Shapes (N batch, S = sum of h_l * w_l tokens, M heads, D channels per head, Lq queries,
 L levels, P points):
@@ -23,15 +25,17 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from vis_bench.cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_reference
+from vis_bench.cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_pytorch
 
 CoreFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
 ]
 
 #: the pure-PyTorch reference (grid_sample, zero padding, align_corners=False); it is also the
-#: kernels' oracle and fallback, so there is one definition of the semantics
-ms_deform_attn_core_pytorch: CoreFn = ms_deform_attn_reference
+#: kernels' oracle and fallback, so there is one definition of the semantics. Wrapped as the op
+#: `vis_bench_ops::ms_deform_attn_pytorch`, so FLOPs are counted with the compiled op's formula
+#: and its calls are recorded as the "reference" core (see `vis_bench.cuda_ops.ms_deform_attn`)
+ms_deform_attn_core_pytorch: CoreFn = ms_deform_attn_pytorch
 #: the `vis_bench_ops::ms_deform_attn` custom op (compiled on its first call, not at import)
 ms_deform_attn_core_compiled: CoreFn = ms_deform_attn
 

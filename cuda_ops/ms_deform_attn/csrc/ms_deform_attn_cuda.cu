@@ -8,6 +8,12 @@
 // when D divides 32 or 32 divides D (SeqFormer: D = 32, one warp per head), each lane group then
 // adding its sum into zero-initialised buffers with one atomicAdd; other D fall back to one
 // atomicAdd per channel thread.
+// Dtypes, as in the CPU kernel: value's dtype selects the kernel. float32 and float64 compute in
+// their own type, and locations and weights must share it. float16 and bfloat16 compute in float
+// (at::opmath_type): locations and weights (which may be float32 too, as under autocast) are
+// converted to float32, bilinear weights and sums are float, the forward rounds each output
+// once; the backward accumulates the three gradients in float32 buffers (float atomics), each
+// returned in its input's dtype.
 // Registered as private ops in namespace `vis_bench_msda_cuda`. Only CUDA runtime and core
 // ATen/c10 headers are used (no c10/cuda), so the source also compiles against CPU-only torch
 // headers; the caller passes the current stream as an integer handle
@@ -20,6 +26,7 @@
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/zeros_like.h>
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 #include <c10/core/DeviceGuard.h>
 #include <torch/library.h>
 
@@ -77,10 +84,11 @@ template <typename scalar_t>
 __global__ void forward_kernel(const scalar_t* __restrict__ value,
                                const int64_t* __restrict__ shapes,
                                const int64_t* __restrict__ starts,
-                               const scalar_t* __restrict__ loc,
-                               const scalar_t* __restrict__ attn, scalar_t* __restrict__ out,
-                               int64_t B, int64_t S, int64_t M, int64_t D, int64_t L, int64_t Q,
-                               int64_t P) {
+                               const at::opmath_type<scalar_t>* __restrict__ loc,
+                               const at::opmath_type<scalar_t>* __restrict__ attn,
+                               scalar_t* __restrict__ out, int64_t B, int64_t S, int64_t M,
+                               int64_t D, int64_t L, int64_t Q, int64_t P) {
+  using acc_t = at::opmath_type<scalar_t>;  // scalar_t itself for float and double
   const int64_t total = B * Q * M * D;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -89,23 +97,23 @@ __global__ void forward_kernel(const scalar_t* __restrict__ value,
     const int64_t m = bqm % M;
     const int64_t b = bqm / (Q * M);
     const scalar_t* vbase = value + b * S * M * D + m * D + d;
-    const scalar_t* lp = loc + bqm * L * P * 2;
-    const scalar_t* ap = attn + bqm * L * P;
-    scalar_t acc = 0;
+    const acc_t* lp = loc + bqm * L * P * 2;
+    const acc_t* ap = attn + bqm * L * P;
+    acc_t acc = 0;
     for (int64_t l = 0; l < L; ++l) {
       const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
       for (int64_t p = 0; p < P; ++p, lp += 2, ++ap) {
-        const Sample<scalar_t> s = make_sample(lp[0], lp[1], H, W, start);
+        const Sample<acc_t> s = make_sample(lp[0], lp[1], H, W, start);
         if (!s.any) continue;
-        scalar_t v = 0;
+        acc_t v = 0;
 #pragma unroll
         for (int c = 0; c < 4; ++c) {
-          if (s.idx[c] >= 0) v += s.w[c] * vbase[s.idx[c] * M * D];
+          if (s.idx[c] >= 0) v += s.w[c] * static_cast<acc_t>(vbase[s.idx[c] * M * D]);
         }
         acc += *ap * v;
       }
     }
-    out[i] = acc;
+    out[i] = static_cast<scalar_t>(acc);
   }
 }
 
@@ -173,17 +181,20 @@ __device__ __forceinline__ scalar_t group_sum(scalar_t v, int width) {
 // shuffles and each group's first lane adds the sum: one atomic per group instead of one per
 // channel, all on one address. The loop then runs whole warps (the shuffles need every lane),
 // with lanes past the end computing zeros. reduce_width == 0: one atomic per channel thread.
+// Everything but value is in acc_t (float for the half types).
 template <typename scalar_t>
-__global__ void backward_kernel(const scalar_t* __restrict__ grad_out,
+__global__ void backward_kernel(const at::opmath_type<scalar_t>* __restrict__ grad_out,
                                 const scalar_t* __restrict__ value,
                                 const int64_t* __restrict__ shapes,
                                 const int64_t* __restrict__ starts,
-                                const scalar_t* __restrict__ loc,
-                                const scalar_t* __restrict__ attn,
-                                scalar_t* __restrict__ grad_value,
-                                scalar_t* __restrict__ grad_loc,
-                                scalar_t* __restrict__ grad_attn, int64_t B, int64_t S, int64_t M,
-                                int64_t D, int64_t L, int64_t Q, int64_t P, int reduce_width) {
+                                const at::opmath_type<scalar_t>* __restrict__ loc,
+                                const at::opmath_type<scalar_t>* __restrict__ attn,
+                                at::opmath_type<scalar_t>* __restrict__ grad_value,
+                                at::opmath_type<scalar_t>* __restrict__ grad_loc,
+                                at::opmath_type<scalar_t>* __restrict__ grad_attn, int64_t B,
+                                int64_t S, int64_t M, int64_t D, int64_t L, int64_t Q, int64_t P,
+                                int reduce_width) {
+  using acc_t = at::opmath_type<scalar_t>;  // scalar_t itself for float and double
   const int64_t total = B * Q * M * D;
   const int64_t padded = reduce_width > 0 ? (total + 31) / 32 * 32 : total;
   const bool leader = reduce_width > 0 ? (threadIdx.x % reduce_width) == 0 : true;
@@ -196,31 +207,31 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_out,
     const int64_t m = bqm % M;
     const int64_t b = bqm / (Q * M);
     const int64_t offset = b * S * M * D + m * D + d;
-    const scalar_t g = valid ? grad_out[i] : scalar_t(0);
-    const scalar_t* lp = loc + bqm * L * P * 2;
-    const scalar_t* ap = attn + bqm * L * P;
-    scalar_t* glp = grad_loc + bqm * L * P * 2;
-    scalar_t* gap = grad_attn + bqm * L * P;
+    const acc_t g = valid ? grad_out[i] : acc_t(0);
+    const acc_t* lp = loc + bqm * L * P * 2;
+    const acc_t* ap = attn + bqm * L * P;
+    acc_t* glp = grad_loc + bqm * L * P * 2;
+    acc_t* gap = grad_attn + bqm * L * P;
     for (int64_t l = 0; l < L; ++l) {
       const int64_t H = shapes[2 * l], W = shapes[2 * l + 1], start = starts[l];
       for (int64_t p = 0; p < P; ++p, lp += 2, glp += 2, ++ap, ++gap) {
-        const Sample<scalar_t> s = make_sample(lp[0], lp[1], H, W, start);
-        scalar_t ga = 0, gx = 0, gy = 0;
+        const Sample<acc_t> s = make_sample(lp[0], lp[1], H, W, start);
+        acc_t ga = 0, gx = 0, gy = 0;
         if (s.any) {
-          const scalar_t a = *ap;
-          scalar_t dots[4] = {0, 0, 0, 0};
+          const acc_t a = *ap;
+          acc_t dots[4] = {0, 0, 0, 0};
 #pragma unroll
           for (int c = 0; c < 4; ++c) {
             if (s.idx[c] < 0) continue;
             const int64_t pos = offset + s.idx[c] * M * D;
-            dots[c] = g * value[pos];
+            dots[c] = g * static_cast<acc_t>(value[pos]);
             if (valid) atomicAdd(grad_value + pos, a * s.w[c] * g);
           }
           ga = s.w[0] * dots[0] + s.w[1] * dots[1] + s.w[2] * dots[2] + s.w[3] * dots[3];
           gx = a * (s.hy * (dots[1] - dots[0]) + s.ly * (dots[3] - dots[2])) *
-               static_cast<scalar_t>(W);
+               static_cast<acc_t>(W);
           gy = a * (s.hx * (dots[2] - dots[0]) + s.lx * (dots[3] - dots[1])) *
-               static_cast<scalar_t>(H);
+               static_cast<acc_t>(H);
         }
         if (reduce_width > 0) {  // outside the branch: every lane takes part in the shuffles
           ga = group_sum(ga, reduce_width);
@@ -268,8 +279,12 @@ void check(const at::Tensor& value, const at::Tensor& shapes, const at::Tensor& 
               "ms_deform_attn (CUDA): bad input ranks");
   TORCH_CHECK(shapes.scalar_type() == at::kLong && starts.scalar_type() == at::kLong,
               "spatial_shapes and level_start_index must be int64");
-  TORCH_CHECK(value.scalar_type() == loc.scalar_type() && value.scalar_type() == attn.scalar_type(),
-              "value, sampling_locations and attention_weights must share a dtype");
+  const auto dtype = value.scalar_type();
+  const bool half = dtype == at::kHalf || dtype == at::kBFloat16;
+  const auto accepted = [&](at::ScalarType t) { return t == dtype || (half && t == at::kFloat); };
+  TORCH_CHECK(accepted(loc.scalar_type()) && accepted(attn.scalar_type()),
+              "value, sampling_locations and attention_weights must share a dtype (with a "
+              "float16 or bfloat16 value, float32 locations and weights are accepted too)");
   // Shapes only: the kernels index loc and attn with value's B, M and spatial_shapes' L. The
   // level sizes themselves live on the GPU; checking them would cost a device-to-host copy.
   TORCH_CHECK(loc.size(5) == 2 && shapes.size(1) == 2 && starts.numel() == shapes.size(0),
@@ -292,10 +307,8 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
   auto v = value.contiguous();
   auto s = spatial_shapes.contiguous();
   auto st = level_start_index.contiguous();
-  auto lc = loc.contiguous();
-  auto a = attn.contiguous();
   const int64_t B = v.size(0), S = v.size(1), M = v.size(2), D = v.size(3);
-  const int64_t L = s.size(0), Q = lc.size(1), P = lc.size(4);
+  const int64_t L = s.size(0), Q = loc.size(1), P = loc.size(4);
   auto out = at::empty({B, Q, M * D}, v.options());
   const int64_t total = B * Q * M * D;
   if (total == 0) return out;
@@ -303,7 +316,9 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
   const bool vec4 = v.scalar_type() == at::kFloat && D % 4 == 0 &&
                     reinterpret_cast<std::uintptr_t>(v.data_ptr()) % 16 == 0 &&
                     reinterpret_cast<std::uintptr_t>(out.data_ptr()) % 16 == 0;
-  if (vec4) {
+  if (vec4) {  // float32 value: check() made locations and weights float32 too
+    auto lc = loc.contiguous();
+    auto a = attn.contiguous();
     forward_kernel_vec4<<<blocks_for(total / 4), kThreads, 0, stream>>>(
         v.data_ptr<float>(), s.data_ptr<int64_t>(), st.data_ptr<int64_t>(), lc.data_ptr<float>(),
         a.data_ptr<float>(), reinterpret_cast<float4*>(out.data_ptr<float>()), B, S, M, D, L, Q,
@@ -311,11 +326,18 @@ at::Tensor ms_deform_attn_forward(const at::Tensor& value, const at::Tensor& spa
     check_launch();
     return out;
   }
-  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "ms_deform_attn_forward_cuda", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, v.scalar_type(),
+                                  "ms_deform_attn_forward_cuda", [&] {
+    // locations and weights in acc_t (for float and double, .to() returns them as they are);
+    // the copies are freed after the launch, which the caching allocator orders on this stream
+    using acc_t = at::opmath_type<scalar_t>;
+    const auto acc_type = c10::CppTypeToScalarType<acc_t>::value;
+    auto lc = loc.to(acc_type).contiguous();
+    auto a = attn.to(acc_type).contiguous();
     forward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
         v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(), st.data_ptr<int64_t>(),
-        lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), B, S, M, D, L,
-        Q, P);
+        lc.data_ptr<acc_t>(), a.data_ptr<acc_t>(), out.data_ptr<scalar_t>(), B, S, M, D, L, Q,
+        P);
   });
   check_launch();
   return out;
@@ -329,28 +351,40 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ms_deform_attn_backward(
   TORCH_CHECK(grad_output.numel() == value.size(0) * loc.size(1) * value.size(2) * value.size(3),
               "grad_output has the wrong size");
   const c10::DeviceGuard guard(value.device());
-  auto g = grad_output.to(value.scalar_type()).contiguous();
   auto v = value.contiguous();
   auto s = spatial_shapes.contiguous();
   auto st = level_start_index.contiguous();
-  auto lc = loc.contiguous();
-  auto a = attn.contiguous();
   const int64_t B = v.size(0), S = v.size(1), M = v.size(2), D = v.size(3);
-  const int64_t L = s.size(0), Q = lc.size(1), P = lc.size(4);
-  auto grad_value = at::zeros_like(v);
-  auto grad_loc = at::zeros_like(lc);
-  auto grad_attn = at::zeros_like(a);
+  const int64_t L = s.size(0), Q = loc.size(1), P = loc.size(4);
   const int64_t total = B * Q * M * D;
-  if (total == 0) return {grad_value, grad_loc, grad_attn};
   const auto stream = reinterpret_cast<cudaStream_t>(stream_handle);
-  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "ms_deform_attn_backward_cuda", [&] {
-    backward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
-        g.data_ptr<scalar_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
-        st.data_ptr<int64_t>(), lc.data_ptr<scalar_t>(), a.data_ptr<scalar_t>(),
-        grad_value.data_ptr<scalar_t>(), grad_loc.data_ptr<scalar_t>(),
-        grad_attn.data_ptr<scalar_t>(), B, S, M, D, L, Q, P, reduce_width_for(D));
+  at::Tensor grad_value, grad_loc, grad_attn;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, v.scalar_type(),
+                                  "ms_deform_attn_backward_cuda", [&] {
+    // everything but value in acc_t: for float and double the tensors themselves (the .to()
+    // calls return them as they are), for the half types float32 copies and buffers; each
+    // gradient is then returned in its input's dtype
+    using acc_t = at::opmath_type<scalar_t>;
+    const auto acc_type = c10::CppTypeToScalarType<acc_t>::value;
+    const auto acc_options = v.options().dtype(acc_type);
+    auto g = grad_output.to(acc_type).contiguous();
+    auto lc = loc.to(acc_type).contiguous();
+    auto a = attn.to(acc_type).contiguous();
+    auto grad_value_acc = at::zeros_like(v, acc_options);
+    auto grad_loc_acc = at::zeros_like(lc);
+    auto grad_attn_acc = at::zeros_like(a);
+    if (total > 0) {
+      backward_kernel<scalar_t><<<blocks_for(total), kThreads, 0, stream>>>(
+          g.data_ptr<acc_t>(), v.data_ptr<scalar_t>(), s.data_ptr<int64_t>(),
+          st.data_ptr<int64_t>(), lc.data_ptr<acc_t>(), a.data_ptr<acc_t>(),
+          grad_value_acc.data_ptr<acc_t>(), grad_loc_acc.data_ptr<acc_t>(),
+          grad_attn_acc.data_ptr<acc_t>(), B, S, M, D, L, Q, P, reduce_width_for(D));
+      check_launch();
+    }
+    grad_value = grad_value_acc.to(v.scalar_type());
+    grad_loc = grad_loc_acc.to(loc.scalar_type());
+    grad_attn = grad_attn_acc.to(attn.scalar_type());
   });
-  check_launch();
   return {grad_value, grad_loc, grad_attn};
 }
 
