@@ -1,6 +1,8 @@
 """`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--per-category]`.
 
-Prints the 12 official numbers; `--gt-cache DIR` reuses the parsed GT across runs.
+Prints the 12 official numbers; `--gt-cache DIR` reuses the parsed GT across runs. Statistics
+options (commands/_statistics.py): `--bootstrap B [--seed S]` adds confidence intervals,
+`--breakdown length` scores video-length buckets, `--per-video FILE` writes per-video scores.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from vis_bench.atomic import write_atomic
-from vis_bench.eval.api import evaluate_files
+from vis_bench.commands import _statistics
+from vis_bench.eval.api import evaluate_files, evaluate_loaded
 from vis_bench.eval.params import STAT_NAMES
 
 NAME = "eval"
@@ -34,14 +37,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="keep the parsed GT in DIR so later runs on the same GT file skip parsing it",
     )
+    _statistics.add_statistics_arguments(parser)
 
 
 def _fmt(value: float) -> str:
     return "n/a" if value == -1 else f"{100 * value:.2f}"
 
 
+def _evaluate(args: argparse.Namespace):
+    """(result, gt, res); gt and res are loaded only when an option needs them."""
+    if not _statistics.needs_loaded_inputs(args):
+        return evaluate_files(args.gt, args.results, gt_cache_dir=args.gt_cache), None, None
+    from vis_bench.eval.gt_cache import load_ground_truth_cached
+    from vis_bench.eval.loading import load_ground_truth, load_results
+
+    if args.gt_cache is None:
+        gt = load_ground_truth(args.gt)
+    else:
+        gt = load_ground_truth_cached(args.gt, args.gt_cache)
+    res = load_results(args.results, gt)
+    return evaluate_loaded(gt, res), gt, res
+
+
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_files(args.gt, args.results, gt_cache_dir=args.gt_cache)
+    result, gt, res = _evaluate(args)
     for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(result.warnings) > _MAX_WARNINGS_SHOWN:
@@ -55,8 +74,14 @@ def run(args: argparse.Namespace) -> int:
         ]
         print()
         print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
+    stats = {name: result.stats[name] for name in STAT_NAMES}
+    if args.bootstrap is not None:
+        stats.update(_statistics.bootstrap_entries(result, args))
+    if args.breakdown == "length":
+        stats.update(_statistics.breakdown_entries(gt, res, args))
+    if args.per_video is not None:
+        _statistics.write_per_video(gt, res, result, args.per_video)
     if args.out is not None:
-        stats = {name: result.stats[name] for name in STAT_NAMES}
         write_atomic(args.out, json.dumps(stats, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0

@@ -1,0 +1,104 @@
+"""`run_bench.py compare --gt GT.json --a RES_A.json --b RES_B.json [--bootstrap B --seed S]`.
+
+Is A really better than B? Scores both results files on the same GT, then resamples videos with
+replacement (the same videos for both in every replicate) and prints, per metric, A, B, A - B,
+the interval of the difference and whether it excludes 0. `--out FILE` writes the same as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tabulate import tabulate
+
+from vis_bench.atomic import write_atomic
+from vis_bench.commands._statistics import add_bootstrap_arguments
+from vis_bench.eval.bootstrap import DEFAULT_REPLICATES
+
+NAME = "compare"
+HELP = "paired bootstrap comparison of two results files on the same videos (is A - B real?)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
+    parser.add_argument("--a", required=True, type=Path, help="results.json of method A")
+    parser.add_argument("--b", required=True, type=Path, help="results.json of method B")
+    add_bootstrap_arguments(parser)
+    parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON")
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value < 0 else f"{100 * value:.2f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_bench.eval.api import evaluate_loaded
+    from vis_bench.eval.bootstrap import paired_difference
+    from vis_bench.eval.loading import load_ground_truth, load_results
+    from vis_bench.eval.resample import RESAMPLED_STATS
+    from vis_bench.eval.video_matches import VideoMatches
+
+    replicates = DEFAULT_REPLICATES if args.bootstrap is None else args.bootstrap
+    gt = load_ground_truth(args.gt)
+    results = [evaluate_loaded(gt, load_results(path, gt)) for path in (args.a, args.b)]
+    matches = [VideoMatches.from_pairs(r.pairs, r.matches) for r in results]
+    rows, out = [], {}
+    for metric in RESAMPLED_STATS:
+        diff = paired_difference(
+            *matches,
+            results[0].stats[metric],
+            results[1].stats[metric],
+            metric=metric,
+            replicates=replicates,
+            seed=args.seed,
+            confidence=args.confidence,
+        )
+        ci = diff.interval
+        rows.append(
+            [
+                metric,
+                _pct(diff.a),
+                _pct(diff.b),
+                f"{100 * diff.difference:+.2f}",
+                "n/a" if ci is None else f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]",
+                "yes" if diff.excludes_zero else "no",
+                f"{diff.p_value:.3f}",
+            ]
+        )
+        out[metric] = {
+            "a": diff.a,
+            "b": diff.b,
+            "difference": diff.difference,
+            "interval": None if ci is None else list(ci),
+            "excludes_zero": diff.excludes_zero,
+            "p_value": None if diff.p_value != diff.p_value else diff.p_value,
+        }
+    level = f"{100 * args.confidence:g}%"
+    print(f"A = {args.a}\nB = {args.b}\n{gt.path}: {len(gt.video_ids)} videos")
+    print(
+        tabulate(
+            rows,
+            headers=["metric", "A (%)", "B (%)", "A - B", f"{level} interval", "excludes 0", "p"],
+            tablefmt="github",
+        )
+    )
+    print(f"({replicates} paired video resamples, seed {args.seed})")
+    if args.out is not None:
+        payload = {
+            "gt": str(args.gt),
+            "a": str(args.a),
+            "b": str(args.b),
+            "bootstrap": {
+                "replicates": replicates,
+                "seed": args.seed,
+                "confidence": args.confidence,
+                "unit": "video",
+                "paired": True,
+            },
+            "metrics": out,
+        }
+        write_atomic(args.out, json.dumps(payload, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0

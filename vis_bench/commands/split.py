@@ -1,0 +1,52 @@
+"""`run_bench.py split --annotations train.json --holdout 0.1 [--seed 0] --out DIR`.
+
+A deterministic held-out split of a training set for evaluating without a server: writes
+DIR/train.json (train on it), DIR/holdout.json (evaluate on it) and DIR/split_manifest.json with
+the sha256 of the input and both outputs. `--check MANIFEST` verifies existing files instead.
+See docs/statistics.md for the recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "split"
+HELP = "hash-pinned held-out split of a training set (train.json, holdout.json, manifest)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--annotations", type=Path, help="YouTube-VIS/OVIS training annotations")
+    parser.add_argument(
+        "--holdout", type=float, default=0.1, help="fraction of videos held out (default 0.1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="hash seed (default 0)")
+    parser.add_argument("--out", type=Path, help="output folder (must not exist)")
+    parser.add_argument(
+        "--check",
+        type=Path,
+        default=None,
+        metavar="MANIFEST",
+        help="verify the files of an existing split against its manifest and stop",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_bench.data.holdout import PARTS, resolve_split, write_split
+    from vis_bench.errors import InputError
+
+    if args.check is not None:
+        for part in PARTS:
+            print(f"{part}: {resolve_split(args.check, part)} matches the manifest")
+        return 0
+    if args.annotations is None or args.out is None:
+        raise InputError("split needs --annotations FILE and --out DIR (or --check MANIFEST)")
+    manifest = write_split(args.annotations, args.holdout, args.seed, args.out)
+    for part, entry in manifest["outputs"].items():
+        print(
+            f"{part:<8} {entry['videos']:>6} videos {entry['annotations']:>7} tracks  "
+            f"sha256 {entry['sha256']}"
+        )
+    print(f"input    sha256 {manifest['input']['sha256']}")
+    print(f"wrote {args.out}/ (train.json, holdout.json, split_manifest.json)")
+    return 0
