@@ -1,6 +1,9 @@
-"""`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--per-category]`.
+"""`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--metric ...]`.
 
-Prints the 12 official numbers; `--gt-cache DIR` reuses the parsed GT across runs.
+Prints the 12 official YouTube-VIS numbers, or the 18 OVIS numbers when the ground truth carries
+OVIS occlusion labels (or with `--metric ovis`); `--out` writes them, in the official order,
+under the names of params.STAT_NAMES / params.OVIS_STAT_NAMES. `--gt-cache DIR` reuses the
+parsed GT across runs.
 """
 
 from __future__ import annotations
@@ -14,18 +17,32 @@ from tabulate import tabulate
 
 from vis_bench.atomic import write_atomic
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.params import STAT_NAMES
+from vis_bench.eval.ovis import METRICS
 
 NAME = "eval"
-HELP = "score a results.json with the YouTube-VIS metric (same numbers as the official evaluator)"
+HELP = (
+    "score a results.json with the YouTube-VIS or OVIS metric (same numbers as the official "
+    "evaluators)"
+)
 
 _MAX_WARNINGS_SHOWN = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
+    parser.add_argument(
+        "--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS or OVIS layout)"
+    )
     parser.add_argument("--results", required=True, type=Path, help="results.json to score")
-    parser.add_argument("--out", type=Path, default=None, help="write the 12 numbers as JSON")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the numbers (12, or 18 for OVIS) as JSON"
+    )
+    parser.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="auto",
+        help="auto (default): OVIS when the GT has occlusion labels, else YouTube-VIS; "
+        "ytvis / ovis force one (ovis needs the labels)",
+    )
     parser.add_argument("--per-category", action="store_true", help="also print AP per category")
     parser.add_argument(
         "--gt-cache",
@@ -41,12 +58,14 @@ def _fmt(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_files(args.gt, args.results, gt_cache_dir=args.gt_cache)
+    result = evaluate_files(args.gt, args.results, gt_cache_dir=args.gt_cache, metric=args.metric)
     for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(result.warnings) > _MAX_WARNINGS_SHOWN:
         print(f"warning: ... {len(result.warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
-    rows = [[name, _fmt(result.stats[name])] for name in STAT_NAMES]
+    if result.metric == "ovis":
+        print("OVIS metric: YouTube-VIS numbers plus AP/AR per occlusion level")
+    rows = [[name, _fmt(value)] for name, value in result.stats.items()]
     print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
     if args.per_category:
         cat_rows = [
@@ -56,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
     if args.out is not None:
-        stats = {name: result.stats[name] for name in STAT_NAMES}
-        write_atomic(args.out, json.dumps(stats, indent=2) + "\n")
+        write_atomic(args.out, json.dumps(result.stats, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0
