@@ -30,10 +30,11 @@ from vis_bench.eval.loading import (
 from vis_bench.eval.matching import Matches, match
 from vis_bench.eval.ovis import (
     OcclusionBreakdown,
+    accumulate_grid,
     check_every_track_labelled,
     check_frame_counts,
     check_labels,
-    match_and_accumulate,
+    match_grid,
     resolve_metric,
 )
 from vis_bench.eval.summary import per_category_ap, summarize, summarize_ovis
@@ -98,13 +99,15 @@ def evaluate_loaded(
         if kind == "ovis":
             check_frame_counts(gt, res, pairs)
             check_every_track_labelled(gt)
-            matches, acc, breakdown = match_and_accumulate(gt, pairs)
+            grid, rematched = match_grid(gt, pairs)
         else:
             matches = match(pairs)
     timings["evaluate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if breakdown is None:
+    if kind == "ovis":
+        matches, acc, breakdown = accumulate_grid(gt, pairs, grid, rematched)
+    else:
         acc: Accumulated = accumulate(pairs, matches)
     timings["accumulate"] = time.perf_counter() - start
 

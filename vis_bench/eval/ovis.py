@@ -155,22 +155,23 @@ def check_every_track_labelled(gt: GroundTruth) -> None:
     )
 
 
-def match_and_accumulate(
-    gt: GroundTruth, pairs: PairTable
-) -> tuple[Matches, Accumulated, OcclusionBreakdown]:
-    """Occlusion-aware matching and accumulation.
+def match_grid(gt: GroundTruth, pairs: PairTable) -> tuple[Matches, int]:
+    """Matches of the 16 (area, occlusion) settings (s = a * 4 + o) and the re-match count."""
+    return match_ovis(pairs, gt.occ_score[pairs.gt_track])
 
-    Returns the matches and accumulation of the (area, all occlusions) settings, identical to
-    the YouTube-VIS ones, and the full breakdown.
-    """
-    occ = gt.occ_score[pairs.gt_track]
-    matches, rematched = match_ovis(pairs, occ)
+
+def accumulate_grid(
+    gt: GroundTruth, pairs: PairTable, matches: Matches, rematched: int
+) -> tuple[Matches, Accumulated, OcclusionBreakdown]:
+    """Accumulate every setting; returns the matches and accumulation of the (area, all
+    occlusions) settings, identical to the YouTube-VIS ones, and the full breakdown."""
     acc = accumulate(pairs, matches)
     n_area, n_occ = len(AREA_RANGES), len(OCCLUSION_RANGES)
     t, r, k, _, m = acc.precision.shape
     precision = acc.precision.reshape(t, r, k, n_area, n_occ, m)
     recall = acc.recall.reshape(t, k, n_area, n_occ, m)
     labelled = gt.occ_labelled[pairs.gt_track]
+    occ = gt.occ_score[pairs.gt_track]
     breakdown = OcclusionBreakdown(
         precision=precision,
         recall=recall,
