@@ -123,6 +123,11 @@ def evaluate_loaded(
         f"mask sizes in video {v} and category {c} may not match (zero union: IoU set to 0)"
         for v, c in pairs.zero_union
     ]
+    if gt.annotations_null:
+        warnings.append(
+            "the ground truth has `annotations: null` (a split without labels): every "
+            "statistic is -1, as with the OVIS evaluator"
+        )
     return EvalResult(
         stats=stats,
         per_category_ap=per_cat,

@@ -7,6 +7,11 @@ frame lists whose length differs from the video's (compared only up to the short
 whose size differs from the video's (the frame vanishes from the IoU), scores outside [0, 1]
 (accepted, but not a probability), more than 100 results per (video, category) (the rest are
 invisible).
+
+For OVIS (a split with OVIS's categories or occlusion labels, or `metric="ovis"`) a frame-count
+mismatch is an error, because the OVIS evaluator aborts on it, and so are what else aborts it:
+result `occlusion` fields it cannot parse and, in a GT file, non-crowd tracks without labels or
+with unusable ones (validate_ovis.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
+from vis_bench.eval import validate_ovis
 from vis_bench.eval.loading import read_json
 from vis_bench.eval.params import MAX_DETS
 
@@ -33,9 +39,12 @@ class Problem:
     video_id: Any = None
     frame: int | None = None
     field: str | None = None
+    annotation_id: int | None = None  # a ground-truth annotation (OVIS label checks)
 
     def location(self) -> str:
         parts = []
+        if self.annotation_id is not None:
+            parts.append(f"ground-truth annotation id {self.annotation_id}")
         if self.index is not None:
             parts.append(f"result {self.index}")
         if self.video_id is not None:
@@ -59,6 +68,8 @@ class SplitInfo:
     video_size: dict[int, tuple[int, int]]
     video_length: dict[int, int | None]
     cat_ids: set[int]
+    cat_names: dict[int, str] = field(default_factory=dict)
+    annotations: list | None = None  # as in the file (None: a split without annotations)
 
 
 @dataclass
@@ -66,6 +77,7 @@ class ValidationReport:
     results_path: str
     problems: list[Problem] = field(default_factory=list)
     n_results: int = 0
+    metric: str = "ytvis"  # whose evaluator the checks follow: "ytvis" or "ovis"
 
     @property
     def errors(self) -> list[Problem]:
@@ -108,12 +120,20 @@ def load_split_info(path: str | Path) -> SplitInfo:
         if length is None and isinstance(video.get("file_names"), list):
             length = len(video["file_names"])
         lengths[vid] = length
-    cats = set()
+    names = {}
     for i, cat in enumerate(data["categories"]):
         if not isinstance(cat, dict) or "id" not in cat:
             raise InputError(f"categories[{i}] needs an 'id'", path=path, field="categories")
-        cats.add(cat["id"])
-    return SplitInfo(path=path, video_size=sizes, video_length=lengths, cat_ids=cats)
+        names[cat["id"]] = str(cat.get("name", ""))
+    annotations = data.get("annotations")
+    return SplitInfo(
+        path=path,
+        video_size=sizes,
+        video_length=lengths,
+        cat_ids=set(names),
+        cat_names=names,
+        annotations=annotations if isinstance(annotations, list) else None,
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -164,10 +184,23 @@ def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
         )
 
 
-def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationReport:
-    """Run every check on a results file; never raises for problems inside the file."""
-    report = ValidationReport(results_path=str(results_path))
+def validate_results(
+    split: SplitInfo, results_path: str | Path, metric: str = "auto"
+) -> ValidationReport:
+    """Run every check on a results file; never raises for problems inside the file.
+
+    metric: "auto" (OVIS rules for an OVIS split, see the module docstring), "ytvis" or "ovis".
+    """
+    ovis = validate_ovis.applies(split.cat_names, split.annotations, metric)
+    report = ValidationReport(results_path=str(results_path), metric="ovis" if ovis else "ytvis")
     problems = report.problems
+    if ovis:
+        for code, message, ann_id in validate_ovis.ground_truth_problems(
+            split.annotations, split.video_size, split.cat_ids
+        ):
+            problems.append(
+                Problem("error", code, message, field="occlusion", annotation_id=ann_id)
+            )
     try:
         data = read_json(results_path, "results")
     except InputError as err:
@@ -265,10 +298,7 @@ def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationRe
                 length = split.video_length.get(vid) if size is not None else None
                 if length is not None and len(segs) != length:
                     add(
-                        "warning",
-                        "frame-count",
-                        f"{len(segs)} frame entries but the video has "
-                        f"{length} frames; the official IoU compares only up to the shorter list",
+                        *validate_ovis.frame_count_problem(len(segs), length, ovis),
                         field="segmentations",
                     )
                 for t, seg in enumerate(segs):
@@ -278,6 +308,10 @@ def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationRe
                             size,
                             lambda s, c, m, _t=t: add(s, c, m, field="segmentations", frame=_t),
                         )
+        if ovis and "occlusion" in res:
+            message = validate_ovis.result_label_problem(res["occlusion"])
+            if message is not None:
+                add("error", "bad-occlusion", message, field="occlusion")
         if size is not None and _is_int(cat):
             per_pair[(vid, cat)] += 1
             first_of_pair.setdefault((vid, cat), i)
