@@ -173,6 +173,15 @@ def test_results_with_labels_parse_them_and_ignore_them(score):
     with pytest.raises(InputError) as err:
         score(gt, [_res(0, 3), _res(0, 3, occlusion=[None] * T)])
     assert err.value.path.endswith("res.json") and "result 1" in str(err.value)
+    # Results of categories the GT does not list are never read, labels included.
+    assert score(gt, [_res(0, 3), _res(0, 3, category=7, occlusion=[])]).stats["AP"] > 0.99
+
+
+def test_empty_results_score_zero_in_every_range(score):
+    gt = _gt(_ann(1, 0, 3, [N, N, N]), _ann(2, 4, 8, [SEV, SEV, S]))
+    result = score(gt, [])
+    assert result.stats["AP_occ_light"] == result.stats["AR_occ_heavy"] == 0.0
+    assert result.stats["AP_occ_medium"] == -1.0
 
 
 @pytest.mark.parametrize("frames", [T - 1, T + 1])

@@ -566,8 +566,9 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
                 field="segmentations",
             )
         frames.append(_result_frames(segs, path, i, vid))
-        if "occlusion" in res:
-            # Unused by the metric, but the OVIS evaluator parses it and aborts if it cannot.
+        if "occlusion" in res and category_of[i] in gt.cat_names:
+            # Unused by the metric, but the OVIS evaluator parses it (on results of the GT's
+            # categories) and aborts if it cannot.
             try:
                 label_counts(res["occlusion"])
             except OcclusionLabelError as err:
