@@ -201,31 +201,10 @@ def validate_results(
             problems.append(
                 Problem("error", code, message, field="occlusion", annotation_id=ann_id)
             )
-    try:
-        data = read_json(results_path, "results")
-    except InputError as err:
-        problems.append(Problem("error", "json", str(err)))
-        return report
-    if not isinstance(data, list):
-        problems.append(
-            Problem(
-                "error",
-                "not-a-list",
-                f"results must be a JSON list of predictions, got {type(data).__name__}",
-            )
-        )
+    data = _read_predictions(results_path, problems)
+    if data is None:
         return report
     report.n_results = len(data)
-    if not data:
-        problems.append(
-            Problem(
-                "error",
-                "empty",
-                "the results list is empty (the official evaluator crashes on an empty list)",
-            )
-        )
-        return report
-
     per_pair: Counter = Counter()
     first_of_pair: dict[tuple[Any, Any], int] = {}
     for i, res in enumerate(data):
@@ -244,77 +223,9 @@ def validate_results(
         def add(severity, code, message, field=None, frame=None, _i=i, _vid=vid):
             problems.append(Problem(severity, code, message, _i, _vid, frame, field))
 
-        for key in ("video_id", "category_id", "score", "segmentations"):
-            if key not in res:
-                add("error", "missing-field", f"missing {key!r}", field=key)
-        size = None
-        if "video_id" in res:
-            if not _is_int(vid) or vid not in split.video_size:
-                add(
-                    "error",
-                    "unknown-video",
-                    f"video_id {vid!r} is not a video of "
-                    f"{split.path}; use the ids of the split you submit to",
-                    field="video_id",
-                )
-            else:
-                size = split.video_size[vid]
-        cat = res.get("category_id")
-        if "category_id" in res:
-            if not _is_int(cat):
-                add(
-                    "error",
-                    "bad-category",
-                    f"category_id must be an integer, got {cat!r}",
-                    field="category_id",
-                )
-            elif cat not in split.cat_ids:
-                add(
-                    "warning",
-                    "unknown-category",
-                    f"category_id {cat} is not in the split's "
-                    "categories; the official evaluator silently drops this prediction",
-                    field="category_id",
-                )
-        if "score" in res:
-            score = res["score"]
-            if isinstance(score, bool) or not isinstance(score, (int, float)):
-                add("error", "bad-score", f"score must be a number, got {score!r}", field="score")
-            elif not math.isfinite(score):
-                add("error", "bad-score", f"score must be finite, got {score!r}", field="score")
-            elif not 0.0 <= score <= 1.0:
-                add("warning", "score-range", f"score {score!r} is outside [0, 1]", field="score")
-        segs = res.get("segmentations")
-        if "segmentations" in res:
-            if not isinstance(segs, list):
-                add(
-                    "error",
-                    "bad-segmentations",
-                    "segmentations must be a list with one entry "
-                    f"per frame, got {type(segs).__name__}",
-                    field="segmentations",
-                )
-            else:
-                length = split.video_length.get(vid) if size is not None else None
-                if length is not None and len(segs) != length:
-                    add(
-                        *validate_ovis.frame_count_problem(len(segs), length, ovis),
-                        field="segmentations",
-                    )
-                for t, seg in enumerate(segs):
-                    if seg:
-                        _check_frame(
-                            seg,
-                            size,
-                            lambda s, c, m, _t=t: add(s, c, m, field="segmentations", frame=_t),
-                        )
-        if ovis and "occlusion" in res:
-            message = validate_ovis.result_label_problem(res["occlusion"])
-            if message is not None:
-                add("error", "bad-occlusion", message, field="occlusion")
-        if size is not None and _is_int(cat):
-            per_pair[(vid, cat)] += 1
-            first_of_pair.setdefault((vid, cat), i)
+        if _check_prediction(res, split, ovis, add):
+            per_pair[(vid, res["category_id"])] += 1
+            first_of_pair.setdefault((vid, res["category_id"]), i)
     cap = MAX_DETS[-1]
     for (vid, cat), n in per_pair.items():
         if n > cap:
@@ -330,3 +241,97 @@ def validate_results(
                 )
             )
     return report
+
+
+def _read_predictions(results_path: str | Path, problems: list[Problem]) -> list | None:
+    """The parsed results list, or None after recording why there is none to check."""
+    try:
+        data = read_json(results_path, "results")
+    except InputError as err:
+        problems.append(Problem("error", "json", str(err)))
+        return None
+    if not isinstance(data, list):
+        message = f"results must be a JSON list of predictions, got {type(data).__name__}"
+        problems.append(Problem("error", "not-a-list", message))
+        return None
+    if not data:
+        message = "the results list is empty (the official evaluator crashes on an empty list)"
+        problems.append(Problem("error", "empty", message))
+        return None
+    return data
+
+
+def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
+    """Check one prediction; True when it has a known video and an integer category (it then
+    counts toward the 100-per-(video, category) cap)."""
+    for key in ("video_id", "category_id", "score", "segmentations"):
+        if key not in res:
+            add("error", "missing-field", f"missing {key!r}", field=key)
+    vid, size = res.get("video_id"), None
+    if "video_id" in res:
+        if not _is_int(vid) or vid not in split.video_size:
+            add(
+                "error",
+                "unknown-video",
+                f"video_id {vid!r} is not a video of "
+                f"{split.path}; use the ids of the split you submit to",
+                field="video_id",
+            )
+        else:
+            size = split.video_size[vid]
+    cat = res.get("category_id")
+    if "category_id" in res:
+        if not _is_int(cat):
+            add(
+                "error",
+                "bad-category",
+                f"category_id must be an integer, got {cat!r}",
+                field="category_id",
+            )
+        elif cat not in split.cat_ids:
+            add(
+                "warning",
+                "unknown-category",
+                f"category_id {cat} is not in the split's "
+                "categories; the official evaluator silently drops this prediction",
+                field="category_id",
+            )
+    if "score" in res:
+        _check_score(res["score"], add)
+    if "segmentations" in res:
+        length = split.video_length.get(vid) if size is not None else None
+        _check_segmentations(res["segmentations"], size, length, ovis, add)
+    if ovis and "occlusion" in res:
+        message = validate_ovis.result_label_problem(res["occlusion"])
+        if message is not None:
+            add("error", "bad-occlusion", message, field="occlusion")
+    return size is not None and _is_int(cat)
+
+
+def _check_score(score: Any, add) -> None:
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        add("error", "bad-score", f"score must be a number, got {score!r}", field="score")
+    elif not math.isfinite(score):
+        add("error", "bad-score", f"score must be finite, got {score!r}", field="score")
+    elif not 0.0 <= score <= 1.0:
+        add("warning", "score-range", f"score {score!r} is outside [0, 1]", field="score")
+
+
+def _check_segmentations(
+    segs: Any, size: tuple[int, int] | None, length: int | None, ovis: bool, add
+) -> None:
+    if not isinstance(segs, list):
+        add(
+            "error",
+            "bad-segmentations",
+            f"segmentations must be a list with one entry per frame, got {type(segs).__name__}",
+            field="segmentations",
+        )
+        return
+    if length is not None and len(segs) != length:
+        add(*validate_ovis.frame_count_problem(len(segs), length, ovis), field="segmentations")
+    for t, seg in enumerate(segs):
+        if seg:
+            _check_frame(
+                seg, size, lambda s, c, m, _t=t: add(s, c, m, field="segmentations", frame=_t)
+            )
