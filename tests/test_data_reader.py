@@ -259,3 +259,36 @@ def test_unreadable_image(tmp_path):
 def test_missing_annotation_file(tmp_path):
     with pytest.raises(InputError, match="file not found"):
         load_dataset(tmp_path / "absent.json")
+
+
+def test_ovis_occlusion_labels_are_kept_with_their_score(tmp_path):
+    doc = _document()
+    doc["annotations"][0]["occlusion"] = ["no_occlusion", "severe_occlusion", "slight_occlusion"]
+    dataset = load_dataset(*_write(tmp_path, doc))
+    track = dataset.video(1).annotations[0]
+    assert track.occlusion == ("no_occlusion", "severe_occlusion", "slight_occlusion")
+    assert track.occlusion_score == 0.5  # mean of the highest two: 0.75 and 0.25
+    assert dataset.has_occlusion_labels
+
+
+def test_files_without_occlusion_labels_read_as_before(tmp_path):
+    dataset = load_dataset(*_write(tmp_path, _document()))
+    assert dataset.video(1).annotations[0].occlusion is None
+    assert dataset.video(1).annotations[0].occlusion_score is None
+    assert not dataset.has_occlusion_labels
+
+
+@pytest.mark.parametrize(
+    "labels, words",
+    [
+        (["no_occlusion", None], "has 2 entries but video 1 has 3 frames"),
+        (["no_occlusion", "partly", None], "entry 1 is 'partly'"),
+        ([None, None, None], "all null"),
+        (None, "must be a list"),
+    ],
+)
+def test_bad_occlusion_labels_are_named(tmp_path, labels, words):
+    doc = _document()
+    doc["annotations"][0]["occlusion"] = labels
+    message = _error(tmp_path, doc)
+    assert "annotations[0].occlusion" in message and words in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -75,3 +76,34 @@ def test_eval_command_with_gt_cache(golden_dir, tmp_path):
         outs.append(out.read_text())
     assert outs[0] == outs[1]
     assert len(list((tmp_path / "cache").glob("gt-*.npz"))) == 1
+
+
+def test_cache_keeps_ovis_occlusion_labels(golden_dir, tmp_path):
+    # case_03 has a crowd track without labels next to labelled ones.
+    case = golden_dir / "ovis_eval" / "public" / "case_03"
+    fresh = load_ground_truth(case / "gt.json")
+    load_ground_truth_cached(case / "gt.json", tmp_path)
+    cached = load_ground_truth_cached(case / "gt.json", tmp_path)
+    np.testing.assert_array_equal(cached.occ_score, fresh.occ_score)
+    np.testing.assert_array_equal(cached.occ_labelled, fresh.occ_labelled)
+    assert not cached.occ_labelled.all() and cached.has_occlusion_labels
+    plain = evaluate_files(case / "gt.json", case / "results.json")
+    hit = evaluate_files(case / "gt.json", case / "results.json", gt_cache_dir=tmp_path)
+    assert hit.metric == "ovis" and hit.stats == plain.stats
+
+
+def test_cache_keeps_malformed_label_reports(tmp_path):
+    gt = {
+        "videos": [{"id": 1, "height": 4, "width": 4, "length": 1}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 5, "video_id": 1, "category_id": 1, "iscrowd": 0, "segmentations": [None],
+             "areas": [None], "occlusion": ["partly"]},
+        ],
+    }  # fmt: skip
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(gt))
+    load_ground_truth_cached(gt_path, tmp_path / "cache")
+    cached = load_ground_truth_cached(gt_path, tmp_path / "cache")
+    assert cached.occ_problems == load_ground_truth(gt_path).occ_problems
+    assert "'partly'" in cached.occ_problems[0][1]

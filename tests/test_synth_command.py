@@ -36,3 +36,14 @@ def test_synth_errors_exit_2(tmp_path, capsys):
     out.mkdir()
     assert main(["synth", "--out", str(out), "--videos", "1"]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_synth_occlusion_writes_ovis_labels(tmp_path, capsys):
+    out = tmp_path / "data"
+    argv = ["synth", "--out", str(out), "--videos", "2", "--sizes", "40x56"]
+    argv += ["--min-frames", "3", "--max-frames", "4"]
+    assert main([*argv, "--occlusion", "0.5"]) == 0
+    tracks = json.loads((out / "annotations.json").read_text())["annotations"]
+    assert tracks and all(len(t["occlusion"]) == len(t["segmentations"]) for t in tracks)
+    assert main([*argv, "--overwrite", "--occlusion", "2"]) == 2
+    assert "occlusion" in capsys.readouterr().err

@@ -137,7 +137,7 @@ def test_front_object_hides_back_object_and_full_occlusion_is_null():
     back.shape, back.aspect = "disc", 1.0
     front.shape, front.texture, front.aspect = "box", "solid", 1.0
     frames = list(synthetic_module._render(plan, np.random.default_rng(1)))
-    hidden, partial, clear = (visible[0] for _, visible in frames)
+    hidden, partial, clear = (visible[0] for _, visible, _ in frames)
     assert hidden is None
     assert partial is not None and clear is not None
     assert 0 < partial.sum() < clear.sum()

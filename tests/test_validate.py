@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from vis_bench.cli import main
+from vis_bench.data.categories import OVIS
 from vis_bench.eval import rle
 from vis_bench.eval.submission import write_submission_zip
 from vis_bench.eval.validate import load_split_info, validate_results
@@ -158,3 +159,70 @@ def test_golden_malformed_case_only_warns(golden_dir):
     report = validate_results(load_split_info(case / "gt.json"), case / "results.json")
     assert report.errors == []
     assert {p.code for p in report.warnings} == {"mask-size", "frame-count", "unknown-category"}
+
+
+# -- OVIS ------------------------------------------------------------------------------------
+
+
+def _ovis_split(tmp_path, annotations=None, categories=None):
+    data = {
+        "videos": [{"id": 1, "height": H, "width": W, "length": 3, "file_names": ["a", "b", "c"]}],
+        "categories": categories or OVIS.as_json(),
+        "annotations": annotations,
+    }
+    path = tmp_path / "ovis.json"
+    path.write_text(json.dumps(data))
+    return load_split_info(path)
+
+
+def _write(tmp_path, results):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    return path
+
+
+def test_ovis_split_makes_frame_count_mismatch_an_error(tmp_path, split):
+    short = [_ok(segmentations=[_seg(), None])]
+    report = validate_results(_ovis_split(tmp_path), _write(tmp_path, short))
+    assert report.metric == "ovis" and _codes(report) == [("error", "frame-count")]
+    assert "OVIS evaluator aborts" in report.errors[0].message
+    # The YouTube-VIS rules (another split, or forced) keep it a warning.
+    assert _codes(validate_results(split, _write(tmp_path, short))) == [("warning", "frame-count")]
+    forced = validate_results(split, _write(tmp_path, short), metric="ovis")
+    assert _codes(forced) == [("error", "frame-count")]
+
+
+def test_ovis_result_occlusion_fields_must_parse(tmp_path):
+    good = _ok(occlusion=["no_occlusion", None, "severe_occlusion"])
+    bad = _ok(occlusion=[None, None, None])
+    report = validate_results(_ovis_split(tmp_path), _write(tmp_path, [good, bad]))
+    assert _codes(report) == [("error", "bad-occlusion")]
+    assert report.errors[0].index == 1 and report.errors[0].field == "occlusion"
+
+
+def test_ovis_ground_truth_labels_are_checked(tmp_path):
+    def track(aid, crowd=0, **extra):
+        return {"id": aid, "video_id": 1, "category_id": 2, "iscrowd": crowd, **extra}
+
+    annotations = [
+        track(1, occlusion=["no_occlusion"] * 3),
+        track(2),  # non-crowd without labels
+        track(3, crowd=1),  # crowd without labels: fine
+        track(4, occlusion=["partly", None, None]),
+        {**track(5), "category_id": 99},  # unlisted category: never read
+    ]
+    cats = [{"id": 2, "name": "cat"}]  # not OVIS's names: the labels make it an OVIS split
+    split = _ovis_split(tmp_path, annotations, cats)
+    report = validate_results(split, _write(tmp_path, [_ok()]))
+    found = sorted((p.code, p.annotation_id) for p in report.errors)
+    assert found == [("gt-occlusion", 4), ("gt-occlusion-missing", 2)]
+    assert "ground-truth annotation id 4" in str(report.errors[-1])
+
+
+def test_validate_command_names_the_rules_and_zips_for_ovis(tmp_path, capsys):
+    split = _ovis_split(tmp_path)
+    res = _write(tmp_path, [_ok()])
+    zip_path = tmp_path / "submission.zip"
+    assert main(["validate", "--gt", split.path, str(res), "--zip", str(zip_path)]) == 0
+    assert "OVIS evaluator's rules" in capsys.readouterr().out
+    assert zipfile.ZipFile(zip_path).namelist() == ["results.json"]

@@ -1,8 +1,11 @@
-"""`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--per-category]`.
+"""`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--metric ...]`.
 
-Prints the 12 official numbers; `--gt-cache DIR` reuses the parsed GT across runs. Statistics
-options (commands/_statistics.py): `--bootstrap B [--seed S]` adds confidence intervals,
-`--breakdown length` scores video-length buckets, `--per-video FILE` writes per-video scores.
+Prints the 12 official YouTube-VIS numbers, or the 18 OVIS numbers when the ground truth carries
+OVIS occlusion labels (or with `--metric ovis`); `--out` writes them, in the official order, under
+the names of params.STAT_NAMES / params.OVIS_STAT_NAMES. `--gt-cache DIR` reuses the parsed GT
+across runs. Statistics options (commands/_statistics.py): `--bootstrap B [--seed S]` adds
+confidence intervals, `--breakdown length` scores video-length buckets, `--per-video FILE` writes
+per-video scores.
 """
 
 from __future__ import annotations
@@ -12,23 +15,34 @@ import json
 import sys
 from pathlib import Path
 
-from tabulate import tabulate
-
-from vis_bench.atomic import write_atomic
 from vis_bench.commands import _statistics
-from vis_bench.eval.api import evaluate_files, evaluate_loaded
-from vis_bench.eval.params import STAT_NAMES
 
 NAME = "eval"
-HELP = "score a results.json with the YouTube-VIS metric (same numbers as the official evaluator)"
+HELP = (
+    "score a results.json with the YouTube-VIS or OVIS metric (same numbers as the official "
+    "evaluators)"
+)
+#: --metric choices (vis_bench.eval.ovis.METRICS; listed here so --help imports no metric code)
+METRICS = ("auto", "ytvis", "ovis")
 
 _MAX_WARNINGS_SHOWN = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
+    parser.add_argument(
+        "--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS or OVIS layout)"
+    )
     parser.add_argument("--results", required=True, type=Path, help="results.json to score")
-    parser.add_argument("--out", type=Path, default=None, help="write the 12 numbers as JSON")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the numbers (12, or 18 for OVIS) as JSON"
+    )
+    parser.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="auto",
+        help="auto (default): OVIS when the GT has occlusion labels, else YouTube-VIS; "
+        "ytvis / ovis force one (ovis needs the labels)",
+    )
     parser.add_argument("--per-category", action="store_true", help="also print AP per category")
     parser.add_argument(
         "--gt-cache",
@@ -45,9 +59,14 @@ def _fmt(value: float) -> str:
 
 
 def _evaluate(args: argparse.Namespace):
-    """(result, gt, res); gt and res are loaded only when an option needs them."""
+    """(result, gt, res); gt and res are kept only when an option needs them."""
+    from vis_bench.eval.api import evaluate_files, evaluate_loaded
+
     if not _statistics.needs_loaded_inputs(args):
-        return evaluate_files(args.gt, args.results, gt_cache_dir=args.gt_cache), None, None
+        result = evaluate_files(
+            args.gt, args.results, gt_cache_dir=args.gt_cache, metric=args.metric
+        )
+        return result, None, None
     from vis_bench.eval.gt_cache import load_ground_truth_cached
     from vis_bench.eval.loading import load_ground_truth, load_results
 
@@ -56,16 +75,22 @@ def _evaluate(args: argparse.Namespace):
     else:
         gt = load_ground_truth_cached(args.gt, args.gt_cache)
     res = load_results(args.results, gt)
-    return evaluate_loaded(gt, res), gt, res
+    return evaluate_loaded(gt, res, metric=args.metric), gt, res
 
 
 def run(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from vis_bench.atomic import write_atomic
+
     result, gt, res = _evaluate(args)
     for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(result.warnings) > _MAX_WARNINGS_SHOWN:
         print(f"warning: ... {len(result.warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
-    rows = [[name, _fmt(result.stats[name])] for name in STAT_NAMES]
+    if result.metric == "ovis":
+        print("OVIS metric: YouTube-VIS numbers plus AP/AR per occlusion level")
+    rows = [[name, _fmt(value)] for name, value in result.stats.items()]
     print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
     if args.per_category:
         cat_rows = [
@@ -74,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         ]
         print()
         print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
-    stats = {name: result.stats[name] for name in STAT_NAMES}
+    stats = dict(result.stats)
     if args.bootstrap is not None:
         stats.update(_statistics.bootstrap_entries(result, args))
     if args.breakdown == "length":

@@ -1,4 +1,8 @@
-"""`run_bench.py synth`: write a synthetic YouTube-VIS-format dataset (frames + annotations)."""
+"""`run_bench.py synth`: write a synthetic YouTube-VIS-format dataset (frames + annotations).
+
+`--occlusion SHARE` makes it an OVIS-style dataset: per-frame occlusion labels on every track,
+and about SHARE of the tracks crossed by another object (data/synthetic_occlusion.py).
+"""
 
 from __future__ import annotations
 
@@ -60,6 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of tracks that enter or leave the frame (default 0.6)",
     )
     parser.add_argument(
+        "--occlusion",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="OVIS-style occlusion: write per-frame occlusion labels (from the covered fraction "
+        "of each object) and make about SHARE (0..1) of the tracks pass behind another object; "
+        "0 labels the scenes as they are. Default: no labels (YouTube-VIS layout)",
+    )
+    parser.add_argument(
         "--jpeg-quality", type=int, default=_DEFAULTS.jpeg_quality, help="1..100 (default 90)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
@@ -86,6 +99,7 @@ def spec_from_args(args: argparse.Namespace) -> SyntheticSpec:
         min_objects=args.min_objects,
         max_objects=args.max_objects,
         enter_leave=args.enter_leave,
+        occlusion=args.occlusion,
         jpeg_quality=args.jpeg_quality,
     )
 

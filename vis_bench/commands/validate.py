@@ -1,4 +1,8 @@
-"""`run_bench.py validate --gt GT.json RES.json [--zip OUT.zip] [--strict]`: pre-submission check."""
+"""`run_bench.py validate --gt GT.json RES.json [--zip OUT.zip] [--strict] [--metric ...]`.
+
+Pre-submission check against the rules of the YouTube-VIS or (for an OVIS split) the OVIS
+evaluator; both servers take a zip with `results.json` at its root, which `--zip` writes.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument(
+        "--metric",
+        choices=("auto", "ytvis", "ovis"),
+        default="auto",
+        help="whose evaluator's rules to check: auto (default) = OVIS for a split with OVIS's "
+        "categories or occlusion labels, else YouTube-VIS",
+    )
+    parser.add_argument(
         "--max-per-check",
         type=int,
         default=20,
@@ -32,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     split = load_split_info(args.gt)
-    report = validate_results(split, args.results)
+    report = validate_results(split, args.results, metric=args.metric)
+    rules = "OVIS" if report.metric == "ovis" else "YouTube-VIS"
+    print(f"checking {args.results} against {args.gt} with the {rules} evaluator's rules")
     shown: dict[str, int] = defaultdict(int)
     for problem in report.problems:
         shown[problem.code] += 1

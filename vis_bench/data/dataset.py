@@ -92,6 +92,11 @@ class VideoDataset:
         return identify_dataset((c.id, c.name) for c in self.categories)
 
     @property
+    def has_occlusion_labels(self) -> bool:
+        """True when tracks carry OVIS per-frame occlusion levels (the OVIS metric applies)."""
+        return any(a.occlusion is not None for v in self._videos for a in v.annotations)
+
+    @property
     def num_frames(self) -> int:
         return sum(v.length for v in self._videos)
 

@@ -14,6 +14,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from vis_bench.eval import rle as rle_utils
+from vis_bench.eval.occlusion import occlusion_score as track_occlusion_score
 
 Segmentation = dict[str, Any] | list[list[float]] | None
 
@@ -38,6 +39,16 @@ class Annotation:
     areas: tuple[float | None, ...] | None = None
     bboxes: tuple[list[float] | None, ...] | None = None
     iscrowd: int = 0
+    #: OVIS: per-frame occlusion level (no_occlusion / slight_occlusion / severe_occlusion or
+    #: None), None when the file has no labels for this track
+    occlusion: tuple[str | None, ...] | None = None
+
+    @property
+    def occlusion_score(self) -> float | None:
+        """The OVIS occlusion score of this track (eval/occlusion.py), None without labels."""
+        if self.occlusion is None:
+            return None
+        return track_occlusion_score(self.occlusion)
 
     def visible(self, t: int) -> bool:
         return bool(self.segmentations[t])

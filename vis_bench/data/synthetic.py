@@ -7,6 +7,8 @@ Objects move smoothly (velocity plus slight acceleration), spin, grow or shrink,
 other by depth order, and enter or leave the frame. Masks are the *visible* pixels only; a frame
 where an instance is not visible (outside the frame or fully hidden) is `null`, as in the real
 files. Output: `<out>/JPEGImages/<video>/00000.jpg ...` and one `<split>.json` per split.
+With `occlusion` set, objects also pass in front of each other on purpose and every track gets
+OVIS's per-frame occlusion labels (synthetic_occlusion.py).
 
 Same spec and seed give byte-identical JSON and JPEG files (for one numpy/Pillow install): every
 video draws from its own generator seeded by (seed, video index), and files carry no timestamps.
@@ -28,6 +30,7 @@ from PIL import Image
 from vis_bench.atomic import atomic_directory
 from vis_bench.data.categories import SYNTHETIC
 from vis_bench.data.raster import MAX_EXTENT, local_coords, shape_mask, smooth_noise, texture_mask
+from vis_bench.data.synthetic_occlusion import add_crossings, crossing_rng, occlusion_label
 from vis_bench.errors import InputError
 from vis_bench.eval.rle import encode_uncompressed
 
@@ -66,6 +69,11 @@ class SyntheticSpec:
     # Share of tracks that enter (half) or leave (half) the frame during the video; the rest stay
     # in view throughout. A frame where a track is out of view is `null` in the annotations.
     enter_leave: float = 0.6
+    # OVIS-style occlusion: None writes no occlusion labels (the YouTube-VIS layout); a share in
+    # 0..1 writes per-frame labels and makes about that share of the tracks pass behind another
+    # object (synthetic_occlusion.py). Left out of the digest when None, so earlier specs keep
+    # their files.
+    occlusion: float | None = None
     jpeg_quality: int = 90
 
     def __post_init__(self) -> None:
@@ -103,6 +111,8 @@ class SyntheticSpec:
             )
         if not 0.0 <= self.enter_leave <= 1.0:
             raise bad(f"must be a share in 0..1, got {self.enter_leave}", "enter_leave")
+        if self.occlusion is not None and not 0.0 <= self.occlusion <= 1.0:
+            raise bad(f"must be a share in 0..1 or null, got {self.occlusion}", "occlusion")
         if not 1 <= self.jpeg_quality <= 100:
             raise bad(f"must be in 1..100, got {self.jpeg_quality}", "jpeg_quality")
 
@@ -118,6 +128,8 @@ class SyntheticSpec:
         data = asdict(self)
         data["splits"] = {name: count for name, count in self.splits}
         data["sizes"] = [list(s) for s in self.sizes]
+        if self.occlusion is None:
+            del data["occlusion"]
         return data
 
     def digest(self) -> str:
@@ -183,6 +195,7 @@ def generate_dataset(
     min_objects: int = 1,
     max_objects: int = 4,
     enter_leave: float = 0.6,
+    occlusion: float | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a synthetic dataset to `out_dir` (atomically) and return its path.
@@ -199,6 +212,7 @@ def generate_dataset(
         min_objects=min_objects,
         max_objects=max_objects,
         enter_leave=enter_leave,
+        occlusion=occlusion,
     )
     return generate_from_spec(out_dir, spec, overwrite=overwrite)
 
@@ -329,16 +343,24 @@ def _write_video(
     name = f"synth_{video_id:05d}"
     rng = np.random.default_rng([spec.seed, index])
     plan = _plan_video(rng, spec)
+    labelled = spec.occlusion is not None
+    if labelled:
+        plan.tracks = add_crossings(
+            plan.tracks, plan.length, spec.occlusion, CATEGORY_LOOKS, crossing_rng(spec.seed, index)
+        )
     (frame_root / name).mkdir()
     file_names = [f"{name}/{t:05d}.jpg" for t in range(plan.length)]
-    fields = [{"segmentations": [], "areas": [], "bboxes": []} for _ in plan.tracks]
-    for t, (image, visible) in enumerate(_render(plan, rng)):
+    keys = ("segmentations", "areas", "bboxes") + (("occlusion",) if labelled else ())
+    fields = [{key: [] for key in keys} for _ in plan.tracks]
+    for t, (image, visible, full) in enumerate(_render(plan, rng)):
         _save_jpeg(image, frame_root / file_names[t], spec.jpeg_quality)
-        for track_fields, mask in zip(fields, visible, strict=True):
+        for track_fields, mask, whole in zip(fields, visible, full, strict=True):
             empty = mask is None
             track_fields["segmentations"].append(None if empty else encode_uncompressed(mask))
             track_fields["areas"].append(None if empty else int(mask.sum()))
             track_fields["bboxes"].append(None if empty else _bbox(mask))
+            if labelled:
+                track_fields["occlusion"].append(occlusion_label(whole, mask))
     video = {
         "id": video_id,
         "width": plan.width,
@@ -477,8 +499,9 @@ def _colour_pair(rng: np.random.Generator) -> np.ndarray:
 
 def _render(
     plan: _VideoPlan, rng: np.random.Generator
-) -> Iterator[tuple[np.ndarray, list[np.ndarray | None]]]:
-    """Yield (uint8 frame [H, W, 3], visible mask or None per track) for each frame."""
+) -> Iterator[tuple[np.ndarray, list[np.ndarray | None], list[np.ndarray | None]]]:
+    """Yield (uint8 frame [H, W, 3], visible mask or None per track, full in-frame mask or None
+    per track) for each frame."""
     h, w = plan.height, plan.width
     limit = np.array([2 * plan.margin, 2 * plan.margin], dtype=np.float64)
     for t in range(plan.length):
@@ -498,7 +521,7 @@ def _render(
             visible[i] = own if own.any() else None
         image *= plan.gains[t]
         image += rng.standard_normal(image.shape, dtype=np.float32) * plan.noise_sigma
-        yield np.clip(image, 0, 255).astype(np.uint8), visible
+        yield np.clip(image, 0, 255).astype(np.uint8), visible, full
 
 
 def _paint(image: np.ndarray, track: _Track, t: int) -> np.ndarray | None:

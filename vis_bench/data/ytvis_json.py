@@ -1,5 +1,8 @@
 """Parse and validate a YouTube-VIS-layout annotation file (YouTube-VIS 2019/2021, OVIS).
 
+OVIS files add `annotations[].occlusion`, one level per frame; they are kept on the records
+(`Annotation.occlusion`) and checked like the other per-frame lists.
+
 Every check here is cheap (no mask decoding, no image reading) and raises `InputError` naming the
 file and the JSON field (`videos[3].length`, `annotations[12].segmentations[4].size`), so a broken
 file is reported where it enters instead of as a KeyError deep inside training or evaluation.
@@ -14,6 +17,7 @@ from typing import Any
 
 from vis_bench.data.records import Annotation, Category, Video
 from vis_bench.errors import InputError
+from vis_bench.eval.occlusion import OcclusionLabelError, label_counts
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class _Parser:
                 for t, box in enumerate(bboxes):
                     if box is not None and not _is_box(box):
                         raise self.fail("must be [x, y, w, h] or null", f"{where}.bboxes[{t}]")
+            occlusion = self.occlusion(item, where, video)
             iscrowd = item.get("iscrowd", 0)
             if iscrowd not in (0, 1):
                 raise self.fail(f"must be 0 or 1, got {_short(iscrowd)}", f"{where}.iscrowd")
@@ -183,6 +188,7 @@ class _Parser:
                 areas=None if areas is None else tuple(areas),
                 bboxes=None if bboxes is None else tuple(bboxes),
                 iscrowd=int(iscrowd),
+                occlusion=occlusion,
             )
             tracks.setdefault(vid, []).append(ann)
         return tracks
@@ -200,6 +206,24 @@ class _Parser:
                 f"{where}.{key}",
             )
         return values
+
+    def occlusion(
+        self, item: dict[str, Any], where: str, video: Video
+    ) -> tuple[str | None, ...] | None:
+        """OVIS per-frame occlusion levels: one per frame, each a known level or null."""
+        if "occlusion" not in item:
+            return None
+        if item["occlusion"] is None:
+            raise self.fail(
+                "must be a list of per-frame occlusion levels (omit the key when there are none)",
+                f"{where}.occlusion",
+            )
+        labels = self.per_frame(item, "occlusion", where, video, required=True)
+        try:
+            label_counts(labels)
+        except OcclusionLabelError as err:
+            raise self.fail(str(err), f"{where}.occlusion") from None
+        return tuple(labels)
 
     def segmentation(self, seg: Any, where: str, video: Video) -> None:
         if seg is None or isinstance(seg, list):

@@ -1,4 +1,4 @@
-"""The YouTube-VIS metric, RLE helpers, results.json validation and the submission zip.
+"""The YouTube-VIS and OVIS metrics, RLE helpers, results.json validation and the submission zip.
 
 Phases, as in COCOeval, with plain arrays between them:
 
@@ -10,6 +10,10 @@ Phases, as in COCOeval, with plain arrays between them:
 * `accumulate` precision [T, R, K, A, M] and recall [T, K, A, M] -> `Accumulated`
 * `summary`    the 12 official numbers and per-category AP
 * `api`        `evaluate_files(gt, results)` chaining them, with per-phase timings
+
+OVIS (`ovis`, `ovis_matching`, `occlusion`): the same phases per (area, occlusion) range, with
+occlusion scores from the GT's per-frame labels and 18 summary numbers; chosen automatically
+when the GT carries occlusion labels (docs/ovis.md).
 
 Numbers equal the official evaluator (youtubevos/cocoapi) in every case of
 shared/design/ytvis_eval.md, quirks included. One documented deviation: an empty results list

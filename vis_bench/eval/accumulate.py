@@ -1,4 +1,7 @@
-"""Accumulate phase: precision/recall arrays per threshold, category, area range and maxDets.
+"""Accumulate phase: precision/recall arrays per threshold, category, setting and maxDets.
+
+A setting is an area range (YouTube-VIS) or an (area, occlusion) range pair (OVIS): whatever
+rows the Matches hold.
 
 Same arithmetic as COCO `accumulate`: results of a category are gathered in (video id, score rank)
 order, cut to the first M per (video, category), stably sorted by descending score, and turned
@@ -13,12 +16,13 @@ import numpy as np
 
 from vis_bench.eval.iou import PairTable
 from vis_bench.eval.matching import Matches
-from vis_bench.eval.params import AREA_RANGES, IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS
+from vis_bench.eval.params import IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS
 
 
 @dataclass
 class Accumulated:
-    """precision [T, R, K, A, M] and recall [T, K, A, M]; -1 where undefined."""
+    """precision [T, R, K, S, M] and recall [T, K, S, M]; -1 where undefined (S: settings,
+    the A = 4 area ranges for YouTube-VIS)."""
 
     precision: np.ndarray
     recall: np.ndarray
@@ -56,7 +60,7 @@ def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int) -> tuple:
 def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
     """Build the precision and recall arrays from the per-result match flags."""
     n_thr, n_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
-    n_cat, n_areas, n_max = len(pairs.cat_ids), len(AREA_RANGES), len(MAX_DETS)
+    n_cat, n_areas, n_max = len(pairs.cat_ids), matches.gt_ignored.shape[0], len(MAX_DETS)
     precision = -np.ones((n_thr, n_rec, n_cat, n_areas, n_max))
     recall = -np.ones((n_thr, n_cat, n_areas, n_max))
 

@@ -1,7 +1,11 @@
-"""Python API of the YouTube-VIS metric: load -> evaluate -> accumulate -> summarize.
+"""Python API of the YouTube-VIS and OVIS metrics: load -> evaluate -> accumulate -> summarize.
 
 The phases are separate functions with plain arrays between them (like COCOeval), so each can be
 tested and timed alone; `evaluate_files` chains them and records how long each took.
+
+`metric="auto"` (the default everywhere) scores with the OVIS metric when the ground truth
+carries OVIS occlusion labels: the stats then hold the 18 OVIS numbers (the 12 YouTube-VIS ones,
+unchanged, among them), so every caller records the occlusion breakdown without asking for it.
 """
 
 from __future__ import annotations
@@ -24,14 +28,28 @@ from vis_bench.eval.loading import (
     results_from_list,
 )
 from vis_bench.eval.matching import Matches, match
-from vis_bench.eval.summary import per_category_ap, summarize
+from vis_bench.eval.ovis import (
+    OcclusionBreakdown,
+    accumulate_grid,
+    check_every_track_labelled,
+    check_frame_counts,
+    check_labels,
+    match_grid,
+    resolve_metric,
+)
+from vis_bench.eval.summary import per_category_ap, summarize, summarize_ovis
 
 
 @dataclass
 class EvalResult:
-    """Summary numbers plus the intermediate arrays, for reports and for tests."""
+    """Summary numbers plus the intermediate arrays, for reports and for tests.
 
-    stats: dict[str, float]  # AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl
+    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order) or, with the OVIS
+    metric, the 18 OVIS ones (params.OVIS_STAT_NAMES order). `precision` and `recall` are the
+    YouTube-VIS arrays (all occlusions) either way; `occlusion` has the OVIS breakdown.
+    """
+
+    stats: dict[str, float]
     per_category_ap: dict[int, float]
     category_names: dict[int, str]
     precision: np.ndarray  # [T=10, R=101, K, A=4, M=3]
@@ -40,6 +58,8 @@ class EvalResult:
     matches: Matches = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     warnings: list[str] = field(default_factory=list)
+    metric: str = "ytvis"  # "ytvis" or "ovis"
+    occlusion: OcclusionBreakdown | None = field(default=None, repr=False)
 
     @property
     def cat_ids(self) -> list[int]:
@@ -53,24 +73,49 @@ class EvalResult:
         """IoU matrices per `"video_id:category_id"` (rows: results by score, cols: GT)."""
         return self.pairs.ious_by_key()
 
+    def gt_avg_areas(self) -> dict[int, float]:
+        """GT annotation id -> the mean area the area ranges used."""
+        return {int(i): float(a) for i, a in zip(self.pairs.gt_id, self.pairs.gt_area, strict=True)}
+
 
 def evaluate_loaded(
-    gt: GroundTruth, res: Results, timings: dict[str, float] | None = None
+    gt: GroundTruth,
+    res: Results,
+    timings: dict[str, float] | None = None,
+    metric: str = "auto",
 ) -> EvalResult:
-    """Run evaluate, accumulate and summarize on loaded inputs; fills `timings` if given."""
+    """Run evaluate, accumulate and summarize on loaded inputs; fills `timings` if given.
+
+    metric: "auto" (OVIS when the GT has occlusion labels), "ytvis" or "ovis".
+    """
     timings = {} if timings is None else timings
+    kind = resolve_metric(gt, metric)
+    breakdown = None
     start = time.perf_counter()
     with paused_gc():
+        if kind == "ovis":
+            check_labels(gt, res)
         pairs = compute_pairs(gt, res)
-        matches = match(pairs)
+        if kind == "ovis":
+            check_frame_counts(gt, res, pairs)
+            check_every_track_labelled(gt)
+            grid, rematched = match_grid(gt, pairs)
+        else:
+            matches = match(pairs)
     timings["evaluate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    acc: Accumulated = accumulate(pairs, matches)
+    if kind == "ovis":
+        matches, acc, breakdown = accumulate_grid(gt, pairs, grid, rematched)
+    else:
+        acc: Accumulated = accumulate(pairs, matches)
     timings["accumulate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    stats = summarize(acc)
+    if breakdown is None:
+        stats = summarize(acc)
+    else:
+        stats = summarize_ovis(breakdown.precision, breakdown.recall)
     per_cat = per_category_ap(acc)
     timings["summarize"] = time.perf_counter() - start
 
@@ -78,6 +123,11 @@ def evaluate_loaded(
         f"mask sizes in video {v} and category {c} may not match (zero union: IoU set to 0)"
         for v, c in pairs.zero_union
     ]
+    if gt.annotations_null:
+        warnings.append(
+            "the ground truth has `annotations: null` (a split without labels): every "
+            "statistic is -1, as with the OVIS evaluator"
+        )
     return EvalResult(
         stats=stats,
         per_category_ap=per_cat,
@@ -88,6 +138,8 @@ def evaluate_loaded(
         matches=matches,
         timings=timings,
         warnings=warnings,
+        metric=kind,
+        occlusion=breakdown,
     )
 
 
@@ -95,12 +147,15 @@ def evaluate_files(
     gt_path: str | Path,
     results_path: str | Path,
     gt_cache_dir: str | Path | None = None,
+    metric: str = "auto",
 ) -> EvalResult:
-    """Score a results.json against a YouTube-VIS ground truth, as the official evaluator does.
+    """Score a results.json against a YouTube-VIS or OVIS ground truth, as the official
+    evaluators do.
 
     Raises InputError (naming file, entry and field) for unreadable input; an empty results list
     scores 0 wherever GT exists instead of crashing (documented deviation). With `gt_cache_dir`,
-    the loaded GT is kept there (see gt_cache) so the next run skips parsing it.
+    the loaded GT is kept there (see gt_cache) so the next run skips parsing it. `metric`:
+    "auto" (OVIS when the GT has occlusion labels), "ytvis" or "ovis".
     """
     timings: dict[str, float] = {}
     # One pause for the whole run: per phase, the collector would re-scan everything loaded
@@ -113,13 +168,15 @@ def evaluate_files(
             gt = load_ground_truth_cached(gt_path, gt_cache_dir)
         res = load_results(results_path, gt)
         timings["load"] = time.perf_counter() - start
-        result = evaluate_loaded(gt, res, timings)
+        result = evaluate_loaded(gt, res, timings, metric)
         del gt, res  # freed now, so the collector, once back on, does not scan them
     timings["total"] = sum(timings[k] for k in ("load", "evaluate", "accumulate", "summarize"))
     return result
 
 
-def evaluate_predictions(gt: GroundTruth, predictions: list[dict]) -> EvalResult:
+def evaluate_predictions(
+    gt: GroundTruth, predictions: list[dict], metric: str = "auto"
+) -> EvalResult:
     """Score predictions still in memory (results.json layout) against a loaded GT.
 
     For sweeps: the GT is loaded once and no JSON round trip is needed per run.
@@ -129,7 +186,7 @@ def evaluate_predictions(gt: GroundTruth, predictions: list[dict]) -> EvalResult
         start = time.perf_counter()
         res = results_from_list(predictions, gt)
         timings["load"] = time.perf_counter() - start
-        result = evaluate_loaded(gt, res, timings)
+        result = evaluate_loaded(gt, res, timings, metric)
         del res  # freed now, so the collector, once back on, does not scan it
     timings["total"] = sum(timings[k] for k in ("load", "evaluate", "accumulate", "summarize"))
     return result

@@ -17,7 +17,7 @@ import numpy as np
 from vis_bench.atomic import atomic_file
 from vis_bench.eval.loading import GroundTruth, load_ground_truth
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: OVIS occlusion scores
 
 
 def cache_file(gt_path: str | Path, cache_dir: str | Path) -> Path:
@@ -40,6 +40,8 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "video_length": [[v, gt.video_length[v]] for v in gt.video_ids],
         "cat_ids": gt.cat_ids,
         "cat_names": [[c, gt.cat_names[c]] for c in gt.cat_ids],
+        "occ_problems": [[track, message] for track, message in gt.occ_problems],
+        "annotations_null": gt.annotations_null,
     }
     return {
         "meta": np.array(json.dumps(meta)),
@@ -54,6 +56,8 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "offsets": np.cumsum([0, *map(len, blobs)]).astype(np.int64),
         "blob": np.frombuffer(b"".join(blobs), dtype=np.uint8),
         "areas": np.concatenate(gt.frame_areas) if gt.frame_areas else np.zeros(0),
+        "occ_score": gt.occ_score,
+        "occ_labelled": gt.occ_labelled,
     }
 
 
@@ -89,6 +93,10 @@ def _from_arrays(z) -> GroundTruth:
         avg_area=z["avg_area"],
         frames=frames,
         frame_areas=areas,
+        occ_score=z["occ_score"],
+        occ_labelled=z["occ_labelled"],
+        occ_problems=[(int(track), str(message)) for track, message in meta["occ_problems"]],
+        annotations_null=bool(meta["annotations_null"]),
     )
 
 

@@ -23,6 +23,7 @@ from pycocotools import mask as mask_utils
 from vis_bench.errors import InputError
 from vis_bench.eval import bulk_rle
 from vis_bench.eval.count_lists import MARKER, CountLists, loads_with_count_lists
+from vis_bench.eval.occlusion import OcclusionLabelError, label_counts, score_from_counts
 from vis_bench.eval.rle import track_areas
 
 RLE = dict[str, Any]
@@ -49,6 +50,17 @@ class GroundTruth:
     avg_area: np.ndarray  # float64 [N], from the `areas` field (not from the masks)
     frames: list[list[RLE | None]] = field(repr=False)
     frame_areas: list[np.ndarray] = field(repr=False)  # pixel counts per frame, 0 if absent
+    # OVIS: occlusion score per track (NaN without a usable `occlusion` field), whether the
+    # track has the field, and the tracks whose labels the OVIS evaluator would crash on
+    occ_score: np.ndarray | None = None  # float64 [N]
+    occ_labelled: np.ndarray | None = None  # bool [N]
+    occ_problems: list[tuple[int, str]] = field(default_factory=list)  # (track, message)
+    annotations_null: bool = False  # `"annotations": null` (accepted by the OVIS evaluator)
+
+    @property
+    def has_occlusion_labels(self) -> bool:
+        """True when any evaluated track carries OVIS `occlusion` labels."""
+        return self.occ_labelled is not None and bool(self.occ_labelled.any())
 
 
 @dataclass
@@ -60,6 +72,8 @@ class Results:
     category_of: np.ndarray  # int64 [N]
     score: np.ndarray  # float64 [N]
     frames: list[list[RLE | None]] = field(repr=False)
+    # results carrying an `occlusion` field the OVIS evaluator would crash on: (index, message)
+    occ_problems: list[tuple[int, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -219,6 +233,9 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         raise InputError(
             "ground truth must be a JSON object with 'videos', 'annotations'", path=path
         )
+    annotations_null = "annotations" in data and data["annotations"] is None
+    if annotations_null:
+        data = {**data, "annotations": []}  # the OVIS evaluator reads null as "no annotations"
     for key in ("videos", "categories", "annotations"):
         if not isinstance(data.get(key), list):
             raise InputError(f"ground truth needs a list {key!r}", path=path, field=key)
@@ -226,6 +243,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
     cat_names = _categories(data, path)
 
     ann_ids, videos, cats, crowd, areas, frames = [], [], [], [], [], []
+    occ = _OcclusionScores()
     pending = _PendingFrames(path, lists)
     first_with_id: dict[int, int] = {}
     for i, ann in enumerate(data["annotations"]):
@@ -260,6 +278,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
             raise InputError(
                 f"{where}: areas must hold numbers or null", path=path, field="areas"
             ) from None
+        occ.add(ann, len(ann_ids), f"{where} (id {aid}, video_id {vid})")
         ann_ids.append(aid)
         videos.append(vid)
         cats.append(cid)
@@ -280,7 +299,36 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         avg_area=np.array(areas, dtype=np.float64),
         frames=frames,
         frame_areas=frame_areas,
+        occ_score=np.array(occ.scores, dtype=np.float64),
+        occ_labelled=np.array(occ.labelled, dtype=bool),
+        occ_problems=occ.problems,
+        annotations_null=annotations_null,
     )
+
+
+class _OcclusionScores:
+    """Occlusion scores of the GT tracks as they are read (OVIS; eval/occlusion.py).
+
+    Every track is scored whether or not the OVIS metric is asked for, so that a malformed label
+    list only matters when it is: the YouTube-VIS evaluator never reads the field.
+    """
+
+    def __init__(self) -> None:
+        self.scores: list[float] = []
+        self.labelled: list[bool] = []
+        self.problems: list[tuple[int, str]] = []
+
+    def add(self, ann: dict, track: int, where: str) -> None:
+        if "occlusion" not in ann:
+            self.scores.append(np.nan)
+            self.labelled.append(False)
+            return
+        self.labelled.append(True)
+        try:
+            self.scores.append(score_from_counts(*label_counts(ann["occlusion"])))
+        except OcclusionLabelError as err:
+            self.scores.append(np.nan)
+            self.problems.append((track, f"{where}: occlusion {err}"))
 
 
 # pycocotools keeps a mask's height and width as size_t.
@@ -486,6 +534,7 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
     category_of = np.empty(n, dtype=np.int64)
     score = np.empty(n, dtype=np.float64)
     frames: list[list[RLE | None]] = []
+    occ_problems: list[tuple[int, str]] = []
     known_videos = gt.video_size
     for i, res in enumerate(data):
         where = f"result {i}"
@@ -517,6 +566,18 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
                 field="segmentations",
             )
         frames.append(_result_frames(segs, path, i, vid))
+        if "occlusion" in res and category_of[i] in gt.cat_names:
+            # Unused by the metric, but the OVIS evaluator parses it (on results of the GT's
+            # categories) and aborts if it cannot.
+            try:
+                label_counts(res["occlusion"])
+            except OcclusionLabelError as err:
+                occ_problems.append((i, f"{where} (video_id {vid}): occlusion {err}"))
     return Results(
-        path=path, video_of=video_of, category_of=category_of, score=score, frames=frames
+        path=path,
+        video_of=video_of,
+        category_of=category_of,
+        score=score,
+        frames=frames,
+        occ_problems=occ_problems,
     )

@@ -34,5 +34,26 @@ STAT_NAMES: tuple[str, ...] = (
     "ARm",
     "ARl",
 )
+# OVIS: occlusion ranges on a GT track's occlusion score (eval/occlusion.py); both ends inclusive,
+# so a score of exactly 0.25 is light and medium, 0.5 medium and heavy. "all" ignores nothing.
+OCCLUSION_RANGES: tuple[tuple[float, float], ...] = (
+    (0.0, 1.0),
+    (0.0, 0.25),
+    (0.25, 0.5),
+    (0.5, 1.0),
+)
+OCCLUSION_RANGE_LABELS: tuple[str, ...] = ("all", "light", "medium", "heavy")
+# The 18 numbers the OVIS evaluator prints, in its order (it prints no names: these are ours).
+# The three occlusion APs come right after APl, so from AR1 on an index differs from YouTube-VIS.
+OVIS_STAT_NAMES: tuple[str, ...] = (
+    *STAT_NAMES[:6],
+    "AP_occ_light",
+    "AP_occ_medium",
+    "AP_occ_heavy",
+    *STAT_NAMES[6:],
+    "AR_occ_light",
+    "AR_occ_medium",
+    "AR_occ_heavy",
+)
 # The best IoU a match starts from is min(threshold, 1 - 1e-10), as in COCO.
 MATCH_CEILING = 1 - 1e-10

@@ -2,6 +2,7 @@
 
 The YouTube-VIS servers refuse a bare .json upload and read `results.json` from the zip root
 (no sub-folder), so the archive holds exactly that one member, with the file's original bytes.
+The OVIS servers (CodaLab, run by the OVIS authors) took the same package (docs/ovis.md).
 """
 
 from __future__ import annotations

@@ -1,11 +1,18 @@
-"""Summarize phase: the 12 official numbers and per-category AP from the accumulated arrays."""
+"""Summarize phase: the 12 official numbers (18 for OVIS) and per-category AP."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from vis_bench.eval.accumulate import Accumulated
-from vis_bench.eval.params import AREA_LABELS, IOU_THRESHOLDS, MAX_DETS, STAT_NAMES
+from vis_bench.eval.params import (
+    AREA_LABELS,
+    IOU_THRESHOLDS,
+    MAX_DETS,
+    OCCLUSION_RANGE_LABELS,
+    OVIS_STAT_NAMES,
+    STAT_NAMES,
+)
 
 # (name, use precision?, IoU threshold or None for all, area label, maxDets), official order.
 _STATS = (
@@ -44,6 +51,32 @@ def summarize(acc: Accumulated) -> dict[str, float]:
     """The 12 summary numbers keyed AP, AP50, ..., ARl (-1 where undefined)."""
     stats = {name: _mean_defined(_select(acc, *spec)) for name, *spec in _STATS}
     assert tuple(stats) == STAT_NAMES
+    return stats
+
+
+# OVIS: (name, use precision?, IoU, area label, occlusion label, maxDets), official order.
+OVIS_STATS = (
+    *((name, p, iou, area, "all", m) for name, p, iou, area, m in _STATS[:6]),
+    ("AP_occ_light", True, None, "all", "light", 100),
+    ("AP_occ_medium", True, None, "all", "medium", 100),
+    ("AP_occ_heavy", True, None, "all", "heavy", 100),
+    *((name, p, iou, area, "all", m) for name, p, iou, area, m in _STATS[6:]),
+    ("AR_occ_light", False, None, "all", "light", 100),
+    ("AR_occ_medium", False, None, "all", "medium", 100),
+    ("AR_occ_heavy", False, None, "all", "heavy", 100),
+)
+
+
+def summarize_ovis(precision: np.ndarray, recall: np.ndarray) -> dict[str, float]:
+    """The 18 OVIS numbers from precision [T, R, K, A, O, M] and recall [T, K, A, O, M]."""
+    stats = {}
+    for name, use_precision, iou, area, occ, max_det in OVIS_STATS:
+        array = precision if use_precision else recall
+        if iou is not None:
+            array = array[np.flatnonzero(iou == IOU_THRESHOLDS)]
+        a, o = AREA_LABELS.index(area), OCCLUSION_RANGE_LABELS.index(occ)
+        stats[name] = _mean_defined(array[..., a, o, MAX_DETS.index(max_det)])
+    assert tuple(stats) == OVIS_STAT_NAMES
     return stats
 
 

@@ -7,6 +7,11 @@ frame lists whose length differs from the video's (compared only up to the short
 whose size differs from the video's (the frame vanishes from the IoU), scores outside [0, 1]
 (accepted, but not a probability), more than 100 results per (video, category) (the rest are
 invisible).
+
+For OVIS (a split with OVIS's categories or occlusion labels, or `metric="ovis"`) a frame-count
+mismatch is an error, because the OVIS evaluator aborts on it, and so are what else aborts it:
+result `occlusion` fields it cannot parse and, in a GT file, non-crowd tracks without labels or
+with unusable ones (validate_ovis.py).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
+from vis_bench.eval import validate_ovis
 from vis_bench.eval.loading import read_json
 from vis_bench.eval.params import MAX_DETS
 
@@ -33,9 +39,12 @@ class Problem:
     video_id: Any = None
     frame: int | None = None
     field: str | None = None
+    annotation_id: int | None = None  # a ground-truth annotation (OVIS label checks)
 
     def location(self) -> str:
         parts = []
+        if self.annotation_id is not None:
+            parts.append(f"ground-truth annotation id {self.annotation_id}")
         if self.index is not None:
             parts.append(f"result {self.index}")
         if self.video_id is not None:
@@ -59,6 +68,8 @@ class SplitInfo:
     video_size: dict[int, tuple[int, int]]
     video_length: dict[int, int | None]
     cat_ids: set[int]
+    cat_names: dict[int, str] = field(default_factory=dict)
+    annotations: list | None = None  # as in the file (None: a split without annotations)
 
 
 @dataclass
@@ -66,6 +77,7 @@ class ValidationReport:
     results_path: str
     problems: list[Problem] = field(default_factory=list)
     n_results: int = 0
+    metric: str = "ytvis"  # whose evaluator the checks follow: "ytvis" or "ovis"
 
     @property
     def errors(self) -> list[Problem]:
@@ -108,12 +120,20 @@ def load_split_info(path: str | Path) -> SplitInfo:
         if length is None and isinstance(video.get("file_names"), list):
             length = len(video["file_names"])
         lengths[vid] = length
-    cats = set()
+    names = {}
     for i, cat in enumerate(data["categories"]):
         if not isinstance(cat, dict) or "id" not in cat:
             raise InputError(f"categories[{i}] needs an 'id'", path=path, field="categories")
-        cats.add(cat["id"])
-    return SplitInfo(path=path, video_size=sizes, video_length=lengths, cat_ids=cats)
+        names[cat["id"]] = str(cat.get("name", ""))
+    annotations = data.get("annotations")
+    return SplitInfo(
+        path=path,
+        video_size=sizes,
+        video_length=lengths,
+        cat_ids=set(names),
+        cat_names=names,
+        annotations=annotations if isinstance(annotations, list) else None,
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -164,35 +184,27 @@ def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
         )
 
 
-def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationReport:
-    """Run every check on a results file; never raises for problems inside the file."""
-    report = ValidationReport(results_path=str(results_path))
+def validate_results(
+    split: SplitInfo, results_path: str | Path, metric: str = "auto"
+) -> ValidationReport:
+    """Run every check on a results file; never raises for problems inside the file.
+
+    metric: "auto" (OVIS rules for an OVIS split, see the module docstring), "ytvis" or "ovis".
+    """
+    ovis = validate_ovis.applies(split.cat_names, split.annotations, metric)
+    report = ValidationReport(results_path=str(results_path), metric="ovis" if ovis else "ytvis")
     problems = report.problems
-    try:
-        data = read_json(results_path, "results")
-    except InputError as err:
-        problems.append(Problem("error", "json", str(err)))
-        return report
-    if not isinstance(data, list):
-        problems.append(
-            Problem(
-                "error",
-                "not-a-list",
-                f"results must be a JSON list of predictions, got {type(data).__name__}",
+    if ovis:
+        for code, message, ann_id in validate_ovis.ground_truth_problems(
+            split.annotations, split.video_size, split.cat_ids
+        ):
+            problems.append(
+                Problem("error", code, message, field="occlusion", annotation_id=ann_id)
             )
-        )
+    data = _read_predictions(results_path, problems)
+    if data is None:
         return report
     report.n_results = len(data)
-    if not data:
-        problems.append(
-            Problem(
-                "error",
-                "empty",
-                "the results list is empty (the official evaluator crashes on an empty list)",
-            )
-        )
-        return report
-
     per_pair: Counter = Counter()
     first_of_pair: dict[tuple[Any, Any], int] = {}
     for i, res in enumerate(data):
@@ -211,76 +223,9 @@ def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationRe
         def add(severity, code, message, field=None, frame=None, _i=i, _vid=vid):
             problems.append(Problem(severity, code, message, _i, _vid, frame, field))
 
-        for key in ("video_id", "category_id", "score", "segmentations"):
-            if key not in res:
-                add("error", "missing-field", f"missing {key!r}", field=key)
-        size = None
-        if "video_id" in res:
-            if not _is_int(vid) or vid not in split.video_size:
-                add(
-                    "error",
-                    "unknown-video",
-                    f"video_id {vid!r} is not a video of "
-                    f"{split.path}; use the ids of the split you submit to",
-                    field="video_id",
-                )
-            else:
-                size = split.video_size[vid]
-        cat = res.get("category_id")
-        if "category_id" in res:
-            if not _is_int(cat):
-                add(
-                    "error",
-                    "bad-category",
-                    f"category_id must be an integer, got {cat!r}",
-                    field="category_id",
-                )
-            elif cat not in split.cat_ids:
-                add(
-                    "warning",
-                    "unknown-category",
-                    f"category_id {cat} is not in the split's "
-                    "categories; the official evaluator silently drops this prediction",
-                    field="category_id",
-                )
-        if "score" in res:
-            score = res["score"]
-            if isinstance(score, bool) or not isinstance(score, (int, float)):
-                add("error", "bad-score", f"score must be a number, got {score!r}", field="score")
-            elif not math.isfinite(score):
-                add("error", "bad-score", f"score must be finite, got {score!r}", field="score")
-            elif not 0.0 <= score <= 1.0:
-                add("warning", "score-range", f"score {score!r} is outside [0, 1]", field="score")
-        segs = res.get("segmentations")
-        if "segmentations" in res:
-            if not isinstance(segs, list):
-                add(
-                    "error",
-                    "bad-segmentations",
-                    "segmentations must be a list with one entry "
-                    f"per frame, got {type(segs).__name__}",
-                    field="segmentations",
-                )
-            else:
-                length = split.video_length.get(vid) if size is not None else None
-                if length is not None and len(segs) != length:
-                    add(
-                        "warning",
-                        "frame-count",
-                        f"{len(segs)} frame entries but the video has "
-                        f"{length} frames; the official IoU compares only up to the shorter list",
-                        field="segmentations",
-                    )
-                for t, seg in enumerate(segs):
-                    if seg:
-                        _check_frame(
-                            seg,
-                            size,
-                            lambda s, c, m, _t=t: add(s, c, m, field="segmentations", frame=_t),
-                        )
-        if size is not None and _is_int(cat):
-            per_pair[(vid, cat)] += 1
-            first_of_pair.setdefault((vid, cat), i)
+        if _check_prediction(res, split, ovis, add):
+            per_pair[(vid, res["category_id"])] += 1
+            first_of_pair.setdefault((vid, res["category_id"]), i)
     cap = MAX_DETS[-1]
     for (vid, cat), n in per_pair.items():
         if n > cap:
@@ -296,3 +241,97 @@ def validate_results(split: SplitInfo, results_path: str | Path) -> ValidationRe
                 )
             )
     return report
+
+
+def _read_predictions(results_path: str | Path, problems: list[Problem]) -> list | None:
+    """The parsed results list, or None after recording why there is none to check."""
+    try:
+        data = read_json(results_path, "results")
+    except InputError as err:
+        problems.append(Problem("error", "json", str(err)))
+        return None
+    if not isinstance(data, list):
+        message = f"results must be a JSON list of predictions, got {type(data).__name__}"
+        problems.append(Problem("error", "not-a-list", message))
+        return None
+    if not data:
+        message = "the results list is empty (the official evaluator crashes on an empty list)"
+        problems.append(Problem("error", "empty", message))
+        return None
+    return data
+
+
+def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
+    """Check one prediction; True when it has a known video and an integer category (it then
+    counts toward the 100-per-(video, category) cap)."""
+    for key in ("video_id", "category_id", "score", "segmentations"):
+        if key not in res:
+            add("error", "missing-field", f"missing {key!r}", field=key)
+    vid, size = res.get("video_id"), None
+    if "video_id" in res:
+        if not _is_int(vid) or vid not in split.video_size:
+            add(
+                "error",
+                "unknown-video",
+                f"video_id {vid!r} is not a video of "
+                f"{split.path}; use the ids of the split you submit to",
+                field="video_id",
+            )
+        else:
+            size = split.video_size[vid]
+    cat = res.get("category_id")
+    if "category_id" in res:
+        if not _is_int(cat):
+            add(
+                "error",
+                "bad-category",
+                f"category_id must be an integer, got {cat!r}",
+                field="category_id",
+            )
+        elif cat not in split.cat_ids:
+            add(
+                "warning",
+                "unknown-category",
+                f"category_id {cat} is not in the split's "
+                "categories; the official evaluator silently drops this prediction",
+                field="category_id",
+            )
+    if "score" in res:
+        _check_score(res["score"], add)
+    if "segmentations" in res:
+        length = split.video_length.get(vid) if size is not None else None
+        _check_segmentations(res["segmentations"], size, length, ovis, add)
+    if ovis and "occlusion" in res:
+        message = validate_ovis.result_label_problem(res["occlusion"])
+        if message is not None:
+            add("error", "bad-occlusion", message, field="occlusion")
+    return size is not None and _is_int(cat)
+
+
+def _check_score(score: Any, add) -> None:
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        add("error", "bad-score", f"score must be a number, got {score!r}", field="score")
+    elif not math.isfinite(score):
+        add("error", "bad-score", f"score must be finite, got {score!r}", field="score")
+    elif not 0.0 <= score <= 1.0:
+        add("warning", "score-range", f"score {score!r} is outside [0, 1]", field="score")
+
+
+def _check_segmentations(
+    segs: Any, size: tuple[int, int] | None, length: int | None, ovis: bool, add
+) -> None:
+    if not isinstance(segs, list):
+        add(
+            "error",
+            "bad-segmentations",
+            f"segmentations must be a list with one entry per frame, got {type(segs).__name__}",
+            field="segmentations",
+        )
+        return
+    if length is not None and len(segs) != length:
+        add(*validate_ovis.frame_count_problem(len(segs), length, ovis), field="segmentations")
+    for t, seg in enumerate(segs):
+        if seg:
+            _check_frame(
+                seg, size, lambda s, c, m, _t=t: add(s, c, m, field="segmentations", frame=_t)
+            )

@@ -111,15 +111,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
 
     from vis_bench.atomic import write_atomic
 
-    try:  # MERGE-NOTE: provided by the kernels branch
-        from vis_bench.cuda_ops.ms_deform_attn import core_usage, reset_core_usage
-    except ImportError:  # pragma: no cover
-
-        def core_usage() -> dict[str, int]:
-            return {}
-
-        def reset_core_usage() -> None:
-            return None
+    from vis_bench.cuda_ops.ms_deform_attn import core_usage, reset_core_usage
 
     from vis_bench.inference.runner import run_method
     from vis_bench.measure import memory
