@@ -21,7 +21,13 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def test_vendored_fixtures_are_present():
-    for folder in ("seqformer/public", "ifc/public", "mssts/public", "ytvis_eval/public"):
+    for folder in (
+        "seqformer/public",
+        "ifc/public",
+        "mssts/public",
+        "ytvis_eval/public",
+        "backbones/public",
+    ):
         assert any((GOLDEN / folder).iterdir()), folder
 
 
