@@ -2,7 +2,8 @@
 
 Published setting (ifc.md §1): R-50, shortest edge 360 (max 1333), RGB 0..255 normalised with
 ImageNet mean/std, window T=5 stride S=1 near-online (T=36 offline), multi-class output with
-class-probability threshold 0.01. `infer_clip` serves the harness's generic loop; `infer_video`
+class-probability threshold 0.01. The R-101 release (`backbone: resnet101`) differs only in its
+backbone: stride in the 1x1 conv, BGR input minus the MSRA mean, std 1. `infer_clip` serves the harness's generic loop; `infer_video`
 runs the authors' own loop (backbone once per video, soft-IoU matching) for exact reproduction.
 """
 
@@ -28,6 +29,14 @@ from vis_bench.registry import register_method
 
 PIXEL_MEAN = (123.675, 116.280, 103.530)
 PIXEL_STD = (58.395, 57.120, 57.375)
+#: configs/R101_ytvis.yaml: MSRA (Caffe) weights take BGR 0..255 minus the BGR mean, std 1
+MSRA_PIXEL_MEAN = (103.530, 116.280, 123.675)
+MSRA_PIXEL_STD = (1.0, 1.0, 1.0)
+#: INPUT.FORMAT and MODEL.PIXEL_MEAN/STD per backbone; any other backbone takes R-50's
+INPUT_NORMALISATION = {
+    "resnet50": ("RGB", PIXEL_MEAN, PIXEL_STD),
+    "resnet101": ("BGR", MSRA_PIXEL_MEAN, MSRA_PIXEL_STD),
+}
 
 #: inference options (not network shape) and their published defaults
 INFERENCE_DEFAULTS: dict[str, Any] = {
@@ -111,7 +120,8 @@ class IFCPlugin(MethodPlugin):
         print(report.format())
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
-        """PIL bilinear resize of uint8 frames (shortest edge), then (x - mean) / std."""
+        """PIL bilinear resize of uint8 RGB frames (shortest edge), then the backbone's input
+        format and (x - mean) / std (R-101: BGR, MSRA mean, std 1)."""
         short = int(shorter_side or self.options["min_size_test"])
         _, _, h, w = frames.shape
         nh, nw = resized_shape(h, w, short, int(self.options["max_size_test"]))
@@ -123,8 +133,13 @@ class IFCPlugin(MethodPlugin):
             out.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
         x = torch.stack(out).float()
         device = next(self.model.parameters()).device
-        mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
+        fmt, pixel_mean, pixel_std = INPUT_NORMALISATION.get(
+            self.cfg.backbone, INPUT_NORMALISATION["resnet50"]
+        )
+        if fmt == "BGR":
+            x = x.flip(1)
+        mean = torch.tensor(pixel_mean).view(1, 3, 1, 1)
+        std = torch.tensor(pixel_std).view(1, 3, 1, 1)
         return ((x - mean) / std).to(device)
 
     @torch.no_grad()
@@ -196,7 +211,7 @@ class IFCPlugin(MethodPlugin):
     def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
         """train_net.py: parameters named "backbone" at lr x BACKBONE_MULTIPLIER."""
         backbone, rest = [], []
-        freeze = self.cfg.backbone == "resnet"
+        freeze = self.cfg.backbone != "tiny"
         for name, param in self.model.named_parameters():
             if freeze and name.startswith(FROZEN_RESNET_PREFIXES):
                 param.requires_grad_(False)

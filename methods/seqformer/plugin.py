@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from vis_bench.methods.common.checkpoint import LoadReport
 from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
-from vis_bench.methods.seqformer.model import BACKBONE_DEPTHS, SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.common.backbone_registry import is_frozen_bn_resnet
+from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.seqformer.postprocess import (
     MASK_THRESHOLD,
     MIN_SCORE_FOR_MASKS,
@@ -49,7 +50,8 @@ TRAINING_RECIPE = TrainingRecipe(
 #: learning rate x0.1 for the modules that place sampling points (lr_linear_proj_names)
 LINEAR_PROJ_NAMES = ("reference_points", "sampling_offsets")
 LINEAR_PROJ_MULT = 0.1
-#: a ResNet's stem and layer1 are frozen (only layer2-4 train, models/backbone.py)
+#: a ResNet's stem and layer1 are frozen (only layer2-4 train, models/backbone.py); Swin trains
+#: whole (frozen_stages -1)
 FROZEN_RESNET_PREFIXES = (
     "detr.backbone.0.body.conv1",
     "detr.backbone.0.body.bn1",
@@ -176,7 +178,7 @@ class SeqFormerPlugin(MethodPlugin):
             "linear_proj": [],
             "rest": [],
         }
-        freeze = self.config.backbone in BACKBONE_DEPTHS
+        freeze = is_frozen_bn_resnet(self.config.backbone)
         for name, param in self.model.named_parameters():
             if freeze and name.startswith(FROZEN_RESNET_PREFIXES):
                 param.requires_grad_(False)
