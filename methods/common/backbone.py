@@ -76,9 +76,7 @@ class Bottleneck(nn.Module):
         width = int(planes * width_per_group / 64) * groups
         self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
         self.bn1 = FrozenBatchNorm2d(width)
-        self.conv2 = nn.Conv2d(
-            width, width, 3, stride=stride, padding=1, groups=groups, bias=False
-        )
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, groups=groups, bias=False)
         self.bn2 = FrozenBatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = FrozenBatchNorm2d(out_channels)
@@ -125,9 +123,7 @@ class ResNet(nn.Module):
             layer = []
             for b in range(blocks):
                 block_stride = stride if b == 0 else 1
-                layer.append(
-                    Bottleneck(in_channels, planes, block_stride, groups, width_per_group)
-                )
+                layer.append(Bottleneck(in_channels, planes, block_stride, groups, width_per_group))
                 in_channels = planes * Bottleneck.expansion
             self.add_module(f"layer{index + 1}", nn.Sequential(*layer))
         self.num_channels = [512, 1024, 2048]

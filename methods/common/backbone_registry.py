@@ -65,7 +65,9 @@ BACKBONES: dict[str, BackboneSpec] = {
             width_per_group=4,
             source="SeqFormer models/x101_64d.py",
         ),
-        BackboneSpec("swin_l", "swin", swin=SWIN_L, source="swin_l_p4w12 (models/swin_transformer.py)"),
+        BackboneSpec(
+            "swin_l", "swin", swin=SWIN_L, source="swin_l_p4w12 (models/swin_transformer.py)"
+        ),
     )
 }
 #: Swin's first output (stride 4) is computed but unused; levels 1-3 feed the input projections

@@ -331,13 +331,15 @@ class SwinTransformer(nn.Module):
         use_checkpoint: bool = False,
     ) -> None:
         super().__init__()
-        if ape:
-            raise ValueError("ape=True (absolute position embedding) is not used by any release")
-        if frozen_stages >= 0:
-            raise ValueError("frozen_stages: no release freezes Swin stages (use -1)")
         self.pretrain_img_size = pretrain_img_size
         self.out_indices = tuple(out_indices)
+        self.frozen_stages = frozen_stages
         self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, patch_norm)
+        self.absolute_pos_embed: nn.Parameter | None = None
+        if ape:  # no release uses it; an embedding at the pretraining grid, resized bicubically
+            grid = pretrain_img_size // patch_size
+            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, embed_dim, grid, grid))
+            nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
         self.pos_drop = nn.Dropout(drop_rate)
         rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         self.layers = nn.ModuleList()
@@ -365,6 +367,20 @@ class SwinTransformer(nn.Module):
         self.num_channels = [self.num_features[i] for i in self.out_indices]
         self.strides = [patch_size * 2**i for i in self.out_indices]
         self.apply(_init_weights)
+        self._freeze_stages()
+
+    def _freeze_stages(self) -> None:
+        """`frozen_stages` k >= 0: no gradient for the patch embedding (k >= 1: and the absolute
+        embedding; k >= 2: and stages 0..k-2), as the releases' class does (-1: none)."""
+        params: list[nn.Parameter] = []
+        if self.frozen_stages >= 0:
+            params += self.patch_embed.parameters()
+        if self.frozen_stages >= 1 and self.absolute_pos_embed is not None:
+            params.append(self.absolute_pos_embed)
+        for layer in list(self.layers)[: max(self.frozen_stages - 1, 0)]:
+            params += layer.parameters()
+        for param in params:
+            param.requires_grad_(False)
 
     def forward(self, x: torch.Tensor, trace: Trace | None = None) -> dict[str, torch.Tensor]:
         """x [B, 3, H, W] -> stage outputs; `trace` (a dict) receives every intermediate."""
@@ -372,6 +388,8 @@ class SwinTransformer(nn.Module):
         if trace is not None:
             trace["patch_embed"] = x
         b, _, h, w = x.shape
+        if self.absolute_pos_embed is not None:
+            x = x + F.interpolate(self.absolute_pos_embed, size=(h, w), mode="bicubic")
         x = self.pos_drop(x.flatten(2).transpose(1, 2))
         outs = []
         for i, layer in enumerate(self.layers):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
+from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
 
 #: the released backbones (detectron2 ResNet): depth and STRIDE_IN_1X1 of configs/base_ytvis.yaml

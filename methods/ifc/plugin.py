@@ -10,6 +10,7 @@ runs the authors' own loop (backbone once per video, soft-IoU matching) for exac
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.ifc.checkpoint import LoadReport, load_checkpoint
-from vis_bench.methods.ifc.model import IFCConfig, IFCModel
+from vis_bench.methods.ifc.model import RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.training import ifc_losses
 from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
 
@@ -113,6 +115,12 @@ class IFCPlugin(MethodPlugin):
     def build(cls, cfg: dict[str, Any] | None = None) -> IFCPlugin:
         net, options = parse_config(cfg)
         return cls(net, options)
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """The released backbone (resnet50 / resnet101) a state dict's keys describe."""
+        name = detect_backbone(state_dict).name
+        return {"backbone": name} if name in RESNET_RELEASES else {}
 
     def load_checkpoint(self, path: str) -> None:
         report = load_checkpoint(self.model, path)

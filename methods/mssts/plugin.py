@@ -9,9 +9,11 @@ its keys and the model is rebuilt to match before a strict load.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from vis_bench.methods.common.checkpoint import LoadReport, extract_state_dict, read_checkpoint
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
@@ -39,6 +41,15 @@ class MSSTSReleasePlugin(SeqFormerPlugin):
         options = {k: cfg.pop(k) for k in cls.PLUGIN_OPTIONS if k in cfg}
         config = SeqFormerConfig.from_dict(cfg, source="methods[mssts-release].options")
         return cls(build_release(config), config, options)
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """The backbone and the depth (3+3 or 6+6) a release state dict was saved with."""
+        options = super().checkpoint_options(state_dict)
+        enc, dec = depth_of(state_dict)
+        if enc and dec:
+            options.update(enc_layers=enc, dec_layers=dec)
+        return options
 
     def load_checkpoint(self, path: str, strict: bool = True) -> LoadReport:
         """Strict load of a release-layout checkpoint of either depth (3+3 or 6+6)."""

@@ -8,15 +8,18 @@ the whole clip in one forward, and the top-10 (query, class) post-processing of 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from vis_bench.methods.common.backbone_registry import detect_backbone, is_frozen_bn_resnet
 from vis_bench.methods.common.checkpoint import LoadReport
-from vis_bench.methods.seqformer.checkpoint import load_seqformer_checkpoint
-from vis_bench.methods.common.backbone_registry import is_frozen_bn_resnet
+from vis_bench.methods.seqformer.checkpoint import (
+    complete_box_head_aliases,
+    load_seqformer_checkpoint,
+)
 from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.seqformer.postprocess import (
     MASK_THRESHOLD,
@@ -112,6 +115,18 @@ class SeqFormerPlugin(MethodPlugin):
             self.model, path, strict=strict, method=self.name
         )
         return self.load_report
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """Options that build the model a state dict was saved from: its backbone, read from
+        key names and shapes (`check-checkpoint`)."""
+        name = detect_backbone(state_dict).name
+        return {"backbone": name} if name else {}
+
+    @staticmethod
+    def checkpoint_tensors(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The entries `load_checkpoint` loads: a file's box heads under either name count."""
+        return complete_box_head_aliases(dict(state_dict))
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
         frames = resize_shorter_side(frames, int(shorter_side or self.shorter_side))
