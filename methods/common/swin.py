@@ -331,6 +331,8 @@ class SwinTransformer(nn.Module):
         use_checkpoint: bool = False,
     ) -> None:
         super().__init__()
+        if not set(out_indices) <= set(range(len(depths))):
+            raise ValueError(f"out_indices {out_indices} name stages beyond {len(depths)}")
         self.pretrain_img_size = pretrain_img_size
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
