@@ -7,9 +7,11 @@ Models are built on the meta device, so Swin-L and ResNeXt-101 cost no memory.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from vis_bench.methods.common.backbone import ResNet
 from vis_bench.methods.common.backbone_registry import BACKBONES, detect_backbone
 
@@ -142,3 +144,15 @@ def test_keys_command_prints_to_stdout_without_out(capsys):
     assert entries[0] == ["detr.transformer.memory_bus", [8, 256]]
     assert len(entries) == 684
     assert "684 entries" in captured.err
+
+
+@pytest.mark.parametrize(
+    "config",
+    sorted(p.name for p in (Path(__file__).resolve().parents[1] / "configs").glob("ytvis*.yaml")),
+)
+def test_release_configs_build_their_methods(config):
+    """Every method of a real-data config builds with its options (on meta: no weights)."""
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / config).read_text())
+    for method in data["methods"]:
+        model = meta_model(method["name"], method.get("options") or {})
+        assert sum(p.numel() for p in model.parameters()) > 0
