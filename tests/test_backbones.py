@@ -16,6 +16,7 @@ from vis_bench.methods.common.backbone import ResNet
 from vis_bench.methods.common.backbone_registry import BACKBONES, detect_backbone
 
 from vis_bench.cli import main
+from vis_bench.report.records import read_records
 from vis_bench.state_dict_keys import key_list, meta_model
 
 #: golden file stem -> (registry method, options)
@@ -156,3 +157,48 @@ def test_release_configs_build_their_methods(config):
     for method in data["methods"]:
         model = meta_model(method["name"], method.get("options") or {})
         assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_methods_command_lists_each_methods_backbones(capsys):
+    assert main(["methods"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    after = {lines[i - 1].split()[0]: line for i, line in enumerate(lines) if "backbone:" in line}
+    assert "resnext101_64x4d | swin_l" in after["seqformer"]
+    assert "swin_l" in after["mssts-release"]
+    assert after["ifc"].strip() == "backbone: resnet50 | resnet101 | resnet | tiny"
+
+
+def test_a_sweep_runs_the_larger_backbones(tmp_path, capsys):
+    """Random weights, reduced heads, one short synthetic video at 64 px."""
+    small = {"hidden_dim": 32, "dim_feedforward": 64, "num_queries": 5}
+    config = {
+        "name": "backbones",
+        "dataset": {
+            "kind": "synthetic",
+            "videos": 1,
+            "min_frames": 3,
+            "max_frames": 3,
+            "cache_dir": str(tmp_path / "cache"),
+        },
+        "methods": [
+            {
+                "name": "seqformer",
+                "options": {
+                    "backbone": "resnext101_64x4d",
+                    **small,
+                    "enc_layers": 1,
+                    "dec_layers": 1,
+                },
+            },
+            {"name": "ifc", "options": {"backbone": "resnet101", **small}},
+        ],
+        "sweep": {"clip_length": ["all"], "resolution": [64]},
+        "measure": {"warmup": 0, "repeats": 1, "memory": False},
+        "output": str(tmp_path / "runs"),
+    }
+    path = tmp_path / "backbones.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["run", "--config", str(path)]) == 0
+    records = read_records(tmp_path / "runs" / "backbones")
+    assert [r["status"] for r in records] == ["ok", "ok"], [r.get("error") for r in records]
+    assert all(r["gmacs_per_frame"] > 0 for r in records)

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.ifc.checkpoint import LoadReport, load_checkpoint
-from vis_bench.methods.ifc.model import RESNET_RELEASES, IFCConfig, IFCModel
+from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.training import ifc_losses
 from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
 
@@ -104,6 +104,8 @@ class IFCPlugin(MethodPlugin):
 
     name = "ifc"
     notes = ""
+    #: values of the `backbone` option ("resnet": a detectron2 ResNet of any `depth`)
+    backbones = BACKBONES
 
     def __init__(self, net_cfg: IFCConfig, options: dict[str, Any]) -> None:
         self.cfg = net_cfg

@@ -14,13 +14,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from vis_bench.methods.common.backbone_registry import detect_backbone, is_frozen_bn_resnet
+from vis_bench.methods.common.backbone_registry import (
+    BACKBONES,
+    detect_backbone,
+    is_frozen_bn_resnet,
+)
 from vis_bench.methods.common.checkpoint import LoadReport
 from vis_bench.methods.seqformer.checkpoint import (
     complete_box_head_aliases,
     load_seqformer_checkpoint,
 )
-from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.seqformer.model import TINY_BACKBONE, SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.seqformer.postprocess import (
     MASK_THRESHOLD,
     MIN_SCORE_FOR_MASKS,
@@ -94,6 +98,8 @@ class SeqFormerPlugin(MethodPlugin):
     drop_empty_tracks = True
     #: options of the plugin itself; all other options are SeqFormerConfig fields
     PLUGIN_OPTIONS = ("shorter_side", "top_k")
+    #: values of the `backbone` option (methods/common/backbone_registry.py, and the tiny body)
+    backbones = (*BACKBONES, TINY_BACKBONE)
 
     def __init__(self, model: SeqFormer, config: SeqFormerConfig, options: dict[str, Any]):
         self.model = model

@@ -23,4 +23,7 @@ def run(args: argparse.Namespace) -> int:
         plugin = get_method(name)
         notes = getattr(plugin, "notes", "")
         print(f"{name}" + (f"  ({notes})" if notes else ""))
+        backbones = getattr(plugin, "backbones", ())
+        if backbones:
+            print(f"  backbone: {' | '.join(backbones)}")
     return 0
