@@ -168,6 +168,7 @@ def test_methods_command_lists_each_methods_backbones(capsys):
     assert after["ifc"].strip() == "backbone: resnet50 | resnet101 | resnet | tiny"
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_the_larger_backbones(tmp_path, capsys):
     """Random weights, reduced heads, one short synthetic video at 64 px."""
     small = {"hidden_dim": 32, "dim_feedforward": 64, "num_queries": 5}
@@ -193,7 +194,7 @@ def test_a_sweep_runs_the_larger_backbones(tmp_path, capsys):
             {"name": "ifc", "options": {"backbone": "resnet101", **small}},
         ],
         "sweep": {"clip_length": ["all"], "resolution": [64]},
-        "measure": {"warmup": 0, "repeats": 1, "memory": False},
+        "measure": {"warmup": 0, "repeats": 1, "memory": False, "fps": False},
         "output": str(tmp_path / "runs"),
     }
     path = tmp_path / "backbones.yaml"

@@ -92,7 +92,7 @@ def parse_config(cfg: dict[str, Any] | None) -> tuple[IFCConfig, dict[str, Any]]
     try:
         net = IFCConfig(**{k: v for k, v in cfg.items() if k in net_keys})
     except ValueError as err:
-        raise InputError(str(err), field="comm") from err
+        raise InputError(str(err), path="methods[ifc].options") from err
     inference = {**INFERENCE_DEFAULTS, **{k: v for k, v in cfg.items() if k in INFERENCE_DEFAULTS}}
     return net, inference
 
