@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -169,3 +170,15 @@ def test_check_checkpoint_options_override_what_is_read(golden_dir, tmp_path, ca
 def test_check_checkpoint_of_a_missing_file_is_an_input_error(tmp_path, capsys):
     assert main(["check-checkpoint", str(tmp_path / "none.pth"), "--method", "ifc"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_check_checkpoint_builds_a_project_file_from_its_own_options(capsys):
+    shipped = Path(__file__).resolve().parents[1] / "results" / "checkpoints"
+    assert (
+        main(["check-checkpoint", str(shipped / "seqformer_tiny.pth"), "--method", "seqformer"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "(vis-bench format)" in out and "'backbone': 'tiny'" in out
+    assert main(["check-checkpoint", str(shipped / "ifc_tiny.pth"), "--method", "seqformer"]) == 2
+    assert "checkpoint is for method 'ifc', not 'seqformer'" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vis_bench.checkpoints import PROJECT_FORMAT, CheckpointError
+from vis_bench.checkpoints import PROJECT_FORMAT, CheckpointError, project_state_dict
 from vis_bench.errors import InputError
 from vis_bench.registry import get_method
 
@@ -71,11 +71,15 @@ def load_mmap(path: Path) -> Any:
         raise CheckpointError(f"cannot read checkpoint: {err}", path=str(path)) from err
 
 
-def checkpoint_state_dict(obj: Any, path: Path) -> tuple[dict[str, torch.Tensor], str, dict]:
-    """(tensors, format name, project config) of a loaded checkpoint object."""
+def checkpoint_state_dict(
+    obj: Any, path: Path, method: str | None = None
+) -> tuple[dict[str, torch.Tensor], str, dict]:
+    """(tensors, format name, project config) of a loaded checkpoint object; a project file
+    written for another method than `method` is a CheckpointError."""
     config: dict[str, Any] = {}
     if isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT:
-        fmt, weights, config = PROJECT_FORMAT, obj.get("state_dict"), dict(obj.get("config") or {})
+        weights = project_state_dict(obj, path, method)
+        fmt, config = PROJECT_FORMAT, dict(obj.get("config") or {})
     elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
         fmt, weights = "release", obj["model"]
     elif isinstance(obj, Mapping):

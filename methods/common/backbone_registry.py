@@ -187,6 +187,8 @@ def _detect_swin(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Detecte
 def _detect_detectron2(state_dict: Mapping[str, torch.Tensor], prefix: str) -> DetectedBackbone:
     keys = [k[len(prefix) :] for k in state_dict if k.startswith(prefix)]
     counts = _block_counts(keys, r"res(\d)\.(\d+)\.")
+    if not counts:
+        return DetectedBackbone(None, "detectron2", ["no res2..res5 stages"])
     depth = _depth_of(counts)
     evidence = [f"blocks per stage {list(counts.values())} -> depth {depth or 'unknown'}"]
     conv = f"{prefix}res2.0.conv2.weight"

@@ -50,7 +50,7 @@ def _build_options(plugin: Any, state_dict: dict, project_config: dict, user: di
 def run(args: argparse.Namespace) -> int:
     plugin = get_method(args.method)
     state_dict, fmt, project_config = checkpoint_state_dict(
-        load_mmap(args.checkpoint), args.checkpoint
+        load_mmap(args.checkpoint), args.checkpoint, args.method
     )
     numbers = sum(value.numel() for value in state_dict.values())
     print(
