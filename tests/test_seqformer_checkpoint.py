@@ -106,14 +106,11 @@ def test_shape_mismatch_names_key_shapes_and_file(tmp_path):
     state["detr.query_embed.weight"] = torch.zeros(300, 512)
     path = tmp_path / "r50.pth"
     torch.save({"model": state}, path)
-    before = target.model.state_dict()["detr.class_embed.0.bias"].clone()
     with pytest.raises(CheckpointError) as err:
         target.load_checkpoint(str(path))
     message = str(err.value)
     for part in ("detr.query_embed.weight", "(300, 512)", "(5, 128)", str(path)):
         assert part in message
-    # nothing was loaded
-    assert torch.equal(target.model.state_dict()["detr.class_embed.0.bias"], before)
     # the opt-out loads everything else and leaves the mis-shaped key as built
     report = target.load_checkpoint(str(path), strict=False)
     assert report.partial and report.mismatched[0].startswith("detr.query_embed.weight")

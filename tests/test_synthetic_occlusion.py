@@ -20,7 +20,6 @@ from vis_bench.eval.api import evaluate_files
 from vis_bench.eval.occlusion import occlusion_score
 from vis_bench.eval.params import OVIS_STAT_NAMES
 from vis_bench.inference.sources import open_source
-from vis_bench.measure.accuracy import evaluate_results
 from vis_bench.report.tables import comparison_table
 from vis_bench.sweep import run_sweep
 
@@ -146,15 +145,7 @@ def test_sweep_over_an_occluded_split_records_the_breakdown(occluded, tmp_path):
         }
     )
     source = open_source(config.dataset)
-    records = run_sweep(
-        config,
-        source,
-        source.gt_path,
-        source.dataset_id,
-        tmp_path / "run",
-        evaluate=evaluate_results,
-        log=lambda s: None,
-    )
+    records = run_sweep(config, source, tmp_path / "run", log=lambda s: None)
     assert records[0]["status"] == "ok"
     assert all(name in records[0] for name in OVIS_STAT_NAMES)
     table = comparison_table(records, columns=("AP", *OCC_COLUMNS))

@@ -27,6 +27,7 @@ def test_vendored_fixtures_are_present():
         "mssts/public",
         "ytvis_eval/public",
         "ovis_eval/public",
+        "backbones/public",
     ):
         assert any((GOLDEN / folder).iterdir()), folder
 

@@ -40,6 +40,9 @@ class DatasetConfig:
     max_frames: int = 14
     #: share of the synthetic tracks that enter or leave the frame (the generator's default)
     enter_leave: float = 0.6
+    #: synthetic data with OVIS occlusion labels: the share of tracks another object crosses
+    #: in front of (null: no labels, YouTube-VIS layout)
+    occlusion: float | None = None
     cache_dir: str = ".cache/vis_bench"
 
 
@@ -174,6 +177,12 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
     if dataset.kind not in DATASET_KINDS:
         raise InputError(
             f"{dataset.kind!r} is not one of {DATASET_KINDS}", path=source, field="dataset.kind"
+        )
+    if dataset.occlusion is not None and not 0.0 <= dataset.occlusion <= 1.0:
+        raise InputError(
+            f"must be a share in 0..1 or null, got {dataset.occlusion}",
+            path=source,
+            field="dataset.occlusion",
         )
     if dataset.kind == "synthetic":
         return

@@ -142,8 +142,10 @@ class MethodSpec:
     #: a track whose mask is empty in every frame at the video size yields no prediction
     #: (SeqFormer's inference.py drops such queries; IFC keeps them)
     drop_empty_tracks: bool = False
-    #: the option naming the backbone (tables and the leaderboard show its value)
+    #: the option naming the backbone (tables and the leaderboard show its value) and the
+    #: values it takes
     backbone_option: str = "backbone"
+    backbones: tuple[str, ...] = ()
 
     def matches_checkpoint(self, keys: Iterable[str]) -> int:
         """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
@@ -163,7 +165,8 @@ class MethodSpec:
             "summary": self.summary,
             "reference": self.reference,
             "notes": self.notes,
-            "options": sorted(options_dict(self.options())),
+            "options": [f"{k}={v}" for k, v in sorted(options_dict(self.options()).items())],
+            "backbones": list(self.backbones),
             "preprocessing": (
                 f"{prep.resize} resize to shorter side {prep.shorter_side}"
                 + (f" (longer side <= {prep.max_size})" if prep.max_size else "")
@@ -224,6 +227,18 @@ class MethodPlugin(ABC):
         self, checkpoint: str | CheckpointContents, strict: bool = True
     ) -> LoadSummary:
         """Load the authors' released layout or the project's own, strictly unless told not to."""
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """Options that build the model a release state dict was saved from, read from its keys
+        and shapes (e.g. the backbone); `check-checkpoint` builds that model to compare."""
+        return {}
+
+    @classmethod
+    def checkpoint_tensors(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The entries `load_checkpoint` would load from a file's state dict (after the method's
+        own completions, such as duplicated keys); default: the state dict as it is."""
+        return dict(state_dict)
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
         """uint8 RGB frames [T, 3, H, W] -> the method's normalised, resized input [T, 3, h, w].

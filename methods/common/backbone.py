@@ -1,9 +1,11 @@
-"""ResNet-50/101 with frozen BatchNorm, in torchvision's module layout.
+"""ResNet-50/101 and ResNeXt-101 with frozen BatchNorm, in torchvision's module layout.
 
 Module names match torchvision's `resnet50()` (conv1, bn1, layer1..4; Bottleneck conv1/bn1/conv2/
 bn2/conv3/bn3/downsample.0/.1; stride on the 3x3 conv, "v1.5"), so torchvision ImageNet weights and
-the authors' checkpoints (which wrap it as `backbone.0.body.*`) load without a key map. torchvision
-itself is not a dependency.
+the authors' checkpoints (which wrap it as `backbone.0.body.*`) load without a key map. ResNeXt is
+the same tree with a grouped 3x3 conv of width `int(planes * width_per_group / 64) * groups`
+(torchvision's formula; SeqFormer's `models/x101_64d.py` only sets groups 64, width 4 on it).
+torchvision itself is not a dependency.
 """
 
 from __future__ import annotations
@@ -57,16 +59,25 @@ class FrozenBatchNorm2d(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 -> 3x3 (carries the stride) -> 1x1 (x4 channels), identity or projected shortcut."""
+    """1x1 -> 3x3 (carries the stride; grouped for ResNeXt) -> 1x1 (4 x planes channels),
+    identity or projected shortcut."""
 
     expansion = 4
 
-    def __init__(self, in_channels: int, width: int, stride: int = 1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        groups: int = 1,
+        width_per_group: int = 64,
+    ) -> None:
         super().__init__()
-        out_channels = width * self.expansion
+        out_channels = planes * self.expansion
+        width = int(planes * width_per_group / 64) * groups
         self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
         self.bn1 = FrozenBatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, groups=groups, bias=False)
         self.bn2 = FrozenBatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = FrozenBatchNorm2d(out_channels)
@@ -86,30 +97,35 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """The convolutional body of torchvision's ResNet (no avgpool / fc), returning layer2..4.
+    """The convolutional body of torchvision's ResNet/ResNeXt (no avgpool / fc), returning
+    layer2..4.
 
     Outputs are keyed "res3", "res4", "res5" (strides 8, 16, 32); layer1 runs but is not returned,
-    because no method here reads it.
+    because no method here reads it. `groups`/`width_per_group` make it a ResNeXt (32, 8 for
+    torchvision's resnext101_32x8d; 64, 4 for SeqFormer's resnext101_64x4d).
     """
 
-    def __init__(self, depth: int = 50) -> None:
+    def __init__(self, depth: int = 50, groups: int = 1, width_per_group: int = 64) -> None:
         super().__init__()
         if depth not in RESNET_DEPTHS:
             raise ValueError(
                 f"unsupported ResNet depth {depth}; choose one of {sorted(RESNET_DEPTHS)}"
             )
         self.depth = depth
+        self.groups = groups
+        self.width_per_group = width_per_group
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = FrozenBatchNorm2d(64)
         in_channels = 64
-        for index, (blocks, width) in enumerate(
+        for index, (blocks, planes) in enumerate(
             zip(RESNET_DEPTHS[depth], (64, 128, 256, 512), strict=True)
         ):
             stride = 1 if index == 0 else 2
             layer = []
             for b in range(blocks):
-                layer.append(Bottleneck(in_channels, width, stride if b == 0 else 1))
-                in_channels = width * Bottleneck.expansion
+                block_stride = stride if b == 0 else 1
+                layer.append(Bottleneck(in_channels, planes, block_stride, groups, width_per_group))
+                in_channels = planes * Bottleneck.expansion
             self.add_module(f"layer{index + 1}", nn.Sequential(*layer))
         self.num_channels = [512, 1024, 2048]
         self.strides = [8, 16, 32]
@@ -130,23 +146,38 @@ def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class Backbone(nn.Module):
-    """A ResNet body (`.body`, frozen BN) plus the per-level padding masks DETR-style models use.
+    """A backbone body (`.body`) plus the per-level padding masks DETR-style models use.
 
-    `body` replaces the ResNet with another module returning res3/res4/res5 and declaring
-    `num_channels` and `strides` (the tiny models' `TinyResNet`).
+    `body` replaces the ResNet with another module declaring `num_channels` and `strides` of
+    its outputs (the tiny models' `TinyResNet`, the Swin Transformer). `return_layers` maps the
+    body's output names to the levels the model reads ({"1": "res3", ...} for Swin, whose first
+    output is computed but unused, as in the releases); None keeps every output as it is.
     """
 
-    def __init__(self, depth: int = 50, body: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        depth: int = 50,
+        body: nn.Module | None = None,
+        return_layers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.body = ResNet(depth) if body is None else body
-        self.num_channels = self.body.num_channels
-        self.strides = self.body.strides
+        self.return_layers = dict(return_layers) if return_layers else None
+        channels, strides = list(self.body.num_channels), list(self.body.strides)
+        if self.return_layers is not None:
+            picked = [int(name) for name in self.return_layers]
+            channels = [channels[i] for i in picked]
+            strides = [strides[i] for i in picked]
+        self.num_channels = channels
+        self.strides = strides
 
     def forward(
         self, images: torch.Tensor, mask: torch.Tensor
     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """images [N, 3, H, W], mask [N, H, W] -> (features by level, masks by level)."""
         features = self.body(images)
+        if self.return_layers is not None:
+            features = {level: features[name] for name, level in self.return_layers.items()}
         masks = {name: resize_mask(mask, f.shape[-2:]) for name, f in features.items()}
         return features, masks
 

@@ -111,6 +111,42 @@ def _describe_file(contents: CheckpointContents) -> str:
     return f"this looks like a {guess} checkpoint"
 
 
+def compare_and_load(
+    model: nn.Module,
+    weights: Mapping[str, torch.Tensor],
+    report: LoadReport,
+    ignored: tuple[str, ...] = (),
+    assign: bool = False,
+) -> LoadReport:
+    """Load every entry of `weights` that fits `model` and fill `report` with what did not.
+
+    The model's own loading hooks decide what is missing or unexpected (a frozen BatchNorm that
+    ignores `num_batches_tracked`, say), as in any load. `assign=True` puts the file's tensors in
+    place instead of copying them, which is how a meta-device model is compared without memory.
+    """
+    weights = dict(weights)
+    patterns = [re.compile(p) for p in ignored]
+    own = model.state_dict()
+    for key in list(weights):
+        if key not in own and any(p.search(key) for p in patterns):
+            report.ignored.append(key)
+            del weights[key]
+    report.mismatched = [
+        f"{k} (file {tuple(weights[k].shape)}, model {tuple(own[k].shape)})"
+        for k in weights
+        if k in own and tuple(weights[k].shape) != tuple(own[k].shape)
+    ]
+    loadable = {
+        k: v for k, v in weights.items() if k not in own or tuple(v.shape) == tuple(own[k].shape)
+    }
+    result = model.load_state_dict(loadable, strict=False, assign=assign)
+    misshaped = {m.split(" ", 1)[0] for m in report.mismatched}
+    report.missing = [k for k in result.missing_keys if k not in misshaped]
+    report.unexpected = list(result.unexpected_keys)
+    report.loaded = len(loadable) - len(report.unexpected)
+    return report
+
+
 def load_state_dict_strict(
     model: nn.Module,
     contents: CheckpointContents,
@@ -118,22 +154,14 @@ def load_state_dict_strict(
     state_dict: Mapping[str, torch.Tensor] | None = None,
     strict: bool = True,
 ) -> LoadReport:
-    """Load `state_dict` (default: the file's) into `model`; see the module docstring."""
-    weights = dict(contents.state_dict if state_dict is None else state_dict)
-    ignored_patterns = [re.compile(p) for p in spec.ignored_checkpoint_keys]
+    """Load `state_dict` (default: the file's) into `model`; see the module docstring.
+
+    A strict load that finds any mismatch raises after loading what fitted: the half-filled
+    model must not be used (the harness discards it with the failed cell).
+    """
+    weights = contents.state_dict if state_dict is None else state_dict
     report = LoadReport(contents.path, contents.format, strict=strict)
-    own = model.state_dict()
-    for key in list(weights):
-        if key not in own and any(p.search(key) for p in ignored_patterns):
-            report.ignored.append(key)
-            del weights[key]
-    report.unexpected = [k for k in weights if k not in own]
-    report.missing = [k for k in own if k not in weights]
-    report.mismatched = [
-        f"{k} (file {tuple(weights[k].shape)}, model {tuple(own[k].shape)})"
-        for k in weights
-        if k in own and tuple(weights[k].shape) != tuple(own[k].shape)
-    ]
+    compare_and_load(model, weights, report, spec.ignored_checkpoint_keys)
     if strict and not report.clean:
         message = [f"does not fit the {spec.name} model being built", *report.problems()]
         message.append(_describe_file(contents))
@@ -142,11 +170,6 @@ def load_state_dict_strict(
             "method's entry to load what fits (the record then says the load was partial)"
         )
         raise CheckpointError("\n  ".join(message), path=contents.path)
-    loadable = {
-        k: v for k, v in weights.items() if k in own and tuple(v.shape) == tuple(own[k].shape)
-    }
-    model.load_state_dict(loadable, strict=False)
-    report.loaded = len(loadable)
     return report
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from vis_bench.measure.flops import FlopReport, count_flops
-from vis_bench.methods.ifc.backbone import ResNetD2
+from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.ifc.transformer import IFCEncoder
 
 

@@ -16,11 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
-from vis_bench.methods.ifc.backbone import ResNetD2
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
 
-BACKBONES = ("resnet", "tiny")
+#: the released backbones (detectron2 ResNet): depth and STRIDE_IN_1X1 of configs/base_ytvis.yaml
+#: (torchvision-initialised R-50) and configs/R101_ytvis.yaml (MSRA-initialised R-101)
+RESNET_RELEASES = {"resnet50": (50, False), "resnet101": (101, True)}
+#: "resnet": a detectron2 ResNet of `depth` (default 50) with `stride_in_1x1` (default False)
+BACKBONES = (*RESNET_RELEASES, "resnet", "tiny")
 
 
 @dataclass
@@ -37,17 +41,26 @@ class IFCConfig:
     num_queries: int = 100
     dropout: float = 0.1
     comm: str = "ifc"
+    #: a released backbone (resnet50, resnet101: depth and stride placement follow its config),
     #: "resnet" (detectron2 ResNet of `depth`) or "tiny" (methods/common/tiny_backbone.py)
-    backbone: str = "resnet"
-    depth: int = 50
-    stride_in_1x1: bool = False
+    backbone: str = "resnet50"
+    depth: int | None = None  # None: the backbone's own (50 for "resnet")
+    stride_in_1x1: bool | None = None  # None: the backbone's own (False for "resnet")
     no_object_weight: float = 0.1
 
     def __post_init__(self) -> None:
         if self.comm not in COMM_VARIANTS:
             raise ValueError(f"comm must be one of {COMM_VARIANTS}, got {self.comm!r}")
         if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+            raise ValueError(
+                f"backbone must be one of {BACKBONES}, got {self.backbone!r} "
+                "(IFC was released with ResNet-50 and ResNet-101 only)"
+            )
+        depth, stride_in_1x1 = RESNET_RELEASES.get(self.backbone, (50, False))
+        if self.backbone in RESNET_RELEASES and self.depth not in (None, depth):
+            raise ValueError(f"backbone {self.backbone} has depth {depth}, not {self.depth}")
+        self.depth = depth if self.depth is None else self.depth
+        self.stride_in_1x1 = stride_in_1x1 if self.stride_in_1x1 is None else self.stride_in_1x1
 
     def backbone_channels(self) -> dict[str, int]:
         """Channels of res3, res4, res5 (what the input projection and mask head read)."""

@@ -2,13 +2,15 @@
 
 Published setting (ifc.md §1): R-50, shortest edge 360 (max 1333), RGB 0..255 normalised with
 ImageNet mean/std, window T=5 stride S=1 near-online (T=36 offline), multi-class output with
-class-probability threshold 0.01. `infer_clip` serves the harness's generic loop; `infer_video`
+class-probability threshold 0.01. The R-101 release (`backbone: resnet101`) differs only in its
+backbone: stride in the 1x1 conv, BGR input minus the MSRA mean, std 1. `infer_clip` serves the harness's generic loop; `infer_video`
 runs the authors' own loop (backbone once per video, soft-IoU matching) for exact reproduction.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +18,14 @@ import torch
 
 from vis_bench.checkpoints import CheckpointContents
 from vis_bench.errors import InputError
+from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.checkpoint import (
     LoadReport,
     checkpoint_contents,
     load_state_dict_strict,
 )
 from vis_bench.methods.ifc.flops import encoder_flops
-from vis_bench.methods.ifc.model import IFCConfig, IFCModel
+from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
 from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
@@ -40,6 +43,14 @@ from vis_bench.registry import register_method
 PIXEL_MEAN = (123.675, 116.280, 103.530)
 PIXEL_STD = (58.395, 57.120, 57.375)
 REFERENCE = "sukjunhwang/IFC @ 880d646352661a165f1008de94d0432f1f43de3e (projects/IFC)"
+#: configs/R101_ytvis.yaml: MSRA (Caffe) weights take BGR 0..255 minus the BGR mean, std 1
+MSRA_PIXEL_MEAN = (103.530, 116.280, 123.675)
+MSRA_PIXEL_STD = (1.0, 1.0, 1.0)
+#: INPUT.FORMAT and MODEL.PIXEL_MEAN/STD per backbone; any other backbone takes R-50's
+INPUT_NORMALISATION = {
+    "resnet50": ("RGB", PIXEL_MEAN, PIXEL_STD),
+    "resnet101": ("BGR", MSRA_PIXEL_MEAN, MSRA_PIXEL_STD),
+}
 
 #: configs/base_ytvis.yaml: AdamW 1e-4 (backbone x0.1), weight decay 1e-4, the whole model's
 #: gradient norm clipped at 0.01, 6000 iterations with the rate x0.1 at 4000, 10 warm-up
@@ -68,15 +79,18 @@ def resized_shape(h: int, w: int, short: int, max_size: int) -> tuple[int, int]:
     return _preprocessing(short, max_size).output_size(h, w)
 
 
-def _preprocessing(short: int, max_size: int) -> Preprocessing:
-    """detectron2's ResizeShortestEdge with PIL bilinear, RGB 0..255, ImageNet mean/std."""
+def _preprocessing(short: int, max_size: int, backbone: str = "resnet50") -> Preprocessing:
+    """detectron2's ResizeShortestEdge with PIL bilinear, then the backbone's input format and
+    (x - mean) / std on 0..255 pixels (R-50: RGB, ImageNet mean/std; R-101: BGR, MSRA mean)."""
+    fmt, mean, std = INPUT_NORMALISATION.get(backbone, INPUT_NORMALISATION["resnet50"])
     return Preprocessing(
         shorter_side=short,
         resize="pil-bilinear",
         max_size=max_size,
-        mean=PIXEL_MEAN,
-        std=PIXEL_STD,
+        mean=mean,
+        std=std,
         pixel_divisor=1.0,
+        channel_order=fmt,
         size_divisibility=32,
     )
 
@@ -137,6 +151,7 @@ class IFCPlugin(MethodPlugin):
             )
         },
         stitch_class_aware=False,
+        backbones=BACKBONES,
     )
 
     def __init__(self, options: IFCOptions) -> None:
@@ -151,7 +166,15 @@ class IFCPlugin(MethodPlugin):
 
     @property
     def preprocessing(self) -> Preprocessing:
-        return _preprocessing(self.options.min_size_test, self.options.max_size_test)
+        return _preprocessing(
+            self.options.min_size_test, self.options.max_size_test, self.cfg.backbone
+        )
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """The released backbone (resnet50 / resnet101) a state dict's keys describe."""
+        name = detect_backbone(state_dict).name
+        return {"backbone": name} if name in RESNET_RELEASES else {}
 
     def load_checkpoint(
         self, checkpoint: str | CheckpointContents, strict: bool = True
@@ -233,7 +256,7 @@ class IFCPlugin(MethodPlugin):
     def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
         """train_net.py: parameters named "backbone" at lr x BACKBONE_MULTIPLIER."""
         backbone, rest = [], []
-        freeze = self.cfg.backbone == "resnet"
+        freeze = self.cfg.backbone != "tiny"
         for name, param in self.model.named_parameters():
             if freeze and name.startswith(FROZEN_RESNET_PREFIXES):
                 param.requires_grad_(False)

@@ -11,7 +11,9 @@ released for download (the repository's README links point back to the repositor
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -63,6 +65,15 @@ class MSSTSReleasePlugin(SeqFormerPlugin):
         ),
     )
     build_network = staticmethod(build_release)
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """The backbone and the depth (3+3 or 6+6) a release state dict was saved with."""
+        options = super().checkpoint_options(state_dict)
+        enc, dec = depth_of(state_dict)
+        if enc and dec:
+            options.update(enc_layers=enc, dec_layers=dec)
+        return options
 
     def adapt_to_checkpoint(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A release checkpoint of the other depth (3+3 or 6+6) rebuilds the model to match."""

@@ -18,6 +18,11 @@ from torch import nn
 
 from vis_bench.errors import InputError
 from vis_bench.methods.common.backbone import Backbone, Joiner, resize_mask
+from vis_bench.methods.common.backbone_registry import (
+    BACKBONES,
+    build_backbone,
+    unknown_backbone_message,
+)
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
@@ -30,7 +35,6 @@ from vis_bench.methods.seqformer.segmentation import (
 from vis_bench.methods.seqformer.transformer import DeformableTransformer
 from vis_bench.options import build_dataclass
 
-BACKBONE_DEPTHS = {"resnet50": 50, "resnet101": 101}
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
 TINY_BACKBONE = "tiny"
 
@@ -39,7 +43,9 @@ TINY_BACKBONE = "tiny"
 class SeqFormerConfig:
     """Model hyper-parameters; the defaults are the published R50 model (configs/r50_seqformer.sh)."""
 
-    backbone: str | None = "resnet50"  # None: no backbone, feed features to forward_features
+    #: a name of methods/common/backbone_registry.py (resnet50, resnet101, resnext101_32x8d,
+    #: resnext101_64x4d, swin_l), "tiny", or None: no backbone, feed features to forward_features
+    backbone: str | None = "resnet50"
     hidden_dim: int = 256
     dim_feedforward: int = 1024
     nheads: int = 8
@@ -67,10 +73,10 @@ class SeqFormerConfig:
     def check(self, where: str, source: str) -> None:
         """Only the published architecture's variants are implemented."""
         prefix = f"{where}." if where else ""
-        known = [*BACKBONE_DEPTHS, TINY_BACKBONE]
+        known = [*BACKBONES, TINY_BACKBONE]
         if self.backbone is not None and self.backbone not in known:
             raise InputError(
-                f"backbone {self.backbone!r} not supported; use one of {sorted(known)}",
+                unknown_backbone_message(self.backbone, known),
                 path=source,
                 field=f"{prefix}backbone",
             )
@@ -328,7 +334,7 @@ def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:
         backbone = Joiner(body, position)
         channels = list(body.num_channels)
     elif cfg.backbone is not None:
-        body = Backbone(BACKBONE_DEPTHS[cfg.backbone])
+        body = build_backbone(cfg.backbone)
         backbone = Joiner(body, position)
         channels = list(body.num_channels)
     transformer = DeformableTransformer(

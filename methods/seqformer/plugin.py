@@ -8,6 +8,7 @@ the whole clip in one forward, and the top-10 (query, class) post-processing of 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,13 +17,18 @@ import torch.nn.functional as F
 
 from vis_bench.checkpoints import CheckpointContents
 from vis_bench.errors import InputError
+from vis_bench.methods.common.backbone_registry import (
+    BACKBONES,
+    detect_backbone,
+    is_frozen_bn_resnet,
+)
 from vis_bench.methods.common.checkpoint import (
     LoadReport,
     checkpoint_contents,
     load_state_dict_strict,
 )
 from vis_bench.methods.seqformer.checkpoint import complete_box_head_aliases
-from vis_bench.methods.seqformer.model import BACKBONE_DEPTHS, SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.seqformer.model import TINY_BACKBONE, SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.seqformer.parity import run_parity
 from vis_bench.methods.seqformer.postprocess import (
     MASK_THRESHOLD,
@@ -56,7 +62,8 @@ TRAINING_RECIPE = TrainingRecipe(
 #: learning rate x0.1 for the modules that place sampling points (lr_linear_proj_names)
 LINEAR_PROJ_NAMES = ("reference_points", "sampling_offsets")
 LINEAR_PROJ_MULT = 0.1
-#: a ResNet's stem and layer1 are frozen (only layer2-4 train, models/backbone.py)
+#: a ResNet's stem and layer1 are frozen (only layer2-4 train, models/backbone.py); Swin trains
+#: whole (frozen_stages -1)
 FROZEN_RESNET_PREFIXES = (
     "detr.backbone.0.body.conv1",
     "detr.backbone.0.body.bn1",
@@ -95,6 +102,7 @@ class SeqFormerPlugin(MethodPlugin):
         training=TRAINING_RECIPE,
         parity=ParityReference(run_parity, "tests/fixtures/golden/seqformer/public", REFERENCE),
         drop_empty_tracks=True,
+        backbones=(*BACKBONES, TINY_BACKBONE),
     )
     #: builds the network of the options (a variant of the architecture replaces it)
     build_network = staticmethod(build)
@@ -119,7 +127,7 @@ class SeqFormerPlugin(MethodPlugin):
         """Release `.pth` (weights under "model") or the project's format; strict by default."""
         contents = checkpoint_contents(checkpoint)
         contents.check_method(self.name)
-        state_dict = complete_box_head_aliases(self.adapt_to_checkpoint(contents.state_dict))
+        state_dict = self.checkpoint_tensors(self.adapt_to_checkpoint(contents.state_dict))
         self.load_report = load_state_dict_strict(
             self.model, contents, self.spec, state_dict, strict
         )
@@ -128,6 +136,18 @@ class SeqFormerPlugin(MethodPlugin):
     def adapt_to_checkpoint(self, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Rebuild the model where a variant's checkpoint says how (the MS-STS release depth)."""
         return state_dict
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """Options that build the model a state dict was saved from: its backbone, read from
+        key names and shapes (`check-checkpoint`)."""
+        name = detect_backbone(state_dict).name
+        return {"backbone": name} if name else {}
+
+    @classmethod
+    def checkpoint_tensors(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The entries `load_checkpoint` loads: a file's box heads under either name count."""
+        return complete_box_head_aliases(dict(state_dict))
 
     @torch.no_grad()
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
@@ -184,7 +204,7 @@ class SeqFormerPlugin(MethodPlugin):
             "linear_proj": [],
             "rest": [],
         }
-        freeze = self.config.backbone in BACKBONE_DEPTHS
+        freeze = is_frozen_bn_resnet(self.config.backbone)
         for name, param in self.model.named_parameters():
             if freeze and name.startswith(FROZEN_RESNET_PREFIXES):
                 param.requires_grad_(False)

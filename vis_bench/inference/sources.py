@@ -66,6 +66,7 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
             min_frames=config.min_frames,
             max_frames=config.max_frames,
             enter_leave=config.enter_leave,
+            occlusion=config.occlusion,
         )
         root = ensure_synthetic_dataset(config.cache_dir, spec)
         annotations, frames = split_paths(root)
@@ -75,6 +76,8 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
             "seed": config.seed,
             "enter_leave": config.enter_leave,
         }
+        if config.occlusion is not None:
+            identity["occlusion"] = config.occlusion
     else:
         annotations = Path(config.annotations or "")
         frames = Path(config.frames or "")

@@ -25,12 +25,23 @@ from vis_bench.config import BenchConfig, parse_config
 from vis_bench.data.ytvis_json import read_json
 from vis_bench.errors import InputError
 from vis_bench.hashing import file_sha256
-from vis_bench.report.tables import PERCENT_METRICS
+from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
 
 BASELINE_FORMAT = "vis-bench-baseline"
 #: metrics whose drop fails a regression check (AR is reported but only AP gates)
 GATED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-REPORTED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100")
+REPORTED_METRICS = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    *OCCLUSION_AP,
+)
 CELL_AXES = (
     "method",
     "checkpoint",

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.errors import InputError
-from vis_bench.report.tables import datasets_of, records_frame, was_loaded
+from vis_bench.report.tables import OCCLUSION_AP, datasets_of, records_frame, was_loaded
 
 COLUMNS = [
     "rank",
@@ -22,6 +22,7 @@ COLUMNS = [
     "AP",
     "AP50",
     "AP75",
+    *OCCLUSION_AP,
     "AR1",
     "AR10",
     "FPS",
@@ -72,6 +73,7 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                 "AP": r.get("AP"),
                 "AP50": r.get("AP50"),
                 "AP75": r.get("AP75"),
+                **{name: r.get(name) for name in OCCLUSION_AP},
                 "AR1": r.get("AR1"),
                 "AR10": r.get("AR10"),
                 "FPS": _fps(r),
@@ -89,7 +91,8 @@ def _section(records: list[dict[str, Any]]) -> list[str]:
     frame = leaderboard_frame(records)
     if frame.empty:
         return ["No finished cells yet."]
-    lines = [frame[COLUMNS].to_markdown(index=False, floatfmt=".1f", missingval="-")]
+    columns = [c for c in COLUMNS if c not in OCCLUSION_AP or frame[c].notna().any()]
+    lines = [frame[columns].to_markdown(index=False, floatfmt=".1f", missingval="-")]
     if frame["FPS"].astype(str).str.contains(r"\*", regex=True).any():
         lines += ["", "\\* FPS measured while the machine was loaded."]
     return lines

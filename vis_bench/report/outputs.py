@@ -8,7 +8,14 @@ from typing import Any
 from vis_bench.atomic import write_atomic
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
-from vis_bench.report.tables import comparison_table, datasets_of, notes_lines, pivot_table
+from vis_bench.report.tables import (
+    OCCLUSION_AP,
+    OCCLUSION_AR,
+    comparison_table,
+    datasets_of,
+    notes_lines,
+    pivot_table,
+)
 
 
 def tables_markdown(records: list[dict[str, Any]], title: str) -> str:
@@ -22,6 +29,15 @@ def tables_markdown(records: list[dict[str, Any]], title: str) -> str:
         pivot_table(records, "fps_end_to_end", "method", "clip_length"),
         "",
     ]
+    if any(r.get("AP_occ_light") is not None for r in records):
+        columns = ("AP", *OCCLUSION_AP, *OCCLUSION_AR)
+        by = ("method", "clip_length", "stride", "resolution")
+        parts += [
+            "## AP and AR by occlusion level (OVIS)",
+            "",
+            comparison_table(records, columns, by),
+        ]
+        parts += [""]
     notes = notes_lines(records)
     if notes:
         parts += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]

@@ -21,6 +21,13 @@ def _pyplot():
     return plt
 
 
+def _measured(frame, columns: tuple[str, ...]):
+    """The rows that have every one of `columns` (a measure switch may have left them out)."""
+    if frame.empty or any(c not in frame for c in columns):
+        return frame.iloc[0:0]
+    return frame.dropna(subset=list(columns))
+
+
 def plot_title(records: list[dict[str, Any]], what: str) -> str:
     """e.g. "AP vs clip length: ifc, seqformer\nsynthetic (seed 0, 24 videos) on AMD EPYC (2 threads)"."""
     frame = records_frame(records)
@@ -41,8 +48,8 @@ def plot_title(records: list[dict[str, Any]], what: str) -> str:
 
 def plot_ap_vs_clip_length(records: list[dict[str, Any]], path: str | Path) -> Path | None:
     """One line per method; 'all' (whole video) is drawn at the right end."""
-    frame = records_frame(records)
-    if frame.empty or "AP" not in frame:
+    frame = _measured(records_frame(records), ("AP",))
+    if frame.empty:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -64,8 +71,8 @@ def plot_ap_vs_clip_length(records: list[dict[str, Any]], path: str | Path) -> P
 
 def plot_ap_vs_fps(records: list[dict[str, Any]], path: str | Path) -> Path | None:
     """Accuracy/speed trade-off: one point per cell, labelled with its clip length."""
-    frame = records_frame(records)
-    if frame.empty or "AP" not in frame or "fps_end_to_end" not in frame:
+    frame = _measured(records_frame(records), ("AP", "fps_end_to_end"))
+    if frame.empty:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -15,9 +15,36 @@ import pandas as pd
 from vis_bench.report.records import latest_records
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
-PERCENT_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100")
+OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
+OCCLUSION_AR = ("AR_occ_light", "AR_occ_medium", "AR_occ_heavy")
+PERCENT_METRICS = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
+    *OCCLUSION_AP,
+    *OCCLUSION_AR,
+)
 AXES = ("method", "clip_length", "stride", "resolution", "device", "dtype")
-DEFAULT_COLUMNS = ("AP", "AP50", "AP75", "AR1", "AR10", "fps_end_to_end", "fps_model")
+#: the occlusion APs (OVIS data) appear after AP75 when the records have them
+DEFAULT_COLUMNS = (
+    "AP",
+    "AP50",
+    "AP75",
+    *OCCLUSION_AP,
+    "AR1",
+    "AR10",
+    "fps_end_to_end",
+    "fps_model",
+)
 #: appended to an FPS value measured on a loaded machine
 LOADED_MARK = "*"
 LOADED_NOTE = (

@@ -110,9 +110,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     import torch
 
     from vis_bench.atomic import write_atomic
-
     from vis_bench.cuda_ops.ms_deform_attn import core_usage, reset_core_usage
-
     from vis_bench.inference.runner import run_method
     from vis_bench.measure import memory
     from vis_bench.measure.environment import environment

@@ -1,8 +1,9 @@
 """ResNet in the detectron2 layout IFC checkpoints use (stem.conv1, res2..res5, conv.norm).
 
-Written separately from methods/common (torchvision key names) because the authors' checkpoints
-store detectron2 names: every conv owns its FrozenBN as `.norm`, the projection is `shortcut`.
-`STRIDE_IN_1X1=False` for the torchvision-initialised R-50: the stride sits in the 3x3 conv.
+Separate from backbone.py (torchvision key names) because detectron2 names differ: every conv
+owns its FrozenBN as `.norm`, the projection is `shortcut`. Where the stride of a stage's first
+block sits is configuration (`STRIDE_IN_1X1`): False for the torchvision-initialised R-50 (3x3
+conv, as torchvision), True for the MSRA-initialised R-101 of IFC's R101_ytvis.yaml (1x1 conv1).
 """
 
 from __future__ import annotations

@@ -1,0 +1,73 @@
+"""`run_bench.py check-checkpoint FILE --method M`: will this checkpoint load, and as what?
+
+Reads the file memory-mapped, names the backbone its keys and shapes describe (ResNeXt groups from
+the grouped 3x3 conv, Swin size from its tables), builds the method's model for that backbone on
+the meta device and compares the two through the same loader every method uses: every missing,
+unexpected and mis-shaped key a strict load would reject is listed. Exit 0 when there is nothing,
+1 otherwise. No weights are read or allocated, whatever the model's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "check-checkpoint"
+HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path, help="release .pth or project checkpoint")
+    parser.add_argument("--method", required=True, help="registered method name, e.g. seqformer")
+    parser.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option overriding what is read from the file (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_bench.checkpoints import open_checkpoint
+    from vis_bench.methods.common.backbone_registry import detect_backbone
+    from vis_bench.methods.common.checkpoint import LoadReport, compare_and_load
+    from vis_bench.registry import get_method
+    from vis_bench.state_dict_keys import meta_model, parse_options
+
+    plugin = get_method(args.method)
+    contents = open_checkpoint(args.checkpoint)
+    contents.check_method(plugin.name)
+    state_dict = contents.state_dict
+    numbers = sum(value.numel() for value in state_dict.values())
+    print(
+        f"checkpoint {args.checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
+        f"{numbers:,} numbers"
+    )
+    print(f"backbone: {detect_backbone(state_dict).describe()}")
+    # what the file says (keys, then its own config if it carries one), then the user's
+    options = {
+        **plugin.checkpoint_options(state_dict),
+        **contents.config,
+        **parse_options(args.options),
+    }
+    report = LoadReport(str(args.checkpoint), contents.format)
+    compare_and_load(
+        meta_model(args.method, options),
+        plugin.checkpoint_tensors(state_dict),
+        report,
+        plugin.spec.ignored_checkpoint_keys,
+        assign=True,
+    )
+    print(f"compared with {args.method} built with {options}:")
+    for title, keys in (
+        ("missing", report.missing),
+        ("unexpected", report.unexpected),
+        ("mis-shaped", report.mismatched),
+    ):
+        print(f"  {len(keys)} {title} key(s)" + (":" if keys else ""))
+        for key in keys:
+            print(f"    {key}")
+    print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
+    return 0 if report.clean else 1
