@@ -63,4 +63,4 @@ def test_a_bad_row_is_an_input_error(tmp_path, capsys):
     cfg["models"][1]["input"] = {"frames": 0}
     (tmp_path / "sizes.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["sizes", "--config", path]) == 2
-    assert "models.1.input.frames" in capsys.readouterr().err
+    assert "models[1].input.frames" in capsys.readouterr().err

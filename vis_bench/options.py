@@ -102,6 +102,10 @@ def build_dataclass(cls: type[T], data: Any, where: str, source: str) -> T:
             raise InputError(
                 f"unknown key; known keys here: {known}", path=source, field=f"{prefix}{key}"
             )
+        nested = _nested(value, annotations[key], f"{prefix}{key}", source)
+        if nested is not None:
+            kwargs[key] = nested
+            continue
         ok, converted = coerce_value(value, annotations[key])
         if not ok:
             raise InputError(
@@ -110,6 +114,16 @@ def build_dataclass(cls: type[T], data: Any, where: str, source: str) -> T:
                 field=f"{prefix}{key}",
             )
         kwargs[key] = converted
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in kwargs
+    ]
+    if required:
+        raise InputError("required key is missing", path=source, field=f"{prefix}{required[0]}")
     try:
         instance = cls(**kwargs)
     except InputError:
@@ -120,6 +134,32 @@ def build_dataclass(cls: type[T], data: Any, where: str, source: str) -> T:
     if callable(check):
         check(where, source)
     return instance
+
+
+def _dataclass_in(annotation: Any) -> type | None:
+    for alternative in _alternatives(annotation):
+        if dataclasses.is_dataclass(alternative):
+            return alternative
+    return None
+
+
+def _nested(value: Any, annotation: Any, where: str, source: str) -> Any:
+    """A section (dataclass) or list of sections inside a section, built with their own paths
+    (`cells[2].width`); None when the field holds plain values."""
+    section = _dataclass_in(annotation)
+    if section is not None and isinstance(value, dict):
+        return build_dataclass(section, value, where, source)
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        section = _dataclass_in(item)
+        if section is not None:
+            if not isinstance(value, list):
+                raise InputError("expected a list", path=source, field=where)
+            return [
+                build_dataclass(section, entry, f"{where}[{i}]", source)
+                for i, entry in enumerate(value)
+            ]
+    return None
 
 
 def options_dict(instance: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ rank r. It is defined entirely here, as a fourth method would be.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import time
@@ -20,7 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vis_bench.checkpoints import CheckpointContents, open_checkpoint
+from vis_bench.methods.common.checkpoint import (
+    LoadReport,
+    checkpoint_contents,
+    load_state_dict_strict,
+)
 from vis_bench.plugin import ClipResult, MethodPlugin, MethodSpec, TrainingRecipe
 from vis_bench.preprocessing import Preprocessing
 from vis_bench.registry import register_method
@@ -41,19 +44,6 @@ def _consecutive_frames(
 ) -> list[int]:
     start = max(0, min(reference, length - num_frames))
     return [min(length - 1, start + i) for i in range(num_frames)]
-
-
-@dataclass
-class _Summary:
-    """What a toy checkpoint load reports (records keep `as_record()`)."""
-
-    path: str
-    format: str
-    strict: bool = True
-    partial: bool = False
-
-    def as_record(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class ToyModel(torch.nn.Module):
@@ -96,12 +86,11 @@ class ToyPlugin(MethodPlugin):
             raise RuntimeError(f"rank {rank} exploded")  # a rank-local error (a broken GPU)
         return cls(options)
 
-    def load_checkpoint(self, checkpoint: Any, strict: bool = True) -> _Summary:
-        contents = checkpoint
-        if not isinstance(contents, CheckpointContents):
-            contents = open_checkpoint(checkpoint)
-        self.model.conv.load_state_dict(contents.state_dict)
-        return _Summary(contents.path, contents.format, strict)
+    def load_checkpoint(self, checkpoint: Any, strict: bool = True) -> LoadReport:
+        """The shared strict loader every method uses (a file with the model's keys)."""
+        contents = checkpoint_contents(checkpoint)
+        contents.check_method(self.name)
+        return load_state_dict_strict(self.model, contents, self.spec, strict=strict)
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:
         frames = frames.float() / 255

@@ -11,9 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from vis_bench.atomic import write_atomic
-from vis_bench.state_dict_keys import format_key_list, key_list, meta_model, parse_options
-
 NAME = "keys"
 HELP = "write the [key, shape] list of the model a method builds (meta device, no weights)"
 
@@ -38,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import write_atomic
+    from vis_bench.state_dict_keys import format_key_list, key_list, meta_model, parse_options
+
     options = parse_options(args.options)
     if args.backbone is not None:
         options["backbone"] = args.backbone

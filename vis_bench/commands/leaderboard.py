@@ -5,11 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vis_bench.atomic import write_atomic
-from vis_bench.errors import InputError
-from vis_bench.report.leaderboard import leaderboard_markdown
-from vis_bench.report.records import read_records
-
 NAME = "leaderboard"
 HELP = "write leaderboard markdown from the records of one or more runs"
 
@@ -26,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import write_atomic
+    from vis_bench.errors import InputError
+    from vis_bench.report.leaderboard import leaderboard_markdown
+    from vis_bench.report.records import read_records
+
     records = []
     for path in args.runs:
         found = read_records(path)

@@ -7,10 +7,6 @@ import re
 import time
 from pathlib import Path
 
-import torch
-
-from vis_bench.errors import InputError
-
 NAME = "profile"
 HELP = "profile one method's infer_clip with torch.profiler: top operators, FLOP/s, Chrome trace"
 
@@ -32,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
+    import torch
+
+    from vis_bench.errors import InputError
+
     for name in ("clip", "size", "repeats", "top"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -44,6 +44,8 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.profiler import export_trace_atomic, profile_method, summary_markdown
     from vis_bench.registry import get_method

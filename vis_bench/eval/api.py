@@ -123,6 +123,7 @@ def evaluate_loaded(
         f"mask sizes in video {v} and category {c} may not match (zero union: IoU set to 0)"
         for v, c in pairs.zero_union
     ]
+    warnings += non_finite_score_warnings(res)
     if gt.annotations_null:
         warnings.append(
             "the ground truth has `annotations: null` (a split without labels): every "
@@ -141,6 +142,19 @@ def evaluate_loaded(
         metric=kind,
         occlusion=breakdown,
     )
+
+
+def non_finite_score_warnings(res: Results) -> list[str]:
+    """One warning per result whose score is NaN or infinite. The official semantics are kept
+    (NumPy's sort places NaN after every number and +-inf at the ends, so such a result is
+    ranked accordingly), but a NaN score almost always means a bug upstream."""
+    bad = np.flatnonzero(~np.isfinite(res.score))
+    return [
+        f"result {int(i)} (video_id {int(res.video_of[i])}, category_id "
+        f"{int(res.category_of[i])}) has score {res.score[i]}: scored as the official "
+        "evaluator does, but check the model's output"
+        for i in bad
+    ]
 
 
 def evaluate_files(

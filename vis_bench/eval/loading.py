@@ -24,7 +24,7 @@ from vis_bench.errors import InputError
 from vis_bench.eval import bulk_rle
 from vis_bench.eval.count_lists import MARKER, CountLists, loads_with_count_lists
 from vis_bench.eval.occlusion import OcclusionLabelError, label_counts, score_from_counts
-from vis_bench.eval.rle import track_areas
+from vis_bench.eval.rle import describe_list_entry, track_areas
 
 RLE = dict[str, Any]
 
@@ -448,8 +448,8 @@ def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> No
     where = f"result {index} (video_id {vid}) segmentations[{t}]"
     if isinstance(seg, list):
         raise InputError(
-            f"{where} is a polygon list; results must be compressed RLE "
-            "(counts a string): encode masks with vis_bench.eval.rle.encode",
+            f"{where} is {describe_list_entry(seg)}; results must be compressed RLE "
+            "(counts a string): encode a mask array with vis_bench.eval.rle.encode(mask)",
             path=path,
             field="segmentations",
         )
@@ -462,7 +462,7 @@ def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> No
     if not isinstance(seg["counts"], str):
         raise InputError(
             f"{where} is uncompressed RLE (counts a list); results must be compressed RLE "
-            "(counts a string): convert with vis_bench.eval.rle.to_compressed / encode",
+            "(counts a string): convert each entry with vis_bench.eval.rle.to_json(rle)",
             path=path,
             field="segmentations",
         )

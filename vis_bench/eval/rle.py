@@ -47,6 +47,28 @@ def to_compressed(rle: RLE) -> RLE:
     return rle
 
 
+def to_json(rle: RLE) -> RLE:
+    """Any RLE (uncompressed, or compressed with bytes or str counts) -> compressed RLE with a
+    str `counts`: what a results.json frame entry must be (`json.dump` takes it as it is)."""
+    compressed = to_compressed(rle)
+    counts = compressed["counts"]
+    return {
+        "size": [int(v) for v in compressed["size"]],
+        "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts,
+    }
+
+
+def describe_list_entry(entry: list) -> str:
+    """What a frame entry given as a list is: a binary mask (rows of 0/1) or polygons."""
+    if entry and all(isinstance(row, list) for row in entry):
+        values = {v for row in entry for v in row}
+        if values <= {0, 1} and len({len(row) for row in entry}) == 1:
+            height, width = len(entry), len(entry[0])
+            return f"a binary mask given as a {height}x{width} list of 0/1 rows"
+        return "a list of polygons"
+    return "a flat list (a polygon or a list of counts without 'size')"
+
+
 # A value takes n characters when it fits in 5n-bit two's complement: `rank` below these.
 _CHAR_LIMITS = np.array([16 * 32**k for k in range(7)], dtype=np.int64)
 # pycocotools' encoder allots 6 characters per count and writes one more (the terminator), so

@@ -26,6 +26,7 @@ from vis_bench.errors import InputError
 from vis_bench.eval import validate_ovis
 from vis_bench.eval.loading import read_json
 from vis_bench.eval.params import MAX_DETS
+from vis_bench.eval.rle import describe_list_entry
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,8 @@ def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
         add(
             "error",
             "polygon",
-            "polygons are not accepted (the official evaluator crashes on "
-            "them); encode the mask as compressed RLE (vis_bench.eval.rle.encode)",
+            f"{describe_list_entry(seg)} is not accepted (the official evaluator crashes on "
+            "it); encode the mask as compressed RLE (vis_bench.eval.rle.encode(mask))",
         )
         return
     if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
@@ -164,7 +165,7 @@ def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
             "error",
             "uncompressed-rle",
             "uncompressed RLE (counts a list) is not accepted; "
-            "use compressed RLE with a string 'counts' (vis_bench.eval.rle.to_compressed)",
+            "use compressed RLE with a string 'counts' (vis_bench.eval.rle.to_json(rle))",
         )
         return
     if not isinstance(counts, str):

@@ -1,0 +1,63 @@
+"""A half-precision cell runs the compiled deformable-attention kernel in that dtype, and its record
+says what ran; a partial checkpoint load, asked for, is on record too."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.memory_source import MemorySource
+from vis_bench.config import parse_config
+from vis_bench.sweep import run_sweep
+
+TINY_SEQFORMER = {
+    "backbone": "tiny",
+    "hidden_dim": 32,
+    "dim_feedforward": 64,
+    "nheads": 4,
+    "enc_layers": 1,
+    "dec_layers": 1,
+    "num_queries": 5,
+}
+#: the compiled kernel needs a C++ compiler; without one the op runs the reference (and says so)
+EXPECTED_CORE = ["compiled-cpu"] if shutil.which("c++") or shutil.which("g++") else ["reference"]
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+def test_a_half_precision_cell_runs_the_compiled_kernel_and_records_it(tmp_path, dtype):
+    config = parse_config(
+        {
+            "name": "half",
+            "dataset": {"kind": "synthetic"},
+            "methods": [{"name": "seqformer", "options": TINY_SEQFORMER}],
+            "sweep": {"clip_length": [4], "dtype": [dtype], "resolution": [32]},
+            "measure": {"warmup": 0, "repeats": 1, "flops": False},
+        }
+    )
+    (record,) = run_sweep(config, MemorySource(lengths=(5,)), tmp_path, log=lambda s: None)
+    assert record["status"] == "ok", record.get("error")
+    assert record["dtype"] == dtype and record["execution"]["dtype"] == dtype
+    assert record["execution"]["deform_attn_core"] == EXPECTED_CORE
+
+
+def test_an_asked_for_partial_load_is_recorded(tmp_path):
+    weights = tmp_path / "conv.pth"
+    torch.save(torch.nn.Conv2d(3, 1, 1).state_dict(), weights)
+    config = parse_config(
+        {
+            "name": "partial",
+            "dataset": {"kind": "synthetic"},
+            "methods": [{"name": "ifc", "checkpoint": str(weights), "checkpoint_strict": False}],
+            "sweep": {"clip_length": ["all"], "resolution": [32]},
+            "measure": {"warmup": 0, "repeats": 1, "flops": False, "fps": False},
+        }
+    )
+    config.methods[0].options = {"backbone": "tiny", "hidden_dim": 32, "num_queries": 3}
+    (record,) = run_sweep(config, MemorySource(lengths=(3,)), tmp_path, log=lambda s: None)
+    assert record["status"] == "ok", record.get("error")
+    load = record["checkpoint_load"]
+    assert load["partial"] and load["strict"] is False and load["unexpected"] == 2
+    assert "partial checkpoint load" in record["notes"]
