@@ -137,7 +137,7 @@ def test_polygon_segmentation_is_rasterised_at_video_size(tmp_path):
 def test_malformed_json_names_line_and_column(tmp_path):
     text = '{\n  "videos": [],\n  "categories": [,]\n}'
     message = _error(tmp_path, text)
-    assert "malformed JSON at line 3, column 18" in message
+    assert "not valid JSON: Expecting value at line 3, column 18" in message
 
 
 def test_top_level_must_be_object_with_videos(tmp_path):

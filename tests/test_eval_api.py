@@ -106,7 +106,7 @@ def test_polygon_and_uncompressed_results_are_rejected_clearly(write):
     gt = write("gt.json", _gt())
     poly = _result()
     poly["segmentations"][1] = [[1, 1, 4, 1, 4, 4, 1, 4]]
-    with pytest.raises(InputError, match=r"segmentations\[1\] is a polygon list"):
+    with pytest.raises(InputError, match=r"segmentations\[1\] is a list of polygons"):
         evaluate_files(gt, write("res.json", [poly]))
     unc = _result()
     unc["segmentations"][0] = rle.encode_uncompressed(_mask(1, 4, 1, 5))

@@ -98,7 +98,7 @@ def _dump(data: dict) -> bytes:
 def write_split(annotations: str | Path, holdout: float, seed: int, out_dir: Path) -> dict:
     """Write train.json, holdout.json and the manifest into `out_dir` (a fresh folder)."""
     from vis_bench.atomic import atomic_directory
-    from vis_bench.data.ytvis_json import read_json
+    from vis_bench.jsonio import read_json
 
     annotations = Path(annotations)
     data = read_json(annotations)
@@ -138,7 +138,7 @@ class SplitManifest:
 
 def read_manifest(path: str | Path) -> SplitManifest:
     """Parse a split manifest; errors name the file and the field."""
-    from vis_bench.data.ytvis_json import read_json
+    from vis_bench.jsonio import read_json
 
     path = Path(path)
     if path.is_dir():

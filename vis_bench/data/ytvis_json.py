@@ -18,6 +18,7 @@ from typing import Any
 from vis_bench.data.records import Annotation, Category, Video
 from vis_bench.errors import InputError
 from vis_bench.eval.occlusion import OcclusionLabelError, label_counts
+from vis_bench.jsonio import read_json
 
 
 @dataclass(frozen=True)
@@ -31,30 +32,10 @@ class AnnotationFile:
     has_annotations: bool
 
 
-def read_json(path: str | Path) -> Any:
-    """Load JSON, turning syntax errors into an InputError with the line and column."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found; check the path", path=str(path)) from None
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"not UTF-8 text ({err.reason} at byte {err.start}); save the file as UTF-8",
-            path=str(path),
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}", path=str(path)
-        ) from None
-
-
 def load_annotation_file(path: str | Path) -> AnnotationFile:
     """Read and validate one annotation file; see the module docstring for what is checked."""
     path = Path(path)
-    return _Parser(path).parse(read_json(path))
+    return _Parser(path).parse(read_json(path, "annotation file"))
 
 
 class _Parser:

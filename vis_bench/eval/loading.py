@@ -9,7 +9,6 @@ wrong size, categories unknown to the GT), because those change the numbers and 
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
@@ -25,6 +23,7 @@ from vis_bench.eval import bulk_rle
 from vis_bench.eval.count_lists import MARKER, CountLists, loads_with_count_lists
 from vis_bench.eval.occlusion import OcclusionLabelError, label_counts, score_from_counts
 from vis_bench.eval.rle import describe_list_entry, track_areas
+from vis_bench.jsonio import parse_json, read_bytes, read_json
 
 RLE = dict[str, Any]
 
@@ -96,31 +95,6 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _read_bytes(path: str | Path, what: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as err:
-        raise InputError(f"cannot read {what}: {err.strerror or err}", path=str(path)) from None
-
-
-def _parse_bytes(data: bytes, path: str | Path, what: str) -> Any:
-    try:
-        # orjson parses the GT's long integer lists ~1.7x faster than the standard library
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        pass
-    try:  # the standard library's message names the line and column of the problem
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{what} is not valid JSON ({err})", path=str(path)) from None
-
-
-def read_json(path: str | Path, what: str) -> Any:
-    """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
-    return _parse_bytes(_read_bytes(path, what), path, what)
-
-
 def _require(entry: Any, key: str, path: str, where: str) -> Any:
     if not isinstance(entry, dict):
         raise InputError(f"{where} must be a JSON object, got {type(entry).__name__}", path=path)
@@ -169,11 +143,11 @@ def load_ground_truth(path: str | Path) -> GroundTruth:
     a file that reader is not sure about is parsed the ordinary way, with the same result.
     """
     with paused_gc():
-        raw = _read_bytes(path, "ground truth")
+        raw = read_bytes(path, "ground truth")
         fast = loads_with_count_lists(raw)
         if fast is not None and _markers_in_place(*fast):
             return _build_ground_truth(fast[0], str(path), fast[1])
-        return ground_truth_from_dict(_parse_bytes(raw, path, "ground truth"), str(path))
+        return ground_truth_from_dict(parse_json(raw, path, "ground truth"), str(path))
 
 
 def _markers_in_place(data: Any, lists: CountLists) -> bool:

@@ -24,9 +24,9 @@ from typing import Any
 
 from vis_bench.errors import InputError
 from vis_bench.eval import validate_ovis
-from vis_bench.eval.loading import read_json
 from vis_bench.eval.params import MAX_DETS
 from vis_bench.eval.rle import describe_list_entry
+from vis_bench.jsonio import read_json
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ import pandas as pd
 from vis_bench.atomic import write_atomic
 from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.config import BenchConfig, parse_config
-from vis_bench.data.ytvis_json import read_json
 from vis_bench.errors import InputError
 from vis_bench.hashing import file_sha256
+from vis_bench.jsonio import read_json
 from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
 
 BASELINE_FORMAT = "vis-bench-baseline"

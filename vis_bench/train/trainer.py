@@ -16,7 +16,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +221,152 @@ def _mean_losses(window: Iterable[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([w[k] for w in window])) for k in keys}
 
 
+@dataclass
+class _Session:
+    """What one training run carries from step to step."""
+
+    config: TrainConfig
+    plugin: MethodPlugin
+    recipe: TrainingRecipe
+    optimizer: torch.optim.Optimizer
+    params: list[torch.nn.Parameter]
+    stream: ClipStream
+    state_path: Path
+    config_hash: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    #: the last 50 steps' losses
+    window: deque[dict[str, float]] = field(default_factory=lambda: deque(maxlen=50))
+    start: int = 0
+    elapsed: float = 0.0
+
+
+def _prepare(config: TrainConfig) -> _Session:
+    """The method built (and initialised), its optimiser and the clip stream."""
+    from vis_bench.inference.sources import open_source
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    _seed_everything(config.seed)
+    plugin = get_method(config.method).build(dict(config.options))
+    if config.init_checkpoint:
+        plugin.load_checkpoint(config.init_checkpoint)
+    if config.backbone_init:
+        load_backbone(plugin, resolve_checkpoint(config.backbone_init))
+    recipe = effective_recipe(plugin, config)
+    plugin.model.train()
+    groups = plugin.parameter_groups(recipe.lr, recipe.backbone_lr_mult)
+    for group in groups:
+        group["initial_lr"] = group["lr"]
+    params = _trainable(groups)
+    optimizer = make_adamw(groups, recipe.lr, recipe.weight_decay, params)
+    source = open_source(config.dataset, config.source)
+    check_trainable(source.dataset, str(source.dataset.annotation_file))
+    stream = ClipStream(source.dataset, config, recipe)
+    state_path = config.state_dir / STATE_FILE
+    return _Session(
+        config, plugin, recipe, optimizer, params, stream, state_path, config.config_hash()
+    )
+
+
+def _resume(session: _Session, log: Callable[[str], None]) -> None:
+    """Continue from the saved state of this same config, if there is one."""
+    state = _load_state(session.state_path, session.config_hash)
+    if state is None:
+        return
+    session.plugin.model.load_state_dict(state["model"])
+    session.optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    session.stream.restore(state["stream_rng"])
+    session.start, session.elapsed = int(state["iteration"]), float(state["elapsed"])
+    session.history = json.loads(state["history"])
+    log(
+        f"resuming {session.config.name} at step {session.start} of "
+        f"{session.config.optim.iterations} ({session.state_path})"
+    )
+
+
+def _run_steps(session: _Session, end: int, progress: bool, log: Callable[[str], None]) -> float:
+    """Steps start..end with the schedule, progress and periodic state; returns the seconds."""
+    config, recipe = session.config, session.recipe
+    iterations = config.optim.iterations
+    bar = tqdm(
+        total=iterations,
+        initial=session.start,
+        desc=f"train {config.name}",
+        unit="step",
+        dynamic_ncols=True,
+        disable=not progress,
+    )
+    began = time.perf_counter() - session.elapsed
+    with bar:
+        for iteration in range(session.start, end):
+            factor = lr_factor(iteration, iterations, recipe)
+            for group in session.optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * factor
+            frames = 1 if is_image_step(iteration, iterations, config.clip) else config.clip.frames
+            session.window.append(
+                _step(
+                    session.plugin,
+                    session.stream,
+                    session.optimizer,
+                    session.params,
+                    recipe,
+                    config.optim.batch_clips,
+                    frames,
+                )
+            )
+            done = iteration + 1
+            if done % 50 == 0 or done == end:
+                session.history.append({"step": done, **_mean_losses(session.window)})
+                if not progress:
+                    rate = (done - session.start) / (time.perf_counter() - began - session.elapsed)
+                    log(
+                        f"step {done}/{iterations} loss {session.history[-1]['total']:.3f} "
+                        f"lr {recipe.lr * factor:.1e} ({rate:.2f} steps/s)"
+                    )
+            bar.update(1)
+            losses = np.mean([w["total"] for w in session.window])
+            bar.set_postfix(loss=f"{losses:.3f}", lr=f"{recipe.lr * factor:.1e}")
+            if done % config.checkpoint_every == 0 or done == end:
+                _save_state(
+                    session.state_path,
+                    session.plugin,
+                    session.optimizer,
+                    done,
+                    session.stream,
+                    session.config_hash,
+                    time.perf_counter() - began,
+                    session.history,
+                )
+    return time.perf_counter() - began
+
+
+def _write_output(session: _Session, seconds: float, log: Callable[[str], None]) -> None:
+    """The trained weights in the project format, with how they were made."""
+    config = session.config
+    training = {
+        "config": config.to_dict(),
+        "config_hash": session.config_hash,
+        "iterations": config.optim.iterations,
+        "seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(),
+        "torch": str(torch.__version__),
+        "final_losses": _mean_losses(session.window),
+        "history": session.history,
+    }
+    model = session.plugin.model
+    model.eval()
+    save_project_checkpoint(
+        model.state_dict(),
+        config.output,
+        config.method,
+        config.options,
+        training,
+        config.half_weights,
+    )
+    log(f"wrote {config.output} ({config.optim.iterations} steps, {seconds / 60:.1f} min)")
+
+
 def train(
     config: TrainConfig,
     progress: bool = True,
@@ -232,112 +378,15 @@ def train(
     `stop_after` ends the run (saving its state) after that many steps of this call, as an
     interruption would; the next call resumes.
     """
-    from vis_bench.inference.sources import open_source
-
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    _seed_everything(config.seed)
-    plugin_cls = get_method(config.method)
-    plugin = plugin_cls.build(dict(config.options))
-    if config.init_checkpoint:
-        plugin.load_checkpoint(config.init_checkpoint)
-    if config.backbone_init:
-        load_backbone(plugin, resolve_checkpoint(config.backbone_init))
-    recipe = effective_recipe(plugin, config)
-    model = plugin.model
-    model.train()
-    groups = plugin.parameter_groups(recipe.lr, recipe.backbone_lr_mult)
-    for group in groups:
-        group["initial_lr"] = group["lr"]
-    params = _trainable(groups)
-    optimizer = make_adamw(groups, recipe.lr, recipe.weight_decay, params)
-
-    source = open_source(config.dataset, config.source)
-    check_trainable(source.dataset, str(source.dataset.annotation_file))
-    stream = ClipStream(source.dataset, config, recipe)
-
-    config_hash = config.config_hash()
-    state_path = config.state_dir / STATE_FILE
-    state = _load_state(state_path, config_hash)
-    start, elapsed, history = 0, 0.0, []
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        stream.restore(state["stream_rng"])
-        start, elapsed = int(state["iteration"]), float(state["elapsed"])
-        history = json.loads(state["history"])
-        log(f"resuming {config.name} at step {start} of {config.optim.iterations} ({state_path})")
+    session = _prepare(config)
+    _resume(session, log)
     iterations = config.optim.iterations
-    end = iterations if stop_after is None else min(iterations, start + stop_after)
-
-    window: deque[dict[str, float]] = deque(maxlen=50)  # the last 50 steps' losses
-    bar = tqdm(
-        total=iterations,
-        initial=start,
-        desc=f"train {config.name}",
-        unit="step",
-        dynamic_ncols=True,
-        disable=not progress,
-    )
-    began = time.perf_counter() - elapsed
-    iteration = start
-    try:
-        for iteration in range(start, end):
-            factor = lr_factor(iteration, iterations, recipe)
-            for group in optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * factor
-            frames = 1 if is_image_step(iteration, iterations, config.clip) else config.clip.frames
-            losses = _step(
-                plugin, stream, optimizer, params, recipe, config.optim.batch_clips, frames
-            )
-            window.append(losses)
-            if (iteration + 1) % 50 == 0 or iteration + 1 == end:
-                history.append({"step": iteration + 1, **_mean_losses(window)})
-                if not progress:
-                    rate = (iteration + 1 - start) / (time.perf_counter() - began - elapsed)
-                    log(
-                        f"step {iteration + 1}/{iterations} loss {history[-1]['total']:.3f} "
-                        f"lr {recipe.lr * factor:.1e} ({rate:.2f} steps/s)"
-                    )
-            bar.update(1)
-            bar.set_postfix(
-                loss=f"{np.mean([w['total'] for w in window]):.3f}", lr=f"{recipe.lr * factor:.1e}"
-            )
-            done = iteration + 1
-            if done % config.checkpoint_every == 0 or done == end:
-                _save_state(
-                    state_path,
-                    plugin,
-                    optimizer,
-                    done,
-                    stream,
-                    config_hash,
-                    time.perf_counter() - began,
-                    history,
-                )
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - began
-    final = _mean_losses(window)
-    output = Path(config.output)
+    end = iterations if stop_after is None else min(iterations, session.start + stop_after)
+    seconds = _run_steps(session, end, progress, log)
     if end == iterations:
-        training = {
-            "config": config.to_dict(),
-            "config_hash": config_hash,
-            "iterations": iterations,
-            "seconds": round(seconds, 1),
-            "threads": torch.get_num_threads(),
-            "torch": str(torch.__version__),
-            "final_losses": final,
-            "history": history,
-        }
-        model.eval()
-        save_project_checkpoint(
-            model.state_dict(), output, config.method, config.options, training, config.half_weights
-        )
-        log(f"wrote {output} ({iterations} steps, {seconds / 60:.1f} min)")
-    return TrainOutcome(output, end, seconds, start, final)
+        _write_output(session, seconds, log)
+    final = _mean_losses(session.window)
+    return TrainOutcome(Path(config.output), end, seconds, session.start, final)
 
 
 def _step(
