@@ -13,7 +13,7 @@ from vis_bench.data.categories import (
     CategoryMapping,
     check_label_space,
 )
-from vis_bench.data.records import Category
+from vis_bench.data.videos import Category
 from vis_bench.errors import InputError
 
 

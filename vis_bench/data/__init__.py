@@ -16,7 +16,6 @@ from vis_bench.data.categories import (
     identify_dataset,
 )
 from vis_bench.data.dataset import VideoDataset, load_dataset
-from vis_bench.data.records import Annotation, Category, Video
 from vis_bench.data.synthetic import (
     SyntheticSpec,
     ensure_synthetic_dataset,
@@ -25,6 +24,7 @@ from vis_bench.data.synthetic import (
     split_paths,
     synthetic_spec,
 )
+from vis_bench.data.videos import Annotation, Category, Video
 from vis_bench.data.ytvis_json import AnnotationFile, load_annotation_file
 
 __all__ = [

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vis_bench.data.records import Annotation, Category, Video
+from vis_bench.data.videos import Annotation, Category, Video
 from vis_bench.errors import InputError
 from vis_bench.eval.occlusion import OcclusionLabelError, label_counts
 from vis_bench.jsonio import read_json

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from vis_bench.data.dataset import VideoDataset
-from vis_bench.data.records import Video
+from vis_bench.data.videos import Video
 from vis_bench.errors import InputError
 from vis_bench.plugin import FrameSampler
 

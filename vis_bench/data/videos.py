@@ -1,7 +1,8 @@
-"""Plain records for one video and its instance tracks, as read from a YouTube-VIS-layout file.
+"""Videos, instance tracks and categories as read from a YouTube-VIS-layout file.
 
-Records hold the annotation JSON as parsed (segmentations stay RLE / polygons until asked for),
-so loading a 3,000-video training file costs no mask decoding.
+They hold the annotation JSON as parsed (segmentations stay RLE / polygons until asked for), so
+loading a 3,000-video training file costs no mask decoding. (A sweep's records, one JSON line
+per cell, are vis_bench/sweep/record.py's.)
 """
 
 from __future__ import annotations
