@@ -12,6 +12,7 @@ expected output the model did not produce, is a failure that names the files or 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,18 @@ class ParityReport:
         present = [n for n in names if (fixture_dir / n).is_file()]
         self.missing_files += [n for n in names if n not in present]
         return present
+
+    def to_json(self) -> dict[str, object]:
+        """The report as data (`parity --json`; the docs quote the maxima from it)."""
+        return {
+            "method": self.method,
+            "fixture": self.fixture,
+            "passed": self.passed,
+            "compared": self.compared,
+            "checks": [dataclasses.asdict(c) for c in self.checks],
+            "produced_only": list(self.produced_only),
+            "missing_files": list(self.missing_files),
+        }
 
     def format(self) -> str:
         """A plain-text table of every check, then the verdict."""

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fixture directory, e.g. tests/fixtures/golden/seqformer/public",
     )
     parser.add_argument("--out", type=Path, default=None, help="write what was produced here")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="write the report (every check) as JSON here"
+    )
 
 
 def _runner(args: argparse.Namespace):
@@ -67,4 +70,11 @@ def run(args: argparse.Namespace) -> int:
     print(report.format())
     if args.out is not None:
         print(f"wrote {args.out}")
+    if args.json is not None:
+        import json
+
+        from vis_bench.atomic import write_atomic
+
+        write_atomic(args.json, json.dumps(report.to_json(), indent=1) + "\n")
+        print(f"wrote {args.json}")
     return 0 if report.passed else 1

@@ -1,0 +1,34 @@
+"""`run_bench.py docs [--check]`: regenerate the numbers quoted in the README and docs.
+
+Every measured number the docs quote sits in a generated block whose source is a committed JSON
+file a command wrote (see vis_bench/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
+changes nothing and exits 1 when a block is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "docs"
+HELP = "regenerate the numbers in README/docs from the committed JSON that commands wrote"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check", action="store_true", help="only report blocks that are out of date (exit 1)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_bench.doc_numbers import stale_documents
+
+    stale = stale_documents(write=not args.check)
+    if args.check:
+        for document in stale:
+            print(f"out of date: {document} (run `python run_bench.py docs`)")
+        return 1 if stale else 0
+    for document in stale:
+        print(f"rewrote {document}")
+    if not stale:
+        print("every generated block is up to date")
+    return 0

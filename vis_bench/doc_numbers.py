@@ -1,0 +1,218 @@
+"""Numbers in the README and docs, generated from the committed JSON files commands wrote.
+
+A measured number pasted by hand goes stale the day the code changes, so the docs hold generated
+blocks instead:
+
+    <!-- numbers: NAME -->
+    ...generated markdown...
+    <!-- end numbers -->
+
+`python run_bench.py docs` rewrites every block from its source (each block's text says which
+command wrote that source); `docs --check` exits 1 when a block differs from what its source
+gives (a test runs it). The sources are records and reports committed under results/ and
+benchmarks/results/, so regenerating needs no model and no GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vis_bench.errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: the files whose blocks `docs` maintains
+DOCUMENTS = ("README.md", "docs/training.md", "docs/statistics.md", "benchmarks/README.md")
+BLOCK = re.compile(r"(<!-- numbers: ([\w-]+) -->\n)(.*?)(<!-- end numbers -->)", re.S)
+
+
+def _read(root: Path, relative: str) -> Any:
+    path = root / relative
+    if not path.is_file():
+        raise InputError(
+            "the source of a generated docs block is missing; run the command that writes it",
+            path=str(path),
+        )
+    text = path.read_text()
+    if relative.endswith(".jsonl"):
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)
+
+
+def _fmt(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
+    return "-" if value is None else f"{value * scale:.{digits}f}"
+
+
+def parity_block(root: Path) -> str:
+    """Largest difference per compared group, per fixture (results/parity/*.json)."""
+    lines = [
+        "| fixture | compared outputs | largest difference (tolerance) | verdict |",
+        "|---|---|---|---|",
+    ]
+    for path in sorted((root / "results" / "parity").glob("*.json")):
+        report = _read(root, str(path.relative_to(root)))
+        numeric = [c for c in report["checks"] if c["max_abs_diff"] is not None]
+        worst = max(numeric, key=lambda c: c["max_abs_diff"] / c["tolerance"], default=None)
+        largest = (
+            "-"
+            if worst is None
+            else f"{worst['max_abs_diff']:.1e} on {worst['name']} ({worst['tolerance']:.0e})"
+        )
+        verdict = "PASS" if report["passed"] else "FAIL"
+        lines.append(f"| {report['method']} | {report['compared']} | {largest} | {verdict} |")
+    lines.append("")
+    lines.append(
+        "Source: `results/parity/<name>.json`, written by `python run_bench.py parity --method "
+        "NAME --fixture tests/fixtures/golden/<name>/public --json results/parity/NAME.json` "
+        "(`--backbone swin` for the Swin fixture)."
+    )
+    return "\n".join(lines)
+
+
+def tiny_models_block(root: Path) -> str:
+    """The shipped tiny models: training steps and time (from each checkpoint's own training
+    record) and their baseline AP/AR (results/baselines/synthetic.json)."""
+    from vis_bench.checkpoints import read_project_checkpoint
+
+    baseline = _read(root, "results/baselines/synthetic.json")
+    lines = [
+        "| model | steps | training time | AP | AP50 | AP75 | AR1 | AR10 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cell in baseline["cells"]:
+        training = read_project_checkpoint(root / cell["checkpoint"]).training or {}
+        metrics = cell["metrics"]
+        lines.append(
+            f"| {cell['method']} | {training.get('iterations', '-')} | "
+            f"{_fmt(training.get('seconds'), 1 / 60)} min | "
+            + " | ".join(_fmt(metrics.get(k), 100) for k in ("AP", "AP50", "AP75", "AR1", "AR10"))
+            + " |"
+        )
+    lines.append("")
+    lines.append(
+        f"Source: `results/baselines/synthetic.json` (`regress --update`, dataset "
+        f"{baseline.get('dataset_label') or baseline.get('dataset')}, commit "
+        f"{str(baseline.get('commit'))[:12]}) and each checkpoint's training record."
+    )
+    return "\n".join(lines)
+
+
+def default_run_block(root: Path) -> str:
+    """AP / end-to-end FPS / model FPS per method and clip length of the default run."""
+    records = [r for r in _read(root, "results/default_run/records.jsonl") if r["status"] == "ok"]
+    latest = {r["key"]: r for r in records}
+    lengths = sorted(
+        {str(r["clip_length"]) for r in latest.values()},
+        key=lambda t: -1 if t == "all" else -int(t),
+    )
+    lines = ["| method | " + " | ".join(f"T={t}" for t in lengths) + " |"]
+    lines.append("|---|" + "---|" * len(lengths))
+    for method in sorted({r["method"] for r in latest.values()}):
+        cells = []
+        for t in lengths:
+            match = [
+                r for r in latest.values() if r["method"] == method and str(r["clip_length"]) == t
+            ]
+            r = match[0] if match else {}
+            cells.append(
+                f"{_fmt(r.get('AP'), 100, 2)} / {_fmt(r.get('fps_end_to_end'))} / "
+                f"{_fmt(r.get('fps_model'))}"
+            )
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    env = next(iter(latest.values()), {}).get("environment") or {}
+    lines.append("")
+    lines.append(
+        f"AP / FPS end to end / FPS model. Source: `results/default_run/records.jsonl`, written by "
+        f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
+        f"{env.get('threads')} threads (commit {str(env.get('git_commit'))[:12]})."
+    )
+    return "\n".join(lines)
+
+
+def eval_speed_block(root: Path) -> str:
+    """Whole-process eval against the official evaluator (benchmarks/results/eval_process.json)."""
+    report = _read(root, "benchmarks/results/eval_process.json")
+    s, up = report["seconds"], report["speed_up"]
+    return "\n".join(
+        [
+            "| process, 421 videos at 720p | min | median |",
+            "|---|---|---|",
+            f"| official evaluator | {s['official']['min']:.2f} s | {s['official']['median']:.2f} s |",
+            f"| `run_bench.py eval` | {s['vis-bench']['min']:.2f} s | "
+            f"{s['vis-bench']['median']:.2f} s |",
+            f"| speed-up | {up['min']:.1f}x | {up['median']:.1f}x |",
+            "",
+            f"Identical stats (max difference {report['max_stat_difference']:.0e}). Source: "
+            "`benchmarks/results/eval_process.json`, written by `python "
+            "benchmarks/bench_eval_process.py --official DIR --json "
+            f"benchmarks/results/eval_process.json` ({report['repeat']} alternating runs, "
+            f"{report['cpu_count']} cores, load average {report['loadavg_before'][0]:.1f} -> "
+            f"{report['loadavg_after'][0]:.1f}).",
+        ]
+    )
+
+
+def kernel_dtypes_block(root: Path) -> str:
+    """CPU deformable-attention kernel per dtype (benchmarks/results/ms_deform_attn_*.json)."""
+    report = _read(root, "benchmarks/results/ms_deform_attn_cpu_revisions.json")
+    lines = ["| case | dtype | before (ms) | now (ms) | ratio |", "|---|---|---|---|---|"]
+    for row in report["rows"]:
+        before = f"{row['baseline_ms']:.1f}" + (
+            " (reference)" if row["baseline"] == "reference" else ""
+        )
+        lines.append(
+            f"| {row['case']} | {row['dtype']} | {before} | {row['current_ms']:.1f} | "
+            f"{row['ratio']:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Single thread, medians of {report['rounds']} alternating rounds against revision "
+        f"{report['baseline']}. Source: `benchmarks/results/ms_deform_attn_cpu_revisions.json`, "
+        "written by `python benchmarks/bench_ms_deform_attn_revisions.py`."
+    )
+    return "\n".join(lines)
+
+
+GENERATORS: dict[str, Callable[[Path], str]] = {
+    "parity": parity_block,
+    "tiny-models": tiny_models_block,
+    "default-run": default_run_block,
+    "eval-speed": eval_speed_block,
+    "kernel-dtypes": kernel_dtypes_block,
+}
+
+
+def regenerate(text: str, root: Path, source: str) -> str:
+    """`text` with every generated block rewritten from its source."""
+
+    def replace(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in GENERATORS:
+            raise InputError(
+                f"unknown generated block {name!r}; known: {', '.join(sorted(GENERATORS))}",
+                path=source,
+            )
+        return f"{match.group(1)}{GENERATORS[name](root).rstrip()}\n{match.group(4)}"
+
+    return BLOCK.sub(replace, text)
+
+
+def stale_documents(root: Path = REPO_ROOT, write: bool = False) -> list[str]:
+    """Documents whose generated blocks differ from their sources (rewritten when `write`)."""
+    stale = []
+    for relative in DOCUMENTS:
+        path = root / relative
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        fresh = regenerate(text, root, relative)
+        if fresh != text:
+            stale.append(relative)
+            if write:
+                from vis_bench.atomic import write_atomic
+
+                write_atomic(path, fresh)
+    return stale
