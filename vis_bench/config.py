@@ -55,6 +55,22 @@ class MethodConfig:
     options: dict[str, Any] = field(default_factory=dict)
     #: false: load what fits a checkpoint that does not match the model (the record says so)
     checkpoint_strict: bool = True
+    #: the label space the model was trained on (ytvis2019, ytvis2021, ovis, synthetic); when
+    #: given, it is checked against the dataset's categories before any cell runs
+    label_space: str | None = None
+    #: "strict": the spaces must be the same; "by_name": map model classes to the dataset's
+    #: classes of the same name (or `category_aliases`), dropping the rest, and say so
+    category_map: str = "strict"
+    category_aliases: dict[str, str] = field(default_factory=dict)
+
+    def check(self, where: str, source: str) -> None:
+        if self.category_map not in ("strict", "by_name"):
+            raise InputError(
+                f"{self.category_map!r} is not 'strict' or 'by_name'",
+                path=source,
+                field=f"{where}.category_map",
+            )
+
     #: free text carried into tables, e.g. "random weights"
     label: str | None = None
 

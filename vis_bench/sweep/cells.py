@@ -38,6 +38,8 @@ class Cell:
             "checkpoint": self.method.checkpoint,
             "checkpoint_file": self.method.fingerprint(),
             "checkpoint_strict": self.method.checkpoint_strict,
+            "label_space": self.method.label_space,
+            "category_map": self.method.category_map if self.method.label_space else None,
             "options": self.method.options,
             "dataset": dataset_id,
             "clip_length": self.clip_length,

@@ -45,6 +45,15 @@ class MethodEntry:
     checkpoint_strict: bool = True
     label: str | None = None
 
+    @property
+    def where(self) -> str:
+        return f"methods[{self.index}]"
+
+    #: the model's label space and how it meets the dataset's (see label_space_mapping)
+    label_space: str | None = None
+    category_map: str = "strict"
+    category_aliases: dict[str, str] = field(default_factory=dict, hash=False)
+
     def fingerprint(self) -> str | None:
         return checkpoint_fingerprint(self.checkpoint_path)
 
@@ -93,6 +102,18 @@ def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict
     return str(path), {}
 
 
+def _label_space(entry: MethodConfig, where: str, source: str) -> str | None:
+    if entry.label_space is None:
+        return None
+    from vis_bench.data.categories import get_category_set
+
+    try:
+        get_category_set(entry.label_space)
+    except KeyError as err:
+        raise InputError(err.args[0], path=source, field=f"{where}.label_space") from err
+    return entry.label_space
+
+
 def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
     """Check one method entry of a config (see the module docstring)."""
     where = f"methods[{index}]"
@@ -115,6 +136,9 @@ def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
         checkpoint_path=checkpoint_path,
         checkpoint_strict=entry.checkpoint_strict,
         label=entry.label,
+        label_space=_label_space(entry, where, source),
+        category_map=entry.category_map,
+        category_aliases=dict(entry.category_aliases),
     )
 
 

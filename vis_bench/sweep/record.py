@@ -81,6 +81,8 @@ class CellRecord:
     load: dict[str, Any] | None = None
     checkpoint_load: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
+    #: the model's label space and how it met the dataset's (when the method entry names one)
+    label_space: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line: every field, with the metrics at the top level."""
@@ -89,10 +91,17 @@ class CellRecord:
         return {**data, **metrics}
 
 
-def _notes(cell: Cell, spec_notes: str, checkpoint_load: dict[str, Any] | None) -> str:
+def _notes(
+    cell: Cell,
+    spec_notes: str,
+    checkpoint_load: dict[str, Any] | None,
+    label_space: dict[str, Any] | None = None,
+) -> str:
     notes = [n for n in (spec_notes, cell.method.label) if n]
     if cell.method.checkpoint is None:
         notes.append(RANDOM_WEIGHTS_NOTE)
+    if label_space and not label_space["mapping"].startswith("same label space"):
+        notes.append(f"classes mapped from {label_space['model']}: {label_space['mapping']}")
     if checkpoint_load and checkpoint_load.get("partial"):
         notes.append(
             f"partial checkpoint load: {checkpoint_load['missing']} missing, "
@@ -138,7 +147,9 @@ def make_record(
         started=started,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
         status="ok" if outcome is not None else "failed",
-        notes=_notes(cell, spec_notes, measured.get("checkpoint_load")),
+        notes=_notes(
+            cell, spec_notes, measured.get("checkpoint_load"), measured.get("label_space")
+        ),
         error=error,
         traceback=details,
         world_size=info.world_size,
@@ -149,6 +160,7 @@ def make_record(
         load=measured.get("load"),
         checkpoint_load=measured.get("checkpoint_load"),
         environment=measured.get("environment"),
+        label_space=measured.get("label_space"),
         gmacs_per_frame=flops.get("gmacs_per_frame"),
         gmacs_per_frame_by_module=flops.get("gmacs_per_frame_by_module"),
         params=measured.get("params"),

@@ -24,6 +24,7 @@ from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames,
 from vis_bench.report.records import append_record, finished_keys, read_records
 from vis_bench.sweep.cells import Cell, expand_cells
 from vis_bench.sweep.isolation import CellFailed, one_line, run_in_process, run_isolated
+from vis_bench.sweep.label_space import apply_mapping, dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
 from vis_bench.sweep.record import RunInfo, make_record
 from vis_bench.sweep.run_dir import cell_dir, claim_run_dir, save_config, update_index
@@ -142,6 +143,9 @@ def run_sweep(
     finished = len(cells) - len([c for c in cells if c.key(dataset_id) not in done])
     if finished and ctx.is_main:
         log(f"resuming: {finished} of {len(cells)} cells already finished")
+    # every method's classes against the dataset's, before any cell runs
+    categories = dataset_categories(source)
+    mappings = {m.index: label_space_mapping(m, categories, config.source) for m in methods}
     scorer = Scorer(source.gt_path if config.measure.ap and ctx.is_main else None)
     info = RunInfo(
         config.name,
@@ -162,7 +166,10 @@ def run_sweep(
         for index, cell in enumerate(todo, 1):
             progress.bar.set_description(f"[{index}/{len(todo)}] {cell.label()}")
             start = progress.bar.n
-            record = _run_cell(cell, config, source, run_dir, info, scorer, ctx, isolate, progress)
+            mapping = mappings.get(cell.method.index)
+            record = _run_cell(
+                cell, config, source, run_dir, info, scorer, ctx, isolate, progress, mapping
+            )
             progress.finish_cell(start)
             if writes_records and record is not None:
                 append_record(run_dir, record)
@@ -181,6 +188,7 @@ def _run_cell(
     ctx: DistContext,
     isolate: bool,
     progress: _Progress,
+    mapping: Any = None,
 ) -> dict[str, Any] | None:
     """One cell, start to record; None on ranks that do not write records."""
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -196,6 +204,14 @@ def _run_cell(
                 return None
         else:
             outcome = _execute(job, config, isolate, progress)
+        if mapping is not None:
+            outcome.measurements["label_space"] = {
+                "model": cell.method.label_space,
+                "mapping": mapping.describe(),
+                "dropped_predictions": 0
+                if mapping.is_identity
+                else apply_mapping(Path(outcome.results_path), mapping),
+            }
         metrics = scorer.score(Path(outcome.results_path))
     except (CellFailed, RankFailedError) as err:
         reason = getattr(err, "reason", str(err))

@@ -1,0 +1,60 @@
+"""A method's label space against the dataset's: checked before any cell runs, applied to each
+cell's predictions when the config asks for a mapping by name.
+
+A checkpoint trained on YouTube-VIS 2019 predicts ids that mean other classes in OVIS; scoring
+them as they are gives silent garbage. A method entry that names its `label_space` is checked
+against the dataset's categories (vis_bench.data.categories.check_label_space); `category_map:
+by_name` maps classes of the same name instead, drops the rest and says so in the record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from vis_bench.atomic import write_atomic
+from vis_bench.errors import InputError
+from vis_bench.sweep.methods import MethodEntry
+
+
+def label_space_mapping(entry: MethodEntry, dataset_categories: Any, source: str) -> Any:
+    """How the method's classes meet the dataset's (a CategoryMapping), or None when the entry
+    names no label space; a mismatch is an InputError naming the entry (before any cell runs)."""
+    if entry.label_space is None or dataset_categories is None:
+        return None
+    from vis_bench.data.categories import check_label_space
+
+    try:
+        return check_label_space(
+            entry.label_space,
+            dataset_categories,
+            map_by_name=entry.category_map == "by_name",
+            aliases=entry.category_aliases,
+        )
+    except InputError as err:
+        raise InputError(
+            f"{err}; set {entry.where}.category_map: by_name to map classes by name, or use "
+            "a model trained on this dataset",
+            path=source,
+            field=f"methods[{entry.index}].label_space",
+        ) from err
+
+
+def dataset_categories(source: Any) -> Any:
+    """The categories of a dataset source, or None for sources that carry none."""
+    dataset = getattr(source, "dataset", None)
+    return getattr(dataset, "categories", None)
+
+
+def apply_mapping(results_path: Path, mapping: Any) -> int:
+    """Rewrite a cell's predictions in the dataset's ids; returns how many were dropped."""
+    predictions = orjson.loads(Path(results_path).read_bytes())
+    kept = []
+    for prediction in predictions:
+        target = mapping.dataset_id(prediction["category_id"])
+        if target is not None:
+            kept.append({**prediction, "category_id": target})
+    write_atomic(Path(results_path), orjson.dumps(kept))
+    return len(predictions) - len(kept)
