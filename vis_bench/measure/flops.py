@@ -1,8 +1,9 @@
-"""FLOP counting of what a model actually executes, in the fvcore/detectron2 convention.
+"""Counting the multiply-adds (MACs) a model actually executes, in the fvcore/detectron2 convention.
 
-Convention (the one the VIS papers' tables use): one fused multiply-add = 1 FLOP; matmuls,
-convolutions and attention products are counted, biases, softmax and elementwise ops are not;
-normalisation layers cost 5 FLOPs per element (fvcore's estimate for an affine norm).
+Unit: one fused multiply-add = 1 MAC, reported as GMACs everywhere in vis-bench; the VIS papers'
+tables call the same count "GFLOPs" (fvcore's name for it). Matmuls, convolutions and attention
+products are counted, biases, softmax and elementwise ops are not; normalisation layers cost 5
+MACs per element (fvcore's estimate for an affine norm).
 
 Mechanism: `torch.utils.flop_counter.FlopCounterMode` records every aten op dispatched inside the
 forward, attributed to the module that ran it. Run it on meta tensors (`torch.device("meta")`)
@@ -26,7 +27,7 @@ aten = torch.ops.aten
 
 #: FlopCounterMode counts 2 per multiply-add; formulas below return the same unit
 _COUNTER_UNITS_PER_MAC = 2
-NORM_FLOPS_PER_ELEMENT = 5
+NORM_MACS_PER_ELEMENT = 5
 #: bilinear sampling: 4 weighted neighbours per output value
 GRID_SAMPLE_MACS_PER_OUTPUT = 4
 
@@ -49,7 +50,7 @@ def _numel(shape: Sequence[int]) -> int:
 
 
 def _norm(input_shape, *args, out_shape=None, **kwargs) -> int:
-    return _COUNTER_UNITS_PER_MAC * NORM_FLOPS_PER_ELEMENT * _numel(input_shape)
+    return _COUNTER_UNITS_PER_MAC * NORM_MACS_PER_ELEMENT * _numel(input_shape)
 
 
 def _grid_sample(input_shape, grid_shape, *args, out_shape=None, **kwargs) -> int:
@@ -97,14 +98,14 @@ class FlopReport:
     by_op: dict[str, int] = field(default_factory=dict)
 
     @property
-    def gflops(self) -> float:
+    def gmacs(self) -> float:
         return self.total / 1e9
 
-    def module_gflops(self, name: str) -> float:
+    def module_gmacs(self, name: str) -> float:
         return self.by_module[name] / 1e9
 
     def format(self) -> str:
-        lines = [f"total {self.gflops:.4f} GFLOPs (1 multiply-add = 1 FLOP)"]
+        lines = [f"total {self.gmacs:.4f} GMACs"]
         lines += [f"  {name:<40} {v / 1e9:10.4f}" for name, v in self.by_module.items()]
         lines += [f"  [{op}] {v / 1e9:.4f}" for op, v in self.by_op.items()]
         return "\n".join(lines)

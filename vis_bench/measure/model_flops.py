@@ -10,7 +10,7 @@ from vis_bench.measure.flops import count_flops
 
 
 def clip_flops(plugin: Any, clip: torch.Tensor) -> dict[str, Any]:
-    """Count what `infer_clip(clip)` executes (1 multiply-add = 1 FLOP), divided by frames."""
+    """Count what `infer_clip(clip)` executes (multiply-adds), divided by frames."""
     model = getattr(plugin, "model", None)
     if not isinstance(model, torch.nn.Module):
         return {}
