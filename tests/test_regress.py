@@ -15,6 +15,7 @@ from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
+from vis_bench.eval.video_matches import VideoMatches
 from vis_bench.report.baseline import (
     Baseline,
     Tolerance,
@@ -120,6 +121,14 @@ def test_baseline_file_keeps_the_matching_on_one_line(scored, tmp_path):
     assert json.loads(path.read_text())["version"] == 3
 
 
+def test_tolerance_is_points_or_auto(capsys):
+    for bad in ("bogus", "-1"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["regress", "--baseline", "b.json", "--tolerance", bad])
+        assert exit_info.value.code == 2
+    assert "'auto'" in capsys.readouterr().err
+
+
 def test_a_file_that_is_not_a_baseline_is_refused(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"cells": []}))
@@ -136,6 +145,8 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         # every shipped model has learned: untrained weights score AP 0.0 on this split
         # (the AP 30 target is not reached yet; docs/training.md)
         assert cell["metrics"]["AP"] >= 0.05
+        # what `--tolerance auto` pairs with: the cell's per-video matching on the 24 videos
+        assert VideoMatches.from_dict(cell["video_matches"]).n_videos == 24
 
 
 def test_shipped_checkpoints_are_found_from_any_directory(tmp_path, monkeypatch):
@@ -155,8 +166,10 @@ def test_shipped_checkpoints_are_found_from_any_directory(tmp_path, monkeypatch)
 @pytest.mark.slow
 def test_shipped_baseline_reproduces(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
-    assert main(["regress", "--baseline", str(SHIPPED)]) == 0
-    assert "no regression" in capsys.readouterr().out
+    assert main(["regress", "--baseline", str(SHIPPED), "--tolerance", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "no regression" in out and "auto (paired bootstrap half-width)" in out
+    assert "note:" not in out  # every cell paired with the baseline's matching
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ needs: bootstrap intervals of AP, AP50, AP75 and AR10 over videos (`measure.boot
 replicates, seeded), re-accumulated from the one matching the evaluation did, and that matching
 itself (`VideoMatches`), written as `video_matches.json` beside the cell's `results.json` so
 reports and `regress --tolerance auto` can compare two cells on the same resampled videos
-without re-scoring them. The file holds a few numbers per predicted track (about 25 bytes), too
+without re-scoring them. The file holds a few numbers per predicted track (about 30 bytes), too
 many for a line of records.jsonl on a real split (thousands of results per cell).
 
 The replicate values themselves go to `bootstrap_replicates.npz` (B float64 per statistic): the
