@@ -16,6 +16,7 @@ from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.hashing import file_sha256
 from vis_bench.report.baseline import (
     Baseline,
     Tolerance,
@@ -187,6 +188,8 @@ def test_a_zeroed_mask_head_fails_the_regression(tmp_path, capsys, monkeypatch):
     method["checkpoint"] = cell["checkpoint"] = str(broken)
     data["config"]["methods"] = [method]
     data["cells"] = [cell]
+    # the baseline describes the broken weights' file, so the comparison is not refused
+    data["checkpoints"] = {str(broken): file_sha256(broken)}
     path = tmp_path / "baseline.json"
     path.write_text(json.dumps(data))
     assert main(["regress", "--baseline", str(path)]) == 1
