@@ -92,3 +92,11 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("a: [1, 2\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_bootstrap_replicates_default_and_check(tmp_path):
+    assert load_config(write(tmp_path, BASE)).measure.bootstrap == 1000
+    off = load_config(write(tmp_path, {**BASE, "measure": {"bootstrap": 0}}))
+    assert off.measure.bootstrap == 0
+    with pytest.raises(InputError, match="measure.bootstrap"):
+        load_config(write(tmp_path, {**BASE, "measure": {"bootstrap": -5}}))

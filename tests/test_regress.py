@@ -5,14 +5,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
+from tests.helpers.scored_records import ScoredCells
+from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
-from vis_bench.report.baseline import Baseline, compare, read_baseline
+from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.hashing import file_sha256
+from vis_bench.report.baseline import (
+    Baseline,
+    Tolerance,
+    attach_video_matches,
+    compare,
+    read_baseline,
+    write_baseline,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "results" / "baselines" / "synthetic.json"
@@ -28,9 +40,12 @@ CELL = {
 }
 
 
-def _baseline(metrics: dict) -> Baseline:
-    config = parse_config({"name": "b", "dataset": {"kind": "synthetic"}, "methods": ["ifc"]})
-    return Baseline("b.json", config, [{**CELL, "metrics": metrics}], {})
+def _config():
+    return parse_config({"name": "b", "dataset": {"kind": "synthetic"}, "methods": ["ifc"]})
+
+
+def _baseline(metrics: dict, **extra) -> Baseline:
+    return Baseline("b.json", _config(), [{**CELL, "metrics": metrics, **extra}], {})
 
 
 def test_compare_gates_ap_drops_beyond_the_tolerance_only():
@@ -51,6 +66,70 @@ def test_compare_reports_failed_and_missing_cells():
     assert compare(base, [], 0.3).missing == ["m T=all: did not run"]
 
 
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """30 videos; the baseline's predictions, a rerun that differs by noise only (AP 2.8 points
+    lower, about half the paired half-width) and a broken one (AP 38 points lower)."""
+    gt = make_gt(n_videos=30, seed=4)
+    cells = ScoredCells(tmp_path_factory.mktemp("regress"), gt, replicates=200)
+    made = {
+        name: attach_video_matches([{**cells.record(name, results), **CELL}])[0]
+        for name, results in (
+            ("base", predict(gt, seed=1, jitter=1)),
+            ("noise", predict(gt, seed=2, jitter=1)),
+            ("broken", predict(gt, seed=1, jitter=3, miss=0.3)),
+        )
+    }
+    return made
+
+
+def _auto(replicates=200):
+    return Tolerance(auto=True, replicates=replicates, seed=0)
+
+
+def test_auto_tolerance_fails_only_drops_beyond_the_paired_half_width(scored, tmp_path):
+    base = scored["base"]
+    write_baseline(tmp_path / "b.json", _config(), [base])
+    baseline = read_baseline(tmp_path / "b.json")
+    assert baseline.cells[0]["video_matches"] == base["video_matches"]
+    noise = scored["noise"]
+    assert 100 * (base["AP"] - noise["AP"]) > 0.3  # a fixed 0.3 points calls noise a regression
+    assert compare(baseline, [noise], 0.3).regressions
+    within = compare(baseline, [noise], _auto())
+    assert within.regressions == [] and within.notes == []
+    ap = within.table.set_index("metric").loc["AP"]
+    assert ap["tolerance"] > -ap["delta"] > 0.3
+    # APs has no paired interval: under auto it is shown, not gated
+    assert pd.isna(within.table.set_index("metric").loc["APs"]["tolerance"])
+    broken = compare(baseline, [scored["broken"]], _auto())
+    assert broken.regressions[0].startswith("m T=all AP: ")
+    assert "tolerance" in broken.regressions[0]
+
+
+def test_auto_tolerance_of_an_old_baseline_falls_back_with_a_note(scored):
+    old = _baseline({"AP": scored["base"]["AP"]})  # written before it kept the matching
+    result = compare(old, [scored["noise"]], _auto())
+    assert len(result.notes) == 1 and "falls back to the fixed 0.3 points" in result.notes[0]
+    assert result.regressions  # judged by the fixed tolerance
+
+
+def test_baseline_file_keeps_the_matching_on_one_line(scored, tmp_path):
+    path = tmp_path / "b.json"
+    write_baseline(path, _config(), [scored["base"]])
+    lines = path.read_text().splitlines()
+    (line,) = [line for line in lines if '"video_matches"' in line]
+    assert line.strip().startswith('"video_matches": {"format":"vis-bench-video-matches"')
+    assert json.loads(path.read_text())["version"] == 3
+
+
+def test_tolerance_is_points_or_auto(capsys):
+    for bad in ("bogus", "-1"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["regress", "--baseline", "b.json", "--tolerance", bad])
+        assert exit_info.value.code == 2
+    assert "'auto'" in capsys.readouterr().err
+
+
 def test_a_file_that_is_not_a_baseline_is_refused(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"cells": []}))
@@ -67,6 +146,8 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         # every shipped model has learned: untrained weights score AP 0.0 on this split
         # (the AP 30 target is not reached yet; docs/training.md)
         assert cell["metrics"]["AP"] >= 0.05
+        # what `--tolerance auto` pairs with: the cell's per-video matching on the 24 videos
+        assert VideoMatches.from_dict(cell["video_matches"]).n_videos == 24
 
 
 def test_shipped_checkpoints_are_found_from_any_directory(tmp_path, monkeypatch):
@@ -86,8 +167,10 @@ def test_shipped_checkpoints_are_found_from_any_directory(tmp_path, monkeypatch)
 @pytest.mark.slow
 def test_shipped_baseline_reproduces(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
-    assert main(["regress", "--baseline", str(SHIPPED)]) == 0
-    assert "no regression" in capsys.readouterr().out
+    assert main(["regress", "--baseline", str(SHIPPED), "--tolerance", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "no regression" in out and "auto (paired bootstrap half-width)" in out
+    assert "note:" not in out  # every cell paired with the baseline's matching
 
 
 @pytest.mark.slow
@@ -105,6 +188,8 @@ def test_a_zeroed_mask_head_fails_the_regression(tmp_path, capsys, monkeypatch):
     method["checkpoint"] = cell["checkpoint"] = str(broken)
     data["config"]["methods"] = [method]
     data["cells"] = [cell]
+    # the baseline describes the broken weights' file, so the comparison is not refused
+    data["checkpoints"] = {str(broken): file_sha256(broken)}
     path = tmp_path / "baseline.json"
     path.write_text(json.dumps(data))
     assert main(["regress", "--baseline", str(path)]) == 1

@@ -48,6 +48,12 @@ def test_run_writes_records_reports_and_scores(tiny_config, tmp_path, capsys):
         assert set(record) >= {"AP50", "AR1", "AR10", "fps_end_to_end", "gmacs_per_frame", "params"}
         results = json.loads(open(record["results_path"]).read())
         assert len(results) >= 3  # one toy track per video at least
+        # intervals (measure.bootstrap, default 1000) and the matching paired reports need
+        low, high = record["AP_ci"]
+        assert low <= record["AP"] <= high
+        assert record["bootstrap"]["replicates"] == 1000
+        assert Path(record["video_matches_path"]).parent == Path(record["results_path"]).parent
+        assert Path(record["bootstrap"]["values_path"]).is_file()
     assert (run_dir / "leaderboard.md").is_file()
     assert (run_dir / "tables.md").is_file()
     assert "| toy" in out and "random weights" in out

@@ -31,6 +31,11 @@ class DatasetConfig:
     #: real datasets: the annotation JSON and the folder holding `file_names`
     annotations: str | None = None
     frames: str | None = None
+    #: real datasets, instead of `annotations`: a split manifest written by `run_bench.py split`
+    #: (the file or its folder); `split_part` names the part to run on. Both files are checked
+    #: against the manifest's sha256 when the config is loaded.
+    split: str | None = None
+    split_part: str = "holdout"
     #: keep only the first N videos (None: all); handy for quick sweeps on real data
     max_videos: int | None = None
     #: synthetic data: generator options, cached under `cache_dir` keyed by their hash
@@ -109,6 +114,10 @@ class MeasureConfig:
     #: a cell's worker still running after this many seconds is stopped and the cell recorded
     #: as failed ("timed out after N s"); null: no limit
     cell_timeout_s: float | None = 7200.0
+    #: bootstrap replicates over videos for each scored cell's AP, AP50, AP75 and AR10 intervals
+    #: and for the paired comparisons of the reports (0: no intervals, no paired marks)
+    bootstrap: int = 1000
+    bootstrap_seed: int = 0
 
 
 @dataclass
@@ -189,6 +198,51 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
             )
 
 
+def _check_measure(measure: MeasureConfig, source: str) -> None:
+    if measure.bootstrap < 0:
+        raise InputError(
+            f"must be a number of replicates >= 0 (0 turns the intervals off), got "
+            f"{measure.bootstrap}",
+            path=source,
+            field="measure.bootstrap",
+        )
+
+
+def _check_split(dataset: DatasetConfig, source: str) -> None:
+    """A dataset named by a split manifest: a real kind, no second annotation file, and a
+    part whose file matches the manifest."""
+    from vis_bench.data.holdout import PARTS, resolve_split
+
+    if dataset.kind == "synthetic":
+        raise InputError(
+            "a split manifest names part of a real dataset; set dataset.kind to the dataset it "
+            "was made from (e.g. ytvis2019)",
+            path=source,
+            field="dataset.split",
+        )
+    if dataset.annotations is not None:
+        raise InputError(
+            "give either dataset.annotations or dataset.split (whose manifest names the "
+            "annotation file), not both",
+            path=source,
+            field="dataset.annotations",
+        )
+    if dataset.split_part not in PARTS:
+        raise InputError(
+            f"must be one of {PARTS}, got {dataset.split_part!r}",
+            path=source,
+            field="dataset.split_part",
+        )
+    try:
+        resolve_split(dataset.split, dataset.split_part)
+    except InputError as err:
+        raise InputError(
+            f"{err} (a split and its manifest are written by `run_bench.py split`)",
+            path=source,
+            field="dataset.split",
+        ) from None
+
+
 def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
     if dataset.kind not in DATASET_KINDS:
         raise InputError(
@@ -200,9 +254,11 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
             path=source,
             field="dataset.occlusion",
         )
+    if dataset.split is not None:
+        _check_split(dataset, source)
     if dataset.kind == "synthetic":
         return
-    for key in ("annotations", "frames"):
+    for key in ("frames",) if dataset.split is not None else ("annotations", "frames"):
         value = getattr(dataset, key)
         if value is None:
             raise InputError(
@@ -260,6 +316,7 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
         **sections,
     )
     _check_dataset(config.dataset, source, Path(source).parent)
+    _check_measure(config.measure, source)
     return config
 
 

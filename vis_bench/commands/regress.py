@@ -1,8 +1,11 @@
-"""`run_bench.py regress --baseline FILE [--tolerance 0.3]`: AP regression against a baseline.
+"""`run_bench.py regress --baseline FILE [--tolerance 0.3|auto]`: AP regression against a baseline.
 
 Re-runs every cell a baseline file records (its dataset, methods, checkpoints and axes, on the
 thread count it states), prints baseline vs now per metric and exits 1 when any AP metric falls
-by more than the tolerance (AP points) or a cell fails. A checkpoint whose sha256 differs from
+by more than the tolerance (AP points) or a cell fails. `--tolerance auto` gates each cell's AP,
+AP50 and AP75 by the half-width of the paired bootstrap interval of (now - baseline) on the same
+resampled videos instead (docs/statistics.md); cells of a baseline written before it kept the
+per-video matching fall back to the fixed 0.3 points, with a note. A checkpoint whose sha256 differs from
 the baseline's is refused (exit 2) unless `--allow-checkpoint-change`; a gain beyond the tolerance
 is reported as a stale baseline (exit 0). `--update` writes the baseline instead: from `--config`
 when given, else re-measuring the file's own config.
@@ -21,13 +24,29 @@ NAME = "regress"
 HELP = "re-run the cells of an AP baseline and fail when AP drops (e.g. results/baselines/synthetic.json)"
 
 
+def _tolerance(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected AP points (e.g. 0.3) or 'auto', got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a tolerance is >= 0 AP points, got {text}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", type=Path, required=True, help="baseline JSON file")
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=_tolerance,
         default=0.3,
-        help="largest allowed drop of an AP metric, in AP points (default 0.3)",
+        help="largest allowed drop of an AP metric, in AP points (default 0.3), or 'auto': "
+        "the half-width of the paired bootstrap interval of (now - baseline) per cell, so only "
+        "drops the resampled videos agree on fail",
     )
     parser.add_argument(
         "--update",
@@ -55,7 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vis_bench.config import load_config
     from vis_bench.errors import InputError
-    from vis_bench.report.baseline import changed_checkpoints, read_baseline, write_baseline
+    from vis_bench.report.baseline import (
+        attach_video_matches,
+        changed_checkpoints,
+        read_baseline,
+        write_baseline,
+    )
 
     baseline = None
     if args.update and args.config is not None:
@@ -79,40 +103,56 @@ def run(args: argparse.Namespace) -> int:
         config, measure=dataclasses.replace(config.measure, fps=False, flops=False, memory=False)
     )
     with tempfile.TemporaryDirectory(prefix="vis-bench-regress-") as tmp:
-        records = _run(config, args.run_dir or Path(tmp))
+        # the per-video matching is read before a temporary run folder goes
+        records = attach_video_matches(_run(config, args.run_dir or Path(tmp)))
     if args.update:
         write_baseline(args.baseline, config, records, description)
         print(f"wrote {args.baseline} ({sum(r.get('status') == 'ok' for r in records)} cells)")
         return 0 if all(r.get("status") == "ok" for r in records) else 1
-    return _report(baseline, records, args)
+    return _report(baseline, records, args, config)
 
 
-def _report(baseline, records: list[dict], args: argparse.Namespace) -> int:
-    from vis_bench.report.baseline import compare
+def _report(baseline, records: list[dict], args: argparse.Namespace, config) -> int:
+    from vis_bench.eval.bootstrap import DEFAULT_REPLICATES
+    from vis_bench.report.baseline import Tolerance, compare
 
-    result = compare(baseline, records, args.tolerance)
+    if args.tolerance == "auto":
+        measure = config.measure
+        tolerance = Tolerance(
+            auto=True,
+            replicates=measure.bootstrap or DEFAULT_REPLICATES,
+            seed=measure.bootstrap_seed,
+        )
+    else:
+        tolerance = Tolerance(fixed=args.tolerance)
+    result = compare(baseline, records, tolerance)
     if not result.table.empty:
         print(
             result.table.to_markdown(
-                index=False, tablefmt="github", floatfmt=("", "", ".2f", ".2f", "+.2f", "")
+                index=False,
+                tablefmt="github",
+                floatfmt=("", "", ".2f", ".2f", "+.2f", ".2f", ""),
+                missingval="-",
             )
         )
+    for line in result.notes:
+        print(f"note: {line}")
     for line in result.missing:
         print(f"FAILED cell {line}")
     for line in result.regressions:
-        print(f"REGRESSION {line} (tolerance {args.tolerance} points)")
+        print(f"REGRESSION {line}")
     if result.regressions or result.missing:
         return 1
     for line in result.gains:
-        print(f"GAIN {line} (tolerance {args.tolerance} points)")
+        print(f"GAIN {line}")
     if result.gains:
         print(
             f"baseline is stale: {len(result.gains)} metric(s) rose beyond the tolerance; "
             f"rewrite it with `regress --baseline {args.baseline} --update`"
         )
     print(
-        f"no regression: {len(baseline.cells)} cells within {args.tolerance} AP points of "
-        f"{args.baseline} or above"
+        f"no regression: {len(baseline.cells)} cells within the tolerance "
+        f"({tolerance.describe()}) of {args.baseline} or above"
     )
     return 0
 

@@ -79,7 +79,7 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
         if config.occlusion is not None:
             identity["occlusion"] = config.occlusion
     else:
-        annotations = Path(config.annotations or "")
+        annotations, identity = _real_annotations(config, config_path)
         frames = Path(config.frames or "")
         for key, path in (("dataset.annotations", annotations), ("dataset.frames", frames)):
             if not path.exists():
@@ -89,11 +89,7 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
                     path=config_path,
                     field=key,
                 )
-        identity = {
-            "kind": config.kind,
-            "annotations": annotations.name,
-            "sha256": file_sha256(annotations)[:16],
-        }
+        identity["sha256"] = file_sha256(annotations)[:16]
     dataset = load_dataset(annotations, frames)
     videos = dataset.videos[: config.max_videos] if config.max_videos else dataset.videos
     identity["videos"] = len(videos)
@@ -101,6 +97,33 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
     has_gt = dataset.has_annotations and any(v.annotations for v in dataset.videos)
     gt_path = annotations if has_gt else None
     return DatasetSource(dataset, gt_path, identity, config, config_path)
+
+
+def _real_annotations(config: DatasetConfig, config_path: str) -> tuple[Path, dict[str, Any]]:
+    """The annotation file of a real dataset and the start of its identity.
+
+    A part of a split manifest is verified against the manifest (sha256) and named in the
+    identity by the manifest's sha256 of that part, so runs on different splits never share a
+    run folder, a table or a leaderboard.
+    """
+    if config.split is None:
+        annotations = Path(config.annotations or "")
+        return annotations, {"kind": config.kind, "annotations": annotations.name}
+    from vis_bench.data.holdout import read_manifest, resolve_split
+
+    try:
+        annotations = resolve_split(config.split, config.split_part)
+    except InputError as err:
+        raise InputError(str(err), path=config_path, field="dataset.split") from None
+    manifest = read_manifest(config.split)
+    identity = {
+        "kind": config.kind,
+        "annotations": annotations.name,
+        "split": manifest.data["outputs"][config.split_part]["sha256"],
+        "split_part": config.split_part,
+        "split_input": manifest.data["input"]["sha256"],
+    }
+    return annotations, identity
 
 
 @dataclass(frozen=True)
@@ -125,7 +148,11 @@ def dataset_label(identity: dict[str, Any]) -> str:
     """e.g. "synthetic (seed 0, 24 videos)" or "ytvis2019 valid.json (302 videos)"."""
     if identity.get("kind") == "synthetic":
         return f"synthetic (seed {identity.get('seed')}, {identity.get('videos')} videos)"
-    return f"{identity.get('kind')} {identity.get('annotations')} ({identity.get('videos')} videos)"
+    split = f" of split {identity['split'][:12]}" if identity.get("split") else ""
+    return (
+        f"{identity.get('kind')} {identity.get('annotations')}{split} "
+        f"({identity.get('videos')} videos)"
+    )
 
 
 def identity_difference(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -2,6 +2,10 @@
 
 The selection rule is stated in the header: each (method, checkpoint) is represented by its
 best-AP cell among the cells it ran (the count is shown), not by a schedule chosen in advance.
+AP is shown with the half-width of that cell's bootstrap interval, and each rank is compared with
+the next on the same videos (paired bootstrap, `vs next`): a difference whose interval contains
+0 is marked `n.s.`, so a ranking the data cannot support is visible. Where a cell's setting
+matches a published entry, the published AP and the difference stand beside the measured one.
 Records of different datasets are never ranked together: `leaderboard` refuses them unless asked
 to group them, and then ranks each dataset in its own section.
 """
@@ -13,13 +17,31 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.errors import InputError
-from vis_bench.report.tables import OCCLUSION_AP, datasets_of, records_frame, was_loaded
+from vis_bench.report.published_columns import (
+    DELTA_COLUMN,
+    PUBLISHED_COLUMN,
+    published_cells,
+    published_entries,
+    source_lines,
+)
+from vis_bench.report.records import latest_records
+from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_half_width
+from vis_bench.report.tables import (
+    OCCLUSION_AP,
+    datasets_of,
+    interval_note,
+    records_frame,
+    was_loaded,
+)
 
 COLUMNS = [
     "rank",
     "method",
     "backbone",
     "AP",
+    "vs next",
+    PUBLISHED_COLUMN,
+    DELTA_COLUMN,
     "AP50",
     "AP75",
     *OCCLUSION_AP,
@@ -56,21 +78,33 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS + ["notes"])
     if "checkpoint" not in frame:
         frame["checkpoint"] = None
-    frame["checkpoint"] = frame["checkpoint"].map(lambda v: v or "-")
+    # None becomes NaN in a column that also holds paths; groupby would drop those rows
+    frame["checkpoint"] = frame["checkpoint"].map(lambda v: v if isinstance(v, str) and v else "-")
     keys = [k for k in ("AP", "fps_end_to_end") if k in frame and frame[k].notna().any()]
     if keys:  # by AP, or by speed when no cell was scored; else in record order
         frame = frame.sort_values(keys[0], ascending=False, na_position="last", kind="stable")
     counts = frame.groupby(["method", "checkpoint"], sort=False).size()
     best = frame.groupby(["method", "checkpoint"], sort=False).head(1).reset_index(drop=True)
+    raw = {r["key"]: r for r in latest_records(records) if "key" in r}
+    chosen = [raw.get(key, {}) for key in best.get("key", [None] * len(best))]
+    matched = published_entries(chosen)
+    paired = any(isinstance(r.get("bootstrap"), dict) for r in chosen)
+    comparer = PairedComparer()
     rows = []
     for rank, (_, r) in enumerate(best.iterrows(), 1):
         params = r.get("params")
+        record = chosen[rank - 1]
+        published, delta = published_cells(matched.get(record.get("key")), _number(r.get("AP")))
         rows.append(
             {
                 "rank": rank,
                 "method": r["method"],
                 "backbone": r.get("backbone") or "-",
                 "AP": r.get("AP"),
+                "AP ±": _ap_text(r, record),
+                "vs next": _vs_next(chosen, rank - 1, comparer) if paired else "",
+                PUBLISHED_COLUMN: published,
+                DELTA_COLUMN: delta,
                 "AP50": r.get("AP50"),
                 "AP75": r.get("AP75"),
                 **{name: r.get(name) for name in OCCLUSION_AP},
@@ -87,12 +121,46 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _number(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _ap_text(row: pd.Series, record: dict[str, Any]) -> str | None:
+    ap = _number(row.get("AP"))
+    return None if ap is None else with_half_width(ap, record, "AP", 1)
+
+
+def _vs_next(chosen: list[dict[str, Any]], i: int, comparer: PairedComparer) -> str:
+    """AP of rank i+1 minus rank i+2 on the same videos ("" for the last rank)."""
+    if i + 1 >= len(chosen) or chosen[i].get("AP") is None:
+        return ""
+    return comparer.compare(chosen[i], chosen[i + 1], "AP").text(1)
+
+
+def _display(value: Any) -> str:
+    """Leaderboard text: floats to one decimal, missing values as "-"."""
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
 def _section(records: list[dict[str, Any]]) -> list[str]:
     frame = leaderboard_frame(records)
     if frame.empty:
         return ["No finished cells yet."]
-    columns = [c for c in COLUMNS if c not in OCCLUSION_AP or frame[c].notna().any()]
-    lines = [frame[columns].to_markdown(index=False, floatfmt=".1f", missingval="-")]
+    frame = frame.assign(AP=frame["AP ±"])
+    shown = {
+        "vs next": frame["vs next"].astype(bool).any() and frame["AP"].notna().any(),
+        PUBLISHED_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
+        DELTA_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
+    }
+    columns = [
+        c
+        for c in COLUMNS
+        if shown.get(c, True) and (c not in OCCLUSION_AP or frame[c].notna().any())
+    ]
+    shown_frame = frame[columns].map(_display)
+    lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
     if frame["FPS"].astype(str).str.contains(r"\*", regex=True).any():
         lines += ["", "\\* FPS measured while the machine was loaded."]
     return lines
@@ -111,13 +179,7 @@ def leaderboard_markdown(
             "ranks one dataset: pass --group-datasets to rank each in its own section",
             field="runs",
         )
-    lines = [f"# {title}", ""]
-    lines += [
-        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (column "
-        "`cells`); AP/AR x100; FPS end to end (all frames / time to finalise every video, "
-        "stitching and encoding included) on the named device; GMACs per frame.",
-        "",
-    ]
+    lines = [f"# {title}", ""] + _header(records)
     for dataset in datasets or ["-"]:
         subset = [r for r in records if (r.get("dataset_label") or r.get("dataset")) == dataset]
         lines += [f"## {dataset}", ""] if datasets else []
@@ -125,4 +187,36 @@ def leaderboard_markdown(
     notes = {r.get("method"): r.get("notes") for r in records if r.get("notes")}
     if notes:
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]
+    matched = published_entries(latest_records(records))
+    if matched:
+        lines += ["Published numbers (results/published.yaml):", ""]
+        lines += [f"- {line}" for line in source_lines(matched)] + [""]
     return "\n".join(lines)
+
+
+def _header(records: list[dict[str, Any]]) -> list[str]:
+    """The selection rule, and what the intervals and marks mean when the records have them."""
+    lines = [
+        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (column "
+        "`cells`); AP/AR x100; FPS end to end (all frames / time to finalise every video, "
+        "stitching and encoding included) on the named device; GMACs per frame.",
+        "",
+    ]
+    note = interval_note(records)
+    if note is not None:
+        lines += [
+            f"AP {note}. It is the interval of the chosen cell alone: picking the best of "
+            "several cells favours a lucky one, which no single interval accounts for. "
+            "`vs next`: AP minus the next rank's, with the interval of the paired bootstrap "
+            f"(both cells re-scored on the same resampled videos); {NOT_SIGNIFICANT} = the "
+            "interval contains 0, so the data do not tell the two ranks apart; `not paired` "
+            "says why no paired comparison was possible.",
+            "",
+        ]
+    if published_entries(latest_records(records)):
+        lines += [
+            f"`{PUBLISHED_COLUMN}`: the authors' AP for the setting the cell measured; "
+            f"`{DELTA_COLUMN}`: measured - published, in AP points (sources below).",
+            "",
+        ]
+    return lines

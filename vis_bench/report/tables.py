@@ -4,6 +4,10 @@ Rules every table follows: one row per cell (its latest record); failed cells st
 with their reason instead of disappearing; clip lengths are ordered `all` first, then by
 decreasing T; the stride shown is the one used; FPS measured while the machine was loaded is
 marked; only the measurements the records hold become columns (any `measure` switch may be off).
+A metric with a bootstrap interval is shown as `value ± half-width`; in the clip-length pivot,
+each T is compared with the method's T = all on the same videos (paired bootstrap) and marked
+`n.s.` when the difference is not significant. Records whose setting matches a published entry
+get the published AP and the difference beside the measured one (report/published_columns.py).
 """
 
 from __future__ import annotations
@@ -11,8 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from tabulate import tabulate
 
+from vis_bench.report.published_columns import (
+    DELTA_COLUMN,
+    PUBLISHED_COLUMN,
+    published_cells,
+    published_entries,
+    source_lines,
+)
 from vis_bench.report.records import latest_records
+from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_half_width
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
@@ -52,6 +65,8 @@ LOADED_NOTE = (
     "threads the cell used): other work competed for the cores"
 )
 REASON_WIDTH = 70
+#: metrics that records carry bootstrap intervals of (`<metric>_ci`)
+INTERVAL_METRICS = ("AP", "AP50", "AP75", "AR10")
 
 
 def clip_length_order(value: Any) -> float:
@@ -126,6 +141,15 @@ def comparison_table(
     out = table[[c for c in by if c in table]].copy()
     for column in present:
         out[column] = [_cell_value(row, column) for _, row in table.iterrows()]
+    matched = published_entries(records)
+    if matched and "AP" in out:
+        cells = [
+            published_cells(matched.get(row.get("key")), _measured(row, "AP"))
+            for _, row in table.iterrows()
+        ]
+        at = list(out.columns).index("AP") + 1
+        out.insert(at, PUBLISHED_COLUMN, [c[0] for c in cells])
+        out.insert(at + 1, DELTA_COLUMN, [c[1] for c in cells])
     out["status"] = [
         "ok" if row.get("status") == "ok" else failure_text(row) for _, row in table.iterrows()
     ]
@@ -134,11 +158,20 @@ def comparison_table(
     return out.to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
 
 
-def _cell_value(row: pd.Series, column: str) -> str:
+def _measured(row: pd.Series, column: str) -> float | None:
     value = row.get(column)
     if row.get("status") != "ok" or value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _cell_value(row: pd.Series, column: str) -> str:
+    value = _measured(row, column)
+    if value is None:
         return ""
-    text = f"{float(value):.2f}"
+    if column in INTERVAL_METRICS:
+        return with_half_width(value, row.to_dict(), column, 2)
+    text = f"{value:.2f}"
     if column.startswith("fps") and was_loaded(row.to_dict()):
         text += LOADED_MARK
     return text
@@ -156,10 +189,82 @@ def pivot_table(
     frame = records_frame(records)
     if frame.empty or value not in frame or frame[value].isna().all():
         return f"(no finished cells with {value})"
+    if f"{value}_ci" in frame and frame[f"{value}_ci"].notna().any():
+        return _pivot_with_intervals(records, frame, value, index, columns, fmt)
     table = frame.pivot_table(index=index, columns=columns, values=value, aggfunc="mean")
     if columns == "clip_length":
         table = table[sorted(table.columns, key=clip_length_order)]
     return table.to_markdown(tablefmt=fmt, floatfmt=".2f")
+
+
+def _pivot_with_intervals(
+    records: list[dict[str, Any]],
+    frame: pd.DataFrame,
+    value: str,
+    index: str,
+    columns: str,
+    fmt: str,
+) -> str:
+    """The pivot as `value ± half-width`; by clip length, each T paired with the row's T = all.
+
+    A (row, column) with several cells shows their mean (no interval: it is not one cell).
+    """
+    raw = {r["key"]: r for r in latest_records(records) if "key" in r}
+    frame = frame[frame[value].notna()]
+    groups = {name: list(g["key"]) for name, g in frame.groupby([index, columns], sort=False)}
+    order = clip_length_order if columns == "clip_length" else str
+    heads = sorted(frame[columns].unique(), key=order)
+    comparer, unpaired, marked = PairedComparer(), [], False
+    rows = []
+    for name in sorted(frame[index].unique()):
+        reference = groups.get((name, "all"), []) if columns == "clip_length" else []
+        row = [name]
+        for head in heads:
+            keys = groups.get((name, head), [])
+            if len(keys) != 1:
+                mean = frame.loc[frame["key"].isin(keys), value].mean()
+                row.append(f"{mean:.2f} (mean of {len(keys)})" if keys else "")
+                continue
+            record = raw[keys[0]]
+            text = with_half_width(100 * record[value], record, value, 2)
+            if len(reference) == 1 and head != "all":
+                pairing = comparer.compare(record, raw[reference[0]], value)
+                if pairing.reason is not None:
+                    unpaired.append(f"{name} {columns}={head}: {pairing.reason}")
+                elif not pairing.significant:
+                    text += f" {NOT_SIGNIFICANT}"
+                    marked = True
+            row.append(text)
+        rows.append(row)
+    lines = [tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)]
+    lines += ["", f"± half the width of the cell's {value} bootstrap interval (videos resampled)."]
+    if columns == "clip_length":
+        lines.append(
+            f"{NOT_SIGNIFICANT}: the paired bootstrap interval of (this T - the method's T=all) "
+            "on the same videos contains 0: the clip length's effect is not told apart from "
+            "the choice of videos." + ("" if marked else " (no such cell here)")
+        )
+    lines += [f"not paired: {line}" for line in unpaired]
+    return "\n".join(lines)
+
+
+def interval_note(records: list[dict[str, Any]]) -> str | None:
+    """What `±` means, with the replicates and seed the records used (None: no intervals)."""
+    boots = [
+        r["bootstrap"]
+        for r in latest_records(records)
+        if r.get("status") == "ok" and isinstance(r.get("bootstrap"), dict)
+    ]
+    if not boots:
+        return None
+    replicates = sorted({b.get("replicates") for b in boots})
+    seeds = sorted({b.get("seed") for b in boots})
+    level = f"{100 * boots[0].get('confidence', 0.95):g}%"
+    return (
+        f"± = half the width of the cell's {level} bootstrap interval over videos (percentile; "
+        f"{'/'.join(map(str, replicates))} replicates, seed {'/'.join(map(str, seeds))}): the "
+        "spread the choice of videos alone gives the score"
+    )
 
 
 def notes_lines(records: list[dict[str, Any]]) -> list[str]:
@@ -173,6 +278,16 @@ def notes_lines(records: list[dict[str, Any]]) -> list[str]:
     lines = [f"{method}: {note}" for method, note in sorted(seen.items())]
     if any(was_loaded(r) for r in latest if r.get("status") == "ok"):
         lines.append(LOADED_NOTE)
+    interval = interval_note(records)
+    if interval is not None:
+        lines.append(interval)
+    matched = published_entries(latest)
+    if matched:
+        lines.append(
+            f"{PUBLISHED_COLUMN}: the authors' AP for the cell's setting (results/published.yaml); "
+            f"{DELTA_COLUMN} = measured - published, in AP points"
+        )
+        lines += [f"published {line}" for line in source_lines(matched)]
     return lines
 
 

@@ -2,8 +2,11 @@
 
 A record is one JSON line of `records.jsonl`: the cell's identity and axes, what ran (isolated or
 not, the deformable-attention core, the dtype, threads, device), its outcome (status and reason),
-and its measurements. Metrics (AP, AR...) sit at the top level, as tables read them. Everything a
-table, plot, leaderboard or regression check shows comes from these fields.
+and its measurements. Metrics (AP, AR...) and their bootstrap intervals (`AP_ci`: [low, high],
+fractions like the metrics) sit at the top level, as tables read them; `bootstrap` says how the
+intervals were drawn and `video_matches_path` where the per-video matching is, for paired
+comparisons. Everything a table, plot, leaderboard or regression check shows comes from these
+fields.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.scoring import CellScore
 from vis_bench.sweep.worker import CellOutcome
 
 RANDOM_WEIGHTS_NOTE = "random weights (no checkpoint): AP is not meaningful"
@@ -65,6 +69,10 @@ class CellRecord:
     num_frames: int | None = None
     num_predictions: int | None = None
     metrics: dict[str, float | None] = field(default_factory=dict)
+    #: bootstrap intervals of the metrics ({"AP_ci": [low, high], ...}), top level like them
+    intervals: dict[str, list[float] | None] = field(default_factory=dict)
+    bootstrap: dict[str, Any] | None = None
+    video_matches_path: str | None = None
     fps_end_to_end: float | None = None
     fps_model: float | None = None
     seconds_end_to_end: float | None = None
@@ -85,10 +93,11 @@ class CellRecord:
     label_space: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON line: every field, with the metrics at the top level."""
+        """The JSON line: every field, with the metrics and their intervals at the top level."""
         data = dataclasses.asdict(self)
         metrics = data.pop("metrics")
-        return {**data, **metrics}
+        intervals = data.pop("intervals")
+        return {**data, **metrics, **intervals}
 
 
 def _notes(
@@ -117,7 +126,7 @@ def make_record(
     started: str,
     spec_notes: str,
     outcome: CellOutcome | None = None,
-    metrics: dict[str, float | None] | None = None,
+    score: CellScore | None = None,
     error: str | None = None,
     details: str | None = None,
     fps: bool = True,
@@ -153,7 +162,6 @@ def make_record(
         error=error,
         traceback=details,
         world_size=info.world_size,
-        metrics=dict(metrics or {}),
         model_options=measured.get("model_options") or dict(cell.method.model_options),
         backbone=measured.get("backbone"),
         execution=measured.get("execution"),
@@ -169,6 +177,11 @@ def make_record(
         activation_peak_mb=memory.get("activation_peak_mb"),
         cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
     )
+    if score is not None:
+        record.metrics = dict(score.metrics)
+        record.intervals = dict(score.intervals)
+        record.bootstrap = score.bootstrap
+        record.video_matches_path = score.video_matches_path
     if outcome is not None:
         record.results_path = outcome.results_path
         record.num_videos = outcome.num_videos

@@ -146,7 +146,11 @@ def run_sweep(
     # every method's classes against the dataset's, before any cell runs
     categories = dataset_categories(source)
     mappings = {m.index: label_space_mapping(m, categories, config.source) for m in methods}
-    scorer = Scorer(source.gt_path if config.measure.ap and ctx.is_main else None)
+    scorer = Scorer(
+        source.gt_path if config.measure.ap and ctx.is_main else None,
+        config.measure.bootstrap,
+        config.measure.bootstrap_seed,
+    )
     info = RunInfo(
         config.name,
         config.config_hash(),
@@ -212,7 +216,7 @@ def _run_cell(
                 if mapping.is_identity
                 else apply_mapping(Path(outcome.results_path), mapping),
             }
-        metrics = scorer.score(Path(outcome.results_path))
+        score = scorer.score(Path(outcome.results_path))
     except (CellFailed, RankFailedError) as err:
         reason = getattr(err, "reason", str(err))
         details = getattr(err, "details", "")
@@ -223,7 +227,7 @@ def _run_cell(
         raise
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
         return make_record(cell, info, started, notes, error=one_line(err)).to_json()
-    record = make_record(cell, info, started, notes, outcome, metrics, fps=config.measure.fps)
+    record = make_record(cell, info, started, notes, outcome, score, fps=config.measure.fps)
     return record.to_json()
 
 
@@ -235,7 +239,9 @@ def summary_line(record: dict[str, Any]) -> str:
         return f"{head} FAILED: {record.get('error', '?')}"
     parts = [head]
     if record.get("AP") is not None:
-        parts.append(f"AP {100 * record['AP']:.1f}")
+        ci = record.get("AP_ci")
+        spread = f" ± {50 * (ci[1] - ci[0]):.1f}" if ci else ""
+        parts.append(f"AP {100 * record['AP']:.1f}{spread}")
     if record.get("fps_end_to_end") is not None:
         parts.append(f"{record['fps_end_to_end']:.2f} FPS e2e")
     if record.get("fps_model") is not None:

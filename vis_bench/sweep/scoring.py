@@ -1,29 +1,98 @@
 """Scoring a sweep's cells: the ground truth is parsed once per sweep, each cell's predictions in
-memory (the metric's fast GT loader, then `evaluate_predictions` per cell)."""
+memory (the metric's fast GT loader, then `evaluate_predictions` per cell).
+
+Besides the 12 (or OVIS 18) summary numbers, a scored cell gets what "is this difference real?"
+needs: bootstrap intervals of AP, AP50, AP75 and AR10 over videos (`measure.bootstrap`
+replicates, seeded), re-accumulated from the one matching the evaluation did, and that matching
+itself (`VideoMatches`), written as `video_matches.json` beside the cell's `results.json` so
+reports and `regress --tolerance auto` can compare two cells on the same resampled videos
+without re-scoring them. The file holds a few numbers per predicted track (about 30 bytes), too
+many for a line of records.jsonl on a real split (thousands of results per cell).
+
+The replicate values themselves go to `bootstrap_replicates.npz` (B float64 per statistic): the
+draws depend only on the number of videos, B and the seed, so two cells of one sweep were
+resampled identically, and their paired difference is the difference of their stored values;
+reports then pair cells without re-accumulating anything.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import orjson
 
+from vis_bench.atomic import write_atomic
 from vis_bench.eval.api import evaluate_predictions
+from vis_bench.eval.bootstrap import DEFAULT_CONFIDENCE, bootstrap
 from vis_bench.eval.loading import GroundTruth, load_ground_truth
+from vis_bench.eval.video_matches import VideoMatches
+
+#: the per-video matching of a scored cell, beside its results.json
+VIDEO_MATCHES_FILE = "video_matches.json"
+#: the bootstrap replicate values of a scored cell (one array per statistic), beside it too
+REPLICATES_FILE = "bootstrap_replicates.npz"
+
+
+@dataclass
+class CellScore:
+    """What scoring one cell gives its record."""
+
+    #: the summary numbers as fractions (None where the official metric gives -1)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    #: `{"AP_ci": [low, high], ...}` (fractions); empty when the bootstrap is off
+    intervals: dict[str, list[float] | None] = field(default_factory=dict)
+    #: replicates, seed, confidence, unit, method and the seconds the intervals took
+    bootstrap: dict[str, Any] | None = None
+    #: where the per-video matching was written (None: nothing scored)
+    video_matches_path: str | None = None
 
 
 class Scorer:
-    """AP/AR of cells against one ground truth (None: nothing to score against)."""
+    """AP/AR and their intervals of cells against one ground truth (None: nothing to score)."""
 
-    def __init__(self, gt_path: Path | None):
+    def __init__(self, gt_path: Path | None, replicates: int = 0, seed: int = 0):
         self.gt_path = gt_path
+        self.replicates = replicates
+        self.seed = seed
         self._gt: GroundTruth | None = None
 
-    def score(self, results_path: Path) -> dict[str, float | None]:
-        """The 12 summary numbers as fractions (None where the official metric gives -1)."""
+    def score(self, results_path: Path) -> CellScore:
+        """Score `results_path`; the matching goes to `video_matches.json` in its folder."""
         if self.gt_path is None:
-            return {}
+            return CellScore()
         if self._gt is None:
             self._gt = load_ground_truth(self.gt_path)
         predictions = orjson.loads(Path(results_path).read_bytes())
         result = evaluate_predictions(self._gt, predictions)
-        return {name: (None if value < 0 else float(value)) for name, value in result.stats.items()}
+        metrics = {
+            name: (None if value < 0 else float(value)) for name, value in result.stats.items()
+        }
+        matches = VideoMatches.from_pairs(result.pairs, result.matches)
+        matches_path = Path(results_path).with_name(VIDEO_MATCHES_FILE)
+        write_atomic(matches_path, json.dumps(matches.to_dict(), separators=(",", ":")))
+        score = CellScore(metrics, video_matches_path=str(matches_path))
+        if self.replicates > 0:
+            start = time.perf_counter()
+            boot = bootstrap(matches, self.replicates, self.seed, DEFAULT_CONFIDENCE)
+            seconds = time.perf_counter() - start
+            values_path = Path(results_path).with_name(REPLICATES_FILE)
+            buffer = io.BytesIO()
+            np.savez(buffer, **boot.values)
+            write_atomic(values_path, buffer.getvalue())
+            score.intervals = boot.stats_entries()
+            score.bootstrap = {
+                "replicates": self.replicates,
+                "seed": self.seed,
+                "confidence": DEFAULT_CONFIDENCE,
+                "unit": "video",
+                "method": "percentile",
+                "seconds": round(seconds, 4),
+                "values_path": str(values_path),
+            }
+        return score

@@ -1,0 +1,187 @@
+"""Intervals and paired marks in records, tables and the leaderboard; the published column."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.helpers.scored_records import ScoredCells
+from tests.helpers.vis_cases import make_gt, predict
+from vis_bench.eval.bootstrap import bootstrap, paired_difference
+from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
+from vis_bench.report.outputs import tables_markdown
+from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
+from vis_bench.report.significance import PairedComparer
+from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+from vis_bench.sweep.scoring import Scorer
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    """40 videos; `good` predicts every GT track exactly, `worse` moves and misses some."""
+    gt = make_gt(n_videos=40, seed=2)
+    cells = ScoredCells(tmp_path_factory.mktemp("cells"), gt, replicates=200)
+    good = predict(gt, seed=5, jitter=0)
+    worse = predict(gt, seed=5, jitter=2, miss=0.3)
+    return cells, good, worse
+
+
+def _matches(record: dict) -> VideoMatches:
+    return VideoMatches.from_dict(json.loads(open(record["video_matches_path"]).read()))
+
+
+def _row(markdown: str, method: str) -> list[str]:
+    (line,) = [line for line in markdown.splitlines() if line.startswith(f"| {method} ")] or [
+        line for line in markdown.splitlines() if f"| {method} " in line
+    ]
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_a_scored_cell_carries_intervals_and_its_matching(case, tmp_path):
+    cells, _, worse = case
+    record = cells.record("ifc", worse)
+    for name in ("AP", "AP50", "AP75", "AR10"):
+        low, high = record[f"{name}_ci"]
+        assert low <= record[name] <= high
+    assert record["bootstrap"]["replicates"] == 200 and record["bootstrap"]["seed"] == 0
+    matches = _matches(record)
+    assert matches.n_videos == 40
+    # the stored matching gives back the same intervals (seeded)
+    again = bootstrap(matches, replicates=200, seed=0).stats_entries()
+    assert again["AP_ci"] == record["AP_ci"]
+    # measure.bootstrap: 0 keeps the matching (for pairing later) but draws no intervals
+    (tmp_path / "results.json").write_text(json.dumps(worse))
+    off = Scorer(cells.scorer.gt_path, replicates=0).score(tmp_path / "results.json")
+    assert off.intervals == {} and off.bootstrap is None
+    assert off.metrics["AP"] == record["AP"]
+    assert (tmp_path / "video_matches.json").is_file()
+
+
+def test_known_margin_on_the_same_videos_is_marked_significant(case):
+    cells, good, worse = case
+    records = [cells.record("seqformer", good), cells.record("ifc", worse)]
+    pairing = PairedComparer().compare(records[0], records[1])
+    assert pairing.significant and pairing.interval[0] > 0
+    assert pairing.difference == pytest.approx(100 * (records[0]["AP"] - records[1]["AP"]))
+    # the stored replicate values give exactly the library's paired bootstrap
+    matches = [_matches(r) for r in records]
+    library = paired_difference(*matches, records[0]["AP"], records[1]["AP"], replicates=200)
+    assert pairing.interval == tuple(100 * v for v in library.interval)
+    without_values = [dict(r, bootstrap={**r["bootstrap"], "values_path": None}) for r in records]
+    assert PairedComparer().compare(*without_values).interval == pairing.interval
+    markdown = leaderboard_markdown(records)
+    first = _row(markdown, "seqformer")
+    vs_next = first[_header(markdown).index("vs next")]
+    assert vs_next.startswith(f"+{pairing.difference:.1f} [") and "n.s." not in vs_next
+    assert " ± " in first[_header(markdown).index("AP")]
+    assert "paired bootstrap" in markdown and "best-AP cell among the cells it ran" in markdown
+
+
+def test_identical_methods_are_marked_not_significant(case):
+    cells, _, worse = case
+    records = [cells.record("seqformer", worse), cells.record("ifc", worse)]
+    pairing = PairedComparer().compare(records[0], records[1])
+    assert pairing.interval == (0.0, 0.0) and not pairing.significant
+    markdown = leaderboard_markdown(records)
+    assert "+0.0 [+0.0, +0.0] n.s." in markdown
+
+
+def _header(markdown: str) -> list[str]:
+    line = next(line for line in markdown.splitlines() if line.startswith("| rank"))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_cells_that_cannot_be_paired_say_why(case):
+    cells, good, worse = case
+    a, b = cells.record("seqformer", good), cells.record("ifc", worse)
+    other_data = dict(b, dataset="other")
+    assert PairedComparer().compare(a, other_data).reason == "different datasets"
+    gone = dict(b, video_matches_path=str(cells.folder / "missing.json"))
+    assert "not found" in PairedComparer().compare(a, gone).reason
+    off = dict(b, bootstrap=None)
+    assert "measure.bootstrap: 0" in PairedComparer().compare(a, off).reason
+    frame = leaderboard_frame([a, gone])
+    assert frame.iloc[0]["vs next"].startswith("not paired: per-video matching not found")
+
+
+def test_clip_length_pivot_marks_t_not_told_apart_from_all(case):
+    cells, good, worse = case
+    records = [
+        cells.record("seqformer", good),
+        cells.record("seqformer", good, clip=5),  # same predictions as T=all: n.s.
+        cells.record("seqformer", worse, clip=10),  # clearly worse than T=all
+    ]
+    pivot = pivot_table(records, "AP", "method", "clip_length")
+    row = _row(pivot, "seqformer")
+    assert [c.strip() for c in pivot.splitlines()[0].strip("|").split("|")][1:] == [
+        "all",
+        "10",
+        "5",
+    ]
+    assert " ± " in row[1] and "n.s." not in row[1]  # T=all is the reference
+    assert "n.s." not in row[2]
+    assert row[3].endswith("n.s.")
+    assert "contains 0" in pivot
+
+
+def test_tables_show_half_widths_and_say_what_they_are(case):
+    cells, good, _ = case
+    records = [cells.record("seqformer", good)]
+    table = comparison_table(records)
+    assert " ± " in _row(table, "seqformer")[4]
+    assert any("bootstrap interval over videos" in line for line in notes_lines(records))
+    # records without intervals (older runs, measure.bootstrap: 0) show the plain numbers
+    plain = [
+        {k: v for k, v in r.items() if not k.endswith("_ci") and k != "bootstrap"} for r in records
+    ]
+    assert " ± " not in comparison_table(plain)
+    assert "vs next" not in leaderboard_markdown(plain)
+
+
+MATCHING = {
+    "dataset": "ytvis2019:valid.json:0a1b2c3d-302v",
+    "dataset_label": "ytvis2019 valid.json (302 videos)",
+    "method": "seqformer",
+    "clip_length": "all",
+    "model_options": {},
+    "resolution": None,
+}
+
+
+def test_published_column_appears_for_a_record_built_to_match(case):
+    cells, _, worse = case
+    record = dict(cells.record("seqformer", worse), **MATCHING)
+    other = dict(cells.record("ifc", worse), **{**MATCHING, "method": "ifc", "clip_length": 10})
+    measured = 100 * record["AP"]
+    board = leaderboard_markdown([record, other])
+    header = _header(board)
+    assert PUBLISHED_COLUMN in header and DELTA_COLUMN in header
+    row = _row(board, "seqformer")
+    assert row[header.index(PUBLISHED_COLUMN)] == "47.4"
+    assert row[header.index(DELTA_COLUMN)] == f"{measured - 47.4:+.1f}"
+    assert _row(board, "ifc")[header.index(PUBLISHED_COLUMN)] == "-"  # IFC T=10: no entry
+    assert "seqformer-r50-coco-joint: README of wjf5203/SeqFormer" in board
+    tables = tables_markdown([record, other], "t")
+    assert PUBLISHED_COLUMN in tables.splitlines()[6]  # the header of "All cells"
+    assert f"{measured - 47.4:+.1f}" in tables
+
+
+def test_the_default_runs_synthetic_records_have_no_published_column(case):
+    cells, good, worse = case
+    records = [
+        dict(cells.record("seqformer", good), dataset="synthetic-8aa95716-24v"),
+        dict(cells.record("ifc", worse), dataset="synthetic-8aa95716-24v"),
+    ]
+    assert PUBLISHED_COLUMN not in leaderboard_markdown(records)
+    assert PUBLISHED_COLUMN not in tables_markdown(records, "t")
+
+
+def test_bootstrap_of_a_cell_is_reproducible(case):
+    cells, _, worse = case
+    first = cells.record("mssts", worse)
+    second = cells.record("mssts", worse, checkpoint="again")
+    assert first["AP_ci"] == second["AP_ci"]
+    assert np.isfinite(first["bootstrap"]["seconds"])

@@ -1,0 +1,170 @@
+"""Is the difference between two recorded cells real? Intervals and paired marks for reports.
+
+A scored cell's record carries bootstrap intervals of its metrics (`AP_ci`: [low, high]) and the
+path of its per-video matching (`video_matches_path`, written by sweep/scoring.py). Two cells on
+the same videos are compared by the paired bootstrap (`eval.bootstrap.paired_difference`): both
+are re-scored on the same resampled videos in every replicate, and the difference counts as real
+(significant) when its interval excludes 0. Cells of one sweep were resampled with the same draws
+(same videos, B and seed), so their stored replicate values (`bootstrap.values_path`) are
+subtracted directly, which is what `paired_difference` computes, without re-accumulating. Cells that cannot be paired (intervals switched off,
+the matching file gone, different datasets or ground truth) get the reason instead of a mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vis_bench.errors import InputError
+from vis_bench.eval.bootstrap import DEFAULT_CONFIDENCE, paired_difference, percentile_interval
+from vis_bench.eval.video_matches import VideoMatches
+
+#: appended to a difference whose paired interval contains 0
+NOT_SIGNIFICANT = "n.s."
+
+
+def half_width(record: dict[str, Any], metric: str = "AP") -> float | None:
+    """Half the width of the record's bootstrap interval of `metric`, in points (x100)."""
+    ci = record.get(f"{metric}_ci")
+    if not isinstance(ci, list | tuple) or len(ci) != 2 or None in ci:
+        return None
+    return 50.0 * (float(ci[1]) - float(ci[0]))
+
+
+def with_half_width(value: float, record: dict[str, Any], metric: str, digits: int) -> str:
+    """`45.00 ± 1.23` (value already in points), or the value alone without an interval."""
+    spread = half_width(record, metric)
+    text = f"{value:.{digits}f}"
+    return text if spread is None else f"{text} ± {spread:.{digits}f}"
+
+
+@dataclass
+class Pairing:
+    """A - B on the same videos, in points; `reason` says why it could not be computed."""
+
+    difference: float | None = None
+    interval: tuple[float, float] | None = None
+    significant: bool | None = None
+    replicates: int = 0
+    reason: str | None = None
+
+    def text(self, digits: int = 1) -> str:
+        """`+1.2 [+0.3, +2.1]`, `+0.4 [-0.8, +1.5] n.s.`, or `not paired: <reason>`."""
+        if self.reason is not None:
+            return f"not paired: {self.reason}"
+        head = f"{self.difference:+.{digits}f}"
+        if self.interval is not None:
+            low, high = self.interval
+            head += f" [{low:+.{digits}f}, {high:+.{digits}f}]"
+        return head if self.significant else f"{head} {NOT_SIGNIFICANT}"
+
+
+class PairedComparer:
+    """Paired comparisons of records; each matching file is read once per report."""
+
+    def __init__(self, confidence: float = DEFAULT_CONFIDENCE):
+        self.confidence = confidence
+        self._matches: dict[str, VideoMatches | str] = {}
+        self._values: dict[str, dict[str, np.ndarray] | None] = {}
+
+    def _load(self, record: dict[str, Any]) -> VideoMatches | str:
+        """The record's per-video matching, or why there is none."""
+        path = record.get("video_matches_path")
+        if not path:
+            return "no per-video matching recorded (a record written before it was kept)"
+        if path not in self._matches:
+            if not Path(path).is_file():
+                self._matches[path] = f"per-video matching not found at {path}"
+            else:
+                try:
+                    self._matches[path] = VideoMatches.from_dict(
+                        _read_json(Path(path)), path=str(path)
+                    )
+                except InputError as err:
+                    self._matches[path] = str(err)
+        return self._matches[path]
+
+    def _stored_values(self, record: dict[str, Any]) -> dict[str, np.ndarray] | None:
+        """The record's bootstrap replicate values per statistic (None: not stored)."""
+        path = record["bootstrap"].get("values_path")
+        if not path:
+            return None
+        if path not in self._values:
+            try:
+                with np.load(path) as data:
+                    self._values[path] = {name: data[name] for name in data.files}
+            except (OSError, ValueError):
+                self._values[path] = None
+        return self._values[path]
+
+    def _shared_draws(
+        self, a: dict[str, Any], b: dict[str, Any], metric: str
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Both cells' stored replicate values of `metric`, when drawn with the same B and seed."""
+        boot_a, boot_b = a["bootstrap"], b["bootstrap"]
+        if (boot_a["replicates"], boot_a.get("seed")) != (boot_b["replicates"], boot_b.get("seed")):
+            return None
+        values = [self._stored_values(a), self._stored_values(b)]
+        if any(v is None or metric not in v for v in values):
+            return None
+        return values[0][metric], values[1][metric]
+
+    def compare(self, a: dict[str, Any], b: dict[str, Any], metric: str = "AP") -> Pairing:
+        """`metric`(a) - `metric`(b), paired over the same resampled videos."""
+        reason = _unpairable(a, b, metric)
+        if reason is not None:
+            return Pairing(reason=reason)
+        loaded = [self._load(a), self._load(b)]
+        for found in loaded:
+            if isinstance(found, str):
+                return Pairing(reason=found)
+        if not loaded[0].same_ground_truth(loaded[1]):
+            return Pairing(reason="scored on different ground truth (videos or tracks differ)")
+        stored = self._shared_draws(a, b, metric)
+        if stored is not None:
+            interval = percentile_interval(stored[0] - stored[1], self.confidence)
+            return _pairing(a[metric] - b[metric], interval, len(stored[0]))
+        replicates = min(a["bootstrap"]["replicates"], b["bootstrap"]["replicates"])
+        diff = paired_difference(
+            loaded[0],
+            loaded[1],
+            a[metric],
+            b[metric],
+            metric=metric,
+            replicates=replicates,
+            seed=int(a["bootstrap"].get("seed", 0)),
+            confidence=self.confidence,
+        )
+        return _pairing(diff.difference, diff.interval, replicates)
+
+
+def _pairing(difference: float, interval: tuple[float, float] | None, replicates: int) -> Pairing:
+    """A Pairing in points from a difference and its interval in fractions."""
+    if interval is None:
+        return Pairing(100 * difference, None, False, replicates)
+    low, high = 100 * interval[0], 100 * interval[1]
+    return Pairing(100 * difference, (low, high), low > 0 or high < 0, replicates)
+
+
+def _unpairable(a: dict[str, Any], b: dict[str, Any], metric: str) -> str | None:
+    if a.get("dataset") != b.get("dataset"):
+        return "different datasets"
+    if a.get(metric) is None or b.get(metric) is None:
+        return f"{metric} not measured"
+    for record in (a, b):
+        boot = record.get("bootstrap")
+        if not isinstance(boot, dict) or not boot.get("replicates"):
+            return "no bootstrap (measure.bootstrap: 0)"
+    return None
+
+
+def _read_json(path: Path) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise InputError(f"malformed JSON ({err})", path=str(path)) from None
