@@ -10,14 +10,17 @@ parity tolerances; none touches the parameters or the state dict:
 - `fuse_conv`: a convolution's bias, ReLU and residual add run inside the convolution (oneDNN
   post-ops on CPU in float32); where that kernel cannot run, ReLU and the add run in place;
 - `channels_last`: on CPU the ResNet and the convolutions after it run in NHWC layout;
-- `fuse_linear`: FFN and projection layers without temporaries: bias and ReLU inside the matrix
+- `lean_linear`: FFN and projection layers without temporaries: bias and ReLU inside the matrix
   product (oneDNN on CPU in float32, else ReLU in place), residual adds in place, and the two
   projections deformable attention computes from one query merged into one product;
 - `lean_attention`: deformable attention skips masking values when no token is padded and forms
   its sampling locations in one contiguous pass instead of a six-dimensional broadcast;
 - `query_masks`: mask heads run only for the queries post-processing keeps (SeqFormer's top-k
   (query, class) pairs, IFC's queries whose argmax is an object);
-- `inference_mode`: `infer_clip` runs under `torch.inference_mode` instead of `no_grad`.
+- `inference_mode`: `infer_clip` runs under `torch.inference_mode` instead of `no_grad`;
+- `reuse_memory`: on CPU, freed activation memory stays in the process for the next clip instead
+  of being unmapped and page-faulted in again (a process-wide glibc setting, host_memory.py;
+  it trades some resident memory for time).
 
 Switches are read in one place, `paths_from_env`, from `VIS_BENCH_FAST_PATHS`: unset or "all"
 turns every path on, "none" turns all off, and a comma-separated list names the paths to use,
@@ -42,6 +45,7 @@ import torch
 from torch import nn
 
 from vis_bench.errors import InputError
+from vis_bench.methods.common.host_memory import reuse_freed_memory
 
 ENV_VAR = "VIS_BENCH_FAST_PATHS"
 #: the attribute `prepare_for_inference` sets on every module of a prepared model
@@ -55,10 +59,11 @@ class FastPaths:
     fold_bn: bool = True
     fuse_conv: bool = True
     channels_last: bool = True
-    fuse_linear: bool = True
+    lean_linear: bool = True
     lean_attention: bool = True
     query_masks: bool = True
     inference_mode: bool = True
+    reuse_memory: bool = True
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -119,11 +124,14 @@ def prepare_for_inference(model: nn.Module, paths: FastPaths | None = None) -> F
 
     Called again it replaces the switches (the benchmark alternates them in one process).
     Parameters, buffers and the state dict are left as they are; derived tensors (folded
-    weights) are cached on first use.
+    weights) are cached on first use. A model on CPU also sets `reuse_memory` for the process.
     """
     paths = paths_from_env() if paths is None else paths
     for module in model.modules():
         object.__setattr__(module, _ATTR, paths)
+    first = next(model.parameters(), None)
+    if first is not None and first.device.type == "cpu":
+        reuse_freed_memory(paths.reuse_memory)
     return paths
 
 

@@ -1,15 +1,16 @@
-"""Convolution and linear layers with their bias, frozen BatchNorm, ReLU and residual in one call.
+"""Convolution and linear layers with their bias, frozen BatchNorm, ReLU and residual, lean.
 
-The building blocks of the `fold_bn`, `fuse_conv` and `fuse_linear` fast paths (see
-fast_paths.py). On CPU in float32 they call oneDNN's fused primitives (the ones PyTorch's own
-compiler emits for CPU: `mkldnn._convolution_pointwise` / `_linear_pointwise`), which add the
-bias, the residual and the ReLU while the output tile is still in cache; elsewhere (CUDA, half
-precision, autocast, a PyTorch built without oneDNN) the same arithmetic runs as the plain op
-followed by in-place ReLU and add. Either way no temporary is allocated for the bias, the
-residual sum or the activation.
+The building blocks of the `fold_bn`, `fuse_conv` and `lean_linear` fast paths (see
+fast_paths.py). A convolution on CPU in float32 calls oneDNN's fused primitive (the one
+PyTorch's own compiler emits for CPU, `mkldnn._convolution_pointwise`), which adds the bias, the
+residual and the ReLU while each output tile is still in cache; elsewhere (CUDA, half precision,
+autocast, a PyTorch built without oneDNN) the plain convolution runs followed by in-place ReLU
+and add. A linear layer is BLAS's product (faster on CPU than oneDNN's fused linear at these
+shapes, measured: benchmarks/README.md) followed by in-place ReLU and add. Either way no
+temporary is allocated for the residual sum or the activation.
 
-The FLOP counter learns the fused ops' multiply-adds here, so a fused forward counts what the
-plain one does.
+The FLOP counter learns the fused convolution's multiply-adds here, so a fused forward counts
+what the plain one does.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ from torch import nn
 from vis_bench.measure.flops import register_flop_formula
 from vis_bench.methods.common.fast_paths import FastPaths, cached_derived
 
-_MKLDNN = getattr(torch.ops, "mkldnn", None)
-_CONV = getattr(_MKLDNN, "_convolution_pointwise", None)
-_LINEAR = getattr(_MKLDNN, "_linear_pointwise", None)
+_CONV = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
 #: set when a oneDNN call failed once: everything after uses the plain ops
 _onednn_broken = False
 
@@ -37,20 +36,12 @@ def _conv_macs(*args, out_shape=None, **kwargs) -> int:
     return math.prod(out_shape) * math.prod(weight[1:])
 
 
-def _linear_macs(*args, out_shape=None, **kwargs) -> int:
-    # default: (X, W, B, attr, ...); binary: (X, other, W, B, attr)
-    weight = args[2] if len(args) == 5 else args[1]
-    return math.prod(out_shape) * weight[-1]
-
-
 if _CONV is not None:
     register_flop_formula(_CONV, _conv_macs)
-if _LINEAR is not None:
-    register_flop_formula(_LINEAR, _linear_macs)
 
 
 def onednn_usable(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether the fused oneDNN kernels can take this call (CPU float32, no autocast)."""
+    """Whether the fused oneDNN convolution can take this call (CPU float32, no autocast)."""
     return (
         not _onednn_broken
         and _CONV is not None
@@ -66,22 +57,45 @@ def _give_up_onednn(err: RuntimeError) -> None:
     global _onednn_broken
     _onednn_broken = True
     warnings.warn(
-        f"oneDNN fused kernels failed ({err}); using the plain ops from now on",
+        f"oneDNN fused convolution failed ({err}); using the plain ops from now on",
         RuntimeWarning,
         stacklevel=3,
     )
 
 
-def folded_conv_bn(conv: nn.Conv2d, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+def _weight_like_input(conv: nn.Conv2d, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A channels-last copy of a k x k weight for a channels-last input (cached on `conv`).
+
+    oneDNN would otherwise reorder the weight on every call.
+    """
+    if weight.shape[-2:] == (1, 1) or not (
+        x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    ):
+        return weight
+    if weight.is_contiguous(memory_format=torch.channels_last):
+        return weight
+    return cached_derived(
+        conv,
+        "_channels_last_weight",
+        (weight,),
+        lambda: weight.contiguous(memory_format=torch.channels_last),
+    )
+
+
+def folded_conv_bn(
+    conv: nn.Conv2d, bn: nn.Module, channels_last: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight and bias of `bn(conv(x))` as one convolution, for a frozen BatchNorm `bn`.
 
     bn(y) = y * s + (beta - mean * s) with s = gamma / sqrt(var + eps), so the folded weight is
-    W * s per output channel and the bias (b_conv - mean) * s + beta. Cached on `conv` until
-    a weight or statistic changes (e.g. a checkpoint is loaded).
+    W * s per output channel and the bias (b_conv - mean) * s + beta. `channels_last` stores
+    the weight in that layout (what a channels-last input needs). Cached on `conv` until a
+    weight or statistic changes (e.g. a checkpoint is loaded).
     """
     sources = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
     if conv.bias is not None:
         sources += (conv.bias,)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
 
     def build() -> tuple[torch.Tensor, torch.Tensor]:
         scale = bn.weight * (bn.running_var + bn.eps).rsqrt()
@@ -89,9 +103,10 @@ def folded_conv_bn(conv: nn.Conv2d, bn: nn.Module) -> tuple[torch.Tensor, torch.
         if conv.bias is not None:
             shift = shift + conv.bias * scale
         weight = conv.weight * scale.view(-1, *([1] * (conv.weight.dim() - 1)))
-        return weight.contiguous(), shift.contiguous()
+        return weight.contiguous(memory_format=layout), shift.contiguous()
 
-    return cached_derived(conv, "_folded_bn", sources, build)
+    name = "_folded_bn_channels_last" if channels_last else "_folded_bn"
+    return cached_derived(conv, name, sources, build)
 
 
 def conv2d(
@@ -116,6 +131,7 @@ def conv2d(
         and (residual is None or residual.dtype == torch.float32)
     ):
         args = (list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups)
+        weight = _weight_like_input(conv, weight, x)
         try:
             if residual is None:
                 return _CONV(x, weight, bias, *args, "relu" if relu else "none", [], "")
@@ -138,10 +154,10 @@ def linear(
     relu: bool = False,
     residual: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """relu?(x @ W^T + b) + residual? in one kernel where possible (layer's own W, b by default).
+    """relu?(x @ W^T + b) + residual? with the ReLU and the add in place on the product's output.
 
-    The residual is added after the activation (the pre-norm / post-norm FFN's `x + ffn(x)`);
-    a call may not ask for both.
+    The residual is added after the activation (the FFN's `x + ffn(x)`); a call may not ask for
+    both. W and b are the layer's own unless given.
     """
     if relu and residual is not None:
         raise ValueError("linear() adds the residual after no activation; ask for one of them")
@@ -149,13 +165,6 @@ def linear(
         weight, bias = layer.weight, layer.bias
     if weight is None:
         raise ValueError("linear() needs a layer or a weight")
-    if onednn_usable(x, weight) and _LINEAR is not None:
-        try:
-            if residual is None:
-                return _LINEAR(x, weight, bias, "relu" if relu else "none", [], "")
-            return _LINEAR.binary(x, residual.contiguous(), weight, bias, "add")
-        except RuntimeError as err:
-            _give_up_onednn(err)
     out = F.linear(x, weight, bias)
     if residual is not None:
         out += residual
@@ -183,7 +192,8 @@ def conv_bn(
     so a conv that applies its norm itself (detectron2's ConvNorm) works too.
     """
     if paths.fold_bn:
-        weight, bias = folded_conv_bn(conv, bn)
+        channels_last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+        weight, bias = folded_conv_bn(conv, bn, channels_last and conv.weight.shape[-1] > 1)
         if paths.fuse_conv:
             return conv2d(x, conv, weight, bias, relu=relu, residual=residual)
         out = conv._conv_forward(x, weight, bias)

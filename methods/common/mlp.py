@@ -1,6 +1,6 @@
 """The DETR-style MLP head (keys `layers.{i}.weight/bias`, ReLU between layers).
 
-At inference with `fuse_linear` (fast_paths.py) each layer's bias and ReLU run inside its product.
+At inference with `lean_linear` (fast_paths.py) each layer's bias and ReLU run inside its product.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class MLP(nn.Module):
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(dims_in, dims_out, strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             last = len(self.layers) - 1
             for i, layer in enumerate(self.layers):
                 x = linear(x, layer, relu=i < last)

@@ -5,7 +5,7 @@ attention weight; the output is the weighted sum of the value maps bilinearly sa
 `sample` returns that sum before `output_proj`, because SeqFormer feeds it to two projections.
 Parameter names and initialisation are those of the reference implementation, so its
 checkpoints load as they are. At inference (fast_paths.py) the two projections of the query run
-as one product (`fuse_linear`), and the padding mask and sampling locations take the cheap route
+as one product (`lean_linear`), and the padding mask and sampling locations take the cheap route
 (`lean_attention`); both give the same numbers up to float rounding.
 """
 
@@ -61,7 +61,7 @@ class MSDeformAttn(nn.Module):
     ) -> torch.Tensor:
         """[N, S, C] (+ mask [N, S], True = padded) -> per-head values [N, S, M, C/M]."""
         paths = active_paths(self)
-        if paths.fuse_linear:
+        if paths.lean_linear:
             value = linear(input_flatten, self.value_proj)
         else:
             value = self.value_proj(input_flatten)
@@ -89,7 +89,7 @@ class MSDeformAttn(nn.Module):
         n, lq, _ = query.shape
         m, lvl, p = self.n_heads, self.n_levels, self.n_points
         paths = active_paths(self)
-        if paths.fuse_linear:
+        if paths.lean_linear:
             offsets, weights = self._query_projections(query)
         else:
             offsets = self.sampling_offsets(query)
@@ -151,7 +151,7 @@ class MSDeformAttn(nn.Module):
         """
         value = self.project_value(input_flatten, padding_mask)
         out = self.sample(query, reference_points, value, spatial_shapes, level_start_index)
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             return linear(out, self.output_proj, residual=residual)
         out = self.output_proj(out)
         return out if residual is None else residual + out

@@ -165,11 +165,11 @@ class MaskHead(nn.Module):
 
     def _pixel_features_fused(self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor):
         """`pixel_features` with each FPN sum added inside its adapter convolution."""
-        x = self.gn1(self.lay1(x))
+        x = self.gn1(conv2d(x, self.lay1))
         x = F.interpolate(x, size=res4.shape[-2:], mode="nearest")
-        x = self.gn2(self.lay2(conv2d(res4, self.adapter1, residual=x)))
+        x = self.gn2(conv2d(conv2d(res4, self.adapter1, residual=x), self.lay2))
         x = F.interpolate(x, size=res3.shape[-2:], mode="nearest")
-        x = self.gn3(self.lay3(conv2d(res3, self.adapter2, residual=x))).relu_()
+        x = self.gn3(conv2d(conv2d(res3, self.adapter2, residual=x), self.lay3)).relu_()
         return self.out_lay(x)
 
     def forward(
@@ -234,7 +234,10 @@ class IFCNet(nn.Module):
         if mask is None:
             mask = torch.zeros((t, h, w), dtype=torch.bool, device=res5.device)
         pos = self.position(mask).to(res5.dtype)
-        src = self.input_proj(res5)
+        if active_paths(self).fuse_conv:
+            src = conv2d(res5, self.input_proj)
+        else:
+            src = self.input_proj(res5)
         hs, encoded = self.transformer(
             src, mask, self.query_embed.weight, pos, return_intermediate=return_aux, trace=trace
         )

@@ -56,7 +56,7 @@ class MultiheadAttention(nn.Module):
         h, dh = self.heads, c // self.heads
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        project = linear if active_paths(self).fuse_linear else F.linear
+        project = linear if active_paths(self).lean_linear else F.linear
         q = project(query, weight=w_q, bias=b_q)
         k = project(key, weight=w_k, bias=b_k)
         v = project(value, weight=w_v, bias=b_v)
@@ -70,7 +70,7 @@ class MultiheadAttention(nn.Module):
         attn = attn.softmax(dim=-1)
         out = torch.bmm(attn, v)  # [BH, Lq, dh]
         out = out.transpose(0, 1).reshape(lq, b, c)
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             return linear(out, self.out_proj, residual=residual)
         out = self.out_proj(out)
         return out if residual is None else residual + out
@@ -101,7 +101,7 @@ class EncoderLayer(nn.Module):
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         q = k = _with_pos(src, pos)
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             src = self.norm1(self.self_attn(q, k, src, key_padding_mask, residual=src))
             return self.norm2(residual_ffn(src, self.linear1, self.linear2))
         src = self.norm1(src + self.dropout1(self.self_attn(q, k, src, key_padding_mask)))
@@ -135,7 +135,7 @@ class DecoderLayer(nn.Module):
         memory_key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         q = k = _with_pos(tgt, query_pos)
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             tgt = self.norm1(self.self_attn(q, k, tgt, residual=tgt))
             q, k = _with_pos(tgt, query_pos), _with_pos(memory, pos)
             tgt = self.norm2(self.multihead_attn(q, k, memory, memory_key_padding_mask, tgt))

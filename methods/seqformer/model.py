@@ -25,6 +25,8 @@ from vis_bench.methods.common.backbone_registry import (
     unknown_backbone_message,
 )
 from vis_bench.methods.common.box_ops import inverse_sigmoid
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import conv2d
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 from vis_bench.methods.common.tiny_backbone import TinyResNet
@@ -148,6 +150,13 @@ class DeformableDETR(nn.Module):
         # parameter-free; kept outside the backbone so a backbone-less model can encode positions
         self.position_embedding = PositionEmbeddingSine(hidden_dim // 2, normalize=True)
 
+    def project_input(self, lvl: int, x: torch.Tensor) -> torch.Tensor:
+        """Input projection `lvl` (conv, GroupNorm) of a feature map [N, C, h, w]."""
+        conv, norm = self.input_proj[lvl]
+        if active_paths(self).fuse_conv:
+            return norm(conv2d(x, conv))
+        return norm(conv(x))
+
 
 class SeqFormer(nn.Module):
     def __init__(self, detr: DeformableDETR, rel_coord: bool = True, mask_out_stride: int = 4):
@@ -265,12 +274,12 @@ class SeqFormer(nn.Module):
         level_masks = [feature_masks[name] for name in features]
         for lvl in range(detr.num_feature_levels):
             if lvl < len(levels):
-                src = detr.input_proj[lvl](levels[lvl])
+                src = detr.project_input(lvl, levels[lvl])
                 mask = level_masks[lvl]
             else:
                 # extra levels: stride-2 conv on the raw last backbone level, then on the previous
                 prev = levels[-1] if lvl == len(levels) else srcs[-1].flatten(0, 1)
-                src = detr.input_proj[lvl](prev)
+                src = detr.project_input(lvl, prev)
                 mask = resize_mask(image_mask, src.shape[-2:])
             pos = detr.position_embedding(mask).to(src.dtype)
             srcs.append(src.unflatten(0, (1, t)))  # [B=1, T, C, h, w]

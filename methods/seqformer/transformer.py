@@ -82,13 +82,13 @@ class DeformableTransformerEncoderLayer(nn.Module):
     ) -> torch.Tensor:
         """Deformable self-attention, residual and norm1."""
         args = (src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask)
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             return self.norm1(self.self_attn(*args, residual=src))
         return self.norm1(src + self.dropout1(self.self_attn(*args)))
 
     def ffn(self, src: torch.Tensor) -> torch.Tensor:
         """FFN, residual and norm2."""
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             return self.norm2(residual_ffn(src, self.linear1, self.linear2))
         src2 = self.linear2(self.dropout2(F.relu(self.linear1(src))))
         return self.norm2(src + self.dropout3(src2))
@@ -229,7 +229,7 @@ class DeformableTransformerDecoderLayer(nn.Module):
             level_start_index,
         ).view(b, t, nq, c)
 
-        if active_paths(self).fuse_linear:
+        if active_paths(self).lean_linear:
             return self._update_fused(tgt, tgt_box, sampled)
         tgt_box = self.norm1_box(
             tgt_box + self.dropout1_box(self.cross_attn.output_proj_box(sampled))
