@@ -203,7 +203,8 @@ class SeqFormerPlugin(MethodPlugin):
             masks.float()[:, None], size=(height, width), mode="bilinear", align_corners=False
         )[:, 0]
         if threshold == 0.0:  # logits
-            return (resized.sigmoid() > MASK_THRESHOLD).to(torch.uint8).numpy()
+            # in place on the temporary: no second frame-size float tensor
+            return (resized.sigmoid_() > MASK_THRESHOLD).to(torch.uint8).numpy()
         return (resized > threshold).to(torch.uint8).numpy()
 
     def backbone_module(self) -> torch.nn.Module:

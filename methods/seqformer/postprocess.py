@@ -53,7 +53,9 @@ def video_results(
 
     pred_logits [Nq, K]; pred_masks [Nq, T, h, w] logits (stride 4); video: the annotation
     file's `videos` record (id, width, height, file_names). Masks are resized straight from the
-    stride-4 logits to the original frame size (bilinear), then thresholded at sigmoid 0.5.
+    stride-4 logits to the original frame size (bilinear, float32: the cheapest dtype whose
+    thresholded masks stay exact, benchmarks/bench_mask_resize.py), then thresholded at
+    sigmoid 0.5.
     """
     height, width = int(video["height"]), int(video["width"])
     pairs = top_query_classes(pred_logits, top_k)
@@ -65,7 +67,9 @@ def video_results(
             mode="bilinear",
             align_corners=False,
         )
-        binary = (logits.sigmoid() > MASK_THRESHOLD)[:, 0].to(torch.uint8).cpu().numpy()
+        # in place: the resized logits are a temporary, and a second frame-size float tensor
+        # would cost more in page faults than the sigmoid itself
+        binary = (logits.sigmoid_() > MASK_THRESHOLD)[:, 0].to(torch.uint8).cpu().numpy()
         if binary.max() == 0:
             continue  # empty in every frame: no entry for any of its classes
         for category in pairs.classes[query]:
