@@ -1,7 +1,7 @@
 """Full-model forward timings: against this machine's GEMM peak, and each inference fast path's gain.
 
     python benchmarks/bench_model_forward.py paths [--methods seqformer ifc mssts] [--rounds 5]
-        [--threads 2] [--frames 5] [--json OUT]
+        [--threads 2] [--frames 5] [--device cpu|cuda] [--dtype fp32|fp16|bf16] [--json OUT]
     python benchmarks/bench_model_forward.py seqformer [--repeats 5] [--threads 1 2]
     python benchmarks/bench_model_forward.py ifc [--repeats 3]
     pytest benchmarks/bench_model_forward.py --benchmark-only      # pytest-benchmark form
@@ -22,6 +22,7 @@ ifc: the authors' video loop (backbone once per video) on a 36-frame 360x640 vid
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import statistics
@@ -37,6 +38,7 @@ from vis_bench.atomic import write_atomic
 from vis_bench.measure.environment import environment
 from vis_bench.measure.load import read_load
 from vis_bench.measure.model_flops import clip_flops
+from vis_bench.measure.timing import synchronize
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 from vis_bench.registry import get_method
@@ -45,6 +47,8 @@ HEIGHT, WIDTH = 360, 640
 #: fast paths a method's code never consults (their ablation would only measure noise)
 UNUSED_PATHS = {"ifc": ("lean_attention",)}
 GEMM_SIZE = 4096
+#: --dtype: float32 runs as built; the half types run under autocast, as a sweep's `dtype` does
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def _frames(length: int) -> torch.Tensor:
@@ -66,23 +70,33 @@ def _median(fn: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[fl
 # -- paths: fast-path ablations against the GEMM peak ---------------------------------------------
 
 
-def gemm_rates(size: int = GEMM_SIZE, dtype: torch.dtype = torch.float32) -> tuple[float, float]:
+def gemm_rates(
+    size: int = GEMM_SIZE, dtype: torch.dtype = torch.float32, device: str = "cpu"
+) -> tuple[float, float]:
     """Multiply-adds per wall second and per CPU second (all threads) of one `size`^3 `torch.mm`.
 
     The faster of two timed calls, after one untimed call.
     """
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(size, size, generator=gen).to(dtype)
-    b = torch.randn(size, size, generator=gen).to(dtype)
-    out = torch.empty(size, size, dtype=dtype)
+    a = torch.randn(size, size, generator=gen).to(device, dtype)
+    b = torch.randn(size, size, generator=gen).to(device, dtype)
+    out = torch.empty(size, size, dtype=dtype, device=device)
     torch.mm(a, b, out=out)
+    synchronize(device)
     best = (0.0, 0.0)
     for _ in range(2):
         wall, cpu = time.perf_counter(), time.process_time()
         torch.mm(a, b, out=out)
+        synchronize(device)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        best = max(best, (size**3 / wall, size**3 / cpu))
+        best = max(best, (size**3 / wall, size**3 / max(cpu, 1e-9)))
     return best
+
+
+def _autocast(device: str, dtype: str) -> contextlib.AbstractContextManager:
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.split(":")[0], dtype=DTYPES[dtype])
 
 
 def path_variants(method: str) -> list[tuple[str, FastPaths]]:
@@ -94,11 +108,11 @@ def path_variants(method: str) -> list[tuple[str, FastPaths]]:
     return variants
 
 
-def build_case(method: str, frames: int) -> tuple[Any, torch.Tensor]:
+def build_case(method: str, frames: int, device: str = "cpu") -> tuple[Any, torch.Tensor]:
     """The method at its published defaults (R50), seeded random weights, and one clip."""
     torch.manual_seed(0)
-    plugin = get_method(method).build({})
-    return plugin, plugin.preprocess(_frames(frames))
+    plugin = get_method(method).build({}).to(device)
+    return plugin, plugin.preprocess(_frames(frames)).to(device)
 
 
 def count_gmacs(plugin: Any, clip: torch.Tensor, paths: FastPaths) -> float:
@@ -107,8 +121,22 @@ def count_gmacs(plugin: Any, clip: torch.Tensor, paths: FastPaths) -> float:
     return clip_flops(plugin, clip)["gmacs_per_frame"] * int(clip.shape[0])
 
 
+def _timed_call(plugin: Any, clip: torch.Tensor, device: str, dtype: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `infer_clip`, synchronised on GPU."""
+    synchronize(device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    with _autocast(device, dtype):
+        plugin.infer_clip(clip)
+    synchronize(device)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def time_variants(
-    cases: dict[str, tuple[Any, torch.Tensor]], rounds: int, gemm_size: int
+    cases: dict[str, tuple[Any, torch.Tensor]],
+    rounds: int,
+    gemm_size: int,
+    device: str = "cpu",
+    dtype: str = "fp32",
 ) -> tuple[dict[str, dict[str, list[tuple[float, float]]]], list[tuple[float, float]]]:
     """(wall, CPU) seconds of every (method, variant) and GEMM rates, alternating per round."""
     times: dict[str, dict[str, list[tuple[float, float]]]] = {m: {} for m in cases}
@@ -116,18 +144,16 @@ def time_variants(
     for method, (plugin, clip) in cases.items():
         for label, paths in path_variants(method):  # warm-up: oneDNN primitives, folded weights
             prepare_for_inference(plugin.model, paths)
-            plugin.infer_clip(clip)
+            _timed_call(plugin, clip, device, dtype)
             times[method][label] = []
     for index in range(rounds):
-        gemm.append(gemm_rates(gemm_size))
+        gemm.append(gemm_rates(gemm_size, DTYPES[dtype], device))
         for method, (plugin, clip) in cases.items():
             variants = path_variants(method)
             shift = index % len(variants)  # a different variant first in every round
             for label, paths in variants[shift:] + variants[:shift]:
                 prepare_for_inference(plugin.model, paths)
-                wall, cpu = time.perf_counter(), time.process_time()
-                plugin.infer_clip(clip)
-                times[method][label].append((time.perf_counter() - wall, time.process_time() - cpu))
+                times[method][label].append(_timed_call(plugin, clip, device, dtype))
         print(f"round {index + 1}/{rounds} done, load {read_load().load1}", flush=True)
     return times, gemm
 
@@ -173,7 +199,8 @@ def format_summary(report: dict[str, Any]) -> str:
     """The markdown tables benchmarks/README.md quotes."""
     peak = report["gemm_peak_gmacs_per_s"]
     lines = [
-        f"GEMM peak (float32 torch.mm {report['gemm_size']}^3, {report['threads']} threads): "
+        f"GEMM peak ({report['dtype']} torch.mm {report['gemm_size']}^3 on {report['device']}, "
+        f"{report['threads']} threads): "
         f"median {peak:.1f} GMAC/s = {2 * peak:.1f} GFLOP/s "
         f"(rounds: {', '.join(f'{g:.1f}' for g in report['gemm_gmacs_per_s'])}); per CPU "
         f"second: {', '.join(f'{g:.1f}' for g in report['gemm_gmacs_per_cpu_s'])} GMAC",
@@ -204,7 +231,7 @@ def format_summary(report: dict[str, Any]) -> str:
 
 def run_paths(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    cases = {method: build_case(method, args.frames) for method in args.methods}
+    cases = {method: build_case(method, args.frames, args.device) for method in args.methods}
     gmacs = {
         method: {
             "all on": count_gmacs(plugin, clip, FastPaths.all_on()),
@@ -213,10 +240,12 @@ def run_paths(args: argparse.Namespace) -> None:
         for method, (plugin, clip) in cases.items()
     }
     load_start = read_load()
-    times, gemm = time_variants(cases, args.rounds, args.gemm_size)
+    times, gemm = time_variants(cases, args.rounds, args.gemm_size, args.device, args.dtype)
     report = summarise(times, gemm, gmacs)
     report.update(
         date=datetime.date.today().isoformat(),
+        device=args.device,
+        dtype=args.dtype,
         clip=f"{args.frames}x{HEIGHT}x{WIDTH}",
         threads=torch.get_num_threads(),
         rounds=args.rounds,
@@ -224,7 +253,7 @@ def run_paths(args: argparse.Namespace) -> None:
         weights="random (seeded); published R50 architecture",
         load1_start=load_start.load1,
         load1_end=read_load().load1,
-        environment=environment("cpu"),
+        environment=environment(args.device),
     )
     print(format_summary(report))
     if args.json:
@@ -297,6 +326,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=5, help="paths: clip length T")
     parser.add_argument("--gemm-size", type=int, default=GEMM_SIZE, help="paths: GEMM n")
     parser.add_argument("--json", default=None, help="paths: write the full report here")
+    parser.add_argument("--device", default="cpu", help="paths: cpu or cuda[:N]")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32", help="paths: autocast")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--threads", type=int, nargs="+", default=None)
     args = parser.parse_args()
