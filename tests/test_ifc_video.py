@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
@@ -14,6 +15,7 @@ from vis_bench.methods.ifc.video import (
     VideoTracks,
     clip_schedule,
     filter_clip,
+    object_queries,
     run_video_loop,
     video_results,
 )
@@ -58,6 +60,18 @@ def test_filter_keeps_queries_whose_argmax_is_a_class():
     assert inst.query_idx.tolist() == [0, 2]
     assert inst.labels.tolist() == [0, 1]
     assert torch.equal(inst.mask_logits, masks[0, [0, 2]])
+
+
+def test_masks_of_the_kept_queries_only_give_the_same_instances():
+    logits = torch.tensor([[[5.0, 0.0, 0.0], [0.0, 0.0, 5.0], [0.0, 4.0, 0.0]]])  # K = 2
+    masks = torch.randn(1, 3, 2, 4, 4)
+    kept = object_queries(logits, num_classes=2)
+    assert kept.tolist() == [0, 2]
+    inst = filter_clip(logits, masks[:, kept], [0, 1], num_classes=2, mask_queries=kept)
+    assert inst.query_idx.tolist() == [0, 2]
+    assert torch.equal(inst.mask_logits, masks[0, [0, 2]])
+    with pytest.raises(ValueError, match="fewer queries"):
+        filter_clip(logits, masks[:, :1], [0, 1], num_classes=2, mask_queries=kept[:1])
 
 
 def test_matching_follows_objects_across_query_order_and_opens_new_tracks():

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from vis_bench.eval.rle import decode
-from vis_bench.methods.seqformer.postprocess import clip_instances, top_query_classes, video_results
+from vis_bench.methods.seqformer.postprocess import (
+    clip_instances,
+    top_queries,
+    top_query_classes,
+    video_results,
+)
 
 VIDEO = {"id": 7, "width": 12, "height": 8, "file_names": ["abcdefghijklmno/00000.jpg"] * 2}
 
@@ -77,3 +83,16 @@ def test_clip_instances_match_the_video_selection():
 def test_top_k_larger_than_the_number_of_pairs():
     pairs = top_query_classes(torch.zeros(2, 3), top_k=10)
     assert sum(len(c) for c in pairs.classes.values()) == 6
+
+
+def test_masks_of_the_top_queries_only_give_the_same_instances():
+    logits, masks = _outputs()
+    full = clip_instances(logits, masks, top_k=5, drop_empty=False)
+    kept = top_queries(logits, top_k=5)
+    assert kept.tolist() == [2, 0, 3, 1]
+    only = clip_instances(logits, masks[kept], top_k=5, drop_empty=False, mask_queries=kept)
+    assert torch.equal(only.queries, full.queries)
+    assert torch.equal(only.mask_logits, full.mask_logits)
+    assert torch.equal(only.masks, full.masks)
+    with pytest.raises(ValueError, match="no masks"):
+        clip_instances(logits, masks[:1], top_k=5, mask_queries=kept[:1])

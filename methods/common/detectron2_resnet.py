@@ -12,6 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import conv_bn, to_channels_last
+
 # blocks per stage for the supported depths
 _STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 
@@ -57,6 +60,14 @@ class BottleneckBlock(nn.Module):
         self.conv3 = ConvNorm(bottleneck, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        paths = active_paths(self)
+        if paths.fold_bn or paths.fuse_conv:
+            identity = x
+            if self.shortcut is not None:
+                identity = conv_bn(x, self.shortcut, self.shortcut.norm, paths)
+            out = conv_bn(x, self.conv1, self.conv1.norm, paths, relu=True)
+            out = conv_bn(out, self.conv2, self.conv2.norm, paths, relu=True)
+            return conv_bn(out, self.conv3, self.conv3.norm, paths, relu=True, residual=identity)
         out = F.relu(self.conv1(x))
         out = F.relu(self.conv2(out))
         out = self.conv3(out)
@@ -70,7 +81,11 @@ class BasicStem(nn.Module):
         self.conv1 = ConvNorm(cin, cout, 7, stride=2, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.conv1(x))
+        paths = active_paths(self)
+        if paths.fold_bn or paths.fuse_conv:
+            x = conv_bn(x, self.conv1, self.conv1.norm, paths, relu=True)
+        else:
+            x = F.relu(self.conv1(x))
         return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
 
 
@@ -108,7 +123,7 @@ class ResNetD2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = {}
-        x = self.stem(x)
+        x = self.stem(to_channels_last(x, active_paths(self)))
         for name in self.stage_names:
             x = getattr(self, name)(x)
             out[name] = x

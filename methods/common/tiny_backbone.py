@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.backbone import FrozenBatchNorm2d
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import conv_bn, to_channels_last
 
 #: base width -> channels of the four stages are width x (1, 2, 4, 8)
 DEFAULT_WIDTH = 32
@@ -43,6 +45,13 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        paths = active_paths(self)
+        if paths.fold_bn or paths.fuse_conv:
+            identity = x
+            if self.downsample is not None:
+                identity = conv_bn(x, self.downsample[0], self.downsample[1], paths)
+            out = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
+            return conv_bn(out, self.conv2, self.bn2, paths, relu=True, residual=identity)
         identity = x if self.downsample is None else self.downsample(x)
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -74,7 +83,12 @@ class TinyResNet(nn.Module):
         self.strides = [8, 16, 32]
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = F.relu(self.bn1(self.conv1(x)))
+        paths = active_paths(self)
+        x = to_channels_last(x, paths)
+        if paths.fold_bn or paths.fuse_conv:
+            x = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
+        else:
+            x = F.relu(self.bn1(self.conv1(x)))
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)  # [N, w, H/4, W/4]
         x = self.layer1(x)
         res3 = self.layer2(x)  # [N, 2w, H/8, W/8]

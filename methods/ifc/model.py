@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import conv2d
+from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
 
@@ -67,23 +71,6 @@ class IFCConfig:
         if self.backbone == "tiny":
             return dict(zip(("res3", "res4", "res5"), stage_channels(), strict=True))
         return {k: ResNetD2.channels[k] for k in ("res3", "res4", "res5")}
-
-
-class MLP(nn.Module):
-    """`layers.{i}` linears with ReLU in between (DETR's MLP)."""
-
-    def __init__(self, cin: int, hidden: int, cout: int, num_layers: int) -> None:
-        super().__init__()
-        dims = [cin] + [hidden] * (num_layers - 1)
-        outs = [hidden] * (num_layers - 1) + [cout]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims, outs, strict=True))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = F.relu(x)
-        return x
 
 
 class PositionEmbeddingSine(nn.Module):
@@ -137,6 +124,8 @@ class DepthwiseSeparableConv2d(nn.Module):
         self.pointwise = nn.Conv2d(cin, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if active_paths(self).fuse_conv:
+            return conv2d(conv2d(x, self.depthwise, relu=True), self.pointwise, relu=True)
         return F.relu(self.pointwise(F.relu(self.depthwise(x))))
 
 
@@ -163,6 +152,8 @@ class MaskHead(nn.Module):
 
     def pixel_features(self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor):
         """Encoded maps `[T, C, h32, w32]` -> non-negative per-pixel features `[T, C, h8, w8]`."""
+        if active_paths(self).fuse_conv:
+            return self._pixel_features_fused(x, res4, res3)
         x = self.gn1(self.lay1(x))
         fpn = self.adapter1(res4)
         x = fpn + F.interpolate(x, size=fpn.shape[-2:], mode="nearest")
@@ -170,6 +161,15 @@ class MaskHead(nn.Module):
         fpn = self.adapter2(res3)
         x = fpn + F.interpolate(x, size=fpn.shape[-2:], mode="nearest")
         x = F.relu(self.gn3(self.lay3(x)))
+        return self.out_lay(x)
+
+    def _pixel_features_fused(self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor):
+        """`pixel_features` with each FPN sum added inside its adapter convolution."""
+        x = self.gn1(conv2d(x, self.lay1))
+        x = F.interpolate(x, size=res4.shape[-2:], mode="nearest")
+        x = self.gn2(conv2d(conv2d(res4, self.adapter1, residual=x), self.lay2))
+        x = F.interpolate(x, size=res3.shape[-2:], mode="nearest")
+        x = self.gn3(conv2d(conv2d(res3, self.adapter2, residual=x), self.lay3)).relu_()
         return self.out_lay(x)
 
     def forward(
@@ -221,23 +221,33 @@ class IFCNet(nn.Module):
         mask: torch.Tensor | None = None,
         return_aux: bool = False,
         trace: dict[str, list[torch.Tensor]] | None = None,
+        mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, object]:
         """One clip (batch 1): features `[T, C_l, h_l, w_l]` -> raw outputs as in the authors' code.
 
         `return_aux` follows the training code path (deep supervision outputs, `is_train=True`).
+        `mask_queries(pred_logits [1, Q, K+1])` -> query indices: masks are computed only for
+        those queries (`pred_masks` [1, n, T, h, w], the indices under "mask_queries").
         """
         res5 = features["res5"]
         t, _, h, w = res5.shape
         if mask is None:
             mask = torch.zeros((t, h, w), dtype=torch.bool, device=res5.device)
         pos = self.position(mask).to(res5.dtype)
-        src = self.input_proj(res5)
+        if active_paths(self).fuse_conv:
+            src = conv2d(res5, self.input_proj)
+        else:
+            src = self.input_proj(res5)
         hs, encoded = self.transformer(
             src, mask, self.query_embed.weight, pos, return_intermediate=return_aux, trace=trace
         )
         hs = hs.transpose(1, 2)  # [L, 1, Q, C]
         logits = self.class_embed(hs)  # [L, 1, Q, K+1]
-        masks, feats, weights = self.mask_head(encoded, features["res4"], features["res3"], hs)
+        kept = None if mask_queries is None else mask_queries(logits[-1])
+        hs_masks = hs if kept is None else hs[:, :, kept]
+        masks, feats, weights = self.mask_head(
+            encoded, features["res4"], features["res3"], hs_masks
+        )
         if trace is not None:
             trace["pos_res5"].append(pos)
             trace["src_proj"].append(src)
@@ -246,6 +256,8 @@ class IFCNet(nn.Module):
             trace["mask_feat"].append(feats)
             trace["dyn_weights"].append(weights)
         out: dict[str, object] = {"pred_logits": logits[-1], "pred_masks": masks[-1]}
+        if kept is not None:
+            out["mask_queries"] = kept
         out["aux_outputs"] = [
             {"pred_logits": a, "pred_masks": b}
             for a, b in zip(logits[:-1], masks[:-1], strict=True)

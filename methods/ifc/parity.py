@@ -7,6 +7,7 @@ post-processing / matching case replayed from its stored per-clip raw outputs, a
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,14 @@ import torch
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
 from vis_bench.eval.rle import decode
+from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel, new_trace
-from vis_bench.methods.ifc.video import clip_schedule, run_video_loop, video_results
+from vis_bench.methods.ifc.video import (
+    clip_schedule,
+    object_queries,
+    run_video_loop,
+    video_results,
+)
 from vis_bench.parity import ParityReport
 
 ATOL_OUT = 1e-4
@@ -234,6 +241,8 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         else "",
         structural=True,
     )
+    # parity holds with the inference fast paths of this process (all on by default)
+    paths = prepare_for_inference(model)
     net = model.detr
     produced: dict[str, Any] = {}
 
@@ -322,6 +331,15 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
                     return o
 
                 file_out[f"{name}(e2e)"] = run_case(report, f"{name}(e2e)", case, clip_fn)
+                if paths.query_masks:
+                    # what infer_video runs: masks only for the queries the clip keeps
+                    select = functools.partial(object_queries, num_classes=net.cfg.num_classes)
+
+                    def kept_fn(idx, select=select):
+                        features = {k: v[idx] for k, v in feats.items()}
+                        return net.forward_post_backbone(features, mask_queries=select)
+
+                    run_case(report, f"{name}(e2e, query masks)", case, kept_fn)
 
     if out_path is not None:
         _atomic_save(produced, Path(out_path))

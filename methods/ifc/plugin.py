@@ -9,8 +9,9 @@ runs the authors' own loop (backbone once per video, soft-IoU matching) for exac
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +25,12 @@ from vis_bench.methods.common.checkpoint import (
     checkpoint_contents,
     load_state_dict_strict,
 )
+from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, inference_context
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
-from vis_bench.methods.ifc.video import filter_clip, run_video_loop, video_results
+from vis_bench.methods.ifc.video import filter_clip, object_queries, run_video_loop, video_results
 from vis_bench.plugin import (
     ClipResult,
     MethodPlugin,
@@ -190,13 +192,27 @@ class IFCPlugin(MethodPlugin):
             return f"resnet{self.options.depth}"
         return self.options.backbone
 
-    @torch.no_grad()
+    def _mask_queries(self, paths: FastPaths) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """With `query_masks`, masks only for the queries `filter_clip` keeps."""
+        if not paths.query_masks:
+            return None
+        return functools.partial(object_queries, num_classes=self.cfg.num_classes)
+
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            return self._infer_clip(frames, paths)
+
+    def _infer_clip(self, frames: torch.Tensor, paths: FastPaths) -> ClipResult:
         net = self.model.detr
         feats = net.forward_pre_backbone(frames)
-        out = net.forward_post_backbone(feats)
+        out = net.forward_post_backbone(feats, mask_queries=self._mask_queries(paths))
         inst = filter_clip(
-            out["pred_logits"], out["pred_masks"], list(range(len(frames))), self.cfg.num_classes
+            out["pred_logits"],
+            out["pred_masks"],
+            list(range(len(frames))),
+            self.cfg.num_classes,
+            out.get("mask_queries"),
         )
         return ClipResult(
             scores=inst.scores,
@@ -216,7 +232,6 @@ class IFCPlugin(MethodPlugin):
         score, label = probs.max(-1)
         return [(int(label) + 1, float(score))]
 
-    @torch.no_grad()
     def infer_video(
         self,
         frames: torch.Tensor,
@@ -226,12 +241,28 @@ class IFCPlugin(MethodPlugin):
         stride: int | None = None,
     ) -> list[dict[str, Any]]:
         """The authors' loop on preprocessed frames `[L, 3, H, W]` -> results.json entries."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            return self._infer_video(frames, video_id, orig_size, window, stride, paths)
+
+    def _infer_video(
+        self,
+        frames: torch.Tensor,
+        video_id: int,
+        orig_size: tuple[int, int] | None,
+        window: int | None,
+        stride: int | None,
+        paths: FastPaths,
+    ) -> list[dict[str, Any]]:
         net = self.model.detr
         length, _, h, w = frames.shape
         feats = net.forward_pre_backbone(frames)
         keep = ("res3", "res4", "res5")
+        select = self._mask_queries(paths)
         tracks, _ = run_video_loop(
-            lambda idx: net.forward_post_backbone({k: feats[k][idx] for k in keep}),
+            lambda idx: net.forward_post_backbone(
+                {k: feats[k][idx] for k in keep}, mask_queries=select
+            ),
             length,
             int(window or self.options.window),
             int(stride or self.options.stride),

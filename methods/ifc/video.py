@@ -64,21 +64,39 @@ class ClipInstances:
         return int(self.query_idx.numel())
 
 
+def object_queries(pred_logits: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Indices (ascending) of the queries `filter_clip` keeps, from pred_logits [1, Q, K+1]."""
+    probs = F.softmax(pred_logits[0], dim=-1)[:, : num_classes + 1]
+    _, labels = probs.max(-1)  # the same reduction as filter_clip, so ties break alike
+    return torch.nonzero(labels < num_classes).flatten()
+
+
 def filter_clip(
-    pred_logits: torch.Tensor, pred_masks: torch.Tensor, frame_idx: list[int], num_classes: int
+    pred_logits: torch.Tensor,
+    pred_masks: torch.Tensor,
+    frame_idx: list[int],
+    num_classes: int,
+    mask_queries: torch.Tensor | None = None,
 ) -> ClipInstances:
-    """`inference_clip`: softmax over K+1, keep queries whose argmax is not "no object"."""
+    """`inference_clip`: softmax over K+1, keep queries whose argmax is not "no object".
+
+    pred_masks [1, Q, T, h, w], or [1, n, T, h, w] for the n queries of `mask_queries` only
+    (which must include every kept query: the model computed masks for `object_queries`).
+    """
     probs = F.softmax(pred_logits[0], dim=-1)[:, : num_classes + 1]
     scores, labels = probs.max(-1)
     keep = labels < num_classes
-    return ClipInstances(
-        list(frame_idx),
-        torch.nonzero(keep).flatten(),
-        scores[keep],
-        labels[keep],
-        probs[keep],
-        pred_masks[0][keep],
-    )
+    kept = torch.nonzero(keep).flatten()
+    if mask_queries is None:
+        masks = pred_masks[0][keep]
+    else:
+        row_of = torch.full((probs.shape[0],), -1, dtype=torch.long, device=kept.device)
+        row_of[mask_queries] = torch.arange(len(mask_queries), device=kept.device)
+        rows = row_of[kept]
+        if bool((rows < 0).any()):
+            raise ValueError("masks were computed for fewer queries than the clip keeps")
+        masks = pred_masks[0][rows]
+    return ClipInstances(list(frame_idx), kept, scores[keep], labels[keep], probs[keep], masks)
 
 
 @dataclass
@@ -308,6 +326,8 @@ def run_video_loop(
     log = []
     for frame_idx in clip_schedule(video_length, window, stride):
         out = clip_outputs(frame_idx)
-        inst = filter_clip(out["pred_logits"], out["pred_masks"], frame_idx, num_classes)
+        inst = filter_clip(
+            out["pred_logits"], out["pred_masks"], frame_idx, num_classes, out.get("mask_queries")
+        )
         log.append((inst, tracks.update(inst)))
     return tracks, log

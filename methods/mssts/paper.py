@@ -93,14 +93,12 @@ class MSSTSEncoderLayer(DeformableTransformerEncoderLayer):
         num_frames: int = 1,
     ) -> torch.Tensor:
         # src, pos: [N, S, C] with N = B*T frames
-        src2 = self.self_attn(
-            src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask
+        src = self.attend(
+            src, pos, reference_points, spatial_shapes, level_start_index, padding_mask
         )
-        src = self.norm1(src + self.dropout1(src2))
         src = self._intra_scale(src, pos, num_frames)
         src = self._inter_scale(src, pos, num_frames, spatial_shapes, level_start_index)
-        src2 = self.linear2(self.dropout2(F.relu(self.linear1(src))))
-        return self.norm2(src + self.dropout3(src2))
+        return self.ffn(src)
 
     def _intra_scale(self, x: torch.Tensor, pos: torch.Tensor, t: int) -> torch.Tensor:
         """Each token attends to the same position of the same level in all T frames."""

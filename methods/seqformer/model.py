@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ from vis_bench.methods.common.backbone_registry import (
     unknown_backbone_message,
 )
 from vis_bench.methods.common.box_ops import inverse_sigmoid
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import conv2d
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 from vis_bench.methods.common.tiny_backbone import TinyResNet
@@ -147,6 +150,13 @@ class DeformableDETR(nn.Module):
         # parameter-free; kept outside the backbone so a backbone-less model can encode positions
         self.position_embedding = PositionEmbeddingSine(hidden_dim // 2, normalize=True)
 
+    def project_input(self, lvl: int, x: torch.Tensor) -> torch.Tensor:
+        """Input projection `lvl` (conv, GroupNorm) of a feature map [N, C, h, w]."""
+        conv, norm = self.input_proj[lvl]
+        if active_paths(self).fuse_conv:
+            return norm(conv2d(x, conv))
+        return norm(conv(x))
+
 
 class SeqFormer(nn.Module):
     def __init__(self, detr: DeformableDETR, rel_coord: bool = True, mask_out_stride: int = 4):
@@ -173,11 +183,12 @@ class SeqFormer(nn.Module):
         image_mask: torch.Tensor | None = None,
         orig_size: tuple[int, int] | None = None,
         all_layers: bool = False,
+        mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, Any]:
         """One clip: images [T, 3, H, W] (normalised) and padding mask [T, H, W] (True = padded).
 
         orig_size (w, h): the unpadded input size relative coordinates are measured in; by
-        default the valid size of frame 0.
+        default the valid size of frame 0. `mask_queries`: see `forward_features`.
         """
         if self.detr.backbone is None:
             raise RuntimeError("built without a backbone; call forward_features with features")
@@ -187,7 +198,9 @@ class SeqFormer(nn.Module):
             valid = ~image_mask[0]
             orig_size = (int(valid[0].sum()), int(valid[:, 0].sum()))
         features, feature_masks = self.detr.backbone(images, image_mask)
-        return self.forward_features(features, feature_masks, image_mask, orig_size, all_layers)
+        return self.forward_features(
+            features, feature_masks, image_mask, orig_size, all_layers, mask_queries
+        )
 
     def forward_features(
         self,
@@ -196,24 +209,30 @@ class SeqFormer(nn.Module):
         image_mask: torch.Tensor,
         orig_size: tuple[int, int],
         all_layers: bool = False,
+        mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, Any]:
         """Everything after the backbone, for a batch of one clip.
 
         features: res3/res4/res5 [T, C_l, h_l, w_l]; feature_masks: the same keys [T, h_l, w_l];
         image_mask [T, H, W]. Returns pred_logits [1, Nq, K], pred_boxes [1, T, Nq, 4],
         pred_masks [1, Nq, T, H/4, W/4] of the last layer (+ "aux_outputs" of the other layers
-        when all_layers) and "intermediate" tensors.
+        when all_layers) and "intermediate" tensors. `mask_queries(pred_logits [Nq, K])` ->
+        query indices: the last layer's masks are computed for those queries only
+        (pred_masks [1, n, T, H/4, W/4], the indices under "mask_queries").
         """
         out = self.encode_decode(features, feature_masks, image_mask)
         hs = out["hs"]
         num_layers = hs.shape[0]
         layers = range(num_layers) if all_layers else [num_layers - 1]
         per_layer = []
+        kept = None
         for lvl in layers:
             heads = self.layer_heads(out, lvl, orig_size)
-            masks = self.query_masks(
-                out["mask_feats"], heads["mask_reference_points_px"][0], heads["dynamic_params"][0]
-            )
+            reference_px, params = heads["mask_reference_points_px"][0], heads["dynamic_params"][0]
+            if mask_queries is not None and lvl == num_layers - 1:
+                kept = mask_queries(heads["pred_logits"][0])
+                reference_px, params = reference_px[:, kept], params[kept]
+            masks = self.query_masks(out["mask_feats"], reference_px, params)
             per_layer.append({**heads, "pred_masks": masks[None]})  # [B, Nq, T, H/4, W/4]
 
         last = per_layer[-1]
@@ -237,6 +256,8 @@ class SeqFormer(nn.Module):
         }
         if all_layers:
             result["aux_outputs"] = per_layer[:-1]
+        if kept is not None:
+            result["mask_queries"] = kept
         return result
 
     def encode_decode(
@@ -253,12 +274,12 @@ class SeqFormer(nn.Module):
         level_masks = [feature_masks[name] for name in features]
         for lvl in range(detr.num_feature_levels):
             if lvl < len(levels):
-                src = detr.input_proj[lvl](levels[lvl])
+                src = detr.project_input(lvl, levels[lvl])
                 mask = level_masks[lvl]
             else:
                 # extra levels: stride-2 conv on the raw last backbone level, then on the previous
                 prev = levels[-1] if lvl == len(levels) else srcs[-1].flatten(0, 1)
-                src = detr.input_proj[lvl](prev)
+                src = detr.project_input(lvl, prev)
                 mask = resize_mask(image_mask, src.shape[-2:])
             pos = detr.position_embedding(mask).to(src.dtype)
             srcs.append(src.unflatten(0, (1, t)))  # [B=1, T, C, h, w]

@@ -17,8 +17,9 @@ from typing import Any
 import torch
 
 from vis_bench.errors import InputError
+from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
-from vis_bench.methods.seqformer.postprocess import video_results
+from vis_bench.methods.seqformer.postprocess import top_queries, video_results
 from vis_bench.parity import ParityReport, compare_tree, load_fixture_file, save_produced
 
 #: absolute tolerances of the fixture README; intermediates get INTERMEDIATE_TOLERANCE
@@ -93,18 +94,38 @@ def _compare_results(
     report.add_exact(f"postprocess.{case}", not problems, detail)
 
 
-def _forward(model: SeqFormer, fixture_dir: Path) -> dict[str, Any]:
+def _forward(
+    model: SeqFormer, fixture_dir: Path, mask_queries: Callable[..., torch.Tensor] | None = None
+) -> dict[str, Any]:
+    """The post-backbone forward on the stored features: every layer, or with `mask_queries`
+    the last layer only, its masks for the selected queries (what `infer_clip` runs)."""
     inputs = load_fixture_file(fixture_dir / "inputs.pt")
     meta = json.loads((fixture_dir / "meta.json").read_text())
     features = {k: v.float() for k, v in inputs["features"].items()}
     call = meta.get("inference_call") or {}
     valid_h, valid_w = (int(v) for v in inputs["valid_hw"])
     orig_size = (int(call.get("orig_w", valid_w)), int(call.get("orig_h", valid_h)))
+    args = (features, inputs["feature_masks"], inputs["image_mask"], orig_size)
     with torch.no_grad():
-        out = model.forward_features(
-            features, inputs["feature_masks"], inputs["image_mask"], orig_size, all_layers=True
-        )
-    return fixture_outputs(out)
+        if mask_queries is not None:
+            return model.forward_features(*args, mask_queries=mask_queries)
+        return fixture_outputs(model.forward_features(*args, all_layers=True))
+
+
+def _compare_query_masks(
+    report: ParityReport, model: SeqFormer, fixture_dir: Path, expected: dict[str, Any]
+) -> None:
+    """`infer_clip`'s forward (masks of the top-k queries only) against the fixture's rows."""
+    if "pred_masks" not in expected:
+        return
+    out = _forward(model, fixture_dir, top_queries)
+    kept = out["mask_queries"]
+    report.add_tensor(
+        "pred_masks of the top-k queries (query_masks)",
+        out["pred_masks"][0],
+        expected["pred_masks"][0][kept],
+        TOLERANCES["pred_masks"],
+    )
 
 
 def _postprocess(report: ParityReport, fixture_dir: Path) -> dict[str, list[dict]]:
@@ -149,6 +170,8 @@ def run_parity(
     model = build_model(config)
     state_dict = {k: v.float() for k, v in load_fixture_file(fixture_dir / "state_dict.pt").items()}
     load = model.load_state_dict(state_dict, strict=False)
+    # parity holds with the inference fast paths of this process (all on by default)
+    paths = prepare_for_inference(model)
     report.add_exact(
         "state_dict keys",
         not load.missing_keys and not load.unexpected_keys,
@@ -162,6 +185,8 @@ def run_parity(
     expected_path = fixture_dir / "outputs.pt"
     expected = load_fixture_file(expected_path) if expected_path.is_file() else {}
     compare_tree(report, "", produced, expected, tolerance)
+    if paths.query_masks:
+        _compare_query_masks(report, model, fixture_dir, expected)
     produced["postprocess"] = _postprocess(report, fixture_dir)
     save_produced(produced, out_path)
     return report

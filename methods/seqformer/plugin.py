@@ -8,6 +8,7 @@ the whole clip in one forward, and the top-10 (query, class) post-processing of 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from vis_bench.methods.common.checkpoint import (
     checkpoint_contents,
     load_state_dict_strict,
 )
+from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, inference_context
 from vis_bench.methods.seqformer.checkpoint import complete_box_head_aliases
 from vis_bench.methods.seqformer.model import TINY_BACKBONE, SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.seqformer.parity import run_parity
@@ -35,6 +37,7 @@ from vis_bench.methods.seqformer.postprocess import (
     MIN_SCORE_FOR_MASKS,
     TOP_K,
     clip_instances,
+    top_queries,
 )
 from vis_bench.methods.seqformer.training import seqformer_frame_indices, seqformer_losses
 from vis_bench.plugin import ClipResult, MethodPlugin, MethodSpec, ParityReference, TrainingRecipe
@@ -149,19 +152,30 @@ class SeqFormerPlugin(MethodPlugin):
         """The entries `load_checkpoint` loads: a file's box heads under either name count."""
         return complete_box_head_aliases(dict(state_dict))
 
-    @torch.no_grad()
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
         """The whole clip in one forward (no padding: all frames share a size).
 
         Masks are returned at the model's mask resolution (stride 4 of the input), so the
         harness's single bilinear resize to the video size mirrors inference.py (which resizes
-        logits rather than probabilities).
+        logits rather than probabilities). With the `query_masks` fast path the mask head runs
+        only for the queries of the top-k (query, class) pairs.
         """
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            return self._infer_clip(frames, paths)
+
+    def _infer_clip(self, frames: torch.Tensor, paths: FastPaths) -> ClipResult:
         h, w = frames.shape[-2:]
-        out = self.model(frames, orig_size=(w, h))
+        top_k = self.options.top_k
+        select = functools.partial(top_queries, top_k=top_k) if paths.query_masks else None
+        out = self.model(frames, orig_size=(w, h), mask_queries=select)
         # queries with empty masks are dropped per track at the video size, as inference.py does
         inst = clip_instances(
-            out["pred_logits"][0], out["pred_masks"][0], self.options.top_k, drop_empty=False
+            out["pred_logits"][0],
+            out["pred_masks"][0],
+            top_k,
+            drop_empty=False,
+            mask_queries=out.get("mask_queries"),
         )
         hs = out["intermediate"]["hs"][-1, 0]  # [Nq, C]
         return ClipResult(
@@ -189,7 +203,8 @@ class SeqFormerPlugin(MethodPlugin):
             masks.float()[:, None], size=(height, width), mode="bilinear", align_corners=False
         )[:, 0]
         if threshold == 0.0:  # logits
-            return (resized.sigmoid() > MASK_THRESHOLD).to(torch.uint8).numpy()
+            # in place on the temporary: no second frame-size float tensor
+            return (resized.sigmoid_() > MASK_THRESHOLD).to(torch.uint8).numpy()
         return (resized > threshold).to(torch.uint8).numpy()
 
     def backbone_module(self) -> torch.nn.Module:

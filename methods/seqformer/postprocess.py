@@ -53,7 +53,9 @@ def video_results(
 
     pred_logits [Nq, K]; pred_masks [Nq, T, h, w] logits (stride 4); video: the annotation
     file's `videos` record (id, width, height, file_names). Masks are resized straight from the
-    stride-4 logits to the original frame size (bilinear), then thresholded at sigmoid 0.5.
+    stride-4 logits to the original frame size (bilinear, float32: the cheapest dtype whose
+    thresholded masks stay exact, benchmarks/bench_mask_resize.py), then thresholded at
+    sigmoid 0.5.
     """
     height, width = int(video["height"]), int(video["width"])
     pairs = top_query_classes(pred_logits, top_k)
@@ -65,7 +67,9 @@ def video_results(
             mode="bilinear",
             align_corners=False,
         )
-        binary = (logits.sigmoid() > MASK_THRESHOLD)[:, 0].to(torch.uint8).cpu().numpy()
+        # in place: the resized logits are a temporary, and a second frame-size float tensor
+        # would cost more in page faults than the sigmoid itself
+        binary = (logits.sigmoid_() > MASK_THRESHOLD)[:, 0].to(torch.uint8).cpu().numpy()
         if binary.max() == 0:
             continue  # empty in every frame: no entry for any of its classes
         for category in pairs.classes[query]:
@@ -98,20 +102,38 @@ class ClipInstances:
     null_segmentations: torch.Tensor  # [N] bool: score below 0.001 (None segmentations)
 
 
+def top_queries(pred_logits: torch.Tensor, top_k: int = TOP_K) -> torch.Tensor:
+    """The distinct queries of the top-k (query, class) pairs (all `clip_instances` reads)."""
+    return torch.tensor(top_query_classes(pred_logits, top_k).queries, dtype=torch.long)
+
+
 def clip_instances(
-    pred_logits: torch.Tensor, pred_masks: torch.Tensor, top_k: int = TOP_K, drop_empty: bool = True
+    pred_logits: torch.Tensor,
+    pred_masks: torch.Tensor,
+    top_k: int = TOP_K,
+    drop_empty: bool = True,
+    mask_queries: torch.Tensor | None = None,
 ) -> ClipInstances:
     """pred_logits [Nq, K], pred_masks [Nq, T, h, w] -> one instance per kept (query, class) pair.
 
     With `drop_empty` the empty-mask rule is applied here at the mask resolution, which can
     differ from inference.py's (at the frame size) for masks of a few pixels; the harness turns
-    it off and drops empty tracks after resizing instead.
+    it off and drops empty tracks after resizing instead. `mask_queries`: when the model
+    computed masks only for these queries (`top_queries`), pred_masks holds their rows in
+    that order.
     """
     pairs = top_query_classes(pred_logits, top_k)
+    row = {q: q for q in pairs.queries}
+    if mask_queries is not None:
+        position = {int(q): i for i, q in enumerate(mask_queries.tolist())}
+        missing = [q for q in pairs.queries if q not in position]
+        if missing:
+            raise ValueError(f"no masks were computed for the kept queries {missing}")
+        row = {q: position[q] for q in pairs.queries}
     scores, labels, queries = [], [], []
     probs = {}
     for query in pairs.queries:
-        p = pred_masks[query].float().sigmoid()  # [T, h, w]
+        p = pred_masks[row[query]].float().sigmoid()  # [T, h, w]
         if drop_empty and not bool((p > MASK_THRESHOLD).any()):
             continue
         probs[query] = p
@@ -131,7 +153,7 @@ def clip_instances(
         scores=score_t,
         labels=torch.tensor(labels, dtype=torch.long),
         masks=torch.stack([probs[q] for q in queries]),
-        mask_logits=torch.stack([pred_masks[q].float() for q in queries]),
+        mask_logits=torch.stack([pred_masks[row[q]].float() for q in queries]),
         queries=torch.tensor(queries, dtype=torch.long),
         null_segmentations=score_t < MIN_SCORE_FOR_MASKS,
     )

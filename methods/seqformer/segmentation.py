@@ -12,6 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import conv2d
+
 
 class MaskHeadSmallConv(nn.Module):
     """Fuses memory levels top-down: m32 -> +m16 -> +m8, then reduces to dim/32 channels.
@@ -34,6 +37,11 @@ class MaskHeadSmallConv(nn.Module):
 
     def forward(self, m8: torch.Tensor, m16: torch.Tensor, m32: torch.Tensor) -> torch.Tensor:
         """Memory maps [N, C, h, w] at strides 8/16/32 -> mask features [N, dim/32, h8, w8]."""
+        if active_paths(self).fuse_conv:
+            x = conv2d(m32, self.lay3, relu=True)
+            x = conv2d(m16 + F.interpolate(x, size=m16.shape[-2:]), self.lay4, relu=True)
+            x = conv2d(m8 + F.interpolate(x, size=m8.shape[-2:]), self.dcn, relu=True)
+            return conv2d(conv2d(x, self.lay1, relu=True), self.lay2, relu=True)
         x = F.relu(self.lay3(m32))
         x = F.relu(self.lay4(m16 + F.interpolate(x, size=m16.shape[-2:], mode="nearest")))
         x = F.relu(self.dcn(m8 + F.interpolate(x, size=m8.shape[-2:], mode="nearest")))

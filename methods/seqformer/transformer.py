@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.box_ops import inverse_sigmoid
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fused_ops import linear, residual_ffn
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
 
 
@@ -64,10 +66,30 @@ class DeformableTransformerEncoderLayer(nn.Module):
         # src, pos: [N, S, C] with N = B*T frames; reference_points: [N, S, L, 2]
         # (`num_frames` = T is unused here: SeqFormer encodes frames independently; layers that
         # mix frames, such as MS-STS's, need it to unfold the batch)
-        src2 = self.self_attn(
-            src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask
+        src = self.attend(
+            src, pos, reference_points, spatial_shapes, level_start_index, padding_mask
         )
-        src = self.norm1(src + self.dropout1(src2))
+        return self.ffn(src)
+
+    def attend(
+        self,
+        src: torch.Tensor,
+        pos: torch.Tensor,
+        reference_points: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+        padding_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Deformable self-attention, residual and norm1."""
+        args = (src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask)
+        if active_paths(self).lean_linear:
+            return self.norm1(self.self_attn(*args, residual=src))
+        return self.norm1(src + self.dropout1(self.self_attn(*args)))
+
+    def ffn(self, src: torch.Tensor) -> torch.Tensor:
+        """FFN, residual and norm2."""
+        if active_paths(self).lean_linear:
+            return self.norm2(residual_ffn(src, self.linear1, self.linear2))
         src2 = self.linear2(self.dropout2(F.relu(self.linear1(src))))
         return self.norm2(src + self.dropout3(src2))
 
@@ -207,6 +229,8 @@ class DeformableTransformerDecoderLayer(nn.Module):
             level_start_index,
         ).view(b, t, nq, c)
 
+        if active_paths(self).lean_linear:
+            return self._update_fused(tgt, tgt_box, sampled)
         tgt_box = self.norm1_box(
             tgt_box + self.dropout1_box(self.cross_attn.output_proj_box(sampled))
         )
@@ -220,6 +244,19 @@ class DeformableTransformerDecoderLayer(nn.Module):
         tgt = self.norm1(tgt + self.dropout1(tgt2))
         tgt2 = self.linear2(self.dropout3(F.relu(self.linear1(tgt))))
         tgt = self.norm3(tgt + self.dropout4(tgt2))
+        return tgt, tgt_box
+
+    def _update_fused(
+        self, tgt: torch.Tensor, tgt_box: torch.Tensor, sampled: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rest of `forward` at inference: residuals and biases inside the products."""
+        attn = self.cross_attn
+        tgt_box = self.norm1_box(linear(sampled, attn.output_proj_box, residual=tgt_box))
+        tgt_box = self.norm3_box(residual_ffn(tgt_box, self.linear1_box, self.linear2_box))
+        time_weight = F.softmax(linear(tgt_box, self.time_attention_weights), dim=1)
+        tgt2 = (linear(sampled, attn.output_proj) * time_weight).sum(1)  # [B, Nq, C]
+        tgt = self.norm1(tgt2.add_(tgt))
+        tgt = self.norm3(residual_ffn(tgt, self.linear1, self.linear2))
         return tgt, tgt_box
 
 
