@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+from vis_bench.methods.ifc.authors_loop import authors_loop_results
 from vis_bench.registry import get_method
 
 HEIGHT, WIDTH = 360, 640
@@ -61,8 +62,8 @@ def ifc_video(window: int, stride: int) -> Callable[[], object]:
 
     def run() -> object:
         with torch.inference_mode():
-            return plugin.infer_video(
-                frames, 1, orig_size=(HEIGHT, WIDTH), window=window, stride=stride
+            return authors_loop_results(
+                plugin, frames, 1, orig_size=(HEIGHT, WIDTH), window=window, stride=stride
             )
 
     return run

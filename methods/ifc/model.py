@@ -9,7 +9,6 @@ The backbone runs once per video; `forward_post_backbone` re-slices cached featu
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 
 import torch
@@ -220,7 +219,6 @@ class IFCNet(nn.Module):
         features: dict[str, torch.Tensor],
         mask: torch.Tensor | None = None,
         return_aux: bool = False,
-        trace: dict[str, list[torch.Tensor]] | None = None,
     ) -> dict[str, object]:
         """One clip (batch 1): features `[T, C_l, h_l, w_l]` -> raw outputs as in the authors' code.
 
@@ -233,18 +231,11 @@ class IFCNet(nn.Module):
         pos = self.position(mask).to(res5.dtype)
         src = self.input_proj(res5)
         hs, encoded = self.transformer(
-            src, mask, self.query_embed.weight, pos, return_intermediate=return_aux, trace=trace
+            src, mask, self.query_embed.weight, pos, return_intermediate=return_aux
         )
         hs = hs.transpose(1, 2)  # [L, 1, Q, C]
         logits = self.class_embed(hs)  # [L, 1, Q, K+1]
-        masks, feats, weights = self.mask_head(encoded, features["res4"], features["res3"], hs)
-        if trace is not None:
-            trace["pos_res5"].append(pos)
-            trace["src_proj"].append(src)
-            trace["clip_hs"].append(hs)
-            trace["encoded_src"].append(encoded)
-            trace["mask_feat"].append(feats)
-            trace["dyn_weights"].append(weights)
+        masks, _, _ = self.mask_head(encoded, features["res4"], features["res3"], hs)
         out: dict[str, object] = {"pred_logits": logits[-1], "pred_masks": masks[-1]}
         out["aux_outputs"] = [
             {"pred_logits": a, "pred_masks": b}
@@ -272,8 +263,3 @@ class IFCModel(nn.Module):
         self.cfg = cfg
         self.detr = IFCNet(cfg, with_backbone)
         self.criterion = SetCriterionBuffers(cfg.num_classes, cfg.no_object_weight)
-
-
-def new_trace() -> dict[str, list[torch.Tensor]]:
-    """Container the forward fills with intermediates (parity localisation)."""
-    return defaultdict(list)

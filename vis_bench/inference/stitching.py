@@ -113,10 +113,12 @@ class MeanMasks:
             )
         return out
 
-    def stacked(self, num_tracks: int, num_frames: int) -> torch.Tensor:
+    def stacked(
+        self, num_tracks: int, num_frames: int, size: tuple[int, int] | None = None
+    ) -> torch.Tensor:
         """`[tracks, frames, h, w]`, NaN where a track was never predicted (IFC's layout)."""
-        shape = next((m.shape for kept in self.masks.values() for m in kept.values()), (0, 0))
-        out = torch.full((num_tracks, num_frames, *shape), float("nan"))
+        shape = next((m.shape for kept in self.masks.values() for m in kept.values()), size)
+        out = torch.full((num_tracks, num_frames, *(shape or (0, 0))), float("nan"))
         for track_id, kept in self.masks.items():
             for frame, mask in kept.items():
                 out[track_id, frame] = mask
