@@ -81,6 +81,8 @@ class CellRecord:
     load: dict[str, Any] | None = None
     checkpoint_load: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
+    video_frames: int | None = None
+    harness: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line: every field, with the metrics at the top level."""
@@ -156,6 +158,8 @@ def make_record(
         rss_after_build_mb=memory.get("rss_after_build_mb"),
         activation_peak_mb=memory.get("activation_peak_mb"),
         cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
+        video_frames=cell.video_frames,
+        harness=measured.get("harness"),
     )
     if outcome is not None:
         record.results_path = outcome.results_path
