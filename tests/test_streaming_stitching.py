@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.helpers.whole_track_results import whole_track_results
-from vis_bench.inference.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.inference.finalise import RESIZE_CHUNK, EncodedFrames, TrackPostprocessing
 from vis_bench.inference.schedule import clip_windows
 from vis_bench.inference.stitching import ClipStitcher
 from vis_bench.methods.ifc.plugin import IFCOptions, IFCPlugin
@@ -177,3 +177,26 @@ def test_a_clip_out_of_schedule_order_is_refused():
     masks = torch.zeros(1, 4, MASK_H, MASK_W)
     with pytest.raises(ValueError, match="the schedule says"):
         stitcher.add_clip(windows[1], ClipResult(torch.ones(1), torch.ones(1), masks))
+
+
+def test_more_tracks_than_one_resize_chunk_give_the_same_results():
+    windows = clip_windows(4, 2, 1)
+    g = torch.Generator().manual_seed(1)
+    count = RESIZE_CHUNK * 2 + 3
+    logits = torch.randn(count, 4, MASK_H, MASK_W, generator=g) * 3
+    clips = [
+        ClipResult(
+            torch.full((count,), 0.5), torch.ones(count), logits[:, w].sigmoid(), logits[:, w]
+        )
+        for w in windows
+    ]
+    reference = ClipStitcher(4, history=2, class_aware=False)
+    encoded = EncodedFrames(VIDEO_H, VIDEO_W)
+    streaming = ClipStitcher.for_schedule(windows, class_aware=False, sinks=[encoded])
+    for window, clip in zip(windows, clips, strict=True):
+        reference.add_clip(window, clip)
+        streaming.add_clip(window, clip)
+    post = TrackPostprocessing()
+    expected = whole_track_results(reference.tracks(), 1, VIDEO_H, VIDEO_W, post)
+    assert len(expected) >= count
+    assert encoded.results(streaming.finish(), 1, 4, post) == expected

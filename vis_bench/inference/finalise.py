@@ -25,6 +25,9 @@ from vis_bench.inference.stitching import TrackSummary
 from vis_bench.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
 
 MasksToVideo = Callable[[torch.Tensor, int, int, float], np.ndarray]
+#: tracks resized together: bounds the float temporaries at the video size (16 x 720 x 1280
+#: floats are 59 MB) whatever the number of tracks
+RESIZE_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -69,20 +72,20 @@ class EncodedFrames:
         self._non_empty: set[int] = set()
 
     def frame_final(self, frame: int, masks: dict[int, torch.Tensor], threshold: float) -> None:
-        if not masks:
-            return
         ids = list(masks)
-        start = time.perf_counter()
-        binary = self.masks_to_video(
-            torch.stack([masks[i] for i in ids]), self.height, self.width, threshold
-        )
-        resized = time.perf_counter()
-        for k, track_id in enumerate(ids):
-            self._encoded.setdefault(track_id, {})[frame] = encode(binary[k])
-            if track_id not in self._non_empty and binary[k].any():
-                self._non_empty.add(track_id)
-        self.times.resize_s += resized - start
-        self.times.rle_s += time.perf_counter() - resized
+        for first in range(0, len(ids), RESIZE_CHUNK):
+            chunk = ids[first : first + RESIZE_CHUNK]
+            start = time.perf_counter()
+            binary = self.masks_to_video(
+                torch.stack([masks[i] for i in chunk]), self.height, self.width, threshold
+            )
+            resized = time.perf_counter()
+            for k, track_id in enumerate(chunk):
+                self._encoded.setdefault(track_id, {})[frame] = encode(binary[k])
+                if track_id not in self._non_empty and binary[k].any():
+                    self._non_empty.add(track_id)
+            self.times.resize_s += resized - start
+            self.times.rle_s += time.perf_counter() - resized
 
     def results(
         self,
