@@ -1,10 +1,10 @@
 """Table and plot of a long-video memory run (configs/long_video_memory.yaml).
 
-    python benchmarks/long_video_report.py RUN_DIR OUT_DIR [--title TEXT]
+    python benchmarks/long_video_report.py RUN_DIR [RUN_DIR ...] --out OUT_DIR [--title TEXT]
 
-Reads RUN_DIR/records.jsonl (the latest record of each cell) and writes OUT_DIR/records.jsonl
-(a copy of those records), OUT_DIR/memory.md (the table, the machine, the targets) and
-OUT_DIR/memory_vs_frames.png. Numbers come only from the records.
+Reads each RUN_DIR/records.jsonl (the latest record of each cell) and writes OUT_DIR/records.jsonl
+(a copy of those records), OUT_DIR/memory.md (the table, the machine, peak-memory growth with
+length) and OUT_DIR/memory_vs_frames.png. Numbers come only from the records.
 """
 
 from __future__ import annotations
@@ -38,6 +38,30 @@ def machine(records: list[dict[str, Any]]) -> str:
     return "; ".join(seen) or "unknown"
 
 
+def load_line(records: list[dict[str, Any]]) -> str:
+    """The machine's 1-minute load average at the start and end of the cells' timed parts."""
+    loads = [
+        value
+        for r in records
+        for value in (
+            (r.get("load") or {}).get("load1_start"),
+            (r.get("load") or {}).get("load1_end"),
+        )
+        if value is not None
+    ]
+    if not loads:
+        return "Load average while timed: not recorded."
+    return (
+        f"Load average (1 min) at the start and end of the timed parts: {min(loads):.1f} to "
+        f"{max(loads):.1f} on {_threads(records)} cores (other work shared the machine)."
+    )
+
+
+def _threads(records: list[dict[str, Any]]) -> str:
+    counts = {str((r.get("environment") or {}).get("cpu_count", "?")) for r in records}
+    return "/".join(sorted(counts))
+
+
 def growth_lines(records: list[dict[str, Any]]) -> list[str]:
     """Peak memory growth from the shortest to the longest length each schedule finished."""
     series: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -59,28 +83,37 @@ def growth_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _portable(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The record with its results path relative to its run folder (the copy travels alone)."""
+    path = record.get("results_path")
+    if path and Path(path).is_relative_to(run_dir.resolve()):
+        record = {**record, "results_path": str(Path(path).relative_to(run_dir.resolve()))}
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("run_dirs", type=Path, nargs="+")
+    parser.add_argument("--out", dest="out_dir", type=Path, required=True)
     parser.add_argument("--title", default="Memory and time against video length")
     args = parser.parse_args()
-    records = latest_records(read_records(args.run_dir))
+    records = latest_records(
+        [_portable(r, run) for run in args.run_dirs for r in read_records(run)]
+    )
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out_dir / "records.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     plot = plot_memory_vs_frames(records, args.out_dir / "memory_vs_frames.png")
     parts = [
         f"# {args.title}",
         "",
-        f"Machine: {machine(records)}.",
+        f"Machine: {machine(records)}. {load_line(records)}",
         "",
         memory_table(records),
         "",
-        "Peak memory growth with video length:",
-        "",
-        *growth_lines(records),
-        "",
     ]
+    growth = growth_lines(records)
+    if growth:
+        parts += ["Peak memory growth with video length:", "", *growth, ""]
     if plot is not None:
         parts += [f"![peak memory vs frames]({plot.name})", ""]
     write_atomic(args.out_dir / "memory.md", "\n".join(parts))

@@ -135,6 +135,29 @@ class CutVideos:
         return self._source.read_frames(video.whole, indices)
 
 
+def _memory(rss_built: float | None, inference_peak: float | None, device: str) -> dict:
+    """Peak RSS, RSS once built, the rise during inference, CUDA peak (MiB)."""
+    from vis_bench.measure import memory
+
+    rise = None if inference_peak is None or rss_built is None else inference_peak - rss_built
+    return {
+        "peak_rss_mb": memory.peak_rss_mb(),
+        "rss_after_build_mb": rss_built,
+        "activation_peak_mb": rise,
+        "cuda_max_allocated_mb": memory.cuda_peak_mb(device),
+    }
+
+
+def _open_source(job: CellJob) -> Any:
+    """The cell's videos: the dataset, this rank's share of it, cut to N frames if asked."""
+    source = job.source.open() if hasattr(job.source, "open") else job.source
+    if job.videos is not None:
+        source = _VideoSubset(source, job.videos)
+    if job.cell.video_frames is not None:
+        source = CutVideos(source, job.cell.video_frames)
+    return source
+
+
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
     """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
     import orjson
@@ -153,11 +176,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     if job.measure.threads:
         torch.set_num_threads(job.measure.threads)
     cell = job.cell
-    source = job.source.open() if hasattr(job.source, "open") else job.source
-    if job.videos is not None:
-        source = _VideoSubset(source, job.videos)
-    if cell.video_frames is not None:
-        source = CutVideos(source, cell.video_frames)
+    source = _open_source(job)
     plugin, checkpoint_load = build_plugin(cell.method)
     plugin.to(job.device)
     rss_built = memory.rss_mb()
@@ -199,14 +218,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
             readings["start"], readings["end"], torch.get_num_threads()
         )
     if job.measure.memory:
-        measurements["memory"] = {
-            "peak_rss_mb": memory.peak_rss_mb(),
-            "rss_after_build_mb": rss_built,
-            "activation_peak_mb": (
-                None if inference_peak is None or rss_built is None else inference_peak - rss_built
-            ),
-            "cuda_max_allocated_mb": memory.cuda_peak_mb(job.device),
-        }
+        measurements["memory"] = _memory(rss_built, inference_peak, job.device)
     if job.measure.flops and outcome.first_clip is not None:
         measurements["flops"] = clip_flops(plugin, outcome.first_clip)
     write_atomic(Path(job.results_path), orjson.dumps(outcome.results))
