@@ -41,6 +41,7 @@ from vis_bench.measure.model_flops import clip_flops
 from vis_bench.measure.timing import synchronize
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+from vis_bench.methods.ifc.authors_loop import authors_loop_results
 from vis_bench.registry import get_method
 
 HEIGHT, WIDTH = 360, 640
@@ -284,8 +285,8 @@ def ifc_video(window: int, stride: int) -> Callable[[], object]:
 
     def run() -> object:
         with torch.inference_mode():
-            return plugin.infer_video(
-                frames, 1, orig_size=(HEIGHT, WIDTH), window=window, stride=stride
+            return authors_loop_results(
+                plugin, frames, 1, orig_size=(HEIGHT, WIDTH), window=window, stride=stride
             )
 
     return run

@@ -1,7 +1,7 @@
 """The harness's generic clip loop reproduces a method's own video inference.
 
-IFC's authors' loop (backbone once per video, their clip schedule, soft-IoU matching, logit
-averaging, multi-class expansion) must give the same predictions as the harness driving
+IFC's authors' loop (backbone once per video, the authors' soft-IoU arithmetic, logit averaging,
+multi-class expansion) must give the same predictions as the harness driving
 `IFCPlugin.infer_clip` with the shared schedule and stitcher, offline and near-online.
 """
 
@@ -13,6 +13,7 @@ import torch
 
 from tests.helpers.memory_source import MemoryVideo
 from vis_bench.inference.runner import run_method
+from vis_bench.methods.ifc.authors_loop import authors_loop_results
 from vis_bench.methods.ifc.plugin import IFCPlugin
 
 
@@ -65,7 +66,8 @@ def test_ifc_harness_loop_equals_authors_loop(ifc, window, stride):
     )
     clip = torch.from_numpy(frames).permute(0, 3, 1, 2)
     with torch.inference_mode():
-        expected = ifc.infer_video(
+        expected = authors_loop_results(
+            ifc,
             ifc.preprocess(clip, 48),
             7,
             orig_size=(48, 64),

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vis_bench.errors import InputError
+from vis_bench.methods.ifc.authors_loop import authors_loop_results
 from vis_bench.methods.ifc.model import IFCModel
 from vis_bench.methods.ifc.plugin import IFCPlugin, resized_shape
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS
@@ -77,7 +78,7 @@ def test_plugin_preprocess_and_video_loop_with_backbone():
     assert x.shape == (3, 3, 32, 43) == (3, 3, *resized_shape(48, 64, 32, 1333))
     clip = plugin.infer_clip(x[:2])
     assert clip.masks.shape[1:] == (2, 4, 6) and (clip.labels >= 1).all()
-    results = plugin.infer_video(x, video_id=7, orig_size=(48, 64))
+    results = authors_loop_results(plugin, x, video_id=7, orig_size=(48, 64))
     for r in results:
         assert r["video_id"] == 7 and len(r["segmentations"]) == 3
         assert r["segmentations"][0]["size"] == [48, 64]

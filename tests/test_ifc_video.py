@@ -1,4 +1,6 @@
-"""IFC video loop: clip schedule, soft-IoU matching and averaging on hand-made clip outputs."""
+"""IFC's video loop (the harness's schedule and stitcher with the authors' arithmetic): clip
+schedule, clip filtering, soft-IoU matching, averaging and multi-class expansion on hand-made
+clip outputs, and equality with the authors' dense buffer layout."""
 
 from __future__ import annotations
 
@@ -10,15 +12,10 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from vis_bench.eval.rle import decode
-from vis_bench.methods.ifc.video import (
-    ClipInstances,
-    VideoTracks,
-    clip_schedule,
-    filter_clip,
-    object_queries,
-    run_video_loop,
-    video_results,
-)
+from vis_bench.inference.schedule import clip_windows
+from vis_bench.inference.stitching import IFC_AUTHORS, ClipStitcher
+from vis_bench.methods.ifc.authors_loop import LoopSettings, run_authors_loop
+from vis_bench.methods.ifc.postprocess import ClipInstances, filter_clip, object_queries
 
 H, W = 8, 10
 
@@ -45,12 +42,19 @@ def clip(frame_idx, masks, classes, num_classes=3) -> ClipInstances:
     )
 
 
+def ifc_stitcher(length: int, window: int) -> ClipStitcher:
+    return ClipStitcher(length, history=window, class_aware=False, arithmetic=IFC_AUTHORS)
+
+
 def test_clip_schedule_right_aligns_the_last_clip():
-    assert clip_schedule(7, 3, 2) == [[0, 1, 2], [2, 3, 4], [4, 5, 6]]
-    assert clip_schedule(6, 3, 2) == [[0, 1, 2], [2, 3, 4], [3, 4, 5]]
-    assert clip_schedule(5, 5, 1) == [[0, 1, 2, 3, 4]]
-    assert clip_schedule(2, 5, 1) == [[0, 1]]
-    assert clip_schedule(4, 2, 1) == [[0, 1], [1, 2], [2, 3]]
+    def schedule(length, window, stride):
+        return [list(w) for w in clip_windows(length, window, stride)]
+
+    assert schedule(7, 3, 2) == [[0, 1, 2], [2, 3, 4], [4, 5, 6]]
+    assert schedule(6, 3, 2) == [[0, 1, 2], [2, 3, 4], [3, 4, 5]]
+    assert schedule(5, 5, 1) == [[0, 1, 2, 3, 4]]
+    assert schedule(2, 5, 1) == [[0, 1]]
+    assert schedule(4, 2, 1) == [[0, 1], [1, 2], [2, 3]]
 
 
 def test_filter_keeps_queries_whose_argmax_is_a_class():
@@ -77,32 +81,34 @@ def test_masks_of_the_kept_queries_only_give_the_same_instances():
 def test_matching_follows_objects_across_query_order_and_opens_new_tracks():
     a = [disc(2, 2), disc(2, 3)]  # object A moving right over frames 0, 1
     b = [disc(6, 7), disc(6, 7)]  # object B static
-    tracks = VideoTracks(video_length=3, window=2, interim_size=(H, W), num_classes=3)
-    rec0 = tracks.update(clip([0, 1], [torch.stack(a), torch.stack(b)], [0, 1]))
-    assert rec0.assigned_slot == [0, 1] and rec0.siou.shape == (0, 2)
+    stitcher = ifc_stitcher(3, 2)
+    rec0 = stitcher.add_clip(
+        [0, 1], clip([0, 1], [torch.stack(a), torch.stack(b)], [0, 1]).clip_result()
+    )
+    assert rec0.track_ids == [0, 1] and rec0.siou.shape == (0, 2)
     # next clip: B first, then A, then a far-away new object C (no overlap -> new track)
     a2 = torch.stack([disc(2, 3), disc(2, 4)])
     b2 = torch.stack([disc(6, 7), disc(6, 7)])
     c2 = torch.stack([torch.full((H, W), -6.0), disc(0, 9, r=1.0)])
-    rec1 = tracks.update(clip([1, 2], [b2, a2, c2], [1, 0, 2]))
-    assert rec1.assigned_slot == [1, 0, 2]
-    assert rec1.num_inst_before == 2 and rec1.num_inst_after == 3
+    rec1 = stitcher.add_clip([1, 2], clip([1, 2], [b2, a2, c2], [1, 0, 2]).clip_result())
+    assert rec1.track_ids == [1, 0, 2]
+    assert rec1.tracks_before == 2 and rec1.tracks_after == 3
     assert rec1.siou[1, 0] > 0.9 and rec1.siou[0, 1] > 0.9 and rec1.siou[:, 2].max() < 0.05
     # frame 1 of A is the mean of both clips' logits; frame 2 of track 0 only from clip 2
-    logits = tracks.interim_mask_logits()
-    assert torch.allclose(logits[0, 1], (a[1] + a2[0]) / 2)
-    assert torch.equal(logits[0, 2], a2[1])
-    assert torch.isnan(logits[2, 0]).all() and not torch.isnan(logits[2, 1]).any()
+    tracks = stitcher.tracks()
+    assert torch.allclose(tracks[0].masks[1], (a[1] + a2[0]) / 2)
+    assert torch.equal(tracks[0].masks[2], a2[1])
+    assert tracks[2].masks[0] is None and tracks[2].masks[1] is not None
 
 
 def test_multi_class_expansion_shares_masks_and_keeps_official_order():
-    tracks = VideoTracks(video_length=2, window=2, interim_size=(H, W), num_classes=3)
-    inst = clip(
-        [0, 1], [torch.stack([disc(3, 3), disc(3, 4)]), torch.stack([disc(5, 7)] * 2)], [2, 0]
+    probs = torch.tensor([[0.3, 0.005, 0.6, 0.095], [0.94, 0.02, 0.02, 0.02]])  # two above 0.01
+    masks = torch.stack([torch.stack([disc(3, 3), disc(3, 4)]), torch.stack([disc(5, 7)] * 2)])
+    outputs = {"pred_logits": probs.log()[None], "pred_masks": masks[None]}
+    output = run_authors_loop(
+        lambda idx: outputs, 2, LoopSettings(window=2, stride=1, num_classes=3), (H, W), (16, 20), 4
     )
-    inst.cls_probs[0] = torch.tensor([0.3, 0.005, 0.6, 0.095])  # two classes above 0.01
-    tracks.update(inst)
-    results, scores, labels = video_results(tracks, (16, 20), video_id=4)
+    results = output.results
     assert [(r["category_id"], round(r["score"], 3)) for r in results] == [
         (1, 0.3),
         (3, 0.6),
@@ -110,22 +116,22 @@ def test_multi_class_expansion_shares_masks_and_keeps_official_order():
         (2, 0.02),
         (3, 0.02),
     ]
-    assert labels == [0, 2, 0, 1, 2]
-    assert results[0]["segmentations"] == results[1]["segmentations"]
+    assert all(r["video_id"] == 4 for r in results)
+    assert results[0]["segmentations"] is results[1]["segmentations"]
     mask = decode(results[0]["segmentations"][0])
     assert mask.shape == (16, 20) and mask[6, 6] == 1 and mask[0, 0] == 0
 
 
 def test_no_track_cap():
-    """The authors' buffers stop at 50 tracks per video; this structure has no cap."""
-    tracks = VideoTracks(video_length=1, window=1, interim_size=(60, 60), num_classes=1)
+    """The authors' buffers stop at 50 tracks per video; the stitcher has no cap."""
+    stitcher = ClipStitcher(1, history=1, class_aware=False, arithmetic=IFC_AUTHORS)
     masks = []
     for i in range(64):
         m = torch.full((1, 60, 60), -5.0)
         m[0, (i // 8) * 7 : (i // 8) * 7 + 3, (i % 8) * 7 : (i % 8) * 7 + 3] = 5.0
         masks.append(m)
-    tracks.update(clip([0], masks, [0] * 64, num_classes=1))
-    assert tracks.num_tracks == 64
+    stitcher.add_clip([0], clip([0], masks, [0] * 64, num_classes=1).clip_result())
+    assert stitcher.num_tracks == 64
 
 
 class DenseReference:
@@ -197,23 +203,24 @@ def test_track_structure_equals_dense_authors_layout_on_random_clips():
     def cached(idx):
         return cache.setdefault(tuple(idx), outputs(idx))
 
-    tracks, log = run_video_loop(cached, length, window, stride, (H, W), num_classes)
+    settings = LoopSettings(window=window, stride=stride, num_classes=num_classes)
+    output = run_authors_loop(cached, length, settings, (H, W), (H, W), 1)
     ref = DenseReference(length, (H, W), num_classes)
-    for inst, _ in log:
+    for inst, _ in output.clips:
         ref.update(inst)
     ref_logits, ref_cls = ref.result()
-    assert tracks.num_tracks == ref.n_inst
-    assert len(tracks.history) <= window  # only the matching window's clips are kept
+    assert len(output.tracks) == ref.n_inst
     # the case exercises matching: later clips continue earlier tracks and also open new ones
-    later = [rec for _, rec in log[1:]]
-    assert any(s < rec.num_inst_before for rec in later for s in rec.assigned_slot)
-    assert any(rec.num_inst_after > rec.num_inst_before for rec in later)
+    later = [match for _, match in output.clips[1:]]
+    assert any(s < m.tracks_before for m in later for s in m.track_ids)
+    assert any(m.tracks_after > m.tracks_before for m in later)
     torch.testing.assert_close(
-        tracks.interim_mask_logits(), ref_logits, equal_nan=True, rtol=0, atol=1e-6
+        output.interim_mask_logits, ref_logits, equal_nan=True, rtol=0, atol=1e-6
     )
-    torch.testing.assert_close(tracks.class_probs(), ref_cls, rtol=0, atol=1e-7)
+    class_probs = torch.stack([t.class_probs for t in output.tracks])
+    torch.testing.assert_close(class_probs, ref_cls, rtol=0, atol=1e-7)
     assert math.isclose(
         float(np.nansum(ref_logits.numpy())),
-        float(np.nansum(tracks.interim_mask_logits().numpy())),
+        float(np.nansum(output.interim_mask_logits.numpy())),
         rel_tol=1e-6,
     )

@@ -24,14 +24,15 @@ class _CountingToy(ToyPlugin):
 
 
 class _CountingSource(MemorySource):
-    """A memory source counting how often each video's frames are read."""
+    """A memory source counting how often each frame of each video is decoded."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.reads: dict[int, int] = {}
+        self.reads: dict[tuple[int, int], int] = {}
 
     def read_frames(self, video, indices):
-        self.reads[video.id] = self.reads.get(video.id, 0) + 1
+        for frame in indices:
+            self.reads[video.id, frame] = self.reads.get((video.id, frame), 0) + 1
         return super().read_frames(video, indices)
 
 
@@ -67,9 +68,10 @@ def test_the_first_clip_runs_untimed_only_with_warmup(warmup: int) -> None:
     assert outcome.results == reference.results  # the untimed clip changes no prediction
 
 
-def test_the_first_video_is_decoded_once_and_its_first_clip_reused():
+def test_every_frame_is_decoded_once_and_the_first_clip_reused():
+    """Overlapping windows (T=4 S=2 on 6 frames) reuse decoded frames; the warm-up clip too."""
     plugin = _CountingToy(ToyPlugin.parse_options({}))
     source = _CountingSource(lengths=(6, 4), size=(16, 24))
     outcome = _run(plugin, source, 1, [])
-    assert source.reads == {1: 1, 2: 1}
+    assert source.reads == {(1, f): 1 for f in range(6)} | {(2, f): 1 for f in range(4)}
     assert outcome.first_clip is not None and outcome.first_clip.shape[0] == 4

@@ -49,6 +49,10 @@ class DatasetConfig:
     #: in front of (null: no labels, YouTube-VIS layout)
     occlusion: float | None = None
     cache_dir: str = ".cache/vis_bench"
+    #: synthetic data: frame sizes "HxW" drawn from per video (null: the generator's small mix)
+    sizes: list[str] | None = None
+    #: synthetic data: objects enter, leave and re-enter over long videos (synthetic_long.py)
+    long_video: bool = False
 
 
 @dataclass
@@ -88,12 +92,16 @@ class SweepConfig:
     clip_length: list[int | str] = field(default_factory=lambda: ["all"])
     #: frames between clip starts; None = ceil(T / 2) (half-overlapping clips)
     stride: list[int | None] = field(default_factory=lambda: [None])
-    #: explicit (T, S) pairs; when given it replaces the clip_length x stride product
-    clip_schedule: list[list[int]] | None = None
+    #: explicit (T, S) pairs ([all] for one clip); when given it replaces the clip_length x
+    #: stride product
+    clip_schedule: list[list[int | str | None]] | None = None
     #: test-time shorter side in pixels; None = the method's own default
     resolution: list[int | None] = field(default_factory=lambda: [None])
     device: list[str] = field(default_factory=lambda: ["cpu"])
     dtype: list[str] = field(default_factory=lambda: ["fp32"])
+    #: every video cut to its first N frames (null: whole videos): memory and speed against
+    #: video length; the ground truth is not cut, so it needs `measure.ap: false`
+    video_frames: list[int | None] = field(default_factory=lambda: [None])
 
     def check(self, where: str, source: str) -> None:
         """Each axis has values, and each value is one the harness can run."""
@@ -170,16 +178,23 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
                 f"{value!r} is not a positive integer or null", path=source, field="sweep.stride"
             )
     for pair in sweep.clip_schedule or []:
-        if not (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and all(isinstance(v, int) and v > 0 for v in pair)
+        one_clip = pair in (["all"], ["all", None])
+        if not one_clip and not (
+            len(pair) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair)
             and pair[1] <= pair[0]
         ):
             raise InputError(
-                f"{pair!r} is not a [T, S] pair of positive integers with S <= T",
+                f"{pair!r} is not a [T, S] pair of positive integers with S <= T, or [all]",
                 path=source,
                 field="sweep.clip_schedule",
+            )
+    for value in sweep.video_frames:
+        if value is not None and value < 1:
+            raise InputError(
+                f"{value!r} is not a positive number of frames or null",
+                path=source,
+                field="sweep.video_frames",
             )
     for value in sweep.resolution:
         if value is not None and not (isinstance(value, int) and value >= 32):
@@ -258,6 +273,14 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
         _check_split(dataset, source)
     if dataset.kind == "synthetic":
         return
+    if dataset.sizes is not None or dataset.long_video:
+        key = "sizes" if dataset.sizes is not None else "long_video"
+        raise InputError(
+            f"only synthetic data has generator options; a {dataset.kind} dataset takes its "
+            "videos as they are",
+            path=source,
+            field=f"dataset.{key}",
+        )
     for key in ("frames",) if dataset.split is not None else ("annotations", "frames"):
         value = getattr(dataset, key)
         if value is None:
@@ -317,6 +340,13 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
     )
     _check_dataset(config.dataset, source, Path(source).parent)
     _check_measure(config.measure, source)
+    if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
+        raise InputError(
+            "cut videos cannot be scored against their whole ground truth; set measure.ap: "
+            "false (memory and speed against video length need no AP)",
+            path=source,
+            field="sweep.video_frames",
+        )
     return config
 
 

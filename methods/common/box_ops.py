@@ -17,12 +17,6 @@ def box_xyxy_to_cxcywh(boxes: torch.Tensor) -> torch.Tensor:
     return torch.stack([(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], dim=-1)
 
 
-def scale_boxes(boxes: torch.Tensor, width: float, height: float) -> torch.Tensor:
-    """Normalised boxes (any 4-coordinate layout, x first) -> pixels of a `width x height` image."""
-    scale = boxes.new_tensor([width, height, width, height])
-    return boxes * scale
-
-
 def box_area(boxes: torch.Tensor) -> torch.Tensor:
     """Area of (x0, y0, x1, y1) boxes."""
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])

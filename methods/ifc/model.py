@@ -9,7 +9,6 @@ The backbone runs once per video; `forward_post_backbone` re-slices cached featu
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -220,7 +219,6 @@ class IFCNet(nn.Module):
         features: dict[str, torch.Tensor],
         mask: torch.Tensor | None = None,
         return_aux: bool = False,
-        trace: dict[str, list[torch.Tensor]] | None = None,
         mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, object]:
         """One clip (batch 1): features `[T, C_l, h_l, w_l]` -> raw outputs as in the authors' code.
@@ -239,22 +237,13 @@ class IFCNet(nn.Module):
         else:
             src = self.input_proj(res5)
         hs, encoded = self.transformer(
-            src, mask, self.query_embed.weight, pos, return_intermediate=return_aux, trace=trace
+            src, mask, self.query_embed.weight, pos, return_intermediate=return_aux
         )
         hs = hs.transpose(1, 2)  # [L, 1, Q, C]
         logits = self.class_embed(hs)  # [L, 1, Q, K+1]
         kept = None if mask_queries is None else mask_queries(logits[-1])
         hs_masks = hs if kept is None else hs[:, :, kept]
-        masks, feats, weights = self.mask_head(
-            encoded, features["res4"], features["res3"], hs_masks
-        )
-        if trace is not None:
-            trace["pos_res5"].append(pos)
-            trace["src_proj"].append(src)
-            trace["clip_hs"].append(hs)
-            trace["encoded_src"].append(encoded)
-            trace["mask_feat"].append(feats)
-            trace["dyn_weights"].append(weights)
+        masks, _, _ = self.mask_head(encoded, features["res4"], features["res3"], hs_masks)
         out: dict[str, object] = {"pred_logits": logits[-1], "pred_masks": masks[-1]}
         if kept is not None:
             out["mask_queries"] = kept
@@ -284,8 +273,3 @@ class IFCModel(nn.Module):
         self.cfg = cfg
         self.detr = IFCNet(cfg, with_backbone)
         self.criterion = SetCriterionBuffers(cfg.num_classes, cfg.no_object_weight)
-
-
-def new_trace() -> dict[str, list[torch.Tensor]]:
-    """Container the forward fills with intermediates (parity localisation)."""
-    return defaultdict(list)

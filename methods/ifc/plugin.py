@@ -3,14 +3,14 @@
 Published setting (ifc.md §1): R-50, shortest edge 360 (max 1333), RGB 0..255 normalised with
 ImageNet mean/std, window T=5 stride S=1 near-online (T=36 offline), multi-class output with
 class-probability threshold 0.01. The R-101 release (`backbone: resnet101`) differs only in its
-backbone: stride in the 1x1 conv, BGR input minus the MSRA mean, std 1. `infer_clip` serves the harness's generic loop; `infer_video`
-runs the authors' own loop (backbone once per video, soft-IoU matching) for exact reproduction.
+backbone: stride in the 1x1 conv, BGR input minus the MSRA mean, std 1. `infer_clip` serves the
+harness's loop (shared schedule and stitcher); the authors' own loop (backbone once per video) is
+kept outside the inference path as the parity reference (authors_loop.py).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +29,8 @@ from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, infe
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
+from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
 from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
-from vis_bench.methods.ifc.video import filter_clip, object_queries, run_video_loop, video_results
 from vis_bench.plugin import (
     ClipResult,
     MethodPlugin,
@@ -101,7 +101,7 @@ def _preprocessing(short: int, max_size: int, backbone: str = "resnet50") -> Pre
 class IFCOptions(IFCConfig):
     """IFCConfig (the network) plus the published inference settings (ifc.md section 1)."""
 
-    #: near-online window T and stride S of the authors' own loop (`infer_video`)
+    #: near-online window T and stride S of the authors' own loop (authors_loop.py)
     window: int = 5
     stride: int = 1
     #: every class whose track-averaged probability exceeds `apply_cls_thres` (else the argmax)
@@ -214,70 +214,14 @@ class IFCPlugin(MethodPlugin):
             self.cfg.num_classes,
             out.get("mask_queries"),
         )
-        return ClipResult(
-            scores=inst.scores,
-            labels=inst.labels + 1,
-            masks=inst.mask_probs,
-            mask_logits=inst.mask_logits,
-            class_probs=inst.cls_probs,
-        )
+        return inst.clip_result()
 
     def track_predictions(self, track: Any) -> list[tuple[int, float]]:
         """`inference_video`: every class whose track-averaged probability exceeds 0.01
         (class id ascending), or the argmax class with MULTI_CLS_ON off."""
-        probs = track.class_probs[:-1]  # the last entry is "no object"
-        if self.options.multi_cls:
-            keep = torch.nonzero(probs > float(self.options.apply_cls_thres)).flatten()
-            return [(int(c) + 1, float(probs[c])) for c in keep]
-        score, label = probs.max(-1)
-        return [(int(label) + 1, float(score))]
-
-    def infer_video(
-        self,
-        frames: torch.Tensor,
-        video_id: int,
-        orig_size: tuple[int, int] | None = None,
-        window: int | None = None,
-        stride: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The authors' loop on preprocessed frames `[L, 3, H, W]` -> results.json entries."""
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            return self._infer_video(frames, video_id, orig_size, window, stride, paths)
-
-    def _infer_video(
-        self,
-        frames: torch.Tensor,
-        video_id: int,
-        orig_size: tuple[int, int] | None,
-        window: int | None,
-        stride: int | None,
-        paths: FastPaths,
-    ) -> list[dict[str, Any]]:
-        net = self.model.detr
-        length, _, h, w = frames.shape
-        feats = net.forward_pre_backbone(frames)
-        keep = ("res3", "res4", "res5")
-        select = self._mask_queries(paths)
-        tracks, _ = run_video_loop(
-            lambda idx: net.forward_post_backbone(
-                {k: feats[k][idx] for k in keep}, mask_queries=select
-            ),
-            length,
-            int(window or self.options.window),
-            int(stride or self.options.stride),
-            (math.ceil(h / 8), math.ceil(w / 8)),
-            self.cfg.num_classes,
-            float(self.options.match_threshold),
+        return class_predictions(
+            track.class_probs, bool(self.options.multi_cls), float(self.options.apply_cls_thres)
         )
-        results, _, _ = video_results(
-            tracks,
-            tuple(orig_size or (h, w)),
-            video_id,
-            float(self.options.apply_cls_thres),
-            bool(self.options.multi_cls),
-        )
-        return results
 
     def backbone_module(self) -> torch.nn.Module:
         if not self.options.with_backbone:

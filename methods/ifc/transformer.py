@@ -153,7 +153,7 @@ class IFCEncoder(nn.Module):
     """Encoder stack for every `comm` variant; returns frame tokens and memory tokens (or None).
 
     Inputs (batch 1 clip): src/pos `[N, T, C]` frame tokens, key_padding_mask `[T, N]`,
-    memory_bus/memory_pos `[M, C]` (ifc only). `trace` collects per-layer outputs for parity.
+    memory_bus/memory_pos `[M, C]` (ifc only).
     """
 
     def __init__(
@@ -181,10 +181,9 @@ class IFCEncoder(nn.Module):
         key_padding_mask: torch.Tensor | None = None,
         memory_bus: torch.Tensor | None = None,
         memory_pos: torch.Tensor | None = None,
-        trace: dict[str, list[torch.Tensor]] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.comm == "ifc":
-            return self._forward_ifc(src, pos, key_padding_mask, memory_bus, memory_pos, trace)
+            return self._forward_ifc(src, pos, key_padding_mask, memory_bus, memory_pos)
         if self.comm == "none":
             for layer in self.enc_layers:
                 src = layer(src, pos, key_padding_mask)
@@ -208,7 +207,7 @@ class IFCEncoder(nn.Module):
                 src = x.transpose(0, 1)
         return src, None
 
-    def _forward_ifc(self, src, pos, key_padding_mask, memory_bus, memory_pos, trace):
+    def _forward_ifc(self, src, pos, key_padding_mask, memory_bus, memory_pos):
         n, t, c = src.shape
         m = memory_bus.shape[0]
         bus = memory_bus[:, None, :].expand(m, t, c)
@@ -221,9 +220,6 @@ class IFCEncoder(nn.Module):
             z = enc(torch.cat((out, bus)), pos_cat, kpm)  # Encode-Receive, per frame
             out, bus = z[:n], z[n:]
             bus = bus_layer(bus.transpose(0, 1))  # Gather-Communicate: [T, M, C], no pos/mask
-            if trace is not None:
-                trace["enc_layer_out"].append(z)
-                trace["bus_layer_out"].append(bus)
             bus = bus.transpose(0, 1)  # [M, T, C]
         return out, bus
 
@@ -246,15 +242,12 @@ class IFCDecoder(nn.Module):
         query_pos: torch.Tensor,
         memory_key_padding_mask: torch.Tensor | None = None,
         return_intermediate: bool = False,
-        trace: dict[str, list[torch.Tensor]] | None = None,
     ) -> torch.Tensor:
         """Returns `[L_dec or 1, Q, 1, C]`, each layer passed through the shared final norm."""
         out = tgt
         inter = []
         for layer in self.layers:
             out = layer(out, memory, pos, query_pos, memory_key_padding_mask)
-            if trace is not None:
-                trace["dec_layer_out"].append(out)
             if return_intermediate:
                 inter.append(self.norm(out))
         if return_intermediate:
@@ -297,7 +290,6 @@ class IFCTransformer(nn.Module):
         query_embed: torch.Tensor,
         pos: torch.Tensor,
         return_intermediate: bool = False,
-        trace: dict[str, list[torch.Tensor]] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """src/pos `[T, C, h, w]`, mask `[T, h, w]` -> (hs `[L, Q, 1, C]`, encoded `[T, C, h, w]`)."""
         t, c, h, w = src.shape
@@ -308,7 +300,7 @@ class IFCTransformer(nn.Module):
         kpm = frame_mask if frame_mask.any() else None
         bus = self.memory_bus if self.uses_memory else None
         bus_pos = self.memory_pos if self.uses_memory else None
-        tokens, bus = self.encoder(tokens, frame_pos, kpm, bus, bus_pos, trace)
+        tokens, bus = self.encoder(tokens, frame_pos, kpm, bus, bus_pos)
 
         # decoder keys: all frame tokens time-major, then the T*M memory tokens time-major
         memory = tokens.transpose(0, 1).reshape(t * n, 1, c)
@@ -328,11 +320,6 @@ class IFCTransformer(nn.Module):
             query_pos,
             mem_mask if mem_mask.any() else None,
             return_intermediate,
-            trace,
         )
-        if trace is not None:
-            trace["encoder_frame_tokens"].append(tokens)
-            if bus is not None:
-                trace["encoder_memory_tokens"].append(bus)
         encoded = tokens.permute(1, 2, 0).reshape(t, c, h, w)
         return hs, encoded

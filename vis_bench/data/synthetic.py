@@ -8,7 +8,9 @@ other by depth order, and enter or leave the frame. Masks are the *visible* pixe
 where an instance is not visible (outside the frame or fully hidden) is `null`, as in the real
 files. Output: `<out>/JPEGImages/<video>/00000.jpg ...` and one `<split>.json` per split.
 With `occlusion` set, objects also pass in front of each other on purpose and every track gets
-OVIS's per-frame occlusion labels (synthetic_occlusion.py).
+OVIS's per-frame occlusion labels (synthetic_occlusion.py). With `long_video` objects follow
+waypoint paths that leave the frame and come back, for videos of hundreds of frames
+(synthetic_long.py).
 
 Same spec and seed give byte-identical JSON and JPEG files (for one numpy/Pillow install): every
 video draws from its own generator seeded by (seed, video index), and files carry no timestamps.
@@ -30,6 +32,7 @@ from PIL import Image
 from vis_bench.atomic import atomic_directory
 from vis_bench.data.categories import SYNTHETIC
 from vis_bench.data.raster import MAX_EXTENT, local_coords, shape_mask, smooth_noise, texture_mask
+from vis_bench.data.synthetic_long import plan_long_track
 from vis_bench.data.synthetic_occlusion import add_crossings, crossing_rng, occlusion_label
 from vis_bench.errors import InputError
 from vis_bench.eval.rle import encode_uncompressed
@@ -75,6 +78,9 @@ class SyntheticSpec:
     # their files.
     occlusion: float | None = None
     jpeg_quality: int = 90
+    # Long videos: objects enter, leave and re-enter along waypoint paths (synthetic_long.py).
+    # Left out of the digest when False, so earlier specs keep their files.
+    long_video: bool = False
 
     def __post_init__(self) -> None:
         def bad(message: str, name: str) -> InputError:
@@ -115,6 +121,8 @@ class SyntheticSpec:
             raise bad(f"must be a share in 0..1 or null, got {self.occlusion}", "occlusion")
         if not 1 <= self.jpeg_quality <= 100:
             raise bad(f"must be in 1..100, got {self.jpeg_quality}", "jpeg_quality")
+        if self.long_video and self.occlusion is not None:
+            raise bad("long_video does not combine with occlusion; set one of them", "long_video")
 
     @property
     def total_videos(self) -> int:
@@ -130,6 +138,8 @@ class SyntheticSpec:
         data["sizes"] = [list(s) for s in self.sizes]
         if self.occlusion is None:
             del data["occlusion"]
+        if not self.long_video:
+            del data["long_video"]
         return data
 
     def digest(self) -> str:
@@ -196,6 +206,7 @@ def generate_dataset(
     max_objects: int = 4,
     enter_leave: float = 0.6,
     occlusion: float | None = None,
+    long_video: bool = False,
     overwrite: bool = False,
 ) -> Path:
     """Write a synthetic dataset to `out_dir` (atomically) and return its path.
@@ -213,6 +224,7 @@ def generate_dataset(
         max_objects=max_objects,
         enter_leave=enter_leave,
         occlusion=occlusion,
+        long_video=long_video,
     )
     return generate_from_spec(out_dir, spec, overwrite=overwrite)
 
@@ -296,7 +308,7 @@ class _VideoPlan:
     height: int
     width: int
     length: int
-    tracks: list[_Track]  # back to front
+    tracks: list[Any]  # back to front: _Track, or synthetic_long.WaypointTrack
     background: np.ndarray  # float32 [H + 2m, W + 2m, 3]
     pan_start: np.ndarray  # [2] offset of the crop at t = 0
     pan_velocity: np.ndarray
@@ -408,7 +420,15 @@ def _plan_video(rng: np.random.Generator, spec: SyntheticSpec) -> _VideoPlan:
     height, width = spec.sizes[int(rng.integers(len(spec.sizes)))]
     length = int(rng.integers(spec.min_frames, spec.max_frames + 1))
     n_objects = int(rng.integers(spec.min_objects, spec.max_objects + 1))
-    tracks = [_plan_track(rng, height, width, length, spec.enter_leave) for _ in range(n_objects)]
+    if spec.long_video:
+        tracks: list[Any] = [
+            plan_long_track(rng, height, width, length, CATEGORY_LOOKS, _colour_pair(rng))
+            for _ in range(n_objects)
+        ]
+    else:
+        tracks = [
+            _plan_track(rng, height, width, length, spec.enter_leave) for _ in range(n_objects)
+        ]
     margin = 16
     bg = smooth_noise(rng, height + 2 * margin, width + 2 * margin, int(rng.integers(3, 7)))
     bg = bg * rng.uniform(0.35, 0.75) + rng.uniform(20, 90)
@@ -524,7 +544,7 @@ def _render(
         yield np.clip(image, 0, 255).astype(np.uint8), visible, full
 
 
-def _paint(image: np.ndarray, track: _Track, t: int) -> np.ndarray | None:
+def _paint(image: np.ndarray, track: Any, t: int) -> np.ndarray | None:
     """Draw `track` at frame t into `image` (in place); return its full-frame mask or None."""
     h, w = image.shape[:2]
     cy, cx, scale, angle = track.pose(t)

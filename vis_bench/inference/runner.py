@@ -1,46 +1,36 @@
 """The runner: one method over one dataset under one clip schedule, to results.json and timings.
 
 The harness owns everything around `infer_clip`, identically for every method: frames are decoded
-by a prefetching thread (so decoding is not timed), clips are formed by the shared schedule,
-stitched by the shared soft-IoU matcher, resized back to the video size and RLE-encoded here.
+window by window by a background thread (frame_stream.py; waiting for them is not timed), clips
+are formed by the shared schedule, stitched by the shared soft-IoU matcher, and every frame is
+resized back to the video size and RLE-encoded as soon as no later clip can change it
+(finalise.py), so near-online inference holds neither the video's frames nor its float masks.
+Offline inference (T = all) is the method's whole-video forward: its frames and activations
+grow with the video's length by design of the method.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
-from vis_bench.eval.rle import encode
+from vis_bench.inference.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
+from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.schedule import clip_windows
-from vis_bench.inference.stitching import ClipStitcher, VideoTrack
+from vis_bench.inference.stitching import ClipStitcher
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
-from vis_bench.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
+from vis_bench.plugin import MethodPlugin
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-
-class VideoInfo(Protocol):
-    id: int
-    height: int
-    width: int
-    length: int
-
-
-class FrameSource(Protocol):
-    """What the runner needs of a dataset."""
-
-    def videos(self) -> list[Any]: ...
-
-    def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
-        """uint8 RGB frames [t, H, W, 3]."""
-        ...
+__all__ = ["FrameSource", "RunOutcome", "model_input", "run_method"]
 
 
 @dataclass
@@ -49,7 +39,7 @@ class RunOutcome:
 
     `first_clip` is the first clip of the first video as the method takes it (preprocessed, on
     the device): the warm-up, the model-only timing and the FLOP count all use it, so the first
-    video is decoded once.
+    video is decoded once. `harness` breaks the end-to-end time down (overhead.py).
     """
 
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -59,6 +49,7 @@ class RunOutcome:
     model_clip_times: list[float] = field(default_factory=list)
     model_clip_frames: int = 0
     first_clip: torch.Tensor | None = field(default=None, repr=False)
+    harness: HarnessTimes = field(default_factory=HarnessTimes)
 
     @property
     def fps_end_to_end(self) -> float:
@@ -71,91 +62,36 @@ class RunOutcome:
         return self.model_clip_frames / t if self.model_clip_times and t > 0 else 0.0
 
 
-def _prefetch(
-    source: FrameSource, videos: list[Any], max_frames: int
-) -> Iterator[tuple[Any, np.ndarray | None]]:
-    """Decode the next video's frames in a background thread while the current one runs.
+class _VideoRun:
+    """One video in flight: its stitcher, streaming final frames into RLE."""
 
-    Videos longer than `max_frames` are yielded without frames (None) and decoded clip by clip,
-    so memory stays bounded for long videos.
-    """
-    slots: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
+    def __init__(
+        self, clip: ClipFrames, post: TrackPostprocessing, times: HarnessTimes, aware: bool
+    ) -> None:
+        video = clip.video
+        self.video = video
+        self.post = post
+        self.times = times
+        self.encoded = EncodedFrames(video.height, video.width, post.masks_to_video, times.finalise)
+        self.stitcher = ClipStitcher.for_schedule(
+            clip.windows, int(video.length), class_aware=aware, sinks=[self.encoded]
+        )
 
-    def work() -> None:
-        try:
-            for video in videos:
-                if stop.is_set():
-                    return
-                frames = None
-                if video.length <= max_frames:
-                    frames = source.read_frames(video, list(range(video.length)))
-                slots.put((video, frames, None))
-        except BaseException as err:  # surfaced in the consumer thread
-            slots.put((None, None, err))
-            return
-        slots.put(None)
+    def _finalise_seconds(self) -> float:
+        return self.times.finalise.resize_s + self.times.finalise.rle_s
 
-    thread = threading.Thread(target=work, name="vis-bench-frames", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is None:
-                return
-            video, frames, err = item
-            if err is not None:
-                raise err
-            yield video, frames
-    finally:
-        stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                slots.get_nowait()
-            thread.join(timeout=0.05)
+    def add(self, window: range, result: Any) -> None:
+        before, start = self._finalise_seconds(), time.perf_counter()
+        self.stitcher.add_clip(window, result)
+        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
 
-
-def tracks_to_results(
-    tracks: list[VideoTrack], video: VideoInfo, plugin: MethodPlugin | None = None
-) -> list[dict[str, Any]]:
-    """Each track's predictions with its masks resized to the video size and RLE-encoded.
-
-    The method decides the predictions of a track (`track_predictions`) and how its masks go
-    to the video size (`masks_to_video`); a track's masks are encoded once and shared by all
-    of its predictions.
-    """
-    track_predictions = plugin.track_predictions if plugin else default_track_predictions
-    masks_to_video = plugin.masks_to_video if plugin else default_masks_to_video
-    drop_empty = bool(plugin.spec.drop_empty_tracks) if plugin else False
-    height, width = int(video.height), int(video.width)
-    empty = encode(np.zeros((height, width), np.uint8))
-    results = []
-    for track in tracks:
-        predictions = track_predictions(track)
-        if not predictions:
-            continue
-        present = [i for i, m in enumerate(track.masks) if m is not None]
-        segmentations: list[dict[str, Any] | None] = [empty] * len(track.masks)
-        if present:
-            stack = torch.stack([track.masks[i] for i in present])
-            binary = masks_to_video(stack, height, width, track.mask_threshold)
-            if drop_empty and not binary.any():
-                continue
-            for k, i in enumerate(present):
-                segmentations[i] = encode(binary[k])
-        elif drop_empty:
-            continue
-        for category_id, score, *flags in predictions:
-            with_masks = flags[0] if flags else True
-            results.append(
-                {
-                    "video_id": int(video.id),
-                    "score": float(score),
-                    "category_id": int(category_id),
-                    "segmentations": segmentations if with_masks else [None] * len(segmentations),
-                }
-            )
-    return results
+    def results(self) -> list[dict[str, Any]]:
+        before, start = self._finalise_seconds(), time.perf_counter()
+        tracks = self.stitcher.finish()
+        out = self.encoded.results(tracks, int(self.video.id), int(self.video.length), self.post)
+        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
+        self.times.note_stitcher(self.stitcher.peak_tensors, self.stitcher.peak_bytes)
+        return out
 
 
 def _autocast(device: str, dtype: str):
@@ -176,7 +112,6 @@ def run_method(
     warmup: int = 1,
     repeats: int = 3,
     time_model: bool = True,
-    max_prefetch_frames: int = 400,
     progress: Callable[[int], None] | None = None,
     timed_region: Callable[[str], None] | None = None,
 ) -> RunOutcome:
@@ -190,53 +125,81 @@ def run_method(
     """
     outcome = RunOutcome()
     plugin.to(device)
-    videos = source.videos()
     timer = Stopwatch(device)
-    spec = plugin.spec
-    with torch.inference_mode():
-        for video, frames in _prefetch(source, videos, max_prefetch_frames):
-            windows = clip_windows(video.length, clip_length, stride)
+    times = outcome.harness
+    post = TrackPostprocessing.of(plugin)
+    aware = plugin.spec.stitch_class_aware
+    clips = prefetched_clips(
+        source,
+        source.videos(),
+        lambda video: clip_windows(int(video.length), clip_length, stride),
+        times.decode,
+    )
+    video_run: _VideoRun | None = None
+    with torch.inference_mode(), contextlib.closing(clips):
+        for clip in _waited(clips, times):
             if outcome.first_clip is None:
-                first = _window_frames(source, video, frames, windows[0])
-                outcome.first_clip = model_input(plugin, first, resolution, device)
+                outcome.first_clip = model_input(plugin, clip.frames, resolution, device)
                 if warmup > 0:
                     _infer(plugin, outcome.first_clip, device, dtype)
                     synchronize(device)
                 if timed_region is not None:
                     timed_region("start")
             with timer:
-                stitcher = ClipStitcher(
-                    video.length, history=len(windows[0]), class_aware=spec.stitch_class_aware
-                )
-                for window in windows:
-                    clip_frames = _window_frames(source, video, frames, window)
-                    clip = model_input(plugin, clip_frames, resolution, device)
-                    with _autocast(device, dtype):
-                        result = plugin.infer_clip(clip)
-                    stitcher.add_clip(window, result)
-                outcome.results.extend(tracks_to_results(stitcher.tracks(), video, plugin))
-            outcome.num_videos += 1
-            outcome.num_frames += int(video.length)
-            if progress is not None:
-                progress(1)
+                if clip.index == 0:
+                    video_run = _VideoRun(clip, post, times, aware)
+                assert video_run is not None
+                video_run.add(clip.window, _predict(plugin, clip, resolution, device, dtype, times))
+                if clip.is_last:
+                    outcome.results.extend(video_run.results())
+            if clip.is_last:
+                outcome.num_videos += 1
+                outcome.num_frames += int(clip.video.length)
+                video_run = None
+                if progress is not None:
+                    progress(1)
     outcome.seconds_end_to_end = timer.total
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
     if time_model and outcome.first_clip is not None:
-        clip = outcome.first_clip
+        first = outcome.first_clip
         with torch.inference_mode():
             outcome.model_clip_times = time_call(
-                lambda: _infer(plugin, clip, device, dtype), device, warmup, repeats
+                lambda: _infer(plugin, first, device, dtype), device, warmup, repeats
             )
-        outcome.model_clip_frames = int(clip.shape[0])
+        outcome.model_clip_frames = int(first.shape[0])
     return outcome
 
 
-def _window_frames(source: FrameSource, video: Any, frames: np.ndarray | None, window: range):
-    """A window's decoded frames: sliced from the whole video, or read when it was not decoded."""
-    if frames is not None:
-        return frames[window.start : window.stop]
-    return source.read_frames(video, list(window))
+def _waited(clips: Iterator[ClipFrames], times: HarnessTimes) -> Iterator[ClipFrames]:
+    """The decoded windows, with the time spent waiting for them noted (it is not timed)."""
+    while True:
+        start = time.perf_counter()
+        clip = next(clips, None)
+        times.decode_wait_s += time.perf_counter() - start
+        if clip is None:
+            return
+        yield clip
+
+
+def _predict(
+    plugin: MethodPlugin,
+    clip: ClipFrames,
+    resolution: int | None,
+    device: str,
+    dtype: str,
+    times: HarnessTimes,
+) -> Any:
+    """One window through the method's preprocessing and `infer_clip`, both timed."""
+    start = time.perf_counter()
+    frames = model_input(plugin, clip.frames, resolution, device)
+    prepared = time.perf_counter()
+    with _autocast(device, dtype):
+        result = plugin.infer_clip(frames)
+    synchronize(device)
+    times.preprocess_s += prepared - start
+    times.model_s += time.perf_counter() - prepared
+    return result
 
 
 def model_input(

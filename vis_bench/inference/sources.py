@@ -60,6 +60,11 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
     if config.kind == "synthetic":
         from vis_bench.data.synthetic import ensure_synthetic_dataset, split_paths, synthetic_spec
 
+        generator: dict[str, Any] = {}
+        if config.sizes is not None:
+            generator["sizes"] = tuple(config.sizes)
+        if config.long_video:
+            generator["long_video"] = True
         spec = synthetic_spec(
             videos=config.videos,
             seed=config.seed,
@@ -67,6 +72,7 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
             max_frames=config.max_frames,
             enter_leave=config.enter_leave,
             occlusion=config.occlusion,
+            **generator,
         )
         root = ensure_synthetic_dataset(config.cache_dir, spec)
         annotations, frames = split_paths(root)
@@ -78,6 +84,8 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
         }
         if config.occlusion is not None:
             identity["occlusion"] = config.occlusion
+        if config.long_video:
+            identity["long_video"] = True
     else:
         annotations, identity = _real_annotations(config, config_path)
         frames = Path(config.frames or "")

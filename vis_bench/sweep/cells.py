@@ -1,9 +1,12 @@
-"""The cells of a sweep: every (method, clip schedule, resolution, device, dtype) combination.
+"""The cells of a sweep: every (method, clip schedule, resolution, device, dtype, video frames)
+combination.
 
 A cell's stride is resolved here (null = ceil(T/2)), so every record and table states the stride
 actually used; T = "all" is one clip per video and has no stride. A cell is identified by its
 axes, its method's options and checkpoint (path, size and modification time: a file replaced
-under the same path makes its cells unfinished) and the dataset, hashed into a 16-hex key.
+under the same path makes its cells unfinished) and the dataset, hashed into a 16-hex key; a cell
+that cuts videos to their first N frames has N in its key too (whole-video cells keep the keys
+they always had).
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ class Cell:
     resolution: int | None
     device: str
     dtype: str
+    #: every video cut to its first N frames (None: whole videos)
+    video_frames: int | None = None
 
     def identity(self, dataset_id: str) -> dict[str, Any]:
-        return {
+        identity = {
             "method": self.method.name,
             "checkpoint": self.method.checkpoint,
             "checkpoint_file": self.method.fingerprint(),
@@ -48,6 +53,9 @@ class Cell:
             "device": self.device,
             "dtype": self.dtype,
         }
+        if self.video_frames is not None:
+            identity["video_frames"] = self.video_frames
+        return identity
 
     def key(self, dataset_id: str) -> str:
         blob = json.dumps(self.identity(dataset_id), sort_keys=True, default=str)
@@ -60,6 +68,8 @@ class Cell:
         if self.resolution is not None:
             parts.append(f"{self.resolution}p")
         parts += [self.device, self.dtype]
+        if self.video_frames is not None:
+            parts.append(f"{self.video_frames}f")
         return " ".join(parts)
 
     def folder_name(self, dataset_id: str) -> str:
@@ -72,7 +82,7 @@ def resolved_schedules(config: BenchConfig) -> list[tuple[int | str, int | None]
     """(T, S) pairs with the stride resolved; pairs that would skip frames are left out."""
     sweep = config.sweep
     if sweep.clip_schedule:
-        pairs = [(t, s) for t, s in sweep.clip_schedule]
+        pairs = [(pair[0], pair[1] if len(pair) > 1 else None) for pair in sweep.clip_schedule]
     else:
         pairs = list(itertools.product(sweep.clip_length, sweep.stride))
     schedules: list[tuple[int | str, int | None]] = []
@@ -93,10 +103,14 @@ def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
     sweep = config.sweep
     cells = []
     for method in methods:
-        for (t, s), r, d, dt in itertools.product(
-            resolved_schedules(config), sweep.resolution, sweep.device, sweep.dtype
+        for (t, s), r, d, dt, n in itertools.product(
+            resolved_schedules(config),
+            sweep.resolution,
+            sweep.device,
+            sweep.dtype,
+            sweep.video_frames,
         ):
-            cell = Cell(method, t, s, r, d, dt)
+            cell = Cell(method, t, s, r, d, dt, n)
             if cell not in cells:
                 cells.append(cell)
     return cells

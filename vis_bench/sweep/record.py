@@ -91,6 +91,10 @@ class CellRecord:
     environment: dict[str, Any] | None = None
     #: the model's label space and how it met the dataset's (when the method entry names one)
     label_space: dict[str, Any] | None = None
+    #: videos cut to their first N frames (long-video memory runs), None = whole videos
+    video_frames: int | None = None
+    #: the harness's own time (decoding, stitching, encoding) and its stitching state
+    harness: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line: every field, with the metrics and their intervals at the top level."""
@@ -176,6 +180,8 @@ def make_record(
         rss_after_build_mb=memory.get("rss_after_build_mb"),
         activation_peak_mb=memory.get("activation_peak_mb"),
         cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
+        video_frames=cell.video_frames,
+        harness=measured.get("harness"),
     )
     if score is not None:
         record.metrics = dict(score.metrics)

@@ -235,6 +235,8 @@ def summary_line(record: dict[str, Any]) -> str:
     """One line per finished cell, printed under the progress bar."""
     stride = "-" if record["stride"] is None else record["stride"]
     head = f"{record['method']:<14} T={record['clip_length']!s:<4} S={stride!s:<4}"
+    if record.get("video_frames") is not None:
+        head += f" {record['video_frames']} frames"
     if record.get("status") != "ok":
         return f"{head} FAILED: {record.get('error', '?')}"
     parts = [head]

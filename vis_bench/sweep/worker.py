@@ -4,8 +4,10 @@ The worker is the only process that ever holds a model. It builds the method fro
 entry (reading the checkpoint once), runs the shared runner over the dataset (or this rank's share
 of it), writes the predictions atomically, and measures what belongs to the model: FLOPs on the
 first clip, parameters, memory (peak RSS, RSS once built, the rise during inference, CUDA peak),
-which deformable-attention core ran, the machine's load while timed, and the environment. It
-sends back only that small summary; the parent scores the predictions and writes the record.
+which deformable-attention core ran, the machine's load while timed, the harness's own share of
+the time (decode, stitching, mask resize, RLE) and the environment. It sends back only that small
+summary; the parent scores the predictions and writes the record. A cell with `video_frames`
+sees every video cut to its first N frames.
 """
 
 from __future__ import annotations
@@ -104,6 +106,58 @@ class _VideoSubset:
         return self._source.read_frames(video, indices)
 
 
+@dataclass(frozen=True)
+class _CutVideo:
+    """A video as the runner sees it when cut to its first `length` frames."""
+
+    id: int
+    height: int
+    width: int
+    length: int
+    whole: Any
+
+
+class CutVideos:
+    """A dataset whose videos are cut to their first `frames` frames (shorter ones stay whole):
+    the same content at several lengths, for memory and speed against video length."""
+
+    def __init__(self, source: Any, frames: int):
+        self._source = source
+        self._videos = [
+            _CutVideo(int(v.id), int(v.height), int(v.width), min(int(v.length), frames), v)
+            for v in source.videos()
+        ]
+
+    def videos(self) -> list[Any]:
+        return self._videos
+
+    def read_frames(self, video: _CutVideo, indices: list[int]) -> Any:
+        return self._source.read_frames(video.whole, indices)
+
+
+def _memory(rss_built: float | None, inference_peak: float | None, device: str) -> dict:
+    """Peak RSS, RSS once built, the rise during inference, CUDA peak (MiB)."""
+    from vis_bench.measure import memory
+
+    rise = None if inference_peak is None or rss_built is None else inference_peak - rss_built
+    return {
+        "peak_rss_mb": memory.peak_rss_mb(),
+        "rss_after_build_mb": rss_built,
+        "activation_peak_mb": rise,
+        "cuda_max_allocated_mb": memory.cuda_peak_mb(device),
+    }
+
+
+def _open_source(job: CellJob) -> Any:
+    """The cell's videos: the dataset, this rank's share of it, cut to N frames if asked."""
+    source = job.source.open() if hasattr(job.source, "open") else job.source
+    if job.videos is not None:
+        source = _VideoSubset(source, job.videos)
+    if job.cell.video_frames is not None:
+        source = CutVideos(source, job.cell.video_frames)
+    return source
+
+
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
     """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
     import orjson
@@ -122,9 +176,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     if job.measure.threads:
         torch.set_num_threads(job.measure.threads)
     cell = job.cell
-    source = job.source.open() if hasattr(job.source, "open") else job.source
-    if job.videos is not None:
-        source = _VideoSubset(source, job.videos)
+    source = _open_source(job)
     plugin, checkpoint_load = build_plugin(cell.method)
     plugin.to(job.device)
     rss_built = memory.rss_mb()
@@ -159,20 +211,14 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
             "threads": torch.get_num_threads(),
         },
         "environment": environment(job.device),
+        "harness": outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
     }
     if "start" in readings and "end" in readings:
         measurements["load"] = load_summary(
             readings["start"], readings["end"], torch.get_num_threads()
         )
     if job.measure.memory:
-        measurements["memory"] = {
-            "peak_rss_mb": memory.peak_rss_mb(),
-            "rss_after_build_mb": rss_built,
-            "activation_peak_mb": (
-                None if inference_peak is None or rss_built is None else inference_peak - rss_built
-            ),
-            "cuda_max_allocated_mb": memory.cuda_peak_mb(job.device),
-        }
+        measurements["memory"] = _memory(rss_built, inference_peak, job.device)
     if job.measure.flops and outcome.first_clip is not None:
         measurements["flops"] = clip_flops(plugin, outcome.first_clip)
     write_atomic(Path(job.results_path), orjson.dumps(outcome.results))

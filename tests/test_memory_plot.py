@@ -1,0 +1,60 @@
+"""The memory-vs-length plot and table are pure functions of records; failed cells stay visible."""
+
+from __future__ import annotations
+
+from vis_bench.report.memory_plot import frames_per_video, memory_table, plot_memory_vs_frames
+
+
+def _record(method, clip, stride, frames, peak, status="ok", **extra):
+    return {
+        "key": f"{method}-{clip}-{stride}-{frames}",
+        "status": status,
+        "method": method,
+        "clip_length": clip,
+        "stride": stride,
+        "video_frames": frames,
+        "num_frames": frames,
+        "num_videos": 1,
+        "peak_rss_mb": peak,
+        "rss_after_build_mb": 500.0 if peak else None,
+        "activation_peak_mb": peak - 500.0 if peak else None,
+        "fps_model": 2.0,
+        "fps_end_to_end": 1.5,
+        "harness": {
+            "overhead_s_per_frame": 0.02,
+            "overhead_share": 0.03,
+            "stitch_state_peak_mb": 4.2,
+        },
+        "environment": {"cpu": "Test CPU", "threads": 2},
+        **extra,
+    }
+
+
+RECORDS = [
+    _record("ifc", 5, 1, 36, 900.0),
+    _record("ifc", 5, 1, 72, 901.0),
+    _record("ifc", "all", None, 36, 1200.0),
+    _record(
+        "ifc", "all", None, 72, None, status="failed", error="out of memory (killed by signal 9)"
+    ),
+]
+
+
+def test_table_has_a_row_per_cell_and_names_failures():
+    table = memory_table(RECORDS)
+    rows = [line for line in table.splitlines() if line.startswith("| ifc")]
+    assert len(rows) == 4
+    assert "| ifc | T=5 S=1 | 36 | 900 | 500 | 400 | 2.000 | 1.500 | 0.020 | 3.0 % | 4.2 |" in rows
+    assert any("FAILED: out of memory (killed by signal 9)" in row for row in rows)
+
+
+def test_plot_is_written_with_failed_cells_and_skipped_without_memory(tmp_path):
+    path = plot_memory_vs_frames(RECORDS, tmp_path / "memory.png")
+    assert path is not None and path.stat().st_size > 0
+    no_memory = [{**r, "peak_rss_mb": None} for r in RECORDS]
+    assert plot_memory_vs_frames(no_memory, tmp_path / "none.png") is None
+
+
+def test_whole_video_cells_use_their_mean_length():
+    whole = {**RECORDS[0], "video_frames": None, "num_frames": 90, "num_videos": 3}
+    assert frames_per_video(whole) == 30.0

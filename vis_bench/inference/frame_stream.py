@@ -1,0 +1,127 @@
+"""Decoded frames for the runner, one clip window at a time, decoded ahead in a background thread.
+
+A video is never decoded whole unless its schedule has one clip (T = all, or T >= its length:
+then the method's forward takes the whole video anyway). Otherwise each window decodes only the
+frames an earlier window did not, and a decoded frame is kept only while a later window still
+covers it, so with overlapping windows no frame is decoded twice and the frames held are about
+two windows' worth, whatever the video's length. Decoding runs one window ahead of the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class FrameSource(Protocol):
+    """What the runner needs of a dataset."""
+
+    def videos(self) -> list[Any]: ...
+
+    def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
+        """uint8 RGB frames [t, H, W, 3]."""
+        ...
+
+
+@dataclass
+class ClipFrames:
+    """One window of one video: its decoded frames `[t, H, W, 3]` and where it sits."""
+
+    video: Any
+    index: int
+    windows: list[range]
+    frames: np.ndarray
+
+    @property
+    def window(self) -> range:
+        return self.windows[self.index]
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == len(self.windows) - 1
+
+
+@dataclass
+class DecodeTimes:
+    """Seconds spent in `read_frames` (in the decoding thread) and frames decoded."""
+
+    decode_s: float = 0.0
+    frames_decoded: int = 0
+
+
+def window_frames(
+    source: FrameSource, video: Any, windows: list[range], times: DecodeTimes | None = None
+) -> Iterator[np.ndarray]:
+    """Each window's frames in order; every frame decoded once, kept while a later window needs it."""
+    times = times if times is not None else DecodeTimes()
+    last_use: dict[int, int] = {}
+    for index, window in enumerate(windows):
+        for frame in window:
+            last_use[frame] = index
+    cache: dict[int, np.ndarray] = {}
+    for index, window in enumerate(windows):
+        missing = [f for f in window if f not in cache]
+        decoded = None
+        if missing:
+            start = time.perf_counter()
+            decoded = source.read_frames(video, missing)
+            times.decode_s += time.perf_counter() - start
+            times.frames_decoded += len(missing)
+            cache.update(zip(missing, decoded, strict=True))
+        if decoded is not None and len(missing) == len(window):
+            frames = decoded  # nothing reused: no copy (the whole video when T = all)
+        else:
+            frames = np.stack([cache[f] for f in window])
+        for frame in window:
+            if last_use[frame] == index:
+                del cache[frame]
+        yield frames
+
+
+def prefetched_clips(
+    source: FrameSource,
+    videos: list[Any],
+    schedule: Callable[[Any], list[range]],
+    times: DecodeTimes | None = None,
+) -> Iterator[ClipFrames]:
+    """Every window of every video in order, decoded by a background thread one window ahead."""
+    slots: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for video in videos:
+                windows = schedule(video)
+                for index, frames in enumerate(window_frames(source, video, windows, times)):
+                    if stop.is_set():
+                        return
+                    slots.put((ClipFrames(video, index, windows, frames), None))
+        except BaseException as err:  # surfaced in the consumer thread
+            slots.put((None, err))
+            return
+        slots.put(None)
+
+    thread = threading.Thread(target=work, name="vis-bench-frames", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is None:
+                return
+            clip, err = item
+            if err is not None:
+                raise err
+            yield clip
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slots.get_nowait()
+            thread.join(timeout=0.05)

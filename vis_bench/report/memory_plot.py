@@ -1,0 +1,110 @@
+"""Memory and time against video length: a plot of peak memory vs frames per method and clip
+schedule, and the table beside it (configs/long_video_memory.yaml).
+
+A cell's length is its `video_frames` (videos cut to N frames) or, for whole videos, its mean
+frames per video. Failed cells (out of memory, say) are drawn as crosses on the top edge of the
+plot and listed with their reason in the table, so a schedule that stops fitting is visible.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vis_bench.report.plots import _pyplot, _save, plot_title
+from vis_bench.report.records import latest_records
+
+_MIB_COLUMNS = ("peak_rss_mb", "rss_after_build_mb", "activation_peak_mb")
+
+
+def frames_per_video(record: dict[str, Any]) -> float | None:
+    """The video length a cell ran at (cut length, else mean frames per video)."""
+    if record.get("video_frames") is not None:
+        return float(record["video_frames"])
+    if record.get("num_frames") and record.get("num_videos"):
+        return record["num_frames"] / record["num_videos"]
+    return None
+
+
+def schedule_label(record: dict[str, Any]) -> str:
+    """e.g. "T=5 S=1" or "T=all"."""
+    if record.get("stride") is None:
+        return "T=all"
+    return f"T={record['clip_length']} S={record['stride']}"
+
+
+def _series(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in latest_records(records):
+        if frames_per_video(record) is None and record.get("status") == "ok":
+            continue
+        series.setdefault((record["method"], schedule_label(record)), []).append(record)
+    return series
+
+
+def plot_memory_vs_frames(records: list[dict[str, Any]], path: str | Path) -> Path | None:
+    """One line per (method, schedule): peak RSS (MiB) against frames per video, log-2 x axis.
+
+    Returns None when no cell measured its memory (nothing to draw).
+    """
+    series = _series(records)
+    measured = [r for rs in series.values() for r in rs if r.get("peak_rss_mb") is not None]
+    if not measured:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    top = max(r["peak_rss_mb"] for r in measured) * 1.08
+    for (method, schedule), rows in sorted(series.items()):
+        ok = sorted(
+            (frames_per_video(r), r["peak_rss_mb"])
+            for r in rows
+            if r.get("status") == "ok" and r.get("peak_rss_mb") is not None
+        )
+        line = ax.plot(
+            [x for x, _ in ok], [y for _, y in ok], marker="o", label=f"{method} {schedule}"
+        )
+        failed = [frames_per_video(r) for r in rows if r.get("status") != "ok"]
+        failed = [x for x in failed if x is not None]
+        if failed:
+            colour = line[0].get_color() if line else None
+            ax.scatter(failed, [top] * len(failed), marker="x", color=colour, s=60)
+    frames = sorted({frames_per_video(r) for rs in series.values() for r in rs} - {None})
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(frames, [f"{x:g}" for x in frames])
+    ax.set_xlabel("frames per video")
+    ax.set_ylabel("peak memory (RSS, MiB)")
+    ax.set_title(plot_title(records, "Peak memory vs video length (x: failed)"), fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return _save(fig, path)
+
+
+def _number(value: Any, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def memory_table(records: list[dict[str, Any]]) -> str:
+    """Markdown: per cell, memory, speed and the harness's own share of the time."""
+    header = (
+        "| method | schedule | frames | peak RSS MiB | after build MiB | inference rise MiB | "
+        "model FPS | end-to-end FPS | harness s/frame | harness share | stitcher MiB |"
+    )
+    lines = [header, "|" + "---|" * 2 + "---:|" * 9]
+    for (method, schedule), rows in sorted(_series(records).items()):
+        for r in sorted(rows, key=lambda r: frames_per_video(r) or 0.0):
+            frames = _number(frames_per_video(r), 0)
+            if r.get("status") != "ok":
+                reason = str(r.get("error") or "failed").replace("|", "/")
+                lines.append(f"| {method} | {schedule} | {frames} | FAILED: {reason} |" + " |" * 7)
+                continue
+            harness = r.get("harness") or {}
+            share = harness.get("overhead_share")
+            lines.append(
+                f"| {method} | {schedule} | {frames} | "
+                + " | ".join(_number(r.get(c), 0) for c in _MIB_COLUMNS)
+                + f" | {_number(r.get('fps_model'), 3)} | {_number(r.get('fps_end_to_end'), 3)}"
+                + f" | {_number(harness.get('overhead_s_per_frame'), 3)}"
+                + f" | {'-' if share is None else f'{100 * share:.1f} %'}"
+                + f" | {_number(harness.get('stitch_state_peak_mb'), 1)} |"
+            )
+    return "\n".join(lines)
