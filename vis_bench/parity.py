@@ -154,14 +154,17 @@ def compare_tree(
 
 @contextlib.contextmanager
 def captured_outputs(
-    model: torch.nn.Module, modules: Mapping[str, str]
+    model: torch.nn.Module, modules: Mapping[str, str], inputs: Mapping[str, str] | None = None
 ) -> Iterator[dict[str, list[Any]]]:
     """Forward hooks recording what the named sub-modules return, call by call.
 
     `modules` maps a label to a dotted sub-module path; the yielded dict maps each label to the
-    list of that module's outputs during the `with` block. Hooks are removed on exit.
+    list of that module's outputs during the `with` block. `inputs` does the same for a
+    module's first positional input (a value computed by code that is not a module call, e.g.
+    a fused kernel reading a module's weights). Hooks are removed on exit.
     """
-    captured: dict[str, list[Any]] = {label: [] for label in modules}
+    inputs = inputs or {}
+    captured: dict[str, list[Any]] = {label: [] for label in (*modules, *inputs)}
     handles = []
     try:
         for label, path in modules.items():
@@ -169,6 +172,13 @@ def captured_outputs(
             handles.append(
                 module.register_forward_hook(
                     lambda _m, _args, output, label=label: captured[label].append(output)
+                )
+            )
+        for label, path in inputs.items():
+            module = model.get_submodule(path)
+            handles.append(
+                module.register_forward_pre_hook(
+                    lambda _m, args, label=label: captured[label].append(args[0])
                 )
             )
         yield captured

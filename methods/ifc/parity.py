@@ -66,12 +66,16 @@ def build_from_meta(meta: dict[str, Any], path: Path) -> IFCModel:
 # -- forward and intermediates ------------------------------------------------------------------
 
 
+#: hook labels -> sub-modules whose first input the fixture stores (the projected res5 enters
+#: the transformer; with the fused paths the projection is not a call of `input_proj`)
+INTERMEDIATE_INPUTS = {"src_proj": "transformer"}
+
+
 def intermediate_modules(net: IFCNet) -> dict[str, str]:
     """Hook labels -> sub-module paths of the IFC network whose outputs the fixture stores."""
     encoder = net.transformer.encoder
     modules = {
         "pos_res5": "position",
-        "src_proj": "input_proj",
         "encoder": "transformer.encoder",
         "transformer": "transformer",
         "mask_feat": "mask_head.out_lay",
@@ -132,7 +136,7 @@ def _forward_checks(
     """The eval and training-path forwards and the intermediates, compared with forward.pt."""
     forward_path = fixture_dir / "forward.pt"
     forward = load_fixture_file(forward_path) if forward_path.is_file() else {}
-    with captured_outputs(net, intermediate_modules(net)) as captured:
+    with captured_outputs(net, intermediate_modules(net), INTERMEDIATE_INPUTS) as captured:
         out = net.forward_post_backbone(feats, mask)
     out_train = net.forward_post_backbone(feats, mask, return_aux=True)
     inter = _intermediates(captured)
