@@ -58,3 +58,14 @@ def test_plot_is_written_with_failed_cells_and_skipped_without_memory(tmp_path):
 def test_whole_video_cells_use_their_mean_length():
     whole = {**RECORDS[0], "video_frames": None, "num_frames": 90, "num_videos": 3}
     assert frames_per_video(whole) == 30.0
+
+
+def test_a_run_with_a_video_length_axis_reports_memory_and_one_without_does_not(tmp_path):
+    from vis_bench.report.outputs import tables_markdown, write_reports
+
+    cells = [{**r, "resolution": 360, "device": "cpu", "dtype": "fp32"} for r in RECORDS]
+    written = write_reports(cells, tmp_path, "long videos")
+    assert tmp_path / "plots" / "memory_vs_frames.png" in written
+    assert "## Memory and time against video length" in tables_markdown(cells, "t")
+    whole = [{**r, "video_frames": None} for r in cells]
+    assert "video length" not in tables_markdown(whole, "t")

@@ -7,6 +7,7 @@ from typing import Any
 
 from vis_bench.atomic import write_atomic
 from vis_bench.report.leaderboard import leaderboard_markdown
+from vis_bench.report.memory_plot import memory_table, plot_memory_vs_frames
 from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
 from vis_bench.report.tables import (
     OCCLUSION_AP,
@@ -38,10 +39,17 @@ def tables_markdown(records: list[dict[str, Any]], title: str) -> str:
             comparison_table(records, columns, by),
         ]
         parts += [""]
+    if _cut_videos(records):
+        parts += ["## Memory and time against video length", "", memory_table(records), ""]
     notes = notes_lines(records)
     if notes:
         parts += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(parts)
+
+
+def _cut_videos(records: list[dict[str, Any]]) -> bool:
+    """Whether the run has a video-length axis (`sweep.video_frames`)."""
+    return any(r.get("video_frames") is not None for r in records)
 
 
 def write_reports(records: list[dict[str, Any]], out_dir: str | Path, title: str) -> list[Path]:
@@ -59,6 +67,10 @@ def write_reports(records: list[dict[str, Any]], out_dir: str | Path, title: str
         (plot_ap_vs_fps, "ap_vs_fps.png"),
     ):
         path = plot(records, out_dir / "plots" / name)
+        if path is not None:
+            written.append(path)
+    if _cut_videos(records):
+        path = plot_memory_vs_frames(records, out_dir / "plots" / "memory_vs_frames.png")
         if path is not None:
             written.append(path)
     return written
