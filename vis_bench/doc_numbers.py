@@ -176,12 +176,96 @@ def kernel_dtypes_block(root: Path) -> str:
     return "\n".join(lines)
 
 
+def model_sizes_block(root: Path) -> str:
+    """Parameters and GMACs per frame of each released model (results/tables/model_sizes.json)."""
+    rows = _read(root, "results/tables/model_sizes.json")
+    lines = [
+        "| method | backbone | parameters (M) | state dict (M) | authors' code (M) | paper (M) "
+        "| GMACs/frame |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        paper = row.get("paper") or {}
+        quoted = f"{paper['value'] / 1e6:.1f} ({paper['counts']})" if paper.get("value") else ""
+        authors = row.get("authors_code")
+        lines.append(
+            f"| {row['method']} | {row['label']} | {row['parameters'] / 1e6:.2f} | "
+            f"{row['state_dict_numbers'] / 1e6:.2f} | "
+            f"{'' if authors is None else f'{authors / 1e6:.2f}'} | {quoted} | "
+            f"{row['gmacs_per_frame']:.1f} |"
+        )
+    lines.append("")
+    lines.append(
+        "Source: `results/tables/model_sizes.json`, written by `python run_bench.py sizes "
+        "--config configs/model_sizes.yaml` (GMACs over one 360x640 frame of each method's clip "
+        "inference, random weights)."
+    )
+    return "\n".join(lines)
+
+
+def fast_paths_block(root: Path) -> str:
+    """Each method's forward against the GEMM peak, and what switching each fast path off costs."""
+    report = _read(root, "benchmarks/results/model_forward_paths.json")
+    peak = report["gemm_peak_gmacs_per_s"]
+    variants: list[str] = []
+    for entry in report["methods"].values():
+        variants += [v for v in entry["variants"] if v not in ("all on", "all off", *variants)]
+    lines = [
+        "| method | all on s | all off s | all off / all on | GMAC/s | of GEMM peak | "
+        + " | ".join(f"{v.removeprefix('-')} off" for v in variants)
+        + " |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(variants),
+    ]
+    for method, entry in report["methods"].items():
+        rows = entry["variants"]
+        on, off = rows["all on"], rows["all off"]
+        ablations = [f"{rows[v]['time_vs_all_on']:.2f}x" if v in rows else "n/a" for v in variants]
+        lines.append(
+            f"| {method} | {on['median_s']:.2f} | {off['median_s']:.2f} | "
+            f"{off['time_vs_all_on']:.2f}x | {on['gmacs_per_s']:.1f} | "
+            f"{100 * on['fraction_of_gemm_peak']:.0f}% | " + " | ".join(ablations) + " |"
+        )
+    lines.append("")
+    lines.append(
+        f"`infer_clip` on one {report['clip']} clip ({report['dtype']}, {report['device']}, "
+        f"{report['threads']} threads, random R50 weights); time ratios are paired medians over "
+        f"{report['rounds']} alternating rounds; GEMM peak {peak:.1f} GMAC/s (a "
+        f"{report['gemm_size']}^3 `torch.mm`); load average {report['load1_start']:.1f} -> "
+        f"{report['load1_end']:.1f}. Source: `benchmarks/results/model_forward_paths.json`, "
+        "written by `python benchmarks/bench_model_forward.py paths --json "
+        "benchmarks/results/model_forward_paths.json`."
+    )
+    return "\n".join(lines)
+
+
+def long_video_block(root: Path) -> str:
+    """Peak memory against video length (results/long_video/records.jsonl)."""
+    from vis_bench.report.memory_plot import memory_table
+
+    records = _read(root, "results/long_video/records.jsonl")
+    env = (records[0].get("environment") or {}) if records else {}
+    return "\n".join(
+        [
+            memory_table(records),
+            "",
+            f"Source: `results/long_video/records.jsonl` (table and plot: "
+            "`results/long_video/memory.md`), written by `python run_bench.py run --config "
+            "configs/long_video_quick.yaml` and `python benchmarks/long_video_report.py "
+            f"results/runs/long_video_quick --out results/long_video` on {env.get('cpu')} with "
+            f"{env.get('threads')} threads.",
+        ]
+    )
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "parity": parity_block,
     "tiny-models": tiny_models_block,
     "default-run": default_run_block,
     "eval-speed": eval_speed_block,
     "kernel-dtypes": kernel_dtypes_block,
+    "model-sizes": model_sizes_block,
+    "fast-paths": fast_paths_block,
+    "long-video": long_video_block,
 }
 
 
