@@ -31,6 +31,7 @@ from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
 from vis_bench.eval.bootstrap import DEFAULT_REPLICATES, auto_tolerance
+from vis_bench.eval.params import STAT_NAMES
 from vis_bench.eval.video_matches import VideoMatches
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
@@ -39,18 +40,7 @@ from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
 BASELINE_FORMAT = "vis-bench-baseline"
 #: metrics whose drop fails a regression check (AR is reported but only AP gates)
 GATED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-REPORTED_METRICS = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    *OCCLUSION_AP,
-)
+REPORTED_METRICS = (*STAT_NAMES[:9], *OCCLUSION_AP)  # AP .. AR100
 #: the fixed tolerance of `regress`, in AP points (also what `auto` falls back to)
 DEFAULT_TOLERANCE = 0.3
 AUTO = "auto"

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from vis_bench.eval.params import STAT_NAMES
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -30,22 +31,7 @@ from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
 OCCLUSION_AR = ("AR_occ_light", "AR_occ_medium", "AR_occ_heavy")
-PERCENT_METRICS = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    "ARs",
-    "ARm",
-    "ARl",
-    *OCCLUSION_AP,
-    *OCCLUSION_AR,
-)
+PERCENT_METRICS = (*STAT_NAMES, *OCCLUSION_AP, *OCCLUSION_AR)
 AXES = ("method", "clip_length", "stride", "resolution", "device", "dtype")
 #: the occlusion APs (OVIS data) appear after AP75 when the records have them
 DEFAULT_COLUMNS = (
