@@ -106,7 +106,7 @@ def default_run_block(root: Path) -> str:
     latest = {r["key"]: r for r in records}
     lengths = sorted(
         {str(r["clip_length"]) for r in latest.values()},
-        key=lambda t: -1 if t == "all" else -int(t),
+        key=lambda t: (0, 0) if t == "all" else (1, -int(t)),  # all, then longest first
     )
     lines = ["| method | " + " | ".join(f"T={t}" for t in lengths) + " |"]
     lines.append("|---|" + "---|" * len(lengths))
