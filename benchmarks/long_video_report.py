@@ -84,10 +84,12 @@ def growth_lines(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _portable(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """The record with its results path relative to its run folder (the copy travels alone)."""
+    """The record with its results path relative to its run folder (the copy travels alone;
+    a relative path in a record is taken from the working directory the run had, the checkout)."""
     path = record.get("results_path")
-    if path and Path(path).is_relative_to(run_dir.resolve()):
-        record = {**record, "results_path": str(Path(path).relative_to(run_dir.resolve()))}
+    if path and Path(path).resolve().is_relative_to(run_dir.resolve()):
+        relative = Path(path).resolve().relative_to(run_dir.resolve())
+        record = {**record, "results_path": str(relative)}
     return record
 
 

@@ -250,7 +250,9 @@ def long_video_block(root: Path) -> str:
             "",
             f"Source: `results/long_video/records.jsonl` (table and plot: "
             "`results/long_video/memory.md`), written by `python run_bench.py run --config "
-            "configs/long_video_quick.yaml` and `python benchmarks/long_video_report.py "
+            "configs/long_video_quick.yaml` (the rows at 288 and 576 frames: the same with `--set "
+            "'sweep.clip_schedule=[[10,5]]' --set 'sweep.video_frames=[288,576]'`) and `python "
+            "benchmarks/long_video_report.py "
             f"results/runs/long_video_quick --out results/long_video` on {env.get('cpu')} with "
             f"{env.get('threads')} threads.",
         ]
