@@ -42,7 +42,7 @@ from vis_bench.measure.timing import synchronize
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 from vis_bench.methods.ifc.authors_loop import authors_loop_results
-from vis_bench.registry import get_method
+from vis_bench.toolkit.registry import get_method
 
 HEIGHT, WIDTH = 360, 640
 #: fast paths a method's code never consults (their ablation would only measure noise)

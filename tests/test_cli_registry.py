@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from vis_bench import registry
 from vis_bench.cli import build_parser, main
+from vis_bench.toolkit import registry
 
 
 def test_cli_lists_discovered_commands(capsys):
@@ -24,8 +24,8 @@ def _plugin_class(name: str) -> type:
     """A minimal MethodPlugin subclass declaring `name`."""
     import dataclasses
 
-    from vis_bench.plugin import MethodPlugin, MethodSpec
-    from vis_bench.preprocessing import Preprocessing
+    from vis_bench.toolkit.plugin import MethodPlugin, MethodSpec
+    from vis_bench.toolkit.preprocessing import Preprocessing
 
     @dataclasses.dataclass
     class Options:

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from vis_bench.errors import InputError
-from vis_bench.measure.flops import count_flops
 from vis_bench.methods.common import host_memory
 from vis_bench.methods.common.backbone import FrozenBatchNorm2d, ResNet
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
@@ -28,6 +27,7 @@ from vis_bench.methods.common.fast_paths import (
 from vis_bench.methods.common.fused_ops import conv2d, conv_bn, folded_conv_bn, linear
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, _pixel_offset_locations
 from vis_bench.methods.common.tiny_backbone import TinyResNet
+from vis_bench.toolkit.flops import count_flops
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

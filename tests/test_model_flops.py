@@ -37,8 +37,8 @@ def test_deformable_attention_flops_do_not_depend_on_the_core():
     """Both cores count the op's formula (5 multiply-adds per channel and sampling point), so
     a model's FLOPs are the same whichever ran; counting the reference's grid_samples would
     give 4 of those 5."""
-    from vis_bench.measure.flops import count_flops
     from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+    from vis_bench.toolkit.flops import count_flops
 
     torch.manual_seed(0)
     plugin = SeqFormerPlugin.build(

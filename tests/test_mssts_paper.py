@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vis_bench.methods.common.seqformer.model import SeqFormerConfig
+from vis_bench.methods.common.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import (
     TemporalAttentionBlock,
     build_mssts,
     short_sequence_attention,
 )
 from vis_bench.methods.mssts.plugin import MSSTSPlugin
-from vis_bench.methods.seqformer.model import SeqFormerConfig
-from vis_bench.methods.seqformer.parity import run_parity
 
 TINY = dict(
     hidden_dim=32, dim_feedforward=64, enc_layers=2, dec_layers=2, num_queries=5, backbone=None

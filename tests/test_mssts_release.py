@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from vis_bench.cli import main
+from vis_bench.methods.common.seqformer.model import SeqFormerConfig
 from vis_bench.methods.mssts.plugin import MSSTSReleasePlugin
 from vis_bench.methods.mssts.release import build_release, depth_of
-from vis_bench.methods.seqformer.model import SeqFormerConfig
 
 TINY = {"hidden_dim": 32, "dim_feedforward": 64, "num_queries": 6, "backbone": None}
 

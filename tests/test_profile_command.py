@@ -13,9 +13,9 @@ import torch.nn.functional as F
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from vis_bench.cli import main
 from vis_bench.measure.profiler import operator_table, profile_method, random_frames
-from vis_bench.plugin import ClipResult, MethodPlugin, MethodSpec
-from vis_bench.preprocessing import Preprocessing
-from vis_bench.registry import register_method
+from vis_bench.toolkit.plugin import ClipResult, MethodPlugin, MethodSpec
+from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.registry import register_method
 
 METHOD = "profile-test-convattn"
 

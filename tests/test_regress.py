@@ -11,7 +11,6 @@ import torch
 
 from tests.helpers.scored_records import ScoredCells
 from tests.helpers.vis_cases import make_gt, predict
-from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
@@ -25,6 +24,7 @@ from vis_bench.report.baseline import (
     read_baseline,
     write_baseline,
 )
+from vis_bench.toolkit.checkpoint_files import resolve_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "results" / "baselines" / "synthetic.json"

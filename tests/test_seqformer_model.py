@@ -9,9 +9,9 @@ import torch
 
 from vis_bench.cli import main
 from vis_bench.errors import InputError
-from vis_bench.methods.seqformer.model import SeqFormerConfig, build
+from vis_bench.methods.common.seqformer.model import SeqFormerConfig, build
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
-from vis_bench.plugin import ClipResult
+from vis_bench.toolkit.plugin import ClipResult
 
 TINY = {
     "hidden_dim": 64,

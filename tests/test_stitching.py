@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from vis_bench.inference.schedule import clip_windows
-from vis_bench.inference.stitching import ClipStitcher
-from vis_bench.plugin import ClipResult
+from vis_bench.toolkit.plugin import ClipResult
+from vis_bench.toolkit.schedule import clip_windows
+from vis_bench.toolkit.stitching import ClipStitcher
 
 H, W = 8, 12
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vis_bench.data import generate_dataset, load_dataset
+from vis_bench.methods.common.seqformer.training import seqformer_frame_indices
 from vis_bench.methods.ifc.training import WindowFrameSampler
-from vis_bench.methods.seqformer.training import seqformer_frame_indices
 from vis_bench.train.clips import (
     ABSENT_BOX,
     build_clip,
@@ -68,7 +68,7 @@ def test_ifc_sampling_stays_in_the_window_with_replacement():
 
 
 def test_each_method_declares_its_authors_sampler():
-    from vis_bench.registry import get_method
+    from vis_bench.toolkit.registry import get_method
 
     assert get_method("seqformer").spec.training.frame_sampler is seqformer_frame_indices
     assert get_method("seqformer").spec.training.videos_by_length

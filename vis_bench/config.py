@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from vis_bench.errors import InputError
-from vis_bench.options import build_dataclass
+from vis_bench.toolkit.options import build_dataclass
 
 DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
 DTYPES = ("fp32", "fp16", "bf16")
@@ -307,7 +307,7 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
     if "methods" not in data or not data["methods"]:
         raise InputError("at least one method is needed", path=source, field="methods")
     if data["methods"] == "all":
-        from vis_bench.registry import available_methods
+        from vis_bench.toolkit.registry import available_methods
 
         data = {**data, "methods": available_methods()}
     if not isinstance(data["methods"], list):

@@ -75,7 +75,7 @@ def parity_block(root: Path) -> str:
 def tiny_models_block(root: Path) -> str:
     """The shipped tiny models: training steps and time (from each checkpoint's own training
     record) and their baseline AP/AR (results/baselines/synthetic.json)."""
-    from vis_bench.checkpoints import read_project_checkpoint
+    from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
 
     baseline = _read(root, "results/baselines/synthetic.json")
     lines = [

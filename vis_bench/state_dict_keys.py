@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vis_bench.registry import get_method
+from vis_bench.toolkit.registry import get_method
 
 KeyList = list[list[Any]]  # [[key, [d0, d1, ...]], ...]
 

@@ -26,6 +26,8 @@ import torch
 
 from vis_bench.methods.common.backbone import RESNET_DEPTHS, Backbone, ResNet
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
+from vis_bench.methods.common.swin_parity import run_parity as run_swin_parity
+from vis_bench.toolkit import ParityReference, register_backbone_parity
 
 #: key prefixes of the backbone body in the two checkpoint layouts
 TORCHVISION_PREFIX = "detr.backbone.0.body."
@@ -43,6 +45,8 @@ class BackboneSpec:
     width_per_group: int = 64
     swin: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    #: the module's check against a fixture made with the authors' class (`parity --backbone`)
+    parity: ParityReference | None = None
 
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -67,10 +71,23 @@ BACKBONES: dict[str, BackboneSpec] = {
             source="SeqFormer models/x101_64d.py",
         ),
         BackboneSpec(
-            "swin_l", "swin", swin=SWIN_L, source="swin_l_p4w12 (models/swin_transformer.py)"
+            "swin_l",
+            "swin",
+            swin=SWIN_L,
+            source="swin_l_p4w12 (models/swin_transformer.py)",
+            parity=ParityReference(
+                run_swin_parity,
+                "tests/fixtures/golden/backbones/public",
+                "the authors' SwinTransformer (SeqFormer models/swin_transformer.py)",
+            ),
         ),
     )
 }
+for _spec in BACKBONES.values():
+    if _spec.parity is not None:
+        # the fixture checks the module family (its meta.json gives the configuration)
+        register_backbone_parity(_spec.name, _spec.parity, aliases=(_spec.family,))
+
 #: Swin's first output (stride 4) is computed but unused; levels 1-3 feed the input projections
 SWIN_RETURN_LAYERS = {"1": "res3", "2": "res4", "3": "res5"}
 

@@ -25,7 +25,12 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from vis_bench.cuda_ops.ms_deform_attn import ms_deform_attn, ms_deform_attn_pytorch
+from vis_bench.cuda_ops.ms_deform_attn import (
+    core_usage,
+    ms_deform_attn,
+    ms_deform_attn_pytorch,
+    reset_core_usage,
+)
 
 CoreFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
@@ -77,3 +82,15 @@ def use_ms_deform_attn_core(fn: CoreFn | None) -> Iterator[None]:
         yield
     finally:
         set_ms_deform_attn_core(previous)
+
+
+class RecordsDeformAttnCore:
+    """Plugin mixin for a model that runs deformable attention: its records name the core(s)
+    that actually ran (`execution.deform_attn_core`), so a silent fallback to the reference
+    shows; a method without deformable attention records nothing about it."""
+
+    def reset_execution_info(self) -> None:
+        reset_core_usage()
+
+    def execution_info(self) -> dict[str, list[str] | None]:
+        return {"deform_attn_core": sorted(core_usage()) or None}

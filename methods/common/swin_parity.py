@@ -20,7 +20,7 @@ import torch
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
 from vis_bench.methods.common.swin import SwinTransformer, relative_position_index
-from vis_bench.parity import ParityReport
+from vis_bench.toolkit.parity import ParityReport
 
 OUTPUT_TOLERANCE = 1e-5
 INTERMEDIATE_TOLERANCE = 5e-5

@@ -3,7 +3,7 @@
 Not the inference path: the harness runs IFC like every method, `infer_clip` per window of the
 shared schedule. This loop differs only where the authors' `Ifc.forward` does: the backbone runs
 once per video and each clip re-slices its features, and matching uses the authors' arithmetic
-(float32 element-wise soft IoU, `stitching.IFC_AUTHORS`). Schedule, matching, averaging, resize,
+(float32 element-wise soft IoU, `IFC_AUTHORS` below). Schedule, matching, averaging, resize,
 threshold and encoding are the harness's own (schedule.py, stitching.py, finalise.py); the mean
 mask logits are kept as well, for the fixtures' `video_interim_mask_logits`.
 """
@@ -17,19 +17,23 @@ from typing import Any
 
 import torch
 
-from vis_bench.inference.finalise import EncodedFrames, TrackPostprocessing
-from vis_bench.inference.schedule import clip_windows
-from vis_bench.inference.stitching import (
-    IFC_AUTHORS,
+from vis_bench.methods.ifc.postprocess import ClipInstances, class_predictions, filter_clip
+from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.toolkit.schedule import clip_windows
+from vis_bench.toolkit.stitching import (
     MATCH_THRESHOLD,
+    Arithmetic,
     ClipMatch,
     ClipStitcher,
     MeanMasks,
     TrackSummary,
 )
-from vis_bench.methods.ifc.postprocess import ClipInstances, class_predictions, filter_clip
 
 ClipOutputs = Callable[[list[int]], dict[str, Any]]
+
+#: IFC's `Videos` matching bit for bit: float32 element-wise soft IoU over broadcast
+#: [stored, new, frames, h*w] products, class probabilities summed in float32
+IFC_AUTHORS = Arithmetic("ifc-authors", torch.float32, elementwise=True)
 
 
 @dataclass

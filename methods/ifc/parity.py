@@ -18,7 +18,6 @@ import torch
 
 from vis_bench.errors import InputError
 from vis_bench.eval.rle import decode
-from vis_bench.inference.schedule import clip_windows
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.ifc.authors_loop import (
     ClipOutputs,
@@ -28,7 +27,13 @@ from vis_bench.methods.ifc.authors_loop import (
 )
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel, IFCNet
 from vis_bench.methods.ifc.postprocess import object_queries
-from vis_bench.parity import ParityReport, captured_outputs, load_fixture_file, save_produced
+from vis_bench.toolkit.parity import (
+    ParityReport,
+    captured_outputs,
+    load_fixture_file,
+    save_produced,
+)
+from vis_bench.toolkit.schedule import clip_windows
 
 ATOL_OUT = 1e-4
 ATOL_SIOU = 1e-5

@@ -17,21 +17,21 @@ from typing import Any
 
 import torch
 
-from vis_bench.checkpoints import CheckpointContents
 from vis_bench.errors import InputError
 from vis_bench.methods.common.backbone_registry import detect_backbone
-from vis_bench.methods.common.checkpoint import (
-    LoadReport,
-    checkpoint_contents,
-    load_state_dict_strict,
-)
 from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, inference_context
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
 from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
-from vis_bench.plugin import (
+from vis_bench.toolkit.checkpoint_files import CheckpointContents
+from vis_bench.toolkit.checkpoint_loading import (
+    LoadReport,
+    checkpoint_contents,
+    load_state_dict_strict,
+)
+from vis_bench.toolkit.plugin import (
     ClipResult,
     MethodPlugin,
     MethodSpec,
@@ -39,8 +39,8 @@ from vis_bench.plugin import (
     TableMeasurement,
     TrainingRecipe,
 )
-from vis_bench.preprocessing import Preprocessing
-from vis_bench.registry import register_method
+from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.registry import register_method
 
 PIXEL_MEAN = (123.675, 116.280, 103.530)
 PIXEL_STD = (58.395, 57.120, 57.375)
@@ -171,6 +171,11 @@ class IFCPlugin(MethodPlugin):
         return _preprocessing(
             self.options.min_size_test, self.options.max_size_test, self.cfg.backbone
         )
+
+    @classmethod
+    def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+        """The backbone the state dict holds, read from its keys and shapes."""
+        return [f"backbone: {detect_backbone(state_dict).describe()}"]
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.methods.seqformer.model import SeqFormer, SeqFormerConfig, build
-from vis_bench.methods.seqformer.transformer import (
+from vis_bench.methods.common.seqformer.model import SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.common.seqformer.transformer import (
     DeformableTransformerDecoderLayer,
     DeformableTransformerEncoderLayer,
 )

@@ -17,17 +17,17 @@ from typing import Any
 
 import torch
 
+from vis_bench.methods.common.seqformer.base_plugin import (
+    CHECKPOINT_SIGNATURE,
+    SeqFormerBase,
+    SeqFormerOptions,
+)
+from vis_bench.methods.common.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
-from vis_bench.methods.seqformer.parity import run_parity
-from vis_bench.methods.seqformer.plugin import (
-    CHECKPOINT_SIGNATURE,
-    SeqFormerOptions,
-    SeqFormerPlugin,
-)
-from vis_bench.parity import ParityReport
-from vis_bench.plugin import ParityReference
-from vis_bench.registry import register_method
+from vis_bench.toolkit.parity import ParityReport
+from vis_bench.toolkit.plugin import ParityReference
+from vis_bench.toolkit.registry import register_method
 
 RELEASE_REFERENCE = "OmkarThawakar/MSSTS-VIS @ 82b2c1bcd6d99fdc1413719a37b7a42736078c6e"
 RELEASE_NOTE = (
@@ -51,9 +51,9 @@ def run_release_parity(fixture_dir: Path, out_path: Path | None = None) -> Parit
 
 
 @register_method("mssts-release")
-class MSSTSReleasePlugin(SeqFormerPlugin):
+class MSSTSReleasePlugin(SeqFormerBase):
     spec = dataclasses.replace(
-        SeqFormerPlugin.spec,
+        SeqFormerBase.spec,
         name="mssts-release",
         summary="the MS-STS repository's released model (SeqFormer with an inert module)",
         options=MSSTSReleaseOptions,
@@ -86,11 +86,11 @@ class MSSTSReleasePlugin(SeqFormerPlugin):
 
 
 @register_method("mssts")
-class MSSTSPlugin(SeqFormerPlugin):
+class MSSTSPlugin(SeqFormerBase):
     """The paper's MS-STS (intra/inter-scale temporal attention, decoder temporal block)."""
 
     spec = dataclasses.replace(
-        SeqFormerPlugin.spec,
+        SeqFormerBase.spec,
         name="mssts",
         summary="MS-STS as the paper describes it (intra/inter-scale temporal attention)",
         reference="reconstruction from the paper (docs/mssts.md)",

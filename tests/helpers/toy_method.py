@@ -19,14 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vis_bench.methods.common.checkpoint import (
+from vis_bench.toolkit.checkpoint_loading import (
     LoadReport,
     checkpoint_contents,
     load_state_dict_strict,
 )
-from vis_bench.plugin import ClipResult, MethodPlugin, MethodSpec, TrainingRecipe
-from vis_bench.preprocessing import Preprocessing
-from vis_bench.registry import register_method
+from vis_bench.toolkit.plugin import ClipResult, MethodPlugin, MethodSpec, TrainingRecipe
+from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.registry import register_method
 
 
 @dataclass

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from vis_bench.eval.rle import encode
-from vis_bench.inference.finalise import TrackPostprocessing
-from vis_bench.inference.stitching import VideoTrack
+from vis_bench.toolkit.finalise import TrackPostprocessing
+from vis_bench.toolkit.stitching import VideoTrack
 
 
 def whole_track_results(

@@ -30,11 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.checkpoints import open_checkpoint
-    from vis_bench.methods.common.backbone_registry import detect_backbone
-    from vis_bench.methods.common.checkpoint import LoadReport, compare_and_load
-    from vis_bench.registry import get_method
     from vis_bench.state_dict_keys import meta_model, parse_options
+    from vis_bench.toolkit.checkpoint_files import open_checkpoint
+    from vis_bench.toolkit.checkpoint_loading import LoadReport, compare_and_load
+    from vis_bench.toolkit.registry import get_method
 
     plugin = get_method(args.method)
     contents = open_checkpoint(args.checkpoint)
@@ -45,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         f"checkpoint {args.checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
         f"{numbers:,} numbers"
     )
-    print(f"backbone: {detect_backbone(state_dict).describe()}")
+    for line in plugin.describe_checkpoint(state_dict):
+        print(line)
     # what the file says (keys, then its own config if it carries one), then the user's
     options = {
         **plugin.checkpoint_options(state_dict),

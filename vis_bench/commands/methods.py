@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.registry import available_methods, get_method
+    from vis_bench.toolkit.registry import available_methods, get_method
 
     names = args.names or available_methods()
     if not names:

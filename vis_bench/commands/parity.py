@@ -1,5 +1,6 @@
-"""`run_bench.py parity --method NAME | --backbone swin --fixture DIR [--out FILE]`: reproduce a
-golden fixture (a whole method, or a backbone module alone).
+"""`run_bench.py parity --method NAME | --backbone NAME --fixture DIR [--out FILE]`: reproduce a
+golden fixture (a whole method, or a backbone module alone). Both are looked up in the registry:
+a method's spec and a backbone's registry entry declare their `ParityReference`.
 
 Exit codes: 0 every output compared and within tolerance; 1 a mismatch, or nothing to compare
 (a fixture without expected outputs never passes); 3 the method has no reference implementation
@@ -13,8 +14,6 @@ from pathlib import Path
 
 NAME = "parity"
 HELP = "check that this install reproduces a reference fixture made with the authors' code"
-#: backbones with a module-level fixture (tests/fixtures/golden/backbones/public)
-BACKBONE_PARITY = ("swin",)
 #: the method declares no parity reference (distinct from a failed comparison)
 NO_REFERENCE = 3
 
@@ -22,7 +21,9 @@ NO_REFERENCE = 3
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--method", help="registered method name, e.g. seqformer")
-    which.add_argument("--backbone", choices=BACKBONE_PARITY, help="a backbone alone")
+    which.add_argument(
+        "--backbone", help="a backbone module alone, e.g. swin (those that declare a reference)"
+    )
     parser.add_argument(
         "--fixture",
         required=True,
@@ -37,11 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _runner(args: argparse.Namespace):
     """The parity function to run, or None for a method without a reference."""
-    if args.backbone is not None:
-        from vis_bench.methods.common.swin_parity import run_parity
+    from vis_bench.toolkit.registry import backbone_parity, get_method
 
-        return run_parity, "tests/fixtures/golden/backbones/public"
-    from vis_bench.registry import get_method
+    if args.backbone is not None:
+        reference = backbone_parity(args.backbone)
+        return reference.run, reference.fixture
 
     plugin = get_method(args.method)
     reference = plugin.spec.parity

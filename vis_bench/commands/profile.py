@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.profiler import export_trace_atomic, profile_method, summary_markdown
-    from vis_bench.registry import get_method
+    from vis_bench.toolkit.registry import get_method
 
     _check(args)
     threads = torch.get_num_threads()

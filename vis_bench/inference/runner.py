@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.inference.finalise import EncodedFrames, TrackPostprocessing
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
 from vis_bench.inference.overhead import HarnessTimes
-from vis_bench.inference.schedule import clip_windows
-from vis_bench.inference.stitching import ClipStitcher
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
-from vis_bench.plugin import MethodPlugin
+from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.toolkit.plugin import MethodPlugin
+from vis_bench.toolkit.schedule import clip_windows
+from vis_bench.toolkit.stitching import ClipStitcher
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

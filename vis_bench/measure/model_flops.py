@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from vis_bench.measure.flops import count_flops
+from vis_bench.toolkit.flops import count_flops
 
 
 def clip_flops(plugin: Any, clip: torch.Tensor) -> dict[str, Any]:

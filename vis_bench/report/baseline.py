@@ -27,7 +27,6 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.atomic import write_atomic
-from vis_bench.checkpoints import resolve_checkpoint
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
 from vis_bench.eval.bootstrap import DEFAULT_REPLICATES, auto_tolerance
@@ -36,6 +35,7 @@ from vis_bench.eval.video_matches import VideoMatches
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
 from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
+from vis_bench.toolkit.checkpoint_files import resolve_checkpoint
 
 BASELINE_FORMAT = "vis-bench-baseline"
 #: metrics whose drop fails a regression check (AR is reported but only AP gates)

@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vis_bench.checkpoints import (
+from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.errors import InputError
+from vis_bench.toolkit.checkpoint_files import (
     PROJECT_FORMAT,
     CheckpointError,
     checkpoint_fingerprint,
     open_checkpoint,
     resolve_checkpoint,
 )
-from vis_bench.config import BenchConfig, MethodConfig
-from vis_bench.errors import InputError
-from vis_bench.options import options_dict
-from vis_bench.registry import UnknownMethodError, get_method
+from vis_bench.toolkit.options import options_dict
+from vis_bench.toolkit.registry import UnknownMethodError, get_method, signature_scores
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,6 @@ def plugin_reference(name: str) -> str:
 
 def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict[str, Any]]:
     """The checkpoint's resolved path and (project format) the options stored in it."""
-    from vis_bench.methods.common.checkpoint import signature_scores
-
     path = resolve_checkpoint(entry.checkpoint)
     if not path.is_file():
         raise InputError(

@@ -75,7 +75,7 @@ def build_plugin(entry: MethodEntry) -> tuple[Any, dict[str, Any] | None]:
     """
     import torch
 
-    from vis_bench.checkpoints import open_checkpoint
+    from vis_bench.toolkit.checkpoint_files import open_checkpoint
 
     plugin_cls = import_plugin(entry.plugin)
     torch.manual_seed(0)  # seeded random weights when no checkpoint is given
@@ -164,7 +164,6 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     import torch
 
     from vis_bench.atomic import write_atomic
-    from vis_bench.cuda_ops.ms_deform_attn import core_usage, reset_core_usage
     from vis_bench.inference.runner import run_method
     from vis_bench.measure import memory
     from vis_bench.measure.environment import environment
@@ -182,7 +181,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     rss_built = memory.rss_mb()
     memory.reset_peak_rss()
     memory.reset_cuda_peak(job.device)
-    reset_core_usage()
+    plugin.reset_execution_info()
     readings: dict[str, Any] = {}
     outcome = run_method(
         plugin,
@@ -205,7 +204,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "backbone": plugin.backbone_name(),
         "checkpoint_load": checkpoint_load,
         "execution": {
-            "deform_attn_core": sorted(core_usage()) or None,
+            **plugin.execution_info(),
             "dtype": cell.dtype,
             "device": job.device,
             "threads": torch.get_num_threads(),

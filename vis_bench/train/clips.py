@@ -19,33 +19,8 @@ import torch.nn.functional as F
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.data.videos import Video
 from vis_bench.errors import InputError
-from vis_bench.plugin import FrameSampler
-
-#: boxes of frames where an instance is absent: SeqFormer's loader zeroes them, then clamps at 1e-6
-ABSENT_BOX = 1e-6
-
-
-@dataclass
-class ClipTargets:
-    """Ground truth of one training clip, at the size of its (augmented) frames.
-
-    labels: int64 [N] dataset category ids; masks: float32 [N, T, H, W] in {0, 1};
-    boxes: float32 [N, T, 4] normalised (cx, cy, w, h), `ABSENT_BOX` where the instance is not
-    visible; valid: bool [N, T] where it is visible. Instances visible in no frame are dropped.
-    """
-
-    labels: torch.Tensor
-    masks: torch.Tensor
-    boxes: torch.Tensor
-    valid: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(height, width) of the frames the targets belong to."""
-        return int(self.masks.shape[-2]), int(self.masks.shape[-1])
+from vis_bench.toolkit.plugin import FrameSampler
+from vis_bench.toolkit.targets import ABSENT_BOX, ClipTargets
 
 
 @dataclass

@@ -29,12 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from vis_bench.checkpoints import save_project_checkpoint
 from vis_bench.config import DatasetConfig, read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
-from vis_bench.options import build_dataclass
-from vis_bench.registry import get_method
+from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
+from vis_bench.toolkit.options import build_dataclass
+from vis_bench.toolkit.registry import get_method
 from vis_bench.train.clips import check_trainable
 from vis_bench.train.config import require_keys
 

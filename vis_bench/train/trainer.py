@@ -25,15 +25,15 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.atomic import atomic_file
-from vis_bench.checkpoints import (
+from vis_bench.data.dataset import VideoDataset
+from vis_bench.errors import InputError, VisBenchError
+from vis_bench.toolkit.checkpoint_files import (
     read_project_checkpoint,
     resolve_checkpoint,
     save_project_checkpoint,
 )
-from vis_bench.data.dataset import VideoDataset
-from vis_bench.errors import InputError, VisBenchError
-from vis_bench.plugin import MethodPlugin, TrainingRecipe
-from vis_bench.registry import get_method
+from vis_bench.toolkit.plugin import MethodPlugin, TrainingRecipe
+from vis_bench.toolkit.registry import get_method
 from vis_bench.train.clips import (
     TrainingClip,
     build_clip,

@@ -12,15 +12,16 @@ sweep records, says it was partial.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from vis_bench.checkpoints import CheckpointContents, CheckpointError, open_checkpoint
-from vis_bench.plugin import MethodSpec
+from vis_bench.toolkit.checkpoint_files import CheckpointContents, CheckpointError, open_checkpoint
+from vis_bench.toolkit.plugin import MethodSpec
+from vis_bench.toolkit.registry import looks_like
 
 #: offending keys shown per kind in an error message
 SHOWN_KEYS = 5
@@ -83,23 +84,6 @@ class LoadReport:
             "first_missing": self.missing[:SHOWN_KEYS],
             "first_unexpected": self.unexpected[:SHOWN_KEYS],
         }
-
-
-def signature_scores(keys: Iterable[str]) -> dict[str, int]:
-    """How well the keys match each registered method's checkpoint signature (0: not at all)."""
-    from vis_bench.registry import available_methods, get_method
-
-    keys = list(keys)
-    return {name: get_method(name).spec.matches_checkpoint(keys) for name in available_methods()}
-
-
-def looks_like(keys: Iterable[str]) -> str | None:
-    """The registered method whose checkpoint signature the keys match best, or None."""
-    scores = signature_scores(keys)
-    best = max(scores.values(), default=0)
-    if best == 0:
-        return None
-    return sorted(name for name, score in scores.items() if score == best)[0]
 
 
 def _describe_file(contents: CheckpointContents) -> str:

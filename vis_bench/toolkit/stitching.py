@@ -14,11 +14,12 @@ the running sums of the frames later clips can still reach, so under a near-onli
 float tensors do not grow with the video's length; per track it keeps a score sum and a class
 probability sum. Without a schedule every frame stays until `finish()`.
 
-Arithmetic: `HARNESS` computes soft IoU in float64 with one matrix product per stored clip;
-`IFC_AUTHORS` is IFC's `Videos` bit for bit (float32 element-wise sums over broadcast
-`[stored, new, frames, h*w]` products, class probabilities summed in float32). The latter
-allocates stored x new x frames x h x w temporaries as the authors' code does, so only IFC's
-parity and its authors'-loop reference use it.
+Arithmetic: `HARNESS` computes soft IoU in float64 with one matrix product per stored clip. An
+`Arithmetic(dtype, elementwise=True)` sums float element-wise over broadcast
+`[stored, new, frames, h*w]` products instead, and sums class probabilities in that dtype: a
+method's parity reference declares one to reproduce its authors' own matching bit for bit
+(IFC's `IFC_AUTHORS`, methods/ifc/authors_loop.py). It allocates stored x new x frames x h x w
+temporaries as such code does, so the harness itself never uses it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Protocol
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from vis_bench.plugin import ClipResult
+from vis_bench.toolkit.plugin import ClipResult
 
 MATCH_THRESHOLD = 0.05
 EPS = 1e-6
@@ -47,7 +48,6 @@ class Arithmetic:
 
 
 HARNESS = Arithmetic("harness", torch.float64, elementwise=False)
-IFC_AUTHORS = Arithmetic("ifc-authors", torch.float32, elementwise=True)
 
 
 @dataclass

@@ -29,14 +29,14 @@ from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import conv2d
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
-from vis_bench.methods.common.tiny_backbone import TinyResNet
-from vis_bench.methods.seqformer.segmentation import (
+from vis_bench.methods.common.seqformer.segmentation import (
     MaskHeadSmallConv,
     dynamic_mask_logits,
     dynamic_param_sizes,
 )
-from vis_bench.methods.seqformer.transformer import DeformableTransformer
-from vis_bench.options import build_dataclass
+from vis_bench.methods.common.seqformer.transformer import DeformableTransformer
+from vis_bench.methods.common.tiny_backbone import TinyResNet
+from vis_bench.toolkit.options import build_dataclass
 
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
 TINY_BACKBONE = "tiny"

@@ -10,7 +10,7 @@ Three on-disk layouts are understood, all read with `torch.load(weights_only=Tru
 
 `open_checkpoint` reads a file once into a `CheckpointContents`; the harness takes the options from
 it and hands the same object to the method's `load_checkpoint`, which loads the state dict strictly
-(methods/common/checkpoint.py).
+(checkpoint_loading.py, beside this module).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ RELEASE_FORMAT = "release"
 STATE_DICT_FORMAT = "state_dict"
 #: the checkout's root: relative checkpoint paths not found in the working directory are looked
 #: up here, so the shipped configs (results/checkpoints/...) work from any directory
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class CheckpointError(InputError):

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from vis_bench.eval.rle import encode
-from vis_bench.inference.stitching import TrackSummary
-from vis_bench.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
+from vis_bench.toolkit.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
+from vis_bench.toolkit.stitching import TrackSummary
 
 MasksToVideo = Callable[[torch.Tensor, int, int, float], np.ndarray]
 #: tracks resized together: bounds the float temporaries at the video size (16 x 720 x 1280

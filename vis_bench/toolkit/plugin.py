@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 import torch
 
-from vis_bench.options import build_dataclass, options_dict
-from vis_bench.preprocessing import Preprocessing
+from vis_bench.toolkit.options import build_dataclass, options_dict
+from vis_bench.toolkit.preprocessing import Preprocessing
 
 if TYPE_CHECKING:
-    from vis_bench.checkpoints import CheckpointContents
-    from vis_bench.parity import ParityReport
+    from vis_bench.toolkit.checkpoint_files import CheckpointContents
+    from vis_bench.toolkit.parity import ParityReport
 
 
 @dataclass
@@ -235,6 +235,12 @@ class MethodPlugin(ABC):
         return {}
 
     @classmethod
+    def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+        """Lines saying what a state dict holds beyond its keys (e.g. "backbone: ..."), which
+        `check-checkpoint` prints; default: nothing."""
+        return []
+
+    @classmethod
     def checkpoint_tensors(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The entries `load_checkpoint` would load from a file's state dict (after the method's
         own completions, such as duplicated keys); default: the state dict as it is."""
@@ -279,6 +285,16 @@ class MethodPlugin(ABC):
         Default: one bilinear resize (align_corners=False) to the video size, then threshold.
         """
         return default_masks_to_video(masks, height, width, threshold)
+
+    def reset_execution_info(self) -> None:
+        """Forget what `execution_info` would report; the worker calls it before the run."""
+        return None
+
+    def execution_info(self) -> dict[str, Any]:
+        """How this method's run executed, beyond dtype, device and threads, for the record's
+        `execution` (e.g. which deformable-attention core ran). Default: nothing to add, so a
+        method without such choices records none."""
+        return {}
 
     def flops_modules(self) -> list[str]:
         """Names of sub-modules FLOPs are broken down by (backbone, encoder, decoder, heads)."""

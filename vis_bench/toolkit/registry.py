@@ -13,12 +13,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import TypeVar
 
 from vis_bench.errors import VisBenchError
-from vis_bench.plugin import MethodPlugin
+from vis_bench.toolkit.plugin import MethodPlugin, ParityReference
 
 ENTRY_POINT_GROUP = "vis_bench.methods"
 #: the package holding the in-tree methods (the repository's methods/ folder)
@@ -30,6 +30,8 @@ P = TypeVar("P", bound=MethodPlugin)
 
 _registry: dict[str, type[MethodPlugin]] = {}
 _entry_points_loaded = False
+#: backbone name (or family alias) -> its module-level parity reference
+_backbone_parity: dict[str, ParityReference] = {}
 
 
 class UnknownMethodError(VisBenchError, KeyError):
@@ -99,7 +101,7 @@ def _load_entry_points() -> None:
         if not (isinstance(plugin, type) and issubclass(plugin, MethodPlugin)):
             raise VisBenchError(
                 f"entry point {entry_point.value!r} (method {entry_point.name!r}) is not a "
-                "vis_bench.plugin.MethodPlugin subclass"
+                "vis_bench.toolkit.plugin.MethodPlugin subclass"
             )
         register_method(entry_point.name)(plugin)
 
@@ -121,3 +123,39 @@ def get_method(name: str) -> type[MethodPlugin]:
         )
         raise UnknownMethodError(f"unknown method {name!r}; known methods: {known}")
     return _registry[key]
+
+
+def signature_scores(keys: Iterable[str]) -> dict[str, int]:
+    """How well the keys match each registered method's checkpoint signature (0: not at all)."""
+    keys = list(keys)
+    return {name: get_method(name).spec.matches_checkpoint(keys) for name in available_methods()}
+
+
+def looks_like(keys: Iterable[str]) -> str | None:
+    """The registered method whose checkpoint signature the keys match best, or None."""
+    scores = signature_scores(keys)
+    best = max(scores.values(), default=0)
+    if best == 0:
+        return None
+    return sorted(name for name, score in scores.items() if score == best)[0]
+
+
+def register_backbone_parity(
+    name: str, reference: ParityReference, aliases: tuple[str, ...] = ()
+) -> None:
+    """Declare a backbone's module-level parity reference (`parity --backbone NAME`); a shared
+    backbone registry calls this for each of its entries that has one."""
+    for key in (name, *aliases):
+        _backbone_parity[key.lower()] = reference
+
+
+def backbone_parity(name: str) -> ParityReference:
+    """The parity reference declared for backbone `name`; unknown names list the known ones."""
+    _load_entry_points()
+    key = name.lower()
+    if key not in _backbone_parity:
+        known = ", ".join(sorted(_backbone_parity)) or "(none)"
+        raise UnknownMethodError(
+            f"no backbone parity reference named {name!r}; backbones with one: {known}"
+        )
+    return _backbone_parity[key]
