@@ -44,8 +44,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from vis_bench.errors import InputError
 from vis_bench.methods.common.host_memory import reuse_freed_memory
+from vis_bench.toolkit import InputError
 
 ENV_VAR = "VIS_BENCH_FAST_PATHS"
 #: the attribute `prepare_for_inference` sets on every module of a prepared model

@@ -17,10 +17,8 @@ from typing import Any
 
 import torch
 
-from vis_bench.atomic import atomic_file
-from vis_bench.errors import InputError
 from vis_bench.methods.common.swin import SwinTransformer, relative_position_index
-from vis_bench.toolkit.parity import ParityReport
+from vis_bench.toolkit import InputError, ParityReport, save_produced
 
 OUTPUT_TOLERANCE = 1e-5
 INTERMEDIATE_TOLERANCE = 5e-5
@@ -117,8 +115,5 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         _compare(report, trace, expected, "", INTERMEDIATE_TOLERANCE)
         report.produced_only += [k for k in trace if k not in expected]
 
-    if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(out_path) as tmp:
-            torch.save({"outputs": outputs, "intermediates": trace}, tmp)
+    save_produced({"outputs": outputs, "intermediates": trace}, out_path)
     return report

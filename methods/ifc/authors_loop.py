@@ -18,15 +18,16 @@ from typing import Any
 import torch
 
 from vis_bench.methods.ifc.postprocess import ClipInstances, class_predictions, filter_clip
-from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.stitching import (
+from vis_bench.toolkit import (
     MATCH_THRESHOLD,
     Arithmetic,
     ClipMatch,
     ClipStitcher,
+    EncodedFrames,
     MeanMasks,
+    TrackPostprocessing,
     TrackSummary,
+    clip_windows,
 )
 
 ClipOutputs = Callable[[list[int]], dict[str, Any]]

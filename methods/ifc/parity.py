@@ -16,8 +16,6 @@ from typing import Any
 
 import torch
 
-from vis_bench.errors import InputError
-from vis_bench.eval.rle import decode
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.ifc.authors_loop import (
     ClipOutputs,
@@ -27,13 +25,15 @@ from vis_bench.methods.ifc.authors_loop import (
 )
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel, IFCNet
 from vis_bench.methods.ifc.postprocess import object_queries
-from vis_bench.toolkit.parity import (
+from vis_bench.toolkit import (
+    InputError,
     ParityReport,
     captured_outputs,
+    clip_windows,
     load_fixture_file,
     save_produced,
 )
-from vis_bench.toolkit.schedule import clip_windows
+from vis_bench.toolkit import decode_rle as decode
 
 ATOL_OUT = 1e-4
 ATOL_SIOU = 1e-5

@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from vis_bench.errors import InputError
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, inference_context
 from vis_bench.methods.ifc.flops import encoder_flops
@@ -25,22 +24,21 @@ from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, I
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
 from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
-from vis_bench.toolkit.checkpoint_files import CheckpointContents
-from vis_bench.toolkit.checkpoint_loading import (
-    LoadReport,
-    checkpoint_contents,
-    load_state_dict_strict,
-)
-from vis_bench.toolkit.plugin import (
+from vis_bench.toolkit import (
+    CheckpointContents,
     ClipResult,
+    InputError,
+    LoadReport,
     MethodPlugin,
     MethodSpec,
     ParityReference,
+    Preprocessing,
     TableMeasurement,
     TrainingRecipe,
+    checkpoint_contents,
+    load_state_dict_strict,
+    register_method,
 )
-from vis_bench.toolkit.preprocessing import Preprocessing
-from vis_bench.toolkit.registry import register_method
 
 PIXEL_MEAN = (123.675, 116.280, 103.530)
 PIXEL_STD = (58.395, 57.120, 57.375)

@@ -14,7 +14,7 @@ import torch
 
 from vis_bench.methods.ifc.criterion import IFCLossWeights, layer_losses, stride_targets
 from vis_bench.methods.ifc.model import IFCModel
-from vis_bench.train.clips import ClipTargets
+from vis_bench.toolkit import ClipTargets
 
 #: SAMPLING_FRAME_RANGE of configs/base_ytvis.yaml
 SAMPLING_RANGE = 20

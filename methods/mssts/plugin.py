@@ -25,9 +25,7 @@ from vis_bench.methods.common.seqformer.base_plugin import (
 from vis_bench.methods.common.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
-from vis_bench.toolkit.parity import ParityReport
-from vis_bench.toolkit.plugin import ParityReference
-from vis_bench.toolkit.registry import register_method
+from vis_bench.toolkit import ParityReference, ParityReport, register_method
 
 RELEASE_REFERENCE = "OmkarThawakar/MSSTS-VIS @ 82b2c1bcd6d99fdc1413719a37b7a42736078c6e"
 RELEASE_NOTE = (

@@ -19,14 +19,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vis_bench.toolkit.checkpoint_loading import (
+from vis_bench.toolkit import (
+    ClipResult,
     LoadReport,
+    MethodPlugin,
+    MethodSpec,
+    Preprocessing,
+    TrainingRecipe,
     checkpoint_contents,
     load_state_dict_strict,
+    register_method,
 )
-from vis_bench.toolkit.plugin import ClipResult, MethodPlugin, MethodSpec, TrainingRecipe
-from vis_bench.toolkit.preprocessing import Preprocessing
-from vis_bench.toolkit.registry import register_method
 
 
 @dataclass

@@ -18,7 +18,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from vis_bench.errors import InputError
 from vis_bench.methods.common.backbone_registry import (
     BACKBONES,
     detect_backbone,
@@ -42,20 +41,19 @@ from vis_bench.methods.common.seqformer.postprocess import (
     top_queries,
 )
 from vis_bench.methods.common.seqformer.training import seqformer_frame_indices, seqformer_losses
-from vis_bench.toolkit.checkpoint_files import CheckpointContents
-from vis_bench.toolkit.checkpoint_loading import (
-    LoadReport,
-    checkpoint_contents,
-    load_state_dict_strict,
-)
-from vis_bench.toolkit.plugin import (
+from vis_bench.toolkit import (
+    CheckpointContents,
     ClipResult,
+    InputError,
+    LoadReport,
     MethodPlugin,
     MethodSpec,
     ParityReference,
+    Preprocessing,
     TrainingRecipe,
+    checkpoint_contents,
+    load_state_dict_strict,
 )
-from vis_bench.toolkit.preprocessing import Preprocessing
 
 SHORTER_SIDE = 360
 REFERENCE = "wjf5203/SeqFormer @ 94272384dfa357dab6c4a6cc08af4e5073942fb5"

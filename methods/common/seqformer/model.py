@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from vis_bench.errors import InputError
 from vis_bench.methods.common.backbone import Backbone, Joiner, resize_mask
 from vis_bench.methods.common.backbone_registry import (
     BACKBONES,
@@ -36,7 +35,7 @@ from vis_bench.methods.common.seqformer.segmentation import (
 )
 from vis_bench.methods.common.seqformer.transformer import DeformableTransformer
 from vis_bench.methods.common.tiny_backbone import TinyResNet
-from vis_bench.toolkit.options import build_dataclass
+from vis_bench.toolkit import InputError, build_dataclass
 
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
 TINY_BACKBONE = "tiny"

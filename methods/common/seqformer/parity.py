@@ -16,11 +16,16 @@ from typing import Any
 
 import torch
 
-from vis_bench.errors import InputError
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.common.seqformer.model import SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.common.seqformer.postprocess import top_queries, video_results
-from vis_bench.toolkit.parity import ParityReport, compare_tree, load_fixture_file, save_produced
+from vis_bench.toolkit import (
+    InputError,
+    ParityReport,
+    compare_tree,
+    load_fixture_file,
+    save_produced,
+)
 
 #: absolute tolerances of the fixture README; intermediates get INTERMEDIATE_TOLERANCE
 TOLERANCES = {"pred_logits": 1e-4, "pred_boxes": 1e-5, "pred_masks": 1e-3}

@@ -19,7 +19,7 @@ from vis_bench.methods.common.seqformer.criterion import (
     mask_targets,
 )
 from vis_bench.methods.common.seqformer.model import SeqFormer
-from vis_bench.train.clips import ClipTargets
+from vis_bench.toolkit import ClipTargets
 
 SIZE_DIVISIBILITY = 32
 
