@@ -13,7 +13,6 @@ as it installs, in a temporary folder (a copy of the Python files, nothing built
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -50,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vis-bench-imports-") as tmp:
         stage_package(repo, Path(tmp))
         command = [lint, "--config", str(repo / "pyproject.toml"), "--no-cache", *lint_args]
-        # wide lines: a contract's name and its verdict stay on one line when piped
-        env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "200")}
-        return subprocess.call(command, cwd=tmp, env=env)
+        return subprocess.call(command, cwd=tmp)
 
 
 if __name__ == "__main__":
