@@ -114,7 +114,8 @@ MISBEHAVIOURS = [
     ("raise", "RuntimeError: toy method broke mid-clip"),
     ("allocate", "can't allocate memory"),
     ("exit", "the worker exited with code 3 before reporting a result"),
-    ("kill", "out of memory (killed by signal 9"),
+    # the toy kills itself: the OOM-kill counters do not move, so it is not called out of memory
+    ("kill", "killed by signal 9"),
 ]
 
 
@@ -232,3 +233,20 @@ def test_a_checkpoint_replaced_under_the_same_path_makes_its_cells_unfinished(tm
     torch.save(torch.nn.Conv2d(3, 1, 1).state_dict(), weights)
     os.utime(weights, ns=(1, 1))
     assert cell.key("data") != before
+
+
+def test_a_sigkill_is_out_of_memory_only_when_the_oom_kill_count_rose(tmp_path):
+    from vis_bench.sweep import oom_kills
+    from vis_bench.sweep.isolation import describe_exit
+
+    events = tmp_path / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n")
+    before = ("memory.events", oom_kills._counter(events))
+    assert before == ("memory.events", 1)
+    assert describe_exit(-9, before, ("memory.events", 2)).startswith("out of memory")
+    unchanged = describe_exit(-9, before, before)
+    assert "not by the OOM killer" in unchanged and "out of memory" not in unchanged
+    unknown = describe_exit(-9, None, None)
+    assert "check dmesg" in unknown and not unknown.startswith("out of memory")
+    assert describe_exit(-11).startswith("crashed (killed by signal 11, SIGSEGV)")
+    assert oom_kills._counter(tmp_path / "absent") is None

@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from vis_bench.errors import VisBenchError
+from vis_bench.sweep.oom_kills import oom_kill_count, sigkill_cause
 from vis_bench.sweep.worker import CellJob, CellOutcome, predict_cell
 
 #: modules the fork server imports once, so every worker starts with them loaded
@@ -59,8 +60,13 @@ def _worker_main(job: CellJob, conn: Connection) -> None:
         conn.close()
 
 
-def describe_exit(exitcode: int | None) -> str:
-    """Why a worker ended without reporting, in the words a record uses."""
+def describe_exit(
+    exitcode: int | None,
+    oom_before: tuple[str, int] | None = None,
+    oom_after: tuple[str, int] | None = None,
+) -> str:
+    """Why a worker ended without reporting, in the words a record uses; a SIGKILL is called out
+    of memory only when the kernel's OOM-kill count rose while the worker ran."""
     if exitcode is None:
         return "the worker did not exit"
     if exitcode < 0:
@@ -70,7 +76,7 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             name = f"signal {number}"
         if number == signal.SIGKILL:
-            return f"out of memory (killed by signal {number}, {name}, as the OOM killer does)"
+            return sigkill_cause(oom_before, oom_after)
         return f"crashed (killed by signal {number}, {name})"
     return f"the worker exited with code {exitcode} before reporting a result"
 
@@ -84,12 +90,13 @@ def run_isolated(
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
     job.environ = dict(os.environ)
+    oom_before = oom_kill_count()
     process = context.Process(target=_worker_main, args=(job, sender), daemon=True)
     process.start()
     sender.close()
     deadline = None if not timeout_s else time.monotonic() + timeout_s
     try:
-        return _wait(process, receiver, deadline, timeout_s, on_progress)
+        return _wait(process, receiver, deadline, timeout_s, on_progress, oom_before)
     finally:
         if process.is_alive():
             process.kill()
@@ -103,15 +110,19 @@ def _wait(
     deadline: float | None,
     timeout_s: float | None,
     on_progress: Callable[[int], None] | None,
+    oom_before: tuple[str, int] | None = None,
 ) -> CellOutcome:
+    def failed() -> CellFailed:
+        process.join(timeout=5)
+        return CellFailed(describe_exit(process.exitcode, oom_before, oom_kill_count()))
+
     while True:
         wait = POLL_S if deadline is None else max(0.0, min(POLL_S, deadline - time.monotonic()))
         try:
             ready = receiver.poll(wait)
             message = receiver.recv() if ready else None
         except (EOFError, OSError):
-            process.join(timeout=5)
-            raise CellFailed(describe_exit(process.exitcode)) from None
+            raise failed() from None
         if message is not None:
             kind = message[0]
             if kind == "progress":
@@ -125,8 +136,7 @@ def _wait(
             process.kill()
             raise CellFailed(f"timed out after {timeout_s:g} s")
         if not process.is_alive() and not receiver.poll(0):
-            process.join(timeout=5)
-            raise CellFailed(describe_exit(process.exitcode))
+            raise failed()
 
 
 def run_in_process(job: CellJob, on_progress: Callable[[int], None] | None = None) -> CellOutcome:
