@@ -53,8 +53,13 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
-        """Every check passed and at least one output was compared."""
-        return self.compared > 0 and all(check.passed for check in self.checks)
+        """Every check passed, at least one output was compared and no expected-output file
+        was missing (a fixture that lost a file must not pass on what is left)."""
+        return (
+            self.compared > 0
+            and not self.missing_files
+            and all(check.passed for check in self.checks)
+        )
 
     def add_tensor(
         self, name: str, produced: torch.Tensor, expected: torch.Tensor, atol: float
@@ -69,9 +74,13 @@ class ParityReport:
                 f"shape {tuple(produced.shape)} != expected {tuple(expected.shape)}",
             )
         else:
-            diff = (produced.double() - expected.double()).abs()
-            max_diff = float(diff.max()) if diff.numel() else 0.0
-            check = ParityCheck(name, max_diff, atol, bool(max_diff <= atol))
+            if not expected.numel():
+                # an empty comparison proves nothing: it fails rather than passing vacuously
+                check = ParityCheck(name, None, atol, False, "empty tensor: nothing to compare")
+            else:
+                diff = (produced.double() - expected.double()).abs()
+                max_diff = float(diff.max())
+                check = ParityCheck(name, max_diff, atol, bool(max_diff <= atol))
         self.checks.append(check)
         return check
 
@@ -116,6 +125,8 @@ class ParityReport:
             lines.append(
                 "  produced, no expected value in the fixture: " + ", ".join(self.produced_only)
             )
+        if self.missing_files:
+            lines.append("  expected-output files missing: " + ", ".join(self.missing_files))
         if self.compared == 0:
             missing = ", ".join(self.missing_files) or "every expected output"
             lines.append(f"  nothing to compare: {missing} missing")
