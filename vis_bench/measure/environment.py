@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from vis_bench.measure.provenance import code_state, commit_label
 
 
 def cpu_model() -> str:
@@ -22,22 +23,9 @@ def cpu_model() -> str:
 
 
 def git_commit(repo: str | Path | None = None) -> str | None:
-    """The checkout's commit (with '-dirty' when it has local changes), or None outside git."""
-    cwd = Path(repo) if repo else Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
+    """The checkout's full commit, with '-dirty' when its code differs from it (outputs such as
+    results/ do not count: see `provenance.code_state`), or None outside git."""
+    return commit_label(code_state(repo))
 
 
 def _nvml_handle(pynvml, props) -> object:

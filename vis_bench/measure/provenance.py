@@ -1,0 +1,133 @@
+"""Where a committed number came from: the code state, the machine and the command that wrote it.
+
+Every command that writes a JSON the project commits (records, baselines, parity reports,
+benchmark results, size tables) puts one `provenance` block in it, so a reader can check a
+number against the code that made it, and `docs` can refuse a source made from uncommitted code.
+
+The code state is the commit plus whether the checkout differed from it in any *code* path.
+Outputs (results/, benchmarks/results/, docs and markdown) are not code: a sweep that appends to
+a committed records.jsonl must not call its own second record dirty. When the code differs, the
+sha256 of that difference (tracked changes as `git diff HEAD --binary`, then each untracked,
+not-ignored code file's name and bytes) names the exact state, so two sources made from the same
+uncommitted state can still be told to be one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+#: the checkout this package was imported from
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: paths whose changes are outputs, not code (git pathspecs)
+OUTPUT_PATHSPECS = (
+    ":(exclude)results",
+    ":(exclude)benchmarks/results",
+    ":(exclude)docs",
+    ":(exclude,glob)**/*.md",
+)
+
+
+def _git(args: Sequence[str], repo: Path) -> bytes:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, check=True, timeout=60
+    ).stdout
+
+
+def code_state(repo: str | Path | None = None) -> dict[str, Any]:
+    """{"commit", "dirty", "diff_sha256"} of a checkout; commit None outside git."""
+    repo = Path(repo) if repo else REPO_ROOT
+    try:
+        commit = _git(["rev-parse", "HEAD"], repo).decode().strip()
+        spec = ["--", ".", *OUTPUT_PATHSPECS]
+        diff = _git(["diff", "HEAD", "--binary", *spec], repo)
+        untracked = _git(["ls-files", "--others", "--exclude-standard", "-z", *spec], repo)
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return {"commit": None, "dirty": None, "diff_sha256": None}
+    names = sorted(name for name in untracked.decode().split("\0") if name)
+    if not diff and not names:
+        return {"commit": commit, "dirty": False, "diff_sha256": None}
+    digest = hashlib.sha256(diff)
+    for name in names:
+        digest.update(name.encode() + b"\0")
+        try:
+            digest.update((repo / name).read_bytes())
+        except OSError:
+            digest.update(b"<unreadable>")
+    return {"commit": commit, "dirty": True, "diff_sha256": digest.hexdigest()}
+
+
+def commit_label(state: dict[str, Any]) -> str | None:
+    """The full commit, with "-dirty" when the code differed from it."""
+    commit = state.get("commit")
+    if commit is None:
+        return None
+    return commit + ("-dirty" if state.get("dirty") else "")
+
+
+def _load1() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def start_provenance(command: Sequence[str] | None = None) -> dict[str, Any]:
+    """The provenance block as a command starts: code state, machine, command, load before."""
+    import torch
+
+    argv = list(command) if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
+    return {
+        **code_state(),
+        "command": shlex.join(argv),
+        "machine": {
+            "cpu": _cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_before": _load1(),
+        "load_after": None,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def finish_provenance(block: dict[str, Any]) -> dict[str, Any]:
+    """The same block with the load after the work (a copy)."""
+    return {**block, "load_after": _load1()}
+
+
+def source_states(blocks: Sequence[dict[str, Any] | None]) -> list[str]:
+    """The distinct code states of several provenance blocks (commit, or commit-dirty and the
+    diff's hash); a block without provenance counts as "unknown"."""
+    states = []
+    for block in blocks:
+        if not block or block.get("commit") is None:
+            label = "unknown"
+        elif block.get("dirty"):
+            label = f"{block['commit']}-dirty ({str(block.get('diff_sha256'))[:12]})"
+        else:
+            label = block["commit"]
+        if label not in states:
+            states.append(label)
+    return states
