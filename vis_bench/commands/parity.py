@@ -57,7 +57,9 @@ def _runner(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.errors import InputError
+    from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
+    provenance = start_provenance()
     run_parity, public_fixture = _runner(args)
     if run_parity is None:
         return NO_REFERENCE
@@ -72,10 +74,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"wrote {args.out}")
     if args.json is not None:
-        import json
-
-        from vis_bench.atomic import write_atomic
-
-        write_atomic(args.json, json.dumps(report.to_json(), indent=1) + "\n")
+        write_json_with_provenance(args.json, report.to_json(), provenance)
         print(f"wrote {args.json}")
     return 0 if report.passed else 1

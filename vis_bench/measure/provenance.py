@@ -131,3 +131,15 @@ def source_states(blocks: Sequence[dict[str, Any] | None]) -> list[str]:
         if label not in states:
             states.append(label)
     return states
+
+
+def write_json_with_provenance(
+    path: str | Path, payload: dict[str, Any], block: dict[str, Any], indent: int = 1
+) -> None:
+    """Write `payload` plus its finished provenance block as JSON, atomically."""
+    import json
+
+    from vis_bench.atomic import write_atomic
+
+    document = {**payload, "provenance": finish_provenance(block)}
+    write_atomic(Path(path), json.dumps(document, indent=indent, default=str) + "\n")
