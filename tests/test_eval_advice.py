@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from vis_bench.errors import InputError
-from vis_bench.eval import rle
 from vis_bench.eval.api import evaluate_files
+from vis_bench.formats import rle
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from vis_bench.eval.rle import decode
+from vis_bench.formats.rle import decode
 from vis_bench.inference.schedule import clip_windows
 from vis_bench.inference.stitching import IFC_AUTHORS, ClipStitcher
 from vis_bench.methods.ifc.authors_loop import LoopSettings, run_authors_loop

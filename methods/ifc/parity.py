@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from vis_bench.errors import InputError
-from vis_bench.eval.rle import decode
+from vis_bench.formats.rle import decode
 from vis_bench.inference.schedule import clip_windows
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.ifc.authors_loop import (

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from vis_bench.eval.occlusion import level_of_covered_fraction
+from vis_bench.formats.occlusion import level_of_covered_fraction
 
 #: an occluder's radius relative to the track it crosses (at least as large: severe is reached)
 _SIZE = (1.05, 1.5)

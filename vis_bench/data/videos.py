@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from vis_bench.eval import rle as rle_utils
-from vis_bench.eval.occlusion import occlusion_score as track_occlusion_score
+from vis_bench.formats import rle as rle_utils
+from vis_bench.formats.occlusion import occlusion_score as track_occlusion_score
 
 Segmentation = dict[str, Any] | list[list[float]] | None
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vis_bench.eval.accumulate import Accumulated, accumulate
-from vis_bench.eval.gt_cache import load_ground_truth_cached
-from vis_bench.eval.iou import PairTable, compute_pairs
-from vis_bench.eval.loading import (
+from vis_bench.eval.metric.accumulate import Accumulated, accumulate
+from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
+from vis_bench.eval.metric.iou import PairTable, compute_pairs
+from vis_bench.eval.metric.loading import (
     GroundTruth,
     Results,
     load_ground_truth,
@@ -27,8 +27,9 @@ from vis_bench.eval.loading import (
     paused_gc,
     results_from_list,
 )
-from vis_bench.eval.matching import Matches, match
-from vis_bench.eval.ovis import (
+from vis_bench.eval.metric.matching import Matches, match
+from vis_bench.eval.metric.summary import per_category_ap, summarize, summarize_ovis
+from vis_bench.eval.ovis.metric import (
     OcclusionBreakdown,
     accumulate_grid,
     check_every_track_labelled,
@@ -37,7 +38,6 @@ from vis_bench.eval.ovis import (
     match_grid,
     resolve_metric,
 )
-from vis_bench.eval.summary import per_category_ap, summarize, summarize_ovis
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.eval.rle import encode
+from vis_bench.formats.rle import encode
 from vis_bench.inference.stitching import TrackSummary
 from vis_bench.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
 

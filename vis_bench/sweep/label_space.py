@@ -3,7 +3,7 @@ cell's predictions when the config asks for a mapping by name.
 
 A checkpoint trained on YouTube-VIS 2019 predicts ids that mean other classes in OVIS; scoring
 them as they are gives silent garbage. A method entry that names its `label_space` is checked
-against the dataset's categories (vis_bench.data.categories.check_label_space); `category_map:
+against the dataset's categories (vis_bench.formats.categories.check_label_space); `category_map:
 by_name` maps classes of the same name instead, drops the rest and says so in the record.
 """
 
@@ -24,7 +24,7 @@ def label_space_mapping(entry: MethodEntry, dataset_categories: Any, source: str
     names no label space; a mismatch is an InputError naming the entry (before any cell runs)."""
     if entry.label_space is None or dataset_categories is None:
         return None
-    from vis_bench.data.categories import check_label_space
+    from vis_bench.formats.categories import check_label_space
 
     try:
         return check_label_space(

@@ -29,9 +29,9 @@ import orjson
 
 from vis_bench.atomic import write_atomic
 from vis_bench.eval.api import evaluate_predictions
-from vis_bench.eval.bootstrap import DEFAULT_CONFIDENCE, bootstrap
-from vis_bench.eval.loading import GroundTruth, load_ground_truth
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
+from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, bootstrap
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 #: the per-video matching of a scored cell, beside its results.json
 VIDEO_MATCHES_FILE = "video_matches.json"

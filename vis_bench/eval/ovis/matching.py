@@ -19,9 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_bench.eval.iou import PairTable
-from vis_bench.eval.matching import Matches, match_jobs, match_settings, matches_from, outside
-from vis_bench.eval.params import OCCLUSION_RANGES
+from vis_bench.eval.metric.iou import PairTable
+from vis_bench.eval.metric.matching import (
+    Matches,
+    match_jobs,
+    match_settings,
+    matches_from,
+    outside,
+)
+from vis_bench.eval.metric.params import OCCLUSION_RANGES
 
 
 def occlusion_outside(score: np.ndarray) -> np.ndarray:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from vis_bench.errors import InputError
-from vis_bench.eval.accumulate import Accumulated, accumulate
-from vis_bench.eval.iou import PairTable
-from vis_bench.eval.loading import GroundTruth, Results
-from vis_bench.eval.matching import Matches
-from vis_bench.eval.ovis_matching import match_ovis
-from vis_bench.eval.params import AREA_RANGES, OCCLUSION_RANGES
+from vis_bench.eval.metric.accumulate import Accumulated, accumulate
+from vis_bench.eval.metric.iou import PairTable
+from vis_bench.eval.metric.loading import GroundTruth, Results
+from vis_bench.eval.metric.matching import Matches
+from vis_bench.eval.metric.params import AREA_RANGES, OCCLUSION_RANGES
+from vis_bench.eval.ovis.matching import match_ovis
 
 #: how the metric is chosen: from the GT ("auto"), or forced
 METRICS = ("auto", "ytvis", "ovis")

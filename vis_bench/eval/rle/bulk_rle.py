@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 try:
-    from vis_bench.eval import _rle_kernel
+    from vis_bench.eval.rle import _rle_kernel
 except ImportError:  # built without a C compiler: pycocotools does the work
     _rle_kernel = None
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vis_bench.eval.iou import PairTable
-from vis_bench.eval.matching import Matches
-from vis_bench.eval.params import IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS
+from vis_bench.eval.metric.iou import PairTable
+from vis_bench.eval.metric.matching import Matches
+from vis_bench.eval.metric.params import IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS
 
 
 @dataclass

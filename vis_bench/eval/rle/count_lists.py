@@ -15,7 +15,7 @@ otherwise returns None (the caller then parses the whole file the ordinary way):
   (so it is not inside a string), and the list's body must hold only JSON integers, each
   followed by `,` or `, ` (any other whitespace, a sign, a fraction, an exponent or a nested
   value is "not sure"); no leading zeros, no empty elements, and values below
-  rle.MAX_COMPRESSIBLE (larger counts than any real frame has);
+  compress.MAX_COMPRESSIBLE (larger counts than any real frame has);
 * the document must not contain the escape `\\u0000` anywhere, so no key of the original can
   read "\\x00" and every marker key in the parsed remainder is one of ours;
 * the caller checks that the markers sit exactly where it expects count lists; a list cut
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from vis_bench.eval import bulk_rle
-from vis_bench.eval.rle import MAX_COMPRESSIBLE, compress_counts
+from vis_bench.eval.rle import bulk_rle
+from vis_bench.eval.rle.compress import MAX_COMPRESSIBLE, compress_counts
 
 MARKER = "\x00"  # the key that stands for "counts" in the parsed remainder
 _MARKER_TEXT = b'"\\u0000":'

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
-from vis_bench.eval import validate_ovis
-from vis_bench.eval.params import MAX_DETS
-from vis_bench.eval.rle import describe_list_entry
+from vis_bench.eval.metric.params import MAX_DETS
+from vis_bench.eval.submission import validate_ovis
+from vis_bench.formats.rle import describe_list_entry
+from vis_bench.formats.ytvis_header import parse_header
 from vis_bench.jsonio import read_json
 
 
@@ -102,35 +103,15 @@ def load_split_info(path: str | Path) -> SplitInfo:
     Annotations are not needed, so the public valid.json (which has none) works.
     """
     path = str(path)
-    data = read_json(path, "ground truth / split file")
-    if not isinstance(data, dict):
-        raise InputError("expected a JSON object with 'videos' and 'categories'", path=path)
-    for key in ("videos", "categories"):
-        if not isinstance(data.get(key), list):
-            raise InputError(f"needs a list {key!r}", path=path, field=key)
-    sizes: dict[int, tuple[int, int]] = {}
-    lengths: dict[int, int | None] = {}
-    for i, video in enumerate(data["videos"]):
-        if not isinstance(video, dict) or not all(k in video for k in ("id", "height", "width")):
-            raise InputError(
-                f"videos[{i}] needs 'id', 'height' and 'width'", path=path, field="videos"
-            )
-        vid = video["id"]
-        sizes[vid] = (video["height"], video["width"])
-        length = video.get("length")
-        if length is None and isinstance(video.get("file_names"), list):
-            length = len(video["file_names"])
-        lengths[vid] = length
-    names = {}
-    for i, cat in enumerate(data["categories"]):
-        if not isinstance(cat, dict) or "id" not in cat:
-            raise InputError(f"categories[{i}] needs an 'id'", path=path, field="categories")
-        names[cat["id"]] = str(cat.get("name", ""))
-    annotations = data.get("annotations")
+    header = parse_header(
+        read_json(path, "ground truth / split file"), path, strict=False, what="split file"
+    )
+    names = header.category_names()
+    annotations = header.annotations
     return SplitInfo(
         path=path,
-        video_size=sizes,
-        video_length=lengths,
+        video_size=header.video_sizes(),
+        video_length=header.video_lengths(),
         cat_ids=set(names),
         cat_names=names,
         annotations=annotations if isinstance(annotations, list) else None,
@@ -148,7 +129,7 @@ def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
             "error",
             "polygon",
             f"{describe_list_entry(seg)} is not accepted (the official evaluator crashes on "
-            "it); encode the mask as compressed RLE (vis_bench.eval.rle.encode(mask))",
+            "it); encode the mask as compressed RLE (vis_bench.formats.rle.encode(mask))",
         )
         return
     if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
@@ -165,7 +146,7 @@ def _check_frame(seg: Any, size: tuple[int, int] | None, add) -> None:
             "error",
             "uncompressed-rle",
             "uncompressed RLE (counts a list) is not accepted; "
-            "use compressed RLE with a string 'counts' (vis_bench.eval.rle.to_json(rle))",
+            "use compressed RLE with a string 'counts' (vis_bench.formats.rle.to_json(rle))",
         )
         return
     if not isinstance(counts, str):

@@ -30,8 +30,8 @@ from operator import itemgetter
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from vis_bench.eval import bulk_rle
-from vis_bench.eval.rle import pycocotools_areas
+from vis_bench.eval.rle import bulk_rle
+from vis_bench.eval.rle.areas import pycocotools_areas
 
 RLE = dict
 # Largest IoU matrix (results x GT masks) one pycocotools call may return: 4M doubles, 32 MB.

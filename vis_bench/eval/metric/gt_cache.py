@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vis_bench.atomic import atomic_file
-from vis_bench.eval.loading import GroundTruth, load_ground_truth
+from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
 
 CACHE_VERSION = 2  # 2: OVIS occlusion scores
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from vis_bench.errors import InputError
 from vis_bench.eval.api import evaluate_loaded
-from vis_bench.eval.loading import GroundTruth, Results
-from vis_bench.eval.params import STAT_NAMES
-from vis_bench.eval.subset import restrict_to_videos
+from vis_bench.eval.metric.loading import GroundTruth, Results
+from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.stats.subset import restrict_to_videos
 
 #: YouTube-VIS 2022's short/long split by length: short <= 36 annotated frames < long
 DEFAULT_LENGTH_EDGES: tuple[int, ...] = (36,)

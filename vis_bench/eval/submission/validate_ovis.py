@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vis_bench.data.categories import identify_dataset
-from vis_bench.eval.occlusion import OcclusionLabelError, label_counts
+from vis_bench.formats.categories import identify_dataset
+from vis_bench.formats.occlusion import OcclusionLabelError, label_counts
 
 
 def applies(cat_names: Mapping[int, str], annotations: list | None, metric: str) -> bool:

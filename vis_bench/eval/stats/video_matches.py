@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from vis_bench.errors import InputError
-from vis_bench.eval.iou import PairTable
-from vis_bench.eval.matching import Matches
-from vis_bench.eval.params import AREA_LABELS, IOU_THRESHOLDS
+from vis_bench.eval.metric.iou import PairTable
+from vis_bench.eval.metric.matching import Matches
+from vis_bench.eval.metric.params import AREA_LABELS, IOU_THRESHOLDS
 
 FORMAT = "vis-bench-video-matches"
 _ALL = AREA_LABELS.index("all")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from vis_bench.errors import VisBenchError
-from vis_bench.eval.loading import GroundTruth, Results
+from vis_bench.eval.metric.loading import GroundTruth, Results
 
 TRACKING_METRICS: tuple[str, ...] = ("HOTA", "DetA", "AssA", "LocA")
 _TRACKER = "results"

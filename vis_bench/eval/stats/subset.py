@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from vis_bench.eval.loading import GroundTruth, Results
+from vis_bench.eval.metric.loading import GroundTruth, Results
 
 _Loaded = TypeVar("_Loaded", GroundTruth, Results)
 # fields listed per category (never per track or per video, whatever their length or keys)

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from vis_bench.eval import rle
-from vis_bench.eval.iou import video_overlaps
-from vis_bench.eval.loading import GroundTruth, Results
+from vis_bench.eval.metric.iou import video_overlaps
+from vis_bench.eval.metric.loading import GroundTruth, Results
+from vis_bench.eval.rle.areas import track_areas
 
 #: video IoU from which a ground-truth track counts as found (the metric's loosest threshold)
 FOUND_IOU = 0.5
@@ -60,7 +60,7 @@ def _best_pairs(gt: GroundTruth, res: Results, tracks: list[int]) -> dict[int, t
         inter, union = video_overlaps(
             d_tracks,
             [gt.frames[k] for k in ks],
-            rle.track_areas(d_tracks),
+            track_areas(d_tracks),
             [gt.frame_areas[k] for k in ks],
         )
         with np.errstate(divide="ignore", invalid="ignore"):

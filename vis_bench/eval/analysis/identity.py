@@ -25,7 +25,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
-from vis_bench.eval.loading import GroundTruth, Results
+from vis_bench.eval.metric.loading import GroundTruth, Results
 
 #: IoU a frame match needs (TrackEval's CLEAR default)
 MATCH_IOU = 0.5

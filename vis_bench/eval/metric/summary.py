@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_bench.eval.accumulate import Accumulated
-from vis_bench.eval.params import (
+from vis_bench.eval.metric.accumulate import Accumulated
+from vis_bench.eval.metric.params import (
     AREA_LABELS,
     IOU_THRESHOLDS,
     MAX_DETS,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vis_bench.eval.iou import PairTable
-from vis_bench.eval.params import AREA_RANGES, IOU_THRESHOLDS, MATCH_CEILING
+from vis_bench.eval.metric.iou import PairTable
+from vis_bench.eval.metric.params import AREA_RANGES, IOU_THRESHOLDS, MATCH_CEILING
 
 # Most (pair x GT slot) cells matched in one batch; bounds memory at ~A*T*this*9 bytes.
 _MAX_PADDED = 50_000

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vis_bench.eval.loading import GroundTruth, Results
-from vis_bench.eval.overlaps import FrameTable, frame_table, track_overlaps
-from vis_bench.eval.params import MAX_DETS
+from vis_bench.eval.metric.loading import GroundTruth, Results
+from vis_bench.eval.metric.overlaps import FrameTable, frame_table, track_overlaps
+from vis_bench.eval.metric.params import MAX_DETS
 
 
 @dataclass

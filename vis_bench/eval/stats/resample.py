@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_bench.eval.params import IOU_THRESHOLDS, RECALL_THRESHOLDS
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.metric.params import IOU_THRESHOLDS, RECALL_THRESHOLDS
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 #: the numbers a weight vector gives (area "all"; AP* at 100 results per video, AR10 at 10)
 RESAMPLED_STATS: tuple[str, ...] = ("AP", "AP50", "AP75", "AR10")

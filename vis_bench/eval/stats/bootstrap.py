@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vis_bench.errors import InputError
-from vis_bench.eval.resample import RESAMPLED_STATS, WeightedAccumulator
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.stats.resample import RESAMPLED_STATS, WeightedAccumulator
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 DEFAULT_REPLICATES = 1000
 DEFAULT_CONFIDENCE = 0.95

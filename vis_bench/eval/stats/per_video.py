@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from vis_bench.eval.diagnose import diagnose
-from vis_bench.eval.identity import track_identities
-from vis_bench.eval.loading import GroundTruth, Results
-from vis_bench.eval.resample import RESAMPLED_STATS, WeightedAccumulator
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.analysis.diagnose import diagnose
+from vis_bench.eval.analysis.identity import track_identities
+from vis_bench.eval.metric.loading import GroundTruth, Results
+from vis_bench.eval.stats.resample import RESAMPLED_STATS, WeightedAccumulator
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 
 def _defined(value: float) -> float | None:
@@ -71,7 +71,7 @@ def track_records(gt: GroundTruth, res: Results) -> list[dict[str, Any]]:
 
 def per_video_report(gt: GroundTruth, res: Results, result: Any) -> dict[str, Any]:
     """Everything `eval --per-video FILE` writes (JSON-ready; undefined values are null)."""
-    from vis_bench.eval.tracking import TrackingUnavailable, tracking_metrics
+    from vis_bench.eval.analysis.tracking import TrackingUnavailable, tracking_metrics
 
     scores = per_video_scores(VideoMatches.from_pairs(result.pairs, result.matches))
     tracks = track_records(gt, res)

@@ -19,11 +19,14 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
-from vis_bench.eval import bulk_rle
-from vis_bench.eval.count_lists import MARKER, CountLists, loads_with_count_lists
-from vis_bench.eval.occlusion import OcclusionLabelError, label_counts, score_from_counts
-from vis_bench.eval.rle import describe_list_entry, track_areas
-from vis_bench.jsonio import parse_json, read_bytes, read_json
+from vis_bench.eval.rle import bulk_rle
+from vis_bench.eval.rle.areas import track_areas
+from vis_bench.eval.rle.count_lists import MARKER, CountLists, loads_with_count_lists
+from vis_bench.formats.occlusion import OcclusionLabelError, label_counts, score_from_counts
+from vis_bench.formats.results_file import read_results
+from vis_bench.formats.rle import describe_list_entry
+from vis_bench.formats.ytvis_header import as_int, parse_header
+from vis_bench.jsonio import parse_json, read_bytes
 
 RLE = dict[str, Any]
 
@@ -103,14 +106,6 @@ def _require(entry: Any, key: str, path: str, where: str) -> Any:
     return entry[key]
 
 
-def _as_int(value: Any, path: str, where: str, key: str) -> int:
-    if type(value) is int:
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # 7.0 works as a dict key in the official code, so accept it
-    raise InputError(f"{where}: {key} must be an integer, got {value!r}", path=path, field=key)
-
-
 def _mean_of_truthy(values: list[Any]) -> float:
     """Mean of the truthy entries (None and 0 skipped), 0 if none: the official avg_area rule."""
     kept = [v for v in values if v]
@@ -176,45 +171,16 @@ def ground_truth_from_dict(data: Any, path: str = "<ground truth>") -> GroundTru
     return _build_ground_truth(data, path, None)
 
 
-def _videos(data: dict, path: str) -> tuple[dict[int, tuple[int, int]], dict[int, int | None]]:
-    video_size: dict[int, tuple[int, int]] = {}
-    video_length: dict[int, int | None] = {}
-    for i, video in enumerate(data["videos"]):
-        where = f"videos[{i}]"
-        vid = _as_int(_require(video, "id", path, where), path, where, "id")
-        height = _as_int(_require(video, "height", path, where), path, where, "height")
-        width = _as_int(_require(video, "width", path, where), path, where, "width")
-        video_size[vid] = (height, width)
-        length = video.get("length")
-        if length is None and isinstance(video.get("file_names"), list):
-            length = len(video["file_names"])
-        video_length[vid] = int(length) if isinstance(length, (int, float)) else None
-    return video_size, video_length
-
-
-def _categories(data: dict, path: str) -> dict[int, str]:
-    cat_names: dict[int, str] = {}
-    for i, cat in enumerate(data["categories"]):
-        where = f"categories[{i}]"
-        cid = _as_int(_require(cat, "id", path, where), path, where, "id")
-        cat_names[cid] = str(cat.get("name", cid))
-    return cat_names
-
-
 def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> GroundTruth:
     """GT from a parsed document; with `lists`, marker dicts stand for cut count lists."""
-    if not isinstance(data, dict):
-        raise InputError(
-            "ground truth must be a JSON object with 'videos', 'annotations'", path=path
-        )
+    header = parse_header(data, path, strict=False, what="ground truth")
     annotations_null = "annotations" in data and data["annotations"] is None
     if annotations_null:
         data = {**data, "annotations": []}  # the OVIS evaluator reads null as "no annotations"
-    for key in ("videos", "categories", "annotations"):
-        if not isinstance(data.get(key), list):
-            raise InputError(f"ground truth needs a list {key!r}", path=path, field=key)
-    video_size, video_length = _videos(data, path)
-    cat_names = _categories(data, path)
+    if not isinstance(data.get("annotations"), list):
+        raise InputError("ground truth needs a list 'annotations'", path=path, field="annotations")
+    video_size, video_length = header.video_sizes(), header.video_lengths()
+    cat_names = header.category_names()
 
     ann_ids, videos, cats, crowd, areas, frames = [], [], [], [], [], []
     occ = _OcclusionScores()
@@ -222,9 +188,9 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
     first_with_id: dict[int, int] = {}
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
-        vid = _as_int(_require(ann, "video_id", path, where), path, where, "video_id")
-        cid = _as_int(_require(ann, "category_id", path, where), path, where, "category_id")
-        aid = _as_int(_require(ann, "id", path, where), path, where, "id")
+        vid = as_int(_require(ann, "video_id", path, where), path, where, "video_id")
+        cid = as_int(_require(ann, "category_id", path, where), path, where, "category_id")
+        aid = as_int(_require(ann, "id", path, where), path, where, "id")
         if aid in first_with_id:
             # The official index keeps one annotation per id, so duplicates silently alias.
             raise InputError(
@@ -423,7 +389,7 @@ def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> No
     if isinstance(seg, list):
         raise InputError(
             f"{where} is {describe_list_entry(seg)}; results must be compressed RLE "
-            "(counts a string): encode a mask array with vis_bench.eval.rle.encode(mask)",
+            "(counts a string): encode a mask array with vis_bench.formats.rle.encode(mask)",
             path=path,
             field="segmentations",
         )
@@ -436,7 +402,7 @@ def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> No
     if not isinstance(seg["counts"], str):
         raise InputError(
             f"{where} is uncompressed RLE (counts a list); results must be compressed RLE "
-            "(counts a string): convert each entry with vis_bench.eval.rle.to_json(rle)",
+            "(counts a string): convert each entry with vis_bench.formats.rle.to_json(rle)",
             path=path,
             field="segmentations",
         )
@@ -494,7 +460,7 @@ def load_results(path: str | Path, gt: GroundTruth) -> Results:
     crashes with IndexError).
     """
     with paused_gc():
-        return results_from_list(read_json(path, "results"), gt, str(path))
+        return results_from_list(read_results(path), gt, str(path))
 
 
 def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Results:
@@ -512,7 +478,7 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
     known_videos = gt.video_size
     for i, res in enumerate(data):
         where = f"result {i}"
-        vid = _as_int(_require(res, "video_id", path, where), path, where, "video_id")
+        vid = as_int(_require(res, "video_id", path, where), path, where, "video_id")
         if vid not in known_videos:
             raise InputError(
                 f"{where} has video_id {vid}, which is not a video of the ground truth "
@@ -521,7 +487,7 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
                 field="video_id",
             )
         video_of[i] = vid
-        category_of[i] = _as_int(
+        category_of[i] = as_int(
             _require(res, "category_id", path, where), path, where, "category_id"
         )
         value = _require(res, "score", path, f"{where} (video_id {vid})")
