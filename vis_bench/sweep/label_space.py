@@ -9,12 +9,8 @@ by_name` maps classes of the same name instead, drops the rest and says so in th
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import orjson
-
-from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.sweep.methods import MethodEntry
 
@@ -48,13 +44,17 @@ def dataset_categories(source: Any) -> Any:
     return getattr(dataset, "categories", None)
 
 
-def apply_mapping(results_path: Path, mapping: Any) -> int:
-    """Rewrite a cell's predictions in the dataset's ids; returns how many were dropped."""
-    predictions = orjson.loads(Path(results_path).read_bytes())
+def map_predictions(predictions: list[dict], mapping: Any) -> tuple[list[dict], int]:
+    """The predictions in the dataset's ids, and how many had no counterpart (dropped).
+
+    The worker calls it before its one write of results.json, so the parent reads the file once
+    and never rewrites it; None or an identity mapping returns the list as it is.
+    """
+    if mapping is None or mapping.is_identity:
+        return predictions, 0
     kept = []
     for prediction in predictions:
         target = mapping.dataset_id(prediction["category_id"])
         if target is not None:
             kept.append({**prediction, "category_id": target})
-    write_atomic(Path(results_path), orjson.dumps(kept))
-    return len(predictions) - len(kept)
+    return kept, len(predictions) - len(kept)

@@ -26,6 +26,8 @@ from vis_bench.eval.metric.iou import PairTable
 from vis_bench.eval.metric.loading import GroundTruth, Results
 from vis_bench.eval.metric.matching import Matches
 from vis_bench.eval.metric.params import AREA_RANGES, OCCLUSION_RANGES
+from vis_bench.eval.metric.phases import MetricPhases
+from vis_bench.eval.metric.summary import summarize_ovis
 from vis_bench.eval.ovis.matching import match_ovis
 
 #: how the metric is chosen: from the GT ("auto"), or forced
@@ -191,3 +193,23 @@ def accumulate_grid(
         precision=precision[:, :, :, :, 0], recall=recall[:, :, :, 0], cat_ids=acc.cat_ids
     )
     return base_matches, base_acc, breakdown
+
+
+def _check_pairs(gt: GroundTruth, res: Results, pairs: PairTable) -> None:
+    """What the OVIS evaluator aborts on once pairs are compared, in its order."""
+    check_frame_counts(gt, res, pairs)
+    check_every_track_labelled(gt)
+
+
+def _accumulate(
+    gt: GroundTruth, pairs: PairTable, matched: tuple[Matches, int]
+) -> tuple[Matches, Accumulated, OcclusionBreakdown]:
+    return accumulate_grid(gt, pairs, *matched)
+
+
+def _summarize(acc: Accumulated, breakdown: OcclusionBreakdown) -> dict[str, float]:
+    return summarize_ovis(breakdown.precision, breakdown.recall)
+
+
+#: the OVIS metric as a parameterisation of the shared phases (eval/metric/phases.py)
+OVIS_PHASES = MetricPhases("ovis", check_labels, _check_pairs, match_grid, _accumulate, _summarize)
