@@ -46,7 +46,7 @@ class Annotation:
 
     @property
     def occlusion_score(self) -> float | None:
-        """The OVIS occlusion score of this track (eval/occlusion.py), None without labels."""
+        """The OVIS occlusion score of this track (formats/occlusion.py), None without labels."""
         if self.occlusion is None:
             return None
         return track_occlusion_score(self.occlusion)

@@ -247,7 +247,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
 
 
 class _OcclusionScores:
-    """Occlusion scores of the GT tracks as they are read (OVIS; eval/occlusion.py).
+    """Occlusion scores of the GT tracks as they are read (OVIS; formats/occlusion.py).
 
     Every track is scored whether or not the OVIS metric is asked for, so that a malformed label
     list only matters when it is: the YouTube-VIS evaluator never reads the field.

@@ -80,7 +80,7 @@ def match_jobs(
     """Match pair `job_pair[j]` under setting `job_setting[j]` only, for every job (fills dt_gt).
 
     For re-matching a few (pair, setting) combinations whose outcome cannot be derived from
-    another setting's (ovis_matching.py); the pairs must have both results and GT.
+    another setting's (eval/ovis/matching.py); the pairs must have both results and GT.
     """
     counts_g, counts_d = pairs.gt_count[job_pair], pairs.dt_count[job_pair]
     for batch in _batches(np.arange(len(job_pair)), counts_g, counts_d):

@@ -34,7 +34,7 @@ STAT_NAMES: tuple[str, ...] = (
     "ARm",
     "ARl",
 )
-# OVIS: occlusion ranges on a GT track's occlusion score (eval/occlusion.py); both ends inclusive,
+# OVIS: occlusion ranges on a GT track's occlusion score (formats/occlusion.py); both ends inclusive,
 # so a score of exactly 0.25 is light and medium, 0.5 medium and heavy. "all" ignores nothing.
 OCCLUSION_RANGES: tuple[tuple[float, float], ...] = (
     (0.0, 1.0),

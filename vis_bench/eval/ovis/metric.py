@@ -3,9 +3,9 @@
 Same numbers as the OVIS authors' evaluator (`qjy981010/cocoapi`, `oviseval.py`; spec:
 tests/fixtures/golden/ovis_eval/README.md). What it adds to YouTube-VIS:
 
-* each GT track gets an occlusion score from its per-frame labels (occlusion.py);
+* each GT track gets an occlusion score from its per-frame labels (vis_bench/formats/occlusion.py);
 * the matching and accumulation run per (area range, occlusion range) pair, a GT outside the
-  occlusion range being ignored like one outside the area range (ovis_matching.py);
+  occlusion range being ignored like one outside the area range (ovis/matching.py);
 * 18 summary numbers instead of 12 (summary.OVIS_STATS).
 
 Inputs the official run aborts on are rejected here with an InputError naming the file, the
