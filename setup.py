@@ -4,7 +4,7 @@ The repository keeps `methods/` and `cuda_ops/` at its root (the layout users as
 install under the project's namespace as `vis_bench.methods` and `vis_bench.cuda_ops`, so no
 generic top-level package named `methods` or `cuda_ops` lands in site-packages.
 
-`vis_bench/eval/_rle_kernel.c` decodes RLE masks and counts mask intersections in bulk for the
+`vis_bench/eval/rle/_rle_kernel.c` decodes RLE masks and counts mask intersections in bulk for the
 YouTube-VIS metric. It is optional: without a C compiler the install still succeeds and the
 metric uses pycocotools for the same numbers, only slower.
 """
@@ -29,8 +29,8 @@ setup(
     package_dir={package: folder for folder, package in NAMESPACED.items()},
     ext_modules=[
         Extension(
-            "vis_bench.eval._rle_kernel",
-            sources=["vis_bench/eval/_rle_kernel.c"],
+            "vis_bench.eval.rle._rle_kernel",
+            sources=["vis_bench/eval/rle/_rle_kernel.c"],
             optional=True,
         )
     ],

@@ -22,9 +22,9 @@ import numpy as np
 from ytvis_scale_case import build_case
 
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.bootstrap import bootstrap, paired_difference
-from vis_bench.eval.per_video import per_video_scores
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
+from vis_bench.eval.stats.per_video import per_video_scores
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 
 def _timed(fn):

@@ -40,14 +40,14 @@ from pathlib import Path
 import pytest
 from ytvis_scale_case import CaseSpec, build_case
 
-from vis_bench.eval.accumulate import accumulate
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
-from vis_bench.eval.gt_cache import load_ground_truth_cached
-from vis_bench.eval.iou import compute_pairs
-from vis_bench.eval.loading import load_ground_truth, load_results, paused_gc
-from vis_bench.eval.matching import match
-from vis_bench.eval.params import STAT_NAMES
-from vis_bench.eval.summary import summarize
+from vis_bench.eval.metric.accumulate import accumulate
+from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
+from vis_bench.eval.metric.iou import compute_pairs
+from vis_bench.eval.metric.loading import load_ground_truth, load_results, paused_gc
+from vis_bench.eval.metric.matching import match
+from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.metric.summary import summarize
 
 PHASES = ("load", "evaluate", "accumulate", "summarize", "total")
 Timings = dict[str, float]

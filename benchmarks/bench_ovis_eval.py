@@ -31,8 +31,8 @@ from bench_eval import _run_modes, _summary
 from ovis_scale_case import OvisCaseSpec, build_case
 
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
-from vis_bench.eval.loading import load_ground_truth, load_results, paused_gc
-from vis_bench.eval.params import OVIS_STAT_NAMES, STAT_NAMES
+from vis_bench.eval.metric.loading import load_ground_truth, load_results, paused_gc
+from vis_bench.eval.metric.params import OVIS_STAT_NAMES, STAT_NAMES
 
 PHASES = ("load", "evaluate", "accumulate", "summarize", "total")
 

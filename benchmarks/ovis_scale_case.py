@@ -27,8 +27,8 @@ from ytvis_scale_case import (
     default_cache_dir,
 )
 
-from vis_bench.data.categories import OVIS
-from vis_bench.eval.occlusion import OCCLUSION_LABELS
+from vis_bench.formats.categories import OVIS
+from vis_bench.formats.occlusion import OCCLUSION_LABELS
 
 CASE_VERSION = 1
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from vis_bench.data import load_dataset
-from vis_bench.data.categories import (
+from vis_bench.data.videos import Category
+from vis_bench.errors import InputError
+from vis_bench.formats.categories import (
     OVIS,
     SYNTHETIC,
     YTVIS_2019,
@@ -13,8 +15,6 @@ from vis_bench.data.categories import (
     CategoryMapping,
     check_label_space,
 )
-from vis_bench.data.videos import Category
-from vis_bench.errors import InputError
 
 
 def test_same_label_space_gives_the_identity():

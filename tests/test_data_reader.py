@@ -14,7 +14,7 @@ from PIL import Image
 from vis_bench.data import VideoDataset, load_dataset
 from vis_bench.data import frames as frames_module
 from vis_bench.errors import InputError
-from vis_bench.eval.rle import encode, encode_uncompressed
+from vis_bench.formats.rle import encode, encode_uncompressed
 
 H, W = 12, 16
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from vis_bench.errors import InputError
-from vis_bench.eval import rle
 from vis_bench.eval.api import evaluate_files
+from vis_bench.formats import rle
 
 
 @pytest.fixture()
@@ -34,7 +34,7 @@ def test_uncompressed_rle_advice_produces_a_file_that_scores(case, tmp_path):
     results[i]["segmentations"][t] = rle.encode_uncompressed(mask)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(results))
-    with pytest.raises(InputError, match=r"vis_bench\.eval\.rle\.to_json\(rle\)"):
+    with pytest.raises(InputError, match=r"vis_bench\.formats\.rle\.to_json\(rle\)"):
         evaluate_files(case / "gt.json", broken)
     # the advice, done literally: every entry through to_json, then json.dump
     fixed = [

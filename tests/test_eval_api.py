@@ -9,10 +9,10 @@ import pytest
 
 from vis_bench.cli import main
 from vis_bench.errors import InputError
-from vis_bench.eval import rle
 from vis_bench.eval.api import evaluate_files, evaluate_predictions
-from vis_bench.eval.loading import load_ground_truth
-from vis_bench.eval.params import STAT_NAMES
+from vis_bench.eval.metric.loading import load_ground_truth
+from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.formats import rle
 
 H, W = 6, 8
 

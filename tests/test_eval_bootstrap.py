@@ -10,15 +10,15 @@ import pytest
 from tests.helpers.vis_cases import make_gt, predict, public, resampled
 from vis_bench.errors import InputError
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
-from vis_bench.eval.bootstrap import (
+from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
+from vis_bench.eval.stats.bootstrap import (
     auto_tolerance,
     bootstrap,
     paired_difference,
     resample_weights,
 )
-from vis_bench.eval.loading import ground_truth_from_dict, results_from_list
-from vis_bench.eval.resample import RESAMPLED_STATS, WeightedAccumulator
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.stats.resample import RESAMPLED_STATS, WeightedAccumulator
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 CASES = [f"case_{i:02d}" for i in range(1, 9)]
 

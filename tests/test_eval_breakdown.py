@@ -10,14 +10,14 @@ from tests.helpers.vis_cases import make_gt, predict, public
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.breakdown import (
+from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
+from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.stats.breakdown import (
     length_breakdown,
     length_buckets,
     parse_edges,
     videos_by_bucket,
 )
-from vis_bench.eval.loading import ground_truth_from_dict, results_from_list
-from vis_bench.eval.params import STAT_NAMES
 
 
 @pytest.fixture

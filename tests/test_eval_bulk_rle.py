@@ -8,7 +8,8 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from tests.helpers.rle_kernel import require_rle_kernel
-from vis_bench.eval import bulk_rle, rle
+from vis_bench.eval.rle import areas, bulk_rle
+from vis_bench.formats import rle
 
 
 @pytest.fixture(autouse=True)
@@ -103,7 +104,7 @@ def test_the_kernel_can_be_turned_off(monkeypatch):
     assert not bulk_rle.available()
     assert bulk_rle.decode([rle.encode(np.ones((2, 2), dtype=np.uint8))]) is None
     # the areas still come, from pycocotools
-    assert rle.mask_areas([rle.encode(np.ones((2, 2), dtype=np.uint8))]).tolist() == [4.0]
+    assert areas.mask_areas([rle.encode(np.ones((2, 2), dtype=np.uint8))]).tolist() == [4.0]
 
 
 def test_masks_not_kept_still_give_areas_and_refuse_intersections():

@@ -11,9 +11,14 @@ from pycocotools import mask as mask_utils
 
 from tests.helpers.rle_kernel import require_rle_kernel
 from vis_bench.errors import InputError
-from vis_bench.eval import count_lists, rle
-from vis_bench.eval.count_lists import MARKER, loads_with_count_lists
-from vis_bench.eval.loading import _markers_in_place, ground_truth_from_dict, load_ground_truth
+from vis_bench.eval.metric.loading import (
+    _markers_in_place,
+    ground_truth_from_dict,
+    load_ground_truth,
+)
+from vis_bench.eval.rle import compress, count_lists
+from vis_bench.eval.rle.count_lists import MARKER, loads_with_count_lists
+from vis_bench.formats import rle
 
 
 @pytest.fixture(autouse=True, params=["rle-kernel", "numpy"])
@@ -161,9 +166,11 @@ def test_compressed_strings_and_areas_equal_pycocotools(seed):
     lists = []
     for _ in range(40):
         n = int(rng.integers(0, 12))
-        high = int(rng.choice([2, 40, 600, 70_000, rle.MAX_COMPRESSIBLE]))
+        high = int(rng.choice([2, 40, 600, 70_000, compress.MAX_COMPRESSIBLE]))
         lists.append(rng.integers(0, high, n).tolist())
-    lists.append([0, rle.MAX_COMPRESSIBLE - 1, 0, rle.MAX_COMPRESSIBLE - 1, 15, 16, 511, 512])
+    lists.append(
+        [0, compress.MAX_COMPRESSIBLE - 1, 0, compress.MAX_COMPRESSIBLE - 1, 15, 16, 511, 512]
+    )
     parsed = loads_with_count_lists(json.dumps(_doc(*lists)).encode())[1]
     for k, counts in enumerate(lists):
         want = mask_utils.frPyObjects({"counts": counts, "size": [1, 1]}, 1, 1)
@@ -173,7 +180,7 @@ def test_compressed_strings_and_areas_equal_pycocotools(seed):
 
 def test_compress_counts_refuses_counts_pycocotools_cannot_hold():
     with pytest.raises(ValueError):
-        rle.compress_counts(np.array([rle.MAX_COMPRESSIBLE], np.uint32), np.array([0, 1]))
+        compress.compress_counts(np.array([compress.MAX_COMPRESSIBLE], np.uint32), np.array([0, 1]))
 
 
 # ---- the GT loader: fast and ordinary reading give the same GroundTruth or the same error ----

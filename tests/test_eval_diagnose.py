@@ -8,9 +8,9 @@ import math
 import numpy as np
 
 from vis_bench.cli import main
-from vis_bench.eval import rle
-from vis_bench.eval.diagnose import diagnose, summarize
-from vis_bench.eval.loading import ground_truth_from_dict, results_from_list
+from vis_bench.eval.analysis.diagnose import diagnose, summarize
+from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
+from vis_bench.formats import rle
 
 H, W = 6, 8
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from vis_bench.errors import InputError
-from vis_bench.eval import rle
-from vis_bench.eval.accumulate import _recall_positions
-from vis_bench.eval.loading import _mean_of_truthy, _result_frames
-from vis_bench.eval.params import RECALL_THRESHOLDS
+from vis_bench.eval.metric.accumulate import _recall_positions
+from vis_bench.eval.metric.loading import _mean_of_truthy, _result_frames
+from vis_bench.eval.metric.params import RECALL_THRESHOLDS
+from vis_bench.formats import rle
 
 
 @pytest.mark.parametrize(

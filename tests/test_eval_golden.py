@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers.rle_kernel import require_rle_kernel
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.params import STAT_NAMES
+from vis_bench.eval.metric.params import STAT_NAMES
 
 CASES = [f"case_{i:02d}" for i in range(1, 9)]
 

@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.gt_cache import cache_file, load_ground_truth_cached
-from vis_bench.eval.loading import load_ground_truth
+from vis_bench.eval.metric.gt_cache import cache_file, load_ground_truth_cached
+from vis_bench.eval.metric.loading import load_ground_truth
 
 
 def _frames(gt):

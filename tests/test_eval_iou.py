@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import vis_bench.eval.overlaps as overlaps_module
-from vis_bench.eval import rle
-from vis_bench.eval.iou import video_overlaps
+import vis_bench.eval.metric.overlaps as overlaps_module
+from vis_bench.eval.metric.iou import video_overlaps
+from vis_bench.eval.rle import areas
+from vis_bench.formats import rle
 
 
 def _random_mask(rng, shape, kind):
@@ -61,7 +62,9 @@ def test_overlaps_equal_brute_force_with_quirks(seed):
     d = [_random_track(rng, int(rng.integers(3, 9)), shape, odd_shape=odd) for _ in range(4)]
     g = [_random_track(rng, int(rng.integers(3, 9)), shape, odd_shape=odd) for _ in range(3)]
     d_rles, g_rles = [_as_rles(t) for t in d], [_as_rles(t) for t in g]
-    inter, union = video_overlaps(d_rles, g_rles, rle.track_areas(d_rles), rle.track_areas(g_rles))
+    inter, union = video_overlaps(
+        d_rles, g_rles, areas.track_areas(d_rles), areas.track_areas(g_rles)
+    )
     for i in range(len(d)):
         for j in range(len(g)):
             assert (inter[i, j], union[i, j]) == _brute_force(d[i], g[j]), (i, j)
@@ -71,7 +74,7 @@ def test_frames_past_the_shorter_list_count_for_nothing():
     full = np.ones((4, 4), np.uint8)
     d = [_as_rles([full])]  # one frame
     g = [_as_rles([full, full, full])]  # GT continues: not penalised (zip truncation)
-    inter, union = video_overlaps(d, g, rle.track_areas(d), rle.track_areas(g))
+    inter, union = video_overlaps(d, g, areas.track_areas(d), areas.track_areas(g))
     assert (inter[0, 0], union[0, 0]) == (16, 16)
 
 
@@ -80,7 +83,7 @@ def test_mismatched_size_frame_vanishes_from_union():
     b = np.ones((4, 5), np.uint8)
     d = [_as_rles([b, a])]
     g = [_as_rles([a, a])]
-    inter, union = video_overlaps(d, g, rle.track_areas(d), rle.track_areas(g))
+    inter, union = video_overlaps(d, g, areas.track_areas(d), areas.track_areas(g))
     assert (inter[0, 0], union[0, 0]) == (16, 16)  # frame 0 adds neither |d| nor |g|
 
 
@@ -89,7 +92,7 @@ def test_large_videos_are_split_by_frames_with_identical_sums(monkeypatch):
     shape = (12, 10)
     d = [_as_rles(_random_track(rng, 9, shape)) for _ in range(5)]
     g = [_as_rles(_random_track(rng, 9, shape)) for _ in range(4)]
-    args = (d, g, rle.track_areas(d), rle.track_areas(g))
+    args = (d, g, areas.track_areas(d), areas.track_areas(g))
     whole = video_overlaps(*args)
     monkeypatch.setattr(overlaps_module, "_MAX_ENTRIES", 6)  # forces many frame chunks
     chunked = video_overlaps(*args)
@@ -118,8 +121,8 @@ def test_track_overlaps_over_labels_and_batches(monkeypatch, max_entries, width_
     pairs_g = np.array([j for _, j in pairs])
     d_frames = overlaps_module.frame_table([_as_rles(t) for t in d])
     g_frames = overlaps_module.frame_table([_as_rles(t) for t in g])
-    d_frames.area = rle.mask_areas(d_frames.segs)
-    g_frames.area = rle.mask_areas(g_frames.segs)
+    d_frames.area = areas.mask_areas(d_frames.segs)
+    g_frames.area = areas.mask_areas(g_frames.segs)
     inter, union = overlaps_module.track_overlaps(
         d_frames, g_frames, d_label, g_label, batch, pairs_d, pairs_g
     )

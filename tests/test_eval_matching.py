@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_bench.eval.accumulate import accumulate
-from vis_bench.eval.iou import PairTable
-from vis_bench.eval.matching import match
-from vis_bench.eval.params import IOU_THRESHOLDS
-from vis_bench.eval.summary import summarize
+from vis_bench.eval.metric.accumulate import accumulate
+from vis_bench.eval.metric.iou import PairTable
+from vis_bench.eval.metric.matching import match
+from vis_bench.eval.metric.params import IOU_THRESHOLDS
+from vis_bench.eval.metric.summary import summarize
 
 SMALL = 100.0  # a mean area inside "all" and "small"
 
@@ -186,7 +186,7 @@ def test_category_without_gt_is_excluded_not_zero():
 
 
 def test_batched_matching_equals_one_batch(monkeypatch):
-    import vis_bench.eval.matching as matching_module
+    import vis_bench.eval.metric.matching as matching_module
 
     rng = np.random.default_rng(3)
     specs = []

@@ -13,10 +13,10 @@ import pytest
 
 from vis_bench.cli import main
 from vis_bench.errors import InputError
-from vis_bench.eval import rle
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.occlusion import level_of_covered_fraction, occlusion_score
-from vis_bench.eval.params import OVIS_STAT_NAMES, STAT_NAMES
+from vis_bench.eval.metric.params import OVIS_STAT_NAMES, STAT_NAMES
+from vis_bench.formats import rle
+from vis_bench.formats.occlusion import level_of_covered_fraction, occlusion_score
 
 H, W, T = 6, 8, 3
 N, S, SEV = "no_occlusion", "slight_occlusion", "severe_occlusion"
@@ -266,10 +266,10 @@ def _random_case(seed):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_derived_matching_equals_full_rematch_on_crowded_random_cases(tmp_path, seed):
-    from vis_bench.eval.iou import compute_pairs
-    from vis_bench.eval.loading import ground_truth_from_dict, results_from_list
-    from vis_bench.eval.matching import match_settings, outside
-    from vis_bench.eval.ovis_matching import match_ovis, occlusion_outside
+    from vis_bench.eval.metric.iou import compute_pairs
+    from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
+    from vis_bench.eval.metric.matching import match_settings, outside
+    from vis_bench.eval.ovis.matching import match_ovis, occlusion_outside
 
     data, results = _random_case(seed)
     gt = ground_truth_from_dict(data)
@@ -284,9 +284,9 @@ def test_derived_matching_equals_full_rematch_on_crowded_random_cases(tmp_path, 
 def test_random_cases_do_rematch_differently_from_the_base_setting():
     """Guard for the test above: its cases contain sub-range matches that differ from the
     "all occlusions" matching, so copying the base matching everywhere would fail it."""
-    from vis_bench.eval.iou import compute_pairs
-    from vis_bench.eval.loading import ground_truth_from_dict, results_from_list
-    from vis_bench.eval.ovis_matching import match_ovis
+    from vis_bench.eval.metric.iou import compute_pairs
+    from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
+    from vis_bench.eval.ovis.matching import match_ovis
 
     differing = 0
     for seed in range(12):

@@ -18,13 +18,11 @@ import pytest
 from conftest import REPO_ROOT
 
 from vis_bench.cli import main
-from vis_bench.eval import bulk_rle
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.iou import compute_pairs
-from vis_bench.eval.loading import load_ground_truth, load_results
-from vis_bench.eval.matching import match_settings, outside
-from vis_bench.eval.ovis_matching import match_ovis, occlusion_outside
-from vis_bench.eval.params import (
+from vis_bench.eval.metric.iou import compute_pairs
+from vis_bench.eval.metric.loading import load_ground_truth, load_results
+from vis_bench.eval.metric.matching import match_settings, outside
+from vis_bench.eval.metric.params import (
     AREA_LABELS,
     AREA_RANGES,
     MAX_DETS,
@@ -33,7 +31,9 @@ from vis_bench.eval.params import (
     OVIS_STAT_NAMES,
     STAT_NAMES,
 )
-from vis_bench.eval.summary import OVIS_STATS
+from vis_bench.eval.metric.summary import OVIS_STATS
+from vis_bench.eval.ovis.matching import match_ovis, occlusion_outside
+from vis_bench.eval.rle import bulk_rle
 
 CASES = [f"case_{i:02d}" for i in range(1, 5)]
 

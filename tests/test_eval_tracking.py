@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tests.helpers.vis_cases import H, W, box, make_gt, predict, public
-from vis_bench.eval import rle
-from vis_bench.eval.identity import track_identities
-from vis_bench.eval.loading import ground_truth_from_dict, results_from_list
+from vis_bench.eval.analysis.identity import track_identities
+from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
+from vis_bench.formats import rle
 
 
 def _load(gt: dict, results: list[dict]):
@@ -142,7 +142,7 @@ def _trackeval_on_files(tmp_path, gt: dict, results: list[dict], metrics):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hota_equals_trackeval_reading_the_files(tmp_path, seed):
     trackeval = pytest.importorskip("trackeval")
-    from vis_bench.eval.tracking import COMBINED, TRACKING_METRICS, tracking_metrics
+    from vis_bench.eval.analysis.tracking import COMBINED, TRACKING_METRICS, tracking_metrics
 
     gt = make_gt(n_videos=8, seed=20 + seed, lengths=(4, 9))
     results = _swapping_predictions(gt, seed)
@@ -178,7 +178,7 @@ def test_switch_and_fragmentation_totals_equal_trackeval_clear(tmp_path, seed):
 def test_tracking_metrics_say_how_to_install_trackeval_when_missing(monkeypatch):
     import builtins
 
-    from vis_bench.eval.tracking import TrackingUnavailable, tracking_metrics
+    from vis_bench.eval.analysis.tracking import TrackingUnavailable, tracking_metrics
 
     real_import = builtins.__import__
 

@@ -54,3 +54,22 @@ def test_deformable_attention_flops_do_not_depend_on_the_core():
     assert reference.by_op["vis_bench_ops.ms_deform_attn_pytorch"] == attention
     assert not any("grid_sampler" in op for op in reference.by_op)
     assert reference.total == compiled.total
+
+
+def test_a_method_with_deformable_attention_names_the_core_that_ran():
+    """The record's `execution` gets the core from the plugin's hook; the harness knows no kernel."""
+    from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+
+    torch.manual_seed(0)
+    plugin = SeqFormerPlugin.build(
+        {"hidden_dim": 32, "dim_feedforward": 64, "enc_layers": 1, "dec_layers": 1}
+    )
+    clip = plugin.preprocess(torch.randint(0, 255, (2, 3, 64, 96), dtype=torch.uint8), 64)
+    plugin.reset_execution_info()
+    assert plugin.execution_info() == {"deform_attn_core": None}
+    with use_ms_deform_attn_core(None):
+        plugin.infer_clip(clip)
+    assert plugin.execution_info() == {"deform_attn_core": ["reference"]}
+    plugin.reset_execution_info()
+    assert plugin.execution_info() == {"deform_attn_core": None}
+    assert toy.ToyPlugin.build({}).execution_info() == {}

@@ -14,7 +14,7 @@ from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.hashing import file_sha256
 from vis_bench.report.baseline import (
     Baseline,

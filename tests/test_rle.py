@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vis_bench.eval import rle
+from vis_bench.eval.rle import areas as bulk_areas
+from vis_bench.formats import rle
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 4), (17, 23), (64, 96)])
@@ -32,14 +33,14 @@ def test_uncompressed_starts_with_zero_run_when_first_pixel_is_set():
 def test_mask_areas_handles_more_than_255_masks():
     # pycocotools 2.0.11 `area` overflows on lists longer than 255; mask_areas chunks.
     masks = [rle.encode(np.eye(3, dtype=np.uint8) * (i % 2)) for i in range(600)]
-    areas = rle.mask_areas(masks)
+    areas = bulk_areas.mask_areas(masks)
     assert areas.shape == (600,)
     assert areas.tolist() == [3.0 * (i % 2) for i in range(600)]
 
 
 def test_track_areas_zero_where_absent():
     m = rle.encode(np.ones((2, 3), np.uint8))
-    assert [a.tolist() for a in rle.track_areas([[m, None], [], [None, None, m]])] == [
+    assert [a.tolist() for a in bulk_areas.track_areas([[m, None], [], [None, None, m]])] == [
         [6.0, 0.0],
         [],
         [0.0, 0.0, 6.0],

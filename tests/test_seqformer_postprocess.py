@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vis_bench.eval.rle import decode
+from vis_bench.formats.rle import decode
 from vis_bench.methods.common.seqformer.postprocess import (
     clip_instances,
     top_queries,

@@ -9,8 +9,8 @@ import pytest
 
 from tests.helpers.scored_records import ScoredCells
 from tests.helpers.vis_cases import make_gt, predict
-from vis_bench.eval.bootstrap import bootstrap, paired_difference
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
+from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.outputs import tables_markdown
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN

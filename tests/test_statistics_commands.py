@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers.vis_cases import make_gt, predict, public
 from vis_bench.cli import main
-from vis_bench.eval.params import STAT_NAMES
+from vis_bench.eval.metric.params import STAT_NAMES
 
 
 @pytest.fixture

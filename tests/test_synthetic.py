@@ -17,8 +17,8 @@ from vis_bench.data import (
     synthetic_spec,
 )
 from vis_bench.data import synthetic as synthetic_module
-from vis_bench.data.categories import SYNTHETIC
 from vis_bench.errors import InputError
+from vis_bench.formats.categories import SYNTHETIC
 
 SMALL = {"min_frames": 4, "max_frames": 6, "sizes": [(48, 64), (40, 56)]}
 

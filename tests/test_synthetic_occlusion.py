@@ -15,10 +15,10 @@ from vis_bench.config import parse_config
 from vis_bench.data import SyntheticSpec, generate_dataset, load_dataset
 from vis_bench.data.synthetic_occlusion import occlusion_label
 from vis_bench.errors import InputError
-from vis_bench.eval import rle
 from vis_bench.eval.api import evaluate_files
-from vis_bench.eval.occlusion import occlusion_score
-from vis_bench.eval.params import OVIS_STAT_NAMES
+from vis_bench.eval.metric.params import OVIS_STAT_NAMES
+from vis_bench.formats import rle
+from vis_bench.formats.occlusion import occlusion_score
 from vis_bench.inference.sources import open_source
 from vis_bench.report.tables import comparison_table
 from vis_bench.sweep import run_sweep

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from vis_bench.cli import main
-from vis_bench.data.categories import OVIS
-from vis_bench.eval import rle
-from vis_bench.eval.submission import write_submission_zip
-from vis_bench.eval.validate import load_split_info, validate_results
+from vis_bench.eval.submission.archive import write_submission_zip
+from vis_bench.eval.submission.validate import load_split_info, validate_results
+from vis_bench.formats import rle
+from vis_bench.formats.categories import OVIS
 
 H, W = 4, 6
 

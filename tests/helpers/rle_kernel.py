@@ -1,6 +1,6 @@
 """When the tests of the compiled RLE kernel may skip: only when no C compiler exists.
 
-setup.py builds `vis_bench/eval/_rle_kernel.c` as an optional extension, so a failed build
+setup.py builds `vis_bench/eval/rle/_rle_kernel.c` as an optional extension, so a failed build
 still installs and the metric quietly takes the slower pycocotools path. Tests must not be as
 quiet: without a compiler the kernel tests skip (saying what was looked for), but with a
 compiler present a kernel that does not import is a broken build, and they fail.
@@ -16,7 +16,7 @@ import sysconfig
 
 import pytest
 
-KERNEL_MODULE = "vis_bench.eval._rle_kernel"
+KERNEL_MODULE = "vis_bench.eval.rle._rle_kernel"
 
 
 def c_compiler() -> tuple[str, str | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_bench.eval import rle
+from vis_bench.formats import rle
 
 H, W = 24, 32
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.eval.rle import encode
+from vis_bench.formats.rle import encode
 from vis_bench.toolkit.finalise import TrackPostprocessing
 from vis_bench.toolkit.stitching import VideoTrack
 

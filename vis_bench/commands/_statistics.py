@@ -15,7 +15,7 @@ from typing import Any
 from tabulate import tabulate
 
 from vis_bench.atomic import write_atomic
-from vis_bench.eval.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_REPLICATES
+from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_REPLICATES
 
 BREAKDOWNS = ("length",)
 
@@ -76,8 +76,8 @@ def _interval(ci: list[float] | None) -> str:
 
 def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`AP_ci`, `AP50_ci`, `AP75_ci`, `AR10_ci` and a `bootstrap` note; prints the intervals."""
-    from vis_bench.eval.bootstrap import bootstrap
-    from vis_bench.eval.video_matches import VideoMatches
+    from vis_bench.eval.stats.bootstrap import bootstrap
+    from vis_bench.eval.stats.video_matches import VideoMatches
 
     boot = bootstrap(
         VideoMatches.from_pairs(result.pairs, result.matches),
@@ -106,7 +106,7 @@ def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def breakdown_entries(gt: Any, res: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`{"length": {label: {"videos": n, ...stats}}}`; prints one row per bucket."""
-    from vis_bench.eval.breakdown import DEFAULT_LENGTH_EDGES, length_breakdown, parse_edges
+    from vis_bench.eval.stats.breakdown import DEFAULT_LENGTH_EDGES, length_breakdown, parse_edges
 
     edges = (
         DEFAULT_LENGTH_EDGES if args.length_buckets is None else parse_edges(args.length_buckets)
@@ -128,7 +128,7 @@ def breakdown_entries(gt: Any, res: Any, args: argparse.Namespace) -> dict[str, 
 
 def write_per_video(gt: Any, res: Any, result: Any, path: Path) -> None:
     """Per-video scores, per-track identity behaviour and tracking metrics, as JSON."""
-    from vis_bench.eval.per_video import per_video_report
+    from vis_bench.eval.stats.per_video import per_video_report
 
     report = per_video_report(gt, res, result)
     for note in report["notes"]:

@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from vis_bench.atomic import write_atomic
 from vis_bench.commands._statistics import add_bootstrap_arguments
-from vis_bench.eval.bootstrap import DEFAULT_REPLICATES
+from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES
 
 NAME = "compare"
 HELP = "paired bootstrap comparison of two results files on the same videos (is A - B real?)"
@@ -35,10 +35,10 @@ def _pct(value: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.eval.api import evaluate_loaded
-    from vis_bench.eval.bootstrap import paired_difference
-    from vis_bench.eval.loading import load_ground_truth, load_results
-    from vis_bench.eval.resample import RESAMPLED_STATS
-    from vis_bench.eval.video_matches import VideoMatches
+    from vis_bench.eval.metric.loading import load_ground_truth, load_results
+    from vis_bench.eval.stats.bootstrap import paired_difference
+    from vis_bench.eval.stats.resample import RESAMPLED_STATS
+    from vis_bench.eval.stats.video_matches import VideoMatches
 
     replicates = DEFAULT_REPLICATES if args.bootstrap is None else args.bootstrap
     gt = load_ground_truth(args.gt)

@@ -2,7 +2,7 @@
 
 Prints, for all tracks and apart for those that are always visible and those that enter or leave,
 how many a prediction finds, how often it has the right category, and the share of visible frames
-where its mask is empty (see vis_bench/eval/diagnose.py).
+where its mask is empty (see vis_bench/eval/analysis/diagnose.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from vis_bench.atomic import write_atomic
-from vis_bench.eval.diagnose import FOUND_IOU, as_records, diagnose, summarize
-from vis_bench.eval.loading import load_ground_truth, load_results
+from vis_bench.eval.analysis.diagnose import FOUND_IOU, as_records, diagnose, summarize
+from vis_bench.eval.metric.loading import load_ground_truth, load_results
 
 NAME = "diagnose"
 HELP = "per-track errors of a results file: tracks found, classes, frames lost"

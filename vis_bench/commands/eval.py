@@ -22,7 +22,7 @@ HELP = (
     "score a results.json with the YouTube-VIS or OVIS metric (same numbers as the official "
     "evaluators)"
 )
-#: --metric choices (vis_bench.eval.ovis.METRICS; listed here so --help imports no metric code)
+#: --metric choices (vis_bench.eval.ovis.metric.METRICS; listed here so --help imports no metric code)
 METRICS = ("auto", "ytvis", "ovis")
 
 _MAX_WARNINGS_SHOWN = 10
@@ -67,8 +67,8 @@ def _evaluate(args: argparse.Namespace):
             args.gt, args.results, gt_cache_dir=args.gt_cache, metric=args.metric
         )
         return result, None, None
-    from vis_bench.eval.gt_cache import load_ground_truth_cached
-    from vis_bench.eval.loading import load_ground_truth, load_results
+    from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
+    from vis_bench.eval.metric.loading import load_ground_truth, load_results
 
     if args.gt_cache is None:
         gt = load_ground_truth(args.gt)

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(baseline, records: list[dict], args: argparse.Namespace, config) -> int:
-    from vis_bench.eval.bootstrap import DEFAULT_REPLICATES
+    from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES
     from vis_bench.report.baseline import Tolerance, compare
 
     if args.tolerance == "auto":

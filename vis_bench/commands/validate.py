@@ -10,8 +10,8 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from vis_bench.eval.submission import write_submission_zip
-from vis_bench.eval.validate import load_split_info, validate_results
+from vis_bench.eval.submission.archive import write_submission_zip
+from vis_bench.eval.submission.validate import load_split_info, validate_results
 
 NAME = "validate"
 HELP = "check a results.json against a split's videos/categories before submission"

@@ -4,17 +4,6 @@ Frames are uint8 RGB: numpy [T, H, W, 3] from `VideoDataset.frames`, torch [T, 3
 `VideoDataset.frames_tensor`.
 """
 
-from vis_bench.data.categories import (
-    OVIS,
-    SYNTHETIC,
-    YTVIS_2019,
-    YTVIS_2021,
-    CategoryMapping,
-    CategorySet,
-    check_label_space,
-    get_category_set,
-    identify_dataset,
-)
 from vis_bench.data.dataset import VideoDataset, load_dataset
 from vis_bench.data.synthetic import (
     SyntheticSpec,
@@ -26,6 +15,17 @@ from vis_bench.data.synthetic import (
 )
 from vis_bench.data.videos import Annotation, Category, Video
 from vis_bench.data.ytvis_json import AnnotationFile, load_annotation_file
+from vis_bench.formats.categories import (
+    OVIS,
+    SYNTHETIC,
+    YTVIS_2019,
+    YTVIS_2021,
+    CategoryMapping,
+    CategorySet,
+    check_label_space,
+    get_category_set,
+    identify_dataset,
+)
 
 __all__ = [
     "OVIS",

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vis_bench.data.categories import identify_dataset
 from vis_bench.data.frames import find_missing, read_frame, stack_frames, to_tensor_clip
 from vis_bench.data.videos import Category, Video
 from vis_bench.data.ytvis_json import AnnotationFile, load_annotation_file
 from vis_bench.errors import InputError
+from vis_bench.formats.categories import identify_dataset
 
 if TYPE_CHECKING:
     import torch

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
+from vis_bench.formats.ytvis_header import VideoHeader, parse_header
 
 MANIFEST_FORMAT = "vis-bench-split"
 MANIFEST_NAME = "split_manifest.json"
@@ -38,14 +39,14 @@ def video_fraction(first_file_name: str, seed: int) -> float:
     return int.from_bytes(digest, "big") / 2**256
 
 
-def _first_file_name(video: Any, index: int, path: str) -> str:
-    names = video.get("file_names") if isinstance(video, dict) else None
-    if not isinstance(names, list) or not names or not isinstance(names[0], str):
+def _first_file_name(video: VideoHeader, path: str) -> str:
+    names = video.file_names
+    if not names or not isinstance(names[0], str):
         raise InputError(
-            f"videos[{index}] needs a non-empty 'file_names' list: the split is decided by the "
-            "first file name",
+            f"videos[{video.index}] needs a non-empty 'file_names' list: the split is decided by "
+            "the first file name",
             path=path,
-            field=f"videos[{index}].file_names",
+            field=f"videos[{video.index}].file_names",
         )
     return names[0]
 
@@ -58,13 +59,13 @@ def split_annotations(data: Any, holdout: float, seed: int, path: str = "<annota
     """
     if not 0 < holdout < 1:
         raise InputError(f"--holdout must be a fraction between 0 and 1, got {holdout}")
-    if not isinstance(data, dict) or not isinstance(data.get("videos"), list):
-        raise InputError("expected a YouTube-VIS annotation file with a 'videos' list", path=path)
+    header = parse_header(data, path, strict=False)
     held: set[Any] = set()
     held_names: list[str] = []
     seen: dict[str, int] = {}
-    for i, video in enumerate(data["videos"]):
-        name = _first_file_name(video, i, path)
+    for video in header.videos:
+        i = video.index
+        name = _first_file_name(video, path)
         if name in seen:
             raise InputError(
                 f"videos[{i}] and videos[{seen[name]}] share the first file name {name!r}",
@@ -73,7 +74,7 @@ def split_annotations(data: Any, holdout: float, seed: int, path: str = "<annota
             )
         seen[name] = i
         if video_fraction(name, seed) < holdout:
-            held.add(video.get("id"))
+            held.add(data["videos"][i].get("id"))
             held_names.append(name)
     annotations = data.get("annotations")
     parts = {}

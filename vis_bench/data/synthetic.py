@@ -30,12 +30,12 @@ import numpy as np
 from PIL import Image
 
 from vis_bench.atomic import atomic_directory
-from vis_bench.data.categories import SYNTHETIC
 from vis_bench.data.raster import MAX_EXTENT, local_coords, shape_mask, smooth_noise, texture_mask
 from vis_bench.data.synthetic_long import plan_long_track
 from vis_bench.data.synthetic_occlusion import add_crossings, crossing_rng, occlusion_label
 from vis_bench.errors import InputError
-from vis_bench.eval.rle import encode_uncompressed
+from vis_bench.formats.categories import SYNTHETIC
+from vis_bench.formats.rle import encode_uncompressed
 
 # Bump when the generator's output changes for the same spec, so cached datasets are rebuilt.
 GENERATOR_VERSION = 1

@@ -6,7 +6,7 @@ With `SyntheticSpec.occlusion` set (`synth --occlusion SHARE`), the generator
   of the object's full in-frame shape (what its later-drawn neighbours hide of it): f < 0.05
   `no_occlusion`, f < 0.5 `slight_occlusion`, otherwise `severe_occlusion`. A fully covered
   object has a null mask and a `severe_occlusion` label; an object out of the frame a null
-  mask and a null label (eval/occlusion.py defines the levels);
+  mask and a null label (formats/occlusion.py defines the levels);
 * adds, for about SHARE of the tracks, another object that passes in front of it: it crosses
   the track's centre at a random time in the middle of the video, a little larger than the
   track, so the track goes from no to slight to severe occlusion and back. SHARE 0 labels the
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from vis_bench.eval.occlusion import level_of_covered_fraction
+from vis_bench.formats.occlusion import level_of_covered_fraction
 
 #: an occluder's radius relative to the track it crosses (at least as large: severe is reached)
 _SIZE = (1.05, 1.5)

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from vis_bench.eval import rle as rle_utils
-from vis_bench.eval.occlusion import occlusion_score as track_occlusion_score
+from vis_bench.formats import rle as rle_utils
+from vis_bench.formats.occlusion import occlusion_score as track_occlusion_score
 
 Segmentation = dict[str, Any] | list[list[float]] | None
 
@@ -46,7 +46,7 @@ class Annotation:
 
     @property
     def occlusion_score(self) -> float | None:
-        """The OVIS occlusion score of this track (eval/occlusion.py), None without labels."""
+        """The OVIS occlusion score of this track (formats/occlusion.py), None without labels."""
         if self.occlusion is None:
             return None
         return track_occlusion_score(self.occlusion)

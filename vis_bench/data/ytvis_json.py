@@ -10,14 +10,13 @@ file is reported where it enters instead of as a KeyError deep inside training o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vis_bench.data.videos import Annotation, Category, Video
-from vis_bench.errors import InputError
-from vis_bench.eval.occlusion import OcclusionLabelError, label_counts
+from vis_bench.formats.occlusion import OcclusionLabelError, label_counts
+from vis_bench.formats.ytvis_header import StrictReader, parse_header, short
 from vis_bench.jsonio import read_json
 
 
@@ -35,96 +34,28 @@ class AnnotationFile:
 def load_annotation_file(path: str | Path) -> AnnotationFile:
     """Read and validate one annotation file; see the module docstring for what is checked."""
     path = Path(path)
-    return _Parser(path).parse(read_json(path, "annotation file"))
+    return _Parser(str(path)).parse(read_json(path, "annotation file"))
 
 
-class _Parser:
-    def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, message: str, field: str) -> InputError:
-        return InputError(message, path=str(self.path), field=field)
-
-    def get(self, obj: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
-        if key not in obj:
-            raise self.fail("required field is missing", f"{where}.{key}")
-        value = obj[key]
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            names = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            raise self.fail(
-                f"expected {names}, got {type(value).__name__} {_short(value)}", f"{where}.{key}"
-            )
-        return value
-
-    def positive(self, obj: dict[str, Any], key: str, where: str) -> int:
-        value = self.get(obj, key, where, int)
-        if value <= 0:
-            raise self.fail(f"must be a positive integer, got {value}", f"{where}.{key}")
-        return value
+class _Parser(StrictReader):
+    """The strict view of a whole file: the header (formats.ytvis_header), then the tracks."""
 
     def parse(self, data: Any) -> AnnotationFile:
-        if not isinstance(data, dict):
-            raise self.fail(f"top level must be a JSON object, got {type(data).__name__}", "$")
-        for key in ("videos", "categories"):
-            if key not in data:
-                raise self.fail("required top-level field is missing", key)
-            if not isinstance(data[key], list):
-                raise self.fail(f"must be a list, got {type(data[key]).__name__}", key)
-        categories = self.categories(data["categories"])
-        videos = self.videos(data["videos"])
-        raw_anns = data.get("annotations")
+        header = parse_header(data, str(self.path), strict=True)
+        categories = tuple(Category(c.id, c.name, c.supercategory) for c in header.categories)
+        videos = {
+            v.id: Video(v.id, v.width, v.height, v.length, v.file_names) for v in header.videos
+        }
+        raw_anns = header.annotations
         has_annotations = raw_anns is not None
         if has_annotations and not isinstance(raw_anns, list):
             raise self.fail(f"must be a list or null, got {type(raw_anns).__name__}", "annotations")
         tracks = self.annotations(raw_anns or [], videos, {c.id for c in categories})
-        info = data.get("info") if isinstance(data.get("info"), dict) else {}
         full = tuple(
             Video(v.id, v.width, v.height, v.length, v.file_names, tuple(tracks.get(v.id, ())))
             for v in videos.values()
         )
-        return AnnotationFile(self.path, info, categories, full, has_annotations)
-
-    def categories(self, items: list[Any]) -> tuple[Category, ...]:
-        out: dict[int, Category] = {}
-        for i, item in enumerate(items):
-            where = f"categories[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail("must be an object", where)
-            cid = self.get(item, "id", where, int)
-            name = self.get(item, "name", where, str)
-            if cid in out:
-                raise self.fail(f"duplicate category id {cid}", f"{where}.id")
-            out[cid] = Category(cid, name, str(item.get("supercategory", "")))
-        return tuple(out.values())
-
-    def videos(self, items: list[Any]) -> dict[int, Video]:
-        out: dict[int, Video] = {}
-        for i, item in enumerate(items):
-            where = f"videos[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail("must be an object", where)
-            vid = self.get(item, "id", where, int)
-            if vid in out:
-                raise self.fail(
-                    f"duplicate video id {vid}; video ids must be unique", f"{where}.id"
-                )
-            where = f"videos[{i}] (id {vid})"
-            width = self.positive(item, "width", where)
-            height = self.positive(item, "height", where)
-            length = self.positive(item, "length", where)
-            names = self.get(item, "file_names", where, list)
-            if not all(isinstance(n, str) for n in names):
-                raise self.fail("every entry must be a string path", f"{where}.file_names")
-            if len(names) != length:
-                raise self.fail(
-                    f"length is {length} but file_names lists {len(names)} frames; "
-                    "make `length` equal the number of file_names",
-                    f"{where}.length",
-                )
-            out[vid] = Video(vid, width, height, length, tuple(names))
-        return out
+        return AnnotationFile(Path(self.path), header.info, categories, full, has_annotations)
 
     def annotations(
         self, items: list[Any], videos: dict[int, Video], category_ids: set[int]
@@ -158,7 +89,7 @@ class _Parser:
             occlusion = self.occlusion(item, where, video)
             iscrowd = item.get("iscrowd", 0)
             if iscrowd not in (0, 1):
-                raise self.fail(f"must be 0 or 1, got {_short(iscrowd)}", f"{where}.iscrowd")
+                raise self.fail(f"must be 0 or 1, got {short(iscrowd)}", f"{where}.iscrowd")
             ann = Annotation(
                 id=aid,
                 video_id=vid,
@@ -239,8 +170,3 @@ def _is_box(box: Any) -> bool:
         and len(box) == 4
         and all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
     )
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

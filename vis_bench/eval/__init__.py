@@ -1,23 +1,22 @@
-"""The YouTube-VIS and OVIS metrics, RLE helpers, results.json validation and the submission zip.
+"""The YouTube-VIS and OVIS metrics, their statistics, and checks before submission.
 
-Phases, as in COCOeval, with plain arrays between them:
+Sub-packages, by concern (the public entry points are in `api`: `evaluate_files`,
+`evaluate_predictions`, `evaluate_loaded`, `EvalResult`):
 
-* `loading`    load: GT and results JSON -> per-track arrays (errors name file, entry, field);
-               `count_lists` reads the GT's uncompressed RLE count lists in bulk with numpy
-* `iou`        evaluate (1): exact video IoU of every (result, GT) pair -> `PairTable`, with
-               `overlaps` computing the integer intersections and unions in bulk
-* `matching`   evaluate (2): greedy matching per area range and IoU threshold -> `Matches`
-* `accumulate` precision [T, R, K, A, M] and recall [T, K, A, M] -> `Accumulated`
-* `summary`    the 12 official numbers and per-category AP
-* `api`        `evaluate_files(gt, results)` chaining them, with per-phase timings
+* `metric/`     the COCOeval phases in order: `params`, `loading` (GT and results JSON ->
+                per-track arrays; errors name file, entry and field), `iou` with `overlaps`,
+                `matching`, `accumulate`, `summary`, and `phases` (what a metric plugs in)
+* `ovis/`       the OVIS metric as a parameterisation of the same phases: per (area, occlusion)
+                range, 18 summary numbers; chosen automatically when the GT carries occlusion
+                labels (docs/ovis.md)
+* `rle/`        the speed machinery: the compiled kernel (`bulk_rle`), bulk pixel counts
+                (`areas`), the bulk reader of GT count lists (`count_lists`, `compress`)
+* `stats/`      per-video matching, bootstrap, resampling, per-video numbers, subsets, breakdowns
+* `analysis/`   error diagnosis, identity switches, TrackEval tracking metrics
+* `submission/` results.json validation (YouTube-VIS and OVIS rules) and the CodaLab zip
 
-OVIS (`ovis`, `ovis_matching`, `occlusion`): the same phases per (area, occlusion) range, with
-occlusion scores from the GT's per-frame labels and 18 summary numbers; chosen automatically
-when the GT carries occlusion labels (docs/ovis.md).
-
-Numbers equal the official evaluator (youtubevos/cocoapi) in every case of
-shared/design/ytvis_eval.md, quirks included. One documented deviation: an empty results list
-scores "no results" (0 where GT exists) instead of crashing. Also here: `validate` (checks a
-results file before submission), `submission` (the CodaLab zip) and `gt_cache` (opt-in cache
-of a parsed GT).
+Mask RLE, occlusion labels, dataset label spaces and the file headers are vis_bench.formats',
+shared with vis_bench.data. Numbers equal the official evaluator (youtubevos/cocoapi) in every
+case of shared/design/ytvis_eval.md, quirks included. One documented deviation: an empty results
+list scores "no results" (0 where GT exists) instead of crashing.
 """

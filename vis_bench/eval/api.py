@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vis_bench.eval.accumulate import Accumulated, accumulate
-from vis_bench.eval.gt_cache import load_ground_truth_cached
-from vis_bench.eval.iou import PairTable, compute_pairs
-from vis_bench.eval.loading import (
+from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
+from vis_bench.eval.metric.iou import PairTable, compute_pairs
+from vis_bench.eval.metric.loading import (
     GroundTruth,
     Results,
     load_ground_truth,
@@ -27,17 +26,13 @@ from vis_bench.eval.loading import (
     paused_gc,
     results_from_list,
 )
-from vis_bench.eval.matching import Matches, match
-from vis_bench.eval.ovis import (
-    OcclusionBreakdown,
-    accumulate_grid,
-    check_every_track_labelled,
-    check_frame_counts,
-    check_labels,
-    match_grid,
-    resolve_metric,
-)
-from vis_bench.eval.summary import per_category_ap, summarize, summarize_ovis
+from vis_bench.eval.metric.matching import Matches
+from vis_bench.eval.metric.phases import YTVIS_PHASES, MetricPhases
+from vis_bench.eval.metric.summary import per_category_ap
+from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown, resolve_metric
+
+#: each metric's steps in the shared phases, by the name `resolve_metric` gives
+METRIC_PHASES: dict[str, MetricPhases] = {p.name: p for p in (YTVIS_PHASES, OVIS_PHASES)}
 
 
 @dataclass
@@ -90,32 +85,21 @@ def evaluate_loaded(
     """
     timings = {} if timings is None else timings
     kind = resolve_metric(gt, metric)
-    breakdown = None
+    phases = METRIC_PHASES[kind]
     start = time.perf_counter()
     with paused_gc():
-        if kind == "ovis":
-            check_labels(gt, res)
+        phases.check_inputs(gt, res)
         pairs = compute_pairs(gt, res)
-        if kind == "ovis":
-            check_frame_counts(gt, res, pairs)
-            check_every_track_labelled(gt)
-            grid, rematched = match_grid(gt, pairs)
-        else:
-            matches = match(pairs)
+        phases.check_pairs(gt, res, pairs)
+        matched = phases.match(gt, pairs)
     timings["evaluate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if kind == "ovis":
-        matches, acc, breakdown = accumulate_grid(gt, pairs, grid, rematched)
-    else:
-        acc: Accumulated = accumulate(pairs, matches)
+    matches, acc, breakdown = phases.accumulate(gt, pairs, matched)
     timings["accumulate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if breakdown is None:
-        stats = summarize(acc)
-    else:
-        stats = summarize_ovis(breakdown.precision, breakdown.recall)
+    stats = phases.summarize(acc, breakdown)
     per_cat = per_category_ap(acc)
     timings["summarize"] = time.perf_counter() - start
 

@@ -29,9 +29,9 @@ import pandas as pd
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
-from vis_bench.eval.bootstrap import DEFAULT_REPLICATES, auto_tolerance
-from vis_bench.eval.params import STAT_NAMES
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES, auto_tolerance
+from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
 from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS

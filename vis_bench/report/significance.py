@@ -19,8 +19,12 @@ from typing import Any
 import numpy as np
 
 from vis_bench.errors import InputError
-from vis_bench.eval.bootstrap import DEFAULT_CONFIDENCE, paired_difference, percentile_interval
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.stats.bootstrap import (
+    DEFAULT_CONFIDENCE,
+    paired_difference,
+    percentile_interval,
+)
+from vis_bench.eval.stats.video_matches import VideoMatches
 
 #: appended to a difference whose paired interval contains 0
 NOT_SIGNIFICANT = "n.s."

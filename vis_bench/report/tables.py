@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from vis_bench.eval.params import STAT_NAMES
+from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,

@@ -3,18 +3,14 @@ cell's predictions when the config asks for a mapping by name.
 
 A checkpoint trained on YouTube-VIS 2019 predicts ids that mean other classes in OVIS; scoring
 them as they are gives silent garbage. A method entry that names its `label_space` is checked
-against the dataset's categories (vis_bench.data.categories.check_label_space); `category_map:
+against the dataset's categories (vis_bench.formats.categories.check_label_space); `category_map:
 by_name` maps classes of the same name instead, drops the rest and says so in the record.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import orjson
-
-from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.sweep.methods import MethodEntry
 
@@ -24,7 +20,7 @@ def label_space_mapping(entry: MethodEntry, dataset_categories: Any, source: str
     names no label space; a mismatch is an InputError naming the entry (before any cell runs)."""
     if entry.label_space is None or dataset_categories is None:
         return None
-    from vis_bench.data.categories import check_label_space
+    from vis_bench.formats.categories import check_label_space
 
     try:
         return check_label_space(
@@ -48,13 +44,17 @@ def dataset_categories(source: Any) -> Any:
     return getattr(dataset, "categories", None)
 
 
-def apply_mapping(results_path: Path, mapping: Any) -> int:
-    """Rewrite a cell's predictions in the dataset's ids; returns how many were dropped."""
-    predictions = orjson.loads(Path(results_path).read_bytes())
+def map_predictions(predictions: list[dict], mapping: Any) -> tuple[list[dict], int]:
+    """The predictions in the dataset's ids, and how many had no counterpart (dropped).
+
+    The worker calls it before its one write of results.json, so the parent reads the file once
+    and never rewrites it; None or an identity mapping returns the list as it is.
+    """
+    if mapping is None or mapping.is_identity:
+        return predictions, 0
     kept = []
     for prediction in predictions:
         target = mapping.dataset_id(prediction["category_id"])
         if target is not None:
             kept.append({**prediction, "category_id": target})
-    write_atomic(Path(results_path), orjson.dumps(kept))
-    return len(predictions) - len(kept)
+    return kept, len(predictions) - len(kept)

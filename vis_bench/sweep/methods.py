@@ -103,7 +103,7 @@ def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict
 def _label_space(entry: MethodConfig, where: str, source: str) -> str | None:
     if entry.label_space is None:
         return None
-    from vis_bench.data.categories import get_category_set
+    from vis_bench.formats.categories import get_category_set
 
     try:
         get_category_set(entry.label_space)

@@ -21,10 +21,12 @@ from tqdm import tqdm
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig
 from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames, single_process
+from vis_bench.errors import InputError
+from vis_bench.formats.results_file import read_results
 from vis_bench.report.records import append_record, finished_keys, read_records
 from vis_bench.sweep.cells import Cell, expand_cells
 from vis_bench.sweep.isolation import CellFailed, one_line, run_in_process, run_isolated
-from vis_bench.sweep.label_space import apply_mapping, dataset_categories, label_space_mapping
+from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
 from vis_bench.sweep.record import RunInfo, make_record
 from vis_bench.sweep.run_dir import cell_dir, claim_run_dir, save_config, update_index
@@ -59,8 +61,10 @@ def _execute(job: CellJob, config: BenchConfig, isolate: bool, progress: Any) ->
 
 def _predict_shard(
     job: CellJob, config: BenchConfig, source: Any, ctx: DistContext, isolate: bool, progress: Any
-) -> CellOutcome | None:
-    """Under `videos` sharding: this rank's share, gathered on rank 0 in dataset order."""
+) -> tuple[CellOutcome, list[dict]] | None:
+    """Under `videos` sharding: this rank's share, gathered on rank 0 in dataset order; rank 0
+    gets the outcome and the merged predictions (each rank's file read once, the merge written
+    once, and scored from memory)."""
     share = shard_by_frames(source.videos(), ctx.world_size)[ctx.rank]
     job.videos = [int(v.id) for v in share]
     job.results_path = str(Path(job.results_path).with_name(f"rank{ctx.rank}.json"))
@@ -68,12 +72,18 @@ def _predict_shard(
     error, outcome, predictions = None, None, []
     try:
         outcome = _execute(job, config, isolate, progress)
-        predictions = orjson.loads(Path(outcome.results_path).read_bytes())
-    except CellFailed as err:
-        error = err.reason
+        predictions = read_results(outcome.results_path)
+    except (CellFailed, InputError) as err:
+        error = getattr(err, "reason", str(err))
     ctx.check_all(error)
     parts = ctx.all_gather(
-        (predictions, outcome.num_videos, outcome.num_frames, outcome.seconds_end_to_end)
+        (
+            predictions,
+            outcome.num_videos,
+            outcome.num_frames,
+            outcome.seconds_end_to_end,
+            outcome.dropped_predictions,
+        )
     )
     if not ctx.is_main:
         return None
@@ -82,11 +92,12 @@ def _predict_shard(
     results_path = Path(job.results_path).with_name(RESULTS_FILE)
     write_atomic(results_path, orjson.dumps(merged))
     outcome.results_path = str(results_path)
-    outcome.num_predictions = len(merged)
+    outcome.dropped_predictions = sum(p[4] for p in parts)
+    outcome.num_predictions = len(merged) + outcome.dropped_predictions
     outcome.num_videos = sum(p[1] for p in parts)
     outcome.num_frames = sum(p[2] for p in parts)
     outcome.seconds_end_to_end = max(p[3] for p in parts)  # the slowest rank finishes the cell
-    return outcome
+    return outcome, merged
 
 
 def _spec_notes(cell: Cell) -> str:
@@ -201,22 +212,23 @@ def _run_cell(
     device = ctx.device_for(cell.device)
     job = _job(cell, config, source, folder / RESULTS_FILE, device)
     job.time_model = ctx.is_main or ctx.mode == "cells"
+    job.category_mapping = mapping  # applied by the worker, before its one write
     try:
+        predictions = None  # read once, by the scorer, unless the shard merge holds them
         if ctx.shards_videos:
-            outcome = _predict_shard(job, config, source, ctx, isolate, progress)
-            if outcome is None:
+            shard = _predict_shard(job, config, source, ctx, isolate, progress)
+            if shard is None:
                 return None
+            outcome, predictions = shard
         else:
             outcome = _execute(job, config, isolate, progress)
         if mapping is not None:
             outcome.measurements["label_space"] = {
                 "model": cell.method.label_space,
                 "mapping": mapping.describe(),
-                "dropped_predictions": 0
-                if mapping.is_identity
-                else apply_mapping(Path(outcome.results_path), mapping),
+                "dropped_predictions": outcome.dropped_predictions,
             }
-        score = scorer.score(Path(outcome.results_path))
+        score = scorer.score(Path(outcome.results_path), predictions)
     except (CellFailed, RankFailedError) as err:
         reason = getattr(err, "reason", str(err))
         details = getattr(err, "details", "")

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from vis_bench.atomic import write_atomic
 from vis_bench.eval.api import evaluate_predictions
-from vis_bench.eval.bootstrap import DEFAULT_CONFIDENCE, bootstrap
-from vis_bench.eval.loading import GroundTruth, load_ground_truth
-from vis_bench.eval.video_matches import VideoMatches
+from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
+from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, bootstrap
+from vis_bench.eval.stats.video_matches import VideoMatches
+from vis_bench.formats.results_file import read_results
 
 #: the per-video matching of a scored cell, beside its results.json
 VIDEO_MATCHES_FILE = "video_matches.json"
@@ -62,13 +62,15 @@ class Scorer:
         self.seed = seed
         self._gt: GroundTruth | None = None
 
-    def score(self, results_path: Path) -> CellScore:
-        """Score `results_path`; the matching goes to `video_matches.json` in its folder."""
+    def score(self, results_path: Path, predictions: list[dict] | None = None) -> CellScore:
+        """Score `results_path` (read here, once; or `predictions`, its content already in
+        memory); the matching goes to `video_matches.json` in its folder."""
         if self.gt_path is None:
             return CellScore()
         if self._gt is None:
             self._gt = load_ground_truth(self.gt_path)
-        predictions = orjson.loads(Path(results_path).read_bytes())
+        if predictions is None:
+            predictions = read_results(results_path)
         result = evaluate_predictions(self._gt, predictions)
         metrics = {
             name: (None if value < 0 else float(value)) for name, value in result.stats.items()

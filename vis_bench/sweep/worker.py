@@ -2,7 +2,8 @@
 
 The worker is the only process that ever holds a model. It builds the method from its checked
 entry (reading the checkpoint once), runs the shared runner over the dataset (or this rank's share
-of it), writes the predictions atomically, and measures what belongs to the model: FLOPs on the
+of it), writes the predictions atomically (once, already in the dataset's category ids when
+the entry maps them), and measures what belongs to the model: FLOPs on the
 first clip, parameters, memory (peak RSS, RSS once built, the rise during inference, CUDA peak),
 which deformable-attention core ran, the machine's load while timed, the harness's own share of
 the time (decode, stitching, mask resize, RLE) and the environment. It sends back only that small
@@ -21,6 +22,7 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.label_space import map_predictions
 from vis_bench.sweep.methods import MethodEntry
 
 #: what `results.json` holds per cell; a rank's share is written beside it
@@ -43,6 +45,8 @@ class CellJob:
     #: the parent's environment variables when the job was made (a forked worker would
     #: otherwise see its server's, which predate any change the parent made since)
     environ: dict[str, str] = field(default_factory=dict)
+    #: the model's categories -> the dataset's (a CategoryMapping), applied before the one write
+    category_mapping: Any = None
 
 
 @dataclass
@@ -57,6 +61,8 @@ class CellOutcome:
     model_clip_times: list[float]
     model_clip_frames: int
     measurements: dict[str, Any] = field(default_factory=dict)
+    #: predictions left out by the category mapping (no dataset class of that name)
+    dropped_predictions: int = 0
 
 
 def import_plugin(reference: str) -> Any:
@@ -220,7 +226,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         measurements["memory"] = _memory(rss_built, inference_peak, job.device)
     if job.measure.flops and outcome.first_clip is not None:
         measurements["flops"] = clip_flops(plugin, outcome.first_clip)
-    write_atomic(Path(job.results_path), orjson.dumps(outcome.results))
+    results, dropped = map_predictions(outcome.results, job.category_mapping)
+    write_atomic(Path(job.results_path), orjson.dumps(results))
     return CellOutcome(
         results_path=job.results_path,
         num_videos=outcome.num_videos,
@@ -230,4 +237,5 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         model_clip_times=list(outcome.model_clip_times),
         model_clip_frames=outcome.model_clip_frames,
         measurements=measurements,
+        dropped_predictions=dropped,
     )

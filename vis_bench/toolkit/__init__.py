@@ -12,8 +12,8 @@ The submodules are the implementations; import the names from this package.
 """
 
 from vis_bench.errors import InputError
-from vis_bench.eval.rle import decode as decode_rle
-from vis_bench.eval.rle import encode as encode_rle
+from vis_bench.formats.rle import decode as decode_rle
+from vis_bench.formats.rle import encode as encode_rle
 from vis_bench.toolkit.checkpoint_files import CheckpointContents, CheckpointError, open_checkpoint
 from vis_bench.toolkit.checkpoint_loading import (
     LoadReport,

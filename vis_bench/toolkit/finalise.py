@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.eval.rle import encode
+from vis_bench.formats.rle import encode
 from vis_bench.toolkit.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
 from vis_bench.toolkit.stitching import TrackSummary
 

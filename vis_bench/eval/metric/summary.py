@@ -1,0 +1,86 @@
+"""Summarize phase: the 12 official numbers (18 for OVIS) and per-category AP."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vis_bench.eval.metric.accumulate import Accumulated
+from vis_bench.eval.metric.params import (
+    AREA_LABELS,
+    IOU_THRESHOLDS,
+    MAX_DETS,
+    OCCLUSION_RANGE_LABELS,
+    OVIS_STAT_NAMES,
+    STAT_NAMES,
+)
+
+# (name, use precision?, IoU threshold or None for all, area label, maxDets), official order.
+_STATS = (
+    ("AP", True, None, "all", 100),
+    ("AP50", True, 0.5, "all", 100),
+    ("AP75", True, 0.75, "all", 100),
+    ("APs", True, None, "small", 100),
+    ("APm", True, None, "medium", 100),
+    ("APl", True, None, "large", 100),
+    ("AR1", False, None, "all", 1),
+    ("AR10", False, None, "all", 10),
+    ("AR100", False, None, "all", 100),
+    ("ARs", False, None, "small", 100),
+    ("ARm", False, None, "medium", 100),
+    ("ARl", False, None, "large", 100),
+)
+
+
+def _mean_defined(values: np.ndarray) -> float:
+    """Mean of the entries > -1, or -1 when there are none (official rule)."""
+    kept = values[values > -1]
+    return float(np.mean(kept)) if kept.size else -1.0
+
+
+def _select(acc: Accumulated, precision: bool, iou: float | None, area: str, max_det: int):
+    a = AREA_LABELS.index(area)
+    m = MAX_DETS.index(max_det)
+    array = acc.precision if precision else acc.recall
+    if iou is not None:
+        # Exact equality with the linspace doubles, as the official summary does.
+        array = array[np.flatnonzero(iou == IOU_THRESHOLDS)]
+    return array[..., a, m]
+
+
+def summarize(acc: Accumulated) -> dict[str, float]:
+    """The 12 summary numbers keyed AP, AP50, ..., ARl (-1 where undefined)."""
+    stats = {name: _mean_defined(_select(acc, *spec)) for name, *spec in _STATS}
+    assert tuple(stats) == STAT_NAMES
+    return stats
+
+
+# OVIS: (name, use precision?, IoU, area label, occlusion label, maxDets), official order.
+OVIS_STATS = (
+    *((name, p, iou, area, "all", m) for name, p, iou, area, m in _STATS[:6]),
+    ("AP_occ_light", True, None, "all", "light", 100),
+    ("AP_occ_medium", True, None, "all", "medium", 100),
+    ("AP_occ_heavy", True, None, "all", "heavy", 100),
+    *((name, p, iou, area, "all", m) for name, p, iou, area, m in _STATS[6:]),
+    ("AR_occ_light", False, None, "all", "light", 100),
+    ("AR_occ_medium", False, None, "all", "medium", 100),
+    ("AR_occ_heavy", False, None, "all", "heavy", 100),
+)
+
+
+def summarize_ovis(precision: np.ndarray, recall: np.ndarray) -> dict[str, float]:
+    """The 18 OVIS numbers from precision [T, R, K, A, O, M] and recall [T, K, A, O, M]."""
+    stats = {}
+    for name, use_precision, iou, area, occ, max_det in OVIS_STATS:
+        array = precision if use_precision else recall
+        if iou is not None:
+            array = array[np.flatnonzero(iou == IOU_THRESHOLDS)]
+        a, o = AREA_LABELS.index(area), OCCLUSION_RANGE_LABELS.index(occ)
+        stats[name] = _mean_defined(array[..., a, o, MAX_DETS.index(max_det)])
+    assert tuple(stats) == OVIS_STAT_NAMES
+    return stats
+
+
+def per_category_ap(acc: Accumulated) -> dict[int, float]:
+    """AP over all thresholds, area 'all', 100 results, per category id (-1 where undefined)."""
+    sel = acc.precision[:, :, :, AREA_LABELS.index("all"), MAX_DETS.index(100)]
+    return {int(c): _mean_defined(sel[:, :, k]) for k, c in enumerate(acc.cat_ids)}

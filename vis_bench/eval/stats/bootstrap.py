@@ -1,0 +1,179 @@
+"""Bootstrap confidence intervals over videos, and paired comparisons of two results files.
+
+The video is the unit of the YouTube-VIS metric (matching never crosses videos), so a replicate
+draws as many videos as the GT has, with replacement, and scores that multiset with the official
+rules (`resample.WeightedAccumulator`: re-accumulation only, no rematching). Percentile
+intervals; replicates whose statistic is undefined (no GT left in any category) are skipped.
+Point estimates always come from the ordinary evaluation, never from the replicates.
+
+Paired comparison: both methods are scored on the *same* resampled videos in every replicate, so
+the interval of the difference reflects how consistently one beats the other video by video, not
+the (much larger) spread of either score alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vis_bench.errors import InputError
+from vis_bench.eval.stats.resample import RESAMPLED_STATS, WeightedAccumulator
+from vis_bench.eval.stats.video_matches import VideoMatches
+
+DEFAULT_REPLICATES = 1000
+DEFAULT_CONFIDENCE = 0.95
+
+
+def resample_weights(n_videos: int, replicates: int, seed: int) -> np.ndarray:
+    """[B, V] how often each video is drawn per replicate (seeded: same seed, same draws)."""
+    if replicates < 1:
+        raise InputError(f"the number of bootstrap replicates must be >= 1, got {replicates}")
+    if n_videos < 1:
+        raise InputError("the ground truth has no videos to resample")
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_videos, np.full(n_videos, 1.0 / n_videos), size=replicates)
+
+
+def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float] | None:
+    """[low, high] percentile interval of the defined values (-1 and NaN skipped); None if none."""
+    if not 0 < confidence < 1:
+        raise InputError(f"confidence must be between 0 and 1, got {confidence}")
+    kept = values[np.isfinite(values)]
+    if not kept.size:
+        return None
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(kept, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass
+class BootstrapResult:
+    """Replicate values per statistic and their intervals (same scale as the stats: fractions)."""
+
+    replicates: int
+    seed: int
+    confidence: float
+    values: dict[str, np.ndarray] = field(repr=False)
+    intervals: dict[str, tuple[float, float] | None]
+
+    def stats_entries(self) -> dict[str, list[float] | None]:
+        """`{"AP_ci": [low, high], ...}` for a stats file."""
+        return {
+            f"{name}_ci": None if ci is None else [ci[0], ci[1]]
+            for name, ci in self.intervals.items()
+        }
+
+
+def _defined(values: np.ndarray) -> np.ndarray:
+    return np.where(values < 0, np.nan, values)
+
+
+def bootstrap(
+    matches: VideoMatches,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> BootstrapResult:
+    """Percentile intervals of AP, AP50, AP75 and AR10 over videos resampled with replacement."""
+    weights = resample_weights(matches.n_videos, replicates, seed)
+    values = WeightedAccumulator(matches).stats_many(weights)
+    values = {name: _defined(values[name]) for name in RESAMPLED_STATS}
+    intervals = {name: percentile_interval(values[name], confidence) for name in RESAMPLED_STATS}
+    return BootstrapResult(replicates, seed, confidence, values, intervals)
+
+
+@dataclass
+class PairedDifference:
+    """A - B on the same videos: point difference, its bootstrap interval, and significance."""
+
+    metric: str
+    a: float
+    b: float
+    difference: float  # a - b from the ordinary evaluations (fractions)
+    interval: tuple[float, float] | None
+    replicates: int
+    seed: int
+    confidence: float
+    #: share of replicates where the difference has the other sign than the point estimate (x2)
+    p_value: float
+    values: np.ndarray = field(repr=False)
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when the interval lies entirely above or entirely below 0."""
+        return self.interval is not None and (self.interval[0] > 0 or self.interval[1] < 0)
+
+    @property
+    def half_width(self) -> float | None:
+        return None if self.interval is None else (self.interval[1] - self.interval[0]) / 2
+
+
+def _two_sided_p(diffs: np.ndarray) -> float:
+    kept = diffs[np.isfinite(diffs)]
+    if not kept.size:
+        return float("nan")
+    below, above = np.mean(kept <= 0), np.mean(kept >= 0)
+    return float(min(1.0, 2 * min(below, above)))
+
+
+def paired_difference(
+    a: VideoMatches,
+    b: VideoMatches,
+    point_a: float,
+    point_b: float,
+    metric: str = "AP",
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> PairedDifference:
+    """Bootstrap distribution of `metric`(A) - `metric`(B), resampling the same videos for both.
+
+    `point_a`/`point_b` are the official numbers of the two evaluations (`EvalResult.stats`).
+    Raises InputError unless both were scored on the same GT (videos, categories, GT tracks).
+    """
+    if metric not in RESAMPLED_STATS:
+        raise InputError(f"paired comparison supports {RESAMPLED_STATS}, not {metric!r}")
+    if not a.same_ground_truth(b):
+        raise InputError(
+            "the two results files were not scored on the same ground truth (videos, categories "
+            "or GT tracks differ): a paired comparison needs the same videos"
+        )
+    weights = resample_weights(a.n_videos, replicates, seed)
+    acc_a, acc_b = WeightedAccumulator(a), WeightedAccumulator(b)
+    diffs = np.empty(replicates)
+    for i, w in enumerate(weights):
+        sa, sb = acc_a.stats(w)[metric], acc_b.stats(w)[metric]
+        diffs[i] = np.nan if sa < 0 or sb < 0 else sa - sb
+    return PairedDifference(
+        metric=metric,
+        a=point_a,
+        b=point_b,
+        difference=point_a - point_b,
+        interval=percentile_interval(diffs, confidence),
+        replicates=replicates,
+        seed=seed,
+        confidence=confidence,
+        p_value=_two_sided_p(diffs),
+        values=diffs,
+    )
+
+
+def auto_tolerance(
+    baseline: VideoMatches,
+    current: VideoMatches,
+    metric: str = "AP",
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> float:
+    """Tolerance for `regress --tolerance auto`, in AP points (x100).
+
+    The half-width of the paired bootstrap interval of current - baseline: a drop larger than
+    this is one the resampled videos agree on; a smaller one is within what the choice of videos
+    alone moves. 0 when the interval is undefined (then any drop counts).
+    """
+    diff = paired_difference(
+        current, baseline, 0.0, 0.0, metric, replicates, seed, confidence
+    ).half_width
+    return 0.0 if diff is None else 100.0 * diff

@@ -1,0 +1,57 @@
+"""A loaded GT/results pair restricted to some of its videos, for scoring part of a split.
+
+Restricting the *loaded* objects and running the ordinary `evaluate_loaded` on them is the same as
+scoring GT and results files filtered to those videos: the evaluation universe becomes those
+videos (categories stay listed, so a category without GT in the subset is undefined, as the
+official evaluator has it), and each track keeps its masks, areas and file order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from vis_bench.eval.metric.loading import GroundTruth, Results
+
+_Loaded = TypeVar("_Loaded", GroundTruth, Results)
+# fields listed per category (never per track or per video, whatever their length or keys)
+_PER_CATEGORY = ("cat_ids", "cat_names")
+
+
+def _restricted(obj: _Loaded, keep: np.ndarray, videos: set[int], universe: set[int]) -> _Loaded:
+    """Index every per-track field (array or list as long as the track list) with `keep`, and
+    filter every dict keyed by exactly the GT's video ids. Generic over the fields, so fields
+    added to the loaders later are carried along without a change here."""
+    n = len(keep)
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.name == "video_ids":
+            changes[f.name] = [v for v in value if v in videos]
+        elif f.name in _PER_CATEGORY:
+            continue
+        elif isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+            changes[f.name] = value[keep]
+        elif isinstance(value, list) and len(value) == n:
+            changes[f.name] = [item for item, k in zip(value, keep, strict=True) if k]
+        elif isinstance(value, dict) and set(value) == universe:  # keyed by video id
+            changes[f.name] = {k: v for k, v in value.items() if k in videos}
+    return dataclasses.replace(obj, **changes)
+
+
+def restrict_to_videos(
+    gt: GroundTruth, res: Results, video_ids: Iterable[int]
+) -> tuple[GroundTruth, Results]:
+    """GT and results of the given videos only (ids unknown to the GT are ignored)."""
+    videos = {int(v) for v in video_ids} & set(gt.video_ids)
+    chosen = np.array(sorted(videos), dtype=np.int64)
+    gt_keep = np.isin(gt.video_of, chosen)
+    res_keep = np.isin(res.video_of, chosen)
+    universe = set(gt.video_ids)
+    return (
+        _restricted(gt, gt_keep, videos, universe),
+        _restricted(res, res_keep, videos, universe),
+    )
