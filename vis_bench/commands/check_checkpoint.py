@@ -14,6 +14,7 @@ from pathlib import Path
 
 NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
+GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.checkpoints import open_checkpoint
+    from vis_bench.maintainer.state_dict_keys import meta_model, parse_options
     from vis_bench.methods.common.backbone_registry import detect_backbone
     from vis_bench.methods.common.checkpoint import LoadReport, compare_and_load
     from vis_bench.registry import get_method
-    from vis_bench.state_dict_keys import meta_model, parse_options
 
     plugin = get_method(args.method)
     contents = open_checkpoint(args.checkpoint)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 NAME = "leaderboard"
 HELP = "write leaderboard markdown from the records of one or more runs"
+GROUP = "benchmark"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

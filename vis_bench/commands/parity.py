@@ -13,6 +13,7 @@ from pathlib import Path
 
 NAME = "parity"
 HELP = "check that this install reproduces a reference fixture made with the authors' code"
+GROUP = "model developer"
 #: backbones with a module-level fixture (tests/fixtures/golden/backbones/public)
 BACKBONE_PARITY = ("swin",)
 #: the method declares no parity reference (distinct from a failed comparison)
