@@ -14,10 +14,10 @@ import torch
 import yaml
 
 from vis_bench.cli import main
+from vis_bench.maintainer.state_dict_keys import key_list, meta_model
 from vis_bench.methods.common.backbone import ResNet
 from vis_bench.methods.common.backbone_registry import BACKBONES, detect_backbone
 from vis_bench.report.records import read_records
-from vis_bench.state_dict_keys import key_list, meta_model
 
 #: golden file stem -> (registry method, options)
 GOLDEN_MODELS = {

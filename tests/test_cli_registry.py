@@ -20,6 +20,24 @@ def test_cli_lists_discovered_commands(capsys):
     assert "methods" in capsys.readouterr().out
 
 
+def test_help_groups_commands_by_who_uses_them(capsys):
+    from vis_bench.cli import GROUPS, command_group
+
+    _, commands = build_parser()
+    assert {
+        name: command_group(m) for name, m in commands.items() if command_group(m) not in GROUPS
+    } == {}
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    starts = [out.index(f"{group} commands (") for group in GROUPS]
+    assert starts == sorted(starts)
+    maintainer = out[starts[-1] :]
+    assert "\n  docs " in maintainer and "\n  keys " in maintainer
+    assert "\n  eval " in out[starts[1] : starts[2]]
+    assert "\n  run " in out[starts[0] : starts[1]]
+
+
 def _plugin_class(name: str) -> type:
     """A minimal MethodPlugin subclass declaring `name`."""
     import dataclasses

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from vis_bench.doc_numbers import DOCUMENTS, GENERATORS, REPO_ROOT, regenerate, stale_documents
 from vis_bench.errors import InputError
+from vis_bench.maintainer.doc_numbers import (
+    DOCUMENTS,
+    GENERATORS,
+    REPO_ROOT,
+    regenerate,
+    stale_documents,
+)
 
 
 def test_every_generated_block_in_the_docs_is_up_to_date():

@@ -12,12 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
-
-from vis_bench.atomic import write_atomic
-from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_REPLICATES
-
 BREAKDOWNS = ("length",)
+#: vis_bench.eval.stats.bootstrap's defaults, repeated so `--help` imports no metric code (a test checks
+#: that they agree)
+DEFAULT_REPLICATES = 1000
+DEFAULT_CONFIDENCE = 0.95
 
 
 def add_bootstrap_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +75,8 @@ def _interval(ci: list[float] | None) -> str:
 
 def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`AP_ci`, `AP50_ci`, `AP75_ci`, `AR10_ci` and a `bootstrap` note; prints the intervals."""
+    from tabulate import tabulate
+
     from vis_bench.eval.stats.bootstrap import bootstrap
     from vis_bench.eval.stats.video_matches import VideoMatches
 
@@ -106,6 +107,8 @@ def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def breakdown_entries(gt: Any, res: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`{"length": {label: {"videos": n, ...stats}}}`; prints one row per bucket."""
+    from tabulate import tabulate
+
     from vis_bench.eval.stats.breakdown import DEFAULT_LENGTH_EDGES, length_breakdown, parse_edges
 
     edges = (
@@ -128,6 +131,7 @@ def breakdown_entries(gt: Any, res: Any, args: argparse.Namespace) -> dict[str, 
 
 def write_per_video(gt: Any, res: Any, result: Any, path: Path) -> None:
     """Per-video scores, per-track identity behaviour and tracking metrics, as JSON."""
+    from vis_bench.atomic import write_atomic
     from vis_bench.eval.stats.per_video import per_video_report
 
     report = per_video_report(gt, res, result)

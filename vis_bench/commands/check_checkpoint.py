@@ -14,6 +14,7 @@ from pathlib import Path
 
 NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
+GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.state_dict_keys import meta_model, parse_options
+    from vis_bench.maintainer.state_dict_keys import meta_model, parse_options
     from vis_bench.toolkit.checkpoint_files import open_checkpoint
     from vis_bench.toolkit.checkpoint_loading import LoadReport, compare_and_load
     from vis_bench.toolkit.registry import get_method

@@ -11,14 +11,11 @@ import argparse
 import json
 from pathlib import Path
 
-from tabulate import tabulate
-
-from vis_bench.atomic import write_atomic
-from vis_bench.commands._statistics import add_bootstrap_arguments
-from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES
+from vis_bench.commands._statistics import DEFAULT_REPLICATES, add_bootstrap_arguments
 
 NAME = "compare"
 HELP = "paired bootstrap comparison of two results files on the same videos (is A - B real?)"
+GROUP = "metric"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +31,9 @@ def _pct(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from vis_bench.atomic import write_atomic
     from vis_bench.eval.api import evaluate_loaded
     from vis_bench.eval.metric.loading import load_ground_truth, load_results
     from vis_bench.eval.stats.bootstrap import paired_difference

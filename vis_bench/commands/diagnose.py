@@ -11,23 +11,21 @@ import argparse
 import json
 from pathlib import Path
 
-from tabulate import tabulate
-
-from vis_bench.atomic import write_atomic
-from vis_bench.eval.analysis.diagnose import FOUND_IOU, as_records, diagnose, summarize
-from vis_bench.eval.metric.loading import load_ground_truth, load_results
-
 NAME = "diagnose"
 HELP = "per-track errors of a results file: tracks found, classes, frames lost"
+GROUP = "metric"
 
-COLUMNS = {
-    "tracks": "tracks",
-    "found": f"found (video IoU >= {FOUND_IOU})",
-    "class_correct": "right class",
-    "mean_video_iou": "mean video IoU",
-    "empty_visible_frames": "visible frames left empty",
-    "median_frame_iou": "median frame IoU",
-}
+
+def columns(found_iou: float) -> dict[str, str]:
+    """Summary key -> column title; the threshold is the metric code's, read when it runs."""
+    return {
+        "tracks": "tracks",
+        "found": f"found (video IoU >= {found_iou})",
+        "class_correct": "right class",
+        "mean_video_iou": "mean video IoU",
+        "empty_visible_frames": "visible frames left empty",
+        "median_frame_iou": "median frame IoU",
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,11 +54,18 @@ def _without_nan(value):
 
 
 def run(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from vis_bench.atomic import write_atomic
+    from vis_bench.eval.analysis.diagnose import FOUND_IOU, as_records, diagnose, summarize
+    from vis_bench.eval.metric.loading import load_ground_truth, load_results
+
     gt = load_ground_truth(args.gt)
     tracks = diagnose(gt, load_results(args.results, gt))
     summary = summarize(tracks)
-    rows = [[group, *(_cell(k, stats[k]) for k in COLUMNS)] for group, stats in summary.items()]
-    print(tabulate(rows, headers=["group", *COLUMNS.values()], tablefmt="github"))
+    titles = columns(FOUND_IOU)
+    rows = [[group, *(_cell(k, stats[k]) for k in titles)] for group, stats in summary.items()]
+    print(tabulate(rows, headers=["group", *titles.values()], tablefmt="github"))
     if args.out is not None:
         payload = _without_nan({"summary": summary, "tracks": as_records(tracks)})
         write_atomic(args.out, json.dumps(payload, indent=1, allow_nan=False) + "\n")

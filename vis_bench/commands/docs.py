@@ -1,7 +1,7 @@
 """`run_bench.py docs [--check]`: regenerate the numbers quoted in the README and docs.
 
 Every measured number the docs quote sits in a generated block whose source is a committed JSON
-file a command wrote (see vis_bench/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
+file a command wrote (see vis_bench/maintainer/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
 changes nothing and exits 1 when a block is out of date.
 """
 
@@ -11,6 +11,7 @@ import argparse
 
 NAME = "docs"
 HELP = "regenerate the numbers in README/docs from the committed JSON that commands wrote"
+GROUP = "maintainer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.doc_numbers import stale_documents
+    from vis_bench.maintainer.doc_numbers import stale_documents
 
     stale = stale_documents(write=not args.check)
     if args.check:

@@ -22,6 +22,7 @@ HELP = (
     "score a results.json with the YouTube-VIS or OVIS metric (same numbers as the official "
     "evaluators)"
 )
+GROUP = "metric"
 #: --metric choices (vis_bench.eval.ovis.metric.METRICS; listed here so --help imports no metric code)
 METRICS = ("auto", "ytvis", "ovis")
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 NAME = "flops"
 HELP = "measure a FLOPs table (e.g. configs/ifc_encoder_flops.yaml) and compare with the paper"
+GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

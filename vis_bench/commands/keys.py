@@ -13,6 +13,7 @@ from pathlib import Path
 
 NAME = "keys"
 HELP = "write the [key, shape] list of the model a method builds (meta device, no weights)"
+GROUP = "maintainer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
-    from vis_bench.state_dict_keys import format_key_list, key_list, meta_model, parse_options
+    from vis_bench.maintainer.state_dict_keys import (
+        format_key_list,
+        key_list,
+        meta_model,
+        parse_options,
+    )
 
     options = parse_options(args.options)
     if args.backbone is not None:

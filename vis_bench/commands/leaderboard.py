@@ -1,4 +1,9 @@
-"""`run_bench.py leaderboard RUN_DIR... [--out FILE] [--group-datasets]`: leaderboard markdown."""
+"""`run_bench.py leaderboard RUN_DIR... [--out FILE] [--group-datasets] [--settings]`.
+
+Leaderboard markdown from records alone: a records.jsonl copied out of its run folder is enough.
+`--settings` names the dataset and measure settings each record was made with (embedded in the
+record; for records written before that, read from the folder's configs/<hash>.yaml).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 NAME = "leaderboard"
 HELP = "write leaderboard markdown from the records of one or more runs"
+GROUP = "benchmark"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="records of several datasets: rank each dataset in its own section",
     )
+    parser.add_argument(
+        "--settings",
+        action="store_true",
+        help="also list the dataset and measure settings (warmup, repeats, threads, timeout...) "
+        "each record was made with",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.errors import InputError
     from vis_bench.report.leaderboard import leaderboard_markdown
     from vis_bench.report.records import read_records
+    from vis_bench.report.settings import with_configs
 
     records = []
     for path in args.runs:
@@ -33,8 +46,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(
                 "no records found (expected a run folder with records.jsonl)", path=str(path)
             )
-        records.extend(found)
-    markdown = leaderboard_markdown(records, args.title, group_datasets=args.group_datasets)
+        records.extend(with_configs(found, path if path.is_dir() else path.parent))
+    markdown = leaderboard_markdown(
+        records, args.title, group_datasets=args.group_datasets, settings=args.settings
+    )
     if args.out is None:
         print(markdown, end="")
     else:

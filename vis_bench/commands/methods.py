@@ -6,6 +6,7 @@ import argparse
 
 NAME = "methods"
 HELP = "list the registered methods and what each declares (options, preprocessing, ...)"
+GROUP = "benchmark"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 NAME = "parity"
 HELP = "check that this install reproduces a reference fixture made with the authors' code"
+GROUP = "model developer"
 #: the method declares no parity reference (distinct from a failed comparison)
 NO_REFERENCE = 3
 

@@ -14,6 +14,7 @@ from vis_bench.commands._options import add_override_argument
 
 NAME = "pretrain"
 HELP = "pretrain a backbone on a training split (e.g. configs/tiny/backbone.yaml)"
+GROUP = "data and training"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

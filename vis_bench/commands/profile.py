@@ -9,6 +9,7 @@ from pathlib import Path
 
 NAME = "profile"
 HELP = "profile one method's infer_clip with torch.profiler: top operators, FLOP/s, Chrome trace"
+GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ from vis_bench.commands._options import add_override_argument
 
 NAME = "regress"
 HELP = "re-run the cells of an AP baseline and fail when AP drops (e.g. results/baselines/synthetic.json)"
+GROUP = "benchmark"
 
 
 def _tolerance(text: str) -> float | str:

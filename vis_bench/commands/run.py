@@ -18,6 +18,7 @@ from vis_bench.commands._options import add_override_argument
 
 NAME = "run"
 HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)"
+GROUP = "benchmark"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: a sweep that finished with failed cells (distinct from a config error, 2)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 NAME = "sizes"
 HELP = "parameters and GMACs per frame of each (method, backbone) in a table config"
+GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

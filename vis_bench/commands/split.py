@@ -13,6 +13,7 @@ from pathlib import Path
 
 NAME = "split"
 HELP = "hash-pinned held-out split of a training set (train.json, holdout.json, manifest)"
+GROUP = "data and training"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
-from vis_bench.data.synthetic import (
-    DEFAULT_SIZES,
-    FRAME_DIR,
-    SyntheticSpec,
-    generate_from_spec,
-    parse_size,
-)
-from vis_bench.errors import InputError
+if TYPE_CHECKING:  # the data code imports numpy and PIL: loaded when the command runs
+    from vis_bench.data.synthetic import SyntheticSpec
 
 NAME = "synth"
 HELP = "generate a deterministic synthetic dataset in the YouTube-VIS layout"
+GROUP = "data and training"
 
-_DEFAULTS = SyntheticSpec()
+#: vis_bench.data.synthetic.DEFAULT_SIZES as `--help` shows it (a test checks that they agree)
+DEFAULT_SIZES_TEXT = "128x192,144x176,120x160"
+#: options left at None fall back to SyntheticSpec's defaults (the numbers the help states)
+_SPEC_OPTIONS = (
+    "seed",
+    "min_frames",
+    "max_frames",
+    "min_objects",
+    "max_objects",
+    "enter_leave",
+    "jpeg_quality",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, help="output folder (must not exist unless --overwrite)"
     )
     parser.add_argument("--videos", type=int, default=30, help="videos in the split (default 30)")
-    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument(
         "--split",
         action="append",
@@ -37,30 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="name of the split file (NAME.json; default annotations.json); repeat with counts "
         "for disjoint splits, e.g. --split train=24 --split valid=8",
     )
-    parser.add_argument(
-        "--min-frames", type=int, default=_DEFAULTS.min_frames, help="shortest video (default 8)"
-    )
-    parser.add_argument(
-        "--max-frames", type=int, default=_DEFAULTS.max_frames, help="longest video (default 20)"
-    )
+    parser.add_argument("--min-frames", type=int, default=None, help="shortest video (default 8)")
+    parser.add_argument("--max-frames", type=int, default=None, help="longest video (default 20)")
     parser.add_argument("--height", type=int, help="fixed frame height (with --width)")
     parser.add_argument("--width", type=int, help="fixed frame width (with --height)")
     parser.add_argument(
         "--sizes",
-        help="comma-separated HEIGHTxWIDTH sizes drawn per video (default "
-        + ",".join(f"{h}x{w}" for h, w in DEFAULT_SIZES)
-        + ")",
+        help=f"comma-separated HEIGHTxWIDTH sizes drawn per video (default {DEFAULT_SIZES_TEXT})",
     )
-    parser.add_argument(
-        "--min-objects", type=int, default=_DEFAULTS.min_objects, help="per video (default 1)"
-    )
-    parser.add_argument(
-        "--max-objects", type=int, default=_DEFAULTS.max_objects, help="per video (default 4)"
-    )
+    parser.add_argument("--min-objects", type=int, default=None, help="per video (default 1)")
+    parser.add_argument("--max-objects", type=int, default=None, help="per video (default 4)")
     parser.add_argument(
         "--enter-leave",
         type=float,
-        default=_DEFAULTS.enter_leave,
+        default=None,
         help="share of tracks that enter or leave the frame (default 0.6)",
     )
     parser.add_argument(
@@ -72,14 +69,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "of each object) and make about SHARE (0..1) of the tracks pass behind another object; "
         "0 labels the scenes as they are. Default: no labels (YouTube-VIS layout)",
     )
-    parser.add_argument(
-        "--jpeg-quality", type=int, default=_DEFAULTS.jpeg_quality, help="1..100 (default 90)"
-    )
+    parser.add_argument("--jpeg-quality", type=int, default=None, help="1..100 (default 90)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 
 def spec_from_args(args: argparse.Namespace) -> SyntheticSpec:
     """Command-line options -> SyntheticSpec, rejecting contradictory size and split options."""
+    from vis_bench.data.synthetic import DEFAULT_SIZES, SyntheticSpec, parse_size
+    from vis_bench.errors import InputError
+
     if (args.height is None) != (args.width is None):
         raise InputError("give --height and --width together", field="--height/--width")
     if args.height is not None and args.sizes:
@@ -90,21 +88,20 @@ def spec_from_args(args: argparse.Namespace) -> SyntheticSpec:
         sizes = tuple(parse_size(s) for s in args.sizes.split(",") if s.strip())
     else:
         sizes = DEFAULT_SIZES
+    chosen = {
+        name: getattr(args, name) for name in _SPEC_OPTIONS if getattr(args, name) is not None
+    }
     return SyntheticSpec(
         splits=_parse_splits(args.split, args.videos),
-        seed=args.seed,
-        min_frames=args.min_frames,
-        max_frames=args.max_frames,
         sizes=sizes,
-        min_objects=args.min_objects,
-        max_objects=args.max_objects,
-        enter_leave=args.enter_leave,
         occlusion=args.occlusion,
-        jpeg_quality=args.jpeg_quality,
+        **chosen,
     )
 
 
 def _parse_splits(values: list[str] | None, videos: int) -> tuple[tuple[str, int], ...]:
+    from vis_bench.errors import InputError
+
     if not values:
         return (("annotations", videos),)
     splits = []
@@ -124,6 +121,8 @@ def _parse_splits(values: list[str] | None, videos: int) -> tuple[tuple[str, int
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.data.synthetic import FRAME_DIR, generate_from_spec
+
     spec = spec_from_args(args)
     start = time.perf_counter()
     out = generate_from_spec(args.out, spec, overwrite=args.overwrite)

@@ -14,6 +14,7 @@ from vis_bench.commands._options import add_override_argument
 
 NAME = "train"
 HELP = "train a method on a YouTube-VIS-format dataset (e.g. configs/tiny/seqformer.yaml)"
+GROUP = "data and training"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

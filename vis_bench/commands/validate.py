@@ -10,11 +10,9 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from vis_bench.eval.submission.archive import write_submission_zip
-from vis_bench.eval.submission.validate import load_split_info, validate_results
-
 NAME = "validate"
 HELP = "check a results.json against a split's videos/categories before submission"
+GROUP = "metric"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.eval.submission.archive import write_submission_zip
+    from vis_bench.eval.submission.validate import load_split_info, validate_results
+
     split = load_split_info(args.gt)
     report = validate_results(split, args.results, metric=args.metric)
     rules = "OVIS" if report.metric == "ovis" else "YouTube-VIS"

@@ -7,7 +7,9 @@ the next on the same videos (paired bootstrap, `vs next`): a difference whose in
 0 is marked `n.s.`, so a ranking the data cannot support is visible. Where a cell's setting
 matches a published entry, the published AP and the difference stand beside the measured one.
 Records of different datasets are never ranked together: `leaderboard` refuses them unless asked
-to group them, and then ranks each dataset in its own section.
+to group them, and then ranks each dataset in its own section. Asked for, a last section names the
+dataset and measure settings of each config the records were made with, read from the records
+themselves (report/settings.py), so a leaderboard of copied records still says how they were made.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from vis_bench.report.published_columns import (
     source_lines,
 )
 from vis_bench.report.records import latest_records
+from vis_bench.report.settings import settings_lines
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_half_width
 from vis_bench.report.tables import (
     OCCLUSION_AP,
@@ -170,8 +173,10 @@ def leaderboard_markdown(
     records: list[dict[str, Any]],
     title: str = "vis-bench leaderboard",
     group_datasets: bool = False,
+    settings: bool = False,
 ) -> str:
-    """The leaderboard as a markdown document; one section per dataset when grouping."""
+    """The leaderboard as a markdown document; one section per dataset when grouping, and with
+    `settings` the dataset and measure settings the records were made with."""
     datasets = datasets_of(records)
     if len(datasets) > 1 and not group_datasets:
         raise InputError(
@@ -191,6 +196,9 @@ def leaderboard_markdown(
     if matched:
         lines += ["Published numbers (results/published.yaml):", ""]
         lines += [f"- {line}" for line in source_lines(matched)] + [""]
+    if settings:
+        lines += ["Settings (from the records):", ""]
+        lines += [f"- {line}" for line in settings_lines(records)] + [""]
     return "\n".join(lines)
 
 

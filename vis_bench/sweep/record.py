@@ -7,6 +7,12 @@ fractions like the metrics) sit at the top level, as tables read them; `bootstra
 intervals were drawn and `video_matches_path` where the per-video matching is, for paired
 comparisons. Everything a table, plot, leaderboard or regression check shows comes from these
 fields.
+
+A record describes itself: `config` is the resolved config of its run (dataset, methods, sweep
+and measure sections: warmup, repeats, threads, cell_timeout_s...), the dict whose hash is
+`config_hash`, and `dataset_identity` what the run folder's run.json holds. A record copied out of
+its folder still says how it was made. Records written before these fields lack them
+(`report.records.with_configs` fills `config` from the folder's configs/<hash>.yaml).
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ class RunInfo:
     dataset_label: str
     isolated: bool
     world_size: int = 1
+    #: the resolved config (`BenchConfig.to_dict()`), embedded in every record
+    config: dict[str, Any] | None = None
+    #: the dataset's identity (kind, seed, videos, annotation digest...), as in run.json
+    dataset_identity: dict[str, Any] | None = None
 
 
 @dataclass
@@ -95,6 +105,10 @@ class CellRecord:
     video_frames: int | None = None
     #: the harness's own time (decoding, stitching, encoding) and its stitching state
     harness: dict[str, Any] | None = None
+    #: the resolved config of the run, whose hash is `config_hash` (see the module docstring)
+    config: dict[str, Any] | None = None
+    #: the dataset's identity, as the run folder's run.json holds it
+    dataset_identity: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line: every field, with the metrics and their intervals at the top level."""
@@ -182,6 +196,8 @@ def make_record(
         cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
         video_frames=cell.video_frames,
         harness=measured.get("harness"),
+        config=info.config,
+        dataset_identity=info.dataset_identity,
     )
     if score is not None:
         record.metrics = dict(score.metrics)

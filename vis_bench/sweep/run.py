@@ -169,6 +169,8 @@ def run_sweep(
         source.label(),
         isolated=isolate,
         world_size=ctx.world_size if ctx.shards_videos else 1,
+        config=config.to_dict(),
+        dataset_identity=source.identity,
     )
     writes_records = ctx.is_main or ctx.mode == "cells"
     videos = len(source.videos())

@@ -2,7 +2,8 @@
 
     <run dir>/records.jsonl          one line per finished or failed cell (report/records.py)
     <run dir>/run.json               the dataset identity every record of the folder shares
-    <run dir>/configs/<hash>.yaml    each resolved config a record names by `config_hash`
+    <run dir>/configs/<hash>.yaml    each resolved config a record names by `config_hash` (records
+                                     also embed it as `config`; older ones only name it)
     <run dir>/cells/<label>-<key>/   a cell's predictions (results.json)
     <run dir>/cells/index.json       key -> cell label, folder and identity
 
@@ -24,10 +25,10 @@ from vis_bench.config import BenchConfig
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import dataset_label, identity_difference
 from vis_bench.report.records import read_records
+from vis_bench.report.settings import CONFIGS_DIR
 from vis_bench.sweep.cells import Cell
 
 RUN_FILE = "run.json"
-CONFIGS_DIR = "configs"
 CELLS_DIR = "cells"
 INDEX_FILE = "index.json"
 

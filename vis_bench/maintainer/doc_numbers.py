@@ -23,7 +23,7 @@ from typing import Any
 
 from vis_bench.errors import InputError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 #: the files whose blocks `docs` maintains
 DOCUMENTS = ("README.md", "docs/training.md", "docs/statistics.md", "benchmarks/README.md")
 BLOCK = re.compile(r"(<!-- numbers: ([\w-]+) -->\n)(.*?)(<!-- end numbers -->)", re.S)
