@@ -28,7 +28,13 @@ from vis_bench.methods.ifc.authors_loop import (
 )
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel, IFCNet
 from vis_bench.methods.ifc.postprocess import object_queries
-from vis_bench.parity import ParityReport, captured_outputs, load_fixture_file, save_produced
+from vis_bench.parity import (
+    ParityReport,
+    captured_outputs,
+    load_fixture_file,
+    load_fixture_weights,
+    save_produced,
+)
 
 ATOL_OUT = 1e-4
 ATOL_SIOU = 1e-5
@@ -367,15 +373,7 @@ def _kept_query_clips(net: IFCNet, feats: dict[str, torch.Tensor]) -> ClipOutput
 def _load_model(report: ParityReport, fixture_dir: Path) -> IFCNet:
     meta = json.loads((fixture_dir / "meta.json").read_text())
     model = build_from_meta(meta, fixture_dir / "meta.json")
-    load = model.load_state_dict(load_fixture_file(fixture_dir / "state_dict.pt"), strict=False)
-    report.add_exact(
-        "state_dict keys",
-        not load.missing_keys and not load.unexpected_keys,
-        f"missing {load.missing_keys} unexpected {load.unexpected_keys}"
-        if load.missing_keys or load.unexpected_keys
-        else "",
-        structural=True,
-    )
+    load_fixture_weights(report, model, fixture_dir / "state_dict.pt")
     return model.detr
 
 

@@ -177,7 +177,7 @@ class SeqFormerPlugin(MethodPlugin):
             drop_empty=False,
             mask_queries=out.get("mask_queries"),
         )
-        hs = out["intermediate"]["hs"][-1, 0]  # [Nq, C]
+        hs = out["query_embeddings"][0]  # [Nq, C]
         return ClipResult(
             scores=inst.scores,
             labels=inst.labels,
