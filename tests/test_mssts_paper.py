@@ -13,6 +13,7 @@ from vis_bench.methods.mssts.paper import (
     short_sequence_attention,
 )
 from vis_bench.methods.mssts.plugin import MSSTSPlugin
+from vis_bench.toolkit.parity import captured_outputs
 
 TINY = dict(
     hidden_dim=32, dim_feedforward=64, enc_layers=2, dec_layers=2, num_queries=5, backbone=None
@@ -70,37 +71,43 @@ def tiny_mssts():
     return model
 
 
+def _memory(model, *args) -> torch.Tensor:
+    """The encoder output [B, T, S, C] of one forward, read with a forward hook."""
+    with torch.no_grad(), captured_outputs(model, {"memory": "detr.transformer.encoder"}) as got:
+        model.forward_features(*args)
+    return got["memory"][0]
+
+
 def test_encoder_is_equivariant_to_permuting_frames(tiny_mssts):
     features, masks, image_mask = _features(4)
     perm = torch.tensor([2, 0, 3, 1])
-    with torch.no_grad():
-        out = tiny_mssts.forward_features(features, masks, image_mask, (96, 64))
-        permuted = tiny_mssts.forward_features(
-            {k: v[perm] for k, v in features.items()},
-            {k: v[perm] for k, v in masks.items()},
-            image_mask[perm],
-            (96, 64),
-        )
-    memory, memory_p = out["intermediate"]["memory"], permuted["intermediate"]["memory"]
+    memory = _memory(tiny_mssts, features, masks, image_mask, (96, 64))
+    memory_p = _memory(
+        tiny_mssts,
+        {k: v[perm] for k, v in features.items()},
+        {k: v[perm] for k, v in masks.items()},
+        image_mask[perm],
+        (96, 64),
+    )
     torch.testing.assert_close(memory_p[0], memory[0][perm], atol=1e-5, rtol=0)
     # the frames really interact: frame 0's memory depends on the other frames
     other = {k: v.clone() for k, v in features.items()}
     other["res3"][1:] = torch.randn_like(other["res3"][1:])  # a constant would be normalised away
-    with torch.no_grad():
-        changed = tiny_mssts.forward_features(other, masks, image_mask, (96, 64))
-    assert (changed["intermediate"]["memory"][0, 0] - memory[0, 0]).abs().max() > 1e-4
+    changed = _memory(tiny_mssts, other, masks, image_mask, (96, 64))
+    assert (changed[0, 0] - memory[0, 0]).abs().max() > 1e-4
 
 
 def test_decoder_block_changes_the_outputs(tiny_mssts):
     features, masks, image_mask = _features(3, seed=5)
-    with torch.no_grad():
+    hooked = {"memory": "detr.transformer.encoder"}
+    with torch.no_grad(), captured_outputs(tiny_mssts, hooked) as memory:
         before = tiny_mssts.forward_features(features, masks, image_mask, (96, 64))
         for layer in tiny_mssts.detr.transformer.decoder.layers:
             torch.nn.init.zeros_(layer.temporal.attn.out_proj.weight)
             torch.nn.init.zeros_(layer.temporal.attn.out_proj.bias)
         after = tiny_mssts.forward_features(features, masks, image_mask, (96, 64))
     # same encoder output, different decoder output
-    torch.testing.assert_close(before["intermediate"]["memory"], after["intermediate"]["memory"])
+    torch.testing.assert_close(memory["memory"][0], memory["memory"][1])
     assert (before["pred_logits"] - after["pred_logits"]).abs().max() > 1e-4
 
 

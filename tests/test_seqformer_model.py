@@ -11,6 +11,7 @@ from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.methods.common.seqformer.model import SeqFormerConfig, build
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
+from vis_bench.toolkit.parity import captured_outputs
 from vis_bench.toolkit.plugin import ClipResult
 
 TINY = {
@@ -72,19 +73,33 @@ def _features(t: int, seed: int = 0):
     return feats, masks, torch.zeros(t, 48, 80, dtype=torch.bool)
 
 
-def test_last_layer_only_equals_all_layers_and_shapes(tiny_model):
+def test_last_layer_outputs_shapes_and_earlier_layers_by_hooks(tiny_model):
+    """The forward returns the last layer only; parity computes earlier ones from hooks."""
     feats, masks, image_mask = _features(3)
-    with torch.no_grad():
+    hooked = {"decoder": "detr.transformer.decoder", "mask_feats": "mask_head"}
+    inputs = {"init_reference": ("detr.transformer.decoder", 1)}
+    with torch.no_grad(), captured_outputs(tiny_model, hooked, inputs) as captured:
         last = tiny_model.forward_features(feats, masks, image_mask, (80, 48))
-        full = tiny_model.forward_features(feats, masks, image_mask, (80, 48), all_layers=True)
+    assert set(last) == {"pred_logits", "pred_boxes", "pred_masks", "query_embeddings"}
     assert last["pred_logits"].shape == (1, 12, 42)
     assert last["pred_boxes"].shape == (1, 3, 12, 4)
     assert last["pred_masks"].shape == (1, 12, 3, 12, 20)
-    assert "aux_outputs" not in last and len(full["aux_outputs"]) == 1
-    for key in ("pred_logits", "pred_boxes", "pred_masks"):
-        torch.testing.assert_close(last[key], full[key])
+    assert last["query_embeddings"].shape == (1, 12, 64)
+    hs, hs_box, inter_references = captured["decoder"][0]
+    torch.testing.assert_close(last["query_embeddings"], hs[-1], rtol=0, atol=0)
     # boxes of a layer equal the reference it hands to the next layer
-    torch.testing.assert_close(last["pred_boxes"], last["intermediate"]["inter_references"][-1])
+    torch.testing.assert_close(last["pred_boxes"], inter_references[-1])
+    out = {
+        "hs": hs,
+        "hs_box": hs_box,
+        "init_reference": captured["init_reference"][0],
+        "inter_references": inter_references,
+    }
+    with torch.no_grad():
+        heads = [tiny_model.layer_heads(out, lvl, (80, 48)) for lvl in (0, 1)]
+    torch.testing.assert_close(heads[1]["pred_logits"], last["pred_logits"], rtol=0, atol=0)
+    torch.testing.assert_close(heads[1]["pred_boxes"], last["pred_boxes"], rtol=0, atol=0)
+    assert heads[0]["pred_logits"].shape == (1, 12, 42)
 
 
 def test_frames_only_meet_in_the_decoder_aggregation(tiny_model):

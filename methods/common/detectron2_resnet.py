@@ -60,19 +60,14 @@ class BottleneckBlock(nn.Module):
         self.conv3 = ConvNorm(bottleneck, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # one path: with every path off, conv_bn is the plain conv, norm, add and ReLU
         paths = active_paths(self)
-        if paths.fold_bn or paths.fuse_conv:
-            identity = x
-            if self.shortcut is not None:
-                identity = conv_bn(x, self.shortcut, self.shortcut.norm, paths)
-            out = conv_bn(x, self.conv1, self.conv1.norm, paths, relu=True)
-            out = conv_bn(out, self.conv2, self.conv2.norm, paths, relu=True)
-            return conv_bn(out, self.conv3, self.conv3.norm, paths, relu=True, residual=identity)
-        out = F.relu(self.conv1(x))
-        out = F.relu(self.conv2(out))
-        out = self.conv3(out)
-        identity = self.shortcut(x) if self.shortcut is not None else x
-        return F.relu(out + identity)
+        identity = x
+        if self.shortcut is not None:
+            identity = conv_bn(x, self.shortcut, self.shortcut.norm, paths)
+        out = conv_bn(x, self.conv1, self.conv1.norm, paths, relu=True)
+        out = conv_bn(out, self.conv2, self.conv2.norm, paths, relu=True)
+        return conv_bn(out, self.conv3, self.conv3.norm, paths, relu=True, residual=identity)
 
 
 class BasicStem(nn.Module):
@@ -81,11 +76,7 @@ class BasicStem(nn.Module):
         self.conv1 = ConvNorm(cin, cout, 7, stride=2, padding=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        paths = active_paths(self)
-        if paths.fold_bn or paths.fuse_conv:
-            x = conv_bn(x, self.conv1, self.conv1.norm, paths, relu=True)
-        else:
-            x = F.relu(self.conv1(x))
+        x = conv_bn(x, self.conv1, self.conv1.norm, active_paths(self), relu=True)
         return F.max_pool2d(x, kernel_size=3, stride=2, padding=1)
 
 

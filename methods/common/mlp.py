@@ -1,6 +1,8 @@
 """The DETR-style MLP head (keys `layers.{i}.weight/bias`, ReLU between layers).
 
-At inference with `lean_linear` (fast_paths.py) each layer's bias and ReLU run inside its product.
+One path for training and inference: every layer is a module call (so forward hooks see it)
+and the ReLU runs in place on that layer's fresh output, which is what the former `lean_linear`
+branch saved (a temporary per layer); the values are the same bit for bit.
 """
 
 from __future__ import annotations
@@ -8,9 +10,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import linear
 
 
 class MLP(nn.Module):
@@ -24,13 +23,10 @@ class MLP(nn.Module):
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(dims_in, dims_out, strict=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if active_paths(self).lean_linear:
-            last = len(self.layers) - 1
-            for i, layer in enumerate(self.layers):
-                x = linear(x, layer, relu=i < last)
-            return x
+        # in place is safe under autograd too: a linear layer's backward never reads its output
+        last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             x = layer(x)
-            if i < self.num_layers - 1:
-                x = F.relu(x)
+            if i < last:
+                x = F.relu(x, inplace=True)
         return x

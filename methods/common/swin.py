@@ -39,8 +39,6 @@ SWIN_L = {
     "drop_path_rate": 0.3,
 }
 
-Trace = dict[str, torch.Tensor]
-
 
 class Mlp(nn.Module):
     """fc1 -> exact GELU -> fc2, with optional dropout after each linear."""
@@ -114,6 +112,21 @@ def shift_region_mask(h: int, w: int, window: int, shift: int, device=None) -> t
             label += 1
     ids = to_windows(regions, window).squeeze(-1)  # [nW, N]
     return ids[:, None, :] != ids[:, :, None]
+
+
+class ShiftRegions(nn.Module):
+    """The stage's `shift_region_mask` as a (parameter-free) module, so that the mask is a
+    module output a parity hook can read."""
+
+    def __init__(self, window: int, shift: int) -> None:
+        super().__init__()
+        self.window = window
+        self.shift = shift
+
+    def forward(self, h: int, w: int, device: torch.device) -> torch.Tensor:
+        """Bool [nW, N, N] of the h x w map padded to the window (see `shift_region_mask`)."""
+        ws = self.window
+        return shift_region_mask(padded_size(h, ws), padded_size(w, ws), ws, self.shift, device)
 
 
 class WindowAttention(nn.Module):
@@ -255,33 +268,24 @@ class BasicLayer(nn.Module):
             for i in range(depth)
         )
         self.downsample = PatchMerging(dim) if downsample else None
+        # registered last and without parameters: the state dict's keys and order are unchanged
+        self.shift_regions = ShiftRegions(window_size, self.shift_size)
 
     def forward(
-        self, x: torch.Tensor, h: int, w: int, trace: Trace | None = None, name: str = ""
+        self, x: torch.Tensor, h: int, w: int
     ) -> tuple[torch.Tensor, torch.Tensor, int, int]:
         """x [B, h*w, C] -> (stage output, input of the next stage, its h, its w)."""
-        ws = self.window_size
-        regions = shift_region_mask(
-            padded_size(h, ws), padded_size(w, ws), ws, self.shift_size, x.device
-        )
+        regions = self.shift_regions(h, w, x.device)
         mask = torch.zeros(regions.shape, dtype=x.dtype, device=x.device)
         mask = mask.masked_fill(regions, SHIFT_MASK_VALUE)
-        for j, block in enumerate(self.blocks):
+        for block in self.blocks:
             if self.use_checkpoint and self.training:
                 x = checkpoint(block, x, h, w, mask, use_reentrant=False)
             else:
                 x = block(x, h, w, mask)
-            if trace is not None:
-                trace[f"{name}.blocks.{j}"] = x
-        if trace is not None:
-            trace[f"attn_mask.{name}"] = regions
-            trace[f"{name}.out"] = x
         if self.downsample is None:
             return x, x, h, w
-        down = self.downsample(x, h, w)
-        if trace is not None:
-            trace[f"{name}.downsample"] = down
-        return x, down, (h + 1) // 2, (w + 1) // 2
+        return x, self.downsample(x, h, w), (h + 1) // 2, (w + 1) // 2
 
 
 class PatchEmbed(nn.Module):
@@ -384,18 +388,16 @@ class SwinTransformer(nn.Module):
         for param in params:
             param.requires_grad_(False)
 
-    def forward(self, x: torch.Tensor, trace: Trace | None = None) -> dict[str, torch.Tensor]:
-        """x [B, 3, H, W] -> stage outputs; `trace` (a dict) receives every intermediate."""
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x [B, 3, H, W] -> stage outputs (intermediates: forward hooks, swin_parity.py)."""
         x = self.patch_embed(x)
-        if trace is not None:
-            trace["patch_embed"] = x
         b, _, h, w = x.shape
         if self.absolute_pos_embed is not None:
             x = x + F.interpolate(self.absolute_pos_embed, size=(h, w), mode="bicubic")
         x = self.pos_drop(x.flatten(2).transpose(1, 2))
         outs = []
         for i, layer in enumerate(self.layers):
-            out, x, next_h, next_w = layer(x, h, w, trace, f"layers.{i}")
+            out, x, next_h, next_w = layer(x, h, w)
             if i in self.out_indices:
                 out = getattr(self, f"norm{i}")(out)
                 outs.append(out.view(b, h, w, -1).permute(0, 3, 1, 2).contiguous())

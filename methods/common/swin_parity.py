@@ -18,7 +18,13 @@ from typing import Any
 import torch
 
 from vis_bench.methods.common.swin import SwinTransformer, relative_position_index
-from vis_bench.toolkit import InputError, ParityReport, save_produced
+from vis_bench.toolkit import (
+    InputError,
+    ParityReport,
+    captured_outputs,
+    load_fixture_weights,
+    save_produced,
+)
 
 OUTPUT_TOLERANCE = 1e-5
 INTERMEDIATE_TOLERANCE = 5e-5
@@ -44,17 +50,10 @@ def build_from_meta(meta: dict[str, Any], meta_path: Path) -> SwinTransformer:
 
 
 def _load_weights(report: ParityReport, model: SwinTransformer, path: Path) -> None:
-    """Strict load, after checking key order and the relative position indices."""
-    state = _load(path)
-    own = model.state_dict()
-    same_order = list(state) == list(own)
-    report.add_exact(
-        "state_dict keys (names and order)",
-        same_order,
-        ""
-        if same_order
-        else f"{len(state)} stored vs {len(own)} built; first differences: "
-        f"{[a for a, b in zip(state, own, strict=False) if a != b][:3]}",
+    """Load through the shared helper (keys in the authors' order), then check the stored
+    relative position indices against the ones this code builds."""
+    state = load_fixture_weights(
+        report, model, path, check_order=True, check_name="state_dict keys (names and order)"
     )
     indices = [k for k in state if k.endswith("relative_position_index")]
     equal = all(
@@ -62,11 +61,29 @@ def _load_weights(report: ParityReport, model: SwinTransformer, path: Path) -> N
         for k in indices
     )
     report.add_exact("relative_position_index", equal, f"{len(indices)} buffers")
-    floats = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    try:
-        model.load_state_dict(floats, strict=True)
-    except RuntimeError as err:
-        raise InputError(f"weights do not fit the built model: {err}", path=str(path)) from err
+
+
+def intermediate_modules(model: SwinTransformer) -> dict[str, str]:
+    """Fixture names -> sub-modules whose output the fixture stores (`.out`: the stage's
+    first output, `attn_mask.`: its shift regions)."""
+    modules = {"patch_embed": "patch_embed"}
+    for i, layer in enumerate(model.layers):
+        for j in range(len(layer.blocks)):
+            modules[f"layers.{i}.blocks.{j}"] = f"layers.{i}.blocks.{j}"
+        modules[f"layers.{i}.out"] = f"layers.{i}"
+        if layer.downsample is not None:
+            modules[f"layers.{i}.downsample"] = f"layers.{i}.downsample"
+        modules[f"attn_mask.layers.{i}"] = f"layers.{i}.shift_regions"
+    return modules
+
+
+def _intermediates(captured: dict[str, list[Any]]) -> dict[str, torch.Tensor]:
+    """One forward's captured outputs under the fixture's names."""
+    trace = {}
+    for name, outputs in captured.items():
+        value = outputs[0]
+        trace[name] = value[0] if name.endswith(".out") else value  # (out, down, h, w)
+    return trace
 
 
 def _compare(
@@ -95,9 +112,9 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     inputs = _load(fixture_dir / "inputs.pt")
     if "x" not in inputs:
         raise InputError("no 'x' entry", path=str(fixture_dir / "inputs.pt"), field="x")
-    trace: dict[str, torch.Tensor] = {}
-    with torch.no_grad():
-        outputs = model(inputs["x"].float(), trace=trace)
+    with torch.no_grad(), captured_outputs(model, intermediate_modules(model)) as captured:
+        outputs = model(inputs["x"].float())
+    trace = _intermediates(captured)
 
     missing = [name for name in EXPECTED_FILES if not (fixture_dir / name).is_file()]
     if "outputs.pt" in missing:

@@ -45,17 +45,13 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # one path: with every path off, conv_bn is the plain conv, BatchNorm, add and ReLU
         paths = active_paths(self)
-        if paths.fold_bn or paths.fuse_conv:
-            identity = x
-            if self.downsample is not None:
-                identity = conv_bn(x, self.downsample[0], self.downsample[1], paths)
-            out = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
-            return conv_bn(out, self.conv2, self.bn2, paths, relu=True, residual=identity)
-        identity = x if self.downsample is None else self.downsample(x)
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + identity)
+        identity = x
+        if self.downsample is not None:
+            identity = conv_bn(x, self.downsample[0], self.downsample[1], paths)
+        out = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
+        return conv_bn(out, self.conv2, self.bn2, paths, relu=True, residual=identity)
 
 
 class TinyResNet(nn.Module):
@@ -85,10 +81,7 @@ class TinyResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         paths = active_paths(self)
         x = to_channels_last(x, paths)
-        if paths.fold_bn or paths.fuse_conv:
-            x = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
-        else:
-            x = F.relu(self.bn1(self.conv1(x)))
+        x = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)  # [N, w, H/4, W/4]
         x = self.layer1(x)
         res3 = self.layer2(x)  # [N, 2w, H/8, W/8]

@@ -31,6 +31,7 @@ from vis_bench.toolkit import (
     captured_outputs,
     clip_windows,
     load_fixture_file,
+    load_fixture_weights,
     save_produced,
 )
 from vis_bench.toolkit import decode_rle as decode
@@ -372,15 +373,7 @@ def _kept_query_clips(net: IFCNet, feats: dict[str, torch.Tensor]) -> ClipOutput
 def _load_model(report: ParityReport, fixture_dir: Path) -> IFCNet:
     meta = json.loads((fixture_dir / "meta.json").read_text())
     model = build_from_meta(meta, fixture_dir / "meta.json")
-    load = model.load_state_dict(load_fixture_file(fixture_dir / "state_dict.pt"), strict=False)
-    report.add_exact(
-        "state_dict keys",
-        not load.missing_keys and not load.unexpected_keys,
-        f"missing {load.missing_keys} unexpected {load.unexpected_keys}"
-        if load.missing_keys or load.unexpected_keys
-        else "",
-        structural=True,
-    )
+    load_fixture_weights(report, model, fixture_dir / "state_dict.pt")
     return model.detr
 
 

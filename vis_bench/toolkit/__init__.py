@@ -29,6 +29,7 @@ from vis_bench.toolkit.parity import (
     captured_outputs,
     compare_tree,
     load_fixture_file,
+    load_fixture_weights,
     save_produced,
 )
 from vis_bench.toolkit.plugin import (
@@ -90,6 +91,7 @@ __all__ = [
     "decode_rle",
     "encode_rle",
     "load_fixture_file",
+    "load_fixture_weights",
     "load_state_dict_strict",
     "open_checkpoint",
     "options_dict",

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from vis_bench.atomic import atomic_file
+from vis_bench.errors import InputError
 
 
 @dataclass
@@ -165,14 +166,17 @@ def compare_tree(
 
 @contextlib.contextmanager
 def captured_outputs(
-    model: torch.nn.Module, modules: Mapping[str, str], inputs: Mapping[str, str] | None = None
+    model: torch.nn.Module,
+    modules: Mapping[str, str],
+    inputs: Mapping[str, str | tuple[str, int]] | None = None,
 ) -> Iterator[dict[str, list[Any]]]:
     """Forward hooks recording what the named sub-modules return, call by call.
 
     `modules` maps a label to a dotted sub-module path; the yielded dict maps each label to the
     list of that module's outputs during the `with` block. `inputs` does the same for a
-    module's first positional input (a value computed by code that is not a module call, e.g.
-    a fused kernel reading a module's weights). Hooks are removed on exit.
+    module's positional input: a path alone means the first, `(path, i)` the i-th (a value
+    computed by code that is not a module call and handed to one, e.g. a fused kernel's
+    output). Hooks are removed on exit, so the forward itself carries no parity flag.
     """
     inputs = inputs or {}
     captured: dict[str, list[Any]] = {label: [] for label in (*modules, *inputs)}
@@ -185,11 +189,12 @@ def captured_outputs(
                     lambda _m, _args, output, label=label: captured[label].append(output)
                 )
             )
-        for label, path in inputs.items():
+        for label, where in inputs.items():
+            path, index = (where, 0) if isinstance(where, str) else where
             module = model.get_submodule(path)
             handles.append(
                 module.register_forward_pre_hook(
-                    lambda _m, args, label=label: captured[label].append(args[0])
+                    lambda _m, args, label=label, index=index: captured[label].append(args[index])
                 )
             )
         yield captured
@@ -201,6 +206,45 @@ def captured_outputs(
 def load_fixture_file(path: Path) -> Any:
     """A fixture's `.pt` file (weights only, on CPU)."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_fixture_weights(
+    report: ParityReport,
+    model: torch.nn.Module,
+    path: Path,
+    *,
+    check_order: bool = False,
+    check_name: str = "state_dict keys",
+) -> dict[str, torch.Tensor]:
+    """Load a fixture's state dict into `model`; one structural check says whether keys match.
+
+    Every parity module loads its weights here, so a renamed, missing or extra key is reported
+    the same way for every method (counts and the first names of each kind) instead of each
+    module checking keys its own way. Floating tensors load as float32 (fixtures store float16).
+    `check_order` also requires the fixture's key order (the authors' module order). A tensor
+    whose shape does not fit the built model is an input error. Returns the loaded tensors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("fixture file missing", path=str(path))
+    stored = load_fixture_file(path)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in stored.items()}
+    try:
+        load = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise InputError(f"weights do not fit the built model: {err}", path=str(path)) from err
+    problems = []
+    if load.missing_keys:
+        problems.append(f"{len(load.missing_keys)} missing {load.missing_keys[:5]}")
+    if load.unexpected_keys:
+        problems.append(f"{len(load.unexpected_keys)} unexpected {load.unexpected_keys[:5]}")
+    if check_order and not problems:
+        own = list(model.state_dict())
+        moved = [a for a, b in zip(state, own, strict=False) if a != b]
+        if moved:
+            problems.append(f"same keys in another order; first differences: {moved[:3]}")
+    report.add_exact(check_name, not problems, "; ".join(problems), structural=True)
+    return state
 
 
 def save_produced(obj: Any, path: Path | None) -> None:

@@ -193,7 +193,7 @@ class SeqFormerBase(RecordsDeformAttnCore, MethodPlugin):
             drop_empty=False,
             mask_queries=out.get("mask_queries"),
         )
-        hs = out["intermediate"]["hs"][-1, 0]  # [Nq, C]
+        hs = out["query_embeddings"][0]  # [Nq, C]
         return ClipResult(
             scores=inst.scores,
             labels=inst.labels,

@@ -2,8 +2,10 @@
 
 `SeqFormer.detr` holds the backbone, input projections, transformer and the per-layer class and
 box heads; `SeqFormer` adds the mask branch. The forward mirrors the official `inference()` but
-runs the heads and the mask branch only where their output is used: for the last decoder layer
-(all layers on request, for parity checks against the official intermediate outputs).
+runs the heads and the mask branch only where their output is used: for the last decoder layer.
+Parity reads intermediates with forward hooks (methods/common/seqformer/parity.py) and computes the
+other layers' heads with `layer_heads`/`query_masks`, as training does; the forward has no
+parity switch.
 """
 
 from __future__ import annotations
@@ -157,6 +159,18 @@ class DeformableDETR(nn.Module):
         return norm(conv(x))
 
 
+class ReferencePixels(nn.Module):
+    """Reference centres in pixels of the unpadded input, from reference logits.
+
+    A parameter-free module so the value (the origin of the mask head's relative coordinates)
+    is a module output that a parity hook can read.
+    """
+
+    def forward(self, reference: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """reference [..., 2|4] (inverse-sigmoid space), scale [2] (w, h) -> [..., 2] pixels."""
+        return reference[..., :2].sigmoid() * scale
+
+
 class SeqFormer(nn.Module):
     def __init__(self, detr: DeformableDETR, rel_coord: bool = True, mask_out_stride: int = 4):
         super().__init__()
@@ -175,13 +189,13 @@ class SeqFormer(nn.Module):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
         self.mask_head = MaskHeadSmallConv(hidden_dim, hidden_dim)
+        self.reference_pixels = ReferencePixels()
 
     def forward(
         self,
         images: torch.Tensor,
         image_mask: torch.Tensor | None = None,
         orig_size: tuple[int, int] | None = None,
-        all_layers: bool = False,
         mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, Any]:
         """One clip: images [T, 3, H, W] (normalised) and padding mask [T, H, W] (True = padded).
@@ -197,9 +211,7 @@ class SeqFormer(nn.Module):
             valid = ~image_mask[0]
             orig_size = (int(valid[0].sum()), int(valid[:, 0].sum()))
         features, feature_masks = self.detr.backbone(images, image_mask)
-        return self.forward_features(
-            features, feature_masks, image_mask, orig_size, all_layers, mask_queries
-        )
+        return self.forward_features(features, feature_masks, image_mask, orig_size, mask_queries)
 
     def forward_features(
         self,
@@ -207,54 +219,31 @@ class SeqFormer(nn.Module):
         feature_masks: dict[str, torch.Tensor],
         image_mask: torch.Tensor,
         orig_size: tuple[int, int],
-        all_layers: bool = False,
         mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> dict[str, Any]:
         """Everything after the backbone, for a batch of one clip.
 
         features: res3/res4/res5 [T, C_l, h_l, w_l]; feature_masks: the same keys [T, h_l, w_l];
-        image_mask [T, H, W]. Returns pred_logits [1, Nq, K], pred_boxes [1, T, Nq, 4],
-        pred_masks [1, Nq, T, H/4, W/4] of the last layer (+ "aux_outputs" of the other layers
-        when all_layers) and "intermediate" tensors. `mask_queries(pred_logits [Nq, K])` ->
-        query indices: the last layer's masks are computed for those queries only
-        (pred_masks [1, n, T, H/4, W/4], the indices under "mask_queries").
+        image_mask [T, H, W]. Returns the last decoder layer's pred_logits [1, Nq, K],
+        pred_boxes [1, T, Nq, 4], pred_masks [1, Nq, T, H/4, W/4] and query_embeddings
+        [1, Nq, C] (its instance queries). `mask_queries(pred_logits [Nq, K])` -> query
+        indices: masks are computed for those queries only (pred_masks [1, n, T, H/4, W/4],
+        the indices under "mask_queries").
         """
         out = self.encode_decode(features, feature_masks, image_mask)
-        hs = out["hs"]
-        num_layers = hs.shape[0]
-        layers = range(num_layers) if all_layers else [num_layers - 1]
-        per_layer = []
+        heads = self.layer_heads(out, out["hs"].shape[0] - 1, orig_size)
+        reference_px, params = heads["mask_reference_points_px"][0], heads["dynamic_params"][0]
         kept = None
-        for lvl in layers:
-            heads = self.layer_heads(out, lvl, orig_size)
-            reference_px, params = heads["mask_reference_points_px"][0], heads["dynamic_params"][0]
-            if mask_queries is not None and lvl == num_layers - 1:
-                kept = mask_queries(heads["pred_logits"][0])
-                reference_px, params = reference_px[:, kept], params[kept]
-            masks = self.query_masks(out["mask_feats"], reference_px, params)
-            per_layer.append({**heads, "pred_masks": masks[None]})  # [B, Nq, T, H/4, W/4]
-
-        last = per_layer[-1]
+        if mask_queries is not None:
+            kept = mask_queries(heads["pred_logits"][0])
+            reference_px, params = reference_px[:, kept], params[kept]
+        masks = self.query_masks(out["mask_feats"], reference_px, params)
         result: dict[str, Any] = {
-            "pred_logits": last["pred_logits"],
-            "pred_boxes": last["pred_boxes"],
-            "pred_masks": last["pred_masks"],
-            "intermediate": {
-                "memory": out["memory"],
-                "valid_ratios": out["valid_ratios"],
-                "init_reference": out["init_reference"],
-                "inter_references": out["inter_references"],
-                "hs": hs,
-                "hs_box": out["hs_box"],
-                "mask_feats": out["mask_feats"],
-                "dynamic_params": torch.stack([p["dynamic_params"] for p in per_layer]),
-                "mask_reference_points_px": torch.stack(
-                    [p["mask_reference_points_px"] for p in per_layer]
-                ),
-            },
+            "pred_logits": heads["pred_logits"],
+            "pred_boxes": heads["pred_boxes"],
+            "pred_masks": masks[None],  # [B, Nq, T, H/4, W/4]
+            "query_embeddings": out["hs"][-1],
         }
-        if all_layers:
-            result["aux_outputs"] = per_layer[:-1]
         if kept is not None:
             result["mask_queries"] = kept
         return result
@@ -319,7 +308,7 @@ class SeqFormer(nn.Module):
             "pred_boxes": boxes,
             "dynamic_params": self.controller(hs[lvl]),  # [B, Nq, P]
             # the layer's *input* reference centre, in pixels of the unpadded input
-            "mask_reference_points_px": reference[..., :2].sigmoid() * scale,  # [B, T, Nq, 2]
+            "mask_reference_points_px": self.reference_pixels(reference, scale),  # [B,T,Nq,2]
         }
 
     def query_masks(
