@@ -8,6 +8,7 @@ as it installs, in a temporary folder (a copy of the Python files, nothing built
 (0 every contract kept, 1 a contract broken).
 
     python scripts/lint_imports.py [--repo DIR] [lint-imports options, e.g. --verbose]
+    python scripts/lint_imports.py --graph    # folder-level import counts and cycles (grimp)
 """
 
 from __future__ import annotations
@@ -40,14 +41,80 @@ def stage_package(repo: Path, dest: Path) -> Path:
     return dest
 
 
+def folder_of(module: str) -> str:
+    """The folder a module counts for: a method package, methods.common, or a harness package."""
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[1] == "methods":
+        return ".".join(parts[:3])
+    return ".".join(parts[:2])
+
+
+def folder_graph(staged: Path) -> dict[tuple[str, str], int]:
+    """Direct imports between folders, counted per importing-imported module pair."""
+    import grimp
+
+    sys.path.insert(0, str(staged))
+    try:
+        graph = grimp.build_graph("vis_bench", cache_dir=None)
+    finally:
+        sys.path.remove(str(staged))
+    counts: dict[tuple[str, str], int] = {}
+    for module in graph.modules:
+        for imported in graph.find_modules_directly_imported_by(module):
+            edge = (folder_of(module), folder_of(imported))
+            if edge[0] != edge[1]:
+                counts[edge] = counts.get(edge, 0) + 1
+    return counts
+
+
+def folder_cycles(counts: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
+    """Pairs of folders that reach each other through folder-level imports."""
+    reach: dict[str, set[str]] = {}
+    for a, b in counts:
+        reach.setdefault(a, set()).add(b)
+    changed = True
+    while changed:
+        changed = False
+        for a in list(reach):
+            new = set().union(*(reach.get(b, set()) for b in reach[a])) - reach[a]
+            if new:
+                reach[a] |= new
+                changed = True
+    return sorted((a, b) for a in reach for b in reach[a] if a < b and a in reach.get(b, set()))
+
+
+def print_graph(counts: dict[tuple[str, str], int]) -> None:
+    """The counts the architecture promises, then every folder-level edge."""
+    is_method = lambda name: name.startswith("vis_bench.methods")  # noqa: E731
+    is_kernel = lambda name: name.startswith("vis_bench.cuda_ops")  # noqa: E731
+    allowed = ("vis_bench.toolkit", "vis_bench.methods.common", "vis_bench.cuda_ops")
+    method_out = {k: n for k, n in counts.items() if is_method(k[0]) and k[0] != allowed[1]}
+    outside = sum(n for (a, b), n in method_out.items() if not b.startswith(allowed))
+    harness_in = sum(
+        n
+        for (a, b), n in counts.items()
+        if not (is_method(a) or is_kernel(a)) and (is_method(b) or is_kernel(b))
+    )
+    print(f"method -> toolkit / methods.common / cuda_ops imports: {sum(method_out.values())}")
+    print(f"method -> anything else of vis_bench: {outside}")
+    print(f"harness -> methods or cuda_ops imports: {harness_in}")
+    print(f"folder-level cycles: {folder_cycles(counts) or 'none'}")
+    for (a, b), n in sorted(counts.items()):
+        print(f"  {a} -> {b}: {n}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--graph", action="store_true", help="print folder-level import counts")
     args, lint_args = parser.parse_known_args(argv)
     repo = args.repo.resolve()
     lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     with tempfile.TemporaryDirectory(prefix="vis-bench-imports-") as tmp:
         stage_package(repo, Path(tmp))
+        if args.graph:
+            print_graph(folder_graph(Path(tmp)))
+            return 0
         command = [lint, "--config", str(repo / "pyproject.toml"), "--no-cache", *lint_args]
         return subprocess.call(command, cwd=tmp)
 

@@ -30,5 +30,9 @@ def test_a_missing_expected_file_fails_even_when_the_rest_matches(tmp_path: Path
 def test_an_empty_tensor_is_not_a_passing_comparison():
     report = ParityReport("m", "f")
     check = report.add_tensor("x", torch.ones(0, 4), torch.ones(0, 4), atol=1.0)
-    assert not check.passed and "empty" in check.detail
+    assert check.structural and "empty" in check.detail
+    assert report.compared == 0 and not report.passed  # empty tensors alone prove nothing
+    report.add_tensor("z", torch.ones(2), torch.ones(2), atol=0.0)
+    assert report.passed  # an empty leaf beside real comparisons is fine when shapes agree
+    assert not report.add_tensor("y", torch.ones(0, 3), torch.ones(0, 4), atol=1.0).passed
     assert not report.passed
