@@ -89,6 +89,10 @@ def test_records_carry_what_ran_and_the_run_folder_can_be_read_back(tmp_path):
     assert record["execution"]["threads"] >= 1
     # the toy runs no deformable attention, so its plugin reports nothing about a core
     assert "deform_attn_core" not in record["execution"]
+    provenance = record["provenance"]  # the code state the worker ran, and the command
+    assert {"commit", "dirty", "diff_sha256", "command", "load_before", "load_after"} <= set(
+        provenance
+    )
     assert record["load"]["threads"] >= 1 and "loaded" in record["load"]
     assert record["dataset_label"] == "memory (2 videos)"
     config_file = tmp_path / "configs" / f"{record['config_hash']}.yaml"

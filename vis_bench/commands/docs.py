@@ -2,7 +2,8 @@
 
 Every measured number the docs quote sits in a generated block whose source is a committed JSON
 file a command wrote (see vis_bench/maintainer/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
-changes nothing and exits 1 when a block is out of date.
+changes nothing and exits 1 when a block is out of date. A block's sources must come from one
+clean commit (`--allow-dirty` to generate anyway, with each code state printed).
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check", action="store_true", help="only report blocks that are out of date (exit 1)"
     )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="generate from sources made from uncommitted code or several commits (each state "
+        "is printed in the block)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.maintainer.doc_numbers import stale_documents
 
-    stale = stale_documents(write=not args.check)
+    stale = stale_documents(write=not args.check, allow_dirty=args.allow_dirty)
     if args.check:
         for document in stale:
             print(f"out of date: {document} (run `python run_bench.py docs`)")

@@ -11,6 +11,12 @@ blocks instead:
 command wrote that source); `docs --check` exits 1 when a block differs from what its source
 gives (a test runs it). The sources are records and reports committed under results/ and
 benchmarks/results/, so regenerating needs no model and no GPU.
+
+Every block ends with the provenance of its sources: the full commit they were made from and the
+command that made them (`measure/provenance.py`). A block is generated only from sources made
+from one clean commit: a source made from uncommitted code, sources made from several code
+states, or a source without provenance is refused with the file named, unless `--allow-dirty`
+(the block then prints each state, `-dirty` included).
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ from vis_bench.errors import InputError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: the files whose blocks `docs` maintains
 DOCUMENTS = ("README.md", "docs/training.md", "docs/statistics.md", "benchmarks/README.md")
-BLOCK = re.compile(r"(<!-- numbers: ([\w-]+) -->\n)(.*?)(<!-- end numbers -->)", re.S)
+#: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
+#: block print sources not made from one clean commit (shown as such in the block itself)
+BLOCK = re.compile(
+    r"(<!-- numbers: ([\w-]+)( \(allow-dirty\))? -->\n)(.*?)(<!-- end numbers -->)", re.S
+)
 
 
 def _read(root: Path, relative: str) -> Any:
@@ -44,6 +54,68 @@ def _read(root: Path, relative: str) -> Any:
 
 def _fmt(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
     return "-" if value is None else f"{value * scale:.{digits}f}"
+
+
+#: each block's sources (relative paths; a trailing "/*.json" globs a folder)
+SOURCES: dict[str, tuple[str, ...]] = {
+    "parity": ("results/parity/*.json",),
+    "tiny-models": ("results/baselines/synthetic.json",),
+    "default-run": ("results/default_run/records.jsonl",),
+    "eval-speed": ("benchmarks/results/eval_process.json",),
+    "kernel-dtypes": ("benchmarks/results/ms_deform_attn_cpu_revisions.json",),
+    "model-sizes": ("results/tables/model_sizes.json",),
+    "fast-paths": ("benchmarks/results/model_forward_paths.json",),
+    "long-video": ("results/long_video/records.jsonl",),
+}
+
+
+def _legacy_block(record: dict[str, Any]) -> dict[str, Any] | None:
+    """What a record made before provenance blocks says of its code: environment.git_commit."""
+    commit = (record.get("environment") or {}).get("git_commit")
+    if not commit:
+        return None
+    return {
+        "commit": commit.removesuffix("-dirty"),
+        "dirty": commit.endswith("-dirty"),
+        "diff_sha256": "unknown",
+        "command": None,
+    }
+
+
+def source_provenance(root: Path, relative: str) -> list[dict[str, Any] | None]:
+    """The provenance block(s) of one source: one per record of a .jsonl, else the file's."""
+    paths = (
+        sorted((root / relative.removesuffix("/*.json")).glob("*.json"))
+        if relative.endswith("/*.json")
+        else [root / relative]
+    )
+    blocks: list[dict[str, Any] | None] = []
+    for path in paths:
+        data = _read(root, str(path.relative_to(root)))
+        if isinstance(data, list) and path.suffix == ".jsonl":
+            blocks += [r.get("provenance") or _legacy_block(r) for r in data]
+        else:
+            blocks.append(data.get("provenance") if isinstance(data, dict) else None)
+    return blocks
+
+
+def provenance_line(name: str, root: Path, allow_dirty: bool) -> str:
+    """The block's closing line: the sources' commit and command; refuses a source made from
+    uncommitted code, several code states or no provenance unless `allow_dirty`."""
+    from vis_bench.measure.provenance import source_states
+
+    blocks = [b for relative in SOURCES[name] for b in source_provenance(root, relative)]
+    states = source_states(blocks)
+    clean = len(states) == 1 and all(b and b.get("commit") and not b.get("dirty") for b in blocks)
+    if not clean and not allow_dirty:
+        raise InputError(
+            f"the sources of the {name!r} block were not made from one clean commit: "
+            f"{', '.join(states)}; regenerate them from a clean commit (or pass --allow-dirty)",
+            path=", ".join(SOURCES[name]),
+        )
+    commands = sorted({b["command"] for b in blocks if b and b.get("command")})
+    made_by = f" by `{'`, `'.join(commands)}`" if commands else ""
+    return f"Provenance: commit {', '.join(states)}{made_by}."
 
 
 def parity_block(root: Path) -> str:
@@ -94,8 +166,8 @@ def tiny_models_block(root: Path) -> str:
     lines.append("")
     lines.append(
         f"Source: `results/baselines/synthetic.json` (`regress --update`, dataset "
-        f"{baseline.get('dataset_label') or baseline.get('dataset')}, commit "
-        f"{str(baseline.get('commit'))[:12]}) and each checkpoint's training record."
+        f"{baseline.get('dataset_label') or baseline.get('dataset')}) and each checkpoint's "
+        "training record."
     )
     return "\n".join(lines)
 
@@ -127,7 +199,7 @@ def default_run_block(root: Path) -> str:
     lines.append(
         f"AP / FPS end to end / FPS model. Source: `results/default_run/records.jsonl`, written by "
         f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
-        f"{env.get('threads')} threads (commit {str(env.get('git_commit'))[:12]})."
+        f"{env.get('threads')} threads."
     )
     return "\n".join(lines)
 
@@ -178,7 +250,8 @@ def kernel_dtypes_block(root: Path) -> str:
 
 def model_sizes_block(root: Path) -> str:
     """Parameters and GMACs per frame of each released model (results/tables/model_sizes.json)."""
-    rows = _read(root, "results/tables/model_sizes.json")
+    data = _read(root, "results/tables/model_sizes.json")
+    rows = data["rows"] if isinstance(data, dict) else data
     lines = [
         "| method | backbone | parameters (M) | state dict (M) | authors' code (M) | paper (M) "
         "| GMACs/frame |",
@@ -271,8 +344,8 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
 }
 
 
-def regenerate(text: str, root: Path, source: str) -> str:
-    """`text` with every generated block rewritten from its source."""
+def regenerate(text: str, root: Path, source: str, allow_dirty: bool = False) -> str:
+    """`text` with every generated block rewritten from its source, provenance last."""
 
     def replace(match: re.Match) -> str:
         name = match.group(2)
@@ -281,12 +354,16 @@ def regenerate(text: str, root: Path, source: str) -> str:
                 f"unknown generated block {name!r}; known: {', '.join(sorted(GENERATORS))}",
                 path=source,
             )
-        return f"{match.group(1)}{GENERATORS[name](root).rstrip()}\n{match.group(4)}"
+        body = GENERATORS[name](root).rstrip()
+        line = provenance_line(name, root, allow_dirty or bool(match.group(3)))
+        return f"{match.group(1)}{body}\n{line}\n{match.group(5)}"
 
     return BLOCK.sub(replace, text)
 
 
-def stale_documents(root: Path = REPO_ROOT, write: bool = False) -> list[str]:
+def stale_documents(
+    root: Path = REPO_ROOT, write: bool = False, allow_dirty: bool = False
+) -> list[str]:
     """Documents whose generated blocks differ from their sources (rewritten when `write`)."""
     stale = []
     for relative in DOCUMENTS:
@@ -294,7 +371,7 @@ def stale_documents(root: Path = REPO_ROOT, write: bool = False) -> list[str]:
         if not path.is_file():
             continue
         text = path.read_text()
-        fresh = regenerate(text, root, relative)
+        fresh = regenerate(text, root, relative, allow_dirty)
         if fresh != text:
             stale.append(relative)
             if write:

@@ -99,6 +99,8 @@ class CellRecord:
     load: dict[str, Any] | None = None
     checkpoint_load: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
+    #: the code state (commit, dirty, the diff's sha256), machine and command that made the record
+    provenance: dict[str, Any] | None = None
     #: the model's label space and how it met the dataset's (when the method entry names one)
     label_space: dict[str, Any] | None = None
     #: videos cut to their first N frames (long-video memory runs), None = whole videos
@@ -186,6 +188,7 @@ def make_record(
         load=measured.get("load"),
         checkpoint_load=measured.get("checkpoint_load"),
         environment=measured.get("environment"),
+        provenance=measured.get("provenance"),
         label_space=measured.get("label_space"),
         gmacs_per_frame=flops.get("gmacs_per_frame"),
         gmacs_per_frame_by_module=flops.get("gmacs_per_frame_by_module"),

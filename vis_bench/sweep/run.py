@@ -10,6 +10,7 @@ over the ranks (rank 0 gathers, scores and records), `cells` spreads whole cells
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +51,8 @@ def sweep_records(
 
 def _job(cell: Cell, config: BenchConfig, source: Any, results: Path, device: str) -> CellJob:
     opener = source.opener() if hasattr(source, "opener") else source
-    return CellJob(cell, opener, config.measure, str(results), device)
+    command = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    return CellJob(cell, opener, config.measure, str(results), device, command=command)
 
 
 def _execute(job: CellJob, config: BenchConfig, isolate: bool, progress: Any) -> CellOutcome:

@@ -47,6 +47,8 @@ class CellJob:
     environ: dict[str, str] = field(default_factory=dict)
     #: the model's categories -> the dataset's (a CategoryMapping), applied before the one write
     category_mapping: Any = None
+    #: the command line of the sweep, for the record's provenance block
+    command: list[str] | None = None
 
 
 @dataclass
@@ -175,11 +177,14 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     from vis_bench.measure.environment import environment
     from vis_bench.measure.load import load_summary, read_load
     from vis_bench.measure.model_flops import clip_flops
+    from vis_bench.measure.provenance import finish_provenance, start_provenance
 
     if job.environ:
         os.environ.update(job.environ)
     if job.measure.threads:
         torch.set_num_threads(job.measure.threads)
+    # the code state as this worker imports the method: a sweep can outlive a commit
+    provenance = start_provenance(job.command)
     cell = job.cell
     source = _open_source(job)
     plugin, checkpoint_load = build_plugin(cell.method)
@@ -216,6 +221,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
             "threads": torch.get_num_threads(),
         },
         "environment": environment(job.device),
+        "provenance": finish_provenance(provenance),
         "harness": outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
     }
     if "start" in readings and "end" in readings:
