@@ -66,10 +66,33 @@ def test_a_method_with_deformable_attention_names_the_core_that_ran():
     )
     clip = plugin.preprocess(torch.randint(0, 255, (2, 3, 64, 96), dtype=torch.uint8), 64)
     plugin.reset_execution_info()
-    assert plugin.execution_info() == {"deform_attn_core": None}
+    assert plugin.execution_info()["deform_attn_core"] is None
     with use_ms_deform_attn_core(None):
         plugin.infer_clip(clip)
-    assert plugin.execution_info() == {"deform_attn_core": ["reference"]}
+    assert plugin.execution_info()["deform_attn_core"] == ["reference"]
     plugin.reset_execution_info()
-    assert plugin.execution_info() == {"deform_attn_core": None}
+    assert plugin.execution_info()["deform_attn_core"] is None
     assert toy.ToyPlugin.build({}).execution_info() == {}
+
+
+def test_a_record_names_the_fast_paths_and_those_that_were_off(monkeypatch):
+    """Two plugins, paths all on and one off: the execution info tells the records apart."""
+    from vis_bench.methods.common.fast_paths import ENV_VAR, FastPaths
+
+    torch.manual_seed(0)
+    options = {"hidden_dim": 32, "dim_feedforward": 64, "enc_layers": 1, "dec_layers": 1}
+    clip = torch.randint(0, 255, (2, 3, 64, 96), dtype=torch.uint8)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    on = SeqFormerPlugin.build(options)
+    on.infer_clip(on.preprocess(clip, 64))
+    on_info = on.execution_info()
+    monkeypatch.setenv(ENV_VAR, "all,-query_masks")
+    off = SeqFormerPlugin.build(options)
+    off.infer_clip(off.preprocess(clip, 64))
+    assert on.execution_info()["fast_paths"] == list(FastPaths.names())
+    assert (
+        on.execution_info()["non_default"] == [] and on.execution_info()["fast_paths_env"] is None
+    )
+    assert "query_masks" not in off.execution_info()["fast_paths"]
+    assert off.execution_info()["non_default"] == ["fast path query_masks off"]
+    assert off.execution_info()["fast_paths_env"] == "all,-query_masks"

@@ -191,3 +191,26 @@ def cached_derived(
         value = build()
     owner.__dict__[name] = (key, value)
     return value
+
+
+class RecordsFastPaths:
+    """Plugin mixin: the record's `execution` names the fast paths this model ran with, the
+    environment variable that chose them, and (`non_default`) the paths that were off, so a
+    record made with paths off cannot pass for one made with all on (GMACs/frame depend on
+    `query_masks`, peak memory on `reuse_memory`)."""
+
+    model: nn.Module
+
+    def reset_execution_info(self) -> None:
+        super().reset_execution_info()  # type: ignore[misc]
+
+    def execution_info(self) -> dict[str, Any]:
+        info = dict(super().execution_info())  # type: ignore[misc]
+        paths = getattr(self.model, _ATTR, None) or paths_from_env()
+        off = [name for name in FastPaths.names() if not getattr(paths, name)]
+        info["fast_paths"] = [name for name in FastPaths.names() if getattr(paths, name)]
+        info["fast_paths_env"] = os.environ.get(ENV_VAR)
+        info["non_default"] = list(info.get("non_default", [])) + [
+            f"fast path {name} off" for name in off
+        ]
+        return info

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -91,6 +92,9 @@ class RecordsDeformAttnCore:
 
     def reset_execution_info(self) -> None:
         reset_core_usage()
+        super().reset_execution_info()  # type: ignore[misc]
 
-    def execution_info(self) -> dict[str, list[str] | None]:
-        return {"deform_attn_core": sorted(core_usage()) or None}
+    def execution_info(self) -> dict[str, Any]:
+        info = dict(super().execution_info())  # type: ignore[misc]
+        info["deform_attn_core"] = sorted(core_usage()) or None
+        return info

@@ -18,7 +18,12 @@ from typing import Any
 import torch
 
 from vis_bench.methods.common.backbone_registry import detect_backbone
-from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, inference_context
+from vis_bench.methods.common.fast_paths import (
+    FastPaths,
+    RecordsFastPaths,
+    ensure_prepared,
+    inference_context,
+)
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
@@ -117,7 +122,7 @@ class IFCOptions(IFCConfig):
 
 
 @register_method("ifc")
-class IFCPlugin(MethodPlugin):
+class IFCPlugin(RecordsFastPaths, MethodPlugin):
     """IFC (Hwang et al., NeurIPS 2021) with the authors' inference settings."""
 
     spec = MethodSpec(

@@ -23,7 +23,12 @@ from vis_bench.methods.common.backbone_registry import (
     detect_backbone,
     is_frozen_bn_resnet,
 )
-from vis_bench.methods.common.fast_paths import FastPaths, ensure_prepared, inference_context
+from vis_bench.methods.common.fast_paths import (
+    FastPaths,
+    RecordsFastPaths,
+    ensure_prepared,
+    inference_context,
+)
 from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
 from vis_bench.methods.common.seqformer.checkpoint import complete_box_head_aliases
 from vis_bench.methods.common.seqformer.model import (
@@ -102,7 +107,7 @@ class SeqFormerOptions(SeqFormerConfig):
         return SeqFormerConfig(**{name: getattr(self, name) for name in fields})
 
 
-class SeqFormerBase(RecordsDeformAttnCore, MethodPlugin):
+class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
     """SeqFormer (Wu et al., ECCV 2022) as its authors' inference.py runs it (registered by
     methods/seqformer; subclassed by the MS-STS methods)."""
 
