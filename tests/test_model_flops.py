@@ -89,10 +89,8 @@ def test_a_record_names_the_fast_paths_and_those_that_were_off(monkeypatch):
     monkeypatch.setenv(ENV_VAR, "all,-query_masks")
     off = SeqFormerPlugin.build(options)
     off.infer_clip(off.preprocess(clip, 64))
-    assert on.execution_info()["fast_paths"] == list(FastPaths.names())
-    assert (
-        on.execution_info()["non_default"] == [] and on.execution_info()["fast_paths_env"] is None
-    )
+    assert on_info["fast_paths"] == list(FastPaths.names())
+    assert on_info["non_default"] == [] and on_info["fast_paths_env"] is None
     assert "query_masks" not in off.execution_info()["fast_paths"]
     assert off.execution_info()["non_default"] == ["fast path query_masks off"]
     assert off.execution_info()["fast_paths_env"] == "all,-query_masks"
