@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from vis_bench.eval.api import evaluate_files
 from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
 from vis_bench.eval.stats.per_video import per_video_scores
 from vis_bench.eval.stats.video_matches import VideoMatches
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
 
 def _timed(fn):
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     gt_path, res_path = build_case(args.cache)
+    provenance = start_provenance()
     times: dict[str, list[float]] = {"evaluate": [], "bootstrap": [], "paired": [], "per_video": []}
     for _ in range(args.repeat):
         seconds, result = _timed(lambda: evaluate_files(gt_path, res_path))
@@ -85,7 +86,7 @@ def main() -> None:
         f"{100 * boot.intervals['AP'][1]:.2f}] over {matches.n_videos} videos"
     )
     if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
+        write_json_with_provenance(args.json, report, provenance)
 
 
 if __name__ == "__main__":

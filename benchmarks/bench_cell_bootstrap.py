@@ -20,6 +20,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.records import latest_records, read_records
 from vis_bench.sweep.scoring import REPLICATES_FILE, VIDEO_MATCHES_FILE, Scorer
@@ -59,6 +60,7 @@ def main() -> None:
     plain, boot = Scorer(gt, 0), Scorer(gt, args.replicates, 0)
     plain.score(Path(records[0]["results_path"]))  # parse the GT once, as a sweep does
     boot.score(Path(records[0]["results_path"]))
+    provenance = start_provenance()
     cells = []
     for record in records:
         results = Path(record["results_path"])
@@ -110,7 +112,7 @@ def main() -> None:
         f"took {summary['run_cell_seconds']:.0f} s"
     )
     if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=1) + "\n")
+        write_json_with_provenance(args.json, summary, provenance)
         print(f"wrote {args.json}")
 
 

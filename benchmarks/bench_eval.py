@@ -48,6 +48,7 @@ from vis_bench.eval.metric.loading import load_ground_truth, load_results, pause
 from vis_bench.eval.metric.matching import match
 from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.eval.metric.summary import summarize
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
 PHASES = ("load", "evaluate", "accumulate", "summarize", "total")
 Timings = dict[str, float]
@@ -210,6 +211,7 @@ def main() -> None:
     t0 = time.perf_counter()
     gt_path, res_path = build_case(args.cache, CaseSpec(seed=args.seed))
     print(f"case: {gt_path.parent} (ready in {time.perf_counter() - t0:.1f} s)")
+    provenance = start_provenance()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="gt_cache_") as cache_dir:
         modes = _modes(gt_path, res_path, args.official, Path(cache_dir))
@@ -225,7 +227,7 @@ def main() -> None:
     print(f"load average before {load_before}, after {report['loadavg_after']}")
     _print_stats(stats, args.reference)
     if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_json_with_provenance(args.json, report, provenance, indent=2)
 
 
 # ---- pytest-benchmark entry points (run explicitly: pytest benchmarks/bench_eval.py) ----

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from ytvis_scale_case import CaseSpec, build_case
 
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 
@@ -55,6 +57,7 @@ def main() -> None:
         run_official_once(args.official, *args.as_official)
         return
     gt, results = build_case(args.cache, CaseSpec())
+    provenance = start_provenance()
     times: dict[str, list[float]] = {"official": [], "vis-bench": []}
     with tempfile.TemporaryDirectory(prefix="eval_process_") as tmp:
         ours, theirs = Path(tmp) / "ours.json", Path(tmp) / "official.json"
@@ -87,7 +90,7 @@ def main() -> None:
     print(f"speed-up: {ratio['min']:.1f}x (min), {ratio['median']:.1f}x (median)")
     print(f"max |stat difference| {difference:.1e}; load {load_before} -> {load_after}")
     if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_json_with_provenance(args.json, report, provenance, indent=2)
 
 
 if __name__ == "__main__":

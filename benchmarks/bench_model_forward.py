@@ -24,20 +24,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import json
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from vis_bench.atomic import write_atomic
 from vis_bench.measure.environment import environment
 from vis_bench.measure.load import read_load
 from vis_bench.measure.model_flops import clip_flops
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.measure.timing import synchronize
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
@@ -232,6 +230,7 @@ def format_summary(report: dict[str, Any]) -> str:
 
 def run_paths(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
+    provenance = start_provenance()
     cases = {method: build_case(method, args.frames, args.device) for method in args.methods}
     gmacs = {
         method: {
@@ -258,7 +257,7 @@ def run_paths(args: argparse.Namespace) -> None:
     )
     print(format_summary(report))
     if args.json:
-        write_atomic(Path(args.json), json.dumps(report, indent=1) + "\n")
+        write_json_with_provenance(args.json, report, provenance)
         print(f"wrote {args.json}")
 
 

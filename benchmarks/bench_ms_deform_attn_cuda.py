@@ -30,7 +30,6 @@ the kernel's median: compare it with the measured device-to-device copy rate pri
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -50,6 +49,7 @@ from vis_bench.cuda_ops.ms_deform_attn import (
     ms_deform_attn_reference_backward,
 )
 from vis_bench.measure.environment import environment as measured_on
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
 MAX_REL_ERROR = 1e-5  # float32 arithmetic lands near 1e-6 here
 PIXEL_LINE_MARGIN = 1e-3  # pixels; far above float32 rounding of a coordinate below 100 px
@@ -346,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    provenance = start_provenance()
     env = environment()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     print(
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             "timings": timings,
             "passed": not failed,
         }
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_json_with_provenance(args.json, report, provenance, indent=2)
     print()
     print(format_tables(correctness, timings))
     if failed:

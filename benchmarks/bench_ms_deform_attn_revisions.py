@@ -18,7 +18,6 @@ shared machine, or data left in the cache by the first call, affects both alike)
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import tempfile
@@ -36,6 +35,7 @@ from vis_bench.cuda_ops.ms_deform_attn import (
 )
 from vis_bench.cuda_ops.ms_deform_attn._build import CPU_NAMESPACE
 from vis_bench.measure.environment import environment as measured_on
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
 SOURCE = "cuda_ops/ms_deform_attn/csrc/ms_deform_attn_cpu.cpp"
 REPO = Path(__file__).resolve().parents[1]
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if not fast_kernel_available("cpu"):
         raise SystemExit("error: the CPU kernel of this checkout did not build")
     torch.set_num_threads(1)
+    provenance = start_provenance()
     with tempfile.TemporaryDirectory() as workdir:
         baseline_ns, baseline_dtypes = build_baseline(args.baseline, Path(workdir))
     rows = []
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {"baseline": args.baseline, "rounds": args.rounds, "rows": rows}
         report["environment"] = measured_on()
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
+        write_json_with_provenance(args.json, report, provenance)
     return 0
 
 

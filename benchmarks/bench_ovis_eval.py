@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import importlib
 import io
-import json
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ from ovis_scale_case import OvisCaseSpec, build_case
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
 from vis_bench.eval.metric.loading import load_ground_truth, load_results, paused_gc
 from vis_bench.eval.metric.params import OVIS_STAT_NAMES, STAT_NAMES
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
 PHASES = ("load", "evaluate", "accumulate", "summarize", "total")
 
@@ -134,6 +134,7 @@ def main() -> None:
     gt = load_ground_truth(gt_path)
     modes["ytvis preloaded"] = lambda: time_preloaded(gt, res_path, "ytvis")
     modes["ovis preloaded"] = lambda: time_preloaded(gt, res_path, "ovis")
+    provenance = start_provenance()
     load_before = os.getloadavg()
     runs, stats = _run_modes(modes, args.repeat)
     report = {
@@ -153,7 +154,7 @@ def main() -> None:
         print("max |official - ovis| over the 18:", max(abs(official[n] - ovis[n]) for n in ovis))
     print("\nstats: " + ", ".join(f"{k}={v:.6f}" for k, v in ovis.items()))
     if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_json_with_provenance(args.json, report, provenance, indent=2)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
     python benchmarks/long_video_report.py RUN_DIR [RUN_DIR ...] --out OUT_DIR [--title TEXT]
 
 Reads each RUN_DIR/records.jsonl (the latest record of each cell) and writes OUT_DIR/records.jsonl
-(a copy of those records), OUT_DIR/memory.md (the table, the machine, peak-memory growth with
-length) and OUT_DIR/memory_vs_frames.png. Numbers come only from the records.
+(a copy of those records, each with its own provenance), OUT_DIR/memory.md (the code states of
+the records, the machine, the table, peak-memory growth with length), OUT_DIR/memory_vs_frames.png
+and OUT_DIR/provenance.json (this report's own provenance block and the records' code states).
+Numbers come only from the records.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.atomic import write_atomic
+from vis_bench.measure.provenance import (
+    commit_label,
+    source_states,
+    start_provenance,
+    write_json_with_provenance,
+)
 from vis_bench.report.memory_plot import (
     frames_per_video,
     memory_table,
@@ -83,6 +91,16 @@ def growth_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def code_line(states: list[str], provenance: dict[str, Any]) -> str:
+    """The records' distinct code states (`source_states` of their provenance), and this
+    report's."""
+    return (
+        f"Code of the records (their provenance): {', '.join(states) or 'no records'}. This "
+        f"report: `{provenance['command']}` at commit "
+        f"{commit_label(provenance) or 'unknown (not a git checkout)'}."
+    )
+
+
 def _portable(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """The record with its results path relative to its run folder (the copy travels alone;
     a relative path in a record is taken from the working directory the run had, the checkout)."""
@@ -99,14 +117,18 @@ def main() -> None:
     parser.add_argument("--out", dest="out_dir", type=Path, required=True)
     parser.add_argument("--title", default="Memory and time against video length")
     args = parser.parse_args()
+    provenance = start_provenance()
     records = latest_records(
         [_portable(r, run) for run in args.run_dirs for r in read_records(run)]
     )
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out_dir / "records.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    states = source_states([r.get("provenance") for r in records])
     plot = plot_memory_vs_frames(records, args.out_dir / "memory_vs_frames.png")
     parts = [
         f"# {args.title}",
+        "",
+        code_line(states, provenance),
         "",
         f"Machine: {machine(records)}. {load_line(records)}",
         "",
@@ -119,7 +141,13 @@ def main() -> None:
     if plot is not None:
         parts += [f"![peak memory vs frames]({plot.name})", ""]
     write_atomic(args.out_dir / "memory.md", "\n".join(parts))
-    print(f"wrote {args.out_dir / 'memory.md'}")
+    sources = {
+        "run_dirs": [str(run) for run in args.run_dirs],
+        "records": len(records),
+        "source_states": states,
+    }
+    write_json_with_provenance(args.out_dir / "provenance.json", sources, provenance)
+    print(f"wrote {args.out_dir / 'memory.md'} and {args.out_dir / 'provenance.json'}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """`run_bench.py sizes --config configs/model_sizes.yaml`: parameters and GMACs per frame per model.
 
 One row per (method, options) of the config (vis_bench/measure/model_sizes.py); writes
-`<output>.json` (exact numbers) and `<output>.md`, atomically.
+`<output>.json` ({"name", "rows", "provenance"}: exact numbers and where they came from) and
+`<output>.md` (the table, ending with the commit and the command that wrote it), atomically.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 NAME = "sizes"
@@ -22,9 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
+    from vis_bench.commands._provenance import written_by
     from vis_bench.measure.model_sizes import load_sizes_config, measure_row, millions, to_markdown
+    from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
     cfg = load_sizes_config(args.config)
+    provenance = start_provenance()  # the config is valid: the work starts
     rows = []
     for row in cfg.models:
         measured = measure_row(row, cfg.input)
@@ -35,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
         rows.append(measured)
     out = Path(args.output or cfg.output)
     title = cfg.name or out.name
-    write_atomic(out.with_suffix(".json"), json.dumps(rows, indent=1) + "\n")
-    write_atomic(out.with_suffix(".md"), to_markdown(rows, title, list(cfg.notes)))
+    write_json_with_provenance(out.with_suffix(".json"), {"name": title, "rows": rows}, provenance)
+    write_atomic(
+        out.with_suffix(".md"), to_markdown(rows, title, list(cfg.notes), written_by(provenance))
+    )
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
     return 0

@@ -122,8 +122,9 @@ def measure_table(cfg: FlopsTableConfig, path: str = "<config>") -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def to_markdown(table: pd.DataFrame, title: str) -> str:
-    """Variants as rows, one `paper | measured | diff` triple per cell."""
+def to_markdown(table: pd.DataFrame, title: str, written_by: str = "") -> str:
+    """Variants as rows, one `paper | measured | diff` triple per cell, then `written_by` (the
+    provenance line)."""
     cells = table[["height", "width", "frames"]].drop_duplicates().values.tolist()
     header = ["variant"]
     for h, w, t in cells:
@@ -144,4 +145,5 @@ def to_markdown(table: pd.DataFrame, title: str) -> str:
             diff = "" if pd.isna(r.difference) else f"{r.difference:+.4f}"
             row += [paper, f"{r.measured_gmacs:.4f}", diff]
         lines.append("| " + " | ".join(row) + " |")
+    lines += ["", written_by] if written_by else []
     return "\n".join(lines) + "\n"

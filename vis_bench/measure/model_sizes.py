@@ -114,7 +114,10 @@ def _quoted(entry: dict[str, Any] | None) -> str:
     return f"{millions(entry['value'])} ({entry.get('counts', 'parameters')})"
 
 
-def to_markdown(rows: list[dict[str, Any]], title: str, notes: list[str]) -> str:
+def to_markdown(
+    rows: list[dict[str, Any]], title: str, notes: list[str], written_by: str = ""
+) -> str:
+    """The table, its notes and sources as a list, then `written_by` (the provenance line)."""
     header = (
         "| method | backbone | parameters (M) | state dict (M numbers) | authors' code "
         "parameters (M) | paper (M) | GMACs/frame | backbone GMACs/frame | input T x H x W |"
@@ -135,4 +138,5 @@ def to_markdown(rows: list[dict[str, Any]], title: str, notes: list[str]) -> str
         lines.append("| " + " | ".join(cells) + " |")
     sources = [r["paper"]["source"] for r in rows if r["paper"] and r["paper"].get("source")]
     lines += [""] + [f"- {line}" for line in [*notes, *sources]] if notes or sources else []
+    lines += ["", written_by] if written_by else []
     return "\n".join(lines) + "\n"
