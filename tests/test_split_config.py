@@ -66,3 +66,19 @@ def test_split_configs_are_checked_when_loaded(split_dir):
     with pytest.raises(InputError, match="not the holdout part"):
         _config(split_dir)
     _config(split_dir, split_part="train")  # the untouched part still loads
+
+
+def test_a_stratified_split_is_another_dataset_and_old_manifests_still_load(split_dir):
+    default = open_source(_config(split_dir).dataset)
+    stratified = split_dir.parent / "stratified"
+    write_split(split_dir.parent / "train_full.json", 0.25, 0, stratified, stratify=True)
+    held = open_source(_config(stratified).dataset)
+    assert held.identity["split_input"] == default.identity["split_input"]
+    assert held.dataset_id != default.dataset_id  # another rule, other videos: never one table
+    # a manifest written before the coverage report (version 1) still names its parts
+    path = split_dir / "split_manifest.json"
+    manifest = json.loads(path.read_text())
+    for key in ("stratify", "coverage", "warnings"):
+        del manifest[key]
+    path.write_text(json.dumps(dict(manifest, version=1), indent=1))
+    assert open_source(_config(split_dir).dataset).identity == default.identity
