@@ -12,9 +12,9 @@ from vis_bench.errors import InputError
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
 from vis_bench.eval.metric.loading import ground_truth_from_dict, results_from_list
 from vis_bench.eval.stats.bootstrap import (
-    auto_tolerance,
     bootstrap,
     paired_difference,
+    paired_intervals,
     resample_weights,
 )
 from vis_bench.eval.stats.resample import RESAMPLED_STATS, WeightedAccumulator
@@ -156,12 +156,14 @@ def test_paired_difference_needs_the_same_videos():
         paired_difference(_matches(a), _matches(b), 0.0, 0.0, replicates=5)
 
 
-def test_auto_tolerance_is_the_half_width_of_the_paired_interval_in_points():
+def test_paired_intervals_are_those_of_paired_difference_metric_by_metric():
     gt = make_gt(n_videos=30, seed=4)
     base = _matches(_evaluate(gt, predict(gt, seed=1, jitter=1)))
     now = _matches(_evaluate(gt, predict(gt, seed=2, jitter=1)))
-    tolerance = auto_tolerance(base, now, replicates=200, seed=0)
-    interval = paired_difference(now, base, 0, 0, replicates=200, seed=0).interval
-    assert tolerance == pytest.approx(100 * (interval[1] - interval[0]) / 2)
-    assert tolerance > 0
-    assert auto_tolerance(base, base, replicates=50) == 0.0
+    intervals = paired_intervals(now, base, ("AP", "AP50", "AP75"), replicates=200, seed=0)
+    for metric, interval in intervals.items():
+        one = paired_difference(now, base, 0, 0, metric, replicates=200, seed=0).interval
+        assert interval == one
+    assert paired_intervals(base, base, ("AP",), replicates=50)["AP"] == (0.0, 0.0)
+    with pytest.raises(InputError, match="not 'APs'"):
+        paired_intervals(now, base, ("AP", "APs"), replicates=5)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pytest
 import torch
 
 from tests.helpers.scored_records import ScoredCells
 from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.cli import main
+from vis_bench.commands import regress
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
+from vis_bench.eval.stats.resample import WeightedAccumulator
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.hashing import file_sha256
 from vis_bench.report.baseline import (
+    NO_INTERVAL,
     Baseline,
     Tolerance,
     attach_video_matches,
@@ -69,7 +73,7 @@ def test_compare_reports_failed_and_missing_cells():
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     """30 videos; the baseline's predictions, a rerun that differs by noise only (AP 2.8 points
-    lower, about half the paired half-width) and a broken one (AP 38 points lower)."""
+    lower, its paired interval containing 0) and a broken one (AP 38 points lower)."""
     gt = make_gt(n_videos=30, seed=4)
     cells = ScoredCells(tmp_path_factory.mktemp("regress"), gt, replicates=200)
     made = {
@@ -87,7 +91,7 @@ def _auto(replicates=200):
     return Tolerance(auto=True, replicates=replicates, seed=0)
 
 
-def test_auto_tolerance_fails_only_drops_beyond_the_paired_half_width(scored, tmp_path):
+def test_auto_fails_only_drops_whose_paired_interval_lies_below_zero(scored, tmp_path):
     base = scored["base"]
     write_baseline(tmp_path / "b.json", _config(), [base])
     baseline = read_baseline(tmp_path / "b.json")
@@ -97,13 +101,106 @@ def test_auto_tolerance_fails_only_drops_beyond_the_paired_half_width(scored, tm
     assert compare(baseline, [noise], 0.3).regressions
     within = compare(baseline, [noise], _auto())
     assert within.regressions == [] and within.notes == []
-    ap = within.table.set_index("metric").loc["AP"]
-    assert ap["tolerance"] > -ap["delta"] > 0.3
-    # APs has no paired interval: under auto it is shown, not gated
-    assert pd.isna(within.table.set_index("metric").loc["APs"]["tolerance"])
+    rows = within.table.set_index("metric")
+    low, high = _interval(rows.loc["AP", "gate"])
+    assert low < 0 < high and rows.loc["AP", "delta"] < -0.3  # the videos disagree on the drop
+    # APs has no paired interval: under auto it is shown, and said not to be gated
+    assert rows.loc["APs", "status"] == "not gated" and rows.loc["APs", "gate"] == "-"
+    assert within.coverage_lines()[0].endswith(": AP, AP50, AP75")
+    assert any(line.startswith("not gated (no paired interval") for line in within.coverage_lines())
     broken = compare(baseline, [scored["broken"]], _auto())
     assert broken.regressions[0].startswith("m T=all AP: ")
-    assert "tolerance" in broken.regressions[0]
+    assert "lies below 0" in broken.regressions[0]
+
+
+def _interval(text: str) -> tuple[float, float]:
+    """`[-1.20, +0.30]` -> (-1.2, 0.3)."""
+    low, high = text.strip("[]").split(", ")
+    return float(low), float(high)
+
+
+def _matches(tracks: list[int], quality: list[list[int]]) -> VideoMatches:
+    """One category; per video `tracks[v]` GT tracks with one result each, result i a true
+    positive at the first `quality[v][i]` of the 10 IoU thresholds and a false positive above."""
+    rng = np.random.default_rng(0)
+    video = np.repeat(np.arange(len(tracks)), tracks)
+    rank = np.concatenate([np.arange(n) for n in tracks])
+    score = np.concatenate([np.sort(rng.uniform(0.5, 1.0, n))[::-1] for n in tracks])
+    passed = np.concatenate([np.asarray(q) for q in quality])
+    tp = np.arange(10)[:, None] < passed[None, :]
+    return VideoMatches(
+        video_ids=np.arange(len(tracks)),
+        cat_ids=np.array([1]),
+        category=np.zeros(len(video), dtype=np.int64),
+        video=video,
+        rank=rank,
+        score=score,
+        tp=tp,
+        fp=~tp,
+        gt_count=np.array([tracks], dtype=np.int64),
+    )
+
+
+def _cell(matches: VideoMatches, **metrics: float) -> dict:
+    """A scored cell of `matches`: its official AP/AP50/AP75 and its matching."""
+    stats = WeightedAccumulator(matches).stats(np.ones(matches.n_videos, dtype=np.int64))
+    ap = {name: stats[name] for name in ("AP", "AP50", "AP75")}
+    return {**CELL, "status": "ok", **ap, **metrics, "video_matches": matches.to_dict()}
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    """24 videos: every one of 23 ten-track videos loses one track at IoU 0.95 (a small drop all
+    videos agree on) and the 20 tracks of the 24th are all lost. The paired interval of
+    now - baseline has a long tail below: resamples drawing the crowded video 2-3 times."""
+    tracks = [20] + [10] * 23
+    before = _matches(tracks, [[10] * n for n in tracks])
+    after = _matches(tracks, [[0] * 20] + [[9] + [10] * 9] * 23)
+    return _cell(before, APs=0.8, AP_occ_heavy=0.7), _cell(after, APs=0.2, AP_occ_heavy=0.1)
+
+
+def test_auto_gates_a_skewed_drop_by_its_interval_not_its_half_width(skewed):
+    before, after = skewed
+    baseline = _baseline({m: before[m] for m in ("AP", "AP50", "AP75", "APs", "AP_occ_heavy")})
+    baseline.cells[0]["video_matches"] = before["video_matches"]
+    result = compare(baseline, [after], _auto())
+    ap = result.table.set_index("metric").loc["AP"]
+    low, high = _interval(ap["gate"])
+    assert low < ap["delta"] < high < 0  # the videos agree on a drop...
+    assert -ap["delta"] < (high - low) / 2  # ...that the old half-width rule let pass
+    assert high - ap["delta"] < ap["delta"] - low  # skewed: the long side is below
+    assert ap["status"] == "REGRESSED"
+    assert result.regressions[0].startswith("m T=all AP: ")
+    assert "paired interval of now - baseline" in result.regressions[0]
+    # the drops of APs and of the occlusion AP are large but have no interval: said, not gated
+    assert result.coverage == {
+        "gated (paired interval of now - baseline lies below 0)": ["AP", "AP50", "AP75"],
+        f"not gated ({NO_INTERVAL})": ["APs", "AP_occ_heavy"],
+    }
+    assert not any("APs" in line or "AP_occ" in line for line in result.regressions)
+
+
+def test_regress_auto_prints_the_rule_and_what_it_gated(skewed, capsys):
+    before, after = skewed
+    baseline = _baseline({m: before[m] for m in ("AP", "AP50", "AP75", "APs")})
+    baseline.cells[0]["video_matches"] = before["video_matches"]
+    config = parse_config(
+        {
+            "name": "b",
+            "dataset": {"kind": "synthetic"},
+            "methods": ["ifc"],
+            "measure": {"bootstrap": 200},
+        }
+    )
+    args = argparse.Namespace(tolerance="auto", baseline=Path("b.json"))
+    assert regress._report(baseline, [after], args, config) == 1
+    out = capsys.readouterr().out
+    assert "gated (paired interval of now - baseline lies below 0): AP, AP50, AP75" in out
+    assert f"not gated ({NO_INTERVAL}): APs" in out
+    assert "REGRESSION m T=all AP:" in out and "±" not in out
+    fixed = argparse.Namespace(tolerance=0.3, baseline=Path("b.json"))
+    assert regress._report(baseline, [after], fixed, config) == 1
+    assert "gated (drop > 0.3 points): AP, AP50, AP75, APs" in capsys.readouterr().out
 
 
 def test_auto_tolerance_of_an_old_baseline_falls_back_with_a_note(scored):
@@ -169,7 +266,7 @@ def test_shipped_baseline_reproduces(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     assert main(["regress", "--baseline", str(SHIPPED), "--tolerance", "auto"]) == 0
     out = capsys.readouterr().out
-    assert "no regression" in out and "auto (paired bootstrap half-width)" in out
+    assert "no regression" in out and "paired interval of now - baseline lies below 0" in out
     assert "note:" not in out  # every cell paired with the baseline's matching
 
 

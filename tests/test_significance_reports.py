@@ -76,7 +76,11 @@ def test_known_margin_on_the_same_videos_is_marked_significant(case):
     first = _row(markdown, "seqformer")
     vs_next = first[_header(markdown).index("vs next")]
     assert vs_next.startswith(f"+{pairing.difference:.1f} [") and "n.s." not in vs_next
-    assert " ± " in first[_header(markdown).index("AP")]
+    low, high = (100 * v for v in records[0]["AP_ci"])
+    assert (
+        first[_header(markdown).index("AP")]
+        == f"{100 * records[0]['AP']:.1f} [{low:.1f}, {high:.1f}]"
+    )
     assert "paired bootstrap" in markdown and "best-AP cell among the cells it ran" in markdown
 
 
@@ -121,24 +125,58 @@ def test_clip_length_pivot_marks_t_not_told_apart_from_all(case):
         "10",
         "5",
     ]
-    assert " ± " in row[1] and "n.s." not in row[1]  # T=all is the reference
+    assert row[1].endswith("]") and "n.s." not in row[1]  # T=all is the reference
     assert "n.s." not in row[2]
     assert row[3].endswith("n.s.")
     assert "contains 0" in pivot
 
 
-def test_tables_show_half_widths_and_say_what_they_are(case):
+def test_tables_show_intervals_and_say_what_they_are(case):
     cells, good, _ = case
     records = [cells.record("seqformer", good)]
     table = comparison_table(records)
-    assert " ± " in _row(table, "seqformer")[4]
+    low, high = (100 * v for v in records[0]["AP_ci"])
+    assert _row(table, "seqformer")[4] == f"{100 * records[0]['AP']:.2f} [{low:.2f}, {high:.2f}]"
     assert any("bootstrap interval over videos" in line for line in notes_lines(records))
     # records without intervals (older runs, measure.bootstrap: 0) show the plain numbers
     plain = [
         {k: v for k, v in r.items() if not k.endswith("_ci") and k != "bootstrap"} for r in records
     ]
-    assert " ± " not in comparison_table(plain)
+    assert "[" not in _row(comparison_table(plain), "seqformer")[4]
     assert "vs next" not in leaderboard_markdown(plain)
+
+
+#: SeqFormer T=all of the default run: a skewed interval (5.91 below the value, 10.56 above)
+SKEWED = {
+    "key": "seqformer-all",
+    "status": "ok",
+    "method": "seqformer",
+    "clip_length": "all",
+    "stride": None,
+    "resolution": 144,
+    "device": "cpu",
+    "dtype": "fp32",
+    "dataset": "synthetic-8aa95716-24v",
+    "AP": 0.2962,
+    "AP_ci": [0.2371, 0.4018],
+    "AP50": 0.526,
+    "AP75": 0.336,
+    "bootstrap": {"replicates": 1000, "seed": 0, "confidence": 0.95},
+}
+
+
+def test_a_skewed_interval_is_printed_as_it_is_never_as_a_half_width():
+    table = comparison_table([SKEWED])
+    assert _row(table, "seqformer")[4] == "29.62 [23.71, 40.18]"
+    pivot = pivot_table([SKEWED], "AP", "method", "clip_length")
+    assert _row(pivot, "seqformer")[1] == "29.62 [23.71, 40.18]"
+    board = leaderboard_markdown([SKEWED])
+    assert _row(board, "seqformer")[_header(board).index("AP")] == "29.6 [23.7, 40.2]"
+    notes = " ".join(notes_lines([SKEWED]))
+    assert "[low, high]" in notes and "need not be centred" in notes
+    for text in (table, pivot, board, notes, tables_markdown([SKEWED], "t")):
+        assert "±" not in text
+        assert "8.23" not in text and "21.39" not in text  # the symmetric reading of old
 
 
 MATCHING = {

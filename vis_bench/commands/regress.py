@@ -1,13 +1,16 @@
 """`run_bench.py regress --baseline FILE [--tolerance 0.3|auto]`: AP regression against a baseline.
 
 Re-runs every cell a baseline file records (its dataset, methods, checkpoints and axes, on the
-thread count it states), prints baseline vs now per metric and exits 1 when any AP metric falls
-by more than the tolerance (AP points) or a cell fails. `--tolerance auto` gates each cell's AP,
-AP50 and AP75 by the half-width of the paired bootstrap interval of (now - baseline) on the same
-resampled videos instead (docs/statistics.md); cells of a baseline written before it kept the
-per-video matching fall back to the fixed 0.3 points, with a note. A checkpoint whose sha256 differs from
-the baseline's is refused (exit 2) unless `--allow-checkpoint-change`; a gain beyond the tolerance
-is reported as a stale baseline (exit 0). `--update` writes the baseline instead: from `--config`
+thread count it states), prints baseline vs now per metric and exits 1 when any gated AP metric
+falls by more than the tolerance (AP points) or a cell fails. `--tolerance auto` uses the rule
+of the tables' `n.s.` marks instead: a metric fails when the paired bootstrap interval of
+(now - baseline), both re-scored on the same resampled videos, lies entirely below 0
+(docs/statistics.md). That interval exists for AP, AP50 and AP75; the area-range and occlusion
+APs have none and are listed as not gated. Every run prints which metrics each rule gated.
+Cells of a baseline written before it kept the per-video matching fall back to the fixed 0.3
+points, with a note. A checkpoint whose sha256 differs from the baseline's is refused (exit 2)
+unless `--allow-checkpoint-change`; a gain beyond the tolerance (auto: an interval above 0) is
+reported as a stale baseline (exit 0). `--update` writes the baseline instead: from `--config`
 when given, else re-measuring the file's own config.
 """
 
@@ -46,8 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_tolerance,
         default=0.3,
         help="largest allowed drop of an AP metric, in AP points (default 0.3), or 'auto': "
-        "the half-width of the paired bootstrap interval of (now - baseline) per cell, so only "
-        "drops the resampled videos agree on fail",
+        "fail when the paired bootstrap interval of (now - baseline) lies below 0, so only "
+        "drops the resampled videos agree on fail (AP, AP50, AP75; the others are listed as "
+        "not gated)",
     )
     parser.add_argument(
         "--update",
@@ -132,10 +136,12 @@ def _report(baseline, records: list[dict], args: argparse.Namespace, config) -> 
             result.table.to_markdown(
                 index=False,
                 tablefmt="github",
-                floatfmt=("", "", ".2f", ".2f", "+.2f", ".2f", ""),
+                floatfmt=("", "", ".2f", ".2f", "+.2f", "", ""),
                 missingval="-",
             )
         )
+    for line in result.coverage_lines():
+        print(line)
     for line in result.notes:
         print(f"note: {line}")
     for line in result.missing:

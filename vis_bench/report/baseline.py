@@ -9,11 +9,14 @@ new file from a fresh run. Metrics are stored as the records store them (fractio
 are made in AP points (x100).
 
 Each cell also keeps its per-video matching (`video_matches`, `VideoMatches.to_dict()`), so the
-tolerance can be `auto`: a cell fails only when its drop is larger than the half-width of the
-paired bootstrap interval of (now - baseline) on the same resampled videos, i.e. larger than what
-the choice of videos alone moves. Only AP, AP50 and AP75 have such an interval; under `auto` the
-area-range APs are reported but not gated. Cells of older baselines without the matching fall
-back to the fixed tolerance, with a note.
+tolerance can be `auto`, the rule the tables' `n.s.` marks use: a metric fails only when the
+paired bootstrap interval of (now - baseline), both re-scored on the same resampled videos, lies
+entirely below 0, i.e. the videos agree on the drop. The interval is read as it is, never as a
+symmetric half-width (percentile intervals are often skewed). Only the metrics the matching can
+re-score have such an interval (AP, AP50, AP75: area and occlusion "all"); under `auto` the
+area-range and occlusion APs are reported but not gated, and the comparison says so
+(`Comparison.coverage`). Cells of older baselines without the matching fall back to the fixed
+tolerance, with a note.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
 from vis_bench.eval.metric.params import STAT_NAMES
-from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES, auto_tolerance
+from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES, paired_intervals
+from vis_bench.eval.stats.resample import RESAMPLED_STATS
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
@@ -45,7 +49,11 @@ REPORTED_METRICS = (*STAT_NAMES[:9], *OCCLUSION_AP)  # AP .. AR100
 DEFAULT_TOLERANCE = 0.3
 AUTO = "auto"
 #: gated metrics with a paired bootstrap interval: what `--tolerance auto` gates
-AUTO_GATED = ("AP", "AP50", "AP75")
+AUTO_GATED = tuple(m for m in GATED_METRICS if m in RESAMPLED_STATS)
+#: why `--tolerance auto` leaves the other AP-type metrics ungated (said in its output)
+NO_INTERVAL = "no paired interval: the per-video matching covers area and occlusion 'all' only"
+#: why a reported metric is never gated
+REPORTED_ONLY = "reported only"
 CELL_AXES = (
     "method",
     "checkpoint",
@@ -186,15 +194,23 @@ class Comparison:
     table: pd.DataFrame
     regressions: list[str]
     missing: list[str]
-    #: gated metrics that rose by more than the tolerance: the baseline no longer describes now
+    #: gated metrics that rose beyond the tolerance: the baseline no longer describes now
     gains: list[str] = field(default_factory=list)
     #: e.g. cells of an old baseline that fell back from `auto` to the fixed tolerance
     notes: list[str] = field(default_factory=list)
+    #: "gated (<rule>)" / "not gated (<reason>)" -> the metrics judged that way, so the output
+    #: says which metrics were checked instead of letting an ungated one pass silently
+    coverage: dict[str, list[str]] = field(default_factory=dict)
+
+    def coverage_lines(self) -> list[str]:
+        """`gated (...): AP, AP50` and `not gated (...): APs, ...`, gated rules first."""
+        ordered = sorted(self.coverage.items(), key=lambda item: not item[0].startswith("gated"))
+        return [f"{rule}: {', '.join(metrics)}" for rule, metrics in ordered]
 
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How far a gated metric may fall: fixed points, or `auto` (paired bootstrap half-width)."""
+    """How a gated metric is judged: a fixed drop in points, or `auto` (the paired rule)."""
 
     fixed: float = DEFAULT_TOLERANCE
     auto: bool = False
@@ -202,16 +218,63 @@ class Tolerance:
     seed: int = 0
 
     def describe(self) -> str:
+        """The rule in words, for the command's last line."""
         if self.auto:
-            return "auto (paired bootstrap half-width)"
+            return "auto: a drop fails when its paired interval of now - baseline lies below 0"
         return f"{self.fixed} points"
 
 
-def _cell_tolerances(
+@dataclass(frozen=True)
+class Gate:
+    """How one metric of one cell is judged: a fixed largest drop, a paired interval, or not
+    at all (`reason`), so every row of the table says which rule applied."""
+
+    limit: float | None = None  # fixed: the largest allowed drop, in points
+    interval: tuple[float, float] | None = None  # paired: now - baseline, in points
+    reason: str | None = None  # not gated: why
+
+    @property
+    def rule(self) -> str:
+        """The coverage key: `gated (<rule>)` or `not gated (<reason>)`."""
+        if self.interval is not None:
+            return "gated (paired interval of now - baseline lies below 0)"
+        if self.limit is not None:
+            return f"gated (drop > {self.limit:g} points)"
+        return f"not gated ({self.reason})"
+
+    def status(self, before: float | None, after: float | None, delta: float | None) -> str:
+        """`REGRESSED`, `GAINED`, `ok` or `not gated` for one metric."""
+        if self.limit is None and self.interval is None:
+            return "not gated"
+        if before is not None and after is None:
+            return "REGRESSED"
+        if self.interval is not None:  # the interval decides, whatever the point delta
+            low, high = self.interval
+            return "REGRESSED" if high < 0 else ("GAINED" if low > 0 else "ok")
+        if delta is None:
+            return "ok"
+        return "REGRESSED" if delta < -self.limit else ("GAINED" if delta > self.limit else "ok")
+
+    def text(self) -> str:
+        """The table's `gate` cell: the paired interval, the fixed limit, or `-` (not gated)."""
+        if self.interval is not None:
+            return f"[{self.interval[0]:+.2f}, {self.interval[1]:+.2f}]"
+        return "-" if self.limit is None else f"drop > {self.limit:.2f}"
+
+    def why(self) -> str:
+        """The reason a regression or gain message gives."""
+        if self.interval is not None:
+            low, high = self.interval
+            side = "lies below" if high < 0 else ("lies above" if low > 0 else "contains")
+            return f"paired interval of now - baseline [{low:+.2f}, {high:+.2f}] {side} 0"
+        return f"tolerance {self.limit:.2f} points"
+
+
+def _cell_gates(
     cell: dict[str, Any], record: dict[str, Any], tolerance: Tolerance, label: str
-) -> tuple[dict[str, float | None], str | None]:
-    """Per gated metric its tolerance in points (None: not gated), and a note on fallback."""
-    fixed = dict.fromkeys(GATED_METRICS, tolerance.fixed)
+) -> tuple[dict[str, Gate], str | None]:
+    """Per AP-type metric how it is judged, and a note when `auto` fell back to fixed."""
+    fixed = {m: Gate(limit=tolerance.fixed) for m in GATED_METRICS}
     if not tolerance.auto:
         return fixed, None
     missing = [
@@ -232,12 +295,24 @@ def _cell_tolerances(
             f"{label}: scored on other videos or GT tracks than the baseline, so it cannot be "
             f"paired; fixed tolerance {tolerance.fixed} points used"
         )
-    out: dict[str, float | None] = dict.fromkeys(GATED_METRICS)
-    for metric in AUTO_GATED:
-        out[metric] = auto_tolerance(
-            before, after, metric, replicates=tolerance.replicates, seed=tolerance.seed
+    intervals = paired_intervals(
+        after, before, AUTO_GATED, replicates=tolerance.replicates, seed=tolerance.seed
+    )
+    gates = dict.fromkeys((*GATED_METRICS, *OCCLUSION_AP), Gate(reason=NO_INTERVAL))
+    undefined = []
+    for metric, interval in intervals.items():
+        if interval is None:  # no replicate defined the metric: judged by the fixed limit
+            gates[metric] = Gate(limit=tolerance.fixed)
+            undefined.append(metric)
+        else:
+            gates[metric] = Gate(interval=(100 * interval[0], 100 * interval[1]))
+    note = None
+    if undefined:
+        note = (
+            f"{label}: no paired interval of {', '.join(undefined)} (undefined in every "
+            f"replicate); fixed tolerance {tolerance.fixed} points used"
         )
-    return out, None
+    return gates, note
 
 
 def _label(cell: dict[str, Any]) -> str:
@@ -249,8 +324,9 @@ def _label(cell: dict[str, Any]) -> str:
 def compare(
     baseline: Baseline, records: list[dict[str, Any]], tolerance: float | Tolerance
 ) -> Comparison:
-    """Baseline vs now per cell and metric, in points; a gated metric that falls by more than
-    its tolerance, or a cell that failed or did not run, is a regression."""
+    """Baseline vs now per cell and metric, in points; a gated metric that its rule calls a
+    drop (fixed: beyond the tolerance; auto: paired interval below 0), or a cell that failed
+    or did not run, is a regression. `coverage` says which metrics each rule judged."""
     if not isinstance(tolerance, Tolerance):
         tolerance = Tolerance(fixed=float(tolerance))
     now = {cell_identity(r): r for r in records}
@@ -263,13 +339,17 @@ def compare(
             reason = "did not run" if record is None else record.get("error", "failed")
             result.missing.append(f"{label}: {reason}")
             continue
-        limits, note = _cell_tolerances(cell, record, tolerance, label)
+        gates, note = _cell_gates(cell, record, tolerance, label)
         if note is not None:
             result.notes.append(note)
         for metric in REPORTED_METRICS:
-            row = _compare_metric(cell, record, metric, limits.get(metric), label, result)
+            gate = gates.get(metric, Gate(reason=REPORTED_ONLY))
+            row = _compare_metric(cell, record, metric, gate, label, result)
             if row is not None:
                 rows.append(row)
+                listed = result.coverage.setdefault(gate.rule, [])
+                if metric not in listed:
+                    listed.append(metric)
     result.table = pd.DataFrame(rows)
     return result
 
@@ -278,11 +358,11 @@ def _compare_metric(
     cell: dict[str, Any],
     record: dict[str, Any],
     metric: str,
-    limit: float | None,
+    gate: Gate,
     label: str,
     result: Comparison,
 ) -> dict[str, Any] | None:
-    """One table row; a regression or gain is added to `result` (ungated when `limit` is None)."""
+    """One table row; a regression or gain is added to `result` as the metric's gate rules."""
     before = cell["metrics"].get(metric)
     after = record.get(metric)
     if before is None and after is None:
@@ -291,22 +371,19 @@ def _compare_metric(
     b = None if before is None else before * scale
     a = None if after is None else after * scale
     delta = None if a is None or b is None else a - b
-    gated = limit is not None
-    failed = gated and ((b is not None and a is None) or (delta is not None and delta < -limit))
-    gained = gated and delta is not None and delta > limit
-    if failed:
+    status = gate.status(b, a, delta)
+    if status == "REGRESSED":
         result.regressions.append(
-            f"{label} {metric}: {b:.2f} -> {a if a is None else round(a, 2)} "
-            f"(tolerance {limit:.2f} points)"
+            f"{label} {metric}: {b:.2f} -> {'missing' if a is None else f'{a:.2f}'} ({gate.why()})"
         )
-    if gained:
-        result.gains.append(f"{label} {metric}: {b:.2f} -> {a:.2f} (tolerance {limit:.2f} points)")
+    if status == "GAINED":
+        result.gains.append(f"{label} {metric}: {b:.2f} -> {a:.2f} ({gate.why()})")
     return {
         "cell": label,
         "metric": metric,
         "baseline": b,
         "now": a,
         "delta": delta,
-        "tolerance": limit,
-        "status": "REGRESSED" if failed else ("GAINED" if gained else "ok"),
+        "gate": gate.text(),
+        "status": status,
     }

@@ -2,9 +2,10 @@
 
 The selection rule is stated in the header: each (method, checkpoint) is represented by its
 best-AP cell among the cells it ran (the count is shown), not by a schedule chosen in advance.
-AP is shown with the half-width of that cell's bootstrap interval, and each rank is compared with
-the next on the same videos (paired bootstrap, `vs next`): a difference whose interval contains
-0 is marked `n.s.`, so a ranking the data cannot support is visible. Where a cell's setting
+AP is shown with that cell's bootstrap interval `[low, high]` as computed (often skewed, so never
+as a symmetric spread), and each rank is compared with the next on the same videos (paired
+bootstrap, `vs next`): a difference whose interval contains 0 is marked `n.s.`, so a ranking the
+data cannot support is visible. Where a cell's setting
 matches a published entry, the published AP and the difference stand beside the measured one.
 Records of different datasets are never ranked together: `leaderboard` refuses them unless asked
 to group them, and then ranks each dataset in its own section. Asked for, a last section names the
@@ -28,7 +29,7 @@ from vis_bench.report.published_columns import (
 )
 from vis_bench.report.records import latest_records
 from vis_bench.report.settings import settings_lines
-from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_half_width
+from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 from vis_bench.report.tables import (
     OCCLUSION_AP,
     datasets_of,
@@ -104,7 +105,7 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                 "method": r["method"],
                 "backbone": r.get("backbone") or "-",
                 "AP": r.get("AP"),
-                "AP ±": _ap_text(r, record),
+                "AP interval": _ap_text(r, record),
                 "vs next": _vs_next(chosen, rank - 1, comparer) if paired else "",
                 PUBLISHED_COLUMN: published,
                 DELTA_COLUMN: delta,
@@ -129,8 +130,9 @@ def _number(value: Any) -> float | None:
 
 
 def _ap_text(row: pd.Series, record: dict[str, Any]) -> str | None:
+    """`29.6 [23.7, 40.2]`: the AP with its interval's two ends, not a symmetric spread."""
     ap = _number(row.get("AP"))
-    return None if ap is None else with_half_width(ap, record, "AP", 1)
+    return None if ap is None else with_interval(ap, record, "AP", 1)
 
 
 def _vs_next(chosen: list[dict[str, Any]], i: int, comparer: PairedComparer) -> str:
@@ -151,7 +153,7 @@ def _section(records: list[dict[str, Any]]) -> list[str]:
     frame = leaderboard_frame(records)
     if frame.empty:
         return ["No finished cells yet."]
-    frame = frame.assign(AP=frame["AP ±"])
+    frame = frame.assign(AP=frame["AP interval"])
     shown = {
         "vs next": frame["vs next"].astype(bool).any() and frame["AP"].notna().any(),
         PUBLISHED_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),

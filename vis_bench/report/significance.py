@@ -30,19 +30,30 @@ from vis_bench.eval.stats.video_matches import VideoMatches
 NOT_SIGNIFICANT = "n.s."
 
 
-def half_width(record: dict[str, Any], metric: str = "AP") -> float | None:
-    """Half the width of the record's bootstrap interval of `metric`, in points (x100)."""
+def interval_points(record: dict[str, Any], metric: str = "AP") -> tuple[float, float] | None:
+    """The record's bootstrap interval of `metric` in points (x100), both ends as computed.
+
+    Percentile intervals are skewed when a few videos dominate the score; the ends are kept
+    apart so no report turns them into a symmetric spread the data do not have.
+    """
     ci = record.get(f"{metric}_ci")
     if not isinstance(ci, list | tuple) or len(ci) != 2 or None in ci:
         return None
-    return 50.0 * (float(ci[1]) - float(ci[0]))
+    return 100.0 * float(ci[0]), 100.0 * float(ci[1])
 
 
-def with_half_width(value: float, record: dict[str, Any], metric: str, digits: int) -> str:
-    """`45.00 ± 1.23` (value already in points), or the value alone without an interval."""
-    spread = half_width(record, metric)
+def with_interval(value: float, record: dict[str, Any], metric: str, digits: int) -> str:
+    """`29.62 [23.71, 40.18]` (value already in points), or the value alone without an interval.
+
+    The interval's two ends are printed as they are: a `value ± half-width` of a skewed interval
+    would claim a range ([21.39, 37.85] for this one) that the bootstrap never gave.
+    """
     text = f"{value:.{digits}f}"
-    return text if spread is None else f"{text} ± {spread:.{digits}f}"
+    interval = interval_points(record, metric)
+    if interval is None:
+        return text
+    low, high = interval
+    return f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
 @dataclass

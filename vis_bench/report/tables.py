@@ -4,7 +4,8 @@ Rules every table follows: one row per cell (its latest record); failed cells st
 with their reason instead of disappearing; clip lengths are ordered `all` first, then by
 decreasing T; the stride shown is the one used; FPS measured while the machine was loaded is
 marked; only the measurements the records hold become columns (any `measure` switch may be off).
-A metric with a bootstrap interval is shown as `value ± half-width`; in the clip-length pivot,
+A metric with a bootstrap interval is shown as `value [low, high]`, the interval's two ends as
+the bootstrap gave them (a percentile interval is often skewed); in the clip-length pivot,
 each T is compared with the method's T = all on the same videos (paired bootstrap) and marked
 `n.s.` when the difference is not significant. Records whose setting matches a published entry
 get the published AP and the difference beside the measured one (report/published_columns.py).
@@ -26,7 +27,7 @@ from vis_bench.report.published_columns import (
     source_lines,
 )
 from vis_bench.report.records import latest_records
-from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_half_width
+from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
@@ -156,7 +157,7 @@ def _cell_value(row: pd.Series, column: str) -> str:
     if value is None:
         return ""
     if column in INTERVAL_METRICS:
-        return with_half_width(value, row.to_dict(), column, 2)
+        return with_interval(value, row.to_dict(), column, 2)
     text = f"{value:.2f}"
     if column.startswith("fps") and was_loaded(row.to_dict()):
         text += LOADED_MARK
@@ -191,7 +192,7 @@ def _pivot_with_intervals(
     columns: str,
     fmt: str,
 ) -> str:
-    """The pivot as `value ± half-width`; by clip length, each T paired with the row's T = all.
+    """The pivot as `value [low, high]`; by clip length, each T paired with the row's T = all.
 
     A (row, column) with several cells shows their mean (no interval: it is not one cell).
     """
@@ -212,7 +213,7 @@ def _pivot_with_intervals(
                 row.append(f"{mean:.2f} (mean of {len(keys)})" if keys else "")
                 continue
             record = raw[keys[0]]
-            text = with_half_width(100 * record[value], record, value, 2)
+            text = with_interval(100 * record[value], record, value, 2)
             if len(reference) == 1 and head != "all":
                 pairing = comparer.compare(record, raw[reference[0]], value)
                 if pairing.reason is not None:
@@ -223,7 +224,11 @@ def _pivot_with_intervals(
             row.append(text)
         rows.append(row)
     lines = [tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)]
-    lines += ["", f"± half the width of the cell's {value} bootstrap interval (videos resampled)."]
+    lines += [
+        "",
+        f"[low, high]: the cell's {value} bootstrap interval (videos resampled), both ends as "
+        "computed; it need not be centred on the value.",
+    ]
     if columns == "clip_length":
         lines.append(
             f"{NOT_SIGNIFICANT}: the paired bootstrap interval of (this T - the method's T=all) "
@@ -235,7 +240,7 @@ def _pivot_with_intervals(
 
 
 def interval_note(records: list[dict[str, Any]]) -> str | None:
-    """What `±` means, with the replicates and seed the records used (None: no intervals)."""
+    """What `[low, high]` means, with the replicates and seed the records used (None: none)."""
     boots = [
         r["bootstrap"]
         for r in latest_records(records)
@@ -247,9 +252,10 @@ def interval_note(records: list[dict[str, Any]]) -> str | None:
     seeds = sorted({b.get("seed") for b in boots})
     level = f"{100 * boots[0].get('confidence', 0.95):g}%"
     return (
-        f"± = half the width of the cell's {level} bootstrap interval over videos (percentile; "
+        f"[low, high] = the cell's {level} bootstrap interval over videos (percentile; "
         f"{'/'.join(map(str, replicates))} replicates, seed {'/'.join(map(str, seeds))}): the "
-        "spread the choice of videos alone gives the score"
+        "spread the choice of videos alone gives the score, both ends as computed (it is often "
+        "skewed, so it need not be centred on the value)"
     )
 
 

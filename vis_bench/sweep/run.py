@@ -258,7 +258,7 @@ def summary_line(record: dict[str, Any]) -> str:
     parts = [head]
     if record.get("AP") is not None:
         ci = record.get("AP_ci")
-        spread = f" ± {50 * (ci[1] - ci[0]):.1f}" if ci else ""
+        spread = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""  # often skewed
         parts.append(f"AP {100 * record['AP']:.1f}{spread}")
     if record.get("fps_end_to_end") is not None:
         parts.append(f"{record['fps_end_to_end']:.2f} FPS e2e")

@@ -132,19 +132,7 @@ def paired_difference(
     `point_a`/`point_b` are the official numbers of the two evaluations (`EvalResult.stats`).
     Raises InputError unless both were scored on the same GT (videos, categories, GT tracks).
     """
-    if metric not in RESAMPLED_STATS:
-        raise InputError(f"paired comparison supports {RESAMPLED_STATS}, not {metric!r}")
-    if not a.same_ground_truth(b):
-        raise InputError(
-            "the two results files were not scored on the same ground truth (videos, categories "
-            "or GT tracks differ): a paired comparison needs the same videos"
-        )
-    weights = resample_weights(a.n_videos, replicates, seed)
-    acc_a, acc_b = WeightedAccumulator(a), WeightedAccumulator(b)
-    diffs = np.empty(replicates)
-    for i, w in enumerate(weights):
-        sa, sb = acc_a.stats(w)[metric], acc_b.stats(w)[metric]
-        diffs[i] = np.nan if sa < 0 or sb < 0 else sa - sb
+    diffs = _paired_values(a, b, (metric,), replicates, seed)[metric]
     return PairedDifference(
         metric=metric,
         a=point_a,
@@ -159,21 +147,42 @@ def paired_difference(
     )
 
 
-def auto_tolerance(
-    baseline: VideoMatches,
+def _paired_values(
+    a: VideoMatches, b: VideoMatches, metrics: tuple[str, ...], replicates: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Per metric the B replicate values of A - B on the same resampled videos (NaN: undefined)."""
+    unknown = [m for m in metrics if m not in RESAMPLED_STATS]
+    if unknown:
+        raise InputError(f"paired comparison supports {RESAMPLED_STATS}, not {unknown[0]!r}")
+    if not a.same_ground_truth(b):
+        raise InputError(
+            "the two results files were not scored on the same ground truth (videos, categories "
+            "or GT tracks differ): a paired comparison needs the same videos"
+        )
+    weights = resample_weights(a.n_videos, replicates, seed)
+    acc_a, acc_b = WeightedAccumulator(a), WeightedAccumulator(b)
+    diffs = {metric: np.empty(replicates) for metric in metrics}
+    for i, w in enumerate(weights):
+        sa, sb = acc_a.stats(w), acc_b.stats(w)
+        for metric in metrics:
+            bad = sa[metric] < 0 or sb[metric] < 0
+            diffs[metric][i] = np.nan if bad else sa[metric] - sb[metric]
+    return diffs
+
+
+def paired_intervals(
     current: VideoMatches,
-    metric: str = "AP",
+    baseline: VideoMatches,
+    metrics: tuple[str, ...] = ("AP", "AP50", "AP75"),
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
-) -> float:
-    """Tolerance for `regress --tolerance auto`, in AP points (x100).
+) -> dict[str, tuple[float, float] | None]:
+    """Per metric the paired bootstrap interval of current - baseline (fractions), for
+    `regress --tolerance auto`: a drop is real when its interval lies entirely below 0.
 
-    The half-width of the paired bootstrap interval of current - baseline: a drop larger than
-    this is one the resampled videos agree on; a smaller one is within what the choice of videos
-    alone moves. 0 when the interval is undefined (then any drop counts).
+    One pass over the replicates serves every metric (each replicate scores all of them), and
+    the interval is the same `paired_difference` gives metric by metric.
     """
-    diff = paired_difference(
-        current, baseline, 0.0, 0.0, metric, replicates, seed, confidence
-    ).half_width
-    return 0.0 if diff is None else 100.0 * diff
+    values = _paired_values(current, baseline, metrics, replicates, seed)
+    return {metric: percentile_interval(values[metric], confidence) for metric in metrics}
