@@ -97,6 +97,24 @@ def test_one_clip_length_order_everywhere():
     assert rows == ["all", "20", "10", "5"]
 
 
+def test_cells_measured_with_fast_paths_off_are_marked():
+    """Two records of the same cell, paths all on and one off: only the second is marked."""
+    default = record("seqformer", 5, 0.3, 10.0, execution={"non_default": []})
+    off = record(
+        "seqformer",
+        5,
+        0.3,
+        8.0,
+        key="k2",
+        execution={"non_default": ["fast path query_masks off"]},
+    )
+    assert "10.00‡" not in comparison_table([default])
+    assert "8.00‡" in comparison_table([off])
+    notes = notes_lines([default, off])
+    assert any("‡" in line and "fast path query_masks off" in line for line in notes)
+    assert not any("‡" in line for line in notes_lines([default]))
+
+
 def test_fps_measured_under_load_is_marked():
     busy = record("ifc", 5, 0.4, 12.5, load={"loaded": True, "load1_start": 3.0})
     table = comparison_table([busy])

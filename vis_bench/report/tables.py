@@ -51,6 +51,8 @@ LOADED_NOTE = (
     f"{LOADED_MARK} FPS measured while the machine was loaded (1-minute load average above the "
     "threads the cell used): other work competed for the cores"
 )
+#: appended to FPS and GMACs measured with a method's non-default execution (fast paths off)
+NON_DEFAULT_MARK = "‡"
 REASON_WIDTH = 70
 #: metrics that records carry bootstrap intervals of (`<metric>_ci`)
 INTERVAL_METRICS = ("AP", "AP50", "AP75", "AR10")
@@ -66,6 +68,13 @@ def clip_length_order(value: Any) -> float:
 def stride_text(record: dict[str, Any]) -> str:
     """The stride a cell used; T = all is one clip per video."""
     return "one clip" if record.get("stride") is None else str(record["stride"])
+
+
+def non_default(record: dict[str, Any]) -> list[str]:
+    """What of a cell's execution differed from its method's defaults (e.g. a fast path off),
+    as the plugin reported it; such a cell's speed, GMACs and memory are not the default's."""
+    execution = record.get("execution")
+    return list(execution.get("non_default") or []) if isinstance(execution, dict) else []
 
 
 def was_loaded(record: dict[str, Any]) -> bool:
@@ -161,6 +170,8 @@ def _cell_value(row: pd.Series, column: str) -> str:
     text = f"{value:.2f}"
     if column.startswith("fps") and was_loaded(row.to_dict()):
         text += LOADED_MARK
+    if column.startswith(("fps", "gmacs", "peak")) and non_default(row.to_dict()):
+        text += NON_DEFAULT_MARK
     return text
 
 
@@ -270,6 +281,12 @@ def notes_lines(records: list[dict[str, Any]]) -> list[str]:
     lines = [f"{method}: {note}" for method, note in sorted(seen.items())]
     if any(was_loaded(r) for r in latest if r.get("status") == "ok"):
         lines.append(LOADED_NOTE)
+    changed = sorted({item for r in latest for item in non_default(r)})
+    if changed:
+        lines.append(
+            f"{NON_DEFAULT_MARK} measured with a non-default execution ({', '.join(changed)}): "
+            "speed, GMACs and memory differ from the method's default"
+        )
     interval = interval_note(records)
     if interval is not None:
         lines.append(interval)
