@@ -24,7 +24,15 @@ from vis_bench.methods.common.fast_paths import (
     prepare_for_inference,
     prepared_paths,
 )
-from vis_bench.methods.common.fused_ops import conv2d, conv_bn, folded_conv_bn, linear
+from vis_bench.methods.common.fused_ops import (
+    add_residual,
+    conv2d,
+    conv_block,
+    conv_bn,
+    folded_conv_bn,
+    linear,
+    residual_ffn,
+)
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, _pixel_offset_locations
 from vis_bench.methods.common.tiny_backbone import TinyResNet
 from vis_bench.toolkit.flops import count_flops
@@ -161,6 +169,31 @@ def test_linear_adds_relu_or_residual_in_place_of_temporaries():
             linear(x, layer, relu=True, residual=residual)
 
 
+def test_layer_helpers_run_the_plain_ops_when_off_and_the_same_numbers_when_on():
+    """`add_residual`, `residual_ffn`, `conv_block`: what a forward calls on its one path."""
+    torch.manual_seed(0)
+    lin1, lin2, drop = nn.Linear(6, 12), nn.Linear(12, 6), nn.Dropout(0.5)
+    conv = nn.Conv2d(4, 4, 3, padding=1)
+    x, out = torch.randn(3, 5, 6), torch.randn(3, 5, 6)
+    image, residual = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
+    with torch.inference_mode():
+        plain_ffn = x + lin2(torch.relu(lin1(x)))
+        plain_conv = torch.relu(conv(image) + residual)
+        assert torch.equal(add_residual(x, out.clone(), OFF), x + out)
+        assert torch.equal(add_residual(x, out.clone(), ON), x + out)  # in place, same sum
+        assert torch.equal(residual_ffn(x, lin1, lin2, OFF), plain_ffn)
+        assert torch.equal(residual_ffn(x, lin1, lin2, ON), plain_ffn)
+        assert torch.equal(conv_block(image, conv, OFF, relu=True, residual=residual), plain_conv)
+        _assert_close(conv_block(image, conv, ON, relu=True, residual=residual), plain_conv)
+    # off (training), the dropouts are applied where the authors' layers apply them
+    drop.train()
+    torch.manual_seed(1)
+    got = residual_ffn(x, lin1, lin2, OFF, drop, drop) + add_residual(x, out, OFF, drop)
+    torch.manual_seed(1)
+    expected = x + drop(lin2(drop(torch.relu(lin1(x))))) + (x + drop(out))
+    assert torch.equal(got, expected)
+
+
 def test_sampling_locations_are_bit_identical_to_the_broadcast_addcdiv():
     gen = torch.Generator().manual_seed(0)
     n, lq, m, lvl, p = 2, 7, 4, 3, 2
@@ -183,7 +216,7 @@ def test_deformable_attention_lean_paths_match_the_plain_one(padded):
     shapes = torch.tensor([[6, 8], [3, 4]])
     starts = torch.tensor([0, 48])
     src = torch.randn(2, 60, 32)
-    query, residual = torch.randn(2, 5, 32), torch.randn(2, 5, 32)
+    query = torch.randn(2, 5, 32)
     reference = torch.rand(2, 5, 2, 2)
     mask = torch.zeros(2, 60, dtype=torch.bool)
     mask[:, -3:] = padded
@@ -192,7 +225,7 @@ def test_deformable_attention_lean_paths_match_the_plain_one(padded):
     for paths in (OFF, ON):
         prepare_for_inference(attn, paths)
         with torch.inference_mode():
-            outputs[paths] = attn(*args, residual=residual)
+            outputs[paths] = attn(*args)
     _assert_close(outputs[ON], outputs[OFF])
 
 

@@ -1,7 +1,9 @@
 """Convolution and linear layers with their bias, frozen BatchNorm, ReLU and residual, lean.
 
 The building blocks of the `fold_bn`, `fuse_conv` and `lean_linear` fast paths (see
-fast_paths.py). A convolution on CPU in float32 calls oneDNN's fused primitive (the one
+fast_paths.py). The functions that take a `FastPaths` (`conv_bn`, `conv_block`, `add_residual`,
+`residual_ffn`) run the plain ops of the authors' code when their path is off, so a model's
+forward calls them on one path and never branches on the switches itself. A convolution on CPU in float32 calls oneDNN's fused primitive (the one
 PyTorch's own compiler emits for CPU, `mkldnn._convolution_pointwise`), which adds the bias, the
 residual and the ReLU while each output tile is still in cache; elsewhere (CUDA, half precision,
 autocast, a PyTorch built without oneDNN) the plain convolution runs followed by in-place ReLU
@@ -171,9 +173,61 @@ def linear(
     return out.relu_() if relu else out
 
 
-def residual_ffn(x: torch.Tensor, linear1: nn.Linear, linear2: nn.Linear) -> torch.Tensor:
-    """x + linear2(relu(linear1(x))): the hidden activation is the only temporary."""
-    return linear(linear(x, linear1, relu=True), linear2, residual=x)
+def add_residual(
+    residual: torch.Tensor,
+    out: torch.Tensor,
+    paths: FastPaths,
+    dropout: nn.Module | None = None,
+) -> torch.Tensor:
+    """residual + dropout(out), the post-norm layer's add; `out` must be a fresh temporary.
+
+    With `lean_linear` (inference only, where dropout is the identity) the add runs in place on
+    `out`, so the sum allocates nothing; with it off, the plain ops of the authors' code.
+    """
+    if paths.lean_linear:
+        return out.add_(residual)
+    return residual + (out if dropout is None else dropout(out))
+
+
+def residual_ffn(
+    x: torch.Tensor,
+    linear1: nn.Linear,
+    linear2: nn.Linear,
+    paths: FastPaths,
+    dropout: nn.Module | None = None,
+    dropout_out: nn.Module | None = None,
+) -> torch.Tensor:
+    """x + dropout_out(linear2(dropout(relu(linear1(x))))), a transformer layer's FFN and add.
+
+    With `lean_linear` (inference: the dropouts are identities) the ReLU and the add run in place
+    on the products' outputs, so the hidden activation is the only temporary.
+    """
+    if paths.lean_linear:
+        return linear(linear(x, linear1, relu=True), linear2, residual=x)
+    hidden = F.relu(linear1(x))
+    out = linear2(hidden if dropout is None else dropout(hidden))
+    return x + (out if dropout_out is None else dropout_out(out))
+
+
+def conv_block(
+    x: torch.Tensor,
+    layer: nn.Conv2d,
+    paths: FastPaths,
+    *,
+    relu: bool = False,
+    residual: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """relu?(layer(x) + residual?), as one fused kernel with `fuse_conv`, else the plain ops.
+
+    The convolutions after the backbone (input projections, mask heads) go through here, so a
+    forward has one path whatever the switch.
+    """
+    if paths.fuse_conv:
+        return conv2d(x, layer, relu=relu, residual=residual)
+    out = layer(x)
+    if residual is not None:
+        out = out + residual
+    return F.relu(out) if relu else out
 
 
 def conv_bn(

@@ -6,7 +6,9 @@ attention weight; the output is the weighted sum of the value maps bilinearly sa
 Parameter names and initialisation are those of the reference implementation, so its
 checkpoints load as they are. At inference (fast_paths.py) the two projections of the query run
 as one product (`lean_linear`), and the padding mask and sampling locations take the cheap route
-(`lean_attention`); both give the same numbers up to float rounding.
+(`lean_attention`); both give the same numbers up to float rounding. The helpers that choose
+(`_query_projections`, `_zero_padded`, `sampling_locations`) take the switch as an argument, so
+each method of the module reads top to bottom on one path.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.fast_paths import active_paths, cached_derived
-from vis_bench.methods.common.fused_ops import linear
 from vis_bench.methods.common.ms_deform_attn_core import ms_deform_attn_core
 
 
@@ -60,16 +61,9 @@ class MSDeformAttn(nn.Module):
         self, input_flatten: torch.Tensor, padding_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """[N, S, C] (+ mask [N, S], True = padded) -> per-head values [N, S, M, C/M]."""
-        paths = active_paths(self)
-        if paths.lean_linear:
-            value = linear(input_flatten, self.value_proj)
-        else:
-            value = self.value_proj(input_flatten)
+        value = self.value_proj(input_flatten)
         if padding_mask is not None:
-            if not paths.lean_attention:
-                value = value.masked_fill(padding_mask[..., None], 0.0)
-            elif bool(padding_mask.any()):
-                value.masked_fill_(padding_mask[..., None], 0.0)
+            value = _zero_padded(value, padding_mask, active_paths(self).lean_attention)
         n, s, _ = value.shape
         return value.view(n, s, self.n_heads, self.d_model // self.n_heads)
 
@@ -89,39 +83,25 @@ class MSDeformAttn(nn.Module):
         n, lq, _ = query.shape
         m, lvl, p = self.n_heads, self.n_levels, self.n_points
         paths = active_paths(self)
-        if paths.lean_linear:
-            offsets, weights = self._query_projections(query)
-        else:
-            offsets = self.sampling_offsets(query)
-            weights = self.attention_weights(query)
+        offsets, weights = self._query_projections(query, merged=paths.lean_linear)
         offsets = offsets.view(n, lq, m, lvl, p, 2)
         weights = F.softmax(weights.reshape(n, lq, m, lvl * p), -1).view(n, lq, m, lvl, p)
-        if reference_points.shape[-1] == 2 and paths.lean_attention:
-            locations = _pixel_offset_locations(reference_points, offsets, spatial_shapes)
-        elif reference_points.shape[-1] == 2:
-            # offsets are in pixels of each level; one fused op (the same arithmetic as
-            # reference + offsets / normalizer), which saves a full-size temporary and its grad
-            normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
-            locations = torch.addcdiv(
-                reference_points[:, :, None, :, None, :],
-                offsets,
-                normalizer[None, None, None, :, None, :].to(offsets.dtype),
-            )
-        elif reference_points.shape[-1] == 4:
-            # offsets are in units of half the box size, spread over the P points
-            locations = (
-                reference_points[:, :, None, :, None, :2]
-                + offsets / p * reference_points[:, :, None, :, None, 2:] * 0.5
-            )
-        else:
-            raise ValueError(
-                f"last dim of reference_points must be 2 or 4, got {reference_points.shape[-1]}"
-            )
+        locations = sampling_locations(
+            reference_points, offsets, spatial_shapes, rows=paths.lean_attention
+        )
         return ms_deform_attn_core(value, spatial_shapes, level_start_index, locations, weights)
 
-    def _query_projections(self, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sampling offsets and attention logits of `query` from one merged product."""
+    def _query_projections(
+        self, query: torch.Tensor, merged: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sampling offsets and attention logits of `query`.
+
+        `merged` (the `lean_linear` path) computes both from one product of the two layers'
+        weights concatenated (cached), which reads the query once.
+        """
         offsets, weights = self.sampling_offsets, self.attention_weights
+        if not merged:
+            return offsets(query), weights(query)
 
         def merge() -> tuple[torch.Tensor, torch.Tensor]:
             return (
@@ -131,7 +111,7 @@ class MSDeformAttn(nn.Module):
 
         sources = (offsets.weight, offsets.bias, weights.weight, weights.bias)
         weight, bias = cached_derived(self, "_merged_query_projection", sources, merge)
-        both = linear(query, weight=weight, bias=bias)
+        both = F.linear(query, weight, bias)
         return both.split([offsets.out_features, weights.out_features], dim=-1)
 
     def forward(
@@ -142,19 +122,62 @@ class MSDeformAttn(nn.Module):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor | None = None,
-        residual: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Standard Deformable-DETR attention: [N, Lq, C] queries over [N, S, C] inputs.
 
-        `residual` [N, Lq, C], if given, is added to the output (in the projection's kernel at
-        inference).
+        The result is a fresh tensor, so a layer may add its residual in place
+        (`fused_ops.add_residual`).
         """
         value = self.project_value(input_flatten, padding_mask)
         out = self.sample(query, reference_points, value, spatial_shapes, level_start_index)
-        if active_paths(self).lean_linear:
-            return linear(out, self.output_proj, residual=residual)
-        out = self.output_proj(out)
-        return out if residual is None else residual + out
+        return self.output_proj(out)
+
+
+def _zero_padded(value: torch.Tensor, padding_mask: torch.Tensor, lean: bool) -> torch.Tensor:
+    """`value` [N, S, ...] with the padded tokens' rows zeroed.
+
+    `lean` (the `lean_attention` path, inference) zeroes in place, and not at all when no token
+    is padded (one mask reduction instead of a full-size masked copy).
+    """
+    if not lean:
+        return value.masked_fill(padding_mask[..., None], 0.0)
+    if bool(padding_mask.any()):
+        value.masked_fill_(padding_mask[..., None], 0.0)
+    return value
+
+
+def sampling_locations(
+    reference_points: torch.Tensor,
+    offsets: torch.Tensor,
+    spatial_shapes: torch.Tensor,
+    rows: bool = False,
+) -> torch.Tensor:
+    """Where each head, level and point samples: [N, Lq, M, L, P, 2], normalised to each level.
+
+    reference_points [N, Lq, L, 2] (offsets in pixels of each level) or [N, Lq, L, 4] (offsets
+    in units of half the box size, spread over the P points). `rows` (the `lean_attention`
+    path) forms the 2-d case from contiguous rows (`_pixel_offset_locations`, bit-identical).
+    """
+    if reference_points.shape[-1] == 2 and rows:
+        return _pixel_offset_locations(reference_points, offsets, spatial_shapes)
+    if reference_points.shape[-1] == 2:
+        # one fused op (the same arithmetic as reference + offsets / normalizer), which saves a
+        # full-size temporary and its grad
+        normalizer = torch.stack([spatial_shapes[..., 1], spatial_shapes[..., 0]], -1)
+        return torch.addcdiv(
+            reference_points[:, :, None, :, None, :],
+            offsets,
+            normalizer[None, None, None, :, None, :].to(offsets.dtype),
+        )
+    if reference_points.shape[-1] == 4:
+        p = offsets.shape[4]
+        return (
+            reference_points[:, :, None, :, None, :2]
+            + offsets / p * reference_points[:, :, None, :, None, 2:] * 0.5
+        )
+    raise ValueError(
+        f"last dim of reference_points must be 2 or 4, got {reference_points.shape[-1]}"
+    )
 
 
 def _pixel_offset_locations(

@@ -18,7 +18,7 @@ from torch import nn
 
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import conv2d
+from vis_bench.methods.common.fused_ops import conv_block
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
@@ -123,9 +123,9 @@ class DepthwiseSeparableConv2d(nn.Module):
         self.pointwise = nn.Conv2d(cin, cout, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if active_paths(self).fuse_conv:
-            return conv2d(conv2d(x, self.depthwise, relu=True), self.pointwise, relu=True)
-        return F.relu(self.pointwise(F.relu(self.depthwise(x))))
+        paths = active_paths(self)
+        x = conv_block(x, self.depthwise, paths, relu=True)
+        return conv_block(x, self.pointwise, paths, relu=True)
 
 
 class MaskHead(nn.Module):
@@ -149,26 +149,18 @@ class MaskHead(nn.Module):
                 nn.init.kaiming_uniform_(m.weight, a=1)
                 nn.init.constant_(m.bias, 0)
 
-    def pixel_features(self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor):
+    def pixel_features(
+        self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor
+    ) -> torch.Tensor:
         """Encoded maps `[T, C, h32, w32]` -> non-negative per-pixel features `[T, C, h8, w8]`."""
-        if active_paths(self).fuse_conv:
-            return self._pixel_features_fused(x, res4, res3)
-        x = self.gn1(self.lay1(x))
-        fpn = self.adapter1(res4)
-        x = fpn + F.interpolate(x, size=fpn.shape[-2:], mode="nearest")
-        x = self.gn2(self.lay2(x))
-        fpn = self.adapter2(res3)
-        x = fpn + F.interpolate(x, size=fpn.shape[-2:], mode="nearest")
-        x = F.relu(self.gn3(self.lay3(x)))
-        return self.out_lay(x)
-
-    def _pixel_features_fused(self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor):
-        """`pixel_features` with each FPN sum added inside its adapter convolution."""
-        x = self.gn1(conv2d(x, self.lay1))
+        paths = active_paths(self)
+        x = self.gn1(conv_block(x, self.lay1, paths))
         x = F.interpolate(x, size=res4.shape[-2:], mode="nearest")
-        x = self.gn2(conv2d(conv2d(res4, self.adapter1, residual=x), self.lay2))
+        x = conv_block(res4, self.adapter1, paths, residual=x)  # the FPN sum
+        x = self.gn2(conv_block(x, self.lay2, paths))
         x = F.interpolate(x, size=res3.shape[-2:], mode="nearest")
-        x = self.gn3(conv2d(conv2d(res3, self.adapter2, residual=x), self.lay3)).relu_()
+        x = conv_block(res3, self.adapter2, paths, residual=x)
+        x = F.relu(self.gn3(conv_block(x, self.lay3, paths)), inplace=paths.fuse_conv)
         return self.out_lay(x)
 
     def forward(
@@ -232,10 +224,7 @@ class IFCNet(nn.Module):
         if mask is None:
             mask = torch.zeros((t, h, w), dtype=torch.bool, device=res5.device)
         pos = self.position(mask).to(res5.dtype)
-        if active_paths(self).fuse_conv:
-            src = conv2d(res5, self.input_proj)
-        else:
-            src = self.input_proj(res5)
+        src = conv_block(res5, self.input_proj, active_paths(self))
         hs, encoded = self.transformer(
             src, mask, self.query_embed.weight, pos, return_intermediate=return_aux
         )

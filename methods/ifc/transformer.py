@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import linear, residual_ffn
+from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
 
 COMM_VARIANTS = ("ifc", "none", "full_thw", "decompose")
 
@@ -47,19 +47,17 @@ class MultiheadAttention(nn.Module):
         key: torch.Tensor,
         value: torch.Tensor,
         key_padding_mask: torch.Tensor | None = None,
-        residual: torch.Tensor | None = None,
     ) -> torch.Tensor:
         # query [Lq, B, C], key/value [Lk, B, C], key_padding_mask [B, Lk] (True = ignore);
-        # residual [Lq, B, C] is added to the output (inside out_proj at inference)
+        # the result is a fresh tensor, so a layer may add its residual in place
         lq, b, c = query.shape
         lk = key.shape[0]
         h, dh = self.heads, c // self.heads
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        project = linear if active_paths(self).lean_linear else F.linear
-        q = project(query, weight=w_q, bias=b_q)
-        k = project(key, weight=w_k, bias=b_k)
-        v = project(value, weight=w_v, bias=b_v)
+        q = F.linear(query, w_q, b_q)
+        k = F.linear(key, w_k, b_k)
+        v = F.linear(value, w_v, b_v)
         q = q.reshape(lq, b * h, dh).transpose(0, 1) * (1.0 / math.sqrt(dh))  # [BH, Lq, dh]
         k = k.reshape(lk, b * h, dh).transpose(0, 1)
         v = v.reshape(lk, b * h, dh).transpose(0, 1)
@@ -69,11 +67,7 @@ class MultiheadAttention(nn.Module):
             attn = attn.masked_fill(mask, float("-inf"))
         attn = attn.softmax(dim=-1)
         out = torch.bmm(attn, v)  # [BH, Lq, dh]
-        out = out.transpose(0, 1).reshape(lq, b, c)
-        if active_paths(self).lean_linear:
-            return linear(out, self.out_proj, residual=residual)
-        out = self.out_proj(out)
-        return out if residual is None else residual + out
+        return self.out_proj(out.transpose(0, 1).reshape(lq, b, c))
 
 
 def _with_pos(x: torch.Tensor, pos: torch.Tensor | None) -> torch.Tensor:
@@ -100,13 +94,12 @@ class EncoderLayer(nn.Module):
         pos: torch.Tensor | None = None,
         key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        paths = active_paths(self)
         q = k = _with_pos(src, pos)
-        if active_paths(self).lean_linear:
-            src = self.norm1(self.self_attn(q, k, src, key_padding_mask, residual=src))
-            return self.norm2(residual_ffn(src, self.linear1, self.linear2))
-        src = self.norm1(src + self.dropout1(self.self_attn(q, k, src, key_padding_mask)))
-        ffn = self.linear2(self.dropout(F.relu(self.linear1(src))))
-        return self.norm2(src + self.dropout2(ffn))
+        attn = self.self_attn(q, k, src, key_padding_mask)
+        src = self.norm1(add_residual(src, attn, paths, self.dropout1))
+        ffn = residual_ffn(src, self.linear1, self.linear2, paths, self.dropout, self.dropout2)
+        return self.norm2(ffn)
 
 
 class DecoderLayer(nn.Module):
@@ -134,19 +127,15 @@ class DecoderLayer(nn.Module):
         query_pos: torch.Tensor | None,
         memory_key_padding_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        paths = active_paths(self)
         q = k = _with_pos(tgt, query_pos)
-        if active_paths(self).lean_linear:
-            tgt = self.norm1(self.self_attn(q, k, tgt, residual=tgt))
-            q, k = _with_pos(tgt, query_pos), _with_pos(memory, pos)
-            tgt = self.norm2(self.multihead_attn(q, k, memory, memory_key_padding_mask, tgt))
-            return self.norm3(residual_ffn(tgt, self.linear1, self.linear2))
-        tgt = self.norm1(tgt + self.dropout1(self.self_attn(q, k, tgt)))
+        tgt = self.norm1(add_residual(tgt, self.self_attn(q, k, tgt), paths, self.dropout1))
         attn = self.multihead_attn(
             _with_pos(tgt, query_pos), _with_pos(memory, pos), memory, memory_key_padding_mask
         )
-        tgt = self.norm2(tgt + self.dropout2(attn))
-        ffn = self.linear2(self.dropout(F.relu(self.linear1(tgt))))
-        return self.norm3(tgt + self.dropout3(ffn))
+        tgt = self.norm2(add_residual(tgt, attn, paths, self.dropout2))
+        ffn = residual_ffn(tgt, self.linear1, self.linear2, paths, self.dropout, self.dropout3)
+        return self.norm3(ffn)
 
 
 class IFCEncoder(nn.Module):

@@ -11,7 +11,6 @@ exactly what SeqFormer computes with the same weights.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -144,27 +143,80 @@ class MSSTSEncoderLayer(DeformableTransformerEncoderLayer):
         return torch.cat(outputs, 1)
 
 
-def _add_decoder_temporal_block(layer: DeformableTransformerDecoderLayer, n_heads: int) -> None:
-    """Attach the temporal block to the box FFN's output norm (`norm3_box`) of a decoder layer.
+class MSSTSDecoderLayer(DeformableTransformerDecoderLayer):
+    """SeqFormer's decoder layer with a temporal block over the frames' box queries.
 
-    The block needs the query position embedding, which the layer receives as an argument: a
-    pre-hook on the layer keeps it for the hook on `norm3_box` ([B, T, Nq, C] outputs).
+    The block mixes each query's T box queries after the box FFN, before the frame weights of
+    the instance update are computed from them.
     """
-    d_model = layer.norm3_box.normalized_shape[0]
-    layer.temporal = TemporalAttentionBlock(d_model, n_heads)
 
-    def keep_query_pos(module: nn.Module, args: tuple[Any, ...]) -> None:
-        module._query_pos = args[2]  # [B, Nq, C]
+    def __init__(
+        self,
+        d_model: int,
+        d_ffn: int,
+        dropout: float,
+        n_levels: int,
+        n_heads: int,
+        n_points: int,
+        temporal: TemporalAttentionBlock,
+    ) -> None:
+        # the block is built by the caller, so its random draws keep their place in the order
+        # in which `build_mssts` initialises the model (the SeqFormer parts are loaded, not drawn)
+        super().__init__(d_model, d_ffn, dropout, n_levels, n_heads, n_points)
+        self.temporal = temporal
 
-    def temporal(module: nn.Module, args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
-        b, t, nq, c = out.shape
-        seq = out.permute(1, 0, 2, 3).reshape(t, b * nq, c)
-        pos = layer._query_pos.reshape(1, b * nq, c).expand(t, -1, -1)
-        mixed = layer.temporal(seq, pos)
+    def forward(
+        self,
+        tgt: torch.Tensor,
+        tgt_box: torch.Tensor,
+        query_pos: torch.Tensor,
+        reference_points: torch.Tensor,
+        memory: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+        padding_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """SeqFormer's decoder layer (same arguments) with the temporal block after `update_box`."""
+        tgt, tgt_box = self.self_attend(tgt, tgt_box, query_pos, memory.shape[1])
+        sampled = self.cross_sample(
+            tgt_box,
+            query_pos,
+            reference_points,
+            memory,
+            spatial_shapes,
+            level_start_index,
+            padding_mask,
+        )
+        tgt_box = self._temporal(self.update_box(tgt_box, sampled), query_pos)
+        return self.update_instance(tgt, tgt_box, sampled), tgt_box
+
+    def _temporal(self, tgt_box: torch.Tensor, query_pos: torch.Tensor) -> torch.Tensor:
+        """Each query's box queries [B, T, Nq, C] attend over the T frames."""
+        b, t, nq, c = tgt_box.shape
+        seq = tgt_box.permute(1, 0, 2, 3).reshape(t, b * nq, c)
+        pos = query_pos.reshape(1, b * nq, c).expand(t, -1, -1)
+        mixed = self.temporal(seq, pos)
         return mixed.view(t, b, nq, c).permute(1, 0, 2, 3)
 
-    layer.register_forward_pre_hook(keep_query_pos)
-    layer.norm3_box.register_forward_hook(temporal)
+
+def _decoder_layer(
+    seqformer_layer: DeformableTransformerDecoderLayer, config: SeqFormerConfig
+) -> MSSTSDecoderLayer:
+    """`seqformer_layer` with its weights, extended by a fresh temporal block."""
+    temporal = TemporalAttentionBlock(config.hidden_dim, config.nheads)
+    # SeqFormer's weights are copied in below: drawing them again would shift every later draw
+    with torch.random.fork_rng(devices=[]):
+        layer = MSSTSDecoderLayer(
+            config.hidden_dim,
+            config.dim_feedforward,
+            config.dropout,
+            config.num_feature_levels,
+            config.nheads,
+            config.dec_n_points,
+            temporal,
+        )
+    layer.load_state_dict(seqformer_layer.state_dict(), strict=False)
+    return layer
 
 
 def build_mssts(config: SeqFormerConfig) -> SeqFormer:
@@ -185,6 +237,6 @@ def build_mssts(config: SeqFormerConfig) -> SeqFormer:
         mssts_layer.load_state_dict(seqformer_layer.state_dict(), strict=False)
         layers.append(mssts_layer)
     transformer.encoder.layers = nn.ModuleList(layers)
-    for decoder_layer in transformer.decoder.layers:
-        _add_decoder_temporal_block(decoder_layer, config.nheads)
+    decoder = transformer.decoder
+    decoder.layers = nn.ModuleList(_decoder_layer(layer, config) for layer in decoder.layers)
     return model.eval()

@@ -27,7 +27,7 @@ from vis_bench.methods.common.backbone_registry import (
 )
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import conv2d
+from vis_bench.methods.common.fused_ops import conv_block
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 from vis_bench.methods.common.seqformer.segmentation import (
@@ -154,9 +154,7 @@ class DeformableDETR(nn.Module):
     def project_input(self, lvl: int, x: torch.Tensor) -> torch.Tensor:
         """Input projection `lvl` (conv, GroupNorm) of a feature map [N, C, h, w]."""
         conv, norm = self.input_proj[lvl]
-        if active_paths(self).fuse_conv:
-            return norm(conv2d(x, conv))
-        return norm(conv(x))
+        return norm(conv_block(x, conv, active_paths(self)))
 
 
 class ReferencePixels(nn.Module):

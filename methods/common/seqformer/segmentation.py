@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import conv2d
+from vis_bench.methods.common.fused_ops import conv_block
 
 
 class MaskHeadSmallConv(nn.Module):
@@ -37,16 +37,12 @@ class MaskHeadSmallConv(nn.Module):
 
     def forward(self, m8: torch.Tensor, m16: torch.Tensor, m32: torch.Tensor) -> torch.Tensor:
         """Memory maps [N, C, h, w] at strides 8/16/32 -> mask features [N, dim/32, h8, w8]."""
-        if active_paths(self).fuse_conv:
-            x = conv2d(m32, self.lay3, relu=True)
-            x = conv2d(m16 + F.interpolate(x, size=m16.shape[-2:]), self.lay4, relu=True)
-            x = conv2d(m8 + F.interpolate(x, size=m8.shape[-2:]), self.dcn, relu=True)
-            return conv2d(conv2d(x, self.lay1, relu=True), self.lay2, relu=True)
-        x = F.relu(self.lay3(m32))
-        x = F.relu(self.lay4(m16 + F.interpolate(x, size=m16.shape[-2:], mode="nearest")))
-        x = F.relu(self.dcn(m8 + F.interpolate(x, size=m8.shape[-2:], mode="nearest")))
-        x = F.relu(self.lay1(x))
-        return F.relu(self.lay2(x))
+        paths = active_paths(self)
+        x = conv_block(m32, self.lay3, paths, relu=True)
+        x = conv_block(m16 + F.interpolate(x, size=m16.shape[-2:]), self.lay4, paths, relu=True)
+        x = conv_block(m8 + F.interpolate(x, size=m8.shape[-2:]), self.dcn, paths, relu=True)
+        x = conv_block(x, self.lay1, paths, relu=True)
+        return conv_block(x, self.lay2, paths, relu=True)
 
 
 def dynamic_param_sizes(

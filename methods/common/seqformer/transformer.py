@@ -19,7 +19,7 @@ from torch import nn
 
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import linear, residual_ffn
+from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
 
 
@@ -82,16 +82,15 @@ class DeformableTransformerEncoderLayer(nn.Module):
     ) -> torch.Tensor:
         """Deformable self-attention, residual and norm1."""
         args = (src + pos, reference_points, src, spatial_shapes, level_start_index, padding_mask)
-        if active_paths(self).lean_linear:
-            return self.norm1(self.self_attn(*args, residual=src))
-        return self.norm1(src + self.dropout1(self.self_attn(*args)))
+        attn = self.self_attn(*args)
+        return self.norm1(add_residual(src, attn, active_paths(self), self.dropout1))
 
     def ffn(self, src: torch.Tensor) -> torch.Tensor:
         """FFN, residual and norm2."""
-        if active_paths(self).lean_linear:
-            return self.norm2(residual_ffn(src, self.linear1, self.linear2))
-        src2 = self.linear2(self.dropout2(F.relu(self.linear1(src))))
-        return self.norm2(src + self.dropout3(src2))
+        paths = active_paths(self)
+        return self.norm2(
+            residual_ffn(src, self.linear1, self.linear2, paths, self.dropout2, self.dropout3)
+        )
 
 
 class DeformableTransformerEncoder(nn.Module):
@@ -199,29 +198,60 @@ class DeformableTransformerDecoderLayer(nn.Module):
         """tgt [B, Nq, C]; tgt_box [B, Nq, C] (first layer, shared by frames) or [B, T, Nq, C];
         query_pos [B, Nq, C]; reference_points [B, T, Nq, L, 2|4]; memory [B, T, S, C];
         padding_mask [B, T, S] -> (tgt [B, Nq, C], tgt_box [B, T, Nq, C])."""
-        b, t, s, c = memory.shape
-        nq = tgt.shape[1]
+        tgt, tgt_box = self.self_attend(tgt, tgt_box, query_pos, memory.shape[1])
+        sampled = self.cross_sample(
+            tgt_box,
+            query_pos,
+            reference_points,
+            memory,
+            spatial_shapes,
+            level_start_index,
+            padding_mask,
+        )
+        tgt_box = self.update_box(tgt_box, sampled)
+        return self.update_instance(tgt, tgt_box, sampled), tgt_box
 
+    def self_attend(
+        self, tgt: torch.Tensor, tgt_box: torch.Tensor, query_pos: torch.Tensor, t: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Self-attention among the instance queries, and among each frame's box queries.
+
+        -> tgt [B, Nq, C], tgt_box [B, T, Nq, C] (the first layer's shared box query attends
+        once, then each of the T frames gets a copy).
+        """
         tgt = self.norm2(tgt + self.dropout2(self._self_attention(self.self_attn, tgt, query_pos)))
-
         if tgt_box.dim() == 3:
-            # first layer: all frames share the box query, attend once, then give each frame a copy
             tgt_box = self.norm2_box(
                 tgt_box
                 + self.dropout2_box(self._self_attention(self.self_attn_box, tgt_box, query_pos))
             )
-            tgt_box = tgt_box[:, None].expand(b, t, nq, c)
-        else:
-            box = tgt_box.flatten(0, 1)  # [B*T, Nq, C]
-            box_pos = query_pos.repeat_interleave(t, dim=0)
-            box = self.norm2_box(
-                box + self.dropout2_box(self._self_attention(self.self_attn_box, box, box_pos))
-            )
-            tgt_box = box.view(b, t, nq, c)
+            b, nq, c = tgt_box.shape
+            return tgt, tgt_box[:, None].expand(b, t, nq, c)
+        b, _, nq, c = tgt_box.shape
+        box = tgt_box.flatten(0, 1)  # [B*T, Nq, C]
+        box_pos = query_pos.repeat_interleave(t, dim=0)
+        box = self.norm2_box(
+            box + self.dropout2_box(self._self_attention(self.self_attn_box, box, box_pos))
+        )
+        return tgt, box.view(b, t, nq, c)
 
-        # deformable attention in every frame, located by that frame's box query and reference
+    def cross_sample(
+        self,
+        tgt_box: torch.Tensor,
+        query_pos: torch.Tensor,
+        reference_points: torch.Tensor,
+        memory: torch.Tensor,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+        padding_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Deformable attention in every frame, located by that frame's box query and reference.
+
+        -> the sampled features [B, T, Nq, C] before either output projection.
+        """
+        b, t, nq, c = tgt_box.shape
         value = self.cross_attn.project_value(memory.flatten(0, 1), padding_mask.flatten(0, 1))
-        sampled = self.cross_attn.sample(
+        return self.cross_attn.sample(
             (tgt_box + query_pos[:, None]).flatten(0, 1),
             reference_points.flatten(0, 1),
             value,
@@ -229,35 +259,34 @@ class DeformableTransformerDecoderLayer(nn.Module):
             level_start_index,
         ).view(b, t, nq, c)
 
-        if active_paths(self).lean_linear:
-            return self._update_fused(tgt, tgt_box, sampled)
-        tgt_box = self.norm1_box(
-            tgt_box + self.dropout1_box(self.cross_attn.output_proj_box(sampled))
+    def update_box(self, tgt_box: torch.Tensor, sampled: torch.Tensor) -> torch.Tensor:
+        """The box queries [B, T, Nq, C]: their projection of the sampled features, then the FFN."""
+        paths = active_paths(self)
+        attn = self.cross_attn.output_proj_box(sampled)
+        tgt_box = self.norm1_box(add_residual(tgt_box, attn, paths, self.dropout1_box))
+        ffn = residual_ffn(
+            tgt_box,
+            self.linear1_box,
+            self.linear2_box,
+            paths,
+            self.dropout3_box,
+            self.dropout4_box,
         )
-        tgt_box2 = self.linear2_box(self.dropout3_box(F.relu(self.linear1_box(tgt_box))))
-        tgt_box = self.norm3_box(tgt_box + self.dropout4_box(tgt_box2))
+        return self.norm3_box(ffn)
 
-        # temporal aggregation: frame weights from the updated box queries
+    def update_instance(
+        self, tgt: torch.Tensor, tgt_box: torch.Tensor, sampled: torch.Tensor
+    ) -> torch.Tensor:
+        """The instance queries [B, Nq, C]: the sampled features averaged over frames, then the FFN.
+
+        The frame weights are a softmax over T of one scalar per updated box query.
+        """
+        paths = active_paths(self)
         time_weight = F.softmax(self.time_attention_weights(tgt_box), dim=1)  # [B, T, Nq, 1]
         tgt2 = (self.cross_attn.output_proj(sampled) * time_weight).sum(1)  # [B, Nq, C]
-
-        tgt = self.norm1(tgt + self.dropout1(tgt2))
-        tgt2 = self.linear2(self.dropout3(F.relu(self.linear1(tgt))))
-        tgt = self.norm3(tgt + self.dropout4(tgt2))
-        return tgt, tgt_box
-
-    def _update_fused(
-        self, tgt: torch.Tensor, tgt_box: torch.Tensor, sampled: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The rest of `forward` at inference: residuals and biases inside the products."""
-        attn = self.cross_attn
-        tgt_box = self.norm1_box(linear(sampled, attn.output_proj_box, residual=tgt_box))
-        tgt_box = self.norm3_box(residual_ffn(tgt_box, self.linear1_box, self.linear2_box))
-        time_weight = F.softmax(linear(tgt_box, self.time_attention_weights), dim=1)
-        tgt2 = (linear(sampled, attn.output_proj) * time_weight).sum(1)  # [B, Nq, C]
-        tgt = self.norm1(tgt2.add_(tgt))
-        tgt = self.norm3(residual_ffn(tgt, self.linear1, self.linear2))
-        return tgt, tgt_box
+        tgt = self.norm1(add_residual(tgt, tgt2, paths, self.dropout1))
+        ffn = residual_ffn(tgt, self.linear1, self.linear2, paths, self.dropout3, self.dropout4)
+        return self.norm3(ffn)
 
 
 class DeformableTransformerDecoder(nn.Module):
