@@ -44,7 +44,7 @@ def _config(tmp_path, **extra) -> str:
 
 def test_table_counts_every_model_and_writes_json_and_markdown(tmp_path, capsys):
     assert main(["sizes", "--config", _config(tmp_path)]) == 0
-    rows = json.loads((tmp_path / "sizes.json").read_text())
+    rows = json.loads((tmp_path / "sizes.json").read_text())["rows"]
     seqformer = SeqFormerPlugin.build({"backbone": "tiny", "num_queries": 6, **SMALL}).model
     assert rows[0]["parameters"] == sum(p.numel() for p in seqformer.parameters())
     assert rows[0]["state_dict_numbers"] == sum(v.numel() for v in seqformer.state_dict().values())
