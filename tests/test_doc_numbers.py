@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from vis_bench.errors import InputError
 from vis_bench.maintainer.doc_numbers import (
@@ -94,3 +97,200 @@ def test_records_of_several_commits_are_refused(tmp_path: Path):
 
     with pytest.raises(InputError, match="a{40}, b{40}"):
         provenance_line("default-run", tmp_path, allow_dirty=False)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+def test_the_tiny_models_block_reads_the_backbone_from_its_training_record(tmp_path: Path):
+    from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
+
+    weights = {"w": torch.zeros(1)}
+    backbone = "results/checkpoints/bb.pth"
+    (tmp_path / "results/checkpoints").mkdir(parents=True)
+    save_project_checkpoint(
+        weights,
+        tmp_path / backbone,
+        "seqformer",
+        {},
+        {"task": "per-pixel object category", "iterations": 50, "seconds": 90.0, "accuracy": 0.5},
+    )
+    for name in ("a", "b"):  # two models on one backbone: one backbone line
+        save_project_checkpoint(
+            weights,
+            tmp_path / f"results/checkpoints/{name}.pth",
+            "seqformer",
+            {},
+            {"iterations": 7, "seconds": 120.0, "config": {"backbone_init": backbone}},
+        )
+    metrics = {"AP": 0.25, "AP50": 0.5, "AP75": 0.2, "AR1": 0.3, "AR10": 0.4}
+    cells = [
+        {"method": n, "checkpoint": f"results/checkpoints/{n}.pth", "metrics": metrics}
+        for n in ("a", "b")
+    ]
+    _write_json(
+        tmp_path / "results/baselines/synthetic.json",
+        {
+            "cells": cells,
+            "dataset": "d",
+            "provenance": CLEAN,
+        },
+    )
+    text = regenerate("<!-- numbers: tiny-models -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "| a | 7 | 2.0 min | 25.0 | 50.0 | 20.0 | 30.0 | 40.0 |" in text
+    line = f"Backbone `{backbone}` (per-pixel object category): 50 steps, 1.5 min, 50.0 %"
+    assert text.count(line) == 1
+    assert "of held-out object pixels right." in text
+
+
+def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):
+    import json
+
+    record = {
+        "status": "ok",
+        "method": "m",
+        "clip_length": "all",
+        "AP": 0.3,
+        "fps_end_to_end": 1.0,
+        "fps_model": 2.0,
+        "provenance": CLEAN,
+    }
+    lines = [
+        {
+            **record,
+            "key": "k1",
+            "started": "2026-01-01T10:00:00",
+            "finished": "2026-01-01T10:00:50",
+        },
+        {
+            **record,
+            "key": "k2",
+            "clip_length": 5,
+            "started": "2026-01-01T11:00:00",
+            "finished": "2026-01-01T11:01:00",
+        },
+    ]
+    path = tmp_path / "results/default_run/records.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    # the sum of the cells (50 s + 60 s), not the span from the first start to the last end
+    assert "its 2 cells took 1 min 50 s in all" in text
+
+
+def test_the_interval_example_is_a_real_cell_of_the_default_run(tmp_path: Path):
+    import json
+
+    record = {
+        "status": "ok",
+        "method": "seqformer",
+        "clip_length": "all",
+        "AP": 0.30,
+        "AP_ci": [0.25, 0.40],
+        "provenance": CLEAN,
+    }
+    path = tmp_path / "results/default_run/records.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record) + "\n")
+    text = regenerate("<!-- numbers: interval-example -->\n<!-- end numbers -->", tmp_path, "R")
+    assert "`30.00 [25.00, 40.00]`" in text
+    assert "5.00 below the value and 10.00 above" in text
+    assert "`value ± 7.50`" in text and "[22.50, 37.50]" in text
+    assert f"Provenance: commit {'a' * 40}" in text
+
+
+def test_the_sweep_bootstrap_cost_block(tmp_path: Path):
+    cells = [
+        {
+            "cell": f"c{i}",
+            "results": 100 * i,
+            "score": 0.02 * i,
+            "score_with_bootstrap": 0.5 + 0.02 * i,
+            "video_matches_bytes": 1024 * i,
+            "replicates_bytes": 2048,
+            "record_line_bytes": 3072,
+        }
+        for i in (1, 2)
+    ]
+    report = {
+        "cells": cells,
+        "replicates": 1000,
+        "repeat": 3,
+        "bootstrap_seconds_total": 1.0,
+        "score_seconds_total": 0.06,
+        "reports_seconds": 0.5,
+        "run_cell_seconds": 200.0,
+        "provenance": CLEAN,
+    }
+    _write_json(tmp_path / "benchmarks/results/cell_bootstrap_default_run.json", report)
+    block = "<!-- numbers: sweep-bootstrap-cost -->\n<!-- end numbers -->"
+    text = regenerate(block, tmp_path, "R.md")
+    assert "| scoring 2 cells without intervals | 0.06 in all (0.020-0.040 per cell) |" in text
+    assert "| bootstrap intervals, B = 1000, 2 cells | 1.00 in all (0.50 per cell) |" in text
+    assert "| the run's 2 cells (inference, timing, FLOPs, scoring) | 200 |" in text
+    assert "The intervals cost 0.5 % of the cells' time" in text
+    assert "1.0-2.0 KiB (100-200 results), the replicate values 2.0 KiB" in text
+
+
+#: README and docs, scanned outside their generated blocks for hand-typed measurements
+SCANNED = (
+    "README.md",
+    "benchmarks/README.md",
+    *sorted(str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob("docs/*.md")),
+)
+#: what a measured number looks like: a time, a size, a speed-up, a share, a frame rate
+MEASURED = re.compile(
+    r"\b\d+(?:[.,]\d+)? ?(?:s|ms|us|min|minutes?|hours?|MiB|GiB|KiB|GB|MB|KB|FPS)\b"
+    r"|\b\d+(?:\.\d+)?x\b"
+    r"|\b\d+(?:\.\d+)? ?%"
+)
+#: settings and quoted sources that look like measurements; each must match at the hit
+ALLOWED = {
+    r"4x(?: faster)? (?:encoder check|on the\s+encoder shape)": (
+        "the encoder speed-up test_encoder_speedup_target asserts, a target"
+    ),
+    r"95 ?%": "the intervals' confidence level, a setting",
+    r"2x\s+upsampling": "an upsampling factor of the architecture",
+    r"(?:46\.5|107\.1) FPS": "IFC's published FPS, quoted with its source (published.yaml)",
+    r"\d+%\s+(?:of\s+the\s+steps|instead|single)": "a config's share of single-frame steps",
+    r"30 minutes": "the training budget the tiny configs are held to, a setting",
+    r"50 %\)": "the GEMM-peak share the fast-paths issue asked for, a target",
+    r"1\.5 s per case": "bench_ms_deform_attn_cuda.py's --max-seconds default, a setting",
+    r"512 KB of text": "count_lists._CHUNK_BYTES, the parser's chunk size, a setting",
+}
+
+
+def hand_typed_measurements(text: str) -> list[str]:
+    """Hits of MEASURED outside the generated blocks that no ALLOWED pattern explains."""
+    from vis_bench.maintainer.doc_numbers import BLOCK
+
+    text = BLOCK.sub("", text)
+    hits = []
+    for match in MEASURED.finditer(text):
+        rest = text[match.start() :]
+        if not any(re.match(allowed, rest) for allowed in ALLOWED):
+            line = text.count("\n", 0, match.start()) + 1
+            hits.append(f"line {line}: {text[match.start() : match.end() + 30]!r}")
+    return hits
+
+
+@pytest.mark.parametrize("document", SCANNED)
+def test_no_hand_typed_measured_number_outside_the_generated_blocks(document: str):
+    hits = hand_typed_measurements((REPO_ROOT / document).read_text())
+    assert hits == [], (
+        f"{document}: a measured number outside a generated block; generate it from the "
+        f"committed JSON that holds it (maintainer/doc_numbers.py) or remove it: {hits}"
+    )
+
+
+def test_the_scan_finds_a_hand_typed_time_and_skips_blocks_and_settings():
+    text = (
+        "It took 1 min 38 s and is 11x faster.\n"
+        "<!-- numbers: eval-speed -->\n6.10 s\n<!-- end numbers -->\n"
+        "95 % intervals over a budget of 30 minutes.\n"
+    )
+    assert [h.split(":")[0] for h in hand_typed_measurements(text)] == ["line 1"] * 3

@@ -31,7 +31,16 @@ from vis_bench.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: the files whose blocks `docs` maintains
-DOCUMENTS = ("README.md", "docs/training.md", "docs/statistics.md", "benchmarks/README.md")
+DOCUMENTS = (
+    "README.md",
+    "docs/training.md",
+    "docs/statistics.md",
+    "docs/ovis.md",
+    "docs/backbones.md",
+    "docs/fast_paths.md",
+    "docs/mssts.md",
+    "benchmarks/README.md",
+)
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
 #: block print sources not made from one clean commit (shown as such in the block itself)
 BLOCK = re.compile(
@@ -66,6 +75,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "model-sizes": ("results/tables/model_sizes.json",),
     "fast-paths": ("benchmarks/results/model_forward_paths.json",),
     "long-video": ("results/long_video/records.jsonl",),
+    "interval-example": ("results/default_run/records.jsonl",),
+    "sweep-bootstrap-cost": ("benchmarks/results/cell_bootstrap_default_run.json",),
 }
 
 
@@ -164,12 +175,38 @@ def tiny_models_block(root: Path) -> str:
             + " |"
         )
     lines.append("")
+    lines += _backbone_lines(root, [cell["checkpoint"] for cell in baseline["cells"]])
     lines.append(
         f"Source: `results/baselines/synthetic.json` (`regress --update`, dataset "
         f"{baseline.get('dataset_label') or baseline.get('dataset')}) and each checkpoint's "
         "training record."
     )
     return "\n".join(lines)
+
+
+def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
+    """One line per pretrained backbone the tiny models start from (their configs'
+    `backbone_init`), from that backbone's own training record: its steps, time and held-out
+    accuracy are measurements, so they are read from the file rather than typed."""
+    from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
+
+    backbones: list[str] = []
+    for checkpoint in checkpoints:
+        training = read_project_checkpoint(root / checkpoint).training or {}
+        init = (training.get("config") or {}).get("backbone_init")
+        if init and init not in backbones:
+            backbones.append(init)
+    lines = []
+    for backbone in backbones:
+        record = read_project_checkpoint(root / backbone).training or {}
+        task = record.get("task", "pretraining")
+        unit = "object pixels" if "pixel" in task else "object crops"
+        lines.append(
+            f"Backbone `{backbone}` ({task}): {record.get('iterations', '-')} steps, "
+            f"{_fmt(record.get('seconds'), 1 / 60)} min, {_fmt(record.get('accuracy'), 100)} % "
+            f"of held-out {unit} right."
+        )
+    return lines + ([""] if lines else [])
 
 
 def default_run_block(root: Path) -> str:
@@ -199,9 +236,30 @@ def default_run_block(root: Path) -> str:
     lines.append(
         f"AP / FPS end to end / FPS model. Source: `results/default_run/records.jsonl`, written by "
         f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
-        f"{env.get('threads')} threads."
+        f"{env.get('threads')} threads{_cells_time(list(latest.values()))}."
     )
     return "\n".join(lines)
+
+
+def _cells_time(records: list[dict[str, Any]]) -> str:
+    """ ", its N cells took X min Y s in all" from each record's start and end (whole seconds),
+    or "" when a record lacks them. The sum of the cells, not the command's wall time: start-up
+    and dataset generation are not in any record."""
+    from datetime import datetime
+
+    try:
+        seconds = sum(
+            (
+                datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])
+            ).total_seconds()
+            for r in records
+        )
+    except (KeyError, TypeError, ValueError):
+        return ""
+    minutes, rest = divmod(round(seconds), 60)
+    return (
+        f"; its {len(records)} cells took {minutes} min {rest} s in all (each cell's start to end)"
+    )
 
 
 def eval_speed_block(root: Path) -> str:
@@ -332,6 +390,74 @@ def long_video_block(root: Path) -> str:
     )
 
 
+def interval_example_block(root: Path) -> str:
+    """How a skewed percentile interval reads, on the default run's SeqFormer T = all cell
+    (results/default_run/records.jsonl): the example in the docs is a real cell's interval, so
+    it changes with the run instead of going stale."""
+    records = [r for r in _read(root, "results/default_run/records.jsonl") if r["status"] == "ok"]
+    cells = [r for r in records if r.get("AP_ci")]
+    preferred = [r for r in cells if r["method"] == "seqformer" and str(r["clip_length"]) == "all"]
+    if not (preferred or cells):
+        return "No cell of `results/default_run/records.jsonl` has an AP interval."
+    cell = (preferred or cells)[-1]
+    ap, (low, high) = 100 * cell["AP"], (100 * cell["AP_ci"][0], 100 * cell["AP_ci"][1])
+    half = (high - low) / 2
+    return "\n".join(
+        [
+            f"`{ap:.2f} [{low:.2f}, {high:.2f}]`: AP [low, high] of {cell['method']} "
+            f"T = {cell['clip_length']} in the default run. The interval reaches {ap - low:.2f} "
+            f"below the value and {high - ap:.2f} above; printed as `value ± {half:.2f}` (its "
+            f"half-width) it would read [{ap - half:.2f}, {ap + half:.2f}], a range the "
+            "bootstrap did not give.",
+            "",
+            "Source: `results/default_run/records.jsonl` (`AP`, `AP_ci`), written by `python "
+            "run_bench.py run --run-dir results/default_run`.",
+        ]
+    )
+
+
+def sweep_bootstrap_cost_block(root: Path) -> str:
+    """What the per-cell intervals cost in the default run, and the size of the files they keep
+    (benchmarks/results/cell_bootstrap_default_run.json)."""
+    report = _read(root, "benchmarks/results/cell_bootstrap_default_run.json")
+    # each cell's interval time: its scoring with B replicates less its scoring without
+    cells = [{**c, "intervals": c["score_with_bootstrap"] - c["score"]} for c in report["cells"]]
+    n = len(cells)
+
+    def span(key: str, scale: float = 1.0, digits: int = 2) -> str:
+        low, high = (
+            f"{v * scale:.{digits}f}"
+            for v in (min(c[key] for c in cells), max(c[key] for c in cells))
+        )
+        return low if low == high else f"{low}-{high}"
+
+    bootstrap, run = report["bootstrap_seconds_total"], report["run_cell_seconds"]
+    return "\n".join(
+        [
+            "| | seconds |",
+            "|---|---|",
+            f"| scoring {n} cells without intervals | {report['score_seconds_total']:.2f} in all "
+            f"({span('score', digits=3)} per cell) |",
+            f"| bootstrap intervals, B = {report['replicates']}, {n} cells | {bootstrap:.2f} in "
+            f"all ({span('intervals')} per cell) |",
+            f"| all reports of the run (paired comparisons included) | "
+            f"{report['reports_seconds']:.2f} |",
+            f"| the run's {n} cells (inference, timing, FLOPs, scoring) | {run:,.0f} |",
+            "",
+            f"The intervals cost {100 * bootstrap / run:.1f} % of the cells' time. Per cell, the "
+            f"per-video matching file takes {span('video_matches_bytes', 1 / 1024, 1)} KiB "
+            f"({span('results', digits=0)} results), the replicate values "
+            f"{span('replicates_bytes', 1 / 1024, 1)} KiB, the record line "
+            f"{span('record_line_bytes', 1 / 1024, 1)} KiB.",
+            "",
+            "Source: `benchmarks/results/cell_bootstrap_default_run.json`, written by `python "
+            "benchmarks/bench_cell_bootstrap.py RUN_DIR --json "
+            f"benchmarks/results/cell_bootstrap_default_run.json` (median of {report['repeat']} "
+            "repeats, interleaved).",
+        ]
+    )
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "parity": parity_block,
     "tiny-models": tiny_models_block,
@@ -341,6 +467,8 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "model-sizes": model_sizes_block,
     "fast-paths": fast_paths_block,
     "long-video": long_video_block,
+    "interval-example": interval_example_block,
+    "sweep-bootstrap-cost": sweep_bootstrap_cost_block,
 }
 
 
