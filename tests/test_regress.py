@@ -291,3 +291,9 @@ def test_a_zeroed_mask_head_fails_the_regression(tmp_path, capsys, monkeypatch):
     path.write_text(json.dumps(data))
     assert main(["regress", "--baseline", str(path)]) == 1
     assert "REGRESSION ifc T=all AP:" in capsys.readouterr().out
+
+
+def test_a_baseline_carries_the_provenance_of_its_records(scored, tmp_path):
+    block = {"commit": "c" * 40, "dirty": False, "diff_sha256": None, "command": "x"}
+    write_baseline(tmp_path / "b.json", _config(), [{**scored["base"], "provenance": block}])
+    assert json.loads((tmp_path / "b.json").read_text())["provenance"] == block

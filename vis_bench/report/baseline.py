@@ -156,6 +156,8 @@ def write_baseline(
         "environment": environment,
         "checkpoints": checkpoint_hashes(config),
         "config": config.to_dict(),
+        # the code state, machine and command of the run whose records the baseline holds
+        "provenance": first.get("provenance"),
         "cells": cells,
     }
     write_atomic(path, _baseline_text(data))
