@@ -1,12 +1,15 @@
 """Table and plot of a long-video memory run (configs/long_video_memory.yaml).
 
-    python benchmarks/long_video_report.py RUN_DIR [RUN_DIR ...] --out OUT_DIR [--title TEXT]
+    python benchmarks/long_video_report.py RUN_DIR [RUN_DIR ...] --out OUT_DIR [--repeats]
 
-Reads each RUN_DIR/records.jsonl (the latest record of each cell) and writes OUT_DIR/records.jsonl
-(a copy of those records, each with its own provenance), OUT_DIR/memory.md (the code states of
-the records, the machine, the table, peak-memory growth with length), OUT_DIR/memory_vs_frames.png
-and OUT_DIR/provenance.json (this report's own provenance block and the records' code states).
-Numbers come only from the records.
+Reads each RUN_DIR/records.jsonl (the latest record of each cell). Run folders of the same
+config are repeated runs (`--repeats`: each folder is one run, its records get a `repeat` index);
+folders of different configs add cells. Writes OUT_DIR/records.jsonl (a copy of those records,
+each with its own provenance), OUT_DIR/memory.md (the code states of the records, the machine,
+the table of the median run of each cell, the spread of the runs and peak-memory growth with
+length judged against that spread), OUT_DIR/memory_vs_frames.png and OUT_DIR/provenance.json
+(this report's own provenance block and the records' code states). Numbers come only from the
+records.
 """
 
 from __future__ import annotations
@@ -23,12 +26,8 @@ from vis_bench.measure.provenance import (
     start_provenance,
     write_json_with_provenance,
 )
-from vis_bench.report.memory_plot import (
-    frames_per_video,
-    memory_table,
-    plot_memory_vs_frames,
-    schedule_label,
-)
+from vis_bench.report.memory_plot import memory_table, plot_memory_vs_frames
+from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
 from vis_bench.report.records import latest_records, read_records
 
 
@@ -70,27 +69,6 @@ def _threads(records: list[dict[str, Any]]) -> str:
     return "/".join(sorted(counts))
 
 
-def growth_lines(records: list[dict[str, Any]]) -> list[str]:
-    """Peak memory growth from the shortest to the longest length each schedule finished."""
-    series: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for r in records:
-        frames = frames_per_video(r)
-        if r.get("status") == "ok" and r.get("peak_rss_mb") is not None and frames is not None:
-            series.setdefault((r["method"], schedule_label(r)), []).append(
-                (frames, r["peak_rss_mb"])
-            )
-    lines = []
-    for (method, schedule), points in sorted(series.items()):
-        if len(points) < 2:
-            continue
-        (f0, m0), (f1, m1) = min(points), max(points)
-        lines.append(
-            f"- {method} {schedule}: peak RSS {m0:.0f} MiB at {f0:g} frames -> {m1:.0f} MiB at "
-            f"{f1:g} frames ({100 * (m1 - m0) / m0:+.1f} %)"
-        )
-    return lines
-
-
 def code_line(states: list[str], provenance: dict[str, Any]) -> str:
     """The records' distinct code states (`source_states` of their provenance), and this
     report's."""
@@ -111,20 +89,34 @@ def _portable(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return record
 
 
+def _gather(run_dirs: list[Path], repeats: bool) -> list[dict[str, Any]]:
+    """The latest record of each cell of each folder; with `repeats` each folder's records
+    carry its index as `repeat`, else one record per cell over all folders."""
+    if not repeats:
+        return latest_records([_portable(r, run) for run in run_dirs for r in read_records(run)])
+    return [
+        {**_portable(r, run), "repeat": index}
+        for index, run in enumerate(run_dirs)
+        for r in latest_records(read_records(run))
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run_dirs", type=Path, nargs="+")
     parser.add_argument("--out", dest="out_dir", type=Path, required=True)
     parser.add_argument("--title", default="Memory and time against video length")
+    parser.add_argument(
+        "--repeats", action="store_true", help="the run folders are repeated runs of one config"
+    )
     args = parser.parse_args()
     provenance = start_provenance()
-    records = latest_records(
-        [_portable(r, run) for run in args.run_dirs for r in read_records(run)]
-    )
+    records = _gather(args.run_dirs, args.repeats)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out_dir / "records.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     states = source_states([r.get("provenance") for r in records])
-    plot = plot_memory_vs_frames(records, args.out_dir / "memory_vs_frames.png")
+    median = median_records(records)
+    plot = plot_memory_vs_frames(median, args.out_dir / "memory_vs_frames.png")
     parts = [
         f"# {args.title}",
         "",
@@ -132,7 +124,13 @@ def main() -> None:
         "",
         f"Machine: {machine(records)}. {load_line(records)}",
         "",
-        memory_table(records),
+        "The median run of each cell:",
+        "",
+        memory_table(median),
+        "",
+        "Peak RSS over the runs:",
+        "",
+        spread_table(records),
         "",
     ]
     growth = growth_lines(records)

@@ -370,22 +370,30 @@ def fast_paths_block(root: Path) -> str:
 
 
 def long_video_block(root: Path) -> str:
-    """Peak memory against video length (results/long_video/records.jsonl)."""
+    """Peak memory against video length (results/long_video/records.jsonl): the median run of
+    each cell, the spread of the repeated runs, and growth with length judged against it."""
     from vis_bench.report.memory_plot import memory_table
+    from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
 
     records = _read(root, "results/long_video/records.jsonl")
     env = (records[0].get("environment") or {}) if records else {}
+    runs = len({r.get("repeat") for r in records}) if records else 0
+    growth = growth_lines(records)
     return "\n".join(
         [
-            memory_table(records),
+            memory_table(median_records(records)),
             "",
-            f"Source: `results/long_video/records.jsonl` (table and plot: "
+            f"Peak RSS over the {runs} run(s) of each cell:",
+            "",
+            spread_table(records),
+            "",
+            *(["Peak memory growth with video length:", "", *growth, ""] if growth else []),
+            "Source: `results/long_video/records.jsonl` (table and plot: "
             "`results/long_video/memory.md`), written by `python run_bench.py run --config "
-            "configs/long_video_quick.yaml` (the rows at 288 and 576 frames: the same with `--set "
-            "'sweep.clip_schedule=[[10,5]]' --set 'sweep.video_frames=[288,576]'`) and `python "
-            "benchmarks/long_video_report.py "
-            f"results/runs/long_video_quick --out results/long_video` on {env.get('cpu')} with "
-            f"{env.get('threads')} threads.",
+            "configs/long_video_quick.yaml --run-dir results/runs/long_video_rN` for each run N "
+            "and `python benchmarks/long_video_report.py results/runs/long_video_r* --repeats "
+            f"--out results/long_video` on {env.get('cpu')} with {env.get('threads')} threads; "
+            "the first table is each cell's median run.",
         ]
     )
 
