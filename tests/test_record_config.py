@@ -72,13 +72,20 @@ def test_a_record_copied_alone_renders_and_names_its_settings(run_folder, tmp_pa
 
 
 def test_older_records_without_a_config_still_render(tmp_path, capsys):
-    """The committed default run predates embedded configs: its folder's configs/ fills in."""
-    assert all("config" not in r for r in read_records(DEFAULT_RUN))
-    named = _leaderboard(capsys, str(DEFAULT_RUN), "--settings")
+    """Records written before configs were embedded: their folder's configs/ fills in."""
+    older = tmp_path / "older"
+    shutil.copytree(DEFAULT_RUN / "configs", older / "configs")
+    lines = [
+        json.dumps({k: v for k, v in r.items() if k != "config"}) + "\n"
+        for r in read_records(DEFAULT_RUN)
+    ]
+    (older / "records.jsonl").write_text("".join(lines))
+    assert all("config" not in r for r in read_records(older))
+    named = _leaderboard(capsys, str(older), "--settings")
     assert "config 5d24a3d15c03 (default): dataset: kind synthetic" in named
     assert "warmup 1, repeats 3, threads -, cell_timeout_s 7200.0" in named
     copied = tmp_path / "records.jsonl"
-    shutil.copy(DEFAULT_RUN / "records.jsonl", copied)
+    shutil.copy(older / "records.jsonl", copied)
     alone = _leaderboard(capsys, str(copied), "--settings")
     assert "| 1 " in alone and "config 5d24a3d15c03: not recorded" in alone
 
