@@ -201,9 +201,6 @@ class RecordsFastPaths:
 
     model: nn.Module
 
-    def reset_execution_info(self) -> None:
-        super().reset_execution_info()  # type: ignore[misc]
-
     def execution_info(self) -> dict[str, Any]:
         info = dict(super().execution_info())  # type: ignore[misc]
         paths = getattr(self.model, _ATTR, None) or paths_from_env()

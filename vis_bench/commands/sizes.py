@@ -22,9 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
-    from vis_bench.commands._provenance import written_by
     from vis_bench.measure.model_sizes import load_sizes_config, measure_row, millions, to_markdown
-    from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+    from vis_bench.measure.provenance import (
+        start_provenance,
+        write_json_with_provenance,
+        written_by,
+    )
 
     cfg = load_sizes_config(args.config)
     provenance = start_provenance()  # the config is valid: the work starts

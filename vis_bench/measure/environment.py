@@ -9,17 +9,7 @@ from typing import Any
 
 import torch
 
-from vis_bench.measure.provenance import code_state, commit_label
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from vis_bench.measure.provenance import code_state, commit_label, cpu_model
 
 
 def git_commit(repo: str | Path | None = None) -> str | None:
@@ -69,8 +59,9 @@ def gpu_info(device: str) -> dict[str, Any]:
     return info
 
 
-def environment(device: str = "cpu") -> dict[str, Any]:
-    """Everything a record needs to say where it was measured."""
+def environment(device: str = "cpu", code: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a record needs to say where it was measured; `code` is a code state already
+    read (a provenance block), so a caller that has one runs git once."""
     env: dict[str, Any] = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -78,7 +69,7 @@ def environment(device: str = "cpu") -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpu": cpu_model(),
         "platform": platform.platform(),
-        "git_commit": git_commit(),
+        "git_commit": commit_label(code) if code is not None else git_commit(),
     }
     env.update(gpu_info(device))
     return env

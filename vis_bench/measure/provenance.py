@@ -80,7 +80,8 @@ def _load1() -> float | None:
         return None
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what the platform reports."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -99,7 +100,7 @@ def start_provenance(command: Sequence[str] | None = None) -> dict[str, Any]:
         **code_state(),
         "command": shlex.join(argv),
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
         },
@@ -143,3 +144,10 @@ def write_json_with_provenance(
 
     document = {**payload, "provenance": finish_provenance(block)}
     write_atomic(Path(path), json.dumps(document, indent=indent, default=str) + "\n")
+
+
+def written_by(block: dict[str, Any]) -> str:
+    """The sentence a markdown output carries about its provenance: the command and the full
+    commit (with "-dirty" when the code differed from it)."""
+    label = commit_label(block) or "unknown (not a git checkout)"
+    return f"Written by `{block['command']}` at commit {label}."

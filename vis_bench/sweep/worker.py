@@ -220,7 +220,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
             "device": job.device,
             "threads": torch.get_num_threads(),
         },
-        "environment": environment(job.device),
+        "environment": environment(job.device, code=provenance),
         "provenance": finish_provenance(provenance),
         "harness": outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
     }
