@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vis_bench.data import generate_dataset, load_dataset
+from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.common.seqformer.training import seqformer_frame_indices
-from vis_bench.methods.ifc.training import WindowFrameSampler
 from vis_bench.train.clips import (
     ABSENT_BOX,
     build_clip,

@@ -9,9 +9,10 @@
 
 Both ResNeXt variants have the same keys; only the 33 grouped 3x3 convs differ in shape, so
 which one a checkpoint holds is read from `layer1.0.conv2.weight` ([width, width / groups, 3, 3]).
-`detect_backbone` does that (and the rest) for a state dict, in either key layout: torchvision's
-under SeqFormer / MS-STS's `detr.backbone.0.body.` or detectron2's under IFC's
-`detr.backbone.0.backbone.`.
+`detect_backbone` does that (and the rest) for a state dict, in any of the releases' key layouts:
+torchvision's under SeqFormer / MS-STS's `detr.backbone.0.body.`, detectron2's under IFC's
+`detr.backbone.0.backbone.`, or detectron2's (ResNet or D2 Swin) at the top level `backbone.` of
+the Mask2Former family.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from vis_bench.toolkit import ParityReference, register_backbone_parity
 #: key prefixes of the backbone body in the two checkpoint layouts
 TORCHVISION_PREFIX = "detr.backbone.0.body."
 DETECTRON2_PREFIX = "detr.backbone.0.backbone."
+#: the Mask2Former family's detectron2 meta-architectures keep the backbone at the top level
+TOP_LEVEL_PREFIX = "backbone."
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,9 @@ def _detect_resnet(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Detec
     return DetectedBackbone(None, "torchvision", evidence)
 
 
-def _detect_swin(state_dict: Mapping[str, torch.Tensor], prefix: str) -> DetectedBackbone:
+def _detect_swin(
+    state_dict: Mapping[str, torch.Tensor], prefix: str, layout: str = "torchvision"
+) -> DetectedBackbone:
     keys = [k[len(prefix) :] for k in state_dict if k.startswith(prefix)]
     embed_dim = int(state_dict[f"{prefix}patch_embed.proj.weight"].shape[0])
     depths = tuple(_block_counts(keys, r"layers\.(\d+)\.blocks\.(\d+)\.").values())
@@ -198,8 +203,8 @@ def _detect_swin(state_dict: Mapping[str, torch.Tensor], prefix: str) -> Detecte
             and list(swin["num_heads"]) == heads
             and swin["window_size"] == window
         ):
-            return DetectedBackbone(spec.name, "torchvision", evidence)
-    return DetectedBackbone(None, "torchvision", evidence)
+            return DetectedBackbone(spec.name, layout, evidence)
+    return DetectedBackbone(None, layout, evidence)
 
 
 def _detect_detectron2(state_dict: Mapping[str, torch.Tensor], prefix: str) -> DetectedBackbone:
@@ -227,4 +232,8 @@ def detect_backbone(state_dict: Mapping[str, torch.Tensor]) -> DetectedBackbone:
         return _detect_resnet(state_dict, TORCHVISION_PREFIX)
     if any(k.startswith(DETECTRON2_PREFIX) for k in state_dict):
         return _detect_detectron2(state_dict, DETECTRON2_PREFIX)
+    if f"{TOP_LEVEL_PREFIX}patch_embed.proj.weight" in state_dict:
+        return _detect_swin(state_dict, TOP_LEVEL_PREFIX, "detectron2 (D2SwinTransformer)")
+    if any(k.startswith(f"{TOP_LEVEL_PREFIX}res2.") for k in state_dict):
+        return _detect_detectron2(state_dict, TOP_LEVEL_PREFIX)
     return DetectedBackbone(None, "none", ["no backbone keys"])

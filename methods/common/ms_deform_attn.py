@@ -198,3 +198,22 @@ def _pixel_offset_locations(
     rows = reference_points.reshape(n * lq, lvl * 2).index_select(1, index)
     rows.addcdiv_(offsets.reshape(n * lq, -1), normalizer)
     return rows.view(n, lq, m, lvl, p, 2)
+
+
+def encoder_reference_points(
+    spatial_shapes: torch.Tensor, valid_ratios: torch.Tensor, device: torch.device
+) -> torch.Tensor:
+    """A deformable encoder's reference points: the pixel centres of every token of every level,
+    normalised to the valid region, seen from each level -> [B, S, L, 2] (x, y)."""
+    points = []
+    for lvl, (h, w) in enumerate(spatial_shapes.tolist()):
+        ref_y, ref_x = torch.meshgrid(
+            torch.linspace(0.5, h - 0.5, h, dtype=torch.float32, device=device),
+            torch.linspace(0.5, w - 0.5, w, dtype=torch.float32, device=device),
+            indexing="ij",
+        )
+        ref_y = ref_y.reshape(-1)[None] / (valid_ratios[:, None, lvl, 1] * h)
+        ref_x = ref_x.reshape(-1)[None] / (valid_ratios[:, None, lvl, 0] * w)
+        points.append(torch.stack((ref_x, ref_y), -1))  # [B, h*w, 2]
+    reference_points = torch.cat(points, 1)  # [B, S, 2]
+    return reference_points[:, :, None] * valid_ratios[:, None]  # [B, S, L, 2]

@@ -1,7 +1,10 @@
-"""Sine position encoding of a padded feature map (Deformable-DETR variant).
+"""Sine position encodings of feature maps: 2-D (DETR family) and 3-D over (T, H, W).
 
-Computed from the padding mask, so positions count only valid pixels; the `- 0.5` before
-normalising (and eps 1e-6) is what Deformable DETR and SeqFormer use, unlike the original DETR.
+Computed from the padding mask, so positions count only valid pixels. Deformable DETR and
+SeqFormer subtract 0.5 from the cumulative position before normalising (`offset=0.5`, the
+default); DETR and the Mask2Former family do not (`offset=0.0`). The 3-D encoding of Mask2Former's
+video decoder normalises time the same way and adds a time code of twice the features per axis
+to the (y, x) code.
 """
 
 from __future__ import annotations
@@ -21,6 +24,63 @@ class PositionEmbeddingSine(nn.Module):
         temperature: float = 10000,
         normalize: bool = True,
         scale: float | None = None,
+        offset: float = 0.5,
+    ) -> None:
+        super().__init__()
+        if scale is not None and not normalize:
+            raise ValueError("normalize should be True if scale is passed")
+        self.num_pos_feats = num_pos_feats
+        self.temperature = temperature
+        self.normalize = normalize
+        self.scale = 2 * math.pi if scale is None else scale
+        self.offset = offset
+
+    def forward(self, mask: torch.Tensor) -> torch.Tensor:
+        not_mask = ~mask
+        y_embed = not_mask.cumsum(1, dtype=torch.float32)  # [N, H, W]
+        x_embed = not_mask.cumsum(2, dtype=torch.float32)
+        if self.normalize:
+            eps = 1e-6
+            y_extent = y_embed[:, -1:, :] + eps
+            x_extent = x_embed[:, :, -1:] + eps
+            if self.offset:
+                y_embed = y_embed - self.offset
+                x_embed = x_embed - self.offset
+            y_embed = y_embed / y_extent * self.scale
+            x_embed = x_embed / x_extent * self.scale
+
+        dim_t = torch.arange(self.num_pos_feats, dtype=torch.float32, device=mask.device)
+        dim_t = self.temperature ** (2 * (dim_t // 2) / self.num_pos_feats)
+
+        pos_x = x_embed[..., None] / dim_t  # [N, H, W, F]
+        pos_y = y_embed[..., None] / dim_t
+        # interleave: even channels sin, odd channels cos
+        pos_x = torch.stack((pos_x[..., 0::2].sin(), pos_x[..., 1::2].cos()), dim=4).flatten(3)
+        pos_y = torch.stack((pos_y[..., 0::2].sin(), pos_y[..., 1::2].cos()), dim=4).flatten(3)
+        return torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)  # [N, 2F, H, W]
+
+
+def _sine_code(embed: torch.Tensor, num_feats: int, temperature: float) -> torch.Tensor:
+    """[..., ] positions -> [..., num_feats] interleaved sin (even) / cos (odd) channels."""
+    dim_t = torch.arange(num_feats, dtype=torch.float32, device=embed.device)
+    dim_t = temperature ** (2 * (dim_t // 2) / num_feats)
+    code = embed[..., None] / dim_t
+    return torch.stack((code[..., 0::2].sin(), code[..., 1::2].cos()), dim=-1).flatten(-2)
+
+
+class PositionEmbeddingSine3D(nn.Module):
+    """mask [B, T, H, W] (True = padded) -> pos [B, T, 2 * num_pos_feats, H, W].
+
+    The (y, x) code as the 2-D encoding without offset; time is normalised like the spatial
+    axes and coded with `2 * num_pos_feats` frequencies, then added to the (y, x) code.
+    """
+
+    def __init__(
+        self,
+        num_pos_feats: int = 64,
+        temperature: float = 10000,
+        normalize: bool = True,
+        scale: float | None = None,
     ) -> None:
         super().__init__()
         if scale is not None and not normalize:
@@ -32,19 +92,16 @@ class PositionEmbeddingSine(nn.Module):
 
     def forward(self, mask: torch.Tensor) -> torch.Tensor:
         not_mask = ~mask
-        y_embed = not_mask.cumsum(1, dtype=torch.float32)  # [N, H, W]
-        x_embed = not_mask.cumsum(2, dtype=torch.float32)
+        z_embed = not_mask.cumsum(1, dtype=torch.float32)
+        y_embed = not_mask.cumsum(2, dtype=torch.float32)
+        x_embed = not_mask.cumsum(3, dtype=torch.float32)
         if self.normalize:
             eps = 1e-6
-            y_embed = (y_embed - 0.5) / (y_embed[:, -1:, :] + eps) * self.scale
-            x_embed = (x_embed - 0.5) / (x_embed[:, :, -1:] + eps) * self.scale
-
-        dim_t = torch.arange(self.num_pos_feats, dtype=torch.float32, device=mask.device)
-        dim_t = self.temperature ** (2 * (dim_t // 2) / self.num_pos_feats)
-
-        pos_x = x_embed[..., None] / dim_t  # [N, H, W, F]
-        pos_y = y_embed[..., None] / dim_t
-        # interleave: even channels sin, odd channels cos
-        pos_x = torch.stack((pos_x[..., 0::2].sin(), pos_x[..., 1::2].cos()), dim=4).flatten(3)
-        pos_y = torch.stack((pos_y[..., 0::2].sin(), pos_y[..., 1::2].cos()), dim=4).flatten(3)
-        return torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)  # [N, 2F, H, W]
+            z_embed = z_embed / (z_embed[:, -1:] + eps) * self.scale
+            y_embed = y_embed / (y_embed[:, :, -1:] + eps) * self.scale
+            x_embed = x_embed / (x_embed[:, :, :, -1:] + eps) * self.scale
+        feats = self.num_pos_feats
+        pos_x = _sine_code(x_embed, feats, self.temperature)
+        pos_y = _sine_code(y_embed, feats, self.temperature)
+        pos_z = _sine_code(z_embed, 2 * feats, self.temperature)
+        return (torch.cat((pos_y, pos_x), dim=-1) + pos_z).permute(0, 1, 4, 2, 3)

@@ -6,7 +6,8 @@ this body is pretrained on the synthetic frames (per-pixel categories) with ordi
 (`run_bench.py pretrain`, the stand-in for ImageNet), then frozen into FrozenBatchNorm2d here.
 Module names are torchvision's resnet18 names (conv1, bn1, layer1..4, downsample.0/.1); the
 outputs are res3, res4, res5 at strides 8, 16, 32 like the ResNet-50 body, so every method's neck
-reads it unchanged.
+reads it unchanged; `with_res2` adds the stride-4 map too (the Mask2Former family's pixel decoder
+reads res2).
 """
 
 from __future__ import annotations
@@ -57,8 +58,14 @@ class BasicBlock(nn.Module):
 class TinyResNet(nn.Module):
     """Stem (7x7/2 + max-pool/2) and four stages of basic blocks; returns res3, res4, res5."""
 
-    def __init__(self, width: int = DEFAULT_WIDTH, blocks: tuple[int, ...] = (1, 1, 1, 1)) -> None:
+    def __init__(
+        self,
+        width: int = DEFAULT_WIDTH,
+        blocks: tuple[int, ...] = (1, 1, 1, 1),
+        with_res2: bool = False,
+    ) -> None:
         super().__init__()
+        self.with_res2 = with_res2
         if len(blocks) != 4 or min(blocks) < 1:
             raise ValueError(f"need four stages of at least one block, got {blocks}")
         widths = [width * m for m in (1, 2, 4, 8)]
@@ -83,8 +90,9 @@ class TinyResNet(nn.Module):
         x = to_channels_last(x, paths)
         x = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
         x = F.max_pool2d(x, kernel_size=3, stride=2, padding=1)  # [N, w, H/4, W/4]
-        x = self.layer1(x)
-        res3 = self.layer2(x)  # [N, 2w, H/8, W/8]
+        res2 = self.layer1(x)  # [N, w, H/4, W/4]
+        res3 = self.layer2(res2)  # [N, 2w, H/8, W/8]
         res4 = self.layer3(res3)  # [N, 4w, H/16, W/16]
         res5 = self.layer4(res4)  # [N, 8w, H/32, W/32]
-        return {"res3": res3, "res4": res4, "res5": res5}
+        out = {"res2": res2} if self.with_res2 else {}
+        return {**out, "res3": res3, "res4": res4, "res5": res5}

@@ -24,11 +24,12 @@ from vis_bench.methods.common.fast_paths import (
     ensure_prepared,
     inference_context,
 )
+from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
-from vis_bench.methods.ifc.training import WindowFrameSampler, ifc_losses
+from vis_bench.methods.ifc.training import ifc_losses
 from vis_bench.toolkit import (
     CheckpointContents,
     ClipResult,

@@ -7,40 +7,11 @@ Dataset category ids map to IFC's contiguous labels as id - 1, like `infer_clip`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 
 from vis_bench.methods.ifc.criterion import IFCLossWeights, layer_losses, stride_targets
 from vis_bench.methods.ifc.model import IFCModel
 from vis_bench.toolkit import ClipTargets
-
-#: SAMPLING_FRAME_RANGE of configs/base_ytvis.yaml
-SAMPLING_RANGE = 20
-
-
-@dataclass(frozen=True)
-class WindowFrameSampler:
-    """The authors' YTVIS dataset mapper: the reference frame plus frames drawn with
-    replacement from +-`sampling_range` frames around it."""
-
-    sampling_range: int = SAMPLING_RANGE
-
-    def __call__(
-        self, rng: np.random.Generator, length: int, num_frames: int, reference: int
-    ) -> list[int]:
-        start, stop = (
-            max(0, reference - self.sampling_range),
-            min(length, reference + self.sampling_range + 1),
-        )
-        window = [t for t in range(start, stop) if t != reference]
-        others = (
-            rng.choice(window, num_frames - 1).tolist()
-            if window
-            else [reference] * (num_frames - 1)
-        )
-        return sorted([*others, reference])
 
 
 def ifc_losses(

@@ -150,7 +150,8 @@ def parity_block(root: Path) -> str:
     lines.append(
         "Source: `results/parity/<name>.json`, written by `python run_bench.py parity --method "
         "NAME --fixture tests/fixtures/golden/<name>/public --json results/parity/NAME.json` "
-        "(fixture folder `mssts` for mssts-release; `--backbone swin` for the Swin fixture)."
+        "(fixture folder `mssts` for mssts-release, `mask2former_vis` for mask2former-vis; "
+        "`--backbone swin` for the Swin fixture)."
     )
     return "\n".join(lines)
 

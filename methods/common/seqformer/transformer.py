@@ -20,7 +20,7 @@ from torch import nn
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
-from vis_bench.methods.common.ms_deform_attn import MSDeformAttn
+from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, encoder_reference_points
 
 
 class SeqFormerDeformAttn(MSDeformAttn):
@@ -104,18 +104,7 @@ class DeformableTransformerEncoder(nn.Module):
         spatial_shapes: torch.Tensor, valid_ratios: torch.Tensor, device: torch.device
     ) -> torch.Tensor:
         """Pixel centres of every token, normalised to the valid region -> [B, S, L, 2]."""
-        points = []
-        for lvl, (h, w) in enumerate(spatial_shapes.tolist()):
-            ref_y, ref_x = torch.meshgrid(
-                torch.linspace(0.5, h - 0.5, h, dtype=torch.float32, device=device),
-                torch.linspace(0.5, w - 0.5, w, dtype=torch.float32, device=device),
-                indexing="ij",
-            )
-            ref_y = ref_y.reshape(-1)[None] / (valid_ratios[:, None, lvl, 1] * h)
-            ref_x = ref_x.reshape(-1)[None] / (valid_ratios[:, None, lvl, 0] * w)
-            points.append(torch.stack((ref_x, ref_y), -1))  # [B, h*w, 2]
-        reference_points = torch.cat(points, 1)  # [B, S, 2]
-        return reference_points[:, :, None] * valid_ratios[:, None]  # [B, S, L, 2]
+        return encoder_reference_points(spatial_shapes, valid_ratios, device)
 
     def forward(
         self,

@@ -1,0 +1,194 @@
+"""What every Mask2Former-family method declares alike: preprocessing, options, checkpoints,
+mask resizing and training; a member adds its inference (offline clip, or per frame + linking).
+
+Preprocessing is detectron2's test mapper: `ResizeShortestEdge(MIN_SIZE_TEST, 1333)` with PIL's
+bilinear filter, RGB 0..255 normalised with the ImageNet mean/std in that range; the network pads
+to a multiple of 32. MIN_SIZE_TEST is 360 for the R50 releases and 480 for Swin-L, and Swin-L
+models have 200 queries where R50 ones have 100, so both follow the backbone unless set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from vis_bench.methods.common.backbone_registry import detect_backbone
+from vis_bench.methods.common.fast_paths import RecordsFastPaths
+from vis_bench.methods.common.mask2former.model import (
+    RELEASE_BACKBONES,
+    Mask2FormerConfig,
+    Mask2FormerModel,
+    build_model,
+)
+from vis_bench.methods.common.mask2former.postprocess import frame_logits_to_video
+from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
+from vis_bench.toolkit import (
+    CheckpointContents,
+    LoadReport,
+    MethodPlugin,
+    Preprocessing,
+    TrainingRecipe,
+    checkpoint_contents,
+    load_state_dict_strict,
+)
+
+PIXEL_MEAN = (123.675, 116.280, 103.530)
+PIXEL_STD = (58.395, 57.120, 57.375)
+MAX_SIZE_TEST = 1333
+#: MIN_SIZE_TEST and NUM_OBJECT_QUERIES of the released configs, per backbone
+RELEASE_TEST_SIZE = {"resnet50": 360, "swin_l": 480}
+RELEASE_QUERIES = {"resnet50": 100, "swin_l": 200}
+#: keys only Mask2Former-family checkpoints have (detectron2's MaskFormerHead)
+CHECKPOINT_SIGNATURE = (
+    r"^sem_seg_head\.pixel_decoder\.transformer\.level_embed$",
+    r"^sem_seg_head\.predictor\.query_feat\.weight$",
+)
+#: the Base-YouTubeVIS configs: AdamW 1e-4 (backbone x0.1), weight decay 0.05 (none on norms
+#: and embeddings), the whole model's gradient norm clipped at 0.01, 6000 iterations with
+#: the rate x0.1 at 4000; detectron2's video dataset has one item per video
+TRAINING_RECIPE_ARGS = {
+    "lr": 1e-4,
+    "weight_decay": 0.05,
+    "clip_max_norm": 0.01,
+    "lr_drops": (4000 / 6000,),
+    "backbone_lr_mult": 0.1,
+    "videos_by_length": False,
+}
+
+
+def test_preprocessing(shorter_side: int) -> Preprocessing:
+    return Preprocessing(
+        shorter_side=shorter_side,
+        resize="pil-bilinear",
+        max_size=MAX_SIZE_TEST,
+        mean=PIXEL_MEAN,
+        std=PIXEL_STD,
+        pixel_divisor=1.0,
+        size_divisibility=32,
+    )
+
+
+@dataclass
+class Mask2FormerOptions(Mask2FormerConfig):
+    """The network (Mask2FormerConfig) plus the test settings; `num_queries` and `min_size_test`
+    left at None follow the backbone's released config (100 / 360 for R50, 200 / 480 Swin-L)."""
+
+    num_queries: int | None = None  # type: ignore[assignment]
+    min_size_test: int | None = None
+    #: results per video (`inference_video`'s top-10 over query x class)
+    top_k: int = 10
+
+    def __post_init__(self) -> None:
+        release = self.backbone if self.backbone in RELEASE_BACKBONES else "resnet50"
+        if self.num_queries is None:
+            self.num_queries = RELEASE_QUERIES[release]
+        if self.min_size_test is None:
+            self.min_size_test = RELEASE_TEST_SIZE[release]
+        super().__post_init__()
+
+    def network(self) -> Mask2FormerConfig:
+        fields = Mask2FormerConfig.__dataclass_fields__
+        return Mask2FormerConfig(**{name: getattr(self, name) for name in fields})
+
+
+class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
+    """The parts every Mask2Former-family plugin shares; `temporal` picks the decoder's mode."""
+
+    #: the decoder attends over the whole clip (Mask2Former-VIS) or over each frame alone
+    temporal: bool = True
+
+    def __init__(self, model: Mask2FormerModel, options: Mask2FormerOptions) -> None:
+        self.model = model
+        self.options = options
+        self.config = options.network()
+        self.load_report: LoadReport | None = None
+        #: the valid (unpadded) input size of the clips being inferred (`masks_to_video`)
+        self.input_size: tuple[int, int] | None = None
+
+    @classmethod
+    def create(cls, options: Mask2FormerOptions) -> Mask2FormerBase:
+        return cls(build_model(options.network(), temporal=cls.temporal), options)
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return test_preprocessing(int(self.options.min_size_test))
+
+    def load_checkpoint(
+        self, checkpoint: str | CheckpointContents, strict: bool = True
+    ) -> LoadReport:
+        """detectron2 release files (`{"model": ...}`), project files or bare state dicts."""
+        contents = checkpoint_contents(checkpoint)
+        contents.check_method(self.name)
+        self.load_report = load_state_dict_strict(self.model, contents, self.spec, strict=strict)
+        return self.load_report
+
+    @classmethod
+    def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+        """The backbone and query count a state dict holds, read from its keys and shapes."""
+        lines = [f"backbone: {detect_backbone(state_dict).describe()}"]
+        queries = state_dict.get("sem_seg_head.predictor.query_feat.weight")
+        if queries is not None:
+            lines.append(f"queries: {int(queries.shape[0])}")
+        return lines
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """Backbone, queries and classes of the model a release state dict was saved from."""
+        options: dict[str, Any] = {}
+        name = detect_backbone(state_dict).name
+        if name in RELEASE_BACKBONES:
+            options["backbone"] = name
+        queries = state_dict.get("sem_seg_head.predictor.query_feat.weight")
+        if queries is not None:
+            options["num_queries"] = int(queries.shape[0])
+        classes = state_dict.get("sem_seg_head.predictor.class_embed.weight")
+        if classes is not None:
+            options["num_classes"] = int(classes.shape[0]) - 1
+        return options
+
+    def masks_to_video(
+        self, masks: torch.Tensor, height: int, width: int, threshold: float
+    ) -> np.ndarray:
+        """Stride-4 logits of the padded input [n, h, w] -> uint8 [n, H, W]: resized to the
+        padded size, cropped to the valid input, resized to the video (`inference_video`)."""
+        return frame_logits_to_video(masks, self.input_size, height, width, threshold)
+
+    def backbone_module(self) -> torch.nn.Module:
+        return self.model.backbone
+
+    def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
+        """The authors' build_optimizer: backbone at lr x BACKBONE_MULTIPLIER; no weight decay
+        on norm layers, embeddings and Swin's relative position tables."""
+        groups: dict[tuple[str, bool], list[torch.nn.Parameter]] = {}
+        no_decay_types = (torch.nn.GroupNorm, torch.nn.LayerNorm, torch.nn.Embedding)
+        for module_name, module in self.model.named_modules():
+            for name, param in module.named_parameters(recurse=False):
+                if not param.requires_grad:
+                    continue
+                part = "backbone" if module_name.startswith("backbone") else "rest"
+                decay = not (
+                    isinstance(module, no_decay_types) or "relative_position_bias_table" in name
+                )
+                groups.setdefault((part, decay), []).append(param)
+        rates = {"backbone": lr * backbone_lr_mult, "rest": lr}
+        out = []
+        for (part, decay), params in groups.items():
+            group: dict[str, Any] = {"params": params, "lr": rates[part], "name": part}
+            if not decay:
+                group["weight_decay"] = 0.0
+                group["name"] = f"{part} (no decay)"
+            out.append(group)
+        return out
+
+    def flops_modules(self) -> list[str]:
+        backbone = ["backbone"] if self.model.has_backbone else []
+        return [*backbone, "sem_seg_head.pixel_decoder", "sem_seg_head.predictor"]
+
+
+def training_recipe(frame_sampler: Any) -> TrainingRecipe:
+    """The shared recipe with a member's frame sampler."""
+    return TrainingRecipe(frame_sampler=frame_sampler, **TRAINING_RECIPE_ARGS)

@@ -1,0 +1,183 @@
+"""Mask2Former-VIS parity against fixtures made with the authors' code.
+
+Layout and tolerances: tests/fixtures/golden/mask2former_vis/README.md. The network is built from
+meta.json without a backbone and run on the stored backbone features. Compared: the pixel
+decoder's outputs, the video decoder's predictions and its auxiliary predictions (forward.pt);
+the padded input the preprocessing makes; the upsampling to the padded size; `inference_video`
+on the authors' own inputs (exact: the same logits in, the same scores, labels and masks out);
+and the whole chain from this network's outputs to the results, once through the authors'
+procedure and once through the harness's path (`masks_to_video`, frame by frame). The top-10 is
+unsorted (`topk(sorted=False)`), so results are compared as a set of (query, label) pairs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.common.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
+from vis_bench.methods.common.mask2former.fixtures import backbone_features, fixture_config
+from vis_bench.methods.common.mask2former.model import build_model, pad_frames
+from vis_bench.methods.common.mask2former.postprocess import (
+    frame_logits_to_video,
+    inference_video,
+    masks_to_output,
+    top_predictions,
+)
+from vis_bench.toolkit import (
+    ParityReport,
+    compare_tree,
+    encode_rle,
+    load_fixture_file,
+    load_fixture_weights,
+    save_produced,
+)
+
+ARCHITECTURE = "VideoMaskFormer"
+#: the fixture README's tolerance for raw outputs and intermediates (all frames in one batch)
+RAW_TOLERANCE = 1e-4
+SCORE_TOLERANCE = 1e-5
+#: mask pixels allowed to flip where a logit is within float noise of 0 (per result)
+FLIPPED_PIXELS = 8
+EXPECTED_FILES = ("forward.pt", "postprocess.pt")
+
+
+def fixture_outputs(pixel: Any, out: Any) -> dict[str, Any]:
+    """This network's outputs in the layout of the fixture's forward.pt."""
+    return {
+        "pixel_decoder": {
+            "mask_features": pixel.mask_features,
+            "transformer_encoder_features": pixel.encoder_features,
+            "multi_scale_features": {str(i): m for i, m in enumerate(pixel.multi_scale)},
+        },
+        "pred_logits": out.logits,
+        "pred_masks": out.masks,
+        "aux_outputs": {
+            str(i): {"pred_logits": logits, "pred_masks": masks}
+            for i, (logits, masks) in enumerate(out.aux)
+        },
+    }
+
+
+def _as_tree(expected: dict[str, Any]) -> dict[str, Any]:
+    """forward.pt with its lists keyed by position (the form `compare_tree` walks)."""
+    pixel = dict(expected["pixel_decoder"])
+    pixel["multi_scale_features"] = dict(enumerate(pixel["multi_scale_features"]))
+    pixel["multi_scale_features"] = {str(k): v for k, v in pixel["multi_scale_features"].items()}
+    tree = {k: v for k, v in expected.items() if k != "aux_outputs"}
+    tree["pixel_decoder"] = pixel
+    tree["aux_outputs"] = {str(i): layer for i, layer in enumerate(expected["aux_outputs"])}
+    return tree
+
+
+def _sorted_results(results: dict) -> list[tuple[int, float, torch.Tensor]]:
+    """(label, score, masks) sorted by label then score: unsorted top-k orders compare alike."""
+    triples = zip(
+        results["pred_labels"], results["pred_scores"], results["pred_masks"], strict=True
+    )
+    return sorted(((int(lbl), float(s), m) for lbl, s, m in triples), key=lambda r: r[:2])
+
+
+def compare_results(
+    report: ParityReport, name: str, produced: dict, expected: dict, exact_masks: bool
+) -> None:
+    """Scores and labels as sets, masks per matched result (exact, or a few flipped pixels)."""
+    mine, theirs = _sorted_results(produced), _sorted_results(expected)
+    labels = [r[0] for r in mine] == [r[0] for r in theirs]
+    report.add_exact(f"{name}.pred_labels (as a set)", labels, f"{len(mine)} results")
+    if not labels:
+        return
+    score_diff = max(abs(a[1] - b[1]) for a, b in zip(mine, theirs, strict=True))
+    flips = max(int((a[2].bool() != b[2].bool()).sum()) for a, b in zip(mine, theirs, strict=True))
+    report.add_exact(
+        f"{name}.pred_scores",
+        score_diff <= SCORE_TOLERANCE,
+        f"max |diff| {score_diff:.1e} (tol {SCORE_TOLERANCE:.0e})",
+    )
+    allowed = 0 if exact_masks else FLIPPED_PIXELS
+    report.add_exact(
+        f"{name}.pred_masks", flips <= allowed, f"at most {flips} pixels differ (allowed {allowed})"
+    )
+
+
+def _compare_rle(report: ParityReport, produced: torch.Tensor, expected: list) -> None:
+    """The authors' masks through the project's RLE encoder equal the fixture's RLEs."""
+    same = all(
+        encode_rle(np.asarray(frame))["counts"] == rle["counts"]
+        for masks, rles in zip(produced, expected, strict=True)
+        for frame, rle in zip(masks, rles, strict=True)
+    )
+    report.add_exact("inference_video.pred_masks_rle", same, "RLE of every result and frame")
+
+
+def harness_path(model_out: Any, image: tuple[int, int], output: tuple[int, int]) -> dict:
+    """The harness's route: top-k, then each frame's logits as `masks_to_video` resizes them."""
+    top = top_predictions(model_out.logits[0])
+    logits = model_out.masks[0][top.queries]  # [k, T, h, w]
+    frames = [
+        torch.from_numpy(frame_logits_to_video(logits[:, t], image, *output))
+        for t in range(logits.shape[1])
+    ]
+    return {
+        "pred_scores": top.scores,
+        "pred_labels": top.labels,
+        "pred_masks": torch.stack(frames, 1).bool(),
+    }
+
+
+def _check_preprocessing(report: ParityReport, sizes: dict[str, Any]) -> None:
+    if "frames_uint8" not in sizes or "normalized_input" not in sizes:
+        return
+    frames = sizes["frames_uint8"].float()
+    mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
+    padded = pad_frames((frames - mean) / std)
+    report.add_tensor("normalized_input (padded)", padded, sizes["normalized_input"], 1e-6)
+
+
+def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
+    """Build from meta.json, load state_dict.pt, run features.pt, replay postprocess.pt."""
+    fixture_dir = Path(fixture_dir)
+    report = ParityReport(method="mask2former-vis", fixture=str(fixture_dir))
+    config = fixture_config(fixture_dir, ARCHITECTURE)
+    model = build_model(config, temporal=True)
+    load_fixture_weights(report, model, fixture_dir / "state_dict.pt", check_order=True)
+    prepare_for_inference(model)
+    present = report.expect_files(fixture_dir, EXPECTED_FILES)
+    features, sizes = backbone_features(fixture_dir)
+    with torch.no_grad():
+        pixel, out = model.forward_features(features, keep_aux=True)
+    produced = fixture_outputs(pixel, out)
+    if "forward.pt" in present:
+        expected = _as_tree(load_fixture_file(fixture_dir / "forward.pt"))
+        compare_tree(report, "", produced, expected, lambda _path: RAW_TOLERANCE)
+    _check_preprocessing(report, sizes)
+    image = tuple(int(v) for v in sizes["image_size"])
+    output = tuple(int(v) for v in sizes["orig_size"])
+    padded = tuple(int(v) for v in sizes["padded_size"])
+    if "postprocess.pt" in present:
+        post = load_fixture_file(fixture_dir / "postprocess.pt")
+        stored_in = post["inference_video_in"]
+        upsampled = F.interpolate(out.masks[0], size=padded, mode="bilinear", align_corners=False)
+        report.add_tensor(
+            "inference_video_in.pred_masks", upsampled, stored_in["pred_masks"], RAW_TOLERANCE
+        )
+        replay = inference_video(stored_in["pred_cls"], stored_in["pred_masks"], image, output)
+        compare_results(report, "inference_video", replay, post, exact_masks=True)
+        _compare_rle(report, post["pred_masks"], post["pred_masks_rle"])
+        top = top_predictions(out.logits[0])
+        chain = {
+            "pred_scores": top.scores,
+            "pred_labels": top.labels,
+            "pred_masks": masks_to_output(out.masks[0][top.queries], image, output, padded),
+        }
+        compare_results(report, "end_to_end", chain, post, exact_masks=False)
+        compare_results(report, "harness_path", harness_path(out, image, output), post, False)
+        produced["postprocess"] = {"end_to_end": chain}
+    save_produced(produced, out_path)
+    return report

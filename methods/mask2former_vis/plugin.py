@@ -1,0 +1,76 @@
+"""The `mask2former-vis` method: Mask2Former for video instance segmentation, offline.
+
+As the authors run it (`VideoMaskFormer.forward` at inference): every frame of the video through
+the backbone and the pixel decoder, then the video decoder over all frames at once (queries attend
+to every frame's tokens; one class prediction per query for the whole video, one mask per frame),
+then `inference_video`: the top 10 (query, class) pairs, masks resized to the padded input, cropped
+and resized to the video. The harness's clip schedule gives T = all (the published setting); a
+shorter clip length runs the same network on each clip and the harness stitches the clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.frame_sampling import WindowFrameSampler
+from vis_bench.methods.common.mask2former.base_plugin import (
+    CHECKPOINT_SIGNATURE,
+    Mask2FormerBase,
+    Mask2FormerOptions,
+    test_preprocessing,
+    training_recipe,
+)
+from vis_bench.methods.common.mask2former.model import BACKBONES
+from vis_bench.methods.common.mask2former.postprocess import top_predictions
+from vis_bench.methods.mask2former_vis.parity import run_parity
+from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
+
+REFERENCE = (
+    "facebookresearch/Mask2Former @ 9b0651c6c1d5b3af2e6da0589b719c514ec0d69a "
+    "(mask2former_video/; identical in NVlabs/MinVIS @ d039c54b)"
+)
+
+
+@dataclass
+class Mask2FormerVISOptions(Mask2FormerOptions):
+    """The YouTube-VIS 2019 R50 config (video_maskformer2_R50_bs16_8ep.yaml) by default."""
+
+
+@register_method("mask2former-vis")
+class Mask2FormerVISPlugin(Mask2FormerBase):
+    """Mask2Former-VIS (Cheng et al., arXiv 2112.10764), offline over the whole video."""
+
+    temporal = True
+    spec = MethodSpec(
+        name="mask2former-vis",
+        summary="Mask2Former-VIS: masked-attention decoder over all frames' tokens, offline",
+        options=Mask2FormerVISOptions,
+        preprocessing=test_preprocessing(360),
+        reference=REFERENCE,
+        checkpoint_signature=CHECKPOINT_SIGNATURE,
+        training=training_recipe(WindowFrameSampler()),
+        parity=ParityReference(
+            run_parity, "tests/fixtures/golden/mask2former_vis/public", REFERENCE
+        ),
+        backbones=BACKBONES,
+    )
+
+    def infer_clip(self, frames: torch.Tensor) -> ClipResult:
+        """The clip's frames through the network; the top-k (query, class) pairs, with their
+        queries' mask logits at stride 4 of the padded input (`masks_to_video` resizes them)."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
+            out = self.model(frames)
+            top = top_predictions(out.logits[0], int(self.options.top_k))
+            logits = out.masks[0][top.queries].float()  # [k, T, h, w]
+            return ClipResult(
+                scores=top.scores,
+                labels=top.labels + 1,  # contiguous labels -> dataset category ids
+                masks=logits.sigmoid(),
+                mask_logits=logits,
+                extra={"queries": top.queries},
+            )
