@@ -25,6 +25,7 @@ from vis_bench.methods.common.mask2former.model import (
     build_model,
 )
 from vis_bench.methods.common.mask2former.postprocess import frame_logits_to_video
+from vis_bench.methods.common.mask2former.training import criterion_for, mask2former_losses
 from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
 from vis_bench.toolkit import (
     CheckpointContents,
@@ -183,6 +184,15 @@ class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
                 group["name"] = f"{part} (no decay)"
             out.append(group)
         return out
+
+    def training_losses(
+        self, frames: torch.Tensor, targets: Any, num_instances: float, num_clips: int = 1
+    ) -> dict[str, torch.Tensor]:
+        if getattr(self, "_criterion", None) is None:
+            self._criterion = criterion_for(self.model).to(frames.device)
+        return mask2former_losses(
+            self.model, self._criterion, frames, targets, num_instances, num_clips
+        )
 
     def flops_modules(self) -> list[str]:
         backbone = ["backbone"] if self.model.has_backbone else []
