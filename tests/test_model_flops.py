@@ -94,3 +94,39 @@ def test_a_record_names_the_fast_paths_and_those_that_were_off(monkeypatch):
     assert "query_masks" not in off.execution_info()["fast_paths"]
     assert off.execution_info()["non_default"] == ["fast path query_masks off"]
     assert off.execution_info()["fast_paths_env"] == "all,-query_masks"
+
+
+def test_mask2former_pixel_decoder_attention_is_counted_by_the_op_formula():
+    """The pixel decoder's deformable attention counts the same whichever core runs, every
+    declared module is counted, and the decoder's attention (SDPA) is not missed."""
+    from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
+    from vis_bench.toolkit.flops import count_flops
+    from vis_bench.toolkit.registry import get_method
+
+    torch.manual_seed(0)
+    plugin = get_method("mask2former-vis").build(
+        {
+            "backbone": "tiny",
+            "hidden_dim": 32,
+            "conv_dim": 32,
+            "mask_dim": 32,
+            "dim_feedforward": 64,
+            "nheads": 4,
+            "enc_layers": 1,
+            "dec_layers": 3,
+            "num_queries": 6,
+            "num_classes": 3,
+        }
+    )
+    clip = plugin.preprocess(torch.randint(0, 255, (2, 3, 64, 96), dtype=torch.uint8), 64)
+    compiled = count_flops(plugin.model, (clip,), forward=plugin.infer_clip)
+    with use_ms_deform_attn_core(None):
+        reference = count_flops(plugin.model, (clip,), forward=plugin.infer_clip)
+    attention = compiled.by_op["vis_bench_ops.ms_deform_attn"]
+    assert attention > 0
+    assert reference.by_op["vis_bench_ops.ms_deform_attn_pytorch"] == attention
+    assert reference.total == compiled.total
+    report = clip_flops(plugin, clip)
+    modules = report["gmacs_per_frame_by_module"]
+    assert set(modules) == set(plugin.flops_modules())
+    assert all(value > 0 for value in modules.values())

@@ -49,6 +49,19 @@ TINY_OPTIONS = {
     },
 }
 TINY_OPTIONS["mssts"] = TINY_OPTIONS["seqformer"]
+TINY_OPTIONS["mask2former-vis"] = {
+    "backbone": "tiny",
+    "hidden_dim": 32,
+    "conv_dim": 32,
+    "mask_dim": 32,
+    "dim_feedforward": 64,
+    "nheads": 4,
+    "enc_layers": 1,
+    "dec_layers": 3,
+    "num_queries": 6,
+    "num_classes": 8,
+    "min_size_test": 48,
+}
 
 
 def _config(tmp_path, method: str, iterations: int = 4, **extra) -> TrainConfig:
@@ -73,7 +86,7 @@ def _config(tmp_path, method: str, iterations: int = 4, **extra) -> TrainConfig:
     )
 
 
-@pytest.mark.parametrize("method", ["seqformer", "ifc", "mssts"])
+@pytest.mark.parametrize("method", ["seqformer", "ifc", "mssts", "mask2former-vis"])
 def test_each_method_trains_and_its_weights_load_from_the_checkpoint_alone(tmp_path, method):
     config = _config(tmp_path, method, iterations=3)
     torch.manual_seed(0)
@@ -238,13 +251,14 @@ def test_pretrained_backbone_fits_every_method_and_carries_trained_statistics(tm
     assert not torch.equal(
         weights["bn1.running_mean"], torch.zeros_like(weights["bn1.running_mean"])
     )
-    for method in ("seqformer", "ifc", "mssts"):
+    prefixes = {"ifc": "detr.backbone.0.backbone.", "mask2former-vis": "backbone."}
+    for method in ("seqformer", "ifc", "mssts", "mask2former-vis"):
         config = _config(
             tmp_path / method, method, iterations=1, backbone_init=str(tmp_path / "backbone.pth")
         )
         train(config, progress=False, log=lambda _: None)
         trained = torch.load(config.output, weights_only=True)["state_dict"]
-        prefix = "detr.backbone.0.backbone." if method == "ifc" else "detr.backbone.0.body."
+        prefix = prefixes.get(method, "detr.backbone.0.body.")
         assert torch.equal(trained[prefix + "bn1.running_var"], weights["bn1.running_var"])
 
 

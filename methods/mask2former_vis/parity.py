@@ -15,14 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from vis_bench.methods.common.fast_paths import prepare_for_inference
-from vis_bench.methods.common.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
-from vis_bench.methods.common.mask2former.fixtures import backbone_features, fixture_config
-from vis_bench.methods.common.mask2former.model import build_model, pad_frames
+from vis_bench.methods.common.mask2former.fixtures import (
+    backbone_features,
+    check_preprocessing,
+    compare_results,
+    compare_rle,
+    fixture_config,
+    forward_tree,
+)
+from vis_bench.methods.common.mask2former.model import build_model
 from vis_bench.methods.common.mask2former.postprocess import (
     frame_logits_to_video,
     inference_video,
@@ -32,7 +37,6 @@ from vis_bench.methods.common.mask2former.postprocess import (
 from vis_bench.toolkit import (
     ParityReport,
     compare_tree,
-    encode_rle,
     load_fixture_file,
     load_fixture_weights,
     save_produced,
@@ -41,9 +45,6 @@ from vis_bench.toolkit import (
 ARCHITECTURE = "VideoMaskFormer"
 #: the fixture README's tolerance for raw outputs and intermediates (all frames in one batch)
 RAW_TOLERANCE = 1e-4
-SCORE_TOLERANCE = 1e-5
-#: mask pixels allowed to flip where a logit is within float noise of 0 (per result)
-FLIPPED_PIXELS = 8
 EXPECTED_FILES = ("forward.pt", "postprocess.pt")
 
 
@@ -64,57 +65,6 @@ def fixture_outputs(pixel: Any, out: Any) -> dict[str, Any]:
     }
 
 
-def _as_tree(expected: dict[str, Any]) -> dict[str, Any]:
-    """forward.pt with its lists keyed by position (the form `compare_tree` walks)."""
-    pixel = dict(expected["pixel_decoder"])
-    pixel["multi_scale_features"] = dict(enumerate(pixel["multi_scale_features"]))
-    pixel["multi_scale_features"] = {str(k): v for k, v in pixel["multi_scale_features"].items()}
-    tree = {k: v for k, v in expected.items() if k != "aux_outputs"}
-    tree["pixel_decoder"] = pixel
-    tree["aux_outputs"] = {str(i): layer for i, layer in enumerate(expected["aux_outputs"])}
-    return tree
-
-
-def _sorted_results(results: dict) -> list[tuple[int, float, torch.Tensor]]:
-    """(label, score, masks) sorted by label then score: unsorted top-k orders compare alike."""
-    triples = zip(
-        results["pred_labels"], results["pred_scores"], results["pred_masks"], strict=True
-    )
-    return sorted(((int(lbl), float(s), m) for lbl, s, m in triples), key=lambda r: r[:2])
-
-
-def compare_results(
-    report: ParityReport, name: str, produced: dict, expected: dict, exact_masks: bool
-) -> None:
-    """Scores and labels as sets, masks per matched result (exact, or a few flipped pixels)."""
-    mine, theirs = _sorted_results(produced), _sorted_results(expected)
-    labels = [r[0] for r in mine] == [r[0] for r in theirs]
-    report.add_exact(f"{name}.pred_labels (as a set)", labels, f"{len(mine)} results")
-    if not labels:
-        return
-    score_diff = max(abs(a[1] - b[1]) for a, b in zip(mine, theirs, strict=True))
-    flips = max(int((a[2].bool() != b[2].bool()).sum()) for a, b in zip(mine, theirs, strict=True))
-    report.add_exact(
-        f"{name}.pred_scores",
-        score_diff <= SCORE_TOLERANCE,
-        f"max |diff| {score_diff:.1e} (tol {SCORE_TOLERANCE:.0e})",
-    )
-    allowed = 0 if exact_masks else FLIPPED_PIXELS
-    report.add_exact(
-        f"{name}.pred_masks", flips <= allowed, f"at most {flips} pixels differ (allowed {allowed})"
-    )
-
-
-def _compare_rle(report: ParityReport, produced: torch.Tensor, expected: list) -> None:
-    """The authors' masks through the project's RLE encoder equal the fixture's RLEs."""
-    same = all(
-        encode_rle(np.asarray(frame))["counts"] == rle["counts"]
-        for masks, rles in zip(produced, expected, strict=True)
-        for frame, rle in zip(masks, rles, strict=True)
-    )
-    report.add_exact("inference_video.pred_masks_rle", same, "RLE of every result and frame")
-
-
 def harness_path(model_out: Any, image: tuple[int, int], output: tuple[int, int]) -> dict:
     """The harness's route: top-k, then each frame's logits as `masks_to_video` resizes them."""
     top = top_predictions(model_out.logits[0])
@@ -128,16 +78,6 @@ def harness_path(model_out: Any, image: tuple[int, int], output: tuple[int, int]
         "pred_labels": top.labels,
         "pred_masks": torch.stack(frames, 1).bool(),
     }
-
-
-def _check_preprocessing(report: ParityReport, sizes: dict[str, Any]) -> None:
-    if "frames_uint8" not in sizes or "normalized_input" not in sizes:
-        return
-    frames = sizes["frames_uint8"].float()
-    mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
-    padded = pad_frames((frames - mean) / std)
-    report.add_tensor("normalized_input (padded)", padded, sizes["normalized_input"], 1e-6)
 
 
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
@@ -154,9 +94,9 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         pixel, out = model.forward_features(features, keep_aux=True)
     produced = fixture_outputs(pixel, out)
     if "forward.pt" in present:
-        expected = _as_tree(load_fixture_file(fixture_dir / "forward.pt"))
+        expected = forward_tree(load_fixture_file(fixture_dir / "forward.pt"))
         compare_tree(report, "", produced, expected, lambda _path: RAW_TOLERANCE)
-    _check_preprocessing(report, sizes)
+    check_preprocessing(report, sizes)
     image = tuple(int(v) for v in sizes["image_size"])
     output = tuple(int(v) for v in sizes["orig_size"])
     padded = tuple(int(v) for v in sizes["padded_size"])
@@ -169,7 +109,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         )
         replay = inference_video(stored_in["pred_cls"], stored_in["pred_masks"], image, output)
         compare_results(report, "inference_video", replay, post, exact_masks=True)
-        _compare_rle(report, post["pred_masks"], post["pred_masks_rle"])
+        compare_rle(report, post["pred_masks"], post["pred_masks_rle"])
         top = top_predictions(out.logits[0])
         chain = {
             "pred_scores": top.scores,

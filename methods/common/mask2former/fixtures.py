@@ -12,10 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from vis_bench.methods.common.mask2former.model import Mask2FormerConfig
-from vis_bench.toolkit import InputError, load_fixture_file
+from vis_bench.methods.common.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
+from vis_bench.methods.common.mask2former.model import Mask2FormerConfig, pad_frames
+from vis_bench.toolkit import InputError, ParityReport, encode_rle, load_fixture_file
 
 #: detectron2 config key -> (Mask2FormerConfig field, value transform)
 OVERRIDES = {
@@ -33,6 +35,9 @@ OVERRIDES = {
 #: overrides that change nothing the network computes at inference
 INERT_OVERRIDES = ("INPUT.SAMPLING_FRAME_NUM", "MODEL.MINVIS.WINDOW_SIZE")
 BACKBONE_LEVELS = ("res2", "res3", "res4", "res5")
+SCORE_TOLERANCE = 1e-5
+#: mask pixels allowed to flip where a logit is within float noise of 0 (per result)
+FLIPPED_PIXELS = 8
 
 
 def read_meta(fixture_dir: Path, architecture: str) -> dict[str, Any]:
@@ -76,3 +81,64 @@ def backbone_features(fixture_dir: Path) -> tuple[dict[str, torch.Tensor], dict[
     stored = load_fixture_file(fixture_dir / "features.pt")
     levels = {name: stored[name].float() for name in BACKBONE_LEVELS}
     return levels, {k: v for k, v in stored.items() if k not in BACKBONE_LEVELS}
+
+
+def forward_tree(expected: dict[str, Any]) -> dict[str, Any]:
+    """forward.pt with its lists keyed by position (the form `compare_tree` walks)."""
+    pixel = dict(expected["pixel_decoder"])
+    pixel["multi_scale_features"] = dict(enumerate(pixel["multi_scale_features"]))
+    pixel["multi_scale_features"] = {str(k): v for k, v in pixel["multi_scale_features"].items()}
+    tree = {k: v for k, v in expected.items() if k != "aux_outputs"}
+    tree["pixel_decoder"] = pixel
+    tree["aux_outputs"] = {str(i): layer for i, layer in enumerate(expected["aux_outputs"])}
+    return tree
+
+
+def _sorted_results(results: dict) -> list[tuple[int, float, torch.Tensor]]:
+    """(label, score, masks) sorted by label then score: unsorted top-k orders compare alike."""
+    triples = zip(
+        results["pred_labels"], results["pred_scores"], results["pred_masks"], strict=True
+    )
+    return sorted(((int(lbl), float(s), m) for lbl, s, m in triples), key=lambda r: r[:2])
+
+
+def compare_results(
+    report: ParityReport, name: str, produced: dict, expected: dict, exact_masks: bool
+) -> None:
+    """Scores and labels as sets, masks per matched result (exact, or a few flipped pixels)."""
+    mine, theirs = _sorted_results(produced), _sorted_results(expected)
+    labels = [r[0] for r in mine] == [r[0] for r in theirs]
+    report.add_exact(f"{name}.pred_labels (as a set)", labels, f"{len(mine)} results")
+    if not labels:
+        return
+    score_diff = max(abs(a[1] - b[1]) for a, b in zip(mine, theirs, strict=True))
+    flips = max(int((a[2].bool() != b[2].bool()).sum()) for a, b in zip(mine, theirs, strict=True))
+    report.add_exact(
+        f"{name}.pred_scores",
+        score_diff <= SCORE_TOLERANCE,
+        f"max |diff| {score_diff:.1e} (tol {SCORE_TOLERANCE:.0e})",
+    )
+    allowed = 0 if exact_masks else FLIPPED_PIXELS
+    report.add_exact(
+        f"{name}.pred_masks", flips <= allowed, f"at most {flips} pixels differ (allowed {allowed})"
+    )
+
+
+def compare_rle(report: ParityReport, produced: torch.Tensor, expected: list) -> None:
+    """The authors' masks through the project's RLE encoder equal the fixture's RLEs."""
+    same = all(
+        encode_rle(np.asarray(frame))["counts"] == rle["counts"]
+        for masks, rles in zip(produced, expected, strict=True)
+        for frame, rle in zip(masks, rles, strict=True)
+    )
+    report.add_exact("inference_video.pred_masks_rle", same, "RLE of every result and frame")
+
+
+def check_preprocessing(report: ParityReport, sizes: dict[str, Any]) -> None:
+    if "frames_uint8" not in sizes or "normalized_input" not in sizes:
+        return
+    frames = sizes["frames_uint8"].float()
+    mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
+    padded = pad_frames((frames - mean) / std)
+    report.add_tensor("normalized_input (padded)", padded, sizes["normalized_input"], 1e-6)

@@ -1,0 +1,68 @@
+"""MinVIS's linking of frames: Hungarian matching of query embeddings, frame to frame.
+
+Every frame's queries come from an image model, so query i of one frame need not be the same
+object as query i of the next. The authors (`match_from_embds`, `post_processing`) re-order each
+frame's queries to the previous frame's *re-ordered* queries (not to frame 0): the cost is
+1 - cosine similarity of the decoder's normalised embeddings, solved with scipy's
+`linear_sum_assignment` on the transposed cost, so `indices[j]` is the current query that
+continues track j. The video's class logits are the mean of the re-ordered per-frame logits
+(raw logits, summed in frame order, then divided; the softmax comes after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from scipy.optimize import linear_sum_assignment
+
+
+def embedding_cost(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+    """1 - cosine similarity, rows = current queries [Q, C], columns = previous tracks [Q, C]."""
+    current = current / current.norm(dim=1)[:, None]
+    previous = previous / previous.norm(dim=1)[:, None]
+    return 1 - torch.mm(current, previous.transpose(0, 1))
+
+
+def match_to_previous(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
+    """The current query that continues each previous track: indices [Q] (`match_from_embds`)."""
+    cost = embedding_cost(previous, current).cpu()
+    _, columns = linear_sum_assignment(cost.transpose(0, 1))
+    return torch.as_tensor(columns, dtype=torch.long)
+
+
+@dataclass
+class LinkedVideo:
+    """Per-frame predictions re-ordered into tracks.
+
+    logits [Q, K+1] (mean over frames), masks [Q, T, h, w], indices [T-1, Q] (the matching of
+    frames 1..T-1), costs [T-1, Q, Q] (rows = current queries, before transposing).
+    """
+
+    logits: torch.Tensor
+    masks: torch.Tensor
+    indices: torch.Tensor
+    costs: torch.Tensor
+
+
+def link_frames(logits: torch.Tensor, masks: torch.Tensor, embeds: torch.Tensor) -> LinkedVideo:
+    """logits [T, Q, K+1], masks [T, Q, h, w], embeddings [T, Q, C] -> `LinkedVideo`."""
+    out_logits, out_masks, out_embeds = [logits[0]], [masks[0]], [embeds[0]]
+    indices, costs = [], []
+    for t in range(1, logits.shape[0]):
+        costs.append(embedding_cost(out_embeds[-1], embeds[t]))
+        order = match_to_previous(out_embeds[-1], embeds[t])
+        indices.append(order)
+        out_logits.append(logits[t][order])
+        out_masks.append(masks[t][order])
+        out_embeds.append(embeds[t][order])
+    total = out_logits[0]
+    for frame_logits in out_logits[1:]:
+        total = total + frame_logits
+    q = logits.shape[1]
+    return LinkedVideo(
+        logits=total / len(out_logits),
+        masks=torch.stack(out_masks, dim=1),
+        indices=torch.stack(indices) if indices else torch.zeros(0, q, dtype=torch.long),
+        costs=torch.stack(costs) if costs else logits.new_zeros(0, q, q),
+    )

@@ -1,0 +1,175 @@
+"""MinVIS parity against fixtures made with the authors' code (NVlabs/MinVIS).
+
+Layout and tolerances: tests/fixtures/golden/minvis/README.md. The network (the shared Mask2Former
+parts with the decoder run per frame) is built from meta.json without a backbone and run on the
+stored features, all frames as one batch (the authors' default, non-windowed inference).
+Compared: the pixel decoder, the per-frame predictions and embeddings (`pred_embds`), the
+auxiliary predictions; the frame matching (indices exact, costs) and its re-ordered, averaged
+outputs, both on this network's outputs and replayed on the authors' inputs; the synthetic case
+whose known per-frame permutations the matching must undo; `inference_video` on the authors'
+inputs (exact) and the whole chain through the harness's per-frame mask path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.common.mask2former.fixtures import (
+    backbone_features,
+    check_preprocessing,
+    compare_results,
+    compare_rle,
+    fixture_config,
+    forward_tree,
+)
+from vis_bench.methods.common.mask2former.model import build_model
+from vis_bench.methods.common.mask2former.postprocess import (
+    frame_logits_to_video,
+    inference_video,
+    masks_to_output,
+    top_predictions,
+)
+from vis_bench.methods.minvis.matching import LinkedVideo, link_frames
+from vis_bench.toolkit import (
+    ParityReport,
+    compare_tree,
+    load_fixture_file,
+    load_fixture_weights,
+    save_produced,
+)
+
+ARCHITECTURE = "VideoMaskFormer_frame"
+RAW_TOLERANCE = 1e-4
+EXPECTED_FILES = ("forward.pt", "postprocess.pt")
+
+
+def frame_outputs(out: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The decoder's T one-frame videos -> logits [T, Q, K+1], masks [T, Q, h, w], embeds
+    [T, Q, C] (what `post_processing` unbinds per frame)."""
+    return out.logits, out.masks[:, :, 0], out.embeddings
+
+
+def fixture_outputs(pixel: Any, out: Any) -> dict[str, Any]:
+    """This network's outputs in the layout of the fixture's forward.pt (batch of one video)."""
+
+    def video(logits: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"pred_logits": logits[None], "pred_masks": masks[:, :, 0].transpose(0, 1)[None]}
+
+    return {
+        "pixel_decoder": {
+            "mask_features": pixel.mask_features,
+            "transformer_encoder_features": pixel.encoder_features,
+            "multi_scale_features": {str(i): m for i, m in enumerate(pixel.multi_scale)},
+        },
+        **video(out.logits, out.masks),
+        "pred_embds": out.embeddings.permute(2, 0, 1)[None],
+        "aux_outputs": {str(i): video(lg, mk) for i, (lg, mk) in enumerate(out.aux)},
+    }
+
+
+def linked_from_stored(stored: dict[str, torch.Tensor]) -> LinkedVideo:
+    """`post_processing` replayed on the authors' own raw outputs (the fixture's layout)."""
+    logits = stored["pred_logits"][0]  # [T, Q, K+1]
+    masks = stored["pred_masks"][0].transpose(0, 1)  # [T, Q, h, w]
+    embeds = stored["pred_embds"][0].permute(1, 2, 0)  # [T, Q, C]
+    return link_frames(logits, masks, embeds)
+
+
+def compare_linking(
+    report: ParityReport, name: str, linked: LinkedVideo, expected: dict[str, Any]
+) -> None:
+    """Matching indices exactly, costs and the re-ordered, averaged outputs within tolerance."""
+    same = torch.equal(linked.indices, expected["match_indices"])
+    report.add_exact(f"{name}.match_indices", same, f"{linked.indices.shape[0]} frame pairs")
+    report.add_tensor(f"{name}.match_cost", linked.costs, expected["match_cost"], RAW_TOLERANCE)
+    out = expected["post_processing_out"]
+    report.add_tensor(
+        f"{name}.pred_logits (averaged)", linked.logits, out["pred_logits"][0], RAW_TOLERANCE
+    )
+    report.add_tensor(
+        f"{name}.pred_masks (re-ordered)", linked.masks, out["pred_masks"][0], RAW_TOLERANCE
+    )
+
+
+def _permutations_undone(report: ParityReport, case: dict[str, Any]) -> None:
+    """The matching recovers every frame's known permutation (the synthetic case)."""
+    linked = linked_from_stored(case["post_processing_in"])
+    perms = case["permutations"]
+    undone = all(
+        torch.equal(perms[t][linked.indices[t - 1]], torch.arange(perms.shape[1]))
+        for t in range(1, perms.shape[0])
+    )
+    report.add_exact("synthetic_permuted.permutations undone", undone)
+    compare_linking(report, "synthetic_permuted", linked, case)
+
+
+def results_of(linked: LinkedVideo, sizes: dict[str, Any], harness: bool) -> dict:
+    """Top-10 and masks of a linked video, by the authors' chain or the harness's per-frame one."""
+    image = tuple(int(v) for v in sizes["image_size"])
+    output = tuple(int(v) for v in sizes["orig_size"])
+    padded = tuple(int(v) for v in sizes["padded_size"])
+    top = top_predictions(linked.logits)
+    logits = linked.masks[top.queries]
+    if harness:
+        frames = [
+            torch.from_numpy(frame_logits_to_video(logits[:, t], image, *output))
+            for t in range(logits.shape[1])
+        ]
+        masks = torch.stack(frames, 1).bool()
+    else:
+        masks = masks_to_output(logits, image, output, padded)
+    return {"pred_scores": top.scores, "pred_labels": top.labels, "pred_masks": masks}
+
+
+def _postprocess(
+    report: ParityReport, post: dict[str, Any], linked: LinkedVideo, sizes: dict[str, Any]
+) -> None:
+    compare_linking(report, "matching", linked, post["matching"])
+    compare_linking(
+        report,
+        "matching (replayed)",
+        linked_from_stored(post["matching"]["post_processing_in"]),
+        post["matching"],
+    )
+    stored_in = post["inference_video_in"]
+    image = tuple(int(v) for v in stored_in["img_size"])
+    output = (int(stored_in["output_height"]), int(stored_in["output_width"]))
+    padded = tuple(int(v) for v in stored_in["first_resize_size"])
+    padded_masks = torch.nn.functional.interpolate(
+        stored_in["pred_masks"], size=padded, mode="bilinear", align_corners=False
+    )
+    replay = inference_video(stored_in["pred_cls"], padded_masks, image, output)
+    compare_results(report, "inference_video", replay, post, exact_masks=True)
+    compare_rle(report, post["pred_masks"], post["pred_masks_rle"])
+    if "synthetic_permuted" in post:
+        _permutations_undone(report, post["synthetic_permuted"])
+    compare_results(report, "end_to_end", results_of(linked, sizes, False), post, False)
+    compare_results(report, "harness_path", results_of(linked, sizes, True), post, False)
+
+
+def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
+    """Build from meta.json, load state_dict.pt, run features.pt, replay postprocess.pt."""
+    fixture_dir = Path(fixture_dir)
+    report = ParityReport(method="minvis", fixture=str(fixture_dir))
+    model = build_model(fixture_config(fixture_dir, ARCHITECTURE), temporal=False)
+    load_fixture_weights(report, model, fixture_dir / "state_dict.pt", check_order=True)
+    prepare_for_inference(model)
+    present = report.expect_files(fixture_dir, EXPECTED_FILES)
+    features, sizes = backbone_features(fixture_dir)
+    with torch.no_grad():
+        pixel, out = model.forward_features(features, keep_aux=True)
+    produced = fixture_outputs(pixel, out)
+    if "forward.pt" in present:
+        expected = forward_tree(load_fixture_file(fixture_dir / "forward.pt"))
+        compare_tree(report, "", produced, expected, lambda _path: RAW_TOLERANCE)
+    check_preprocessing(report, sizes)
+    linked = link_frames(*frame_outputs(out))
+    if "postprocess.pt" in present:
+        _postprocess(report, load_fixture_file(fixture_dir / "postprocess.pt"), linked, sizes)
+    produced["linked"] = {"pred_logits": linked.logits, "match_indices": linked.indices}
+    save_produced(produced, out_path)
+    return report
