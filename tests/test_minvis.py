@@ -89,5 +89,9 @@ def test_infer_clip_of_a_tiny_model():
     )
     frames = plugin.preprocess(torch.randint(0, 255, (3, 3, 100, 150), dtype=torch.uint8), 96)
     result = plugin.infer_clip(frames)
-    assert len(result) == 10 and result.mask_logits.shape == (10, 3, 24, 40)
-    assert plugin.spec.notes  # every record says how clips are joined
+    # every query track, linked inside the clip, for the harness's query-track linker
+    assert result.mask_logits.shape == (6, 3, 24, 40)
+    assert result.frame_logits.shape == (3, 6, 4) and result.frame_embeddings.shape == (3, 6, 64)
+    predictions = plugin.video_predictions(result.frame_logits.mean(0))
+    assert len(predictions) == 10
+    assert all(1 <= category <= 3 for _, category, _ in predictions)

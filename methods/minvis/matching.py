@@ -14,21 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from scipy.optimize import linear_sum_assignment
 
+from vis_bench.methods.common.mask2former.postprocess import top_predictions
+from vis_bench.toolkit import ClipResult, EmbeddingAssociation, cosine_cost
 
-def embedding_cost(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
-    """1 - cosine similarity, rows = current queries [Q, C], columns = previous tracks [Q, C]."""
-    current = current / current.norm(dim=1)[:, None]
-    previous = previous / previous.norm(dim=1)[:, None]
-    return 1 - torch.mm(current, previous.transpose(0, 1))
+#: the harness's declaration of the same matching, for linking clips (linking.py)
+ASSOCIATION = EmbeddingAssociation(cost=cosine_cost)
+embedding_cost = cosine_cost
 
 
 def match_to_previous(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
     """The current query that continues each previous track: indices [Q] (`match_from_embds`)."""
-    cost = embedding_cost(previous, current).cpu()
-    _, columns = linear_sum_assignment(cost.transpose(0, 1))
-    return torch.as_tensor(columns, dtype=torch.long)
+    return ASSOCIATION.assign(previous, current)
 
 
 @dataclass
@@ -36,13 +33,16 @@ class LinkedVideo:
     """Per-frame predictions re-ordered into tracks.
 
     logits [Q, K+1] (mean over frames), masks [Q, T, h, w], indices [T-1, Q] (the matching of
-    frames 1..T-1), costs [T-1, Q, Q] (rows = current queries, before transposing).
+    frames 1..T-1), costs [T-1, Q, Q] (rows = current queries, before transposing);
+    frame_logits [T, Q, K+1] and embeddings [T, Q, C] re-ordered per frame.
     """
 
     logits: torch.Tensor
     masks: torch.Tensor
     indices: torch.Tensor
     costs: torch.Tensor
+    frame_logits: torch.Tensor
+    embeddings: torch.Tensor
 
 
 def link_frames(logits: torch.Tensor, masks: torch.Tensor, embeds: torch.Tensor) -> LinkedVideo:
@@ -65,4 +65,33 @@ def link_frames(logits: torch.Tensor, masks: torch.Tensor, embeds: torch.Tensor)
         masks=torch.stack(out_masks, dim=1),
         indices=torch.stack(indices) if indices else torch.zeros(0, q, dtype=torch.long),
         costs=torch.stack(costs) if costs else logits.new_zeros(0, q, q),
+        frame_logits=torch.stack(out_logits),
+        embeddings=torch.stack(out_embeds),
     )
+
+
+def clip_result(linked: LinkedVideo) -> ClipResult:
+    """A clip's linked tracks as the harness's query-track linker reads them: every query with
+    its per-frame logits, embeddings and mask logits (scores and labels: its clip-level best
+    class, for tables; the video's predictions come from `video_predictions`)."""
+    probs = torch.softmax(linked.logits.float(), dim=-1)[:, :-1]
+    scores, labels = probs.max(-1)
+    logits = linked.masks.float()  # [Q, T, h, w]
+    return ClipResult(
+        scores=scores,
+        labels=labels + 1,
+        masks=logits.sigmoid(),
+        mask_logits=logits,
+        frame_logits=linked.frame_logits,
+        frame_embeddings=linked.embeddings,
+    )
+
+
+def video_predictions(mean_logits: torch.Tensor, top_k: int) -> list[tuple[int, int, float]]:
+    """`inference_video`'s selection: the top-k (slot, class) pairs of the softmax scores without
+    no-object, in `topk(sorted=False)` order; category id = label + 1."""
+    top = top_predictions(mean_logits, top_k)
+    return [
+        (int(q), int(label) + 1, float(score))
+        for q, label, score in zip(top.queries, top.labels, top.scores, strict=True)
+    ]

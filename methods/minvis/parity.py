@@ -33,10 +33,21 @@ from vis_bench.methods.common.mask2former.postprocess import (
     masks_to_output,
     top_predictions,
 )
-from vis_bench.methods.minvis.matching import LinkedVideo, link_frames
+from vis_bench.methods.minvis.matching import (
+    ASSOCIATION,
+    LinkedVideo,
+    clip_result,
+    link_frames,
+    video_predictions,
+)
 from vis_bench.toolkit import (
+    EncodedFrames,
     ParityReport,
+    QueryTrackLinker,
+    TrackPostprocessing,
+    clip_windows,
     compare_tree,
+    decode_rle,
     load_fixture_file,
     load_fixture_weights,
     save_produced,
@@ -44,6 +55,11 @@ from vis_bench.toolkit import (
 
 ARCHITECTURE = "VideoMaskFormer_frame"
 RAW_TOLERANCE = 1e-4
+#: the README's noise of windowed inference against all frames in one batch (raw outputs up
+#: to 2.5e-4); scores and mask pixels move with it
+WINDOW_TOLERANCE = 5e-4
+WINDOW_SCORE_TOLERANCE = 1e-3
+WINDOW_FLIPPED_PIXELS = 64
 EXPECTED_FILES = ("forward.pt", "postprocess.pt")
 
 
@@ -151,6 +167,69 @@ def _postprocess(
     compare_results(report, "harness_path", results_of(linked, sizes, True), post, False)
 
 
+def harness_run(
+    model: Any, features: dict[str, torch.Tensor], sizes: dict[str, Any], window: int | None
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The video through the harness's own linking and encoding: clips of `window` frames
+    (stride = window; None: the whole video), each linked inside by the method, clips linked by
+    `QueryTrackLinker`, frames resized and RLE-encoded by `EncodedFrames` with the method's
+    per-frame mask path. Returns the results (decoded masks) and the clips' raw logits."""
+    image = tuple(int(v) for v in sizes["image_size"])
+    height, width = (int(v) for v in sizes["orig_size"])
+    length = int(next(iter(features.values())).shape[0])
+
+    def to_video(masks: torch.Tensor, h: int, w: int, threshold: float) -> Any:
+        return frame_logits_to_video(masks, image, h, w, threshold)
+
+    encoded = EncodedFrames(height, width, to_video)
+    linker = QueryTrackLinker(ASSOCIATION, lambda m: video_predictions(m, 10), [encoded])
+    raw: dict[int, torch.Tensor] = {}  # each frame's logits from the first clip covering it
+    for frames in clip_windows(length, "all" if window is None else window, window):
+        clip = {name: level[list(frames)] for name, level in features.items()}
+        with torch.no_grad():
+            _, out = model.forward_features(clip)
+        for i, frame in enumerate(frames):
+            raw.setdefault(frame, out.logits[i])
+        linker.add_clip(frames, clip_result(link_frames(*frame_outputs(out))))
+    post = TrackPostprocessing(track_predictions=lambda track: track.predictions)
+    entries = encoded.results(linker.finish(), 0, length, post)
+    masks = torch.stack(
+        [
+            torch.stack([torch.from_numpy(decode_rle(rle)) for rle in e["segmentations"]])
+            for e in entries
+        ]
+    ).bool()
+    results = {
+        "pred_scores": torch.tensor([e["score"] for e in entries]),
+        "pred_labels": torch.tensor([e["category_id"] - 1 for e in entries]),
+        "pred_masks": masks,
+    }
+    return results, torch.stack([raw[frame] for frame in range(length)])
+
+
+def _harness(
+    report: ParityReport, model: Any, features: dict, sizes: dict, post: dict[str, Any]
+) -> None:
+    """T = all must give the fixture's results; T = S = the fixture's window, within the noise
+    of batching frames differently."""
+    results, _ = harness_run(model, features, sizes, None)
+    compare_results(report, "harness T=all", results, post, exact_masks=False)
+    window = int(post.get("window", {}).get("window_size") or 0)
+    if window:
+        results, raw = harness_run(model, features, sizes, window)
+        expected = load_fixture_file(Path(report.fixture) / "forward.pt")["pred_logits"][0]
+        report.add_tensor(f"harness T={window}.raw pred_logits", raw, expected, WINDOW_TOLERANCE)
+        compare_results(
+            report,
+            f"harness T={window}",
+            results,
+            post,
+            exact_masks=False,
+            score_tolerance=WINDOW_SCORE_TOLERANCE,
+            flipped_pixels=WINDOW_FLIPPED_PIXELS,
+        )
+
+
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run features.pt, replay postprocess.pt."""
     fixture_dir = Path(fixture_dir)
@@ -169,7 +248,10 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     check_preprocessing(report, sizes)
     linked = link_frames(*frame_outputs(out))
     if "postprocess.pt" in present:
-        _postprocess(report, load_fixture_file(fixture_dir / "postprocess.pt"), linked, sizes)
+        post = load_fixture_file(fixture_dir / "postprocess.pt")
+        _postprocess(report, post, linked, sizes)
+        if "forward.pt" in present:
+            _harness(report, model, features, sizes, post)
     produced["linked"] = {"pred_logits": linked.logits, "match_indices": linked.indices}
     save_produced(produced, out_path)
     return report

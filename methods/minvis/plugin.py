@@ -26,16 +26,16 @@ from vis_bench.methods.common.mask2former.base_plugin import (
     training_recipe,
 )
 from vis_bench.methods.common.mask2former.model import BACKBONES
-from vis_bench.methods.common.mask2former.postprocess import top_predictions
-from vis_bench.methods.minvis.matching import link_frames
+from vis_bench.methods.minvis.matching import (
+    ASSOCIATION,
+    clip_result,
+    link_frames,
+    video_predictions,
+)
 from vis_bench.methods.minvis.parity import frame_outputs, run_parity
 from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
 
 REFERENCE = "NVlabs/MinVIS @ d039c54b9831b623e27f2edb1d28b8e84d694cda (minvis/)"
-NOTES = (
-    "frames linked by query embeddings within a clip (the authors' procedure at T = all); "
-    "clips joined by the harness's soft-IoU stitcher"
-)
 
 
 @dataclass
@@ -54,7 +54,7 @@ class MinVISPlugin(Mask2FormerBase):
         options=MinVISOptions,
         preprocessing=test_preprocessing(360),
         reference=REFERENCE,
-        notes=NOTES,
+        linking=ASSOCIATION,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         # INPUT.SAMPLING_FRAME_NUM 1: every training sample is one frame
         training=training_recipe(WindowFrameSampler()),
@@ -63,18 +63,14 @@ class MinVISPlugin(Mask2FormerBase):
     )
 
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        """Every frame decoded alone, linked to the previous one, logits averaged; the top-k
-        (query, class) pairs with their tracks' mask logits at stride 4 of the padded input."""
+        """Every frame decoded alone and linked to the previous one: all Q query tracks with
+        their per-frame logits, embeddings and mask logits (stride 4 of the padded input); the
+        harness links clips and asks `video_predictions` for the video's results."""
         paths = ensure_prepared(self.model)
         with inference_context(paths):
             self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
-            linked = link_frames(*frame_outputs(self.model(frames)))
-            top = top_predictions(linked.logits, int(self.options.top_k))
-            logits = linked.masks[top.queries].float()  # [k, T, h, w]
-            return ClipResult(
-                scores=top.scores,
-                labels=top.labels + 1,  # contiguous labels -> dataset category ids
-                masks=logits.sigmoid(),
-                mask_logits=logits,
-                extra={"queries": top.queries},
-            )
+            return clip_result(link_frames(*frame_outputs(self.model(frames))))
+
+    def video_predictions(self, mean_logits: torch.Tensor) -> list[tuple[int, int, float]]:
+        """`inference_video`: the top 10 (slot, class) pairs of the video's mean logits."""
+        return video_predictions(mean_logits, int(self.options.top_k))

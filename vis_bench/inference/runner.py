@@ -2,7 +2,8 @@
 
 The harness owns everything around `infer_clip`, identically for every method: frames are decoded
 window by window by a background thread (frame_stream.py; waiting for them is not timed), clips
-are formed by the shared schedule, stitched by the shared soft-IoU matcher, and every frame is
+are formed by the shared schedule, stitched by the shared soft-IoU matcher (or linked as query tracks
+where the method declares it, toolkit/linking.py), and every frame is
 resized back to the video size and RLE-encoded as soon as no later clip can change it
 (finalise.py), so near-online inference holds neither the video's frames nor its float masks.
 Offline inference (T = all) is the method's whole-video forward: its frames and activations
@@ -12,6 +13,7 @@ grow with the video's length by design of the method.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +26,9 @@ from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
 from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.toolkit.linking import CarriedState, links_query_tracks
 from vis_bench.toolkit.plugin import MethodPlugin
+from vis_bench.toolkit.query_tracks import QueryTrackLinker, selected_track_predictions
 from vis_bench.toolkit.schedule import clip_windows
 from vis_bench.toolkit.stitching import ClipStitcher
 
@@ -63,19 +67,34 @@ class RunOutcome:
 
 
 class _VideoRun:
-    """One video in flight: its stitcher, streaming final frames into RLE."""
+    """One video in flight: its linker (the shared stitcher, or the query-track linker the
+    method's spec declares), streaming final frames into RLE."""
 
     def __init__(
-        self, clip: ClipFrames, post: TrackPostprocessing, times: HarnessTimes, aware: bool
+        self, clip: ClipFrames, plugin: MethodPlugin, post: TrackPostprocessing, times: HarnessTimes
     ) -> None:
         video = clip.video
         self.video = video
         self.post = post
         self.times = times
         self.encoded = EncodedFrames(video.height, video.width, post.masks_to_video, times.finalise)
-        self.stitcher = ClipStitcher.for_schedule(
-            clip.windows, int(video.length), class_aware=aware, sinks=[self.encoded]
-        )
+        linking = plugin.spec.linking
+        self.stitcher: ClipStitcher | QueryTrackLinker
+        if links_query_tracks(linking):
+            self.stitcher = QueryTrackLinker(linking, plugin.video_predictions, [self.encoded])
+            self.post = dataclasses.replace(post, track_predictions=selected_track_predictions)
+        else:
+            self.stitcher = ClipStitcher.for_schedule(
+                clip.windows,
+                int(video.length),
+                class_aware=plugin.spec.stitch_class_aware,
+                sinks=[self.encoded],
+            )
+
+    @property
+    def state(self) -> Any:
+        """The method's per-video state after the last clip (None unless it carries one)."""
+        return getattr(self.stitcher, "state", None)
 
     def _finalise_seconds(self) -> float:
         return self.times.finalise.resize_s + self.times.finalise.rle_s
@@ -128,7 +147,6 @@ def run_method(
     timer = Stopwatch(device)
     times = outcome.harness
     post = TrackPostprocessing.of(plugin)
-    aware = plugin.spec.stitch_class_aware
     clips = prefetched_clips(
         source,
         source.videos(),
@@ -147,9 +165,12 @@ def run_method(
                     timed_region("start")
             with timer:
                 if clip.index == 0:
-                    video_run = _VideoRun(clip, post, times, aware)
+                    video_run = _VideoRun(clip, plugin, post, times)
                 assert video_run is not None
-                video_run.add(clip.window, _predict(plugin, clip, resolution, device, dtype, times))
+                result = _predict(
+                    plugin, clip, resolution, device, dtype, times, state=video_run.state
+                )
+                video_run.add(clip.window, result)
                 if clip.is_last:
                     outcome.results.extend(video_run.results())
             if clip.is_last:
@@ -189,13 +210,18 @@ def _predict(
     device: str,
     dtype: str,
     times: HarnessTimes,
+    state: Any = None,
 ) -> Any:
-    """One window through the method's preprocessing and `infer_clip`, both timed."""
+    """One window through the method's preprocessing and `infer_clip`, both timed; a method that
+    carries state from clip to clip (`CarriedState`) is handed its previous clip's."""
     start = time.perf_counter()
     frames = model_input(plugin, clip.frames, resolution, device)
     prepared = time.perf_counter()
     with _autocast(device, dtype):
-        result = plugin.infer_clip(frames)
+        if isinstance(plugin.spec.linking, CarriedState):
+            result = plugin.infer_clip(frames, state=state)
+        else:
+            result = plugin.infer_clip(frames)
     synchronize(device)
     times.preprocess_s += prepared - start
     times.model_s += time.perf_counter() - prepared

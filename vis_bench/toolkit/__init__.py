@@ -23,6 +23,12 @@ from vis_bench.toolkit.checkpoint_loading import (
 )
 from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
 from vis_bench.toolkit.flops import FlopReport, count_flops, register_flop_formula
+from vis_bench.toolkit.linking import (
+    CarriedState,
+    EmbeddingAssociation,
+    SoftIoUStitching,
+    cosine_cost,
+)
 from vis_bench.toolkit.options import build_dataclass, options_dict
 from vis_bench.toolkit.parity import (
     ParityReport,
@@ -43,6 +49,7 @@ from vis_bench.toolkit.plugin import (
     TrainingRecipe,
 )
 from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.query_tracks import QueryTrackLinker
 from vis_bench.toolkit.registry import register_backbone_parity, register_method
 from vis_bench.toolkit.schedule import clip_windows
 from vis_bench.toolkit.stitching import (
@@ -56,6 +63,11 @@ from vis_bench.toolkit.stitching import (
 from vis_bench.toolkit.targets import ABSENT_BOX, ClipTargets
 
 __all__ = [
+    "QueryTrackLinker",
+    "cosine_cost",
+    "SoftIoUStitching",
+    "EmbeddingAssociation",
+    "CarriedState",
     "ABSENT_BOX",
     "MATCH_THRESHOLD",
     "Arithmetic",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 import torch
 
+from vis_bench.toolkit.linking import Linking, SoftIoUStitching
 from vis_bench.toolkit.options import build_dataclass, options_dict
 from vis_bench.toolkit.preprocessing import Preprocessing
 
@@ -44,6 +45,11 @@ class ClipResult:
     class_probs: optional [N, K] per-instance class distribution, averaged over a track's clips
     and handed to `MethodPlugin.track_predictions` (IFC's multi-class expansion uses it);
     extra: anything else the method wants to keep (e.g. query embeddings).
+
+    Methods whose spec links clips by query tracks (linking.py) return every track of the clip
+    and also: frame_logits [T, N, K+1] per-frame class logits and frame_embeddings [T, N, C]
+    per-frame track embeddings, both in the clip's track order; and, with `CarriedState`, the
+    per-video `state` the harness hands back to the next clip's `infer_clip(frames, state=...)`.
     """
 
     scores: torch.Tensor
@@ -52,6 +58,9 @@ class ClipResult:
     mask_logits: torch.Tensor | None = None
     class_probs: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    frame_logits: torch.Tensor | None = None
+    frame_embeddings: torch.Tensor | None = None
+    state: Any = None
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -142,6 +151,9 @@ class MethodSpec:
     #: a track whose mask is empty in every frame at the video size yields no prediction
     #: (SeqFormer's inference.py drops such queries; IFC keeps them)
     drop_empty_tracks: bool = False
+    #: how clips become video tracks (linking.py): soft-IoU stitching, query-embedding
+    #: association, or a state the method carries from clip to clip
+    linking: Linking = field(default_factory=SoftIoUStitching)
     #: the option naming the backbone (tables and the leaderboard show its value) and the
     #: values it takes
     backbone_option: str = "backbone"
@@ -175,6 +187,7 @@ class MethodSpec:
             ),
             "checkpoint formats": list(self.checkpoint_formats),
             "ignored checkpoint keys": list(self.ignored_checkpoint_keys),
+            "linking": self.linking.name,
             "training": "yes" if self.training else "no",
             "parity reference": self.parity.reference if self.parity else "none",
             "measurements": sorted(self.measurements),
@@ -261,7 +274,19 @@ class MethodPlugin(ABC):
 
     @abstractmethod
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        """Preprocessed frames of one clip -> instances, with the method's own post-processing."""
+        """Preprocessed frames of one clip -> instances, with the method's own post-processing.
+
+        A method whose spec declares `CarriedState` linking also takes `state=`: None for a
+        video's first clip, then the `state` of its previous clip's result.
+        """
+
+    def video_predictions(self, mean_logits: torch.Tensor) -> list[tuple[int, int, float]]:
+        """(slot, dataset category id, score) of a video whose clips were linked by query tracks,
+        from each slot's class logits averaged over the video's frames [N, K+1] (the last logit
+        "no object"). Default: each slot's most likely class, softmax score."""
+        probs = torch.softmax(mean_logits.float(), dim=-1)[:, :-1]
+        scores, labels = probs.max(-1)
+        return [(slot, int(labels[slot]) + 1, float(scores[slot])) for slot in range(len(probs))]
 
     def to(self, device: str | torch.device) -> MethodPlugin:
         """Move the model to `device` (the harness moves clips itself)."""

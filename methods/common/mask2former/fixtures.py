@@ -103,9 +103,16 @@ def _sorted_results(results: dict) -> list[tuple[int, float, torch.Tensor]]:
 
 
 def compare_results(
-    report: ParityReport, name: str, produced: dict, expected: dict, exact_masks: bool
+    report: ParityReport,
+    name: str,
+    produced: dict,
+    expected: dict,
+    exact_masks: bool,
+    score_tolerance: float = SCORE_TOLERANCE,
+    flipped_pixels: int = FLIPPED_PIXELS,
 ) -> None:
-    """Scores and labels as sets, masks per matched result (exact, or a few flipped pixels)."""
+    """Scores and labels as sets, masks per matched result (exact, or up to `flipped_pixels`
+    pixels per result where a logit is within noise of 0)."""
     mine, theirs = _sorted_results(produced), _sorted_results(expected)
     labels = [r[0] for r in mine] == [r[0] for r in theirs]
     report.add_exact(f"{name}.pred_labels (as a set)", labels, f"{len(mine)} results")
@@ -115,10 +122,10 @@ def compare_results(
     flips = max(int((a[2].bool() != b[2].bool()).sum()) for a, b in zip(mine, theirs, strict=True))
     report.add_exact(
         f"{name}.pred_scores",
-        score_diff <= SCORE_TOLERANCE,
-        f"max |diff| {score_diff:.1e} (tol {SCORE_TOLERANCE:.0e})",
+        score_diff <= score_tolerance,
+        f"max |diff| {score_diff:.1e} (tol {score_tolerance:.0e})",
     )
-    allowed = 0 if exact_masks else FLIPPED_PIXELS
+    allowed = 0 if exact_masks else flipped_pixels
     report.add_exact(
         f"{name}.pred_masks", flips <= allowed, f"at most {flips} pixels differ (allowed {allowed})"
     )

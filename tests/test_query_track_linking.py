@@ -1,0 +1,157 @@
+"""Clips linked as query tracks: embedding association (MinVIS) and a state carried by the
+method (the toy below), both run by the harness's QueryTrackLinker without a special case."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
+from tests.helpers.memory_source import MemorySource
+from vis_bench.cli import main
+from vis_bench.config import DatasetConfig, parse_config
+from vis_bench.formats.rle import decode
+from vis_bench.inference.runner import run_method
+from vis_bench.sweep import run_sweep
+from vis_bench.toolkit import (
+    ClipResult,
+    EmbeddingAssociation,
+    EncodedFrames,
+    QueryTrackLinker,
+)
+from vis_bench.toolkit.registry import get_method
+from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
+from vis_bench.train.trainer import train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _clip(order: list[int], frames: int, embeddings: torch.Tensor) -> ClipResult:
+    """Three tracks whose masks say which track they are (value = track id + 1), shuffled."""
+    logits = torch.tensor([[4.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 5.0]])
+    masks = torch.stack([torch.full((frames, 2, 2), float(i + 1)) for i in range(3)])
+    return ClipResult(
+        scores=torch.ones(3),
+        labels=torch.ones(3, dtype=torch.long),
+        masks=masks[order],
+        mask_logits=masks[order],
+        frame_logits=logits[order][None].expand(frames, -1, -1),
+        frame_embeddings=embeddings[order][None].expand(frames, -1, -1),
+    )
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.frames: dict[int, dict[int, float]] = {}
+
+    def frame_final(self, frame: int, masks: dict, threshold: float) -> None:
+        self.frames[frame] = {slot: float(mask[0, 0]) for slot, mask in masks.items()}
+
+
+def test_embedding_association_undoes_each_clips_query_order():
+    embeddings = torch.eye(3)
+    sink = _Recorder()
+    linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [], [sink])
+    linker.add_clip([0, 1], _clip([0, 1, 2], 2, embeddings))
+    linker.add_clip([2, 3], _clip([2, 0, 1], 2, embeddings))
+    linker.add_clip([3, 4], _clip([1, 2, 0], 2, embeddings))  # frame 3 again: kept as it was
+    assert sorted(sink.frames) == [0, 1, 2, 3, 4]
+    for frame in sink.frames.values():
+        assert frame == {0: 1.0, 1: 2.0, 2: 3.0}  # slot i always holds track i
+    assert linker.frames_seen == 5
+    mean = linker.mean_logits()
+    assert torch.equal(mean.argmax(1), torch.tensor([0, 1, 2]))
+
+
+def test_a_result_without_frame_logits_is_refused():
+    linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [])
+    result = _clip([0, 1, 2], 2, torch.eye(3))
+    result.frame_logits = None
+    with pytest.raises(ValueError, match="frame_logits"):
+        linker.add_clip([0, 1], result)
+
+
+def test_the_harness_hands_a_stateful_method_its_state():
+    """The toy's raw query order flips every other clip; with its state handed back, the bright
+    track stays the bright one in every frame of the video."""
+    plugin = get_method("toy-stateful").build({})
+    source = MemorySource(lengths=(7,))  # a bright square moving right on black
+    outcome = run_method(plugin, source, clip_length=2, stride=2, resolution=None, time_model=False)
+    assert len(outcome.results) == 2
+    bright = [r for r in outcome.results if decode(r["segmentations"][0])[8, 4]]
+    assert len(bright) == 1
+    for t, rle in enumerate(bright[0]["segmentations"]):
+        mask = decode(rle)
+        assert mask[8, 4 + t] and not mask[20, 28]
+
+
+def test_the_stateful_toy_is_listed_trained_and_swept(tmp_path, capsys):
+    assert main(["methods", "toy-stateful"]) == 0
+    assert "linking: state carried by the method from clip to clip" in capsys.readouterr().out
+    config = TrainConfig(
+        name="toy-stateful",
+        method="toy-stateful",
+        dataset=DatasetConfig(
+            kind="synthetic", videos=2, min_frames=4, max_frames=5, cache_dir=str(tmp_path / "c")
+        ),
+        clip=ClipConfig(frames=3, scales=[32]),
+        optim=OptimConfig(iterations=2),
+        output=str(tmp_path / "toy.pth"),
+        work_dir=str(tmp_path / "work"),
+        checkpoint_every=2,
+    )
+    assert train(config, progress=False, log=lambda _: None).iterations == 2
+    sweep = parse_config(
+        {
+            "name": "toy-stateful",
+            "dataset": {"kind": "synthetic"},
+            "methods": [{"name": "toy-stateful", "checkpoint": config.output}],
+            "sweep": {"clip_length": [2]},
+            "measure": {"warmup": 0, "repeats": 1},
+        }
+    )
+    (record,) = run_sweep(sweep, MemorySource(), tmp_path / "run", log=lambda s: None)
+    assert record["status"] == "ok"
+
+
+def test_minvis_through_the_harness_equals_its_whole_video_inference():
+    """A tiny MinVIS: T = all and T = S = 3 give the same results through the harness (its
+    per-frame network does not depend on the clip; the harness links clips as it links frames),
+    and the harness holds only a clip's float masks."""
+    torch.manual_seed(0)
+    plugin = get_method("minvis").build(
+        {
+            "backbone": "tiny",
+            "num_classes": 3,
+            "num_queries": 6,
+            "hidden_dim": 32,
+            "conv_dim": 32,
+            "mask_dim": 32,
+            "dim_feedforward": 64,
+            "enc_layers": 1,
+            "dec_layers": 3,
+            "min_size_test": 64,
+        }
+    )
+    source = MemorySource(lengths=(8,))
+    whole = run_method(
+        plugin, source, clip_length="all", stride=None, resolution=None, time_model=False
+    )
+    windows = run_method(plugin, source, clip_length=3, stride=3, resolution=None, time_model=False)
+    assert len(whole.results) == 10
+
+    def key(results: list[dict]) -> list:
+        return sorted(
+            (r["category_id"], round(r["score"], 5), str(r["segmentations"])) for r in results
+        )
+
+    assert key(whole.results) == key(windows.results)
+    assert windows.harness.stitch_peak_bytes < whole.harness.stitch_peak_bytes
+
+
+def test_encoded_frames_is_the_linkers_sink():
+    encoded = EncodedFrames(4, 4)
+    linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [(0, 1, 0.5)], [encoded])
+    linker.add_clip([0, 1], _clip([0, 1, 2], 2, torch.eye(3)))
+    (track,) = linker.finish()
+    assert (track.track_id, track.label, track.predictions) == (0, 1, [(1, 0.5)])
