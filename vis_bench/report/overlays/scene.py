@@ -6,8 +6,9 @@ own analysis (so `--score-threshold 0` gives what `diagnose` and `eval --per-vid
 
 * pairing and colour: a prediction takes the colour of the GT track it is matched to in most of
   that track's frames (`identity`'s main prediction); a GT track matched in no frame lends its
-  colour to its best-overlapping prediction in video IoU (`diagnose`). One object thus has one
-  colour in every method's column; other predictions take colours after the GT ones, by score.
+  colour to the free prediction that overlaps it most in video IoU (the metric's overlap), if
+  that prediction overlaps no other GT track more. One object thus has one colour in every
+  method's column; other predictions take colours after the GT ones, by score.
 * per-frame marks: the frame matching of `identity.frame_matches` (CLEAR MOT rules, IoU >= 0.5):
   a visible GT track left unmatched in a frame is *missed* there, a shown prediction with a
   non-empty mask left unmatched is a *false positive* there, and a GT track matched to another
@@ -26,7 +27,9 @@ from pycocotools import mask as mask_utils
 
 from vis_bench.eval.analysis.diagnose import diagnose
 from vis_bench.eval.analysis.identity import frame_matches, track_identities
+from vis_bench.eval.metric.iou import video_overlaps
 from vis_bench.eval.metric.loading import GroundTruth, Results, results_from_list
+from vis_bench.eval.rle.areas import track_areas
 from vis_bench.eval.stats.subset import restrict_to_videos, select_results
 from vis_bench.report.overlays.palette import RGB, colour
 
@@ -160,12 +163,24 @@ def _gt_tracks(gt: GroundTruth, names: dict[int, str]) -> list[Track]:
     return tracks
 
 
-def _pairing(gt: GroundTruth, diagnosis: list, identities: list) -> dict[int, int]:
+def _video_ious(gt: GroundTruth, shown: Results) -> np.ndarray:
+    """Video IoU [prediction, GT track] of one video, as the metric computes it."""
+    if not len(shown) or not len(gt.ann_ids):
+        return np.zeros((len(shown), len(gt.ann_ids)))
+    inter, union = video_overlaps(
+        shown.frames, gt.frames, track_areas(shown.frames), list(gt.frame_areas)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def _pairing(gt: GroundTruth, shown: Results, identities: list) -> dict[int, int]:
     """Prediction position -> the GT slot whose colour it takes.
 
     First each GT track's main prediction (matched in most of its frames, `identity`), the track
-    matched in more frames winning a prediction two tracks share; then, for a GT track matched
-    in no frame, its best-overlapping prediction in video IoU (`diagnose`) if still free.
+    matched in more frames winning a prediction two tracks share. Then a GT track matched in no
+    frame lends its colour to the free prediction that overlaps it most in video IoU, if that
+    prediction overlaps no other GT track more (so a duplicate of another object keeps its own).
     """
     slot_of = {int(a): k for k, a in enumerate(gt.ann_ids.tolist())}
     paired: dict[int, int] = {}
@@ -176,13 +191,17 @@ def _pairing(gt: GroundTruth, diagnosis: list, identities: list) -> dict[int, in
     for ident in mains:
         paired.setdefault(int(ident.main_prediction), slot_of[ident.annotation_id])
     matched = {slot_of[i.annotation_id] for i in mains}
-    overlaps = sorted(
-        (d for d in diagnosis if d.best_result is not None and d.video_iou > 0),
-        key=lambda d: -d.video_iou,
-    )
-    for d in overlaps:
-        if slot_of[d.annotation_id] not in matched:
-            paired.setdefault(int(d.best_result), slot_of[d.annotation_id])
+    ious = _video_ious(gt, shown)
+    candidates = [
+        (float(ious[p, k]), p, k)
+        for p in range(ious.shape[0])
+        if p not in paired and ious.shape[1] and ious[p].max() > 0
+        for k in [int(np.argmax(ious[p]))]
+        if k not in matched and not gt.crowd[k]
+    ]
+    for _, p, k in sorted(candidates, reverse=True):
+        if k not in paired.values():
+            paired[p] = k
     return paired
 
 
@@ -263,7 +282,7 @@ def method_scene(
     n_gt = len(gt1.ann_ids)
     diagnosis = diagnose(gt1, shown)
     identities = track_identities(gt1, shown)
-    paired = _pairing(gt1, diagnosis, identities)
+    paired = _pairing(gt1, shown, identities)
     unpaired = 0
     predictions = []
     for p in range(len(shown)):

@@ -77,7 +77,13 @@
     button.textContent = "Play";
   }
 
+  var zoom = document.getElementById("zoom");
+  function applyZoom() {
+    document.querySelectorAll(".strip").forEach(function (strip) { strip.style.zoom = zoom.value; });
+  }
+
   picker.addEventListener("change", function () { stop(); choose(picker.value); });
+  zoom.addEventListener("change", applyZoom);
   slider.addEventListener("input", function () { stop(); position = parseInt(slider.value, 10); draw(); });
   button.addEventListener("click", function () {
     if (timer !== null) { stop(); return; }
@@ -87,5 +93,6 @@
       draw();
     }, 400);
   });
+  applyZoom();
   choose(picker.value);
 }());
