@@ -21,6 +21,7 @@ import json
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -142,13 +143,20 @@ def time_report(run_dir: Path, repeat: int) -> dict:
             )
             seconds.append(elapsed)
             size = Path(path).stat().st_size
-    cells = [r.get("seconds_end_to_end") for r in records if r.get("seconds_end_to_end")]
     return {
         "run_dir": str(run_dir),
         "median_seconds": statistics.median(seconds),
         "bytes": size,
         "cells": len(records),
-        "cells_seconds_end_to_end": sum(cells),
+        "videos": max((r.get("num_videos") or 0 for r in records), default=0),
+        # each cell's start to end, as the README's default-run block adds them up
+        "cells_seconds": sum(
+            (
+                datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])
+            ).total_seconds()
+            for r in records
+            if r.get("started") and r.get("finished")
+        ),
     }
 
 

@@ -161,3 +161,23 @@ def test_the_report_in_a_real_browser(run_dir, tmp_path):
         assert not problems, problems
         assert all(url.startswith(("file:", "data:")) for url in requests), requests
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_a_run_without_its_predictions_or_dataset_still_gets_a_page(run_dir, tmp_path, capsys):
+    kept = tmp_path / "kept"
+    shutil.copytree(run_dir, kept, ignore=shutil.ignore_patterns("results.json", "report.html"))
+    assert main(["report", str(kept)]) == 0
+    page = (kept / "report.html").read_text()
+    assert "overlays left out" in page and "were not kept" in page
+    assert page.count('class="video"') == 0 and "Every video's AP per method" in page
+    moved = tmp_path / "moved"
+    shutil.copytree(run_dir, moved, ignore=shutil.ignore_patterns("report.html"))
+    records = (moved / "records.jsonl").read_text()
+    cache = str(run_dir.parent.parent / "cache")
+    (moved / "records.jsonl").write_text(
+        records.replace(
+            '"kind": "synthetic"', '"kind": "ovis", "annotations": "/gone.json"'
+        ).replace(cache, str(tmp_path / "nocache"))
+    )
+    assert main(["report", str(moved)]) == 0
+    assert "overlays left out" in (moved / "report.html").read_text()

@@ -181,3 +181,66 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(split, tmp_path, capsys, 
     for text in expected:
         assert text in err, (text, err)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_every_command_is_in_the_readmes_tour():
+    import re
+    from pathlib import Path
+
+    from vis_bench.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    tour = readme.split("## A short tour", 1)[1].split("\n## ", 1)[0]
+    first_cells = " ".join(
+        line.split("|")[1] for line in tour.splitlines() if line.startswith("| `")
+    )
+    _, commands = build_parser()
+    missing = [
+        name
+        for name in commands
+        if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", first_cells)
+    ]
+    assert missing == []
+
+
+def test_the_render_speed_block_reads_the_benchmarks_report(tmp_path):
+    import json
+
+    from vis_bench.maintainer.doc_numbers import regenerate
+
+    phases = {"read inputs": 0.1, "scene": 0.1, "draw animation": 1.8, "encode GIF": 0.7}
+    phases |= {"encode MP4": 1.1, "contact sheet": 0.6}
+    size = {"columns": 4, "median_seconds": phases, "total_seconds": 4.4}
+    report = {
+        "video": {"frames": 36, "height": 720, "width": 1280},
+        "methods": 3,
+        "repeat": 3,
+        "sizes": [
+            {**size, "panel_size": 480, "draw_seconds_per_frame": 0.05},
+            {**size, "panel_size": "video", "draw_seconds_per_frame": 0.1},
+        ],
+        "run_report": {"cells": 9, "videos": 24, "median_seconds": 2.0, "bytes": 4 * 2**20},
+        "provenance": {"commit": "a" * 40, "dirty": False, "command": "bench_show_render.py"},
+    }
+    report["run_report"]["cells_seconds"] = 100.0
+    source = tmp_path / "benchmarks" / "results" / "show_render.json"
+    source.parent.mkdir(parents=True)
+    source.write_text(json.dumps(report))
+    text = regenerate("<!-- numbers: render-speed -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "| 480 px | 4 | 1.80 s | 50 ms | 0.70 s | 1.10 s | 0.60 s | 4.40 s |" in text
+    assert "| 1280x720 (`--panel-size 0`) | 4 |" in text
+    assert "2.00 s, 4.0 MiB; those cells took 100 s" in text and "2.0 % more" in text
+
+
+def test_a_split_without_annotations_shows_predictions_alone(split, tmp_path):
+    import json
+
+    header = {k: v for k, v in split["gt"].items() if k != "annotations"}
+    gt_path = write_json(tmp_path / "valid.json", header)
+    out = tmp_path / "test.gif"
+    argv = ["show", "--gt", str(gt_path), "--frames", str(split["frames"]), "--video", "1"]
+    assert main([*argv, "--results", str(split["b"]), "--out", str(out), "--panel-size", "0"]) == 0
+    video = split["gt"]["videos"][0]
+    with Image.open(out) as gif:
+        assert gif.size[0] == video["width"]  # one column: no ground truth to show
+    assert json.loads(gt_path.read_text()).get("annotations") is None

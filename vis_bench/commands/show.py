@@ -57,8 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.errors import InputError
     from vis_bench.report.overlays.show import ShowRequest, render_show, summary_lines
 
+    if args.cell and args.run is None:
+        raise InputError("--cell names a cell of a run: pass --run RUN_DIR too", field="--cell")
     if args.run is not None:
         cells = ([args.cell] if args.cell else []) + list(args.compare)
         results = None

@@ -273,8 +273,10 @@ def method_scene(
     names: dict[int, str],
     score_threshold: float = DEFAULT_SCORE_THRESHOLD,
     top: int = DEFAULT_TOP,
+    has_annotations: bool = True,
 ) -> MethodScene:
-    """One method's shown predictions on `video`, paired, coloured and matched frame by frame."""
+    """One method's shown predictions on `video`, paired, coloured and matched frame by frame
+    (a split without annotations has nothing to match: no marks)."""
     gt1, res1 = restrict_to_videos(gt, res, [video.id])
     positions = _shown_predictions(res1, video.id, score_threshold, top)
     in_file = np.flatnonzero(res.video_of == video.id)  # res1's order is the file's
@@ -304,7 +306,7 @@ def method_scene(
                 score=score,
             )
         )
-    marks = _marks(gt1, shown, video.length)
+    marks = _marks(gt1, shown, video.length) if has_annotations else []
     return MethodScene(
         label=label,
         predictions=predictions,
@@ -330,7 +332,7 @@ def video_scene(
         video=video,
         gt=_gt_tracks(gt1, names) if has_annotations else None,
         methods=[
-            method_scene(label, gt, res, video, names, score_threshold, top)
+            method_scene(label, gt, res, video, names, score_threshold, top, has_annotations)
             for label, res in methods
         ],
         score_threshold=score_threshold,
