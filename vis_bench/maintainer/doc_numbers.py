@@ -467,6 +467,13 @@ def sweep_bootstrap_cost_block(root: Path) -> str:
     )
 
 
+def _load_span(report: dict[str, Any]) -> str:
+    """`load average 3.3 -> 3.4` from a report's provenance block (`-` where not recorded)."""
+    block = report.get("provenance") or {}
+    before, after = block.get("load_before"), block.get("load_after")
+    return f"load average {_fmt(before)} -> {_fmt(after)}"
+
+
 def render_speed_block(root: Path) -> str:
     """`show` on a 36-frame 720p video per phase and panel size, and the HTML report of a run
     (benchmarks/results/show_render.json)."""
@@ -491,9 +498,10 @@ def render_speed_block(root: Path) -> str:
     lines += [
         "",
         f"One {video['frames']}-frame {video['width']}x{video['height']} video, the ground truth "
-        f"and {report['methods']} results files; medians of {report['repeat']} rounds; reading "
-        "the inputs and the matching are in the total. `show` writes one animation (GIF or MP4) "
-        "and the sheet.",
+        f"and {report['methods']} results files; medians of {report['repeat']} rounds "
+        f"({_load_span(report)}); a frame is one row of panels, decoding included; reading the "
+        "inputs and the matching are in the total. `show` writes one animation (GIF or MP4) and "
+        "the sheet.",
     ]
     run = report.get("run_report")
     if run:
