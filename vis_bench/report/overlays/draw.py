@@ -213,7 +213,12 @@ def _header(
         x += piece.width + style.text
 
 
-def fitted(draw: ImageDraw.ImageDraw, text: str, width: int, font) -> str:
+def fitted(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    width: int,
+    font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+) -> str:
     """`text`, cut with "..." to fit `width` pixels."""
     if draw.textlength(text, font=font) <= width:
         return text

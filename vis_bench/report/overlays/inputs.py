@@ -11,6 +11,7 @@ generated again, identically, where it is not cached).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from vis_bench.eval.metric.loading import (
 from vis_bench.report.overlays.scene import VideoInfo
 from vis_bench.report.records import latest_records, read_records
 
+# a run folder's layout, as sweep/run_dir.py writes it (the sweep floor is above this one)
 CELLS_DIR = "cells"
 INDEX_FILE = "index.json"
 RESULTS_FILE = "results.json"
@@ -61,7 +63,7 @@ class Sources:
             )
         return video, VideoInfo(video.id, video.name, video.height, video.width, video.length)
 
-    def frame_reader(self, video: Video):
+    def frame_reader(self, video: Video) -> Callable[[int], np.ndarray]:
         """`read(t)`: frame t of `video` as uint8 RGB [H, W, 3]."""
         return lambda t: self.dataset.frames(video, [t])[0]
 
@@ -241,7 +243,9 @@ def load_cell_results(cell: RunCell, gt: GroundTruth, run_dir: Path) -> Results:
     return load_results(cell.results, gt)
 
 
-def from_run(run_dir: Path, wanted: list[str] | None, records=None) -> Sources:
+def from_run(
+    run_dir: Path, wanted: list[str] | None, records: list[dict[str, Any]] | None = None
+) -> Sources:
     """Cells of a run folder (default: each method's leaderboard cell) on the run's dataset."""
     records = records if records is not None else run_records(run_dir)
     cells = run_cells(run_dir, records)

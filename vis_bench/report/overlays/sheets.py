@@ -24,7 +24,7 @@ from vis_bench.report.overlays.draw import (
     panel_font,
 )
 from vis_bench.report.overlays.palette import ERROR, GOOD, NEUTRAL, RGB, WARNING
-from vis_bench.report.overlays.scene import MethodScene, VideoScene
+from vis_bench.report.overlays.scene import FrameMarks, MethodScene, VideoScene
 
 #: pixels between panels
 GAP = 4
@@ -185,7 +185,7 @@ class SceneRenderer:
         )
 
 
-def _status(t: int, marks) -> list[tuple[str, RGB]]:
+def _status(t: int, marks: FrameMarks | None) -> list[tuple[str, RGB]]:
     """The header's second line: frame index, then what went wrong in this frame."""
     status: list[tuple[str, RGB]] = [(f"frame {t}", HEADER_TEXT)]
     if marks is None:
