@@ -111,3 +111,12 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
     assert all(r["checkpoint"].endswith("_tiny.pth") for r in records)
     board = (tmp_path / "runs" / "default" / "leaderboard.md").read_text()
     assert "| seqformer" in board.replace("|   ", "| ") or "seqformer" in board
+    # the run's HTML report and `show` draw the three trained models' predictions
+    page = (tmp_path / "runs" / "default" / "report.html").read_text()
+    assert all(f'id="method-{m}"' in page for m in methods) and page.count('class="video"') == 1
+    assert "[ifc](report.html#method-ifc)" in board
+    out = tmp_path / "v.gif"
+    run_dir = str(tmp_path / "runs" / "default")
+    assert main(["show", "--run", run_dir, "--video", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"{m} T=" in printed for m in methods)

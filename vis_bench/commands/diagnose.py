@@ -1,8 +1,11 @@
-"""`run_bench.py diagnose --gt GT.json --results RES.json [--out TRACKS.json]`.
+"""`run_bench.py diagnose --gt GT.json --results RES.json [--out TRACKS.json]
+[--show DIR --frames FRAMES [--worst K]]`.
 
 Prints, for all tracks and apart for those that are always visible and those that enter or leave,
 how many a prediction finds, how often it has the right category, and the share of visible frames
-where its mask is empty (see vis_bench/eval/analysis/diagnose.py).
+where its mask is empty (see vis_bench/eval/analysis/diagnose.py). `--show DIR` draws the K worst
+tracks, one contact sheet each, the track singled out beside the ground truth
+(vis_bench/report/overlays/worst.py).
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="write every track's diagnosis as JSON"
     )
+    parser.add_argument(
+        "--show", type=Path, default=None, metavar="DIR", help="draw the worst tracks into DIR"
+    )
+    parser.add_argument(
+        "--frames", type=Path, default=None, help="with --show: the folder of the video folders"
+    )
+    parser.add_argument("--worst", type=int, default=5, help="with --show: how many tracks")
+    parser.add_argument(
+        "--score-threshold", type=float, default=0.3, help="with --show: draw predictions above"
+    )
 
 
 def _cell(key: str, value: float) -> str:
@@ -53,6 +66,32 @@ def _without_nan(value):
     return None if isinstance(value, float) and value != value else value
 
 
+def _check_show(args: argparse.Namespace) -> None:
+    from vis_bench.errors import InputError
+
+    if args.show is None:
+        return
+    if args.frames is None:
+        raise InputError(
+            "drawing tracks needs the frames: pass --frames (the folder holding the video "
+            "folders, e.g. JPEGImages/)",
+            field="--frames",
+        )
+    if args.worst < 1:
+        raise InputError(f"must be at least 1, got {args.worst}", field="--worst")
+
+
+def _show(args: argparse.Namespace, tracks: list) -> None:
+    from vis_bench.report.overlays.worst import worst_tracks, write_worst_sheets
+
+    worst = worst_tracks(tracks, args.worst)
+    paths = write_worst_sheets(
+        args.gt, args.results, args.frames, worst, args.show, score_threshold=args.score_threshold
+    )
+    for path in paths:
+        print(f"wrote {path}")
+
+
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
@@ -60,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.eval.analysis.diagnose import FOUND_IOU, as_records, diagnose, summarize
     from vis_bench.eval.metric.loading import load_ground_truth, load_results
 
+    _check_show(args)
     gt = load_ground_truth(args.gt)
     tracks = diagnose(gt, load_results(args.results, gt))
     summary = summarize(tracks)
@@ -70,4 +110,6 @@ def run(args: argparse.Namespace) -> int:
         payload = _without_nan({"summary": summary, "tracks": as_records(tracks)})
         write_atomic(args.out, json.dumps(payload, indent=1, allow_nan=False) + "\n")
         print(f"wrote {args.out}")
+    if args.show is not None:
+        _show(args, tracks)
     return 0

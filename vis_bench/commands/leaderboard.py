@@ -2,7 +2,9 @@
 
 Leaderboard markdown from records alone: a records.jsonl copied out of its run folder is enough.
 `--settings` names the dataset and measure settings each record was made with (embedded in the
-record; for records written before that, read from the folder's configs/<hash>.yaml).
+record; for records written before that, read from the folder's configs/<hash>.yaml). Given one
+run folder that holds its HTML report (report.html), each method row links to its section there
+(the link is relative to the run folder, where `run` writes leaderboard.md).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
     from vis_bench.errors import InputError
-    from vis_bench.report.leaderboard import leaderboard_markdown
+    from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
     from vis_bench.report.records import read_records
     from vis_bench.report.settings import with_configs
 
@@ -47,8 +49,15 @@ def run(args: argparse.Namespace) -> int:
                 "no records found (expected a run folder with records.jsonl)", path=str(path)
             )
         records.extend(with_configs(found, path if path.is_dir() else path.parent))
+    # one run folder with its HTML report: method rows link to it (relative to that folder)
+    folder = args.runs[0] if len(args.runs) == 1 and args.runs[0].is_dir() else None
+    report = REPORT_FILE if folder is not None and (folder / REPORT_FILE).is_file() else None
     markdown = leaderboard_markdown(
-        records, args.title, group_datasets=args.group_datasets, settings=args.settings
+        records,
+        args.title,
+        group_datasets=args.group_datasets,
+        settings=args.settings,
+        report=report,
     )
     if args.out is None:
         print(markdown, end="")

@@ -2,7 +2,7 @@
 
 With no arguments `run_bench.py` runs configs/default.yaml: the embedded synthetic dataset,
 every registered method, clip lengths {all, 10, 5}; it prints the comparison table and writes
-the leaderboard, tables and plots next to the records.
+the leaderboard, tables, plots and the HTML report (report.html) next to the records.
 
 Exit codes: 0 every cell finished; 1 the sweep finished but some cell failed (the tables show
 which and why); 2 the config or a command-line value is wrong (nothing ran); 130 interrupted
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     for line in notes_lines(records):
         print(f"note: {line}")
     title = f"vis-bench: {config.name}"
-    for path in write_reports(records, run_dir, title=title):
+    for path in write_reports(records, run_dir, title=title, html=True, log=print):
         print(f"wrote {path}")
     failed = [r for r in records if r.get("status") != "ok"]
     if failed:

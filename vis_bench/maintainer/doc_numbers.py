@@ -77,6 +77,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "long-video": ("results/long_video/records.jsonl",),
     "interval-example": ("results/default_run/records.jsonl",),
     "sweep-bootstrap-cost": ("benchmarks/results/cell_bootstrap_default_run.json",),
+    "render-speed": ("benchmarks/results/show_render.json",),
 }
 
 
@@ -467,6 +468,61 @@ def sweep_bootstrap_cost_block(root: Path) -> str:
     )
 
 
+def _load_span(report: dict[str, Any]) -> str:
+    """`load average 3.3 -> 3.4` from a report's provenance block (`-` where not recorded)."""
+    block = report.get("provenance") or {}
+    before, after = block.get("load_before"), block.get("load_after")
+    return f"load average {_fmt(before)} -> {_fmt(after)}"
+
+
+def render_speed_block(root: Path) -> str:
+    """`show` on a 36-frame 720p video per phase and panel size, and the HTML report of a run
+    (benchmarks/results/show_render.json)."""
+    report = _read(root, "benchmarks/results/show_render.json")
+    video = report["video"]
+    lines = [
+        "| panels | columns | draw all frames | per frame | GIF | MP4 | contact sheet | total |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in report["sizes"]:
+        s = size["median_seconds"]
+        panels = (
+            f"{video['width']}x{video['height']} (`--panel-size 0`)"
+            if size["panel_size"] == "video"
+            else f"{size['panel_size']} px"
+        )
+        lines.append(
+            f"| {panels} | {size['columns']} | {s['draw animation']:.2f} s | "
+            f"{1000 * size['draw_seconds_per_frame']:.0f} ms | {s['encode GIF']:.2f} s | "
+            f"{s['encode MP4']:.2f} s | {s['contact sheet']:.2f} s | {size['total_seconds']:.2f} s |"
+        )
+    lines += [
+        "",
+        f"One {video['frames']}-frame {video['width']}x{video['height']} video, the ground truth "
+        f"and {report['methods']} results files; medians of {report['repeat']} rounds "
+        f"({_load_span(report)}); a frame is one row of panels, decoding included; reading the "
+        "inputs and the matching are in the total. `show` writes one animation (GIF or MP4) and "
+        "the sheet.",
+    ]
+    run = report.get("run_report")
+    if run:
+        lines += [
+            "",
+            f"The HTML report of a run of {run['cells']} cells on {run['videos']} videos (the "
+            f"default run's shape): {run['median_seconds']:.2f} s, "
+            f"{run['bytes'] / 2**20:.1f} MiB; those cells took {run['cells_seconds']:.0f} s "
+            f"(each cell's start to end), so `run` spends "
+            f"{100 * run['median_seconds'] / run['cells_seconds']:.1f} % more on it.",
+        ]
+    lines += [
+        "",
+        "Source: `benchmarks/results/show_render.json`, written by `python "
+        "benchmarks/bench_show_render.py --run RUN_DIR --json "
+        "benchmarks/results/show_render.json`.",
+    ]
+    return "\n".join(lines)
+
+
 GENERATORS: dict[str, Callable[[Path], str]] = {
     "parity": parity_block,
     "tiny-models": tiny_models_block,
@@ -478,6 +534,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "long-video": long_video_block,
     "interval-example": interval_example_block,
     "sweep-bootstrap-cost": sweep_bootstrap_cost_block,
+    "render-speed": render_speed_block,
 }
 
 

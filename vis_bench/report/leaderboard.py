@@ -11,10 +11,13 @@ Records of different datasets are never ranked together: `leaderboard` refuses t
 to group them, and then ranks each dataset in its own section. Asked for, a last section names the
 dataset and measure settings of each config the records were made with, read from the records
 themselves (report/settings.py), so a leaderboard of copied records still says how they were made.
+Where the run folder holds its HTML report (report.html), each method row links to the method's
+section there; without one there is no link, so the markdown never points at a missing page.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -38,6 +41,8 @@ from vis_bench.report.tables import (
     was_loaded,
 )
 
+#: the HTML report's file name in a run folder (report/html_report.py writes it)
+REPORT_FILE = "report.html"
 COLUMNS = [
     "rank",
     "method",
@@ -120,6 +125,7 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
                 "cell": f"T={r['clip_length']} S={r['stride']} res={r['resolution']} {r['dtype']}",
                 "cells": int(counts[(r["method"], r["checkpoint"])]),
                 "notes": r.get("notes") or "",
+                "key": record.get("key"),
             }
         )
     return pd.DataFrame(rows)
@@ -142,18 +148,34 @@ def _vs_next(chosen: list[dict[str, Any]], i: int, comparer: PairedComparer) -> 
     return comparer.compare(chosen[i], chosen[i + 1], "AP").text(1)
 
 
-def _display(value: Any) -> str:
+def display_text(value: Any) -> str:
     """Leaderboard text: floats to one decimal, missing values as "-"."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
         return "-"
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
-def _section(records: list[dict[str, Any]]) -> list[str]:
+def method_anchors(methods: list[str]) -> list[str]:
+    """The HTML report's section id of each leaderboard row's method (`method-seqformer`; a
+    method ranked twice, e.g. with two checkpoints, gets `-2`, `-3` after its first row)."""
+    seen: dict[str, int] = {}
+    anchors = []
+    for method in methods:
+        slug = "method-" + (re.sub(r"[^a-z0-9]+", "-", str(method).lower()).strip("-") or "x")
+        seen[slug] = seen.get(slug, 0) + 1
+        anchors.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
+    return anchors
+
+
+def _section(records: list[dict[str, Any]], report: str | None = None) -> list[str]:
     frame = leaderboard_frame(records)
     if frame.empty:
         return ["No finished cells yet."]
     frame = frame.assign(AP=frame["AP interval"])
+    if report is not None:  # each method row links to its section of the HTML report
+        anchors = method_anchors(list(frame["method"]))
+        links = [f"[{m}]({report}#{a})" for m, a in zip(frame["method"], anchors, strict=True)]
+        frame = frame.assign(method=links)
     shown = {
         "vs next": frame["vs next"].astype(bool).any() and frame["AP"].notna().any(),
         PUBLISHED_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
@@ -164,7 +186,7 @@ def _section(records: list[dict[str, Any]]) -> list[str]:
         for c in COLUMNS
         if shown.get(c, True) and (c not in OCCLUSION_AP or frame[c].notna().any())
     ]
-    shown_frame = frame[columns].map(_display)
+    shown_frame = frame[columns].map(display_text)
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
     if frame["FPS"].astype(str).str.contains(r"\*", regex=True).any():
         lines += ["", "\\* FPS measured while the machine was loaded."]
@@ -176,9 +198,11 @@ def leaderboard_markdown(
     title: str = "vis-bench leaderboard",
     group_datasets: bool = False,
     settings: bool = False,
+    report: str | None = None,
 ) -> str:
     """The leaderboard as a markdown document; one section per dataset when grouping, and with
-    `settings` the dataset and measure settings the records were made with."""
+    `settings` the dataset and measure settings the records were made with. With `report` (the
+    HTML report's path relative to the markdown), each method row links to its section there."""
     datasets = datasets_of(records)
     if len(datasets) > 1 and not group_datasets:
         raise InputError(
@@ -190,7 +214,7 @@ def leaderboard_markdown(
     for dataset in datasets or ["-"]:
         subset = [r for r in records if (r.get("dataset_label") or r.get("dataset")) == dataset]
         lines += [f"## {dataset}", ""] if datasets else []
-        lines += _section(subset if datasets else records) + [""]
+        lines += _section(subset if datasets else records, report) + [""]
     notes = {r.get("method"): r.get("notes") for r in records if r.get("notes")}
     if notes:
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]

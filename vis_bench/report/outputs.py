@@ -1,12 +1,14 @@
-"""Writing every report of a run (tables, leaderboard, plots) from its records."""
+"""Writing every report of a run (tables, leaderboard, plots and, for `run`, the HTML report)
+from its records."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vis_bench.atomic import write_atomic
-from vis_bench.report.leaderboard import leaderboard_markdown
+from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
 from vis_bench.report.memory_plot import memory_table, plot_memory_vs_frames
 from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
 from vis_bench.report.tables import (
@@ -52,16 +54,21 @@ def _cut_videos(records: list[dict[str, Any]]) -> bool:
     return any(r.get("video_frames") is not None for r in records)
 
 
-def write_reports(records: list[dict[str, Any]], out_dir: str | Path, title: str) -> list[Path]:
-    """tables.md, leaderboard.md and the PNG plots under `out_dir`; returns what was written."""
+def write_reports(
+    records: list[dict[str, Any]],
+    out_dir: str | Path,
+    title: str,
+    html: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> list[Path]:
+    """tables.md, the PNG plots, with `html` the HTML report (report.html: needs the run
+    folder's predictions and dataset) and leaderboard.md, whose method rows link to the report
+    when there is one; returns what was written."""
     out_dir = Path(out_dir)
     written = []
     tables = out_dir / "tables.md"
     write_atomic(tables, tables_markdown(records, title))
     written.append(tables)
-    board = out_dir / "leaderboard.md"
-    write_atomic(board, leaderboard_markdown(records, title, group_datasets=True))
-    written.append(board)
     for plot, name in (
         (plot_ap_vs_clip_length, "ap_vs_clip_length.png"),
         (plot_ap_vs_fps, "ap_vs_fps.png"),
@@ -73,4 +80,27 @@ def write_reports(records: list[dict[str, Any]], out_dir: str | Path, title: str
         path = plot_memory_vs_frames(records, out_dir / "plots" / "memory_vs_frames.png")
         if path is not None:
             written.append(path)
+    if html:
+        written += _html_report(records, out_dir, title, log)
+    board = out_dir / "leaderboard.md"
+    report = REPORT_FILE if (out_dir / REPORT_FILE).is_file() else None
+    write_atomic(board, leaderboard_markdown(records, title, group_datasets=True, report=report))
+    written.append(board)
     return written
+
+
+def _html_report(
+    records: list[dict[str, Any]], out_dir: Path, title: str, log: Callable[[str], None]
+) -> list[Path]:
+    """The HTML report, or a note of why there is none (the run's numbers are written anyway)."""
+    from vis_bench.errors import InputError
+    from vis_bench.report.html_report import write_html_report
+
+    try:
+        path = write_html_report(
+            out_dir, records=records, title=title, plots_dir=out_dir / "plots", log=log
+        )
+    except InputError as err:
+        log(f"note: no HTML report: {err}")
+        return []
+    return [path]

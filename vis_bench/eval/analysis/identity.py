@@ -13,6 +13,10 @@ still carry the right identity; its class is reported apart):
   was not, i.e. (number of matched stretches) - 1. As in TrackEval, a frame with no GT at all or
   no prediction at all does not interrupt a stretch.
 
+`frame_matches` gives the matching itself, frame by frame (which GT tracks and predictions are
+present, which pairs matched), so a picture of a video marks exactly the frames these counts
+come from (`show`, the HTML report).
+
 Totals over tracks equal TrackEval's CLEAR `IDSW` and `Frag` on the same video with all classes
 merged into one (tests/test_eval_tracking.py checks this against TrackEval itself).
 """
@@ -62,24 +66,36 @@ def _frame_entry(frames: list, t: int) -> dict | None:
     return frames[t] if t < len(frames) else None
 
 
-def _video_identity(
+@dataclass(frozen=True)
+class FrameMatch:
+    """One frame's matching: the GT tracks and predictions present, and the pairs matched.
+
+    Indices are positions in the `tracks` and `preds` lists the matching was given. `counted` is
+    False for a frame with no GT or no prediction present: such a frame neither matches nor
+    interrupts a stretch.
+    """
+
+    gt_present: tuple[int, ...]
+    pred_present: tuple[int, ...]
+    pairs: tuple[tuple[int, int], ...]  # (gt position, pred position)
+
+    @property
+    def counted(self) -> bool:
+        return bool(self.gt_present) and bool(self.pred_present)
+
+
+def frame_matches(
     gt: GroundTruth, res: Results, tracks: list[int], preds: list[int], n_frames: int
-) -> list[TrackIdentity]:
-    n_gt = len(tracks)
-    seen = np.zeros(n_gt, dtype=np.int64)
-    matched = np.zeros(n_gt, dtype=np.int64)
-    switches = np.zeros(n_gt, dtype=np.int64)
-    stretches = np.zeros(n_gt, dtype=np.int64)
-    last_pred = np.full(n_gt, -1)  # last prediction matched, any frame earlier
-    prev_frame_pred = np.full(n_gt, -1)  # prediction matched in the previous counted frame
-    per_pred: list[dict[int, int]] = [{} for _ in range(n_gt)]
+) -> list[FrameMatch]:
+    """The frame-by-frame matching of one video's GT `tracks` and predictions `preds` (indices
+    into `gt` and `res`), with the continuity preference of the module's rules."""
+    prev_frame_pred = np.full(len(tracks), -1)  # prediction matched in the previous counted frame
+    out = []
     for t in range(n_frames):
         g_rows = [i for i, k in enumerate(tracks) if _frame_entry(gt.frames[k], t) is not None]
         p_cols = [j for j, r in enumerate(preds) if _frame_entry(res.frames[r], t) is not None]
-        if not g_rows:
-            continue
-        seen[g_rows] += 1
-        if not p_cols:
+        if not g_rows or not p_cols:
+            out.append(FrameMatch(tuple(g_rows), tuple(p_cols), ()))
             continue
         sim = _frame_ious(
             [gt.frames[tracks[i]][t] for i in g_rows], [res.frames[preds[j]][t] for j in p_cols]
@@ -91,13 +107,39 @@ def _video_identity(
         ok = score[rows, cols] > _EPS
         g_hit = np.array(g_rows)[rows[ok]]
         p_hit = np.array(p_cols)[cols[ok]]
+        prev_frame_pred[:] = -1
+        prev_frame_pred[g_hit] = p_hit
+        pairs = tuple(zip(g_hit.tolist(), p_hit.tolist(), strict=True))
+        out.append(FrameMatch(tuple(g_rows), tuple(p_cols), pairs))
+    return out
+
+
+def _video_identity(
+    gt: GroundTruth, res: Results, tracks: list[int], preds: list[int], n_frames: int
+) -> list[TrackIdentity]:
+    n_gt = len(tracks)
+    seen = np.zeros(n_gt, dtype=np.int64)
+    matched = np.zeros(n_gt, dtype=np.int64)
+    switches = np.zeros(n_gt, dtype=np.int64)
+    stretches = np.zeros(n_gt, dtype=np.int64)
+    last_pred = np.full(n_gt, -1)  # last prediction matched, any frame earlier
+    prev_frame_pred = np.full(n_gt, -1)  # prediction matched in the previous counted frame
+    per_pred: list[dict[int, int]] = [{} for _ in range(n_gt)]
+    for frame in frame_matches(gt, res, tracks, preds, n_frames):
+        if not frame.gt_present:
+            continue
+        seen[list(frame.gt_present)] += 1
+        if not frame.counted:
+            continue
+        g_hit = np.array([g for g, _ in frame.pairs], dtype=np.int64)
+        p_hit = np.array([p for _, p in frame.pairs], dtype=np.int64)
         switches[g_hit] += (last_pred[g_hit] >= 0) & (last_pred[g_hit] != p_hit)
         matched[g_hit] += 1
         stretches[g_hit] += prev_frame_pred[g_hit] < 0
         last_pred[g_hit] = p_hit
         prev_frame_pred[:] = -1
         prev_frame_pred[g_hit] = p_hit
-        for g, p in zip(g_hit.tolist(), p_hit.tolist(), strict=True):
+        for g, p in frame.pairs:
             per_pred[g][p] = per_pred[g].get(p, 0) + 1
     out = []
     for i, k in enumerate(tracks):

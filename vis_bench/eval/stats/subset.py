@@ -1,4 +1,5 @@
-"""A loaded GT/results pair restricted to some of its videos, for scoring part of a split.
+"""A loaded GT/results pair restricted to some of its videos, for scoring part of a split
+(`restrict_to_videos`), and a results set restricted to some of its results (`select_results`).
 
 Restricting the *loaded* objects and running the ordinary `evaluate_loaded` on them is the same as
 scoring GT and results files filtered to those videos: the evaluation universe becomes those
@@ -55,3 +56,18 @@ def restrict_to_videos(
         _restricted(gt, gt_keep, videos, universe),
         _restricted(res, res_keep, videos, universe),
     )
+
+
+def select_results(res: Results, indices: Iterable[int]) -> Results:
+    """The results at `indices` (positions in `res`), in that order: e.g. those shown above a
+    score threshold. Every per-result field is carried along."""
+    order = np.asarray(list(indices), dtype=np.int64)
+    n = len(res.frames)
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(res):
+        value = getattr(res, f.name)
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
+            changes[f.name] = value[order]
+        elif isinstance(value, list) and len(value) == n and f.name != "occ_problems":
+            changes[f.name] = [value[i] for i in order.tolist()]
+    return dataclasses.replace(res, **changes)

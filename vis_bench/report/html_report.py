@@ -1,0 +1,209 @@
+"""One self-contained HTML page per run (`report RUN_DIR`, and `run` writes it as report.html).
+
+The page holds the leaderboard (its columns sortable), the tables of tables.md, the plots, the
+published numbers beside the reproduced ones, each cell's record (environment, deformable-
+attention core, dtype, machine load, config) and the per-video browser (report/video_browser.py).
+Styles, script and images are inside the file (images as data URIs): it opens from disk with no
+server and makes no network request. Templates are Jinja2 files shipped with the package
+(vis_bench/report/templates/).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from vis_bench.atomic import write_atomic
+from vis_bench.report.leaderboard import (
+    COLUMNS,
+    REPORT_FILE,
+    display_text,
+    leaderboard_frame,
+    method_anchors,
+)
+from vis_bench.report.overlays.inputs import run_records
+from vis_bench.report.overlays.media import data_uri
+from vis_bench.report.overlays.scene import DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP, frame_ranges
+from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
+from vis_bench.report.tables import OCCLUSION_AP, datasets_of
+from vis_bench.report.video_browser import Browser, BrowserLimits, build_browser
+
+#: plots the page shows: file name under <run>/plots/ -> title
+PLOTS = {
+    "ap_vs_fps.png": "AP vs FPS",
+    "ap_vs_clip_length.png": "AP vs clip length",
+    "memory_vs_frames.png": "Peak memory vs frames per video",
+}
+
+
+def _leaderboard(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per dataset: the leaderboard's header and rows as text, each row with its anchor."""
+    sections = []
+    for dataset in datasets_of(records) or ["-"]:
+        subset = [r for r in records if (r.get("dataset_label") or r.get("dataset")) == dataset]
+        frame = leaderboard_frame(subset or records)
+        if frame.empty:
+            continue
+        frame = frame.assign(AP=frame["AP interval"])
+        published = frame[PUBLISHED_COLUMN].astype(bool).any()
+        columns = [
+            c
+            for c in COLUMNS
+            if (c not in (PUBLISHED_COLUMN, DELTA_COLUMN) or published)
+            and (c != "vs next" or frame["vs next"].astype(bool).any())
+            and (c not in OCCLUSION_AP or frame[c].notna().any())
+        ]
+        anchors = method_anchors(list(frame["method"]))
+        rows = [
+            {"anchor": anchor, "cells": [display_text(row[c]) for c in columns]}
+            for anchor, (_, row) in zip(anchors, frame.iterrows(), strict=True)
+        ]
+        sections.append({"dataset": dataset, "columns": columns, "rows": rows})
+    return sections
+
+
+def _plots(records: list[dict[str, Any]], plots_dir: Path | None) -> list[dict[str, str]]:
+    """The run's plots as data URIs: read from `plots_dir` where drawn, else drawn here."""
+    from vis_bench.report.memory_plot import plot_memory_vs_frames
+    from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
+
+    draw = {
+        "ap_vs_fps.png": plot_ap_vs_fps,
+        "ap_vs_clip_length.png": plot_ap_vs_clip_length,
+        "memory_vs_frames.png": plot_memory_vs_frames,
+    }
+    cut = any(r.get("video_frames") is not None for r in records)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, title in PLOTS.items():
+            if name == "memory_vs_frames.png" and not cut:
+                continue
+            path = plots_dir / name if plots_dir is not None else None
+            if path is None or not path.is_file():
+                path = draw[name](records, Path(tmp) / name)
+            if path is not None:
+                out.append({"title": title, "uri": data_uri(Path(path).read_bytes(), "image/png")})
+    return out
+
+
+def _published(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The authors' numbers of the run's methods beside the AP of any cell of that setting."""
+    from vis_bench.report.published_columns import load_default_published, published_entries
+
+    published = load_default_published()
+    methods = {r.get("method") for r in records}
+    matched = published_entries(records, published)
+    by_entry: dict[str, list[dict[str, Any]]] = {}
+    for key, entry in matched.items():
+        record = next(r for r in records if r.get("key") == key)
+        by_entry.setdefault(entry["id"], []).append(record)
+    rows = []
+    for entry in published.entries if published is not None else []:
+        if entry["method"] not in methods:
+            continue
+        cells = by_entry.get(entry["id"], [])
+        ap = entry["metrics"].get("AP")
+        measured = [100 * r["AP"] for r in cells if r.get("AP") is not None]
+        rows.append(
+            {
+                "id": entry["id"],
+                "method": entry["method"],
+                "setting": _setting_text(entry["setting"]),
+                "published": "-" if ap is None else f"{ap:.1f}",
+                "reproduced": ", ".join(f"{m:.1f}" for m in measured) or "no cell of this setting",
+                "delta": ", ".join(f"{m - ap:+.1f}" for m in measured) if ap is not None else "",
+                "source": f"{entry['source']['kind']} of "
+                f"{entry['source'].get('repository') or entry['source'].get('paper')}, "
+                f"{entry['source']['table']}",
+            }
+        )
+    return {"rows": rows, "matched": len(matched)}
+
+
+def _setting_text(setting: dict[str, Any]) -> str:
+    keys = ("dataset", "split", "backbone", "clip_length", "stride", "resolution")
+    return ", ".join(f"{k} {setting[k]}" for k in keys if setting.get(k) is not None)
+
+
+def _tables_html(records: list[dict[str, Any]], title: str) -> str:
+    """tables.md's content as HTML (its title line left out: the page has its own)."""
+    import markdown
+
+    from vis_bench.report.outputs import tables_markdown
+
+    text = tables_markdown(records, title)
+    text = re.sub(r"\A# .*\n", "", text)
+    return markdown.markdown(text, extensions=["tables"])
+
+
+def report_context(
+    run_dir: Path,
+    records: list[dict[str, Any]],
+    title: str,
+    limits: BrowserLimits,
+    plots_dir: Path | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Everything the template shows, as plain data."""
+    from vis_bench.report.cell_records import cell_sections
+
+    browser: Browser = build_browser(run_dir, records, limits, log)
+    return {
+        "title": title,
+        "datasets": datasets_of(records),
+        "run_dir": str(run_dir),
+        "leaderboards": _leaderboard(records),
+        "tables_html": _tables_html(records, title),
+        "plots": _plots(records, plots_dir),
+        "published": _published(records),
+        "methods": cell_sections(records),
+        "browser": browser,
+        "provenance": _provenance(),
+        "threshold": DEFAULT_SCORE_THRESHOLD,
+        "top": DEFAULT_TOP,
+    }
+
+
+def _provenance() -> str:
+    from vis_bench.measure.provenance import code_state, commit_label
+
+    label = commit_label(code_state()) or "unknown (not a git checkout)"
+    return f"vis-bench at commit {label}"
+
+
+def render_report(context: dict[str, Any]) -> str:
+    """The page's HTML from the package's Jinja2 templates."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("vis_bench.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["points"] = lambda v: "-" if v is None else f"{100 * v:.1f}"
+    environment.filters["ranges"] = frame_ranges
+    return environment.get_template("report.html.j2").render(**context)
+
+
+def write_html_report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    title: str | None = None,
+    records: list[dict[str, Any]] | None = None,
+    limits: BrowserLimits | None = None,
+    plots_dir: Path | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> Path:
+    """Write the run's page (default: <run_dir>/report.html), whole or not at all."""
+    run_dir = Path(run_dir)
+    records = records if records is not None else run_records(run_dir)
+    title = title or f"vis-bench: {run_dir.name}"
+    out = Path(out) if out is not None else run_dir / REPORT_FILE
+    context = report_context(run_dir, records, title, limits or BrowserLimits(), plots_dir, log)
+    write_atomic(out, render_report(context))
+    return out

@@ -1,0 +1,288 @@
+"""What a picture is made of: a dataset's frames, its ground truth and one or more results files,
+given as files (`show --gt --results --frames`) or as cells of a run folder (`show --run`).
+
+Everything is checked before anything is drawn, and each mistake is an `InputError` that names
+the file and the fix: a missing frame folder or frame, a video id the split does not have,
+results of another split, a cell key the run does not have, a cell whose predictions were not
+kept. A run's dataset is opened from the config its records carry (the synthetic set is
+generated again, identically, where it is not cached).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vis_bench.data.dataset import VideoDataset
+from vis_bench.data.frames import find_missing
+from vis_bench.data.videos import Video
+from vis_bench.errors import InputError
+from vis_bench.eval.metric.loading import (
+    GroundTruth,
+    Results,
+    ground_truth_from_dict,
+    load_ground_truth,
+    load_results,
+)
+from vis_bench.report.overlays.scene import VideoInfo
+from vis_bench.report.records import latest_records, read_records
+
+# a run folder's layout, as sweep/run_dir.py writes it (the sweep floor is above this one)
+CELLS_DIR = "cells"
+INDEX_FILE = "index.json"
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class Sources:
+    """A split's frames and ground truth, and the results to draw on it (label, results)."""
+
+    dataset: VideoDataset
+    gt: GroundTruth
+    methods: list[tuple[str, Results]]
+
+    @property
+    def has_annotations(self) -> bool:
+        return bool(self.dataset.has_annotations)
+
+    def video(self, wanted: str | int) -> tuple[Video, VideoInfo]:
+        """The video with this id or name (its frame folder), its frames checked to exist."""
+        video = find_video(self.dataset, wanted)
+        paths = [self.dataset.frame_path(video, t) for t in range(video.length)]
+        missing = find_missing(paths)
+        if missing:
+            raise InputError(
+                f"{len(missing)} of {len(paths)} frames of video {video.id} are missing; first "
+                f"missing: {missing[0]}. Pass the folder holding the video folders (--frames)",
+                path=str(self.dataset.frame_root),
+            )
+        return video, VideoInfo(video.id, video.name, video.height, video.width, video.length)
+
+    def frame_reader(self, video: Video) -> Callable[[int], np.ndarray]:
+        """`read(t)`: frame t of `video` as uint8 RGB [H, W, 3]."""
+        return lambda t: self.dataset.frames(video, [t])[0]
+
+
+def find_video(dataset: VideoDataset, wanted: str | int) -> Video:
+    """A video by id (`12`) or by name (`synth_00012`, its frame folder)."""
+    text = str(wanted).strip()
+    if text.lstrip("-").isdigit() and int(text) in dataset:
+        return dataset.video(int(text))
+    for video in dataset.videos:
+        if video.name == text:
+            return video
+    examples = ", ".join(f"{v.id} ({v.name})" for v in dataset.videos[:5])
+    raise InputError(
+        f"no video {text!r} in this split: it has {len(dataset)} videos, e.g. {examples}; pass "
+        "one of its ids or frame-folder names (--video)",
+        path=str(dataset.annotation_file),
+        field="--video",
+    )
+
+
+def ground_truth_of(dataset: VideoDataset) -> GroundTruth:
+    """The metric's GT of the split; a split without annotations becomes one without tracks."""
+    if dataset.has_annotations:
+        return load_ground_truth(dataset.annotation_file)
+    header = {
+        "videos": [
+            {"id": v.id, "height": v.height, "width": v.width, "length": v.length}
+            for v in dataset.videos
+        ],
+        "categories": [{"id": c.id, "name": c.name} for c in dataset.categories],
+        "annotations": [],
+    }
+    return ground_truth_from_dict(header, str(dataset.annotation_file))
+
+
+def results_label(path: Path, taken: set[str]) -> str:
+    """A column title for a results file: its folder for `results.json`, else its stem."""
+    label = path.parent.name if path.name == RESULTS_FILE and path.parent.name else path.stem
+    base, n = label, 2
+    while label in taken:
+        label, n = f"{base} ({n})", n + 1
+    taken.add(label)
+    return label
+
+
+def from_files(gt: Path, results: list[Path], frames: Path) -> Sources:
+    """A split's annotation file and frame folder, and results files scored on it."""
+    if not Path(gt).is_file():
+        raise InputError("ground-truth file not found; pass the split's JSON (--gt)", path=str(gt))
+    dataset = VideoDataset.from_files(gt, frames, check_frames=False)
+    truth = ground_truth_of(dataset)
+    taken: set[str] = set()
+    methods = [(results_label(Path(p), taken), load_results(p, truth)) for p in results]
+    return Sources(dataset, truth, methods)
+
+
+# -- run folders ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunCell:
+    """One finished cell of a run folder: its key, label, record and folder."""
+
+    key: str
+    label: str
+    record: dict[str, Any]
+    folder: Path | None
+
+    @property
+    def results(self) -> Path:
+        """The cell's predictions (results.json)."""
+        if self.folder is not None:
+            return self.folder / RESULTS_FILE
+        return Path(self.record.get("results_path") or RESULTS_FILE)
+
+    @property
+    def matches(self) -> Path | None:
+        """The cell's per-video matching (video_matches.json), where it was kept."""
+        path = self.record.get("video_matches_path")
+        if self.folder is not None and path:
+            return self.folder / Path(path).name
+        return Path(path) if path else None
+
+
+def _index(run_dir: Path) -> dict[str, dict[str, Any]]:
+    path = run_dir / CELLS_DIR / INDEX_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def run_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The latest record of each cell of a run folder, with configs read in where needed."""
+    from vis_bench.report.settings import with_configs
+
+    records = latest_records(read_records(run_dir))
+    if not records:
+        raise InputError(
+            "no records found: pass a run folder (one with records.jsonl), e.g. "
+            "results/runs/default",
+            path=str(run_dir),
+        )
+    return with_configs(records, run_dir)
+
+
+def run_cells(run_dir: Path, records: list[dict[str, Any]]) -> list[RunCell]:
+    """Every finished cell of the run, in record order."""
+    index = _index(run_dir)
+    cells = []
+    for record in records:
+        if record.get("status") != "ok" or "key" not in record:
+            continue
+        entry = index.get(record["key"], {})
+        folder = run_dir / CELLS_DIR / entry["folder"] if entry.get("folder") else None
+        label = entry.get("label") or _record_label(record)
+        cells.append(RunCell(record["key"], label, record, folder))
+    return cells
+
+
+def _record_label(record: dict[str, Any]) -> str:
+    return f"{record.get('method')} T={record.get('clip_length')} S={record.get('stride')}"
+
+
+def pick_cell(cells: list[RunCell], wanted: str, run_dir: Path) -> RunCell:
+    """A cell by key, unique key prefix, folder-style label or label."""
+    text = wanted.strip()
+    exact = [c for c in cells if text in (c.key, c.label)]
+    found = exact or [c for c in cells if len(text) >= 4 and c.key.startswith(text)]
+    if len(found) == 1:
+        return found[0]
+    listing = "; ".join(f"{c.key} ({c.label})" for c in cells) or "none finished"
+    what = "matches several cells" if found else "is not a finished cell of this run"
+    raise InputError(
+        f"cell {text!r} {what}; pass one of these keys (--cell): {listing}",
+        path=str(run_dir),
+        field="--cell",
+    )
+
+
+def open_run_dataset(records: list[dict[str, Any]], run_dir: Path) -> tuple[VideoDataset, str]:
+    """The run's dataset, opened from the config its records carry; (dataset, dataset id)."""
+    from vis_bench.config import DatasetConfig
+    from vis_bench.inference.sources import open_source
+    from vis_bench.toolkit.options import build_dataclass
+
+    record = next((r for r in records if isinstance(r.get("config"), dict)), None)
+    if record is None:
+        raise InputError(
+            "the run's records carry no config, so its dataset cannot be opened; pass the "
+            "split's files instead (--gt, --frames, --results)",
+            path=str(run_dir),
+        )
+    source_name = str(run_dir / "records.jsonl")
+    config = build_dataclass(DatasetConfig, record["config"].get("dataset"), "dataset", source_name)
+    source = open_source(config, source_name)
+    if record.get("dataset") and source.dataset_id != record["dataset"]:
+        raise InputError(
+            f"the dataset the run's config names is now {source.dataset_id}, but the run was made "
+            f"on {record['dataset']}: its files changed; pass the split the run used (--gt, "
+            "--frames, --results)",
+            path=str(run_dir),
+        )
+    return source.dataset, source.dataset_id
+
+
+def load_cell_results(cell: RunCell, gt: GroundTruth, run_dir: Path) -> Results:
+    if not cell.results.is_file():
+        raise InputError(
+            f"the predictions of cell {cell.key} ({cell.label}) were not kept (no "
+            f"{cell.results}); run the config again into a new folder (--run-dir) to draw them",
+            path=str(run_dir),
+        )
+    return load_results(cell.results, gt)
+
+
+def from_run(
+    run_dir: Path, wanted: list[str] | None, records: list[dict[str, Any]] | None = None
+) -> Sources:
+    """Cells of a run folder (default: each method's leaderboard cell) on the run's dataset."""
+    records = records if records is not None else run_records(run_dir)
+    cells = run_cells(run_dir, records)
+    chosen = (
+        [pick_cell(cells, w, run_dir) for w in wanted]
+        if wanted
+        else leaderboard_cells(cells, records)
+    )
+    dataset, _ = open_run_dataset(records, run_dir)
+    truth = ground_truth_of(dataset)
+    methods = [(cell.label, load_cell_results(cell, truth, run_dir)) for cell in chosen]
+    return Sources(dataset, truth, methods)
+
+
+def leaderboard_cells(cells: list[RunCell], records: list[dict[str, Any]]) -> list[RunCell]:
+    """Each (method, checkpoint)'s leaderboard cell (its best AP), in leaderboard order."""
+    from vis_bench.report.leaderboard import leaderboard_frame
+
+    by_key = {c.key: c for c in cells}
+    frame = leaderboard_frame(records)
+    keys = list(frame["key"]) if "key" in frame else []
+    return [by_key[k] for k in keys if isinstance(k, str) and k in by_key]
+
+
+def per_video_ap(cell: RunCell) -> dict[int, float | None]:
+    """Video id -> the cell's AP on that video alone (eval/stats), {} without its matching."""
+    from vis_bench.eval.stats.per_video import per_video_scores
+    from vis_bench.eval.stats.video_matches import VideoMatches
+
+    path = cell.matches
+    if path is None or not path.is_file():
+        return {}
+    matches = VideoMatches.from_dict(json.loads(path.read_text()), str(path))
+    return {v: s["AP"] for v, s in per_video_scores(matches).items()}
+
+
+def mean_ap(values: list[float | None]) -> float | None:
+    """Mean of the defined values (None when none is)."""
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if defined else None
