@@ -14,6 +14,10 @@ output can be cached per frame. What the authors' `MSDeformAttnPixelDecoder` doe
   res3 map, then a 3x3 conv with GroupNorm and ReLU (`layer_1`);
 * `mask_features`, a 1x1 conv of that stride-4 map, is what query embeddings are dotted with.
 
+Every GroupNorm runs on the NCHW layout (the backbone may hand over channels-last maps): PyTorch's
+channels-last GroupNorm splits its sums over threads by batch size, so a frame's values would
+depend on the frames beside it, and per-frame features must not.
+
 Module names are the authors' (`input_proj.{i}.{0,1}`, `transformer.level_embed`,
 `transformer.encoder.layers.{i}`, `adapter_1`, `layer_1`, `mask_features`) so release checkpoints
 load as they are under `sem_seg_head.pixel_decoder.`.
@@ -133,7 +137,7 @@ class ConvNormAct(nn.Conv2d):
         nn.init.kaiming_uniform_(self.weight, a=1)  # c2_xavier_fill
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.norm(super().forward(x))
+        out = self.norm(super().forward(x).contiguous())
         return F.relu(out) if self.relu else out
 
 
@@ -168,9 +172,9 @@ class MSDeformAttnPixelDecoder(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> PixelDecoderFeatures:
         srcs, pos = [], []
-        for proj, name in zip(self.input_proj, ENCODER_LEVELS, strict=True):
+        for (conv, norm), name in zip(self.input_proj, ENCODER_LEVELS, strict=True):
             x = features[name].float()  # the authors' encoder runs in float32 under autocast too
-            srcs.append(proj(x))
+            srcs.append(norm(conv(x).contiguous()))
             no_padding = torch.zeros(x.shape[0], *x.shape[-2:], dtype=torch.bool, device=x.device)
             pos.append(self.pe_layer(no_padding))
         tokens = self.transformer(srcs, pos)
