@@ -104,14 +104,14 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     records = read_records(tmp_path / "runs" / "default")
     methods = {r["method"] for r in records}
-    assert methods == {"seqformer", "ifc", "mssts"}
+    assert methods == {"seqformer", "ifc", "mssts", "mask2former-vis", "minvis"}
     failed = [(r["method"], r.get("error")) for r in records if r["status"] != "ok"]
     assert not failed
     assert "random weights" not in out
     assert all(r["checkpoint"].endswith("_tiny.pth") for r in records)
     board = (tmp_path / "runs" / "default" / "leaderboard.md").read_text()
     assert "| seqformer" in board.replace("|   ", "| ") or "seqformer" in board
-    # the run's HTML report and `show` draw the three trained models' predictions
+    # the run's HTML report and `show` draw the trained models' predictions
     page = (tmp_path / "runs" / "default" / "report.html").read_text()
     assert all(f'id="method-{m}"' in page for m in methods) and page.count('class="video"') == 1
     assert "[ifc](report.html#method-ifc)" in board
