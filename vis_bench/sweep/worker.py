@@ -166,6 +166,28 @@ def _open_source(job: CellJob) -> Any:
     return source
 
 
+def _execution(plugin: Any, job: CellJob, feature_reuse: bool) -> dict[str, Any]:
+    """How the cell ran: the plugin's own report, dtype, device, threads, feature reuse."""
+    import torch
+
+    return {
+        **plugin.execution_info(),
+        "dtype": job.cell.dtype,
+        "device": job.device,
+        "threads": torch.get_num_threads(),
+        "feature_reuse": feature_reuse,
+    }
+
+
+def _harness(outcome: Any) -> dict[str, Any]:
+    """The harness's share of the time, and how many frames' per-frame stages ran."""
+    return {
+        **outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
+        "per_frame_stages_computed": outcome.reuse.frames_computed,
+        "per_frame_stages_clip_frames": outcome.reuse.clip_frames,
+    }
+
+
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
     """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
     import orjson
@@ -207,6 +229,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         time_model=job.time_model and job.measure.fps,
         progress=progress,
         timed_region=lambda moment: readings.__setitem__(moment, read_load()),
+        feature_reuse=job.measure.feature_reuse,
     )
     inference_peak = memory.peak_rss_since_reset_mb()
     measurements: dict[str, Any] = {
@@ -214,15 +237,10 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "model_options": dict(cell.method.model_options),
         "backbone": plugin.backbone_name(),
         "checkpoint_load": checkpoint_load,
-        "execution": {
-            **plugin.execution_info(),
-            "dtype": cell.dtype,
-            "device": job.device,
-            "threads": torch.get_num_threads(),
-        },
+        "execution": _execution(plugin, job, outcome.feature_reuse),
         "environment": environment(job.device, code=provenance),
         "provenance": finish_provenance(provenance),
-        "harness": outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
+        "harness": _harness(outcome),
     }
     if "start" in readings and "end" in readings:
         measurements["load"] = load_summary(

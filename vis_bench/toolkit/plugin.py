@@ -146,6 +146,10 @@ class MethodSpec:
     #: values it takes
     backbone_option: str = "backbone"
     backbones: tuple[str, ...] = ()
+    #: the leading stages of the forward that act on each frame alone (e.g. the backbone): the
+    #: plugin's `frame_features` computes them and `infer_clip_features` the rest of a clip,
+    #: so the runner computes each frame once under overlapping clips (`measure.feature_reuse`)
+    per_frame_stages: tuple[str, ...] = ()
 
     def matches_checkpoint(self, keys: Iterable[str]) -> int:
         """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
@@ -179,6 +183,7 @@ class MethodSpec:
             "parity reference": self.parity.reference if self.parity else "none",
             "measurements": sorted(self.measurements),
             "stitching": "within a category" if self.stitch_class_aware else "across categories",
+            "per-frame stages": list(self.per_frame_stages) or "none",
         }
 
 
@@ -262,6 +267,15 @@ class MethodPlugin(ABC):
     @abstractmethod
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
         """Preprocessed frames of one clip -> instances, with the method's own post-processing."""
+
+    def frame_features(self, frames: torch.Tensor) -> list[Any]:
+        """The spec's `per_frame_stages` of preprocessed frames [n, 3, h, w]: one entry per frame,
+        whatever the batch (each frame's values must not depend on the others)."""
+        raise NotImplementedError(f"method {self.spec.name!r} declares no per-frame stages")
+
+    def infer_clip_features(self, features: list[Any]) -> ClipResult:
+        """`infer_clip` of a clip from its frames' `frame_features`, bit for bit."""
+        raise NotImplementedError(f"method {self.spec.name!r} declares no per-frame stages")
 
     def to(self, device: str | torch.device) -> MethodPlugin:
         """Move the model to `device` (the harness moves clips itself)."""
