@@ -82,7 +82,9 @@ class _VideoRun:
         self.video = video
         self.post = post
         self.times = times
-        self.encoded = EncodedFrames(video.height, video.width, post.masks_to_video, times.finalise)
+        self.encoded = EncodedFrames(
+            video.height, video.width, post.masks_to_video, times.finalise, post.mask_cut
+        )
         self.stitcher = ClipStitcher.for_schedule(
             clip.windows, int(video.length), class_aware=aware, sinks=[self.encoded]
         )

@@ -300,6 +300,15 @@ class MethodPlugin(ABC):
         """
         return default_masks_to_video(masks, height, width, threshold)
 
+    def mask_cut(self, threshold: float) -> float | None:
+        """The value the bilinear-resized mask must exceed to be foreground, when that is what
+        `masks_to_video` does (the harness then resizes, thresholds and encodes in one exact
+        compiled pass); None: the harness calls `masks_to_video`. Default: `threshold` while
+        `masks_to_video` is the default one."""
+        if type(self).masks_to_video is MethodPlugin.masks_to_video:
+            return float(threshold)
+        return None
+
     def reset_execution_info(self) -> None:
         """Forget what `execution_info` would report; the worker calls it before the run."""
         return None

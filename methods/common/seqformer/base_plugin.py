@@ -58,6 +58,7 @@ from vis_bench.toolkit import (
     TrainingRecipe,
     checkpoint_contents,
     load_state_dict_strict,
+    sigmoid_cut,
 )
 
 SHORTER_SIDE = 360
@@ -245,6 +246,11 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
             # in place on the temporary: no second frame-size float tensor
             return (resized.sigmoid_() > MASK_THRESHOLD).to(torch.uint8).numpy()
         return (resized > threshold).to(torch.uint8).numpy()
+
+    def mask_cut(self, threshold: float) -> float | None:
+        """`sigmoid(resized) > 0.5` is `resized > sigmoid_cut(0.5)` for logits (the cut is the
+        largest float PyTorch's sigmoid maps to 0.5 or below)."""
+        return sigmoid_cut(MASK_THRESHOLD) if threshold == 0.0 else float(threshold)
 
     def backbone_module(self) -> torch.nn.Module:
         if self.model.detr.backbone is None:
