@@ -54,6 +54,11 @@ class RunOutcome:
     #: per-frame features reused across overlapping clips (asked for and declared by the method)
     feature_reuse: bool = False
     reuse: ReuseCounts = field(default_factory=ReuseCounts)
+    #: seconds of the untimed first clip (preprocessing and warm-up) and of model-only timing
+    warmup_s: float = 0.0
+    model_timing_s: float = 0.0
+    #: what `warmup_probe` returned for the warm-up call (e.g. its FLOP count)
+    warmup_probe: Any = None
 
     @property
     def fps_end_to_end(self) -> float:
@@ -127,6 +132,7 @@ def run_method(
     progress: Callable[[int], None] | None = None,
     timed_region: Callable[[str], None] | None = None,
     feature_reuse: bool = True,
+    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
 ) -> RunOutcome:
     """Predict every video of `source`.
 
@@ -137,6 +143,8 @@ def run_method(
     deformable-attention kernel once added 29 s to SeqFormer's first GPU cell).
     `feature_reuse`: a method declaring per-frame stages computes them once per frame under
     overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
+    `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs
+    there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
     """
     outcome = RunOutcome(feature_reuse=feature_reuse and bool(plugin.spec.per_frame_stages))
     plugin.to(device)
@@ -154,10 +162,11 @@ def run_method(
     with torch.inference_mode(), contextlib.closing(clips):
         for clip in _waited(clips, times):
             if outcome.first_clip is None:
+                start = time.perf_counter()
                 outcome.first_clip = model_input(plugin, clip.frames, resolution, device)
                 if warmup > 0:
-                    _infer(plugin, outcome.first_clip, device, dtype)
-                    synchronize(device)
+                    _warm_up(plugin, outcome, device, dtype, warmup_probe)
+                outcome.warmup_s = time.perf_counter() - start
                 if timed_region is not None:
                     timed_region("start")
             with timer:
@@ -181,13 +190,46 @@ def run_method(
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
     if time_model and outcome.first_clip is not None:
-        first = outcome.first_clip
-        with torch.inference_mode():
-            outcome.model_clip_times = time_call(
-                lambda: _infer(plugin, first, device, dtype), device, warmup, repeats
-            )
-        outcome.model_clip_frames = int(first.shape[0])
+        _time_model(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
+
+
+def _time_model(
+    plugin: MethodPlugin, outcome: RunOutcome, device: str, dtype: str, warmup: int, repeats: int
+) -> None:
+    """Model-only timing: `infer_clip` on the first clip, `repeats` times."""
+    first = outcome.first_clip
+    assert first is not None
+    start = time.perf_counter()
+    # the run just warmed the model up on every clip: no second warm-up
+    again = 0 if outcome.num_videos else warmup
+    with torch.inference_mode():
+        outcome.model_clip_times = time_call(
+            lambda: _infer(plugin, first, device, dtype), device, again, repeats
+        )
+    outcome.model_clip_frames = int(first.shape[0])
+    outcome.model_timing_s = time.perf_counter() - start
+
+
+def _warm_up(
+    plugin: MethodPlugin,
+    outcome: RunOutcome,
+    device: str,
+    dtype: str,
+    probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None,
+) -> None:
+    """The untimed first clip, through `probe` when one is given."""
+    first = outcome.first_clip
+    assert first is not None
+
+    def call() -> None:
+        _infer(plugin, first, device, dtype)
+
+    if probe is None:
+        call()
+    else:
+        outcome.warmup_probe = probe(first, call)
+    synchronize(device)
 
 
 def _waited(clips: Iterator[ClipFrames], times: HarnessTimes) -> Iterator[ClipFrames]:
