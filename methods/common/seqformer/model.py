@@ -154,7 +154,10 @@ class DeformableDETR(nn.Module):
     def project_input(self, lvl: int, x: torch.Tensor) -> torch.Tensor:
         """Input projection `lvl` (conv, GroupNorm) of a feature map [N, C, h, w]."""
         conv, norm = self.input_proj[lvl]
-        return norm(conv_block(x, conv, active_paths(self)))
+        # GroupNorm on the authors' NCHW layout: PyTorch's channels-last GroupNorm splits its
+        # sums over threads by batch size, so a frame's values would depend on the frames
+        # beside it (per-frame feature reuse needs them not to)
+        return norm(conv_block(x, conv, active_paths(self)).contiguous())
 
 
 class ReferencePixels(nn.Module):
