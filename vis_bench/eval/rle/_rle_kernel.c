@@ -20,7 +20,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One mask's runs and what the metric needs of them. */
@@ -139,64 +141,116 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     return out;
 }
 
-static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep) {
-    Py_ssize_t capacity = 0, longest = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *s;
-        Py_ssize_t len;
-        int64_t total;
-        if (!counts_of(PyList_GET_ITEM(segs, i), &s, &len, &total)) {
-            PyErr_Clear();
-            Py_RETURN_FALSE;  // not a compressed RLE dict: not ours to decode
+/* One thread's share of `decode_masks`: masks [first, last) into `c` from `start` on. */
+typedef struct {
+    const char **strs;
+    const Py_ssize_t *lens;
+    const int64_t *totals;
+    const unsigned char *keep;
+    Py_ssize_t first, last, start;
+    uint32_t *c;
+    int64_t *off, *fst, *lst;
+    double *ar;
+    int ok;
+} DecodeShare;
+
+static void *decode_share(void *arg) {
+    DecodeShare *d = arg;
+    int64_t at = d->start;
+    for (Py_ssize_t i = d->first; i < d->last; i++) {
+        MaskInfo info;
+        if (decode_one(d->strs[i], d->lens[i], d->c + at, &info) < 0 ||
+            (int64_t)info.pixels != d->totals[i]) {
+            d->ok = 0;  // malformed, or its runs do not cover the frame exactly
+            return NULL;
         }
-        if (keep == NULL || keep[i]) capacity += len;
-        if (len > longest) longest = len;
+        d->off[i] = at;  // where mask i starts (made a prefix sum by the caller)
+        at += (d->keep == NULL || d->keep[i]) ? info.runs : 0;
+        d->fst[i] = info.first;
+        d->lst[i] = info.end;
+        d->ar[i] = (double)info.foreground;
     }
-    capacity += longest;  // room to decode a mask that is not kept after the kept ones
-    PyObject *counts = bytes_of_size(capacity * (Py_ssize_t)sizeof(uint32_t));
-    PyObject *offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
-    PyObject *first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
-    PyObject *end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
-    PyObject *area = bytes_of_size(n * (Py_ssize_t)sizeof(double));
-    if (!counts || !offsets || !first || !end || !area) {
-        Py_XDECREF(counts);
-        Py_XDECREF(offsets);
-        Py_XDECREF(first);
-        Py_XDECREF(end);
-        Py_XDECREF(area);
-        return NULL;
+    d->start = at;  // one past the share's last kept run
+    return NULL;
+}
+
+static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep) {
+    const char **strs = malloc((n + 1) * sizeof(char *));
+    Py_ssize_t *lens = malloc((n + 1) * sizeof(Py_ssize_t));
+    int64_t *totals = malloc((n + 1) * sizeof(int64_t));
+    PyObject *counts = NULL, *offsets = NULL, *first = NULL, *end = NULL, *area = NULL;
+    PyObject *result = NULL;
+    if (!strs || !lens || !totals) {
+        PyErr_NoMemory();
+        goto done;
     }
+    // two shares of about equal text, each with room for a mask it does not keep
+    Py_ssize_t text = 0, half = n, longest[2] = {0, 0}, kept[2] = {0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!counts_of(PyList_GET_ITEM(segs, i), &strs[i], &lens[i], &totals[i])) {
+            PyErr_Clear();
+            result = Py_False;  // not a compressed RLE dict: not ours to decode
+            Py_INCREF(result);
+            goto done;
+        }
+        text += lens[i];
+    }
+    for (Py_ssize_t i = 0, seen = 0; i < n; i++) {
+        if (half == n && seen * 2 >= text && i > 0) half = i;
+        const int part = i >= half;
+        if (keep == NULL || keep[i]) kept[part] += lens[i];
+        if (lens[i] > longest[part]) longest[part] = lens[i];
+        seen += lens[i];
+    }
+    const Py_ssize_t second = kept[0] + longest[0];
+    counts = bytes_of_size((second + kept[1] + longest[1]) * (Py_ssize_t)sizeof(uint32_t));
+    offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
+    first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    area = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    if (!counts || !offsets || !first || !end || !area) goto done;
     uint32_t *c = (uint32_t *)PyBytes_AS_STRING(counts);
     int64_t *off = (int64_t *)PyBytes_AS_STRING(offsets);
-    int64_t *fst = (int64_t *)PyBytes_AS_STRING(first);
-    int64_t *lst = (int64_t *)PyBytes_AS_STRING(end);
-    double *ar = (double *)PyBytes_AS_STRING(area);
-    int ok = 1;
-    off[0] = 0;
-    for (Py_ssize_t i = 0; i < n && ok; i++) {
-        const char *s;
-        Py_ssize_t len;
-        int64_t total;
-        counts_of(PyList_GET_ITEM(segs, i), &s, &len, &total);
-        MaskInfo info;
-        if (decode_one(s, len, c + off[i], &info) < 0 || (int64_t)info.pixels != total) {
-            ok = 0;  // malformed, or its runs do not cover the frame exactly
-            break;
-        }
-        off[i + 1] = off[i] + (keep == NULL || keep[i] ? info.runs : 0);
-        fst[i] = info.first;
-        lst[i] = info.end;
-        ar[i] = (double)info.foreground;
+    DecodeShare shares[2];
+    for (int t = 0; t < 2; t++) {
+        shares[t] = (DecodeShare){strs, lens, totals, keep, t ? half : 0, t ? n : half,
+                                  t ? second : 0, c, off,
+                                  (int64_t *)PyBytes_AS_STRING(first),
+                                  (int64_t *)PyBytes_AS_STRING(end),
+                                  (double *)PyBytes_AS_STRING(area), 1};
     }
-    if (!ok) {
-        Py_DECREF(counts);
-        Py_DECREF(offsets);
-        Py_DECREF(first);
-        Py_DECREF(end);
-        Py_DECREF(area);
-        Py_RETURN_FALSE;
+    Py_BEGIN_ALLOW_THREADS;
+    pthread_t helper;
+    const int spawned = half < n && pthread_create(&helper, NULL, decode_share, &shares[1]) == 0;
+    decode_share(&shares[0]);
+    if (spawned) pthread_join(helper, NULL);
+    else decode_share(&shares[1]);
+    // the second share's runs follow the first's directly
+    const int64_t shift = second - shares[0].start;
+    if (shares[0].ok && shares[1].ok && shift > 0) {
+        memmove(c + shares[0].start, c + second,
+                (size_t)(shares[1].start - second) * sizeof(uint32_t));
+        for (Py_ssize_t i = half; i < n; i++) off[i] -= shift;
     }
-    return Py_BuildValue("ONNNNN", Py_True, counts, offsets, first, end, area);
+    off[n] = n ? shares[1].start - shift : 0;
+    if (half == n) off[n] = shares[0].start;
+    Py_END_ALLOW_THREADS;
+    if (!shares[0].ok || !shares[1].ok) {
+        result = Py_False;
+        Py_INCREF(result);
+        goto done;
+    }
+    result = Py_BuildValue("OOOOOO", Py_True, counts, offsets, first, end, area);
+done:
+    Py_XDECREF(counts);
+    Py_XDECREF(offsets);
+    Py_XDECREF(first);
+    Py_XDECREF(end);
+    Py_XDECREF(area);
+    free(strs);
+    free(lens);
+    free(totals);
+    return result;
 }
 
 /* |A ∩ B| of two masks of the same size, by walking both run lists once. */
@@ -218,6 +272,31 @@ static uint64_t intersect(const uint32_t *a, int64_t na, const uint32_t *b, int6
 /* intersections(a_counts, a_offsets, a_first, a_end, b_counts, b_offsets, b_first, b_end,
  *               a_rows, b_rows) -> bytes of float64 |A[a_rows[k]] ∩ B[b_rows[k]]| per k.
  * The masks of a pair must have the same size (the caller pairs only such masks). */
+/* One thread's share of `intersections`: pairs [first, last). */
+typedef struct {
+    const uint32_t *ac;
+    const int64_t *aoff, *afst, *aend;
+    const uint32_t *bc;
+    const int64_t *boff, *bfst, *bend, *arow, *brow;
+    double *o;
+    Py_ssize_t first, last;
+} PairShare;
+
+static void *pair_share(void *arg) {
+    const PairShare *p = arg;
+    for (Py_ssize_t k = p->first; k < p->last; k++) {
+        const int64_t i = p->arow[k], j = p->brow[k];
+        // foreground spans that do not overlap: nothing to merge
+        if (p->afst[i] >= p->bend[j] || p->bfst[j] >= p->aend[i]) {
+            p->o[k] = 0.0;
+            continue;
+        }
+        p->o[k] = (double)intersect(p->ac + p->aoff[i], p->aoff[i + 1] - p->aoff[i],
+                                    p->bc + p->boff[j], p->boff[j + 1] - p->boff[j]);
+    }
+    return NULL;
+}
+
 static PyObject *intersections(PyObject *self, PyObject *args) {
     Py_buffer buf[10];
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*", &buf[0], &buf[1], &buf[2], &buf[3],
@@ -243,18 +322,17 @@ static PyObject *intersections(PyObject *self, PyObject *args) {
     }
     out = bytes_of_size(n * (Py_ssize_t)sizeof(double));
     if (!out) goto done;
-    double *o = (double *)PyBytes_AS_STRING(out);
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        int64_t i = arow[k], j = brow[k];
-        // foreground spans that do not overlap: nothing to merge
-        if (afst[i] >= bend[j] || bfst[j] >= aend[i]) {
-            o[k] = 0.0;
-            continue;
-        }
-        o[k] = (double)intersect(ac + aoff[i], aoff[i + 1] - aoff[i], bc + boff[j],
-                                 boff[j + 1] - boff[j]);
+    PairShare shares[2];
+    for (int t = 0; t < 2; t++) {
+        shares[t] = (PairShare){ac, aoff, afst, aend, bc, boff, bfst, bend, arow, brow,
+                                (double *)PyBytes_AS_STRING(out), t ? n / 2 : 0, t ? n : n / 2};
     }
+    Py_BEGIN_ALLOW_THREADS;
+    pthread_t helper;
+    const int spawned = n > 1 && pthread_create(&helper, NULL, pair_share, &shares[1]) == 0;
+    pair_share(&shares[0]);
+    if (spawned) pthread_join(helper, NULL);
+    else pair_share(&shares[1]);
     Py_END_ALLOW_THREADS;
 done:
     for (int b = 0; b < 10; b++) PyBuffer_Release(&buf[b]);
@@ -417,7 +495,6 @@ static PyObject *plain_result_frames(PyObject *self, PyObject *segs) {
  * coordinate `fma(scale, i + 0.5, -0.5)`, each row interpolated as `fma(a, w0, b * w1)`, then
  * the two rows the same way), so the side of every pixel is the one `interpolate` gives. */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 typedef struct {
