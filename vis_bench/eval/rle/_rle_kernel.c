@@ -402,6 +402,7 @@ static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
     int ok = 1;
     Py_ssize_t m = 0;
     b[0] = 0;
+    Py_BEGIN_ALLOW_THREADS;  // plain bytes from here: another thread may parse JSON meanwhile
     for (Py_ssize_t k = 0; k < n && ok; k++) {
         const unsigned char *p = raw + starts[k], *e = raw + ends[k];
         uint32_t odd_sum = 0;
@@ -433,6 +434,7 @@ static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
         b[k + 1] = m;
         fg[k] = (double)odd_sum;
     }
+    Py_END_ALLOW_THREADS;
     if (!ok) {
         result = Py_NewRef(Py_False);
         goto done;
@@ -442,7 +444,9 @@ static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
     if (!strings) goto done;
     char *text = PyBytes_AS_STRING(strings);
     sb[0] = 0;
+    Py_BEGIN_ALLOW_THREADS;
     for (Py_ssize_t k = 0; k < n; k++) sb[k + 1] = sb[k] + encode_one(v + b[k], b[k + 1] - b[k], text + sb[k]);
+    Py_END_ALLOW_THREADS;
     if (_PyBytes_Resize(&values, (m + 2) * (Py_ssize_t)sizeof(uint32_t)) < 0) goto done;
     if (_PyBytes_Resize(&strings, sb[n] > 0 ? sb[n] : 1) < 0) goto done;
     result = Py_BuildValue("ONNNNN", Py_True, values, bounds, foreground, strings, string_bounds);
