@@ -61,7 +61,7 @@ def _frames(length: int) -> np.ndarray:
     return rng.integers(0, 256, (length, HEIGHT, WIDTH, 3), dtype=np.uint8)
 
 
-def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, list[dict]]:
+def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, Any]:
     start = time.perf_counter()
     outcome = run_method(
         plugin,
@@ -73,7 +73,7 @@ def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, list[d
         time_model=False,
         feature_reuse=reuse,
     )
-    return time.perf_counter() - start, outcome.results
+    return time.perf_counter() - start, outcome
 
 
 def _authors(plugin: Any, source: _OneVideo) -> float:
@@ -91,6 +91,16 @@ def _authors(plugin: Any, source: _OneVideo) -> float:
     return time.perf_counter() - start
 
 
+def _parts(times: Any) -> dict[str, float]:
+    """Where the harness's run went (inference/overhead.py), in seconds."""
+    return {
+        "preprocess": times.preprocess_s,
+        "model": times.model_s,
+        "stitch": times.stitch_s,
+        "final masks": times.finalise.resize_s + times.finalise.rle_s,
+    }
+
+
 def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
     """Seconds per variant and round, per-frame costs, ratios, and whether outputs agreed."""
     torch.manual_seed(0)
@@ -103,10 +113,13 @@ def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
     if method == "ifc":
         seconds["authors' loop"] = []
     identical = True
+    parts: dict[str, dict[str, float]] = {}
     for _ in range(rounds):
-        on, results_on = _harness(plugin, source, True)
-        off, results_off = _harness(plugin, source, False)
-        identical &= results_on == results_off
+        on, run_on = _harness(plugin, source, True)
+        off, run_off = _harness(plugin, source, False)
+        identical &= run_on.results == run_off.results
+        for name, run in (("reuse on", run_on), ("reuse off", run_off)):
+            parts[name] = _parts(run.harness)
         seconds["reuse on"].append(on)
         seconds["reuse off"].append(off)
         if method == "ifc":
@@ -123,6 +136,7 @@ def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
         )
     return {
         "seconds": seconds,
+        "harness_seconds_last_round": parts,
         "seconds_per_frame": per_frame,
         "ratios": ratios,
         "identical_predictions": identical,
