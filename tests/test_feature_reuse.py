@@ -179,3 +179,43 @@ def test_a_method_without_per_frame_stages_runs_infer_clip(one_thread):
     source = _OneVideo(_video(6))
     outcome = run_method(plugin, source, clip_length=3, stride=1, resolution=64, time_model=False)
     assert not outcome.feature_reuse and outcome.reuse.frames_computed == 0
+
+
+def test_stacked_frames_keep_the_layout_of_the_batch():
+    from vis_bench.methods.common.frames import stack_frames
+
+    batch = torch.randn(4, 8, 5, 6).contiguous(memory_format=torch.channels_last)
+    stacked = stack_frames(list(batch))
+    assert torch.equal(stacked, batch) and stacked.stride() == batch.stride()
+    plain = torch.randn(4, 8, 5, 6)
+    assert stack_frames(list(plain)).stride() == plain.stride()
+
+
+def test_ifc_clip_from_frames_is_its_batched_forward(two_threads):
+    """The split forward computes what the batched one did (the fast paths hand channels-last
+    maps on; a clip stacked as NCHW would run other convolution kernels)."""
+    from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+    from vis_bench.methods.ifc.postprocess import filter_clip
+
+    torch.manual_seed(0)
+    plugin = get_method("ifc").build({})
+    frames = torch.randn(3, 3, 96, 160)
+    with torch.inference_mode():
+        result = plugin.infer_clip(frames)
+        paths = ensure_prepared(plugin.model)
+        with inference_context(paths):
+            net = plugin.model.detr
+            out = net.forward_post_backbone(
+                net.forward_pre_backbone(frames), mask_queries=plugin._mask_queries(paths)
+            )
+            inst = filter_clip(
+                out["pred_logits"],
+                out["pred_masks"],
+                [0, 1, 2],
+                plugin.cfg.num_classes,
+                out.get("mask_queries"),
+            )
+    expected = inst.clip_result()
+    assert len(result) > 0
+    assert torch.equal(result.scores, expected.scores)
+    assert torch.equal(result.mask_logits, expected.mask_logits)

@@ -24,6 +24,7 @@ from vis_bench.methods.common.fast_paths import (
     ensure_prepared,
     inference_context,
 )
+from vis_bench.methods.common.frames import stack_frames
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
@@ -227,7 +228,7 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
 
     def _infer_clip(self, features: list[dict[str, torch.Tensor]], paths: FastPaths) -> ClipResult:
         net = self.model.detr
-        feats = {k: torch.stack([f[k] for f in features]) for k in features[0]}
+        feats = {k: stack_frames([f[k] for f in features]) for k in features[0]}
         out = net.forward_post_backbone(feats, mask_queries=self._mask_queries(paths))
         inst = filter_clip(
             out["pred_logits"],

@@ -27,6 +27,7 @@ from vis_bench.methods.common.backbone_registry import (
 )
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.frames import stack_frames
 from vis_bench.methods.common.fused_ops import conv_block
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
@@ -279,7 +280,7 @@ class SeqFormer(nn.Module):
             flat = {k: first[k] for k in ("spatial_shapes", "level_start_index", "valid_ratios")}
             flat["mask"] = torch.stack([f["mask"] for f in frames])[None]
             memory = torch.stack([f["memory"] for f in frames])[None]
-            mask_feats = torch.stack([f["mask_feats"] for f in frames])
+            mask_feats = stack_frames([f["mask_feats"] for f in frames])
             out = self.decode_clip(memory, flat, mask_feats)
         return self.clip_outputs(out, orig_size, mask_queries)
 
@@ -420,7 +421,7 @@ def _stacked_levels(frames: list[dict[str, Any]], part: int) -> list[torch.Tenso
     """Part `part` (0 sources, 1 masks, 2 positions) of `frame_features`' levels, per level
     [1, T, ...] over the frames."""
     count = len(frames[0]["levels"][part])
-    return [torch.stack([f["levels"][part][lvl] for f in frames])[None] for lvl in range(count)]
+    return [stack_frames([f["levels"][part][lvl] for f in frames])[None] for lvl in range(count)]
 
 
 def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:
