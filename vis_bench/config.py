@@ -126,6 +126,9 @@ class MeasureConfig:
     #: and for the paired comparisons of the reports (0: no intervals, no paired marks)
     bootstrap: int = 1000
     bootstrap_seed: int = 0
+    #: a method declaring per-frame stages computes them once per frame under overlapping
+    #: clips; false recomputes every clip's frames (a published FPS may be defined either way)
+    feature_reuse: bool = True
 
 
 @dataclass

@@ -25,6 +25,7 @@ from vis_bench.methods.common.fast_paths import (
     inference_context,
 )
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
+from vis_bench.methods.common.frames import stack_frames
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
@@ -158,6 +159,8 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         },
         stitch_class_aware=False,
         backbones=BACKBONES,
+        # the encoder's memory tokens communicate across frames: only the backbone is per frame
+        per_frame_stages=("backbone",),
     )
 
     def __init__(self, options: IFCOptions) -> None:
@@ -208,18 +211,30 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         return functools.partial(object_queries, num_classes=self.cfg.num_classes)
 
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
+        """The backbone of the clip's frames, then the rest (`infer_clip_features`): one code
+        path, whether the runner reuses frames or not."""
+        return self.infer_clip_features(self.frame_features(frames))
+
+    def frame_features(self, frames: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        """Per frame: the backbone's res3/res4/res5 maps."""
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            return self._infer_clip(frames, paths)
+            feats = self.model.detr.forward_pre_backbone(frames)
+        return [{k: v[i] for k, v in feats.items()} for i in range(len(frames))]
 
-    def _infer_clip(self, frames: torch.Tensor, paths: FastPaths) -> ClipResult:
+    def infer_clip_features(self, features: list[dict[str, torch.Tensor]]) -> ClipResult:
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            return self._infer_clip(features, paths)
+
+    def _infer_clip(self, features: list[dict[str, torch.Tensor]], paths: FastPaths) -> ClipResult:
         net = self.model.detr
-        feats = net.forward_pre_backbone(frames)
+        feats = {k: stack_frames([f[k] for f in features]) for k in features[0]}
         out = net.forward_post_backbone(feats, mask_queries=self._mask_queries(paths))
         inst = filter_clip(
             out["pred_logits"],
             out["pred_masks"],
-            list(range(len(frames))),
+            list(range(len(features))),
             self.cfg.num_classes,
             out.get("mask_queries"),
         )

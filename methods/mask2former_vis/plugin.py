@@ -23,7 +23,12 @@ from vis_bench.methods.common.mask2former.base_plugin import (
     test_preprocessing,
     training_recipe,
 )
-from vis_bench.methods.common.mask2former.model import BACKBONES
+from vis_bench.methods.common.mask2former.model import BACKBONES, pad_frames
+from vis_bench.methods.common.mask2former.pixel_decoder import (
+    PixelDecoderFeatures,
+    split_frames,
+    stack_features,
+)
 from vis_bench.methods.common.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.parity import run_parity
 from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
@@ -56,15 +61,28 @@ class Mask2FormerVISPlugin(Mask2FormerBase):
             run_parity, "tests/fixtures/golden/mask2former_vis/public", REFERENCE
         ),
         backbones=BACKBONES,
+        # frames meet only in the video decoder
+        per_frame_stages=("backbone", "pixel_decoder"),
     )
 
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        """The clip's frames through the network; the top-k (query, class) pairs, with their
-        queries' mask logits at stride 4 of the padded input (`masks_to_video` resizes them)."""
+        """The clip's frames through the per-frame stages, then the video decoder: one code
+        path whether or not the runner reuses frames."""
+        return self.infer_clip_features(self.frame_features(frames))
+
+    def frame_features(self, frames: torch.Tensor) -> list[PixelDecoderFeatures]:
+        """Per frame: the pixel decoder's maps (backbone and pixel decoder see one frame each)."""
         paths = ensure_prepared(self.model)
         with inference_context(paths):
             self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
-            out = self.model(frames)
+            return split_frames(self.model.per_frame(pad_frames(frames)))
+
+    def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:
+        """The video decoder over the clip's frames; the top-k (query, class) pairs, with their
+        queries' mask logits at stride 4 of the padded input (`masks_to_video` resizes them)."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            out = self.model.decode(stack_features(features))
             top = top_predictions(out.logits[0], int(self.options.top_k))
             logits = out.masks[0][top.queries].float()  # [k, T, h, w]
             return ClipResult(

@@ -25,7 +25,12 @@ from vis_bench.methods.common.mask2former.base_plugin import (
     test_preprocessing,
     training_recipe,
 )
-from vis_bench.methods.common.mask2former.model import BACKBONES
+from vis_bench.methods.common.mask2former.model import BACKBONES, pad_frames
+from vis_bench.methods.common.mask2former.pixel_decoder import (
+    PixelDecoderFeatures,
+    split_frames,
+    stack_features,
+)
 from vis_bench.methods.minvis.matching import (
     ASSOCIATION,
     clip_result,
@@ -55,6 +60,8 @@ class MinVISPlugin(Mask2FormerBase):
         preprocessing=test_preprocessing(360),
         reference=REFERENCE,
         linking=ASSOCIATION,
+        # the decoder sees one frame too, but runs on the clip's batch (see frame_features)
+        per_frame_stages=("backbone", "pixel_decoder"),
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         # INPUT.SAMPLING_FRAME_NUM 1: every training sample is one frame
         training=training_recipe(WindowFrameSampler()),
@@ -63,13 +70,26 @@ class MinVISPlugin(Mask2FormerBase):
     )
 
     def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        """Every frame decoded alone and linked to the previous one: all Q query tracks with
-        their per-frame logits, embeddings and mask logits (stride 4 of the padded input); the
-        harness links clips and asks `video_predictions` for the video's results."""
+        """Every frame decoded alone and linked to the previous one: one code path whether or
+        not the runner reuses frames."""
+        return self.infer_clip_features(self.frame_features(frames))
+
+    def frame_features(self, frames: torch.Tensor) -> list[PixelDecoderFeatures]:
+        """Per frame: the pixel decoder's maps (the decoder runs on the clip's batch: its
+        matrix products round differently with the batch's size, the pixel decoder's do not)."""
         paths = ensure_prepared(self.model)
         with inference_context(paths):
             self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
-            return clip_result(link_frames(*frame_outputs(self.model(frames))))
+            return split_frames(self.model.per_frame(pad_frames(frames)))
+
+    def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:
+        """Each frame decoded alone, frames linked: all Q query tracks with their per-frame
+        logits, embeddings and mask logits (stride 4 of the padded input); the harness links
+        clips and asks `video_predictions` for the video's results."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            out = self.model.decode(stack_features(features))
+            return clip_result(link_frames(*frame_outputs(out)))
 
     def video_predictions(self, mean_logits: torch.Tensor) -> list[tuple[int, int, float]]:
         """`inference_video`: the top 10 (slot, class) pairs of the video's mean logits."""

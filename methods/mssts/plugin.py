@@ -95,5 +95,7 @@ class MSSTSPlugin(SeqFormerBase):
         notes=RECONSTRUCTION_NOTE,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.intra_scale\.", r"\.temporal\."),
         parity=None,
+        # its encoder's temporal blocks attend across frames: only what precedes it is per frame
+        per_frame_stages=("backbone", "input_proj"),
     )
     build_network = staticmethod(build_mssts)

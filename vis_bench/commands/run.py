@@ -53,28 +53,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
+    started = time.perf_counter()  # the run's breakdown counts its imports as "other"
     from vis_bench.config import load_config
     from vis_bench.distributed import init_from_env, shutdown
     from vis_bench.inference.sources import open_source
     from vis_bench.report.outputs import write_reports
     from vis_bench.report.tables import comparison_table, notes_lines
     from vis_bench.sweep import resolve_methods, run_sweep, sweep_records
+    from vis_bench.sweep.run_dir import save_run_timings
+    from vis_bench.sweep.timings import breakdown_lines, run_breakdown
 
     config = load_config(args.config or default_config_path(), args.overrides)
     methods = resolve_methods(config)  # every method entry checked before any cell runs
     ctx = init_from_env(config.sweep.device[0], args.shard)
     run_dir = args.run_dir or Path(config.output) / config.name
     try:
+        data_start = time.perf_counter()
         source = open_source(config.dataset, config.source) if ctx.is_main else None
         # rank 0 generates the synthetic set on first use; the others open it afterwards
         ctx.barrier()
         if source is None:
             source = open_source(config.dataset, config.source)
+        data_s = time.perf_counter() - data_start
         log = print if ctx.is_main else (lambda message: None)
         log(f"vis-bench run {config.name!r}: {source.describe()}; records in {run_dir}")
         if ctx.world_size > 1:
             log(f"distributed: {ctx.world_size} processes, sharding {ctx.mode}")
-        run_sweep(config, source, run_dir, methods, isolate=not args.in_process, log=log, ctx=ctx)
+        written = run_sweep(
+            config, source, run_dir, methods, isolate=not args.in_process, log=log, ctx=ctx
+        )
         ctx.barrier()
     except KeyboardInterrupt:
         print(
@@ -92,8 +101,13 @@ def run(args: argparse.Namespace) -> int:
     for line in notes_lines(records):
         print(f"note: {line}")
     title = f"vis-bench: {config.name}"
+    reports_start = time.perf_counter()
     for path in write_reports(records, run_dir, title=title, html=True, log=print):
         print(f"wrote {path}")
+    now = time.perf_counter()
+    breakdown = run_breakdown(written, now - started, data_s, now - reports_start)
+    save_run_timings(run_dir, breakdown)
+    print("\n".join(breakdown_lines(breakdown)))
     failed = [r for r in records if r.get("status") != "ok"]
     if failed:
         print(f"{len(failed)} of {len(records)} cells failed (reasons in the table above)")

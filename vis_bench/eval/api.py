@@ -11,6 +11,7 @@ unchanged, among them), so every caller records the occlusion breakdown without 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from vis_bench.eval.metric.loading import (
     GroundTruth,
     Results,
     load_ground_truth,
-    load_results,
     paused_gc,
     results_from_list,
 )
@@ -30,6 +30,7 @@ from vis_bench.eval.metric.matching import Matches
 from vis_bench.eval.metric.phases import YTVIS_PHASES, MetricPhases
 from vis_bench.eval.metric.summary import per_category_ap
 from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown, resolve_metric
+from vis_bench.formats.results_file import read_results
 
 #: each metric's steps in the shared phases, by the name `resolve_metric` gives
 METRIC_PHASES: dict[str, MetricPhases] = {p.name: p for p in (YTVIS_PHASES, OVIS_PHASES)}
@@ -158,13 +159,16 @@ def evaluate_files(
     timings: dict[str, float] = {}
     # One pause for the whole run: per phase, the collector would re-scan everything loaded
     # so far each time it is switched back on, though nothing here forms reference cycles.
-    with paused_gc():
+    with paused_gc(), ThreadPoolExecutor(1) as pool:
         start = time.perf_counter()
+        # the results file is read and parsed beside the GT (whose reading and compiled
+        # parsing release the GIL); its errors surface where they always did, after the GT's
+        predictions = pool.submit(read_results, results_path)
         if gt_cache_dir is None:
             gt = load_ground_truth(gt_path)
         else:
             gt = load_ground_truth_cached(gt_path, gt_cache_dir)
-        res = load_results(results_path, gt)
+        res = results_from_list(predictions.result(), gt, str(results_path))
         timings["load"] = time.perf_counter() - start
         result = evaluate_loaded(gt, res, timings, metric)
         del gt, res  # freed now, so the collector, once back on, does not scan them

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.inference.feature_reuse import FrameFeatureCache, ReuseCounts, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
@@ -54,6 +55,14 @@ class RunOutcome:
     model_clip_frames: int = 0
     first_clip: torch.Tensor | None = field(default=None, repr=False)
     harness: HarnessTimes = field(default_factory=HarnessTimes)
+    #: per-frame features reused across overlapping clips (asked for and declared by the method)
+    feature_reuse: bool = False
+    reuse: ReuseCounts = field(default_factory=ReuseCounts)
+    #: seconds of the untimed first clip (preprocessing and warm-up) and of model-only timing
+    warmup_s: float = 0.0
+    model_timing_s: float = 0.0
+    #: what `warmup_probe` returned for the warm-up call (e.g. its FLOP count)
+    warmup_probe: Any = None
 
     @property
     def fps_end_to_end(self) -> float:
@@ -71,13 +80,21 @@ class _VideoRun:
     method's spec declares), streaming final frames into RLE."""
 
     def __init__(
-        self, clip: ClipFrames, plugin: MethodPlugin, post: TrackPostprocessing, times: HarnessTimes
+        self,
+        clip: ClipFrames,
+        plugin: MethodPlugin,
+        post: TrackPostprocessing,
+        times: HarnessTimes,
+        features: FrameFeatureCache | None = None,
     ) -> None:
         video = clip.video
+        self.features = features
         self.video = video
         self.post = post
         self.times = times
-        self.encoded = EncodedFrames(video.height, video.width, post.masks_to_video, times.finalise)
+        self.encoded = EncodedFrames(
+            video.height, video.width, post.masks_to_video, times.finalise, post.mask_cut
+        )
         linking = plugin.spec.linking
         self.stitcher: ClipStitcher | QueryTrackLinker
         if links_query_tracks(linking):
@@ -133,6 +150,8 @@ def run_method(
     time_model: bool = True,
     progress: Callable[[int], None] | None = None,
     timed_region: Callable[[str], None] | None = None,
+    feature_reuse: bool = True,
+    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
 ) -> RunOutcome:
     """Predict every video of `source`.
 
@@ -141,8 +160,12 @@ def run_method(
     clip once untimed: one-time costs (library handles, kernels built on first use) would
     otherwise land in the end-to-end FPS of whichever cell runs first (building the CUDA
     deformable-attention kernel once added 29 s to SeqFormer's first GPU cell).
+    `feature_reuse`: a method declaring per-frame stages computes them once per frame under
+    overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
+    `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs
+    there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
     """
-    outcome = RunOutcome()
+    outcome = RunOutcome(feature_reuse=feature_reuse and bool(plugin.spec.per_frame_stages))
     plugin.to(device)
     timer = Stopwatch(device)
     times = outcome.harness
@@ -157,20 +180,24 @@ def run_method(
     with torch.inference_mode(), contextlib.closing(clips):
         for clip in _waited(clips, times):
             if outcome.first_clip is None:
+                start = time.perf_counter()
                 outcome.first_clip = model_input(plugin, clip.frames, resolution, device)
                 if warmup > 0:
-                    _infer(plugin, outcome.first_clip, device, dtype)
-                    synchronize(device)
+                    _warm_up(plugin, outcome, device, dtype, warmup_probe)
+                outcome.warmup_s = time.perf_counter() - start
                 if timed_region is not None:
                     timed_region("start")
             with timer:
                 if clip.index == 0:
-                    video_run = _VideoRun(clip, plugin, post, times)
+                    cache = None
+                    if reuses_features(plugin, clip.windows, feature_reuse):
+                        cache = FrameFeatureCache(clip.windows, outcome.reuse)
+                    video_run = _VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
-                result = _predict(
-                    plugin, clip, resolution, device, dtype, times, state=video_run.state
+                prepared = _Inputs(
+                    plugin, clip, resolution, device, video_run.features, state=video_run.state
                 )
-                video_run.add(clip.window, result)
+                video_run.add(clip.window, _predict(prepared, dtype, times))
                 if clip.is_last:
                     outcome.results.extend(video_run.results())
             if clip.is_last:
@@ -183,13 +210,46 @@ def run_method(
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
     if time_model and outcome.first_clip is not None:
-        first = outcome.first_clip
-        with torch.inference_mode():
-            outcome.model_clip_times = time_call(
-                lambda: _infer(plugin, first, device, dtype), device, warmup, repeats
-            )
-        outcome.model_clip_frames = int(first.shape[0])
+        _time_model(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
+
+
+def _time_model(
+    plugin: MethodPlugin, outcome: RunOutcome, device: str, dtype: str, warmup: int, repeats: int
+) -> None:
+    """Model-only timing: `infer_clip` on the first clip, `repeats` times."""
+    first = outcome.first_clip
+    assert first is not None
+    start = time.perf_counter()
+    # the run just warmed the model up on every clip: no second warm-up
+    again = 0 if outcome.num_videos else warmup
+    with torch.inference_mode():
+        outcome.model_clip_times = time_call(
+            lambda: _infer(plugin, first, device, dtype), device, again, repeats
+        )
+    outcome.model_clip_frames = int(first.shape[0])
+    outcome.model_timing_s = time.perf_counter() - start
+
+
+def _warm_up(
+    plugin: MethodPlugin,
+    outcome: RunOutcome,
+    device: str,
+    dtype: str,
+    probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None,
+) -> None:
+    """The untimed first clip, through `probe` when one is given."""
+    first = outcome.first_clip
+    assert first is not None
+
+    def call() -> None:
+        _infer(plugin, first, device, dtype)
+
+    if probe is None:
+        call()
+    else:
+        outcome.warmup_probe = probe(first, call)
+    synchronize(device)
 
 
 def _waited(clips: Iterator[ClipFrames], times: HarnessTimes) -> Iterator[ClipFrames]:
@@ -203,28 +263,53 @@ def _waited(clips: Iterator[ClipFrames], times: HarnessTimes) -> Iterator[ClipFr
         yield clip
 
 
-def _predict(
-    plugin: MethodPlugin,
-    clip: ClipFrames,
-    resolution: int | None,
-    device: str,
-    dtype: str,
-    times: HarnessTimes,
-    state: Any = None,
-) -> Any:
-    """One window through the method's preprocessing and `infer_clip`, both timed; a method that
-    carries state from clip to clip (`CarriedState`) is handed its previous clip's."""
+@dataclass
+class _Inputs:
+    """One window as the method takes it: its frames, or its frames' reused features."""
+
+    plugin: MethodPlugin
+    clip: ClipFrames
+    resolution: int | None
+    device: str
+    features: FrameFeatureCache | None = None
+    #: the method's state after the video's previous clip (`CarriedState` methods only)
+    state: Any = None
+    preprocess_s: float = 0.0
+
+    def frames(self, positions: list[int] | None = None) -> torch.Tensor:
+        """The window's frames at `positions` (all by default), preprocessed, on the device."""
+        start = time.perf_counter()
+        frames = self.clip.frames if positions is None else self.clip.frames[positions]
+        out = model_input(self.plugin, frames, self.resolution, self.device)
+        self.preprocess_s += time.perf_counter() - start
+        return out
+
+    def infer(self, dtype: str) -> Any:
+        """`infer_clip`, or the per-frame stages of new frames only and the rest of the clip
+        (preprocessing outside autocast either way); a method that carries state from clip to
+        clip (`CarriedState`) is handed its previous clip's."""
+        carried = isinstance(self.plugin.spec.linking, CarriedState)
+        state = {"state": self.state} if carried else {}
+        if self.features is None:
+            frames = self.frames()
+            with _autocast(self.device, dtype):
+                return self.plugin.infer_clip(frames, **state)
+        missing = self.features.missing(self.clip.index)
+        new = self.frames(missing) if missing else None
+        with _autocast(self.device, dtype):
+            features = self.features.clip_features(
+                self.clip.index, lambda positions: self.plugin.frame_features(new)
+            )
+            return self.plugin.infer_clip_features(features, **state)
+
+
+def _predict(inputs: _Inputs, dtype: str, times: HarnessTimes) -> Any:
+    """One window through the method's preprocessing and its forward, both timed."""
     start = time.perf_counter()
-    frames = model_input(plugin, clip.frames, resolution, device)
-    prepared = time.perf_counter()
-    with _autocast(device, dtype):
-        if isinstance(plugin.spec.linking, CarriedState):
-            result = plugin.infer_clip(frames, state=state)
-        else:
-            result = plugin.infer_clip(frames)
-    synchronize(device)
-    times.preprocess_s += prepared - start
-    times.model_s += time.perf_counter() - prepared
+    result = inputs.infer(dtype)
+    synchronize(inputs.device)
+    times.preprocess_s += inputs.preprocess_s
+    times.model_s += time.perf_counter() - start - inputs.preprocess_s
     return result
 
 

@@ -78,6 +78,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "interval-example": ("results/default_run/records.jsonl",),
     "sweep-bootstrap-cost": ("benchmarks/results/cell_bootstrap_default_run.json",),
     "render-speed": ("benchmarks/results/show_render.json",),
+    "feature-reuse": ("benchmarks/results/feature_reuse.json",),
+    "mask-encoding": ("benchmarks/results/mask_encoding.json",),
 }
 
 
@@ -240,7 +242,24 @@ def default_run_block(root: Path) -> str:
         f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
         f"{env.get('threads')} threads{_cells_time(list(latest.values()))}."
     )
+    phases = _phase_line(list(latest.values()))
+    if phases:
+        lines.append(phases)
     return "\n".join(lines)
+
+
+def _phase_line(records: list[dict[str, Any]]) -> str:
+    """The cells' seconds by phase (each record's `timings`), "" when a record has none."""
+    if not records or any(not r.get("timings") for r in records):
+        return ""
+    from vis_bench.sweep.timings import LABELS
+
+    total: dict[str, float] = {}
+    for record in records:
+        for phase, seconds in record["timings"].items():
+            total[phase] = total.get(phase, 0.0) + float(seconds)
+    parts = [f"{LABELS.get(k, k)} {v:.1f} s" for k, v in total.items() if v >= 0.05]
+    return "The cells' time by phase: " + ", ".join(parts) + "."
 
 
 def _cells_time(records: list[dict[str, Any]]) -> str:
@@ -520,6 +539,65 @@ def render_speed_block(root: Path) -> str:
         "benchmarks/bench_show_render.py --run RUN_DIR --json "
         "benchmarks/results/show_render.json`.",
     ]
+
+
+AUTHORS_RATIO = "authors' loop / reuse on"
+
+
+def feature_reuse_block(root: Path) -> str:
+    """Near-online with and without per-frame feature reuse, and IFC's authors' loop
+    (benchmarks/results/feature_reuse.json)."""
+    report = _read(root, "benchmarks/results/feature_reuse.json")
+    lines = [
+        "| method | reuse off (s/frame) | reuse on (s/frame) | off / on | authors' loop (s/frame) "
+        "| authors' loop / reuse on | identical predictions |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method, result in report["methods"].items():
+        cost, ratios = result["seconds_per_frame"], result["ratios"]
+        authors = cost.get("authors' loop")
+        lines.append(
+            f"| {method} | {cost['reuse off']:.2f} | {cost['reuse on']:.2f} | "
+            f"{ratios['reuse off / reuse on']:.2f}x | {_fmt(authors, 1, 2)} | "
+            f"{_fmt(ratios.get(AUTHORS_RATIO), 1, 2)}"
+            f"{'x' if authors is not None else ''} | "
+            f"{'yes' if result['identical_predictions'] else 'NO'} |"
+        )
+    lines.append("")
+    lines.append(
+        f"R50 at published defaults (random weights), one video of {report['video']}, "
+        f"{report['schedule']}, {report['threads']} threads, the harness's whole loop (decode, "
+        f"preprocessing, model, stitching, final masks), {report['rounds']} round(s) alternating "
+        f"the variants; load average {report['loadavg_before'][0]:.1f} -> "
+        f"{report['loadavg_after'][0]:.1f} on {report['cpu_count']} cores. Source: "
+        "`benchmarks/results/feature_reuse.json`, written by `python "
+        "benchmarks/bench_feature_reuse.py`."
+    )
+    return "\n".join(lines)
+
+
+def mask_encoding_block(root: Path) -> str:
+    """Final masks through PyTorch and the compiled pass (benchmarks/results/mask_encoding.json)."""
+    report = _read(root, "benchmarks/results/mask_encoding.json")
+    lines = [
+        "| masks, rule | PyTorch (ms per mask-frame) | compiled (ms per mask-frame) | speed-up "
+        "| identical RLE |",
+        "|---|---|---|---|---|",
+    ]
+    for case, result in report["cases"].items():
+        ms = result["ms_per_mask_frame"]
+        lines.append(
+            f"| {case} | {ms['pytorch']:.3f} | {ms['compiled']:.3f} | {result['speed_up']:.1f}x | "
+            f"{'yes' if result['identical_rle'] else 'NO'} |"
+        )
+    lines.append("")
+    lines.append(
+        f"{report['masks']}, through `EncodedFrames.frame_final` either way, {report['threads']} "
+        f"threads, medians of {report['rounds']} alternating rounds; load average "
+        f"{report['loadavg_before'][0]:.1f} -> {report['loadavg_after'][0]:.1f} on "
+        f"{report['cpu_count']} cores. Source: `benchmarks/results/mask_encoding.json`, written by "
+        "`python benchmarks/bench_mask_encoding.py`."
+    )
     return "\n".join(lines)
 
 
@@ -535,6 +613,8 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "interval-example": interval_example_block,
     "sweep-bootstrap-cost": sweep_bootstrap_cost_block,
     "render-speed": render_speed_block,
+    "feature-reuse": feature_reuse_block,
+    "mask-encoding": mask_encoding_block,
 }
 
 

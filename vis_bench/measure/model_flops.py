@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -9,8 +10,14 @@ import torch
 from vis_bench.toolkit.flops import count_flops
 
 
-def clip_flops(plugin: Any, clip: torch.Tensor) -> dict[str, Any]:
-    """Count what `infer_clip(clip)` executes (multiply-adds), divided by frames."""
+def clip_flops(
+    plugin: Any, clip: torch.Tensor, forward: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """Count what `infer_clip(clip)` executes (multiply-adds), divided by frames.
+
+    `forward()` runs that call (the runner's warm-up passes its own, so the count costs no
+    forward of its own); by default `infer_clip(clip)`.
+    """
     model = getattr(plugin, "model", None)
     if not isinstance(model, torch.nn.Module):
         return {}
@@ -21,7 +28,10 @@ def clip_flops(plugin: Any, clip: torch.Tensor) -> dict[str, Any]:
     try:
         for param in saved:
             param.requires_grad_(False)
-        report = count_flops(model, (clip,), modules=modules, forward=plugin.infer_clip)
+        if forward is None:
+            report = count_flops(model, (clip,), modules=modules, forward=plugin.infer_clip)
+        else:
+            report = count_flops(model, (), modules=modules, forward=forward)
     finally:
         for param, flag in saved.items():
             param.requires_grad_(flag)

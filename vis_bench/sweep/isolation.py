@@ -26,8 +26,10 @@ from vis_bench.errors import VisBenchError
 from vis_bench.sweep.oom_kills import oom_kill_count, sigkill_cause
 from vis_bench.sweep.worker import CellJob, CellOutcome, predict_cell
 
-#: modules the fork server imports once, so every worker starts with them loaded
-PRELOAD = ["vis_bench.sweep.worker", "torch", "vis_bench.inference.runner"]
+#: modules the fork server imports once, so every worker starts with them loaded;
+#: torch._dynamo: the first call of a custom op (the deformable-attention kernel) imports it,
+#: 2-3 s that every SeqFormer-family worker paid again
+PRELOAD = ["vis_bench.sweep.worker", "torch", "torch._dynamo", "vis_bench.inference.runner"]
 #: seconds between checks of a silent worker (progress messages wake the parent earlier)
 POLL_S = 0.5
 
@@ -39,6 +41,14 @@ class CellFailed(VisBenchError):
         super().__init__(reason)
         self.reason = reason
         self.details = details
+
+
+def preload(modules: list[str]) -> None:
+    """Have the fork server import `modules` too (a sweep's method plugins, named by the
+    registry), if it has not started yet: each worker then starts with them imported."""
+    for module in modules:
+        if module not in PRELOAD:
+            PRELOAD.append(module)
 
 
 def _context() -> multiprocessing.context.BaseContext:

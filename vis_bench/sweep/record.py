@@ -111,6 +111,9 @@ class CellRecord:
     config: dict[str, Any] | None = None
     #: the dataset's identity, as the run folder's run.json holds it
     dataset_identity: dict[str, Any] | None = None
+    #: seconds per phase of the cell (sweep/timings.py): worker start-up, model build,
+    #: warm-up, inference, model-only timing, FLOPs, measurements, write, scoring, bootstrap
+    timings: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line: every field, with the metrics and their intervals at the top level."""

@@ -26,12 +26,13 @@ from vis_bench.errors import InputError
 from vis_bench.formats.results_file import read_results
 from vis_bench.report.records import append_record, finished_keys, read_records
 from vis_bench.sweep.cells import Cell, expand_cells
-from vis_bench.sweep.isolation import CellFailed, one_line, run_in_process, run_isolated
+from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
 from vis_bench.sweep.record import RunInfo, make_record
 from vis_bench.sweep.run_dir import cell_dir, claim_run_dir, save_config, update_index
 from vis_bench.sweep.scoring import Scorer
+from vis_bench.sweep.timings import cell_timings
 from vis_bench.sweep.worker import RESULTS_FILE, CellJob, CellOutcome, import_plugin
 
 
@@ -181,6 +182,8 @@ def run_sweep(
     show = ctx.is_main or ctx.mode == "cells"
     progress = _Progress(len(todo), videos, show, ctx.rank if ctx.mode == "cells" else 0)
     written = []
+    if isolate:
+        preload(sorted({m.plugin.partition(":")[0] for m in methods}))
     with progress.bar:
         for index, cell in enumerate(todo, 1):
             progress.bar.set_description(f"[{index}/{len(todo)}] {cell.label()}")
@@ -211,6 +214,7 @@ def _run_cell(
 ) -> dict[str, Any] | None:
     """One cell, start to record; None on ranks that do not write records."""
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    began = time.perf_counter()
     notes = _spec_notes(cell)
     folder = cell_dir(run_dir, cell, info.dataset_id)
     device = ctx.device_for(cell.device)
@@ -226,6 +230,7 @@ def _run_cell(
             outcome, predictions = shard
         else:
             outcome = _execute(job, config, isolate, progress)
+        executed = time.perf_counter()
         if mapping is not None:
             outcome.measurements["label_space"] = {
                 "model": cell.method.label_space,
@@ -244,6 +249,7 @@ def _run_cell(
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
         return make_record(cell, info, started, notes, error=one_line(err)).to_json()
     record = make_record(cell, info, started, notes, outcome, score, fps=config.measure.fps)
+    record.timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
     return record.to_json()
 
 

@@ -1,7 +1,8 @@
 """A run directory: one dataset's records, the configs that wrote them, and a readable index.
 
     <run dir>/records.jsonl          one line per finished or failed cell (report/records.py)
-    <run dir>/run.json               the dataset identity every record of the folder shares
+    <run dir>/run.json               the dataset identity every record of the folder shares,
+                                     and the last run's time by phase (`last_run_timings`)
     <run dir>/configs/<hash>.yaml    each resolved config a record names by `config_hash` (records
                                      also embed it as `config`; older ones only name it)
     <run dir>/cells/<label>-<key>/   a cell's predictions (results.json)
@@ -50,6 +51,14 @@ def claim_run_dir(run_dir: Path, identity: dict[str, Any], dataset_id: str) -> N
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     payload = {"dataset_id": dataset_id, "dataset": identity}
+    write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def save_run_timings(run_dir: Path, breakdown: dict[str, Any]) -> None:
+    """The last run's time by phase (sweep/timings.py), kept in run.json beside the dataset."""
+    run_file = run_dir / RUN_FILE
+    payload = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    payload["last_run_timings"] = breakdown
     write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 

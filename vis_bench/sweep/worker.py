@@ -24,6 +24,7 @@ from vis_bench.config import MeasureConfig
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import map_predictions
 from vis_bench.sweep.methods import MethodEntry
+from vis_bench.sweep.timings import PhaseClock
 
 #: what `results.json` holds per cell; a rank's share is written beside it
 RESULTS_FILE = "results.json"
@@ -166,37 +167,44 @@ def _open_source(job: CellJob) -> Any:
     return source
 
 
-def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
-    """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
-    import orjson
+def _execution(plugin: Any, job: CellJob, feature_reuse: bool) -> dict[str, Any]:
+    """How the cell ran: the plugin's own report, dtype, device, threads, feature reuse."""
     import torch
 
-    from vis_bench.atomic import write_atomic
-    from vis_bench.inference.runner import run_method
-    from vis_bench.measure import memory
-    from vis_bench.measure.environment import environment
-    from vis_bench.measure.load import load_summary, read_load
-    from vis_bench.measure.model_flops import clip_flops
-    from vis_bench.measure.provenance import finish_provenance, start_provenance
+    return {
+        **plugin.execution_info(),
+        "dtype": job.cell.dtype,
+        "device": job.device,
+        "threads": torch.get_num_threads(),
+        "feature_reuse": feature_reuse,
+    }
 
-    if job.environ:
-        os.environ.update(job.environ)
-    if job.measure.threads:
-        torch.set_num_threads(job.measure.threads)
-    # the code state as this worker imports the method: a sweep can outlive a commit
-    provenance = start_provenance(job.command)
+
+def _harness(outcome: Any) -> dict[str, Any]:
+    """The harness's share of the time, and how many frames' per-frame stages ran."""
+    return {
+        **outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
+        "per_frame_stages_computed": outcome.reuse.frames_computed,
+        "per_frame_stages_clip_frames": outcome.reuse.clip_frames,
+    }
+
+
+def _flops_probe(plugin: Any) -> Callable[[Any, Callable[[], None]], dict[str, Any]]:
+    """Counts the warm-up call's FLOPs: the first clip's count, without a forward of its own."""
+    from vis_bench.measure.model_flops import clip_flops
+
+    return lambda clip, call: clip_flops(plugin, clip, forward=call)
+
+
+def _run(job: CellJob, plugin: Any, progress: Any, readings: dict[str, Any]) -> Any:
+    """The shared runner over the cell's videos (load readings around the timed part)."""
+    from vis_bench.inference.runner import run_method
+    from vis_bench.measure.load import read_load
+
     cell = job.cell
-    source = _open_source(job)
-    plugin, checkpoint_load = build_plugin(cell.method)
-    plugin.to(job.device)
-    rss_built = memory.rss_mb()
-    memory.reset_peak_rss()
-    memory.reset_cuda_peak(job.device)
-    plugin.reset_execution_info()
-    readings: dict[str, Any] = {}
-    outcome = run_method(
+    return run_method(
         plugin,
-        source,
+        _open_source(job),
         clip_length=cell.clip_length,
         stride=cell.stride,
         resolution=cell.resolution,
@@ -207,22 +215,60 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         time_model=job.time_model and job.measure.fps,
         progress=progress,
         timed_region=lambda moment: readings.__setitem__(moment, read_load()),
+        feature_reuse=job.measure.feature_reuse,
+        warmup_probe=_flops_probe(plugin) if job.measure.flops else None,
     )
+
+
+def _run_phases(clock: PhaseClock, outcome: Any) -> None:
+    """The runner's share of the cell split into warm-up, timed inference, model-only timing."""
+    clock.lap("inference")  # the whole run_method call, split below
+    clock.seconds["inference"] -= outcome.warmup_s + outcome.model_timing_s
+    clock.add("warmup", outcome.warmup_s)
+    clock.add("model_timing", outcome.model_timing_s)
+
+
+def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
+    """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
+    import orjson
+    import torch
+
+    from vis_bench.atomic import write_atomic
+    from vis_bench.measure import memory
+    from vis_bench.measure.environment import environment
+    from vis_bench.measure.load import load_summary
+    from vis_bench.measure.model_flops import clip_flops
+    from vis_bench.measure.provenance import finish_provenance, start_provenance
+
+    clock = PhaseClock()
+    if job.environ:
+        os.environ.update(job.environ)
+    if job.measure.threads:
+        torch.set_num_threads(job.measure.threads)
+    # the code state as this worker imports the method: a sweep can outlive a commit
+    provenance = start_provenance(job.command)
+    cell = job.cell
+    clock.lap("worker_start")  # imports and provenance, after the process itself started
+    plugin, checkpoint_load = build_plugin(cell.method)
+    plugin.to(job.device)
+    clock.lap("model_build")
+    rss_built = memory.rss_mb()
+    memory.reset_peak_rss()
+    memory.reset_cuda_peak(job.device)
+    plugin.reset_execution_info()
+    readings: dict[str, Any] = {}
+    outcome = _run(job, plugin, progress, readings)
     inference_peak = memory.peak_rss_since_reset_mb()
+    _run_phases(clock, outcome)
     measurements: dict[str, Any] = {
         "params": _parameter_count(plugin.model),
         "model_options": dict(cell.method.model_options),
         "backbone": plugin.backbone_name(),
         "checkpoint_load": checkpoint_load,
-        "execution": {
-            **plugin.execution_info(),
-            "dtype": cell.dtype,
-            "device": job.device,
-            "threads": torch.get_num_threads(),
-        },
+        "execution": _execution(plugin, job, outcome.feature_reuse),
         "environment": environment(job.device, code=provenance),
         "provenance": finish_provenance(provenance),
-        "harness": outcome.harness.as_record(outcome.seconds_end_to_end, outcome.num_frames),
+        "harness": _harness(outcome),
     }
     if "start" in readings and "end" in readings:
         measurements["load"] = load_summary(
@@ -230,10 +276,14 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         )
     if job.measure.memory:
         measurements["memory"] = _memory(rss_built, inference_peak, job.device)
+    clock.lap("measurements")
     if job.measure.flops and outcome.first_clip is not None:
-        measurements["flops"] = clip_flops(plugin, outcome.first_clip)
+        measurements["flops"] = outcome.warmup_probe or clip_flops(plugin, outcome.first_clip)
+    clock.lap("flops")
     results, dropped = map_predictions(outcome.results, job.category_mapping)
     write_atomic(Path(job.results_path), orjson.dumps(results))
+    clock.lap("write")
+    measurements["timings"] = {**clock.seconds, "worker_s": clock.total()}
     return CellOutcome(
         results_path=job.results_path,
         num_videos=outcome.num_videos,

@@ -21,7 +21,7 @@ from vis_bench.toolkit.checkpoint_loading import (
     compare_and_load,
     load_state_dict_strict,
 )
-from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing, sigmoid_cut
 from vis_bench.toolkit.flops import FlopReport, count_flops, register_flop_formula
 from vis_bench.toolkit.linking import (
     CarriedState,
@@ -91,6 +91,7 @@ __all__ = [
     "Preprocessing",
     "TableMeasurement",
     "TrackPostprocessing",
+    "sigmoid_cut",
     "TrackSummary",
     "TrainingRecipe",
     "build_dataclass",

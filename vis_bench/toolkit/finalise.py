@@ -12,6 +12,7 @@ probabilities, not its masks.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.eval.rle.resize_encode import resize_encode
 from vis_bench.formats.rle import encode
 from vis_bench.toolkit.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
 from vis_bench.toolkit.stitching import TrackSummary
@@ -30,6 +32,33 @@ MasksToVideo = Callable[[torch.Tensor, int, int, float], np.ndarray]
 RESIZE_CHUNK = 16
 
 
+def _same_cut(threshold: float) -> float | None:
+    return float(threshold)
+
+
+@functools.cache
+def sigmoid_cut(p: float = 0.5) -> float:
+    """The largest float32 x whose `torch.sigmoid(x)` is at most `p` (0.5 <= p < 1).
+
+    PyTorch's float32 sigmoid is monotone (tests/test_mask_encoding.py), so `sigmoid(x) > p`
+    is `x > sigmoid_cut(p)`: a threshold the compiled resize applies (SeqFormer keeps
+    `sigmoid(logits) > 0.5`, which is not `logits > 0` for logits below 1e-7 or so).
+    """
+    if not 0.5 <= p < 1:
+        raise ValueError(f"sigmoid_cut needs 0.5 <= p < 1, got {p}")
+
+    def above(bits: int) -> bool:
+        x = float(np.int32(bits).view(np.float32))
+        return bool((torch.sigmoid(torch.full((64,), x)) > p).all())
+
+    # bit patterns of non-negative floats keep their order: bisect sigmoid(lo) <= p < sigmoid(hi)
+    lo, hi = 0, int(np.float32(100.0).view(np.int32))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if above(mid) else (mid, hi)
+    return float(np.int32(lo).view(np.float32))
+
+
 @dataclass(frozen=True)
 class TrackPostprocessing:
     """How a method turns tracks into results: its plugin's hooks, or the defaults."""
@@ -37,13 +66,18 @@ class TrackPostprocessing:
     track_predictions: Callable[[Any], list[tuple]] = default_track_predictions
     masks_to_video: MasksToVideo = default_masks_to_video
     drop_empty_tracks: bool = False
+    #: threshold -> the cut a resized mask must exceed (`MethodPlugin.mask_cut`), or None
+    mask_cut: Callable[[float], float | None] = _same_cut
 
     @classmethod
     def of(cls, plugin: MethodPlugin | None) -> TrackPostprocessing:
         if plugin is None:
             return cls()
         return cls(
-            plugin.track_predictions, plugin.masks_to_video, bool(plugin.spec.drop_empty_tracks)
+            plugin.track_predictions,
+            plugin.masks_to_video,
+            bool(plugin.spec.drop_empty_tracks),
+            plugin.mask_cut,
         )
 
 
@@ -64,14 +98,19 @@ class EncodedFrames:
         width: int,
         masks_to_video: MasksToVideo = default_masks_to_video,
         times: FinaliseTimes | None = None,
+        mask_cut: Callable[[float], float | None] | None = None,
     ) -> None:
         self.height, self.width = int(height), int(width)
         self.masks_to_video = masks_to_video
         self.times = times if times is not None else FinaliseTimes()
+        #: None: always `masks_to_video` (a sink built without a plugin's cut)
+        self.mask_cut = mask_cut
         self._encoded: dict[int, dict[int, dict[str, Any]]] = {}
         self._non_empty: set[int] = set()
 
     def frame_final(self, frame: int, masks: dict[int, torch.Tensor], threshold: float) -> None:
+        if masks and self._encode_at_once(frame, masks, threshold):
+            return
         ids = list(masks)
         for first in range(0, len(ids), RESIZE_CHUNK):
             chunk = ids[first : first + RESIZE_CHUNK]
@@ -86,6 +125,26 @@ class EncodedFrames:
                     self._non_empty.add(track_id)
             self.times.resize_s += resized - start
             self.times.rle_s += time.perf_counter() - resized
+
+    def _encode_at_once(self, frame: int, masks: dict[int, torch.Tensor], threshold: float) -> bool:
+        """Every track's mask of the frame through the compiled resize-and-encode (the same
+        RLE as `masks_to_video` then `encode`); False where it does not apply."""
+        cut = self.mask_cut(threshold) if self.mask_cut is not None else None
+        if cut is None:
+            return False
+        start = time.perf_counter()
+        stacked = torch.stack([m.float() for m in masks.values()]).numpy()
+        threads = min(2, torch.get_num_threads())
+        encoded = resize_encode(stacked, self.height, self.width, cut, threads)
+        if encoded is None:
+            return False
+        size = [self.height, self.width]
+        for track_id, (counts, non_empty) in zip(masks, encoded, strict=True):
+            self._encoded.setdefault(track_id, {})[frame] = {"size": list(size), "counts": counts}
+            if non_empty:
+                self._non_empty.add(track_id)
+        self.times.resize_s += time.perf_counter() - start
+        return True
 
     def results(
         self,

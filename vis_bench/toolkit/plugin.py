@@ -158,6 +158,10 @@ class MethodSpec:
     #: values it takes
     backbone_option: str = "backbone"
     backbones: tuple[str, ...] = ()
+    #: the leading stages of the forward that act on each frame alone (e.g. the backbone): the
+    #: plugin's `frame_features` computes them and `infer_clip_features` the rest of a clip,
+    #: so the runner computes each frame once under overlapping clips (`measure.feature_reuse`)
+    per_frame_stages: tuple[str, ...] = ()
 
     def matches_checkpoint(self, keys: Iterable[str]) -> int:
         """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
@@ -192,6 +196,7 @@ class MethodSpec:
             "parity reference": self.parity.reference if self.parity else "none",
             "measurements": sorted(self.measurements),
             "stitching": "within a category" if self.stitch_class_aware else "across categories",
+            "per-frame stages": list(self.per_frame_stages) or "none",
         }
 
 
@@ -288,6 +293,15 @@ class MethodPlugin(ABC):
         scores, labels = probs.max(-1)
         return [(slot, int(labels[slot]) + 1, float(scores[slot])) for slot in range(len(probs))]
 
+    def frame_features(self, frames: torch.Tensor) -> list[Any]:
+        """The spec's `per_frame_stages` of preprocessed frames [n, 3, h, w]: one entry per frame,
+        whatever the batch (each frame's values must not depend on the others)."""
+        raise NotImplementedError(f"method {self.spec.name!r} declares no per-frame stages")
+
+    def infer_clip_features(self, features: list[Any]) -> ClipResult:
+        """`infer_clip` of a clip from its frames' `frame_features`, bit for bit."""
+        raise NotImplementedError(f"method {self.spec.name!r} declares no per-frame stages")
+
     def to(self, device: str | torch.device) -> MethodPlugin:
         """Move the model to `device` (the harness moves clips itself)."""
         self.model.to(device)
@@ -310,6 +324,15 @@ class MethodPlugin(ABC):
         Default: one bilinear resize (align_corners=False) to the video size, then threshold.
         """
         return default_masks_to_video(masks, height, width, threshold)
+
+    def mask_cut(self, threshold: float) -> float | None:
+        """The value the bilinear-resized mask must exceed to be foreground, when that is what
+        `masks_to_video` does (the harness then resizes, thresholds and encodes in one exact
+        compiled pass); None: the harness calls `masks_to_video`. Default: `threshold` while
+        `masks_to_video` is the default one."""
+        if type(self).masks_to_video is MethodPlugin.masks_to_video:
+            return float(threshold)
+        return None
 
     def reset_execution_info(self) -> None:
         """Forget what `execution_info` would report; the worker calls it before the run."""

@@ -37,3 +37,12 @@ def clip_windows(num_frames: int, clip_length: int | str, stride: int | None = N
             break
         windows.append(range(start, end))
     return windows
+
+
+def last_clip_of_frames(windows: list[range]) -> dict[int, int]:
+    """frame -> index of the last window covering it (after which nothing needs the frame)."""
+    last: dict[int, int] = {}
+    for index, window in enumerate(windows):
+        for frame in window:
+            last[frame] = index
+    return last

@@ -14,7 +14,8 @@ output can be cached per frame. What the authors' `MSDeformAttnPixelDecoder` doe
   res3 map, then a 3x3 conv with GroupNorm and ReLU (`layer_1`);
 * `mask_features`, a 1x1 conv of that stride-4 map, is what query embeddings are dotted with.
 
-Every GroupNorm runs on the NCHW layout (the backbone may hand over channels-last maps): PyTorch's
+The convolutions take the shared fused path (`conv_block`, which is also what makes a frame's
+result independent of its batch), and every GroupNorm runs on the NCHW layout (the backbone may hand over channels-last maps): PyTorch's
 channels-last GroupNorm splits its sums over threads by batch size, so a frame's values would
 depend on the frames beside it, and per-frame features must not.
 
@@ -32,7 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
+from vis_bench.methods.common.frames import stack_frames
+from vis_bench.methods.common.fused_ops import add_residual, conv_block, residual_ffn
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, encoder_reference_points
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 
@@ -137,7 +139,7 @@ class ConvNormAct(nn.Conv2d):
         nn.init.kaiming_uniform_(self.weight, a=1)  # c2_xavier_fill
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.norm(super().forward(x).contiguous())
+        out = self.norm(conv_block(x, self, active_paths(self)).contiguous())
         return F.relu(out) if self.relu else out
 
 
@@ -172,9 +174,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> PixelDecoderFeatures:
         srcs, pos = [], []
+        paths = active_paths(self)
         for (conv, norm), name in zip(self.input_proj, ENCODER_LEVELS, strict=True):
             x = features[name].float()  # the authors' encoder runs in float32 under autocast too
-            srcs.append(norm(conv(x).contiguous()))
+            srcs.append(norm(conv_block(x, conv, paths).contiguous()))
             no_padding = torch.zeros(x.shape[0], *x.shape[-2:], dtype=torch.bool, device=x.device)
             pos.append(self.pe_layer(no_padding))
         tokens = self.transformer(srcs, pos)
@@ -189,4 +192,29 @@ class MSDeformAttnPixelDecoder(nn.Module):
             maps[-1], size=lateral.shape[-2:], mode="bilinear", align_corners=False
         )
         finest = self.layer_1(top_down)
-        return PixelDecoderFeatures(self.mask_features(finest), maps[0], maps[:3])
+        mask_features = conv_block(finest, self.mask_features, paths)
+        return PixelDecoderFeatures(mask_features, maps[0], maps[:3])
+
+
+def split_frames(features: PixelDecoderFeatures) -> list[PixelDecoderFeatures]:
+    """A batch's outputs -> one entry per frame (views of the batch)."""
+    return [
+        PixelDecoderFeatures(
+            features.mask_features[i],
+            features.encoder_features[i],
+            [level[i] for level in features.multi_scale],
+        )
+        for i in range(features.mask_features.shape[0])
+    ]
+
+
+def stack_features(frames: list[PixelDecoderFeatures]) -> PixelDecoderFeatures:
+    """Per-frame outputs -> one batch, in the layout the batched forward had (`stack_frames`)."""
+    return PixelDecoderFeatures(
+        stack_frames([f.mask_features for f in frames]),
+        stack_frames([f.encoder_features for f in frames]),
+        [
+            stack_frames([f.multi_scale[level] for f in frames])
+            for level in range(len(frames[0].multi_scale))
+        ],
+    )

@@ -58,6 +58,7 @@ from vis_bench.toolkit import (
     TrainingRecipe,
     checkpoint_contents,
     load_state_dict_strict,
+    sigmoid_cut,
 )
 
 SHORTER_SIDE = 360
@@ -88,6 +89,9 @@ FROZEN_RESNET_PREFIXES = (
     "detr.backbone.0.body.bn1",
     "detr.backbone.0.body.layer1",
 )
+#: what SeqFormer computes of each frame alone (`frame_features`): the deformable encoder attends
+#: within a frame, and the mask head's features come from that frame's memory
+PER_FRAME_STAGES = ("backbone", "input_proj", "encoder", "mask_features")
 #: keys only SeqFormer-family checkpoints have: the dynamic mask head and the box-head alias
 CHECKPOINT_SIGNATURE = (r"^controller\.", r"^detr\.transformer\.decoder\.bbox_embed\.")
 
@@ -122,6 +126,8 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         parity=ParityReference(run_parity, "tests/fixtures/golden/seqformer/public", REFERENCE),
         drop_empty_tracks=True,
         backbones=(*BACKBONES, TINY_BACKBONE),
+        # the encoder attends within each frame, and the mask features come from its memory
+        per_frame_stages=PER_FRAME_STAGES,
     )
     #: builds the network of the options (a variant of the architecture replaces it)
     build_network = staticmethod(build)
@@ -179,17 +185,30 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         Masks are returned at the model's mask resolution (stride 4 of the input), so the
         harness's single bilinear resize to the video size mirrors inference.py (which resizes
         logits rather than probabilities). With the `query_masks` fast path the mask head runs
-        only for the queries of the top-k (query, class) pairs.
+        only for the queries of the top-k (query, class) pairs. The forward is the per-frame
+        stages of the clip's frames, then the rest (`infer_clip_features`): one code path,
+        whether the runner reuses frames or not.
         """
+        return self.infer_clip_features(self.frame_features(frames))
+
+    def frame_features(self, frames: torch.Tensor) -> list[dict[str, Any]]:
+        """Per frame: backbone levels projected, and with a per-frame encoder its memory and
+        mask features (`SeqFormer.frame_features`)."""
+        paths = ensure_prepared(self.model)
+        encode = "encoder" in self.spec.per_frame_stages
+        size = (int(frames.shape[-1]), int(frames.shape[-2]))  # (w, h)
+        with inference_context(paths):
+            return [f | {"input_size": size} for f in self.model.frame_features(frames, encode)]
+
+    def infer_clip_features(self, features: list[dict[str, Any]]) -> ClipResult:
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            return self._infer_clip(frames, paths)
+            return self._infer_clip(features, paths)
 
-    def _infer_clip(self, frames: torch.Tensor, paths: FastPaths) -> ClipResult:
-        h, w = frames.shape[-2:]
+    def _infer_clip(self, features: list[dict[str, Any]], paths: FastPaths) -> ClipResult:
         top_k = self.options.top_k
         select = functools.partial(top_queries, top_k=top_k) if paths.query_masks else None
-        out = self.model(frames, orig_size=(w, h), mask_queries=select)
+        out = self.model.forward_frames(features, features[0]["input_size"], mask_queries=select)
         # queries with empty masks are dropped per track at the video size, as inference.py does
         inst = clip_instances(
             out["pred_logits"][0],
@@ -227,6 +246,11 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
             # in place on the temporary: no second frame-size float tensor
             return (resized.sigmoid_() > MASK_THRESHOLD).to(torch.uint8).numpy()
         return (resized > threshold).to(torch.uint8).numpy()
+
+    def mask_cut(self, threshold: float) -> float | None:
+        """`sigmoid(resized) > 0.5` is `resized > sigmoid_cut(0.5)` for logits (the cut is the
+        largest float PyTorch's sigmoid maps to 0.5 or below)."""
+        return sigmoid_cut(MASK_THRESHOLD) if threshold == 0.0 else float(threshold)
 
     def backbone_module(self) -> torch.nn.Module:
         if self.model.detr.backbone is None:

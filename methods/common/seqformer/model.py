@@ -27,6 +27,7 @@ from vis_bench.methods.common.backbone_registry import (
 )
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.frames import stack_frames
 from vis_bench.methods.common.fused_ops import conv_block
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
@@ -154,7 +155,10 @@ class DeformableDETR(nn.Module):
     def project_input(self, lvl: int, x: torch.Tensor) -> torch.Tensor:
         """Input projection `lvl` (conv, GroupNorm) of a feature map [N, C, h, w]."""
         conv, norm = self.input_proj[lvl]
-        return norm(conv_block(x, conv, active_paths(self)))
+        # GroupNorm on the authors' NCHW layout: PyTorch's channels-last GroupNorm splits its
+        # sums over threads by batch size, so a frame's values would depend on the frames
+        # beside it (per-frame feature reuse needs them not to)
+        return norm(conv_block(x, conv, active_paths(self)).contiguous())
 
 
 class ReferencePixels(nn.Module):
@@ -229,6 +233,64 @@ class SeqFormer(nn.Module):
         the indices under "mask_queries").
         """
         out = self.encode_decode(features, feature_masks, image_mask)
+        return self.clip_outputs(out, orig_size, mask_queries)
+
+    def frame_features(self, images: torch.Tensor, encode: bool) -> list[dict[str, Any]]:
+        """The per-frame stages of unpadded frames [n, 3, H, W], one dict per frame.
+
+        Backbone, input projections and positions always; with `encode` (an encoder whose
+        frames never interact, SeqFormer's) also the encoder's memory and the mask features.
+        `forward_frames` runs the rest of a clip from them, with the values `forward` computes.
+        """
+        if self.detr.backbone is None:
+            raise RuntimeError("built without a backbone; call forward_features with features")
+        image_mask = images.new_zeros((images.shape[0], *images.shape[-2:]), dtype=torch.bool)
+        features, feature_masks = self.detr.backbone(images, image_mask)
+        srcs, masks, poses = self.project_levels(features, feature_masks, image_mask)
+        n = images.shape[0]
+        if not encode:
+            return [
+                {"levels": [[level[0, i] for level in part] for part in (srcs, masks, poses)]}
+                for i in range(n)
+            ]
+        transformer = self.detr.transformer
+        flat = transformer.flatten_levels(srcs, masks, poses)
+        memory = transformer.encode(flat)
+        mask_feats = self.mask_features(memory, flat)
+        # every frame of a video has the size (and padding) of the first: its layout is theirs
+        layout = {k: flat[k] for k in ("spatial_shapes", "level_start_index", "valid_ratios")}
+        return [
+            {"memory": memory[0, i], "mask": flat["mask"][0, i], "mask_feats": mask_feats[i]}
+            | layout
+            for i in range(n)
+        ]
+
+    def forward_frames(
+        self,
+        frames: list[dict[str, Any]],
+        orig_size: tuple[int, int],
+        mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> dict[str, Any]:
+        """`forward`'s outputs for a clip from its frames' `frame_features`."""
+        first = frames[0]
+        if "levels" in first:
+            srcs, masks, poses = (_stacked_levels(frames, part) for part in range(3))
+            out = self.encode_decode_levels(srcs, masks, poses)
+        else:
+            flat = {k: first[k] for k in ("spatial_shapes", "level_start_index", "valid_ratios")}
+            flat["mask"] = torch.stack([f["mask"] for f in frames])[None]
+            memory = torch.stack([f["memory"] for f in frames])[None]
+            mask_feats = stack_frames([f["mask_feats"] for f in frames])
+            out = self.decode_clip(memory, flat, mask_feats)
+        return self.clip_outputs(out, orig_size, mask_queries)
+
+    def clip_outputs(
+        self,
+        out: dict[str, Any],
+        orig_size: tuple[int, int],
+        mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> dict[str, Any]:
+        """The last decoder layer's heads and masks (`forward_features`' outputs)."""
         heads = self.layer_heads(out, out["hs"].shape[0] - 1, orig_size)
         reference_px, params = heads["mask_reference_points_px"][0], heads["dynamic_params"][0]
         kept = None
@@ -253,6 +315,15 @@ class SeqFormer(nn.Module):
         image_mask: torch.Tensor,
     ) -> dict[str, Any]:
         """Input projections, transformer, and the per-frame mask features [T, C/32, h8, w8]."""
+        return self.encode_decode_levels(*self.project_levels(features, feature_masks, image_mask))
+
+    def project_levels(
+        self,
+        features: dict[str, torch.Tensor],
+        feature_masks: dict[str, torch.Tensor],
+        image_mask: torch.Tensor,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+        """Projected levels, their masks and positions, each per level [B=1, T, ...]."""
         detr = self.detr
         t = image_mask.shape[0]
         srcs, masks, poses = [], [], []
@@ -271,17 +342,34 @@ class SeqFormer(nn.Module):
             srcs.append(src.unflatten(0, (1, t)))  # [B=1, T, C, h, w]
             masks.append(mask.unflatten(0, (1, t)))
             poses.append(pos.unflatten(0, (1, t)))
+        return srcs, masks, poses
 
-        out = detr.transformer(srcs, masks, poses, detr.query_embed.weight)
-        memory = out["memory"]  # [B, T, S, C]
-        # mask features of every frame from the encoder memory at strides 8, 16, 32
-        shapes = [tuple(s) for s in out["spatial_shapes"].tolist()]
-        starts = out["level_start_index"].tolist()
+    def encode_decode_levels(
+        self, srcs: list[torch.Tensor], masks: list[torch.Tensor], poses: list[torch.Tensor]
+    ) -> dict[str, Any]:
+        """Transformer and mask features of `project_levels`' output."""
+        transformer = self.detr.transformer
+        flat = transformer.flatten_levels(srcs, masks, poses)
+        memory = transformer.encode(flat)
+        return self.decode_clip(memory, flat, self.mask_features(memory, flat))
+
+    def mask_features(self, memory: torch.Tensor, flat: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mask features of every frame [T, C/32, h8, w8] from the encoder memory [1, T, S, C]
+        at strides 8, 16, 32 (frame by frame)."""
+        shapes = [tuple(s) for s in flat["spatial_shapes"].tolist()]
+        starts = flat["level_start_index"].tolist()
         maps = [
             memory[0, :, start : start + h * w].transpose(1, 2).unflatten(2, (h, w))
             for (h, w), start in zip(shapes[:3], starts[:3], strict=True)
         ]  # each [T, C, h, w]
-        out["mask_feats"] = self.mask_head(*maps)  # [T, C/32, h8, w8]
+        return self.mask_head(*maps)
+
+    def decode_clip(
+        self, memory: torch.Tensor, flat: dict[str, torch.Tensor], mask_feats: torch.Tensor
+    ) -> dict[str, Any]:
+        """The decoder over a clip's memory; its outputs with the mask features."""
+        out = self.detr.transformer.decode(memory, flat, self.detr.query_embed.weight)
+        out["mask_feats"] = mask_feats  # [T, C/32, h8, w8]
         return out
 
     def layer_heads(
@@ -327,6 +415,13 @@ class SeqFormer(nn.Module):
             for f in range(mask_feats.shape[0])
         ]
         return torch.stack(frames, dim=1)
+
+
+def _stacked_levels(frames: list[dict[str, Any]], part: int) -> list[torch.Tensor]:
+    """Part `part` (0 sources, 1 masks, 2 positions) of `frame_features`' levels, per level
+    [1, T, ...] over the frames."""
+    count = len(frames[0]["levels"][part])
+    return [stack_frames([f["levels"][part][lvl] for f in frames])[None] for lvl in range(count)]
 
 
 def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:

@@ -395,6 +395,15 @@ class DeformableTransformer(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """srcs, pos_embeds: per level [B, T, C, h, w]; masks: per level [B, T, h, w];
         query_embed [Nq, 2C] (positional half first)."""
+        flat = self.flatten_levels(srcs, masks, pos_embeds)
+        memory = self.encode(flat)
+        return self.decode(memory, flat, query_embed)
+
+    def flatten_levels(
+        self, srcs: list[torch.Tensor], masks: list[torch.Tensor], pos_embeds: list[torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """The levels as one token sequence per frame: src, pos [B, T, S, C], mask [B, T, S],
+        spatial_shapes [L, 2], level_start_index [L], valid_ratios [B, L, 2]."""
         src_flatten, mask_flatten, lvl_pos_flatten, shapes = [], [], [], []
         for lvl, (src, mask, pos) in enumerate(zip(srcs, masks, pos_embeds, strict=True)):
             shapes.append(src.shape[-2:])
@@ -402,26 +411,36 @@ class DeformableTransformer(nn.Module):
             mask_flatten.append(mask.flatten(2))  # [B, T, h*w]
             pos = pos.flatten(3).transpose(2, 3) + self.level_embed[lvl].view(1, 1, 1, -1)
             lvl_pos_flatten.append(pos)
-        src_flatten = torch.cat(src_flatten, 2)  # [B, T, S, C]
-        mask_flatten = torch.cat(mask_flatten, 2)  # [B, T, S]
-        lvl_pos_flatten = torch.cat(lvl_pos_flatten, 2)  # [B, T, S, C]
-        device = src_flatten.device
+        device = srcs[0].device
         spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=device)  # [L, 2]
-        level_start_index = torch.cat(
-            (spatial_shapes.new_zeros((1,)), spatial_shapes.prod(1).cumsum(0)[:-1])
-        )
-        # from frame 0 only, used for every frame (as the official code does)
-        valid_ratios = torch.stack([self.get_valid_ratio(m[:, 0]) for m in masks], 1)  # [B, L, 2]
+        return {
+            "src": torch.cat(src_flatten, 2),  # [B, T, S, C]
+            "mask": torch.cat(mask_flatten, 2),  # [B, T, S]
+            "pos": torch.cat(lvl_pos_flatten, 2),  # [B, T, S, C]
+            "spatial_shapes": spatial_shapes,
+            "level_start_index": torch.cat(
+                (spatial_shapes.new_zeros((1,)), spatial_shapes.prod(1).cumsum(0)[:-1])
+            ),
+            # from frame 0 only, used for every frame (as the official code does)
+            "valid_ratios": torch.stack([self.get_valid_ratio(m[:, 0]) for m in masks], 1),
+        }
 
-        memory = self.encoder(
-            src_flatten,
-            spatial_shapes,
-            level_start_index,
-            valid_ratios,
-            lvl_pos_flatten,
-            mask_flatten,
+    def encode(self, flat: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The encoder over `flatten_levels`' tokens -> memory [B, T, S, C]."""
+        return self.encoder(
+            flat["src"],
+            flat["spatial_shapes"],
+            flat["level_start_index"],
+            flat["valid_ratios"],
+            flat["pos"],
+            flat["mask"],
         )
 
+    def decode(
+        self, memory: torch.Tensor, flat: dict[str, torch.Tensor], query_embed: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The decoder over the memory [B, T, S, C] of a clip; `flat` gives its token layout
+        (mask, spatial_shapes, level_start_index, valid_ratios)."""
         b, t, _, c = memory.shape
         query_pos, tgt = torch.split(query_embed, c, dim=1)
         query_pos = query_pos[None].expand(b, -1, -1)  # [B, Nq, C]
@@ -433,11 +452,11 @@ class DeformableTransformer(nn.Module):
             tgt,
             init_reference,
             memory,
-            spatial_shapes,
-            level_start_index,
-            valid_ratios,
+            flat["spatial_shapes"],
+            flat["level_start_index"],
+            flat["valid_ratios"],
             query_pos,
-            mask_flatten,
+            flat["mask"],
         )
         return {
             "hs": hs,
@@ -445,9 +464,9 @@ class DeformableTransformer(nn.Module):
             "memory": memory,
             "init_reference": init_reference,
             "inter_references": inter_references,
-            "valid_ratios": valid_ratios,
-            "spatial_shapes": spatial_shapes,
-            "level_start_index": level_start_index,
+            "valid_ratios": flat["valid_ratios"],
+            "spatial_shapes": flat["spatial_shapes"],
+            "level_start_index": flat["level_start_index"],
         }
 
 

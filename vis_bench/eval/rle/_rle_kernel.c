@@ -20,7 +20,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One mask's runs and what the metric needs of them. */
@@ -139,64 +141,116 @@ static PyObject *decode(PyObject *self, PyObject *args) {
     return out;
 }
 
-static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep) {
-    Py_ssize_t capacity = 0, longest = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const char *s;
-        Py_ssize_t len;
-        int64_t total;
-        if (!counts_of(PyList_GET_ITEM(segs, i), &s, &len, &total)) {
-            PyErr_Clear();
-            Py_RETURN_FALSE;  // not a compressed RLE dict: not ours to decode
+/* One thread's share of `decode_masks`: masks [first, last) into `c` from `start` on. */
+typedef struct {
+    const char **strs;
+    const Py_ssize_t *lens;
+    const int64_t *totals;
+    const unsigned char *keep;
+    Py_ssize_t first, last, start;
+    uint32_t *c;
+    int64_t *off, *fst, *lst;
+    double *ar;
+    int ok;
+} DecodeShare;
+
+static void *decode_share(void *arg) {
+    DecodeShare *d = arg;
+    int64_t at = d->start;
+    for (Py_ssize_t i = d->first; i < d->last; i++) {
+        MaskInfo info;
+        if (decode_one(d->strs[i], d->lens[i], d->c + at, &info) < 0 ||
+            (int64_t)info.pixels != d->totals[i]) {
+            d->ok = 0;  // malformed, or its runs do not cover the frame exactly
+            return NULL;
         }
-        if (keep == NULL || keep[i]) capacity += len;
-        if (len > longest) longest = len;
+        d->off[i] = at;  // where mask i starts (made a prefix sum by the caller)
+        at += (d->keep == NULL || d->keep[i]) ? info.runs : 0;
+        d->fst[i] = info.first;
+        d->lst[i] = info.end;
+        d->ar[i] = (double)info.foreground;
     }
-    capacity += longest;  // room to decode a mask that is not kept after the kept ones
-    PyObject *counts = bytes_of_size(capacity * (Py_ssize_t)sizeof(uint32_t));
-    PyObject *offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
-    PyObject *first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
-    PyObject *end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
-    PyObject *area = bytes_of_size(n * (Py_ssize_t)sizeof(double));
-    if (!counts || !offsets || !first || !end || !area) {
-        Py_XDECREF(counts);
-        Py_XDECREF(offsets);
-        Py_XDECREF(first);
-        Py_XDECREF(end);
-        Py_XDECREF(area);
-        return NULL;
+    d->start = at;  // one past the share's last kept run
+    return NULL;
+}
+
+static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep) {
+    const char **strs = malloc((n + 1) * sizeof(char *));
+    Py_ssize_t *lens = malloc((n + 1) * sizeof(Py_ssize_t));
+    int64_t *totals = malloc((n + 1) * sizeof(int64_t));
+    PyObject *counts = NULL, *offsets = NULL, *first = NULL, *end = NULL, *area = NULL;
+    PyObject *result = NULL;
+    if (!strs || !lens || !totals) {
+        PyErr_NoMemory();
+        goto done;
     }
+    // two shares of about equal text, each with room for a mask it does not keep
+    Py_ssize_t text = 0, half = n, longest[2] = {0, 0}, kept[2] = {0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!counts_of(PyList_GET_ITEM(segs, i), &strs[i], &lens[i], &totals[i])) {
+            PyErr_Clear();
+            result = Py_False;  // not a compressed RLE dict: not ours to decode
+            Py_INCREF(result);
+            goto done;
+        }
+        text += lens[i];
+    }
+    for (Py_ssize_t i = 0, seen = 0; i < n; i++) {
+        if (half == n && seen * 2 >= text && i > 0) half = i;
+        const int part = i >= half;
+        if (keep == NULL || keep[i]) kept[part] += lens[i];
+        if (lens[i] > longest[part]) longest[part] = lens[i];
+        seen += lens[i];
+    }
+    const Py_ssize_t second = kept[0] + longest[0];
+    counts = bytes_of_size((second + kept[1] + longest[1]) * (Py_ssize_t)sizeof(uint32_t));
+    offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
+    first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    area = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    if (!counts || !offsets || !first || !end || !area) goto done;
     uint32_t *c = (uint32_t *)PyBytes_AS_STRING(counts);
     int64_t *off = (int64_t *)PyBytes_AS_STRING(offsets);
-    int64_t *fst = (int64_t *)PyBytes_AS_STRING(first);
-    int64_t *lst = (int64_t *)PyBytes_AS_STRING(end);
-    double *ar = (double *)PyBytes_AS_STRING(area);
-    int ok = 1;
-    off[0] = 0;
-    for (Py_ssize_t i = 0; i < n && ok; i++) {
-        const char *s;
-        Py_ssize_t len;
-        int64_t total;
-        counts_of(PyList_GET_ITEM(segs, i), &s, &len, &total);
-        MaskInfo info;
-        if (decode_one(s, len, c + off[i], &info) < 0 || (int64_t)info.pixels != total) {
-            ok = 0;  // malformed, or its runs do not cover the frame exactly
-            break;
-        }
-        off[i + 1] = off[i] + (keep == NULL || keep[i] ? info.runs : 0);
-        fst[i] = info.first;
-        lst[i] = info.end;
-        ar[i] = (double)info.foreground;
+    DecodeShare shares[2];
+    for (int t = 0; t < 2; t++) {
+        shares[t] = (DecodeShare){strs, lens, totals, keep, t ? half : 0, t ? n : half,
+                                  t ? second : 0, c, off,
+                                  (int64_t *)PyBytes_AS_STRING(first),
+                                  (int64_t *)PyBytes_AS_STRING(end),
+                                  (double *)PyBytes_AS_STRING(area), 1};
     }
-    if (!ok) {
-        Py_DECREF(counts);
-        Py_DECREF(offsets);
-        Py_DECREF(first);
-        Py_DECREF(end);
-        Py_DECREF(area);
-        Py_RETURN_FALSE;
+    Py_BEGIN_ALLOW_THREADS;
+    pthread_t helper;
+    const int spawned = half < n && pthread_create(&helper, NULL, decode_share, &shares[1]) == 0;
+    decode_share(&shares[0]);
+    if (spawned) pthread_join(helper, NULL);
+    else decode_share(&shares[1]);
+    // the second share's runs follow the first's directly
+    const int64_t shift = second - shares[0].start;
+    if (shares[0].ok && shares[1].ok && shift > 0) {
+        memmove(c + shares[0].start, c + second,
+                (size_t)(shares[1].start - second) * sizeof(uint32_t));
+        for (Py_ssize_t i = half; i < n; i++) off[i] -= shift;
     }
-    return Py_BuildValue("ONNNNN", Py_True, counts, offsets, first, end, area);
+    off[n] = n ? shares[1].start - shift : 0;
+    if (half == n) off[n] = shares[0].start;
+    Py_END_ALLOW_THREADS;
+    if (!shares[0].ok || !shares[1].ok) {
+        result = Py_False;
+        Py_INCREF(result);
+        goto done;
+    }
+    result = Py_BuildValue("OOOOOO", Py_True, counts, offsets, first, end, area);
+done:
+    Py_XDECREF(counts);
+    Py_XDECREF(offsets);
+    Py_XDECREF(first);
+    Py_XDECREF(end);
+    Py_XDECREF(area);
+    free(strs);
+    free(lens);
+    free(totals);
+    return result;
 }
 
 /* |A ∩ B| of two masks of the same size, by walking both run lists once. */
@@ -218,6 +272,31 @@ static uint64_t intersect(const uint32_t *a, int64_t na, const uint32_t *b, int6
 /* intersections(a_counts, a_offsets, a_first, a_end, b_counts, b_offsets, b_first, b_end,
  *               a_rows, b_rows) -> bytes of float64 |A[a_rows[k]] ∩ B[b_rows[k]]| per k.
  * The masks of a pair must have the same size (the caller pairs only such masks). */
+/* One thread's share of `intersections`: pairs [first, last). */
+typedef struct {
+    const uint32_t *ac;
+    const int64_t *aoff, *afst, *aend;
+    const uint32_t *bc;
+    const int64_t *boff, *bfst, *bend, *arow, *brow;
+    double *o;
+    Py_ssize_t first, last;
+} PairShare;
+
+static void *pair_share(void *arg) {
+    const PairShare *p = arg;
+    for (Py_ssize_t k = p->first; k < p->last; k++) {
+        const int64_t i = p->arow[k], j = p->brow[k];
+        // foreground spans that do not overlap: nothing to merge
+        if (p->afst[i] >= p->bend[j] || p->bfst[j] >= p->aend[i]) {
+            p->o[k] = 0.0;
+            continue;
+        }
+        p->o[k] = (double)intersect(p->ac + p->aoff[i], p->aoff[i + 1] - p->aoff[i],
+                                    p->bc + p->boff[j], p->boff[j + 1] - p->boff[j]);
+    }
+    return NULL;
+}
+
 static PyObject *intersections(PyObject *self, PyObject *args) {
     Py_buffer buf[10];
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*", &buf[0], &buf[1], &buf[2], &buf[3],
@@ -243,18 +322,17 @@ static PyObject *intersections(PyObject *self, PyObject *args) {
     }
     out = bytes_of_size(n * (Py_ssize_t)sizeof(double));
     if (!out) goto done;
-    double *o = (double *)PyBytes_AS_STRING(out);
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        int64_t i = arow[k], j = brow[k];
-        // foreground spans that do not overlap: nothing to merge
-        if (afst[i] >= bend[j] || bfst[j] >= aend[i]) {
-            o[k] = 0.0;
-            continue;
-        }
-        o[k] = (double)intersect(ac + aoff[i], aoff[i + 1] - aoff[i], bc + boff[j],
-                                 boff[j + 1] - boff[j]);
+    PairShare shares[2];
+    for (int t = 0; t < 2; t++) {
+        shares[t] = (PairShare){ac, aoff, afst, aend, bc, boff, bfst, bend, arow, brow,
+                                (double *)PyBytes_AS_STRING(out), t ? n / 2 : 0, t ? n : n / 2};
     }
+    Py_BEGIN_ALLOW_THREADS;
+    pthread_t helper;
+    const int spawned = n > 1 && pthread_create(&helper, NULL, pair_share, &shares[1]) == 0;
+    pair_share(&shares[0]);
+    if (spawned) pthread_join(helper, NULL);
+    else pair_share(&shares[1]);
     Py_END_ALLOW_THREADS;
 done:
     for (int b = 0; b < 10; b++) PyBuffer_Release(&buf[b]);
@@ -324,6 +402,7 @@ static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
     int ok = 1;
     Py_ssize_t m = 0;
     b[0] = 0;
+    Py_BEGIN_ALLOW_THREADS;  // plain bytes from here: another thread may parse JSON meanwhile
     for (Py_ssize_t k = 0; k < n && ok; k++) {
         const unsigned char *p = raw + starts[k], *e = raw + ends[k];
         uint32_t odd_sum = 0;
@@ -355,6 +434,7 @@ static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
         b[k + 1] = m;
         fg[k] = (double)odd_sum;
     }
+    Py_END_ALLOW_THREADS;
     if (!ok) {
         result = Py_NewRef(Py_False);
         goto done;
@@ -364,7 +444,9 @@ static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
     if (!strings) goto done;
     char *text = PyBytes_AS_STRING(strings);
     sb[0] = 0;
+    Py_BEGIN_ALLOW_THREADS;
     for (Py_ssize_t k = 0; k < n; k++) sb[k + 1] = sb[k] + encode_one(v + b[k], b[k + 1] - b[k], text + sb[k]);
+    Py_END_ALLOW_THREADS;
     if (_PyBytes_Resize(&values, (m + 2) * (Py_ssize_t)sizeof(uint32_t)) < 0) goto done;
     if (_PyBytes_Resize(&strings, sb[n] > 0 ? sb[n] : 1) < 0) goto done;
     result = Py_BuildValue("ONNNNN", Py_True, values, bounds, foreground, strings, string_bounds);
@@ -399,6 +481,290 @@ static PyObject *plain_result_frames(PyObject *self, PyObject *segs) {
     Py_RETURN_TRUE;
 }
 
+/* ---- Final masks: bilinear resize, threshold and RLE in one pass ----------------------------
+ *
+ * resize_encode(data, n, h, w, H, W, cut[, threads]) -> [(counts str, non-empty bool)] * n
+ *
+ * The masks [n, h, w] (float32) resized to [H, W] the way PyTorch's CPU `upsample_bilinear2d`
+ * (align_corners=False) computes every pixel, compared with `> cut` and run-length encoded in
+ * column-major order as COCO's compressed string, without materialising any [H, W] array.
+ *
+ * An output pixel is a convex combination of four source values. When all four lie above
+ * `cut` by more than the rounding error of the combination (8 ulps of the mask's largest
+ * magnitude), or all four below it by as much, the pixel's side is known without arithmetic;
+ * a finite value >= 0 (<= 0) stays so whatever the weights. Output rows sharing their two
+ * source rows form a segment, output columns sharing their two source columns a group: the
+ * side of a (segment, group) cell is decided once, and only cells whose four values straddle
+ * the cut are computed pixel by pixel, with PyTorch's operations in its order (the source
+ * coordinate `fma(scale, i + 0.5, -0.5)`, each row interpolated as `fma(a, w0, b * w1)`, then
+ * the two rows the same way), so the side of every pixel is the one `interpolate` gives. */
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct {
+    int32_t *i0, *i1;
+    float *l0, *l1;
+} Axis;
+
+/* PyTorch's compute_source_index_and_lambda for `out` positions over `in` source positions. */
+static int axis_weights(Py_ssize_t in, Py_ssize_t out, Axis *a) {
+    a->i0 = malloc(out * sizeof(int32_t));
+    a->i1 = malloc(out * sizeof(int32_t));
+    a->l0 = malloc(out * sizeof(float));
+    a->l1 = malloc(out * sizeof(float));
+    if (!a->i0 || !a->i1 || !a->l0 || !a->l1) return -1;
+    const float scale = (float)in / (float)out;
+    for (Py_ssize_t i = 0; i < out; i++) {
+        if (in == out) {
+            a->i0[i] = a->i1[i] = (int32_t)i;
+            a->l0[i] = 1.0f;
+            a->l1[i] = 0.0f;
+            continue;
+        }
+        float real = fmaf(scale, (float)i + 0.5f, -0.5f);
+        if (real < 0) real = 0;
+        int64_t index = (int64_t)floorf(real);
+        if (index > in - 1) index = in - 1;
+        float lambda = real - (float)index;
+        lambda = lambda < 0 ? 0 : (lambda > 1 ? 1 : lambda);
+        a->i0[i] = (int32_t)index;
+        a->i1[i] = (int32_t)(index + (index < in - 1 ? 1 : 0));
+        a->l1[i] = lambda;
+        a->l0[i] = 1.0f - lambda;
+    }
+    return 0;
+}
+
+static void axis_free(Axis *a) {
+    free(a->i0);
+    free(a->i1);
+    free(a->l0);
+    free(a->l1);
+}
+
+/* Run-length state of one mask in column-major order (first run: background). */
+typedef struct {
+    uint32_t *counts;
+    Py_ssize_t m;
+    int bit;
+    uint32_t run;
+    int any;
+} Runs;
+
+static inline void emit(Runs *r, int bit, uint32_t len) {
+    if (bit == r->bit) {
+        r->run += len;
+    } else {
+        r->counts[r->m++] = r->run;
+        r->bit = bit;
+        r->run = len;
+    }
+    r->any |= bit;
+}
+
+/* one segment of a column: 1 foreground, 0 background, 2 computed pixel by pixel */
+static inline int cell_side(const uint8_t *side, Py_ssize_t w, int32_t r0, int32_t r1, int32_t c0,
+                            int32_t c1) {
+    const int s = side[r0 * w + c0] & side[r0 * w + c1] & side[r1 * w + c0] & side[r1 * w + c1];
+    return (s & 1) ? 1 : ((s & 2) ? 0 : 2);
+}
+
+typedef struct {
+    Py_ssize_t h, w, H, W, segments;
+    Axis rows, cols;
+    int32_t *seg_y0, *seg_len;  // output rows of each segment
+    float cut;
+} Resize;
+
+/* The column's items: runs of segments of one known side merged, straddling segments alone. */
+typedef struct {
+    int32_t side, y0, len, seg;
+} Item;
+
+static Py_ssize_t column_items(const Resize *z, const uint8_t *side, int32_t c0, int32_t c1,
+                               Item *items) {
+    const Axis *R = &z->rows;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t k = 0; k < z->segments; k++) {
+        const int32_t y = z->seg_y0[k];
+        const int cls = cell_side(side, z->w, R->i0[y], R->i1[y], c0, c1);
+        if (cls != 2 && m > 0 && items[m - 1].side == cls) {
+            items[m - 1].len += z->seg_len[k];
+            continue;
+        }
+        items[m++] = (Item){cls, y, z->seg_len[k], (int32_t)k};
+    }
+    return m;
+}
+
+/* One mask -> its runs in `r` (capacity H * W + 1). `side` (h * w bytes) and `items`
+ * (H entries) are scratch. */
+static void resize_one(const Resize *z, const float *v, uint8_t *side, Item *items, Runs *r) {
+    const Py_ssize_t h = z->h, w = z->w;
+    float big = 0;
+    int finite = 1;
+    for (Py_ssize_t i = 0; i < h * w; i++) {
+        const float a = fabsf(v[i]);
+        if (!(a <= 3.4e38f)) finite = 0;  // inf or nan
+        else if (a > big) big = a;
+    }
+    const float margin = finite ? big * (8.0f / 16777216.0f) + 1e-37f : INFINITY;
+    const float cut = z->cut;
+    for (Py_ssize_t i = 0; i < h * w; i++) {
+        const float x = v[i];
+        const int ok = fabsf(x) <= 3.4e38f;
+        const int above = (x > cut + margin) || (ok && cut < 0 && x >= 0);
+        const int below = (x < cut - margin) || (ok && cut >= 0 && x <= 0);
+        side[i] = (uint8_t)((above ? 1 : 0) | (below ? 2 : 0));
+    }
+    r->m = 0;
+    r->bit = 0;
+    r->run = 0;
+    r->any = 0;
+    const Axis *R = &z->rows, *C = &z->cols;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t x = 0; x < z->W; x++) {
+        const int32_t c0 = C->i0[x], c1 = C->i1[x];
+        if (x == 0 || c0 != C->i0[x - 1] || c1 != C->i1[x - 1])
+            count = column_items(z, side, c0, c1, items);
+        const float w0 = C->l0[x], w1 = C->l1[x];
+        for (Py_ssize_t k = 0; k < count; k++) {
+            const Item it = items[k];
+            if (it.side != 2) {
+                emit(r, it.side, (uint32_t)it.len);
+                continue;
+            }
+            const int32_t r0 = R->i0[it.y0], r1 = R->i1[it.y0];
+            const float t0 = fmaf(v[r0 * w + c0], w0, v[r0 * w + c1] * w1);
+            const float t1 = fmaf(v[r1 * w + c0], w0, v[r1 * w + c1] * w1);
+            for (int32_t y = it.y0; y < it.y0 + it.len; y++) {
+                const float out = fmaf(t0, R->l0[y], t1 * R->l1[y]);
+                emit(r, out > cut, 1);
+            }
+        }
+    }
+    r->counts[r->m++] = r->run;
+}
+
+static int resize_setup(Resize *z) {
+    if (axis_weights(z->h, z->H, &z->rows) || axis_weights(z->w, z->W, &z->cols)) return -1;
+    z->seg_y0 = malloc(z->H * sizeof(int32_t));
+    z->seg_len = malloc(z->H * sizeof(int32_t));
+    if (!z->seg_y0 || !z->seg_len) return -1;
+    z->segments = 0;
+    for (Py_ssize_t y = 0; y < z->H; y++) {
+        if (y > 0 && z->rows.i0[y] == z->rows.i0[y - 1] && z->rows.i1[y] == z->rows.i1[y - 1]) {
+            z->seg_len[z->segments - 1]++;
+        } else {
+            z->seg_y0[z->segments] = (int32_t)y;
+            z->seg_len[z->segments] = 1;
+            z->segments++;
+        }
+    }
+    return 0;
+}
+
+/* A share of the masks [first, last) encoded by one thread into its own buffers. */
+typedef struct {
+    const Resize *z;
+    const float *data;
+    Py_ssize_t first, last;
+    char **texts;       // per mask, malloc'd
+    Py_ssize_t *lengths;
+    int *any;
+    int failed;
+} Share;
+
+static void *encode_share(void *arg) {
+    Share *sh = arg;
+    const Resize *z = sh->z;
+    uint8_t *side = malloc(z->h * z->w);
+    Item *items = malloc(z->H * sizeof(Item));
+    Runs r = {0};
+    r.counts = malloc((z->H * z->W + 1) * sizeof(uint32_t));
+    if (!side || !items || !r.counts) sh->failed = 1;
+    for (Py_ssize_t i = sh->first; i < sh->last && !sh->failed; i++) {
+        resize_one(z, sh->data + i * z->h * z->w, side, items, &r);
+        char *text = malloc(r.m * 7 + 1);
+        if (text == NULL) {
+            sh->failed = 1;
+            break;
+        }
+        sh->lengths[i] = encode_one(r.counts, r.m, text);
+        sh->texts[i] = text;
+        sh->any[i] = r.any;
+    }
+    free(side);
+    free(items);
+    free(r.counts);
+    return NULL;
+}
+
+static PyObject *resize_encode(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t n;
+    int threads = 1;
+    Resize z = {0};
+    if (!PyArg_ParseTuple(args, "y*nnnnnf|i", &buf, &n, &z.h, &z.w, &z.H, &z.W, &z.cut, &threads))
+        return NULL;
+    PyObject *out = NULL;
+    char **texts = NULL;
+    Py_ssize_t *lengths = NULL;
+    int *any = NULL;
+    if (n < 0 || z.h <= 0 || z.w <= 0 || z.H <= 0 || z.W <= 0 ||
+        buf.len != (Py_ssize_t)(n * z.h * z.w * sizeof(float)) || z.H * z.W >= 0xffffffffLL) {
+        PyErr_SetString(PyExc_ValueError, "resize_encode: buffer and sizes disagree");
+        goto done;
+    }
+    texts = calloc(n + 1, sizeof(char *));
+    lengths = calloc(n + 1, sizeof(Py_ssize_t));
+    any = calloc(n + 1, sizeof(int));
+    if (!texts || !lengths || !any || resize_setup(&z)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Share shares[2];
+    const Py_ssize_t half = (threads > 1 && n > 1) ? n / 2 : n;
+    for (int t = 0; t < 2; t++) {
+        shares[t] = (Share){&z, buf.buf, t ? half : 0, t ? n : half, texts, lengths, any, 0};
+    }
+    Py_BEGIN_ALLOW_THREADS;
+    pthread_t helper;
+    const int spawned = half < n && pthread_create(&helper, NULL, encode_share, &shares[1]) == 0;
+    encode_share(&shares[0]);
+    if (half < n) {
+        if (spawned) pthread_join(helper, NULL);
+        else encode_share(&shares[1]);
+    }
+    Py_END_ALLOW_THREADS;
+    if (shares[0].failed || shares[1].failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyList_New(n);
+    if (out == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = Py_BuildValue("(s#O)", texts[i], lengths[i], any[i] ? Py_True : Py_False);
+        if (item == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+done:
+    if (texts)
+        for (Py_ssize_t i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+    free(lengths);
+    free(any);
+    axis_free(&z.rows);
+    axis_free(&z.cols);
+    free(z.seg_y0);
+    free(z.seg_len);
+    PyBuffer_Release(&buf);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"decode", decode, METH_VARARGS, "Decode compressed RLE dicts into one flat run array."},
     {"intersections", intersections, METH_VARARGS, "Exact |A ∩ B| of many mask pairs."},
@@ -406,6 +772,8 @@ static PyMethodDef methods[] = {
      "True when every entry is None or a compressed RLE dict."},
     {"parse_count_lists", parse_count_lists, METH_VARARGS,
      "Parse JSON integer count lists and encode them as compressed RLE strings."},
+    {"resize_encode", resize_encode, METH_VARARGS,
+     "Bilinear resize, threshold and compressed RLE of many masks, as PyTorch's CPU resize."},
     {NULL, NULL, 0, NULL},
 };
 

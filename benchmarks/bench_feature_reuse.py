@@ -1,0 +1,177 @@
+"""Near-online inference with and without per-frame feature reuse, and IFC against its authors' loop.
+
+    python benchmarks/bench_feature_reuse.py [--frames 36] [--rounds 1] [--threads 2]
+        [--methods ifc seqformer] [--json benchmarks/results/feature_reuse.json]
+
+Each method at its published defaults (R50, random weights: weights do not change the work done)
+runs one video of `--frames` 360x640 frames through the harness's runner (`run_method`, T=5 S=1,
+the published near-online schedule: decoding, preprocessing, `infer_clip`, stitching and the
+final masks, all timed) with `feature_reuse` on and off; IFC also runs its authors' own loop
+(`methods/ifc/authors_loop.py`: preprocessing, the backbone once per video, their matching and
+masks). Within each round the variants alternate, so they see the same machine load; ratios are
+per round, reported as medians. The predictions with reuse on and off must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vis_bench.inference.runner import run_method
+from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+from vis_bench.methods.ifc.authors_loop import authors_loop_results
+from vis_bench.toolkit.registry import get_method
+
+HEIGHT, WIDTH = 360, 640
+CLIP_LENGTH, STRIDE = 5, 1
+
+
+@dataclass
+class _Video:
+    id: int
+    height: int
+    width: int
+    length: int
+
+
+class _OneVideo:
+    """One video of random frames, held in memory (decoding costs nothing)."""
+
+    def __init__(self, frames: np.ndarray):
+        self.frames = frames
+        self.video = _Video(1, HEIGHT, WIDTH, len(frames))
+
+    def videos(self) -> list[_Video]:
+        return [self.video]
+
+    def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
+        return self.frames[indices]
+
+
+def _frames(length: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (length, HEIGHT, WIDTH, 3), dtype=np.uint8)
+
+
+def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, Any]:
+    start = time.perf_counter()
+    outcome = run_method(
+        plugin,
+        source,
+        clip_length=CLIP_LENGTH,
+        stride=STRIDE,
+        resolution=None,
+        warmup=0,
+        time_model=False,
+        feature_reuse=reuse,
+    )
+    return time.perf_counter() - start, outcome
+
+
+def _authors(plugin: Any, source: _OneVideo) -> float:
+    start = time.perf_counter()
+    clip = torch.from_numpy(source.frames).permute(0, 3, 1, 2)
+    with torch.inference_mode():
+        authors_loop_results(
+            plugin,
+            plugin.preprocess(clip),
+            1,
+            orig_size=(HEIGHT, WIDTH),
+            window=CLIP_LENGTH,
+            stride=STRIDE,
+        )
+    return time.perf_counter() - start
+
+
+def _parts(times: Any) -> dict[str, float]:
+    """Where the harness's run went (inference/overhead.py), in seconds."""
+    return {
+        "preprocess": times.preprocess_s,
+        "model": times.model_s,
+        "stitch": times.stitch_s,
+        "final masks": times.finalise.resize_s + times.finalise.rle_s,
+    }
+
+
+def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
+    """Seconds per variant and round, per-frame costs, ratios, and whether outputs agreed."""
+    torch.manual_seed(0)
+    plugin = get_method(method).build({})
+    source = _OneVideo(_frames(frames))
+    warm = _OneVideo(source.frames[:6])  # one-time costs (kernels for each batch size) out
+    for reuse in (True, False):
+        _harness(plugin, warm, reuse)
+    seconds: dict[str, list[float]] = {"reuse on": [], "reuse off": []}
+    if method == "ifc":
+        seconds["authors' loop"] = []
+    identical = True
+    parts: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):
+        on, run_on = _harness(plugin, source, True)
+        off, run_off = _harness(plugin, source, False)
+        identical &= run_on.results == run_off.results
+        for name, run in (("reuse on", run_on), ("reuse off", run_off)):
+            parts[name] = _parts(run.harness)
+        seconds["reuse on"].append(on)
+        seconds["reuse off"].append(off)
+        if method == "ifc":
+            seconds["authors' loop"].append(_authors(plugin, source))
+    per_frame = {k: statistics.median(v) / frames for k, v in seconds.items()}
+    ratios = {
+        "reuse off / reuse on": statistics.median(
+            off / on for off, on in zip(seconds["reuse off"], seconds["reuse on"], strict=True)
+        )
+    }
+    if method == "ifc":
+        ratios["authors' loop / reuse on"] = statistics.median(
+            a / on for a, on in zip(seconds["authors' loop"], seconds["reuse on"], strict=True)
+        )
+    return {
+        "seconds": seconds,
+        "harness_seconds_last_round": parts,
+        "seconds_per_frame": per_frame,
+        "ratios": ratios,
+        "identical_predictions": identical,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=36)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--methods", nargs="+", default=["ifc", "seqformer"])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    provenance = start_provenance()
+    report: dict[str, Any] = {
+        "video": f"{args.frames} frames, {HEIGHT}x{WIDTH}",
+        "schedule": f"T={CLIP_LENGTH} S={STRIDE}",
+        "threads": torch.get_num_threads(),
+        "rounds": args.rounds,
+        "cpu_count": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "methods": {},
+    }
+    for method in args.methods:
+        result = measure(method, args.frames, args.rounds)
+        report["methods"][method] = result
+        costs = ", ".join(f"{k} {v:.2f} s/frame" for k, v in result["seconds_per_frame"].items())
+        ratios = ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items())
+        print(f"{method}: {costs}; {ratios}; identical: {result['identical_predictions']}")
+    report["loadavg_after"] = os.getloadavg()
+    if args.json is not None:
+        write_json_with_provenance(args.json, report, provenance, indent=2)
+
+
+if __name__ == "__main__":
+    main()
