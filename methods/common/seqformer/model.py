@@ -99,6 +99,27 @@ class SeqFormerConfig:
                 )
 
 
+class FrameGroupNorm(nn.GroupNorm):
+    """The input projections' GroupNorm, each frame's values independent of its batch.
+
+    It normalises on the authors' NCHW layout: PyTorch's channels-last GroupNorm splits its sums
+    over threads by batch size, so a frame's values would depend on the frames beside it
+    (per-frame feature reuse needs them not to). And it takes a lone frame whose groups hold one
+    value each (a small model's 1x1 extra level), which `F.group_norm` refuses as if batch
+    statistics were at stake; such a group normalises to its bias, as it does in a batch.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.group_norm(
+            x.contiguous(),
+            self.num_groups,
+            self.weight,
+            self.bias,
+            self.eps,
+            torch.backends.cudnn.enabled,
+        )
+
+
 class DeformableDETR(nn.Module):
     """Backbone, input projections, transformer, and the class/box head of every decoder layer."""
 
@@ -132,7 +153,7 @@ class DeformableDETR(nn.Module):
 
         self.query_embed = nn.Embedding(num_queries, hidden_dim * 2)
         projections = [
-            nn.Sequential(nn.Conv2d(c, hidden_dim, kernel_size=1), nn.GroupNorm(32, hidden_dim))
+            nn.Sequential(nn.Conv2d(c, hidden_dim, kernel_size=1), FrameGroupNorm(32, hidden_dim))
             for c in backbone_channels
         ]
         in_channels = backbone_channels[-1]
@@ -140,7 +161,7 @@ class DeformableDETR(nn.Module):
             projections.append(
                 nn.Sequential(
                     nn.Conv2d(in_channels, hidden_dim, kernel_size=3, stride=2, padding=1),
-                    nn.GroupNorm(32, hidden_dim),
+                    FrameGroupNorm(32, hidden_dim),
                 )
             )
             in_channels = hidden_dim
@@ -155,10 +176,7 @@ class DeformableDETR(nn.Module):
     def project_input(self, lvl: int, x: torch.Tensor) -> torch.Tensor:
         """Input projection `lvl` (conv, GroupNorm) of a feature map [N, C, h, w]."""
         conv, norm = self.input_proj[lvl]
-        # GroupNorm on the authors' NCHW layout: PyTorch's channels-last GroupNorm splits its
-        # sums over threads by batch size, so a frame's values would depend on the frames
-        # beside it (per-frame feature reuse needs them not to)
-        return norm(conv_block(x, conv, active_paths(self)).contiguous())
+        return norm(conv_block(x, conv, active_paths(self)))
 
 
 class ReferencePixels(nn.Module):
