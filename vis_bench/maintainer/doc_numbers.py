@@ -539,6 +539,7 @@ def render_speed_block(root: Path) -> str:
         "benchmarks/bench_show_render.py --run RUN_DIR --json "
         "benchmarks/results/show_render.json`.",
     ]
+    return "\n".join(lines)
 
 
 AUTHORS_RATIO = "authors' loop / reuse on"
