@@ -20,6 +20,8 @@ from vis_bench.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RUN = REPO / "results" / "default_run"
+#: the committed default run's config hash (its configs/ folder holds that one config)
+DEFAULT_HASH = next((DEFAULT_RUN / "configs").glob("*.yaml")).stem
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +84,17 @@ def test_older_records_without_a_config_still_render(tmp_path, capsys):
     (older / "records.jsonl").write_text("".join(lines))
     assert all("config" not in r for r in read_records(older))
     named = _leaderboard(capsys, str(older), "--settings")
-    assert "config 5d24a3d15c03 (default): dataset: kind synthetic" in named
+    assert f"config {DEFAULT_HASH} (default): dataset: kind synthetic" in named
     assert "warmup 1, repeats 3, threads -, cell_timeout_s 7200.0" in named
     copied = tmp_path / "records.jsonl"
     shutil.copy(older / "records.jsonl", copied)
     alone = _leaderboard(capsys, str(copied), "--settings")
-    assert "| 1 " in alone and "config 5d24a3d15c03: not recorded" in alone
+    assert "| 1 " in alone and f"config {DEFAULT_HASH}: not recorded" in alone
 
 
 def test_with_configs_keeps_an_embedded_config_and_leaves_records_unchanged(tmp_path):
     embedded = {"config_hash": "abc", "config": {"name": "x", "measure": {"warmup": 4}}}
-    old = {"config_hash": "5d24a3d15c03"}
+    old = {"config_hash": DEFAULT_HASH}
     filled = with_configs([embedded, old], DEFAULT_RUN)
     assert filled[0] is embedded and "config" not in old
     assert filled[1]["config"]["measure"]["repeats"] == 3

@@ -236,7 +236,13 @@ def test_a_file_that_is_not_a_baseline_is_refused(tmp_path):
 
 def test_shipped_baseline_lists_the_shipped_checkpoints():
     baseline = read_baseline(SHIPPED)
-    assert {c["method"] for c in baseline.cells} == {"seqformer", "ifc", "mssts"}
+    assert {c["method"] for c in baseline.cells} == {
+        "seqformer",
+        "ifc",
+        "mssts",
+        "mask2former-vis",
+        "minvis",
+    }
     assert baseline.config.measure.threads == 1
     for cell in baseline.cells:
         assert (REPO / cell["checkpoint"]).is_file()
