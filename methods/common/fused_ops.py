@@ -224,7 +224,9 @@ def conv_block(
     """
     if paths.fuse_conv:
         return conv2d(x, layer, relu=relu, residual=residual)
-    out = layer(x)
+    # the convolution alone, not `layer(x)`: a conv module that applies its own norm in its
+    # forward (detectron2's `Conv2d(norm=...)`) hands itself here
+    out = layer._conv_forward(x, layer.weight, layer.bias)
     if residual is not None:
         out = out + residual
     return F.relu(out) if relu else out

@@ -139,10 +139,7 @@ class ConvNormAct(nn.Conv2d):
         nn.init.kaiming_uniform_(self.weight, a=1)  # c2_xavier_fill
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # the fused kernel where the fast paths allow it (inference), else the plain conv
-        paths = active_paths(self)
-        out = conv_block(x, self, paths) if paths.fuse_conv else super().forward(x)
-        out = self.norm(out.contiguous())
+        out = self.norm(conv_block(x, self, active_paths(self)).contiguous())
         return F.relu(out) if self.relu else out
 
 
