@@ -224,9 +224,13 @@ def conv_block(
     """
     if paths.fuse_conv:
         return conv2d(x, layer, relu=relu, residual=residual)
-    # the convolution alone, not `layer(x)`: a conv module that applies its own norm in its
-    # forward (detectron2's `Conv2d(norm=...)`) hands itself here
-    out = layer._conv_forward(x, layer.weight, layer.bias)
+    # a plain conv is called as a module (hooks and per-module FLOPs see it); a conv module
+    # that applies its own norm in its forward (detectron2's `Conv2d(norm=...)`) hands itself
+    # here, so only its convolution runs
+    if type(layer).forward is nn.Conv2d.forward:
+        out = layer(x)
+    else:
+        out = layer._conv_forward(x, layer.weight, layer.bias)
     if residual is not None:
         out = out + residual
     return F.relu(out) if relu else out
