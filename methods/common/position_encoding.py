@@ -49,14 +49,8 @@ class PositionEmbeddingSine(nn.Module):
             y_embed = y_embed / y_extent * self.scale
             x_embed = x_embed / x_extent * self.scale
 
-        dim_t = torch.arange(self.num_pos_feats, dtype=torch.float32, device=mask.device)
-        dim_t = self.temperature ** (2 * (dim_t // 2) / self.num_pos_feats)
-
-        pos_x = x_embed[..., None] / dim_t  # [N, H, W, F]
-        pos_y = y_embed[..., None] / dim_t
-        # interleave: even channels sin, odd channels cos
-        pos_x = torch.stack((pos_x[..., 0::2].sin(), pos_x[..., 1::2].cos()), dim=4).flatten(3)
-        pos_y = torch.stack((pos_y[..., 0::2].sin(), pos_y[..., 1::2].cos()), dim=4).flatten(3)
+        pos_x = _sine_code(x_embed, self.num_pos_feats, self.temperature)  # [N, H, W, F]
+        pos_y = _sine_code(y_embed, self.num_pos_feats, self.temperature)
         return torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)  # [N, 2F, H, W]
 
 

@@ -26,13 +26,11 @@ from vis_bench.methods.common.mask2former.fixtures import (
     compare_rle,
     fixture_config,
     forward_tree,
+    selected_results,
 )
 from vis_bench.methods.common.mask2former.model import build_model
 from vis_bench.methods.common.mask2former.postprocess import (
-    frame_logits_to_video,
     inference_video,
-    masks_to_output,
-    top_predictions,
 )
 from vis_bench.toolkit import (
     ParityReport,
@@ -62,21 +60,6 @@ def fixture_outputs(pixel: Any, out: Any) -> dict[str, Any]:
             str(i): {"pred_logits": logits, "pred_masks": masks}
             for i, (logits, masks) in enumerate(out.aux)
         },
-    }
-
-
-def harness_path(model_out: Any, image: tuple[int, int], output: tuple[int, int]) -> dict:
-    """The harness's route: top-k, then each frame's logits as `masks_to_video` resizes them."""
-    top = top_predictions(model_out.logits[0])
-    logits = model_out.masks[0][top.queries]  # [k, T, h, w]
-    frames = [
-        torch.from_numpy(frame_logits_to_video(logits[:, t], image, *output))
-        for t in range(logits.shape[1])
-    ]
-    return {
-        "pred_scores": top.scores,
-        "pred_labels": top.labels,
-        "pred_masks": torch.stack(frames, 1).bool(),
     }
 
 
@@ -110,14 +93,10 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         replay = inference_video(stored_in["pred_cls"], stored_in["pred_masks"], image, output)
         compare_results(report, "inference_video", replay, post, exact_masks=True)
         compare_rle(report, post["pred_masks"], post["pred_masks_rle"])
-        top = top_predictions(out.logits[0])
-        chain = {
-            "pred_scores": top.scores,
-            "pred_labels": top.labels,
-            "pred_masks": masks_to_output(out.masks[0][top.queries], image, output, padded),
-        }
+        chain = selected_results(out.logits[0], out.masks[0], sizes, per_frame=False)
         compare_results(report, "end_to_end", chain, post, exact_masks=False)
-        compare_results(report, "harness_path", harness_path(out, image, output), post, False)
+        harness = selected_results(out.logits[0], out.masks[0], sizes, per_frame=True)
+        compare_results(report, "harness_path", harness, post, False)
         produced["postprocess"] = {"end_to_end": chain}
     save_produced(produced, out_path)
     return report

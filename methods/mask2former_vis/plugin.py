@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.common.mask2former.base_plugin import (
@@ -23,10 +21,9 @@ from vis_bench.methods.common.mask2former.base_plugin import (
     test_preprocessing,
     training_recipe,
 )
-from vis_bench.methods.common.mask2former.model import BACKBONES, pad_frames
+from vis_bench.methods.common.mask2former.model import BACKBONES
 from vis_bench.methods.common.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
-    split_frames,
     stack_features,
 )
 from vis_bench.methods.common.mask2former.postprocess import top_predictions
@@ -64,18 +61,6 @@ class Mask2FormerVISPlugin(Mask2FormerBase):
         # frames meet only in the video decoder
         per_frame_stages=("backbone", "pixel_decoder"),
     )
-
-    def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        """The clip's frames through the per-frame stages, then the video decoder: one code
-        path whether or not the runner reuses frames."""
-        return self.infer_clip_features(self.frame_features(frames))
-
-    def frame_features(self, frames: torch.Tensor) -> list[PixelDecoderFeatures]:
-        """Per frame: the pixel decoder's maps (backbone and pixel decoder see one frame each)."""
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
-            return split_frames(self.model.per_frame(pad_frames(frames)))
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:
         """The video decoder over the clip's frames; the top-k (query, class) pairs, with their

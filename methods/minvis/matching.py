@@ -20,7 +20,6 @@ from vis_bench.toolkit import ClipResult, EmbeddingAssociation, cosine_cost
 
 #: the harness's declaration of the same matching, for linking clips (linking.py)
 ASSOCIATION = EmbeddingAssociation(cost=cosine_cost)
-embedding_cost = cosine_cost
 
 
 def match_to_previous(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
@@ -50,7 +49,7 @@ def link_frames(logits: torch.Tensor, masks: torch.Tensor, embeds: torch.Tensor)
     out_logits, out_masks, out_embeds = [logits[0]], [masks[0]], [embeds[0]]
     indices, costs = [], []
     for t in range(1, logits.shape[0]):
-        costs.append(embedding_cost(out_embeds[-1], embeds[t]))
+        costs.append(ASSOCIATION.cost(out_embeds[-1], embeds[t]))
         order = match_to_previous(out_embeds[-1], embeds[t])
         indices.append(order)
         out_logits.append(logits[t][order])

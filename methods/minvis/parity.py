@@ -25,13 +25,12 @@ from vis_bench.methods.common.mask2former.fixtures import (
     compare_rle,
     fixture_config,
     forward_tree,
+    selected_results,
 )
 from vis_bench.methods.common.mask2former.model import build_model
 from vis_bench.methods.common.mask2former.postprocess import (
     frame_logits_to_video,
     inference_video,
-    masks_to_output,
-    top_predictions,
 )
 from vis_bench.methods.minvis.matching import (
     ASSOCIATION,
@@ -123,24 +122,6 @@ def _permutations_undone(report: ParityReport, case: dict[str, Any]) -> None:
     compare_linking(report, "synthetic_permuted", linked, case)
 
 
-def results_of(linked: LinkedVideo, sizes: dict[str, Any], harness: bool) -> dict:
-    """Top-10 and masks of a linked video, by the authors' chain or the harness's per-frame one."""
-    image = tuple(int(v) for v in sizes["image_size"])
-    output = tuple(int(v) for v in sizes["orig_size"])
-    padded = tuple(int(v) for v in sizes["padded_size"])
-    top = top_predictions(linked.logits)
-    logits = linked.masks[top.queries]
-    if harness:
-        frames = [
-            torch.from_numpy(frame_logits_to_video(logits[:, t], image, *output))
-            for t in range(logits.shape[1])
-        ]
-        masks = torch.stack(frames, 1).bool()
-    else:
-        masks = masks_to_output(logits, image, output, padded)
-    return {"pred_scores": top.scores, "pred_labels": top.labels, "pred_masks": masks}
-
-
 def _postprocess(
     report: ParityReport, post: dict[str, Any], linked: LinkedVideo, sizes: dict[str, Any]
 ) -> None:
@@ -163,8 +144,9 @@ def _postprocess(
     compare_rle(report, post["pred_masks"], post["pred_masks_rle"])
     if "synthetic_permuted" in post:
         _permutations_undone(report, post["synthetic_permuted"])
-    compare_results(report, "end_to_end", results_of(linked, sizes, False), post, False)
-    compare_results(report, "harness_path", results_of(linked, sizes, True), post, False)
+    for name, per_frame in (("end_to_end", False), ("harness_path", True)):
+        results = selected_results(linked.logits, linked.masks, sizes, per_frame)
+        compare_results(report, name, results, post, False)
 
 
 def harness_run(

@@ -25,10 +25,9 @@ from vis_bench.methods.common.mask2former.base_plugin import (
     test_preprocessing,
     training_recipe,
 )
-from vis_bench.methods.common.mask2former.model import BACKBONES, pad_frames
+from vis_bench.methods.common.mask2former.model import BACKBONES
 from vis_bench.methods.common.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
-    split_frames,
     stack_features,
 )
 from vis_bench.methods.minvis.matching import (
@@ -68,19 +67,6 @@ class MinVISPlugin(Mask2FormerBase):
         parity=ParityReference(run_parity, "tests/fixtures/golden/minvis/public", REFERENCE),
         backbones=BACKBONES,
     )
-
-    def infer_clip(self, frames: torch.Tensor) -> ClipResult:
-        """Every frame decoded alone and linked to the previous one: one code path whether or
-        not the runner reuses frames."""
-        return self.infer_clip_features(self.frame_features(frames))
-
-    def frame_features(self, frames: torch.Tensor) -> list[PixelDecoderFeatures]:
-        """Per frame: the pixel decoder's maps (the decoder runs on the clip's batch: its
-        matrix products round differently with the batch's size, the pixel decoder's do not)."""
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
-            return split_frames(self.model.per_frame(pad_frames(frames)))
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:
         """Each frame decoded alone, frames linked: all Q query tracks with their per-frame

@@ -17,18 +17,25 @@ import numpy as np
 import torch
 
 from vis_bench.methods.common.backbone_registry import detect_backbone
-from vis_bench.methods.common.fast_paths import RecordsFastPaths
+from vis_bench.methods.common.fast_paths import (
+    RecordsFastPaths,
+    ensure_prepared,
+    inference_context,
+)
 from vis_bench.methods.common.mask2former.model import (
     RELEASE_BACKBONES,
     Mask2FormerConfig,
     Mask2FormerModel,
     build_model,
+    pad_frames,
 )
+from vis_bench.methods.common.mask2former.pixel_decoder import PixelDecoderFeatures, split_frames
 from vis_bench.methods.common.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.common.mask2former.training import criterion_for, mask2former_losses
 from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
 from vis_bench.toolkit import (
     CheckpointContents,
+    ClipResult,
     LoadReport,
     MethodPlugin,
     Preprocessing,
@@ -150,6 +157,20 @@ class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         if classes is not None:
             options["num_classes"] = int(classes.shape[0]) - 1
         return options
+
+    def infer_clip(self, frames: torch.Tensor) -> ClipResult:
+        """The per-frame stages, then the member's `infer_clip_features`: one code path whether
+        or not the runner reuses frames."""
+        return self.infer_clip_features(self.frame_features(frames))
+
+    def frame_features(self, frames: torch.Tensor) -> list[PixelDecoderFeatures]:
+        """Per frame: the pixel decoder's maps (backbone and pixel decoder see one frame each;
+        the decoder runs on the clip's batch, its matrix products round differently with the
+        batch's size)."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
+            return split_frames(self.model.per_frame(pad_frames(frames)))
 
     def masks_to_video(
         self, masks: torch.Tensor, height: int, width: int, threshold: float

@@ -17,6 +17,11 @@ import torch
 
 from vis_bench.methods.common.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
 from vis_bench.methods.common.mask2former.model import Mask2FormerConfig, pad_frames
+from vis_bench.methods.common.mask2former.postprocess import (
+    frame_logits_to_video,
+    masks_to_output,
+    top_predictions,
+)
 from vis_bench.toolkit import InputError, ParityReport, encode_rle, load_fixture_file
 
 #: detectron2 config key -> (Mask2FormerConfig field, value transform)
@@ -149,3 +154,25 @@ def check_preprocessing(report: ParityReport, sizes: dict[str, Any]) -> None:
     std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
     padded = pad_frames((frames - mean) / std)
     report.add_tensor("normalized_input (padded)", padded, sizes["normalized_input"], 1e-6)
+
+
+def selected_results(
+    logits: torch.Tensor, masks: torch.Tensor, sizes: dict[str, Any], per_frame: bool
+) -> dict[str, torch.Tensor]:
+    """The top-10 (query, class) pairs of logits [Q, K+1] with their masks [Q, T, h, w] at the
+    video size: by the authors' chain over the whole video (`masks_to_output`) or frame by frame
+    as the harness's `masks_to_video` resizes them (`per_frame`)."""
+    image = tuple(int(v) for v in sizes["image_size"])
+    output = tuple(int(v) for v in sizes["orig_size"])
+    top = top_predictions(logits)
+    kept = masks[top.queries]  # [k, T, h, w]
+    if per_frame:
+        frames = [
+            torch.from_numpy(frame_logits_to_video(kept[:, t], image, *output))
+            for t in range(kept.shape[1])
+        ]
+        video_masks = torch.stack(frames, 1).bool()
+    else:
+        padded = tuple(int(v) for v in sizes["padded_size"])
+        video_masks = masks_to_output(kept, image, output, padded)
+    return {"pred_scores": top.scores, "pred_labels": top.labels, "pred_masks": video_masks}
