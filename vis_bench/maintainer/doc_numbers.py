@@ -21,13 +21,21 @@ states, or a source without provenance is refused with the file named, unless `-
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
+from vis_bench.maintainer.benchmark_blocks import (
+    eval_speed_block,
+    fast_paths_block,
+    feature_reuse_block,
+    kernel_dtypes_block,
+    mask_encoding_block,
+    render_speed_block,
+)
+from vis_bench.maintainer.doc_sources import fmt, read_source
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: the files whose blocks `docs` maintains
@@ -46,23 +54,6 @@ DOCUMENTS = (
 BLOCK = re.compile(
     r"(<!-- numbers: ([\w-]+)( \(allow-dirty\))? -->\n)(.*?)(<!-- end numbers -->)", re.S
 )
-
-
-def _read(root: Path, relative: str) -> Any:
-    path = root / relative
-    if not path.is_file():
-        raise InputError(
-            "the source of a generated docs block is missing; run the command that writes it",
-            path=str(path),
-        )
-    text = path.read_text()
-    if relative.endswith(".jsonl"):
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    return json.loads(text)
-
-
-def _fmt(value: float | None, scale: float = 1.0, digits: int = 1) -> str:
-    return "-" if value is None else f"{value * scale:.{digits}f}"
 
 
 #: each block's sources (relative paths; a trailing "/*.json" globs a folder)
@@ -105,7 +96,7 @@ def source_provenance(root: Path, relative: str) -> list[dict[str, Any] | None]:
     )
     blocks: list[dict[str, Any] | None] = []
     for path in paths:
-        data = _read(root, str(path.relative_to(root)))
+        data = read_source(root, str(path.relative_to(root)))
         if isinstance(data, list) and path.suffix == ".jsonl":
             blocks += [r.get("provenance") or _legacy_block(r) for r in data]
         else:
@@ -139,7 +130,7 @@ def parity_block(root: Path) -> str:
         "|---|---|---|---|",
     ]
     for path in sorted((root / "results" / "parity").glob("*.json")):
-        report = _read(root, str(path.relative_to(root)))
+        report = read_source(root, str(path.relative_to(root)))
         numeric = [c for c in report["checks"] if c["max_abs_diff"] is not None]
         worst = max(numeric, key=lambda c: c["max_abs_diff"] / c["tolerance"], default=None)
         largest = (
@@ -164,7 +155,7 @@ def tiny_models_block(root: Path) -> str:
     record) and their baseline AP/AR (results/baselines/synthetic.json)."""
     from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
 
-    baseline = _read(root, "results/baselines/synthetic.json")
+    baseline = read_source(root, "results/baselines/synthetic.json")
     lines = [
         "| model | steps | training time | AP | AP50 | AP75 | AR1 | AR10 |",
         "|---|---|---|---|---|---|---|---|",
@@ -174,8 +165,8 @@ def tiny_models_block(root: Path) -> str:
         metrics = cell["metrics"]
         lines.append(
             f"| {cell['method']} | {training.get('iterations', '-')} | "
-            f"{_fmt(training.get('seconds'), 1 / 60)} min | "
-            + " | ".join(_fmt(metrics.get(k), 100) for k in ("AP", "AP50", "AP75", "AR1", "AR10"))
+            f"{fmt(training.get('seconds'), 1 / 60)} min | "
+            + " | ".join(fmt(metrics.get(k), 100) for k in ("AP", "AP50", "AP75", "AR1", "AR10"))
             + " |"
         )
     lines.append("")
@@ -207,7 +198,7 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
         unit = "object pixels" if "pixel" in task else "object crops"
         lines.append(
             f"Backbone `{backbone}` ({task}): {record.get('iterations', '-')} steps, "
-            f"{_fmt(record.get('seconds'), 1 / 60)} min, {_fmt(record.get('accuracy'), 100)} % "
+            f"{fmt(record.get('seconds'), 1 / 60)} min, {fmt(record.get('accuracy'), 100)} % "
             f"of held-out {unit} right."
         )
     return lines + ([""] if lines else [])
@@ -215,7 +206,9 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
 
 def default_run_block(root: Path) -> str:
     """AP / end-to-end FPS / model FPS per method and clip length of the default run."""
-    records = [r for r in _read(root, "results/default_run/records.jsonl") if r["status"] == "ok"]
+    records = [
+        r for r in read_source(root, "results/default_run/records.jsonl") if r["status"] == "ok"
+    ]
     latest = {r["key"]: r for r in records}
     lengths = sorted(
         {str(r["clip_length"]) for r in latest.values()},
@@ -231,8 +224,8 @@ def default_run_block(root: Path) -> str:
             ]
             r = match[0] if match else {}
             cells.append(
-                f"{_fmt(r.get('AP'), 100, 2)} / {_fmt(r.get('fps_end_to_end'))} / "
-                f"{_fmt(r.get('fps_model'))}"
+                f"{fmt(r.get('AP'), 100, 2)} / {fmt(r.get('fps_end_to_end'))} / "
+                f"{fmt(r.get('fps_model'))}"
             )
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     env = next(iter(latest.values()), {}).get("environment") or {}
@@ -283,53 +276,9 @@ def _cells_time(records: list[dict[str, Any]]) -> str:
     )
 
 
-def eval_speed_block(root: Path) -> str:
-    """Whole-process eval against the official evaluator (benchmarks/results/eval_process.json)."""
-    report = _read(root, "benchmarks/results/eval_process.json")
-    s, up = report["seconds"], report["speed_up"]
-    return "\n".join(
-        [
-            "| process, 421 videos at 720p | min | median |",
-            "|---|---|---|",
-            f"| official evaluator | {s['official']['min']:.2f} s | {s['official']['median']:.2f} s |",
-            f"| `run_bench.py eval` | {s['vis-bench']['min']:.2f} s | "
-            f"{s['vis-bench']['median']:.2f} s |",
-            f"| speed-up | {up['min']:.1f}x | {up['median']:.1f}x |",
-            "",
-            f"Identical stats (max difference {report['max_stat_difference']:.0e}). Source: "
-            "`benchmarks/results/eval_process.json`, written by `python "
-            "benchmarks/bench_eval_process.py --official DIR --json "
-            f"benchmarks/results/eval_process.json` ({report['repeat']} alternating runs, "
-            f"{report['cpu_count']} cores, load average {report['loadavg_before'][0]:.1f} -> "
-            f"{report['loadavg_after'][0]:.1f}).",
-        ]
-    )
-
-
-def kernel_dtypes_block(root: Path) -> str:
-    """CPU deformable-attention kernel per dtype (benchmarks/results/ms_deform_attn_*.json)."""
-    report = _read(root, "benchmarks/results/ms_deform_attn_cpu_revisions.json")
-    lines = ["| case | dtype | before (ms) | now (ms) | ratio |", "|---|---|---|---|---|"]
-    for row in report["rows"]:
-        before = f"{row['baseline_ms']:.1f}" + (
-            " (reference)" if row["baseline"] == "reference" else ""
-        )
-        lines.append(
-            f"| {row['case']} | {row['dtype']} | {before} | {row['current_ms']:.1f} | "
-            f"{row['ratio']:.2f} |"
-        )
-    lines.append("")
-    lines.append(
-        f"Single thread, medians of {report['rounds']} alternating rounds against revision "
-        f"{report['baseline']}. Source: `benchmarks/results/ms_deform_attn_cpu_revisions.json`, "
-        "written by `python benchmarks/bench_ms_deform_attn_revisions.py`."
-    )
-    return "\n".join(lines)
-
-
 def model_sizes_block(root: Path) -> str:
     """Parameters and GMACs per frame of each released model (results/tables/model_sizes.json)."""
-    data = _read(root, "results/tables/model_sizes.json")
+    data = read_source(root, "results/tables/model_sizes.json")
     rows = data["rows"] if isinstance(data, dict) else data
     lines = [
         "| method | backbone | parameters (M) | state dict (M) | authors' code (M) | paper (M) "
@@ -355,48 +304,13 @@ def model_sizes_block(root: Path) -> str:
     return "\n".join(lines)
 
 
-def fast_paths_block(root: Path) -> str:
-    """Each method's forward against the GEMM peak, and what switching each fast path off costs."""
-    report = _read(root, "benchmarks/results/model_forward_paths.json")
-    peak = report["gemm_peak_gmacs_per_s"]
-    variants: list[str] = []
-    for entry in report["methods"].values():
-        variants += [v for v in entry["variants"] if v not in ("all on", "all off", *variants)]
-    lines = [
-        "| method | all on s | all off s | all off / all on | GMAC/s | of GEMM peak | "
-        + " | ".join(f"{v.removeprefix('-')} off" for v in variants)
-        + " |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(variants),
-    ]
-    for method, entry in report["methods"].items():
-        rows = entry["variants"]
-        on, off = rows["all on"], rows["all off"]
-        ablations = [f"{rows[v]['time_vs_all_on']:.2f}x" if v in rows else "n/a" for v in variants]
-        lines.append(
-            f"| {method} | {on['median_s']:.2f} | {off['median_s']:.2f} | "
-            f"{off['time_vs_all_on']:.2f}x | {on['gmacs_per_s']:.1f} | "
-            f"{100 * on['fraction_of_gemm_peak']:.0f}% | " + " | ".join(ablations) + " |"
-        )
-    lines.append("")
-    lines.append(
-        f"`infer_clip` on one {report['clip']} clip ({report['dtype']}, {report['device']}, "
-        f"{report['threads']} threads, random R50 weights); time ratios are paired medians over "
-        f"{report['rounds']} alternating rounds; GEMM peak {peak:.1f} GMAC/s (a "
-        f"{report['gemm_size']}^3 `torch.mm`); load average {report['load1_start']:.1f} -> "
-        f"{report['load1_end']:.1f}. Source: `benchmarks/results/model_forward_paths.json`, "
-        "written by `python benchmarks/bench_model_forward.py paths --json "
-        "benchmarks/results/model_forward_paths.json`."
-    )
-    return "\n".join(lines)
-
-
 def long_video_block(root: Path) -> str:
     """Peak memory against video length (results/long_video/records.jsonl): the median run of
     each cell, the spread of the repeated runs, and growth with length judged against it."""
     from vis_bench.report.memory_plot import memory_table
     from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
 
-    records = _read(root, "results/long_video/records.jsonl")
+    records = read_source(root, "results/long_video/records.jsonl")
     env = (records[0].get("environment") or {}) if records else {}
     runs = len({r.get("repeat") for r in records}) if records else 0
     growth = growth_lines(records)
@@ -423,7 +337,9 @@ def interval_example_block(root: Path) -> str:
     """How a skewed percentile interval reads, on the default run's SeqFormer T = all cell
     (results/default_run/records.jsonl): the example in the docs is a real cell's interval, so
     it changes with the run instead of going stale."""
-    records = [r for r in _read(root, "results/default_run/records.jsonl") if r["status"] == "ok"]
+    records = [
+        r for r in read_source(root, "results/default_run/records.jsonl") if r["status"] == "ok"
+    ]
     cells = [r for r in records if r.get("AP_ci")]
     preferred = [r for r in cells if r["method"] == "seqformer" and str(r["clip_length"]) == "all"]
     if not (preferred or cells):
@@ -448,7 +364,7 @@ def interval_example_block(root: Path) -> str:
 def sweep_bootstrap_cost_block(root: Path) -> str:
     """What the per-cell intervals cost in the default run, and the size of the files they keep
     (benchmarks/results/cell_bootstrap_default_run.json)."""
-    report = _read(root, "benchmarks/results/cell_bootstrap_default_run.json")
+    report = read_source(root, "benchmarks/results/cell_bootstrap_default_run.json")
     # each cell's interval time: its scoring with B replicates less its scoring without
     cells = [{**c, "intervals": c["score_with_bootstrap"] - c["score"]} for c in report["cells"]]
     n = len(cells)
@@ -485,121 +401,6 @@ def sweep_bootstrap_cost_block(root: Path) -> str:
             "repeats, interleaved).",
         ]
     )
-
-
-def _load_span(report: dict[str, Any]) -> str:
-    """`load average 3.3 -> 3.4` from a report's provenance block (`-` where not recorded)."""
-    block = report.get("provenance") or {}
-    before, after = block.get("load_before"), block.get("load_after")
-    return f"load average {_fmt(before)} -> {_fmt(after)}"
-
-
-def render_speed_block(root: Path) -> str:
-    """`show` on a 36-frame 720p video per phase and panel size, and the HTML report of a run
-    (benchmarks/results/show_render.json)."""
-    report = _read(root, "benchmarks/results/show_render.json")
-    video = report["video"]
-    lines = [
-        "| panels | columns | draw all frames | per frame | GIF | MP4 | contact sheet | total |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for size in report["sizes"]:
-        s = size["median_seconds"]
-        panels = (
-            f"{video['width']}x{video['height']} (`--panel-size 0`)"
-            if size["panel_size"] == "video"
-            else f"{size['panel_size']} px"
-        )
-        lines.append(
-            f"| {panels} | {size['columns']} | {s['draw animation']:.2f} s | "
-            f"{1000 * size['draw_seconds_per_frame']:.0f} ms | {s['encode GIF']:.2f} s | "
-            f"{s['encode MP4']:.2f} s | {s['contact sheet']:.2f} s | {size['total_seconds']:.2f} s |"
-        )
-    lines += [
-        "",
-        f"One {video['frames']}-frame {video['width']}x{video['height']} video, the ground truth "
-        f"and {report['methods']} results files; medians of {report['repeat']} rounds "
-        f"({_load_span(report)}); a frame is one row of panels, decoding included; reading the "
-        "inputs and the matching are in the total. `show` writes one animation (GIF or MP4) and "
-        "the sheet.",
-    ]
-    run = report.get("run_report")
-    if run:
-        lines += [
-            "",
-            f"The HTML report of a run of {run['cells']} cells on {run['videos']} videos (the "
-            f"default run's shape): {run['median_seconds']:.2f} s, "
-            f"{run['bytes'] / 2**20:.1f} MiB; those cells took {run['cells_seconds']:.0f} s "
-            f"(each cell's start to end), so `run` spends "
-            f"{100 * run['median_seconds'] / run['cells_seconds']:.1f} % more on it.",
-        ]
-    lines += [
-        "",
-        "Source: `benchmarks/results/show_render.json`, written by `python "
-        "benchmarks/bench_show_render.py --run RUN_DIR --json "
-        "benchmarks/results/show_render.json`.",
-    ]
-    return "\n".join(lines)
-
-
-AUTHORS_RATIO = "authors' loop / reuse on"
-
-
-def feature_reuse_block(root: Path) -> str:
-    """Near-online with and without per-frame feature reuse, and IFC's authors' loop
-    (benchmarks/results/feature_reuse.json)."""
-    report = _read(root, "benchmarks/results/feature_reuse.json")
-    lines = [
-        "| method | reuse off (s/frame) | reuse on (s/frame) | off / on | authors' loop (s/frame) "
-        "| authors' loop / reuse on | identical predictions |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for method, result in report["methods"].items():
-        cost, ratios = result["seconds_per_frame"], result["ratios"]
-        authors = cost.get("authors' loop")
-        lines.append(
-            f"| {method} | {cost['reuse off']:.2f} | {cost['reuse on']:.2f} | "
-            f"{ratios['reuse off / reuse on']:.2f}x | {_fmt(authors, 1, 2)} | "
-            f"{_fmt(ratios.get(AUTHORS_RATIO), 1, 2)}"
-            f"{'x' if authors is not None else ''} | "
-            f"{'yes' if result['identical_predictions'] else 'NO'} |"
-        )
-    lines.append("")
-    lines.append(
-        f"R50 at published defaults (random weights), one video of {report['video']}, "
-        f"{report['schedule']}, {report['threads']} threads, the harness's whole loop (decode, "
-        f"preprocessing, model, stitching, final masks), {report['rounds']} round(s) alternating "
-        f"the variants; load average {report['loadavg_before'][0]:.1f} -> "
-        f"{report['loadavg_after'][0]:.1f} on {report['cpu_count']} cores. Source: "
-        "`benchmarks/results/feature_reuse.json`, written by `python "
-        "benchmarks/bench_feature_reuse.py`."
-    )
-    return "\n".join(lines)
-
-
-def mask_encoding_block(root: Path) -> str:
-    """Final masks through PyTorch and the compiled pass (benchmarks/results/mask_encoding.json)."""
-    report = _read(root, "benchmarks/results/mask_encoding.json")
-    lines = [
-        "| masks, rule | PyTorch (ms per mask-frame) | compiled (ms per mask-frame) | speed-up "
-        "| identical RLE |",
-        "|---|---|---|---|---|",
-    ]
-    for case, result in report["cases"].items():
-        ms = result["ms_per_mask_frame"]
-        lines.append(
-            f"| {case} | {ms['pytorch']:.3f} | {ms['compiled']:.3f} | {result['speed_up']:.1f}x | "
-            f"{'yes' if result['identical_rle'] else 'NO'} |"
-        )
-    lines.append("")
-    lines.append(
-        f"{report['masks']}, through `EncodedFrames.frame_final` either way, {report['threads']} "
-        f"threads, medians of {report['rounds']} alternating rounds; load average "
-        f"{report['loadavg_before'][0]:.1f} -> {report['loadavg_after'][0]:.1f} on "
-        f"{report['cpu_count']} cores. Source: `benchmarks/results/mask_encoding.json`, written by "
-        "`python benchmarks/bench_mask_encoding.py`."
-    )
-    return "\n".join(lines)
 
 
 GENERATORS: dict[str, Callable[[Path], str]] = {

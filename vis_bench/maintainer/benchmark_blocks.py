@@ -1,0 +1,204 @@
+"""Generated docs blocks of the benchmarks' committed reports (benchmarks/results/*.json):
+eval speed, the CPU kernel per dtype, the forwards' fast paths, show and the HTML report, per-frame
+feature reuse and the compiled mask encoding. doc_numbers.py registers them with the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vis_bench.maintainer.doc_sources import fmt, read_source
+
+
+def eval_speed_block(root: Path) -> str:
+    """Whole-process eval against the official evaluator (benchmarks/results/eval_process.json)."""
+    report = read_source(root, "benchmarks/results/eval_process.json")
+    s, up = report["seconds"], report["speed_up"]
+    return "\n".join(
+        [
+            "| process, 421 videos at 720p | min | median |",
+            "|---|---|---|",
+            f"| official evaluator | {s['official']['min']:.2f} s | {s['official']['median']:.2f} s |",
+            f"| `run_bench.py eval` | {s['vis-bench']['min']:.2f} s | "
+            f"{s['vis-bench']['median']:.2f} s |",
+            f"| speed-up | {up['min']:.1f}x | {up['median']:.1f}x |",
+            "",
+            f"Identical stats (max difference {report['max_stat_difference']:.0e}). Source: "
+            "`benchmarks/results/eval_process.json`, written by `python "
+            "benchmarks/bench_eval_process.py --official DIR --json "
+            f"benchmarks/results/eval_process.json` ({report['repeat']} alternating runs, "
+            f"{report['cpu_count']} cores, load average {report['loadavg_before'][0]:.1f} -> "
+            f"{report['loadavg_after'][0]:.1f}).",
+        ]
+    )
+
+
+def kernel_dtypes_block(root: Path) -> str:
+    """CPU deformable-attention kernel per dtype (benchmarks/results/ms_deform_attn_*.json)."""
+    report = read_source(root, "benchmarks/results/ms_deform_attn_cpu_revisions.json")
+    lines = ["| case | dtype | before (ms) | now (ms) | ratio |", "|---|---|---|---|---|"]
+    for row in report["rows"]:
+        before = f"{row['baseline_ms']:.1f}" + (
+            " (reference)" if row["baseline"] == "reference" else ""
+        )
+        lines.append(
+            f"| {row['case']} | {row['dtype']} | {before} | {row['current_ms']:.1f} | "
+            f"{row['ratio']:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Single thread, medians of {report['rounds']} alternating rounds against revision "
+        f"{report['baseline']}. Source: `benchmarks/results/ms_deform_attn_cpu_revisions.json`, "
+        "written by `python benchmarks/bench_ms_deform_attn_revisions.py`."
+    )
+    return "\n".join(lines)
+
+
+def fast_paths_block(root: Path) -> str:
+    """Each method's forward against the GEMM peak, and what switching each fast path off costs."""
+    report = read_source(root, "benchmarks/results/model_forward_paths.json")
+    peak = report["gemm_peak_gmacs_per_s"]
+    variants: list[str] = []
+    for entry in report["methods"].values():
+        variants += [v for v in entry["variants"] if v not in ("all on", "all off", *variants)]
+    lines = [
+        "| method | all on s | all off s | all off / all on | GMAC/s | of GEMM peak | "
+        + " | ".join(f"{v.removeprefix('-')} off" for v in variants)
+        + " |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(variants),
+    ]
+    for method, entry in report["methods"].items():
+        rows = entry["variants"]
+        on, off = rows["all on"], rows["all off"]
+        ablations = [f"{rows[v]['time_vs_all_on']:.2f}x" if v in rows else "n/a" for v in variants]
+        lines.append(
+            f"| {method} | {on['median_s']:.2f} | {off['median_s']:.2f} | "
+            f"{off['time_vs_all_on']:.2f}x | {on['gmacs_per_s']:.1f} | "
+            f"{100 * on['fraction_of_gemm_peak']:.0f}% | " + " | ".join(ablations) + " |"
+        )
+    lines.append("")
+    lines.append(
+        f"`infer_clip` on one {report['clip']} clip ({report['dtype']}, {report['device']}, "
+        f"{report['threads']} threads, random R50 weights); time ratios are paired medians over "
+        f"{report['rounds']} alternating rounds; GEMM peak {peak:.1f} GMAC/s (a "
+        f"{report['gemm_size']}^3 `torch.mm`); load average {report['load1_start']:.1f} -> "
+        f"{report['load1_end']:.1f}. Source: `benchmarks/results/model_forward_paths.json`, "
+        "written by `python benchmarks/bench_model_forward.py paths --json "
+        "benchmarks/results/model_forward_paths.json`."
+    )
+    return "\n".join(lines)
+
+
+def _load_span(report: dict[str, Any]) -> str:
+    """`load average 3.3 -> 3.4` from a report's provenance block (`-` where not recorded)."""
+    block = report.get("provenance") or {}
+    before, after = block.get("load_before"), block.get("load_after")
+    return f"load average {fmt(before)} -> {fmt(after)}"
+
+
+def render_speed_block(root: Path) -> str:
+    """`show` on a 36-frame 720p video per phase and panel size, and the HTML report of a run
+    (benchmarks/results/show_render.json)."""
+    report = read_source(root, "benchmarks/results/show_render.json")
+    video = report["video"]
+    lines = [
+        "| panels | columns | draw all frames | per frame | GIF | MP4 | contact sheet | total |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in report["sizes"]:
+        s = size["median_seconds"]
+        panels = (
+            f"{video['width']}x{video['height']} (`--panel-size 0`)"
+            if size["panel_size"] == "video"
+            else f"{size['panel_size']} px"
+        )
+        lines.append(
+            f"| {panels} | {size['columns']} | {s['draw animation']:.2f} s | "
+            f"{1000 * size['draw_seconds_per_frame']:.0f} ms | {s['encode GIF']:.2f} s | "
+            f"{s['encode MP4']:.2f} s | {s['contact sheet']:.2f} s | {size['total_seconds']:.2f} s |"
+        )
+    lines += [
+        "",
+        f"One {video['frames']}-frame {video['width']}x{video['height']} video, the ground truth "
+        f"and {report['methods']} results files; medians of {report['repeat']} rounds "
+        f"({_load_span(report)}); a frame is one row of panels, decoding included; reading the "
+        "inputs and the matching are in the total. `show` writes one animation (GIF or MP4) and "
+        "the sheet.",
+    ]
+    run = report.get("run_report")
+    if run:
+        lines += [
+            "",
+            f"The HTML report of a run of {run['cells']} cells on {run['videos']} videos (the "
+            f"default run's shape): {run['median_seconds']:.2f} s, "
+            f"{run['bytes'] / 2**20:.1f} MiB; those cells took {run['cells_seconds']:.0f} s "
+            f"(each cell's start to end), so `run` spends "
+            f"{100 * run['median_seconds'] / run['cells_seconds']:.1f} % more on it.",
+        ]
+    lines += [
+        "",
+        "Source: `benchmarks/results/show_render.json`, written by `python "
+        "benchmarks/bench_show_render.py --run RUN_DIR --json "
+        "benchmarks/results/show_render.json`.",
+    ]
+    return "\n".join(lines)
+
+
+AUTHORS_RATIO = "authors' loop / reuse on"
+
+
+def feature_reuse_block(root: Path) -> str:
+    """Near-online with and without per-frame feature reuse, and IFC's authors' loop
+    (benchmarks/results/feature_reuse.json)."""
+    report = read_source(root, "benchmarks/results/feature_reuse.json")
+    lines = [
+        "| method | reuse off (s/frame) | reuse on (s/frame) | off / on | authors' loop (s/frame) "
+        "| authors' loop / reuse on | identical predictions |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method, result in report["methods"].items():
+        cost, ratios = result["seconds_per_frame"], result["ratios"]
+        authors = cost.get("authors' loop")
+        lines.append(
+            f"| {method} | {cost['reuse off']:.2f} | {cost['reuse on']:.2f} | "
+            f"{ratios['reuse off / reuse on']:.2f}x | {fmt(authors, 1, 2)} | "
+            f"{fmt(ratios.get(AUTHORS_RATIO), 1, 2)}"
+            f"{'x' if authors is not None else ''} | "
+            f"{'yes' if result['identical_predictions'] else 'NO'} |"
+        )
+    lines.append("")
+    lines.append(
+        f"R50 at published defaults (random weights), one video of {report['video']}, "
+        f"{report['schedule']}, {report['threads']} threads, the harness's whole loop (decode, "
+        f"preprocessing, model, stitching, final masks), {report['rounds']} round(s) alternating "
+        f"the variants; load average {report['loadavg_before'][0]:.1f} -> "
+        f"{report['loadavg_after'][0]:.1f} on {report['cpu_count']} cores. Source: "
+        "`benchmarks/results/feature_reuse.json`, written by `python "
+        "benchmarks/bench_feature_reuse.py`."
+    )
+    return "\n".join(lines)
+
+
+def mask_encoding_block(root: Path) -> str:
+    """Final masks through PyTorch and the compiled pass (benchmarks/results/mask_encoding.json)."""
+    report = read_source(root, "benchmarks/results/mask_encoding.json")
+    lines = [
+        "| masks, rule | PyTorch (ms per mask-frame) | compiled (ms per mask-frame) | speed-up "
+        "| identical RLE |",
+        "|---|---|---|---|---|",
+    ]
+    for case, result in report["cases"].items():
+        ms = result["ms_per_mask_frame"]
+        lines.append(
+            f"| {case} | {ms['pytorch']:.3f} | {ms['compiled']:.3f} | {result['speed_up']:.1f}x | "
+            f"{'yes' if result['identical_rle'] else 'NO'} |"
+        )
+    lines.append("")
+    lines.append(
+        f"{report['masks']}, through `EncodedFrames.frame_final` either way, {report['threads']} "
+        f"threads, medians of {report['rounds']} alternating rounds; load average "
+        f"{report['loadavg_before'][0]:.1f} -> {report['loadavg_after'][0]:.1f} on "
+        f"{report['cpu_count']} cores. Source: `benchmarks/results/mask_encoding.json`, written by "
+        "`python benchmarks/bench_mask_encoding.py`."
+    )
+    return "\n".join(lines)
