@@ -30,7 +30,11 @@ setup(
     ext_modules=[
         Extension(
             "vis_bench.eval.rle._rle_kernel",
-            sources=["vis_bench/eval/rle/_rle_kernel.c"],
+            sources=[
+                "vis_bench/eval/rle/_rle_kernel.c",
+                "vis_bench/eval/rle/_count_text.c",
+            ],
+            depends=["vis_bench/eval/rle/_rle_kernel.h"],
             optional=True,
         )
     ],

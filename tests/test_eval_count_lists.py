@@ -154,7 +154,8 @@ def test_many_small_chunks_give_the_same_numbers(monkeypatch):
     whole = loads_with_count_lists(raw)
     monkeypatch.setattr(count_lists, "_CHUNK_BYTES", 64)
     chunked = loads_with_count_lists(raw)
-    assert len(chunked[1].values) > 10
+    _, body_starts, body_ends = count_lists._find_lists(raw)
+    assert len(list(count_lists._chunks(body_starts, body_ends))) > 10
     assert _restored(whole[0], whole[1]) == _restored(chunked[0], chunked[1]) == orjson.loads(raw)
     assert chunked[1].compressed == whole[1].compressed
     np.testing.assert_array_equal(chunked[1].foreground, whole[1].foreground)
@@ -263,3 +264,22 @@ def test_bad_counts_give_the_same_error(tmp_path):
     seg = {"counts": [3, -1, 46], "size": [6, 8]}
     fast, plain = _both(tmp_path, _gt([rle.encode_uncompressed(_mask(0)), seg]))
     assert isinstance(fast, str) and fast == plain and "segmentations[1]" in fast
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_kernel_and_numpy_readers_agree(seed, monkeypatch):
+    """Both readers on the same documents (the kernel splits the lists over two threads)."""
+    require_rle_kernel()
+    rng = np.random.default_rng(seed)
+    lists = [
+        rng.integers(0, 10 ** rng.integers(1, 8), rng.integers(0, 40)).tolist() for _ in range(90)
+    ]
+    raw = json.dumps(_doc(*lists), separators=(",", ":") if seed % 2 else None).encode()
+    monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "1")
+    compiled = loads_with_count_lists(raw)
+    monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "0")
+    numpy_read = loads_with_count_lists(raw)
+    assert compiled[0] == numpy_read[0]
+    assert compiled[1].compressed == numpy_read[1].compressed
+    np.testing.assert_array_equal(compiled[1].foreground, numpy_read[1].foreground)
+    assert [compiled[1].as_list(k) for k in range(len(lists))] == lists

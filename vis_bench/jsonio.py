@@ -9,6 +9,8 @@ InputError naming the file and, where one exists, the fix.
 from __future__ import annotations
 
 import json
+import mmap
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +30,44 @@ def read_bytes(path: str | Path, what: str = "file") -> bytes:
         raise InputError(f"cannot read {what}: {err.strerror or err}", path=str(path)) from None
 
 
-def parse_json(data: bytes, path: str | Path, what: str = "file") -> Any:
-    """JSON bytes -> Python objects (see the module docstring)."""
+# Linux maps a file's cached pages in one call with MAP_POPULATE; elsewhere files are read.
+_POPULATE = getattr(mmap, "MAP_POPULATE", None)
+# Below this size a plain read costs less than setting up a mapping.
+_MAP_FROM_BYTES = 1 << 20
+
+
+def read_mapped(path: str | Path, what: str = "file") -> bytes | mmap.mmap:
+    """A file's contents as a read-only buffer: a private mapping of its cached pages for a
+    large file on Linux (no copy, and no page fault per 4 KiB as a fresh copy takes), its bytes
+    otherwise. Errors as for `read_bytes`."""
+    if _POPULATE is None:
+        return read_bytes(path, what)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return read_bytes(path, what)  # names the problem
+    try:
+        size = os.fstat(fd).st_size
+        if size < _MAP_FROM_BYTES:
+            return read_bytes(path, what)
+        flags = mmap.MAP_PRIVATE | _POPULATE
+        return mmap.mmap(fd, size, flags=flags, prot=mmap.PROT_READ)
+    except (OSError, ValueError):
+        return read_bytes(path, what)  # not mappable (a pipe, a special file): read it
+    finally:
+        os.close(fd)
+
+
+def parse_json(data: bytes | mmap.mmap, path: str | Path, what: str = "file") -> Any:
+    """JSON bytes (or a mapped file) -> Python objects (see the module docstring)."""
+    if isinstance(data, mmap.mmap):
+        data = memoryview(data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass
+    if isinstance(data, memoryview):
+        data = data.tobytes()  # the standard library takes bytes
     try:
         return json.loads(data)
     except UnicodeDecodeError as err:
@@ -50,4 +84,4 @@ def parse_json(data: bytes, path: str | Path, what: str = "file") -> Any:
 
 def read_json(path: str | Path, what: str = "file") -> Any:
     """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
-    return parse_json(read_bytes(path, what), path, what)
+    return parse_json(read_mapped(path, what), path, what)

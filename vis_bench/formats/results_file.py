@@ -18,7 +18,11 @@ from vis_bench.jsonio import read_json
 def read_results(path: str | Path) -> list[dict[str, Any]]:
     """The predictions of a results file; InputError (naming the file) when it is unreadable,
     not JSON or not a list. The entries are checked by their consumer (the metric's loader)."""
-    data = read_json(path, "results")
+    return results_list(read_json(path, "results"), path)
+
+
+def results_list(data: Any, path: str | Path) -> list[dict[str, Any]]:
+    """`data`, parsed from results file `path`, if it is a list; else the InputError."""
     if not isinstance(data, list):
         raise InputError(
             f"results must be a JSON list of predictions, got {type(data).__name__}",

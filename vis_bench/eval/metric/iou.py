@@ -176,7 +176,7 @@ def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:
 
     # The selected results' frames; their areas come from the one pass over every result mask
     # string, made while the intersections are counted (_fill_ious).
-    d = frame_table([res.frames[r] for r in dt_result.tolist()])
+    d = frame_table([res.frames[r] for r in dt_result.tolist()], res.strings)
     pairs = PairTable(
         cat_ids=cat_ids,
         video_ids=video_ids,

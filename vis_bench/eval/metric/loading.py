@@ -22,11 +22,12 @@ from vis_bench.errors import InputError
 from vis_bench.eval.rle import bulk_rle
 from vis_bench.eval.rle.areas import track_areas
 from vis_bench.eval.rle.count_lists import MARKER, CountLists, loads_with_count_lists
+from vis_bench.eval.rle.result_strings import ResultStrings, read_ordinary
 from vis_bench.formats.occlusion import OcclusionLabelError, label_counts, score_from_counts
 from vis_bench.formats.results_file import read_results
 from vis_bench.formats.rle import describe_list_entry
 from vis_bench.formats.ytvis_header import as_int, parse_header
-from vis_bench.jsonio import parse_json, read_bytes
+from vis_bench.jsonio import parse_json, read_mapped
 
 RLE = dict[str, Any]
 
@@ -76,6 +77,8 @@ class Results:
     frames: list[list[RLE | None]] = field(repr=False)
     # results carrying an `occlusion` field the OVIS evaluator would crash on: (index, message)
     occ_problems: list[tuple[int, str]] = field(default_factory=list)
+    # where the frames are marker dicts, the text their mask strings lie in (result_strings.py)
+    strings: ResultStrings | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -138,7 +141,7 @@ def load_ground_truth(path: str | Path) -> GroundTruth:
     a file that reader is not sure about is parsed the ordinary way, with the same result.
     """
     with paused_gc():
-        raw = read_bytes(path, "ground truth")
+        raw = read_mapped(path, "ground truth")
         fast = loads_with_count_lists(raw)
         if fast is not None and _markers_in_place(*fast):
             return _build_ground_truth(fast[0], str(path), fast[1])
@@ -463,8 +466,28 @@ def load_results(path: str | Path, gt: GroundTruth) -> Results:
         return results_from_list(read_results(path), gt, str(path))
 
 
-def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Results:
-    """Results from an already parsed list (e.g. predictions still in memory)."""
+def results_from_list(
+    data: Any, gt: GroundTruth, path: str = "<results>", strings: ResultStrings | None = None
+) -> Results:
+    """Results from an already parsed list (e.g. predictions still in memory).
+
+    With `strings`, `data` is a results text parsed with its mask strings cut out
+    (`result_strings.read_located`); unless every cut is a plain frame, in order, the text is
+    parsed again the ordinary way, so the checks and messages are those of an ordinary read.
+    """
+    if strings is not None:
+        try:
+            return _results(data, gt, path, strings)
+        except _NotLocated:
+            return results_from_list(read_ordinary(strings.raw, path), gt, path)
+    return _results(data, gt, path, None)
+
+
+class _NotLocated(Exception):
+    """A located results text whose cuts are not exactly its plain frames."""
+
+
+def _results(data: Any, gt: GroundTruth, path: str, strings: ResultStrings | None) -> Results:
     if not isinstance(data, list):
         raise InputError(
             f"results must be a JSON list of predictions, got {type(data).__name__}", path=path
@@ -476,6 +499,7 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
     frames: list[list[RLE | None]] = []
     occ_problems: list[tuple[int, str]] = []
     known_videos = gt.video_size
+    next_marker = 0
     for i, res in enumerate(data):
         where = f"result {i}"
         vid = as_int(_require(res, "video_id", path, where), path, where, "video_id")
@@ -505,7 +529,13 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
                 path=path,
                 field="segmentations",
             )
-        frames.append(_result_frames(segs, path, i, vid))
+        if strings is None:
+            frames.append(_result_frames(segs, path, i, vid))
+        else:
+            next_marker = bulk_rle.plain_marker_frames(segs, next_marker)
+            if next_marker < 0:
+                raise _NotLocated
+            frames.append(list(segs))
         if "occlusion" in res and category_of[i] in gt.cat_names:
             # Unused by the metric, but the OVIS evaluator parses it (on results of the GT's
             # categories) and aborts if it cannot.
@@ -513,6 +543,8 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
                 label_counts(res["occlusion"])
             except OcclusionLabelError as err:
                 occ_problems.append((i, f"{where} (video_id {vid}): occlusion {err}"))
+    if strings is not None and next_marker != len(strings):
+        raise _NotLocated  # a string was cut somewhere else
     return Results(
         path=path,
         video_of=video_of,
@@ -520,4 +552,5 @@ def results_from_list(data: Any, gt: GroundTruth, path: str = "<results>") -> Re
         score=score,
         frames=frames,
         occ_problems=occ_problems,
+        strings=strings,
     )

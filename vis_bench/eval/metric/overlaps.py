@@ -32,6 +32,8 @@ from pycocotools import mask as mask_utils
 
 from vis_bench.eval.rle import bulk_rle
 from vis_bench.eval.rle.areas import pycocotools_areas
+from vis_bench.eval.rle.count_lists import MARKER
+from vis_bench.eval.rle.result_strings import ResultStrings
 
 RLE = dict
 # Largest IoU matrix (results x GT masks) one pycocotools call may return: 4M doubles, 32 MB.
@@ -53,8 +55,12 @@ class FrameTable:
     frame: np.ndarray  # int64 [F]
     height: np.ndarray  # int64 [F]
     width: np.ndarray  # int64 [F]
-    segs: list  # [F] the RLE dicts
+    segs: list  # [F] the RLE dicts (marker dicts where `strings` is given)
     area: np.ndarray | None = None
+    # results located in their text (result_strings.py): frame i's mask string is number
+    # source[i] there, and `segs` are marker dicts
+    strings: ResultStrings | None = None
+    source: np.ndarray | None = None
     _decoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
     _undecodable: bool = field(default=False, repr=False)
 
@@ -68,7 +74,10 @@ class FrameTable:
             if rows is not None:
                 keep = np.zeros(len(self.segs), dtype=bool)
                 keep[rows] = True
-            self._decoded = bulk_rle.decode(self.segs, keep)
+            if self.strings is None:
+                self._decoded = bulk_rle.decode(self.segs, keep)
+            else:
+                self._decoded = self.strings.decode(self.source, self.height * self.width, keep)
             self._undecodable = self._decoded is None
         if self.area is None and self._decoded is not None:
             self.area = self._decoded.area
@@ -77,12 +86,35 @@ class FrameTable:
     def fill_area(self) -> None:
         """Fill `area` from the masks if the caller did not (parsing each mask once)."""
         if self.area is None and self.decoded(np.zeros(0, dtype=np.int64)) is None:
-            self.area = pycocotools_areas(self.segs)  # the kernel would not take them
+            self.area = pycocotools_areas(self.rle_segs())  # the kernel would not take them
+
+    def rle_segs(self) -> list:
+        """The frames as RLE dicts with their `counts` (pycocotools' input): marker dicts are
+        restored from the text once, for the rare pycocotools path."""
+        if self.strings is not None:
+            self.segs = list(map(self.strings.restored, self.segs))
+            self.strings = self.source = None
+        return self.segs
 
 
-def frame_table(tracks: list[list[RLE | None]]) -> FrameTable:
+def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = None) -> FrameTable:
     """Flatten tracks of RLE dicts (None where absent). Sizes must be integers (the loaders
-    check them, and pycocotools, which takes nothing else, reads them for the areas)."""
+    check them, and pycocotools, which takes nothing else, reads them for the areas). With
+    `strings`, the dicts are marker dicts of a located results text (result_strings.py)."""
+    columns = bulk_rle.frame_columns(tracks, strings is not None)
+    if columns is not None:  # the kernel's one pass
+        lengths, present, height, width, source, segs = columns
+        track = np.repeat(np.arange(len(tracks)), lengths)[present]
+        return FrameTable(
+            lengths=lengths,
+            track=track,
+            frame=present - (np.cumsum(lengths) - lengths)[track],
+            height=height,
+            width=width,
+            segs=segs,
+            strings=strings,
+            source=source,
+        )
     lengths = np.fromiter(map(len, tracks), dtype=np.int64, count=len(tracks))
     flat = list(chain.from_iterable(tracks))
     is_present = list(map(operator.is_not, flat, repeat(None)))  # C-level loops throughout
@@ -90,6 +122,9 @@ def frame_table(tracks: list[list[RLE | None]]) -> FrameTable:
     segs = list(compress(flat, is_present))
     sizes = list(map(itemgetter("size"), segs))
     track = np.repeat(np.arange(len(tracks)), lengths)[present]
+    source = None
+    if strings is not None:
+        source = np.fromiter(map(itemgetter(MARKER), segs), dtype=np.int64, count=len(segs))
     return FrameTable(
         lengths=lengths,
         track=track,
@@ -97,6 +132,8 @@ def frame_table(tracks: list[list[RLE | None]]) -> FrameTable:
         height=np.fromiter(map(itemgetter(0), sizes), dtype=np.int64, count=len(sizes)),
         width=np.fromiter(map(itemgetter(1), sizes), dtype=np.int64, count=len(sizes)),
         segs=segs,
+        strings=strings,
+        source=source,
     )
 
 
@@ -232,6 +269,7 @@ def _entry_intersections(
     g_masks = g.decoded(g_rows) if d_masks is not None else None
     if g_masks is None:
         d.fill_area()
+        d.rle_segs()
         ratio = _crowd_ratios(d, g, grp, d_batch)
         return np.rint(ratio * d.area[d_rows])
     return bulk_rle.intersections(d_masks, d_rows, g_masks, g_rows)

@@ -1,7 +1,6 @@
-/* Bulk COCO run-length (RLE) work for the YouTube-VIS metric: parse the uncompressed count
- * lists of a GT file straight from its JSON text (and encode them as compressed strings),
- * decode many compressed mask strings at once, and count the exact intersection of many mask
- * pairs.
+/* Bulk COCO run-length (RLE) work for the YouTube-VIS metric: decode many compressed mask
+ * strings at once, and count the exact intersection of many mask pairs (the GT reader's count
+ * lists are cut and parsed in _count_text.c).
  *
  * pycocotools does the same per call on small lists and parses a mask string again in every
  * call it appears in; the metric needs ~100k strings and ~1M pairs, so here each string is
@@ -24,6 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include "_rle_kernel.h"
 
 /* One mask's runs and what the metric needs of them. */
 typedef struct {
@@ -38,7 +40,8 @@ typedef struct {
  * the end inside a count, or no count at all). The one-character counts that make up almost
  * all of a mask take a short path without data-dependent branches (the signs of run-length
  * differences are random), and the two counts a difference refers to stay in registers. */
-static int decode_one(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *info) {
+static inline int decode_impl(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *info,
+                              const int json_text) {
     Py_ssize_t m = 0, p = 0;
     uint32_t prev1 = 0, prev2 = 0;  // counts m - 1 and m - 2
     uint64_t position = 0, foreground = 0;
@@ -50,12 +53,14 @@ static int decode_one(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *in
             x = (c ^ 16) - 16;  // a 5-bit two's complement number in one character
         } else {
             if ((unsigned)c > 63) return -1;  // not a character the format uses
+            if (json_text && c == '\\' - 48 && (p >= len || s[p++] != '\\')) return -1;
             x = c & 0x1f;
             int k = 1;
             do {
                 if (p >= len || k > 6) return -1;  // ends inside a count, or too long
                 c = (unsigned char)s[p++] - 48;
                 if ((unsigned)c > 63) return -1;
+                if (json_text && c == '\\' - 48 && (p >= len || s[p++] != '\\')) return -1;
                 x |= (int64_t)(c & 0x1f) << (5 * k);
                 k++;
             } while (c & 0x20);
@@ -84,7 +89,18 @@ static int decode_one(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *in
     return 0;
 }
 
+static int decode_one(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *info) {
+    return decode_impl(s, len, out, info, 0);
+}
+
+/* decode_one for a string's text inside a JSON document: its backslash, the one character of
+ * the format JSON escapes, is written twice there (any other escape is refused: -1). */
+static int decode_json_one(const char *s, Py_ssize_t len, uint32_t *out, MaskInfo *info) {
+    return decode_impl(s, len, out, info, 1);
+}
+
 static PyObject *key_counts, *key_size;  // interned "counts" and "size"
+static PyObject *key_marker;             // "\x00": a cut string's key (result_strings.py)
 
 /* The counts string of one RLE dict as a char pointer and length (str or bytes), and its
  * height x width; 0 when it is not a dict with a string `counts` and an integer [h, w] `size`. */
@@ -107,8 +123,25 @@ static int counts_of(PyObject *seg, const char **s, Py_ssize_t *len, int64_t *to
     return 0;
 }
 
-static PyObject *bytes_of_size(Py_ssize_t size) {
+PyObject *bytes_of_size(Py_ssize_t size) {
     return PyBytes_FromStringAndSize(NULL, size > 0 ? size : 1);
+}
+
+void advise_huge_pages(void *start, size_t size) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t page = 4096, from = ((uintptr_t)start + page - 1) & ~(page - 1);
+    const uintptr_t to = ((uintptr_t)start + size) & ~(page - 1);
+    if (size >= HUGE_PAGE_BUFFER && to > from) madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+    (void)start;
+    (void)size;
+#endif
+}
+
+PyObject *bulk_bytes_of_size(Py_ssize_t size) {
+    PyObject *out = bytes_of_size(size);
+    if (out != NULL) advise_huge_pages(PyBytes_AS_STRING(out), (size_t)size);
+    return out;
 }
 
 /* decode(segs, keep=None) -> False, or (True, counts, offsets, first, end, area)
@@ -151,6 +184,7 @@ typedef struct {
     uint32_t *c;
     int64_t *off, *fst, *lst;
     double *ar;
+    int json_text;  // strings are JSON text (decode_json_one)
     int ok;
 } DecodeShare;
 
@@ -159,7 +193,9 @@ static void *decode_share(void *arg) {
     int64_t at = d->start;
     for (Py_ssize_t i = d->first; i < d->last; i++) {
         MaskInfo info;
-        if (decode_one(d->strs[i], d->lens[i], d->c + at, &info) < 0 ||
+        const int bad = d->json_text ? decode_json_one(d->strs[i], d->lens[i], d->c + at, &info)
+                                     : decode_one(d->strs[i], d->lens[i], d->c + at, &info);
+        if (bad < 0 ||
             (int64_t)info.pixels != d->totals[i]) {
             d->ok = 0;  // malformed, or its runs do not cover the frame exactly
             return NULL;
@@ -174,27 +210,90 @@ static void *decode_share(void *arg) {
     return NULL;
 }
 
+static PyObject *decode_arrays(const char **strs, const Py_ssize_t *lens, const int64_t *totals,
+                               Py_ssize_t n, const unsigned char *keep, int json_text);
+
 static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char *keep) {
     const char **strs = malloc((n + 1) * sizeof(char *));
     Py_ssize_t *lens = malloc((n + 1) * sizeof(Py_ssize_t));
     int64_t *totals = malloc((n + 1) * sizeof(int64_t));
-    PyObject *counts = NULL, *offsets = NULL, *first = NULL, *end = NULL, *area = NULL;
     PyObject *result = NULL;
     if (!strs || !lens || !totals) {
         PyErr_NoMemory();
         goto done;
     }
-    // two shares of about equal text, each with room for a mask it does not keep
-    Py_ssize_t text = 0, half = n, longest[2] = {0, 0}, kept[2] = {0, 0};
     for (Py_ssize_t i = 0; i < n; i++) {
         if (!counts_of(PyList_GET_ITEM(segs, i), &strs[i], &lens[i], &totals[i])) {
             PyErr_Clear();
-            result = Py_False;  // not a compressed RLE dict: not ours to decode
-            Py_INCREF(result);
+            result = Py_NewRef(Py_False);  // not a compressed RLE dict: not ours to decode
             goto done;
         }
-        text += lens[i];
     }
+    result = decode_arrays(strs, lens, totals, n, keep, 0);
+done:
+    free(strs);
+    free(lens);
+    free(totals);
+    return result;
+}
+
+/* decode_text(raw, starts, ends, totals, keep=None) -> as decode
+ *
+ * The strings are raw[starts[i]:ends[i]], each the text of a JSON string (its backslashes
+ * doubled; see decode_json_one) of a mask whose height x width is totals[i]: a results file's
+ * masks decoded where they lie, without a Python string each. */
+static PyObject *decode_text(PyObject *self, PyObject *args) {
+    Py_buffer raw, starts, ends, totals, keep_buf = {0};
+    PyObject *keep_arg = Py_None, *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*|O", &raw, &starts, &ends, &totals, &keep_arg))
+        return NULL;
+    const Py_ssize_t n = starts.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *s0 = starts.buf, *e0 = ends.buf;
+    const char **strs = malloc((n + 1) * sizeof(char *));
+    Py_ssize_t *lens = malloc((n + 1) * sizeof(Py_ssize_t));
+    if (!strs || !lens) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (ends.len != starts.len || totals.len != starts.len) {
+        PyErr_SetString(PyExc_ValueError, "starts, ends and totals differ in length");
+        goto done;
+    }
+    if (keep_arg != Py_None) {
+        if (PyObject_GetBuffer(keep_arg, &keep_buf, PyBUF_SIMPLE) < 0) goto done;
+        if (keep_buf.len != n) {
+            PyErr_SetString(PyExc_ValueError, "keep must hold one byte per mask");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s0[i] < 0 || e0[i] < s0[i] || e0[i] > raw.len) {
+            PyErr_SetString(PyExc_IndexError, "a string lies outside the text");
+            goto done;
+        }
+        strs[i] = (const char *)raw.buf + s0[i];
+        lens[i] = (Py_ssize_t)(e0[i] - s0[i]);
+    }
+    result = decode_arrays(strs, lens, totals.buf, n, keep_buf.buf, 1);
+done:
+    free(strs);
+    free(lens);
+    if (keep_buf.obj) PyBuffer_Release(&keep_buf);
+    PyBuffer_Release(&raw);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&totals);
+    return result;
+}
+
+/* The masks strs[i] (lens[i] characters, totals[i] pixels) decoded on two threads. */
+static PyObject *decode_arrays(const char **strs, const Py_ssize_t *lens, const int64_t *totals,
+                               Py_ssize_t n, const unsigned char *keep, int json_text) {
+    PyObject *counts = NULL, *offsets = NULL, *first = NULL, *end = NULL, *area = NULL;
+    PyObject *result = NULL;
+    // two shares of about equal text, each with room for a mask it does not keep
+    Py_ssize_t text = 0, half = n, longest[2] = {0, 0}, kept[2] = {0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) text += lens[i];
     for (Py_ssize_t i = 0, seen = 0; i < n; i++) {
         if (half == n && seen * 2 >= text && i > 0) half = i;
         const int part = i >= half;
@@ -203,7 +302,7 @@ static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char 
         seen += lens[i];
     }
     const Py_ssize_t second = kept[0] + longest[0];
-    counts = bytes_of_size((second + kept[1] + longest[1]) * (Py_ssize_t)sizeof(uint32_t));
+    counts = bulk_bytes_of_size((second + kept[1] + longest[1]) * (Py_ssize_t)sizeof(uint32_t));
     offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
     first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
     end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
@@ -217,7 +316,7 @@ static PyObject *decode_masks(PyObject *segs, Py_ssize_t n, const unsigned char 
                                   t ? second : 0, c, off,
                                   (int64_t *)PyBytes_AS_STRING(first),
                                   (int64_t *)PyBytes_AS_STRING(end),
-                                  (double *)PyBytes_AS_STRING(area), 1};
+                                  (double *)PyBytes_AS_STRING(area), json_text, 1};
     }
     Py_BEGIN_ALLOW_THREADS;
     pthread_t helper;
@@ -247,9 +346,6 @@ done:
     Py_XDECREF(first);
     Py_XDECREF(end);
     Py_XDECREF(area);
-    free(strs);
-    free(lens);
-    free(totals);
     return result;
 }
 
@@ -341,7 +437,7 @@ done:
 
 /* Append count list `v[0..m)` to `out` as a COCO compressed string, byte for byte what
  * pycocotools' rleToString writes; returns the characters written (at most 6 per count). */
-static Py_ssize_t encode_one(const uint32_t *v, Py_ssize_t m, char *out) {
+Py_ssize_t encode_one(const uint32_t *v, Py_ssize_t m, char *out) {
     Py_ssize_t p = 0;
     for (Py_ssize_t i = 0; i < m; i++) {
         int64_t x = (int64_t)v[i];
@@ -356,111 +452,6 @@ static Py_ssize_t encode_one(const uint32_t *v, Py_ssize_t m, char *out) {
         }
     }
     return p;
-}
-
-/* parse_count_lists(raw, body_starts, body_ends, limit) -> False, or
- *     (True, values, bounds, foreground, strings, string_bounds)
- *
- * The JSON integer lists whose text between the brackets is raw[body_starts[k]:body_ends[k]]:
- * elements separated by "," or ", ", each a JSON integer without sign, fraction or exponent,
- * no leading zero, at most 8 digits and below `limit`. Anything else gives False (the caller
- * then parses the document the ordinary way). Returns bytes of the uint32 values of all lists
- * (plus two spare zeros), int64 bounds [n + 1] into them, float64 foreground (the sum of each
- * list's odd-position values in uint32 arithmetic, as pycocotools `area`), and every list as a
- * compressed RLE string: one bytes object and int64 bounds [n + 1] into it. */
-static PyObject *parse_count_lists(PyObject *self, PyObject *args) {
-    Py_buffer raw_buf, start_buf, end_buf;
-    long long limit;
-    if (!PyArg_ParseTuple(args, "y*y*y*L", &raw_buf, &start_buf, &end_buf, &limit)) return NULL;
-    PyObject *result = NULL, *values = NULL, *bounds = NULL, *foreground = NULL;
-    PyObject *strings = NULL, *string_bounds = NULL;
-    const unsigned char *raw = raw_buf.buf;
-    const int64_t *starts = start_buf.buf, *ends = end_buf.buf;
-    Py_ssize_t n = start_buf.len / (Py_ssize_t)sizeof(int64_t);
-    if (end_buf.len != start_buf.len) {
-        PyErr_SetString(PyExc_ValueError, "body_starts and body_ends differ in length");
-        goto done;
-    }
-    // A number takes at least two bytes of text with its separator: a capacity for all.
-    Py_ssize_t capacity = 2;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        if (starts[k] < 0 || ends[k] < starts[k] || ends[k] > raw_buf.len) {
-            PyErr_SetString(PyExc_IndexError, "a list body lies outside the document");
-            goto done;
-        }
-        capacity += (ends[k] - starts[k]) / 2 + 1;
-    }
-    values = bytes_of_size(capacity * (Py_ssize_t)sizeof(uint32_t));
-    bounds = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
-    foreground = bytes_of_size(n * (Py_ssize_t)sizeof(double));
-    string_bounds = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
-    if (!values || !bounds || !foreground || !string_bounds) goto done;
-    uint32_t *v = (uint32_t *)PyBytes_AS_STRING(values);
-    int64_t *b = (int64_t *)PyBytes_AS_STRING(bounds);
-    double *fg = (double *)PyBytes_AS_STRING(foreground);
-    int64_t *sb = (int64_t *)PyBytes_AS_STRING(string_bounds);
-    int ok = 1;
-    Py_ssize_t m = 0;
-    b[0] = 0;
-    Py_BEGIN_ALLOW_THREADS;  // plain bytes from here: another thread may parse JSON meanwhile
-    for (Py_ssize_t k = 0; k < n && ok; k++) {
-        const unsigned char *p = raw + starts[k], *e = raw + ends[k];
-        uint32_t odd_sum = 0;
-        Py_ssize_t index = 0;
-        while (p < e) {
-            if (*p < '0' || *p > '9') {
-                ok = 0;  // an empty element, a sign, a space, a nested value...
-                break;
-            }
-            const unsigned char *digits = p;
-            int64_t x = 0;
-            while (p < e && *p >= '0' && *p <= '9' && p - digits < 9) x = x * 10 + (*p++ - '0');
-            Py_ssize_t n_digits = p - digits;
-            if (n_digits > 8 || (n_digits > 1 && digits[0] == '0') || x >= limit) {
-                ok = 0;  // too long, a leading zero (invalid JSON), or too large
-                break;
-            }
-            v[m++] = (uint32_t)x;
-            if (index++ & 1) odd_sum += (uint32_t)x;
-            if (p == e) break;
-            if (*p != ',') {
-                ok = 0;  // whitespace or another byte after a number
-                break;
-            }
-            p++;
-            if (p < e && *p == ' ') p++;
-            if (p == e) ok = 0;  // a trailing separator
-        }
-        b[k + 1] = m;
-        fg[k] = (double)odd_sum;
-    }
-    Py_END_ALLOW_THREADS;
-    if (!ok) {
-        result = Py_NewRef(Py_False);
-        goto done;
-    }
-    v[m] = v[m + 1] = 0;  // the two spare zeros
-    strings = bytes_of_size(6 * m + 1);
-    if (!strings) goto done;
-    char *text = PyBytes_AS_STRING(strings);
-    sb[0] = 0;
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t k = 0; k < n; k++) sb[k + 1] = sb[k] + encode_one(v + b[k], b[k + 1] - b[k], text + sb[k]);
-    Py_END_ALLOW_THREADS;
-    if (_PyBytes_Resize(&values, (m + 2) * (Py_ssize_t)sizeof(uint32_t)) < 0) goto done;
-    if (_PyBytes_Resize(&strings, sb[n] > 0 ? sb[n] : 1) < 0) goto done;
-    result = Py_BuildValue("ONNNNN", Py_True, values, bounds, foreground, strings, string_bounds);
-    values = bounds = foreground = strings = string_bounds = NULL;  // now owned by result
-done:
-    Py_XDECREF(values);
-    Py_XDECREF(bounds);
-    Py_XDECREF(foreground);
-    Py_XDECREF(strings);
-    Py_XDECREF(string_bounds);
-    PyBuffer_Release(&raw_buf);
-    PyBuffer_Release(&start_buf);
-    PyBuffer_Release(&end_buf);
-    return result;
 }
 
 /* plain_result_frames(segs) -> bool: every entry is None or a dict (exactly) whose `counts`
@@ -479,6 +470,115 @@ static PyObject *plain_result_frames(PyObject *self, PyObject *segs) {
             Py_RETURN_FALSE;
     }
     Py_RETURN_TRUE;
+}
+
+/* plain_marker_frames(segs, next) -> int: plain_result_frames for frames whose strings were cut
+ * out of the text (result_strings.py): every entry None or an exact dict without `counts`,
+ * whose marker key holds the int `next`, `next + 1`, ... in turn, and whose `size` is a list of
+ * two ints in [0, 2**31]. Returns the marker expected after them, or -1 when any is not so. */
+static PyObject *plain_marker_frames(PyObject *self, PyObject *args) {
+    PyObject *segs;
+    Py_ssize_t next;
+    if (!PyArg_ParseTuple(args, "On", &segs, &next)) return NULL;
+    if (!PyList_Check(segs)) return PyLong_FromLong(-1);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(segs); i++) {
+        PyObject *seg = PyList_GET_ITEM(segs, i);
+        if (seg == Py_None) continue;
+        if (!PyDict_CheckExact(seg) || PyDict_GetItem(seg, key_counts) != NULL)
+            return PyLong_FromLong(-1);
+        PyObject *marker = PyDict_GetItem(seg, key_marker);
+        PyObject *size = PyDict_GetItem(seg, key_size);
+        if (marker == NULL || !PyLong_CheckExact(marker) || size == NULL ||
+            !PyList_CheckExact(size) || PyList_GET_SIZE(size) != 2)
+            return PyLong_FromLong(-1);
+        if (PyLong_AsSsize_t(marker) != next) {
+            PyErr_Clear();
+            return PyLong_FromLong(-1);
+        }
+        for (int j = 0; j < 2; j++) {
+            PyObject *side = PyList_GET_ITEM(size, j);
+            if (!PyLong_CheckExact(side)) return PyLong_FromLong(-1);
+            const long long v = PyLong_AsLongLong(side);
+            if (v < 0 || v > (1LL << 31)) {
+                PyErr_Clear();
+                return PyLong_FromLong(-1);
+            }
+        }
+        next++;
+    }
+    return PyLong_FromSsize_t(next);
+}
+
+/* frame_columns(tracks, with_marker) -> False, or
+ *     (lengths, present, height, width, source, segs)
+ *
+ * The columns of the metric's frame table (overlaps.py) in one pass over tracks of frame
+ * entries (None, or a dict with a `size` list of two ints): int64 bytes of each track's length,
+ * and of each present frame's flat index, height and width; with `with_marker`, its marker (a
+ * cut string's number, result_strings.py), else None; and the list of present entries. False
+ * when an entry is not such a dict (the Python code then builds the table). */
+static PyObject *frame_columns(PyObject *self, PyObject *args) {
+    PyObject *tracks;
+    int with_marker;
+    if (!PyArg_ParseTuple(args, "O!p", &PyList_Type, &tracks, &with_marker)) return NULL;
+    const Py_ssize_t n_tracks = PyList_GET_SIZE(tracks);
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < n_tracks; i++) {
+        PyObject *track = PyList_GET_ITEM(tracks, i);
+        if (!PyList_Check(track)) Py_RETURN_FALSE;
+        total += PyList_GET_SIZE(track);
+    }
+    PyObject *lengths = bytes_of_size(n_tracks * (Py_ssize_t)sizeof(int64_t));
+    PyObject *present = bytes_of_size(total * (Py_ssize_t)sizeof(int64_t));
+    PyObject *height = bytes_of_size(total * (Py_ssize_t)sizeof(int64_t));
+    PyObject *width = bytes_of_size(total * (Py_ssize_t)sizeof(int64_t));
+    PyObject *source = with_marker ? bytes_of_size(total * (Py_ssize_t)sizeof(int64_t)) : NULL;
+    PyObject *segs = PyList_New(0), *result = NULL;
+    if (!lengths || !present || !height || !width || (with_marker && !source) || !segs) goto done;
+    int64_t *len_v = (int64_t *)PyBytes_AS_STRING(lengths);
+    int64_t *at_v = (int64_t *)PyBytes_AS_STRING(present);
+    int64_t *h_v = (int64_t *)PyBytes_AS_STRING(height);
+    int64_t *w_v = (int64_t *)PyBytes_AS_STRING(width);
+    int64_t *src_v = with_marker ? (int64_t *)PyBytes_AS_STRING(source) : NULL;
+    Py_ssize_t flat = 0, m = 0;
+    for (Py_ssize_t i = 0; i < n_tracks; i++) {
+        PyObject *track = PyList_GET_ITEM(tracks, i);
+        len_v[i] = PyList_GET_SIZE(track);
+        for (Py_ssize_t t = 0; t < PyList_GET_SIZE(track); t++, flat++) {
+            PyObject *seg = PyList_GET_ITEM(track, t);
+            if (seg == Py_None) continue;
+            PyObject *size = PyDict_Check(seg) ? PyDict_GetItem(seg, key_size) : NULL;
+            PyObject *marker = with_marker && PyDict_Check(seg) ? PyDict_GetItem(seg, key_marker)
+                                                                : NULL;
+            if (size == NULL || !PyList_Check(size) || PyList_GET_SIZE(size) != 2 ||
+                !PyLong_CheckExact(PyList_GET_ITEM(size, 0)) ||
+                !PyLong_CheckExact(PyList_GET_ITEM(size, 1)) ||
+                (with_marker && (marker == NULL || !PyLong_CheckExact(marker)))) {
+                result = Py_NewRef(Py_False);
+                goto done;
+            }
+            h_v[m] = PyLong_AsLongLong(PyList_GET_ITEM(size, 0));
+            w_v[m] = PyLong_AsLongLong(PyList_GET_ITEM(size, 1));
+            if (with_marker) src_v[m] = PyLong_AsLongLong(marker);
+            if (PyErr_Occurred()) {
+                PyErr_Clear();
+                result = Py_NewRef(Py_False);
+                goto done;
+            }
+            at_v[m++] = flat;
+            if (PyList_Append(segs, seg) < 0) goto done;
+        }
+    }
+    result = Py_BuildValue("OOOOOO", lengths, present, height, width,
+                           with_marker ? source : Py_None, segs);
+done:
+    Py_XDECREF(lengths);
+    Py_XDECREF(present);
+    Py_XDECREF(height);
+    Py_XDECREF(width);
+    Py_XDECREF(source);
+    Py_XDECREF(segs);
+    return result;
 }
 
 /* ---- Final masks: bilinear resize, threshold and RLE in one pass ----------------------------
@@ -767,11 +867,19 @@ done:
 
 static PyMethodDef methods[] = {
     {"decode", decode, METH_VARARGS, "Decode compressed RLE dicts into one flat run array."},
+    {"decode_text", decode_text, METH_VARARGS,
+     "Decode compressed RLE strings where they lie in a JSON text."},
     {"intersections", intersections, METH_VARARGS, "Exact |A ∩ B| of many mask pairs."},
     {"plain_result_frames", plain_result_frames, METH_O,
      "True when every entry is None or a compressed RLE dict."},
-    {"parse_count_lists", parse_count_lists, METH_VARARGS,
-     "Parse JSON integer count lists and encode them as compressed RLE strings."},
+    {"frame_columns", frame_columns, METH_VARARGS,
+     "The columns of the metric's frame table, in one pass over tracks of frames."},
+    {"plain_marker_frames", plain_marker_frames, METH_VARARGS,
+     "The next marker after a result's plain frames whose strings were cut out, or -1."},
+    {"cut_count_lists", cut_count_lists, METH_VARARGS,
+     "Cut, parse and encode the count lists of a GT JSON text (_count_text.c)."},
+    {"cut_result_strings", cut_result_strings, METH_O,
+     "Cut the mask strings out of a results JSON text (_count_text.c)."},
     {"resize_encode", resize_encode, METH_VARARGS,
      "Bilinear resize, threshold and compressed RLE of many masks, as PyTorch's CPU resize."},
     {NULL, NULL, 0, NULL},
@@ -785,6 +893,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__rle_kernel(void) {
     key_counts = PyUnicode_InternFromString("counts");
     key_size = PyUnicode_InternFromString("size");
-    if (key_counts == NULL || key_size == NULL) return NULL;
+    key_marker = PyUnicode_FromStringAndSize("\0", 1);
+    if (key_counts == NULL || key_size == NULL || key_marker == NULL) return NULL;
     return PyModule_Create(&module);
 }

@@ -79,6 +79,57 @@ def decode(segs: list[dict], keep: np.ndarray | None = None) -> DecodedMasks | N
     )
 
 
+def decode_text(
+    raw: bytes,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    totals: np.ndarray,
+    keep: np.ndarray | None = None,
+) -> DecodedMasks | None:
+    """`decode` for mask strings lying in a JSON text, raw[starts[i]:ends[i]] (backslashes
+    doubled), of totals[i] pixels each; runs kept where `keep` says (default all). None as
+    for `decode`."""
+    if not available():
+        return None
+    n = len(starts)
+    if keep is not None:
+        keep = np.ascontiguousarray(keep, dtype=bool)
+    decoded = _rle_kernel.decode_text(
+        raw,
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(ends, dtype=np.int64),
+        np.ascontiguousarray(totals, dtype=np.int64),
+        None if keep is None else keep.view(np.uint8),
+    )
+    if decoded is False:
+        return None
+    _, counts, offsets, first, end, area = decoded
+    return DecodedMasks(
+        counts=np.frombuffer(counts, dtype=np.uint32),
+        offsets=np.frombuffer(offsets, dtype=np.int64, count=n + 1),
+        first=np.frombuffer(first, dtype=np.int64, count=n),
+        end=np.frombuffer(end, dtype=np.int64, count=n),
+        area=np.frombuffer(area, dtype=np.float64, count=n),
+        kept=keep,
+    )
+
+
+def cut_result_strings(raw: bytes) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    """(remainder, starts, ends) of a results text's `"counts"` strings (result_strings.py);
+    None when the kernel is unavailable, nothing is cut, or a string is not plain."""
+    if not available():
+        return None
+    cut = _rle_kernel.cut_result_strings(raw)
+    if cut is None:
+        return None
+    remainder, starts, ends, n = cut
+    return (
+        remainder,
+        np.frombuffer(starts, dtype=np.int64, count=n),
+        np.frombuffer(ends, dtype=np.int64, count=n),
+    )
+
+
 def areas(segs: list[dict]) -> np.ndarray | None:
     """Pixel counts of compressed RLE dicts (float64); None as for `decode`."""
     decoded = decode(segs, keep=np.zeros(len(segs), dtype=bool))  # no runs stored
@@ -91,31 +142,51 @@ def plain_result_frames(segs: list) -> bool | None:
     return _rle_kernel.plain_result_frames(segs) if available() else None
 
 
-def parse_count_lists(
-    raw: bytes, body_starts: np.ndarray, body_ends: np.ndarray, limit: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bytes]] | None:
-    """Parse the JSON integer lists whose bodies are raw[body_starts[k]:body_ends[k]] (see
-    count_lists for the accepted layouts; values below `limit`): (uint32 values of all lists
-    plus two spare zeros, int64 bounds [n + 1], float64 odd-position sums, compressed RLE
-    string of each list). None when the kernel is unavailable or a list is not accepted."""
-    if not available() or len(body_starts) == 0:
+def frame_columns(tracks: list[list], with_marker: bool) -> tuple | None:
+    """(lengths, flat index of each present frame, heights, widths, markers or None, present
+    entries) of tracks of frame entries, int64 arrays (see the kernel's `frame_columns`); None
+    when the kernel is unavailable or an entry's size is not a list of two ints."""
+    if not available():
         return None
-    parsed = _rle_kernel.parse_count_lists(
-        raw,
-        np.ascontiguousarray(body_starts, dtype=np.int64),
-        np.ascontiguousarray(body_ends, dtype=np.int64),
-        int(limit),
-    )
-    if parsed is False:
+    columns = _rle_kernel.frame_columns(tracks, with_marker)
+    if columns is False:
         return None
-    _, values, bounds, foreground, text, text_bounds = parsed
-    n = len(body_starts)
-    edges = np.frombuffer(text_bounds, dtype=np.int64, count=n + 1).tolist()
+    lengths, present, height, width, source, segs = columns
+    n = len(segs)
+    as_int64 = [
+        np.frombuffer(b, dtype=np.int64, count=k)
+        for b, k in ((lengths, len(tracks)), (present, n), (height, n), (width, n))
+    ]
+    markers = None if source is None else np.frombuffer(source, dtype=np.int64, count=n)
+    return (*as_int64, markers, segs)
+
+
+def plain_marker_frames(segs: list, next_marker: int) -> int:
+    """The marker after a result's frames when all are null or plain marker dicts holding
+    `next_marker`, `next_marker + 1`, ... (result_strings.py); -1 otherwise. Needs the kernel."""
+    return _rle_kernel.plain_marker_frames(segs, next_marker)
+
+
+def cut_count_lists(
+    raw: bytes, limit: int
+) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, list[bytes]] | None:
+    """Cut the `"counts": [...]` lists out of a JSON text and parse them (count_lists states
+    the accepted layouts; values below `limit`), on two threads and without the GIL:
+    (remainder with each cut k replaced by `"\\u0000":k`, int64 start and end of each list's
+    text, float64 odd-position sums, each list as a compressed RLE string). None when the
+    kernel is unavailable, nothing is cut, or a list is not accepted."""
+    if not available():
+        return None
+    cut = _rle_kernel.cut_count_lists(raw, int(limit))
+    if not cut:  # None: nothing to cut; False: a list the reader is not sure of
+        return None
+    remainder, body_starts, body_ends, foreground, strings, n = cut
     return (
-        np.frombuffer(values, dtype=np.uint32),
-        np.frombuffer(bounds, dtype=np.int64, count=n + 1),
+        remainder,
+        np.frombuffer(body_starts, dtype=np.int64, count=n),
+        np.frombuffer(body_ends, dtype=np.int64, count=n),
         np.frombuffer(foreground, dtype=np.float64, count=n),
-        [text[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)],
+        strings,
     )
 
 

@@ -44,26 +44,25 @@ _MAX_DIGITS = 8  # 10**8 > MAX_COMPRESSIBLE: longer numbers are refused anyway
 
 @dataclass
 class CountLists:
-    """All cut lists, parsed in chunks of consecutive lists: chunk c holds lists
-    `first[c] .. first[c + 1] - 1`, list k being `values[c][bounds[c][j]:bounds[c][j + 1]]`
-    with j = k - first[c] (uint32 values). `compressed[k]` is list k as a COCO compressed RLE
-    string and `foreground[k]` the sum of its odd-position counts (the mask's pixel count, in
-    the uint32 arithmetic of pycocotools `area`), both made while the chunk is in cache."""
+    """All cut lists: `compressed[k]` is list k as a COCO compressed RLE string and
+    `foreground[k]` the sum of its odd-position counts (the mask's pixel count, in the uint32
+    arithmetic of pycocotools `area`). The numbers themselves are not kept (nothing but a rare
+    odd frame needs them): list k's text is `raw[body_starts[k]:body_ends[k]]`, read again on
+    request."""
 
-    first: np.ndarray
-    values: list[np.ndarray]
-    bounds: list[np.ndarray]
     compressed: list[bytes]
     foreground: np.ndarray
+    raw: bytes
+    body_starts: np.ndarray
+    body_ends: np.ndarray
 
     def __len__(self) -> int:
-        return int(self.first[-1])
+        return len(self.compressed)
 
     def as_list(self, k: int) -> list[int]:
-        """List k as the Python ints orjson would have produced."""
-        c = int(np.searchsorted(self.first, k, side="right")) - 1
-        j = k - int(self.first[c])
-        return self.values[c][self.bounds[c][j] : self.bounds[c][j + 1]].tolist()
+        """List k as the Python ints orjson would have produced (its text, brackets included,
+        parsed alone)."""
+        return orjson.loads(self.raw[int(self.body_starts[k]) - 1 : int(self.body_ends[k]) + 1])
 
     def restore(self, seg: dict) -> dict:
         """The original object of a marker dict, keys in their original order."""
@@ -96,22 +95,41 @@ def loads_with_count_lists(raw: bytes) -> tuple[object, CountLists] | None:
     """Parse `raw` with its `"counts"` integer lists cut out; None when not sure (see module doc).
 
     Raises nothing: malformed input also gives None, so the caller's ordinary parser reports it.
+    The compiled kernel cuts and parses the lists where it is built; numpy, where not.
     """
-    cuts = _find_lists(raw)
-    if cuts is None:
+    cut = _cut_compiled(raw) if bulk_rle.available() else _cut_numpy(raw)
+    if cut is None:
         return None
-    key_starts, body_starts, body_ends = cuts
-    lists = parse_int_lists(raw, body_starts, body_ends)
-    if lists is None:
-        return None
-    remainder = _remainder(raw, key_starts, body_ends)
-    if remainder.count(b"\\u0000") != len(key_starts):
+    remainder, lists = cut
+    if remainder.count(b"\\u0000") != len(lists):
         return None  # the original has a "\u0000" of its own (cut lists hold only digits)
     try:
         data = orjson.loads(remainder)
     except orjson.JSONDecodeError:
         return None
     return data, lists
+
+
+def _cut_compiled(raw: bytes) -> tuple[bytes, CountLists] | None:
+    """The kernel's one pass: find, parse (two threads) and encode the lists, and the remainder."""
+    cut = bulk_rle.cut_count_lists(raw, MAX_COMPRESSIBLE)
+    if cut is None:
+        return None
+    remainder, body_starts, body_ends, foreground, strings = cut
+    return remainder, CountLists(strings, foreground, raw, body_starts, body_ends)
+
+
+def _cut_numpy(raw: bytes) -> tuple[bytes, CountLists] | None:
+    """The same cut without the kernel: the lists found in Python, parsed with numpy."""
+    cuts = _find_lists(raw)
+    if cuts is None:
+        return None
+    key_starts, body_starts, body_ends = cuts
+    parsed = parse_int_lists(raw, body_starts, body_ends)
+    if parsed is None:
+        return None
+    lists = CountLists(*parsed, raw, body_starts, body_ends)
+    return _remainder(raw, key_starts, body_ends), lists
 
 
 def _find_lists(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -152,41 +170,21 @@ def _remainder(raw: bytes, key_starts: np.ndarray, body_ends: np.ndarray) -> byt
 
 def parse_int_lists(
     raw: bytes, body_starts: np.ndarray, body_ends: np.ndarray
-) -> CountLists | None:
-    """Numbers of the lists whose text between the brackets is `raw[s:e]`, or None if any is
-    not a list of JSON integers in an accepted layout (module doc). The compiled kernel does it
-    in one pass where it is built; numpy, a chunk at a time, where not."""
-    parsed = bulk_rle.parse_count_lists(raw, body_starts, body_ends, MAX_COMPRESSIBLE)
-    if parsed is not None:
-        values, bounds, foreground, strings = parsed
-        return CountLists(
-            first=np.array([0, len(body_starts)], dtype=np.int64),
-            values=[values],
-            bounds=[bounds],
-            compressed=strings,
-            foreground=foreground,
-        )
-    if bulk_rle.available():
-        return None  # the kernel checked every list: one is not in an accepted layout
+) -> tuple[list[bytes], np.ndarray] | None:
+    """(each list as a compressed RLE string, each list's odd-position sum) of the lists whose
+    text between the brackets is `raw[s:e]`, or None if any is not a list of JSON integers in
+    an accepted layout (module doc); numpy, a chunk at a time, so the temporaries stay in the
+    CPU cache (the compiled kernel's `cut_count_lists` does the same in one pass)."""
     buf = np.frombuffer(raw, dtype=np.uint8)
-    first, values, bounds, strings, foreground = [0], [], [], [], []
+    strings, foreground = [], []
     for lo, hi in _chunks(body_starts, body_ends):
         parsed = _parse_chunk(buf, body_starts[lo:hi], body_ends[lo:hi])
         if parsed is None:
             return None
         chunk_bounds = np.concatenate([[0], np.cumsum(parsed[1])])
-        values.append(parsed[0])
-        bounds.append(chunk_bounds)
         strings += compress_counts(parsed[0][:-2], chunk_bounds)
         foreground.append(_odd_sums(parsed[0], chunk_bounds))
-        first.append(hi)
-    return CountLists(
-        first=np.array(first, dtype=np.int64),
-        values=values,
-        bounds=bounds,
-        compressed=strings,
-        foreground=np.concatenate(foreground),
-    )
+    return strings, np.concatenate(foreground)
 
 
 def _chunks(body_starts: np.ndarray, body_ends: np.ndarray):

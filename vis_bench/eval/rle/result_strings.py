@@ -1,0 +1,99 @@
+"""A results file's mask strings found in its JSON text and decoded where they lie.
+
+Of a 720p results file, ~90% of the bytes are the compressed RLE strings of `"counts"`; an
+ordinary JSON parse makes a Python string of each (copying the text twice and faulting in
+fresh memory for it) only for the metric to decode it into runs. Here the compiled kernel cuts
+each `"counts": "..."` out of the text (`cut_result_strings`, written as `"\\u0000": k`), orjson
+parses the small remainder, and the masks are decoded straight from the text on two threads.
+
+The same care as for GT count lists (count_lists.py) keeps the result equal to an ordinary
+parse, or steps aside (None, and the caller parses the file the ordinary way):
+
+* a cut string may hold printable ASCII and escaped backslashes only (a COCO mask string is
+  made of the characters 48..111); the document may not contain `\\u0000` elsewhere;
+* the loader (metric/loading.py) takes the cut file only when every cut sits in a frame slot of
+  a result, in document order, each frame being null or a plain RLE object (a `size` of two
+  ints); anything unusual is read again the ordinary way, whose checks and messages then apply
+  unchanged. A mask that does not decode sends the metric to pycocotools with the strings
+  restored (`restored`), as for any malformed mask.
+"""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from vis_bench.eval.rle import bulk_rle
+from vis_bench.eval.rle.count_lists import MARKER
+from vis_bench.formats.results_file import results_list
+from vis_bench.jsonio import parse_json, read_mapped
+
+_MARKER_ESCAPE = b"\\u0000"
+
+
+@dataclass
+class ResultStrings:
+    """The cut strings of one results text: string k is `raw[starts[k]:ends[k]]` (JSON text,
+    backslashes doubled)."""
+
+    raw: bytes | mmap.mmap = field(repr=False)
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def text(self, k: int) -> str:
+        """String k as an ordinary parse gives it."""
+        return orjson.loads(self.raw[int(self.starts[k]) - 1 : int(self.ends[k]) + 1])
+
+    def decode(
+        self, ks: np.ndarray, totals: np.ndarray, keep: np.ndarray | None = None
+    ) -> bulk_rle.DecodedMasks | None:
+        """Masks of strings `ks` (totals[i] pixels each) decoded from the text, in that order;
+        runs kept where `keep` says (default all). None as for `bulk_rle.decode`."""
+        return bulk_rle.decode_text(self.raw, self.starts[ks], self.ends[ks], totals, keep)
+
+    def restored(self, seg: dict) -> dict:
+        """The original RLE object of a marker dict, keys in their original order."""
+        return {
+            ("counts" if key == MARKER else key): (self.text(value) if key == MARKER else value)
+            for key, value in seg.items()
+        }
+
+
+def located_results(raw: bytes | mmap.mmap) -> tuple[Any, ResultStrings] | None:
+    """The parsed results with every `"counts"` string cut out (marker dicts in its place), or
+    None when the kernel is not built or a string is not plain enough to be sure (module doc).
+    Whether the cuts are exactly the frames is for the loader to check (`plain_marker_frames`)."""
+    cut = bulk_rle.cut_result_strings(raw)
+    if cut is None:
+        return None
+    remainder, starts, ends = cut
+    if remainder.count(_MARKER_ESCAPE) != len(starts):
+        return None  # the original has a "\u0000" of its own
+    try:
+        data = orjson.loads(remainder)
+    except orjson.JSONDecodeError:
+        return None
+    return data, ResultStrings(raw, starts, ends)
+
+
+def read_located(path: str | Path) -> tuple[Any, ResultStrings | None]:
+    """A results file parsed for the metric: located strings where possible, else the ordinary
+    parse (`formats.results_file.read_results`, its errors included) and None."""
+    raw = read_mapped(path, "results")
+    fast = located_results(raw) if bulk_rle.available() else None
+    if fast is not None:
+        return fast
+    return read_ordinary(raw, path), None
+
+
+def read_ordinary(raw: bytes | mmap.mmap, path: str | Path) -> list:
+    """The ordinary parse of a results text (what `read_results` gives)."""
+    return results_list(parse_json(raw, path, "results"), path)
