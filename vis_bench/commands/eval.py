@@ -11,7 +11,9 @@ per-video scores.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -61,13 +63,18 @@ def _fmt(value: float) -> str:
 
 def _evaluate(args: argparse.Namespace):
     """(result, gt, res); gt and res are kept only when an option needs them."""
-    from vis_bench.eval.api import evaluate_files, evaluate_loaded
-
     if not _statistics.needs_loaded_inputs(args):
+        # the files are read on background threads while the metric's modules import
+        from vis_bench.eval.input_loading import InputLoading
+
+        loading = InputLoading(args.gt, args.results, args.gt_cache)
+        from vis_bench.eval.api import evaluate_files
+
         result = evaluate_files(
-            args.gt, args.results, gt_cache_dir=args.gt_cache, metric=args.metric
+            args.gt, args.results, gt_cache_dir=args.gt_cache, metric=args.metric, loading=loading
         )
         return result, None, None
+    from vis_bench.eval.api import evaluate_loaded
     from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
     from vis_bench.eval.metric.loading import load_ground_truth, load_results
 
@@ -79,7 +86,28 @@ def _evaluate(args: argparse.Namespace):
     return evaluate_loaded(gt, res, metric=args.metric), gt, res
 
 
+def _quiet_blas_threads() -> None:
+    """The metric makes no BLAS call, yet NumPy's OpenBLAS starts a worker per core when it is
+    imported, and they spin for a while, taking a core from the metric's own two threads. One
+    BLAS thread, unless the user chose otherwise; no effect once NumPy is imported."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def run(args: argparse.Namespace) -> int:
+    _quiet_blas_threads()
+    # No reference cycles worth collecting are made here: the collector would only re-scan the
+    # imported modules and the loaded files' millions of objects, again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
     from vis_bench.atomic import write_atomic

@@ -11,18 +11,16 @@ unchanged, among them), so every caller records the occlusion breakdown without 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
+from vis_bench.eval.input_loading import InputLoading
 from vis_bench.eval.metric.iou import PairTable, compute_pairs
 from vis_bench.eval.metric.loading import (
     GroundTruth,
     Results,
-    load_ground_truth,
     paused_gc,
     results_from_list,
 )
@@ -30,7 +28,6 @@ from vis_bench.eval.metric.matching import Matches
 from vis_bench.eval.metric.phases import YTVIS_PHASES, MetricPhases
 from vis_bench.eval.metric.summary import per_category_ap
 from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown, resolve_metric
-from vis_bench.formats.results_file import read_results
 
 #: each metric's steps in the shared phases, by the name `resolve_metric` gives
 METRIC_PHASES: dict[str, MetricPhases] = {p.name: p for p in (YTVIS_PHASES, OVIS_PHASES)}
@@ -147,6 +144,7 @@ def evaluate_files(
     results_path: str | Path,
     gt_cache_dir: str | Path | None = None,
     metric: str = "auto",
+    loading: InputLoading | None = None,
 ) -> EvalResult:
     """Score a results.json against a YouTube-VIS or OVIS ground truth, as the official
     evaluators do.
@@ -154,21 +152,22 @@ def evaluate_files(
     Raises InputError (naming file, entry and field) for unreadable input; an empty results list
     scores 0 wherever GT exists instead of crashing (documented deviation). With `gt_cache_dir`,
     the loaded GT is kept there (see gt_cache) so the next run skips parsing it. `metric`:
-    "auto" (OVIS when the GT has occlusion labels), "ytvis" or "ovis".
+    "auto" (OVIS when the GT has occlusion labels), "ytvis" or "ovis". `loading`: the same
+    files already being read (input_loading.py; started before this module was imported).
     """
     timings: dict[str, float] = {}
     # One pause for the whole run: per phase, the collector would re-scan everything loaded
     # so far each time it is switched back on, though nothing here forms reference cycles.
-    with paused_gc(), ThreadPoolExecutor(1) as pool:
+    with paused_gc():
         start = time.perf_counter()
-        # the results file is read and parsed beside the GT (whose reading and compiled
-        # parsing release the GIL); its errors surface where they always did, after the GT's
-        predictions = pool.submit(read_results, results_path)
-        if gt_cache_dir is None:
-            gt = load_ground_truth(gt_path)
-        else:
-            gt = load_ground_truth_cached(gt_path, gt_cache_dir)
-        res = results_from_list(predictions.result(), gt, str(results_path))
+        # both files are read on background threads (their compiled parts release the GIL);
+        # a GT error surfaces before a results error, as in a sequential read
+        if loading is None:
+            loading = InputLoading(gt_path, results_path, gt_cache_dir)
+        gt = loading.ground_truth()
+        data, strings = loading.results()
+        res = results_from_list(data, gt, str(results_path), strings)
+        del data, strings, loading
         timings["load"] = time.perf_counter() - start
         result = evaluate_loaded(gt, res, timings, metric)
         del gt, res  # freed now, so the collector, once back on, does not scan them
