@@ -2,9 +2,9 @@
 
 Every method that declares `per_frame_stages` (SeqFormer and the MS-STS release: backbone to
 encoder and mask features; the MS-STS reconstruction: backbone and input projections, its encoder
-mixes frames; IFC: the backbone, its encoder's memory tokens mix frames; Mask2Former-VIS and MinVIS: backbone
-and pixel decoder) runs the same video with
-`feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit,
+mixes frames; IFC: backbone, input projection, position encoding and mask-head laterals, its
+encoder's memory tokens mix frames; Mask2Former-VIS and MinVIS: backbone and pixel decoder) runs
+the same video with `feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit,
 with each frame's per-frame stages computed once. Small random-weight models on a synthetic
 video, the published R50 models on a small one, and the default run's tiny trained models on
 its own synthetic data at 144 px; at two threads, as a sweep runs.

@@ -13,9 +13,12 @@ import torch
 
 
 def stack_frames(frames: list[torch.Tensor]) -> torch.Tensor:
-    """[C, h, w] (or any) per-frame tensors -> [T, ...], channels-last when the slices were."""
-    stacked = torch.stack(frames)
+    """[C, h, w] (or any) per-frame tensors -> [T, ...], channels-last when the slices were.
+
+    Channels-last slices are stacked as `[h, w, C]` views, so the one copy writes the
+    channels-last batch directly (not NCHW first and then converted).
+    """
     first = frames[0]
     if first.dim() == 3 and first.shape[0] > 1 and first.stride(0) == 1:
-        return stacked.contiguous(memory_format=torch.channels_last)
-    return stacked
+        return torch.stack([f.permute(1, 2, 0) for f in frames]).permute(0, 3, 1, 2)
+    return torch.stack(frames)

@@ -3,7 +3,10 @@
 Structure (ifc.md §3-7): detectron2 ResNet -> 1x1 input projection of res5 -> IFC transformer
 (encoder with memory tokens, clip decoder) -> class MLP and an FPN-like spatial decoder whose
 per-pixel features are dotted with a per-query dynamic weight (a 1x1 conv without bias).
-The backbone runs once per video; `forward_post_backbone` re-slices cached features per clip.
+The forward after the backbone has two stages: `forward_frame_maps`, what each frame gives alone
+(the 1x1 projection of res5, its position encoding, the mask head's 1x1 lateral maps of res4 and
+res3), and `forward_clip`, everything that mixes the clip's frames. A runner that keeps frames
+across overlapping clips computes the first once per frame.
 """
 
 from __future__ import annotations
@@ -149,28 +152,44 @@ class MaskHead(nn.Module):
                 nn.init.kaiming_uniform_(m.weight, a=1)
                 nn.init.constant_(m.bias, 0)
 
+    def laterals(self, res4: torch.Tensor, res3: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The FPN's lateral 1x1 maps of res4 and res3 `[T, C, h, w]`: each frame's own, so a
+        clip may take them from frames computed before it."""
+        paths = active_paths(self)
+        return {
+            "lateral4": conv_block(res4, self.adapter1, paths),
+            "lateral3": conv_block(res3, self.adapter2, paths),
+        }
+
     def pixel_features(
-        self, x: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor
+        self, x: torch.Tensor, lateral4: torch.Tensor, lateral3: torch.Tensor
     ) -> torch.Tensor:
-        """Encoded maps `[T, C, h32, w32]` -> non-negative per-pixel features `[T, C, h8, w8]`."""
+        """Encoded maps `[T, C, h32, w32]` -> non-negative per-pixel features `[T, C, h8, w8]`.
+
+        The FPN sums are the authors' `adapter(res) + x` with the adapter's output computed
+        before (`laterals`); the sum takes the lateral map's layout, as the fused convolution
+        that added `x` gave it (the next convolution's kernel, and its rounding, follow it).
+        """
         paths = active_paths(self)
         x = self.gn1(conv_block(x, self.lay1, paths))
-        x = F.interpolate(x, size=res4.shape[-2:], mode="nearest")
-        x = conv_block(res4, self.adapter1, paths, residual=x)  # the FPN sum
+        x = lateral4 + F.interpolate(x, size=lateral4.shape[-2:], mode="nearest")
         x = self.gn2(conv_block(x, self.lay2, paths))
-        x = F.interpolate(x, size=res3.shape[-2:], mode="nearest")
-        x = conv_block(res3, self.adapter2, paths, residual=x)
+        x = lateral3 + F.interpolate(x, size=lateral3.shape[-2:], mode="nearest")
         x = F.relu(self.gn3(conv_block(x, self.lay3, paths)), inplace=paths.fuse_conv)
         return self.out_lay(x)
 
     def forward(
-        self, encoded: torch.Tensor, res4: torch.Tensor, res3: torch.Tensor, hs: torch.Tensor
+        self,
+        encoded: torch.Tensor,
+        lateral4: torch.Tensor,
+        lateral3: torch.Tensor,
+        hs: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mask logits `[L, 1, Q, T, h8, w8]` (+ pixel features and dynamic weights for tracing).
 
         hs `[L, 1, Q, C]`: the same per-query weights serve every frame of the clip.
         """
-        feats = self.pixel_features(encoded, res4, res3)
+        feats = self.pixel_features(encoded, lateral4, lateral3)
         weights = self.convert_to_weight(hs)
         masks = torch.einsum("lqc,tchw->lqthw", weights[:, 0], feats).unsqueeze(1)
         return masks, feats, weights
@@ -219,20 +238,46 @@ class IFCNet(nn.Module):
         `mask_queries(pred_logits [1, Q, K+1])` -> query indices: masks are computed only for
         those queries (`pred_masks` [1, n, T, h, w], the indices under "mask_queries").
         """
+        maps = self.forward_frame_maps(features, mask)
+        return self.forward_clip(maps, return_aux=return_aux, mask_queries=mask_queries)
+
+    def forward_frame_maps(
+        self, features: dict[str, torch.Tensor], mask: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """What each frame gives alone, from res3/res4/res5 `[T, C_l, h_l, w_l]` and the res5
+        padding mask `[T, h32, w32]` (None: no padding): the projected res5 (`src`), its
+        position encoding (`pos`), the mask and the mask head's lateral maps, all `C` wide."""
         res5 = features["res5"]
         t, _, h, w = res5.shape
         if mask is None:
             mask = torch.zeros((t, h, w), dtype=torch.bool, device=res5.device)
-        pos = self.position(mask).to(res5.dtype)
-        src = conv_block(res5, self.input_proj, active_paths(self))
+        return {
+            "src": conv_block(res5, self.input_proj, active_paths(self)),
+            "pos": self.position(mask).to(res5.dtype),
+            "mask": mask,
+            **self.mask_head.laterals(features["res4"], features["res3"]),
+        }
+
+    def forward_clip(
+        self,
+        maps: dict[str, torch.Tensor],
+        return_aux: bool = False,
+        mask_queries: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> dict[str, object]:
+        """The clip's frame maps (`forward_frame_maps`, `[T, ...]`) -> the raw outputs of
+        `forward_post_backbone`: the transformer, the class MLP and the mask head."""
         hs, encoded = self.transformer(
-            src, mask, self.query_embed.weight, pos, return_intermediate=return_aux
+            maps["src"],
+            maps["mask"],
+            self.query_embed.weight,
+            maps["pos"],
+            return_intermediate=return_aux,
         )
         hs = hs.transpose(1, 2)  # [L, 1, Q, C]
         logits = self.class_embed(hs)  # [L, 1, Q, K+1]
         kept = None if mask_queries is None else mask_queries(logits[-1])
         hs_masks = hs if kept is None else hs[:, :, kept]
-        masks, _, _ = self.mask_head(encoded, features["res4"], features["res3"], hs_masks)
+        masks, _, _ = self.mask_head(encoded, maps["lateral4"], maps["lateral3"], hs_masks)
         out: dict[str, object] = {"pred_logits": logits[-1], "pred_masks": masks[-1]}
         if kept is not None:
             out["mask_queries"] = kept

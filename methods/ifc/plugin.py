@@ -159,8 +159,15 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         },
         stitch_class_aware=False,
         backbones=BACKBONES,
-        # the encoder's memory tokens communicate across frames: only the backbone is per frame
-        per_frame_stages=("backbone",),
+        # the encoder's memory tokens communicate across frames: what comes before it is per
+        # frame (the backbone, res5's projection and position encoding, the mask head's laterals)
+        per_frame_stages=(
+            "backbone",
+            "input_proj",
+            "position",
+            "mask_head.adapter1",
+            "mask_head.adapter2",
+        ),
     )
 
     def __init__(self, options: IFCOptions) -> None:
@@ -216,11 +223,13 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         return self.infer_clip_features(self.frame_features(frames))
 
     def frame_features(self, frames: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-        """Per frame: the backbone's res3/res4/res5 maps."""
+        """Per frame: what the network computes of it alone (`IFCNet.forward_frame_maps`: the
+        projected res5, its position encoding, the mask head's lateral maps), all C wide."""
         paths = ensure_prepared(self.model)
+        net = self.model.detr
         with inference_context(paths):
-            feats = self.model.detr.forward_pre_backbone(frames)
-        return [{k: v[i] for k, v in feats.items()} for i in range(len(frames))]
+            maps = net.forward_frame_maps(net.forward_pre_backbone(frames))
+        return [{k: v[i] for k, v in maps.items()} for i in range(len(frames))]
 
     def infer_clip_features(self, features: list[dict[str, torch.Tensor]]) -> ClipResult:
         paths = ensure_prepared(self.model)
@@ -228,9 +237,8 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
             return self._infer_clip(features, paths)
 
     def _infer_clip(self, features: list[dict[str, torch.Tensor]], paths: FastPaths) -> ClipResult:
-        net = self.model.detr
-        feats = {k: stack_frames([f[k] for f in features]) for k in features[0]}
-        out = net.forward_post_backbone(feats, mask_queries=self._mask_queries(paths))
+        maps = {k: stack_frames([f[k] for f in features]) for k in features[0]}
+        out = self.model.detr.forward_clip(maps, mask_queries=self._mask_queries(paths))
         inst = filter_clip(
             out["pred_logits"],
             out["pred_masks"],
@@ -274,9 +282,12 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
 
     def flops_modules(self) -> list[str]:
         backbone = ["detr.backbone"] if self.options.with_backbone else []
+        # the mask head's lateral 1x1 convs run per frame, outside the head's own forward
         return [
             *backbone,
             "detr.input_proj",
+            "detr.mask_head.adapter1",
+            "detr.mask_head.adapter2",
             "detr.transformer.encoder",
             "detr.transformer.clip_decoder",
             "detr.class_embed",

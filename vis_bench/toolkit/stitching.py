@@ -46,6 +46,12 @@ class Arithmetic:
     dtype: torch.dtype
     elementwise: bool
 
+    @property
+    def mask_dtype(self) -> torch.dtype:
+        """The dtype soft IoU reads masks in: float64 for the matrix product, float32 summed
+        element-wise (the authors' code)."""
+        return torch.float32 if self.elementwise else torch.float64
+
 
 HARNESS = Arithmetic("harness", torch.float64, elementwise=False)
 
@@ -341,6 +347,8 @@ class ClipStitcher:
         if not shared or not num_tracks or not num_new:
             return siou_sum / (appearances[:, None] + EPS)
         per_clip = _elementwise_soft_iou if self.arithmetic.elementwise else _matmul_soft_iou
+        # the new clip is compared with up to T stored clips: converted once, not per clip
+        masks = masks.to(self.arithmetic.mask_dtype)
         for stored in list(self._history)[-len(frames) :]:
             if not stored.track_ids:
                 continue
@@ -363,11 +371,20 @@ def _matmul_soft_iou(
         return None
     old_pos = [stored.frames.index(f) for f in common]
     new_pos = [new_index[f] for f in common]
-    p = stored.masks[:, old_pos].flatten(1).double()  # [S, J*h*w]
-    r = masks[:, new_pos].flatten(1).double()  # [N, J*h*w]
+    p = _frames_at(stored.masks, old_pos).flatten(1).double()  # [S, J*h*w]
+    r = _frames_at(masks, new_pos).flatten(1).double()  # [N, J*h*w], float64 already
     inter = p @ r.T
     union = p.sum(1, keepdim=True) + r.sum(1)[None, :] - inter
     return inter / (union + EPS)
+
+
+def _frames_at(masks: torch.Tensor, positions: list[int]) -> torch.Tensor:
+    """`masks[:, positions]`; a view, not a copy, when the positions are consecutive (the
+    frames two clips of a schedule share are), so the float64 conversion is the only pass."""
+    first = positions[0]
+    if positions == list(range(first, first + len(positions))):
+        return masks[:, first : first + len(positions)]
+    return masks[:, positions]
 
 
 def _elementwise_soft_iou(
