@@ -175,6 +175,7 @@ class MSSTSDecoderLayer(DeformableTransformerDecoderLayer):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor,
+        value: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """SeqFormer's decoder layer (same arguments) with the temporal block after `update_box`."""
         tgt, tgt_box = self.self_attend(tgt, tgt_box, query_pos, memory.shape[1])
@@ -186,6 +187,7 @@ class MSSTSDecoderLayer(DeformableTransformerDecoderLayer):
             spatial_shapes,
             level_start_index,
             padding_mask,
+            value,
         )
         tgt_box = self._temporal(self.update_box(tgt_box, sampled), query_pos)
         return self.update_instance(tgt, tgt_box, sampled), tgt_box

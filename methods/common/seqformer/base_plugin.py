@@ -90,8 +90,9 @@ FROZEN_RESNET_PREFIXES = (
     "detr.backbone.0.body.layer1",
 )
 #: what SeqFormer computes of each frame alone (`frame_features`): the deformable encoder attends
-#: within a frame, and the mask head's features come from that frame's memory
-PER_FRAME_STAGES = ("backbone", "input_proj", "encoder", "mask_features")
+#: within a frame, the mask head's features come from that frame's memory, and so do the values
+#: each decoder layer's cross-attention samples (a projection of each memory token)
+PER_FRAME_STAGES = ("backbone", "input_proj", "encoder", "mask_features", "decoder_values")
 #: keys only SeqFormer-family checkpoints have: the dynamic mask head and the box-head alias
 CHECKPOINT_SIGNATURE = (r"^controller\.", r"^detr\.transformer\.decoder\.bbox_embed\.")
 

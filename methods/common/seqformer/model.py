@@ -257,8 +257,10 @@ class SeqFormer(nn.Module):
         """The per-frame stages of unpadded frames [n, 3, H, W], one dict per frame.
 
         Backbone, input projections and positions always; with `encode` (an encoder whose
-        frames never interact, SeqFormer's) also the encoder's memory and the mask features.
-        `forward_frames` runs the rest of a clip from them, with the values `forward` computes.
+        frames never interact, SeqFormer's) also the encoder's memory, the mask features and
+        every decoder layer's cross-attention values of the memory (projected frame by frame,
+        so a frame's values do not depend on the frames batched with it). `forward_frames` runs
+        the rest of a clip from them, with the values `forward` computes.
         """
         if self.detr.backbone is None:
             raise RuntimeError("built without a backbone; call forward_features with features")
@@ -275,10 +277,16 @@ class SeqFormer(nn.Module):
         flat = transformer.flatten_levels(srcs, masks, poses)
         memory = transformer.encode(flat)
         mask_feats = self.mask_features(memory, flat)
+        decoder = transformer.decoder
         # every frame of a video has the size (and padding) of the first: its layout is theirs
         layout = {k: flat[k] for k in ("spatial_shapes", "level_start_index", "valid_ratios")}
         return [
-            {"memory": memory[0, i], "mask": flat["mask"][0, i], "mask_feats": mask_feats[i]}
+            {
+                "memory": memory[0, i],
+                "mask": flat["mask"][0, i],
+                "mask_feats": mask_feats[i],
+                "values": decoder.project_values(memory[:, i : i + 1], flat["mask"][:, i : i + 1]),
+            }
             | layout
             for i in range(n)
         ]
@@ -299,7 +307,10 @@ class SeqFormer(nn.Module):
             flat["mask"] = torch.stack([f["mask"] for f in frames])[None]
             memory = torch.stack([f["memory"] for f in frames])[None]
             mask_feats = stack_frames([f["mask_feats"] for f in frames])
-            out = self.decode_clip(memory, flat, mask_feats)
+            values = [
+                torch.cat(layer) for layer in zip(*(f["values"] for f in frames), strict=True)
+            ]
+            out = self.decode_clip(memory, flat, mask_feats, values)
         return self.clip_outputs(out, orig_size, mask_queries)
 
     def clip_outputs(
@@ -383,10 +394,15 @@ class SeqFormer(nn.Module):
         return self.mask_head(*maps)
 
     def decode_clip(
-        self, memory: torch.Tensor, flat: dict[str, torch.Tensor], mask_feats: torch.Tensor
+        self,
+        memory: torch.Tensor,
+        flat: dict[str, torch.Tensor],
+        mask_feats: torch.Tensor,
+        values: list[torch.Tensor] | None = None,
     ) -> dict[str, Any]:
-        """The decoder over a clip's memory; its outputs with the mask features."""
-        out = self.detr.transformer.decode(memory, flat, self.detr.query_embed.weight)
+        """The decoder over a clip's memory (and its layers' values, when computed per frame);
+        its outputs with the mask features."""
+        out = self.detr.transformer.decode(memory, flat, self.detr.query_embed.weight, values)
         out["mask_feats"] = mask_feats  # [T, C/32, h8, w8]
         return out
 

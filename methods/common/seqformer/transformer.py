@@ -183,10 +183,12 @@ class DeformableTransformerDecoderLayer(nn.Module):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor,
+        value: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """tgt [B, Nq, C]; tgt_box [B, Nq, C] (first layer, shared by frames) or [B, T, Nq, C];
         query_pos [B, Nq, C]; reference_points [B, T, Nq, L, 2|4]; memory [B, T, S, C];
-        padding_mask [B, T, S] -> (tgt [B, Nq, C], tgt_box [B, T, Nq, C])."""
+        padding_mask [B, T, S] -> (tgt [B, Nq, C], tgt_box [B, T, Nq, C]). `value`: this
+        layer's `project_value` of the memory when computed before (per frame), else None."""
         tgt, tgt_box = self.self_attend(tgt, tgt_box, query_pos, memory.shape[1])
         sampled = self.cross_sample(
             tgt_box,
@@ -196,6 +198,7 @@ class DeformableTransformerDecoderLayer(nn.Module):
             spatial_shapes,
             level_start_index,
             padding_mask,
+            value,
         )
         tgt_box = self.update_box(tgt_box, sampled)
         return self.update_instance(tgt, tgt_box, sampled), tgt_box
@@ -233,13 +236,16 @@ class DeformableTransformerDecoderLayer(nn.Module):
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
         padding_mask: torch.Tensor,
+        value: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Deformable attention in every frame, located by that frame's box query and reference.
 
-        -> the sampled features [B, T, Nq, C] before either output projection.
+        `value` [B*T, S, M, C/M]: the memory's projection when computed before. -> the sampled
+        features [B, T, Nq, C] before either output projection.
         """
         b, t, nq, c = tgt_box.shape
-        value = self.cross_attn.project_value(memory.flatten(0, 1), padding_mask.flatten(0, 1))
+        if value is None:
+            value = self.project_memory(memory, padding_mask)
         return self.cross_attn.sample(
             (tgt_box + query_pos[:, None]).flatten(0, 1),
             reference_points.flatten(0, 1),
@@ -247,6 +253,11 @@ class DeformableTransformerDecoderLayer(nn.Module):
             spatial_shapes,
             level_start_index,
         ).view(b, t, nq, c)
+
+    def project_memory(self, memory: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The cross-attention's values of memory [B, T, S, C]: [B*T, S, M, C/M]. Each token's
+        value depends on that token alone, so a frame's values may be computed with the frame."""
+        return self.cross_attn.project_value(memory.flatten(0, 1), padding_mask.flatten(0, 1))
 
     def update_box(self, tgt_box: torch.Tensor, sampled: torch.Tensor) -> torch.Tensor:
         """The box queries [B, T, Nq, C]: their projection of the sampled features, then the FFN."""
@@ -298,9 +309,12 @@ class DeformableTransformerDecoder(nn.Module):
         valid_ratios: torch.Tensor,
         query_pos: torch.Tensor,
         padding_mask: torch.Tensor,
+        values: list[torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """tgt, query_pos [B, Nq, C]; reference_points [B, T, Nq, 2]; valid_ratios [B, L, 2]
-        -> hs [Ld, B, Nq, C], hs_box [Ld, B, T, Nq, C], inter_references [Ld, B, T, Nq, 4]."""
+        -> hs [Ld, B, Nq, C], hs_box [Ld, B, T, Nq, C], inter_references [Ld, B, T, Nq, 4].
+        `values`: each layer's projection of the memory (`project_values`), when computed
+        before."""
         if self.bbox_embed is None:
             raise RuntimeError("SeqFormer's decoder needs box refinement (bbox_embed is not set)")
         output, output_box = tgt, tgt
@@ -321,6 +335,7 @@ class DeformableTransformerDecoder(nn.Module):
                 spatial_shapes,
                 level_start_index,
                 padding_mask,
+                None if values is None else values[lid],
             )
             delta = self.bbox_embed[lid](output_box)  # [B, T, Nq, 4]
             if reference_points.shape[-1] == 4:
@@ -334,6 +349,12 @@ class DeformableTransformerDecoder(nn.Module):
             hs_box.append(output_box)
             references.append(reference_points)
         return torch.stack(hs), torch.stack(hs_box), torch.stack(references)
+
+    def project_values(
+        self, memory: torch.Tensor, padding_mask: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """Every layer's cross-attention values of memory [B, T, S, C] (mask [B, T, S])."""
+        return [layer.project_memory(memory, padding_mask) for layer in self.layers]
 
 
 class DeformableTransformer(nn.Module):
@@ -437,10 +458,15 @@ class DeformableTransformer(nn.Module):
         )
 
     def decode(
-        self, memory: torch.Tensor, flat: dict[str, torch.Tensor], query_embed: torch.Tensor
+        self,
+        memory: torch.Tensor,
+        flat: dict[str, torch.Tensor],
+        query_embed: torch.Tensor,
+        values: list[torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """The decoder over the memory [B, T, S, C] of a clip; `flat` gives its token layout
-        (mask, spatial_shapes, level_start_index, valid_ratios)."""
+        (mask, spatial_shapes, level_start_index, valid_ratios); `values` the decoder layers'
+        projections of the memory when computed before (`decoder.project_values`)."""
         b, t, _, c = memory.shape
         query_pos, tgt = torch.split(query_embed, c, dim=1)
         query_pos = query_pos[None].expand(b, -1, -1)  # [B, Nq, C]
@@ -457,6 +483,7 @@ class DeformableTransformer(nn.Module):
             flat["valid_ratios"],
             query_pos,
             flat["mask"],
+            values,
         )
         return {
             "hs": hs,
