@@ -290,6 +290,23 @@ def _plain_size(size: Any) -> bool:
     )
 
 
+def _listed_track(segs: list) -> bool:
+    """Every frame null or a marker dict of a plain size. The kernel's check (markers in turn
+    from the first one, sizes up to 2**31) is stricter and far faster; where it says no, the
+    plain rule decides."""
+    if bulk_rle.available():
+        first = next((seg for seg in segs if seg is not None), None)
+        if first is None:
+            return True
+        marker = first.get(MARKER) if type(first) is dict else None
+        if type(marker) is int and bulk_rle.plain_marker_frames(segs, marker) >= 0:
+            return True
+    return all(
+        seg is None or (type(seg) is dict and MARKER in seg and _plain_size(seg.get("size")))
+        for seg in segs
+    )
+
+
 class _PendingFrames:
     """Frames converted after the walk, in bulk: uncompressed RLE given as Python lists
     (`uncompressed`), and count lists cut out by the fast reader, by whole tracks
@@ -306,10 +323,7 @@ class _PendingFrames:
         self, index: int, segs: list, video_hw: tuple[int, int], where: str
     ) -> list[RLE | None]:
         """Frames of GT track `index`; None where absent or still to be converted."""
-        if self.lists is not None and all(
-            seg is None or (type(seg) is dict and MARKER in seg and _plain_size(seg.get("size")))
-            for seg in segs
-        ):
+        if self.lists is not None and _listed_track(segs):
             self.listed_tracks.append((index, segs))
             return [None] * len(segs)
         track: list[RLE | None] = []
