@@ -160,3 +160,54 @@ def test_malformed_frames_give_the_ordinary_errors(tmp_path):
         evaluate_files(gt_path, res_path)
     assert str(located.value) == str(ordinary.value)
     assert "uncompressed RLE" in str(located.value)
+
+
+def _assert_same_masks(a, b) -> None:
+    n = int(b.offsets[-1])
+    np.testing.assert_array_equal(a.offsets, b.offsets)
+    np.testing.assert_array_equal(a.counts[:n], b.counts[:n])
+    for name in ("first", "end", "area"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_strings_are_decoded_while_the_file_is_read(tmp_path):
+    gt, results = _case(4)
+    # a frame of a size of its own
+    results[0]["segmentations"][1] = rle.encode(np.eye(H + 1, W, dtype=np.uint8))
+    _, res_path = _write(tmp_path, gt, results)
+    data, strings = read_located(res_path)
+    segs = [s for r in results for s in r["segmentations"] if s]
+    assert strings.predecoded is not None
+    _assert_same_masks(strings.predecoded, bulk_rle.decode(segs))
+
+
+def test_predecoding_steps_aside_when_unsure(tmp_path):
+    gt, results = _case(5)
+    results[2]["counts"] = next(s for s in results[2]["segmentations"] if s)["counts"]
+    _, res_path = _write(tmp_path, gt, results)
+    assert read_located(res_path)[1].predecoded is None  # a string outside the frames
+    gt, results = _case(5)
+    seg = next(s for s in results[0]["segmentations"] if s)
+    seg["size"] = [H, W - 1]  # its runs cover more than its frame
+    _, res_path = _write(tmp_path, gt, results)
+    assert read_located(res_path)[1].predecoded is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_predecoded_masks_score_as_the_metric_own_decoding(tmp_path, seed):
+    from vis_bench.eval.metric.loading import load_ground_truth
+
+    gt, results = _case(seed)
+    gt_path, res_path = _write(tmp_path, gt, results)
+    ground_truth = load_ground_truth(gt_path)
+    scored = []
+    for predecode in (True, False):
+        data, strings = read_located(res_path)
+        if not predecode:
+            strings.predecoded = None
+        else:
+            assert strings.predecoded is not None
+        loaded = results_from_list(data, ground_truth, str(res_path), strings)
+        scored.append(evaluate_loaded(ground_truth, loaded))
+    assert scored[0].stats == scored[1].stats
+    np.testing.assert_array_equal(scored[0].pairs.iou, scored[1].pairs.iou)

@@ -69,6 +69,12 @@ class FrameTable:
         all) kept, and `area` filled if missing; None where pycocotools has to do the work."""
         if self._undecodable:
             return None
+        if self.strings is not None and self.strings.predecoded is not None:
+            # every string of the file, decoded while it was read: rows via `mask_rows`
+            masks = self.strings.predecoded
+            if self.area is None:
+                self.area = masks.area[self.source]
+            return masks
         if self._decoded is None or not self._decoded.keeps(slice(None) if rows is None else rows):
             keep = None
             if rows is not None:
@@ -82,6 +88,12 @@ class FrameTable:
         if self.area is None and self._decoded is not None:
             self.area = self._decoded.area
         return self._decoded
+
+    def mask_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The indices, in what `decoded` returns, of the masks of table rows `rows`."""
+        if self.strings is not None and self.strings.predecoded is not None:
+            return self.source[rows]
+        return rows
 
     def fill_area(self) -> None:
         """Fill `area` from the masks if the caller did not (parsing each mask once)."""
@@ -272,7 +284,7 @@ def _entry_intersections(
         d.rle_segs()
         ratio = _crowd_ratios(d, g, grp, d_batch)
         return np.rint(ratio * d.area[d_rows])
-    return bulk_rle.intersections(d_masks, d_rows, g_masks, g_rows)
+    return bulk_rle.intersections(d_masks, d.mask_rows(d_rows), g_masks, g.mask_rows(g_rows))
 
 
 def _crowd_ratios(d: FrameTable, g: FrameTable, grp: _Groups, d_batch: np.ndarray) -> np.ndarray:

@@ -5,6 +5,9 @@ ordinary JSON parse makes a Python string of each (copying the text twice and fa
 fresh memory for it) only for the metric to decode it into runs. Here the compiled kernel cuts
 each `"counts": "..."` out of the text (`cut_result_strings`, written as `"\\u0000": k`), orjson
 parses the small remainder, and the masks are decoded straight from the text on two threads.
+Read on a loader thread (eval/input_loading.py), every string is decoded there, as soon as the
+remainder gives each its frame size (`predecode`): the decoding releases the GIL, so it runs
+while the main thread imports the metric and builds the GT, instead of after them.
 
 The same care as for GT count lists (count_lists.py) keeps the result equal to an ordinary
 parse, or steps aside (None, and the caller parses the file the ordinary way):
@@ -44,6 +47,10 @@ class ResultStrings:
     raw: bytes | mmap.mmap = field(repr=False)
     starts: np.ndarray
     ends: np.ndarray
+    #: every string's mask, decoded at its frame's size while the file was read (`predecode`);
+    #: None when not done or when some string did not decode (the metric then decodes its own
+    #: selection, as without it)
+    predecoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -58,6 +65,29 @@ class ResultStrings:
         """Masks of strings `ks` (totals[i] pixels each) decoded from the text, in that order;
         runs kept where `keep` says (default all). None as for `bulk_rle.decode`."""
         return bulk_rle.decode_text(self.raw, self.starts[ks], self.ends[ks], totals, keep)
+
+    def predecode(self, data: Any) -> None:
+        """Decode every string at the size of the result frame holding it (`predecoded`).
+
+        Skipped (nothing decoded) unless `data` is a list of results whose `segmentations`
+        lists hold, between them, each string exactly once, in null or marker frames with a
+        size of two ints: the layout the loader then takes as it is."""
+        if type(data) is not list or not all(
+            type(r) is dict and type(r.get("segmentations")) is list for r in data
+        ):
+            return
+        columns = bulk_rle.frame_columns([r["segmentations"] for r in data], True)
+        if columns is None:
+            return
+        _, _, height, width, source, _ = columns
+        n = len(self)
+        if len(source) != n or not np.array_equal(np.sort(source), np.arange(n)):
+            return
+        if (height < 0).any() or (width < 0).any():
+            return
+        totals = np.empty(n, dtype=np.int64)
+        totals[source] = height * width
+        self.predecoded = bulk_rle.decode_text(self.raw, self.starts, self.ends, totals)
 
     def restored(self, seg: dict) -> dict:
         """The original RLE object of a marker dict, keys in their original order."""
@@ -90,6 +120,7 @@ def read_located(path: str | Path) -> tuple[Any, ResultStrings | None]:
     raw = read_mapped(path, "results")
     fast = located_results(raw) if bulk_rle.available() else None
     if fast is not None:
+        fast[1].predecode(fast[0])
         return fast
     return read_ordinary(raw, path), None
 
