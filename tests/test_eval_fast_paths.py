@@ -59,3 +59,19 @@ def test_recall_positions_equal_a_float_search_per_row(seed):
     tp = np.minimum(tp, npig)
     want = np.stack([np.searchsorted(row / npig, RECALL_THRESHOLDS, side="left") for row in tp])
     np.testing.assert_array_equal(_recall_positions(tp, npig), want)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_recall_positions_with_a_gt_count_per_row(seed):
+    rng = np.random.default_rng(seed)
+    nd = int(rng.integers(1, 80))
+    npig = rng.integers(1, 60, size=12)
+    tp = np.cumsum(rng.random((12, nd)) < 0.4, axis=1).astype(np.float64)
+    tp = np.minimum(tp, npig[:, None])
+    want = np.stack(
+        [
+            np.searchsorted(row / n, RECALL_THRESHOLDS, side="left")
+            for row, n in zip(tp, npig, strict=True)
+        ]
+    )
+    np.testing.assert_array_equal(_recall_positions(tp, npig), want)

@@ -29,30 +29,36 @@ class Accumulated:
     cat_ids: np.ndarray
 
 
-def _recall_positions(tp: np.ndarray, npig: int) -> np.ndarray:
+def _recall_positions(tp: np.ndarray, npig: int | np.ndarray) -> np.ndarray:
     """Per row, the left insertion index of each recall threshold in recall = tp / npig.
 
     Recall k / npig is below threshold r exactly when the count k is below the first count
     whose recall reaches r, so all rows are searched at once on exact integers (rows kept
-    apart by an offset) instead of row by row on floats.
+    apart by an offset) instead of row by row on floats. `npig`: one count, or one per row.
     """
-    n_thr, nd = tp.shape
-    first_reaching = np.searchsorted(np.arange(npig + 1) / npig, RECALL_THRESHOLDS, side="left")
-    offset = np.arange(n_thr)[:, None] * (npig + nd + 2)
+    n_rows, nd = tp.shape
+    npig = np.broadcast_to(np.asarray(npig, dtype=np.int64), (n_rows,))
+    first_reaching = np.empty((n_rows, len(RECALL_THRESHOLDS)), dtype=np.int64)
+    for count in np.unique(npig):
+        reach = np.searchsorted(np.arange(count + 1) / count, RECALL_THRESHOLDS, side="left")
+        first_reaching[npig == count] = reach
+    span = int(npig.max()) + nd + 2
+    offset = np.arange(n_rows)[:, None] * span
     found = np.searchsorted((tp + offset).ravel(), (first_reaching + offset).ravel(), "left")
-    return found.reshape(n_thr, -1) - np.arange(n_thr)[:, None] * nd
+    return found.reshape(n_rows, -1) - np.arange(n_rows)[:, None] * nd
 
 
-def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int) -> tuple:
-    """Recall at the end and precision at the 101 recall points, per threshold row."""
-    n_thr, nd = tp.shape
+def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int | np.ndarray) -> tuple:
+    """Recall at the end and precision at the 101 recall points, per row (`npig`: the
+    non-ignored GT count, one or one per row)."""
+    n_rows, nd = tp.shape
     if nd == 0:
-        return np.zeros(n_thr), np.zeros((n_thr, len(RECALL_THRESHOLDS)))
-    rc = tp / npig
+        return np.zeros(n_rows), np.zeros((n_rows, len(RECALL_THRESHOLDS)))
+    rc = tp / np.asarray(npig, dtype=np.float64).reshape(-1, 1)
     pr = tp / (fp + tp + np.spacing(1))
     pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # non-increasing from the right
     inds = _recall_positions(tp, npig)
-    rows = np.arange(n_thr)[:, None]
+    rows = np.arange(n_rows)[:, None]
     q = np.where(inds < nd, pr[rows, np.minimum(inds, nd - 1)], 0.0)
     return rc[:, -1], q
 
@@ -81,14 +87,16 @@ def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
         if not npig[:, k].any():
             continue
         in_cat = order[bounds[k] : bounds[k + 1]]
+        areas = np.flatnonzero(npig[:, k])
+        # every (setting, threshold) row of the category at once: the same sums per row
+        row_npig = np.repeat(npig[areas, k], n_thr)
         for m, max_det in enumerate(MAX_DETS):
             sel = in_cat[pairs.dt_rank[in_cat] < max_det]
-            for a in range(n_areas):
-                if npig[a, k] == 0:
-                    continue
-                tp = np.cumsum(tps_all[a][:, sel], axis=1).astype(np.float64)
-                fp = np.cumsum(fps_all[a][:, sel], axis=1).astype(np.float64)
-                rc_last, q = _interpolated_precision(tp, fp, int(npig[a, k]))
-                recall[:, k, a, m] = rc_last
-                precision[:, :, k, a, m] = q
+            tp = np.cumsum(tps_all[:, :, sel][areas], axis=2).astype(np.float64)
+            fp = np.cumsum(fps_all[:, :, sel][areas], axis=2).astype(np.float64)
+            rc_last, q = _interpolated_precision(
+                tp.reshape(len(row_npig), len(sel)), fp.reshape(len(row_npig), len(sel)), row_npig
+            )
+            recall[:, k, areas, m] = rc_last.reshape(len(areas), n_thr).T
+            precision[:, :, k, areas, m] = q.reshape(len(areas), n_thr, n_rec).transpose(1, 2, 0)
     return Accumulated(precision=precision, recall=recall, cat_ids=pairs.cat_ids)
