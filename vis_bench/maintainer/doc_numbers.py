@@ -21,6 +21,7 @@ states, or a source without provenance is refused with the file named, unless `-
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -238,7 +239,26 @@ def default_run_block(root: Path) -> str:
     phases = _phase_line(list(latest.values()))
     if phases:
         lines.append(phases)
+    whole = _whole_run_line(root / "results/default_run/run.json")
+    if whole:
+        lines.append(whole)
     return "\n".join(lines)
+
+
+def _whole_run_line(run_json: Path) -> str:
+    """The command's own wall time by phase (run.json's `last_run_timings`), "" without it."""
+    if not run_json.is_file():
+        return ""
+    timings = json.loads(run_json.read_text()).get("last_run_timings") or {}
+    if not timings.get("total_s"):
+        return ""
+    from vis_bench.sweep.timings import LABELS
+
+    data = float(timings["phases_s"].get("data", 0.0))
+    how = "the dataset already generated" if data < 1.0 else f"{data:.1f} s of it generating data"
+    minutes, rest = divmod(round(float(timings["total_s"])), 60)
+    parts = [f"{LABELS.get(k, k)} {v:.1f} s" for k, v in timings["phases_s"].items() if v >= 0.05]
+    return f"The command as a whole took {minutes} min {rest} s ({how}): " + ", ".join(parts) + "."
 
 
 def _phase_line(records: list[dict[str, Any]]) -> str:
