@@ -9,7 +9,9 @@ the published near-online schedule: decoding, preprocessing, `infer_clip`, stitc
 final masks, all timed) with `feature_reuse` on and off; IFC also runs its authors' own loop
 (`methods/ifc/authors_loop.py`: preprocessing, the backbone once per video, their matching and
 masks). Within each round the variants alternate, so they see the same machine load; ratios are
-per round, reported as medians. The predictions with reuse on and off must be identical.
+per round, reported as medians. The predictions with reuse on and off must be identical. Each
+method's two halves are also timed alone (per-frame stages on 1 and on T frames, the rest of a
+clip): the ratio they allow, with the harness's own work left out, is `model_ratio_ceiling`.
 """
 
 from __future__ import annotations
@@ -101,6 +103,45 @@ def _parts(times: Any) -> dict[str, float]:
     }
 
 
+def stage_costs(plugin: Any, source: _OneVideo, repeats: int = 5) -> dict[str, float]:
+    """Median seconds of the method's two halves on this video's first clip: its per-frame
+    stages on one frame and on the clip's T frames, and the rest of the clip from features.
+    They bound what reuse can give: per clip, recomputing costs `frames T + rest` and reuse
+    `frames 1 + rest` once the window is full."""
+    clip = plugin.preprocess(torch.from_numpy(source.frames[:CLIP_LENGTH]).permute(0, 3, 1, 2))
+
+    def median_of(call: Any) -> float:
+        call()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    with torch.inference_mode():
+        features = plugin.frame_features(clip)
+        return {
+            "frame_features_1": median_of(lambda: plugin.frame_features(clip[:1])),
+            f"frame_features_{CLIP_LENGTH}": median_of(lambda: plugin.frame_features(clip)),
+            "rest_of_clip": median_of(lambda: plugin.infer_clip_features(features)),
+        }
+
+
+def reuse_ceiling(costs: dict[str, float], frames: int) -> float:
+    """The model's off / on ratio these stage costs allow on a video of `frames` frames under
+    T=5 S=1 (harness work left out): every clip recomputes T frames, or each frame once."""
+    clips = frames - CLIP_LENGTH + 1
+    one, clip, rest = (
+        costs["frame_features_1"],
+        costs[f"frame_features_{CLIP_LENGTH}"],
+        costs["rest_of_clip"],
+    )
+    off = clips * (clip + rest)
+    on = clip + (clips - 1) * one + clips * rest
+    return off / on
+
+
 def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
     """Seconds per variant and round, per-frame costs, ratios, and whether outputs agreed."""
     torch.manual_seed(0)
@@ -134,8 +175,11 @@ def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
         ratios["authors' loop / reuse on"] = statistics.median(
             a / on for a, on in zip(seconds["authors' loop"], seconds["reuse on"], strict=True)
         )
+    costs = stage_costs(plugin, source)
     return {
         "seconds": seconds,
+        "stage_seconds": costs,
+        "model_ratio_ceiling": reuse_ceiling(costs, frames),
         "harness_seconds_last_round": parts,
         "seconds_per_frame": per_frame,
         "ratios": ratios,
@@ -168,6 +212,7 @@ def main() -> None:
         costs = ", ".join(f"{k} {v:.2f} s/frame" for k, v in result["seconds_per_frame"].items())
         ratios = ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items())
         print(f"{method}: {costs}; {ratios}; identical: {result['identical_predictions']}")
+        print(f"  stages {result['stage_seconds']}; ceiling {result['model_ratio_ceiling']:.2f}x")
     report["loadavg_after"] = os.getloadavg()
     if args.json is not None:
         write_json_with_provenance(args.json, report, provenance, indent=2)

@@ -153,20 +153,37 @@ def feature_reuse_block(root: Path) -> str:
     report = read_source(root, "benchmarks/results/feature_reuse.json")
     lines = [
         "| method | reuse off (s/frame) | reuse on (s/frame) | off / on | authors' loop (s/frame) "
-        "| authors' loop / reuse on | identical predictions |",
-        "|---|---|---|---|---|---|---|",
+        "| authors' loop / reuse on | identical predictions | model's ceiling |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    stages = []
     for method, result in report["methods"].items():
         cost, ratios = result["seconds_per_frame"], result["ratios"]
         authors = cost.get("authors' loop")
+        ceiling = result.get("model_ratio_ceiling")
         lines.append(
             f"| {method} | {cost['reuse off']:.2f} | {cost['reuse on']:.2f} | "
             f"{ratios['reuse off / reuse on']:.2f}x | {fmt(authors, 1, 2)} | "
             f"{fmt(ratios.get(AUTHORS_RATIO), 1, 2)}"
             f"{'x' if authors is not None else ''} | "
-            f"{'yes' if result['identical_predictions'] else 'NO'} |"
+            f"{'yes' if result['identical_predictions'] else 'NO'} | "
+            f"{fmt(ceiling, 1, 2)}{'x' if ceiling is not None else ''} |"
         )
+        if "stage_seconds" in result:
+            timed = result["stage_seconds"]
+            many = next(k for k in timed if k.startswith("frame_features_") and k[-2:] != "_1")
+            stages.append(
+                f"{method}: per-frame stages {timed['frame_features_1']:.3f} s on one frame, "
+                f"{timed[many]:.3f} s on {many.rsplit('_', 1)[1]}; the rest of a clip "
+                f"{timed['rest_of_clip']:.3f} s"
+            )
     lines.append("")
+    if stages:
+        lines.append(
+            "The model's ceiling: the off / on ratio its two halves, timed alone, allow on this "
+            "video with the harness's own work left out (" + "; ".join(stages) + ")."
+        )
+        lines.append("")
     lines.append(
         f"R50 at published defaults (random weights), one video of {report['video']}, "
         f"{report['schedule']}, {report['threads']} threads, the harness's whole loop (decode, "
