@@ -283,3 +283,107 @@ def test_the_kernel_and_numpy_readers_agree(seed, monkeypatch):
     assert compiled[1].compressed == numpy_read[1].compressed
     np.testing.assert_array_equal(compiled[1].foreground, numpy_read[1].foreground)
     assert [compiled[1].as_list(k) for k in range(len(lists))] == lists
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kept_runs_are_what_decoding_the_strings_gives(seed, reader):
+    """The kernel keeps every list's values (runs, bounds, pixel totals) as bulk_rle.decode
+    reads them back from the compressed strings; an empty list has none (pixels -1)."""
+    from vis_bench.eval.rle import bulk_rle
+
+    rng = np.random.default_rng(seed)
+    lists = [
+        rng.integers(0, 10 ** rng.integers(1, 6), rng.integers(1, 40)).tolist() for _ in range(90)
+    ]
+    lists[3] = []
+    lists[4] = [0]
+    lists[5] = [5, 0, 0, 7]
+    parsed = loads_with_count_lists(json.dumps(_doc(*lists)).encode())[1]
+    if reader == "numpy":
+        assert parsed.runs is None
+        return
+    runs = parsed.runs
+    for k, counts in enumerate(lists):
+        got = runs.counts[runs.offsets[k] : runs.offsets[k + 1]].tolist()
+        assert got == counts
+        assert parsed.pixels[k] == (sum(counts) if counts else -1)
+        if counts:
+            want = bulk_rle.decode([{"size": [1, sum(counts)], "counts": parsed.compressed[k]}])
+            assert (runs.first[k], runs.end[k]) == (want.first[0], want.end[0])
+
+
+def _mixed_gt(tmp_path, mixed: bool) -> tuple:
+    """A GT whose tracks are whole count lists (and, `mixed`, one with a compressed frame
+    among its lists); and results over it."""
+    rng = np.random.default_rng(5)
+    masks = [(rng.random((6, 8)) > 0.5).astype(np.uint8) for _ in range(12)]
+    tracks = [
+        [rle.encode_uncompressed(masks[0]), None, rle.encode_uncompressed(masks[1])],
+        [rle.encode_uncompressed(masks[2]), rle.encode(masks[3]), None],  # mixed
+        [None, rle.encode_uncompressed(masks[4]), rle.encode_uncompressed(masks[5])],
+    ]
+    if not mixed:
+        del tracks[1]
+    doc = _gt(tracks[0])
+    for i, segs in enumerate(tracks[1:], start=2):
+        ann = dict(doc["annotations"][0], id=i, segmentations=segs)
+        doc["annotations"].append(ann)
+    doc["videos"][0]["length"] = 3
+    results = [
+        {
+            "video_id": 1,
+            "category_id": 1,
+            "score": float(rng.random()),
+            "segmentations": [rle.encode(masks[6 + (j + k) % 6]) for k in range(3)],
+        }
+        for j in range(4)
+    ]
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(doc))
+    return path, results
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_gt_runs_kept_by_the_reader_score_as_decoded_strings(tmp_path, reader, mixed, monkeypatch):
+    from vis_bench.eval.api import evaluate_predictions
+    from vis_bench.eval.metric.overlaps import FrameTable
+
+    path, results = _mixed_gt(tmp_path, mixed)
+    gt = load_ground_truth(path)
+    if reader == "rle-kernel":
+        assert gt.listed is not None
+        assert gt.listed.frames_of(np.array([0])) is not None
+        assert (gt.listed.frames_of(np.array([1])) is None) == mixed  # a compressed frame
+    taken = []
+    use = FrameTable.use_predecoded
+    monkeypatch.setattr(
+        FrameTable, "use_predecoded", lambda self, *a: (taken.append(a), use(self, *a))
+    )
+    scored = evaluate_predictions(gt, results)
+    # the results were never in a file: only the GT's kept runs can be taken, all or none
+    assert len(taken) == (reader == "rle-kernel" and not mixed)
+    gt.listed = None
+    plain = evaluate_predictions(gt, results)
+    assert scored.stats == plain.stats
+    np.testing.assert_array_equal(scored.pairs.iou, plain.pairs.iou)
+
+
+def test_gt_lists_that_do_not_cover_their_frame_are_not_taken(tmp_path, monkeypatch):
+    """A list whose values do not sum to its frame's pixels is left to the ordinary decoding,
+    which refuses it (the metric then takes pycocotools' path, as without kept runs)."""
+    from vis_bench.eval.metric.iou import _use_listed_runs
+    from vis_bench.eval.metric.overlaps import frame_table
+
+    require_rle_kernel()
+    monkeypatch.setenv("VIS_BENCH_RLE_KERNEL", "1")
+    path, _ = _mixed_gt(tmp_path, mixed=False)
+    doc = json.loads(path.read_text())
+    for covers in (True, False):
+        if not covers:
+            doc["annotations"][0]["segmentations"][0] = {"size": [6, 8], "counts": [3, 4]}
+        path.write_text(json.dumps(doc))
+        gt = load_ground_truth(path)
+        tracks = np.arange(len(gt.frames))
+        g = frame_table([gt.frames[i] for i in tracks])
+        _use_listed_runs(gt, tracks, g)
+        assert (g.predecoded is not None) == covers

@@ -108,11 +108,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
+    if not os.environ.get("VB_EXP_TAB"):
+        from tabulate import tabulate
 
     from vis_bench.atomic import write_atomic
 
     result, gt, res = _evaluate(args)
+    if os.environ.get("VB_EXP_TAB"):
+        from tabulate import tabulate
     for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(result.warnings) > _MAX_WARNINGS_SHOWN:

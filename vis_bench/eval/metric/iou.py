@@ -138,6 +138,7 @@ def _fill_ious(pairs: PairTable, gt: GroundTruth, d: FrameTable) -> None:
     gt_tracks = pairs.gt_track[g_used].tolist()
     g = frame_table([gt.frames[i] for i in gt_tracks])
     g.area = _present_areas([gt.frame_areas[i] for i in gt_tracks], g)
+    _use_listed_runs(gt, pairs.gt_track[g_used], g)
     inter, union = track_overlaps(
         d, g, label[dt_pair], label[gt_pair], pairs.pair_video[dt_pair], rows, g_local.ravel()
     )
@@ -149,6 +150,19 @@ def _fill_ious(pairs: PairTable, gt: GroundTruth, d: FrameTable) -> None:
         (int(pairs.video_ids[v]), int(pairs.cat_ids[c]))
         for v, c in zip(pairs.pair_video[zero], pairs.pair_cat[zero], strict=True)
     ]
+
+
+def _use_listed_runs(gt: GroundTruth, tracks: np.ndarray, g: FrameTable) -> None:
+    """Let `g` (the frames of GT `tracks`) read the runs the GT reader kept for its count
+    lists, when every frame was one and each list covers its frame exactly (as the decoder
+    would have checked); else `g` decodes its strings as usual."""
+    if gt.listed is None:
+        return
+    lists = gt.listed.frames_of(tracks)
+    if lists is None or len(lists) != len(g.segs):
+        return
+    if np.array_equal(gt.listed.pixels[lists], g.height * g.width):
+        g.use_predecoded(gt.listed.masks, lists)
 
 
 def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:

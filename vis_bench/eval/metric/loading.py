@@ -59,6 +59,9 @@ class GroundTruth:
     occ_labelled: np.ndarray | None = None  # bool [N]
     occ_problems: list[tuple[int, str]] = field(default_factory=list)  # (track, message)
     annotations_null: bool = False  # `"annotations": null` (accepted by the OVIS evaluator)
+    #: the GT masks the reader parsed from count lists, already as the metric decodes them
+    #: (None when read otherwise, e.g. from the GT cache)
+    listed: ListedMasks | None = field(default=None, repr=False)
 
     @property
     def has_occlusion_labels(self) -> bool:
@@ -99,6 +102,32 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@dataclass
+class ListedMasks:
+    """GT frames read from count lists, kept as their runs (`count_lists.CountLists.runs`):
+    `masks` holds list k's runs at index k and `pixels[k]` its pixel total (-1: none). The
+    present frames of GT track i are lists `frame_lists[track_start[i]:][:track_count[i]]`;
+    `track_count[i]` is -1 when a frame of the track was not a cut list (the metric then
+    decodes the track's strings itself)."""
+
+    masks: bulk_rle.DecodedMasks
+    pixels: np.ndarray
+    frame_lists: np.ndarray
+    track_start: np.ndarray
+    track_count: np.ndarray
+
+    def frames_of(self, tracks: np.ndarray) -> np.ndarray | None:
+        """The lists of the present frames of `tracks`, flattened in track then frame order (a
+        frame table's rows), or None when a track has a frame that was not a cut list."""
+        tracks = np.asarray(tracks, dtype=np.int64)
+        counts = self.track_count[tracks]
+        if (counts < 0).any():
+            return None
+        before = np.cumsum(counts) - counts
+        at = np.arange(int(counts.sum())) + np.repeat(self.track_start[tracks] - before, counts)
+        return self.frame_lists[at]
 
 
 def _require(entry: Any, key: str, path: str, where: str) -> Any:
@@ -229,6 +258,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
 
     frame_areas = pending.convert(frames)
     return GroundTruth(
+        listed=pending.listed_masks(len(frames)),
         path=path,
         video_ids=sorted(video_size),
         video_size=video_size,
@@ -318,6 +348,7 @@ class _PendingFrames:
         self.uncompressed: list[tuple[int, int, dict, str]] = []
         self.listed_tracks: list[tuple[int, list]] = []
         self.listed: list[tuple[int, int, dict]] = []
+        self._flat_lists: np.ndarray | None = None
 
     def track(
         self, index: int, segs: list, video_hw: tuple[int, int], where: str
@@ -364,10 +395,30 @@ class _PendingFrames:
             frames[track] = rles[start : start + len(segs)]
             areas[track] = flat_areas[start : start + len(segs)]
             start += len(segs)
+        self._flat_lists = np.array(ks, dtype=np.int64) - 1  # -1: absent
         rest = [i for i, a in enumerate(areas) if a is None]
         for i, a in zip(rest, track_areas([frames[i] for i in rest]), strict=True):
             areas[i] = a
         return areas
+
+    def listed_masks(self, n_tracks: int) -> ListedMasks | None:
+        """The runs of the cut lists, and which of them each whole-list track's frames are
+        (after `convert`)."""
+        if self.lists is None or self.lists.runs is None or self._flat_lists is None:
+            return None
+        present = self._flat_lists >= 0
+        seen = np.concatenate([[0], np.cumsum(present)])
+        lengths = [len(segs) for _, segs in self.listed_tracks]
+        bounds = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+        tracks = np.array([track for track, _ in self.listed_tracks], dtype=np.int64)
+        track_start = np.zeros(n_tracks, dtype=np.int64)
+        track_count = np.full(n_tracks, -1, dtype=np.int64)
+        track_start[tracks] = seen[bounds[:-1]]
+        track_count[tracks] = seen[bounds[1:]] - seen[bounds[:-1]]
+        frame_lists = self._flat_lists[present]
+        return ListedMasks(
+            self.lists.runs, self.lists.pixels, frame_lists, track_start, track_count
+        )
 
 
 def _converted(seg: Any, height: int, width: int, path: str, where: str) -> RLE:

@@ -61,6 +61,10 @@ class FrameTable:
     # source[i] there, and `segs` are marker dicts
     strings: ResultStrings | None = None
     source: np.ndarray | None = None
+    # the frames' masks decoded before (while the files were read): frame i's is number
+    # mask_index[i] of `predecoded`
+    predecoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
+    mask_index: np.ndarray | None = field(default=None, repr=False)
     _decoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
     _undecodable: bool = field(default=False, repr=False)
 
@@ -69,12 +73,11 @@ class FrameTable:
         all) kept, and `area` filled if missing; None where pycocotools has to do the work."""
         if self._undecodable:
             return None
-        if self.strings is not None and self.strings.predecoded is not None:
-            # every string of the file, decoded while it was read: rows via `mask_rows`
-            masks = self.strings.predecoded
+        if self.predecoded is not None:
+            # decoded while the files were read: rows via `mask_rows`
             if self.area is None:
-                self.area = masks.area[self.source]
-            return masks
+                self.area = self.predecoded.area[self.mask_index]
+            return self.predecoded
         if self._decoded is None or not self._decoded.keeps(slice(None) if rows is None else rows):
             keep = None
             if rows is not None:
@@ -91,9 +94,11 @@ class FrameTable:
 
     def mask_rows(self, rows: np.ndarray) -> np.ndarray:
         """The indices, in what `decoded` returns, of the masks of table rows `rows`."""
-        if self.strings is not None and self.strings.predecoded is not None:
-            return self.source[rows]
-        return rows
+        return rows if self.predecoded is None else self.mask_index[rows]
+
+    def use_predecoded(self, masks: bulk_rle.DecodedMasks, index: np.ndarray) -> None:
+        """Take frame i's mask as number index[i] of `masks`, decoded before."""
+        self.predecoded, self.mask_index = masks, index
 
     def fill_area(self) -> None:
         """Fill `area` from the masks if the caller did not (parsing each mask once)."""
@@ -117,7 +122,7 @@ def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = 
     if columns is not None:  # the kernel's one pass
         lengths, present, height, width, source, segs = columns
         track = np.repeat(np.arange(len(tracks)), lengths)[present]
-        return FrameTable(
+        table = FrameTable(
             lengths=lengths,
             track=track,
             frame=present - (np.cumsum(lengths) - lengths)[track],
@@ -127,6 +132,9 @@ def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = 
             strings=strings,
             source=source,
         )
+        if strings is not None and strings.predecoded is not None:
+            table.use_predecoded(strings.predecoded, source)
+        return table
     lengths = np.fromiter(map(len, tracks), dtype=np.int64, count=len(tracks))
     flat = list(chain.from_iterable(tracks))
     is_present = list(map(operator.is_not, flat, repeat(None)))  # C-level loops throughout
@@ -137,7 +145,7 @@ def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = 
     source = None
     if strings is not None:
         source = np.fromiter(map(itemgetter(MARKER), segs), dtype=np.int64, count=len(segs))
-    return FrameTable(
+    table = FrameTable(
         lengths=lengths,
         track=track,
         frame=present - (np.cumsum(lengths) - lengths)[track],
@@ -147,6 +155,9 @@ def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = 
         strings=strings,
         source=source,
     )
+    if strings is not None and strings.predecoded is not None:
+        table.use_predecoded(strings.predecoded, source)
+    return table
 
 
 def _area_before(frames: FrameTable, tracks: np.ndarray, limit: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@
  * reader there gives the same result and is the reference).
  *
  * cut_count_lists(raw, limit) -> None, False or
- *     (remainder, body_starts, body_ends, foreground, strings, n)
+ *     (remainder, body_starts, body_ends, foreground, strings, n,
+ *      runs, run_offsets, first, end, pixels)
  *
  * A cut starts at `"counts":` not preceded by a backslash (nor at offset 0) and followed by `[`
  * or ` [`; it ends at the next `]`. The remainder is `raw` with cut k (key through bracket)
@@ -14,8 +15,11 @@
  * then parses the document the ordinary way); body_starts / body_ends: int64 [n] bytes, list
  * k's text being raw[body_starts[k]:body_ends[k]]; foreground: float64 sum of each list's
  * odd-position values in uint32 arithmetic (pycocotools `area`); strings: every list as a COCO
- * compressed RLE string (a list of bytes). The values themselves are not kept: only the
- * strings and areas are used, and a rare caller that needs a list reads its text again. */
+ * compressed RLE string (a list of bytes). The values are kept as the metric's decoder would
+ * give them back from those strings (bulk_rle.DecodedMasks): runs (uint32, every list's
+ * values in turn), run_offsets (int64 [n + 1]), first / end (int64 [n], the foreground's
+ * linear bounds) and pixels (int64 [n], the sum of the values, -1 for an empty list), so the
+ * metric need not decode the strings it was just given. */
 #define _GNU_SOURCE 1  // memmem
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -86,8 +90,10 @@ static int find_cuts(const char *raw, Py_ssize_t len, Cuts *c) {
     return c->n > 0;
 }
 
-/* One thread's lists [k0, k1): each parsed into `scratch` and encoded straight away into its
- * own text buffer; string_end[k] is where list k's string ends in that buffer. */
+/* One thread's lists [k0, k1): each parsed into the shared run buffer from `run_base` on and
+ * encoded straight away into the share's own text buffer; string_end[k] is where list k's
+ * string ends in that buffer, run_off[k] where its runs start in the run buffer, and first /
+ * end / pixels what decoding its string gives (bulk_rle.DecodedMasks; pixels -1: no runs). */
 typedef struct {
     const unsigned char *raw;
     const Cuts *cuts;
@@ -95,10 +101,37 @@ typedef struct {
     long long limit;
     int64_t *string_end;
     double *fg;
-    uint32_t *scratch;
+    uint32_t *runs;
+    int64_t run_base, run_stop, text_size;
+    int64_t *run_off, *first, *end, *pixels;
     char *text;
     int ok;  // 0: a body not in the layout; -1: out of memory
 } ParseShare;
+
+/* Upper bounds of a share's values (a number takes at least two bytes of text with its
+ * separator) and of its encoded text (at most 6 characters a number). */
+static int64_t share_values(const Cuts *c, Py_ssize_t k0, Py_ssize_t k1) {
+    int64_t values = 0;
+    for (Py_ssize_t k = k0; k < k1; k++) values += (c->end[k] - c->body[k]) / 2 + 1;
+    return values;
+}
+
+/* The span of a list of runs (background first), as decode_impl measures it. */
+static void span_of(const uint32_t *v, Py_ssize_t m, int64_t *first, int64_t *end,
+                    int64_t *pixels) {
+    uint64_t position = 0;
+    int64_t f = -1, e = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if ((i & 1) && v[i]) {
+            if (f < 0) f = (int64_t)position;
+            e = (int64_t)(position + v[i]);
+        }
+        position += v[i];
+    }
+    *first = f < 0 ? 0 : f;
+    *end = e;
+    *pixels = m ? (int64_t)position : -1;
+}
 
 static int parse_body(const unsigned char *p, const unsigned char *e, long long limit,
                       uint32_t *v, Py_ssize_t *m, uint32_t *odd_sum) {
@@ -123,34 +156,30 @@ static int parse_body(const unsigned char *p, const unsigned char *e, long long 
 
 static void *parse_share(void *arg) {
     ParseShare *s = arg;
-    // a number takes at least two bytes of text with its separator, and at most 6 characters
-    // once encoded
-    Py_ssize_t longest = 1, values = 0;
-    for (Py_ssize_t k = s->k0; k < s->k1; k++) {
-        const Py_ssize_t most = (s->cuts->end[k] - s->cuts->body[k]) / 2 + 1;
-        if (most > longest) longest = most;
-        values += most;
-    }
-    s->scratch = malloc((size_t)longest * sizeof(uint32_t));
-    s->text = malloc(6 * (size_t)values + 1);
-    if (s->scratch == NULL || s->text == NULL) {
+    s->text = malloc((size_t)s->text_size);
+    if (s->text == NULL) {
         s->ok = -1;
         return NULL;
     }
-    advise_huge_pages(s->text, 6 * (size_t)values + 1);
-    int64_t at = 0;
+    advise_huge_pages(s->text, (size_t)s->text_size);
+    int64_t at = 0, run = s->run_base;
     for (Py_ssize_t k = s->k0; k < s->k1; k++) {
         uint32_t odd_sum = 0;
         Py_ssize_t m = 0;
+        uint32_t *v = s->runs + run;
         const unsigned char *p = s->raw + s->cuts->body[k], *e = s->raw + s->cuts->end[k];
-        if (!parse_body(p, e, s->limit, s->scratch, &m, &odd_sum)) {
+        if (!parse_body(p, e, s->limit, v, &m, &odd_sum)) {
             s->ok = 0;
             return NULL;
         }
         s->fg[k] = (double)odd_sum;
-        at += encode_one(s->scratch, m, s->text + at);
+        span_of(v, m, &s->first[k], &s->end[k], &s->pixels[k]);
+        s->run_off[k] = run;
+        run += m;
+        at += encode_one(v, m, s->text + at);
         s->string_end[k] = at;
     }
+    s->run_stop = run;
     return NULL;
 }
 
@@ -223,7 +252,8 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
     const char *raw = buf.buf;
     Cuts cuts = {0};
     PyObject *result = NULL, *remainder = NULL, *foreground = NULL, *strings = NULL;
-    PyObject *body_starts = NULL, *body_ends = NULL;
+    PyObject *body_starts = NULL, *body_ends = NULL, *runs = NULL, *run_off = NULL;
+    PyObject *first = NULL, *end = NULL, *pixels = NULL;
     ParseShare shares[2] = {{0}, {0}};
     int64_t *string_end = NULL;
     int found;
@@ -239,16 +269,39 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
         goto done;
     }
     const Py_ssize_t n = cuts.n, half = halfway(&cuts);
+    const int64_t values0 = share_values(&cuts, 0, half), values1 = share_values(&cuts, half, n);
     foreground = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    runs = bulk_bytes_of_size((Py_ssize_t)(values0 + values1) * (Py_ssize_t)sizeof(uint32_t));
+    run_off = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
+    first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
+    pixels = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
     string_end = malloc((size_t)n * sizeof(int64_t));
-    if (foreground == NULL || string_end == NULL) {
+    if (!foreground || !runs || !run_off || !first || !end || !pixels || !string_end) {
         if (string_end == NULL) PyErr_NoMemory();
         goto done;
     }
     double *fg = (double *)PyBytes_AS_STRING(foreground);
+    uint32_t *run_v = (uint32_t *)PyBytes_AS_STRING(runs);
+    int64_t *off_v = (int64_t *)PyBytes_AS_STRING(run_off);
     for (int t = 0; t < 2; t++) {
-        shares[t] = (ParseShare){(const unsigned char *)raw, &cuts, t ? half : 0, t ? n : half,
-                                 limit, string_end, fg, NULL, NULL, 1};
+        shares[t] = (ParseShare){
+            .raw = (const unsigned char *)raw,
+            .cuts = &cuts,
+            .k0 = t ? half : 0,
+            .k1 = t ? n : half,
+            .limit = limit,
+            .string_end = string_end,
+            .fg = fg,
+            .runs = run_v,
+            .run_base = t ? values0 : 0,
+            .text_size = 6 * (t ? values1 : values0) + 1,
+            .run_off = off_v,
+            .first = (int64_t *)PyBytes_AS_STRING(first),
+            .end = (int64_t *)PyBytes_AS_STRING(end),
+            .pixels = (int64_t *)PyBytes_AS_STRING(pixels),
+            .ok = 1,
+        };
     }
     Py_BEGIN_ALLOW_THREADS;
     pthread_t helper;
@@ -256,6 +309,16 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
     parse_share(&shares[0]);
     if (spawned) pthread_join(helper, NULL);
     else parse_share(&shares[1]);
+    if (shares[0].ok > 0 && shares[1].ok > 0) {
+        // the second share's runs follow the first's directly
+        const int64_t shift = values0 - shares[0].run_stop;
+        if (shift > 0 && half < n) {
+            memmove(run_v + shares[0].run_stop, run_v + values0,
+                    (size_t)(shares[1].run_stop - values0) * sizeof(uint32_t));
+            for (Py_ssize_t k = half; k < n; k++) off_v[k] -= shift;
+        }
+        off_v[n] = half < n ? shares[1].run_stop - shift : shares[0].run_stop;
+    }
     Py_END_ALLOW_THREADS;
     if (shares[0].ok < 0 || shares[1].ok < 0) {
         PyErr_NoMemory();
@@ -271,18 +334,23 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
     if (strings == NULL || body_starts == NULL || body_ends == NULL) goto done;
     remainder = remainder_of(raw, buf.len, &cuts);
     if (remainder == NULL) goto done;
-    result = Py_BuildValue("NNNNNn", remainder, body_starts, body_ends, foreground, strings, n);
-    remainder = body_starts = body_ends = foreground = strings = NULL;  // owned by result
+    result = Py_BuildValue("NNNNNnNNNNN", remainder, body_starts, body_ends, foreground, strings, n,
+                           runs, run_off, first, end, pixels);
+    // owned by result
+    remainder = body_starts = body_ends = foreground = strings = NULL;
+    runs = run_off = first = end = pixels = NULL;
 done:
     Py_XDECREF(remainder);
     Py_XDECREF(body_starts);
     Py_XDECREF(body_ends);
     Py_XDECREF(foreground);
     Py_XDECREF(strings);
-    for (int t = 0; t < 2; t++) {
-        free(shares[t].scratch);
-        free(shares[t].text);
-    }
+    Py_XDECREF(runs);
+    Py_XDECREF(run_off);
+    Py_XDECREF(first);
+    Py_XDECREF(end);
+    Py_XDECREF(pixels);
+    for (int t = 0; t < 2; t++) free(shares[t].text);
     free(string_end);
     cuts_free(&cuts);
     PyBuffer_Release(&buf);

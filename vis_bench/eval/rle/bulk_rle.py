@@ -167,26 +167,50 @@ def plain_marker_frames(segs: list, next_marker: int) -> int:
     return _rle_kernel.plain_marker_frames(segs, next_marker)
 
 
-def cut_count_lists(
-    raw: bytes, limit: int
-) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, list[bytes]] | None:
+@dataclass
+class CutLists:
+    """What `cut_count_lists` gives: the remainder with each cut k replaced by
+    `"\\u0000":k`, the int64 start and end of each list's text, float64 odd-position sums,
+    each list as a compressed RLE string, and the lists' values as the decoder would give them
+    back from those strings (`runs`, with `pixels`: each list's sum, -1 for an empty list)."""
+
+    remainder: bytes
+    body_starts: np.ndarray
+    body_ends: np.ndarray
+    foreground: np.ndarray
+    strings: list[bytes]
+    runs: DecodedMasks
+    pixels: np.ndarray
+
+
+def cut_count_lists(raw: bytes, limit: int) -> CutLists | None:
     """Cut the `"counts": [...]` lists out of a JSON text and parse them (count_lists states
-    the accepted layouts; values below `limit`), on two threads and without the GIL:
-    (remainder with each cut k replaced by `"\\u0000":k`, int64 start and end of each list's
-    text, float64 odd-position sums, each list as a compressed RLE string). None when the
-    kernel is unavailable, nothing is cut, or a list is not accepted."""
+    the accepted layouts; values below `limit`), on two threads and without the GIL. None when
+    the kernel is unavailable, nothing is cut, or a list is not accepted."""
     if not available():
         return None
     cut = _rle_kernel.cut_count_lists(raw, int(limit))
     if not cut:  # None: nothing to cut; False: a list the reader is not sure of
         return None
-    remainder, body_starts, body_ends, foreground, strings, n = cut
-    return (
-        remainder,
-        np.frombuffer(body_starts, dtype=np.int64, count=n),
-        np.frombuffer(body_ends, dtype=np.int64, count=n),
-        np.frombuffer(foreground, dtype=np.float64, count=n),
-        strings,
+    remainder, body_starts, body_ends, foreground, strings, n, runs, offsets, first, end, pixels = (
+        cut
+    )
+    foreground = np.frombuffer(foreground, dtype=np.float64, count=n)
+    offsets = np.frombuffer(offsets, dtype=np.int64, count=n + 1)
+    return CutLists(
+        remainder=remainder,
+        body_starts=np.frombuffer(body_starts, dtype=np.int64, count=n),
+        body_ends=np.frombuffer(body_ends, dtype=np.int64, count=n),
+        foreground=foreground,
+        strings=strings,
+        runs=DecodedMasks(
+            counts=np.frombuffer(runs, dtype=np.uint32, count=int(offsets[-1])),
+            offsets=offsets,
+            first=np.frombuffer(first, dtype=np.int64, count=n),
+            end=np.frombuffer(end, dtype=np.int64, count=n),
+            area=foreground,
+        ),
+        pixels=np.frombuffer(pixels, dtype=np.int64, count=n),
     )
 
 

@@ -46,15 +46,19 @@ _MAX_DIGITS = 8  # 10**8 > MAX_COMPRESSIBLE: longer numbers are refused anyway
 class CountLists:
     """All cut lists: `compressed[k]` is list k as a COCO compressed RLE string and
     `foreground[k]` the sum of its odd-position counts (the mask's pixel count, in the uint32
-    arithmetic of pycocotools `area`). The numbers themselves are not kept (nothing but a rare
-    odd frame needs them): list k's text is `raw[body_starts[k]:body_ends[k]]`, read again on
-    request."""
+    arithmetic of pycocotools `area`). As Python ints the numbers are not kept (nothing but a
+    rare odd frame needs them): list k's text is `raw[body_starts[k]:body_ends[k]]`, read again
+    on request."""
 
     compressed: list[bytes]
     foreground: np.ndarray
     raw: bytes
     body_starts: np.ndarray
     body_ends: np.ndarray
+    #: with the kernel, the lists' values as decoding `compressed` gives them, and each list's
+    #: sum of values (-1: empty), so the metric need not decode what was just encoded
+    runs: bulk_rle.DecodedMasks | None = None
+    pixels: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.compressed)
@@ -115,8 +119,10 @@ def _cut_compiled(raw: bytes) -> tuple[bytes, CountLists] | None:
     cut = bulk_rle.cut_count_lists(raw, MAX_COMPRESSIBLE)
     if cut is None:
         return None
-    remainder, body_starts, body_ends, foreground, strings = cut
-    return remainder, CountLists(strings, foreground, raw, body_starts, body_ends)
+    lists = CountLists(
+        cut.strings, cut.foreground, raw, cut.body_starts, cut.body_ends, cut.runs, cut.pixels
+    )
+    return cut.remainder, lists
 
 
 def _cut_numpy(raw: bytes) -> tuple[bytes, CountLists] | None:
