@@ -68,6 +68,8 @@ def _evaluate(args: argparse.Namespace):
         from vis_bench.eval.input_loading import InputLoading
 
         loading = InputLoading(args.gt, args.results, args.gt_cache)
+        import tabulate  # noqa: F401  (for the printed table; imported while the files are read)
+
         from vis_bench.eval.api import evaluate_files
 
         result = evaluate_files(
@@ -108,14 +110,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not os.environ.get("VB_EXP_TAB"):
-        from tabulate import tabulate
-
     from vis_bench.atomic import write_atomic
 
     result, gt, res = _evaluate(args)
-    if os.environ.get("VB_EXP_TAB"):
-        from tabulate import tabulate
+    from tabulate import tabulate
+
     for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
     if len(result.warnings) > _MAX_WARNINGS_SHOWN:
