@@ -1,8 +1,6 @@
 """Entry point of vis-bench: `python run_bench.py <command> ...` (see `--help`)."""
 
-import sys
-
-from vis_bench.cli import main
+from vis_bench.cli import finish, main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    finish(main())

@@ -204,11 +204,14 @@ def test_run_bench_script_scores_a_case(public_dir, tmp_path):
     """The documented command line, in a fresh interpreter."""
     folder = public_dir / "case_02"
     out = tmp_path / "stats.json"
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, str(REPO_ROOT / "run_bench.py"), "eval", "--gt", str(folder / "gt.json"),
          "--results", str(folder / "results.json"), "--out", str(out)],
-        check=True, capture_output=True, cwd=tmp_path,
+        check=True, capture_output=True, cwd=tmp_path, text=True,
     )  # fmt: skip
+    # the process ends without the interpreter's teardown (cli.finish): its piped output is
+    # flushed first
+    assert "| AP_occ_heavy" in done.stdout and done.stdout.endswith(f"wrote {out}\n")
     expected = json.loads((folder / "expected.json").read_text())
     written = json.loads(out.read_text())
     assert list(written) == expected["stat_names"]

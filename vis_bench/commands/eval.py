@@ -25,6 +25,8 @@ HELP = (
     "evaluators)"
 )
 GROUP = "metric"
+#: nothing to clean up once the numbers are printed and written (cli.finish)
+EXIT_WITHOUT_TEARDOWN = True
 #: --metric choices (vis_bench.eval.ovis.metric.METRICS; listed here so --help imports no metric code)
 METRICS = ("auto", "ytvis", "ovis")
 
