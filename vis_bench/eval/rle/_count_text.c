@@ -161,7 +161,6 @@ static void *parse_share(void *arg) {
         s->ok = -1;
         return NULL;
     }
-    advise_huge_pages(s->text, (size_t)s->text_size);
     int64_t at = 0, run = s->run_base;
     for (Py_ssize_t k = s->k0; k < s->k1; k++) {
         uint32_t odd_sum = 0;
@@ -271,7 +270,7 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
     const Py_ssize_t n = cuts.n, half = halfway(&cuts);
     const int64_t values0 = share_values(&cuts, 0, half), values1 = share_values(&cuts, half, n);
     foreground = bytes_of_size(n * (Py_ssize_t)sizeof(double));
-    runs = bulk_bytes_of_size((Py_ssize_t)(values0 + values1) * (Py_ssize_t)sizeof(uint32_t));
+    runs = bytes_of_size((Py_ssize_t)(values0 + values1) * (Py_ssize_t)sizeof(uint32_t));
     run_off = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
     first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
     end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));

@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "_rle_kernel.h"
 
@@ -125,23 +124,6 @@ static int counts_of(PyObject *seg, const char **s, Py_ssize_t *len, int64_t *to
 
 PyObject *bytes_of_size(Py_ssize_t size) {
     return PyBytes_FromStringAndSize(NULL, size > 0 ? size : 1);
-}
-
-void advise_huge_pages(void *start, size_t size) {
-#ifdef MADV_HUGEPAGE
-    const uintptr_t page = 4096, from = ((uintptr_t)start + page - 1) & ~(page - 1);
-    const uintptr_t to = ((uintptr_t)start + size) & ~(page - 1);
-    if (size >= HUGE_PAGE_BUFFER && to > from) madvise((void *)from, to - from, MADV_HUGEPAGE);
-#else
-    (void)start;
-    (void)size;
-#endif
-}
-
-PyObject *bulk_bytes_of_size(Py_ssize_t size) {
-    PyObject *out = bytes_of_size(size);
-    if (out != NULL) advise_huge_pages(PyBytes_AS_STRING(out), (size_t)size);
-    return out;
 }
 
 /* decode(segs, keep=None) -> False, or (True, counts, offsets, first, end, area)
@@ -302,7 +284,7 @@ static PyObject *decode_arrays(const char **strs, const Py_ssize_t *lens, const 
         seen += lens[i];
     }
     const Py_ssize_t second = kept[0] + longest[0];
-    counts = bulk_bytes_of_size((second + kept[1] + longest[1]) * (Py_ssize_t)sizeof(uint32_t));
+    counts = bytes_of_size((second + kept[1] + longest[1]) * (Py_ssize_t)sizeof(uint32_t));
     offsets = bytes_of_size((n + 1) * (Py_ssize_t)sizeof(int64_t));
     first = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
     end = bytes_of_size(n * (Py_ssize_t)sizeof(int64_t));
