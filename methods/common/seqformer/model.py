@@ -27,7 +27,7 @@ from vis_bench.methods.common.backbone_registry import (
 )
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
-from vis_bench.methods.common.frames import stack_frames
+from vis_bench.methods.common.frames import stack_frame_views, stack_frames
 from vis_bench.methods.common.fused_ops import conv_block
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
@@ -258,8 +258,8 @@ class SeqFormer(nn.Module):
 
         Backbone, input projections and positions always; with `encode` (an encoder whose
         frames never interact, SeqFormer's) also the encoder's memory, the mask features and
-        every decoder layer's cross-attention values of the memory (projected frame by frame,
-        so a frame's values do not depend on the frames batched with it). `forward_frames` runs
+        every decoder layer's cross-attention values of the memory (a projection of each token,
+        batched over the frames as the encoder's own projections are). `forward_frames` runs
         the rest of a clip from them, with the values `forward` computes.
         """
         if self.detr.backbone is None:
@@ -277,7 +277,8 @@ class SeqFormer(nn.Module):
         flat = transformer.flatten_levels(srcs, masks, poses)
         memory = transformer.encode(flat)
         mask_feats = self.mask_features(memory, flat)
-        decoder = transformer.decoder
+        # [n, S, M, C/M] per layer: linear in each token, as the encoder's own projections are
+        values = transformer.decoder.project_values(memory, flat["mask"])
         # every frame of a video has the size (and padding) of the first: its layout is theirs
         layout = {k: flat[k] for k in ("spatial_shapes", "level_start_index", "valid_ratios")}
         return [
@@ -285,7 +286,7 @@ class SeqFormer(nn.Module):
                 "memory": memory[0, i],
                 "mask": flat["mask"][0, i],
                 "mask_feats": mask_feats[i],
-                "values": decoder.project_values(memory[:, i : i + 1], flat["mask"][:, i : i + 1]),
+                "values": [layer[i] for layer in values],
             }
             | layout
             for i in range(n)
@@ -308,7 +309,8 @@ class SeqFormer(nn.Module):
             memory = torch.stack([f["memory"] for f in frames])[None]
             mask_feats = stack_frames([f["mask_feats"] for f in frames])
             values = [
-                torch.cat(layer) for layer in zip(*(f["values"] for f in frames), strict=True)
+                stack_frame_views(list(layer))
+                for layer in zip(*(f["values"] for f in frames), strict=True)
             ]
             out = self.decode_clip(memory, flat, mask_feats, values)
         return self.clip_outputs(out, orig_size, mask_queries)
