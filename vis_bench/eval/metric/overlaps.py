@@ -121,36 +121,25 @@ def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = 
     columns = bulk_rle.frame_columns(tracks, strings is not None)
     if columns is not None:  # the kernel's one pass
         lengths, present, height, width, source, segs = columns
-        track = np.repeat(np.arange(len(tracks)), lengths)[present]
-        table = FrameTable(
-            lengths=lengths,
-            track=track,
-            frame=present - (np.cumsum(lengths) - lengths)[track],
-            height=height,
-            width=width,
-            segs=segs,
-            strings=strings,
-            source=source,
-        )
-        if strings is not None and strings.predecoded is not None:
-            table.use_predecoded(strings.predecoded, source)
-        return table
-    lengths = np.fromiter(map(len, tracks), dtype=np.int64, count=len(tracks))
-    flat = list(chain.from_iterable(tracks))
-    is_present = list(map(operator.is_not, flat, repeat(None)))  # C-level loops throughout
-    present = np.flatnonzero(np.array(is_present, dtype=bool))
-    segs = list(compress(flat, is_present))
-    sizes = list(map(itemgetter("size"), segs))
+    else:
+        lengths = np.fromiter(map(len, tracks), dtype=np.int64, count=len(tracks))
+        flat = list(chain.from_iterable(tracks))
+        is_present = list(map(operator.is_not, flat, repeat(None)))  # C-level loops throughout
+        present = np.flatnonzero(np.array(is_present, dtype=bool))
+        segs = list(compress(flat, is_present))
+        sizes = list(map(itemgetter("size"), segs))
+        height = np.fromiter(map(itemgetter(0), sizes), dtype=np.int64, count=len(sizes))
+        width = np.fromiter(map(itemgetter(1), sizes), dtype=np.int64, count=len(sizes))
+        source = None
+        if strings is not None:
+            source = np.fromiter(map(itemgetter(MARKER), segs), dtype=np.int64, count=len(segs))
     track = np.repeat(np.arange(len(tracks)), lengths)[present]
-    source = None
-    if strings is not None:
-        source = np.fromiter(map(itemgetter(MARKER), segs), dtype=np.int64, count=len(segs))
     table = FrameTable(
         lengths=lengths,
         track=track,
         frame=present - (np.cumsum(lengths) - lengths)[track],
-        height=np.fromiter(map(itemgetter(0), sizes), dtype=np.int64, count=len(sizes)),
-        width=np.fromiter(map(itemgetter(1), sizes), dtype=np.int64, count=len(sizes)),
+        height=height,
+        width=width,
         segs=segs,
         strings=strings,
         source=source,

@@ -67,21 +67,29 @@ static void cuts_free(Cuts *c) {
     free(c->end);
 }
 
-/* 1: found cuts; 0: none, or a list that never closes (the caller's None); -1: out of memory. */
-static int find_cuts(const char *raw, Py_ssize_t len, Cuts *c) {
+/* The next `"counts":` at or after p followed by `open` (or a space and `open`), its quote not
+ * after a backslash nor at offset 0: its key's start, with *body just past `open`; NULL when
+ * there is none. */
+static const char *next_key(const char *raw, const char *p, const char *stop, char open,
+                            const char **body) {
     const Py_ssize_t key_len = (Py_ssize_t)sizeof(KEY) - 1;
-    const char *p = raw, *stop = raw + len;
     while (p < stop) {
         const char *hit = memmem(p, (size_t)(stop - p), KEY, (size_t)key_len);
-        if (hit == NULL) break;
+        if (hit == NULL) return NULL;
         const char *after = hit + key_len;
-        const char *body = NULL;
-        if (after < stop && *after == '[') body = after + 1;
-        else if (after + 1 < stop && after[0] == ' ' && after[1] == '[') body = after + 2;
-        if (body == NULL || hit == raw || hit[-1] == '\\') {
-            p = after;  // not a list, or the quote is inside a string: not cut
-            continue;
-        }
+        *body = NULL;
+        if (after < stop && *after == open) *body = after + 1;
+        else if (after + 1 < stop && after[0] == ' ' && after[1] == open) *body = after + 2;
+        if (*body != NULL && hit != raw && hit[-1] != '\\') return hit;
+        p = after;  // another value, or the quote is inside a string: not cut
+    }
+    return NULL;
+}
+
+/* 1: found cuts; 0: none, or a list that never closes (the caller's None); -1: out of memory. */
+static int find_cuts(const char *raw, Py_ssize_t len, Cuts *c) {
+    const char *p = raw, *stop = raw + len, *body, *hit;
+    while ((hit = next_key(raw, p, stop, '[', &body)) != NULL) {
         const char *end = memchr(body, ']', (size_t)(stop - body));
         if (end == NULL) return 0;
         if (cuts_push(c, hit - raw, body - raw, end - raw) < 0) return -1;
@@ -396,19 +404,8 @@ static const char *mask_string_end(const char *q, const char *stop) {
 }
 
 static int find_strings(const char *raw, Py_ssize_t len, Cuts *c) {
-    const Py_ssize_t key_len = (Py_ssize_t)sizeof(KEY) - 1;
-    const char *p = raw, *stop = raw + len;
-    while (p < stop) {
-        const char *hit = memmem(p, (size_t)(stop - p), KEY, (size_t)key_len);
-        if (hit == NULL) break;
-        const char *after = hit + key_len;
-        const char *body = NULL;
-        if (after < stop && *after == '"') body = after + 1;
-        else if (after + 1 < stop && after[0] == ' ' && after[1] == '"') body = after + 2;
-        if (body == NULL || hit == raw || hit[-1] == '\\') {
-            p = after;  // not a string, or the quote is inside a string: not cut
-            continue;
-        }
+    const char *p = raw, *stop = raw + len, *body, *hit;
+    while ((hit = next_key(raw, p, stop, '"', &body)) != NULL) {
         const char *q = mask_string_end(body, stop);
         if (q == NULL) return 0;  // a byte no mask string holds, or no closing quote
         if (cuts_push(c, hit - raw, body - raw, q - raw) < 0) return -1;

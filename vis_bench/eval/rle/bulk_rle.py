@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -65,18 +66,7 @@ def decode(segs: list[dict], keep: np.ndarray | None = None) -> DecodedMasks | N
         segs if isinstance(segs, list) else list(segs),
         None if keep is None else keep.view(np.uint8),
     )
-    if decoded is False:
-        return None
-    _, counts, offsets, first, end, area = decoded
-    n = len(segs)
-    return DecodedMasks(
-        counts=np.frombuffer(counts, dtype=np.uint32),
-        offsets=np.frombuffer(offsets, dtype=np.int64, count=n + 1),
-        first=np.frombuffer(first, dtype=np.int64, count=n),
-        end=np.frombuffer(end, dtype=np.int64, count=n),
-        area=np.frombuffer(area, dtype=np.float64, count=n),
-        kept=keep,
-    )
+    return _decoded_masks(decoded, len(segs), keep)
 
 
 def decode_text(
@@ -101,6 +91,11 @@ def decode_text(
         np.ascontiguousarray(totals, dtype=np.int64),
         None if keep is None else keep.view(np.uint8),
     )
+    return _decoded_masks(decoded, n, keep)
+
+
+def _decoded_masks(decoded: Any, n: int, keep: np.ndarray | None) -> DecodedMasks | None:
+    """The kernel's decode output for n masks as DecodedMasks; None where it said False."""
     if decoded is False:
         return None
     _, counts, offsets, first, end, area = decoded
