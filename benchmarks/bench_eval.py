@@ -25,19 +25,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import importlib
 import io
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from official_eval_process import load_official
 from ytvis_scale_case import CaseSpec, build_case
 
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
@@ -81,26 +79,6 @@ def time_gt_preloaded(gt, res_path: Path) -> tuple[Timings, Stats]:
         del res
     timings["total"] = time.perf_counter() - start
     return timings, result.stats
-
-
-def load_official(folder: Path) -> tuple[type, type]:
-    """(YTVOS, YTVOSeval) imported from the official files in `folder`, on PyPI pycocotools.
-
-    The files import `mask` relatively, so they are loaded as a throw-away package whose `mask`
-    is pycocotools.mask (the fork's mask code differs only where the segm metric never looks).
-    """
-    from pycocotools import mask
-
-    for name in ("ytvos.py", "ytvoseval.py"):
-        if not (folder / name).is_file():
-            raise SystemExit(f"--official: {folder / name} not found")
-    package = types.ModuleType("_official_ytvis")
-    package.__path__ = [str(folder)]
-    sys.modules["_official_ytvis"] = package
-    sys.modules["_official_ytvis.mask"] = mask
-    ytvos = importlib.import_module("_official_ytvis.ytvos")
-    ytvoseval = importlib.import_module("_official_ytvis.ytvoseval")
-    return ytvos.YTVOS, ytvoseval.YTVOSeval
 
 
 def time_official(

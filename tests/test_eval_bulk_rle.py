@@ -147,3 +147,36 @@ class _Dict(dict):
 )
 def test_plain_result_frames_is_the_loaders_common_case(segs, plain):
     assert bulk_rle.plain_result_frames(segs) is plain
+
+
+def _runs_mask(counts: list[int]) -> np.ndarray:
+    """The flat mask of a run list (background first)."""
+    return np.repeat(np.arange(len(counts)) % 2, counts).astype(bool)
+
+
+def test_intersections_take_zero_length_runs_anywhere():
+    """Count lists (GT files give them as they are) may hold zero-length runs at any place
+    and end on either kind of run: the interval walk counts exactly the shared pixels."""
+    rng = np.random.default_rng(11)
+    total = 60
+    lists = [[], [total], [0, total], [0, 0, total], [total, 0]]
+    for _ in range(60):
+        cuts = np.sort(rng.integers(0, total + 1, rng.integers(1, 12)))
+        counts = np.diff(np.concatenate([[0], cuts, [total]])).tolist()  # zeros where cuts repeat
+        lists.append(counts)
+    lists = [c for c in lists if sum(c) == total]
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in lists])]).astype(np.int64)
+    masks = [_runs_mask(c) for c in lists]
+    fg = [np.flatnonzero(m) for m in masks]
+    decoded = bulk_rle.DecodedMasks(
+        counts=np.array([v for c in lists for v in c], dtype=np.uint32),
+        offsets=offsets,
+        first=np.array([f[0] if len(f) else 0 for f in fg], dtype=np.int64),
+        end=np.array([f[-1] + 1 if len(f) else 0 for f in fg], dtype=np.int64),
+        area=np.array([m.sum() for m in masks], dtype=np.float64),
+    )
+    n = len(lists)
+    a_rows, b_rows = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    got = bulk_rle.intersections(decoded, a_rows, decoded, b_rows)
+    want = [int((masks[i] & masks[j]).sum()) for i, j in zip(a_rows, b_rows, strict=True)]
+    assert got.tolist() == want

@@ -286,9 +286,12 @@ def test_the_kernel_and_numpy_readers_agree(seed, monkeypatch):
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_kept_runs_are_what_decoding_the_strings_gives(seed, reader):
+@pytest.mark.parametrize("layout", ["compact", "json.dump default"])
+def test_kept_runs_are_what_decoding_the_strings_gives(seed, layout, reader):
     """The kernel keeps every list's values (runs, bounds, pixel totals) as bulk_rle.decode
-    reads them back from the compressed strings; an empty list has none (pixels -1)."""
+    reads them back from the compressed strings; an empty list has none (pixels -1). The
+    lists are parsed on two threads into one run array: each list's runs start where the one
+    before ends, whatever the separators."""
     from vis_bench.eval.rle import bulk_rle
 
     rng = np.random.default_rng(seed)
@@ -298,7 +301,8 @@ def test_kept_runs_are_what_decoding_the_strings_gives(seed, reader):
     lists[3] = []
     lists[4] = [0]
     lists[5] = [5, 0, 0, 7]
-    parsed = loads_with_count_lists(json.dumps(_doc(*lists)).encode())[1]
+    lists[44:47] = [[], [9], []]  # about where the second thread's share starts
+    parsed = loads_with_count_lists(json.dumps(_doc(*lists), **LAYOUTS[layout]).encode())[1]
     if reader == "numpy":
         assert parsed.runs is None
         return
@@ -306,6 +310,7 @@ def test_kept_runs_are_what_decoding_the_strings_gives(seed, reader):
     for k, counts in enumerate(lists):
         got = runs.counts[runs.offsets[k] : runs.offsets[k + 1]].tolist()
         assert got == counts
+        assert runs.offsets[k + 1] == runs.offsets[k] + len(counts)
         assert parsed.pixels[k] == (sum(counts) if counts else -1)
         if counts:
             want = bulk_rle.decode([{"size": [1, sum(counts)], "counts": parsed.compressed[k]}])

@@ -177,20 +177,68 @@ def test_strings_are_decoded_while_the_file_is_read(tmp_path):
     _, res_path = _write(tmp_path, gt, results)
     data, strings = read_located(res_path)
     segs = [s for r in results for s in r["segmentations"] if s]
-    assert strings.predecoded is not None
-    _assert_same_masks(strings.predecoded, bulk_rle.decode(segs))
+    assert strings.scanned is not None
+    whole = bulk_rle.decode(segs)
+    assert not strings.scanned.keeps(np.arange(len(segs)))  # the runs are read again later
+    for name in ("first", "end", "area"):
+        np.testing.assert_array_equal(getattr(strings.scanned, name), getattr(whole, name))
+
+
+def _scanned_case(tmp_path, seed: int):
+    gt, results = _case(seed)
+    _, res_path = _write(tmp_path, gt, results)
+    _, strings = read_located(res_path)
+    segs = [s for r in results for s in r["segmentations"] if s]
+    return strings, segs
+
+
+def test_intersections_from_the_text_equal_those_of_the_decoded_runs(tmp_path):
+    strings, segs = _scanned_case(tmp_path, 6)
+    whole = bulk_rle.decode(segs)
+    rng = np.random.default_rng(0)
+    # runs of one string (decoded once for them), strings in any order, repeats
+    a_rows = np.concatenate([np.repeat(np.arange(len(segs)), 3), rng.permutation(len(segs))])
+    b_rows = rng.integers(0, len(segs), len(a_rows))
+    got = strings.intersections(a_rows, whole, b_rows)
+    np.testing.assert_array_equal(got, bulk_rle.intersections(whole, a_rows, whole, b_rows))
+    masks = [rle.decode(s).astype(bool) for s in segs]
+    want = [int((masks[i] & masks[j]).sum()) for i, j in zip(a_rows, b_rows, strict=True)]
+    assert got.tolist() == want
+    assert strings.intersections(a_rows[:0], whole, b_rows[:0]).shape == (0,)
+
+
+def test_intersections_from_the_text_check_their_input(tmp_path):
+    strings, segs = _scanned_case(tmp_path, 8)
+    whole = bulk_rle.decode(segs)
+    n = len(segs)
+    with pytest.raises(IndexError):
+        strings.intersections(np.array([n]), whole, np.array([0]))
+    with pytest.raises(IndexError):
+        strings.intersections(np.array([0]), whole, np.array([n]))
+    with pytest.raises(ValueError, match="runs were not kept"):
+        strings.intersections(np.array([0]), strings.scanned, np.array([0]))
+    scanned = strings.scanned
+    strings.scanned = None
+    with pytest.raises(ValueError, match="scanned first"):
+        strings.intersections(np.array([0]), whole, np.array([0]))
+    strings.scanned = scanned
+    raw = bytearray(strings.raw)
+    raw[int(strings.starts[0])] = ord(" ")  # the text changed under a scanned string
+    strings.raw = bytes(raw)
+    with pytest.raises(ValueError):
+        strings.intersections(np.array([0]), whole, np.array([0]))
 
 
 def test_predecoding_steps_aside_when_unsure(tmp_path):
     gt, results = _case(5)
     results[2]["counts"] = next(s for s in results[2]["segmentations"] if s)["counts"]
     _, res_path = _write(tmp_path, gt, results)
-    assert read_located(res_path)[1].predecoded is None  # a string outside the frames
+    assert read_located(res_path)[1].scanned is None  # a string outside the frames
     gt, results = _case(5)
     seg = next(s for s in results[0]["segmentations"] if s)
     seg["size"] = [H, W - 1]  # its runs cover more than its frame
     _, res_path = _write(tmp_path, gt, results)
-    assert read_located(res_path)[1].predecoded is None
+    assert read_located(res_path)[1].scanned is None
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -201,12 +249,12 @@ def test_predecoded_masks_score_as_the_metric_own_decoding(tmp_path, seed):
     gt_path, res_path = _write(tmp_path, gt, results)
     ground_truth = load_ground_truth(gt_path)
     scored = []
-    for predecode in (True, False):
+    for scan in (True, False):
         data, strings = read_located(res_path)
-        if not predecode:
-            strings.predecoded = None
+        if not scan:
+            strings.scanned = None
         else:
-            assert strings.predecoded is not None
+            assert strings.scanned is not None
         loaded = results_from_list(data, ground_truth, str(res_path), strings)
         scored.append(evaluate_loaded(ground_truth, loaded))
     assert scored[0].stats == scored[1].stats

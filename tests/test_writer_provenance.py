@@ -136,15 +136,22 @@ def test_bench_eval_process_report(monkeypatch, tmp_path):
     argv = ["--official", str(tmp_path), "--repeat", "1", "--json", str(tmp_path / "p.json")]
     bench = _bench(monkeypatch, "bench_eval_process", argv)
     monkeypatch.setattr(bench, "build_case", lambda *a: (tmp_path / "gt.json", tmp_path / "r.json"))
+    compiled = []
+    monkeypatch.setattr(bench, "compile_sources", compiled.append)
 
     def process(command: list[str]) -> float:
-        Path(command[-1]).write_text(json.dumps({"AP": 0.5}))
+        # the official process writes YTVOSeval.stats in order; ours, named numbers
+        stats = [0.5] * len(bench.STAT_NAMES)
+        if "official_eval_process.py" not in command[1]:
+            stats = dict(zip(bench.STAT_NAMES, stats, strict=True))
+        Path(command[-1]).write_text(json.dumps(stats))
         return 0.25
 
     monkeypatch.setattr(bench, "_timed", process)
     bench.main()
     report = json.loads((tmp_path / "p.json").read_text())
     assert report["max_stat_difference"] == 0 and "loadavg_after" in report
+    assert compiled == [tmp_path] and "compiled beforehand" in report["bytecode"]
     _provenance(tmp_path / "p.json", ["bench_eval_process.py", *argv])
 
 

@@ -42,18 +42,26 @@ class _Background:
 
 def _read_ground_truth(path: Path, cache_dir: Path | None):
     if cache_dir is None:
+        # the count lists cut (no GIL) while this thread and the caller import NumPy and the
+        # metric (GIL): text_cuts imports neither
+        from vis_bench.eval.rle.text_cuts import cut_ground_truth
+
+        made = cut_ground_truth(path)
         from vis_bench.eval.metric.loading import load_ground_truth
 
-        return load_ground_truth(path)
+        return load_ground_truth(path, made)
     from vis_bench.eval.metric.gt_cache import load_ground_truth_cached
 
     return load_ground_truth_cached(path, cache_dir)
 
 
 def _read_results(path: Path):
+    from vis_bench.eval.rle.text_cuts import cut_results
+
+    made = cut_results(path)  # as for the GT: before the imports
     from vis_bench.eval.rle.result_strings import read_located
 
-    return read_located(path)
+    return read_located(path, made)
 
 
 class InputLoading:

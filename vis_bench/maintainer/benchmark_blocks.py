@@ -28,7 +28,9 @@ def eval_speed_block(root: Path) -> str:
             "benchmarks/bench_eval_process.py --official DIR --json "
             f"benchmarks/results/eval_process.json` ({report['repeat']} alternating runs, "
             f"{report['cpu_count']} cores, load average {report['loadavg_before'][0]:.1f} -> "
-            f"{report['loadavg_after'][0]:.1f}).",
+            f"{report['loadavg_after'][0]:.1f}"
+            + (f"; {report['bytecode']}" if "bytecode" in report else "")
+            + ").",
         ]
     )
 

@@ -29,35 +29,53 @@ class Accumulated:
     cat_ids: np.ndarray
 
 
+def _first_reaching(npig: np.ndarray) -> np.ndarray:
+    """[..., R]: for each non-ignored GT count, the first TP count whose recall reaches each
+    recall threshold (what a float search of tp / npig finds); rows of count 0 are never read.
+    Once per (setting, category): the counts do not change with maxDets."""
+    npig = np.asarray(npig, dtype=np.int64)
+    flat = npig.ravel()
+    out = np.zeros((len(flat), len(RECALL_THRESHOLDS)), dtype=np.int64)
+    for count in np.unique(flat[flat > 0]):
+        out[flat == count] = np.searchsorted(
+            np.arange(count + 1) / count, RECALL_THRESHOLDS, side="left"
+        )
+    return out.reshape(*npig.shape, len(RECALL_THRESHOLDS))
+
+
 def _recall_positions(tp: np.ndarray, npig: int | np.ndarray) -> np.ndarray:
-    """Per row, the left insertion index of each recall threshold in recall = tp / npig.
+    """Per row, the left insertion index of each recall threshold in recall = tp / npig
+    (`npig`: one count, or one per row)."""
+    npig = np.broadcast_to(np.asarray(npig, dtype=np.int64), (tp.shape[0],))
+    return _positions_of(tp, _first_reaching(npig))
+
+
+def _positions_of(tp: np.ndarray, first_reaching: np.ndarray) -> np.ndarray:
+    """`_recall_positions` from the rows' `_first_reaching` counts.
 
     Recall k / npig is below threshold r exactly when the count k is below the first count
     whose recall reaches r, so all rows are searched at once on exact integers (rows kept
-    apart by an offset) instead of row by row on floats. `npig`: one count, or one per row.
+    apart by an offset) instead of row by row on floats.
     """
     n_rows, nd = tp.shape
-    npig = np.broadcast_to(np.asarray(npig, dtype=np.int64), (n_rows,))
-    first_reaching = np.empty((n_rows, len(RECALL_THRESHOLDS)), dtype=np.int64)
-    for count in np.unique(npig):
-        reach = np.searchsorted(np.arange(count + 1) / count, RECALL_THRESHOLDS, side="left")
-        first_reaching[npig == count] = reach
-    span = int(npig.max()) + nd + 2
+    span = int(first_reaching.max(initial=0)) + nd + 2
     offset = np.arange(n_rows)[:, None] * span
     found = np.searchsorted((tp + offset).ravel(), (first_reaching + offset).ravel(), "left")
     return found.reshape(n_rows, -1) - np.arange(n_rows)[:, None] * nd
 
 
-def _interpolated_precision(tp: np.ndarray, fp: np.ndarray, npig: int | np.ndarray) -> tuple:
+def _interpolated_precision(
+    tp: np.ndarray, fp: np.ndarray, npig: np.ndarray, first_reaching: np.ndarray
+) -> tuple:
     """Recall at the end and precision at the 101 recall points, per row (`npig`: the
-    non-ignored GT count, one or one per row)."""
+    non-ignored GT count of each row, `first_reaching` its `_first_reaching` counts)."""
     n_rows, nd = tp.shape
     if nd == 0:
         return np.zeros(n_rows), np.zeros((n_rows, len(RECALL_THRESHOLDS)))
     rc = tp / np.asarray(npig, dtype=np.float64).reshape(-1, 1)
     pr = tp / (fp + tp + np.spacing(1))
     pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # non-increasing from the right
-    inds = _recall_positions(tp, npig)
+    inds = _positions_of(tp, first_reaching)
     rows = np.arange(n_rows)[:, None]
     q = np.where(inds < nd, pr[rows, np.minimum(inds, nd - 1)], 0.0)
     return rc[:, -1], q
@@ -79,6 +97,7 @@ def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
     npig = np.stack(
         [np.bincount(gt_cat[~matches.gt_ignored[a]], minlength=n_cat) for a in range(n_areas)]
     )  # [A, K]
+    reaching = _first_reaching(npig)  # [A, K, R]
     counted = ~matches.dt_ignored
     tps_all = matches.dt_matched & counted  # [A, T, D]
     fps_all = ~matches.dt_matched & counted
@@ -90,12 +109,16 @@ def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
         areas = np.flatnonzero(npig[:, k])
         # every (setting, threshold) row of the category at once: the same sums per row
         row_npig = np.repeat(npig[areas, k], n_thr)
+        row_reaching = np.repeat(reaching[areas, k], n_thr, axis=0)
         for m, max_det in enumerate(MAX_DETS):
             sel = in_cat[pairs.dt_rank[in_cat] < max_det]
             tp = np.cumsum(tps_all[:, :, sel][areas], axis=2).astype(np.float64)
             fp = np.cumsum(fps_all[:, :, sel][areas], axis=2).astype(np.float64)
             rc_last, q = _interpolated_precision(
-                tp.reshape(len(row_npig), len(sel)), fp.reshape(len(row_npig), len(sel)), row_npig
+                tp.reshape(len(row_npig), len(sel)),
+                fp.reshape(len(row_npig), len(sel)),
+                row_npig,
+                row_reaching,
             )
             recall[:, k, areas, m] = rc_last.reshape(len(areas), n_thr).T
             precision[:, :, k, areas, m] = q.reshape(len(areas), n_thr, n_rec).transpose(1, 2, 0)

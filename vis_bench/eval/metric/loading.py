@@ -24,6 +24,7 @@ from vis_bench.eval.rle import bulk_rle
 from vis_bench.eval.rle.areas import track_areas
 from vis_bench.eval.rle.count_lists import MARKER, CountLists, loads_with_count_lists
 from vis_bench.eval.rle.result_strings import ResultStrings, read_ordinary
+from vis_bench.eval.rle.text_cuts import CutText
 from vis_bench.formats.occlusion import OcclusionLabelError, label_counts, score_from_counts
 from vis_bench.formats.results_file import read_results
 from vis_bench.formats.rle import describe_list_entry
@@ -138,15 +139,16 @@ def _gt_frame_rle(seg: Any, height: int, width: int) -> RLE:
     return seg
 
 
-def load_ground_truth(path: str | Path) -> GroundTruth:
+def load_ground_truth(path: str | Path, made: CutText | None = None) -> GroundTruth:
     """Read a YouTube-VIS GT file (`videos`, `categories`, `annotations`).
 
     Uncompressed RLE count lists, most of a released file, are parsed in bulk (count_lists);
     a file that reader is not sure about is parsed the ordinary way, with the same result.
+    `made`: the file read and cut before (text_cuts.cut_ground_truth, eval/input_loading.py).
     """
     with paused_gc():
-        raw = read_mapped(path, "ground truth")
-        fast = loads_with_count_lists(raw)
+        raw = read_mapped(path, "ground truth") if made is None else made.raw
+        fast = loads_with_count_lists(raw, made)
         if fast is not None and _markers_in_place(*fast):
             return _build_ground_truth(fast[0], str(path), fast[1])
         return ground_truth_from_dict(parse_json(raw, path, "ground truth"), str(path))

@@ -62,7 +62,8 @@ class FrameTable:
     strings: ResultStrings | None = None
     source: np.ndarray | None = None
     # the frames' masks decoded before (while the files were read): frame i's is number
-    # mask_index[i] of `predecoded`
+    # mask_index[i] of `predecoded`. GT count lists keep their runs; a results text's scan
+    # keeps none, and its strings are decoded again from the text as they are intersected
     predecoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
     mask_index: np.ndarray | None = field(default=None, repr=False)
     _decoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
@@ -144,8 +145,8 @@ def frame_table(tracks: list[list[RLE | None]], strings: ResultStrings | None = 
         strings=strings,
         source=source,
     )
-    if strings is not None and strings.predecoded is not None:
-        table.use_predecoded(strings.predecoded, source)
+    if strings is not None and strings.scanned is not None:
+        table.use_predecoded(strings.scanned, source)
     return table
 
 
@@ -284,7 +285,10 @@ def _entry_intersections(
         d.rle_segs()
         ratio = _crowd_ratios(d, g, grp, d_batch)
         return np.rint(ratio * d.area[d_rows])
-    return bulk_rle.intersections(d_masks, d.mask_rows(d_rows), g_masks, g.mask_rows(g_rows))
+    d_at, g_at = d.mask_rows(d_rows), g.mask_rows(g_rows)
+    if not d_masks.keeps(d_at) and d.strings is not None:
+        return d.strings.intersections(d_at, g_masks, g_at)  # scanned: runs from the text
+    return bulk_rle.intersections(d_masks, d_at, g_masks, g_at)
 
 
 def _crowd_ratios(d: FrameTable, g: FrameTable, grp: _Groups, d_batch: np.ndarray) -> np.ndarray:

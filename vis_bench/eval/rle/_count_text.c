@@ -124,6 +124,49 @@ static int64_t share_values(const Cuts *c, Py_ssize_t k0, Py_ssize_t k1) {
     return values;
 }
 
+/* The values lists [k0, k1) hold when they are in the layout: one more than their commas
+ * (none for an empty list). parse_body never writes more (a value after the first follows a
+ * comma), so the second share's runs can start right after the first's. */
+static int64_t exact_values(const unsigned char *raw, const Cuts *c, Py_ssize_t k0,
+                            Py_ssize_t k1) {
+    int64_t values = 0;
+    for (Py_ssize_t k = k0; k < k1; k++) {
+        const unsigned char *p = raw + c->body[k], *e = raw + c->end[k];
+        if (p == e) continue;
+        values++;
+#ifdef __SSE2__
+        for (; e - p >= 16; p += 16) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)p);
+            values += __builtin_popcount(
+                (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(','))));
+        }
+#endif
+        for (; p < e; p++) values += *p == ',';
+    }
+    return values;
+}
+
+/* k's decimal digits into w (no terminator); their number. */
+static Py_ssize_t write_decimal(char *w, Py_ssize_t k) {
+    char digits[24];
+    Py_ssize_t n = 0;
+    do {
+        digits[n++] = (char)('0' + k % 10);
+        k /= 10;
+    } while (k);
+    for (Py_ssize_t i = 0; i < n; i++) w[i] = digits[n - 1 - i];
+    return n;
+}
+
+static Py_ssize_t decimal_length(Py_ssize_t k) {
+    Py_ssize_t n = 1;
+    while (k >= 10) {
+        k /= 10;
+        n++;
+    }
+    return n;
+}
+
 /* The span of a list of runs (background first), as decode_impl measures it. */
 static void span_of(const uint32_t *v, Py_ssize_t m, int64_t *first, int64_t *end,
                     int64_t *pixels) {
@@ -228,11 +271,10 @@ static PyObject *int64_bytes(const int64_t *v, Py_ssize_t n) {
 
 /* The document with every cut replaced by its marker, into a new bytes object. */
 static PyObject *remainder_of(const char *raw, Py_ssize_t len, const Cuts *c) {
-    char digits[24];
     Py_ssize_t size = len;
     for (Py_ssize_t k = 0; k < c->n; k++) {
         size -= c->end[k] + 1 - c->at[k];
-        size += (Py_ssize_t)sizeof(MARKER) - 1 + snprintf(digits, sizeof(digits), "%zd", k);
+        size += (Py_ssize_t)sizeof(MARKER) - 1 + decimal_length(k);
     }
     PyObject *out = bytes_of_size(size);
     if (out == NULL) return NULL;
@@ -244,7 +286,7 @@ static PyObject *remainder_of(const char *raw, Py_ssize_t len, const Cuts *c) {
         w += c->at[k] - from;
         memcpy(w, MARKER, sizeof(MARKER) - 1);
         w += sizeof(MARKER) - 1;
-        w += snprintf(w, sizeof(digits), "%zd", k);
+        w += write_decimal(w, k);
         from = c->end[k] + 1;
     }
     memcpy(w, raw + from, (size_t)(len - from));
@@ -311,21 +353,17 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
         };
     }
     Py_BEGIN_ALLOW_THREADS;
+    // The helper parses the first share from run 0 while this thread counts that share's
+    // values, so that the second share's runs follow the first's directly (no gap to close).
     pthread_t helper;
-    const int spawned = half < n && pthread_create(&helper, NULL, parse_share, &shares[1]) == 0;
-    parse_share(&shares[0]);
+    const int spawned = pthread_create(&helper, NULL, parse_share, &shares[0]) == 0;
+    const int64_t first_values = exact_values((const unsigned char *)raw, &cuts, 0, half);
+    shares[1].run_base = first_values;
+    if (!spawned) parse_share(&shares[0]);
+    parse_share(&shares[1]);
     if (spawned) pthread_join(helper, NULL);
-    else parse_share(&shares[1]);
-    if (shares[0].ok > 0 && shares[1].ok > 0) {
-        // the second share's runs follow the first's directly
-        const int64_t shift = values0 - shares[0].run_stop;
-        if (shift > 0 && half < n) {
-            memmove(run_v + shares[0].run_stop, run_v + values0,
-                    (size_t)(shares[1].run_stop - values0) * sizeof(uint32_t));
-            for (Py_ssize_t k = half; k < n; k++) off_v[k] -= shift;
-        }
-        off_v[n] = half < n ? shares[1].run_stop - shift : shares[0].run_stop;
-    }
+    if (shares[0].ok > 0 && shares[0].run_stop != first_values) shares[0].ok = 0;  // not sure
+    off_v[n] = shares[1].run_stop;
     Py_END_ALLOW_THREADS;
     if (shares[0].ok < 0 || shares[1].ok < 0) {
         PyErr_NoMemory();

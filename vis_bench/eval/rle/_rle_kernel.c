@@ -331,18 +331,27 @@ done:
     return result;
 }
 
-/* |A ∩ B| of two masks of the same size, by walking both run lists once. */
+/* |A ∩ B| of two masks of the same size, by walking both masks' foreground intervals once
+ * (runs alternate background, foreground; zero-length runs are allowed anywhere): each step
+ * adds the overlap of the current two intervals and moves past the one that ends first. */
 static uint64_t intersect(const uint32_t *a, int64_t na, const uint32_t *b, int64_t nb) {
     uint64_t inter = 0;
-    int64_t ia = 0, ib = 0;
-    uint64_t end_a = na ? a[0] : 0, end_b = nb ? b[0] : 0;  // end of the current runs
-    uint64_t start = 0;
-    while (ia < na && ib < nb) {
-        uint64_t stop = end_a < end_b ? end_a : end_b;
-        if ((ia & 1) && (ib & 1)) inter += stop - start;
-        start = stop;
-        if (end_a == stop && ++ia < na) end_a += a[ia];
-        if (end_b == stop && ++ib < nb) end_b += b[ib];
+    if (na < 2 || nb < 2) return 0;
+    int64_t ia = 1, ib = 1;  // the current foreground runs
+    uint64_t sa = a[0], sb = b[0];  // where they start
+    for (;;) {
+        const uint64_t ea = sa + a[ia], eb = sb + b[ib];
+        const uint64_t lo = sa > sb ? sa : sb, hi = ea < eb ? ea : eb;
+        if (hi > lo) inter += hi - lo;
+        if (ea <= eb) {
+            ia += 2;
+            if (ia >= na) break;
+            sa = ea + a[ia - 1];
+        } else {
+            ib += 2;
+            if (ib >= nb) break;
+            sb = eb + b[ib - 1];
+        }
     }
     return inter;
 }
@@ -414,6 +423,116 @@ static PyObject *intersections(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS;
 done:
     for (int b = 0; b < 10; b++) PyBuffer_Release(&buf[b]);
+    return out;
+}
+
+/* intersections_text(raw, starts, ends, a_first, a_end, b_counts, b_offsets, b_first, b_end,
+ *                    a_rows, b_rows) -> bytes of float64, as `intersections`
+ *
+ * Side A is mask strings lying in a JSON text (string i is raw[starts[i]:ends[i]], as for
+ * decode_text), whose spans a_first / a_end a decode without kept runs gave: each string an
+ * entry needs is decoded again into a small buffer that stays in cache, once for the entries
+ * that follow each other with it (the metric lists a result frame's entries together), so a
+ * results file's runs are never stored whole. The strings must be well formed (the caller
+ * decoded them before); a string that is not raises ValueError. */
+typedef struct {
+    const char *text;
+    const int64_t *s0, *e0, *afst, *aend;
+    const uint32_t *bc;
+    const int64_t *boff, *bfst, *bend, *arow, *brow;
+    double *o;
+    Py_ssize_t first, last;
+    int ok;
+} TextPairShare;
+
+static void *text_pair_share(void *arg) {
+    TextPairShare *p = arg;
+    int64_t longest = 0;
+    for (Py_ssize_t k = p->first; k < p->last; k++) {
+        const int64_t i = p->arow[k];
+        if (p->e0[i] - p->s0[i] > longest) longest = p->e0[i] - p->s0[i];
+    }
+    uint32_t *runs = malloc((size_t)(longest + 1) * sizeof(uint32_t));  // runs <= characters
+    if (runs == NULL) {
+        p->ok = -1;
+        return NULL;
+    }
+    int64_t held = -1;  // the string whose runs `runs` holds
+    Py_ssize_t n_runs = 0;
+    for (Py_ssize_t k = p->first; k < p->last; k++) {
+        const int64_t i = p->arow[k], j = p->brow[k];
+        if (p->afst[i] >= p->bend[j] || p->bfst[j] >= p->aend[i]) {
+            p->o[k] = 0.0;
+            continue;
+        }
+        if (i != held) {
+            MaskInfo info;
+            if (decode_json_one(p->text + p->s0[i], p->e0[i] - p->s0[i], runs, &info) < 0) {
+                p->ok = 0;
+                break;
+            }
+            n_runs = info.runs;
+            held = i;
+        }
+        p->o[k] = (double)intersect(runs, n_runs, p->bc + p->boff[j], p->boff[j + 1] - p->boff[j]);
+    }
+    free(runs);
+    return NULL;
+}
+
+static PyObject *intersections_text(PyObject *self, PyObject *args) {
+    Py_buffer buf[11];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*", &buf[0], &buf[1], &buf[2], &buf[3],
+                          &buf[4], &buf[5], &buf[6], &buf[7], &buf[8], &buf[9], &buf[10]))
+        return NULL;
+    const int64_t *s0 = buf[1].buf, *e0 = buf[2].buf, *afst = buf[3].buf, *aend = buf[4].buf;
+    const uint32_t *bc = buf[5].buf;
+    const int64_t *boff = buf[6].buf, *bfst = buf[7].buf, *bend = buf[8].buf;
+    const int64_t *arow = buf[9].buf, *brow = buf[10].buf;
+    const Py_ssize_t n = buf[9].len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t n_a = buf[1].len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t n_b = buf[7].len / (Py_ssize_t)sizeof(int64_t);
+    PyObject *out = NULL;
+    if (buf[10].len != buf[9].len || buf[2].len != buf[1].len || buf[3].len != buf[1].len ||
+        buf[4].len != buf[1].len) {
+        PyErr_SetString(PyExc_ValueError, "intersections_text: arrays differ in length");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (arow[k] < 0 || arow[k] >= n_a || brow[k] < 0 || brow[k] >= n_b) {
+            PyErr_SetString(PyExc_IndexError, "a row or b row out of range");
+            goto done;
+        }
+        const int64_t i = arow[k];
+        if (s0[i] < 0 || e0[i] < s0[i] || e0[i] > buf[0].len) {
+            PyErr_SetString(PyExc_IndexError, "a string lies outside the text");
+            goto done;
+        }
+    }
+    out = bytes_of_size(n * (Py_ssize_t)sizeof(double));
+    if (!out) goto done;
+    TextPairShare shares[2];
+    for (int t = 0; t < 2; t++) {
+        shares[t] = (TextPairShare){buf[0].buf, s0, e0, afst, aend, bc, boff, bfst, bend, arow,
+                                    brow, (double *)PyBytes_AS_STRING(out),
+                                    t ? n / 2 : 0, t ? n : n / 2, 1};
+    }
+    Py_BEGIN_ALLOW_THREADS;
+    pthread_t helper;
+    const int spawned = n > 1 && pthread_create(&helper, NULL, text_pair_share, &shares[1]) == 0;
+    text_pair_share(&shares[0]);
+    if (spawned) pthread_join(helper, NULL);
+    else text_pair_share(&shares[1]);
+    Py_END_ALLOW_THREADS;
+    if (shares[0].ok < 0 || shares[1].ok < 0) {
+        Py_CLEAR(out);
+        PyErr_NoMemory();
+    } else if (!shares[0].ok || !shares[1].ok) {
+        Py_CLEAR(out);
+        PyErr_SetString(PyExc_ValueError, "intersections_text: a mask string is malformed");
+    }
+done:
+    for (int b = 0; b < 11; b++) PyBuffer_Release(&buf[b]);
     return out;
 }
 
@@ -852,6 +971,8 @@ static PyMethodDef methods[] = {
     {"decode_text", decode_text, METH_VARARGS,
      "Decode compressed RLE strings where they lie in a JSON text."},
     {"intersections", intersections, METH_VARARGS, "Exact |A ∩ B| of many mask pairs."},
+    {"intersections_text", intersections_text, METH_VARARGS,
+     "Exact |A ∩ B| of many mask pairs, A decoded again from its JSON text on the way."},
     {"plain_result_frames", plain_result_frames, METH_O,
      "True when every entry is None or a compressed RLE dict."},
     {"frame_columns", frame_columns, METH_VARARGS,

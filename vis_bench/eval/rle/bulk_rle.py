@@ -11,21 +11,18 @@ gives. So results never depend on whether the kernel was built; only speed does.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-try:
-    from vis_bench.eval.rle import _rle_kernel
-except ImportError:  # built without a C compiler: pycocotools does the work
-    _rle_kernel = None
+from vis_bench.eval.rle import text_cuts
+from vis_bench.eval.rle.text_cuts import _rle_kernel
 
 
 def available() -> bool:
     """True when the compiled kernel is built and not turned off."""
-    return _rle_kernel is not None and os.environ.get("VIS_BENCH_RLE_KERNEL", "1") != "0"
+    return text_cuts.kernel_on()
 
 
 @dataclass(frozen=True)
@@ -112,9 +109,11 @@ def _decoded_masks(decoded: Any, n: int, keep: np.ndarray | None) -> DecodedMask
 def cut_result_strings(raw: bytes) -> tuple[bytes, np.ndarray, np.ndarray] | None:
     """(remainder, starts, ends) of a results text's `"counts"` strings (result_strings.py);
     None when the kernel is unavailable, nothing is cut, or a string is not plain."""
-    if not available():
-        return None
-    cut = _rle_kernel.cut_result_strings(raw)
+    return result_strings_from(text_cuts.result_strings_cut(raw))
+
+
+def result_strings_from(cut: tuple | None) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    """`cut_result_strings` of the kernel's output made before (text_cuts.result_strings_cut)."""
     if cut is None:
         return None
     remainder, starts, ends, n = cut
@@ -182,10 +181,12 @@ def cut_count_lists(raw: bytes, limit: int) -> CutLists | None:
     """Cut the `"counts": [...]` lists out of a JSON text and parse them (count_lists states
     the accepted layouts; values below `limit`), on two threads and without the GIL. None when
     the kernel is unavailable, nothing is cut, or a list is not accepted."""
-    if not available():
-        return None
-    cut = _rle_kernel.cut_count_lists(raw, int(limit))
-    if not cut:  # None: nothing to cut; False: a list the reader is not sure of
+    return count_lists_from(text_cuts.count_lists_cut(raw, limit))
+
+
+def count_lists_from(cut: tuple | None) -> CutLists | None:
+    """`cut_count_lists` of the kernel's output made before (text_cuts.count_lists_cut)."""
+    if cut is None:
         return None
     remainder, body_starts, body_ends, foreground, strings, n, runs, offsets, first, end, pixels = (
         cut
@@ -222,5 +223,39 @@ def intersections(
         raise ValueError("intersections of masks whose runs were not kept")
     out = _rle_kernel.intersections(
         a.counts, a.offsets, a.first, a.end, b.counts, b.offsets, b.first, b.end, a_rows, b_rows
+    )
+    return np.frombuffer(out, dtype=np.float64, count=len(a_rows))
+
+
+def intersections_text(
+    raw: Any,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    a: DecodedMasks,
+    a_rows: np.ndarray,
+    b: DecodedMasks,
+    b_rows: np.ndarray,
+) -> np.ndarray:
+    """`intersections` where mask i of side A is the string raw[starts[i]:ends[i]] of a JSON
+    text and `a` its decoding with no runs kept (`decode_text`: the spans). Each string is
+    decoded again as its pairs come, so that A's runs are never stored whole."""
+    a_rows = np.ascontiguousarray(a_rows, dtype=np.int64)
+    b_rows = np.ascontiguousarray(b_rows, dtype=np.int64)
+    if len(a_rows) == 0:
+        return np.zeros(0)
+    if not b.keeps(b_rows):
+        raise ValueError("intersections of masks whose runs were not kept")
+    out = _rle_kernel.intersections_text(
+        raw,
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(ends, dtype=np.int64),
+        a.first,
+        a.end,
+        b.counts,
+        b.offsets,
+        b.first,
+        b.end,
+        a_rows,
+        b_rows,
     )
     return np.frombuffer(out, dtype=np.float64, count=len(a_rows))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from vis_bench.eval.rle.text_cuts import MAX_COMPRESSIBLE
+
 # A value takes n characters when it fits in 5n-bit two's complement: `rank` below these.
 _CHAR_LIMITS = np.array([16 * 32**k for k in range(7)], dtype=np.int64)
-# pycocotools' encoder allots 6 characters per count and writes one more (the terminator), so
-# long counts overrun its buffer; below 2**24 a count takes at most 5 (frames of up to 4096^2).
-MAX_COMPRESSIBLE = 2**24
+__all__ = ["MAX_COMPRESSIBLE", "compress_counts"]
 
 
 def compress_counts(values: np.ndarray, bounds: np.ndarray) -> list[bytes]:

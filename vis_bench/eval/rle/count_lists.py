@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from vis_bench.eval.rle import bulk_rle
+from vis_bench.eval.rle import bulk_rle, text_cuts
 from vis_bench.eval.rle.compress import MAX_COMPRESSIBLE, compress_counts
 
 MARKER = "\x00"  # the key that stands for "counts" in the parsed remainder
@@ -95,13 +95,19 @@ def _odd_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return (out & np.uint64(0xFFFFFFFF)).astype(np.float64)
 
 
-def loads_with_count_lists(raw: bytes) -> tuple[object, CountLists] | None:
+def loads_with_count_lists(
+    raw: bytes, made: text_cuts.CutText | None = None
+) -> tuple[object, CountLists] | None:
     """Parse `raw` with its `"counts"` integer lists cut out; None when not sure (see module doc).
 
     Raises nothing: malformed input also gives None, so the caller's ordinary parser reports it.
-    The compiled kernel cuts and parses the lists where it is built; numpy, where not.
+    The compiled kernel cuts and parses the lists where it is built (`made`: its cut of `raw`
+    made before, text_cuts.cut_ground_truth); numpy, where not.
     """
-    cut = _cut_compiled(raw) if bulk_rle.available() else _cut_numpy(raw)
+    if not bulk_rle.available():
+        cut = _cut_numpy(raw)
+    else:
+        cut = _cut_compiled(raw, text_cuts.count_lists_cut(raw) if made is None else made.cut)
     if cut is None:
         return None
     remainder, lists = cut
@@ -114,9 +120,10 @@ def loads_with_count_lists(raw: bytes) -> tuple[object, CountLists] | None:
     return data, lists
 
 
-def _cut_compiled(raw: bytes) -> tuple[bytes, CountLists] | None:
-    """The kernel's one pass: find, parse (two threads) and encode the lists, and the remainder."""
-    cut = bulk_rle.cut_count_lists(raw, MAX_COMPRESSIBLE)
+def _cut_compiled(raw: bytes, made: tuple | None) -> tuple[bytes, CountLists] | None:
+    """The kernel's one pass (`made`: find, parse on two threads and encode the lists, and the
+    remainder) as arrays."""
+    cut = bulk_rle.count_lists_from(made)
     if cut is None:
         return None
     lists = CountLists(

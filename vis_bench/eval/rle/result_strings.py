@@ -4,10 +4,13 @@ Of a 720p results file, ~90% of the bytes are the compressed RLE strings of `"co
 ordinary JSON parse makes a Python string of each (copying the text twice and faulting in
 fresh memory for it) only for the metric to decode it into runs. Here the compiled kernel cuts
 each `"counts": "..."` out of the text (`cut_result_strings`, written as `"\\u0000": k`), orjson
-parses the small remainder, and the masks are decoded straight from the text on two threads.
-Read on a loader thread (eval/input_loading.py), every string is decoded there, as soon as the
-remainder gives each its frame size (`predecode`): the decoding releases the GIL, so it runs
-while the main thread imports the metric and builds the GT, instead of after them.
+parses the small remainder, and the masks are read straight from the text on two threads.
+Read on a loader thread (eval/input_loading.py), every string is scanned there as soon as the
+remainder gives each its frame size (`scan`: checked, and its area and foreground span found,
+while the main thread imports the metric and builds the GT). Its runs are not stored: as
+uint32 they are four times the text (157 MB for the 421-video 720p case), memory the process
+would fault in fresh, and the metric intersects fewer than half of the masks. Those are
+decoded again from the text, pair by pair, into a buffer that stays in cache (`intersections`).
 
 The same care as for GT count lists (count_lists.py) keeps the result equal to an ordinary
 parse, or steps aside (None, and the caller parses the file the ordinary way):
@@ -33,6 +36,7 @@ import orjson
 
 from vis_bench.eval.rle import bulk_rle
 from vis_bench.eval.rle.count_lists import MARKER
+from vis_bench.eval.rle.text_cuts import CutText
 from vis_bench.formats.results_file import results_list
 from vis_bench.jsonio import parse_json, read_mapped
 
@@ -47,10 +51,10 @@ class ResultStrings:
     raw: bytes | mmap.mmap = field(repr=False)
     starts: np.ndarray
     ends: np.ndarray
-    #: every string's mask, decoded at its frame's size while the file was read (`predecode`);
-    #: None when not done or when some string did not decode (the metric then decodes its own
-    #: selection, as without it)
-    predecoded: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
+    #: every string's mask decoded at its frame's size while the file was read, runs not kept
+    #: (`scan`: areas and spans); None when not done or when some string did not decode (the
+    #: metric then decodes its own selection, as without it)
+    scanned: bulk_rle.DecodedMasks | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -66,8 +70,19 @@ class ResultStrings:
         runs kept where `keep` says (default all). None as for `bulk_rle.decode`."""
         return bulk_rle.decode_text(self.raw, self.starts[ks], self.ends[ks], totals, keep)
 
-    def predecode(self, data: Any) -> None:
-        """Decode every string at the size of the result frame holding it (`predecoded`).
+    def intersections(
+        self, a_rows: np.ndarray, b: bulk_rle.DecodedMasks, b_rows: np.ndarray
+    ) -> np.ndarray:
+        """|string a_rows[k] ∩ b[b_rows[k]]| for every k, from the text (after `scan`)."""
+        if self.scanned is None:
+            raise ValueError("intersections from the text need the strings scanned first")
+        return bulk_rle.intersections_text(
+            self.raw, self.starts, self.ends, self.scanned, a_rows, b, b_rows
+        )
+
+    def scan(self, data: Any) -> None:
+        """Decode every string at the size of the result frame holding it, keeping no runs
+        (`scanned`).
 
         Skipped (nothing decoded) unless `data` is a list of results whose `segmentations`
         lists hold, between them, each string exactly once, in null or marker frames with a
@@ -87,7 +102,8 @@ class ResultStrings:
             return
         totals = np.empty(n, dtype=np.int64)
         totals[source] = height * width
-        self.predecoded = bulk_rle.decode_text(self.raw, self.starts, self.ends, totals)
+        nothing = np.zeros(n, dtype=bool)
+        self.scanned = bulk_rle.decode_text(self.raw, self.starts, self.ends, totals, nothing)
 
     def restored(self, seg: dict) -> dict:
         """The original RLE object of a marker dict, keys in their original order."""
@@ -97,11 +113,17 @@ class ResultStrings:
         }
 
 
-def located_results(raw: bytes | mmap.mmap) -> tuple[Any, ResultStrings] | None:
+def located_results(
+    raw: bytes | mmap.mmap, made: CutText | None = None
+) -> tuple[Any, ResultStrings] | None:
     """The parsed results with every `"counts"` string cut out (marker dicts in its place), or
     None when the kernel is not built or a string is not plain enough to be sure (module doc).
-    Whether the cuts are exactly the frames is for the loader to check (`plain_marker_frames`)."""
-    cut = bulk_rle.cut_result_strings(raw)
+    Whether the cuts are exactly the frames is for the loader to check (`plain_marker_frames`).
+    `made`: the kernel's cut of `raw` made before (text_cuts.cut_results)."""
+    if made is None:
+        cut = bulk_rle.cut_result_strings(raw)
+    else:
+        cut = bulk_rle.result_strings_from(made.cut)
     if cut is None:
         return None
     remainder, starts, ends = cut
@@ -114,13 +136,14 @@ def located_results(raw: bytes | mmap.mmap) -> tuple[Any, ResultStrings] | None:
     return data, ResultStrings(raw, starts, ends)
 
 
-def read_located(path: str | Path) -> tuple[Any, ResultStrings | None]:
+def read_located(path: str | Path, made: CutText | None = None) -> tuple[Any, ResultStrings | None]:
     """A results file parsed for the metric: located strings where possible, else the ordinary
-    parse (`formats.results_file.read_results`, its errors included) and None."""
-    raw = read_mapped(path, "results")
-    fast = located_results(raw) if bulk_rle.available() else None
+    parse (`formats.results_file.read_results`, its errors included) and None. `made`: the
+    file read and cut before (text_cuts.cut_results, eval/input_loading.py)."""
+    raw = read_mapped(path, "results") if made is None else made.raw
+    fast = located_results(raw, made) if bulk_rle.available() else None
     if fast is not None:
-        fast[1].predecode(fast[0])
+        fast[1].scan(fast[0])
         return fast
     return read_ordinary(raw, path), None
 
