@@ -107,3 +107,19 @@ def test_cache_keeps_malformed_label_reports(tmp_path):
     cached = load_ground_truth_cached(gt_path, tmp_path / "cache")
     assert cached.occ_problems == load_ground_truth(gt_path).occ_problems
     assert "'partly'" in cached.occ_problems[0][1]
+
+
+def test_eval_command_keeps_one_evaluation_inputs_for_the_exit(golden_dir, tmp_path):
+    """`eval` ends its process without a teardown, so it keeps its loaded inputs rather than
+    free them object by object; run many times in one process it keeps only the last."""
+    from vis_bench.cli import main
+    from vis_bench.commands import eval as eval_command
+    from vis_bench.eval.input_loading import InputLoading
+
+    case = golden_dir / "ytvis_eval" / "public" / "case_02"
+    argv = ["eval", "--gt", str(case / "gt.json"), "--results", str(case / "results.json")]
+    for i in range(3):
+        assert main([*argv, "--out", str(tmp_path / f"stats{i}.json")]) == 0
+    kept = eval_command._KEPT_UNTIL_EXIT
+    assert len(kept) == 1 and isinstance(kept[0], InputLoading)
+    assert kept[0].ground_truth().path == str(case / "gt.json")

@@ -31,9 +31,10 @@ EXIT_WITHOUT_TEARDOWN = True
 METRICS = ("auto", "ytvis", "ovis")
 
 _MAX_WARNINGS_SHOWN = 10
-#: the inputs' readers, kept until the process ends: it ends without a teardown (cli.finish),
-#: and freeing a released-size GT and results file object by object costs a noticeable share
-#: of a whole `eval` process
+#: the last evaluation's input readers, kept until the process ends: it ends without a teardown
+#: (cli.finish), and freeing a released-size GT and results file object by object costs a
+#: noticeable share of a whole `eval` process (one kept at most, for callers of `cli.main`
+#: that run `eval` many times in one process)
 _KEPT_UNTIL_EXIT: list = []
 
 
@@ -74,7 +75,7 @@ def _evaluate(args: argparse.Namespace):
         from vis_bench.eval.input_loading import InputLoading
 
         loading = InputLoading(args.gt, args.results, args.gt_cache)
-        _KEPT_UNTIL_EXIT.append(loading)
+        _KEPT_UNTIL_EXIT[:] = [loading]
         import tabulate  # noqa: F401  (for the printed table; imported while the files are read)
 
         from vis_bench.eval.api import evaluate_files
