@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import os
-import sys
 import time
-import types
 from pathlib import Path
 
 from bench_eval import _run_modes, _summary
+from official_eval_process import official_modules
 from ovis_scale_case import OvisCaseSpec, build_case
 
 from vis_bench.eval.api import evaluate_files, evaluate_loaded
@@ -60,17 +58,7 @@ def time_preloaded(gt, res_path: Path, metric: str):
 
 def load_official(folder: Path) -> tuple[type, type]:
     """(OVIS, OVISeval) from the official files in `folder`, on PyPI pycocotools' mask."""
-    from pycocotools import mask
-
-    for name in ("ovis.py", "oviseval.py"):
-        if not (folder / name).is_file():
-            raise SystemExit(f"--official: {folder / name} not found")
-    package = types.ModuleType("_official_ovis")
-    package.__path__ = [str(folder)]
-    sys.modules["_official_ovis"] = package
-    sys.modules["_official_ovis.mask"] = mask
-    ovis = importlib.import_module("_official_ovis.ovis")
-    oviseval = importlib.import_module("_official_ovis.oviseval")
+    ovis, oviseval = official_modules(folder, "_official_ovis", ("ovis", "oviseval"))
     return ovis.OVIS, oviseval.OVISeval
 
 

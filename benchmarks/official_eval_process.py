@@ -17,21 +17,25 @@ import types
 from pathlib import Path
 
 
-def load_official(folder: Path) -> tuple[type, type]:
-    """(YTVOS, YTVOSeval) from the files in `folder`; their relative `mask` import is given
-    PyPI pycocotools' mask (the fork's mask code differs only where the segm metric never
-    looks)."""
+def official_modules(folder: Path, package: str, names: tuple[str, ...]) -> list:
+    """The official evaluator's modules `names` from the files in `folder`, loaded as the
+    throw-away package `package`; their relative `mask` import is given PyPI pycocotools'
+    mask (the forks' mask code differs only where the segm metric never looks)."""
     from pycocotools import mask
 
-    for name in ("ytvos.py", "ytvoseval.py"):
-        if not (folder / name).is_file():
-            raise SystemExit(f"official evaluator: {folder / name} not found")
-    package = types.ModuleType("_official_ytvis")
-    package.__path__ = [str(folder)]
-    sys.modules["_official_ytvis"] = package
-    sys.modules["_official_ytvis.mask"] = mask
-    ytvos = importlib.import_module("_official_ytvis.ytvos")
-    ytvoseval = importlib.import_module("_official_ytvis.ytvoseval")
+    for name in names:
+        if not (folder / f"{name}.py").is_file():
+            raise SystemExit(f"official evaluator: {folder / name}.py not found")
+    holder = types.ModuleType(package)
+    holder.__path__ = [str(folder)]
+    sys.modules[package] = holder
+    sys.modules[f"{package}.mask"] = mask
+    return [importlib.import_module(f"{package}.{name}") for name in names]
+
+
+def load_official(folder: Path) -> tuple[type, type]:
+    """(YTVOS, YTVOSeval) of youtubevos/cocoapi's `ytvos.py` and `ytvoseval.py` in `folder`."""
+    ytvos, ytvoseval = official_modules(folder, "_official_ytvis", ("ytvos", "ytvoseval"))
     return ytvos.YTVOS, ytvoseval.YTVOSeval
 
 
