@@ -162,14 +162,6 @@ def test_malformed_frames_give_the_ordinary_errors(tmp_path):
     assert "uncompressed RLE" in str(located.value)
 
 
-def _assert_same_masks(a, b) -> None:
-    n = int(b.offsets[-1])
-    np.testing.assert_array_equal(a.offsets, b.offsets)
-    np.testing.assert_array_equal(a.counts[:n], b.counts[:n])
-    for name in ("first", "end", "area"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-
-
 def test_strings_are_decoded_while_the_file_is_read(tmp_path):
     gt, results = _case(4)
     # a frame of a size of its own

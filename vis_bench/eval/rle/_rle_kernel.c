@@ -126,6 +126,28 @@ PyObject *bytes_of_size(Py_ssize_t size) {
     return PyBytes_FromStringAndSize(NULL, size > 0 ? size : 1);
 }
 
+/* `share` run on its two halves of the work, `first` here and `second` on a helper thread when
+ * `two_threads` (and a thread can be made), else both here. Called without the GIL. */
+static void run_shares(void *(*share)(void *), void *first, void *second, int two_threads) {
+    pthread_t helper;
+    const int spawned = two_threads && pthread_create(&helper, NULL, share, second) == 0;
+    share(first);
+    if (spawned) pthread_join(helper, NULL);
+    else share(second);
+}
+
+/* 1 when every pair's rows lie in [0, n_a) and [0, n_b), else 0 with IndexError set. */
+static int pair_rows_in_range(const int64_t *arow, const int64_t *brow, Py_ssize_t n,
+                              Py_ssize_t n_a, Py_ssize_t n_b) {
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (arow[k] < 0 || arow[k] >= n_a || brow[k] < 0 || brow[k] >= n_b) {
+            PyErr_SetString(PyExc_IndexError, "a row or b row out of range");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* decode(segs, keep=None) -> False, or (True, counts, offsets, first, end, area)
  *
  * segs: list of RLE dicts with a compressed `counts` (str or bytes) and `size` [h, w]; keep:
@@ -301,11 +323,7 @@ static PyObject *decode_arrays(const char **strs, const Py_ssize_t *lens, const 
                                   (double *)PyBytes_AS_STRING(area), json_text, 1};
     }
     Py_BEGIN_ALLOW_THREADS;
-    pthread_t helper;
-    const int spawned = half < n && pthread_create(&helper, NULL, decode_share, &shares[1]) == 0;
-    decode_share(&shares[0]);
-    if (spawned) pthread_join(helper, NULL);
-    else decode_share(&shares[1]);
+    run_shares(decode_share, &shares[0], &shares[1], half < n);
     // the second share's runs follow the first's directly
     const int64_t shift = second - shares[0].start;
     if (shares[0].ok && shares[1].ok && shift > 0) {
@@ -401,12 +419,7 @@ static PyObject *intersections(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "a_rows and b_rows must have the same length");
         goto done;
     }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        if (arow[k] < 0 || arow[k] >= n_a || brow[k] < 0 || brow[k] >= n_b) {
-            PyErr_SetString(PyExc_IndexError, "a row or b row out of range");
-            goto done;
-        }
-    }
+    if (!pair_rows_in_range(arow, brow, n, n_a, n_b)) goto done;
     out = bytes_of_size(n * (Py_ssize_t)sizeof(double));
     if (!out) goto done;
     PairShare shares[2];
@@ -415,11 +428,7 @@ static PyObject *intersections(PyObject *self, PyObject *args) {
                                 (double *)PyBytes_AS_STRING(out), t ? n / 2 : 0, t ? n : n / 2};
     }
     Py_BEGIN_ALLOW_THREADS;
-    pthread_t helper;
-    const int spawned = n > 1 && pthread_create(&helper, NULL, pair_share, &shares[1]) == 0;
-    pair_share(&shares[0]);
-    if (spawned) pthread_join(helper, NULL);
-    else pair_share(&shares[1]);
+    run_shares(pair_share, &shares[0], &shares[1], n > 1);
     Py_END_ALLOW_THREADS;
 done:
     for (int b = 0; b < 10; b++) PyBuffer_Release(&buf[b]);
@@ -498,11 +507,8 @@ static PyObject *intersections_text(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "intersections_text: arrays differ in length");
         goto done;
     }
+    if (!pair_rows_in_range(arow, brow, n, n_a, n_b)) goto done;
     for (Py_ssize_t k = 0; k < n; k++) {
-        if (arow[k] < 0 || arow[k] >= n_a || brow[k] < 0 || brow[k] >= n_b) {
-            PyErr_SetString(PyExc_IndexError, "a row or b row out of range");
-            goto done;
-        }
         const int64_t i = arow[k];
         if (s0[i] < 0 || e0[i] < s0[i] || e0[i] > buf[0].len) {
             PyErr_SetString(PyExc_IndexError, "a string lies outside the text");
@@ -518,11 +524,7 @@ static PyObject *intersections_text(PyObject *self, PyObject *args) {
                                     t ? n / 2 : 0, t ? n : n / 2, 1};
     }
     Py_BEGIN_ALLOW_THREADS;
-    pthread_t helper;
-    const int spawned = n > 1 && pthread_create(&helper, NULL, text_pair_share, &shares[1]) == 0;
-    text_pair_share(&shares[0]);
-    if (spawned) pthread_join(helper, NULL);
-    else text_pair_share(&shares[1]);
+    run_shares(text_pair_share, &shares[0], &shares[1], n > 1);
     Py_END_ALLOW_THREADS;
     if (shares[0].ok < 0 || shares[1].ok < 0) {
         Py_CLEAR(out);
@@ -878,6 +880,7 @@ typedef struct {
 
 static void *encode_share(void *arg) {
     Share *sh = arg;
+    if (sh->first >= sh->last) return NULL;  // an empty share needs no buffers
     const Resize *z = sh->z;
     uint8_t *side = malloc(z->h * z->w);
     Item *items = malloc(z->H * sizeof(Item));
@@ -930,13 +933,7 @@ static PyObject *resize_encode(PyObject *self, PyObject *args) {
         shares[t] = (Share){&z, buf.buf, t ? half : 0, t ? n : half, texts, lengths, any, 0};
     }
     Py_BEGIN_ALLOW_THREADS;
-    pthread_t helper;
-    const int spawned = half < n && pthread_create(&helper, NULL, encode_share, &shares[1]) == 0;
-    encode_share(&shares[0]);
-    if (half < n) {
-        if (spawned) pthread_join(helper, NULL);
-        else encode_share(&shares[1]);
-    }
+    run_shares(encode_share, &shares[0], &shares[1], half < n);
     Py_END_ALLOW_THREADS;
     if (shares[0].failed || shares[1].failed) {
         PyErr_NoMemory();

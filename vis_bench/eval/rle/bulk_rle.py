@@ -106,14 +106,10 @@ def _decoded_masks(decoded: Any, n: int, keep: np.ndarray | None) -> DecodedMask
     )
 
 
-def cut_result_strings(raw: bytes) -> tuple[bytes, np.ndarray, np.ndarray] | None:
-    """(remainder, starts, ends) of a results text's `"counts"` strings (result_strings.py);
-    None when the kernel is unavailable, nothing is cut, or a string is not plain."""
-    return result_strings_from(text_cuts.result_strings_cut(raw))
-
-
 def result_strings_from(cut: tuple | None) -> tuple[bytes, np.ndarray, np.ndarray] | None:
-    """`cut_result_strings` of the kernel's output made before (text_cuts.result_strings_cut)."""
+    """(remainder, starts, ends) of a results text's `"counts"` strings (result_strings.py)
+    from the kernel's cut (text_cuts.result_strings_cut); None when there is none: the kernel
+    unavailable, nothing cut, or a string not plain."""
     if cut is None:
         return None
     remainder, starts, ends, n = cut
@@ -163,7 +159,7 @@ def plain_marker_frames(segs: list, next_marker: int) -> int:
 
 @dataclass
 class CutLists:
-    """What `cut_count_lists` gives: the remainder with each cut k replaced by
+    """What the kernel's `cut_count_lists` gives: the remainder with each cut k replaced by
     `"\\u0000":k`, the int64 start and end of each list's text, float64 odd-position sums,
     each list as a compressed RLE string, and the lists' values as the decoder would give them
     back from those strings (`runs`, with `pixels`: each list's sum, -1 for an empty list)."""
@@ -177,15 +173,11 @@ class CutLists:
     pixels: np.ndarray
 
 
-def cut_count_lists(raw: bytes, limit: int) -> CutLists | None:
-    """Cut the `"counts": [...]` lists out of a JSON text and parse them (count_lists states
-    the accepted layouts; values below `limit`), on two threads and without the GIL. None when
-    the kernel is unavailable, nothing is cut, or a list is not accepted."""
-    return count_lists_from(text_cuts.count_lists_cut(raw, limit))
-
-
 def count_lists_from(cut: tuple | None) -> CutLists | None:
-    """`cut_count_lists` of the kernel's output made before (text_cuts.count_lists_cut)."""
+    """The arrays of the kernel's cut of a GT text's `"counts": [...]` lists
+    (text_cuts.count_lists_cut: count_lists states the accepted layouts; parsed on two threads
+    without the GIL); None when there is none: the kernel unavailable, nothing cut, or a list
+    not accepted."""
     if cut is None:
         return None
     remainder, body_starts, body_ends, foreground, strings, n, runs, offsets, first, end, pixels = (

@@ -34,9 +34,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from vis_bench.eval.rle import bulk_rle
+from vis_bench.eval.rle import bulk_rle, text_cuts
 from vis_bench.eval.rle.count_lists import MARKER
-from vis_bench.eval.rle.text_cuts import CutText
 from vis_bench.formats.results_file import results_list
 from vis_bench.jsonio import parse_json, read_mapped
 
@@ -114,16 +113,15 @@ class ResultStrings:
 
 
 def located_results(
-    raw: bytes | mmap.mmap, made: CutText | None = None
+    raw: bytes | mmap.mmap, made: text_cuts.CutText | None = None
 ) -> tuple[Any, ResultStrings] | None:
     """The parsed results with every `"counts"` string cut out (marker dicts in its place), or
     None when the kernel is not built or a string is not plain enough to be sure (module doc).
     Whether the cuts are exactly the frames is for the loader to check (`plain_marker_frames`).
     `made`: the kernel's cut of `raw` made before (text_cuts.cut_results)."""
-    if made is None:
-        cut = bulk_rle.cut_result_strings(raw)
-    else:
-        cut = bulk_rle.result_strings_from(made.cut)
+    cut = bulk_rle.result_strings_from(
+        text_cuts.result_strings_cut(raw) if made is None else made.cut
+    )
     if cut is None:
         return None
     remainder, starts, ends = cut
@@ -136,7 +134,9 @@ def located_results(
     return data, ResultStrings(raw, starts, ends)
 
 
-def read_located(path: str | Path, made: CutText | None = None) -> tuple[Any, ResultStrings | None]:
+def read_located(
+    path: str | Path, made: text_cuts.CutText | None = None
+) -> tuple[Any, ResultStrings | None]:
     """A results file parsed for the metric: located strings where possible, else the ordinary
     parse (`formats.results_file.read_results`, its errors included) and None. `made`: the
     file read and cut before (text_cuts.cut_results, eval/input_loading.py)."""

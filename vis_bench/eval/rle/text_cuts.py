@@ -43,14 +43,14 @@ class CutText:
 
 
 def count_lists_cut(raw: Any, limit: int = MAX_COMPRESSIBLE) -> tuple | None:
-    """The kernel's `cut_count_lists` of a GT text (bulk_rle.cut_count_lists reads it)."""
+    """The kernel's `cut_count_lists` of a GT text (bulk_rle.count_lists_from reads it)."""
     if not kernel_on():
         return None
     return _rle_kernel.cut_count_lists(raw, int(limit)) or None  # None / False: not cut
 
 
 def result_strings_cut(raw: Any) -> tuple | None:
-    """The kernel's `cut_result_strings` of a results text (bulk_rle.cut_result_strings)."""
+    """The kernel's `cut_result_strings` of a results text (bulk_rle.result_strings_from reads it)."""
     return _rle_kernel.cut_result_strings(raw) if kernel_on() else None
 
 
