@@ -84,9 +84,11 @@ def test_missing_fields_each_reported(check):
 
 
 def test_frame_count_differs_from_video_length(check):
+    """The metric scores only the frames both lists cover: the rest would be lost silently."""
     report = check([_ok(segmentations=[_seg()])])
-    assert _codes(report) == [("warning", "frame-count")]
-    assert report.ok() and not report.ok(strict=True)
+    assert _codes(report) == [("error", "frame-count")]
+    assert not report.ok()
+    assert "never scored" in report.errors[0].message
 
 
 def test_mask_size_differs_names_the_frame(check):
@@ -121,9 +123,11 @@ def test_scores_must_be_finite_in_unit_interval(check, score, severity):
     assert [(p.severity, p.field) for p in report.problems] == [(severity, "score")]
 
 
-def test_unknown_category_warned(check):
+def test_unknown_category_is_an_error(check):
+    """The metric would drop the prediction: validate fails rather than warns."""
     report = check([_ok(category_id=77)])
-    assert _codes(report) == [("warning", "unknown-category")]
+    assert _codes(report) == [("error", "unknown-category")]
+    assert report.errors[0].field == "category_id" and "never scores" in report.errors[0].message
 
 
 def test_more_than_100_results_per_video_and_category(check):
@@ -154,11 +158,11 @@ def test_validate_command_exit_codes_and_zip(split, tmp_path, capsys):
     assert not zip_path.exists()
 
 
-def test_golden_malformed_case_only_warns(golden_dir):
+def test_golden_malformed_case_names_what_scoring_would_drop(golden_dir):
     case = golden_dir / "ytvis_eval" / "public" / "case_08"
     report = validate_results(load_split_info(case / "gt.json"), case / "results.json")
-    assert report.errors == []
-    assert {p.code for p in report.warnings} == {"mask-size", "frame-count", "unknown-category"}
+    assert {p.code for p in report.errors} == {"frame-count", "unknown-category"}
+    assert {p.code for p in report.warnings} == {"mask-size"}
 
 
 # -- OVIS ------------------------------------------------------------------------------------
@@ -186,8 +190,8 @@ def test_ovis_split_makes_frame_count_mismatch_an_error(tmp_path, split):
     report = validate_results(_ovis_split(tmp_path), _write(tmp_path, short))
     assert report.metric == "ovis" and _codes(report) == [("error", "frame-count")]
     assert "OVIS evaluator aborts" in report.errors[0].message
-    # The YouTube-VIS rules (another split, or forced) keep it a warning.
-    assert _codes(validate_results(split, _write(tmp_path, short))) == [("warning", "frame-count")]
+    # The YouTube-VIS rules (another split) score it, on the frames both lists cover only.
+    assert _codes(validate_results(split, _write(tmp_path, short))) == [("error", "frame-count")]
     forced = validate_results(split, _write(tmp_path, short), metric="ovis")
     assert _codes(forced) == [("error", "frame-count")]
 

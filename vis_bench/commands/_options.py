@@ -15,3 +15,42 @@ def add_override_argument(parser: argparse.ArgumentParser, help_text: str) -> No
         metavar="KEY=VALUE",
         help=help_text,
     )
+
+
+#: exit status of `eval` / `compare` when the metric dropped or cut predictions and
+#: `--allow-dropped` was not given (a failed check, as everywhere: 1)
+DROPPED_EXIT = 1
+
+
+def add_allow_dropped_argument(parser: argparse.ArgumentParser) -> None:
+    """`--allow-dropped`: predictions the metric never scores are expected (e.g. a model that
+    predicts classes outside the split on purpose); without it they make the command fail."""
+    parser.add_argument(
+        "--allow-dropped",
+        action="store_true",
+        help="exit 0 even when predictions were dropped (unknown category_id) or cut (wrong "
+        "number of frame entries); they are still counted and named",
+    )
+
+
+def report_dropped(named: list[tuple[str, object]], allow: bool) -> int:
+    """Print what the metric dropped from each named result (an `EvalResult`) to stderr;
+    DROPPED_EXIT when something was dropped and `allow` is False, else 0."""
+    import sys
+
+    found = False
+    for name, result in named:
+        dropped = getattr(result, "dropped", None)
+        if dropped is None or not dropped.any:
+            continue
+        found = True
+        for line in dropped.messages():
+            print(f"{'warning' if allow else 'error'}: {name}: {line}", file=sys.stderr)
+    if found and not allow:
+        print(
+            "error: the numbers above leave those predictions out, as the official evaluator "
+            "does; fix the results, or pass --allow-dropped if that is intended",
+            file=sys.stderr,
+        )
+        return DROPPED_EXIT
+    return 0

@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from vis_bench.commands._options import add_allow_dropped_argument, report_dropped
 from vis_bench.commands._statistics import DEFAULT_REPLICATES, add_bootstrap_arguments
 
 NAME = "compare"
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--b", required=True, type=Path, help="results.json of method B")
     add_bootstrap_arguments(parser)
     parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON")
+    add_allow_dropped_argument(parser)
 
 
 def _pct(value: float) -> str:
@@ -101,4 +103,5 @@ def run(args: argparse.Namespace) -> int:
         }
         write_atomic(args.out, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.out}")
-    return 0
+    named = [(f"A ({args.a})", results[0]), (f"B ({args.b})", results[1])]
+    return report_dropped(named, args.allow_dropped)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from vis_bench.commands import _statistics
+from vis_bench.commands._options import add_allow_dropped_argument, report_dropped
 
 NAME = "eval"
 HELP = (
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="keep the parsed GT in DIR so later runs on the same GT file skip parsing it",
     )
+    add_allow_dropped_argument(parser)
     _statistics.add_statistics_arguments(parser)
 
 
@@ -148,4 +150,4 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_atomic(args.out, json.dumps(stats, indent=2) + "\n")
         print(f"wrote {args.out}")
-    return 0
+    return report_dropped([(str(args.results), result)], args.allow_dropped)

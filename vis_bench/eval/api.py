@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vis_bench.eval.input_loading import InputLoading
+from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
 from vis_bench.eval.metric.iou import PairTable, compute_pairs
 from vis_bench.eval.metric.loading import (
     GroundTruth,
@@ -53,6 +54,8 @@ class EvalResult:
     warnings: list[str] = field(default_factory=list)
     metric: str = "ytvis"  # "ytvis" or "ovis"
     occlusion: OcclusionBreakdown | None = field(default=None, repr=False)
+    #: predictions scoring dropped or cut (counted, not changed: the numbers stay official)
+    dropped: DroppedPredictions | None = None
 
     @property
     def cat_ids(self) -> list[int]:
@@ -123,6 +126,7 @@ def evaluate_loaded(
         warnings=warnings,
         metric=kind,
         occlusion=breakdown,
+        dropped=find_dropped(gt, res),
     )
 
 

@@ -272,10 +272,11 @@ def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
             )
         elif cat not in split.cat_ids:
             add(
-                "warning",
+                "error",
                 "unknown-category",
-                f"category_id {cat} is not in the split's "
-                "categories; the official evaluator silently drops this prediction",
+                f"category_id {cat} is not in the split's categories: the metric never scores "
+                "this prediction (the official evaluator drops it silently); map the model's "
+                "classes to the split's category ids",
                 field="category_id",
             )
     if "score" in res:

@@ -44,10 +44,11 @@ def frame_count_problem(n_entries: int, length: int, ovis: bool) -> tuple[str, s
             "category (give one entry per frame, null where nothing is predicted)",
         )
     return (
-        "warning",
+        "error",
         "frame-count",
         f"{n_entries} frame entries but the video has {length} frames; the official IoU "
-        "compares only up to the shorter list",
+        "compares only up to the shorter list, so the other frames are never scored (give one "
+        "entry per frame, null where nothing is predicted)",
     )
 
 

@@ -1,0 +1,87 @@
+"""Predictions the metric never scores, or scores on other frames than given: counted and named.
+
+The official evaluators keep quiet about both. A prediction whose `category_id` the ground truth
+does not list is never compared with anything, and one whose `segmentations` list is shorter or
+longer than its video is compared only up to the shorter list. So a results file whose category
+ids are all off by one scores AP 0.00 without a word. The numbers stay the official ones; this
+module only makes the loss visible, so that `eval` and `compare` can refuse to pass it silently.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vis_bench.eval.metric.loading import GroundTruth, Results
+
+#: how many ids or videos a message names before it says "and N more"
+_NAMED = 8
+
+
+@dataclass(frozen=True)
+class DroppedPredictions:
+    """What scoring drops (unknown categories) or alters (frame lists of the wrong length)."""
+
+    n_results: int
+    #: category id the ground truth does not list -> how many predictions carry it
+    unknown_category: dict[int, int] = field(default_factory=dict)
+    #: (video id, entries given, frames of the video) -> how many predictions
+    frame_count: dict[tuple[int, int, int], int] = field(default_factory=dict)
+
+    @property
+    def n_unknown_category(self) -> int:
+        return sum(self.unknown_category.values())
+
+    @property
+    def n_frame_count(self) -> int:
+        return sum(self.frame_count.values())
+
+    @property
+    def any(self) -> bool:
+        return bool(self.unknown_category or self.frame_count)
+
+    def messages(self) -> list[str]:
+        """One line per kind of problem: how many, which ids, which field, and the fix."""
+        lines = []
+        if self.unknown_category:
+            ids = _named(f"{cid} (x{n})" for cid, n in sorted(self.unknown_category.items()))
+            lines.append(
+                f"{self.n_unknown_category} of {self.n_results} predictions have a category_id "
+                f"the ground truth does not list ({ids}) and are never scored; field "
+                "category_id: map the model's class indices to the dataset's category ids"
+            )
+        if self.frame_count:
+            videos = _named(
+                f"video {vid}: {given} entries for {frames} frames"
+                for (vid, given, frames) in sorted(self.frame_count)
+            )
+            lines.append(
+                f"{self.n_frame_count} of {self.n_results} predictions have a segmentations "
+                f"list whose length is not their video's frame count ({videos}); only the "
+                "frames both lists cover are scored; field segmentations: give one entry per "
+                "frame, null where nothing is predicted"
+            )
+        return lines
+
+
+def _named(items) -> str:
+    items = list(items)
+    shown = ", ".join(items[:_NAMED])
+    return shown if len(items) <= _NAMED else f"{shown} and {len(items) - _NAMED} more"
+
+
+def find_dropped(gt: GroundTruth, res: Results) -> DroppedPredictions:
+    """The predictions of `res` that scoring against `gt` drops or cuts (see the module doc)."""
+    known = np.asarray(gt.cat_ids, dtype=np.int64)
+    unknown = ~np.isin(res.category_of, known)
+    unknown_category = Counter(int(c) for c in res.category_of[unknown])
+    frame_count: Counter = Counter()
+    for vid, frames in zip(res.video_of.tolist(), res.frames, strict=True):
+        length = gt.video_length.get(vid)
+        if length is not None and len(frames) != length:
+            frame_count[(vid, len(frames), length)] += 1
+    return DroppedPredictions(
+        n_results=len(res), unknown_category=dict(unknown_category), frame_count=dict(frame_count)
+    )
