@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 from vis_bench.errors import InputError
-from vis_bench.toolkit.options import build_dataclass
+from vis_bench.toolkit.options import build_dataclass, unknown_key_message
 
 DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
 DTYPES = ("fp32", "fp16", "bf16")
@@ -210,13 +211,27 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
         if value not in DTYPES:
             raise InputError(f"{value!r} is not one of {DTYPES}", path=source, field="sweep.dtype")
     for value in sweep.device:
-        if not isinstance(value, str) or not (value == "cpu" or value.startswith("cuda")):
+        if not isinstance(value, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", value):
             raise InputError(
                 f"{value!r} is not 'cpu' or 'cuda[:N]'", path=source, field="sweep.device"
             )
 
 
+#: measure fields that must be at least this (a count of runs, threads or seconds)
+_MEASURE_MINIMUM = {"warmup": 0, "repeats": 1, "threads": 1, "cell_timeout_s": 1e-9}
+
+
 def _check_measure(measure: MeasureConfig, source: str) -> None:
+    for key, least in _MEASURE_MINIMUM.items():
+        value = getattr(measure, key)
+        if value is not None and value < least:
+            what = "a positive number" if least > 0 else "a number >= 0"
+            nullable = " or null" if key in ("threads", "cell_timeout_s") else ""
+            raise InputError(
+                f"must be {what}{nullable}, got {value}",
+                path=source,
+                field=f"measure.{key}",
+            )
     if measure.bootstrap < 0:
         raise InputError(
             f"must be a number of replicates >= 0 (0 turns the intervals off), got "
@@ -303,7 +318,7 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
     for key in data:
         if key not in top:
             raise InputError(
-                f"unknown key; known top-level keys: {', '.join(sorted(top))}",
+                unknown_key_message(key, sorted(top), "known top-level keys"),
                 path=source,
                 field=key,
             )
@@ -435,5 +450,39 @@ def read_yaml_config(
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> BenchConfig:
-    """Read, override and validate a YAML config file."""
-    return parse_config(read_yaml_config(path, overrides), str(path))
+    """Read, override and validate a YAML config file, for running it on this machine."""
+    config = parse_config(read_yaml_config(path, overrides), str(path))
+    check_devices_available(config.sweep.device, str(path))
+    return config
+
+
+def check_devices_available(devices: list[str], source: str) -> None:
+    """A CUDA device this PyTorch build or machine lacks fails here, not in every cell. (Only a
+    config about to run is checked: records made on a GPU machine still read anywhere.)"""
+    wanted = [d for d in devices if d.startswith("cuda")]
+    if not wanted:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        why = (
+            "this PyTorch build has no CUDA support"
+            if torch.version.cuda is None
+            else "no CUDA device is visible"
+        )
+        raise InputError(
+            f"{wanted[0]!r} cannot run here: {why} (torch {torch.__version__}); use "
+            "--set sweep.device=[cpu], or run on a machine with a GPU and a CUDA build",
+            path=source,
+            field="sweep.device",
+        )
+    count = torch.cuda.device_count()
+    for device in wanted:
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+        if index >= count:
+            raise InputError(
+                f"{device!r} does not exist: this machine has {count} CUDA device(s), "
+                f"cuda:0..cuda:{count - 1}",
+                path=source,
+                field="sweep.device",
+            )

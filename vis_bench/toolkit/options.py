@@ -9,6 +9,7 @@ field takes a number written the way YAML 1.1 reads as a string (`1e-4`).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from typing import Any, TypeVar
@@ -31,7 +32,44 @@ def _alternatives(annotation: Any) -> tuple[Any, ...]:
 
 
 def _describe(annotation: Any) -> str:
+    """A type as a config author reads it: `list of (int or 'all')`, `int or null`."""
+    if annotation is type(None):
+        return "null"
+    if annotation is Any:
+        return "any value"
+    alternatives = _alternatives(annotation)
+    if len(alternatives) > 1:
+        return " or ".join(_describe(a) for a in alternatives)
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple):
+        (item, *_) = typing.get_args(annotation) or (Any,)
+        inner = _describe(item)
+        return f"list of {f'({inner})' if ' or ' in inner else inner}"
+    if origin is dict:
+        return "mapping"
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _mismatch(value: Any, annotation: Any) -> str:
+    """Why `value` does not fit: for a list, the first element that does not, and its type."""
+    message = f"expected {_describe(annotation)}, got {value!r} ({type(value).__name__})"
+    lists = [a for a in _alternatives(annotation) if typing.get_origin(a) in (list, tuple)]
+    if len(lists) == 1 and isinstance(value, list | tuple):
+        (item_type, *_) = typing.get_args(lists[0]) or (Any,)
+        for index, item in enumerate(value):
+            if not coerce_value(item, item_type)[0]:
+                return (
+                    f"{message}: element {index}, {item!r}, is a {type(item).__name__}, not "
+                    f"{_describe(item_type)}"
+                )
+    return message
+
+
+def unknown_key_message(key: str, known: list[str], what: str = "known keys here") -> str:
+    """ "unknown key" with the closest known names first (a typo is the usual cause)."""
+    close = difflib.get_close_matches(str(key), known, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return f"unknown key; {hint}{what}: {', '.join(sorted(known))}"
 
 
 def coerce_value(value: Any, annotation: Any) -> tuple[bool, Any]:
@@ -98,9 +136,8 @@ def build_dataclass(cls: type[T], data: Any, where: str, source: str) -> T:
     kwargs = {}
     for key, value in data.items():
         if key not in annotations:
-            known = ", ".join(sorted(annotations))
             raise InputError(
-                f"unknown key; known keys here: {known}", path=source, field=f"{prefix}{key}"
+                unknown_key_message(key, list(annotations)), path=source, field=f"{prefix}{key}"
             )
         nested = _nested(value, annotations[key], f"{prefix}{key}", source)
         if nested is not None:
@@ -109,9 +146,7 @@ def build_dataclass(cls: type[T], data: Any, where: str, source: str) -> T:
         ok, converted = coerce_value(value, annotations[key])
         if not ok:
             raise InputError(
-                f"expected {_describe(annotations[key])}, got {value!r} ({type(value).__name__})",
-                path=source,
-                field=f"{prefix}{key}",
+                _mismatch(value, annotations[key]), path=source, field=f"{prefix}{key}"
             )
         kwargs[key] = converted
     required = [
