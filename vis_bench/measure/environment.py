@@ -18,7 +18,7 @@ def git_commit(repo: str | Path | None = None) -> str | None:
     return commit_label(code_state(repo))
 
 
-def _nvml_handle(pynvml, props) -> object:
+def nvml_handle(pynvml, props) -> object:
     """The NVML handle of the device torch calls `props`: by UUID, else by PCI bus id.
 
     Never by CUDA index: under CUDA_VISIBLE_DEVICES torch's index 0 can be NVML's index 3.
@@ -48,7 +48,7 @@ def gpu_info(device: str) -> dict[str, Any]:
 
         pynvml.nvmlInit()
         try:
-            handle = _nvml_handle(pynvml, props)
+            handle = nvml_handle(pynvml, props)
             info["driver"] = pynvml.nvmlSystemGetDriverVersion()
             info["power_limit_w"] = pynvml.nvmlDeviceGetPowerManagementLimit(handle) / 1000
             info["gpu_pci_bus_id"] = pynvml.nvmlDeviceGetPciInfo(handle).busId
