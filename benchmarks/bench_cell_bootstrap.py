@@ -5,9 +5,10 @@
 For every scored cell of a run folder (e.g. `results/runs/default` after `python run_bench.py`),
 re-scores its results.json the way the sweep does (`sweep.scoring.Scorer`, ground truth parsed
 once) with `measure.bootstrap: 0` and with B replicates, interleaved per repeat in one process,
-and times the reports (`write_reports`) of the run's records. Prints seconds per cell (median
-of the repeats), the totals, the sizes of the per-cell files and of a record line, and the
-run's own wall time spent in its cells for scale (from the records' start and finish times).
+and times the reports of the run's records (their `RecordSet` built, then `write_reports`).
+Prints seconds per cell (median of the repeats), the totals, the sizes of the per-cell files and
+of a record line, and the run's own wall time spent in its cells for scale (from the records'
+start and finish times).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.report.outputs import write_reports
-from vis_bench.report.records import latest_records, read_records
+from vis_bench.report.record_set import RecordSet
+from vis_bench.report.records import read_records
 from vis_bench.sweep.scoring import REPLICATES_FILE, VIDEO_MATCHES_FILE, Scorer
 
 
@@ -55,7 +57,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    records = [r for r in latest_records(read_records(args.run_dir)) if r.get("status") == "ok"]
+    records = RecordSet.from_records(read_records(args.run_dir), args.run_dir).ok
     gt = _gt_path(args.run_dir)
     plain, boot = Scorer(gt, 0), Scorer(gt, args.replicates, 0)
     plain.score(Path(records[0]["results_path"]))  # parse the GT once, as a sweep does
@@ -93,7 +95,8 @@ def main() -> None:
         )
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        write_reports(records, tmp, "bench")
+        # the reports' whole work: the record set (its cells' files read) and every output
+        write_reports(RecordSet.from_records(records, args.run_dir), tmp, "bench")
         reports = time.perf_counter() - start
     extra = sum(c["score_with_bootstrap"] - c["score"] for c in cells)
     summary = {

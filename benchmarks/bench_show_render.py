@@ -132,15 +132,14 @@ def measure(gt, frames, results, panel_size, repeat, folder) -> dict:
 
 def time_report(run_dir: Path, repeat: int) -> dict:
     from vis_bench.report.html_report import write_html_report
-    from vis_bench.report.overlays.inputs import run_records
+    from vis_bench.report.record_set import RecordSet
 
-    records = run_records(run_dir)
+    record_set = RecordSet.read([run_dir])
+    records = record_set.records
     seconds = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeat):
-            elapsed, path = _timed(
-                lambda: write_html_report(run_dir, out=Path(tmp) / "r.html", records=records)
-            )
+            elapsed, path = _timed(lambda: write_html_report(record_set, out=Path(tmp) / "r.html"))
             seconds.append(elapsed)
             size = Path(path).stat().st_size
     return {

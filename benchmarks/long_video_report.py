@@ -28,6 +28,7 @@ from vis_bench.measure.provenance import (
 )
 from vis_bench.report.memory_plot import memory_table, plot_memory_vs_frames
 from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.records import latest_records, read_records
 
 
@@ -115,7 +116,7 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out_dir / "records.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     states = source_states([r.get("provenance") for r in records])
-    median = median_records(records)
+    median = RecordSet.from_records(median_records(records))
     plot = plot_memory_vs_frames(median, args.out_dir / "memory_vs_frames.png")
     parts = [
         f"# {args.title}",

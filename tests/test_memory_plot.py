@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from vis_bench.report.memory_plot import frames_per_video, memory_table, plot_memory_vs_frames
+from vis_bench.report.record_set import RecordSet
+
+as_set = RecordSet.from_records
 
 
 def _record(method, clip, stride, frames, peak, status="ok", **extra):
@@ -41,7 +44,7 @@ RECORDS = [
 
 
 def test_table_has_a_row_per_cell_and_names_failures():
-    table = memory_table(RECORDS)
+    table = memory_table(as_set(RECORDS))
     rows = [line for line in table.splitlines() if line.startswith("| ifc")]
     assert len(rows) == 4
     assert "| ifc | T=5 S=1 | 36 | 900 | 500 | 400 | 2.000 | 1.500 | 0.020 | 3.0 % | 4.2 |" in rows
@@ -49,10 +52,10 @@ def test_table_has_a_row_per_cell_and_names_failures():
 
 
 def test_plot_is_written_with_failed_cells_and_skipped_without_memory(tmp_path):
-    path = plot_memory_vs_frames(RECORDS, tmp_path / "memory.png")
+    path = plot_memory_vs_frames(as_set(RECORDS), tmp_path / "memory.png")
     assert path is not None and path.stat().st_size > 0
     no_memory = [{**r, "peak_rss_mb": None} for r in RECORDS]
-    assert plot_memory_vs_frames(no_memory, tmp_path / "none.png") is None
+    assert plot_memory_vs_frames(as_set(no_memory), tmp_path / "none.png") is None
 
 
 def test_whole_video_cells_use_their_mean_length():
@@ -61,11 +64,12 @@ def test_whole_video_cells_use_their_mean_length():
 
 
 def test_a_run_with_a_video_length_axis_reports_memory_and_one_without_does_not(tmp_path):
-    from vis_bench.report.outputs import tables_markdown, write_reports
+    from vis_bench.report.outputs import write_reports
+    from vis_bench.report.tables_document import tables_markdown
 
     cells = [{**r, "resolution": 360, "device": "cpu", "dtype": "fp32"} for r in RECORDS]
-    written = write_reports(cells, tmp_path, "long videos")
+    written = write_reports(as_set(cells), tmp_path, "long videos")
     assert tmp_path / "plots" / "memory_vs_frames.png" in written
-    assert "## Memory and time against video length" in tables_markdown(cells, "t")
+    assert "## Memory and time against video length" in tables_markdown(as_set(cells), "t")
     whole = [{**r, "video_frames": None} for r in cells]
-    assert "video length" not in tables_markdown(whole, "t")
+    assert "video length" not in tables_markdown(as_set(whole), "t")

@@ -9,6 +9,7 @@ import pytest
 from vis_bench.errors import InputError
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.outputs import write_reports
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.records import (
     RECORDS_FILE,
     append_record,
@@ -17,6 +18,8 @@ from vis_bench.report.records import (
     read_records,
 )
 from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+
+as_set = RecordSet.from_records
 
 
 def record(method, clip, ap, fps, status="ok", key=None, **extra):
@@ -77,7 +80,7 @@ def test_latest_prefers_success_over_failure():
 
 
 def test_comparison_and_pivot_tables():
-    table = comparison_table(RECORDS)
+    table = comparison_table(as_set(RECORDS))
     failed = [line for line in table.splitlines() if line.startswith("| mssts")]
     assert len(failed) == 1 and "FAILED: boom" in failed[0]  # failed cells stay, with the reason
     lines = [line for line in table.splitlines() if line.startswith("| ifc")]
@@ -85,15 +88,17 @@ def test_comparison_and_pivot_tables():
     assert "all" in lines[0] and "| 5 " in lines[1]  # whole video first, then shorter clips
     assert "one clip" in lines[0]  # T=all has no stride: it is one clip per video
     assert "42.00" in table
-    pivot = pivot_table(RECORDS, "AP", "method", "clip_length")
+    pivot = pivot_table(as_set(RECORDS), "AP", "method", "clip_length")
     assert "45.00" in pivot and "40.00" in pivot
 
 
 def test_one_clip_length_order_everywhere():
     records = [record("ifc", t, 0.4, 1.0, key=f"k{t}") for t in (5, "all", 10, 20)]
-    pivot = pivot_table(records, "AP", "method", "clip_length").splitlines()[0]
+    pivot = pivot_table(as_set(records), "AP", "method", "clip_length").splitlines()[0]
     assert [c.strip() for c in pivot.strip("|").split("|")][1:] == ["all", "20", "10", "5"]
-    rows = [line.split("|")[2].strip() for line in comparison_table(records).splitlines()[2:]]
+    rows = [
+        line.split("|")[2].strip() for line in comparison_table(as_set(records)).splitlines()[2:]
+    ]
     assert rows == ["all", "20", "10", "5"]
 
 
@@ -108,20 +113,20 @@ def test_cells_measured_with_fast_paths_off_are_marked():
         key="k2",
         execution={"non_default": ["fast path query_masks off"]},
     )
-    assert "10.00‡" not in comparison_table([default])
-    assert "8.00‡" in comparison_table([off])
-    notes = notes_lines([default, off])
+    assert "10.00‡" not in comparison_table(as_set([default]))
+    assert "8.00‡" in comparison_table(as_set([off]))
+    notes = notes_lines(as_set([default, off]))
     assert any("‡" in line and "fast path query_masks off" in line for line in notes)
-    assert not any("‡" in line for line in notes_lines([default]))
+    assert not any("‡" in line for line in notes_lines(as_set([default])))
 
 
 def test_fps_measured_under_load_is_marked():
     busy = record("ifc", 5, 0.4, 12.5, load={"loaded": True, "load1_start": 3.0})
-    table = comparison_table([busy])
+    table = comparison_table(as_set([busy]))
     assert "12.50*" in table
-    assert any("loaded" in line for line in notes_lines([busy]))
-    assert "12.50" in comparison_table([record("ifc", 5, 0.4, 12.5)])
-    assert "12.50*" not in comparison_table([record("ifc", 5, 0.4, 12.5)])
+    assert any("loaded" in line for line in notes_lines(as_set([busy])))
+    assert "12.50" in comparison_table(as_set([record("ifc", 5, 0.4, 12.5)]))
+    assert "12.50*" not in comparison_table(as_set([record("ifc", 5, 0.4, 12.5)]))
 
 
 @pytest.mark.parametrize("ap", [True, False])
@@ -139,10 +144,10 @@ def test_every_measure_switch_combination_makes_reports(tmp_path, ap, fps, flops
     # a switched-off measurement is absent (older records) or None (the record's fields)
     records = [{k: v for k, v in r.items() if k not in drop} for r in RECORDS]
     records += [{**r, "key": r["key"] + "-n", **dict.fromkeys(drop)} for r in RECORDS]
-    table = comparison_table(records)
+    table = comparison_table(as_set(records))
     assert "seqformer" in table
     assert ("fps_end_to_end" in table) == fps and ("AP50" in table) == ap
-    write_reports(records, tmp_path, "switches")
+    write_reports(as_set(records), tmp_path, "switches")
     assert (tmp_path / "leaderboard.md").is_file() and (tmp_path / "tables.md").is_file()
 
 
@@ -152,25 +157,25 @@ def test_reports_name_the_dataset_and_refuse_to_rank_two_together():
         dict(r, key=r["key"] + "-3", dataset="b", dataset_label="synthetic (seed 0, 3 videos)")
         for r in RECORDS
     ]
-    assert "synthetic (seed 0, 24 videos)" in leaderboard_markdown(ours)
+    assert "synthetic (seed 0, 24 videos)" in leaderboard_markdown(as_set(ours))
     with pytest.raises(InputError, match="2 datasets"):
-        leaderboard_markdown(ours + small)
-    grouped = leaderboard_markdown(ours + small, group_datasets=True)
+        leaderboard_markdown(as_set(ours + small))
+    grouped = leaderboard_markdown(as_set(ours + small), group_datasets=True)
     assert (
         "## synthetic (seed 0, 24 videos)" in grouped
         and "## synthetic (seed 0, 3 videos)" in grouped
     )
-    assert "dataset" in comparison_table(ours + small).splitlines()[0]
+    assert "dataset" in comparison_table(as_set(ours + small)).splitlines()[0]
 
 
 def test_leaderboard_ranks_best_cell_per_method_and_says_so():
-    frame = leaderboard_frame(RECORDS)
+    frame = leaderboard_frame(as_set(RECORDS))
     assert list(frame["method"]) == ["seqformer", "ifc"]
     assert list(frame["rank"]) == [1, 2]
     assert frame.iloc[0]["AP"] == 45.0
     assert frame.iloc[1]["FPS"] == "20.00 (Test CPU)"
     assert list(frame["cells"]) == [2, 2]  # the best of 2 cells each
-    markdown = leaderboard_markdown(RECORDS)
+    markdown = leaderboard_markdown(as_set(RECORDS))
     assert markdown.startswith("# vis-bench leaderboard")
     assert "48.4M" in markdown
     assert "best-AP cell among the cells it ran" in markdown
@@ -178,12 +183,12 @@ def test_leaderboard_ranks_best_cell_per_method_and_says_so():
 
 def test_notes_follow_the_method():
     records = [record("mssts", "all", 0.3, 1.0, notes="reconstruction from the paper")]
-    assert notes_lines(records) == ["mssts: reconstruction from the paper"]
-    assert "reconstruction from the paper" in leaderboard_markdown(records)
+    assert notes_lines(as_set(records)) == ["mssts: reconstruction from the paper"]
+    assert "reconstruction from the paper" in leaderboard_markdown(as_set(records))
 
 
 def test_write_reports(tmp_path):
-    written = write_reports(RECORDS, tmp_path, "test")
+    written = write_reports(as_set(RECORDS), tmp_path, "test")
     names = {p.name for p in written}
     assert {"tables.md", "leaderboard.md", "ap_vs_clip_length.png", "ap_vs_fps.png"} <= names
     assert (tmp_path / "plots" / "ap_vs_fps.png").stat().st_size > 1000

@@ -19,7 +19,8 @@ from PIL import Image
 
 from tests.helpers.picture_cases import toy_run
 from vis_bench.cli import main
-from vis_bench.report.overlays.inputs import run_cells, run_records
+from vis_bench.report.overlays.inputs import run_cells
+from vis_bench.report.record_set import RecordSet
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("toy", "toy_dark")
@@ -83,7 +84,7 @@ def test_show_draws_a_runs_cells(run_dir, tmp_path, capsys):
     assert main(["show", "--run", str(run_dir), "--video", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "toy T=all" in printed and "toy_dark T=all" in printed
-    key = run_cells(run_dir, run_records(run_dir))[0].key
+    key = run_cells(RecordSet.read([run_dir]))[0].key
     one = tmp_path / "one.gif"
     argv = ["show", "--run", str(run_dir), "--cell", key[:6], "--video", "2", "--out", str(one)]
     assert main(argv) == 0
@@ -100,7 +101,7 @@ def test_show_names_the_cells_of_a_run_when_a_key_is_wrong(run_dir, tmp_path, ca
 
 
 def test_diagnose_show_draws_the_worst_tracks(run_dir, tmp_path, capsys):
-    cell = run_cells(run_dir, run_records(run_dir))[0]
+    cell = run_cells(RecordSet.read([run_dir]))[0]
     data = next((run_dir.parent.parent / "cache").glob("synthetic-*"))
     argv = ["diagnose", "--gt", str(data / "annotations.json"), "--results", str(cell.results)]
     argv += ["--show", str(tmp_path / "worst"), "--frames", str(data / "JPEGImages")]

@@ -12,11 +12,14 @@ from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
-from vis_bench.report.outputs import tables_markdown
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
-from vis_bench.report.significance import PairedComparer
+from vis_bench.report.record_set import RecordSet
+from vis_bench.report.significance import PairedComparer, Pairing
 from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep.scoring import Scorer
+
+as_set = RecordSet.from_records
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,11 @@ def case(tmp_path_factory):
 
 def _matches(record: dict) -> VideoMatches:
     return VideoMatches.from_dict(json.loads(open(record["video_matches_path"]).read()))
+
+
+def _compare(a: dict, b: dict) -> Pairing:
+    """a - b as a report compares them: within the record set of the two."""
+    return PairedComparer(as_set([a, b])).compare(a, b)
 
 
 def _row(markdown: str, method: str) -> list[str]:
@@ -63,7 +71,7 @@ def test_a_scored_cell_carries_intervals_and_its_matching(case, tmp_path):
 def test_known_margin_on_the_same_videos_is_marked_significant(case):
     cells, good, worse = case
     records = [cells.record("seqformer", good), cells.record("ifc", worse)]
-    pairing = PairedComparer().compare(records[0], records[1])
+    pairing = _compare(records[0], records[1])
     assert pairing.significant and pairing.interval[0] > 0
     assert pairing.difference == pytest.approx(100 * (records[0]["AP"] - records[1]["AP"]))
     # the stored replicate values give exactly the library's paired bootstrap
@@ -71,8 +79,8 @@ def test_known_margin_on_the_same_videos_is_marked_significant(case):
     library = paired_difference(*matches, records[0]["AP"], records[1]["AP"], replicates=200)
     assert pairing.interval == tuple(100 * v for v in library.interval)
     without_values = [dict(r, bootstrap={**r["bootstrap"], "values_path": None}) for r in records]
-    assert PairedComparer().compare(*without_values).interval == pairing.interval
-    markdown = leaderboard_markdown(records)
+    assert _compare(*without_values).interval == pairing.interval
+    markdown = leaderboard_markdown(as_set(records))
     first = _row(markdown, "seqformer")
     vs_next = first[_header(markdown).index("vs next")]
     assert vs_next.startswith(f"+{pairing.difference:.1f} [") and "n.s." not in vs_next
@@ -87,9 +95,9 @@ def test_known_margin_on_the_same_videos_is_marked_significant(case):
 def test_identical_methods_are_marked_not_significant(case):
     cells, _, worse = case
     records = [cells.record("seqformer", worse), cells.record("ifc", worse)]
-    pairing = PairedComparer().compare(records[0], records[1])
+    pairing = _compare(records[0], records[1])
     assert pairing.interval == (0.0, 0.0) and not pairing.significant
-    markdown = leaderboard_markdown(records)
+    markdown = leaderboard_markdown(as_set(records))
     assert "+0.0 [+0.0, +0.0] n.s." in markdown
 
 
@@ -102,12 +110,12 @@ def test_cells_that_cannot_be_paired_say_why(case):
     cells, good, worse = case
     a, b = cells.record("seqformer", good), cells.record("ifc", worse)
     other_data = dict(b, dataset="other")
-    assert PairedComparer().compare(a, other_data).reason == "different datasets"
+    assert _compare(a, other_data).reason == "different datasets"
     gone = dict(b, video_matches_path=str(cells.folder / "missing.json"))
-    assert "not found" in PairedComparer().compare(a, gone).reason
+    assert "not found" in _compare(a, gone).reason
     off = dict(b, bootstrap=None)
-    assert "measure.bootstrap: 0" in PairedComparer().compare(a, off).reason
-    frame = leaderboard_frame([a, gone])
+    assert "measure.bootstrap: 0" in _compare(a, off).reason
+    frame = leaderboard_frame(as_set([a, gone]))
     assert frame.iloc[0]["vs next"].startswith("not paired: per-video matching not found")
 
 
@@ -118,7 +126,7 @@ def test_clip_length_pivot_marks_t_not_told_apart_from_all(case):
         cells.record("seqformer", good, clip=5),  # same predictions as T=all: n.s.
         cells.record("seqformer", worse, clip=10),  # clearly worse than T=all
     ]
-    pivot = pivot_table(records, "AP", "method", "clip_length")
+    pivot = pivot_table(as_set(records), "AP", "method", "clip_length")
     row = _row(pivot, "seqformer")
     assert [c.strip() for c in pivot.splitlines()[0].strip("|").split("|")][1:] == [
         "all",
@@ -134,16 +142,16 @@ def test_clip_length_pivot_marks_t_not_told_apart_from_all(case):
 def test_tables_show_intervals_and_say_what_they_are(case):
     cells, good, _ = case
     records = [cells.record("seqformer", good)]
-    table = comparison_table(records)
+    table = comparison_table(as_set(records))
     low, high = (100 * v for v in records[0]["AP_ci"])
     assert _row(table, "seqformer")[4] == f"{100 * records[0]['AP']:.2f} [{low:.2f}, {high:.2f}]"
-    assert any("bootstrap interval over videos" in line for line in notes_lines(records))
+    assert any("bootstrap interval over videos" in line for line in notes_lines(as_set(records)))
     # records without intervals (older runs, measure.bootstrap: 0) show the plain numbers
     plain = [
         {k: v for k, v in r.items() if not k.endswith("_ci") and k != "bootstrap"} for r in records
     ]
-    assert "[" not in _row(comparison_table(plain), "seqformer")[4]
-    assert "vs next" not in leaderboard_markdown(plain)
+    assert "[" not in _row(comparison_table(as_set(plain)), "seqformer")[4]
+    assert "vs next" not in leaderboard_markdown(as_set(plain))
 
 
 #: SeqFormer T=all of the default run: a skewed interval (5.91 below the value, 10.56 above)
@@ -166,15 +174,15 @@ SKEWED = {
 
 
 def test_a_skewed_interval_is_printed_as_it_is_never_as_a_half_width():
-    table = comparison_table([SKEWED])
+    table = comparison_table(as_set([SKEWED]))
     assert _row(table, "seqformer")[4] == "29.62 [23.71, 40.18]"
-    pivot = pivot_table([SKEWED], "AP", "method", "clip_length")
+    pivot = pivot_table(as_set([SKEWED]), "AP", "method", "clip_length")
     assert _row(pivot, "seqformer")[1] == "29.62 [23.71, 40.18]"
-    board = leaderboard_markdown([SKEWED])
+    board = leaderboard_markdown(as_set([SKEWED]))
     assert _row(board, "seqformer")[_header(board).index("AP")] == "29.6 [23.7, 40.2]"
-    notes = " ".join(notes_lines([SKEWED]))
+    notes = " ".join(notes_lines(as_set([SKEWED])))
     assert "[low, high]" in notes and "need not be centred" in notes
-    for text in (table, pivot, board, notes, tables_markdown([SKEWED], "t")):
+    for text in (table, pivot, board, notes, tables_markdown(as_set([SKEWED]), "t")):
         assert "±" not in text
         assert "8.23" not in text and "21.39" not in text  # the symmetric reading of old
 
@@ -194,7 +202,7 @@ def test_published_column_appears_for_a_record_built_to_match(case):
     record = dict(cells.record("seqformer", worse), **MATCHING)
     other = dict(cells.record("ifc", worse), **{**MATCHING, "method": "ifc", "clip_length": 10})
     measured = 100 * record["AP"]
-    board = leaderboard_markdown([record, other])
+    board = leaderboard_markdown(as_set([record, other]))
     header = _header(board)
     assert PUBLISHED_COLUMN in header and DELTA_COLUMN in header
     row = _row(board, "seqformer")
@@ -202,7 +210,7 @@ def test_published_column_appears_for_a_record_built_to_match(case):
     assert row[header.index(DELTA_COLUMN)] == f"{measured - 47.4:+.1f}"
     assert _row(board, "ifc")[header.index(PUBLISHED_COLUMN)] == "-"  # IFC T=10: no entry
     assert "seqformer-r50-coco-joint: README of wjf5203/SeqFormer" in board
-    tables = tables_markdown([record, other], "t")
+    tables = tables_markdown(as_set([record, other]), "t")
     assert PUBLISHED_COLUMN in tables.splitlines()[6]  # the header of "All cells"
     assert f"{measured - 47.4:+.1f}" in tables
 
@@ -213,8 +221,8 @@ def test_the_default_runs_synthetic_records_have_no_published_column(case):
         dict(cells.record("seqformer", good), dataset="synthetic-8aa95716-24v"),
         dict(cells.record("ifc", worse), dataset="synthetic-8aa95716-24v"),
     ]
-    assert PUBLISHED_COLUMN not in leaderboard_markdown(records)
-    assert PUBLISHED_COLUMN not in tables_markdown(records, "t")
+    assert PUBLISHED_COLUMN not in leaderboard_markdown(as_set(records))
+    assert PUBLISHED_COLUMN not in tables_markdown(as_set(records), "t")
 
 
 def test_bootstrap_of_a_cell_is_reproducible(case):

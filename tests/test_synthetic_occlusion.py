@@ -20,6 +20,7 @@ from vis_bench.eval.metric.params import OVIS_STAT_NAMES
 from vis_bench.formats import rle
 from vis_bench.formats.occlusion import occlusion_score
 from vis_bench.inference.sources import open_source
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import comparison_table
 from vis_bench.sweep import run_sweep
 
@@ -148,5 +149,5 @@ def test_sweep_over_an_occluded_split_records_the_breakdown(occluded, tmp_path):
     records = run_sweep(config, source, tmp_path / "run", log=lambda s: None)
     assert records[0]["status"] == "ok"
     assert all(name in records[0] for name in OVIS_STAT_NAMES)
-    table = comparison_table(records, columns=("AP", *OCC_COLUMNS))
+    table = comparison_table(RecordSet.from_records(records), columns=("AP", *OCC_COLUMNS))
     assert all(column in table for column in OCC_COLUMNS)

@@ -36,24 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
-    from vis_bench.errors import InputError
     from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
-    from vis_bench.report.records import read_records
-    from vis_bench.report.settings import with_configs
+    from vis_bench.report.record_set import RecordSet
 
-    records = []
-    for path in args.runs:
-        found = read_records(path)
-        if not found:
-            raise InputError(
-                "no records found (expected a run folder with records.jsonl)", path=str(path)
-            )
-        records.extend(with_configs(found, path if path.is_dir() else path.parent))
+    record_set = RecordSet.read(args.runs)
     # one run folder with its HTML report: method rows link to it (relative to that folder)
     folder = args.runs[0] if len(args.runs) == 1 and args.runs[0].is_dir() else None
     report = REPORT_FILE if folder is not None and (folder / REPORT_FILE).is_file() else None
     markdown = leaderboard_markdown(
-        records,
+        record_set,
         args.title,
         group_datasets=args.group_datasets,
         settings=args.settings,

@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vis_bench.errors import InputError
     from vis_bench.report.html_report import write_html_report
+    from vis_bench.report.record_set import RecordSet
     from vis_bench.report.video_browser import BrowserLimits
 
     for name, value in (("--videos", args.videos), ("--frames", args.frames)):
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.panel_size < 16:
         raise InputError(f"must be at least 16 pixels, got {args.panel_size}", field="--panel-size")
     limits = BrowserLimits(videos=args.videos, frames=args.frames, panel_size=args.panel_size)
-    path = write_html_report(args.run_dir, out=args.out, title=args.title, limits=limits, log=print)
+    record_set = RecordSet.read([args.run_dir])
+    path = write_html_report(record_set, out=args.out, title=args.title, limits=limits, log=print)
     size = path.stat().st_size / 2**20
     print(f"wrote {path} ({size:.1f} MiB)")
     return 0

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.distributed import init_from_env, shutdown
     from vis_bench.inference.sources import open_source
     from vis_bench.report.outputs import write_reports
+    from vis_bench.report.record_set import RecordSet
     from vis_bench.report.tables import comparison_table, notes_lines
     from vis_bench.sweep import resolve_methods, run_sweep, sweep_records
     from vis_bench.sweep.run_dir import save_run_timings
@@ -96,13 +97,14 @@ def run(args: argparse.Namespace) -> int:
     if not ctx.is_main:
         return 0
     records = sweep_records(config, methods, source.dataset_id, run_dir)
+    record_set = RecordSet.from_records(records, run_dir)  # every report's one input
     print()
-    print(comparison_table(records))
-    for line in notes_lines(records):
+    print(comparison_table(record_set))
+    for line in notes_lines(record_set):
         print(f"note: {line}")
     title = f"vis-bench: {config.name}"
     reports_start = time.perf_counter()
-    for path in write_reports(records, run_dir, title=title, html=True, log=print):
+    for path in write_reports(record_set, run_dir, title=title, html=True, log=print):
         print(f"wrote {path}")
     now = time.perf_counter()
     breakdown = run_breakdown(written, now - started, data_s, now - reports_start)

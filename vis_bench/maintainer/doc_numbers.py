@@ -329,6 +329,7 @@ def long_video_block(root: Path) -> str:
     each cell, the spread of the repeated runs, and growth with length judged against it."""
     from vis_bench.report.memory_plot import memory_table
     from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
+    from vis_bench.report.record_set import RecordSet
 
     records = read_source(root, "results/long_video/records.jsonl")
     env = (records[0].get("environment") or {}) if records else {}
@@ -336,7 +337,7 @@ def long_video_block(root: Path) -> str:
     growth = growth_lines(records)
     return "\n".join(
         [
-            memory_table(median_records(records)),
+            memory_table(RecordSet.from_records(median_records(records))),
             "",
             f"Peak RSS over the {runs} run(s) of each cell:",
             "",

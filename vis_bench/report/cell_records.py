@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from vis_bench.report.leaderboard import leaderboard_frame, method_anchors
-from vis_bench.report.records import latest_records
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import clip_length_order
 
 
@@ -99,12 +99,12 @@ def _section(anchor: str, method: str, own: list[dict[str, Any]]) -> dict[str, A
     }
 
 
-def cell_sections(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cell_sections(record_set: RecordSet) -> list[dict[str, Any]]:
     """One section per leaderboard row (method, checkpoint) with each of its cells, then one per
     method whose every cell failed."""
-    latest = latest_records(records)
+    latest = record_set.records
     by_key = {r.get("key"): r for r in latest}
-    frame = leaderboard_frame(records)
+    frame = leaderboard_frame(record_set)
     rows = list(zip(frame["method"], frame["key"], strict=True)) if not frame.empty else []
     anchors = method_anchors([m for m, _ in rows])
     sections, shown = [], set()

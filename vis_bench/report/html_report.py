@@ -17,18 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.atomic import write_atomic
+from vis_bench.errors import InputError
 from vis_bench.report.leaderboard import (
     COLUMNS,
     REPORT_FILE,
     display_text,
     leaderboard_frame,
     method_anchors,
+    of_dataset,
 )
-from vis_bench.report.overlays.inputs import run_records
 from vis_bench.report.overlays.media import data_uri
 from vis_bench.report.overlays.scene import DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP, frame_ranges
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import OCCLUSION_AP, datasets_of
+from vis_bench.report.tables_document import has_video_lengths, tables_markdown
 from vis_bench.report.video_browser import Browser, BrowserLimits, build_browser
 
 #: plots the page shows: file name under <run>/plots/ -> title
@@ -39,12 +42,12 @@ PLOTS = {
 }
 
 
-def _leaderboard(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
     """Per dataset: the leaderboard's header and rows as text, each row with its anchor."""
     sections = []
-    for dataset in datasets_of(records) or ["-"]:
-        subset = [r for r in records if (r.get("dataset_label") or r.get("dataset")) == dataset]
-        frame = leaderboard_frame(subset or records)
+    for dataset in datasets_of(record_set) or ["-"]:
+        subset = of_dataset(record_set, dataset)
+        frame = leaderboard_frame(subset if len(subset) else record_set)
         if frame.empty:
             continue
         frame = frame.assign(AP=frame["AP interval"])
@@ -65,7 +68,7 @@ def _leaderboard(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sections
 
 
-def _plots(records: list[dict[str, Any]], plots_dir: Path | None) -> list[dict[str, str]]:
+def _plots(record_set: RecordSet, plots_dir: Path | None) -> list[dict[str, str]]:
     """The run's plots as data URIs: read from `plots_dir` where drawn, else drawn here."""
     from vis_bench.report.memory_plot import plot_memory_vs_frames
     from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
@@ -75,7 +78,7 @@ def _plots(records: list[dict[str, Any]], plots_dir: Path | None) -> list[dict[s
         "ap_vs_clip_length.png": plot_ap_vs_clip_length,
         "memory_vs_frames.png": plot_memory_vs_frames,
     }
-    cut = any(r.get("video_frames") is not None for r in records)
+    cut = has_video_lengths(record_set)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, title in PLOTS.items():
@@ -83,23 +86,22 @@ def _plots(records: list[dict[str, Any]], plots_dir: Path | None) -> list[dict[s
                 continue
             path = plots_dir / name if plots_dir is not None else None
             if path is None or not path.is_file():
-                path = draw[name](records, Path(tmp) / name)
+                path = draw[name](record_set, Path(tmp) / name)
             if path is not None:
                 out.append({"title": title, "uri": data_uri(Path(path).read_bytes(), "image/png")})
     return out
 
 
-def _published(records: list[dict[str, Any]]) -> dict[str, Any]:
+def _published(record_set: RecordSet) -> dict[str, Any]:
     """The authors' numbers of the run's methods beside the AP of any cell of that setting."""
-    from vis_bench.report.published_columns import load_default_published, published_entries
+    from vis_bench.report.published_columns import published_entries
 
-    published = load_default_published()
-    methods = {r.get("method") for r in records}
-    matched = published_entries(records, published)
+    published = record_set.published
+    methods = {r.get("method") for r in record_set}
+    matched = published_entries(record_set, published)
     by_entry: dict[str, list[dict[str, Any]]] = {}
     for key, entry in matched.items():
-        record = next(r for r in records if r.get("key") == key)
-        by_entry.setdefault(entry["id"], []).append(record)
+        by_entry.setdefault(entry["id"], []).append(record_set.record(key))
     rows = []
     for entry in published.entries if published is not None else []:
         if entry["method"] not in methods:
@@ -128,20 +130,17 @@ def _setting_text(setting: dict[str, Any]) -> str:
     return ", ".join(f"{k} {setting[k]}" for k in keys if setting.get(k) is not None)
 
 
-def _tables_html(records: list[dict[str, Any]], title: str) -> str:
+def _tables_html(record_set: RecordSet, title: str) -> str:
     """tables.md's content as HTML (its title line left out: the page has its own)."""
     import markdown
 
-    from vis_bench.report.outputs import tables_markdown
-
-    text = tables_markdown(records, title)
+    text = tables_markdown(record_set, title)
     text = re.sub(r"\A# .*\n", "", text)
     return markdown.markdown(text, extensions=["tables"])
 
 
 def report_context(
-    run_dir: Path,
-    records: list[dict[str, Any]],
+    record_set: RecordSet,
     title: str,
     limits: BrowserLimits,
     plots_dir: Path | None = None,
@@ -150,16 +149,16 @@ def report_context(
     """Everything the template shows, as plain data."""
     from vis_bench.report.cell_records import cell_sections
 
-    browser: Browser = build_browser(run_dir, records, limits, log)
+    browser: Browser = build_browser(record_set, limits, log)
     return {
         "title": title,
-        "datasets": datasets_of(records),
-        "run_dir": str(run_dir),
-        "leaderboards": _leaderboard(records),
-        "tables_html": _tables_html(records, title),
-        "plots": _plots(records, plots_dir),
-        "published": _published(records),
-        "methods": cell_sections(records),
+        "datasets": datasets_of(record_set),
+        "run_dir": str(record_set.folder),
+        "leaderboards": _leaderboard(record_set),
+        "tables_html": _tables_html(record_set, title),
+        "plots": _plots(record_set, plots_dir),
+        "published": _published(record_set),
+        "methods": cell_sections(record_set),
         "browser": browser,
         "provenance": _provenance(),
         "threshold": DEFAULT_SCORE_THRESHOLD,
@@ -191,19 +190,23 @@ def render_report(context: dict[str, Any]) -> str:
 
 
 def write_html_report(
-    run_dir: str | Path,
+    record_set: RecordSet,
     out: str | Path | None = None,
     title: str | None = None,
-    records: list[dict[str, Any]] | None = None,
     limits: BrowserLimits | None = None,
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> Path:
-    """Write the run's page (default: <run_dir>/report.html), whole or not at all."""
-    run_dir = Path(run_dir)
-    records = records if records is not None else run_records(run_dir)
+    """Write the page of the record set's run folder (default: <run folder>/report.html), whole
+    or not at all."""
+    run_dir = record_set.folder
+    if run_dir is None:
+        raise InputError(
+            "the HTML report shows one run: pass one run folder (records.jsonl beside cells/)",
+            field="run_dir",
+        )
     title = title or f"vis-bench: {run_dir.name}"
     out = Path(out) if out is not None else run_dir / REPORT_FILE
-    context = report_context(run_dir, records, title, limits or BrowserLimits(), plots_dir, log)
+    context = report_context(record_set, title, limits or BrowserLimits(), plots_dir, log)
     write_atomic(out, render_report(context))
     return out

@@ -30,7 +30,7 @@ from vis_bench.report.published_columns import (
     published_entries,
     source_lines,
 )
-from vis_bench.report.records import latest_records
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.settings import settings_lines
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 from vis_bench.report.tables import (
@@ -79,10 +79,10 @@ def _fps(row: pd.Series) -> str | None:
     return f"{fps:.2f}{mark} ({_device_name(row)})"
 
 
-def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
     """One row per (method, checkpoint): its best-AP cell (fastest when AP is absent, the first
     recorded when neither was measured)."""
-    frame = records_frame(records)
+    frame = records_frame(record_set)
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS + ["notes"])
     if "checkpoint" not in frame:
@@ -94,11 +94,11 @@ def leaderboard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         frame = frame.sort_values(keys[0], ascending=False, na_position="last", kind="stable")
     counts = frame.groupby(["method", "checkpoint"], sort=False).size()
     best = frame.groupby(["method", "checkpoint"], sort=False).head(1).reset_index(drop=True)
-    raw = {r["key"]: r for r in latest_records(records) if "key" in r}
+    raw = {r["key"]: r for r in record_set}
     chosen = [raw.get(key, {}) for key in best.get("key", [None] * len(best))]
-    matched = published_entries(chosen)
+    matched = published_entries(chosen, record_set.published)
     paired = any(isinstance(r.get("bootstrap"), dict) for r in chosen)
-    comparer = PairedComparer()
+    comparer = PairedComparer(record_set)
     rows = []
     for rank, (_, r) in enumerate(best.iterrows(), 1):
         params = r.get("params")
@@ -167,8 +167,8 @@ def method_anchors(methods: list[str]) -> list[str]:
     return anchors
 
 
-def _section(records: list[dict[str, Any]], report: str | None = None) -> list[str]:
-    frame = leaderboard_frame(records)
+def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
+    frame = leaderboard_frame(record_set)
     if frame.empty:
         return ["No finished cells yet."]
     frame = frame.assign(AP=frame["AP interval"])
@@ -194,7 +194,7 @@ def _section(records: list[dict[str, Any]], report: str | None = None) -> list[s
 
 
 def leaderboard_markdown(
-    records: list[dict[str, Any]],
+    record_set: RecordSet,
     title: str = "vis-bench leaderboard",
     group_datasets: bool = False,
     settings: bool = False,
@@ -203,32 +203,37 @@ def leaderboard_markdown(
     """The leaderboard as a markdown document; one section per dataset when grouping, and with
     `settings` the dataset and measure settings the records were made with. With `report` (the
     HTML report's path relative to the markdown), each method row links to its section there."""
-    datasets = datasets_of(records)
+    datasets = datasets_of(record_set)
     if len(datasets) > 1 and not group_datasets:
         raise InputError(
             f"the records cover {len(datasets)} datasets ({'; '.join(datasets)}); a leaderboard "
             "ranks one dataset: pass --group-datasets to rank each in its own section",
             field="runs",
         )
-    lines = [f"# {title}", ""] + _header(records)
+    lines = [f"# {title}", ""] + _header(record_set)
     for dataset in datasets or ["-"]:
-        subset = [r for r in records if (r.get("dataset_label") or r.get("dataset")) == dataset]
         lines += [f"## {dataset}", ""] if datasets else []
-        lines += _section(subset if datasets else records, report) + [""]
-    notes = {r.get("method"): r.get("notes") for r in records if r.get("notes")}
+        lines += _section(of_dataset(record_set, dataset) if datasets else record_set, report)
+        lines += [""]
+    notes = {r.get("method"): r.get("notes") for r in record_set if r.get("notes")}
     if notes:
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]
-    matched = published_entries(latest_records(records))
+    matched = published_entries(record_set, record_set.published)
     if matched:
         lines += ["Published numbers (results/published.yaml):", ""]
         lines += [f"- {line}" for line in source_lines(matched)] + [""]
     if settings:
         lines += ["Settings (from the records):", ""]
-        lines += [f"- {line}" for line in settings_lines(records)] + [""]
+        lines += [f"- {line}" for line in settings_lines(record_set)] + [""]
     return "\n".join(lines)
 
 
-def _header(records: list[dict[str, Any]]) -> list[str]:
+def of_dataset(record_set: RecordSet, dataset: str) -> RecordSet:
+    """The records of one dataset (by its label, as `datasets_of` names it)."""
+    return record_set.where(lambda r: (r.get("dataset_label") or r.get("dataset")) == dataset)
+
+
+def _header(record_set: RecordSet) -> list[str]:
     """The selection rule, and what the intervals and marks mean when the records have them."""
     lines = [
         "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (column "
@@ -236,7 +241,7 @@ def _header(records: list[dict[str, Any]]) -> list[str]:
         "stitching and encoding included) on the named device; GMACs per frame.",
         "",
     ]
-    note = interval_note(records)
+    note = interval_note(record_set)
     if note is not None:
         lines += [
             f"AP {note}. It is the interval of the chosen cell alone: picking the best of "
@@ -247,7 +252,7 @@ def _header(records: list[dict[str, Any]]) -> list[str]:
             "says why no paired comparison was possible.",
             "",
         ]
-    if published_entries(latest_records(records)):
+    if published_entries(record_set, record_set.published):
         lines += [
             f"`{PUBLISHED_COLUMN}`: the authors' AP for the setting the cell measured; "
             f"`{DELTA_COLUMN}`: measured - published, in AP points (sources below).",

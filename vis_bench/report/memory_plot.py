@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.report.plots import _pyplot, _save, plot_title
-from vis_bench.report.records import latest_records
+from vis_bench.report.record_set import RecordSet
 
 _MIB_COLUMNS = ("peak_rss_mb", "rss_after_build_mb", "activation_peak_mb")
 
@@ -33,21 +33,21 @@ def schedule_label(record: dict[str, Any]) -> str:
     return f"T={record['clip_length']} S={record['stride']}"
 
 
-def _series(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def _series(record_set: RecordSet) -> dict[tuple[str, str], list[dict[str, Any]]]:
     series: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for record in latest_records(records):
+    for record in record_set:
         if frames_per_video(record) is None and record.get("status") == "ok":
             continue
         series.setdefault((record["method"], schedule_label(record)), []).append(record)
     return series
 
 
-def plot_memory_vs_frames(records: list[dict[str, Any]], path: str | Path) -> Path | None:
+def plot_memory_vs_frames(record_set: RecordSet, path: str | Path) -> Path | None:
     """One line per (method, schedule): peak RSS (MiB) against frames per video, log-2 x axis.
 
     Returns None when no cell measured its memory (nothing to draw).
     """
-    series = _series(records)
+    series = _series(record_set)
     measured = [r for rs in series.values() for r in rs if r.get("peak_rss_mb") is not None]
     if not measured:
         return None
@@ -73,7 +73,7 @@ def plot_memory_vs_frames(records: list[dict[str, Any]], path: str | Path) -> Pa
     ax.set_xticks(frames, [f"{x:g}" for x in frames])
     ax.set_xlabel("frames per video")
     ax.set_ylabel("peak memory (RSS, MiB)")
-    ax.set_title(plot_title(records, "Peak memory vs video length (x: failed)"), fontsize=8)
+    ax.set_title(plot_title(record_set, "Peak memory vs video length (x: failed)"), fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return _save(fig, path)
@@ -83,14 +83,14 @@ def _number(value: Any, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def memory_table(records: list[dict[str, Any]]) -> str:
+def memory_table(record_set: RecordSet) -> str:
     """Markdown: per cell, memory, speed and the harness's own share of the time."""
     header = (
         "| method | schedule | frames | peak RSS MiB | after build MiB | inference rise MiB | "
         "model FPS | end-to-end FPS | harness s/frame | harness share | stitcher MiB |"
     )
     lines = [header, "|" + "---|" * 2 + "---:|" * 9]
-    for (method, schedule), rows in sorted(_series(records).items()):
+    for (method, schedule), rows in sorted(_series(record_set).items()):
         for r in sorted(rows, key=lambda r: frames_per_video(r) or 0.0):
             frames = _number(frames_per_video(r), 0)
             if r.get("status") != "ok":

@@ -7,8 +7,8 @@ pasted elsewhere still says where its numbers come from.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import datasets_of, records_frame
 
 
@@ -28,12 +28,12 @@ def _measured(frame, columns: tuple[str, ...]):
     return frame.dropna(subset=list(columns))
 
 
-def plot_title(records: list[dict[str, Any]], what: str) -> str:
+def plot_title(record_set: RecordSet, what: str) -> str:
     """e.g. "AP vs clip length: ifc, seqformer\nsynthetic (seed 0, 24 videos) on AMD EPYC (2 threads)"."""
-    frame = records_frame(records)
+    frame = records_frame(record_set)
     methods = ", ".join(sorted(frame["method"].unique())) if not frame.empty else "-"
     machines = []
-    for record in records:
+    for record in record_set:
         env = record.get("environment") or {}
         name = env.get("gpu_name") or env.get("cpu")
         if name:
@@ -41,14 +41,14 @@ def plot_title(records: list[dict[str, Any]], what: str) -> str:
             if machine not in machines:
                 machines.append(machine)
     return (
-        f"{what}: {methods}\n{'; '.join(datasets_of(records)) or '-'} on "
+        f"{what}: {methods}\n{'; '.join(datasets_of(record_set)) or '-'} on "
         f"{'; '.join(machines) or 'unknown machine'}"
     )
 
 
-def plot_ap_vs_clip_length(records: list[dict[str, Any]], path: str | Path) -> Path | None:
+def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | None:
     """One line per method; 'all' (whole video) is drawn at the right end."""
-    frame = _measured(records_frame(records), ("AP",))
+    frame = _measured(records_frame(record_set), ("AP",))
     if frame.empty:
         return None
     plt = _pyplot()
@@ -63,15 +63,15 @@ def plot_ap_vs_clip_length(records: list[dict[str, Any]], path: str | Path) -> P
     ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + ["all"])
     ax.set_xlabel("clip length T (frames)")
     ax.set_ylabel("AP")
-    ax.set_title(plot_title(records, "AP vs clip length"), fontsize=8)
+    ax.set_title(plot_title(record_set, "AP vs clip length"), fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)
 
 
-def plot_ap_vs_fps(records: list[dict[str, Any]], path: str | Path) -> Path | None:
+def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
     """Accuracy/speed trade-off: one point per cell, labelled with its clip length."""
-    frame = _measured(records_frame(records), ("AP", "fps_end_to_end"))
+    frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
     if frame.empty:
         return None
     plt = _pyplot()
@@ -82,7 +82,7 @@ def plot_ap_vs_fps(records: list[dict[str, Any]], path: str | Path) -> Path | No
             ax.annotate(f"T={row['clip_length']}", (row["fps_end_to_end"], row["AP"]), fontsize=7)
     ax.set_xlabel("FPS (end to end)")
     ax.set_ylabel("AP")
-    ax.set_title(plot_title(records, "AP vs FPS"), fontsize=8)
+    ax.set_title(plot_title(record_set, "AP vs FPS"), fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend()
     return _save(fig, path)

@@ -9,6 +9,7 @@ published, in AP points; the entries' sources are listed under the table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from vis_bench.published import DEFAULT_PATH, Published, load_published, published_match
@@ -23,10 +24,10 @@ def load_default_published() -> Published | None:
 
 
 def published_entries(
-    records: list[dict[str, Any]], published: Published | None = None
+    records: Iterable[dict[str, Any]], published: Published | None
 ) -> dict[str, dict[str, Any]]:
-    """Record key -> the published entry its setting matches (records without a match left out)."""
-    published = published if published is not None else load_default_published()
+    """Record key -> the published entry its setting matches (records without a match left out;
+    `published` is the record set's, None where the project's file is not installed)."""
     if published is None:
         return {}
     found = {}

@@ -9,6 +9,7 @@ than guessed at.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ def settings_text(config: dict[str, Any]) -> str:
     return f"dataset: {', '.join(parts) or '-'}; measure: {', '.join(named) or '-'}"
 
 
-def settings_lines(records: list[dict[str, Any]]) -> list[str]:
+def settings_lines(records: Iterable[dict[str, Any]]) -> list[str]:
     """One line per config the records were made with: hash, name, dataset and measure settings."""
     configs: dict[str, dict[str, Any] | None] = {}
     for record in records:

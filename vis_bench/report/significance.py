@@ -6,25 +6,25 @@ the same videos are compared by the paired bootstrap (`eval.bootstrap.paired_dif
 are re-scored on the same resampled videos in every replicate, and the difference counts as real
 (significant) when its interval excludes 0. Cells of one sweep were resampled with the same draws
 (same videos, B and seed), so their stored replicate values (`bootstrap.values_path`) are
-subtracted directly, which is what `paired_difference` computes, without re-accumulating. Cells that cannot be paired (intervals switched off,
-the matching file gone, different datasets or ground truth) get the reason instead of a mark.
+subtracted directly, which is what `paired_difference` computes, without re-accumulating. The
+files come read from the report's `RecordSet`. Cells that cannot be paired (intervals switched
+off, the matching file gone, different datasets or ground truth) get the reason instead of a mark.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vis_bench.errors import InputError
 from vis_bench.eval.stats.bootstrap import (
     DEFAULT_CONFIDENCE,
     paired_difference,
     percentile_interval,
 )
-from vis_bench.eval.stats.video_matches import VideoMatches
+from vis_bench.report.record_set import Missing, RecordSet
 
 #: appended to a difference whose paired interval contains 0
 NOT_SIGNIFICANT = "n.s."
@@ -78,42 +78,16 @@ class Pairing:
 
 
 class PairedComparer:
-    """Paired comparisons of records; each matching file is read once per report."""
+    """Paired comparisons of the records of one record set (their files read when it was built)."""
 
-    def __init__(self, confidence: float = DEFAULT_CONFIDENCE):
+    def __init__(self, record_set: RecordSet, confidence: float = DEFAULT_CONFIDENCE):
+        self.record_set = record_set
         self.confidence = confidence
-        self._matches: dict[str, VideoMatches | str] = {}
-        self._values: dict[str, dict[str, np.ndarray] | None] = {}
 
-    def _load(self, record: dict[str, Any]) -> VideoMatches | str:
-        """The record's per-video matching, or why there is none."""
-        path = record.get("video_matches_path")
-        if not path:
-            return "no per-video matching recorded (a record written before it was kept)"
-        if path not in self._matches:
-            if not Path(path).is_file():
-                self._matches[path] = f"per-video matching not found at {path}"
-            else:
-                try:
-                    self._matches[path] = VideoMatches.from_dict(
-                        _read_json(Path(path)), path=str(path)
-                    )
-                except InputError as err:
-                    self._matches[path] = str(err)
-        return self._matches[path]
-
-    def _stored_values(self, record: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    def _stored_values(self, record: dict[str, Any]) -> Mapping[str, np.ndarray] | None:
         """The record's bootstrap replicate values per statistic (None: not stored)."""
-        path = record["bootstrap"].get("values_path")
-        if not path:
-            return None
-        if path not in self._values:
-            try:
-                with np.load(path) as data:
-                    self._values[path] = {name: data[name] for name in data.files}
-            except (OSError, ValueError):
-                self._values[path] = None
-        return self._values[path]
+        values = self.record_set.files(record).replicates
+        return None if isinstance(values, Missing) else values
 
     def _shared_draws(
         self, a: dict[str, Any], b: dict[str, Any], metric: str
@@ -132,10 +106,10 @@ class PairedComparer:
         reason = _unpairable(a, b, metric)
         if reason is not None:
             return Pairing(reason=reason)
-        loaded = [self._load(a), self._load(b)]
+        loaded = [self.record_set.files(a).matches, self.record_set.files(b).matches]
         for found in loaded:
-            if isinstance(found, str):
-                return Pairing(reason=found)
+            if isinstance(found, Missing):
+                return Pairing(reason=found.reason)
         if not loaded[0].same_ground_truth(loaded[1]):
             return Pairing(reason="scored on different ground truth (videos or tracks differ)")
         stored = self._shared_draws(a, b, metric)
@@ -174,12 +148,3 @@ def _unpairable(a: dict[str, Any], b: dict[str, Any], metric: str) -> str | None
         if not isinstance(boot, dict) or not boot.get("replicates"):
             return "no bootstrap (measure.bootstrap: 0)"
     return None
-
-
-def _read_json(path: Path) -> Any:
-    import orjson
-
-    try:
-        return orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as err:
-        raise InputError(f"malformed JSON ({err})", path=str(path)) from None

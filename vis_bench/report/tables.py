@@ -26,7 +26,7 @@ from vis_bench.report.published_columns import (
     published_entries,
     source_lines,
 )
-from vis_bench.report.records import latest_records
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
@@ -89,11 +89,9 @@ def failure_text(record: dict[str, Any]) -> str:
     )
 
 
-def records_frame(records: list[dict[str, Any]], only_ok: bool = True) -> pd.DataFrame:
+def records_frame(record_set: RecordSet, only_ok: bool = True) -> pd.DataFrame:
     """Records -> one row per cell; percent metrics scaled to 0-100; axes as strings."""
-    rows = latest_records(records)
-    if only_ok:
-        rows = [r for r in rows if r.get("status") == "ok"]
+    rows = record_set.ok if only_ok else list(record_set)
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -121,13 +119,13 @@ def _sorted(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
 
 
 def comparison_table(
-    records: list[dict[str, Any]],
+    record_set: RecordSet,
     columns: tuple[str, ...] = DEFAULT_COLUMNS,
     by: tuple[str, ...] = ("method", "clip_length", "stride", "resolution"),
     fmt: str = "github",
 ) -> str:
     """One row per cell (failed ones with their reason), chosen metric columns, sorted."""
-    frame = records_frame(records, only_ok=False)
+    frame = records_frame(record_set, only_ok=False)
     if frame.empty:
         return "(no finished cells)"
     if "dataset" in frame and frame["dataset"].nunique() > 1:
@@ -137,7 +135,7 @@ def comparison_table(
     out = table[[c for c in by if c in table]].copy()
     for column in present:
         out[column] = [_cell_value(row, column) for _, row in table.iterrows()]
-    matched = published_entries(records)
+    matched = published_entries(record_set, record_set.published)
     if matched and "AP" in out:
         cells = [
             published_cells(matched.get(row.get("key")), _measured(row, "AP"))
@@ -176,7 +174,7 @@ def _cell_value(row: pd.Series, column: str) -> str:
 
 
 def pivot_table(
-    records: list[dict[str, Any]],
+    record_set: RecordSet,
     value: str = "AP",
     index: str = "method",
     columns: str = "clip_length",
@@ -184,11 +182,11 @@ def pivot_table(
 ) -> str:
     """A metric pivoted by two axes, e.g. AP by method x clip length (`all` first, then by
     decreasing T)."""
-    frame = records_frame(records)
+    frame = records_frame(record_set)
     if frame.empty or value not in frame or frame[value].isna().all():
         return f"(no finished cells with {value})"
     if f"{value}_ci" in frame and frame[f"{value}_ci"].notna().any():
-        return _pivot_with_intervals(records, frame, value, index, columns, fmt)
+        return _pivot_with_intervals(record_set, frame, value, index, columns, fmt)
     table = frame.pivot_table(index=index, columns=columns, values=value, aggfunc="mean")
     if columns == "clip_length":
         table = table[sorted(table.columns, key=clip_length_order)]
@@ -196,7 +194,7 @@ def pivot_table(
 
 
 def _pivot_with_intervals(
-    records: list[dict[str, Any]],
+    record_set: RecordSet,
     frame: pd.DataFrame,
     value: str,
     index: str,
@@ -207,12 +205,12 @@ def _pivot_with_intervals(
 
     A (row, column) with several cells shows their mean (no interval: it is not one cell).
     """
-    raw = {r["key"]: r for r in latest_records(records) if "key" in r}
+    raw = {r["key"]: r for r in record_set}
     frame = frame[frame[value].notna()]
     groups = {name: list(g["key"]) for name, g in frame.groupby([index, columns], sort=False)}
     order = clip_length_order if columns == "clip_length" else str
     heads = sorted(frame[columns].unique(), key=order)
-    comparer, unpaired, marked = PairedComparer(), [], False
+    comparer, unpaired, marked = PairedComparer(record_set), [], False
     rows = []
     for name in sorted(frame[index].unique()):
         reference = groups.get((name, "all"), []) if columns == "clip_length" else []
@@ -250,13 +248,9 @@ def _pivot_with_intervals(
     return "\n".join(lines)
 
 
-def interval_note(records: list[dict[str, Any]]) -> str | None:
+def interval_note(record_set: RecordSet) -> str | None:
     """What `[low, high]` means, with the replicates and seed the records used (None: none)."""
-    boots = [
-        r["bootstrap"]
-        for r in latest_records(records)
-        if r.get("status") == "ok" and isinstance(r.get("bootstrap"), dict)
-    ]
+    boots = [r["bootstrap"] for r in record_set.ok if isinstance(r.get("bootstrap"), dict)]
     if not boots:
         return None
     replicates = sorted({b.get("replicates") for b in boots})
@@ -270,10 +264,10 @@ def interval_note(records: list[dict[str, Any]]) -> str | None:
     )
 
 
-def notes_lines(records: list[dict[str, Any]]) -> list[str]:
+def notes_lines(record_set: RecordSet) -> list[str]:
     """Distinct notes of the methods in the records ("method: note"), then the load mark's."""
     seen: dict[str, str] = {}
-    latest = latest_records(records)
+    latest = record_set.records
     for record in latest:
         note = record.get("notes")
         if note:
@@ -287,10 +281,10 @@ def notes_lines(records: list[dict[str, Any]]) -> list[str]:
             f"{NON_DEFAULT_MARK} measured with a non-default execution ({', '.join(changed)}): "
             "speed, GMACs and memory differ from the method's default"
         )
-    interval = interval_note(records)
+    interval = interval_note(record_set)
     if interval is not None:
         lines.append(interval)
-    matched = published_entries(latest)
+    matched = published_entries(latest, record_set.published)
     if matched:
         lines.append(
             f"{PUBLISHED_COLUMN}: the authors' AP for the cell's setting (results/published.yaml); "
@@ -300,10 +294,10 @@ def notes_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def datasets_of(records: list[dict[str, Any]]) -> list[str]:
+def datasets_of(record_set: RecordSet) -> list[str]:
     """The dataset labels the records cover, in first-seen order."""
     labels: list[str] = []
-    for record in latest_records(records):
+    for record in record_set:
         label = record.get("dataset_label") or record.get("dataset")
         if label and label not in labels:
             labels.append(label)

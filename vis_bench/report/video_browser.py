@@ -30,6 +30,7 @@ from vis_bench.report.overlays.inputs import (
 from vis_bench.report.overlays.media import data_uri, jpeg_bytes
 from vis_bench.report.overlays.scene import VideoInfo, video_scene
 from vis_bench.report.overlays.sheets import SceneRenderer, evenly_spaced
+from vis_bench.report.record_set import RecordSet
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ class Browser:
         return [v for v in self.videos if v.panels]
 
 
-def _ordered(cells: list[RunCell]) -> list[VideoEntry]:
+def _ordered(cells: list[RunCell], record_set: RecordSet) -> list[VideoEntry]:
     """Every video the cells' matching knows, worst mean AP first (undefined ones last)."""
-    scores = [per_video_ap(cell) for cell in cells]
+    scores = [per_video_ap(cell, record_set) for cell in cells]
     entries = []
     for video in sorted({v for s in scores for v in s}):
         ap = [s.get(video) for s in scores]
@@ -112,29 +113,28 @@ def _draw(entry: VideoEntry, sources: Sources, limits: BrowserLimits) -> None:
     entry.panel_height, entry.panel_width = renderer.style.total_height, renderer.style.width
 
 
-def _sources(run_dir: Path, records: list, cells: list[RunCell]) -> Sources:
-    dataset, _ = open_run_dataset(records, run_dir)
+def _sources(run_dir: Path, record_set: RecordSet, cells: list[RunCell]) -> Sources:
+    dataset, _ = open_run_dataset(record_set, run_dir)
     truth = ground_truth_of(dataset)
     methods = [(cell.label, load_cell_results(cell, truth, run_dir)) for cell in cells]
     return Sources(dataset, truth, methods)
 
 
 def build_browser(
-    run_dir: Path,
-    records: list[dict[str, Any]],
+    record_set: RecordSet,
     limits: BrowserLimits | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> Browser:
-    """The browser of a run folder; overlays left out (with the reason) where the predictions
-    or the dataset cannot be read."""
+    """The browser of the record set's run folder; overlays left out (with the reason) where the
+    predictions or the dataset cannot be read."""
     limits = limits or BrowserLimits()
-    cells = leaderboard_cells(run_cells(run_dir, records), records)
-    browser = Browser([c.label for c in cells], _ordered(cells), [])
+    cells = leaderboard_cells(run_cells(record_set), record_set)
+    browser = Browser([c.label for c in cells], _ordered(cells, record_set), [])
     if not cells:
         browser.notes.append("no finished cell to draw")
         return browser
     try:
-        sources = _sources(run_dir, records, cells)
+        sources = _sources(Path(record_set.folder or "."), record_set, cells)
     except InputError as err:
         browser.notes.append(f"overlays left out: {err}")
         return browser

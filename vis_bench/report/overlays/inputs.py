@@ -10,8 +10,7 @@ generated again, identically, where it is not cached).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,9 @@ from vis_bench.eval.metric.loading import (
     load_results,
 )
 from vis_bench.report.overlays.scene import VideoInfo
-from vis_bench.report.records import latest_records, read_records
+from vis_bench.report.record_set import Missing, RecordSet
 
-# a run folder's layout, as sweep/run_dir.py writes it (the sweep floor is above this one)
-CELLS_DIR = "cells"
-INDEX_FILE = "index.json"
+#: a cell's predictions in its folder, as sweep/run_dir.py writes them
 RESULTS_FILE = "results.json"
 
 
@@ -140,50 +137,14 @@ class RunCell:
             return self.folder / RESULTS_FILE
         return Path(self.record.get("results_path") or RESULTS_FILE)
 
-    @property
-    def matches(self) -> Path | None:
-        """The cell's per-video matching (video_matches.json), where it was kept."""
-        path = self.record.get("video_matches_path")
-        if self.folder is not None and path:
-            return self.folder / Path(path).name
-        return Path(path) if path else None
 
-
-def _index(run_dir: Path) -> dict[str, dict[str, Any]]:
-    path = run_dir / CELLS_DIR / INDEX_FILE
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def run_records(run_dir: Path) -> list[dict[str, Any]]:
-    """The latest record of each cell of a run folder, with configs read in where needed."""
-    from vis_bench.report.settings import with_configs
-
-    records = latest_records(read_records(run_dir))
-    if not records:
-        raise InputError(
-            "no records found: pass a run folder (one with records.jsonl), e.g. "
-            "results/runs/default",
-            path=str(run_dir),
-        )
-    return with_configs(records, run_dir)
-
-
-def run_cells(run_dir: Path, records: list[dict[str, Any]]) -> list[RunCell]:
+def run_cells(record_set: RecordSet) -> list[RunCell]:
     """Every finished cell of the run, in record order."""
-    index = _index(run_dir)
     cells = []
-    for record in records:
-        if record.get("status") != "ok" or "key" not in record:
-            continue
-        entry = index.get(record["key"], {})
-        folder = run_dir / CELLS_DIR / entry["folder"] if entry.get("folder") else None
-        label = entry.get("label") or _record_label(record)
-        cells.append(RunCell(record["key"], label, record, folder))
+    for record in record_set.ok:
+        files = record_set.files(record)
+        label = files.label or _record_label(record)
+        cells.append(RunCell(record["key"], label, record, files.folder))
     return cells
 
 
@@ -207,7 +168,7 @@ def pick_cell(cells: list[RunCell], wanted: str, run_dir: Path) -> RunCell:
     )
 
 
-def open_run_dataset(records: list[dict[str, Any]], run_dir: Path) -> tuple[VideoDataset, str]:
+def open_run_dataset(records: Iterable[dict[str, Any]], run_dir: Path) -> tuple[VideoDataset, str]:
     """The run's dataset, opened from the config its records carry; (dataset, dataset id)."""
     from vis_bench.config import DatasetConfig
     from vis_bench.inference.sources import open_source
@@ -243,42 +204,39 @@ def load_cell_results(cell: RunCell, gt: GroundTruth, run_dir: Path) -> Results:
     return load_results(cell.results, gt)
 
 
-def from_run(
-    run_dir: Path, wanted: list[str] | None, records: list[dict[str, Any]] | None = None
-) -> Sources:
-    """Cells of a run folder (default: each method's leaderboard cell) on the run's dataset."""
-    records = records if records is not None else run_records(run_dir)
-    cells = run_cells(run_dir, records)
+def from_run(record_set: RecordSet, wanted: list[str] | None) -> Sources:
+    """Cells of a run folder's record set (default: each method's leaderboard cell) on the
+    run's dataset."""
+    run_dir = Path(record_set.folder or ".")
+    cells = run_cells(record_set)
     chosen = (
         [pick_cell(cells, w, run_dir) for w in wanted]
         if wanted
-        else leaderboard_cells(cells, records)
+        else leaderboard_cells(cells, record_set)
     )
-    dataset, _ = open_run_dataset(records, run_dir)
+    dataset, _ = open_run_dataset(record_set, run_dir)
     truth = ground_truth_of(dataset)
     methods = [(cell.label, load_cell_results(cell, truth, run_dir)) for cell in chosen]
     return Sources(dataset, truth, methods)
 
 
-def leaderboard_cells(cells: list[RunCell], records: list[dict[str, Any]]) -> list[RunCell]:
+def leaderboard_cells(cells: list[RunCell], record_set: RecordSet) -> list[RunCell]:
     """Each (method, checkpoint)'s leaderboard cell (its best AP), in leaderboard order."""
     from vis_bench.report.leaderboard import leaderboard_frame
 
     by_key = {c.key: c for c in cells}
-    frame = leaderboard_frame(records)
+    frame = leaderboard_frame(record_set)
     keys = list(frame["key"]) if "key" in frame else []
     return [by_key[k] for k in keys if isinstance(k, str) and k in by_key]
 
 
-def per_video_ap(cell: RunCell) -> dict[int, float | None]:
+def per_video_ap(cell: RunCell, record_set: RecordSet) -> dict[int, float | None]:
     """Video id -> the cell's AP on that video alone (eval/stats), {} without its matching."""
     from vis_bench.eval.stats.per_video import per_video_scores
-    from vis_bench.eval.stats.video_matches import VideoMatches
 
-    path = cell.matches
-    if path is None or not path.is_file():
+    matches = record_set.files(cell.record).matches
+    if isinstance(matches, Missing):
         return {}
-    matches = VideoMatches.from_dict(json.loads(path.read_text()), str(path))
     return {v: s["AP"] for v, s in per_video_scores(matches).items()}
 
 

@@ -26,6 +26,7 @@ from vis_bench.report.overlays.scene import (
     video_scene,
 )
 from vis_bench.report.overlays.sheets import DEFAULT_PANEL_SIZE, SceneRenderer, evenly_spaced
+from vis_bench.report.record_set import RecordSet
 
 DEFAULT_SHEET_FRAMES = 6
 
@@ -58,7 +59,7 @@ def sources_of(request: ShowRequest) -> Sources:
                 "give either --run RUN_DIR (with --cell) or --gt, --results and --frames, not both",
                 field="--run",
             )
-        return from_run(request.run, request.cells or None)
+        return from_run(RecordSet.read([request.run]), request.cells or None)
     missing = [
         name
         for name, value in (
