@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vis_bench.report.breakdowns import ERROR_NOTE, error_table, per_category_table
 from vis_bench.report.memory_plot import memory_table
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import (
@@ -42,6 +43,12 @@ def tables_markdown(record_set: RecordSet, title: str) -> str:
             comparison_table(record_set, columns, by),
         ]
         parts += [""]
+    errors = error_table(record_set)
+    if errors is not None:
+        parts += ["## Where AP50 goes, by error type", "", errors, "", ERROR_NOTE, ""]
+    categories = per_category_table(record_set)
+    if categories is not None:
+        parts += ["## AP per category (each method's ranked cell)", "", categories, ""]
     if has_video_lengths(record_set):
         parts += ["## Memory and time against video length", "", memory_table(record_set), ""]
     notes = notes_lines(record_set)

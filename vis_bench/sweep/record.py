@@ -83,6 +83,10 @@ class CellRecord:
     intervals: dict[str, list[float] | None] = field(default_factory=dict)
     bootstrap: dict[str, Any] | None = None
     video_matches_path: str | None = None
+    #: AP per category name (fractions; None where the category has no ground truth)
+    per_category_ap: dict[str, float | None] | None = None
+    #: AP50, and the AP50 each error type would add if fixed alone (`errors` command, TIDE)
+    error_breakdown: dict[str, Any] | None = None
     fps_end_to_end: float | None = None
     fps_model: float | None = None
     seconds_end_to_end: float | None = None
@@ -206,10 +210,7 @@ def make_record(
         dataset_identity=info.dataset_identity,
     )
     if score is not None:
-        record.metrics = dict(score.metrics)
-        record.intervals = dict(score.intervals)
-        record.bootstrap = score.bootstrap
-        record.video_matches_path = score.video_matches_path
+        _apply_score(record, score)
     if outcome is not None:
         record.results_path = outcome.results_path
         record.num_videos = outcome.num_videos
@@ -222,6 +223,15 @@ def make_record(
             if times:
                 record.fps_model = _rate(outcome.model_clip_frames, statistics.median(times))
     return record
+
+
+def _apply_score(record: CellRecord, score: CellScore) -> None:
+    record.metrics = dict(score.metrics)
+    record.intervals = dict(score.intervals)
+    record.bootstrap = score.bootstrap
+    record.video_matches_path = score.video_matches_path
+    record.per_category_ap = score.per_category_ap
+    record.error_breakdown = score.error_breakdown
 
 
 def _rate(frames: int, seconds: float) -> float | None:

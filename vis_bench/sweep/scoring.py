@@ -1,5 +1,5 @@
 """Scoring a sweep's cells: the ground truth is parsed once per sweep, each cell's predictions in
-memory (the metric's fast GT loader, then `evaluate_predictions` per cell).
+memory (the metric's fast GT loader, then `evaluate_loaded` per cell).
 
 Besides the 12 (or OVIS 18) summary numbers, a scored cell gets what "is this difference real?"
 needs: bootstrap intervals of AP, AP50, AP75 and AR10 over videos (`measure.bootstrap`
@@ -27,8 +27,14 @@ from typing import Any
 import numpy as np
 
 from vis_bench.atomic import write_atomic
-from vis_bench.eval.api import evaluate_predictions
-from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
+from vis_bench.eval.analysis.errors import error_breakdown
+from vis_bench.eval.api import evaluate_loaded
+from vis_bench.eval.metric.loading import (
+    GroundTruth,
+    load_ground_truth,
+    paused_gc,
+    results_from_list,
+)
 from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, bootstrap
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.results_file import read_results
@@ -51,6 +57,10 @@ class CellScore:
     bootstrap: dict[str, Any] | None = None
     #: where the per-video matching was written (None: nothing scored)
     video_matches_path: str | None = None
+    #: AP per category, by category name (None where the category has no ground truth)
+    per_category_ap: dict[str, float | None] | None = None
+    #: AP50 and what fixing each error type alone would add to it (eval/analysis/errors.py)
+    error_breakdown: dict[str, Any] | None = None
 
 
 class Scorer:
@@ -71,14 +81,24 @@ class Scorer:
             self._gt = load_ground_truth(self.gt_path)
         if predictions is None:
             predictions = read_results(results_path)
-        result = evaluate_predictions(self._gt, predictions)
+        with paused_gc():
+            res = results_from_list(predictions, self._gt)
+        result = evaluate_loaded(self._gt, res)
         metrics = {
             name: (None if value < 0 else float(value)) for name, value in result.stats.items()
         }
         matches = VideoMatches.from_pairs(result.pairs, result.matches)
         matches_path = Path(results_path).with_name(VIDEO_MATCHES_FILE)
         write_atomic(matches_path, json.dumps(matches.to_dict(), separators=(",", ":")))
-        score = CellScore(metrics, video_matches_path=str(matches_path))
+        score = CellScore(
+            metrics,
+            video_matches_path=str(matches_path),
+            per_category_ap={
+                result.category_names.get(cid, str(cid)): (None if ap < 0 else float(ap))
+                for cid, ap in result.per_category_ap.items()
+            },
+            error_breakdown=_errors(self._gt, res),
+        )
         if self.replicates > 0:
             start = time.perf_counter()
             boot = bootstrap(matches, self.replicates, self.seed, DEFAULT_CONFIDENCE)
@@ -98,3 +118,11 @@ class Scorer:
                 "values_path": str(values_path),
             }
         return score
+
+
+def _errors(gt: GroundTruth, res: Any) -> dict[str, Any] | None:
+    """The cell's error breakdown, without the per-prediction list (that is for `errors`)."""
+    if len(res) == 0:
+        return None
+    breakdown = error_breakdown(gt, res)
+    return {"ap50": breakdown.ap50, "gains": breakdown.gains, "counts": breakdown.counts}

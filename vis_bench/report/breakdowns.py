@@ -1,0 +1,88 @@
+"""Where each method's AP comes from: per category, and per error type (TIDE for video).
+
+Both tables read each leaderboard row's cell (a method's best-AP cell), so a method is shown
+once, at the setting it is ranked by. The numbers were computed when the cell was scored
+(sweep/scoring.py): nothing here re-reads predictions.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from vis_bench.report.leaderboard import leaderboard_frame
+from vis_bench.report.record_set import RecordSet
+
+#: error type -> column title (eval/analysis/errors.py defines them)
+ERROR_COLUMNS = {
+    "cls": "cls",
+    "loc": "loc",
+    "loc_spatial": "loc: masks",
+    "loc_temporal": "loc: time",
+    "both": "both",
+    "dupe": "dupe",
+    "bkg": "bkg",
+    "miss": "missed",
+}
+ERROR_NOTE = (
+    "AP50 points each error type costs (fixing it alone: TIDE's definitions at video IoU 0.5 "
+    "and 0.1, `run_bench.py errors` for one results file): cls = right place, wrong category; "
+    "loc = right category, video IoU 0.1-0.5, split into masks (frames both present) and time "
+    "(frames present or absent), each fixed alone; both = wrong category and place; dupe = a "
+    "track found twice; bkg = nothing there; missed = tracks no prediction came near. The "
+    "gains overlap, so they do not add up to 100 - AP50."
+)
+
+
+def _ranked_cells(record_set: RecordSet) -> list[tuple[str, dict]]:
+    """(row label, record) for each leaderboard row, in rank order."""
+    frame = leaderboard_frame(record_set)
+    if frame.empty:
+        return []
+    by_key = {r["key"]: r for r in record_set}
+    rows = [(str(row["method"]), by_key.get(row.get("key"), {})) for _, row in frame.iterrows()]
+    labels = [label for label, _ in rows]
+    return [
+        (label if labels.count(label) == 1 else f"{label} ({record.get('checkpoint')})", record)
+        for label, record in rows
+    ]
+
+
+def per_category_table(record_set: RecordSet, fmt: str = "github") -> str | None:
+    """AP per category (rows) for each method's ranked cell (columns); None without data."""
+    columns = {
+        label: record["per_category_ap"]
+        for label, record in _ranked_cells(record_set)
+        if isinstance(record.get("per_category_ap"), dict)
+    }
+    if not columns:
+        return None
+    table = pd.DataFrame(
+        {
+            label: {c: (None if v is None else 100 * v) for c, v in aps.items()}
+            for label, aps in columns.items()
+        }
+    ).dropna(how="all")  # categories without ground truth in this dataset
+    if table.empty:
+        return None
+    table = table.map(lambda v: "-" if pd.isna(v) else f"{v:.2f}")
+    table.index.name = "category"
+    return table.to_markdown(tablefmt=fmt, disable_numparse=True)
+
+
+def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
+    """AP50 and the AP50 each error type costs, one row per method's ranked cell."""
+    rows = []
+    for label, record in _ranked_cells(record_set):
+        breakdown = record.get("error_breakdown")
+        if not isinstance(breakdown, dict):
+            continue
+        gains = breakdown.get("gains", {})
+        counts = breakdown.get("counts", {})
+        row = {"method": label, "AP50": f"{100 * breakdown['ap50']:.2f}"}
+        for kind, title in ERROR_COLUMNS.items():
+            gain = gains.get(kind)
+            row[title] = "-" if gain is None else f"{100 * gain:.2f} ({counts.get(kind, 0)})"
+        rows.append(row)
+    if not rows:
+        return None
+    return pd.DataFrame(rows).to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
