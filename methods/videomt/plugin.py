@@ -159,6 +159,11 @@ def checkpoint_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]
     if proj is not None and pos is not None:
         options["patch_size"] = int(proj.shape[-1])
         options["img_size"] = int(round(int(pos.shape[1]) ** 0.5)) * int(proj.shape[-1])
+    masks = state_dict.get(PREFIX + "attn_mask_probs")
+    blocks = {k.split(".")[4] for k in state_dict if k.startswith(VIT + "blocks.")}
+    if masks is not None and blocks:
+        # the released configs' query blocks are the last ones, one `attn_mask_probs` each
+        options["query_blocks"] = list(range(len(blocks) - int(masks.shape[0]), len(blocks)))
     for key, name, less in (
         ("q.weight", "num_queries", 0),
         ("class_head.weight", "num_classes", 1),
