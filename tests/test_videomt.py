@@ -14,8 +14,9 @@ import torch
 from tests.helpers.memory_source import MemoryVideo
 from vis_bench.inference.runner import run_method
 from vis_bench.methods.common.vit import VisionTransformer, ViTConfig, resample_position_embedding
-from vis_bench.methods.videomt.parity import run_parity
+from vis_bench.methods.videomt.parity import build_plugin, final_results, run_network, run_parity
 from vis_bench.methods.videomt.plugin import checkpoint_options
+from vis_bench.methods.videomt.preprocessing import pad_frames
 from vis_bench.toolkit import CheckpointError
 from vis_bench.toolkit.registry import get_method
 
@@ -213,3 +214,57 @@ def test_the_upscale_reaches_stride_4_for_16_pixel_patches():
     with torch.inference_mode():
         result = plugin.infer_clip(frames)
     assert result.mask_logits.shape == (6, 1, 16, 24)
+
+
+def _other_fixture(golden_dir: Path, folder: Path) -> None:
+    """A fixture set in the public set's layout with other settings (width, depth, heads,
+    query blocks, classes, queries, length, size; a token grid equal to the stored one), its
+    expected values written by this re-implementation: it shows that nothing of the public
+    set's sizes is assumed, not that the numbers are the authors'."""
+    folder.mkdir()
+    meta = json.loads((_fixture(golden_dir) / "meta.json").read_text())
+    meta["timm_create_model_call"].update(embed_dim=48, depth=4, num_heads=3, img_size=96)
+    meta["mlp_hidden"] = 192
+    meta["overrides"] = {
+        "MODEL.BACKBONE.IMG_SIZE": 96,
+        "MODEL.BACKBONE.NUM_CLASSES": 3,
+        "MODEL.BACKBONE.NUM_OBJECT_QUERIES": 7,
+        "MODEL.BACKBONE.SEGMENTER_BLOCKS": "[1, 2, 3]",
+    }
+    (folder / "meta.json").write_text(json.dumps(meta))
+    plugin = build_plugin(folder)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for name, param in plugin.model.named_parameters():
+            if name.endswith(("gamma", "cls_token", "reg_token")):
+                param.normal_(0.5, 0.2)
+    torch.save(plugin.model.state_dict(), folder / "state_dict.pt")
+    frames = torch.randint(0, 256, (3, 3, 70, 90), dtype=torch.uint8)
+    normalized = plugin.preprocessing(frames, 70)
+    sizes = {"image_size": [70, 90], "padded_size": [96, 96], "orig_size": [105, 135]}
+    inputs = {"frames_uint8": frames, "normalized_input": pad_frames(normalized), **sizes}
+    torch.save(inputs, folder / "inputs.pt")
+    with torch.inference_mode():
+        forward, _ = run_network(plugin, normalized)
+    forward.pop("queries_in")
+    forward = {name: value.detach().clone() for name, value in forward.items()}
+    torch.save(forward, folder / "forward.pt")
+    pred_cls = forward["pred_logits"][0].mean(0)
+    post = final_results(pred_cls, forward["pred_masks"][0], (70, 90), (105, 135), (96, 96))
+    post["inference_video_vis_in"] = {
+        "pred_cls": pred_cls,
+        "img_size": [70, 90],
+        "output_height": 105,
+        "output_width": 135,
+        "first_resize_size": [96, 96],
+        "pred_id": torch.arange(7),
+    }
+    torch.save(post, folder / "postprocess.pt")
+
+
+def test_parity_runs_a_fixture_with_other_settings(golden_dir, tmp_path):
+    _other_fixture(golden_dir, tmp_path / "other")
+    report = run_parity(tmp_path / "other")
+    assert report.passed, report.format()
+    shapes = {c.name for c in report.checks if c.max_abs_diff is not None}
+    assert {"query_block_out", "pos_embed_resampled", "queries_in"} <= shapes

@@ -141,7 +141,7 @@ def run_network(plugin: Any, frames: torch.Tensor) -> tuple[dict[str, torch.Tens
     blocks = range(config.first_query_block, config.query_blocks_stop)
     produced = {
         "patch_embed_out": cat(seen["patch_embed_out"]),
-        "pos_embed_resampled": seen["pos_embed_resampled"][0],
+        "pos_embed_resampled": seen["pos_embed_resampled"][0].detach(),
         "embedded_tokens": cat(seen["embedded_tokens"]),
         "tokens_before_query_blocks": cat(before),
         "query_block_out": torch.stack([cat(seen[f"query_block.{b}"]) for b in blocks], 1),
