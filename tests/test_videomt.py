@@ -188,7 +188,9 @@ def test_carried_queries_change_the_predictions():
         first = plugin.infer_clip(frames[:2])
         carried = plugin.infer_clip(frames[2:], state=first.state)
         restarted = plugin.infer_clip(frames[2:])
+        outputs, _ = plugin.model(pad_frames(frames))  # the model's own per-frame loop
     assert torch.equal(carried.frame_logits, whole.frame_logits[2:])
+    assert torch.equal(torch.cat([out.class_logits for out in outputs]), whole.frame_logits)
     assert not torch.allclose(restarted.frame_logits, whole.frame_logits[2:])
 
 

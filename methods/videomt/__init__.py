@@ -1,1 +1,1 @@
-"""VidEoMT (Norouzi et al., CVPR 2026): an encoder-only video mask transformer on a DINOv2 ViT."""
+"""VidEoMT (CVPR 2026, tue-mps/videomt): an encoder-only video mask transformer on a DINOv2 ViT."""
