@@ -68,6 +68,16 @@ SMALL = {
         "nheads": 4,
         "num_memory_bus": 2,
     },
+    "videomt": {
+        "backbone": "vit_s",
+        "embed_dim": 32,
+        "depth": 3,
+        "num_heads": 2,
+        "query_blocks": [1, 2],
+        "num_queries": 6,
+        "num_classes": 5,
+        "img_size": 64,
+    },
 }
 
 

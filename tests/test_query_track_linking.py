@@ -85,6 +85,27 @@ def test_the_harness_hands_a_stateful_method_its_state():
         assert mask[8, 4 + t] and not mask[20, 28]
 
 
+def test_a_stateful_method_is_told_how_many_frames_earlier_clips_covered(monkeypatch):
+    """Overlapping clips: each clip's first frames that an earlier clip covered are counted, so
+    a method carrying a per-frame state can start its new frames from it."""
+    plugin = get_method("toy-stateful").build({})
+    handed = []
+    infer = plugin.infer_clip
+
+    def recording(frames, state=None, seen=0):
+        handed.append((int(frames.shape[0]), seen, state is None))
+        return infer(frames, state=state, seen=seen)
+
+    monkeypatch.setattr(plugin, "infer_clip", recording)
+    source = MemorySource(lengths=(7,))
+    run_method(plugin, source, clip_length=3, stride=2, resolution=None, time_model=False, warmup=0)
+    # windows 0-2, 2-4, 4-6: frames 2 and 4 were covered by the clip before
+    assert handed == [(3, 0, True), (3, 1, False), (3, 1, False)]
+    linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [])
+    linker.last_frame = 5
+    assert linker.seen_frames(range(4, 7)) == 2
+
+
 def test_the_stateful_toy_is_listed_trained_and_swept(tmp_path, capsys):
     assert main(["methods", "toy-stateful"]) == 0
     assert "linking: state carried by the method from clip to clip" in capsys.readouterr().out

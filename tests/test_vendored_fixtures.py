@@ -30,6 +30,7 @@ def test_vendored_fixtures_are_present():
         "backbones/public",
         "mask2former_vis/public",
         "minvis/public",
+        "videomt/public",
     ):
         assert any((GOLDEN / folder).iterdir()), folder
 

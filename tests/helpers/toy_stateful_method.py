@@ -30,7 +30,9 @@ class ToyStatefulPlugin(ToyPlugin):
         linking=CarriedState(),
     )
 
-    def infer_clip(self, frames: torch.Tensor, state: dict[str, Any] | None = None) -> ClipResult:
+    def infer_clip(
+        self, frames: torch.Tensor, state: dict[str, Any] | None = None, seen: int = 0
+    ) -> ClipResult:
         state = state or {"clips": 0, "memory": None}
         gray = frames.mean(1)  # [T, h, w]
         bright = gray > gray.mean()

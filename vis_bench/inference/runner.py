@@ -96,6 +96,7 @@ class _VideoRun:
             video.height, video.width, post.masks_to_video, times.finalise, post.mask_cut
         )
         linking = plugin.spec.linking
+        self.carries_state = isinstance(linking, CarriedState)
         self.stitcher: ClipStitcher | QueryTrackLinker
         if links_query_tracks(linking):
             self.stitcher = QueryTrackLinker(linking, plugin.video_predictions, [self.encoded])
@@ -112,6 +113,15 @@ class _VideoRun:
     def state(self) -> Any:
         """The method's per-video state after the last clip (None unless it carries one)."""
         return getattr(self.stitcher, "state", None)
+
+    def carried(self, clip: ClipFrames) -> dict[str, Any]:
+        """What a `CarriedState` method is handed with a clip (nothing for other methods): the
+        state after the video's previous clip and how many of this clip's first frames earlier
+        clips covered."""
+        if not self.carries_state:
+            return {}
+        assert isinstance(self.stitcher, QueryTrackLinker)
+        return {"state": self.state, "seen": self.stitcher.seen_frames(clip.window)}
 
     def _finalise_seconds(self) -> float:
         return self.times.finalise.resize_s + self.times.finalise.rle_s
@@ -195,7 +205,7 @@ def run_method(
                     video_run = _VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
                 prepared = _Inputs(
-                    plugin, clip, resolution, device, video_run.features, state=video_run.state
+                    plugin, clip, resolution, device, video_run.features, video_run.carried(clip)
                 )
                 video_run.add(clip.window, _predict(prepared, dtype, times))
                 if clip.is_last:
@@ -272,8 +282,9 @@ class _Inputs:
     resolution: int | None
     device: str
     features: FrameFeatureCache | None = None
-    #: the method's state after the video's previous clip (`CarriedState` methods only)
-    state: Any = None
+    #: `state` (after the video's previous clip) and `seen` (this clip's frames earlier clips
+    #: covered), for `CarriedState` methods only
+    carried: dict[str, Any] = field(default_factory=dict)
     preprocess_s: float = 0.0
 
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
@@ -287,9 +298,8 @@ class _Inputs:
     def infer(self, dtype: str) -> Any:
         """`infer_clip`, or the per-frame stages of new frames only and the rest of the clip
         (preprocessing outside autocast either way); a method that carries state from clip to
-        clip (`CarriedState`) is handed its previous clip's."""
-        carried = isinstance(self.plugin.spec.linking, CarriedState)
-        state = {"state": self.state} if carried else {}
+        clip (`CarriedState`) is handed its previous clip's and the count of frames seen."""
+        state = self.carried
         if self.features is None:
             frames = self.frames()
             with _autocast(self.device, dtype):

@@ -12,8 +12,10 @@ Three declarations, one per family of methods:
   per-track class-logit sums; the method picks the video's predictions from the mean logits at
   the end (`MethodPlugin.video_predictions`). MinVIS: its authors' windowed inference exactly.
 * `CarriedState`: the method carries what it learnt from earlier clips in a per-video state the
-  harness hands back to its next `infer_clip(frames, state=...)` (DVIS++'s tracker, CTVIS's
-  memory bank), and returns its tracks already in a fixed order; everything else as
+  harness hands back to its next `infer_clip(frames, state=..., seen=...)` (DVIS++'s tracker,
+  CTVIS's memory bank, a query propagated from frame to frame), with `seen` the number of the clip's first
+  frames that earlier clips covered (overlapping schedules; their predictions are kept from
+  those clips), and returns its tracks already in a fixed order; everything else as
   `EmbeddingAssociation` with the identity as the assignment.
 
 Both query-track declarations (`QueryTracks`) are run by `query_tracks.QueryTrackLinker`: each

@@ -49,7 +49,8 @@ class ClipResult:
     Methods whose spec links clips by query tracks (linking.py) return every track of the clip
     and also: frame_logits [T, N, K+1] per-frame class logits and frame_embeddings [T, N, C]
     per-frame track embeddings, both in the clip's track order; and, with `CarriedState`, the
-    per-video `state` the harness hands back to the next clip's `infer_clip(frames, state=...)`.
+    per-video `state` the harness hands back to the next clip's
+    `infer_clip(frames, state=..., seen=...)`.
     """
 
     scores: torch.Tensor
@@ -282,7 +283,8 @@ class MethodPlugin(ABC):
         """Preprocessed frames of one clip -> instances, with the method's own post-processing.
 
         A method whose spec declares `CarriedState` linking also takes `state=`: None for a
-        video's first clip, then the `state` of its previous clip's result.
+        video's first clip, then the `state` of its previous clip's result; and `seen=`: how
+        many of the clip's first frames earlier clips covered (0 without overlap).
         """
 
     def video_predictions(self, mean_logits: torch.Tensor) -> list[tuple[int, int, float]]:

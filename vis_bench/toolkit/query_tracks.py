@@ -56,6 +56,12 @@ class QueryTrackLinker:
         self.peak_tensors = 0
         self.peak_bytes = 0
 
+    def seen_frames(self, frames: Sequence[int]) -> int:
+        """How many of a clip's frames (ascending video indices) earlier clips already covered:
+        its first ones, whose predictions the linker keeps from those clips. A `CarriedState`
+        method is handed this count, so it can start its new frames from its carried state."""
+        return sum(1 for frame in frames if frame <= self.last_frame)
+
     def add_clip(self, frames: Sequence[int], result: ClipResult) -> None:
         """Link a clip covering `frames` (ascending video frame indices) into the slots."""
         frames = list(frames)

@@ -1,0 +1,119 @@
+"""VidEoMT's fixture results through the harness's own clip-to-clip path, and the comparison of
+final results (scores, labels, query ids, RLE masks) with the fixture's.
+
+The harness links a `CarriedState` method's clips with `QueryTrackLinker`, hands each clip the
+previous clip's state and the count of frames earlier clips covered, and resizes and RLE-encodes
+each frame with the method's `masks_to_video` (`EncodedFrames`). Run here under several clip
+schedules, it must give the fixture's results each time: the per-frame loop is the method.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from vis_bench.toolkit import (
+    CarriedState,
+    EncodedFrames,
+    ParityReport,
+    QueryTrackLinker,
+    TrackPostprocessing,
+    clip_windows,
+    decode_rle,
+)
+
+#: (clip length, stride): the released one frame per call, the whole video, overlapping clips
+SCHEDULES = ((1, 1), ("all", None), (3, 2))
+SCORE_TOLERANCE = 1e-5
+#: mask pixels allowed to flip per result where a logit is within float noise of 0 (the
+#: README's noise runs flipped at most 1 of 697,500)
+FLIPPED_PIXELS = 8
+
+
+def harness_results(
+    plugin: Any, frames: torch.Tensor, output_size: tuple[int, int], clip_length: Any, stride: Any
+) -> dict[str, Any]:
+    """A video's results as the harness makes them under one clip schedule."""
+    height, width = output_size
+    encoded = EncodedFrames(height, width, plugin.masks_to_video)
+    linker = QueryTrackLinker(CarriedState(), plugin.video_predictions, [encoded])
+    length = int(frames.shape[0])
+    for window in clip_windows(length, clip_length, stride):
+        seen = linker.seen_frames(window)
+        with torch.inference_mode():
+            result = plugin.infer_clip(frames[list(window)], state=linker.state, seen=seen)
+        linker.add_clip(window, result)
+    tracks = linker.finish()
+    post = TrackPostprocessing(track_predictions=lambda track: track.predictions)
+    entries = encoded.results(tracks, 0, length, post)
+    return {
+        "pred_scores": torch.tensor([e["score"] for e in entries]),
+        "pred_labels": torch.tensor([e["category_id"] - 1 for e in entries]),
+        "pred_ids": torch.tensor([track.track_id for track in tracks]),
+        "pred_masks_rle": [e["segmentations"] for e in entries],
+    }
+
+
+def harness_checks(
+    report: ParityReport, plugin: Any, frames: torch.Tensor, sizes: dict, post: dict
+) -> None:
+    """Every schedule of `SCHEDULES` gives the fixture's results."""
+    output = tuple(int(v) for v in sizes["orig_size"])
+    for clip_length, stride in SCHEDULES:
+        results = harness_results(plugin, frames, output, clip_length, stride)
+        name = f"harness T={clip_length}" + (f" S={stride}" if stride else "")
+        compare_results(report, name, results, post, exact=False)
+
+
+def _keyed(results: dict) -> dict[tuple[int, int], tuple[float, list]]:
+    """(query, label) -> (score, RLEs): results in any order compare alike."""
+    return {
+        (int(q), int(label)): (float(score), rles)
+        for q, label, score, rles in zip(
+            results["pred_ids"],
+            results["pred_labels"],
+            results["pred_scores"],
+            results["pred_masks_rle"],
+            strict=True,
+        )
+    }
+
+
+def _flipped(mine: list, theirs: list) -> int:
+    return sum(
+        int((decode_rle(a).astype(bool) != decode_rle(b).astype(bool)).sum())
+        for a, b in zip(mine, theirs, strict=True)
+    )
+
+
+def compare_results(
+    report: ParityReport, name: str, produced: dict, expected: dict, exact: bool
+) -> None:
+    """(query, label) pairs as a set, exactly; scores identical (`exact`) or within 1e-5; RLEs
+    identical (`exact`) or up to `FLIPPED_PIXELS` pixels per result."""
+    mine, theirs = _keyed(produced), _keyed(expected)
+    same_pairs = sorted(mine) == sorted(theirs)
+    report.add_exact(f"{name}.pred_ids and pred_labels", same_pairs, f"{len(mine)} results")
+    if not same_pairs:
+        return
+    report.add_exact(f"{name}.order (topk sorted=False)", list(mine) == list(theirs))
+    score_diff = max(abs(mine[k][0] - theirs[k][0]) for k in theirs)
+    tolerance = 0.0 if exact else SCORE_TOLERANCE
+    report.add_exact(
+        f"{name}.pred_scores",
+        score_diff <= tolerance,
+        f"max |diff| {score_diff:.1e} (tol {tolerance:.0e})",
+    )
+    if exact:
+        same = all(
+            [r["counts"] for r in mine[k][1]] == [r["counts"] for r in theirs[k][1]] for k in theirs
+        )
+        report.add_exact(f"{name}.pred_masks_rle", same, "RLE of every result and frame")
+        return
+    flips = max(_flipped(mine[k][1], theirs[k][1]) for k in theirs)
+    report.add_exact(
+        f"{name}.pred_masks",
+        flips <= FLIPPED_PIXELS,
+        f"at most {flips} pixels differ per result (allowed {FLIPPED_PIXELS})",
+    )

@@ -1,0 +1,196 @@
+"""VidEoMT's network: a DINOv2 ViT whose last blocks also carry object queries.
+
+The authors' `VidEoMT_CLASS` (tue-mps/videomt `videomt/modeling/backbone/videomt.py`): every
+frame runs the ViT's first blocks alone; then Q queries are put in front of `[cls, registers,
+patches]` and the query blocks (the last 3 or 4) run on the longer sequence. The ViT's final norm
+feeds the heads: class logits from the queries, mask logits as the dot product of each query's
+mask embedding (three Linear layers with GELU between them) with the patch tokens upscaled to
+stride 4 (ConvTranspose2d k2 s2 -> GELU -> depthwise 3x3 -> LayerNorm2d, twice for 16-pixel
+patches). Identity is carried by the queries: frame 0 uses the learnt `q.weight`, frame t the
+RAW (un-normed) last-block queries of frame t-1 through `query_updater`, plus `q.weight`.
+
+Module names equal the authors' (`backbone.encoder.backbone.*` is timm's ViT), so a released
+checkpoint's `"model"` dict loads strictly, `attn_mask_probs` and `criterion.empty_weight`
+included.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vis_bench.methods.common.vit import LAYER_NORM_EPS, VisionTransformer, ViTConfig
+
+#: the weight of the no-object class in the classification loss (Mask2Former's eos_coef)
+NO_OBJECT_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class VidEoMTConfig:
+    """The network's shape: its ViT, classes, queries and the blocks that see them.
+
+    `query_blocks` is the authors' SEGMENTER_BLOCKS: the queries join before block
+    `query_blocks[0]` and blocks up to `query_blocks[-1]` run on them (only the first and last
+    entries are read; `attn_mask_probs` has one entry per listed block).
+    """
+
+    vit: ViTConfig
+    num_classes: int = 40
+    num_queries: int = 200
+    query_blocks: tuple[int, ...] = (9, 10, 11)
+
+    def __post_init__(self) -> None:
+        blocks = self.query_blocks
+        if not blocks or not 0 <= blocks[0] <= blocks[-1] < self.vit.depth:
+            raise ValueError(
+                f"query_blocks must be ascending block indices in 0..{self.vit.depth - 1} "
+                f"(the ViT's depth is {self.vit.depth}), got {list(blocks)}"
+            )
+
+    @property
+    def first_query_block(self) -> int:
+        return self.query_blocks[0]
+
+    @property
+    def query_blocks_stop(self) -> int:
+        return self.query_blocks[-1] + 1
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of a [B, C, H, W] map."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ScaleBlock(nn.Module):
+    """x2 upsampling: ConvTranspose2d k2 s2 -> GELU -> depthwise 3x3 (no bias) -> LayerNorm2d."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.conv1 = nn.ConvTranspose2d(dim, dim, kernel_size=2, stride=2)
+        self.act = nn.GELU()
+        self.conv2 = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False)
+        self.norm = LayerNorm2d(dim, eps=LAYER_NORM_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv2(self.act(self.conv1(x))))
+
+
+class Encoder(nn.Module):
+    """The authors' ViT wrapper: only its `backbone` (the timm model) holds weights."""
+
+    def __init__(self, config: ViTConfig) -> None:
+        super().__init__()
+        self.backbone = VisionTransformer(config)
+
+
+@dataclass
+class FrameOutput:
+    """One frame's predictions: class logits [B, Q, K+1], mask logits [B, Q, 4Hg, 4Wg], and the
+    queries for the next frame [B, Q, C]."""
+
+    class_logits: torch.Tensor
+    mask_logits: torch.Tensor
+    next_queries: torch.Tensor
+
+
+class VidEoMTNetwork(nn.Module):
+    """`VidEoMT_CLASS` at inference: per-frame tokens, then the query blocks and the heads."""
+
+    def __init__(self, config: VidEoMTConfig) -> None:
+        super().__init__()
+        self.config = config
+        dim = config.vit.embed_dim
+        # unused at inference (the annealing of masked attention in training); in checkpoints
+        self.register_buffer("attn_mask_probs", torch.ones(len(config.query_blocks)))
+        self.encoder = Encoder(config.vit)
+        self.q = nn.Embedding(config.num_queries, dim)
+        self.query_updater = nn.Linear(dim, dim)
+        self.class_head = nn.Linear(dim, config.num_classes + 1)
+        self.mask_head = nn.Sequential(
+            nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim)
+        )
+        upscales = max(1, int(math.log2(config.vit.patch_size)) - 2)
+        self.upscale = nn.Sequential(*(ScaleBlock(dim) for _ in range(upscales)))
+
+    @property
+    def vit(self) -> VisionTransformer:
+        return self.encoder.backbone
+
+    def frame_tokens(self, image: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        """One padded, normalised frame [1, 3, H, W] -> its tokens after the blocks before the
+        query blocks [1, P + Hg*Wg, C] and its token grid."""
+        tokens, grid = self.vit.embed(image)
+        return self.vit.run_blocks(tokens, 0, self.config.first_query_block), grid
+
+    def initial_queries(self, batch: int = 1) -> torch.Tensor:
+        """The queries of a video's first frame: the learnt `q.weight` [B, Q, C]."""
+        return self.q.weight[None].expand(batch, -1, -1)
+
+    def propagate(self, raw_queries: torch.Tensor) -> torch.Tensor:
+        """The next frame's queries from this frame's raw last-block queries."""
+        return self.query_updater(raw_queries) + self.q.weight[None]
+
+    def frame(
+        self, tokens: torch.Tensor, grid: tuple[int, int], queries: torch.Tensor
+    ) -> FrameOutput:
+        """The query blocks on `[queries, tokens]`, the heads on the final norm, and the
+        propagated queries."""
+        num_queries = queries.shape[1]
+        x = torch.cat([queries, tokens], dim=1)
+        x = self.vit.run_blocks(x, self.config.first_query_block, self.config.query_blocks_stop)
+        class_logits, mask_logits = self.predict(self.vit.norm(x), grid, num_queries)
+        return FrameOutput(class_logits, mask_logits, self.propagate(x[:, :num_queries]))
+
+    def predict(
+        self, x: torch.Tensor, grid: tuple[int, int], num_queries: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normed `[queries, prefix, patches]` -> class logits and stride-4 mask logits."""
+        queries = x[:, :num_queries]
+        patches = x[:, num_queries + self.vit.num_prefix_tokens :]
+        patches = patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hg, Wg]
+        masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(queries), self.upscale(patches))
+        return self.class_head(queries), masks
+
+
+class Criterion(nn.Module):
+    """Holds the class weights of the authors' SetCriterion (a key of their checkpoints)."""
+
+    def __init__(self, num_classes: int, no_object_weight: float = NO_OBJECT_WEIGHT) -> None:
+        super().__init__()
+        weight = torch.ones(num_classes + 1)
+        weight[-1] = no_object_weight
+        self.register_buffer("empty_weight", weight)
+
+
+class VidEoMTModel(nn.Module):
+    """The whole model as checkpoints store it: `backbone` (the network) and `criterion`."""
+
+    def __init__(self, config: VidEoMTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = VidEoMTNetwork(config)
+        self.criterion = Criterion(config.num_classes)
+
+    def forward(
+        self, frames: torch.Tensor, queries: torch.Tensor | None = None
+    ) -> tuple[list[FrameOutput], torch.Tensor]:
+        """Padded frames [T, 3, H, W], one at a time (the released window of 1), from
+        `queries` (None: a video's first frame) -> the frames' outputs and the queries for the
+        frame after the last."""
+        net = self.backbone
+        queries = net.initial_queries() if queries is None else queries
+        outputs = []
+        for image in frames.split(1):
+            tokens, grid = net.frame_tokens(image)
+            out = net.frame(tokens, grid, queries)
+            outputs.append(out)
+            queries = out.next_queries
+        return outputs, queries

@@ -1,0 +1,77 @@
+"""VidEoMT's options: the released configs' values, and how they become the network's shape.
+
+The released DINOv2 configs (`configs/ytvis19/videomt/dinov2/vit-{small,base,large}/`): timm's
+`vit_{small,base,large}_patch14_reg4_dinov2` built with 16 x 16 patches and `IMG_SIZE 640` (a
+stored 40 x 40 position grid), 200 queries, 40 classes (YouTube-VIS 2019), the queries in the last
+3 blocks (`SEGMENTER_BLOCKS [9, 10, 11]`, ViT-S and ViT-B) or the last 4 (`[20, 21, 22, 23]`,
+ViT-L), `MIN_SIZE_TEST 448` (544 in the OVIS configs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vis_bench.methods.common.vit import VIT_SIZES, vit_config
+from vis_bench.methods.videomt.model import VidEoMTConfig
+from vis_bench.toolkit import InputError
+
+#: `SEGMENTER_BLOCKS` of the released configs, as "the last n blocks"
+RELEASE_QUERY_BLOCKS = {"vit_s": 3, "vit_b": 3, "vit_l": 4}
+
+
+@dataclass
+class VidEoMTOptions:
+    """The ViT-L YouTube-VIS 2019 release by default; the ViT's width, depth and heads can be
+    set apart from its named size (reduced models)."""
+
+    backbone: str = "vit_l"
+    num_classes: int = 40
+    num_queries: int = 200
+    #: the authors' SEGMENTER_BLOCKS: the queries join at its first entry and the blocks up to
+    #: its last entry see them; None: the backbone's release (the last 3 or 4 blocks)
+    query_blocks: list[int] | None = None
+    #: the input size the position embedding is stored for (IMG_SIZE)
+    img_size: int = 640
+    patch_size: int = 16
+    embed_dim: int | None = None
+    depth: int | None = None
+    num_heads: int | None = None
+    #: the test resize's shorter side (MIN_SIZE_TEST: 448, 544 for OVIS)
+    min_size_test: int = 448
+    #: results per video (`inference_video_vis`'s MAX_NUM)
+    top_k: int = 10
+
+    def check(self, where: str, source: str) -> None:
+        """Reject a backbone name or query-block list the network cannot be built with."""
+        prefix = f"{where}." if where else ""
+        if self.backbone not in VIT_SIZES:
+            raise InputError(
+                f"unknown backbone {self.backbone!r}; one of {sorted(VIT_SIZES)}",
+                path=source,
+                field=f"{prefix}backbone",
+            )
+        try:
+            self.network()
+        except ValueError as err:
+            raise InputError(str(err), path=source, field=f"{prefix}query_blocks") from err
+
+    def network(self) -> VidEoMTConfig:
+        """The network these options build."""
+        overrides = {
+            name: value
+            for name in ("embed_dim", "depth", "num_heads")
+            if (value := getattr(self, name)) is not None
+        }
+        vit = vit_config(
+            self.backbone, img_size=self.img_size, patch_size=self.patch_size, **overrides
+        )
+        blocks = self.query_blocks
+        if blocks is None:
+            last = RELEASE_QUERY_BLOCKS.get(self.backbone, 3)
+            blocks = list(range(max(0, vit.depth - last), vit.depth))
+        return VidEoMTConfig(
+            vit=vit,
+            num_classes=self.num_classes,
+            num_queries=self.num_queries,
+            query_blocks=tuple(int(b) for b in blocks),
+        )
