@@ -41,7 +41,6 @@ NOT_VENDORED = {
     "dvis_plus": "DVIS++ key lists: vendored with the dvis-plus-online/offline methods (issue 46)",
     "dvis_plus_online": "DVIS++ online parity set: vendored with the method (issue 46)",
     "dvis_plus_offline": "DVIS++ offline parity set: vendored with the method (issue 46)",
-    "videomt": "VidEoMT parity set and key lists: vendored with the method (issue 47)",
 }
 
 
