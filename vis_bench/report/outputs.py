@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
+from vis_bench.report.exports import CELLS_FILE, cells_frame
 from vis_bench.report.html_report import write_html_report
 from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
 from vis_bench.report.memory_plot import plot_memory_vs_frames
@@ -23,7 +24,7 @@ def write_reports(
     html: bool = False,
     log: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
-    """tables.md, the PNG plots, with `html` the HTML report (report.html: needs the run
+    """tables.md, cells.csv (every cell's numbers, flat), the PNG plots, with `html` the HTML report (report.html: needs the run
     folder's predictions and dataset) and leaderboard.md, whose method rows link to the report
     when there is one; returns what was written."""
     out_dir = Path(out_dir)
@@ -31,6 +32,9 @@ def write_reports(
     tables = out_dir / "tables.md"
     write_atomic(tables, tables_markdown(record_set, title))
     written.append(tables)
+    cells = out_dir / CELLS_FILE
+    write_atomic(cells, cells_frame(record_set).to_csv(index=False))
+    written.append(cells)
     for plot, name in (
         (plot_ap_vs_clip_length, "ap_vs_clip_length.png"),
         (plot_ap_vs_fps, "ap_vs_fps.png"),

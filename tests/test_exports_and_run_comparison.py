@@ -1,0 +1,93 @@
+"""Leaderboard exports, the flat per-cell CSV, and compare-runs on copies of the committed run."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import REPO_ROOT
+
+from vis_bench.cli import main
+from vis_bench.report.exports import cells_frame, export_leaderboard
+from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_comparison import setting_changes, shared_cells
+
+RUN = REPO_ROOT / "results" / "default_run"
+
+
+@pytest.fixture
+def record_set():
+    return RecordSet.read([RUN])
+
+
+def test_cells_csv_has_every_cell_with_plain_numbers(record_set):
+    frame = cells_frame(record_set)
+    assert len(frame) == len(record_set)
+    first = record_set.records[0]
+    row = frame[frame["key"] == first["key"]].iloc[0]
+    assert row["AP"] == pytest.approx(100 * first["AP"])
+    assert row["AP_low"] == pytest.approx(100 * first["AP_ci"][0])
+    assert row["fps_end_to_end"] == pytest.approx(first["fps_end_to_end"])
+    assert row["commit"] == first["provenance"]["commit"]
+
+
+def test_leaderboard_exports_agree_with_each_other(record_set):
+    table = pd.read_csv(io.StringIO(export_leaderboard(record_set, "csv", "t")))
+    rows = json.loads(export_leaderboard(record_set, "json", "t"))["rows"]
+    assert list(table["method"]) == [r["method"] for r in rows]
+    assert table["AP"].tolist() == pytest.approx([r["AP"] for r in rows])
+    assert table["AP"].is_monotonic_decreasing  # ranked by AP
+    latex = export_leaderboard(record_set, "latex", "a_title")
+    assert r"\toprule" in latex and r"a\_title" in latex
+    assert f"{table['AP'][0]:.2f}" in latex
+
+
+def test_leaderboard_command_writes_a_format(tmp_path):
+    out = tmp_path / "board.csv"
+    assert main(["leaderboard", str(RUN), "--format", "csv", "--out", str(out)]) == 0
+    assert pd.read_csv(out)["rank"].tolist()[0] == 1
+
+
+def _copy_run(tmp_path, name, change):
+    """A copy of the committed run (records and side files), each record passed to `change`."""
+    folder = tmp_path / name
+    shutil.copytree(RUN, folder, ignore=shutil.ignore_patterns("report.html", "plots"))
+    lines = (folder / "records.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    for record in records:
+        change(record)
+    (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def test_compare_runs_pairs_shared_cells_and_names_what_changed(tmp_path, capsys):
+    def slower_and_other_threads(record):
+        record["fps_end_to_end"] /= 2
+        record["config"]["measure"]["repeats"] = 7
+        record["environment"]["threads"] = 1
+
+    b = _copy_run(tmp_path, "b", slower_and_other_threads)
+    pairs, only_a, only_b = shared_cells(RecordSet.read([RUN]), RecordSet.read([b]))
+    assert len(pairs) == 15 and not only_a and not only_b
+    changes = setting_changes(RecordSet.read([RUN]), RecordSet.read([b]))
+    assert "config measure.repeats: 3 -> 7" in changes
+    assert any(c.startswith("environment threads:") for c in changes)
+    assert main(["compare-runs", str(RUN), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "## Shared cells (15)" in out and "0.50x" in out
+    # the same predictions in both runs: every AP difference is 0 and not significant
+    assert "+0.00 [+0.00, +0.00] n.s." in out
+
+
+def test_compare_runs_lists_cells_of_one_run_only(tmp_path, capsys):
+    def other_method_name(record):
+        if record["method"] == "ifc":
+            record["method"] = "ifc-renamed"
+
+    b = _copy_run(tmp_path, "b", other_method_name)
+    assert main(["compare-runs", str(RUN), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "## Shared cells (12)" in out and "## Only in A (3)" in out and "## Only in B (3)" in out

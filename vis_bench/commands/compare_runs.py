@@ -1,0 +1,36 @@
+"""`run_bench.py compare-runs RUN_A RUN_B [--out FILE]`: what moved between two runs, and is it real?
+
+Matches the cells both runs measured, prints each one's AP, AP50 and AR10 in A and B with B - A
+and its paired interval (same resampled videos), the FPS ratio, the cells only one run has, and
+what differs in the two runs' configs and environments (report/run_comparison.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "compare-runs"
+HELP = "two runs side by side: shared cells with paired deltas, and what changed between them"
+GROUP = "benchmark"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_a", type=Path, help="run folder (or records.jsonl): the reference A")
+    parser.add_argument("run_b", type=Path, help="run folder (or records.jsonl): B, compared to A")
+    parser.add_argument("--out", type=Path, default=None, help="markdown file (default: print)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import write_atomic
+    from vis_bench.report.record_set import RecordSet
+    from vis_bench.report.run_comparison import compare_runs_markdown
+
+    a, b = RecordSet.read([args.run_a]), RecordSet.read([args.run_b])
+    markdown = compare_runs_markdown(a, b, str(args.run_a), str(args.run_b))
+    if args.out is None:
+        print(markdown, end="")
+    else:
+        write_atomic(args.out, markdown)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,132 @@
+"""Two runs side by side: the cells they share, the differences with paired intervals, and what
+changed in their configs and environments (`compare-runs RUN_A RUN_B`).
+
+The question after changing a model, a setting or a machine is "what moved, and is it real?".
+Cells are matched by what they measure (dataset, method, checkpoint name, clip schedule,
+resolution, device, dtype, video cut), not by key. A cell key also hashes the checkpoint file's
+size and time, so a copied checkout would match nothing by key. AP differences are paired over
+the same resampled videos (report/significance.py) when both runs kept their bootstrap files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from vis_bench.report.record_set import CellFiles, RecordSet
+from vis_bench.report.significance import PairedComparer
+
+#: what a cell measures: matched between the two runs
+IDENTITY = ("dataset", "method", "checkpoint", "clip_length", "stride", "resolution", "device",
+            "dtype", "video_frames")  # fmt: skip
+#: paired metrics (fractions in records, points in the table)
+PAIRED = ("AP", "AP50", "AR10")
+#: environment fields that change a measurement when they differ
+ENVIRONMENT = ("git_commit", "torch", "python", "threads", "cpu", "gpu_name", "driver")
+
+
+@dataclass
+class _BothRuns:
+    """The files of either run's cells, for the paired comparer."""
+
+    a: RecordSet
+    b: RecordSet
+
+    def files(self, record: dict[str, Any]) -> CellFiles:
+        in_a = any(r is record for r in self.a.records)
+        return self.a.files(record) if in_a else self.b.files(record)
+
+
+def identity(record: dict[str, Any]) -> tuple:
+    return tuple(str(record.get(k)) for k in IDENTITY)
+
+
+def shared_cells(a: RecordSet, b: RecordSet) -> tuple[list[tuple[dict, dict]], list, list]:
+    """(pairs of finished cells both runs measured, cells only in A, cells only in B)."""
+    in_b = {identity(r): r for r in b.ok}
+    in_a = {identity(r): r for r in a.ok}
+    pairs = [(r, in_b[k]) for k, r in in_a.items() if k in in_b]
+    return (
+        pairs,
+        [r for k, r in in_a.items() if k not in in_b],
+        [r for k, r in in_b.items() if k not in in_a],
+    )
+
+
+def _cell_name(record: dict[str, Any]) -> str:
+    stride = record.get("stride")
+    schedule = f"T={record.get('clip_length')}" + ("" if stride is None else f" S={stride}")
+    return f"{record.get('method')} {schedule} {record.get('resolution')}px {record.get('dtype')}"
+
+
+def differences_frame(a: RecordSet, b: RecordSet) -> pd.DataFrame:
+    """One row per shared cell: each paired metric in A, B and B - A with its interval, and the
+    end-to-end FPS ratio B / A."""
+    comparer = PairedComparer(_BothRuns(a, b))  # type: ignore[arg-type]
+    rows = []
+    for cell_a, cell_b in shared_cells(a, b)[0]:
+        row: dict[str, Any] = {"cell": _cell_name(cell_a)}
+        for metric in PAIRED:
+            if cell_a.get(metric) is None or cell_b.get(metric) is None:
+                continue
+            row[f"{metric} A"] = f"{100 * cell_a[metric]:.2f}"
+            row[f"{metric} B"] = f"{100 * cell_b[metric]:.2f}"
+            row[f"{metric} B-A"] = comparer.compare(cell_b, cell_a, metric).text(2)
+        fps_a, fps_b = cell_a.get("fps_end_to_end"), cell_b.get("fps_end_to_end")
+        row["FPS B/A"] = f"{fps_b / fps_a:.2f}x" if fps_a and fps_b else "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}
+
+
+def setting_changes(a: RecordSet, b: RecordSet) -> list[str]:
+    """`key: A -> B` for each config key or environment field that differs between the runs
+    (the first record of each run stands for its run)."""
+    if not len(a) or not len(b):
+        return []
+    first_a, first_b = a.records[0], b.records[0]
+    config_a = _flat(first_a.get("config") or {})
+    config_b = _flat(first_b.get("config") or {})
+    env_a, env_b = first_a.get("environment") or {}, first_b.get("environment") or {}
+    changes = [
+        f"config {key}: {config_a.get(key)!r} -> {config_b.get(key)!r}"
+        for key in sorted(set(config_a) | set(config_b))
+        if config_a.get(key) != config_b.get(key) and key not in ("output", "name")
+    ]
+    changes += [
+        f"environment {key}: {env_a.get(key)!r} -> {env_b.get(key)!r}"
+        for key in ENVIRONMENT
+        if env_a.get(key) != env_b.get(key)
+    ]
+    return changes
+
+
+def compare_runs_markdown(a: RecordSet, b: RecordSet, name_a: str, name_b: str) -> str:
+    """The comparison as markdown: shared cells, cells of one run only, what changed."""
+    pairs, only_a, only_b = shared_cells(a, b)
+    lines = [f"# {name_b} vs {name_a}", "", f"A = {name_a}", f"B = {name_b}", ""]
+    lines += [f"## Shared cells ({len(pairs)})", ""]
+    frame = differences_frame(a, b)
+    lines += [frame.to_markdown(index=False, disable_numparse=True) if len(frame) else "(none)"]
+    lines += ["", "B - A in points, with its paired 95% interval over the same resampled "
+              "videos; n.s.: the interval contains 0.", ""]  # fmt: skip
+    for title, only in (
+        (f"Only in A ({len(only_a)})", only_a),
+        (f"Only in B ({len(only_b)})", only_b),
+    ):
+        if only:
+            lines += [f"## {title}", ""] + [f"- {_cell_name(r)}" for r in only] + [""]
+    changes = setting_changes(a, b)
+    lines += ["## What changed", ""]
+    lines += [f"- {c}" for c in changes] if changes else ["- nothing in config or environment"]
+    return "\n".join(lines) + "\n"
