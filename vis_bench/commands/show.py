@@ -54,6 +54,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-frames", type=int, default=None, help="animate N evenly spaced frames (long videos)"
     )
+    parser.add_argument(
+        "--no-regenerate",
+        action="store_true",
+        help="with --run: fail instead of running a cell again when the run did not keep its "
+        "predictions (a committed run keeps records only; regenerating one cell takes seconds)",
+    )
+
+
+def _regenerator(run_dir: Path):
+    """Runs a recorded cell again (sweep/regenerate.py) when its predictions were not kept."""
+
+    def regenerate(record: dict) -> Path:
+        from vis_bench.sweep.regenerate import regenerate_predictions
+
+        return regenerate_predictions(record, str(run_dir / "records.jsonl"))
+
+    return regenerate
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         panel_size=args.panel_size,
         fps=args.fps,
         max_frames=args.max_frames,
+        regenerate=None if args.no_regenerate or args.run is None else _regenerator(args.run),
     )
     scene, written = render_show(request)
     for method in scene.methods:

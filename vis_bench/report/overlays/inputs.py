@@ -194,7 +194,16 @@ def open_run_dataset(records: Iterable[dict[str, Any]], run_dir: Path) -> tuple[
     return source.dataset, source.dataset_id
 
 
-def load_cell_results(cell: RunCell, gt: GroundTruth, run_dir: Path) -> Results:
+#: makes a recorded cell's predictions again when they were not kept: record -> results.json
+#: (given by the command layer, which may run a sweep; see sweep/regenerate.py)
+Regenerate = Callable[[dict[str, Any]], Path]
+
+
+def load_cell_results(
+    cell: RunCell, gt: GroundTruth, run_dir: Path, regenerate: Regenerate | None = None
+) -> Results:
+    if not cell.results.is_file() and regenerate is not None:
+        return load_results(regenerate(cell.record), gt)
     if not cell.results.is_file():
         raise InputError(
             f"the predictions of cell {cell.key} ({cell.label}) were not kept (no "
@@ -204,7 +213,9 @@ def load_cell_results(cell: RunCell, gt: GroundTruth, run_dir: Path) -> Results:
     return load_results(cell.results, gt)
 
 
-def from_run(record_set: RecordSet, wanted: list[str] | None) -> Sources:
+def from_run(
+    record_set: RecordSet, wanted: list[str] | None, regenerate: Regenerate | None = None
+) -> Sources:
     """Cells of a run folder's record set (default: each method's leaderboard cell) on the
     run's dataset."""
     run_dir = Path(record_set.folder or ".")
@@ -216,7 +227,7 @@ def from_run(record_set: RecordSet, wanted: list[str] | None) -> Sources:
     )
     dataset, _ = open_run_dataset(record_set, run_dir)
     truth = ground_truth_of(dataset)
-    methods = [(cell.label, load_cell_results(cell, truth, run_dir)) for cell in chosen]
+    methods = [(cell.label, load_cell_results(cell, truth, run_dir, regenerate)) for cell in chosen]
     return Sources(dataset, truth, methods)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vis_bench.errors import InputError
-from vis_bench.report.overlays.inputs import Sources, from_files, from_run
+from vis_bench.report.overlays.inputs import Regenerate, Sources, from_files, from_run
 from vis_bench.report.overlays.media import (
     DEFAULT_FPS,
     check_animation_path,
@@ -49,6 +49,8 @@ class ShowRequest:
     panel_size: int = DEFAULT_PANEL_SIZE
     fps: float = DEFAULT_FPS
     max_frames: int | None = None
+    #: makes a run cell's predictions again when the run did not keep them (None: an error)
+    regenerate: Regenerate | None = None
 
 
 def sources_of(request: ShowRequest) -> Sources:
@@ -59,7 +61,7 @@ def sources_of(request: ShowRequest) -> Sources:
                 "give either --run RUN_DIR (with --cell) or --gt, --results and --frames, not both",
                 field="--run",
             )
-        return from_run(RecordSet.read([request.run]), request.cells or None)
+        return from_run(RecordSet.read([request.run]), request.cells or None, request.regenerate)
     missing = [
         name
         for name, value in (
