@@ -25,11 +25,13 @@ INSTALLED_AS = {
     "vis_bench": "vis_bench",
     "methods": "vis_bench/methods",
     "cuda_ops": "vis_bench/cuda_ops",
+    "tools": "tools",
 }
 
 
 def stage_package(repo: Path, dest: Path) -> Path:
-    """Copy every .py file of the three folders to `dest` in their installed layout."""
+    """Copy every .py file of the folders to `dest` in their installed layout (tools/, never
+    installed, beside the package as in a checkout)."""
     for folder, target in INSTALLED_AS.items():
         source = repo / folder
         if not source.is_dir():

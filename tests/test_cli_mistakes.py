@@ -121,3 +121,16 @@ def test_a_run_folder_of_another_dataset_is_refused_with_the_way_out(config, cap
     assert main(["run", "--config", str(path), "--set", "dataset.videos=1"]) == 2
     err = _error(capsys)
     assert "videos 2 -> 1" in err and "--run-dir" in err
+
+
+def test_parity_without_a_fixture_says_where_the_fixtures_are(capsys):
+    """A method's declaration names no fixture path: the user passes it, and is told where."""
+    assert main(["parity", "--method", "minvis"]) == 2
+    err = _error(capsys)
+    assert "--fixture" in err and "tests/fixtures/golden/<folder>/public" in err
+
+
+def test_parity_with_a_folder_that_is_no_fixture(capsys, tmp_path):
+    assert main(["parity", "--method", "minvis", "--fixture", str(tmp_path)]) == 2
+    err = _error(capsys)
+    assert str(tmp_path) in err and "meta.json is missing" in err

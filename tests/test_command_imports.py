@@ -136,7 +136,7 @@ def test_run_bench_help_works_without_the_numeric_stack():
         """
     )
     assert out.returncode == 0, out.stderr
-    for command in ("run", "eval", "leaderboard", "regress", "synth", "docs", "keys"):
+    for command in ("run", "eval", "leaderboard", "regress", "synth", "keys"):
         assert f"\n  {command} " in out.stdout, command
 
 

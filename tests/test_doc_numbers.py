@@ -9,19 +9,19 @@ from typing import Any
 import pytest
 import torch
 
-from vis_bench.errors import InputError
-from vis_bench.maintainer.doc_numbers import (
+from tools.doc_numbers import (
     DOCUMENTS,
     GENERATORS,
     REPO_ROOT,
     regenerate,
     stale_documents,
 )
+from vis_bench.errors import InputError
 
 
 def test_every_generated_block_in_the_docs_is_up_to_date():
     stale = stale_documents(REPO_ROOT, write=False)
-    assert stale == [], f"run `python run_bench.py docs`: out of date: {stale}"
+    assert stale == [], f"run `python -m tools docs`: out of date: {stale}"
 
 
 def test_the_readme_quotes_every_generator():
@@ -93,7 +93,7 @@ def test_records_of_several_commits_are_refused(tmp_path: Path):
     path = tmp_path / "results/default_run/records.jsonl"
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    from vis_bench.maintainer.doc_numbers import provenance_line
+    from tools.doc_numbers import provenance_line
 
     with pytest.raises(InputError, match="a{40}, b{40}"):
         provenance_line("default-run", tmp_path, allow_dirty=False)
@@ -266,7 +266,7 @@ ALLOWED = {
 
 def hand_typed_measurements(text: str) -> list[str]:
     """Hits of MEASURED outside the generated blocks that no ALLOWED pattern explains."""
-    from vis_bench.maintainer.doc_numbers import BLOCK
+    from tools.doc_numbers import BLOCK
 
     text = BLOCK.sub("", text)
     hits = []
@@ -283,7 +283,7 @@ def test_no_hand_typed_measured_number_outside_the_generated_blocks(document: st
     hits = hand_typed_measurements((REPO_ROOT / document).read_text())
     assert hits == [], (
         f"{document}: a measured number outside a generated block; generate it from the "
-        f"committed JSON that holds it (maintainer/doc_numbers.py) or remove it: {hits}"
+        f"committed JSON that holds it (tools/doc_numbers.py) or remove it: {hits}"
     )
 
 
@@ -294,3 +294,24 @@ def test_the_scan_finds_a_hand_typed_time_and_skips_blocks_and_settings():
         "95 % intervals over a budget of 30 minutes.\n"
     )
     assert [h.split(":")[0] for h in hand_typed_measurements(text)] == ["line 1"] * 3
+
+
+def test_the_docs_command_runs_from_the_repository_tooling_and_run_bench(capsys):
+    """`python -m tools docs --check` (and a checkout's `run_bench.py docs --check`, passed on to
+    it) exits 0 on the committed docs; `docs` is no command of the installed package."""
+    import runpy
+    import sys
+
+    from tools.__main__ import main
+    from vis_bench.cli import build_parser
+
+    assert main(["docs", "--check"]) == 0
+    assert "docs" not in build_parser()[1]
+    argv = sys.argv
+    sys.argv = ["run_bench.py", "docs", "--check"]
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_path(str(REPO_ROOT / "run_bench.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert exit_.value.code == 0

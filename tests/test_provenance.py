@@ -64,3 +64,39 @@ def test_the_block_names_machine_command_and_load():
     assert block["command"] == "run_bench.py sizes --out 'x y'"
     assert {"commit", "dirty", "diff_sha256", "machine", "threads", "torch"} <= set(block)
     assert "load_before" in block and "load_after" in block
+
+
+def test_an_install_says_it_is_no_checkout_and_names_its_version(monkeypatch):
+    """Where the package's files are tracked by no repository (a wheel in site-packages), the
+    block carries the installed version and says so rather than naming some other commit."""
+    from vis_bench.measure import provenance
+
+    monkeypatch.setattr(provenance, "package_checkout", lambda: None)
+    block = start_provenance(["vis-bench", "run"])
+    assert block["commit"] is None and block["code"] == "not a git checkout"
+    assert block["vis_bench"] == provenance.installed_version()
+    line = provenance.written_by(block)
+    assert (
+        line
+        == f"Written by `vis-bench run` with vis-bench {block['vis_bench']} (not a git checkout)."
+    )
+
+
+def test_the_package_is_found_in_its_checkout_and_not_in_an_ignored_folder(tmp_path):
+    """package_checkout is this checkout here; a package inside an ignored folder of a repository
+    (a venv's site-packages) is no checkout of it, a tracked one is."""
+    import shutil
+
+    from vis_bench.measure import provenance
+
+    assert provenance.package_checkout() == Path(__file__).resolve().parents[1]
+    repo = _repo(tmp_path)
+    (repo / ".gitignore").write_text(".venv/\n")
+    site = repo / ".venv" / "site-packages" / "vis_bench"
+    site.mkdir(parents=True)
+    shutil.copyfile(provenance.PACKAGE_DIR / "__init__.py", site / "__init__.py")
+    assert provenance.checkout_of(site) is None
+    (repo / "pkg").mkdir()
+    shutil.copyfile(provenance.PACKAGE_DIR / "__init__.py", repo / "pkg" / "__init__.py")
+    _git(repo, "add", "pkg")
+    assert provenance.checkout_of(repo / "pkg") == repo.resolve()

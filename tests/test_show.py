@@ -206,7 +206,7 @@ def test_every_command_is_in_the_readmes_tour():
 def test_the_render_speed_block_reads_the_benchmarks_report(tmp_path):
     import json
 
-    from vis_bench.maintainer.doc_numbers import regenerate
+    from tools.doc_numbers import regenerate
 
     phases = {"read inputs": 0.1, "scene": 0.1, "draw animation": 1.8, "encode GIF": 0.7}
     phases |= {"encode MP4": 1.1, "contact sheet": 0.6}

@@ -8,7 +8,8 @@ code. Command modules import only the standard library at module level, so `--he
 them all) works without the numeric stack (tests/test_command_imports.py).
 
 `--help` lists the commands grouped by who uses them (`GROUPS`), so someone scoring a results file
-does not have to read past the maintainers' tooling.
+does not have to read past the model developers' tools. The repository's own tooling (the
+generated doc numbers) is no command of the package: `python -m tools` in a checkout.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ GROUPS = {
     "metric": "score, compare, diagnose and check results files",
     "model developer": "check a method against its authors' code, checkpoints and costs",
     "data and training": "make datasets and splits, train models",
-    "maintainer": "repository tooling: generated doc numbers, golden key lists",
 }
 #: where a command that declares no (known) GROUP is listed
 OTHER_GROUP = "other"

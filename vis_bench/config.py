@@ -408,7 +408,7 @@ def _list_index(node: list, part: str, where: str, key: str, source: str) -> int
 def _child(node: Any, part: str, where: str, key: str, source: str) -> Any:
     if isinstance(node, list):
         index = _list_index(node, part, where, key, source)
-        if isinstance(node[index], str):  # `methods: [ifc]`: a name alone
+        if isinstance(node[index], str):  # `methods: [NAME]`: a name alone
             node[index] = {"name": node[index]}
         return node[index]
     if not isinstance(node, dict):
@@ -439,7 +439,9 @@ def read_yaml_config(
 ) -> dict[str, Any]:
     """A YAML config file as a mapping with `--set` overrides applied; a missing file or bad
     YAML is an InputError naming the file (`kind` says which config, e.g. "training config")."""
-    path = Path(path)
+    from vis_bench.shipped import resolve
+
+    path = resolve(path)  # a shipped config by its repository path (configs/...) from anywhere
     if not path.is_file():
         raise InputError(f"{kind} file not found", path=str(path))
     try:

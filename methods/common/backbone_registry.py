@@ -80,7 +80,6 @@ BACKBONES: dict[str, BackboneSpec] = {
             source="swin_l_p4w12 (models/swin_transformer.py)",
             parity=ParityReference(
                 run_swin_parity,
-                "tests/fixtures/golden/backbones/public",
                 "the authors' SwinTransformer (SeqFormer models/swin_transformer.py)",
             ),
         ),

@@ -135,11 +135,7 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         training=TRAINING_RECIPE,
-        parity=ParityReference(
-            run_ifc_parity,
-            "tests/fixtures/golden/ifc/public",
-            REFERENCE,
-        ),
+        parity=ParityReference(run_ifc_parity, REFERENCE),
         measurements={
             "encoder_flops": TableMeasurement(
                 run=encoder_flops,

@@ -54,9 +54,7 @@ class Mask2FormerVISPlugin(Mask2FormerBase):
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         training=training_recipe(WindowFrameSampler()),
-        parity=ParityReference(
-            run_parity, "tests/fixtures/golden/mask2former_vis/public", REFERENCE
-        ),
+        parity=ParityReference(run_parity, REFERENCE),
         backbones=BACKBONES,
         # frames meet only in the video decoder
         per_frame_stages=("backbone", "pixel_decoder"),

@@ -64,7 +64,7 @@ class MinVISPlugin(Mask2FormerBase):
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         # INPUT.SAMPLING_FRAME_NUM 1: every training sample is one frame
         training=training_recipe(WindowFrameSampler()),
-        parity=ParityReference(run_parity, "tests/fixtures/golden/minvis/public", REFERENCE),
+        parity=ParityReference(run_parity, REFERENCE),
         backbones=BACKBONES,
     )
 

@@ -58,9 +58,7 @@ class MSSTSReleasePlugin(SeqFormerBase):
         reference=RELEASE_REFERENCE,
         notes=RELEASE_NOTE,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.temp_attn_box\."),
-        parity=ParityReference(
-            run_release_parity, "tests/fixtures/golden/mssts/public", RELEASE_REFERENCE
-        ),
+        parity=ParityReference(run_release_parity, RELEASE_REFERENCE),
     )
     build_network = staticmethod(build_release)
 

@@ -19,7 +19,9 @@ GROUP = "model developer"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="release .pth or project checkpoint")
-    parser.add_argument("--method", required=True, help="registered method name, e.g. seqformer")
+    parser.add_argument(
+        "--method", required=True, help="registered method name (`methods` lists them)"
+    )
     parser.add_argument(
         "--set",
         dest="options",
@@ -31,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.maintainer.state_dict_keys import meta_model, parse_options
+    from vis_bench.measure.state_dict_keys import meta_model, parse_options
     from vis_bench.toolkit.checkpoint_files import open_checkpoint
     from vis_bench.toolkit.checkpoint_loading import LoadReport, compare_and_load
     from vis_bench.toolkit.registry import get_method

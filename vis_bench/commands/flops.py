@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 NAME = "flops"
-HELP = "measure a FLOPs table (e.g. configs/ifc_encoder_flops.yaml) and compare with the paper"
+HELP = "measure a FLOPs table a method declares (a config names it) and compare with the paper"
 GROUP = "model developer"
 
 

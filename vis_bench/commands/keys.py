@@ -13,11 +13,13 @@ from pathlib import Path
 
 NAME = "keys"
 HELP = "write the [key, shape] list of the model a method builds (meta device, no weights)"
-GROUP = "maintainer"
+GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--method", required=True, help="registered method name, e.g. seqformer")
+    parser.add_argument(
+        "--method", required=True, help="registered method name (`methods` lists them)"
+    )
     parser.add_argument(
         "--backbone",
         default=None,
@@ -37,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
-    from vis_bench.maintainer.state_dict_keys import (
+    from vis_bench.measure.state_dict_keys import (
         format_key_list,
         key_list,
         meta_model,

@@ -17,19 +17,24 @@ HELP = "check that this install reproduces a reference fixture made with the aut
 GROUP = "model developer"
 #: the method declares no parity reference (distinct from a failed comparison)
 NO_REFERENCE = 3
+#: where a user finds fixtures: an install carries none, the repository vendors one per method
+WHERE_FIXTURES_ARE = (
+    "the vis-bench repository vendors one per method and backbone under "
+    "tests/fixtures/golden/<folder>/public (tests/fixtures/golden/README.md says which)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--method", help="registered method name, e.g. seqformer")
+    which.add_argument("--method", help="registered method name (`methods` lists them)")
     which.add_argument(
-        "--backbone", help="a backbone module alone, e.g. swin (those that declare a reference)"
+        "--backbone", help="a backbone module alone (those whose registry entry declares one)"
     )
     parser.add_argument(
         "--fixture",
-        required=True,
         type=Path,
-        help="fixture directory, e.g. tests/fixtures/golden/seqformer/public",
+        default=None,
+        help=f"fixture folder (meta.json and the authors' outputs); {WHERE_FIXTURES_ARE}",
     )
     parser.add_argument("--out", type=Path, default=None, help="write what was produced here")
     parser.add_argument(
@@ -42,8 +47,7 @@ def _runner(args: argparse.Namespace):
     from vis_bench.toolkit.registry import backbone_parity, get_method
 
     if args.backbone is not None:
-        reference = backbone_parity(args.backbone)
-        return reference.run, reference.fixture
+        return backbone_parity(args.backbone).run
 
     plugin = get_method(args.method)
     reference = plugin.spec.parity
@@ -52,24 +56,37 @@ def _runner(args: argparse.Namespace):
             f"method {plugin.name!r} has no reference implementation to check against "
             f"({plugin.spec.reference or 'none declared'}); nothing was compared"
         )
-        return None, None
-    return reference.run, reference.fixture
+        return None
+    return reference.run
+
+
+def _fixture(args: argparse.Namespace) -> Path:
+    """The fixture folder the user named; an InputError saying where fixtures are otherwise."""
+    from vis_bench.errors import InputError
+
+    if args.fixture is None:
+        raise InputError(
+            f"parity compares against a fixture made with the authors' code: pass --fixture DIR; "
+            f"{WHERE_FIXTURES_ARE}",
+            field="--fixture",
+        )
+    if not (args.fixture / "meta.json").is_file():
+        raise InputError(
+            f"not a parity fixture: meta.json is missing; {WHERE_FIXTURES_ARE}",
+            path=str(args.fixture),
+            field="--fixture",
+        )
+    return args.fixture
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.errors import InputError
     from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
     provenance = start_provenance()
-    run_parity, public_fixture = _runner(args)
+    run_parity = _runner(args)
     if run_parity is None:
         return NO_REFERENCE
-    fixture = args.fixture
-    if not (fixture / "meta.json").is_file():
-        raise InputError(
-            f"not a parity fixture: meta.json is missing; the public fixture is {public_fixture}",
-            path=str(fixture),
-        )
+    fixture = _fixture(args)
     report = run_parity(fixture, args.out)
     print(report.format())
     if args.out is not None:

@@ -20,14 +20,15 @@ NAME = "run"
 HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)"
 GROUP = "benchmark"
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 #: a sweep that finished with failed cells (distinct from a config error, 2)
 CELLS_FAILED = 1
 
 
 def default_config_path() -> Path:
-    local = Path("configs/default.yaml")
-    return local if local.is_file() else REPO_ROOT / "configs" / "default.yaml"
+    """configs/default.yaml of the working directory, else the one vis-bench ships."""
+    from vis_bench.shipped import resolve
+
+    return resolve("configs/default.yaml")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

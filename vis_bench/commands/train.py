@@ -13,7 +13,7 @@ from pathlib import Path
 from vis_bench.commands._options import add_override_argument
 
 NAME = "train"
-HELP = "train a method on a YouTube-VIS-format dataset (e.g. configs/tiny/seqformer.yaml)"
+HELP = "train a method on a YouTube-VIS-format dataset (e.g. a config of configs/tiny/)"
 GROUP = "data and training"
 
 

@@ -169,7 +169,7 @@ def run_method(
     part (machine-load readings). Before the end-to-end timer starts, `warmup` > 0 runs the first
     clip once untimed: one-time costs (library handles, kernels built on first use) would
     otherwise land in the end-to-end FPS of whichever cell runs first (building the CUDA
-    deformable-attention kernel once added 29 s to SeqFormer's first GPU cell).
+    deformable-attention kernel once added 29 s to the first GPU cell of a method using it).
     `feature_reuse`: a method declaring per-frame stages computes them once per frame under
     overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
     `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs

@@ -15,6 +15,7 @@ uncommitted state can still be told to be one.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import os
 import platform
@@ -25,8 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-#: the checkout this package was imported from
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the folder this package was imported from: a checkout's vis_bench/, or an install's
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: what a block says of the code where the package is an install, not a checkout
+NOT_A_CHECKOUT = "not a git checkout"
 #: paths whose changes are outputs, not code (git pathspecs)
 OUTPUT_PATHSPECS = (
     ":(exclude)results",
@@ -42,9 +45,41 @@ def _git(args: Sequence[str], repo: Path) -> bytes:
     ).stdout
 
 
+def installed_version() -> str:
+    """The version of the vis-bench distribution this package belongs to."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vis-bench")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        from vis_bench import __version__
+
+        return __version__
+
+
+def checkout_of(package_dir: Path) -> Path | None:
+    """The git working tree that tracks the package in `package_dir`; None for an install (its
+    files are tracked by no repository, even where site-packages lies in a checkout's .venv)."""
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], package_dir).decode().strip()
+        tracked = _git(["ls-files", "--", "__init__.py"], package_dir).strip()
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return None
+    return Path(top) if tracked else None
+
+
+@functools.cache
+def package_checkout() -> Path | None:
+    """The checkout this package was imported from, None for an install."""
+    return checkout_of(PACKAGE_DIR)
+
+
 def code_state(repo: str | Path | None = None) -> dict[str, Any]:
-    """{"commit", "dirty", "diff_sha256"} of a checkout; commit None outside git."""
-    repo = Path(repo) if repo else REPO_ROOT
+    """{"commit", "dirty", "diff_sha256"} of a checkout (by default the one this package was
+    imported from); commit None outside git, and an install says it is no checkout."""
+    repo = Path(repo) if repo else package_checkout()
+    if repo is None:
+        return {"commit": None, "dirty": None, "diff_sha256": None, "code": NOT_A_CHECKOUT}
     try:
         commit = _git(["rev-parse", "HEAD"], repo).decode().strip()
         spec = ["--", ".", *OUTPUT_PATHSPECS]
@@ -98,6 +133,7 @@ def start_provenance(command: Sequence[str] | None = None) -> dict[str, Any]:
     argv = list(command) if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
     return {
         **code_state(),
+        "vis_bench": installed_version(),
         "command": shlex.join(argv),
         "machine": {
             "cpu": cpu_model(),
@@ -148,6 +184,9 @@ def write_json_with_provenance(
 
 def written_by(block: dict[str, Any]) -> str:
     """The sentence a markdown output carries about its provenance: the command and the full
-    commit (with "-dirty" when the code differed from it)."""
-    label = commit_label(block) or "unknown (not a git checkout)"
+    commit (with "-dirty" when the code differed from it), or the installed version."""
+    label = commit_label(block)
+    if label is None:
+        version = block.get("vis_bench") or installed_version()
+        return f"Written by `{block['command']}` with vis-bench {version} ({NOT_A_CHECKOUT})."
     return f"Written by `{block['command']}` at commit {label}."

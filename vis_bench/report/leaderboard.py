@@ -156,7 +156,7 @@ def display_text(value: Any) -> str:
 
 
 def method_anchors(methods: list[str]) -> list[str]:
-    """The HTML report's section id of each leaderboard row's method (`method-seqformer`; a
+    """The HTML report's section id of each leaderboard row's method (`method-NAME`; a
     method ranked twice, e.g. with two checkpoints, gets `-2`, `-3` after its first row)."""
     seen: dict[str, int] = {}
     anchors = []

@@ -29,7 +29,7 @@ def _measured(frame, columns: tuple[str, ...]):
 
 
 def plot_title(record_set: RecordSet, what: str) -> str:
-    """e.g. "AP vs clip length: ifc, seqformer\nsynthetic (seed 0, 24 videos) on AMD EPYC (2 threads)"."""
+    """e.g. "AP vs clip length: method-a, method-b\nsynthetic (seed 0, 24 videos) on AMD EPYC (2 threads)"."""
     frame = records_frame(record_set)
     methods = ", ".join(sorted(frame["method"].unique())) if not frame.empty else "-"
     machines = []

@@ -62,7 +62,7 @@ class Cell:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def label(self) -> str:
-        """e.g. "ifc T=5 S=3 144p cpu fp32" (T=all: "one clip")."""
+        """e.g. "NAME T=5 S=3 144p cpu fp32" (T=all: "one clip")."""
         schedule = "T=all" if self.stride is None else f"T={self.clip_length} S={self.stride}"
         parts = [self.method.name, schedule]
         if self.resolution is not None:

@@ -28,7 +28,7 @@ from vis_bench.sweep.worker import CellJob, CellOutcome, predict_cell
 
 #: modules the fork server imports once, so every worker starts with them loaded;
 #: torch._dynamo: the first call of a custom op (the deformable-attention kernel) imports it,
-#: 2-3 s that every SeqFormer-family worker paid again
+#: 2-3 s that every worker of a method using it paid again
 PRELOAD = ["vis_bench.sweep.worker", "torch", "torch._dynamo", "vis_bench.inference.runner"]
 #: seconds between checks of a silent worker (progress messages wake the parent earlier)
 POLL_S = 0.5

@@ -26,13 +26,11 @@ import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
+from vis_bench.shipped import resolve as resolve_shipped
 
 PROJECT_FORMAT = "vis-bench"
 RELEASE_FORMAT = "release"
 STATE_DICT_FORMAT = "state_dict"
-#: the checkout's root: relative checkpoint paths not found in the working directory are looked
-#: up here, so the shipped configs (results/checkpoints/...) work from any directory
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class CheckpointError(InputError):
@@ -63,13 +61,9 @@ class CheckpointContents:
 
 def resolve_checkpoint(path: str | Path) -> Path:
     """`path` as given if it exists (absolute, or relative to the working directory), else the
-    same relative path inside the vis-bench checkout if it exists there, else `path` unchanged
-    (the caller reports it missing)."""
-    path = Path(path)
-    if path.is_absolute() or path.exists():
-        return path
-    shipped = REPO_ROOT / path
-    return shipped if shipped.exists() else path
+    weights vis-bench ships under that name (`results/checkpoints/...`: vis_bench.shipped), so
+    the shipped configs work from any directory; else `path` unchanged (reported missing)."""
+    return resolve_shipped(path)
 
 
 def checkpoint_fingerprint(path: str | Path | None) -> str | None:

@@ -3,7 +3,7 @@
 A model with some random parts still produces a plausible-looking, meaningless AP, so every key
 must match: missing keys, unexpected keys and shape mismatches raise one CheckpointError that names
 the file, counts each kind, shows the first offending keys and says what the file looks like
-("this looks like an IFC checkpoint"). Keys the authors' own loading skips on purpose are declared
+("this looks like a checkpoint of method NAME"). Keys the authors' own loading skips on purpose are declared
 in the method's spec (`ignored_checkpoint_keys`). `strict=False` is the explicit opt-out
 (`checkpoint_strict: false` in a sweep's method entry): the load goes on and the report, which the
 sweep records, says it was partial.

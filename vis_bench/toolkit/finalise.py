@@ -6,7 +6,7 @@ only their RLE strings (plus, per track, whether any frame was non-empty). `resu
 the tracks' summaries into results.json entries with the method's `track_predictions`, exactly
 as post-processing the whole track's masks at once would: the resize and threshold act on each
 frame alone, the empty-track rule needs only "was any frame non-empty", and the predictions of a
-track (IFC's multi-class expansion, SeqFormer's score rule) need its scores and class
+track (a multi-class expansion, a method's score rule) need its scores and class
 probabilities, not its masks.
 """
 
@@ -41,7 +41,7 @@ def sigmoid_cut(p: float = 0.5) -> float:
     """The largest float32 x whose `torch.sigmoid(x)` is at most `p` (0.5 <= p < 1).
 
     PyTorch's float32 sigmoid is monotone (tests/test_mask_encoding.py), so `sigmoid(x) > p`
-    is `x > sigmoid_cut(p)`: a threshold the compiled resize applies (SeqFormer keeps
+    is `x > sigmoid_cut(p)`: a threshold the compiled resize applies (a method that keeps
     `sigmoid(logits) > 0.5`, which is not `logits > 0` for logits below 1e-7 or so).
     """
     if not 0.5 <= p < 1:
@@ -156,7 +156,7 @@ class EncodedFrames:
         """results.json entries of the tracks: the method's predictions, masks shared by them.
 
         A frame no clip predicted is an empty mask; with `drop_empty_tracks` a track whose
-        masks are empty in every frame at the video size yields nothing (SeqFormer).
+        masks are empty in every frame at the video size yields nothing (a method's declaration).
         """
         post = post or TrackPostprocessing()
         empty = encode(np.zeros((self.height, self.width), np.uint8))

@@ -156,7 +156,7 @@ def count_flops(
         prefix = f"{name}." if name else ""
         return sum(module_units(prefix + child) for child, _ in known[name].named_children())
 
-    # a module registered under two names (SeqFormer's box heads) is listed once by
+    # a module registered under two names (a model's shared box heads) is listed once by
     # named_modules: count it under that canonical name, report it under the requested one
     canonical = {id(module): name for name, module in known.items()}
     by_module = {}

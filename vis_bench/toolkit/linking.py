@@ -3,19 +3,19 @@
 Three declarations, one per family of methods:
 
 * `SoftIoUStitching` (the default): clips overlap and the shared stitcher (stitching.py) joins
-  their instances by space-time soft IoU over the frames they share (IFC's near-online
-  matching; SeqFormer, MS-STS, Mask2Former-VIS at T < all).
+  their instances by space-time soft IoU over the frames they share (the near-online matching
+  of the method that introduced it; every clip-level method at T < all).
 * `EmbeddingAssociation`: the method returns, per clip, every query track it keeps (all of them,
   not a top-k) with per-frame class logits, mask logits and embeddings, its frames already linked
   inside the clip; the harness matches the clip's first new frame to the previous clip's last
   frame with the declared cost and Hungarian assignment, re-orders the clip's tracks, and keeps
   per-track class-logit sums; the method picks the video's predictions from the mean logits at
-  the end (`MethodPlugin.video_predictions`). MinVIS: its authors' windowed inference exactly.
+  the end (`MethodPlugin.video_predictions`): a per-frame method's windowed inference exactly.
 * `CarriedState`: the method carries what it learnt from earlier clips in a per-video state the
-  harness hands back to its next `infer_clip(frames, state=..., seen=...)` (DVIS++'s tracker,
-  CTVIS's memory bank, a query propagated from frame to frame), with `seen` the number of the clip's first
-  frames that earlier clips covered (overlapping schedules; their predictions are kept from
-  those clips), and returns its tracks already in a fixed order; everything else as
+  harness hands back to its next `infer_clip(frames, state=..., seen=...)` (a learnt tracker,
+  a memory bank, a query propagated from frame to frame), with `seen` the number of the clip's
+  first frames that earlier clips covered (overlapping schedules; their predictions are kept
+  from those clips), and returns its tracks already in a fixed order; everything else as
   `EmbeddingAssociation` with the identity as the assignment.
 
 Both query-track declarations (`QueryTracks`) are run by `query_tracks.QueryTrackLinker`: each
@@ -58,7 +58,7 @@ class EmbeddingAssociation:
 
     def assign(self, previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
         """The current track that continues each previous track: indices [M] (scipy's
-        `linear_sum_assignment` on the transposed cost, as MinVIS's `match_from_embds`)."""
+        `linear_sum_assignment` on the transposed cost, as the authors' embedding matching)."""
         cost = self.cost(previous, current).detach().float().cpu()
         _, columns = linear_sum_assignment(cost.transpose(0, 1))
         return torch.as_tensor(columns, dtype=torch.long)

@@ -40,10 +40,10 @@ class ClipResult:
     masks: [N, T, h, w] per-frame mask probabilities at the clip's working resolution
     (the valid, unpadded region of the preprocessed frames), used for soft-IoU matching;
     mask_logits: optional [N, T, h, w] logits; when given, overlapping clips are averaged in
-    logit space and the final mask is `logit > 0` (what IFC and SeqFormer do), otherwise
+    logit space and the final mask is `logit > 0` (a method that averages logits), otherwise
     probabilities are averaged and thresholded at 0.5;
     class_probs: optional [N, K] per-instance class distribution, averaged over a track's clips
-    and handed to `MethodPlugin.track_predictions` (IFC's multi-class expansion uses it);
+    and handed to `MethodPlugin.track_predictions` (a multi-class expansion of a track uses it);
     extra: anything else the method wants to keep (e.g. query embeddings).
 
     Methods whose spec links clips by query tracks (linking.py) return every track of the clip
@@ -81,12 +81,12 @@ class TrainingRecipe:
     """A method's published optimisation recipe; `train` uses it unless a config overrides it.
 
     lr_drops: fractions of the schedule where the learning rate is multiplied by `lr_drop_factor`
-    (the authors' step schedules: SeqFormer drops at epochs 4 and 10 of 12, IFC at 4k of 6k).
+    (the authors' step schedules, e.g. drops at epochs 4 and 10 of 12, or at 4k of 6k steps).
     clip_max_norm: gradient clipping on the total L2 norm of every trainable parameter.
     backbone_lr_mult: the backbone's learning rate relative to `lr` (pretrained backbones).
     frame_sampler: how a training clip picks its frames (the authors' loader).
-    videos_by_length: draw videos in proportion to their length (a dataset of frames, as
-    SeqFormer's) rather than uniformly (a dataset of videos, as detectron2's).
+    videos_by_length: draw videos in proportion to their length (a dataset of frames, as some
+    authors' loaders are) rather than uniformly (a dataset of videos, as detectron2's).
     """
 
     lr: float
@@ -104,17 +104,17 @@ class TrainingRecipe:
 class ParityReference:
     """A method's check against fixtures made by running the authors' code.
 
-    run(fixture_dir, out_path) -> ParityReport; `fixture` names the vendored public fixture.
+    run(fixture_dir, out_path) -> ParityReport; the fixture folder is the user's to name
+    (`parity --fixture DIR`): a method's declaration names no path of any checkout.
     """
 
     run: Callable[[Path, Path | None], ParityReport]
-    fixture: str
     reference: str
 
 
 @dataclass(frozen=True)
 class TableMeasurement:
-    """A measurement a method offers beyond the sweep's (e.g. IFC's encoder FLOPs table).
+    """A measurement a method offers beyond the sweep's (e.g. a FLOPs table of its encoder).
 
     run(**arguments) -> (FlopReport, tokens per frame); `arguments` lists what a variant may set.
     """
@@ -147,10 +147,10 @@ class MethodSpec:
     parity: ParityReference | None = None
     measurements: Mapping[str, TableMeasurement] = field(default_factory=dict)
     #: stitch clips only within a category (methods that emit one instance per (query, class));
-    #: False matches regardless of category, as IFC does
+    #: False matches regardless of category (a method whose clips give one instance per query)
     stitch_class_aware: bool = True
     #: a track whose mask is empty in every frame at the video size yields no prediction
-    #: (SeqFormer's inference.py drops such queries; IFC keeps them)
+    #: (as a method's authors drop such queries; the default keeps them)
     drop_empty_tracks: bool = False
     #: how clips become video tracks (linking.py): soft-IoU stitching, query-embedding
     #: association, or a state the method carries from clip to clip
@@ -313,8 +313,8 @@ class MethodPlugin(ABC):
         """(category id, score) or (category id, score, with_masks) predictions of one track.
 
         Default: the track's own label and mean clip score. A method overrides this to expand a
-        track into several predictions (IFC: every class whose averaged probability > 0.01) or to
-        write `None` segmentations for a prediction (with_masks False; SeqFormer below 0.001).
+        track into several predictions (e.g. every class whose averaged probability > 0.01) or to
+        write `None` segmentations for a prediction (with_masks False, e.g. below a score).
         """
         return default_track_predictions(track)
 

@@ -3,10 +3,10 @@
 Methods differ in the resize they were trained and evaluated with, and the difference is visible
 in AP, so each declares its own rule and the harness applies it. Two rules reproduce the
 authors' pipelines:
-* `antialias` (SeqFormer, MS-STS): torchvision-0.8 `Resize(shorter_side)` on a PIL image: the
+* `antialias` (methods built on torchvision transforms): torchvision-0.8 `Resize(shorter_side)` on a PIL image: the
   longer side becomes `int(shorter_side * long / short)`; bilinear with antialiasing, rounded back
   to uint8; no cap on the longer side;
-* `pil-bilinear` (IFC): detectron2's `ResizeShortestEdge`: scale the shorter side, cap the longer
+* `pil-bilinear` (methods built on detectron2): detectron2's `ResizeShortestEdge`: scale the shorter side, cap the longer
   side at `max_size`, round each side with `int(x + 0.5)`, resize with PIL's bilinear filter.
 Then pixels are divided by `pixel_divisor` (255 when mean/std are given for [0, 1]), put in
 `channel_order` and normalised with mean/std given in that order.

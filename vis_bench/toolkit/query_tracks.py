@@ -9,7 +9,7 @@ the slots, and for every new frame the slots' class logits are added (in frame o
 equals a whole-video sum divided by the frame count) and their masks handed to the sinks, which
 resize and RLE-encode them at once. Frames a previous clip already covered (overlapping
 schedules) keep the first prediction. At the end the method picks the video's predictions from
-the mean logits (`MethodPlugin.video_predictions`): MinVIS's top 10 over (slot, class).
+the mean logits (`MethodPlugin.video_predictions`), e.g. the top 10 over (slot, class).
 """
 
 from __future__ import annotations

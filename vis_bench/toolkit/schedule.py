@@ -1,8 +1,8 @@
 """Clip schedule: which frame windows a method sees for window length T and stride S.
 
-The rule is IFC's (the reference for near-online inference): windows start at 0, S, 2S, ...;
-the first window that would reach or pass the last frame is shifted left to end exactly at it,
-and the schedule stops there. T = "all" (or T >= L) gives one clip, the whole video, which is
+The rule is the near-online reference's (the authors' code the stitcher comes from): windows
+start at 0, S, 2S, ...; the first window that would reach or pass the last frame is shifted left
+to end exactly at it, and the schedule stops there. T = "all" (or T >= L) gives one clip, the whole video, which is
 every method's offline inference.
 """
 

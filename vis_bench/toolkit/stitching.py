@@ -1,11 +1,11 @@
 """Clip stitching: turning per-clip instances into video-level tracks by space-time soft IoU.
 
-This is IFC's near-online matching (ifc.md §8.3-8.4), shared by every method: a new clip's
-instances are compared with the tracks stored in the last T clips over the frames both cover,
-one soft IoU over the whole intersecting volume per stored clip, averaged over the stored clips
-in which the track appears; Hungarian assignment keeps pairs scoring above 0.05. Matching is
-category-aware by default (an instance only continues a track of its own category), because
-methods such as SeqFormer emit the same query once per top class.
+This is a near-online method's matching, made the harness's and shared by every method: a new
+clip's instances are compared with the tracks stored in the last T clips over the frames both
+cover, one soft IoU over the whole intersecting volume per stored clip, averaged over the stored
+clips in which the track appears; Hungarian assignment keeps pairs scoring above 0.05. Matching
+is category-aware by default (an instance only continues a track of its own category), because
+a method may emit the same query once per top class.
 
 Streaming: given the clip schedule, a frame is final once no later clip covers it. The stitcher
 then hands each track's mean mask of that frame to its sinks (`finalise.EncodedFrames` resizes,
@@ -18,7 +18,7 @@ Arithmetic: `HARNESS` computes soft IoU in float64 with one matrix product per s
 `Arithmetic(dtype, elementwise=True)` sums float element-wise over broadcast
 `[stored, new, frames, h*w]` products instead, and sums class probabilities in that dtype: a
 method's parity reference declares one to reproduce its authors' own matching bit for bit
-(IFC's `IFC_AUTHORS`, methods/ifc/authors_loop.py). It allocates stored x new x frames x h x w
+(declared beside that method, in its own package). It allocates stored x new x frames x h x w
 temporaries as such code does, so the harness itself never uses it.
 """
 
@@ -82,7 +82,7 @@ class VideoTrack(TrackSummary):
 
 @dataclass
 class ClipMatch:
-    """What matching decided for one clip (IFC's parity compares it with the authors')."""
+    """What matching decided for one clip (a parity reference compares it with the authors')."""
 
     frames: list[int]
     siou: torch.Tensor  # [tracks before, N] averaged soft IoU, before thresholding
@@ -122,7 +122,7 @@ class MeanMasks:
     def stacked(
         self, num_tracks: int, num_frames: int, size: tuple[int, int] | None = None
     ) -> torch.Tensor:
-        """`[tracks, frames, h, w]`, NaN where a track was never predicted (IFC's layout)."""
+        """`[tracks, frames, h, w]`, NaN where a track was never predicted (the authors' layout)."""
         shape = next((m.shape for kept in self.masks.values() for m in kept.values()), size)
         out = torch.full((num_tracks, num_frames, *(shape or (0, 0))), float("nan"))
         for track_id, kept in self.masks.items():
@@ -391,7 +391,7 @@ def _elementwise_soft_iou(
     stored: _StoredClip, frames: list[int], shared: list[int], masks: torch.Tensor
 ) -> torch.Tensor | None:
     """float32 over every frame the new clip shares with earlier clips, stored-clip frames
-    masked in (IFC's `Videos.get_siou`, same operations in the same order)."""
+    masked in (the authors' soft IoU of the stitcher, same operations in the same order)."""
     position = {f: i for i, f in enumerate(stored.frames)}
     valid = torch.tensor([f in position for f in shared], dtype=torch.float32)
     if not bool(valid.any()):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-#: boxes of frames where an instance is absent: SeqFormer's loader zeroes them, then clamps at 1e-6
+#: boxes of frames where an instance is absent: the authors' loaders zero them, then clamp at 1e-6
 ABSENT_BOX = 1e-6
 
 

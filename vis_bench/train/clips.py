@@ -3,8 +3,8 @@
 Methods train on short clips cut from the training videos; which frames a clip takes is the
 method's own rule (its spec's `frame_sampler`). Clips are flipped and rescale a whole clip at once
 and drop instances that appear in none of its frames. Targets are built once here, in one
-layout, and each method's criterion derives what it needs (SeqFormer's boxes, IFC's stride-4
-masks) from it.
+layout, and each method's criterion derives what it needs (boxes, masks at its own stride)
+from it.
 """
 
 from __future__ import annotations

@@ -24,12 +24,13 @@ class ClipConfig:
     """How training clips are cut and augmented (the whole clip shares one flip and scale)."""
 
     frames: int = 5
-    #: the first `image_stage` fraction of the steps trains on one-frame clips (images), as
-    #: SeqFormer trains on COCO images beside the videos; the rest on `frames`-frame clips
+    #: the first `image_stage` fraction of the steps trains on one-frame clips (images), for a
+    #: method whose authors train on still images beside the videos; the rest on `frames`-frame
+    #: clips
     image_stage: float = 0.0
     #: this fraction of the steps, spread evenly over the whole run, trains on one-frame clips:
-    #: SeqFormer's joint training draws COCO images and video clips side by side from start to
-    #: end (a concatenated dataset), rather than images first
+    #: a joint training that draws COCO images and video clips side by side from start to end
+    #: (a concatenated dataset), rather than images first
     image_mix: float = 0.0
     #: shorter side drawn per clip from these (pixels); the longer side is capped at max_size
     scales: list[int] = field(default_factory=lambda: [128])

@@ -1,7 +1,7 @@
 """Backbone pretraining on a training split: the tiny models' stand-in for ImageNet / COCO weights.
 
-The published models start from ImageNet classifiers (and SeqFormer trains jointly on COCO
-instance masks). The tiny models cannot download either, so their backbone is first trained on
+The published models start from ImageNet classifiers (and some train jointly on COCO instance
+masks). The tiny models cannot download either, so their backbone is first trained on
 what there is, with one of two tasks (`task:`):
 
 - `crops`: classify square crops around the annotated objects, one label per crop (its

@@ -205,7 +205,7 @@ def make_adamw(
     """AdamW in one fused kernel where torch has one for these parameters.
 
     The per-parameter loop of the default CPU implementation dispatches about ten small ops for
-    each of a few hundred tensors; fused, the optimiser step of a tiny SeqFormer takes a quarter
+    each of a few hundred tensors; fused, the optimiser step of a tiny model takes a quarter
     of the time (the update rule is the same).
     """
     fused = bool(params) and all(

@@ -124,7 +124,7 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         training=TRAINING_RECIPE,
-        parity=ParityReference(run_parity, "tests/fixtures/golden/seqformer/public", REFERENCE),
+        parity=ParityReference(run_parity, REFERENCE),
         drop_empty_tracks=True,
         backbones=(*BACKBONES, TINY_BACKBONE),
         # the encoder attends within each frame, and the mask features come from its memory

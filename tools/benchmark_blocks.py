@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vis_bench.maintainer.doc_sources import fmt, read_source
+from tools.doc_sources import fmt, read_source
 
 
 def eval_speed_block(root: Path) -> str:

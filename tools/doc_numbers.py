@@ -7,7 +7,7 @@ blocks instead:
     ...generated markdown...
     <!-- end numbers -->
 
-`python run_bench.py docs` rewrites every block from its source (each block's text says which
+`python -m tools docs` rewrites every block from its source (each block's text says which
 command wrote that source); `docs --check` exits 1 when a block differs from what its source
 gives (a test runs it). The sources are records and reports committed under results/ and
 benchmarks/results/, so regenerating needs no model and no GPU.
@@ -27,8 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vis_bench.errors import InputError
-from vis_bench.maintainer.benchmark_blocks import (
+from tools.benchmark_blocks import (
     eval_speed_block,
     fast_paths_block,
     feature_reuse_block,
@@ -36,9 +35,11 @@ from vis_bench.maintainer.benchmark_blocks import (
     mask_encoding_block,
     render_speed_block,
 )
-from vis_bench.maintainer.doc_sources import fmt, read_source
+from tools.doc_sources import fmt, read_source
+from vis_bench.errors import InputError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+#: the checkout this tooling belongs to
+REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the files whose blocks `docs` maintains
 DOCUMENTS = (
     "README.md",

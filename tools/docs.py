@@ -1,7 +1,7 @@
-"""`run_bench.py docs [--check]`: regenerate the numbers quoted in the README and docs.
+"""`python -m tools docs [--check]`: regenerate the numbers quoted in the README and docs.
 
 Every measured number the docs quote sits in a generated block whose source is a committed JSON
-file a command wrote (see vis_bench/maintainer/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
+file a command wrote (see tools/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
 changes nothing and exits 1 when a block is out of date. A block's sources must come from one
 clean commit (`--allow-dirty` to generate anyway, with each code state printed).
 """
@@ -12,7 +12,6 @@ import argparse
 
 NAME = "docs"
 HELP = "regenerate the numbers in README/docs from the committed JSON that commands wrote"
-GROUP = "maintainer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,12 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.maintainer.doc_numbers import stale_documents
+    from tools.doc_numbers import stale_documents
 
     stale = stale_documents(write=not args.check, allow_dirty=args.allow_dirty)
     if args.check:
         for document in stale:
-            print(f"out of date: {document} (run `python run_bench.py docs`)")
+            print(f"out of date: {document} (run `python -m tools docs`)")
         return 1 if stale else 0
     for document in stale:
         print(f"rewrote {document}")
