@@ -22,6 +22,7 @@ def test_show_runs_a_cell_again_when_its_predictions_were_not_kept(tmp_path, cap
     kept.unlink()  # as a committed run: records and matching only
     capsys.readouterr()
     show = ["show", "--run", str(run_dir), "--video", "1", "--sheet", str(tmp_path / "s.png")]
+    show += ["--out", str(tmp_path / "a.gif")]  # never beside the tests: the working directory
     assert main([*show, "--no-regenerate"]) == 2
     assert "were not kept" in capsys.readouterr().err
     assert main(show) == 0

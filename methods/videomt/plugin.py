@@ -64,7 +64,7 @@ class VidEoMTPlugin(MethodPlugin):
         preprocessing=release_preprocessing(448),
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
-        parity=ParityReference(run_parity, "tests/fixtures/golden/videomt/public", REFERENCE),
+        parity=ParityReference(run_parity, REFERENCE),
         linking=CarriedState(),
         backbones=tuple(VIT_SIZES),
         per_frame_stages=("vit_blocks_before_queries",),
