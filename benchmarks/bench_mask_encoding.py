@@ -33,7 +33,7 @@ MASK_SIZE, VIDEO_SIZE = (90, 160), (720, 1280)
 
 
 def _seqformer_masks_to_video(masks, height, width, threshold):
-    """SeqFormer's hook (methods/common/seqformer/base_plugin.py): sigmoid > 0.5 in place."""
+    """SeqFormer's hook (methods/families/seqformer/base_plugin.py): sigmoid > 0.5 in place."""
     resized = torch.nn.functional.interpolate(
         masks.float()[:, None], size=(height, width), mode="bilinear", align_corners=False
     )[:, 0]

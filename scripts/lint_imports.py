@@ -9,11 +9,18 @@ as it installs, in a temporary folder (a copy of the Python files, nothing built
 
     python scripts/lint_imports.py [--repo DIR] [lint-imports options, e.g. --verbose]
     python scripts/lint_imports.py --graph    # folder-level import counts and cycles (grimp)
+    python scripts/lint_imports.py --print-generated   # the contracts made from the folders
+
+The contracts among the method folders are not written in pyproject.toml: they are made here from
+the folders at each run (`method_contracts`), so every method package and every family is held
+the moment its folder exists. Method packages are independent of each other; a family imports no
+method; the parts (`methods/common/`) import no family and no method.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -43,9 +50,65 @@ def stage_package(repo: Path, dest: Path) -> Path:
     return dest
 
 
+#: folders of methods/ that hold no method of their own
+PARTS, FAMILIES = "common", "families"
+
+
+def _packages_in(folder: Path) -> list[str]:
+    """Names of the Python packages directly inside `folder`, sorted."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").is_file())
+
+
+def method_contracts(repo: Path) -> str:
+    """The import-linter contracts among the method folders, as TOML, made from the folders."""
+    methods_dir = repo / "methods"
+    package = "vis_bench.methods"
+    methods = [f"{package}.{n}" for n in _packages_in(methods_dir) if n not in (PARTS, FAMILIES)]
+    contracts = [
+        (
+            "methods-independent",
+            "Method packages are independent of each other",
+            "independence",
+            {"modules": methods},
+        ),
+        (
+            "families-below-methods",
+            "A method family imports no method",
+            "forbidden",
+            {"source_modules": [f"{package}.{FAMILIES}"], "forbidden_modules": methods},
+        ),
+        (
+            "common-below-families",
+            "methods.common imports no family and no method",
+            "forbidden",
+            {
+                "source_modules": [f"{package}.{PARTS}"],
+                "forbidden_modules": [f"{package}.{FAMILIES}", *methods],
+            },
+        ),
+    ]
+    blocks = []
+    for ident, name, kind, lists in contracts:
+        lines = ["[[tool.importlinter.contracts]]", f'id = "{ident}"', f'name = "{name}"']
+        lines.append(f'type = "{kind}"')
+        lines += [f"{key} = {json.dumps(values)}" for key, values in lists.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def write_config(repo: Path, dest: Path) -> Path:
+    """pyproject.toml's import-linter section with the generated contracts appended."""
+    text = (repo / "pyproject.toml").read_text()
+    config = dest / "importlinter.toml"
+    config.write_text(text.rstrip("\n") + "\n\n" + method_contracts(repo))
+    return config
+
+
 def folder_of(module: str) -> str:
     """The folder a module counts for: a method package, methods.common, or a harness package."""
     parts = module.split(".")
+    if len(parts) >= 4 and parts[1] == "methods" and parts[2] == FAMILIES:
+        return ".".join(parts[:4])
     if len(parts) >= 3 and parts[1] == "methods":
         return ".".join(parts[:3])
     return ".".join(parts[:2])
@@ -89,7 +152,12 @@ def print_graph(counts: dict[tuple[str, str], int]) -> None:
     """The counts the architecture promises, then every folder-level edge."""
     is_method = lambda name: name.startswith("vis_bench.methods")  # noqa: E731
     is_kernel = lambda name: name.startswith("vis_bench.cuda_ops")  # noqa: E731
-    allowed = ("vis_bench.toolkit", "vis_bench.methods.common", "vis_bench.cuda_ops")
+    allowed = (
+        "vis_bench.toolkit",
+        "vis_bench.methods.common",
+        "vis_bench.methods.families",
+        "vis_bench.cuda_ops",
+    )
     method_out = {k: n for k, n in counts.items() if is_method(k[0]) and k[0] != allowed[1]}
     outside = sum(n for (a, b), n in method_out.items() if not b.startswith(allowed))
     harness_in = sum(
@@ -109,15 +177,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--graph", action="store_true", help="print folder-level import counts")
+    parser.add_argument(
+        "--print-generated",
+        action="store_true",
+        help="print the contracts made from the method folders and stop",
+    )
     args, lint_args = parser.parse_known_args(argv)
     repo = args.repo.resolve()
+    if args.print_generated:
+        print(method_contracts(repo), end="")
+        return 0
     lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     with tempfile.TemporaryDirectory(prefix="vis-bench-imports-") as tmp:
         stage_package(repo, Path(tmp))
         if args.graph:
             print_graph(folder_graph(Path(tmp)))
             return 0
-        command = [lint, "--config", str(repo / "pyproject.toml"), "--no-cache", *lint_args]
+        config = write_config(repo, Path(tmp))
+        command = [lint, "--config", str(config), "--no-cache", *lint_args]
         return subprocess.call(command, cwd=tmp)
 
 

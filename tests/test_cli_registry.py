@@ -56,31 +56,38 @@ def _plugin_class(name: str) -> type:
     )
 
 
+def _fresh_methods(monkeypatch) -> None:
+    """An empty method registry that loads nothing, for the length of one test."""
+    from vis_bench.registry import Registry
+
+    monkeypatch.setattr(registry, "METHODS", Registry("method", base=registry.MethodPlugin))
+
+
 def test_register_and_lookup_is_case_insensitive(monkeypatch):
-    monkeypatch.setattr(registry, "_registry", {})
-    monkeypatch.setattr(registry, "_entry_points_loaded", True)
+    _fresh_methods(monkeypatch)
     toy = registry.register_method("ToyMethod")(_plugin_class("ToyMethod"))
     assert registry.get_method("toymethod") is toy
     assert registry.available_methods() == ["toymethod"]
 
 
-def test_unknown_method_lists_known_names(monkeypatch):
-    monkeypatch.setattr(registry, "_registry", {})
-    monkeypatch.setattr(registry, "_entry_points_loaded", True)
+def test_unknown_method_lists_known_names_and_the_closest(monkeypatch):
+    _fresh_methods(monkeypatch)
     registry.register_method("alpha")(_plugin_class("alpha"))
-    with pytest.raises(registry.UnknownMethodError, match="known methods: alpha"):
+    with pytest.raises(registry.UnknownMethodError, match="unknown method 'beta'; known: alpha"):
         registry.get_method("beta")
+    with pytest.raises(registry.UnknownMethodError, match="did you mean 'alpha'"):
+        registry.get_method("alpah")
 
 
 def test_double_registration_is_an_error(monkeypatch):
-    monkeypatch.setattr(registry, "_registry", {})
+    _fresh_methods(monkeypatch)
     registry.register_method("dup")(_plugin_class("dup"))
     with pytest.raises(registry.VisBenchError, match="registered twice"):
         registry.register_method("dup")(_plugin_class("dup"))
 
 
 def test_only_method_plugins_with_a_matching_spec_register(monkeypatch):
-    monkeypatch.setattr(registry, "_registry", {})
+    _fresh_methods(monkeypatch)
 
     class NotAPlugin:
         pass

@@ -100,7 +100,7 @@ def seqformer():
 
 
 def test_seqformer_whole_video_through_the_harness_equals_inference_py(seqformer):
-    from vis_bench.methods.common.seqformer.postprocess import video_results
+    from vis_bench.methods.families.seqformer.postprocess import video_results
 
     frames = _smooth_video(5, 48, 64)
     outcome = run_method(

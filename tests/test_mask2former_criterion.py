@@ -1,4 +1,4 @@
-"""Mask2Former-VIS's training objective (methods/common/mask2former): point sampling, the video
+"""Mask2Former-VIS's training objective (methods/families/mask2former): point sampling, the video
 Hungarian matcher and the set criterion, each checked against a computation written here
 independently (loops and the formulas as the authors state them)."""
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vis_bench.methods.common.mask2former.criterion import (
+from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
     VideoSetCriterion,
     build_video_criterion,
@@ -20,11 +20,11 @@ from vis_bench.methods.common.mask2former.criterion import (
     prepare_video_targets,
     split_frames,
 )
-from vis_bench.methods.common.mask2former.matcher import (
+from vis_bench.methods.families.mask2former.matcher import (
     VideoHungarianMatcher,
     VideoTargets,
 )
-from vis_bench.methods.common.mask2former.point_sampling import (
+from vis_bench.methods.families.mask2former.point_sampling import (
     mask_uncertainty,
     point_sample,
     uncertain_point_coords_with_randomness,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vis_bench.methods.common.seqformer.model import SeqFormerConfig
-from vis_bench.methods.common.seqformer.parity import run_parity
+from vis_bench.methods.families.seqformer.model import SeqFormerConfig
+from vis_bench.methods.families.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import (
     TemporalAttentionBlock,
     build_mssts,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from vis_bench.cli import main
-from vis_bench.methods.common.seqformer.model import SeqFormerConfig
+from vis_bench.methods.families.seqformer.model import SeqFormerConfig
 from vis_bench.methods.mssts.plugin import MSSTSReleasePlugin
 from vis_bench.methods.mssts.release import build_release, depth_of
 

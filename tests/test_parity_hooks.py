@@ -21,9 +21,9 @@ from vis_bench.toolkit.parity import ParityReport, captured_outputs, load_fixtur
 
 #: every module of the methods that defines a network
 MODEL_MODULES = (
-    "vis_bench.methods.common.seqformer.model",
-    "vis_bench.methods.common.seqformer.transformer",
-    "vis_bench.methods.common.seqformer.segmentation",
+    "vis_bench.methods.families.seqformer.model",
+    "vis_bench.methods.families.seqformer.transformer",
+    "vis_bench.methods.families.seqformer.segmentation",
     "vis_bench.methods.mssts.paper",
     "vis_bench.methods.mssts.release",
     "vis_bench.methods.ifc.model",
@@ -58,7 +58,7 @@ def test_no_forward_takes_a_parity_switch(cls):
 
 
 def test_seqformer_forward_returns_no_intermediates():
-    from vis_bench.methods.common.seqformer.model import build
+    from vis_bench.methods.families.seqformer.model import build
 
     model = build(
         {
@@ -143,7 +143,7 @@ def test_load_fixture_weights_checks_order_and_shapes(tmp_path):
 
 @pytest.mark.usefixtures("one_thread")
 def test_seqformer_parity_reports_a_renamed_fixture_key(golden_dir, tmp_path):
-    from vis_bench.methods.common.seqformer.parity import run_parity
+    from vis_bench.methods.families.seqformer.parity import run_parity
 
     fixture = tmp_path / "fx"
     shutil.copytree(golden_dir / "seqformer" / "public", fixture)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vis_bench.cli import main
-from vis_bench.methods.common.seqformer.parity import run_parity
+from vis_bench.methods.families.seqformer.parity import run_parity
 
 FIXTURE_FILES = (
     "meta.json",

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from vis_bench.formats.rle import decode
-from vis_bench.methods.common.seqformer.postprocess import (
+from vis_bench.methods.families.seqformer.postprocess import (
     clip_instances,
     top_queries,
     top_query_classes,

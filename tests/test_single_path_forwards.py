@@ -117,7 +117,7 @@ def test_no_module_method_branches_on_the_fast_paths():
 
 def test_mssts_decoder_block_runs_in_its_layers_forward_not_in_a_hook():
     """MS-STS's decoder block is called by its layer's forward, not by a hook on a submodule."""
-    from vis_bench.methods.common.seqformer.model import SeqFormerConfig
+    from vis_bench.methods.families.seqformer.model import SeqFormerConfig
     from vis_bench.methods.mssts.paper import MSSTSDecoderLayer, build_mssts
 
     torch.manual_seed(0)

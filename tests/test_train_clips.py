@@ -9,7 +9,7 @@ import torch
 
 from vis_bench.data import generate_dataset, load_dataset
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
-from vis_bench.methods.common.seqformer.training import seqformer_frame_indices
+from vis_bench.methods.families.seqformer.training import seqformer_frame_indices
 from vis_bench.train.clips import (
     ABSENT_BOX,
     build_clip,

@@ -15,7 +15,7 @@ from vis_bench.methods.common.losses import (
     pairwise_dice_coefficient,
     sigmoid_focal_loss,
 )
-from vis_bench.methods.common.seqformer import criterion as seq_criterion
+from vis_bench.methods.families.seqformer import criterion as seq_criterion
 from vis_bench.methods.ifc import criterion as ifc_criterion
 from vis_bench.train.clips import ClipTargets
 

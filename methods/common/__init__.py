@@ -1,1 +1,3 @@
-"""Building blocks shared by the re-implemented methods (torchvision/Deformable-DETR key names)."""
+"""Model parts every method may share: backbones (ResNet, detectron2 ResNet, Swin, the DINOv2
+ViT), multi-scale deformable attention, position encodings, fast paths, frame sampling, losses.
+Whole architectures live one floor up, in `methods/families/`."""

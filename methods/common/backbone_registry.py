@@ -28,7 +28,7 @@ import torch
 from vis_bench.methods.common.backbone import RESNET_DEPTHS, Backbone, ResNet
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
 from vis_bench.methods.common.swin_parity import run_parity as run_swin_parity
-from vis_bench.toolkit import ParityReference, register_backbone_parity
+from vis_bench.toolkit import ParityReference, Registry, register_backbone_parity
 
 #: key prefixes of the backbone body in the two checkpoint layouts
 TORCHVISION_PREFIX = "detr.backbone.0.body."
@@ -52,39 +52,39 @@ class BackboneSpec:
     parity: ParityReference | None = None
 
 
-BACKBONES: dict[str, BackboneSpec] = {
-    spec.name: spec
-    for spec in (
-        BackboneSpec("resnet50", "resnet", depth=50, source="torchvision resnet50"),
-        BackboneSpec("resnet101", "resnet", depth=101, source="torchvision resnet101"),
-        BackboneSpec(
-            "resnext101_32x8d",
-            "resnet",
-            depth=101,
-            groups=32,
-            width_per_group=8,
-            source="torchvision resnext101_32x8d (configs/x101_seqformer.sh)",
+#: every released backbone by the name methods' options use
+BACKBONES: Registry[BackboneSpec] = Registry("backbone", base=BackboneSpec, instance=True)
+for _spec in (
+    BackboneSpec("resnet50", "resnet", depth=50, source="torchvision resnet50"),
+    BackboneSpec("resnet101", "resnet", depth=101, source="torchvision resnet101"),
+    BackboneSpec(
+        "resnext101_32x8d",
+        "resnet",
+        depth=101,
+        groups=32,
+        width_per_group=8,
+        source="torchvision resnext101_32x8d (configs/x101_seqformer.sh)",
+    ),
+    BackboneSpec(
+        "resnext101_64x4d",
+        "resnet",
+        depth=101,
+        groups=64,
+        width_per_group=4,
+        source="SeqFormer models/x101_64d.py",
+    ),
+    BackboneSpec(
+        "swin_l",
+        "swin",
+        swin=SWIN_L,
+        source="swin_l_p4w12 (models/swin_transformer.py)",
+        parity=ParityReference(
+            run_swin_parity,
+            "the authors' SwinTransformer (SeqFormer models/swin_transformer.py)",
         ),
-        BackboneSpec(
-            "resnext101_64x4d",
-            "resnet",
-            depth=101,
-            groups=64,
-            width_per_group=4,
-            source="SeqFormer models/x101_64d.py",
-        ),
-        BackboneSpec(
-            "swin_l",
-            "swin",
-            swin=SWIN_L,
-            source="swin_l_p4w12 (models/swin_transformer.py)",
-            parity=ParityReference(
-                run_swin_parity,
-                "the authors' SwinTransformer (SeqFormer models/swin_transformer.py)",
-            ),
-        ),
-    )
-}
+    ),
+):
+    BACKBONES.register(_spec.name, _spec)
 for _spec in BACKBONES.values():
     if _spec.parity is not None:
         # the fixture checks the module family (its meta.json gives the configuration)
@@ -122,7 +122,7 @@ def unknown_backbone_message(name: str, known: list[str]) -> str:
 
 def is_frozen_bn_resnet(name: str | None) -> bool:
     """True for the ResNet family, whose stem and layer1 the releases keep frozen."""
-    spec = BACKBONES.get(name or "")
+    spec = BACKBONES.get(name or "", None)
     return spec is not None and spec.family == "resnet"
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from vis_bench.methods.common.fast_paths import prepare_for_inference
-from vis_bench.methods.common.mask2former.fixtures import (
+from vis_bench.methods.families.mask2former.fixtures import (
     backbone_features,
     check_preprocessing,
     compare_results,
@@ -28,8 +28,8 @@ from vis_bench.methods.common.mask2former.fixtures import (
     forward_tree,
     selected_results,
 )
-from vis_bench.methods.common.mask2former.model import build_model
-from vis_bench.methods.common.mask2former.postprocess import (
+from vis_bench.methods.families.mask2former.model import build_model
+from vis_bench.methods.families.mask2former.postprocess import (
     inference_video,
 )
 from vis_bench.toolkit import (

@@ -14,19 +14,19 @@ from dataclasses import dataclass
 
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
-from vis_bench.methods.common.mask2former.base_plugin import (
+from vis_bench.methods.families.mask2former.base_plugin import (
     CHECKPOINT_SIGNATURE,
     Mask2FormerBase,
     Mask2FormerOptions,
     test_preprocessing,
     training_recipe,
 )
-from vis_bench.methods.common.mask2former.model import BACKBONES
-from vis_bench.methods.common.mask2former.pixel_decoder import (
+from vis_bench.methods.families.mask2former.model import BACKBONES
+from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
-from vis_bench.methods.common.mask2former.postprocess import top_predictions
+from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.parity import run_parity
 from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
 

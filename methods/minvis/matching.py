@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vis_bench.methods.common.mask2former.postprocess import top_predictions
+from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.toolkit import ClipResult, EmbeddingAssociation, cosine_cost
 
 #: the harness's declaration of the same matching, for linking clips (linking.py)

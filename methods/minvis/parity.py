@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from vis_bench.methods.common.fast_paths import prepare_for_inference
-from vis_bench.methods.common.mask2former.fixtures import (
+from vis_bench.methods.families.mask2former.fixtures import (
     backbone_features,
     check_preprocessing,
     compare_results,
@@ -27,8 +27,8 @@ from vis_bench.methods.common.mask2former.fixtures import (
     forward_tree,
     selected_results,
 )
-from vis_bench.methods.common.mask2former.model import build_model
-from vis_bench.methods.common.mask2former.postprocess import (
+from vis_bench.methods.families.mask2former.model import build_model
+from vis_bench.methods.families.mask2former.postprocess import (
     frame_logits_to_video,
     inference_video,
 )

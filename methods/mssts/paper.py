@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.methods.common.seqformer.model import SeqFormer, SeqFormerConfig, build
-from vis_bench.methods.common.seqformer.transformer import (
+from vis_bench.methods.families.seqformer.model import SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.families.seqformer.transformer import (
     DeformableTransformerDecoderLayer,
     DeformableTransformerEncoderLayer,
 )

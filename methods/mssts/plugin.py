@@ -17,12 +17,12 @@ from typing import Any
 
 import torch
 
-from vis_bench.methods.common.seqformer.base_plugin import (
+from vis_bench.methods.families.seqformer.base_plugin import (
     CHECKPOINT_SIGNATURE,
     SeqFormerBase,
     SeqFormerOptions,
 )
-from vis_bench.methods.common.seqformer.parity import run_parity
+from vis_bench.methods.families.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
 from vis_bench.toolkit import ParityReference, ParityReport, register_method

@@ -13,7 +13,7 @@ import re
 import torch
 from torch import nn
 
-from vis_bench.methods.common.seqformer.model import SeqFormer, SeqFormerConfig, build
+from vis_bench.methods.families.seqformer.model import SeqFormer, SeqFormerConfig, build
 
 #: the release hard-codes Temporal_Attention(dim=300), whatever the number of queries
 TEMP_ATTN_DIM = 300

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vis_bench.methods.common.seqformer.base_plugin import SeqFormerBase
+from vis_bench.methods.families.seqformer.base_plugin import SeqFormerBase
 from vis_bench.toolkit import register_method
 
 

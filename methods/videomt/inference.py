@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vis_bench.methods.common.mask2former.postprocess import top_predictions
+from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.videomt.model import FrameOutput, VidEoMTNetwork
 from vis_bench.toolkit import ClipResult
 

@@ -9,21 +9,21 @@ stride 4 (ConvTranspose2d k2 s2 -> GELU -> depthwise 3x3 -> LayerNorm2d, twice f
 patches). Identity is carried by the queries: frame 0 uses the learnt `q.weight`, frame t the
 RAW (un-normed) last-block queries of frame t-1 through `query_updater`, plus `q.weight`.
 
-Module names equal the authors' (`backbone.encoder.backbone.*` is timm's ViT), so a released
+The heads and upscale blocks are the `eomt` family's (`methods/families/eomt/heads.py`); the
+queries' propagation is VidEoMT's own. Module names equal the authors' (`backbone.encoder.backbone.*` is timm's ViT), so a released
 checkpoint's `"model"` dict loads strictly, `attn_mask_probs` and `criterion.empty_weight`
 included.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.methods.common.vit import LAYER_NORM_EPS, VisionTransformer, ViTConfig
+from vis_bench.methods.common.vit import VisionTransformer, ViTConfig
+from vis_bench.methods.families.eomt.heads import mask_embedding, query_predictions, upscale_blocks
 
 #: the weight of the no-object class in the classification loss (Mask2Former's eos_coef)
 NO_OBJECT_WEIGHT = 0.1
@@ -60,29 +60,6 @@ class VidEoMTConfig:
         return self.query_blocks[-1] + 1
 
 
-class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of a [B, C, H, W] map."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.permute(0, 2, 3, 1)
-        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
-
-
-class ScaleBlock(nn.Module):
-    """x2 upsampling: ConvTranspose2d k2 s2 -> GELU -> depthwise 3x3 (no bias) -> LayerNorm2d."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.conv1 = nn.ConvTranspose2d(dim, dim, kernel_size=2, stride=2)
-        self.act = nn.GELU()
-        self.conv2 = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim, bias=False)
-        self.norm = LayerNorm2d(dim, eps=LAYER_NORM_EPS)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(self.conv2(self.act(self.conv1(x))))
-
-
 class Encoder(nn.Module):
     """The authors' ViT wrapper: only its `backbone` (the timm model) holds weights."""
 
@@ -114,11 +91,8 @@ class VidEoMTNetwork(nn.Module):
         self.q = nn.Embedding(config.num_queries, dim)
         self.query_updater = nn.Linear(dim, dim)
         self.class_head = nn.Linear(dim, config.num_classes + 1)
-        self.mask_head = nn.Sequential(
-            nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim)
-        )
-        upscales = max(1, int(math.log2(config.vit.patch_size)) - 2)
-        self.upscale = nn.Sequential(*(ScaleBlock(dim) for _ in range(upscales)))
+        self.mask_head = mask_embedding(dim)
+        self.upscale = upscale_blocks(dim, config.vit.patch_size)
 
     @property
     def vit(self) -> VisionTransformer:
@@ -153,11 +127,15 @@ class VidEoMTNetwork(nn.Module):
         self, x: torch.Tensor, grid: tuple[int, int], num_queries: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Normed `[queries, prefix, patches]` -> class logits and stride-4 mask logits."""
-        queries = x[:, :num_queries]
-        patches = x[:, num_queries + self.vit.num_prefix_tokens :]
-        patches = patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hg, Wg]
-        masks = torch.einsum("bqc,bchw->bqhw", self.mask_head(queries), self.upscale(patches))
-        return self.class_head(queries), masks
+        return query_predictions(
+            x,
+            grid,
+            num_queries,
+            self.vit.num_prefix_tokens,
+            self.class_head,
+            self.mask_head,
+            self.upscale,
+        )
 
 
 class Criterion(nn.Module):

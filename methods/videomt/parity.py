@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.methods.common.mask2former.postprocess import masks_to_output, top_predictions
 from vis_bench.methods.common.vit import ViTConfig
+from vis_bench.methods.families.mask2former.postprocess import masks_to_output, top_predictions
 from vis_bench.methods.videomt.harness_path import compare_results, harness_checks
 from vis_bench.methods.videomt.model import VidEoMTConfig, VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions

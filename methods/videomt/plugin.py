@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.methods.common.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.common.vit import VIT_SIZES
+from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.videomt.inference import (
     CarriedQueries,
     FrameTokens,

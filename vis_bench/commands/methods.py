@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.toolkit.registry import available_methods, get_method
+    from vis_bench.toolkit.registry import available_methods, get_method, method_origin
 
     names = args.names or available_methods()
     if not names:
@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{spec.name}: {spec.summary}")
         if args.brief:
             continue
+        print(f"  defined in: {method_origin(name)}")
         for key, value in spec.declaration().items():
             if key == "summary" or value in ("", [], None):
                 continue

@@ -3,8 +3,8 @@
 Throughput hides what a live user waits for. Here frames arrive one at a time and a frame's latency
 runs from its arrival until its masks are final, which is when the last clip covering it has been
 computed. An online method (one frame per clip) answers each frame after one clip. A near-online
-one answers when its clip completes: IFC at T = 5 waits for up to 4 later frames. An offline one
-answers at the end of the video.
+one answers when its clip completes: with clips of 5 frames, a frame waits for up to 4 later
+frames. An offline one answers at the end of the video.
 
 The replay uses the seconds each clip took in the timed run. It does not re-run the model, so the
 model's arithmetic is the same as the throughput number's. A clip starts when its last frame has

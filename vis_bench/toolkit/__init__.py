@@ -14,6 +14,7 @@ The submodules are the implementations; import the names from this package.
 from vis_bench.errors import InputError
 from vis_bench.formats.rle import decode as decode_rle
 from vis_bench.formats.rle import encode as encode_rle
+from vis_bench.registry import Registry
 from vis_bench.toolkit.checkpoint_files import CheckpointContents, CheckpointError, open_checkpoint
 from vis_bench.toolkit.checkpoint_loading import (
     LoadReport,
@@ -111,5 +112,6 @@ __all__ = [
     "register_backbone_parity",
     "register_method",
     "register_flop_formula",
+    "Registry",
     "save_produced",
 ]

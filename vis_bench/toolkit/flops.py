@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from vis_bench.registry import Registry
+
 aten = torch.ops.aten
 
 #: FlopCounterMode counts 2 per multiply-add; formulas below return the same unit
@@ -31,7 +33,19 @@ NORM_MACS_PER_ELEMENT = 5
 #: bilinear sampling: 4 weighted neighbours per output value
 GRID_SAMPLE_MACS_PER_OUTPUT = 4
 
-_user_formulas: dict[Any, Callable[..., int]] = {}
+
+@dataclass(frozen=True)
+class FlopFormula:
+    """The multiply-add count of one custom op: the op (its overload packet) and the formula."""
+
+    op: Any
+    macs: Callable[..., int]
+
+
+#: custom op's qualified name (`vis_bench::ms_deform_attn`) -> its formula
+FLOP_FORMULAS: Registry[FlopFormula] = Registry(
+    "FLOP formula", base=FlopFormula, instance=True, case_sensitive=True
+)
 
 
 def register_flop_formula(op: Any, macs: Callable[..., int]) -> None:
@@ -42,7 +56,8 @@ def register_flop_formula(op: Any, macs: Callable[..., int]) -> None:
     earlier ones, so an op module can call this each time it is imported without harm.
     """
     packet = getattr(op, "_overloadpacket", op)
-    _user_formulas[packet] = macs
+    name = getattr(packet, "_qualified_op_name", None) or getattr(packet, "__name__", repr(packet))
+    FLOP_FORMULAS.register(name, FlopFormula(packet, macs), replace=True)
 
 
 def _numel(shape: Sequence[int]) -> int:
@@ -124,7 +139,7 @@ def count_flops(
     `""` is the whole model. Use meta-device models and inputs to count for free.
     """
     formulas = {**_builtin_extra_formulas()}
-    formulas.update({op: _wrap_macs(fn) for op, fn in _user_formulas.items()})
+    formulas.update({f.op: _wrap_macs(f.macs) for f in FLOP_FORMULAS.values()})
     counter = FlopCounterMode(display=False, depth=None, custom_mapping=formulas)
     call = forward or model
     root = type(model).__name__

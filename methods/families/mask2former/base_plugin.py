@@ -22,17 +22,17 @@ from vis_bench.methods.common.fast_paths import (
     ensure_prepared,
     inference_context,
 )
-from vis_bench.methods.common.mask2former.model import (
+from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
+from vis_bench.methods.families.mask2former.model import (
     RELEASE_BACKBONES,
     Mask2FormerConfig,
     Mask2FormerModel,
     build_model,
     pad_frames,
 )
-from vis_bench.methods.common.mask2former.pixel_decoder import PixelDecoderFeatures, split_frames
-from vis_bench.methods.common.mask2former.postprocess import frame_logits_to_video
-from vis_bench.methods.common.mask2former.training import criterion_for, mask2former_losses
-from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
+from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFeatures, split_frames
+from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
+from vis_bench.methods.families.mask2former.training import criterion_for, mask2former_losses
 from vis_bench.toolkit import (
     CheckpointContents,
     ClipResult,

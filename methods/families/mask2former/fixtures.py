@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from vis_bench.methods.common.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
-from vis_bench.methods.common.mask2former.model import Mask2FormerConfig, pad_frames
-from vis_bench.methods.common.mask2former.postprocess import (
+from vis_bench.methods.families.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
+from vis_bench.methods.families.mask2former.model import Mask2FormerConfig, pad_frames
+from vis_bench.methods.families.mask2former.postprocess import (
     frame_logits_to_video,
     masks_to_output,
     top_predictions,

@@ -12,13 +12,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vis_bench.methods.common.seqformer.criterion import (
+from vis_bench.methods.families.seqformer.criterion import (
     SeqFormerLossWeights,
     hungarian_match,
     layer_losses,
     mask_targets,
 )
-from vis_bench.methods.common.seqformer.model import SeqFormer
+from vis_bench.methods.families.seqformer.model import SeqFormer
 from vis_bench.toolkit import ClipTargets
 
 SIZE_DIVISIBILITY = 32

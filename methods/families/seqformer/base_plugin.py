@@ -30,22 +30,22 @@ from vis_bench.methods.common.fast_paths import (
     inference_context,
 )
 from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
-from vis_bench.methods.common.seqformer.checkpoint import complete_box_head_aliases
-from vis_bench.methods.common.seqformer.model import (
+from vis_bench.methods.families.seqformer.checkpoint import complete_box_head_aliases
+from vis_bench.methods.families.seqformer.model import (
     TINY_BACKBONE,
     SeqFormer,
     SeqFormerConfig,
     build,
 )
-from vis_bench.methods.common.seqformer.parity import run_parity
-from vis_bench.methods.common.seqformer.postprocess import (
+from vis_bench.methods.families.seqformer.parity import run_parity
+from vis_bench.methods.families.seqformer.postprocess import (
     MASK_THRESHOLD,
     MIN_SCORE_FOR_MASKS,
     TOP_K,
     clip_instances,
     top_queries,
 )
-from vis_bench.methods.common.seqformer.training import seqformer_frame_indices, seqformer_losses
+from vis_bench.methods.families.seqformer.training import seqformer_frame_indices, seqformer_losses
 from vis_bench.toolkit import (
     CheckpointContents,
     ClipResult,

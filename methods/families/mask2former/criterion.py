@@ -27,12 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.losses import dice_loss
-from vis_bench.methods.common.mask2former.matcher import (
+from vis_bench.methods.families.mask2former.matcher import (
     TRAIN_NUM_POINTS,
     VideoHungarianMatcher,
     VideoTargets,
 )
-from vis_bench.methods.common.mask2former.point_sampling import (
+from vis_bench.methods.families.mask2former.point_sampling import (
     mask_uncertainty,
     point_sample,
     uncertain_point_coords_with_randomness,

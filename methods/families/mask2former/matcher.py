@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from vis_bench.methods.common.losses import pairwise_dice_coefficient
-from vis_bench.methods.common.mask2former.point_sampling import point_sample
+from vis_bench.methods.families.mask2former.point_sampling import point_sample
 
 #: MODEL.MASK_FORMER.TRAIN_NUM_POINTS (mask2former/config.py: 112 * 112)
 TRAIN_NUM_POINTS = 112 * 112

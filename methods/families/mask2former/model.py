@@ -23,16 +23,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
-from vis_bench.methods.common.mask2former.masked_decoder import (
+from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
+from vis_bench.methods.common.tiny_backbone import DEFAULT_WIDTH, TinyResNet
+from vis_bench.methods.families.mask2former.masked_decoder import (
     DecoderOutput,
     MaskedAttentionDecoder,
 )
-from vis_bench.methods.common.mask2former.pixel_decoder import (
+from vis_bench.methods.families.mask2former.pixel_decoder import (
     MSDeformAttnPixelDecoder,
     PixelDecoderFeatures,
 )
-from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
-from vis_bench.methods.common.tiny_backbone import DEFAULT_WIDTH, TinyResNet
 from vis_bench.toolkit import InputError
 
 #: detectron2's `ImageList.from_tensors(images, size_divisibility=32)`

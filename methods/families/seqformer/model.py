@@ -3,7 +3,7 @@
 `SeqFormer.detr` holds the backbone, input projections, transformer and the per-layer class and
 box heads; `SeqFormer` adds the mask branch. The forward mirrors the official `inference()` but
 runs the heads and the mask branch only where their output is used: for the last decoder layer.
-Parity reads intermediates with forward hooks (methods/common/seqformer/parity.py) and computes the
+Parity reads intermediates with forward hooks (methods/families/seqformer/parity.py) and computes the
 other layers' heads with `layer_heads`/`query_masks`, as training does; the forward has no
 parity switch.
 """
@@ -31,13 +31,13 @@ from vis_bench.methods.common.frames import stack_frame_views, stack_frames
 from vis_bench.methods.common.fused_ops import conv_block
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
-from vis_bench.methods.common.seqformer.segmentation import (
+from vis_bench.methods.common.tiny_backbone import TinyResNet
+from vis_bench.methods.families.seqformer.segmentation import (
     MaskHeadSmallConv,
     dynamic_mask_logits,
     dynamic_param_sizes,
 )
-from vis_bench.methods.common.seqformer.transformer import DeformableTransformer
-from vis_bench.methods.common.tiny_backbone import TinyResNet
+from vis_bench.methods.families.seqformer.transformer import DeformableTransformer
 from vis_bench.toolkit import InputError, build_dataclass
 
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
