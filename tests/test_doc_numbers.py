@@ -255,7 +255,7 @@ ALLOWED = {
     ),
     r"95 ?%": "the intervals' confidence level, a setting",
     r"2x\s+upsampling": "an upsampling factor of the architecture",
-    r"(?:46\.5|107\.1) FPS": "IFC's published FPS, quoted with its source (published.yaml)",
+    r"(?:46\.5|107\.1) FPS": "IFC's published FPS, quoted with its source (methods/ifc/variants.py)",
     r"\d+%\s+(?:of\s+the\s+steps|instead|single)": "a config's share of single-frame steps",
     r"30 minutes": "the training budget the tiny configs are held to, a setting",
     r"50 %\)": "the GEMM-peak share the fast-paths issue asked for, a target",

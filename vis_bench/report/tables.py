@@ -287,7 +287,7 @@ def notes_lines(record_set: RecordSet) -> list[str]:
     matched = published_entries(latest, record_set.published)
     if matched:
         lines.append(
-            f"{PUBLISHED_COLUMN}: the authors' AP for the cell's setting (results/published.yaml); "
+            f"{PUBLISHED_COLUMN}: the authors' AP for the cell's setting (`methods --pretrained`); "
             f"{DELTA_COLUMN} = measured - published, in AP points"
         )
         lines += [f"published {line}" for line in source_lines(matched)]

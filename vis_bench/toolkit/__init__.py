@@ -50,6 +50,7 @@ from vis_bench.toolkit.plugin import (
     TrainingRecipe,
 )
 from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.pretrained import Licence, PretrainedVariant, PublishedResult
 from vis_bench.toolkit.query_tracks import QueryTrackLinker
 from vis_bench.toolkit.registry import register_backbone_parity, register_method
 from vis_bench.toolkit.schedule import clip_windows
@@ -113,5 +114,8 @@ __all__ = [
     "register_method",
     "register_flop_formula",
     "Registry",
+    "Licence",
+    "PretrainedVariant",
+    "PublishedResult",
     "save_produced",
 ]
