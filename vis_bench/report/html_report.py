@@ -145,15 +145,17 @@ def report_context(
     limits: BrowserLimits,
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
+    folder: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the template shows, as plain data."""
+    """Everything the template shows, as plain data (`folder`: the run folder as the page names
+    it, default the record set's)."""
     from vis_bench.report.cell_records import cell_sections
 
     browser: Browser = build_browser(record_set, limits, log)
     return {
         "title": title,
         "datasets": datasets_of(record_set),
-        "run_dir": str(record_set.folder),
+        "run_dir": folder or str(record_set.folder),
         "leaderboards": _leaderboard(record_set),
         "tables_html": _tables_html(record_set, title),
         "plots": _plots(record_set, plots_dir),
@@ -196,9 +198,10 @@ def write_html_report(
     limits: BrowserLimits | None = None,
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
+    folder: str | None = None,
 ) -> Path:
     """Write the page of the record set's run folder (default: <run folder>/report.html), whole
-    or not at all."""
+    or not at all; `folder` names the run folder on the page (a copy drawn elsewhere)."""
     run_dir = record_set.folder
     if run_dir is None:
         raise InputError(
@@ -207,6 +210,6 @@ def write_html_report(
         )
     title = title or f"vis-bench: {run_dir.name}"
     out = Path(out) if out is not None else run_dir / REPORT_FILE
-    context = report_context(record_set, title, limits or BrowserLimits(), plots_dir, log)
+    context = report_context(record_set, title, limits or BrowserLimits(), plots_dir, log, folder)
     write_atomic(out, render_report(context))
     return out
