@@ -31,15 +31,8 @@ from vis_bench.report.overlays.scene import DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import OCCLUSION_AP, datasets_of
-from vis_bench.report.tables_document import has_video_lengths, tables_markdown
+from vis_bench.report.tables_document import tables_markdown
 from vis_bench.report.video_browser import Browser, BrowserLimits, build_browser
-
-#: plots the page shows: file name under <run>/plots/ -> title
-PLOTS = {
-    "ap_vs_fps.png": "AP vs FPS",
-    "ap_vs_clip_length.png": "AP vs clip length",
-    "memory_vs_frames.png": "Peak memory vs frames per video",
-}
 
 
 def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
@@ -70,25 +63,18 @@ def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
 
 def _plots(record_set: RecordSet, plots_dir: Path | None) -> list[dict[str, str]]:
     """The run's plots as data URIs: read from `plots_dir` where drawn, else drawn here."""
-    from vis_bench.report.memory_plot import plot_memory_vs_frames
-    from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
+    from vis_bench.report.plot_index import RUN_PLOTS
 
-    draw = {
-        "ap_vs_fps.png": plot_ap_vs_fps,
-        "ap_vs_clip_length.png": plot_ap_vs_clip_length,
-        "memory_vs_frames.png": plot_memory_vs_frames,
-    }
-    cut = has_video_lengths(record_set)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, title in PLOTS.items():
-            if name == "memory_vs_frames.png" and not cut:
-                continue
-            path = plots_dir / name if plots_dir is not None else None
+        for plot in RUN_PLOTS:
+            path = plots_dir / plot.name if plots_dir is not None else None
             if path is None or not path.is_file():
-                path = draw[name](record_set, Path(tmp) / name)
+                path = plot.draw(record_set, Path(tmp) / plot.name)
             if path is not None:
-                out.append({"title": title, "uri": data_uri(Path(path).read_bytes(), "image/png")})
+                out.append(
+                    {"title": plot.title, "uri": data_uri(Path(path).read_bytes(), "image/png")}
+                )
     return out
 
 
