@@ -161,6 +161,14 @@ def _provenance() -> str:
     return f"vis-bench at commit {label}"
 
 
+def inline_code(text: Any) -> Any:
+    """Plain text with markdown's `code` spans as <code> (everything else escaped): notes and
+    record fields are written for markdown files and terminals, and the page renders them."""
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
 def render_report(context: dict[str, Any]) -> str:
     """The page's HTML from the package's Jinja2 templates."""
     import jinja2
@@ -173,6 +181,7 @@ def render_report(context: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     environment.filters["points"] = lambda v: "-" if v is None else f"{100 * v:.1f}"
+    environment.filters["code"] = inline_code
     environment.filters["ranges"] = frame_ranges
     return environment.get_template("report.html.j2").render(**context)
 
