@@ -198,7 +198,14 @@ def _pictures(args: argparse.Namespace, out: Path) -> Any:
     )
 
 
-def _draw(args, source, results, entry, schedule, pictures) -> list[Path]:
+def _draw(
+    args: argparse.Namespace,
+    source: Any,
+    results: list[dict[str, Any]],
+    entry: Any,
+    schedule: dict[str, Any],
+    pictures: Any,
+) -> list[Path]:
     """The overlay animation and the contact sheet of the predictions."""
     from tqdm import tqdm
 
@@ -263,7 +270,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(args, entry, schedule, video, tracks: int, seconds: float, config: str) -> dict:
+def _summary(
+    args: argparse.Namespace,
+    entry: Any,
+    schedule: dict[str, Any],
+    video: Any,
+    tracks: int,
+    seconds: float,
+    config: str,
+) -> dict[str, Any]:
     """predict.json: what ran on which video, and where the settings came from."""
     from vis_bench.measure.provenance import code_state, commit_label
 

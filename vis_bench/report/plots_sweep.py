@@ -91,7 +91,11 @@ def plot_memory_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path 
     if "video_frames" in frame:
         frame = frame[frame["video_frames"].isna()]  # whole videos only
     found = memory_column(frame)
-    if found is None or frame.groupby("method")["clip_length"].nunique().max() < 2:
+    if (
+        found is None
+        or frame.empty
+        or not frame.groupby("method")["clip_length"].nunique().max() > 1
+    ):
         return None
     column, label = found
     plt = _pyplot()
