@@ -44,6 +44,7 @@ DEFAULT_COLUMNS = (
     "AR10",
     "fps_end_to_end",
     "fps_model",
+    "fps_authors",
 )
 #: appended to an FPS value measured on a loaded machine
 LOADED_MARK = "*"

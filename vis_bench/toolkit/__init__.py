@@ -62,6 +62,12 @@ from vis_bench.toolkit.stitching import (
     TrackSummary,
 )
 from vis_bench.toolkit.targets import ABSENT_BOX, ClipTargets
+from vis_bench.toolkit.timing_protocols import (
+    CompileSetting,
+    TimingProtocol,
+    detectron2_protocol,
+    not_stated,
+)
 
 __all__ = [
     "QueryTrackLinker",
@@ -95,6 +101,10 @@ __all__ = [
     "sigmoid_cut",
     "TrackSummary",
     "TrainingRecipe",
+    "TimingProtocol",
+    "CompileSetting",
+    "detectron2_protocol",
+    "not_stated",
     "build_dataclass",
     "captured_outputs",
     "checkpoint_contents",

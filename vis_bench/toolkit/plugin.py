@@ -26,6 +26,7 @@ import torch
 from vis_bench.toolkit.linking import Linking, SoftIoUStitching
 from vis_bench.toolkit.options import build_dataclass, options_dict
 from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.timing_protocols import TimingProtocol
 
 if TYPE_CHECKING:
     from vis_bench.toolkit.checkpoint_files import CheckpointContents
@@ -163,6 +164,9 @@ class MethodSpec:
     #: plugin's `frame_features` computes them and `infer_clip_features` the rest of a clip,
     #: so the runner computes each frame once under overlapping clips (`measure.feature_reuse`)
     per_frame_stages: tuple[str, ...] = ()
+    #: how the method's authors timed the FPS they published (timing_protocols.py), run as the
+    #: `authors` protocol of `measure.protocols`; None: not declared (nothing to run)
+    timing_protocol: TimingProtocol | None = None
 
     def matches_checkpoint(self, keys: Iterable[str]) -> int:
         """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
@@ -198,7 +202,22 @@ class MethodSpec:
             "measurements": sorted(self.measurements),
             "stitching": "within a category" if self.stitch_class_aware else "across categories",
             "per-frame stages": list(self.per_frame_stages) or "none",
+            "authors' timing protocol": _protocol_text(self.timing_protocol),
         }
+
+
+def _protocol_text(protocol: TimingProtocol | None) -> str:
+    """One line for `methods`: the protocol's name, what it times and under what, its source."""
+    if protocol is None:
+        return "not declared"
+    if not protocol.stated:
+        return f"not stated ({protocol.source})"
+    compiled = "" if protocol.compile is None else f", torch.compile {protocol.compile.mode}"
+    return (
+        f"{protocol.name}: {', '.join(protocol.timed)}; {protocol.precision or 'cell dtype'}"
+        f"{compiled}; {protocol.frames_per_call} per call; warm-up {protocol.warmup} "
+        f"{protocol.warmup_unit} ({protocol.source})"
+    )
 
 
 class MethodPlugin(ABC):
