@@ -150,6 +150,9 @@ class MeasureConfig:
     compile_mode: str = "default"
     #: torch.compile's `dynamic`: null lets it choose (static first), true or false forces it
     compile_dynamic: bool | None = None
+    #: a part that fails to compile runs eagerly (counted in the record's `frames_failed`);
+    #: false makes such a failure fail the cell
+    compile_suppress_errors: bool = True
 
 
 @dataclass

@@ -27,6 +27,7 @@ from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.measure.stream import ClipTiming
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
+from vis_bench.toolkit.compile_state import no_grad_region
 from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
 from vis_bench.toolkit.linking import CarriedState, links_query_tracks
 from vis_bench.toolkit.plugin import MethodPlugin
@@ -205,7 +206,7 @@ def run_method(
         times.decode,
     )
     video_run: VideoRun | None = None
-    with torch.inference_mode(), contextlib.closing(clips):
+    with no_grad_region(), contextlib.closing(clips):
         for clip in _waited(clips, times):
             if outcome.first_clip is None:
                 start = time.perf_counter()
@@ -260,7 +261,7 @@ def _time_model(
     start = time.perf_counter()
     # the run just warmed the model up on every clip: no second warm-up
     again = 0 if outcome.num_videos else warmup
-    with torch.inference_mode():
+    with no_grad_region():
         outcome.model_clip_times = time_call(
             lambda: _infer(plugin, first, device, dtype), device, again, repeats
         )

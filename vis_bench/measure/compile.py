@@ -7,7 +7,8 @@ it (`TimingProtocol.compile`), and a sweep may switch it on for its own protocol
 (`infer_clip`, and `frame_features` / `infer_clip_features` of a method declaring per-frame
 stages) on this one instance, so every method gets it alike without a line of its own, and the
 Python around the network (matching, top-k) is traced where it can be and runs eagerly where it
-cannot (a graph break).
+cannot (a graph break). While compiling, the harness and the methods' fast paths run under
+`no_grad` instead of `inference_mode` (toolkit/compile_state.py), as PyTorch advises.
 
 Compiling takes seconds to minutes, and every new input shape (another video size, a shorter last
 clip) may compile again. `CompileClock` adds up the seconds spent compiling, from TorchDynamo's
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from vis_bench.toolkit.compile_state import compiling
 from vis_bench.toolkit.plugin import MethodPlugin
 from vis_bench.toolkit.timing_protocols import CompileSetting
 
@@ -117,7 +119,7 @@ def compiled(plugin: MethodPlugin, setting: CompileSetting | None) -> Iterator[C
         )
     clock = CompileClock(setting)
     try:
-        with torch._dynamo.config.patch(suppress_errors=setting.suppress_errors):
+        with torch._dynamo.config.patch(suppress_errors=setting.suppress_errors), compiling():
             yield clock
     finally:
         clock.close()
@@ -126,6 +128,10 @@ def compiled(plugin: MethodPlugin, setting: CompileSetting | None) -> Iterator[C
                 setattr(plugin, name, saved[name])
             else:
                 delattr(plugin, name)
+        # the compiled code goes with the context: a later context (another protocol, another
+        # plugin of the same code) compiles afresh and counts its own compile time, and no
+        # state of a frame that failed to compile outlives it
+        torch._dynamo.reset()
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ from vis_bench.inference.runner import (
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
 from vis_bench.measure.timing import synchronize
+from vis_bench.toolkit.compile_state import no_grad_region
 from vis_bench.toolkit.finalise import RESIZE_CHUNK, MasksToVideo, TrackPostprocessing
 from vis_bench.toolkit.linking import CarriedState
 from vis_bench.toolkit.plugin import MethodPlugin
@@ -239,7 +240,7 @@ def run_authors_protocol(
     with (
         matmul_precision(applied.matmul_precision),
         compiled(plugin, applied.compile) as clock,
-        torch.inference_mode(),
+        no_grad_region(),
     ):
         timed = region(plugin, source, cell, applied, _left_out(clock))
     if region is _video_forward and not _splits_resize(plugin):

@@ -156,7 +156,14 @@ def _latex(table: pd.DataFrame, title: str) -> str:
                          "FPS", "FPS_model", "FPS_authors", "authors_over_end_to_end",
                          "latency_p50_ms", "GMACs")
              if c in table and table[c].notna().any()]  # fmt: skip
-    styled = table[shown].style.hide(axis="index").format(precision=2, na_rep="-")
+    # a paper's headers: no underscore (LaTeX would read it as a subscript)
+    headers = {c: c.replace("_over_end_to_end", " / e2e").replace("_", " ") for c in shown}
+    styled = (
+        table[shown]
+        .rename(columns=headers)
+        .style.hide(axis="index")
+        .format(precision=2, na_rep="-")
+    )
     return styled.to_latex(
         hrules=True, caption=title.replace("_", r"\_"), position_float="centering"
     )

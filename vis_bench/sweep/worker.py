@@ -196,7 +196,11 @@ def harness_compile(measure: MeasureConfig) -> Any:
 
     if not measure.compile:
         return None
-    return CompileSetting(mode=measure.compile_mode, dynamic=measure.compile_dynamic)
+    return CompileSetting(
+        mode=measure.compile_mode,
+        dynamic=measure.compile_dynamic,
+        suppress_errors=measure.compile_suppress_errors,
+    )
 
 
 def _region_readings(region: _TimedRegion, outcome: Any) -> dict[str, Any]:
