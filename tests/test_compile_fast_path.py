@@ -149,3 +149,22 @@ def test_a_compiled_sweep_records_its_compiler_and_predicts_what_eager_does(tmp_
     theirs = json.loads(Path(eager["results_path"]).read_text())
     assert [r["segmentations"] for r in mine] == [r["segmentations"] for r in theirs]
     assert [r["score"] for r in mine] == pytest.approx([r["score"] for r in theirs], abs=SCORES)
+
+
+@pytest.mark.slow
+def test_videomt_s_authors_protocol_runs_compiled_one_frame_per_call():
+    from vis_bench.measure.protocol_run import ProtocolCell, run_authors_protocol
+
+    torch.manual_seed(0)
+    plugin = get_method("videomt").build(SMALL["videomt"])
+    declared = plugin.spec.timing_protocol
+    cell = ProtocolCell(clip_length=1, stride=1, resolution=64, device="cpu", dtype="fp32")
+    entry = run_authors_protocol(plugin, MemorySource(), declared, cell)
+    applied = entry["applied"]
+    assert entry["fps"] > 0 and entry["frames"] == 9  # one of two videos warms up (100 declared)
+    assert applied["precision"] == "fp32" and applied["matmul_precision"] is None
+    assert applied["compile"]["dynamic"] is True and applied["compile"]["suppress_errors"]
+    compiled_info = entry["compile"]
+    assert compiled_info["compile_s"] > 0 and compiled_info["dynamic"] is True
+    assert compiled_info["compile_s_in_timed_region"] <= compiled_info["compile_s"]
+    assert "infer_clip" not in plugin.__dict__  # restored
