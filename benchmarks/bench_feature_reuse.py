@@ -6,9 +6,12 @@
 Each method at its published defaults (R50, random weights: weights do not change the work done)
 runs one video of `--frames` 360x640 frames through the harness's runner (`run_method`, T=5 S=1,
 the published near-online schedule: decoding, preprocessing, `infer_clip`, stitching and the
-final masks, all timed) with `feature_reuse` on and off; IFC also runs its authors' own loop
-(`methods/ifc/authors_loop.py`: preprocessing, the backbone once per video, their matching and
-masks). Within each round the variants alternate, so they see the same machine load; ratios are
+final masks, all timed) with `feature_reuse` on and off; IFC also runs the project's replica of
+its authors' loop (`methods/ifc/authors_loop.py`: preprocessing, the backbone once per video,
+their matching and masks, re-implemented around the harness's network; not the authors' code,
+see `REFERENCES`). On random weights a clip keeps many degenerate tracks, and the replica's
+element-wise matching grows with them, so each variant's number of predictions is recorded beside
+its time: a ratio against the replica says which reference it uses and on what. Within each round the variants alternate, so they see the same machine load; ratios are
 per round, reported as medians. The predictions with reuse on and off must be identical. Each
 method's two halves are also timed alone (per-frame stages on 1 and on T frames, the rest of a
 clip): the ratio they allow, with the harness's own work left out, is `model_ratio_ceiling`.
@@ -34,6 +37,16 @@ from vis_bench.toolkit.registry import get_method
 
 HEIGHT, WIDTH = 360, 640
 CLIP_LENGTH, STRIDE = 5, 1
+#: what each variant is, written into the JSON so a ratio names its reference
+REFERENCES = {
+    "reuse on": "the harness's runner with per-frame features computed once",
+    "reuse off": "the harness's runner recomputing every clip's frames",
+    "authors' loop": (
+        "the project's replica of IFC's authors' loop (methods/ifc/authors_loop.py: their "
+        "soft-IoU matching, merging and masks around this project's network), not the authors' "
+        "code; on random weights its element-wise matching runs over many degenerate tracks"
+    ),
+}
 
 
 @dataclass
@@ -78,11 +91,12 @@ def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, Any]:
     return time.perf_counter() - start, outcome
 
 
-def _authors(plugin: Any, source: _OneVideo) -> float:
+def _authors(plugin: Any, source: _OneVideo) -> tuple[float, int]:
+    """Seconds of the replica of the authors' loop, and how many predictions it kept."""
     start = time.perf_counter()
     clip = torch.from_numpy(source.frames).permute(0, 3, 1, 2)
     with torch.inference_mode():
-        authors_loop_results(
+        results = authors_loop_results(
             plugin,
             plugin.preprocess(clip),
             1,
@@ -90,7 +104,7 @@ def _authors(plugin: Any, source: _OneVideo) -> float:
             window=CLIP_LENGTH,
             stride=STRIDE,
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, len(results)
 
 
 def _parts(times: Any) -> dict[str, float]:
@@ -155,6 +169,7 @@ def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
         seconds["authors' loop"] = []
     identical = True
     parts: dict[str, dict[str, float]] = {}
+    predictions: dict[str, int] = {}
     for _ in range(rounds):
         on, run_on = _harness(plugin, source, True)
         off, run_off = _harness(plugin, source, False)
@@ -163,8 +178,10 @@ def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
             parts[name] = _parts(run.harness)
         seconds["reuse on"].append(on)
         seconds["reuse off"].append(off)
+        predictions.update({"reuse on": len(run_on.results), "reuse off": len(run_off.results)})
         if method == "ifc":
-            seconds["authors' loop"].append(_authors(plugin, source))
+            replica, predictions["authors' loop"] = _authors(plugin, source)
+            seconds["authors' loop"].append(replica)
     per_frame = {k: statistics.median(v) / frames for k, v in seconds.items()}
     ratios = {
         "reuse off / reuse on": statistics.median(
@@ -184,6 +201,9 @@ def measure(method: str, frames: int, rounds: int) -> dict[str, Any]:
         "seconds_per_frame": per_frame,
         "ratios": ratios,
         "identical_predictions": identical,
+        "references": {name: REFERENCES[name] for name in seconds},
+        "predictions": predictions,
+        "weights": "random (published defaults, R50)",
     }
 
 

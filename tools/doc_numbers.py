@@ -36,6 +36,7 @@ from tools.benchmark_blocks import (
     render_speed_block,
 )
 from tools.doc_sources import fmt, read_source
+from tools.speed_blocks import COMPILE_SOURCE, PROTOCOLS_SOURCE, compile_block, fps_protocols_block
 from vis_bench.errors import InputError
 
 #: the checkout this tooling belongs to
@@ -73,6 +74,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "render-speed": ("benchmarks/results/show_render.json",),
     "feature-reuse": ("benchmarks/results/feature_reuse.json",),
     "mask-encoding": ("benchmarks/results/mask_encoding.json",),
+    "fps-protocols": (PROTOCOLS_SOURCE,),
+    "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
 }
 
 
@@ -439,6 +442,8 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "render-speed": render_speed_block,
     "feature-reuse": feature_reuse_block,
     "mask-encoding": mask_encoding_block,
+    "fps-protocols": fps_protocols_block,
+    "compile": compile_block,
 }
 
 

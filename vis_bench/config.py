@@ -8,6 +8,7 @@ because a typo in a sweep axis would otherwise produce a plausible but wrong tab
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ import yaml
 
 from vis_bench.errors import InputError
 from vis_bench.toolkit.options import build_dataclass, unknown_key_message
+from vis_bench.toolkit.timing_protocols import COMPILE_MODES, PROTOCOL_NAMES
 
 DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
 DTYPES = ("fp32", "fp16", "bf16")
@@ -130,6 +132,27 @@ class MeasureConfig:
     #: a method declaring per-frame stages computes them once per frame under overlapping
     #: clips; false recomputes every clip's frames (a published FPS may be defined either way)
     feature_reuse: bool = True
+    #: the timing protocols measured per cell (docs/timing_protocols.md): end_to_end (the
+    #: reference: every frame to its RLE), model (`infer_clip` alone, median of repeats) and
+    #: authors (the protocol the method's spec declares its authors used)
+    protocols: list[str] = field(default_factory=lambda: ["end_to_end", "model"])
+    #: per-frame latency of a live stream, replayed from the end-to-end run's clip timings
+    stream: bool = False
+    #: the stream's frame rate (frames dropped at that rate are counted); null: each frame
+    #: arrives as soon as the method can take it
+    stream_fps: float | None = None
+    #: joules of the end-to-end region where the machine can tell (NVML on a GPU, powercap on
+    #: a CPU); elsewhere the record says why not
+    energy: bool = True
+    #: torch.compile for the end-to-end and model protocols (off by default; a method's
+    #: `authors` protocol compiles when it declares so); its compile time is kept apart
+    compile: bool = False
+    compile_mode: str = "default"
+    #: torch.compile's `dynamic`: null lets it choose (static first), true or false forces it
+    compile_dynamic: bool | None = None
+    #: a part that fails to compile runs eagerly (counted in the record's `frames_failed`);
+    #: false makes such a failure fail the cell
+    compile_suppress_errors: bool = True
 
 
 @dataclass
@@ -238,6 +261,36 @@ def _check_measure(measure: MeasureConfig, source: str) -> None:
             f"{measure.bootstrap}",
             path=source,
             field="measure.bootstrap",
+        )
+    _check_speed(measure, source)
+
+
+def _check_speed(measure: MeasureConfig, source: str) -> None:
+    """Protocols by name, once each; a frame rate above 0; a mode torch.compile knows."""
+    for name in measure.protocols:
+        if name not in PROTOCOL_NAMES:
+            close = difflib.get_close_matches(str(name), PROTOCOL_NAMES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(
+                f"{name!r} is not a timing protocol{hint}; use any of {', '.join(PROTOCOL_NAMES)}",
+                path=source,
+                field="measure.protocols",
+            )
+    if len(set(measure.protocols)) != len(measure.protocols):
+        raise InputError(
+            f"lists a protocol twice: {measure.protocols}", path=source, field="measure.protocols"
+        )
+    if measure.stream_fps is not None and not measure.stream_fps > 0:
+        raise InputError(
+            f"must be a frame rate > 0 or null (as fast as taken), got {measure.stream_fps}",
+            path=source,
+            field="measure.stream_fps",
+        )
+    if measure.compile_mode not in COMPILE_MODES:
+        raise InputError(
+            f"{measure.compile_mode!r} is not one of {COMPILE_MODES}",
+            path=source,
+            field="measure.compile_mode",
         )
 
 

@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from vis_bench.methods.common.host_memory import reuse_freed_memory
-from vis_bench.toolkit import InputError
+from vis_bench.toolkit import InputError, harness_compiles
 
 ENV_VAR = "VIS_BENCH_FAST_PATHS"
 #: the attribute `prepare_for_inference` sets on every module of a prepared model
@@ -158,8 +158,10 @@ def active_paths(module: nn.Module) -> FastPaths:
 
 @contextlib.contextmanager
 def inference_context(paths: FastPaths) -> Iterator[None]:
-    """`torch.inference_mode` when that path is on, else `torch.no_grad`."""
-    with torch.inference_mode() if paths.inference_mode else torch.no_grad():
+    """`torch.inference_mode` when that path is on, else `torch.no_grad`; `no_grad` too while
+    the harness compiles the forward (inference tensors break torch.compile's tracing)."""
+    inference = paths.inference_mode and not harness_compiles()
+    with torch.inference_mode() if inference else torch.no_grad():
         yield
 
 

@@ -35,6 +35,7 @@ from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
+from vis_bench.methods.ifc.timing import AUTHORS_TIMING
 from vis_bench.methods.ifc.training import ifc_losses
 from vis_bench.methods.ifc.variants import VARIANTS
 from vis_bench.toolkit import (
@@ -146,6 +147,7 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
             )
         },
         stitch_class_aware=False,
+        timing_protocol=AUTHORS_TIMING,
         backbones=BACKBONES,
         # the encoder's memory tokens communicate across frames: what comes before it is per
         # frame (the backbone, res5's projection and position encoding, the mask head's laterals)

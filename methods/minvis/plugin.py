@@ -37,6 +37,7 @@ from vis_bench.methods.minvis.matching import (
     video_predictions,
 )
 from vis_bench.methods.minvis.parity import frame_outputs, run_parity
+from vis_bench.methods.minvis.timing import AUTHORS_TIMING
 from vis_bench.methods.minvis.variants import VARIANTS
 from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
 
@@ -68,6 +69,7 @@ class MinVISPlugin(Mask2FormerBase):
         parity=ParityReference(run_parity, REFERENCE),
         backbones=BACKBONES,
         variants=VARIANTS,
+        timing_protocol=AUTHORS_TIMING,
     )
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:

@@ -25,6 +25,7 @@ from vis_bench.methods.families.seqformer.base_plugin import (
 from vis_bench.methods.families.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
+from vis_bench.methods.mssts.timing import PAPER_TIMING, RELEASE_TIMING
 from vis_bench.methods.mssts.variants import VARIANTS
 from vis_bench.toolkit import ParityReference, ParityReport, register_method
 
@@ -60,6 +61,7 @@ class MSSTSReleasePlugin(SeqFormerBase):
         notes=RELEASE_NOTE,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.temp_attn_box\."),
         parity=ParityReference(run_release_parity, RELEASE_REFERENCE),
+        timing_protocol=RELEASE_TIMING,
     )
     build_network = staticmethod(build_release)
 
@@ -97,5 +99,6 @@ class MSSTSPlugin(SeqFormerBase):
         # its encoder's temporal blocks attend across frames: only what precedes it is per frame
         per_frame_stages=("backbone", "input_proj"),
         variants=VARIANTS,
+        timing_protocol=PAPER_TIMING,
     )
     build_network = staticmethod(build_mssts)

@@ -30,6 +30,7 @@ from vis_bench.methods.videomt.model import VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
 from vis_bench.methods.videomt.parity import REFERENCE, run_parity
 from vis_bench.methods.videomt.preprocessing import pad_frames, release_preprocessing
+from vis_bench.methods.videomt.timing import AUTHORS_TIMING
 from vis_bench.methods.videomt.variants import VARIANTS
 from vis_bench.toolkit import (
     CarriedState,
@@ -67,6 +68,7 @@ class VidEoMTPlugin(MethodPlugin):
         backbones=tuple(VIT_SIZES),
         per_frame_stages=("vit_blocks_before_queries",),
         variants=VARIANTS,
+        timing_protocol=AUTHORS_TIMING,
     )
 
     def __init__(self, model: VidEoMTModel, options: VidEoMTOptions) -> None:

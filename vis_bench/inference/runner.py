@@ -25,7 +25,9 @@ import torch
 from vis_bench.inference.feature_reuse import FrameFeatureCache, ReuseCounts, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
 from vis_bench.inference.overhead import HarnessTimes
+from vis_bench.measure.stream import ClipTiming
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
+from vis_bench.toolkit.compile_state import no_grad_region
 from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
 from vis_bench.toolkit.linking import CarriedState, links_query_tracks
 from vis_bench.toolkit.plugin import MethodPlugin
@@ -35,7 +37,16 @@ from vis_bench.toolkit.stitching import ClipStitcher
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-__all__ = ["FrameSource", "RunOutcome", "model_input", "run_method"]
+__all__ = [
+    "ClipInputs",
+    "FrameSource",
+    "RunOutcome",
+    "VideoRun",
+    "autocast",
+    "model_input",
+    "predict_clip",
+    "run_method",
+]
 
 
 @dataclass
@@ -63,6 +74,10 @@ class RunOutcome:
     model_timing_s: float = 0.0
     #: what `warmup_probe` returned for the warm-up call (e.g. its FLOP count)
     warmup_probe: Any = None
+    #: seconds left out of `seconds_end_to_end` (the compiler's, when compiling)
+    seconds_excluded: float = 0.0
+    #: per video: its length and each clip's frames and timed seconds (the live-stream replay)
+    clip_timings: list[tuple[int, list[ClipTiming]]] = field(default_factory=list)
 
     @property
     def fps_end_to_end(self) -> float:
@@ -75,9 +90,10 @@ class RunOutcome:
         return self.model_clip_frames / t if self.model_clip_times and t > 0 else 0.0
 
 
-class _VideoRun:
+class VideoRun:
     """One video in flight: its linker (the shared stitcher, or the query-track linker the
-    method's spec declares), streaming final frames into RLE."""
+    method's spec declares), streaming final frames into RLE (or into another `sink` with
+    `frame_final` and `results`, as a timing protocol that leaves RLE out uses)."""
 
     def __init__(
         self,
@@ -86,13 +102,14 @@ class _VideoRun:
         post: TrackPostprocessing,
         times: HarnessTimes,
         features: FrameFeatureCache | None = None,
+        sink: Any = None,
     ) -> None:
         video = clip.video
         self.features = features
         self.video = video
         self.post = post
         self.times = times
-        self.encoded = EncodedFrames(
+        self.encoded = sink or EncodedFrames(
             video.height, video.width, post.masks_to_video, times.finalise, post.mask_cut
         )
         linking = plugin.spec.linking
@@ -140,7 +157,7 @@ class _VideoRun:
         return out
 
 
-def _autocast(device: str, dtype: str):
+def autocast(device: str, dtype: str):
     if dtype == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.split(":")[0], dtype=DTYPES[dtype])
@@ -162,6 +179,7 @@ def run_method(
     timed_region: Callable[[str], None] | None = None,
     feature_reuse: bool = True,
     warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
+    exclude: Callable[[], float] | None = None,
 ) -> RunOutcome:
     """Predict every video of `source`.
 
@@ -174,10 +192,11 @@ def run_method(
     overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
     `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs
     there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
+    `exclude()`: a running count of seconds left out of the timed ones (the compiler's).
     """
     outcome = RunOutcome(feature_reuse=feature_reuse and bool(plugin.spec.per_frame_stages))
     plugin.to(device)
-    timer = Stopwatch(device)
+    timer = Stopwatch(device, exclude)
     times = outcome.harness
     post = TrackPostprocessing.of(plugin)
     clips = prefetched_clips(
@@ -186,8 +205,8 @@ def run_method(
         lambda video: clip_windows(int(video.length), clip_length, stride),
         times.decode,
     )
-    video_run: _VideoRun | None = None
-    with torch.inference_mode(), contextlib.closing(clips):
+    video_run: VideoRun | None = None
+    with no_grad_region(), contextlib.closing(clips):
         for clip in _waited(clips, times):
             if outcome.first_clip is None:
                 start = time.perf_counter()
@@ -202,14 +221,15 @@ def run_method(
                     cache = None
                     if reuses_features(plugin, clip.windows, feature_reuse):
                         cache = FrameFeatureCache(clip.windows, outcome.reuse)
-                    video_run = _VideoRun(clip, plugin, post, times, cache)
+                    video_run = VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
-                prepared = _Inputs(
+                prepared = ClipInputs(
                     plugin, clip, resolution, device, video_run.features, video_run.carried(clip)
                 )
-                video_run.add(clip.window, _predict(prepared, dtype, times))
+                video_run.add(clip.window, predict_clip(prepared, dtype, times))
                 if clip.is_last:
                     outcome.results.extend(video_run.results())
+            _note_clip(outcome, clip, timer.last)
             if clip.is_last:
                 outcome.num_videos += 1
                 outcome.num_frames += int(clip.video.length)
@@ -217,11 +237,19 @@ def run_method(
                 if progress is not None:
                     progress(1)
     outcome.seconds_end_to_end = timer.total
+    outcome.seconds_excluded = timer.excluded
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
     if time_model and outcome.first_clip is not None:
         _time_model(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
+
+
+def _note_clip(outcome: RunOutcome, clip: ClipFrames, seconds: float) -> None:
+    """The clip's frames and timed seconds, under its video (the live-stream replay's input)."""
+    if clip.index == 0:
+        outcome.clip_timings.append((int(clip.video.length), []))
+    outcome.clip_timings[-1][1].append(ClipTiming(clip.window, seconds))
 
 
 def _time_model(
@@ -233,7 +261,7 @@ def _time_model(
     start = time.perf_counter()
     # the run just warmed the model up on every clip: no second warm-up
     again = 0 if outcome.num_videos else warmup
-    with torch.inference_mode():
+    with no_grad_region():
         outcome.model_clip_times = time_call(
             lambda: _infer(plugin, first, device, dtype), device, again, repeats
         )
@@ -274,7 +302,7 @@ def _waited(clips: Iterator[ClipFrames], times: HarnessTimes) -> Iterator[ClipFr
 
 
 @dataclass
-class _Inputs:
+class ClipInputs:
     """One window as the method takes it: its frames, or its frames' reused features."""
 
     plugin: MethodPlugin
@@ -286,12 +314,17 @@ class _Inputs:
     #: covered), for `CarriedState` methods only
     carried: dict[str, Any] = field(default_factory=dict)
     preprocess_s: float = 0.0
+    #: the window's frames -> the method's input on the device (default: `model_input`)
+    prepare: Callable[[Any], torch.Tensor] | None = None
 
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
         start = time.perf_counter()
         frames = self.clip.frames if positions is None else self.clip.frames[positions]
-        out = model_input(self.plugin, frames, self.resolution, self.device)
+        if self.prepare is not None:
+            out = self.prepare(frames)
+        else:
+            out = model_input(self.plugin, frames, self.resolution, self.device)
         self.preprocess_s += time.perf_counter() - start
         return out
 
@@ -302,18 +335,18 @@ class _Inputs:
         state = self.carried
         if self.features is None:
             frames = self.frames()
-            with _autocast(self.device, dtype):
+            with autocast(self.device, dtype):
                 return self.plugin.infer_clip(frames, **state)
         missing = self.features.missing(self.clip.index)
         new = self.frames(missing) if missing else None
-        with _autocast(self.device, dtype):
+        with autocast(self.device, dtype):
             features = self.features.clip_features(
                 self.clip.index, lambda positions: self.plugin.frame_features(new)
             )
             return self.plugin.infer_clip_features(features, **state)
 
 
-def _predict(inputs: _Inputs, dtype: str, times: HarnessTimes) -> Any:
+def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
     """One window through the method's preprocessing and its forward, both timed."""
     start = time.perf_counter()
     result = inputs.infer(dtype)
@@ -332,5 +365,5 @@ def model_input(
 
 
 def _infer(plugin: MethodPlugin, clip: torch.Tensor, device: str, dtype: str) -> None:
-    with _autocast(device, dtype):
+    with autocast(device, dtype):
         plugin.infer_clip(clip)

@@ -128,12 +128,16 @@ class StreamSummary:
         }
 
 
-def summarize(streams: Sequence[VideoStream], clip_frames: int, fps: float | None) -> StreamSummary:
-    """Percentiles over every frame of every video, first-result time and drops."""
+def summarize(
+    streams: Sequence[VideoStream], clip_frames: int | Sequence[int], fps: float | None
+) -> StreamSummary:
+    """Percentiles over every frame of every video, first-result time and drops (`clip_frames`:
+    the clip length, or each video's longest clip when they differ, as with T = all)."""
     latency = np.concatenate([s.latency for s in streams]) if streams else np.zeros(0)
+    sizes = [clip_frames] * len(streams) if isinstance(clip_frames, int) else list(clip_frames)
     dropped = None
     if fps is not None:
-        dropped = int(sum((s.waited > clip_frames / fps).sum() for s in streams))
+        dropped = int(sum((s.waited > n / fps).sum() for s, n in zip(streams, sizes, strict=True)))
     return StreamSummary(
         fps=fps,
         frames=len(latency),

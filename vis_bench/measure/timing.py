@@ -37,20 +37,36 @@ def median(values: list[float]) -> float:
 
 
 class Stopwatch:
-    """Accumulates wall time over several disjoint regions (e.g. per-video processing)."""
+    """Accumulates wall time over several disjoint regions (e.g. per-video processing).
 
-    def __init__(self, device: str | torch.device = "cpu"):
+    `exclude` is a running count of seconds that do not belong to what is timed (the compiler's,
+    measure/compile.py): what it grew by inside a region is taken out of that region. `last` is
+    the seconds of the latest region alone (a clip's, for the live-stream replay).
+    """
+
+    def __init__(
+        self, device: str | torch.device = "cpu", exclude: Callable[[], float] | None = None
+    ):
         self.device = device
+        self.exclude = exclude
         self.total = 0.0
+        self.last = 0.0
+        self.excluded = 0.0
         self._start: float | None = None
+        self._excluded_at_start = 0.0
 
     def __enter__(self) -> Stopwatch:
         synchronize(self.device)
+        self._excluded_at_start = self.exclude() if self.exclude is not None else 0.0
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc: object) -> None:
         synchronize(self.device)
         assert self._start is not None
-        self.total += time.perf_counter() - self._start
+        elapsed = time.perf_counter() - self._start
+        left_out = (self.exclude() - self._excluded_at_start) if self.exclude is not None else 0.0
+        self.last = max(0.0, elapsed - left_out)
+        self.excluded += left_out
+        self.total += self.last
         self._start = None

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from vis_bench.report.leaderboard import COLUMNS, leaderboard_frame
+from vis_bench.report.leaderboard import COLUMNS, SPEED_COLUMNS, leaderboard_frame
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.speed import authors_entry, authors_text, ratio
 from vis_bench.report.tables import AXES, PERCENT_METRICS, records_frame
 
 #: leaderboard export formats (`leaderboard --format`); markdown is the leaderboard's own
@@ -24,6 +25,7 @@ CELLS_FILE = "cells.csv"
 CELL_MEASUREMENTS = (
     "fps_end_to_end",
     "fps_model",
+    "fps_authors",
     "seconds_end_to_end",
     "gmacs_per_frame",
     "params",
@@ -56,8 +58,36 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
     for column in CELL_MEASUREMENTS:
         if column in frame:
             out[column] = frame[column]
+    rows = list(record_set)
+    if any(authors_entry(r) is not None for r in rows):
+        out["authors_over_end_to_end"] = [ratio(r) for r in rows]
+        out["authors_protocol"] = [authors_text(r) for r in rows]
+    if any(isinstance(r.get("stream"), dict) for r in rows):
+        for key in ("p50", "p90", "p99"):
+            out[f"latency_{key}_ms"] = [_latency(r, key) for r in rows]
     out["commit"] = [_commit(r) for r in frame.get("provenance", [None] * len(frame))]
     return out.reset_index(drop=True)
+
+
+def _latency(record: dict[str, Any], key: str) -> float | None:
+    stream = record.get("stream")
+    return (stream.get("latency_ms") or {}).get(key) if isinstance(stream, dict) else None
+
+
+def _speed_numbers(record: dict[str, Any]) -> dict[str, Any]:
+    """The leaderboard's speed as plain numbers (empty columns are dropped)."""
+    stream = record.get("stream") if isinstance(record.get("stream"), dict) else {}
+    entry = authors_entry(record)
+    return {
+        "FPS_model": record.get("fps_model")
+        if "model" in (record.get("protocols") or {})
+        else None,
+        "FPS_authors": record.get("fps_authors"),
+        "authors_over_end_to_end": ratio(record),
+        "authors_protocol": authors_text(record) if entry is not None else None,
+        **{f"latency_{k}_ms": (stream.get("latency_ms") or {}).get(k) for k in ("p50", "p99")},
+        "first_result_ms": stream.get("first_result_ms"),
+    }
 
 
 def _bound(interval: Any, side: int) -> float | None:
@@ -83,10 +113,15 @@ def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
         interval = record.get("AP_ci")
         rows.append(
             {
-                **{c: row.get(c) for c in COLUMNS if c not in ("FPS", "vs next", "params")},
+                **{
+                    c: row.get(c)
+                    for c in COLUMNS
+                    if c not in ("FPS", "vs next", "params", *SPEED_COLUMNS)
+                },
                 "AP_low": _bound(interval, 0),
                 "AP_high": _bound(interval, 1),
                 "FPS": record.get("fps_end_to_end"),
+                **_speed_numbers(record),
                 "machine": _machine(record),
                 "params": record.get("params"),
                 "key": row.get("key"),
@@ -118,8 +153,17 @@ def export_leaderboard(record_set: RecordSet, fmt: str, title: str) -> str:
 def _latex(table: pd.DataFrame, title: str) -> str:
     """A booktabs table of the columns a paper shows; numbers to two decimals."""
     shown = [c for c in ("rank", "method", "backbone", "AP", "AP50", "AP75", "AR1", "AR10",
-                         "FPS", "GMACs") if c in table and table[c].notna().any()]  # fmt: skip
-    styled = table[shown].style.hide(axis="index").format(precision=2, na_rep="-")
+                         "FPS", "FPS_model", "FPS_authors", "authors_over_end_to_end",
+                         "latency_p50_ms", "GMACs")
+             if c in table and table[c].notna().any()]  # fmt: skip
+    # a paper's headers: no underscore (LaTeX would read it as a subscript)
+    headers = {c: c.replace("_over_end_to_end", " / e2e").replace("_", " ") for c in shown}
+    styled = (
+        table[shown]
+        .rename(columns=headers)
+        .style.hide(axis="index")
+        .format(precision=2, na_rep="-")
+    )
     return styled.to_latex(
         hrules=True, caption=title.replace("_", r"\_"), position_float="centering"
     )

@@ -25,13 +25,14 @@ from vis_bench.report.leaderboard import (
     leaderboard_frame,
     method_anchors,
     of_dataset,
+    shown_columns,
 )
 from vis_bench.report.overlays.media import data_uri
 from vis_bench.report.overlays.scene import DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP, frame_ranges
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.tables import OCCLUSION_AP, datasets_of
-from vis_bench.report.tables_document import tables_markdown
+from vis_bench.report.tables import datasets_of
+from vis_bench.report.tables_document import speed_sections, tables_markdown
 from vis_bench.report.video_browser import Browser, BrowserLimits, build_browser
 
 
@@ -45,13 +46,15 @@ def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
             continue
         frame = frame.assign(AP=frame["AP interval"])
         published = frame[PUBLISHED_COLUMN].astype(bool).any()
-        columns = [
-            c
-            for c in COLUMNS
-            if (c not in (PUBLISHED_COLUMN, DELTA_COLUMN) or published)
-            and (c != "vs next" or frame["vs next"].astype(bool).any())
-            and (c not in OCCLUSION_AP or frame[c].notna().any())
-        ]
+        columns = shown_columns(
+            frame,
+            [
+                c
+                for c in COLUMNS
+                if (c not in (PUBLISHED_COLUMN, DELTA_COLUMN) or published)
+                and (c != "vs next" or frame["vs next"].astype(bool).any())
+            ],
+        )
         anchors = method_anchors(list(frame["method"]))
         rows = [
             {"anchor": anchor, "cells": [display_text(row[c]) for c in columns]}
@@ -117,11 +120,23 @@ def _setting_text(setting: dict[str, Any]) -> str:
 
 
 def _tables_html(record_set: RecordSet, title: str) -> str:
-    """tables.md's content as HTML (its title line left out: the page has its own)."""
+    """tables.md's content as HTML (its title line left out: the page has its own; its speed
+    sections are the page's Speed section)."""
     import markdown
 
-    text = tables_markdown(record_set, title)
+    text = tables_markdown(record_set, title, speed=False)
     text = re.sub(r"\A# .*\n", "", text)
+    return markdown.markdown(text, extensions=["tables"])
+
+
+def _speed_html(record_set: RecordSet) -> str:
+    """FPS by protocol, what each timed, latency and energy as HTML ("" when none measured)."""
+    import markdown
+
+    parts = speed_sections(record_set)
+    if not parts:
+        return ""
+    text = "\n".join(parts).replace("\n## ", "\n### ").replace("## ", "### ", 1)
     return markdown.markdown(text, extensions=["tables"])
 
 
@@ -144,6 +159,7 @@ def report_context(
         "run_dir": folder or str(record_set.folder),
         "leaderboards": _leaderboard(record_set),
         "tables_html": _tables_html(record_set, title),
+        "speed": _speed_html(record_set),
         "plots": _plots(record_set, plots_dir),
         "published": _published(record_set),
         "methods": cell_sections(record_set),

@@ -33,6 +33,14 @@ from vis_bench.report.published_columns import (
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.settings import settings_lines
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
+from vis_bench.report.speed import (
+    RATIO,
+    definition_lines,
+    has_protocols,
+    has_stream,
+    latency_table,
+    ratio,
+)
 from vis_bench.report.tables import (
     OCCLUSION_AP,
     datasets_of,
@@ -43,6 +51,9 @@ from vis_bench.report.tables import (
 
 #: the HTML report's file name in a run folder (report/html_report.py writes it)
 REPORT_FILE = "report.html"
+#: columns shown only where some ranked cell measured them (older records have none)
+SPEED_COLUMNS = ("FPS model", "FPS authors", RATIO, "p50 latency ms")
+OPTIONAL_COLUMNS = (*OCCLUSION_AP, *SPEED_COLUMNS)
 COLUMNS = [
     "rank",
     "method",
@@ -57,6 +68,10 @@ COLUMNS = [
     "AR1",
     "AR10",
     "FPS",
+    "FPS model",
+    "FPS authors",
+    RATIO,
+    "p50 latency ms",
     "GMACs",
     "params",
     "cell",
@@ -120,6 +135,7 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 "AR1": r.get("AR1"),
                 "AR10": r.get("AR10"),
                 "FPS": _fps(r),
+                **_speed(record),
                 "GMACs": r.get("gmacs_per_frame"),
                 "params": None if params is None or pd.isna(params) else f"{params / 1e6:.1f}M",
                 "cell": f"T={r['clip_length']} S={r['stride']} res={r['resolution']} {r['dtype']}",
@@ -129,6 +145,28 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _speed(record: dict[str, Any]) -> dict[str, Any]:
+    """The FPS of the other protocols (model only where the record lists it among its
+    protocols: older records show end to end alone, as they did), the authors' / end-to-end
+    ratio and the live stream's median latency."""
+    protocols = record.get("protocols") or {}
+    fraction = ratio(record)
+    stream = record.get("stream") if isinstance(record.get("stream"), dict) else {}
+    return {
+        "FPS model": record.get("fps_model") if "model" in protocols else None,
+        "FPS authors": record.get("fps_authors"),
+        RATIO: None if fraction is None else f"{fraction:.2f}x",
+        "p50 latency ms": (stream.get("latency_ms") or {}).get("p50"),
+    }
+
+
+def shown_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """`columns` less the optional ones no row has a value in."""
+    return [
+        c for c in columns if c not in OPTIONAL_COLUMNS or (c in frame and frame[c].notna().any())
+    ]
 
 
 def _number(value: Any) -> float | None:
@@ -181,15 +219,23 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
         PUBLISHED_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
         DELTA_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
     }
-    columns = [
-        c
-        for c in COLUMNS
-        if shown.get(c, True) and (c not in OCCLUSION_AP or frame[c].notna().any())
-    ]
+    columns = shown_columns(frame, [c for c in COLUMNS if shown.get(c, True)])
     shown_frame = frame[columns].map(display_text)
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
     if frame["FPS"].astype(str).str.contains(r"\*", regex=True).any():
         lines += ["", "\\* FPS measured while the machine was loaded."]
+    return lines + _speed_section(record_set.where(lambda r: r.get("key") in set(frame["key"])))
+
+
+def _speed_section(ranked: RecordSet) -> list[str]:
+    """Below the ranking: what each FPS column timed, and the ranked cells' stream latency."""
+    lines = []
+    if has_protocols(ranked):
+        lines += ["", "What each FPS timed:", ""]
+        lines += [f"- {line}" for line in definition_lines(ranked)]
+    latency = latency_table(ranked)
+    if latency is not None:
+        lines += ["", "Latency of a live stream (the ranked cells):", "", latency]
     return lines
 
 
@@ -250,6 +296,14 @@ def _header(record_set: RecordSet) -> list[str]:
             f"(both cells re-scored on the same resampled videos); {NOT_SIGNIFICANT} = the "
             "interval contains 0, so the data do not tell the two ranks apart; `not paired` "
             "says why no paired comparison was possible.",
+            "",
+        ]
+    if has_protocols(record_set) or has_stream(record_set):
+        lines += [
+            "`FPS model`: the method's `infer_clip` alone on one clip; `FPS authors`: the "
+            f"protocol the method's authors timed their FPS with, run here; `{RATIO}`: how much "
+            "of a published FPS is protocol rather than method; `p50 latency ms`: the median "
+            "frame's wait from arrival to final masks in a live stream (definitions below).",
             "",
         ]
     if published_entries(record_set, record_set.published):

@@ -44,6 +44,7 @@ DEFAULT_COLUMNS = (
     "AR10",
     "fps_end_to_end",
     "fps_model",
+    "fps_authors",
     "gmacs_per_frame",
     "params",
     "peak_rss_mb",
@@ -54,6 +55,7 @@ HEADINGS = {
     "stride": "S",
     "fps_end_to_end": "FPS",
     "fps_model": "model FPS",
+    "fps_authors": "authors' FPS",
     "gmacs_per_frame": "GMACs",
     "params": "params",
     "peak_rss_mb": "memory MiB",
@@ -62,7 +64,8 @@ HEADINGS = {
 HEADINGS_NOTE = (
     "T: clip length (frames; all = the whole video in one clip), S: stride; AP/AR x100; FPS: end "
     "to end (all frames / the time to finalise every video, stitching and encoding included), "
-    "model FPS: the method's forward alone on one clip; GMACs per frame; params: parameters; "
+    "model FPS: the method's forward alone on one clip; authors' FPS: by the timing protocol "
+    "the method's authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
     "memory MiB: the worker's peak RSS."
 )
 #: appended to an FPS value measured on a loaded machine

@@ -5,6 +5,13 @@ from __future__ import annotations
 from vis_bench.report.breakdowns import ERROR_NOTE, error_table, per_category_table
 from vis_bench.report.memory_plot import memory_table
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.speed import (
+    LATENCY_NOTE,
+    definition_lines,
+    energy_lines,
+    latency_table,
+    protocol_table,
+)
 from vis_bench.report.tables import (
     HEADINGS_NOTE,
     OCCLUSION_AP,
@@ -43,9 +50,27 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
     return lines
 
 
-def tables_markdown(record_set: RecordSet, title: str) -> str:
-    """The document: all cells, AP and FPS by clip length, occlusion levels and memory against
-    video length where the records have them, then the notes."""
+def speed_sections(record_set: RecordSet) -> list[str]:
+    """FPS by timing protocol with what each timed, the live stream's latency and the energy
+    per frame, each where the records measured it (none for records made before them)."""
+    parts: list[str] = []
+    protocols = protocol_table(record_set)
+    if protocols is not None:
+        parts += ["## FPS by timing protocol", "", protocols, ""]
+        parts += [f"- {line}" for line in definition_lines(record_set)] + [""]
+    latency = latency_table(record_set)
+    if latency is not None:
+        parts += ["## Latency of a live stream", "", latency, "", LATENCY_NOTE, ""]
+    energy = energy_lines(record_set)
+    if energy:
+        parts += ["## Energy", ""] + [f"- {line}" for line in energy] + [""]
+    return parts
+
+
+def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> str:
+    """The document: all cells, AP and FPS by clip length, FPS by protocol, latency and energy
+    (unless `speed` is False: the HTML page shows them in a section of its own), occlusion
+    levels and memory against video length where the records have them, then the notes."""
     datasets = "; ".join(datasets_of(record_set)) or "-"
     parts = [f"# {title}", "", f"Dataset: {datasets}", "", "## All cells", ""]
     parts += [comparison_table(record_set), "", HEADINGS_NOTE, ""]
@@ -60,6 +85,7 @@ def tables_markdown(record_set: RecordSet, title: str) -> str:
         pivot_table(record_set, "fps_end_to_end", "method", "clip_length"),
         "",
     ]
+    parts += speed_sections(record_set) if speed else []
     if any(r.get("AP_occ_light") is not None for r in record_set):
         columns = ("AP", *OCCLUSION_AP, *OCCLUSION_AR)
         by = ("method", "clip_length", "stride", "resolution")

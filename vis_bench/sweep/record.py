@@ -91,6 +91,15 @@ class CellRecord:
     error_breakdown: dict[str, Any] | None = None
     fps_end_to_end: float | None = None
     fps_model: float | None = None
+    #: FPS by the protocol the method's authors used (`measure.protocols: [..., authors]`)
+    fps_authors: float | None = None
+    #: per protocol measured: its FPS, its declaration as data and what this machine applied
+    #: of it (measure/protocols.py), so a copied record still says what each FPS timed
+    protocols: dict[str, Any] | None = None
+    #: per-frame latency of a live stream replayed from the clips' timings (`measure.stream`)
+    stream: dict[str, Any] | None = None
+    #: joules of the end-to-end region and per frame, or why the machine cannot tell
+    energy: dict[str, Any] | None = None
     seconds_end_to_end: float | None = None
     gmacs_per_frame: float | None = None
     gmacs_per_frame_by_module: dict[str, float] | None = None
@@ -209,6 +218,8 @@ def make_record(
         cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
         video_frames=cell.video_frames,
         harness=measured.get("harness"),
+        stream=measured.get("stream"),
+        energy=measured.get("energy"),
         config=info.config,
         dataset_identity=info.dataset_identity,
     )
@@ -221,11 +232,31 @@ def make_record(
         record.num_predictions = outcome.num_predictions
         record.seconds_end_to_end = outcome.seconds_end_to_end
         if fps:
-            record.fps_end_to_end = _rate(outcome.num_frames, outcome.seconds_end_to_end)
-            times = sorted(outcome.model_clip_times)
-            if times:
-                record.fps_model = _rate(outcome.model_clip_frames, statistics.median(times))
+            _apply_fps(record, outcome, measured.get("protocols"))
     return record
+
+
+def _apply_fps(record: CellRecord, outcome: CellOutcome, protocols: dict[str, Any] | None) -> None:
+    """Each measured protocol's FPS: the end-to-end and model ones from the outcome (gathered
+    over ranks), the authors' as the worker timed it; each beside its declaration. Records of
+    workers that predate protocols (None) keep end to end and model as before."""
+    wanted = set(protocols) if protocols is not None else {"end_to_end", "model"}
+    if "end_to_end" in wanted:
+        record.fps_end_to_end = _rate(outcome.num_frames, outcome.seconds_end_to_end)
+    times = sorted(outcome.model_clip_times)
+    if times and "model" in wanted:
+        record.fps_model = _rate(outcome.model_clip_frames, statistics.median(times))
+    if protocols is None:
+        return
+    record.protocols = {name: dict(entry) for name, entry in protocols.items()}
+    for name, fps, frames, seconds in (
+        ("end_to_end", record.fps_end_to_end, outcome.num_frames, outcome.seconds_end_to_end),
+        ("model", record.fps_model, outcome.model_clip_frames, statistics.median(times or [0])),
+    ):
+        if name in record.protocols:
+            record.protocols[name].update(fps=fps, frames=frames, seconds=seconds)
+    authors = record.protocols.get("authors")
+    record.fps_authors = authors.get("fps") if authors else None
 
 
 def _apply_score(record: CellRecord, score: CellScore) -> None:

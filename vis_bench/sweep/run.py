@@ -270,6 +270,8 @@ def summary_line(record: dict[str, Any]) -> str:
         parts.append(f"{record['fps_end_to_end']:.2f} FPS e2e")
     if record.get("fps_model") is not None:
         parts.append(f"{record['fps_model']:.2f} FPS model")
+    if record.get("fps_authors") is not None:
+        parts.append(f"{record['fps_authors']:.2f} FPS authors")
     if record.get("gmacs_per_frame") is not None:
         parts.append(f"{record['gmacs_per_frame']:.1f} GMACs/frame")
     return "  ".join(parts)

@@ -1,5 +1,6 @@
 """Where a run's time goes: per cell (worker start-up, model build, warm-up, inference, model-only
-timing, FLOPs, measurements, writing, scoring, bootstrap) and for the run (data, reports).
+timing, FLOPs, measurements, writing, the authors' timing protocol, scoring, bootstrap) and for
+the run (data, reports).
 
 The worker times its own phases with a `PhaseClock`; the parent adds what only it sees (the
 worker's start-up: its process, imports and job transfer, as the cell's wall time minus the
@@ -24,6 +25,7 @@ RUN_PHASES = (
     "flops",
     "measurements",
     "write",
+    "protocol_timing",
     "scoring",
     "bootstrap",
     "reports",
@@ -38,6 +40,7 @@ LABELS = {
     "flops": "FLOPs count",
     "measurements": "memory, environment",
     "write": "results.json",
+    "protocol_timing": "authors' protocol timing",
     "scoring": "scoring",
     "bootstrap": "bootstrap",
     "reports": "reports",

@@ -167,17 +167,118 @@ def _open_source(job: CellJob) -> Any:
     return source
 
 
-def _execution(plugin: Any, job: CellJob, feature_reuse: bool) -> dict[str, Any]:
-    """How the cell ran: the plugin's own report, dtype, device, threads, feature reuse."""
+def _execution(
+    plugin: Any, job: CellJob, feature_reuse: bool, compiling: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """How the cell ran: the plugin's own report, dtype, device, threads, feature reuse, and
+    torch.compile where it was on (a non-default execution: its FPS is marked in tables)."""
     import torch
 
-    return {
+    info = {
         **plugin.execution_info(),
         "dtype": job.cell.dtype,
         "device": job.device,
         "threads": torch.get_num_threads(),
         "feature_reuse": feature_reuse,
     }
+    if compiling is not None:
+        info["compile"] = compiling
+        info["non_default"] = [
+            *info.get("non_default", []),
+            f"torch.compile on (mode {compiling['mode']}, dynamic {compiling['dynamic']})",
+        ]
+    return info
+
+
+def harness_compile(measure: MeasureConfig) -> Any:
+    """The CompileSetting of `measure.compile` (None when off)."""
+    from vis_bench.toolkit.timing_protocols import CompileSetting
+
+    if not measure.compile:
+        return None
+    return CompileSetting(
+        mode=measure.compile_mode,
+        dynamic=measure.compile_dynamic,
+        suppress_errors=measure.compile_suppress_errors,
+    )
+
+
+def _region_readings(region: _TimedRegion, outcome: Any) -> dict[str, Any]:
+    """The machine's load while timed, the energy of the timed region and the live-stream
+    replay of its clips, each where taken."""
+    import torch
+
+    from vis_bench.measure.load import load_summary
+
+    readings, out = region.readings, {}
+    if "start" in readings and "end" in readings:
+        out["load"] = load_summary(readings["start"], readings["end"], torch.get_num_threads())
+        if region.meter is not None:
+            out["energy"] = {
+                **region.meter.reading.as_dict(outcome.num_frames),
+                "region": "the end-to-end timed region (its wall time, decoding waits included)",
+            }
+    if region.stream and outcome.clip_timings:
+        out["stream"] = _stream(outcome, region.stream_fps)
+    return out
+
+
+def _stream(outcome: Any, fps: float | None) -> dict[str, Any]:
+    """The live-stream replay of the end-to-end run's clips (measure/stream.py)."""
+    from vis_bench.measure.stream import replay_video, summarize
+
+    streams = [replay_video(clips, length, fps) for length, clips in outcome.clip_timings]
+    largest = [max(len(c.frames) for c in clips) for _, clips in outcome.clip_timings]
+    return {
+        **summarize(streams, largest, fps).as_dict(),
+        "videos": len(streams),
+        "replayed_from": "each clip's seconds in the end-to-end run (model and harness work)",
+    }
+
+
+def _protocols(job: CellJob, plugin: Any, compiling: dict[str, Any] | None) -> dict[str, Any]:
+    """The declaration of each protocol the sweep asked for, the `authors` one timed here (the
+    end-to-end and model FPS are the record's, set in by sweep/record.py)."""
+    from vis_bench.measure import protocols as p
+
+    measure, setting = job.measure, harness_compile(job.measure)
+    out: dict[str, Any] = {}
+    if not measure.fps:
+        return out
+    if p.END_TO_END in measure.protocols:
+        declared = p.end_to_end_protocol(measure.warmup, setting)
+        out[p.END_TO_END] = p.protocol_result(declared, None, compile=compiling)
+    if p.MODEL in measure.protocols and job.time_model:
+        declared = p.model_protocol(measure.warmup, measure.repeats, setting)
+        out[p.MODEL] = p.protocol_result(declared, None)
+    if p.AUTHORS in measure.protocols and job.time_model:
+        out[p.AUTHORS] = _authors(job, plugin)
+    return out
+
+
+def _authors(job: CellJob, plugin: Any) -> dict[str, Any]:
+    """The method's declared protocol timed on the cell's videos; a failure of this second pass
+    is recorded as the reason it was not measured, and the cell keeps its other numbers."""
+    from vis_bench.measure.protocol_run import ProtocolCell, run_authors_protocol
+
+    cell = job.cell
+    where = ProtocolCell(
+        cell.clip_length,
+        cell.stride,
+        cell.resolution,
+        job.device,
+        cell.dtype,
+        job.measure.feature_reuse,
+    )
+    try:
+        return run_authors_protocol(plugin, _open_source(job), plugin.spec.timing_protocol, where)
+    except Exception as err:  # noqa: BLE001 - recorded with the reason
+        declared = plugin.spec.timing_protocol
+        return {
+            "fps": None,
+            "protocol": declared.as_dict() if declared is not None else None,
+            "not_measured": f"failed: {type(err).__name__}: {err}",
+        }
 
 
 def _harness(outcome: Any) -> dict[str, Any]:
@@ -196,10 +297,33 @@ def _flops_probe(plugin: Any) -> Callable[[Any, Callable[[], None]], dict[str, A
     return lambda clip, call: clip_flops(plugin, clip, forward=call)
 
 
-def _run(job: CellJob, plugin: Any, progress: Any, readings: dict[str, Any]) -> Any:
-    """The shared runner over the cell's videos (load readings around the timed part)."""
+class _TimedRegion:
+    """What the worker reads at the start and end of the end-to-end timed region: the machine's
+    load, and the energy meter where asked (measure/energy.py)."""
+
+    def __init__(self, job: CellJob) -> None:
+        from vis_bench.measure.energy import EnergyMeter
+
+        self.readings: dict[str, Any] = {}
+        self.meter = EnergyMeter(job.device) if job.measure.energy else None
+        self.stream = job.measure.stream and job.measure.fps
+        self.stream_fps = job.measure.stream_fps
+
+    def __call__(self, moment: str) -> None:
+        from vis_bench.measure.load import read_load
+
+        if moment == "end" and self.meter is not None:
+            self.meter.__exit__(None, None, None)
+        self.readings[moment] = read_load()
+        if moment == "start" and self.meter is not None:
+            self.meter.__enter__()
+
+
+def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: Any) -> Any:
+    """The shared runner over the cell's videos (load and energy read around the timed part;
+    the compiler's seconds, when compiling, left out of the timed ones)."""
     from vis_bench.inference.runner import run_method
-    from vis_bench.measure.load import read_load
+    from vis_bench.measure.protocols import MODEL
 
     cell = job.cell
     return run_method(
@@ -212,11 +336,13 @@ def _run(job: CellJob, plugin: Any, progress: Any, readings: dict[str, Any]) -> 
         dtype=cell.dtype,
         warmup=job.measure.warmup,
         repeats=job.measure.repeats,
-        time_model=job.time_model and job.measure.fps,
+        time_model=job.time_model and job.measure.fps and MODEL in job.measure.protocols,
         progress=progress,
-        timed_region=lambda moment: readings.__setitem__(moment, read_load()),
+        timed_region=region,
         feature_reuse=job.measure.feature_reuse,
-        warmup_probe=_flops_probe(plugin) if job.measure.flops else None,
+        # a FLOP count while compiling would trace the counter: counted eagerly after instead
+        warmup_probe=_flops_probe(plugin) if job.measure.flops and clock is None else None,
+        exclude=(lambda: clock.seconds) if clock is not None else None,
     )
 
 
@@ -235,8 +361,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
 
     from vis_bench.atomic import write_atomic
     from vis_bench.measure import memory
+    from vis_bench.measure.compile import compiled
     from vis_bench.measure.environment import environment
-    from vis_bench.measure.load import load_summary
     from vis_bench.measure.model_flops import clip_flops
     from vis_bench.measure.provenance import finish_provenance, start_provenance
 
@@ -256,8 +382,10 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     memory.reset_peak_rss()
     memory.reset_cuda_peak(job.device)
     plugin.reset_execution_info()
-    readings: dict[str, Any] = {}
-    outcome = _run(job, plugin, progress, readings)
+    region = _TimedRegion(job)
+    with compiled(plugin, harness_compile(job.measure)) as compiler:
+        outcome = _run(job, plugin, progress, region, compiler)
+        compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
     inference_peak = memory.peak_rss_since_reset_mb()
     _run_phases(clock, outcome)
     measurements: dict[str, Any] = {
@@ -265,15 +393,12 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "model_options": dict(cell.method.model_options),
         "backbone": plugin.backbone_name(),
         "checkpoint_load": checkpoint_load,
-        "execution": _execution(plugin, job, outcome.feature_reuse),
+        "execution": _execution(plugin, job, outcome.feature_reuse, compiling),
         "environment": environment(job.device, code=provenance),
         "provenance": finish_provenance(provenance),
         "harness": _harness(outcome),
     }
-    if "start" in readings and "end" in readings:
-        measurements["load"] = load_summary(
-            readings["start"], readings["end"], torch.get_num_threads()
-        )
+    measurements.update(_region_readings(region, outcome))
     if job.measure.memory:
         measurements["memory"] = _memory(rss_built, inference_peak, job.device)
     clock.lap("measurements")
@@ -283,6 +408,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     results, dropped = map_predictions(outcome.results, job.category_mapping)
     write_atomic(Path(job.results_path), orjson.dumps(results))
     clock.lap("write")
+    measurements["protocols"] = _protocols(job, plugin, compiling)
+    clock.lap("protocol_timing")
     measurements["timings"] = {**clock.seconds, "worker_s": clock.total()}
     return CellOutcome(
         results_path=job.results_path,

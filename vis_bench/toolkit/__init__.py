@@ -22,6 +22,7 @@ from vis_bench.toolkit.checkpoint_loading import (
     compare_and_load,
     load_state_dict_strict,
 )
+from vis_bench.toolkit.compile_state import harness_compiles
 from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing, sigmoid_cut
 from vis_bench.toolkit.flops import FlopReport, count_flops, register_flop_formula
 from vis_bench.toolkit.linking import (
@@ -63,6 +64,12 @@ from vis_bench.toolkit.stitching import (
     TrackSummary,
 )
 from vis_bench.toolkit.targets import ABSENT_BOX, ClipTargets
+from vis_bench.toolkit.timing_protocols import (
+    CompileSetting,
+    TimingProtocol,
+    detectron2_protocol,
+    not_stated,
+)
 
 __all__ = [
     "QueryTrackLinker",
@@ -96,6 +103,11 @@ __all__ = [
     "sigmoid_cut",
     "TrackSummary",
     "TrainingRecipe",
+    "TimingProtocol",
+    "CompileSetting",
+    "detectron2_protocol",
+    "not_stated",
+    "harness_compiles",
     "build_dataclass",
     "captured_outputs",
     "checkpoint_contents",

@@ -27,6 +27,7 @@ from vis_bench.toolkit.linking import Linking, SoftIoUStitching
 from vis_bench.toolkit.options import build_dataclass, options_dict
 from vis_bench.toolkit.preprocessing import Preprocessing
 from vis_bench.toolkit.pretrained import PretrainedVariant
+from vis_bench.toolkit.timing_protocols import TimingProtocol
 
 if TYPE_CHECKING:
     from vis_bench.toolkit.checkpoint_files import CheckpointContents
@@ -166,6 +167,9 @@ class MethodSpec:
     per_frame_stages: tuple[str, ...] = ()
     #: the authors' released checkpoints, each a name `<method>.<variant>` (pretrained.py)
     variants: tuple[PretrainedVariant, ...] = ()
+    #: how the method's authors timed the FPS they published (timing_protocols.py), run as the
+    #: `authors` protocol of `measure.protocols`; None: not declared (nothing to run)
+    timing_protocol: TimingProtocol | None = None
 
     def matches_checkpoint(self, keys: Iterable[str]) -> int:
         """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
@@ -202,7 +206,22 @@ class MethodSpec:
             "stitching": "within a category" if self.stitch_class_aware else "across categories",
             "per-frame stages": list(self.per_frame_stages) or "none",
             "released checkpoints": [variant.name for variant in self.variants],
+            "authors' timing protocol": _protocol_text(self.timing_protocol),
         }
+
+
+def _protocol_text(protocol: TimingProtocol | None) -> str:
+    """One line for `methods`: the protocol's name, what it times and under what, its source."""
+    if protocol is None:
+        return "not declared"
+    if not protocol.stated:
+        return f"not stated ({protocol.source})"
+    compiled = "" if protocol.compile is None else f", torch.compile {protocol.compile.mode}"
+    return (
+        f"{protocol.name}: {', '.join(protocol.timed)}; {protocol.precision or 'cell dtype'}"
+        f"{compiled}; {protocol.frames_per_call} per call; warm-up {protocol.warmup} "
+        f"{protocol.warmup_unit} ({protocol.source})"
+    )
 
 
 class MethodPlugin(ABC):

@@ -45,6 +45,7 @@ from vis_bench.methods.families.seqformer.postprocess import (
     clip_instances,
     top_queries,
 )
+from vis_bench.methods.families.seqformer.timing import AUTHORS_TIMING
 from vis_bench.methods.families.seqformer.training import seqformer_frame_indices, seqformer_losses
 from vis_bench.toolkit import (
     CheckpointContents,
@@ -129,6 +130,7 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         backbones=(*backbone_names(), TINY_BACKBONE),
         # the encoder attends within each frame, and the mask features come from its memory
         per_frame_stages=PER_FRAME_STAGES,
+        timing_protocol=AUTHORS_TIMING,
     )
     #: builds the network of the options (a variant of the architecture replaces it)
     build_network = staticmethod(build)

@@ -1,0 +1,170 @@
+"""torch.compile as a fast path of the harness: off by default, its compile time kept out of the
+timed region and reported apart with the mode and dynamic flag that ran, the plugin restored
+after, and (slow, small models of every method) outputs within the parity tolerances of the
+eager forward."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
+from tests.helpers.memory_source import MemorySource
+from tests.test_feature_reuse import SMALL
+from vis_bench.config import parse_config
+from vis_bench.measure import compile as compile_module
+from vis_bench.measure.compile import CompileClock, compiled
+from vis_bench.measure.timing import Stopwatch
+from vis_bench.sweep import run_sweep
+from vis_bench.toolkit import CompileSetting
+from vis_bench.toolkit.registry import get_method
+
+#: the parity tolerances the golden fixtures use for logits and probabilities
+MASKS, SCORES = 1e-4, 1e-5
+
+
+class _FakeClock:
+    """perf_counter under the test's control: no test here waits on real time."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_compile_seconds_are_counted_apart_and_left_out_of_a_timed_region(monkeypatch):
+    fake = _FakeClock()
+    monkeypatch.setattr(compile_module.time, "perf_counter", fake)
+    monkeypatch.setattr("vis_bench.measure.timing.time.perf_counter", fake)
+    clock = CompileClock(CompileSetting(mode="default", dynamic=True))
+    handler = torch._dynamo.callback_handler
+    watch = Stopwatch("cpu", exclude=lambda: clock.seconds)
+    try:
+        with watch:
+            fake.now += 1.0  # one second of work
+            handler.run_start_callbacks(None)
+            fake.now += 5.0  # a recompile inside the region
+            handler.run_start_callbacks(None)  # a nested compile counts once
+            fake.now += 2.0
+            handler.run_end_callbacks(None)
+            handler.run_end_callbacks(None)
+            fake.now += 0.5
+    finally:
+        clock.close()
+    assert watch.last == pytest.approx(1.5) and watch.total == pytest.approx(1.5)
+    assert watch.excluded == pytest.approx(7.0)
+    summary = clock.summary(watch.excluded)
+    assert summary["compile_s"] == pytest.approx(7.0) and summary["compilations"] == 1
+    assert summary["compile_s_in_timed_region"] == pytest.approx(7.0)
+    assert summary["mode"] == "default" and summary["dynamic"] is True
+    handler.run_start_callbacks(None)  # closed: no longer listening
+    handler.run_end_callbacks(None)
+    assert clock.compiles == 1
+
+
+def test_the_entry_points_are_compiled_as_asked_and_restored(monkeypatch):
+    asked = []
+
+    def fake_compile(fn, **kwargs):
+        asked.append((fn.__name__, kwargs))
+        return fn
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    plugin = get_method("seqformer").build(SMALL["seqformer"])  # declares per-frame stages
+    setting = CompileSetting(mode="reduce-overhead", dynamic=False)
+    with compiled(plugin, setting) as clock:
+        assert {name for name, _ in asked} == {
+            "infer_clip",
+            "frame_features",
+            "infer_clip_features",
+        }
+        assert all(
+            k == {"mode": "reduce-overhead", "dynamic": False, "fullgraph": False} for _, k in asked
+        )
+        assert "infer_clip" in plugin.__dict__
+    assert clock is not None and not {"infer_clip", "frame_features"} & set(plugin.__dict__)
+    with compiled(plugin, None) as nothing:
+        assert nothing is None and "infer_clip" not in plugin.__dict__
+
+
+def test_compile_is_off_by_default():
+    config = parse_config({"name": "t", "dataset": {"kind": "synthetic"}, "methods": ["toy"]})
+    assert config.measure.compile is False and config.measure.protocols == ["end_to_end", "model"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["seqformer", "mssts-release", "mssts", "ifc", "mask2former-vis", "minvis", "videomt"]
+)
+def test_compiled_outputs_equal_the_eager_ones_within_parity_tolerance(name):
+    torch.manual_seed(0)
+    plugin = get_method(name).build(SMALL[name])
+    frames = torch.randint(0, 255, (3, 3, 64, 80), dtype=torch.uint8)
+    clip = plugin.preprocess(frames, 64)
+    setting = CompileSetting(mode="default", dynamic=None, suppress_errors=True)
+    with compiled(plugin, setting) as clock, torch.no_grad():
+        fast = plugin.infer_clip(clip)
+        summary = clock.summary()
+    with torch.inference_mode():
+        eager = plugin.infer_clip(clip)
+    assert summary["compile_s"] > 0 and summary["graphs"] >= 1
+    assert torch.equal(fast.labels, eager.labels)
+    assert (fast.scores - eager.scores).abs().max() <= SCORES
+    assert (fast.masks.float() - eager.masks.float()).abs().max() <= MASKS
+    if eager.mask_logits is not None:
+        assert (fast.mask_logits - eager.mask_logits).abs().max() <= MASKS
+    if eager.frame_logits is not None:
+        assert (fast.frame_logits - eager.frame_logits).abs().max() <= MASKS
+
+
+@pytest.mark.slow
+def test_a_compiled_sweep_records_its_compiler_and_predicts_what_eager_does(tmp_path):
+    def sweep(folder: Path, compile_on: bool) -> dict:
+        config = parse_config(
+            {
+                "name": "c",
+                "dataset": {"kind": "synthetic"},
+                "methods": ["toy"],
+                "sweep": {"clip_length": [3], "resolution": [32]},
+                "measure": {"warmup": 1, "repeats": 1, "bootstrap": 0, "compile": compile_on},
+            }
+        )
+        (record,) = run_sweep(config, MemorySource(), folder, isolate=False, log=lambda s: None)
+        return record
+
+    eager, fast = sweep(tmp_path / "eager", False), sweep(tmp_path / "compiled", True)
+    assert "compile" not in eager["execution"]
+    compiled_info = fast["execution"]["compile"]
+    assert compiled_info["mode"] == "default" and compiled_info["dynamic"] is None
+    assert compiled_info["compile_s"] > 0 and compiled_info["suppress_errors"] is True
+    assert compiled_info["compile_s_in_timed_region"] <= compiled_info["compile_s"]
+    assert any("torch.compile on" in item for item in fast["execution"]["non_default"])
+    assert fast["protocols"]["end_to_end"]["protocol"]["compile"]["mode"] == "default"
+    mine = json.loads(Path(fast["results_path"]).read_text())
+    theirs = json.loads(Path(eager["results_path"]).read_text())
+    assert [r["segmentations"] for r in mine] == [r["segmentations"] for r in theirs]
+    assert [r["score"] for r in mine] == pytest.approx([r["score"] for r in theirs], abs=SCORES)
+
+
+@pytest.mark.slow
+def test_videomt_s_authors_protocol_runs_compiled_one_frame_per_call():
+    from vis_bench.measure.protocol_run import ProtocolCell, run_authors_protocol
+
+    torch.manual_seed(0)
+    plugin = get_method("videomt").build(SMALL["videomt"])
+    declared = plugin.spec.timing_protocol
+    cell = ProtocolCell(clip_length=1, stride=1, resolution=64, device="cpu", dtype="fp32")
+    entry = run_authors_protocol(plugin, MemorySource(), declared, cell)
+    applied = entry["applied"]
+    assert entry["fps"] > 0 and entry["frames"] == 9  # one of two videos warms up (100 declared)
+    assert applied["precision"] == "fp32" and applied["matmul_precision"] is None
+    assert applied["compile"]["dynamic"] is True and applied["compile"]["suppress_errors"]
+    compiled_info = entry["compile"]
+    assert compiled_info["compile_s"] > 0 and compiled_info["dynamic"] is True
+    assert compiled_info["compile_s_in_timed_region"] <= compiled_info["compile_s"]
+    assert "infer_clip" not in plugin.__dict__  # restored
