@@ -9,6 +9,7 @@ import torch
 
 from vis_bench.methods.families.mask2former.criterion import VideoSetCriterion
 from vis_bench.methods.families.mask2former.matcher import VideoTargets
+from vis_bench.methods.videomt.matcher import ClipConsistentMatcher
 from vis_bench.methods.videomt.preprocessing import pad_frames
 from vis_bench.methods.videomt.training import (
     TRAINING_RECIPE,
@@ -210,3 +211,31 @@ def test_clips_are_consecutive_frames_never_the_last_window():
     # another clip length: the reference frame and frames within +-2 of it
     other = sampler(rng, 20, 3, reference=10)
     assert 10 in other and all(8 <= t <= 12 for t in other) and other == sorted(other)
+
+
+def test_a_clip_has_one_assignment_made_where_each_instance_first_appears():
+    """Instance A is seen from frame 0, B only from frame 2. A takes the query that fits it at
+    frame 0; B, matched on frame 2, cannot take that query even though it fits B best there."""
+    num_classes, a, b = 3, 0, 2
+    logits = torch.zeros(3, 4, num_classes + 1)
+    logits[0, 1, a] = 8.0  # frame 0: query 1 is A's
+    logits[2, 1, b] = 8.0  # frame 2: query 1 looks most like B ...
+    logits[2, 3, b] = 5.0  # ... and query 3 next
+    masks = torch.zeros(2, 3, 16, 16)
+    masks[0, :, 2:8, 2:8] = 1
+    masks[1, 2, 9:14, 9:14] = 1
+    frames = [VideoTargets(torch.tensor([a, b]), masks[:, [f]]) for f in range(3)]
+    outputs = {"pred_logits": logits, "pred_masks": torch.zeros(3, 4, 1, 4, 4)}
+    matcher = ClipConsistentMatcher(num_points=64)
+    indices = matcher(outputs, frames, torch.Generator().manual_seed(0))
+    assert len(indices) == 3 and all(
+        torch.equal(q, indices[0][0]) and torch.equal(i, indices[0][1]) for q, i in indices
+    )
+    assert dict(zip(indices[0][1].tolist(), indices[0][0].tolist(), strict=True)) == {0: 1, 1: 3}
+    # matched frame by frame instead, frame 2 would give B query 1
+    alone = ClipConsistentMatcher(num_points=64)(
+        {"pred_logits": logits[2:], "pred_masks": torch.zeros(1, 4, 1, 4, 4)},
+        [VideoTargets(torch.tensor([b]), masks[1:, [2]])],
+        torch.Generator().manual_seed(0),
+    )
+    assert alone[0][0].tolist() == [1]

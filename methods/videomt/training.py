@@ -12,9 +12,10 @@ modeling/matcher.py, train_net_video.py, configs/ytvis19/Base_R50.yaml and the D
   reads the final norm, as at inference. The criterion's weight_dict has
   `len(SEGMENTER_BLOCKS) - 1` auxiliary entries, so the prediction made before the last query
   block is computed by the authors and dropped; it is not computed here.
-- Every frame is its own image for the loss (MinVIS's reshape, the family's `frame_level`):
-  Hungarian matching and point-sampled BCE + Dice (12544 points, importance sampling 0.75 of 3x
-  oversampling), class 2 / mask 5 / dice 5, no-object weight 0.1.
+- Every frame is its own image for the loss (MinVIS's reshape, the family's `frame_level`),
+  but the clip has ONE assignment of queries to instances (`videomt_online` builds
+  `VideoHungarianMatcher_Consistent`; matcher.py): point-sampled BCE + Dice (12544 points,
+  importance sampling 0.75 of 3x oversampling), class 2 / mask 5 / dice 5, no-object 0.1.
 - Masked attention: none. The released code registers `attn_mask_probs` and config keys for
   annealing (`ATTN_MASK_ANNEALING_ENABLED`, `START_STEPS`, `END_STEPS`) but no code reads them,
   and `segmenter` passes `attn_mask = None` to every query block (docs/videomt.md, Training).
@@ -47,7 +48,8 @@ from vis_bench.methods.families.mask2former.criterion import (
     loss_weights,
     mask2former_video_losses,
 )
-from vis_bench.methods.families.mask2former.matcher import VideoHungarianMatcher, VideoTargets
+from vis_bench.methods.families.mask2former.matcher import VideoTargets
+from vis_bench.methods.videomt.matcher import ClipConsistentMatcher
 from vis_bench.methods.videomt.model import NO_OBJECT_WEIGHT, VidEoMTModel, VidEoMTNetwork
 from vis_bench.methods.videomt.preprocessing import pad_frames
 from vis_bench.toolkit import ClipTargets, TrainingRecipe
@@ -94,9 +96,10 @@ class VidEoMTCriterion(VideoSetCriterion):
 
 
 def build_criterion(model: VidEoMTModel) -> VidEoMTCriterion:
-    """The criterion `videomt.from_config` builds: matcher costs equal to the loss weights."""
+    """The criterion `videomt_online.from_config` builds: the clip-consistent matcher, its
+    costs equal to the loss weights."""
     config = loss_config(len(model.config.query_blocks))
-    matcher = VideoHungarianMatcher(
+    matcher = ClipConsistentMatcher(
         cost_class=config.class_weight,
         cost_mask=config.mask_weight,
         cost_dice=config.dice_weight,
