@@ -239,3 +239,46 @@ def test_a_clip_has_one_assignment_made_where_each_instance_first_appears():
         torch.Generator().manual_seed(0),
     )
     assert alone[0][0].tolist() == [1]
+
+
+def test_a_dense_pretraining_fills_the_vit_and_waits_out_the_first_warm_up(tmp_path):
+    """`pretrain` trains the ViT through `backbone_module` (its patch tokens as a map);
+    `backbone_init` loads it; in the first step the ViT's rate is still 0 (the two-stage
+    warm-up), so the trained ViT is the pretrained one exactly."""
+    from vis_bench.config import DatasetConfig
+    from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
+    from vis_bench.train.pretrain import load_pretrain_config, pretrain_backbone
+    from vis_bench.train.trainer import train
+
+    options = {**SMALL, "patch_size": 8, "img_size": 32, "num_classes": 8}
+    dataset = {
+        "kind": "synthetic",
+        "videos": 3,
+        "seed": 4,
+        "min_frames": 5,
+        "max_frames": 6,
+        "cache_dir": str(tmp_path / "cache"),
+    }
+    path = tmp_path / "vit.yaml"
+    path.write_text(
+        f"method: videomt\noptions: {options}\ndataset: {dataset}\ntask: segmentation\n"
+        f"crop_size: 32\nbatch: 2\niterations: 2\noutput: {tmp_path / 'vit.pth'}\n"
+    )
+    pretrain_backbone(load_pretrain_config(path), progress=False, log=lambda _: None)
+    pretrained = torch.load(tmp_path / "vit.pth", weights_only=True)["state_dict"]
+    assert "vit.blocks.3.mlp.fc2.weight" in pretrained and "vit.pos_embed" in pretrained
+    config = TrainConfig(
+        name="vit-init",
+        method="videomt",
+        dataset=DatasetConfig(**dataset),
+        options=options,
+        clip=ClipConfig(frames=3, scales=[48], max_size=96),
+        optim=OptimConfig(iterations=1, warmup_iters=2, backbone_warmup_iters=2),
+        backbone_init=str(tmp_path / "vit.pth"),
+        output=str(tmp_path / "videomt.pth"),
+        work_dir=str(tmp_path / "work"),
+    )
+    train(config, progress=False, log=lambda _: None)
+    trained = torch.load(tmp_path / "videomt.pth", weights_only=True)["state_dict"]
+    for key, value in pretrained.items():
+        assert torch.equal(trained["backbone.encoder.backbone." + key[len("vit.") :]], value), key

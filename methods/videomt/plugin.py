@@ -26,7 +26,7 @@ from vis_bench.methods.videomt.inference import (
     run_clip,
     video_predictions,
 )
-from vis_bench.methods.videomt.model import VidEoMTModel
+from vis_bench.methods.videomt.model import PatchFeatureMaps, VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
 from vis_bench.methods.videomt.parity import REFERENCE, run_parity
 from vis_bench.methods.videomt.preprocessing import pad_frames, release_preprocessing
@@ -163,7 +163,9 @@ class VidEoMTPlugin(MethodPlugin):
         )
 
     def backbone_module(self) -> torch.nn.Module:
-        return self.model.backbone.vit
+        """The ViT as an image backbone giving its patch tokens as a map (a dense pretraining
+        trains it; `backbone_init` fills it)."""
+        return PatchFeatureMaps(self.model.backbone.vit)
 
     def flops_modules(self) -> list[str]:
         vit = "backbone.encoder.backbone"  # the whole ViT, query blocks included
