@@ -62,6 +62,17 @@ TINY_OPTIONS["mask2former-vis"] = {
     "num_classes": 8,
     "min_size_test": 48,
 }
+TINY_OPTIONS["videomt"] = {
+    "backbone": "vit_s",
+    "embed_dim": 32,
+    "depth": 3,
+    "num_heads": 2,
+    "patch_size": 8,
+    "img_size": 48,
+    "num_queries": 6,
+    "num_classes": 8,
+    "min_size_test": 48,
+}
 
 
 def _config(tmp_path, method: str, iterations: int = 4, **extra) -> TrainConfig:
@@ -86,7 +97,7 @@ def _config(tmp_path, method: str, iterations: int = 4, **extra) -> TrainConfig:
     )
 
 
-@pytest.mark.parametrize("method", ["seqformer", "ifc", "mssts", "mask2former-vis"])
+@pytest.mark.parametrize("method", ["seqformer", "ifc", "mssts", "mask2former-vis", "videomt"])
 def test_each_method_trains_and_its_weights_load_from_the_checkpoint_alone(tmp_path, method):
     config = _config(tmp_path, method, iterations=3)
     torch.manual_seed(0)
@@ -210,7 +221,7 @@ def test_train_config_errors_name_the_key(tmp_path):
 
 
 def test_shipped_tiny_configs_parse():
-    for method in ("seqformer", "ifc", "mssts"):
+    for method in ("seqformer", "ifc", "mssts", "videomt"):
         config = load_train_config(f"configs/tiny/{method}.yaml")
         assert config.method == method and config.output.endswith(f"{method}_tiny.pth")
 

@@ -138,6 +138,23 @@ class VidEoMTNetwork(nn.Module):
         )
 
 
+class PatchFeatureMaps(nn.Module):
+    """The ViT seen as an image backbone (`MethodPlugin.backbone_module`): all its blocks and the
+    final norm on the image alone, the patch tokens as one map {"patches": [B, C, Hg, Wg]}. This
+    is what a dense pretraining (`run_bench.py pretrain`) trains and what `backbone_init` fills,
+    under the ViT's own key names behind `vit.`."""
+
+    def __init__(self, vit: VisionTransformer) -> None:
+        super().__init__()
+        self.vit = vit
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        tokens, grid = self.vit.embed(images)
+        x = self.vit.norm(self.vit.run_blocks(tokens))
+        patches = x[:, self.vit.num_prefix_tokens :].transpose(1, 2)
+        return {"patches": patches.reshape(x.shape[0], -1, *grid)}
+
+
 class Criterion(nn.Module):
     """Holds the class weights of the authors' SetCriterion (a key of their checkpoints)."""
 

@@ -36,6 +36,9 @@ class VidEoMTOptions:
     embed_dim: int | None = None
     depth: int | None = None
     num_heads: int | None = None
+    #: LayerScale's initial value (DINOv2's 1e-5; a checkpoint overwrites it, so it matters only
+    #: to a ViT trained from scratch)
+    layer_scale_init: float | None = None
     #: the test resize's shorter side (MIN_SIZE_TEST: 448, 544 for OVIS)
     min_size_test: int = 448
     #: results per video (`inference_video_vis`'s MAX_NUM)
@@ -62,6 +65,8 @@ class VidEoMTOptions:
             for name in ("embed_dim", "depth", "num_heads")
             if (value := getattr(self, name)) is not None
         }
+        if self.layer_scale_init is not None:
+            overrides["init_values"] = self.layer_scale_init
         vit = vit_config(
             self.backbone, img_size=self.img_size, patch_size=self.patch_size, **overrides
         )

@@ -26,11 +26,18 @@ from vis_bench.methods.videomt.inference import (
     run_clip,
     video_predictions,
 )
-from vis_bench.methods.videomt.model import VidEoMTModel
+from vis_bench.methods.videomt.model import PatchFeatureMaps, VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
 from vis_bench.methods.videomt.parity import REFERENCE, run_parity
 from vis_bench.methods.videomt.preprocessing import pad_frames, release_preprocessing
 from vis_bench.methods.videomt.timing import AUTHORS_TIMING
+from vis_bench.methods.videomt.training import (
+    TRAINING_RECIPE,
+    VidEoMTCriterion,
+    build_criterion,
+    parameter_groups,
+    videomt_losses,
+)
 from vis_bench.methods.videomt.variants import VARIANTS
 from vis_bench.toolkit import (
     CarriedState,
@@ -69,6 +76,7 @@ class VidEoMTPlugin(MethodPlugin):
         per_frame_stages=("vit_blocks_before_queries",),
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
+        training=TRAINING_RECIPE,
     )
 
     def __init__(self, model: VidEoMTModel, options: VidEoMTOptions) -> None:
@@ -77,6 +85,7 @@ class VidEoMTPlugin(MethodPlugin):
         self.load_report: LoadReport | None = None
         #: the valid (unpadded) input size of the clips being inferred (`masks_to_video`)
         self.input_size: tuple[int, int] | None = None
+        self._criterion: VidEoMTCriterion | None = None
 
     @classmethod
     def create(cls, options: VidEoMTOptions) -> VidEoMTPlugin:
@@ -129,11 +138,30 @@ class VidEoMTPlugin(MethodPlugin):
         padded size, cropped to the valid input, resized to the video."""
         return frame_logits_to_video(masks, self.input_size, height, width, threshold)
 
+    def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
+        """`Trainer.build_optimizer`: the ViT's groups marked for the layer-wise decay and the
+        second warm-up stage (training.py)."""
+        return parameter_groups(self.model, lr, backbone_lr_mult)
+
+    def training_losses(
+        self, frames: torch.Tensor, targets: Any, num_instances: float, num_clips: int = 1
+    ) -> dict[str, torch.Tensor]:
+        """The authors' training forward (queries carried through the clip, deep supervision)
+        and criterion, every frame supervised as an image."""
+        if self._criterion is None:
+            self._criterion = build_criterion(self.model).to(frames.device)
+        return videomt_losses(
+            self.model, self._criterion, frames, targets, num_instances, num_clips
+        )
+
     def backbone_module(self) -> torch.nn.Module:
-        return self.model.backbone.vit
+        """The ViT as an image backbone giving its patch tokens as a map (a dense pretraining
+        trains it; `backbone_init` fills it)."""
+        return PatchFeatureMaps(self.model.backbone.vit)
 
     def flops_modules(self) -> list[str]:
-        return ["backbone.encoder", "backbone.mask_head", "backbone.upscale", "backbone.class_head"]
+        vit = "backbone.encoder.backbone"  # the whole ViT, query blocks included
+        return [vit, "backbone.mask_head", "backbone.upscale", "backbone.class_head"]
 
 
 def checkpoint_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:

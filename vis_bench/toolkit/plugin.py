@@ -89,6 +89,13 @@ class TrainingRecipe:
     frame_sampler: how a training clip picks its frames (the authors' loader).
     videos_by_length: draw videos in proportion to their length (a dataset of frames, as some
     authors' loaders are) rather than uniformly (a dataset of videos, as detectron2's).
+    poly_power: > 0 replaces the step drops by a polynomial decay, the rate times
+    (1 - t / T) ** poly_power after warm-up (t and T counted from the end of the warm-up).
+    backbone_warmup_iters: > 0 holds the parameter groups marked `"backbone": True` at rate 0
+    while the others warm up (`warmup_iters`), then warms them up over this many steps (EoMT's
+    two-stage warm-up: a pretrained ViT waits until the new heads give sensible gradients).
+    layer_decay: layer-wise rate decay; a group marked `"layer_decay_exponent": n` (its distance
+    from a ViT's top block) trains at `layer_decay ** n` times its rate.
     """
 
     lr: float
@@ -100,6 +107,9 @@ class TrainingRecipe:
     lr_drop_factor: float = 0.1
     backbone_lr_mult: float = 0.1
     warmup_iters: int = 0
+    poly_power: float = 0.0
+    backbone_warmup_iters: int = 0
+    layer_decay: float = 1.0
 
 
 @dataclass(frozen=True)

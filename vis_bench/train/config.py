@@ -52,6 +52,10 @@ class OptimConfig:
     #: fractions of `iterations` where the rate is multiplied by the recipe's drop factor
     lr_drops: list[float] | None = None
     warmup_iters: int | None = None
+    #: the two-stage warm-up's second stage (the backbone's), in steps
+    backbone_warmup_iters: int | None = None
+    #: layer-wise rate decay of a ViT's blocks (1: none)
+    layer_decay: float | None = None
 
 
 @dataclass
@@ -164,6 +168,11 @@ def _check(config: TrainConfig, source: str) -> None:
         ),
         (optim.iterations >= 1, "optim.iterations", "needs at least one iteration"),
         (optim.batch_clips >= 1, "optim.batch_clips", "needs at least one clip per step"),
+        (
+            optim.layer_decay is None or 0 < optim.layer_decay <= 1,
+            "optim.layer_decay",
+            "a factor in (0, 1] per block below the top one",
+        ),
         (config.checkpoint_every >= 1, "checkpoint_every", "must be positive"),
         (
             all(0 < f < 1 for f in optim.lr_drops or []),

@@ -73,17 +73,39 @@ def effective_recipe(plugin: MethodPlugin, config: TrainConfig) -> TrainingRecip
         "clip_max_norm": optim.clip_max_norm,
         "lr_drops": None if optim.lr_drops is None else tuple(optim.lr_drops),
         "warmup_iters": optim.warmup_iters,
+        "backbone_warmup_iters": optim.backbone_warmup_iters,
+        "layer_decay": optim.layer_decay,
     }
     return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def lr_factor(iteration: int, iterations: int, recipe: TrainingRecipe) -> float:
-    """Multiplier of the base rates at `iteration`: linear warm-up, then x factor per drop."""
-    drops = sum(iteration >= round(f * iterations) for f in recipe.lr_drops)
-    factor = recipe.lr_drop_factor**drops
-    if recipe.warmup_iters and iteration < recipe.warmup_iters:
-        factor *= (iteration + 1) / recipe.warmup_iters
+def lr_factor(
+    iteration: int, iterations: int, recipe: TrainingRecipe, backbone: bool = False
+) -> float:
+    """Multiplier of a group's base rate at `iteration`: linear warm-up, then x factor per drop
+    (or the polynomial decay). With `backbone_warmup_iters`, a backbone group stays at 0 through
+    the first warm-up and then has a warm-up of its own."""
+    start, warmup = 0, recipe.warmup_iters
+    if backbone and recipe.backbone_warmup_iters:
+        start, warmup = recipe.warmup_iters, recipe.backbone_warmup_iters
+    if iteration < start:
+        return 0.0
+    if recipe.poly_power > 0:
+        decay_start = start + warmup
+        done = max(0, iteration - decay_start) / max(1, iterations - decay_start)
+        factor = max(0.0, 1.0 - done) ** recipe.poly_power
+    else:
+        drops = sum(iteration >= round(f * iterations) for f in recipe.lr_drops)
+        factor = recipe.lr_drop_factor**drops
+    if warmup and iteration < start + warmup:
+        factor *= (iteration - start + 1) / warmup
     return factor
+
+
+def scale_layer_rates(groups: list[dict[str, Any]], layer_decay: float) -> None:
+    """Layer-wise decay: a group's rate times `layer_decay ** layer_decay_exponent`."""
+    for group in groups:
+        group["lr"] *= layer_decay ** group.get("layer_decay_exponent", 0)
 
 
 def is_image_step(iteration: int, iterations: int, clip: ClipConfig) -> bool:
@@ -255,6 +277,7 @@ def _prepare(config: TrainConfig) -> _Session:
     recipe = effective_recipe(plugin, config)
     plugin.model.train()
     groups = plugin.parameter_groups(recipe.lr, recipe.backbone_lr_mult)
+    scale_layer_rates(groups, recipe.layer_decay)
     for group in groups:
         group["initial_lr"] = group["lr"]
     params = _trainable(groups)
@@ -302,7 +325,10 @@ def _run_steps(session: _Session, end: int, progress: bool, log: Callable[[str],
         for iteration in range(session.start, end):
             factor = lr_factor(iteration, iterations, recipe)
             for group in session.optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * factor
+                backbone = bool(group.get("backbone", False))
+                group["lr"] = group["initial_lr"] * lr_factor(
+                    iteration, iterations, recipe, backbone
+                )
             frames = 1 if is_image_step(iteration, iterations, config.clip) else config.clip.frames
             session.window.append(
                 _step(
