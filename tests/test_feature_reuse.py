@@ -58,6 +58,7 @@ SMALL = {
     "mask2former-vis": SMALL_MASK2FORMER,
     "minvis": SMALL_MASK2FORMER,
     "dvis-plus-online": SMALL_DVIS,
+    "dvis-plus-offline": {**SMALL_DVIS, "refiner_layers": 2},
     "seqformer": SMALL_SEQFORMER,
     "mssts-release": SMALL_SEQFORMER,
     "mssts": SMALL_SEQFORMER,

@@ -21,14 +21,12 @@ import torch
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.dvis import parity as shared
 from vis_bench.methods.families.dvis.fixtures import DVISFixture, read_fixture
-from vis_bench.methods.families.dvis.postprocess import inference_video_vis
 from vis_bench.toolkit import (
     CarriedState,
     EncodedFrames,
     ParityReport,
     QueryTrackLinker,
     clip_windows,
-    encode_rle,
     load_fixture_weights,
     save_produced,
 )
@@ -45,26 +43,6 @@ def build_plugin(fx: DVISFixture) -> Any:
 
     options = DVISOnlineOptions(top_k=fx.max_num)
     return DVISOnlinePlugin(build_model(fx.config), options)
-
-
-def replay_authors(report: ParityReport, post: dict) -> None:
-    """`inference_video_vis` on the authors' own inputs gives their results exactly."""
-    given = post["inference_video_in"]
-    results = inference_video_vis(
-        given["pred_cls"],
-        given["pred_masks"],
-        tuple(int(v) for v in given["img_size"]),
-        (int(given["output_height"]), int(given["output_width"])),
-        tuple(int(v) for v in given["first_resize_size"]),
-        given.get("aux_pred_cls"),
-        len(post["final"]["pred_scores"]),
-    )
-    results["pred_ids"] = given["pred_id"][results["pred_ids"]]
-    results["pred_masks_rle"] = [
-        [encode_rle(frame.numpy().astype("uint8")) for frame in result]
-        for result in results.pop("pred_masks")
-    ]
-    shared.compare_final(report, "inference_video_vis (replayed)", results, post["final"], True)
 
 
 def postprocess_checks(
@@ -86,7 +64,7 @@ def postprocess_checks(
         post["post_processing_out"]["pred_logits"],
         shared.RAW_TOLERANCE,
     )
-    replay_authors(report, post)
+    shared.replay_authors(report, post)
     final = shared.final_results(fx, mean, masks)
     shared.compare_final(report, "final", final, post["final"])
 
@@ -144,7 +122,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         harness_checks(report, plugin, fx, post["final"])
     if "synthetic_permuted.pt" in present:
         case = fx.file("synthetic_permuted.pt")
-        permuted = shared.synthetic_checks(report, model, windows, ranges, case)
+        permuted, _ = shared.synthetic_checks(report, model, windows, ranges, case)
         masks = torch.cat(permuted.masks).transpose(0, 1)
         final = shared.final_results(fx, permuted.video_logits().mean(0), masks)
         shared.compare_final(report, "synthetic_permuted.final", final, case["final"])

@@ -219,11 +219,12 @@ def permuted(windows: list[FrameQueries], ranges: list[range], perms: torch.Tens
 
 def synthetic_checks(
     report: ParityReport, model: DVISModel, windows: list, ranges: list[range], case: dict
-) -> TrackerRun:
+) -> tuple[TrackerRun, list[FrameQueries]]:
     """The tracker on the permuted queries: the matching undoes the permutations, and the
-    tracker's logits equal the fixture's."""
+    tracker's logits equal the fixture's. Returns the run and the permuted queries."""
     perms = case["permutations"].long()
-    run = run_tracker(model, permuted(windows, ranges, perms))
+    shuffled = permuted(windows, ranges, perms)
+    run = run_tracker(model, shuffled)
     q = perms.shape[1]
     undone = len(run.matchings) == perms.shape[0] and all(
         torch.equal(perms[t][m.indices], torch.arange(q)) for t, m in enumerate(run.matchings)
@@ -238,7 +239,7 @@ def synthetic_checks(
                 expected,
                 RAW_TOLERANCE,
             )
-    return run
+    return run, shuffled
 
 
 def final_results(
@@ -328,3 +329,23 @@ def harness_layout(encoded: EncodedFrames, tracks: list, length: int) -> dict[st
         "pred_ids": torch.tensor([track.track_id for track in tracks]),
         "pred_masks_rle": [e["segmentations"] for e in entries],
     }
+
+
+def replay_authors(report: ParityReport, post: dict) -> None:
+    """`inference_video_vis` on the authors' own inputs gives their results exactly."""
+    given = post["inference_video_in"]
+    results = inference_video_vis(
+        given["pred_cls"],
+        given["pred_masks"],
+        tuple(int(v) for v in given["img_size"]),
+        (int(given["output_height"]), int(given["output_width"])),
+        tuple(int(v) for v in given["first_resize_size"]),
+        given.get("aux_pred_cls"),
+        len(post["final"]["pred_scores"]),
+    )
+    results["pred_ids"] = given["pred_id"][results["pred_ids"]]
+    results["pred_masks_rle"] = [
+        [encode_rle(frame.numpy().astype("uint8")) for frame in result]
+        for result in results.pop("pred_masks")
+    ]
+    compare_final(report, "inference_video_vis (replayed)", results, post["final"], True)
