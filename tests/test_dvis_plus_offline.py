@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers.dvis_other_fixture import write_other_fixture
 from tests.helpers.memory_source import MemorySource
 from vis_bench.cli import main
 from vis_bench.inference.runner import run_method
@@ -57,6 +58,15 @@ def test_parity_passes_on_the_public_fixture(golden_dir):
         "synthetic_permuted.refiner_pred_logits",
         "harness T=3 S=2.pred_masks",
     } <= names
+
+
+def test_parity_runs_a_fixture_set_with_other_settings(golden_dir, tmp_path):
+    """Classes, queries, widths, depths, heads, window, length and input size all differ from
+    the public set's: every size comes from the fixture."""
+    write_other_fixture(golden_dir, tmp_path / "other", "offline")
+    report = run_parity(tmp_path / "other")
+    assert report.passed, report.format()
+    assert "synthetic_permuted.permutations undone" in {check.name for check in report.checks}
 
 
 def test_a_changed_refiner_weight_fails_parity(golden_dir, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers.dvis_other_fixture import write_other_fixture
 from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_plus_online.parity import run_parity
 from vis_bench.methods.families.dvis.inference import track_clip
@@ -54,6 +55,15 @@ def test_parity_passes_on_the_public_fixture(golden_dir):
         "harness T=1 S=1.pred_scores",
         "harness T=3 S=2.pred_masks",
     } <= names
+
+
+def test_parity_runs_a_fixture_set_with_other_settings(golden_dir, tmp_path):
+    """Classes, queries, widths, depths, heads, window, length and input size all differ from
+    the public set's: every size comes from the fixture."""
+    write_other_fixture(golden_dir, tmp_path / "other", "online")
+    report = run_parity(tmp_path / "other")
+    assert report.passed, report.format()
+    assert "synthetic_permuted.permutations undone" in {check.name for check in report.checks}
 
 
 def test_a_changed_tracker_weight_fails_parity(golden_dir, tmp_path):
