@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_plus_offline.parity import REFERENCE, run_parity
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
@@ -29,6 +30,7 @@ from vis_bench.methods.families.dvis.base_plugin import (
     MIN_SIZE_TEST,
     DVISBase,
     DVISOptions,
+    training_recipe,
 )
 from vis_bench.methods.families.dvis.inference import clip_predictions, track_clip
 from vis_bench.methods.families.dvis.postprocess import video_predictions
@@ -59,6 +61,9 @@ class DVISOfflineOptions(DVISOptions):
 
     #: MODEL.REFINER.DECODER_LAYERS
     refiner_layers: int = 6
+    train_stage: str = "refiner"
+    #: MODEL.REFINER.USE_CL (True in the YouTube-VIS configs, False in OVIS's)
+    refiner_contrastive: bool = True
 
 
 def gathered_result(video: GatheredVideo) -> ClipResult:
@@ -82,7 +87,10 @@ class DVISOfflinePlugin(DVISBase):
         linking=WholeVideoRefinement(),
         per_frame_stages=("backbone", "pixel_decoder"),
         backbones=tuple(SEGMENTER_BACKBONES.names()),
+        # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
+        training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
     )
+    training_stages = ("refiner",)
 
     @classmethod
     def refiner_layers(cls, options: Any) -> int | None:

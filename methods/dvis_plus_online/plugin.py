@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_plus_online.parity import REFERENCE, run_parity
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
@@ -26,6 +27,7 @@ from vis_bench.methods.families.dvis.base_plugin import (
     MIN_SIZE_TEST,
     DVISBase,
     DVISOptions,
+    training_recipe,
 )
 from vis_bench.methods.families.dvis.inference import (
     CarriedTracks,
@@ -89,6 +91,8 @@ class DVISOnlinePlugin(DVISBase):
         linking=CarriedState(),
         per_frame_stages=("backbone", "pixel_decoder"),
         backbones=tuple(SEGMENTER_BACKBONES.names()),
+        # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
+        training=training_recipe(ConsecutiveFrameSampler()),
     )
 
     def infer_clip(

@@ -400,6 +400,18 @@ class MethodPlugin(ABC):
         params = [p for p in self.model.parameters() if p.requires_grad]
         return [{"params": params, "lr": lr}]
 
+    def start_training_from(self, checkpoint: str | CheckpointContents) -> LoadSummary:
+        """A training run's starting weights (`init_checkpoint`). Default: the strict
+        `load_checkpoint`. A method trained in stages overrides it to start a stage from the
+        previous stage's file, naming what may be missing (what the stage trains from scratch)."""
+        return self.load_checkpoint(checkpoint)
+
+    def training_step(self, iteration: int, iterations: int) -> None:
+        """Told before each optimiser step where the schedule is (a method whose objective
+        changes during training, e.g. matching on another part's predictions for the first
+        half of the steps); default: nothing."""
+        return None
+
     def training_losses(
         self, frames: torch.Tensor, targets: Any, num_instances: float, num_clips: int = 1
     ) -> dict[str, torch.Tensor]:

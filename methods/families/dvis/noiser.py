@@ -12,15 +12,14 @@ In training the tracker learns to correct a wrong start: with probability `ratio
 initial queries are noised instead of matched (DVIS++'s denoising). "wa" (the released configs)
 mixes each query with a randomly chosen one by a random weight and calls it that other query's
 track where the weight is below 0.5; "rs" shuffles them; "cc" splices channels of a shuffled copy;
-"none" never noises.
+"none" never noises. Every draw comes from torch's generator (the authors draw from Python's and
+numpy's; the distributions are the same), so a resumed training run draws what it would have.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from torch import nn
@@ -69,22 +68,25 @@ class Noiser:
             raise ValueError(f"noise mode {self.mode!r}: use one of {NOISE_MODES}")
 
     def initial(
-        self, matched: torch.Tensor, queries: torch.Tensor, rng: random.Random
+        self, matched: torch.Tensor, queries: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(indices [Q], initial queries [Q, D]) of a frame whose matching gave `matched`."""
-        if self.mode == "none" or rng.random() >= self.ratio:
+        """(indices [Q], initial queries [Q, ..., D]) of a frame whose matching gave `matched`:
+        the matched queries, or with probability `ratio` noised ones in the raw order."""
+        if self.mode == "none" or float(torch.rand(())) >= self.ratio:
             return matched, queries[matched]
         q = queries.shape[0]
-        shuffled = torch.as_tensor(np.random.permutation(q), dtype=torch.long)
+        shuffled = torch.randperm(q)
         if self.mode == "rs":
             return shuffled, queries[shuffled]
         if self.mode == "wa":
-            weight = torch.rand(q, 1).to(queries)
+            weight = torch.rand(q).to(queries).view(q, *[1] * (queries.dim() - 1))
             mixed = queries * weight + queries[shuffled] * (1.0 - weight)
-            indices = torch.where(weight[:, 0] < 0.5, shuffled, torch.arange(q))
+            indices = torch.where(weight.flatten() < 0.5, shuffled, torch.arange(q))
             return indices, mixed
-        cut = torch.randint(0, queries.shape[-1], (q, 1))
-        keep = (torch.arange(queries.shape[-1])[None] < cut).to(queries)
+        width = queries.shape[-1]
+        cut = torch.randint(0, width, (q,))
+        keep = (torch.arange(width)[None] < cut[:, None]).to(queries)
+        keep = keep.view(q, *[1] * (queries.dim() - 2), width)
         spliced = queries * keep + queries[shuffled] * (1 - keep)
-        indices = torch.where(cut[:, 0] < queries.shape[-1] // 2, shuffled, torch.arange(q))
+        indices = torch.where(cut < width // 2, shuffled, torch.arange(q))
         return indices, spliced

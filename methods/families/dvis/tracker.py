@@ -24,7 +24,6 @@ in track order) is all the next frame needs, so a video can be tracked clip by c
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import torch
@@ -127,7 +126,7 @@ class ReferringTracker(nn.Module):
         embeds: torch.Tensor,
         embeds_no_norm: torch.Tensor,
         state: TrackerState | None,
-        noise: tuple[Noiser, random.Random] | None = None,
+        noise: Noiser | None = None,
     ) -> tuple[TrackedFrame, TrackerState]:
         """One frame's queries [Q, 1, 2C] (normed, un-normed) from the state after the previous
         frame (None: the video's first frame). `noise` (training) may replace the matched
@@ -138,7 +137,7 @@ class ReferringTracker(nn.Module):
         matched = self.matcher(previous[:, 0], embeds[:, 0]).indices
         indices, start = matched, key[matched]
         if noise is not None and not first:
-            indices, start = noise[0].initial(matched, key, noise[1])
+            indices, start = noise.initial(matched, key)
         reference = self.ref_proj(key if first else state.outputs[-1])
         outputs = []
         identity = start
