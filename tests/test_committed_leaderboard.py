@@ -1,6 +1,6 @@
 """The committed default run's leaderboard and tables are recomputed from the repository alone:
 its records, the per-video matching and bootstrap replicates committed beside them, and
-results/published.yaml give the committed text, `vs next` and `n.s.` marks included."""
+the published numbers give the committed text, `vs next` and `n.s.` marks included."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -255,7 +256,7 @@ ALLOWED = {
     ),
     r"95 ?%": "the intervals' confidence level, a setting",
     r"2x\s+upsampling": "an upsampling factor of the architecture",
-    r"(?:46\.5|107\.1) FPS": "IFC's published FPS, quoted with its source (published.yaml)",
+    r"(?:46\.5|107\.1) FPS": "IFC's published FPS, quoted with its source (methods/ifc/variants.py)",
     r"\d+%\s+(?:of\s+the\s+steps|instead|single)": "a config's share of single-frame steps",
     r"30 minutes": "the training budget the tiny configs are held to, a setting",
     r"50 %\)": "the GEMM-peak share the fast-paths issue asked for, a target",
@@ -306,6 +307,9 @@ def test_the_docs_command_runs_from_the_repository_tooling_and_run_bench(capsys)
     from vis_bench.cli import build_parser
 
     assert main(["docs", "--check"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"checked \d+ generated blocks against their sources: README.md \(", printed)
+    assert "checked pictures docs/report.png, docs/show_sheet.png: drawn from " in printed
     assert "docs" not in build_parser()[1]
     argv = sys.argv
     sys.argv = ["run_bench.py", "docs", "--check"]
@@ -315,3 +319,34 @@ def test_the_docs_command_runs_from_the_repository_tooling_and_run_bench(capsys)
     finally:
         sys.argv = argv
     assert exit_.value.code == 0
+
+
+def _picture_checkout(tmp_path: Path) -> Path:
+    """The committed pictures, their sidecar and the run's records, in a folder of their own."""
+    from tools.picture_provenance import RUN_RECORDS, SIDECAR
+
+    document = json.loads((REPO_ROOT / SIDECAR).read_text())
+    for relative in (SIDECAR, RUN_RECORDS, *document["pictures"]):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes((REPO_ROOT / relative).read_bytes())
+    return tmp_path
+
+
+def test_the_docs_pictures_come_from_the_committed_run(tmp_path: Path):
+    """docs/pictures.json names the committed run's records (sha256) and each picture; a record
+    changed since, or a picture replaced by hand, makes `docs --check` fail naming the fix."""
+    from tools.picture_provenance import RUN_RECORDS, check_pictures
+
+    root = _picture_checkout(tmp_path)
+    problems, checked = check_pictures(root)
+    assert problems == [] and "drawn from results/default_run/records.jsonl" in checked[0]
+    document = json.loads((root / "docs" / "pictures.json").read_text())
+    assert "ground truth" in document["pictures"]["docs/show_sheet.png"]["columns"]
+    records = root / RUN_RECORDS
+    records.write_text(records.read_text() + "\n")
+    (root / "docs" / "report.png").write_bytes(b"a screenshot taken by hand")
+    problems, _ = check_pictures(root)
+    assert len(problems) == 2 and all("python -m tools pictures" in p for p in problems)
+    assert "drawn from another results/default_run/records.jsonl" in problems[0]
+    (root / "docs" / "pictures.json").unlink()
+    assert "docs/pictures.json is missing" in check_pictures(root)[0][0]

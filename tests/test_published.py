@@ -1,17 +1,16 @@
-"""results/published.yaml: valid, sourced, and matched to sweep records by setting."""
+"""Published numbers (from the released checkpoints' declarations) matched to sweep records by
+setting; the declarations' own checks are in test_pretrained.py."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from vis_bench.errors import InputError
-from vis_bench.published import DEFAULT_PATH, load_published, published_match
+from vis_bench.published import default_published, published_match
 
 
 @pytest.fixture(scope="module")
 def published():
-    return load_published()
+    return default_published()
 
 
 def _record(**changes):
@@ -28,16 +27,14 @@ def _record(**changes):
     return record
 
 
-def test_the_file_holds_the_numbers_the_issue_lists(published):
-    ap = {e["id"]: e["metrics"]["AP"] for e in published.entries}
+def test_the_declarations_hold_the_numbers_the_issues_list(published):
+    ap = {e["id"]: e["metrics"].get("AP") for e in published.entries}
     assert ap["seqformer-r50-coco-joint"] == 47.4
     assert ap["seqformer-r50-ytvis-only"] == 45.1
     assert ap["seqformer-swin-l"] == 59.3
     assert ap["ifc-r50-t5"] == 41.6 and published.by_id("ifc-r50-t5")["metrics"]["FPS"] == 46.5
     assert ap["ifc-r50-t36"] == 42.8 and published.by_id("ifc-r50-t36")["metrics"]["FPS"] == 107.1
     assert ap["mssts-r50"] == 50.1 and ap["mssts-swin-l"] == 61.0
-    (flops,) = published.flops_tables
-    assert flops["rows"]["IFC (M=8)"] == [5.52, 39.73, 25.05, 180.39]
     for entry in published.entries:
         assert entry["source"].get("repository") or entry["source"].get("paper")
 
@@ -63,28 +60,9 @@ def test_a_record_built_to_match_finds_its_entry(published):
         {"dataset": "ytvis2021:valid.json"},
         {"clip_length": 10},
         {"resolution": 480},
-        {"model_options": {"backbone": "r101"}},
+        {"model_options": {"backbone": "resnext101_64x4d"}},  # no release has this layout
         {"method": "ifc", "clip_length": 5, "stride": 3},  # not IFC's near-online S=1
     ],
 )
 def test_other_settings_do_not_match(published, changes):
     assert published_match(_record(**changes), published) is None
-
-
-def test_validation_names_the_field(tmp_path):
-    data = yaml.safe_load(DEFAULT_PATH.read_text())
-    data["entries"][1]["metrics"]["AP"] = "45.1"
-    bad = tmp_path / "published.yaml"
-    bad.write_text(yaml.safe_dump(data))
-    with pytest.raises(InputError, match=r"entries\[1\]\.metrics\.AP must be a number"):
-        load_published(bad)
-    data = yaml.safe_load(DEFAULT_PATH.read_text())
-    del data["entries"][0]["setting"]["backbone"]
-    bad.write_text(yaml.safe_dump(data))
-    with pytest.raises(InputError, match=r"setting lacks \['backbone'\]"):
-        load_published(bad)
-    data["entries"][0]["setting"]["backbone"] = "R50"
-    data["entries"][2]["id"] = data["entries"][0]["id"]
-    bad.write_text(yaml.safe_dump(data))
-    with pytest.raises(InputError, match="repeats the id"):
-        load_published(bad)

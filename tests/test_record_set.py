@@ -86,6 +86,9 @@ def test_a_copied_run_gives_the_committed_page_but_for_the_predictions(regenerat
     first, _ = regenerated
     produced = (first / "report.html").read_text()
     assert "overlays left out" in produced  # no predictions in the copy, as in the repository
+    # no cell of the synthetic run has a published setting: one line, the entries folded away
+    assert "so nothing here is compared" in produced and "entries for these methods" in produced
+    assert "`" not in re.sub(r"<(script|style)>.*?</\1>", "", produced, flags=re.S)
     assert _page(produced) == _page((RUN / "report.html").read_text())
 
 

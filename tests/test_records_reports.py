@@ -146,7 +146,9 @@ def test_every_measure_switch_combination_makes_reports(tmp_path, ap, fps, flops
     records += [{**r, "key": r["key"] + "-n", **dict.fromkeys(drop)} for r in RECORDS]
     table = comparison_table(as_set(records))
     assert "seqformer" in table
-    assert ("fps_end_to_end" in table) == fps and ("AP50" in table) == ap
+    header = [c.strip() for c in table.splitlines()[0].strip("|").split("|")]
+    assert ("FPS" in header) == fps and ("AP50" in header) == ap  # the leaderboard's names
+    assert ("GMACs" in header) == flops and "params" in header
     write_reports(as_set(records), tmp_path, "switches")
     assert (tmp_path / "leaderboard.md").is_file() and (tmp_path / "tables.md").is_file()
 
@@ -192,3 +194,43 @@ def test_write_reports(tmp_path):
     names = {p.name for p in written}
     assert {"tables.md", "leaderboard.md", "ap_vs_clip_length.png", "ap_vs_fps.png"} <= names
     assert (tmp_path / "plots" / "ap_vs_fps.png").stat().st_size > 1000
+
+
+def test_the_all_cells_table_names_columns_as_the_leaderboard_does_with_memory_and_size():
+    records = [record("ifc", "all", 0.42, 20.0, peak_rss_mb=512.4)]
+    header, _, row = comparison_table(as_set(records)).splitlines()[:3]
+    names = [c.strip() for c in header.strip("|").split("|")]
+    assert names[:4] == ["method", "T", "S", "resolution"]
+    assert names[-5:] == ["FPS", "model FPS", "GMACs", "params", "memory MiB"]
+    assert "fps_end_to_end" not in header and "clip_length" not in header
+    assert [c.strip() for c in row.strip("|").split("|")][-3:] == ["100.00", "48.4M", "512"]
+
+
+def test_a_query_linked_methods_same_ap_at_every_clip_length_is_explained():
+    """From the method's declared linking (the record set's `query_linking`), only where its AP
+    is indeed the same at every clip length."""
+    import dataclasses
+
+    from vis_bench.report.tables_document import same_ap_lines, tables_markdown
+
+    same = [record("perframe", t, 0.42, 30.0 + i) for i, t in enumerate(("all", 10, 5))]
+    moved = [record("clipwise", t, 0.40 + i / 100, 30.0) for i, t in enumerate(("all", 10, 5))]
+    plain = as_set(same + moved)
+    assert same_ap_lines(plain) == []  # no declaration known: nothing claimed
+    linked = dataclasses.replace(
+        plain, query_linking={"perframe": "frame to frame", "clipwise": "frame to frame"}
+    )
+    (line,) = same_ap_lines(linked)  # clipwise's AP moves: no claim about it
+    assert line.startswith("perframe: the same AP at every clip length (all, 10, 5)")
+    assert "(frame to frame)" in line and line in tables_markdown(linked, "t")
+
+
+def test_the_record_set_reads_each_methods_linking_from_its_declaration():
+    from vis_bench.report.record_set import query_linking
+    from vis_bench.toolkit.linking import links_query_tracks
+    from vis_bench.toolkit.registry import available_methods, get_method
+
+    found = query_linking([*available_methods(), "not-a-method"])
+    expected = {m for m in available_methods() if links_query_tracks(get_method(m).spec.linking)}
+    assert set(found) == expected and expected
+    assert all(found[m] == get_method(m).spec.linking.name for m in found)

@@ -132,10 +132,40 @@ def _chromium() -> str | None:
     return next((path for path in found if path), None)
 
 
+def _visible_tracks(page) -> list[str]:
+    """data-slot of every track layer shown in the video on screen."""
+    layers = page.locator(".video:not([hidden]) .layer.track:not(.hidden)")
+    return layers.evaluate_all("ls => ls.map(l => l.getAttribute('data-slot'))")
+
+
+def _captions(page) -> list[str]:
+    return page.locator(".video:not([hidden]) .captions span").all_inner_texts()
+
+
+def _check_overlay_controls(page) -> None:
+    """Labels hide and show the captions; Track shows one GT track's layers and captions (its
+    predictions and misses) and `all tracks` every layer again."""
+    assert _captions(page)  # captions drawn by the script from the video's data
+    every = _visible_tracks(page)
+    page.locator("#show-labels").uncheck()
+    assert _captions(page) == [] and _visible_tracks(page) == every  # masks stay
+    page.locator("#show-labels").check()
+    assert _captions(page)
+    options = page.locator("#track-picker option")
+    assert options.count() >= 3 and options.nth(1).inner_text().startswith("#0 ")
+    page.locator("#track-picker").select_option("0")
+    alone = _visible_tracks(page)
+    assert alone and set(alone) == {"0"} and len(alone) < len(every)
+    assert all(not c.startswith("#1 ") for c in _captions(page))
+    page.locator("#track-picker").select_option("")
+    assert _visible_tracks(page) == every
+
+
 @pytest.mark.slow
 def test_the_report_in_a_real_browser(run_dir, tmp_path):
     """Chromium opens the page from disk: no console error, no request, every method on the
-    leaderboard, and the video picker switches the overlays."""
+    leaderboard, the video picker switches the overlays, the slider moves every layer, and the
+    overlay controls (labels, one track) work."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     browser_path = _chromium()
     if browser_path is None:
@@ -149,14 +179,21 @@ def test_the_report_in_a_real_browser(run_dir, tmp_path):
         picker = page.locator("#video-picker")
         shown = page.locator(".video:not([hidden])")
         first = shown.get_attribute("data-video")
-        strip = shown.locator(".strip").nth(1).evaluate("e => e.style.backgroundImage")
+        assert shown.locator(f".layer.frames-{first}").count() == 3  # GT and two methods
         other = picker.locator("option").nth(1).get_attribute("value")
         picker.select_option(other)
         assert page.locator(".video:not([hidden])").count() == 1
         assert shown.get_attribute("data-video") == other != first
-        assert shown.locator(".strip").nth(1).evaluate("e => e.style.backgroundImage") != strip
+        assert shown.locator(f".layer.frames-{other}").count() == 3
+        height = int(shown.get_attribute("data-height"))
         page.locator("#frame-slider").fill("2")
         assert "frame" in page.locator("#frame-label").inner_text()
+        positions = shown.locator(".layer").evaluate_all(
+            "ls => ls.map(l => l.style.backgroundPosition)"
+        )
+        assert set(positions) == {f"0px {-2 * height}px"}  # frames and every track moved
+        assert shown.locator(".timeline span.current").count() == 3
+        _check_overlay_controls(page)
         page.locator("table.leaderboard th", has_text="AP50").click()  # sorting runs cleanly
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         assert not problems, problems

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+from pathlib import Path
+
 import pytest
 
 from vis_bench.cli import main
@@ -30,3 +35,31 @@ def test_show_runs_a_cell_again_when_its_predictions_were_not_kept(tmp_path, cap
     assert "making them again" in out and "as recorded" in out
     assert (tmp_path / "s.png").is_file()
     assert (tmp_path / "cache" / "regenerated").is_dir()
+
+
+@pytest.mark.slow
+def test_the_readmes_show_example_draws_the_committed_run_on_a_fresh_clone(tmp_path, capsys):
+    """The README's first `show` example names the committed default run, which keeps no
+    predictions: it runs as written (the leaderboard cells made again into the dataset cache,
+    each checked against its recorded AP) and draws every method's column."""
+    from vis_bench.report.record_set import RecordSet
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    line = next(m for m in re.findall(r"^ {4}(python run_bench.py show .*)$", readme, re.M))
+    argv = shlex.split(line.split("#")[0])[2:]
+    run = Path(argv[argv.index("--run") + 1])
+    assert run == Path("results/default_run") and not list(
+        (root / run).glob("cells/*/results.json")
+    )
+    methods = {r["method"] for r in RecordSet.read([root / run]).ok}
+    out = ["--out", str(tmp_path / "show.gif"), "--max-frames", "2", "--sheet-frames", "2"]
+    here = os.getcwd()
+    os.chdir(root)  # as a user of the clone runs it: the dataset cache is the checkout's
+    try:
+        assert main([*argv, *out]) == 0
+    finally:
+        os.chdir(here)
+    printed = capsys.readouterr().out
+    assert all(f"{method} T=" in printed for method in methods)
+    assert (tmp_path / "show.sheet.png").is_file()

@@ -31,6 +31,7 @@ def test_vendored_fixtures_are_present():
         "mask2former_vis/public",
         "minvis/public",
         "videomt/public",
+        "dvis_plus",
         "dvis_plus_online/public",
         "dvis_plus_offline/public",
     ):

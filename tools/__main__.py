@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from vis_bench.errors import VisBenchError
 
 #: the repository's commands, each a module of this package
-COMMANDS = ("docs",)
+COMMANDS = ("docs", "pictures")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -494,6 +494,18 @@ def regenerate(text: str, root: Path, source: str, allow_dirty: bool = False) ->
     return BLOCK.sub(replace, text)
 
 
+def generated_blocks(root: Path = REPO_ROOT) -> dict[str, list[str]]:
+    """The names of the generated blocks of each document that has any."""
+    found = {}
+    for relative in DOCUMENTS:
+        path = root / relative
+        if path.is_file():
+            names = [match.group(2) for match in BLOCK.finditer(path.read_text())]
+            if names:
+                found[relative] = names
+    return found
+
+
 def stale_documents(
     root: Path = REPO_ROOT, write: bool = False, allow_dirty: bool = False
 ) -> list[str]:

@@ -2,8 +2,10 @@
 
 Every measured number the docs quote sits in a generated block whose source is a committed JSON
 file a command wrote (see tools/doc_numbers.py). `docs` rewrites the blocks; `docs --check`
-changes nothing and exits 1 when a block is out of date. A block's sources must come from one
-clean commit (`--allow-dirty` to generate anyway, with each code state printed).
+changes nothing, prints what it checked and exits 1 when a block is out of date or a picture of
+the docs was drawn from other records than the committed run's (tools/picture_provenance.py;
+`python -m tools pictures` draws them again). A block's sources must come from one clean commit
+(`--allow-dirty` to generate anyway, with each code state printed).
 """
 
 from __future__ import annotations
@@ -27,13 +29,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.doc_numbers import stale_documents
+    from tools.doc_numbers import REPO_ROOT, generated_blocks, stale_documents
+    from tools.picture_provenance import check_pictures
 
     stale = stale_documents(write=not args.check, allow_dirty=args.allow_dirty)
     if args.check:
+        blocks = generated_blocks(REPO_ROOT)
+        print(
+            f"checked {sum(len(names) for names in blocks.values())} generated blocks against "
+            "their sources: "
+            + "; ".join(f"{doc} ({', '.join(names)})" for doc, names in blocks.items())
+        )
+        problems, checked = check_pictures(REPO_ROOT)
+        for line in checked:
+            print(f"checked {line}")
         for document in stale:
             print(f"out of date: {document} (run `python -m tools docs`)")
-        return 1 if stale else 0
+        for problem in problems:
+            print(f"out of date: {problem}")
+        return 1 if stale or problems else 0
     for document in stale:
         print(f"rewrote {document}")
     if not stale:

@@ -451,9 +451,47 @@ def read_yaml_config(
     return apply_overrides(data or {}, overrides or [], str(path))
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> BenchConfig:
-    """Read, override and validate a YAML config file, for running it on this machine."""
-    config = parse_config(read_yaml_config(path, overrides), str(path))
+#: `--set method=NAME`: the sweep runs that one method (or released checkpoint) alone
+METHOD_SHORTHAND = "method"
+
+
+def expand_method_shorthand(overrides: list[str]) -> list[str]:
+    """`method=NAME` becomes `methods=[{name: NAME}]`; a released checkpoint's name
+    (`method.variant`) also runs at its own test size (`sweep.resolution=[null]`) unless the
+    overrides set the resolution themselves."""
+    expanded: list[str] = []
+    sets_resolution = any(item.split("=", 1)[0].strip() == "sweep.resolution" for item in overrides)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.strip() != METHOD_SHORTHAND:
+            expanded.append(item)
+            continue
+        expanded.append(f"methods=[{{name: {json.dumps(value.strip())}}}]")
+        if "." in value and not sets_resolution:
+            expanded.append("sweep.resolution=[null]")
+    return expanded
+
+
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, checkpoint: str | None = None
+) -> BenchConfig:
+    """Read, override and validate a YAML config file, for running it on this machine.
+
+    `checkpoint` is the file of the config's one method (`run --checkpoint FILE`)."""
+    data = read_yaml_config(path, expand_method_shorthand(list(overrides or [])))
+    if checkpoint is not None:
+        methods = data.get("methods")
+        if not isinstance(methods, list) or len(methods) != 1:
+            raise InputError(
+                "--checkpoint gives the file of a single method, but the config lists "
+                f"{len(methods) if isinstance(methods, list) else 'all'} methods: add "
+                "--set method=NAME, or set one entry's file with --set methods.N.checkpoint=FILE",
+                path=str(path),
+                field="--checkpoint",
+            )
+        entry = methods[0] if isinstance(methods[0], dict) else {"name": methods[0]}
+        methods[0] = {**entry, "checkpoint": checkpoint}
+    config = parse_config(data, str(path))
     check_devices_available(config.sweep.device, str(path))
     return config
 

@@ -1,22 +1,20 @@
-"""Published numbers (results/published.yaml): loaded, validated, and matched to sweep records.
+"""Published numbers: gathered from the released checkpoints' declarations, matched to records.
 
-Each entry is one number set as printed by the authors (README or paper table) with its setting.
-`published_match(record)` finds the entry whose setting a sweep record measured, so tables and the
-leaderboard can show the published number beside the measured one and their difference.
+Each released checkpoint (`toolkit/pretrained.py`, declared in its method's package) carries the
+numbers its authors printed (a model-zoo row or a paper table) with the setting they were
+measured in and their source. `default_published()` gathers every registered variant's entries;
+`published_match(record)` finds the entry whose setting a sweep record measured, so tables and
+the leaderboard show the published number beside the measured one and their difference. The
+entries are plain data, so an installed vis-bench knows them without the repository.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vis_bench.errors import InputError
-
-FORMAT = "vis-bench-published"
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "results" / "published.yaml"
-_SETTING_KEYS = ("dataset", "split", "backbone", "clip_length", "stride", "resolution")
-_SOURCE_KEYS = ("kind", "table")
 # spellings of the same backbone in configs, method options and papers
 _BACKBONES = {
     "r50": "R50",
@@ -29,11 +27,19 @@ _BACKBONES = {
     "r-101": "R101",
     "x101": "X101",
     "resnext101": "X101",
+    "resnext101_64x4d": "X101",
+    "resnext101_32x8d": "X101-32x8d",
     "swin-l": "Swin-L",
     "swin_l": "Swin-L",
     "swinl": "Swin-L",
     "swin_large": "Swin-L",
     "swin-large": "Swin-L",
+    "vit_s": "ViT-S",
+    "vit-s": "ViT-S",
+    "vit_b": "ViT-B",
+    "vit-b": "ViT-B",
+    "vit_l": "ViT-L",
+    "vit-l": "ViT-L",
 }
 
 
@@ -46,10 +52,13 @@ def canonical_backbone(name: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Published:
-    path: str
+    """Published entries (plain dicts: id, method, variant, kind, setting, metrics, source) and
+    each method's default backbone and test size (for records that do not state them)."""
+
     entries: list[dict[str, Any]]
     method_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
-    flops_tables: list[dict[str, Any]] = field(default_factory=list)
+    #: variant name -> its test size, for records of a named variant that do not state one
+    variant_resolutions: dict[str, int] = field(default_factory=dict)
 
     def by_id(self, entry_id: str) -> dict[str, Any]:
         for entry in self.entries:
@@ -58,69 +67,32 @@ class Published:
         raise KeyError(entry_id)
 
 
-def _check_entry(entry: Any, i: int, path: str, seen: set[str]) -> None:
-    where = f"entries[{i}]"
-    if not isinstance(entry, dict):
-        raise InputError(f"{where} must be a mapping", path=path, field=where)
-    for key in ("id", "method", "setting", "metrics", "source"):
-        if key not in entry:
-            raise InputError(f"{where} has no {key!r}", path=path, field=f"{where}.{key}")
-    if entry["id"] in seen:
-        raise InputError(f"{where} repeats the id {entry['id']!r}", path=path, field=f"{where}.id")
-    seen.add(entry["id"])
-    setting, metrics, source = entry["setting"], entry["metrics"], entry["source"]
-    missing = [k for k in _SETTING_KEYS if not isinstance(setting, dict) or k not in setting]
-    if missing:
-        raise InputError(f"{where}.setting lacks {missing}", path=path, field=f"{where}.setting")
-    lengths = setting["clip_length"]
-    for value in lengths if isinstance(lengths, list) else [lengths]:
-        if value != "all" and not (isinstance(value, int) and value > 0):
-            raise InputError(
-                f"{where}.setting.clip_length must be a positive integer, 'all' or a list of "
-                f"them, got {value!r}",
-                path=path,
-                field=f"{where}.setting.clip_length",
-            )
-    if not isinstance(metrics, dict) or not metrics:
-        raise InputError(f"{where}.metrics must be a non-empty mapping", path=path)
-    for name, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(
-                f"{where}.metrics.{name} must be a number, got {value!r}",
-                path=path,
-                field=f"{where}.metrics.{name}",
-            )
-    if not isinstance(source, dict) or any(k not in source for k in _SOURCE_KEYS):
-        raise InputError(
-            f"{where}.source needs {list(_SOURCE_KEYS)} (and a repository or paper)",
-            path=path,
-            field=f"{where}.source",
-        )
-    if "repository" not in source and "paper" not in source:
-        raise InputError(f"{where}.source names neither repository nor paper", path=path)
+@functools.cache
+def default_published() -> Published:
+    """Every registered method's released checkpoints' published entries (ids unique)."""
+    from vis_bench.toolkit.options import options_dict
+    from vis_bench.toolkit.registry import available_methods, get_method, pretrained_variants
 
-
-def load_published(path: str | Path = DEFAULT_PATH) -> Published:
-    """Read and validate the published-numbers file; errors name the file and the field."""
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise InputError(f"cannot read published numbers: {err.strerror}", path=str(path)) from None
-    except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML ({err})", path=str(path)) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f'expected "format: {FORMAT}"', path=str(path), field="format")
-    entries = data.get("entries")
-    if not isinstance(entries, list):
-        raise InputError("needs a list 'entries'", path=str(path), field="entries")
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        _check_entry(entry, i, str(path), seen)
-    defaults = data.get("method_defaults") or {}
-    return Published(str(path), entries, defaults, data.get("flops_tables") or [])
+    entries: list[dict[str, Any]] = []
+    for variant in pretrained_variants():
+        for entry in variant.published_entries():
+            setting = entry["setting"]
+            setting["backbone"] = canonical_backbone(setting["backbone"])
+            entries.append(entry)
+    ids = [entry["id"] for entry in entries]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"published entry ids repeat across released checkpoints: {repeated}")
+    defaults = {}
+    for name in available_methods():
+        spec = get_method(name).spec
+        options = options_dict(spec.options())
+        defaults[name] = {
+            "backbone": options.get(spec.backbone_option),
+            "resolution": spec.preprocessing.shorter_side,
+        }
+    resolutions = {variant.name: variant.resolution for variant in pretrained_variants()}
+    return Published(entries, defaults, resolutions)
 
 
 def _dataset_kind_and_file(dataset: Any) -> tuple[str | None, str | None]:
@@ -160,6 +132,9 @@ def _matches(entry: dict[str, Any], record: dict[str, Any], defaults: dict[str, 
     kind, stem = _dataset_kind_and_file(record.get("dataset"))
     if entry["method"] != record.get("method") or kind != setting["dataset"]:
         return False
+    variant = record.get("variant")
+    if variant and entry.get("variant") not in (None, variant):
+        return False
     if not _split_matches(str(setting["split"]), stem):
         return False
     ours = _record_setting(record, defaults)
@@ -183,10 +158,15 @@ def published_match(
     Compared: method; dataset kind and split (from the record's `dataset`, e.g.
     "ytvis2019:valid.json"); backbone (`model_options.backbone`, else the method default of the
     file); clip length; stride (where the entry fixes one); resolution (None = the method's
-    default). Several matches: the one marked `preferred`, else None (ambiguous).
+    default, or the named variant's test size); a record of a named variant (`variant`) matches
+    only that variant's entries. Several matches: the one marked `preferred`, else None
+    (ambiguous).
     """
-    published = published or load_published()
-    defaults = published.method_defaults.get(str(record.get("method")), {})
+    published = published or default_published()
+    defaults = dict(published.method_defaults.get(str(record.get("method")), {}))
+    variant = record.get("variant")
+    if variant in published.variant_resolutions:
+        defaults["resolution"] = published.variant_resolutions[variant]
     found = [e for e in published.entries if _matches(e, record, defaults)]
     if len(found) > 1:
         found = [e for e in found if e.get("preferred")]

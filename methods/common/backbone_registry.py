@@ -6,13 +6,21 @@
 | resnext101_32x8d | backbone.ResNet (groups 32, width 8) | torchvision's, what SeqFormer's `x101` configs pass |
 | resnext101_64x4d | backbone.ResNet (groups 64, width 4) | SeqFormer's `models/x101_64d.py` |
 | swin_l | swin.SwinTransformer (SWIN_L) | `swin_l_p4w12` of SeqFormer / MS-STS |
+| vit_adapter_l | vit_adapter.ViTAdapter (VIT_ADAPTER_L) | DVIS++'s `D2VitAdapterDinoV2`: DINOv2 ViT-L + ViT-Adapter |
+
+The ResNet and Swin families are bodies that `build_backbone` wraps as a DETR-style `Backbone`
+(`backbone_names()` lists them, the names the SeqFormer family accepts). The ViT-Adapter is a
+detectron2-style feature backbone (images -> res2..res5): `build_feature_backbone` builds it and
+`feature_channels` gives its channels. It is not VidEoMT's plain `vit_l` (a ViT without adapter,
+methods/common/vit.py), hence its own name. `backbone_key_list` gives any entry's `[key, shape]`
+list, built on the meta device.
 
 Both ResNeXt variants have the same keys; only the 33 grouped 3x3 convs differ in shape, so
 which one a checkpoint holds is read from `layer1.0.conv2.weight` ([width, width / groups, 3, 3]).
 `detect_backbone` does that (and the rest) for a state dict, in any of the releases' key layouts:
 torchvision's under SeqFormer / MS-STS's `detr.backbone.0.body.`, detectron2's under IFC's
 `detr.backbone.0.backbone.`, or detectron2's (ResNet or D2 Swin) at the top level `backbone.` of
-the Mask2Former family.
+the Mask2Former family; DVIS++'s ViT-Adapter under `backbone.` (`backbone.vit_module.*`).
 """
 
 from __future__ import annotations
@@ -24,10 +32,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
 
 from vis_bench.methods.common.backbone import RESNET_DEPTHS, Backbone, ResNet
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
 from vis_bench.methods.common.swin_parity import run_parity as run_swin_parity
+from vis_bench.methods.common.vit_adapter import (
+    VIT_ADAPTER_L,
+    ViTAdapter,
+    ViTAdapterConfig,
+    adapter_key_list,
+)
 from vis_bench.toolkit import ParityReference, Registry, register_backbone_parity
 
 #: key prefixes of the backbone body in the two checkpoint layouts
@@ -35,6 +50,8 @@ TORCHVISION_PREFIX = "detr.backbone.0.body."
 DETECTRON2_PREFIX = "detr.backbone.0.backbone."
 #: the Mask2Former family's detectron2 meta-architectures keep the backbone at the top level
 TOP_LEVEL_PREFIX = "backbone."
+#: the ViT inside the ViT-Adapter (DVIS++: `backbone.vit_module.*`)
+VIT_ADAPTER_PREFIX = "vit_module."
 
 
 @dataclass(frozen=True)
@@ -42,11 +59,12 @@ class BackboneSpec:
     """One released backbone: which module builds it and with which arguments."""
 
     name: str
-    family: str  # "resnet" (torchvision layout) or "swin"
+    family: str  # "resnet" (torchvision layout), "swin" or "vit_adapter"
     depth: int = 0
     groups: int = 1
     width_per_group: int = 64
     swin: dict[str, Any] = field(default_factory=dict)
+    vit_adapter: ViTAdapterConfig | None = None
     source: str = ""
     #: the module's check against a fixture made with the authors' class (`parity --backbone`)
     parity: ParityReference | None = None
@@ -83,6 +101,15 @@ for _spec in (
             "the authors' SwinTransformer (SeqFormer models/swin_transformer.py)",
         ),
     ),
+    BackboneSpec(
+        "vit_adapter_l",
+        "vit_adapter",
+        vit_adapter=VIT_ADAPTER_L,
+        source=(
+            "DVIS++ D2VitAdapterDinoV2 (mask2former/modeling/backbones_vitAdapter/adapter.py), "
+            "DINOv2 ViT-L with 16x16 patches (backbones.py:get_models)"
+        ),
+    ),
 ):
     BACKBONES.register(_spec.name, _spec)
 for _spec in BACKBONES.values():
@@ -94,18 +121,67 @@ for _spec in BACKBONES.values():
 SWIN_RETURN_LAYERS = {"1": "res3", "2": "res4", "3": "res5"}
 
 
-def backbone_names() -> list[str]:
-    return list(BACKBONES)
+#: the families `build_backbone` wraps as a DETR-style `Backbone`
+BODY_FAMILIES = ("resnet", "swin")
+#: the families `build_feature_backbone` builds (images -> {res2..res5})
+FEATURE_FAMILIES = ("vit_adapter",)
+
+
+def backbone_names(families: tuple[str, ...] = BODY_FAMILIES) -> list[str]:
+    """Registered names of `families`, in registration order (default: the bodies)."""
+    return [name for name, spec in BACKBONES.items() if spec.family in families]
+
+
+def _spec_of(name: str, families: tuple[str, ...], builder: str) -> BackboneSpec:
+    spec = BACKBONES[name]
+    if spec.family not in families:
+        raise ValueError(
+            f"backbone {name!r} ({spec.family}) is not built by {builder}; "
+            f"it builds {backbone_names(families)}"
+        )
+    return spec
+
+
+def _body(spec: BackboneSpec) -> nn.Module:
+    if spec.family == "swin":
+        return SwinTransformer(**spec.swin)
+    return ResNet(spec.depth, spec.groups, spec.width_per_group)
 
 
 def build_backbone(name: str) -> Backbone:
     """`Backbone` wrapping the named body (keys `body.*` as the authors' `backbone.0.body.*`)."""
+    spec = _spec_of(name, BODY_FAMILIES, "build_backbone")
+    return_layers = SWIN_RETURN_LAYERS if spec.family == "swin" else None
+    return Backbone(body=_body(spec), return_layers=return_layers)
+
+
+def _adapter_config(name: str) -> ViTAdapterConfig:
+    spec = _spec_of(name, FEATURE_FAMILIES, "build_feature_backbone")
+    if spec.vit_adapter is None:
+        raise ValueError(f"backbone {name!r} has no ViT-Adapter configuration")
+    return spec.vit_adapter
+
+
+def build_feature_backbone(name: str) -> ViTAdapter:
+    """The named detectron2-style backbone: normalised images [B, 3, H, W] (padded to a
+    multiple of `SIZE_DIVISIBILITY`) -> {res2..res5}; keys as under the authors' `backbone.`."""
+    return ViTAdapter(_adapter_config(name))
+
+
+def feature_channels(name: str) -> dict[str, int]:
+    """Channels of res2..res5 of the named feature backbone (its `output_shape()`)."""
+    return _adapter_config(name).out_channels
+
+
+def backbone_key_list(name: str) -> list[list[Any]]:
+    """`[key, shape]` of the named backbone's state dict in order, built on the meta device:
+    the body's own keys (no `body.` prefix) or the feature backbone's (no `backbone.`)."""
     spec = BACKBONES[name]
-    if spec.family == "swin":
-        body = SwinTransformer(**spec.swin)
-        return Backbone(body=body, return_layers=SWIN_RETURN_LAYERS)
-    body = ResNet(spec.depth, spec.groups, spec.width_per_group)
-    return Backbone(body=body)
+    if spec.family in FEATURE_FAMILIES:
+        return adapter_key_list(_adapter_config(name))
+    with torch.device("meta"):
+        body = _body(spec)
+    return [[key, list(value.shape)] for key, value in body.state_dict().items()]
 
 
 def unknown_backbone_message(name: str, known: list[str]) -> str:
@@ -223,6 +299,30 @@ def _detect_detectron2(state_dict: Mapping[str, torch.Tensor], prefix: str) -> D
     return DetectedBackbone(name, "detectron2", evidence)
 
 
+def _children(state_dict: Mapping[str, torch.Tensor], prefix: str) -> int:
+    """How many numbered children `prefix.N.` the keys have."""
+    return len({k[len(prefix) :].split(".")[0] for k in state_dict if k.startswith(prefix)})
+
+
+def _detect_vit_adapter(state_dict: Mapping[str, torch.Tensor], prefix: str) -> DetectedBackbone:
+    vit = f"{prefix}{VIT_ADAPTER_PREFIX}"
+    embed_dim = int(state_dict[f"{vit}patch_embed.proj.weight"].shape[0])
+    depth = _children(state_dict, f"{vit}blocks.")
+    interactions = _children(state_dict, f"{prefix}interactions.")
+    evidence = [f"ViT embed_dim {embed_dim}, depth {depth}; {interactions} interactions"]
+    layout = "detectron2 (D2VitAdapterDinoV2)"
+    for spec in BACKBONES.values():
+        config = spec.vit_adapter
+        if (
+            config is not None
+            and config.vit.embed_dim == embed_dim
+            and config.vit.depth == depth
+            and len(config.interaction_indexes) == interactions
+        ):
+            return DetectedBackbone(spec.name, layout, evidence)
+    return DetectedBackbone(None, layout, evidence)
+
+
 def detect_backbone(state_dict: Mapping[str, torch.Tensor]) -> DetectedBackbone:
     """Which released backbone a full-model state dict holds, read from key names and shapes."""
     if f"{TORCHVISION_PREFIX}patch_embed.proj.weight" in state_dict:
@@ -235,4 +335,6 @@ def detect_backbone(state_dict: Mapping[str, torch.Tensor]) -> DetectedBackbone:
         return _detect_swin(state_dict, TOP_LEVEL_PREFIX, "detectron2 (D2SwinTransformer)")
     if any(k.startswith(f"{TOP_LEVEL_PREFIX}res2.") for k in state_dict):
         return _detect_detectron2(state_dict, TOP_LEVEL_PREFIX)
+    if f"{TOP_LEVEL_PREFIX}{VIT_ADAPTER_PREFIX}patch_embed.proj.weight" in state_dict:
+        return _detect_vit_adapter(state_dict, TOP_LEVEL_PREFIX)
     return DetectedBackbone(None, "none", ["no backbone keys"])

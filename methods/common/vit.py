@@ -1,10 +1,15 @@
-"""A plain DINOv2 Vision Transformer with registers, under timm's module names.
+"""A plain DINOv2 Vision Transformer, under the module names timm and the official DINOv2 share.
 
-The released VidEoMT checkpoints (and DVIS++'s ViT-Adapter) hold timm's
-`vit_{small,base,large}_patch14_reg4_dinov2` under timm's key names (`cls_token`, `reg_token`,
-`pos_embed`, `patch_embed.proj`, `blocks.N.{norm1, attn.qkv, attn.proj, ls1.gamma, norm2,
-mlp.fc1, mlp.fc2, ls2.gamma}`, `norm`), so these names are kept and a checkpoint loads strictly
-without timm. What decides parity with timm (tests/fixtures/golden/videomt/README.md):
+The released VidEoMT checkpoints hold timm's `vit_{small,base,large}_patch14_reg4_dinov2` under
+timm's key names (`cls_token`, `reg_token`, `pos_embed`, `patch_embed.proj`, `blocks.N.{norm1,
+attn.qkv, attn.proj, ls1.gamma, norm2, mlp.fc1, mlp.fc2, ls2.gamma}`, `norm`), so these names are
+kept and a checkpoint loads strictly without timm. DVIS++'s ViT-Adapter (vit_adapter.py) holds
+the official DINOv2 model under the same block names; it differs in three places the
+configuration selects, so both load strictly into this one class: no registers
+(`num_registers=0` registers no `reg_token`), the masked-modelling `mask_token` [1, C]
+(`mask_token=True`; never read at inference) and the position embedding's layout
+(`pos_embed_layout="dinov2"`, below). What decides parity with timm
+(tests/fixtures/golden/videomt/README.md):
 
 * the patch size is a parameter: VidEoMT builds its "patch14" models with 16 x 16 patches;
 * the absolute position embedding is stored for the training grid, has no entries for the cls
@@ -14,6 +19,13 @@ without timm. What decides parity with timm (tests/fixtures/golden/videomt/READM
   order is `[cls, registers, patches]`;
 * pre-norm blocks with LayerScale on both residual branches, LayerNorm eps 1e-6, exact GELU,
   and attention computed as `softmax((q k^T) * scale) v` (timm without fused attention).
+
+The "dinov2" layout (the official `DinoVisionTransformer.interpolate_pos_encoding`, as DVIS++
+builds it: `backbones_vitAdapter/backbones.py:179-203` of zhang-tao-whu/DVIS_Plus@c0eb2495):
+the stored embedding has a leading entry for the cls token ([1, 1 + h*w, C]) that is added to
+it; the patch part is resampled in float32 by bicubic interpolation without antialiasing, and
+the output grid is given as a scale factor ((H + 0.1) / h, (W + 0.1) / w), which (not the
+size) sets where the output samples fall; unchanged for an equal square grid.
 
 A model that puts its own tokens in front of the sequence before the last blocks (VidEoMT's
 queries) runs the blocks in two phases with `run_blocks`.
@@ -41,21 +53,45 @@ class ViTConfig:
     patch_size: int = 16
     #: the input size the position embedding is stored for (grid = img_size // patch_size)
     img_size: int = 640
+    #: register tokens after the cls token (0: no `reg_token` parameter)
     num_registers: int = 4
     #: LayerScale's initial value (timm's DINOv2 definitions: 1e-5)
     init_values: float = 1e-5
+    #: "timm" (patch grid only, antialiased resampling to a size) or "dinov2" (a leading cls
+    #: entry, resampling by a scale factor without antialiasing); see the module docstring
+    pos_embed_layout: str = "timm"
+    #: DINOv2's masked-modelling token `mask_token` [1, C], kept so checkpoints holding it load
+    mask_token: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pos_embed_layout not in POS_EMBED_LAYOUTS:
+            raise ValueError(
+                f"pos_embed_layout must be one of {POS_EMBED_LAYOUTS}, "
+                f"got {self.pos_embed_layout!r}"
+            )
 
     @property
     def grid(self) -> tuple[int, int]:
         side = self.img_size // self.patch_size
         return side, side
 
+    @property
+    def pos_embed_tokens(self) -> int:
+        """Entries of the stored position embedding: the grid, plus the cls entry in "dinov2"."""
+        height, width = self.grid
+        return height * width + (self.pos_embed_layout == "dinov2")
+
+
+#: where the position embedding lives and how it is resampled (module docstring)
+POS_EMBED_LAYOUTS = ("timm", "dinov2")
+#: what the official DINOv2 adds to the target grid before making it a scale factor
+DINOV2_INTERPOLATE_OFFSET = 0.1
 
 #: timm's vit_{small,base,large}_patch14_reg4_dinov2: (embed_dim, depth, num_heads)
 VIT_SIZES = {"vit_s": (384, 12, 6), "vit_b": (768, 12, 12), "vit_l": (1024, 24, 16)}
 
 
-def vit_config(size: str, **overrides: int | float) -> ViTConfig:
+def vit_config(size: str, **overrides: int | float | str | bool) -> ViTConfig:
     """The DINOv2 ViT of a named size (`vit_s`, `vit_b`, `vit_l`) with optional overrides."""
     embed_dim, depth, num_heads = VIT_SIZES[size]
     values = {"embed_dim": embed_dim, "depth": depth, "num_heads": num_heads, **overrides}
@@ -80,14 +116,45 @@ def resample_position_embedding(
     return grid.permute(0, 2, 3, 1).reshape(1, height * width, dim).to(pos_embed.dtype)
 
 
+def resample_position_embedding_dinov2(
+    pos_embed: torch.Tensor, new_size: tuple[int, int], old_size: tuple[int, int]
+) -> torch.Tensor:
+    """[1, 1 + h*w, C] (cls entry first) stored for grid `old_size` -> [1, 1 + H*W, C].
+
+    The official DINOv2 rule: returned as it is for an equal square grid; otherwise the patch
+    entries are resampled in float32, bicubic without antialiasing, with the output grid asked
+    for as the scale factor ((H + 0.1) / h, (W + 0.1) / w): the kernel then maps output to input
+    coordinates by that factor, not by h / H, so asking for the size instead would move every
+    sample. The result is cast back to the stored dtype.
+    """
+    height, width = new_size
+    if height * width == pos_embed.shape[1] - 1 and height == width:
+        return pos_embed
+    dim = pos_embed.shape[-1]
+    stored = pos_embed.float()
+    grid = stored[:, 1:].reshape(1, old_size[0], old_size[1], dim).permute(0, 3, 1, 2)
+    scale = (
+        (height + DINOV2_INTERPOLATE_OFFSET) / old_size[0],
+        (width + DINOV2_INTERPOLATE_OFFSET) / old_size[1],
+    )
+    grid = F.interpolate(grid, scale_factor=scale, mode="bicubic")
+    if tuple(grid.shape[-2:]) != (height, width):
+        raise ValueError(f"resampled grid {tuple(grid.shape[-2:])} is not {new_size}")
+    patches = grid.permute(0, 2, 3, 1).reshape(1, height * width, dim)
+    return torch.cat([stored[:, :1], patches], dim=1).to(pos_embed.dtype)
+
+
 class PositionResample(nn.Module):
     """The resampled position embedding as a module's output (so hooks can read it)."""
 
-    def __init__(self, old_size: tuple[int, int]) -> None:
+    def __init__(self, old_size: tuple[int, int], layout: str = "timm") -> None:
         super().__init__()
         self.old_size = old_size
+        self.layout = layout
 
     def forward(self, pos_embed: torch.Tensor, new_size: tuple[int, int]) -> torch.Tensor:
+        if self.layout == "dinov2":
+            return resample_position_embedding_dinov2(pos_embed, new_size, self.old_size)
         return resample_position_embedding(pos_embed, new_size, self.old_size)
 
 
@@ -95,10 +162,12 @@ class PrefixTokens(nn.Module):
     """`[cls, registers, patches + position]`: the embedded sequence the blocks read."""
 
     def forward(
-        self, patches: torch.Tensor, cls_token: torch.Tensor, reg_token: torch.Tensor
+        self, patches: torch.Tensor, cls_token: torch.Tensor, reg_token: torch.Tensor | None
     ) -> torch.Tensor:
         batch = patches.shape[0]
-        prefix = [cls_token.expand(batch, -1, -1), reg_token.expand(batch, -1, -1)]
+        prefix = [cls_token.expand(batch, -1, -1)]
+        if reg_token is not None:
+            prefix.append(reg_token.expand(batch, -1, -1))
         return torch.cat([*prefix, patches], dim=1)
 
 
@@ -175,19 +244,25 @@ class Block(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    """DINOv2 ViT with registers: `embed`, then `run_blocks` (in one or more phases), `norm`."""
+    """DINOv2 ViT (with or without registers): `embed`, then `run_blocks` (in one or more
+    phases), `norm`."""
 
     def __init__(self, config: ViTConfig) -> None:
         super().__init__()
         self.config = config
         dim = config.embed_dim
-        grid = config.grid
         self.num_prefix_tokens = 1 + config.num_registers
+        # parameters in the checkpoints' order: cls, registers, position, mask token
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.reg_token = nn.Parameter(torch.zeros(1, config.num_registers, dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1], dim))
+        self.reg_token: nn.Parameter | None = None
+        if config.num_registers:
+            self.reg_token = nn.Parameter(torch.zeros(1, config.num_registers, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, config.pos_embed_tokens, dim))
+        self.mask_token: nn.Parameter | None = None
+        if config.mask_token:
+            self.mask_token = nn.Parameter(torch.zeros(1, dim))
         self.patch_embed = PatchEmbed(config.patch_size, dim)
-        self.pos_resample = PositionResample(grid)
+        self.pos_resample = PositionResample(config.grid, config.pos_embed_layout)
         self.prefix = PrefixTokens()
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.depth))
         self.norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
@@ -200,7 +275,8 @@ class VisionTransformer(nn.Module):
             return
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.normal_(self.cls_token, std=1e-6)
-        nn.init.normal_(self.reg_token, std=1e-6)
+        if self.reg_token is not None:
+            nn.init.normal_(self.reg_token, std=1e-6)
 
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         """Images [B, 3, H, W] (H, W multiples of the patch) -> tokens [B, P + Hg*Wg, C] and
@@ -208,8 +284,11 @@ class VisionTransformer(nn.Module):
         patches = self.patch_embed(images)  # [B, Hg, Wg, C]
         batch, height, width, dim = patches.shape
         pos = self.pos_resample(self.pos_embed, (height, width))
+        cls_token = self.cls_token
+        if self.config.pos_embed_layout == "dinov2":
+            cls_token, pos = cls_token + pos[:, :1], pos[:, 1:]
         patches = patches.reshape(batch, height * width, dim) + pos
-        return self.prefix(patches, self.cls_token, self.reg_token), (height, width)
+        return self.prefix(patches, cls_token, self.reg_token), (height, width)
 
     def run_blocks(
         self, tokens: torch.Tensor, start: int = 0, stop: int | None = None

@@ -18,6 +18,11 @@ from typing import Any
 import torch
 
 from vis_bench.methods.common.backbone_registry import detect_backbone
+from vis_bench.methods.common.detectron2_input import (
+    PIXEL_MEAN,
+    PIXEL_STD,
+    detectron2_preprocessing,
+)
 from vis_bench.methods.common.fast_paths import (
     FastPaths,
     RecordsFastPaths,
@@ -31,8 +36,8 @@ from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, I
 from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
 from vis_bench.methods.ifc.training import ifc_losses
+from vis_bench.methods.ifc.variants import VARIANTS
 from vis_bench.toolkit import (
-    CheckpointContents,
     ClipResult,
     InputError,
     LoadReport,
@@ -42,13 +47,9 @@ from vis_bench.toolkit import (
     Preprocessing,
     TableMeasurement,
     TrainingRecipe,
-    checkpoint_contents,
-    load_state_dict_strict,
     register_method,
 )
 
-PIXEL_MEAN = (123.675, 116.280, 103.530)
-PIXEL_STD = (58.395, 57.120, 57.375)
 REFERENCE = "sukjunhwang/IFC @ 880d646352661a165f1008de94d0432f1f43de3e (projects/IFC)"
 #: configs/R101_ytvis.yaml: MSRA (Caffe) weights take BGR 0..255 minus the BGR mean, std 1
 MSRA_PIXEL_MEAN = (103.530, 116.280, 123.675)
@@ -90,16 +91,7 @@ def _preprocessing(short: int, max_size: int, backbone: str = "resnet50") -> Pre
     """detectron2's ResizeShortestEdge with PIL bilinear, then the backbone's input format and
     (x - mean) / std on 0..255 pixels (R-50: RGB, ImageNet mean/std; R-101: BGR, MSRA mean)."""
     fmt, mean, std = INPUT_NORMALISATION.get(backbone, INPUT_NORMALISATION["resnet50"])
-    return Preprocessing(
-        shorter_side=short,
-        resize="pil-bilinear",
-        max_size=max_size,
-        mean=mean,
-        std=std,
-        pixel_divisor=1.0,
-        channel_order=fmt,
-        size_divisibility=32,
-    )
+    return detectron2_preprocessing(short, max_size, mean, std, fmt)
 
 
 @dataclass
@@ -164,6 +156,7 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
             "mask_head.adapter1",
             "mask_head.adapter2",
         ),
+        variants=VARIANTS,
     )
 
     def __init__(self, options: IFCOptions) -> None:
@@ -192,15 +185,6 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         """The released backbone (resnet50 / resnet101) a state dict's keys describe."""
         name = detect_backbone(state_dict).name
         return {"backbone": name} if name in RESNET_RELEASES else {}
-
-    def load_checkpoint(
-        self, checkpoint: str | CheckpointContents, strict: bool = True
-    ) -> LoadReport:
-        """detectron2 release files (`{"model": ...}`), project files or bare state dicts."""
-        contents = checkpoint_contents(checkpoint)
-        contents.check_method(self.name)
-        self.load_report = load_state_dict_strict(self.model, contents, self.spec, strict=strict)
-        return self.load_report
 
     def backbone_name(self) -> str:
         if self.options.backbone == "resnet":

@@ -15,35 +15,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 
-from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.mask2former.fixtures import (
-    backbone_features,
-    check_preprocessing,
+    RAW_TOLERANCE,
+    check_forward,
     compare_results,
     compare_rle,
-    fixture_config,
-    forward_tree,
     selected_results,
 )
-from vis_bench.methods.families.mask2former.model import build_model
 from vis_bench.methods.families.mask2former.postprocess import (
     inference_video,
 )
 from vis_bench.toolkit import (
     ParityReport,
-    compare_tree,
     load_fixture_file,
-    load_fixture_weights,
     save_produced,
 )
 
 ARCHITECTURE = "VideoMaskFormer"
-#: the fixture README's tolerance for raw outputs and intermediates (all frames in one batch)
-RAW_TOLERANCE = 1e-4
-EXPECTED_FILES = ("forward.pt", "postprocess.pt")
 
 
 def fixture_outputs(pixel: Any, out: Any) -> dict[str, Any]:
@@ -67,19 +57,8 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run features.pt, replay postprocess.pt."""
     fixture_dir = Path(fixture_dir)
     report = ParityReport(method="mask2former-vis", fixture=str(fixture_dir))
-    config = fixture_config(fixture_dir, ARCHITECTURE)
-    model = build_model(config, temporal=True)
-    load_fixture_weights(report, model, fixture_dir / "state_dict.pt", check_order=True)
-    prepare_for_inference(model)
-    present = report.expect_files(fixture_dir, EXPECTED_FILES)
-    features, sizes = backbone_features(fixture_dir)
-    with torch.no_grad():
-        pixel, out = model.forward_features(features, keep_aux=True)
-    produced = fixture_outputs(pixel, out)
-    if "forward.pt" in present:
-        expected = forward_tree(load_fixture_file(fixture_dir / "forward.pt"))
-        compare_tree(report, "", produced, expected, lambda _path: RAW_TOLERANCE)
-    check_preprocessing(report, sizes)
+    run = check_forward(report, fixture_dir, ARCHITECTURE, True, fixture_outputs)
+    sizes, present, out, produced = run.sizes, run.present, run.out, run.produced
     image = tuple(int(v) for v in sizes["image_size"])
     output = tuple(int(v) for v in sizes["orig_size"])
     padded = tuple(int(v) for v in sizes["padded_size"])

@@ -28,6 +28,7 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
 )
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.parity import run_parity
+from vis_bench.methods.mask2former_vis.variants import VARIANTS
 from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
 
 REFERENCE = (
@@ -58,6 +59,7 @@ class Mask2FormerVISPlugin(Mask2FormerBase):
         backbones=BACKBONES,
         # frames meet only in the video decoder
         per_frame_stages=("backbone", "pixel_decoder"),
+        variants=VARIANTS,
     )
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:

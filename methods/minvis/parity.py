@@ -17,17 +17,13 @@ from typing import Any
 
 import torch
 
-from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.mask2former.fixtures import (
-    backbone_features,
-    check_preprocessing,
+    RAW_TOLERANCE,
+    check_forward,
     compare_results,
     compare_rle,
-    fixture_config,
-    forward_tree,
     selected_results,
 )
-from vis_bench.methods.families.mask2former.model import build_model
 from vis_bench.methods.families.mask2former.postprocess import (
     frame_logits_to_video,
     inference_video,
@@ -45,21 +41,17 @@ from vis_bench.toolkit import (
     QueryTrackLinker,
     TrackPostprocessing,
     clip_windows,
-    compare_tree,
     decode_rle,
     load_fixture_file,
-    load_fixture_weights,
     save_produced,
 )
 
 ARCHITECTURE = "VideoMaskFormer_frame"
-RAW_TOLERANCE = 1e-4
 #: the README's noise of windowed inference against all frames in one batch (raw outputs up
 #: to 2.5e-4); scores and mask pixels move with it
 WINDOW_TOLERANCE = 5e-4
 WINDOW_SCORE_TOLERANCE = 1e-3
 WINDOW_FLIPPED_PIXELS = 64
-EXPECTED_FILES = ("forward.pt", "postprocess.pt")
 
 
 def frame_outputs(out: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -216,18 +208,9 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run features.pt, replay postprocess.pt."""
     fixture_dir = Path(fixture_dir)
     report = ParityReport(method="minvis", fixture=str(fixture_dir))
-    model = build_model(fixture_config(fixture_dir, ARCHITECTURE), temporal=False)
-    load_fixture_weights(report, model, fixture_dir / "state_dict.pt", check_order=True)
-    prepare_for_inference(model)
-    present = report.expect_files(fixture_dir, EXPECTED_FILES)
-    features, sizes = backbone_features(fixture_dir)
-    with torch.no_grad():
-        pixel, out = model.forward_features(features, keep_aux=True)
-    produced = fixture_outputs(pixel, out)
-    if "forward.pt" in present:
-        expected = forward_tree(load_fixture_file(fixture_dir / "forward.pt"))
-        compare_tree(report, "", produced, expected, lambda _path: RAW_TOLERANCE)
-    check_preprocessing(report, sizes)
+    run = check_forward(report, fixture_dir, ARCHITECTURE, False, fixture_outputs)
+    model, features, sizes, present = run.model, run.features, run.sizes, run.present
+    out, produced = run.out, run.produced
     linked = link_frames(*frame_outputs(out))
     if "postprocess.pt" in present:
         post = load_fixture_file(fixture_dir / "postprocess.pt")

@@ -37,6 +37,7 @@ from vis_bench.methods.minvis.matching import (
     video_predictions,
 )
 from vis_bench.methods.minvis.parity import frame_outputs, run_parity
+from vis_bench.methods.minvis.variants import VARIANTS
 from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
 
 REFERENCE = "NVlabs/MinVIS @ d039c54b9831b623e27f2edb1d28b8e84d694cda (minvis/)"
@@ -66,6 +67,7 @@ class MinVISPlugin(Mask2FormerBase):
         training=training_recipe(WindowFrameSampler()),
         parity=ParityReference(run_parity, REFERENCE),
         backbones=BACKBONES,
+        variants=VARIANTS,
     )
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:

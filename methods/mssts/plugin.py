@@ -25,6 +25,7 @@ from vis_bench.methods.families.seqformer.base_plugin import (
 from vis_bench.methods.families.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
+from vis_bench.methods.mssts.variants import VARIANTS
 from vis_bench.toolkit import ParityReference, ParityReport, register_method
 
 RELEASE_REFERENCE = "OmkarThawakar/MSSTS-VIS @ 82b2c1bcd6d99fdc1413719a37b7a42736078c6e"
@@ -95,5 +96,6 @@ class MSSTSPlugin(SeqFormerBase):
         parity=None,
         # its encoder's temporal blocks attend across frames: only what precedes it is per frame
         per_frame_stages=("backbone", "input_proj"),
+        variants=VARIANTS,
     )
     build_network = staticmethod(build_mssts)

@@ -30,17 +30,15 @@ from vis_bench.methods.videomt.model import VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
 from vis_bench.methods.videomt.parity import REFERENCE, run_parity
 from vis_bench.methods.videomt.preprocessing import pad_frames, release_preprocessing
+from vis_bench.methods.videomt.variants import VARIANTS
 from vis_bench.toolkit import (
     CarriedState,
-    CheckpointContents,
     ClipResult,
     LoadReport,
     MethodPlugin,
     MethodSpec,
     ParityReference,
     Preprocessing,
-    checkpoint_contents,
-    load_state_dict_strict,
     register_method,
 )
 
@@ -68,6 +66,7 @@ class VidEoMTPlugin(MethodPlugin):
         linking=CarriedState(),
         backbones=tuple(VIT_SIZES),
         per_frame_stages=("vit_blocks_before_queries",),
+        variants=VARIANTS,
     )
 
     def __init__(self, model: VidEoMTModel, options: VidEoMTOptions) -> None:
@@ -84,15 +83,6 @@ class VidEoMTPlugin(MethodPlugin):
     @property
     def preprocessing(self) -> Preprocessing:
         return release_preprocessing(int(self.options.min_size_test))
-
-    def load_checkpoint(
-        self, checkpoint: str | CheckpointContents, strict: bool = True
-    ) -> LoadReport:
-        """The authors' release files (`{"model": ...}`), project files or bare state dicts."""
-        contents = checkpoint_contents(checkpoint)
-        contents.check_method(self.name)
-        self.load_report = load_state_dict_strict(self.model, contents, self.spec, strict=strict)
-        return self.load_report
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:

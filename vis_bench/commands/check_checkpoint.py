@@ -1,10 +1,13 @@
-"""`run_bench.py check-checkpoint FILE --method M`: will this checkpoint load, and as what?
+"""`run_bench.py check-checkpoint FILE [--method M]`: will this checkpoint load, and as what?
 
-Reads the file memory-mapped, names the backbone its keys and shapes describe (ResNeXt groups from
-the grouped 3x3 conv, Swin size from its tables), builds the method's model for that backbone on
-the meta device and compares the two through the same loader every method uses: every missing,
-unexpected and mis-shaped key a strict load would reject is listed. Exit 0 when there is nothing,
-1 otherwise. No weights are read or allocated, whatever the model's size.
+Reads the file memory-mapped, names the method its keys belong to (when `--method` is not given),
+the backbone its keys and shapes describe (ResNeXt groups from the grouped 3x3 conv, Swin size
+from its tables), builds the method's model for that backbone on the meta device and compares the
+two through the same loader every method uses: every missing, unexpected and mis-shaped key a
+strict load would reject is listed. Then it says which released checkpoint (`method.variant`) the
+file is: the variants whose architecture has exactly these keys and shapes, narrowed by the
+file's checksum where the authors publish one. Exit 0 when a strict load would succeed, 1
+otherwise. No weights are read or allocated, whatever the model's size.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ GROUP = "model developer"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="release .pth or project checkpoint")
     parser.add_argument(
-        "--method", required=True, help="registered method name (`methods` lists them)"
+        "--method",
+        default=None,
+        help="registered method name (`methods` lists them); default: the method whose "
+        "checkpoint signature the file's keys match",
     )
     parser.add_argument(
         "--set",
@@ -38,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.toolkit.checkpoint_loading import LoadReport, compare_and_load
     from vis_bench.toolkit.registry import get_method
 
-    plugin = get_method(args.method)
     contents = open_checkpoint(args.checkpoint)
+    method = args.method or _method_of(contents, args.checkpoint)
+    plugin = get_method(method)
     contents.check_method(plugin.name)
     state_dict = contents.state_dict
     numbers = sum(value.numel() for value in state_dict.values())
@@ -57,13 +64,13 @@ def run(args: argparse.Namespace) -> int:
     }
     report = LoadReport(str(args.checkpoint), contents.format)
     compare_and_load(
-        meta_model(args.method, options),
+        meta_model(method, options),
         plugin.checkpoint_tensors(state_dict),
         report,
         plugin.spec.ignored_checkpoint_keys,
         assign=True,
     )
-    print(f"compared with {args.method} built with {options}:")
+    print(f"compared with {method} built with {options}:")
     for title, keys in (
         ("missing", report.missing),
         ("unexpected", report.unexpected),
@@ -73,4 +80,25 @@ def run(args: argparse.Namespace) -> int:
         for key in keys:
             print(f"    {key}")
     print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
+    from vis_bench.measure.release_match import describe_match, matching_variants
+
+    for line in describe_match(matching_variants(plugin, state_dict, args.checkpoint)):
+        print(line)
     return 0 if report.clean else 1
+
+
+def _method_of(contents, path: Path) -> str:
+    """The method a checkpoint was made for: the project format says it, a release's keys tell."""
+    from vis_bench.errors import InputError
+    from vis_bench.toolkit.registry import looks_like
+
+    method = contents.method or looks_like(contents.state_dict)
+    if method is None:
+        raise InputError(
+            "no registered method's checkpoint signature matches these keys: give --method M "
+            "(`run_bench.py methods` lists them)",
+            path=str(path),
+            field="--method",
+        )
+    print(f"method: {method} (from the file's {'format' if contents.method else 'keys'})")
+    return method

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--frames", type=int, default=10, help="evenly spaced frames per video (default 10)"
     )
     parser.add_argument(
-        "--panel-size", type=int, default=192, help="a panel's longer side in pixels (default 192)"
+        "--panel-size", type=int, default=360, help="a panel's longer side in pixels (default 360)"
     )
 
 

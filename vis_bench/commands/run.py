@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, "override a config key, e.g. --set sweep.clip_length=[all,5] (repeatable)"
     )
     parser.add_argument(
+        "--checkpoint",
+        default=None,
+        help="the checkpoint file of the config's one method, e.g. with --set "
+        "method=METHOD.VARIANT (a released checkpoint: `methods --pretrained`)",
+    )
+    parser.add_argument(
         "--run-dir", type=Path, default=None, help="records folder (default: <output>/<name>)"
     )
     parser.add_argument(
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.sweep.run_dir import save_run_timings
     from vis_bench.sweep.timings import breakdown_lines, run_breakdown
 
-    config = load_config(args.config or default_config_path(), args.overrides)
+    config = load_config(args.config or default_config_path(), args.overrides, args.checkpoint)
     methods = resolve_methods(config)  # every method entry checked before any cell runs
     ctx = init_from_env(config.sweep.device[0], args.shard)
     run_dir = args.run_dir or Path(config.output) / config.name

@@ -87,3 +87,14 @@ def _interp_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.n
     lo = np.minimum(np.floor(pos).astype(np.int64), n_in - 2)
     w_hi = (pos - lo).astype(np.float32)
     return lo, lo + 1, 1 - w_hi
+
+
+def draw_appearance(rng: np.random.Generator, shape: str) -> dict[str, float]:
+    """An object's drawn proportions and texture rhythm: `aspect` (discs and boxes are
+    stretched, other shapes keep 1), texture `period` and `phase`, drawn in that order from
+    `rng` (every generator draws them alike, so a dataset depends on its seed only)."""
+    return {
+        "aspect": float(rng.uniform(0.55, 1.0)) if shape in ("disc", "box") else 1.0,
+        "period": float(rng.uniform(0.28, 0.45)),
+        "phase": float(rng.uniform(0, 1)),
+    }

@@ -30,7 +30,14 @@ import numpy as np
 from PIL import Image
 
 from vis_bench.atomic import atomic_directory
-from vis_bench.data.raster import MAX_EXTENT, local_coords, shape_mask, smooth_noise, texture_mask
+from vis_bench.data.raster import (
+    MAX_EXTENT,
+    draw_appearance,
+    local_coords,
+    shape_mask,
+    smooth_noise,
+    texture_mask,
+)
 from vis_bench.data.synthetic_long import plan_long_track
 from vis_bench.data.synthetic_occlusion import add_crossings, crossing_rng, occlusion_label
 from vis_bench.errors import InputError
@@ -492,9 +499,7 @@ def _plan_track(
         category_id=category_id,
         shape=shape,
         texture=texture,
-        aspect=float(rng.uniform(0.55, 1.0)) if shape in ("disc", "box") else 1.0,
-        period=float(rng.uniform(0.28, 0.45)),
-        phase=float(rng.uniform(0, 1)),
+        **draw_appearance(rng, shape),
         colors=_colour_pair(rng),
         start=start,
         velocity=velocity,

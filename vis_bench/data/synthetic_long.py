@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vis_bench.data.raster import MAX_EXTENT
+from vis_bench.data.raster import MAX_EXTENT, draw_appearance
 
 #: pixels per frame, as a fraction of the frame's shorter side
 _SPEED = (0.006, 0.02)
@@ -90,9 +90,7 @@ def plan_long_track(
         category_id=category_id,
         shape=shape,
         texture=texture,
-        aspect=float(rng.uniform(0.55, 1.0)) if shape in ("disc", "box") else 1.0,
-        period=float(rng.uniform(0.28, 0.45)),
-        phase=float(rng.uniform(0, 1)),
+        **draw_appearance(rng, shape),
         colors=colours,
         points=np.stack(points),
         times=np.asarray(times),

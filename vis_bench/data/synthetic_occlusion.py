@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from vis_bench.data.raster import draw_appearance
 from vis_bench.formats.occlusion import level_of_covered_fraction
 
 #: an occluder's radius relative to the track it crosses (at least as large: severe is reached)
@@ -74,9 +75,7 @@ def _occluder(target: Any, length: int, looks: tuple, rng: np.random.Generator) 
         category_id=category_id,
         shape=shape,
         texture=texture,
-        aspect=float(rng.uniform(0.55, 1.0)) if shape in ("disc", "box") else 1.0,
-        period=float(rng.uniform(0.28, 0.45)),
-        phase=float(rng.uniform(0, 1)),
+        **draw_appearance(rng, shape),
         colors=_colours(rng),
         start=centre - velocity * when,
         velocity=velocity,

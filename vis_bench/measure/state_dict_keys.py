@@ -14,17 +14,23 @@ from typing import Any
 import torch
 from torch import nn
 
+from vis_bench.toolkit.plugin import MethodPlugin
 from vis_bench.toolkit.registry import get_method
 
 KeyList = list[list[Any]]  # [[key, [d0, d1, ...]], ...]
 
 
-def meta_model(method: str, options: Mapping[str, Any]) -> nn.Module:
-    """The model `method` builds with `options`, on the meta device (shapes only)."""
+def meta_plugin(method: str, options: Mapping[str, Any]) -> MethodPlugin:
+    """The plugin `method` builds with `options`, its model on the meta device (shapes only):
+    what the options make of the architecture and the test preprocessing, at no cost."""
     plugin_class = get_method(method)
     with torch.device("meta"):
-        plugin = plugin_class.build(dict(options))
-    return plugin.model
+        return plugin_class.build(dict(options))
+
+
+def meta_model(method: str, options: Mapping[str, Any]) -> nn.Module:
+    """The model `method` builds with `options`, on the meta device (shapes only)."""
+    return meta_plugin(method, options).model
 
 
 def key_list(state_dict: Mapping[str, torch.Tensor]) -> KeyList:

@@ -31,15 +31,8 @@ from vis_bench.report.overlays.scene import DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import OCCLUSION_AP, datasets_of
-from vis_bench.report.tables_document import has_video_lengths, tables_markdown
+from vis_bench.report.tables_document import tables_markdown
 from vis_bench.report.video_browser import Browser, BrowserLimits, build_browser
-
-#: plots the page shows: file name under <run>/plots/ -> title
-PLOTS = {
-    "ap_vs_fps.png": "AP vs FPS",
-    "ap_vs_clip_length.png": "AP vs clip length",
-    "memory_vs_frames.png": "Peak memory vs frames per video",
-}
 
 
 def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
@@ -70,25 +63,18 @@ def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
 
 def _plots(record_set: RecordSet, plots_dir: Path | None) -> list[dict[str, str]]:
     """The run's plots as data URIs: read from `plots_dir` where drawn, else drawn here."""
-    from vis_bench.report.memory_plot import plot_memory_vs_frames
-    from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
+    from vis_bench.report.plot_index import RUN_PLOTS
 
-    draw = {
-        "ap_vs_fps.png": plot_ap_vs_fps,
-        "ap_vs_clip_length.png": plot_ap_vs_clip_length,
-        "memory_vs_frames.png": plot_memory_vs_frames,
-    }
-    cut = has_video_lengths(record_set)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, title in PLOTS.items():
-            if name == "memory_vs_frames.png" and not cut:
-                continue
-            path = plots_dir / name if plots_dir is not None else None
+        for plot in RUN_PLOTS:
+            path = plots_dir / plot.name if plots_dir is not None else None
             if path is None or not path.is_file():
-                path = draw[name](record_set, Path(tmp) / name)
+                path = plot.draw(record_set, Path(tmp) / plot.name)
             if path is not None:
-                out.append({"title": title, "uri": data_uri(Path(path).read_bytes(), "image/png")})
+                out.append(
+                    {"title": plot.title, "uri": data_uri(Path(path).read_bytes(), "image/png")}
+                )
     return out
 
 
@@ -145,15 +131,17 @@ def report_context(
     limits: BrowserLimits,
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
+    folder: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the template shows, as plain data."""
+    """Everything the template shows, as plain data (`folder`: the run folder as the page names
+    it, default the record set's)."""
     from vis_bench.report.cell_records import cell_sections
 
     browser: Browser = build_browser(record_set, limits, log)
     return {
         "title": title,
         "datasets": datasets_of(record_set),
-        "run_dir": str(record_set.folder),
+        "run_dir": folder or str(record_set.folder),
         "leaderboards": _leaderboard(record_set),
         "tables_html": _tables_html(record_set, title),
         "plots": _plots(record_set, plots_dir),
@@ -173,6 +161,14 @@ def _provenance() -> str:
     return f"vis-bench at commit {label}"
 
 
+def inline_code(text: Any) -> Any:
+    """Plain text with markdown's `code` spans as <code> (everything else escaped): notes and
+    record fields are written for markdown files and terminals, and the page renders them."""
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
 def render_report(context: dict[str, Any]) -> str:
     """The page's HTML from the package's Jinja2 templates."""
     import jinja2
@@ -185,6 +181,7 @@ def render_report(context: dict[str, Any]) -> str:
         lstrip_blocks=True,
     )
     environment.filters["points"] = lambda v: "-" if v is None else f"{100 * v:.1f}"
+    environment.filters["code"] = inline_code
     environment.filters["ranges"] = frame_ranges
     return environment.get_template("report.html.j2").render(**context)
 
@@ -196,9 +193,10 @@ def write_html_report(
     limits: BrowserLimits | None = None,
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
+    folder: str | None = None,
 ) -> Path:
     """Write the page of the record set's run folder (default: <run folder>/report.html), whole
-    or not at all."""
+    or not at all; `folder` names the run folder on the page (a copy drawn elsewhere)."""
     run_dir = record_set.folder
     if run_dir is None:
         raise InputError(
@@ -207,6 +205,6 @@ def write_html_report(
         )
     title = title or f"vis-bench: {run_dir.name}"
     out = Path(out) if out is not None else run_dir / REPORT_FILE
-    context = report_context(record_set, title, limits or BrowserLimits(), plots_dir, log)
+    context = report_context(record_set, title, limits or BrowserLimits(), plots_dir, log, folder)
     write_atomic(out, render_report(context))
     return out

@@ -220,7 +220,7 @@ def leaderboard_markdown(
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]
     matched = published_entries(record_set, record_set.published)
     if matched:
-        lines += ["Published numbers (results/published.yaml):", ""]
+        lines += ["Published numbers (the released checkpoints, `methods --pretrained`):", ""]
         lines += [f"- {line}" for line in source_lines(matched)] + [""]
     if settings:
         lines += ["Settings (from the records):", ""]

@@ -11,10 +11,9 @@ from vis_bench.errors import InputError
 from vis_bench.report.exports import CELLS_FILE, cells_frame
 from vis_bench.report.html_report import write_html_report
 from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
-from vis_bench.report.memory_plot import plot_memory_vs_frames
-from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
+from vis_bench.report.plot_index import draw_plots
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.tables_document import has_video_lengths, tables_markdown
+from vis_bench.report.tables_document import tables_markdown
 
 
 def write_reports(
@@ -35,17 +34,7 @@ def write_reports(
     cells = out_dir / CELLS_FILE
     write_atomic(cells, cells_frame(record_set).to_csv(index=False))
     written.append(cells)
-    for plot, name in (
-        (plot_ap_vs_clip_length, "ap_vs_clip_length.png"),
-        (plot_ap_vs_fps, "ap_vs_fps.png"),
-    ):
-        path = plot(record_set, out_dir / "plots" / name)
-        if path is not None:
-            written.append(path)
-    if has_video_lengths(record_set):
-        path = plot_memory_vs_frames(record_set, out_dir / "plots" / "memory_vs_frames.png")
-        if path is not None:
-            written.append(path)
+    written += draw_plots(record_set, out_dir / "plots")
     if html:
         written += _html_report(record_set, out_dir, title, log)
     board = out_dir / "leaderboard.md"

@@ -1,7 +1,9 @@
 """Plots from records (matplotlib, headless): AP vs clip length per method, AP vs FPS.
 
 Every plot's title names what it compares: the methods, the dataset and the machine, so a figure
-pasted elsewhere still says where its numbers come from.
+pasted elsewhere still says where its numbers come from. AP is drawn with each cell's bootstrap
+interval (the record's `AP_ci`, as computed: the bars need not be symmetric), and the legend sits
+right of the axes, never over a point.
 """
 
 from __future__ import annotations
@@ -46,45 +48,107 @@ def plot_title(record_set: RecordSet, what: str) -> str:
     )
 
 
+def ap_error(frame) -> list[list[float]] | None:
+    """matplotlib's yerr of the rows' AP: [below, above] from each cell's bootstrap interval
+    (`AP_ci`, as computed: often skewed), 0 where a cell has none; None when no cell has one."""
+    if "AP_ci" not in frame or not frame["AP_ci"].map(_interval).any():
+        return None
+    below, above = [], []
+    for ap, ci in zip(frame["AP"], frame["AP_ci"], strict=True):
+        low, high = (100 * ci[0], 100 * ci[1]) if _interval(ci) else (ap, ap)
+        below.append(max(0.0, ap - low))
+        above.append(max(0.0, high - ap))
+    return [below, above]
+
+
+def _interval(value) -> bool:
+    return isinstance(value, list | tuple) and len(value) == 2 and None not in value
+
+
+def outside_legend(ax, title: str | None = None) -> None:
+    """The legend right of the axes, off the data."""
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=8, title=title
+    )
+
+
+def ap_label(frame) -> str:
+    """The AP axis's label, saying what the bars are when there are any."""
+    if ap_error(frame) is None:
+        return "AP"
+    return "AP (bars: the cell's 95% bootstrap interval)"
+
+
+def clip_positions(values) -> tuple[dict[str, float], list[float], list[str]]:
+    """x position of each clip length ('all' right of the longest), and the ticks."""
+    numeric = sorted({int(v) for v in values if str(v).isdigit()})
+    all_x = max(numeric) * 2 if numeric else 1
+    position = {str(v): float(v) for v in numeric} | {"all": float(all_x)}
+    ticks = [*map(float, numeric), float(all_x)] if "all" in set(map(str, values)) else numeric
+    labels = [str(int(t)) for t in numeric] + (["all"] if "all" in set(map(str, values)) else [])
+    return position, ticks, labels
+
+
 def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | None:
-    """One line per method; 'all' (whole video) is drawn at the right end."""
+    """One line per method, AP with its interval at each clip length; 'all' (whole video) at
+    the right end. Methods are nudged apart sideways so their bars do not cover each other."""
     frame = _measured(records_frame(record_set), ("AP",))
     if frame.empty:
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    numeric = [int(v) for v in frame["clip_length"] if v.isdigit()]
-    all_x = (max(numeric) * 2) if numeric else 1
-    for method, group in frame.groupby("method"):
-        xs = [all_x if v == "all" else int(v) for v in group["clip_length"]]
-        pairs = sorted(zip(xs, group["AP"], strict=True))
-        ax.plot([p[0] for p in pairs], [p[1] for p in pairs], marker="o", label=method)
-    ticks = sorted(set(numeric)) + [all_x]
-    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + ["all"])
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    position, ticks, tick_labels = clip_positions(frame["clip_length"])
+    groups = list(frame.groupby("method"))
+    for i, (method, group) in enumerate(groups):
+        nudge = 1.0 + 0.04 * (i - (len(groups) - 1) / 2)  # log axis: a factor
+        group = group.assign(x=[position[v] * nudge for v in group["clip_length"]]).sort_values("x")
+        ax.errorbar(
+            group["x"], group["AP"], yerr=ap_error(group), marker="o", capsize=3, label=method
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks, tick_labels)
+    ax.minorticks_off()
     ax.set_xlabel("clip length T (frames)")
-    ax.set_ylabel("AP")
+    ax.set_ylabel(ap_label(frame))
     ax.set_title(plot_title(record_set, "AP vs clip length"), fontsize=8)
     ax.grid(alpha=0.3)
-    ax.legend()
+    outside_legend(ax)
     return _save(fig, path)
 
 
 def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
-    """Accuracy/speed trade-off: one point per cell, labelled with its clip length."""
+    """Accuracy/speed trade-off: one point per cell with its AP interval, labelled with its clip
+    length (cells of a method on one spot share a label; labels clear of points and of each
+    other: plot_labels.py)."""
+    from vis_bench.report.plot_labels import merged, place
+
     frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
     if frame.empty:
         return None
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    colours = {}
     for method, group in frame.groupby("method"):
-        ax.scatter(group["fps_end_to_end"], group["AP"], label=method)
-        for _, row in group.iterrows():
-            ax.annotate(f"T={row['clip_length']}", (row["fps_end_to_end"], row["AP"]), fontsize=7)
+        bars = ax.errorbar(
+            group["fps_end_to_end"],
+            group["AP"],
+            yerr=ap_error(group),
+            fmt="o",
+            capsize=3,
+            label=method,
+        )
+        colours[method] = bars[0].get_color()
     ax.set_xlabel("FPS (end to end)")
-    ax.set_ylabel("AP")
+    ax.set_ylabel(ap_label(frame))
     ax.set_title(plot_title(record_set, "AP vs FPS"), fontsize=8)
     ax.grid(alpha=0.3)
-    ax.legend()
+    outside_legend(ax)
+    fig.tight_layout()
+    labels = []
+    for method, group in frame.groupby("method"):
+        points = list(zip(group["fps_end_to_end"], group["AP"], group["clip_length"], strict=True))
+        labels += merged(points, ax, colours[method])
+    place(ax, labels, list(zip(frame["fps_end_to_end"], frame["AP"], strict=True)))
     return _save(fig, path)
 
 

@@ -1,7 +1,7 @@
 """The "published" column of tables and the leaderboard: the authors' AP beside the measured one.
 
-A record gets a published number only when its setting matches an entry of results/published.yaml
-(`vis_bench.published.published_match`: method, dataset and split, backbone, clip length, stride,
+A record gets a published number only when its setting matches a published entry of a released
+checkpoint's declaration (`vis_bench.published.published_match`: method, dataset and split, backbone, clip length, stride,
 resolution). Reports add the columns only when at least one record matches, so runs on the
 synthetic data (the default run) keep their tables as they were. The difference is measured minus
 published, in AP points; the entries' sources are listed under the table.
@@ -12,22 +12,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from vis_bench.published import DEFAULT_PATH, Published, load_published, published_match
+from vis_bench.published import Published, default_published, published_match
 
 PUBLISHED_COLUMN = "AP published"
 DELTA_COLUMN = "Δ published"
 
 
-def load_default_published() -> Published | None:
-    """The project's published numbers; None where the file is not installed (a wheel)."""
-    return load_published(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None
+def load_default_published() -> Published:
+    """The published numbers of every registered method's released checkpoints."""
+    return default_published()
 
 
 def published_entries(
     records: Iterable[dict[str, Any]], published: Published | None
 ) -> dict[str, dict[str, Any]]:
     """Record key -> the published entry its setting matches (records without a match left out;
-    `published` is the record set's, None where the project's file is not installed)."""
+    `published` is the record set's; None: nothing to match)."""
     if published is None:
         return {}
     found = {}

@@ -4,7 +4,8 @@ Tables, plots, the leaderboard and the HTML page are pure functions of a `Record
 per report from records (a run folder's records.jsonl, several folders', or records in memory).
 Building it is the only place the report reads files: the cell selection (`latest_records`), the
 configs of older records (`settings.with_configs`), each cell's per-video matching and bootstrap
-replicate values (for paired comparisons) and the project's published numbers. A file that is not
+replicate values (for paired comparisons), the project's published numbers, and how each
+method's declaration links its tracks across clips (the registry). A file that is not
 there is kept as `Missing` with the reason, which the report then shows instead of a mark.
 
 A record names its side files by the path the run had (relative to the checkout it ran in); a set
@@ -67,6 +68,10 @@ class RecordSet:
     cells: Mapping[str, CellFiles] = field(default_factory=dict)
     published: Published | None = None
     folder: Path | None = None
+    #: method -> how its spec links tracks across clips, for the methods that link query tracks
+    #: frame to frame (a per-frame model then gives the same tracks under every clip schedule);
+    #: read from the registry when the set is built, empty where a method is not installed
+    query_linking: Mapping[str, str] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -87,7 +92,7 @@ class RecordSet:
         """The records `keep` accepts, with their files (nothing read again)."""
         kept = tuple(r for r in self.records if keep(r))
         cells = {r["key"]: self.cells[r["key"]] for r in kept if r["key"] in self.cells}
-        return RecordSet(kept, cells, self.published, self.folder)
+        return RecordSet(kept, cells, self.published, self.folder, self.query_linking)
 
     def files(self, record: Record) -> CellFiles:
         """The files of a record's cell (all `Missing` for a record not in the set)."""
@@ -127,7 +132,25 @@ def _build(sources: list[tuple[list[Record], Path | None]]) -> RecordSet:
     cells = {r["key"]: _cell_files(r, origin[id(r)], indexes[origin[id(r)]]) for r in latest}
     folders = {folder for _, folder in sources}
     folder = folders.pop() if len(folders) == 1 else None
-    return RecordSet(latest, cells, load_default_published(), folder)
+    methods = {str(r.get("method")) for r in latest}
+    return RecordSet(latest, cells, load_default_published(), folder, query_linking(methods))
+
+
+def query_linking(methods: Iterable[str]) -> dict[str, str]:
+    """How each of `methods` links query tracks across clips, as its spec declares (only those
+    whose linking is the query-track kind; a method not registered here is left out)."""
+    from vis_bench.toolkit.linking import links_query_tracks
+    from vis_bench.toolkit.registry import UnknownMethodError, get_method
+
+    found = {}
+    for name in sorted(methods):
+        try:
+            linking = get_method(name).spec.linking
+        except (UnknownMethodError, ImportError, AttributeError):
+            continue
+        if links_query_tracks(linking):
+            found[name] = linking.name
+    return found
 
 
 def _index(folder: Path | None) -> dict[str, Any]:

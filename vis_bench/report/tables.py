@@ -44,6 +44,26 @@ DEFAULT_COLUMNS = (
     "AR10",
     "fps_end_to_end",
     "fps_model",
+    "gmacs_per_frame",
+    "params",
+    "peak_rss_mb",
+)
+#: a record field's name in a table's header: the leaderboard's words where it has them
+HEADINGS = {
+    "clip_length": "T",
+    "stride": "S",
+    "fps_end_to_end": "FPS",
+    "fps_model": "model FPS",
+    "gmacs_per_frame": "GMACs",
+    "params": "params",
+    "peak_rss_mb": "memory MiB",
+}
+#: what the headings mean, printed under the all-cells table
+HEADINGS_NOTE = (
+    "T: clip length (frames; all = the whole video in one clip), S: stride; AP/AR x100; FPS: end "
+    "to end (all frames / the time to finalise every video, stitching and encoding included), "
+    "model FPS: the method's forward alone on one clip; GMACs per frame; params: parameters; "
+    "memory MiB: the worker's peak RSS."
 )
 #: appended to an FPS value measured on a loaded machine
 LOADED_MARK = "*"
@@ -149,6 +169,7 @@ def comparison_table(
     ]
     if (out["status"] == "ok").all():
         out = out.drop(columns="status")
+    out = out.rename(columns=HEADINGS)
     return out.to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
 
 
@@ -165,7 +186,9 @@ def _cell_value(row: pd.Series, column: str) -> str:
         return ""
     if column in INTERVAL_METRICS:
         return with_interval(value, row.to_dict(), column, 2)
-    text = f"{value:.2f}"
+    if column == "params":
+        return f"{value / 1e6:.1f}M"
+    text = f"{value:.0f}" if column == "peak_rss_mb" else f"{value:.2f}"
     if column.startswith("fps") and was_loaded(row.to_dict()):
         text += LOADED_MARK
     if column.startswith(("fps", "gmacs", "peak")) and non_default(row.to_dict()):
@@ -287,7 +310,7 @@ def notes_lines(record_set: RecordSet) -> list[str]:
     matched = published_entries(latest, record_set.published)
     if matched:
         lines.append(
-            f"{PUBLISHED_COLUMN}: the authors' AP for the cell's setting (results/published.yaml); "
+            f"{PUBLISHED_COLUMN}: the authors' AP for the cell's setting (`methods --pretrained`); "
             f"{DELTA_COLUMN} = measured - published, in AP points"
         )
         lines += [f"published {line}" for line in source_lines(matched)]

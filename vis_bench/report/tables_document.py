@@ -6,12 +6,15 @@ from vis_bench.report.breakdowns import ERROR_NOTE, error_table, per_category_ta
 from vis_bench.report.memory_plot import memory_table
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import (
+    HEADINGS_NOTE,
     OCCLUSION_AP,
     OCCLUSION_AR,
+    clip_length_order,
     comparison_table,
     datasets_of,
     notes_lines,
     pivot_table,
+    records_frame,
 )
 
 
@@ -20,14 +23,37 @@ def has_video_lengths(record_set: RecordSet) -> bool:
     return any(r.get("video_frames") is not None for r in record_set)
 
 
+def same_ap_lines(record_set: RecordSet) -> list[str]:
+    """Why a method's AP is the same at every clip length, for each method where it is and whose
+    declaration links its query tracks frame to frame (the record set's `query_linking`)."""
+    frame = records_frame(record_set)
+    if frame.empty or "AP" not in frame:
+        return []
+    lines = []
+    for method, linking in sorted(record_set.query_linking.items()):
+        rows = frame[(frame["method"] == method) & frame["AP"].notna()]
+        if rows["clip_length"].nunique() > 1 and rows["AP"].round(6).nunique() == 1:
+            lengths = ", ".join(sorted(rows["clip_length"].unique(), key=clip_length_order))
+            lines.append(
+                f"{method}: the same AP at every clip length ({lengths}). Its declaration links "
+                f"its tracks frame to frame ({linking}), so under any clip schedule its per-frame "
+                "predictions become the same tracks: the clip length changes only its speed and "
+                "memory."
+            )
+    return lines
+
+
 def tables_markdown(record_set: RecordSet, title: str) -> str:
     """The document: all cells, AP and FPS by clip length, occlusion levels and memory against
     video length where the records have them, then the notes."""
     datasets = "; ".join(datasets_of(record_set)) or "-"
     parts = [f"# {title}", "", f"Dataset: {datasets}", "", "## All cells", ""]
-    parts += [comparison_table(record_set), ""]
+    parts += [comparison_table(record_set), "", HEADINGS_NOTE, ""]
     parts += ["## AP by clip length", "", pivot_table(record_set, "AP", "method", "clip_length")]
     parts += [""]
+    same = same_ap_lines(record_set)
+    if same:
+        parts += [*same, ""]
     parts += [
         "## End-to-end FPS by clip length",
         "",

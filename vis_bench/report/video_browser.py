@@ -3,13 +3,16 @@
 The methods are the leaderboard's cells (each (method, checkpoint)'s best-AP cell). Videos are
 listed worst first: by the mean over those cells of each one's AP on that video alone (the
 statistics module's per-video AP, from the matching each cell kept). For the first `videos` of
-them the page embeds, per column, a strip of `frames` evenly spaced frames drawn as `show` draws
-them (`panel_size` px on the longer side, JPEG), and each method's per-track diagnosis. Those
+them the page embeds `frames` evenly spaced frames (`panel_size` px on the longer side: large
+enough to judge a mask), once for all columns, and per column the layers `show` draws over them
+(overlays/layers.py: each track a transparent strip, captions and headers as text), so the page
+can hide the captions or show one track alone; and each method's per-track diagnosis. Those
 limits keep a report of a few dozen videos at a few megabytes; the page says what it left out.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,7 @@ from vis_bench.report.overlays.inputs import (
     per_video_ap,
     run_cells,
 )
+from vis_bench.report.overlays.layers import browser_columns, caption_text_size, frame_strip
 from vis_bench.report.overlays.media import data_uri, jpeg_bytes
 from vis_bench.report.overlays.scene import VideoInfo, video_scene
 from vis_bench.report.overlays.sheets import SceneRenderer, evenly_spaced
@@ -39,8 +43,8 @@ class BrowserLimits:
 
     videos: int = 12
     frames: int = 10
-    panel_size: int = 192
-    jpeg_quality: int = 65
+    panel_size: int = 360
+    jpeg_quality: int = 70
 
 
 @dataclass
@@ -53,11 +57,18 @@ class VideoEntry:
     ap: list[float | None]
     mean_ap: float | None
     frames: list[int] = field(default_factory=list)
+    #: the sampled frames as one JPEG strip (a data URI), shared by every column
+    frames_uri: str = ""
+    #: per column: its title and layers ({key, slot, uri})
     panels: list[dict[str, Any]] = field(default_factory=list)
+    #: what the page's script draws as text: per column its captions, status lines and
+    #: timeline, and the GT tracks one can show alone (JSON, `</` escaped)
+    data: str = ""
     methods: list[dict[str, Any]] = field(default_factory=list)
-    #: one panel's size in the strips (videos of a split may differ in size)
+    #: one panel's size (videos of a split may differ in size) and its captions' text size
     panel_height: int = 0
     panel_width: int = 0
+    caption_px: int = 0
 
 
 @dataclass
@@ -97,20 +108,37 @@ def _diagnosis(scene_method) -> dict[str, Any]:
 
 
 def _draw(entry: VideoEntry, sources: Sources, limits: BrowserLimits) -> None:
-    """Fill `entry` with its strips and diagnosis."""
+    """Fill `entry` with its frames, each column's layers and text, and the diagnosis."""
     video = sources.dataset.video(entry.id)
     info = VideoInfo(video.id, video.name, video.height, video.width, video.length)
     scene = video_scene(sources.gt, sources.methods, info, sources.has_annotations)
     renderer = SceneRenderer(scene, sources.frame_reader(video), limits.panel_size)
     entry.length = video.length
     entry.frames = evenly_spaced(video.length, limits.frames)
-    strips = renderer.strips(entry.frames)
+    strip = frame_strip(renderer, entry.frames)
+    entry.frames_uri = data_uri(jpeg_bytes(strip, limits.jpeg_quality), "image/jpeg")
+    columns = browser_columns(renderer, entry.frames)
     entry.panels = [
-        {"title": title, "uri": data_uri(jpeg_bytes(strip, limits.jpeg_quality), "image/jpeg")}
-        for title, strip in zip(renderer.columns, strips, strict=True)
+        {
+            "title": column.title,
+            "layers": [
+                {"key": layer.key, "slot": layer.slot, "uri": data_uri(layer.png(), "image/png")}
+                for layer in column.layers
+            ],
+        }
+        for column in columns
     ]
+    tracks = [(t.slot, t.caption) for t in scene.gt or [] if not t.crowd]
+    data = {
+        "tracks": tracks,
+        "columns": [
+            {"captions": c.captions, "status": c.status, "timeline": c.timeline} for c in columns
+        ],
+    }
+    entry.data = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     entry.methods = [_diagnosis(m) for m in scene.methods]
-    entry.panel_height, entry.panel_width = renderer.style.total_height, renderer.style.width
+    entry.panel_height, entry.panel_width = renderer.style.height, renderer.style.width
+    entry.caption_px = caption_text_size(renderer)
 
 
 def _sources(run_dir: Path, record_set: RecordSet, cells: list[RunCell]) -> Sources:
@@ -159,6 +187,7 @@ def _limits_note(browser: Browser, limits: BrowserLimits) -> str:
     )
     return (
         f"Overlays of {videos}, at most {limits.frames} evenly spaced frames each, panels "
-        f"{limits.panel_size} px on the longer side, JPEG quality {limits.jpeg_quality} "
-        "(`run_bench.py show` draws any video whole, at any size)."
+        f"{limits.panel_size} px on the longer side (`report --panel-size`), frames in JPEG "
+        f"quality {limits.jpeg_quality}, masks lossless; `run_bench.py show` draws any video "
+        "whole, at any size."
     )

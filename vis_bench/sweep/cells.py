@@ -55,6 +55,8 @@ class Cell:
         }
         if self.video_frames is not None:
             identity["video_frames"] = self.video_frames
+        if self.method.variant is not None:
+            identity["variant"] = self.method.variant
         return identity
 
     def key(self, dataset_id: str) -> str:
@@ -64,7 +66,7 @@ class Cell:
     def label(self) -> str:
         """e.g. "NAME T=5 S=3 144p cpu fp32" (T=all: "one clip")."""
         schedule = "T=all" if self.stride is None else f"T={self.clip_length} S={self.stride}"
-        parts = [self.method.name, schedule]
+        parts = [self.method.variant or self.method.name, schedule]
         if self.resolution is not None:
             parts.append(f"{self.resolution}p")
         parts += [self.device, self.dtype]

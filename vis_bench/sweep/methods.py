@@ -5,10 +5,17 @@ wastes hours, so everything that can be known up front is checked here, with the
 the message (`methods[1].checkpoint`): the method name, its options (the method's own dataclass),
 the checkpoint file (present, readable, and made for this method), and a project checkpoint's
 stored options, which become the defaults the config's options override.
+
+An entry may name a released checkpoint instead of a method (`name: METHOD.VARIANT`,
+`methods --pretrained` lists them): its method is built with the variant's options (under the
+checkpoint's stored ones and the config's own), its label space is the variant's unless the entry
+gives one, and the records name the variant.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +29,13 @@ from vis_bench.toolkit.checkpoint_files import (
     resolve_checkpoint,
 )
 from vis_bench.toolkit.options import options_dict
-from vis_bench.toolkit.registry import UnknownMethodError, get_method, signature_scores
+from vis_bench.toolkit.pretrained import PretrainedVariant
+from vis_bench.toolkit.registry import (
+    PRETRAINED,
+    UnknownMethodError,
+    get_method,
+    signature_scores,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class MethodEntry:
     label_space: str | None = None
     category_map: str = "strict"
     category_aliases: dict[str, str] = field(default_factory=dict, hash=False)
+    #: the released checkpoint the entry named (`method.variant`), None for a method name
+    variant: str | None = None
 
     def fingerprint(self) -> str | None:
         return checkpoint_fingerprint(self.checkpoint_path)
@@ -112,22 +127,56 @@ def _label_space(entry: MethodConfig, where: str, source: str) -> str | None:
     return entry.label_space
 
 
+def named_variant(name: str, where: str, source: str) -> PretrainedVariant | None:
+    """The released checkpoint a method entry names (`method.variant`), None for a method name;
+    an unknown or unsupported variant is an InputError naming the field."""
+    if "." not in name:
+        return None
+    if name not in PRETRAINED:
+        method = name.split(".", 1)[0]
+        same = PRETRAINED.match(f"{method}.*")
+        known = ", ".join(same) if same else "none of this method"
+        close = difflib.get_close_matches(name, PRETRAINED.names(), n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        raise InputError(
+            f"unknown released checkpoint {name!r}{hint}; {method}'s: {known} "
+            "(`run_bench.py methods --pretrained` lists them all)",
+            path=source,
+            field=f"{where}.name",
+        )
+    variant = PRETRAINED.get(name)
+    if variant.unsupported:
+        raise InputError(
+            f"{variant.name} cannot run in vis-bench: {variant.unsupported}",
+            path=source,
+            field=f"{where}.name",
+        )
+    return variant
+
+
 def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
     """Check one method entry of a config (see the module docstring)."""
     where = f"methods[{index}]"
+    variant = named_variant(entry.name, where, source)
+    method = variant.method if variant else entry.name
     try:
-        plugin = get_method(entry.name)
+        plugin = get_method(method)
     except UnknownMethodError as err:
         raise InputError(str(err), path=source, field=f"{where}.name") from err
+    if variant is not None:
+        entry = dataclasses.replace(
+            entry, name=method, label_space=entry.label_space or variant.label_space
+        )
     checkpoint_path, stored = None, {}
     if entry.checkpoint:
         checkpoint_path, stored = _checkpoint(entry, where, source)
-    merged = {**stored, **entry.options}
+    merged = {**(variant.options if variant else {}), **stored, **entry.options}
     parsed = plugin.parse_options(merged, f"{where}.options", source)
     return MethodEntry(
         index=index,
         name=plugin.name,
-        plugin=plugin_reference(entry.name),
+        variant=variant.name if variant else None,
+        plugin=plugin_reference(method),
         options=dict(entry.options),
         model_options=options_dict(parsed),
         checkpoint=entry.checkpoint,

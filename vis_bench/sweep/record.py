@@ -57,6 +57,8 @@ class CellRecord:
     dataset_label: str
     method: str
     method_label: str | None
+    #: the released checkpoint the method entry named (`method.variant`), None for a method name
+    variant: str | None
     checkpoint: str | None
     checkpoint_file: str | None
     checkpoint_strict: bool
@@ -170,6 +172,7 @@ def make_record(
         dataset_label=info.dataset_label,
         method=cell.method.name,
         method_label=cell.method.label,
+        variant=cell.method.variant,
         checkpoint=cell.method.checkpoint,
         checkpoint_file=cell.method.fingerprint(),
         checkpoint_strict=cell.method.checkpoint_strict,

@@ -52,6 +52,7 @@ from vis_bench.toolkit.plugin import (
     VideoRefinement,
 )
 from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.pretrained import Licence, PretrainedVariant, PublishedResult
 from vis_bench.toolkit.query_tracks import QueryTrackLinker
 from vis_bench.toolkit.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.toolkit.registry import register_backbone_parity, register_method
@@ -120,5 +121,8 @@ __all__ = [
     "register_method",
     "register_flop_formula",
     "Registry",
+    "Licence",
+    "PretrainedVariant",
+    "PublishedResult",
     "save_produced",
 ]

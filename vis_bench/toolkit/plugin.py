@@ -26,6 +26,7 @@ import torch
 from vis_bench.toolkit.linking import Linking, SoftIoUStitching
 from vis_bench.toolkit.options import build_dataclass, options_dict
 from vis_bench.toolkit.preprocessing import Preprocessing
+from vis_bench.toolkit.pretrained import PretrainedVariant
 
 if TYPE_CHECKING:
     from vis_bench.toolkit.checkpoint_files import CheckpointContents
@@ -182,6 +183,8 @@ class MethodSpec:
     #: plugin's `frame_features` computes them and `infer_clip_features` the rest of a clip,
     #: so the runner computes each frame once under overlapping clips (`measure.feature_reuse`)
     per_frame_stages: tuple[str, ...] = ()
+    #: the authors' released checkpoints, each a name `<method>.<variant>` (pretrained.py)
+    variants: tuple[PretrainedVariant, ...] = ()
 
     def matches_checkpoint(self, keys: Iterable[str]) -> int:
         """How many signature patterns a checkpoint's keys satisfy (0 when any is unmet)."""
@@ -217,6 +220,7 @@ class MethodSpec:
             "measurements": sorted(self.measurements),
             "stitching": "within a category" if self.stitch_class_aware else "across categories",
             "per-frame stages": list(self.per_frame_stages) or "none",
+            "released checkpoints": [variant.name for variant in self.variants],
         }
 
 
@@ -260,11 +264,22 @@ class MethodPlugin(ABC):
     def create(cls, options: Any) -> MethodPlugin:
         """Build the method from a validated options instance (see `parse_options`)."""
 
-    @abstractmethod
     def load_checkpoint(
         self, checkpoint: str | CheckpointContents, strict: bool = True
     ) -> LoadSummary:
-        """Load the authors' released layout or the project's own, strictly unless told not to."""
+        """Load the authors' released layout (`{"model": ...}`), the project's own or a bare
+        state dict, strictly unless told not to: every key must fit, after the method's own
+        completions (`checkpoint_tensors`). A method whose files need more overrides this."""
+        from vis_bench.toolkit.checkpoint_loading import (
+            checkpoint_contents,
+            load_state_dict_strict,
+        )
+
+        contents = checkpoint_contents(checkpoint)
+        contents.check_method(self.name)
+        tensors = self.checkpoint_tensors(contents.state_dict)
+        self.load_report = load_state_dict_strict(self.model, contents, self.spec, tensors, strict)
+        return self.load_report
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import TypeVar
 from vis_bench.errors import VisBenchError
 from vis_bench.registry import Registry, UnknownEntryError
 from vis_bench.toolkit.plugin import MethodPlugin, ParityReference
+from vis_bench.toolkit.pretrained import PretrainedVariant
 
 ENTRY_POINT_GROUP = "vis_bench.methods"
 #: the package holding the in-tree methods (the repository's methods/ folder)
@@ -53,6 +54,17 @@ def _import_in_tree_plugins() -> None:
 METHODS: Registry[type[MethodPlugin]] = Registry(
     "method", base=MethodPlugin, loader=_import_in_tree_plugins
 )
+
+
+def _load_methods() -> None:
+    """Registering a method registers its released checkpoints: load every method."""
+    METHODS.names()
+
+
+#: every released checkpoint by its name `method.variant`, from the methods' specs
+PRETRAINED: Registry[PretrainedVariant] = Registry(
+    "released checkpoint", base=PretrainedVariant, instance=True, loader=_load_methods
+)
 #: backbone name (or family alias) -> its module-level parity reference (`parity --backbone`)
 BACKBONE_PARITY: Registry[ParityReference] = Registry(
     "backbone parity reference", base=ParityReference, instance=True
@@ -72,7 +84,11 @@ def register_method(name: str) -> Callable[[type[P]], type[P]]:
                 f"{_describe(plugin)} is registered as {name!r} but its spec names "
                 f"{getattr(spec, 'name', None)!r}; give it a MethodSpec with that name"
             )
+        for variant in spec.variants:
+            variant.check(spec.name)
         METHODS.register(name.lower(), plugin)
+        for variant in spec.variants:
+            PRETRAINED.register(variant.name, variant)
         return plugin
 
     return decorator
@@ -97,6 +113,16 @@ def get_method(name: str) -> type[MethodPlugin]:
             f"{getattr(spec, 'name', None)!r}; its entry point must use that name"
         )
     return plugin
+
+
+def pretrained_variant(name: str) -> PretrainedVariant:
+    """The released checkpoint named `method.variant`; unknown names list the known ones."""
+    return PRETRAINED.get(name)
+
+
+def pretrained_variants(pattern: str | None = None) -> list[PretrainedVariant]:
+    """Released checkpoints whose names match a wildcard pattern (all for None), sorted."""
+    return [PRETRAINED.get(name) for name in PRETRAINED.match(pattern)]
 
 
 def method_origin(name: str) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from vis_bench.methods.common.backbone_registry import detect_backbone
+from vis_bench.methods.common.detectron2_input import detectron2_preprocessing, pad_frames
 from vis_bench.methods.common.fast_paths import (
     RecordsFastPaths,
     ensure_prepared,
@@ -28,25 +29,18 @@ from vis_bench.methods.families.mask2former.model import (
     Mask2FormerConfig,
     Mask2FormerModel,
     build_model,
-    pad_frames,
 )
 from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFeatures, split_frames
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.families.mask2former.training import criterion_for, mask2former_losses
 from vis_bench.toolkit import (
-    CheckpointContents,
     ClipResult,
     LoadReport,
     MethodPlugin,
     Preprocessing,
     TrainingRecipe,
-    checkpoint_contents,
-    load_state_dict_strict,
 )
 
-PIXEL_MEAN = (123.675, 116.280, 103.530)
-PIXEL_STD = (58.395, 57.120, 57.375)
-MAX_SIZE_TEST = 1333
 #: MIN_SIZE_TEST and NUM_OBJECT_QUERIES of the released configs, per backbone
 RELEASE_TEST_SIZE = {"resnet50": 360, "swin_l": 480}
 RELEASE_QUERIES = {"resnet50": 100, "swin_l": 200}
@@ -69,15 +63,8 @@ TRAINING_RECIPE_ARGS = {
 
 
 def test_preprocessing(shorter_side: int) -> Preprocessing:
-    return Preprocessing(
-        shorter_side=shorter_side,
-        resize="pil-bilinear",
-        max_size=MAX_SIZE_TEST,
-        mean=PIXEL_MEAN,
-        std=PIXEL_STD,
-        pixel_divisor=1.0,
-        size_divisibility=32,
-    )
+    """The released configs' test mapper at a given MIN_SIZE_TEST."""
+    return detectron2_preprocessing(shorter_side)
 
 
 @dataclass
@@ -124,15 +111,6 @@ class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
     @property
     def preprocessing(self) -> Preprocessing:
         return test_preprocessing(int(self.options.min_size_test))
-
-    def load_checkpoint(
-        self, checkpoint: str | CheckpointContents, strict: bool = True
-    ) -> LoadReport:
-        """detectron2 release files (`{"model": ...}`), project files or bare state dicts."""
-        contents = checkpoint_contents(checkpoint)
-        contents.check_method(self.name)
-        self.load_report = load_state_dict_strict(self.model, contents, self.spec, strict=strict)
-        return self.load_report
 
     @classmethod
     def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:

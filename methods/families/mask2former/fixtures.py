@@ -9,20 +9,34 @@ would compare a different network). Layout: tests/fixtures/golden/mask2former_vi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from vis_bench.methods.families.mask2former.base_plugin import PIXEL_MEAN, PIXEL_STD
-from vis_bench.methods.families.mask2former.model import Mask2FormerConfig, pad_frames
+from vis_bench.methods.common.detectron2_input import PIXEL_MEAN, PIXEL_STD, pad_frames
+from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.families.mask2former.model import (
+    Mask2FormerConfig,
+    Mask2FormerModel,
+    build_model,
+)
 from vis_bench.methods.families.mask2former.postprocess import (
     frame_logits_to_video,
     masks_to_output,
     top_predictions,
 )
-from vis_bench.toolkit import InputError, ParityReport, encode_rle, load_fixture_file
+from vis_bench.toolkit import (
+    InputError,
+    ParityReport,
+    compare_tree,
+    encode_rle,
+    load_fixture_file,
+    load_fixture_weights,
+)
 
 #: detectron2 config key -> (Mask2FormerConfig field, value transform)
 OVERRIDES = {
@@ -43,6 +57,51 @@ BACKBONE_LEVELS = ("res2", "res3", "res4", "res5")
 SCORE_TOLERANCE = 1e-5
 #: mask pixels allowed to flip where a logit is within float noise of 0 (per result)
 FLIPPED_PIXELS = 8
+
+
+#: the fixture READMEs' tolerance for raw outputs and intermediates
+RAW_TOLERANCE = 1e-4
+#: what a family fixture set holds beside meta.json, state_dict.pt and features.pt
+FORWARD_FILES = ("forward.pt", "postprocess.pt")
+
+
+@dataclass
+class ForwardCheck:
+    """A fixture's network run on its stored backbone features, already compared with its
+    forward.pt: what a member's parity goes on to check (linking, post-processing)."""
+
+    model: Mask2FormerModel
+    features: dict[str, torch.Tensor]
+    sizes: dict[str, Any]
+    present: set[str]
+    pixel: Any
+    out: Any
+    produced: dict[str, Any]
+
+
+def check_forward(
+    report: ParityReport,
+    fixture_dir: Path,
+    architecture: str,
+    temporal: bool,
+    fixture_outputs: Callable[[Any, Any], dict[str, Any]],
+) -> ForwardCheck:
+    """Build the network from meta.json, load state_dict.pt (keys in order), run it on
+    features.pt and compare its outputs (laid out by `fixture_outputs`) with forward.pt; the
+    padded input's size is checked too."""
+    model = build_model(fixture_config(fixture_dir, architecture), temporal=temporal)
+    load_fixture_weights(report, model, fixture_dir / "state_dict.pt", check_order=True)
+    prepare_for_inference(model)
+    present = set(report.expect_files(fixture_dir, FORWARD_FILES))
+    features, sizes = backbone_features(fixture_dir)
+    with torch.no_grad():
+        pixel, out = model.forward_features(features, keep_aux=True)
+    produced = fixture_outputs(pixel, out)
+    if "forward.pt" in present:
+        expected = forward_tree(load_fixture_file(fixture_dir / "forward.pt"))
+        compare_tree(report, "", produced, expected, lambda _path: RAW_TOLERANCE)
+    check_preprocessing(report, sizes)
+    return ForwardCheck(model, features, sizes, present, pixel, out, produced)
 
 
 def read_meta(fixture_dir: Path, architecture: str) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.detectron2_input import pad_frames
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
 from vis_bench.methods.common.tiny_backbone import DEFAULT_WIDTH, TinyResNet
@@ -37,7 +37,6 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
 from vis_bench.toolkit import InputError
 
 #: detectron2's `ImageList.from_tensors(images, size_divisibility=32)`
-SIZE_DIVISIBILITY = 32
 BACKBONES = ("resnet50", "swin_l", "tiny")
 #: the released models' backbones (`keys --backbone`); "tiny" is the project's own
 RELEASE_BACKBONES = ("resnet50", "swin_l")
@@ -196,21 +195,6 @@ class Mask2FormerModel(nn.Module):
         """Backbone features res2..res5 [T, C, h, w] -> (pixel-decoder outputs, predictions)."""
         pixel = self.sem_seg_head.pixel_decoder(features)
         return pixel, self.decode(pixel, keep_aux)
-
-
-def padded_size(height: int, width: int) -> tuple[int, int]:
-    """The size frames are padded to (a multiple of 32 each way)."""
-    d = SIZE_DIVISIBILITY
-    return -(-height // d) * d, -(-width // d) * d
-
-
-def pad_frames(frames: torch.Tensor) -> torch.Tensor:
-    """Zero padding at the bottom and right up to `padded_size` (nothing when already there)."""
-    h, w = frames.shape[-2:]
-    hp, wp = padded_size(h, w)
-    if (hp, wp) == (h, w):
-        return frames
-    return F.pad(frames, (0, wp - w, 0, hp - h))
 
 
 def build_model(cfg: Mask2FormerConfig | dict[str, Any], temporal: bool) -> Mask2FormerModel:

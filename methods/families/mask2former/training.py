@@ -13,13 +13,14 @@ import dataclasses
 
 import torch
 
+from vis_bench.methods.common.detectron2_input import pad_frames
 from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
     VideoSetCriterion,
     build_video_criterion,
     mask2former_video_losses,
 )
-from vis_bench.methods.families.mask2former.model import Mask2FormerModel, pad_frames
+from vis_bench.methods.families.mask2former.model import Mask2FormerModel
 from vis_bench.toolkit import ClipTargets
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from vis_bench.methods.common.backbone_registry import (
-    BACKBONES,
+    backbone_names,
     detect_backbone,
     is_frozen_bn_resnet,
 )
@@ -126,7 +126,7 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         training=TRAINING_RECIPE,
         parity=ParityReference(run_parity, REFERENCE),
         drop_empty_tracks=True,
-        backbones=(*BACKBONES, TINY_BACKBONE),
+        backbones=(*backbone_names(), TINY_BACKBONE),
         # the encoder attends within each frame, and the mask features come from its memory
         per_frame_stages=PER_FRAME_STAGES,
     )

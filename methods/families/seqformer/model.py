@@ -21,7 +21,7 @@ from torch import nn
 
 from vis_bench.methods.common.backbone import Backbone, Joiner, resize_mask
 from vis_bench.methods.common.backbone_registry import (
-    BACKBONES,
+    backbone_names,
     build_backbone,
     unknown_backbone_message,
 )
@@ -48,7 +48,7 @@ TINY_BACKBONE = "tiny"
 class SeqFormerConfig:
     """Model hyper-parameters; the defaults are the published R50 model (configs/r50_seqformer.sh)."""
 
-    #: a name of methods/common/backbone_registry.py (resnet50, resnet101, resnext101_32x8d,
+    #: a body of methods/common/backbone_registry.py (resnet50, resnet101, resnext101_32x8d,
     #: resnext101_64x4d, swin_l), "tiny", or None: no backbone, feed features to forward_features
     backbone: str | None = "resnet50"
     hidden_dim: int = 256
@@ -78,7 +78,7 @@ class SeqFormerConfig:
     def check(self, where: str, source: str) -> None:
         """Only the published architecture's variants are implemented."""
         prefix = f"{where}." if where else ""
-        known = [*BACKBONES, TINY_BACKBONE]
+        known = [*backbone_names(), TINY_BACKBONE]
         if self.backbone is not None and self.backbone not in known:
             raise InputError(
                 unknown_backbone_message(self.backbone, known),

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from pycocotools import mask as mask_utils
 
+from vis_bench.report.overlays.labels import LabelRequest, place_labels
 from vis_bench.report.overlays.palette import RGB, text_colour
 
 #: mask fill opacity, out of 256
@@ -73,6 +74,8 @@ class Layer:
     dashed: bool = False
     #: the caption's background (default: the mask's colour)
     caption_colour: RGB | None = None
+    #: the outline's colour (default: the mask's colour; a false positive's is the header's)
+    outline_colour: RGB | None = None
 
 
 def decode_resized(rle: dict | None, height: int, width: int) -> np.ndarray | None:
@@ -116,18 +119,14 @@ def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
     )
 
 
-def _blend(image: np.ndarray, layer: Layer, line: int) -> None:
-    """Fill and outline one layer into `image` (uint8 [H, W, 3]) in place, inside the mask's
-    bounding box only (a small object on a 720p frame costs little)."""
+def edge_pixels(layer: Layer, line: int) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """The layer's outline inside its mask's bounding box (grown by 1): (box, bool edge), dashed
+    where the layer asks; None for an empty mask. The frame's own border counts as background,
+    the crop's padding does not."""
     box = _box(layer.mask, 1)
     if box is None:
-        return
-    mask, part = layer.mask[box], image[box]
-    colour = np.array(layer.colour, dtype=np.uint16)
-    if layer.fill:
-        pixels = part[mask].astype(np.uint16)
-        part[mask] = ((pixels * (256 - FILL_ALPHA) + colour * FILL_ALPHA) >> 8).astype(np.uint8)
-    # the frame's own border counts as background, the crop's padding does not
+        return None
+    mask = layer.mask[box]
     inner = np.pad(layer.mask, 1)[box[0].start : box[0].stop + 2, box[1].start : box[1].stop + 2]
     edge = mask & ~_eroded(inner, line)[1:-1, 1:-1]
     if layer.dashed:
@@ -135,14 +134,22 @@ def _blend(image: np.ndarray, layer: Layer, line: int) -> None:
         keep = ((ys + box[0].start + xs + box[1].start) // (4 * line)) % 2 == 0
         edge = np.zeros_like(edge)
         edge[ys[keep], xs[keep]] = True
-    part[edge] = layer.colour
+    return box, edge
 
 
-def _overlaps(box: tuple[int, int, int, int], placed: list[tuple[int, int, int, int]]) -> bool:
-    x, y, w, h = box
-    return any(
-        x < px + pw and px < x + w and y < py + ph and py < y + h for px, py, pw, ph in placed
-    )
+def _blend(image: np.ndarray, layer: Layer, line: int) -> None:
+    """Fill and outline one layer into `image` (uint8 [H, W, 3]) in place, inside the mask's
+    bounding box only (a small object on a 720p frame costs little)."""
+    found = edge_pixels(layer, line)
+    if found is None:
+        return
+    box, edge = found
+    mask, part = layer.mask[box], image[box]
+    colour = np.array(layer.colour, dtype=np.uint16)
+    if layer.fill:
+        pixels = part[mask].astype(np.uint16)
+        part[mask] = ((pixels * (256 - FILL_ALPHA) + colour * FILL_ALPHA) >> 8).astype(np.uint8)
+    part[edge] = layer.outline_colour or layer.colour
 
 
 @cache
@@ -160,37 +167,31 @@ def _label(text: str, size: int, background: RGB) -> Image.Image:
     return _text(text, size, text_colour(background), background)
 
 
-def _caption_box(
-    mask: np.ndarray,
-    size: tuple[int, int],
-    style: PanelStyle,
-    placed: list[tuple[int, int, int, int]],
-) -> tuple[int, int, int, int]:
-    """Where a caption of `size` goes: above the mask's box when there is room, else inside its
-    top; moved down past the captions already placed so that none hides another."""
-    box = _box(mask, 0)
-    w, h = size
-    x = int(np.clip(box[1].start, 0, max(0, style.width - w)))
-    y = box[0].start - h
-    if y < 0:
-        y = int(np.clip(box[0].start, 0, max(0, style.height - h)))
-    for step in range(8):
-        candidate = (x, min(y + step * h, max(0, style.height - h)), w, h)
-        if not _overlaps(candidate, placed):
-            return candidate
-    return x, y, w, h
+def caption_size(style: PanelStyle) -> int:
+    """The captions' text size on a panel of this style."""
+    return max(8, style.text - 2)
+
+
+def caption_boxes(layers: list[Layer], style: PanelStyle) -> list[tuple[int, int, int, int] | None]:
+    """Where each layer's caption goes (None: no caption, or nothing visible to name); the
+    layer drawn last (on top) places its caption first (labels.py)."""
+    size = caption_size(style)
+    order = [i for i in reversed(range(len(layers))) if layers[i].caption]
+    requests = []
+    for i in order:
+        label = _label(layers[i].caption, size, layers[i].caption_colour or layers[i].colour)
+        requests.append(LabelRequest(layers[i].mask, *label.size))
+    boxes: list[tuple[int, int, int, int] | None] = [None] * len(layers)
+    for i, box in zip(order, place_labels(requests, style.height, style.width), strict=True):
+        boxes[i] = box
+    return boxes
 
 
 def _captions(frame: Image.Image, layers: list[Layer], style: PanelStyle) -> None:
-    size = max(8, style.text - 2)
-    placed: list[tuple[int, int, int, int]] = []
-    for layer in reversed(layers):  # the layer drawn last (on top) places its caption first
-        if not layer.caption or not layer.mask.any():
-            continue
-        label = _label(layer.caption, size, layer.caption_colour or layer.colour)
-        x, y, w, h = _caption_box(layer.mask, label.size, style, placed)
-        placed.append((x, y, w, h))
-        frame.paste(label, (x, y))
+    size = caption_size(style)
+    for layer, box in zip(layers, caption_boxes(layers, style), strict=True):
+        if box is not None and layer.caption:
+            frame.paste(_label(layer.caption, size, layer.caption_colour or layer.colour), box[:2])
 
 
 @cache

@@ -40,24 +40,105 @@
   });
   document.querySelectorAll("table.sortable").forEach(makeSortable);
 
-  // The video browser: one video shown at a time, its strips moved to the chosen frame.
+  // The video browser: one video shown at a time. Its frames are one strip shared by the
+  // columns, each track a transparent strip laid over them; all are moved to the chosen frame.
+  // Captions, headers and timelines are drawn here from the video's data, so the captions can be
+  // hidden and one ground-truth track shown alone (with its matches and misses).
   var picker = document.getElementById("video-picker");
   if (!picker) { return; }
   var slider = document.getElementById("frame-slider");
   var label = document.getElementById("frame-label");
   var button = document.getElementById("play");
+  var labels = document.getElementById("show-labels");
+  var trackPicker = document.getElementById("track-picker");
+  var zoom = document.getElementById("zoom");
   var current = null;
+  var data = null;
   var frames = [];
   var position = 0;
   var timer = null;
 
+  function ink(colour) {
+    var r = parseInt(colour.substr(1, 2), 16), g = parseInt(colour.substr(3, 2), 16), b = parseInt(colour.substr(5, 2), 16);
+    return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#000" : "#fff";
+  }
+
+  function chosenSlot() { return trackPicker.value; }
+
+  function shows(slot) {
+    var wanted = chosenSlot();
+    return wanted === "" || String(slot) === wanted;
+  }
+
+  function drawColumn(figure, column) {
+    var height = parseInt(current.getAttribute("data-height"), 10);
+    figure.querySelectorAll(".layer").forEach(function (layer) {
+      layer.style.backgroundPosition = "0 " + (-position * height) + "px";
+      if (layer.classList.contains("track")) {
+        layer.classList.toggle("hidden", !shows(layer.getAttribute("data-slot")));
+      }
+    });
+    var status = figure.querySelector(".status");
+    status.textContent = "";
+    column.status[position].forEach(function (item, index) {
+      var span = document.createElement("span");
+      span.textContent = item[0];
+      if (index > 0) { span.className = "key"; span.style.background = item[1]; span.style.color = ink(item[1]); }
+      status.appendChild(span);
+    });
+    var captions = figure.querySelector(".captions");
+    captions.textContent = "";
+    if (labels.checked) {
+      column.captions[position].forEach(function (caption) {
+        if (!shows(caption.slot === null ? "" : caption.slot)) { return; }
+        var span = document.createElement("span");
+        span.textContent = caption.text;
+        span.style.left = caption.x + "px";
+        span.style.top = caption.y + "px";
+        span.style.background = caption.bg;
+        span.style.color = caption.fg;
+        captions.appendChild(span);
+      });
+    }
+    figure.querySelectorAll(".timeline span").forEach(function (cell, index) {
+      cell.classList.toggle("current", index === parseInt(frames[position], 10));
+    });
+  }
+
   function draw() {
-    current.querySelectorAll(".strip").forEach(function (strip) {
-      var height = parseInt(strip.getAttribute("data-height"), 10);
-      strip.style.backgroundPosition = "0 " + (-position * height) + "px";
+    current.querySelectorAll(".panel").forEach(function (figure) {
+      drawColumn(figure, data.columns[parseInt(figure.getAttribute("data-column"), 10)]);
     });
     slider.value = String(position);
     label.textContent = "frame " + frames[position] + " (" + (position + 1) + " of " + frames.length + " shown)";
+  }
+
+  function buildTimelines() {
+    current.querySelectorAll(".panel").forEach(function (figure) {
+      var column = data.columns[parseInt(figure.getAttribute("data-column"), 10)];
+      var line = figure.querySelector(".timeline");
+      if (line.childElementCount) { return; }
+      column.timeline.forEach(function (colour, index) {
+        var cell = document.createElement("span");
+        cell.style.background = colour;
+        if (frames.indexOf(String(index)) >= 0) { cell.classList.add("shown"); }
+        line.appendChild(cell);
+      });
+    });
+  }
+
+  function fillTracks() {
+    trackPicker.textContent = "";
+    var all = document.createElement("option");
+    all.value = "";
+    all.textContent = "all tracks";
+    trackPicker.appendChild(all);
+    data.tracks.forEach(function (track) {
+      var option = document.createElement("option");
+      option.value = String(track[0]);
+      option.textContent = track[1];
+      trackPicker.appendChild(option);
+    });
   }
 
   function choose(id) {
@@ -66,9 +147,12 @@
       video.hidden = !chosen;
       if (chosen) { current = video; }
     });
+    data = JSON.parse(current.querySelector(".video-data").textContent);
     frames = current.getAttribute("data-frames").split(",");
     position = 0;
     slider.max = String(frames.length - 1);
+    fillTracks();
+    buildTimelines();
     draw();
   }
 
@@ -77,13 +161,14 @@
     button.textContent = "Play";
   }
 
-  var zoom = document.getElementById("zoom");
   function applyZoom() {
-    document.querySelectorAll(".strip").forEach(function (strip) { strip.style.zoom = zoom.value; });
+    document.querySelectorAll(".panel").forEach(function (panel) { panel.style.zoom = zoom.value; });
   }
 
   picker.addEventListener("change", function () { stop(); choose(picker.value); });
   zoom.addEventListener("change", applyZoom);
+  labels.addEventListener("change", draw);
+  trackPicker.addEventListener("change", draw);
   slider.addEventListener("input", function () { stop(); position = parseInt(slider.value, 10); draw(); });
   button.addEventListener("click", function () {
     if (timer !== null) { stop(); return; }

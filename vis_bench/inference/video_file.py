@@ -1,0 +1,167 @@
+"""A user's own video as the runner's frame source: a video file (MP4, or anything ffmpeg reads)
+or a folder of frame images.
+
+`predict` runs a method on a video that belongs to no dataset, through the same runner a sweep
+cell uses, so the frames must reach the runner exactly as a dataset's would: uint8 RGB
+`[t, H, W, 3]`, decoded only when a clip window asks for them. A folder's frames are decoded by
+the dataset's own reader (the same pixels a dataset with that folder gives); a video file is
+decoded by imageio's ffmpeg (the `video` extra) in one forward pass, re-opened only when a frame
+before the last one read is asked for (the runner's windows and the pictures both read forwards).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vis_bench.errors import InputError
+
+#: frame images a folder may hold (read in natural order of their names)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: what installs the video decoder
+VIDEO_EXTRA = "pip install 'vis-bench[video]'"
+
+
+@dataclass(frozen=True)
+class VideoClip:
+    """The one video a `VideoFile` holds, as the runner sees a dataset's video."""
+
+    id: int
+    name: str
+    height: int
+    width: int
+    length: int
+
+
+def _natural(path: Path) -> list[Any]:
+    """Sort key: "frame2.jpg" before "frame10.jpg"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+class _FolderFrames:
+    """Frames as image files in one folder."""
+
+    def __init__(self, folder: Path):
+        self.paths = sorted(
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural
+        )
+        if not self.paths:
+            raise InputError(
+                f"no frame images ({', '.join(IMAGE_SUFFIXES)}) in this folder: pass a folder "
+                "of a video's frames or a video file (--video)",
+                path=str(folder),
+                field="--video",
+            )
+        from PIL import Image
+
+        with Image.open(self.paths[0]) as first:
+            self.width, self.height = first.size
+
+    @property
+    def length(self) -> int:
+        return len(self.paths)
+
+    def read(self, indices: list[int]) -> list[np.ndarray]:
+        from vis_bench.data.frames import read_frame
+
+        return [
+            read_frame(self.paths[t], self.height, self.width, field="--video") for t in indices
+        ]
+
+
+def _imageio(path: Path) -> Any:
+    """imageio's v2 API with its ffmpeg plugin, or an error naming the extra that installs it."""
+    try:
+        import imageio.v2 as imageio
+        import imageio_ffmpeg  # noqa: F401  (the ffmpeg binary imageio's plugin runs)
+    except ImportError:
+        raise InputError(
+            f"reading a video file needs imageio and imageio-ffmpeg: {VIDEO_EXTRA} (or pass a "
+            "folder of frame images)",
+            path=str(path),
+            field="--video",
+        ) from None
+    return imageio
+
+
+class _FileFrames:
+    """Frames decoded from a video file, forwards; re-opened to go back."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._imageio = _imageio(path)
+        import imageio_ffmpeg
+
+        try:
+            self.length = int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
+        except (RuntimeError, OSError) as err:
+            raise InputError(f"cannot read this video: {err}", path=str(path)) from None
+        self._reader: Any = None
+        self._iterator: Any = None
+        self._next = 0
+        if self.length < 1:
+            raise InputError("the video has no frame", path=str(path), field="--video")
+        self.height, self.width = self.read([0])[0].shape[:2]
+
+    def _open(self) -> None:
+        self.close()
+        self._reader = self._imageio.get_reader(self.path, format="FFMPEG")
+        self._iterator = iter(self._reader)
+        self._next = 0
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = self._iterator = None
+
+    def read(self, indices: list[int]) -> list[np.ndarray]:
+        wanted = sorted(set(indices))
+        if self._reader is None or wanted[0] < self._next:
+            self._open()
+        found: dict[int, np.ndarray] = {}
+        for t in wanted:
+            frame = None
+            while self._next <= t:
+                frame = next(self._iterator, None)
+                if frame is None:
+                    raise InputError(
+                        f"frame {t} of {self.length} could not be decoded", path=str(self.path)
+                    )
+                self._next += 1
+            found[t] = np.ascontiguousarray(frame[..., :3], dtype=np.uint8)
+        return [found[t] for t in indices]
+
+
+class VideoFile:
+    """One video from a file or a frame folder: the runner's `FrameSource` (`videos`,
+    `read_frames`) and the pictures' frame reader (`frame`)."""
+
+    def __init__(self, path: str | Path, video_id: int = 1):
+        path = Path(path)
+        if not path.exists():
+            raise InputError("no such video file or frame folder", path=str(path), field="--video")
+        self.path = path
+        self._frames = _FolderFrames(path) if path.is_dir() else _FileFrames(path)
+        frames = self._frames
+        self.video = VideoClip(int(video_id), path.stem, frames.height, frames.width, frames.length)
+
+    def videos(self) -> list[VideoClip]:
+        return [self.video]
+
+    def read_frames(self, video: VideoClip, indices: list[int]) -> np.ndarray:
+        """uint8 RGB `[t, H, W, 3]` of the frames at `indices`."""
+        if not indices:
+            return np.zeros((0, video.height, video.width, 3), dtype=np.uint8)
+        return np.stack(self._frames.read(list(indices)), axis=0)
+
+    def frame(self, t: int) -> np.ndarray:
+        """Frame t, uint8 RGB `[H, W, 3]`."""
+        return self._frames.read([t])[0]
+
+    def close(self) -> None:
+        if isinstance(self._frames, _FileFrames):
+            self._frames.close()

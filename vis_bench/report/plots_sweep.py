@@ -1,0 +1,116 @@
+"""Plots of what a sweep varies besides the clip length's AP: AP and FPS against resolution (when
+a method ran at several), and memory against clip length (when one ran several).
+
+A line is one method at one setting of the other axes (its clip schedule, or its resolution), so
+a reader sees how each method's cost and accuracy move with the one axis the plot names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vis_bench.report.plots import (
+    _measured,
+    _pyplot,
+    _save,
+    ap_error,
+    ap_label,
+    clip_positions,
+    outside_legend,
+    plot_title,
+)
+from vis_bench.report.record_set import RecordSet
+from vis_bench.report.tables import records_frame
+
+#: memory columns of a record, best first: the rise while inferring, else the worker's peak
+MEMORY_COLUMNS = (
+    ("activation_peak_mb", "memory rise during inference (MiB)"),
+    ("cuda_max_allocated_mb", "CUDA peak allocated (MiB)"),
+    ("peak_rss_mb", "peak memory (RSS, MiB)"),
+)
+
+
+def varies_resolution(record_set: RecordSet) -> bool:
+    """Some method ran at two resolutions or more."""
+    frame = records_frame(record_set)
+    if frame.empty or "resolution" not in frame:
+        return False
+    numeric = frame[frame["resolution"] != "-"]
+    return bool((numeric.groupby("method")["resolution"].nunique() > 1).any())
+
+
+def varies_clip_length(record_set: RecordSet) -> bool:
+    """Some method ran two clip lengths or more (on whole videos)."""
+    frame = records_frame(record_set)
+    if frame.empty or "clip_length" not in frame:
+        return False
+    return bool((frame.groupby("method")["clip_length"].nunique() > 1).any())
+
+
+def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
+    """AP (with intervals) and end-to-end FPS against the test resolution, one line per method
+    and clip schedule; None unless a method ran at several resolutions."""
+    frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
+    if frame.empty or not varies_resolution(record_set):
+        return None
+    frame = frame[frame["resolution"] != "-"].assign(px=lambda f: f["resolution"].astype(int))
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.0))
+    for (method, clip, stride), group in frame.groupby(["method", "clip_length", "stride"]):
+        if group["px"].nunique() < 2:
+            continue
+        group = group.sort_values("px")
+        label = f"{method} T={clip}" + (f" S={stride}" if stride not in ("-", "one clip") else "")
+        line = left.errorbar(group["px"], group["AP"], yerr=ap_error(group), marker="o", capsize=3)
+        right.plot(
+            group["px"], group["fps_end_to_end"], marker="o", color=line[0].get_color(), label=label
+        )
+    for ax, what in ((left, ap_label(frame)), (right, "FPS (end to end)")):
+        ax.set_xlabel("resolution (shorter side, px)")
+        ax.set_ylabel(what)
+        ax.grid(alpha=0.3)
+    fig.suptitle(plot_title(record_set, "AP and FPS vs resolution"), fontsize=8)
+    outside_legend(right)
+    return _save(fig, path)
+
+
+def memory_column(frame) -> tuple[str, str] | None:
+    """The memory measurement every row of `frame` has (the most telling first)."""
+    for column, label in MEMORY_COLUMNS:
+        if column in frame and frame[column].notna().all():
+            return column, label
+    return None
+
+
+def plot_memory_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | None:
+    """Memory against clip length, one line per method and resolution; None unless a method
+    ran several clip lengths with memory measured."""
+    frame = records_frame(record_set)
+    if frame.empty or not varies_clip_length(record_set):
+        return None
+    if "video_frames" in frame:
+        frame = frame[frame["video_frames"].isna()]  # whole videos only
+    found = memory_column(frame)
+    if (
+        found is None
+        or frame.empty
+        or not frame.groupby("method")["clip_length"].nunique().max() > 1
+    ):
+        return None
+    column, label = found
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    position, ticks, tick_labels = clip_positions(frame["clip_length"])
+    for (method, resolution), group in frame.groupby(["method", "resolution"]):
+        group = group.assign(x=[position[v] for v in group["clip_length"]]).sort_values("x")
+        name = method if frame["resolution"].nunique() == 1 else f"{method} {resolution} px"
+        ax.plot(group["x"], group[column], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ticks, tick_labels)
+    ax.minorticks_off()
+    ax.set_xlabel("clip length T (frames; all = the whole video)")
+    ax.set_ylabel(label)
+    ax.set_title(plot_title(record_set, "Memory vs clip length"), fontsize=8)
+    ax.grid(alpha=0.3)
+    outside_legend(ax)
+    return _save(fig, path)
