@@ -84,10 +84,15 @@ def test_a_changed_refiner_weight_fails_parity(golden_dir, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "classes"), [("offline_r50_ytvis19", 40), ("offline_r50_ovis", 25)]
+    ("name", "options"),
+    [
+        ("offline_r50_ytvis19", {"backbone": "resnet50", "num_classes": 40}),
+        ("offline_r50_ovis", {"backbone": "resnet50", "num_classes": 25}),
+        ("offline_vitl_ytvis19", {"backbone": "vit_l", "num_classes": 40}),
+    ],
 )
-def test_key_lists_equal_the_authors(golden_dir, name, classes):
-    model = meta_model("dvis-plus-offline", {"backbone": "resnet50", "num_classes": classes})
+def test_key_lists_equal_the_authors(golden_dir, name, options):
+    model = meta_model("dvis-plus-offline", options)
     assert key_list(model.state_dict()) == _keys(golden_dir, name)
 
 
@@ -107,6 +112,8 @@ def _release_file(golden_dir: Path, name: str, folder: Path) -> Path:
         ("online_r50_ovis", "dvis-plus-online", "num_classes: 25"),
         ("offline_r50_ytvis19", "dvis-plus-offline", "refiner_layers: 6"),
         ("offline_r50_ovis", "dvis-plus-offline", "num_classes: 25"),
+        ("online_vitl_ytvis19", "dvis-plus-online", "num_queries: 200"),
+        ("offline_vitl_ytvis19", "dvis-plus-offline", "num_queries: 200"),
     ],
 )
 def test_check_checkpoint_accepts_the_releases(golden_dir, tmp_path, capsys, name, method, read):
@@ -114,7 +121,8 @@ def test_check_checkpoint_accepts_the_releases(golden_dir, tmp_path, capsys, nam
     code = main(["check-checkpoint", str(path), "--method", method])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert "backbone: resnet50" in printed and read in printed
+    backbone = "vit_l" if "_vitl_" in name else "resnet50"
+    assert f"backbone: {backbone}" in printed and read in printed
     assert "OK: loads strictly" in printed
 
 

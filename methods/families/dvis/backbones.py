@@ -1,11 +1,10 @@
 """The backbones DVIS++'s segmenter runs on, by the names the methods' `backbone` option uses.
 
 The released models use detectron2's ResNet-50 (`build_resnet_backbone`) or DINOv2 ViT-L with a
-ViT-Adapter (`D2VitAdapterDinoV2`); the project's tiny models a small ResNet. An entry says how
-to build the module (named as under the checkpoints' `backbone.`) and the channels of the
-res2..res5 maps it hands the pixel decoder. A backbone added here is a backbone of both DVIS++
-methods: the ViT-L entry is one `SEGMENTER_BACKBONES.register("vit_l", SegmenterBackbone(...))`
-once the adapter exists in `methods/common/` (docs/dvis_plus.md).
+ViT-Adapter (`D2VitAdapterDinoV2`, the shared `vit_adapter_l` of methods/common); the project's
+tiny models a small ResNet. An entry says how to build the module (named as under the
+checkpoints' `backbone.`) and the channels of the res2..res5 maps it hands the pixel decoder. A
+backbone added here is a backbone of both DVIS++ methods.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from vis_bench.methods.common.backbone_registry import build_feature_backbone, feature_channels
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.tiny_backbone import DEFAULT_WIDTH, TinyResNet
 from vis_bench.toolkit import Registry
@@ -40,6 +40,14 @@ SEGMENTER_BACKBONES.register(
         lambda: ResNetD2(50, stride_in_1x1=False),
         dict(ResNetD2.channels),
         "detectron2 build_resnet_backbone, depth 50, STRIDE_IN_1X1 False, FrozenBN",
+    ),
+)
+SEGMENTER_BACKBONES.register(
+    "vit_l",
+    SegmenterBackbone(
+        lambda: build_feature_backbone("vit_adapter_l"),
+        feature_channels("vit_adapter_l"),
+        "D2VitAdapterDinoV2: DINOv2 ViT-L (frozen, FREEZE_VIT) with the ViT-Adapter",
     ),
 )
 SEGMENTER_BACKBONES.register(

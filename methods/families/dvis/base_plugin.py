@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from vis_bench.methods.common.backbone_registry import detect_backbone
+from vis_bench.methods.common.vit_adapter import ViTAdapter
 from vis_bench.methods.families.dvis.config import DVISConfig
 from vis_bench.methods.families.dvis.model import DVISModel, build_model
 from vis_bench.methods.families.dvis.noiser import NOISE_MODES, Noiser
@@ -53,7 +54,8 @@ CHECKPOINT_SIGNATURE = (
 )
 #: the stage-1 segmenter (the CTVIS checkpoint DVIS++ starts from): these parts of the model
 SEGMENTER_PARTS = ("backbone", "sem_seg_head", "criterion")
-VIT_PREFIX = "backbone.vit_backbone."
+#: the ViT inside the ViT-L models' adapter (`D2VitAdapterDinoV2.vit_module`)
+VIT_PREFIX = "backbone.vit_module."
 #: per training stage: the parts it trains (frozen otherwise) and the keys a file it starts
 #: from may lack (what the stage trains from scratch, and what comes after it)
 STAGE_PARTS = {
@@ -192,6 +194,10 @@ class DVISBase(Mask2FormerBase):
         trained = STAGE_PARTS[self.options.train_stage]
         for name, module in self.model.named_children():
             module.requires_grad_(name in trained)
+        backbone = self.model._modules.get("backbone")
+        if isinstance(backbone, ViTAdapter) and backbone.config.freeze_vit:
+            # FREEZE_VIT (every ViT-L config): the segmenter stage trains the adapter only
+            backbone.vit_module.requires_grad_(False)
         return super().parameter_groups(lr, backbone_lr_mult)
 
     def training_losses(
