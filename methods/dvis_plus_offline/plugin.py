@@ -24,6 +24,7 @@ import torch
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_plus_offline.parity import REFERENCE, run_parity
+from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
     CHECKPOINT_SIGNATURE,
@@ -87,6 +88,7 @@ class DVISOfflinePlugin(DVISBase):
         linking=WholeVideoRefinement(),
         per_frame_stages=("backbone", "pixel_decoder"),
         backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=VARIANTS,
         # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
         training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
     )

@@ -21,6 +21,7 @@ import torch
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_plus_online.parity import REFERENCE, run_parity
+from vis_bench.methods.dvis_plus_online.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
     CHECKPOINT_SIGNATURE,
@@ -91,6 +92,7 @@ class DVISOnlinePlugin(DVISBase):
         linking=CarriedState(),
         per_frame_stages=("backbone", "pixel_decoder"),
         backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=VARIANTS,
         # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
         training=training_recipe(ConsecutiveFrameSampler()),
     )
