@@ -41,15 +41,13 @@ from vis_bench.methods.families.dvis.refinement import (
     refine,
     slot_masks,
 )
-from vis_bench.methods.families.mask2former.base_plugin import test_preprocessing
+from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
 from vis_bench.toolkit import (
     ClipResult,
-    MethodSpec,
-    ParityReference,
     VideoRefinement,
     WholeVideoRefinement,
     register_method,
@@ -77,20 +75,19 @@ def gathered_result(video: GatheredVideo) -> ClipResult:
 class DVISOfflinePlugin(DVISBase):
     """DVIS++ offline: the online model's tracks refined over the whole video."""
 
-    spec = MethodSpec(
+    spec = family_spec(
         name="dvis-plus-offline",
         summary="DVIS++ offline: DVIS++ online's tracks refined by a temporal refiner",
         options=DVISOfflineOptions,
-        preprocessing=test_preprocessing(MIN_SIZE_TEST),
+        min_size_test=MIN_SIZE_TEST,
         reference=REFERENCE,
+        run_parity=run_parity,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
-        parity=ParityReference(run_parity, REFERENCE),
-        linking=WholeVideoRefinement(),
-        per_frame_stages=("backbone", "pixel_decoder"),
-        backbones=tuple(SEGMENTER_BACKBONES.names()),
-        variants=VARIANTS,
         # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
         training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
+        backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=VARIANTS,
+        linking=WholeVideoRefinement(),
     )
     training_stages = ("refiner",)
 

@@ -37,7 +37,7 @@ from vis_bench.methods.families.dvis.inference import (
     track_clip,
 )
 from vis_bench.methods.families.dvis.postprocess import video_predictions
-from vis_bench.methods.families.mask2former.base_plugin import test_preprocessing
+from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
@@ -45,8 +45,6 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
 from vis_bench.toolkit import (
     CarriedState,
     ClipResult,
-    MethodSpec,
-    ParityReference,
     register_method,
 )
 
@@ -81,20 +79,19 @@ def clip_result(
 class DVISOnlinePlugin(DVISBase):
     """DVIS++ online: Mask2Former per frame, a learnt tracker carries each object."""
 
-    spec = MethodSpec(
+    spec = family_spec(
         name="dvis-plus-online",
         summary="DVIS++ online: per-frame Mask2Former with ReID, learnt referring tracker",
         options=DVISOnlineOptions,
-        preprocessing=test_preprocessing(MIN_SIZE_TEST),
+        min_size_test=MIN_SIZE_TEST,
         reference=REFERENCE,
+        run_parity=run_parity,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
-        parity=ParityReference(run_parity, REFERENCE),
-        linking=CarriedState(),
-        per_frame_stages=("backbone", "pixel_decoder"),
-        backbones=tuple(SEGMENTER_BACKBONES.names()),
-        variants=VARIANTS,
         # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
         training=training_recipe(ConsecutiveFrameSampler()),
+        backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=VARIANTS,
+        linking=CarriedState(),
     )
 
     def infer_clip(
