@@ -3,7 +3,8 @@
 Every method that declares `per_frame_stages` (SeqFormer and the MS-STS release: backbone to
 encoder and mask features; the MS-STS reconstruction: backbone and input projections, its encoder
 mixes frames; IFC: backbone, input projection, position encoding and mask-head laterals, its
-encoder's memory tokens mix frames; Mask2Former-VIS and MinVIS: backbone and pixel decoder) runs
+encoder's memory tokens mix frames; Mask2Former-VIS, MinVIS and DVIS++: backbone and pixel
+decoder) runs
 the same video with `feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit,
 with each frame's per-frame stages computed once. Small random-weight models on a synthetic
 video, the published R50 models on a small one, and the default run's tiny trained models on
@@ -52,9 +53,12 @@ SMALL_MASK2FORMER = {
     "num_queries": 6,
     "num_classes": 5,
 }
+SMALL_DVIS = {**SMALL_MASK2FORMER, "reid_hidden_dim": 32, "tracker_layers": 2}
 SMALL = {
     "mask2former-vis": SMALL_MASK2FORMER,
     "minvis": SMALL_MASK2FORMER,
+    "dvis-plus-online": SMALL_DVIS,
+    "dvis-plus-offline": {**SMALL_DVIS, "refiner_layers": 2},
     "seqformer": SMALL_SEQFORMER,
     "mssts-release": SMALL_SEQFORMER,
     "mssts": SMALL_SEQFORMER,

@@ -88,6 +88,44 @@ def test_a_named_variant_matches_its_own_entry_at_its_own_test_size():
     assert published_match(_record(variant="mask2former-vis.r50_ytvis19")) is None
 
 
+def test_dvis_plus_names_the_twelve_rows_of_its_model_zoo(capsys):
+    """Online and offline, R50 (100 queries) and ViT-L (200), YouTube-VIS 2019 / 2021 and OVIS;
+    AP, AP50 and AP75 of each file; a file name and checksum only where they were read."""
+    dvis = [v for v in VARIANTS if v.method in ("dvis-plus-online", "dvis-plus-offline")]
+    assert len(dvis) == 12 and not any(v.unsupported for v in dvis)
+    for variant in dvis:
+        assert (variant.resolution, variant.max_size) == (480, 1333)
+        queries = 200 if variant.variant.startswith("vitl_") else 100
+        classes = 25 if variant.dataset == "ovis" else 40
+        assert variant.options["num_queries"] == queries
+        assert variant.options["num_classes"] == classes
+        assert variant.licence.code == "MIT"
+        (result,) = variant.published
+        assert set(result.metrics) == {"AP", "AP50", "AP75"} and result.kind == "checkpoint"
+    published = default_published()
+    assert published.by_id("dvis-plus-offline-r50-ovis")["metrics"] == {
+        "AP": 41.2,
+        "AP50": 68.9,
+        "AP75": 40.9,
+    }
+    assert published.by_id("dvis-plus-online-vitl-ytvis2021")["metrics"]["AP"] == 62.3
+    assert published.by_id("dvis-plus-offline-vitl-ytvis2019")["metrics"]["AP75"] == 76.1
+    named = {v.name: (v.release_file, v.sha256) for v in dvis if v.sha256}
+    assert named == {
+        "dvis-plus-offline.r50_ovis": (
+            "offline_r50_ovis_412.pth",
+            "ed812bffdc52e4830b0058a0ddacca06c81239e9a1b464c66c23c04003326af8",
+        ),
+        "dvis-plus-online.vitl_ytvis21": (
+            "online_vitl_ytvis21_623.pth",
+            "db6e76b886ecd5d22b66065af697268828564bb523494e3608432868f04cb60a",
+        ),
+    }
+    assert all("not confirmed" in v.release_file for v in dvis if v.name not in named)
+    assert main(["methods", "--pretrained", "dvis*"]) == 0
+    assert "12 released checkpoint(s)" in capsys.readouterr().out
+
+
 def test_a_bad_declaration_is_refused_naming_the_variant_and_field():
     licence = Licence("MIT", "MIT", "LICENSE")
     good = PretrainedVariant(

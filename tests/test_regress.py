@@ -242,6 +242,8 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         "mssts",
         "mask2former-vis",
         "minvis",
+        "dvis-plus-online",
+        "dvis-plus-offline",
     }
     assert baseline.config.measure.threads == 1
     for cell in baseline.cells:

@@ -33,7 +33,17 @@ from vis_bench.toolkit.registry import available_methods, get_method
 from vis_bench.toolkit.timing_protocols import REGIONS, STAGES
 
 #: in-tree methods whose authors' protocol this project read (docs/timing_protocols.md)
-DECLARED = ("ifc", "seqformer", "mssts", "mssts-release", "mask2former-vis", "minvis", "videomt")
+DECLARED = (
+    "ifc",
+    "seqformer",
+    "mssts",
+    "mssts-release",
+    "mask2former-vis",
+    "minvis",
+    "videomt",
+    "dvis-plus-online",
+    "dvis-plus-offline",
+)
 CELL = ProtocolCell(clip_length="all", stride=None, resolution=None, device="cpu", dtype="fp32")
 
 

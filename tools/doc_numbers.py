@@ -50,6 +50,7 @@ DOCUMENTS = (
     "docs/backbones.md",
     "docs/fast_paths.md",
     "docs/mssts.md",
+    "docs/dvis_plus.md",
     "benchmarks/README.md",
 )
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
@@ -69,6 +70,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "model-sizes": ("results/tables/model_sizes.json",),
     "fast-paths": ("benchmarks/results/model_forward_paths.json",),
     "long-video": ("results/long_video/records.jsonl",),
+    "dvis-plus-memory": ("results/long_video_dvis_plus/records.jsonl",),
     "interval-example": ("results/default_run/records.jsonl",),
     "sweep-bootstrap-cost": ("benchmarks/results/cell_bootstrap_default_run.json",),
     "render-speed": ("benchmarks/results/show_render.json",),
@@ -358,6 +360,38 @@ def long_video_block(root: Path) -> str:
     )
 
 
+def dvis_plus_memory_block(root: Path) -> str:
+    """Peak memory against video length of DVIS++ online and offline
+    (results/long_video_dvis_plus/records.jsonl): each cell's median run, the spread of the
+    runs, and growth with length judged against it."""
+    from vis_bench.report.memory_plot import memory_table
+    from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
+    from vis_bench.report.record_set import RecordSet
+
+    records = read_source(root, "results/long_video_dvis_plus/records.jsonl")
+    env = (records[0].get("environment") or {}) if records else {}
+    runs = len({r.get("repeat") for r in records}) if records else 0
+    growth = growth_lines(records)
+    return "\n".join(
+        [
+            memory_table(RecordSet.from_records(median_records(records))),
+            "",
+            f"Peak RSS over the {runs} run(s) of each cell:",
+            "",
+            spread_table(records),
+            "",
+            *(["Peak memory growth with video length:", "", *growth, ""] if growth else []),
+            "Source: `results/long_video_dvis_plus/records.jsonl` (table and plot: "
+            "`results/long_video_dvis_plus/memory.md`), written by `python run_bench.py run "
+            "--config configs/long_video_dvis_plus.yaml --run-dir "
+            "results/runs/long_video_dvis_plus_rN` for each run N and `python "
+            "benchmarks/long_video_report.py results/runs/long_video_dvis_plus_r* --repeats "
+            f"--out results/long_video_dvis_plus` on {env.get('cpu')} with "
+            f"{env.get('threads')} threads; the first table is each cell's median run.",
+        ]
+    )
+
+
 def interval_example_block(root: Path) -> str:
     """How a skewed percentile interval reads, on the default run's SeqFormer T = all cell
     (results/default_run/records.jsonl): the example in the docs is a real cell's interval, so
@@ -437,6 +471,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "model-sizes": model_sizes_block,
     "fast-paths": fast_paths_block,
     "long-video": long_video_block,
+    "dvis-plus-memory": dvis_plus_memory_block,
     "interval-example": interval_example_block,
     "sweep-bootstrap-cost": sweep_bootstrap_cost_block,
     "render-speed": render_speed_block,

@@ -10,5 +10,6 @@ imports a method (import-linter contracts generated from these folders hold this
 |---|---|---|
 | `seqformer/` | SeqFormer's deformable encoder, decoder and heads | seqformer, mssts, mssts-release |
 | `mask2former/` | Mask2Former's pixel decoder, masked-attention decoder, objective | mask2former-vis, minvis, the DVIS++ segmenter |
+| `dvis/` | DVIS++: the Mask2Former segmenter with a ReID branch, the referring tracker, the temporal refiner | dvis-plus-online, dvis-plus-offline |
 | `eomt/` | EoMT, a plain ViT that segments: queries in its last blocks, class and mask heads | videomt |
 """

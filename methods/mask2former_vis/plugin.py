@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.base_plugin import (
-    CHECKPOINT_SIGNATURE,
     Mask2FormerBase,
     Mask2FormerOptions,
-    test_preprocessing,
+    family_spec,
     training_recipe,
 )
 from vis_bench.methods.families.mask2former.model import BACKBONES
@@ -30,7 +29,7 @@ from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.parity import run_parity
 from vis_bench.methods.mask2former_vis.timing import AUTHORS_TIMING
 from vis_bench.methods.mask2former_vis.variants import VARIANTS
-from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
+from vis_bench.toolkit import ClipResult, register_method
 
 REFERENCE = (
     "facebookresearch/Mask2Former @ 9b0651c6c1d5b3af2e6da0589b719c514ec0d69a "
@@ -48,18 +47,15 @@ class Mask2FormerVISPlugin(Mask2FormerBase):
     """Mask2Former-VIS (Cheng et al., arXiv 2112.10764), offline over the whole video."""
 
     temporal = True
-    spec = MethodSpec(
+    spec = family_spec(
         name="mask2former-vis",
         summary="Mask2Former-VIS: masked-attention decoder over all frames' tokens, offline",
         options=Mask2FormerVISOptions,
-        preprocessing=test_preprocessing(360),
+        min_size_test=360,
         reference=REFERENCE,
-        checkpoint_signature=CHECKPOINT_SIGNATURE,
+        run_parity=run_parity,
         training=training_recipe(WindowFrameSampler()),
-        parity=ParityReference(run_parity, REFERENCE),
         backbones=BACKBONES,
-        # frames meet only in the video decoder
-        per_frame_stages=("backbone", "pixel_decoder"),
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
     )

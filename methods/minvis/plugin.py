@@ -19,10 +19,9 @@ import torch
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.base_plugin import (
-    CHECKPOINT_SIGNATURE,
     Mask2FormerBase,
     Mask2FormerOptions,
-    test_preprocessing,
+    family_spec,
     training_recipe,
 )
 from vis_bench.methods.families.mask2former.model import BACKBONES
@@ -39,7 +38,7 @@ from vis_bench.methods.minvis.matching import (
 from vis_bench.methods.minvis.parity import frame_outputs, run_parity
 from vis_bench.methods.minvis.timing import AUTHORS_TIMING
 from vis_bench.methods.minvis.variants import VARIANTS
-from vis_bench.toolkit import ClipResult, MethodSpec, ParityReference, register_method
+from vis_bench.toolkit import ClipResult, register_method
 
 REFERENCE = "NVlabs/MinVIS @ d039c54b9831b623e27f2edb1d28b8e84d694cda (minvis/)"
 
@@ -54,22 +53,19 @@ class MinVISPlugin(Mask2FormerBase):
     """MinVIS (Huang et al., NeurIPS 2022): per-frame Mask2Former, queries matched over time."""
 
     temporal = False
-    spec = MethodSpec(
+    spec = family_spec(
         name="minvis",
         summary="MinVIS: image Mask2Former per frame, queries linked by embedding matching",
         options=MinVISOptions,
-        preprocessing=test_preprocessing(360),
+        min_size_test=360,
         reference=REFERENCE,
-        linking=ASSOCIATION,
-        # the decoder sees one frame too, but runs on the clip's batch (see frame_features)
-        per_frame_stages=("backbone", "pixel_decoder"),
-        checkpoint_signature=CHECKPOINT_SIGNATURE,
+        run_parity=run_parity,
         # INPUT.SAMPLING_FRAME_NUM 1: every training sample is one frame
         training=training_recipe(WindowFrameSampler()),
-        parity=ParityReference(run_parity, REFERENCE),
         backbones=BACKBONES,
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
+        linking=ASSOCIATION,
     )
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:

@@ -5,6 +5,8 @@ then the method's forward takes the whole video anyway). Otherwise each window d
 frames an earlier window did not, and a decoded frame is kept only while a later window still
 covers it, so with overlapping windows no frame is decoded twice and the frames held are about
 two windows' worth, whatever the video's length. Decoding runs one window ahead of the model.
+A method that refines whole videos gets a second pass over each video's frames after its clips
+(`second_pass`: the windows of that pass), decoded the same way: nothing is kept between passes.
 """
 
 from __future__ import annotations
@@ -32,20 +34,28 @@ class FrameSource(Protocol):
 
 @dataclass
 class ClipFrames:
-    """One window of one video: its decoded frames `[t, H, W, 3]` and where it sits."""
+    """One window of one video: its decoded frames `[t, H, W, 3]` and where it sits (its pass:
+    0 the clips the method infers, 1 a second pass over the frames for whole-video refinement)."""
 
     video: Any
     index: int
     windows: list[range]
     frames: np.ndarray
+    pass_index: int = 0
+    passes: int = 1
 
     @property
     def window(self) -> range:
         return self.windows[self.index]
 
     @property
-    def is_last(self) -> bool:
+    def ends_pass(self) -> bool:
         return self.index == len(self.windows) - 1
+
+    @property
+    def is_last(self) -> bool:
+        """The video's last window (of its last pass)."""
+        return self.ends_pass and self.pass_index == self.passes - 1
 
 
 @dataclass
@@ -90,19 +100,24 @@ def prefetched_clips(
     videos: list[Any],
     schedule: Callable[[Any], list[range]],
     times: DecodeTimes | None = None,
+    second_pass: Callable[[Any], list[range]] | None = None,
 ) -> Iterator[ClipFrames]:
-    """Every window of every video in order, decoded by a background thread one window ahead."""
+    """Every window of every video in order (then, with `second_pass`, that pass's windows of
+    the same video), decoded by a background thread one window ahead."""
     slots: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def work() -> None:
         try:
             for video in videos:
-                windows = schedule(video)
-                for index, frames in enumerate(window_frames(source, video, windows, times)):
-                    if stop.is_set():
-                        return
-                    slots.put((ClipFrames(video, index, windows, frames), None))
+                passes = [schedule(video)] + ([second_pass(video)] if second_pass else [])
+                for number, windows in enumerate(passes):
+                    decoded = window_frames(source, video, windows, times)
+                    for index, frames in enumerate(decoded):
+                        if stop.is_set():
+                            return
+                        clip = ClipFrames(video, index, windows, frames, number, len(passes))
+                        slots.put((clip, None))
         except BaseException as err:  # surfaced in the consumer thread
             slots.put((None, err))
             return

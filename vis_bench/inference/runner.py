@@ -7,13 +7,16 @@ where the method declares it, toolkit/linking.py), and every frame is
 resized back to the video size and RLE-encoded as soon as no later clip can change it
 (finalise.py), so near-online inference holds neither the video's frames nor its float masks.
 Offline inference (T = all) is the method's whole-video forward: its frames and activations
-grow with the video's length by design of the method.
+grow with the video's length by design of the method. A method that refines whole videos
+(`WholeVideoRefinement`) is refined after its video's last clip and its masks made in a second
+pass over the frames, in windows of the clip length (toolkit/refinement.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,9 +32,10 @@ from vis_bench.measure.stream import ClipTiming
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
 from vis_bench.toolkit.compile_state import no_grad_region
 from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
-from vis_bench.toolkit.linking import CarriedState, links_query_tracks
-from vis_bench.toolkit.plugin import MethodPlugin
+from vis_bench.toolkit.linking import WholeVideoRefinement, carries_state, links_query_tracks
+from vis_bench.toolkit.plugin import MethodPlugin, VideoRefinement
 from vis_bench.toolkit.query_tracks import QueryTrackLinker, selected_track_predictions
+from vis_bench.toolkit.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.toolkit.schedule import clip_windows
 from vis_bench.toolkit.stitching import ClipStitcher
 
@@ -113,9 +117,12 @@ class VideoRun:
             video.height, video.width, post.masks_to_video, times.finalise, post.mask_cut
         )
         linking = plugin.spec.linking
-        self.carries_state = isinstance(linking, CarriedState)
-        self.stitcher: ClipStitcher | QueryTrackLinker
-        if links_query_tracks(linking):
+        self.carries_state = carries_state(linking)
+        self.stitcher: ClipStitcher | QueryTrackLinker | RefinedVideoLinker
+        if isinstance(linking, WholeVideoRefinement):
+            self.stitcher = RefinedVideoLinker(plugin.refine_video, [self.encoded])
+            self.post = dataclasses.replace(post, track_predictions=selected_track_predictions)
+        elif links_query_tracks(linking):
             self.stitcher = QueryTrackLinker(linking, plugin.video_predictions, [self.encoded])
             self.post = dataclasses.replace(post, track_predictions=selected_track_predictions)
         else:
@@ -137,7 +144,7 @@ class VideoRun:
         clips covered."""
         if not self.carries_state:
             return {}
-        assert isinstance(self.stitcher, QueryTrackLinker)
+        assert isinstance(self.stitcher, QueryTrackLinker | RefinedVideoLinker)
         return {"state": self.state, "seen": self.stitcher.seen_frames(clip.window)}
 
     def _finalise_seconds(self) -> float:
@@ -146,6 +153,21 @@ class VideoRun:
     def add(self, window: range, result: Any) -> None:
         before, start = self._finalise_seconds(), time.perf_counter()
         self.stitcher.add_clip(window, result)
+        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
+
+    def refine(self) -> VideoRefinement:
+        """The whole-video decision of a refining method, after its video's last clip."""
+        assert isinstance(self.stitcher, RefinedVideoLinker)
+        start = time.perf_counter()
+        refinement = self.stitcher.refine()
+        self.times.model_s += time.perf_counter() - start
+        return refinement
+
+    def add_masks(self, window: range, masks: torch.Tensor) -> None:
+        """A second-pass window's masks of the refined slots, finalised at once."""
+        assert isinstance(self.stitcher, RefinedVideoLinker)
+        before, start = self._finalise_seconds(), time.perf_counter()
+        self.stitcher.add_masks(window, masks)
         self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
 
     def results(self) -> list[dict[str, Any]]:
@@ -199,11 +221,15 @@ def run_method(
     timer = Stopwatch(device, exclude)
     times = outcome.harness
     post = TrackPostprocessing.of(plugin)
+    second_pass = None
+    if isinstance(plugin.spec.linking, WholeVideoRefinement):
+        second_pass = functools.partial(_second_pass_windows, clip_length=clip_length)
     clips = prefetched_clips(
         source,
         source.videos(),
         lambda video: clip_windows(int(video.length), clip_length, stride),
         times.decode,
+        second_pass,
     )
     video_run: VideoRun | None = None
     with no_grad_region(), contextlib.closing(clips):
@@ -217,16 +243,13 @@ def run_method(
                 if timed_region is not None:
                     timed_region("start")
             with timer:
-                if clip.index == 0:
+                if clip.index == 0 and clip.pass_index == 0:
                     cache = None
                     if reuses_features(plugin, clip.windows, feature_reuse):
                         cache = FrameFeatureCache(clip.windows, outcome.reuse)
                     video_run = VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
-                prepared = ClipInputs(
-                    plugin, clip, resolution, device, video_run.features, video_run.carried(clip)
-                )
-                video_run.add(clip.window, predict_clip(prepared, dtype, times))
+                _take_clip(video_run, ClipInputs(plugin, clip, resolution, device), dtype, times)
                 if clip.is_last:
                     outcome.results.extend(video_run.results())
             _note_clip(outcome, clip, timer.last)
@@ -246,10 +269,38 @@ def run_method(
 
 
 def _note_clip(outcome: RunOutcome, clip: ClipFrames, seconds: float) -> None:
-    """The clip's frames and timed seconds, under its video (the live-stream replay's input)."""
-    if clip.index == 0:
+    """The clip's frames and timed seconds, under its video (the live-stream replay's input); a second pass's windows
+    come after its clips: their frames are final only when that pass has made their masks."""
+    if clip.index == 0 and clip.pass_index == 0:
         outcome.clip_timings.append((int(clip.video.length), []))
     outcome.clip_timings[-1][1].append(ClipTiming(clip.window, seconds))
+
+
+def _second_pass_windows(video: Any, clip_length: int | str) -> list[range]:
+    return refinement_windows(int(video.length), clip_length)
+
+
+def _take_clip(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
+    """One window into its video: a clip the method infers (and, after a refining method's
+    last clip, its whole-video refinement), or a second-pass window's masks."""
+    clip = inputs.clip
+    if clip.pass_index == 0:
+        inputs.features = video_run.features
+        inputs.carried = video_run.carried(clip)
+        video_run.add(clip.window, predict_clip(inputs, dtype, times))
+        if clip.ends_pass and clip.passes > 1:
+            video_run.refine()
+        return
+    refinement = video_run.stitcher.refinement
+    assert refinement is not None
+    start = time.perf_counter()
+    frames = inputs.frames()
+    with autocast(inputs.device, dtype):
+        masks = inputs.plugin.refined_masks(frames, refinement, list(clip.window))
+    synchronize(inputs.device)
+    times.preprocess_s += inputs.preprocess_s
+    times.model_s += time.perf_counter() - start - inputs.preprocess_s
+    video_run.add_masks(clip.window, masks)
 
 
 def _time_model(

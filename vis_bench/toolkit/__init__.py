@@ -29,6 +29,7 @@ from vis_bench.toolkit.linking import (
     CarriedState,
     EmbeddingAssociation,
     SoftIoUStitching,
+    WholeVideoRefinement,
     cosine_cost,
 )
 from vis_bench.toolkit.options import build_dataclass, options_dict
@@ -49,10 +50,12 @@ from vis_bench.toolkit.plugin import (
     ParityReference,
     TableMeasurement,
     TrainingRecipe,
+    VideoRefinement,
 )
 from vis_bench.toolkit.preprocessing import Preprocessing
 from vis_bench.toolkit.pretrained import Licence, PretrainedVariant, PublishedResult
 from vis_bench.toolkit.query_tracks import QueryTrackLinker
+from vis_bench.toolkit.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.toolkit.registry import register_backbone_parity, register_method
 from vis_bench.toolkit.schedule import clip_windows
 from vis_bench.toolkit.stitching import (
@@ -77,6 +80,10 @@ __all__ = [
     "SoftIoUStitching",
     "EmbeddingAssociation",
     "CarriedState",
+    "WholeVideoRefinement",
+    "VideoRefinement",
+    "RefinedVideoLinker",
+    "refinement_windows",
     "ABSENT_BOX",
     "MATCH_THRESHOLD",
     "Arithmetic",

@@ -17,10 +17,18 @@ Three declarations, one per family of methods:
   first frames that earlier clips covered (overlapping schedules; their predictions are kept
   from those clips), and returns its tracks already in a fixed order; everything else as
   `EmbeddingAssociation` with the identity as the assignment.
+* `WholeVideoRefinement`: the method carries a state from clip to clip as with `CarriedState`,
+  but decides its tracks only once it has seen the whole video (a refiner over every frame's
+  queries): at the video's end the harness hands it the state (`MethodPlugin.refine_video`), which
+  gives the video's predictions, then streams the video's frames a second time, a window at a
+  time, for the chosen tracks' masks (`MethodPlugin.refined_masks`). What the state holds is the
+  method's (small per-frame summaries); per-frame maps are made again in the second pass rather
+  than kept, so memory stays bounded whatever the video's length (refinement.py).
 
 Both query-track declarations (`QueryTracks`) are run by `query_tracks.QueryTrackLinker`: each
 frame is finalised (resized, thresholded, RLE-encoded) as soon as its clip is linked, so only the
-current clip's float masks are ever held.
+current clip's float masks are ever held. `WholeVideoRefinement` is run by
+`refinement.RefinedVideoLinker`, which finalises each frame as its second-pass masks arrive.
 """
 
 from __future__ import annotations
@@ -75,10 +83,26 @@ class CarriedState:
         return torch.arange(current.shape[0])
 
 
-Linking = SoftIoUStitching | EmbeddingAssociation | CarriedState
+@dataclass(frozen=True)
+class WholeVideoRefinement:
+    """Clips carry a state to the video's end, where the method refines it all at once; masks
+    come from a second pass over the frames (see the module)."""
+
+    name: str = (
+        "state carried clip to clip, the whole video refined at its end, "
+        "masks in a second pass over the frames"
+    )
+
+
+Linking = SoftIoUStitching | EmbeddingAssociation | CarriedState | WholeVideoRefinement
 QueryTracks = (EmbeddingAssociation, CarriedState)
 
 
 def links_query_tracks(linking: Linking) -> bool:
     """True for the declarations the query-track linker runs."""
     return isinstance(linking, QueryTracks)
+
+
+def carries_state(linking: Linking) -> bool:
+    """True where the harness hands the method its state back with every clip."""
+    return isinstance(linking, CarriedState | WholeVideoRefinement)

@@ -69,6 +69,25 @@ class ClipResult:
         return int(self.scores.shape[0])
 
 
+@dataclass
+class VideoRefinement:
+    """What a `WholeVideoRefinement` method decides at a video's end (`refine_video`).
+
+    predictions: (slot, dataset category id, score) in the method's order; a slot may appear
+    under several categories. data: whatever the method needs to make the chosen slots' masks
+    in the second pass (`refined_masks`), e.g. each frame's refined queries of those slots.
+    """
+
+    predictions: list[tuple[int, int, float]]
+    data: Any = None
+
+    @property
+    def slots(self) -> list[int]:
+        """The slots whose masks the second pass makes, ascending (the rows of
+        `refined_masks`)."""
+        return sorted({int(slot) for slot, _, _ in self.predictions})
+
+
 class FrameSampler(Protocol):
     """Which frames one training clip takes: sorted indices (repeats allowed) of a video of
     `length` frames around the `reference` frame."""
@@ -339,6 +358,19 @@ class MethodPlugin(ABC):
         scores, labels = probs.max(-1)
         return [(slot, int(labels[slot]) + 1, float(scores[slot])) for slot in range(len(probs))]
 
+    def refine_video(self, state: Any) -> VideoRefinement:
+        """A `WholeVideoRefinement` method's decision once the video's last clip is in: the
+        state its clips carried -> the video's predictions and what `refined_masks` needs."""
+        raise NotImplementedError(f"method {self.spec.name!r} does not refine whole videos")
+
+    def refined_masks(
+        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """The second pass of a `WholeVideoRefinement` method: preprocessed frames [t, 3, h, w]
+        (the video's frames `frame_indices`) -> mask logits [S, t, h', w'] of the refinement's
+        `slots` in that order (foreground where > 0), at the resolution `masks_to_video` takes."""
+        raise NotImplementedError(f"method {self.spec.name!r} does not refine whole videos")
+
     def frame_features(self, frames: torch.Tensor) -> list[Any]:
         """The spec's `per_frame_stages` of preprocessed frames [n, 3, h, w]: one entry per frame,
         whatever the batch (each frame's values must not depend on the others)."""
@@ -411,6 +443,18 @@ class MethodPlugin(ABC):
         """
         params = [p for p in self.model.parameters() if p.requires_grad]
         return [{"params": params, "lr": lr}]
+
+    def start_training_from(self, checkpoint: str | CheckpointContents) -> LoadSummary:
+        """A training run's starting weights (`init_checkpoint`). Default: the strict
+        `load_checkpoint`. A method trained in stages overrides it to start a stage from the
+        previous stage's file, naming what may be missing (what the stage trains from scratch)."""
+        return self.load_checkpoint(checkpoint)
+
+    def training_step(self, iteration: int, iterations: int) -> None:
+        """Told before each optimiser step where the schedule is (a method whose objective
+        changes during training, e.g. matching on another part's predictions for the first
+        half of the steps); default: nothing."""
+        return None
 
     def training_losses(
         self, frames: torch.Tensor, targets: Any, num_instances: float, num_clips: int = 1

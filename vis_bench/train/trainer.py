@@ -271,7 +271,7 @@ def _prepare(config: TrainConfig) -> _Session:
     _seed_everything(config.seed)
     plugin = get_method(config.method).build(dict(config.options))
     if config.init_checkpoint:
-        plugin.load_checkpoint(config.init_checkpoint)
+        plugin.start_training_from(config.init_checkpoint)
     if config.backbone_init:
         load_backbone(plugin, resolve_checkpoint(config.backbone_init))
     recipe = effective_recipe(plugin, config)
@@ -330,6 +330,7 @@ def _run_steps(session: _Session, end: int, progress: bool, log: Callable[[str],
                     iteration, iterations, recipe, backbone
                 )
             frames = 1 if is_image_step(iteration, iterations, config.clip) else config.clip.frames
+            session.plugin.training_step(iteration, iterations)
             session.window.append(
                 _step(
                     session.plugin,

@@ -34,11 +34,19 @@ from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFea
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.families.mask2former.training import criterion_for, mask2former_losses
 from vis_bench.toolkit import (
+    CarriedState,
     ClipResult,
+    EmbeddingAssociation,
     LoadReport,
     MethodPlugin,
+    MethodSpec,
+    ParityReference,
     Preprocessing,
+    PretrainedVariant,
+    SoftIoUStitching,
+    TimingProtocol,
     TrainingRecipe,
+    WholeVideoRefinement,
 )
 
 #: MIN_SIZE_TEST and NUM_OBJECT_QUERIES of the released configs, per backbone
@@ -65,6 +73,50 @@ TRAINING_RECIPE_ARGS = {
 def test_preprocessing(shorter_side: int) -> Preprocessing:
     """The released configs' test mapper at a given MIN_SIZE_TEST."""
     return detectron2_preprocessing(shorter_side)
+
+
+#: every member's backbone and pixel decoder see one frame at a time (frames meet after them)
+PER_FRAME_STAGES = ("backbone", "pixel_decoder")
+
+
+def family_spec(
+    *,
+    name: str,
+    summary: str,
+    options: type,
+    min_size_test: int,
+    reference: str,
+    run_parity: Any,
+    training: TrainingRecipe,
+    backbones: tuple[str, ...],
+    variants: tuple[PretrainedVariant, ...],
+    checkpoint_signature: tuple[str, ...] = CHECKPOINT_SIGNATURE,
+    linking: SoftIoUStitching
+    | EmbeddingAssociation
+    | CarriedState
+    | WholeVideoRefinement
+    | None = None,
+    timing_protocol: TimingProtocol | None = None,
+) -> MethodSpec:
+    """A member's declaration: what all members declare alike (detectron2's test mapper, the
+    per-frame stages, a parity check against `reference`) around what it declares itself;
+    `linking` None keeps the spec's default (clips stitched by soft IoU)."""
+    own = {} if linking is None else {"linking": linking}
+    return MethodSpec(
+        name=name,
+        summary=summary,
+        options=options,
+        preprocessing=test_preprocessing(min_size_test),
+        reference=reference,
+        checkpoint_signature=checkpoint_signature,
+        training=training,
+        parity=ParityReference(run_parity, reference),
+        backbones=backbones,
+        per_frame_stages=PER_FRAME_STAGES,
+        variants=variants,
+        timing_protocol=timing_protocol,
+        **own,
+    )
 
 
 @dataclass

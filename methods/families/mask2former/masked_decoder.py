@@ -42,13 +42,16 @@ class DecoderOutput:
 
     logits [B, Q, K+1]; masks [B, Q, T, H/4, W/4] (mask logits); embeddings [B, Q, C] (the final
     `decoder_norm(queries)`, which frame-level methods match across frames); aux: the earlier
-    predictions (learnable queries, then layers 0..L-2) as (logits, masks), kept when asked for.
+    predictions (learnable queries, then layers 0..L-2) as (logits, masks), kept when asked for;
+    queries [B, Q, C]: the last layer's output before `decoder_norm` (what a learnt tracker on
+    the segmenter reads, e.g. DVIS++'s).
     """
 
     logits: torch.Tensor
     masks: torch.Tensor
     embeddings: torch.Tensor
     aux: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    queries: torch.Tensor | None = None
 
 
 class SelfAttentionLayer(nn.Module):
@@ -58,8 +61,8 @@ class SelfAttentionLayer(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         _xavier(self)
 
-    def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor) -> torch.Tensor:
-        q = k = tgt + query_pos
+    def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor | None = None) -> torch.Tensor:
+        q = k = tgt if query_pos is None else tgt + query_pos
         out = self.self_attn(q, k, value=tgt, need_weights=False)[0]
         return self.norm(tgt + out)
 
@@ -75,13 +78,14 @@ class CrossAttentionLayer(nn.Module):
         self,
         tgt: torch.Tensor,
         memory: torch.Tensor,
-        attn_mask: torch.Tensor,
-        pos: torch.Tensor,
-        query_pos: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        pos: torch.Tensor | None = None,
+        query_pos: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Post-norm cross-attention; no encoding is added where `pos` / `query_pos` is None."""
         out = self.multihead_attn(
-            query=tgt + query_pos,
-            key=memory + pos,
+            query=tgt if query_pos is None else tgt + query_pos,
+            key=memory if pos is None else memory + pos,
             value=memory,
             attn_mask=attn_mask,
             need_weights=False,
@@ -217,7 +221,7 @@ class MaskedAttentionDecoder(nn.Module):
                 output, mask_features, sizes[(i + 1) % NUM_LEVELS], attention=not last
             )
         embeddings = self.decoder_norm(output).transpose(0, 1)
-        return DecoderOutput(logits, masks, embeddings, aux)
+        return DecoderOutput(logits, masks, embeddings, aux, output.transpose(0, 1))
 
     def predict(
         self,

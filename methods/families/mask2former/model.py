@@ -15,6 +15,7 @@ computed once per frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,10 @@ class Mask2FormerConfig:
     no_object_weight: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.backbone is not None and self.backbone not in BACKBONES:
+        if self.backbone is not None and self.backbone not in self.backbone_names():
             raise InputError(
-                f"backbone {self.backbone!r} not supported; use one of {list(BACKBONES)}",
+                f"backbone {self.backbone!r} not supported; use one of "
+                f"{list(self.backbone_names())}",
                 field="backbone",
             )
         if self.conv_dim % 32 or self.hidden_dim % self.nheads:
@@ -73,6 +75,10 @@ class Mask2FormerConfig:
                 "conv_dim must be a multiple of 32 (GroupNorm(32)) and hidden_dim of nheads",
                 field="conv_dim",
             )
+
+    def backbone_names(self) -> tuple[str, ...]:
+        """The backbones this network can be built with (a member may have others)."""
+        return BACKBONES
 
     def backbone_channels(self) -> dict[str, int]:
         """Channels of res2..res5 of the configured backbone."""
@@ -110,25 +116,39 @@ class NoObjectWeight(nn.Module):
         self.register_buffer("empty_weight", weight)
 
 
+def masked_decoder(cfg: Mask2FormerConfig, temporal: bool) -> MaskedAttentionDecoder:
+    """The family's transformer decoder for `cfg`, over clips or single frames."""
+    return MaskedAttentionDecoder(
+        cfg.conv_dim,
+        cfg.num_classes,
+        cfg.hidden_dim,
+        cfg.num_queries,
+        cfg.nheads,
+        cfg.dim_feedforward,
+        cfg.dec_layers,
+        cfg.mask_dim,
+        temporal=temporal,
+    )
+
+
+#: builds the decoder of a head (a member's own decoder adds its heads, e.g. a ReID branch)
+PredictorFactory = Callable[[Mask2FormerConfig, bool], nn.Module]
+
+
 class MaskFormerHead(nn.Module):
     """`sem_seg_head`: the pixel decoder and the transformer decoder ("predictor")."""
 
-    def __init__(self, cfg: Mask2FormerConfig, temporal: bool) -> None:
+    def __init__(
+        self,
+        cfg: Mask2FormerConfig,
+        temporal: bool,
+        predictor: PredictorFactory = masked_decoder,
+    ) -> None:
         super().__init__()
         self.pixel_decoder = MSDeformAttnPixelDecoder(
             cfg.backbone_channels(), cfg.conv_dim, cfg.mask_dim, cfg.nheads, cfg.enc_layers
         )
-        self.predictor = MaskedAttentionDecoder(
-            cfg.conv_dim,
-            cfg.num_classes,
-            cfg.hidden_dim,
-            cfg.num_queries,
-            cfg.nheads,
-            cfg.dim_feedforward,
-            cfg.dec_layers,
-            cfg.mask_dim,
-            temporal=temporal,
-        )
+        self.predictor = predictor(cfg, temporal)
 
 
 class Mask2FormerModel(nn.Module):
@@ -138,9 +158,17 @@ class Mask2FormerModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         if cfg.backbone is not None:
-            self.backbone = build_backbone(cfg.backbone)
-        self.sem_seg_head = MaskFormerHead(cfg, temporal)
+            self.backbone = self.build_backbone(cfg.backbone)
+        self.sem_seg_head = MaskFormerHead(cfg, temporal, self.build_predictor)
         self.criterion = NoObjectWeight(cfg.num_classes, cfg.no_object_weight)
+
+    def build_backbone(self, name: str) -> nn.Module:
+        """The backbone module named `name` (a member with other backbones overrides this)."""
+        return build_backbone(name)
+
+    def build_predictor(self, cfg: Mask2FormerConfig, temporal: bool) -> nn.Module:
+        """The transformer decoder (a member with its own decoder overrides this)."""
+        return masked_decoder(cfg, temporal)
 
     @property
     def has_backbone(self) -> bool:

@@ -1,0 +1,160 @@
+"""The `dvis-plus-offline` method: DVIS++'s segmenter and tracker, then the temporal refiner.
+
+As the authors run it (`DVIS_Plus_offline` with WINDOW_INFERENCE): the segmenter and the tracker
+as in the online model, window by window with the tracker's state carried; then the refiner over
+every frame's tracked queries at once; the video's scores are, per (track, class), the larger of
+the refiner's and the online tracker's softmax of time-mean logits; the top 10 pairs by
+`topk(sorted=False)`; masks from the refiner, resized to the padded input, cropped and resized to
+the video.
+
+The harness runs it as a `WholeVideoRefinement`: the clips carry the tracker's state and gather
+the refiner's small inputs (T x Q x 2C); at the video's end the refiner decides the tracks, and
+the chosen tracks' masks are made in a second pass over the frames from each frame's mask
+features made again (backbone and pixel decoder), so no long video's feature maps are held
+(docs/dvis_plus.md has the memory against video length).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
+from vis_bench.methods.dvis_plus_offline.parity import REFERENCE, run_parity
+from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
+from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
+from vis_bench.methods.families.dvis.base_plugin import (
+    CHECKPOINT_SIGNATURE,
+    MIN_SIZE_TEST,
+    DVISBase,
+    DVISOptions,
+    training_recipe,
+)
+from vis_bench.methods.families.dvis.inference import clip_predictions, track_clip
+from vis_bench.methods.families.dvis.postprocess import video_predictions
+from vis_bench.methods.families.dvis.refinement import (
+    GatheredVideo,
+    RefinedSlots,
+    refine,
+    slot_masks,
+)
+from vis_bench.methods.families.dvis.timing import AUTHORS_TIMING
+from vis_bench.methods.families.mask2former.base_plugin import family_spec
+from vis_bench.methods.families.mask2former.pixel_decoder import (
+    PixelDecoderFeatures,
+    stack_features,
+)
+from vis_bench.toolkit import (
+    ClipResult,
+    VideoRefinement,
+    WholeVideoRefinement,
+    register_method,
+)
+
+
+@dataclass
+class DVISOfflineOptions(DVISOptions):
+    """The YouTube-VIS 2019 R50 config (DVIS_Plus_Offline_R50.yaml) by default."""
+
+    #: MODEL.REFINER.DECODER_LAYERS
+    refiner_layers: int = 6
+    train_stage: str = "refiner"
+    #: MODEL.REFINER.USE_CL (True in the YouTube-VIS configs, False in OVIS's)
+    refiner_contrastive: bool = True
+
+
+def gathered_result(video: GatheredVideo) -> ClipResult:
+    """A first-pass clip's result: the gathered video is its state; masks come later."""
+    empty = torch.zeros(0)
+    return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=video)
+
+
+@register_method("dvis-plus-offline")
+class DVISOfflinePlugin(DVISBase):
+    """DVIS++ offline: the online model's tracks refined over the whole video."""
+
+    spec = family_spec(
+        name="dvis-plus-offline",
+        summary="DVIS++ offline: DVIS++ online's tracks refined by a temporal refiner",
+        options=DVISOfflineOptions,
+        min_size_test=MIN_SIZE_TEST,
+        reference=REFERENCE,
+        run_parity=run_parity,
+        checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
+        # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
+        training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
+        backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=VARIANTS,
+        linking=WholeVideoRefinement(),
+        timing_protocol=AUTHORS_TIMING,
+    )
+    training_stages = ("refiner",)
+
+    @classmethod
+    def refiner_layers(cls, options: Any) -> int | None:
+        return int(options.refiner_layers)
+
+    def infer_clip(
+        self, frames: torch.Tensor, state: GatheredVideo | None = None, seen: int = 0
+    ) -> ClipResult:
+        """The per-frame stages, then the rest: one code path with or without frame reuse."""
+        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
+
+    def infer_clip_features(
+        self,
+        features: list[PixelDecoderFeatures],
+        state: GatheredVideo | None = None,
+        seen: int = 0,
+    ) -> ClipResult:
+        """The clip's new frames through the segmenter (one batch) and the tracker (frame by
+        frame from the carried state); what the refiner reads is added to the video's state.
+        Frames an earlier clip covered are in the state already."""
+        new = features[seen:]
+        if not new:
+            return gathered_result(state)
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            queries = self.model.segment(stack_features(new))
+            carried = state.tracks if state is not None else None
+            tracked, tracks = track_clip(self.model.tracker, queries, carried)
+            logits, _ = clip_predictions(self.model.tracker, tracked, None)
+        video = state if state is not None else GatheredVideo(tracks)
+        return gathered_result(video.extended(tracked, queries, logits, tracks))
+
+    def refine_video(self, state: GatheredVideo) -> VideoRefinement:
+        """The refiner over the whole video; the top-k pairs of the max of its and the
+        tracker's scores; the chosen tracks' normed outputs for the second pass."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            refined = refine(self.model.refiner, state)
+        top_k = int(self.options.top_k)
+        predictions = video_predictions(refined.logits, refined.aux_logits, top_k)
+        refinement = VideoRefinement(predictions)
+        refinement.data = RefinedSlots(refined.normed[:, refinement.slots])
+        return refinement
+
+    def refined_masks(
+        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """The second pass: the frames' mask features made again, the chosen tracks' masks."""
+        features = self.frame_features(frames)
+        return self.refined_masks_features(features, refinement, frame_indices)
+
+    def refined_masks_features(
+        self,
+        features: list[PixelDecoderFeatures],
+        refinement: VideoRefinement,
+        frame_indices: list[int],
+    ) -> torch.Tensor:
+        """Mask logits [S, t, h, w] of the refinement's slots from the frames' per-frame
+        stages (the refiner reads the raw mask features, not the tracker's projection)."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            mask_features = stack_features(features).mask_features
+            return slot_masks(self.model.refiner, refinement.data, frame_indices, mask_features)
+
+    def flops_modules(self) -> list[str]:
+        return [*super().flops_modules(), "refiner"]

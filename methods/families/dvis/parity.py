@@ -1,0 +1,351 @@
+"""The parity checks both DVIS++ methods share: the segmenter per window, the tracker per window
+with its state carried across windows, the matching of every frame, the synthetic case with
+known permutations, and the comparison of final results (fixture layout: segmenter.pt,
+tracker.pt, synthetic_permuted.pt; tests/fixtures/golden/dvis_plus_online/README.md).
+
+Everything runs on the fixture's stored backbone outputs with the fixture's weights; values no
+module returns (the matching of a frame) are recorded by forward hooks on the tracker's
+parameter-free `matcher`. Tolerances: logits and embeddings 1e-4, mask logits 1e-3 relative to
+their largest magnitude, matching indices exact, final results the same (track, class) pairs
+with scores within 1e-5 and at most a few mask pixels flipped where a logit is within float
+noise of 0 (the order of `topk(sorted=False)` aside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from vis_bench.methods.families.dvis.fixtures import DVISFixture
+from vis_bench.methods.families.dvis.inference import (
+    CarriedTracks,
+    TrackedClip,
+    clip_predictions,
+    track_clip,
+)
+from vis_bench.methods.families.dvis.model import DVISModel
+from vis_bench.methods.families.dvis.noiser import Matching
+from vis_bench.methods.families.dvis.postprocess import inference_video_vis
+from vis_bench.methods.families.dvis.segmenter import FrameQueries
+from vis_bench.methods.families.mask2former.pixel_decoder import (
+    PixelDecoderFeatures,
+    split_frames,
+)
+from vis_bench.toolkit import (
+    EncodedFrames,
+    ParityReport,
+    TrackPostprocessing,
+    captured_outputs,
+    compare_tree,
+    decode_rle,
+    encode_rle,
+)
+
+RAW_TOLERANCE = 1e-4
+MASK_RELATIVE_TOLERANCE = 1e-3
+SCORE_TOLERANCE = 1e-5
+#: mask pixels allowed to flip per result where a logit is within float noise of 0
+FLIPPED_PIXELS = 8
+
+
+def tolerance(name: str, expected: torch.Tensor) -> float:
+    """1e-4, or 1e-3 of the largest magnitude for mask logits."""
+    if name.endswith("pred_masks"):
+        return MASK_RELATIVE_TOLERANCE * max(1.0, float(expected.abs().max()))
+    return RAW_TOLERANCE
+
+
+def compare(
+    report: ParityReport, name: str, produced: dict, expected: dict, elsewhere: tuple = ()
+) -> None:
+    """Every tensor of `expected` against the same key of `produced` (`tolerance` per key); a
+    tensor the fixture has and nothing produced fails, unless checked `elsewhere`."""
+    for key, value in expected.items():
+        if not isinstance(value, torch.Tensor) or key in elsewhere:
+            continue
+        if key not in produced:
+            report.add_exact(f"{name}.{key}", False, "expected in the fixture, not produced")
+            continue
+        limit = tolerance(key, value)
+        compare_tree(report, f"{name}.{key}", produced[key], value, lambda _p, t=limit: t)
+
+
+def windows_of(fx: DVISFixture) -> list[range]:
+    """The authors' windows: the fixture's own (segmenter.pt), else TEST.WINDOW_SIZE frames."""
+    path = fx.folder / "segmenter.pt"
+    if path.is_file():
+        return [
+            range(int(e["first_frame"]), int(e["first_frame"]) + int(e["pred_logits"].shape[1]))
+            for e in fx.file("segmenter.pt")
+        ]
+    size, length = fx.window_size, fx.num_frames
+    return [range(s, min(s + size, length)) for s in range(0, length, size)]
+
+
+def run_segmenter(model: DVISModel, fx: DVISFixture, windows: list[range]) -> list[FrameQueries]:
+    """The segmenter on each window's frames as one batch (the authors' windows)."""
+    with torch.no_grad():
+        return [
+            model.segment_backbone_features({k: v[list(w)] for k, v in fx.levels.items()})
+            for w in windows
+        ]
+
+
+def segmenter_layout(queries: FrameQueries) -> dict[str, torch.Tensor]:
+    """A window's `FrameQueries` in the fixture's layout (batch of one video)."""
+    return {
+        "mask_features": queries.mask_features,
+        "pred_logits": queries.logits[None],
+        "pred_masks": queries.masks.transpose(0, 1)[None],
+        "pred_embds": queries.embeds.permute(2, 0, 1)[None],
+        "pred_embds_without_norm": queries.embeds_no_norm.permute(2, 0, 1)[None],
+    }
+
+
+def segmenter_checks(report: ParityReport, windows: list[FrameQueries], stored: list) -> None:
+    report.add_exact("segmenter windows", len(windows) == len(stored), f"{len(stored)} windows")
+    for i, (queries, expected) in enumerate(zip(windows, stored, strict=False)):
+        compare(report, f"segmenter[{i}]", segmenter_layout(queries), expected)
+
+
+def frame_classes(logits: torch.Tensor) -> torch.Tensor:
+    """The segmenter's argmax label per frame and query, -1 for no object [T, Q]."""
+    labels = torch.softmax(logits, dim=-1).argmax(dim=-1)
+    labels[labels == logits.shape[-1] - 1] = -1
+    return labels
+
+
+@dataclass
+class TrackerRun:
+    """The tracker over a video's windows, its state carried from window to window."""
+
+    tracked: list[TrackedClip] = field(default_factory=list)
+    logits: list[torch.Tensor] = field(default_factory=list)
+    masks: list[torch.Tensor] = field(default_factory=list)
+    carried: list[CarriedTracks] = field(default_factory=list)
+    matchings: list[Matching] = field(default_factory=list)
+
+    def video_logits(self) -> torch.Tensor:
+        """Every frame's logits [T, Q, K+1]."""
+        return torch.cat(self.logits)
+
+
+def run_tracker(model: DVISModel, windows: list[FrameQueries]) -> TrackerRun:
+    """The tracker frame by frame through every window, the matching recorded by hooks."""
+    run = TrackerRun()
+    state: CarriedTracks | None = None
+    with torch.no_grad(), captured_outputs(model, {"matching": "tracker.matcher"}) as seen:
+        for queries in windows:
+            tracked, state = track_clip(model.tracker, queries, state)
+            logits, masks = clip_predictions(model.tracker, tracked, queries.mask_features)
+            run.tracked.append(tracked)
+            run.logits.append(logits)
+            run.masks.append(masks)
+            run.carried.append(state)
+    run.matchings = list(seen["matching"])
+    return run
+
+
+def tracker_layout(run: TrackerRun, i: int) -> dict[str, torch.Tensor]:
+    tracked = run.tracked[i]
+    return {
+        "pred_logits": run.logits[i][None],
+        "pred_masks": run.masks[i].transpose(0, 1)[None],
+        "pred_embds": tracked.outputs.permute(2, 0, 1)[None],
+        "pred_references": tracked.references.permute(2, 0, 1)[None],
+        "last_outputs": run.carried[i].next.outputs,
+    }
+
+
+def matching_checks(report: ParityReport, name: str, run: TrackerRun, stored: list) -> None:
+    """Every frame's cost matrix within 1e-4 and its solution exactly."""
+    report.add_exact(f"{name}.frames", len(run.matchings) == len(stored), f"{len(stored)} frames")
+    for t, (mine, theirs) in enumerate(zip(run.matchings, stored, strict=False)):
+        report.add_tensor(f"{name}[{t}].cost_T", mine.cost, theirs["cost_T"], RAW_TOLERANCE)
+        same = torch.equal(mine.indices, theirs["indices"].long())
+        report.add_exact(f"{name}[{t}].indices", same, str(mine.indices.tolist()))
+
+
+def tracker_checks(
+    report: ParityReport, name: str, run: TrackerRun, windows: list[FrameQueries], stored: dict
+) -> None:
+    """Each window's tracker outputs and state, the resume flags, and the matching."""
+    calls = stored["calls"]
+    report.add_exact(f"{name}.windows", len(run.tracked) == len(calls), f"{len(calls)} windows")
+    for i, call in enumerate(calls[: len(run.tracked)]):
+        resumed = bool(call["resume"]) == (i > 0)
+        report.add_exact(f"{name}[{i}].resume", resumed, f"resume={call['resume']}")
+        compare(report, f"{name}[{i}]", tracker_layout(run, i), call, ("frame_classes",))
+        if isinstance(call.get("frame_classes"), torch.Tensor):
+            same = torch.equal(frame_classes(windows[i].logits), call["frame_classes"].long())
+            report.add_exact(f"{name}[{i}].frame_classes", same)
+    matching_checks(report, f"{name}.matching", run, stored["matching"])
+
+
+def stored_windows(stored: list) -> list[FrameQueries]:
+    """The authors' own segmenter outputs as `FrameQueries` (to replay the tracker on them)."""
+    return [
+        FrameQueries(
+            e["pred_logits"][0],
+            e["pred_masks"][0].transpose(0, 1),
+            e["pred_embds"][0].permute(1, 2, 0),
+            e["pred_embds_without_norm"][0].permute(1, 2, 0),
+            e["mask_features"],
+        )
+        for e in stored
+    ]
+
+
+def permuted(windows: list[FrameQueries], ranges: list[range], perms: torch.Tensor) -> list:
+    """Each frame t's queries (logits, masks, both embeddings) re-ordered by `perms[t]`."""
+    out = []
+    for queries, frames in zip(windows, ranges, strict=True):
+        order = perms[list(frames)]  # [t, Q]
+        pick = torch.arange(len(frames))[:, None]
+        out.append(
+            FrameQueries(
+                queries.logits[pick, order],
+                queries.masks[pick, order],
+                queries.embeds[pick, order],
+                queries.embeds_no_norm[pick, order],
+                queries.mask_features,
+            )
+        )
+    return out
+
+
+def synthetic_checks(
+    report: ParityReport, model: DVISModel, windows: list, ranges: list[range], case: dict
+) -> tuple[TrackerRun, list[FrameQueries]]:
+    """The tracker on the permuted queries: the matching undoes the permutations, and the
+    tracker's logits equal the fixture's. Returns the run and the permuted queries."""
+    perms = case["permutations"].long()
+    shuffled = permuted(windows, ranges, perms)
+    run = run_tracker(model, shuffled)
+    q = perms.shape[1]
+    undone = len(run.matchings) == perms.shape[0] and all(
+        torch.equal(perms[t][m.indices], torch.arange(q)) for t, m in enumerate(run.matchings)
+    )
+    report.add_exact("synthetic_permuted.permutations undone", undone)
+    matching_checks(report, "synthetic_permuted.matching", run, case["matching"])
+    for i, expected in enumerate(case.get("tracker_pred_logits") or []):
+        if i < len(run.logits):
+            report.add_tensor(
+                f"synthetic_permuted.tracker_pred_logits[{i}]",
+                run.logits[i][None],
+                expected,
+                RAW_TOLERANCE,
+            )
+    return run, shuffled
+
+
+def final_results(
+    fx: DVISFixture,
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    aux_logits: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """`inference_video_vis` on time-mean logits [Q, K+1] and masks [Q, T, h, w], RLE-encoded."""
+    sizes = fx.sizes
+    results = inference_video_vis(
+        logits,
+        masks,
+        tuple(int(v) for v in sizes["image_size"]),
+        tuple(int(v) for v in sizes["orig_size"]),
+        tuple(int(v) for v in sizes["padded_size"]),
+        aux_logits,
+        fx.max_num,
+    )
+    results["pred_masks_rle"] = [
+        [encode_rle(np.asarray(frame, np.uint8)) for frame in result]
+        for result in results.pop("pred_masks")
+    ]
+    return results
+
+
+def _keyed(results: dict) -> dict[tuple[int, int], tuple[float, list]]:
+    """(track, label) -> (score, RLEs): results in any order compare alike."""
+    return {
+        (int(q), int(label)): (float(score), rles)
+        for q, label, score, rles in zip(
+            results["pred_ids"],
+            results["pred_labels"],
+            results["pred_scores"],
+            results["pred_masks_rle"],
+            strict=True,
+        )
+    }
+
+
+def _flipped(mine: list, theirs: list) -> int:
+    return sum(
+        int((decode_rle(a).astype(bool) != decode_rle(b).astype(bool)).sum())
+        for a, b in zip(mine, theirs, strict=True)
+    )
+
+
+def compare_final(
+    report: ParityReport, name: str, produced: dict, expected: dict, exact: bool = False
+) -> None:
+    """The same (track, class) pairs; scores identical (`exact`) or within 1e-5; masks
+    identical RLEs (`exact`) or at most `FLIPPED_PIXELS` pixels apart per result."""
+    mine, theirs = _keyed(produced), _keyed(expected)
+    same = sorted(mine) == sorted(theirs) and len(mine) == len(produced["pred_ids"])
+    report.add_exact(f"{name}.pred_ids and pred_labels (as a set)", same, f"{len(theirs)} results")
+    if not same:
+        return
+    diff = max(abs(mine[k][0] - theirs[k][0]) for k in theirs)
+    allowed = 0.0 if exact else SCORE_TOLERANCE
+    report.add_exact(f"{name}.pred_scores", diff <= allowed, f"max |diff| {diff:.1e}")
+    if exact:
+        rles = all(
+            [r["counts"] for r in mine[k][1]] == [r["counts"] for r in theirs[k][1]] for k in theirs
+        )
+        report.add_exact(f"{name}.pred_masks_rle", rles, "RLE of every result and frame")
+        return
+    flips = max(_flipped(mine[k][1], theirs[k][1]) for k in theirs)
+    report.add_exact(
+        f"{name}.pred_masks", flips <= FLIPPED_PIXELS, f"at most {flips} pixels differ per result"
+    )
+
+
+def per_frame_features(model: DVISModel, fx: DVISFixture) -> list[PixelDecoderFeatures]:
+    """The pixel decoder's outputs of every frame of the fixture (the per-frame stage)."""
+    with torch.no_grad():
+        return split_frames(model.sem_seg_head.pixel_decoder(fx.levels))
+
+
+def harness_layout(encoded: EncodedFrames, tracks: list, length: int) -> dict[str, Any]:
+    """What the harness wrote for a video (its linker's tracks, the sink's RLEs) in the
+    layout of the fixture's `final`."""
+    post = TrackPostprocessing(track_predictions=lambda track: track.predictions)
+    entries = encoded.results(tracks, 0, length, post)
+    return {
+        "pred_scores": torch.tensor([e["score"] for e in entries]),
+        "pred_labels": torch.tensor([e["category_id"] - 1 for e in entries]),
+        "pred_ids": torch.tensor([track.track_id for track in tracks]),
+        "pred_masks_rle": [e["segmentations"] for e in entries],
+    }
+
+
+def replay_authors(report: ParityReport, post: dict) -> None:
+    """`inference_video_vis` on the authors' own inputs gives their results exactly."""
+    given = post["inference_video_in"]
+    results = inference_video_vis(
+        given["pred_cls"],
+        given["pred_masks"],
+        tuple(int(v) for v in given["img_size"]),
+        (int(given["output_height"]), int(given["output_width"])),
+        tuple(int(v) for v in given["first_resize_size"]),
+        given.get("aux_pred_cls"),
+        len(post["final"]["pred_scores"]),
+    )
+    results["pred_ids"] = given["pred_id"][results["pred_ids"]]
+    results["pred_masks_rle"] = [
+        [encode_rle(frame.numpy().astype("uint8")) for frame in result]
+        for result in results.pop("pred_masks")
+    ]
+    compare_final(report, "inference_video_vis (replayed)", results, post["final"], True)

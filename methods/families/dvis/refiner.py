@@ -1,0 +1,106 @@
+"""DVIS++'s temporal refiner (`TemporalRefiner`, `refiner.py` of the authors): every frame of a
+video's tracks at once.
+
+Input: the tracker's last-layer outputs of every frame [T, Q, 2C] (before `decoder_norm`, in
+track order) and the segmenter's un-normed 2C queries of every frame (in their raw order). Each
+of L layers: self-attention over time for each track (long-range), a short temporal convolution
+(kernel 5, ReLU, kernel 3, replicate padding) added back and layer-normed, self-attention among
+the tracks within each frame, cross-attention from each frame's tracks to that frame's
+segmenter queries, FFN; post-norm throughout.
+
+Heads: the class of a track is one per video, from an activation-weighted mean over time of its
+normed outputs (`activation_proj`, a softmax over the frames), repeated for every frame; masks
+are the normed outputs' mask embeddings dotted with the **raw** mask features of each frame
+(not the tracker's projection). The authors make masks in windows of TEST.WINDOW_SIZE frames to
+save memory; a frame's mask needs only that frame's features and outputs, which is what lets the
+harness make them in a second pass over the frames (docs/dvis_plus.md).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vis_bench.methods.common.mlp import MLP
+from vis_bench.methods.families.mask2former.masked_decoder import (
+    CrossAttentionLayer,
+    FFNLayer,
+    SelfAttentionLayer,
+)
+
+
+def short_aggregation(channels: int) -> nn.Sequential:
+    """Conv1d k5 -> ReLU -> Conv1d k3 over time, 'same' length with replicate padding."""
+    return nn.Sequential(
+        nn.Conv1d(channels, channels, 5, padding="same", padding_mode="replicate"),
+        nn.ReLU(inplace=True),
+        nn.Conv1d(channels, channels, 3, padding="same", padding_mode="replicate"),
+    )
+
+
+class TemporalRefiner(nn.Module):
+    """`refiner.*` of the released offline checkpoints (module names are the authors')."""
+
+    def __init__(
+        self,
+        hidden_dim: int,
+        dim_feedforward: int,
+        n_heads: int,
+        num_layers: int,
+        mask_dim: int,
+        num_classes: int,
+    ) -> None:
+        super().__init__()
+        self.num_layers = num_layers
+        layers = range(num_layers)
+        self.transformer_obj_self_attention_layers = nn.ModuleList(
+            SelfAttentionLayer(hidden_dim, n_heads) for _ in layers
+        )
+        self.transformer_time_self_attention_layers = nn.ModuleList(
+            SelfAttentionLayer(hidden_dim, n_heads) for _ in layers
+        )
+        self.transformer_cross_attention_layers = nn.ModuleList(
+            CrossAttentionLayer(hidden_dim, n_heads) for _ in layers
+        )
+        self.transformer_ffn_layers = nn.ModuleList(
+            FFNLayer(hidden_dim, dim_feedforward) for _ in layers
+        )
+        self.conv_short_aggregate_layers = nn.ModuleList(
+            short_aggregation(hidden_dim) for _ in layers
+        )
+        self.conv_norms = nn.ModuleList(nn.LayerNorm(hidden_dim) for _ in layers)
+        self.decoder_norm = nn.LayerNorm(hidden_dim)
+        self.class_embed = nn.Linear(hidden_dim, num_classes + 1)
+        self.mask_embed = MLP(hidden_dim, hidden_dim, mask_dim, 3)
+        self.activation_proj = nn.Linear(hidden_dim, 1)
+
+    def layer(self, i: int, output: torch.Tensor, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """Layer i on tracks [T, Q, 2C] with the frames' segmenter queries [T, Q', 2C]."""
+        time_major = self.transformer_time_self_attention_layers[i](output)  # over T per track
+        channels = time_major.permute(1, 2, 0)  # [Q, 2C, T]
+        mixed = self.conv_short_aggregate_layers[i](channels) + channels
+        output = self.conv_norms[i](mixed.transpose(1, 2)).transpose(0, 1)  # [T, Q, 2C]
+        objects = self.transformer_obj_self_attention_layers[i](output.transpose(0, 1))
+        attended = self.transformer_cross_attention_layers[i](objects, frame_embeds.transpose(0, 1))
+        return self.transformer_ffn_layers[i](attended).transpose(0, 1)
+
+    def forward(self, instance_embeds: torch.Tensor, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """Tracks [T, Q, 2C] and segmenter queries [T, Q', 2C] of a whole video -> each layer's
+        output [L, T, Q, 2C] (before `decoder_norm`)."""
+        outputs = []
+        output = instance_embeds
+        for i in range(self.num_layers):
+            output = self.layer(i, output, frame_embeds)
+            outputs.append(output)
+        return torch.stack(outputs)
+
+    def class_logits(self, normed: torch.Tensor) -> torch.Tensor:
+        """Normed outputs [L', T, Q, 2C] -> one logit vector per track [L', Q, K+1]: the
+        activation-weighted mean over the frames (`pred_class`)."""
+        activation = self.activation_proj(normed).softmax(dim=1)  # [L', T, Q, 1]
+        return self.class_embed((normed * activation).sum(dim=1))
+
+    def mask_logits(self, normed: torch.Tensor, mask_features: torch.Tensor) -> torch.Tensor:
+        """Normed outputs [..., T, Q, 2C] of some frames, their raw mask features [T, C, h, w]
+        -> mask logits [..., T, Q, h, w]."""
+        return torch.einsum("...tqc,tchw->...tqhw", self.mask_embed(normed), mask_features)

@@ -1,0 +1,123 @@
+"""What DVIS++'s released checkpoints share, for the two methods' `variants.py`.
+
+The model zoo (zhang-tao-whu/DVIS_Plus @ c0eb2495, `DVIS_Plus/MODEL_ZOO.md`) lists an online
+and an offline model per backbone (R50 with 100 queries, ViT-L with 200) and dataset (YouTube-VIS
+2019 and 2021: 40 classes; OVIS: 25), each row with its own AP, AP50 and AP75 (no AR, no FPS).
+Every config tests at a shorter side of 480 (at most 1333) in windows of 3 frames, keeping the
+top 10 (track, class) pairs: the methods' defaults, so a variant's options are its backbone,
+queries and classes.
+
+The files sit in the folder `DVIS++/weights/` of the HuggingFace repository zhangtao-whu/DVIS_Plus,
+named `{online|offline}_{r50|vitl}_{dataset}_{AP x 10}.pth`. Only two names were read there with
+their sha256 (below); for the others the declaration says the name is not confirmed rather than
+state one the pattern suggests.
+"""
+
+from __future__ import annotations
+
+from vis_bench.methods.families.dvis.base_plugin import MIN_SIZE_TEST
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+
+REPOSITORY = "zhang-tao-whu/DVIS_Plus"
+COMMIT = "c0eb2495"
+MODEL_ZOO = "DVIS_Plus/MODEL_ZOO.md"
+MAX_SIZE_TEST = 1333
+LICENCE = Licence(
+    code="MIT",
+    weights="not stated in the model zoo (the HuggingFace repository is tagged MIT)",
+    source=(
+        f"{REPOSITORY} DVIS_Plus/LICENSE ('Copyright (c) 2023 zhangtao'; some files carry "
+        "NVIDIA's MinVIS header); MODEL_ZOO.md; the licence tag of the HuggingFace repository "
+        "zhangtao-whu/DVIS_Plus"
+    ),
+)
+HUB = "https://huggingface.co/zhangtao-whu/DVIS_Plus"
+WEIGHTS_FOLDER = "DVIS++/weights"
+#: the files whose names were read in the weights folder -> the sha256 HuggingFace shows
+CONFIRMED_FILES = {
+    "offline_r50_ovis_412.pth": "ed812bffdc52e4830b0058a0ddacca06c81239e9a1b464c66c23c04003326af8",
+    "online_vitl_ytvis21_623.pth": (
+        "db6e76b886ecd5d22b66065af697268828564bb523494e3608432868f04cb60a"
+    ),
+}
+HOSTED_NOTE = "sha256 as HuggingFace shows it for the served file (Git LFS); not the authors'"
+#: backbone key -> (options, label)
+BACKBONES = {
+    "r50": ({"backbone": "resnet50", "num_queries": 100}, "R50"),
+    "vitl": ({"backbone": "vit_l", "num_queries": 200}, "ViT-L"),
+}
+#: dataset key -> (dataset kind, classes, model zoo heading)
+DATASETS = {
+    "ytvis19": ("ytvis2019", 40, "YouTube-VIS 2019"),
+    "ytvis21": ("ytvis2021", 40, "YouTube-VIS 2021"),
+    "ovis": ("ovis", 25, "OVIS"),
+}
+#: the released window is 3 frames; the tracker's state is carried across clips, so every
+#: schedule gives the same tracks (docs/dvis_plus.md)
+CLIP_LENGTHS = [1, 3, "all"]
+
+
+def vit_config(dataset: str, mode: str) -> str:
+    """The ViT-L configs' path under the authors' `configs/dvis_Plus/`."""
+    return f"{dataset}/vit_adapter/DVIS_Plus_{mode.capitalize()}_VitAdapterL.yaml"
+
+
+def release_variant(
+    method: str,
+    backbone: str,
+    dataset: str,
+    metrics: tuple[float, float, float],
+    lines: str,
+    config: str = "",
+) -> PretrainedVariant:
+    """One model-zoo row of `method` (`dvis-plus-online` or `-offline`): its AP, AP50, AP75 and
+    the MODEL_ZOO.md lines they are on; `config` where the row's config is known."""
+    mode = method.rsplit("-", 1)[1]
+    options, label = BACKBONES[backbone]
+    kind, classes, heading = DATASETS[dataset]
+    ap, ap50, ap75 = metrics
+    stem = f"{mode}_{backbone}_{dataset}"
+    file = f"{stem}_{round(ap * 10)}.pth"  # looked up among the confirmed names only
+    if file in CONFIRMED_FILES:
+        release_file, url = file, f"{HUB}/blob/main/{WEIGHTS_FOLDER}/{file}"
+        sha256, notes = CONFIRMED_FILES[file], HOSTED_NOTE
+    else:
+        release_file = f"name not confirmed ({WEIGHTS_FOLDER}/ names: {stem}_<AP x 10>.pth)"
+        url, sha256, notes = f"{HUB}/tree/main/{WEIGHTS_FOLDER}", None, ""
+    table = f"{heading}, DVIS++ {mode} {label} (lines {lines})"
+    if config:
+        table += f"; config configs/dvis_Plus/{config}"
+    return PretrainedVariant(
+        name=f"{method}.{backbone}_{dataset}",
+        summary=f"DVIS++ {mode} {label}, {heading}",
+        options={**options, "num_classes": classes},
+        dataset=kind,
+        label_space=kind,
+        resolution=MIN_SIZE_TEST,
+        max_size=MAX_SIZE_TEST,
+        release_file=release_file,
+        url=url,
+        sha256=sha256,
+        licence=LICENCE,
+        training_data=f"{heading} train",
+        notes=notes,
+        backbone=label,
+        published=(
+            PublishedResult(
+                id=f"{method}-{backbone}-{kind}",
+                dataset=kind,
+                metrics={"AP": ap, "AP50": ap50, "AP75": ap75},
+                source={
+                    "kind": "README",
+                    "repository": REPOSITORY,
+                    "commit": COMMIT,
+                    "file": MODEL_ZOO,
+                    "table": table,
+                },
+                clip_length=CLIP_LENGTHS,
+                training=f"{heading} train",
+                gpu="not stated",
+                notes="the number of this checkpoint (a model-zoo row)",
+            ),
+        ),
+    )

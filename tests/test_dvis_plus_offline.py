@@ -1,0 +1,196 @@
+"""DVIS++ offline against the fixtures made with the authors' code, release-format checkpoints
+of both DVIS++ methods, and both methods through the harness under several clip schedules."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers.dvis_other_fixture import write_other_fixture
+from tests.helpers.memory_source import MemorySource
+from vis_bench.cli import main
+from vis_bench.inference.runner import run_method
+from vis_bench.measure.state_dict_keys import key_list, meta_model
+from vis_bench.methods.dvis_plus_offline.parity import run_parity
+from vis_bench.toolkit import CheckpointError
+from vis_bench.toolkit.registry import get_method
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = {
+    "backbone": "tiny",
+    "num_classes": 3,
+    "num_queries": 6,
+    "hidden_dim": 32,
+    "conv_dim": 32,
+    "mask_dim": 32,
+    "nheads": 4,
+    "dim_feedforward": 64,
+    "enc_layers": 1,
+    "dec_layers": 3,
+    "reid_hidden_dim": 32,
+    "tracker_layers": 2,
+}
+FILL = 0.5
+
+
+def _fixture(golden_dir: Path) -> Path:
+    return golden_dir / "dvis_plus_offline" / "public"
+
+
+def _keys(golden_dir: Path, name: str) -> list:
+    return json.loads((golden_dir / "dvis_plus" / f"state_dict_keys_{name}.json").read_text())
+
+
+def test_parity_passes_on_the_public_fixture(golden_dir):
+    report = run_parity(_fixture(golden_dir))
+    assert report.passed, report.format()
+    names = {check.name for check in report.checks}
+    assert {
+        "refiner.pred_masks",
+        "refiner (replayed).pred_logits",
+        "post_processing_out.aux_logits",
+        "synthetic_permuted.refiner_pred_logits",
+        "harness T=3 S=2.pred_masks",
+    } <= names
+
+
+def test_parity_runs_a_fixture_set_with_other_settings(golden_dir, tmp_path):
+    """Classes, queries, widths, depths, heads, window, length and input size all differ from
+    the public set's: every size comes from the fixture."""
+    write_other_fixture(golden_dir, tmp_path / "other", "offline")
+    report = run_parity(tmp_path / "other")
+    assert report.passed, report.format()
+    assert "synthetic_permuted.permutations undone" in {check.name for check in report.checks}
+
+
+def test_a_changed_refiner_weight_fails_parity(golden_dir, tmp_path):
+    fixture = tmp_path / "fixture"
+    shutil.copytree(_fixture(golden_dir), fixture)
+    path = fixture / "state_dict.pt"
+    path.chmod(0o644)
+    state = torch.load(path, weights_only=True)
+    state["refiner.conv_norms.0.bias"] += 0.05
+    torch.save(state, path)
+    report = run_parity(fixture)
+    failed = {check.name for check in report.checks if not check.passed}
+    assert "refiner.pred_embds" in failed
+    assert "tracker[1].pred_logits" not in failed
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("offline_r50_ytvis19", {"backbone": "resnet50", "num_classes": 40}),
+        ("offline_r50_ovis", {"backbone": "resnet50", "num_classes": 25}),
+        ("offline_vitl_ytvis19", {"backbone": "vit_l", "num_classes": 40}),
+    ],
+)
+def test_key_lists_equal_the_authors(golden_dir, name, options):
+    model = meta_model("dvis-plus-offline", options)
+    assert key_list(model.state_dict()) == _keys(golden_dir, name)
+
+
+def _release_file(golden_dir: Path, name: str, folder: Path) -> Path:
+    """A detectron2 release file (`{"model": ...}`) with exactly the key list's entries, each
+    a stride-0 expansion of one number (a full R50 model in a few hundred kilobytes)."""
+    state = {key: torch.tensor(FILL).expand(shape) for key, shape in _keys(golden_dir, name)}
+    path = folder / f"{name}.pth"
+    torch.save({"model": state, "iteration": 40000}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "read"),
+    [
+        ("online_r50_ytvis19", "dvis-plus-online", "num_classes: 40"),
+        ("online_r50_ovis", "dvis-plus-online", "num_classes: 25"),
+        ("offline_r50_ytvis19", "dvis-plus-offline", "refiner_layers: 6"),
+        ("offline_r50_ovis", "dvis-plus-offline", "num_classes: 25"),
+        ("online_vitl_ytvis19", "dvis-plus-online", "num_queries: 200"),
+        ("offline_vitl_ytvis19", "dvis-plus-offline", "num_queries: 200"),
+    ],
+)
+def test_check_checkpoint_accepts_the_releases(golden_dir, tmp_path, capsys, name, method, read):
+    path = _release_file(golden_dir, name, tmp_path)
+    code = main(["check-checkpoint", str(path), "--method", method])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    backbone = "vit_l" if "_vitl_" in name else "resnet50"
+    assert f"backbone: {backbone}" in printed and read in printed
+    assert "OK: loads strictly" in printed
+
+
+def test_a_release_loads_strictly_and_the_other_variants_does_not(golden_dir, tmp_path, capsys):
+    path = _release_file(golden_dir, "offline_r50_ovis", tmp_path)
+    with torch.device("meta"):
+        plugin = get_method("dvis-plus-offline").build({"num_classes": 25})
+    plugin.model.to_empty(device="cpu")
+    assert plugin.load_checkpoint(str(path)).clean
+    assert float(plugin.model.refiner.activation_proj.weight[0, 0].detach()) == FILL
+    assert main(["check-checkpoint", str(path), "--method", "dvis-plus-online"]) == 1
+    assert "refiner.activation_proj.weight" in capsys.readouterr().out
+    with torch.device("meta"):
+        online = get_method("dvis-plus-online").build({"num_classes": 25})
+    online.model.to_empty(device="cpu")
+    with pytest.raises(CheckpointError, match="dvis-plus-offline checkpoint"):
+        online.load_checkpoint(str(path))
+
+
+def _tiny(name: str, seed: int = 0):
+    """A random tiny model whose class heads are scaled up, so that the top-10 pairs are far
+    apart (random heads give near ties that float noise could reorder)."""
+    torch.manual_seed(seed)
+    plugin = get_method(name).build(TINY)
+    with torch.no_grad():
+        for module in (plugin.model.tracker, getattr(plugin.model, "refiner", None)):
+            if module is not None:
+                module.class_embed.weight.mul_(30)
+    return plugin
+
+
+def _results(plugin, clip_length, stride):
+    source = MemorySource(lengths=(7,), size=(48, 64))
+    outcome = run_method(
+        plugin, source, clip_length=clip_length, stride=stride, resolution=48, time_model=False
+    )
+    return sorted(outcome.results, key=lambda r: (r["category_id"], r["score"]))
+
+
+@pytest.mark.parametrize("name", ["dvis-plus-online", "dvis-plus-offline"])
+def test_every_clip_schedule_gives_the_same_tracks_labels_and_masks(name):
+    """The tracker is frame by frame and carried clip to clip (and the refiner sees the whole
+    video whatever the clips): T = 1, 3 (the released window), 3 with overlap and all give the
+    same results; only the segmenter's batching differs (scores within 1e-5)."""
+    plugin = _tiny(name)
+    reference = _results(plugin, "all", None)
+    assert len(reference) == 10
+    for clip_length, stride in ((1, 1), (3, 3), (3, 2)):
+        other = _results(plugin, clip_length, stride)
+        assert [r["category_id"] for r in other] == [r["category_id"] for r in reference]
+        assert [r["segmentations"] for r in other] == [r["segmentations"] for r in reference]
+        gaps = [abs(a["score"] - b["score"]) for a, b in zip(other, reference, strict=True)]
+        assert max(gaps) <= 1e-5, (clip_length, stride)
+
+
+def test_the_offline_state_holds_queries_not_feature_maps():
+    """What the first pass carries grows by T x Q x (2 x 2C + K + 1) numbers, never by a
+    frame's feature maps; the second pass makes only the chosen tracks' masks."""
+    plugin = _tiny("dvis-plus-offline")
+    frames = plugin.preprocess(torch.randint(0, 255, (4, 3, 48, 64), dtype=torch.uint8), 48)
+    result = plugin.infer_clip(frames[:3])
+    result = plugin.infer_clip(frames[2:], state=result.state, seen=1)
+    video = result.state
+    assert video.num_frames == 4
+    held = [*video.instance_embeds, *video.frame_embeds, *video.tracker_logits]
+    assert sum(t.numel() for t in held) == 4 * 6 * (2 * 64 + 4)
+    refinement = plugin.refine_video(video)
+    assert len(refinement.predictions) == 10
+    masks = plugin.refined_masks(frames[1:3], refinement, [1, 2])
+    assert masks.shape == (len(refinement.slots), 2, 16, 16)  # padded to 64 x 64
+    assert np.isfinite(masks.numpy()).all()
