@@ -13,6 +13,7 @@ import time
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+import tests.helpers.toy_refining_method  # noqa: F401  (registers "toy-refining")
 import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
 import tests.helpers.toy_timed_method  # noqa: F401  (registers "toy-timed")
 import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
@@ -274,3 +275,30 @@ def test_a_failing_protocol_pass_is_recorded_and_the_cell_keeps_its_numbers(tmp_
     assert authors["not_measured"] == "failed: RuntimeError: no frames today"
     assert authors["protocol"]["name"] == "detectron2 inference_on_dataset"
     assert set(record["protocols"]) == {"end_to_end", "authors"}
+
+
+@pytest.mark.parametrize("clip_length", ["all", 4])
+def test_video_forward_refines_a_whole_video_and_makes_its_masks_in_a_second_pass(clip_length):
+    """A method that refines whole videos (DVIS++ offline) is timed through its refinement and
+    the second pass that makes its masks: every frame of every video gets its final masks."""
+    from tests.helpers.toy_timed_method import TIMING
+
+    plugin = get_method("toy-refining").build({})
+    refined, sizes = [], []
+    refine, to_video = plugin.refined_masks, plugin.masks_to_video
+
+    def counted_refine(frames, refinement, frame_indices):
+        refined.extend(frame_indices)
+        return refine(frames, refinement, frame_indices)
+
+    def counted_to_video(masks, height, width, threshold):
+        out = to_video(masks, height, width, threshold)
+        sizes.append(out.shape[1:])
+        return out
+
+    plugin.refined_masks, plugin.masks_to_video = counted_refine, counted_to_video
+    cell = dataclasses.replace(CELL, clip_length=clip_length, stride=2, resolution=24)
+    entry = run_authors_protocol(plugin, MemorySource(), TIMING, cell)
+    assert entry["fps"] > 0 and entry["frames"] == 9  # the first video warmed up
+    assert refined == [*range(6), *range(9)]  # each frame once, in the second pass
+    assert len(sizes) == 6 + 9

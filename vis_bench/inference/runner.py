@@ -50,6 +50,8 @@ __all__ = [
     "model_input",
     "predict_clip",
     "run_method",
+    "take_window",
+    "window_passes",
 ]
 
 
@@ -249,7 +251,7 @@ def run_method(
                         cache = FrameFeatureCache(clip.windows, outcome.reuse)
                     video_run = VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
-                _take_clip(video_run, ClipInputs(plugin, clip, resolution, device), dtype, times)
+                take_window(video_run, ClipInputs(plugin, clip, resolution, device), dtype, times)
                 if clip.is_last:
                     outcome.results.extend(video_run.results())
             _note_clip(outcome, clip, timer.last)
@@ -280,7 +282,17 @@ def _second_pass_windows(video: Any, clip_length: int | str) -> list[range]:
     return refinement_windows(int(video.length), clip_length)
 
 
-def _take_clip(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
+def window_passes(
+    plugin: MethodPlugin, length: int, windows: list[range], clip_length: int | str
+) -> list[list[range]]:
+    """A video's passes over its frames: the clips the method infers, then, for a method that
+    refines whole videos, the second pass's windows."""
+    if isinstance(plugin.spec.linking, WholeVideoRefinement):
+        return [windows, refinement_windows(length, clip_length)]
+    return [windows]
+
+
+def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
     """One window into its video: a clip the method infers (and, after a refining method's
     last clip, its whole-video refinement), or a second-pass window's masks."""
     clip = inputs.clip

@@ -36,7 +36,8 @@ from vis_bench.inference.runner import (
     VideoRun,
     autocast,
     model_input,
-    predict_clip,
+    take_window,
+    window_passes,
 )
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
@@ -146,13 +147,14 @@ def _one_video(plugin: MethodPlugin, video: Any, frames: Any, cell: ProtocolCell
         def prepare(window_frames: Any) -> torch.Tensor:
             return model_input(plugin, window_frames, cell.resolution, cell.device)
 
-    for index, window in enumerate(windows):
-        clip = ClipFrames(video, index, windows, frames[window.start : window.stop])
-        inputs = ClipInputs(
-            plugin, clip, cell.resolution, cell.device, run.features, run.carried(clip)
-        )
-        inputs.prepare = prepare
-        run.add(window, predict_clip(inputs, dtype, times))
+    passes = window_passes(plugin, int(video.length), windows, cell.clip_length)
+    for number, pass_windows in enumerate(passes):
+        for index, window in enumerate(pass_windows):
+            window_frames = frames[window.start : window.stop]
+            clip = ClipFrames(video, index, pass_windows, window_frames, number, len(passes))
+            inputs = ClipInputs(plugin, clip, cell.resolution, cell.device)
+            inputs.prepare = prepare
+            take_window(run, inputs, dtype, times)
     run.results()
 
 
