@@ -18,16 +18,14 @@ from typing import Any
 
 import torch
 
-from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.dvis import parity as shared
-from vis_bench.methods.families.dvis.fixtures import DVISFixture, read_fixture
+from vis_bench.methods.families.dvis.fixtures import DVISFixture
 from vis_bench.toolkit import (
     CarriedState,
     EncodedFrames,
     ParityReport,
     QueryTrackLinker,
     clip_windows,
-    load_fixture_weights,
     save_produced,
 )
 
@@ -98,24 +96,11 @@ def harness_checks(report: ParityReport, plugin: Any, fx: DVISFixture, final: di
 
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run features.pt, compare every stored file."""
-    fx = read_fixture(Path(fixture_dir), "online")
-    report = ParityReport(method="dvis-plus-online", fixture=str(fixture_dir))
-    plugin = build_plugin(fx)
-    model = plugin.model
-    load_fixture_weights(report, model, fx.folder / "state_dict.pt", check_order=True)
-    prepare_for_inference(model)
-    present = report.expect_files(fx.folder, EXPECTED_FILES)
-    ranges = shared.windows_of(fx)
-    windows = shared.run_segmenter(model, fx, ranges)
-    run = shared.run_tracker(model, windows)
-    if "segmenter.pt" in present:
-        stored = fx.file("segmenter.pt")
-        shared.segmenter_checks(report, windows, stored)
-        if "tracker.pt" in present:
-            tracker = fx.file("tracker.pt")
-            shared.tracker_checks(report, "tracker", run, windows, tracker)
-            replayed = shared.run_tracker(model, shared.stored_windows(stored))
-            shared.tracker_checks(report, "tracker (replayed)", replayed, windows, tracker)
+    base = shared.segmenter_and_tracker(
+        fixture_dir, "online", "dvis-plus-online", EXPECTED_FILES, build_plugin
+    )
+    fx, report, plugin, model = base.fx, base.report, base.plugin, base.model
+    present, ranges, windows, run = base.present, base.ranges, base.windows, base.run
     if "postprocess.pt" in present:
         post = fx.file("postprocess.pt")
         postprocess_checks(report, fx, run, post)

@@ -13,13 +13,16 @@ noise of 0 (the order of `topk(sorted=False)` aside).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from vis_bench.methods.families.dvis.fixtures import DVISFixture
+from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.families.dvis.fixtures import DVISFixture, read_fixture
 from vis_bench.methods.families.dvis.inference import (
     CarriedTracks,
     TrackedClip,
@@ -42,6 +45,7 @@ from vis_bench.toolkit import (
     compare_tree,
     decode_rle,
     encode_rle,
+    load_fixture_weights,
 )
 
 RAW_TOLERANCE = 1e-4
@@ -197,6 +201,55 @@ def stored_windows(stored: list) -> list[FrameQueries]:
         )
         for e in stored
     ]
+
+
+@dataclass
+class SegmenterAndTracker:
+    """A member's parity run up to its tracker: the fixture, the report, the plugin around the
+    fixture's network with its weights loaded, the files present, the segmenter's windows and
+    the tracker over them; each checked against the stored files where present."""
+
+    fx: DVISFixture
+    report: ParityReport
+    plugin: Any
+    present: set[str]
+    ranges: list[range]
+    windows: list[FrameQueries]
+    run: TrackerRun
+
+    @property
+    def model(self) -> DVISModel:
+        return self.plugin.model
+
+
+def segmenter_and_tracker(
+    fixture_dir: Path,
+    variant: str,
+    method: str,
+    expected_files: tuple[str, ...],
+    build_plugin: Callable[[DVISFixture], Any],
+) -> SegmenterAndTracker:
+    """What both members' parity starts with: build from meta.json, load state_dict.pt with its
+    keys and order checked, run the segmenter on the authors' windows and the tracker frame by
+    frame (also replayed on the authors' own segmenter outputs), and compare both."""
+    fx = read_fixture(Path(fixture_dir), variant)
+    report = ParityReport(method=method, fixture=str(fixture_dir))
+    plugin = build_plugin(fx)
+    load_fixture_weights(report, plugin.model, fx.folder / "state_dict.pt", check_order=True)
+    prepare_for_inference(plugin.model)
+    present = set(report.expect_files(fx.folder, expected_files))
+    ranges = windows_of(fx)
+    windows = run_segmenter(plugin.model, fx, ranges)
+    run = run_tracker(plugin.model, windows)
+    if "segmenter.pt" in present:
+        stored = fx.file("segmenter.pt")
+        segmenter_checks(report, windows, stored)
+        if "tracker.pt" in present:
+            tracker = fx.file("tracker.pt")
+            tracker_checks(report, "tracker", run, windows, tracker)
+            replayed = run_tracker(plugin.model, stored_windows(stored))
+            tracker_checks(report, "tracker (replayed)", replayed, windows, tracker)
+    return SegmenterAndTracker(fx, report, plugin, present, ranges, windows, run)
 
 
 def permuted(windows: list[FrameQueries], ranges: list[range], perms: torch.Tensor) -> list:
