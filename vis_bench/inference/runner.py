@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -223,15 +222,12 @@ def run_method(
     timer = Stopwatch(device, exclude)
     times = outcome.harness
     post = TrackPostprocessing.of(plugin)
-    second_pass = None
-    if isinstance(plugin.spec.linking, WholeVideoRefinement):
-        second_pass = functools.partial(_second_pass_windows, clip_length=clip_length)
     clips = prefetched_clips(
         source,
         source.videos(),
         lambda video: clip_windows(int(video.length), clip_length, stride),
         times.decode,
-        second_pass,
+        _second_pass(plugin, clip_length),
     )
     video_run: VideoRun | None = None
     with no_grad_region(), contextlib.closing(clips):
@@ -271,15 +267,21 @@ def run_method(
 
 
 def _note_clip(outcome: RunOutcome, clip: ClipFrames, seconds: float) -> None:
-    """The clip's frames and timed seconds, under its video (the live-stream replay's input); a second pass's windows
-    come after its clips: their frames are final only when that pass has made their masks."""
+    """The clip's frames and timed seconds, under its video (the live-stream replay's input); a
+    second pass's windows come after its clips: their frames are final only when that pass has
+    made their masks."""
     if clip.index == 0 and clip.pass_index == 0:
         outcome.clip_timings.append((int(clip.video.length), []))
     outcome.clip_timings[-1][1].append(ClipTiming(clip.window, seconds))
 
 
-def _second_pass_windows(video: Any, clip_length: int | str) -> list[range]:
-    return refinement_windows(int(video.length), clip_length)
+def _second_pass(
+    plugin: MethodPlugin, clip_length: int | str
+) -> Callable[[Any], list[range]] | None:
+    """A video's second-pass windows, for a method that refines whole videos (else None)."""
+    if not isinstance(plugin.spec.linking, WholeVideoRefinement):
+        return None
+    return lambda video: refinement_windows(int(video.length), clip_length)
 
 
 def window_passes(

@@ -8,7 +8,7 @@ it (`TimingProtocol.compile`), and a sweep may switch it on for its own protocol
 stages) on this one instance, so every method gets it alike without a line of its own, and the
 Python around the network (matching, top-k) is traced where it can be and runs eagerly where it
 cannot (a graph break). While compiling, the harness and the methods' fast paths run under
-`no_grad` instead of `inference_mode` (toolkit/compile_state.py), as PyTorch advises.
+`no_grad` instead of `inference_mode` (toolkit/compile_state.py), as PyTorch recommends.
 
 Compiling takes seconds to minutes, and every new input shape (another video size, a shorter last
 clip) may compile again. `CompileClock` adds up the seconds spent compiling, from TorchDynamo's

@@ -1,6 +1,6 @@
 """Whether the harness is compiling the method's forward right now (measure/compile.py).
 
-torch.compile traces under `torch.no_grad`, and PyTorch advises it over `torch.inference_mode`:
+torch.compile traces under `torch.no_grad`, and PyTorch recommends it over `torch.inference_mode`:
 tensors made in inference mode and handed to a compiled graph (a frame's features, a cached
 folded weight) break its tracing, and a failed trace can leave the dispatcher in a state later
 eager calls trip over. So while the harness compiles, the harness itself runs its loop under

@@ -111,7 +111,7 @@ class TrainingRecipe:
     poly_power: > 0 replaces the step drops by a polynomial decay, the rate times
     (1 - t / T) ** poly_power after warm-up (t and T counted from the end of the warm-up).
     backbone_warmup_iters: > 0 holds the parameter groups marked `"backbone": True` at rate 0
-    while the others warm up (`warmup_iters`), then warms them up over this many steps (EoMT's
+    while the others warm up (`warmup_iters`), then warms them up over this many steps (a
     two-stage warm-up: a pretrained ViT waits until the new heads give sensible gradients).
     layer_decay: layer-wise rate decay; a group marked `"layer_decay_exponent": n` (its distance
     from a ViT's top block) trains at `layer_decay ** n` times its rate.
