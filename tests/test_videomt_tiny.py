@@ -11,10 +11,10 @@ import torch
 
 from vis_bench.config import load_config
 from vis_bench.inference.sources import open_source
-from vis_bench.methods.videomt.harness_path import compare_results, harness_results
+from vis_bench.methods.videomt.harness_path import harness_results
 from vis_bench.sweep.methods import resolve_methods
 from vis_bench.sweep.worker import build_plugin
-from vis_bench.toolkit import ParityReport
+from vis_bench.toolkit import ParityReport, compare_results
 
 REPO = Path(__file__).resolve().parents[1]
 RESOLUTION = 144  # the default run's
@@ -46,6 +46,6 @@ def test_one_frame_at_a_time_and_the_whole_video_give_the_same_results(tiny_and_
         whole = harness_results(plugin, clip, size, "all", None)
         # confident above chance (1 / 9 over 8 classes and "no object"): real detections to compare
         assert len(per_frame["pred_scores"]) == 10 and float(per_frame["pred_scores"].max()) > 0.2
-        compare_results(report, f"video {video.id} T=all", whole, per_frame, exact=False)
+        compare_results(report, f"video {video.id} T=all", whole, per_frame, ordered=True)
     failed = [check for check in report.checks if not check.passed]
     assert report.checks and not failed, report.format()

@@ -26,6 +26,7 @@ from vis_bench.toolkit import (
     ParityReport,
     RefinedVideoLinker,
     clip_windows,
+    compare_results,
     refinement_windows,
     save_produced,
 )
@@ -131,7 +132,7 @@ def postprocess_checks(
     shared.compare(report, "post_processing_out", produced_out, post["post_processing_out"])
     shared.replay_authors(report, post)
     final = shared.final_results(fx, video.logits, masks, video.aux_logits)
-    shared.compare_final(report, "final", final, post["final"])
+    compare_results(report, "final", final, post["final"])
 
 
 def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tuple) -> dict:
@@ -160,7 +161,7 @@ def harness_checks(report: ParityReport, plugin: Any, fx: DVISFixture, final: di
     w = fx.window_size
     for schedule in ((1, 1), (w, w), ("all", None), (3, 2)):
         name = f"harness T={schedule[0]}" + (f" S={schedule[1]}" if schedule[1] else "")
-        shared.compare_final(report, name, harness_results(plugin, fx, features, schedule), final)
+        compare_results(report, name, harness_results(plugin, fx, features, schedule), final)
 
 
 def synthetic(report: ParityReport, fx: DVISFixture, model: Any, windows: list, ranges: list):
@@ -178,7 +179,7 @@ def synthetic(report: ParityReport, fx: DVISFixture, model: Any, windows: list, 
             shared.RAW_TOLERANCE,
         )
     final = shared.final_results(fx, refined.logits, masks, refined.aux_logits)
-    shared.compare_final(report, "synthetic_permuted.final", final, case["final"])
+    compare_results(report, "synthetic_permuted.final", final, case["final"])
 
 
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:

@@ -26,6 +26,7 @@ from vis_bench.toolkit import (
     ParityReport,
     QueryTrackLinker,
     clip_windows,
+    compare_results,
     save_produced,
 )
 
@@ -64,7 +65,7 @@ def postprocess_checks(
     )
     shared.replay_authors(report, post)
     final = shared.final_results(fx, mean, masks)
-    shared.compare_final(report, "final", final, post["final"])
+    compare_results(report, "final", final, post["final"])
 
 
 def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tuple) -> dict:
@@ -91,7 +92,7 @@ def harness_checks(report: ParityReport, plugin: Any, fx: DVISFixture, final: di
     w = fx.window_size
     for schedule in ((1, 1), (w, w), ("all", None), (3, 2)):
         name = f"harness T={schedule[0]}" + (f" S={schedule[1]}" if schedule[1] else "")
-        shared.compare_final(report, name, harness_results(plugin, fx, features, schedule), final)
+        compare_results(report, name, harness_results(plugin, fx, features, schedule), final)
 
 
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
@@ -110,6 +111,6 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
         permuted, _ = shared.synthetic_checks(report, model, windows, ranges, case)
         masks = torch.cat(permuted.masks).transpose(0, 1)
         final = shared.final_results(fx, permuted.video_logits().mean(0), masks)
-        shared.compare_final(report, "synthetic_permuted.final", final, case["final"])
+        compare_results(report, "synthetic_permuted.final", final, case["final"])
     save_produced({"tracker_logits": run.video_logits()}, out_path)
     return report

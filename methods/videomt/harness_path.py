@@ -20,15 +20,11 @@ from vis_bench.toolkit import (
     QueryTrackLinker,
     TrackPostprocessing,
     clip_windows,
-    decode_rle,
+    compare_results,
 )
 
 #: (clip length, stride): the released one frame per call, the whole video, overlapping clips
 SCHEDULES = ((1, 1), ("all", None), (3, 2))
-SCORE_TOLERANCE = 1e-5
-#: mask pixels allowed to flip per result where a logit is within float noise of 0 (the
-#: README's noise runs flipped at most 1 of 697,500)
-FLIPPED_PIXELS = 8
 
 
 def harness_results(
@@ -63,57 +59,4 @@ def harness_checks(
     for clip_length, stride in SCHEDULES:
         results = harness_results(plugin, frames, output, clip_length, stride)
         name = f"harness T={clip_length}" + (f" S={stride}" if stride else "")
-        compare_results(report, name, results, post, exact=False)
-
-
-def _keyed(results: dict) -> dict[tuple[int, int], tuple[float, list]]:
-    """(query, label) -> (score, RLEs): results in any order compare alike."""
-    return {
-        (int(q), int(label)): (float(score), rles)
-        for q, label, score, rles in zip(
-            results["pred_ids"],
-            results["pred_labels"],
-            results["pred_scores"],
-            results["pred_masks_rle"],
-            strict=True,
-        )
-    }
-
-
-def _flipped(mine: list, theirs: list) -> int:
-    return sum(
-        int((decode_rle(a).astype(bool) != decode_rle(b).astype(bool)).sum())
-        for a, b in zip(mine, theirs, strict=True)
-    )
-
-
-def compare_results(
-    report: ParityReport, name: str, produced: dict, expected: dict, exact: bool
-) -> None:
-    """(query, label) pairs as a set, exactly; scores identical (`exact`) or within 1e-5; RLEs
-    identical (`exact`) or up to `FLIPPED_PIXELS` pixels per result."""
-    mine, theirs = _keyed(produced), _keyed(expected)
-    same_pairs = sorted(mine) == sorted(theirs)
-    report.add_exact(f"{name}.pred_ids and pred_labels", same_pairs, f"{len(mine)} results")
-    if not same_pairs:
-        return
-    report.add_exact(f"{name}.order (topk sorted=False)", list(mine) == list(theirs))
-    score_diff = max(abs(mine[k][0] - theirs[k][0]) for k in theirs)
-    tolerance = 0.0 if exact else SCORE_TOLERANCE
-    report.add_exact(
-        f"{name}.pred_scores",
-        score_diff <= tolerance,
-        f"max |diff| {score_diff:.1e} (tol {tolerance:.0e})",
-    )
-    if exact:
-        same = all(
-            [r["counts"] for r in mine[k][1]] == [r["counts"] for r in theirs[k][1]] for k in theirs
-        )
-        report.add_exact(f"{name}.pred_masks_rle", same, "RLE of every result and frame")
-        return
-    flips = max(_flipped(mine[k][1], theirs[k][1]) for k in theirs)
-    report.add_exact(
-        f"{name}.pred_masks",
-        flips <= FLIPPED_PIXELS,
-        f"at most {flips} pixels differ per result (allowed {FLIPPED_PIXELS})",
-    )
+        compare_results(report, name, results, post, ordered=True)

@@ -24,7 +24,7 @@ import torch
 
 from vis_bench.methods.common.vit import ViTConfig
 from vis_bench.methods.families.mask2former.postprocess import masks_to_output, top_predictions
-from vis_bench.methods.videomt.harness_path import compare_results, harness_checks
+from vis_bench.methods.videomt.harness_path import harness_checks
 from vis_bench.methods.videomt.model import VidEoMTConfig, VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
 from vis_bench.methods.videomt.preprocessing import pad_frames
@@ -32,6 +32,7 @@ from vis_bench.toolkit import (
     InputError,
     ParityReport,
     captured_outputs,
+    compare_results,
     encode_rle,
     load_fixture_file,
     load_fixture_weights,
@@ -189,7 +190,9 @@ def _replay_authors(report: ParityReport, post: dict, stored_masks: torch.Tensor
         (int(given["output_height"]), int(given["output_width"])),
         tuple(given["first_resize_size"]),
     )
-    compare_results(report, "inference_video_vis (replayed)", results, post, exact=True)
+    compare_results(
+        report, "inference_video_vis (replayed)", results, post, exact=True, ordered=True
+    )
 
 
 def final_results(
@@ -229,7 +232,7 @@ def _postprocess_checks(
         tuple(sizes["orig_size"]),
         tuple(sizes["padded_size"]),
     )
-    compare_results(report, "final results", results, post, exact=False)
+    compare_results(report, "final results", results, post, ordered=True)
 
 
 def build_plugin(fixture_dir: Path) -> Any:

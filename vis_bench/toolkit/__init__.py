@@ -36,6 +36,7 @@ from vis_bench.toolkit.options import build_dataclass, options_dict
 from vis_bench.toolkit.parity import (
     ParityReport,
     captured_outputs,
+    compare_results,
     compare_tree,
     load_fixture_file,
     load_fixture_weights,
@@ -120,6 +121,7 @@ __all__ = [
     "checkpoint_contents",
     "clip_windows",
     "compare_and_load",
+    "compare_results",
     "compare_tree",
     "count_flops",
     "decode_rle",

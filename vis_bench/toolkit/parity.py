@@ -258,3 +258,70 @@ def save_produced(obj: Any, path: Path | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:
         torch.save(obj, tmp)
+
+
+#: the default score tolerance and mask pixels allowed to flip per result of `compare_results`
+SCORE_TOLERANCE = 1e-5
+FLIPPED_PIXELS = 8
+
+
+def _results_by_track(results: Mapping[str, Any]) -> dict[tuple[int, int], tuple[float, list]]:
+    """(track or query id, label) -> (score, RLEs), in the results' order."""
+    return {
+        (int(q), int(label)): (float(score), rles)
+        for q, label, score, rles in zip(
+            results["pred_ids"],
+            results["pred_labels"],
+            results["pred_scores"],
+            results["pred_masks_rle"],
+            strict=True,
+        )
+    }
+
+
+def _flipped_pixels(mine: list, theirs: list) -> int:
+    from vis_bench.formats.rle import decode
+
+    return sum(
+        int((decode(a).astype(bool) != decode(b).astype(bool)).sum())
+        for a, b in zip(mine, theirs, strict=True)
+    )
+
+
+def compare_results(
+    report: ParityReport,
+    name: str,
+    produced: Mapping[str, Any],
+    expected: Mapping[str, Any],
+    exact: bool = False,
+    ordered: bool = False,
+) -> None:
+    """A video's final results against the expected ones (`pred_ids`, `pred_labels`,
+    `pred_scores`, `pred_masks_rle`): the same (id, label) pairs as a set, and in the same order
+    where `ordered` (a top-k whose order the method keeps); scores identical (`exact`) or within
+    `SCORE_TOLERANCE`; RLEs identical (`exact`) or at most `FLIPPED_PIXELS` pixels apart per
+    result (a mask logit within float noise of 0 may land on either side)."""
+    mine, theirs = _results_by_track(produced), _results_by_track(expected)
+    same = sorted(mine) == sorted(theirs) and len(mine) == len(produced["pred_ids"])
+    report.add_exact(f"{name}.pred_ids and pred_labels (as a set)", same, f"{len(theirs)} results")
+    if not same:
+        return
+    if ordered:
+        report.add_exact(f"{name}.order (topk sorted=False)", list(mine) == list(theirs))
+    diff = max(abs(mine[k][0] - theirs[k][0]) for k in theirs)
+    tolerance = 0.0 if exact else SCORE_TOLERANCE
+    report.add_exact(
+        f"{name}.pred_scores", diff <= tolerance, f"max |diff| {diff:.1e} (tol {tolerance:.0e})"
+    )
+    if exact:
+        rles = all(
+            [r["counts"] for r in mine[k][1]] == [r["counts"] for r in theirs[k][1]] for k in theirs
+        )
+        report.add_exact(f"{name}.pred_masks_rle", rles, "RLE of every result and frame")
+        return
+    flips = max(_flipped_pixels(mine[k][1], theirs[k][1]) for k in theirs)
+    report.add_exact(
+        f"{name}.pred_masks",
+        flips <= FLIPPED_PIXELS,
+        f"at most {flips} pixels differ per result (allowed {FLIPPED_PIXELS})",
+    )

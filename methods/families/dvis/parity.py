@@ -42,17 +42,14 @@ from vis_bench.toolkit import (
     ParityReport,
     TrackPostprocessing,
     captured_outputs,
+    compare_results,
     compare_tree,
-    decode_rle,
     encode_rle,
     load_fixture_weights,
 )
 
 RAW_TOLERANCE = 1e-4
 MASK_RELATIVE_TOLERANCE = 1e-3
-SCORE_TOLERANCE = 1e-5
-#: mask pixels allowed to flip per result where a logit is within float noise of 0
-FLIPPED_PIXELS = 8
 
 
 def tolerance(name: str, expected: torch.Tensor) -> float:
@@ -319,52 +316,6 @@ def final_results(
     return results
 
 
-def _keyed(results: dict) -> dict[tuple[int, int], tuple[float, list]]:
-    """(track, label) -> (score, RLEs): results in any order compare alike."""
-    return {
-        (int(q), int(label)): (float(score), rles)
-        for q, label, score, rles in zip(
-            results["pred_ids"],
-            results["pred_labels"],
-            results["pred_scores"],
-            results["pred_masks_rle"],
-            strict=True,
-        )
-    }
-
-
-def _flipped(mine: list, theirs: list) -> int:
-    return sum(
-        int((decode_rle(a).astype(bool) != decode_rle(b).astype(bool)).sum())
-        for a, b in zip(mine, theirs, strict=True)
-    )
-
-
-def compare_final(
-    report: ParityReport, name: str, produced: dict, expected: dict, exact: bool = False
-) -> None:
-    """The same (track, class) pairs; scores identical (`exact`) or within 1e-5; masks
-    identical RLEs (`exact`) or at most `FLIPPED_PIXELS` pixels apart per result."""
-    mine, theirs = _keyed(produced), _keyed(expected)
-    same = sorted(mine) == sorted(theirs) and len(mine) == len(produced["pred_ids"])
-    report.add_exact(f"{name}.pred_ids and pred_labels (as a set)", same, f"{len(theirs)} results")
-    if not same:
-        return
-    diff = max(abs(mine[k][0] - theirs[k][0]) for k in theirs)
-    allowed = 0.0 if exact else SCORE_TOLERANCE
-    report.add_exact(f"{name}.pred_scores", diff <= allowed, f"max |diff| {diff:.1e}")
-    if exact:
-        rles = all(
-            [r["counts"] for r in mine[k][1]] == [r["counts"] for r in theirs[k][1]] for k in theirs
-        )
-        report.add_exact(f"{name}.pred_masks_rle", rles, "RLE of every result and frame")
-        return
-    flips = max(_flipped(mine[k][1], theirs[k][1]) for k in theirs)
-    report.add_exact(
-        f"{name}.pred_masks", flips <= FLIPPED_PIXELS, f"at most {flips} pixels differ per result"
-    )
-
-
 def per_frame_features(model: DVISModel, fx: DVISFixture) -> list[PixelDecoderFeatures]:
     """The pixel decoder's outputs of every frame of the fixture (the per-frame stage)."""
     with torch.no_grad():
@@ -401,4 +352,4 @@ def replay_authors(report: ParityReport, post: dict) -> None:
         [encode_rle(frame.numpy().astype("uint8")) for frame in result]
         for result in results.pop("pred_masks")
     ]
-    compare_final(report, "inference_video_vis (replayed)", results, post["final"], True)
+    compare_results(report, "inference_video_vis (replayed)", results, post["final"], exact=True)
