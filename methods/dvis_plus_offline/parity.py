@@ -154,16 +154,6 @@ def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tupl
     return shared.harness_layout(encoded, linker.finish(), fx.num_frames)
 
 
-def harness_checks(report: ParityReport, plugin: Any, fx: DVISFixture, final: dict) -> None:
-    """One frame per clip, the authors' window, the whole video and overlapping clips all give
-    the authors' results (float noise of the segmenter's batching aside)."""
-    features = shared.per_frame_features(plugin.model, fx)
-    w = fx.window_size
-    for schedule in ((1, 1), (w, w), ("all", None), (3, 2)):
-        name = f"harness T={schedule[0]}" + (f" S={schedule[1]}" if schedule[1] else "")
-        compare_results(report, name, harness_results(plugin, fx, features, schedule), final)
-
-
 def synthetic(report: ParityReport, fx: DVISFixture, model: Any, windows: list, ranges: list):
     """The known-permutation case through the tracker and the refiner to the final results."""
     case = fx.file("synthetic_permuted.pt")
@@ -197,7 +187,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     if "postprocess.pt" in present:
         post = fx.file("postprocess.pt")
         postprocess_checks(report, fx, run, refined, post)
-        harness_checks(report, plugin, fx, post["final"])
+        shared.harness_checks(report, plugin, fx, post["final"], harness_results)
     if "synthetic_permuted.pt" in present:
         synthetic(report, fx, model, windows, ranges)
     save_produced({"refiner_logits": refined[0].logits}, out_path)

@@ -85,16 +85,6 @@ def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tupl
     return shared.harness_layout(encoded, linker.finish(), fx.num_frames)
 
 
-def harness_checks(report: ParityReport, plugin: Any, fx: DVISFixture, final: dict) -> None:
-    """One frame per clip, the authors' window, the whole video and overlapping clips all give
-    the authors' results (float noise of the segmenter's batching aside)."""
-    features = shared.per_frame_features(plugin.model, fx)
-    w = fx.window_size
-    for schedule in ((1, 1), (w, w), ("all", None), (3, 2)):
-        name = f"harness T={schedule[0]}" + (f" S={schedule[1]}" if schedule[1] else "")
-        compare_results(report, name, harness_results(plugin, fx, features, schedule), final)
-
-
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run features.pt, compare every stored file."""
     base = shared.segmenter_and_tracker(
@@ -105,7 +95,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     if "postprocess.pt" in present:
         post = fx.file("postprocess.pt")
         postprocess_checks(report, fx, run, post)
-        harness_checks(report, plugin, fx, post["final"])
+        shared.harness_checks(report, plugin, fx, post["final"], harness_results)
     if "synthetic_permuted.pt" in present:
         case = fx.file("synthetic_permuted.pt")
         permuted, _ = shared.synthetic_checks(report, model, windows, ranges, case)

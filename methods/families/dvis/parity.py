@@ -353,3 +353,20 @@ def replay_authors(report: ParityReport, post: dict) -> None:
         for result in results.pop("pred_masks")
     ]
     compare_results(report, "inference_video_vis (replayed)", results, post["final"], exact=True)
+
+
+def harness_checks(
+    report: ParityReport,
+    plugin: Any,
+    fx: DVISFixture,
+    final: dict,
+    harness_results: Callable[[Any, DVISFixture, list, tuple], dict],
+) -> None:
+    """One frame per clip, the authors' window, the whole video and overlapping clips all give
+    the authors' results through a member's `harness_results` (float noise of the segmenter's
+    batching aside)."""
+    features = per_frame_features(plugin.model, fx)
+    w = fx.window_size
+    for schedule in ((1, 1), (w, w), ("all", None), (3, 2)):
+        name = f"harness T={schedule[0]}" + (f" S={schedule[1]}" if schedule[1] else "")
+        compare_results(report, name, harness_results(plugin, fx, features, schedule), final)
