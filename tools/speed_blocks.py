@@ -17,8 +17,8 @@ PROTOCOLS_COMMAND = (
     "results/protocols"
 )
 COMPILE_COMMAND = (
-    "python run_bench.py run --set measure.compile=true --set measure.bootstrap=0 --run-dir "
-    "results/compile_cpu"
+    'python run_bench.py run --set measure.compile=true --set measure.bootstrap=0 --set "sweep.'
+    'clip_length=[all]" --run-dir results/compile_cpu'
 )
 
 
