@@ -242,6 +242,7 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         "mssts",
         "mask2former-vis",
         "minvis",
+        "videomt",
         "dvis-plus-online",
         "dvis-plus-offline",
     }

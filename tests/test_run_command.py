@@ -104,7 +104,16 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     records = read_records(tmp_path / "runs" / "default")
     methods = {r["method"] for r in records}
-    assert methods == {"seqformer", "ifc", "mssts", "mask2former-vis", "minvis", "videomt"}
+    assert methods == {
+        "seqformer",
+        "ifc",
+        "mssts",
+        "mask2former-vis",
+        "minvis",
+        "videomt",
+        "dvis-plus-online",
+        "dvis-plus-offline",
+    }
     failed = [(r["method"], r.get("error")) for r in records if r["status"] != "ok"]
     assert not failed
     assert "random weights" not in out
