@@ -330,45 +330,15 @@ def model_sizes_block(root: Path) -> str:
     return "\n".join(lines)
 
 
-def long_video_block(root: Path) -> str:
-    """Peak memory against video length (results/long_video/records.jsonl): the median run of
-    each cell, the spread of the repeated runs, and growth with length judged against it."""
-    from vis_bench.report.memory_plot import memory_table
-    from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
-    from vis_bench.report.record_set import RecordSet
-
-    records = read_source(root, "results/long_video/records.jsonl")
-    env = (records[0].get("environment") or {}) if records else {}
-    runs = len({r.get("repeat") for r in records}) if records else 0
-    growth = growth_lines(records)
-    return "\n".join(
-        [
-            memory_table(RecordSet.from_records(median_records(records))),
-            "",
-            f"Peak RSS over the {runs} run(s) of each cell:",
-            "",
-            spread_table(records),
-            "",
-            *(["Peak memory growth with video length:", "", *growth, ""] if growth else []),
-            "Source: `results/long_video/records.jsonl` (table and plot: "
-            "`results/long_video/memory.md`), written by `python run_bench.py run --config "
-            "configs/long_video_quick.yaml --run-dir results/runs/long_video_rN` for each run N "
-            "and `python benchmarks/long_video_report.py results/runs/long_video_r* --repeats "
-            f"--out results/long_video` on {env.get('cpu')} with {env.get('threads')} threads; "
-            "the first table is each cell's median run.",
-        ]
-    )
-
-
-def dvis_plus_memory_block(root: Path) -> str:
-    """Peak memory against video length of DVIS++ online and offline
-    (results/long_video_dvis_plus/records.jsonl): each cell's median run, the spread of the
+def memory_by_length_block(root: Path, folder: str, config: str, run_prefix: str) -> str:
+    """Peak memory against video length (`folder`/records.jsonl, runs of `config` in
+    results/runs/`run_prefix`_rN): the median run of each cell, the spread of the repeated
     runs, and growth with length judged against it."""
     from vis_bench.report.memory_plot import memory_table
     from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
     from vis_bench.report.record_set import RecordSet
 
-    records = read_source(root, "results/long_video_dvis_plus/records.jsonl")
+    records = read_source(root, f"{folder}/records.jsonl")
     env = (records[0].get("environment") or {}) if records else {}
     runs = len({r.get("repeat") for r in records}) if records else 0
     growth = growth_lines(records)
@@ -381,14 +351,31 @@ def dvis_plus_memory_block(root: Path) -> str:
             spread_table(records),
             "",
             *(["Peak memory growth with video length:", "", *growth, ""] if growth else []),
-            "Source: `results/long_video_dvis_plus/records.jsonl` (table and plot: "
-            "`results/long_video_dvis_plus/memory.md`), written by `python run_bench.py run "
-            "--config configs/long_video_dvis_plus.yaml --run-dir "
-            "results/runs/long_video_dvis_plus_rN` for each run N and `python "
-            "benchmarks/long_video_report.py results/runs/long_video_dvis_plus_r* --repeats "
-            f"--out results/long_video_dvis_plus` on {env.get('cpu')} with "
-            f"{env.get('threads')} threads; the first table is each cell's median run.",
+            f"Source: `{folder}/records.jsonl` (table and plot: `{folder}/memory.md`), written "
+            f"by `python run_bench.py run --config {config} --run-dir "
+            f"results/runs/{run_prefix}_rN` for each run N and `python "
+            f"benchmarks/long_video_report.py results/runs/{run_prefix}_r* --repeats --out "
+            f"{folder}` on {env.get('cpu')} with {env.get('threads')} threads; the first table "
+            "is each cell's median run.",
         ]
+    )
+
+
+def long_video_block(root: Path) -> str:
+    """Peak memory against video length of the default methods (results/long_video)."""
+    return memory_by_length_block(
+        root, "results/long_video", "configs/long_video_quick.yaml", "long_video"
+    )
+
+
+def dvis_plus_memory_block(root: Path) -> str:
+    """Peak memory against video length of DVIS++ online and offline
+    (results/long_video_dvis_plus): the offline refiner holds every frame's queries."""
+    return memory_by_length_block(
+        root,
+        "results/long_video_dvis_plus",
+        "configs/long_video_dvis_plus.yaml",
+        "long_video_dvis_plus",
     )
 
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.fast_paths import FastPaths, active_paths
 from vis_bench.methods.common.fused_ops import conv_bn, to_channels_last
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 
@@ -60,6 +60,24 @@ class FrozenBatchNorm2d(nn.Module):
         return x * scale[None, :, None, None] + bias[None, :, None, None]
 
 
+def projection_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
+    """A residual block's `downsample` (1x1 conv + frozen BN) where its input and output
+    shapes differ; None where the identity is the shortcut."""
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+        FrozenBatchNorm2d(out_channels),
+    )
+
+
+def shortcut(x: torch.Tensor, downsample: nn.Module | None, paths: FastPaths) -> torch.Tensor:
+    """The residual branch's input: x itself, or x through the block's `downsample`."""
+    if downsample is None:
+        return x
+    return conv_bn(x, downsample[0], downsample[1], paths)
+
+
 class Bottleneck(nn.Module):
     """1x1 -> 3x3 (carries the stride; grouped for ResNeXt) -> 1x1 (4 x planes channels),
     identity or projected shortcut."""
@@ -83,19 +101,12 @@ class Bottleneck(nn.Module):
         self.bn2 = FrozenBatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = FrozenBatchNorm2d(out_channels)
-        self.downsample: nn.Module | None = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                FrozenBatchNorm2d(out_channels),
-            )
+        self.downsample = projection_shortcut(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # one path: with every path off, conv_bn is the plain conv, BatchNorm, add and ReLU
         paths = active_paths(self)
-        identity = x
-        if self.downsample is not None:
-            identity = conv_bn(x, self.downsample[0], self.downsample[1], paths)
+        identity = shortcut(x, self.downsample, paths)
         out = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
         out = conv_bn(out, self.conv2, self.bn2, paths, relu=True)
         return conv_bn(out, self.conv3, self.bn3, paths, relu=True, residual=identity)

@@ -16,7 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.methods.common.backbone import FrozenBatchNorm2d
+from vis_bench.methods.common.backbone import (
+    FrozenBatchNorm2d,
+    projection_shortcut,
+    shortcut,
+)
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import conv_bn, to_channels_last
 
@@ -38,19 +42,12 @@ class BasicBlock(nn.Module):
         self.bn1 = FrozenBatchNorm2d(channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
         self.bn2 = FrozenBatchNorm2d(channels)
-        self.downsample: nn.Module | None = None
-        if stride != 1 or in_channels != channels:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, channels, 1, stride=stride, bias=False),
-                FrozenBatchNorm2d(channels),
-            )
+        self.downsample = projection_shortcut(in_channels, channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # one path: with every path off, conv_bn is the plain conv, BatchNorm, add and ReLU
         paths = active_paths(self)
-        identity = x
-        if self.downsample is not None:
-            identity = conv_bn(x, self.downsample[0], self.downsample[1], paths)
+        identity = shortcut(x, self.downsample, paths)
         out = conv_bn(x, self.conv1, self.bn1, paths, relu=True)
         return conv_bn(out, self.conv2, self.bn2, paths, relu=True, residual=identity)
 

@@ -29,6 +29,7 @@ from vis_bench.toolkit import (
     compare_results,
     refinement_windows,
     save_produced,
+    tracks_as_fixture_results,
 )
 
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_offline)"
@@ -151,7 +152,7 @@ def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tupl
     for window in refinement_windows(fx.num_frames, clip_length):
         clip = [features[i] for i in window]
         linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
-    return shared.harness_layout(encoded, linker.finish(), fx.num_frames)
+    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)
 
 
 def synthetic(report: ParityReport, fx: DVISFixture, model: Any, windows: list, ranges: list):

@@ -28,6 +28,7 @@ from vis_bench.toolkit import (
     clip_windows,
     compare_results,
     save_produced,
+    tracks_as_fixture_results,
 )
 
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_online)"
@@ -82,7 +83,7 @@ def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tupl
             clip, state=linker.state, seen=linker.seen_frames(window)
         )
         linker.add_clip(window, result)
-    return shared.harness_layout(encoded, linker.finish(), fx.num_frames)
+    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)
 
 
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:

@@ -18,9 +18,9 @@ from vis_bench.toolkit import (
     EncodedFrames,
     ParityReport,
     QueryTrackLinker,
-    TrackPostprocessing,
     clip_windows,
     compare_results,
+    tracks_as_fixture_results,
 )
 
 #: (clip length, stride): the released one frame per call, the whole video, overlapping clips
@@ -41,14 +41,7 @@ def harness_results(
             result = plugin.infer_clip(frames[list(window)], state=linker.state, seen=seen)
         linker.add_clip(window, result)
     tracks = linker.finish()
-    post = TrackPostprocessing(track_predictions=lambda track: track.predictions)
-    entries = encoded.results(tracks, 0, length, post)
-    return {
-        "pred_scores": torch.tensor([e["score"] for e in entries]),
-        "pred_labels": torch.tensor([e["category_id"] - 1 for e in entries]),
-        "pred_ids": torch.tensor([track.track_id for track in tracks]),
-        "pred_masks_rle": [e["segmentations"] for e in entries],
-    }
+    return tracks_as_fixture_results(encoded, tracks, length)
 
 
 def harness_checks(

@@ -17,7 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vis_bench.toolkit.timing_protocols import PROTOCOL_NAMES, CompileSetting, TimingProtocol
+from vis_bench.toolkit.timing_protocols import (
+    END_TO_END_TIMED,
+    PROTOCOL_NAMES,
+    CompileSetting,
+    TimingProtocol,
+)
 
 #: the protocols `measure.protocols` may list
 PROTOCOLS = PROTOCOL_NAMES
@@ -31,19 +36,7 @@ def end_to_end_protocol(warmup: int, compile_setting: CompileSetting | None) -> 
     return TimingProtocol(
         name="vis-bench end to end",
         region="end_to_end",
-        timed=(
-            "resize",
-            "normalise",
-            "pad",
-            "transfer",
-            "backbone",
-            "heads",
-            "linking",
-            "post_processing",
-            "upsampling",
-            "copy_to_host",
-            "rle",
-        ),
+        timed=END_TO_END_TIMED,
         precision=None,
         compile=compile_setting,
         frames_per_call="the cell's clip",

@@ -41,6 +41,7 @@ from vis_bench.toolkit.parity import (
     load_fixture_file,
     load_fixture_weights,
     save_produced,
+    tracks_as_fixture_results,
 )
 from vis_bench.toolkit.plugin import (
     ClipResult,
@@ -123,6 +124,7 @@ __all__ = [
     "compare_and_load",
     "compare_results",
     "compare_tree",
+    "tracks_as_fixture_results",
     "count_flops",
     "decode_rle",
     "encode_rle",

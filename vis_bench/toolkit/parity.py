@@ -22,6 +22,7 @@ import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
+from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
 
 
 @dataclass
@@ -325,3 +326,17 @@ def compare_results(
         flips <= FLIPPED_PIXELS,
         f"at most {flips} pixels differ per result (allowed {FLIPPED_PIXELS})",
     )
+
+
+def tracks_as_fixture_results(encoded: EncodedFrames, tracks: list, length: int) -> dict[str, Any]:
+    """What the harness wrote for a video (its linker's tracks, `EncodedFrames`' RLEs) in the
+    layout of a query-tracking fixture's `final`, ready for `compare_results`."""
+
+    post = TrackPostprocessing(track_predictions=lambda track: track.predictions)
+    entries = encoded.results(tracks, 0, length, post)
+    return {
+        "pred_scores": torch.tensor([e["score"] for e in entries]),
+        "pred_labels": torch.tensor([e["category_id"] - 1 for e in entries]),
+        "pred_ids": torch.tensor([track.track_id for track in tracks]),
+        "pred_masks_rle": [e["segmentations"] for e in entries],
+    }

@@ -153,17 +153,10 @@ DETECTRON2_SOURCE = (
     "model(inputs) then torch.cuda.synchronize(), L163-165 evaluator.process (RLE) timed apart, "
     "L189-202 seconds per iteration (one video)"
 )
-DETECTRON2_TIMED = (
-    "normalise",
-    "pad",
-    "transfer",
-    "backbone",
-    "heads",
-    "linking",
-    "post_processing",
-    "upsampling",
-    "copy_to_host",
-)
+#: detectron2's timer holds `model(inputs)`: from normalisation to masks on the host
+DETECTRON2_TIMED = STAGES[STAGES.index("normalise") : STAGES.index("copy_to_host") + 1]
+#: the harness's end-to-end timer: from resizing to RLE (decoding runs a window ahead)
+END_TO_END_TIMED = STAGES[STAGES.index("resize") : STAGES.index("rle") + 1]
 
 
 def detectron2_protocol(

@@ -38,9 +38,7 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     split_frames,
 )
 from vis_bench.toolkit import (
-    EncodedFrames,
     ParityReport,
-    TrackPostprocessing,
     captured_outputs,
     compare_results,
     compare_tree,
@@ -320,19 +318,6 @@ def per_frame_features(model: DVISModel, fx: DVISFixture) -> list[PixelDecoderFe
     """The pixel decoder's outputs of every frame of the fixture (the per-frame stage)."""
     with torch.no_grad():
         return split_frames(model.sem_seg_head.pixel_decoder(fx.levels))
-
-
-def harness_layout(encoded: EncodedFrames, tracks: list, length: int) -> dict[str, Any]:
-    """What the harness wrote for a video (its linker's tracks, the sink's RLEs) in the
-    layout of the fixture's `final`."""
-    post = TrackPostprocessing(track_predictions=lambda track: track.predictions)
-    entries = encoded.results(tracks, 0, length, post)
-    return {
-        "pred_scores": torch.tensor([e["score"] for e in entries]),
-        "pred_labels": torch.tensor([e["category_id"] - 1 for e in entries]),
-        "pred_ids": torch.tensor([track.track_id for track in tracks]),
-        "pred_masks_rle": [e["segmentations"] for e in entries],
-    }
 
 
 def replay_authors(report: ParityReport, post: dict) -> None:

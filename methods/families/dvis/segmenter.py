@@ -21,24 +21,14 @@ from vis_bench.methods.families.mask2former.masked_decoder import (
     DecoderOutput,
     MaskedAttentionDecoder,
 )
-from vis_bench.methods.families.mask2former.model import Mask2FormerConfig
+from vis_bench.methods.families.mask2former.model import Mask2FormerConfig, decoder_arguments
 
 
 class ReIDDecoder(MaskedAttentionDecoder):
     """The family's decoder with `reid_embed` (keys `sem_seg_head.predictor.reid_embed.*`)."""
 
     def __init__(self, cfg: Mask2FormerConfig, reid_hidden_dim: int, reid_layers: int) -> None:
-        super().__init__(
-            cfg.conv_dim,
-            cfg.num_classes,
-            cfg.hidden_dim,
-            cfg.num_queries,
-            cfg.nheads,
-            cfg.dim_feedforward,
-            cfg.dec_layers,
-            cfg.mask_dim,
-            temporal=False,
-        )
+        super().__init__(*decoder_arguments(cfg), temporal=False)
         self.reid_embed: nn.Module = nn.Identity()
         if reid_layers > 0:
             self.reid_embed = MLP(cfg.hidden_dim, reid_hidden_dim, cfg.hidden_dim, reid_layers)

@@ -116,9 +116,9 @@ class NoObjectWeight(nn.Module):
         self.register_buffer("empty_weight", weight)
 
 
-def masked_decoder(cfg: Mask2FormerConfig, temporal: bool) -> MaskedAttentionDecoder:
-    """The family's transformer decoder for `cfg`, over clips or single frames."""
-    return MaskedAttentionDecoder(
+def decoder_arguments(cfg: Mask2FormerConfig) -> tuple[int, ...]:
+    """`MaskedAttentionDecoder`'s positional arguments for `cfg` (subclasses pass them on)."""
+    return (
         cfg.conv_dim,
         cfg.num_classes,
         cfg.hidden_dim,
@@ -127,8 +127,12 @@ def masked_decoder(cfg: Mask2FormerConfig, temporal: bool) -> MaskedAttentionDec
         cfg.dim_feedforward,
         cfg.dec_layers,
         cfg.mask_dim,
-        temporal=temporal,
     )
+
+
+def masked_decoder(cfg: Mask2FormerConfig, temporal: bool) -> MaskedAttentionDecoder:
+    """The family's transformer decoder for `cfg`, over clips or single frames."""
+    return MaskedAttentionDecoder(*decoder_arguments(cfg), temporal=temporal)
 
 
 #: builds the decoder of a head (a member's own decoder adds its heads, e.g. a ReID branch)
