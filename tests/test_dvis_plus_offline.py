@@ -3,7 +3,6 @@ of both DVIS++ methods, and both methods through the harness under several clip 
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 import torch
 
 from tests.helpers.dvis_other_fixture import write_other_fixture
+from tests.helpers.dvis_tiny import TINY, released_keys
 from tests.helpers.memory_source import MemorySource
 from vis_bench.cli import main
 from vis_bench.inference.runner import run_method
@@ -22,29 +22,11 @@ from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TINY = {
-    "backbone": "tiny",
-    "num_classes": 3,
-    "num_queries": 6,
-    "hidden_dim": 32,
-    "conv_dim": 32,
-    "mask_dim": 32,
-    "nheads": 4,
-    "dim_feedforward": 64,
-    "enc_layers": 1,
-    "dec_layers": 3,
-    "reid_hidden_dim": 32,
-    "tracker_layers": 2,
-}
 FILL = 0.5
 
 
 def _fixture(golden_dir: Path) -> Path:
     return golden_dir / "dvis_plus_offline" / "public"
-
-
-def _keys(golden_dir: Path, name: str) -> list:
-    return json.loads((golden_dir / "dvis_plus" / f"state_dict_keys_{name}.json").read_text())
 
 
 def test_parity_passes_on_the_public_fixture(golden_dir):
@@ -93,13 +75,15 @@ def test_a_changed_refiner_weight_fails_parity(golden_dir, tmp_path):
 )
 def test_key_lists_equal_the_authors(golden_dir, name, options):
     model = meta_model("dvis-plus-offline", options)
-    assert key_list(model.state_dict()) == _keys(golden_dir, name)
+    assert key_list(model.state_dict()) == released_keys(golden_dir, name)
 
 
 def _release_file(golden_dir: Path, name: str, folder: Path) -> Path:
     """A detectron2 release file (`{"model": ...}`) with exactly the key list's entries, each
     a stride-0 expansion of one number (a full R50 model in a few hundred kilobytes)."""
-    state = {key: torch.tensor(FILL).expand(shape) for key, shape in _keys(golden_dir, name)}
+    state = {
+        key: torch.tensor(FILL).expand(shape) for key, shape in released_keys(golden_dir, name)
+    }
     path = folder / f"{name}.pth"
     torch.save({"model": state, "iteration": 40000}, path)
     return path

@@ -3,7 +3,6 @@ state carried from clip to clip, and its matching."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 import torch
 
 from tests.helpers.dvis_other_fixture import write_other_fixture
+from tests.helpers.dvis_tiny import TINY, released_keys
 from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_plus_online.parity import run_parity
 from vis_bench.methods.families.dvis.inference import track_clip
@@ -19,28 +19,9 @@ from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TINY = {
-    "backbone": "tiny",
-    "num_classes": 3,
-    "num_queries": 6,
-    "hidden_dim": 32,
-    "conv_dim": 32,
-    "mask_dim": 32,
-    "nheads": 4,
-    "dim_feedforward": 64,
-    "enc_layers": 1,
-    "dec_layers": 3,
-    "reid_hidden_dim": 32,
-    "tracker_layers": 2,
-}
-
 
 def _fixture(golden_dir: Path) -> Path:
     return golden_dir / "dvis_plus_online" / "public"
-
-
-def _keys(golden_dir: Path, name: str) -> list:
-    return json.loads((golden_dir / "dvis_plus" / f"state_dict_keys_{name}.json").read_text())
 
 
 def test_parity_passes_on_the_public_fixture(golden_dir):
@@ -98,7 +79,7 @@ def test_a_fixture_of_the_other_variant_is_refused(golden_dir):
 )
 def test_key_lists_equal_the_authors(golden_dir, name, options):
     model = meta_model("dvis-plus-online", options)
-    assert key_list(model.state_dict()) == _keys(golden_dir, name)
+    assert key_list(model.state_dict()) == released_keys(golden_dir, name)
 
 
 def test_the_vit_l_segmenter_trains_the_adapter_and_keeps_the_vit_frozen():
@@ -114,7 +95,7 @@ def test_the_vit_l_segmenter_trains_the_adapter_and_keeps_the_vit_frozen():
 
 
 def test_the_ctvis_segmenter_loads_into_the_segmenter_by_name(golden_dir, tmp_path):
-    expected = _keys(golden_dir, "ctvis_r50_ytvis19")
+    expected = released_keys(golden_dir, "ctvis_r50_ytvis19")
     model = meta_model("dvis-plus-online", {"backbone": "resnet50"})
     segmenter = [e for e in key_list(model.state_dict()) if not e[0].startswith("tracker.")]
     assert segmenter == expected

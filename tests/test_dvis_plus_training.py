@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers.dvis_tiny import TINY
 from vis_bench.config import DatasetConfig
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.families.dvis.contrastive import ContrastiveItem, contrastive_losses
@@ -25,21 +26,6 @@ from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
 from vis_bench.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-TINY = {
-    "backbone": "tiny",
-    "num_classes": 3,
-    "num_queries": 6,
-    "hidden_dim": 32,
-    "conv_dim": 32,
-    "mask_dim": 32,
-    "nheads": 4,
-    "dim_feedforward": 64,
-    "enc_layers": 1,
-    "dec_layers": 3,
-    "reid_hidden_dim": 32,
-    "tracker_layers": 2,
-}
 
 
 def _plugin(name: str, stage: str, **extra):

@@ -7,7 +7,7 @@ the camera-ready paper's averages instead; the numbers below are the files' own.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "sukjunhwang/IFC"
 COMMIT = "880d646352661a165f1008de94d0432f1f43de3e"
@@ -33,14 +33,7 @@ def _row(result_id: str, table: str, metrics: tuple[float, ...], **setting) -> P
         id=result_id,
         dataset="ytvis2019",
         metrics=dict(zip(NAMES, metrics, strict=True)),
-        source={
-            "kind": "README",
-            "repository": REPOSITORY,
-            "commit": COMMIT,
-            "file": "README.md",
-            "table": table,
-            "paper": PAPER,
-        },
+        source=readme_source(REPOSITORY, COMMIT, "README.md", table, PAPER),
         training=TRAINING,
         gpu="not stated",
         **setting,

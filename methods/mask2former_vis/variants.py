@@ -10,7 +10,7 @@ on 2021, whose config comments the larger size out ("OOM when using a larger tes
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "facebookresearch/Mask2Former"
 COMMIT = "9b0651c6c1d5b3af2e6da0589b719c514ec0d69a"
@@ -57,15 +57,14 @@ def _variant(
         id=f"mask2former-vis-{backbone}-{kind}",
         dataset=kind,
         metrics={"AP": ap},
-        source={
-            "kind": "README",
-            "repository": REPOSITORY,
-            "commit": COMMIT,
-            "file": "MODEL_ZOO.md",
-            "table": f"Video Instance Segmentation, YouTubeVIS {year} ({label.split(' ')[0]}, "
+        source=readme_source(
+            REPOSITORY,
+            COMMIT,
+            "MODEL_ZOO.md",
+            f"Video Instance Segmentation, YouTubeVIS {year} ({label.split(' ')[0]}, "
             f"model id {model_id}; config {config})",
-            "paper": PAPER,
-        },
+            PAPER,
+        ),
         training=training,
         gpu="not stated in the model zoo",
     )

@@ -12,7 +12,7 @@ HuggingFace shows for the file it serves (the Git LFS object), where it could be
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "NVlabs/MinVIS"
 COMMIT = "d039c54b9831b623e27f2edb1d28b8e84d694cda"
@@ -103,14 +103,13 @@ def _zoo(backbone: str, dataset: str, share: str, ap: float, file: str) -> Publi
         id=f"{key}-model-zoo",
         dataset=kind,
         metrics={"AP": ap},
-        source={
-            "kind": "README",
-            "repository": REPOSITORY,
-            "commit": COMMIT,
-            "file": "MODEL_ZOO.md",
-            "table": f"Video Instance Segmentation, {heading} ({label}, {share}% annotation; "
+        source=readme_source(
+            REPOSITORY,
+            COMMIT,
+            "MODEL_ZOO.md",
+            f"Video Instance Segmentation, {heading} ({label}, {share}% annotation; "
             f"config {_config(backbone, dataset, share)})",
-        },
+        ),
         training=f"{heading} train, {share}% of the annotated frames (one frame per sample; "
         f"{file})",
         gpu=f"not stated for inference (training on {gpus} GPUs per the model zoo)",

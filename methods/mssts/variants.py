@@ -8,7 +8,7 @@ config that names one is refused with this reason instead of failing on a missin
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "OmkarThawakar/MSSTS-VIS"
 COMMIT = "0ac5b470b6c2ffccb9b30097cd482c6aea494297"
@@ -34,14 +34,13 @@ def _variant(key: str, backbone: str, row: str, metrics: tuple[float, ...]) -> P
         id=f"mssts-{key}",
         dataset="ytvis2019",
         metrics=dict(zip(NAMES, metrics, strict=True)),
-        source={
-            "kind": "README",
-            "repository": REPOSITORY,
-            "commit": COMMIT,
-            "file": "README.md",
-            "table": f"Quatitative results on YouTube-VIS 2019 val. set ({row})",
-            "paper": PAPER,
-        },
+        source=readme_source(
+            REPOSITORY,
+            COMMIT,
+            "README.md",
+            f"Quatitative results on YouTube-VIS 2019 val. set ({row})",
+            PAPER,
+        ),
         training="not stated in the README",
         gpu="not stated",
     )

@@ -8,7 +8,7 @@ tells them apart.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "wjf5203/SeqFormer"
 COMMIT = "09c23db58590948b7ba75d7ba0947bf84961ae0f"
@@ -31,13 +31,7 @@ def _drive(file_id: str) -> str:
 
 def _readme(table: str, metrics: tuple[float, ...], result_id: str, **extra) -> PublishedResult:
     names = ("AP", "AP50", "AP75", "AR1", "AR10")
-    source = {
-        "kind": "README",
-        "repository": REPOSITORY,
-        "commit": COMMIT,
-        "file": "README.md",
-        "table": table,
-    }
+    source = readme_source(REPOSITORY, COMMIT, "README.md", table)
     return PublishedResult(
         id=result_id,
         dataset="ytvis2019",

@@ -14,7 +14,7 @@ to end.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "tue-mps/videomt"
 COMMIT = "39411e940499f34f54d7c9f031a34111bab190d6"
@@ -64,13 +64,9 @@ def _result(
         id=f"videomt-{key}-{kind}",
         dataset=kind,
         metrics={names[0]: ap, names[1]: ar10, "FPS": fps},
-        source={
-            "kind": "README",
-            "repository": REPOSITORY,
-            "commit": COMMIT,
-            "file": f"model_zoo/{zoo}.md",
-            "table": f"Video Instance Segmentation, {heading}",
-        },
+        source=readme_source(
+            REPOSITORY, COMMIT, f"model_zoo/{zoo}.md", f"Video Instance Segmentation, {heading}"
+        ),
         clip_length=[1, "all"],
         gpu=GPU,
         notes=LONG_VIDEO_AP if dataset == "ytvis22" else "",

@@ -55,7 +55,12 @@ from vis_bench.toolkit.plugin import (
     VideoRefinement,
 )
 from vis_bench.toolkit.preprocessing import Preprocessing
-from vis_bench.toolkit.pretrained import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit.pretrained import (
+    Licence,
+    PretrainedVariant,
+    PublishedResult,
+    readme_source,
+)
 from vis_bench.toolkit.query_tracks import QueryTrackLinker
 from vis_bench.toolkit.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.toolkit.registry import register_backbone_parity, register_method
@@ -140,5 +145,6 @@ __all__ = [
     "Licence",
     "PretrainedVariant",
     "PublishedResult",
+    "readme_source",
     "save_produced",
 ]

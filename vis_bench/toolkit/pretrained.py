@@ -39,6 +39,23 @@ class Licence:
     source: str  # where both are stated (repository and file)
 
 
+def readme_source(
+    repository: str, commit: str, file: str, table: str, paper: str | None = None
+) -> dict[str, str]:
+    """A `PublishedResult.source` for numbers read in a file of the authors' repository (a
+    README or model zoo) at a commit: the table they stand in, and the paper where it is named."""
+    source = {
+        "kind": "README",
+        "repository": repository,
+        "commit": commit,
+        "file": file,
+        "table": table,
+    }
+    if paper is not None:
+        source["paper"] = paper
+    return source
+
+
 @dataclass(frozen=True)
 class PublishedResult:
     """One set of published numbers for a variant and the setting it was measured in.

@@ -16,7 +16,7 @@ state one the pattern suggests.
 from __future__ import annotations
 
 from vis_bench.methods.families.dvis.base_plugin import MIN_SIZE_TEST
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult
+from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "zhang-tao-whu/DVIS_Plus"
 COMMIT = "c0eb2495"
@@ -107,13 +107,7 @@ def release_variant(
                 id=f"{method}-{backbone}-{kind}",
                 dataset=kind,
                 metrics={"AP": ap, "AP50": ap50, "AP75": ap75},
-                source={
-                    "kind": "README",
-                    "repository": REPOSITORY,
-                    "commit": COMMIT,
-                    "file": MODEL_ZOO,
-                    "table": table,
-                },
+                source=readme_source(REPOSITORY, COMMIT, MODEL_ZOO, table),
                 clip_length=CLIP_LENGTHS,
                 training=f"{heading} train",
                 gpu="not stated",
