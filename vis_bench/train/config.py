@@ -188,7 +188,9 @@ def _check(config: TrainConfig, source: str) -> None:
         if value and not resolve_checkpoint(value).is_file():
             raise InputError(
                 f"no file at {value}: give the right path, or create it first (the tiny "
-                "configs' backbone: python run_bench.py pretrain --config configs/tiny/backbone.yaml)",
+                "configs' backbone: python run_bench.py pretrain --config configs/tiny/backbone.yaml; "
+                "an earlier training stage: python run_bench.py train --config <the config whose "
+                "output it is>)",
                 path=source,
                 field=key,
             )
