@@ -6,7 +6,8 @@ frames an earlier window did not, and a decoded frame is kept only while a later
 covers it, so with overlapping windows no frame is decoded twice and the frames held are about
 two windows' worth, whatever the video's length. Decoding runs one window ahead of the model.
 A method that refines whole videos gets a second pass over each video's frames after its clips
-(`second_pass`: the windows of that pass), decoded the same way: nothing is kept between passes.
+(the second of the passes `prefetched_clips` is given), decoded the same way: nothing is kept
+between passes.
 """
 
 from __future__ import annotations
@@ -98,25 +99,25 @@ def window_frames(
 def prefetched_clips(
     source: FrameSource,
     videos: list[Any],
-    schedule: Callable[[Any], list[range]],
+    passes: Callable[[Any], list[list[range]]],
     times: DecodeTimes | None = None,
-    second_pass: Callable[[Any], list[range]] | None = None,
 ) -> Iterator[ClipFrames]:
-    """Every window of every video in order (then, with `second_pass`, that pass's windows of
-    the same video), decoded by a background thread one window ahead."""
+    """Every window of every pass of every video in order (a video's passes: its clips, then,
+    for a method that refines whole videos, the second pass's windows), decoded by a background
+    thread one window ahead."""
     slots: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def work() -> None:
         try:
             for video in videos:
-                passes = [schedule(video)] + ([second_pass(video)] if second_pass else [])
-                for number, windows in enumerate(passes):
+                video_passes = passes(video)
+                for number, windows in enumerate(video_passes):
                     decoded = window_frames(source, video, windows, times)
                     for index, frames in enumerate(decoded):
                         if stop.is_set():
                             return
-                        clip = ClipFrames(video, index, windows, frames, number, len(passes))
+                        clip = ClipFrames(video, index, windows, frames, number, len(video_passes))
                         slots.put((clip, None))
         except BaseException as err:  # surfaced in the consumer thread
             slots.put((None, err))

@@ -225,9 +225,8 @@ def run_method(
     clips = prefetched_clips(
         source,
         source.videos(),
-        lambda video: clip_windows(int(video.length), clip_length, stride),
+        _video_passes(plugin, clip_length, stride),
         times.decode,
-        _second_pass(plugin, clip_length),
     )
     video_run: VideoRun | None = None
     with no_grad_region(), contextlib.closing(clips):
@@ -275,15 +274,6 @@ def _note_clip(outcome: RunOutcome, clip: ClipFrames, seconds: float) -> None:
     outcome.clip_timings[-1][1].append(ClipTiming(clip.window, seconds))
 
 
-def _second_pass(
-    plugin: MethodPlugin, clip_length: int | str
-) -> Callable[[Any], list[range]] | None:
-    """A video's second-pass windows, for a method that refines whole videos (else None)."""
-    if not isinstance(plugin.spec.linking, WholeVideoRefinement):
-        return None
-    return lambda video: refinement_windows(int(video.length), clip_length)
-
-
 def window_passes(
     plugin: MethodPlugin, length: int, windows: list[range], clip_length: int | str
 ) -> list[list[range]]:
@@ -292,6 +282,19 @@ def window_passes(
     if isinstance(plugin.spec.linking, WholeVideoRefinement):
         return [windows, refinement_windows(length, clip_length)]
     return [windows]
+
+
+def _video_passes(
+    plugin: MethodPlugin, clip_length: int | str, stride: int | None
+) -> Callable[[Any], list[list[range]]]:
+    """Each video's passes under the cell's clip schedule (`window_passes`)."""
+
+    def passes(video: Any) -> list[list[range]]:
+        length = int(video.length)
+        windows = clip_windows(length, clip_length, stride)
+        return window_passes(plugin, length, windows, clip_length)
+
+    return passes
 
 
 def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
