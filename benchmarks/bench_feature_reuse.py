@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api.registration import get_method
 from vis_bench.inference.runner import run_method
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.methods.ifc.authors_loop import authors_loop_results
-from vis_bench.toolkit.registry import get_method
 
 HEIGHT, WIDTH = 360, 640
 CLIP_LENGTH, STRIDE = 5, 1

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api.output import default_masks_to_video, sigmoid_cut
+from vis_bench.engine.finalise import EncodedFrames
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
-from vis_bench.toolkit.finalise import EncodedFrames, sigmoid_cut
-from vis_bench.toolkit.plugin import default_masks_to_video
 
 MASK_SIZE, VIDEO_SIZE = (90, 160), (720, 1280)
 

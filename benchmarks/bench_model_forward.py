@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 import torch
 
+from vis_bench.api.registration import get_method
 from vis_bench.measure.environment import environment
 from vis_bench.measure.load import read_load
 from vis_bench.measure.model_flops import clip_flops
@@ -40,7 +41,6 @@ from vis_bench.measure.timing import synchronize
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 from vis_bench.methods.ifc.authors_loop import authors_loop_results
-from vis_bench.toolkit.registry import get_method
 
 HEIGHT, WIDTH = 360, 640
 #: fast paths a method's code never consults (their ablation would only measure noise)

@@ -16,10 +16,10 @@ import argparse
 
 import torch
 
-from vis_bench.toolkit.finalise import EncodedFrames
-from vis_bench.toolkit.plugin import ClipResult
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.stitching import ClipStitcher
+from vis_bench.api.plugin import ClipResult
+from vis_bench.engine.finalise import EncodedFrames
+from vis_bench.engine.schedule import clip_windows
+from vis_bench.engine.stitching import ClipStitcher
 
 MASK_H, MASK_W = 45, 80  # stride 8 of 360x640
 VIDEO_H, VIDEO_W = 720, 1280

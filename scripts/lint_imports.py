@@ -8,13 +8,17 @@ as it installs, in a temporary folder (a copy of the Python files, nothing built
 (0 every contract kept, 1 a contract broken).
 
     python scripts/lint_imports.py [--repo DIR] [lint-imports options, e.g. --verbose]
-    python scripts/lint_imports.py --graph    # folder-level import counts and cycles (grimp)
+    python scripts/lint_imports.py --graph    # folder-level import counts, folder and module cycles
+    python scripts/lint_imports.py --cycles   # the import circles as JSON
     python scripts/lint_imports.py --print-generated   # the contracts made from the folders
 
 The contracts among the method folders are not written in pyproject.toml: they are made here from
 the folders at each run (`method_contracts`), so every method package and every family is held
 the moment its folder exists. Method packages are independent of each other; a family imports no
-method; the parts (`methods/common/`) import no family and no method.
+method; the parts (`methods/common/`) import no family and no method; and no method's core (its
+`plugin` module and everything that imports, directly or not) imports the parity layer: a
+method names its parity check lazily (`ParityReference("module:function")`), so only the
+modules that check, outside the core, may import `vis_bench.parity`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 #: repository folder -> where it lands inside the installed package (as setup.py maps them)
 INSTALLED_AS = {
@@ -52,6 +57,8 @@ def stage_package(repo: Path, dest: Path) -> Path:
 
 #: folders of methods/ that hold no method of their own
 PARTS, FAMILIES = "common", "families"
+#: the module of a method package that registers it: the root of the method's core
+PLUGIN = "plugin"
 
 
 def _packages_in(folder: Path) -> list[str]:
@@ -63,7 +70,11 @@ def method_contracts(repo: Path) -> str:
     """The import-linter contracts among the method folders, as TOML, made from the folders."""
     methods_dir = repo / "methods"
     package = "vis_bench.methods"
-    methods = [f"{package}.{n}" for n in _packages_in(methods_dir) if n not in (PARTS, FAMILIES)]
+    names = [n for n in _packages_in(methods_dir) if n not in (PARTS, FAMILIES)]
+    methods = [f"{package}.{n}" for n in names]
+    cores = [
+        f"{package}.{n}.{PLUGIN}" for n in names if (methods_dir / n / f"{PLUGIN}.py").is_file()
+    ]
     contracts = [
         (
             "methods-independent",
@@ -85,6 +96,12 @@ def method_contracts(repo: Path) -> str:
                 "source_modules": [f"{package}.{PARTS}"],
                 "forbidden_modules": [f"{package}.{FAMILIES}", *methods],
             },
+        ),
+        (
+            "method-cores-without-parity",
+            "A method's core never imports the parity layer",
+            "forbidden",
+            {"source_modules": cores, "forbidden_modules": ["vis_bench.parity"]},
         ),
     ]
     blocks = []
@@ -114,15 +131,35 @@ def folder_of(module: str) -> str:
     return ".".join(parts[:2])
 
 
-def folder_graph(staged: Path) -> dict[tuple[str, str], int]:
-    """Direct imports between folders, counted per importing-imported module pair."""
+def import_graph(staged: Path) -> Any:
+    """grimp's graph of the staged package: every import statement, those inside functions and
+    under `if TYPE_CHECKING:` too."""
     import grimp
 
     sys.path.insert(0, str(staged))
     try:
-        graph = grimp.build_graph("vis_bench", cache_dir=None)
+        return grimp.build_graph("vis_bench", cache_dir=None)
     finally:
         sys.path.remove(str(staged))
+
+
+def module_cycles(graph: Any) -> list[list[str]]:
+    """Import circles among modules: one per set of modules, as the chain that closes it (the
+    first module again at its end)."""
+    seen: set[frozenset[str]] = set()
+    circles = []
+    for module in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            chain = graph.find_shortest_chain(importer=imported, imported=module)
+            if chain and frozenset(chain) not in seen:
+                seen.add(frozenset(chain))
+                circles.append([module, *chain])
+    return circles
+
+
+def folder_graph(staged: Path) -> dict[tuple[str, str], int]:
+    """Direct imports between folders, counted per importing-imported module pair."""
+    graph = import_graph(staged)
     counts: dict[tuple[str, str], int] = {}
     for module in graph.modules:
         for imported in graph.find_modules_directly_imported_by(module):
@@ -148,12 +185,13 @@ def folder_cycles(counts: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
     return sorted((a, b) for a in reach for b in reach[a] if a < b and a in reach.get(b, set()))
 
 
-def print_graph(counts: dict[tuple[str, str], int]) -> None:
+def print_graph(counts: dict[tuple[str, str], int], staged: Path) -> None:
     """The counts the architecture promises, then every folder-level edge."""
     is_method = lambda name: name.startswith("vis_bench.methods")  # noqa: E731
     is_kernel = lambda name: name.startswith("vis_bench.cuda_ops")  # noqa: E731
     allowed = (
-        "vis_bench.toolkit",
+        "vis_bench.api",
+        "vis_bench.parity",
         "vis_bench.methods.common",
         "vis_bench.methods.families",
         "vis_bench.cuda_ops",
@@ -165,10 +203,11 @@ def print_graph(counts: dict[tuple[str, str], int]) -> None:
         for (a, b), n in counts.items()
         if not (is_method(a) or is_kernel(a)) and (is_method(b) or is_kernel(b))
     )
-    print(f"method -> toolkit / methods.common / cuda_ops imports: {sum(method_out.values())}")
+    print(f"method -> api / parity / methods.common / cuda_ops: {sum(method_out.values())}")
     print(f"method -> anything else of vis_bench: {outside}")
     print(f"harness -> methods or cuda_ops imports: {harness_in}")
     print(f"folder-level cycles: {folder_cycles(counts) or 'none'}")
+    print(f"module-level cycles: {module_cycles(import_graph(staged)) or 'none'}")
     for (a, b), n in sorted(counts.items()):
         print(f"  {a} -> {b}: {n}")
 
@@ -177,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--graph", action="store_true", help="print folder-level import counts")
+    parser.add_argument(
+        "--cycles",
+        action="store_true",
+        help="print the module and folder import circles as JSON (exit 1 if a module circle)",
+    )
     parser.add_argument(
         "--print-generated",
         action="store_true",
@@ -191,8 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vis-bench-imports-") as tmp:
         stage_package(repo, Path(tmp))
         if args.graph:
-            print_graph(folder_graph(Path(tmp)))
+            print_graph(folder_graph(Path(tmp)), Path(tmp))
             return 0
+        if args.cycles:
+            modules = module_cycles(import_graph(Path(tmp)))
+            folders = folder_cycles(folder_graph(Path(tmp)))
+            print(json.dumps({"modules": modules, "folders": folders}))
+            return 1 if modules else 0
         config = write_config(repo, Path(tmp))
         command = [lint, "--config", str(config), "--no-cache", *lint_args]
         return subprocess.call(command, cwd=tmp)

@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vis_bench.api.tables import looks_like
+from vis_bench.formats.checkpoints import CheckpointError, open_checkpoint, save_project_checkpoint
 from vis_bench.methods.ifc.plugin import IFCPlugin
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
-from vis_bench.toolkit.checkpoint_files import (
-    CheckpointError,
-    open_checkpoint,
-    save_project_checkpoint,
-)
-from vis_bench.toolkit.registry import looks_like
 
 IFC_TINY = {
     "hidden_dim": 64,
@@ -110,7 +106,7 @@ def test_keys_a_spec_declares_ignored_are_skipped_and_reported(tmp_path):
     """A method whose authors' loading skips some keys declares them; only those are skipped."""
     import dataclasses
 
-    from vis_bench.toolkit.checkpoint_loading import load_state_dict_strict
+    from vis_bench.api.checkpoints import load_state_dict_strict
 
     path = _ifc_release(tmp_path, lambda s: s.__setitem__("criterion.aux_buffer", torch.zeros(2)))
     plugin = IFCPlugin.build(IFC_TINY)

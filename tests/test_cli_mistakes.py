@@ -11,7 +11,7 @@ import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from vis_bench.cli import main
-from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
+from vis_bench.formats.checkpoints import save_project_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 

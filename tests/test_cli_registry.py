@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
+from vis_bench.api import registration as registry
+from vis_bench.api.tables import ENTRY_POINT_GROUP
 from vis_bench.cli import build_parser, main
-from vis_bench.toolkit import registry
 
 
 def test_cli_lists_discovered_commands(capsys):
@@ -43,8 +44,9 @@ def _plugin_class(name: str) -> type:
     """A minimal MethodPlugin subclass declaring `name`."""
     import dataclasses
 
-    from vis_bench.toolkit.plugin import MethodPlugin, MethodSpec
-    from vis_bench.toolkit.preprocessing import Preprocessing
+    from vis_bench.api.plugin import MethodPlugin
+    from vis_bench.api.preprocessing import Preprocessing
+    from vis_bench.api.spec import MethodSpec
 
     @dataclasses.dataclass
     class Options:
@@ -60,7 +62,7 @@ def _fresh_methods(monkeypatch) -> None:
     """An empty method registry that loads nothing, for the length of one test."""
     from vis_bench.registry import Registry
 
-    monkeypatch.setattr(registry, "METHODS", Registry("method", base=registry.MethodPlugin))
+    monkeypatch.setattr(registry, "METHODS", Registry("method"))
 
 
 def test_register_and_lookup_is_case_insensitive(monkeypatch):
@@ -115,6 +117,6 @@ def test_in_tree_methods_register_with_the_decorator():
     """The in-tree plugins are found through their @register_method, not entry points."""
     from importlib import metadata
 
-    names = {ep.name for ep in metadata.entry_points(group=registry.ENTRY_POINT_GROUP)}
+    names = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     assert not names & {"seqformer", "ifc", "mssts", "mssts-release"}
     assert {"seqformer", "ifc", "mssts", "mssts-release"} <= set(registry.available_methods())

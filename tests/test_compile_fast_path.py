@@ -15,13 +15,13 @@ import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
 from tests.helpers.memory_source import MemorySource
 from tests.test_feature_reuse import SMALL
+from vis_bench.api.registration import get_method
+from vis_bench.api.timing import CompileSetting
 from vis_bench.config import parse_config
 from vis_bench.measure import compile as compile_module
 from vis_bench.measure.compile import CompileClock, compiled
 from vis_bench.measure.timing import Stopwatch
 from vis_bench.sweep import run_sweep
-from vis_bench.toolkit import CompileSetting
-from vis_bench.toolkit.registry import get_method
 
 #: the parity tolerances the golden fixtures use for logits and probabilities
 MASKS, SCORES = 1e-4, 1e-5

@@ -108,7 +108,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def test_the_tiny_models_block_reads_the_backbone_from_its_training_record(tmp_path: Path):
-    from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
+    from vis_bench.formats.checkpoints import save_project_checkpoint
 
     weights = {"w": torch.zeros(1)}
     backbone = "results/checkpoints/bb.pth"

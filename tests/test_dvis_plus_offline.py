@@ -13,12 +13,12 @@ import torch
 from tests.helpers.dvis_other_fixture import write_other_fixture
 from tests.helpers.dvis_tiny import TINY, released_keys
 from tests.helpers.memory_source import MemorySource
+from vis_bench.api.registration import get_method
 from vis_bench.cli import main
+from vis_bench.formats.checkpoints import CheckpointError
 from vis_bench.inference.runner import run_method
 from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_plus_offline.parity import run_parity
-from vis_bench.toolkit import CheckpointError
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

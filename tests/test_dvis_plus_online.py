@@ -11,11 +11,11 @@ import torch
 
 from tests.helpers.dvis_other_fixture import write_other_fixture
 from tests.helpers.dvis_tiny import TINY, released_keys
+from vis_bench.api.registration import get_method
 from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_plus_online.parity import run_parity
 from vis_bench.methods.families.dvis.inference import track_clip
 from vis_bench.methods.families.dvis.noiser import EmbeddingMatcher, cosine_matching_cost
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -62,7 +62,7 @@ def test_a_changed_tracker_weight_fails_parity(golden_dir, tmp_path):
 
 
 def test_a_fixture_of_the_other_variant_is_refused(golden_dir):
-    from vis_bench.toolkit import InputError
+    from vis_bench.api import InputError
 
     with pytest.raises(InputError, match="offline"):
         run_parity(golden_dir / "dvis_plus_offline" / "public")

@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from tests.helpers.dvis_tiny import TINY
+from vis_bench.api.registration import get_method
+from vis_bench.api.training import ClipTargets
 from vis_bench.config import DatasetConfig
+from vis_bench.formats.checkpoints import CheckpointError, save_project_checkpoint
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.families.dvis.contrastive import ContrastiveItem, contrastive_losses
 from vis_bench.methods.families.dvis.noiser import Noiser
@@ -19,9 +22,6 @@ from vis_bench.methods.families.dvis.training import (
     stage_criterion,
 )
 from vis_bench.methods.families.mask2former.matcher import VideoTargets
-from vis_bench.toolkit import CheckpointError, ClipTargets
-from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
-from vis_bench.toolkit.registry import get_method
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
 from vis_bench.train.trainer import train
 
@@ -94,7 +94,7 @@ def test_the_refiner_stage_trains_the_refiner_only(guided):
 
 
 def test_a_method_refuses_a_stage_it_has_no_part_for():
-    from vis_bench.toolkit import InputError
+    from vis_bench.api import InputError
 
     with pytest.raises(InputError, match="train_stage"):
         get_method("dvis-plus-online").build({**TINY, "train_stage": "refiner"})

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from vis_bench.api.flops import count_flops
 from vis_bench.errors import InputError
 from vis_bench.methods.common import host_memory
 from vis_bench.methods.common.backbone import FrozenBatchNorm2d, ResNet
@@ -35,7 +36,6 @@ from vis_bench.methods.common.fused_ops import (
 )
 from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, _pixel_offset_locations
 from vis_bench.methods.common.tiny_backbone import TinyResNet
-from vis_bench.toolkit.flops import count_flops
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vis_bench.api.registration import get_method
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

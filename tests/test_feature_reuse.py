@@ -20,14 +20,14 @@ import pytest
 import torch
 
 from tests.helpers.memory_source import MemoryVideo
+from vis_bench.api.registration import get_method
 from vis_bench.config import load_config
+from vis_bench.engine.schedule import clip_windows
 from vis_bench.inference.feature_reuse import FrameFeatureCache
 from vis_bench.inference.runner import run_method
 from vis_bench.inference.sources import open_source
 from vis_bench.sweep.methods import resolve_methods
 from vis_bench.sweep.worker import build_plugin
-from vis_bench.toolkit.registry import get_method
-from vis_bench.toolkit.schedule import clip_windows
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEDULES = [(5, 1), (10, 5)]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.toolkit.flops import count_flops, register_flop_formula
+from vis_bench.api.flops import count_flops, register_flop_formula
 
 
 class Tiny(nn.Module):

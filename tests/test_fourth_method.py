@@ -11,8 +11,8 @@ import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from tests.helpers.memory_source import MemorySource
 from vis_bench.cli import main
 from vis_bench.config import DatasetConfig, parse_config
+from vis_bench.formats.checkpoints import read_project_checkpoint
 from vis_bench.sweep import run_sweep
-from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
 from vis_bench.train.trainer import train
 

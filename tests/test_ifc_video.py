@@ -11,11 +11,11 @@ import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from vis_bench.engine.schedule import clip_windows
+from vis_bench.engine.stitching import ClipStitcher
 from vis_bench.formats.rle import decode
 from vis_bench.methods.ifc.authors_loop import IFC_AUTHORS, LoopSettings, run_authors_loop
 from vis_bench.methods.ifc.postprocess import ClipInstances, filter_clip, object_queries
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.stitching import ClipStitcher
 
 H, W = 8, 10
 

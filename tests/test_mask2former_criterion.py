@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
     VideoSetCriterion,
@@ -29,7 +30,6 @@ from vis_bench.methods.families.mask2former.point_sampling import (
     point_sample,
     uncertain_point_coords_with_randomness,
 )
-from vis_bench.toolkit import ClipTargets
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from vis_bench.api import InputError
+from vis_bench.api.registration import get_method
 from vis_bench.cli import main
 from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.common.detectron2_input import pad_frames, padded_size
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.parity import run_parity
-from vis_bench.toolkit import InputError
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

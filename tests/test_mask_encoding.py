@@ -16,11 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from tests.helpers.rle_kernel import require_rle_kernel
+from vis_bench.api.output import TrackSummary, default_masks_to_video, sigmoid_cut
+from vis_bench.engine.finalise import EncodedFrames
 from vis_bench.eval.rle.resize_encode import SMALL_OUTPUT, resize_encode
 from vis_bench.formats.rle import encode
-from vis_bench.toolkit.finalise import EncodedFrames, sigmoid_cut
-from vis_bench.toolkit.plugin import default_masks_to_video
-from vis_bench.toolkit.stitching import TrackSummary
 
 
 @pytest.fixture(autouse=True)
@@ -137,13 +136,17 @@ def test_the_sink_gives_the_same_results_with_the_compiled_pass():
 
 def test_a_plugin_with_its_own_masks_to_video_keeps_it():
     from tests.helpers.toy_method import ToyPlugin
-    from vis_bench.toolkit.registry import get_method
+    from vis_bench.api.output import output_hooks
+    from vis_bench.api.registration import get_method
 
     class Own(ToyPlugin):
         def masks_to_video(self, masks, height, width, threshold):
             return default_masks_to_video(masks, height, width, threshold)
 
-    assert Own.build({}).mask_cut(0.0) is None
-    assert ToyPlugin.build({}).mask_cut(0.5) == 0.5
+    def cut(plugin, threshold):
+        return output_hooks(plugin)[2](threshold)
+
+    assert cut(Own.build({}), 0.0) is None
+    assert cut(ToyPlugin.build({}), 0.5) == 0.5
     seqformer = get_method("seqformer").build({"backbone": "tiny", "hidden_dim": 32, "nheads": 4})
-    assert seqformer.mask_cut(0.0) == sigmoid_cut(0.5)
+    assert cut(seqformer, 0.0) == sigmoid_cut(0.5)

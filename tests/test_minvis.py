@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from vis_bench.api.registration import get_method
 from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.minvis.matching import link_frames, match_to_previous
 from vis_bench.methods.minvis.parity import run_parity
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import tests.helpers.toy_method as toy
+from vis_bench.api.execution import execution_info
 from vis_bench.measure.model_flops import clip_flops
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
 
@@ -37,8 +38,8 @@ def test_deformable_attention_flops_do_not_depend_on_the_core():
     """Both cores count the op's formula (5 multiply-adds per channel and sampling point), so
     a model's FLOPs are the same whichever ran; counting the reference's grid_samples would
     give 4 of those 5."""
+    from vis_bench.api.flops import count_flops
     from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
-    from vis_bench.toolkit.flops import count_flops
 
     torch.manual_seed(0)
     plugin = SeqFormerPlugin.build(
@@ -72,7 +73,7 @@ def test_a_method_with_deformable_attention_names_the_core_that_ran():
     assert plugin.execution_info()["deform_attn_core"] == ["reference"]
     plugin.reset_execution_info()
     assert plugin.execution_info()["deform_attn_core"] is None
-    assert toy.ToyPlugin.build({}).execution_info() == {}
+    assert execution_info(toy.ToyPlugin.build({})) == {}
 
 
 def test_a_record_names_the_fast_paths_and_those_that_were_off(monkeypatch):
@@ -99,9 +100,9 @@ def test_a_record_names_the_fast_paths_and_those_that_were_off(monkeypatch):
 def test_mask2former_pixel_decoder_attention_is_counted_by_the_op_formula():
     """The pixel decoder's deformable attention counts the same whichever core runs, every
     declared module is counted, and the decoder's attention (SDPA) is not missed."""
+    from vis_bench.api.flops import count_flops
+    from vis_bench.api.registration import get_method
     from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
-    from vis_bench.toolkit.flops import count_flops
-    from vis_bench.toolkit.registry import get_method
 
     torch.manual_seed(0)
     plugin = get_method("mask2former-vis").build(

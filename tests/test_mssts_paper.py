@@ -13,7 +13,7 @@ from vis_bench.methods.mssts.paper import (
     short_sequence_attention,
 )
 from vis_bench.methods.mssts.plugin import MSSTSPlugin
-from vis_bench.toolkit.parity import captured_outputs
+from vis_bench.parity import captured_outputs
 
 TINY = dict(
     hidden_dim=32, dim_feedforward=64, enc_layers=2, dec_layers=2, num_queries=5, backbone=None

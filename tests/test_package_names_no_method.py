@@ -11,7 +11,7 @@ import tokenize
 from pathlib import Path
 
 import vis_bench.methods
-from vis_bench.toolkit.registry import available_methods, get_method
+from vis_bench.api.registration import available_methods, get_method
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vis_bench"
 #: folders of the methods package that hold no method of their own

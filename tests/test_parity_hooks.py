@@ -1,7 +1,7 @@
 """One parity style: intermediates come from forward hooks, weights from one shared loader.
 
 No forward of a model takes a parity switch (an `all_layers`, a `trace` dict, ...): parity
-reads what it compares through `vis_bench.toolkit.parity.captured_outputs`, and every parity module
+reads what it compares through `vis_bench.parity.captured_outputs`, and every parity module
 loads a fixture's weights through `load_fixture_weights`, which names mismatched keys.
 """
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from vis_bench.errors import InputError
-from vis_bench.toolkit.parity import ParityReport, captured_outputs, load_fixture_weights
+from vis_bench.parity import ParityReport, captured_outputs, load_fixture_weights
 
 #: every module of the methods that defines a network
 MODEL_MODULES = (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from vis_bench.toolkit import ParityReport
+from vis_bench.parity import ParityReport
 
 
 def test_a_report_with_matching_outputs_passes():

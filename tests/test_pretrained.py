@@ -8,6 +8,9 @@ import dataclasses
 import pytest
 import torch
 
+from vis_bench.api.registration import available_methods, get_method, pretrained_variants
+from vis_bench.api.tables import PRETRAINED
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult
 from vis_bench.cli import main
 from vis_bench.config import expand_method_shorthand, load_config
 from vis_bench.errors import InputError, VisBenchError
@@ -15,13 +18,6 @@ from vis_bench.measure.release_match import describe_match, matching_variants
 from vis_bench.measure.state_dict_keys import meta_plugin
 from vis_bench.published import canonical_backbone, default_published, published_match
 from vis_bench.sweep.methods import resolve_method
-from vis_bench.toolkit.pretrained import Licence, PretrainedVariant, PublishedResult
-from vis_bench.toolkit.registry import (
-    PRETRAINED,
-    available_methods,
-    get_method,
-    pretrained_variants,
-)
 
 VARIANTS = pretrained_variants()
 SUPPORTED = [v for v in VARIANTS if not v.unsupported]

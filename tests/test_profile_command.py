@@ -11,11 +11,12 @@ import torch
 import torch.nn.functional as F
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from vis_bench.api.plugin import ClipResult, MethodPlugin
+from vis_bench.api.preprocessing import Preprocessing
+from vis_bench.api.registration import register_method
+from vis_bench.api.spec import MethodSpec
 from vis_bench.cli import main
 from vis_bench.measure.profiler import operator_table, profile_method, random_frames
-from vis_bench.toolkit.plugin import ClipResult, MethodPlugin, MethodSpec
-from vis_bench.toolkit.preprocessing import Preprocessing
-from vis_bench.toolkit.registry import register_method
 
 METHOD = "profile-test-convattn"
 

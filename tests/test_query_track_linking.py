@@ -8,18 +8,15 @@ import torch
 
 import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
 from tests.helpers.memory_source import MemorySource
+from vis_bench.api import ClipResult, EmbeddingAssociation
+from vis_bench.api.registration import get_method
 from vis_bench.cli import main
 from vis_bench.config import DatasetConfig, parse_config
+from vis_bench.engine.finalise import EncodedFrames
+from vis_bench.engine.query_tracks import QueryTrackLinker
 from vis_bench.formats.rle import decode
 from vis_bench.inference.runner import run_method
 from vis_bench.sweep import run_sweep
-from vis_bench.toolkit import (
-    ClipResult,
-    EmbeddingAssociation,
-    EncodedFrames,
-    QueryTrackLinker,
-)
-from vis_bench.toolkit.registry import get_method
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
 from vis_bench.train.trainer import train
 

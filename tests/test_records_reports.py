@@ -226,9 +226,9 @@ def test_a_query_linked_methods_same_ap_at_every_clip_length_is_explained():
 
 
 def test_the_record_set_reads_each_methods_linking_from_its_declaration():
+    from vis_bench.api.linking import links_query_tracks
+    from vis_bench.api.registration import available_methods, get_method
     from vis_bench.report.record_set import query_linking
-    from vis_bench.toolkit.linking import links_query_tracks
-    from vis_bench.toolkit.registry import available_methods, get_method
 
     found = query_linking([*available_methods(), "not-a-method"])
     expected = {m for m in available_methods() if links_query_tracks(get_method(m).spec.linking)}

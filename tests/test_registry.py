@@ -128,9 +128,9 @@ def test_the_loader_runs_once_before_the_first_lookup():
 
 
 def test_every_table_of_the_project_is_a_registry():
+    from vis_bench.api.flops import FLOP_FORMULAS
+    from vis_bench.api.tables import BACKBONE_PARITY, METHODS
     from vis_bench.methods.common.backbone_registry import BACKBONES
-    from vis_bench.toolkit.flops import FLOP_FORMULAS
-    from vis_bench.toolkit.registry import BACKBONE_PARITY, METHODS
 
     for table in (METHODS, BACKBONES, BACKBONE_PARITY, FLOP_FORMULAS):
         assert isinstance(table, Registry)

@@ -18,6 +18,7 @@ from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.eval.stats.resample import WeightedAccumulator
 from vis_bench.eval.stats.video_matches import VideoMatches
+from vis_bench.formats.checkpoints import resolve_checkpoint
 from vis_bench.hashing import file_sha256
 from vis_bench.report.baseline import (
     NO_INTERVAL,
@@ -28,7 +29,6 @@ from vis_bench.report.baseline import (
     read_baseline,
     write_baseline,
 )
-from vis_bench.toolkit.checkpoint_files import resolve_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "results" / "baselines" / "synthetic.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vis_bench.toolkit.schedule import clip_windows, default_stride
+from vis_bench.engine.schedule import clip_windows, default_stride
 
 
 def spans(windows):

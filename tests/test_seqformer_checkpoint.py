@@ -8,8 +8,8 @@ import pickle
 import pytest
 import torch
 
+from vis_bench.formats.checkpoints import CheckpointError, save_project_checkpoint
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
-from vis_bench.toolkit.checkpoint_files import CheckpointError, save_project_checkpoint
 
 TINY = {
     "backbone": None,

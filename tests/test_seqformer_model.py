@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
+from vis_bench.api.plugin import ClipResult
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.methods.families.seqformer.model import SeqFormerConfig, build
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
-from vis_bench.toolkit.parity import captured_outputs
-from vis_bench.toolkit.plugin import ClipResult
+from vis_bench.parity import captured_outputs
 
 TINY = {
     "hidden_dim": 64,

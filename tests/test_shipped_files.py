@@ -9,7 +9,7 @@ from pathlib import Path
 from vis_bench import shipped
 from vis_bench.commands.run import default_config_path
 from vis_bench.config import load_config
-from vis_bench.toolkit.checkpoint_files import resolve_checkpoint
+from vis_bench.formats.checkpoints import resolve_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,9 @@ import pytest
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 import tests.helpers.toy_timed_method  # noqa: F401  (registers "toy-timed")
 from tests.helpers.memory_source import MemorySource
+from vis_bench.api.registration import get_method
 from vis_bench.config import parse_config
+from vis_bench.engine.schedule import clip_windows
 from vis_bench.inference.runner import run_method
 from vis_bench.measure.stream import replay_video
 from vis_bench.report.exports import cells_frame, export_leaderboard
@@ -25,8 +27,6 @@ from vis_bench.report.speed import latency_table, protocol_table
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.report.video_browser import BrowserLimits
 from vis_bench.sweep import run_sweep
-from vis_bench.toolkit.registry import get_method
-from vis_bench.toolkit.schedule import clip_windows
 
 ALL = ["end_to_end", "model", "authors"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from vis_bench.toolkit.plugin import ClipResult
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.stitching import ClipStitcher
+from vis_bench.api.plugin import ClipResult
+from vis_bench.engine.schedule import clip_windows
+from vis_bench.engine.stitching import ClipStitcher
 
 H, W = 8, 12
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vis_bench.engine.schedule import clip_windows
 from vis_bench.measure.stream import (
     ClipTiming,
     frames_for_rank,
@@ -13,7 +14,6 @@ from vis_bench.measure.stream import (
     replay_video,
     summarize,
 )
-from vis_bench.toolkit.schedule import clip_windows
 
 
 def _clips(length, t, s, seconds):

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from tests.helpers.whole_track_results import whole_track_results
+from vis_bench.api.plugin import ClipResult
+from vis_bench.engine.finalise import RESIZE_CHUNK, EncodedFrames, TrackPostprocessing
+from vis_bench.engine.schedule import clip_windows
+from vis_bench.engine.stitching import ClipStitcher
 from vis_bench.methods.ifc.plugin import IFCOptions, IFCPlugin
 from vis_bench.methods.seqformer.plugin import SeqFormerPlugin
-from vis_bench.toolkit.finalise import RESIZE_CHUNK, EncodedFrames, TrackPostprocessing
-from vis_bench.toolkit.plugin import ClipResult
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.stitching import ClipStitcher
 
 MASK_H, MASK_W = 6, 8  # the clips' working resolution
 VIDEO_H, VIDEO_W = 23, 31  # the video size the masks are resized to

@@ -18,20 +18,22 @@ import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful
 import tests.helpers.toy_timed_method  # noqa: F401  (registers "toy-timed")
 import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
 from tests.helpers.memory_source import MemorySource
-from vis_bench.config import parse_config
-from vis_bench.errors import InputError
-from vis_bench.measure import protocol_run
-from vis_bench.measure.protocol_run import ProtocolCell, run_authors_protocol
-from vis_bench.measure.protocols import applied_settings, end_to_end_protocol
-from vis_bench.toolkit import (
+from vis_bench.api.output import output_hooks
+from vis_bench.api.preprocessing import Preprocessing
+from vis_bench.api.registration import available_methods, get_method
+from vis_bench.api.timing import (
+    REGIONS,
+    STAGES,
     CompileSetting,
     TimingProtocol,
     detectron2_protocol,
     not_stated,
 )
-from vis_bench.toolkit.preprocessing import Preprocessing
-from vis_bench.toolkit.registry import available_methods, get_method
-from vis_bench.toolkit.timing_protocols import REGIONS, STAGES
+from vis_bench.config import parse_config
+from vis_bench.errors import InputError
+from vis_bench.measure import protocol_run
+from vis_bench.measure.protocol_run import ProtocolCell, run_authors_protocol
+from vis_bench.measure.protocols import applied_settings, end_to_end_protocol
 
 #: in-tree methods whose authors' protocol this project read (docs/timing_protocols.md)
 DECLARED = (
@@ -208,11 +210,11 @@ def test_video_forward_resizes_to_the_video_and_never_encodes(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("RLE inside a protocol that leaves it out")
 
-    monkeypatch.setattr("vis_bench.toolkit.finalise.encode", refuse)
-    monkeypatch.setattr("vis_bench.toolkit.finalise.resize_encode", refuse)
+    monkeypatch.setattr("vis_bench.engine.finalise.encode", refuse)
+    monkeypatch.setattr("vis_bench.engine.finalise.resize_encode", refuse)
     sizes = []
     plugin = get_method("toy-timed").build({})
-    original = plugin.masks_to_video
+    original = output_hooks(plugin)[1]
 
     def to_video(masks, height, width, threshold):
         out = original(masks, height, width, threshold)
@@ -285,7 +287,7 @@ def test_video_forward_refines_a_whole_video_and_makes_its_masks_in_a_second_pas
 
     plugin = get_method("toy-refining").build({})
     refined, sizes = [], []
-    refine, to_video = plugin.refined_masks, plugin.masks_to_video
+    refine, to_video = plugin.refined_masks, output_hooks(plugin)[1]
 
     def counted_refine(frames, refinement, frame_indices):
         refined.extend(frame_indices)

@@ -68,7 +68,7 @@ def test_ifc_sampling_stays_in_the_window_with_replacement():
 
 
 def test_each_method_declares_its_authors_sampler():
-    from vis_bench.toolkit.registry import get_method
+    from vis_bench.api.registration import get_method
 
     assert get_method("seqformer").spec.training.frame_sampler is seqformer_frame_indices
     assert get_method("seqformer").spec.training.videos_by_length

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from vis_bench.api.training import TrainingRecipe
 from vis_bench.cli import main
 from vis_bench.config import DatasetConfig, MethodConfig
 from vis_bench.errors import InputError
+from vis_bench.formats.checkpoints import read_project_checkpoint
 from vis_bench.sweep.methods import resolve_method
 from vis_bench.sweep.worker import build_plugin
-from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
-from vis_bench.toolkit.plugin import TrainingRecipe
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig, load_train_config
 from vis_bench.train.trainer import is_image_step, lr_factor, make_adamw, train
 
@@ -317,7 +317,7 @@ def test_an_unknown_pretraining_task_is_a_config_error(tmp_path):
 
 
 def test_a_backbone_file_of_another_shape_is_refused(tmp_path):
-    from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
+    from vis_bench.formats.checkpoints import save_project_checkpoint
 
     bad = tmp_path / "bad.pth"
     save_project_checkpoint({"conv1.weight": torch.zeros(1)}, bad, "backbone", {})

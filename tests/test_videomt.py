@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from tests.helpers.memory_source import MemoryVideo
+from vis_bench.api.registration import get_method
+from vis_bench.formats.checkpoints import CheckpointError
 from vis_bench.inference.runner import run_method
 from vis_bench.methods.common.vit import VisionTransformer, ViTConfig, resample_position_embedding
 from vis_bench.methods.videomt.parity import build_plugin, final_results, run_network, run_parity
 from vis_bench.methods.videomt.plugin import checkpoint_options
 from vis_bench.methods.videomt.preprocessing import pad_frames
-from vis_bench.toolkit import CheckpointError
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from vis_bench.toolkit.flops import count_flops
-from vis_bench.toolkit.registry import get_method
+from vis_bench.api.flops import count_flops
+from vis_bench.api.registration import get_method
 
 SMALL = {
     "backbone": "vit_s",

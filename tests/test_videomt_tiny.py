@@ -12,9 +12,9 @@ import torch
 from vis_bench.config import load_config
 from vis_bench.inference.sources import open_source
 from vis_bench.methods.videomt.harness_path import harness_results
+from vis_bench.parity import ParityReport, compare_results
 from vis_bench.sweep.methods import resolve_methods
 from vis_bench.sweep.worker import build_plugin
-from vis_bench.toolkit import ParityReport, compare_results
 
 REPO = Path(__file__).resolve().parents[1]
 RESOLUTION = 144  # the default run's

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from vis_bench.api.registration import get_method
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.families.mask2former.criterion import VideoSetCriterion
 from vis_bench.methods.families.mask2former.matcher import VideoTargets
 from vis_bench.methods.videomt.matcher import ClipConsistentMatcher
@@ -17,8 +19,6 @@ from vis_bench.methods.videomt.training import (
     build_criterion,
     clip_outputs,
 )
-from vis_bench.toolkit import ClipTargets
-from vis_bench.toolkit.registry import get_method
 from vis_bench.train.trainer import lr_factor, scale_layer_rates
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -12,6 +12,7 @@ import json
 import pytest
 import torch
 
+from vis_bench.api.flops import count_flops
 from vis_bench.cli import main
 from vis_bench.methods.common.backbone_registry import (
     BACKBONES,
@@ -30,7 +31,6 @@ from vis_bench.methods.common.vit_adapter import (
     ViTAdapterConfig,
     adapter_key_list,
 )
-from vis_bench.toolkit.flops import count_flops
 
 LEVELS = list(OUT_STRIDES)
 

@@ -9,13 +9,14 @@ import torch
 
 import tests.helpers.toy_refining_method  # noqa: F401  (registers "toy-refining")
 from tests.helpers.memory_source import MemorySource
+from vis_bench.api.refinement import VideoRefinement
+from vis_bench.api.registration import get_method
 from vis_bench.cli import main
 from vis_bench.config import parse_config
+from vis_bench.engine.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.formats.rle import decode
 from vis_bench.inference.runner import run_method
 from vis_bench.sweep import run_sweep
-from vis_bench.toolkit import RefinedVideoLinker, VideoRefinement, refinement_windows
-from vis_bench.toolkit.registry import get_method
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

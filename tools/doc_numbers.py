@@ -160,7 +160,7 @@ def parity_block(root: Path) -> str:
 def tiny_models_block(root: Path) -> str:
     """The shipped tiny models: training steps and time (from each checkpoint's own training
     record) and their baseline AP/AR (results/baselines/synthetic.json)."""
-    from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
+    from vis_bench.formats.checkpoints import read_project_checkpoint
 
     baseline = read_source(root, "results/baselines/synthetic.json")
     lines = [
@@ -190,7 +190,7 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
     """One line per pretrained backbone the tiny models start from (their configs'
     `backbone_init`), from that backbone's own training record: its steps, time and held-out
     accuracy are measurements, so they are read from the file rather than typed."""
-    from vis_bench.toolkit.checkpoint_files import read_project_checkpoint
+    from vis_bench.formats.checkpoints import read_project_checkpoint
 
     backbones: list[str] = []
     for checkpoint in checkpoints:

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
+from vis_bench.api.options import build_dataclass, unknown_key_message
+from vis_bench.api.timing import COMPILE_MODES, PROTOCOL_NAMES
 from vis_bench.errors import InputError
-from vis_bench.toolkit.options import build_dataclass, unknown_key_message
-from vis_bench.toolkit.timing_protocols import COMPILE_MODES, PROTOCOL_NAMES
 
 DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
 DTYPES = ("fp32", "fp16", "bf16")
@@ -378,7 +378,7 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
     if "methods" not in data or not data["methods"]:
         raise InputError("at least one method is needed", path=source, field="methods")
     if data["methods"] == "all":
-        from vis_bench.toolkit.registry import available_methods
+        from vis_bench.api.registration import available_methods
 
         data = {**data, "methods": available_methods()}
     if not isinstance(data["methods"], list):

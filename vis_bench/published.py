@@ -1,6 +1,6 @@
 """Published numbers: gathered from the released checkpoints' declarations, matched to records.
 
-Each released checkpoint (`toolkit/pretrained.py`, declared in its method's package) carries the
+Each released checkpoint (`vis_bench/api/variants.py`, declared in its method's package) carries the
 numbers its authors printed (a model-zoo row or a paper table) with the setting they were
 measured in and their source. `default_published()` gathers every registered variant's entries;
 `published_match(record)` finds the entry whose setting a sweep record measured, so tables and
@@ -70,8 +70,8 @@ class Published:
 @functools.cache
 def default_published() -> Published:
     """Every registered method's released checkpoints' published entries (ids unique)."""
-    from vis_bench.toolkit.options import options_dict
-    from vis_bench.toolkit.registry import available_methods, get_method, pretrained_variants
+    from vis_bench.api.options import options_dict
+    from vis_bench.api.registration import available_methods, get_method, pretrained_variants
 
     entries: list[dict[str, Any]] = []
     for variant in pretrained_variants():

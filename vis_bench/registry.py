@@ -115,7 +115,7 @@ class Registry(Mapping[str, T], Generic[T]):
                 return default
             raise UnknownEntryError(self.unknown_message(name))
         if entry.target is not None:
-            value = _import_target(entry.target, self.kind, entry.name)
+            value = import_target(entry.target, self.kind, entry.name)
             self._check(entry.name, value)
             entry.value, entry.target = value, None
             entry.origin = _origin_of(value) or entry.origin
@@ -205,7 +205,8 @@ def _same(a: _Entry, b: _Entry) -> bool:
     return a.value is b.value or a.value == b.value
 
 
-def _import_target(target: str, kind: str, name: str) -> Any:
+def import_target(target: str, kind: str, name: str) -> Any:
+    """The object a `"module:object"` target names, imported now; a failure names the entry."""
     module_name, _, attribute = target.partition(":")
     try:
         value: Any = importlib.import_module(module_name)

@@ -34,16 +34,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from vis_bench.api.parity import ParityReference
+from vis_bench.api.registration import Registry, register_backbone_parity
 from vis_bench.methods.common.backbone import RESNET_DEPTHS, Backbone, ResNet
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
-from vis_bench.methods.common.swin_parity import run_parity as run_swin_parity
 from vis_bench.methods.common.vit_adapter import (
     VIT_ADAPTER_L,
     ViTAdapter,
     ViTAdapterConfig,
     adapter_key_list,
 )
-from vis_bench.toolkit import ParityReference, Registry, register_backbone_parity
 
 #: key prefixes of the backbone body in the two checkpoint layouts
 TORCHVISION_PREFIX = "detr.backbone.0.body."
@@ -97,7 +97,7 @@ for _spec in (
         swin=SWIN_L,
         source="swin_l_p4w12 (models/swin_transformer.py)",
         parity=ParityReference(
-            run_swin_parity,
+            f"{__package__}.swin_parity:run_parity",
             "the authors' SwinTransformer (SeqFormer models/swin_transformer.py)",
         ),
     ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from vis_bench.toolkit import Preprocessing
+from vis_bench.api import Preprocessing
 
 #: ImageNet statistics on 0..255 RGB pixels (detectron2's default PIXEL_MEAN / PIXEL_STD)
 PIXEL_MEAN = (123.675, 116.280, 103.530)

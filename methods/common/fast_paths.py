@@ -44,8 +44,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from vis_bench.api import InputError
+from vis_bench.api.execution import harness_compiles
 from vis_bench.methods.common.host_memory import reuse_freed_memory
-from vis_bench.toolkit import InputError, harness_compiles
 
 ENV_VAR = "VIS_BENCH_FAST_PATHS"
 #: the attribute `prepare_for_inference` sets on every module of a prepared model
@@ -204,7 +205,8 @@ class RecordsFastPaths:
     model: nn.Module
 
     def execution_info(self) -> dict[str, Any]:
-        info = dict(super().execution_info())  # type: ignore[misc]
+        base = getattr(super(), "execution_info", None)
+        info = dict(base()) if base is not None else {}
         paths = getattr(self.model, _ATTR, None) or paths_from_env()
         off = [name for name in FastPaths.names() if not getattr(paths, name)]
         info["fast_paths"] = [name for name in FastPaths.names() if getattr(paths, name)]

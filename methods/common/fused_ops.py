@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.api.measurements import register_flop_formula
 from vis_bench.methods.common.fast_paths import FastPaths, cached_derived
-from vis_bench.toolkit import register_flop_formula
 
 _CONV = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
 #: set when a oneDNN call failed once: everything after uses the plain ops

@@ -92,9 +92,12 @@ class RecordsDeformAttnCore:
 
     def reset_execution_info(self) -> None:
         reset_core_usage()
-        super().reset_execution_info()  # type: ignore[misc]
+        reset = getattr(super(), "reset_execution_info", None)
+        if reset is not None:
+            reset()
 
     def execution_info(self) -> dict[str, Any]:
-        info = dict(super().execution_info())  # type: ignore[misc]
+        base = getattr(super(), "execution_info", None)
+        info = dict(base()) if base is not None else {}
         info["deform_attn_core"] = sorted(core_usage()) or None
         return info

@@ -17,14 +17,9 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import InputError
 from vis_bench.methods.common.swin import SwinTransformer, relative_position_index
-from vis_bench.toolkit import (
-    InputError,
-    ParityReport,
-    captured_outputs,
-    load_fixture_weights,
-    save_produced,
-)
+from vis_bench.parity import ParityReport, captured_outputs, load_fixture_weights, save_produced
 
 OUTPUT_TOLERANCE = 1e-5
 INTERMEDIATE_TOLERANCE = 5e-5

@@ -21,7 +21,7 @@ import torch
 from vis_bench.methods.families.dvis import parity as shared
 from vis_bench.methods.families.dvis.fixtures import DVISFixture
 from vis_bench.methods.families.dvis.refinement import GatheredVideo, RefinedVideo, refine
-from vis_bench.toolkit import (
+from vis_bench.parity import (
     EncodedFrames,
     ParityReport,
     RefinedVideoLinker,
@@ -32,7 +32,6 @@ from vis_bench.toolkit import (
     tracks_as_fixture_results,
 )
 
-REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_offline)"
 EXPECTED_FILES = (
     "segmenter.pt",
     "tracker.pt",

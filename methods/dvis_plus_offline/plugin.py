@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import ClipResult, WholeVideoRefinement, register_method
+from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
-from vis_bench.methods.dvis_plus_offline.parity import REFERENCE, run_parity
 from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
@@ -47,12 +48,8 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
-from vis_bench.toolkit import (
-    ClipResult,
-    VideoRefinement,
-    WholeVideoRefinement,
-    register_method,
-)
+
+REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_offline)"
 
 
 @dataclass
@@ -82,7 +79,7 @@ class DVISOfflinePlugin(DVISBase):
         options=DVISOfflineOptions,
         min_size_test=MIN_SIZE_TEST,
         reference=REFERENCE,
-        run_parity=run_parity,
+        parity=f"{__package__}.parity:run_parity",
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
         # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
         training=training_recipe(ConsecutiveFrameSampler(reverse=True)),

@@ -18,10 +18,10 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import CarriedState
 from vis_bench.methods.families.dvis import parity as shared
 from vis_bench.methods.families.dvis.fixtures import DVISFixture
-from vis_bench.toolkit import (
-    CarriedState,
+from vis_bench.parity import (
     EncodedFrames,
     ParityReport,
     QueryTrackLinker,
@@ -31,7 +31,6 @@ from vis_bench.toolkit import (
     tracks_as_fixture_results,
 )
 
-REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_online)"
 EXPECTED_FILES = ("segmenter.pt", "tracker.pt", "postprocess.pt", "synthetic_permuted.pt")
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import torch
 
+from vis_bench.api import CarriedState, ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
-from vis_bench.methods.dvis_plus_online.parity import REFERENCE, run_parity
 from vis_bench.methods.dvis_plus_online.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
@@ -43,11 +43,8 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
-from vis_bench.toolkit import (
-    CarriedState,
-    ClipResult,
-    register_method,
-)
+
+REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_online)"
 
 
 @dataclass
@@ -86,7 +83,7 @@ class DVISOnlinePlugin(DVISBase):
         options=DVISOnlineOptions,
         min_size_test=MIN_SIZE_TEST,
         reference=REFERENCE,
-        run_parity=run_parity,
+        parity=f"{__package__}.parity:run_parity",
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
         training=training_recipe(ConsecutiveFrameSampler()),

@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 
+from vis_bench.api.output import TrackSummary
 from vis_bench.methods.ifc.postprocess import ClipInstances, class_predictions, filter_clip
-from vis_bench.toolkit import (
+from vis_bench.parity import (
     MATCH_THRESHOLD,
     Arithmetic,
     ClipMatch,
@@ -26,7 +27,6 @@ from vis_bench.toolkit import (
     EncodedFrames,
     MeanMasks,
     TrackPostprocessing,
-    TrackSummary,
     clip_windows,
 )
 

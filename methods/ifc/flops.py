@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
+from vis_bench.api.measurements import FlopReport, count_flops
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.ifc.transformer import IFCEncoder
-from vis_bench.toolkit import FlopReport, count_flops
 
 
 def res5_size(height: int, width: int, depth: int = 50) -> tuple[int, int]:

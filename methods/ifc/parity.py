@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import InputError
+from vis_bench.api.output import decode_rle as decode
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.ifc.authors_loop import (
     ClipOutputs,
@@ -25,8 +27,7 @@ from vis_bench.methods.ifc.authors_loop import (
 )
 from vis_bench.methods.ifc.model import IFCConfig, IFCModel, IFCNet
 from vis_bench.methods.ifc.postprocess import object_queries
-from vis_bench.toolkit import (
-    InputError,
+from vis_bench.parity import (
     ParityReport,
     captured_outputs,
     clip_windows,
@@ -34,7 +35,6 @@ from vis_bench.toolkit import (
     load_fixture_weights,
     save_produced,
 )
-from vis_bench.toolkit import decode_rle as decode
 
 ATOL_OUT = 1e-4
 ATOL_SIOU = 1e-5

@@ -17,6 +17,18 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import (
+    ClipResult,
+    InputError,
+    MethodPlugin,
+    MethodSpec,
+    Preprocessing,
+    register_method,
+)
+from vis_bench.api.checkpoints import LoadReport
+from vis_bench.api.measurements import TableMeasurement
+from vis_bench.api.parity import ParityReference
+from vis_bench.api.training import TrainingRecipe
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.detectron2_input import (
     PIXEL_MEAN,
@@ -33,23 +45,10 @@ from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.common.frames import stack_frames
 from vis_bench.methods.ifc.flops import encoder_flops
 from vis_bench.methods.ifc.model import BACKBONES, RESNET_RELEASES, IFCConfig, IFCModel
-from vis_bench.methods.ifc.parity import run_parity as run_ifc_parity
 from vis_bench.methods.ifc.postprocess import class_predictions, filter_clip, object_queries
 from vis_bench.methods.ifc.timing import AUTHORS_TIMING
 from vis_bench.methods.ifc.training import ifc_losses
 from vis_bench.methods.ifc.variants import VARIANTS
-from vis_bench.toolkit import (
-    ClipResult,
-    InputError,
-    LoadReport,
-    MethodPlugin,
-    MethodSpec,
-    ParityReference,
-    Preprocessing,
-    TableMeasurement,
-    TrainingRecipe,
-    register_method,
-)
 
 REFERENCE = "sukjunhwang/IFC @ 880d646352661a165f1008de94d0432f1f43de3e (projects/IFC)"
 #: configs/R101_ytvis.yaml: MSRA (Caffe) weights take BGR 0..255 minus the BGR mean, std 1
@@ -128,7 +127,7 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         training=TRAINING_RECIPE,
-        parity=ParityReference(run_ifc_parity, REFERENCE),
+        parity=ParityReference(f"{__package__}.parity:run_parity", REFERENCE),
         measurements={
             "encoder_flops": TableMeasurement(
                 run=encoder_flops,
@@ -149,16 +148,16 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         stitch_class_aware=False,
         timing_protocol=AUTHORS_TIMING,
         backbones=BACKBONES,
-        # the encoder's memory tokens communicate across frames: what comes before it is per
-        # frame (the backbone, res5's projection and position encoding, the mask head's laterals)
-        per_frame_stages=(
-            "backbone",
-            "input_proj",
-            "position",
-            "mask_head.adapter1",
-            "mask_head.adapter2",
-        ),
         variants=VARIANTS,
+    )
+    # the encoder's memory tokens communicate across frames: what comes before it is per
+    # frame (the backbone, res5's projection and position encoding, the mask head's laterals)
+    per_frame_stages = (
+        "backbone",
+        "input_proj",
+        "position",
+        "mask_head.adapter1",
+        "mask_head.adapter2",
     )
 
     def __init__(self, options: IFCOptions) -> None:

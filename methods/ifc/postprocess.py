@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from vis_bench.toolkit import ClipResult
+from vis_bench.api import ClipResult
 
 
 @dataclass

@@ -5,7 +5,7 @@ Read from sukjunhwang/IFC @ 880d6463 (docs/timing_protocols.md has the whole rea
 
 from __future__ import annotations
 
-from vis_bench.toolkit import detectron2_protocol
+from vis_bench.api.timing import detectron2_protocol
 
 AUTHORS_TIMING = detectron2_protocol(
     precision="fp32",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.ifc.criterion import IFCLossWeights, layer_losses, stride_targets
 from vis_bench.methods.ifc.model import IFCModel
-from vis_bench.toolkit import ClipTargets
 
 
 def ifc_losses(

@@ -7,7 +7,7 @@ the camera-ready paper's averages instead; the numbers below are the files' own.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "sukjunhwang/IFC"
 COMMIT = "880d646352661a165f1008de94d0432f1f43de3e"

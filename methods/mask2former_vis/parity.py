@@ -27,11 +27,7 @@ from vis_bench.methods.families.mask2former.fixtures import (
 from vis_bench.methods.families.mask2former.postprocess import (
     inference_video,
 )
-from vis_bench.toolkit import (
-    ParityReport,
-    load_fixture_file,
-    save_produced,
-)
+from vis_bench.parity import ParityReport, load_fixture_file, save_produced
 
 ARCHITECTURE = "VideoMaskFormer"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vis_bench.api import ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.base_plugin import (
@@ -26,10 +27,8 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     stack_features,
 )
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
-from vis_bench.methods.mask2former_vis.parity import run_parity
 from vis_bench.methods.mask2former_vis.timing import AUTHORS_TIMING
 from vis_bench.methods.mask2former_vis.variants import VARIANTS
-from vis_bench.toolkit import ClipResult, register_method
 
 REFERENCE = (
     "facebookresearch/Mask2Former @ 9b0651c6c1d5b3af2e6da0589b719c514ec0d69a "
@@ -53,7 +52,7 @@ class Mask2FormerVISPlugin(Mask2FormerBase):
         options=Mask2FormerVISOptions,
         min_size_test=360,
         reference=REFERENCE,
-        run_parity=run_parity,
+        parity=f"{__package__}.parity:run_parity",
         training=training_recipe(WindowFrameSampler()),
         backbones=BACKBONES,
         variants=VARIANTS,

@@ -6,7 +6,7 @@ publishes no FPS; this is the timer its evaluation runs, the one a user of its c
 
 from __future__ import annotations
 
-from vis_bench.toolkit import detectron2_protocol
+from vis_bench.api.timing import detectron2_protocol
 
 AUTHORS_TIMING = detectron2_protocol(
     precision="fp16",

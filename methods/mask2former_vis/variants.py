@@ -10,7 +10,7 @@ on 2021, whose config comments the larger size out ("OOM when using a larger tes
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "facebookresearch/Mask2Former"
 COMMIT = "9b0651c6c1d5b3af2e6da0589b719c514ec0d69a"

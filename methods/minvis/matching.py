@@ -12,14 +12,21 @@ continues track j. The video's class logits are the mean of the re-ordered per-f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
+from vis_bench.api import ClipResult, EmbeddingAssociation, cosine_cost
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
-from vis_bench.toolkit import ClipResult, EmbeddingAssociation, cosine_cost
 
 #: the harness's declaration of the same matching, for linking clips (linking.py)
 ASSOCIATION = EmbeddingAssociation(cost=cosine_cost)
+
+
+def frame_outputs(out: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The decoder's T one-frame videos -> logits [T, Q, K+1], masks [T, Q, h, w], embeds
+    [T, Q, C] (what `post_processing` unbinds per frame)."""
+    return out.logits, out.masks[:, :, 0], out.embeddings
 
 
 def match_to_previous(previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from vis_bench.api.output import decode_rle
 from vis_bench.methods.families.mask2former.fixtures import (
     RAW_TOLERANCE,
     check_forward,
@@ -32,16 +33,16 @@ from vis_bench.methods.minvis.matching import (
     ASSOCIATION,
     LinkedVideo,
     clip_result,
+    frame_outputs,
     link_frames,
     video_predictions,
 )
-from vis_bench.toolkit import (
+from vis_bench.parity import (
     EncodedFrames,
     ParityReport,
     QueryTrackLinker,
     TrackPostprocessing,
     clip_windows,
-    decode_rle,
     load_fixture_file,
     save_produced,
 )
@@ -52,12 +53,6 @@ ARCHITECTURE = "VideoMaskFormer_frame"
 WINDOW_TOLERANCE = 5e-4
 WINDOW_SCORE_TOLERANCE = 1e-3
 WINDOW_FLIPPED_PIXELS = 64
-
-
-def frame_outputs(out: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The decoder's T one-frame videos -> logits [T, Q, K+1], masks [T, Q, h, w], embeds
-    [T, Q, C] (what `post_processing` unbinds per frame)."""
-    return out.logits, out.masks[:, :, 0], out.embeddings
 
 
 def fixture_outputs(pixel: Any, out: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vis_bench.api import ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.base_plugin import (
@@ -32,13 +33,12 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
 from vis_bench.methods.minvis.matching import (
     ASSOCIATION,
     clip_result,
+    frame_outputs,
     link_frames,
     video_predictions,
 )
-from vis_bench.methods.minvis.parity import frame_outputs, run_parity
 from vis_bench.methods.minvis.timing import AUTHORS_TIMING
 from vis_bench.methods.minvis.variants import VARIANTS
-from vis_bench.toolkit import ClipResult, register_method
 
 REFERENCE = "NVlabs/MinVIS @ d039c54b9831b623e27f2edb1d28b8e84d694cda (minvis/)"
 
@@ -59,7 +59,7 @@ class MinVISPlugin(Mask2FormerBase):
         options=MinVISOptions,
         min_size_test=360,
         reference=REFERENCE,
-        run_parity=run_parity,
+        parity=f"{__package__}.parity:run_parity",
         # INPUT.SAMPLING_FRAME_NUM 1: every training sample is one frame
         training=training_recipe(WindowFrameSampler()),
         backbones=BACKBONES,

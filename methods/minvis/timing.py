@@ -5,7 +5,7 @@ Read from NVlabs/MinVIS @ d039c54b (docs/timing_protocols.md). The repository pu
 
 from __future__ import annotations
 
-from vis_bench.toolkit import detectron2_protocol
+from vis_bench.api.timing import detectron2_protocol
 
 AUTHORS_TIMING = detectron2_protocol(
     precision="fp16",

@@ -12,7 +12,7 @@ HuggingFace shows for the file it serves (the Git LFS object), where it could be
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "NVlabs/MinVIS"
 COMMIT = "d039c54b9831b623e27f2edb1d28b8e84d694cda"

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from vis_bench.api import register_method
+from vis_bench.api.parity import ParityReference
 from vis_bench.methods.families.seqformer.base_plugin import (
     CHECKPOINT_SIGNATURE,
     SeqFormerBase,
     SeqFormerOptions,
 )
-from vis_bench.methods.families.seqformer.parity import run_parity
 from vis_bench.methods.mssts.paper import build_mssts
 from vis_bench.methods.mssts.release import RELEASE_DEPTH, build_release, depth_of
 from vis_bench.methods.mssts.timing import PAPER_TIMING, RELEASE_TIMING
 from vis_bench.methods.mssts.variants import VARIANTS
-from vis_bench.toolkit import ParityReference, ParityReport, register_method
 
 RELEASE_REFERENCE = "OmkarThawakar/MSSTS-VIS @ 82b2c1bcd6d99fdc1413719a37b7a42736078c6e"
 RELEASE_NOTE = (
@@ -45,11 +44,6 @@ class MSSTSReleaseOptions(SeqFormerOptions):
     dec_layers: int = RELEASE_DEPTH
 
 
-def run_release_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
-    """The release fixture (made with the MS-STS repository) through SeqFormer's procedure."""
-    return run_parity(fixture_dir, out_path, method="mssts-release", build_model=build_release)
-
-
 @register_method("mssts-release")
 class MSSTSReleasePlugin(SeqFormerBase):
     spec = dataclasses.replace(
@@ -60,7 +54,7 @@ class MSSTSReleasePlugin(SeqFormerBase):
         reference=RELEASE_REFERENCE,
         notes=RELEASE_NOTE,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.temp_attn_box\."),
-        parity=ParityReference(run_release_parity, RELEASE_REFERENCE),
+        parity=ParityReference(f"{__package__}.parity:run_release_parity", RELEASE_REFERENCE),
         timing_protocol=RELEASE_TIMING,
     )
     build_network = staticmethod(build_release)
@@ -96,9 +90,9 @@ class MSSTSPlugin(SeqFormerBase):
         notes=RECONSTRUCTION_NOTE,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.intra_scale\.", r"\.temporal\."),
         parity=None,
-        # its encoder's temporal blocks attend across frames: only what precedes it is per frame
-        per_frame_stages=("backbone", "input_proj"),
         variants=VARIANTS,
         timing_protocol=PAPER_TIMING,
     )
+    # its encoder's temporal blocks attend across frames: only what precedes it is per frame
+    per_frame_stages = ("backbone", "input_proj")
     build_network = staticmethod(build_mssts)

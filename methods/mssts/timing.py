@@ -5,7 +5,7 @@ Read from OmkarThawakar/MSSTS-VIS @ 82b2c1bc (docs/timing_protocols.md).
 
 from __future__ import annotations
 
-from vis_bench.toolkit import not_stated
+from vis_bench.api.timing import not_stated
 
 SOURCE = (
     "OmkarThawakar/MSSTS-VIS @ 82b2c1bc: inference.py has no timing code (SeqFormer's script: "

@@ -8,7 +8,7 @@ config that names one is refused with this reason instead of failing on a missin
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "OmkarThawakar/MSSTS-VIS"
 COMMIT = "0ac5b470b6c2ffccb9b30097cd482c6aea494297"

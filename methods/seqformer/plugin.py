@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from vis_bench.api import register_method
 from vis_bench.methods.families.seqformer.base_plugin import SeqFormerBase
 from vis_bench.methods.seqformer.variants import VARIANTS
-from vis_bench.toolkit import register_method
 
 
 @register_method("seqformer")

@@ -8,7 +8,7 @@ tells them apart.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "wjf5203/SeqFormer"
 COMMIT = "09c23db58590948b7ba75d7ba0947bf84961ae0f"

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from vis_bench.toolkit import (
-    CarriedState,
+from vis_bench.api import CarriedState
+from vis_bench.parity import (
     EncodedFrames,
     ParityReport,
     QueryTrackLinker,

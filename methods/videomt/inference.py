@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import torch
 
+from vis_bench.api import ClipResult
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.videomt.model import FrameOutput, VidEoMTNetwork
-from vis_bench.toolkit import ClipResult
 
 
 @dataclass

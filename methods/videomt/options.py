@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vis_bench.api import InputError
 from vis_bench.methods.common.vit import VIT_SIZES, vit_config
 from vis_bench.methods.videomt.model import VidEoMTConfig
-from vis_bench.toolkit import InputError
 
 #: `SEGMENTER_BLOCKS` of the released configs, as "the last n blocks"
 RELEASE_QUERY_BLOCKS = {"vit_s": 3, "vit_b": 3, "vit_l": 4}

@@ -22,24 +22,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api import InputError
+from vis_bench.api.output import encode_rle
 from vis_bench.methods.common.vit import ViTConfig
 from vis_bench.methods.families.mask2former.postprocess import masks_to_output, top_predictions
 from vis_bench.methods.videomt.harness_path import harness_checks
 from vis_bench.methods.videomt.model import VidEoMTConfig, VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
 from vis_bench.methods.videomt.preprocessing import pad_frames
-from vis_bench.toolkit import (
-    InputError,
+from vis_bench.parity import (
     ParityReport,
     captured_outputs,
     compare_results,
-    encode_rle,
     load_fixture_file,
     load_fixture_weights,
     save_produced,
 )
 
-REFERENCE = "tue-mps/videomt @ 39411e940499f34f54d7c9f031a34111bab190d6 (videomt/)"
 ARCHITECTURE = "videomt_online"
 RAW_TOLERANCE = 1e-4
 #: mask logits are compared relative to their largest magnitude

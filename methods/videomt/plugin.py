@@ -17,6 +17,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api import (
+    CarriedState,
+    ClipResult,
+    MethodPlugin,
+    MethodSpec,
+    Preprocessing,
+    register_method,
+)
+from vis_bench.api.checkpoints import LoadReport
+from vis_bench.api.parity import ParityReference
 from vis_bench.methods.common.vit import VIT_SIZES
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.videomt.inference import (
@@ -28,7 +38,6 @@ from vis_bench.methods.videomt.inference import (
 )
 from vis_bench.methods.videomt.model import PatchFeatureMaps, VidEoMTModel
 from vis_bench.methods.videomt.options import VidEoMTOptions
-from vis_bench.methods.videomt.parity import REFERENCE, run_parity
 from vis_bench.methods.videomt.preprocessing import pad_frames, release_preprocessing
 from vis_bench.methods.videomt.timing import AUTHORS_TIMING
 from vis_bench.methods.videomt.training import (
@@ -39,16 +48,6 @@ from vis_bench.methods.videomt.training import (
     videomt_losses,
 )
 from vis_bench.methods.videomt.variants import VARIANTS
-from vis_bench.toolkit import (
-    CarriedState,
-    ClipResult,
-    LoadReport,
-    MethodPlugin,
-    MethodSpec,
-    ParityReference,
-    Preprocessing,
-    register_method,
-)
 
 #: keys only VidEoMT checkpoints have
 CHECKPOINT_SIGNATURE = (
@@ -57,6 +56,8 @@ CHECKPOINT_SIGNATURE = (
 )
 PREFIX = "backbone."
 VIT = "backbone.encoder.backbone."
+
+REFERENCE = "tue-mps/videomt @ 39411e940499f34f54d7c9f031a34111bab190d6 (videomt/)"
 
 
 @register_method("videomt")
@@ -70,14 +71,15 @@ class VidEoMTPlugin(MethodPlugin):
         preprocessing=release_preprocessing(448),
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
-        parity=ParityReference(run_parity, REFERENCE),
+        parity=ParityReference(f"{__package__}.parity:run_parity", REFERENCE),
         linking=CarriedState(),
         backbones=tuple(VIT_SIZES),
-        per_frame_stages=("vit_blocks_before_queries",),
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
         training=TRAINING_RECIPE,
     )
+    #: the ViT blocks before the queries join see one frame each
+    per_frame_stages = ("vit_blocks_before_queries",)
 
     def __init__(self, model: VidEoMTModel, options: VidEoMTOptions) -> None:
         self.model = model

@@ -8,11 +8,11 @@ padding at the bottom and right to a multiple of 32 AFTER normalisation
 
 from __future__ import annotations
 
+from vis_bench.api import Preprocessing
 from vis_bench.methods.common.detectron2_input import (
     detectron2_preprocessing,
     pad_frames,
 )
-from vis_bench.toolkit import Preprocessing
 
 __all__ = ["pad_frames", "release_preprocessing"]
 

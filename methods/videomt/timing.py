@@ -8,7 +8,7 @@ tue-mps/videomt @ 39411e94 (docs/timing_protocols.md).
 
 from __future__ import annotations
 
-from vis_bench.toolkit import CompileSetting, TimingProtocol
+from vis_bench.api.timing import CompileSetting, TimingProtocol
 
 AUTHORS_TIMING = TimingProtocol(
     name="VidEoMT benchmark.py --task fps",

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vis_bench.api.training import ClipTargets, TrainingRecipe
 from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
@@ -52,7 +53,6 @@ from vis_bench.methods.families.mask2former.matcher import VideoTargets
 from vis_bench.methods.videomt.matcher import ClipConsistentMatcher
 from vis_bench.methods.videomt.model import NO_OBJECT_WEIGHT, VidEoMTModel, VidEoMTNetwork
 from vis_bench.methods.videomt.preprocessing import pad_frames
-from vis_bench.toolkit import ClipTargets, TrainingRecipe
 
 #: INPUT.SAMPLING_FRAME_RANGE of the DINOv2 configs (with SAMPLING_FRAME_NUM 5)
 SAMPLING_FRAME_RANGE = 2

@@ -14,7 +14,7 @@ to end.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "tue-mps/videomt"
 COMMIT = "39411e940499f34f54d7c9f031a34111bab190d6"

@@ -18,10 +18,10 @@ import torch
 import yaml
 
 from tests.helpers.toy_method import ToyPlugin
+from vis_bench.api import ClipResult, register_method
 from vis_bench.cli import main
 from vis_bench.data.synthetic import generate_dataset
 from vis_bench.formats import rle
-from vis_bench.toolkit import ClipResult, register_method
 
 
 def synthetic_split(folder: Path, videos: int = 3, seed: int = 5) -> tuple[Path, Path, dict]:

@@ -19,17 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vis_bench.toolkit import (
-    ClipResult,
-    LoadReport,
-    MethodPlugin,
-    MethodSpec,
-    Preprocessing,
-    TrainingRecipe,
-    checkpoint_contents,
-    load_state_dict_strict,
-    register_method,
-)
+from vis_bench.api import ClipResult, MethodPlugin, MethodSpec, Preprocessing, register_method
+from vis_bench.api.checkpoints import LoadReport, checkpoint_contents, load_state_dict_strict
+from vis_bench.api.training import TrainingRecipe
 
 
 @dataclass

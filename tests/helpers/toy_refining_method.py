@@ -15,13 +15,8 @@ from typing import Any
 import torch
 
 from tests.helpers.toy_method import ToyOptions, ToyPlugin
-from vis_bench.toolkit import (
-    ClipResult,
-    MethodSpec,
-    VideoRefinement,
-    WholeVideoRefinement,
-    register_method,
-)
+from vis_bench.api import ClipResult, MethodSpec, WholeVideoRefinement, register_method
+from vis_bench.api.refinement import VideoRefinement
 
 
 @register_method("toy-refining")

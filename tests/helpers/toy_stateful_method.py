@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from tests.helpers.toy_method import ToyOptions, ToyPlugin
-from vis_bench.toolkit import CarriedState, ClipResult, MethodSpec, register_method
+from vis_bench.api import CarriedState, ClipResult, MethodSpec, register_method
 
 
 @register_method("toy-stateful")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 
 from tests.helpers.toy_method import ToyPlugin
-from vis_bench.toolkit import MethodPlugin, detectron2_protocol, register_method
+from vis_bench.api import MethodPlugin, register_method
+from vis_bench.api.timing import detectron2_protocol
 
 TIMING = detectron2_protocol(
     precision="fp16",

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.engine.finalise import TrackPostprocessing
+from vis_bench.engine.stitching import VideoTrack
 from vis_bench.formats.rle import encode
-from vis_bench.toolkit.finalise import TrackPostprocessing
-from vis_bench.toolkit.stitching import VideoTrack
 
 
 def whole_track_results(

@@ -39,10 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.api.checkpoints import (
+        LoadReport,
+        checkpoint_options,
+        checkpoint_tensors,
+        compare_and_load,
+        describe_checkpoint,
+    )
+    from vis_bench.api.registration import get_method
+    from vis_bench.formats.checkpoints import open_checkpoint
     from vis_bench.measure.state_dict_keys import meta_model, parse_options
-    from vis_bench.toolkit.checkpoint_files import open_checkpoint
-    from vis_bench.toolkit.checkpoint_loading import LoadReport, compare_and_load
-    from vis_bench.toolkit.registry import get_method
 
     contents = open_checkpoint(args.checkpoint)
     method = args.method or _method_of(contents, args.checkpoint)
@@ -54,18 +60,18 @@ def run(args: argparse.Namespace) -> int:
         f"checkpoint {args.checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
         f"{numbers:,} numbers"
     )
-    for line in plugin.describe_checkpoint(state_dict):
+    for line in describe_checkpoint(plugin, state_dict):
         print(line)
     # what the file says (keys, then its own config if it carries one), then the user's
     options = {
-        **plugin.checkpoint_options(state_dict),
+        **checkpoint_options(plugin, state_dict),
         **contents.config,
         **parse_options(args.options),
     }
     report = LoadReport(str(args.checkpoint), contents.format)
     compare_and_load(
         meta_model(method, options),
-        plugin.checkpoint_tensors(state_dict),
+        checkpoint_tensors(plugin, state_dict),
         report,
         plugin.spec.ignored_checkpoint_keys,
         assign=True,
@@ -89,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _method_of(contents, path: Path) -> str:
     """The method a checkpoint was made for: the project format says it, a release's keys tell."""
+    from vis_bench.api.tables import looks_like
     from vis_bench.errors import InputError
-    from vis_bench.toolkit.registry import looks_like
 
     method = contents.method or looks_like(contents.state_dict)
     if method is None:

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.toolkit.registry import available_methods, get_method, method_origin
+    from vis_bench.api.capabilities import declaration
+    from vis_bench.api.registration import available_methods, get_method, method_origin
 
     if args.pretrained is not None:
         return _pretrained(args.pretrained, args.names)
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         if args.brief:
             continue
         print(f"  defined in: {method_origin(name)}")
-        for key, value in spec.declaration().items():
+        for key, value in declaration(get_method(name)).items():
             if key == "summary" or value in ("", [], None):
                 continue
             shown = ", ".join(map(str, value)) if isinstance(value, list) else value
@@ -56,7 +57,8 @@ NOT_STATED_APART = "not stated apart from the code's"
 def _pretrained(pattern: str, methods: list[str]) -> int:
     from tabulate import tabulate
 
-    from vis_bench.toolkit.registry import PRETRAINED, pretrained_variants
+    from vis_bench.api.registration import pretrained_variants
+    from vis_bench.api.tables import PRETRAINED
 
     variants = [v for v in pretrained_variants(pattern) if not methods or v.method in methods]
     if not variants:

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _runner(args: argparse.Namespace):
     """The parity function to run, or None for a method without a reference."""
-    from vis_bench.toolkit.registry import backbone_parity, get_method
+    from vis_bench.api.registration import backbone_parity, get_method
 
     if args.backbone is not None:
         return backbone_parity(args.backbone).run

@@ -70,9 +70,10 @@ def _method_config(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
     and its index; an error naming the config when it declares no checkpoint for the method."""
     import dataclasses
 
+    from vis_bench.api.registration import get_method
+    from vis_bench.api.tables import UnknownMethodError
     from vis_bench.config import MethodConfig
     from vis_bench.errors import InputError
-    from vis_bench.toolkit.registry import UnknownMethodError, get_method
 
     try:
         name = get_method(args.method).name
@@ -100,9 +101,9 @@ def _method_config(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
 def _schedule(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     """Clip length, stride, resolution, device and dtype: the config's first, or the flags'."""
     from vis_bench.config import check_devices_available
+    from vis_bench.engine.schedule import default_stride
     from vis_bench.errors import InputError
     from vis_bench.sweep.cells import resolved_schedules
-    from vis_bench.toolkit.schedule import default_stride
 
     clip, stride = resolved_schedules(config)[0]
     if args.clip_length is not None:

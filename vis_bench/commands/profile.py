@@ -47,9 +47,9 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from vis_bench.api.registration import get_method
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.profiler import export_trace_atomic, profile_method, summary_markdown
-    from vis_bench.toolkit.registry import get_method
 
     _check(args)
     threads = torch.get_num_threads()

@@ -1,6 +1,6 @@
 """Per-frame features computed once per video under overlapping clips.
 
-A method whose spec declares `per_frame_stages` computes them with `frame_features` and the rest
+A method with per-frame stages (vis_bench/api/per_frame.py) computes them with `frame_features` and the rest
 of a clip with `infer_clip_features`. Under a near-online schedule (T=5 S=1: each frame in five
 clips) the runner keeps each frame's features while a later clip of the schedule still covers
 the frame, as the frame decoder keeps decoded frames, and computes only the frames a clip brings
@@ -16,13 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vis_bench.toolkit.plugin import MethodPlugin
-from vis_bench.toolkit.schedule import last_clip_of_frames
+from vis_bench.api.per_frame import has_per_frame_stages
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.engine.schedule import last_clip_of_frames
 
 
 def reuses_features(plugin: MethodPlugin, windows: list[range], enabled: bool) -> bool:
     """Whether the runner reuses frames: asked for, declared, and some frame is in two clips."""
-    return enabled and bool(plugin.spec.per_frame_stages) and len(windows) > 1
+    return enabled and has_per_frame_stages(plugin) and len(windows) > 1
 
 
 @dataclass

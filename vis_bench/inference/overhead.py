@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from vis_bench.engine.finalise import FinaliseTimes
 from vis_bench.inference.frame_stream import DecodeTimes
-from vis_bench.toolkit.finalise import FinaliseTimes
 
 _MIB = 1024 * 1024
 

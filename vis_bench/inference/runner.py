@@ -3,13 +3,13 @@
 The harness owns everything around `infer_clip`, identically for every method: frames are decoded
 window by window by a background thread (frame_stream.py; waiting for them is not timed), clips
 are formed by the shared schedule, stitched by the shared soft-IoU matcher (or linked as query tracks
-where the method declares it, toolkit/linking.py), and every frame is
+where the method declares it, api/linking.py and engine/), and every frame is
 resized back to the video size and RLE-encoded as soon as no later clip can change it
 (finalise.py), so near-online inference holds neither the video's frames nor its float masks.
 Offline inference (T = all) is the method's whole-video forward: its frames and activations
 grow with the video's length by design of the method. A method that refines whole videos
 (`WholeVideoRefinement`) is refined after its video's last clip and its masks made in a second
-pass over the frames, in windows of the clip length (toolkit/refinement.py).
+pass over the frames, in windows of the clip length (engine/refinement.py).
 """
 
 from __future__ import annotations
@@ -24,19 +24,26 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api.execution import no_grad_region
+from vis_bench.api.linking import (
+    WholeVideoRefinement,
+    carries_state,
+    links_query_tracks,
+    video_predictions,
+)
+from vis_bench.api.per_frame import has_per_frame_stages
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.refinement import VideoRefinement
+from vis_bench.engine.finalise import EncodedFrames, TrackPostprocessing
+from vis_bench.engine.query_tracks import QueryTrackLinker, selected_track_predictions
+from vis_bench.engine.refinement import RefinedVideoLinker, refinement_windows
+from vis_bench.engine.schedule import clip_windows
+from vis_bench.engine.stitching import ClipStitcher
 from vis_bench.inference.feature_reuse import FrameFeatureCache, ReuseCounts, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.measure.stream import ClipTiming
 from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
-from vis_bench.toolkit.compile_state import no_grad_region
-from vis_bench.toolkit.finalise import EncodedFrames, TrackPostprocessing
-from vis_bench.toolkit.linking import WholeVideoRefinement, carries_state, links_query_tracks
-from vis_bench.toolkit.plugin import MethodPlugin, VideoRefinement
-from vis_bench.toolkit.query_tracks import QueryTrackLinker, selected_track_predictions
-from vis_bench.toolkit.refinement import RefinedVideoLinker, refinement_windows
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.stitching import ClipStitcher
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -124,7 +131,7 @@ class VideoRun:
             self.stitcher = RefinedVideoLinker(plugin.refine_video, [self.encoded])
             self.post = dataclasses.replace(post, track_predictions=selected_track_predictions)
         elif links_query_tracks(linking):
-            self.stitcher = QueryTrackLinker(linking, plugin.video_predictions, [self.encoded])
+            self.stitcher = QueryTrackLinker(linking, video_predictions(plugin), [self.encoded])
             self.post = dataclasses.replace(post, track_predictions=selected_track_predictions)
         else:
             self.stitcher = ClipStitcher.for_schedule(
@@ -217,7 +224,7 @@ def run_method(
     there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
     `exclude()`: a running count of seconds left out of the timed ones (the compiler's).
     """
-    outcome = RunOutcome(feature_reuse=feature_reuse and bool(plugin.spec.per_frame_stages))
+    outcome = RunOutcome(feature_reuse=feature_reuse and has_per_frame_stages(plugin))
     plugin.to(device)
     timer = Stopwatch(device, exclude)
     times = outcome.harness

@@ -8,7 +8,7 @@ it (`TimingProtocol.compile`), and a sweep may switch it on for its own protocol
 stages) on this one instance, so every method gets it alike without a line of its own, and the
 Python around the network (matching, top-k) is traced where it can be and runs eagerly where it
 cannot (a graph break). While compiling, the harness and the methods' fast paths run under
-`no_grad` instead of `inference_mode` (toolkit/compile_state.py), as PyTorch recommends.
+`no_grad` instead of `inference_mode` (api/execution.py), as PyTorch recommends.
 
 Compiling takes seconds to minutes, and every new input shape (another video size, a shorter last
 clip) may compile again. `CompileClock` adds up the seconds spent compiling, from TorchDynamo's
@@ -25,9 +25,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from vis_bench.toolkit.compile_state import compiling
-from vis_bench.toolkit.plugin import MethodPlugin
-from vis_bench.toolkit.timing_protocols import CompileSetting
+from vis_bench.api.execution import compiling
+from vis_bench.api.per_frame import has_per_frame_stages
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.timing import CompileSetting
 
 #: the plugin methods the harness calls, compiled on the instance
 ENTRY_POINTS = ("infer_clip", "frame_features", "infer_clip_features")
@@ -104,7 +105,7 @@ def compiled(plugin: MethodPlugin, setting: CompileSetting | None) -> Iterator[C
     import torch
     import torch._dynamo
 
-    names = ENTRY_POINTS if plugin.spec.per_frame_stages else ENTRY_POINTS[:1]
+    names = ENTRY_POINTS if has_per_frame_stages(plugin) else ENTRY_POINTS[:1]
     saved = {name: plugin.__dict__[name] for name in names if name in plugin.__dict__}
     for name in names:
         setattr(

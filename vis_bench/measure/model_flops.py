@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from vis_bench.toolkit.flops import count_flops
+from vis_bench.api.flops import count_flops
+from vis_bench.api.measurements import flops_modules
 
 
 def clip_flops(
@@ -21,7 +22,7 @@ def clip_flops(
     model = getattr(plugin, "model", None)
     if not isinstance(model, torch.nn.Module):
         return {}
-    modules = list(plugin.flops_modules())
+    modules = flops_modules(plugin)
     # The counter's module tracker hooks autograd on inputs that require grad; parameters fed
     # into sub-modules (query embeddings) would trip it, and inference needs no grad anyway.
     saved = {p: p.requires_grad for p in model.parameters()}

@@ -28,6 +28,13 @@ from typing import Any
 
 import torch
 
+from vis_bench.api.execution import no_grad_region
+from vis_bench.api.linking import CarriedState
+from vis_bench.api.output import MasksToVideo
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.timing import TimingProtocol
+from vis_bench.engine.finalise import RESIZE_CHUNK, TrackPostprocessing
+from vis_bench.engine.schedule import clip_windows
 from vis_bench.inference.feature_reuse import FrameFeatureCache, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
 from vis_bench.inference.overhead import HarnessTimes
@@ -42,12 +49,6 @@ from vis_bench.inference.runner import (
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
 from vis_bench.measure.timing import synchronize
-from vis_bench.toolkit.compile_state import no_grad_region
-from vis_bench.toolkit.finalise import RESIZE_CHUNK, MasksToVideo, TrackPostprocessing
-from vis_bench.toolkit.linking import CarriedState
-from vis_bench.toolkit.plugin import MethodPlugin
-from vis_bench.toolkit.schedule import clip_windows
-from vis_bench.toolkit.timing_protocols import TimingProtocol
 
 NOT_DECLARED = "the method declares no authors' protocol (MethodSpec.timing_protocol)"
 

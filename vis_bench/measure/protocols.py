@@ -4,7 +4,7 @@
   harness gets it (inference/runner.py);
 - `model` is the method's `infer_clip` alone on one clip, the median of repeats;
 - `authors` is the protocol the method's spec declares its authors used
-  (`MethodSpec.timing_protocol`, toolkit/timing_protocols.py), run by protocol_run.py.
+  (`MethodSpec.timing_protocol`, api/timing.py), run by protocol_run.py.
 
 A record keeps, per protocol, the FPS it gave, the declaration as data (what is inside the timer,
 precision, compile, frames per call, warm-up, mean, source) and what this machine applied of it.
@@ -17,12 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vis_bench.toolkit.timing_protocols import (
-    END_TO_END_TIMED,
-    PROTOCOL_NAMES,
-    CompileSetting,
-    TimingProtocol,
-)
+from vis_bench.api.timing import END_TO_END_TIMED, PROTOCOL_NAMES, CompileSetting, TimingProtocol
 
 #: the protocols `measure.protocols` may list
 PROTOCOLS = PROTOCOL_NAMES

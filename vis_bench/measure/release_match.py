@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
+from vis_bench.api.checkpoints import LoadReport, checkpoint_tensors, compare_and_load
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.variants import PretrainedVariant
 from vis_bench.measure.state_dict_keys import meta_model
-from vis_bench.toolkit.checkpoint_loading import LoadReport, compare_and_load
-from vis_bench.toolkit.plugin import MethodPlugin
-from vis_bench.toolkit.pretrained import PretrainedVariant
 
 _CHUNK = 1 << 22
 
@@ -44,7 +44,7 @@ def fits(
     report = LoadReport(variant.name, "release")
     compare_and_load(
         meta_model(plugin.name, variant.options),
-        plugin.checkpoint_tensors(dict(state_dict)),
+        checkpoint_tensors(plugin, dict(state_dict)),
         report,
         plugin.spec.ignored_checkpoint_keys,
         assign=True,

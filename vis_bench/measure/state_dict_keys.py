@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from vis_bench.toolkit.plugin import MethodPlugin
-from vis_bench.toolkit.registry import get_method
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.registration import get_method
 
 KeyList = list[list[Any]]  # [[key, [d0, d1, ...]], ...]
 

@@ -36,10 +36,10 @@ from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES, paired_intervals
 from vis_bench.eval.stats.resample import RESAMPLED_STATS
 from vis_bench.eval.stats.video_matches import VideoMatches
+from vis_bench.formats.checkpoints import resolve_checkpoint
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
 from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
-from vis_bench.toolkit.checkpoint_files import resolve_checkpoint
 
 BASELINE_FORMAT = "vis-bench-baseline"
 #: metrics whose drop fails a regression check (AR is reported but only AP gates)

@@ -139,8 +139,9 @@ def _build(sources: list[tuple[list[Record], Path | None]]) -> RecordSet:
 def query_linking(methods: Iterable[str]) -> dict[str, str]:
     """How each of `methods` links query tracks across clips, as its spec declares (only those
     whose linking is the query-track kind; a method not registered here is left out)."""
-    from vis_bench.toolkit.linking import links_query_tracks
-    from vis_bench.toolkit.registry import UnknownMethodError, get_method
+    from vis_bench.api.linking import links_query_tracks
+    from vis_bench.api.registration import get_method
+    from vis_bench.api.tables import UnknownMethodError
 
     found = {}
     for name in sorted(methods):

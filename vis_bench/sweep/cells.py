@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vis_bench.config import BenchConfig
+from vis_bench.engine.schedule import default_stride
 from vis_bench.sweep.methods import MethodEntry
-from vis_bench.toolkit.schedule import default_stride
 
 
 @dataclass(frozen=True)

@@ -19,22 +19,18 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from vis_bench.api.options import options_dict
+from vis_bench.api.registration import get_method
+from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
+from vis_bench.api.variants import PretrainedVariant
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.errors import InputError
-from vis_bench.toolkit.checkpoint_files import (
+from vis_bench.formats.checkpoints import (
     PROJECT_FORMAT,
     CheckpointError,
     checkpoint_fingerprint,
     open_checkpoint,
     resolve_checkpoint,
-)
-from vis_bench.toolkit.options import options_dict
-from vis_bench.toolkit.pretrained import PretrainedVariant
-from vis_bench.toolkit.registry import (
-    PRETRAINED,
-    UnknownMethodError,
-    get_method,
-    signature_scores,
 )
 
 

@@ -84,7 +84,7 @@ def build_plugin(entry: MethodEntry) -> tuple[Any, dict[str, Any] | None]:
     """
     import torch
 
-    from vis_bench.toolkit.checkpoint_files import open_checkpoint
+    from vis_bench.formats.checkpoints import open_checkpoint
 
     plugin_cls = import_plugin(entry.plugin)
     torch.manual_seed(0)  # seeded random weights when no checkpoint is given
@@ -174,8 +174,10 @@ def _execution(
     torch.compile where it was on (a non-default execution: its FPS is marked in tables)."""
     import torch
 
+    from vis_bench.api.execution import execution_info
+
     info = {
-        **plugin.execution_info(),
+        **execution_info(plugin),
         "dtype": job.cell.dtype,
         "device": job.device,
         "threads": torch.get_num_threads(),
@@ -192,7 +194,7 @@ def _execution(
 
 def harness_compile(measure: MeasureConfig) -> Any:
     """The CompileSetting of `measure.compile` (None when off)."""
-    from vis_bench.toolkit.timing_protocols import CompileSetting
+    from vis_bench.api.timing import CompileSetting
 
     if not measure.compile:
         return None
@@ -359,6 +361,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     import orjson
     import torch
 
+    from vis_bench.api.execution import reset_execution_info
     from vis_bench.atomic import write_atomic
     from vis_bench.measure import memory
     from vis_bench.measure.compile import compiled
@@ -381,7 +384,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     rss_built = memory.rss_mb()
     memory.reset_peak_rss()
     memory.reset_cuda_peak(job.device)
-    plugin.reset_execution_info()
+    reset_execution_info(plugin)
     region = _TimedRegion(job)
     with compiled(plugin, harness_compile(job.measure)) as compiler:
         outcome = _run(job, plugin, progress, region, compiler)

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vis_bench.api.training import ABSENT_BOX, ClipTargets, FrameSampler
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.data.videos import Video
 from vis_bench.errors import InputError
-from vis_bench.toolkit.plugin import FrameSampler
-from vis_bench.toolkit.targets import ABSENT_BOX, ClipTargets
 
 
 @dataclass

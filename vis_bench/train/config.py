@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vis_bench.api.options import build_dataclass
 from vis_bench.config import DatasetConfig, read_yaml_config
 from vis_bench.errors import InputError
-from vis_bench.toolkit.checkpoint_files import resolve_checkpoint
-from vis_bench.toolkit.options import build_dataclass
+from vis_bench.formats.checkpoints import resolve_checkpoint
 
 
 @dataclass

@@ -29,12 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from vis_bench.api.options import build_dataclass
+from vis_bench.api.registration import get_method
+from vis_bench.api.training import backbone_module
 from vis_bench.config import DatasetConfig, read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
-from vis_bench.toolkit.checkpoint_files import save_project_checkpoint
-from vis_bench.toolkit.options import build_dataclass
-from vis_bench.toolkit.registry import get_method
+from vis_bench.formats.checkpoints import save_project_checkpoint
 from vis_bench.train.clips import check_trainable
 from vis_bench.train.config import require_keys
 
@@ -259,7 +260,7 @@ def pretrain_backbone(
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     plugin = get_method(config.method).build(dict(config.options))
-    backbone = plugin.backbone_module()
+    backbone = backbone_module(plugin)
     source = open_source(config.dataset, config.source)
     check_trainable(source.dataset, str(source.dataset.annotation_file))
     dense = config.task == "segmentation"

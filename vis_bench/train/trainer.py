@@ -24,16 +24,23 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.registration import get_method
+from vis_bench.api.training import (
+    TrainingRecipe,
+    backbone_module,
+    parameter_groups,
+    start_training_from,
+    training_step,
+)
 from vis_bench.atomic import atomic_file
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError, VisBenchError
-from vis_bench.toolkit.checkpoint_files import (
+from vis_bench.formats.checkpoints import (
     read_project_checkpoint,
     resolve_checkpoint,
     save_project_checkpoint,
 )
-from vis_bench.toolkit.plugin import MethodPlugin, TrainingRecipe
-from vis_bench.toolkit.registry import get_method
 from vis_bench.train.clips import (
     TrainingClip,
     build_clip,
@@ -163,7 +170,7 @@ class ClipStream:
 def load_backbone(plugin: MethodPlugin, path: str | Path) -> None:
     """Fill the method's backbone from a pretrained backbone file (strict: every key)."""
     weights = read_project_checkpoint(path).state_dict
-    module = plugin.backbone_module()
+    module = backbone_module(plugin)
     try:
         module.load_state_dict(weights, strict=True)
     except RuntimeError as err:
@@ -271,12 +278,12 @@ def _prepare(config: TrainConfig) -> _Session:
     _seed_everything(config.seed)
     plugin = get_method(config.method).build(dict(config.options))
     if config.init_checkpoint:
-        plugin.start_training_from(config.init_checkpoint)
+        start_training_from(plugin, config.init_checkpoint)
     if config.backbone_init:
         load_backbone(plugin, resolve_checkpoint(config.backbone_init))
     recipe = effective_recipe(plugin, config)
     plugin.model.train()
-    groups = plugin.parameter_groups(recipe.lr, recipe.backbone_lr_mult)
+    groups = parameter_groups(plugin, recipe.lr, recipe.backbone_lr_mult)
     scale_layer_rates(groups, recipe.layer_decay)
     for group in groups:
         group["initial_lr"] = group["lr"]
@@ -330,7 +337,7 @@ def _run_steps(session: _Session, end: int, progress: bool, log: Callable[[str],
                     iteration, iterations, recipe, backbone
                 )
             frames = 1 if is_image_step(iteration, iterations, config.clip) else config.clip.frames
-            session.plugin.training_step(iteration, iterations)
+            training_step(session.plugin, iteration, iterations)
             session.window.append(
                 _step(
                     session.plugin,

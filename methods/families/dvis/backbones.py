@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from vis_bench.api.registration import Registry
 from vis_bench.methods.common.backbone_registry import build_feature_backbone, feature_channels
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.tiny_backbone import DEFAULT_WIDTH, TinyResNet
-from vis_bench.toolkit import Registry
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,16 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from vis_bench.api import InputError, Preprocessing
+from vis_bench.api.checkpoints import (
+    CheckpointContents,
+    CheckpointError,
+    LoadReport,
+    checkpoint_contents,
+    compare_and_load,
+    load_state_dict_strict,
+)
+from vis_bench.api.training import FrameSampler, TrainingRecipe
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.vit_adapter import ViTAdapter
 from vis_bench.methods.families.dvis.config import DVISConfig
@@ -31,18 +41,6 @@ from vis_bench.methods.families.dvis.training import (
 )
 from vis_bench.methods.families.mask2former.base_plugin import Mask2FormerBase, test_preprocessing
 from vis_bench.methods.families.mask2former.matcher import TRAIN_NUM_POINTS
-from vis_bench.toolkit import (
-    CheckpointContents,
-    CheckpointError,
-    FrameSampler,
-    InputError,
-    LoadReport,
-    Preprocessing,
-    TrainingRecipe,
-    checkpoint_contents,
-    compare_and_load,
-    load_state_dict_strict,
-)
 
 MIN_SIZE_TEST = 480
 RELEASE_QUERIES = {"vit_l": 200}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vis_bench.api import InputError
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.mask2former.model import Mask2FormerConfig
-from vis_bench.toolkit import InputError
 
 
 @dataclass

@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import InputError
 from vis_bench.methods.families.dvis.config import DVISConfig
 from vis_bench.methods.families.dvis.postprocess import TOP_K
 from vis_bench.methods.families.mask2former.fixtures import OVERRIDES as SEGMENTER_OVERRIDES
-from vis_bench.toolkit import InputError, load_fixture_file
+from vis_bench.parity import load_fixture_file
 
 #: detectron2 config key -> (DVISConfig field, value transform)
 OVERRIDES = {

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api.output import encode_rle
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.dvis.fixtures import DVISFixture, read_fixture
 from vis_bench.methods.families.dvis.inference import (
@@ -37,12 +38,11 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     split_frames,
 )
-from vis_bench.toolkit import (
+from vis_bench.parity import (
     ParityReport,
     captured_outputs,
     compare_results,
     compare_tree,
-    encode_rle,
     load_fixture_weights,
 )
 

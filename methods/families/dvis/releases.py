@@ -15,8 +15,8 @@ state one the pattern suggests.
 
 from __future__ import annotations
 
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
 from vis_bench.methods.families.dvis.base_plugin import MIN_SIZE_TEST
-from vis_bench.toolkit import Licence, PretrainedVariant, PublishedResult, readme_source
 
 REPOSITORY = "zhang-tao-whu/DVIS_Plus"
 COMMIT = "c0eb2495"

@@ -7,7 +7,7 @@ AP, AP50 and AP75 only: no FPS.
 
 from __future__ import annotations
 
-from vis_bench.toolkit import detectron2_protocol
+from vis_bench.api.timing import detectron2_protocol
 
 AUTHORS_TIMING = detectron2_protocol(
     precision="fp16",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.families.dvis.contrastive import (
     contrastive_losses,
     reference_items,
@@ -44,7 +45,6 @@ from vis_bench.methods.families.mask2former.criterion import (
 )
 from vis_bench.methods.families.mask2former.matcher import TRAIN_NUM_POINTS, VideoTargets
 from vis_bench.methods.families.mask2former.model import pad_frames
-from vis_bench.toolkit import ClipTargets
 
 STAGES = ("segmenter", "tracker", "refiner")
 #: a query already assigned to an instance that appeared earlier in the clip

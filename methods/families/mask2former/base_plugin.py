@@ -16,6 +16,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api import (
+    CarriedState,
+    ClipResult,
+    EmbeddingAssociation,
+    MethodPlugin,
+    MethodSpec,
+    Preprocessing,
+    SoftIoUStitching,
+    WholeVideoRefinement,
+)
+from vis_bench.api.checkpoints import LoadReport
+from vis_bench.api.parity import ParityReference
+from vis_bench.api.timing import TimingProtocol
+from vis_bench.api.training import TrainingRecipe
+from vis_bench.api.variants import PretrainedVariant
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.detectron2_input import detectron2_preprocessing, pad_frames
 from vis_bench.methods.common.fast_paths import (
@@ -33,21 +48,6 @@ from vis_bench.methods.families.mask2former.model import (
 from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFeatures, split_frames
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.families.mask2former.training import criterion_for, mask2former_losses
-from vis_bench.toolkit import (
-    CarriedState,
-    ClipResult,
-    EmbeddingAssociation,
-    LoadReport,
-    MethodPlugin,
-    MethodSpec,
-    ParityReference,
-    Preprocessing,
-    PretrainedVariant,
-    SoftIoUStitching,
-    TimingProtocol,
-    TrainingRecipe,
-    WholeVideoRefinement,
-)
 
 #: MIN_SIZE_TEST and NUM_OBJECT_QUERIES of the released configs, per backbone
 RELEASE_TEST_SIZE = {"resnet50": 360, "swin_l": 480}
@@ -86,7 +86,7 @@ def family_spec(
     options: type,
     min_size_test: int,
     reference: str,
-    run_parity: Any,
+    parity: str,
     training: TrainingRecipe,
     backbones: tuple[str, ...],
     variants: tuple[PretrainedVariant, ...],
@@ -98,9 +98,10 @@ def family_spec(
     | None = None,
     timing_protocol: TimingProtocol | None = None,
 ) -> MethodSpec:
-    """A member's declaration: what all members declare alike (detectron2's test mapper, the
-    per-frame stages, a parity check against `reference`) around what it declares itself;
-    `linking` None keeps the spec's default (clips stitched by soft IoU)."""
+    """A member's declaration: what all members declare alike (detectron2's test mapper, a
+    parity check against `reference`, its `parity` naming the check as "module:function")
+    around what it declares itself; `linking` None keeps the spec's default (clips stitched by
+    soft IoU)."""
     own = {} if linking is None else {"linking": linking}
     return MethodSpec(
         name=name,
@@ -110,9 +111,8 @@ def family_spec(
         reference=reference,
         checkpoint_signature=checkpoint_signature,
         training=training,
-        parity=ParityReference(run_parity, reference),
+        parity=ParityReference(parity, reference),
         backbones=backbones,
-        per_frame_stages=PER_FRAME_STAGES,
         variants=variants,
         timing_protocol=timing_protocol,
         **own,
@@ -147,6 +147,8 @@ class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
 
     #: the decoder attends over the whole clip (Mask2Former-VIS) or over each frame alone
     temporal: bool = True
+    #: every member's backbone and pixel decoder see one frame at a time
+    per_frame_stages = PER_FRAME_STAGES
 
     def __init__(self, model: Mask2FormerModel, options: Mask2FormerOptions) -> None:
         self.model = model

@@ -14,7 +14,7 @@ Weights come from configs/youtubevis_2019/*.yaml: CLASS_WEIGHT 2, MASK_WEIGHT 5,
 
 The authors all-reduce the instance count over GPUs (mean, clamped at 1); vis-bench's trainer
 passes the batch's count in (`num_masks`), which is that value for one process. Neither the
-toolkit nor methods.common has a distributed helper, so nothing here reduces across processes.
+API nor methods.common has a distributed helper, so nothing here reduces across processes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.common.losses import dice_loss
 from vis_bench.methods.families.mask2former.matcher import (
     TRAIN_NUM_POINTS,
@@ -37,7 +38,6 @@ from vis_bench.methods.families.mask2former.point_sampling import (
     point_sample,
     uncertain_point_coords_with_randomness,
 )
-from vis_bench.toolkit import ClipTargets
 
 #: the predicted masks' stride on the padded input (SEM_SEG_HEAD.COMMON_STRIDE)
 MASK_STRIDE = 4

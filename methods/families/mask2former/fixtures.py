@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api import InputError
+from vis_bench.api.output import encode_rle
 from vis_bench.methods.common.detectron2_input import PIXEL_MEAN, PIXEL_STD, pad_frames
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.mask2former.model import (
@@ -29,14 +31,7 @@ from vis_bench.methods.families.mask2former.postprocess import (
     masks_to_output,
     top_predictions,
 )
-from vis_bench.toolkit import (
-    InputError,
-    ParityReport,
-    compare_tree,
-    encode_rle,
-    load_fixture_file,
-    load_fixture_weights,
-)
+from vis_bench.parity import ParityReport, compare_tree, load_fixture_file, load_fixture_weights
 
 #: detectron2 config key -> (Mask2FormerConfig field, value transform)
 OVERRIDES = {

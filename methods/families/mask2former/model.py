@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vis_bench.api import InputError
 from vis_bench.methods.common.detectron2_input import pad_frames
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
@@ -34,7 +35,6 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     MSDeformAttnPixelDecoder,
     PixelDecoderFeatures,
 )
-from vis_bench.toolkit import InputError
 
 #: detectron2's `ImageList.from_tensors(images, size_divisibility=32)`
 BACKBONES = ("resnet50", "swin_l", "tiny")

@@ -13,6 +13,7 @@ import dataclasses
 
 import torch
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.common.detectron2_input import pad_frames
 from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
@@ -21,7 +22,6 @@ from vis_bench.methods.families.mask2former.criterion import (
     mask2former_video_losses,
 )
 from vis_bench.methods.families.mask2former.model import Mask2FormerModel
-from vis_bench.toolkit import ClipTargets
 
 
 def criterion_for(model: Mask2FormerModel) -> VideoSetCriterion:

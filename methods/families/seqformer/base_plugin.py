@@ -18,6 +18,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from vis_bench.api import ClipResult, InputError, MethodPlugin, MethodSpec, Preprocessing
+from vis_bench.api.checkpoints import (
+    CheckpointContents,
+    LoadReport,
+    checkpoint_contents,
+    load_state_dict_strict,
+)
+from vis_bench.api.output import sigmoid_cut
+from vis_bench.api.parity import ParityReference
+from vis_bench.api.training import TrainingRecipe
 from vis_bench.methods.common.backbone_registry import (
     backbone_names,
     detect_backbone,
@@ -37,7 +47,6 @@ from vis_bench.methods.families.seqformer.model import (
     SeqFormerConfig,
     build,
 )
-from vis_bench.methods.families.seqformer.parity import run_parity
 from vis_bench.methods.families.seqformer.postprocess import (
     MASK_THRESHOLD,
     MIN_SCORE_FOR_MASKS,
@@ -47,20 +56,6 @@ from vis_bench.methods.families.seqformer.postprocess import (
 )
 from vis_bench.methods.families.seqformer.timing import AUTHORS_TIMING
 from vis_bench.methods.families.seqformer.training import seqformer_frame_indices, seqformer_losses
-from vis_bench.toolkit import (
-    CheckpointContents,
-    ClipResult,
-    InputError,
-    LoadReport,
-    MethodPlugin,
-    MethodSpec,
-    ParityReference,
-    Preprocessing,
-    TrainingRecipe,
-    checkpoint_contents,
-    load_state_dict_strict,
-    sigmoid_cut,
-)
 
 SHORTER_SIDE = 360
 REFERENCE = "wjf5203/SeqFormer @ 94272384dfa357dab6c4a6cc08af4e5073942fb5"
@@ -125,13 +120,13 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         reference=REFERENCE,
         checkpoint_signature=CHECKPOINT_SIGNATURE,
         training=TRAINING_RECIPE,
-        parity=ParityReference(run_parity, REFERENCE),
+        parity=ParityReference(f"{__package__}.parity:run_parity", REFERENCE),
         drop_empty_tracks=True,
         backbones=(*backbone_names(), TINY_BACKBONE),
-        # the encoder attends within each frame, and the mask features come from its memory
-        per_frame_stages=PER_FRAME_STAGES,
         timing_protocol=AUTHORS_TIMING,
     )
+    # the encoder attends within each frame, and the mask features come from its memory
+    per_frame_stages = PER_FRAME_STAGES
     #: builds the network of the options (a variant of the architecture replaces it)
     build_network = staticmethod(build)
 
@@ -198,7 +193,7 @@ class SeqFormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         """Per frame: backbone levels projected, and with a per-frame encoder its memory and
         mask features (`SeqFormer.frame_features`)."""
         paths = ensure_prepared(self.model)
-        encode = "encoder" in self.spec.per_frame_stages
+        encode = "encoder" in self.per_frame_stages
         size = (int(frames.shape[-1]), int(frames.shape[-2]))  # (w, h)
         with inference_context(paths):
             return [f | {"input_size": size} for f in self.model.frame_features(frames, encode)]

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.common.box_ops import box_cxcywh_to_xyxy, generalized_box_iou
 from vis_bench.methods.common.losses import dice_loss, sigmoid_focal_loss
-from vis_bench.toolkit import ClipTargets
 
 FOCAL_ALPHA = 0.25
 FOCAL_GAMMA = 2.0

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from vis_bench.api import InputError, build_dataclass
 from vis_bench.methods.common.backbone import Backbone, Joiner, resize_mask
 from vis_bench.methods.common.backbone_registry import (
     backbone_names,
@@ -38,7 +39,6 @@ from vis_bench.methods.families.seqformer.segmentation import (
     dynamic_param_sizes,
 )
 from vis_bench.methods.families.seqformer.transformer import DeformableTransformer
-from vis_bench.toolkit import InputError, build_dataclass
 
 #: the project's own small body, trained from scratch (methods/common/tiny_backbone.py)
 TINY_BACKBONE = "tiny"

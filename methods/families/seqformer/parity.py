@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
+from vis_bench.api import InputError
 from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.methods.families.seqformer.model import SeqFormer, SeqFormerConfig, build
 from vis_bench.methods.families.seqformer.postprocess import top_queries, video_results
-from vis_bench.toolkit import (
-    InputError,
+from vis_bench.parity import (
     ParityReport,
     captured_outputs,
     compare_tree,

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from vis_bench.toolkit import encode_rle as encode
+from vis_bench.api.output import encode_rle as encode
 
 TOP_K = 10
 MIN_SCORE_FOR_MASKS = 0.001

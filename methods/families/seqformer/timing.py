@@ -5,7 +5,7 @@ Read from wjf5203/SeqFormer @ 94272384 (docs/timing_protocols.md).
 
 from __future__ import annotations
 
-from vis_bench.toolkit import not_stated
+from vis_bench.api.timing import not_stated
 
 AUTHORS_TIMING = not_stated(
     source=(

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vis_bench.api.training import ClipTargets
 from vis_bench.methods.families.seqformer.criterion import (
     SeqFormerLossWeights,
     hungarian_match,
@@ -19,7 +20,6 @@ from vis_bench.methods.families.seqformer.criterion import (
     mask_targets,
 )
 from vis_bench.methods.families.seqformer.model import SeqFormer
-from vis_bench.toolkit import ClipTargets
 
 SIZE_DIVISIBILITY = 32
 

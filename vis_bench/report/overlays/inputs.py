@@ -170,9 +170,9 @@ def pick_cell(cells: list[RunCell], wanted: str, run_dir: Path) -> RunCell:
 
 def open_run_dataset(records: Iterable[dict[str, Any]], run_dir: Path) -> tuple[VideoDataset, str]:
     """The run's dataset, opened from the config its records carry; (dataset, dataset id)."""
+    from vis_bench.api.options import build_dataclass
     from vis_bench.config import DatasetConfig
     from vis_bench.inference.sources import open_source
-    from vis_bench.toolkit.options import build_dataclass
 
     record = next((r for r in records if isinstance(r.get("config"), dict)), None)
     if record is None:

@@ -32,7 +32,8 @@ from typing import Protocol
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from vis_bench.toolkit.plugin import ClipResult
+from vis_bench.api.output import TrackSummary
+from vis_bench.api.plugin import ClipResult
 
 MATCH_THRESHOLD = 0.05
 EPS = 1e-6
@@ -54,22 +55,6 @@ class Arithmetic:
 
 
 HARNESS = Arithmetic("harness", torch.float64, elementwise=False)
-
-
-@dataclass
-class TrackSummary:
-    """What a method decides a track's predictions from (`MethodPlugin.track_predictions`).
-
-    score: the mean of the track's clip scores; class_probs: the mean class distribution over
-    its clips, if the method gave one. A pixel is foreground where the resized mean mask exceeds
-    `mask_threshold` (0 for logits, 0.5 for probabilities).
-    """
-
-    track_id: int
-    label: int
-    score: float
-    mask_threshold: float = 0.5
-    class_probs: torch.Tensor | None = None
 
 
 @dataclass

@@ -10,7 +10,7 @@ Three on-disk layouts are understood, all read with `torch.load(weights_only=Tru
 
 `open_checkpoint` reads a file once into a `CheckpointContents`; the harness takes the options from
 it and hands the same object to the method's `load_checkpoint`, which loads the state dict strictly
-(checkpoint_loading.py, beside this module).
+(vis_bench/api/checkpoints.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Whole-video refinement: a video's tracks decided at its end, their masks in a second pass.
 
-A method that declares `WholeVideoRefinement` (linking.py) returns from each clip only the
+A method that declares `WholeVideoRefinement` (vis_bench/api/refinement.py) returns from each clip only the
 per-video `state` it carries (a tracker's state and small per-frame summaries, e.g. every frame's
 queries); `RefinedVideoLinker` hands it back with the next clip, as for `CarriedState`. When the
 video's last clip is in, `refine` asks the method for its decision (`refine_video(state)`: the
@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
-from vis_bench.toolkit.plugin import VideoRefinement
-from vis_bench.toolkit.query_tracks import SelectedTrack
-from vis_bench.toolkit.stitching import FrameSink
+from vis_bench.api.refinement import VideoRefinement
+from vis_bench.engine.query_tracks import SelectedTrack
+from vis_bench.engine.stitching import FrameSink
 
 
 def refinement_windows(num_frames: int, clip_length: int | str) -> list[range]:

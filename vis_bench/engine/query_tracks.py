@@ -1,6 +1,6 @@
 """Query tracks: clips linked by their tracks' embeddings (or by a method's own state).
 
-A method that declares `EmbeddingAssociation` or `CarriedState` (linking.py) returns every track
+A method that declares `EmbeddingAssociation` or `CarriedState` (vis_bench/api/linking.py) returns every track
 of a clip in a `ClipResult` with `frame_logits` [T, N, K+1], `frame_embeddings` [T, N, C] and
 `mask_logits` [N, T, h, w], already linked inside the clip. `QueryTrackLinker` keeps N slots for
 the video: each clip's first frame the video has not seen yet is matched to the last frame seen
@@ -9,22 +9,20 @@ the slots, and for every new frame the slots' class logits are added (in frame o
 equals a whole-video sum divided by the frame count) and their masks handed to the sinks, which
 resize and RLE-encode them at once. Frames a previous clip already covered (overlapping
 schedules) keep the first prediction. At the end the method picks the video's predictions from
-the mean logits (`MethodPlugin.video_predictions`), e.g. the top 10 over (slot, class).
+the mean logits (its `video_predictions`), e.g. the top 10 over (slot, class).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from vis_bench.toolkit.linking import CarriedState, EmbeddingAssociation
-from vis_bench.toolkit.plugin import ClipResult
-from vis_bench.toolkit.stitching import FrameSink, TrackSummary
-
-#: (slot, dataset category id, score) predictions of a video, in the method's order
-VideoPredictions = Callable[[torch.Tensor], list[tuple[int, int, float]]]
+from vis_bench.api.linking import CarriedState, EmbeddingAssociation, VideoPredictions
+from vis_bench.api.output import TrackSummary
+from vis_bench.api.plugin import ClipResult
+from vis_bench.engine.stitching import FrameSink
 
 
 @dataclass
@@ -128,7 +126,7 @@ def _check_query_tracks(result: ClipResult, frames: int) -> None:
     if missing:
         raise ValueError(
             f"a method linked by query tracks must return {missing} in its ClipResult "
-            "(see vis_bench/toolkit/linking.py)"
+            "(see vis_bench/api/linking.py)"
         )
     if result.frame_logits.shape[0] != frames or result.frame_embeddings.shape[0] != frames:
         raise ValueError(

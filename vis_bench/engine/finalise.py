@@ -12,7 +12,6 @@ probabilities, not its masks.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,42 +20,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from vis_bench.api.output import (
+    MasksToVideo,
+    TrackSummary,
+    default_masks_to_video,
+    default_track_predictions,
+    output_hooks,
+)
+from vis_bench.api.plugin import MethodPlugin
 from vis_bench.eval.rle.resize_encode import resize_encode
 from vis_bench.formats.rle import encode
-from vis_bench.toolkit.plugin import MethodPlugin, default_masks_to_video, default_track_predictions
-from vis_bench.toolkit.stitching import TrackSummary
 
-MasksToVideo = Callable[[torch.Tensor, int, int, float], np.ndarray]
 #: tracks resized together: bounds the float temporaries at the video size (16 x 720 x 1280
 #: floats are 59 MB) whatever the number of tracks
 RESIZE_CHUNK = 16
-
-
-def _same_cut(threshold: float) -> float | None:
-    return float(threshold)
-
-
-@functools.cache
-def sigmoid_cut(p: float = 0.5) -> float:
-    """The largest float32 x whose `torch.sigmoid(x)` is at most `p` (0.5 <= p < 1).
-
-    PyTorch's float32 sigmoid is monotone (tests/test_mask_encoding.py), so `sigmoid(x) > p`
-    is `x > sigmoid_cut(p)`: a threshold the compiled resize applies (a method that keeps
-    `sigmoid(logits) > 0.5`, which is not `logits > 0` for logits below 1e-7 or so).
-    """
-    if not 0.5 <= p < 1:
-        raise ValueError(f"sigmoid_cut needs 0.5 <= p < 1, got {p}")
-
-    def above(bits: int) -> bool:
-        x = float(np.int32(bits).view(np.float32))
-        return bool((torch.sigmoid(torch.full((64,), x)) > p).all())
-
-    # bit patterns of non-negative floats keep their order: bisect sigmoid(lo) <= p < sigmoid(hi)
-    lo, hi = 0, int(np.float32(100.0).view(np.int32))
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if above(mid) else (mid, hi)
-    return float(np.int32(lo).view(np.float32))
 
 
 @dataclass(frozen=True)
@@ -66,19 +43,16 @@ class TrackPostprocessing:
     track_predictions: Callable[[Any], list[tuple]] = default_track_predictions
     masks_to_video: MasksToVideo = default_masks_to_video
     drop_empty_tracks: bool = False
-    #: threshold -> the cut a resized mask must exceed (`MethodPlugin.mask_cut`), or None
-    mask_cut: Callable[[float], float | None] = _same_cut
+    #: threshold -> the cut a resized mask must exceed (a method's `mask_cut`), or None
+    mask_cut: Callable[[float], float | None] = float
 
     @classmethod
     def of(cls, plugin: MethodPlugin | None) -> TrackPostprocessing:
+        """The method's output hooks (api/output.py), or the defaults without a method."""
         if plugin is None:
             return cls()
-        return cls(
-            plugin.track_predictions,
-            plugin.masks_to_video,
-            bool(plugin.spec.drop_empty_tracks),
-            plugin.mask_cut,
-        )
+        track_predictions, masks_to_video, mask_cut = output_hooks(plugin)
+        return cls(track_predictions, masks_to_video, bool(plugin.spec.drop_empty_tracks), mask_cut)
 
 
 @dataclass

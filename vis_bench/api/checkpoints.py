@@ -1,12 +1,19 @@
-"""Strict state-dict loading, shared by every method: a partial load is an error, never silent.
+"""Checkpoint helpers: strict loading, and what a method may say about its own files.
 
 A model with some random parts still produces a plausible-looking, meaningless AP, so every key
 must match: missing keys, unexpected keys and shape mismatches raise one CheckpointError that names
 the file, counts each kind, shows the first offending keys and says what the file looks like
-("this looks like a checkpoint of method NAME"). Keys the authors' own loading skips on purpose are declared
-in the method's spec (`ignored_checkpoint_keys`). `strict=False` is the explicit opt-out
-(`checkpoint_strict: false` in a sweep's method entry): the load goes on and the report, which the
-sweep records, says it was partial.
+("this looks like a checkpoint of method NAME"). Keys the authors' own loading skips on purpose
+are declared in the method's spec (`ignored_checkpoint_keys`). `strict=False` is the explicit
+opt-out (`checkpoint_strict: false` in a sweep's method entry): the load goes on and the report,
+which the sweep records, says it was partial.
+
+The default `MethodPlugin.load_checkpoint` uses these; a method whose files need more overrides it
+with them. A method may also implement any of the `CheckpointLayout` hooks: `checkpoint_tensors`
+(its own completions of a file's state dict, e.g. duplicated keys), `checkpoint_options` (the
+options that build the model a release file was saved from) and `describe_checkpoint` (lines
+`check-checkpoint` prints); the functions of the same names below call a method's hook or give
+the default. The file layouts themselves are vis_bench/formats/checkpoints.py.
 """
 
 from __future__ import annotations
@@ -14,17 +21,45 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 
-from vis_bench.toolkit.checkpoint_files import CheckpointContents, CheckpointError, open_checkpoint
-from vis_bench.toolkit.plugin import MethodSpec
-from vis_bench.toolkit.registry import looks_like
+from vis_bench.api.spec import MethodSpec
+from vis_bench.api.tables import looks_like
+from vis_bench.formats.checkpoints import CheckpointContents, CheckpointError, open_checkpoint
+
+__all__ = [
+    "CheckpointContents",
+    "CheckpointError",
+    "CheckpointLayout",
+    "LoadReport",
+    "LoadSummary",
+    "checkpoint_contents",
+    "checkpoint_options",
+    "checkpoint_tensors",
+    "compare_and_load",
+    "describe_checkpoint",
+    "load_state_dict_strict",
+    "open_checkpoint",
+]
 
 #: offending keys shown per kind in an error message
 SHOWN_KEYS = 5
+
+
+class LoadSummary(Protocol):
+    """What a checkpoint load did (methods return their LoadReport; records keep this much)."""
+
+    path: str
+    format: str
+    strict: bool
+
+    @property
+    def partial(self) -> bool: ...
+
+    def as_record(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -162,3 +197,44 @@ def checkpoint_contents(checkpoint: str | CheckpointContents) -> CheckpointConte
     if isinstance(checkpoint, CheckpointContents):
         return checkpoint
     return open_checkpoint(checkpoint)
+
+
+class CheckpointLayout(Protocol):
+    """Optional hooks on what a method's checkpoint files hold (each may be implemented alone)."""
+
+    @classmethod
+    def checkpoint_tensors(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The entries `load_checkpoint` loads from a file's state dict (the method's own
+        completions, such as duplicated keys)."""
+        ...
+
+    @classmethod
+    def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+        """Options that build the model a release state dict was saved from, read from its keys
+        and shapes (e.g. the backbone); `check-checkpoint` builds that model to compare."""
+        ...
+
+    @classmethod
+    def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+        """Lines saying what a state dict holds beyond its keys (e.g. "backbone: ...")."""
+        ...
+
+
+def checkpoint_tensors(
+    plugin: Any, state_dict: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The method's `checkpoint_tensors` of a state dict; without one, the state dict as it is."""
+    hook = getattr(plugin, "checkpoint_tensors", None)
+    return dict(state_dict) if hook is None else hook(state_dict)
+
+
+def checkpoint_options(plugin: Any, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """The method's `checkpoint_options` of a state dict; without one, none."""
+    hook = getattr(plugin, "checkpoint_options", None)
+    return {} if hook is None else hook(state_dict)
+
+
+def describe_checkpoint(plugin: Any, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """The method's `describe_checkpoint` lines of a state dict; without one, none."""
+    hook = getattr(plugin, "describe_checkpoint", None)
+    return [] if hook is None else hook(state_dict)

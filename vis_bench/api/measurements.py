@@ -1,0 +1,50 @@
+"""Measurements a method offers, optional capabilities: its FLOPs broken down by module, and
+tables beyond the sweep's.
+
+`flops_modules` (the `FlopBreakdown` hook) names sub-modules of the model (dotted paths) the
+sweep's FLOP count is broken down by (backbone, encoder, decoder, heads); without it the count
+is the whole model's. A `TableMeasurement` in the spec's `measurements` is a table the `flops`
+command runs for the method (say, its encoder's FLOPs for several variants). The FLOP counter itself (flops.py) is the one
+the sweep uses: `count_flops` on meta tensors, `register_flop_formula` for a custom op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from vis_bench.api.flops import FlopReport, count_flops, register_flop_formula
+
+__all__ = [
+    "FlopBreakdown",
+    "FlopReport",
+    "TableMeasurement",
+    "count_flops",
+    "flops_modules",
+    "register_flop_formula",
+]
+
+
+@dataclass(frozen=True)
+class TableMeasurement:
+    """A measurement a method offers beyond the sweep's (e.g. a FLOPs table of its encoder).
+
+    run(**arguments) -> (FlopReport, tokens per frame); `arguments` lists what a variant may set.
+    """
+
+    run: Callable[..., tuple[Any, int]]
+    description: str
+    arguments: tuple[str, ...]
+
+
+class FlopBreakdown(Protocol):
+    """The optional hook naming the sub-modules FLOPs are broken down by."""
+
+    def flops_modules(self) -> list[str]: ...
+
+
+def flops_modules(plugin: Any) -> list[str]:
+    """The method's `flops_modules`; without the hook, none (the whole model's count only)."""
+    hook = getattr(plugin, "flops_modules", None)
+    return [] if hook is None else list(hook())
