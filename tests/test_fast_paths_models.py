@@ -1,8 +1,12 @@
-"""Every method's full R50 forward with all inference fast paths on equals the plain forward.
+"""Every method that runs the inference fast paths gives, with all of them on, what it gives with
+all of them off: its published architecture end to end (random weights, random frozen-BN
+statistics, a small clip), so the folded and fused ResNet, the channels-last layout and the
+kept-queries mask heads are all in it.
 
-The parity fixtures run the reduced models without backbones; this runs the published
-architectures end to end (random weights, random frozen-BN statistics, a small clip), so the
-folded and fused ResNet, the channels-last layout and the kept-queries mask heads are all in it.
+The parity fixtures run the reduced models without backbones. The methods come from the
+registry: every one whose plugin records its fast paths (methods/common/fast_paths.py), compared
+on what its clip inference returns (and, for a method that refines whole videos, on its
+refinement's masks).
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vis_bench.api.registration import get_method
-from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
+from vis_bench.api.linking import carries_state
+from vis_bench.api.refinement import HOOKS as REFINEMENT_HOOKS
+from vis_bench.api.registration import discovered_methods, get_method
+from vis_bench.methods.common.fast_paths import FastPaths, RecordsFastPaths, prepare_for_inference
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 ON, OFF = FastPaths.all_on(), FastPaths.all_off()
+#: every method whose plugin runs the fast paths, from the registry
+FAST = [name for name in discovered_methods() if issubclass(get_method(name), RecordsFastPaths)]
+#: what a clip result holds that the fast paths may change
+TENSORS = ("scores", "masks", "mask_logits", "class_probs", "frame_logits", "frame_embeddings")
 
 
 def _plugin(method: str):
@@ -33,39 +43,33 @@ def _plugin(method: str):
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor) -> None:
-    scale = float(expected.abs().max()) or 1.0
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * scale)
+    scale = float(expected.abs().max()) if expected.numel() else 1.0
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * (scale or 1.0))
 
 
-def _raw_outputs(plugin, clip: torch.Tensor, paths: FastPaths) -> dict[str, torch.Tensor]:
-    """The network's outputs for every query (the mask-query selection is checked apart)."""
+def _outputs(plugin, clip: torch.Tensor, paths: FastPaths) -> dict[str, torch.Tensor]:
+    """What the method's clip inference returns under `paths` (and a refinement's masks)."""
     prepare_for_inference(plugin.model, paths)
+    carried = {"state": None, "seen": 0} if carries_state(plugin.spec.linking) else {}
     with torch.inference_mode():
-        if plugin.name == "ifc":
-            net = plugin.model.detr
-            out = net.forward_post_backbone(net.forward_pre_backbone(clip))
-            return {k: out[k] for k in ("pred_logits", "pred_masks")}
-        h, w = clip.shape[-2:]
-        out = plugin.model(clip, orig_size=(w, h))
-        return {k: out[k] for k in ("pred_logits", "pred_boxes", "pred_masks")}
+        result = plugin.infer_clip(clip, **carried)
+        out = {name: getattr(result, name) for name in TENSORS}
+        out["labels"] = result.labels
+        out |= {f"extra.{k}": v for k, v in result.extra.items() if isinstance(v, torch.Tensor)}
+        if all(hasattr(plugin, hook) for hook in REFINEMENT_HOOKS):
+            refinement = plugin.refine_video(result.state)
+            out["refined_masks"] = plugin.refined_masks(clip, refinement, list(range(len(clip))))
+    return {name: value for name, value in out.items() if value is not None and value.numel()}
 
 
-@pytest.mark.parametrize("method", ["seqformer", "ifc", "mssts", "mssts-release"])
-def test_full_r50_forward_with_every_path_on_equals_all_off(method):
+@pytest.mark.parametrize("method", FAST)
+def test_every_fast_path_on_equals_all_off(method):
     plugin, clip = _plugin(method)
-    plain = _raw_outputs(plugin, clip, OFF)
-    fast = _raw_outputs(plugin, clip, ON)
-    for key in plain:
-        _close(fast[key], plain[key])
-
-    results = {}
-    for paths in (OFF, ON):
-        prepare_for_inference(plugin.model, paths)
-        results[paths] = plugin.infer_clip(clip)
-    plain_result, fast_result = results[OFF], results[ON]
-    assert len(fast_result) == len(plain_result) > 0
-    assert torch.equal(fast_result.labels, plain_result.labels)
-    _close(fast_result.scores, plain_result.scores)
-    _close(fast_result.mask_logits, plain_result.mask_logits)
-    if "queries" in plain_result.extra:
-        assert torch.equal(fast_result.extra["queries"], plain_result.extra["queries"])
+    plain = _outputs(plugin, clip, OFF)
+    fast = _outputs(plugin, clip, ON)
+    assert plain and fast.keys() == plain.keys()
+    for name in plain:
+        if plain[name].is_floating_point():
+            _close(fast[name], plain[name])
+        else:  # labels, kept query indices
+            assert torch.equal(fast[name], plain[name]), name

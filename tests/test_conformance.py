@@ -1,0 +1,106 @@
+"""Every method the registry finds passes the same checks: a new method is tested by adding it.
+
+The methods come from the registry (every in-tree method package, every installed entry point of
+`vis_bench.methods`), never from a list here. Each is built small (tests/helpers/tiny.py), runs a
+short synthetic video through the harness's runner with the linking its spec declares (clips
+overlap, so clips are stitched or linked, a carried state is handed back, a refined video gets
+its second pass), its own state dict goes through a project checkpoint and its strict loading
+back into a fresh build, and what its class implements agrees with its spec (each capability
+checked where a run would use it: per-frame stages give `infer_clip`'s result, a parity
+reference resolves to its function, a training recipe's sampler picks valid frames).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers.memory_source import MemorySource
+from tests.helpers.tiny import tiny_options
+from vis_bench.api.capabilities import capabilities_of, check_capabilities, declaration
+from vis_bench.api.options import options_dict
+from vis_bench.api.per_frame import has_per_frame_stages
+from vis_bench.api.registration import discovered_methods, get_method
+from vis_bench.formats.checkpoints import save_project_checkpoint
+from vis_bench.formats.rle import decode
+from vis_bench.inference.runner import run_method
+
+METHODS = discovered_methods()
+#: a short video's clips: T=2 S=1 over 4 and 5 frames (overlapping clips, two passes where
+#: a method refines whole videos)
+SOURCE = {"lengths": (4, 5), "size": (40, 56)}
+SCHEDULE = {"clip_length": 2, "stride": 1, "resolution": 64}
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _built(name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    return get_method(name).build(tiny_options(name))
+
+
+def _run(plugin, feature_reuse: bool = True) -> list[dict]:
+    outcome = run_method(
+        plugin,
+        MemorySource(**SOURCE),
+        **SCHEDULE,
+        warmup=0,
+        time_model=False,
+        feature_reuse=feature_reuse,
+    )
+    assert outcome.num_videos == len(SOURCE["lengths"])
+    assert outcome.num_frames == sum(SOURCE["lengths"])
+    return outcome.results
+
+
+def _check_results(results: list[dict]) -> None:
+    lengths = {i + 1: n for i, n in enumerate(SOURCE["lengths"])}
+    for entry in results:
+        assert entry["video_id"] in lengths
+        assert isinstance(entry["category_id"], int) and 0.0 <= entry["score"] <= 1.0 + 1e-6
+        segmentations = entry["segmentations"]
+        assert len(segmentations) == lengths[entry["video_id"]]
+        for rle in segmentations:
+            if rle is not None:
+                assert decode(rle).shape == SOURCE["size"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_it_runs_a_short_video_through_the_runner(name):
+    plugin = _built(name)
+    results = _run(plugin)
+    _check_results(results)
+    if has_per_frame_stages(plugin):
+        # each frame's stages computed once give what every clip recomputing them gives
+        assert _run(plugin, feature_reuse=False) == results
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_its_state_dict_round_trips_through_strict_loading(name, tmp_path):
+    saved = _built(name, seed=1)
+    path = tmp_path / f"{name}.pth"
+    save_project_checkpoint(saved.model.state_dict(), path, name, options_dict(saved.options))
+    loaded = _built(name, seed=2)
+    summary = loaded.load_checkpoint(str(path))
+    assert summary.strict and not summary.partial
+    mine, theirs = loaded.model.state_dict(), saved.model.state_dict()
+    assert list(mine) == list(theirs)
+    assert all(torch.equal(mine[key], theirs[key]) for key in theirs)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_its_capabilities_agree_with_its_spec(name):
+    plugin = get_method(name)
+    check_capabilities(plugin)
+    assert plugin.spec.name == name and plugin.name == name
+    shown = declaration(plugin)
+    assert shown["capabilities"] == (capabilities_of(plugin) or "none (the core hooks only)")
+    if plugin.spec.parity is not None:
+        assert callable(plugin.spec.parity.function())
+    recipe = plugin.spec.training
+    if recipe is not None:
+        frames = recipe.frame_sampler(np.random.default_rng(0), 10, 3, 4)
+        assert len(frames) == 3 and all(0 <= f < 10 for f in frames)
+    for variant in plugin.spec.variants:
+        assert variant.method == name
