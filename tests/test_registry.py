@@ -90,6 +90,31 @@ def test_lazy_entries_import_on_first_lookup_and_are_checked_then(monkeypatch):
         table.register_lazy("x", "no_colon")
 
 
+def test_a_lazy_entry_whose_module_registers_its_object_itself_is_one_entry(monkeypatch):
+    """A plugin named by an entry point whose module also decorates it registers once."""
+    table: Registry[type[Base]] = Registry("widget", base=Base)
+    module = types.ModuleType("vis_bench_lazy_self")
+
+    class Widget(Base):
+        pass
+
+    Widget.__module__, Widget.__qualname__ = "vis_bench_lazy_self", "Widget"
+
+    def __getattr__(name):  # importing the module runs its decorator first
+        if name != "Widget":
+            raise AttributeError(name)
+        module.Widget = Widget
+        table.register("widget", Widget)
+        return Widget
+
+    module.__getattr__ = __getattr__
+    monkeypatch.setitem(sys.modules, "vis_bench_lazy_self", module)
+    table.register_lazy("widget", "vis_bench_lazy_self:Widget")
+    assert table.get("widget") is Widget and table.names() == ["widget"]
+    with pytest.raises(VisBenchError, match="registered twice"):
+        table.register("widget", Child)
+
+
 def test_an_unknown_name_lists_the_known_ones_and_the_closest():
     table: Registry[int] = Registry("number", base=int, instance=True)
     table.register("seven", 7)

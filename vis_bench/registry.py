@@ -200,9 +200,20 @@ class Registry(Mapping[str, T], Generic[T]):
 
 
 def _same(a: _Entry, b: _Entry) -> bool:
+    """The same entry again: a lazy entry and the object its target names (a plugin class that
+    both an entry point names and its module's decorator registers), or the same object."""
+    if a.target is not None and b.target is None:
+        return a.target == _target_of(b.value)
     if a.target is not None or b.target is not None:
         return a.target == b.target and a.value is b.value
     return a.value is b.value or a.value == b.value
+
+
+def _target_of(value: Any) -> str | None:
+    """`module:qualname` of a class or function (what a lazy entry names), None otherwise."""
+    if not (inspect.isclass(value) or inspect.isfunction(value)):
+        return None
+    return f"{value.__module__}:{value.__qualname__}"
 
 
 def import_target(target: str, kind: str, name: str) -> Any:
