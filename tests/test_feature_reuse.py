@@ -1,14 +1,14 @@
 """Per-frame features reused across overlapping clips give the predictions of recomputing them.
 
-Every method that declares `per_frame_stages` (SeqFormer and the MS-STS release: backbone to
-encoder and mask features; the MS-STS reconstruction: backbone and input projections, its encoder
-mixes frames; IFC: backbone, input projection, position encoding and mask-head laterals, its
-encoder's memory tokens mix frames; Mask2Former-VIS, MinVIS and DVIS++: backbone and pixel
-decoder) runs
-the same video with `feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit,
-with each frame's per-frame stages computed once. Small random-weight models on a synthetic
-video, the published R50 models on a small one, and the default run's tiny trained models on
-its own synthetic data at 144 px; at two threads, as a sweep runs.
+Every method with per-frame stages (the registry's; today SeqFormer and the MS-STS release:
+backbone to encoder and mask features; the MS-STS reconstruction: backbone and input
+projections, its encoder mixes frames; IFC: backbone, input projection, position encoding and
+mask-head laterals, its encoder's memory tokens mix frames; Mask2Former-VIS, MinVIS and DVIS++:
+backbone and pixel decoder; VidEoMT: the ViT blocks before its queries) runs the same video with
+`feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit,
+with each frame's per-frame stages computed once. Random-weight models at each method's tiny
+size on a synthetic video, the published R50 models on a small one, and the default run's tiny
+trained models on its own synthetic data at 144 px; at two threads, as a sweep runs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import pytest
 import torch
 
 from tests.helpers.memory_source import MemoryVideo
-from vis_bench.api.registration import get_method
+from tests.helpers.tiny import tiny_options
+from vis_bench.api.per_frame import has_per_frame_stages
+from vis_bench.api.registration import discovered_methods, get_method
 from vis_bench.config import load_config
 from vis_bench.engine.schedule import clip_windows
 from vis_bench.inference.feature_reuse import FrameFeatureCache
@@ -31,58 +33,8 @@ from vis_bench.sweep.worker import build_plugin
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEDULES = [(5, 1), (10, 5)]
-SMALL_SEQFORMER = {
-    "hidden_dim": 32,
-    "dim_feedforward": 64,
-    "enc_layers": 1,
-    "dec_layers": 2,
-    "num_queries": 8,
-    "num_classes": 5,
-    "nheads": 4,
-    "backbone": "tiny",
-}
-SMALL_MASK2FORMER = {
-    "backbone": "tiny",
-    "hidden_dim": 32,
-    "conv_dim": 32,
-    "mask_dim": 32,
-    "dim_feedforward": 64,
-    "nheads": 4,
-    "enc_layers": 1,
-    "dec_layers": 3,
-    "num_queries": 6,
-    "num_classes": 5,
-}
-SMALL_DVIS = {**SMALL_MASK2FORMER, "reid_hidden_dim": 32, "tracker_layers": 2}
-SMALL = {
-    "mask2former-vis": SMALL_MASK2FORMER,
-    "minvis": SMALL_MASK2FORMER,
-    "dvis-plus-online": SMALL_DVIS,
-    "dvis-plus-offline": {**SMALL_DVIS, "refiner_layers": 2},
-    "seqformer": SMALL_SEQFORMER,
-    "mssts-release": SMALL_SEQFORMER,
-    "mssts": SMALL_SEQFORMER,
-    "ifc": {
-        "hidden_dim": 32,
-        "dim_feedforward": 64,
-        "enc_layers": 1,
-        "dec_layers": 1,
-        "num_queries": 12,
-        "num_classes": 5,
-        "nheads": 4,
-        "num_memory_bus": 2,
-    },
-    "videomt": {
-        "backbone": "vit_s",
-        "embed_dim": 32,
-        "depth": 3,
-        "num_heads": 2,
-        "query_blocks": [1, 2],
-        "num_queries": 6,
-        "num_classes": 5,
-        "img_size": 64,
-    },
-}
+#: every method with per-frame stages, from the registry (built with its tiny options)
+PER_FRAME = [name for name in discovered_methods() if has_per_frame_stages(get_method(name))]
 
 
 class _OneVideo:
@@ -133,11 +85,11 @@ def _both(plugin, source, clip_length, stride, resolution):
     return runs[True], runs[False]
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", PER_FRAME)
 @pytest.mark.parametrize("clip_length, stride", SCHEDULES)
 def test_reuse_equals_recomputing_on_a_small_model(two_threads, name, clip_length, stride):
     torch.manual_seed(0)
-    plugin = get_method(name).build(SMALL[name])
+    plugin = get_method(name).build(tiny_options(name))
     source = _OneVideo(_video())
     on, off = _both(plugin, source, clip_length, stride, 64)
     assert on.feature_reuse and not off.feature_reuse
