@@ -16,9 +16,9 @@ import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
 from tests.helpers.memory_source import MemorySource
 from tests.test_feature_reuse import SMALL
 from vis_bench.config import parse_config
+from vis_bench.inference.timing import Stopwatch
 from vis_bench.measure import compile as compile_module
 from vis_bench.measure.compile import CompileClock, compiled
-from vis_bench.measure.timing import Stopwatch
 from vis_bench.sweep import run_sweep
 from vis_bench.toolkit import CompileSetting
 from vis_bench.toolkit.registry import get_method
@@ -40,7 +40,7 @@ class _FakeClock:
 def test_compile_seconds_are_counted_apart_and_left_out_of_a_timed_region(monkeypatch):
     fake = _FakeClock()
     monkeypatch.setattr(compile_module.time, "perf_counter", fake)
-    monkeypatch.setattr("vis_bench.measure.timing.time.perf_counter", fake)
+    monkeypatch.setattr("vis_bench.inference.timing.time.perf_counter", fake)
     clock = CompileClock(CompileSetting(mode="default", dynamic=True))
     handler = torch._dynamo.callback_handler
     watch = Stopwatch("cpu", exclude=lambda: clock.seconds)

@@ -113,14 +113,26 @@ class SweepConfig:
 
 @dataclass
 class MeasureConfig:
-    """Which measurements to take and how (warm-up and repeats apply to model-only timing)."""
+    """Which measurements to take and how (docs/fps.md says what the speed settings do)."""
 
     ap: bool = True
     fps: bool = True
     flops: bool = True
     memory: bool = True
+    #: untimed clips before a timed pass (one-time costs stay out of every FPS)
     warmup: int = 1
+    #: repeats of the `single_clip` protocol
     repeats: int = 3
+    #: timed rounds per cell after every cell's accuracy pass, interleaved across the sweep's
+    #: cells (A B C A B C ...) so that a change in the machine's load hits every cell alike
+    rounds: int = 3
+    #: a round times whole videos in dataset order until it has at least this many frames and
+    #: seconds (and at least one video); the first round fixes the videos for the later ones
+    round_frames: int = 1
+    round_seconds: float = 1.0
+    #: FPS is marked noisy when the machine's reference speed moved by more than this share
+    #: ((max - min) / median) over the cell's rounds
+    noisy_threshold: float = 0.25
     threads: int | None = None
     #: a cell's worker still running after this many seconds is stopped and the cell recorded
     #: as failed ("timed out after N s"); null: no limit
@@ -133,7 +145,8 @@ class MeasureConfig:
     #: clips; false recomputes every clip's frames (a published FPS may be defined either way)
     feature_reuse: bool = True
     #: the timing protocols measured per cell (docs/timing_protocols.md): end_to_end (the
-    #: reference: every frame to its RLE), model (`infer_clip` alone, median of repeats) and
+    #: reference: every frame to its RLE), model (the model stage of that same pass),
+    #: single_clip (`infer_clip` alone on one clip, median of repeats) and
     #: authors (the protocol the method's spec declares its authors used)
     protocols: list[str] = field(default_factory=lambda: ["end_to_end", "model"])
     #: per-frame latency of a live stream, replayed from the end-to-end run's clip timings
@@ -241,7 +254,16 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
 
 
 #: measure fields that must be at least this (a count of runs, threads or seconds)
-_MEASURE_MINIMUM = {"warmup": 0, "repeats": 1, "threads": 1, "cell_timeout_s": 1e-9}
+_MEASURE_MINIMUM = {
+    "warmup": 0,
+    "repeats": 1,
+    "threads": 1,
+    "cell_timeout_s": 1e-9,
+    "rounds": 1,
+    "round_frames": 1,
+    "round_seconds": 0,
+    "noisy_threshold": 0,
+}
 
 
 def _check_measure(measure: MeasureConfig, source: str) -> None:

@@ -157,7 +157,6 @@ def _run_method(entry: Any, source: Any, schedule: dict[str, Any], feature_reuse
             counted,
             **schedule,
             warmup=0,
-            time_model=False,
             feature_reuse=feature_reuse,
         )
 

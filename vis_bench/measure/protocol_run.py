@@ -39,9 +39,9 @@ from vis_bench.inference.runner import (
     take_window,
     window_passes,
 )
+from vis_bench.inference.timing import synchronize
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
-from vis_bench.measure.timing import synchronize
 from vis_bench.toolkit.compile_state import no_grad_region
 from vis_bench.toolkit.finalise import RESIZE_CHUNK, MasksToVideo, TrackPostprocessing
 from vis_bench.toolkit.linking import CarriedState

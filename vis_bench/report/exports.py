@@ -15,6 +15,15 @@ import pandas as pd
 from vis_bench.report.leaderboard import COLUMNS, SPEED_COLUMNS, leaderboard_frame
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed import authors_entry, authors_text, ratio
+from vis_bench.report.speed_trust import (
+    LOADED_MARK,
+    NOISY_MARK,
+    mark_notes,
+    paired_ratio,
+    speed_of,
+    was_loaded,
+    was_noisy,
+)
 from vis_bench.report.tables import AXES, PERCENT_METRICS, records_frame
 
 #: leaderboard export formats (`leaderboard --format`); markdown is the leaderboard's own
@@ -26,6 +35,7 @@ CELL_MEASUREMENTS = (
     "fps_end_to_end",
     "fps_model",
     "fps_authors",
+    "fps_single_clip",
     "seconds_end_to_end",
     "gmacs_per_frame",
     "params",
@@ -59,6 +69,9 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
         if column in frame:
             out[column] = frame[column]
     rows = list(record_set)
+    if any(speed_of(r) for r in rows):
+        for name, values in speed_columns(rows).items():
+            out[name] = values
     if any(authors_entry(r) is not None for r in rows):
         out["authors_over_end_to_end"] = [ratio(r) for r in rows]
         out["authors_protocol"] = [authors_text(r) for r in rows]
@@ -67,6 +80,24 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
             out[f"latency_{key}_ms"] = [_latency(r, key) for r in rows]
     out["commit"] = [_commit(r) for r in frame.get("provenance", [None] * len(frame))]
     return out.reset_index(drop=True)
+
+
+def speed_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """How far each row's FPS can be trusted, as plain columns: the range over its timed
+    rounds, the rounds, CPU seconds per wall second, the machine's reference speed and how far
+    it moved, and the loaded and noisy flags (the marks of the markdown tables)."""
+    speeds = [speed_of(r) for r in rows]
+    ranges = [s.get("fps_range") or [None, None] for s in speeds]
+    return {
+        "fps_low": [r[0] for r in ranges],
+        "fps_high": [r[1] for r in ranges],
+        "timed_rounds": [s.get("rounds_timed") for s in speeds],
+        "cpu_per_wall": [s.get("cpu_per_wall") for s in speeds],
+        "reference_gflops": [s.get("reference_gflops") for s in speeds],
+        "reference_spread": [s.get("reference_spread") for s in speeds],
+        "fps_loaded": [was_loaded(r) for r in rows],
+        "fps_noisy": [was_noisy(r) for r in rows],
+    }
 
 
 def _latency(record: dict[str, Any], key: str) -> float | None:
@@ -107,9 +138,10 @@ def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     by_key = {r["key"]: r for r in record_set}
+    ranked = [by_key.get(key, {}) for key in frame["key"]]
     rows = []
-    for _, row in frame.iterrows():
-        record = by_key.get(row.get("key"), {})
+    for i, (_, row) in enumerate(frame.iterrows()):
+        record = ranked[i]
         interval = record.get("AP_ci")
         rows.append(
             {
@@ -121,6 +153,8 @@ def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
                 "AP_low": _bound(interval, 0),
                 "AP_high": _bound(interval, 1),
                 "FPS": record.get("fps_end_to_end"),
+                **{k: v[0] for k, v in speed_columns([record]).items()},
+                **_vs_next(ranked, i),
                 **_speed_numbers(record),
                 "machine": _machine(record),
                 "params": record.get("params"),
@@ -132,6 +166,14 @@ def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
     return table.drop(columns=empty)
 
 
+def _vs_next(ranked: list[dict[str, Any]], i: int) -> dict[str, Any]:
+    """The paired FPS ratio to the next rank as numbers (empty for the last rank)."""
+    if i + 1 >= len(ranked):
+        return {}
+    pair = paired_ratio(ranked[i], ranked[i + 1])
+    return {"FPS_vs_next": pair.value, "FPS_vs_next_low": pair.low, "FPS_vs_next_high": pair.high}
+
+
 def _machine(record: dict[str, Any]) -> str:
     env = record.get("environment") or {}
     return env.get("gpu_name") or env.get("cpu") or str(record.get("device", ""))
@@ -140,30 +182,48 @@ def _machine(record: dict[str, Any]) -> str:
 def export_leaderboard(record_set: RecordSet, fmt: str, title: str) -> str:
     """The leaderboard as `fmt` (csv, json or latex; md is leaderboard_markdown's)."""
     table = leaderboard_table(record_set)
+    notes = mark_notes(list(record_set.ok))
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
         rows = json.loads(table.to_json(orient="records"))
-        return json.dumps({"title": title, "rows": rows}, indent=2) + "\n"
+        return json.dumps({"title": title, "rows": rows, "notes": notes}, indent=2) + "\n"
     if fmt == "latex":
-        return _latex(table, title)
+        return _latex(table, title, notes)
     raise ValueError(f"unknown leaderboard format {fmt!r}; one of {FORMATS}")
 
 
-def _latex(table: pd.DataFrame, title: str) -> str:
-    """A booktabs table of the columns a paper shows; numbers to two decimals."""
+def _latex(table: pd.DataFrame, title: str, notes: list[str]) -> str:
+    """A booktabs table of the columns a paper shows; numbers to two decimals; a loaded or
+    noisy FPS carries its mark, explained under the table."""
     shown = [c for c in ("rank", "method", "backbone", "AP", "AP50", "AP75", "AR1", "AR10",
                          "FPS", "FPS_model", "FPS_authors", "authors_over_end_to_end",
                          "latency_p50_ms", "GMACs")
              if c in table and table[c].notna().any()]  # fmt: skip
     # a paper's headers: no underscore (LaTeX would read it as a subscript)
     headers = {c: c.replace("_over_end_to_end", " / e2e").replace("_", " ") for c in shown}
+    shown_table = table[shown].copy()
+    if "FPS" in shown_table:
+        shown_table["FPS"] = [_latex_fps(row) for _, row in table.iterrows()]
     styled = (
-        table[shown]
-        .rename(columns=headers)
-        .style.hide(axis="index")
-        .format(precision=2, na_rep="-")
+        shown_table.rename(columns=headers).style.hide(axis="index").format(precision=2, na_rep="-")
     )
-    return styled.to_latex(
+    latex = styled.to_latex(
         hrules=True, caption=title.replace("_", r"\_"), position_float="centering"
     )
+    if not notes:
+        return latex
+    marks = {LOADED_MARK: "$^{*}$", NOISY_MARK: r"$^{\dagger}$"}
+    text = " ".join(marks.get(n[0], "") + n[1:].replace("%", r"\%") for n in notes)
+    return latex.replace(r"\end{table}", f"\\par\\footnotesize {text}\n\\end{{table}}")
+
+
+def _latex_fps(row: pd.Series) -> str:
+    """FPS to two decimals with its marks as superscripts ("-" when not measured)."""
+    fps = row.get("FPS")
+    if fps is None or pd.isna(fps):
+        return "-"
+    marks = ("$^{*}$" if row.get("fps_loaded") is True else "") + (
+        r"$^{\dagger}$" if row.get("fps_noisy") is True else ""
+    )
+    return f"{float(fps):.2f}{marks}"

@@ -41,18 +41,18 @@ from vis_bench.report.speed import (
     latency_table,
     ratio,
 )
+from vis_bench.report.speed_trust import fps_marks, mark_notes, paired_ratio
 from vis_bench.report.tables import (
     OCCLUSION_AP,
     datasets_of,
     interval_note,
     records_frame,
-    was_loaded,
 )
 
 #: the HTML report's file name in a run folder (report/html_report.py writes it)
 REPORT_FILE = "report.html"
 #: columns shown only where some ranked cell measured them (older records have none)
-SPEED_COLUMNS = ("FPS model", "FPS authors", RATIO, "p50 latency ms")
+SPEED_COLUMNS = ("FPS vs next", "FPS model", "FPS authors", RATIO, "p50 latency ms")
 OPTIONAL_COLUMNS = (*OCCLUSION_AP, *SPEED_COLUMNS)
 COLUMNS = [
     "rank",
@@ -68,6 +68,7 @@ COLUMNS = [
     "AR1",
     "AR10",
     "FPS",
+    "FPS vs next",
     "FPS model",
     "FPS authors",
     RATIO,
@@ -90,8 +91,7 @@ def _fps(row: pd.Series) -> str | None:
     fps = row.get("fps_end_to_end")
     if fps is None or pd.isna(fps):
         return None
-    mark = "*" if was_loaded(row.to_dict()) else ""
-    return f"{fps:.2f}{mark} ({_device_name(row)})"
+    return f"{fps:.2f}{fps_marks(row.to_dict())} ({_device_name(row)})"
 
 
 def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
@@ -135,6 +135,7 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 "AR1": r.get("AR1"),
                 "AR10": r.get("AR10"),
                 "FPS": _fps(r),
+                "FPS vs next": _fps_vs_next(chosen, rank - 1),
                 **_speed(record),
                 "GMACs": r.get("gmacs_per_frame"),
                 "params": None if params is None or pd.isna(params) else f"{params / 1e6:.1f}M",
@@ -145,6 +146,16 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _fps_vs_next(chosen: list[dict[str, Any]], i: int) -> str | None:
+    """FPS of rank i+1 / rank i+2, paired over the rounds both were timed in (None: no next,
+    or no FPS)."""
+    if i + 1 >= len(chosen) or not chosen[i].get("fps_end_to_end"):
+        return None
+    if not chosen[i + 1].get("fps_end_to_end"):
+        return None
+    return paired_ratio(chosen[i], chosen[i + 1]).text()
 
 
 def _speed(record: dict[str, Any]) -> dict[str, Any]:
@@ -222,9 +233,15 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
     columns = shown_columns(frame, [c for c in COLUMNS if shown.get(c, True)])
     shown_frame = frame[columns].map(display_text)
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
-    if frame["FPS"].astype(str).str.contains(r"\*", regex=True).any():
-        lines += ["", "\\* FPS measured while the machine was loaded."]
-    return lines + _speed_section(record_set.where(lambda r: r.get("key") in set(frame["key"])))
+    ranked = record_set.where(lambda r: r.get("key") in set(frame["key"]))
+    for note in mark_notes(list(ranked)):
+        lines += ["", _escaped(note)]
+    return lines + _speed_section(ranked)
+
+
+def _escaped(note: str) -> str:
+    """A mark's note as markdown text (a leading `*` would start a list item)."""
+    return "\\" + note if note.startswith("*") else note
 
 
 def _speed_section(ranked: RecordSet) -> list[str]:
@@ -283,8 +300,8 @@ def _header(record_set: RecordSet) -> list[str]:
     """The selection rule, and what the intervals and marks mean when the records have them."""
     lines = [
         "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (column "
-        "`cells`); AP/AR x100; FPS end to end (all frames / time to finalise every video, "
-        "stitching and encoding included) on the named device; GMACs per frame.",
+        "`cells`); AP/AR x100; FPS end to end (frames / the wall time of one pass from the "
+        "frames to every video's RLE) on the named device; GMACs per frame.",
         "",
     ]
     note = interval_note(record_set)
@@ -298,9 +315,18 @@ def _header(record_set: RecordSet) -> list[str]:
             "says why no paired comparison was possible.",
             "",
         ]
+    if any(r.get("fps_end_to_end") for r in record_set.ok):
+        lines += [
+            "FPS: the median of the cell's timed rounds, which ran interleaved with the other "
+            "cells' (docs/fps.md); `FPS vs next`: this row's FPS / the next row's, the median "
+            "of the per-round ratios with their range (both cells timed in the same rounds; "
+            "`not paired` says why not).",
+            "",
+        ]
     if has_protocols(record_set) or has_stream(record_set):
         lines += [
-            "`FPS model`: the method's `infer_clip` alone on one clip; `FPS authors`: the "
+            "`FPS model`: the seconds inside the method's calls in the same timed pass as FPS "
+            "(never above it); `FPS authors`: the "
             f"protocol the method's authors timed their FPS with, run here; `{RATIO}`: how much "
             "of a published FPS is protocol rather than method; `p50 latency ms`: the median "
             "frame's wait from arrival to final masks in a live stream (definitions below).",

@@ -28,6 +28,7 @@ from vis_bench.report.published_columns import (
 )
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
+from vis_bench.report.speed_trust import fps_marks, mark_notes
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
@@ -63,16 +64,11 @@ HEADINGS = {
 #: what the headings mean, printed under the all-cells table
 HEADINGS_NOTE = (
     "T: clip length (frames; all = the whole video in one clip), S: stride; AP/AR x100; FPS: end "
-    "to end (all frames / the time to finalise every video, stitching and encoding included), "
-    "model FPS: the method's forward alone on one clip; authors' FPS: by the timing protocol "
-    "the method's authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
+    "to end (frames / the wall time of one pass from the frames to every video's RLE, the "
+    "median of the cell's timed rounds, docs/fps.md), model FPS: the same pass's frames / the "
+    "seconds inside the method's calls; authors' FPS: by the timing protocol the method's "
+    "authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
     "memory MiB: the worker's peak RSS."
-)
-#: appended to an FPS value measured on a loaded machine
-LOADED_MARK = "*"
-LOADED_NOTE = (
-    f"{LOADED_MARK} FPS measured while the machine was loaded (1-minute load average above the "
-    "threads the cell used): other work competed for the cores"
 )
 #: appended to FPS and GMACs measured with a method's non-default execution (fast paths off)
 NON_DEFAULT_MARK = "‡"
@@ -98,11 +94,6 @@ def non_default(record: dict[str, Any]) -> list[str]:
     as the plugin reported it; such a cell's speed, GMACs and memory are not the default's."""
     execution = record.get("execution")
     return list(execution.get("non_default") or []) if isinstance(execution, dict) else []
-
-
-def was_loaded(record: dict[str, Any]) -> bool:
-    load = record.get("load")
-    return bool(isinstance(load, dict) and load.get("loaded"))
 
 
 def failure_text(record: dict[str, Any]) -> str:
@@ -192,8 +183,8 @@ def _cell_value(row: pd.Series, column: str) -> str:
     if column == "params":
         return f"{value / 1e6:.1f}M"
     text = f"{value:.0f}" if column == "peak_rss_mb" else f"{value:.2f}"
-    if column.startswith("fps") and was_loaded(row.to_dict()):
-        text += LOADED_MARK
+    if column.startswith("fps"):
+        text += fps_marks(row.to_dict())
     if column.startswith(("fps", "gmacs", "peak")) and non_default(row.to_dict()):
         text += NON_DEFAULT_MARK
     return text
@@ -213,10 +204,38 @@ def pivot_table(
         return f"(no finished cells with {value})"
     if f"{value}_ci" in frame and frame[f"{value}_ci"].notna().any():
         return _pivot_with_intervals(record_set, frame, value, index, columns, fmt)
+    if value.startswith("fps"):
+        return _pivot_marked(record_set, value, index, columns, fmt)
     table = frame.pivot_table(index=index, columns=columns, values=value, aggfunc="mean")
     if columns == "clip_length":
         table = table[sorted(table.columns, key=clip_length_order)]
     return table.to_markdown(tablefmt=fmt, floatfmt=".2f")
+
+
+def _pivot_marked(record_set: RecordSet, value: str, index: str, columns: str, fmt: str) -> str:
+    """An FPS pivot whose values carry their marks (loaded, noisy); a (row, column) with
+    several cells shows their mean, marked when any of them is."""
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in record_set.ok:
+        if record.get(value) is not None:
+            cells.setdefault((str(record.get(index)), str(record.get(columns))), []).append(record)
+    order = clip_length_order if columns == "clip_length" else str
+    heads = sorted({head for _, head in cells}, key=order)
+    rows = []
+    for name in sorted({name for name, _ in cells}):
+        row = [name]
+        for head in heads:
+            records = cells.get((name, head), [])
+            if not records:
+                row.append("")
+                continue
+            mean = sum(float(r[value]) for r in records) / len(records)
+            marks = "".join(sorted({m for r in records for m in fps_marks(r)}))
+            row.append(
+                f"{mean:.2f}{marks}" + (f" (mean of {len(records)})" if len(records) > 1 else "")
+            )
+        rows.append(row)
+    return tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)
 
 
 def _pivot_with_intervals(
@@ -291,7 +310,7 @@ def interval_note(record_set: RecordSet) -> str | None:
 
 
 def notes_lines(record_set: RecordSet) -> list[str]:
-    """Distinct notes of the methods in the records ("method: note"), then the load mark's."""
+    """Distinct notes of the methods in the records ("method: note"), then the FPS marks'."""
     seen: dict[str, str] = {}
     latest = record_set.records
     for record in latest:
@@ -299,8 +318,7 @@ def notes_lines(record_set: RecordSet) -> list[str]:
         if note:
             seen.setdefault(record["method"], note)
     lines = [f"{method}: {note}" for method, note in sorted(seen.items())]
-    if any(was_loaded(r) for r in latest if r.get("status") == "ok"):
-        lines.append(LOADED_NOTE)
+    lines += mark_notes([r for r in latest if r.get("status") == "ok"])
     changed = sorted({item for r in latest for item in non_default(r)})
     if changed:
         lines.append(

@@ -12,6 +12,7 @@ from vis_bench.report.speed import (
     latency_table,
     protocol_table,
 )
+from vis_bench.report.speed_trust import PAIRED_NOTE, ROUNDS_NOTE, paired_table, rounds_table
 from vis_bench.report.tables import (
     HEADINGS_NOTE,
     OCCLUSION_AP,
@@ -51,9 +52,16 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
 
 
 def speed_sections(record_set: RecordSet) -> list[str]:
-    """FPS by timing protocol with what each timed, the live stream's latency and the energy
-    per frame, each where the records measured it (none for records made before them)."""
+    """The timed rounds with the machine's speed, paired FPS ratios, FPS by timing protocol with
+    what each timed, the live stream's latency and the energy per frame, each where the records
+    measured it (none for records made before them)."""
     parts: list[str] = []
+    rounds = rounds_table(record_set.ok)
+    if rounds is not None:
+        parts += ["## Speed: timed rounds and the machine", "", rounds, "", ROUNDS_NOTE, ""]
+    paired = paired_table(record_set.ok)
+    if paired is not None:
+        parts += ["## FPS ratios, paired over rounds", "", paired, "", PAIRED_NOTE, ""]
     protocols = protocol_table(record_set)
     if protocols is not None:
         parts += ["## FPS by timing protocol", "", protocols, ""]
