@@ -152,12 +152,14 @@ def export_leaderboard(record_set: RecordSet, fmt: str, title: str) -> str:
 
 def _latex(table: pd.DataFrame, title: str) -> str:
     """A booktabs table of the columns a paper shows; numbers to two decimals."""
-    shown = [c for c in ("rank", "method", "backbone", "AP", "AP50", "AP75", "AR1", "AR10",
+    shown = [c for c in ("rank", "method", "backbone", "mAP", "AP_S", "AP_L", "AP", "AP50",
+                         "AP75", "AR1", "AR10",
                          "FPS", "FPS_model", "FPS_authors", "authors_over_end_to_end",
                          "latency_p50_ms", "GMACs")
              if c in table and table[c].notna().any()]  # fmt: skip
     # a paper's headers: no underscore (LaTeX would read it as a subscript)
     headers = {c: c.replace("_over_end_to_end", " / e2e").replace("_", " ") for c in shown}
+    headers.update({c: f"AP$_{c[-1]}$" for c in ("AP_S", "AP_L") if c in headers})
     styled = (
         table[shown]
         .rename(columns=headers)

@@ -164,6 +164,7 @@ def run_sweep(
         source.gt_path if config.measure.ap and ctx.is_main else None,
         config.measure.bootstrap,
         config.measure.bootstrap_seed,
+        dataset=config.dataset,
     )
     info = RunInfo(
         config.name,
