@@ -225,3 +225,23 @@ def test_annotated_only_keeps_the_frames_with_masks(tmp_path):
     assert data["videos"][0]["file_names"] == ["v/f0.jpg", "v/f2.jpg"]
     shutil.rmtree(tmp_path / "out")
     assert main(["import-vos", str(root), "--out", str(tmp_path / "out")]) == 2
+
+
+def test_predict_finds_an_imported_videos_id_and_frames_in_natural_order(tmp_path):
+    from vis_bench.commands.predict import _video_id
+
+    root = tmp_path / "vos"
+    for video in ("b", "a"):
+        for name in ("f10", "f2", "f1"):
+            frame = root / "JPEGImages" / video / f"{name}.jpg"
+            frame.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (6, 4)).save(frame)
+            write_index_png(root / "Annotations" / video / f"{name}.png", _mask((1, (0, 0))))
+    import_vos(root, tmp_path / "mine")
+    data = json.loads((tmp_path / "mine" / "annotations.json").read_text())
+    assert [v["file_names"] for v in data["videos"]] == [
+        [f"{v}/f1.jpg", f"{v}/f2.jpg", f"{v}/f10.jpg"] for v in ("a", "b")
+    ]
+    frames = tmp_path / "mine" / "frames"
+    assert (_video_id(frames / "b", None), _video_id(frames / "a", None)) == (2, 1)
+    assert _video_id(frames / "b", 7) == 7 and _video_id(root / "JPEGImages" / "b", None) == 1

@@ -8,7 +8,8 @@ meta.json). The output folder holds `annotations.json`, whose `file_names` are
 allows, else copied), so a sweep (`dataset.annotations: DIR`), `eval`, `validate --gt` and
 `predict --video DIR/frames/<video>` take it directly.
 
-Video ids are 1..N in the order of the video names and category ids 1..K in the order of the
+Frames and videos are taken in natural order (`f2` before `f10`, as `predict` reads a frame
+folder). Video ids are 1..N in the order of the video names and category ids 1..K in the order of the
 category names, unless `ids_from` names a YouTube-VIS file whose ids to keep (videos matched by
 their frame folder, categories by name): the way back from `export-vos`. Everything is checked
 before anything is written: frame names (every mask has its frame and, unless `annotated_only`,
@@ -36,6 +37,7 @@ from vis_bench.data.vos_layout import (
     MASKS_DIR,
     META_FILE,
     frame_size,
+    natural_key,
     read_index_png,
     read_meta,
     video_name,
@@ -80,12 +82,15 @@ def _listing(root: Path, annotated_only: bool) -> list[VosVideo]:
                 "<frame>.jpg and Annotations/<video>/<frame>.png",
                 path=str(folder),
             )
-    names = sorted(p.name for p in frames_root.iterdir() if p.is_dir())
+    names = sorted((p.name for p in frames_root.iterdir() if p.is_dir()), key=natural_key)
     if not names:
         raise InputError("no video folders", path=str(frames_root))
     videos = []
     for name in names:
-        frames = sorted(p for p in (frames_root / name).iterdir() if _is_frame(p))
+        frames = sorted(
+            (p for p in (frames_root / name).iterdir() if _is_frame(p)),
+            key=lambda p: natural_key(p.name),
+        )
         mask_dir = masks_root / name
         masks = {p.stem: p for p in mask_dir.glob("*.png")} if mask_dir.is_dir() else {}
         stems = {p.stem for p in frames}

@@ -12,6 +12,7 @@ grayscale (L) images, never colour ones (an RGB image's colours are not indices)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,12 @@ def video_name(file_names: list[str] | tuple[str, ...], video_id: int) -> str:
     if len(folders) == 1 and (folder := folders.pop()) not in ("", "."):
         return folder.replace("/", "_")
     return str(video_id)
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key that orders `frame2` before `frame10` (digit runs compared as numbers), as the
+    frame folders `predict` reads are ordered; zero-padded names sort as plain text does."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def frame_stem(file_name: str) -> str:
