@@ -16,7 +16,7 @@ from vis_bench.data.vos_import import import_vos
 from vis_bench.errors import InputError
 from vis_bench.eval.api import evaluate_files
 from vis_bench.eval.stats.category_groups import group_stats
-from vis_bench.eval.ytvis2022 import FIGURE_NAMES
+from vis_bench.eval.stats.ytvis2022 import FIGURE_NAMES
 from vis_bench.inference.sources import open_source
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.record_set import RecordSet

@@ -15,7 +15,7 @@ from vis_bench.errors import InputError
 from vis_bench.eval.metric.loading import load_ground_truth
 from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.eval.stats.subset import restrict_ground_truth
-from vis_bench.eval.ytvis2022 import FIGURE_NAMES, evaluate_long_short_files
+from vis_bench.eval.stats.ytvis2022 import FIGURE_NAMES, evaluate_long_short_files
 
 CASES = [f"case_{i:02d}" for i in range(1, 9)]
 TOLERANCE = 1e-9

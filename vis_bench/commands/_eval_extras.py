@@ -114,7 +114,7 @@ def run_sets(args: argparse.Namespace) -> int:
     """The 2022 scoring: the figures, then each set's statistics (and groups), then --out."""
     from vis_bench.atomic import write_atomic
     from vis_bench.commands._options import report_dropped
-    from vis_bench.eval.ytvis2022 import SET_LABELS, evaluate_long_short_files
+    from vis_bench.eval.stats.ytvis2022 import SET_LABELS, evaluate_long_short_files
 
     check_set_options(args)
     result = evaluate_long_short_files(

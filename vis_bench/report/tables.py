@@ -32,7 +32,7 @@ from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
 OCCLUSION_AR = ("AR_occ_light", "AR_occ_medium", "AR_occ_heavy")
-#: YouTube-VIS 2022's figures (eval/ytvis2022.py FIGURE_NAMES, repeated so tables need no metric)
+#: YouTube-VIS 2022's figures (FIGURE_NAMES of eval/stats/ytvis2022.py; tables import no metric)
 YTVIS2022_FIGURES = (
     "mAP",
     *(f"{name}_{s}" for s in ("S", "L") for name in ("mAP", "AP50", "AP75", "AR1", "AR10")),

@@ -15,8 +15,8 @@ resampled identically, and their paired difference is the difference of their st
 reports then pair cells without re-accumulating anything.
 
 A dataset config asking for them adds YouTube-VIS 2022's figures (a `ytvis2022` dataset: its
-short and long sets scored apart, eval/ytvis2022.py; the figures join the metrics, each set's
-statistics go to `video_sets`) and every line per group of categories (`category_groups`).
+short and long sets scored apart, eval/stats/ytvis2022.py; the figures join the metrics, each
+set's statistics go to `video_sets`) and every line per group of categories (`category_groups`).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class Scorer:
         every line per category group."""
         dataset = self.dataset
         if getattr(dataset, "short_videos", None) is not None and self._gt is not None:
-            from vis_bench.eval.ytvis2022 import evaluate_long_short, read_video_set
+            from vis_bench.eval.stats.ytvis2022 import evaluate_long_short, read_video_set
 
             if self._sets is None:
                 self._sets = (
