@@ -127,7 +127,9 @@ def run_sets(args: argparse.Namespace) -> int:
     print("YouTube-VIS 2022 scoring: mAP = (mAP_S + mAP_L) / 2 (AP_L: the long videos' AP)")
     print(stats_table({"2022": result.figures}))
     describe_groups(groups)
-    out: dict[str, Any] = dict(result.figures)
+    # the layout of the golden cases' expected.json: the figures, each set's statistics as a
+    # list in `stat_names` order, each set's video ids
+    out: dict[str, Any] = {**result.figures, "stat_names": list(result.stats("S"))}
     for suffix, evaluation in result.sets.items():
         columns = with_groups(evaluation, groups)
         label = f"{SET_LABELS[suffix]}, {len(result.video_ids[suffix])} videos"
@@ -135,10 +137,10 @@ def run_sets(args: argparse.Namespace) -> int:
         print(stats_table(columns))
         if args.per_category:
             _print_per_category(evaluation)
-        out[f"stats_{suffix}"] = columns.pop("all")
+        out[f"stats_{suffix}"] = list(columns.pop("all").values())
         if groups:
             out[f"groups_{suffix}"] = columns
-        out[f"videos_{suffix}"] = result.video_ids[suffix]
+        out[f"videos_{SET_LABELS[suffix].split()[0]}"] = result.video_ids[suffix]
     if args.out is not None:
         write_atomic(args.out, json.dumps(out, indent=2) + "\n")
         print(f"wrote {args.out}")
