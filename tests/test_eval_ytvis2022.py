@@ -73,6 +73,11 @@ def test_the_command_writes_the_figures_and_both_sets_statistics(public_dir, cas
     args += ["--short-videos", str(folder / "gt_short.json"), "--long-videos", str(ids)]
     assert main([*args, "--out", str(out), "--allow-dropped"]) == 0
     written = json.loads(out.read_text())
+    inline = tmp_path / "inline.json"
+    short_ids = json.dumps(_expected(folder)["videos_short"])  # the list itself, not a file
+    args[args.index("--short-videos") + 1] = short_ids
+    assert main([*args, "--out", str(inline), "--allow-dropped"]) == 0
+    assert json.loads(inline.read_text()) == written
     assert list(written)[: len(FIGURE_NAMES)] == list(FIGURE_NAMES)  # the program's order
     assert written["stat_names"] == list(STAT_NAMES)
     stats = {s: dict(zip(STAT_NAMES, written[f"stats_{s}"], strict=True)) for s in ("S", "L")}

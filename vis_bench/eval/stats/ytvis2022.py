@@ -16,6 +16,7 @@ videos (eval/stats/subset.py). Numbers equal the scoring program's on every gold
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,17 @@ def figures_from(short: dict[str, float], long: dict[str, float]) -> dict[str, f
 
 def read_video_set(source: Any, whole: GroundTruth, suffix: str, what: str) -> VideoSet:
     """A set from a ground-truth file (used as it is: its videos, categories and tracks), a file
-    holding a JSON list of video ids, or such a list itself (the whole GT restricted to them).
+    holding a JSON list of video ids, or such a list itself (a list, or its JSON text, e.g.
+    `[3, 7]` on the command line): the whole GT restricted to them.
     `what` names the option or config key in errors. Videos the whole GT lacks are an error."""
     if isinstance(source, (list, tuple)):
         return VideoSet(suffix, _listed_set(list(source), whole, what, what), what)
+    if isinstance(source, str) and source.lstrip().startswith("[") and not Path(source).exists():
+        try:  # the list itself, given on the command line
+            ids = json.loads(source)
+        except json.JSONDecodeError as err:
+            raise InputError(f"not a JSON list of video ids: {err}", field=what) from None
+        return VideoSet(suffix, _listed_set(ids, whole, what, what), what)
     path = Path(source)
     if not path.is_file():
         raise InputError(
