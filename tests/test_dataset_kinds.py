@@ -92,6 +92,17 @@ def test_a_cell_of_a_ytvis2022_dataset_gets_the_2022_figures_and_both_sets(score
     assert score.category_groups["c"]["AP"] == pytest.approx(want["c"]["AP"], abs=1e-12)
 
 
+def test_a_missing_set_or_groups_file_is_said_before_any_cell_runs(tmp_path):
+    gt = tmp_path / "gt.json"
+    for key in ("long_videos", "category_groups"):
+        dataset = DatasetConfig(kind="ytvis2022", short_videos=[1], long_videos=[2])
+        setattr(dataset, key, str(tmp_path / "missing.json"))
+        with pytest.raises(InputError, match="file not found") as caught:
+            Scorer(gt, dataset=dataset)
+        assert caught.value.field == f"dataset.{key}"
+    Scorer(gt, dataset=DatasetConfig(category_groups="partition"))  # a field: read when scoring
+
+
 def _record(score, method, **fields):
     return {
         "key": method,

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from vis_bench.atomic import write_atomic
+from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
 from vis_bench.eval.api import evaluate_loaded
 from vis_bench.eval.metric.loading import (
@@ -85,6 +86,8 @@ class Scorer:
         self._gt: GroundTruth | None = None
         self._sets: tuple[Any, Any] | None = None
         self._groups: dict[str, list[int]] | None = None
+        if gt_path is not None and dataset is not None:
+            _check_named_files(dataset)
 
     def score(self, results_path: Path, predictions: list[dict] | None = None) -> CellScore:
         """Score `results_path` (read here, once; or `predictions`, its content already in
@@ -164,6 +167,24 @@ class Scorer:
                 group: {k: _fraction(v) for k, v in stats.items()}
                 for group, stats in group_stats(result, self._groups).items()
             }
+
+
+def _check_named_files(dataset: Any) -> None:
+    """The files the dataset's 2022 sets and category groups name exist: said before any cell
+    runs, not by every cell's scoring after its inference."""
+    named = [(key, getattr(dataset, key, None)) for key in ("short_videos", "long_videos")] + [
+        ("category_groups", getattr(dataset, "category_groups", None))
+    ]
+    for key, value in named:
+        if not isinstance(value, str) or value.lstrip().startswith("[") or Path(value).is_file():
+            continue
+        if key == "category_groups" and not value.lower().endswith(".json"):
+            continue  # a field of the ground truth's categories
+        raise InputError(
+            "file not found; give an existing file (or, for a set, a list of video ids)",
+            path=value,
+            field=f"dataset.{key}",
+        )
 
 
 def _fraction(value: float) -> float | None:
