@@ -1,9 +1,10 @@
 """YouTube-VIS 2022: one results file scored on the short and on the long videos apart.
 
 The 2022 validation set is the 2021 videos plus long videos. Its scoring program (the
-`utils/yt2022_evaluate.py` that recent methods' repositories publish, golden README in
-tests/fixtures/golden/ytvis2022_eval/) loads the results against the whole ground truth, then runs the ordinary YouTube-VIS evaluator twice, once on the short set's ground
-truth and once on the long set's. Each run takes its video ids (and categories) from its own
+`utils/yt2022_evaluate.py` that recent methods' repositories publish; see the README of
+tests/fixtures/golden/ytvis2022_eval/) loads the results against the whole ground truth, then
+runs the ordinary YouTube-VIS evaluator twice, once on the short set's ground truth and once on
+the long set's. Each run takes its video ids (and categories) from its own
 ground truth, so the predictions for the other set's videos are simply not looked at. It reports
 `mAP = (mAP_S + mAP_L) / 2` and, per set, AP, AP50, AP75 (100 results), AR1 and AR10 under its own
 names (`FIGURE_NAMES`). Papers now often quote AP_L alone.
