@@ -22,7 +22,12 @@ from vis_bench.errors import InputError
 from vis_bench.toolkit.options import build_dataclass, unknown_key_message
 from vis_bench.toolkit.timing_protocols import COMPILE_MODES, PROTOCOL_NAMES
 
-DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
+#: `custom`: a YouTube-VIS-layout dataset of one's own (e.g. `import-vos`'s folder); `ytvis2022`:
+#: YouTube-VIS 2022, scored on its short and long sets apart (`short_videos`, `long_videos`)
+DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ytvis2022", "ovis", "custom")
+#: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
+#: not use them keep the hash they had before the keys existed
+OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups")
 DTYPES = ("fp32", "fp16", "bf16")
 
 
@@ -31,7 +36,8 @@ class DatasetConfig:
     """Where videos come from: the project's synthetic set, or a real dataset given by path."""
 
     kind: str = "synthetic"
-    #: real datasets: the annotation JSON and the folder holding `file_names`
+    #: real datasets: the annotation JSON and the folder holding `file_names` (`annotations` may
+    #: name `import-vos`'s output folder: its annotations.json, and frames/ unless `frames` is set)
     annotations: str | None = None
     frames: str | None = None
     #: real datasets, instead of `annotations`: a split manifest written by `run_bench.py split`
@@ -56,6 +62,13 @@ class DatasetConfig:
     sizes: list[str] | None = None
     #: synthetic data: objects enter, leave and re-enter over long videos (synthetic_long.py)
     long_video: bool = False
+    #: ytvis2022: the short and the long set, each its ground-truth file (gt_short.json,
+    #: gt_long.json) or a list of video ids; cells get the 2022 scoring's figures (mAP, AP_S, AP_L)
+    short_videos: str | list[int] | None = None
+    long_videos: str | list[int] | None = None
+    #: every AP/AR line per group of categories: a JSON file or mapping (group -> category ids),
+    #: or a field of the ground truth's categories (LV-VIS: partition)
+    category_groups: str | dict[str, list[int]] | None = None
 
 
 @dataclass
@@ -185,6 +198,9 @@ class BenchConfig:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("source")
+        for key in OPTIONAL_DATASET_KEYS:
+            if data["dataset"][key] is None:
+                del data["dataset"][key]
         return data
 
     def config_hash(self) -> str:
@@ -351,11 +367,49 @@ def _check_split(dataset: DatasetConfig, source: str) -> None:
         ) from None
 
 
+def _check_video_sets(dataset: DatasetConfig, source: str) -> None:
+    """YouTube-VIS 2022 needs both sets; no other kind takes them."""
+    for key in ("short_videos", "long_videos"):
+        given = getattr(dataset, key) is not None
+        if given != (dataset.kind == "ytvis2022"):
+            raise InputError(
+                "YouTube-VIS 2022 is scored on its short and long sets: give both (a set's "
+                "ground-truth file, e.g. gt_short.json, or a list of video ids)"
+                if not given
+                else "only a ytvis2022 dataset is scored on short and long sets; set "
+                "dataset.kind: ytvis2022 or drop the key",
+                path=source,
+                field=f"dataset.{key}",
+            )
+
+
+def _resolve_imported_folder(dataset: DatasetConfig, source: str) -> None:
+    """`annotations` naming `import-vos`'s output folder: its annotations.json, and its frames/
+    unless `frames` names another folder."""
+    if dataset.annotations is None or not Path(dataset.annotations).is_dir():
+        return
+    from vis_bench.data.vos_import import ANNOTATIONS_FILE, OUTPUT_FRAMES_DIR
+
+    folder = Path(dataset.annotations)
+    if not (folder / ANNOTATIONS_FILE).is_file():
+        raise InputError(
+            f"a folder, but without {ANNOTATIONS_FILE}; name the annotation file, or the folder "
+            "import-vos wrote",
+            path=source,
+            field="dataset.annotations",
+        )
+    dataset.annotations = str(folder / ANNOTATIONS_FILE)
+    if dataset.frames is None:
+        dataset.frames = str(folder / OUTPUT_FRAMES_DIR)
+
+
 def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
     if dataset.kind not in DATASET_KINDS:
         raise InputError(
             f"{dataset.kind!r} is not one of {DATASET_KINDS}", path=source, field="dataset.kind"
         )
+    _check_video_sets(dataset, source)
+    _resolve_imported_folder(dataset, source)
     if dataset.occlusion is not None and not 0.0 <= dataset.occlusion <= 1.0:
         raise InputError(
             f"must be a share in 0..1 or null, got {dataset.occlusion}",

@@ -5,7 +5,8 @@ OVIS occlusion labels (or with `--metric ovis`); `--out` writes them, in the off
 the names of params.STAT_NAMES / params.OVIS_STAT_NAMES. `--gt-cache DIR` reuses the parsed GT
 across runs. Statistics options (commands/_statistics.py): `--bootstrap B [--seed S]` adds
 confidence intervals, `--breakdown length` scores video-length buckets, `--per-video FILE` writes
-per-video scores.
+per-video scores. YouTube-VIS 2022 (`--short-videos S --long-videos L`) and every line per
+group of categories (`--category-groups`): commands/_eval_extras.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from vis_bench.commands import _statistics
+from vis_bench.commands import _eval_extras, _statistics
 from vis_bench.commands._options import add_allow_dropped_argument, report_dropped
 
 NAME = "eval"
@@ -64,10 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_allow_dropped_argument(parser)
     _statistics.add_statistics_arguments(parser)
-
-
-def _fmt(value: float) -> str:
-    return "n/a" if value == -1 else f"{100 * value:.2f}"
+    _eval_extras.add_arguments(parser)
 
 
 def _evaluate(args: argparse.Namespace):
@@ -122,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
 
+    if _eval_extras.wants_sets(args):
+        return _eval_extras.run_sets(args)
     result, gt, res = _evaluate(args)
     from tabulate import tabulate
 
@@ -131,11 +131,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: ... {len(result.warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
     if result.metric == "ovis":
         print("OVIS metric: YouTube-VIS numbers plus AP/AR per occlusion level")
-    rows = [[name, _fmt(value)] for name, value in result.stats.items()]
-    print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
+    groups = _eval_extras.groups_for(args, result.cat_ids)
+    columns = _eval_extras.with_groups(result, groups)
+    if groups:
+        _eval_extras.describe_groups(groups)
+        print(_eval_extras.stats_table(columns))
+    else:
+        rows = [[name, _eval_extras.fmt(value)] for name, value in result.stats.items()]
+        print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
     if args.per_category:
         cat_rows = [
-            [cid, result.category_names.get(cid, ""), _fmt(ap)]
+            [cid, result.category_names.get(cid, ""), _eval_extras.fmt(ap)]
             for cid, ap in result.per_category_ap.items()
         ]
         print()
@@ -147,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
         stats.update(_statistics.breakdown_entries(gt, res, args))
     if args.per_video is not None:
         _statistics.write_per_video(gt, res, result, args.per_video)
+    if groups:
+        stats["groups"] = {name: values for name, values in columns.items() if name != "all"}
     if args.out is not None:
         write_atomic(args.out, json.dumps(stats, indent=2) + "\n")
         print(f"wrote {args.out}")

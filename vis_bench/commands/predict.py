@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_override_argument(parser, "override a key of --config, e.g. --set sweep.resolution=[224]")
     parser.add_argument("--out", type=Path, default=None, help="folder (default: predict-VIDEO)")
     parser.add_argument(
-        "--video-id", type=int, default=1, help="the video's id in results.json (default: 1)"
+        "--video-id",
+        type=int,
+        default=None,
+        help="the video's id in results.json (default: its id in the annotations.json of the "
+        "folder import-vos wrote, for DIR/frames/VIDEO; else 1)",
     )
     parser.add_argument("--clip-length", default=None, help="T: frames per clip, or 'all'")
     parser.add_argument("--stride", type=int, default=None, help="S (default ceil(T/2))")
@@ -63,6 +67,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--panel-size", type=int, default=480, help="panel's longer side (px)")
     parser.add_argument("--sheet-frames", type=int, default=6, help="frames on the contact sheet")
     parser.add_argument("--fps", type=float, default=4.0, help="animation frames per second")
+
+
+def _video_id(video: Path, given: int | None) -> int:
+    """`--video-id`, else the id of a frame folder `DIR/frames/NAME` in `DIR/annotations.json`
+    (import-vos's layout), so its results score against that file as they are; else 1."""
+    if given is not None:
+        return given
+    annotations = video.parent.parent / "annotations.json"
+    if not (video.is_dir() and video.parent.name == "frames" and annotations.is_file()):
+        return 1
+    from vis_bench.data.vos_layout import video_name
+    from vis_bench.formats.ytvis_header import parse_header
+    from vis_bench.jsonio import read_json
+
+    header = parse_header(read_json(annotations), str(annotations), strict=False)
+    for entry in header.videos:
+        if video_name(entry.file_names or (), entry.id) == video.name:
+            return entry.id
+    return 1
 
 
 def _method_config(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
@@ -240,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
     entry_config, index = _method_config(args, config)
     schedule = _schedule(args, config)
     entry = resolve_method(entry_config, index, config.source)
-    source = VideoFile(args.video, args.video_id)
+    source = VideoFile(args.video, _video_id(args.video, args.video_id))
     out = args.out or Path(f"predict-{source.video.name}")
     pictures = _pictures(args, out)  # checked before the model runs
     video = source.video

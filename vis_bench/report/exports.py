@@ -196,7 +196,8 @@ def export_leaderboard(record_set: RecordSet, fmt: str, title: str) -> str:
 def _latex(table: pd.DataFrame, title: str, notes: list[str]) -> str:
     """A booktabs table of the columns a paper shows; numbers to two decimals; a loaded or
     noisy FPS carries its mark, explained under the table."""
-    shown = [c for c in ("rank", "method", "backbone", "AP", "AP50", "AP75", "AR1", "AR10",
+    shown = [c for c in ("rank", "method", "backbone", "mAP", "AP_S", "AP_L", "AP", "AP50",
+                         "AP75", "AR1", "AR10",
                          "FPS", "FPS_model", "FPS_authors", "authors_over_end_to_end",
                          "latency_p50_ms", "GMACs")
              if c in table and table[c].notna().any()]  # fmt: skip
@@ -205,6 +206,7 @@ def _latex(table: pd.DataFrame, title: str, notes: list[str]) -> str:
     shown_table = table[shown].copy()
     if "FPS" in shown_table:
         shown_table["FPS"] = [_latex_fps(row) for _, row in table.iterrows()]
+    headers.update({c: f"AP$_{c[-1]}$" for c in ("AP_S", "AP_L") if c in headers})
     styled = (
         shown_table.rename(columns=headers).style.hide(axis="index").format(precision=2, na_rep="-")
     )

@@ -33,10 +33,19 @@ from vis_bench.report.speed_trust import fps_marks, mark_notes
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
 OCCLUSION_AR = ("AR_occ_light", "AR_occ_medium", "AR_occ_heavy")
-PERCENT_METRICS = (*STAT_NAMES, *OCCLUSION_AP, *OCCLUSION_AR)
+#: YouTube-VIS 2022's figures (FIGURE_NAMES of eval/stats/ytvis2022.py; tables import no metric)
+YTVIS2022_FIGURES = (
+    "mAP",
+    *(f"{name}_{s}" for s in ("S", "L") for name in ("mAP", "AP50", "AP75", "AR1", "AR10")),
+)
+PERCENT_METRICS = (*STAT_NAMES, *OCCLUSION_AP, *OCCLUSION_AR, *YTVIS2022_FIGURES)
 AXES = ("method", "clip_length", "stride", "resolution", "device", "dtype")
-#: the occlusion APs (OVIS data) appear after AP75 when the records have them
+#: the occlusion APs (OVIS data) appear after AP75, and YouTube-VIS 2022's mAP, AP_S and AP_L
+#: before AP, when the records have them
 DEFAULT_COLUMNS = (
+    "mAP",
+    "mAP_S",
+    "mAP_L",
     "AP",
     "AP50",
     "AP75",
@@ -52,6 +61,8 @@ DEFAULT_COLUMNS = (
 )
 #: a record field's name in a table's header: the leaderboard's words where it has them
 HEADINGS = {
+    "mAP_S": "AP_S",
+    "mAP_L": "AP_L",
     "clip_length": "T",
     "stride": "S",
     "fps_end_to_end": "FPS",
@@ -69,6 +80,13 @@ HEADINGS_NOTE = (
     "seconds inside the method's calls; authors' FPS: by the timing protocol the method's "
     "authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
     "memory MiB: the worker's peak RSS."
+)
+#: under a table with YouTube-VIS 2022's columns
+YTVIS2022_NOTE = (
+    "YouTube-VIS 2022 (its scoring program's figures): AP_L is the AP on the long videos, the "
+    "figure recent papers quote for YouTube-VIS 2022; AP_S the AP on the short videos (the 2021 "
+    "valid set); mAP = (AP_S + AP_L) / 2, the challenge's ranking figure; AP and the other "
+    "columns without a suffix score all videos at once."
 )
 #: appended to FPS and GMACs measured with a method's non-default execution (fast paths off)
 NON_DEFAULT_MARK = "‡"
@@ -152,7 +170,7 @@ def comparison_table(
     matched = published_entries(record_set, record_set.published)
     if matched and "AP" in out:
         cells = [
-            published_cells(matched.get(row.get("key")), _measured(row, "AP"))
+            published_cells(matched.get(row.get("key")), lambda m, r=row: _measured(r, m))
             for _, row in table.iterrows()
         ]
         at = list(out.columns).index("AP") + 1

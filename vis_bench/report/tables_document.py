@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from vis_bench.report.breakdowns import ERROR_NOTE, error_table, per_category_table
+from vis_bench.report.breakdowns import (
+    ERROR_NOTE,
+    GROUPS_NOTE,
+    category_group_table,
+    error_table,
+    per_category_table,
+    video_set_table,
+)
 from vis_bench.report.memory_plot import memory_table
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed import (
@@ -17,6 +24,8 @@ from vis_bench.report.tables import (
     HEADINGS_NOTE,
     OCCLUSION_AP,
     OCCLUSION_AR,
+    YTVIS2022_FIGURES,
+    YTVIS2022_NOTE,
     clip_length_order,
     comparison_table,
     datasets_of,
@@ -75,6 +84,24 @@ def speed_sections(record_set: RecordSet) -> list[str]:
     return parts
 
 
+def dataset_sections(record_set: RecordSet) -> list[str]:
+    """What the dataset config asked for: YouTube-VIS 2022's figures and each set's statistics,
+    every line per group of categories; each where the records have it."""
+    parts: list[str] = []
+    if any(r.get("mAP") is not None for r in record_set):
+        by = ("method", "clip_length", "stride", "resolution")
+        parts += ["## YouTube-VIS 2022: short and long videos", ""]
+        parts += [comparison_table(record_set, YTVIS2022_FIGURES, by), ""]
+        sets = video_set_table(record_set)
+        if sets is not None:
+            parts += ["Each set's statistics (each method's ranked cell):", "", sets, ""]
+    groups = category_group_table(record_set)
+    if groups is not None:
+        parts += ["## AP and AR by category group (each method's ranked cell)", "", groups, ""]
+        parts += [GROUPS_NOTE, ""]
+    return parts
+
+
 def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> str:
     """The document: all cells, AP and FPS by clip length, FPS by protocol, latency and energy
     (unless `speed` is False: the HTML page shows them in a section of its own), occlusion
@@ -82,6 +109,8 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     datasets = "; ".join(datasets_of(record_set)) or "-"
     parts = [f"# {title}", "", f"Dataset: {datasets}", "", "## All cells", ""]
     parts += [comparison_table(record_set), "", HEADINGS_NOTE, ""]
+    if any(r.get("mAP") is not None for r in record_set):
+        parts += [YTVIS2022_NOTE, ""]
     parts += ["## AP by clip length", "", pivot_table(record_set, "AP", "method", "clip_length")]
     parts += [""]
     same = same_ap_lines(record_set)
@@ -103,6 +132,7 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
             comparison_table(record_set, columns, by),
         ]
         parts += [""]
+    parts += dataset_sections(record_set)
     errors = error_table(record_set)
     if errors is not None:
         parts += ["## Where AP50 goes, by error type", "", errors, "", ERROR_NOTE, ""]

@@ -89,6 +89,11 @@ class CellRecord:
     per_category_ap: dict[str, float | None] | None = None
     #: AP50, and the AP50 each error type would add if fixed alone (`errors` command, TIDE)
     error_breakdown: dict[str, Any] | None = None
+    #: YouTube-VIS 2022 (a `ytvis2022` dataset): each set's statistics and videos, by set
+    #: (`S` short, `L` long); the 2022 figures (mAP, mAP_S, ..., AR10_L) are among the metrics
+    video_sets: dict[str, Any] | None = None
+    #: every summary line per group of categories (`dataset.category_groups`)
+    category_groups: dict[str, dict[str, float | None]] | None = None
     #: FPS end to end and of the model stage of the same pass: the medians of the cell's timed
     #: rounds (`speed` holds the rounds, their range and the machine's reference speed)
     fps_end_to_end: float | None = None
@@ -338,6 +343,8 @@ def _apply_score(record: CellRecord, score: CellScore) -> None:
     record.video_matches_path = score.video_matches_path
     record.per_category_ap = score.per_category_ap
     record.error_breakdown = score.error_breakdown
+    record.video_sets = score.video_sets
+    record.category_groups = score.category_groups
 
 
 def _rate(frames: int, seconds: float) -> float | None:

@@ -208,6 +208,7 @@ class _Sweep:
             source.gt_path if config.measure.ap and ctx.is_main else None,
             config.measure.bootstrap,
             config.measure.bootstrap_seed,
+            dataset=config.dataset,
         )
         self.info = RunInfo(
             config.name,
