@@ -33,7 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
+    from vis_bench.errors import InputError
     from vis_bench.report.record_set import RecordSet
+
+    if not args.reference_tolerance >= 0:
+        raise InputError(
+            f"must be a share >= 0 (0.25: a quarter), got {args.reference_tolerance}",
+            field="--reference-tolerance",
+        )
     from vis_bench.report.run_comparison import compare_runs_markdown
 
     a, b = RecordSet.read([args.run_a]), RecordSet.read([args.run_b])
