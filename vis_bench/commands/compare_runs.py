@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_file, write_atomic
+
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     from vis_bench.report.record_set import RecordSet
     from vis_bench.report.run_comparison import compare_runs_markdown
 
