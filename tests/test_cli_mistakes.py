@@ -136,3 +136,12 @@ def test_parity_with_a_folder_that_is_no_fixture(capsys, tmp_path):
     assert main(["parity", "--method", "minvis", "--fixture", str(tmp_path)]) == 2
     err = _error(capsys)
     assert str(tmp_path) in err and "meta.json is missing" in err
+
+
+def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, capsys):
+    text = tmp_path / "notes.pth"
+    text.write_text("these are notes, not weights\n")
+    assert main(["check-checkpoint", str(text)]) == 2
+    err = _error(capsys)
+    assert f"{text}: not a checkpoint" in err
+    assert "weights_only" not in err and "issue" not in err  # torch's advice does not apply
