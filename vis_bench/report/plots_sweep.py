@@ -25,8 +25,8 @@ from vis_bench.report.tables import records_frame
 #: memory columns of a record, best first, each named as the tables' column of it: on a GPU
 #: what PyTorch allocated there, else the worker's peak RSS
 MEMORY_COLUMNS = (
-    ("cuda_max_allocated_mb", "CUDA peak MiB (the tables' column: PyTorch's peak on the GPU)"),
-    ("peak_rss_mb", "memory MiB (the tables' column: the worker's peak RSS)"),
+    ("cuda_max_allocated_mb", "CUDA peak MiB (as in the tables)"),
+    ("peak_rss_mb", "memory MiB (peak RSS, as in the tables)"),
 )
 
 
