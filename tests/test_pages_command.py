@@ -20,4 +20,8 @@ def test_pages_writes_tables_cells_plots_and_leaderboard_of_a_copied_run(tmp_pat
     assert not (run / "report.html").exists()
     # titled with the run's name, as `run` titles them
     assert (run / "tables.md").read_text().startswith("# vis-bench: default\n")
-    assert (run / "leaderboard.md").read_text() == (RUN / "leaderboard.md").read_text()
+    board = (run / "leaderboard.md").read_text()
+    assert board.startswith("# vis-bench: default\n") and "report.html#" not in board  # no page
+    committed = [line.split("|")[3:6] for line in (RUN / "leaderboard.md").read_text().splitlines()]
+    assert [line.split("|")[3:6] for line in board.splitlines()] == committed  # same numbers
+    assert (run / "cells.csv").read_text() == (RUN / "cells.csv").read_text()
