@@ -167,6 +167,9 @@ def test_the_check_itself_names_read_only_file_systems_and_permissions(tmp_path,
     assert atomic.unwritable_reason(tmp_path) is None
     assert atomic.check_output_file(tmp_path / "new" / "x.json") == tmp_path / "new" / "x.json"
     assert not (tmp_path / "new").exists()  # checking makes nothing
+    # a device is no file to replace (an atomic write would put a file in its place)
+    with pytest.raises(InputError, match="is no plain file"):
+        atomic.check_output_file("/dev/null", "--out")
 
 
 def test_pages_names_a_file_that_is_no_run_folder(tmp_path, capsys, monkeypatch):

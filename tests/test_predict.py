@@ -188,3 +188,13 @@ def test_an_mp4_animation_without_its_writer_is_refused_before_the_model_runs(
     captured = capsys.readouterr()
     assert "field '--animation'" in captured.err and "--animation gif" in captured.err
     assert captured.out == ""  # nothing ran: the model line is printed before it runs
+
+
+def test_a_frame_that_is_no_image_is_named(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "00000.jpg").write_text("not a jpeg")
+    assert main(["predict", "--method", "ifc", "--video", str(frames)]) == 2
+    err = capsys.readouterr().err
+    assert f"{frames / '00000.jpg'}: field '--video': cannot decode image" in err
+    assert "Traceback" not in err

@@ -107,8 +107,15 @@ def check_output_file(path: str | Path, field: str | None = None) -> Path:
     path = Path(path)
     if path.is_dir():
         raise InputError(
-            f"is a folder, but a file is written here: give a file's path, e.g. "
-            f"{path / ('out' + (path.suffix or '.json'))}",
+            "is a folder, but a file is written here: give the path of a file (a new name in "
+            "this folder, for instance)",
+            path=str(path),
+            field=field,
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(
+            "is no plain file (a device, a pipe or a socket), and a file written here replaces "
+            "what is there: give the path of a file",
             path=str(path),
             field=field,
         )

@@ -556,6 +556,8 @@ def read_yaml_config(
     from vis_bench.shipped import resolve
 
     path = resolve(path)  # a shipped config by its repository path (configs/...) from anywhere
+    if path.is_dir():
+        raise InputError(f"is a folder, not a {kind} file: give the YAML file", path=str(path))
     if not path.is_file():
         raise InputError(f"{kind} file not found", path=str(path))
     try:

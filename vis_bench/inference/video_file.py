@@ -56,10 +56,17 @@ class _FolderFrames:
                 path=str(folder),
                 field="--video",
             )
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
-        with Image.open(self.paths[0]) as first:
-            self.width, self.height = first.size
+        try:
+            with Image.open(self.paths[0]) as first:
+                self.width, self.height = first.size
+        except (UnidentifiedImageError, OSError) as err:
+            raise InputError(
+                f"cannot decode image ({err}): a folder's frames must be images it can read",
+                path=str(self.paths[0]),
+                field="--video",
+            ) from None
 
     @property
     def length(self) -> int:

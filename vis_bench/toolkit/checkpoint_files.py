@@ -91,6 +91,8 @@ def _safe_globals() -> list[Any]:
 def read_checkpoint(path: str | Path, mmap: bool = False) -> Any:
     """The unpickled object of a checkpoint file (weights only); errors name the file."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError("is a folder, not a checkpoint file: give the file", path=str(path))
     if not path.is_file():
         raise CheckpointError("checkpoint file not found", path=str(path))
     if not _looks_saved_by_torch(path):
