@@ -50,6 +50,13 @@ def test_set_method_keeps_the_entry_of_that_name_with_its_checkpoint(tmp_path):
     # a name the config has no entry for runs bare, as before
     (bare,) = load_config(path, ["method=minvis"]).methods
     assert bare.name == "minvis" and bare.checkpoint is None
+    # with --checkpoint the user names the weights: the entry (its options belong to its own
+    # file) is left out, and loading says so
+    config = load_config(path, ["method=ifc"], checkpoint=str(tmp_path / "other.pth"))
+    (given,) = config.methods
+    assert given.checkpoint == str(tmp_path / "other.pth") and given.options == {}
+    (note,) = config.load_notes
+    assert f"{path}'s methods[1]" in note and IFC in note and "is left out" in note
 
 
 def test_a_kept_entrys_error_names_its_own_place_in_the_file(tmp_path):

@@ -174,11 +174,13 @@ class BenchConfig:
     #: fields the command line gave (or took from another place of the file): field -> where
     #: the user wrote it, for error messages (`rebased`); not a YAML key
     origins: dict[str, Origin] = field(default_factory=dict)
+    #: what loading it left out of the file, for the command to say (not a YAML key)
+    load_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data.pop("source")
-        data.pop("origins")
+        for key in ("source", "origins", "load_notes"):
+            data.pop(key)
         return data
 
     def config_hash(self) -> str:
@@ -589,15 +591,17 @@ def expand_method_shorthand(overrides: list[str]) -> list[str]:
 
 
 def keep_named_entry(
-    data: dict[str, Any], overrides: list[str], source: str
-) -> tuple[list[str], dict[str, Origin]]:
+    data: dict[str, Any], overrides: list[str], source: str, checkpoint: str | None = None
+) -> tuple[list[str], dict[str, Origin], list[str]]:
     """`--set method=NAME` on a config that has entries named NAME: the sweep runs those entries
     (their checkpoints, options and label spaces kept), not a bare NAME with random weights.
+    With `--checkpoint FILE` the user names the weights, so NAME runs bare with that file (an
+    entry's options belong to its own checkpoint), and a note says what was left out.
 
     Returns the overrides left to apply (the shorthand gone where an entry was kept; a released
-    checkpoint's name still runs at its own test size) and where methods[0] came from."""
+    checkpoint's name still runs at its own test size), where methods[0] came from, and notes."""
     methods = data.get("methods") if isinstance(data, dict) else None
-    rest, origins = [], {}
+    rest, origins, notes = [], {}, []
     for item in overrides:
         key, _, value = item.partition("=")
         name = value.strip()
@@ -609,9 +613,10 @@ def keep_named_entry(
             for i, entry in enumerate(methods if isinstance(methods, list) else [])
             if (entry.get("name") if isinstance(entry, dict) else entry) == name
         ]
-        if not found:
+        if not found or checkpoint is not None:
             rest.append(item)
             origins["methods[0]"] = Origin(None, f"--set {item}")
+            notes += [_left_out(methods[i], i, name, source) for i in found]
             continue
         data["methods"] = [methods[i] for i in found]
         origins = {f"methods[{n}]": Origin(source, f"methods[{i}]") for n, i in enumerate(found)}
@@ -619,7 +624,15 @@ def keep_named_entry(
             i.split("=", 1)[0].strip() == "sweep.resolution" for i in overrides
         ):
             rest.append("sweep.resolution=[null]")
-    return rest, origins
+    return rest, origins, notes
+
+
+def _left_out(entry: Any, index: int, name: str, source: str) -> str:
+    given = {k: v for k, v in entry.items() if k != "name"} if isinstance(entry, dict) else {}
+    return (
+        f"--set method={name} --checkpoint FILE runs {name} with FILE and the options stored in "
+        f"it; {source}'s methods[{index}] ({given or 'no settings'}) is left out"
+    )
 
 
 def load_config(
@@ -631,7 +644,7 @@ def load_config(
     a field the command line gave names the flag, not the resolved config (`rebased`)."""
     source = str(path)
     data = read_yaml_config(path)
-    overrides, origins = keep_named_entry(data, list(overrides or []), source)
+    overrides, origins, notes = keep_named_entry(data, list(overrides or []), source, checkpoint)
     data = apply_overrides(data, expand_method_shorthand(overrides), source)
     origins.update(
         override_origins([o for o in overrides if not o.startswith(METHOD_SHORTHAND + "=")])
@@ -655,6 +668,7 @@ def load_config(
     except InputError as err:
         raise rebased(err, origins) from None
     config.origins = origins
+    config.load_notes = notes
     return config
 
 

@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if args.run_dir is not None:
         check_output_folder(args.run_dir, "--run-dir")
     config = load_config(args.config or default_config_path(), args.overrides, args.checkpoint)
+    for note in config.load_notes:
+        print(f"note: {note}")
     run_dir = args.run_dir or check_output_folder(Path(config.output) / config.name, "output")
     methods = resolve_methods(config)  # every method entry checked before any cell runs
     ctx = init_from_env(config.sweep.device[0], args.shard)
