@@ -40,7 +40,9 @@ def test_vendored_fixtures_are_present():
 
 #: upstream fixture sets the project does not use yet; each is vendored with the method that
 #: first reads it (an upstream set in neither place fails the test below)
-NOT_VENDORED: dict[str, str] = {}
+NOT_VENDORED: dict[str, str] = {
+    "ytvis2022_eval": "YouTube-VIS 2022's scoring (short and long videos): no code reads it yet",
+}
 
 
 def _sets(root: Path) -> set[str]:
