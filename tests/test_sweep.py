@@ -44,11 +44,14 @@ def cells_of(cfg):
 
 
 def test_expand_cells_products_schedule_pairs_and_resolved_strides():
-    cells = cells_of(config(stride=[None, 2, 5]))
-    # "all" keeps one cell with no stride; T=4 with S=5 would skip frames and is left out;
-    # a null stride is resolved to ceil(T/2), so it is the same cell as S=2
-    assert [(c.clip_length, c.stride) for c in cells[:2]] == [("all", None), (4, 2)]
-    assert len(cells) == 4
+    cells = cells_of(config(stride=[None, 2, 4]))
+    # "all" keeps one cell with no stride; a null stride is resolved to ceil(T/2), so it is the
+    # same cell as S=2
+    assert [(c.clip_length, c.stride) for c in cells[:3]] == [("all", None), (4, 2), (4, 4)]
+    assert len(cells) == 6
+    # T=4 with S=5 would skip frames: refused when the config is read, as predict refuses it
+    with pytest.raises(InputError, match=r"sweep\.stride.*stride 5 is longer than clip length 4"):
+        config(stride=[None, 5])
     pairs = cells_of(config(clip_schedule=[[5, 3], [10, 5]]))
     assert [(c.clip_length, c.stride) for c in pairs[:2]] == [(5, 3), (10, 5)]
     assert pairs[0].label() == "toy T=5 S=3 cpu fp32"

@@ -32,8 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_file, write_atomic
     from vis_bench.errors import InputError
+
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     from vis_bench.report.record_set import RecordSet
 
     if not args.reference_tolerance >= 0:

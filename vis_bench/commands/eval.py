@@ -19,7 +19,11 @@ import sys
 from pathlib import Path
 
 from vis_bench.commands import _eval_extras, _statistics
-from vis_bench.commands._options import add_allow_dropped_argument, report_dropped
+from vis_bench.commands._options import (
+    add_allow_dropped_argument,
+    check_outputs,
+    report_dropped,
+)
 
 NAME = "eval"
 HELP = (
@@ -68,6 +72,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _eval_extras.add_arguments(parser)
 
 
+def not_available_note(names: list[str]) -> str:
+    """What `n/a` under the metrics table means, for the metrics that have it."""
+    from vis_bench.eval.metric.params import AREA_RANGES
+
+    small, medium = (int(high**0.5) for _, high in AREA_RANGES[1:3])
+    return (
+        f"n/a ({', '.join(names)}): no ground-truth track in that range, so the statistic is "
+        "undefined (the official evaluator gives -1, and so does --out). Areas are a track's "
+        f"mean mask area: s(mall) up to {small}x{small} pixels, m(edium) up to "
+        f"{medium}x{medium}, l(arge) above; occ_light/medium/heavy are OVIS's occlusion levels"
+    )
+
+
 def _evaluate(args: argparse.Namespace):
     """(result, gt, res); gt and res are kept only when an option needs them."""
     if not _statistics.needs_loaded_inputs(args):
@@ -105,6 +122,7 @@ def _quiet_blas_threads() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
     _quiet_blas_threads()
     # No reference cycles worth collecting are made here: the collector would only re-scan the
     # imported modules and the loaded files' millions of objects, again and again.
@@ -125,10 +143,11 @@ def _run(args: argparse.Namespace) -> int:
     result, gt, res = _evaluate(args)
     from tabulate import tabulate
 
-    for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
+    warnings = result.printed_warnings()
+    for warning in warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
-    if len(result.warnings) > _MAX_WARNINGS_SHOWN:
-        print(f"warning: ... {len(result.warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
+    if len(warnings) > _MAX_WARNINGS_SHOWN:
+        print(f"warning: ... {len(warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
     if result.metric == "ovis":
         print("OVIS metric: YouTube-VIS numbers plus AP/AR per occlusion level")
     groups = _eval_extras.groups_for(args, result.cat_ids)
@@ -139,6 +158,9 @@ def _run(args: argparse.Namespace) -> int:
     else:
         rows = [[name, _eval_extras.fmt(value)] for name, value in result.stats.items()]
         print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
+    missing = [name for name, value in result.stats.items() if value == -1]
+    if missing:
+        print(not_available_note(missing))
     if args.per_category:
         cat_rows = [
             [cid, result.category_names.get(cid, ""), _eval_extras.fmt(ap)]
@@ -146,6 +168,8 @@ def _run(args: argparse.Namespace) -> int:
         ]
         print()
         print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
+        if any(ap == -1 for ap in result.per_category_ap.values()):
+            print("n/a: the ground truth has no track of that category, so it has no AP")
     stats = dict(result.stats)
     if args.bootstrap is not None:
         stats.update(_statistics.bootstrap_entries(result, args))

@@ -47,10 +47,11 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_folder, write_atomic
     from vis_bench.measure.profiler import export_trace_atomic, profile_method, summary_markdown
     from vis_bench.toolkit.registry import get_method
 
+    check_output_folder(args.out_dir, "--out-dir")
     _check(args)
     threads = torch.get_num_threads()
     if args.threads:

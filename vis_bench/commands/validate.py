@@ -52,8 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file
     from vis_bench.eval.submission.archive import write_submission_zip
     from vis_bench.eval.submission.validate import load_split_info, validate_results
+
+    if args.zip is not None:
+        check_output_file(args.zip, "--zip")
 
     if args.results is None:
         return _check_ground_truth(args)

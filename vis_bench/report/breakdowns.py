@@ -28,8 +28,9 @@ ERROR_NOTE = (
     "and 0.1, `run_bench.py errors` for one results file): cls = right place, wrong category; "
     "loc = right category, video IoU 0.1-0.5, split into masks (frames both present) and time "
     "(frames present or absent), each fixed alone; both = wrong category and place; dupe = a "
-    "track found twice; bkg = nothing there; missed = tracks no prediction came near. The "
-    "gains overlap, so they do not add up to 100 - AP50."
+    "track found twice; bkg = nothing there; missed = tracks no prediction came near. (n) after "
+    "a gain: how many predictions have that error (tracks, for missed). The gains overlap, so "
+    "they do not add up to 100 - AP50."
 )
 
 

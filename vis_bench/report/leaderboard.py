@@ -31,6 +31,7 @@ from vis_bench.report.published_columns import (
     source_lines,
 )
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_state import incomplete_line, unfinished_section
 from vis_bench.report.settings import settings_lines
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 from vis_bench.report.speed import (
@@ -43,6 +44,7 @@ from vis_bench.report.speed import (
 )
 from vis_bench.report.speed_trust import fps_marks, mark_notes, paired_ratio
 from vis_bench.report.tables import (
+    METRIC_NAMES_NOTE,
     OCCLUSION_AP,
     datasets_of,
     interval_note,
@@ -152,7 +154,7 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 **_speed(record),
                 "GMACs": r.get("gmacs_per_frame"),
                 "params": None if params is None or pd.isna(params) else f"{params / 1e6:.1f}M",
-                "cell": f"T={r['clip_length']} S={r['stride']} res={r['resolution']} {r['dtype']}",
+                "cell": _cell_text(r),
                 "cells": int(counts[(r["method"], r["checkpoint"])]),
                 "notes": r.get("notes") or "",
                 "key": record.get("key"),
@@ -169,6 +171,14 @@ def _fps_vs_next(chosen: list[dict[str, Any]], i: int) -> str | None:
     if not chosen[i + 1].get("fps_end_to_end"):
         return None
     return paired_ratio(chosen[i], chosen[i + 1]).text()
+
+
+def _cell_text(row: pd.Series) -> str:
+    """The ranked cell's setting, e.g. "T=10 S=5 res=144 fp32" ("T=all" for one clip)."""
+    schedule = f"T={row['clip_length']}"
+    if row["stride"] != "one clip":
+        schedule += f" S={row['stride']}"
+    return f"{schedule} res={row['resolution']} {row['dtype']}"
 
 
 def _speed(record: dict[str, Any]) -> dict[str, Any]:
@@ -248,13 +258,8 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
     ranked = record_set.where(lambda r: r.get("key") in set(frame["key"]))
     for note in mark_notes(list(ranked)):
-        lines += ["", _escaped(note)]
+        lines += ["", note + "."]
     return lines + _speed_section(ranked)
-
-
-def _escaped(note: str) -> str:
-    """A mark's note as markdown text (a leading `*` would start a list item)."""
-    return "\\" + note if note.startswith("*") else note
 
 
 def _speed_section(ranked: RecordSet) -> list[str]:
@@ -286,11 +291,15 @@ def leaderboard_markdown(
             "ranks one dataset: pass --group-datasets to rank each in its own section",
             field="runs",
         )
-    lines = [f"# {title}", ""] + _header(record_set)
+    lines = [f"# {title}", ""]
+    incomplete = incomplete_line(record_set.configured, record_set.unfinished)
+    lines += [incomplete, ""] if incomplete else []
+    lines += header_lines(record_set)
     for dataset in datasets or ["-"]:
         lines += [f"## {dataset}", ""] if datasets else []
         lines += _section(of_dataset(record_set, dataset) if datasets else record_set, report)
         lines += [""]
+    lines += unfinished_section(record_set.configured, record_set.unfinished)
     notes = {r.get("method"): r.get("notes") for r in record_set if r.get("notes")}
     if notes:
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]
@@ -309,12 +318,19 @@ def of_dataset(record_set: RecordSet, dataset: str) -> RecordSet:
     return record_set.where(lambda r: (r.get("dataset_label") or r.get("dataset")) == dataset)
 
 
-def _header(record_set: RecordSet) -> list[str]:
+def header_lines(record_set: RecordSet) -> list[str]:
     """The selection rule, and what the intervals and marks mean when the records have them."""
+    model = (
+        ""
+        if has_protocols(record_set) or has_stream(record_set)
+        else ("`FPS model`: the seconds inside the method's calls in the same timed pass; ")
+    )
     lines = [
-        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (column "
-        "`cells`); AP/AR x100; FPS end to end (frames / the wall time of one pass from the "
-        "frames to every video's RLE) on the named device; GMACs per frame.",
+        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (`cells`: "
+        "how many; `cell`: the ranked one's clip length T, stride S, resolution and dtype); "
+        f"{METRIC_NAMES_NOTE}; FPS end to end (frames / the wall time of one pass from the "
+        f"frames to every video's RLE) on the named device; {model}GMACs per frame; "
+        "params: parameters.",
         "",
     ]
     if any(r.get("mAP") is not None for r in record_set):

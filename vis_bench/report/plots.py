@@ -158,9 +158,9 @@ def _ring_marked(ax, frame) -> None:
 
 def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
     """Accuracy/speed trade-off: one point per cell with its AP interval and its FPS range over
-    the timed rounds, labelled with its clip length (cells of a method on one spot share a label;
-    labels clear of points and of each other: plot_labels.py); a loaded or noisy FPS is ringed
-    in red."""
+    the timed rounds, labelled with its clip length (cells of a method whose markers touch share
+    a label, every other point has its own; labels clear of points and of each other:
+    plot_labels.py); a loaded or noisy FPS is ringed in red."""
     from vis_bench.report.plot_labels import merged, place
 
     frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))

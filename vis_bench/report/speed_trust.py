@@ -49,33 +49,37 @@ def fps_marks(record: Record) -> str:
     return (LOADED_MARK if was_loaded(record) else "") + (NOISY_MARK if was_noisy(record) else "")
 
 
-def loaded_note() -> str:
-    return (
-        f"{LOADED_MARK} FPS measured while the machine was loaded (1-minute load average above "
-        "the threads the cell used in some timed round): other work competed for the cores"
-    )
+LOADED_TEXT = (
+    "measured while the machine was loaded (1-minute load average above the threads the cell "
+    "used in some timed round): other work competed for the cores"
+)
 
 
-def noisy_note(records: list[Record]) -> str:
+def noisy_text(records: list[Record]) -> str:
     """The noisy mark's meaning, with the largest movement among the marked records."""
     moved = [speed_of(r).get("reference_spread") or 0.0 for r in records if was_noisy(r)]
     threshold = next((speed_of(r).get("noisy_threshold") for r in records if was_noisy(r)), None)
     limit = f" (threshold {100 * threshold:.0f}%)" if threshold is not None else ""
     return (
-        f"{NOISY_MARK} FPS noisy: the machine's reference speed moved by up to "
-        f"{100 * max(moved, default=0.0):.0f}% over the cell's timed rounds{limit}, so the "
-        "machine itself changed speed while the cell was timed"
+        f"noisy: the machine's reference speed moved by up to {100 * max(moved, default=0.0):.0f}% "
+        f"over the cell's timed rounds{limit}, so the machine itself changed speed while the "
+        "cell was timed; the FPS comes from its rounds at full machine speed"
     )
 
 
-def mark_notes(records: list[Record]) -> list[str]:
-    """The notes for the marks these records carry, in the order the marks are printed."""
-    notes = []
+def mark_explanations(records: list[Record]) -> list[tuple[str, str]]:
+    """(mark, what it means) for the marks these records carry, in the order they are printed."""
+    out = []
     if any(was_loaded(r) for r in records):
-        notes.append(loaded_note())
+        out.append((LOADED_MARK, LOADED_TEXT))
     if any(was_noisy(r) for r in records):
-        notes.append(noisy_note(records))
-    return notes
+        out.append((NOISY_MARK, noisy_text(records)))
+    return out
+
+
+def mark_notes(records: list[Record]) -> list[str]:
+    """The notes for the marks these records carry, as the pages print them."""
+    return [f"`{mark}` after an FPS: {text}" for mark, text in mark_explanations(records)]
 
 
 def fps_text(record: Record, key: str = "fps_end_to_end", digits: int = 2) -> str:

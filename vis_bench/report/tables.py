@@ -58,6 +58,7 @@ DEFAULT_COLUMNS = (
     "gmacs_per_frame",
     "params",
     "peak_rss_mb",
+    "cuda_max_allocated_mb",
 )
 #: a record field's name in a table's header: the leaderboard's words where it has them
 HEADINGS = {
@@ -71,16 +72,26 @@ HEADINGS = {
     "gmacs_per_frame": "GMACs",
     "params": "params",
     "peak_rss_mb": "memory MiB",
+    "cuda_max_allocated_mb": "CUDA peak MiB",
 }
+#: what the metrics' names mean (YouTube-VIS's), wherever a table prints them
+METRIC_NAMES_NOTE = (
+    "AP: mask AP averaged over IoU 0.50:0.95, AP50 / AP75: at IoU 0.5 / 0.75, AR1 / AR10: "
+    "average recall given 1 / 10 predictions per video, all x100"
+)
 #: what the headings mean, printed under the all-cells table
 HEADINGS_NOTE = (
-    "T: clip length (frames; all = the whole video in one clip), S: stride; AP/AR x100; FPS: end "
+    "T: clip length (frames; all = the whole video in one clip), S: stride (one clip: T = all); "
+    "resolution: the shorter side in pixels; "
+    f"{METRIC_NAMES_NOTE}; FPS: end "
     "to end (frames / the wall time of one pass from the frames to every video's RLE, the "
     "median of the cell's timed rounds, docs/fps.md), model FPS: the same pass's frames / the "
     "seconds inside the method's calls; authors' FPS: by the timing protocol the method's "
     "authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
-    "memory MiB: the worker's peak RSS."
+    "memory MiB: the worker's peak RSS (the memory plot's axis on a CPU)."
 )
+#: added to HEADINGS_NOTE where a cell ran on a GPU
+CUDA_NOTE = "CUDA peak MiB: the most memory PyTorch allocated on the GPU (the memory plot's axis)."
 #: under a table with YouTube-VIS 2022's columns
 YTVIS2022_NOTE = (
     "YouTube-VIS 2022 (its scoring program's figures): AP_L is the AP on the long videos, the "
@@ -200,10 +211,10 @@ def _cell_value(row: pd.Series, column: str) -> str:
         return with_interval(value, row.to_dict(), column, 2)
     if column == "params":
         return f"{value / 1e6:.1f}M"
-    text = f"{value:.0f}" if column == "peak_rss_mb" else f"{value:.2f}"
+    text = f"{value:.0f}" if column.endswith("_mb") else f"{value:.2f}"
     if column.startswith("fps"):
         text += fps_marks(row.to_dict())
-    if column.startswith(("fps", "gmacs", "peak")) and non_default(row.to_dict()):
+    if column.startswith(("fps", "gmacs", "peak", "cuda")) and non_default(row.to_dict()):
         text += NON_DEFAULT_MARK
     return text
 
@@ -340,7 +351,8 @@ def notes_lines(record_set: RecordSet) -> list[str]:
     changed = sorted({item for r in latest for item in non_default(r)})
     if changed:
         lines.append(
-            f"{NON_DEFAULT_MARK} measured with a non-default execution ({', '.join(changed)}): "
+            f"`{NON_DEFAULT_MARK}` after a number: measured with a non-default execution "
+            f"({', '.join(changed)}): "
             "speed, GMACs and memory differ from the method's default"
         )
     interval = interval_note(record_set)

@@ -12,6 +12,7 @@ from vis_bench.report.breakdowns import (
 )
 from vis_bench.report.memory_plot import memory_table
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_state import incomplete_line, unfinished_section
 from vis_bench.report.speed import (
     LATENCY_NOTE,
     definition_lines,
@@ -21,6 +22,7 @@ from vis_bench.report.speed import (
 )
 from vis_bench.report.speed_trust import PAIRED_NOTE, ROUNDS_NOTE, paired_table, rounds_table
 from vis_bench.report.tables import (
+    CUDA_NOTE,
     HEADINGS_NOTE,
     OCCLUSION_AP,
     OCCLUSION_AR,
@@ -107,8 +109,14 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     (unless `speed` is False: the HTML page shows them in a section of its own), occlusion
     levels and memory against video length where the records have them, then the notes."""
     datasets = "; ".join(datasets_of(record_set)) or "-"
-    parts = [f"# {title}", "", f"Dataset: {datasets}", "", "## All cells", ""]
-    parts += [comparison_table(record_set), "", HEADINGS_NOTE, ""]
+    parts = [f"# {title}", "", f"Dataset: {datasets}", ""]
+    incomplete = incomplete_line(record_set.configured, record_set.unfinished)
+    parts += [incomplete, ""] if incomplete else []
+    note = HEADINGS_NOTE
+    if any(r.get("cuda_max_allocated_mb") is not None for r in record_set.ok):
+        note += " " + CUDA_NOTE
+    parts += ["## All cells", "", comparison_table(record_set), "", note, ""]
+    parts += unfinished_section(record_set.configured, record_set.unfinished)
     if any(r.get("mAP") is not None for r in record_set):
         parts += [YTVIS2022_NOTE, ""]
     parts += ["## AP by clip length", "", pivot_table(record_set, "AP", "method", "clip_length")]

@@ -19,7 +19,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.config import BenchConfig, MethodConfig, rebased
 from vis_bench.errors import InputError
 from vis_bench.toolkit.checkpoint_files import (
     PROJECT_FORMAT,
@@ -190,5 +190,9 @@ def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
 
 
 def resolve_methods(config: BenchConfig) -> list[MethodEntry]:
-    """Every method entry of `config`, checked; the first problem is an InputError."""
-    return [resolve_method(entry, i, config.source) for i, entry in enumerate(config.methods)]
+    """Every method entry of `config`, checked; the first problem is an InputError naming
+    where the user wrote the field (a flag such as `--checkpoint`, or the file's entry)."""
+    try:
+        return [resolve_method(entry, i, config.source) for i, entry in enumerate(config.methods)]
+    except InputError as err:
+        raise rebased(err, config.origins) from None

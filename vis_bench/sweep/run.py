@@ -38,7 +38,15 @@ from vis_bench.sweep.rounds import (
     saved_pending,
     session_id,
 )
-from vis_bench.sweep.run_dir import cell_dir, claim_run_dir, save_config, update_index
+from vis_bench.sweep.run_dir import (
+    cell_dir,
+    claim_run_dir,
+    save_config,
+    start_sweep_state,
+    update_index,
+    update_sweep_state,
+)
+from vis_bench.sweep.run_lock import locked_run_dir
 from vis_bench.sweep.scoring import Scorer
 from vis_bench.sweep.timings import cell_timings
 from vis_bench.sweep.worker import RESULTS_FILE, CellJob, CellOutcome, import_plugin
@@ -153,16 +161,58 @@ def run_sweep(
     ctx: DistContext | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished cell's accuracy pass, then its timed rounds with every other cell's
-    (rounds.py); returns the records written by this call (by this rank)."""
+    (rounds.py); returns the records written by this call (by this rank).
+
+    Rank 0 holds the run folder's lock throughout (run_lock.py: a second sweep into the folder
+    is refused) and keeps the sweep's state in run.json (its cells, the one running, how it
+    ended), from which the reports name the configured cells that have no record and why."""
     ctx = ctx or single_process()
     run_dir = Path(run_dir)
     methods = resolve_methods(config) if methods is None else methods
     cells = expand_cells(config, methods)
-    dataset_id = source.dataset_id
-    if ctx.is_main:
-        claim_run_dir(run_dir, source.identity, dataset_id)
+    if not ctx.is_main:
+        return _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
+    with locked_run_dir(run_dir, log) as holder:
+        claim_run_dir(run_dir, source.identity, source.dataset_id)
         save_config(run_dir, config)
-        update_index(run_dir, cells, dataset_id)
+        update_index(run_dir, cells, source.dataset_id)
+        start_sweep_state(run_dir, cells, source.dataset_id, holder)
+        try:
+            written = _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
+        except KeyboardInterrupt:
+            update_sweep_state(run_dir, state="interrupted")
+            raise
+        except BaseException as err:
+            update_sweep_state(run_dir, state="stopped", error=one_line(err))
+            raise
+        update_sweep_state(run_dir, state="finished", current=None)
+        return written
+
+
+def _warn_random_weights(methods: list[MethodEntry], log: Callable[[str], None]) -> None:
+    """Before the first cell: each method that runs with random weights (no checkpoint)."""
+    for method in methods:
+        if method.checkpoint is None:
+            log(
+                f"warning: {method.where} ({method.variant or method.name}) names no checkpoint: "
+                "its cells run with random weights (AP near 0); give its file with "
+                f"--checkpoint FILE or --set methods.{method.index}.checkpoint=FILE"
+            )
+
+
+def _sweep(
+    config: BenchConfig,
+    source: Any,
+    run_dir: Path,
+    methods: list[MethodEntry],
+    cells: list[Cell],
+    isolate: bool,
+    log: Callable[[str], None],
+    ctx: DistContext,
+) -> list[dict[str, Any]]:
+    """The cells of the sweep not finished yet: their accuracy passes one after the other, then
+    their timed rounds (see run_sweep)."""
+    dataset_id = source.dataset_id
     done = ctx.broadcast(finished_keys(run_dir) if ctx.is_main else None)
     todo = [c for c in cells if c.key(dataset_id) not in done]
     if ctx.world_size > 1 and ctx.mode == "cells":
@@ -171,6 +221,8 @@ def run_sweep(
     if finished and ctx.is_main:
         log(f"resuming: {finished} of {len(cells)} cells already finished")
     sweep = _Sweep(config, source, run_dir, methods, isolate, ctx, log)
+    if ctx.is_main and todo:
+        _warn_random_weights(sorted({c.method for c in todo}, key=lambda m: m.index), log)
     if isolate:
         preload(sorted({m.plugin.partition(":")[0] for m in methods}))
     with sweep.progress(len(todo)).bar:
@@ -251,6 +303,8 @@ class _Sweep:
         progress = self._progress
         assert progress is not None
         progress.bar.set_description(f"[{index}/{total}] {cell.label()}")
+        if self.ctx.is_main:
+            update_sweep_state(self.run_dir, current=cell.key(self.info.dataset_id))
         folder = cell_dir(self.run_dir, cell, self.info.dataset_id)
         saved = saved_pending(cell, folder, cell.key(self.info.dataset_id))
         if saved is not None and not self.ctx.shards_videos:
@@ -294,6 +348,8 @@ class _Sweep:
             def started(index: int, cell: PendingCell) -> None:
                 bar.set_description(f"timing round {index}/{measure.rounds} {cell.cell.label()}")
                 bar.update(1)
+                if self.ctx.is_main:
+                    update_sweep_state(self.run_dir, current=cell.cell.key(self.info.dataset_id))
 
             run_rounds(pending, runner, measure.rounds, started)
         fastest = fastest_reference(pending)
