@@ -85,7 +85,6 @@ def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, Any]:
         stride=STRIDE,
         resolution=None,
         warmup=0,
-        time_model=False,
         feature_reuse=reuse,
     )
     return time.perf_counter() - start, outcome

@@ -33,11 +33,11 @@ import pytest
 import torch
 
 from vis_bench.api.registration import get_method
+from vis_bench.inference.timing import synchronize
 from vis_bench.measure.environment import environment
 from vis_bench.measure.load import read_load
 from vis_bench.measure.model_flops import clip_flops
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
-from vis_bench.measure.timing import synchronize
 from vis_bench.methods.common.fast_paths import FastPaths, prepare_for_inference
 from vis_bench.methods.common.ms_deform_attn_core import use_ms_deform_attn_core
 from vis_bench.methods.ifc.authors_loop import authors_loop_results

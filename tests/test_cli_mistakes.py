@@ -58,7 +58,9 @@ def test_setting_a_key_of_a_method_given_by_name(config, capsys, tmp_path):
     path = config(["toy"])
     missing = tmp_path / "nope.pth"
     assert main(["run", "--config", str(path), "--set", f"methods.0.checkpoint={missing}"]) == 2
-    assert "methods[0].checkpoint" in _error(capsys)
+    err = _error(capsys)  # the flag the user typed, not the resolved config's field
+    assert f"'--set methods.0.checkpoint={missing}'" in err and "checkpoint not found" in err
+    assert str(path) not in err
 
 
 def test_an_unknown_method_is_named_with_its_index(config, capsys):
@@ -134,3 +136,19 @@ def test_parity_with_a_folder_that_is_no_fixture(capsys, tmp_path):
     assert main(["parity", "--method", "minvis", "--fixture", str(tmp_path)]) == 2
     err = _error(capsys)
     assert str(tmp_path) in err and "meta.json is missing" in err
+
+
+def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, capsys):
+    text = tmp_path / "notes.pth"
+    text.write_text("these are notes, not weights\n")
+    assert main(["check-checkpoint", str(text)]) == 2
+    err = _error(capsys)
+    assert f"{text}: not a checkpoint" in err
+    assert "weights_only" not in err and "issue" not in err  # torch's advice does not apply
+
+
+def test_a_folder_given_for_a_checkpoint_or_a_config_is_called_a_folder(tmp_path, capsys):
+    assert main(["check-checkpoint", str(tmp_path)]) == 2
+    assert f"{tmp_path}: is a folder, not a checkpoint file" in _error(capsys)
+    assert main(["run", "--config", str(tmp_path)]) == 2
+    assert f"{tmp_path}: is a folder, not a config file" in _error(capsys)

@@ -46,7 +46,6 @@ def _run(plugin, feature_reuse: bool = True) -> list[dict]:
         MemorySource(**SOURCE),
         **SCHEDULE,
         warmup=0,
-        time_model=False,
         feature_reuse=feature_reuse,
     )
     assert outcome.num_videos == len(SOURCE["lengths"])

@@ -140,9 +140,7 @@ def _tiny(name: str, seed: int = 0):
 
 def _results(plugin, clip_length, stride):
     source = MemorySource(lengths=(7,), size=(48, 64))
-    outcome = run_method(
-        plugin, source, clip_length=clip_length, stride=stride, resolution=48, time_model=False
-    )
+    outcome = run_method(plugin, source, clip_length=clip_length, stride=stride, resolution=48)
     return sorted(outcome.results, key=lambda r: (r["category_id"], r["score"]))
 
 

@@ -29,9 +29,7 @@ def default_run():
 
 
 def _results(plugin, source, clip_length, stride):
-    outcome = run_method(
-        plugin, source, clip_length=clip_length, stride=stride, resolution=144, time_model=False
-    )
+    outcome = run_method(plugin, source, clip_length=clip_length, stride=stride, resolution=144)
     return sorted(outcome.results, key=lambda r: (r["video_id"], r["category_id"], r["score"]))
 
 

@@ -63,24 +63,51 @@ def _copy_run(tmp_path, name, change):
     return folder
 
 
+def _machine(gflops: float):
+    """A change that gives every record the machine reference speed `gflops`."""
+
+    def change(record):
+        record["speed"] = {**(record.get("speed") or {}), "reference_gflops": gflops}
+
+    return change
+
+
 def test_compare_runs_pairs_shared_cells_and_names_what_changed(tmp_path, capsys):
     def slower_and_other_threads(record):
+        _machine(100.0)(record)
         record["fps_end_to_end"] /= 2
         record["config"]["measure"]["repeats"] = 7
         record["environment"]["threads"] = 1
 
+    a = _copy_run(tmp_path, "a", _machine(100.0))
     b = _copy_run(tmp_path, "b", slower_and_other_threads)
-    cells = len(RecordSet.read([RUN]))
-    pairs, only_a, only_b = shared_cells(RecordSet.read([RUN]), RecordSet.read([b]))
+    cells = len(RecordSet.read([a]))
+    pairs, only_a, only_b = shared_cells(RecordSet.read([a]), RecordSet.read([b]))
     assert len(pairs) == cells and not only_a and not only_b
-    changes = setting_changes(RecordSet.read([RUN]), RecordSet.read([b]))
-    assert "config measure.repeats: 3 -> 7" in changes
+    changes = setting_changes(RecordSet.read([a]), RecordSet.read([b]))
+    assert any(c.startswith("config measure.repeats:") and c.endswith("-> 7") for c in changes)
     assert any(c.startswith("environment threads:") for c in changes)
-    assert main(["compare-runs", str(RUN), str(b)]) == 0
+    assert main(["compare-runs", str(a), str(b)]) == 0
     out = capsys.readouterr().out
-    assert f"## Shared cells ({cells})" in out and "0.50x" in out
+    # half the FPS on a machine as fast: the code is slower
+    assert f"## Shared cells ({cells})" in out and "| 0.50x" in out
     # the same predictions in both runs: every AP difference is 0 and not significant
     assert "+0.00 [+0.00, +0.00] n.s." in out
+
+
+def test_compare_runs_refuses_fps_of_machines_of_other_speeds(tmp_path, capsys):
+    def slower_machine(record):
+        _machine(40.0)(record)
+        record["fps_end_to_end"] /= 2
+
+    a = _copy_run(tmp_path, "a", _machine(100.0))
+    b = _copy_run(tmp_path, "b", slower_machine)
+    assert main(["compare-runs", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "not comparable (machine reference A 100, B 40 GFLOP/s)" in out
+    assert "| 0.50x" not in out  # the raw ratio is a property of the machines
+    assert main(["compare-runs", str(a), str(b), "--reference-tolerance", "2"]) == 0
+    assert "| 1.25x" in capsys.readouterr().out  # at equal machine speed: 0.5 / 0.4
 
 
 def test_compare_runs_lists_cells_of_one_run_only(tmp_path, capsys):

@@ -79,7 +79,6 @@ def _both(plugin, source, clip_length, stride, resolution):
             clip_length=clip_length,
             stride=stride,
             resolution=resolution,
-            time_model=False,
             feature_reuse=reuse,
         )
     return runs[True], runs[False]
@@ -158,7 +157,7 @@ def test_a_method_without_per_frame_stages_runs_infer_clip(one_thread):
 
     plugin = ToyPlugin.build({})
     source = _OneVideo(_video(6))
-    outcome = run_method(plugin, source, clip_length=3, stride=1, resolution=64, time_model=False)
+    outcome = run_method(plugin, source, clip_length=3, stride=1, resolution=64)
     assert not outcome.feature_reuse and outcome.reuse.frames_computed == 0
 
 

@@ -229,7 +229,7 @@ def test_the_shard_merge_reads_each_share_once_and_hands_the_merge_to_scoring(
     source = open_source(config.dataset)
     cell = sweep_run.expand_cells(config, sweep_run.resolve_methods(config))[0]
     job = sweep_run._job(cell, config, source, tmp_path / "results.json", "cpu")
-    outcome, merged = sweep_run._predict_shard(
+    outcome, merged, _ = sweep_run._predict_shard(
         job, config, source, _OneRank(), False, lambda n: None
     )
     assert reads == ["rank0.json"]

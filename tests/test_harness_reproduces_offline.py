@@ -61,9 +61,7 @@ def ifc():
 def test_ifc_harness_loop_equals_authors_loop(ifc, window, stride):
     frames = _smooth_video(7, 48, 64)
     source = _OneVideo(frames)
-    outcome = run_method(
-        ifc, source, clip_length=window, stride=stride, resolution=48, time_model=False
-    )
+    outcome = run_method(ifc, source, clip_length=window, stride=stride, resolution=48)
     clip = torch.from_numpy(frames).permute(0, 3, 1, 2)
     with torch.inference_mode():
         expected = authors_loop_results(
@@ -109,7 +107,6 @@ def test_seqformer_whole_video_through_the_harness_equals_inference_py(seqformer
         clip_length="all",
         stride=None,
         resolution=48,
-        time_model=False,
     )
     clip = seqformer.preprocess(torch.from_numpy(frames).permute(0, 3, 1, 2), 48)
     with torch.inference_mode():

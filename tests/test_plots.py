@@ -101,3 +101,27 @@ def test_the_legend_is_outside_the_axes(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(plt.Figure, "savefig", save)
     draw_plots(RecordSet.from_records(_records((144, 224))), tmp_path)
     assert len(seen) == 4 and all(seen)
+
+
+def test_points_apart_each_get_their_own_label():
+    """Two cells of a method at one AP but visibly apart in FPS: a label beside each point,
+    never one label naming both beside one of them."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    points = [(40.0, 42.5, "5"), (47.0, 42.5, "all")]  # about 20 pixels apart
+    ax.scatter([p[0] for p in points], [p[1] for p in points])
+    ax.set_xlim(20, 200)
+    ax.set_ylim(20, 55)
+    fig.tight_layout()
+    labels = merged(points, ax)
+    assert [(label.text, label.x) for label in labels] == [("T=5", 40.0), ("T=all", 47.0)]
+    plt.close(fig)
+
+
+def test_the_memory_plot_shows_the_tables_memory_column():
+    """Its axis is the quantity a table shows, under the table's name for it."""
+    from vis_bench.report.plots_sweep import memory_column
+    from vis_bench.report.tables import HEADINGS
+
+    frame = records_frame(RecordSet.from_records(_records()))
+    column, label = memory_column(frame)
+    assert column in HEADINGS and label.startswith(HEADINGS[column])

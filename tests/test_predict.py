@@ -103,6 +103,7 @@ def test_predict_gives_the_runs_predictions_and_scores(one_video_run, kind, caps
         assert sheet.size[0] >= 480
     summary = json.loads((out / "predict.json").read_text())
     assert summary["checkpoint"] == CHECKPOINT and summary["clip_length"] == 5
+    assert (summary["width"], summary["height"]) == (case["video"].width, case["video"].height)
 
 
 def test_predict_names_what_is_missing(tmp_path, capsys):
@@ -139,3 +140,61 @@ def test_a_video_file_without_the_video_extra_names_the_extra(tmp_path, monkeypa
     monkeypatch.setattr(builtins, "__import__", blocked)
     assert main(["predict", "--method", "ifc", "--video", str(tmp_path / "clip.mp4")]) == 2
     assert "pip install 'vis-bench[video]'" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_video_is_named_without_ffmpegs_banner(tmp_path, capsys):
+    pytest.importorskip("imageio_ffmpeg")
+    for name in ("README.txt", "notes.mp4"):  # a text file, and one renamed .mp4
+        (tmp_path / name).write_text("hello\n")
+        assert main(["predict", "--method", "ifc", "--video", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"{tmp_path / name}: field '--video': not a video ffmpeg can read" in err
+        assert "Invalid data" in err  # ffmpeg's reason is kept
+        assert "ffmpeg version" not in err and "configuration:" not in err  # its banner is not
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_frames_of_mixed_sizes_are_named_against_the_first_frame(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    Image.new("RGB", (64, 48)).save(frames / "00000.jpg")
+    Image.new("RGB", (80, 48)).save(frames / "00001.jpg")
+    assert main(["predict", "--method", "ifc", "--video", str(frames)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "image is 80x48 (width x height) but the folder's first frame (00000.jpg) is 64x48" in err
+    )
+    assert "record" not in err  # predict has no video record
+
+
+def test_an_mp4_animation_without_its_writer_is_refused_before_the_model_runs(
+    tmp_path, monkeypatch, capsys
+):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def blocked(name, *args, **kwargs):
+        if name.startswith("imageio_ffmpeg"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    Image.new("RGB", (64, 48)).save(frames / "00000.jpg")
+    monkeypatch.setattr(builtins, "__import__", blocked)
+    argv = ["predict", "--method", "ifc", "--video", str(frames), "--animation", "mp4"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "field '--animation'" in captured.err and "--animation gif" in captured.err
+    assert captured.out == ""  # nothing ran: the model line is printed before it runs
+
+
+def test_a_frame_that_is_no_image_is_named(tmp_path, capsys):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    (frames / "00000.jpg").write_text("not a jpeg")
+    assert main(["predict", "--method", "ifc", "--video", str(frames)]) == 2
+    err = capsys.readouterr().err
+    assert f"{frames / '00000.jpg'}: field '--video': cannot decode image" in err
+    assert "Traceback" not in err

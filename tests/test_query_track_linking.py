@@ -73,7 +73,7 @@ def test_the_harness_hands_a_stateful_method_its_state():
     track stays the bright one in every frame of the video."""
     plugin = get_method("toy-stateful").build({})
     source = MemorySource(lengths=(7,))  # a bright square moving right on black
-    outcome = run_method(plugin, source, clip_length=2, stride=2, resolution=None, time_model=False)
+    outcome = run_method(plugin, source, clip_length=2, stride=2, resolution=None)
     assert len(outcome.results) == 2
     bright = [r for r in outcome.results if decode(r["segmentations"][0])[8, 4]]
     assert len(bright) == 1
@@ -95,7 +95,7 @@ def test_a_stateful_method_is_told_how_many_frames_earlier_clips_covered(monkeyp
 
     monkeypatch.setattr(plugin, "infer_clip", recording)
     source = MemorySource(lengths=(7,))
-    run_method(plugin, source, clip_length=3, stride=2, resolution=None, time_model=False, warmup=0)
+    run_method(plugin, source, clip_length=3, stride=2, resolution=None, warmup=0)
     # windows 0-2, 2-4, 4-6: frames 2 and 4 were covered by the clip before
     assert handed == [(3, 0, True), (3, 1, False), (3, 1, False)]
     linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [])
@@ -152,10 +152,8 @@ def test_minvis_through_the_harness_equals_its_whole_video_inference():
         }
     )
     source = MemorySource(lengths=(8,))
-    whole = run_method(
-        plugin, source, clip_length="all", stride=None, resolution=None, time_model=False
-    )
-    windows = run_method(plugin, source, clip_length=3, stride=3, resolution=None, time_model=False)
+    whole = run_method(plugin, source, clip_length="all", stride=None, resolution=None)
+    windows = run_method(plugin, source, clip_length=3, stride=3, resolution=None)
     assert len(whole.results) == 10
 
     def key(results: list[dict]) -> list:

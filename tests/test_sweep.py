@@ -20,6 +20,7 @@ from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.report.records import read_records
 from vis_bench.sweep import expand_cells, resolve_methods, run_sweep, sweep_records
+from vis_bench.sweep.rounds import PENDING_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUIET = {"log": lambda s: None}
@@ -43,11 +44,14 @@ def cells_of(cfg):
 
 
 def test_expand_cells_products_schedule_pairs_and_resolved_strides():
-    cells = cells_of(config(stride=[None, 2, 5]))
-    # "all" keeps one cell with no stride; T=4 with S=5 would skip frames and is left out;
-    # a null stride is resolved to ceil(T/2), so it is the same cell as S=2
-    assert [(c.clip_length, c.stride) for c in cells[:2]] == [("all", None), (4, 2)]
-    assert len(cells) == 4
+    cells = cells_of(config(stride=[None, 2, 4]))
+    # "all" keeps one cell with no stride; a null stride is resolved to ceil(T/2), so it is the
+    # same cell as S=2
+    assert [(c.clip_length, c.stride) for c in cells[:3]] == [("all", None), (4, 2), (4, 4)]
+    assert len(cells) == 6
+    # T=4 with S=5 would skip frames: refused when the config is read, as predict refuses it
+    with pytest.raises(InputError, match=r"sweep\.stride.*stride 5 is longer than clip length 4"):
+        config(stride=[None, 5])
     pairs = cells_of(config(clip_schedule=[[5, 3], [10, 5]]))
     assert [(c.clip_length, c.stride) for c in pairs[:2]] == [(5, 3), (10, 5)]
     assert pairs[0].label() == "toy T=5 S=3 cpu fp32"
@@ -194,30 +198,45 @@ SWEEP_SCRIPT = textwrap.dedent(
 )
 
 
+def _kill_when(process: subprocess.Popen, ready) -> None:
+    """SIGKILL `process` once `ready()` holds (as long as a loaded machine needs: the state on
+    disk, not the clock, decides when)."""
+    deadline = time.monotonic() + 300
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _pending(run_dir: Path) -> list[Path]:
+    return sorted(run_dir.glob(f"cells/*/{PENDING_FILE}"))
+
+
 @pytest.mark.slow
 def test_killed_sweep_resumes_with_the_same_records(tmp_path):
     run_dir = tmp_path / "run"
     script = tmp_path / "sweep.py"
     script.write_text(SWEEP_SCRIPT.format(root=str(REPO_ROOT), run_dir=str(run_dir)))
     env = {**os.environ, "VIS_BENCH_TOY_SLEEP": "0.3"}
+    # killed during the accuracy passes: the cells done so far wait for their rounds on disk
     slow = subprocess.Popen([sys.executable, str(script)], cwd=REPO_ROOT, env=env)
-    # wait (as long as a loaded machine needs) until one cell is recorded, then kill the sweep:
-    # the count of records, not the clock, decides when
-    deadline = time.monotonic() + 300
-    while not read_records(run_dir) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(slow.pid, signal.SIGKILL)
-    slow.wait()
-    partial = read_records(run_dir)
-    assert 1 <= len(partial) < 4, "the sweep should have been killed mid-way"
+    _kill_when(slow, lambda: len(_pending(run_dir)) >= 2)
+    waiting = _pending(run_dir)
+    assert 2 <= len(waiting) < 4 and not read_records(run_dir)
+    predicted = {path.parent: (path.parent / "results.json").stat().st_mtime_ns for path in waiting}
     subprocess.run([sys.executable, str(script)], cwd=REPO_ROOT, check=True)
     records = read_records(run_dir)
     assert len(records) == 4
     assert sorted(str(r["clip_length"]) for r in records) == ["2", "3", "4", "all"]
-    assert all(r["status"] == "ok" for r in records)
+    assert all(r["status"] == "ok" and r["speed"]["rounds_timed"] == 3 for r in records)
     assert len({r["key"] for r in records}) == 4
-    # finished cells were not redone: their lines are unchanged
-    assert records[: len(partial)] == partial
+    assert not _pending(run_dir)  # each cell recorded once, its accuracy pass then let go
+    # the accuracy passes done before the kill were not done again
+    for folder, mtime in predicted.items():
+        assert (folder / "results.json").stat().st_mtime_ns == mtime
+    # a rerun of the finished run has nothing left to do: the records are unchanged
+    subprocess.run([sys.executable, str(script)], cwd=REPO_ROOT, check=True)
+    assert read_records(run_dir) == records
 
 
 def test_a_checkpoint_replaced_under_the_same_path_makes_its_cells_unfinished(tmp_path):

@@ -47,3 +47,32 @@ def test_synth_occlusion_writes_ovis_labels(tmp_path, capsys):
     assert tracks and all(len(t["occlusion"]) == len(t["segmentations"]) for t in tracks)
     assert main([*argv, "--overwrite", "--occlusion", "2"]) == 2
     assert "occlusion" in capsys.readouterr().err
+
+
+def test_a_synth_folder_is_dataset_kind_synth_and_no_other(tmp_path):
+    """Its pages call it synth, never a real dataset whose published numbers would be set
+    beside it; a real kind on a synth folder (and synth on another file) is refused."""
+    import pytest
+
+    from vis_bench.config import parse_config
+    from vis_bench.errors import InputError
+    from vis_bench.inference.sources import open_source
+
+    out = tmp_path / "data"
+    argv = ["synth", "--out", str(out), "--videos", "2", "--height", "40", "--width", "56"]
+    assert main([*argv, "--min-frames", "2", "--max-frames", "3"]) == 0
+
+    def config(kind, annotations=out / "annotations.json"):
+        dataset = {"kind": kind, "annotations": str(annotations), "frames": str(out / "JPEGImages")}
+        return parse_config({"name": "s", "dataset": dataset, "methods": ["ifc"]}, "s.yaml")
+
+    source = open_source(config("synth").dataset)
+    assert source.label() == "synth annotations.json (2 videos)"
+    assert source.dataset_id.startswith("synth:")
+    with pytest.raises(InputError, match="written by `run_bench.py synth`.*dataset.kind: synth"):
+        open_source(config("ytvis2019").dataset, "s.yaml")
+    other = tmp_path / "other.json"
+    data = json.loads((out / "annotations.json").read_text())
+    other.write_text(json.dumps({**data, "info": {"description": "someone's own"}}))
+    with pytest.raises(InputError, match="kind synth is a folder written by"):
+        open_source(config("synth", other).dataset, "s.yaml")

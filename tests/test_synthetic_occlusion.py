@@ -136,8 +136,8 @@ def test_sweep_over_an_occluded_split_records_the_breakdown(occluded, tmp_path):
     config = parse_config(
         {
             "name": "occluded",
-            "dataset": {
-                "kind": "ovis",
+            "dataset": {  # a synth folder is kind synth: its occlusion labels pick OVIS's metric
+                "kind": "synth",
                 "annotations": str(occluded / "annotations.json"),
                 "frames": str(occluded / "JPEGImages"),
             },

@@ -21,6 +21,12 @@ def _seg(shape=(H, W)):
     return rle.encode(np.ones(shape, np.uint8))
 
 
+def _distinct(i: int):
+    """A mask of its own for each i (the pixels of i's bits): predictions that are no copies."""
+    bits = np.array([(i + 1) >> k & 1 for k in range(H * W)], np.uint8).reshape(H, W)
+    return rle.encode(bits)
+
+
 def _ok(**overrides):
     entry = {"video_id": 1, "category_id": 2, "score": 0.5, "segmentations": [_seg(), None, _seg()]}
     entry.update(overrides)
@@ -54,7 +60,7 @@ def _codes(report):
 
 
 def test_clean_file_has_no_problems(check):
-    report = check([_ok(), _ok(score=1)])
+    report = check([_ok(), _ok(score=1, segmentations=[_distinct(0), None, None])])
     assert report.problems == [] and report.ok(strict=True)
 
 
@@ -131,7 +137,9 @@ def test_unknown_category_is_an_error(check):
 
 
 def test_more_than_100_results_per_video_and_category(check):
-    report = check([_ok(score=i / 200) for i in range(101)])
+    report = check(
+        [_ok(score=i / 200, segmentations=[_distinct(i), None, None]) for i in range(101)]
+    )
     assert _codes(report) == [("warning", "too-many")]
 
 
@@ -198,7 +206,7 @@ def test_ovis_split_makes_frame_count_mismatch_an_error(tmp_path, split):
 
 def test_ovis_result_occlusion_fields_must_parse(tmp_path):
     good = _ok(occlusion=["no_occlusion", None, "severe_occlusion"])
-    bad = _ok(occlusion=[None, None, None])
+    bad = _ok(occlusion=[None, None, None], segmentations=[_distinct(0), None, None])
     report = validate_results(_ovis_split(tmp_path), _write(tmp_path, [good, bad]))
     assert _codes(report) == [("error", "bad-occlusion")]
     assert report.errors[0].index == 1 and report.errors[0].field == "occlusion"

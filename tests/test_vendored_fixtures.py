@@ -26,6 +26,7 @@ def test_vendored_fixtures_are_present():
         "ifc/public",
         "mssts/public",
         "ytvis_eval/public",
+        "ytvis2022_eval/public",
         "ovis_eval/public",
         "backbones/public",
         "mask2former_vis/public",

@@ -158,9 +158,7 @@ class _OneVideo:
 
 
 def _results(plugin, source, clip_length, stride):
-    outcome = run_method(
-        plugin, source, clip_length=clip_length, stride=stride, resolution=64, time_model=False
-    )
+    outcome = run_method(plugin, source, clip_length=clip_length, stride=stride, resolution=64)
     return outcome.results
 
 

@@ -24,9 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def _run(clip_length, stride):
     plugin = get_method("toy-refining").build({})
     source = MemorySource(lengths=(7, 4))
-    return run_method(
-        plugin, source, clip_length=clip_length, stride=stride, resolution=None, time_model=False
-    )
+    return run_method(plugin, source, clip_length=clip_length, stride=stride, resolution=None)
 
 
 def test_every_clip_schedule_gives_the_same_refined_results():

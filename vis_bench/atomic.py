@@ -95,3 +95,91 @@ def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
         if target.exists():
             raise FileExistsError(f"{target} appeared while it was being generated") from err
         raise
+
+
+def check_output_file(path: str | Path, field: str | None = None) -> Path:
+    """Check, before any work, that a file can be written at `path`: it is not a folder, and
+    the folder it goes in is one (or can be made in a folder that is) and is writable.
+
+    Every command checks its output paths with this or `check_output_folder` first, so a wrong
+    path fails in a second with an InputError naming it, not after the work as a traceback.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(
+            "is a folder, but a file is written here: give the path of a file (a new name in "
+            "this folder, for instance)",
+            path=str(path),
+            field=field,
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(
+            "is no plain file (a device, a pipe or a socket), and a file written here replaces "
+            "what is there: give the path of a file",
+            path=str(path),
+            field=field,
+        )
+    _check_writable_parent(path.parent, path, field)
+    return path
+
+
+def check_output_folder(path: str | Path, field: str | None = None) -> Path:
+    """Check, before any work, that a folder can be written at `path`: it is a folder (or does
+    not exist yet and can be made in a folder that is) and is writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(
+            "is a file, but a folder is written here: give a folder's path (a new one, or an "
+            "existing folder)",
+            path=str(path),
+            field=field,
+        )
+    _check_writable_parent(path, path, field)
+    return path
+
+
+def _check_writable_parent(folder: Path, target: Path, field: str | None) -> None:
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise InputError(
+            f"{existing} is a file, not a folder, so nothing can be written under it: choose "
+            "another path",
+            path=str(target),
+            field=field,
+        )
+    reason = unwritable_reason(existing)
+    if reason is not None:
+        raise InputError(
+            f"cannot write in {existing} ({reason}): choose a folder you can write to",
+            path=str(target),
+            field=field,
+        )
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path` or its nearest ancestor that exists (the folder new folders would be made in)."""
+    path = path.absolute()
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why nothing can be created in `folder` (None: it can). Permissions and a read-only
+    file system are asked of the system; a file is then made and removed, which also finds
+    what permissions do not show (an immutable folder; root ignores permissions)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        return "read-only file system" if read_only else "no permission to write there"
+    try:
+        _probe(folder)
+    except OSError as err:
+        return (err.strerror or str(err)).lower()
+    return None
+
+
+def _probe(folder: Path) -> None:
+    """Create and remove an empty file in `folder` (raises OSError where that fails)."""
+    fd, name = tempfile.mkstemp(prefix=".vis-bench-write-check-", dir=folder)
+    os.close(fd)
+    os.unlink(name)

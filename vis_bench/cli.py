@@ -10,6 +10,12 @@ them all) works without the numeric stack (tests/test_command_imports.py).
 `--help` lists the commands grouped by who uses them (`GROUPS`), so someone scoring a results file
 does not have to read past the model developers' tools. The repository's own tooling (the
 generated doc numbers) is no command of the package: `python -m tools` in a checkout.
+
+No usage ends in a traceback: a `VisBenchError` is one line on stderr (exit 2), and so is an
+error of the file system that names its file (a folder that cannot be written, a disk that is
+full); every command checks its output paths before it starts (`atomic.check_output_file`), so
+the latter is a last resort. A command whose output is piped into a reader that stops early
+(`| head`) ends quietly with exit 141, as a process ended by SIGPIPE does in a shell.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ GROUPS = {
 }
 #: where a command that declares no (known) GROUP is listed
 OTHER_GROUP = "other"
+#: exit status of a command whose reader closed the pipe early (128 + SIGPIPE, as a shell gives)
+BROKEN_PIPE = 141
 #: set by `main` once a command that declares `EXIT_WITHOUT_TEARDOWN` has run (see `finish`)
 _skip_teardown = False
 
@@ -125,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         module = commands[args.command]
         code = int(module.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         global _skip_teardown
         _skip_teardown = bool(getattr(module, "EXIT_WITHOUT_TEARDOWN", False))
         return code
@@ -134,6 +143,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE
+    except OSError as err:
+        if err.filename is None:
+            raise
+        print(f"error: {file_system_message(err)}", file=sys.stderr)
+        return 2
+
+
+def file_system_message(err: OSError) -> str:
+    """One line for an error of the file system: the path, what went wrong and what to do."""
+    what = (err.strerror or str(err)).lower()
+    where = err.filename if err.filename2 is None else f"{err.filename} -> {err.filename2}"
+    return f"{where}: {what}: check the path, its permissions and the free space, or choose another"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: the reader is gone, and the interpreter's own flush at
+    exit would otherwise report the closed pipe once more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's capture)
+        pass
 
 
 def finish(code: int) -> NoReturn:
@@ -145,7 +180,11 @@ def finish(code: int) -> NoReturn:
     on a released-size GT that teardown is a noticeable share of a whole `eval` process.
     """
     if _skip_teardown:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            code = BROKEN_PIPE
         os._exit(code)
     sys.exit(code)

@@ -22,16 +22,25 @@ from vis_bench.api.options import build_dataclass, unknown_key_message
 from vis_bench.api.timing import COMPILE_MODES, PROTOCOL_NAMES
 from vis_bench.errors import InputError
 
-DATASET_KINDS = ("synthetic", "ytvis2019", "ytvis2021", "ovis")
+#: synthetic: generated on first use from the config's options; synth: a folder written by
+#: `run_bench.py synth` (given by path, like the real datasets that follow); `custom`: a
+#: YouTube-VIS-layout dataset of one's own (e.g. `import-vos`'s folder); `ytvis2022`: YouTube-VIS
+#: 2022, scored on its short and long sets apart (`short_videos`, `long_videos`)
+DATASET_KINDS = ("synthetic", "synth", "ytvis2019", "ytvis2021", "ytvis2022", "ovis", "custom")
+#: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
+#: not use them keep the hash they had before the keys existed
+OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups")
 DTYPES = ("fp32", "fp16", "bf16")
 
 
 @dataclass
 class DatasetConfig:
-    """Where videos come from: the project's synthetic set, or a real dataset given by path."""
+    """Where videos come from: the project's synthetic set, a folder `synth` wrote, or a real
+    dataset given by path."""
 
     kind: str = "synthetic"
-    #: real datasets: the annotation JSON and the folder holding `file_names`
+    #: real datasets: the annotation JSON and the folder holding `file_names` (`annotations` may
+    #: name `import-vos`'s output folder: its annotations.json, and frames/ unless `frames` is set)
     annotations: str | None = None
     frames: str | None = None
     #: real datasets, instead of `annotations`: a split manifest written by `run_bench.py split`
@@ -56,6 +65,13 @@ class DatasetConfig:
     sizes: list[str] | None = None
     #: synthetic data: objects enter, leave and re-enter over long videos (synthetic_long.py)
     long_video: bool = False
+    #: ytvis2022: the short and the long set, each its ground-truth file (gt_short.json,
+    #: gt_long.json) or a list of video ids; cells get the 2022 scoring's figures (mAP, AP_S, AP_L)
+    short_videos: str | list[int] | None = None
+    long_videos: str | list[int] | None = None
+    #: every AP/AR line per group of categories: a JSON file or mapping (group -> category ids),
+    #: or a field of the ground truth's categories (LV-VIS: partition)
+    category_groups: str | dict[str, list[int]] | None = None
 
 
 @dataclass
@@ -113,14 +129,26 @@ class SweepConfig:
 
 @dataclass
 class MeasureConfig:
-    """Which measurements to take and how (warm-up and repeats apply to model-only timing)."""
+    """Which measurements to take and how (docs/fps.md says what the speed settings do)."""
 
     ap: bool = True
     fps: bool = True
     flops: bool = True
     memory: bool = True
+    #: untimed clips before a timed pass (one-time costs stay out of every FPS)
     warmup: int = 1
+    #: repeats of the `single_clip` protocol
     repeats: int = 3
+    #: timed rounds per cell after every cell's accuracy pass, interleaved across the sweep's
+    #: cells (A B C A B C ...) so that a change in the machine's load hits every cell alike
+    rounds: int = 3
+    #: a round times whole videos in dataset order until it has at least this many frames and
+    #: seconds (and at least one video); the first round fixes the videos for the later ones
+    round_frames: int = 1
+    round_seconds: float = 1.0
+    #: FPS is marked noisy when the machine's reference speed moved by more than this share
+    #: ((max - min) / median) over the cell's rounds
+    noisy_threshold: float = 0.25
     threads: int | None = None
     #: a cell's worker still running after this many seconds is stopped and the cell recorded
     #: as failed ("timed out after N s"); null: no limit
@@ -133,7 +161,8 @@ class MeasureConfig:
     #: clips; false recomputes every clip's frames (a published FPS may be defined either way)
     feature_reuse: bool = True
     #: the timing protocols measured per cell (docs/timing_protocols.md): end_to_end (the
-    #: reference: every frame to its RLE), model (`infer_clip` alone, median of repeats) and
+    #: reference: every frame to its RLE), model (the model stage of that same pass),
+    #: single_clip (`infer_clip` alone on one clip, median of repeats) and
     #: authors (the protocol the method's spec declares its authors used)
     protocols: list[str] = field(default_factory=lambda: ["end_to_end", "model"])
     #: per-frame latency of a live stream, replayed from the end-to-end run's clip timings
@@ -168,16 +197,61 @@ class BenchConfig:
     notes: str = ""
     #: where it was read from (for error messages and provenance); not a YAML key
     source: str = ""
+    #: fields the command line gave (or took from another place of the file): field -> where
+    #: the user wrote it, for error messages (`rebased`); not a YAML key
+    origins: dict[str, Origin] = field(default_factory=dict)
+    #: what loading it left out of the file, for the command to say (not a YAML key)
+    load_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data.pop("source")
+        for key in ("source", "origins", "load_notes"):
+            data.pop(key)
+        for key in OPTIONAL_DATASET_KEYS:
+            if data["dataset"][key] is None:
+                del data["dataset"][key]
         return data
 
     def config_hash(self) -> str:
         """Stable short hash of everything that defines the run (not where it was read from)."""
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the user wrote a config field: a flag of the command line (`path` None, `field`
+    the flag as typed) or another field of the file (e.g. the entry `--set method=NAME` kept)."""
+
+    path: str | None
+    field: str
+
+
+def rebased(err: InputError, origins: dict[str, Origin]) -> InputError:
+    """`err` naming the place the user wrote its field (the flag, or the file's own field),
+    instead of the resolved config's; `err` itself where no origin covers its field."""
+    if not err.field or not origins:
+        return err
+    for key in sorted(origins, key=len, reverse=True):
+        if err.field == key or err.field.startswith((f"{key}.", f"{key}[")):
+            origin = origins[key]
+            rest = err.field[len(key) :] if origin.path is not None else ""
+            # an entry's place (`methods[4]`) is named in advice too; a key such as
+            # `sweep.device` is also part of the advice's own `--set` text, left as it is
+            message = err.message.replace(key, origin.field) if "[" in key else err.message
+            return InputError(message, path=origin.path, field=origin.field + rest)
+    return err
+
+
+def override_origins(overrides: list[str]) -> dict[str, Origin]:
+    """`--set KEY=VALUE` items by the config field they set (`methods.4.checkpoint` ->
+    `methods[4].checkpoint`), each pointing at the flag as typed."""
+    origins = {}
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        field_name = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
+        origins[field_name] = Origin(None, f"--set {item}")
+    return origins
 
 
 _SECTION_TYPES = {
@@ -216,6 +290,7 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
                 path=source,
                 field="sweep.clip_schedule",
             )
+    _check_schedule_pairs(sweep, source)
     for value in sweep.video_frames:
         if value is not None and value < 1:
             raise InputError(
@@ -240,8 +315,34 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
             )
 
 
+def _check_schedule_pairs(sweep: SweepConfig, source: str) -> None:
+    """Every (T, S) of clip_length x stride is a schedule that sees every frame (S <= T), as
+    `predict --stride` requires: a pair that would skip frames is refused, never dropped."""
+    if sweep.clip_schedule:
+        return
+    for t in sweep.clip_length:
+        for s in sweep.stride:
+            if t != "all" and s is not None and s > t:
+                raise InputError(
+                    f"stride {s} is longer than clip length {t}: the frames between clips would "
+                    f"never be seen. Give strides <= every clip length (null: ceil(T/2)), or the "
+                    f"(T, S) pairs themselves in sweep.clip_schedule, e.g. [[{t}, {t}], [all]]",
+                    path=source,
+                    field="sweep.stride",
+                )
+
+
 #: measure fields that must be at least this (a count of runs, threads or seconds)
-_MEASURE_MINIMUM = {"warmup": 0, "repeats": 1, "threads": 1, "cell_timeout_s": 1e-9}
+_MEASURE_MINIMUM = {
+    "warmup": 0,
+    "repeats": 1,
+    "threads": 1,
+    "cell_timeout_s": 1e-9,
+    "rounds": 1,
+    "round_frames": 1,
+    "round_seconds": 0,
+    "noisy_threshold": 0,
+}
 
 
 def _check_measure(measure: MeasureConfig, source: str) -> None:
@@ -329,11 +430,49 @@ def _check_split(dataset: DatasetConfig, source: str) -> None:
         ) from None
 
 
+def _check_video_sets(dataset: DatasetConfig, source: str) -> None:
+    """YouTube-VIS 2022 needs both sets; no other kind takes them."""
+    for key in ("short_videos", "long_videos"):
+        given = getattr(dataset, key) is not None
+        if given != (dataset.kind == "ytvis2022"):
+            raise InputError(
+                "YouTube-VIS 2022 is scored on its short and long sets: give both (a set's "
+                "ground-truth file, e.g. gt_short.json, or a list of video ids)"
+                if not given
+                else "only a ytvis2022 dataset is scored on short and long sets; set "
+                "dataset.kind: ytvis2022 or drop the key",
+                path=source,
+                field=f"dataset.{key}",
+            )
+
+
+def _resolve_imported_folder(dataset: DatasetConfig, source: str) -> None:
+    """`annotations` naming `import-vos`'s output folder: its annotations.json, and its frames/
+    unless `frames` names another folder."""
+    if dataset.annotations is None or not Path(dataset.annotations).is_dir():
+        return
+    from vis_bench.data.vos_import import ANNOTATIONS_FILE, OUTPUT_FRAMES_DIR
+
+    folder = Path(dataset.annotations)
+    if not (folder / ANNOTATIONS_FILE).is_file():
+        raise InputError(
+            f"a folder, but without {ANNOTATIONS_FILE}; name the annotation file, or the folder "
+            "import-vos wrote",
+            path=source,
+            field="dataset.annotations",
+        )
+    dataset.annotations = str(folder / ANNOTATIONS_FILE)
+    if dataset.frames is None:
+        dataset.frames = str(folder / OUTPUT_FRAMES_DIR)
+
+
 def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
     if dataset.kind not in DATASET_KINDS:
         raise InputError(
             f"{dataset.kind!r} is not one of {DATASET_KINDS}", path=source, field="dataset.kind"
         )
+    _check_video_sets(dataset, source)
+    _resolve_imported_folder(dataset, source)
     if dataset.occlusion is not None and not 0.0 <= dataset.occlusion <= 1.0:
         raise InputError(
             f"must be a share in 0..1 or null, got {dataset.occlusion}",
@@ -495,6 +634,8 @@ def read_yaml_config(
     from vis_bench.shipped import resolve
 
     path = resolve(path)  # a shipped config by its repository path (configs/...) from anywhere
+    if path.is_dir():
+        raise InputError(f"is a folder, not a {kind} file: give the YAML file", path=str(path))
     if not path.is_file():
         raise InputError(f"{kind} file not found", path=str(path))
     try:
@@ -525,14 +666,67 @@ def expand_method_shorthand(overrides: list[str]) -> list[str]:
     return expanded
 
 
+def keep_named_entry(
+    data: dict[str, Any], overrides: list[str], source: str, checkpoint: str | None = None
+) -> tuple[list[str], dict[str, Origin], list[str]]:
+    """`--set method=NAME` on a config that has entries named NAME: the sweep runs those entries
+    (their checkpoints, options and label spaces kept), not a bare NAME with random weights.
+    With `--checkpoint FILE` the user names the weights, so NAME runs bare with that file (an
+    entry's options belong to its own checkpoint), and a note says what was left out.
+
+    Returns the overrides left to apply (the shorthand gone where an entry was kept; a released
+    checkpoint's name still runs at its own test size), where methods[0] came from, and notes."""
+    methods = data.get("methods") if isinstance(data, dict) else None
+    rest, origins, notes = [], {}, []
+    for item in overrides:
+        key, _, value = item.partition("=")
+        name = value.strip()
+        if key.strip() != METHOD_SHORTHAND:
+            rest.append(item)
+            continue
+        found = [
+            i
+            for i, entry in enumerate(methods if isinstance(methods, list) else [])
+            if (entry.get("name") if isinstance(entry, dict) else entry) == name
+        ]
+        if not found or checkpoint is not None:
+            rest.append(item)
+            origins["methods[0]"] = Origin(None, f"--set {item}")
+            notes += [_left_out(methods[i], i, name, source) for i in found]
+            continue
+        data["methods"] = [methods[i] for i in found]
+        origins = {f"methods[{n}]": Origin(source, f"methods[{i}]") for n, i in enumerate(found)}
+        if "." in name and not any(
+            i.split("=", 1)[0].strip() == "sweep.resolution" for i in overrides
+        ):
+            rest.append("sweep.resolution=[null]")
+    return rest, origins, notes
+
+
+def _left_out(entry: Any, index: int, name: str, source: str) -> str:
+    given = {k: v for k, v in entry.items() if k != "name"} if isinstance(entry, dict) else {}
+    return (
+        f"--set method={name} --checkpoint FILE runs {name} with FILE and the options stored in "
+        f"it; {source}'s methods[{index}] ({given or 'no settings'}) is left out"
+    )
+
+
 def load_config(
     path: str | Path, overrides: list[str] | None = None, checkpoint: str | None = None
 ) -> BenchConfig:
     """Read, override and validate a YAML config file, for running it on this machine.
 
-    `checkpoint` is the file of the config's one method (`run --checkpoint FILE`)."""
-    data = read_yaml_config(path, expand_method_shorthand(list(overrides or [])))
+    `checkpoint` is the file of the config's one method (`run --checkpoint FILE`). An error in
+    a field the command line gave names the flag, not the resolved config (`rebased`)."""
+    source = str(path)
+    data = read_yaml_config(path)
+    overrides, origins, notes = keep_named_entry(data, list(overrides or []), source, checkpoint)
+    data = apply_overrides(data, expand_method_shorthand(overrides), source)
+    origins.update(
+        override_origins([o for o in overrides if not o.startswith(METHOD_SHORTHAND + "=")])
+    )
     if checkpoint is not None:
+        origins["methods[0].checkpoint"] = Origin(None, "--checkpoint")
         methods = data.get("methods")
         if not isinstance(methods, list) or len(methods) != 1:
             raise InputError(
@@ -544,8 +738,13 @@ def load_config(
             )
         entry = methods[0] if isinstance(methods[0], dict) else {"name": methods[0]}
         methods[0] = {**entry, "checkpoint": checkpoint}
-    config = parse_config(data, str(path))
-    check_devices_available(config.sweep.device, str(path))
+    try:
+        config = parse_config(data, source)
+        check_devices_available(config.sweep.device, source)
+    except InputError as err:
+        raise rebased(err, origins) from None
+    config.origins = origins
+    config.load_notes = notes
     return config
 
 

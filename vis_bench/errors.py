@@ -16,6 +16,8 @@ class InputError(VisBenchError, ValueError):
     def __init__(self, message: str, *, path: str | None = None, field: str | None = None):
         self.path = path
         self.field = field
+        #: the message without where it is (for a caller that names the place again)
+        self.message = message
         where = []
         if path is not None:
             where.append(str(path))

@@ -103,12 +103,15 @@ def _dataset_kind_and_file(dataset: Any) -> tuple[str | None, str | None]:
     return kind, (Path(file).stem.lower() if file else None)
 
 
-def _split_matches(split: str, file_stem: str | None) -> bool:
+def _split_matches(split: str, file_stem: str | None, kind: str | None = None) -> bool:
     """The record's annotation file is that split: "valid" matches valid.json, val.json, ...
-    (a held-out part of train, holdout.json, never matches a published valid number)."""
+    (a held-out part of train, holdout.json, never matches a published valid number). YouTube-VIS
+    2022's valid ground truth is the scoring program's gt.json."""
     if file_stem is None:
         return True
     if split == "valid":
+        if kind == "ytvis2022" and file_stem == "gt":
+            return True
         return file_stem in ("valid", "val") or "valid" in file_stem
     return split in file_stem
 
@@ -135,7 +138,7 @@ def _matches(entry: dict[str, Any], record: dict[str, Any], defaults: dict[str, 
     variant = record.get("variant")
     if variant and entry.get("variant") not in (None, variant):
         return False
-    if not _split_matches(str(setting["split"]), stem):
+    if not _split_matches(str(setting["split"]), stem, kind):
         return False
     ours = _record_setting(record, defaults)
     lengths = setting["clip_length"]

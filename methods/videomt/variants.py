@@ -2,10 +2,11 @@
 HuggingFace repository tue-mps/VidEoMT; no checksum published).
 
 The DINOv2 models load here: ViT-S/B/L for YouTube-VIS 2019, ViT-L for 2021, 2022 and OVIS (25
-classes, shorter side 544; the others 448). YouTube-VIS 2022 is scored by its long-video AP
-(AP^L), which vis-bench's metric does not compute, so that number is shown, never matched. The
-DINOv3 models are named so that a config asking for one is refused with the reason: they need
-another ViT (rotary position embeddings), which vis-bench does not build.
+classes, shorter side 544; the others 448). The YouTube-VIS 2022 row gives the long videos' AP
+and AR10 (AP^L, AR^L_10: `mAP_L` and `AR10_L` of the 2022 scoring program, which `eval
+--short-videos --long-videos` and a `ytvis2022` dataset compute), so a record of that dataset is
+compared with it. The DINOv3 models are named so that a config asking for one is refused with
+the reason: they need another ViT (rotary position embeddings), which vis-bench does not build.
 
 The published FPS were measured by the authors' own protocol (benchmark.py: the per-frame
 network call only, fp16 autocast, torch.compile, on an H100; docs/timing_protocols.md), not end
@@ -46,8 +47,8 @@ SIZES = {
     "vitl": ("vit_l", "VidEoMT-L"),
 }
 LONG_VIDEO_AP = (
-    "AP^L and AR^L_10: YouTube-VIS 2022's long-video metric, which vis-bench does not compute; "
-    "no record matches this entry"
+    "AP^L and AR^L_10: the long videos' AP and AR10 of YouTube-VIS 2022's scoring program "
+    "(mAP_L, AR10_L), the figures the model zoo gives for 2022"
 )
 DINOV3 = (
     "a DINOv3 ViT-L with rotary position embeddings, which vis-bench does not build (its ViT "
@@ -59,7 +60,7 @@ def _result(
     key: str, dataset: str, ap: float, ar10: float, fps: float, zoo: str
 ) -> PublishedResult:
     kind, _, _, _, heading = DATASETS[dataset]
-    names = ("AP_L", "AR10_L") if dataset == "ytvis22" else ("AP", "AR10")
+    names = ("mAP_L", "AR10_L") if dataset == "ytvis22" else ("AP", "AR10")
     return PublishedResult(
         id=f"videomt-{key}-{kind}",
         dataset=kind,

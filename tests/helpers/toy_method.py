@@ -10,6 +10,7 @@ rank r. It is defined entirely here, as a fourth method would be.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import time
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from vis_bench.api.training import TrainingRecipe
 class ToyOptions:
     label: int = 1
     fail_build: bool = False
-    #: misbehave in infer_clip: "raise", "exit", "kill", "allocate" or "hang"
+    #: misbehave in infer_clip: "raise", "exit", "kill", "allocate", "hang", or "unstable" (a
+    #: score that differs from pass to pass, as a timed pass doing other work than the scored one)
     misbehave: str | None = None
     #: megabytes the model holds (to make one cell much bigger than another)
     ballast_mb: int = 0
@@ -117,8 +119,9 @@ class ToyPlugin(MethodPlugin):
         gray = frames.mean(1)  # [T, h, w]
         masks = (gray > gray.mean()).float()[None]
         self.model(frames[:1])  # something for the FLOP counter
+        score = 0.9 if self.options.misbehave != "unstable" else 0.5 + 0.4 * random.random()
         return ClipResult(
-            scores=torch.tensor([0.9]),
+            scores=torch.tensor([score]),
             labels=torch.tensor([int(self.options.label)]),
             masks=masks,
         )

@@ -8,7 +8,7 @@ it ran under, how many frames one timed call takes, the warm-up and how the mean
 where all of this was read (`source`: file and line of the authors' code, or "not stated").
 
 A method declares the protocol its authors used in its spec (`MethodSpec.timing_protocol`); the
-harness runs it beside its own two (end to end, model only) when a sweep asks for it
+harness runs it beside its own (end to end, its model stage, a single clip) when a sweep asks for it
 (`measure.protocols`) and keeps each result with its declaration, so a record copied out still
 says what was timed. `region` is what the harness can reproduce of the declaration:
 
@@ -16,7 +16,8 @@ says what was timed. `region` is what the harness can reproduce of the declarati
   with decoding, resizing and RLE left outside the timer (detectron2's evaluator times this);
 - `frame_forward`: one frame per call, the per-video state carried, and nothing before or after
   the network call (a per-frame benchmark loop);
-- `end_to_end` and `clip_forward`: the harness's own protocols (measure/protocols.py);
+- `end_to_end`, `model_stage` and `clip_forward`: the harness's own protocols
+  (measure/protocols.py);
 - None: the authors published no timing code, so there is nothing to reproduce.
 
 `detectron2_protocol` is the declaration every method evaluated with detectron2's
@@ -47,10 +48,12 @@ STAGES = (
 )
 PRECISIONS = ("fp32", "fp16", "bf16")
 #: what the harness reproduces of a protocol (see the module docstring)
-REGIONS = ("end_to_end", "clip_forward", "video_forward", "frame_forward")
+REGIONS = ("end_to_end", "model_stage", "clip_forward", "video_forward", "frame_forward")
 #: how the seconds become one number
 MEANS = {
     "frames_over_time": "timed frames / timed seconds (a frame-weighted mean)",
+    "median_of_rounds": "timed frames / timed seconds of each interleaved round, the median of "
+    "the rounds",
     "median_of_repeats": "frames of the clip / median seconds of the repeated calls",
 }
 WARMUP_UNITS = ("videos", "clips", "frames")
@@ -58,7 +61,7 @@ WARMUP_UNITS = ("videos", "clips", "frames")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 NOT_STATED = "not stated"
 #: the protocols a sweep measures (`measure.protocols`; the harness's measure/protocols.py)
-PROTOCOL_NAMES = ("end_to_end", "model", "authors")
+PROTOCOL_NAMES = ("end_to_end", "model", "authors", "single_clip")
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,9 @@ DETECTRON2_SOURCE = (
 )
 #: detectron2's timer holds `model(inputs)`: from normalisation to masks on the host
 DETECTRON2_TIMED = STAGES[STAGES.index("normalise") : STAGES.index("copy_to_host") + 1]
-#: the harness's end-to-end timer: from resizing to RLE (decoding runs a window ahead)
-END_TO_END_TIMED = STAGES[STAGES.index("resize") : STAGES.index("rle") + 1]
+#: the harness's end-to-end timer: from the frames (decoding runs a window ahead in a thread: its
+#: waits are timed) to RLE
+END_TO_END_TIMED = STAGES[STAGES.index("decode") : STAGES.index("rle") + 1]
 
 
 def detectron2_protocol(

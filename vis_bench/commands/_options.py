@@ -54,3 +54,19 @@ def report_dropped(named: list[tuple[str, object]], allow: bool) -> int:
         )
         return DROPPED_EXIT
     return 0
+
+
+def check_outputs(
+    files: dict[str, object] | None = None, folders: dict[str, object] | None = None
+) -> None:
+    """Check a command's output paths before it does any work (flag -> path; None: not
+    given): a file's path is no folder and a folder's is no file, and both can be written.
+    The first problem is an InputError naming the path, the flag and what to do."""
+    from vis_bench.atomic import check_output_file, check_output_folder
+
+    for flag, path in (files or {}).items():
+        if path is not None:
+            check_output_file(path, flag)
+    for flag, path in (folders or {}).items():
+        if path is not None:
+            check_output_folder(path, flag)

@@ -11,7 +11,11 @@ import argparse
 import json
 from pathlib import Path
 
-from vis_bench.commands._options import add_allow_dropped_argument, report_dropped
+from vis_bench.commands._options import (
+    add_allow_dropped_argument,
+    check_outputs,
+    report_dropped,
+)
 from vis_bench.commands._statistics import DEFAULT_REPLICATES, add_bootstrap_arguments
 
 NAME = "compare"
@@ -33,6 +37,7 @@ def _pct(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_outputs({"--out": args.out})
     from tabulate import tabulate
 
     from vis_bench.atomic import write_atomic

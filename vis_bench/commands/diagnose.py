@@ -67,8 +67,13 @@ def _without_nan(value):
 
 
 def _check_show(args: argparse.Namespace) -> None:
+    from vis_bench.atomic import check_output_file, check_output_folder
     from vis_bench.errors import InputError
 
+    if args.out is not None:
+        check_output_file(args.out, "--out")
+    if args.show is not None:
+        check_output_folder(args.show, "--show")
     if args.show is None:
         return
     if args.frames is None:

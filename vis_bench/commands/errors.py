@@ -39,9 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_file, write_atomic
     from vis_bench.eval.analysis.errors import ERROR_TYPES, error_breakdown
     from vis_bench.eval.metric.loading import load_ground_truth, load_results
+
+    if args.out is not None:
+        check_output_file(args.out, "--out")
 
     gt = load_ground_truth(args.gt)
     breakdown = error_breakdown(gt, load_results(args.results, gt))

@@ -5,7 +5,8 @@ OVIS occlusion labels (or with `--metric ovis`); `--out` writes them, in the off
 the names of params.STAT_NAMES / params.OVIS_STAT_NAMES. `--gt-cache DIR` reuses the parsed GT
 across runs. Statistics options (commands/_statistics.py): `--bootstrap B [--seed S]` adds
 confidence intervals, `--breakdown length` scores video-length buckets, `--per-video FILE` writes
-per-video scores.
+per-video scores. YouTube-VIS 2022 (`--short-videos S --long-videos L`) and every line per
+group of categories (`--category-groups`): commands/_eval_extras.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import os
 import sys
 from pathlib import Path
 
-from vis_bench.commands import _statistics
-from vis_bench.commands._options import add_allow_dropped_argument, report_dropped
+from vis_bench.commands import _eval_extras, _statistics
+from vis_bench.commands._options import (
+    add_allow_dropped_argument,
+    check_outputs,
+    report_dropped,
+)
 
 NAME = "eval"
 HELP = (
@@ -64,10 +69,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_allow_dropped_argument(parser)
     _statistics.add_statistics_arguments(parser)
+    _eval_extras.add_arguments(parser)
 
 
-def _fmt(value: float) -> str:
-    return "n/a" if value == -1 else f"{100 * value:.2f}"
+def not_available_note(names: list[str]) -> str:
+    """What `n/a` under the metrics table means, for the metrics that have it."""
+    from vis_bench.eval.metric.params import AREA_RANGES
+
+    small, medium = (int(high**0.5) for _, high in AREA_RANGES[1:3])
+    return (
+        f"n/a ({', '.join(names)}): no ground-truth track in that range, so the statistic is "
+        "undefined (the official evaluator gives -1, and so does --out). Areas are a track's "
+        f"mean mask area: s(mall) up to {small}x{small} pixels, m(edium) up to "
+        f"{medium}x{medium}, l(arge) above; occ_light/medium/heavy are OVIS's occlusion levels"
+    )
 
 
 def _evaluate(args: argparse.Namespace):
@@ -107,6 +122,7 @@ def _quiet_blas_threads() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
     _quiet_blas_threads()
     # No reference cycles worth collecting are made here: the collector would only re-scan the
     # imported modules and the loaded files' millions of objects, again and again.
@@ -122,24 +138,38 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
 
+    if _eval_extras.wants_sets(args):
+        return _eval_extras.run_sets(args)
     result, gt, res = _evaluate(args)
     from tabulate import tabulate
 
-    for warning in result.warnings[:_MAX_WARNINGS_SHOWN]:
+    warnings = result.printed_warnings()
+    for warning in warnings[:_MAX_WARNINGS_SHOWN]:
         print(f"warning: {warning}", file=sys.stderr)
-    if len(result.warnings) > _MAX_WARNINGS_SHOWN:
-        print(f"warning: ... {len(result.warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
+    if len(warnings) > _MAX_WARNINGS_SHOWN:
+        print(f"warning: ... {len(warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
     if result.metric == "ovis":
         print("OVIS metric: YouTube-VIS numbers plus AP/AR per occlusion level")
-    rows = [[name, _fmt(value)] for name, value in result.stats.items()]
-    print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
+    groups = _eval_extras.groups_for(args, result.cat_ids)
+    columns = _eval_extras.with_groups(result, groups)
+    if groups:
+        _eval_extras.describe_groups(groups)
+        print(_eval_extras.stats_table(columns))
+    else:
+        rows = [[name, _eval_extras.fmt(value)] for name, value in result.stats.items()]
+        print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
+    missing = [name for name, value in result.stats.items() if value == -1]
+    if missing:
+        print(not_available_note(missing))
     if args.per_category:
         cat_rows = [
-            [cid, result.category_names.get(cid, ""), _fmt(ap)]
+            [cid, result.category_names.get(cid, ""), _eval_extras.fmt(ap)]
             for cid, ap in result.per_category_ap.items()
         ]
         print()
         print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
+        if any(ap == -1 for ap in result.per_category_ap.values()):
+            print("n/a: the ground truth has no track of that category, so it has no AP")
     stats = dict(result.stats)
     if args.bootstrap is not None:
         stats.update(_statistics.bootstrap_entries(result, args))
@@ -147,6 +177,8 @@ def _run(args: argparse.Namespace) -> int:
         stats.update(_statistics.breakdown_entries(gt, res, args))
     if args.per_video is not None:
         _statistics.write_per_video(gt, res, result, args.per_video)
+    if groups:
+        stats["groups"] = {name: values for name, values in columns.items() if name != "all"}
     if args.out is not None:
         write_atomic(args.out, json.dumps(stats, indent=2) + "\n")
         print(f"wrote {args.out}")

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_file, write_atomic
     from vis_bench.measure.flops_table import load_table_config, measure_table, to_markdown
     from vis_bench.measure.provenance import (
         start_provenance,
@@ -33,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
     )
 
     cfg = load_table_config(args.config)
+    out = Path(args.output or cfg.output)
+    for suffix in (".md", ".csv", ".json"):
+        check_output_file(out.with_suffix(suffix), "--output" if args.output else "output")
     provenance = start_provenance()  # the config is valid: the work starts
     table = measure_table(cfg, str(args.config))
-    out = Path(args.output or cfg.output)
     title = cfg.name or out.name
     markdown = to_markdown(table, title, written_by(provenance))
     write_atomic(out.with_suffix(".md"), markdown)

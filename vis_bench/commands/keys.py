@@ -38,7 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_file, write_atomic
+
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     from vis_bench.measure.state_dict_keys import (
         format_key_list,
         key_list,

@@ -44,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file
+
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
     from vis_bench.report.record_set import RecordSet
 
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format != "md":
         from vis_bench.report.exports import export_leaderboard
 
-        return _emit(export_leaderboard(record_set, args.format, args.title), args.out)
+        text = export_leaderboard(record_set, args.format, args.title, args.group_datasets)
+        return _emit(text, args.out)
     # one run folder with its HTML report: method rows link to it (relative to that folder)
     folder = args.runs[0] if len(args.runs) == 1 and args.runs[0].is_dir() else None
     report = REPORT_FILE if folder is not None and (folder / REPORT_FILE).is_file() else None

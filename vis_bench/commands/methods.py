@@ -80,7 +80,11 @@ def _pretrained(pattern: str, methods: list[str]) -> int:
 def _variant_row(variant) -> list[str]:
     published = [r for r in variant.published if r.kind == "checkpoint"] or list(variant.published)
     best = next((r for r in published if r.preferred), published[0] if published else None)
-    ap = "-" if best is None or "AP" not in best.metrics else f"{best.metrics['AP']:.1f}"
+    ap = "-"
+    if best is not None and "AP" in best.metrics:
+        ap = f"{best.metrics['AP']:.1f}"
+    elif best is not None and "mAP_L" in best.metrics:  # YouTube-VIS 2022: the long videos' AP
+        ap = f"{best.metrics['mAP_L']:.1f} (AP_L)"
     if best is not None and best.kind == "paper":
         ap += " (paper)"
     size = f"{variant.resolution}" + (f"/{variant.max_size}" if variant.max_size else "")

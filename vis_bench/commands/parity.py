@@ -80,6 +80,11 @@ def _fixture(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file
+
+    for flag, path in (("--out", args.out), ("--json", args.json)):
+        if path is not None:
+            check_output_file(path, flag)
     from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 
     provenance = start_provenance()

@@ -45,7 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_override_argument(parser, "override a key of --config, e.g. --set sweep.resolution=[224]")
     parser.add_argument("--out", type=Path, default=None, help="folder (default: predict-VIDEO)")
     parser.add_argument(
-        "--video-id", type=int, default=1, help="the video's id in results.json (default: 1)"
+        "--video-id",
+        type=int,
+        default=None,
+        help="the video's id in results.json (default: its id in the annotations.json of the "
+        "folder import-vos wrote, for DIR/frames/VIDEO; else 1)",
     )
     parser.add_argument("--clip-length", default=None, help="T: frames per clip, or 'all'")
     parser.add_argument("--stride", type=int, default=None, help="S (default ceil(T/2))")
@@ -63,6 +67,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--panel-size", type=int, default=480, help="panel's longer side (px)")
     parser.add_argument("--sheet-frames", type=int, default=6, help="frames on the contact sheet")
     parser.add_argument("--fps", type=float, default=4.0, help="animation frames per second")
+
+
+def _video_id(video: Path, given: int | None) -> int:
+    """`--video-id`, else the id of a frame folder `DIR/frames/NAME` in `DIR/annotations.json`
+    (import-vos's layout), so its results score against that file as they are; else 1."""
+    if given is not None:
+        return given
+    annotations = video.parent.parent / "annotations.json"
+    if not (video.is_dir() and video.parent.name == "frames" and annotations.is_file()):
+        return 1
+    from vis_bench.data.vos_layout import video_name
+    from vis_bench.formats.ytvis_header import parse_header
+    from vis_bench.jsonio import read_json
+
+    header = parse_header(read_json(annotations), str(annotations), strict=False)
+    for entry in header.videos:
+        if video_name(entry.file_names or (), entry.id) == video.name:
+            return entry.id
+    return 1
 
 
 def _method_config(args: argparse.Namespace, config: Any) -> tuple[Any, int]:
@@ -158,7 +181,6 @@ def _run_method(entry: Any, source: Any, schedule: dict[str, Any], feature_reuse
             counted,
             **schedule,
             warmup=0,
-            time_model=False,
             feature_reuse=feature_reuse,
         )
 
@@ -179,15 +201,50 @@ class _CountingSource:
         return frames
 
 
-def _pictures(args: argparse.Namespace, out: Path) -> Any:
-    from vis_bench.report.overlays.predicted import PredictionPictures
+def _check_arguments(args: argparse.Namespace) -> None:
+    """What can be checked before anything is read: the output folder, the picture options and
+    the animation's writer (MP4 needs imageio-ffmpeg)."""
+    from vis_bench.atomic import check_output_folder
+    from vis_bench.errors import InputError
+    from vis_bench.report.overlays.media import check_animation_path
 
+    if args.out is not None:
+        check_output_folder(args.out, "--out")
     for name in ("--top", "--sheet-frames"):
         value = getattr(args, name[2:].replace("-", "_"))
         if value < 1:
-            from vis_bench.errors import InputError
-
             raise InputError(f"must be at least 1, got {value}", field=name)
+    check_animation_path(
+        Path(f"overlay.{args.animation}"), field="--animation", instead="pass --animation gif"
+    )
+
+
+def _config_and_entry(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The config, the method's checked entry and the schedule; an error in a field the command
+    line gave (`--set`, `--checkpoint`) names the flag, not the config file."""
+    from vis_bench.config import Origin, override_origins, parse_config, read_yaml_config, rebased
+    from vis_bench.errors import InputError
+    from vis_bench.sweep.methods import resolve_method
+
+    origins = override_origins(args.overrides)
+    try:
+        config = parse_config(read_yaml_config(args.config, args.overrides), str(args.config))
+    except InputError as err:
+        raise rebased(err, origins) from None
+    entry_config, index = _method_config(args, config)
+    schedule = _schedule(args, config)
+    if args.checkpoint is not None:
+        origins[f"methods[{index}].checkpoint"] = Origin(None, "--checkpoint")
+    try:
+        entry = resolve_method(entry_config, index, config.source)
+    except InputError as err:
+        raise rebased(err, origins) from None
+    return config, entry, schedule
+
+
+def _pictures(args: argparse.Namespace, out: Path) -> Any:
+    from vis_bench.report.overlays.predicted import PredictionPictures
+
     return PredictionPictures(
         animation=out / f"overlay.{args.animation}",
         sheet=out / "sheet.png",
@@ -233,18 +290,14 @@ def run(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from vis_bench.atomic import write_atomic
-    from vis_bench.config import parse_config, read_yaml_config
+    from vis_bench.atomic import check_output_folder, write_atomic
     from vis_bench.inference.video_file import VideoFile
-    from vis_bench.sweep.methods import resolve_method
 
-    config = parse_config(read_yaml_config(args.config, args.overrides), str(args.config))
-    entry_config, index = _method_config(args, config)
-    schedule = _schedule(args, config)
-    entry = resolve_method(entry_config, index, config.source)
-    source = VideoFile(args.video, args.video_id)
-    out = args.out or Path(f"predict-{source.video.name}")
-    pictures = _pictures(args, out)  # checked before the model runs
+    _check_arguments(args)
+    config, entry, schedule = _config_and_entry(args)
+    source = VideoFile(args.video, _video_id(args.video, args.video_id))
+    out = args.out or check_output_folder(Path(f"predict-{source.video.name}"), "--out")
+    pictures = _pictures(args, out)
     video = source.video
     print(
         f"{entry.name} ({entry.checkpoint}) on {video.name}: {video.length} frames, "
@@ -287,7 +340,8 @@ def _summary(
         "video": str(args.video),
         "video_id": video.id,
         "frames": video.length,
-        "size": [video.width, video.height],
+        "width": video.width,
+        "height": video.height,
         "method": entry.name,
         "checkpoint": entry.checkpoint,
         "label_space": entry.label_space,

@@ -24,8 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file
     from vis_bench.train.pretrain import load_pretrain_config, pretrain_backbone
 
     config = load_pretrain_config(args.config, args.overrides)
+    check_output_file(config.output, "output")
     pretrain_backbone(config, progress=not args.no_progress)
     return 0

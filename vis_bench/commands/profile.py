@@ -48,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from vis_bench.api.registration import get_method
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_folder, write_atomic
     from vis_bench.measure.profiler import export_trace_atomic, profile_method, summary_markdown
 
+    check_output_folder(args.out_dir, "--out-dir")
     _check(args)
     threads = torch.get_num_threads()
     if args.threads:

@@ -77,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.commands._options import check_outputs
     from vis_bench.config import load_config
     from vis_bench.errors import InputError
     from vis_bench.report.baseline import (
@@ -86,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         write_baseline,
     )
 
+    check_outputs(
+        {"--baseline": args.baseline if args.update else None}, {"--run-dir": args.run_dir}
+    )
     baseline = None
     if args.update and args.config is not None:
         config = load_config(args.config, args.overrides)

@@ -34,11 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file
     from vis_bench.errors import InputError
     from vis_bench.report.html_report import write_html_report
     from vis_bench.report.record_set import RecordSet
     from vis_bench.report.video_browser import BrowserLimits
 
+    check_output_file(args.out or args.run_dir / "report.html", "--out" if args.out else "run_dir")
     for name, value in (("--videos", args.videos), ("--frames", args.frames)):
         if value < 0:
             raise InputError(f"must be 0 or more, got {value}", field=name)

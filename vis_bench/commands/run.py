@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     started = time.perf_counter()  # the run's breakdown counts its imports as "other"
+    from vis_bench.atomic import check_output_folder
     from vis_bench.config import load_config
     from vis_bench.distributed import init_from_env, shutdown
     from vis_bench.inference.sources import open_source
@@ -73,10 +74,14 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.sweep.run_dir import save_run_timings
     from vis_bench.sweep.timings import breakdown_lines, run_breakdown
 
+    if args.run_dir is not None:
+        check_output_folder(args.run_dir, "--run-dir")
     config = load_config(args.config or default_config_path(), args.overrides, args.checkpoint)
+    for note in config.load_notes:
+        print(f"note: {note}")
+    run_dir = args.run_dir or check_output_folder(Path(config.output) / config.name, "output")
     methods = resolve_methods(config)  # every method entry checked before any cell runs
     ctx = init_from_env(config.sweep.device[0], args.shard)
-    run_dir = args.run_dir or Path(config.output) / config.name
     try:
         data_start = time.perf_counter()
         source = open_source(config.dataset, config.source) if ctx.is_main else None

@@ -74,9 +74,13 @@ def _regenerator(run_dir: Path):
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file
     from vis_bench.errors import InputError
     from vis_bench.report.overlays.show import ShowRequest, render_show, summary_lines
 
+    for flag, path in (("--out", args.out), ("--sheet", args.sheet)):
+        if path is not None:
+            check_output_file(path, flag)
     if args.cell and args.run is None:
         raise InputError("--cell names a cell of a run: pass --run RUN_DIR too", field="--cell")
     if args.run is not None:

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import write_atomic
+    from vis_bench.atomic import check_output_file, write_atomic
     from vis_bench.measure.model_sizes import load_sizes_config, measure_row, millions, to_markdown
     from vis_bench.measure.provenance import (
         start_provenance,
@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     cfg = load_sizes_config(args.config)
+    out = Path(args.output or cfg.output)
+    for suffix in (".md", ".json"):
+        check_output_file(out.with_suffix(suffix), "--output" if args.output else "output")
     provenance = start_provenance()  # the config is valid: the work starts
     rows = []
     for row in cfg.models:
@@ -39,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
             f"{millions(measured['parameters']):>8}M  {measured['gmacs_per_frame']:9.1f} GMACs/frame"
         )
         rows.append(measured)
-    out = Path(args.output or cfg.output)
     title = cfg.name or out.name
     write_json_with_provenance(out.with_suffix(".json"), {"name": title, "rows": rows}, provenance)
     write_atomic(

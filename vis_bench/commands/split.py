@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.annotations is None or args.out is None:
         raise InputError("split needs --annotations FILE and --out DIR (or --check MANIFEST)")
+    from vis_bench.atomic import check_output_folder
+
+    check_output_folder(args.out, "--out")
     manifest = write_split(
         args.annotations, args.holdout, args.seed, args.out, stratify=args.stratify
     )

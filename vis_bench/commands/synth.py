@@ -121,8 +121,10 @@ def _parse_splits(values: list[str] | None, videos: int) -> tuple[tuple[str, int
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_folder
     from vis_bench.data.synthetic import FRAME_DIR, generate_from_spec
 
+    check_output_folder(args.out, "--out")
     spec = spec_from_args(args)
     start = time.perf_counter()
     out = generate_from_spec(args.out, spec, overwrite=args.overwrite)

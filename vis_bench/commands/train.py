@@ -31,10 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vis_bench.atomic import check_output_file, check_output_folder
     from vis_bench.train.config import load_train_config
     from vis_bench.train.trainer import STATE_FILE, train
 
     config = load_train_config(args.config, args.overrides)
+    check_output_file(config.output, "output")
+    check_output_folder(config.state_dir, "work_dir")
     if args.restart:
         (config.state_dir / STATE_FILE).unlink(missing_ok=True)
     outcome = train(config, progress=not args.no_progress)

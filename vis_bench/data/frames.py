@@ -26,17 +26,25 @@ def find_missing(paths: Iterable[Path]) -> list[Path]:
     return [p for p in paths if not p.is_file()]
 
 
-def read_frame(path: Path, height: int, width: int, *, field: str | None = None) -> np.ndarray:
+def read_frame(
+    path: Path, height: int, width: int, *, field: str | None = None, size_from: str | None = None
+) -> np.ndarray:
     """Decode one frame to uint8 RGB [H, W, 3], failing if its size is not the declared one.
 
     The size is read from the image header before decoding, so a wrong-size frame costs nothing.
+    `size_from` names where the expected size comes from when it is not a dataset's video
+    record (e.g. a folder's first frame).
     """
     try:
         with Image.open(path) as image:
             if image.size != (width, height):
+                given = f"image is {image.size[0]}x{image.size[1]} (width x height)"
                 raise InputError(
-                    f"image is {image.size[0]}x{image.size[1]} (width x height) but the video "
-                    f"record says {width}x{height}; fix the record's width/height or the frame",
+                    f"{given} but the video record says {width}x{height}; fix the record's "
+                    "width/height or the frame"
+                    if size_from is None
+                    else f"{given} but {size_from} is {width}x{height}: a video's frames all "
+                    "have one size; resize the frames to one size",
                     path=str(path),
                     field=field,
                 )

@@ -40,9 +40,9 @@ from vis_bench.data.raster import (
 )
 from vis_bench.data.synthetic_long import plan_long_track
 from vis_bench.data.synthetic_occlusion import add_crossings, crossing_rng, occlusion_label
+from vis_bench.data.track_fields import frame_fields
 from vis_bench.errors import InputError
 from vis_bench.formats.categories import SYNTHETIC
-from vis_bench.formats.rle import encode_uncompressed
 
 # Bump when the generator's output changes for the same spec, so cached datasets are rebuilt.
 GENERATOR_VERSION = 1
@@ -374,10 +374,10 @@ def _write_video(
     for t, (image, visible, full) in enumerate(_render(plan, rng)):
         _save_jpeg(image, frame_root / file_names[t], spec.jpeg_quality)
         for track_fields, mask, whole in zip(fields, visible, full, strict=True):
-            empty = mask is None
-            track_fields["segmentations"].append(None if empty else encode_uncompressed(mask))
-            track_fields["areas"].append(None if empty else int(mask.sum()))
-            track_fields["bboxes"].append(None if empty else _bbox(mask))
+            segmentation, area, box = frame_fields(mask)
+            track_fields["segmentations"].append(segmentation)
+            track_fields["areas"].append(area)
+            track_fields["bboxes"].append(box)
             if labelled:
                 track_fields["occlusion"].append(occlusion_label(whole, mask))
     video = {
@@ -413,14 +413,6 @@ def _info(spec: SyntheticSpec, split: str) -> dict[str, Any]:
         "seed": spec.seed,
         "spec_digest": spec.digest(),
     }
-
-
-def _bbox(mask: np.ndarray) -> list[float]:
-    """Tight [x, y, w, h] of a non-empty mask, in pixels (the COCO convention)."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    x0, y0 = int(cols[0]), int(rows[0])
-    return [float(x0), float(y0), float(cols[-1] - x0 + 1), float(rows[-1] - y0 + 1)]
 
 
 def _plan_video(rng: np.random.Generator, spec: SyntheticSpec) -> _VideoPlan:

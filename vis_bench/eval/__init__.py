@@ -11,9 +11,11 @@ Sub-packages, by concern (the public entry points are in `api`: `evaluate_files`
                 labels (docs/ovis.md)
 * `rle/`        the speed machinery: the compiled kernel (`bulk_rle`), bulk pixel counts
                 (`areas`), the bulk reader of GT count lists (`count_lists`, `compress`)
-* `stats/`      per-video matching, bootstrap, resampling, per-video numbers, subsets, breakdowns
+* `stats/`      per-video matching, bootstrap, resampling, per-video numbers, subsets, breakdowns,
+                YouTube-VIS 2022's short and long sets (`ytvis2022`), category groups
 * `analysis/`   error diagnosis, identity switches, TrackEval tracking metrics
-* `submission/` results.json validation (YouTube-VIS and OVIS rules) and the CodaLab zip
+* `submission/` results.json validation (YouTube-VIS and OVIS rules), ground-truth checks
+                (`validate_gt`) and the CodaLab zip
 
 Mask RLE, occlusion labels, dataset label spaces and the file headers are vis_bench.formats',
 shared with vis_bench.data. Numbers equal the official evaluator (youtubevos/cocoapi) in every

@@ -27,8 +27,15 @@ from vis_bench.eval.metric.loading import (
 )
 from vis_bench.eval.metric.matching import Matches
 from vis_bench.eval.metric.phases import YTVIS_PHASES, MetricPhases
+from vis_bench.eval.metric.result_checks import (
+    duplicate_pairs,
+    duplicate_warning,
+    plain_counts,
+    score_range_warning,
+)
 from vis_bench.eval.metric.summary import per_category_ap
 from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown, resolve_metric
+from vis_bench.eval.rle.count_lists import MARKER
 
 #: each metric's steps in the shared phases, by the name `resolve_metric` gives
 METRIC_PHASES: dict[str, MetricPhases] = {p.name: p for p in (YTVIS_PHASES, OVIS_PHASES)}
@@ -51,7 +58,14 @@ class EvalResult:
     pairs: PairTable = field(repr=False)
     matches: Matches = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    #: the official evaluators' warnings, one per (video, category) pair whose masks have zero
+    #: union first (their count is the official one), then those of this implementation
     warnings: list[str] = field(default_factory=list)
+    #: those (video, category) pairs with zero union
+    zero_union: list[tuple[int, int]] = field(default_factory=list)
+    #: what the official evaluators score without a word but a user should know (exact
+    #: duplicate predictions, scores outside [0, 1]: eval/metric/result_checks.py)
+    notices: list[str] = field(default_factory=list)
     metric: str = "ytvis"  # "ytvis" or "ovis"
     occlusion: OcclusionBreakdown | None = field(default=None, repr=False)
     #: predictions scoring dropped or cut (counted, not changed: the numbers stay official)
@@ -68,6 +82,21 @@ class EvalResult:
     def ious(self) -> dict[str, dict[str, list]]:
         """IoU matrices per `"video_id:category_id"` (rows: results by score, cols: GT)."""
         return self.pairs.ious_by_key()
+
+    def printed_warnings(self) -> list[str]:
+        """The warnings as `eval` prints them: the zero-union pairs in one line (predictions
+        whose masks are another size than their video are counted in `dropped`), the others
+        as they are, then the notices."""
+        lines = []
+        sizes_counted = self.dropped is not None and bool(self.dropped.mask_size)
+        if self.zero_union and not sizes_counted:
+            videos = len({v for v, _ in self.zero_union})
+            lines.append(
+                f"IoU set to 0 for {len(self.zero_union)} (video, category) pairs in {videos} "
+                "videos whose masks have zero union: their mask sizes may not match the "
+                "ground truth's (as the official evaluator warns, once per pair)"
+            )
+        return lines + self.warnings[len(self.zero_union) :] + self.notices
 
     def gt_avg_areas(self) -> dict[int, float]:
         """GT annotation id -> the mean area the area ranges used."""
@@ -109,6 +138,14 @@ def evaluate_loaded(
         for v, c in pairs.zero_union
     ]
     warnings += non_finite_score_warnings(res)
+    notices = [
+        line
+        for line in (
+            duplicate_warning(duplicate_pairs(_predictions(res), _counts_reader(res)), len(res)),
+            score_range_warning(res.score),
+        )
+        if line is not None
+    ]
     if gt.annotations_null:
         warnings.append(
             "the ground truth has `annotations: null` (a split without labels): every "
@@ -124,10 +161,31 @@ def evaluate_loaded(
         matches=matches,
         timings=timings,
         warnings=warnings,
+        zero_union=[(int(v), int(c)) for v, c in pairs.zero_union],
+        notices=notices,
         metric=kind,
         occlusion=breakdown,
         dropped=find_dropped(gt, res),
     )
+
+
+def _predictions(res: Results) -> list[tuple[int, int, list]]:
+    return list(zip(res.video_of.tolist(), res.category_of.tolist(), res.frames, strict=True))
+
+
+def _counts_reader(res: Results):
+    """A frame's mask string: its `counts`, or (a located results text) its bytes in the text."""
+    strings = res.strings
+    if strings is None:
+        return plain_counts
+
+    def counts(seg: dict) -> object:
+        k = seg.get(MARKER)
+        if k is None:
+            return seg.get("counts")
+        return bytes(strings.raw[int(strings.starts[k]) : int(strings.ends[k])])
+
+    return counts
 
 
 def non_finite_score_warnings(res: Results) -> list[str]:

@@ -91,15 +91,49 @@ def _safe_globals() -> list[Any]:
 def read_checkpoint(path: str | Path, mmap: bool = False) -> Any:
     """The unpickled object of a checkpoint file (weights only); errors name the file."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError("is a folder, not a checkpoint file: give the file", path=str(path))
     if not path.is_file():
         raise CheckpointError("checkpoint file not found", path=str(path))
+    if not _looks_saved_by_torch(path):
+        raise CheckpointError(
+            "not a checkpoint: torch.save writes a zip archive (or, before PyTorch 1.6, a "
+            "pickle), and this file is neither; give the .pth/.pt file of a trained or released "
+            "model",
+            path=str(path),
+        )
     try:
         with torch.serialization.safe_globals(_safe_globals()):
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as err:  # pickle errors name the offending global; keep that text
         if mmap and "mmap" in str(err):  # legacy (non-zip) files cannot be memory-mapped
             return read_checkpoint(path, mmap=False)
-        raise CheckpointError(f"cannot read checkpoint: {err}", path=str(path)) from err
+        raise CheckpointError(
+            f"cannot read checkpoint: {_first_lines(err)}", path=str(path)
+        ) from err
+
+
+#: how a file torch.save wrote begins: a zip archive, or a legacy pickle (protocol 2 and up)
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def _looks_saved_by_torch(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4).startswith(_TORCH_MAGIC)
+
+
+def _first_lines(err: Exception) -> str:
+    """torch.load's message without its general advice (re-running with weights_only=False,
+    which would run the file's code, or filing an issue with PyTorch): what went wrong."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    kept = [
+        line
+        for line in lines
+        if "weights_only=False" not in line
+        and "file an issue" not in line.lower()
+        and not line.startswith(("Please", "In PyTorch 2.6", "Check the documentation"))
+    ]
+    return " ".join(kept or lines[:1])
 
 
 def is_project_checkpoint(obj: Any) -> bool:

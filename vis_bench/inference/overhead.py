@@ -1,14 +1,27 @@
-"""Where the runner's time goes besides the model, and how much the stitcher holds.
+"""The stages of the one timed pass, and how much the stitcher holds.
 
-The harness's own work is decoding frames, stitching clips (matching and averaging), resizing
-final masks to the video size (with the threshold) and RLE-encoding them. Decoding runs in a
-background thread ahead of the model and is not part of the end-to-end time; the overhead share
-counts it anyway, as if it were not overlapped, so the share is an upper bound. Preprocessing the
-frames (the method's declared resize and normalisation) is reported beside it, not in it.
+The end-to-end time of a pass is split as it runs into stages, each timed inside it:
+
+- data: waiting for decoded frames (decoding runs in a background thread one window ahead, so
+  only the wait is on the critical path) and the method's preprocessing (resize, normalise, the
+  copy to the device);
+- model: every call into the method (`infer_clip`, its per-frame stages, a whole-video
+  refinement and its second-pass masks), the compiler's seconds left out;
+- linking: stitching clips or linking query tracks;
+- post-processing and encoding: final masks resized to the video size, thresholded and
+  RLE-encoded;
+- other: the rest of the pass (loop bookkeeping, the device's synchronisation).
+
+The stages are disjoint parts of one region, so their sum never exceeds the end-to-end time and
+the model's share is at most 1. The decoding thread's own seconds are reported beside the
+stages (`decode_s`): they overlap the model's, and the overhead share counts them as if they did
+not, so that share is an upper bound.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +44,29 @@ class HarnessTimes:
     #: the largest (number, bytes) of float tensors a video's stitcher held at once
     stitch_peak_tensors: int = 0
     stitch_peak_bytes: int = 0
+    #: a running count of seconds charged to no stage (the compiler's), or None
+    exclude: Callable[[], float] | None = field(default=None, repr=False, compare=False)
+
+    def left_out(self) -> float:
+        """The running count of seconds charged to no stage (0 without a compiler)."""
+        return self.exclude() if self.exclude is not None else 0.0
+
+    def add_model(self, start: float, left_out_at_start: float, preprocess_s: float) -> None:
+        """A call into the method that began at `start`: its preprocessing to the data stage,
+        the rest, less the compiler's seconds in between, to the model stage."""
+        elapsed = time.perf_counter() - start - (self.left_out() - left_out_at_start)
+        self.preprocess_s += preprocess_s
+        self.model_s += max(0.0, elapsed - preprocess_s)
+
+    def stages(self, seconds_end_to_end: float) -> dict[str, float]:
+        """The timed pass by stage, in seconds (`other`: what no stage accounts for)."""
+        parts = {
+            "data": self.decode_wait_s + self.preprocess_s,
+            "model": self.model_s,
+            "linking": self.stitch_s,
+            "postprocess": self.finalise.resize_s + self.finalise.rle_s,
+        }
+        return {**parts, "other": max(0.0, seconds_end_to_end - sum(parts.values()))}
 
     def note_stitcher(self, tensors: int, nbytes: int) -> None:
         self.stitch_peak_tensors = max(self.stitch_peak_tensors, tensors)
@@ -43,7 +79,7 @@ class HarnessTimes:
 
     def as_record(self, seconds_end_to_end: float, num_frames: int) -> dict[str, Any]:
         """The record's `harness` entry: seconds per part, overhead per frame and its share."""
-        serial = seconds_end_to_end + self.decode.decode_s
+        serial = seconds_end_to_end - self.decode_wait_s + self.decode.decode_s
         return {
             "decode_s": self.decode.decode_s,
             "frames_decoded": self.decode.frames_decoded,

@@ -42,8 +42,7 @@ from vis_bench.engine.stitching import ClipStitcher
 from vis_bench.inference.feature_reuse import FrameFeatureCache, ReuseCounts, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
 from vis_bench.inference.overhead import HarnessTimes
-from vis_bench.measure.stream import ClipTiming
-from vis_bench.measure.timing import Stopwatch, median, synchronize, time_call
+from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -63,33 +62,41 @@ __all__ = [
 
 @dataclass
 class RunOutcome:
-    """Predictions and timings of one method over a dataset.
+    """Predictions and timings of one method over a dataset (or the part a timed round covers).
 
     `first_clip` is the first clip of the first video as the method takes it (preprocessed, on
-    the device): the warm-up, the model-only timing and the FLOP count all use it, so the first
-    video is decoded once. `harness` breaks the end-to-end time down (overhead.py).
+    the device): the warm-up, the single-clip timing and the FLOP count all use it, so the first
+    video is decoded once. `seconds_end_to_end` is the wall time of the one timed pass, from the
+    first timed clip to the last video's results (waiting for decoded frames included, the
+    compiler's seconds left out); `harness` holds its stages, timed inside that same pass, so no
+    stage can exceed the whole (overhead.py).
     """
 
     results: list[dict[str, Any]] = field(default_factory=list)
     num_videos: int = 0
     num_frames: int = 0
     seconds_end_to_end: float = 0.0
-    model_clip_times: list[float] = field(default_factory=list)
-    model_clip_frames: int = 0
+    #: process CPU seconds (every thread) over the same timed region
+    cpu_seconds: float = 0.0
+    #: `infer_clip` alone on the first clip, repeated (only when asked: `single_clip`)
+    single_clip_times: list[float] = field(default_factory=list)
+    single_clip_frames: int = 0
     first_clip: torch.Tensor | None = field(default=None, repr=False)
     harness: HarnessTimes = field(default_factory=HarnessTimes)
     #: per-frame features reused across overlapping clips (asked for and declared by the method)
     feature_reuse: bool = False
     reuse: ReuseCounts = field(default_factory=ReuseCounts)
-    #: seconds of the untimed first clip (preprocessing and warm-up) and of model-only timing
+    #: seconds of the untimed first clip (preprocessing and warm-up) and of single-clip timing
     warmup_s: float = 0.0
-    model_timing_s: float = 0.0
+    single_clip_timing_s: float = 0.0
     #: what `warmup_probe` returned for the warm-up call (e.g. its FLOP count)
     warmup_probe: Any = None
     #: seconds left out of `seconds_end_to_end` (the compiler's, when compiling)
     seconds_excluded: float = 0.0
     #: per video: its length and each clip's frames and timed seconds (the live-stream replay)
     clip_timings: list[tuple[int, list[ClipTiming]]] = field(default_factory=list)
+    #: the ids of the videos the pass went through, in order
+    video_ids: list[int] = field(default_factory=list)
 
     @property
     def fps_end_to_end(self) -> float:
@@ -97,9 +104,19 @@ class RunOutcome:
 
     @property
     def fps_model(self) -> float:
-        """Frames per second of `infer_clip` alone on a fixed clip (median of the repeats)."""
-        t = median(self.model_clip_times)
-        return self.model_clip_frames / t if self.model_clip_times and t > 0 else 0.0
+        """Frames per second of the model stage of the same pass (every call into the method)."""
+        model_s = self.harness.model_s
+        return self.num_frames / model_s if model_s > 0 else 0.0
+
+    @property
+    def fps_single_clip(self) -> float:
+        """Frames per second of `infer_clip` alone on the first clip (median of the repeats)."""
+        t = median(self.single_clip_times)
+        return self.single_clip_frames / t if self.single_clip_times and t > 0 else 0.0
+
+    def stages(self) -> dict[str, float]:
+        """The timed pass by stage (seconds); `other` is what no stage accounts for."""
+        return self.harness.stages(self.seconds_end_to_end)
 
 
 class VideoRun:
@@ -166,9 +183,9 @@ class VideoRun:
     def refine(self) -> VideoRefinement:
         """The whole-video decision of a refining method, after its video's last clip."""
         assert isinstance(self.stitcher, RefinedVideoLinker)
-        start = time.perf_counter()
+        left_out, start = self.times.left_out(), time.perf_counter()
         refinement = self.stitcher.refine()
-        self.times.model_s += time.perf_counter() - start
+        self.times.add_model(start, left_out, 0.0)
         return refinement
 
     def add_masks(self, window: range, masks: torch.Tensor) -> None:
@@ -204,72 +221,145 @@ def run_method(
     dtype: str = "fp32",
     warmup: int = 1,
     repeats: int = 3,
-    time_model: bool = True,
+    single_clip: bool = False,
     progress: Callable[[int], None] | None = None,
     timed_region: Callable[[str], None] | None = None,
     feature_reuse: bool = True,
     warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
     exclude: Callable[[], float] | None = None,
+    stop_after: Callable[[int, float], bool] | None = None,
 ) -> RunOutcome:
-    """Predict every video of `source`.
+    """Predict every video of `source`, timing the pass and its stages as it runs.
 
     `progress(n)` is called after each video; `timed_region("start" / "end")` around the timed
-    part (machine-load readings). Before the end-to-end timer starts, `warmup` > 0 runs the first
-    clip once untimed: one-time costs (library handles, kernels built on first use) would
-    otherwise land in the end-to-end FPS of whichever cell runs first (building the CUDA
-    deformable-attention kernel once added 29 s to the first GPU cell of a method using it).
+    part (machine-load readings). Before the timer starts, `warmup` > 0 runs the first clip once
+    untimed: one-time costs (library handles, kernels built on first use) would otherwise land in
+    the end-to-end FPS of whichever cell runs first (building the CUDA deformable-attention
+    kernel once added 29 s to the first GPU cell of a method using it).
     `feature_reuse`: a method declaring per-frame stages computes them once per frame under
     overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
     `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs
     there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
     `exclude()`: a running count of seconds left out of the timed ones (the compiler's).
+    `stop_after(frames, seconds)`: asked after each video; True ends the pass there (a timed
+    round that has covered enough frames and seconds). `single_clip`: afterwards, time
+    `infer_clip` alone on the first clip `repeats` times (a separate measurement).
     """
     outcome = RunOutcome(feature_reuse=feature_reuse and has_per_frame_stages(plugin))
     plugin.to(device)
-    timer = Stopwatch(device, exclude)
-    times = outcome.harness
-    post = TrackPostprocessing.of(plugin)
+    outcome.harness.exclude = exclude
     clips = prefetched_clips(
         source,
         source.videos(),
         _video_passes(plugin, clip_length, stride),
-        times.decode,
+        outcome.harness.decode,
     )
-    video_run: VideoRun | None = None
+    timed = _TimedPass(device, exclude)
     with no_grad_region(), contextlib.closing(clips):
-        for clip in _waited(clips, times):
-            if outcome.first_clip is None:
-                start = time.perf_counter()
-                outcome.first_clip = model_input(plugin, clip.frames, resolution, device)
-                if warmup > 0:
-                    _warm_up(plugin, outcome, device, dtype, warmup_probe)
-                outcome.warmup_s = time.perf_counter() - start
-                if timed_region is not None:
-                    timed_region("start")
-            with timer:
-                if clip.index == 0 and clip.pass_index == 0:
-                    cache = None
-                    if reuses_features(plugin, clip.windows, feature_reuse):
-                        cache = FrameFeatureCache(clip.windows, outcome.reuse)
-                    video_run = VideoRun(clip, plugin, post, times, cache)
-                assert video_run is not None
-                take_window(video_run, ClipInputs(plugin, clip, resolution, device), dtype, times)
-                if clip.is_last:
-                    outcome.results.extend(video_run.results())
-            _note_clip(outcome, clip, timer.last)
-            if clip.is_last:
-                outcome.num_videos += 1
-                outcome.num_frames += int(clip.video.length)
-                video_run = None
-                if progress is not None:
-                    progress(1)
-    outcome.seconds_end_to_end = timer.total
-    outcome.seconds_excluded = timer.excluded
+        _run_videos(plugin, _waited(clips, outcome.harness), outcome, timed, _RunSettings(
+            resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
+            progress, stop_after,
+        ))  # fmt: skip
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
-    if time_model and outcome.first_clip is not None:
-        _time_model(plugin, outcome, device, dtype, warmup, repeats)
+    if single_clip and outcome.first_clip is not None:
+        _time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
+
+
+@dataclass
+class _RunSettings:
+    """What `run_method` was asked, as its video loop needs it."""
+
+    resolution: int | None
+    device: str
+    dtype: str
+    warmup: int
+    feature_reuse: bool
+    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None
+    timed_region: Callable[[str], None] | None
+    progress: Callable[[int], None] | None
+    stop_after: Callable[[int, float], bool] | None
+
+
+class _TimedPass:
+    """The one timed region of a run: wall and CPU seconds from its start (after the warm-up)
+    to its end, with the compiler's seconds left out; the device synchronised at both ends."""
+
+    def __init__(self, device: str, exclude: Callable[[], float] | None) -> None:
+        self.device, self.exclude = device, exclude
+        self.clip = Stopwatch(device, exclude)  # each clip's own seconds (the stream replay)
+        self._wall = self._cpu = self._excluded = 0.0
+
+    def _left_out(self) -> float:
+        return self.exclude() if self.exclude is not None else 0.0
+
+    def start(self) -> None:
+        synchronize(self.device)
+        self._excluded = self._left_out()
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def elapsed(self) -> float:
+        """Timed seconds so far."""
+        return time.perf_counter() - self._wall - (self._left_out() - self._excluded)
+
+    def stop(self, outcome: RunOutcome) -> None:
+        synchronize(self.device)
+        outcome.seconds_end_to_end = max(0.0, self.elapsed())
+        outcome.cpu_seconds = time.process_time() - self._cpu
+        outcome.seconds_excluded = self._left_out() - self._excluded
+
+
+def _run_videos(
+    plugin: MethodPlugin,
+    clips: Iterator[ClipFrames],
+    outcome: RunOutcome,
+    timed: _TimedPass,
+    run: _RunSettings,
+) -> None:
+    """Every window of every video through the method, the first one warming it up untimed."""
+    times = outcome.harness
+    post = TrackPostprocessing.of(plugin)
+    video_run: VideoRun | None = None
+    for clip in clips:
+        if outcome.first_clip is None:
+            _first_clip(plugin, outcome, clip, run)
+            times.decode_wait_s = 0.0  # the wait for the first window was before the timer
+            timed.start()
+        with timed.clip:
+            if clip.index == 0 and clip.pass_index == 0:
+                cache = None
+                if reuses_features(plugin, clip.windows, run.feature_reuse):
+                    cache = FrameFeatureCache(clip.windows, outcome.reuse)
+                video_run = VideoRun(clip, plugin, post, times, cache)
+            assert video_run is not None
+            inputs = ClipInputs(plugin, clip, run.resolution, run.device)
+            take_window(video_run, inputs, run.dtype, times)
+            if clip.is_last:
+                outcome.results.extend(video_run.results())
+        _note_clip(outcome, clip, timed.clip.last)
+        if clip.is_last:
+            outcome.num_videos += 1
+            outcome.num_frames += int(clip.video.length)
+            outcome.video_ids.append(int(clip.video.id))
+            video_run = None
+            if run.progress is not None:
+                run.progress(1)
+            if run.stop_after is not None and run.stop_after(outcome.num_frames, timed.elapsed()):
+                break
+    if outcome.first_clip is not None:
+        timed.stop(outcome)
+
+
+def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
+    """The first clip as the method takes it, and the untimed warm-up on it."""
+    start = time.perf_counter()
+    outcome.first_clip = model_input(plugin, clip.frames, run.resolution, run.device)
+    if run.warmup > 0:
+        _warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe)
+    outcome.warmup_s = time.perf_counter() - start
+    if run.timed_region is not None:
+        run.timed_region("start")
 
 
 def _note_clip(outcome: RunOutcome, clip: ClipFrames, seconds: float) -> None:
@@ -317,31 +407,30 @@ def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: Harn
         return
     refinement = video_run.stitcher.refinement
     assert refinement is not None
-    start = time.perf_counter()
+    left_out, start = times.left_out(), time.perf_counter()
     frames = inputs.frames()
     with autocast(inputs.device, dtype):
         masks = inputs.plugin.refined_masks(frames, refinement, list(clip.window))
     synchronize(inputs.device)
-    times.preprocess_s += inputs.preprocess_s
-    times.model_s += time.perf_counter() - start - inputs.preprocess_s
+    times.add_model(start, left_out, inputs.preprocess_s)
     video_run.add_masks(clip.window, masks)
 
 
-def _time_model(
+def _time_single_clip(
     plugin: MethodPlugin, outcome: RunOutcome, device: str, dtype: str, warmup: int, repeats: int
 ) -> None:
-    """Model-only timing: `infer_clip` on the first clip, `repeats` times."""
+    """Single-clip timing: `infer_clip` on the first clip, `repeats` times, after the pass."""
     first = outcome.first_clip
     assert first is not None
     start = time.perf_counter()
     # the run just warmed the model up on every clip: no second warm-up
     again = 0 if outcome.num_videos else warmup
     with no_grad_region():
-        outcome.model_clip_times = time_call(
+        outcome.single_clip_times = time_call(
             lambda: _infer(plugin, first, device, dtype), device, again, repeats
         )
-    outcome.model_clip_frames = int(first.shape[0])
-    outcome.model_timing_s = time.perf_counter() - start
+    outcome.single_clip_frames = int(first.shape[0])
+    outcome.single_clip_timing_s = time.perf_counter() - start
 
 
 def _warm_up(
@@ -423,11 +512,10 @@ class ClipInputs:
 
 def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
     """One window through the method's preprocessing and its forward, both timed."""
-    start = time.perf_counter()
+    left_out, start = times.left_out(), time.perf_counter()
     result = inputs.infer(dtype)
     synchronize(inputs.device)
-    times.preprocess_s += inputs.preprocess_s
-    times.model_s += time.perf_counter() - start - inputs.preprocess_s
+    times.add_model(start, left_out, inputs.preprocess_s)
     return result
 
 

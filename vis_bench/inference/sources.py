@@ -99,12 +99,39 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
                 )
         identity["sha256"] = file_sha256(annotations)[:16]
     dataset = load_dataset(annotations, frames)
+    if config.kind != "synthetic":
+        _check_kind(dataset.info, config, annotations, config_path)
     videos = dataset.videos[: config.max_videos] if config.max_videos else dataset.videos
     identity["videos"] = len(videos)
     # test splits carry no annotations: then there is nothing to score against
     has_gt = dataset.has_annotations and any(v.annotations for v in dataset.videos)
     gt_path = annotations if has_gt else None
     return DatasetSource(dataset, gt_path, identity, config, config_path)
+
+
+#: what `synth` writes into its annotation files' `info` (vis_bench.data.synthetic)
+SYNTH_GENERATOR = "vis_bench.data.synthetic"
+
+
+def _check_kind(info: Any, config: DatasetConfig, annotations: Path, config_path: str) -> None:
+    """A folder `synth` wrote is kind `synth` and nothing else is: titles, run folders and the
+    published numbers a cell is compared with all go by the kind."""
+    generated = isinstance(info, dict) and info.get("generator") == SYNTH_GENERATOR
+    if generated and config.kind != "synth":
+        raise InputError(
+            f"{annotations} was written by `run_bench.py synth` (synthetic data), not "
+            f"{config.kind}: set dataset.kind: synth (--set dataset.kind=synth), so that no "
+            f"title calls it {config.kind} and no {config.kind} published number is set beside it",
+            path=config_path,
+            field="dataset.kind",
+        )
+    if config.kind == "synth" and not generated:
+        raise InputError(
+            f"kind synth is a folder written by `run_bench.py synth`, and {annotations} was not; "
+            "set dataset.kind to the dataset it is (ytvis2019, ytvis2021 or ovis)",
+            path=config_path,
+            field="dataset.kind",
+        )
 
 
 def _real_annotations(config: DatasetConfig, config_path: str) -> tuple[Path, dict[str, Any]]:

@@ -56,10 +56,17 @@ class _FolderFrames:
                 path=str(folder),
                 field="--video",
             )
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
-        with Image.open(self.paths[0]) as first:
-            self.width, self.height = first.size
+        try:
+            with Image.open(self.paths[0]) as first:
+                self.width, self.height = first.size
+        except (UnidentifiedImageError, OSError) as err:
+            raise InputError(
+                f"cannot decode image ({err}): a folder's frames must be images it can read",
+                path=str(self.paths[0]),
+                field="--video",
+            ) from None
 
     @property
     def length(self) -> int:
@@ -68,8 +75,10 @@ class _FolderFrames:
     def read(self, indices: list[int]) -> list[np.ndarray]:
         from vis_bench.data.frames import read_frame
 
+        first = f"the folder's first frame ({self.paths[0].name})"
         return [
-            read_frame(self.paths[t], self.height, self.width, field="--video") for t in indices
+            read_frame(self.paths[t], self.height, self.width, field="--video", size_from=first)
+            for t in indices
         ]
 
 
@@ -88,6 +97,19 @@ def _imageio(path: Path) -> Any:
     return imageio
 
 
+#: lines of ffmpeg's banner (version, build, configuration, libraries): never the reason
+_BANNER = re.compile(r"^(ffmpeg version |\s+built with |\s+configuration: |\s+lib\w+ )")
+
+
+def ffmpeg_reason(err: BaseException) -> str:
+    """The reason in an ffmpeg error, without its banner: the last line that is not part of the
+    banner, the `[in#0 @ 0x...]` prefix left out."""
+    lines = [line for line in str(err).splitlines() if line.strip() and not _BANNER.match(line)]
+    if not lines:
+        return type(err).__name__
+    return re.sub(r"^\[[^\]]*\]\s*", "", lines[-1].strip()).rstrip(".")
+
+
 class _FileFrames:
     """Frames decoded from a video file, forwards; re-opened to go back."""
 
@@ -96,16 +118,24 @@ class _FileFrames:
         self._imageio = _imageio(path)
         import imageio_ffmpeg
 
-        try:
-            self.length = int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
-        except (RuntimeError, OSError) as err:
-            raise InputError(f"cannot read this video: {err}", path=str(path)) from None
         self._reader: Any = None
         self._iterator: Any = None
         self._next = 0
+        try:
+            self.length = int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
+            if self.length >= 1:
+                self.height, self.width = self.read([0])[0].shape[:2]
+        except InputError:
+            raise
+        except Exception as err:  # ffmpeg's and imageio's errors: not a video they can read
+            raise InputError(
+                f"not a video ffmpeg can read ({ffmpeg_reason(err)}): pass a video file (MP4, "
+                "AVI, ...) or a folder of frame images",
+                path=str(path),
+                field="--video",
+            ) from None
         if self.length < 1:
             raise InputError("the video has no frame", path=str(path), field="--video")
-        self.height, self.width = self.read([0])[0].shape[:2]
 
     def _open(self) -> None:
         self.close()

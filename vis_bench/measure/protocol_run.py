@@ -46,9 +46,9 @@ from vis_bench.inference.runner import (
     take_window,
     window_passes,
 )
+from vis_bench.inference.timing import synchronize
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
-from vis_bench.measure.timing import synchronize
 
 NOT_DECLARED = "the method declares no authors' protocol (MethodSpec.timing_protocol)"
 

@@ -31,18 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom
 
+from vis_bench.inference.timing import ClipTiming
+
 #: the percentiles reported, and the confidence of their upper bounds
 PERCENTILES = (50, 90, 99)
 CONFIDENCE = 0.99
-
-
-@dataclass(frozen=True)
-class ClipTiming:
-    """One clip of one video as the run computed it: its frames and the seconds it took (model
-    and the harness's work on it, finalisation included)."""
-
-    frames: range
-    seconds: float
 
 
 @dataclass(frozen=True)

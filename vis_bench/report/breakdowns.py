@@ -28,8 +28,9 @@ ERROR_NOTE = (
     "and 0.1, `run_bench.py errors` for one results file): cls = right place, wrong category; "
     "loc = right category, video IoU 0.1-0.5, split into masks (frames both present) and time "
     "(frames present or absent), each fixed alone; both = wrong category and place; dupe = a "
-    "track found twice; bkg = nothing there; missed = tracks no prediction came near. The "
-    "gains overlap, so they do not add up to 100 - AP50."
+    "track found twice; bkg = nothing there; missed = tracks no prediction came near. (n) after "
+    "a gain: how many predictions have that error (tracks, for missed). The gains overlap, so "
+    "they do not add up to 100 - AP50."
 )
 
 
@@ -86,3 +87,63 @@ def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     if not rows:
         return None
     return pd.DataFrame(rows).to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
+
+
+#: the statistics a breakdown table shows, in the metric's order (eval/metric/params.py)
+STATISTICS = (
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
+)
+GROUPS_NOTE = (
+    "Each group's line is the mean, over the group's categories, of that line computed for the "
+    "category alone, leaving out categories where it is undefined (no ground truth); `all` is "
+    "the cell's own line over every category."
+)
+SET_NAMES = {"S": "short", "L": "long"}
+
+
+def _statistics_rows(rows: list[dict], fmt: str) -> str | None:
+    if not rows:
+        return None
+    for row in rows:
+        for name in STATISTICS:
+            value = row.get(name)
+            row[name] = "-" if value is None else f"{100 * value:.2f}"
+    return pd.DataFrame(rows).to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
+
+
+def category_group_table(record_set: RecordSet, fmt: str = "github") -> str | None:
+    """Every line per group of categories beside the overall one, for each method's ranked
+    cell; None when no record has groups (`dataset.category_groups`)."""
+    rows = []
+    for label, record in _ranked_cells(record_set):
+        groups = record.get("category_groups")
+        if not isinstance(groups, dict):
+            continue
+        rows.append({"method": label, "group": "all", **{k: record.get(k) for k in STATISTICS}})
+        rows += [{"method": label, "group": name, **stats} for name, stats in groups.items()]
+    return _statistics_rows(rows, fmt)
+
+
+def video_set_table(record_set: RecordSet, fmt: str = "github") -> str | None:
+    """YouTube-VIS 2022: each set's statistics for each method's ranked cell; None when no
+    record has them."""
+    rows = []
+    for label, record in _ranked_cells(record_set):
+        sets = record.get("video_sets")
+        if not isinstance(sets, dict):
+            continue
+        for suffix, stats in sets.items():
+            name = f"{SET_NAMES.get(suffix, suffix)} ({stats.get('videos')} videos)"
+            rows.append({"method": label, "set": name, **{k: stats.get(k) for k in STATISTICS}})
+    return _statistics_rows(rows, fmt)

@@ -14,6 +14,7 @@ import yaml
 
 from vis_bench.report.leaderboard import leaderboard_frame, method_anchors
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.speed_trust import fps_range_text, fps_text, mark_notes, speed_of
 from vis_bench.report.tables import clip_length_order
 
 
@@ -25,11 +26,34 @@ def _load_text(load: Any) -> str:
     if not isinstance(load, dict):
         return "-"
     loaded = "loaded" if load.get("loaded") else "not loaded"
+    peak = f", highest {_number(load['load1_max'])}" if load.get("load1_max") is not None else ""
     return (
-        f"1-min load {_number(load.get('load1_start'))} -> {_number(load.get('load1_end'))} "
+        f"1-min load {_number(load.get('load1_start'))} -> {_number(load.get('load1_end'))}{peak} "
         f"on {load.get('threads', '-')} threads ({loaded}); CPU steal "
         f"{_number(load.get('cpu_steal_share'), 100, 1)} %"
     )
+
+
+def _rounds_text(record: dict[str, Any]) -> str:
+    """The timed rounds in one line: how many, what each timed, CPU per wall second, the
+    machine's reference speed and how far it moved, the predictions' check, the marks."""
+    speed = speed_of(record)
+    if not speed.get("rounds"):
+        return "-"
+    moved = speed.get("reference_spread")
+    checked = speed.get("predictions_checked") or {}
+    parts = [
+        f"{speed.get('rounds_timed')} rounds of {speed.get('frames')} frames "
+        f"({speed.get('videos')} videos)",
+        f"CPU s / wall s {_number(speed.get('cpu_per_wall'))}",
+        f"machine {_number(speed.get('reference_gflops'), digits=0)} GFLOP/s, moved "
+        + ("-" if moved is None else f"{100 * moved:.0f}%"),
+        "predictions equal to the accuracy pass"
+        if checked.get("equal_to_accuracy_pass")
+        else "predictions not checked",
+    ]
+    parts += mark_notes([record])
+    return "; ".join(parts)
 
 
 def _environment_text(env: Any) -> str:
@@ -50,9 +74,10 @@ def cell_fields(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("status", "ok" if record.get("status") == "ok" else f"failed: {record.get('error')}"),
         ("AP", _number(record.get("AP"), 100, 2)),
         (
-            "FPS end to end / model",
-            f"{_number(record.get('fps_end_to_end'))} / {_number(record.get('fps_model'))}",
+            "FPS end to end / model stage",
+            f"{fps_text(record)} {fps_range_text(record)} / {fps_text(record, 'fps_model')}",
         ),
+        ("timed rounds", _rounds_text(record)),
         ("device, dtype", f"{record.get('device', '-')}, {record.get('dtype', '-')}"),
         ("deformable-attention core", core),
         ("fast paths", ", ".join(execution.get("fast_paths") or []) or "-"),

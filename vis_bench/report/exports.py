@@ -7,15 +7,27 @@ in percent like every table, intervals as two columns) so nobody has to parse ma
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pandas as pd
 
-from vis_bench.report.leaderboard import COLUMNS, SPEED_COLUMNS, leaderboard_frame
+from vis_bench.errors import InputError
+from vis_bench.report.latex_leaderboard import COLUMN_NOTES
+from vis_bench.report.latex_leaderboard import latex_leaderboard as _latex
+from vis_bench.report.leaderboard import COLUMNS, SPEED_COLUMNS, leaderboard_frame, of_dataset
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed import authors_entry, authors_text, ratio
-from vis_bench.report.tables import AXES, PERCENT_METRICS, records_frame
+from vis_bench.report.speed_trust import (
+    mark_explanations,
+    mark_notes,
+    paired_ratio,
+    speed_of,
+    was_loaded,
+    was_noisy,
+)
+from vis_bench.report.tables import AXES, PERCENT_METRICS, datasets_of, records_frame
 
 #: leaderboard export formats (`leaderboard --format`); markdown is the leaderboard's own
 FORMATS = ("md", "csv", "json", "latex")
@@ -26,6 +38,7 @@ CELL_MEASUREMENTS = (
     "fps_end_to_end",
     "fps_model",
     "fps_authors",
+    "fps_single_clip",
     "seconds_end_to_end",
     "gmacs_per_frame",
     "params",
@@ -59,6 +72,9 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
         if column in frame:
             out[column] = frame[column]
     rows = list(record_set)
+    if any(speed_of(r) for r in rows):
+        for name, values in speed_columns(rows).items():
+            out[name] = values
     if any(authors_entry(r) is not None for r in rows):
         out["authors_over_end_to_end"] = [ratio(r) for r in rows]
         out["authors_protocol"] = [authors_text(r) for r in rows]
@@ -66,7 +82,40 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
         for key in ("p50", "p90", "p99"):
             out[f"latency_{key}_ms"] = [_latency(r, key) for r in rows]
     out["commit"] = [_commit(r) for r in frame.get("provenance", [None] * len(frame))]
-    return out.reset_index(drop=True)
+    unfinished = _unfinished_rows(record_set, out.columns, failed=False)
+    return pd.concat([out, unfinished], ignore_index=True) if len(unfinished) else out
+
+
+def _unfinished_rows(record_set: RecordSet, columns: Any, failed: bool = True) -> pd.DataFrame:
+    """A row per configured cell without a result (not run, interrupted and, with `failed`,
+    failed), with its status and why in `error`."""
+    rows = [
+        {"key": cell.key, "cell": cell.label, "status": cell.status, "error": cell.reason}
+        for cell in record_set.unfinished
+        if failed or cell.status != "failed"
+    ]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[*columns, *(c for c in frame if c not in columns)])
+
+
+def speed_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """How far each row's FPS can be trusted, as plain columns: the range over its timed
+    rounds, the rounds, CPU seconds per wall second, the machine's reference speed and how far
+    it moved, and the loaded and noisy flags (the marks of the markdown tables)."""
+    speeds = [speed_of(r) for r in rows]
+    ranges = [s.get("fps_range") or [None, None] for s in speeds]
+    return {
+        "fps_low": [r[0] for r in ranges],
+        "fps_high": [r[1] for r in ranges],
+        "timed_rounds": [s.get("rounds_timed") for s in speeds],
+        "cpu_per_wall": [s.get("cpu_per_wall") for s in speeds],
+        "reference_gflops": [s.get("reference_gflops") for s in speeds],
+        "reference_spread": [s.get("reference_spread") for s in speeds],
+        "fps_loaded": [was_loaded(r) for r in rows],
+        "fps_noisy": [was_noisy(r) for r in rows],
+    }
 
 
 def _latency(record: dict[str, Any], key: str) -> float | None:
@@ -102,17 +151,28 @@ def _commit(provenance: Any) -> str | None:
 
 def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
     """The leaderboard's rows with plain values: what `leaderboard --format csv|json|latex`
-    writes (the AP interval as its two bounds, FPS as a number with the machine apart)."""
+    writes (the AP interval as its two bounds, FPS as a number with the machine apart), each
+    dataset ranked on its own (column `dataset`)."""
+    datasets = datasets_of(record_set)
+    tables = [_ranked(of_dataset(record_set, d), d) for d in datasets] or [_ranked(record_set, "-")]
+    table = pd.concat(tables, ignore_index=True)
+    empty = [c for c in table if table[c].map(lambda v: v is None or v == "" or v != v).all()]
+    return table.drop(columns=empty)
+
+
+def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
     frame = leaderboard_frame(record_set)
     if frame.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=["dataset", *COLUMNS])
     by_key = {r["key"]: r for r in record_set}
+    ranked = [by_key.get(key, {}) for key in frame["key"]]
     rows = []
-    for _, row in frame.iterrows():
-        record = by_key.get(row.get("key"), {})
+    for i, (_, row) in enumerate(frame.iterrows()):
+        record = ranked[i]
         interval = record.get("AP_ci")
         rows.append(
             {
+                "dataset": dataset,
                 **{
                     c: row.get(c)
                     for c in COLUMNS
@@ -121,15 +181,23 @@ def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
                 "AP_low": _bound(interval, 0),
                 "AP_high": _bound(interval, 1),
                 "FPS": record.get("fps_end_to_end"),
+                **{k: v[0] for k, v in speed_columns([record]).items()},
+                **_vs_next(ranked, i),
                 **_speed_numbers(record),
                 "machine": _machine(record),
                 "params": record.get("params"),
                 "key": row.get("key"),
             }
         )
-    table = pd.DataFrame(rows)
-    empty = [c for c in table if table[c].map(lambda v: v is None or v == "" or v != v).all()]
-    return table.drop(columns=empty)
+    return pd.DataFrame(rows)
+
+
+def _vs_next(ranked: list[dict[str, Any]], i: int) -> dict[str, Any]:
+    """The paired FPS ratio to the next rank as numbers (empty for the last rank)."""
+    if i + 1 >= len(ranked):
+        return {}
+    pair = paired_ratio(ranked[i], ranked[i + 1])
+    return {"FPS_vs_next": pair.value, "FPS_vs_next_low": pair.low, "FPS_vs_next_high": pair.high}
 
 
 def _machine(record: dict[str, Any]) -> str:
@@ -137,33 +205,35 @@ def _machine(record: dict[str, Any]) -> str:
     return env.get("gpu_name") or env.get("cpu") or str(record.get("device", ""))
 
 
-def export_leaderboard(record_set: RecordSet, fmt: str, title: str) -> str:
-    """The leaderboard as `fmt` (csv, json or latex; md is leaderboard_markdown's)."""
+def export_leaderboard(
+    record_set: RecordSet, fmt: str, title: str, group_datasets: bool = False
+) -> str:
+    """The leaderboard as `fmt` (csv, json or latex; md is leaderboard_markdown's). Records of
+    several datasets are refused unless `group_datasets` (each is then ranked on its own)."""
+    datasets = datasets_of(record_set)
+    if len(datasets) > 1 and not group_datasets:
+        raise InputError(
+            f"the records cover {len(datasets)} datasets ({'; '.join(datasets)}); a leaderboard "
+            "ranks one dataset: pass --group-datasets to rank each on its own",
+            field="runs",
+        )
     table = leaderboard_table(record_set)
+    notes = mark_notes(list(record_set.ok))
     if fmt == "csv":
-        return table.to_csv(index=False)
+        unfinished = _unfinished_rows(record_set, table.columns)
+        rows = pd.concat([table, unfinished]) if len(unfinished) else table
+        return rows.to_csv(index=False)
     if fmt == "json":
         rows = json.loads(table.to_json(orient="records"))
-        return json.dumps({"title": title, "rows": rows}, indent=2) + "\n"
+        payload = {
+            "title": title,
+            "columns": {k: v for k, v in COLUMN_NOTES.items() if k.split(",")[0] in table},
+            "rows": rows,
+            "notes": notes,
+            "configured_cells": record_set.configured or None,
+            "cells_without_result": [dataclasses.asdict(c) for c in record_set.unfinished],
+        }
+        return json.dumps(payload, indent=2) + "\n"
     if fmt == "latex":
-        return _latex(table, title)
+        return _latex(table, title, record_set, mark_explanations(list(record_set.ok)))
     raise ValueError(f"unknown leaderboard format {fmt!r}; one of {FORMATS}")
-
-
-def _latex(table: pd.DataFrame, title: str) -> str:
-    """A booktabs table of the columns a paper shows; numbers to two decimals."""
-    shown = [c for c in ("rank", "method", "backbone", "AP", "AP50", "AP75", "AR1", "AR10",
-                         "FPS", "FPS_model", "FPS_authors", "authors_over_end_to_end",
-                         "latency_p50_ms", "GMACs")
-             if c in table and table[c].notna().any()]  # fmt: skip
-    # a paper's headers: no underscore (LaTeX would read it as a subscript)
-    headers = {c: c.replace("_over_end_to_end", " / e2e").replace("_", " ") for c in shown}
-    styled = (
-        table[shown]
-        .rename(columns=headers)
-        .style.hide(axis="index")
-        .format(precision=2, na_rep="-")
-    )
-    return styled.to_latex(
-        hrules=True, caption=title.replace("_", r"\_"), position_float="centering"
-    )

@@ -22,15 +22,19 @@ from vis_bench.report.leaderboard import (
     COLUMNS,
     REPORT_FILE,
     display_text,
+    header_lines,
     leaderboard_frame,
     method_anchors,
     of_dataset,
     shown_columns,
 )
+from vis_bench.report.overlays.inputs import Regenerate
 from vis_bench.report.overlays.media import data_uri
 from vis_bench.report.overlays.scene import DEFAULT_SCORE_THRESHOLD, DEFAULT_TOP, frame_ranges
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_state import incomplete_line, unfinished_section
+from vis_bench.report.speed_trust import mark_notes
 from vis_bench.report.tables import datasets_of
 from vis_bench.report.tables_document import speed_sections, tables_markdown
 from vis_bench.report.video_browser import Browser, BrowserLimits, build_browser
@@ -62,6 +66,25 @@ def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
         ]
         sections.append({"dataset": dataset, "columns": columns, "rows": rows})
     return sections
+
+
+def _leaderboard_notes(record_set: RecordSet) -> dict[str, str]:
+    """What the leaderboard's marks and columns mean (the same words as leaderboard.md: the
+    selection rule, the intervals, `vs next` and `n.s.`, the load mark), the warning of an
+    incomplete run and its configured cells without a result, as HTML."""
+    import markdown
+
+    lines = []
+    incomplete = incomplete_line(record_set.configured, record_set.unfinished)
+    lines += [incomplete, ""] if incomplete else []
+    lines += header_lines(record_set)
+    for note in mark_notes(list(record_set.ok)):
+        lines += [note + ".", ""]
+    unfinished = unfinished_section(record_set.configured, record_set.unfinished, level="###")
+    return {
+        "notes": markdown.markdown("\n".join(lines)),
+        "unfinished": markdown.markdown("\n".join(unfinished), extensions=["tables"]),
+    }
 
 
 def _plots(record_set: RecordSet, plots_dir: Path | None) -> list[dict[str, str]]:
@@ -147,17 +170,20 @@ def report_context(
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
     folder: str | None = None,
+    regenerate: Regenerate | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, as plain data (`folder`: the run folder as the page names
-    it, default the record set's)."""
+    it, default the record set's; `regenerate`: makes a drawn cell's predictions again where
+    the run did not keep them)."""
     from vis_bench.report.cell_records import cell_sections
 
-    browser: Browser = build_browser(record_set, limits, log)
+    browser: Browser = build_browser(record_set, limits, log, regenerate)
     return {
         "title": title,
         "datasets": datasets_of(record_set),
         "run_dir": folder or str(record_set.folder),
         "leaderboards": _leaderboard(record_set),
+        "leaderboard_notes": _leaderboard_notes(record_set),
         "tables_html": _tables_html(record_set, title),
         "speed": _speed_html(record_set),
         "plots": _plots(record_set, plots_dir),
@@ -210,6 +236,7 @@ def write_html_report(
     plots_dir: Path | None = None,
     log: Callable[[str], None] = lambda message: None,
     folder: str | None = None,
+    regenerate: Regenerate | None = None,
 ) -> Path:
     """Write the page of the record set's run folder (default: <run folder>/report.html), whole
     or not at all; `folder` names the run folder on the page (a copy drawn elsewhere)."""
@@ -221,6 +248,7 @@ def write_html_report(
         )
     title = title or f"vis-bench: {run_dir.name}"
     out = Path(out) if out is not None else run_dir / REPORT_FILE
-    context = report_context(record_set, title, limits or BrowserLimits(), plots_dir, log, folder)
+    limits = limits or BrowserLimits()
+    context = report_context(record_set, title, limits, plots_dir, log, folder, regenerate)
     write_atomic(out, render_report(context))
     return out

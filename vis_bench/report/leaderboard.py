@@ -31,6 +31,7 @@ from vis_bench.report.published_columns import (
     source_lines,
 )
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_state import incomplete_line, unfinished_section
 from vis_bench.report.settings import settings_lines
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 from vis_bench.report.speed import (
@@ -41,23 +42,27 @@ from vis_bench.report.speed import (
     latency_table,
     ratio,
 )
+from vis_bench.report.speed_trust import fps_marks, mark_notes, paired_ratio
 from vis_bench.report.tables import (
+    METRIC_NAMES_NOTE,
     OCCLUSION_AP,
     datasets_of,
     interval_note,
     records_frame,
-    was_loaded,
 )
 
 #: the HTML report's file name in a run folder (report/html_report.py writes it)
 REPORT_FILE = "report.html"
 #: columns shown only where some ranked cell measured them (older records have none)
-SPEED_COLUMNS = ("FPS model", "FPS authors", RATIO, "p50 latency ms")
-OPTIONAL_COLUMNS = (*OCCLUSION_AP, *SPEED_COLUMNS)
+SPEED_COLUMNS = ("FPS vs next", "FPS model", "FPS authors", RATIO, "p50 latency ms")
+#: YouTube-VIS 2022's figures (a `ytvis2022` dataset): the records' mAP, mAP_S and mAP_L
+YTVIS2022_COLUMNS = ("mAP", "AP_S", "AP_L")
+OPTIONAL_COLUMNS = (*YTVIS2022_COLUMNS, *OCCLUSION_AP, *SPEED_COLUMNS)
 COLUMNS = [
     "rank",
     "method",
     "backbone",
+    *YTVIS2022_COLUMNS,
     "AP",
     "vs next",
     PUBLISHED_COLUMN,
@@ -68,6 +73,7 @@ COLUMNS = [
     "AR1",
     "AR10",
     "FPS",
+    "FPS vs next",
     "FPS model",
     "FPS authors",
     RATIO,
@@ -90,13 +96,16 @@ def _fps(row: pd.Series) -> str | None:
     fps = row.get("fps_end_to_end")
     if fps is None or pd.isna(fps):
         return None
-    mark = "*" if was_loaded(row.to_dict()) else ""
-    return f"{fps:.2f}{mark} ({_device_name(row)})"
+    return f"{fps:.2f}{fps_marks(row.to_dict())} ({_device_name(row)})"
+
+
+#: what ranks cells, the first the records have: YouTube-VIS 2022's mAP, AP, end-to-end FPS
+RANKED_BY = ("mAP", "AP", "fps_end_to_end")
 
 
 def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
-    """One row per (method, checkpoint): its best-AP cell (fastest when AP is absent, the first
-    recorded when neither was measured)."""
+    """One row per (method, checkpoint): its best-AP cell (best mAP on YouTube-VIS 2022,
+    fastest when AP is absent, the first recorded when neither was measured)."""
     frame = records_frame(record_set)
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS + ["notes"])
@@ -104,26 +113,32 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
         frame["checkpoint"] = None
     # None becomes NaN in a column that also holds paths; groupby would drop those rows
     frame["checkpoint"] = frame["checkpoint"].map(lambda v: v if isinstance(v, str) and v else "-")
-    keys = [k for k in ("AP", "fps_end_to_end") if k in frame and frame[k].notna().any()]
-    if keys:  # by AP, or by speed when no cell was scored; else in record order
+    keys = [k for k in RANKED_BY if k in frame and frame[k].notna().any()]
+    if keys:  # by mAP (2022) or AP, or by speed when no cell was scored; else in record order
         frame = frame.sort_values(keys[0], ascending=False, na_position="last", kind="stable")
     counts = frame.groupby(["method", "checkpoint"], sort=False).size()
     best = frame.groupby(["method", "checkpoint"], sort=False).head(1).reset_index(drop=True)
     raw = {r["key"]: r for r in record_set}
     chosen = [raw.get(key, {}) for key in best.get("key", [None] * len(best))]
     matched = published_entries(chosen, record_set.published)
-    paired = any(isinstance(r.get("bootstrap"), dict) for r in chosen)
+    # the paired bootstrap compares AP: no `vs next` for a ranking by another figure
+    paired = keys[:1] == ["AP"] and any(isinstance(r.get("bootstrap"), dict) for r in chosen)
     comparer = PairedComparer(record_set)
     rows = []
     for rank, (_, r) in enumerate(best.iterrows(), 1):
         params = r.get("params")
         record = chosen[rank - 1]
-        published, delta = published_cells(matched.get(record.get("key")), _number(r.get("AP")))
+        published, delta = published_cells(
+            matched.get(record.get("key")), lambda m, row=r: _number(row.get(m))
+        )
         rows.append(
             {
                 "rank": rank,
                 "method": r["method"],
                 "backbone": r.get("backbone") or "-",
+                "mAP": r.get("mAP"),
+                "AP_S": r.get("mAP_S"),
+                "AP_L": r.get("mAP_L"),
                 "AP": r.get("AP"),
                 "AP interval": _ap_text(r, record),
                 "vs next": _vs_next(chosen, rank - 1, comparer) if paired else "",
@@ -135,16 +150,35 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 "AR1": r.get("AR1"),
                 "AR10": r.get("AR10"),
                 "FPS": _fps(r),
+                "FPS vs next": _fps_vs_next(chosen, rank - 1),
                 **_speed(record),
                 "GMACs": r.get("gmacs_per_frame"),
                 "params": None if params is None or pd.isna(params) else f"{params / 1e6:.1f}M",
-                "cell": f"T={r['clip_length']} S={r['stride']} res={r['resolution']} {r['dtype']}",
+                "cell": _cell_text(r),
                 "cells": int(counts[(r["method"], r["checkpoint"])]),
                 "notes": r.get("notes") or "",
                 "key": record.get("key"),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _fps_vs_next(chosen: list[dict[str, Any]], i: int) -> str | None:
+    """FPS of rank i+1 / rank i+2, paired over the rounds both were timed in (None: no next,
+    or no FPS)."""
+    if i + 1 >= len(chosen) or not chosen[i].get("fps_end_to_end"):
+        return None
+    if not chosen[i + 1].get("fps_end_to_end"):
+        return None
+    return paired_ratio(chosen[i], chosen[i + 1]).text()
+
+
+def _cell_text(row: pd.Series) -> str:
+    """The ranked cell's setting, e.g. "T=10 S=5 res=144 fp32" ("T=all" for one clip)."""
+    schedule = f"T={row['clip_length']}"
+    if row["stride"] != "one clip":
+        schedule += f" S={row['stride']}"
+    return f"{schedule} res={row['resolution']} {row['dtype']}"
 
 
 def _speed(record: dict[str, Any]) -> dict[str, Any]:
@@ -222,9 +256,10 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
     columns = shown_columns(frame, [c for c in COLUMNS if shown.get(c, True)])
     shown_frame = frame[columns].map(display_text)
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
-    if frame["FPS"].astype(str).str.contains(r"\*", regex=True).any():
-        lines += ["", "\\* FPS measured while the machine was loaded."]
-    return lines + _speed_section(record_set.where(lambda r: r.get("key") in set(frame["key"])))
+    ranked = record_set.where(lambda r: r.get("key") in set(frame["key"]))
+    for note in mark_notes(list(ranked)):
+        lines += ["", note + "."]
+    return lines + _speed_section(ranked)
 
 
 def _speed_section(ranked: RecordSet) -> list[str]:
@@ -256,11 +291,15 @@ def leaderboard_markdown(
             "ranks one dataset: pass --group-datasets to rank each in its own section",
             field="runs",
         )
-    lines = [f"# {title}", ""] + _header(record_set)
+    lines = [f"# {title}", ""]
+    incomplete = incomplete_line(record_set.configured, record_set.unfinished)
+    lines += [incomplete, ""] if incomplete else []
+    lines += header_lines(record_set)
     for dataset in datasets or ["-"]:
         lines += [f"## {dataset}", ""] if datasets else []
         lines += _section(of_dataset(record_set, dataset) if datasets else record_set, report)
         lines += [""]
+    lines += unfinished_section(record_set.configured, record_set.unfinished)
     notes = {r.get("method"): r.get("notes") for r in record_set if r.get("notes")}
     if notes:
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]
@@ -279,14 +318,29 @@ def of_dataset(record_set: RecordSet, dataset: str) -> RecordSet:
     return record_set.where(lambda r: (r.get("dataset_label") or r.get("dataset")) == dataset)
 
 
-def _header(record_set: RecordSet) -> list[str]:
+def header_lines(record_set: RecordSet) -> list[str]:
     """The selection rule, and what the intervals and marks mean when the records have them."""
+    model = (
+        ""
+        if has_protocols(record_set) or has_stream(record_set)
+        else ("`FPS model`: the seconds inside the method's calls in the same timed pass; ")
+    )
     lines = [
-        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (column "
-        "`cells`); AP/AR x100; FPS end to end (all frames / time to finalise every video, "
-        "stitching and encoding included) on the named device; GMACs per frame.",
+        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (`cells`: "
+        "how many; `cell`: the ranked one's clip length T, stride S, resolution and dtype); "
+        f"{METRIC_NAMES_NOTE}; FPS end to end (frames / the wall time of one pass from the "
+        f"frames to every video's RLE) on the named device; {model}GMACs per frame; "
+        "params: parameters.",
         "",
     ]
+    if any(r.get("mAP") is not None for r in record_set):
+        lines += [
+            "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "
+            "(method, checkpoint) shown by its best-mAP cell; AP_L, the long videos' AP, is the "
+            "figure recent papers quote; AP_S the short videos' (the 2021 valid set); AP, AP50 "
+            "and the rest score all videos at once.",
+            "",
+        ]
     note = interval_note(record_set)
     if note is not None:
         lines += [
@@ -298,9 +352,18 @@ def _header(record_set: RecordSet) -> list[str]:
             "says why no paired comparison was possible.",
             "",
         ]
+    if any(r.get("fps_end_to_end") for r in record_set.ok):
+        lines += [
+            "FPS: the median of the cell's timed rounds, which ran interleaved with the other "
+            "cells' (docs/fps.md); `FPS vs next`: this row's FPS / the next row's, the median "
+            "of the per-round ratios with their range (both cells timed in the same rounds; "
+            "`not paired` says why not).",
+            "",
+        ]
     if has_protocols(record_set) or has_stream(record_set):
         lines += [
-            "`FPS model`: the method's `infer_clip` alone on one clip; `FPS authors`: the "
+            "`FPS model`: the seconds inside the method's calls in the same timed pass as FPS "
+            "(never above it); `FPS authors`: the "
             f"protocol the method's authors timed their FPS with, run here; `{RATIO}`: how much "
             "of a published FPS is protocol rather than method; `p50 latency ms`: the median "
             "frame's wait from arrival to final masks in a live stream (definitions below).",

@@ -11,6 +11,7 @@ from vis_bench.errors import InputError
 from vis_bench.report.exports import CELLS_FILE, cells_frame
 from vis_bench.report.html_report import write_html_report
 from vis_bench.report.leaderboard import REPORT_FILE, leaderboard_markdown
+from vis_bench.report.overlays.inputs import Regenerate
 from vis_bench.report.plot_index import draw_plots
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables_document import tables_markdown
@@ -22,6 +23,7 @@ def write_reports(
     title: str,
     html: bool = False,
     log: Callable[[str], None] = lambda message: None,
+    regenerate: Regenerate | None = None,
 ) -> list[Path]:
     """tables.md, cells.csv (every cell's numbers, flat), the PNG plots, with `html` the HTML report (report.html: needs the run
     folder's predictions and dataset) and leaderboard.md, whose method rows link to the report
@@ -36,7 +38,7 @@ def write_reports(
     written.append(cells)
     written += draw_plots(record_set, out_dir / "plots")
     if html:
-        written += _html_report(record_set, out_dir, title, log)
+        written += _html_report(record_set, out_dir, title, log, regenerate)
     board = out_dir / "leaderboard.md"
     report = REPORT_FILE if (out_dir / REPORT_FILE).is_file() else None
     markdown = leaderboard_markdown(record_set, title, group_datasets=True, report=report)
@@ -46,12 +48,21 @@ def write_reports(
 
 
 def _html_report(
-    record_set: RecordSet, out_dir: Path, title: str, log: Callable[[str], None]
+    record_set: RecordSet,
+    out_dir: Path,
+    title: str,
+    log: Callable[[str], None],
+    regenerate: Regenerate | None,
 ) -> list[Path]:
     """The HTML report, or a note of why there is none (the run's numbers are written anyway)."""
     try:
         path = write_html_report(
-            record_set, out_dir / REPORT_FILE, title=title, plots_dir=out_dir / "plots", log=log
+            record_set,
+            out_dir / REPORT_FILE,
+            title=title,
+            plots_dir=out_dir / "plots",
+            log=log,
+            regenerate=regenerate,
         )
     except InputError as err:
         log(f"note: no HTML report: {err}")

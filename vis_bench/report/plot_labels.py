@@ -2,8 +2,9 @@
 
 Several cells of one method often land on one spot (a per-frame method's AP does not change with
 the clip length, so its three cells differ in FPS by a few pixels): their labels, each placed
-at a fixed offset, printed on top of one another. Here points of one series closer than a label's
-width on the same height share one label ("T=5, 10, all", left to right), and each label takes
+at a fixed offset, printed on top of one another. Here points of one series whose markers touch
+(one spot to the eye) share one label ("T=5, 10, all", left to right); points apart, however
+close, each get their own, so a label never names a point it does not sit beside. Each label takes
 the first of a few offsets around its point whose box is clear of the labels already placed, of
 every point and of the axes' edges (measured in the figure's pixels, after the limits are set).
 """
@@ -16,6 +17,10 @@ from typing import Any
 #: offsets (points) tried around a point, in order
 OFFSETS = ((6, 5), (6, -12), (-6, 5), (-6, -12), (6, 14), (-6, 14), (6, -21), (-6, -21), (0, 22))
 FONT_SIZE = 7
+#: a marker's diameter in points (matplotlib's default marker size); markers whose centres are
+#: closer than this times TOUCHING are one spot to the eye
+MARKER_POINTS = 6.0
+TOUCHING = 1.25
 
 
 @dataclass
@@ -34,13 +39,14 @@ def merged(
 ) -> list[PointLabel]:
     """One series' points (x, y, value) -> labels, points on one spot sharing one label."""
     to_pixels = ax.transData.transform
+    touching = TOUCHING * MARKER_POINTS * ax.figure.dpi / 72
     ordered = sorted(points, key=lambda p: (round(p[1], 6), p[0]))
     groups: list[list[tuple[float, float, str]]] = []
     for point in ordered:
         if groups:
             last = groups[-1][-1]
             (x0, y0), (x1, y1) = to_pixels((last[0], last[1])), to_pixels((point[0], point[1]))
-            if abs(y1 - y0) < 4 and abs(x1 - x0) < 28:
+            if abs(y1 - y0) < 4 and abs(x1 - x0) < touching:
                 groups[-1].append(point)
                 continue
         groups.append([point])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.speed_trust import fps_marks, speed_of
 from vis_bench.report.tables import datasets_of, records_frame
 
 
@@ -116,10 +117,50 @@ def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | No
     return _save(fig, path)
 
 
+def _fps_error(group) -> list[list[float]] | None:
+    """Horizontal error bars: the slowest and fastest timed round around each FPS."""
+    ranges = [
+        (speed_of(row.to_dict()).get("fps_range") or [None, None]) for _, row in group.iterrows()
+    ]
+    if all(low is None for low, _ in ranges):
+        return None
+    fps = list(group["fps_end_to_end"])
+    return [
+        [
+            0.0 if low is None else max(0.0, f - low)
+            for f, (low, _) in zip(fps, ranges, strict=True)
+        ],
+        [
+            0.0 if high is None else max(0.0, high - f)
+            for f, (_, high) in zip(fps, ranges, strict=True)
+        ],
+    ]
+
+
+def _ring_marked(ax, frame) -> None:
+    """A red ring around each point whose FPS is loaded or noisy, with a legend entry."""
+    marks = [fps_marks(row.to_dict()) for _, row in frame.iterrows()]
+    chosen = [bool(m) for m in marks]
+    if not any(chosen):
+        return
+    kinds = "".join(sorted({c for m in marks for c in m}))
+    ax.scatter(
+        frame.loc[chosen, "fps_end_to_end"],
+        frame.loc[chosen, "AP"],
+        s=220,
+        facecolors="none",
+        edgecolors="red",
+        linewidths=1.5,
+        label=f"FPS {kinds}: loaded (*) or noisy (†) machine",
+        zorder=5,
+    )
+
+
 def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
-    """Accuracy/speed trade-off: one point per cell with its AP interval, labelled with its clip
-    length (cells of a method on one spot share a label; labels clear of points and of each
-    other: plot_labels.py)."""
+    """Accuracy/speed trade-off: one point per cell with its AP interval and its FPS range over
+    the timed rounds, labelled with its clip length (cells of a method whose markers touch share
+    a label, every other point has its own; labels clear of points and of each other:
+    plot_labels.py); a loaded or noisy FPS is ringed in red."""
     from vis_bench.report.plot_labels import merged, place
 
     frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
@@ -133,12 +174,14 @@ def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
             group["fps_end_to_end"],
             group["AP"],
             yerr=ap_error(group),
+            xerr=_fps_error(group),
             fmt="o",
             capsize=3,
             label=method,
         )
         colours[method] = bars[0].get_color()
-    ax.set_xlabel("FPS (end to end)")
+    _ring_marked(ax, frame)
+    ax.set_xlabel("FPS (end to end; bars: slowest and fastest timed round)")
     ax.set_ylabel(ap_label(frame))
     ax.set_title(plot_title(record_set, "AP vs FPS"), fontsize=8)
     ax.grid(alpha=0.3)

@@ -22,11 +22,11 @@ from vis_bench.report.plots import (
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import records_frame
 
-#: memory columns of a record, best first: the rise while inferring, else the worker's peak
+#: memory columns of a record, best first, each named as the tables' column of it: on a GPU
+#: what PyTorch allocated there, else the worker's peak RSS
 MEMORY_COLUMNS = (
-    ("activation_peak_mb", "memory rise during inference (MiB)"),
-    ("cuda_max_allocated_mb", "CUDA peak allocated (MiB)"),
-    ("peak_rss_mb", "peak memory (RSS, MiB)"),
+    ("cuda_max_allocated_mb", "CUDA peak MiB (as in the tables)"),
+    ("peak_rss_mb", "memory MiB (peak RSS, as in the tables)"),
 )
 
 

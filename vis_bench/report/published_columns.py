@@ -9,7 +9,7 @@ published, in AP points; the entries' sources are listed under the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vis_bench.published import Published, default_published, published_match
@@ -40,14 +40,33 @@ def published_entries(
     return found
 
 
-def published_cells(entry: dict[str, Any] | None, measured_points: float | None) -> list[str]:
-    """[published AP, measured - published] as table text ("" where there is nothing)."""
-    if entry is None or "AP" not in entry["metrics"]:
+#: the published figure compared, by preference: AP, else YouTube-VIS 2022's long-video AP
+#: (the figure its papers quote; the record's `mAP_L`), shown with its name
+COMPARED_METRICS = ("AP", "mAP_L")
+METRIC_LABELS = {"mAP_L": "AP_L"}
+
+
+def published_metric(entry: dict[str, Any] | None) -> str | None:
+    """Which of the entry's figures a table compares (None: none it can)."""
+    metrics = entry["metrics"] if entry is not None else {}
+    return next((m for m in COMPARED_METRICS if m in metrics), None)
+
+
+def published_cells(
+    entry: dict[str, Any] | None, measured: Callable[[str], float | None]
+) -> list[str]:
+    """[published figure, measured - published] as table text ("" where there is nothing);
+    `measured(metric)` is the record's value of a metric in points. A figure other than AP is
+    named (`42.6 (AP_L)`)."""
+    metric = published_metric(entry)
+    if metric is None:
         return ["", ""]
-    published = float(entry["metrics"]["AP"])
-    if measured_points is None:
-        return [f"{published:.1f}", ""]
-    return [f"{published:.1f}", f"{measured_points - published:+.1f}"]
+    published = float(entry["metrics"][metric])
+    label = "" if metric == "AP" else f" ({METRIC_LABELS.get(metric, metric)})"
+    points = measured(metric)
+    if points is None:
+        return [f"{published:.1f}{label}", ""]
+    return [f"{published:.1f}{label}", f"{points - published:+.1f}"]
 
 
 def source_lines(entries: dict[str, dict[str, Any]]) -> list[str]:

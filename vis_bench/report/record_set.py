@@ -5,8 +5,9 @@ per report from records (a run folder's records.jsonl, several folders', or reco
 Building it is the only place the report reads files: the cell selection (`latest_records`), the
 configs of older records (`settings.with_configs`), each cell's per-video matching and bootstrap
 replicate values (for paired comparisons), the project's published numbers, and how each
-method's declaration links its tracks across clips (the registry). A file that is not
-there is kept as `Missing` with the reason, which the report then shows instead of a mark.
+method's declaration links its tracks across clips (the registry), and the configured cells of
+the folder's last sweep that have no result (report/run_state.py). A file that is not there is
+kept as `Missing` with the reason, which the report then shows instead of a mark.
 
 A record names its side files by the path the run had (relative to the checkout it ran in); a set
 read from a folder looks for them in that folder first (its cells/<cell folder>/, as
@@ -16,6 +17,7 @@ the same report as the original.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.published import Published
 from vis_bench.report.published_columns import load_default_published
 from vis_bench.report.records import latest_records, read_records
+from vis_bench.report.run_state import UnfinishedCell, unfinished_cells
 from vis_bench.report.settings import with_configs
 
 # a run folder's layout, as sweep/run_dir.py writes it (the sweep floor is above this one)
@@ -72,6 +75,10 @@ class RecordSet:
     #: frame to frame (a per-frame model then gives the same tracks under every clip schedule);
     #: read from the registry when the set is built, empty where a method is not installed
     query_linking: Mapping[str, str] = field(default_factory=dict)
+    #: how many cells the folder's last sweep was configured with (0: not known), and those
+    #: without a successful record, with why (report/run_state.py)
+    configured: int = 0
+    unfinished: tuple[UnfinishedCell, ...] = ()
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
@@ -92,7 +99,7 @@ class RecordSet:
         """The records `keep` accepts, with their files (nothing read again)."""
         kept = tuple(r for r in self.records if keep(r))
         cells = {r["key"]: self.cells[r["key"]] for r in kept if r["key"] in self.cells}
-        return RecordSet(kept, cells, self.published, self.folder, self.query_linking)
+        return dataclasses.replace(self, records=kept, cells=cells)
 
     def files(self, record: Record) -> CellFiles:
         """The files of a record's cell (all `Missing` for a record not in the set)."""
@@ -133,7 +140,16 @@ def _build(sources: list[tuple[list[Record], Path | None]]) -> RecordSet:
     folders = {folder for _, folder in sources}
     folder = folders.pop() if len(folders) == 1 else None
     methods = {str(r.get("method")) for r in latest}
-    return RecordSet(latest, cells, load_default_published(), folder, query_linking(methods))
+    configured, unfinished = unfinished_cells(folder, latest)
+    return RecordSet(
+        latest,
+        cells,
+        load_default_published(),
+        folder,
+        query_linking(methods),
+        configured,
+        unfinished,
+    )
 
 
 def query_linking(methods: Iterable[str]) -> dict[str, str]:

@@ -6,6 +6,9 @@ Cells are matched by what they measure (dataset, method, checkpoint name, clip s
 resolution, device, dtype, video cut), not by key. A cell key also hashes the checkpoint file's
 size and time, so a copied checkout would match nothing by key. AP differences are paired over
 the same resampled videos (report/significance.py) when both runs kept their bootstrap files.
+FPS is compared only as far as the two machines were equally fast: the ratio B / A is divided by
+the ratio of the two cells' reference speeds (report/speed_trust.py), and refused as "not
+comparable" with both reference figures when those differ by more than the tolerance.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ import pandas as pd
 
 from vis_bench.report.record_set import CellFiles, RecordSet
 from vis_bench.report.significance import PairedComparer
+from vis_bench.report.speed_trust import (
+    REFERENCE_TOLERANCE,
+    cross_run_ratio,
+    fps_text,
+    mark_notes,
+)
 
 #: what a cell measures: matched between the two runs
 IDENTITY = ("dataset", "method", "checkpoint", "clip_length", "stride", "resolution", "device",
             "dtype", "video_frames")  # fmt: skip
 #: paired metrics (fractions in records, points in the table)
 PAIRED = ("AP", "AP50", "AR10")
+#: the FPS column: B / A at equal machine speed
+FPS_RATIO = "FPS B/A (same machine speed)"
 #: environment fields that change a measurement when they differ
 ENVIRONMENT = ("git_commit", "torch", "python", "threads", "cpu", "gpu_name", "driver")
 
@@ -61,9 +72,11 @@ def _cell_name(record: dict[str, Any]) -> str:
     return f"{record.get('method')} {schedule} {record.get('resolution')}px {record.get('dtype')}"
 
 
-def differences_frame(a: RecordSet, b: RecordSet) -> pd.DataFrame:
+def differences_frame(
+    a: RecordSet, b: RecordSet, tolerance: float = REFERENCE_TOLERANCE
+) -> pd.DataFrame:
     """One row per shared cell: each paired metric in A, B and B - A with its interval, and the
-    end-to-end FPS ratio B / A."""
+    end-to-end FPS ratio B / A normalised by the two machines' reference speeds."""
     comparer = PairedComparer(_BothRuns(a, b))  # type: ignore[arg-type]
     rows = []
     for cell_a, cell_b in shared_cells(a, b)[0]:
@@ -74,8 +87,9 @@ def differences_frame(a: RecordSet, b: RecordSet) -> pd.DataFrame:
             row[f"{metric} A"] = f"{100 * cell_a[metric]:.2f}"
             row[f"{metric} B"] = f"{100 * cell_b[metric]:.2f}"
             row[f"{metric} B-A"] = comparer.compare(cell_b, cell_a, metric).text(2)
-        fps_a, fps_b = cell_a.get("fps_end_to_end"), cell_b.get("fps_end_to_end")
-        row["FPS B/A"] = f"{fps_b / fps_a:.2f}x" if fps_a and fps_b else "-"
+        row["FPS A"] = fps_text(cell_a)
+        row["FPS B"] = fps_text(cell_b)
+        row[FPS_RATIO] = cross_run_ratio(cell_a, cell_b, tolerance).text()
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -111,15 +125,32 @@ def setting_changes(a: RecordSet, b: RecordSet) -> list[str]:
     return changes
 
 
-def compare_runs_markdown(a: RecordSet, b: RecordSet, name_a: str, name_b: str) -> str:
+def compare_runs_markdown(
+    a: RecordSet,
+    b: RecordSet,
+    name_a: str,
+    name_b: str,
+    tolerance: float = REFERENCE_TOLERANCE,
+) -> str:
     """The comparison as markdown: shared cells, cells of one run only, what changed."""
     pairs, only_a, only_b = shared_cells(a, b)
     lines = [f"# {name_b} vs {name_a}", "", f"A = {name_a}", f"B = {name_b}", ""]
     lines += [f"## Shared cells ({len(pairs)})", ""]
-    frame = differences_frame(a, b)
+    frame = differences_frame(a, b, tolerance)
     lines += [frame.to_markdown(index=False, disable_numparse=True) if len(frame) else "(none)"]
     lines += ["", "B - A in points, with its paired 95% interval over the same resampled "
               "videos; n.s.: the interval contains 0.", ""]  # fmt: skip
+    lines += [
+        f"{FPS_RATIO}: FPS of B / FPS of A, divided by the ratio of the machine's reference "
+        "speed in B to that in A (both read around every timed round, docs/fps.md), so that a "
+        "machine that was busier or slower in one run does not pass for a faster method; "
+        f"`not comparable` when the two reference speeds differ by more than "
+        f"{100 * tolerance:.0f}%, with both figures (the raw ratio would be a property of the "
+        "machines, not of the code).",
+        "",
+    ]
+    notes = mark_notes([r for pair in pairs for r in pair])
+    lines += [*notes, ""] if notes else []
     for title, only in (
         (f"Only in A ({len(only_a)})", only_a),
         (f"Only in B ({len(only_b)})", only_b),

@@ -28,14 +28,24 @@ from vis_bench.report.published_columns import (
 )
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
+from vis_bench.report.speed_trust import fps_marks, mark_notes
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
 OCCLUSION_AR = ("AR_occ_light", "AR_occ_medium", "AR_occ_heavy")
-PERCENT_METRICS = (*STAT_NAMES, *OCCLUSION_AP, *OCCLUSION_AR)
+#: YouTube-VIS 2022's figures (FIGURE_NAMES of eval/stats/ytvis2022.py; tables import no metric)
+YTVIS2022_FIGURES = (
+    "mAP",
+    *(f"{name}_{s}" for s in ("S", "L") for name in ("mAP", "AP50", "AP75", "AR1", "AR10")),
+)
+PERCENT_METRICS = (*STAT_NAMES, *OCCLUSION_AP, *OCCLUSION_AR, *YTVIS2022_FIGURES)
 AXES = ("method", "clip_length", "stride", "resolution", "device", "dtype")
-#: the occlusion APs (OVIS data) appear after AP75 when the records have them
+#: the occlusion APs (OVIS data) appear after AP75, and YouTube-VIS 2022's mAP, AP_S and AP_L
+#: before AP, when the records have them
 DEFAULT_COLUMNS = (
+    "mAP",
+    "mAP_S",
+    "mAP_L",
     "AP",
     "AP50",
     "AP75",
@@ -48,9 +58,12 @@ DEFAULT_COLUMNS = (
     "gmacs_per_frame",
     "params",
     "peak_rss_mb",
+    "cuda_max_allocated_mb",
 )
 #: a record field's name in a table's header: the leaderboard's words where it has them
 HEADINGS = {
+    "mAP_S": "AP_S",
+    "mAP_L": "AP_L",
     "clip_length": "T",
     "stride": "S",
     "fps_end_to_end": "FPS",
@@ -59,20 +72,32 @@ HEADINGS = {
     "gmacs_per_frame": "GMACs",
     "params": "params",
     "peak_rss_mb": "memory MiB",
+    "cuda_max_allocated_mb": "CUDA peak MiB",
 }
+#: what the metrics' names mean (YouTube-VIS's), wherever a table prints them
+METRIC_NAMES_NOTE = (
+    "AP: mask AP averaged over IoU 0.50:0.95, AP50 / AP75: at IoU 0.5 / 0.75, AR1 / AR10: "
+    "average recall given 1 / 10 predictions per video, all x100"
+)
 #: what the headings mean, printed under the all-cells table
 HEADINGS_NOTE = (
-    "T: clip length (frames; all = the whole video in one clip), S: stride; AP/AR x100; FPS: end "
-    "to end (all frames / the time to finalise every video, stitching and encoding included), "
-    "model FPS: the method's forward alone on one clip; authors' FPS: by the timing protocol "
-    "the method's authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
-    "memory MiB: the worker's peak RSS."
+    "T: clip length (frames; all = the whole video in one clip), S: stride (one clip: T = all); "
+    "resolution: the shorter side in pixels; "
+    f"{METRIC_NAMES_NOTE}; FPS: end "
+    "to end (frames / the wall time of one pass from the frames to every video's RLE, the "
+    "median of the cell's timed rounds, docs/fps.md), model FPS: the same pass's frames / the "
+    "seconds inside the method's calls; authors' FPS: by the timing protocol the method's "
+    "authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
+    "memory MiB: the worker's peak RSS (the memory plot's axis on a CPU)."
 )
-#: appended to an FPS value measured on a loaded machine
-LOADED_MARK = "*"
-LOADED_NOTE = (
-    f"{LOADED_MARK} FPS measured while the machine was loaded (1-minute load average above the "
-    "threads the cell used): other work competed for the cores"
+#: added to HEADINGS_NOTE where a cell ran on a GPU
+CUDA_NOTE = "CUDA peak MiB: the most memory PyTorch allocated on the GPU (the memory plot's axis)."
+#: under a table with YouTube-VIS 2022's columns
+YTVIS2022_NOTE = (
+    "YouTube-VIS 2022 (its scoring program's figures): AP_L is the AP on the long videos, the "
+    "figure recent papers quote for YouTube-VIS 2022; AP_S the AP on the short videos (the 2021 "
+    "valid set); mAP = (AP_S + AP_L) / 2, the challenge's ranking figure; AP and the other "
+    "columns without a suffix score all videos at once."
 )
 #: appended to FPS and GMACs measured with a method's non-default execution (fast paths off)
 NON_DEFAULT_MARK = "‡"
@@ -98,11 +123,6 @@ def non_default(record: dict[str, Any]) -> list[str]:
     as the plugin reported it; such a cell's speed, GMACs and memory are not the default's."""
     execution = record.get("execution")
     return list(execution.get("non_default") or []) if isinstance(execution, dict) else []
-
-
-def was_loaded(record: dict[str, Any]) -> bool:
-    load = record.get("load")
-    return bool(isinstance(load, dict) and load.get("loaded"))
 
 
 def failure_text(record: dict[str, Any]) -> str:
@@ -161,7 +181,7 @@ def comparison_table(
     matched = published_entries(record_set, record_set.published)
     if matched and "AP" in out:
         cells = [
-            published_cells(matched.get(row.get("key")), _measured(row, "AP"))
+            published_cells(matched.get(row.get("key")), lambda m, r=row: _measured(r, m))
             for _, row in table.iterrows()
         ]
         at = list(out.columns).index("AP") + 1
@@ -191,10 +211,10 @@ def _cell_value(row: pd.Series, column: str) -> str:
         return with_interval(value, row.to_dict(), column, 2)
     if column == "params":
         return f"{value / 1e6:.1f}M"
-    text = f"{value:.0f}" if column == "peak_rss_mb" else f"{value:.2f}"
-    if column.startswith("fps") and was_loaded(row.to_dict()):
-        text += LOADED_MARK
-    if column.startswith(("fps", "gmacs", "peak")) and non_default(row.to_dict()):
+    text = f"{value:.0f}" if column.endswith("_mb") else f"{value:.2f}"
+    if column.startswith("fps"):
+        text += fps_marks(row.to_dict())
+    if column.startswith(("fps", "gmacs", "peak", "cuda")) and non_default(row.to_dict()):
         text += NON_DEFAULT_MARK
     return text
 
@@ -213,10 +233,38 @@ def pivot_table(
         return f"(no finished cells with {value})"
     if f"{value}_ci" in frame and frame[f"{value}_ci"].notna().any():
         return _pivot_with_intervals(record_set, frame, value, index, columns, fmt)
+    if value.startswith("fps"):
+        return _pivot_marked(record_set, value, index, columns, fmt)
     table = frame.pivot_table(index=index, columns=columns, values=value, aggfunc="mean")
     if columns == "clip_length":
         table = table[sorted(table.columns, key=clip_length_order)]
     return table.to_markdown(tablefmt=fmt, floatfmt=".2f")
+
+
+def _pivot_marked(record_set: RecordSet, value: str, index: str, columns: str, fmt: str) -> str:
+    """An FPS pivot whose values carry their marks (loaded, noisy); a (row, column) with
+    several cells shows their mean, marked when any of them is."""
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in record_set.ok:
+        if record.get(value) is not None:
+            cells.setdefault((str(record.get(index)), str(record.get(columns))), []).append(record)
+    order = clip_length_order if columns == "clip_length" else str
+    heads = sorted({head for _, head in cells}, key=order)
+    rows = []
+    for name in sorted({name for name, _ in cells}):
+        row = [name]
+        for head in heads:
+            records = cells.get((name, head), [])
+            if not records:
+                row.append("")
+                continue
+            mean = sum(float(r[value]) for r in records) / len(records)
+            marks = "".join(sorted({m for r in records for m in fps_marks(r)}))
+            row.append(
+                f"{mean:.2f}{marks}" + (f" (mean of {len(records)})" if len(records) > 1 else "")
+            )
+        rows.append(row)
+    return tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)
 
 
 def _pivot_with_intervals(
@@ -291,7 +339,7 @@ def interval_note(record_set: RecordSet) -> str | None:
 
 
 def notes_lines(record_set: RecordSet) -> list[str]:
-    """Distinct notes of the methods in the records ("method: note"), then the load mark's."""
+    """Distinct notes of the methods in the records ("method: note"), then the FPS marks'."""
     seen: dict[str, str] = {}
     latest = record_set.records
     for record in latest:
@@ -299,12 +347,12 @@ def notes_lines(record_set: RecordSet) -> list[str]:
         if note:
             seen.setdefault(record["method"], note)
     lines = [f"{method}: {note}" for method, note in sorted(seen.items())]
-    if any(was_loaded(r) for r in latest if r.get("status") == "ok"):
-        lines.append(LOADED_NOTE)
+    lines += mark_notes([r for r in latest if r.get("status") == "ok"])
     changed = sorted({item for r in latest for item in non_default(r)})
     if changed:
         lines.append(
-            f"{NON_DEFAULT_MARK} measured with a non-default execution ({', '.join(changed)}): "
+            f"`{NON_DEFAULT_MARK}` after a number: measured with a non-default execution "
+            f"({', '.join(changed)}): "
             "speed, GMACs and memory differ from the method's default"
         )
     interval = interval_note(record_set)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from vis_bench.report.breakdowns import ERROR_NOTE, error_table, per_category_table
+from vis_bench.report.breakdowns import (
+    ERROR_NOTE,
+    GROUPS_NOTE,
+    category_group_table,
+    error_table,
+    per_category_table,
+    video_set_table,
+)
 from vis_bench.report.memory_plot import memory_table
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_state import incomplete_line, unfinished_section
 from vis_bench.report.speed import (
     LATENCY_NOTE,
     definition_lines,
@@ -12,10 +20,14 @@ from vis_bench.report.speed import (
     latency_table,
     protocol_table,
 )
+from vis_bench.report.speed_trust import PAIRED_NOTE, ROUNDS_NOTE, paired_table, rounds_table
 from vis_bench.report.tables import (
+    CUDA_NOTE,
     HEADINGS_NOTE,
     OCCLUSION_AP,
     OCCLUSION_AR,
+    YTVIS2022_FIGURES,
+    YTVIS2022_NOTE,
     clip_length_order,
     comparison_table,
     datasets_of,
@@ -51,9 +63,16 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
 
 
 def speed_sections(record_set: RecordSet) -> list[str]:
-    """FPS by timing protocol with what each timed, the live stream's latency and the energy
-    per frame, each where the records measured it (none for records made before them)."""
+    """The timed rounds with the machine's speed, paired FPS ratios, FPS by timing protocol with
+    what each timed, the live stream's latency and the energy per frame, each where the records
+    measured it (none for records made before them)."""
     parts: list[str] = []
+    rounds = rounds_table(record_set.ok)
+    if rounds is not None:
+        parts += ["## Speed: timed rounds and the machine", "", rounds, "", ROUNDS_NOTE, ""]
+    paired = paired_table(record_set.ok)
+    if paired is not None:
+        parts += ["## FPS ratios, paired over rounds", "", paired, "", PAIRED_NOTE, ""]
     protocols = protocol_table(record_set)
     if protocols is not None:
         parts += ["## FPS by timing protocol", "", protocols, ""]
@@ -67,13 +86,39 @@ def speed_sections(record_set: RecordSet) -> list[str]:
     return parts
 
 
+def dataset_sections(record_set: RecordSet) -> list[str]:
+    """What the dataset config asked for: YouTube-VIS 2022's figures and each set's statistics,
+    every line per group of categories; each where the records have it."""
+    parts: list[str] = []
+    if any(r.get("mAP") is not None for r in record_set):
+        by = ("method", "clip_length", "stride", "resolution")
+        parts += ["## YouTube-VIS 2022: short and long videos", ""]
+        parts += [comparison_table(record_set, YTVIS2022_FIGURES, by), ""]
+        sets = video_set_table(record_set)
+        if sets is not None:
+            parts += ["Each set's statistics (each method's ranked cell):", "", sets, ""]
+    groups = category_group_table(record_set)
+    if groups is not None:
+        parts += ["## AP and AR by category group (each method's ranked cell)", "", groups, ""]
+        parts += [GROUPS_NOTE, ""]
+    return parts
+
+
 def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> str:
     """The document: all cells, AP and FPS by clip length, FPS by protocol, latency and energy
     (unless `speed` is False: the HTML page shows them in a section of its own), occlusion
     levels and memory against video length where the records have them, then the notes."""
     datasets = "; ".join(datasets_of(record_set)) or "-"
-    parts = [f"# {title}", "", f"Dataset: {datasets}", "", "## All cells", ""]
-    parts += [comparison_table(record_set), "", HEADINGS_NOTE, ""]
+    parts = [f"# {title}", "", f"Dataset: {datasets}", ""]
+    incomplete = incomplete_line(record_set.configured, record_set.unfinished)
+    parts += [incomplete, ""] if incomplete else []
+    note = HEADINGS_NOTE
+    if any(r.get("cuda_max_allocated_mb") is not None for r in record_set.ok):
+        note += " " + CUDA_NOTE
+    parts += ["## All cells", "", comparison_table(record_set), "", note, ""]
+    parts += unfinished_section(record_set.configured, record_set.unfinished)
+    if any(r.get("mAP") is not None for r in record_set):
+        parts += [YTVIS2022_NOTE, ""]
     parts += ["## AP by clip length", "", pivot_table(record_set, "AP", "method", "clip_length")]
     parts += [""]
     same = same_ap_lines(record_set)
@@ -95,6 +140,7 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
             comparison_table(record_set, columns, by),
         ]
         parts += [""]
+    parts += dataset_sections(record_set)
     errors = error_table(record_set)
     if errors is not None:
         parts += ["## Where AP50 goes, by error type", "", errors, "", ERROR_NOTE, ""]

@@ -20,6 +20,7 @@ from typing import Any
 
 from vis_bench.errors import InputError
 from vis_bench.report.overlays.inputs import (
+    Regenerate,
     RunCell,
     Sources,
     ground_truth_of,
@@ -141,10 +142,12 @@ def _draw(entry: VideoEntry, sources: Sources, limits: BrowserLimits) -> None:
     entry.caption_px = caption_text_size(renderer)
 
 
-def _sources(run_dir: Path, record_set: RecordSet, cells: list[RunCell]) -> Sources:
+def _sources(
+    run_dir: Path, record_set: RecordSet, cells: list[RunCell], regenerate: Regenerate | None
+) -> Sources:
     dataset, _ = open_run_dataset(record_set, run_dir)
     truth = ground_truth_of(dataset)
-    methods = [(cell.label, load_cell_results(cell, truth, run_dir)) for cell in cells]
+    methods = [(cell.label, load_cell_results(cell, truth, run_dir, regenerate)) for cell in cells]
     return Sources(dataset, truth, methods)
 
 
@@ -152,9 +155,11 @@ def build_browser(
     record_set: RecordSet,
     limits: BrowserLimits | None = None,
     log: Callable[[str], None] = lambda message: None,
+    regenerate: Regenerate | None = None,
 ) -> Browser:
     """The browser of the record set's run folder; overlays left out (with the reason) where the
-    predictions or the dataset cannot be read."""
+    predictions or the dataset cannot be read (a cell's predictions made again by `regenerate`
+    where given and not kept)."""
     limits = limits or BrowserLimits()
     cells = leaderboard_cells(run_cells(record_set), record_set)
     browser = Browser([c.label for c in cells], _ordered(cells, record_set), [])
@@ -162,7 +167,7 @@ def build_browser(
         browser.notes.append("no finished cell to draw")
         return browser
     try:
-        sources = _sources(Path(record_set.folder or "."), record_set, cells)
+        sources = _sources(Path(record_set.folder or "."), record_set, cells, regenerate)
     except InputError as err:
         browser.notes.append(f"overlays left out: {err}")
         return browser

@@ -24,12 +24,18 @@ from typing import Any
 
 from vis_bench.errors import VisBenchError
 from vis_bench.sweep.oom_kills import oom_kill_count, sigkill_cause
-from vis_bench.sweep.worker import CellJob, CellOutcome, predict_cell
+from vis_bench.sweep.worker import predict_cell
 
 #: modules the fork server imports once, so every worker starts with them loaded;
 #: torch._dynamo: the first call of a custom op (the deformable-attention kernel) imports it,
 #: 2-3 s that every worker of a method using it paid again
-PRELOAD = ["vis_bench.sweep.worker", "torch", "torch._dynamo", "vis_bench.inference.runner"]
+PRELOAD = [
+    "vis_bench.sweep.worker",
+    "vis_bench.sweep.timed_round",
+    "torch",
+    "torch._dynamo",
+    "vis_bench.inference.runner",
+]
 #: seconds between checks of a silent worker (progress messages wake the parent earlier)
 POLL_S = 0.5
 
@@ -59,10 +65,11 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _worker_main(job: CellJob, conn: Connection) -> None:
-    """Entry point of a worker process: run the cell, report progress, the outcome or the error."""
+def _worker_main(target: Callable[..., Any], job: Any, conn: Connection) -> None:
+    """Entry point of a worker process: run `target(job)` (a cell's accuracy pass or one of its
+    timed rounds), report progress, the outcome or the error."""
     try:
-        outcome = predict_cell(job, progress=lambda n: conn.send(("progress", n)))
+        outcome = target(job, progress=lambda n: conn.send(("progress", n)))
         conn.send(("done", outcome))
     except BaseException as err:  # everything goes back to the parent as text
         conn.send(("error", one_line(err), traceback.format_exc(limit=12)))
@@ -92,16 +99,18 @@ def describe_exit(
 
 
 def run_isolated(
-    job: CellJob,
+    job: Any,
     timeout_s: float | None,
     on_progress: Callable[[int], None] | None = None,
-) -> CellOutcome:
-    """Run `predict_cell(job)` in a fresh worker; CellFailed says why it produced nothing."""
+    target: Callable[..., Any] = predict_cell,
+) -> Any:
+    """Run `target(job)` (default: a cell's `predict_cell`) in a fresh worker; CellFailed says
+    why it produced nothing."""
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
     job.environ = dict(os.environ)
     oom_before = oom_kill_count()
-    process = context.Process(target=_worker_main, args=(job, sender), daemon=True)
+    process = context.Process(target=_worker_main, args=(target, job, sender), daemon=True)
     process.start()
     sender.close()
     deadline = None if not timeout_s else time.monotonic() + timeout_s
@@ -121,7 +130,7 @@ def _wait(
     timeout_s: float | None,
     on_progress: Callable[[int], None] | None,
     oom_before: tuple[str, int] | None = None,
-) -> CellOutcome:
+) -> Any:
     def failed() -> CellFailed:
         process.join(timeout=5)
         return CellFailed(describe_exit(process.exitcode, oom_before, oom_kill_count()))
@@ -149,10 +158,14 @@ def _wait(
             raise failed()
 
 
-def run_in_process(job: CellJob, on_progress: Callable[[int], None] | None = None) -> CellOutcome:
+def run_in_process(
+    job: Any,
+    on_progress: Callable[[int], None] | None = None,
+    target: Callable[..., Any] = predict_cell,
+) -> Any:
     """The same work in this process (`--in-process`: for a debugger; no isolation, no timeout)."""
     try:
-        return predict_cell(job, progress=on_progress)
+        return target(job, progress=on_progress)
     except KeyboardInterrupt:
         raise
     except Exception as err:

@@ -23,7 +23,7 @@ from vis_bench.api.options import options_dict
 from vis_bench.api.registration import get_method
 from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
 from vis_bench.api.variants import PretrainedVariant
-from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.config import BenchConfig, MethodConfig, rebased
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import (
     PROJECT_FORMAT,
@@ -186,5 +186,9 @@ def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
 
 
 def resolve_methods(config: BenchConfig) -> list[MethodEntry]:
-    """Every method entry of `config`, checked; the first problem is an InputError."""
-    return [resolve_method(entry, i, config.source) for i, entry in enumerate(config.methods)]
+    """Every method entry of `config`, checked; the first problem is an InputError naming
+    where the user wrote the field (a flag such as `--checkpoint`, or the file's entry)."""
+    try:
+        return [resolve_method(entry, i, config.source) for i, entry in enumerate(config.methods)]
+    except InputError as err:
+        raise rebased(err, config.origins) from None

@@ -89,10 +89,24 @@ class CellRecord:
     per_category_ap: dict[str, float | None] | None = None
     #: AP50, and the AP50 each error type would add if fixed alone (`errors` command, TIDE)
     error_breakdown: dict[str, Any] | None = None
+    #: YouTube-VIS 2022 (a `ytvis2022` dataset): each set's statistics and videos, by set
+    #: (`S` short, `L` long); the 2022 figures (mAP, mAP_S, ..., AR10_L) are among the metrics
+    video_sets: dict[str, Any] | None = None
+    #: every summary line per group of categories (`dataset.category_groups`)
+    category_groups: dict[str, dict[str, float | None]] | None = None
+    #: FPS end to end and of the model stage of the same pass: the medians of the cell's timed
+    #: rounds (`speed` holds the rounds, their range and the machine's reference speed)
     fps_end_to_end: float | None = None
     fps_model: float | None = None
     #: FPS by the protocol the method's authors used (`measure.protocols: [..., authors]`)
     fps_authors: float | None = None
+    #: `infer_clip` alone on one clip (`measure.protocols: [..., single_clip]`), a separate
+    #: measurement from the end-to-end pass
+    fps_single_clip: float | None = None
+    #: the timed rounds (sweep/rounds.py `speed_summary`): FPS median and range, CPU per wall
+    #: second, the machine's reference speed and its spread, the noisy and loaded verdicts, the
+    #: check that the timed predictions were the accuracy pass's, and every round as measured
+    speed: dict[str, Any] | None = None
     #: per protocol measured: its FPS, its declaration as data and what this machine applied
     #: of it (measure/protocols.py), so a copied record still says what each FPS timed
     protocols: dict[str, Any] | None = None
@@ -100,6 +114,7 @@ class CellRecord:
     stream: dict[str, Any] | None = None
     #: joules of the end-to-end region and per frame, or why the machine cannot tell
     energy: dict[str, Any] | None = None
+    #: the accuracy pass's own seconds (one pass over every video; not an FPS figure)
     seconds_end_to_end: float | None = None
     gmacs_per_frame: float | None = None
     gmacs_per_frame_by_module: dict[str, float] | None = None
@@ -167,7 +182,6 @@ def make_record(
     score: CellScore | None = None,
     error: str | None = None,
     details: str | None = None,
-    fps: bool = True,
 ) -> CellRecord:
     """The record of a finished cell (`outcome`) or a failed one (`error`, `details`)."""
     measured = outcome.measurements if outcome is not None else {}
@@ -231,32 +245,95 @@ def make_record(
         record.num_frames = outcome.num_frames
         record.num_predictions = outcome.num_predictions
         record.seconds_end_to_end = outcome.seconds_end_to_end
-        if fps:
-            _apply_fps(record, outcome, measured.get("protocols"))
+        _apply_protocols(record, outcome, measured.get("protocols"))
     return record
 
 
-def _apply_fps(record: CellRecord, outcome: CellOutcome, protocols: dict[str, Any] | None) -> None:
-    """Each measured protocol's FPS: the end-to-end and model ones from the outcome (gathered
-    over ranks), the authors' as the worker timed it; each beside its declaration. Records of
-    workers that predate protocols (None) keep end to end and model as before."""
-    wanted = set(protocols) if protocols is not None else {"end_to_end", "model"}
-    if "end_to_end" in wanted:
-        record.fps_end_to_end = _rate(outcome.num_frames, outcome.seconds_end_to_end)
-    times = sorted(outcome.model_clip_times)
-    if times and "model" in wanted:
-        record.fps_model = _rate(outcome.model_clip_frames, statistics.median(times))
+def _apply_protocols(
+    record: CellRecord, outcome: CellOutcome, protocols: dict[str, Any] | None
+) -> None:
+    """Each protocol's declaration as the worker made it; the FPS the accuracy pass's worker
+    timed (single clip, the authors'). End to end and model come from the rounds
+    (`finish_record`)."""
     if protocols is None:
         return
     record.protocols = {name: dict(entry) for name, entry in protocols.items()}
-    for name, fps, frames, seconds in (
-        ("end_to_end", record.fps_end_to_end, outcome.num_frames, outcome.seconds_end_to_end),
-        ("model", record.fps_model, outcome.model_clip_frames, statistics.median(times or [0])),
-    ):
-        if name in record.protocols:
-            record.protocols[name].update(fps=fps, frames=frames, seconds=seconds)
+    times = sorted(outcome.single_clip_times)
+    if "single_clip" in record.protocols and times:
+        seconds = statistics.median(times)
+        record.fps_single_clip = _rate(outcome.single_clip_frames, seconds)
+        record.protocols["single_clip"].update(
+            fps=record.fps_single_clip, frames=outcome.single_clip_frames, seconds=seconds
+        )
     authors = record.protocols.get("authors")
     record.fps_authors = authors.get("fps") if authors else None
+
+
+def finish_record(
+    pending: Any, measure: Any, session: str, fastest: dict[str, float]
+) -> dict[str, Any]:
+    """A pending cell's record once its rounds are done: its speed, or why it failed
+    (`fastest`: the machine's best reference speed per device over the sweep's rounds)."""
+    from vis_bench.sweep.rounds import speed_summary
+
+    record = dict(pending.record)
+    record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    timings = dict(record.get("timings") or {})
+    timings["timed_rounds"] = round(pending.worker_seconds, 4)
+    record["timings"] = timings
+    if pending.failure is not None or not pending.rounds:
+        record.update(status="failed", error=pending.failure or "no timed round finished")
+        return record
+    device = str(pending.rounds[0].reference_before.get("device"))
+    speed = speed_summary(pending.rounds, measure, session, fastest.get(device, 0.0))
+    record["speed"] = speed
+    record["load"] = _rounds_load(pending.rounds)
+    wanted = set(record.get("protocols") or {"end_to_end": {}, "model": {}})
+    record["fps_end_to_end"] = speed["fps"] if "end_to_end" in wanted else None
+    record["fps_model"] = speed["fps_model"] if "model" in wanted else None
+    for name, key in (("end_to_end", "fps"), ("model", "fps_model")):
+        if name in (record.get("protocols") or {}):
+            record["protocols"][name].update(
+                fps=speed[key], range=speed[f"{key}_range"], rounds=speed["rounds_timed"]
+            )
+    return record
+
+
+def _rounds_load(rounds: list[Any]) -> dict[str, Any]:
+    """The machine's load over the rounds: first and last readings, the highest, the most CPU
+    steal, and whether any round ran on a loaded machine."""
+    loads = [r.load for r in rounds]
+    peaks = [v for load in loads for v in (load.get("load1_start"), load.get("load1_end")) if v]
+    steal = [load["cpu_steal_share"] for load in loads if load.get("cpu_steal_share") is not None]
+    return {
+        "load1_start": loads[0].get("load1_start"),
+        "load1_end": loads[-1].get("load1_end"),
+        "load1_max": max(peaks, default=None),
+        "cpu_steal_share": max(steal, default=None),
+        "threads": loads[0].get("threads"),
+        "loaded": any(bool(load.get("loaded")) for load in loads),
+        "rounds_loaded": sum(bool(load.get("loaded")) for load in loads),
+    }
+
+
+def speed_words(record: dict[str, Any]) -> list[str]:
+    """A record's speed as the console prints it: FPS with its range over the rounds, the
+    model stage's, and the marks (loaded, noisy) in words."""
+    speed = record.get("speed") or {}
+    words = []
+    if record.get("fps_end_to_end") is not None:
+        spread = speed.get("fps_range")
+        span = f" [{spread[0]:.2f}, {spread[1]:.2f}]" if spread else ""
+        words.append(f"{record['fps_end_to_end']:.2f}{span} FPS e2e")
+    if record.get("fps_model") is not None:
+        words.append(f"{record['fps_model']:.2f} FPS model")
+    if speed.get("reference_gflops"):
+        words.append(f"machine {speed['reference_gflops']:.0f} GFLOP/s")
+    if (record.get("load") or {}).get("loaded"):
+        words.append("LOADED (other work competed for the cores)")
+    if speed.get("noisy"):
+        words.append(f"NOISY (machine speed moved {100 * speed['reference_spread']:.0f}%)")
+    return words
 
 
 def _apply_score(record: CellRecord, score: CellScore) -> None:
@@ -266,6 +343,8 @@ def _apply_score(record: CellRecord, score: CellScore) -> None:
     record.video_matches_path = score.video_matches_path
     record.per_category_ap = score.per_category_ap
     record.error_breakdown = score.error_breakdown
+    record.video_sets = score.video_sets
+    record.category_groups = score.category_groups
 
 
 def _rate(frames: int, seconds: float) -> float | None:

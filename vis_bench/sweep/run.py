@@ -29,8 +29,24 @@ from vis_bench.sweep.cells import Cell, expand_cells
 from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
-from vis_bench.sweep.record import RunInfo, make_record
-from vis_bench.sweep.run_dir import cell_dir, claim_run_dir, save_config, update_index
+from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
+from vis_bench.sweep.rounds import (
+    PendingCell,
+    RoundRunner,
+    fastest_reference,
+    run_rounds,
+    saved_pending,
+    session_id,
+)
+from vis_bench.sweep.run_dir import (
+    cell_dir,
+    claim_run_dir,
+    save_config,
+    start_sweep_state,
+    update_index,
+    update_sweep_state,
+)
+from vis_bench.sweep.run_lock import locked_run_dir
 from vis_bench.sweep.scoring import Scorer
 from vis_bench.sweep.timings import cell_timings
 from vis_bench.sweep.worker import RESULTS_FILE, CellJob, CellOutcome, import_plugin
@@ -64,10 +80,11 @@ def _execute(job: CellJob, config: BenchConfig, isolate: bool, progress: Any) ->
 
 def _predict_shard(
     job: CellJob, config: BenchConfig, source: Any, ctx: DistContext, isolate: bool, progress: Any
-) -> tuple[CellOutcome, list[dict]] | None:
+) -> tuple[CellOutcome | None, list[dict], dict[int, str]]:
     """Under `videos` sharding: this rank's share, gathered on rank 0 in dataset order; rank 0
     gets the outcome and the merged predictions (each rank's file read once, the merge written
-    once, and scored from memory)."""
+    once, and scored from memory), every rank the digests of every video's predictions (the
+    timed rounds check them)."""
     share = shard_by_frames(source.videos(), ctx.world_size)[ctx.rank]
     job.videos = [int(v.id) for v in share]
     job.results_path = str(Path(job.results_path).with_name(f"rank{ctx.rank}.json"))
@@ -86,10 +103,12 @@ def _predict_shard(
             outcome.num_frames,
             outcome.seconds_end_to_end,
             outcome.dropped_predictions,
+            outcome.digests,
         )
     )
+    digests = {video: digest for part in parts for video, digest in part[5].items()}
     if not ctx.is_main:
-        return None
+        return None, [], digests
     position = {int(v.id): i for i, v in enumerate(source.videos())}
     merged = sorted((r for part in parts for r in part[0]), key=lambda r: position[r["video_id"]])
     results_path = Path(job.results_path).with_name(RESULTS_FILE)
@@ -100,7 +119,8 @@ def _predict_shard(
     outcome.num_videos = sum(p[1] for p in parts)
     outcome.num_frames = sum(p[2] for p in parts)
     outcome.seconds_end_to_end = max(p[3] for p in parts)  # the slowest rank finishes the cell
-    return outcome, merged
+    outcome.digests = digests
+    return outcome, merged, digests
 
 
 def _spec_notes(cell: Cell) -> str:
@@ -140,16 +160,59 @@ def run_sweep(
     log: Callable[[str], None] = print,
     ctx: DistContext | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every unfinished cell; returns the records written by this call (by this rank)."""
+    """Run every unfinished cell's accuracy pass, then its timed rounds with every other cell's
+    (rounds.py); returns the records written by this call (by this rank).
+
+    Rank 0 holds the run folder's lock throughout (run_lock.py: a second sweep into the folder
+    is refused) and keeps the sweep's state in run.json (its cells, the one running, how it
+    ended), from which the reports name the configured cells that have no record and why."""
     ctx = ctx or single_process()
     run_dir = Path(run_dir)
     methods = resolve_methods(config) if methods is None else methods
     cells = expand_cells(config, methods)
-    dataset_id = source.dataset_id
-    if ctx.is_main:
-        claim_run_dir(run_dir, source.identity, dataset_id)
+    if not ctx.is_main:
+        return _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
+    with locked_run_dir(run_dir, log) as holder:
+        claim_run_dir(run_dir, source.identity, source.dataset_id)
         save_config(run_dir, config)
-        update_index(run_dir, cells, dataset_id)
+        update_index(run_dir, cells, source.dataset_id)
+        start_sweep_state(run_dir, cells, source.dataset_id, holder)
+        try:
+            written = _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
+        except KeyboardInterrupt:
+            update_sweep_state(run_dir, state="interrupted")
+            raise
+        except BaseException as err:
+            update_sweep_state(run_dir, state="stopped", error=one_line(err))
+            raise
+        update_sweep_state(run_dir, state="finished", current=None)
+        return written
+
+
+def _warn_random_weights(methods: list[MethodEntry], log: Callable[[str], None]) -> None:
+    """Before the first cell: each method that runs with random weights (no checkpoint)."""
+    for method in methods:
+        if method.checkpoint is None:
+            log(
+                f"warning: {method.where} ({method.variant or method.name}) names no checkpoint: "
+                "its cells run with random weights (AP near 0); give its file with "
+                f"--checkpoint FILE or --set methods.{method.index}.checkpoint=FILE"
+            )
+
+
+def _sweep(
+    config: BenchConfig,
+    source: Any,
+    run_dir: Path,
+    methods: list[MethodEntry],
+    cells: list[Cell],
+    isolate: bool,
+    log: Callable[[str], None],
+    ctx: DistContext,
+) -> list[dict[str, Any]]:
+    """The cells of the sweep not finished yet: their accuracy passes one after the other, then
+    their timed rounds (see run_sweep)."""
+    dataset_id = source.dataset_id
     done = ctx.broadcast(finished_keys(run_dir) if ctx.is_main else None)
     todo = [c for c in cells if c.key(dataset_id) not in done]
     if ctx.world_size > 1 and ctx.mode == "cells":
@@ -157,47 +220,143 @@ def run_sweep(
     finished = len(cells) - len([c for c in cells if c.key(dataset_id) not in done])
     if finished and ctx.is_main:
         log(f"resuming: {finished} of {len(cells)} cells already finished")
-    # every method's classes against the dataset's, before any cell runs
-    categories = dataset_categories(source)
-    mappings = {m.index: label_space_mapping(m, categories, config.source) for m in methods}
-    scorer = Scorer(
-        source.gt_path if config.measure.ap and ctx.is_main else None,
-        config.measure.bootstrap,
-        config.measure.bootstrap_seed,
-    )
-    info = RunInfo(
-        config.name,
-        config.config_hash(),
-        dataset_id,
-        source.label(),
-        isolated=isolate,
-        world_size=ctx.world_size if ctx.shards_videos else 1,
-        config=config.to_dict(),
-        dataset_identity=source.identity,
-    )
-    writes_records = ctx.is_main or ctx.mode == "cells"
-    videos = len(source.videos())
-    if ctx.shards_videos:  # the bar follows this rank's share
-        videos = len(shard_by_frames(source.videos(), ctx.world_size)[ctx.rank])
-    show = ctx.is_main or ctx.mode == "cells"
-    progress = _Progress(len(todo), videos, show, ctx.rank if ctx.mode == "cells" else 0)
-    written = []
+    sweep = _Sweep(config, source, run_dir, methods, isolate, ctx, log)
+    if ctx.is_main and todo:
+        _warn_random_weights(sorted({c.method for c in todo}, key=lambda m: m.index), log)
     if isolate:
         preload(sorted({m.plugin.partition(":")[0] for m in methods}))
-    with progress.bar:
-        for index, cell in enumerate(todo, 1):
-            progress.bar.set_description(f"[{index}/{len(todo)}] {cell.label()}")
-            start = progress.bar.n
-            mapping = mappings.get(cell.method.index)
-            record = _run_cell(
-                cell, config, source, run_dir, info, scorer, ctx, isolate, progress, mapping
-            )
-            progress.finish_cell(start)
-            if writes_records and record is not None:
-                append_record(run_dir, record)
-                written.append(record)
-                progress.bar.write(summary_line(record))
-    return written
+    with sweep.progress(len(todo)).bar:
+        pending = [
+            p for p in (sweep.accuracy_pass(i, c, len(todo)) for i, c in enumerate(todo, 1)) if p
+        ]
+    sweep.time_in_rounds(pending)
+    order = {cell.key(dataset_id): i for i, cell in enumerate(cells)}
+    return sorted(sweep.written, key=lambda r: order.get(r.get("key"), len(order)))
+
+
+class _Sweep:
+    """One `run_sweep` call: the run's shared state, each cell's accuracy pass, the rounds."""
+
+    def __init__(
+        self,
+        config: BenchConfig,
+        source: Any,
+        run_dir: Path,
+        methods: list[MethodEntry],
+        isolate: bool,
+        ctx: DistContext,
+        log: Callable[[str], None],
+    ) -> None:
+        self.config, self.source, self.run_dir, self.isolate, self.ctx = (
+            config, source, run_dir, isolate, ctx,
+        )  # fmt: skip
+        self.log = log
+        # every method's classes against the dataset's, before any cell runs
+        categories = dataset_categories(source)
+        self.mappings = {
+            m.index: label_space_mapping(m, categories, config.source) for m in methods
+        }
+        self.scorer = Scorer(
+            source.gt_path if config.measure.ap and ctx.is_main else None,
+            config.measure.bootstrap,
+            config.measure.bootstrap_seed,
+            dataset=config.dataset,
+        )
+        self.info = RunInfo(
+            config.name,
+            config.config_hash(),
+            source.dataset_id,
+            source.label(),
+            isolated=isolate,
+            world_size=ctx.world_size if ctx.shards_videos else 1,
+            config=config.to_dict(),
+            dataset_identity=source.identity,
+        )
+        self.writes_records = ctx.is_main or ctx.mode == "cells"
+        self.written: list[dict[str, Any]] = []
+        self._progress: _Progress | None = None
+
+    def progress(self, cells: int) -> _Progress:
+        ctx, videos = self.ctx, len(self.source.videos())
+        if ctx.shards_videos:  # the bar follows this rank's share
+            videos = len(shard_by_frames(self.source.videos(), ctx.world_size)[ctx.rank])
+        show = ctx.is_main or ctx.mode == "cells"
+        position = ctx.rank if ctx.mode == "cells" else 0
+        self._progress = _Progress(cells, videos, show, position)
+        return self._progress
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self.writes_records:
+            append_record(self.run_dir, record)
+            self.written.append(record)
+            self.log_line(summary_line(record))
+
+    def log_line(self, text: str) -> None:
+        if self._progress is not None and not self._progress.bar.disable:
+            self._progress.bar.write(text)
+        elif self.writes_records:
+            self.log(text)
+
+    def accuracy_pass(self, index: int, cell: Cell, total: int) -> PendingCell | None:
+        """A cell's predictions, scored; its record now when it needs no timed rounds (failed,
+        or FPS off), else the cell waiting for its rounds (its accuracy pass kept on disk)."""
+        progress = self._progress
+        assert progress is not None
+        progress.bar.set_description(f"[{index}/{total}] {cell.label()}")
+        if self.ctx.is_main:
+            update_sweep_state(self.run_dir, current=cell.key(self.info.dataset_id))
+        folder = cell_dir(self.run_dir, cell, self.info.dataset_id)
+        saved = saved_pending(cell, folder, cell.key(self.info.dataset_id))
+        if saved is not None and not self.ctx.shards_videos:
+            progress.finish_cell(progress.bar.n)
+            return saved
+        start = progress.bar.n
+        mapping = self.mappings.get(cell.method.index)
+        record, digests = _run_cell(
+            cell, self.config, self.source, self.run_dir, self.info, self.scorer, self.ctx,
+            self.isolate, progress, mapping,
+        )  # fmt: skip
+        progress.finish_cell(start)
+        ok = record is not None and record.get("status") == "ok"
+        if self.ctx.shards_videos:  # rank 0 scored: every rank learns whether rounds follow
+            ok = bool(self.ctx.broadcast(ok if self.ctx.is_main else None))
+        if not (ok and self.config.measure.fps):
+            if record is not None:
+                self._write(record)
+            return None
+        pending = PendingCell(cell, folder, record, digests, share=self._share())
+        if self.writes_records:
+            pending.save()
+            self.log_line(summary_line(record, timing="in rounds after every accuracy pass"))
+        return pending
+
+    def _share(self) -> list[int] | None:
+        if not self.ctx.shards_videos:
+            return None
+        share = shard_by_frames(self.source.videos(), self.ctx.world_size)[self.ctx.rank]
+        return [int(v.id) for v in share]
+
+    def time_in_rounds(self, pending: list[PendingCell]) -> None:
+        """Every pending cell's timed rounds, interleaved; then its record, written once."""
+        if not pending:
+            return
+        measure, session = self.config.measure, session_id()
+        runner = RoundRunner(self.source, measure, self.ctx.device_for, self.isolate, self.ctx)
+        show = self.writes_records
+        with tqdm(total=measure.rounds * len(pending), unit="round", disable=not show) as bar:
+
+            def started(index: int, cell: PendingCell) -> None:
+                bar.set_description(f"timing round {index}/{measure.rounds} {cell.cell.label()}")
+                bar.update(1)
+                if self.ctx.is_main:
+                    update_sweep_state(self.run_dir, current=cell.cell.key(self.info.dataset_id))
+
+            run_rounds(pending, runner, measure.rounds, started)
+        fastest = fastest_reference(pending)
+        for cell in pending:
+            if cell.record is not None:
+                self._write(finish_record(cell, measure, session, fastest))
+            cell.forget()
 
 
 def _run_cell(
@@ -211,8 +370,9 @@ def _run_cell(
     isolate: bool,
     progress: _Progress,
     mapping: Any = None,
-) -> dict[str, Any] | None:
-    """One cell, start to record; None on ranks that do not write records."""
+) -> tuple[dict[str, Any] | None, dict[int, str]]:
+    """One cell's accuracy pass, start to record (without its speed); the record is None on
+    ranks that do not write records. Also the digests of its predictions, per video."""
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     began = time.perf_counter()
     notes = _spec_notes(cell)
@@ -221,13 +381,16 @@ def _run_cell(
     job = _job(cell, config, source, folder / RESULTS_FILE, device)
     job.time_model = ctx.is_main or ctx.mode == "cells"
     job.category_mapping = mapping  # applied by the worker, before its one write
+    writes = ctx.is_main or ctx.mode == "cells"
     try:
         predictions = None  # read once, by the scorer, unless the shard merge holds them
         if ctx.shards_videos:
-            shard = _predict_shard(job, config, source, ctx, isolate, progress)
+            shard, predictions, digests = _predict_shard(
+                job, config, source, ctx, isolate, progress
+            )
             if shard is None:
-                return None
-            outcome, predictions = shard
+                return None, digests
+            outcome = shard
         else:
             outcome = _execute(job, config, isolate, progress)
         executed = time.perf_counter()
@@ -241,20 +404,21 @@ def _run_cell(
     except (CellFailed, RankFailedError) as err:
         reason = getattr(err, "reason", str(err))
         details = getattr(err, "details", "")
-        if not (ctx.is_main or ctx.mode == "cells"):
-            return None
-        return make_record(cell, info, started, notes, error=reason, details=details).to_json()
+        if not writes:
+            return None, {}
+        return make_record(cell, info, started, notes, error=reason, details=details).to_json(), {}
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
-        return make_record(cell, info, started, notes, error=one_line(err)).to_json()
-    record = make_record(cell, info, started, notes, outcome, score, fps=config.measure.fps)
+        return make_record(cell, info, started, notes, error=one_line(err)).to_json(), {}
+    record = make_record(cell, info, started, notes, outcome, score)
     record.timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
-    return record.to_json()
+    return record.to_json(), outcome.digests
 
 
-def summary_line(record: dict[str, Any]) -> str:
-    """One line per finished cell, printed under the progress bar."""
+def summary_line(record: dict[str, Any], timing: str | None = None) -> str:
+    """One line per cell, printed under the progress bar: after its accuracy pass (`timing`
+    says when its FPS follows) and once its record is written, FPS with its marks."""
     stride = "-" if record["stride"] is None else record["stride"]
     head = f"{record['method']:<14} T={record['clip_length']!s:<4} S={stride!s:<4}"
     if record.get("video_frames") is not None:
@@ -266,12 +430,11 @@ def summary_line(record: dict[str, Any]) -> str:
         ci = record.get("AP_ci")
         spread = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""  # often skewed
         parts.append(f"AP {100 * record['AP']:.1f}{spread}")
-    if record.get("fps_end_to_end") is not None:
-        parts.append(f"{record['fps_end_to_end']:.2f} FPS e2e")
-    if record.get("fps_model") is not None:
-        parts.append(f"{record['fps_model']:.2f} FPS model")
-    if record.get("fps_authors") is not None:
-        parts.append(f"{record['fps_authors']:.2f} FPS authors")
     if record.get("gmacs_per_frame") is not None:
         parts.append(f"{record['gmacs_per_frame']:.1f} GMACs/frame")
+    if timing is not None:
+        return "  ".join([*parts, f"FPS: {timing}"])
+    parts += speed_words(record)
+    if record.get("fps_authors") is not None:
+        parts.append(f"{record['fps_authors']:.2f} FPS authors")
     return "  ".join(parts)

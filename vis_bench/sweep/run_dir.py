@@ -2,7 +2,11 @@
 
     <run dir>/records.jsonl          one line per finished or failed cell (report/records.py)
     <run dir>/run.json               the dataset identity every record of the folder shares,
-                                     and the last run's time by phase (`last_run_timings`)
+                                     the last run's time by phase (`last_run_timings`) and the
+                                     last sweep's state (`sweep`: its cells, the one running,
+                                     how it ended; the reports name the cells left without a
+                                     record from it)
+    <run dir>/sweep.lock             held by the sweep writing the folder (run_lock.py)
     <run dir>/configs/<hash>.yaml    each resolved config a record names by `config_hash` (records
                                      also embed it as `config`; older ones only name it)
     <run dir>/cells/<label>-<key>/   a cell's predictions (results.json)
@@ -16,6 +20,7 @@ the difference and the way out (another --run-dir).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +59,43 @@ def claim_run_dir(run_dir: Path, identity: dict[str, Any], dataset_id: str) -> N
     write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
-def save_run_timings(run_dir: Path, breakdown: dict[str, Any]) -> None:
-    """The last run's time by phase (sweep/timings.py), kept in run.json beside the dataset."""
+def _update_run_file(run_dir: Path, update: Callable[[dict[str, Any]], None]) -> None:
     run_file = run_dir / RUN_FILE
     payload = json.loads(run_file.read_text()) if run_file.is_file() else {}
-    payload["last_run_timings"] = breakdown
+    update(payload)
     write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def save_run_timings(run_dir: Path, breakdown: dict[str, Any]) -> None:
+    """The last run's time by phase (sweep/timings.py), kept in run.json beside the dataset."""
+    _update_run_file(run_dir, lambda payload: payload.update(last_run_timings=breakdown))
+
+
+def start_sweep_state(
+    run_dir: Path, cells: list[Cell], dataset_id: str, holder: dict[str, Any]
+) -> None:
+    """run.json's `sweep`: the cells this sweep is configured with and who runs them (the
+    sweep's process), so a report can tell a cell never run from one still to come."""
+    state = {
+        "state": "running",
+        **holder,
+        "current": None,
+        "cells": [
+            {
+                "key": c.key(dataset_id),
+                "label": c.label(),
+                "method": c.method.variant or c.method.name,
+            }
+            for c in cells
+        ],
+    }
+    _update_run_file(run_dir, lambda payload: payload.update(sweep=state))
+
+
+def update_sweep_state(run_dir: Path, **changes: Any) -> None:
+    """Change run.json's `sweep`: the cell running (`current`), or how the sweep ended
+    (`state`: finished, interrupted, stopped with its `error`)."""
+    _update_run_file(run_dir, lambda payload: payload.setdefault("sweep", {}).update(changes))
 
 
 def _refuse(run_dir: Path, stored: dict[str, Any], identity: dict[str, Any]) -> None:

@@ -13,6 +13,10 @@ The replicate values themselves go to `bootstrap_replicates.npz` (B float64 per 
 draws depend only on the number of videos, B and the seed, so two cells of one sweep were
 resampled identically, and their paired difference is the difference of their stored values;
 reports then pair cells without re-accumulating anything.
+
+A dataset config asking for them adds YouTube-VIS 2022's figures (a `ytvis2022` dataset: its
+short and long sets scored apart, eval/stats/ytvis2022.py; the figures join the metrics, each
+set's statistics go to `video_sets`) and every line per group of categories (`category_groups`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from vis_bench.atomic import write_atomic
+from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
 from vis_bench.eval.api import evaluate_loaded
 from vis_bench.eval.metric.loading import (
@@ -61,16 +66,28 @@ class CellScore:
     per_category_ap: dict[str, float | None] | None = None
     #: AP50 and what fixing each error type alone would add to it (eval/analysis/errors.py)
     error_breakdown: dict[str, Any] | None = None
+    #: YouTube-VIS 2022: each set's statistics and videos (`{"S": {...}, "L": {...}}`)
+    video_sets: dict[str, Any] | None = None
+    #: every summary line per group of categories (`{group: {"AP": ..., ...}}`, fractions)
+    category_groups: dict[str, dict[str, float | None]] | None = None
 
 
 class Scorer:
     """AP/AR and their intervals of cells against one ground truth (None: nothing to score)."""
 
-    def __init__(self, gt_path: Path | None, replicates: int = 0, seed: int = 0):
+    def __init__(
+        self, gt_path: Path | None, replicates: int = 0, seed: int = 0, dataset: Any = None
+    ):
         self.gt_path = gt_path
         self.replicates = replicates
         self.seed = seed
+        #: the dataset config (config.DatasetConfig): its 2022 sets and category groups
+        self.dataset = dataset
         self._gt: GroundTruth | None = None
+        self._sets: tuple[Any, Any] | None = None
+        self._groups: dict[str, list[int]] | None = None
+        if gt_path is not None and dataset is not None:
+            _check_named_files(dataset)
 
     def score(self, results_path: Path, predictions: list[dict] | None = None) -> CellScore:
         """Score `results_path` (read here, once; or `predictions`, its content already in
@@ -84,9 +101,7 @@ class Scorer:
         with paused_gc():
             res = results_from_list(predictions, self._gt)
         result = evaluate_loaded(self._gt, res)
-        metrics = {
-            name: (None if value < 0 else float(value)) for name, value in result.stats.items()
-        }
+        metrics = {name: _fraction(value) for name, value in result.stats.items()}
         matches = VideoMatches.from_pairs(result.pairs, result.matches)
         matches_path = Path(results_path).with_name(VIDEO_MATCHES_FILE)
         write_atomic(matches_path, json.dumps(matches.to_dict(), separators=(",", ":")))
@@ -99,6 +114,7 @@ class Scorer:
             },
             error_breakdown=_errors(self._gt, res),
         )
+        self._dataset_scores(score, res, result)
         if self.replicates > 0:
             start = time.perf_counter()
             boot = bootstrap(matches, self.replicates, self.seed, DEFAULT_CONFIDENCE)
@@ -118,6 +134,62 @@ class Scorer:
                 "values_path": str(values_path),
             }
         return score
+
+    def _dataset_scores(self, score: CellScore, res: Any, result: Any) -> None:
+        """What the dataset config asks for beyond the metric: the 2022 figures and sets,
+        every line per category group."""
+        dataset = self.dataset
+        if getattr(dataset, "short_videos", None) is not None and self._gt is not None:
+            from vis_bench.eval.stats.ytvis2022 import evaluate_long_short, read_video_set
+
+            if self._sets is None:
+                self._sets = (
+                    read_video_set(dataset.short_videos, self._gt, "S", "dataset.short_videos"),
+                    read_video_set(dataset.long_videos, self._gt, "L", "dataset.long_videos"),
+                )
+            sets = evaluate_long_short(self._gt, res, *self._sets)
+            score.metrics.update({k: _fraction(v) for k, v in sets.figures.items()})
+            score.video_sets = {
+                suffix: {
+                    "videos": len(sets.video_ids[suffix]),
+                    **{k: _fraction(v) for k, v in sets.stats(suffix).items()},
+                }
+                for suffix in sets.sets
+            }
+        if getattr(dataset, "category_groups", None) is not None:
+            from vis_bench.eval.stats.category_groups import group_stats, read_category_groups
+
+            if self._groups is None:
+                self._groups = read_category_groups(
+                    dataset.category_groups, self.gt_path, result.cat_ids, "dataset.category_groups"
+                )
+            score.category_groups = {
+                group: {k: _fraction(v) for k, v in stats.items()}
+                for group, stats in group_stats(result, self._groups).items()
+            }
+
+
+def _check_named_files(dataset: Any) -> None:
+    """The files the dataset's 2022 sets and category groups name exist: said before any cell
+    runs, not by every cell's scoring after its inference."""
+    named = [(key, getattr(dataset, key, None)) for key in ("short_videos", "long_videos")] + [
+        ("category_groups", getattr(dataset, "category_groups", None))
+    ]
+    for key, value in named:
+        if not isinstance(value, str) or value.lstrip().startswith("[") or Path(value).is_file():
+            continue
+        if key == "category_groups" and not value.lower().endswith(".json"):
+            continue  # a field of the ground truth's categories
+        raise InputError(
+            "file not found; give an existing file (or, for a set, a list of video ids)",
+            path=value,
+            field=f"dataset.{key}",
+        )
+
+
+def _fraction(value: float) -> float | None:
+    """A statistic as records keep it: None where the metric gives -1."""
+    return None if value < 0 else float(value)
 
 
 def _errors(gt: GroundTruth, res: Any) -> dict[str, Any] | None:

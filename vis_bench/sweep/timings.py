@@ -1,6 +1,6 @@
-"""Where a run's time goes: per cell (worker start-up, model build, warm-up, inference, model-only
-timing, FLOPs, measurements, writing, the authors' timing protocol, scoring, bootstrap) and for
-the run (data, reports).
+"""Where a run's time goes: per cell (worker start-up, model build, warm-up, the accuracy pass,
+single-clip timing, FLOPs, measurements, writing, the authors' timing protocol, scoring,
+bootstrap, the timed rounds) and for the run (data, reports).
 
 The worker times its own phases with a `PhaseClock`; the parent adds what only it sees (the
 worker's start-up: its process, imports and job transfer, as the cell's wall time minus the
@@ -21,13 +21,14 @@ RUN_PHASES = (
     "model_build",
     "warmup",
     "inference",
-    "model_timing",
+    "single_clip_timing",
     "flops",
     "measurements",
     "write",
     "protocol_timing",
     "scoring",
     "bootstrap",
+    "timed_rounds",
     "reports",
 )
 LABELS = {
@@ -35,14 +36,15 @@ LABELS = {
     "worker_start": "worker start-up",
     "model_build": "model build",
     "warmup": "warm-up",
-    "inference": "inference (timed)",
-    "model_timing": "model-only timing",
+    "inference": "accuracy pass",
+    "single_clip_timing": "single-clip timing",
     "flops": "FLOPs count",
     "measurements": "memory, environment",
     "write": "results.json",
     "protocol_timing": "authors' protocol timing",
     "scoring": "scoring",
     "bootstrap": "bootstrap",
+    "timed_rounds": "timed rounds (workers)",
     "reports": "reports",
     "other": "other",
 }

@@ -60,12 +60,15 @@ class CellOutcome:
     num_videos: int
     num_frames: int
     num_predictions: int
+    #: the accuracy pass's own seconds (one pass over every video; FPS comes from the rounds)
     seconds_end_to_end: float
-    model_clip_times: list[float]
-    model_clip_frames: int
+    single_clip_times: list[float]
+    single_clip_frames: int
     measurements: dict[str, Any] = field(default_factory=dict)
     #: predictions left out by the category mapping (no dataset class of that name)
     dropped_predictions: int = 0
+    #: per video id: the digest of its predictions, which every timed round must reproduce
+    digests: dict[int, str] = field(default_factory=dict)
 
 
 def import_plugin(reference: str) -> Any:
@@ -100,7 +103,7 @@ def _parameter_count(model: Any) -> int:
     return int(sum(p.numel() for p in unique.values()))
 
 
-class _VideoSubset:
+class VideoSubset:
     """A dataset restricted to some of its videos (a rank's share)."""
 
     def __init__(self, source: Any, video_ids: list[int]):
@@ -161,7 +164,7 @@ def _open_source(job: CellJob) -> Any:
     """The cell's videos: the dataset, this rank's share of it, cut to N frames if asked."""
     source = job.source.open() if hasattr(job.source, "open") else job.source
     if job.videos is not None:
-        source = _VideoSubset(source, job.videos)
+        source = VideoSubset(source, job.videos)
     if job.cell.video_frames is not None:
         source = CutVideos(source, job.cell.video_frames)
     return source
@@ -218,7 +221,7 @@ def _region_readings(region: _TimedRegion, outcome: Any) -> dict[str, Any]:
         if region.meter is not None:
             out["energy"] = {
                 **region.meter.reading.as_dict(outcome.num_frames),
-                "region": "the end-to-end timed region (its wall time, decoding waits included)",
+                "region": "the accuracy pass's timed region (one pass over every video, its wall time)",
             }
     if region.stream and outcome.clip_timings:
         out["stream"] = _stream(outcome, region.stream_fps)
@@ -250,9 +253,12 @@ def _protocols(job: CellJob, plugin: Any, compiling: dict[str, Any] | None) -> d
     if p.END_TO_END in measure.protocols:
         declared = p.end_to_end_protocol(measure.warmup, setting)
         out[p.END_TO_END] = p.protocol_result(declared, None, compile=compiling)
-    if p.MODEL in measure.protocols and job.time_model:
-        declared = p.model_protocol(measure.warmup, measure.repeats, setting)
+    if p.MODEL in measure.protocols:
+        declared = p.model_protocol(measure.warmup, setting)
         out[p.MODEL] = p.protocol_result(declared, None)
+    if p.SINGLE_CLIP in measure.protocols and job.time_model:
+        declared = p.single_clip_protocol(measure.warmup, measure.repeats, setting)
+        out[p.SINGLE_CLIP] = p.protocol_result(declared, None)
     if p.AUTHORS in measure.protocols and job.time_model:
         out[p.AUTHORS] = _authors(job, plugin)
     return out
@@ -325,7 +331,7 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
     """The shared runner over the cell's videos (load and energy read around the timed part;
     the compiler's seconds, when compiling, left out of the timed ones)."""
     from vis_bench.inference.runner import run_method
-    from vis_bench.measure.protocols import MODEL
+    from vis_bench.measure.protocols import SINGLE_CLIP
 
     cell = job.cell
     return run_method(
@@ -338,7 +344,7 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
         dtype=cell.dtype,
         warmup=job.measure.warmup,
         repeats=job.measure.repeats,
-        time_model=job.time_model and job.measure.fps and MODEL in job.measure.protocols,
+        single_clip=job.time_model and job.measure.fps and SINGLE_CLIP in job.measure.protocols,
         progress=progress,
         timed_region=region,
         feature_reuse=job.measure.feature_reuse,
@@ -349,11 +355,11 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
 
 
 def _run_phases(clock: PhaseClock, outcome: Any) -> None:
-    """The runner's share of the cell split into warm-up, timed inference, model-only timing."""
+    """The runner's share of the cell split into warm-up, the accuracy pass, single-clip timing."""
     clock.lap("inference")  # the whole run_method call, split below
-    clock.seconds["inference"] -= outcome.warmup_s + outcome.model_timing_s
+    clock.seconds["inference"] -= outcome.warmup_s + outcome.single_clip_timing_s
     clock.add("warmup", outcome.warmup_s)
-    clock.add("model_timing", outcome.model_timing_s)
+    clock.add("single_clip_timing", outcome.single_clip_timing_s)
 
 
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
@@ -420,8 +426,26 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         num_frames=outcome.num_frames,
         num_predictions=len(outcome.results),
         seconds_end_to_end=outcome.seconds_end_to_end,
-        model_clip_times=list(outcome.model_clip_times),
-        model_clip_frames=outcome.model_clip_frames,
+        single_clip_times=list(outcome.single_clip_times),
+        single_clip_frames=outcome.single_clip_frames,
         measurements=measurements,
         dropped_predictions=dropped,
+        digests=video_digests(outcome.results),
     )
+
+
+def video_digests(results: list[dict[str, Any]]) -> dict[int, str]:
+    """Per video id, a digest of its predictions in the order the run produced them (ids,
+    categories, exact scores and RLE strings): two passes that did the same work agree."""
+    import hashlib
+
+    import orjson
+
+    by_video: dict[int, list[dict[str, Any]]] = {}
+    for result in results:
+        by_video.setdefault(int(result["video_id"]), []).append(result)
+    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS
+    return {
+        video: hashlib.sha256(orjson.dumps(items, option=options)).hexdigest()[:16]
+        for video, items in by_video.items()
+    }

@@ -2,8 +2,10 @@
 
 The official evaluators keep quiet about both. A prediction whose `category_id` the ground truth
 does not list is never compared with anything, and one whose `segmentations` list is shorter or
-longer than its video is compared only up to the shorter list. So a results file whose category
-ids are all off by one scores AP 0.00 without a word. The numbers stay the official ones; this
+longer than its video is compared only up to the shorter list, and one whose masks are another
+size than its video overlaps nothing (a mask of the wrong size is never matched). So a results
+file whose category ids are all off by one, or whose masks were encoded at the model's input
+size, scores AP 0.00 without a word. The numbers stay the official ones; this
 module only makes the loss visible, so that `eval` and `compare` can refuse to pass it silently.
 """
 
@@ -29,6 +31,11 @@ class DroppedPredictions:
     unknown_category: dict[int, int] = field(default_factory=dict)
     #: (video id, entries given, frames of the video) -> how many predictions
     frame_count: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    #: ((mask height, width), (video height, width)) -> [predictions, videos] whose first mask
+    #: has that size in a video of that size
+    mask_size: dict[tuple[tuple[int, int], tuple[int, int]], tuple[int, int]] = field(
+        default_factory=dict
+    )
 
     @property
     def n_unknown_category(self) -> int:
@@ -39,8 +46,12 @@ class DroppedPredictions:
         return sum(self.frame_count.values())
 
     @property
+    def n_mask_size(self) -> int:
+        return sum(n for n, _ in self.mask_size.values())
+
+    @property
     def any(self) -> bool:
-        return bool(self.unknown_category or self.frame_count)
+        return bool(self.unknown_category or self.frame_count or self.mask_size)
 
     def messages(self) -> list[str]:
         """One line per kind of problem: how many, which ids, which field, and the fix."""
@@ -63,7 +74,23 @@ class DroppedPredictions:
                 "frames both lists cover are scored; field segmentations: give one entry per "
                 "frame, null where nothing is predicted"
             )
+        if self.mask_size:
+            sizes = _named(
+                f"masks {mh}x{mw} in {vh}x{vw} videos ({_count(n, 'prediction')} in "
+                f"{_count(videos, 'video')})"
+                for ((mh, mw), (vh, vw)), (n, videos) in sorted(self.mask_size.items())
+            )
+            lines.append(
+                f"{self.n_mask_size} of {self.n_results} predictions have masks of another size "
+                f"than their video (height x width: {sizes}); such a mask overlaps no ground "
+                "truth, so they score as misses; field segmentations[].size: encode each mask "
+                "at its video's height and width"
+            )
         return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _named(items) -> str:
@@ -78,10 +105,29 @@ def find_dropped(gt: GroundTruth, res: Results) -> DroppedPredictions:
     unknown = ~np.isin(res.category_of, known)
     unknown_category = Counter(int(c) for c in res.category_of[unknown])
     frame_count: Counter = Counter()
+    sizes: dict[tuple[tuple[int, int], tuple[int, int]], list] = {}
     for vid, frames in zip(res.video_of.tolist(), res.frames, strict=True):
         length = gt.video_length.get(vid)
         if length is not None and len(frames) != length:
             frame_count[(vid, len(frames), length)] += 1
+        size = _first_size(frames)
+        video = gt.video_size.get(vid)
+        if size is not None and video is not None and size != tuple(video):
+            entry = sizes.setdefault((size, tuple(video)), [0, set()])
+            entry[0] += 1
+            entry[1].add(vid)
     return DroppedPredictions(
-        n_results=len(res), unknown_category=dict(unknown_category), frame_count=dict(frame_count)
+        n_results=len(res),
+        unknown_category=dict(unknown_category),
+        frame_count=dict(frame_count),
+        mask_size={key: (n, len(videos)) for key, (n, videos) in sizes.items()},
     )
+
+
+def _first_size(frames: list) -> tuple[int, int] | None:
+    """The (height, width) of a prediction's first mask (None: no mask)."""
+    for seg in frames:
+        if seg:
+            size = seg.get("size")
+            return (int(size[0]), int(size[1])) if isinstance(size, list) else None
+    return None

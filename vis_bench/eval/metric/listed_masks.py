@@ -27,6 +27,17 @@ class ListedMasks:
     track_start: np.ndarray
     track_count: np.ndarray
 
+    def restricted(self, keep: np.ndarray) -> ListedMasks:
+        """The same masks for the tracks `keep` selects (a boolean mask over the tracks), in
+        their order: what a GT restricted to some videos reads (eval/stats/subset.py)."""
+        return ListedMasks(
+            self.masks,
+            self.pixels,
+            self.frame_lists,
+            self.track_start[keep],
+            self.track_count[keep],
+        )
+
     def frames_of(self, tracks: np.ndarray) -> np.ndarray | None:
         """The lists of the present frames of `tracks`, flattened in track then frame order (a
         frame table's rows), or None when a track has a frame that was not a cut list."""

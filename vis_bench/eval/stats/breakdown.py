@@ -3,8 +3,9 @@
 Default buckets follow YouTube-VIS 2022, whose valid set is the 421 videos of YouTube-VIS 2021
 valid ("short", scored as AP_S) plus long videos added in 2022 ("long", AP_L); the server scores
 each part as its own GT file with the unchanged metric and reports mAP as the mean of the two.
-The server splits by list; here the split is by annotated frames: short = at most 36 frames (the
-longest videos of YouTube-VIS 2019/2021 have 36), long = more. See docs/statistics.md.
+The server splits by list (with the lists, ytvis2022.py scores as the program does); here the
+split is by annotated frames: short = at most 36 frames (the longest videos of YouTube-VIS
+2019/2021 have 36), long = more. See docs/statistics.md.
 
 Each bucket is scored by restricting the loaded GT and results to its videos and running the
 ordinary evaluation on them (`subset.restrict_to_videos`): the numbers are those of a GT/results

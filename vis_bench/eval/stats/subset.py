@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from vis_bench.eval.metric.listed_masks import ListedMasks
 from vis_bench.eval.metric.loading import GroundTruth, Results
 
 _Loaded = TypeVar("_Loaded", GroundTruth, Results)
@@ -34,6 +35,8 @@ def _restricted(obj: _Loaded, keep: np.ndarray, videos: set[int], universe: set[
             changes[f.name] = [v for v in value if v in videos]
         elif f.name in _PER_CATEGORY:
             continue
+        elif isinstance(value, ListedMasks):  # per-track positions of the GT's parsed masks
+            changes[f.name] = value.restricted(keep)
         elif isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) == n:
             changes[f.name] = value[keep]
         elif isinstance(value, list) and len(value) == n:
@@ -56,6 +59,14 @@ def restrict_to_videos(
         _restricted(gt, gt_keep, videos, universe),
         _restricted(res, res_keep, videos, universe),
     )
+
+
+def restrict_ground_truth(gt: GroundTruth, video_ids: Iterable[int]) -> GroundTruth:
+    """The GT of the given videos only (ids unknown to the GT are ignored); its categories stay
+    listed, as the official evaluator keeps the file's whole category list."""
+    videos = {int(v) for v in video_ids} & set(gt.video_ids)
+    keep = np.isin(gt.video_of, np.array(sorted(videos), dtype=np.int64))
+    return _restricted(gt, keep, videos, set(gt.video_ids))
 
 
 def select_results(res: Results, indices: Iterable[int]) -> Results:

@@ -6,7 +6,7 @@ Warnings are inputs it accepts but that silently change the numbers: unknown cat
 frame lists whose length differs from the video's (compared only up to the shorter list), masks
 whose size differs from the video's (the frame vanishes from the IoU), scores outside [0, 1]
 (accepted, but not a probability), more than 100 results per (video, category) (the rest are
-invisible).
+invisible), exact duplicates of an earlier prediction (each copy is a false positive).
 
 For OVIS (a split with OVIS's categories or occlusion labels, or `metric="ovis"`) a frame-count
 mismatch is an error, because the OVIS evaluator aborts on it, and so are what else aborts it:
@@ -24,6 +24,7 @@ from typing import Any
 
 from vis_bench.errors import InputError
 from vis_bench.eval.metric.params import MAX_DETS
+from vis_bench.eval.metric.result_checks import duplicate_pairs
 from vis_bench.eval.submission import validate_ovis
 from vis_bench.formats.rle import describe_list_entry
 from vis_bench.formats.ytvis_header import parse_header
@@ -208,6 +209,7 @@ def validate_results(
         if _check_prediction(res, split, ovis, add):
             per_pair[(vid, res["category_id"])] += 1
             first_of_pair.setdefault((vid, res["category_id"]), i)
+    problems += _duplicate_problems(data)
     cap = MAX_DETS[-1]
     for (vid, cat), n in per_pair.items():
         if n > cap:
@@ -223,6 +225,36 @@ def validate_results(
                 )
             )
     return report
+
+
+def _duplicate_problems(data: list) -> list[Problem]:
+    """A warning per prediction that repeats an earlier one exactly (same video, category and
+    masks): the official evaluator scores each copy as a false positive, without a word."""
+    checked = [
+        (i, res)
+        for i, res in enumerate(data)
+        if isinstance(res, dict)
+        and isinstance(res.get("segmentations"), list)
+        and all(not seg or isinstance(seg, dict) for seg in res["segmentations"])
+    ]
+    predictions = [
+        (r.get("video_id"), r.get("category_id"), r["segmentations"]) for _, r in checked
+    ]
+    problems = []
+    for i, j in duplicate_pairs(predictions):
+        index, earlier = checked[i][0], checked[j][0]
+        problems.append(
+            Problem(
+                "warning",
+                "duplicate",
+                f"an exact duplicate of result {earlier} (same video_id, category_id and masks): "
+                "the evaluator counts each copy as a false positive, which lowers AP; write "
+                "each prediction once",
+                index=index,
+                video_id=checked[i][1].get("video_id"),
+            )
+        )
+    return problems
 
 
 def _read_predictions(results_path: str | Path, problems: list[Problem]) -> list | None:

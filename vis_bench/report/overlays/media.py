@@ -23,27 +23,27 @@ ANIMATION_SUFFIXES = (".gif", ".mp4")
 DEFAULT_FPS = 4.0
 
 
-def check_animation_path(path: Path) -> None:
-    """Refuse an output name whose format is not written, before any work is done."""
+def check_animation_path(path: Path, field: str = "--out", instead: str = "write a .gif") -> None:
+    """Refuse an output name whose format is not written (or whose writer is not installed),
+    before any work is done; `field` and `instead` name the option and the way out."""
     if path.suffix.lower() not in ANIMATION_SUFFIXES:
         raise InputError(
             f"cannot write {path.suffix or 'a file without suffix'}: name the animation "
             f"{' or '.join(ANIMATION_SUFFIXES)}",
             path=str(path),
-            field="--out",
+            field=field,
         )
     if path.suffix.lower() == ".mp4":
-        _ffmpeg()
+        _ffmpeg(field, instead)
 
 
-def _ffmpeg():
+def _ffmpeg(field: str = "--out", instead: str = "write a .gif"):
     try:
         import imageio_ffmpeg
     except ImportError:
         raise InputError(
-            "MP4 needs the imageio-ffmpeg package: pip install 'vis-bench[video]' (or write a "
-            ".gif)",
-            field="--out",
+            f"MP4 needs the imageio-ffmpeg package: pip install 'vis-bench[video]' (or {instead})",
+            field=field,
         ) from None
     return imageio_ffmpeg
 

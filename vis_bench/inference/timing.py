@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -70,3 +71,12 @@ class Stopwatch:
         self.excluded += left_out
         self.total += self.last
         self._start = None
+
+
+@dataclass(frozen=True)
+class ClipTiming:
+    """One clip of one video as the run computed it: its frames and the seconds it took (model
+    and the harness's work on it, finalisation included)."""
+
+    frames: range
+    seconds: float

@@ -1,0 +1,249 @@
+"""FPS a reader can trust: one timed pass with its stages inside it, interleaved rounds, the
+machine's reference speed beside every figure, the timed predictions checked against the scored
+ones, and marks and ratios that say what a figure may be set against (no timed assertion)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
+from tests.helpers.memory_source import MemorySource
+from vis_bench.config import parse_config
+from vis_bench.measure.gpu_state import nvml_state
+from vis_bench.measure.reference import read_reference, spread, workload_flops
+from vis_bench.report.exports import cells_frame, export_leaderboard
+from vis_bench.report.leaderboard import leaderboard_markdown
+from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_comparison import compare_runs_markdown
+from vis_bench.report.speed_trust import (
+    LOADED_MARK,
+    NOISY_MARK,
+    cross_run_ratio,
+    fps_marks,
+    paired_ratio,
+)
+from vis_bench.report.tables_document import tables_markdown
+from vis_bench.sweep import run_sweep
+from vis_bench.sweep.rounds import PendingCell, run_rounds, speed_summary
+from vis_bench.sweep.timed_round import RoundOutcome
+
+QUIET = {"isolate": False, "log": lambda s: None}
+
+
+def _config(methods, **measure):
+    return parse_config(
+        {
+            "name": "trust",
+            "dataset": {"kind": "synthetic"},
+            "methods": methods,
+            "sweep": {"clip_length": ["all"]},
+            "measure": {"warmup": 1, "flops": False, "bootstrap": 0, **measure},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    config = _config([{"name": "toy"}, {"name": "toy", "options": {"label": 2}}], rounds=3)
+    folder = tmp_path_factory.mktemp("run")
+    return folder, run_sweep(config, MemorySource(), folder, **QUIET)
+
+
+def test_the_reference_workload_is_fixed_arithmetic_read_on_the_device():
+    m, k, n = 512, 512, 512
+    assert workload_flops() == 2 * m * k * n + 2 * 32 * 32 * 9 * 96 * 96
+    reading = read_reference("cpu")
+    assert reading.seconds > 0 and reading.gflops == pytest.approx(
+        workload_flops() / reading.seconds / 1e9
+    )
+    assert reading.as_dict()["threads"] >= 1 and reading.as_dict()["version"] == 1
+    assert spread([100.0, 110.0, 90.0]) == pytest.approx(0.2)
+    assert spread([100.0]) is None
+
+
+def test_each_cell_is_timed_in_rounds_with_its_stages_inside_one_pass(swept):
+    _, records = swept
+    for record in records:
+        speed = record["speed"]
+        assert speed["rounds_timed"] == 3 and len(speed["rounds"]) == 3
+        fps = sorted(r["fps"] for r in speed["rounds"] if r["used"])
+        assert record["fps_end_to_end"] == statistics.median(fps)
+        assert speed["fps_range"] == [fps[0], fps[-1]]
+        assert speed["rounds_used"] and speed["reference_fastest_gflops"] > 0
+        for timed in speed["rounds"]:
+            # every stage is a disjoint part of the one pass: the model never exceeds the whole
+            assert timed["stages"]["model"] <= timed["seconds"]
+            assert sum(timed["stages"].values()) == pytest.approx(timed["seconds"])
+            assert timed["fps_model"] >= timed["fps"]
+            assert timed["cpu_seconds"] > 0
+            assert timed["reference_before"]["gflops"] > 0
+            assert timed["reference_after"]["gflops"] > 0
+        assert record["fps_model"] >= record["fps_end_to_end"]
+        assert speed["predictions_checked"]["equal_to_accuracy_pass"] is True
+        assert speed["reference_gflops"] > 0 and speed["noisy"] in (True, False)
+        assert "loaded" in record["load"] and "rounds_loaded" in record["load"]
+    # both cells timed in the same rounds of one sweep: their ratio is paired round by round
+    ratio = paired_ratio(records[0], records[1])
+    assert ratio.value is not None and ratio.low <= ratio.value <= ratio.high
+
+
+def _outcome(index: int, videos=(1, 2), mismatched=()) -> RoundOutcome:
+    reading = {"gflops": 100.0, "seconds": 0.01, "device": "cpu"}
+    return RoundOutcome(
+        index, list(videos), 10, 1.0, 2.0, {"model": 0.5}, reading, reading, {"loaded": False},
+        mismatched=list(mismatched),
+    )  # fmt: skip
+
+
+class _Recorder:
+    """A round runner that records the order it was asked in."""
+
+    ctx = None
+
+    def __init__(self, bad: str | None = None):
+        self.order: list[tuple[str, int]] = []
+        self.bad = bad
+
+    def time(self, pending: PendingCell, index: int):
+        name = pending.cell
+        self.order.append((name, index))
+        if name == self.bad and index == 2:
+            return _outcome(index, mismatched=[2])
+        return _outcome(index)
+
+
+def _pending(name: str) -> PendingCell:
+    return PendingCell(name, Path("."), None, {})  # type: ignore[arg-type]
+
+
+def test_rounds_the_machine_was_slowed_in_are_set_aside_and_counted():
+    config = _config([{"name": "toy"}])
+    rounds = [_outcome(1), _outcome(2), _outcome(3)]
+    rounds[1].reference_after = {"gflops": 40.0, "device": "cpu"}  # load started in round 2
+    rounds[1].seconds = 4.0
+    speed = speed_summary(rounds, config.measure, "s", fastest=100.0)
+    assert speed["rounds_used"] == [1, 3] and speed["rounds_at_full_speed"] == 2
+    assert speed["fps"] == 10.0 and speed["noisy"]  # the machine's speed moved by 60 %
+    assert [r["used"] for r in speed["rounds"]] == [True, False, True]
+    # every round slowed: all are used, and the figure is marked noisy by its readings
+    slowed = speed_summary(rounds, config.measure, "s", fastest=1000.0)
+    assert slowed["rounds_used"] == [1, 2, 3] and slowed["rounds_at_full_speed"] == 0
+
+
+def test_rounds_interleave_the_cells_and_a_mismatch_fails_only_its_cell():
+    cells = [_pending("A"), _pending("B"), _pending("C")]
+    runner = _Recorder(bad="B")
+    run_rounds(cells, runner, rounds=3)  # type: ignore[arg-type]
+    assert runner.order == [
+        ("A", 1), ("B", 1), ("C", 1), ("A", 2), ("B", 2), ("C", 2), ("A", 3), ("C", 3)
+    ]  # fmt: skip
+    assert [len(c.rounds) for c in cells] == [3, 1, 3]
+    assert "other results than the accuracy pass" in cells[1].failure
+    assert cells[0].videos == [1, 2]  # the first round chose the videos the later ones time
+
+
+def test_a_timed_pass_that_does_other_work_fails_its_cell(tmp_path):
+    config = _config([{"name": "toy"}, {"name": "toy", "options": {"misbehave": "unstable"}}])
+    records = run_sweep(config, MemorySource(), tmp_path, **QUIET)
+    steady, unstable = records
+    assert steady["status"] == "ok"
+    assert unstable["status"] == "failed"
+    assert "predicted other results than the accuracy pass" in unstable["error"]
+
+
+def _marked(records, loaded=(), noisy=()):
+    records = json.loads(json.dumps(records))
+    for i, record in enumerate(records):  # this machine may itself have been loaded: start clean
+        record["load"]["loaded"] = i in loaded
+        record["speed"]["noisy"] = i in noisy
+        record["speed"]["reference_spread"] = 0.42 if i in noisy else 0.01
+    return records
+
+
+def test_every_output_carries_the_marks_and_says_what_they_mean(swept):
+    _, records = swept
+    record_set = RecordSet.from_records(_marked(records, loaded=[0], noisy=[1]))
+    assert fps_marks(record_set.records[0]) == LOADED_MARK
+    assert fps_marks(record_set.records[1]) == NOISY_MARK
+    tables = tables_markdown(record_set, "t")
+    assert f"{record_set.records[1]['fps_end_to_end']:.2f}{NOISY_MARK}" in tables
+    assert f"{record_set.records[0]['fps_end_to_end']:.2f}{LOADED_MARK}" in tables
+    cells = cells_frame(record_set)
+    assert list(cells["fps_loaded"]) == [True, False]
+    assert list(cells["fps_noisy"]) == [False, True]
+    # the leaderboard ranks one of the two (same method and checkpoint): mark both
+    both = RecordSet.from_records(_marked(records, loaded=[0, 1], noisy=[0, 1]))
+    leaderboard = leaderboard_markdown(both)
+    for text in (tables, leaderboard):  # (markdown escapes a leading `*` as `\\*`)
+        assert "* FPS measured while the machine was loaded" in text.replace("\\*", "*")
+        assert f"{NOISY_MARK} FPS noisy" in text and "42%" in text
+    csv = export_leaderboard(both, "csv", "t")
+    assert "fps_loaded" in csv.splitlines()[0] and "fps_noisy" in csv.splitlines()[0]
+    exported = json.loads(export_leaderboard(both, "json", "t"))
+    assert all(row["fps_loaded"] and row["fps_noisy"] for row in exported["rows"])
+    assert any("FPS noisy" in note for note in exported["notes"])
+    latex = export_leaderboard(both, "latex", "t")
+    assert "$^{*}$" in latex and r"$^{\dagger}$" in latex and "footnotesize" in latex
+
+
+def _with_reference(record, gflops: float, fps: float):
+    record = json.loads(json.dumps(record))
+    record["speed"]["reference_gflops"] = gflops
+    record["fps_end_to_end"] = fps
+    return record
+
+
+def test_runs_are_set_against_each_other_only_at_equal_machine_speed(swept):
+    _, records = swept
+    base = _with_reference(records[0], 100.0, 10.0)
+    slower_machine = _with_reference(records[0], 50.0, 5.0)
+    similar = _with_reference(records[0], 110.0, 22.0)
+    assert "not comparable (machine reference A 100, B 50 GFLOP/s)" in (
+        cross_run_ratio(base, slower_machine).text()
+    )
+    # twice the FPS on a machine 10% faster: 2.2 / 1.1 at equal machine speed
+    assert cross_run_ratio(base, similar).value == pytest.approx(2.0)
+    old = json.loads(json.dumps(records[0]))
+    old.pop("speed")
+    assert "no reference speed" in cross_run_ratio(old, base).text()
+    text = compare_runs_markdown(
+        RecordSet.from_records([base]), RecordSet.from_records([slower_machine]), "a", "b"
+    )
+    assert "not comparable" in text and "4.14x" not in text
+    # within one run, cells timed in different sweep calls are not paired
+    other_call = json.loads(json.dumps(records[1]))
+    other_call["speed"]["session"] = "another"
+    assert "different sweep calls" in paired_ratio(records[0], other_call).text()
+
+
+def test_nvml_state_reads_clocks_throttling_and_other_processes():
+    own = 1234
+
+    def failing(*args):
+        raise RuntimeError("not supported")
+
+    fake = SimpleNamespace(
+        NVML_CLOCK_SM=0,
+        NVML_CLOCK_MEM=1,
+        NVML_TEMPERATURE_GPU=0,
+        nvmlDeviceGetClockInfo=lambda h, kind: 1410 if kind == 0 else 1215,
+        nvmlDeviceGetMaxClockInfo=lambda h, kind: 1980,
+        nvmlDeviceGetTemperature=lambda h, kind: 61,
+        nvmlDeviceGetEnforcedPowerLimit=lambda h: 300000,
+        nvmlDeviceGetCurrentClocksThrottleReasons=failing,
+        nvmlDeviceGetComputeRunningProcesses=lambda h: [
+            SimpleNamespace(pid=own, usedGpuMemory=2**30),
+            SimpleNamespace(pid=99, usedGpuMemory=3 * 2**30),
+        ],
+    )
+    state = nvml_state(fake, handle=object(), own_pid=own)
+    assert state["sm_clock_mhz"] == 1410 and state["sm_clock_max_mhz"] == 1980
+    assert state["memory_clock_mhz"] == 1215 and state["temperature_c"] == 61
+    assert state["power_limit_w"] == 300.0
+    assert state["throttle_reasons"] is None  # unsupported: None, not an error
+    assert state["other_processes"] == 1 and state["other_processes_mib"] == 3072.0

@@ -1,0 +1,249 @@
+"""How far an FPS can be trusted, and what it may be set against: its marks, paired ratios
+between the cells of one run, and ratios between runs normalised by the machine's speed.
+
+Every FPS of a sweep comes from timed rounds (sweep/rounds.py) with the machine's reference
+speed read around each round (measure/reference.py). Three things follow:
+
+- marks: `*` when some round ran on a loaded machine (1-minute load average above the threads
+  the cell used), `†` when the machine's reference speed moved by more than the sweep's
+  `noisy_threshold` over the cell's rounds (the figure is printed beside the mark's note);
+- within one run, the speed ratio of two cells is taken round by round (the rounds of one sweep
+  ran A B C, A B C, ...), so a load change between two cells' rounds hits both; the ratio is the
+  median of the per-round ratios, with their range;
+- between two runs, a ratio of FPS is only meaningful for the same machine speed: it is divided
+  by the ratio of the two runs' reference speeds, and refused ("not comparable", with both
+  reference figures) when those differ by more than a tolerance.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+Record = dict[str, Any]
+
+LOADED_MARK = "*"
+NOISY_MARK = "†"
+#: the largest ratio of two runs' reference speeds for which their FPS are set side by side
+REFERENCE_TOLERANCE = 0.25
+
+
+def speed_of(record: Record) -> dict[str, Any]:
+    """The record's `speed` part ({} for records made before timed rounds)."""
+    speed = record.get("speed")
+    return speed if isinstance(speed, dict) else {}
+
+
+def was_loaded(record: Record) -> bool:
+    load = record.get("load")
+    return bool(isinstance(load, dict) and load.get("loaded"))
+
+
+def was_noisy(record: Record) -> bool:
+    return bool(speed_of(record).get("noisy"))
+
+
+def fps_marks(record: Record) -> str:
+    """The marks an FPS of this record carries ("" when none)."""
+    return (LOADED_MARK if was_loaded(record) else "") + (NOISY_MARK if was_noisy(record) else "")
+
+
+LOADED_TEXT = (
+    "measured while the machine was loaded (1-minute load average above the threads the cell "
+    "used in some timed round): other work competed for the cores"
+)
+
+
+def noisy_text(records: list[Record]) -> str:
+    """The noisy mark's meaning, with the largest movement among the marked records."""
+    moved = [speed_of(r).get("reference_spread") or 0.0 for r in records if was_noisy(r)]
+    threshold = next((speed_of(r).get("noisy_threshold") for r in records if was_noisy(r)), None)
+    limit = f" (threshold {100 * threshold:.0f}%)" if threshold is not None else ""
+    return (
+        f"noisy: the machine's reference speed moved by up to {100 * max(moved, default=0.0):.0f}% "
+        f"over the cell's timed rounds{limit}, so the machine itself changed speed while the "
+        "cell was timed; the FPS comes from its rounds at full machine speed"
+    )
+
+
+def mark_explanations(records: list[Record]) -> list[tuple[str, str]]:
+    """(mark, what it means) for the marks these records carry, in the order they are printed."""
+    out = []
+    if any(was_loaded(r) for r in records):
+        out.append((LOADED_MARK, LOADED_TEXT))
+    if any(was_noisy(r) for r in records):
+        out.append((NOISY_MARK, noisy_text(records)))
+    return out
+
+
+def mark_notes(records: list[Record]) -> list[str]:
+    """The notes for the marks these records carry, as the pages print them."""
+    return [f"`{mark}` after an FPS: {text}" for mark, text in mark_explanations(records)]
+
+
+def fps_text(record: Record, key: str = "fps_end_to_end", digits: int = 2) -> str:
+    """An FPS with its marks ("-" when not measured)."""
+    value = record.get(key)
+    if value is None:
+        return "-"
+    return f"{float(value):.{digits}f}{fps_marks(record)}"
+
+
+def fps_range_text(record: Record) -> str:
+    """`[low, high]` of the end-to-end FPS over the cell's rounds ("" without rounds)."""
+    spread = speed_of(record).get("fps_range")
+    return f"[{spread[0]:.2f}, {spread[1]:.2f}]" if spread else ""
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A speed ratio A / B with its range, or why there is none."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    why_not: str = ""
+
+    def text(self, digits: int = 2) -> str:
+        if self.value is None:
+            return self.why_not
+        span = "" if self.low is None else f" [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+        return f"{self.value:.{digits}f}x{span}"
+
+
+def _rounds_by_index(record: Record, key: str, used_only: bool) -> dict[int, float]:
+    """The record's rounds by index: those its figures come from (at full machine speed), or
+    all of them."""
+    return {
+        int(r["round"]): float(r[key])
+        for r in speed_of(record).get("rounds", [])
+        if r.get(key) and (r.get("used", True) or not used_only)
+    }
+
+
+def paired_ratio(a: Record, b: Record, key: str = "fps") -> Ratio:
+    """FPS of A / FPS of B, round by round, where both were timed in the same sweep call:
+    the median of the per-round ratios and their range."""
+    session_a, session_b = speed_of(a).get("session"), speed_of(b).get("session")
+    if session_a is None or session_b is None:
+        return Ratio(None, why_not="not paired (no timed rounds)")
+    if session_a != session_b:
+        return Ratio(None, why_not="not paired (timed in different sweep calls)")
+    ratios: list[float] = []
+    for used_only in (True, False):  # rounds at full speed for both, else every common round
+        rounds_a, rounds_b = (
+            _rounds_by_index(a, key, used_only),
+            _rounds_by_index(b, key, used_only),
+        )
+        ratios = ratios or [rounds_a[i] / rounds_b[i] for i in sorted(rounds_a) if i in rounds_b]
+    if not ratios:
+        return Ratio(None, why_not="not paired (no common round)")
+    return Ratio(float(statistics.median(ratios)), min(ratios), max(ratios))
+
+
+def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE) -> Ratio:
+    """FPS of B / FPS of A across two runs, normalised by the machine's reference speed in
+    each; "not comparable" with both reference figures when those differ by more than
+    `tolerance`, and "no reference" for records made without one."""
+    fps_a, fps_b = a.get("fps_end_to_end"), b.get("fps_end_to_end")
+    if not fps_a or not fps_b:
+        return Ratio(None, why_not="-")
+    ref_a, ref_b = speed_of(a).get("reference_gflops"), speed_of(b).get("reference_gflops")
+    if not ref_a or not ref_b:
+        return Ratio(None, why_not="no reference speed: raw ratio not shown")
+    machine = ref_b / ref_a
+    if not (1 / (1 + tolerance) <= machine <= 1 + tolerance):
+        return Ratio(
+            None,
+            why_not=f"not comparable (machine reference A {ref_a:.0f}, B {ref_b:.0f} GFLOP/s)",
+        )
+    return Ratio(float(fps_b) / float(fps_a) / machine)
+
+
+def _cell(record: Record) -> list[str]:
+    stride = "one clip" if record.get("stride") is None else str(record["stride"])
+    return [str(record.get("method")), str(record.get("clip_length")), stride]
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    return "-" if value is None else f"{float(value):.{digits}f}"
+
+
+def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
+    """Per cell timed in rounds: FPS (median, range, marks), model FPS, rounds, frames per
+    round, CPU seconds per wall second, and the machine's reference speed with how far it moved
+    (None when no record has rounds)."""
+    from tabulate import tabulate
+
+    timed = [r for r in records if speed_of(r).get("rounds")]
+    if not timed:
+        return None
+    rows = []
+    for record in timed:
+        speed = speed_of(record)
+        moved = speed.get("reference_spread")
+        rows.append(
+            [
+                *_cell(record),
+                fps_text(record),
+                fps_range_text(record),
+                _number(record.get("fps_model")),
+                str(speed.get("rounds_timed")),
+                f"{speed.get('frames')} ({speed.get('videos')} videos)",
+                _number(speed.get("cpu_per_wall")),
+                f"{_number(speed.get('reference_gflops'), 0)} "
+                f"(moved {'-' if moved is None else f'{100 * moved:.0f}%'})",
+            ]
+        )
+    headers = ["method", "T", "S", "FPS", "FPS range", "model FPS", "rounds", "frames/round"]
+    headers += ["CPU s / wall s", "machine GFLOP/s"]
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+ROUNDS_NOTE = (
+    "FPS: the median over the cell's timed rounds of frames / wall seconds of one pass (the "
+    "frames to every video's RLE), the rounds of all cells interleaved; FPS range: the slowest "
+    "and fastest round; model FPS: the same pass's frames / the seconds inside the method's "
+    "calls; CPU s / wall s: the process's CPU seconds per wall second in the pass (about the "
+    "threads it used when it had the cores to itself); machine GFLOP/s: the reference workload "
+    "read before and after every round on the same device and threads (median), and how far it "
+    "moved over the cell's rounds ((max - min) / median). docs/fps.md says what is inside the "
+    "timer."
+)
+
+
+def paired_table(records: list[Record], fmt: str = "github") -> str | None:
+    """Per timed cell, its FPS / the FPS of the first method's cell with the same schedule,
+    resolution, device and dtype, paired round by round (None when fewer than two methods share
+    a setting)."""
+    from tabulate import tabulate
+
+    timed = [r for r in records if speed_of(r).get("rounds")]
+    first: dict[tuple, Record] = {}
+    for record in timed:
+        first.setdefault(_setting(record), record)
+    rows = [
+        [*_cell(record), str(first[_setting(record)].get("method")),
+         paired_ratio(record, first[_setting(record)]).text()]
+        for record in timed
+        if first[_setting(record)] is not record
+    ]  # fmt: skip
+    if not rows:
+        return None
+    headers = ["method", "T", "S", "against", "FPS ratio [range over rounds]"]
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+PAIRED_NOTE = (
+    "FPS ratio: this cell's FPS / the other cell's, round by round (both timed in the same "
+    "rounds of the same sweep, one after the other), the median of the per-round ratios with "
+    "their range: a change in the machine's load between rounds cancels out of it. `not paired` "
+    "says why a ratio could not be paired."
+)
+
+
+def _setting(record: Record) -> tuple:
+    return tuple(
+        str(record.get(k)) for k in ("clip_length", "stride", "resolution", "device", "dtype")
+    )

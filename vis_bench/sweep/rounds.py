@@ -1,0 +1,266 @@
+"""A sweep's timed rounds: every cell timed again and again, the cells interleaved.
+
+Timed one after another, cells turn a change in the machine's load into a difference between
+methods: method A is timed on a quiet machine, method B after a training job started. So the
+sweep first runs every cell's accuracy pass (predictions, AP, memory, FLOPs), then times the
+cells in rounds, A B C, A B C, ..., each (cell, round) in a fresh worker (timed_round.py), so a
+load change hits every cell alike; ratios between two cells are then taken round by round
+(paired), and each cell's FPS is the median of its rounds with their range beside it.
+
+A cell with a timed round that failed, or whose predictions were not the accuracy pass's, fails.
+A cell waiting for its rounds keeps its accuracy pass in its folder (`accuracy_pass.json`), so a
+sweep interrupted during the rounds resumes without predicting again.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from vis_bench.atomic import write_atomic
+from vis_bench.config import MeasureConfig
+from vis_bench.distributed import DistContext
+from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.isolation import CellFailed, run_in_process, run_isolated
+from vis_bench.sweep.timed_round import RoundJob, RoundOutcome, time_round
+
+#: a cell's accuracy pass, kept in its folder until its rounds are done
+PENDING_FILE = "accuracy_pass.json"
+
+
+@dataclass
+class PendingCell:
+    """A cell whose accuracy pass is done and whose timed rounds are not."""
+
+    cell: Cell
+    folder: Path
+    #: the record the accuracy pass made (None on ranks that write no records)
+    record: dict[str, Any] | None
+    digests: dict[int, str]
+    #: this rank's videos when videos are sharded over ranks (None: every video)
+    share: list[int] | None = None
+    #: the videos every round times, chosen by the first round
+    videos: list[int] | None = None
+    rounds: list[RoundOutcome] = field(default_factory=list)
+    failure: str | None = None
+    #: wall seconds of this cell's round workers, start-up to answer (the run's time breakdown)
+    worker_seconds: float = 0.0
+
+    def save(self) -> None:
+        """Keep the accuracy pass beside the cell's predictions (a resumed sweep reads it)."""
+        data = {"record": self.record, "digests": {str(k): v for k, v in self.digests.items()}}
+        write_atomic(self.folder / PENDING_FILE, orjson.dumps(data))
+
+    def forget(self) -> None:
+        (self.folder / PENDING_FILE).unlink(missing_ok=True)
+
+
+def saved_pending(cell: Cell, folder: Path, key: str) -> PendingCell | None:
+    """The accuracy pass a previous sweep left for this cell (None: none, or another cell's)."""
+    path = folder / PENDING_FILE
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    record = data.get("record")
+    if not isinstance(record, dict) or record.get("key") != key:
+        return None
+    digests = {int(k): str(v) for k, v in (data.get("digests") or {}).items()}
+    return PendingCell(cell, folder, record, digests)
+
+
+def session_id() -> str:
+    """What pairs the rounds of one sweep call: rounds of two cells with the same session and
+    index ran one after the other, under the same conditions as far as the schedule can make it."""
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+
+
+@dataclass
+class RoundRunner:
+    """How a round's worker is started, and what it runs on."""
+
+    source: Any
+    measure: MeasureConfig
+    device_for: Callable[[str], str]
+    isolate: bool = True
+    ctx: DistContext | None = None
+
+    def job(self, pending: PendingCell, index: int) -> RoundJob:
+        opener = self.source.opener() if hasattr(self.source, "opener") else self.source
+        videos = pending.videos if pending.videos is not None else pending.share
+        return RoundJob(
+            pending.cell,
+            opener,
+            self.measure,
+            self.device_for(pending.cell.device),
+            index,
+            pending.digests,
+            videos=videos,
+            choose=pending.videos is None,
+        )
+
+    def time(self, pending: PendingCell, index: int) -> RoundOutcome | str:
+        """One round of one cell: its outcome, or why it failed."""
+        job = self.job(pending, index)
+        error, outcome = None, None
+        try:
+            if self.isolate:
+                outcome = run_isolated(job, self.measure.cell_timeout_s, target=time_round)
+            else:
+                outcome = run_in_process(job, target=time_round)
+        except CellFailed as err:
+            error = f"timed round {index}: {err.reason}"
+        return self._gathered(outcome, error)
+
+    def _gathered(self, outcome: RoundOutcome | None, error: str | None) -> RoundOutcome | str:
+        """Under videos sharding every rank timed its share: rank 0 merges them."""
+        ctx = self.ctx
+        if ctx is None or not ctx.shards_videos:
+            return outcome if error is None else error  # type: ignore[return-value]
+        parts = ctx.all_gather((outcome, error))
+        errors = [e for _, e in parts if e is not None]
+        if errors:
+            return errors[0]
+        return merge_ranks([o for o, _ in parts])
+
+
+def merge_ranks(parts: list[RoundOutcome]) -> RoundOutcome:
+    """Ranks that timed their shares of a round at once: all their frames over the slowest
+    rank's seconds; each stage the longest any rank spent in it."""
+    slowest = max(parts, key=lambda p: p.seconds)
+    stages = {name: max(p.stages.get(name, 0.0) for p in parts) for name in slowest.stages}
+    stages["other"] = max(0.0, slowest.seconds - sum(v for k, v in stages.items() if k != "other"))
+    return RoundOutcome(
+        round_index=slowest.round_index,
+        videos=sorted(v for p in parts for v in p.videos),
+        frames=sum(p.frames for p in parts),
+        seconds=slowest.seconds,
+        cpu_seconds=sum(p.cpu_seconds for p in parts),
+        stages=stages,
+        reference_before=slowest.reference_before,
+        reference_after=slowest.reference_after,
+        load=slowest.load,
+        gpu=slowest.gpu,
+        compile_excluded_s=max(p.compile_excluded_s for p in parts),
+        mismatched=sorted(v for p in parts for v in p.mismatched),
+        finished=slowest.finished,
+    )
+
+
+def run_rounds(
+    pending: list[PendingCell],
+    runner: RoundRunner,
+    rounds: int,
+    on_round: Callable[[int, PendingCell], None] | None = None,
+) -> None:
+    """`rounds` rounds over the pending cells in order (A B C, A B C, ...); each cell's outcomes
+    are kept in it, and a cell whose round fails or does other work than its accuracy pass is
+    left out of the later rounds with the reason."""
+    for index in range(1, rounds + 1):
+        for cell in pending:
+            if cell.failure is not None:
+                continue
+            if on_round is not None:
+                on_round(index, cell)
+            began = time.perf_counter()
+            outcome = runner.time(cell, index)
+            cell.worker_seconds += time.perf_counter() - began
+            if isinstance(outcome, str):
+                cell.failure = outcome
+            elif outcome.mismatched:
+                cell.failure = (
+                    f"timed round {index} predicted other results than the accuracy pass for "
+                    f"video(s) {outcome.mismatched[:5]}: the timed pass did not do the work the "
+                    "scored predictions came from"
+                )
+            else:
+                cell.rounds.append(outcome)
+                if cell.videos is None:
+                    cell.videos = _chosen(outcome, cell)
+
+
+def _chosen(outcome: RoundOutcome, cell: PendingCell) -> list[int]:
+    """The videos the later rounds time: the first round's (this rank's, when sharded)."""
+    if cell.share is not None:
+        chosen = set(outcome.videos)
+        return [v for v in cell.share if v in chosen]
+    return list(outcome.videos)
+
+
+def _median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _range(values: list[float]) -> list[float] | None:
+    return [min(values), max(values)] if values else None
+
+
+def fastest_reference(cells: list[PendingCell]) -> dict[str, float]:
+    """Per device, the machine's best reference speed over every round of the sweep: the speed
+    it had when nothing else competed (as far as this sweep saw)."""
+    best: dict[str, float] = {}
+    for cell in cells:
+        for outcome in cell.rounds:
+            device = str(outcome.reference_before.get("device"))
+            best[device] = max(best.get(device, 0.0), outcome.reference_gflops)
+    return best
+
+
+def speed_summary(
+    rounds: list[RoundOutcome], measure: MeasureConfig, session: str, fastest: float
+) -> dict:
+    """A cell's `speed`: FPS end to end and of the model stage (median of its rounds at full
+    machine speed, with their range), CPU time beside wall time, the machine's reference speed
+    and whether it moved enough to call the figures noisy, and every round as measured.
+
+    A round at full machine speed is one whose reference speed (the slower of its two readings)
+    is within `noisy_threshold` of the fastest any round of the sweep saw on the device: a round
+    the machine's load slowed down says more about the load than about the method, so it is set
+    aside (and counted); when every round was slowed, all are used and the figure is marked.
+    """
+    from vis_bench.measure.reference import spread
+
+    full = [r for r in rounds if r.reference_gflops >= (1 - measure.noisy_threshold) * fastest]
+    used = full or rounds
+    fps = [r.fps for r in used if r.fps is not None]
+    model = [r.fps_model for r in used if r.fps_model is not None]
+    readings = [
+        float(reading["gflops"])
+        for r in rounds
+        for reading in (r.reference_before, r.reference_after)
+        if reading.get("gflops")
+    ]
+    moved = spread(readings)
+    cpu_share = [r.cpu_seconds / r.seconds for r in used if r.seconds > 0]
+    return {
+        "session": session,
+        "fps": _median(fps),
+        "fps_range": _range(fps),
+        "fps_model": _median(model),
+        "fps_model_range": _range(model),
+        "cpu_per_wall": _median(cpu_share),
+        "reference_gflops": _median([r.reference_gflops for r in used]),
+        "reference_fastest_gflops": fastest,
+        "reference_spread": moved,
+        "noisy": bool(moved is not None and moved > measure.noisy_threshold),
+        "noisy_threshold": measure.noisy_threshold,
+        "loaded": any(bool(r.load.get("loaded")) for r in rounds),
+        "rounds_timed": len(rounds),
+        "rounds_used": [r.round_index for r in used],
+        "rounds_at_full_speed": len(full),
+        "videos": len(rounds[0].videos) if rounds else 0,
+        "frames": rounds[0].frames if rounds else 0,
+        "predictions_checked": {
+            "rounds": len(rounds),
+            "videos": len(rounds[0].videos) if rounds else 0,
+            "equal_to_accuracy_pass": True,
+        },
+        "rounds": [{**r.as_dict(), "used": r in used} for r in rounds],
+    }

@@ -1,0 +1,194 @@
+"""One timed round of one cell, in its own worker: the one pass that gives the cell's FPS.
+
+After every cell's accuracy pass, a sweep times its cells in rounds (rounds.py). A round's
+worker builds the method as the accuracy pass did, warms it up on the first clip, reads the
+machine's reference speed (measure/reference.py), the load and the GPU's state, runs the
+shared runner over the round's videos with every stage timed inside the one pass, and reads the
+same again. Its predictions must be the accuracy pass's, video for video (a digest of each
+video's results): a timed pass that skipped work would be caught here, and the cell fails.
+
+The first round of a cell chooses its videos: whole videos in dataset order until the round has
+covered `measure.round_frames` frames and `measure.round_seconds` seconds; the later rounds time
+the same videos, so every round of a cell does the same work.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vis_bench.config import MeasureConfig
+from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.worker import (
+    CutVideos,
+    VideoSubset,
+    build_plugin,
+    harness_compile,
+    video_digests,
+)
+
+
+@dataclass
+class RoundJob:
+    """One cell's round, picklable: what to build and run, and what its predictions must be."""
+
+    cell: Cell
+    source: Any
+    measure: MeasureConfig
+    device: str
+    round_index: int
+    #: the accuracy pass's digest of each video's predictions
+    expected: dict[int, str]
+    #: the videos to time (None: every video)
+    videos: list[int] | None = None
+    #: stop after enough frames and seconds (the cell's first round chooses its videos so)
+    choose: bool = False
+    environ: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RoundOutcome:
+    """What a round's worker reports: frames, seconds and stages of its pass, the machine's
+    reference speed and load around it, and whether its predictions were the accuracy pass's."""
+
+    round_index: int
+    videos: list[int]
+    frames: int
+    seconds: float
+    cpu_seconds: float
+    stages: dict[str, float]
+    reference_before: dict[str, Any]
+    reference_after: dict[str, Any]
+    load: dict[str, Any]
+    gpu: dict[str, Any] = field(default_factory=dict)
+    compile_excluded_s: float = 0.0
+    #: videos whose predictions differ from the accuracy pass's (empty: the same work)
+    mismatched: list[int] = field(default_factory=list)
+    finished: str = ""
+
+    @property
+    def fps(self) -> float | None:
+        return self.frames / self.seconds if self.seconds > 0 else None
+
+    @property
+    def reference_gflops(self) -> float:
+        """The machine's speed around the round: the slower of the two readings (load that
+        started or stopped during the round shows in one of them)."""
+        readings = [self.reference_before.get("gflops"), self.reference_after.get("gflops")]
+        return float(min(r for r in readings if r) if any(readings) else 0.0)
+
+    @property
+    def fps_model(self) -> float | None:
+        model = self.stages.get("model", 0.0)
+        return self.frames / model if model > 0 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.round_index,
+            "videos": len(self.videos),
+            "frames": self.frames,
+            "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "fps": self.fps,
+            "fps_model": self.fps_model,
+            "stages": dict(self.stages),
+            "reference_before": self.reference_before,
+            "reference_after": self.reference_after,
+            "reference_gflops": self.reference_gflops,
+            "load": self.load,
+            "gpu": self.gpu,
+            "compile_excluded_s": self.compile_excluded_s,
+            "finished": self.finished,
+        }
+
+
+class _Readings:
+    """The machine read at the timed region's start and end: reference speed, load, GPU."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.taken: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+
+    def __call__(self, moment: str) -> None:
+        from vis_bench.measure.gpu_state import device_state
+        from vis_bench.measure.load import read_load
+        from vis_bench.measure.reference import read_reference
+
+        reference = read_reference(self.device)
+        self.taken[moment] = (reference, read_load(), device_state(self.device))
+
+
+def _source(job: RoundJob) -> Any:
+    source = job.source.open() if hasattr(job.source, "open") else job.source
+    if job.videos is not None:
+        source = VideoSubset(source, job.videos)
+    if job.cell.video_frames is not None:
+        source = CutVideos(source, job.cell.video_frames)
+    return source
+
+
+def _enough(measure: MeasureConfig) -> Callable[[int, float], bool]:
+    """The first round's stopping rule: enough frames and seconds covered."""
+    return lambda frames, seconds: (
+        frames >= measure.round_frames and seconds >= measure.round_seconds
+    )
+
+
+def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> RoundOutcome:
+    """Build, warm up, read the machine, run the timed pass, read it again, check the
+    predictions (the body of a round's worker)."""
+    import torch
+
+    from vis_bench.inference.runner import run_method
+    from vis_bench.measure.compile import compiled
+    from vis_bench.measure.load import load_summary
+
+    if job.environ:
+        os.environ.update(job.environ)
+    if job.measure.threads:
+        torch.set_num_threads(job.measure.threads)
+    plugin, _ = build_plugin(job.cell.method)
+    plugin.to(job.device)
+    readings = _Readings(job.device)
+    cell = job.cell
+    with compiled(plugin, harness_compile(job.measure)) as compiler:
+        outcome = run_method(
+            plugin,
+            _source(job),
+            clip_length=cell.clip_length,
+            stride=cell.stride,
+            resolution=cell.resolution,
+            device=job.device,
+            dtype=cell.dtype,
+            warmup=job.measure.warmup,
+            progress=progress,
+            timed_region=readings,
+            feature_reuse=job.measure.feature_reuse,
+            exclude=(lambda: compiler.seconds) if compiler is not None else None,
+            stop_after=_enough(job.measure) if job.choose else None,
+        )
+    if "end" not in readings.taken:
+        raise RuntimeError("the round's dataset has no frames to time")
+    digests = video_digests(outcome.results)
+    (ref_start, load_start, gpu), (ref_end, load_end, _) = (
+        readings.taken["start"],
+        readings.taken["end"],
+    )
+    return RoundOutcome(
+        round_index=job.round_index,
+        videos=outcome.video_ids,
+        frames=outcome.num_frames,
+        seconds=outcome.seconds_end_to_end,
+        cpu_seconds=outcome.cpu_seconds,
+        stages=outcome.stages(),
+        reference_before=ref_start.as_dict(),
+        reference_after=ref_end.as_dict(),
+        load=load_summary(load_start, load_end, torch.get_num_threads()),
+        gpu=gpu,
+        compile_excluded_s=outcome.seconds_excluded,
+        mismatched=[v for v in outcome.video_ids if digests.get(v) != job.expected.get(v)],
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
