@@ -179,14 +179,14 @@ def test_every_output_carries_the_marks_and_says_what_they_mean(swept):
     # the leaderboard ranks one of the two (same method and checkpoint): mark both
     both = RecordSet.from_records(_marked(records, loaded=[0, 1], noisy=[0, 1]))
     leaderboard = leaderboard_markdown(both)
-    for text in (tables, leaderboard):  # (markdown escapes a leading `*` as `\\*`)
-        assert "* FPS measured while the machine was loaded" in text.replace("\\*", "*")
-        assert f"{NOISY_MARK} FPS noisy" in text and "42%" in text
+    for text in (tables, leaderboard):
+        assert f"`{LOADED_MARK}` after an FPS: measured while the machine was loaded" in text
+        assert f"`{NOISY_MARK}` after an FPS: noisy" in text and "42%" in text
     csv = export_leaderboard(both, "csv", "t")
     assert "fps_loaded" in csv.splitlines()[0] and "fps_noisy" in csv.splitlines()[0]
     exported = json.loads(export_leaderboard(both, "json", "t"))
     assert all(row["fps_loaded"] and row["fps_noisy"] for row in exported["rows"])
-    assert any("FPS noisy" in note for note in exported["notes"])
+    assert any("after an FPS: noisy" in note for note in exported["notes"])
     latex = export_leaderboard(both, "latex", "t")
     assert "$^{*}$" in latex and r"$^{\dagger}$" in latex and "footnotesize" in latex
 

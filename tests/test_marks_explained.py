@@ -27,7 +27,7 @@ SIDE_FILES = ("video_matches.json", "bootstrap_replicates.npz")
 MARKS = {
     "load mark": (r"\d\*", r"\*`? after an FPS: measured while the machine was loaded"),
     "noisy mark": (r"\d\*?†", r"†`? after an FPS: noisy: the machine's reference speed moved"),
-    "FPS vs next": (r"FPS vs next", r"`FPS vs next`: this row's FPS / the next row's"),
+    "FPS vs next": (r"FPS vs next", r"`?FPS vs next`?: this row's FPS / the next row's"),
     "FPS range": (r"FPS range", r"FPS range: the slowest and fastest round"),
     "machine GFLOP/s": (r"machine GFLOP/s", r"machine GFLOP/s: the reference workload"),
     "paired ratio": (r"FPS ratio \[", r"FPS ratio: this cell's FPS / the other cell's"),

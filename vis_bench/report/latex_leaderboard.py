@@ -62,7 +62,7 @@ COLUMN_NOTES = {
     "fps_noisy": "the machine's reference speed moved by more than the sweep's threshold over "
     "the cell's rounds (marked with a dagger)",
     "reference_gflops": "the machine's speed on a fixed reference workload around the rounds",
-    "FPS_model": "the frames of the same pass / the seconds inside the method's calls",
+    "FPS_model": "the same pass's frames / the seconds inside the method's calls",
     "FPS_authors": "by the timing protocol the method's authors published",
     "authors_over_end_to_end": "FPS_authors / FPS",
     "GMACs": "multiply-accumulates per frame, in billions",
