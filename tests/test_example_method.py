@@ -58,7 +58,8 @@ def test_it_runs_through_the_harness_without_being_installed():
         "from vis_bench.api.registration import get_method\n"
         "from vis_bench.inference.runner import run_method\n"
         "plugin = get_method('my-method').build({})\n"
-        "out = run_method(plugin, MemorySource(), clip_length=2, stride=1, resolution=32, warmup=0)\n"
+        "out = run_method(plugin, MemorySource(), clip_length=2, stride=1,\n"
+        "                 resolution=32, warmup=0)\n"
         "print(json.dumps([out.num_videos, len(out.results)]))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

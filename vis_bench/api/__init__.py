@@ -6,9 +6,9 @@ A method (`methods/<name>/`, or another package registered by the entry-point gr
 by default) and infers one clip (`infer_clip` -> `ClipResult`), with its options a dataclass and
 its input a declared `Preprocessing`. Those names, the linking declarations a spec chooses from
 and the input error are this module; it is all a method with only the core hooks needs
-(docs/adding_a_method.md walks through one). Everything else a method may do is an optional capability with its own
-small protocol in its own module, found from what the class implements and checked at
-registration (capabilities.py lists them):
+(docs/adding_a_method.md walks through one). Everything else a method may do is an optional
+capability with its own small protocol in its own module, found from what the class implements
+and checked at registration (capabilities.py lists them):
 
 - `vis_bench.api.per_frame`: per-frame stages, computed once per frame under overlapping clips
 - `vis_bench.api.linking`: a state carried from clip to clip, query tracks' video predictions

@@ -20,9 +20,9 @@ from typing import Any
 
 from vis_bench.api.execution import HOOKS as EXECUTION_HOOKS
 from vis_bench.api.linking import (
-    QueryTracks,
     WholeVideoRefinement,
     carries_state,
+    links_query_tracks,
     takes_state,
 )
 from vis_bench.api.per_frame import MEMBERS as PER_FRAME_MEMBERS
@@ -49,17 +49,11 @@ def _implements(plugin: Any, *hooks: str) -> bool:
     return any(callable(getattr(plugin, hook, None)) for hook in hooks)
 
 
-def _spec(plugin: Any, field: str) -> Any:
-    return getattr(plugin.spec, field)
-
-
 #: every optional capability, in the order `methods` lists them
 CAPABILITIES = (
     Capability("per-frame stages", "vis_bench.api.per_frame", has_per_frame_stages),
     Capability(
-        "query tracks",
-        "vis_bench.api.linking",
-        lambda p: isinstance(p.spec.linking, QueryTracks),
+        "query tracks", "vis_bench.api.linking", lambda p: links_query_tracks(p.spec.linking)
     ),
     Capability("carried state", "vis_bench.api.linking", lambda p: carries_state(p.spec.linking)),
     Capability(
@@ -67,18 +61,16 @@ CAPABILITIES = (
         "vis_bench.api.refinement",
         lambda p: isinstance(p.spec.linking, WholeVideoRefinement),
     ),
-    Capability("training", "vis_bench.api.training", lambda p: _spec(p, "training") is not None),
-    Capability(
-        "parity reference", "vis_bench.api.parity", lambda p: _spec(p, "parity") is not None
-    ),
-    Capability("released variants", "vis_bench.api.variants", lambda p: bool(_spec(p, "variants"))),
+    Capability("training", "vis_bench.api.training", lambda p: p.spec.training is not None),
+    Capability("parity reference", "vis_bench.api.parity", lambda p: p.spec.parity is not None),
+    Capability("released variants", "vis_bench.api.variants", lambda p: bool(p.spec.variants)),
     Capability(
         "authors' timing protocol",
         "vis_bench.api.timing",
-        lambda p: _spec(p, "timing_protocol") is not None,
+        lambda p: p.spec.timing_protocol is not None,
     ),
     Capability(
-        "table measurements", "vis_bench.api.measurements", lambda p: bool(_spec(p, "measurements"))
+        "table measurements", "vis_bench.api.measurements", lambda p: bool(p.spec.measurements)
     ),
     Capability(
         "FLOP breakdown", "vis_bench.api.measurements", lambda p: _implements(p, "flops_modules")
@@ -174,9 +166,7 @@ def _refinement_problem(plugin: type) -> str:
 
 
 def _query_track_problem(plugin: type) -> str:
-    if _implements(plugin, "video_predictions") and not isinstance(
-        plugin.spec.linking, QueryTracks
-    ):
+    if _implements(plugin, "video_predictions") and not links_query_tracks(plugin.spec.linking):
         return (
             f"implements video_predictions but declares linking={_linking_name(plugin)}, which "
             "never asks for it: declare EmbeddingAssociation() or CarriedState(), or remove it"

@@ -3,9 +3,9 @@ out by the harness (vis_bench/engine/).
 
 Four declarations, one per family of methods:
 
-* `SoftIoUStitching` (the default): clips overlap and the shared stitcher (engine/stitching.py) joins
-  their instances by space-time soft IoU over the frames they share (the near-online matching
-  of the method that introduced it; every clip-level method at T < all).
+* `SoftIoUStitching` (the default): clips overlap and the shared stitcher (engine/stitching.py)
+  joins their instances by space-time soft IoU over the frames they share (the near-online
+  matching of the method that introduced it; every clip-level method at T < all).
 * `EmbeddingAssociation`: the method returns, per clip, every query track it keeps (all of them,
   not a top-k) with per-frame class logits, mask logits and embeddings, its frames already linked
   inside the clip; the harness matches the clip's first new frame to the previous clip's last
@@ -14,11 +14,11 @@ Four declarations, one per family of methods:
   the end (a `video_predictions` hook, `QueryTrackPredictions`; the default takes each slot's
   most likely class): a per-frame method's windowed inference exactly.
 * `CarriedState`: the method carries what it learnt from earlier clips in a per-video state the
-  harness hands back to its next `infer_clip(frames, state=..., seen=...)` (`CarriesState`; a learnt tracker,
-  a memory bank, a query propagated from frame to frame), with `seen` the number of the clip's
-  first frames that earlier clips covered (overlapping schedules; their predictions are kept
-  from those clips), and returns its tracks already in a fixed order; everything else as
-  `EmbeddingAssociation` with the identity as the assignment.
+  harness hands back to its next `infer_clip(frames, state=..., seen=...)` (`CarriesState`; a
+  learnt tracker, a memory bank, a query propagated from frame to frame), with `seen` the
+  number of the clip's first frames that earlier clips covered (overlapping schedules; their
+  predictions are kept from those clips), and returns its tracks already in a fixed order;
+  everything else as `EmbeddingAssociation` with the identity as the assignment.
 * `WholeVideoRefinement`: the method carries a state from clip to clip as with `CarriedState`,
   but decides its tracks only once it has seen the whole video (a refiner over every frame's
   queries): at the video's end the harness hands it the state (`refine_video`), which gives the

@@ -4,8 +4,9 @@ tables beyond the sweep's.
 `flops_modules` (the `FlopBreakdown` hook) names sub-modules of the model (dotted paths) the
 sweep's FLOP count is broken down by (backbone, encoder, decoder, heads); without it the count
 is the whole model's. A `TableMeasurement` in the spec's `measurements` is a table the `flops`
-command runs for the method (say, its encoder's FLOPs for several variants). The FLOP counter itself (flops.py) is the one
-the sweep uses: `count_flops` on meta tensors, `register_flop_formula` for a custom op.
+command runs for the method (say, its encoder's FLOPs for several variants). The FLOP counter
+itself (flops.py) is the one the sweep uses: `count_flops` on meta tensors,
+`register_flop_formula` for a custom op.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ class ClipResult:
     logit space and the final mask is `logit > 0` (a method that averages logits), otherwise
     probabilities are averaged and thresholded at 0.5;
     class_probs: optional [N, K] per-instance class distribution, averaged over a track's clips
-    and handed to a `track_predictions` hook (output.py) (a multi-class expansion of a track uses it);
+    and handed to a `track_predictions` hook (output.py: a multi-class expansion of a track
+    uses it);
     extra: anything else the method wants to keep (e.g. query embeddings).
 
     Methods whose spec links clips by query tracks (linking.py) return every track of the clip

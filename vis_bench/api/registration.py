@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 P = TypeVar("P", bound=MethodPlugin)
+#: plugin classes that passed `check_plugin` (an entry point's is checked on its first lookup)
+_CHECKED: set[type] = set()
 
 
 def register_method(name: str) -> Callable[[type[P]], type[P]]:
@@ -62,6 +64,8 @@ def register_method(name: str) -> Callable[[type[P]], type[P]]:
 
 def check_plugin(plugin: object, name: str) -> None:
     """Everything registration requires of a plugin class (see the module docstring)."""
+    if plugin in _CHECKED:
+        return
     if not (isinstance(plugin, type) and issubclass(plugin, MethodPlugin)):
         raise VisBenchError(
             f"{_describe(plugin)} is not a MethodPlugin subclass: derive the method's class from "
@@ -76,6 +80,7 @@ def check_plugin(plugin: object, name: str) -> None:
     for variant in spec.variants:
         variant.check(spec.name)
     check_capabilities(plugin)
+    _CHECKED.add(plugin)
 
 
 def _describe(obj: object) -> str:

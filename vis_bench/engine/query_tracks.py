@@ -1,9 +1,9 @@
 """Query tracks: clips linked by their tracks' embeddings (or by a method's own state).
 
-A method that declares `EmbeddingAssociation` or `CarriedState` (vis_bench/api/linking.py) returns every track
-of a clip in a `ClipResult` with `frame_logits` [T, N, K+1], `frame_embeddings` [T, N, C] and
-`mask_logits` [N, T, h, w], already linked inside the clip. `QueryTrackLinker` keeps N slots for
-the video: each clip's first frame the video has not seen yet is matched to the last frame seen
+A method that declares `EmbeddingAssociation` or `CarriedState` (vis_bench/api/linking.py)
+returns every track of a clip in a `ClipResult` with `frame_logits` [T, N, K+1],
+`frame_embeddings` [T, N, C] and `mask_logits` [N, T, h, w], already linked inside the clip.
+`QueryTrackLinker` keeps N slots for the video: each clip's first frame the video has not seen yet is matched to the last frame seen
 (the previous clip's last frame, already in slot order), the clip's tracks are re-ordered into
 the slots, and for every new frame the slots' class logits are added (in frame order, so the mean
 equals a whole-video sum divided by the frame count) and their masks handed to the sinks, which

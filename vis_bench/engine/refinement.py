@@ -1,8 +1,8 @@
 """Whole-video refinement: a video's tracks decided at its end, their masks in a second pass.
 
-A method that declares `WholeVideoRefinement` (vis_bench/api/refinement.py) returns from each clip only the
-per-video `state` it carries (a tracker's state and small per-frame summaries, e.g. every frame's
-queries); `RefinedVideoLinker` hands it back with the next clip, as for `CarriedState`. When the
+A method that declares `WholeVideoRefinement` (vis_bench/api/refinement.py) returns from each
+clip only the per-video `state` it carries (a tracker's state and small per-frame summaries,
+e.g. every frame's queries); `RefinedVideoLinker` hands it back with the next clip, as for `CarriedState`. When the
 video's last clip is in, `refine` asks the method for its decision (`refine_video(state)`: the
 video's predictions and what making their masks needs); the runner then streams the video's
 frames again, a window at a time, and `add_masks` hands each frame's masks of the chosen slots to
