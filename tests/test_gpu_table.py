@@ -111,6 +111,17 @@ def test_an_unknown_step_or_option_is_refused_with_the_usage(tmp_path: Path):
         assert "gpu_table.sh" in result.stderr
 
 
+def test_a_step_whose_estimate_exceeds_the_budget_is_left_for_the_next_call(tmp_path: Path):
+    result = subprocess.run(
+        [str(SCRIPT), "--dry-run", "--budget", "1", str(tmp_path), "sweep-seqformer"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "sweep-seqformer: left for the next call" in result.stdout
+    assert not (tmp_path / "seqformer").exists()
+
+
 # ----------------------------------------------------------------------- kernel tests
 
 
