@@ -10,10 +10,10 @@
 # the kernel steps' JSON marks theirs), and a sweep stopped half way resumes its unfinished cells,
 # so the same command run again goes on where the last one stopped. STEP names limit the run to
 # those steps. --budget S starts a step only if its estimate fits in what is left of S seconds and
-# stops it when they are spent (a device call of 10 minutes: --budget 560). --dry-run: the same
-# steps on the CPU with tiny random models and a few small frames, no CUDA part (CI runs it:
-# tests/test_gpu_table.py). The estimates below are for one H100; docs/gpu_table.md says how they
-# were made.
+# stops it when they are spent (a device call of 10 minutes: --budget 540, docs/gpu_table.md);
+# exit 3 says steps were left for the next call. --dry-run: the same steps on the CPU with tiny
+# random models and a few small frames, no CUDA part (CI runs it: tests/test_gpu_table.py). The
+# estimates below are for one H100; docs/gpu_table.md says how they were made.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -80,7 +80,8 @@ step_command() {
     case "$name" in
         machine)
             done_file="$out/machine.json"
-            cmd=(python scripts/gpu_table.py machine --json "$done_file" "${dry[@]}" "${allow_dirty[@]}") ;;
+            cmd=(python scripts/gpu_table.py machine --json "$done_file" "${dry[@]}")
+            cmd+=("${allow_dirty[@]}") ;;
         kernel-tests)
             done_file="$out/kernel_tests.json"
             cmd=(python scripts/gpu_table.py kernel-tests --json "$done_file" "${dry[@]}") ;;
@@ -98,6 +99,16 @@ step_command() {
             cmd=(python run_bench.py run --config "$config" --run-dir "$out/${name#sweep-}")
             for item in "${sets[@]}"; do cmd+=(--set "$item"); done ;;
     esac
+}
+
+# OUT_DIR/steps/STEP.json: the step finished, with its exit code and its time against its estimate
+mark_done() {
+    local dry=false
+    [ "$dry_run" = 1 ] && dry=true
+    printf '{"step": "%s", "rc": %d, "seconds": %d, "estimate_s": %d, "limit_s": %d, ' "$@" \
+        >"$out/steps/$1.json"
+    printf '"dry_run": %s, "finished": "%s"}\n' "$dry" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        >>"$out/steps/$1.json"
 }
 
 started=$SECONDS failed=() left=()
@@ -123,9 +134,7 @@ for row in "${STEPS[@]}"; do
     seconds=$((SECONDS - step_start))
     # a sweep with failed cells (1) has finished: its records say why; a timeout (124) resumes
     if [ "$rc" = 0 ] || { [ "$rc" = 1 ] && [[ "$name" == sweep-* || "$name" == kernel-tests ]]; }; then
-        printf '{"step": "%s", "rc": %d, "seconds": %d, "limit_s": %d, "estimate_s": %d, "dry_run": %s, "finished": "%s"}\n' \
-            "$name" "$rc" "$seconds" "$limit" "$estimate" "$([ "$dry_run" = 1 ] && echo true || echo false)" \
-            "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$out/steps/$name.json"
+        mark_done "$name" "$rc" "$seconds" "$estimate" "$limit"
     fi
     if [ "$rc" != 0 ]; then failed+=("$name (exit $rc)"); fi
     echo "== $name: exit $rc after ${seconds} s"

@@ -248,8 +248,8 @@ def test_the_block_sets_each_cell_beside_its_published_fps_and_gpu(tmp_path: Pat
     assert row + "| 2048 | 1.500 | 5000 | 46.5 | 0.86x | 2.00x |" in text
     assert "| ifc | resnet50 | 10 | 5 | fp32 |" in text and "| - | - | - |" in text
     assert "| videomt | vit_l | 1 | 1 | fp16 |" in text and "| 160 | 0.25x | 2.00x |" in text
-    assert "published on not stated: the published FPS name no GPU" in text
-    assert re.search(r"videomt.vitl_ytvis19 .*: published on NVIDIA H100.*same GPU class", text)
+    assert "(ifc-r50-t5): its declaration names no GPU (not stated), so the ratio" in text
+    assert re.search(r"videomt.vitl_ytvis19 .*: published on NVIDIA H100.*the GPU class of", text)
     assert "Not measured yet: sweep-dvis_plus, sweep-ifc_half, sweep-mask2former" in text
     assert "Kernel tests (passed): bf16 11 passed; fp32 30 passed" in text
     assert "| encoder T=5 | forward | 0.200 | 2.000 | 10.0x |" in text
@@ -267,6 +267,17 @@ def test_a_gpu_table_of_uncommitted_code_or_several_commits_is_refused(tmp_path:
     (folder / "machine.json").write_text(json.dumps(machine))
     with pytest.raises(InputError, match="a{40}, b{40}"):
         provenance_line("gpu-table", tmp_path, allow_dirty=False)
+
+
+def test_a_published_gpu_of_another_class_is_named():
+    from tools.gpu_table_block import gpu_lines
+
+    entry = {"id": "x", "variant": "m.v", "setting": {"gpu": "NVIDIA Tesla V100"}}
+    line = gpu_lines([entry, entry], "NVIDIA H100 80GB HBM3")
+    assert line == [
+        "- m.v (x): published on NVIDIA Tesla V100; this run's GPU (NVIDIA H100 80GB HBM3) is of "
+        "another class."
+    ]
 
 
 def test_published_fps_match_setting_not_dtype():

@@ -192,21 +192,25 @@ def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
 
 
 def gpu_lines(entries: list[dict[str, Any]], gpu: str | None) -> list[str]:
-    """Where the published FPS's GPU class differs from this run's, per released checkpoint."""
+    """Where the published FPS's GPU class differs from this run's, per published entry (the GPU
+    as its declaration names it)."""
     ours = set(GPU_CLASS.findall(gpu or ""))
     lines = []
     for entry in {e["id"]: e for e in entries}.values():
         declared = str(entry["setting"]["gpu"])
         theirs = set(GPU_CLASS.findall(declared))
+        head = f"- {entry['variant']} ({entry['id']})"
         if not theirs:
-            verdict = (
-                "the published FPS name no GPU, so the ratio sets this GPU against an unknown one"
+            lines.append(
+                f"{head}: its declaration names no GPU ({declared}), so the ratio sets this GPU "
+                "against an unknown one."
             )
         elif theirs & ours:
-            verdict = "the same GPU class as this run"
+            lines.append(f"{head}: published on {declared}, the GPU class of this run.")
         else:
-            verdict = f"another GPU class than this run's ({', '.join(sorted(ours)) or gpu})"
-        lines.append(f"- {entry['variant']} ({entry['id']}): published on {declared}: {verdict}.")
+            lines.append(
+                f"{head}: published on {declared}; this run's GPU ({gpu}) is of another class."
+            )
     return lines
 
 
