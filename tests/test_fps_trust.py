@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
@@ -29,6 +30,7 @@ from vis_bench.report.speed_trust import (
 )
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep import run_sweep
+from vis_bench.sweep.prediction_check import Check, check_predictions, video_predictions
 from vis_bench.sweep.rounds import PendingCell, run_rounds, speed_summary
 from vis_bench.sweep.timed_round import RoundOutcome
 
@@ -92,11 +94,12 @@ def test_each_cell_is_timed_in_rounds_with_its_stages_inside_one_pass(swept):
     assert ratio.value is not None and ratio.low <= ratio.value <= ratio.high
 
 
-def _outcome(index: int, videos=(1, 2), mismatched=()) -> RoundOutcome:
+def _outcome(index: int, videos=(1, 2), different=()) -> RoundOutcome:
     reading = {"gflops": 100.0, "seconds": 0.01, "device": "cpu"}
+    check = Check(identical=len(videos) - len(different), different=list(different))
     return RoundOutcome(
         index, list(videos), 10, 1.0, 2.0, {"model": 0.5}, reading, reading, {"loaded": False},
-        mismatched=list(mismatched),
+        check=check,
     )  # fmt: skip
 
 
@@ -113,7 +116,7 @@ class _Recorder:
         name = pending.cell
         self.order.append((name, index))
         if name == self.bad and index == 2:
-            return _outcome(index, mismatched=[2])
+            return _outcome(index, different=[2])
         return _outcome(index)
 
 
@@ -145,6 +148,37 @@ def test_rounds_interleave_the_cells_and_a_mismatch_fails_only_its_cell():
     assert [len(c.rounds) for c in cells] == [3, 1, 3]
     assert "other results than the accuracy pass" in cells[1].failure
     assert cells[0].videos == [1, 2]  # the first round chose the videos the later ones time
+
+
+def _result(video: int, score: float, pixels: int, frames: int = 3) -> dict:
+    from vis_bench.formats.rle import encode, to_json
+
+    mask = np.zeros((8, 8), np.uint8)
+    mask.flat[:pixels] = 1
+    segmentation = [to_json(encode(mask)) for _ in range(frames)]
+    return {"video_id": video, "category_id": 1, "score": score, "segmentations": segmentation}
+
+
+def test_predictions_are_checked_identical_equivalent_or_different():
+    accuracy = video_predictions([_result(1, 0.9, 40), _result(2, 0.8, 30)])
+    same = video_predictions([_result(1, 0.9, 40), _result(2, 0.8, 30)])
+    check = check_predictions(accuracy, same, [1, 2, 3])  # video 3: no predictions in either
+    assert (check.identical, check.equivalent, check.different) == (3, 0, [])
+    # a GPU summing in another order: a score's last digits, a mask's pixel
+    jitter = video_predictions([_result(1, 0.9004, 41), _result(2, 0.8, 30)])
+    check = check_predictions(accuracy, jitter, [1, 2])
+    assert (check.identical, check.equivalent, check.different) == (1, 1, [])
+    assert check.max_area_difference == 1 and check.max_score_difference == pytest.approx(4e-4)
+    # other work: a prediction lost, a frame left out, a score moved
+    assert check_predictions(accuracy, video_predictions([_result(2, 0.8, 30)]), [1]).different
+    fewer_frames = video_predictions([_result(1, 0.9, 40, frames=2)])
+    assert check_predictions(accuracy, fewer_frames, [1]).different == [1]
+    assert check_predictions(accuracy, video_predictions([_result(1, 0.7, 40)]), [1]).different
+    # kept on disk by a cell waiting for its rounds, and read back the same
+    restored = {
+        k: type(v).from_json(json.loads(json.dumps(v.as_json()))) for k, v in accuracy.items()
+    }
+    assert restored == accuracy
 
 
 def test_a_timed_pass_that_does_other_work_fails_its_cell(tmp_path):

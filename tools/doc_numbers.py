@@ -36,6 +36,8 @@ from tools.benchmark_blocks import (
     render_speed_block,
 )
 from tools.doc_sources import fmt, read_source
+from tools.gpu_table_block import SOURCES as GPU_TABLE_SOURCES
+from tools.gpu_table_block import gpu_table_block
 from tools.speed_blocks import COMPILE_SOURCE, PROTOCOLS_SOURCE, compile_block, fps_protocols_block
 from vis_bench.errors import InputError
 
@@ -51,6 +53,7 @@ DOCUMENTS = (
     "docs/fast_paths.md",
     "docs/mssts.md",
     "docs/dvis_plus.md",
+    "docs/gpu_table.md",
     "benchmarks/README.md",
 )
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
@@ -60,7 +63,7 @@ BLOCK = re.compile(
 )
 
 
-#: each block's sources (relative paths; a trailing "/*.json" globs a folder)
+#: each block's sources (relative paths; a path with "*" is a glob)
 SOURCES: dict[str, tuple[str, ...]] = {
     "parity": ("results/parity/*.json",),
     "tiny-models": ("results/baselines/synthetic.json",),
@@ -78,7 +81,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "mask-encoding": ("benchmarks/results/mask_encoding.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
+    "gpu-table": GPU_TABLE_SOURCES,
 }
+#: blocks whose sources may not exist yet (a measurement still to be made on other hardware):
+#: the block then says so itself, and its provenance line says there is no source
+NOT_YET_MEASURED = {"gpu-table": "no source yet: no GPU run has been committed"}
 
 
 def _legacy_block(record: dict[str, Any]) -> dict[str, Any] | None:
@@ -96,11 +103,7 @@ def _legacy_block(record: dict[str, Any]) -> dict[str, Any] | None:
 
 def source_provenance(root: Path, relative: str) -> list[dict[str, Any] | None]:
     """The provenance block(s) of one source: one per record of a .jsonl, else the file's."""
-    paths = (
-        sorted((root / relative.removesuffix("/*.json")).glob("*.json"))
-        if relative.endswith("/*.json")
-        else [root / relative]
-    )
+    paths = sorted(root.glob(relative)) if "*" in relative else [root / relative]
     blocks: list[dict[str, Any] | None] = []
     for path in paths:
         data = read_source(root, str(path.relative_to(root)))
@@ -117,6 +120,8 @@ def provenance_line(name: str, root: Path, allow_dirty: bool) -> str:
     from vis_bench.measure.provenance import source_states
 
     blocks = [b for relative in SOURCES[name] for b in source_provenance(root, relative)]
+    if not blocks and name in NOT_YET_MEASURED:
+        return f"Provenance: {NOT_YET_MEASURED[name]}."
     states = source_states(blocks)
     clean = len(states) == 1 and all(b and b.get("commit") and not b.get("dirty") for b in blocks)
     if not clean and not allow_dirty:
@@ -466,6 +471,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "mask-encoding": mask_encoding_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,
+    "gpu-table": gpu_table_block,
 }
 
 

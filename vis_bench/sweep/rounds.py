@@ -29,6 +29,7 @@ from vis_bench.config import MeasureConfig
 from vis_bench.distributed import DistContext
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.isolation import CellFailed, run_in_process, run_isolated
+from vis_bench.sweep.prediction_check import Check, VideoPredictions
 from vis_bench.sweep.timed_round import RoundJob, RoundOutcome, time_round
 
 #: a cell's accuracy pass, kept in its folder until its rounds are done
@@ -43,7 +44,8 @@ class PendingCell:
     folder: Path
     #: the record the accuracy pass made (None on ranks that write no records)
     record: dict[str, Any] | None
-    digests: dict[int, str]
+    #: the accuracy pass's predictions per video, as every round's are checked against them
+    expected: dict[int, VideoPredictions]
     #: this rank's videos when videos are sharded over ranks (None: every video)
     share: list[int] | None = None
     #: the videos every round times, chosen by the first round
@@ -55,7 +57,8 @@ class PendingCell:
 
     def save(self) -> None:
         """Keep the accuracy pass beside the cell's predictions (a resumed sweep reads it)."""
-        data = {"record": self.record, "digests": {str(k): v for k, v in self.digests.items()}}
+        expected = {str(k): v.as_json() for k, v in self.expected.items()}
+        data = {"record": self.record, "expected": expected}
         write_atomic(self.folder / PENDING_FILE, orjson.dumps(data))
 
     def forget(self) -> None:
@@ -72,8 +75,10 @@ def saved_pending(cell: Cell, folder: Path, key: str) -> PendingCell | None:
     record = data.get("record")
     if not isinstance(record, dict) or record.get("key") != key:
         return None
-    digests = {int(k): str(v) for k, v in (data.get("digests") or {}).items()}
-    return PendingCell(cell, folder, record, digests)
+    expected = data.get("expected") or {}
+    return PendingCell(
+        cell, folder, record, {int(k): VideoPredictions.from_json(v) for k, v in expected.items()}
+    )
 
 
 def session_id() -> str:
@@ -101,7 +106,7 @@ class RoundRunner:
             self.measure,
             self.device_for(pending.cell.device),
             index,
-            pending.digests,
+            pending.expected,
             videos=videos,
             choose=pending.videos is None,
         )
@@ -149,8 +154,19 @@ def merge_ranks(parts: list[RoundOutcome]) -> RoundOutcome:
         load=slowest.load,
         gpu=slowest.gpu,
         compile_excluded_s=max(p.compile_excluded_s for p in parts),
-        mismatched=sorted(v for p in parts for v in p.mismatched),
+        check=merged_check([p.check for p in parts]),
         finished=slowest.finished,
+    )
+
+
+def merged_check(checks: list[Check]) -> Check:
+    """The checks of the ranks' shares of one round as one."""
+    return Check(
+        identical=sum(c.identical for c in checks),
+        equivalent=sum(c.equivalent for c in checks),
+        different=sorted(v for c in checks for v in c.different),
+        max_score_difference=max((c.max_score_difference for c in checks), default=0.0),
+        max_area_difference=max((c.max_area_difference for c in checks), default=0),
     )
 
 
@@ -174,10 +190,10 @@ def run_rounds(
             cell.worker_seconds += time.perf_counter() - began
             if isinstance(outcome, str):
                 cell.failure = outcome
-            elif outcome.mismatched:
+            elif outcome.check.different:
                 cell.failure = (
                     f"timed round {index} predicted other results than the accuracy pass for "
-                    f"video(s) {outcome.mismatched[:5]}: the timed pass did not do the work the "
+                    f"video(s) {outcome.check.different[:5]}: the timed pass did not do the work the "
                     "scored predictions came from"
                 )
             else:
@@ -261,6 +277,7 @@ def speed_summary(
             "rounds": len(rounds),
             "videos": len(rounds[0].videos) if rounds else 0,
             "equal_to_accuracy_pass": True,
+            **merged_check([r.check for r in rounds if r.check is not None]).as_dict(),
         },
         "rounds": [{**r.as_dict(), "used": r in used} for r in rounds],
     }

@@ -80,11 +80,11 @@ def _execute(job: CellJob, config: BenchConfig, isolate: bool, progress: Any) ->
 
 def _predict_shard(
     job: CellJob, config: BenchConfig, source: Any, ctx: DistContext, isolate: bool, progress: Any
-) -> tuple[CellOutcome | None, list[dict], dict[int, str]]:
+) -> tuple[CellOutcome | None, list[dict], dict[int, Any]]:
     """Under `videos` sharding: this rank's share, gathered on rank 0 in dataset order; rank 0
     gets the outcome and the merged predictions (each rank's file read once, the merge written
-    once, and scored from memory), every rank the digests of every video's predictions (the
-    timed rounds check them)."""
+    once, and scored from memory), every rank every video's predictions as the timed rounds
+    check them."""
     share = shard_by_frames(source.videos(), ctx.world_size)[ctx.rank]
     job.videos = [int(v.id) for v in share]
     job.results_path = str(Path(job.results_path).with_name(f"rank{ctx.rank}.json"))
@@ -103,12 +103,12 @@ def _predict_shard(
             outcome.num_frames,
             outcome.seconds_end_to_end,
             outcome.dropped_predictions,
-            outcome.digests,
+            outcome.predictions,
         )
     )
-    digests = {video: digest for part in parts for video, digest in part[5].items()}
+    checked = {video: seen for part in parts for video, seen in part[5].items()}
     if not ctx.is_main:
-        return None, [], digests
+        return None, [], checked
     position = {int(v.id): i for i, v in enumerate(source.videos())}
     merged = sorted((r for part in parts for r in part[0]), key=lambda r: position[r["video_id"]])
     results_path = Path(job.results_path).with_name(RESULTS_FILE)
@@ -119,8 +119,8 @@ def _predict_shard(
     outcome.num_videos = sum(p[1] for p in parts)
     outcome.num_frames = sum(p[2] for p in parts)
     outcome.seconds_end_to_end = max(p[3] for p in parts)  # the slowest rank finishes the cell
-    outcome.digests = digests
-    return outcome, merged, digests
+    outcome.predictions = checked
+    return outcome, merged, checked
 
 
 def _spec_notes(cell: Cell) -> str:
@@ -312,7 +312,7 @@ class _Sweep:
             return saved
         start = progress.bar.n
         mapping = self.mappings.get(cell.method.index)
-        record, digests = _run_cell(
+        record, checked = _run_cell(
             cell, self.config, self.source, self.run_dir, self.info, self.scorer, self.ctx,
             self.isolate, progress, mapping,
         )  # fmt: skip
@@ -324,7 +324,7 @@ class _Sweep:
             if record is not None:
                 self._write(record)
             return None
-        pending = PendingCell(cell, folder, record, digests, share=self._share())
+        pending = PendingCell(cell, folder, record, checked, share=self._share())
         if self.writes_records:
             pending.save()
             self.log_line(summary_line(record, timing="in rounds after every accuracy pass"))
@@ -370,9 +370,10 @@ def _run_cell(
     isolate: bool,
     progress: _Progress,
     mapping: Any = None,
-) -> tuple[dict[str, Any] | None, dict[int, str]]:
+) -> tuple[dict[str, Any] | None, dict[int, Any]]:
     """One cell's accuracy pass, start to record (without its speed); the record is None on
-    ranks that do not write records. Also the digests of its predictions, per video."""
+    ranks that do not write records. Also its predictions per video as the timed rounds check
+    them."""
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     began = time.perf_counter()
     notes = _spec_notes(cell)
@@ -385,11 +386,11 @@ def _run_cell(
     try:
         predictions = None  # read once, by the scorer, unless the shard merge holds them
         if ctx.shards_videos:
-            shard, predictions, digests = _predict_shard(
+            shard, predictions, checked = _predict_shard(
                 job, config, source, ctx, isolate, progress
             )
             if shard is None:
-                return None, digests
+                return None, checked
             outcome = shard
         else:
             outcome = _execute(job, config, isolate, progress)
@@ -413,7 +414,7 @@ def _run_cell(
         return make_record(cell, info, started, notes, error=one_line(err)).to_json(), {}
     record = make_record(cell, info, started, notes, outcome, score)
     record.timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
-    return record.to_json(), outcome.digests
+    return record.to_json(), outcome.predictions
 
 
 def summary_line(record: dict[str, Any], timing: str | None = None) -> str:

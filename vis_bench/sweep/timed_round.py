@@ -4,8 +4,8 @@ After every cell's accuracy pass, a sweep times its cells in rounds (rounds.py).
 worker builds the method as the accuracy pass did, warms it up on the first clip, reads the
 machine's reference speed (measure/reference.py), the load and the GPU's state, runs the
 shared runner over the round's videos with every stage timed inside the one pass, and reads the
-same again. Its predictions must be the accuracy pass's, video for video (a digest of each
-video's results): a timed pass that skipped work would be caught here, and the cell fails.
+same again. Its predictions must be the accuracy pass's, video for video (prediction_check.py):
+a timed pass that skipped work would be caught here, and the cell fails.
 
 The first round of a cell chooses its videos: whole videos in dataset order until the round has
 covered `measure.round_frames` frames and `measure.round_seconds` seconds; the later rounds time
@@ -22,12 +22,12 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.prediction_check import check_predictions, video_predictions
 from vis_bench.sweep.worker import (
     CutVideos,
     VideoSubset,
     build_plugin,
     harness_compile,
-    video_digests,
 )
 
 
@@ -40,8 +40,8 @@ class RoundJob:
     measure: MeasureConfig
     device: str
     round_index: int
-    #: the accuracy pass's digest of each video's predictions
-    expected: dict[int, str]
+    #: the accuracy pass's predictions per video (prediction_check.py)
+    expected: dict[int, Any]
     #: the videos to time (None: every video)
     videos: list[int] | None = None
     #: stop after enough frames and seconds (the cell's first round chooses its videos so)
@@ -65,8 +65,8 @@ class RoundOutcome:
     load: dict[str, Any]
     gpu: dict[str, Any] = field(default_factory=dict)
     compile_excluded_s: float = 0.0
-    #: videos whose predictions differ from the accuracy pass's (empty: the same work)
-    mismatched: list[int] = field(default_factory=list)
+    #: how its predictions compared with the accuracy pass's (prediction_check.Check)
+    check: Any = None
     finished: str = ""
 
     @property
@@ -101,6 +101,7 @@ class RoundOutcome:
             "load": self.load,
             "gpu": self.gpu,
             "compile_excluded_s": self.compile_excluded_s,
+            "predictions": self.check.as_dict() if self.check is not None else None,
             "finished": self.finished,
         }
 
@@ -172,7 +173,7 @@ def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> 
         )
     if "end" not in readings.taken:
         raise RuntimeError("the round's dataset has no frames to time")
-    digests = video_digests(outcome.results)
+    check = check_predictions(job.expected, video_predictions(outcome.results), outcome.video_ids)
     (ref_start, load_start, gpu), (ref_end, load_end, _) = (
         readings.taken["start"],
         readings.taken["end"],
@@ -189,6 +190,6 @@ def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> 
         load=load_summary(load_start, load_end, torch.get_num_threads()),
         gpu=gpu,
         compile_excluded_s=outcome.seconds_excluded,
-        mismatched=[v for v in outcome.video_ids if digests.get(v) != job.expected.get(v)],
+        check=check,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
     )

@@ -67,8 +67,8 @@ class CellOutcome:
     measurements: dict[str, Any] = field(default_factory=dict)
     #: predictions left out by the category mapping (no dataset class of that name)
     dropped_predictions: int = 0
-    #: per video id: the digest of its predictions, which every timed round must reproduce
-    digests: dict[int, str] = field(default_factory=dict)
+    #: per video id: its predictions as the timed rounds check them (prediction_check.py)
+    predictions: dict[int, Any] = field(default_factory=dict)
 
 
 def import_plugin(reference: str) -> Any:
@@ -374,6 +374,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     from vis_bench.measure.environment import environment
     from vis_bench.measure.model_flops import clip_flops
     from vis_bench.measure.provenance import finish_provenance, start_provenance
+    from vis_bench.sweep.prediction_check import video_predictions
 
     clock = PhaseClock()
     if job.environ:
@@ -430,22 +431,5 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         single_clip_frames=outcome.single_clip_frames,
         measurements=measurements,
         dropped_predictions=dropped,
-        digests=video_digests(outcome.results),
+        predictions=video_predictions(outcome.results),
     )
-
-
-def video_digests(results: list[dict[str, Any]]) -> dict[int, str]:
-    """Per video id, a digest of its predictions in the order the run produced them (ids,
-    categories, exact scores and RLE strings): two passes that did the same work agree."""
-    import hashlib
-
-    import orjson
-
-    by_video: dict[int, list[dict[str, Any]]] = {}
-    for result in results:
-        by_video.setdefault(int(result["video_id"]), []).append(result)
-    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS
-    return {
-        video: hashlib.sha256(orjson.dumps(items, option=options)).hexdigest()[:16]
-        for video, items in by_video.items()
-    }
