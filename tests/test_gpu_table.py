@@ -59,7 +59,7 @@ def test_the_configs_share_their_data_and_measure_settings():
 
 def test_every_registered_method_is_in_the_table():
     """Every method of the package (methods/; tests register toy plugins of their own)."""
-    from vis_bench.toolkit.registry import available_methods, get_method
+    from vis_bench.api.registration import available_methods, get_method
 
     packaged = {m for m in available_methods() if get_method(m).__module__.startswith(PACKAGED)}
     named = {m["name"] for path in CONFIGS for m in _config(path)["methods"]}
@@ -69,7 +69,7 @@ def test_every_registered_method_is_in_the_table():
 def test_each_dtype_of_each_method_is_measured_and_authors_at_the_declared_precision():
     """fp32, fp16 and bf16 for every method; a method's authors' protocol runs in a config of
     the precision it declares (it ignores the cell's dtype, so elsewhere it would repeat)."""
-    from vis_bench.toolkit.registry import get_method
+    from vis_bench.api.registration import get_method
 
     dtypes: dict[str, set] = {}
     for path in CONFIGS:

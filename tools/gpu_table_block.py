@@ -70,7 +70,7 @@ def published_fps(
 
 def _config_cells(root: Path) -> list[tuple[str, dict[str, Any], Any, Any]]:
     """(config stem, method entry, T, S) of every cell the GPU-table configs run, any dtype."""
-    from vis_bench.toolkit.schedule import default_stride
+    from vis_bench.engine.schedule import default_stride
 
     cells = []
     for path in sorted((root / CONFIGS).glob("*.yaml")):
