@@ -19,6 +19,7 @@ import torch
 from tests.helpers.memory_source import MemorySource
 from tests.helpers.tiny import tiny_options
 from vis_bench.api.capabilities import capabilities_of, check_capabilities, declaration
+from vis_bench.api.linking import gives_each_frame_once
 from vis_bench.api.options import options_dict
 from vis_bench.api.per_frame import has_per_frame_stages
 from vis_bench.api.registration import discovered_methods, get_method
@@ -73,6 +74,19 @@ def test_it_runs_a_short_video_through_the_runner(name):
     if has_per_frame_stages(plugin):
         # each frame's stages computed once give what every clip recomputing them gives
         assert _run(plugin, feature_reuse=False) == results
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_a_frame_given_once_gives_what_giving_it_again_gives(name, monkeypatch):
+    """A method the runner gives each frame once (a carried state, independent frames) predicts
+    under overlapping clips what it predicts when every clip is given whole: the frames an
+    earlier clip covered are not computed again, and nothing else changes."""
+    plugin = _built(name)
+    if not gives_each_frame_once(plugin.spec.linking):
+        pytest.skip(f"{name}'s clips are given whole (its linking needs their overlap)")
+    once = _run(plugin)
+    monkeypatch.setattr("vis_bench.inference.runner.gives_each_frame_once", lambda linking: False)
+    assert _run(plugin) == once
 
 
 @pytest.mark.parametrize("name", METHODS)

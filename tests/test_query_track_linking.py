@@ -82,9 +82,10 @@ def test_the_harness_hands_a_stateful_method_its_state():
         assert mask[8, 4 + t] and not mask[20, 28]
 
 
-def test_a_stateful_method_is_told_how_many_frames_earlier_clips_covered(monkeypatch):
-    """Overlapping clips: each clip's first frames that an earlier clip covered are counted, so
-    a method carrying a per-frame state can start its new frames from it."""
+def test_a_stateful_method_is_not_given_a_frame_twice(monkeypatch):
+    """Overlapping clips: the frames an earlier clip covered are left out of the next one (their
+    predictions are kept from that clip), so each call carries on from the state with new frames
+    only, and `seen` is 0."""
     plugin = get_method("toy-stateful").build({})
     handed = []
     infer = plugin.infer_clip
@@ -97,7 +98,7 @@ def test_a_stateful_method_is_told_how_many_frames_earlier_clips_covered(monkeyp
     source = MemorySource(lengths=(7,))
     run_method(plugin, source, clip_length=3, stride=2, resolution=None, warmup=0)
     # windows 0-2, 2-4, 4-6: frames 2 and 4 were covered by the clip before
-    assert handed == [(3, 0, True), (3, 1, False), (3, 1, False)]
+    assert handed == [(3, 0, True), (2, 0, False), (2, 0, False)]
     linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [])
     linker.last_frame = 5
     assert linker.seen_frames(range(4, 7)) == 2

@@ -226,11 +226,15 @@ def test_a_query_linked_methods_same_ap_at_every_clip_length_is_explained():
 
 
 def test_the_record_set_reads_each_methods_linking_from_its_declaration():
-    from vis_bench.api.linking import links_query_tracks
+    from vis_bench.api.linking import gives_each_frame_once, links_query_tracks
     from vis_bench.api.registration import available_methods, get_method
-    from vis_bench.report.record_set import query_linking
+    from vis_bench.report.record_set import ONCE_NOTE, query_linking
 
     found = query_linking([*available_methods(), "not-a-method"])
-    expected = {m for m in available_methods() if links_query_tracks(get_method(m).spec.linking)}
+    linking = {m: get_method(m).spec.linking for m in available_methods()}
+    expected = {m for m, v in linking.items() if links_query_tracks(v) or gives_each_frame_once(v)}
     assert set(found) == expected and expected
-    assert all(found[m] == get_method(m).spec.linking.name for m in found)
+    for method in found:
+        once = ONCE_NOTE if gives_each_frame_once(linking[method]) else ""
+        assert found[method] == linking[method].name + once
+    assert found["minvis"].endswith(ONCE_NOTE) and "dvis-plus-offline" in found

@@ -20,7 +20,8 @@ from vis_bench.api import ClipResult, EmbeddingAssociation, cosine_cost
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
 
 #: the harness's declaration of the same matching, for linking clips (linking.py)
-ASSOCIATION = EmbeddingAssociation(cost=cosine_cost)
+#: MinVIS segments each frame alone (an image model): its frames are independent
+ASSOCIATION = EmbeddingAssociation(cost=cosine_cost, independent_frames=True)
 
 
 def frame_outputs(out: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

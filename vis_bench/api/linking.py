@@ -65,10 +65,15 @@ class SoftIoUStitching:
 
 @dataclass(frozen=True)
 class EmbeddingAssociation:
-    """Clips joined by Hungarian matching of their tracks' embeddings (see the module)."""
+    """Clips joined by Hungarian matching of their tracks' embeddings (see the module).
+
+    `independent_frames`: each frame's predictions depend on that frame alone (an image model
+    whose frames are linked by their embeddings); the harness then never gives a frame twice
+    under overlapping clips, as for a carried state (`gives_each_frame_once`)."""
 
     cost: EmbeddingCost = cosine_cost
     name: str = "query-embedding association (Hungarian on 1 - cosine)"
+    independent_frames: bool = False
 
     def assign(self, previous: torch.Tensor, current: torch.Tensor) -> torch.Tensor:
         """The current track that continues each previous track: indices [M] (scipy's
@@ -112,6 +117,16 @@ def links_query_tracks(linking: Linking) -> bool:
 def carries_state(linking: Linking) -> bool:
     """True where the harness hands the method its state back with every clip."""
     return isinstance(linking, CarriedState | WholeVideoRefinement)
+
+
+def gives_each_frame_once(linking: Linking) -> bool:
+    """True where a frame an earlier clip covered is not given to the method again: its state
+    (or the frame's independence from the others) makes its first prediction the one kept, so
+    computing it again would be thrown away. Its FPS then does not depend on the stride, and
+    the clip length is how many new frames one call takes at most."""
+    if isinstance(linking, EmbeddingAssociation):
+        return linking.independent_frames
+    return carries_state(linking)
 
 
 class CarriesState(Protocol):

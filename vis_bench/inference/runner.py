@@ -28,6 +28,7 @@ from vis_bench.api.execution import no_grad_region
 from vis_bench.api.linking import (
     WholeVideoRefinement,
     carries_state,
+    gives_each_frame_once,
     links_query_tracks,
     video_predictions,
 )
@@ -143,6 +144,7 @@ class VideoRun:
         )
         linking = plugin.spec.linking
         self.carries_state = carries_state(linking)
+        self.each_frame_once = gives_each_frame_once(linking) and features is None
         self.stitcher: ClipStitcher | QueryTrackLinker | RefinedVideoLinker
         if isinstance(linking, WholeVideoRefinement):
             self.stitcher = RefinedVideoLinker(plugin.refine_video, [self.encoded])
@@ -163,14 +165,26 @@ class VideoRun:
         """The method's per-video state after the last clip (None unless it carries one)."""
         return getattr(self.stitcher, "state", None)
 
-    def carried(self, clip: ClipFrames) -> dict[str, Any]:
-        """What a `CarriedState` method is handed with a clip (nothing for other methods): the
-        state after the video's previous clip and how many of this clip's first frames earlier
-        clips covered."""
+    def new_frames(self, clip: ClipFrames) -> range:
+        """The frames of a clip the method is given. A method that carries a state from clip to
+        clip, or whose frames are independent (`gives_each_frame_once`), is not given a frame an
+        earlier clip covered again: its first prediction is the one kept, so computing it again
+        would be thrown away. Any other method is given the whole window (clips stitched by
+        their overlap, or computed over their frames together)."""
+        window = clip.window
+        if not self.each_frame_once:
+            return window
+        assert isinstance(self.stitcher, QueryTrackLinker | RefinedVideoLinker)
+        return window[self.stitcher.seen_frames(window) :]
+
+    def carried(self, frames: range) -> dict[str, Any]:
+        """What a `CarriedState` method is handed with the clip of `frames` (nothing for other
+        methods): the state after the video's previous clip and how many of these frames earlier
+        clips covered (none, when the runner leaves those frames out)."""
         if not self.carries_state:
             return {}
         assert isinstance(self.stitcher, QueryTrackLinker | RefinedVideoLinker)
-        return {"state": self.state, "seen": self.stitcher.seen_frames(clip.window)}
+        return {"state": self.state, "seen": self.stitcher.seen_frames(frames)}
 
     def _finalise_seconds(self) -> float:
         return self.times.finalise.resize_s + self.times.finalise.rle_s
@@ -400,8 +414,13 @@ def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: Harn
     clip = inputs.clip
     if clip.pass_index == 0:
         inputs.features = video_run.features
-        inputs.carried = video_run.carried(clip)
-        video_run.add(clip.window, predict_clip(inputs, dtype, times))
+        frames = video_run.new_frames(clip)
+        if len(frames):
+            if len(frames) < len(clip.window):
+                start = frames.start - clip.window.start
+                inputs.positions = list(range(start, len(clip.window)))
+            inputs.carried = video_run.carried(frames)
+            video_run.add(frames, predict_clip(inputs, dtype, times))
         if clip.ends_pass and clip.passes > 1:
             video_run.refine()
         return
@@ -480,6 +499,8 @@ class ClipInputs:
     preprocess_s: float = 0.0
     #: the window's frames -> the method's input on the device (default: `model_input`)
     prepare: Callable[[Any], torch.Tensor] | None = None
+    #: the positions in the window the method is given (None: all; `VideoRun.new_frames`)
+    positions: list[int] | None = None
 
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
@@ -498,7 +519,7 @@ class ClipInputs:
         clip (`CarriedState`) is handed its previous clip's and the count of frames seen."""
         state = self.carried
         if self.features is None:
-            frames = self.frames()
+            frames = self.frames(self.positions)
             with autocast(self.device, dtype):
                 return self.plugin.infer_clip(frames, **state)
         missing = self.features.missing(self.clip.index)

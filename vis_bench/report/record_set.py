@@ -153,9 +153,10 @@ def _build(sources: list[tuple[list[Record], Path | None]]) -> RecordSet:
 
 
 def query_linking(methods: Iterable[str]) -> dict[str, str]:
-    """How each of `methods` links query tracks across clips, as its spec declares (only those
-    whose linking is the query-track kind; a method not registered here is left out)."""
-    from vis_bench.api.linking import links_query_tracks
+    """How each of `methods` links its tracks frame to frame across clips, as its spec declares
+    (only those whose linking is the query-track kind or carries a state; a method not
+    registered here is left out), with ONCE_NOTE where the runner gives it each frame once."""
+    from vis_bench.api.linking import gives_each_frame_once, links_query_tracks
     from vis_bench.api.registration import get_method
     from vis_bench.api.tables import UnknownMethodError
 
@@ -165,9 +166,13 @@ def query_linking(methods: Iterable[str]) -> dict[str, str]:
             linking = get_method(name).spec.linking
         except (UnknownMethodError, ImportError, AttributeError):
             continue
-        if links_query_tracks(linking):
-            found[name] = linking.name
+        if links_query_tracks(linking) or gives_each_frame_once(linking):
+            found[name] = linking.name + (ONCE_NOTE if gives_each_frame_once(linking) else "")
     return found
+
+
+#: appended to a linking's name where the runner never gives the method a frame twice
+ONCE_NOTE = "; no frame given twice"
 
 
 def _index(folder: Path | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from vis_bench.report.breakdowns import (
     video_set_table,
 )
 from vis_bench.report.memory_plot import memory_table
-from vis_bench.report.record_set import RecordSet
+from vis_bench.report.record_set import ONCE_NOTE, RecordSet
 from vis_bench.report.run_state import incomplete_line, unfinished_section
 from vis_bench.report.speed import (
     LATENCY_NOTE,
@@ -53,11 +53,17 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
         rows = frame[(frame["method"] == method) & frame["AP"].notna()]
         if rows["clip_length"].nunique() > 1 and rows["AP"].round(6).nunique() == 1:
             lengths = ", ".join(sorted(rows["clip_length"].unique(), key=clip_length_order))
+            once = (
+                " The frames an earlier clip covered are not given to it again, so the clip "
+                "length is the most new frames one call takes and the stride changes nothing."
+                if linking.endswith(ONCE_NOTE)
+                else ""
+            )
             lines.append(
                 f"{method}: the same AP at every clip length ({lengths}). Its declaration links "
                 f"its tracks frame to frame ({linking}), so under any clip schedule its per-frame "
                 "predictions become the same tracks: the clip length changes only its speed and "
-                "memory."
+                f"memory.{once}"
             )
     return lines
 
