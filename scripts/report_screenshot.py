@@ -5,8 +5,8 @@
 
 Opens the page from disk in the system Chromium through Playwright (`apt-get install chromium`,
 `pip install playwright`; no browser is downloaded), picks the video if asked, and saves the top
-of the page: the leaderboard and the video browser (tools/screenshot.py). The README's
-docs/report.png is made by `python -m tools pictures`, which draws the committed default run
+of the page: the leaderboard and the video browser (tools/screenshot.py). The
+picture docs/report.png is made by `python -m tools pictures`, which draws the committed default run
 and records where the picture came from.
 """
 

@@ -31,6 +31,19 @@ def test_the_readme_quotes_every_generator():
     assert unused == []
 
 
+def test_every_document_with_a_generated_block_is_maintained():
+    """A block moved to another file is regenerated and checked only where DOCUMENTS lists it."""
+    from tools.doc_numbers import BLOCK
+
+    pages = [
+        "README.md",
+        "benchmarks/README.md",
+        *(f"docs/{p.name}" for p in REPO_ROOT.glob("docs/*.md")),
+    ]
+    holding = {p for p in pages if BLOCK.search((REPO_ROOT / p).read_text())}
+    assert holding - set(DOCUMENTS) == set()
+
+
 def test_a_changed_source_makes_the_readme_stale(tmp_path: Path):
     _tree_with_sizes(tmp_path, CLEAN)
     text = "<!-- numbers: model-sizes -->\nold\n<!-- end numbers -->\n"

@@ -183,17 +183,22 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(split, tmp_path, capsys, 
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_every_command_is_in_the_readmes_tour():
-    import re
+def _first_cells(document: str, heading: str) -> str:
+    """The first cells of the command table under `heading` in `document` (repository-relative)."""
     from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / document).read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    return " ".join(line.split("|")[1] for line in section.splitlines() if line.startswith("| `"))
+
+
+def test_every_command_is_in_the_docs_tour():
+    """docs/commands.md's tour names every command of the command line."""
+    import re
 
     from vis_bench.cli import build_parser
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    tour = readme.split("## A short tour", 1)[1].split("\n## ", 1)[0]
-    first_cells = " ".join(
-        line.split("|")[1] for line in tour.splitlines() if line.startswith("| `")
-    )
+    first_cells = _first_cells("docs/commands.md", "## A short tour")
     _, commands = build_parser()
     missing = [
         name
@@ -201,6 +206,18 @@ def test_every_command_is_in_the_readmes_tour():
         if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", first_cells)
     ]
     assert missing == []
+
+
+def test_the_readmes_commands_are_commands():
+    """The README's ten commands are commands of the command line, each in the docs' tour too."""
+    from vis_bench.cli import build_parser
+
+    _, commands = build_parser()
+    rows = _first_cells("README.md", "## Ten commands").split("`python run_bench.py ")[1:]
+    named = [row.split()[0].strip("`") for row in rows]
+    assert len(named) == 10 and set(named) <= set(commands), named
+    tour = _first_cells("docs/commands.md", "## A short tour")
+    assert all(name in tour for name in named)
 
 
 def test_the_render_speed_block_reads_the_benchmarks_report(tmp_path):

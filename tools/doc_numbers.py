@@ -43,7 +43,8 @@ from vis_bench.errors import InputError
 
 #: the checkout this tooling belongs to
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: the files whose blocks `docs` maintains
+#: the files whose blocks `docs` maintains (a block moved to another file is found there only
+#: once that file is listed here; tests/test_doc_numbers.py checks that no block is left out)
 DOCUMENTS = (
     "README.md",
     "docs/training.md",
@@ -54,6 +55,12 @@ DOCUMENTS = (
     "docs/mssts.md",
     "docs/dvis_plus.md",
     "docs/gpu_table.md",
+    "docs/timing_protocols.md",
+    "docs/show_and_report.md",
+    "docs/metric.md",
+    "docs/methods.md",
+    "docs/long_videos.md",
+    "docs/kernels.md",
     "benchmarks/README.md",
 )
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
@@ -339,13 +346,14 @@ def memory_by_length_block(root: Path, folder: str, config: str, run_prefix: str
     """Peak memory against video length (`folder`/records.jsonl, runs of `config` in
     results/runs/`run_prefix`_rN): the median run of each cell, the spread of the repeated
     runs, and growth with length judged against it."""
+    from vis_bench.records import CellRecord, Environment
     from vis_bench.report.memory_plot import memory_table
     from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
     from vis_bench.report.record_set import RecordSet
 
-    records = read_source(root, f"{folder}/records.jsonl")
-    env = (records[0].get("environment") or {}) if records else {}
-    runs = len({r.get("repeat") for r in records}) if records else 0
+    records = [CellRecord.from_json(r) for r in read_source(root, f"{folder}/records.jsonl")]
+    env = (records[0].environment if records else None) or Environment()
+    runs = len({r.repeat for r in records}) if records else 0
     growth = growth_lines(records)
     return "\n".join(
         [
@@ -360,7 +368,7 @@ def memory_by_length_block(root: Path, folder: str, config: str, run_prefix: str
             f"by `python run_bench.py run --config {config} --run-dir "
             f"results/runs/{run_prefix}_rN` for each run N and `python "
             f"benchmarks/long_video_report.py results/runs/{run_prefix}_r* --repeats --out "
-            f"{folder}` on {env.get('cpu')} with {env.get('threads')} threads; the first table "
+            f"{folder}` on {env.cpu} with {env.threads} threads; the first table "
             "is each cell's median run.",
         ]
     )

@@ -1,6 +1,6 @@
 """Where the docs' pictures come from, written beside them and checked by `docs --check`.
 
-A picture pasted into the docs goes stale as silently as a number: the README's report and
+A picture pasted into the docs goes stale as silently as a number: the docs' report and
 contact sheet once showed three methods after the default run had five. `python -m tools
 pictures` draws them from the committed default run and writes docs/pictures.json: the run's
 records file and its sha256, the code states the run's records were made from, the commit the

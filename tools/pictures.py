@@ -1,12 +1,12 @@
 """`python -m tools pictures`: draw the docs' pictures from the committed default run.
 
 docs/report.png is the run's HTML report in headless Chromium, docs/show_sheet.png the contact
-sheet of the README's `show` example; docs/pictures.json says what they were drawn from
-(tools/picture_provenance.py, checked by `docs --check`). The committed run keeps records and
-per-video matching but no predictions, so the leaderboard cells are made again first, from the
-config each record embeds, into the dataset cache (as `show --run` does; each is checked
-against its recorded AP): a copy of the run with those predictions is what gets drawn. Needs
-the system Chromium (`apt-get install chromium`) for the report's picture.
+sheet of the first `show` example of docs/show_and_report.md; docs/pictures.json says what they
+were drawn from (tools/picture_provenance.py, checked by `docs --check`). The committed run keeps
+records and per-video matching but no predictions, so the leaderboard cells are made again
+first, from the config each record embeds, into the dataset cache (as `show --run` does; each is
+checked against its recorded AP): a copy of the run with those predictions is what gets drawn.
+Needs the system Chromium (`apt-get install chromium`) for the report's picture.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 NAME = "pictures"
 HELP = "draw docs/report.png and docs/show_sheet.png from the committed default run"
 
-#: the README's `show` example draws this video of the default run
+#: the first `show` example of docs/show_and_report.md draws this video of the default run
 SHOW_VIDEO = "synth_00007"
 REPORT_PICTURE = "docs/report.png"
 SHEET_PICTURE = "docs/show_sheet.png"
