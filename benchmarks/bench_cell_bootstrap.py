@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+from vis_bench.records import CellRecord
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.records import read_records
@@ -42,9 +43,9 @@ def _gt_path(run_dir: Path) -> Path:
     raise SystemExit(f"{run_dir}: no saved config opens its dataset with ground truth")
 
 
-def _cell_seconds(records: list[dict]) -> float:
+def _cell_seconds(records: list[CellRecord]) -> float:
     stamps = [
-        (datetime.fromisoformat(r["started"]), datetime.fromisoformat(r["finished"]))
+        (datetime.fromisoformat(str(r.started)), datetime.fromisoformat(str(r.finished)))
         for r in records
     ]
     return sum((end - start).total_seconds() for start, end in stamps)
@@ -60,12 +61,12 @@ def main() -> None:
     records = RecordSet.from_records(read_records(args.run_dir), args.run_dir).ok
     gt = _gt_path(args.run_dir)
     plain, boot = Scorer(gt, 0), Scorer(gt, args.replicates, 0)
-    plain.score(Path(records[0]["results_path"]))  # parse the GT once, as a sweep does
-    boot.score(Path(records[0]["results_path"]))
+    plain.score(Path(str(records[0].results_path)))  # parse the GT once, as a sweep does
+    boot.score(Path(str(records[0].results_path)))
     provenance = start_provenance()
     cells = []
     for record in records:
-        results = Path(record["results_path"])
+        results = Path(str(record.results_path))
         times: dict[str, list[float]] = {"score": [], "score_with_bootstrap": []}
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / "results.json"
@@ -80,8 +81,8 @@ def main() -> None:
                 "replicates_bytes": (Path(tmp) / REPLICATES_FILE).stat().st_size,
             }
         cell = {
-            "cell": f"{record['method']} T={record['clip_length']}",
-            "results": record.get("num_predictions"),
+            "cell": f"{record.method} T={record.clip_length}",
+            "results": record.num_predictions,
             **{k: statistics.median(v) for k, v in times.items()},
             **sizes,
             "record_line_bytes": len(json.dumps(record, sort_keys=True, default=str)) + 1,

@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+from vis_bench.records import CellRecord
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed_trust import paired_ratio
 
@@ -98,8 +99,8 @@ def _sweep(config: Path, run_dir: Path, load: int, rounds: int) -> dict[str, Any
     return {"load_processes": len(busy), "load_started": started_at}
 
 
-def _paired(records: list[dict[str, Any]]) -> dict[str, float | None]:
-    by_method = {r["method"]: r for r in records}
+def _paired(records: list[CellRecord]) -> dict[str, float | None]:
+    by_method = {r.method: r for r in records}
     pairs = {}
     for name in METHODS[1:]:
         ratio = paired_ratio(by_method[name], by_method[METHODS[0]])
@@ -133,13 +134,15 @@ def _marked_everywhere(run_dir: Path) -> dict[str, bool]:
     }
 
 
-def _consistent(records: list[dict[str, Any]]) -> bool:
+def _consistent(records: list[CellRecord]) -> bool:
     """No round's model stage above its end-to-end time; every round's predictions checked."""
     for record in records:
-        speed = record.get("speed") or {}
-        if not speed.get("predictions_checked", {}).get("equal_to_accuracy_pass"):
+        rounds = record.speed.rounds
+        checked = (rounds.predictions_checked if rounds is not None else None) or {}
+        if not checked.get("equal_to_accuracy_pass"):
             return False
-        if any(r["stages"]["model"] > r["seconds"] for r in speed.get("rounds", [])):
+        timed = rounds.rounds if rounds is not None else ()
+        if any((r.stages or {}).get("model", 0.0) > (r.seconds or 0.0) for r in timed):
             return False
     return True
 
@@ -178,7 +181,7 @@ def main() -> None:
     paired = {name: _paired(recs) for name, recs in records.items()}
     agreement = {pair: paired["loaded"][pair] / paired["quiet"][pair] for pair in paired["quiet"]}
     raw = {
-        r["method"]: r["fps_end_to_end"] / q["fps_end_to_end"]
+        r.method: r.speed.fps_end_to_end / q.speed.fps_end_to_end
         for r, q in zip(records["loaded"], records["quiet"], strict=True)
     }
     compared = _compare(runs["quiet"], runs["loaded"])
@@ -199,9 +202,7 @@ def main() -> None:
         "loaded_over_quiet_raw": raw,
         "compare_runs_fps": compared,
         "marked": marked,
-        "noisy_cells_loaded_run": [
-            r["method"] for r in records["loaded"] if (r.get("speed") or {}).get("noisy")
-        ],
+        "noisy_cells_loaded_run": [r.method for r in records["loaded"] if r.speed.noisy],
         "checks": checks,
     }
     print(json.dumps(report, indent=2))

@@ -147,14 +147,12 @@ def time_report(run_dir: Path, repeat: int) -> dict:
         "median_seconds": statistics.median(seconds),
         "bytes": size,
         "cells": len(records),
-        "videos": max((r.get("num_videos") or 0 for r in records), default=0),
+        "videos": max((r.num_videos or 0 for r in records), default=0),
         # each cell's start to end, as the README's default-run block adds them up
         "cells_seconds": sum(
-            (
-                datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])
-            ).total_seconds()
+            (datetime.fromisoformat(r.finished) - datetime.fromisoformat(r.started)).total_seconds()
             for r in records
-            if r.get("started") and r.get("finished")
+            if r.started and r.finished
         ),
     }
 

@@ -26,6 +26,7 @@ from vis_bench.measure.provenance import (
     start_provenance,
     write_json_with_provenance,
 )
+from vis_bench.records import CellRecord
 from vis_bench.report.memory_plot import memory_table, plot_memory_vs_frames
 from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
 from vis_bench.report.record_set import RecordSet
@@ -90,15 +91,20 @@ def _portable(record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return record
 
 
+def _latest(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest line of each cell, as written."""
+    return [r.to_json() for r in latest_records(map(CellRecord.from_json, lines))]
+
+
 def _gather(run_dirs: list[Path], repeats: bool) -> list[dict[str, Any]]:
     """The latest record of each cell of each folder; with `repeats` each folder's records
     carry its index as `repeat`, else one record per cell over all folders."""
     if not repeats:
-        return latest_records([_portable(r, run) for run in run_dirs for r in read_records(run)])
+        return _latest([_portable(r, run) for run in run_dirs for r in read_records(run)])
     return [
         {**_portable(r, run), "repeat": index}
         for index, run in enumerate(run_dirs)
-        for r in latest_records(read_records(run))
+        for r in _latest(read_records(run))
     ]
 
 
@@ -116,7 +122,8 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out_dir / "records.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     states = source_states([r.get("provenance") for r in records])
-    median = RecordSet.from_records(median_records(records))
+    typed = [CellRecord.from_json(r) for r in records]
+    median = RecordSet.from_records(median_records(typed))
     plot = plot_memory_vs_frames(median, args.out_dir / "memory_vs_frames.png")
     parts = [
         f"# {args.title}",
@@ -131,10 +138,10 @@ def main() -> None:
         "",
         "Peak RSS over the runs:",
         "",
-        spread_table(records),
+        spread_table(typed),
         "",
     ]
-    growth = growth_lines(records)
+    growth = growth_lines(typed)
     if growth:
         parts += ["Peak memory growth with video length:", "", *growth, ""]
     if plot is not None:

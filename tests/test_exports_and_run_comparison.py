@@ -27,11 +27,11 @@ def test_cells_csv_has_every_cell_with_plain_numbers(record_set):
     frame = cells_frame(record_set)
     assert len(frame) == len(record_set)
     first = record_set.records[0]
-    row = frame[frame["key"] == first["key"]].iloc[0]
-    assert row["AP"] == pytest.approx(100 * first["AP"])
-    assert row["AP_low"] == pytest.approx(100 * first["AP_ci"][0])
-    assert row["fps_end_to_end"] == pytest.approx(first["fps_end_to_end"])
-    assert row["commit"] == first["provenance"]["commit"]
+    row = frame[frame["key"] == first.key].iloc[0]
+    assert row["AP"] == pytest.approx(100 * first.metric("AP"))
+    assert row["AP_low"] == pytest.approx(100 * first.interval("AP")[0])
+    assert row["fps_end_to_end"] == pytest.approx(first.speed.fps_end_to_end)
+    assert row["commit"] == first.provenance.commit
 
 
 def test_leaderboard_exports_agree_with_each_other(record_set):
@@ -117,7 +117,7 @@ def test_compare_runs_lists_cells_of_one_run_only(tmp_path, capsys):
 
     b = _copy_run(tmp_path, "b", other_method_name)
     cells = len(RecordSet.read([RUN]))
-    ifc = sum(r["method"] == "ifc" for r in RecordSet.read([RUN]))
+    ifc = sum(r.method == "ifc" for r in RecordSet.read([RUN]))
     assert main(["compare-runs", str(RUN), str(b)]) == 0
     out = capsys.readouterr().out
     assert f"## Shared cells ({cells - ifc})" in out

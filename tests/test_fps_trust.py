@@ -17,6 +17,7 @@ from tests.helpers.memory_source import MemorySource
 from vis_bench.config import parse_config
 from vis_bench.measure.gpu_state import nvml_state
 from vis_bench.measure.reference import read_reference, spread, workload_flops
+from vis_bench.records import CellRecord
 from vis_bench.report.exports import cells_frame, export_leaderboard
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.record_set import RecordSet
@@ -35,6 +36,7 @@ from vis_bench.sweep.rounds import PendingCell, run_rounds, speed_summary
 from vis_bench.sweep.timed_round import RoundOutcome
 
 QUIET = {"isolate": False, "log": lambda s: None}
+typed = CellRecord.from_json
 
 
 def _config(methods, **measure):
@@ -90,7 +92,7 @@ def test_each_cell_is_timed_in_rounds_with_its_stages_inside_one_pass(swept):
         assert speed["reference_gflops"] > 0 and speed["noisy"] in (True, False)
         assert "loaded" in record["load"] and "rounds_loaded" in record["load"]
     # both cells timed in the same rounds of one sweep: their ratio is paired round by round
-    ratio = paired_ratio(records[0], records[1])
+    ratio = paired_ratio(typed(records[0]), typed(records[1]))
     assert ratio.value is not None and ratio.low <= ratio.value <= ratio.high
 
 
@@ -205,8 +207,8 @@ def test_every_output_carries_the_marks_and_says_what_they_mean(swept):
     assert fps_marks(record_set.records[0]) == LOADED_MARK
     assert fps_marks(record_set.records[1]) == NOISY_MARK
     tables = tables_markdown(record_set, "t")
-    assert f"{record_set.records[1]['fps_end_to_end']:.2f}{NOISY_MARK}" in tables
-    assert f"{record_set.records[0]['fps_end_to_end']:.2f}{LOADED_MARK}" in tables
+    assert f"{record_set.records[1].speed.fps_end_to_end:.2f}{NOISY_MARK}" in tables
+    assert f"{record_set.records[0].speed.fps_end_to_end:.2f}{LOADED_MARK}" in tables
     cells = cells_frame(record_set)
     assert list(cells["fps_loaded"]) == [True, False]
     assert list(cells["fps_noisy"]) == [False, True]
@@ -229,7 +231,7 @@ def _with_reference(record, gflops: float, fps: float):
     record = json.loads(json.dumps(record))
     record["speed"]["reference_gflops"] = gflops
     record["fps_end_to_end"] = fps
-    return record
+    return typed(record)
 
 
 def test_runs_are_set_against_each_other_only_at_equal_machine_speed(swept):
@@ -244,7 +246,7 @@ def test_runs_are_set_against_each_other_only_at_equal_machine_speed(swept):
     assert cross_run_ratio(base, similar).value == pytest.approx(2.0)
     old = json.loads(json.dumps(records[0]))
     old.pop("speed")
-    assert "no reference speed" in cross_run_ratio(old, base).text()
+    assert "no reference speed" in cross_run_ratio(typed(old), base).text()
     text = compare_runs_markdown(
         RecordSet.from_records([base]), RecordSet.from_records([slower_machine]), "a", "b"
     )
@@ -252,7 +254,7 @@ def test_runs_are_set_against_each_other_only_at_equal_machine_speed(swept):
     # within one run, cells timed in different sweep calls are not paired
     other_call = json.loads(json.dumps(records[1]))
     other_call["speed"]["session"] = "another"
-    assert "different sweep calls" in paired_ratio(records[0], other_call).text()
+    assert "different sweep calls" in paired_ratio(typed(records[0]), typed(other_call)).text()
 
 
 def test_nvml_state_reads_clocks_throttling_and_other_processes():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vis_bench.records import CellRecord
 from vis_bench.report.memory_plot import frames_per_video, memory_table, plot_memory_vs_frames
 from vis_bench.report.record_set import RecordSet
 
@@ -60,7 +61,7 @@ def test_plot_is_written_with_failed_cells_and_skipped_without_memory(tmp_path):
 
 def test_whole_video_cells_use_their_mean_length():
     whole = {**RECORDS[0], "video_frames": None, "num_frames": 90, "num_videos": 3}
-    assert frames_per_video(whole) == 30.0
+    assert frames_per_video(CellRecord.from_json(whole)) == 30.0
 
 
 def test_a_run_with_a_video_length_axis_reports_memory_and_one_without_does_not(tmp_path):

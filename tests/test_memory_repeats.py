@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from vis_bench.records import CellRecord
 from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
 
 
 def _record(frames, peak, repeat, schedule=(10, 5)):
-    return {
-        "method": "seqformer",
-        "clip_length": schedule[0],
-        "stride": schedule[1],
-        "video_frames": frames,
-        "num_videos": 1,
-        "num_frames": frames,
-        "status": "ok",
-        "peak_rss_mb": peak,
-        "repeat": repeat,
-    }
+    return CellRecord.from_json(
+        {
+            "method": "seqformer",
+            "clip_length": schedule[0],
+            "stride": schedule[1],
+            "video_frames": frames,
+            "num_videos": 1,
+            "num_frames": frames,
+            "status": "ok",
+            "peak_rss_mb": peak,
+            "repeat": repeat,
+        }
+    )
 
 
 def test_a_growth_inside_the_spread_of_repeats_is_said_to_be_so():
@@ -33,7 +36,7 @@ def test_a_growth_inside_the_spread_of_repeats_is_said_to_be_so():
     assert "per run +1.0 to +4.0 %" in line
     assert "differ by up to 9.5 %" in line and "within the spread" in line
     medians = median_records(records)
-    assert sorted(r["peak_rss_mb"] for r in medians) == [1050, 1060]
+    assert sorted(r.memory.peak_rss_mb for r in medians) == [1050, 1060]
     assert "| seqformer | T=10 S=5 | 36 | 3 | 1050 | 1000 | 1100 | 9.5 % |" in spread_table(records)
 
 

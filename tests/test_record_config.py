@@ -14,6 +14,7 @@ import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
 from vis_bench.cli import main
 from vis_bench.config import parse_config
+from vis_bench.records import CellRecord
 from vis_bench.report.records import read_records
 from vis_bench.report.settings import settings_lines, with_configs
 from vis_bench.sweep import run_sweep
@@ -93,10 +94,12 @@ def test_older_records_without_a_config_still_render(tmp_path, capsys):
 
 
 def test_with_configs_keeps_an_embedded_config_and_leaves_records_unchanged(tmp_path):
-    embedded = {"config_hash": "abc", "config": {"name": "x", "measure": {"warmup": 4}}}
-    old = {"config_hash": DEFAULT_HASH}
+    embedded = CellRecord.from_json(
+        {"config_hash": "abc", "config": {"name": "x", "measure": {"warmup": 4}}}
+    )
+    old = CellRecord.from_json({"config_hash": DEFAULT_HASH})
     filled = with_configs([embedded, old], DEFAULT_RUN)
-    assert filled[0] is embedded and "config" not in old
-    assert filled[1]["config"]["measure"]["repeats"] == 3
+    assert filled[0] is embedded and old.config is None and "config" not in old.to_json()
+    assert filled[1].config["measure"]["repeats"] == 3 and "config" in filled[1].to_json()
     assert with_configs([old], tmp_path) == [old]
     assert settings_lines(filled)[0] == "config abc (x): dataset: -; measure: warmup 4"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from vis_bench.records import CellRecord
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.record_set import CellFiles, Missing, RecordSet
 
@@ -123,9 +124,9 @@ def test_a_set_reads_its_cells_files_once_and_marks_what_is_missing(tmp_path, mo
     assert isinstance(broken[0].matches, Missing) and "not found" in broken[0].matches.reason
     assert isinstance(broken[0].replicates, Missing)
     assert all(not isinstance(f.matches, Missing) for f in files.values() if f.folder != gone)
-    assert record_set.files({"key": "no such cell"}) == CellFiles()
-    subset = record_set.where(lambda r: r["method"] == "ifc")
-    assert len(subset) == 3 and set(subset.cells) == {r["key"] for r in subset}
+    assert record_set.files(CellRecord(key="no such cell")) == CellFiles()
+    subset = record_set.where(lambda r: r.method == "ifc")
+    assert len(subset) == 3 and set(subset.cells) == {r.key for r in subset}
 
 
 def test_a_set_keeps_the_latest_record_of_each_cell_in_first_seen_order():
@@ -134,8 +135,8 @@ def test_a_set_keeps_the_latest_record_of_each_cell_in_first_seen_order():
     other = {"key": "b", "status": "failed", "error": "x"}
     retried = {"key": "b", "status": "ok", "AP": 0.2}
     record_set = RecordSet.from_records([ok, other, failed, retried, {"status": "ok"}])
-    assert list(record_set) == [ok, retried]
-    assert record_set.record("b") is retried and record_set.record("c") is None
+    assert [r.to_json() for r in record_set] == [ok, retried]  # typed, read back as written
+    assert record_set.record("b").metric("AP") == 0.2 and record_set.record("c") is None
 
 
 # -- no import circle among the report's modules ----------------------------------------------

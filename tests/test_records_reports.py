@@ -7,6 +7,7 @@ import json
 import pytest
 
 from vis_bench.errors import InputError
+from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.record_set import RecordSet
@@ -75,8 +76,9 @@ def test_torn_last_line_is_skipped(tmp_path):
 def test_latest_prefers_success_over_failure():
     failed = record("ifc", 5, 0.0, 0.0, status="failed", key="k")
     ok = record("ifc", 5, 0.3, 1.0, key="k")
-    assert latest_records([failed, ok])[0]["status"] == "ok"
-    assert latest_records([ok, failed])[0]["status"] == "ok"
+    failed, ok = CellRecord.from_json(failed), CellRecord.from_json(ok)
+    assert latest_records([failed, ok])[0].status == "ok"
+    assert latest_records([ok, failed])[0].status == "ok"
 
 
 def test_comparison_and_pivot_tables():

@@ -22,10 +22,11 @@ import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from tests.helpers.memory_source import MemorySource
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
+from vis_bench.records import CellRecord
 from vis_bench.report.exports import cells_frame, export_leaderboard
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.records import read_records
+from vis_bench.report.records import read_cell_records, read_records
 from vis_bench.report.run_state import unfinished_cells
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep import run_sweep
@@ -76,7 +77,7 @@ def test_a_second_sweep_is_refused_and_a_killed_ones_lock_is_taken_over(tmp_path
         with pytest.raises(InputError, match=f"another sweep \\(process {first.pid}, started"):
             run_sweep(parse_config(CONFIG), MemorySource(lengths=(4,)), run_dir, log=print)
         # while it runs, its pages say which cells are still to come
-        configured, unfinished = unfinished_cells(run_dir, read_records(run_dir))
+        configured, unfinished = unfinished_cells(run_dir, read_cell_records(run_dir))
         assert configured == 4 and unfinished
         assert {c.status for c in unfinished} <= {"running", "not run yet"}
     finally:
@@ -84,7 +85,7 @@ def test_a_second_sweep_is_refused_and_a_killed_ones_lock_is_taken_over(tmp_path
         first.wait()
     # killed: the cells it did not finish are listed as such on every page
     record_set = RecordSet.read([run_dir]) if read_records(run_dir) else None
-    configured, unfinished = unfinished_cells(run_dir, read_records(run_dir))
+    configured, unfinished = unfinished_cells(run_dir, read_cell_records(run_dir))
     assert unfinished and all("(killed?)" in c.reason for c in unfinished)
     if record_set is not None:
         assert "Configured cells without a result" in leaderboard_markdown(record_set)
@@ -97,7 +98,7 @@ def test_a_second_sweep_is_refused_and_a_killed_ones_lock_is_taken_over(tmp_path
     records = read_records(run_dir)
     assert len(records) == len({r["key"] for r in records}) == 4
     assert _holder(run_dir) == {}  # released at the end
-    assert unfinished_cells(run_dir, records) == (4, ())
+    assert unfinished_cells(run_dir, read_cell_records(run_dir)) == (4, ())
 
 
 def test_the_lock_is_held_for_the_sweep_and_released_however_it_ends(tmp_path):
@@ -139,10 +140,10 @@ def _dead_pid() -> int:
 )
 def test_each_cell_without_a_result_is_listed_with_why(tmp_path, state, alive, expected):
     folder = _state(tmp_path, state, "b", os.getpid() if alive else _dead_pid())
-    records = [{"key": "a", "status": "ok"}, {"key": "x", "status": "ok"}]
+    records = [CellRecord(key="a", status="ok"), CellRecord(key="x", status="ok")]
     configured, unfinished = unfinished_cells(folder, records)
     assert configured == 3 and {c.key: c.status for c in unfinished} == expected
-    failed = [*records, {"key": "c", "status": "failed", "error": "out of memory"}]
+    failed = [*records, CellRecord(key="c", status="failed", error="out of memory")]
     _, unfinished = unfinished_cells(folder, failed)
     assert [(c.key, c.status, c.reason) for c in unfinished][-1] == ("c", "failed", "out of memory")
 

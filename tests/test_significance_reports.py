@@ -11,6 +11,7 @@ from tests.helpers.scored_records import ScoredCells
 from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
 from vis_bench.eval.stats.video_matches import VideoMatches
+from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
@@ -38,7 +39,8 @@ def _matches(record: dict) -> VideoMatches:
 
 def _compare(a: dict, b: dict) -> Pairing:
     """a - b as a report compares them: within the record set of the two."""
-    return PairedComparer(as_set([a, b])).compare(a, b)
+    typed = CellRecord.from_json
+    return PairedComparer(as_set([a, b])).compare(typed(a), typed(b))
 
 
 def _row(markdown: str, method: str) -> list[str]:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vis_bench.records import CellRecord
 
 NAME = "pages"
 HELP = "write every page of a run again from its records: tables, cells.csv, plots, report"
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         )
     check_output_folder(args.run_dir, "run_dir")
     record_set = RecordSet.read([args.run_dir])
-    names = [r.get("run") for r in record_set if r.get("run")]
+    names = [r.run for r in record_set if r.run]
     title = args.title or f"vis-bench: {names[-1] if names else args.run_dir.name}"
     regenerate = _regenerator(args.run_dir) if args.regenerate else None
     written = write_reports(
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 def _regenerator(run_dir: Path):
     """Makes a recorded cell's predictions again (sweep/regenerate.py), as `show --run` does."""
 
-    def regenerate(record: dict) -> Path:
+    def regenerate(record: CellRecord) -> Path:
         from vis_bench.sweep.regenerate import regenerate_predictions
 
         return regenerate_predictions(record, str(run_dir / "records.jsonl"))

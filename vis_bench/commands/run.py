@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if not ctx.is_main:
         return 0
     records = sweep_records(config, methods, source.dataset_id, run_dir)
-    record_set = RecordSet.from_records(records, run_dir)  # every report's one input
+    record_set = RecordSet.from_records(records, run_dir)  # every report's one input, typed
     print()
     print(comparison_table(record_set))
     for line in notes_lines(record_set):
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     breakdown = run_breakdown(written, now - started, data_s, now - reports_start)
     save_run_timings(run_dir, breakdown)
     print("\n".join(breakdown_lines(breakdown)))
-    failed = [r for r in records if r.get("status") != "ok"]
+    failed = [r for r in record_set if not r.ok]
     if failed:
         print(f"{len(failed)} of {len(records)} cells failed (reasons in the table above)")
         return CELLS_FAILED

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vis_bench.records import CellRecord
 
 NAME = "show"
 HELP = "draw a video's predicted masks over its frames: animation and contact sheet"
@@ -65,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _regenerator(run_dir: Path):
     """Runs a recorded cell again (sweep/regenerate.py) when its predictions were not kept."""
 
-    def regenerate(record: dict) -> Path:
+    def regenerate(record: CellRecord) -> Path:
         from vis_bench.sweep.regenerate import regenerate_predictions
 
         return regenerate_predictions(record, str(run_dir / "records.jsonl"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame
 from vis_bench.report.record_set import RecordSet
 
@@ -34,16 +35,16 @@ ERROR_NOTE = (
 )
 
 
-def _ranked_cells(record_set: RecordSet) -> list[tuple[str, dict]]:
+def _ranked_cells(record_set: RecordSet) -> list[tuple[str, CellRecord]]:
     """(row label, record) for each leaderboard row, in rank order."""
     frame = leaderboard_frame(record_set)
     if frame.empty:
         return []
-    by_key = {r["key"]: r for r in record_set}
-    rows = [(str(row["method"]), by_key.get(row.get("key"), {})) for _, row in frame.iterrows()]
+    by_key = {r.key: r for r in record_set}
+    rows = [(str(row["method"]), by_key[row["key"]]) for _, row in frame.iterrows()]
     labels = [label for label, _ in rows]
     return [
-        (label if labels.count(label) == 1 else f"{label} ({record.get('checkpoint')})", record)
+        (label if labels.count(label) == 1 else f"{label} ({record.checkpoint})", record)
         for label, record in rows
     ]
 
@@ -51,9 +52,9 @@ def _ranked_cells(record_set: RecordSet) -> list[tuple[str, dict]]:
 def per_category_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     """AP per category (rows) for each method's ranked cell (columns); None without data."""
     columns = {
-        label: record["per_category_ap"]
+        label: record.per_category_ap
         for label, record in _ranked_cells(record_set)
-        if isinstance(record.get("per_category_ap"), dict)
+        if record.per_category_ap is not None
     }
     if not columns:
         return None
@@ -74,12 +75,12 @@ def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     """AP50 and the AP50 each error type costs, one row per method's ranked cell."""
     rows = []
     for label, record in _ranked_cells(record_set):
-        breakdown = record.get("error_breakdown")
-        if not isinstance(breakdown, dict):
+        breakdown = record.error_breakdown
+        if breakdown is None:
             continue
-        gains = breakdown.get("gains", {})
-        counts = breakdown.get("counts", {})
-        row = {"method": label, "AP50": f"{100 * breakdown['ap50']:.2f}"}
+        gains = breakdown.gains or {}
+        counts = breakdown.counts or {}
+        row = {"method": label, "AP50": f"{100 * float(breakdown.ap50 or 0.0):.2f}"}
         for kind, title in ERROR_COLUMNS.items():
             gain = gains.get(kind)
             row[title] = "-" if gain is None else f"{100 * gain:.2f} ({counts.get(kind, 0)})"
@@ -127,10 +128,10 @@ def category_group_table(record_set: RecordSet, fmt: str = "github") -> str | No
     cell; None when no record has groups (`dataset.category_groups`)."""
     rows = []
     for label, record in _ranked_cells(record_set):
-        groups = record.get("category_groups")
-        if not isinstance(groups, dict):
+        groups = record.category_groups
+        if groups is None:
             continue
-        rows.append({"method": label, "group": "all", **{k: record.get(k) for k in STATISTICS}})
+        rows.append({"method": label, "group": "all", **{k: record.metric(k) for k in STATISTICS}})
         rows += [{"method": label, "group": name, **stats} for name, stats in groups.items()]
     return _statistics_rows(rows, fmt)
 
@@ -140,8 +141,8 @@ def video_set_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     record has them."""
     rows = []
     for label, record in _ranked_cells(record_set):
-        sets = record.get("video_sets")
-        if not isinstance(sets, dict):
+        sets = record.video_sets
+        if sets is None:
             continue
         for suffix, stats in sets.items():
             name = f"{SET_NAMES.get(suffix, suffix)} ({stats.get('videos')} videos)"

@@ -14,11 +14,18 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.errors import InputError
+from vis_bench.records import CellRecord
 from vis_bench.report.latex_leaderboard import COLUMN_NOTES
 from vis_bench.report.latex_leaderboard import latex_leaderboard as _latex
-from vis_bench.report.leaderboard import COLUMNS, SPEED_COLUMNS, leaderboard_frame, of_dataset
+from vis_bench.report.leaderboard import (
+    COLUMNS,
+    SPEED_COLUMNS,
+    device_name,
+    leaderboard_frame,
+    of_dataset,
+)
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.speed import authors_entry, authors_text, ratio
+from vis_bench.report.speed import authors_entry, authors_text, latency_ms, ratio
 from vis_bench.report.speed_trust import (
     mark_explanations,
     mark_notes,
@@ -72,16 +79,16 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
         if column in frame:
             out[column] = frame[column]
     rows = list(record_set)
-    if any(speed_of(r) for r in rows):
+    if any(r.speed.rounds is not None for r in rows):
         for name, values in speed_columns(rows).items():
             out[name] = values
     if any(authors_entry(r) is not None for r in rows):
         out["authors_over_end_to_end"] = [ratio(r) for r in rows]
         out["authors_protocol"] = [authors_text(r) for r in rows]
-    if any(isinstance(r.get("stream"), dict) for r in rows):
+    if any(r.stream is not None for r in rows):
         for key in ("p50", "p90", "p99"):
-            out[f"latency_{key}_ms"] = [_latency(r, key) for r in rows]
-    out["commit"] = [_commit(r) for r in frame.get("provenance", [None] * len(frame))]
+            out[f"latency_{key}_ms"] = [latency_ms(r, key) for r in rows]
+    out["commit"] = frame["commit"]
     unfinished = _unfinished_rows(record_set, out.columns, failed=False)
     return pd.concat([out, unfinished], ignore_index=True) if len(unfinished) else out
 
@@ -100,42 +107,34 @@ def _unfinished_rows(record_set: RecordSet, columns: Any, failed: bool = True) -
     return frame.reindex(columns=[*columns, *(c for c in frame if c not in columns)])
 
 
-def speed_columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def speed_columns(rows: list[CellRecord]) -> dict[str, list[Any]]:
     """How far each row's FPS can be trusted, as plain columns: the range over its timed
     rounds, the rounds, CPU seconds per wall second, the machine's reference speed and how far
     it moved, and the loaded and noisy flags (the marks of the markdown tables)."""
     speeds = [speed_of(r) for r in rows]
-    ranges = [s.get("fps_range") or [None, None] for s in speeds]
+    ranges = [s.fps_range or [None, None] for s in speeds]
     return {
         "fps_low": [r[0] for r in ranges],
         "fps_high": [r[1] for r in ranges],
-        "timed_rounds": [s.get("rounds_timed") for s in speeds],
-        "cpu_per_wall": [s.get("cpu_per_wall") for s in speeds],
-        "reference_gflops": [s.get("reference_gflops") for s in speeds],
-        "reference_spread": [s.get("reference_spread") for s in speeds],
+        "timed_rounds": [s.rounds_timed for s in speeds],
+        "cpu_per_wall": [s.cpu_per_wall for s in speeds],
+        "reference_gflops": [s.reference_gflops for s in speeds],
+        "reference_spread": [s.reference_spread for s in speeds],
         "fps_loaded": [was_loaded(r) for r in rows],
         "fps_noisy": [was_noisy(r) for r in rows],
     }
 
 
-def _latency(record: dict[str, Any], key: str) -> float | None:
-    stream = record.get("stream")
-    return (stream.get("latency_ms") or {}).get(key) if isinstance(stream, dict) else None
-
-
-def _speed_numbers(record: dict[str, Any]) -> dict[str, Any]:
+def _speed_numbers(record: CellRecord) -> dict[str, Any]:
     """The leaderboard's speed as plain numbers (empty columns are dropped)."""
-    stream = record.get("stream") if isinstance(record.get("stream"), dict) else {}
     entry = authors_entry(record)
     return {
-        "FPS_model": record.get("fps_model")
-        if "model" in (record.get("protocols") or {})
-        else None,
-        "FPS_authors": record.get("fps_authors"),
+        "FPS_model": record.speed.fps_model if "model" in (record.protocols or {}) else None,
+        "FPS_authors": record.speed.fps_authors,
         "authors_over_end_to_end": ratio(record),
         "authors_protocol": authors_text(record) if entry is not None else None,
-        **{f"latency_{k}_ms": (stream.get("latency_ms") or {}).get(k) for k in ("p50", "p99")},
-        "first_result_ms": stream.get("first_result_ms"),
+        **{f"latency_{k}_ms": latency_ms(record, k) for k in ("p50", "p99")},
+        "first_result_ms": record.stream.first_result_ms if record.stream is not None else None,
     }
 
 
@@ -143,10 +142,6 @@ def _bound(interval: Any, side: int) -> float | None:
     if isinstance(interval, list | tuple) and len(interval) == 2 and interval[side] is not None:
         return 100 * float(interval[side])
     return None
-
-
-def _commit(provenance: Any) -> str | None:
-    return provenance.get("commit") if isinstance(provenance, dict) else None
 
 
 def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
@@ -164,12 +159,12 @@ def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
     frame = leaderboard_frame(record_set)
     if frame.empty:
         return pd.DataFrame(columns=["dataset", *COLUMNS])
-    by_key = {r["key"]: r for r in record_set}
-    ranked = [by_key.get(key, {}) for key in frame["key"]]
+    by_key = {r.key: r for r in record_set}
+    ranked = [by_key[key] for key in frame["key"]]
     rows = []
     for i, (_, row) in enumerate(frame.iterrows()):
         record = ranked[i]
-        interval = record.get("AP_ci")
+        interval = record.interval("AP")
         rows.append(
             {
                 "dataset": dataset,
@@ -180,29 +175,24 @@ def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
                 },
                 "AP_low": _bound(interval, 0),
                 "AP_high": _bound(interval, 1),
-                "FPS": record.get("fps_end_to_end"),
+                "FPS": record.speed.fps_end_to_end,
                 **{k: v[0] for k, v in speed_columns([record]).items()},
                 **_vs_next(ranked, i),
                 **_speed_numbers(record),
-                "machine": _machine(record),
-                "params": record.get("params"),
+                "machine": device_name(record),
+                "params": record.flops.params,
                 "key": row.get("key"),
             }
         )
     return pd.DataFrame(rows)
 
 
-def _vs_next(ranked: list[dict[str, Any]], i: int) -> dict[str, Any]:
+def _vs_next(ranked: list[CellRecord], i: int) -> dict[str, Any]:
     """The paired FPS ratio to the next rank as numbers (empty for the last rank)."""
     if i + 1 >= len(ranked):
         return {}
     pair = paired_ratio(ranked[i], ranked[i + 1])
     return {"FPS_vs_next": pair.value, "FPS_vs_next_low": pair.low, "FPS_vs_next_high": pair.high}
-
-
-def _machine(record: dict[str, Any]) -> str:
-    env = record.get("environment") or {}
-    return env.get("gpu_name") or env.get("cpu") or str(record.get("device", ""))
 
 
 def export_leaderboard(

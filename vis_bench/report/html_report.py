@@ -18,6 +18,7 @@ from typing import Any
 
 from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
+from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import (
     COLUMNS,
     REPORT_FILE,
@@ -109,18 +110,20 @@ def _published(record_set: RecordSet) -> dict[str, Any]:
     from vis_bench.report.published_columns import published_entries
 
     published = record_set.published
-    methods = {r.get("method") for r in record_set}
+    methods = {r.method for r in record_set}
     matched = published_entries(record_set, published)
-    by_entry: dict[str, list[dict[str, Any]]] = {}
+    by_entry: dict[str, list[CellRecord]] = {}
     for key, entry in matched.items():
-        by_entry.setdefault(entry["id"], []).append(record_set.record(key))
+        found = record_set.record(key)
+        if found is not None:
+            by_entry.setdefault(entry["id"], []).append(found)
     rows = []
     for entry in published.entries if published is not None else []:
         if entry["method"] not in methods:
             continue
         cells = by_entry.get(entry["id"], [])
         ap = entry["metrics"].get("AP")
-        measured = [100 * r["AP"] for r in cells if r.get("AP") is not None]
+        measured = [100 * ap for ap in (r.metric("AP") for r in cells) if ap is not None]
         rows.append(
             {
                 "id": entry["id"],

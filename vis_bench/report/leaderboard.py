@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.errors import InputError
+from vis_bench.records import CellRecord
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -39,6 +40,7 @@ from vis_bench.report.speed import (
     definition_lines,
     has_protocols,
     has_stream,
+    latency_ms,
     latency_table,
     ratio,
 )
@@ -85,18 +87,17 @@ COLUMNS = [
 ]
 
 
-def _device_name(record: pd.Series) -> str:
-    env = record.get("environment")
-    if isinstance(env, dict):
-        return env.get("gpu_name") or env.get("cpu") or str(record.get("device", ""))
-    return str(record.get("device", ""))
+def device_name(record: CellRecord) -> str:
+    """The machine a record ran on: the GPU's name, else the CPU's, else its device."""
+    machine = record.environment.machine if record.environment is not None else None
+    return machine or ("" if record.device is None else str(record.device))
 
 
-def _fps(row: pd.Series) -> str | None:
-    fps = row.get("fps_end_to_end")
-    if fps is None or pd.isna(fps):
+def _fps(record: CellRecord) -> str | None:
+    fps = record.speed.fps_end_to_end
+    if fps is None:
         return None
-    return f"{fps:.2f}{fps_marks(row.to_dict())} ({_device_name(row)})"
+    return f"{fps:.2f}{fps_marks(record)} ({device_name(record)})"
 
 
 #: what ranks cells, the first the records have: YouTube-VIS 2022's mAP, AP, end-to-end FPS
@@ -118,18 +119,18 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
         frame = frame.sort_values(keys[0], ascending=False, na_position="last", kind="stable")
     counts = frame.groupby(["method", "checkpoint"], sort=False).size()
     best = frame.groupby(["method", "checkpoint"], sort=False).head(1).reset_index(drop=True)
-    raw = {r["key"]: r for r in record_set}
-    chosen = [raw.get(key, {}) for key in best.get("key", [None] * len(best))]
+    raw = {r.key: r for r in record_set}
+    chosen = [raw[key] for key in best["key"]]
     matched = published_entries(chosen, record_set.published)
     # the paired bootstrap compares AP: no `vs next` for a ranking by another figure
-    paired = keys[:1] == ["AP"] and any(isinstance(r.get("bootstrap"), dict) for r in chosen)
+    paired = keys[:1] == ["AP"] and any(r.bootstrap is not None for r in chosen)
     comparer = PairedComparer(record_set)
     rows = []
     for rank, (_, r) in enumerate(best.iterrows(), 1):
         params = r.get("params")
         record = chosen[rank - 1]
         published, delta = published_cells(
-            matched.get(record.get("key")), lambda m, row=r: _number(row.get(m))
+            matched.get(str(record.key)), lambda m, row=r: _number(row.get(m))
         )
         rows.append(
             {
@@ -149,7 +150,7 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 **{name: r.get(name) for name in OCCLUSION_AP},
                 "AR1": r.get("AR1"),
                 "AR10": r.get("AR10"),
-                "FPS": _fps(r),
+                "FPS": _fps(record),
                 "FPS vs next": _fps_vs_next(chosen, rank - 1),
                 **_speed(record),
                 "GMACs": r.get("gmacs_per_frame"),
@@ -157,18 +158,18 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 "cell": _cell_text(r),
                 "cells": int(counts[(r["method"], r["checkpoint"])]),
                 "notes": r.get("notes") or "",
-                "key": record.get("key"),
+                "key": record.key,
             }
         )
     return pd.DataFrame(rows)
 
 
-def _fps_vs_next(chosen: list[dict[str, Any]], i: int) -> str | None:
+def _fps_vs_next(chosen: list[CellRecord], i: int) -> str | None:
     """FPS of rank i+1 / rank i+2, paired over the rounds both were timed in (None: no next,
     or no FPS)."""
-    if i + 1 >= len(chosen) or not chosen[i].get("fps_end_to_end"):
+    if i + 1 >= len(chosen) or not chosen[i].speed.fps_end_to_end:
         return None
-    if not chosen[i + 1].get("fps_end_to_end"):
+    if not chosen[i + 1].speed.fps_end_to_end:
         return None
     return paired_ratio(chosen[i], chosen[i + 1]).text()
 
@@ -181,18 +182,16 @@ def _cell_text(row: pd.Series) -> str:
     return f"{schedule} res={row['resolution']} {row['dtype']}"
 
 
-def _speed(record: dict[str, Any]) -> dict[str, Any]:
+def _speed(record: CellRecord) -> dict[str, Any]:
     """The FPS of the other protocols (model only where the record lists it among its
     protocols: older records show end to end alone, as they did), the authors' / end-to-end
     ratio and the live stream's median latency."""
-    protocols = record.get("protocols") or {}
     fraction = ratio(record)
-    stream = record.get("stream") if isinstance(record.get("stream"), dict) else {}
     return {
-        "FPS model": record.get("fps_model") if "model" in protocols else None,
-        "FPS authors": record.get("fps_authors"),
+        "FPS model": record.speed.fps_model if "model" in (record.protocols or {}) else None,
+        "FPS authors": record.speed.fps_authors,
         RATIO: None if fraction is None else f"{fraction:.2f}x",
-        "p50 latency ms": (stream.get("latency_ms") or {}).get("p50"),
+        "p50 latency ms": latency_ms(record, "p50"),
     }
 
 
@@ -207,15 +206,15 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _ap_text(row: pd.Series, record: dict[str, Any]) -> str | None:
+def _ap_text(row: pd.Series, record: CellRecord) -> str | None:
     """`29.6 [23.7, 40.2]`: the AP with its interval's two ends, not a symmetric spread."""
     ap = _number(row.get("AP"))
     return None if ap is None else with_interval(ap, record, "AP", 1)
 
 
-def _vs_next(chosen: list[dict[str, Any]], i: int, comparer: PairedComparer) -> str:
+def _vs_next(chosen: list[CellRecord], i: int, comparer: PairedComparer) -> str:
     """AP of rank i+1 minus rank i+2 on the same videos ("" for the last rank)."""
-    if i + 1 >= len(chosen) or chosen[i].get("AP") is None:
+    if i + 1 >= len(chosen) or chosen[i].metric("AP") is None:
         return ""
     return comparer.compare(chosen[i], chosen[i + 1], "AP").text(1)
 
@@ -256,7 +255,7 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
     columns = shown_columns(frame, [c for c in COLUMNS if shown.get(c, True)])
     shown_frame = frame[columns].map(display_text)
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
-    ranked = record_set.where(lambda r: r.get("key") in set(frame["key"]))
+    ranked = record_set.where(lambda r: r.key in set(frame["key"]))
     for note in mark_notes(list(ranked)):
         lines += ["", note + "."]
     return lines + _speed_section(ranked)
@@ -300,7 +299,7 @@ def leaderboard_markdown(
         lines += _section(of_dataset(record_set, dataset) if datasets else record_set, report)
         lines += [""]
     lines += unfinished_section(record_set.configured, record_set.unfinished)
-    notes = {r.get("method"): r.get("notes") for r in record_set if r.get("notes")}
+    notes = {r.method: r.notes for r in record_set if r.notes}
     if notes:
         lines += ["Notes:", ""] + [f"- {m}: {n}" for m, n in sorted(notes.items())] + [""]
     matched = published_entries(record_set, record_set.published)
@@ -315,7 +314,7 @@ def leaderboard_markdown(
 
 def of_dataset(record_set: RecordSet, dataset: str) -> RecordSet:
     """The records of one dataset (by its label, as `datasets_of` names it)."""
-    return record_set.where(lambda r: (r.get("dataset_label") or r.get("dataset")) == dataset)
+    return record_set.where(lambda r: (r.dataset_label or r.dataset) == dataset)
 
 
 def header_lines(record_set: RecordSet) -> list[str]:
@@ -333,7 +332,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
         "params: parameters.",
         "",
     ]
-    if any(r.get("mAP") is not None for r in record_set):
+    if any(r.metric("mAP") is not None for r in record_set):
         lines += [
             "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "
             "(method, checkpoint) shown by its best-mAP cell; AP_L, the long videos' AP, is the "
@@ -352,7 +351,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
             "says why no paired comparison was possible.",
             "",
         ]
-    if any(r.get("fps_end_to_end") for r in record_set.ok):
+    if any(r.speed.fps_end_to_end for r in record_set.ok):
         lines += [
             "FPS: the median of the cell's timed rounds, which ran interleaved with the other "
             "cells' (docs/fps.md); `FPS vs next`: this row's FPS / the next row's, the median "

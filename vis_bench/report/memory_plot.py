@@ -11,34 +11,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vis_bench.records import CellRecord, Harness
 from vis_bench.report.plots import _pyplot, _save, plot_title
 from vis_bench.report.record_set import RecordSet
 
 _MIB_COLUMNS = ("peak_rss_mb", "rss_after_build_mb", "activation_peak_mb")
 
 
-def frames_per_video(record: dict[str, Any]) -> float | None:
+def frames_per_video(record: CellRecord) -> float | None:
     """The video length a cell ran at (cut length, else mean frames per video)."""
-    if record.get("video_frames") is not None:
-        return float(record["video_frames"])
-    if record.get("num_frames") and record.get("num_videos"):
-        return record["num_frames"] / record["num_videos"]
+    if record.video_frames is not None:
+        return float(record.video_frames)
+    if record.num_frames and record.num_videos:
+        return record.num_frames / record.num_videos
     return None
 
 
-def schedule_label(record: dict[str, Any]) -> str:
+def schedule_label(record: CellRecord) -> str:
     """e.g. "T=5 S=1" or "T=all"."""
-    if record.get("stride") is None:
+    if record.stride is None:
         return "T=all"
-    return f"T={record['clip_length']} S={record['stride']}"
+    return f"T={record.clip_length} S={record.stride}"
 
 
-def _series(record_set: RecordSet) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def _series(record_set: RecordSet) -> dict[tuple[str, str], list[CellRecord]]:
+    series: dict[tuple[str, str], list[CellRecord]] = {}
     for record in record_set:
-        if frames_per_video(record) is None and record.get("status") == "ok":
+        if frames_per_video(record) is None and record.ok:
             continue
-        series.setdefault((record["method"], schedule_label(record)), []).append(record)
+        series.setdefault((str(record.method), schedule_label(record)), []).append(record)
     return series
 
 
@@ -48,22 +49,27 @@ def plot_memory_vs_frames(record_set: RecordSet, path: str | Path) -> Path | Non
     Returns None when no cell measured its memory (nothing to draw).
     """
     series = _series(record_set)
-    measured = [r for rs in series.values() for r in rs if r.get("peak_rss_mb") is not None]
+    measured = [
+        r.memory.peak_rss_mb
+        for rs in series.values()
+        for r in rs
+        if r.memory.peak_rss_mb is not None
+    ]
     if not measured:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    top = max(r["peak_rss_mb"] for r in measured) * 1.08
+    top = max(measured) * 1.08
     for (method, schedule), rows in sorted(series.items()):
         ok = sorted(
-            (frames_per_video(r), r["peak_rss_mb"])
+            (frames_per_video(r), r.memory.peak_rss_mb)
             for r in rows
-            if r.get("status") == "ok" and r.get("peak_rss_mb") is not None
+            if r.ok and r.memory.peak_rss_mb is not None
         )
         line = ax.plot(
             [x for x, _ in ok], [y for _, y in ok], marker="o", label=f"{method} {schedule}"
         )
-        failed = [frames_per_video(r) for r in rows if r.get("status") != "ok"]
+        failed = [frames_per_video(r) for r in rows if not r.ok]
         failed = [x for x in failed if x is not None]
         if failed:
             colour = line[0].get_color() if line else None
@@ -93,18 +99,18 @@ def memory_table(record_set: RecordSet) -> str:
     for (method, schedule), rows in sorted(_series(record_set).items()):
         for r in sorted(rows, key=lambda r: frames_per_video(r) or 0.0):
             frames = _number(frames_per_video(r), 0)
-            if r.get("status") != "ok":
-                reason = str(r.get("error") or "failed").replace("|", "/")
+            if not r.ok:
+                reason = str(r.error or "failed").replace("|", "/")
                 lines.append(f"| {method} | {schedule} | {frames} | FAILED: {reason} |" + " |" * 7)
                 continue
-            harness = r.get("harness") or {}
-            share = harness.get("overhead_share")
+            harness = r.harness or Harness()
+            share = harness.overhead_share
             lines.append(
                 f"| {method} | {schedule} | {frames} | "
-                + " | ".join(_number(r.get(c), 0) for c in _MIB_COLUMNS)
-                + f" | {_number(r.get('fps_model'), 3)} | {_number(r.get('fps_end_to_end'), 3)}"
-                + f" | {_number(harness.get('overhead_s_per_frame'), 3)}"
+                + " | ".join(_number(getattr(r.memory, c), 0) for c in _MIB_COLUMNS)
+                + f" | {_number(r.speed.fps_model, 3)} | {_number(r.speed.fps_end_to_end, 3)}"
+                + f" | {_number(harness.overhead_s_per_frame, 3)}"
                 + f" | {'-' if share is None else f'{100 * share:.1f} %'}"
-                + f" | {_number(harness.get('stitch_state_peak_mb'), 1)} |"
+                + f" | {_number(harness.stitch_state_peak_mb, 1)} |"
             )
     return "\n".join(lines)

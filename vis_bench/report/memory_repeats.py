@@ -9,41 +9,46 @@ gathers them sets it); a cell's runs are grouped by method, schedule and frames 
 from __future__ import annotations
 
 import statistics
-from typing import Any
 
+from vis_bench.records import CellRecord
 from vis_bench.report.memory_plot import frames_per_video, schedule_label
 
 CellId = tuple[str, str, float]
 
 
-def _cell(record: dict[str, Any]) -> CellId | None:
+def _cell(record: CellRecord) -> CellId | None:
     frames = frames_per_video(record)
     if frames is None:
         return None
-    return record["method"], schedule_label(record), frames
+    return str(record.method), schedule_label(record), frames
 
 
-def repeat_groups(records: list[dict[str, Any]]) -> dict[CellId, list[dict[str, Any]]]:
+def repeat_groups(records: list[CellRecord]) -> dict[CellId, list[CellRecord]]:
     """The finished runs of each cell that measured peak RSS."""
-    groups: dict[CellId, list[dict[str, Any]]] = {}
+    groups: dict[CellId, list[CellRecord]] = {}
     for record in records:
         cell = _cell(record)
-        if cell and record.get("status") == "ok" and record.get("peak_rss_mb") is not None:
+        if cell and record.ok and record.memory.peak_rss_mb is not None:
             groups.setdefault(cell, []).append(record)
     return groups
 
 
-def median_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def median_records(records: list[CellRecord]) -> list[CellRecord]:
     """One record per cell: the run whose peak RSS is the (lower) median, so every column of
     a row comes from one real run; a cell that never finished keeps its failed record."""
     groups = repeat_groups(records)
     chosen = []
     for runs in groups.values():
-        ordered = sorted(runs, key=lambda r: r["peak_rss_mb"])
+        ordered = sorted(runs, key=_peak)
         chosen.append(ordered[(len(ordered) - 1) // 2])
-    failed = {_cell(r): r for r in records if r.get("status") != "ok" and _cell(r)}
+    failed = {_cell(r): r for r in records if not r.ok and _cell(r)}
     chosen += [r for cell, r in failed.items() if cell not in groups]
     return chosen
+
+
+def _peak(record: CellRecord) -> float:
+    """The peak RSS of a run that measured it (MiB)."""
+    return float(record.memory.peak_rss_mb or 0.0)
 
 
 def _spread(values: list[float]) -> float:
@@ -51,14 +56,14 @@ def _spread(values: list[float]) -> float:
     return 100 * (max(values) - min(values)) / statistics.median(values)
 
 
-def spread_table(records: list[dict[str, Any]]) -> str:
+def spread_table(records: list[CellRecord]) -> str:
     """Markdown: per cell, how many runs, and their peak RSS median, min, max and spread."""
     lines = [
         "| method | schedule | frames | runs | peak RSS median MiB | min | max | spread |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for (method, schedule, frames), runs in sorted(repeat_groups(records).items()):
-        values = [r["peak_rss_mb"] for r in runs]
+        values = [_peak(r) for r in runs]
         lines.append(
             f"| {method} | {schedule} | {frames:.0f} | {len(values)} | "
             f"{statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} | "
@@ -67,11 +72,11 @@ def spread_table(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def growth_lines(records: list[dict[str, Any]]) -> list[str]:
+def growth_lines(records: list[CellRecord]) -> list[str]:
     """Peak RSS growth from the shortest to the longest length of each schedule, as medians
     over the runs, with the range of the runs' own growths and the largest spread of runs at
     one length: a growth inside that spread is not shown by the data."""
-    series: dict[tuple[str, str], dict[float, list[dict[str, Any]]]] = {}
+    series: dict[tuple[str, str], dict[float, list[CellRecord]]] = {}
     for (method, schedule, frames), runs in repeat_groups(records).items():
         series.setdefault((method, schedule), {})[frames] = runs
     lines = []
@@ -79,8 +84,8 @@ def growth_lines(records: list[dict[str, Any]]) -> list[str]:
         if len(by_length) < 2:
             continue
         first, last = min(by_length), max(by_length)
-        m0 = statistics.median(r["peak_rss_mb"] for r in by_length[first])
-        m1 = statistics.median(r["peak_rss_mb"] for r in by_length[last])
+        m0 = statistics.median(_peak(r) for r in by_length[first])
+        m1 = statistics.median(_peak(r) for r in by_length[last])
         growth = 100 * (m1 - m0) / m0
         head = (
             f"- {method} {schedule}: median peak RSS {m0:.0f} MiB at {first:.0f} frames -> "
@@ -89,7 +94,7 @@ def growth_lines(records: list[dict[str, Any]]) -> list[str]:
         if min(len(runs) for runs in by_length.values()) < 2:
             lines.append(f"{head}; one run per cell: the spread is unknown, so this is no claim")
             continue
-        spread = max(_spread([r["peak_rss_mb"] for r in runs]) for runs in by_length.values())
+        spread = max(_spread([_peak(r) for r in runs]) for runs in by_length.values())
         verdict = "beyond" if abs(growth) > spread else "within"
         lines.append(
             f"{head}{_per_run(by_length, first, last)}; runs of one cell differ by up to "
@@ -98,10 +103,10 @@ def growth_lines(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _per_run(by_length: dict[float, list[dict[str, Any]]], first: float, last: float) -> str:
+def _per_run(by_length: dict[float, list[CellRecord]], first: float, last: float) -> str:
     """The range of each run's own growth, pairing runs by their `repeat` index."""
-    start = {r.get("repeat"): r["peak_rss_mb"] for r in by_length[first]}
-    end = {r.get("repeat"): r["peak_rss_mb"] for r in by_length[last]}
+    start = {r.repeat: _peak(r) for r in by_length[first]}
+    end = {r.repeat: _peak(r) for r in by_length[last]}
     growths = [100 * (end[k] - start[k]) / start[k] for k in start if k in end and k is not None]
     if len(growths) < 2:
         return ""

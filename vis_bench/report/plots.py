@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vis_bench.records import CellRecord
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed_trust import fps_marks, speed_of
 from vis_bench.report.tables import datasets_of, records_frame
@@ -37,10 +38,10 @@ def plot_title(record_set: RecordSet, what: str) -> str:
     methods = ", ".join(sorted(frame["method"].unique())) if not frame.empty else "-"
     machines = []
     for record in record_set:
-        env = record.get("environment") or {}
-        name = env.get("gpu_name") or env.get("cpu")
-        if name:
-            machine = f"{name} ({env.get('threads')} threads)" if not env.get("gpu_name") else name
+        env = record.environment
+        name = env.machine if env is not None else None
+        if env is not None and name:
+            machine = f"{name} ({env.threads} threads)" if not env.gpu_name else name
             if machine not in machines:
                 machines.append(machine)
     return (
@@ -117,11 +118,9 @@ def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | No
     return _save(fig, path)
 
 
-def _fps_error(group) -> list[list[float]] | None:
+def _fps_error(group, records: dict[str, CellRecord]) -> list[list[float]] | None:
     """Horizontal error bars: the slowest and fastest timed round around each FPS."""
-    ranges = [
-        (speed_of(row.to_dict()).get("fps_range") or [None, None]) for _, row in group.iterrows()
-    ]
+    ranges = [speed_of(records[key]).fps_range or [None, None] for key in group["key"]]
     if all(low is None for low, _ in ranges):
         return None
     fps = list(group["fps_end_to_end"])
@@ -137,9 +136,9 @@ def _fps_error(group) -> list[list[float]] | None:
     ]
 
 
-def _ring_marked(ax, frame) -> None:
+def _ring_marked(ax, frame, records: dict[str, CellRecord]) -> None:
     """A red ring around each point whose FPS is loaded or noisy, with a legend entry."""
-    marks = [fps_marks(row.to_dict()) for _, row in frame.iterrows()]
+    marks = [fps_marks(records[key]) for key in frame["key"]]
     chosen = [bool(m) for m in marks]
     if not any(chosen):
         return
@@ -166,6 +165,7 @@ def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
     frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
     if frame.empty:
         return None
+    records = {r.key: r for r in record_set}
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     colours = {}
@@ -174,13 +174,13 @@ def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
             group["fps_end_to_end"],
             group["AP"],
             yerr=ap_error(group),
-            xerr=_fps_error(group),
+            xerr=_fps_error(group, records),
             fmt="o",
             capsize=3,
             label=method,
         )
         colours[method] = bars[0].get_color()
-    _ring_marked(ax, frame)
+    _ring_marked(ax, frame, records)
     ax.set_xlabel("FPS (end to end; bars: slowest and fastest timed round)")
     ax.set_ylabel(ap_label(frame))
     ax.set_title(plot_title(record_set, "AP vs FPS"), fontsize=8)

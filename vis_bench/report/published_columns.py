@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vis_bench.published import Published, default_published, published_match
+from vis_bench.records import CellRecord
 
 PUBLISHED_COLUMN = "AP published"
 DELTA_COLUMN = "Δ published"
@@ -24,7 +25,7 @@ def load_default_published() -> Published:
 
 
 def published_entries(
-    records: Iterable[dict[str, Any]], published: Published | None
+    records: Iterable[CellRecord], published: Published | None
 ) -> dict[str, dict[str, Any]]:
     """Record key -> the published entry its setting matches (records without a match left out;
     `published` is the record set's; None: nothing to match)."""
@@ -32,11 +33,11 @@ def published_entries(
         return {}
     found = {}
     for record in records:
-        if record.get("status", "ok") != "ok" or "key" not in record:
+        if not record.ok or record.key is None:
             continue
-        entry = published_match(record, published)
+        entry = published_match(record.setting(), published)
         if entry is not None:
-            found[record["key"]] = entry
+            found[record.key] = entry
     return found
 
 

@@ -1,7 +1,8 @@
 """The one input of every report: the latest record of each cell, with what its cell kept beside it.
 
 Tables, plots, the leaderboard and the HTML page are pure functions of a `RecordSet`, built once
-per report from records (a run folder's records.jsonl, several folders', or records in memory).
+per report from records (a run folder's records.jsonl, several folders', or records in memory),
+each held as the typed record (vis_bench/records.py `CellRecord`) whose attributes they read.
 Building it is the only place the report reads files: the cell selection (`latest_records`), the
 configs of older records (`settings.with_configs`), each cell's per-video matching and bootstrap
 replicate values (for paired comparisons), the project's published numbers, and how each
@@ -29,8 +30,9 @@ import numpy as np
 from vis_bench.errors import InputError
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.published import Published
+from vis_bench.records import CellRecord
 from vis_bench.report.published_columns import load_default_published
-from vis_bench.report.records import latest_records, read_records
+from vis_bench.report.records import latest_records, read_cell_records
 from vis_bench.report.run_state import UnfinishedCell, unfinished_cells
 from vis_bench.report.settings import with_configs
 
@@ -38,7 +40,8 @@ from vis_bench.report.settings import with_configs
 CELLS_DIR = "cells"
 INDEX_FILE = "index.json"
 
-Record = dict[str, Any]
+#: what a report reads: the typed record of a cell (vis_bench/records.py)
+Record = CellRecord
 
 
 @dataclass(frozen=True)
@@ -89,33 +92,37 @@ class RecordSet:
     @property
     def ok(self) -> list[Record]:
         """The records of cells that finished."""
-        return [r for r in self.records if r.get("status") == "ok"]
+        return [r for r in self.records if r.ok]
 
     def record(self, key: str | None) -> Record | None:
         """The record of a cell key (None: no such cell)."""
-        return next((r for r in self.records if r.get("key") == key), None)
+        return next((r for r in self.records if r.key == key), None)
 
     def where(self, keep: Callable[[Record], bool]) -> RecordSet:
         """The records `keep` accepts, with their files (nothing read again)."""
         kept = tuple(r for r in self.records if keep(r))
-        cells = {r["key"]: self.cells[r["key"]] for r in kept if r["key"] in self.cells}
+        cells = {r.key: self.cells[r.key] for r in kept if r.key in self.cells}
         return dataclasses.replace(self, records=kept, cells=cells)
 
     def files(self, record: Record) -> CellFiles:
         """The files of a record's cell (all `Missing` for a record not in the set)."""
-        return self.cells.get(record.get("key"), CellFiles())
+        return self.cells.get(record.key or "", CellFiles())
 
     @classmethod
-    def from_records(cls, records: Iterable[Record], folder: str | Path | None = None) -> RecordSet:
-        """The set of records in memory; side files looked for in `folder` (a run folder) first."""
-        return _build([(list(records), Path(folder) if folder is not None else None)])
+    def from_records(
+        cls, records: Iterable[Record | Mapping[str, Any]], folder: str | Path | None = None
+    ) -> RecordSet:
+        """The set of records in memory (typed, or JSON lines as records.jsonl holds them); side
+        files looked for in `folder` (a run folder) first."""
+        typed = [r if isinstance(r, CellRecord) else CellRecord.from_json(r) for r in records]
+        return _build([(typed, Path(folder) if folder is not None else None)])
 
     @classmethod
     def read(cls, paths: Sequence[str | Path]) -> RecordSet:
         """The set of one or more run folders or records.jsonl files."""
         sources = []
         for path in map(Path, paths):
-            found = read_records(path)
+            found = read_cell_records(path)
             if not found:
                 raise InputError(
                     "no records found: pass a run folder (one with records.jsonl), e.g. "
@@ -136,10 +143,10 @@ def _build(sources: list[tuple[list[Record], Path | None]]) -> RecordSet:
         every += filled
     latest = tuple(latest_records(every))
     indexes = {folder: _index(folder) for folder in {origin[id(r)] for r in latest}}
-    cells = {r["key"]: _cell_files(r, origin[id(r)], indexes[origin[id(r)]]) for r in latest}
+    cells = {r.key: _cell_files(r, origin[id(r)], indexes[origin[id(r)]]) for r in latest}
     folders = {folder for _, folder in sources}
     folder = folders.pop() if len(folders) == 1 else None
-    methods = {str(r.get("method")) for r in latest}
+    methods = {str(r.method) for r in latest}
     configured, unfinished = unfinished_cells(folder, latest)
     return RecordSet(
         latest,
@@ -189,7 +196,7 @@ def _index(folder: Path | None) -> dict[str, Any]:
 
 def _cell_files(record: Record, folder: Path | None, index: dict[str, Any]) -> CellFiles:
     cell_folder = _cell_folder(record, folder, index)
-    entry = index.get(record.get("key"))
+    entry = index.get(record.key)
     label = entry.get("label") if isinstance(entry, dict) else None
     return CellFiles(
         cell_folder, label, _matches(record, cell_folder), _replicates(record, cell_folder)
@@ -201,10 +208,10 @@ def _cell_folder(record: Record, folder: Path | None, index: dict[str, Any]) -> 
     files' folder is named (None: not inside this folder)."""
     if folder is None:
         return None
-    entry = index.get(record.get("key"))
+    entry = index.get(record.key)
     if isinstance(entry, dict) and entry.get("folder"):
         return folder / CELLS_DIR / entry["folder"]
-    for recorded in (record.get("video_matches_path"), record.get("results_path")):
+    for recorded in (record.video_matches_path, record.results_path):
         if recorded and (folder / CELLS_DIR / Path(recorded).parent.name).is_dir():
             return folder / CELLS_DIR / Path(recorded).parent.name
     return None
@@ -219,7 +226,7 @@ def _side_file(recorded: str, cell_folder: Path | None) -> Path:
 
 def _matches(record: Record, cell_folder: Path | None) -> VideoMatches | Missing:
     """The record's per-video matching, or why there is none."""
-    recorded = record.get("video_matches_path")
+    recorded = record.video_matches_path
     if not recorded:
         return Missing("no per-video matching recorded (a record written before it was kept)")
     path = _side_file(recorded, cell_folder)
@@ -237,8 +244,7 @@ def _matches(record: Record, cell_folder: Path | None) -> VideoMatches | Missing
 
 def _replicates(record: Record, cell_folder: Path | None) -> Mapping[str, np.ndarray] | Missing:
     """The record's stored bootstrap replicate values per statistic, or why there are none."""
-    boot = record.get("bootstrap")
-    recorded = boot.get("values_path") if isinstance(boot, dict) else None
+    recorded = record.bootstrap.values_path if record.bootstrap is not None else None
     if not recorded:
         return Missing("no bootstrap replicate values recorded")
     path = _side_file(recorded, cell_folder)

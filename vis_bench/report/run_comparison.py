@@ -13,11 +13,13 @@ comparable" with both reference figures when those differ by more than the toler
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from vis_bench.records import CellRecord
 from vis_bench.report.record_set import CellFiles, RecordSet
 from vis_bench.report.significance import PairedComparer
 from vis_bench.report.speed_trust import (
@@ -45,16 +47,18 @@ class _BothRuns:
     a: RecordSet
     b: RecordSet
 
-    def files(self, record: dict[str, Any]) -> CellFiles:
+    def files(self, record: CellRecord) -> CellFiles:
         in_a = any(r is record for r in self.a.records)
         return self.a.files(record) if in_a else self.b.files(record)
 
 
-def identity(record: dict[str, Any]) -> tuple:
-    return tuple(str(record.get(k)) for k in IDENTITY)
+def identity(record: CellRecord) -> tuple:
+    return tuple(str(getattr(record, k)) for k in IDENTITY)
 
 
-def shared_cells(a: RecordSet, b: RecordSet) -> tuple[list[tuple[dict, dict]], list, list]:
+def shared_cells(
+    a: RecordSet, b: RecordSet
+) -> tuple[list[tuple[CellRecord, CellRecord]], list[CellRecord], list[CellRecord]]:
     """(pairs of finished cells both runs measured, cells only in A, cells only in B)."""
     in_b = {identity(r): r for r in b.ok}
     in_a = {identity(r): r for r in a.ok}
@@ -66,10 +70,10 @@ def shared_cells(a: RecordSet, b: RecordSet) -> tuple[list[tuple[dict, dict]], l
     )
 
 
-def _cell_name(record: dict[str, Any]) -> str:
-    stride = record.get("stride")
-    schedule = f"T={record.get('clip_length')}" + ("" if stride is None else f" S={stride}")
-    return f"{record.get('method')} {schedule} {record.get('resolution')}px {record.get('dtype')}"
+def _cell_name(record: CellRecord) -> str:
+    stride = record.stride
+    schedule = f"T={record.clip_length}" + ("" if stride is None else f" S={stride}")
+    return f"{record.method} {schedule} {record.resolution}px {record.dtype}"
 
 
 def differences_frame(
@@ -82,10 +86,11 @@ def differences_frame(
     for cell_a, cell_b in shared_cells(a, b)[0]:
         row: dict[str, Any] = {"cell": _cell_name(cell_a)}
         for metric in PAIRED:
-            if cell_a.get(metric) is None or cell_b.get(metric) is None:
+            value_a, value_b = cell_a.metric(metric), cell_b.metric(metric)
+            if value_a is None or value_b is None:
                 continue
-            row[f"{metric} A"] = f"{100 * cell_a[metric]:.2f}"
-            row[f"{metric} B"] = f"{100 * cell_b[metric]:.2f}"
+            row[f"{metric} A"] = f"{100 * value_a:.2f}"
+            row[f"{metric} B"] = f"{100 * value_b:.2f}"
             row[f"{metric} B-A"] = comparer.compare(cell_b, cell_a, metric).text(2)
         row["FPS A"] = fps_text(cell_a)
         row["FPS B"] = fps_text(cell_b)
@@ -95,7 +100,7 @@ def differences_frame(
 
 
 def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
+    if isinstance(data, Mapping):
         out: dict[str, Any] = {}
         for key, value in data.items():
             out.update(_flat(value, f"{prefix}{key}."))
@@ -109,9 +114,9 @@ def setting_changes(a: RecordSet, b: RecordSet) -> list[str]:
     if not len(a) or not len(b):
         return []
     first_a, first_b = a.records[0], b.records[0]
-    config_a = _flat(first_a.get("config") or {})
-    config_b = _flat(first_b.get("config") or {})
-    env_a, env_b = first_a.get("environment") or {}, first_b.get("environment") or {}
+    config_a = _flat(first_a.config or {})
+    config_b = _flat(first_b.config or {})
+    env_a, env_b = _environment(first_a), _environment(first_b)
     changes = [
         f"config {key}: {config_a.get(key)!r} -> {config_b.get(key)!r}"
         for key in sorted(set(config_a) | set(config_b))
@@ -123,6 +128,15 @@ def setting_changes(a: RecordSet, b: RecordSet) -> list[str]:
         if env_a.get(key) != env_b.get(key)
     ]
     return changes
+
+
+def _environment(record: CellRecord) -> dict[str, Any]:
+    """The environment's fields a measurement depends on, as the record holds them (those it
+    lacks left out)."""
+    env = record.environment
+    if env is None:
+        return {}
+    return {k: getattr(env, k) for k in ENVIRONMENT if k not in env.absent}
 
 
 def compare_runs_markdown(

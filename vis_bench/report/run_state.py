@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vis_bench.records import CellRecord
+
 #: the run folder's state file (sweep/run_dir.py writes it; that floor is above this one)
 RUN_FILE = "run.json"
 #: how a page tells the reader to finish the run
@@ -88,7 +90,7 @@ def _reason(key: str, state: dict[str, Any]) -> tuple[str, str]:
 
 
 def unfinished_cells(
-    folder: Path | None, records: Iterable[dict[str, Any]]
+    folder: Path | None, records: Iterable[CellRecord]
 ) -> tuple[int, tuple[UnfinishedCell, ...]]:
     """(configured cells, those without a successful record) of the folder's last sweep;
     (0, ()) where the folder keeps no sweep state."""
@@ -96,10 +98,10 @@ def unfinished_cells(
     cells = state.get("cells")
     if not isinstance(cells, list):
         return 0, ()
-    status = {}
+    status: dict[str | None, CellRecord | str] = {}
     for record in records:
-        key = record.get("key")
-        if record.get("status") == "ok" or status.get(key) == "ok":
+        key = record.key
+        if record.ok or status.get(key) == "ok":
             status[key] = "ok"
         else:
             status[key] = record
@@ -109,8 +111,8 @@ def unfinished_cells(
         found = status.get(key)
         if found == "ok":
             continue
-        if isinstance(found, dict):
-            reason = str(found.get("error") or "failed").replace("\n", " ")
+        if isinstance(found, CellRecord):
+            reason = str(found.error or "failed").replace("\n", " ")
             unfinished.append(UnfinishedCell(key, label, "failed", reason))
         else:
             unfinished.append(UnfinishedCell(key, label, *_reason(key, state)))

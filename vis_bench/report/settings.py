@@ -9,9 +9,11 @@ than guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from vis_bench.records import CellRecord
 
 #: where a run folder keeps each resolved config (sweep/run_dir.py's CONFIGS_DIR)
 CONFIGS_DIR = "configs"
@@ -32,7 +34,7 @@ MEASURE_KEYS = (
 _DATASET_SKIPPED = ("cache_dir",)
 
 
-def with_configs(records: list[dict[str, Any]], folder: str | Path) -> list[dict[str, Any]]:
+def with_configs(records: Iterable[CellRecord], folder: str | Path) -> list[CellRecord]:
     """The records, those without an embedded `config` given the one their folder saved.
 
     Older records (written before records carried their config) name it by `config_hash` only;
@@ -41,12 +43,13 @@ def with_configs(records: list[dict[str, Any]], folder: str | Path) -> list[dict
     saved: dict[str, dict[str, Any] | None] = {}
     out = []
     for record in records:
-        digest = record.get("config_hash")
-        if record.get("config") is None and isinstance(digest, str) and digest:
+        digest = record.config_hash
+        if record.config is None and isinstance(digest, str) and digest:
             if digest not in saved:
                 saved[digest] = _saved_config(Path(folder), digest)
-            if saved[digest] is not None:
-                record = {**record, "config": saved[digest]}
+            found = saved[digest]
+            if found is not None:
+                record = record.with_config(found)
         out.append(record)
     return out
 
@@ -68,7 +71,7 @@ def _text(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def settings_text(config: dict[str, Any]) -> str:
+def settings_text(config: Mapping[str, Any]) -> str:
     """`dataset: kind synthetic, videos 24, ...; measure: warmup 1, repeats 3, ...`."""
     dataset = config.get("dataset") or {}
     measure = config.get("measure") or {}
@@ -81,13 +84,13 @@ def settings_text(config: dict[str, Any]) -> str:
     return f"dataset: {', '.join(parts) or '-'}; measure: {', '.join(named) or '-'}"
 
 
-def settings_lines(records: Iterable[dict[str, Any]]) -> list[str]:
+def settings_lines(records: Iterable[CellRecord]) -> list[str]:
     """One line per config the records were made with: hash, name, dataset and measure settings."""
-    configs: dict[str, dict[str, Any] | None] = {}
+    configs: dict[str, Mapping[str, Any] | None] = {}
     for record in records:
-        digest = str(record.get("config_hash") or "-")
+        digest = str(record.config_hash or "-")
         if configs.get(digest) is None:
-            configs[digest] = record.get("config")
+            configs[digest] = record.config
     lines = []
     for digest, config in configs.items():
         if config is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -24,25 +23,26 @@ from vis_bench.eval.stats.bootstrap import (
     paired_difference,
     percentile_interval,
 )
+from vis_bench.records import Bootstrap, CellRecord
 from vis_bench.report.record_set import Missing, RecordSet
 
 #: appended to a difference whose paired interval contains 0
 NOT_SIGNIFICANT = "n.s."
 
 
-def interval_points(record: dict[str, Any], metric: str = "AP") -> tuple[float, float] | None:
+def interval_points(record: CellRecord, metric: str = "AP") -> tuple[float, float] | None:
     """The record's bootstrap interval of `metric` in points (x100), both ends as computed.
 
     Percentile intervals are skewed when a few videos dominate the score; the ends are kept
     apart so no report turns them into a symmetric spread the data do not have.
     """
-    ci = record.get(f"{metric}_ci")
+    ci = record.interval(metric)
     if not isinstance(ci, list | tuple) or len(ci) != 2 or None in ci:
         return None
     return 100.0 * float(ci[0]), 100.0 * float(ci[1])
 
 
-def with_interval(value: float, record: dict[str, Any], metric: str, digits: int) -> str:
+def with_interval(value: float, record: CellRecord, metric: str, digits: int) -> str:
     """`29.62 [23.71, 40.18]` (value already in points), or the value alone without an interval.
 
     The interval's two ends are printed as they are: a `value ± half-width` of a skewed interval
@@ -84,24 +84,24 @@ class PairedComparer:
         self.record_set = record_set
         self.confidence = confidence
 
-    def _stored_values(self, record: dict[str, Any]) -> Mapping[str, np.ndarray] | None:
+    def _stored_values(self, record: CellRecord) -> Mapping[str, np.ndarray] | None:
         """The record's bootstrap replicate values per statistic (None: not stored)."""
         values = self.record_set.files(record).replicates
         return None if isinstance(values, Missing) else values
 
     def _shared_draws(
-        self, a: dict[str, Any], b: dict[str, Any], metric: str
+        self, a: CellRecord, b: CellRecord, metric: str
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Both cells' stored replicate values of `metric`, when drawn with the same B and seed."""
-        boot_a, boot_b = a["bootstrap"], b["bootstrap"]
-        if (boot_a["replicates"], boot_a.get("seed")) != (boot_b["replicates"], boot_b.get("seed")):
+        boot_a, boot_b = _bootstrap(a), _bootstrap(b)
+        if (boot_a.replicates, boot_a.seed) != (boot_b.replicates, boot_b.seed):
             return None
         values = [self._stored_values(a), self._stored_values(b)]
         if any(v is None or metric not in v for v in values):
             return None
         return values[0][metric], values[1][metric]
 
-    def compare(self, a: dict[str, Any], b: dict[str, Any], metric: str = "AP") -> Pairing:
+    def compare(self, a: CellRecord, b: CellRecord, metric: str = "AP") -> Pairing:
         """`metric`(a) - `metric`(b), paired over the same resampled videos."""
         reason = _unpairable(a, b, metric)
         if reason is not None:
@@ -112,19 +112,21 @@ class PairedComparer:
                 return Pairing(reason=found.reason)
         if not loaded[0].same_ground_truth(loaded[1]):
             return Pairing(reason="scored on different ground truth (videos or tracks differ)")
+        value_a, value_b = float(a.metric(metric) or 0.0), float(b.metric(metric) or 0.0)
         stored = self._shared_draws(a, b, metric)
         if stored is not None:
             interval = percentile_interval(stored[0] - stored[1], self.confidence)
-            return _pairing(a[metric] - b[metric], interval, len(stored[0]))
-        replicates = min(a["bootstrap"]["replicates"], b["bootstrap"]["replicates"])
+            return _pairing(value_a - value_b, interval, len(stored[0]))
+        replicates = min(int(_bootstrap(a).replicates or 0), int(_bootstrap(b).replicates or 0))
+        seed = _bootstrap(a).seed
         diff = paired_difference(
             loaded[0],
             loaded[1],
-            a[metric],
-            b[metric],
+            value_a,
+            value_b,
             metric=metric,
             replicates=replicates,
-            seed=int(a["bootstrap"].get("seed", 0)),
+            seed=int(0 if seed is None else seed),
             confidence=self.confidence,
         )
         return _pairing(diff.difference, diff.interval, replicates)
@@ -138,13 +140,17 @@ def _pairing(difference: float, interval: tuple[float, float] | None, replicates
     return Pairing(100 * difference, (low, high), low > 0 or high < 0, replicates)
 
 
-def _unpairable(a: dict[str, Any], b: dict[str, Any], metric: str) -> str | None:
-    if a.get("dataset") != b.get("dataset"):
+def _bootstrap(record: CellRecord) -> Bootstrap:
+    """The record's bootstrap (every figure None for a record without one)."""
+    return record.bootstrap or Bootstrap()
+
+
+def _unpairable(a: CellRecord, b: CellRecord, metric: str) -> str | None:
+    if a.dataset != b.dataset:
         return "different datasets"
-    if a.get(metric) is None or b.get(metric) is None:
+    if a.metric(metric) is None or b.metric(metric) is None:
         return f"{metric} not measured"
     for record in (a, b):
-        boot = record.get("bootstrap")
-        if not isinstance(boot, dict) or not boot.get("replicates"):
+        if record.bootstrap is None or not record.bootstrap.replicates:
             return "no bootstrap (measure.bootstrap: 0)"
     return None

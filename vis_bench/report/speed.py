@@ -14,13 +14,15 @@ are read as "not measured".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tabulate import tabulate
 
+from vis_bench.records import CellRecord, ProtocolEntry, Stream
 from vis_bench.report.record_set import RecordSet
 
-Record = dict[str, Any]
+Record = CellRecord
 RATIO = "authors / e2e"
 LATENCY_NOTE = (
     "Latency: frames replayed as a live stream from the end-to-end run's clip timings "
@@ -35,16 +37,15 @@ LATENCY_NOTE = (
 
 def ratio(record: Record) -> float | None:
     """FPS by the authors' protocol / FPS end to end (None where either is missing)."""
-    authors, e2e = record.get("fps_authors"), record.get("fps_end_to_end")
+    authors, e2e = record.speed.fps_authors, record.speed.fps_end_to_end
     if authors is None or not e2e:
         return None
     return float(authors) / float(e2e)
 
 
-def authors_entry(record: Record) -> dict[str, Any] | None:
+def authors_entry(record: Record) -> ProtocolEntry | None:
     """The record's `authors` protocol entry (None: not asked for, or a record before it)."""
-    protocols = record.get("protocols")
-    return protocols.get("authors") if isinstance(protocols, dict) else None
+    return (record.protocols or {}).get("authors")
 
 
 def authors_text(record: Record) -> str:
@@ -52,14 +53,14 @@ def authors_text(record: Record) -> str:
     entry = authors_entry(record)
     if entry is None:
         return "not measured"
-    declared = entry.get("protocol")
+    declared = entry.protocol
     if declared is None:
         return "not declared by the method"
     if not declared.get("stated", True):
         return "not stated by the authors"
-    if entry.get("fps") is None:
-        return str(entry.get("not_measured") or "not measured")
-    applied = entry.get("applied") or {}
+    if record.speed.fps_authors is None:
+        return str(entry.not_measured or "not measured")
+    applied = entry.applied or {}
     compiled = applied.get("compile")
     parts = [str(declared.get("name")), str(applied.get("precision"))]
     if compiled:
@@ -72,8 +73,8 @@ def _number(value: Any, digits: int = 2) -> str:
 
 
 def _cell(record: Record) -> list[str]:
-    stride = "one clip" if record.get("stride") is None else str(record["stride"])
-    return [str(record.get("method")), str(record.get("clip_length")), stride]
+    stride = "one clip" if record.stride is None else str(record.stride)
+    return [str(record.method), str(record.clip_length), stride]
 
 
 def has_protocols(record_set: RecordSet) -> bool:
@@ -91,9 +92,9 @@ def protocol_table(record_set: RecordSet, fmt: str = "github") -> str | None:
         rows.append(
             [
                 *_cell(record),
-                _number(record.get("fps_end_to_end")),
-                _number(record.get("fps_model")),
-                _number(record.get("fps_authors")),
+                _number(record.speed.fps_end_to_end),
+                _number(record.speed.fps_model),
+                _number(record.speed.fps_authors),
                 "-" if ratio(record) is None else f"{ratio(record):.2f}x",
                 authors_text(record),
             ]
@@ -103,8 +104,8 @@ def protocol_table(record_set: RecordSet, fmt: str = "github") -> str | None:
 
 
 def _order(record: Record) -> tuple[str, float]:
-    t = record.get("clip_length")
-    return str(record.get("method")), float("-inf") if t == "all" else -float(t or 0)
+    t = record.clip_length
+    return str(record.method), float("-inf") if t == "all" else -float(t or 0)
 
 
 def definition_lines(record_set: RecordSet) -> list[str]:
@@ -114,20 +115,20 @@ def definition_lines(record_set: RecordSet) -> list[str]:
     harness: dict[str, str] = {}
     methods: dict[str, str] = {}
     for record in record_set.ok:
-        for key, entry in (record.get("protocols") or {}).items():
-            declared = entry.get("protocol")
-            method = str(record.get("method"))
+        for key, entry in (record.protocols or {}).items():
+            declared = entry.protocol if entry is not None else None
+            method = str(record.method)
             if key != "authors" and declared:
                 harness.setdefault(f"{key} ({declared.get('name')})", _definition(declared))
             elif key == "authors" and method not in methods:
                 text = _definition(declared) if declared else "not declared by the method"
-                notes = (entry.get("applied") or {}).get("notes") or []
+                notes = ((entry.applied if entry is not None else None) or {}).get("notes") or []
                 methods[method] = text + "".join(f"; applied here: {n}" for n in notes)
     lines = [f"{label}: {text}" for label, text in harness.items()]
     return lines + [f"{method}, authors' protocol: {text}" for method, text in methods.items()]
 
 
-def _definition(declared: dict[str, Any]) -> str:
+def _definition(declared: Mapping[str, Any]) -> str:
     if not declared.get("stated", True):
         return (
             f"not stated: {declared.get('source')}; published: "
@@ -150,12 +151,18 @@ def _definition(declared: dict[str, Any]) -> str:
 
 
 def has_stream(record_set: RecordSet) -> bool:
-    return any(isinstance(r.get("stream"), dict) for r in record_set.ok)
+    return any(r.stream is not None for r in record_set.ok)
 
 
-def _latency(stream: dict[str, Any], key: str) -> str:
-    value = (stream.get("latency_ms") or {}).get(key)
-    bound = (stream.get("latency_bound_ms") or {}).get(key)
+def latency_ms(record: Record, percentile: str) -> float | None:
+    """A percentile (p50, p90, p99) of the live stream's latency, ms (None: no stream)."""
+    stream = record.stream
+    return (stream.latency_ms or {}).get(percentile) if stream is not None else None
+
+
+def _latency(stream: Stream, key: str) -> str:
+    value = (stream.latency_ms or {}).get(key)
+    bound = (stream.latency_bound_ms or {}).get(key)
     text = _number(value, 1)
     return f"{text} (<= {bound:.1f})" if bound is not None else f"{text} (none)"
 
@@ -167,18 +174,18 @@ def latency_table(record_set: RecordSet, fmt: str = "github") -> str | None:
         return None
     rows = []
     for record in sorted(record_set.ok, key=_order):
-        stream = record.get("stream")
-        if not isinstance(stream, dict):
+        stream = record.stream
+        if stream is None:
             continue
-        dropped = stream.get("dropped")
+        dropped = stream.dropped
         rows.append(
             [
                 *_cell(record),
-                str(stream.get("arrival")),
+                str(stream.arrival),
                 *(_latency(stream, key) for key in ("p50", "p90", "p99")),
-                _number(stream.get("first_result_ms"), 1),
-                "-" if dropped is None else f"{dropped} of {stream.get('frames')}",
-                _number(record.get("fps_end_to_end")),
+                _number(stream.first_result_ms, 1),
+                "-" if dropped is None else f"{dropped} of {stream.frames}",
+                _number(record.speed.fps_end_to_end),
             ]
         )
     headers = ["method", "T", "S", "arrival", "p50 ms", "p90 ms", "p99 ms", "first result ms"]
@@ -191,14 +198,12 @@ def energy_lines(record_set: RecordSet) -> list[str]:
     reason, so a CPU without RAPL says so once)."""
     lines, reasons = [], set()
     for record in sorted(record_set.ok, key=_order):
-        energy = record.get("energy")
-        if not isinstance(energy, dict):
+        energy = record.energy
+        if energy is None:
             continue
-        if energy.get("joules_per_frame") is None:
-            reasons.add(f"energy not measured: {energy.get('note') or energy.get('source')}")
+        if energy.joules_per_frame is None:
+            reasons.add(f"energy not measured: {energy.note or energy.source}")
             continue
         cell = " ".join(_cell(record))
-        lines.append(
-            f"energy {cell}: {energy['joules_per_frame']:.3f} J/frame ({energy.get('source')})"
-        )
+        lines.append(f"energy {cell}: {energy.joules_per_frame:.3f} J/frame ({energy.source})")
     return lines + sorted(reasons)

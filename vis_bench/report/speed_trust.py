@@ -21,7 +21,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-Record = dict[str, Any]
+from vis_bench.records import CellRecord, Round, Rounds
+
+Record = CellRecord
 
 LOADED_MARK = "*"
 NOISY_MARK = "†"
@@ -29,19 +31,21 @@ NOISY_MARK = "†"
 REFERENCE_TOLERANCE = 0.25
 
 
-def speed_of(record: Record) -> dict[str, Any]:
-    """The record's `speed` part ({} for records made before timed rounds)."""
-    speed = record.get("speed")
-    return speed if isinstance(speed, dict) else {}
+def speed_of(record: Record) -> Rounds:
+    """The record's timed rounds (empty for records made before timed rounds)."""
+    return record.speed.rounds or NO_ROUNDS
+
+
+#: the rounds of a record made before timed rounds: every figure None
+NO_ROUNDS = Rounds()
 
 
 def was_loaded(record: Record) -> bool:
-    load = record.get("load")
-    return bool(isinstance(load, dict) and load.get("loaded"))
+    return record.speed.loaded
 
 
 def was_noisy(record: Record) -> bool:
-    return bool(speed_of(record).get("noisy"))
+    return record.speed.noisy
 
 
 def fps_marks(record: Record) -> str:
@@ -57,8 +61,8 @@ LOADED_TEXT = (
 
 def noisy_text(records: list[Record]) -> str:
     """The noisy mark's meaning, with the largest movement among the marked records."""
-    moved = [speed_of(r).get("reference_spread") or 0.0 for r in records if was_noisy(r)]
-    threshold = next((speed_of(r).get("noisy_threshold") for r in records if was_noisy(r)), None)
+    moved = [speed_of(r).reference_spread or 0.0 for r in records if was_noisy(r)]
+    threshold = next((speed_of(r).noisy_threshold for r in records if was_noisy(r)), None)
     limit = f" (threshold {100 * threshold:.0f}%)" if threshold is not None else ""
     return (
         f"noisy: the machine's reference speed moved by up to {100 * max(moved, default=0.0):.0f}% "
@@ -82,9 +86,9 @@ def mark_notes(records: list[Record]) -> list[str]:
     return [f"`{mark}` after an FPS: {text}" for mark, text in mark_explanations(records)]
 
 
-def fps_text(record: Record, key: str = "fps_end_to_end", digits: int = 2) -> str:
-    """An FPS with its marks ("-" when not measured)."""
-    value = record.get(key)
+def fps_text(record: Record, protocol: str = "end_to_end", digits: int = 2) -> str:
+    """An FPS (end to end, or of another protocol) with its marks ("-" when not measured)."""
+    value = record.speed.fps(protocol)
     if value is None:
         return "-"
     return f"{float(value):.{digits}f}{fps_marks(record)}"
@@ -92,7 +96,7 @@ def fps_text(record: Record, key: str = "fps_end_to_end", digits: int = 2) -> st
 
 def fps_range_text(record: Record) -> str:
     """`[low, high]` of the end-to-end FPS over the cell's rounds ("" without rounds)."""
-    spread = speed_of(record).get("fps_range")
+    spread = speed_of(record).fps_range
     return f"[{spread[0]:.2f}, {spread[1]:.2f}]" if spread else ""
 
 
@@ -112,20 +116,24 @@ class Ratio:
         return f"{self.value:.{digits}f}x{span}"
 
 
-def _rounds_by_index(record: Record, key: str, used_only: bool) -> dict[int, float]:
+def _round_fps(timed: Round, model: bool) -> float | None:
+    return timed.fps_model if model else timed.fps
+
+
+def _rounds_by_index(record: Record, model: bool, used_only: bool) -> dict[int, float]:
     """The record's rounds by index: those its figures come from (at full machine speed), or
     all of them."""
     return {
-        int(r["round"]): float(r[key])
-        for r in speed_of(record).get("rounds", [])
-        if r.get(key) and (r.get("used", True) or not used_only)
+        int(r.round or 0): float(_round_fps(r, model) or 0.0)
+        for r in speed_of(record).rounds
+        if _round_fps(r, model) and (r.used is not False or not used_only)
     }
 
 
-def paired_ratio(a: Record, b: Record, key: str = "fps") -> Ratio:
-    """FPS of A / FPS of B, round by round, where both were timed in the same sweep call:
-    the median of the per-round ratios and their range."""
-    session_a, session_b = speed_of(a).get("session"), speed_of(b).get("session")
+def paired_ratio(a: Record, b: Record, model: bool = False) -> Ratio:
+    """FPS of A / FPS of B (end to end, or of the model stage), round by round, where both were
+    timed in the same sweep call: the median of the per-round ratios and their range."""
+    session_a, session_b = speed_of(a).session, speed_of(b).session
     if session_a is None or session_b is None:
         return Ratio(None, why_not="not paired (no timed rounds)")
     if session_a != session_b:
@@ -133,8 +141,8 @@ def paired_ratio(a: Record, b: Record, key: str = "fps") -> Ratio:
     ratios: list[float] = []
     for used_only in (True, False):  # rounds at full speed for both, else every common round
         rounds_a, rounds_b = (
-            _rounds_by_index(a, key, used_only),
-            _rounds_by_index(b, key, used_only),
+            _rounds_by_index(a, model, used_only),
+            _rounds_by_index(b, model, used_only),
         )
         ratios = ratios or [rounds_a[i] / rounds_b[i] for i in sorted(rounds_a) if i in rounds_b]
     if not ratios:
@@ -146,10 +154,10 @@ def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE
     """FPS of B / FPS of A across two runs, normalised by the machine's reference speed in
     each; "not comparable" with both reference figures when those differ by more than
     `tolerance`, and "no reference" for records made without one."""
-    fps_a, fps_b = a.get("fps_end_to_end"), b.get("fps_end_to_end")
+    fps_a, fps_b = a.speed.fps_end_to_end, b.speed.fps_end_to_end
     if not fps_a or not fps_b:
         return Ratio(None, why_not="-")
-    ref_a, ref_b = speed_of(a).get("reference_gflops"), speed_of(b).get("reference_gflops")
+    ref_a, ref_b = speed_of(a).reference_gflops, speed_of(b).reference_gflops
     if not ref_a or not ref_b:
         return Ratio(None, why_not="no reference speed: raw ratio not shown")
     machine = ref_b / ref_a
@@ -162,8 +170,8 @@ def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE
 
 
 def _cell(record: Record) -> list[str]:
-    stride = "one clip" if record.get("stride") is None else str(record["stride"])
-    return [str(record.get("method")), str(record.get("clip_length")), stride]
+    stride = "one clip" if record.stride is None else str(record.stride)
+    return [str(record.method), str(record.clip_length), stride]
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -176,23 +184,23 @@ def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
     (None when no record has rounds)."""
     from tabulate import tabulate
 
-    timed = [r for r in records if speed_of(r).get("rounds")]
+    timed = [r for r in records if speed_of(r).rounds]
     if not timed:
         return None
     rows = []
     for record in timed:
         speed = speed_of(record)
-        moved = speed.get("reference_spread")
+        moved = speed.reference_spread
         rows.append(
             [
                 *_cell(record),
                 fps_text(record),
                 fps_range_text(record),
-                _number(record.get("fps_model")),
-                str(speed.get("rounds_timed")),
-                f"{speed.get('frames')} ({speed.get('videos')} videos)",
-                _number(speed.get("cpu_per_wall")),
-                f"{_number(speed.get('reference_gflops'), 0)} "
+                _number(record.speed.fps_model),
+                str(speed.rounds_timed),
+                f"{speed.frames} ({speed.videos} videos)",
+                _number(speed.cpu_per_wall),
+                f"{_number(speed.reference_gflops, 0)} "
                 f"(moved {'-' if moved is None else f'{100 * moved:.0f}%'})",
             ]
         )
@@ -219,12 +227,12 @@ def paired_table(records: list[Record], fmt: str = "github") -> str | None:
     a setting)."""
     from tabulate import tabulate
 
-    timed = [r for r in records if speed_of(r).get("rounds")]
+    timed = [r for r in records if speed_of(r).rounds]
     first: dict[tuple, Record] = {}
     for record in timed:
         first.setdefault(_setting(record), record)
     rows = [
-        [*_cell(record), str(first[_setting(record)].get("method")),
+        [*_cell(record), str(first[_setting(record)].method),
          paired_ratio(record, first[_setting(record)]).text()]
         for record in timed
         if first[_setting(record)] is not record
@@ -245,5 +253,6 @@ PAIRED_NOTE = (
 
 def _setting(record: Record) -> tuple:
     return tuple(
-        str(record.get(k)) for k in ("clip_length", "stride", "resolution", "device", "dtype")
+        str(v)
+        for v in (record.clip_length, record.stride, record.resolution, record.device, record.dtype)
     )

@@ -19,6 +19,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.records import INTERVAL_SUFFIX, CellRecord
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -113,29 +114,73 @@ def clip_length_order(value: Any) -> float:
     return -float(value)
 
 
-def stride_text(record: dict[str, Any]) -> str:
+def stride_text(record: CellRecord) -> str:
     """The stride a cell used; T = all is one clip per video."""
-    return "one clip" if record.get("stride") is None else str(record["stride"])
+    return "one clip" if record.stride is None else str(record.stride)
 
 
-def non_default(record: dict[str, Any]) -> list[str]:
+def non_default(record: CellRecord) -> list[str]:
     """What of a cell's execution differed from its method's defaults (e.g. a fast path off),
     as the plugin reported it; such a cell's speed, GMACs and memory are not the default's."""
-    execution = record.get("execution")
-    return list(execution.get("non_default") or []) if isinstance(execution, dict) else []
+    return record.non_default
 
 
-def failure_text(record: dict[str, Any]) -> str:
-    reason = str(record.get("error") or "failed")
+def failure_text(record: CellRecord) -> str:
+    reason = str(record.error or "failed")
     return "FAILED: " + (
         reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 3] + "..."
     )
 
 
+def record_row(record: CellRecord) -> dict[str, Any]:
+    """A record as one row of a table's frame: its identity and axes, every metric (fraction)
+    and interval (`<metric>_ci`), the figures the tables and exports show, named as the JSON
+    names them, and the commit that made it. A field the record's line did not hold (an older
+    record) is left out, so a column appears only where some record has it, as it always has."""
+    speed, flops, memory = record.speed, record.flops, record.memory
+    fields = {
+        "key": record.key,
+        "dataset": record.dataset,
+        "dataset_label": record.dataset_label,
+        "method": record.method,
+        "checkpoint": record.checkpoint,
+        "backbone": record.backbone,
+        "status": record.status,
+        "error": record.error,
+        "notes": record.notes,
+        "clip_length": record.clip_length,
+        "stride": record.stride,
+        "resolution": record.resolution,
+        "device": record.device,
+        "dtype": record.dtype,
+        "video_frames": record.video_frames,
+        "fps_end_to_end": speed.fps_end_to_end,
+        "fps_model": speed.fps_model,
+        "fps_authors": speed.fps_authors,
+        "fps_single_clip": speed.fps_single_clip,
+        "seconds_end_to_end": record.seconds_end_to_end,
+        "gmacs_per_frame": flops.gmacs_per_frame,
+        "params": flops.params,
+        "peak_rss_mb": memory.peak_rss_mb,
+        "rss_after_build_mb": memory.rss_after_build_mb,
+        "activation_peak_mb": memory.activation_peak_mb,
+        "cuda_max_allocated_mb": memory.cuda_max_allocated_mb,
+        "num_videos": record.num_videos,
+        "num_frames": record.num_frames,
+        "num_predictions": record.num_predictions,
+    }
+    row = {name: value for name, value in fields.items() if record.has(name)}
+    row.update(record.metrics)
+    row.update({f"{name}{INTERVAL_SUFFIX}": ci for name, ci in record.intervals.items()})
+    row["commit"] = record.provenance.commit if record.provenance is not None else None
+    return row
+
+
 def records_frame(record_set: RecordSet, only_ok: bool = True) -> pd.DataFrame:
-    """Records -> one row per cell; percent metrics scaled to 0-100; axes as strings."""
+    """Records -> one row per cell (`record_row`); percent metrics scaled to 0-100; axes as
+    strings."""
     rows = record_set.ok if only_ok else list(record_set)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame([record_row(r) for r in rows])
     if frame.empty:
         return frame
     for metric in PERCENT_METRICS:
@@ -176,8 +221,9 @@ def comparison_table(
     present = [c for c in columns if c in frame and frame[c].notna().any()]
     table = _sorted(frame, by).reset_index(drop=True)
     out = table[[c for c in by if c in table]].copy()
+    records = {r.key: r for r in record_set}
     for column in present:
-        out[column] = [_cell_value(row, column) for _, row in table.iterrows()]
+        out[column] = [_cell_value(row, column, records[row["key"]]) for _, row in table.iterrows()]
     matched = published_entries(record_set, record_set.published)
     if matched and "AP" in out:
         cells = [
@@ -188,7 +234,8 @@ def comparison_table(
         out.insert(at, PUBLISHED_COLUMN, [c[0] for c in cells])
         out.insert(at + 1, DELTA_COLUMN, [c[1] for c in cells])
     out["status"] = [
-        "ok" if row.get("status") == "ok" else failure_text(row) for _, row in table.iterrows()
+        "ok" if row.get("status") == "ok" else failure_text(records[row["key"]])
+        for _, row in table.iterrows()
     ]
     if (out["status"] == "ok").all():
         out = out.drop(columns="status")
@@ -203,18 +250,18 @@ def _measured(row: pd.Series, column: str) -> float | None:
     return float(value)
 
 
-def _cell_value(row: pd.Series, column: str) -> str:
+def _cell_value(row: pd.Series, column: str, record: CellRecord) -> str:
     value = _measured(row, column)
     if value is None:
         return ""
     if column in INTERVAL_METRICS:
-        return with_interval(value, row.to_dict(), column, 2)
+        return with_interval(value, record, column, 2)
     if column == "params":
         return f"{value / 1e6:.1f}M"
     text = f"{value:.0f}" if column.endswith("_mb") else f"{value:.2f}"
     if column.startswith("fps"):
-        text += fps_marks(row.to_dict())
-    if column.startswith(("fps", "gmacs", "peak", "cuda")) and non_default(row.to_dict()):
+        text += fps_marks(record)
+    if column.startswith(("fps", "gmacs", "peak", "cuda")) and record.non_default:
         text += NON_DEFAULT_MARK
     return text
 
@@ -244,24 +291,26 @@ def pivot_table(
 def _pivot_marked(record_set: RecordSet, value: str, index: str, columns: str, fmt: str) -> str:
     """An FPS pivot whose values carry their marks (loaded, noisy); a (row, column) with
     several cells shows their mean, marked when any of them is."""
-    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    cells: dict[tuple[str, str], list[tuple[float, CellRecord]]] = {}
     for record in record_set.ok:
-        if record.get(value) is not None:
-            cells.setdefault((str(record.get(index)), str(record.get(columns))), []).append(record)
+        row = record_row(record)  # the axes as recorded, not as the frame shows them
+        if row.get(value) is not None:
+            name = (str(row.get(index)), str(row.get(columns)))
+            cells.setdefault(name, []).append((float(row[value]), record))
     order = clip_length_order if columns == "clip_length" else str
     heads = sorted({head for _, head in cells}, key=order)
     rows = []
     for name in sorted({name for name, _ in cells}):
         row = [name]
         for head in heads:
-            records = cells.get((name, head), [])
-            if not records:
+            found = cells.get((name, head), [])
+            if not found:
                 row.append("")
                 continue
-            mean = sum(float(r[value]) for r in records) / len(records)
-            marks = "".join(sorted({m for r in records for m in fps_marks(r)}))
+            mean = sum(number for number, _ in found) / len(found)
+            marks = "".join(sorted({m for _, r in found for m in fps_marks(r)}))
             row.append(
-                f"{mean:.2f}{marks}" + (f" (mean of {len(records)})" if len(records) > 1 else "")
+                f"{mean:.2f}{marks}" + (f" (mean of {len(found)})" if len(found) > 1 else "")
             )
         rows.append(row)
     return tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)
@@ -279,7 +328,7 @@ def _pivot_with_intervals(
 
     A (row, column) with several cells shows their mean (no interval: it is not one cell).
     """
-    raw = {r["key"]: r for r in record_set}
+    raw = {r.key: r for r in record_set}
     frame = frame[frame[value].notna()]
     groups = {name: list(g["key"]) for name, g in frame.groupby([index, columns], sort=False)}
     order = clip_length_order if columns == "clip_length" else str
@@ -296,7 +345,7 @@ def _pivot_with_intervals(
                 row.append(f"{mean:.2f} (mean of {len(keys)})" if keys else "")
                 continue
             record = raw[keys[0]]
-            text = with_interval(100 * record[value], record, value, 2)
+            text = with_interval(100 * float(record.metric(value) or 0.0), record, value, 2)
             if len(reference) == 1 and head != "all":
                 pairing = comparer.compare(record, raw[reference[0]], value)
                 if pairing.reason is not None:
@@ -324,12 +373,13 @@ def _pivot_with_intervals(
 
 def interval_note(record_set: RecordSet) -> str | None:
     """What `[low, high]` means, with the replicates and seed the records used (None: none)."""
-    boots = [r["bootstrap"] for r in record_set.ok if isinstance(r.get("bootstrap"), dict)]
+    boots = [r.bootstrap for r in record_set.ok if r.bootstrap is not None]
     if not boots:
         return None
-    replicates = sorted({b.get("replicates") for b in boots})
-    seeds = sorted({b.get("seed") for b in boots})
-    level = f"{100 * boots[0].get('confidence', 0.95):g}%"
+    replicates = sorted({b.replicates for b in boots})
+    seeds = sorted({b.seed for b in boots})
+    confidence = boots[0].confidence
+    level = f"{100 * (0.95 if confidence is None else confidence):g}%"
     return (
         f"[low, high] = the cell's {level} bootstrap interval over videos (percentile; "
         f"{'/'.join(map(str, replicates))} replicates, seed {'/'.join(map(str, seeds))}): the "
@@ -343,11 +393,11 @@ def notes_lines(record_set: RecordSet) -> list[str]:
     seen: dict[str, str] = {}
     latest = record_set.records
     for record in latest:
-        note = record.get("notes")
+        note = record.notes
         if note:
-            seen.setdefault(record["method"], note)
+            seen.setdefault(str(record.method), note)
     lines = [f"{method}: {note}" for method, note in sorted(seen.items())]
-    lines += mark_notes([r for r in latest if r.get("status") == "ok"])
+    lines += mark_notes([r for r in latest if r.ok])
     changed = sorted({item for r in latest for item in non_default(r)})
     if changed:
         lines.append(
@@ -372,7 +422,7 @@ def datasets_of(record_set: RecordSet) -> list[str]:
     """The dataset labels the records cover, in first-seen order."""
     labels: list[str] = []
     for record in record_set:
-        label = record.get("dataset_label") or record.get("dataset")
+        label = record.dataset_label or record.dataset
         if label and label not in labels:
             labels.append(label)
     return labels

@@ -39,7 +39,7 @@ from vis_bench.report.tables import (
 
 def has_video_lengths(record_set: RecordSet) -> bool:
     """Whether the run has a video-length axis (`sweep.video_frames`)."""
-    return any(r.get("video_frames") is not None for r in record_set)
+    return any(r.video_frames is not None for r in record_set)
 
 
 def same_ap_lines(record_set: RecordSet) -> list[str]:
@@ -96,7 +96,7 @@ def dataset_sections(record_set: RecordSet) -> list[str]:
     """What the dataset config asked for: YouTube-VIS 2022's figures and each set's statistics,
     every line per group of categories; each where the records have it."""
     parts: list[str] = []
-    if any(r.get("mAP") is not None for r in record_set):
+    if any(r.metric("mAP") is not None for r in record_set):
         by = ("method", "clip_length", "stride", "resolution")
         parts += ["## YouTube-VIS 2022: short and long videos", ""]
         parts += [comparison_table(record_set, YTVIS2022_FIGURES, by), ""]
@@ -119,11 +119,11 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     incomplete = incomplete_line(record_set.configured, record_set.unfinished)
     parts += [incomplete, ""] if incomplete else []
     note = HEADINGS_NOTE
-    if any(r.get("cuda_max_allocated_mb") is not None for r in record_set.ok):
+    if any(r.memory.cuda_max_allocated_mb is not None for r in record_set.ok):
         note += " " + CUDA_NOTE
     parts += ["## All cells", "", comparison_table(record_set), "", note, ""]
     parts += unfinished_section(record_set.configured, record_set.unfinished)
-    if any(r.get("mAP") is not None for r in record_set):
+    if any(r.metric("mAP") is not None for r in record_set):
         parts += [YTVIS2022_NOTE, ""]
     parts += ["## AP by clip length", "", pivot_table(record_set, "AP", "method", "clip_length")]
     parts += [""]
@@ -137,7 +137,7 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
         "",
     ]
     parts += speed_sections(record_set) if speed else []
-    if any(r.get("AP_occ_light") is not None for r in record_set):
+    if any(r.metric("AP_occ_light") is not None for r in record_set):
         columns = ("AP", *OCCLUSION_AP, *OCCLUSION_AR)
         by = ("method", "clip_length", "stride", "resolution")
         parts += [

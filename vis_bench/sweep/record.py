@@ -1,4 +1,4 @@
-"""One record per sweep cell, built in one place.
+"""One record per sweep cell, built in one place (the type is vis_bench/records.py's `CellRecord`).
 
 A record is one JSON line of `records.jsonl`: the cell's identity and axes, what ran (isolated or
 not, the deformable-attention core, the dtype, threads, device), its outcome (status and reason),
@@ -20,9 +20,27 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from vis_bench.records import (
+    INTERVAL_SUFFIX,
+    Bootstrap,
+    CellRecord,
+    CheckpointLoad,
+    Energy,
+    Environment,
+    ErrorBreakdown,
+    Execution,
+    Flops,
+    Harness,
+    LabelSpace,
+    Load,
+    Memory,
+    Provenance,
+    Speed,
+    Stream,
+)
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.scoring import CellScore
 from vis_bench.sweep.worker import CellOutcome
@@ -44,113 +62,6 @@ class RunInfo:
     config: dict[str, Any] | None = None
     #: the dataset's identity (kind, seed, videos, annotation digest...), as in run.json
     dataset_identity: dict[str, Any] | None = None
-
-
-@dataclass
-class CellRecord:
-    """The typed record of one cell (see the module docstring)."""
-
-    key: str
-    run: str
-    config_hash: str
-    dataset: str
-    dataset_label: str
-    method: str
-    method_label: str | None
-    #: the released checkpoint the method entry named (`method.variant`), None for a method name
-    variant: str | None
-    checkpoint: str | None
-    checkpoint_file: str | None
-    checkpoint_strict: bool
-    options: dict[str, Any]
-    clip_length: int | str
-    stride: int | None
-    resolution: int | None
-    device: str
-    dtype: str
-    isolated: bool
-    started: str
-    finished: str
-    status: str
-    notes: str = ""
-    error: str | None = None
-    traceback: str | None = None
-    world_size: int = 1
-    results_path: str | None = None
-    num_videos: int | None = None
-    num_frames: int | None = None
-    num_predictions: int | None = None
-    metrics: dict[str, float | None] = field(default_factory=dict)
-    #: bootstrap intervals of the metrics ({"AP_ci": [low, high], ...}), top level like them
-    intervals: dict[str, list[float] | None] = field(default_factory=dict)
-    bootstrap: dict[str, Any] | None = None
-    video_matches_path: str | None = None
-    #: AP per category name (fractions; None where the category has no ground truth)
-    per_category_ap: dict[str, float | None] | None = None
-    #: AP50, and the AP50 each error type would add if fixed alone (`errors` command, TIDE)
-    error_breakdown: dict[str, Any] | None = None
-    #: YouTube-VIS 2022 (a `ytvis2022` dataset): each set's statistics and videos, by set
-    #: (`S` short, `L` long); the 2022 figures (mAP, mAP_S, ..., AR10_L) are among the metrics
-    video_sets: dict[str, Any] | None = None
-    #: every summary line per group of categories (`dataset.category_groups`)
-    category_groups: dict[str, dict[str, float | None]] | None = None
-    #: FPS end to end and of the model stage of the same pass: the medians of the cell's timed
-    #: rounds (`speed` holds the rounds, their range and the machine's reference speed)
-    fps_end_to_end: float | None = None
-    fps_model: float | None = None
-    #: FPS by the protocol the method's authors used (`measure.protocols: [..., authors]`)
-    fps_authors: float | None = None
-    #: `infer_clip` alone on one clip (`measure.protocols: [..., single_clip]`), a separate
-    #: measurement from the end-to-end pass
-    fps_single_clip: float | None = None
-    #: the timed rounds (sweep/rounds.py `speed_summary`): FPS median and range, CPU per wall
-    #: second, the machine's reference speed and its spread, the noisy and loaded verdicts, the
-    #: check that the timed predictions were the accuracy pass's, and every round as measured
-    speed: dict[str, Any] | None = None
-    #: per protocol measured: its FPS, its declaration as data and what this machine applied
-    #: of it (measure/protocols.py), so a copied record still says what each FPS timed
-    protocols: dict[str, Any] | None = None
-    #: per-frame latency of a live stream replayed from the clips' timings (`measure.stream`)
-    stream: dict[str, Any] | None = None
-    #: joules of the end-to-end region and per frame, or why the machine cannot tell
-    energy: dict[str, Any] | None = None
-    #: the accuracy pass's own seconds (one pass over every video; not an FPS figure)
-    seconds_end_to_end: float | None = None
-    gmacs_per_frame: float | None = None
-    gmacs_per_frame_by_module: dict[str, float] | None = None
-    params: int | None = None
-    peak_rss_mb: float | None = None
-    rss_after_build_mb: float | None = None
-    activation_peak_mb: float | None = None
-    cuda_max_allocated_mb: float | None = None
-    model_options: dict[str, Any] | None = None
-    backbone: str | None = None
-    execution: dict[str, Any] | None = None
-    load: dict[str, Any] | None = None
-    checkpoint_load: dict[str, Any] | None = None
-    environment: dict[str, Any] | None = None
-    #: the code state (commit, dirty, the diff's sha256), machine and command that made the record
-    provenance: dict[str, Any] | None = None
-    #: the model's label space and how it met the dataset's (when the method entry names one)
-    label_space: dict[str, Any] | None = None
-    #: videos cut to their first N frames (long-video memory runs), None = whole videos
-    video_frames: int | None = None
-    #: the harness's own time (decoding, stitching, encoding) and its stitching state
-    harness: dict[str, Any] | None = None
-    #: the resolved config of the run, whose hash is `config_hash` (see the module docstring)
-    config: dict[str, Any] | None = None
-    #: the dataset's identity, as the run folder's run.json holds it
-    dataset_identity: dict[str, Any] | None = None
-    #: seconds per phase of the cell (sweep/timings.py): worker start-up, model build,
-    #: warm-up, inference, model-only timing, FLOPs, measurements, write, scoring, bootstrap
-    timings: dict[str, float] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON line: every field, with the metrics and their intervals at the top level."""
-        data = dataclasses.asdict(self)
-        metrics = data.pop("metrics")
-        intervals = data.pop("intervals")
-        return {**data, **metrics, **intervals}
 
 
 def _notes(
@@ -217,56 +128,67 @@ def make_record(
         world_size=info.world_size,
         model_options=measured.get("model_options") or dict(cell.method.model_options),
         backbone=measured.get("backbone"),
-        execution=measured.get("execution"),
-        load=measured.get("load"),
-        checkpoint_load=measured.get("checkpoint_load"),
-        environment=measured.get("environment"),
-        provenance=measured.get("provenance"),
-        label_space=measured.get("label_space"),
-        gmacs_per_frame=flops.get("gmacs_per_frame"),
-        gmacs_per_frame_by_module=flops.get("gmacs_per_frame_by_module"),
-        params=measured.get("params"),
-        peak_rss_mb=memory.get("peak_rss_mb"),
-        rss_after_build_mb=memory.get("rss_after_build_mb"),
-        activation_peak_mb=memory.get("activation_peak_mb"),
-        cuda_max_allocated_mb=memory.get("cuda_max_allocated_mb"),
+        execution=Execution.from_json(measured.get("execution")),
+        speed=Speed(load=Load.from_json(measured.get("load"))),
+        checkpoint_load=CheckpointLoad.from_json(measured.get("checkpoint_load")),
+        environment=Environment.from_json(measured.get("environment")),
+        provenance=Provenance.from_json(measured.get("provenance")),
+        label_space=LabelSpace.from_json(measured.get("label_space")),
+        flops=Flops(
+            flops.get("gmacs_per_frame"),
+            flops.get("gmacs_per_frame_by_module"),
+            measured.get("params"),
+        ),
+        memory=Memory(
+            memory.get("peak_rss_mb"),
+            memory.get("rss_after_build_mb"),
+            memory.get("activation_peak_mb"),
+            memory.get("cuda_max_allocated_mb"),
+        ),
         video_frames=cell.video_frames,
-        harness=measured.get("harness"),
-        stream=measured.get("stream"),
-        energy=measured.get("energy"),
+        harness=Harness.from_json(measured.get("harness")),
+        stream=Stream.from_json(measured.get("stream")),
+        energy=Energy.from_json(measured.get("energy")),
         config=info.config,
         dataset_identity=info.dataset_identity,
     )
     if score is not None:
-        _apply_score(record, score)
+        record = _apply_score(record, score)
     if outcome is not None:
-        record.results_path = outcome.results_path
-        record.num_videos = outcome.num_videos
-        record.num_frames = outcome.num_frames
-        record.num_predictions = outcome.num_predictions
-        record.seconds_end_to_end = outcome.seconds_end_to_end
-        _apply_protocols(record, outcome, measured.get("protocols"))
+        record = dataclasses.replace(
+            record,
+            results_path=outcome.results_path,
+            num_videos=outcome.num_videos,
+            num_frames=outcome.num_frames,
+            num_predictions=outcome.num_predictions,
+            seconds_end_to_end=outcome.seconds_end_to_end,
+        )
+        record = _apply_protocols(record, outcome, measured.get("protocols"))
     return record
 
 
 def _apply_protocols(
     record: CellRecord, outcome: CellOutcome, protocols: dict[str, Any] | None
-) -> None:
+) -> CellRecord:
     """Each protocol's declaration as the worker made it; the FPS the accuracy pass's worker
     timed (single clip, the authors'). End to end and model come from the rounds
     (`finish_record`)."""
     if protocols is None:
-        return
-    record.protocols = {name: dict(entry) for name, entry in protocols.items()}
+        return record
+    entries = {name: dict(entry) for name, entry in protocols.items()}
     times = sorted(outcome.single_clip_times)
-    if "single_clip" in record.protocols and times:
+    if "single_clip" in entries and times:
         seconds = statistics.median(times)
-        record.fps_single_clip = _rate(outcome.single_clip_frames, seconds)
-        record.protocols["single_clip"].update(
-            fps=record.fps_single_clip, frames=outcome.single_clip_frames, seconds=seconds
+        entries["single_clip"].update(
+            fps=_rate(outcome.single_clip_frames, seconds),
+            frames=outcome.single_clip_frames,
+            seconds=seconds,
         )
-    authors = record.protocols.get("authors")
-    record.fps_authors = authors.get("fps") if authors else None
+    fps = {
+        f"fps_{name}": (entries.get(name) or {}).get("fps") for name in ("authors", "single_clip")
+    }
+    # the entries' FPS are the record's: read back through the JSON, each lands in `speed` once
+    return CellRecord.from_json({**record.to_json(), **fps, "protocols": entries})
 
 
 def finish_record(
@@ -316,35 +238,40 @@ def _rounds_load(rounds: list[Any]) -> dict[str, Any]:
     }
 
 
-def speed_words(record: dict[str, Any]) -> list[str]:
+def speed_words(record: CellRecord) -> list[str]:
     """A record's speed as the console prints it: FPS with its range over the rounds, the
     model stage's, and the marks (loaded, noisy) in words."""
-    speed = record.get("speed") or {}
+    speed = record.speed
+    rounds = speed.rounds
     words = []
-    if record.get("fps_end_to_end") is not None:
-        spread = speed.get("fps_range")
+    if speed.fps_end_to_end is not None:
+        spread = rounds.fps_range if rounds is not None else None
         span = f" [{spread[0]:.2f}, {spread[1]:.2f}]" if spread else ""
-        words.append(f"{record['fps_end_to_end']:.2f}{span} FPS e2e")
-    if record.get("fps_model") is not None:
-        words.append(f"{record['fps_model']:.2f} FPS model")
-    if speed.get("reference_gflops"):
-        words.append(f"machine {speed['reference_gflops']:.0f} GFLOP/s")
-    if (record.get("load") or {}).get("loaded"):
+        words.append(f"{speed.fps_end_to_end:.2f}{span} FPS e2e")
+    if speed.fps_model is not None:
+        words.append(f"{speed.fps_model:.2f} FPS model")
+    if rounds is not None and rounds.reference_gflops:
+        words.append(f"machine {rounds.reference_gflops:.0f} GFLOP/s")
+    if speed.loaded:
         words.append("LOADED (other work competed for the cores)")
-    if speed.get("noisy"):
-        words.append(f"NOISY (machine speed moved {100 * speed['reference_spread']:.0f}%)")
+    if speed.noisy and rounds is not None:
+        words.append(f"NOISY (machine speed moved {100 * (rounds.reference_spread or 0):.0f}%)")
     return words
 
 
-def _apply_score(record: CellRecord, score: CellScore) -> None:
-    record.metrics = dict(score.metrics)
-    record.intervals = dict(score.intervals)
-    record.bootstrap = score.bootstrap
-    record.video_matches_path = score.video_matches_path
-    record.per_category_ap = score.per_category_ap
-    record.error_breakdown = score.error_breakdown
-    record.video_sets = score.video_sets
-    record.category_groups = score.category_groups
+def _apply_score(record: CellRecord, score: CellScore) -> CellRecord:
+    return dataclasses.replace(
+        record,
+        metrics=dict(score.metrics),
+        # the score names them as the JSON does (`AP_ci`); the record by their metric
+        intervals={k.removesuffix(INTERVAL_SUFFIX): v for k, v in score.intervals.items()},
+        bootstrap=Bootstrap.from_json(score.bootstrap),
+        video_matches_path=score.video_matches_path,
+        per_category_ap=score.per_category_ap,
+        error_breakdown=ErrorBreakdown.from_json(score.error_breakdown),
+        video_sets=score.video_sets,
+        category_groups=score.category_groups,
+    )
 
 
 def _rate(frames: int, seconds: float) -> float | None:

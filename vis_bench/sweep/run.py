@@ -10,6 +10,7 @@ over the ranks (rank 0 gathers, scores and records), `cells` spreads whole cells
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from vis_bench.config import BenchConfig
 from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames, single_process
 from vis_bench.errors import InputError
 from vis_bench.formats.results_file import read_results
+from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records
 from vis_bench.sweep.cells import Cell, expand_cells
 from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
@@ -413,29 +415,31 @@ def _run_cell(
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
         return make_record(cell, info, started, notes, error=one_line(err)).to_json(), {}
     record = make_record(cell, info, started, notes, outcome, score)
-    record.timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
-    return record.to_json(), outcome.predictions
+    timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
+    return dataclasses.replace(record, timings=timings).to_json(), outcome.predictions
 
 
-def summary_line(record: dict[str, Any], timing: str | None = None) -> str:
+def summary_line(line: dict[str, Any], timing: str | None = None) -> str:
     """One line per cell, printed under the progress bar: after its accuracy pass (`timing`
     says when its FPS follows) and once its record is written, FPS with its marks."""
-    stride = "-" if record["stride"] is None else record["stride"]
-    head = f"{record['method']:<14} T={record['clip_length']!s:<4} S={stride!s:<4}"
-    if record.get("video_frames") is not None:
-        head += f" {record['video_frames']} frames"
-    if record.get("status") != "ok":
-        return f"{head} FAILED: {record.get('error', '?')}"
+    record = CellRecord.from_json(line)
+    stride = "-" if record.stride is None else record.stride
+    head = f"{record.method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
+    if record.video_frames is not None:
+        head += f" {record.video_frames} frames"
+    if not record.ok:
+        return f"{head} FAILED: {record.error if record.has('error') else '?'}"
     parts = [head]
-    if record.get("AP") is not None:
-        ci = record.get("AP_ci")
+    ap = record.metric("AP")
+    if ap is not None:
+        ci = record.interval("AP")
         spread = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""  # often skewed
-        parts.append(f"AP {100 * record['AP']:.1f}{spread}")
-    if record.get("gmacs_per_frame") is not None:
-        parts.append(f"{record['gmacs_per_frame']:.1f} GMACs/frame")
+        parts.append(f"AP {100 * ap:.1f}{spread}")
+    if record.flops.gmacs_per_frame is not None:
+        parts.append(f"{record.flops.gmacs_per_frame:.1f} GMACs/frame")
     if timing is not None:
         return "  ".join([*parts, f"FPS: {timing}"])
     parts += speed_words(record)
-    if record.get("fps_authors") is not None:
-        parts.append(f"{record['fps_authors']:.2f} FPS authors")
+    if record.speed.fps_authors is not None:
+        parts.append(f"{record.speed.fps_authors:.2f} FPS authors")
     return "  ".join(parts)

@@ -10,10 +10,9 @@ generated again, identically, where it is not cached).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from vis_bench.eval.metric.loading import (
     load_ground_truth,
     load_results,
 )
+from vis_bench.records import CellRecord
 from vis_bench.report.overlays.scene import VideoInfo
 from vis_bench.report.record_set import Missing, RecordSet
 
@@ -127,7 +127,7 @@ class RunCell:
 
     key: str
     label: str
-    record: dict[str, Any]
+    record: CellRecord
     folder: Path | None
 
     @property
@@ -135,7 +135,7 @@ class RunCell:
         """The cell's predictions (results.json)."""
         if self.folder is not None:
             return self.folder / RESULTS_FILE
-        return Path(self.record.get("results_path") or RESULTS_FILE)
+        return Path(self.record.results_path or RESULTS_FILE)
 
 
 def run_cells(record_set: RecordSet) -> list[RunCell]:
@@ -144,12 +144,12 @@ def run_cells(record_set: RecordSet) -> list[RunCell]:
     for record in record_set.ok:
         files = record_set.files(record)
         label = files.label or _record_label(record)
-        cells.append(RunCell(record["key"], label, record, files.folder))
+        cells.append(RunCell(str(record.key), label, record, files.folder))
     return cells
 
 
-def _record_label(record: dict[str, Any]) -> str:
-    return f"{record.get('method')} T={record.get('clip_length')} S={record.get('stride')}"
+def _record_label(record: CellRecord) -> str:
+    return f"{record.method} T={record.clip_length} S={record.stride}"
 
 
 def pick_cell(cells: list[RunCell], wanted: str, run_dir: Path) -> RunCell:
@@ -168,13 +168,13 @@ def pick_cell(cells: list[RunCell], wanted: str, run_dir: Path) -> RunCell:
     )
 
 
-def open_run_dataset(records: Iterable[dict[str, Any]], run_dir: Path) -> tuple[VideoDataset, str]:
+def open_run_dataset(records: Iterable[CellRecord], run_dir: Path) -> tuple[VideoDataset, str]:
     """The run's dataset, opened from the config its records carry; (dataset, dataset id)."""
     from vis_bench.api.options import build_dataclass
     from vis_bench.config import DatasetConfig
     from vis_bench.inference.sources import open_source
 
-    record = next((r for r in records if isinstance(r.get("config"), dict)), None)
+    record = next((r for r in records if isinstance(r.config, Mapping)), None)
     if record is None:
         raise InputError(
             "the run's records carry no config, so its dataset cannot be opened; pass the "
@@ -182,12 +182,13 @@ def open_run_dataset(records: Iterable[dict[str, Any]], run_dir: Path) -> tuple[
             path=str(run_dir),
         )
     source_name = str(run_dir / "records.jsonl")
-    config = build_dataclass(DatasetConfig, record["config"].get("dataset"), "dataset", source_name)
+    dataset = (record.config or {}).get("dataset")
+    config = build_dataclass(DatasetConfig, dataset, "dataset", source_name)
     source = open_source(config, source_name)
-    if record.get("dataset") and source.dataset_id != record["dataset"]:
+    if record.dataset and source.dataset_id != record.dataset:
         raise InputError(
             f"the dataset the run's config names is now {source.dataset_id}, but the run was made "
-            f"on {record['dataset']}: its files changed; pass the split the run used (--gt, "
+            f"on {record.dataset}: its files changed; pass the split the run used (--gt, "
             "--frames, --results)",
             path=str(run_dir),
         )
@@ -196,7 +197,7 @@ def open_run_dataset(records: Iterable[dict[str, Any]], run_dir: Path) -> tuple[
 
 #: makes a recorded cell's predictions again when they were not kept: record -> results.json
 #: (given by the command layer, which may run a sweep; see sweep/regenerate.py)
-Regenerate = Callable[[dict[str, Any]], Path]
+Regenerate = Callable[[CellRecord], Path]
 
 
 def load_cell_results(

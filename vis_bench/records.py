@@ -1,0 +1,644 @@
+"""The typed record of one sweep cell: what a line of records.jsonl holds, read back as that type.
+
+A record is written as one flat JSON line (the layout external readers know: the cell's identity
+and axes, its outcome, its metrics and their bootstrap intervals at the top level, FPS, memory and
+FLOPs figures at the top level, and nested objects for the rest). In memory it is a `CellRecord`
+whose parts are typed: `speed` (FPS end to end, of the model stage, by the authors' protocol and
+of a single clip, the timed rounds' summary with the machine's reference speed and the noisy
+verdict, the machine's load with the loaded verdict), `memory`, `flops`, `execution`, the
+protocols' declarations, the live stream, energy, the environment, the provenance, the checkpoint
+load, the bootstrap. Every report reads attributes of these, never a key of the JSON.
+
+One name for each number: the JSON repeats the end-to-end FPS (`fps_end_to_end`, the timed
+rounds' `speed.fps` and `protocols.end_to_end.fps`), and likewise the model stage's, the authors'
+and the single clip's FPS, the rounds' FPS range and count and the loaded verdict; the typed view
+holds each once (`record.speed.fps_end_to_end`, `record.speed.rounds.fps_range`,
+`record.speed.load.loaded`), and `to_json` writes the repeats back from it. A repeat that does not
+equal its number (a cell whose protocols left end to end out keeps its rounds' median) stays as
+written, among the part's `extra` keys.
+
+`CellRecord.from_json(line)` reads every record vis-bench has written: older records lack fields
+(their parts are None, their figures None), and `to_json` gives back the keys the line had, with
+the values it had (`written` keeps which top-level fields the line held; a part keeps the keys it
+does not name in `extra` and which of its named keys were absent). A record made now writes every
+field, as records always have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+Json = dict[str, Any]
+P = TypeVar("P", bound="Part")
+
+#: the part fields every part has besides its named JSON keys
+_BOOKKEEPING = ("extra", "absent")
+
+
+def _plain(value: Any) -> Any:
+    """A part's value as JSON data (nested parts as dicts, tuples of parts as lists)."""
+    if isinstance(value, Part):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Part:
+    """A nested part of a record: its named keys as attributes, the keys it does not name
+    (`extra`, kept as written) and which named keys its JSON lacked (`absent`, an older record),
+    so `to_json` gives back what `from_json` read."""
+
+    extra: Mapping[str, Any] = field(default_factory=dict, kw_only=True, repr=False, compare=False)
+    absent: frozenset[str] = field(default=frozenset(), kw_only=True, repr=False, compare=False)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The JSON keys this part names."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name not in _BOOKKEEPING)
+
+    @classmethod
+    def _value(cls, name: str, value: Any) -> Any:
+        """A named key's value as the attribute holds it (a part overrides this for its own
+        nested parts)."""
+        return value
+
+    @classmethod
+    def from_json(cls: type[P], data: Any) -> P | None:
+        """The part of a JSON object (None for a record without it: null, absent)."""
+        if not isinstance(data, Mapping):
+            return None
+        names = cls.names()
+        return cls(
+            **{name: cls._value(name, data[name]) for name in names if name in data},
+            extra={k: v for k, v in data.items() if k not in names},
+            absent=frozenset(name for name in names if name not in data),
+        )
+
+    def to_json(self) -> Json:
+        """The JSON object: the named keys it was read with (all, for a part made now), then the
+        others as written."""
+        out = {k: _plain(getattr(self, k)) for k in self.names() if k not in self.absent}
+        return {**out, **self.extra}
+
+
+def _part_json(part: Part | None) -> Json | None:
+    return None if part is None else part.to_json()
+
+
+@dataclass(frozen=True)
+class Execution(Part):
+    """What ran: device, dtype and threads as the worker saw them, the deformable-attention core,
+    the method's fast paths and what of them differed from its defaults, feature reuse, compile."""
+
+    device: str | None = None
+    dtype: str | None = None
+    threads: int | None = None
+    deform_attn_core: list[str] | None = None
+    fast_paths: list[str] | None = None
+    fast_paths_env: str | None = None
+    feature_reuse: bool | None = None
+    #: what of the cell's execution differed from its method's defaults (a fast path off)
+    non_default: list[str] | None = None
+    compile: Any = None
+
+
+@dataclass(frozen=True)
+class Load(Part):
+    """The machine's load while the cell was timed: 1-minute load readings, CPU steal, the
+    threads, and the loaded verdict (some round ran with the load above the threads)."""
+
+    load1_start: float | None = None
+    load1_end: float | None = None
+    load1_max: float | None = None
+    cpu_steal_share: float | None = None
+    threads: int | None = None
+    loaded: bool | None = None
+    rounds_loaded: int | None = None
+
+
+@dataclass(frozen=True)
+class Round(Part):
+    """One timed round of a cell: its FPS and model-stage FPS, its seconds and each stage's,
+    whether its figures are used (the rest as measured: readings, load, the check)."""
+
+    round: int | None = None
+    fps: float | None = None
+    fps_model: float | None = None
+    seconds: float | None = None
+    stages: Mapping[str, float] | None = None
+    used: bool | None = None
+
+
+@dataclass(frozen=True)
+class Rounds(Part):
+    """The cell's timed rounds (sweep/rounds.py `speed_summary`, the JSON's `speed`): the FPS
+    range, CPU per wall second, the machine's reference speed, how far it moved and the noisy
+    verdict, the check of the timed predictions and every round. The medians themselves are the
+    record's `speed.fps_end_to_end` and `speed.fps_model`."""
+
+    session: str | None = None
+    fps_range: list[float] | None = None
+    fps_model_range: list[float] | None = None
+    cpu_per_wall: float | None = None
+    reference_gflops: float | None = None
+    reference_fastest_gflops: float | None = None
+    reference_spread: float | None = None
+    noisy: bool | None = None
+    noisy_threshold: float | None = None
+    rounds_timed: int | None = None
+    rounds_used: list[int] | None = None
+    rounds_at_full_speed: int | None = None
+    videos: int | None = None
+    frames: int | None = None
+    predictions_checked: Mapping[str, Any] | None = None
+    rounds: tuple[Round, ...] = ()
+
+    @classmethod
+    def _value(cls, name: str, value: Any) -> Any:
+        if name == "rounds" and isinstance(value, list):
+            return tuple(r for r in map(Round.from_json, value) if r is not None)
+        return value
+
+
+@dataclass(frozen=True)
+class ProtocolEntry(Part):
+    """One timing protocol of the cell: its declaration as data, what this machine applied of it,
+    why it has no number; its FPS is the record's (`speed`), never held here."""
+
+    protocol: Mapping[str, Any] | None = None
+    applied: Mapping[str, Any] | None = None
+    not_measured: str | None = None
+    frames: int | None = None
+    seconds: float | None = None
+    compile: Any = None
+
+
+@dataclass(frozen=True)
+class Speed:
+    """How fast the cell ran, each figure once: FPS end to end and of the model stage (the
+    medians of the timed rounds), by the authors' protocol and of one clip alone, the rounds'
+    summary (`rounds`, None for a record made before timed rounds) and the machine's load."""
+
+    fps_end_to_end: float | None = None
+    fps_model: float | None = None
+    fps_authors: float | None = None
+    fps_single_clip: float | None = None
+    rounds: Rounds | None = None
+    load: Load | None = None
+
+    def fps(self, protocol: str) -> float | None:
+        """The FPS of a protocol by its name (end_to_end, model, authors, single_clip)."""
+        return getattr(self, PROTOCOL_FPS[protocol]) if protocol in PROTOCOL_FPS else None
+
+    @property
+    def loaded(self) -> bool:
+        """Some timed round ran on a loaded machine."""
+        return bool(self.load is not None and self.load.loaded)
+
+    @property
+    def noisy(self) -> bool:
+        """The machine's reference speed moved beyond the threshold over the rounds."""
+        return bool(self.rounds is not None and self.rounds.noisy)
+
+
+#: protocol name -> the `Speed` attribute (and top-level JSON key) of its FPS
+PROTOCOL_FPS = {
+    "end_to_end": "fps_end_to_end",
+    "model": "fps_model",
+    "authors": "fps_authors",
+    "single_clip": "fps_single_clip",
+}
+#: protocol name -> the rounds' range of its FPS (what `finish_record` copies into the entry)
+PROTOCOL_RANGE = {"end_to_end": "fps_range", "model": "fps_model_range"}
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory in MiB: the worker's peak RSS, its RSS after the model was built, the activation
+    peak, and the most PyTorch allocated on a GPU."""
+
+    peak_rss_mb: float | None = None
+    rss_after_build_mb: float | None = None
+    activation_peak_mb: float | None = None
+    cuda_max_allocated_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class Flops:
+    """GMACs per frame (whole model and by module) and the parameter count."""
+
+    gmacs_per_frame: float | None = None
+    gmacs_per_frame_by_module: Mapping[str, float] | None = None
+    params: int | None = None
+
+
+@dataclass(frozen=True)
+class Stream(Part):
+    """The live-stream replay (measure/stream.py): latency percentiles and their bounds, the time
+    to the first result, frames dropped at the stream's rate (`fps`: that rate)."""
+
+    arrival: str | None = None
+    fps: float | None = None
+    frames: int | None = None
+    videos: int | None = None
+    dropped: int | None = None
+    first_result_ms: float | None = None
+    latency_ms: Mapping[str, float] | None = None
+    latency_bound_ms: Mapping[str, float | None] | None = None
+    bound_confidence: float | None = None
+    frames_for_p99_bound: int | None = None
+    replayed_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Energy(Part):
+    """Joules of the end-to-end region and per frame, or why the machine could not tell."""
+
+    joules: float | None = None
+    joules_per_frame: float | None = None
+    source: str | None = None
+    region: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Environment(Part):
+    """The machine and software the cell ran on."""
+
+    cpu: str | None = None
+    cpu_count: int | None = None
+    gpu_name: str | None = None
+    driver: str | None = None
+    threads: int | None = None
+    torch: str | None = None
+    python: str | None = None
+    platform: str | None = None
+    git_commit: str | None = None
+
+    @property
+    def machine(self) -> str | None:
+        """The GPU's name, else the CPU's."""
+        return self.gpu_name or self.cpu
+
+
+@dataclass(frozen=True)
+class Provenance(Part):
+    """The code state (commit, dirty, the diff's sha256), machine and command that made it."""
+
+    commit: str | None = None
+    dirty: bool | None = None
+    diff_sha256: str | None = None
+    machine: Any = None
+    command: Any = None
+
+
+@dataclass(frozen=True)
+class CheckpointLoad(Part):
+    """How the checkpoint's tensors met the model: loaded, missing, unexpected, mis-shaped."""
+
+    path: str | None = None
+    format: str | None = None
+    strict: bool | None = None
+    loaded: int | None = None
+    missing: int | None = None
+    unexpected: int | None = None
+    mismatched: int | None = None
+    partial: bool | None = None
+
+
+@dataclass(frozen=True)
+class Bootstrap(Part):
+    """How the metrics' intervals were drawn, and where the replicate values are."""
+
+    replicates: int | None = None
+    seed: int | None = None
+    confidence: float | None = None
+    method: str | None = None
+    unit: str | None = None
+    seconds: float | None = None
+    values_path: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelSpace(Part):
+    """The model's label space and how it met the dataset's."""
+
+    model: str | None = None
+    mapping: str | None = None
+    dropped_predictions: int | None = None
+
+
+@dataclass(frozen=True)
+class Harness(Part):
+    """The harness's own time (decoding, stitching, encoding) and its stitching state."""
+
+    overhead_s: float | None = None
+    overhead_s_per_frame: float | None = None
+    overhead_share: float | None = None
+    stitch_state_peak_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class ErrorBreakdown(Part):
+    """AP50 and the AP50 each error type would add if fixed alone, with each type's count."""
+
+    ap50: float | None = None
+    gains: Mapping[str, float | None] | None = None
+    counts: Mapping[str, int] | None = None
+
+
+#: the top-level keys of a record's JSON line, in the order a record made now writes them (the
+#: metrics and their `<metric>_ci` intervals follow); `repeat` only where a report set it
+LAYOUT = (
+    "key", "run", "config_hash", "dataset", "dataset_label", "method", "method_label", "variant",
+    "checkpoint", "checkpoint_file", "checkpoint_strict", "options", "clip_length", "stride",
+    "resolution", "device", "dtype", "isolated", "started", "finished", "status", "notes",
+    "error", "traceback", "world_size", "results_path", "num_videos", "num_frames",
+    "num_predictions", "bootstrap", "video_matches_path", "per_category_ap", "error_breakdown",
+    "video_sets", "category_groups", "fps_end_to_end", "fps_model", "fps_authors",
+    "fps_single_clip", "speed", "protocols", "stream", "energy", "seconds_end_to_end",
+    "gmacs_per_frame", "gmacs_per_frame_by_module", "params", "peak_rss_mb",
+    "rss_after_build_mb", "activation_peak_mb", "cuda_max_allocated_mb", "model_options",
+    "backbone", "execution", "load", "checkpoint_load", "environment", "provenance",
+    "label_space", "video_frames", "harness", "config", "dataset_identity", "timings",
+)  # fmt: skip
+#: a key written only where set (records of repeated runs, gathered by a report)
+REPEAT = "repeat"
+#: the top-level keys whose value is a part (JSON key -> its type)
+_PARTS: dict[str, type[Part]] = {
+    "bootstrap": Bootstrap,
+    "error_breakdown": ErrorBreakdown,
+    "stream": Stream,
+    "energy": Energy,
+    "execution": Execution,
+    "checkpoint_load": CheckpointLoad,
+    "environment": Environment,
+    "provenance": Provenance,
+    "label_space": LabelSpace,
+    "harness": Harness,
+}
+_MEMORY = tuple(f.name for f in dataclasses.fields(Memory))
+_FLOPS = tuple(f.name for f in dataclasses.fields(Flops))
+INTERVAL_SUFFIX = "_ci"
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """The typed record of one cell (see the module docstring)."""
+
+    key: str | None = None
+    run: str | None = None
+    config_hash: str | None = None
+    dataset: str | None = None
+    dataset_label: str | None = None
+    method: str | None = None
+    method_label: str | None = None
+    #: the released checkpoint the method entry named (`method.variant`), None for a method name
+    variant: str | None = None
+    checkpoint: str | None = None
+    checkpoint_file: str | None = None
+    checkpoint_strict: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+    clip_length: int | str | None = None
+    stride: int | None = None
+    resolution: int | None = None
+    device: str | None = None
+    dtype: str | None = None
+    isolated: bool = False
+    started: str | None = None
+    finished: str | None = None
+    status: str = "failed"
+    notes: str = ""
+    error: str | None = None
+    traceback: str | None = None
+    world_size: int = 1
+    results_path: str | None = None
+    num_videos: int | None = None
+    num_frames: int | None = None
+    num_predictions: int | None = None
+    #: metric name -> value (fractions; AP, AP50, ..., mAP, AP_occ_light...), top level in JSON
+    metrics: Mapping[str, float | None] = field(default_factory=dict)
+    #: metric name -> its bootstrap interval [low, high] (the JSON's `<metric>_ci`)
+    intervals: Mapping[str, list[float] | None] = field(default_factory=dict)
+    bootstrap: Bootstrap | None = None
+    video_matches_path: str | None = None
+    #: AP per category name (fractions; None where the category has no ground truth)
+    per_category_ap: Mapping[str, float | None] | None = None
+    #: AP50, and the AP50 each error type would add if fixed alone (`errors` command, TIDE)
+    error_breakdown: ErrorBreakdown | None = None
+    #: YouTube-VIS 2022 (a `ytvis2022` dataset): each set's statistics and videos, by set
+    #: (`S` short, `L` long); the 2022 figures (mAP, mAP_S, ..., AR10_L) are among the metrics
+    video_sets: Mapping[str, Mapping[str, Any]] | None = None
+    #: every summary line per group of categories (`dataset.category_groups`)
+    category_groups: Mapping[str, Mapping[str, float | None]] | None = None
+    speed: Speed = field(default_factory=Speed)
+    #: per protocol measured: its declaration and what this machine applied of it (its FPS is
+    #: `speed`'s); None for a record made before protocols
+    protocols: Mapping[str, ProtocolEntry] | None = None
+    stream: Stream | None = None
+    energy: Energy | None = None
+    #: the accuracy pass's own seconds (one pass over every video; not an FPS figure)
+    seconds_end_to_end: float | None = None
+    flops: Flops = field(default_factory=Flops)
+    memory: Memory = field(default_factory=Memory)
+    model_options: Mapping[str, Any] | None = None
+    backbone: str | None = None
+    execution: Execution | None = None
+    checkpoint_load: CheckpointLoad | None = None
+    environment: Environment | None = None
+    provenance: Provenance | None = None
+    label_space: LabelSpace | None = None
+    #: videos cut to their first N frames (long-video memory runs), None = whole videos
+    video_frames: int | None = None
+    harness: Harness | None = None
+    #: the resolved config of the run, whose hash is `config_hash`
+    config: Mapping[str, Any] | None = None
+    #: the dataset's identity, as the run folder's run.json holds it
+    dataset_identity: Mapping[str, Any] | None = None
+    #: seconds per phase of the cell (sweep/timings.py)
+    timings: Mapping[str, float] | None = None
+    #: which of repeated runs of one config this record is (set by a report that gathers them)
+    repeat: int | None = None
+    #: top-level keys vis-bench does not name, kept as written
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: the LAYOUT keys the record's line held: all for a record made now, fewer for an older one
+    written: frozenset[str] = field(default=frozenset(LAYOUT), repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def has(self, name: str) -> bool:
+        """Whether the record's line held the top-level field `name` (an older record lacks
+        some; a table shows a column only where some record has it)."""
+        return name in self.written
+
+    def metric(self, name: str) -> float | None:
+        """A metric's value (fraction), None where not measured."""
+        return self.metrics.get(name)
+
+    def interval(self, name: str) -> list[float] | None:
+        """A metric's bootstrap interval [low, high] as recorded (None: none)."""
+        return self.intervals.get(name)
+
+    @property
+    def non_default(self) -> list[str]:
+        """What of the cell's execution differed from its method's defaults (e.g. a fast path
+        off); such a cell's speed, GMACs and memory are not the default's."""
+        return list(self.execution.non_default or []) if self.execution is not None else []
+
+    def setting(self) -> Json:
+        """What a published entry is matched on (vis_bench.published.published_match)."""
+        return {
+            "method": self.method,
+            "variant": self.variant,
+            "dataset": self.dataset,
+            "model_options": self.model_options,
+            "options": self.options,
+            "clip_length": self.clip_length,
+            "stride": self.stride,
+            "resolution": self.resolution,
+        }
+
+    def with_config(self, config: Mapping[str, Any]) -> CellRecord:
+        """The record holding `config` (an older record's, read from its run folder)."""
+        return dataclasses.replace(self, config=config, written=self.written | {"config"})
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CellRecord:
+        """The record of a JSON line (any vis-bench's: absent fields take their defaults)."""
+        known = {k: data[k] for k in LAYOUT if k in data and k not in _ELSEWHERE}
+        for name, part in _PARTS.items():
+            if name in known:
+                known[name] = part.from_json(known[name])
+        speed = _speed_from_json(data)
+        protocols = data.get("protocols")
+        if isinstance(protocols, Mapping):
+            known["protocols"] = {
+                name: _entry_from_json(name, entry, speed) for name, entry in protocols.items()
+            }
+        metrics, intervals, extra = {}, {}, {}
+        for k, v in data.items():
+            if k in LAYOUT or k == REPEAT:
+                continue
+            if k.endswith(INTERVAL_SUFFIX):
+                intervals[k[: -len(INTERVAL_SUFFIX)]] = v
+            elif v is None or (isinstance(v, int | float) and not isinstance(v, bool)):
+                metrics[k] = v
+            else:
+                extra[k] = v
+        return cls(
+            **known,
+            metrics=metrics,
+            intervals=intervals,
+            speed=speed,
+            flops=Flops(**{k: data.get(k) for k in _FLOPS}),
+            memory=Memory(**{k: data.get(k) for k in _MEMORY}),
+            repeat=data.get(REPEAT),
+            extra=extra,
+            written=frozenset(k for k in LAYOUT if k in data),
+        )
+
+    def to_json(self) -> Json:
+        """The JSON line: every field the record holds (all for a record made now), the
+        metrics and their intervals at the top level, each repeated figure written back."""
+        out: Json = {}
+        for name in LAYOUT:
+            if name not in self.written:
+                continue
+            if name in _MEMORY:
+                out[name] = getattr(self.memory, name)
+            elif name in _FLOPS:
+                out[name] = getattr(self.flops, name)
+            elif name in _DERIVED:
+                out[name] = self._derived_json(name)
+            else:
+                value = getattr(self, name)
+                out[name] = _plain(value) if isinstance(value, Part) else _copy(value)
+        if self.repeat is not None:
+            out[REPEAT] = self.repeat
+        out.update(self.metrics)
+        out.update({f"{k}{INTERVAL_SUFFIX}": v for k, v in self.intervals.items()})
+        out.update(self.extra)
+        return out
+
+    def _derived_json(self, name: str) -> Any:
+        speed = self.speed
+        if name in PROTOCOL_FPS.values():
+            return getattr(speed, name)
+        if name == "load":
+            return _part_json(speed.load)
+        if name == "speed":
+            return _rounds_json(speed)
+        if self.protocols is None:  # "protocols"
+            return None
+        return {name: _entry_json(name, e, speed) for name, e in self.protocols.items()}
+
+
+def _copy(value: Any) -> Any:
+    """A mapping field as a plain dict (JSON data), other values as they are."""
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+#: top-level keys read into `speed` (or rebuilt from it): the FPS, the rounds, the load
+_DERIVED = frozenset({*PROTOCOL_FPS.values(), "speed", "load", "protocols"})
+#: top-level keys that are no attribute of the record itself (its speed's, memory's, FLOPs')
+_ELSEWHERE = _DERIVED | set(_MEMORY) | set(_FLOPS)
+
+
+def _speed_from_json(data: Mapping[str, Any]) -> Speed:
+    """The record's speed: its FPS figures, the rounds without the repeats of those figures."""
+    fps = {attr: data.get(attr) for attr in PROTOCOL_FPS.values()}
+    load = Load.from_json(data.get("load"))
+    rounds = data.get("speed")
+    if isinstance(rounds, Mapping):
+        repeats = {
+            "fps": fps["fps_end_to_end"],
+            "fps_model": fps["fps_model"],
+            "loaded": load.loaded if load is not None else None,
+        }
+        rounds = {k: v for k, v in rounds.items() if k not in repeats or v != repeats[k]}
+    return Speed(**fps, rounds=Rounds.from_json(rounds), load=load)
+
+
+def _rounds_json(speed: Speed) -> Json | None:
+    if speed.rounds is None:
+        return None
+    out = speed.rounds.to_json()
+    repeats = {
+        "fps": speed.fps_end_to_end,
+        "fps_model": speed.fps_model,
+        "loaded": speed.load.loaded if speed.load is not None else None,
+    }
+    return {**{k: v for k, v in repeats.items() if k not in out}, **out}
+
+
+def _entry_repeats(name: str, speed: Speed) -> Json:
+    """What a protocol entry repeats of the record's speed: its FPS, and for the protocols the
+    rounds time, the FPS range and the rounds."""
+    repeats: Json = {"fps": speed.fps(name)}
+    if speed.rounds is not None and name in PROTOCOL_RANGE:
+        repeats["range"] = getattr(speed.rounds, PROTOCOL_RANGE[name])
+        repeats["rounds"] = speed.rounds.rounds_timed
+    return repeats
+
+
+def _entry_from_json(name: str, entry: Any, speed: Speed) -> ProtocolEntry | None:
+    if not isinstance(entry, Mapping):
+        return None
+    repeats = _entry_repeats(name, speed)
+    return ProtocolEntry.from_json(
+        {k: v for k, v in entry.items() if k not in repeats or v != repeats[k]}
+    )
+
+
+def _entry_json(name: str, entry: ProtocolEntry | None, speed: Speed) -> Json | None:
+    if entry is None:
+        return None
+    out = entry.to_json()
+    return {**{k: v for k, v in _entry_repeats(name, speed).items() if k not in out}, **out}
