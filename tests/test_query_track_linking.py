@@ -45,13 +45,19 @@ class _Recorder:
         self.frames[frame] = {slot: float(mask[0, 0]) for slot, mask in masks.items()}
 
 
+def _every_slot(mean_logits: torch.Tensor) -> list[tuple[int, int, float]]:
+    return [(slot, 1, 0.5) for slot in range(len(mean_logits))]
+
+
 def test_embedding_association_undoes_each_clips_query_order():
     embeddings = torch.eye(3)
     sink = _Recorder()
-    linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [], [sink])
+    linker = QueryTrackLinker(EmbeddingAssociation(), _every_slot, [sink])
     linker.add_clip([0, 1], _clip([0, 1, 2], 2, embeddings))
     linker.add_clip([2, 3], _clip([2, 0, 1], 2, embeddings))
     linker.add_clip([3, 4], _clip([1, 2, 0], 2, embeddings))  # frame 3 again: kept as it was
+    assert sink.frames == {}  # held until the video's predictions are chosen
+    linker.finish()
     assert sorted(sink.frames) == [0, 1, 2, 3, 4]
     for frame in sink.frames.values():
         assert frame == {0: 1.0, 1: 2.0, 2: 3.0}  # slot i always holds track i
@@ -172,3 +178,41 @@ def test_encoded_frames_is_the_linkers_sink():
     linker.add_clip([0, 1], _clip([0, 1, 2], 2, torch.eye(3)))
     (track,) = linker.finish()
     assert (track.track_id, track.label, track.predictions) == (0, 1, [(1, 0.5)])
+
+
+def _linked(deferred_bytes: int, keep: list[int]) -> tuple[_Recorder, QueryTrackLinker]:
+    sink = _Recorder()
+    pick = lambda m: [(slot, 1, 0.5) for slot in keep]  # noqa: E731
+    linker = QueryTrackLinker(EmbeddingAssociation(), pick, [sink], deferred_bytes=deferred_bytes)
+    for first, order in ((0, [0, 1, 2]), (2, [2, 0, 1]), (4, [1, 2, 0])):
+        linker.add_clip([first, first + 1], _clip(order, 2, torch.eye(3)))
+    linker.finish()
+    return sink, linker
+
+
+def test_only_the_kept_slots_masks_are_finalised():
+    """As the authors' top-k before the masks: the slots no prediction keeps are never handed to
+    the sinks, and the kept ones get every frame."""
+    sink, linker = _linked(2**30, [2, 0, 2])
+    assert sink.frames == {t: {0: 1.0, 2: 3.0} for t in range(6)}
+    assert (linker.masks_finalised, linker.frames_finalised_early) == (12, 0)
+    assert linker.peak_bytes > 0 and not linker._held
+
+
+def test_held_masks_past_the_budget_are_finalised_for_every_slot():
+    """A frame's masks are 3 x 2 x 2 small integers, held in float16 (24 bytes): a 50-byte
+    budget holds two frames, the older ones are finalised for every slot, and the kept slots'
+    masks are the same either way."""
+    sink, linker = _linked(50, [1])
+    assert linker.frames_finalised_early == 4
+    assert sink.frames == {t: ({0: 1.0, 1: 2.0, 2: 3.0} if t < 4 else {1: 2.0}) for t in range(6)}
+    assert linker.masks_finalised == 4 * 3 + 2
+
+
+def test_masks_a_narrower_dtype_holds_exactly_are_kept_in_it():
+    from vis_bench.engine.query_tracks import _narrowed
+
+    halves = torch.randn(4, 8, 8).half().float()
+    assert _narrowed(halves).dtype == torch.float16
+    assert torch.equal(_narrowed(halves).float(), halves)
+    assert _narrowed(torch.randn(4, 8, 8) / 3).dtype == torch.float32

@@ -28,8 +28,10 @@ Four declarations, one per family of methods:
   rather than kept, so memory stays bounded whatever the video's length.
 
 Both query-track declarations (`QueryTracks`) are run by the engine's `QueryTrackLinker`: each
-frame is finalised (resized, thresholded, RLE-encoded) as soon as its clip is linked, so only the
-current clip's float masks are ever held. `WholeVideoRefinement` is run by the engine's
+frame's working-resolution masks are held until the video's predictions are chosen, and only the
+chosen slots' masks are then finalised (resized, thresholded, RLE-encoded), as the authors pick
+the top-k before making masks; the held masks are bounded per video (engine/query_tracks.py),
+never at the video's resolution. `WholeVideoRefinement` is run by the engine's
 `RefinedVideoLinker`, which finalises each frame as its second-pass masks arrive. What each
 declaration asks of the plugin class (the state parameters, the refinement hooks) is checked
 when the method is registered (capabilities.py).

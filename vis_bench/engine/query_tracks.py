@@ -6,14 +6,33 @@ returns every track of a clip in a `ClipResult` with `frame_logits` [T, N, K+1],
 `QueryTrackLinker` keeps N slots for the video: each clip's first frame the video has not seen yet is matched to the last frame seen
 (the previous clip's last frame, already in slot order), the clip's tracks are re-ordered into
 the slots, and for every new frame the slots' class logits are added (in frame order, so the mean
-equals a whole-video sum divided by the frame count) and their masks handed to the sinks, which
-resize and RLE-encode them at once. Frames a previous clip already covered (overlapping
-schedules) keep the first prediction. At the end the method picks the video's predictions from
-the mean logits (its `video_predictions`), e.g. the top 10 over (slot, class).
+equals a whole-video sum divided by the frame count). Frames a previous clip already covered
+(overlapping schedules) keep the first prediction. At the end the method picks the video's
+predictions from the mean logits (its `video_predictions`), e.g. the top 10 over (slot, class).
+
+Masks are finalised as the authors do it (`inference_video_vis`: the top-k first, then the masks
+of only those queries): a new frame's working-resolution masks of all N slots are held back, and
+when the video ends only the slots its predictions keep are handed to the sinks, which resize,
+threshold and RLE-encode them. The selection reads the mean logits alone, so the results are
+those of finalising every slot of every frame, with the full-resolution work of the slots no
+prediction keeps (90 of 100 for DVIS++, 190 of 200 for VidEoMT) left out.
+
+Memory: the held masks are at the working resolution (stride 4 of the input for the Mask2Former
+family and VidEoMT), never the video's. A frame's masks are kept in float16 or bfloat16 where that
+holds them exactly (a model run under autocast), else in their own dtype: a narrower copy of
+float32 logits would change the resized masks' thresholds, so the results would not be the
+method's. Which slots the video keeps cannot be known before its last frame (a slot's mean can
+still rise to the top), so no slot can be dropped early; instead the held masks are bounded by
+`DEFERRED_MASK_BYTES` per video: past it, the oldest held frames are finalised for every slot at
+once, as every frame was before (the same results, the full cost for those frames only). A long
+video thus holds at most that many bytes of float masks, whatever its length; a short one (and
+every video of the default and YouTube-VIS-length runs at the small resolutions) has all its
+frames finalised for the kept slots only.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +42,14 @@ from vis_bench.api.linking import CarriedState, EmbeddingAssociation, VideoPredi
 from vis_bench.api.output import TrackSummary
 from vis_bench.api.plugin import ClipResult
 from vis_bench.engine.stitching import FrameSink
+
+#: working-resolution mask bytes one video's linker holds back at most (see the module
+#: docstring): 128 MiB is about 12 frames of DVIS++ R50 (100 queries) at 480 px, 44 at 240 px
+DEFERRED_MASK_BYTES = 128 * 2**20
+#: the narrower dtypes a frame's masks are kept in where they hold them exactly
+NARROW_DTYPES = (torch.float16, torch.bfloat16)
+#: elements compared before the whole frame, so a float32 model's masks are refused cheaply
+_PROBE = 4096
 
 
 @dataclass
@@ -40,6 +67,7 @@ class QueryTrackLinker:
         association: EmbeddingAssociation | CarriedState,
         video_predictions: VideoPredictions,
         sinks: Sequence[FrameSink] = (),
+        deferred_bytes: int = DEFERRED_MASK_BYTES,
     ) -> None:
         self.association = association
         self.video_predictions = video_predictions
@@ -53,6 +81,14 @@ class QueryTrackLinker:
         self.threshold = 0.0
         self.peak_tensors = 0
         self.peak_bytes = 0
+        #: the masks held back: (frame, [N, h, w] in slot order, their dtype, threshold)
+        self._held: deque[tuple[int, torch.Tensor, torch.dtype, float]] = deque()
+        self._held_bytes = 0
+        self.deferred_bytes = int(deferred_bytes)
+        #: frames finalised for every slot because the held masks outgrew `deferred_bytes`
+        self.frames_finalised_early = 0
+        #: (frame, slot) masks handed to the sinks
+        self.masks_finalised = 0
 
     def seen_frames(self, frames: Sequence[int]) -> int:
         """How many of a clip's frames (ascending video indices) earlier clips already covered:
@@ -78,19 +114,39 @@ class QueryTrackLinker:
             logits = result.frame_logits[i][order].float()
             self.logit_sum = logits if self.logit_sum is None else self.logit_sum + logits
             self.frames_seen += 1
-            slots = masks[order, i]
-            for sink in self.sinks:
-                sink.frame_final(
-                    frames[i], {slot: slots[slot] for slot in range(len(order))}, self.threshold
-                )
+            self._hold(frames[i], masks[order, i])
         self.last_embeddings = embeddings[new[-1]][order]
         self.last_frame = frames[new[-1]]
         self._note_peak(masks, result.frame_logits, embeddings)
+        while self._held_bytes > self.deferred_bytes and self._held:
+            frame, held, dtype, threshold = self._held.popleft()
+            self._held_bytes -= _nbytes(held)
+            self._finalise(frame, held, dtype, threshold, range(held.shape[0]))
+            self.frames_finalised_early += 1
+
+    def _hold(self, frame: int, masks: torch.Tensor) -> None:
+        """Hold a new frame's masks [N, h, w] (slot order) back until the video's end."""
+        dtype = masks.dtype
+        self._held.append((frame, _narrowed(masks), dtype, self.threshold))
+        self._held_bytes += _nbytes(self._held[-1][1])
+
+    def _finalise(
+        self, frame: int, masks: torch.Tensor, dtype: torch.dtype, threshold: float, slots
+    ) -> None:
+        """The sinks finalise the frame's masks of `slots`, in their own dtype again."""
+        slots = list(slots)
+        if not slots:
+            return
+        masks = masks.to(dtype)
+        for sink in self.sinks:
+            sink.frame_final(frame, {slot: masks[slot] for slot in slots}, threshold)
+        self.masks_finalised += len(slots)
 
     def _note_peak(self, *tensors: torch.Tensor) -> None:
         held = [t for t in (*tensors, self.logit_sum, self.last_embeddings) if t is not None]
-        self.peak_tensors = max(self.peak_tensors, len(held))
-        self.peak_bytes = max(self.peak_bytes, sum(t.numel() * t.element_size() for t in held))
+        self.peak_tensors = max(self.peak_tensors, len(held) + len(self._held))
+        held_bytes = sum(_nbytes(t) for t in held) + self._held_bytes
+        self.peak_bytes = max(self.peak_bytes, held_bytes)
 
     def mean_logits(self) -> torch.Tensor:
         """Each slot's class logits averaged over the video's frames."""
@@ -99,7 +155,8 @@ class QueryTrackLinker:
         return self.logit_sum / self.frames_seen
 
     def finish(self) -> list[SelectedTrack]:
-        """The method's predictions of the video, one entry per prediction."""
+        """The method's predictions of the video, one entry per prediction; the held frames'
+        masks of the slots they keep are handed to the sinks (and dropped)."""
         if self.logit_sum is None:
             return []
         selected = []
@@ -113,7 +170,32 @@ class QueryTrackLinker:
                     predictions=[(int(category), float(score))],
                 )
             )
+        kept = sorted({track.track_id for track in selected})
+        while self._held:
+            frame, held, dtype, threshold = self._held.popleft()
+            self._held_bytes -= _nbytes(held)
+            self._finalise(frame, held, dtype, threshold, kept)
         return selected
+
+
+def _nbytes(tensor: torch.Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
+
+
+def _narrowed(masks: torch.Tensor) -> torch.Tensor:
+    """`masks` in the first of `NARROW_DTYPES` that holds every value exactly (the values of a
+    model run under autocast), else `masks` itself."""
+    if masks.dtype != torch.float32 or masks.numel() == 0:
+        return masks
+    flat = masks.reshape(-1)
+    for dtype in NARROW_DTYPES:
+        probe = flat[:_PROBE]
+        if not torch.equal(probe.to(dtype).to(masks.dtype), probe):
+            continue
+        narrow = masks.to(dtype)
+        if torch.equal(narrow.to(masks.dtype), masks):
+            return narrow
+    return masks
 
 
 def _check_query_tracks(result: ClipResult, frames: int) -> None:
