@@ -176,3 +176,19 @@ def test_the_offline_state_holds_queries_not_feature_maps():
     masks = plugin.refined_masks(frames[1:3], refinement, [1, 2])
     assert masks.shape == (len(refinement.slots), 2, 16, 16)  # padded to 64 x 64
     assert np.isfinite(masks.numpy()).all()
+
+
+def test_the_refiners_last_output_in_chunks_is_its_whole_forwards():
+    """`last_output` (chunks of tracks, then of frames; memory flat with the video's length)
+    gives `forward(...)[-1]` bit for bit, whatever the chunk size."""
+    from vis_bench.methods.families.dvis.refiner import TemporalRefiner, _chunks
+
+    torch.manual_seed(0)
+    refiner = TemporalRefiner(64, 128, 4, 2, 32, 5).eval()
+    tracks, frames = torch.randn(41, 30, 64), torch.randn(41, 30, 64)
+    with torch.no_grad():
+        whole = refiner(tracks, frames)[-1]
+        for rows in (1, 300, 1000, 10**6):
+            assert torch.equal(refiner.last_output(tracks, frames, rows), whole)
+    assert [(s.start, s.stop) for s in _chunks(7, 3, 100)] == [(0, 3), (3, 7)]
+    assert [(s.start, s.stop) for s in _chunks(5, 1, 1)] == [(0, 5)]

@@ -62,9 +62,13 @@ class RefinedVideo:
 
 
 def refine(refiner: TemporalRefiner, video: GatheredVideo) -> RefinedVideo:
-    """The refiner over every frame at once (its last layer, as the authors predict at test)."""
-    outputs = refiner(torch.stack(video.instance_embeds), torch.stack(video.frame_embeds))
-    normed = refiner.decoder_norm(outputs[-1:])
+    """The refiner over every frame at once (its last layer, as the authors predict at test),
+    in chunks of tracks or frames whose temporaries do not grow with the video
+    (`TemporalRefiner.last_output`): what grows is the gathered T x Q x 2C inputs only."""
+    output = refiner.last_output(
+        torch.stack(video.instance_embeds), torch.stack(video.frame_embeds)
+    )
+    normed = refiner.decoder_norm(output[None])
     logits = refiner.class_logits(normed)[0]
     return RefinedVideo(normed[0], logits, torch.stack(video.tracker_logits).mean(0))
 

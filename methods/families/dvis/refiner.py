@@ -28,6 +28,12 @@ from vis_bench.methods.families.mask2former.masked_decoder import (
     SelfAttentionLayer,
 )
 
+#: (frame, track) rows a chunk of `TemporalRefiner.last_output` covers: its FFN's widest
+#: temporary is rows x DIM_FEEDFORWARD floats (32 MiB at the R50 configs' 2048)
+CHUNK_ROWS = 4096
+#: the fewest rows a chunk has (`_chunks`)
+MIN_CHUNK_ROWS = 256
+
 
 def short_aggregation(channels: int) -> nn.Sequential:
     """Conv1d k5 -> ReLU -> Conv1d k3 over time, 'same' length with replicate padding."""
@@ -76,13 +82,7 @@ class TemporalRefiner(nn.Module):
 
     def layer(self, i: int, output: torch.Tensor, frame_embeds: torch.Tensor) -> torch.Tensor:
         """Layer i on tracks [T, Q, 2C] with the frames' segmenter queries [T, Q', 2C]."""
-        time_major = self.transformer_time_self_attention_layers[i](output)  # over T per track
-        channels = time_major.permute(1, 2, 0)  # [Q, 2C, T]
-        mixed = self.conv_short_aggregate_layers[i](channels) + channels
-        output = self.conv_norms[i](mixed.transpose(1, 2)).transpose(0, 1)  # [T, Q, 2C]
-        objects = self.transformer_obj_self_attention_layers[i](output.transpose(0, 1))
-        attended = self.transformer_cross_attention_layers[i](objects, frame_embeds.transpose(0, 1))
-        return self.transformer_ffn_layers[i](attended).transpose(0, 1)
+        return self.frame_part(i, self.time_part(i, output), frame_embeds)
 
     def forward(self, instance_embeds: torch.Tensor, frame_embeds: torch.Tensor) -> torch.Tensor:
         """Tracks [T, Q, 2C] and segmenter queries [T, Q', 2C] of a whole video -> each layer's
@@ -94,6 +94,44 @@ class TemporalRefiner(nn.Module):
             outputs.append(output)
         return torch.stack(outputs)
 
+    def last_output(
+        self, instance_embeds: torch.Tensor, frame_embeds: torch.Tensor, rows: int = CHUNK_ROWS
+    ) -> torch.Tensor:
+        """`forward(...)[-1]` [T, Q, 2C] (what inference reads) with memory bounded whatever the
+        video's length: only the current layer's output is kept, and each layer runs in chunks
+        of about `rows` (frame, track) rows: its attention over time and its temporal
+        convolution (each track alone) a few tracks at a time, the rest of it (each frame alone)
+        a few frames at a time. Every chunk computes what the whole layer computes for its
+        tracks or frames, so the output is the same; the temporaries (the FFN's 4x-wide
+        activations, the attention's projections) are those of a chunk, not of T x Q rows."""
+        frames, tracks = int(instance_embeds.shape[0]), int(instance_embeds.shape[1])
+        output = instance_embeds
+        for i in range(self.num_layers):
+            mixed = torch.empty_like(output)
+            for picked in _chunks(tracks, rows // max(frames, 1), frames):
+                # contiguous as the whole tensor is: the same kernels for every row
+                mixed[:, picked] = self.time_part(i, output[:, picked].contiguous())
+            output = torch.empty_like(mixed)
+            for picked in _chunks(frames, rows // max(tracks, 1), tracks):
+                output[picked] = self.frame_part(i, mixed[picked], frame_embeds[picked])
+            del mixed
+        return output
+
+    def time_part(self, i: int, output: torch.Tensor) -> torch.Tensor:
+        """Layer i's attention over time, temporal convolution and its norm, each track alone:
+        tracks [T, q, 2C] -> [T, q, 2C]."""
+        time_major = self.transformer_time_self_attention_layers[i](output)  # over T per track
+        channels = time_major.permute(1, 2, 0)  # [q, 2C, T]
+        mixed = self.conv_short_aggregate_layers[i](channels) + channels
+        return self.conv_norms[i](mixed.transpose(1, 2)).transpose(0, 1)
+
+    def frame_part(self, i: int, output: torch.Tensor, frame_embeds: torch.Tensor) -> torch.Tensor:
+        """The rest of layer i, each frame alone: attention among its tracks, cross-attention to
+        its segmenter queries, FFN: tracks [t, Q, 2C], queries [t, Q', 2C] -> [t, Q, 2C]."""
+        objects = self.transformer_obj_self_attention_layers[i](output.transpose(0, 1))
+        attended = self.transformer_cross_attention_layers[i](objects, frame_embeds.transpose(0, 1))
+        return self.transformer_ffn_layers[i](attended).transpose(0, 1)
+
     def class_logits(self, normed: torch.Tensor) -> torch.Tensor:
         """Normed outputs [L', T, Q, 2C] -> one logit vector per track [L', Q, K+1]: the
         activation-weighted mean over the frames (`pred_class`)."""
@@ -104,3 +142,17 @@ class TemporalRefiner(nn.Module):
         """Normed outputs [..., T, Q, 2C] of some frames, their raw mask features [T, C, h, w]
         -> mask logits [..., T, Q, h, w]."""
         return torch.einsum("...tqc,tchw->...tqhw", self.mask_embed(normed), mask_features)
+
+
+def _chunks(length: int, size: int, width: int) -> list[slice]:
+    """0..length-1 in consecutive slices of `size` elements or a few more, each element `width`
+    rows of the chunk's matrix products, no slice under `MIN_CHUNK_ROWS` rows or of a single
+    element (unless the whole is): CPU matrix products of a handful of rows (and attention over
+    a batch of one) take other kernels than larger ones, whose results can differ from the whole
+    tensor's in the last bits; from a few dozen rows on, each row's result is the same."""
+    size = max(2, size, -(-MIN_CHUNK_ROWS // max(width, 1)))
+    starts = list(range(0, length, size))
+    last = length - starts[-1] if starts else 0
+    if len(starts) > 1 and (last == 1 or last * width < MIN_CHUNK_ROWS):
+        starts.pop()
+    return [slice(a, b) for a, b in zip(starts, [*starts[1:], length], strict=True)]
