@@ -42,9 +42,19 @@ def _plugin(method: str):
     return plugin, plugin.preprocess(frames, 96)
 
 
-def _close(got: torch.Tensor, expected: torch.Tensor) -> None:
-    scale = float(expected.abs().max()) if expected.numel() else 1.0
+def _close(got: torch.Tensor, expected: torch.Tensor, scale: float | None = None) -> None:
+    if scale is None:
+        scale = float(expected.abs().max()) if expected.numel() else 1.0
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5 * (scale or 1.0))
+
+
+def _scale(name: str, plain: dict[str, torch.Tensor]) -> float | None:
+    """The tolerance scale of an output: mask probabilities are the sigmoid of the mask logits,
+    whose slope is at most 1/4, so they are held to the logits' tolerance over four (their own
+    largest value, 1, would hold them a 250-times tighter bound than the logits they come from)."""
+    if name == "masks" and "mask_logits" in plain:
+        return float(plain["mask_logits"].abs().max()) / 4
+    return None
 
 
 def _outputs(plugin, clip: torch.Tensor, paths: FastPaths) -> dict[str, torch.Tensor]:
@@ -70,6 +80,6 @@ def test_every_fast_path_on_equals_all_off(method):
     assert plain and fast.keys() == plain.keys()
     for name in plain:
         if plain[name].is_floating_point():
-            _close(fast[name], plain[name])
+            _close(fast[name], plain[name], _scale(name, plain))
         else:  # labels, kept query indices
             assert torch.equal(fast[name], plain[name]), name

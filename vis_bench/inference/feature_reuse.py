@@ -16,14 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vis_bench.api.linking import gives_each_frame_once
 from vis_bench.api.per_frame import has_per_frame_stages
 from vis_bench.api.plugin import MethodPlugin
 from vis_bench.engine.schedule import last_clip_of_frames
 
 
+def can_reuse_features(plugin: MethodPlugin, enabled: bool) -> bool:
+    """Whether a method's per-frame stages can be reused: asked for, declared, and the method is
+    given frames more than once (one given each frame once, `gives_each_frame_once`, computes
+    every frame once without a cache, and in the same batches with reuse on or off)."""
+    linking = plugin.spec.linking
+    return enabled and has_per_frame_stages(plugin) and not gives_each_frame_once(linking)
+
+
 def reuses_features(plugin: MethodPlugin, windows: list[range], enabled: bool) -> bool:
-    """Whether the runner reuses frames: asked for, declared, and some frame is in two clips."""
-    return enabled and has_per_frame_stages(plugin) and len(windows) > 1
+    """Whether the runner reuses frames: it can (`can_reuse_features`) and some frame is in
+    two clips."""
+    return can_reuse_features(plugin, enabled) and len(windows) > 1
 
 
 @dataclass

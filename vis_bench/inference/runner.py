@@ -32,7 +32,6 @@ from vis_bench.api.linking import (
     links_query_tracks,
     video_predictions,
 )
-from vis_bench.api.per_frame import has_per_frame_stages
 from vis_bench.api.plugin import MethodPlugin
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.engine.finalise import EncodedFrames, TrackPostprocessing
@@ -40,7 +39,12 @@ from vis_bench.engine.query_tracks import QueryTrackLinker, selected_track_predi
 from vis_bench.engine.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.engine.schedule import clip_windows
 from vis_bench.engine.stitching import ClipStitcher
-from vis_bench.inference.feature_reuse import FrameFeatureCache, ReuseCounts, reuses_features
+from vis_bench.inference.feature_reuse import (
+    FrameFeatureCache,
+    ReuseCounts,
+    can_reuse_features,
+    reuses_features,
+)
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
@@ -259,7 +263,7 @@ def run_method(
     round that has covered enough frames and seconds). `single_clip`: afterwards, time
     `infer_clip` alone on the first clip `repeats` times (a separate measurement).
     """
-    outcome = RunOutcome(feature_reuse=feature_reuse and has_per_frame_stages(plugin))
+    outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     plugin.to(device)
     outcome.harness.exclude = exclude
     clips = prefetched_clips(
