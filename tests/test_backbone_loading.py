@@ -64,6 +64,7 @@ def _all_loaded(model: torch.nn.Module) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_seqformer_swin_l_release_loads_strictly(golden_dir, tmp_path):
     path = _release_file(golden_dir, "seqformer_swinl", tmp_path)
     plugin = _empty_plugin(SeqFormerPlugin, {"backbone": "swin_l"})
@@ -85,6 +86,7 @@ def test_seqformer_swin_l_runs_a_small_clip():
     assert torch.isfinite(result.mask_logits).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["64x4d", "32x8d"])
 def test_resnext_releases_load_strictly_into_their_variant_only(golden_dir, tmp_path, variant):
     path = _release_file(golden_dir, f"seqformer_x101_{variant}", tmp_path)
@@ -97,6 +99,7 @@ def test_resnext_releases_load_strictly_into_their_variant_only(golden_dir, tmp_
         wrong.load_checkpoint(str(path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("stem", "depth"), [("mssts_swinl", 3), ("mssts_swinl_inference6x6", 6)])
 def test_mssts_swin_l_releases_of_both_depths_load_strictly(golden_dir, tmp_path, stem, depth):
     path = _release_file(golden_dir, stem, tmp_path)

@@ -155,6 +155,7 @@ def test_every_registered_method_agrees_with_its_spec():
         check_capabilities(registry.get_method(name))
 
 
+@pytest.mark.slow
 def test_loading_every_method_loads_no_parity_code():
     """A spec names its parity check as "module:function": building and running a method never
     imports the parity layer, nor any module of a method that uses it."""

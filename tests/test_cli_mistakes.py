@@ -103,6 +103,7 @@ def test_a_bad_option_names_the_method_entry(config, capsys):
     assert "methods[0].options.labl" in _error(capsys)
 
 
+@pytest.mark.slow
 def test_a_run_with_a_failed_cell_exits_1_and_shows_the_reason(config, capsys):
     path = config([{"name": "toy"}, {"name": "toy", "options": {"fail_build": True}}])
     assert main(["run", "--config", str(path)]) == 1
@@ -111,11 +112,13 @@ def test_a_run_with_a_failed_cell_exits_1_and_shows_the_reason(config, capsys):
     assert "1 of 2 cells failed" in out
 
 
+@pytest.mark.slow
 def test_a_scalar_where_a_list_is_expected(config):
     path = config([{"name": "toy"}])
     assert main(["run", "--config", str(path), "--set", "sweep.clip_length=3"]) == 0
 
 
+@pytest.mark.slow
 def test_a_run_folder_of_another_dataset_is_refused_with_the_way_out(config, capsys, tmp_path):
     path = config([{"name": "toy"}])
     assert main(["run", "--config", str(path)]) == 0

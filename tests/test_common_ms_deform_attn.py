@@ -70,6 +70,7 @@ def test_core_matches_naive_bilinear_loop():
     torch.testing.assert_close(got.double(), expected, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_core_reads_zeros_outside_and_exact_values_at_pixel_centres():
     value, shapes, starts, locations, weights = _random_inputs(1)
     weights.zero_()

@@ -152,6 +152,7 @@ def test_the_published_2022_number_stands_beside_a_matching_cell(scored):
     assert "42.6 (AP_L)" in tables  # the model zoo's AP^L, compared with the cell's AP_L
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_on_the_importers_folder(tmp_path):
     generate_dataset(tmp_path / "synth", videos=2, seed=3, max_frames=9)
     gt = tmp_path / "synth" / "annotations.json"

@@ -86,6 +86,7 @@ def _both(plugin, source, clip_length, stride, resolution):
     return runs[True], runs[False]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PER_FRAME)
 @pytest.mark.parametrize("clip_length, stride", SCHEDULES)
 def test_reuse_equals_recomputing_on_a_small_model(two_threads, name, clip_length, stride):

@@ -183,6 +183,7 @@ def _sweep_config(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_sweep_writes_each_cell_once_mapped_and_reads_it_once(monkeypatch, tmp_path):
     reads = _count_reads(monkeypatch, [scoring, sweep_run])
     writes: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
@@ -41,6 +42,7 @@ def test_it_is_listed_with_its_declaration(capsys):
     assert "training: yes" in out
 
 
+@pytest.mark.slow
 def test_it_trains_for_a_few_steps_and_its_checkpoint_sweeps(tmp_path):
     config = TrainConfig(
         name="toy",

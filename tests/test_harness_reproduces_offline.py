@@ -57,6 +57,7 @@ def ifc():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("window, stride", [("all", None), (3, 1), (4, 2)])
 def test_ifc_harness_loop_equals_authors_loop(ifc, window, stride):
     frames = _smooth_video(7, 48, 64)
@@ -97,6 +98,7 @@ def seqformer():
     )
 
 
+@pytest.mark.slow
 def test_seqformer_whole_video_through_the_harness_equals_inference_py(seqformer):
     from vis_bench.methods.families.seqformer.postprocess import video_results
 

@@ -99,6 +99,7 @@ def test_cut_videos_need_ap_off_and_schedules_may_name_one_clip():
     assert whole.key("d") != cut.key("d") and cut.label().endswith("36f")
 
 
+@pytest.mark.slow
 def test_a_sweep_over_video_lengths_records_the_harness_share(tmp_path):
     cfg = _config(clip_schedule=[[2, 1], ["all"]], video_frames=[3, 5])
     records = run_sweep(cfg, MemorySource(lengths=(6, 9)), tmp_path, log=lambda s: None)

@@ -76,6 +76,7 @@ def test_a_method_with_deformable_attention_names_the_core_that_ran():
     assert execution_info(toy.ToyPlugin.build({})) == {}
 
 
+@pytest.mark.slow
 def test_a_record_names_the_fast_paths_and_those_that_were_off(monkeypatch):
     """Two plugins, paths all on and one off: the execution info tells the records apart."""
     from vis_bench.methods.common.fast_paths import ENV_VAR, FastPaths

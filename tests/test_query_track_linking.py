@@ -110,6 +110,7 @@ def test_a_stateful_method_is_not_given_a_frame_twice(monkeypatch):
     assert linker.seen_frames(range(4, 7)) == 2
 
 
+@pytest.mark.slow
 def test_the_stateful_toy_is_listed_trained_and_swept(tmp_path, capsys):
     assert main(["methods", "toy-stateful"]) == 0
     assert "linking: state carried by the method from clip to clip" in capsys.readouterr().out

@@ -37,6 +37,7 @@ def tiny_config(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_run_writes_records_reports_and_scores(tiny_config, tmp_path, capsys):
     assert main(["run", "--config", str(tiny_config)]) == 0
     out = capsys.readouterr().out

@@ -148,6 +148,7 @@ def test_each_cell_without_a_result_is_listed_with_why(tmp_path, state, alive, e
     assert [(c.key, c.status, c.reason) for c in unfinished][-1] == ("c", "failed", "out of memory")
 
 
+@pytest.mark.slow
 def test_every_page_of_an_interrupted_run_lists_its_missing_cells(tmp_path):
     """A run whose sweep was interrupted after its first cell: the tables, the leaderboard (md,
     csv, json, latex), cells.csv and the HTML page's leaderboard all say so."""

@@ -159,6 +159,7 @@ def _stitcher_peak(length: int, streaming: bool) -> tuple[int, int]:
     return stitcher.peak_tensors, stitcher.peak_bytes
 
 
+@pytest.mark.slow
 def test_stitcher_memory_is_constant_in_video_length_under_t5_s1():
     peaks = {length: _stitcher_peak(length, streaming=True) for length in (12, 48, 192)}
     assert len(set(peaks.values())) == 1, peaks

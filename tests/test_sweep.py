@@ -62,6 +62,7 @@ def test_a_scalar_is_accepted_where_a_list_is_expected():
     assert cfg.sweep.clip_length == [5] and cfg.sweep.resolution == [64]
 
 
+@pytest.mark.slow
 def test_failing_cell_is_recorded_and_sweep_goes_on(tmp_path):
     cfg = config()
     records = run_sweep(cfg, MemorySource(), tmp_path, **QUIET)
@@ -86,6 +87,7 @@ def test_failing_cell_is_recorded_and_sweep_goes_on(tmp_path):
     assert [r["key"] for r in latest] == [r["key"] for r in records]
 
 
+@pytest.mark.slow
 def test_records_carry_what_ran_and_the_run_folder_can_be_read_back(tmp_path):
     records = run_sweep(config(methods=[{"name": "toy"}]), MemorySource(), tmp_path, **QUIET)
     record = records[0]
@@ -137,6 +139,7 @@ def test_every_way_a_cell_can_die_is_recorded_and_the_sweep_goes_on(tmp_path):
         assert reason in record["error"], record["error"]
 
 
+@pytest.mark.slow
 def test_a_cell_running_past_its_timeout_is_stopped(tmp_path):
     cfg = config(
         methods=[{"name": "toy", "options": {"misbehave": "hang"}}, {"name": "toy"}],

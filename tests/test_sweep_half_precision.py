@@ -26,6 +26,7 @@ TINY_SEQFORMER = {
 EXPECTED_CORE = ["compiled-cpu"] if shutil.which("c++") or shutil.which("g++") else ["reference"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 def test_a_half_precision_cell_runs_the_compiled_kernel_and_records_it(tmp_path, dtype):
     config = parse_config(

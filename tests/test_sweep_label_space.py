@@ -37,6 +37,7 @@ def _run(config, tmp_path):
     return run_sweep(config, open_source(config.dataset), tmp_path / "run", log=lambda s: None)
 
 
+@pytest.mark.slow
 def test_the_same_label_space_runs(tmp_path):
     (record,) = _run(_config(tmp_path, label_space="synthetic"), tmp_path)
     assert record["status"] == "ok"
@@ -58,6 +59,7 @@ def test_an_unknown_label_space_is_a_config_error(tmp_path):
         resolve_methods(_config(tmp_path, label_space="coco"))
 
 
+@pytest.mark.slow
 def test_mapping_by_name_renumbers_and_drops_with_a_note(tmp_path):
     # YouTube-VIS 2019 class 1 is "person": no synthetic class has that name, so the toy's
     # label-1 predictions are dropped, unless an alias names its counterpart

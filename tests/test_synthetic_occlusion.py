@@ -132,6 +132,7 @@ def test_occluded_split_scores_through_the_ovis_metric(occluded, tmp_path):
     assert stats == evaluate_files(gt_path, results).stats
 
 
+@pytest.mark.slow
 def test_sweep_over_an_occluded_split_records_the_breakdown(occluded, tmp_path):
     config = parse_config(
         {

@@ -54,6 +54,7 @@ def _config(tmp_path, method: str, iterations: int = 4, **extra) -> TrainConfig:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", TRAINABLE)
 def test_each_method_trains_and_its_weights_load_from_the_checkpoint_alone(tmp_path, method):
     config = _config(tmp_path, method, iterations=3)
@@ -221,6 +222,7 @@ def _backbone_prefix(plugin) -> str:
     return next(f"{name}." for name, sub in plugin.model.named_modules() if sub is module)
 
 
+@pytest.mark.slow
 def test_pretrained_backbone_fits_every_method_and_carries_trained_statistics(tmp_path):
     from vis_bench.train.pretrain import load_pretrain_config, pretrain_backbone
 

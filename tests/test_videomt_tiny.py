@@ -33,6 +33,7 @@ def tiny_and_source():
     return plugin, open_source(config.dataset, config.source)
 
 
+@pytest.mark.slow
 def test_one_frame_at_a_time_and_the_whole_video_give_the_same_results(tiny_and_source):
     plugin, source = tiny_and_source
     assert plugin.load_report is not None and not plugin.load_report.partial

@@ -158,6 +158,7 @@ def _train_step(config: ViTAdapterConfig, state: dict | None) -> ViTAdapter:
     return model
 
 
+@pytest.mark.slow
 def test_frozen_vit_gets_no_gradient_and_checkpointing_changes_no_gradient():
     recomputed = _train_step(_small_config(with_cp=True), None)
     kept = _train_step(_small_config(with_cp=False), recomputed.state_dict())

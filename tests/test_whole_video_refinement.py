@@ -78,6 +78,7 @@ def test_second_pass_windows_cover_each_frame_once():
     assert refinement_windows(0, 3) == []
 
 
+@pytest.mark.slow
 def test_the_refining_toy_is_listed_and_swept(tmp_path, capsys):
     assert main(["methods", "toy-refining"]) == 0
     assert "whole video refined at its end" in capsys.readouterr().out
