@@ -178,21 +178,24 @@ def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):
             **record,
             "key": "k1",
             "started": "2026-01-01T10:00:00",
-            "finished": "2026-01-01T10:00:50",
+            "finished": "2026-01-01T11:05:00",
+            "timings": {"accuracy_pass": 40.0, "timed_rounds": 10.0},
         },
         {
             **record,
             "key": "k2",
             "clip_length": 5,
-            "started": "2026-01-01T11:00:00",
-            "finished": "2026-01-01T11:01:00",
+            "started": "2026-01-01T10:01:00",
+            "finished": "2026-01-01T11:05:00",
+            "timings": {"accuracy_pass": 45.0, "timed_rounds": 15.0},
         },
     ]
     path = tmp_path / "results/default_run/records.jsonl"
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
-    # the sum of the cells (50 s + 60 s), not the span from the first start to the last end
+    # the sum of the cells' phases (50 s + 60 s), not their start-to-end spans, which the
+    # interleaved timed rounds stretch to the end of the sweep
     assert "its 2 cells took 1 min 50 s in all" in text
 
 

@@ -294,23 +294,17 @@ def _phase_line(records: list[dict[str, Any]]) -> str:
 
 
 def _cells_time(records: list[dict[str, Any]]) -> str:
-    """ ", its N cells took X min Y s in all" from each record's start and end (whole seconds),
-    or "" when a record lacks them. The sum of the cells, not the command's wall time: start-up
-    and dataset generation are not in any record."""
-    from datetime import datetime
-
+    """ ", its N cells took X min Y s in all": the sum of each record's phases (sweep/timings.py),
+    or "" when a record lacks them. A cell's start and end no longer bound its work: its timed
+    rounds are interleaved with the other cells' until the sweep ends. The sum of the cells, not
+    the command's wall time: start-up and dataset generation are not in any record."""
     try:
-        seconds = sum(
-            (
-                datetime.fromisoformat(r["finished"]) - datetime.fromisoformat(r["started"])
-            ).total_seconds()
-            for r in records
-        )
-    except (KeyError, TypeError, ValueError):
+        seconds = sum(sum(float(v) for v in r["timings"].values()) for r in records)
+    except (KeyError, TypeError, ValueError, AttributeError):
         return ""
     minutes, rest = divmod(round(seconds), 60)
     return (
-        f"; its {len(records)} cells took {minutes} min {rest} s in all (each cell's start to end)"
+        f"; its {len(records)} cells took {minutes} min {rest} s in all (the sum of their phases)"
     )
 
 
