@@ -15,11 +15,11 @@ of only those queries): a new frame's working-resolution masks of all N slots ar
 when the video ends only the slots its predictions keep are handed to the sinks, which resize,
 threshold and RLE-encode them. The selection reads the mean logits alone, so the results are
 those of finalising every slot of every frame, with the full-resolution work of the slots no
-prediction keeps (90 of 100 for DVIS++, 190 of 200 for VidEoMT) left out.
+prediction keeps (90 of 100 slots for a method keeping 10 of 100 queries) left out.
 
-Memory: the held masks are at the working resolution (stride 4 of the input for the Mask2Former
-family and VidEoMT), never the video's. A frame's masks are kept in float16 or bfloat16 where that
-holds them exactly (a model run under autocast), else in their own dtype: a narrower copy of
+Memory: the held masks are at the working resolution (a quarter of the input's side for the
+query-track methods in the tree), never the video's. A frame's masks are kept in float16 or
+bfloat16 where that holds them exactly (a model run under autocast), else in their own dtype: a narrower copy of
 float32 logits would change the resized masks' thresholds, so the results would not be the
 method's. Which slots the video keeps cannot be known before its last frame (a slot's mean can
 still rise to the top), so no slot can be dropped early; instead the held masks are bounded by
@@ -44,7 +44,7 @@ from vis_bench.api.plugin import ClipResult
 from vis_bench.engine.stitching import FrameSink
 
 #: working-resolution mask bytes one video's linker holds back at most (see the module
-#: docstring): 128 MiB is about 12 frames of DVIS++ R50 (100 queries) at 480 px, 44 at 240 px
+#: docstring): 128 MiB is about 12 frames of 100 queries' masks at 480 px, 44 at 240 px
 DEFERRED_MASK_BYTES = 128 * 2**20
 #: the narrower dtypes a frame's masks are kept in where they hold them exactly
 NARROW_DTYPES = (torch.float16, torch.bfloat16)

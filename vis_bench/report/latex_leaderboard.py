@@ -56,12 +56,17 @@ COLUMN_NOTES = {
     "FPS": "frames per second end to end (frames / the wall time of one pass from the frames "
     "to every video's final masks), the median of the cell's timed rounds, on `machine`",
     "fps_low, fps_high": "the slowest and fastest timed round's FPS",
-    "FPS_vs_next": "FPS / the next rank's FPS, the median of the per-round ratios (both cells "
-    "timed in the same rounds); FPS_vs_next_low and _high their range",
+    "FPS_vs_next, FPS_vs_next_low, FPS_vs_next_high": "FPS / the next rank's FPS, the median "
+    "of the per-round ratios (both cells timed in the same rounds), and their range",
+    "timed_rounds": "the cell's timed rounds, each one pass over the same videos",
+    "cpu_per_wall": "CPU seconds per wall second in the timed rounds (about the threads used "
+    "when nothing else competed)",
     "fps_loaded": "some timed round ran while the machine was loaded (marked *)",
     "fps_noisy": "the machine's reference speed moved by more than the sweep's threshold over "
     "the cell's rounds (marked with a dagger)",
     "reference_gflops": "the machine's speed on a fixed reference workload around the rounds",
+    "reference_spread": "how far that speed moved over the cell's rounds: (fastest - slowest) "
+    "/ median",
     "FPS_model": "the same pass's frames / the seconds inside the method's calls",
     "FPS_authors": "by the timing protocol the method's authors published",
     "authors_over_end_to_end": "FPS_authors / FPS",

@@ -96,8 +96,6 @@ def make_record(
 ) -> CellRecord:
     """The record of a finished cell (`outcome`) or a failed one (`error`, `details`)."""
     measured = outcome.measurements if outcome is not None else {}
-    flops = measured.get("flops") or {}
-    memory = measured.get("memory") or {}
     record = CellRecord(
         key=cell.key(info.dataset_id),
         run=info.run,
@@ -134,17 +132,8 @@ def make_record(
         environment=Environment.from_json(measured.get("environment")),
         provenance=Provenance.from_json(measured.get("provenance")),
         label_space=LabelSpace.from_json(measured.get("label_space")),
-        flops=Flops(
-            flops.get("gmacs_per_frame"),
-            flops.get("gmacs_per_frame_by_module"),
-            measured.get("params"),
-        ),
-        memory=Memory(
-            memory.get("peak_rss_mb"),
-            memory.get("rss_after_build_mb"),
-            memory.get("activation_peak_mb"),
-            memory.get("cuda_max_allocated_mb"),
-        ),
+        flops=_flops(measured),
+        memory=_memory(measured),
         video_frames=cell.video_frames,
         harness=Harness.from_json(measured.get("harness")),
         stream=Stream.from_json(measured.get("stream")),
@@ -165,6 +154,25 @@ def make_record(
         )
         record = _apply_protocols(record, outcome, measured.get("protocols"))
     return record
+
+
+def _flops(measured: dict[str, Any]) -> Flops:
+    """The worker's FLOPs measurement and parameter count as the record's part."""
+    flops = measured.get("flops") or {}
+    return Flops(
+        flops.get("gmacs_per_frame"), flops.get("gmacs_per_frame_by_module"), measured.get("params")
+    )
+
+
+def _memory(measured: dict[str, Any]) -> Memory:
+    """The worker's memory measurement as the record's part."""
+    memory = measured.get("memory") or {}
+    return Memory(
+        memory.get("peak_rss_mb"),
+        memory.get("rss_after_build_mb"),
+        memory.get("activation_peak_mb"),
+        memory.get("cuda_max_allocated_mb"),
+    )
 
 
 def _apply_protocols(
