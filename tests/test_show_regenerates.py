@@ -55,7 +55,7 @@ def test_the_docs_show_example_draws_the_committed_run_on_a_fresh_clone(tmp_path
     assert run == Path("results/default_run") and not list(
         (root / run).glob("cells/*/results.json")
     )
-    methods = {r["method"] for r in RecordSet.read([root / run]).ok}
+    methods = {r.method for r in RecordSet.read([root / run]).ok}
     out = ["--out", str(tmp_path / "show.gif"), "--max-frames", "2", "--sheet-frames", "2"]
     here = os.getcwd()
     os.chdir(root)  # as a user of the clone runs it: the dataset cache is the checkout's
