@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame
 from vis_bench.report.record_set import RecordSet
@@ -90,7 +91,8 @@ def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     return pd.DataFrame(rows).to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
 
 
-#: the statistics a breakdown table shows, in the metric's order (eval/metric/params.py)
+#: the statistics a breakdown table shows, in the metric's order
+STATISTICS = STAT_NAMES
 STATISTICS = (
     "AP",
     "AP50",

@@ -23,12 +23,7 @@ from typing import Any
 from vis_bench.config import MeasureConfig
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.prediction_check import check_predictions, video_predictions
-from vis_bench.sweep.worker import (
-    CutVideos,
-    VideoSubset,
-    build_plugin,
-    harness_compile,
-)
+from vis_bench.sweep.worker import build_plugin, harness_compile, open_cell_source
 
 
 @dataclass
@@ -122,15 +117,6 @@ class _Readings:
         self.taken[moment] = (reference, read_load(), device_state(self.device))
 
 
-def _source(job: RoundJob) -> Any:
-    source = job.source.open() if hasattr(job.source, "open") else job.source
-    if job.videos is not None:
-        source = VideoSubset(source, job.videos)
-    if job.cell.video_frames is not None:
-        source = CutVideos(source, job.cell.video_frames)
-    return source
-
-
 def _enough(measure: MeasureConfig) -> Callable[[int, float], bool]:
     """The first round's stopping rule: enough frames and seconds covered."""
     return lambda frames, seconds: (
@@ -158,7 +144,7 @@ def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> 
     with compiled(plugin, harness_compile(job.measure)) as compiler:
         outcome = run_method(
             plugin,
-            _source(job),
+            open_cell_source(job),
             clip_length=cell.clip_length,
             stride=cell.stride,
             resolution=cell.resolution,

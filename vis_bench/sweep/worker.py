@@ -160,8 +160,9 @@ def _memory(rss_built: float | None, inference_peak: float | None, device: str) 
     }
 
 
-def _open_source(job: CellJob) -> Any:
-    """The cell's videos: the dataset, this rank's share of it, cut to N frames if asked."""
+def open_cell_source(job: Any) -> Any:
+    """The cell's videos: the dataset, this rank's share of it, cut to N frames if asked (a
+    `CellJob` or a timed round's job: anything with `source`, `videos` and `cell`)."""
     source = job.source.open() if hasattr(job.source, "open") else job.source
     if job.videos is not None:
         source = VideoSubset(source, job.videos)
@@ -279,7 +280,9 @@ def _authors(job: CellJob, plugin: Any) -> dict[str, Any]:
         job.measure.feature_reuse,
     )
     try:
-        return run_authors_protocol(plugin, _open_source(job), plugin.spec.timing_protocol, where)
+        return run_authors_protocol(
+            plugin, open_cell_source(job), plugin.spec.timing_protocol, where
+        )
     except Exception as err:  # noqa: BLE001 - recorded with the reason
         declared = plugin.spec.timing_protocol
         return {
@@ -336,7 +339,7 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
     cell = job.cell
     return run_method(
         plugin,
-        _open_source(job),
+        open_cell_source(job),
         clip_length=cell.clip_length,
         stride=cell.stride,
         resolution=cell.resolution,
