@@ -110,7 +110,8 @@ class Execution(Part):
 @dataclass(frozen=True)
 class Load(Part):
     """The machine's load while the cell was timed: 1-minute load readings, CPU steal, the
-    threads, and the loaded verdict (some round ran with the load above the threads)."""
+    threads, and the loaded verdict (some round ran with the load more than half a core above
+    the threads)."""
 
     load1_start: float | None = None
     load1_end: float | None = None

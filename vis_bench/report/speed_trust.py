@@ -4,8 +4,8 @@ between the cells of one run, and ratios between runs normalised by the machine'
 Every FPS of a sweep comes from timed rounds (sweep/rounds.py) with the machine's reference
 speed read around each round (measure/reference.py). Three things follow:
 
-- marks: `*` when some round ran on a loaded machine (1-minute load average above the threads
-  the cell used), `†` when the machine's reference speed moved by more than the sweep's
+- marks: `*` when some round ran on a loaded machine (1-minute load average more than half a
+  core above the threads the cell used: measure/load.py), `†` when the machine's reference speed moved by more than the sweep's
   `noisy_threshold` over the cell's rounds (the figure is printed beside the mark's note);
 - within one run, the speed ratio of two cells is taken round by round (the rounds of one sweep
   ran A B C, A B C, ...), so a load change between two cells' rounds hits both; the ratio is the
@@ -54,8 +54,8 @@ def fps_marks(record: Record) -> str:
 
 
 LOADED_TEXT = (
-    "measured while the machine was loaded (1-minute load average above the threads the cell "
-    "used in some timed round): other work competed for the cores"
+    "measured while the machine was loaded (1-minute load average more than half a core above "
+    "the threads the cell used in some timed round): other work competed for the cores"
 )
 
 
