@@ -89,9 +89,10 @@ def test_the_harness_hands_a_stateful_method_its_state():
 
 
 def test_a_stateful_method_is_not_given_a_frame_twice(monkeypatch):
-    """Overlapping clips: the frames an earlier clip covered are left out of the next one (their
-    predictions are kept from that clip), so each call carries on from the state with new frames
-    only, and `seen` is 0."""
+    """An overlapping schedule: the method takes consecutive windows of T new frames whatever
+    the stride (an overlapped frame would keep the earlier clip's prediction anyway), so each
+    call carries on from the state with new frames only, and `seen` is 0; the last window, shifted
+    back to end at the video's last frame, is given only the frames no clip had."""
     plugin = get_method("toy-stateful").build({})
     handed = []
     infer = plugin.infer_clip
@@ -103,11 +104,32 @@ def test_a_stateful_method_is_not_given_a_frame_twice(monkeypatch):
     monkeypatch.setattr(plugin, "infer_clip", recording)
     source = MemorySource(lengths=(7,))
     run_method(plugin, source, clip_length=3, stride=2, resolution=None, warmup=0)
-    # windows 0-2, 2-4, 4-6: frames 2 and 4 were covered by the clip before
-    assert handed == [(3, 0, True), (2, 0, False), (2, 0, False)]
+    # windows 0-2, 3-5, 4-6 (S = T = 3): frames 4 and 5 were covered by the clip before
+    assert handed == [(3, 0, True), (3, 0, False), (1, 0, False)]
     linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [])
     linker.last_frame = 5
     assert linker.seen_frames(range(4, 7)) == 2
+
+
+def test_the_stride_does_not_change_an_online_methods_calls_or_results(monkeypatch):
+    """T=3 with S=1, 2 or 3 gives a carried-state method the same calls, hence the same results."""
+    plugin = get_method("toy-stateful").build({})
+    infer = plugin.infer_clip
+    calls: list[int] = []
+
+    def recording(frames, state=None, seen=0):
+        calls.append(int(frames.shape[0]))
+        return infer(frames, state=state, seen=seen)
+
+    monkeypatch.setattr(plugin, "infer_clip", recording)
+    outcomes = {}
+    for stride in (1, 2, 3):
+        calls.clear()
+        source = MemorySource(lengths=(8,))
+        out = run_method(plugin, source, clip_length=3, stride=stride, resolution=None, warmup=0)
+        outcomes[stride] = (list(calls), out.results)
+    assert outcomes[1] == outcomes[2] == outcomes[3]
+    assert outcomes[3][0] == [3, 3, 2]
 
 
 @pytest.mark.slow

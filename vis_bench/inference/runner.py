@@ -406,10 +406,25 @@ def _video_passes(
 
     def passes(video: Any) -> list[list[range]]:
         length = int(video.length)
-        windows = clip_windows(length, clip_length, stride)
+        windows = method_windows(plugin, length, clip_length, stride)
         return window_passes(plugin, length, windows, clip_length)
 
     return passes
+
+
+def method_windows(
+    plugin: MethodPlugin, length: int, clip_length: int | str, stride: int | None
+) -> list[range]:
+    """The clips a method infers under the schedule (T, S). A method given each frame once
+    (`gives_each_frame_once`: a carried state, or independent frames) takes consecutive windows
+    of T new frames whatever S. For it the stride decides nothing: an overlapped frame keeps the
+    prediction of the first clip that had it, which the same state gave it, so the results are
+    those of S = T; what a smaller stride would change is only how many new frames one call
+    takes (S instead of T), a cost with nothing to show for it. T is then the method's window:
+    the frames one call takes (the authors' TEST.WINDOW_SIZE)."""
+    if clip_length != "all" and gives_each_frame_once(plugin.spec.linking):
+        stride = int(clip_length)
+    return clip_windows(length, clip_length, stride)
 
 
 def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:

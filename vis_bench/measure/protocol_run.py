@@ -34,7 +34,6 @@ from vis_bench.api.output import MasksToVideo
 from vis_bench.api.plugin import MethodPlugin
 from vis_bench.api.timing import TimingProtocol
 from vis_bench.engine.finalise import RESIZE_CHUNK, TrackPostprocessing
-from vis_bench.engine.schedule import clip_windows
 from vis_bench.inference.feature_reuse import FrameFeatureCache, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
 from vis_bench.inference.overhead import HarnessTimes
@@ -42,6 +41,7 @@ from vis_bench.inference.runner import (
     ClipInputs,
     VideoRun,
     autocast,
+    method_windows,
     model_input,
     take_window,
     window_passes,
@@ -131,7 +131,7 @@ def _video_frames(plugin: MethodPlugin, source: FrameSource, video: Any, cell: P
 
 def _one_video(plugin: MethodPlugin, video: Any, frames: Any, cell: ProtocolCell, dtype: str):
     """The timed part of `video_forward`: the cell's clips, linked, final masks at video size."""
-    windows = clip_windows(int(video.length), cell.clip_length, cell.stride)
+    windows = method_windows(plugin, int(video.length), cell.clip_length, cell.stride)
     post = TrackPostprocessing.of(plugin)
     times = HarnessTimes()
     cache = None

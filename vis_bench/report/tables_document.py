@@ -54,8 +54,9 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
         if rows["clip_length"].nunique() > 1 and rows["AP"].round(6).nunique() == 1:
             lengths = ", ".join(sorted(rows["clip_length"].unique(), key=clip_length_order))
             once = (
-                " The frames an earlier clip covered are not given to it again, so the clip "
-                "length is the most new frames one call takes and the stride changes nothing."
+                " It is given consecutive windows of T new frames whatever the stride (an "
+                "overlapped frame would keep its first prediction anyway), so the clip length is "
+                "the window one call takes and the stride changes nothing."
                 if linking.endswith(ONCE_NOTE)
                 else ""
             )
