@@ -178,6 +178,32 @@ def test_the_offline_state_holds_queries_not_feature_maps():
     assert np.isfinite(masks.numpy()).all()
 
 
+def test_refining_a_video_at_its_end_holds_its_queries_once_and_gives_the_same():
+    """`refine(..., consume=True)` (the plugin's: the video ends) empties the gathered lists as
+    it stacks them and runs in the stacked buffer; its outputs equal the copying path's."""
+    from vis_bench.methods.families.dvis.inference import CarriedTracks
+    from vis_bench.methods.families.dvis.refinement import GatheredVideo, refine
+    from vis_bench.methods.families.dvis.refiner import TemporalRefiner
+
+    torch.manual_seed(0)
+    refiner = TemporalRefiner(64, 128, 4, 2, 32, 5).eval()
+    clips = [torch.randn(3, 30, 64) for _ in range(14)]  # per-frame tensors are views of clips
+
+    def video() -> GatheredVideo:
+        frames = [frame for clip in clips for frame in clip]
+        logits = [frame[:, :6] for frame in frames]
+        return GatheredVideo(CarriedTracks.__new__(CarriedTracks), list(frames), list(frames), logits)
+
+    with torch.no_grad():
+        copied = refine(refiner, video())
+        consumed_video = video()
+        consumed = refine(refiner, consumed_video, consume=True)
+    assert consumed_video.num_frames == 0 and consumed_video.frame_embeds == []
+    assert torch.equal(consumed.normed, copied.normed)
+    assert torch.equal(consumed.logits, copied.logits)
+    assert torch.equal(consumed.aux_logits, copied.aux_logits)
+
+
 def test_the_refiners_last_output_in_chunks_is_its_whole_forwards():
     """`last_output` (chunks of tracks, then of frames; memory flat with the video's length)
     gives `forward(...)[-1]` bit for bit, whatever the chunk size."""

@@ -126,7 +126,7 @@ class DVISOfflinePlugin(DVISBase):
         tracker's scores; the chosen tracks' normed outputs for the second pass."""
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            refined = refine(self.model.refiner, state)
+            refined = refine(self.model.refiner, state, consume=True)
         top_k = int(self.options.top_k)
         predictions = video_predictions(refined.logits, refined.aux_logits, top_k)
         refinement = VideoRefinement(predictions)

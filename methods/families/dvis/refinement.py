@@ -61,16 +61,38 @@ class RefinedVideo:
     aux_logits: torch.Tensor
 
 
-def refine(refiner: TemporalRefiner, video: GatheredVideo) -> RefinedVideo:
+def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False) -> RefinedVideo:
     """The refiner over every frame at once (its last layer, as the authors predict at test),
     in chunks of tracks or frames whose temporaries do not grow with the video
-    (`TemporalRefiner.last_output`): what grows is the gathered T x Q x 2C inputs only."""
-    output = refiner.last_output(
-        torch.stack(video.instance_embeds), torch.stack(video.frame_embeds)
-    )
+    (`TemporalRefiner.last_output`): what grows is the gathered T x Q x 2C inputs only.
+    `consume` (the video's end: nothing reads the gathered frames again) empties the video's
+    lists as they are stacked and computes the layers, the norm and the class logits in the
+    stacked buffer, so the whole video's queries are held about twice (the tracker's outputs
+    and the segmenter's queries), not several times over."""
+    stack = _stack_emptying if consume else torch.stack
+    instance_embeds = stack(video.instance_embeds)
+    frame_embeds = stack(video.frame_embeds)
+    aux_logits = stack(video.tracker_logits).mean(0)
+    output = refiner.last_output(instance_embeds, frame_embeds, overwrite=consume)
+    del instance_embeds, frame_embeds
+    if consume:
+        normed = refiner.normed_in_place(output)
+        return RefinedVideo(normed, refiner.video_class_logits(normed), aux_logits)
     normed = refiner.decoder_norm(output[None])
     logits = refiner.class_logits(normed)[0]
-    return RefinedVideo(normed[0], logits, torch.stack(video.tracker_logits).mean(0))
+    return RefinedVideo(normed[0], logits, aux_logits)
+
+
+def _stack_emptying(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """`torch.stack(tensors)` that empties the list as it copies, so a long video's frames are
+    not held both as the list and as the stacked copy (the list's tensors are often views of a
+    clip's, freed once the clip's last frame is copied)."""
+    stacked = tensors[0].new_empty((len(tensors), *tensors[0].shape))
+    for i in range(len(tensors)):
+        stacked[i] = tensors[i]
+        tensors[i] = stacked[i]  # the list's own tensor is let go: a view of the copy
+    tensors.clear()
+    return stacked
 
 
 @dataclass

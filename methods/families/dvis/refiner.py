@@ -95,27 +95,49 @@ class TemporalRefiner(nn.Module):
         return torch.stack(outputs)
 
     def last_output(
-        self, instance_embeds: torch.Tensor, frame_embeds: torch.Tensor, rows: int = CHUNK_ROWS
+        self,
+        instance_embeds: torch.Tensor,
+        frame_embeds: torch.Tensor,
+        rows: int = CHUNK_ROWS,
+        overwrite: bool = False,
     ) -> torch.Tensor:
         """`forward(...)[-1]` [T, Q, 2C] (what inference reads) with memory bounded whatever the
-        video's length: only the current layer's output is kept, and each layer runs in chunks
-        of about `rows` (frame, track) rows: its attention over time and its temporal
-        convolution (each track alone) a few tracks at a time, the rest of it (each frame alone)
-        a few frames at a time. Every chunk computes what the whole layer computes for its
-        tracks or frames, so the output is the same; the temporaries (the FFN's 4x-wide
-        activations, the attention's projections) are those of a chunk, not of T x Q rows."""
+        video's length: the layers run in one buffer of the inputs' size, in chunks of about
+        `rows` (frame, track) rows: attention over time and the temporal convolution (each track
+        alone) a few tracks at a time, the rest of the layer (each frame alone) a few frames at
+        a time, each chunk written back over its own rows. Every chunk computes what the whole
+        layer computes for its tracks or frames, so the output is the same; the temporaries (the
+        FFN's 4x-wide activations, the attention's projections) are those of a chunk, not of
+        T x Q rows. `overwrite` uses `instance_embeds` itself as the buffer (a caller done with
+        it saves a T x Q x 2C copy)."""
         frames, tracks = int(instance_embeds.shape[0]), int(instance_embeds.shape[1])
-        output = instance_embeds
+        output = instance_embeds if overwrite else instance_embeds.clone()
         for i in range(self.num_layers):
-            mixed = torch.empty_like(output)
             for picked in _chunks(tracks, rows // max(frames, 1), frames):
                 # contiguous as the whole tensor is: the same kernels for every row
-                mixed[:, picked] = self.time_part(i, output[:, picked].contiguous())
-            output = torch.empty_like(mixed)
+                output[:, picked] = self.time_part(i, output[:, picked].contiguous())
             for picked in _chunks(frames, rows // max(tracks, 1), tracks):
-                output[picked] = self.frame_part(i, mixed[picked], frame_embeds[picked])
-            del mixed
+                output[picked] = self.frame_part(i, output[picked], frame_embeds[picked])
         return output
+
+    def normed_in_place(self, output: torch.Tensor, rows: int = CHUNK_ROWS) -> torch.Tensor:
+        """`decoder_norm(output)` written over `output` [T, Q, 2C], a few frames at a time (the
+        norm is per row, so the result is the same)."""
+        tracks = int(output.shape[1])
+        for picked in _chunks(int(output.shape[0]), rows // max(tracks, 1), tracks):
+            output[picked] = self.decoder_norm(output[picked])
+        return output
+
+    def video_class_logits(self, normed: torch.Tensor, rows: int = CHUNK_ROWS) -> torch.Tensor:
+        """`class_logits(normed[None])[0]` [Q, K+1] for normed outputs [T, Q, 2C], a few tracks
+        at a time: the weighted mean over the frames is per track, and its T x Q x 2C product
+        is then a chunk's."""
+        frames = int(normed.shape[0])
+        parts = [
+            self.class_logits(normed[None, :, picked].contiguous())[0]
+            for picked in _chunks(int(normed.shape[1]), rows // max(frames, 1), frames)
+        ]
+        return torch.cat(parts)
 
     def time_part(self, i: int, output: torch.Tensor) -> torch.Tensor:
         """Layer i's attention over time, temporal convolution and its norm, each track alone:
