@@ -42,7 +42,7 @@ class EveryFrameLinker(QueryTrackLinker):
     """The linker as before: nothing held, every slot finalised as its clip is linked."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs, deferred_bytes=0)
+        super().__init__(*args, **kwargs, deferred_bytes=0, spill_bytes=0)
 
 
 class FirstVideos:

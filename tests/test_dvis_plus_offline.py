@@ -192,7 +192,9 @@ def test_refining_a_video_at_its_end_holds_its_queries_once_and_gives_the_same()
     def video() -> GatheredVideo:
         frames = [frame for clip in clips for frame in clip]
         logits = [frame[:, :6] for frame in frames]
-        return GatheredVideo(CarriedTracks.__new__(CarriedTracks), list(frames), list(frames), logits)
+        return GatheredVideo(
+            CarriedTracks.__new__(CarriedTracks), list(frames), list(frames), logits
+        )
 
     with torch.no_grad():
         copied = refine(refiner, video())

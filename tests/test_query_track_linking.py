@@ -203,10 +203,14 @@ def test_encoded_frames_is_the_linkers_sink():
     assert (track.track_id, track.label, track.predictions) == (0, 1, [(1, 0.5)])
 
 
-def _linked(deferred_bytes: int, keep: list[int]) -> tuple[_Recorder, QueryTrackLinker]:
+def _linked(
+    deferred_bytes: int, keep: list[int], spill_bytes: int = 0
+) -> tuple[_Recorder, QueryTrackLinker]:
     sink = _Recorder()
     pick = lambda m: [(slot, 1, 0.5) for slot in keep]  # noqa: E731
-    linker = QueryTrackLinker(EmbeddingAssociation(), pick, [sink], deferred_bytes=deferred_bytes)
+    linker = QueryTrackLinker(
+        EmbeddingAssociation(), pick, [sink], deferred_bytes=deferred_bytes, spill_bytes=spill_bytes
+    )
     for first, order in ((0, [0, 1, 2]), (2, [2, 0, 1]), (4, [1, 2, 0])):
         linker.add_clip([first, first + 1], _clip(order, 2, torch.eye(3)))
     linker.finish()
@@ -230,6 +234,38 @@ def test_held_masks_past_the_budget_are_finalised_for_every_slot():
     assert linker.frames_finalised_early == 4
     assert sink.frames == {t: ({0: 1.0, 1: 2.0, 2: 3.0} if t < 4 else {1: 2.0}) for t in range(6)}
     assert linker.masks_finalised == 4 * 3 + 2
+
+
+def test_held_masks_past_the_memory_budget_wait_in_a_file():
+    """With room on disk, the frames past the 50-byte memory budget are written out and read
+    back for the kept slots only: nothing is finalised early, the kept masks are the same."""
+    sink, linker = _linked(50, [1, 2], spill_bytes=2**20)
+    assert linker.frames_finalised_early == 0 and linker.frames_spilled == 4
+    assert sink.frames == {t: {1: 2.0, 2: 3.0} for t in range(6)}
+    assert linker.masks_finalised == 6 * 2
+
+
+def test_a_full_file_finalises_its_oldest_frames():
+    """Memory for two frames and disk for two more: the two oldest are finalised whole."""
+    sink, linker = _linked(50, [1], spill_bytes=50)
+    assert linker.frames_finalised_early == 2
+    assert sink.frames == {t: ({0: 1.0, 1: 2.0, 2: 3.0} if t < 2 else {1: 2.0}) for t in range(6)}
+
+
+def test_spilled_masks_come_back_exactly_in_every_dtype():
+    from vis_bench.engine.held_masks import HeldMasks
+
+    torch.manual_seed(0)
+    frames = [torch.randn(5, 7, 9).to(dtype) for dtype in (torch.float32, torch.bfloat16)] * 3
+    held = HeldMasks(memory_bytes=5 * 7 * 9 * 4, disk_bytes=2**20)  # the newest frame only
+    for index, masks in enumerate(frames):
+        held.add(index, masks, torch.float32, 0.0)
+    assert held.frames_spilled == len(frames) - 1 and not held.over_budget()
+    back = list(held.drain([4, 0]))
+    assert [h.frame for h, _ in back] == list(range(len(frames)))
+    for (_, planes), masks in zip(back, frames, strict=True):
+        assert torch.equal(planes[4], masks[4]) and torch.equal(planes[0], masks[0])
+    assert held.in_memory == 0 and held.on_disk == 0
 
 
 def test_masks_a_narrower_dtype_holds_exactly_are_kept_in_it():

@@ -19,20 +19,19 @@ prediction keeps (90 of 100 slots for a method keeping 10 of 100 queries) left o
 
 Memory: the held masks are at the working resolution (a quarter of the input's side for the
 query-track methods in the tree), never the video's. A frame's masks are kept in float16 or
-bfloat16 where that holds them exactly (a model run under autocast), else in their own dtype: a narrower copy of
-float32 logits would change the resized masks' thresholds, so the results would not be the
-method's. Which slots the video keeps cannot be known before its last frame (a slot's mean can
-still rise to the top), so no slot can be dropped early; instead the held masks are bounded by
-`DEFERRED_MASK_BYTES` per video: past it, the oldest held frames are finalised for every slot at
-once, as every frame was before (the same results, the full cost for those frames only). A long
-video thus holds at most that many bytes of float masks, whatever its length; a short one (and
-every video of the default and YouTube-VIS-length runs at the small resolutions) has all its
-frames finalised for the kept slots only.
+bfloat16 where that holds them exactly (a model run under autocast), else in their own dtype: a
+narrower copy of float32 logits would change the resized masks' thresholds, so the results would
+not be the method's. Which slots the video keeps cannot be known before its last frame (a slot's
+mean can still rise to the top), so no slot can be dropped early. Instead the newest frames are
+held in memory up to `DEFERRED_MASK_BYTES` and older ones written as they are to a temporary
+file up to `DEFERRED_DISK_BYTES` (engine/held_masks.py), from which only the kept slots' planes
+are read back at the end: memory stays flat in the video's length with the same results and
+the same work. Past both budgets, the oldest held frames are finalised for every slot at once,
+as every frame was before (the same results, the full cost for those frames only).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,11 +40,14 @@ import torch
 from vis_bench.api.linking import CarriedState, EmbeddingAssociation, VideoPredictions
 from vis_bench.api.output import TrackSummary
 from vis_bench.api.plugin import ClipResult
+from vis_bench.engine.held_masks import HeldMasks
 from vis_bench.engine.stitching import FrameSink
 
-#: working-resolution mask bytes one video's linker holds back at most (see the module
-#: docstring): 128 MiB is about 12 frames of 100 queries' masks at 480 px, 44 at 240 px
-DEFERRED_MASK_BYTES = 128 * 2**20
+#: working-resolution mask bytes one video's linker holds back in memory (see the module
+#: docstring): 32 MiB is about 3 frames of 100 queries' masks at 480 px, 11 at 240 px
+DEFERRED_MASK_BYTES = 32 * 2**20
+#: and in its temporary file beyond that: about 4,000 frames at 240 px, 700 at 480 px
+DEFERRED_DISK_BYTES = 4 * 2**30
 #: the narrower dtypes a frame's masks are kept in where they hold them exactly
 NARROW_DTYPES = (torch.float16, torch.bfloat16)
 #: elements compared before the whole frame, so a float32 model's masks are refused cheaply
@@ -68,6 +70,7 @@ class QueryTrackLinker:
         video_predictions: VideoPredictions,
         sinks: Sequence[FrameSink] = (),
         deferred_bytes: int = DEFERRED_MASK_BYTES,
+        spill_bytes: int = DEFERRED_DISK_BYTES,
     ) -> None:
         self.association = association
         self.video_predictions = video_predictions
@@ -81,10 +84,8 @@ class QueryTrackLinker:
         self.threshold = 0.0
         self.peak_tensors = 0
         self.peak_bytes = 0
-        #: the masks held back: (frame, [N, h, w] in slot order, their dtype, threshold)
-        self._held: deque[tuple[int, torch.Tensor, torch.dtype, float]] = deque()
-        self._held_bytes = 0
-        self.deferred_bytes = int(deferred_bytes)
+        #: the masks held back, [N, h, w] per frame in slot order
+        self._held = HeldMasks(deferred_bytes, spill_bytes)
         #: frames finalised for every slot because the held masks outgrew `deferred_bytes`
         self.frames_finalised_early = 0
         #: (frame, slot) masks handed to the sinks
@@ -118,34 +119,36 @@ class QueryTrackLinker:
         self.last_embeddings = embeddings[new[-1]][order]
         self.last_frame = frames[new[-1]]
         self._note_peak(masks, result.frame_logits, embeddings)
-        while self._held_bytes > self.deferred_bytes and self._held:
-            frame, held, dtype, threshold = self._held.popleft()
-            self._held_bytes -= _nbytes(held)
-            self._finalise(frame, held, dtype, threshold, range(held.shape[0]))
+        while self._held.over_budget():
+            held, every = self._held.pop_oldest()
+            planes = {slot: every[slot] for slot in range(every.shape[0])}
+            self._finalise(held.frame, planes, held.dtype, held.threshold)
             self.frames_finalised_early += 1
+
+    @property
+    def frames_spilled(self) -> int:
+        """Frames whose held masks went to the temporary file."""
+        return self._held.frames_spilled
 
     def _hold(self, frame: int, masks: torch.Tensor) -> None:
         """Hold a new frame's masks [N, h, w] (slot order) back until the video's end."""
-        dtype = masks.dtype
-        self._held.append((frame, _narrowed(masks), dtype, self.threshold))
-        self._held_bytes += _nbytes(self._held[-1][1])
+        self._held.add(frame, _narrowed(masks), masks.dtype, self.threshold)
 
     def _finalise(
-        self, frame: int, masks: torch.Tensor, dtype: torch.dtype, threshold: float, slots
+        self, frame: int, planes: dict[int, torch.Tensor], dtype: torch.dtype, threshold: float
     ) -> None:
-        """The sinks finalise the frame's masks of `slots`, in their own dtype again."""
-        slots = list(slots)
-        if not slots:
+        """The sinks finalise the frame's masks of the given slots, in their own dtype again."""
+        if not planes:
             return
-        masks = masks.to(dtype)
+        planes = {slot: plane.to(dtype) for slot, plane in planes.items()}
         for sink in self.sinks:
-            sink.frame_final(frame, {slot: masks[slot] for slot in slots}, threshold)
-        self.masks_finalised += len(slots)
+            sink.frame_final(frame, planes, threshold)
+        self.masks_finalised += len(planes)
 
     def _note_peak(self, *tensors: torch.Tensor) -> None:
         held = [t for t in (*tensors, self.logit_sum, self.last_embeddings) if t is not None]
         self.peak_tensors = max(self.peak_tensors, len(held) + len(self._held))
-        held_bytes = sum(_nbytes(t) for t in held) + self._held_bytes
+        held_bytes = sum(_nbytes(t) for t in held) + self._held.in_memory
         self.peak_bytes = max(self.peak_bytes, held_bytes)
 
     def mean_logits(self) -> torch.Tensor:
@@ -171,10 +174,8 @@ class QueryTrackLinker:
                 )
             )
         kept = sorted({track.track_id for track in selected})
-        while self._held:
-            frame, held, dtype, threshold = self._held.popleft()
-            self._held_bytes -= _nbytes(held)
-            self._finalise(frame, held, dtype, threshold, kept)
+        for held, planes in self._held.drain(kept):
+            self._finalise(held.frame, planes, held.dtype, held.threshold)
         return selected
 
 

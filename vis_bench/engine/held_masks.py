@@ -1,0 +1,146 @@
+"""A video's held-back masks: in memory up to a budget, the older ones in a temporary file.
+
+A query-track method's video predictions are decided at the video's end (engine/query_tracks.py),
+so every frame's working-resolution masks of all N slots wait until then, and only the kept
+slots' are finalised. Held in memory, they would grow with the video. Here the newest frames stay
+in memory up to `memory_bytes`; older ones are written, exactly as they are, to an unnamed
+temporary file (deleted when closed), up to `disk_bytes`; at the end only the kept slots' planes
+are read back, one read per (frame, slot). Only when both budgets are full is the oldest frame
+handed back whole, for the caller to finalise every slot of it at once (the full cost for that
+frame, the same results).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class HeldFrame:
+    """One frame's masks [N, h, w] in slot order: in memory (`masks`) or at `offset` in the
+    file (`shape`, `stored` the dtype written), with the dtype to finalise them in."""
+
+    frame: int
+    dtype: torch.dtype
+    threshold: float
+    masks: torch.Tensor | None = None
+    offset: int = 0
+    shape: tuple[int, ...] = ()
+    stored: torch.dtype = torch.float32
+
+    @property
+    def nbytes(self) -> int:
+        if self.masks is not None:
+            return self.masks.numel() * self.masks.element_size()
+        return int(np.prod(self.shape)) * torch.empty((), dtype=self.stored).element_size()
+
+
+class HeldMasks:
+    """The held frames of one video, oldest first (see the module docstring)."""
+
+    def __init__(self, memory_bytes: int, disk_bytes: int) -> None:
+        self.memory_bytes = int(memory_bytes)
+        self.disk_bytes = int(disk_bytes)
+        self._frames: deque[HeldFrame] = deque()
+        self._file: tempfile._TemporaryFileWrapper | None = None
+        self._end = 0
+        self.in_memory = 0
+        self.on_disk = 0
+        #: frames written to the file, over the video
+        self.frames_spilled = 0
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def add(self, frame: int, masks: torch.Tensor, dtype: torch.dtype, threshold: float) -> None:
+        """Hold a frame's masks; older in-memory frames go to the file past the memory budget."""
+        held = HeldFrame(frame, dtype, threshold, masks=masks)
+        self._frames.append(held)
+        self.in_memory += held.nbytes
+        for older in self._frames:
+            if self.in_memory <= self.memory_bytes or self.disk_bytes <= 0:
+                break
+            if older.masks is not None and older is not held:
+                self._spill(older)
+
+    def over_budget(self) -> bool:
+        """A budget is exceeded after `add` moved what it could to the file (the file is full,
+        or one frame alone is larger than the memory budget): the caller finalises the oldest
+        frame (`pop_oldest`) until it is not."""
+        return bool(self._frames) and (
+            self.on_disk > self.disk_bytes or self.in_memory > self.memory_bytes
+        )
+
+    def pop_oldest(self) -> tuple[HeldFrame, torch.Tensor]:
+        """The oldest frame and all its slots' masks (read back if it was written out)."""
+        held = self._frames.popleft()
+        masks = held.masks if held.masks is not None else self._read_all(held)
+        self._forget(held)
+        return held, masks
+
+    def drain(self, slots: Sequence[int]) -> Iterator[tuple[HeldFrame, dict[int, torch.Tensor]]]:
+        """Every held frame, oldest first, with the masks of `slots` only; the store is empty
+        (and its file closed) afterwards."""
+        slots = list(slots)
+        while self._frames:
+            held = self._frames.popleft()
+            if held.masks is not None:
+                planes = {slot: held.masks[slot] for slot in slots}
+            else:
+                planes = {slot: self._read_plane(held, slot) for slot in slots}
+            self._forget(held)
+            yield held, planes
+        self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._end = 0
+
+    def _spill(self, held: HeldFrame) -> None:
+        masks = held.masks
+        assert masks is not None
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="vis-bench-masks-")
+        data = masks.contiguous().view(torch.uint8).numpy().tobytes()
+        os.pwrite(self._file.fileno(), data, self._end)
+        self.in_memory -= held.nbytes
+        held.offset, held.shape, held.stored, held.masks = (
+            self._end,
+            tuple(masks.shape),
+            masks.dtype,
+            None,
+        )
+        self._end += len(data)
+        self.on_disk += held.nbytes
+        self.frames_spilled += 1
+
+    def _forget(self, held: HeldFrame) -> None:
+        if held.masks is not None:
+            self.in_memory -= held.nbytes
+        else:
+            self.on_disk -= held.nbytes
+
+    def _read(self, offset: int, count: int, stored: torch.dtype, shape: tuple[int, ...]):
+        assert self._file is not None
+        size = torch.empty((), dtype=stored).element_size()
+        data = os.pread(self._file.fileno(), count * size, offset)
+        return torch.frombuffer(bytearray(data), dtype=torch.uint8).view(stored).reshape(shape)
+
+    def _read_all(self, held: HeldFrame) -> torch.Tensor:
+        count = int(np.prod(held.shape))
+        return self._read(held.offset, count, held.stored, held.shape)
+
+    def _read_plane(self, held: HeldFrame, slot: int) -> torch.Tensor:
+        plane = tuple(held.shape[1:])
+        count = int(np.prod(plane))
+        size = torch.empty((), dtype=held.stored).element_size()
+        return self._read(held.offset + slot * count * size, count, held.stored, plane)
