@@ -39,7 +39,7 @@ FLOOR = 0.9
 
 
 def _sweep(config: Path, run_dir: Path) -> None:
-    """Run the sweep unless its folder already has records (a finished or resumed run)."""
+    """Run the sweep of `config` into `run_dir` (main skips it when the folder has records)."""
     command = [sys.executable, "run_bench.py", "run", "--config", str(config)]
     command += ["--run-dir", str(run_dir)]
     subprocess.run(command, cwd=REPO, check=True)

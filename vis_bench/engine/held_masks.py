@@ -39,7 +39,7 @@ class HeldFrame:
     def nbytes(self) -> int:
         if self.masks is not None:
             return self.masks.numel() * self.masks.element_size()
-        return int(np.prod(self.shape)) * torch.empty((), dtype=self.stored).element_size()
+        return int(np.prod(self.shape)) * self.stored.itemsize
 
 
 class HeldMasks:
@@ -49,6 +49,8 @@ class HeldMasks:
         self.memory_bytes = int(memory_bytes)
         self.disk_bytes = int(disk_bytes)
         self._frames: deque[HeldFrame] = deque()
+        #: the frames still in memory, oldest first: always the newest of `_frames`
+        self._resident: deque[HeldFrame] = deque()
         self._file: tempfile._TemporaryFileWrapper | None = None
         self._end = 0
         self.in_memory = 0
@@ -63,12 +65,12 @@ class HeldMasks:
         """Hold a frame's masks; older in-memory frames go to the file past the memory budget."""
         held = HeldFrame(frame, dtype, threshold, masks=masks)
         self._frames.append(held)
+        self._resident.append(held)
         self.in_memory += held.nbytes
-        for older in self._frames:
-            if self.in_memory <= self.memory_bytes or self.disk_bytes <= 0:
-                break
-            if older.masks is not None and older is not held:
-                self._spill(older)
+        while (
+            self.in_memory > self.memory_bytes and self.disk_bytes > 0 and len(self._resident) > 1
+        ):
+            self._spill(self._resident.popleft())
 
     def over_budget(self) -> bool:
         """A budget is exceeded after `add` moved what it could to the file (the file is full,
@@ -124,15 +126,16 @@ class HeldMasks:
         self.frames_spilled += 1
 
     def _forget(self, held: HeldFrame) -> None:
+        """`held`, just taken off the front of `_frames`, no longer counts."""
         if held.masks is not None:
+            self._resident.popleft()  # the oldest frame in memory is the oldest of all
             self.in_memory -= held.nbytes
         else:
             self.on_disk -= held.nbytes
 
     def _read(self, offset: int, count: int, stored: torch.dtype, shape: tuple[int, ...]):
         assert self._file is not None
-        size = torch.empty((), dtype=stored).element_size()
-        data = os.pread(self._file.fileno(), count * size, offset)
+        data = os.pread(self._file.fileno(), count * stored.itemsize, offset)
         return torch.frombuffer(bytearray(data), dtype=torch.uint8).view(stored).reshape(shape)
 
     def _read_all(self, held: HeldFrame) -> torch.Tensor:
@@ -142,5 +145,5 @@ class HeldMasks:
     def _read_plane(self, held: HeldFrame, slot: int) -> torch.Tensor:
         plane = tuple(held.shape[1:])
         count = int(np.prod(plane))
-        size = torch.empty((), dtype=held.stored).element_size()
-        return self._read(held.offset + slot * count * size, count, held.stored, plane)
+        offset = held.offset + slot * count * held.stored.itemsize
+        return self._read(offset, count, held.stored, plane)
