@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vis_bench.api.options import build_dataclass, unknown_key_message
 from vis_bench.api.timing import COMPILE_MODES, PROTOCOL_NAMES
+from vis_bench.config_overrides import (
+    Origin,
+    apply_overrides,
+    expand_method_shorthand,
+    keep_named_entry,
+    override_origins,
+    read_yaml_config,
+    rebased,
+)
 from vis_bench.errors import InputError
 
 #: synthetic: generated on first use from the config's options; synth: a folder written by
@@ -216,42 +223,6 @@ class BenchConfig:
         """Stable short hash of everything that defines the run (not where it was read from)."""
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where the user wrote a config field: a flag of the command line (`path` None, `field`
-    the flag as typed) or another field of the file (e.g. the entry `--set method=NAME` kept)."""
-
-    path: str | None
-    field: str
-
-
-def rebased(err: InputError, origins: dict[str, Origin]) -> InputError:
-    """`err` naming the place the user wrote its field (the flag, or the file's own field),
-    instead of the resolved config's; `err` itself where no origin covers its field."""
-    if not err.field or not origins:
-        return err
-    for key in sorted(origins, key=len, reverse=True):
-        if err.field == key or err.field.startswith((f"{key}.", f"{key}[")):
-            origin = origins[key]
-            rest = err.field[len(key) :] if origin.path is not None else ""
-            # an entry's place (`methods[4]`) is named in advice too; a key such as
-            # `sweep.device` is also part of the advice's own `--set` text, left as it is
-            message = err.message.replace(key, origin.field) if "[" in key else err.message
-            return InputError(message, path=origin.path, field=origin.field + rest)
-    return err
-
-
-def override_origins(overrides: list[str]) -> dict[str, Origin]:
-    """`--set KEY=VALUE` items by the config field they set (`methods.4.checkpoint` ->
-    `methods[4].checkpoint`), each pointing at the flag as typed."""
-    origins = {}
-    for item in overrides:
-        key = item.partition("=")[0].strip()
-        field_name = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
-        origins[field_name] = Origin(None, f"--set {item}")
-    return origins
 
 
 _SECTION_TYPES = {
@@ -560,157 +531,6 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
     return config
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
-    """Apply `key.sub=value` overrides (value parsed as YAML) to a raw config mapping.
-
-    A list element is addressed by its index (`methods.1.checkpoint=...`); a method given by
-    name alone becomes `{name: ...}` when one of its keys is set.
-    """
-    for item in overrides:
-        if "=" not in item:
-            raise InputError(f"override {item!r} is not of the form key=value", field="--set")
-        key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
-        parts = key.strip().split(".")
-        node: Any = data
-        for depth, part in enumerate(parts[:-1]):
-            node = _child(node, part, ".".join(parts[: depth + 1]), key, source)
-        _assign(node, parts[-1], value, key, source)
-    return data
-
-
-def _list_index(node: list, part: str, where: str, key: str, source: str) -> int:
-    if not part.isdigit():
-        raise InputError(
-            f"cannot set {key!r}: {where} is a list; address its elements by index (0..{len(node) - 1})",
-            path=source,
-            field="--set",
-        )
-    index = int(part)
-    if index >= len(node):
-        raise InputError(
-            f"cannot set {key!r}: {where.rsplit('.', 1)[0]} has {len(node)} entries, so index "
-            f"{index} does not exist (indices start at 0)",
-            path=source,
-            field="--set",
-        )
-    return index
-
-
-def _child(node: Any, part: str, where: str, key: str, source: str) -> Any:
-    if isinstance(node, list):
-        index = _list_index(node, part, where, key, source)
-        if isinstance(node[index], str):  # `methods: [NAME]`: a name alone
-            node[index] = {"name": node[index]}
-        return node[index]
-    if not isinstance(node, dict):
-        raise InputError(
-            f"cannot set {key!r}: {where.rsplit('.', 1)[0]} is not a mapping",
-            path=source,
-            field="--set",
-        )
-    child = node.setdefault(part, {})
-    if child is None:
-        child = node[part] = {}
-    if not isinstance(child, dict | list):
-        raise InputError(
-            f"cannot set {key!r}: {where} is not a mapping", path=source, field="--set"
-        )
-    return child
-
-
-def _assign(node: Any, last: str, value: Any, key: str, source: str) -> None:
-    if isinstance(node, list):
-        node[_list_index(node, last, key, key, source)] = value
-    else:
-        node[last] = value
-
-
-def read_yaml_config(
-    path: str | Path, overrides: list[str] | None = None, kind: str = "config"
-) -> dict[str, Any]:
-    """A YAML config file as a mapping with `--set` overrides applied; a missing file or bad
-    YAML is an InputError naming the file (`kind` says which config, e.g. "training config")."""
-    from vis_bench.shipped import resolve
-
-    path = resolve(path)  # a shipped config by its repository path (configs/...) from anywhere
-    if path.is_dir():
-        raise InputError(f"is a folder, not a {kind} file: give the YAML file", path=str(path))
-    if not path.is_file():
-        raise InputError(f"{kind} file not found", path=str(path))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {err}", path=str(path)) from err
-    return apply_overrides(data or {}, overrides or [], str(path))
-
-
-#: `--set method=NAME`: the sweep runs that one method (or released checkpoint) alone
-METHOD_SHORTHAND = "method"
-
-
-def expand_method_shorthand(overrides: list[str]) -> list[str]:
-    """`method=NAME` becomes `methods=[{name: NAME}]`; a released checkpoint's name
-    (`method.variant`) also runs at its own test size (`sweep.resolution=[null]`) unless the
-    overrides set the resolution themselves."""
-    expanded: list[str] = []
-    sets_resolution = any(item.split("=", 1)[0].strip() == "sweep.resolution" for item in overrides)
-    for item in overrides:
-        key, _, value = item.partition("=")
-        if key.strip() != METHOD_SHORTHAND:
-            expanded.append(item)
-            continue
-        expanded.append(f"methods=[{{name: {json.dumps(value.strip())}}}]")
-        if "." in value and not sets_resolution:
-            expanded.append("sweep.resolution=[null]")
-    return expanded
-
-
-def keep_named_entry(
-    data: dict[str, Any], overrides: list[str], source: str, checkpoint: str | None = None
-) -> tuple[list[str], dict[str, Origin], list[str]]:
-    """`--set method=NAME` on a config that has entries named NAME: the sweep runs those entries
-    (their checkpoints, options and label spaces kept), not a bare NAME with random weights.
-    With `--checkpoint FILE` the user names the weights, so NAME runs bare with that file (an
-    entry's options belong to its own checkpoint), and a note says what was left out.
-
-    Returns the overrides left to apply (the shorthand gone where an entry was kept; a released
-    checkpoint's name still runs at its own test size), where methods[0] came from, and notes."""
-    methods = data.get("methods") if isinstance(data, dict) else None
-    rest, origins, notes = [], {}, []
-    for item in overrides:
-        key, _, value = item.partition("=")
-        name = value.strip()
-        if key.strip() != METHOD_SHORTHAND:
-            rest.append(item)
-            continue
-        found = [
-            i
-            for i, entry in enumerate(methods if isinstance(methods, list) else [])
-            if (entry.get("name") if isinstance(entry, dict) else entry) == name
-        ]
-        if not found or checkpoint is not None:
-            rest.append(item)
-            origins["methods[0]"] = Origin(None, f"--set {item}")
-            notes += [_left_out(methods[i], i, name, source) for i in found]
-            continue
-        data["methods"] = [methods[i] for i in found]
-        origins = {f"methods[{n}]": Origin(source, f"methods[{i}]") for n, i in enumerate(found)}
-        if "." in name and not any(
-            i.split("=", 1)[0].strip() == "sweep.resolution" for i in overrides
-        ):
-            rest.append("sweep.resolution=[null]")
-    return rest, origins, notes
-
-
-def _left_out(entry: Any, index: int, name: str, source: str) -> str:
-    given = {k: v for k, v in entry.items() if k != "name"} if isinstance(entry, dict) else {}
-    return (
-        f"--set method={name} --checkpoint FILE runs {name} with FILE and the options stored in "
-        f"it; {source}'s methods[{index}] ({given or 'no settings'}) is left out"
-    )
-
-
 def load_config(
     path: str | Path, overrides: list[str] | None = None, checkpoint: str | None = None
 ) -> BenchConfig:
@@ -722,9 +542,7 @@ def load_config(
     data = read_yaml_config(path)
     overrides, origins, notes = keep_named_entry(data, list(overrides or []), source, checkpoint)
     data = apply_overrides(data, expand_method_shorthand(overrides), source)
-    origins.update(
-        override_origins([o for o in overrides if not o.startswith(METHOD_SHORTHAND + "=")])
-    )
+    origins.update(override_origins(overrides))
     if checkpoint is not None:
         origins["methods[0].checkpoint"] = Origin(None, "--checkpoint")
         methods = data.get("methods")

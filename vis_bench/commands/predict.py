@@ -222,7 +222,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
 def _config_and_entry(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """The config, the method's checked entry and the schedule; an error in a field the command
     line gave (`--set`, `--checkpoint`) names the flag, not the config file."""
-    from vis_bench.config import Origin, override_origins, parse_config, read_yaml_config, rebased
+    from vis_bench.config import parse_config
+    from vis_bench.config_overrides import Origin, override_origins, read_yaml_config, rebased
     from vis_bench.errors import InputError
     from vis_bench.sweep.methods import resolve_method
 

@@ -17,7 +17,7 @@ import pandas as pd
 from vis_bench.api.measurements import TableMeasurement
 from vis_bench.api.options import build_dataclass
 from vis_bench.api.registration import get_method
-from vis_bench.config import read_yaml_config
+from vis_bench.config_overrides import read_yaml_config
 from vis_bench.errors import InputError
 
 

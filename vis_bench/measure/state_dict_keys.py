@@ -44,6 +44,6 @@ def format_key_list(entries: KeyList) -> str:
 
 def parse_options(items: list[str]) -> dict[str, Any]:
     """`KEY=VALUE` strings (values parsed as YAML, as `--set` everywhere) -> method options."""
-    from vis_bench.config import apply_overrides
+    from vis_bench.config_overrides import apply_overrides
 
     return apply_overrides({}, items, "--set")

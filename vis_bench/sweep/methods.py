@@ -23,7 +23,8 @@ from vis_bench.api.options import options_dict
 from vis_bench.api.registration import get_method
 from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
 from vis_bench.api.variants import PretrainedVariant
-from vis_bench.config import BenchConfig, MethodConfig, rebased
+from vis_bench.config import BenchConfig, MethodConfig
+from vis_bench.config_overrides import rebased
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import (
     PROJECT_FORMAT,

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.api.options import build_dataclass
-from vis_bench.config import DatasetConfig, read_yaml_config
+from vis_bench.config import DatasetConfig
+from vis_bench.config_overrides import read_yaml_config
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import resolve_checkpoint
 

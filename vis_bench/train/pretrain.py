@@ -32,7 +32,8 @@ from tqdm import tqdm
 from vis_bench.api.options import build_dataclass
 from vis_bench.api.registration import get_method
 from vis_bench.api.training import backbone_module
-from vis_bench.config import DatasetConfig, read_yaml_config
+from vis_bench.config import DatasetConfig
+from vis_bench.config_overrides import read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import save_project_checkpoint
