@@ -169,8 +169,9 @@ def test_the_offline_state_holds_queries_not_feature_maps():
     result = plugin.infer_clip(frames[2:], state=result.state, seen=1)
     video = result.state
     assert video.num_frames == 4
-    held = [*video.instance_embeds, *video.frame_embeds, *video.tracker_logits]
-    assert sum(t.numel() for t in held) == 4 * 6 * (2 * 64 + 4)
+    held = [video.instance_embeds, video.frame_embeds, video.tracker_logits]
+    assert sum(rows.stacked().numel() for rows in held) == 4 * 6 * (2 * 64 + 4)
+    assert all(len(rows.chunks) == 1 for rows in held)  # a few chunks a video, not a clip each
     refinement = plugin.refine_video(video)
     assert len(refinement.predictions) == 10
     masks = plugin.refined_masks(frames[1:3], refinement, [1, 2])
@@ -178,32 +179,61 @@ def test_the_offline_state_holds_queries_not_feature_maps():
     assert np.isfinite(masks.numpy()).all()
 
 
-def test_refining_a_video_at_its_end_holds_its_queries_once_and_gives_the_same():
-    """`refine(..., consume=True)` (the plugin's: the video ends) empties the gathered lists as
-    it stacks them and runs in the stacked buffer; its outputs equal the copying path's."""
+def test_refining_a_video_at_its_end_holds_its_queries_once_and_gives_the_same(monkeypatch):
+    """`refine(..., consume=True)` (the plugin's: the video ends) runs in the chunks the video
+    was gathered in, never stacking them; its outputs equal the stacking path's bit for bit,
+    with chunk boundaries inside the refiner's own frame and track chunks."""
+    from vis_bench.methods.families.dvis import frame_rows
     from vis_bench.methods.families.dvis.inference import CarriedTracks
     from vis_bench.methods.families.dvis.refinement import GatheredVideo, refine
     from vis_bench.methods.families.dvis.refiner import TemporalRefiner
 
     torch.manual_seed(0)
     refiner = TemporalRefiner(64, 128, 4, 2, 32, 5).eval()
-    clips = [torch.randn(3, 30, 64) for _ in range(14)]  # per-frame tensors are views of clips
+    clips = [torch.randn(3, 30, 64) for _ in range(14)]
+    # 5 frames a chunk: clips of 3 straddle chunks, and 42 frames leave the last one part-full
+    monkeypatch.setattr(frame_rows, "CHUNK_BYTES", 5 * 30 * 64 * 4)
 
     def video() -> GatheredVideo:
-        frames = [frame for clip in clips for frame in clip]
-        logits = [frame[:, :6] for frame in frames]
-        return GatheredVideo(
-            CarriedTracks.__new__(CarriedTracks), list(frames), list(frames), logits
-        )
+        rows = [frame_rows.FrameRows() for _ in range(3)]
+        for clip in clips:
+            rows[0].append(clip)
+            rows[1].append(clip.flip(0))
+            rows[2].append(clip[:, :, :6])
+        return GatheredVideo(CarriedTracks.__new__(CarriedTracks), *rows, 42)
 
     with torch.no_grad():
         copied = refine(refiner, video())
         consumed_video = video()
+        chunks = [chunk.data_ptr() for chunk in consumed_video.instance_embeds.chunks]
         consumed = refine(refiner, consumed_video, consume=True)
-    assert consumed_video.num_frames == 0 and consumed_video.frame_embeds == []
-    assert torch.equal(consumed.normed, copied.normed)
+    assert len(chunks) == 9 and consumed.normed is consumed_video.instance_embeds
+    assert [chunk.data_ptr() for chunk in consumed.normed.chunks] == chunks  # in place
+    assert torch.equal(consumed.normed.stacked(), copied.normed)
     assert torch.equal(consumed.logits, copied.logits)
     assert torch.equal(consumed.aux_logits, copied.aux_logits)
+    assert torch.equal(consumed.tracks([4, 0]), copied.tracks([4, 0]))
+
+
+def test_a_gathered_state_extended_twice_keeps_each_branch_s_frames():
+    """States are values: extending an earlier state again (a clip replayed from it) copies its
+    frames, and the later state sharing the chunks is left as it was."""
+    from types import SimpleNamespace
+
+    from vis_bench.methods.families.dvis.refinement import GatheredVideo
+
+    def clip(value: float, frames: int = 2):
+        rows = torch.full((frames, 3, 4), value)
+        tracked = SimpleNamespace(outputs=rows)
+        return tracked, SimpleNamespace(embeds_no_norm=rows + 1), rows[:, :, :2]
+
+    start = GatheredVideo(None)
+    first = start.extended(*clip(1.0), None)
+    second = first.extended(*clip(2.0), None)
+    branch = first.extended(*clip(3.0), None)
+    assert second.instance_embeds.stacked()[:, 0, 0].tolist() == [1, 1, 2, 2]
+    assert branch.instance_embeds.stacked()[:, 0, 0].tolist() == [1, 1, 3, 3]
+    assert second.num_frames == branch.num_frames == 4 and first.num_frames == 2
 
 
 def test_the_refiners_last_output_in_chunks_is_its_whole_forwards():

@@ -12,7 +12,12 @@ from tests.helpers.dvis_tiny import TINY
 from vis_bench.api.registration import get_method
 from vis_bench.api.training import ClipTargets
 from vis_bench.config import DatasetConfig
-from vis_bench.formats.checkpoints import CheckpointError, save_project_checkpoint
+from vis_bench.formats.checkpoints import (
+    CheckpointError,
+    open_checkpoint,
+    read_checkpoint,
+    save_project_checkpoint,
+)
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.families.dvis.contrastive import ContrastiveItem, contrastive_losses
 from vis_bench.methods.families.dvis.noiser import Noiser
@@ -190,6 +195,27 @@ def test_the_three_stages_train_one_after_the_other(tmp_path):
             output=str(tmp_path / f"{stage}.pth"),
             work_dir=str(tmp_path / f"work-{stage}"),
             checkpoint_every=2,
+            changes_over_init=previous is not None,  # as the shipped tiny files are stored
         )
         assert train(config, progress=False, log=lambda _: None).iterations == 2
         previous = config.output
+    stored = {
+        stage: {k.split(".")[0] for k in read_checkpoint(tmp_path / f"{stage}.pth")["state_dict"]}
+        for stage in ("segmenter", "tracker", "refiner")
+    }
+    assert stored == {
+        "segmenter": {"backbone", "sem_seg_head", "criterion"},
+        "tracker": {"tracker"},
+        "refiner": {"refiner"},
+    }
+    offline = get_method("dvis-plus-offline").build(open_checkpoint(previous).config)
+    offline.load_checkpoint(previous)  # strictly, through both bases
+
+
+def test_a_stage_s_file_leaves_out_what_later_stages_train_from_scratch():
+    segmenter = _plugin("dvis-plus-online", "segmenter").trained_state_dict()
+    assert segmenter and not any(k.startswith("tracker.") for k in segmenter)
+    tracker = _plugin("dvis-plus-online", "tracker")
+    assert tracker.trained_state_dict().keys() == tracker.model.state_dict().keys()
+    refiner = _plugin("dvis-plus-offline", "refiner")
+    assert refiner.trained_state_dict().keys() == refiner.model.state_dict().keys()

@@ -20,6 +20,7 @@ import torch
 
 from vis_bench.methods.families.dvis import parity as shared
 from vis_bench.methods.families.dvis.fixtures import DVISFixture
+from vis_bench.methods.families.dvis.frame_rows import FrameRows
 from vis_bench.methods.families.dvis.refinement import GatheredVideo, RefinedVideo, refine
 from vis_bench.parity import (
     EncodedFrames,
@@ -86,8 +87,8 @@ def refiner_checks(
 ) -> tuple[RefinedVideo, torch.Tensor]:
     """The refiner's inputs and outputs; also replayed on the authors' own inputs."""
     inputs = {
-        "instance_embeds": torch.stack(video.instance_embeds).permute(2, 0, 1)[None],
-        "frame_embeds": torch.stack(video.frame_embeds).permute(2, 0, 1)[None],
+        "instance_embeds": video.instance_embeds.stacked().permute(2, 0, 1)[None],
+        "frame_embeds": video.frame_embeds.stacked().permute(2, 0, 1)[None],
     }
     outputs = ("pred_logits", "pred_masks", "pred_embds")
     shared.compare(report, "refiner inputs", inputs, stored, outputs)
@@ -97,9 +98,10 @@ def refiner_checks(
     shared.compare(report, "refiner", layout, stored, tuple(inputs))
     replay = GatheredVideo(
         video.tracks,
-        list(stored["instance_embeds"][0].permute(1, 2, 0)),
-        list(stored["frame_embeds"][0].permute(1, 2, 0)),
+        FrameRows.of(stored["instance_embeds"][0].permute(1, 2, 0).contiguous()),
+        FrameRows.of(stored["frame_embeds"][0].permute(1, 2, 0).contiguous()),
         video.tracker_logits,
+        video.frames,
     )
     again, again_masks = refine_with_masks(model, replay, features)
     shared.compare(

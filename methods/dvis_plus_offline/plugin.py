@@ -130,7 +130,7 @@ class DVISOfflinePlugin(DVISBase):
         top_k = int(self.options.top_k)
         predictions = video_predictions(refined.logits, refined.aux_logits, top_k)
         refinement = VideoRefinement(predictions)
-        refinement.data = RefinedSlots(refined.normed[:, refinement.slots])
+        refinement.data = RefinedSlots(refined.tracks(refinement.slots))
         return refinement
 
     def refined_masks(

@@ -87,8 +87,8 @@ def _video(model, run, windows, fx):
     features = torch.cat([q.mask_features for q in windows])
     masks = model.refiner.mask_logits(refined.normed, features).transpose(0, 1)
     extra = {
-        "instance_embeds": torch.stack(video.instance_embeds).permute(2, 0, 1)[None],
-        "frame_embeds": torch.stack(video.frame_embeds).permute(2, 0, 1)[None],
+        "instance_embeds": video.instance_embeds.stacked().permute(2, 0, 1)[None],
+        "frame_embeds": video.frame_embeds.stacked().permute(2, 0, 1)[None],
         "pred_logits": refined.logits[None, None].expand(1, masks.shape[1], -1, -1).clone(),
         "pred_masks": masks[None],
         "pred_embds": refined.normed.permute(2, 0, 1)[None],

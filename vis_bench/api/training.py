@@ -117,9 +117,14 @@ class Trainable(Protocol):
         """The image backbone (what a pretrained initialisation such as ImageNet weights fills)."""
         ...
 
+    def trained_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights a training run's output file holds: a stage leaves out the parts a later
+        stage trains from scratch (they are freshly initialised here, never trained)."""
+        ...
+
 
 #: the optional hooks of `Trainable`
-OPTIONAL_HOOKS = ("parameter_groups", "start_training_from", "training_step")
+OPTIONAL_HOOKS = ("parameter_groups", "start_training_from", "training_step", "trained_state_dict")
 
 
 def parameter_groups(plugin: Any, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
@@ -134,6 +139,12 @@ def start_training_from(plugin: Any, checkpoint: Any) -> Any:
     """The method's `start_training_from`; without one, its strict `load_checkpoint`."""
     hook = getattr(plugin, "start_training_from", None)
     return plugin.load_checkpoint(checkpoint) if hook is None else hook(checkpoint)
+
+
+def trained_state_dict(plugin: Any) -> dict[str, torch.Tensor]:
+    """The method's `trained_state_dict`; without one, the whole model's state dict."""
+    hook = getattr(plugin, "trained_state_dict", None)
+    return plugin.model.state_dict() if hook is None else hook()
 
 
 def training_step(plugin: Any, iteration: int, iterations: int) -> None:

@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         f"checkpoint {args.checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
         f"{numbers:,} numbers"
     )
+    for base in contents.bases:  # a stage stored as its changes: the files beneath it
+        print(f"  over {base} (its tensors under this file's)")
     for line in describe_checkpoint(plugin, state_dict):
         print(line)
     # what the file says (keys, then its own config if it carries one), then the user's

@@ -2,8 +2,12 @@
 
 Three on-disk layouts are understood, all read with `torch.load(weights_only=True)`:
 * the project's format, {"format": "vis-bench", "method": registry name, "config": the method's
-  options, "state_dict": tensors, "training": provenance (optional)}. Because the file carries the
-  options its model was built with, a sweep can name just the checkpoint;
+  options, "state_dict": tensors, "training": provenance (optional), "base": optional}. Because
+  the file carries the options its model was built with, a sweep can name just the checkpoint.
+  A file with a "base" ({"file": a name in its own folder, "sha256": that file's digest,
+  "removed": keys of the base the model has not}) stores only the tensors that differ from that
+  file's: a training stage that freezes the earlier stages ships what it trained, not another
+  copy of them (DVIS++'s tracker over its segmenter, its refiner over the tracker);
 * the authors' release format, a dict with the weights under "model" (training files also pickle an
   `argparse.Namespace` under "args"; detectron2 conversions may store numpy arrays);
 * a bare state dict.
@@ -26,6 +30,7 @@ import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
+from vis_bench.hashing import file_sha256
 from vis_bench.shipped import resolve as resolve_shipped
 
 PROJECT_FORMAT = "vis-bench"
@@ -48,6 +53,8 @@ class CheckpointContents:
     method: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] | None = None
+    #: project format with a base: the files whose tensors were merged under this one's, nearest first
+    bases: list[str] = field(default_factory=list)
 
     def check_method(self, method: str) -> None:
         """A project-format file written for another method is an error naming both."""
@@ -141,8 +148,9 @@ def is_project_checkpoint(obj: Any) -> bool:
     return isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT
 
 
-def contents_of(obj: Any, path: str | Path) -> CheckpointContents:
-    """A loaded checkpoint object as CheckpointContents (tensors only; numpy arrays converted)."""
+def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContents:
+    """A loaded checkpoint object as CheckpointContents (tensors only; numpy arrays converted;
+    a project file's base, if it has one, merged under it)."""
     path = str(path)
     if is_project_checkpoint(obj):
         weights, fmt = obj.get("state_dict"), PROJECT_FORMAT
@@ -167,7 +175,7 @@ def contents_of(obj: Any, path: str | Path) -> CheckpointContents:
     }
     if fmt != PROJECT_FORMAT:
         return CheckpointContents(path, fmt, state_dict)
-    return CheckpointContents(
+    contents = CheckpointContents(
         path,
         fmt,
         state_dict,
@@ -175,6 +183,56 @@ def contents_of(obj: Any, path: str | Path) -> CheckpointContents:
         config=dict(obj.get("config") or {}),
         training=obj.get("training"),
     )
+    if obj.get("base") is not None:
+        _merge_base(contents, obj["base"], depth)
+    return contents
+
+
+#: how many files a chain of bases may hold (a cycle, or a mistake, stops here)
+MAX_BASES = 8
+
+
+def _merge_base(contents: CheckpointContents, base: Any, depth: int) -> None:
+    """Put the base file's tensors under `contents`' own (which stores only what differs)."""
+    here = Path(contents.path)
+    if not isinstance(base, Mapping) or not {"file", "sha256"} <= set(base):
+        raise CheckpointError(
+            "'base' must name the file this one stores the changes of and its sha256",
+            path=str(here),
+            field="base",
+        )
+    if depth >= MAX_BASES:
+        raise CheckpointError(
+            f"more than {MAX_BASES} files in a chain of bases (a file that is its own base?)",
+            path=str(here),
+            field="base",
+        )
+    base_path = here.parent / str(base["file"])
+    if not base_path.is_file():
+        raise CheckpointError(
+            f"stores only the weights that differ from {base['file']}, which is not beside it "
+            f"({base_path}): put that file in the same folder",
+            path=str(here),
+            field="base.file",
+        )
+    found = file_sha256(base_path)
+    if found != base["sha256"]:
+        raise CheckpointError(
+            f"{base_path} is not the file this checkpoint was written over (sha256 {found[:12]}, "
+            f"expected {str(base['sha256'])[:12]}): put the original {base['file']} beside it",
+            path=str(here),
+            field="base.sha256",
+        )
+    below = contents_of(read_checkpoint(base_path, mmap=True), base_path, depth + 1)
+    if below.format != PROJECT_FORMAT:
+        raise CheckpointError(
+            f"its base {base_path} is not a {PROJECT_FORMAT!r} checkpoint", path=str(here)
+        )
+    removed = set(base.get("removed") or ())
+    merged = {k: v for k, v in below.state_dict.items() if k not in removed}
+    merged.update(contents.state_dict)
+    contents.state_dict = merged
+    contents.bases = [str(base_path), *below.bases]
 
 
 def _is_array(value: Any) -> bool:
@@ -193,23 +251,76 @@ def save_project_checkpoint(
     config: Mapping[str, Any],
     training: Mapping[str, Any] | None = None,
     half: bool = False,
+    base: str | Path | None = None,
 ) -> None:
     """Write weights in the project format, atomically; `half` stores floating tensors as
-    float16 (the shipped tiny models: half the bytes, loaded back into float32 parameters)."""
-    tensors = {
-        k: (v.detach().half() if half and v.is_floating_point() else v.detach()).clone()
-        for k, v in state_dict.items()
-    }
+    float16 (the shipped tiny models: half the bytes, loaded back into float32 parameters).
+    With `base` (a project-format file, written beside the output) only the tensors that differ
+    from the base's are stored, and the file names the base by its sha256."""
+    tensors = _stored_tensors(state_dict, half)
     payload: dict[str, Any] = {
         "format": PROJECT_FORMAT,
         "method": method,
         "config": dict(config),
         "state_dict": tensors,
     }
+    if base is not None:
+        payload["base"], payload["state_dict"] = _changes_over(tensors, Path(base), Path(path))
     if training is not None:
         payload["training"] = dict(training)
     with atomic_file(path) as tmp:
         torch.save(payload, tmp)
+
+
+def _stored_tensors(state_dict: Mapping[str, torch.Tensor], half: bool) -> dict[str, torch.Tensor]:
+    """Detached copies (float16 with `half`); a tensor the model registers under two names (the
+    box heads Deformable DETR shares with its decoder) stays one tensor, which torch.save writes
+    once."""
+    copies: dict[tuple, torch.Tensor] = {}
+    tensors = {}
+    for key, value in state_dict.items():
+        value = value.detach()
+        identity = (
+            value.untyped_storage().data_ptr(),
+            value.storage_offset(),
+            tuple(value.shape),
+            tuple(value.stride()),
+            value.dtype,
+        )
+        if identity not in copies:
+            copies[identity] = (
+                value.half() if half and value.is_floating_point() else value
+            ).clone()
+        tensors[key] = copies[identity]
+    return tensors
+
+
+def _changes_over(
+    tensors: dict[str, torch.Tensor], base: Path, output: Path
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The "base" entry naming `base` and the tensors of `tensors` that differ from its own."""
+    if base.resolve().parent != output.resolve().parent:
+        raise CheckpointError(
+            f"a checkpoint stored over a base must be written in the base's folder "
+            f"({base.parent}), where it finds the base again by name",
+            path=str(output),
+        )
+    below = read_project_checkpoint(base)
+    changed = {
+        k: v
+        for k, v in tensors.items()
+        if k not in below.state_dict or not _same_tensor(v, below.state_dict[k])
+    }
+    entry = {
+        "file": base.name,
+        "sha256": file_sha256(base),
+        "removed": sorted(set(below.state_dict) - set(tensors)),
+    }
+    return entry, changed
+
+
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
 
 
 def read_project_checkpoint(path: str | Path) -> CheckpointContents:

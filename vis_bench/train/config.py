@@ -79,6 +79,9 @@ class TrainConfig:
     output: str = "results/checkpoints/model.pth"
     #: store the output weights as float16 (the shipped tiny models)
     half_weights: bool = False
+    #: store only the weights that differ from init_checkpoint, which the output names (and its
+    #: sha256) as its base: a stage that freezes the earlier ones ships only what it trained
+    changes_over_init: bool = False
     #: resumable training state; null: .cache/vis_bench/train/<name>
     work_dir: str | None = None
     checkpoint_every: int = 200
@@ -93,7 +96,14 @@ class TrainConfig:
     def config_hash(self) -> str:
         """Hash of what determines the trained weights (not where they are written)."""
         data = self.to_dict()
-        for key in ("output", "work_dir", "checkpoint_every", "notes", "threads"):
+        for key in (
+            "output",
+            "work_dir",
+            "checkpoint_every",
+            "notes",
+            "threads",
+            "changes_over_init",
+        ):
             data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -175,6 +185,19 @@ def _check(config: TrainConfig, source: str) -> None:
             "a factor in (0, 1] per block below the top one",
         ),
         (config.checkpoint_every >= 1, "checkpoint_every", "must be positive"),
+        (
+            not config.changes_over_init or bool(config.init_checkpoint),
+            "changes_over_init",
+            "stores the changes over init_checkpoint: name that file, or set it false",
+        ),
+        (
+            not config.changes_over_init
+            or Path(config.output).resolve().parent
+            == resolve_checkpoint(config.init_checkpoint or "").resolve().parent,
+            "output",
+            "a file stored as changes over init_checkpoint is written in that file's folder "
+            "(it finds its base by name there)",
+        ),
         (
             all(0 < f < 1 for f in optim.lr_drops or []),
             "optim.lr_drops",

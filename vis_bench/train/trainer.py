@@ -31,6 +31,7 @@ from vis_bench.api.training import (
     backbone_module,
     parameter_groups,
     start_training_from,
+    trained_state_dict,
     training_step,
 )
 from vis_bench.atomic import atomic_file
@@ -391,12 +392,13 @@ def _write_output(session: _Session, seconds: float, log: Callable[[str], None])
     model = session.plugin.model
     model.eval()
     save_project_checkpoint(
-        model.state_dict(),
+        trained_state_dict(session.plugin),
         config.output,
         config.method,
         config.options,
         training,
         config.half_weights,
+        base=resolve_checkpoint(config.init_checkpoint) if config.changes_over_init else None,
     )
     log(f"wrote {config.output} ({config.optim.iterations} steps, {seconds / 60:.1f} min)")
 

@@ -183,6 +183,13 @@ class DVISBase(Mask2FormerBase):
         self.load_report = report
         return report
 
+    def trained_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights up to this stage: the parts a later stage trains from scratch (the
+        tracker after the segmenter stage) are left out of the stage's file."""
+        following = STAGES[STAGES.index(self.options.train_stage) + 1 :]
+        later = STAGE_NEW_KEYS[following[0]] if following else ()
+        return {k: v for k, v in self.model.state_dict().items() if not k.startswith(later)}
+
     def training_step(self, iteration: int, iterations: int) -> None:
         """The first half of the steps match on the earlier stage's predictions."""
         self.guided = iteration < iterations // 2

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vis_bench.methods.families.dvis.frame_rows import FrameRows
 from vis_bench.methods.families.dvis.inference import CarriedTracks, TrackedClip
 from vis_bench.methods.families.dvis.refiner import TemporalRefiner
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
@@ -24,12 +25,15 @@ from vis_bench.methods.families.dvis.segmenter import FrameQueries
 @dataclass
 class GatheredVideo:
     """A video's first pass so far: the tracker's state and, per frame, the tracker's outputs
-    [Q, 2C], the segmenter's un-normed queries [Q, 2C] and the tracker's logits [Q, K+1]."""
+    [Q, 2C], the segmenter's un-normed queries [Q, 2C] and the tracker's logits [Q, K+1], each
+    gathered in chunks (`FrameRows`)."""
 
     tracks: CarriedTracks
-    instance_embeds: list[torch.Tensor] = field(default_factory=list)
-    frame_embeds: list[torch.Tensor] = field(default_factory=list)
-    tracker_logits: list[torch.Tensor] = field(default_factory=list)
+    instance_embeds: FrameRows = field(default_factory=FrameRows)
+    frame_embeds: FrameRows = field(default_factory=FrameRows)
+    tracker_logits: FrameRows = field(default_factory=FrameRows)
+    #: the frames this state covers (its rows may hold more: a later state's, sharing them)
+    frames: int = 0
 
     def extended(
         self,
@@ -38,61 +42,66 @@ class GatheredVideo:
         logits: torch.Tensor,
         tracks: CarriedTracks,
     ) -> GatheredVideo:
-        """This video with a clip's new frames added (a new object: states are not shared)."""
-        return GatheredVideo(
-            tracks,
-            self.instance_embeds + list(tracked.outputs),
-            self.frame_embeds + list(queries.embeds_no_norm),
-            self.tracker_logits + list(logits),
-        )
+        """This video with a clip's new frames added: a new state, which writes its frames into
+        the same chunks after this state's own; a state extended a second time copies its rows
+        first, so each state keeps exactly its frames."""
+        rows = [self.instance_embeds, self.frame_embeds, self.tracker_logits]
+        if any(len(part) != self.frames for part in rows):
+            rows = [part.copy_first(self.frames) for part in rows]
+        for part, frames in zip(
+            rows, (tracked.outputs, queries.embeds_no_norm, logits), strict=True
+        ):
+            part.append(frames)
+        return GatheredVideo(tracks, *rows, frames=self.frames + len(tracked.outputs))
 
     @property
     def num_frames(self) -> int:
-        return len(self.instance_embeds)
+        return self.frames
 
 
 @dataclass
 class RefinedVideo:
-    """The refiner on a whole video: normed last-layer outputs [T, Q, 2C], the refiner's class
-    logits [Q, K+1] (one per track for the video) and the tracker's time-mean logits [Q, K+1]."""
+    """The refiner on a whole video: normed last-layer outputs [T, Q, 2C] (stacked, or where the
+    video was gathered), the refiner's class logits [Q, K+1] (one per track for the video) and
+    the tracker's time-mean logits [Q, K+1]."""
 
-    normed: torch.Tensor
+    normed: torch.Tensor | FrameRows
     logits: torch.Tensor
     aux_logits: torch.Tensor
+
+    def tracks(self, slots: list[int]) -> torch.Tensor:
+        """The normed outputs of some tracks on every frame, [T, S, 2C]."""
+        index = torch.as_tensor(slots, dtype=torch.long)
+        if torch.is_tensor(self.normed):
+            return self.normed[:, index]
+        return self.normed.tracks(index)
 
 
 def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False) -> RefinedVideo:
     """The refiner over every frame at once (its last layer, as the authors predict at test),
     in chunks of tracks or frames whose temporaries do not grow with the video
     (`TemporalRefiner.last_output`): what grows is the gathered T x Q x 2C inputs only.
-    `consume` (the video's end: nothing reads the gathered frames again) empties the video's
-    lists as they are stacked and computes the layers, the norm and the class logits in the
-    stacked buffer, so the whole video's queries are held about twice (the tracker's outputs
-    and the segmenter's queries), not several times over."""
-    stack = _stack_emptying if consume else torch.stack
-    instance_embeds = stack(video.instance_embeds)
-    frame_embeds = stack(video.frame_embeds)
-    aux_logits = stack(video.tracker_logits).mean(0)
-    output = refiner.last_output(instance_embeds, frame_embeds, overwrite=consume)
-    del instance_embeds, frame_embeds
+    `consume` (the video's end: nothing reads the gathered frames again) runs the layers, the
+    norm and the class logits in the chunks the frames were gathered in, so the whole video's
+    queries are held once (the tracker's outputs and the segmenter's queries), never stacked."""
+    if any(len(part) != video.frames for part in _rows(video)):  # an earlier state: its rows
+        video = GatheredVideo(
+            video.tracks, *(part.copy_first(video.frames) for part in _rows(video)), video.frames
+        )
+    aux_logits = video.tracker_logits.stacked().mean(0)
     if consume:
+        output = refiner.last_output(video.instance_embeds, video.frame_embeds, overwrite=True)
         normed = refiner.normed_in_place(output)
         return RefinedVideo(normed, refiner.video_class_logits(normed), aux_logits)
+    instance_embeds = video.instance_embeds.stacked()
+    output = refiner.last_output(instance_embeds, video.frame_embeds.stacked())
     normed = refiner.decoder_norm(output[None])
     logits = refiner.class_logits(normed)[0]
     return RefinedVideo(normed[0], logits, aux_logits)
 
 
-def _stack_emptying(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """`torch.stack(tensors)` that empties the list as it copies, so a long video's frames are
-    not held both as the list and as the stacked copy (the list's tensors are often views of a
-    clip's, freed once the clip's last frame is copied)."""
-    stacked = tensors[0].new_empty((len(tensors), *tensors[0].shape))
-    for i in range(len(tensors)):
-        stacked[i] = tensors[i]
-        tensors[i] = stacked[i]  # the list's own tensor is let go: a view of the copy
-    tensors.clear()
-    return stacked
+def _rows(video: GatheredVideo) -> list[FrameRows]:
+    return [video.instance_embeds, video.frame_embeds, video.tracker_logits]
 
 
 @dataclass

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from vis_bench.methods.common.mlp import MLP
+from vis_bench.methods.families.dvis.frame_rows import FrameRows, as_rows
 from vis_bench.methods.families.mask2former.masked_decoder import (
     CrossAttentionLayer,
     FFNLayer,
@@ -29,8 +30,10 @@ from vis_bench.methods.families.mask2former.masked_decoder import (
 )
 
 #: (frame, track) rows a chunk of `TemporalRefiner.last_output` covers: its FFN's widest
-#: temporary is rows x DIM_FEEDFORWARD floats (32 MiB at the R50 configs' 2048)
-CHUNK_ROWS = 4096
+#: temporary is rows x DIM_FEEDFORWARD floats (8 MiB at the R50 configs' 2048). 4096 rows held
+#: about 150 MiB of temporaries at the R50 width (a refiner call's peak over its inputs), 1024
+#: about 55 MiB, in the same CPU time and with the same outputs
+CHUNK_ROWS = 1024
 #: the fewest rows a chunk has (`_chunks`)
 MIN_CHUNK_ROWS = 256
 
@@ -96,11 +99,11 @@ class TemporalRefiner(nn.Module):
 
     def last_output(
         self,
-        instance_embeds: torch.Tensor,
-        frame_embeds: torch.Tensor,
+        instance_embeds: torch.Tensor | FrameRows,
+        frame_embeds: torch.Tensor | FrameRows,
         rows: int = CHUNK_ROWS,
         overwrite: bool = False,
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | FrameRows:
         """`forward(...)[-1]` [T, Q, 2C] (what inference reads) with memory bounded whatever the
         video's length: the layers run in one buffer of the inputs' size, in chunks of about
         `rows` (frame, track) rows: attention over time and the temporal convolution (each track
@@ -108,34 +111,47 @@ class TemporalRefiner(nn.Module):
         a time, each chunk written back over its own rows. Every chunk computes what the whole
         layer computes for its tracks or frames, so the output is the same; the temporaries (the
         FFN's 4x-wide activations, the attention's projections) are those of a chunk, not of
-        T x Q rows. `overwrite` uses `instance_embeds` itself as the buffer (a caller done with
-        it saves a T x Q x 2C copy)."""
-        frames, tracks = int(instance_embeds.shape[0]), int(instance_embeds.shape[1])
-        output = instance_embeds if overwrite else instance_embeds.clone()
+        T x Q rows. The inputs are stacked tensors or `FrameRows` (a video gathered in chunks,
+        refined where it lies; the output is of the same kind). `overwrite` uses
+        `instance_embeds` itself as the buffer (a caller done with it saves a T x Q x 2C copy)."""
+        if torch.is_tensor(instance_embeds):
+            buffer = instance_embeds if overwrite else instance_embeds.clone()
+            output = FrameRows.of(buffer)
+        else:
+            output = (
+                instance_embeds if overwrite else instance_embeds.copy_first(len(instance_embeds))
+            )
+        queries = as_rows(frame_embeds)
+        frames, tracks = len(output), int(output.shape[1])
         for i in range(self.num_layers):
             for picked in _chunks(tracks, rows // max(frames, 1), frames):
-                # contiguous as the whole tensor is: the same kernels for every row
-                output[:, picked] = self.time_part(i, output[:, picked].contiguous())
+                output.put_tracks(picked, self.time_part(i, output.tracks(picked)))
             for picked in _chunks(frames, rows // max(tracks, 1), tracks):
-                output[picked] = self.frame_part(i, output[picked], frame_embeds[picked])
-        return output
+                output.put(picked, self.frame_part(i, output.take(picked), queries.take(picked)))
+        return buffer if torch.is_tensor(instance_embeds) else output
 
-    def normed_in_place(self, output: torch.Tensor, rows: int = CHUNK_ROWS) -> torch.Tensor:
+    def normed_in_place(
+        self, output: torch.Tensor | FrameRows, rows: int = CHUNK_ROWS
+    ) -> torch.Tensor | FrameRows:
         """`decoder_norm(output)` written over `output` [T, Q, 2C], a few frames at a time (the
         norm is per row, so the result is the same)."""
-        tracks = int(output.shape[1])
-        for picked in _chunks(int(output.shape[0]), rows // max(tracks, 1), tracks):
-            output[picked] = self.decoder_norm(output[picked])
+        frames = as_rows(output)
+        tracks = int(frames.shape[1])
+        for picked in _chunks(len(frames), rows // max(tracks, 1), tracks):
+            frames.put(picked, self.decoder_norm(frames.take(picked)))
         return output
 
-    def video_class_logits(self, normed: torch.Tensor, rows: int = CHUNK_ROWS) -> torch.Tensor:
+    def video_class_logits(
+        self, normed: torch.Tensor | FrameRows, rows: int = CHUNK_ROWS
+    ) -> torch.Tensor:
         """`class_logits(normed[None])[0]` [Q, K+1] for normed outputs [T, Q, 2C], a few tracks
         at a time: the weighted mean over the frames is per track, and its T x Q x 2C product
         is then a chunk's."""
-        frames = int(normed.shape[0])
+        frames = as_rows(normed)
+        count = len(frames)
         parts = [
-            self.class_logits(normed[None, :, picked].contiguous())[0]
-            for picked in _chunks(int(normed.shape[1]), rows // max(frames, 1), frames)
+            self.class_logits(frames.tracks(picked)[None])[0]
+            for picked in _chunks(int(frames.shape[1]), rows // max(count, 1), count)
         ]
         return torch.cat(parts)
 
