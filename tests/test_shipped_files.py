@@ -46,3 +46,24 @@ def test_a_file_in_the_working_directory_wins_and_unknown_paths_stay(tmp_path, m
     assert shipped.resolve("configs/nope.yaml") == Path("configs/nope.yaml")
     assert shipped.resolve("elsewhere/x.pth") == Path("elsewhere/x.pth")
     assert shipped.shipped_path("results/other/x.pth") is None
+
+
+#: the most a shipped checkpoint may hold (decimal megabytes): the repository keeps every version
+SHIPPED_CHECKPOINT_BYTES = 10_000_000
+
+
+def test_every_shipped_checkpoint_is_under_ten_megabytes_and_opens_with_its_bases():
+    from vis_bench.formats.checkpoints import open_checkpoint
+
+    files = sorted((REPO / "results" / "checkpoints").glob("*.pth"))
+    assert len(files) >= 10
+    for path in files:
+        assert path.stat().st_size < SHIPPED_CHECKPOINT_BYTES, path.name
+        contents = open_checkpoint(path)
+        assert contents.state_dict, path.name
+        assert all(Path(base).parent == path.parent for base in contents.bases), path.name
+    stages = open_checkpoint(REPO / "results" / "checkpoints" / "dvis_plus_offline_tiny.pth")
+    assert [Path(b).name for b in stages.bases] == [
+        "dvis_plus_online_tiny.pth",
+        "dvis_plus_segmenter_tiny.pth",
+    ]
