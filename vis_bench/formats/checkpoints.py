@@ -7,7 +7,7 @@ Three on-disk layouts are understood, all read with `torch.load(weights_only=Tru
   A file with a "base" ({"file": a name in its own folder, "sha256": that file's digest,
   "removed": keys of the base the model has not}) stores only the tensors that differ from that
   file's: a training stage that freezes the earlier stages ships what it trained, not another
-  copy of them (DVIS++'s tracker over its segmenter, its refiner over the tracker);
+  copy of them (a tracker stage over its segmenter's file, say);
 * the authors' release format, a dict with the weights under "model" (training files also pickle an
   `argparse.Namespace` under "args"; detectron2 conversions may store numpy arrays);
 * a bare state dict.
@@ -273,8 +273,8 @@ def save_project_checkpoint(
 
 
 def _stored_tensors(state_dict: Mapping[str, torch.Tensor], half: bool) -> dict[str, torch.Tensor]:
-    """Detached copies (float16 with `half`); a tensor the model registers under two names (the
-    box heads Deformable DETR shares with its decoder) stays one tensor, which torch.save writes
+    """Detached copies (float16 with `half`); a tensor the model registers under two names (a
+    head a decoder shares with the model that owns it) stays one tensor, which torch.save writes
     once."""
     copies: dict[tuple, torch.Tensor] = {}
     tensors = {}
