@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from vis_bench.methods.families.dvis.frame_rows import FrameRows
+from vis_bench.methods.families.dvis.frame_rows import FrameRows, as_rows
 from vis_bench.methods.families.dvis.inference import CarriedTracks, TrackedClip
 from vis_bench.methods.families.dvis.refiner import TemporalRefiner
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
@@ -45,9 +45,7 @@ class GatheredVideo:
         """This video with a clip's new frames added: a new state, which writes its frames into
         the same chunks after this state's own; a state extended a second time copies its rows
         first, so each state keeps exactly its frames."""
-        rows = [self.instance_embeds, self.frame_embeds, self.tracker_logits]
-        if any(len(part) != self.frames for part in rows):
-            rows = [part.copy_first(self.frames) for part in rows]
+        rows = self.own_rows()
         for part, frames in zip(
             rows, (tracked.outputs, queries.embeds_no_norm, logits), strict=True
         ):
@@ -57,6 +55,14 @@ class GatheredVideo:
     @property
     def num_frames(self) -> int:
         return self.frames
+
+    def own_rows(self) -> list[FrameRows]:
+        """The tracker's outputs, the segmenter's queries and the logits, holding exactly this
+        state's frames: shared with a later state they hold more, and are copied first."""
+        rows = [self.instance_embeds, self.frame_embeds, self.tracker_logits]
+        if any(len(part) != self.frames for part in rows):
+            rows = [part.copy_first(self.frames) for part in rows]
+        return rows
 
 
 @dataclass
@@ -71,10 +77,7 @@ class RefinedVideo:
 
     def tracks(self, slots: list[int]) -> torch.Tensor:
         """The normed outputs of some tracks on every frame, [T, S, 2C]."""
-        index = torch.as_tensor(slots, dtype=torch.long)
-        if torch.is_tensor(self.normed):
-            return self.normed[:, index]
-        return self.normed.tracks(index)
+        return as_rows(self.normed).tracks(torch.as_tensor(slots, dtype=torch.long))
 
 
 def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False) -> RefinedVideo:
@@ -84,10 +87,7 @@ def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False
     `consume` (the video's end: nothing reads the gathered frames again) runs the layers, the
     norm and the class logits in the chunks the frames were gathered in, so the whole video's
     queries are held once (the tracker's outputs and the segmenter's queries), never stacked."""
-    if any(len(part) != video.frames for part in _rows(video)):  # an earlier state: its rows
-        video = GatheredVideo(
-            video.tracks, *(part.copy_first(video.frames) for part in _rows(video)), video.frames
-        )
+    video = GatheredVideo(video.tracks, *video.own_rows(), video.frames)
     aux_logits = video.tracker_logits.stacked().mean(0)
     if consume:
         output = refiner.last_output(video.instance_embeds, video.frame_embeds, overwrite=True)
@@ -98,10 +98,6 @@ def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False
     normed = refiner.decoder_norm(output[None])
     logits = refiner.class_logits(normed)[0]
     return RefinedVideo(normed[0], logits, aux_logits)
-
-
-def _rows(video: GatheredVideo) -> list[FrameRows]:
-    return [video.instance_embeds, video.frame_embeds, video.tracker_logits]
 
 
 @dataclass
