@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
 from vis_bench.api.training import ClipTargets
 from vis_bench.methods.families.mask2former.criterion import VideoSetCriterion
@@ -18,6 +19,10 @@ from vis_bench.methods.videomt.training import (
     ClipFrameSampler,
     build_criterion,
     clip_outputs,
+    mask_probabilities,
+    masked_frame,
+    query_attention_mask,
+    videomt_losses,
 )
 from vis_bench.train.trainer import lr_factor, scale_layer_rates
 
@@ -128,6 +133,88 @@ def test_an_instance_absent_from_the_last_frame_is_matched_as_nothing_but_traine
     )
     uniform = -1.0 / (num_classes + 1)
     torch.testing.assert_close(cost[:, 0] - plain[:, 0], 2.0 * (no_object - uniform))
+
+
+def test_the_mask_annealing_follows_eomt_block_by_block():
+    windows = [[0.1, 0.2], [0.3, 0.5]]
+    assert mask_probabilities(windows, 0, 100) == [1.0, 1.0]
+    assert mask_probabilities(windows, 15, 100) == pytest.approx([0.5**0.9, 1.0])
+    assert mask_probabilities(windows, 20, 100) == [0.0, 1.0]
+    assert mask_probabilities(windows, 40, 100) == pytest.approx([0.0, 0.5**0.9])
+    assert mask_probabilities(windows, 50, 100) == [0.0, 0.0]
+
+
+def test_a_query_attends_only_inside_its_mask_unless_freed():
+    plugin = _plugin()
+    net = plugin.model.backbone
+    grid, queries, prefix = (2, 3), 2, net.vit.num_prefix_tokens
+    tokens = queries + prefix + 6
+    logits = torch.full((1, queries, 8, 12), -1.0)
+    logits[0, 0, :4, :4] = 1.0  # query 0: the top-left patch only
+    mask = query_attention_mask(logits, grid, tokens, net, 1.0)[0, 0]
+    start = queries + prefix
+    assert mask[0, start:].tolist() == [True, False, False, False, False, False]
+    assert not mask[1, start:].any()  # an empty mask: the query still sees queries and prefix
+    assert mask[:, :start].all() and mask[start:].all()
+    assert query_attention_mask(logits, grid, tokens, net, 0.0) is None
+    torch.manual_seed(0)
+    freed = torch.stack([query_attention_mask(logits, grid, tokens, net, 0.5) for _ in range(200)])
+    share = freed[:, 0, 0, 1, start:].all(-1).float().mean()
+    assert 0.35 < share < 0.65
+
+
+def test_masked_attention_changes_the_training_forward_only_while_a_block_is_masked():
+    plugin = _plugin()
+    net = plugin.model.backbone
+    frames = _frames(plugin, 2)
+    plain = clip_outputs(net, frames)
+    net.attn_mask_probs.zero_()
+    off = clip_outputs(net, frames, masked_attention=True)
+    torch.testing.assert_close(off["pred_logits"], plain["pred_logits"])
+    torch.testing.assert_close(
+        off["aux_outputs"][1]["pred_masks"], plain["aux_outputs"][1]["pred_masks"]
+    )
+    net.attn_mask_probs.fill_(1.0)
+    masked = clip_outputs(net, frames, masked_attention=True)
+    assert len(masked["aux_outputs"]) == len(plain["aux_outputs"])
+    assert not torch.allclose(masked["pred_logits"], plain["pred_logits"])
+    # the first auxiliary prediction is made before any masked block: unchanged
+    torch.testing.assert_close(
+        masked["aux_outputs"][0]["pred_logits"][:, 0], plain["aux_outputs"][0]["pred_logits"][:, 0]
+    )
+    out, before = masked_frame(net, *net.frame_tokens(frames[:1]), net.initial_queries())
+    assert len(before) == len(SMALL["query_blocks"]) and out.next_queries.shape[1] == 6
+
+
+def test_the_annealing_option_is_checked_and_set_before_each_step():
+    with pytest.raises(InputError, match="one \\[start, end\\] pair per query block"):
+        get_method("videomt").build({**SMALL, "attn_mask_annealing": [[0.1, 0.2]]})
+    with pytest.raises(InputError, match="absent_last_frame"):
+        get_method("videomt").build({**SMALL, "absent_last_frame": "sometimes"})
+    plugin = _plugin({**SMALL, "attn_mask_annealing": [[0.0, 0.1], [0.1, 0.2], [0.2, 0.3]]})
+    plugin.training_step(15, 100)
+    assert plugin.model.backbone.attn_mask_probs.tolist() == pytest.approx([0.0, 0.5**0.9, 1.0])
+    release = _plugin()
+    release.training_step(15, 100)  # the release reads no annealing: the buffer is left alone
+    assert release.model.backbone.attn_mask_probs.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_an_absent_instance_keeps_its_category_when_asked():
+    plugin = _plugin()
+    criterion = build_criterion(plugin.model)
+    frames = _frames(plugin, 2)
+    masks = torch.zeros(1, 2, 60, 90)
+    masks[0, 0, 10:30, 10:30] = 1.0  # present in the first frame only
+    targets = ClipTargets(
+        torch.tensor([1]), masks, torch.full((1, 2, 4), 0.1), torch.tensor([[True, False]])
+    )
+    torch.manual_seed(0)
+    release = videomt_losses(plugin.model, criterion, frames, targets, 1.0)
+    torch.manual_seed(0)
+    own = videomt_losses(
+        plugin.model, criterion, frames, targets, 1.0, absent_last_frame="own_category"
+    )
+    assert not torch.equal(release["loss_ce"], own["loss_ce"])
 
 
 def test_losses_of_a_clip_carry_the_authors_names_and_weights():

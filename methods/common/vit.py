@@ -197,11 +197,13 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`attn_mask`: boolean [B, 1, N, N], True where a token may attend (training's masked
+        attention; None at inference)."""
         batch, tokens, dim = x.shape
         qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, heads, N, head_dim]
-        out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=self.scale)
         return self.proj(out.transpose(1, 2).reshape(batch, tokens, dim))
 
 
@@ -242,8 +244,8 @@ class Block(nn.Module):
         self.mlp = Mlp(dim, int(dim * config.mlp_ratio))
         self.ls2 = LayerScale(dim, config.init_values)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.ls1(self.attn(self.norm1(x)))
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.ls1(self.attn(self.norm1(x), attn_mask))
         return x + self.ls2(self.mlp(self.norm2(x)))
 
 

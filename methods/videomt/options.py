@@ -15,6 +15,8 @@ from vis_bench.api import InputError
 from vis_bench.methods.common.vit import VIT_SIZES, vit_config
 from vis_bench.methods.videomt.model import VidEoMTConfig
 
+#: the class targets `absent_last_frame` can choose for an instance missing from a clip's end
+ABSENT_LAST_FRAME = ("release", "own_category")
 #: `SEGMENTER_BLOCKS` of the released configs, as "the last n blocks"
 RELEASE_QUERY_BLOCKS = {"vit_s": 3, "vit_b": 3, "vit_l": 4}
 
@@ -43,6 +45,16 @@ class VidEoMTOptions:
     min_size_test: int = 448
     #: results per video (`inference_video_vis`'s MAX_NUM)
     top_k: int = 10
+    #: training only: the class target of an instance absent from the clip's last frame.
+    #: "release": the authors' loader gives it a dummy category, which their matcher reads as
+    #: "no object" and their loss as the last class; "own_category": its own category (see
+    #: docs/videomt.md, The tiny model)
+    absent_last_frame: str = "release"
+    #: training only: masked attention in the query blocks, each block's mask dropped per query
+    #: with a probability that rises from 0 to 1 (poly 0.9) over that block's [start, end]
+    #: fractions of the training steps, as EoMT trains the image segmenter the release starts
+    #: from; None: none (the release reads no annealing setting)
+    attn_mask_annealing: list[list[float]] | None = None
 
     def check(self, where: str, source: str) -> None:
         """Reject a backbone name or query-block list the network cannot be built with."""
@@ -53,10 +65,27 @@ class VidEoMTOptions:
                 path=source,
                 field=f"{prefix}backbone",
             )
+        if self.absent_last_frame not in ABSENT_LAST_FRAME:
+            raise InputError(
+                f"unknown value {self.absent_last_frame!r}; one of {', '.join(ABSENT_LAST_FRAME)}",
+                path=source,
+                field=f"{prefix}absent_last_frame",
+            )
         try:
-            self.network()
+            network = self.network()
         except ValueError as err:
             raise InputError(str(err), path=source, field=f"{prefix}query_blocks") from err
+        windows = self.attn_mask_annealing
+        if windows is not None and (
+            len(windows) != len(network.query_blocks)
+            or any(len(w) != 2 or not 0 <= w[0] < w[1] <= 1 for w in windows)
+        ):
+            raise InputError(
+                f"one [start, end] pair per query block ({len(network.query_blocks)}), "
+                f"fractions of the steps with 0 <= start < end <= 1, got {windows}",
+                path=source,
+                field=f"{prefix}attn_mask_annealing",
+            )
 
     def network(self) -> VidEoMTConfig:
         """The network these options build."""

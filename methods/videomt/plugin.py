@@ -44,6 +44,7 @@ from vis_bench.methods.videomt.training import (
     TRAINING_RECIPE,
     VidEoMTCriterion,
     build_criterion,
+    mask_probabilities,
     parameter_groups,
     videomt_losses,
 )
@@ -153,8 +154,23 @@ class VidEoMTPlugin(MethodPlugin):
         if self._criterion is None:
             self._criterion = build_criterion(self.model).to(frames.device)
         return videomt_losses(
-            self.model, self._criterion, frames, targets, num_instances, num_clips
+            self.model,
+            self._criterion,
+            frames,
+            targets,
+            num_instances,
+            num_clips,
+            self.options.absent_last_frame,
+            masked_attention=self.options.attn_mask_annealing is not None,
         )
+
+    def training_step(self, iteration: int, iterations: int) -> None:
+        """With `attn_mask_annealing`, each query block's masked-attention probability for this
+        step (EoMT's annealing); without it the masks stay off, as in the release."""
+        windows = self.options.attn_mask_annealing
+        if windows is not None:
+            probs = mask_probabilities(windows, iteration, iterations)
+            self.model.backbone.attn_mask_probs.copy_(torch.tensor(probs))
 
     def backbone_module(self) -> torch.nn.Module:
         """The ViT as an image backbone giving its patch tokens as a map (a dense pretraining

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.api.training import ClipTargets, TrainingRecipe
@@ -51,13 +52,20 @@ from vis_bench.methods.families.mask2former.criterion import (
 )
 from vis_bench.methods.families.mask2former.matcher import VideoTargets
 from vis_bench.methods.videomt.matcher import ClipConsistentMatcher
-from vis_bench.methods.videomt.model import NO_OBJECT_WEIGHT, VidEoMTModel, VidEoMTNetwork
+from vis_bench.methods.videomt.model import (
+    NO_OBJECT_WEIGHT,
+    FrameOutput,
+    VidEoMTModel,
+    VidEoMTNetwork,
+)
 from vis_bench.methods.videomt.preprocessing import pad_frames
 
 #: INPUT.SAMPLING_FRAME_RANGE of the DINOv2 configs (with SAMPLING_FRAME_NUM 5)
 SAMPLING_FRAME_RANGE = 2
 #: SOLVER.LLRD of the DINOv2 configs (config.py's default, 0.8, is overridden)
 LAYER_DECAY = 0.6
+#: EoMT's `poly_power` (its masks' annealing follows the learning rate's power)
+MASK_POLY_POWER = 0.9
 #: SOLVER.WARMUP_STEPS: the non-ViT parameters' warm-up, then the ViT's
 WARMUP_STEPS = (500, 1000)
 VIT_PREFIX = "backbone.encoder.backbone."
@@ -139,25 +147,97 @@ def supervised_blocks(net: VidEoMTNetwork) -> list[nn.Module]:
     return list(net.vit.blocks[first : first + len(config.query_blocks) - 1])
 
 
-def clip_outputs(net: VidEoMTNetwork, frames: torch.Tensor) -> dict[str, Any]:
+def clip_outputs(
+    net: VidEoMTNetwork, frames: torch.Tensor, masked_attention: bool = False
+) -> dict[str, Any]:
     """Padded frames [T, 3, H, W] of one clip -> pred_logits [1, T, Q, K+1], pred_masks
     [1, Q, T, h, w] and aux_outputs (the same, per supervised query block), as the authors'
-    `segmenter` returns them in training."""
+    `segmenter` returns them in training; with `masked_attention`, EoMT's masked attention while
+    `attn_mask_probs` has a block above 0 (`masked_frame`)."""
     tokens, grid = net.frame_tokens(frames)  # every frame through the first blocks at once
     queries = net.initial_queries()
     num_queries = queries.shape[1]
-    finals = []
-    with block_inputs(supervised_blocks(net)) as inputs:
+    if masked_attention and bool((net.attn_mask_probs > 0).any()):
+        finals, before = [], []
         for t in range(frames.shape[0]):
-            out = net.frame(tokens[t : t + 1], grid, queries)
+            out, predictions = masked_frame(net, tokens[t : t + 1], grid, queries)
             finals.append((out.class_logits, out.mask_logits))
+            before.append(predictions[: len(net.config.query_blocks) - 1])
             queries = out.next_queries
+        aux = [
+            tuple(torch.cat(parts) for parts in zip(*block, strict=True))
+            for block in zip(*before, strict=True)
+        ]
+    else:
+        finals = []
+        with block_inputs(supervised_blocks(net)) as inputs:
+            for t in range(frames.shape[0]):
+                out = net.frame(tokens[t : t + 1], grid, queries)
+                finals.append((out.class_logits, out.mask_logits))
+                queries = out.next_queries
+        aux = [net.predict(torch.cat(per_frame), grid, num_queries) for per_frame in inputs]
     logits, masks = (torch.cat(parts) for parts in zip(*finals, strict=True))
-    aux = [net.predict(torch.cat(per_frame), grid, num_queries) for per_frame in inputs]
     return {
         **_as_clip(logits, masks),
         "aux_outputs": [_as_clip(*prediction) for prediction in aux],
     }
+
+
+def masked_frame(
+    net: VidEoMTNetwork, tokens: torch.Tensor, grid: tuple[int, int], queries: torch.Tensor
+) -> tuple[FrameOutput, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """One frame's query blocks with EoMT's masked attention: before each block the heads
+    predict from the tokens as they are (the deep-supervision prediction), and each query may
+    attend only to the patches inside its predicted mask, unless a draw with probability
+    1 - `attn_mask_probs[block]` frees it. Returns the frame's output and the predictions
+    made before each query block."""
+    num_queries = queries.shape[1]
+    x = torch.cat([queries, tokens], dim=1)
+    config = net.config
+    before = []
+    blocks = net.vit.blocks[config.first_query_block : config.query_blocks_stop]
+    for block, prob in zip(blocks, net.attn_mask_probs.tolist(), strict=False):
+        class_logits, mask_logits = net.predict(x, grid, num_queries)
+        before.append((class_logits, mask_logits))
+        x = block(x, query_attention_mask(mask_logits, grid, x.shape[1], net, prob))
+    class_logits, mask_logits = net.predict(net.vit.norm(x), grid, num_queries)
+    return FrameOutput(class_logits, mask_logits, net.propagate(x[:, :num_queries])), before
+
+
+def query_attention_mask(
+    mask_logits: torch.Tensor, grid: tuple[int, int], tokens: int, net: VidEoMTNetwork, prob: float
+) -> torch.Tensor | None:
+    """EoMT's `_attn_mask`: boolean [B, 1, N, N], a query's row over the patches set where its
+    mask logits resized (bilinear) to the token grid are above 0, every other entry True; each
+    query's row freed with probability 1 - `prob`. None when `prob` is 0 (nothing masked)."""
+    if prob <= 0:
+        return None
+    batch, num_queries = mask_logits.shape[:2]
+    start = num_queries + net.vit.num_prefix_tokens
+    allowed = torch.ones(batch, tokens, tokens, dtype=torch.bool, device=mask_logits.device)
+    inside = F.interpolate(mask_logits.detach(), grid, mode="bilinear") > 0
+    allowed[:, :num_queries, start:] = inside.flatten(2)
+    if prob < 1:
+        freed = torch.rand(batch, num_queries, device=mask_logits.device) > prob
+        allowed[:, :num_queries, start:][freed] = True
+    return allowed[:, None]
+
+
+def mask_probabilities(
+    windows: list[list[float]], iteration: int, iterations: int, power: float = MASK_POLY_POWER
+) -> list[float]:
+    """EoMT's `mask_annealing` per query block: 1 before the block's start, then
+    (1 - progress) ** power, 0 from its end; windows are fractions of `iterations`."""
+    probs = []
+    for start, end in windows:
+        first, last = start * iterations, end * iterations
+        if iteration < first:
+            probs.append(1.0)
+        elif iteration >= last:
+            probs.append(0.0)
+        else:
+            probs.append((1.0 - (iteration - first) / (last - first)) ** power)
+    return probs
 
 
 def _as_clip(logits: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -173,11 +253,16 @@ def videomt_losses(
     targets: ClipTargets,
     num_instances: float,
     num_clips: int = 1,
+    absent_last_frame: str = "release",
+    masked_attention: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Weighted losses of one preprocessed clip [T, 3, H, W], every frame supervised as an image,
-    normalised over the trainer's whole batch."""
+    normalised over the trainer's whole batch. `absent_last_frame` "release" labels an instance
+    missing from the clip's last frame as the authors' loader does (the dummy category,
+    `VidEoMTCriterion`); "own_category" keeps its category. `masked_attention`: see
+    `clip_outputs`."""
     padded = pad_frames(frames)
-    outputs = clip_outputs(model.backbone, padded)
+    outputs = clip_outputs(model.backbone, padded, masked_attention)
     return mask2former_video_losses(
         outputs,
         [targets],
@@ -186,6 +271,7 @@ def videomt_losses(
         num_masks=num_instances,
         num_clips=num_clips,
         frame_level=True,
+        absent_last_frame_is_no_object=absent_last_frame == "release",
     )
 
 
