@@ -50,9 +50,9 @@ class LayerStrip:
         image = Image.fromarray(self.indices, mode="P")
         image.putpalette([0, 0, 0, *self.colour, *self.colour, *self.mark])
         buffer = io.BytesIO()
-        image.save(
-            buffer, format="PNG", transparency=bytes([0, FILL_ALPHA, 255, 255]), optimize=True
-        )
+        # zlib's default level: `optimize` made files a few percent smaller at several times
+        # the encoding time, which was most of a report's drawing
+        image.save(buffer, format="PNG", transparency=bytes([0, FILL_ALPHA, 255, 255]))
         return buffer.getvalue()
 
 
