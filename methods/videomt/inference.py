@@ -3,8 +3,9 @@
 The released setting runs one frame per backbone call (`WINDOW_SIZE 1`), the queries of frame t
 made from the raw last-block queries of frame t-1; the model keeps them between calls. Here the
 harness keeps them: a clip's result carries `CarriedQueries` (the queries each of its frames
-started from, and those for the frame after it), handed back with the video's next clip. When
-clips overlap, the frames an earlier clip already covered (`seen`, the clip's first frames) are
+started from, and those for the frame after it), handed back with the video's next clip. The harness's runner
+gives the clip only the frames no earlier clip covered, so no frame is inferred twice. A caller
+that does hand over frames an earlier clip covered (`seen`, the clip's first frames) gets them
 run again from the queries they started from then, so they repeat their first predictions, and
 the first new frame starts from the carried queries: every clip schedule gives the predictions
 of the per-frame loop, bit for bit.
