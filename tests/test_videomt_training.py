@@ -151,14 +151,16 @@ def test_a_query_attends_only_inside_its_mask_unless_freed():
     tokens = queries + prefix + 6
     logits = torch.full((1, queries, 8, 12), -1.0)
     logits[0, 0, :4, :4] = 1.0  # query 0: the top-left patch only
-    mask = query_attention_mask(logits, grid, tokens, net, 1.0)[0, 0]
+    mask = query_attention_mask(logits, grid, tokens, prefix, 1.0)[0, 0]
     start = queries + prefix
     assert mask[0, start:].tolist() == [True, False, False, False, False, False]
     assert not mask[1, start:].any()  # an empty mask: the query still sees queries and prefix
     assert mask[:, :start].all() and mask[start:].all()
-    assert query_attention_mask(logits, grid, tokens, net, 0.0) is None
+    assert query_attention_mask(logits, grid, tokens, prefix, 0.0) is None
     torch.manual_seed(0)
-    freed = torch.stack([query_attention_mask(logits, grid, tokens, net, 0.5) for _ in range(200)])
+    freed = torch.stack(
+        [query_attention_mask(logits, grid, tokens, prefix, 0.5) for _ in range(200)]
+    )
     share = freed[:, 0, 0, 1, start:].all(-1).float().mean()
     assert 0.35 < share < 0.65
 

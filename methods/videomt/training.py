@@ -195,25 +195,27 @@ def masked_frame(
     x = torch.cat([queries, tokens], dim=1)
     config = net.config
     before = []
+    prefix = net.vit.num_prefix_tokens
     blocks = net.vit.blocks[config.first_query_block : config.query_blocks_stop]
     for block, prob in zip(blocks, net.attn_mask_probs.tolist(), strict=False):
         class_logits, mask_logits = net.predict(x, grid, num_queries)
         before.append((class_logits, mask_logits))
-        x = block(x, query_attention_mask(mask_logits, grid, x.shape[1], net, prob))
+        x = block(x, query_attention_mask(mask_logits, grid, x.shape[1], prefix, prob))
     class_logits, mask_logits = net.predict(net.vit.norm(x), grid, num_queries)
     return FrameOutput(class_logits, mask_logits, net.propagate(x[:, :num_queries])), before
 
 
 def query_attention_mask(
-    mask_logits: torch.Tensor, grid: tuple[int, int], tokens: int, net: VidEoMTNetwork, prob: float
+    mask_logits: torch.Tensor, grid: tuple[int, int], tokens: int, prefix: int, prob: float
 ) -> torch.Tensor | None:
-    """EoMT's `_attn_mask`: boolean [B, 1, N, N], a query's row over the patches set where its
+    """EoMT's `_attn_mask`: boolean [B, 1, N, N] over `tokens` = queries, `prefix` register
+    and class tokens, then the patches; a query's row over the patches set where its
     mask logits resized (bilinear) to the token grid are above 0, every other entry True; each
     query's row freed with probability 1 - `prob`. None when `prob` is 0 (nothing masked)."""
     if prob <= 0:
         return None
     batch, num_queries = mask_logits.shape[:2]
-    start = num_queries + net.vit.num_prefix_tokens
+    start = num_queries + prefix
     allowed = torch.ones(batch, tokens, tokens, dtype=torch.bool, device=mask_logits.device)
     inside = F.interpolate(mask_logits.detach(), grid, mode="bilinear") > 0
     allowed[:, :num_queries, start:] = inside.flatten(2)
