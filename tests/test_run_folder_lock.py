@@ -56,6 +56,11 @@ CONFIG = {
 }
 
 
+def _configured(run_dir: Path) -> int:
+    """How many cells the sweep in `run_dir` has listed so far (0 before it lists them)."""
+    return unfinished_cells(run_dir, read_cell_records(run_dir))[0] if run_dir.is_dir() else 0
+
+
 def _holder(run_dir: Path) -> dict:
     text = (run_dir / LOCK_FILE).read_text() if (run_dir / LOCK_FILE).is_file() else ""
     return json.loads(text) if text.strip() else {}
@@ -70,10 +75,14 @@ def test_a_second_sweep_is_refused_and_a_killed_ones_lock_is_taken_over(tmp_path
         [sys.executable, str(script)], cwd=REPO, env=env, stdout=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 300  # the lock's content, not the clock, decides when
+        # the state on disk, not the clock, decides when: the lock held, then the sweep's cells
+        # listed (a loaded machine can take a while between the two)
+        deadline = time.monotonic() + 300
         while _holder(run_dir).get("pid") != first.pid and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _holder(run_dir)["pid"] == first.pid
+        while _configured(run_dir) != 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
         with pytest.raises(InputError, match=f"another sweep \\(process {first.pid}, started"):
             run_sweep(parse_config(CONFIG), MemorySource(lengths=(4,)), run_dir, log=print)
         # while it runs, its pages say which cells are still to come
