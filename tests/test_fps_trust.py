@@ -283,3 +283,19 @@ def test_nvml_state_reads_clocks_throttling_and_other_processes():
     assert state["power_limit_w"] == 300.0
     assert state["throttle_reasons"] is None  # unsupported: None, not an error
     assert state["other_processes"] == 1 and state["other_processes_mib"] == 3072.0
+
+
+def test_no_committed_record_has_its_model_time_above_its_end_to_end_time():
+    """Every run committed under results/: model FPS at or above end-to-end FPS wherever both
+    were measured (the stages sit inside one timed pass), and the records from a clean commit."""
+    results = Path(__file__).resolve().parents[1] / "results"
+    files = sorted(results.rglob("records.jsonl"))
+    assert files
+    for path in files:
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            where = f"{path.relative_to(results)}: {record['key']}"
+            model, whole = record.get("fps_model"), record.get("fps_end_to_end")
+            if model is not None and whole is not None:
+                assert model >= whole, where
+            assert record["provenance"]["dirty"] is False, where
