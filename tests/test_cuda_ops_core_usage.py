@@ -97,3 +97,20 @@ def test_reference_op_matches_the_reference_function_and_its_gradients() -> None
     expected = grads(ms_deform_attn_reference, inputs, grad_out)
     for g, e in zip(got, expected, strict=True):
         torch.testing.assert_close(g, e, rtol=1e-12, atol=1e-12)
+
+
+def test_the_build_name_differs_by_source_and_by_torch_installation(monkeypatch, tmp_path):
+    """Two virtual environments (two torch installations) of one checkout each get their own
+    build, so neither rebuilds the library the other is loading."""
+    from vis_bench.cuda_ops.ms_deform_attn import _build
+
+    source = tmp_path / "op.cpp"
+    source.write_text("int x;")
+    here = _build.build_name("ns", [source])
+    assert here.startswith("ns_") and here == _build.build_name("ns", [source])
+    source.write_text("int y;")
+    assert _build.build_name("ns", [source]) != here
+    source.write_text("int x;")
+    other = tmp_path / "venv" / "torch" / "__init__.py"
+    monkeypatch.setattr(_build.torch, "__file__", str(other))
+    assert _build.build_name("ns", [source]) != here

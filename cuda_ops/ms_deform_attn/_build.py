@@ -1,9 +1,9 @@
 """Build-on-first-use of the compiled kernels, with a one-time warning when that is impossible.
 
 Extensions go to torch's extension cache (TORCH_EXTENSIONS_DIR, default
-~/.cache/torch_extensions), one build per source version (see `build_name`). The kernels
-register private ops (`torch.ops.vis_bench_msda_cpu`, `torch.ops.vis_bench_msda_cuda`) that the
-public op in `op.py` calls. Set VIS_BENCH_NO_EXT=1 to skip compiling and use the PyTorch
+~/.cache/torch_extensions), one build per source version and torch installation (see
+`build_name`). The kernels register private ops (`torch.ops.vis_bench_msda_cpu`,
+`torch.ops.vis_bench_msda_cuda`) that the public op in `op.py` calls. Set VIS_BENCH_NO_EXT=1 to skip compiling and use the PyTorch
 reference.
 """
 
@@ -30,15 +30,20 @@ _warned: set[str] = set()
 
 
 def build_name(namespace: str, sources: list[Path]) -> str:
-    """The extension's cache name: its op namespace plus a digest of its sources.
+    """The extension's cache name: its op namespace plus a digest of its sources and of the
+    torch installation it is built against.
 
     torch's extension cache is keyed by name alone, so two checkouts of different versions on one
     machine would otherwise rebuild over each other's library, and a process could load the
-    other's kernel; with the digest each source version has its own build.
+    other's kernel. Two virtual environments of the same checkout would too: each writes its own
+    include paths into the build file, so each process of the other rebuilds the library while
+    the first may be loading it (a failed load falls back to the slow reference). With the
+    digest each source version and each torch installation has its own build.
     """
     digest = hashlib.sha256()
     for source in sources:
         digest.update(source.read_bytes())
+    digest.update(f"{torch.__version__}\0{Path(torch.__file__).resolve().parent}".encode())
     return f"{namespace}_{digest.hexdigest()[:12]}"
 
 
