@@ -3,8 +3,8 @@
 Extensions go to torch's extension cache (TORCH_EXTENSIONS_DIR, default
 ~/.cache/torch_extensions), one build per source version and torch installation (see
 `build_name`). The kernels register private ops (`torch.ops.vis_bench_msda_cpu`,
-`torch.ops.vis_bench_msda_cuda`) that the public op in `op.py` calls. Set VIS_BENCH_NO_EXT=1 to skip compiling and use the PyTorch
-reference.
+`torch.ops.vis_bench_msda_cuda`) that the public op in `op.py` calls. Set VIS_BENCH_NO_EXT=1 to
+skip compiling and use the PyTorch reference.
 """
 
 from __future__ import annotations
