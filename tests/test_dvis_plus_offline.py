@@ -13,6 +13,7 @@ import torch
 from tests.helpers.dvis_other_fixture import write_other_fixture
 from tests.helpers.dvis_tiny import TINY, released_keys
 from tests.helpers.memory_source import MemorySource
+from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
 from vis_bench.cli import main
 from vis_bench.formats.checkpoints import CheckpointError
@@ -158,6 +159,50 @@ def test_every_clip_schedule_gives_the_same_tracks_labels_and_masks(name):
         assert [r["segmentations"] for r in other] == [r["segmentations"] for r in reference]
         gaps = [abs(a["score"] - b["score"]) for a, b in zip(other, reference, strict=True)]
         assert max(gaps) <= 1e-5, (clip_length, stride)
+
+
+@pytest.mark.parametrize(("clip_length", "stride"), [("all", None), (3, 3), (3, 2)])
+def test_kept_mask_features_give_the_second_pass_s_results_without_its_backbone(
+    monkeypatch, clip_length, stride
+):
+    """`keep_mask_features: float32` (the authors' way) gives the results of making them again
+    (masks equal, scores equal) and never runs the per-frame stages in the second pass;
+    float16 keeps half the bytes and gives the same tracks and labels."""
+    plugin = _tiny("dvis-plus-offline")
+    reference = _results(plugin, clip_length, stride)
+    remade = []
+    remake = plugin.refined_masks_features
+    monkeypatch.setattr(
+        plugin, "refined_masks_features", lambda *args: remade.append(1) or remake(*args)
+    )
+    for keep in ("no", "float32", "float16"):
+        plugin.options.keep_mask_features = keep
+        remade.clear()
+        other = _results(plugin, clip_length, stride)
+        assert [r["category_id"] for r in other] == [r["category_id"] for r in reference]
+        assert [r["score"] for r in other] == [r["score"] for r in reference]
+        if keep != "float16":
+            assert [r["segmentations"] for r in other] == [r["segmentations"] for r in reference]
+        # the second pass's windows make the frames' features again only without kept ones
+        assert bool(remade) == (keep == "no"), keep
+
+
+def test_keep_mask_features_names_its_choices():
+    with pytest.raises(InputError, match="keep_mask_features must be one of"):
+        get_method("dvis-plus-offline").build({**TINY, "keep_mask_features": "yes"})
+
+
+def test_the_kept_mask_features_are_each_frame_s_in_the_chosen_dtype():
+    plugin = _tiny("dvis-plus-offline")
+    plugin.options.keep_mask_features = "float16"
+    frames = plugin.preprocess(torch.randint(0, 255, (4, 3, 48, 64), dtype=torch.uint8), 48)
+    result = plugin.infer_clip(frames[:3])
+    result = plugin.infer_clip(frames[2:], state=result.state, seen=1)
+    kept = result.state.mask_features
+    assert len(kept) == 4
+    assert all(f.dtype == torch.float16 and f.shape == (32, 16, 16) for f in kept)
+    # each frame its own storage: no clip's batch is held through a view
+    assert len({f.untyped_storage().data_ptr() for f in kept}) == 4
 
 
 def test_the_offline_state_holds_queries_not_feature_maps():

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from vis_bench.api import ClipResult, WholeVideoRefinement, register_method
+from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
@@ -50,6 +50,12 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
 )
 
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_offline)"
+#: option keep_mask_features -> the dtype the first pass keeps each frame's mask features in
+KEPT_MASK_FEATURES: dict[str, torch.dtype | None] = {
+    "no": None,
+    "float32": torch.float32,
+    "float16": torch.float16,
+}
 
 
 @dataclass
@@ -61,6 +67,21 @@ class DVISOfflineOptions(DVISOptions):
     train_stage: str = "refiner"
     #: MODEL.REFINER.USE_CL (True in the YouTube-VIS configs, False in OVIS's)
     refiner_contrastive: bool = True
+    #: the second pass's mask features: "no" makes them again from the frames (backbone and
+    #: pixel decoder a second time; memory bounded in the video's length); "float32" keeps every
+    #: frame's from the first pass, as the authors do (no second backbone pass; C x H/4 x W/4
+    #: floats per frame held until the video's end); "float16" keeps them at half the memory,
+    #: which moves mask logits by rounding (docs/dvis_plus.md, Offline)
+    keep_mask_features: str = "no"
+
+    def __post_init__(self) -> None:
+        if self.keep_mask_features not in KEPT_MASK_FEATURES:
+            raise InputError(
+                f"keep_mask_features must be one of {list(KEPT_MASK_FEATURES)}, "
+                f"not {self.keep_mask_features!r}",
+                field="keep_mask_features",
+            )
+        super().__post_init__()
 
 
 def gathered_result(video: GatheredVideo) -> ClipResult:
@@ -114,12 +135,15 @@ class DVISOfflinePlugin(DVISBase):
             return gathered_result(state)
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            queries = self.model.segment(stack_features(new))
+            stacked = stack_features(new)
+            queries = self.model.segment(stacked)
             carried = state.tracks if state is not None else None
             tracked, tracks = track_clip(self.model.tracker, queries, carried)
             logits, _ = clip_predictions(self.model.tracker, tracked, None)
+        keep = KEPT_MASK_FEATURES[self.options.keep_mask_features]
+        kept = stacked.mask_features.to(keep) if keep is not None else None
         video = state if state is not None else GatheredVideo(tracks)
-        return gathered_result(video.extended(tracked, queries, logits, tracks))
+        return gathered_result(video.extended(tracked, queries, logits, tracks, kept))
 
     def refine_video(self, state: GatheredVideo) -> VideoRefinement:
         """The refiner over the whole video; the top-k pairs of the max of its and the
@@ -130,13 +154,19 @@ class DVISOfflinePlugin(DVISBase):
         top_k = int(self.options.top_k)
         predictions = video_predictions(refined.logits, refined.aux_logits, top_k)
         refinement = VideoRefinement(predictions)
-        refinement.data = RefinedSlots(refined.tracks(refinement.slots))
+        refinement.data = RefinedSlots(refined.tracks(refinement.slots), state.mask_features)
         return refinement
 
     def refined_masks(
         self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
     ) -> torch.Tensor:
-        """The second pass: the frames' mask features made again, the chosen tracks' masks."""
+        """The second pass: the chosen tracks' masks from the frames' mask features, kept by
+        the first pass (`keep_mask_features`) or made again."""
+        kept = refinement.data.kept_mask_features(frame_indices)
+        if kept is not None:
+            paths = ensure_prepared(self.model)
+            with inference_context(paths):
+                return slot_masks(self.model.refiner, refinement.data, frame_indices, kept)
         features = self.frame_features(frames)
         return self.refined_masks_features(features, refinement, frame_indices)
 

@@ -34,6 +34,10 @@ class GatheredVideo:
     tracker_logits: FrameRows = field(default_factory=FrameRows)
     #: the frames this state covers (its rows may hold more: a later state's, sharing them)
     frames: int = 0
+    #: each frame's raw mask features [C, H/4, W/4], only with the option
+    #: `keep_mask_features` (the authors' way: the second pass reads them instead of running the
+    #: backbone and pixel decoder again, and memory grows with the video)
+    mask_features: tuple[torch.Tensor, ...] = ()
 
     def extended(
         self,
@@ -41,16 +45,23 @@ class GatheredVideo:
         queries: FrameQueries,
         logits: torch.Tensor,
         tracks: CarriedTracks,
+        mask_features: torch.Tensor | None = None,
     ) -> GatheredVideo:
         """This video with a clip's new frames added: a new state, which writes its frames into
         the same chunks after this state's own; a state extended a second time copies its rows
-        first, so each state keeps exactly its frames."""
+        first, so each state keeps exactly its frames. `mask_features` [t, C, H/4, W/4]: the
+        new frames' mask features to keep (the option `keep_mask_features`), in their dtype."""
         rows = self.own_rows()
         for part, frames in zip(
             rows, (tracked.outputs, queries.embeds_no_norm, logits), strict=True
         ):
             part.append(frames)
-        return GatheredVideo(tracks, *rows, frames=self.frames + len(tracked.outputs))
+        kept = self.mask_features
+        if mask_features is not None:
+            kept = (*kept, *(frame.clone() for frame in mask_features))
+        return GatheredVideo(
+            tracks, *rows, frames=self.frames + len(tracked.outputs), mask_features=kept
+        )
 
     @property
     def num_frames(self) -> int:
@@ -87,7 +98,7 @@ def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False
     `consume` (the video's end: nothing reads the gathered frames again) runs the layers, the
     norm and the class logits in the chunks the frames were gathered in, so the whole video's
     queries are held once (the tracker's outputs and the segmenter's queries), never stacked."""
-    video = GatheredVideo(video.tracks, *video.own_rows(), video.frames)
+    video = GatheredVideo(video.tracks, *video.own_rows(), video.frames, video.mask_features)
     aux_logits = video.tracker_logits.stacked().mean(0)
     if consume:
         output = refiner.last_output(video.instance_embeds, video.frame_embeds, overwrite=True)
@@ -102,9 +113,19 @@ def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False
 
 @dataclass
 class RefinedSlots:
-    """What the second pass needs: the chosen tracks' normed refiner outputs [T, S, 2C]."""
+    """What the second pass needs: the chosen tracks' normed refiner outputs [T, S, 2C], and
+    each frame's mask features where the first pass kept them (else the second pass makes
+    them again from the frames)."""
 
     normed: torch.Tensor
+    mask_features: tuple[torch.Tensor, ...] = ()
+
+    def kept_mask_features(self, frames: list[int]) -> torch.Tensor | None:
+        """The kept mask features of `frames` [t, C, H/4, W/4] in float32, or None if the first
+        pass kept none."""
+        if not self.mask_features:
+            return None
+        return torch.stack([self.mask_features[t] for t in frames]).float()
 
 
 def slot_masks(
