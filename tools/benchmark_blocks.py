@@ -244,3 +244,49 @@ def mask_encoding_block(root: Path) -> str:
         "`python benchmarks/bench_mask_encoding.py`."
     )
     return "\n".join(lines)
+
+
+def dvis_offline_mask_features_block(root: Path) -> str:
+    """DVIS++ offline's second pass with each `keep_mask_features` choice
+    (benchmarks/results/dvis_offline_mask_features.json); ratios are to the default `no`."""
+    report = read_source(root, "benchmarks/results/dvis_offline_mask_features.json")
+    lines = [
+        "| keep_mask_features | wall s | wall vs no | CPU s | CPU vs no | model s | model vs no "
+        "| kept MiB (longest video) | results against no |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for choice, entry in report["choices"].items():
+        if not isinstance(entry, dict):
+            continue
+        same = entry["vs_no"]
+        if choice == "no":
+            against = "(the reference)"
+        elif not same["same_predictions"]:
+            against = "OTHER predictions"
+        else:
+            against = (
+                "same predictions; "
+                + (
+                    f"scores within {same['max_score_difference']:.0e}; "
+                    if same["max_score_difference"]
+                    else "equal scores; "
+                )
+                + f"{same['predictions_with_other_masks']} of {same['predictions']} with other "
+                f"masks, lowest track IoU {same['lowest_track_mask_iou']:.4f}"
+            )
+        lines.append(
+            f"| {choice} | {entry['wall_s']:.1f} | {entry['wall_vs_no']:.2f}x | "
+            f"{entry['cpu_s']:.1f} | {entry['cpu_vs_no']:.2f}x | {entry['model_s']:.1f} | "
+            f"{entry['model_vs_no']:.2f}x | {entry['kept_mib_longest_video']:.1f} | {against} |"
+        )
+    frames = report["choices"]["frames_per_pass"]
+    lines.append("")
+    lines.append(
+        f"{report['setting']}; {frames} frames per pass, {report['threads']} threads, medians "
+        f"of {report['rounds']} rounds with the choices alternating (ratios: medians of the "
+        f"per-round ratios); load average {report['loadavg_before'][0]:.1f} -> "
+        f"{report['loadavg_after'][0]:.1f}. Source: "
+        "`benchmarks/results/dvis_offline_mask_features.json`, written by "
+        "`python benchmarks/bench_dvis_offline_mask_features.py`."
+    )
+    return "\n".join(lines)

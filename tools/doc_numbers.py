@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.benchmark_blocks import (
+    dvis_offline_mask_features_block,
     eval_speed_block,
     fast_paths_block,
     feature_reuse_block,
@@ -86,6 +87,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "render-speed": ("benchmarks/results/show_render.json",),
     "feature-reuse": ("benchmarks/results/feature_reuse.json",),
     "mask-encoding": ("benchmarks/results/mask_encoding.json",),
+    "dvis-offline-mask-features": ("benchmarks/results/dvis_offline_mask_features.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
     "gpu-table": GPU_TABLE_SOURCES,
@@ -471,6 +473,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "render-speed": render_speed_block,
     "feature-reuse": feature_reuse_block,
     "mask-encoding": mask_encoding_block,
+    "dvis-offline-mask-features": dvis_offline_mask_features_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,
     "gpu-table": gpu_table_block,
