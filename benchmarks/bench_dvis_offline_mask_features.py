@@ -46,19 +46,6 @@ CHOICES = ("no", "float32", "float16")
 MIB = 1024 * 1024
 
 
-class FirstVideos:
-    """The first `n` videos of a source."""
-
-    def __init__(self, source: Any, n: int) -> None:
-        self.source, self.n = source, n
-
-    def videos(self) -> list[Any]:
-        return list(self.source.videos())[: self.n]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.source, name)
-
-
 class KeptBytes:
     """Wraps `refine_video` to record the largest kept mask features of a video, in bytes."""
 
@@ -171,8 +158,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     provenance = start_provenance()
-    config = load_config(CONFIG)
-    source = FirstVideos(open_source(config.dataset, CONFIG), args.videos)
+    config = load_config(CONFIG, overrides=[f"dataset.max_videos={args.videos}"])
+    source = open_source(config.dataset, CONFIG)
     torch.manual_seed(0)
     plugin = get_method("dvis-plus-offline").build({})
     report: dict[str, Any] = {

@@ -141,7 +141,8 @@ class DVISOfflinePlugin(DVISBase):
             tracked, tracks = track_clip(self.model.tracker, queries, carried)
             logits, _ = clip_predictions(self.model.tracker, tracked, None)
         keep = KEPT_MASK_FEATURES[self.options.keep_mask_features]
-        kept = stacked.mask_features.to(keep) if keep is not None else None
+        # one copy per frame, in the kept dtype: no view holds the clip's batch alive
+        kept = [f.to(keep, copy=True) for f in stacked.mask_features] if keep is not None else []
         video = state if state is not None else GatheredVideo(tracks)
         return gathered_result(video.extended(tracked, queries, logits, tracks, kept))
 
@@ -163,12 +164,10 @@ class DVISOfflinePlugin(DVISBase):
         """The second pass: the chosen tracks' masks from the frames' mask features, kept by
         the first pass (`keep_mask_features`) or made again."""
         kept = refinement.data.kept_mask_features(frame_indices)
-        if kept is not None:
-            paths = ensure_prepared(self.model)
-            with inference_context(paths):
-                return slot_masks(self.model.refiner, refinement.data, frame_indices, kept)
-        features = self.frame_features(frames)
-        return self.refined_masks_features(features, refinement, frame_indices)
+        if kept is None:
+            features = self.frame_features(frames)
+            return self.refined_masks_features(features, refinement, frame_indices)
+        return self._slot_masks(refinement, frame_indices, kept)
 
     def refined_masks_features(
         self,
@@ -178,9 +177,13 @@ class DVISOfflinePlugin(DVISBase):
     ) -> torch.Tensor:
         """Mask logits [S, t, h, w] of the refinement's slots from the frames' per-frame
         stages (the refiner reads the raw mask features, not the tracker's projection)."""
+        return self._slot_masks(refinement, frame_indices, stack_features(features).mask_features)
+
+    def _slot_masks(
+        self, refinement: VideoRefinement, frame_indices: list[int], mask_features: torch.Tensor
+    ) -> torch.Tensor:
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            mask_features = stack_features(features).mask_features
             return slot_masks(self.model.refiner, refinement.data, frame_indices, mask_features)
 
     def flops_modules(self) -> list[str]:

@@ -12,6 +12,7 @@ makes from each frame's raw mask features, computed again (docs/dvis_plus.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -45,22 +46,23 @@ class GatheredVideo:
         queries: FrameQueries,
         logits: torch.Tensor,
         tracks: CarriedTracks,
-        mask_features: torch.Tensor | None = None,
+        mask_features: Sequence[torch.Tensor] = (),
     ) -> GatheredVideo:
         """This video with a clip's new frames added: a new state, which writes its frames into
         the same chunks after this state's own; a state extended a second time copies its rows
-        first, so each state keeps exactly its frames. `mask_features` [t, C, H/4, W/4]: the
-        new frames' mask features to keep (the option `keep_mask_features`), in their dtype."""
+        first, so each state keeps exactly its frames. `mask_features`: the new frames' mask
+        features to keep (the option `keep_mask_features`), one tensor [C, H/4, W/4] per frame
+        in its own storage."""
         rows = self.own_rows()
         for part, frames in zip(
             rows, (tracked.outputs, queries.embeds_no_norm, logits), strict=True
         ):
             part.append(frames)
-        kept = self.mask_features
-        if mask_features is not None:
-            kept = (*kept, *(frame.clone() for frame in mask_features))
         return GatheredVideo(
-            tracks, *rows, frames=self.frames + len(tracked.outputs), mask_features=kept
+            tracks,
+            *rows,
+            frames=self.frames + len(tracked.outputs),
+            mask_features=(*self.mask_features, *mask_features),
         )
 
     @property
