@@ -131,7 +131,13 @@ def test_the_tiny_models_block_reads_the_backbone_from_its_training_record(tmp_p
         tmp_path / backbone,
         "seqformer",
         {},
-        {"task": "per-pixel object category", "iterations": 50, "seconds": 90.0, "accuracy": 0.5},
+        {
+            "task": "per-pixel object category",
+            "iterations": 50,
+            "seconds": 90.0,
+            "accuracy": 0.5,
+            "unseen_accuracy": 0.25,
+        },
     )
     for name in ("a", "b"):  # two models on one backbone: one backbone line
         save_project_checkpoint(
@@ -158,7 +164,10 @@ def test_the_tiny_models_block_reads_the_backbone_from_its_training_record(tmp_p
     assert "| a | 7 | 2.0 min | 25.0 | 50.0 | 20.0 | 30.0 | 40.0 |" in text
     line = f"Backbone `{backbone}` (per-pixel object category): 50 steps, 1.5 min, 50.0 %"
     assert text.count(line) == 1
-    assert "of held-out object pixels right." in text
+    assert (
+        "of object pixels right in other draws of its training videos, 25.0 % in unseen videos."
+        in text
+    )
 
 
 def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):

@@ -14,6 +14,7 @@ from vis_bench.train.clips import (
     ABSENT_BOX,
     build_clip,
     choose_scale,
+    recoloured,
     sample_frame_indices,
 )
 
@@ -136,3 +137,24 @@ def test_instances_absent_from_every_chosen_frame_are_dropped(dataset):
                 assert len(clip.targets) == len(visible)
                 checked += 1
     assert checked  # objects enter, leave or hide in these videos
+
+
+def test_recolouring_remaps_every_frame_of_a_clip_alike_and_keeps_the_pattern():
+    rng = np.random.default_rng(3)
+    frames = torch.from_numpy(rng.integers(0, 256, (4, 3, 6, 5), dtype=np.uint8))
+    looks = set()
+    for seed in range(40):
+        out = recoloured(frames, np.random.default_rng(seed))
+        assert out.dtype == torch.uint8 and out.shape == frames.shape
+        # one permutation and one set of inversions for the whole clip, read off frame 0's
+        # first pixel per channel: each output channel is an input channel, maybe inverted
+        remap = []
+        for c in range(3):
+            for src in range(3):
+                for inverted in (False, True):
+                    plane = 255 - frames[:, src] if inverted else frames[:, src]
+                    if torch.equal(out[:, c], plane):
+                        remap.append((src, inverted))
+        assert len(remap) == 3 and sorted(src for src, _ in remap) == [0, 1, 2]
+        looks.add(tuple(remap))
+    assert len(looks) > 10  # 48 possible looks; 40 draws give many of them

@@ -285,6 +285,30 @@ def test_dense_pretraining_labels_every_object_pixel_with_its_category(tmp_path)
     assert "bn1.running_mean" in provenance["state_dict"]
 
 
+def test_pretraining_scores_unseen_videos_when_given_and_recolours_its_examples(tmp_path):
+    from vis_bench.train.pretrain import load_pretrain_config, pretrain_backbone
+
+    path = tmp_path / "backbone.yaml"
+    data = "kind: synthetic, videos: 3, min_frames: 5, max_frames: 6"
+    path.write_text(
+        "method: seqformer\n"
+        "options: {backbone: tiny}\n"
+        f"dataset: {{{data}, seed: 4, cache_dir: {tmp_path / 'cache'}}}\n"
+        f"validation: {{{data}, seed: 5, cache_dir: {tmp_path / 'cache'}}}\n"
+        "task: segmentation\ncrop_size: 32\nbatch: 2\niterations: 2\nrecolour: true\n"
+        f"output: {tmp_path / 'backbone.pth'}\n"
+    )
+    config = load_pretrain_config(path)
+    assert config.validation is not None and config.validation.seed == 5 and config.recolour
+    lines: list[str] = []
+    result = pretrain_backbone(config, progress=False, log=lines.append)
+    assert 0.0 <= result["unseen_accuracy"] <= 1.0
+    record = torch.load(tmp_path / "backbone.pth", weights_only=True)["training"]
+    assert record["unseen_accuracy"] == result["unseen_accuracy"]
+    assert record["config"]["recolour"] is True
+    assert "on unseen videos" in lines[-1]
+
+
 def test_an_unknown_pretraining_task_is_a_config_error(tmp_path):
     from vis_bench.train.pretrain import load_pretrain_config
 

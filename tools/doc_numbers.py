@@ -203,7 +203,8 @@ def tiny_models_block(root: Path) -> str:
 def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
     """One line per pretrained backbone the tiny models start from (their configs'
     `backbone_init`), from that backbone's own training record: its steps, time and held-out
-    accuracy are measurements, so they are read from the file rather than typed."""
+    accuracy (other draws of the training videos, and unseen videos where it was given
+    `validation`) are measurements, so they are read from the file rather than typed."""
     from vis_bench.formats.checkpoints import read_project_checkpoint
 
     backbones: list[str] = []
@@ -217,10 +218,12 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
         record = read_project_checkpoint(root / backbone).training or {}
         task = record.get("task", "pretraining")
         unit = "object pixels" if "pixel" in task else "object crops"
+        unseen = record.get("unseen_accuracy")
+        unseen_part = "" if unseen is None else f", {fmt(unseen, 100)} % in unseen videos"
         lines.append(
             f"Backbone `{backbone}` ({task}): {record.get('iterations', '-')} steps, "
             f"{fmt(record.get('seconds'), 1 / 60)} min, {fmt(record.get('accuracy'), 100)} % "
-            f"of held-out {unit} right."
+            f"of {unit} right in other draws of its training videos{unseen_part}."
         )
     return lines + ([""] if lines else [])
 

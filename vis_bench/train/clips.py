@@ -1,8 +1,8 @@
 """Training clips: which frames a clip takes, the clip-level augmentation, and its targets.
 
 Methods train on short clips cut from the training videos; which frames a clip takes is the
-method's own rule (its spec's `frame_sampler`). Clips are flipped and rescale a whole clip at once
-and drop instances that appear in none of its frames. Targets are built once here, in one
+method's own rule (its spec's `frame_sampler`). Clips are flipped, rescaled and (optionally)
+recoloured as a whole and drop instances that appear in none of its frames. Targets are built once here, in one
 layout, and each method's criterion derives what it needs (boxes, masks at its own stride)
 from it.
 """
@@ -120,6 +120,16 @@ def build_clip(
     cxcywh = torch.where(valid_t[..., None], cxcywh, torch.zeros_like(cxcywh)).clamp(min=ABSENT_BOX)
     targets = ClipTargets(torch.tensor(labels, dtype=torch.int64), mask_t, cxcywh, valid_t)
     return TrainingClip(video.id, list(indices), frames, targets)
+
+
+def recoloured(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """uint8 [..., 3, H, W] with its colour channels in a random order, each inverted with
+    probability 1/2 (one draw for all the images: a clip keeps one look). The synthetic objects'
+    colours are drawn per instance and carry no category, so this keeps their shape and texture
+    and takes away what would let a network remember the training split's instances."""
+    images = images[..., torch.from_numpy(rng.permutation(3)), :, :]
+    invert = torch.from_numpy(rng.random(3) < 0.5)[:, None, None]
+    return torch.where(invert, 255 - images, images)
 
 
 def _xyxy(ann, t: int, mask: np.ndarray) -> np.ndarray:

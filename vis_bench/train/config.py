@@ -37,6 +37,8 @@ class ClipConfig:
     scales: list[int] = field(default_factory=lambda: [128])
     max_size: int | None = None
     flip: bool = True
+    #: colour channels permuted and inverted at random per clip (`clips.recoloured`)
+    recolour: bool = False
 
 
 @dataclass

@@ -37,7 +37,7 @@ from vis_bench.config_overrides import read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import save_project_checkpoint
-from vis_bench.train.clips import check_trainable
+from vis_bench.train.clips import check_trainable, recoloured
 from vis_bench.train.config import require_keys
 
 #: crops reach this far around an object's box (relative to its longer side)
@@ -65,18 +65,31 @@ class PretrainConfig:
     threads: int | None = None
     output: str = "results/checkpoints/backbone.pth"
     half_weights: bool = False
+    #: remap each training example's colours at random (RGB channels permuted, each channel
+    #: inverted with probability 1/2): the synthetic objects' colours are drawn per instance and
+    #: say nothing of the category, yet a network can learn the training split's instances by
+    #: their colours instead of their shape and texture
+    recolour: bool = False
+    #: videos none of the training examples come from (e.g. the synthetic set's validation
+    #: seed): the accuracy on them says whether the backbone learnt the categories or only the
+    #: training split's instances; the held-out draws of the training videos cannot tell
+    validation: DatasetConfig | None = None
     source: str = ""
 
 
 def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -> PretrainConfig:
     """Read, override and validate a pretraining YAML file (errors name key and file)."""
+    path = Path(path)
     data = read_yaml_config(path, overrides, "pretraining config")
     source = str(path)
     require_keys(data, ("method", "dataset"), source)
     data = {**data, "name": data.get("name", path.stem)}
     dataset = build_dataclass(DatasetConfig, data.pop("dataset"), "dataset", source)
+    validation = data.pop("validation", None)
+    if validation is not None:
+        validation = build_dataclass(DatasetConfig, validation, "validation", source)
     config = build_dataclass(PretrainConfig, data, "pretrain", source)
-    config = dataclasses.replace(config, dataset=dataset, source=source)
+    config = dataclasses.replace(config, dataset=dataset, validation=validation, source=source)
     if config.crop_size < 32 or config.batch < 1 or config.iterations < 1:
         raise InputError("need crop_size >= 32, batch >= 1, iterations >= 1", path=source)
     if config.task not in TASKS:
@@ -94,17 +107,20 @@ class _Sampler:
     examples from `self.items` (each subclass fills it and says how one item becomes one
     example)."""
 
-    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
+    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int, recolour: bool = False):
         self.dataset = dataset
         self.crop_size = crop_size
         self.rng = np.random.default_rng(seed)
         self.categories = sorted(c.id for c in dataset.categories)
+        self.recolour = recolour
 
     def draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """`n` random examples (images, labels), stacked."""
         images, labels = [], []
         for i in self.rng.choice(len(self.items), n):
             image, label = self._example(self.items[int(i)])
+            if self.recolour:
+                image = recoloured(image, self.rng)
             images.append(image)
             labels.append(label)
         return torch.stack(images), torch.stack(labels)
@@ -119,8 +135,8 @@ class _Sampler:
 class CropSampler(_Sampler):
     """Random object crops (uint8 [N, 3, s, s]) and their category indices, reproducibly."""
 
-    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
-        super().__init__(dataset, crop_size, seed)
+    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int, recolour: bool = False):
+        super().__init__(dataset, crop_size, seed, recolour)
         # every (video, frame, annotation) where the object is visible, drawn uniformly
         self.items = [
             (video, t, ann)
@@ -168,8 +184,8 @@ class FrameSampler(_Sampler):
     """Random square crops of whole frames (uint8 [N, 3, s, s]) and their per-pixel category maps
     (int64 [N, s, s]: 0 background, i + 1 for the i-th category), reproducibly."""
 
-    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int):
-        super().__init__(dataset, crop_size, seed)
+    def __init__(self, dataset: VideoDataset, crop_size: int, seed: int, recolour: bool = False):
+        super().__init__(dataset, crop_size, seed, recolour)
         # every frame in which at least one object is visible, drawn uniformly
         self.items = [
             (video, t)
@@ -254,7 +270,8 @@ def accuracy_of(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def pretrain_backbone(
     config: PretrainConfig, progress: bool = True, log: Callable[[str], None] = print
 ) -> dict[str, float]:
-    """Train the backbone on the config's task; write its weights; return the held-out accuracy."""
+    """Train the backbone on the config's task; write its weights; return the held-out accuracy
+    (and the unseen videos' when `validation` is given)."""
     from vis_bench.inference.sources import open_source
 
     if config.threads:
@@ -266,10 +283,10 @@ def pretrain_backbone(
     check_trainable(source.dataset, str(source.dataset.annotation_file))
     dense = config.task == "segmentation"
     sampler_type = FrameSampler if dense else CropSampler
-    sampler = sampler_type(source.dataset, config.crop_size, config.seed)
-    held_out = sampler_type(source.dataset, config.crop_size, config.seed + 1).draw(
-        64 if dense else 256
-    )
+    sampler = sampler_type(source.dataset, config.crop_size, config.seed, config.recolour)
+    examples = 64 if dense else 256
+    held_out = sampler_type(source.dataset, config.crop_size, config.seed + 1).draw(examples)
+    unseen = None if config.validation is None else unseen_examples(config, sampler, examples)
 
     def logits_of(images: torch.Tensor) -> torch.Tensor:
         features = backbone(plugin.preprocess(images, config.crop_size))
@@ -303,6 +320,7 @@ def pretrain_backbone(
     refreeze_batchnorm(swaps)
     with torch.no_grad():
         accuracy = accuracy_of(logits_of(held_out[0]), held_out[1])
+        unseen_accuracy = None if unseen is None else accuracy_of(logits_of(unseen[0]), unseen[1])
     seconds = time.perf_counter() - began
     task = "per-pixel object category" if dense else "object-crop classification"
     save_project_checkpoint(
@@ -315,17 +333,39 @@ def pretrain_backbone(
             "iterations": config.iterations,
             "seconds": round(seconds, 1),
             "accuracy": accuracy,
+            **({} if unseen_accuracy is None else {"unseen_accuracy": unseen_accuracy}),
             "categories": sampler.categories,
             "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "source"},
         },
         config.half_weights,
     )
     measure = "object-pixel accuracy" if dense else "crop accuracy"
+    unseen_part = "" if unseen_accuracy is None else f", {unseen_accuracy:.3f} on unseen videos"
     log(
-        f"wrote {config.output}: {measure} {accuracy:.3f} after {config.iterations} steps "
-        f"({seconds / 60:.1f} min)"
+        f"wrote {config.output}: {measure} {accuracy:.3f} on other draws of the training "
+        f"videos{unseen_part} after {config.iterations} steps ({seconds / 60:.1f} min)"
     )
-    return {"accuracy": accuracy, "seconds": seconds}
+    result = {"accuracy": accuracy, "seconds": seconds}
+    return result if unseen_accuracy is None else {**result, "unseen_accuracy": unseen_accuracy}
+
+
+def unseen_examples(
+    config: PretrainConfig, sampler: FrameSampler | CropSampler, count: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` examples of the config's `validation` videos, labelled as `sampler` labels."""
+    from vis_bench.inference.sources import open_source
+
+    assert config.validation is not None
+    other = open_source(config.validation, config.source).dataset
+    unseen = type(sampler)(other, config.crop_size, config.seed + 1)
+    if unseen.categories != sampler.categories:
+        raise InputError(
+            f"the validation videos' categories {unseen.categories} differ from the training "
+            f"split's {sampler.categories}: give videos of the same categories",
+            path=config.source,
+            field="validation",
+        )
+    return unseen.draw(count)
 
 
 def _is_frozen_batchnorm(module: nn.Module) -> bool:

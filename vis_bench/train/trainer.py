@@ -47,6 +47,7 @@ from vis_bench.train.clips import (
     build_clip,
     check_trainable,
     choose_scale,
+    recoloured,
     sample_frame_indices,
 )
 from vis_bench.train.config import ClipConfig, TrainConfig
@@ -154,6 +155,8 @@ class ClipStream:
             )
             flip = bool(self.clip.flip and self.rng.random() < 0.5)
             clip = build_clip(self.dataset, video, indices, size, flip)
+            if self.clip.recolour:
+                clip.frames = recoloured(clip.frames, self.rng)
             if len(clip.targets):
                 return clip
         raise VisBenchError(
