@@ -290,3 +290,31 @@ def dvis_offline_mask_features_block(root: Path) -> str:
         "`python benchmarks/bench_dvis_offline_mask_features.py`."
     )
     return "\n".join(lines)
+
+
+def backbone_category_probe_block(root: Path) -> str:
+    """What the tiny models' pretrained backbones know of the categories on videos they never
+    saw (benchmarks/results/backbone_category_probe.json)."""
+    report = read_source(root, "benchmarks/results/backbone_category_probe.json")
+    lines = [
+        "| backbone | pretraining steps | recoloured | training videos | unseen videos "
+        "| objects (unseen) |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for entry in report["backbones"]:
+        lines.append(
+            f"| `{entry['checkpoint']}` | {entry['pretraining_steps']} | "
+            f"{'yes' if entry['recoloured'] else 'no'} | "
+            f"{100 * entry['accuracy_training_videos']:.1f} % | "
+            f"{100 * entry['accuracy_unseen_videos']:.1f} % | "
+            f"{entry['examples']['unseen_videos']} |"
+        )
+    chance = max(e["most_frequent_category_share_unseen"] for e in report["backbones"])
+    lines.append("")
+    lines.append(
+        f"Linear-probe accuracy of the objects' category: {report['setting']}; always answering "
+        f"the most frequent category would score {100 * chance:.1f} %. Source: "
+        "`benchmarks/results/backbone_category_probe.json`, written by "
+        "`python benchmarks/probe_backbone_categories.py`."
+    )
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.benchmark_blocks import (
+    backbone_category_probe_block,
     dvis_offline_mask_features_block,
     eval_speed_block,
     fast_paths_block,
@@ -55,6 +56,7 @@ DOCUMENTS = (
     "docs/fast_paths.md",
     "docs/mssts.md",
     "docs/dvis_plus.md",
+    "docs/videomt.md",
     "docs/gpu_table.md",
     "docs/timing_protocols.md",
     "docs/show_and_report.md",
@@ -88,6 +90,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "feature-reuse": ("benchmarks/results/feature_reuse.json",),
     "mask-encoding": ("benchmarks/results/mask_encoding.json",),
     "dvis-offline-mask-features": ("benchmarks/results/dvis_offline_mask_features.json",),
+    "backbone-category-probe": ("benchmarks/results/backbone_category_probe.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
     "gpu-table": GPU_TABLE_SOURCES,
@@ -477,6 +480,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "feature-reuse": feature_reuse_block,
     "mask-encoding": mask_encoding_block,
     "dvis-offline-mask-features": dvis_offline_mask_features_block,
+    "backbone-category-probe": backbone_category_probe_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,
     "gpu-table": gpu_table_block,
