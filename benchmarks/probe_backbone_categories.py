@@ -26,16 +26,14 @@ import torch.nn.functional as F
 
 from vis_bench.api.registration import get_method
 from vis_bench.api.training import backbone_module
-from vis_bench.config import DatasetConfig
+from vis_bench.config import DatasetConfig, load_config
 from vis_bench.formats.checkpoints import read_project_checkpoint
 from vis_bench.inference.sources import open_source
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.train.pretrain import FrameSampler, load_pretrain_config
 
-#: the synthetic validation split the tiny models are scored on (the baseline's dataset)
-UNSEEN = DatasetConfig(
-    kind="synthetic", videos=24, seed=0, min_frames=8, max_frames=20, enter_leave=0.25
-)
+#: the tiny models' AP baseline: its dataset is the validation split no backbone was trained on
+BASELINE = "configs/baseline_synthetic.yaml"
 CROP = 128
 #: a category needs this many pixels at the probe's resolution (a quarter of the crop's side)
 MIN_PIXELS = 2
@@ -89,20 +87,22 @@ def linear_probe(
     return fit, unseen
 
 
-def probe(config_path: str, checkpoint: str | None, crops: int) -> dict[str, Any]:
+def probe(
+    config_path: str, checkpoint: str | None, crops: int, unseen_videos: DatasetConfig
+) -> dict[str, Any]:
     config = load_pretrain_config(config_path)
     path = checkpoint or config.output
     plugin = get_method(config.method).build(dict(config.options))
     backbone = backbone_module(plugin)
-    weights = read_project_checkpoint(path).state_dict
-    backbone.load_state_dict({k: v.float() for k, v in weights.items()})
+    contents = read_project_checkpoint(path)
+    backbone.load_state_dict({k: v.float() for k, v in contents.state_dict.items()})
     backbone.eval()
     seen = FrameSampler(open_source(config.dataset, config_path).dataset, CROP, seed=5)
-    unseen = FrameSampler(open_source(UNSEEN, config_path).dataset, CROP, seed=6)
+    unseen = FrameSampler(open_source(unseen_videos, BASELINE).dataset, CROP, seed=6)
     train = object_features(backbone, plugin, seen, crops)
     test = object_features(backbone, plugin, unseen, max(16, crops // 3))
     fit, generalises = linear_probe(train, test, len(seen.categories))
-    record = read_project_checkpoint(path).training or {}
+    record = contents.training or {}
     return {
         "config": config_path,
         "checkpoint": path,
@@ -126,15 +126,16 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     provenance = start_provenance()
+    unseen = load_config(BASELINE).dataset
     report: dict[str, Any] = {
-        "setting": f"{CROP}x{CROP} frame crops; unseen videos: synthetic seed {UNSEEN.seed}, "
-        f"{UNSEEN.videos} videos; features of every level averaged per category and crop",
+        "setting": f"{CROP}x{CROP} frame crops; unseen videos: synthetic seed {unseen.seed}, "
+        f"{unseen.videos} videos; features of every level averaged per category and crop",
         "loadavg_before": os.getloadavg(),
         "backbones": [],
     }
     for entry in args.backbone:
         config_path, _, checkpoint = entry.partition("=")
-        result = probe(config_path, checkpoint or None, args.crops)
+        result = probe(config_path, checkpoint or None, args.crops, unseen)
         report["backbones"].append(result)
         print(
             f"{result['checkpoint']}: {result['accuracy_training_videos']:.3f} on training "

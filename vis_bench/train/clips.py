@@ -2,9 +2,9 @@
 
 Methods train on short clips cut from the training videos; which frames a clip takes is the
 method's own rule (its spec's `frame_sampler`). Clips are flipped, rescaled and (optionally)
-recoloured as a whole and drop instances that appear in none of its frames. Targets are built once here, in one
-layout, and each method's criterion derives what it needs (boxes, masks at its own stride)
-from it.
+recoloured as a whole and drop instances that appear in none of its frames. Targets are built
+once here, in one layout, and each method's criterion derives what it needs (boxes, masks at its
+own stride) from it.
 """
 
 from __future__ import annotations

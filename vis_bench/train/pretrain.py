@@ -286,7 +286,7 @@ def pretrain_backbone(
     sampler = sampler_type(source.dataset, config.crop_size, config.seed, config.recolour)
     examples = 64 if dense else 256
     held_out = sampler_type(source.dataset, config.crop_size, config.seed + 1).draw(examples)
-    unseen = None if config.validation is None else unseen_examples(config, sampler, examples)
+    unseen = unseen_examples(config, sampler, examples)
 
     def logits_of(images: torch.Tensor) -> torch.Tensor:
         features = backbone(plugin.preprocess(images, config.crop_size))
@@ -351,11 +351,13 @@ def pretrain_backbone(
 
 def unseen_examples(
     config: PretrainConfig, sampler: FrameSampler | CropSampler, count: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`count` examples of the config's `validation` videos, labelled as `sampler` labels."""
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """`count` examples of the config's `validation` videos, labelled as `sampler` labels (None
+    when it names none)."""
     from vis_bench.inference.sources import open_source
 
-    assert config.validation is not None
+    if config.validation is None:
+        return None
     other = open_source(config.validation, config.source).dataset
     unseen = type(sampler)(other, config.crop_size, config.seed + 1)
     if unseen.categories != sampler.categories:
