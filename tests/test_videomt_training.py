@@ -330,9 +330,37 @@ def test_a_clip_has_one_assignment_made_where_each_instance_first_appears():
     assert alone[0][0].tolist() == [1]
 
 
+def test_the_vit_as_a_backbone_gives_the_query_blocks_input_and_the_final_tokens():
+    """The first map is what the first query block reads (layer-normed, no weights), so a
+    dense pretraining can ask for the category there, not only after the last block."""
+    from vis_bench.api.training import backbone_module
+
+    plugin = get_method("videomt").build({**SMALL, "patch_size": 8, "img_size": 32})
+    network = plugin.model.backbone.eval()
+    images = torch.rand(2, 3, 32, 48)
+    with torch.no_grad():
+        maps = backbone_module(plugin)(images)
+        tokens, grid = network.vit.embed(images)
+        tokens = network.vit.run_blocks(tokens, 0, network.config.first_query_block)
+    assert list(maps) == ["query_input", "patches"]
+    assert grid == (4, 6) and maps["patches"].shape == maps["query_input"].shape == (2, 32, 4, 6)
+    normed = torch.nn.functional.layer_norm(tokens, (32,))[:, network.vit.num_prefix_tokens :]
+    assert torch.allclose(maps["query_input"].flatten(2).transpose(1, 2), normed, atol=1e-6)
+
+
+def test_level_losses_need_the_dense_task(tmp_path):
+    from vis_bench.train.pretrain import load_pretrain_config
+
+    path = tmp_path / "crops.yaml"
+    path.write_text("method: videomt\ndataset: {kind: synthetic}\nlevel_losses: true\n")
+    with pytest.raises(InputError, match="task: segmentation") as raised:
+        load_pretrain_config(path)
+    assert raised.value.field == "level_losses"
+
+
 def test_a_dense_pretraining_fills_the_vit_and_waits_out_the_first_warm_up(tmp_path):
-    """`pretrain` trains the ViT through `backbone_module` (its patch tokens as a map);
-    `backbone_init` loads it; in the first step the ViT's rate is still 0 (the two-stage
+    """`pretrain` trains the ViT through `backbone_module` (its patch tokens as maps, each
+    labelling the pixels on its own with `level_losses`); `backbone_init` loads it; in the first step the ViT's rate is still 0 (the two-stage
     warm-up), so the trained ViT is the pretrained one exactly."""
     from vis_bench.config import DatasetConfig
     from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
@@ -351,7 +379,8 @@ def test_a_dense_pretraining_fills_the_vit_and_waits_out_the_first_warm_up(tmp_p
     path = tmp_path / "vit.yaml"
     path.write_text(
         f"method: videomt\noptions: {options}\ndataset: {dataset}\ntask: segmentation\n"
-        f"crop_size: 32\nbatch: 2\niterations: 2\noutput: {tmp_path / 'vit.pth'}\n"
+        f"crop_size: 32\nbatch: 2\niterations: 2\nlevel_losses: true\n"
+        f"output: {tmp_path / 'vit.pth'}\n"
     )
     pretrain_backbone(load_pretrain_config(path), progress=False, log=lambda _: None)
     pretrained = torch.load(tmp_path / "vit.pth", weights_only=True)["state_dict"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.common.vit import VisionTransformer, ViTConfig
@@ -140,19 +141,27 @@ class VidEoMTNetwork(nn.Module):
 
 class PatchFeatureMaps(nn.Module):
     """The ViT seen as an image backbone (`MethodPlugin.backbone_module`): all its blocks and the
-    final norm on the image alone, the patch tokens as one map {"patches": [B, C, Hg, Wg]}. This
-    is what a dense pretraining (`run_bench.py pretrain`) trains and what `backbone_init` fills,
-    under the ViT's own key names behind `vit.`."""
+    final norm on the image alone. Two maps [B, C, Hg, Wg] of patch tokens: "query_input", the
+    tokens the first query block reads (layer-normed without weights), and "patches", the final
+    norm's. A dense pretraining (`run_bench.py pretrain`) supervises both: the queries only ever
+    read blocks before the last, so the category has to be there, not formed in the last block
+    alone. `backbone_init` fills the ViT under its own key names behind `vit.`."""
 
-    def __init__(self, vit: VisionTransformer) -> None:
+    def __init__(self, vit: VisionTransformer, first_query_block: int) -> None:
         super().__init__()
         self.vit = vit
+        self.first_query_block = first_query_block
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         tokens, grid = self.vit.embed(images)
-        x = self.vit.norm(self.vit.run_blocks(tokens))
-        patches = x[:, self.vit.num_prefix_tokens :].transpose(1, 2)
-        return {"patches": patches.reshape(x.shape[0], -1, *grid)}
+        tap = self.vit.run_blocks(tokens, 0, self.first_query_block)
+        x = self.vit.norm(self.vit.run_blocks(tap, self.first_query_block))
+        tap = F.layer_norm(tap, tap.shape[-1:])
+        start = self.vit.num_prefix_tokens
+        return {
+            name: t[:, start:].transpose(1, 2).reshape(t.shape[0], -1, *grid)
+            for name, t in (("query_input", tap), ("patches", x))
+        }
 
 
 class Criterion(nn.Module):

@@ -173,9 +173,10 @@ class VidEoMTPlugin(MethodPlugin):
             self.model.backbone.attn_mask_probs.copy_(torch.tensor(probs))
 
     def backbone_module(self) -> torch.nn.Module:
-        """The ViT as an image backbone giving its patch tokens as a map (a dense pretraining
-        trains it; `backbone_init` fills it)."""
-        return PatchFeatureMaps(self.model.backbone.vit)
+        """The ViT as an image backbone giving its patch tokens as maps, at the query blocks'
+        input and at the end (a dense pretraining trains it; `backbone_init` fills it)."""
+        backbone = self.model.backbone
+        return PatchFeatureMaps(backbone.vit, backbone.config.first_query_block)
 
     def flops_modules(self) -> list[str]:
         vit = "backbone.encoder.backbone"  # the whole ViT, query blocks included

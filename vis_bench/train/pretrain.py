@@ -74,6 +74,10 @@ class PretrainConfig:
     #: seed): the accuracy on them says whether the backbone learnt the categories or only the
     #: training split's instances; the held-out draws of the training videos cannot tell
     validation: DatasetConfig | None = None
+    #: segmentation: each feature level also labels the pixels on its own (its 1x1 convolution's
+    #: loss added to the summed head's), so no level leaves the category to another; e.g. the
+    #: tokens a ViT's query blocks read, which the summed head can leave to the last block
+    level_losses: bool = False
     source: str = ""
 
 
@@ -97,6 +101,12 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
             f"unknown pretraining task {config.task!r}; use one of {', '.join(TASKS)}",
             path=source,
             field="task",
+        )
+    if config.level_losses and config.task != "segmentation":
+        raise InputError(
+            "level_losses labels pixels: it needs task: segmentation (or drop level_losses)",
+            path=source,
+            field="level_losses",
         )
     return config
 
@@ -258,6 +268,16 @@ class DenseHead(nn.Module):
         )
         return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
 
+    def level_loss(self, features: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+        """The summed cross-entropy of each level's own labelling of the pixels."""
+        size = labels.shape[-2:]
+        return sum(
+            F.cross_entropy(
+                F.interpolate(conv(f), size=size, mode="bilinear", align_corners=False), labels
+            )
+            for conv, f in zip(self.convs, features, strict=True)
+        )
+
 
 def accuracy_of(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Crops: the share classified right. Frames: the share of object pixels labelled right."""
@@ -282,15 +302,23 @@ def pretrain_backbone(
     source = open_source(config.dataset, config.source)
     check_trainable(source.dataset, str(source.dataset.annotation_file))
     dense = config.task == "segmentation"
+    level_losses = dense and config.level_losses
     sampler_type = FrameSampler if dense else CropSampler
     sampler = sampler_type(source.dataset, config.crop_size, config.seed, config.recolour)
     examples = 64 if dense else 256
     held_out = sampler_type(source.dataset, config.crop_size, config.seed + 1).draw(examples)
     unseen = unseen_examples(config, sampler, examples)
 
+    def features_of(images: torch.Tensor) -> list[torch.Tensor]:
+        return list(backbone(plugin.preprocess(images, config.crop_size)).values())
+
     def logits_of(images: torch.Tensor) -> torch.Tensor:
-        features = backbone(plugin.preprocess(images, config.crop_size))
-        return head(list(features.values()), images.shape[-2:])
+        return head(features_of(images), images.shape[-2:])
+
+    def loss_of(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        features = features_of(images)
+        loss = F.cross_entropy(head(features, images.shape[-2:]), labels)
+        return loss + head.level_loss(features, labels) if level_losses else loss
 
     with torch.no_grad():
         channels = feature_channels(backbone, plugin, config.crop_size)
@@ -303,19 +331,7 @@ def pretrain_backbone(
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     backbone.train()
     began = time.perf_counter()
-    bar = tqdm(
-        range(config.iterations), desc=f"pretrain {config.name}", unit="step", disable=not progress
-    )
-    for step in bar:
-        # cosine decay of the rate over the run
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr * 0.5 * (1 + np.cos(np.pi * step / config.iterations))
-        images, labels = sampler.draw(config.batch)
-        loss = F.cross_entropy(logits_of(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+    run_steps(config, optimizer, sampler, loss_of, progress)
     backbone.eval()
     refreeze_batchnorm(swaps)
     with torch.no_grad():
@@ -347,6 +363,28 @@ def pretrain_backbone(
     )
     result = {"accuracy": accuracy, "seconds": seconds}
     return result if unseen_accuracy is None else {**result, "unseen_accuracy": unseen_accuracy}
+
+
+def run_steps(
+    config: PretrainConfig,
+    optimizer: torch.optim.Optimizer,
+    sampler: FrameSampler | CropSampler,
+    loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    progress: bool,
+) -> None:
+    """The optimisation: `config.iterations` batches, the rate decayed on a cosine."""
+    bar = tqdm(
+        range(config.iterations), desc=f"pretrain {config.name}", unit="step", disable=not progress
+    )
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * 0.5 * (1 + np.cos(np.pi * step / config.iterations))
+        images, labels = sampler.draw(config.batch)
+        loss = loss_of(images, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
 
 
 def unseen_examples(
