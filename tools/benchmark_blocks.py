@@ -318,3 +318,49 @@ def backbone_category_probe_block(root: Path) -> str:
         "`python benchmarks/probe_backbone_categories.py`."
     )
     return "\n".join(lines)
+
+
+def authors_side_by_side_block(root: Path) -> str:
+    """DVIS++ and VidEoMT against their authors' code on the same weights
+    (benchmarks/results/authors_side_by_side.json): medians, ratios, output equality, and the
+    share of vis-bench's CPU time in matrix products and attention."""
+    report = read_source(root, "benchmarks/results/authors_side_by_side.json")
+    lines = [
+        "| row | authors wall s | vis-bench wall s | wall ratio | authors CPU s | vis-bench CPU s "
+        "| CPU ratio | outputs | matrix products + attention (vis-bench CPU) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    loads: list[float] = []
+    for row, entry in report["methods"].items():
+        median, outputs = entry["median"], entry["outputs"]
+        loads += entry["load1_before_each_process"]
+        scores = (
+            f"scores within {outputs['max_score_diff']:.0e}"
+            if outputs.get("max_score_diff")
+            else "equal scores"
+        )
+        same = (
+            f"equal: {outputs['tracks']} tracks in order, {scores}, at most "
+            f"{outputs['max_pixels_apart_per_track']} pixels apart per track"
+            if outputs["equal_within_tolerance"]
+            else "NOT equal within the parity tolerances"
+        )
+        share = entry.get("vit_kernel_share_of_cpu", {}).get("both")
+        lines.append(
+            f"| {row} | {median['authors']['wall_s']:.1f} | {median['vis_bench']['wall_s']:.1f} | "
+            f"{entry['speedup']['wall']:.2f}x | {median['authors']['cpu_s']:.1f} | "
+            f"{median['vis_bench']['cpu_s']:.1f} | {entry['speedup']['cpu']:.2f}x | {same} | "
+            f"{'-' if share is None else f'{100 * share:.0f} %'} |"
+        )
+    video = report["video"]
+    lines += [
+        "",
+        f"One random {video['frames']}-frame {video['height']}x{video['width']} video, random "
+        f"weights saved by the authors' model and loaded by vis-bench; {report['threads']} "
+        f"threads; medians of {report['rounds']} rounds, one fresh process per side per round "
+        "(which goes first alternating); ratio = authors / vis-bench. Load average before the "
+        f"processes: {min(loads):.1f} to {max(loads):.1f}. Source: "
+        "`benchmarks/results/authors_side_by_side.json`, written by "
+        "`python benchmarks/bench_authors_side_by_side.py`.",
+    ]
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.benchmark_blocks import (
+    authors_side_by_side_block,
     backbone_category_probe_block,
     dvis_offline_mask_features_block,
     eval_speed_block,
@@ -91,6 +92,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "mask-encoding": ("benchmarks/results/mask_encoding.json",),
     "dvis-offline-mask-features": ("benchmarks/results/dvis_offline_mask_features.json",),
     "backbone-category-probe": ("benchmarks/results/backbone_category_probe.json",),
+    "authors-side-by-side": ("benchmarks/results/authors_side_by_side.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
     "gpu-table": GPU_TABLE_SOURCES,
@@ -481,6 +483,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "mask-encoding": mask_encoding_block,
     "dvis-offline-mask-features": dvis_offline_mask_features_block,
     "backbone-category-probe": backbone_category_probe_block,
+    "authors-side-by-side": authors_side_by_side_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,
     "gpu-table": gpu_table_block,

@@ -1,0 +1,459 @@
+"""DVIS++ (online, offline) and VidEoMT side by side with their authors' code on the same weights.
+
+    python benchmarks/bench_authors_side_by_side.py --authors-python /path/to/their/venv/bin/python \
+        --detectron2 SRC/detectron2 --dvis-plus SRC/DVIS_Plus/DVIS_Plus --videomt SRC/videomt \
+        [--path SHIMS] [--methods ROW ...] [--rounds 5] \
+        [--threads 2] [--frames 12 --height 360 --width 640] \
+        [--json benchmarks/results/authors_side_by_side.json]
+
+Needs the authors' repositories (zhang-tao-whu/DVIS_Plus, tue-mps/videomt, and detectron2 from
+source) and an interpreter that imports them (`--authors-python`); nothing of theirs is in this
+project. Where their compiled deformable-attention op cannot be built (a CPU-only machine), its
+import has to be made optional: their code then takes its PyTorch path on the CPU.
+
+For each method the authors' model is built from their own YouTube-VIS 2019 config (DVIS++ R50
+online and offline, VidEoMT ViT-S at its released 448 short edge) with random weights (seed 0;
+nothing is downloaded) and saved in their checkpoint format; vis-bench loads that file by its
+release format. Both sides then get the same random 12-frame 360x640 uint8 video, held in memory.
+Each round runs the authors' side and vis-bench's, each in a fresh process (which goes first
+alternates from round to round); each process builds its model, runs the video's first two frames
+untimed (the warm-up) and then the whole video, timed: wall seconds and the process's CPU seconds.
+The authors' timed pass is their test-time resize (the dataset mapper's) and `model(inputs)`,
+which returns full-resolution boolean masks; vis-bench's is `run_method` at T=all, which also
+RLE-encodes the masks (work the authors' timer leaves out). Reported per method: medians over
+the rounds and their ratios (authors / vis-bench, above 1: vis-bench faster), and the outputs of
+the last round compared with the parity fixtures' tolerances (the same tracks in the same order,
+scores within 1e-5, at most 8 mask pixels apart per track).
+
+DVIS++ offline has two rows: `dvis-plus-offline` as vis-bench runs it by default (a second pass
+over the frames recomputes their mask features, so memory stays flat in the video's length) and
+`dvis-plus-offline-kept` with `keep_mask_features: float32` (every frame's mask features held, as
+the authors' code holds them). vis-bench's last round of each row also profiles one more untimed
+pass (`torch.profiler`): the share of its CPU time in matrix products and attention, and its ten
+costliest ops. For VidEoMT those are the ViT's, which both sides call alike: they bound the lead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: each row: vis-bench's method and options, the authors' package and config (relative to their
+#: code root). DVIS++ offline runs twice: as vis-bench runs it by default (its second pass
+#: recomputes the frames' mask features, so memory stays flat in video length) and holding every
+#: frame's mask features as the authors' code does (`keep_mask_features: float32`, the switch)
+METHODS: dict[str, dict[str, Any]] = {
+    "dvis-plus-online": {
+        "method": "dvis-plus-online",
+        "package": "dvis_Plus",
+        "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Online_R50_4wIter.yaml",
+        "options": {},
+    },
+    "dvis-plus-offline": {
+        "method": "dvis-plus-offline",
+        "package": "dvis_Plus",
+        "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Offline_R50.yaml",
+        "options": {},
+    },
+    "dvis-plus-offline-kept": {
+        "method": "dvis-plus-offline",
+        "package": "dvis_Plus",
+        "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Offline_R50.yaml",
+        "options": {"keep_mask_features": "float32"},
+    },
+    "videomt": {
+        "method": "videomt",
+        "package": "videomt",
+        "config": "configs/ytvis19/videomt/dinov2/vit-small/videomt_online_ViTS.yaml",
+        "options": {"backbone": "vit_s"},
+    },
+}
+#: frames of the untimed warm-up pass (one-time costs: allocators, kernels built on first use)
+WARMUP_FRAMES = 2
+#: the repository (vis-bench's side runs here: configs/default.yaml)
+ROOT = Path(__file__).resolve().parent.parent
+#: the ViT's kernels, which both sides call alike (the floor a faster harness cannot lower):
+#: matrix products and attention (op names containing these; self times, so none counted twice)
+VIT_KERNELS = {
+    "matrix products": ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm"),
+    "attention": ("scaled_dot_product", "flash_attention"),
+}
+
+
+# --- the authors' side: runs in their interpreter, imports only numpy, torch and their code ---
+
+
+def authors_config(method: str, root: str) -> Any:
+    """Their config, built as their train_net_video.py's setup() builds it (random weights)."""
+    from detectron2.config import get_cfg
+    from detectron2.projects.deeplab import add_deeplab_config
+
+    cfg = get_cfg()
+    add_deeplab_config(cfg)
+    if METHODS[method]["package"] == "dvis_Plus":
+        from dvis_Plus import add_ctvis_config, add_dvis_config, add_minvis_config
+        from mask2former import add_maskformer2_config
+        from mask2former_video import add_maskformer2_video_config
+
+        for add in (add_maskformer2_config, add_maskformer2_video_config, add_minvis_config):
+            add(cfg)
+        add_dvis_config(cfg)
+        add_ctvis_config(cfg)
+    else:
+        from videomt import add_videomt_config
+
+        add_videomt_config(cfg)
+    cfg.merge_from_file(os.path.join(root, METHODS[method]["config"]))
+    cfg.MODEL.WEIGHTS = ""
+    cfg.MODEL.DEVICE = "cpu"
+    cfg.freeze()
+    return cfg
+
+
+def no_timm_download() -> None:
+    """VidEoMT's ViT asks timm for pretrained DINOv2 weights: build it randomly initialised."""
+    import timm
+
+    create = timm.create_model
+
+    def create_model(*args: Any, **kwargs: Any) -> Any:
+        return create(*args, **{**kwargs, "pretrained": False})
+
+    timm.create_model = create_model
+
+
+def authors_side(args: argparse.Namespace) -> None:
+    """Build their model; write random weights (`--make-weights`) or time one video and save
+    its outputs."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    root = args.root
+    if METHODS[args.method]["package"] == "videomt":
+        no_timm_download()
+    __import__(METHODS[args.method]["package"])
+    from detectron2.data import transforms as T
+    from detectron2.modeling import build_model
+
+    cfg = authors_config(args.method, root)
+    model = build_model(cfg).eval()
+    if args.make_weights:
+        torch.save({"model": model.state_dict()}, args.weights)
+        return
+    model.load_state_dict(torch.load(args.weights, map_location="cpu")["model"])
+    augmentation = __import__(
+        METHODS[args.method]["package"] + ".data_video.augmentation", fromlist=["x"]
+    )
+    resize = T.AugmentationList(augmentation.build_augmentation(cfg, is_train=False))
+    frames = np.load(args.frames_file)
+
+    def one_pass(frames: np.ndarray) -> dict[str, Any]:
+        images = []
+        for frame in frames:
+            item = T.AugInput(frame)
+            resize(item)
+            images.append(torch.as_tensor(np.ascontiguousarray(item.image.transpose(2, 0, 1))))
+        height, width = frames.shape[1:3]
+        video = {"image": images, "height": height, "width": width, "length": len(frames)}
+        with torch.no_grad():
+            return model([{**video, "video_id": 0, "file_names": [""] * len(frames)}])
+
+    one_pass(frames[:WARMUP_FRAMES])
+    wall, cpu = time.perf_counter(), time.process_time()
+    output = one_pass(frames)
+    timed = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    masks = [torch.as_tensor(m).numpy().astype(bool) for m in output["pred_masks"]]
+    np.savez_compressed(
+        args.out,
+        scores=np.asarray(output["pred_scores"], dtype=np.float64),
+        labels=np.asarray(output["pred_labels"], dtype=np.int64),
+        masks=np.stack(masks) if masks else np.zeros((0, *frames.shape[:3]), dtype=bool),
+    )
+    print(json.dumps(timed))
+
+
+# --- vis-bench's side ---
+
+
+class InMemoryVideo:
+    """One video held in memory, as the runner reads a dataset (`FrameSource`)."""
+
+    def __init__(self, frames: np.ndarray) -> None:
+        self.frames = frames
+        self.id, self.length = 0, int(frames.shape[0])
+        self.height, self.width = int(frames.shape[1]), int(frames.shape[2])
+
+    def videos(self) -> list[Any]:
+        return [self]
+
+    def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
+        return self.frames[indices]
+
+
+def project_plugin(row: str, weights: str) -> Any:
+    """vis-bench's method of a row on the authors' checkpoint file, as a sweep builds it."""
+    from vis_bench.config import load_config
+    from vis_bench.sweep.methods import resolve_methods
+    from vis_bench.sweep.worker import build_plugin
+
+    method = METHODS[row]
+    entry = {"name": method["method"], "checkpoint": weights, "options": method["options"]}
+    config = load_config("configs/default.yaml", [f"methods=[{json.dumps(entry)}]"])
+    return build_plugin(resolve_methods(config)[0])[0]
+
+
+def project_side(args: argparse.Namespace) -> None:
+    """Time one video through `run_method` (after an untimed pass) and save its outputs."""
+    import torch
+
+    from vis_bench.inference.runner import run_method
+
+    torch.set_num_threads(args.threads)
+    plugin = project_plugin(args.method, args.weights)
+    source = InMemoryVideo(np.load(args.frames_file))
+
+    def one_pass(video: InMemoryVideo = source) -> Any:
+        return run_method(plugin, video, clip_length="all", stride=None, resolution=None, warmup=0)
+
+    one_pass(InMemoryVideo(source.frames[:WARMUP_FRAMES]))
+    wall, cpu = time.perf_counter(), time.process_time()
+    outcome = one_pass()
+    timed = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    if args.profile:
+        timed["vit_share"] = vit_share(one_pass)
+    from pycocotools import mask as mask_utils
+
+    results = outcome.results
+    masks = [
+        np.stack([mask_utils.decode(rle).astype(bool) for rle in r["segmentations"]])
+        for r in results
+    ]
+    np.savez_compressed(
+        args.out,
+        scores=np.asarray([r["score"] for r in results], dtype=np.float64),
+        labels=np.asarray([r["category_id"] - 1 for r in results], dtype=np.int64),
+        masks=np.stack(masks) if masks else np.zeros((0, source.length, 1, 1), dtype=bool),
+    )
+    print(json.dumps(timed))
+
+
+def vit_share(one_pass: Any) -> dict[str, Any]:
+    """The share of one pass's CPU time (every op's self time) in the ViT's matrix products and
+    attention, and the pass's ten costliest ops."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        one_pass()
+    events = list(prof.key_averages())
+    total = sum(e.self_cpu_time_total for e in events)
+    shares = {
+        kind: sum(e.self_cpu_time_total for e in events if any(n in e.key for n in names)) / total
+        for kind, names in VIT_KERNELS.items()
+    }
+    costliest = sorted(events, key=lambda e: -e.self_cpu_time_total)[:10]
+    return {
+        **{kind: round(share, 4) for kind, share in shares.items()},
+        "both": round(sum(shares.values()), 4),
+        "costliest_ops": {e.key: round(e.self_cpu_time_total / total, 4) for e in costliest},
+    }
+
+
+# --- the driver: weights, alternating rounds, comparison, the JSON ---
+
+
+def run_side(command: list[str], env: dict[str, str], what: str) -> dict[str, Any]:
+    """One side's process; its last stdout line is its JSON (an error names the side)."""
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise SystemExit(f"{what} failed (exit {done.returncode}):\n{tail}")
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def side_envs(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
+    """The two processes' environments: the same thread count; the authors' import path."""
+    threads = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    base = {**os.environ, **threads, "HF_HUB_OFFLINE": "1"}
+    paths = [*args.path, args.detectron2, args.dvis_plus, args.videomt]
+    authors = {**base, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    return authors, base
+
+
+def compare_outputs(authors: Path, project: Path) -> dict[str, Any]:
+    """The last round's outputs: the same tracks in the same order, with the parity tolerances."""
+    from vis_bench.parity.compare import FLIPPED_PIXELS, SCORE_TOLERANCE
+
+    theirs, mine = np.load(authors), np.load(project)
+    same = len(theirs["labels"]) == len(mine["labels"]) and bool(
+        np.array_equal(theirs["labels"], mine["labels"])
+    )
+    result: dict[str, Any] = {"tracks": int(len(theirs["labels"])), "same_labels_in_order": same}
+    if not same or theirs["masks"].shape != mine["masks"].shape:
+        return {**result, "equal_within_tolerance": False}
+    score = float(np.abs(theirs["scores"] - mine["scores"]).max(initial=0.0))
+    flips = (theirs["masks"] != mine["masks"]).reshape(len(mine["labels"]), -1).sum(1)
+    flipped = int(flips.max(initial=0))
+    return {
+        **result,
+        "max_score_diff": score,
+        "max_pixels_apart_per_track": flipped,
+        "tolerances": {"score": SCORE_TOLERANCE, "pixels_per_track": FLIPPED_PIXELS},
+        "equal_within_tolerance": score <= SCORE_TOLERANCE and flipped <= FLIPPED_PIXELS,
+    }
+
+
+def side_command(args: argparse.Namespace, python: str, side: str, method: str) -> list[str]:
+    work = Path(args.work)
+    return [
+        python, __file__, "--side", side, "--method", method, "--threads", str(args.threads),
+        "--root", args.dvis_plus if METHODS[method]["package"] == "dvis_Plus" else args.videomt,
+        "--weights", str(work / (Path(METHODS[method]["config"]).stem + ".pth")),
+        "--frames-file", str(work / "video.npy"), "--out", str(work / f"{method}.{side}.npz"),
+    ]  # fmt: skip
+
+
+def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    """Weights from the authors' model, then the alternating rounds, then the comparison."""
+    authors_env, project_env = side_envs(args)
+    authors = side_command(args, args.authors_python, "authors", method)
+    project = side_command(args, sys.executable, "project", method)
+    if not Path(authors[authors.index("--weights") + 1]).is_file():
+        run_side([*authors, "--make-weights"], authors_env, f"{method}: the authors' weights")
+    times: dict[str, list[dict[str, Any]]] = {"authors": [], "vis_bench": []}
+    loads = []
+    for round_index in range(args.rounds):
+        last = round_index == args.rounds - 1
+        sides = [
+            ("authors", authors, authors_env),
+            ("vis_bench", project + (["--profile"] if last and args.profile else []), project_env),
+        ]
+        for name, command, env in sides if round_index % 2 == 0 else sides[::-1]:
+            loads.append(round(os.getloadavg()[0], 2))
+            times[name].append(run_side(command, env, f"{method}: {name}, round {round_index}"))
+        print(f"{method} round {round_index + 1}/{args.rounds}: " + ", ".join(
+            f"{n} {t[-1]['wall_s']:.2f} s wall {t[-1]['cpu_s']:.2f} s CPU" for n, t in times.items()
+        ), flush=True)  # fmt: skip
+    work = Path(args.work)
+    return summary(times, loads, compare_outputs(
+        work / f"{method}.authors.npz", work / f"{method}.project.npz"
+    ))  # fmt: skip
+
+
+def summary(
+    times: dict[str, list[dict[str, Any]]], loads: list[float], parity: dict[str, Any]
+) -> dict[str, Any]:
+    """Medians per side, the ratios (authors / vis-bench), the raw rounds and the comparison."""
+    medians = {
+        side: {k: round(statistics.median(r[k] for r in rounds), 3) for k in ("wall_s", "cpu_s")}
+        for side, rounds in times.items()
+    }
+    speedup = {
+        k: round(medians["authors"][k] / medians["vis_bench"][k], 3) for k in ("wall_s", "cpu_s")
+    }
+    share = next((r["vit_share"] for r in times["vis_bench"] if "vit_share" in r), None)
+    return {
+        "median": medians,
+        "speedup": {"wall": speedup["wall_s"], "cpu": speedup["cpu_s"]},
+        "rounds": {
+            side: [{k: round(r[k], 3) for k in ("wall_s", "cpu_s")} for r in rounds]
+            for side, rounds in times.items()
+        },
+        "load1_before_each_process": loads,
+        "outputs": parity,
+        **({} if share is None else {"vit_kernel_share_of_cpu": share}),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--authors-python", help="an interpreter that imports the authors' code")
+    parser.add_argument("--detectron2", default="", help="detectron2's source tree (on the path)")
+    parser.add_argument("--dvis-plus", default="", help="DVIS_Plus/DVIS_Plus (its code root)")
+    parser.add_argument("--videomt", default="", help="the videomt repository")
+    parser.add_argument("--path", action="append", default=[], help="more on their import path")
+    parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--json", default="benchmarks/results/authors_side_by_side.json")
+    # one side's process (the driver starts these)
+    parser.add_argument("--side", choices=("authors", "project"), help=argparse.SUPPRESS)
+    for name in ("--method", "--root", "--weights", "--frames-file", "--out", "--work"):
+        parser.add_argument(name, help=argparse.SUPPRESS)
+    parser.add_argument("--make-weights", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def check_sources(args: argparse.Namespace) -> None:
+    """Each needed path exists, or an error naming the option and what to pass."""
+    if not args.authors_python or not Path(args.authors_python).is_file():
+        raise SystemExit(
+            f"--authors-python {args.authors_python!r}: not a file; pass the interpreter of an "
+            "environment where the authors' DVIS++ / VidEoMT code imports"
+        )
+    needed = {"--detectron2": args.detectron2}
+    for method in args.methods:
+        package = METHODS[method]["package"]
+        needed["--dvis-plus" if package == "dvis_Plus" else "--videomt"] = (
+            args.dvis_plus if package == "dvis_Plus" else args.videomt
+        )
+    for option, path in needed.items():
+        if not path or not Path(path).is_dir():
+            raise SystemExit(f"{option} {path!r}: not a folder; pass the authors' source tree")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.side == "authors":
+        authors_side(args)
+        return 0
+    if args.side == "project":
+        project_side(args)
+        return 0
+    check_sources(args)
+    from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+
+    provenance = start_provenance()
+    args.profile = True
+    with tempfile.TemporaryDirectory(prefix="side_by_side_") as work:
+        args.work = work
+        rng = np.random.default_rng(0)
+        shape = (args.frames, args.height, args.width, 3)
+        np.save(Path(work) / "video.npy", rng.integers(0, 256, size=shape, dtype=np.uint8))
+        methods = {method: measure_method(args, method) for method in args.methods}
+    for method, result in methods.items():
+        print(f"{method}: authors / vis-bench {result['speedup']['cpu']:.2f}x CPU time, "
+              f"{result['speedup']['wall']:.2f}x wall; outputs equal within tolerance: "
+              f"{result['outputs']['equal_within_tolerance']}")  # fmt: skip
+    payload = {
+        "what": "the authors' code and vis-bench on the same weights and the same video",
+        "video": {"frames": args.frames, "height": args.height, "width": args.width, "seed": 0},
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "methods": {
+            row: {"method": METHODS[row]["method"], "options": METHODS[row]["options"], **result}
+            for row, result in methods.items()
+        },
+    }
+    write_json_with_provenance(args.json, payload, provenance)
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
