@@ -334,6 +334,7 @@ def authors_side_by_side_block(root: Path) -> str:
     for row, entry in report["methods"].items():
         median, outputs = entry["median"], entry["outputs"]
         loads += entry["load1_before_each_process"]
+        apart = outputs.get("max_pixels_apart_per_track")
         scores = (
             f"scores within {outputs['max_score_diff']:.0e}"
             if outputs.get("max_score_diff")
@@ -341,7 +342,7 @@ def authors_side_by_side_block(root: Path) -> str:
         )
         same = (
             f"equal: {outputs['tracks']} tracks in order, {scores}, at most "
-            f"{outputs['max_pixels_apart_per_track']} pixels apart per track"
+            f"{apart} pixel{'' if apart == 1 else 's'} apart per track"
             if outputs["equal_within_tolerance"]
             else "NOT equal within the parity tolerances"
         )
