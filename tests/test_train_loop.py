@@ -309,14 +309,27 @@ def test_pretraining_scores_unseen_videos_when_given_and_recolours_its_examples(
     assert "on unseen videos" in lines[-1]
 
 
-def test_an_unknown_pretraining_task_is_a_config_error(tmp_path):
+@pytest.mark.parametrize(
+    ("body", "match", "field"),
+    [
+        # an unknown task
+        ("method: ifc\ndataset: {kind: synthetic}\ntask: detection\n", "segmentation", "task"),
+        # level_losses labels pixels: only the dense task has them
+        (
+            "method: videomt\ndataset: {kind: synthetic}\nlevel_losses: true\n",
+            "task: segmentation",
+            "level_losses",
+        ),
+    ],
+)
+def test_a_pretraining_config_error_names_its_field(tmp_path, body, match, field):
     from vis_bench.train.pretrain import load_pretrain_config
 
     path = tmp_path / "backbone.yaml"
-    path.write_text("method: ifc\ndataset: {kind: synthetic}\ntask: detection\n")
-    with pytest.raises(InputError, match="segmentation") as err:
+    path.write_text(body)
+    with pytest.raises(InputError, match=match) as err:
         load_pretrain_config(path)
-    assert err.value.field == "task"
+    assert err.value.field == field
 
 
 def test_a_backbone_file_of_another_shape_is_refused(tmp_path):

@@ -348,16 +348,6 @@ def test_the_vit_as_a_backbone_gives_the_query_blocks_input_and_the_final_tokens
     assert torch.allclose(maps["query_input"].flatten(2).transpose(1, 2), normed, atol=1e-6)
 
 
-def test_level_losses_need_the_dense_task(tmp_path):
-    from vis_bench.train.pretrain import load_pretrain_config
-
-    path = tmp_path / "crops.yaml"
-    path.write_text("method: videomt\ndataset: {kind: synthetic}\nlevel_losses: true\n")
-    with pytest.raises(InputError, match="task: segmentation") as raised:
-        load_pretrain_config(path)
-    assert raised.value.field == "level_losses"
-
-
 def test_a_dense_pretraining_fills_the_vit_and_waits_out_the_first_warm_up(tmp_path):
     """`pretrain` trains the ViT through `backbone_module` (its patch tokens as maps, each
     labelling the pixels on its own with `level_losses`); `backbone_init` loads it; in the first step the ViT's rate is still 0 (the two-stage

@@ -261,21 +261,29 @@ class DenseHead(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(c, classes, 1) for c in channels)
 
     def forward(self, features: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
-        finest = features[0].shape[-2:]
+        return self.combine(self.level_logits(features), size)
+
+    def level_logits(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each level's own 1x1 convolution, at its own stride."""
+        return [conv(f) for conv, f in zip(self.convs, features, strict=True)]
+
+    def combine(self, levels: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+        """The levels' logits summed at the finest stride, upsampled to `size`."""
+        finest = levels[0].shape[-2:]
         logits = sum(
-            F.interpolate(conv(f), size=finest, mode="bilinear", align_corners=False)
-            for conv, f in zip(self.convs, features, strict=True)
+            F.interpolate(level, size=finest, mode="bilinear", align_corners=False)
+            for level in levels
         )
         return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
 
-    def level_loss(self, features: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
+    def level_loss(self, levels: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         """The summed cross-entropy of each level's own labelling of the pixels."""
         size = labels.shape[-2:]
         return sum(
             F.cross_entropy(
-                F.interpolate(conv(f), size=size, mode="bilinear", align_corners=False), labels
+                F.interpolate(level, size=size, mode="bilinear", align_corners=False), labels
             )
-            for conv, f in zip(self.convs, features, strict=True)
+            for level in levels
         )
 
 
@@ -302,7 +310,6 @@ def pretrain_backbone(
     source = open_source(config.dataset, config.source)
     check_trainable(source.dataset, str(source.dataset.annotation_file))
     dense = config.task == "segmentation"
-    level_losses = dense and config.level_losses
     sampler_type = FrameSampler if dense else CropSampler
     sampler = sampler_type(source.dataset, config.crop_size, config.seed, config.recolour)
     examples = 64 if dense else 256
@@ -316,9 +323,11 @@ def pretrain_backbone(
         return head(features_of(images), images.shape[-2:])
 
     def loss_of(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        features = features_of(images)
-        loss = F.cross_entropy(head(features, images.shape[-2:]), labels)
-        return loss + head.level_loss(features, labels) if level_losses else loss
+        if not config.level_losses:
+            return F.cross_entropy(logits_of(images), labels)
+        levels = head.level_logits(features_of(images))
+        loss = F.cross_entropy(head.combine(levels, images.shape[-2:]), labels)
+        return loss + head.level_loss(levels, labels)
 
     with torch.no_grad():
         channels = feature_channels(backbone, plugin, config.crop_size)
