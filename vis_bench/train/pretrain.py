@@ -36,9 +36,10 @@ from vis_bench.config import DatasetConfig
 from vis_bench.config_overrides import read_yaml_config
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
-from vis_bench.formats.checkpoints import save_project_checkpoint
+from vis_bench.formats.checkpoints import resolve_checkpoint, save_project_checkpoint
 from vis_bench.train.clips import check_trainable, recoloured
 from vis_bench.train.config import require_keys
+from vis_bench.train.distill import FeatureTeacher
 
 #: crops reach this far around an object's box (relative to its longer side)
 CONTEXT = 1.25
@@ -78,6 +79,12 @@ class PretrainConfig:
     #: loss added to the summed head's), so no level leaves the category to another; e.g. the
     #: tokens a ViT's query blocks read, which the summed head can leave to the last block
     level_losses: bool = False
+    #: a pretrained backbone file (`run_bench.py pretrain`'s output) whose features, on the same
+    #: examples, each level learns to predict beside the task (vis_bench/train/distill.py): a
+    #: convolutional teacher lends a ViT trained on little data its bias towards shape and texture
+    teacher: str | None = None
+    #: the weight of the teacher's loss against the task's
+    teacher_weight: float = 1.0
     source: str = ""
 
 
@@ -322,19 +329,17 @@ def pretrain_backbone(
     def logits_of(images: torch.Tensor) -> torch.Tensor:
         return head(features_of(images), images.shape[-2:])
 
-    def loss_of(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if not config.level_losses:
-            return F.cross_entropy(logits_of(images), labels)
-        levels = head.level_logits(features_of(images))
-        loss = F.cross_entropy(head.combine(levels, images.shape[-2:]), labels)
-        return loss + head.level_loss(levels, labels)
-
     with torch.no_grad():
         channels = feature_channels(backbone, plugin, config.crop_size)
     classes = len(sampler.categories) + (1 if dense else 0)
     head = (DenseHead if dense else ClassifierHead)(channels, classes)
+    teacher = None
+    if config.teacher:
+        teacher = FeatureTeacher(resolve_teacher(config), channels, config.crop_size)
+    loss_of = task_loss(config, features_of, head, teacher)
     swaps = thaw_batchnorm(backbone)
     params = [*backbone.parameters(), *head.parameters()]
+    params += [] if teacher is None else list(teacher.parameters())
     for p in params:
         p.requires_grad_(True)
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
@@ -372,6 +377,44 @@ def pretrain_backbone(
     )
     result = {"accuracy": accuracy, "seconds": seconds}
     return result if unseen_accuracy is None else {**result, "unseen_accuracy": unseen_accuracy}
+
+
+def task_loss(
+    config: PretrainConfig,
+    features_of: Callable[[torch.Tensor], list[torch.Tensor]],
+    head: DenseHead | ClassifierHead,
+    teacher: FeatureTeacher | None,
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss of one batch: the task's (with each level's own when `level_losses`) plus the
+    teacher's, weighted, when there is one."""
+
+    def loss_of(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        features = features_of(images)
+        if config.level_losses:
+            levels = head.level_logits(features)
+            loss = F.cross_entropy(head.combine(levels, images.shape[-2:]), labels)
+            loss = loss + head.level_loss(levels, labels)
+        else:
+            loss = F.cross_entropy(head(features, images.shape[-2:]), labels)
+        if teacher is not None:
+            loss = loss + config.teacher_weight * teacher.loss(features, images)
+        return loss
+
+    return loss_of
+
+
+def resolve_teacher(config: PretrainConfig) -> str:
+    """The teacher file's path (a shipped file by its `results/checkpoints/...` name from any
+    directory); a missing one is an error naming the field and the fix."""
+    path = resolve_checkpoint(str(config.teacher))
+    if not path.is_file():
+        raise InputError(
+            f"teacher backbone {path} not found: give a file written by `run_bench.py pretrain` "
+            "(e.g. results/checkpoints/tiny_backbone.pth) or drop `teacher`",
+            path=config.source,
+            field="teacher",
+        )
+    return str(path)
 
 
 def run_steps(
