@@ -380,3 +380,33 @@ def test_the_docs_pictures_come_from_the_committed_run(tmp_path: Path):
     assert "drawn from another results/default_run/records.jsonl" in problems[0]
     (root / "docs" / "pictures.json").unlink()
     assert "docs/pictures.json is missing" in check_pictures(root)[0][0]
+
+
+def test_the_tiny_models_block_names_the_backbone_its_config_ships(tmp_path: Path):
+    """A model trained from a backbone file outside the repository (its record names that path)
+    gets the line of the backbone its config names (configs/tiny/*.yaml `backbone_init`)."""
+    from vis_bench.formats.checkpoints import save_project_checkpoint
+
+    weights = {"w": torch.zeros(1)}
+    backbone = "results/checkpoints/bb.pth"
+    (tmp_path / "configs/tiny").mkdir(parents=True)
+    save_project_checkpoint(weights, tmp_path / backbone, "seqformer", {}, {"iterations": 50})
+    save_project_checkpoint(
+        weights,
+        tmp_path / "results/checkpoints/a.pth",
+        "seqformer",
+        {},
+        {"iterations": 7, "seconds": 60.0, "config": {"backbone_init": "/scratch/bb.pth"}},
+    )
+    (tmp_path / "configs/tiny/a.yaml").write_text(
+        f"output: results/checkpoints/a.pth\nbackbone_init: {backbone}\n"
+    )
+    metrics = {"AP": 0.25, "AP50": 0.5, "AP75": 0.2, "AR1": 0.3, "AR10": 0.4}
+    cell = {"method": "a", "checkpoint": "results/checkpoints/a.pth", "metrics": metrics}
+    _write_json(
+        tmp_path / "results/baselines/synthetic.json",
+        {"cells": [cell], "dataset": "d", "provenance": CLEAN},
+    )
+    text = regenerate("<!-- numbers: tiny-models -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert f"Backbone `{backbone}` (pretraining): 50 steps" in text
+    assert "/scratch/bb.pth" not in text

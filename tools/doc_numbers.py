@@ -215,7 +215,9 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
     backbones: list[str] = []
     for checkpoint in checkpoints:
         training = read_project_checkpoint(root / checkpoint).training or {}
-        init = (training.get("config") or {}).get("backbone_init")
+        init = _config_backbone_init(root, checkpoint) or (training.get("config") or {}).get(
+            "backbone_init"
+        )
         if init and init not in backbones:
             backbones.append(init)
     lines = []
@@ -231,6 +233,19 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
             f"of {unit} right in other draws of its training videos{unseen_part}."
         )
     return lines + ([""] if lines else [])
+
+
+def _config_backbone_init(root: Path, checkpoint: str) -> str | None:
+    """The `backbone_init` of the tiny-model config (configs/tiny/*.yaml) whose `output` is
+    `checkpoint`: the shipped name of the backbone, where the training record holds the path
+    the run was given (which may be a file outside the repository)."""
+    import yaml
+
+    for path in sorted((root / "configs" / "tiny").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        if isinstance(data, dict) and data.get("output") == checkpoint:
+            return data.get("backbone_init")
+    return None
 
 
 def default_run_block(root: Path) -> str:
