@@ -320,6 +320,12 @@ def test_pretraining_scores_unseen_videos_when_given_and_recolours_its_examples(
             "task: segmentation",
             "level_losses",
         ),
+        # a teacher's weight must be positive (0 or less would ignore or unlearn it)
+        (
+            "method: videomt\ndataset: {kind: synthetic}\nteacher_weight: 0\n",
+            "above 0",
+            "teacher_weight",
+        ),
     ],
 )
 def test_a_pretraining_config_error_names_its_field(tmp_path, body, match, field):

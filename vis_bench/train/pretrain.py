@@ -109,6 +109,13 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
             path=source,
             field="task",
         )
+    if config.teacher_weight <= 0:
+        raise InputError(
+            f"teacher_weight must be above 0, got {config.teacher_weight}: drop `teacher` to "
+            "pretrain without one",
+            path=source,
+            field="teacher_weight",
+        )
     if config.level_losses and config.task != "segmentation":
         raise InputError(
             "level_losses labels pixels: it needs task: segmentation (or drop level_losses)",
