@@ -5,8 +5,10 @@ backbone to encoder and mask features; the MS-STS reconstruction: backbone and i
 projections, its encoder mixes frames; IFC: backbone, input projection, position encoding and
 mask-head laterals, its encoder's memory tokens mix frames; Mask2Former-VIS, MinVIS and DVIS++:
 backbone and pixel decoder; VidEoMT: the ViT blocks before its queries) runs the same video with
-`feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit,
-with each frame's per-frame stages computed once (a method the runner gives each frame once,
+`feature_reuse` on and off, under T=5 S=1 and T=10 S=5: the results must be equal bit for bit
+where the CPU's kernels round a frame alike in batches of any size, and within the parity
+tolerances where they do not (`assert_same_predictions`), with each frame's per-frame stages
+computed once (a method the runner gives each frame once,
 MinVIS, DVIS++ and VidEoMT, has nothing to reuse: no cache is made). Random-weight models at each method's tiny
 size on a synthetic video, the published R50 models on a small one, and the default run's tiny
 trained models on its own synthetic data at 144 px; at two threads, as a sweep runs.
@@ -27,9 +29,11 @@ from vis_bench.api.per_frame import has_per_frame_stages
 from vis_bench.api.registration import discovered_methods, get_method
 from vis_bench.config import load_config
 from vis_bench.engine.schedule import clip_windows
+from vis_bench.formats.rle import decode
 from vis_bench.inference.feature_reuse import FrameFeatureCache
 from vis_bench.inference.runner import run_method
 from vis_bench.inference.sources import open_source
+from vis_bench.parity.compare import FLIPPED_PIXELS, SCORE_TOLERANCE
 from vis_bench.sweep.methods import resolve_methods
 from vis_bench.sweep.worker import build_plugin
 
@@ -60,6 +64,29 @@ def _video(length: int = 12, height: int = 64, width: int = 96) -> np.ndarray:
         image = np.stack([blob * 200 + 20, xx / width * 120 + 40, yy / height * 90 + 30], -1)
         frames.append(image.astype(np.uint8))
     return np.stack(frames)
+
+
+def assert_same_predictions(on: list[dict], off: list[dict], name: str = "") -> None:
+    """Reuse computes a clip's new frames in a smaller batch than recomputing does. Where the
+    CPU's kernels round with the batch's size (seen on an Intel Xeon), a frame's features
+    then differ by float rounding: the same predictions in the same order, scores within
+    `SCORE_TOLERANCE` and masks at most `FLIPPED_PIXELS` apart, the parity tolerances."""
+    if on == off:
+        return
+    assert [(r["video_id"], r["category_id"]) for r in on] == [
+        (r["video_id"], r["category_id"]) for r in off
+    ], name
+    for mine, theirs in zip(on, off, strict=True):
+        assert abs(mine["score"] - theirs["score"]) <= SCORE_TOLERANCE, name
+        flipped = sum(
+            int((decode(a).astype(bool) != decode(b).astype(bool)).sum())
+            for a, b in zip(mine["segmentations"], theirs["segmentations"], strict=True)
+            if a is not None and b is not None
+        )
+        assert [a is None for a in mine["segmentations"]] == [
+            b is None for b in theirs["segmentations"]
+        ], name
+        assert flipped <= FLIPPED_PIXELS, name
 
 
 @pytest.fixture
@@ -94,7 +121,7 @@ def test_reuse_equals_recomputing_on_a_small_model(two_threads, name, clip_lengt
     plugin = get_method(name).build(tiny_options(name))
     source = _OneVideo(_video())
     on, off = _both(plugin, source, clip_length, stride, 64)
-    assert on.results == off.results
+    assert_same_predictions(on.results, off.results, name)
     assert on.results, "the video should give predictions"
     if gives_each_frame_once(plugin.spec.linking):
         # given each frame once either way: nothing to reuse, no cache, the same batches
@@ -129,7 +156,7 @@ def test_reuse_equals_recomputing_on_the_default_run_cells(
         plugin, _ = build_plugin(entry)
         on, off = _both(plugin, source, clip_length, stride, 144)
         assert on.feature_reuse != gives_each_frame_once(plugin.spec.linking), entry.name
-        assert on.results == off.results, entry.name
+        assert_same_predictions(on.results, off.results, entry.name)
 
 
 @pytest.mark.slow
@@ -139,7 +166,8 @@ def test_reuse_equals_recomputing_on_the_published_r50_models(two_threads, name)
     plugin = get_method(name).build({})
     source = _OneVideo(_video(7, 96, 160))
     on, off = _both(plugin, source, 5, 1, 96)
-    assert on.results == off.results and on.reuse.frames_computed == 7
+    assert_same_predictions(on.results, off.results, name)
+    assert on.reuse.frames_computed == 7
 
 
 def test_the_cache_computes_each_frame_once_and_holds_one_window():
