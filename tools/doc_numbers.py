@@ -213,11 +213,10 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
     from vis_bench.formats.checkpoints import read_project_checkpoint
 
     backbones: list[str] = []
+    shipped = _config_backbone_inits(root)
     for checkpoint in checkpoints:
         training = read_project_checkpoint(root / checkpoint).training or {}
-        init = _config_backbone_init(root, checkpoint) or (training.get("config") or {}).get(
-            "backbone_init"
-        )
+        init = shipped.get(checkpoint) or (training.get("config") or {}).get("backbone_init")
         if init and init not in backbones:
             backbones.append(init)
     lines = []
@@ -235,17 +234,18 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
     return lines + ([""] if lines else [])
 
 
-def _config_backbone_init(root: Path, checkpoint: str) -> str | None:
-    """The `backbone_init` of the tiny-model config (configs/tiny/*.yaml) whose `output` is
-    `checkpoint`: the shipped name of the backbone, where the training record holds the path
-    the run was given (which may be a file outside the repository)."""
+def _config_backbone_inits(root: Path) -> dict[str, str]:
+    """`output` -> `backbone_init` of the tiny-model configs (configs/tiny/*.yaml): the shipped
+    name of each model's backbone, where the training record holds the path the run was given
+    (which may be a file outside the repository)."""
     import yaml
 
+    inits = {}
     for path in sorted((root / "configs" / "tiny").glob("*.yaml")):
         data = yaml.safe_load(path.read_text()) or {}
-        if isinstance(data, dict) and data.get("output") == checkpoint:
-            return data.get("backbone_init")
-    return None
+        if isinstance(data, dict) and data.get("output") and data.get("backbone_init"):
+            inits[str(data["output"])] = str(data["backbone_init"])
+    return inits
 
 
 def default_run_block(root: Path) -> str:

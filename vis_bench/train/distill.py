@@ -59,28 +59,31 @@ class FeatureTeacher(nn.Module):
         """The teacher's levels at `size`, each normalised per position (so no level's scale
         outweighs another's), concatenated along channels."""
         with torch.no_grad():
-            levels = self._teacher_levels(images)
-        return torch.cat(
-            [
-                F.layer_norm(
-                    F.interpolate(level, size=size, mode="bilinear", align_corners=False)
-                    .permute(0, 2, 3, 1)
-                    .contiguous(),
-                    (level.shape[1],),
-                ).permute(0, 3, 1, 2)
-                for level in levels
-            ],
-            dim=1,
-        )
+            return _resampled(self._teacher_levels(images), size)
 
     def loss(self, features: list[torch.Tensor], images: torch.Tensor) -> torch.Tensor:
         """Mean squared error of each student level's projection against the teacher's
-        features at that level's resolution, summed over the levels."""
+        features at that level's resolution, summed over the levels (the teacher runs once)."""
+        with torch.no_grad():
+            levels = self._teacher_levels(images)
         total = torch.zeros(())
-        cache: dict[tuple[int, int], torch.Tensor] = {}
         for projection, feature in zip(self.projections, features, strict=True):
             size = (int(feature.shape[-2]), int(feature.shape[-1]))
-            if size not in cache:
-                cache[size] = self.targets(images, size)
-            total = total + F.mse_loss(projection(feature), cache[size])
+            total = total + F.mse_loss(projection(feature), _resampled(levels, size))
         return total
+
+
+def _resampled(levels: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+    """`levels` resampled to `size`, each layer-normed over its channels, concatenated."""
+    return torch.cat(
+        [
+            F.layer_norm(
+                F.interpolate(level, size=size, mode="bilinear", align_corners=False)
+                .permute(0, 2, 3, 1)
+                .contiguous(),
+                (level.shape[1],),
+            ).permute(0, 3, 1, 2)
+            for level in levels
+        ],
+        dim=1,
+    )
