@@ -70,6 +70,21 @@ def test_the_reference_workload_is_fixed_arithmetic_read_on_the_device():
     assert spread([100.0]) is None
 
 
+def test_a_fast_device_repeats_the_workload_until_the_reading_is_long_enough(monkeypatch):
+    """On a GPU one block of repetitions takes about a millisecond, which launch latency and
+    clock changes dominate: a reading repeats whole blocks until MIN_SECONDS have passed."""
+    import vis_bench.measure.reference as reference
+
+    one_block = read_reference("cpu")
+    monkeypatch.setattr(reference, "MIN_SECONDS", one_block.seconds * reference.REPETITIONS * 4)
+    reading = read_reference("cpu")
+    assert reading.repetitions > reference.REPETITIONS
+    assert reading.repetitions % reference.REPETITIONS == 0
+    assert reading.as_dict()["repetitions"] == reading.repetitions
+    monkeypatch.setattr(reference, "MIN_SECONDS", 0.0)
+    assert read_reference("cpu").repetitions == reference.REPETITIONS
+
+
 def test_each_cell_is_timed_in_rounds_with_its_stages_inside_one_pass(swept):
     _, records = swept
     for record in records:

@@ -32,6 +32,11 @@ CONV_KERNEL = 3
 #: two CPU cores, long enough that the scheduler's sharing of the cores shows in it (a median of
 #: short repetitions would pick the ones that happened to run alone)
 REPETITIONS = 16
+#: a reading repeats its block of REPETITIONS until this many seconds have passed: on a GPU one
+#: block takes about a millisecond, where launch latency and clock changes alone moved the reading
+#: by up to 85 % between two rounds of the same cell (the first H100 run, results/gpu_table/), and
+#: every cell was marked noisy; on two CPU cores one block already takes longer than this
+MIN_SECONDS = 0.05
 #: the workload's version: change it whenever a size above changes (readings of different
 #: versions are never compared)
 VERSION = 1
@@ -52,6 +57,7 @@ class ReferenceReading:
     gflops: float
     device: str
     threads: int
+    repetitions: int = REPETITIONS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +65,7 @@ class ReferenceReading:
             "gflops": self.gflops,
             "device": self.device,
             "threads": self.threads,
+            "repetitions": self.repetitions,
             "version": VERSION,
         }
 
@@ -84,12 +91,16 @@ def read_reference(device: str = "cpu") -> ReferenceReading:
         once()
         synchronize(device)
         start = time.perf_counter()
-        for _ in range(REPETITIONS):
-            once()
-        synchronize(device)
-        seconds = (time.perf_counter() - start) / REPETITIONS
+        repetitions, elapsed = 0, 0.0
+        while repetitions == 0 or elapsed < MIN_SECONDS:
+            for _ in range(REPETITIONS):
+                once()
+            synchronize(device)
+            repetitions += REPETITIONS
+            elapsed = time.perf_counter() - start
+        seconds = elapsed / repetitions
     gflops = workload_flops() / seconds / 1e9 if seconds > 0 else float("inf")
-    return ReferenceReading(seconds, gflops, str(device), torch.get_num_threads())
+    return ReferenceReading(seconds, gflops, str(device), torch.get_num_threads(), repetitions)
 
 
 def spread(values: list[float]) -> float | None:
