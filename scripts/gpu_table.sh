@@ -13,23 +13,24 @@
 # stops it when they are spent (a device call of 10 minutes: --budget 540, docs/gpu_table.md);
 # exit 3 says steps were left for the next call. --dry-run: the same steps on the CPU with tiny
 # random models and a few small frames, no CUDA part (CI runs it: tests/test_gpu_table.py). The
-# estimates below are for one H100; docs/gpu_table.md says how they were made.
+# estimates below are for one H100 (docs/gpu_table.md: the six steps the first H100 run finished
+# are its times rounded up; the rest are guesses).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
 # step | estimate on one H100 (s) | limit (s) | what it runs (a sweep-NAME runs
 # configs/gpu_table/NAME.yaml)
 STEPS=(
-    "machine 120 300 the GPU, driver, CUDA, NVML power and clocks; builds the kernels"
-    "kernel-tests 150 420 the kernel tests: fp32, fp64, fp16, bf16, forward and backward"
-    "kernel-bench 90 300 the CUDA kernel against the PyTorch reference, SeqFormer's shapes"
-    "sweep-ifc 220 570 IFC R50 fp32: published settings, window/stride pairs"
+    "machine 60 300 the GPU, driver, CUDA, NVML power and clocks; builds the kernels"
+    "kernel-tests 70 420 the kernel tests: fp32, fp64, fp16, bf16, forward and backward"
+    "kernel-bench 45 300 the CUDA kernel against the PyTorch reference, SeqFormer's shapes"
+    "sweep-ifc 330 570 IFC R50 fp32: published settings, window/stride pairs"
     "sweep-videomt 310 570 VidEoMT S/B/L fp16 and the authors' compiled protocol"
     "sweep-mask2former 190 570 Mask2Former-VIS and MinVIS R50 in fp32, fp16, bf16"
     "sweep-dvis_plus 210 570 DVIS++ online and offline R50 in fp32, fp16, bf16"
-    "sweep-seqformer 120 570 SeqFormer R50 fp32: offline, T=10 and T=5"
+    "sweep-seqformer 80 570 SeqFormer R50 fp32: offline, T=10 and T=5"
     "sweep-mssts 190 570 MS-STS and its release R50 fp32: offline, T=10 and T=5"
-    "sweep-ifc_half 140 570 IFC R50 fp16 and bf16 at the published settings"
+    "sweep-ifc_half 150 570 IFC R50 fp16 and bf16 at the published settings"
     "sweep-videomt_fp32_bf16 220 570 VidEoMT S/B/L in fp32 and bf16"
     "sweep-seqformer_half 190 570 SeqFormer, MS-STS and its release in fp16 and bf16"
 )

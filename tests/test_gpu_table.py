@@ -183,6 +183,10 @@ def _record(method: str, options: dict, length, stride, dtype: str, **extra) -> 
         "stream": {"latency_ms": {"p50": 120.0, "p99": 300.0}},
         "cuda_max_allocated_mb": 2048.0,
         "energy": {"joules_per_frame": 1.5},
+        "harness": {"model_s": 2.5},
+        "seconds_end_to_end": 10.0,
+        "num_predictions": 60,
+        "num_videos": 6,
         "config": {
             "dataset": {"videos": 6, "min_frames": 36, "max_frames": 36, "sizes": ["720x1280"]},
             "measure": {"rounds": 2, "stream_fps": 30},
@@ -248,7 +252,8 @@ def test_the_block_sets_each_cell_beside_its_published_fps_and_gpu(tmp_path: Pat
     _fake_run(tmp_path)
     text = regenerate(BLOCK, tmp_path, "docs/gpu_table.md")
     assert "Measured on NVIDIA H100 80GB HBM3 (driver 580.1, CUDA 13.0" in text
-    row = "| ifc | resnet50 | 5 | 1 | fp32 | 40.0 [39.0, 41.0] | 80.0 | 93.0 (fp32) | 120 / 300 "
+    row = "| ifc | resnet50 | 5 | 1 | fp32 | 40.0 [39.0, 41.0] | 80.0 | 25 % | 10 | 93.0 (fp32) "
+    row += "| 120 / 300 "
     assert row + "| 2048 | 1.500 | 5000 | 46.5 | 0.86x | 2.00x |" in text
     assert "| ifc | resnet50 | 10 | 5 | fp32 |" in text and "| - | - | - |" in text
     assert "| videomt | vit_l | 1 | 1 | fp16 |" in text and "| 160 | 0.25x | 2.00x |" in text

@@ -160,13 +160,28 @@ def _authors(record: dict[str, Any]) -> str:
     return f"{fmt(record['fps_authors'])} ({applied.get('precision')}{compiled})"
 
 
+def _model_share(record: dict[str, Any]) -> str:
+    """The model stage's share of the end-to-end pass: where it is small, the host's decoding,
+    resizing and encoding, not the GPU, set the end-to-end FPS."""
+    model_s = (record.get("harness") or {}).get("model_s")
+    seconds = record.get("seconds_end_to_end")
+    return "-" if model_s is None or not seconds else f"{100 * model_s / seconds:.0f} %"
+
+
+def _tracks_per_video(record: dict[str, Any]) -> str:
+    """Tracks a video kept: each is resized to the frame and encoded, so the host's work grows
+    with them (random class scores pass a method's threshold more often than trained ones)."""
+    kept, videos = record.get("num_predictions"), record.get("num_videos")
+    return "-" if kept is None or not videos else fmt(kept / videos, 1, 0)
+
+
 def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     options = record.get("model_options") or {}
     if record.get("status") != "ok":
         failed = f"failed: {str(record.get('error'))[:120]}"
         return (
             f"| {record['method']} | {options.get('backbone')} | {record.get('clip_length')} | "
-            f"{record.get('stride') or '-'} | {record.get('dtype')} | {failed} |" + " - |" * 9,
+            f"{record.get('stride') or '-'} | {record.get('dtype')} | {failed} |" + " - |" * 11,
             None,
         )
     entry = published_fps(
@@ -182,7 +197,7 @@ def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
         f"| {record['method']} | {options.get('backbone')} | {record['clip_length']} | "
         f"{record.get('stride') or '-'} | {record['dtype']} | {fmt(e2e)}{_marks(record)} "
         f"[{fmt(low_high[0])}, {fmt(low_high[1])}] | {fmt(record.get('fps_model'))} | "
-        f"{_authors(record)} | {fmt(latency.get('p50'), 1, 0)} / {fmt(latency.get('p99'), 1, 0)} "
+        f"{_model_share(record)} | {_tracks_per_video(record)} | {_authors(record)} | {fmt(latency.get('p50'), 1, 0)} / {fmt(latency.get('p99'), 1, 0)} "
         f"| {fmt(record.get('cuda_max_allocated_mb'), 1, 0)} | "
         f"{fmt(energy.get('joules_per_frame'), 1, 3)} | {fmt(speed.get('reference_gflops'), 1, 0)} "
         f"| {'-' if published is None else f'{published:g}'} | {_ratio(e2e, published)} | "
@@ -272,8 +287,8 @@ NO_RUN = (
     "read from the released checkpoints' declarations:"
 )
 HEADER = (
-    "| method | backbone | T | S | dtype | FPS end to end [range] | FPS model | FPS authors "
-    "(as run) | latency p50 / p99 (ms) | peak CUDA (MiB) | J/frame | ref. GFLOP/s | published "
+    "| method | backbone | T | S | dtype | FPS end to end [range] | FPS model | model share | "
+    "tracks / video | FPS authors (as run) | latency p50 / p99 (ms) | peak CUDA (MiB) | J/frame | ref. GFLOP/s | published "
     "FPS | e2e / published | authors / published |"
 )
 
@@ -294,7 +309,12 @@ def _notes(records: list[dict[str, Any]]) -> list[str]:
         f"depend on the weights; IFC with one class per track, configs/gpu_table/ifc.yaml), on "
         f"{data.get('videos')} synthetic videos of {frames} frames at {sizes}; FPS "
         f"end to end: the median of {measure.get('rounds')} interleaved rounds [slowest, "
-        "fastest] (docs/fps.md); model: the model stage of the same pass; authors: the method's "
+        "fastest] (docs/fps.md); model: the model stage of the same pass; model share: the model "
+        "stage's share of that pass's seconds (the rest is the host's decoding, resizing, "
+        "stitching and encoding, which the GPU does not speed up); tracks / video: the tracks each "
+        "video kept (each is resized to the frame and encoded; with random weights every query "
+        "of a thresholded method passes its threshold, where trained weights keep fewer); "
+        "authors: the method's "
         "declared protocol at its precision, compiled where declared (docs/timing_protocols.md); "
         f"latency: a live stream at {measure.get('stream_fps'):g} frames per second; peak CUDA: the "
         "most memory torch allocated; J/frame: NVML's energy over the accuracy pass; ref. "
