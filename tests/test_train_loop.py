@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from vis_bench.formats.checkpoints import read_project_checkpoint
 from vis_bench.sweep.methods import resolve_method
 from vis_bench.sweep.worker import build_plugin
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig, load_train_config
-from vis_bench.train.trainer import is_image_step, lr_factor, make_adamw, train
+from vis_bench.train.trainer import headline_losses, is_image_step, lr_factor, make_adamw, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 REPO = Path(__file__).resolve().parents[1]
@@ -195,6 +196,12 @@ def test_shipped_tiny_configs_parse():
     assert configs >= 1
 
 
+def test_the_log_names_the_last_layers_loss_terms_beside_the_total():
+    losses = {"loss_ce": 1.5, "loss_ce_0": 2.0, "loss_mask": 0.25, "total": 9.0, "step": 50}
+    assert headline_losses(losses) == "total 9.000, ce 1.500, mask 0.250"
+    assert headline_losses({"loss": 0.5}) == "loss 0.500"
+
+
 def test_train_command_runs_a_config_end_to_end(tmp_path, capsys):
     path = tmp_path / "tiny.yaml"
     path.write_text(
@@ -208,7 +215,10 @@ def test_train_command_runs_a_config_end_to_end(tmp_path, capsys):
         f"work_dir: {tmp_path / 'work'}\n"
     )
     assert main(["train", "--config", str(path), "--no-progress"]) == 0
-    assert "done: 2 steps" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "done: 2 steps" in out
+    # the last layer's terms are named beside the total, not only the total
+    assert re.search(r"last losses: total [\d.]+, \w+ [\d.]+", out), out
     assert (tmp_path / "out.pth").is_file()
 
 

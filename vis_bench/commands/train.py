@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import check_output_file, check_output_folder
     from vis_bench.train.config import load_train_config
-    from vis_bench.train.trainer import STATE_FILE, train
+    from vis_bench.train.trainer import STATE_FILE, headline_losses, train
 
     config = load_train_config(args.config, args.overrides)
     check_output_file(config.output, "output")
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.restart:
         (config.state_dir / STATE_FILE).unlink(missing_ok=True)
     outcome = train(config, progress=not args.no_progress)
-    losses = ", ".join(f"{k} {v:.3f}" for k, v in outcome.final_losses.items() if "_" not in k)
+    losses = headline_losses(outcome.final_losses)
     print(
         f"done: {outcome.iterations} steps in {outcome.seconds / 60:.1f} min; last losses: {losses}"
     )

@@ -248,6 +248,14 @@ def make_adamw(
     return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
+def headline_losses(losses: dict[str, float]) -> str:
+    """The total and each loss term of the last layer, for a log line: the deep-supervision
+    copies (`loss_ce_0`, `loss_ce_1`, ...) repeat the same terms layer by layer."""
+    kept = {k: v for k, v in losses.items() if k != "step" and not k.rsplit("_", 1)[-1].isdigit()}
+    kept = {"total": kept.pop("total"), **kept} if "total" in kept else kept
+    return ", ".join(f"{k.removeprefix('loss_')} {v:.3f}" for k, v in kept.items())
+
+
 def _mean_losses(window: Iterable[dict[str, float]]) -> dict[str, float]:
     window = list(window)
     keys = window[0].keys() if window else ()
@@ -359,7 +367,7 @@ def _run_steps(session: _Session, end: int, progress: bool, log: Callable[[str],
                 if not progress:
                     rate = (done - session.start) / (time.perf_counter() - began - session.elapsed)
                     log(
-                        f"step {done}/{iterations} loss {session.history[-1]['total']:.3f} "
+                        f"step {done}/{iterations} loss {headline_losses(session.history[-1])} "
                         f"lr {recipe.lr * factor:.1e} ({rate:.2f} steps/s)"
                     )
             bar.update(1)
