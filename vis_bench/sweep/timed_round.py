@@ -23,7 +23,12 @@ from typing import Any
 from vis_bench.config import MeasureConfig
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.prediction_check import check_predictions, video_predictions
-from vis_bench.sweep.worker import build_plugin, harness_compile, open_cell_source
+from vis_bench.sweep.worker import (
+    build_plugin,
+    cell_schedule,
+    harness_compile,
+    open_cell_source,
+)
 
 
 @dataclass
@@ -140,20 +145,13 @@ def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> 
     plugin, _ = build_plugin(job.cell.method)
     plugin.to(job.device)
     readings = _Readings(job.device)
-    cell = job.cell
     with compiled(plugin, harness_compile(job.measure)) as compiler:
         outcome = run_method(
             plugin,
             open_cell_source(job),
-            clip_length=cell.clip_length,
-            stride=cell.stride,
-            resolution=cell.resolution,
-            device=job.device,
-            dtype=cell.dtype,
-            warmup=job.measure.warmup,
+            **cell_schedule(job),
             progress=progress,
             timed_region=readings,
-            feature_reuse=job.measure.feature_reuse,
             exclude=(lambda: compiler.seconds) if compiler is not None else None,
             stop_after=_enough(job.measure) if job.choose else None,
         )

@@ -171,6 +171,21 @@ def open_cell_source(job: Any) -> Any:
     return source
 
 
+def cell_schedule(job: Any) -> dict[str, Any]:
+    """The runner's arguments that make a pass the cell's, shared by the accuracy pass and every
+    timed round so that both run the same schedule (a `CellJob` or a timed round's job)."""
+    cell = job.cell
+    return {
+        "clip_length": cell.clip_length,
+        "stride": cell.stride,
+        "resolution": cell.resolution,
+        "device": job.device,
+        "dtype": cell.dtype,
+        "warmup": job.measure.warmup,
+        "feature_reuse": job.measure.feature_reuse,
+    }
+
+
 def _execution(
     plugin: Any, job: CellJob, feature_reuse: bool, compiling: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -336,21 +351,14 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
     from vis_bench.inference.runner import run_method
     from vis_bench.measure.protocols import SINGLE_CLIP
 
-    cell = job.cell
     return run_method(
         plugin,
         open_cell_source(job),
-        clip_length=cell.clip_length,
-        stride=cell.stride,
-        resolution=cell.resolution,
-        device=job.device,
-        dtype=cell.dtype,
-        warmup=job.measure.warmup,
+        **cell_schedule(job),
         repeats=job.measure.repeats,
         single_clip=job.time_model and job.measure.fps and SINGLE_CLIP in job.measure.protocols,
         progress=progress,
         timed_region=region,
-        feature_reuse=job.measure.feature_reuse,
         # a FLOP count while compiling would trace the counter: counted eagerly after instead
         warmup_probe=_flops_probe(plugin) if job.measure.flops and clock is None else None,
         exclude=(lambda: clock.seconds) if clock is not None else None,
