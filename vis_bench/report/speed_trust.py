@@ -21,7 +21,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from vis_bench.records import CellRecord, Round, Rounds
+from vis_bench.record_parts import Round, Rounds
+from vis_bench.records import CellRecord
 
 Record = CellRecord
 

@@ -23,10 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vis_bench.records import (
-    INTERVAL_SUFFIX,
+from vis_bench.record_parts import (
     Bootstrap,
-    CellRecord,
     CheckpointLoad,
     Energy,
     Environment,
@@ -41,6 +39,7 @@ from vis_bench.records import (
     Speed,
     Stream,
 )
+from vis_bench.records import INTERVAL_SUFFIX, CellRecord
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.scoring import CellScore
 from vis_bench.sweep.worker import CellOutcome
