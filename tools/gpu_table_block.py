@@ -175,35 +175,41 @@ def _tracks_per_video(record: dict[str, Any]) -> str:
     return "-" if kept is None or not videos else fmt(kept / videos, 1, 0)
 
 
+def _table_row(cells: list[Any]) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
 def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     options = record.get("model_options") or {}
+    axes = [record["method"], options.get("backbone"), record.get("clip_length")]
+    axes += [record.get("stride") or "-", record.get("dtype")]
     if record.get("status") != "ok":
         failed = f"failed: {str(record.get('error'))[:120]}"
-        return (
-            f"| {record['method']} | {options.get('backbone')} | {record.get('clip_length')} | "
-            f"{record.get('stride') or '-'} | {record.get('dtype')} | {failed} |" + " - |" * 11,
-            None,
-        )
+        return _table_row([*axes, failed] + ["-"] * (len(COLUMNS) - len(axes) - 1)), None
     entry = published_fps(
         record["method"], options, record.get("clip_length"), record.get("stride")
     )
     published = entry["metrics"]["FPS"] if entry else None
     speed = record.get("speed") or {}
-    low_high = speed.get("fps_range") or [None, None]
+    low, high = speed.get("fps_range") or [None, None]
     latency = (record.get("stream") or {}).get("latency_ms") or {}
-    energy = record.get("energy") or {}
     e2e = record.get("fps_end_to_end")
-    return (
-        f"| {record['method']} | {options.get('backbone')} | {record['clip_length']} | "
-        f"{record.get('stride') or '-'} | {record['dtype']} | {fmt(e2e)}{_marks(record)} "
-        f"[{fmt(low_high[0])}, {fmt(low_high[1])}] | {fmt(record.get('fps_model'))} | "
-        f"{_model_share(record)} | {_tracks_per_video(record)} | {_authors(record)} | {fmt(latency.get('p50'), 1, 0)} / {fmt(latency.get('p99'), 1, 0)} "
-        f"| {fmt(record.get('cuda_max_allocated_mb'), 1, 0)} | "
-        f"{fmt(energy.get('joules_per_frame'), 1, 3)} | {fmt(speed.get('reference_gflops'), 1, 0)} "
-        f"| {'-' if published is None else f'{published:g}'} | {_ratio(e2e, published)} | "
-        f"{_ratio(record.get('fps_authors'), published)} |",
-        entry,
-    )
+    cells = [
+        *axes,
+        f"{fmt(e2e)}{_marks(record)} [{fmt(low)}, {fmt(high)}]",
+        fmt(record.get("fps_model")),
+        _model_share(record),
+        _tracks_per_video(record),
+        _authors(record),
+        f"{fmt(latency.get('p50'), 1, 0)} / {fmt(latency.get('p99'), 1, 0)}",
+        fmt(record.get("cuda_max_allocated_mb"), 1, 0),
+        fmt((record.get("energy") or {}).get("joules_per_frame"), 1, 3),
+        fmt(speed.get("reference_gflops"), 1, 0),
+        "-" if published is None else f"{published:g}",
+        _ratio(e2e, published),
+        _ratio(record.get("fps_authors"), published),
+    ]
+    return _table_row(cells), entry
 
 
 def gpu_lines(entries: list[dict[str, Any]], gpu: str | None) -> list[str]:
@@ -286,11 +292,12 @@ NO_RUN = (
     'writes this block\'s sources ("Running it" below). The published FPS it will be set beside, '
     "read from the released checkpoints' declarations:"
 )
-HEADER = (
-    "| method | backbone | T | S | dtype | FPS end to end [range] | FPS model | model share | "
-    "tracks / video | FPS authors (as run) | latency p50 / p99 (ms) | peak CUDA (MiB) | J/frame | ref. GFLOP/s | published "
-    "FPS | e2e / published | authors / published |"
-)
+COLUMNS = (
+    "method", "backbone", "T", "S", "dtype", "FPS end to end [range]", "FPS model", "model share",
+    "tracks / video", "FPS authors (as run)", "latency p50 / p99 (ms)", "peak CUDA (MiB)",
+    "J/frame", "ref. GFLOP/s", "published FPS", "e2e / published", "authors / published",
+)  # fmt: skip
+HEADER = _table_row(list(COLUMNS))
 
 
 def _notes(records: list[dict[str, Any]]) -> list[str]:
@@ -339,7 +346,7 @@ def gpu_table_block(root: Path) -> str:
         row, entry = _row(record)
         rows.append(row)
         matched += [entry] if entry else []
-    lines += ["", HEADER, "|---" * HEADER.count(" | ") + "|---|", *rows, ""]
+    lines += ["", HEADER, "|---" * len(COLUMNS) + "|", *rows, ""]
     lines += gpu_lines(matched, machine.get("gpu_name"))
     measured = {r["_step"] for r in records}
     missing = [p.stem for p in sorted((root / CONFIGS).glob("*.yaml")) if p.stem not in measured]
