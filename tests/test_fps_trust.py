@@ -15,6 +15,7 @@ import pytest
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
 from vis_bench.config import parse_config
+from vis_bench.measure import reference
 from vis_bench.measure.gpu_state import nvml_state
 from vis_bench.measure.reference import read_reference, spread, workload_flops
 from vis_bench.records import CellRecord
@@ -73,8 +74,6 @@ def test_the_reference_workload_is_fixed_arithmetic_read_on_the_device():
 def test_a_fast_device_repeats_the_workload_until_the_reading_is_long_enough(monkeypatch):
     """On a GPU one block of repetitions takes about a millisecond, which launch latency and
     clock changes dominate: a reading repeats whole blocks until MIN_SECONDS have passed."""
-    import vis_bench.measure.reference as reference
-
     one_block = read_reference("cpu")
     monkeypatch.setattr(reference, "MIN_SECONDS", one_block.seconds * reference.REPETITIONS * 4)
     reading = read_reference("cpu")
