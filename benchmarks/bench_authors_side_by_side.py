@@ -25,12 +25,18 @@ the rounds and their ratios (authors / vis-bench, above 1: vis-bench faster), an
 the last round compared with the parity fixtures' tolerances (the same tracks in the same order,
 scores within 1e-5, at most 8 mask pixels apart per track).
 
-DVIS++ offline has two rows: `dvis-plus-offline` as vis-bench runs it by default (a second pass
-over the frames recomputes their mask features, so memory stays flat in the video's length) and
-`dvis-plus-offline-kept` with `keep_mask_features: float32` (every frame's mask features held, as
-the authors' code holds them). vis-bench's last round of each row also profiles one more untimed
-pass (`torch.profiler`): the share of its CPU time in matrix products and attention, and its ten
-costliest ops. For VidEoMT those are the ViT's, which both sides call alike: they bound the lead.
+DVIS++ offline has three rows: `dvis-plus-offline` as vis-bench runs it by default (the first
+pass writes each frame's mask features to a temporary file and the second pass reads them, so
+memory stays flat in the video's length), `dvis-plus-offline-remade` (`keep_mask_features: no`:
+the second pass computes the mask features again) and `dvis-plus-offline-kept` (`float32`: every
+frame's mask features held in memory, as the authors' code holds them). VidEoMT has two:
+`videomt` with the authors' process started as their README's command starts it
+(`TIMM_FUSED_ATTN=0`: timm computes attention as two matrix products and a softmax) and
+`videomt-fused` with timm's default fused attention, the kernel vis-bench calls (the same
+kernels on both sides). vis-bench's last round of each row also profiles one more untimed pass
+(`torch.profiler`): the share of its CPU time in matrix products and attention, and its ten
+costliest ops. For VidEoMT those are the ViT's, which both sides call alike with fused
+attention: they bound the lead there.
 """
 
 from __future__ import annotations
@@ -49,9 +55,25 @@ from typing import Any
 import numpy as np
 
 #: each row: vis-bench's method and options, the authors' package and config (relative to their
-#: code root). DVIS++ offline runs twice: as vis-bench runs it by default (its second pass
-#: recomputes the frames' mask features, so memory stays flat in video length) and holding every
-#: frame's mask features as the authors' code does (`keep_mask_features: float32`, the switch)
+#: code root), and what their process's environment sets. DVIS++ offline runs as vis-bench runs
+#: it by default (the first pass writes each frame's mask features to a temporary file, which
+#: the second pass reads: memory flat in video length), with the features made again in the
+#: second pass (`keep_mask_features: no`), and holding them in memory as the authors' code does
+#: (`float32`). VidEoMT's authors run timm with `TIMM_FUSED_ATTN=0` (their README's command:
+#: attention as two matrix products and a softmax); timm's own default is the fused kernel that
+#: vis-bench calls. Both are rows: the first what the authors' instructions run, the second the
+#: floor where both sides call the same kernels.
+DVIS_OFFLINE = {
+    "method": "dvis-plus-offline",
+    "package": "dvis_Plus",
+    "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Offline_R50.yaml",
+}
+VIDEOMT = {
+    "method": "videomt",
+    "package": "videomt",
+    "config": "configs/ytvis19/videomt/dinov2/vit-small/videomt_online_ViTS.yaml",
+    "options": {"backbone": "vit_s"},
+}
 METHODS: dict[str, dict[str, Any]] = {
     "dvis-plus-online": {
         "method": "dvis-plus-online",
@@ -59,24 +81,11 @@ METHODS: dict[str, dict[str, Any]] = {
         "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Online_R50_4wIter.yaml",
         "options": {},
     },
-    "dvis-plus-offline": {
-        "method": "dvis-plus-offline",
-        "package": "dvis_Plus",
-        "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Offline_R50.yaml",
-        "options": {},
-    },
-    "dvis-plus-offline-kept": {
-        "method": "dvis-plus-offline",
-        "package": "dvis_Plus",
-        "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Offline_R50.yaml",
-        "options": {"keep_mask_features": "float32"},
-    },
-    "videomt": {
-        "method": "videomt",
-        "package": "videomt",
-        "config": "configs/ytvis19/videomt/dinov2/vit-small/videomt_online_ViTS.yaml",
-        "options": {"backbone": "vit_s"},
-    },
+    "dvis-plus-offline": {**DVIS_OFFLINE, "options": {}},
+    "dvis-plus-offline-remade": {**DVIS_OFFLINE, "options": {"keep_mask_features": "no"}},
+    "dvis-plus-offline-kept": {**DVIS_OFFLINE, "options": {"keep_mask_features": "float32"}},
+    "videomt": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "0"}},
+    "videomt-fused": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "1"}},
 }
 #: frames of the untimed warm-up pass (one-time costs: allocators, kernels built on first use)
 WARMUP_FRAMES = 2
@@ -282,13 +291,14 @@ def run_side(command: list[str], env: dict[str, str], what: str) -> dict[str, An
     return json.loads(lines[-1]) if lines else {}
 
 
-def side_envs(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
-    """The two processes' environments: the same thread count; the authors' import path."""
+def side_envs(args: argparse.Namespace, row: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A row's two processes' environments: the same thread count; the authors' import path and
+    what the row sets for their process (`authors_env`)."""
     threads = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     base = {**os.environ, **threads, "HF_HUB_OFFLINE": "1"}
     paths = [*args.path, args.detectron2, args.dvis_plus, args.videomt]
     authors = {**base, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    return authors, base
+    return {**authors, **METHODS[row].get("authors_env", {})}, base
 
 
 def compare_outputs(authors: Path, project: Path) -> dict[str, Any]:
@@ -326,7 +336,7 @@ def side_command(args: argparse.Namespace, python: str, side: str, method: str) 
 
 def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
     """Weights from the authors' model, then the alternating rounds, then the comparison."""
-    authors_env, project_env = side_envs(args)
+    authors_env, project_env = side_envs(args, method)
     authors = side_command(args, args.authors_python, "authors", method)
     project = side_command(args, sys.executable, "project", method)
     if not Path(authors[authors.index("--weights") + 1]).is_file():
@@ -446,7 +456,12 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "rounds": args.rounds,
         "methods": {
-            row: {"method": METHODS[row]["method"], "options": METHODS[row]["options"], **result}
+            row: {
+                "method": METHODS[row]["method"],
+                "options": METHODS[row]["options"],
+                "authors_env": METHODS[row].get("authors_env", {}),
+                **result,
+            }
             for row, result in methods.items()
         },
     }

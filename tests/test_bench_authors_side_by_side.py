@@ -62,3 +62,17 @@ def test_missing_sources_are_named_with_the_option_to_pass(bench, tmp_path, caps
     with pytest.raises(SystemExit, match="--videomt ''"):
         bench.main(["--authors-python", str(python), "--detectron2", str(tmp_path),
                     "--methods", "videomt"])  # fmt: skip
+
+
+def test_each_row_s_settings_reach_the_authors_process_only(bench, tmp_path, monkeypatch):
+    """The VidEoMT rows start the authors' timm as their README does (unfused attention) and
+    with its fused default; vis-bench's process and the DVIS++ rows set nothing of it."""
+    monkeypatch.delenv("TIMM_FUSED_ATTN", raising=False)
+    args = bench.parse_args(["--path", str(tmp_path), "--videomt", "V", "--threads", "3"])
+    authors, project = bench.side_envs(args, "videomt")
+    assert authors["TIMM_FUSED_ATTN"] == "0" and authors["OMP_NUM_THREADS"] == "3"
+    assert authors["PYTHONPATH"].split(":")[0] == str(tmp_path)
+    assert "TIMM_FUSED_ATTN" not in project and project["OMP_NUM_THREADS"] == "3"
+    assert bench.side_envs(args, "videomt-fused")[0]["TIMM_FUSED_ATTN"] == "1"
+    assert "TIMM_FUSED_ATTN" not in bench.side_envs(args, "dvis-plus-offline-remade")[0]
+    assert bench.METHODS["dvis-plus-offline-remade"]["options"] == {"keep_mask_features": "no"}

@@ -3,7 +3,9 @@ of both DVIS++ methods, and both methods through the harness under several clip 
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -165,17 +167,19 @@ def test_every_clip_schedule_gives_the_same_tracks_labels_and_masks(name):
 def test_kept_mask_features_give_the_second_pass_s_results_without_its_backbone(
     monkeypatch, clip_length, stride
 ):
-    """`keep_mask_features: float32` (the authors' way) gives the results of making them again
-    (masks equal, scores equal) and never runs the per-frame stages in the second pass;
-    float16 keeps half the bytes and gives the same tracks and labels."""
+    """`keep_mask_features: disk` (the default) and `float32` (the authors' way) give the
+    results of making them again (masks equal, scores equal) and never run the per-frame stages
+    in the second pass; float16 keeps half the bytes and gives the same tracks and labels."""
     plugin = _tiny("dvis-plus-offline")
+    assert plugin.options.keep_mask_features == "disk"
+    plugin.options.keep_mask_features = "no"
     reference = _results(plugin, clip_length, stride)
     remade = []
     remake = plugin.refined_masks_features
     monkeypatch.setattr(
         plugin, "refined_masks_features", lambda *args: remade.append(1) or remake(*args)
     )
-    for keep in ("no", "float32", "float16"):
+    for keep in ("no", "disk", "float32", "float16"):
         plugin.options.keep_mask_features = keep
         remade.clear()
         other = _results(plugin, clip_length, stride)
@@ -203,6 +207,26 @@ def test_the_kept_mask_features_are_each_frame_s_in_the_chosen_dtype():
     assert all(f.dtype == torch.float16 and f.shape == (32, 16, 16) for f in kept)
     # each frame its own storage: no clip's batch is held through a view
     assert len({f.untyped_storage().data_ptr() for f in kept}) == 4
+
+
+def test_the_disk_keeps_each_frame_s_features_in_one_file_that_goes_with_the_video():
+    """`keep_mask_features: disk`: the state holds a handle per frame, the features lie in the
+    video's temporary file (float32, C x H/4 x W/4 per frame) and read back bit for bit; the
+    file is closed once nothing holds the video."""
+    plugin = _tiny("dvis-plus-offline")
+    frames = plugin.preprocess(torch.randint(0, 255, (4, 3, 48, 64), dtype=torch.uint8), 48)
+    result = plugin.infer_clip(frames[:3])
+    result = plugin.infer_clip(frames[2:], state=result.state, seen=1)
+    video = result.state
+    assert len(video.mask_features) == 4 and video.spill.nbytes == 4 * 32 * 16 * 16 * 4
+    plugin.options.keep_mask_features = "float32"
+    in_memory = plugin.infer_clip(frames[:3]).state.mask_features
+    for handle, tensor in zip(video.mask_features, in_memory, strict=False):
+        assert torch.equal(handle.load(), tensor)
+    spill = weakref.ref(video.spill)
+    del result, video, handle
+    gc.collect()
+    assert spill() is None  # and with it the file
 
 
 def test_the_offline_state_holds_queries_not_feature_maps():

@@ -248,12 +248,13 @@ def mask_encoding_block(root: Path) -> str:
 
 def dvis_offline_mask_features_block(root: Path) -> str:
     """DVIS++ offline's second pass with each `keep_mask_features` choice
-    (benchmarks/results/dvis_offline_mask_features.json); ratios are to the default `no`."""
+    (benchmarks/results/dvis_offline_mask_features.json); ratios are to `no` (nothing kept).
+    A JSON from before the `disk` choice has no on-disk column: it shows as 0."""
     report = read_source(root, "benchmarks/results/dvis_offline_mask_features.json")
     lines = [
         "| keep_mask_features | wall s | wall vs no | CPU s | CPU vs no | model s | model vs no "
-        "| kept MiB (longest video) | results against no |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| kept MiB in memory | on disk MiB | results against no |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for choice, entry in report["choices"].items():
         if not isinstance(entry, dict):
@@ -277,12 +278,14 @@ def dvis_offline_mask_features_block(root: Path) -> str:
         lines.append(
             f"| {choice} | {entry['wall_s']:.1f} | {entry['wall_vs_no']:.2f}x | "
             f"{entry['cpu_s']:.1f} | {entry['cpu_vs_no']:.2f}x | {entry['model_s']:.1f} | "
-            f"{entry['model_vs_no']:.2f}x | {entry['kept_mib_longest_video']:.1f} | {against} |"
+            f"{entry['model_vs_no']:.2f}x | {entry['kept_mib_longest_video']:.1f} | "
+            f"{entry.get('on_disk_mib_longest_video', 0.0):.1f} | {against} |"
         )
     frames = report["choices"]["frames_per_pass"]
     lines.append("")
     lines.append(
-        f"{report['setting']}; {frames} frames per pass, {report['threads']} threads, medians "
+        f"{report['setting']}; {frames} frames per pass (the kept MiB: the longest video's), "
+        f"{report['threads']} threads, medians "
         f"of {report['rounds']} rounds with the choices alternating (ratios: medians of the "
         f"per-round ratios); load average {report['loadavg_before'][0]:.1f} -> "
         f"{report['loadavg_after'][0]:.1f}. Source: "
@@ -326,12 +329,14 @@ def authors_side_by_side_block(root: Path) -> str:
     share of vis-bench's CPU time in matrix products and attention."""
     report = read_source(root, "benchmarks/results/authors_side_by_side.json")
     lines = [
-        "| row | authors wall s | vis-bench wall s | wall ratio | authors CPU s | vis-bench CPU s "
-        "| CPU ratio | outputs | matrix products + attention (vis-bench CPU) |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| row | settings | authors wall s | vis-bench wall s | wall ratio | authors CPU s "
+        "| vis-bench CPU s | CPU ratio | outputs | matrix products + attention (vis-bench CPU) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     loads: list[float] = []
     for row, entry in report["methods"].items():
+        settings = [f"{k}: {v}" for k, v in entry["options"].items() if k != "backbone"]
+        settings += [f"authors {k}={v}" for k, v in entry.get("authors_env", {}).items()]
         median, outputs = entry["median"], entry["outputs"]
         loads += entry["load1_before_each_process"]
         apart = outputs.get("max_pixels_apart_per_track")
@@ -348,7 +353,8 @@ def authors_side_by_side_block(root: Path) -> str:
         )
         share = entry.get("vit_kernel_share_of_cpu", {}).get("both")
         lines.append(
-            f"| {row} | {median['authors']['wall_s']:.1f} | {median['vis_bench']['wall_s']:.1f} | "
+            f"| {row} | {'; '.join(settings) or 'defaults'} | {median['authors']['wall_s']:.1f} | "
+            f"{median['vis_bench']['wall_s']:.1f} | "
             f"{entry['speedup']['wall']:.2f}x | {median['authors']['cpu_s']:.1f} | "
             f"{median['vis_bench']['cpu_s']:.1f} | {entry['speedup']['cpu']:.2f}x | {same} | "
             f"{'-' if share is None else f'{100 * share:.0f} %'} |"

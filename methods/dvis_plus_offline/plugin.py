@@ -10,8 +10,9 @@ the video.
 The harness runs it as a `WholeVideoRefinement`: the clips carry the tracker's state and gather
 the refiner's small inputs (T x Q x 2C); at the video's end the refiner decides the tracks, and
 the chosen tracks' masks are made in a second pass over the frames from each frame's mask
-features made again (backbone and pixel decoder), so no long video's feature maps are held
-(docs/dvis_plus.md has the memory against video length).
+features, which the first pass wrote to a temporary file (`keep_mask_features: disk`) or which
+are made again (`no`), so no long video's feature maps are held in memory (docs/dvis_plus.md
+has the memory against video length).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
+from vis_bench.methods.common.tensor_spill import TensorSpill
 from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
@@ -39,6 +41,7 @@ from vis_bench.methods.families.dvis.postprocess import video_predictions
 from vis_bench.methods.families.dvis.refinement import (
     GatheredVideo,
     RefinedSlots,
+    kept_frames,
     refine,
     slot_masks,
 )
@@ -51,11 +54,14 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
 
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_offline)"
 #: option keep_mask_features -> the dtype the first pass keeps each frame's mask features in
+#: (None: keeps none); "disk" keeps them as they are, in a temporary file (SPILLED)
 KEPT_MASK_FEATURES: dict[str, torch.dtype | None] = {
+    "disk": torch.float32,
     "no": None,
     "float32": torch.float32,
     "float16": torch.float16,
 }
+SPILLED = ("disk",)
 
 
 @dataclass
@@ -67,12 +73,13 @@ class DVISOfflineOptions(DVISOptions):
     train_stage: str = "refiner"
     #: MODEL.REFINER.USE_CL (True in the YouTube-VIS configs, False in OVIS's)
     refiner_contrastive: bool = True
-    #: the second pass's mask features: "no" makes them again from the frames (backbone and
-    #: pixel decoder a second time; memory bounded in the video's length); "float32" keeps every
-    #: frame's from the first pass, as the authors do (no second backbone pass; C x H/4 x W/4
-    #: floats per frame held until the video's end); "float16" keeps them at half the memory,
-    #: which moves mask logits by rounding (docs/dvis_plus.md, Offline)
-    keep_mask_features: str = "no"
+    #: the second pass's mask features: "disk" keeps every frame's from the first pass in a
+    #: temporary file (no second backbone pass, the same numbers, memory flat in the video's
+    #: length; the file takes C x H/4 x W/4 floats per frame until the video's end); "no"
+    #: makes them again from the frames (backbone and pixel decoder a second time; nothing
+    #: kept); "float32" keeps them in memory, as the authors do; "float16" keeps them in memory
+    #: at half the bytes, which moves mask logits by rounding (docs/dvis_plus.md, Offline)
+    keep_mask_features: str = "disk"
 
     def __post_init__(self) -> None:
         if self.keep_mask_features not in KEPT_MASK_FEATURES:
@@ -140,11 +147,11 @@ class DVISOfflinePlugin(DVISBase):
             carried = state.tracks if state is not None else None
             tracked, tracks = track_clip(self.model.tracker, queries, carried)
             logits, _ = clip_predictions(self.model.tracker, tracked, None)
-        keep = KEPT_MASK_FEATURES[self.options.keep_mask_features]
-        # one copy per frame, in the kept dtype: no view holds the clip's batch alive
-        kept = [f.to(keep, copy=True) for f in stacked.mask_features] if keep is not None else []
-        video = state if state is not None else GatheredVideo(tracks)
-        return gathered_result(video.extended(tracked, queries, logits, tracks, kept))
+        choice = self.options.keep_mask_features
+        if state is None:
+            state = GatheredVideo(tracks, spill=TensorSpill() if choice in SPILLED else None)
+        kept = kept_frames(stacked.mask_features, KEPT_MASK_FEATURES[choice], state.spill)
+        return gathered_result(state.extended(tracked, queries, logits, tracks, kept))
 
     def refine_video(self, state: GatheredVideo) -> VideoRefinement:
         """The refiner over the whole video; the top-k pairs of the max of its and the

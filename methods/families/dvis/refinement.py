@@ -7,7 +7,8 @@ and frame: the tracker's last-layer outputs and the segmenter's un-normed 2C que
 each), and the tracker's logits (T x Q x (K+1)), with the tracker's state. At the video's end the
 refiner runs on all of it; its class scores decide the video's top-k (track, class) pairs, and
 only those tracks' normed outputs are kept for the masks, which the second pass over the frames
-makes from each frame's raw mask features, computed again (docs/dvis_plus.md).
+makes from each frame's raw mask features: kept by the first pass on disk (the default,
+`keep_mask_features: disk`) or in memory, or computed again (docs/dvis_plus.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vis_bench.methods.common.tensor_spill import SpilledTensor, TensorSpill
 from vis_bench.methods.families.dvis.frame_rows import FrameRows, as_rows
 from vis_bench.methods.families.dvis.inference import CarriedTracks, TrackedClip
 from vis_bench.methods.families.dvis.refiner import TemporalRefiner
@@ -35,10 +37,13 @@ class GatheredVideo:
     tracker_logits: FrameRows = field(default_factory=FrameRows)
     #: the frames this state covers (its rows may hold more: a later state's, sharing them)
     frames: int = 0
-    #: each frame's raw mask features [C, H/4, W/4], only with the option
-    #: `keep_mask_features` (the authors' way: the second pass reads them instead of running the
-    #: backbone and pixel decoder again, and memory grows with the video)
-    mask_features: tuple[torch.Tensor, ...] = ()
+    #: each frame's raw mask features [C, H/4, W/4] as the option `keep_mask_features` keeps
+    #: them (the second pass reads them instead of running the backbone and pixel decoder
+    #: again): tensors in memory (the authors' way: memory grows with the video), handles into
+    #: the video's spill on disk, or none
+    mask_features: tuple[torch.Tensor | SpilledTensor, ...] = ()
+    #: the temporary file the kept mask features are written to (`keep_mask_features: disk`)
+    spill: TensorSpill | None = None
 
     def extended(
         self,
@@ -46,13 +51,12 @@ class GatheredVideo:
         queries: FrameQueries,
         logits: torch.Tensor,
         tracks: CarriedTracks,
-        mask_features: Sequence[torch.Tensor] = (),
+        mask_features: Sequence[torch.Tensor | SpilledTensor] = (),
     ) -> GatheredVideo:
         """This video with a clip's new frames added: a new state, which writes its frames into
         the same chunks after this state's own; a state extended a second time copies its rows
         first, so each state keeps exactly its frames. `mask_features`: the new frames' mask
-        features to keep (the option `keep_mask_features`), one tensor [C, H/4, W/4] per frame
-        in its own storage."""
+        features to keep (the option `keep_mask_features`, `kept_frames`), one per frame."""
         rows = self.own_rows()
         for part, frames in zip(
             rows, (tracked.outputs, queries.embeds_no_norm, logits), strict=True
@@ -63,6 +67,7 @@ class GatheredVideo:
             *rows,
             frames=self.frames + len(tracked.outputs),
             mask_features=(*self.mask_features, *mask_features),
+            spill=self.spill,
         )
 
     @property
@@ -100,7 +105,9 @@ def refine(refiner: TemporalRefiner, video: GatheredVideo, consume: bool = False
     `consume` (the video's end: nothing reads the gathered frames again) runs the layers, the
     norm and the class logits in the chunks the frames were gathered in, so the whole video's
     queries are held once (the tracker's outputs and the segmenter's queries), never stacked."""
-    video = GatheredVideo(video.tracks, *video.own_rows(), video.frames, video.mask_features)
+    video = GatheredVideo(
+        video.tracks, *video.own_rows(), video.frames, video.mask_features, video.spill
+    )
     aux_logits = video.tracker_logits.stacked().mean(0)
     if consume:
         output = refiner.last_output(video.instance_embeds, video.frame_embeds, overwrite=True)
@@ -120,14 +127,29 @@ class RefinedSlots:
     them again from the frames)."""
 
     normed: torch.Tensor
-    mask_features: tuple[torch.Tensor, ...] = ()
+    mask_features: tuple[torch.Tensor | SpilledTensor, ...] = ()
 
     def kept_mask_features(self, frames: list[int]) -> torch.Tensor | None:
-        """The kept mask features of `frames` [t, C, H/4, W/4] in float32, or None if the first
-        pass kept none."""
+        """The kept mask features of `frames` [t, C, H/4, W/4] in float32 (read back from the
+        spill where they were written there), or None if the first pass kept none."""
         if not self.mask_features:
             return None
-        return torch.stack([self.mask_features[t] for t in frames]).float()
+        kept = [self.mask_features[t] for t in frames]
+        loaded = [f.load() if isinstance(f, SpilledTensor) else f for f in kept]
+        return torch.stack(loaded).float()
+
+
+def kept_frames(
+    mask_features: torch.Tensor, dtype: torch.dtype | None, spill: TensorSpill | None
+) -> list[torch.Tensor | SpilledTensor]:
+    """A clip's mask features [t, C, H/4, W/4] as the first pass keeps them, one per frame:
+    written to the spill (in their own dtype), copied in `dtype` (one copy per frame, so no
+    view holds the clip's batch alive), or none (`dtype` None)."""
+    if dtype is None:
+        return []
+    if spill is not None:
+        return [spill.put(frame) for frame in mask_features]
+    return [frame.to(dtype, copy=True) for frame in mask_features]
 
 
 def slot_masks(
