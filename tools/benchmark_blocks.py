@@ -248,8 +248,7 @@ def mask_encoding_block(root: Path) -> str:
 
 def dvis_offline_mask_features_block(root: Path) -> str:
     """DVIS++ offline's second pass with each `keep_mask_features` choice
-    (benchmarks/results/dvis_offline_mask_features.json); ratios are to `no` (nothing kept).
-    A JSON from before the `disk` choice has no on-disk column: it shows as 0."""
+    (benchmarks/results/dvis_offline_mask_features.json); ratios are to `no` (nothing kept)."""
     report = read_source(root, "benchmarks/results/dvis_offline_mask_features.json")
     lines = [
         "| keep_mask_features | wall s | wall vs no | CPU s | CPU vs no | model s | model vs no "
@@ -279,7 +278,7 @@ def dvis_offline_mask_features_block(root: Path) -> str:
             f"| {choice} | {entry['wall_s']:.1f} | {entry['wall_vs_no']:.2f}x | "
             f"{entry['cpu_s']:.1f} | {entry['cpu_vs_no']:.2f}x | {entry['model_s']:.1f} | "
             f"{entry['model_vs_no']:.2f}x | {entry['kept_mib_longest_video']:.1f} | "
-            f"{entry.get('on_disk_mib_longest_video', 0.0):.1f} | {against} |"
+            f"{entry['on_disk_mib_longest_video']:.1f} | {against} |"
         )
     frames = report["choices"]["frames_per_pass"]
     lines.append("")
