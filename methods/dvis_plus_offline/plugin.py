@@ -24,9 +24,9 @@ import torch
 
 from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
 from vis_bench.api.refinement import VideoRefinement
+from vis_bench.api.tensor_spill import TensorSpill
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
-from vis_bench.methods.common.tensor_spill import TensorSpill
 from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
@@ -62,6 +62,8 @@ KEPT_MASK_FEATURES: dict[str, torch.dtype | None] = {
     "float16": torch.float16,
 }
 SPILLED = ("disk",)
+#: what a user whose temporary folder cannot take the features can do instead
+SPILL_FALLBACK = "or keep nothing on disk: keep_mask_features: no"
 
 
 @dataclass
@@ -149,7 +151,8 @@ class DVISOfflinePlugin(DVISBase):
             logits, _ = clip_predictions(self.model.tracker, tracked, None)
         choice = self.options.keep_mask_features
         if state is None:
-            state = GatheredVideo(tracks, spill=TensorSpill() if choice in SPILLED else None)
+            spill = TensorSpill(fallback=SPILL_FALLBACK) if choice in SPILLED else None
+            state = GatheredVideo(tracks, spill=spill)
         kept = kept_frames(stacked.mask_features, KEPT_MASK_FEATURES[choice], state.spill)
         return gathered_result(state.extended(tracked, queries, logits, tracks, kept))
 

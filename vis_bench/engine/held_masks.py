@@ -4,7 +4,8 @@ A query-track method's video predictions are decided at the video's end (engine/
 so every frame's working-resolution masks of all N slots wait until then, and only the kept
 slots' are finalised. Held in memory, they would grow with the video. Here the newest frames stay
 in memory up to `memory_bytes`; older ones are written, exactly as they are, to an unnamed
-temporary file (deleted when closed), up to `disk_bytes`; at the end only the kept slots' planes
+temporary file (a `TensorSpill`, deleted when closed), up to `disk_bytes`; at the end only the
+kept slots' planes
 are read back, one read per (frame, slot). Only when both budgets are full is the oldest frame
 handed back whole, for the caller to finalise every slot of it at once (the full cost for that
 frame, the same results).
@@ -12,34 +13,32 @@ frame, the same results).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
+
+from vis_bench.api.tensor_spill import SpilledTensor, TensorSpill
 
 
 @dataclass
 class HeldFrame:
-    """One frame's masks [N, h, w] in slot order: in memory (`masks`) or at `offset` in the
-    file (`shape`, `stored` the dtype written), with the dtype to finalise them in."""
+    """One frame's masks [N, h, w] in slot order: in memory (`masks`) or in the file
+    (`spilled`), with the dtype to finalise them in."""
 
     frame: int
     dtype: torch.dtype
     threshold: float
     masks: torch.Tensor | None = None
-    offset: int = 0
-    shape: tuple[int, ...] = ()
-    stored: torch.dtype = torch.float32
+    spilled: SpilledTensor | None = None
 
     @property
     def nbytes(self) -> int:
         if self.masks is not None:
             return self.masks.numel() * self.masks.element_size()
-        return int(np.prod(self.shape)) * self.stored.itemsize
+        assert self.spilled is not None
+        return self.spilled.nbytes
 
 
 class HeldMasks:
@@ -51,8 +50,7 @@ class HeldMasks:
         self._frames: deque[HeldFrame] = deque()
         #: the frames still in memory, oldest first: always the newest of `_frames`
         self._resident: deque[HeldFrame] = deque()
-        self._file: tempfile._TemporaryFileWrapper | None = None
-        self._end = 0
+        self._spill_file: TensorSpill | None = None
         self.in_memory = 0
         self.on_disk = 0
         #: frames written to the file, over the video
@@ -83,7 +81,7 @@ class HeldMasks:
     def pop_oldest(self) -> tuple[HeldFrame, torch.Tensor]:
         """The oldest frame and all its slots' masks (read back if it was written out)."""
         held = self._frames.popleft()
-        masks = held.masks if held.masks is not None else self._read_all(held)
+        masks = held.masks if held.masks is not None else held.spilled.load()
         self._forget(held)
         return held, masks
 
@@ -96,32 +94,22 @@ class HeldMasks:
             if held.masks is not None:
                 planes = {slot: held.masks[slot] for slot in slots}
             else:
-                planes = {slot: self._read_plane(held, slot) for slot in slots}
+                planes = {slot: held.spilled.load(slot) for slot in slots}
             self._forget(held)
             yield held, planes
         self.close()
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self._end = 0
+        if self._spill_file is not None:
+            self._spill_file.close()
+            self._spill_file = None
 
     def _spill(self, held: HeldFrame) -> None:
-        masks = held.masks
-        assert masks is not None
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="vis-bench-masks-")
-        data = masks.contiguous().view(torch.uint8).numpy().tobytes()
-        os.pwrite(self._file.fileno(), data, self._end)
+        assert held.masks is not None
+        if self._spill_file is None:
+            self._spill_file = TensorSpill()
         self.in_memory -= held.nbytes
-        held.offset, held.shape, held.stored, held.masks = (
-            self._end,
-            tuple(masks.shape),
-            masks.dtype,
-            None,
-        )
-        self._end += len(data)
+        held.spilled, held.masks = self._spill_file.put(held.masks), None
         self.on_disk += held.nbytes
         self.frames_spilled += 1
 
@@ -132,18 +120,3 @@ class HeldMasks:
             self.in_memory -= held.nbytes
         else:
             self.on_disk -= held.nbytes
-
-    def _read(self, offset: int, count: int, stored: torch.dtype, shape: tuple[int, ...]):
-        assert self._file is not None
-        data = os.pread(self._file.fileno(), count * stored.itemsize, offset)
-        return torch.frombuffer(bytearray(data), dtype=torch.uint8).view(stored).reshape(shape)
-
-    def _read_all(self, held: HeldFrame) -> torch.Tensor:
-        count = int(np.prod(held.shape))
-        return self._read(held.offset, count, held.stored, held.shape)
-
-    def _read_plane(self, held: HeldFrame, slot: int) -> torch.Tensor:
-        plane = tuple(held.shape[1:])
-        count = int(np.prod(plane))
-        offset = held.offset + slot * count * held.stored.itemsize
-        return self._read(offset, count, held.stored, plane)

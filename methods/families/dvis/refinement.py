@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from vis_bench.methods.common.tensor_spill import SpilledTensor, TensorSpill
+from vis_bench.api.tensor_spill import SpilledTensor, TensorSpill
 from vis_bench.methods.families.dvis.frame_rows import FrameRows, as_rows
 from vis_bench.methods.families.dvis.inference import CarriedTracks, TrackedClip
 from vis_bench.methods.families.dvis.refiner import TemporalRefiner

@@ -1,8 +1,9 @@
-"""Tensors kept on disk instead of in memory, for data a method must hold over a whole video.
+"""Tensors kept on disk instead of in memory, for data that must be held over a whole video.
 
-A method that needs something of every frame again at the video's end (DVIS++ offline: each
-frame's mask features, read by the refiner's masks) either holds it in memory, which grows with
-the video without bound, or makes it again, which costs a second pass of the network. A spill
+Whatever needs something of every frame again at the video's end (the harness: a query-track
+method's held-back masks, engine/held_masks.py; a method: each frame's features, read again for
+its masks once the whole video is decided) either holds it in memory, which grows with the video without bound, or
+makes it again, which costs a second pass of the network. A spill
 writes each tensor once to an anonymous temporary file, keeps only a small handle per tensor,
 and reads it back when asked: the process's memory stays flat in the video's length, the
 tensors come back bit for bit, and reading a frame's features costs far less than computing
@@ -30,8 +31,10 @@ class SpillError(RuntimeError):
 class TensorSpill:
     """An append-only temporary file of tensors; `put` returns the handle to `get` it back."""
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self, directory: str | None = None, fallback: str = "") -> None:
+        """`fallback`: what the user can do instead of spilling, added to an error's advice."""
         self.directory = directory or tempfile.gettempdir()
+        self.fallback = fallback
         try:
             self._file = tempfile.TemporaryFile(dir=self.directory)
         except OSError as error:
@@ -52,13 +55,19 @@ class TensorSpill:
         self._end += data.nbytes
         return SpilledTensor(self, offset, tuple(tensor.shape), tensor.dtype, data.nbytes)
 
-    def get(self, handle: SpilledTensor) -> torch.Tensor:
-        """The tensor a handle names, read into new CPU memory."""
-        buffer = torch.empty(handle.nbytes, dtype=torch.uint8)
-        read = os.preadv(self._file.fileno(), [buffer.numpy()], handle.offset)
-        if read != handle.nbytes:
-            raise SpillError(self._advice(f"read {read} of {handle.nbytes} bytes"))
-        return buffer.view(handle.dtype).reshape(handle.shape)
+    def get(self, handle: SpilledTensor, row: int | None = None) -> torch.Tensor:
+        """The tensor a handle names, or its `row` along the first dimension, read into new
+        CPU memory."""
+        shape, offset = handle.shape, handle.offset
+        if row is not None:
+            shape = shape[1:]
+            offset += row * handle.nbytes // handle.shape[0]
+        count = handle.nbytes if row is None else handle.nbytes // handle.shape[0]
+        buffer = torch.empty(count, dtype=torch.uint8)
+        read = os.preadv(self._file.fileno(), [buffer.numpy()], offset)
+        if read != count:
+            raise SpillError(self._advice(f"read {read} of {count} bytes"))
+        return buffer.view(handle.dtype).reshape(shape)
 
     @property
     def nbytes(self) -> int:
@@ -70,10 +79,10 @@ class TensorSpill:
         self._file.close()
 
     def _advice(self, what: str) -> str:
+        instead = f" ({self.fallback})" if self.fallback else ""
         return (
             f"spilling tensors to a temporary file in {self.directory}: {what}; free space "
-            "there or set TMPDIR to a folder with room (or keep nothing on disk: for DVIS++ "
-            "offline, keep_mask_features: no)"
+            f"there or set TMPDIR to a folder with room{instead}"
         )
 
 
@@ -87,5 +96,6 @@ class SpilledTensor:
     dtype: torch.dtype
     nbytes: int
 
-    def load(self) -> torch.Tensor:
-        return self.spill.get(self)
+    def load(self, row: int | None = None) -> torch.Tensor:
+        """The whole tensor, or its `row` along the first dimension."""
+        return self.spill.get(self, row)
