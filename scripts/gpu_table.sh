@@ -14,7 +14,8 @@
 # exit 3 says steps were left for the next call. --dry-run: the same steps on the CPU with tiny
 # random models and a few small frames, no CUDA part (CI runs it: tests/test_gpu_table.py). The
 # estimates below are for one H100 (docs/gpu_table.md: the six steps the first H100 run finished
-# are its times rounded up; the rest are guesses).
+# are its times rounded up; the rest are guesses). PYTHON names the interpreter vis-bench is
+# installed in (default: the `python` on PATH, as in an activated environment).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -65,6 +66,12 @@ for name in "${wanted[@]}"; do
         echo "gpu_table.sh: unknown step $name (--list names them)" >&2; exit 2
     fi
 done
+py="${PYTHON:-python}"
+if ! "$py" -c 'import torch, vis_bench' 2>/dev/null; then
+    echo "gpu_table.sh: '$py' cannot import torch and vis_bench: activate the environment" \
+        "vis-bench is installed in, or set PYTHON=/path/to/its/python" >&2
+    exit 2
+fi
 mkdir -p "$out/steps"
 export PYTHONUNBUFFERED=1
 dry=()
@@ -81,23 +88,23 @@ step_command() {
     case "$name" in
         machine)
             done_file="$out/machine.json"
-            cmd=(python scripts/gpu_table.py machine --json "$done_file" "${dry[@]}")
+            cmd=("$py" scripts/gpu_table.py machine --json "$done_file" "${dry[@]}")
             cmd+=("${allow_dirty[@]}") ;;
         kernel-tests)
             done_file="$out/kernel_tests.json"
-            cmd=(python scripts/gpu_table.py kernel-tests --json "$done_file" "${dry[@]}") ;;
+            cmd=("$py" scripts/gpu_table.py kernel-tests --json "$done_file" "${dry[@]}") ;;
         kernel-bench)
             if [ "$dry_run" = 1 ]; then  # no CUDA: its command line is all that can be checked
-                cmd=(python benchmarks/bench_ms_deform_attn_cuda.py --help)
+                cmd=("$py" benchmarks/bench_ms_deform_attn_cuda.py --help)
             else
                 done_file="$out/kernel_bench.json"
-                cmd=(python benchmarks/bench_ms_deform_attn_cuda.py --json "$done_file")
+                cmd=("$py" benchmarks/bench_ms_deform_attn_cuda.py --json "$done_file")
             fi ;;
         sweep-*)
             config="configs/gpu_table/${name#sweep-}.yaml"
             local sets=()
-            mapfile -t sets < <(python scripts/gpu_table.py sweep-overrides "$config" "${dry[@]}")
-            cmd=(python run_bench.py run --config "$config" --run-dir "$out/${name#sweep-}")
+            mapfile -t sets < <("$py" scripts/gpu_table.py sweep-overrides "$config" "${dry[@]}")
+            cmd=("$py" run_bench.py run --config "$config" --run-dir "$out/${name#sweep-}")
             for item in "${sets[@]}"; do cmd+=(--set "$item"); done ;;
     esac
 }

@@ -4,6 +4,7 @@ generated block, so the script cannot rot while no GPU is available."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ import gpu_table  # noqa: E402  (scripts/gpu_table.py, the script's Python steps
 PACKAGED = "vis_bench.methods."
 CLEAN = {"commit": "a" * 40, "dirty": False, "diff_sha256": None, "command": "gpu_table.sh"}
 BLOCK = "<!-- numbers: gpu-table -->\n<!-- end numbers -->\n"
+#: the script runs this interpreter's environment, activated or not
+SCRIPT_ENV = {**os.environ, "PYTHON": sys.executable}
 
 
 def _config(path: Path) -> dict:
@@ -110,9 +113,21 @@ def test_the_dry_run_overrides_make_a_cpu_config_of_tiny_models(path: Path):
 
 def test_an_unknown_step_or_option_is_refused_with_the_usage(tmp_path: Path):
     for args in (["--nope", str(tmp_path)], [str(tmp_path), "no-such-step"], []):
-        result = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True)
+        result = subprocess.run(
+            [str(SCRIPT), *args], capture_output=True, text=True, env=SCRIPT_ENV
+        )
         assert result.returncode == 2, args
         assert "gpu_table.sh" in result.stderr
+
+
+def test_an_interpreter_without_vis_bench_is_refused_before_any_step(tmp_path: Path):
+    env = {**SCRIPT_ENV, "PYTHON": str(tmp_path / "no-python")}
+    result = subprocess.run(
+        [str(SCRIPT), "--dry-run", str(tmp_path / "out")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 2
+    assert "cannot import torch and vis_bench" in result.stderr and "PYTHON=" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
 def test_a_step_whose_estimate_exceeds_the_budget_is_left_for_the_next_call(tmp_path: Path):
@@ -120,6 +135,7 @@ def test_a_step_whose_estimate_exceeds_the_budget_is_left_for_the_next_call(tmp_
         [str(SCRIPT), "--dry-run", "--budget", "1", str(tmp_path), "sweep-seqformer"],
         capture_output=True,
         text=True,
+        env=SCRIPT_ENV,
     )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "sweep-seqformer: left for the next call" in result.stdout
@@ -311,7 +327,7 @@ DRY_RUN_STEPS = ["machine", "kernel-tests", "kernel-bench", "sweep-ifc", "sweep-
 def test_the_dry_run_runs_its_steps_on_the_cpu_and_the_block_renders_them(tmp_path: Path):
     out = tmp_path / "results" / "gpu_table"
     command = [str(SCRIPT), "--dry-run", str(out), *DRY_RUN_STEPS]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=SCRIPT_ENV)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     machine = json.loads((out / "machine.json").read_text())
     assert machine["dry_run"] and machine["kernels"]["cpu"]["available"]
@@ -324,7 +340,7 @@ def test_the_dry_run_runs_its_steps_on_the_cpu_and_the_block_renders_them(tmp_pa
         assert all(r["fps_end_to_end"] and r["stream"]["latency_ms"] for r in records)
         assert (out / "steps" / f"sweep-{name}.json").is_file()
     assert not (out / "mask2former").exists()  # a step not named is not run
-    again = subprocess.run(command, capture_output=True, text=True)
+    again = subprocess.run(command, capture_output=True, text=True, env=SCRIPT_ENV)
     assert again.returncode == 0 and again.stdout.count("done already") == len(DRY_RUN_STEPS)
     shutil.copytree(REPO / "configs" / "gpu_table", tmp_path / "configs" / "gpu_table")
     block = gpu_table_block(tmp_path)
