@@ -58,11 +58,10 @@ class TensorSpill:
     def get(self, handle: SpilledTensor, row: int | None = None) -> torch.Tensor:
         """The tensor a handle names, or its `row` along the first dimension, read into new
         CPU memory."""
-        shape, offset = handle.shape, handle.offset
+        shape, offset, count = handle.shape, handle.offset, handle.nbytes
         if row is not None:
-            shape = shape[1:]
-            offset += row * handle.nbytes // handle.shape[0]
-        count = handle.nbytes if row is None else handle.nbytes // handle.shape[0]
+            count //= handle.shape[0]
+            shape, offset = shape[1:], offset + row * count
         buffer = torch.empty(count, dtype=torch.uint8)
         read = os.preadv(self._file.fileno(), [buffer.numpy()], offset)
         if read != count:
