@@ -335,8 +335,10 @@ def _summary(
     config: str,
 ) -> dict[str, Any]:
     """predict.json: what ran on which video, and where the settings came from."""
+    from vis_bench.data.frames import oriented_frames
     from vis_bench.measure.provenance import code_state, commit_label
 
+    turned = {"frames_oriented": oriented_frames()} if oriented_frames() else {}
     return {
         "video": str(args.video),
         "video_id": video.id,
@@ -351,4 +353,5 @@ def _summary(
         "tracks": tracks,
         "seconds": round(seconds, 3),
         "code": commit_label(code_state()),
+        **turned,
     }

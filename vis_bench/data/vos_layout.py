@@ -24,7 +24,6 @@ from vis_bench.errors import InputError
 FRAMES_DIR = "JPEGImages"
 MASKS_DIR = "Annotations"
 META_FILE = "meta.json"
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: image modes whose pixel values are object indices
 INDEX_MODES = ("P", "L")
 #: objects one palette PNG can hold (index 0 is the background)
@@ -78,10 +77,13 @@ def read_index_png(path: Path, size: tuple[int, int], where: str) -> np.ndarray:
 
 
 def frame_size(path: Path, where: str) -> tuple[int, int]:
-    """A frame image's (width, height), read from its header."""
+    """A frame image's (width, height) as it is shown (after its EXIF orientation), read from
+    its header."""
+    from vis_bench.data.frames import oriented_size
+
     try:
         with Image.open(path) as image:
-            return image.size
+            return oriented_size(image)[0]
     except (UnidentifiedImageError, OSError) as err:
         raise InputError(f"{where}: cannot read the frame: {err}", path=str(path)) from None
 
