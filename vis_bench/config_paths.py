@@ -50,6 +50,15 @@ def config_folder(source: str) -> Path:
     return path.resolve().parent if path.is_file() else Path.cwd()
 
 
+def is_shipped_config(source: str) -> bool:
+    """Whether `source` is one of the configs vis-bench ships (its paths to the shipped weights
+    mean those files)."""
+    from vis_bench.shipped import shipped_path
+
+    shipped = shipped_path("configs")
+    return shipped is not None and config_folder(source) == shipped.resolve()
+
+
 def from_command_line(field: str, origins: dict[str, Origin] | None) -> bool:
     """Whether the command line gave `field` (or an entry or section holding it)."""
     for key, origin in (origins or {}).items():

@@ -55,10 +55,12 @@ def is_unchecked(entry: MethodEntry) -> bool:
     return entry.checkpoint is not None and entry.model_space is None
 
 
-def unchecked_warning(entry: MethodEntry) -> str:
-    """What a method entry with no label space risks, and the fix: said on the console before
-    any cell runs and kept in each of its records' notes, which every page shows (one note of
-    them: no "; ", which separates a record's notes)."""
+def unchecked_warning(entry: MethodEntry) -> str | None:
+    """What a method entry with no label space risks, and the fix (None for an entry that is
+    checked): said on the console before any cell runs and kept in each of its records' notes,
+    which every page shows (one note of them: no "; ", which separates a record's notes)."""
+    if not is_unchecked(entry):
+        return None
     return (
         f"WARNING: label space unchecked for {entry.where} ({entry.variant or entry.name}): "
         "neither the entry nor its checkpoint names the categories the model predicts, so its "

@@ -41,7 +41,7 @@ from vis_bench.record_parts import (
 )
 from vis_bench.records import INTERVAL_SUFFIX, CellRecord
 from vis_bench.sweep.cells import Cell
-from vis_bench.sweep.label_space import is_unchecked, unchecked_warning
+from vis_bench.sweep.label_space import unchecked_warning
 from vis_bench.sweep.scoring import CellScore
 from vis_bench.sweep.worker import CellOutcome
 
@@ -79,8 +79,9 @@ def _notes(
         )
     if cell.method.checkpoint is None:
         notes.append(RANDOM_WEIGHTS_NOTE)
-    if is_unchecked(cell.method):
-        notes.append(unchecked_warning(cell.method))
+    unchecked = unchecked_warning(cell.method)
+    if unchecked is not None:
+        notes.append(unchecked)
     if label_space and not label_space["mapping"].startswith("same label space"):
         notes.append(f"classes mapped from {label_space['model']}: {label_space['mapping']}")
     if checkpoint_load and checkpoint_load.get("partial"):
