@@ -175,3 +175,11 @@ def test_a_dataset_reads_16_bit_frames_as_they_are(tmp_path):
     clip = load_dataset(tmp_path / "gt.json", tmp_path / "frames").frames(1)
     assert clip.shape == (2, H, W, 3) and clip.max() == 255 and clip.min() == 0
     assert np.abs(clip[0, ..., 0].astype(int) - np.rint(values / 257.0)).max() <= 1
+
+
+def test_a_mode_with_no_faithful_rgb_is_refused_naming_the_file(tmp_path):
+    from vis_bench.data.frames import to_rgb8
+
+    with pytest.raises(InputError) as err:
+        to_rgb8(Image.new("LAB", (W, H)), tmp_path / "lab.tif", "file_names[3]")
+    assert "lab.tif" in str(err.value) and "LAB" in str(err.value)
