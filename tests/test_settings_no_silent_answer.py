@@ -353,6 +353,7 @@ def test_dataset_paths_are_read_from_the_config_folder_and_flags_from_the_workin
     ("dataset", "key"),
     [
         ({"kind": "synth", "annotations": "a.json", "frames": "f", "videos": 4}, "videos"),
+        ({"kind": "synth", "annotations": "a.json", "frames": "f", "videos": 6}, "videos"),
         ({"kind": "ytvis2019", "annotations": "a.json", "frames": "f", "seed": 3}, "seed"),
         ({"kind": "ovis", "annotations": "a.json", "frames": "f", "min_frames": 2}, "min_frames"),
         ({"kind": "custom", "annotations": "a.json", "short_videos": [1]}, "short_videos"),
@@ -381,3 +382,14 @@ def test_a_resolved_config_listing_every_key_at_its_default_still_loads(tmp_path
     config = parse_config({"dataset": dataset, "methods": ["toy"]})
     again = parse_config(config.to_dict())
     assert again.config_hash() == config.config_hash()
+
+
+def test_only_the_shipped_configs_take_the_shipped_weights_quietly(tmp_path):
+    from vis_bench.config_paths import is_shipped_config
+    from vis_bench.shipped import shipped_path
+
+    assert is_shipped_config(str(shipped_path("configs") / "default.yaml"))
+    config = _write(
+        tmp_path / "default.yaml", {"dataset": _synthetic(tmp_path), "methods": ["toy"]}
+    )
+    assert not is_shipped_config(str(config))

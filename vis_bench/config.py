@@ -457,15 +457,18 @@ def dataset_keys(kind: str) -> tuple[str, ...]:
 
 def _check_kind_keys(given: Any, kind: str, source: str) -> None:
     """A key the dataset's kind does not use (`videos:` under a `synth` dataset) is an error:
-    ignoring it would run another sweep than the file describes. A key at its default value
-    (null, or what a resolved config such as a run folder's configs/<hash>.yaml lists for every
-    key) changes nothing and passes."""
+    ignoring it would run another sweep than the file describes. Null (unset) passes, and so
+    does a key at its default in a resolved config, which lists every key (a run folder's
+    configs/<hash>.yaml)."""
     if not isinstance(given, dict) or kind not in DATASET_KINDS:
         return
     used = dataset_keys(kind)
     defaults = {f.name: f.default for f in dataclasses.fields(DatasetConfig)}
+    resolved = set(defaults) - set(OPTIONAL_DATASET_KEYS) <= set(given)
     for key, value in given.items():
-        if key in used or key not in defaults or value == defaults[key]:
+        if key in used or key not in defaults or value is None:
+            continue
+        if resolved and value == defaults[key]:
             continue
         if key in GENERATOR_KEYS:
             fewer = (

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig
-from vis_bench.config_paths import is_shipped_config
+from vis_bench.config_paths import from_command_line, is_shipped_config
 from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames, single_process
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoint_labels import describe_space
@@ -265,7 +265,10 @@ class _Sweep:
         # classes nothing checks
         shipped_config = is_shipped_config(config.source)
         for method in methods:
-            said = (None if shipped_config else shipped_note(method), unchecked_warning(method))
+            quiet = shipped_config and not from_command_line(
+                f"{method.where}.checkpoint", config.origins
+            )
+            said = (None if quiet else shipped_note(method), unchecked_warning(method))
             for line in said if ctx.is_main else ():
                 if line:
                     log(line)
