@@ -15,9 +15,10 @@ annotation tool shows it (a phone's portrait video is stored sideways), and coun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -196,6 +197,12 @@ def to_tensor_clip(clip: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(clip.transpose(0, 3, 1, 2)))
 
 
+def natural_key(name: str) -> list[Any]:
+    """Sort key that orders `frame2` before `frame10` (digit runs compared as numbers), as the
+    frame folders `predict` reads are ordered; zero-padded names sort as plain text does."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def image_suffixes() -> frozenset[str]:
     """The file suffixes of every image format Pillow opens (.jpg, .png, .tif, .bmp, .webp...)."""
     Image.init()
@@ -208,8 +215,6 @@ def frame_files(folder: Path, field: str | None = None) -> list[Path]:
     A folder is one video's frames: a file in it that is no image Pillow opens (a .txt, an
     .mp4) is an error naming it, never left out unsaid; hidden files (`.DS_Store`) are skipped.
     """
-    from vis_bench.data.vos_layout import natural_key
-
     suffixes = image_suffixes()
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
     others = sorted(p.name for p in files if p.suffix.lower() not in suffixes)

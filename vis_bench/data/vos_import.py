@@ -30,14 +30,13 @@ from typing import Any
 import numpy as np
 
 from vis_bench.atomic import atomic_directory
-from vis_bench.data.frames import frame_files
+from vis_bench.data.frames import frame_files, natural_key
 from vis_bench.data.track_fields import frame_fields
 from vis_bench.data.vos_layout import (
     FRAMES_DIR,
     MASKS_DIR,
     META_FILE,
     frame_size,
-    natural_key,
     read_index_png,
     read_meta,
     video_name,
