@@ -513,7 +513,7 @@ def _resolve_dataset_paths(
     groups = dataset.category_groups
     if isinstance(groups, str):  # a file, or the name of a field of the categories
         path = config_relative(groups, "dataset.category_groups", source, origins)
-        if Path(path).exists():
+        if Path(path).exists() or groups.lower().endswith(".json"):
             dataset.category_groups = path
 
 
