@@ -393,3 +393,35 @@ def test_only_the_shipped_configs_take_the_shipped_weights_quietly(tmp_path):
         tmp_path / "default.yaml", {"dataset": _synthetic(tmp_path), "methods": ["toy"]}
     )
     assert not is_shipped_config(str(config))
+
+
+def test_a_repository_path_in_a_users_config_names_the_bare_shipped_name_as_the_fix(
+    tmp_path, monkeypatch
+):
+    # the user's case: the same config gave the user's model or the shipped one depending on
+    # the working directory; now a file missing beside the config is an error with the fix
+    config_path = _write(
+        tmp_path / "exp" / "c.yaml",
+        {
+            "dataset": _synthetic(tmp_path),
+            "methods": [
+                {"name": "seqformer", "checkpoint": "results/checkpoints/seqformer_tiny.pth"}
+            ],
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        resolve_methods(load_config(config_path))
+    message = str(err.value)
+    assert (
+        "methods[0].checkpoint" in message and "write its bare name seqformer_tiny.pth" in message
+    )
+
+
+def test_a_shipped_checkpoint_on_the_command_line_is_found_and_said(tmp_path, monkeypatch):
+    config_path = _write(tmp_path / "c.yaml", {"dataset": _synthetic(tmp_path), "methods": ["ifc"]})
+    monkeypatch.chdir(tmp_path)
+    config = load_config(config_path, checkpoint="results/checkpoints/ifc_tiny.pth")
+    (entry,) = resolve_methods(config)
+    assert entry.checkpoint_source["found"] == "shipped"
+    assert entry.checkpoint_source["sha256"] == file_sha256(entry.checkpoint_path)

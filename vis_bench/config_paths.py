@@ -5,11 +5,12 @@ A relative path in a config file (a checkpoint, an annotation file, a frame fold
 to that file's folder, so one config means the same files from any working directory. A path
 given on the command line (`--set`, `--checkpoint`) is relative to the working directory, as a
 shell user expects. A checkpoint found in neither place may be one of the weights vis-bench
-ships, named by its bare file name (`seqformer_tiny.pth`) or by its path in the repository
-(`results/checkpoints/seqformer_tiny.pth`, as the shipped configs write it): that fallback is
-said on the console and recorded with the file's sha256, so two machines that took different
-files under one name are told apart. Any other path that is not found is an error naming the
-place it was looked for.
+ships, named by its bare file name (`seqformer_tiny.pth`): that fallback is said on the console
+and recorded with the file's sha256, so two machines that took different files under one name
+are told apart. A path with a folder takes the shipped file only where the repository's own
+layout is meant: in a shipped config (which writes `results/checkpoints/seqformer_tiny.pth`) or on
+the command line. Any other path that is not found is an error naming the place it was looked
+for, and the fix.
 """
 
 from __future__ import annotations
@@ -51,12 +52,19 @@ def config_folder(source: str) -> Path:
 
 
 def is_shipped_config(source: str) -> bool:
-    """Whether `source` is one of the configs vis-bench ships (its paths to the shipped weights
-    mean those files)."""
+    """Whether `source` is one of the configs vis-bench ships: in the installed package's
+    configs, or in a vis-bench source tree's `configs/` (any subfolder). Their paths follow the
+    repository's layout (`results/checkpoints/...`)."""
     from vis_bench.shipped import shipped_path
 
+    folder = config_folder(source)
     shipped = shipped_path("configs")
-    return shipped is not None and config_folder(source) == shipped.resolve()
+    if shipped is not None and (folder == shipped.resolve() or shipped.resolve() in folder.parents):
+        return True
+    return any(
+        parent.name == "configs" and (parent.parent / "vis_bench" / "shipped").is_dir()
+        for parent in (folder, *folder.parents)
+    )
 
 
 def from_command_line(field: str, origins: dict[str, Origin] | None) -> bool:
@@ -75,15 +83,16 @@ def config_relative(value: str, field: str, source: str, origins: dict[str, Orig
     return str(config_folder(source) / value)
 
 
-def shipped_checkpoint(value: str) -> Path | None:
-    """The shipped weights `value` names by their bare file name or their repository path, None
-    for any other path (`my_models/seqformer_tiny.pth` is never taken for a shipped file)."""
+def shipped_checkpoint(value: str, repository_paths: bool = True) -> Path | None:
+    """The shipped weights `value` names by their bare file name, or (`repository_paths`) by
+    their path in the repository; None for any other path (`my_models/seqformer_tiny.pth` is
+    never taken for a shipped file)."""
     from vis_bench.shipped import shipped_path
 
     parts = PurePosixPath(Path(value).as_posix())
     if len(parts.parts) == 1:
         found = shipped_path(f"{SHIPPED_CHECKPOINTS}/{parts.name}")
-    elif str(parts.parent) == SHIPPED_CHECKPOINTS:
+    elif repository_paths and str(parts.parent) == SHIPPED_CHECKPOINTS:
         found = shipped_path(parts)
     else:
         found = None
@@ -109,7 +118,8 @@ def find_checkpoint(
         found = "config folder"
     if place.exists():
         return _exists(FoundFile(place, found), value, field, source)
-    shipped = shipped_checkpoint(value)
+    repository_layout = found == "command line" or is_shipped_config(source)
+    shipped = shipped_checkpoint(value, repository_paths=repository_layout)
     if shipped is not None:
         from vis_bench.hashing import file_sha256
 
@@ -121,6 +131,8 @@ def find_checkpoint(
             "config's paths are read from its own folder: write the path from there, or an "
             "absolute one"
         )
+    elif shipped_checkpoint(value) is not None:
+        hint = f"; vis-bench ships a file of that name: to use it, write its bare name {given.name}"
     raise InputError(
         f"checkpoint not found: {value} is not in {where}{hint} (give the path of a downloaded "
         "or trained checkpoint, a shipped one by its file name, or remove the key for random "
