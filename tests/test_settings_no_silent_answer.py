@@ -425,3 +425,35 @@ def test_a_shipped_checkpoint_on_the_command_line_is_found_and_said(tmp_path, mo
     (entry,) = resolve_methods(config)
     assert entry.checkpoint_source["found"] == "shipped"
     assert entry.checkpoint_source["sha256"] == file_sha256(entry.checkpoint_path)
+
+
+def test_part_of_a_2022_split_scores_each_set_on_the_videos_run(golden_dir, tmp_path):
+    from vis_bench.config import DatasetConfig
+    from vis_bench.eval.stats.ytvis2022 import evaluate_long_short_files
+    from vis_bench.sweep.scoring import Scorer
+
+    folder = golden_dir / "ytvis2022_eval" / "public" / "case_03"
+    expected = json.loads((folder / "expected.json").read_text())
+    run = [7, 11, 10, 17]  # two short and two long videos
+    dataset = DatasetConfig(
+        kind="ytvis2022",
+        short_videos=str(folder / "gt_short.json"),
+        long_videos=str(folder / "gt_long.json"),
+    )
+    results = tmp_path / "cell" / "results.json"
+    results.parent.mkdir()
+    everything = json.loads((folder / "results.json").read_text())
+    results.write_text(json.dumps([r for r in everything if r["video_id"] in run]))
+    score = Scorer(folder / "gt.json", dataset=dataset, video_ids=run).score(results)
+    # the same as the scoring program on files cut to those videos
+    gt = json.loads((folder / "gt.json").read_text())
+    gt["videos"] = [v for v in gt["videos"] if v["id"] in run]
+    gt["annotations"] = [a for a in gt["annotations"] if a["video_id"] in run]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    short = [v for v in expected["videos_short"] if v in run]
+    long = [v for v in expected["videos_long"] if v in run]
+    want = evaluate_long_short_files(tmp_path / "gt.json", results, short, long)
+    assert score.video_sets["S"]["videos"] == 2 and score.video_sets["L"]["videos"] == 2
+    for name, value in want.figures.items():
+        got = score.metrics[name]
+        assert got is None if value < 0 else got == pytest.approx(value), name
