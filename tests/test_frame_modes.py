@@ -183,3 +183,13 @@ def test_a_mode_with_no_faithful_rgb_is_refused_naming_the_file(tmp_path):
     with pytest.raises(InputError) as err:
         to_rgb8(Image.new("LAB", (W, H)), tmp_path / "lab.tif", "file_names[3]")
     assert "lab.tif" in str(err.value) and "LAB" in str(err.value)
+
+
+def test_a_12_bit_tiff_is_scaled_by_its_declared_bits(tmp_path):
+    from vis_bench.data.frames import to_rgb8
+
+    values = np.linspace(0, 4095, H * W).round().astype(np.uint16).reshape(H, W)
+    image = Image.fromarray(values)
+    image.tag_v2 = {258: (12,)}  # BitsPerSample, as a 12-bit camera's TIFF declares it
+    frame = to_rgb8(image, tmp_path / "f.tif")
+    assert frame.max() == 255 and np.abs(frame[..., 0] - np.rint(values / 4095 * 255)).max() <= 1

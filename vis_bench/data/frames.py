@@ -164,15 +164,16 @@ def _integer_range(
     image: Image.Image, values: np.ndarray, path: Path | str, field: str | None
 ) -> int:
     """The top of an integer image's range: 65535 for 16-bit data (Pillow's I;16 modes, and
-    the 32-bit I mode it gives 16-bit PNGs and TIFFs), 255 for a TIFF of 8-bit samples; values
-    beyond 16 bits (or negative) are refused."""
+    the 32-bit I mode it gives 16-bit PNGs and TIFFs), 2^bits - 1 for a TIFF that declares fewer
+    bits per sample (8, or a 10- or 12-bit camera's); values beyond 16 bits (or negative) are
+    refused."""
     bits = None
     tags = getattr(image, "tag_v2", None)
     if tags is not None:
         sample = tags.get(258)  # BitsPerSample
         bits = sample[0] if isinstance(sample, tuple) else sample
-    if bits == 8:
-        return 255
+    if isinstance(bits, int) and 8 <= bits < 16 and (not values.size or values.max() < 2**bits):
+        return 2**bits - 1
     if values.size and (values.min() < 0 or values.max() > 65535):
         raise InputError(
             f"a {image.mode} image with values beyond 16 bits ({values.min()}..{values.max()}); "
