@@ -359,6 +359,7 @@ def test_dataset_paths_are_read_from_the_config_folder_and_flags_from_the_workin
         ({"kind": "custom", "annotations": "a.json", "short_videos": [1]}, "short_videos"),
         ({"kind": "synthetic", "videos": 2, "annotations": "gt.json"}, "annotations"),
         ({"kind": "synthetic", "frames": "frames/"}, "frames"),
+        ({"kind": "custom", "annotations": "a.json", "split_part": "rest"}, "split_part"),
     ],
 )
 def test_a_key_the_dataset_kind_does_not_use_is_refused(tmp_path, dataset, key):

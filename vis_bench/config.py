@@ -547,6 +547,13 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
         )
     if dataset.split is not None:
         _check_split(dataset, source)
+    elif dataset.split_part != DatasetConfig.split_part:
+        raise InputError(
+            "names a part of a split manifest, but no dataset.split is given: give the "
+            "manifest (dataset.split) or drop the key",
+            path=source,
+            field="dataset.split_part",
+        )
     if dataset.kind == "synthetic":
         return
     if dataset.sizes is not None or dataset.long_video:
