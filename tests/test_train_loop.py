@@ -220,6 +220,13 @@ def test_train_command_runs_a_config_end_to_end(tmp_path, capsys):
     # the last layer's terms are named beside the total, not only the total
     assert re.search(r"last losses: total [\d.]+, \w+ [\d.]+", out), out
     assert (tmp_path / "out.pth").is_file()
+    # the weights carry the categories they were trained on: a sweep checks them
+    from vis_bench.formats.categories import check_label_space
+    from vis_bench.formats.checkpoint_labels import carried_label_space
+    from vis_bench.formats.checkpoints import open_checkpoint
+
+    carried = carried_label_space(open_checkpoint(tmp_path / "out.pth"))
+    assert isinstance(carried, tuple) and check_label_space(carried, "synthetic").is_identity
 
 
 #: the trainable methods whose tiny model has the tiny backbone the `pretrain` command makes

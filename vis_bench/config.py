@@ -37,6 +37,16 @@ DATASET_KINDS = ("synthetic", "synth", "ytvis2019", "ytvis2021", "ytvis2022", "o
 #: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
 #: not use them keep the hash they had before the keys existed
 OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups")
+#: dataset keys every kind takes
+COMMON_DATASET_KEYS = ("kind", "max_videos", "cache_dir", "category_groups")
+#: the synthetic generator's options: only `synthetic` takes them
+GENERATOR_KEYS = (
+    "videos", "seed", "min_frames", "max_frames", "enter_leave", "occlusion", "sizes", "long_video",
+)  # fmt: skip
+#: the files of a dataset given by path: every kind but `synthetic` takes them
+FILE_KEYS = ("annotations", "frames", "split", "split_part")
+#: YouTube-VIS 2022's short and long sets: only `ytvis2022` takes them
+VIDEO_SET_KEYS = ("short_videos", "long_videos")
 DTYPES = ("fp32", "fp16", "bf16")
 
 
@@ -437,11 +447,96 @@ def _resolve_imported_folder(dataset: DatasetConfig, source: str) -> None:
         dataset.frames = str(folder / OUTPUT_FRAMES_DIR)
 
 
+def dataset_keys(kind: str) -> tuple[str, ...]:
+    """The dataset keys a kind uses; any other is refused as an unknown key is."""
+    if kind == "synthetic":
+        return COMMON_DATASET_KEYS + GENERATOR_KEYS
+    sets = VIDEO_SET_KEYS if kind == "ytvis2022" else ()
+    return COMMON_DATASET_KEYS + FILE_KEYS + sets
+
+
+def _check_kind_keys(given: Any, kind: str, source: str) -> None:
+    """A key the dataset's kind does not use (`videos:` under a `synth` dataset) is an error:
+    ignoring it would run another sweep than the file describes. Null (unset) passes, and so
+    does a key at its default in a resolved config, which lists every key (a run folder's
+    configs/<hash>.yaml)."""
+    if not isinstance(given, dict) or kind not in DATASET_KINDS:
+        return
+    used = dataset_keys(kind)
+    defaults = {f.name: f.default for f in dataclasses.fields(DatasetConfig)}
+    resolved = set(defaults) - set(OPTIONAL_DATASET_KEYS) <= set(given)
+    for key, value in given.items():
+        if key in used or key not in defaults or value is None:
+            continue
+        if resolved and value == defaults[key]:
+            continue
+        if key in GENERATOR_KEYS:
+            fewer = (
+                " (to run only the first N videos, use dataset.max_videos: N)"
+                if key == "videos"
+                else ""
+            )
+            why = (
+                f"only synthetic data has generator options; a {kind} dataset takes its videos "
+                f"as they are: drop dataset.{key}{fewer}"
+            )
+        elif key in VIDEO_SET_KEYS:
+            why = (
+                "only a ytvis2022 dataset is scored on short and long sets; set "
+                "dataset.kind: ytvis2022 or drop the key"
+            )
+        else:
+            why = (
+                f"a {kind} dataset is generated from its generator options and reads no files; "
+                f"`{key}` names files of a real dataset: drop the key, or set dataset.kind to the "
+                f"dataset they are ({', '.join(k for k in DATASET_KINDS if k != 'synthetic')})"
+            )
+        raise InputError(why, path=source, field=f"dataset.{key}")
+
+
+def _resolve_dataset_paths(
+    dataset: DatasetConfig, source: str, origins: dict[str, Origin] | None
+) -> None:
+    """The dataset's input files as the run reads them: a config file's relative paths joined
+    to its folder, so the config means the same files from any working directory (the command
+    line's paths stay relative to the working directory). `cache_dir` is where outputs go and
+    stays relative to the working directory."""
+    from vis_bench.config_paths import config_relative
+    from vis_bench.shipped import resolve
+
+    if not resolve(source).is_file():
+        return  # a config built in code: no file whose folder would anchor it
+    for key in ("annotations", "frames", "split", "short_videos", "long_videos"):
+        value = getattr(dataset, key)
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            setattr(dataset, key, config_relative(value, f"dataset.{key}", source, origins))
+    groups = dataset.category_groups
+    if isinstance(groups, str):  # a file, or the name of a field of the categories
+        path = config_relative(groups, "dataset.category_groups", source, origins)
+        if Path(path).exists() or groups.lower().endswith(".json"):
+            dataset.category_groups = path
+
+
+def _check_max_videos(value: Any, source: str) -> None:
+    """`max_videos` keeps the first N videos in file order: N must be a positive integer (0 and
+    negative numbers used to mean "all" and "all but the last N", silently)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(
+            f"must be a positive number of videos (the first N in file order) or null for all, "
+            f"got {value!r}; e.g. dataset.max_videos: 3",
+            path=source,
+            field="dataset.max_videos",
+        )
+
+
 def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
     if dataset.kind not in DATASET_KINDS:
         raise InputError(
             f"{dataset.kind!r} is not one of {DATASET_KINDS}", path=source, field="dataset.kind"
         )
+    _check_max_videos(dataset.max_videos, source)
     _check_video_sets(dataset, source)
     _resolve_imported_folder(dataset, source)
     if dataset.occlusion is not None and not 0.0 <= dataset.occlusion <= 1.0:
@@ -452,6 +547,13 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
         )
     if dataset.split is not None:
         _check_split(dataset, source)
+    elif dataset.split_part != DatasetConfig.split_part:
+        raise InputError(
+            "names a part of a split manifest, but no dataset.split is given: give the "
+            "manifest (dataset.split) or drop the key",
+            path=source,
+            field="dataset.split_part",
+        )
     if dataset.kind == "synthetic":
         return
     if dataset.sizes is not None or dataset.long_video:
@@ -473,8 +575,19 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
             )
 
 
-def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
-    """Validate a parsed YAML document and turn it into a BenchConfig."""
+def parse_config(
+    data: Any,
+    source: str = "<config>",
+    *,
+    resolved: bool = False,
+    origins: dict[str, Origin] | None = None,
+) -> BenchConfig:
+    """Validate a parsed YAML document and turn it into a BenchConfig.
+
+    The dataset's relative paths are read from the folder of the file `source` (config_paths),
+    except those the command line gave (`origins`). `resolved`: the config a record carries
+    (`BenchConfig.to_dict()`: paths already resolved, every dataset key, the ones its kind does
+    not use at their defaults), not a file a user wrote."""
     if not isinstance(data, dict):
         raise InputError("the config must be a YAML mapping", path=source)
     top = {"name", "dataset", "methods", "sweep", "measure", "output", "notes"}
@@ -519,6 +632,10 @@ def parse_config(data: Any, source: str = "<config>") -> BenchConfig:
         source=source,
         **sections,
     )
+    if not resolved:
+        raw = data.get("dataset")
+        _check_kind_keys(raw, raw.get("kind", "synthetic") if isinstance(raw, dict) else "", source)
+        _resolve_dataset_paths(config.dataset, source, origins)
     _check_dataset(config.dataset, source, Path(source).parent)
     _check_measure(config.measure, source)
     if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
@@ -557,7 +674,7 @@ def load_config(
         entry = methods[0] if isinstance(methods[0], dict) else {"name": methods[0]}
         methods[0] = {**entry, "checkpoint": checkpoint}
     try:
-        config = parse_config(data, source)
+        config = parse_config(data, source, origins=origins)
         check_devices_available(config.sweep.device, source)
     except InputError as err:
         raise rebased(err, origins) from None

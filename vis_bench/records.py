@@ -60,7 +60,8 @@ from vis_bench.record_parts import (
 #: metrics and their `<metric>_ci` intervals follow); `repeat` only where a report set it
 LAYOUT = (
     "key", "run", "config_hash", "dataset", "dataset_label", "method", "method_label", "variant",
-    "checkpoint", "checkpoint_file", "checkpoint_strict", "options", "clip_length", "stride",
+    "checkpoint", "checkpoint_file", "checkpoint_strict", "checkpoint_source", "options",
+    "clip_length", "stride",
     "resolution", "device", "dtype", "isolated", "started", "finished", "status", "notes",
     "error", "traceback", "world_size", "results_path", "num_videos", "num_frames",
     "num_predictions", "bootstrap", "video_matches_path", "per_category_ap", "error_breakdown",
@@ -107,6 +108,9 @@ class CellRecord:
     checkpoint: str | None = None
     checkpoint_file: str | None = None
     checkpoint_strict: bool = True
+    #: where the checkpoint was found: {"path", "found" (config folder, command line, absolute,
+    #: shipped) and, for the shipped weights taken by name, their "sha256"}
+    checkpoint_source: Mapping[str, str] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     clip_length: int | str | None = None
     stride: int | None = None

@@ -157,9 +157,12 @@ def _schedule(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     return chosen
 
 
-def _category_names(label_space: str | None) -> dict[int, str] | None:
+def _category_names(label_space: Any) -> dict[int, str] | None:
+    """Category id -> name of a label space: a name, or a checkpoint's own (id, name) pairs."""
     if label_space is None:
         return None
+    if not isinstance(label_space, str):
+        return {int(cid): str(name) for cid, name in label_space}
     from vis_bench.formats.categories import get_category_set
 
     return get_category_set(label_space).id_to_name()
@@ -229,7 +232,9 @@ def _config_and_entry(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any
 
     origins = override_origins(args.overrides)
     try:
-        config = parse_config(read_yaml_config(args.config, args.overrides), str(args.config))
+        config = parse_config(
+            read_yaml_config(args.config, args.overrides), str(args.config), origins=origins
+        )
     except InputError as err:
         raise rebased(err, origins) from None
     entry_config, index = _method_config(args, config)
@@ -237,7 +242,7 @@ def _config_and_entry(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any
     if args.checkpoint is not None:
         origins[f"methods[{index}].checkpoint"] = Origin(None, "--checkpoint")
     try:
-        entry = resolve_method(entry_config, index, config.source)
+        entry = resolve_method(entry_config, index, config.source, origins)
     except InputError as err:
         raise rebased(err, origins) from None
     return config, entry, schedule
@@ -276,7 +281,7 @@ def _draw(
     size = f" {schedule['resolution']}p" if schedule["resolution"] else ""
     label = f"{entry.name} T={schedule['clip_length']}{size}"
     scene = prediction_scene(
-        info, results, label, _category_names(entry.label_space), args.score_threshold, args.top
+        info, results, label, _category_names(entry.model_space), args.score_threshold, args.top
     )
     return draw_predictions(
         scene,
@@ -335,8 +340,10 @@ def _summary(
     config: str,
 ) -> dict[str, Any]:
     """predict.json: what ran on which video, and where the settings came from."""
+    from vis_bench.data.frames import oriented_frames
     from vis_bench.measure.provenance import code_state, commit_label
 
+    turned = {"frames_oriented": oriented_frames()} if oriented_frames() else {}
     return {
         "video": str(args.video),
         "video_id": video.id,
@@ -351,4 +358,5 @@ def _summary(
         "tracks": tracks,
         "seconds": round(seconds, 3),
         "code": commit_label(code_state()),
+        **turned,
     }

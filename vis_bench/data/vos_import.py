@@ -30,14 +30,13 @@ from typing import Any
 import numpy as np
 
 from vis_bench.atomic import atomic_directory
+from vis_bench.data.frames import frame_files, natural_key
 from vis_bench.data.track_fields import frame_fields
 from vis_bench.data.vos_layout import (
-    FRAME_SUFFIXES,
     FRAMES_DIR,
     MASKS_DIR,
     META_FILE,
     frame_size,
-    natural_key,
     read_index_png,
     read_meta,
     video_name,
@@ -87,10 +86,7 @@ def _listing(root: Path, annotated_only: bool) -> list[VosVideo]:
         raise InputError("no video folders", path=str(frames_root))
     videos = []
     for name in names:
-        frames = sorted(
-            (p for p in (frames_root / name).iterdir() if _is_frame(p)),
-            key=lambda p: natural_key(p.name),
-        )
+        frames = frame_files(frames_root / name, field="frame name")
         mask_dir = masks_root / name
         masks = {p.stem: p for p in mask_dir.glob("*.png")} if mask_dir.is_dir() else {}
         stems = {p.stem for p in frames}
@@ -118,10 +114,6 @@ def _listing(root: Path, annotated_only: bool) -> list[VosVideo]:
             raise InputError(f"video {name!r} has no annotated frames", path=str(mask_dir))
         videos.append(VosVideo(name, frames, [masks[p.stem] for p in frames]))
     return videos
-
-
-def _is_frame(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in FRAME_SUFFIXES
 
 
 def _read_masks(video: VosVideo, void_index: int | None) -> None:

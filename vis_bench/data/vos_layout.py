@@ -12,19 +12,18 @@ grayscale (L) images, never colour ones (an RGB image's colours are not indices)
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from vis_bench.data.frames import oriented_size
 from vis_bench.errors import InputError
 
 FRAMES_DIR = "JPEGImages"
 MASKS_DIR = "Annotations"
 META_FILE = "meta.json"
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: image modes whose pixel values are object indices
 INDEX_MODES = ("P", "L")
 #: objects one palette PNG can hold (index 0 is the background)
@@ -78,10 +77,11 @@ def read_index_png(path: Path, size: tuple[int, int], where: str) -> np.ndarray:
 
 
 def frame_size(path: Path, where: str) -> tuple[int, int]:
-    """A frame image's (width, height), read from its header."""
+    """A frame image's (width, height) as it is shown (after its EXIF orientation), read from
+    its header."""
     try:
         with Image.open(path) as image:
-            return image.size
+            return oriented_size(image)[0]
     except (UnidentifiedImageError, OSError) as err:
         raise InputError(f"{where}: cannot read the frame: {err}", path=str(path)) from None
 
@@ -92,12 +92,6 @@ def video_name(file_names: list[str] | tuple[str, ...], video_id: int) -> str:
     if len(folders) == 1 and (folder := folders.pop()) not in ("", "."):
         return folder.replace("/", "_")
     return str(video_id)
-
-
-def natural_key(name: str) -> list[Any]:
-    """Sort key that orders `frame2` before `frame10` (digit runs compared as numbers), as the
-    frame folders `predict` reads are ordered; zero-padded names sort as plain text does."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def frame_stem(file_name: str) -> str:

@@ -42,8 +42,16 @@ class DatasetSource:
         return DatasetOpener(self.config, self.config_path)
 
     def videos(self) -> list[Any]:
-        videos = list(self.dataset.videos)
-        return videos[: self.config.max_videos] if self.config.max_videos else videos
+        return first_videos(self.dataset.videos, self.config.max_videos)
+
+    @property
+    def scored_video_ids(self) -> list[int] | None:
+        """The ids of the videos a cell predicts when `max_videos` keeps only some of them:
+        its predictions are scored against those videos' ground truth alone (None: all)."""
+        videos = self.videos()
+        if len(videos) == len(self.dataset.videos):
+            return None
+        return [int(v.id) for v in videos]
 
     def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
         return self.dataset.frames(video, indices)
@@ -52,7 +60,13 @@ class DatasetSource:
         videos = self.videos()
         frames = sum(v.length for v in videos)
         gt = "with ground truth" if self.gt_path else "no ground truth (predictions only)"
-        return f"dataset {self.dataset_id}: {len(videos)} videos, {frames} frames, {gt}"
+        part = (
+            f" (the first {len(videos)} of {len(self.dataset.videos)}: dataset.max_videos; "
+            "scored against those videos' ground truth only)"
+            if self.scored_video_ids is not None
+            else ""
+        )
+        return f"dataset {self.dataset_id}: {len(videos)} videos{part}, {frames} frames, {gt}"
 
 
 def open_source(config: DatasetConfig, config_path: str = "<config>") -> DatasetSource:
@@ -101,12 +115,29 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
     dataset = load_dataset(annotations, frames)
     if config.kind != "synthetic":
         _check_kind(dataset.info, config, annotations, config_path)
-    videos = dataset.videos[: config.max_videos] if config.max_videos else dataset.videos
+    videos = first_videos(dataset.videos, config.max_videos)
     identity["videos"] = len(videos)
+    if len(videos) < len(dataset.videos):  # say which part of the split every number is of
+        identity["max_videos"] = config.max_videos
+        identity["of_videos"] = len(dataset.videos)
+        identity["video_ids"] = [int(v.id) for v in videos]
     # test splits carry no annotations: then there is nothing to score against
     has_gt = dataset.has_annotations and any(v.annotations for v in dataset.videos)
     gt_path = annotations if has_gt else None
     return DatasetSource(dataset, gt_path, identity, config, config_path)
+
+
+def first_videos(videos: Any, max_videos: int | None) -> list[Any]:
+    """The first `max_videos` videos in file order (all for None); the config refuses any
+    other value than a positive integer, and so does this."""
+    if max_videos is None:
+        return list(videos)
+    if isinstance(max_videos, bool) or not isinstance(max_videos, int) or max_videos < 1:
+        raise InputError(
+            f"must be a positive number of videos or null, got {max_videos!r}",
+            field="dataset.max_videos",
+        )
+    return list(videos)[:max_videos]
 
 
 #: what `synth` writes into its annotation files' `info` (vis_bench.data.synthetic)
@@ -182,11 +213,27 @@ def dataset_id(identity: dict[str, Any]) -> str:
 def dataset_label(identity: dict[str, Any]) -> str:
     """e.g. "synthetic (seed 0, 24 videos)" or "ytvis2019 valid.json (302 videos)"."""
     if identity.get("kind") == "synthetic":
-        return f"synthetic (seed {identity.get('seed')}, {identity.get('videos')} videos)"
+        return f"synthetic (seed {identity.get('seed')}, {_videos_words(identity)})"
     split = f" of split {identity['split'][:12]}" if identity.get("split") else ""
     return (
-        f"{identity.get('kind')} {identity.get('annotations')}{split} "
-        f"({identity.get('videos')} videos)"
+        f"{identity.get('kind')} {identity.get('annotations')}{split} ({_videos_words(identity)})"
+    )
+
+
+#: video ids a label lists before it says how many more there are
+_LABEL_IDS = 8
+
+
+def _videos_words(identity: dict[str, Any]) -> str:
+    """ "24 videos", or for part of the split "the first 3 of 24 videos (ids 1, 2, 3;
+    dataset.max_videos)": every title and table says which videos a number is of."""
+    if "max_videos" not in identity:
+        return f"{identity.get('videos')} videos"
+    ids = list(identity.get("video_ids") or [])
+    shown = ", ".join(map(str, ids[:_LABEL_IDS])) + (", ..." if len(ids) > _LABEL_IDS else "")
+    return (
+        f"the first {identity.get('videos')} of {identity.get('of_videos')} videos (ids "
+        f"{shown}; dataset.max_videos)"
     )
 
 

@@ -20,8 +20,6 @@ import numpy as np
 
 from vis_bench.errors import InputError
 
-#: frame images a folder may hold (read in natural order of their names)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 #: what installs the video decoder
 VIDEO_EXTRA = "pip install 'vis-bench[video]'"
 
@@ -37,22 +35,17 @@ class VideoClip:
     length: int
 
 
-def _natural(path: Path) -> list[Any]:
-    """Sort key: "frame2.jpg" before "frame10.jpg"."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
-
-
 class _FolderFrames:
-    """Frames as image files in one folder."""
+    """Frames as image files in one folder: every image in it (any format Pillow reads)."""
 
     def __init__(self, folder: Path):
-        self.paths = sorted(
-            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural
-        )
+        from vis_bench.data.frames import frame_files, oriented_size
+
+        self.paths = frame_files(folder, field="--video")
         if not self.paths:
             raise InputError(
-                f"no frame images ({', '.join(IMAGE_SUFFIXES)}) in this folder: pass a folder "
-                "of a video's frames or a video file (--video)",
+                "no frame images in this folder: pass a folder of a video's frames (.jpg, "
+                ".png, .tif, ...) or a video file (--video)",
                 path=str(folder),
                 field="--video",
             )
@@ -60,7 +53,7 @@ class _FolderFrames:
 
         try:
             with Image.open(self.paths[0]) as first:
-                self.width, self.height = first.size
+                (self.width, self.height), _ = oriented_size(first)
         except (UnidentifiedImageError, OSError) as err:
             raise InputError(
                 f"cannot decode image ({err}): a folder's frames must be images it can read",

@@ -85,7 +85,7 @@ def read_baseline(path: str | Path) -> Baseline:
             path=str(path),
             field="format",
         )
-    config = parse_config(data.get("config"), str(path))
+    config = parse_config(data.get("config"), str(path), resolved=True)
     cells = data.get("cells")
     if not isinstance(cells, list) or not cells:
         raise InputError(

@@ -52,6 +52,7 @@ from vis_bench.report.tables import (
     interval_note,
     records_frame,
 )
+from vis_bench.report.warnings import warning_lines
 
 #: the HTML report's file name in a run folder (report/html_report.py writes it)
 REPORT_FILE = "report.html"
@@ -324,7 +325,8 @@ def header_lines(record_set: RecordSet) -> list[str]:
         if has_protocols(record_set) or has_stream(record_set)
         else ("`FPS model`: the seconds inside the method's calls in the same timed pass; ")
     )
-    lines = [
+    lines = [part for warning in warning_lines(record_set) for part in (warning, "")]
+    lines += [
         "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (`cells`: "
         "how many; `cell`: the ranked one's clip length T, stride S, resolution and dtype); "
         f"{METRIC_NAMES_NOTE}; FPS end to end (frames / the wall time of one pass from the "

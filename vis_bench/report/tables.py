@@ -30,6 +30,7 @@ from vis_bench.report.published_columns import (
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 from vis_bench.report.speed_trust import fps_marks, mark_notes
+from vis_bench.report.warnings import WARNING, warning_lines
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
@@ -392,11 +393,12 @@ def notes_lines(record_set: RecordSet) -> list[str]:
     """Distinct notes of the methods in the records ("method: note"), then the FPS marks'."""
     seen: dict[str, str] = {}
     latest = record_set.records
-    for record in latest:
-        note = record.notes
+    for record in latest:  # the warnings come first, once each, and not again per method
+        note = "; ".join(n for n in (record.notes or "").split("; ") if not n.startswith(WARNING))
         if note:
             seen.setdefault(str(record.method), note)
-    lines = [f"{method}: {note}" for method, note in sorted(seen.items())]
+    lines = warning_lines(latest)
+    lines += [f"{method}: {note}" for method, note in sorted(seen.items())]
     lines += mark_notes([r for r in latest if r.ok])
     changed = sorted({item for r in latest for item in non_default(r)})
     if changed:

@@ -44,7 +44,10 @@ class Cell:
             "checkpoint_file": self.method.fingerprint(),
             "checkpoint_strict": self.method.checkpoint_strict,
             "label_space": self.method.label_space,
-            "category_map": self.method.category_map if self.method.label_space else None,
+            # (a checkpoint's own label space mapped by name: the map is part of the cell too)
+            "category_map": self.method.category_map
+            if self.method.label_space or self.method.category_map != "strict"
+            else None,
             "options": self.method.options,
             "dataset": dataset_id,
             "clip_length": self.clip_length,

@@ -16,26 +16,58 @@ from vis_bench.sweep.methods import MethodEntry
 
 
 def label_space_mapping(entry: MethodEntry, dataset_categories: Any, source: str) -> Any:
-    """How the method's classes meet the dataset's (a CategoryMapping), or None when the entry
-    names no label space; a mismatch is an InputError naming the entry (before any cell runs)."""
-    if entry.label_space is None or dataset_categories is None:
+    """How the method's classes meet the dataset's (a CategoryMapping), or None when neither
+    the entry nor its checkpoint names a label space; a mismatch is an InputError naming the
+    entry (before any cell runs)."""
+    if entry.model_space is None or dataset_categories is None:
         return None
     from vis_bench.formats.categories import check_label_space
 
     try:
         return check_label_space(
-            entry.label_space,
+            entry.model_space,
             dataset_categories,
             map_by_name=entry.category_map == "by_name",
             aliases=entry.category_aliases,
         )
     except InputError as err:
         raise InputError(
-            f"{err}; set {entry.where}.category_map: by_name to map classes by name, or use "
-            "a model trained on this dataset",
+            f"{err}{_whose(entry)}; set {entry.where}.category_map: by_name to map classes by "
+            "name, or use a model trained on this dataset",
             path=source,
             field=f"methods[{entry.index}].label_space",
         ) from err
+
+
+def _whose(entry: MethodEntry) -> str:
+    if entry.label_space is not None:
+        return ""
+    from vis_bench.formats.checkpoint_labels import describe_space
+
+    return (
+        f" (the label space is the checkpoint's own, {describe_space(entry.carried_label_space)},"
+        " which it was trained on)"
+    )
+
+
+def is_unchecked(entry: MethodEntry) -> bool:
+    """A trained model (a checkpoint) whose label space nothing names."""
+    return entry.checkpoint is not None and entry.model_space is None
+
+
+def unchecked_warning(entry: MethodEntry) -> str | None:
+    """What a method entry with no label space risks, and the fix (None for an entry that is
+    checked): said on the console before any cell runs and kept in each of its records' notes,
+    which every page shows (one note of them: no "; ", which separates a record's notes)."""
+    if not is_unchecked(entry):
+        return None
+    return (
+        f"WARNING: label space unchecked for {entry.where} ({entry.variant or entry.name}): "
+        "neither the entry nor its checkpoint names the categories the model predicts, so its "
+        "category ids are scored as the dataset's ids as they are, and ids that mean other "
+        f"classes give a wrong AP with no error. Set {entry.where}.label_space (ytvis2019, ytvis2021, "
+        "ovis, synthetic) to check it"
+    )
 
 
 def dataset_categories(source: Any) -> Any:

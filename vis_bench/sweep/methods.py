@@ -24,14 +24,19 @@ from vis_bench.api.registration import get_method
 from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
 from vis_bench.api.variants import PretrainedVariant
 from vis_bench.config import BenchConfig, MethodConfig
-from vis_bench.config_overrides import rebased
+from vis_bench.config_overrides import Origin, rebased
+from vis_bench.config_paths import FoundFile, find_checkpoint
 from vis_bench.errors import InputError
+from vis_bench.formats.checkpoint_labels import (
+    CarriedSpace,
+    carried_label_space,
+    describe_space,
+)
 from vis_bench.formats.checkpoints import (
     PROJECT_FORMAT,
     CheckpointError,
     checkpoint_fingerprint,
     open_checkpoint,
-    resolve_checkpoint,
 )
 
 
@@ -50,8 +55,10 @@ class MethodEntry:
     model_options: dict[str, Any] = field(default_factory=dict, hash=False)
     #: the checkpoint as the config names it (records and baselines show this)
     checkpoint: str | None = None
-    #: where that file was found (relative paths also resolve inside the checkout)
+    #: where that file was found (a config's relative paths from the config's folder)
     checkpoint_path: str | None = None
+    #: how it was found: {"path", "found", and "sha256" for a shipped fallback} (records keep it)
+    checkpoint_source: dict[str, str] | None = field(default=None, hash=False)
     checkpoint_strict: bool = True
     label: str | None = None
 
@@ -61,6 +68,15 @@ class MethodEntry:
 
     #: the model's label space and how it meets the dataset's (see label_space_mapping)
     label_space: str | None = None
+    #: the label space the checkpoint itself carries (a name, or its (id, name) pairs), which
+    #: is checked when the entry names none
+    carried_label_space: CarriedSpace | None = field(default=None, hash=False)
+
+    @property
+    def model_space(self) -> CarriedSpace | None:
+        """The label space the model's ids are checked in: the entry's, else the checkpoint's."""
+        return self.label_space if self.label_space is not None else self.carried_label_space
+
     category_map: str = "strict"
     category_aliases: dict[str, str] = field(default_factory=dict, hash=False)
     #: the released checkpoint the entry named (`method.variant`), None for a method name
@@ -70,26 +86,43 @@ class MethodEntry:
         return checkpoint_fingerprint(self.checkpoint_path)
 
 
+def shipped_note(entry: MethodEntry) -> str | None:
+    """The console line of a checkpoint taken from the shipped weights by its name (None for
+    any other): which file it is, by path and sha256, since the name alone could be another."""
+    source = entry.checkpoint_source
+    if not source or source.get("found") != "shipped":
+        return None
+    return (
+        f"{entry.where}.checkpoint: {entry.checkpoint} is not beside the config, so the shipped "
+        f"file of that name is used: {source['path']} (sha256 {source['sha256'][:16]})"
+    )
+
+
 def plugin_reference(name: str) -> str:
     """Where a registered plugin class can be imported from (for worker processes)."""
     plugin = get_method(name)
     return f"{plugin.__module__}:{plugin.__qualname__}"
 
 
-def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict[str, Any]]:
-    """The checkpoint's resolved path and (project format) the options stored in it."""
-    path = resolve_checkpoint(entry.checkpoint)
-    if not path.is_file():
-        raise InputError(
-            f"checkpoint not found at {entry.checkpoint}: give the path of a downloaded or "
-            "trained checkpoint (or remove the key for random weights)",
-            path=source,
-            field=f"{where}.checkpoint",
-        )
+@dataclass(frozen=True)
+class _Checkpoint:
+    found: FoundFile
+    #: project format: the options the model was built with
+    stored: dict[str, Any]
+    label_space: CarriedSpace | None
+
+
+def _checkpoint(
+    entry: MethodConfig, where: str, source: str, origins: dict[str, Origin] | None
+) -> _Checkpoint:
+    """The checkpoint file (found as config_paths says), its stored options and label space."""
+    found = find_checkpoint(str(entry.checkpoint), f"{where}.checkpoint", source, origins)
+    path = found.path
     try:
         contents = open_checkpoint(path)
     except CheckpointError as err:
         raise InputError(str(err), path=source, field=f"{where}.checkpoint") from err
+    carried = carried_label_space(contents)
     if contents.format == PROJECT_FORMAT:
         if contents.method not in (None, entry.name):
             raise InputError(
@@ -98,7 +131,7 @@ def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict
                 path=source,
                 field=f"{where}.checkpoint",
             )
-        return str(path), dict(contents.config)
+        return _Checkpoint(found, dict(contents.config), carried)
     scores = signature_scores(contents.state_dict)
     best = max(scores.values(), default=0)
     if best > 0 and scores.get(entry.name, 0) < best:
@@ -109,7 +142,7 @@ def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict
             path=source,
             field=f"{where}.checkpoint",
         )
-    return str(path), {}
+    return _Checkpoint(found, {}, carried)
 
 
 def _label_space(entry: MethodConfig, where: str, source: str) -> str | None:
@@ -122,6 +155,23 @@ def _label_space(entry: MethodConfig, where: str, source: str) -> str | None:
     except KeyError as err:
         raise InputError(err.args[0], path=source, field=f"{where}.label_space") from err
     return entry.label_space
+
+
+def _check_declared_space(declared: str, carried: CarriedSpace, where: str, source: str) -> None:
+    """An entry's `label_space` that is not the one its checkpoint was trained on is an error:
+    the checkpoint's classes would be read in another space's ids."""
+    from vis_bench.formats.categories import check_label_space
+
+    try:
+        check_label_space(declared, carried)
+    except InputError:
+        raise InputError(
+            f"says {declared}, but the checkpoint was trained on {describe_space(carried)}: "
+            f"drop {where}.label_space (the checkpoint's own is checked against the dataset) "
+            "or point the entry at a checkpoint trained on it",
+            path=source,
+            field=f"{where}.label_space",
+        ) from None
 
 
 def named_variant(name: str, where: str, source: str) -> PretrainedVariant | None:
@@ -151,8 +201,11 @@ def named_variant(name: str, where: str, source: str) -> PretrainedVariant | Non
     return variant
 
 
-def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
-    """Check one method entry of a config (see the module docstring)."""
+def resolve_method(
+    entry: MethodConfig, index: int, source: str, origins: dict[str, Origin] | None = None
+) -> MethodEntry:
+    """Check one method entry of a config (see the module docstring); `origins` says which
+    fields the command line gave (their paths are relative to the working directory)."""
     where = f"methods[{index}]"
     variant = named_variant(entry.name, where, source)
     method = variant.method if variant else entry.name
@@ -164,9 +217,12 @@ def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
         entry = dataclasses.replace(
             entry, name=method, label_space=entry.label_space or variant.label_space
         )
-    checkpoint_path, stored = None, {}
-    if entry.checkpoint:
-        checkpoint_path, stored = _checkpoint(entry, where, source)
+    checkpoint = _checkpoint(entry, where, source, origins) if entry.checkpoint else None
+    stored = checkpoint.stored if checkpoint is not None else {}
+    label_space = _label_space(entry, where, source)
+    carried = checkpoint.label_space if checkpoint is not None else None
+    if label_space is not None and carried is not None:
+        _check_declared_space(label_space, carried, where, source)
     merged = {**(variant.options if variant else {}), **stored, **entry.options}
     parsed = plugin.parse_options(merged, f"{where}.options", source)
     return MethodEntry(
@@ -177,10 +233,12 @@ def resolve_method(entry: MethodConfig, index: int, source: str) -> MethodEntry:
         options=dict(entry.options),
         model_options=options_dict(parsed),
         checkpoint=entry.checkpoint,
-        checkpoint_path=checkpoint_path,
+        checkpoint_path=str(checkpoint.found.path) if checkpoint is not None else None,
+        checkpoint_source=checkpoint.found.to_json() if checkpoint is not None else None,
         checkpoint_strict=entry.checkpoint_strict,
         label=entry.label,
-        label_space=_label_space(entry, where, source),
+        label_space=label_space,
+        carried_label_space=carried,
         category_map=entry.category_map,
         category_aliases=dict(entry.category_aliases),
     )
@@ -190,6 +248,9 @@ def resolve_methods(config: BenchConfig) -> list[MethodEntry]:
     """Every method entry of `config`, checked; the first problem is an InputError naming
     where the user wrote the field (a flag such as `--checkpoint`, or the file's entry)."""
     try:
-        return [resolve_method(entry, i, config.source) for i, entry in enumerate(config.methods)]
+        return [
+            resolve_method(entry, i, config.source, config.origins)
+            for i, entry in enumerate(config.methods)
+        ]
     except InputError as err:
         raise rebased(err, config.origins) from None

@@ -41,6 +41,7 @@ from vis_bench.record_parts import (
 )
 from vis_bench.records import INTERVAL_SUFFIX, CellRecord
 from vis_bench.sweep.cells import Cell
+from vis_bench.sweep.label_space import unchecked_warning
 from vis_bench.sweep.scoring import CellScore
 from vis_bench.sweep.worker import CellOutcome
 
@@ -68,10 +69,19 @@ def _notes(
     spec_notes: str,
     checkpoint_load: dict[str, Any] | None,
     label_space: dict[str, Any] | None = None,
+    frames_oriented: int | None = None,
 ) -> str:
     notes = [n for n in (spec_notes, cell.method.label) if n]
+    if frames_oriented:
+        notes.append(
+            f"{frames_oriented} frame(s) turned upright by their EXIF orientation, as viewers "
+            "show them"
+        )
     if cell.method.checkpoint is None:
         notes.append(RANDOM_WEIGHTS_NOTE)
+    unchecked = unchecked_warning(cell.method)
+    if unchecked is not None:
+        notes.append(unchecked)
     if label_space and not label_space["mapping"].startswith("same label space"):
         notes.append(f"classes mapped from {label_space['model']}: {label_space['mapping']}")
     if checkpoint_load and checkpoint_load.get("partial"):
@@ -107,6 +117,7 @@ def make_record(
         checkpoint=cell.method.checkpoint,
         checkpoint_file=cell.method.fingerprint(),
         checkpoint_strict=cell.method.checkpoint_strict,
+        checkpoint_source=cell.method.checkpoint_source,
         options=cell.method.options,
         clip_length=cell.clip_length,
         stride=cell.stride,
@@ -118,7 +129,11 @@ def make_record(
         finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
         status="ok" if outcome is not None else "failed",
         notes=_notes(
-            cell, spec_notes, measured.get("checkpoint_load"), measured.get("label_space")
+            cell,
+            spec_notes,
+            measured.get("checkpoint_load"),
+            measured.get("label_space"),
+            measured.get("frames_oriented"),
         ),
         error=error,
         traceback=details,

@@ -29,7 +29,9 @@ AP_TOLERANCE = 0.05
 
 def _one_cell_config(record: CellRecord, source_name: str):
     """The record's config, narrowed to its cell, measuring predictions and AP only."""
-    config = parse_config(dict(record.config) if record.config is not None else None, source_name)
+    config = parse_config(
+        dict(record.config) if record.config is not None else None, source_name, resolved=True
+    )
     same = [
         m for m in config.methods if m.name == record.method and m.checkpoint == record.checkpoint
     ]

@@ -22,15 +22,17 @@ from tqdm import tqdm
 
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig
+from vis_bench.config_paths import from_command_line, is_shipped_config
 from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames, single_process
 from vis_bench.errors import InputError
+from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
 from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records
 from vis_bench.sweep.cells import Cell, expand_cells
 from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
-from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
-from vis_bench.sweep.methods import MethodEntry, resolve_methods
+from vis_bench.sweep.label_space import dataset_categories, label_space_mapping, unchecked_warning
+from vis_bench.sweep.methods import MethodEntry, resolve_methods, shipped_note
 from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
 from vis_bench.sweep.rounds import (
     PendingCell,
@@ -258,11 +260,24 @@ class _Sweep:
         self.mappings = {
             m.index: label_space_mapping(m, categories, config.source) for m in methods
         }
+        # what the run must say before any cell: a checkpoint taken from the shipped weights by
+        # name (a shipped config means them: its records keep the file, quietly), a model whose
+        # classes nothing checks
+        shipped_config = is_shipped_config(config.source)
+        for method in methods:
+            quiet = shipped_config and not from_command_line(
+                f"{method.where}.checkpoint", config.origins
+            )
+            said = (None if quiet else shipped_note(method), unchecked_warning(method))
+            for line in said if ctx.is_main else ():
+                if line:
+                    log(line)
         self.scorer = Scorer(
             source.gt_path if config.measure.ap and ctx.is_main else None,
             config.measure.bootstrap,
             config.measure.bootstrap_seed,
             dataset=config.dataset,
+            video_ids=getattr(source, "scored_video_ids", None),
         )
         self.info = RunInfo(
             config.name,
@@ -399,7 +414,7 @@ def _run_cell(
         executed = time.perf_counter()
         if mapping is not None:
             outcome.measurements["label_space"] = {
-                "model": cell.method.label_space,
+                "model": describe_space(cell.method.model_space),
                 "mapping": mapping.describe(),
                 "dropped_predictions": outcome.dropped_predictions,
             }

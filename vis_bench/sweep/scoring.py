@@ -21,6 +21,7 @@ set's statistics go to `video_sets`) and every line per group of categories (`ca
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
@@ -41,6 +42,7 @@ from vis_bench.eval.metric.loading import (
     results_from_list,
 )
 from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, bootstrap
+from vis_bench.eval.stats.subset import restrict_ground_truth
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.results_file import read_results
 
@@ -76,14 +78,23 @@ class Scorer:
     """AP/AR and their intervals of cells against one ground truth (None: nothing to score)."""
 
     def __init__(
-        self, gt_path: Path | None, replicates: int = 0, seed: int = 0, dataset: Any = None
+        self,
+        gt_path: Path | None,
+        replicates: int = 0,
+        seed: int = 0,
+        dataset: Any = None,
+        video_ids: list[int] | None = None,
     ):
         self.gt_path = gt_path
+        #: the videos the cells predict when only some are (`dataset.max_videos`): the ground
+        #: truth is restricted to them, so the videos never run are not scored as missed
+        self.video_ids = video_ids
         self.replicates = replicates
         self.seed = seed
         #: the dataset config (config.DatasetConfig): its 2022 sets and category groups
         self.dataset = dataset
         self._gt: GroundTruth | None = None
+        self._whole: GroundTruth | None = None
         self._sets: tuple[Any, Any] | None = None
         self._groups: dict[str, list[int]] | None = None
         if gt_path is not None and dataset is not None:
@@ -96,6 +107,9 @@ class Scorer:
             return CellScore()
         if self._gt is None:
             self._gt = load_ground_truth(self.gt_path)
+            if self.video_ids is not None:
+                self._whole = self._gt
+                self._gt = restrict_ground_truth(self._gt, self.video_ids)
         if predictions is None:
             predictions = read_results(results_path)
         with paused_gc():
@@ -143,10 +157,17 @@ class Scorer:
             from vis_bench.eval.stats.ytvis2022 import evaluate_long_short, read_video_set
 
             if self._sets is None:
-                self._sets = (
-                    read_video_set(dataset.short_videos, self._gt, "S", "dataset.short_videos"),
-                    read_video_set(dataset.long_videos, self._gt, "L", "dataset.long_videos"),
+                whole = self._whole if self._whole is not None else self._gt
+                sets = (
+                    read_video_set(dataset.short_videos, whole, "S", "dataset.short_videos"),
+                    read_video_set(dataset.long_videos, whole, "L", "dataset.long_videos"),
                 )
+                if self.video_ids is not None:  # each set's part of the videos run
+                    sets = tuple(
+                        dataclasses.replace(s, gt=restrict_ground_truth(s.gt, self.video_ids))
+                        for s in sets
+                    )
+                self._sets = sets
             sets = evaluate_long_short(self._gt, res, *self._sets)
             score.metrics.update({k: _fraction(v) for k, v in sets.figures.items()})
             score.video_sets = {

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.config import MeasureConfig
+from vis_bench.data.frames import oriented_frames
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import map_predictions
 from vis_bench.sweep.methods import MethodEntry
@@ -404,6 +405,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     memory.reset_cuda_peak(job.device)
     reset_execution_info(plugin)
     region = _TimedRegion(job)
+    oriented_before = oriented_frames()
     with compiled(plugin, harness_compile(job.measure)) as compiler:
         outcome = _run(job, plugin, progress, region, compiler)
         compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
@@ -420,6 +422,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "harness": _harness(outcome),
     }
     measurements.update(_region_readings(region, outcome))
+    if oriented_frames() > oriented_before:  # frames turned upright: the record says so
+        measurements["frames_oriented"] = oriented_frames() - oriented_before
     if job.measure.memory:
         measurements["memory"] = _memory(rss_built, inference_peak, job.device)
     clock.lap("measurements")

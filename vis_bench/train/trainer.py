@@ -398,6 +398,10 @@ def _write_output(session: _Session, seconds: float, log: Callable[[str], None])
         "threads": torch.get_num_threads(),
         "torch": str(torch.__version__),
         "final_losses": _mean_losses(session.window),
+        # the label space the model learned: a sweep checks it against its dataset's categories
+        "categories": [
+            {"id": int(c.id), "name": str(c.name)} for c in session.stream.dataset.categories
+        ],
         "history": session.history,
     }
     model = session.plugin.model

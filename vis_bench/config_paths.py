@@ -1,0 +1,157 @@
+"""Where a path a config names is: read from the config file's folder, never from wherever the
+command happens to run.
+
+A relative path in a config file (a checkpoint, an annotation file, a frame folder) is relative
+to that file's folder, so one config means the same files from any working directory. A path
+given on the command line (`--set`, `--checkpoint`) is relative to the working directory, as a
+shell user expects. A checkpoint found in neither place may be one of the weights vis-bench
+ships, named by its bare file name (`seqformer_tiny.pth`): that fallback is said on the console
+and recorded with the file's sha256, so two machines that took different files under one name
+are told apart. A path with a folder takes the shipped file only where the repository's own
+layout is meant: in a shipped config (which writes `results/checkpoints/seqformer_tiny.pth`) or on
+the command line. Any other path that is not found is an error naming the place it was looked
+for, and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from vis_bench.config_overrides import Origin
+from vis_bench.errors import InputError
+
+#: the folder of the repository (and of the shipped package data) holding the shipped weights
+SHIPPED_CHECKPOINTS = "results/checkpoints"
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A file a config names, where it was found and how."""
+
+    path: Path
+    #: "config folder", "command line", "absolute" or "shipped"
+    found: str
+    #: the file's sha256 where it is a shipped fallback (None otherwise)
+    sha256: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        out = {"path": str(self.path), "found": self.found}
+        if self.sha256 is not None:
+            out["sha256"] = self.sha256
+        return out
+
+
+def config_folder(source: str) -> Path:
+    """The folder of the config file `source` (a shipped config by its repository path too);
+    the working directory for a config that is no file (built in code, `<config>`)."""
+    from vis_bench.shipped import resolve
+
+    path = resolve(source)
+    return path.resolve().parent if path.is_file() else Path.cwd()
+
+
+def is_shipped_config(source: str) -> bool:
+    """Whether `source` is one of the configs vis-bench ships: in the installed package's
+    configs, or in a vis-bench source tree's `configs/` (any subfolder). Their paths follow the
+    repository's layout (`results/checkpoints/...`)."""
+    from vis_bench.shipped import shipped_path
+
+    folder = config_folder(source)
+    shipped = shipped_path("configs")
+    if shipped is not None and (folder == shipped.resolve() or shipped.resolve() in folder.parents):
+        return True
+    return any(
+        parent.name == "configs" and (parent.parent / "vis_bench" / "shipped").is_dir()
+        for parent in (folder, *folder.parents)
+    )
+
+
+def from_command_line(field: str, origins: dict[str, Origin] | None) -> bool:
+    """Whether the command line gave `field` (or an entry or section holding it)."""
+    for key, origin in (origins or {}).items():
+        if origin.path is None and (field == key or field.startswith((f"{key}.", f"{key}["))):
+            return True
+    return False
+
+
+def config_relative(value: str, field: str, source: str, origins: dict[str, Origin] | None) -> str:
+    """A path field's value as the run reads it: absolute paths and command-line values as
+    they are, a relative path of the file joined to the file's folder (absolute)."""
+    if Path(value).is_absolute() or from_command_line(field, origins):
+        return value
+    return str(config_folder(source) / value)
+
+
+def shipped_checkpoint(value: str, repository_paths: bool = True) -> Path | None:
+    """The shipped weights `value` names by their bare file name, or (`repository_paths`) by
+    their path in the repository; None for any other path (`my_models/seqformer_tiny.pth` is
+    never taken for a shipped file)."""
+    from vis_bench.shipped import shipped_path
+
+    parts = PurePosixPath(Path(value).as_posix())
+    if len(parts.parts) == 1:
+        found = shipped_path(f"{SHIPPED_CHECKPOINTS}/{parts.name}")
+    elif repository_paths and str(parts.parent) == SHIPPED_CHECKPOINTS:
+        found = shipped_path(parts)
+    else:
+        found = None
+    return found if found is not None and found.is_file() else None
+
+
+def find_checkpoint(
+    value: str, field: str, source: str, origins: dict[str, Origin] | None
+) -> FoundFile:
+    """The checkpoint file a method entry names (see the module docstring); a missing file is
+    an InputError naming where it was looked for."""
+    given = Path(value)
+    if given.is_absolute():
+        return _exists(FoundFile(given, "absolute"), value, field, source)
+    if from_command_line(field, origins):
+        place, where = Path.cwd() / given, "the working directory"
+        found = "command line"
+    else:
+        place, where = (
+            config_folder(source) / given,
+            f"the config's folder ({config_folder(source)})",
+        )
+        found = "config folder"
+    if place.exists():
+        return _exists(FoundFile(place, found), value, field, source)
+    repository_layout = found == "command line" or is_shipped_config(source)
+    shipped = shipped_checkpoint(value, repository_paths=repository_layout)
+    if shipped is not None:
+        from vis_bench.hashing import file_sha256
+
+        return FoundFile(shipped.resolve(), "shipped", file_sha256(shipped))
+    hint = ""
+    if found == "config folder" and (Path.cwd() / given).exists():
+        hint = (
+            f"; it exists relative to the working directory ({Path.cwd() / given}), but a "
+            "config's paths are read from its own folder: write the path from there, or an "
+            "absolute one"
+        )
+    elif shipped_checkpoint(value) is not None:
+        hint = f"; vis-bench ships a file of that name: to use it, write its bare name {given.name}"
+    raise InputError(
+        f"checkpoint not found: {value} is not in {where}{hint} (give the path of a downloaded "
+        "or trained checkpoint, a shipped one by its file name, or remove the key for random "
+        "weights)",
+        path=source,
+        field=field,
+    )
+
+
+def _exists(found: FoundFile, value: str, field: str, source: str) -> FoundFile:
+    if found.path.is_dir():
+        raise InputError(
+            f"{value} is a folder, not a checkpoint file: give the file", path=source, field=field
+        )
+    if not found.path.is_file():
+        raise InputError(
+            f"checkpoint not found at {found.path}: give the path of a downloaded or trained "
+            "checkpoint (or remove the key for random weights)",
+            path=source,
+            field=field,
+        )
+    return found
