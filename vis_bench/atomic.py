@@ -19,25 +19,39 @@ from vis_bench.errors import InputError
 
 
 @contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """An OSError raised within that names no file (a write's ENOSPC, EIO) names `path`, so
+    the CLI's one line says which file could not be written."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise
+
+
+@contextmanager
 def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target`, else it goes.
 
-    For writers that want a path (torch.save, np.savez, a profiler's trace export).
+    For writers that want a path (torch.save, np.savez, a profiler's trace export). An error of
+    the file system that names no file (a full disk) names `target`.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600 files; give the result the mode a plain open() would have
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            # mkstemp creates 0600 files; give the result the mode a plain open() would have
+            os.chmod(tmp, 0o666 & ~_current_umask())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:

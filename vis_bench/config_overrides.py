@@ -35,6 +35,10 @@ def rebased(err: InputError, origins: dict[str, Origin]) -> InputError:
     if not err.field or not origins:
         return err
     for key in sorted(origins, key=len, reverse=True):
+        if key.startswith((f"{err.field}.", f"{err.field}[")) and origins[key].path is None:
+            # a flag that made a new section (`--set unknown.key=1`): the error about the
+            # section is the flag's
+            return InputError(err.message, field=origins[key].field)
         if err.field == key or err.field.startswith((f"{key}.", f"{key}[")):
             origin = origins[key]
             rest = err.field[len(key) :] if origin.path is not None else ""
@@ -69,7 +73,15 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
         if "=" not in item:
             raise InputError(f"override {item!r} is not of the form key=value", field="--set")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or "not a YAML value"
+            raise InputError(
+                f"the value {raw!r} is no YAML value ({problem}); a list is written [a, b], a "
+                "string with brackets, commas or colons is quoted: --set 'key=\"a, b\"'",
+                field=f"--set {item}",
+            ) from None
         parts = key.strip().split(".")
         node: Any = data
         for depth, part in enumerate(parts[:-1]):
