@@ -93,3 +93,16 @@ def test_a_resumed_sweep_repairs_the_file_before_appending(tmp_path, capsys):
     assert all(r["status"] == "ok" for r in records)
     assert all(json.loads(line) for line in path.read_text().splitlines())
     assert (tmp_path / DAMAGED_FILE).read_bytes() == cut + b"\n"  # kept aside, not deleted
+
+
+def test_a_damaged_run_json_or_cell_index_is_written_anew(tmp_path, capsys):
+    run_sweep(_config(["all"]), MemorySource(lengths=(4,)), tmp_path, **QUIET)
+    (tmp_path / "run.json").write_text('{"dataset_id": "synth')  # cut short
+    (tmp_path / "cells" / "index.json").write_bytes(b"\x00\x00")
+    capsys.readouterr()
+    run_sweep(_config(["all", 2]), MemorySource(lengths=(4,)), tmp_path, **QUIET)
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'run.json'} is damaged" in err and "index.json is damaged" in err
+    assert json.loads((tmp_path / "run.json").read_text())["sweep"]["state"] == "finished"
+    assert len(json.loads((tmp_path / "cells" / "index.json").read_text())) == 2
+    assert len(read_records(tmp_path)) == 2

@@ -78,6 +78,7 @@ def _one_line_naming(err: str, name: str) -> None:
     [
         ("sweep.lock", 0, 0),  # at the run lock: nothing ran
         (RECORDS_FILE, 1, 1),  # at the second record: the first is kept
+        ("results.json", 1, 1),  # at the second cell's predictions: no failed cell recorded
         ("tables.md", 0, 3),  # after the records, at the pages
     ],
 )
@@ -89,16 +90,32 @@ def test_a_full_disk_is_one_line_naming_the_file_and_the_run_resumes(
     with monkeypatch.context() as patch:
         _disk_full_at(patch, where, after)
         assert main(command) == exit_codes.USAGE
-    _one_line_naming(capsys.readouterr().err, str(run_dir / where))
+    err = capsys.readouterr().err
+    _one_line_naming(err, str(run_dir / where) if where != "results.json" else where)
     records = read_records(run_dir)
     assert len(records) == records_kept and all(r["status"] == "ok" for r in records)
-    if where == RECORDS_FILE:
+    if where in (RECORDS_FILE, "results.json"):
         assert _sweep_state(run_dir)["state"] == "stopped"
     assert main(command) == 0  # room again: the same command finishes the run
     out = capsys.readouterr().out
     if records_kept:
         assert f"resuming: {records_kept} of 3 cells already finished" in out
     assert len(read_records(run_dir)) == 3 and _sweep_state(run_dir)["state"] == "finished"
+
+
+def _fill_the_disk(job, progress):
+    raise OSError(errno.ENOSPC, "No space left on device", "/data/run/cells/x/results.json")
+
+
+def test_a_full_disk_in_a_cell_worker_stops_the_sweep_instead_of_failing_the_cell():
+    from types import SimpleNamespace
+
+    from vis_bench.sweep.isolation import CellFailed, run_isolated
+
+    with pytest.raises(OSError) as err:
+        run_isolated(SimpleNamespace(), None, target=_fill_the_disk)
+    assert not isinstance(err.value, CellFailed) and err.value.errno == errno.ENOSPC
+    assert err.value.filename == "/data/run/cells/x/results.json"
 
 
 def test_a_full_disk_at_eval_out_names_the_file(tmp_path, monkeypatch, capsys):

@@ -7,6 +7,7 @@ nothing at the target path, never a half-written file that a later run would tru
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -43,7 +44,12 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         try:
-            yield Path(tmp)
+            try:
+                yield Path(tmp)
+            except RuntimeError as err:  # a writer of its own (torch.save) on a full disk
+                if _disk_full(target.parent):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from err
+                raise
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             # mkstemp creates 0600 files; give the result the mode a plain open() would have
@@ -52,6 +58,19 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+#: free bytes below which a writer's failure is taken for a full disk
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the file system of `folder` has (next to) no space left: a writer that reports
+    its failure in words of its own (torch's "unexpected pos") failed for that."""
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:

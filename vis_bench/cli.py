@@ -205,13 +205,17 @@ def file_system_message(err: OSError) -> str:
     """One line for an error of the file system: the path (where the error knows it), what went
     wrong and what to do."""
     what = (err.strerror or str(err)).lower()
-    if err.filename is None:
-        return (
-            f"{what}: check the free space and the permissions of the folders written (a run "
-            "keeps every finished record: re-run the same command to resume)"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = (
+            "free some space or choose another folder, then run the same command again (a "
+            "sweep keeps every finished record and resumes)"
         )
+    else:
+        advice = "check the path, its permissions and the free space, or choose another"
+    if err.filename is None:
+        return f"{what}: {advice}"
     where = err.filename if err.filename2 is None else f"{err.filename} -> {err.filename2}"
-    return f"{where}: {what}: check the path, its permissions and the free space, or choose another"
+    return f"{where}: {what}: {advice}"
 
 
 def _silence_stdout() -> None:

@@ -8,7 +8,9 @@ and never ran a model, so a worker starts in a fraction of a second); the parent
 receives a small summary over a pipe, scores and writes records.
 
 A worker that raises, exits, is killed by a signal or runs past `measure.cell_timeout_s` ends its
-cell as failed with the reason; the sweep goes on with the next cell. A worker interrupted with
+cell as failed with the reason; the sweep goes on with the next cell. A full disk is no failure
+of the cell (`stops_sweep`): the worker's OSError is raised again in the parent, the sweep
+stops with one line naming the file, and re-running it once there is room resumes. A worker interrupted with
 the sweep (Ctrl-C or SIGTERM reach the whole process group; SIGTERM is handled as Ctrl-C,
 vis_bench/signals.py) exits quietly with 130 or 143: the parent, interrupted too, stops the sweep,
 and nothing is sent down a pipe whose reader may be gone (no BrokenPipeError tracebacks).
@@ -16,6 +18,7 @@ and nothing is sent down a pipe whose reader may be gone (no BrokenPipeError tra
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import signal
@@ -43,6 +46,13 @@ PRELOAD = [
 ]
 #: seconds between checks of a silent worker (progress messages wake the parent earlier)
 POLL_S = 0.5
+#: errors of the machine, not of a cell: every later cell would fail the same way
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def stops_sweep(err: BaseException) -> bool:
+    """Whether `err` stops the sweep instead of failing its cell (a full disk)."""
+    return isinstance(err, OSError) and err.errno in MACHINE_ERRNOS
 
 
 class CellFailed(VisBenchError):
@@ -82,6 +92,8 @@ def _worker_main(target: Callable[..., Any], job: Any, conn: Connection) -> None
                 raise
             except BaseException as err:  # everything else goes back to the parent as text
                 message = ("error", one_line(err), traceback.format_exc(limit=12))
+                if stops_sweep(err):
+                    message = ("stop", err.errno, err.strerror, err.filename)
             conn.send(message)
     except KeyboardInterrupt as err:
         raise SystemExit(interrupt_status(err)) from None  # multiprocessing prints no traceback
@@ -167,6 +179,8 @@ def _wait(
                 continue
             if kind == "done":
                 return message[1]
+            if kind == "stop":
+                raise OSError(*message[1:])
             raise CellFailed(message[1], message[2])
         if deadline is not None and time.monotonic() >= deadline:
             process.kill()
@@ -186,6 +200,8 @@ def run_in_process(
     except KeyboardInterrupt:
         raise
     except Exception as err:
+        if stops_sweep(err):
+            raise
         raise CellFailed(one_line(err), traceback.format_exc(limit=12)) from err
 
 

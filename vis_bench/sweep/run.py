@@ -29,7 +29,14 @@ from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records, repair_records
 from vis_bench.signals import interrupt_name
 from vis_bench.sweep.cells import Cell, expand_cells
-from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
+from vis_bench.sweep.isolation import (
+    CellFailed,
+    one_line,
+    preload,
+    run_in_process,
+    run_isolated,
+    stops_sweep,
+)
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
 from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
@@ -424,6 +431,8 @@ def _run_cell(
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
+        if stops_sweep(err):  # a full disk: no failure of the cell, the sweep stops
+            raise
         return make_record(cell, info, started, notes, error=one_line(err)).to_json(), {}
     record = make_record(cell, info, started, notes, outcome, score)
     timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
