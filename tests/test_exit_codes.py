@@ -135,6 +135,10 @@ def test_errors_name_the_flag_the_user_typed(tmp_path, capsys):
     assert main(["run", "--set", "unknown.key=3"]) == exit_codes.USAGE
     err = capsys.readouterr().err
     assert "'--set unknown.key=3'" in err and "default.yaml" not in err
+    for item in ("=3", "methods.x.checkpoint=a", "name.x=1", "sweep.clip_length={a"):
+        assert main(["run", "--set", item]) == exit_codes.USAGE
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: field '--set {item}': ") and err.count("\n") == 1, err
     # a device the flag asked for that this build cannot run names the flag
     import torch
 
