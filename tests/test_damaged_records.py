@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 import vis_bench.report.records as records_module
 from tests.helpers.memory_source import MemorySource
@@ -106,3 +108,14 @@ def test_a_damaged_run_json_or_cell_index_is_written_anew(tmp_path, capsys):
     assert json.loads((tmp_path / "run.json").read_text())["sweep"]["state"] == "finished"
     assert len(json.loads((tmp_path / "cells" / "index.json").read_text())) == 2
     assert len(read_records(tmp_path)) == 2
+
+
+def test_the_docs_tooling_refuses_a_damaged_committed_records_file(tmp_path):
+    from tools.doc_sources import read_source
+    from vis_bench.errors import InputError
+
+    append_record(tmp_path / "run", {"key": "a", "status": "ok"})
+    with open(tmp_path / "run" / RECORDS_FILE, "a") as handle:
+        handle.write('{"key": "b", "sta')
+    with pytest.raises(InputError, match="records.jsonl: line 2 is no whole record"):
+        read_source(tmp_path, f"run/{RECORDS_FILE}")

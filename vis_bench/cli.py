@@ -154,8 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = [DEFAULT_COMMAND]
-    parser, commands = build_parser(None if argv[0].startswith("-") else argv[0])
-    args = parser.parse_args(argv)
+    try:
+        parser, commands = build_parser(None if argv[0].startswith("-") else argv[0])
+        args = parser.parse_args(argv)
+    except Exception as err:  # a command module that does not import (a broken install)
+        return _internal_error(err)
     if args.command is None:
         parser.print_help()
         return exit_codes.OK
