@@ -95,15 +95,16 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
             "output folder already exists; choose another folder or pass --overwrite",
             path=str(target),
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp creates 0700 folders
-        _move_into_place(tmp, target, overwrite=overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with naming(target):  # a write's error that names no file names the folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp creates 0700 folders
+            _move_into_place(tmp, target, overwrite=overwrite)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def _current_umask() -> int:

@@ -210,8 +210,8 @@ def file_system_message(err: OSError) -> str:
     what = (err.strerror or str(err)).lower()
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         advice = (
-            "free some space or choose another folder, then run the same command again (a "
-            "sweep keeps every finished record and resumes)"
+            "free some space (or choose another folder) and run the same command again; a "
+            "sweep resumes after its finished cells"
         )
     else:
         advice = "check the path, its permissions and the free space, or choose another"
