@@ -154,3 +154,18 @@ def test_errors_name_the_flag_the_user_typed(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "out")]) == exit_codes.USAGE
     err = capsys.readouterr().err
     assert "field '--device'" in err and "--device cpu" in err and "sweep.device" not in err
+
+
+def test_a_bad_answer_is_1(tmp_path, capsys):
+    """Predictions the metric drops (an unknown category): the command ran, the answer fails."""
+    import json
+
+    video = {"id": 1, "height": 4, "width": 4, "length": 1, "file_names": ["a"]}
+    gt = {"videos": [video], "categories": [{"id": 1, "name": "cat"}], "annotations": []}
+    rle = {"size": [4, 4], "counts": "010"}
+    results = [{"video_id": 1, "category_id": 99, "score": 0.9, "segmentations": [rle]}]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    argv = ["eval", "--gt", str(tmp_path / "gt.json"), "--results", str(tmp_path / "res.json")]
+    assert main(argv) == exit_codes.BAD_ANSWER == 1
+    assert "--allow-dropped" in capsys.readouterr().err
