@@ -187,8 +187,8 @@ def run_sweep(
         claim_run_dir(run_dir, source.identity, source.dataset_id)
         save_config(run_dir, config)
         update_index(run_dir, cells, source.dataset_id)
-        start_sweep_state(run_dir, cells, source.dataset_id, holder)
         try:
+            start_sweep_state(run_dir, cells, source.dataset_id, holder)
             written = _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
         except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (vis_bench/signals.py)
             _end_state(run_dir, state="interrupted", signal=interrupt_name(err))
