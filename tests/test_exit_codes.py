@@ -169,3 +169,10 @@ def test_a_bad_answer_is_1(tmp_path, capsys):
     argv = ["eval", "--gt", str(tmp_path / "gt.json"), "--results", str(tmp_path / "res.json")]
     assert main(argv) == exit_codes.BAD_ANSWER == 1
     assert "--allow-dropped" in capsys.readouterr().err
+
+
+def test_a_command_run_as_a_module_is_recorded_as_called(monkeypatch):
+    from vis_bench.measure.provenance import start_provenance
+
+    monkeypatch.setattr(sys, "argv", ["python -m vis_bench", "eval", "--gt", "a b.json"])
+    assert start_provenance()["command"] == "python -m vis_bench eval --gt 'a b.json'"
