@@ -7,7 +7,8 @@ overlap, so clips are stitched or linked, a carried state is handed back, a refi
 its second pass), its own state dict goes through a project checkpoint and its strict loading
 back into a fresh build, and what its class implements agrees with its spec (each capability
 checked where a run would use it: per-frame stages give `infer_clip`'s result, a parity
-reference resolves to its function, a training recipe's sampler picks valid frames).
+reference resolves to its function, a training recipe's sampler picks valid frames). Each rule
+is stated in docs/adding_a_method.md, and each failure names its section (`see(RULE)`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from tests.helpers.memory_source import MemorySource
 from tests.helpers.tiny import tiny_options
 from vis_bench.api.capabilities import capabilities_of, check_capabilities, declaration
+from vis_bench.api.guide import see
 from vis_bench.api.linking import gives_each_frame_once
 from vis_bench.api.options import options_dict
 from vis_bench.api.per_frame import has_per_frame_stages
@@ -49,21 +51,23 @@ def _run(plugin, feature_reuse: bool = True) -> list[dict]:
         warmup=0,
         feature_reuse=feature_reuse,
     )
-    assert outcome.num_videos == len(SOURCE["lengths"])
-    assert outcome.num_frames == sum(SOURCE["lengths"])
+    assert outcome.num_videos == len(SOURCE["lengths"]), see("short video")
+    assert outcome.num_frames == sum(SOURCE["lengths"]), see("short video")
     return outcome.results
 
 
 def _check_results(results: list[dict]) -> None:
     lengths = {i + 1: n for i, n in enumerate(SOURCE["lengths"])}
+    rule = see("short video")
     for entry in results:
-        assert entry["video_id"] in lengths
-        assert isinstance(entry["category_id"], int) and 0.0 <= entry["score"] <= 1.0 + 1e-6
+        assert entry["video_id"] in lengths, rule
+        valid = isinstance(entry["category_id"], int) and 0.0 <= entry["score"] <= 1.0 + 1e-6
+        assert valid, f"category_id {entry['category_id']!r}, score {entry['score']}: {rule}"
         segmentations = entry["segmentations"]
-        assert len(segmentations) == lengths[entry["video_id"]]
+        assert len(segmentations) == lengths[entry["video_id"]], rule
         for rle in segmentations:
             if rle is not None:
-                assert decode(rle).shape == SOURCE["size"]
+                assert decode(rle).shape == SOURCE["size"], rule
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -73,7 +77,10 @@ def test_it_runs_a_short_video_through_the_runner(name):
     _check_results(results)
     if has_per_frame_stages(plugin):
         # each frame's stages computed once give what every clip recomputing them gives
-        assert _run(plugin, feature_reuse=False) == results
+        assert _run(plugin, feature_reuse=False) == results, (
+            "the results differ with each frame's stages reused: "
+            f"{see('per-frame stages')}; with a carried state, {see('carried state')}"
+        )
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -86,7 +93,10 @@ def test_a_frame_given_once_gives_what_giving_it_again_gives(name, monkeypatch):
         pytest.skip(f"{name}'s clips are given whole (its linking needs their overlap)")
     once = _run(plugin)
     monkeypatch.setattr("vis_bench.inference.runner.gives_each_frame_once", lambda linking: False)
-    assert _run(plugin) == once
+    assert _run(plugin) == once, (
+        "the results differ when every clip is given whole (its first `seen` frames again): "
+        f"{see('carried state')}"
+    )
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -96,24 +106,26 @@ def test_its_state_dict_round_trips_through_strict_loading(name, tmp_path):
     save_project_checkpoint(saved.model.state_dict(), path, name, options_dict(saved.options))
     loaded = _built(name, seed=2)
     summary = loaded.load_checkpoint(str(path))
-    assert summary.strict and not summary.partial
+    rule = see("checkpoint round trip")
+    assert summary.strict and not summary.partial, rule
     mine, theirs = loaded.model.state_dict(), saved.model.state_dict()
-    assert list(mine) == list(theirs)
-    assert all(torch.equal(mine[key], theirs[key]) for key in theirs)
+    assert list(mine) == list(theirs), rule
+    assert all(torch.equal(mine[key], theirs[key]) for key in theirs), rule
 
 
 @pytest.mark.parametrize("name", METHODS)
 def test_its_capabilities_agree_with_its_spec(name):
     plugin = get_method(name)
     check_capabilities(plugin)
-    assert plugin.spec.name == name and plugin.name == name
+    rule = see("registration")
+    assert plugin.spec.name == name and plugin.name == name, rule
     shown = declaration(plugin)
     assert shown["capabilities"] == (capabilities_of(plugin) or "none (the core hooks only)")
     if plugin.spec.parity is not None:
-        assert callable(plugin.spec.parity.function())
+        assert callable(plugin.spec.parity.function()), rule
     recipe = plugin.spec.training
     if recipe is not None:
         frames = recipe.frame_sampler(np.random.default_rng(0), 10, 3, 4)
-        assert len(frames) == 3 and all(0 <= f < 10 for f in frames)
+        assert len(frames) == 3 and all(0 <= f < 10 for f in frames), f"{frames}: {rule}"
     for variant in plugin.spec.variants:
-        assert variant.method == name
+        assert variant.method == name, rule

@@ -150,7 +150,7 @@ def test_methods_lists_released_checkpoints_by_pattern(capsys):
     assert main(["methods", "--pretrained", "*_ovis"]) == 0
     out = capsys.readouterr().out
     assert all(("_ovis" in line) for line in out.splitlines()[2:-1])
-    assert main(["methods", "--pretrained", "no_such_*"]) == 1
+    assert main(["methods", "--pretrained", "no_such_*"]) == 2  # an input error (docs/commands.md)
 
 
 def test_methods_describes_one_released_checkpoint_in_full(capsys):

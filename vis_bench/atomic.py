@@ -7,6 +7,7 @@ nothing at the target path, never a half-written file that a later run would tru
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -19,25 +20,57 @@ from vis_bench.errors import InputError
 
 
 @contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """An OSError raised within that names no file (a write's ENOSPC, EIO) names `path`, so
+    the CLI's one line says which file could not be written."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise
+
+
+@contextmanager
 def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target`, else it goes.
 
-    For writers that want a path (torch.save, np.savez, a profiler's trace export).
+    For writers that want a path (torch.save, np.savez, a profiler's trace export). An error of
+    the file system that names no file (a full disk) names `target`.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    with naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            try:
+                yield Path(tmp)
+            except RuntimeError as err:  # a writer of its own (torch.save) on a full disk
+                if _disk_full(target.parent):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target)) from err
+                raise
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            # mkstemp creates 0600 files; give the result the mode a plain open() would have
+            os.chmod(tmp, 0o666 & ~_current_umask())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+#: free bytes below which a writer's failure is taken for a full disk
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> bool:
+    """Whether the file system of `folder` has (next to) no space left: a writer that reports
+    its failure in words of its own (torch's "unexpected pos") failed for that."""
     try:
-        yield Path(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        # mkstemp creates 0600 files; give the result the mode a plain open() would have
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
@@ -62,15 +95,16 @@ def atomic_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
             "output folder already exists; choose another folder or pass --overwrite",
             path=str(target),
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp creates 0700 folders
-        _move_into_place(tmp, target, overwrite=overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with naming(target):  # a write's error that names no file names the folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_current_umask())  # mkdtemp creates 0700 folders
+            _move_into_place(tmp, target, overwrite=overwrite)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def _current_umask() -> int:

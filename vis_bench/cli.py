@@ -11,27 +11,38 @@ them all) works without the numeric stack (tests/test_command_imports.py).
 does not have to read past the model developers' tools. The repository's own tooling (the
 generated doc numbers) is no command of the package: `python -m tools` in a checkout.
 
-No usage ends in a traceback: a `VisBenchError` is one line on stderr (exit 2), and so is an
-error of the file system that names its file (a folder that cannot be written, a disk that is
-full); every command checks its output paths before it starts (`atomic.check_output_file`), so
-the latter is a last resort. A command whose output is piped into a reader that stops early
-(`| head`) ends quietly with exit 141, as a process ended by SIGPIPE does in a shell.
+No usage ends in a traceback, and each way a command ends has one exit status
+(`vis_bench.exit_codes`, the table in docs/commands.md): a `VisBenchError` is one line on stderr
+(exit 2), and so is an error of the file system (a folder that cannot be written, a disk that is
+full: the path named where the error knows it); every command checks its output paths before it
+starts (`atomic.check_output_file`), so the latter is a last resort. SIGTERM is handled as
+Ctrl-C (`vis_bench.signals`): every finished record is kept, one line says so, exit 143 (130 for
+Ctrl-C). Anything else is an internal error: its traceback, then one line, exit 3. A command
+whose output is piped into a reader that stops early (`| head`) ends quietly with exit 141, as a
+process ended by SIGPIPE does in a shell.
+
+The usage lines name the program as it was called: `run_bench.py` in a checkout, `vis-bench`
+installed, `python -m vis_bench`.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import pkgutil
 import shutil
 import sys
 import textwrap
+import traceback
 from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
+from vis_bench import __version__, exit_codes
 from vis_bench.errors import VisBenchError
+from vis_bench.signals import interrupt_name, interrupt_status, sigterm_as_interrupt
 
 DEFAULT_COMMAND = "run"
 PACKAGE = "vis_bench.commands"
@@ -45,7 +56,12 @@ GROUPS = {
 #: where a command that declares no (known) GROUP is listed
 OTHER_GROUP = "other"
 #: exit status of a command whose reader closed the pipe early (128 + SIGPIPE, as a shell gives)
-BROKEN_PIPE = 141
+BROKEN_PIPE = exit_codes.BROKEN_PIPE
+#: errors of the system that say what to fix without a path: one line, not a traceback
+SYSTEM_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EMFILE,
+     errno.ENFILE, errno.ENOMEM}
+)  # fmt: skip
 #: set by `main` once a command that declares `EXIT_WITHOUT_TEARDOWN` has run (see `finish`)
 _skip_teardown = False
 
@@ -70,16 +86,18 @@ def build_parser(
     command: str | None = None,
 ) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     """The parser with every command, or with only `command` (what a command line runs)."""
+    prog = program_name()
     parser = argparse.ArgumentParser(
-        prog="run_bench.py",
+        prog=prog,
         description="vis-bench: benchmark and evaluation harness for video instance segmentation.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"vis-bench {__version__}")
     # the commands are listed by group in the epilog, not as one flat list under COMMAND
     sub = parser.add_subparsers(
         dest="command",
         metavar="COMMAND",
-        help="one of the commands below; `run_bench.py COMMAND --help` lists its options",
+        help=f"one of the commands below; `{prog} COMMAND --help` lists its options",
     )
     commands: dict[str, ModuleType] = {}
     for module in _command_modules(command):
@@ -88,6 +106,16 @@ def build_parser(
         commands[module.NAME] = module
     parser.epilog = grouped_commands(commands)
     return parser, commands
+
+
+def program_name(argv0: str | None = None) -> str:
+    """The program as the user called it (`sys.argv[0]`): `python -m vis_bench` for the package
+    run as a module, else the file's name (`run_bench.py`, `vis-bench`)."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    name = os.path.basename(argv0)
+    if name in ("__main__.py", "-m", "-c", ""):
+        return "python -m vis_bench"
+    return name
 
 
 def command_group(module: ModuleType) -> str:
@@ -121,17 +149,26 @@ def grouped_commands(commands: dict[str, ModuleType], width: int | None = None) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse `argv` and run the chosen command; with no command, run the default sweep."""
+    """Parse `argv` and run the chosen command; with no command, run the default sweep. Returns
+    the exit status (`vis_bench.exit_codes`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = [DEFAULT_COMMAND]
-    parser, commands = build_parser(None if argv[0].startswith("-") else argv[0])
-    args = parser.parse_args(argv)
+    try:
+        parser, commands = build_parser(None if argv[0].startswith("-") else argv[0])
+        args = parser.parse_args(argv)
+    except Exception as err:  # a command module that does not import (a broken install)
+        return _internal_error(err)
     if args.command is None:
         parser.print_help()
-        return 0
+        return exit_codes.OK
+    with sigterm_as_interrupt():
+        return _run_command(commands[args.command], args)
+
+
+def _run_command(module: ModuleType, args: argparse.Namespace) -> int:
+    """Run one command, each way it can end mapped to its exit status and at most one line."""
     try:
-        module = commands[args.command]
         code = int(module.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         global _skip_teardown
@@ -139,25 +176,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except VisBenchError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return exit_codes.USAGE
+    except KeyboardInterrupt as err:
+        print(interrupt_name(err), file=sys.stderr)
+        return interrupt_status(err)
     except BrokenPipeError:
         _silence_stdout()
         return BROKEN_PIPE
     except OSError as err:
-        if err.filename is None:
-            raise
+        if err.filename is None and err.errno not in SYSTEM_ERRNOS:
+            return _internal_error(err)
         print(f"error: {file_system_message(err)}", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
+    except Exception as err:
+        return _internal_error(err)
+
+
+def _internal_error(err: Exception) -> int:
+    """What no input explains: the traceback (to report), then one line, exit 3."""
+    traceback.print_exc()
+    text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    print(
+        f"internal error: {type(err).__name__}: {text}; this is a bug (of vis-bench or of a method's code): "
+        "please report it with the traceback above",
+        file=sys.stderr,
+    )
+    return exit_codes.INTERNAL
 
 
 def file_system_message(err: OSError) -> str:
-    """One line for an error of the file system: the path, what went wrong and what to do."""
+    """One line for an error of the file system: the path (where the error knows it), what went
+    wrong and what to do."""
     what = (err.strerror or str(err)).lower()
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        advice = (
+            "free some space (or choose another folder) and run the same command again; a "
+            "sweep resumes after its finished cells"
+        )
+    else:
+        advice = "check the path, its permissions and the free space, or choose another"
+    if err.filename is None:
+        return f"{what}: {advice}"
     where = err.filename if err.filename2 is None else f"{err.filename} -> {err.filename2}"
-    return f"{where}: {what}: check the path, its permissions and the free space, or choose another"
+    return f"{where}: {what}: {advice}"
 
 
 def _silence_stdout() -> None:

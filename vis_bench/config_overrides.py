@@ -35,6 +35,10 @@ def rebased(err: InputError, origins: dict[str, Origin]) -> InputError:
     if not err.field or not origins:
         return err
     for key in sorted(origins, key=len, reverse=True):
+        if key.startswith((f"{err.field}.", f"{err.field}[")) and origins[key].path is None:
+            # a flag that made a new section (`--set unknown.key=1`): the error about the
+            # section is the flag's
+            return InputError(err.message, field=origins[key].field)
         if err.field == key or err.field.startswith((f"{key}.", f"{key}[")):
             origin = origins[key]
             rest = err.field[len(key) :] if origin.path is not None else ""
@@ -66,16 +70,39 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
     name alone becomes `{name: ...}` when one of its keys is set.
     """
     for item in overrides:
-        if "=" not in item:
-            raise InputError(f"override {item!r} is not of the form key=value", field="--set")
-        key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
-        parts = key.strip().split(".")
-        node: Any = data
-        for depth, part in enumerate(parts[:-1]):
-            node = _child(node, part, ".".join(parts[: depth + 1]), key, source)
-        _assign(node, parts[-1], value, key, source)
+        try:
+            _apply_override(data, item, source)
+        except InputError as err:
+            if err.field != "--set":
+                raise
+            # the flag as typed is at fault; the file only gives the structure it addresses
+            where = f" (in {err.path})" if err.path else ""
+            raise InputError(f"{err.message}{where}", field=f"--set {item}") from None
     return data
+
+
+def _apply_override(data: dict[str, Any], item: str, source: str) -> None:
+    """One `--set` item applied to the raw mapping (see `apply_overrides`)."""
+    if "=" not in item or not item.partition("=")[0].strip():
+        raise InputError(
+            f"override {item!r} is not of the form key=value (e.g. sweep.resolution=[224])",
+            field="--set",
+        )
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or "not a YAML value"
+        raise InputError(
+            f"the value {raw!r} is no YAML value ({problem}); a list is written [a, b], a "
+            "string with brackets, commas or colons is quoted: --set 'key=\"a, b\"'",
+            field=f"--set {item}",
+        ) from None
+    parts = key.strip().split(".")
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        node = _child(node, part, ".".join(parts[: depth + 1]), key, source)
+    _assign(node, parts[-1], value, key, source)
 
 
 def _list_index(node: list, part: str, where: str, key: str, source: str) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vis_bench.api.execution import HOOKS as EXECUTION_HOOKS
+from vis_bench.api.guide import see
 from vis_bench.api.linking import (
     WholeVideoRefinement,
     carries_state,
@@ -107,7 +108,9 @@ def check_capabilities(plugin: type) -> None:
         _execution_problem(plugin),
     ):
         if problem:
-            raise CapabilityError(f"{plugin.__module__}.{plugin.__qualname__} {problem}")
+            raise CapabilityError(
+                f"{plugin.__module__}.{plugin.__qualname__} {problem} ({see('registration')})"
+            )
 
 
 def _linking_name(plugin: type) -> str:

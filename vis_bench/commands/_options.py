@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from vis_bench import exit_codes
+
 
 def add_override_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
     """`--set KEY=VALUE` (repeatable) into `args.overrides`, applied by `read_yaml_config`."""
@@ -19,7 +21,7 @@ def add_override_argument(parser: argparse.ArgumentParser, help_text: str) -> No
 
 #: exit status of `eval` / `compare` when the metric dropped or cut predictions and
 #: `--allow-dropped` was not given (a failed check, as everywhere: 1)
-DROPPED_EXIT = 1
+DROPPED_EXIT = exit_codes.BAD_ANSWER
 
 
 def add_allow_dropped_argument(parser: argparse.ArgumentParser) -> None:

@@ -1,10 +1,13 @@
-"""`run_bench.py flops --config FILE`: reproduce a paper's FLOPs table on the real modules.
+"""`run_bench.py flops --config FILE [--out STEM]`: reproduce a paper's FLOPs table on the real
+modules.
 
-See vis_bench/measure/flops_table.py for the config. Writes, each atomically, `<output>.md`
+See vis_bench/measure/flops_table.py for the config. Writes, each atomically, `<STEM>.md`
 (paper | measured | difference, ending with the commit and the command that wrote it),
-`<output>.csv` (one row per cell) and `<output>.json` (the same rows and the provenance block: a
+`<STEM>.csv` (one row per cell) and `<STEM>.json` (the same rows and the provenance block: a
 CSV has no place for it), and exits 1 when a cell differs from the paper at the printed two
-decimals.
+decimals. Without `--out` the table goes to results/runs/flops/<name> (beside the sweeps' runs,
+never committed): the config's `output` is where the repository keeps the committed table, which
+only `--out` with that path writes again.
 """
 
 from __future__ import annotations
@@ -20,7 +23,22 @@ GROUP = "model developer"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="FLOPs table YAML")
-    parser.add_argument("--output", default=None, help="output path without suffix (overrides)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output path without suffix (default: results/runs/flops/<name>; the committed "
+        "table is rewritten only when this names the config's `output`)",
+    )
+    parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
+
+
+#: where a table goes without --out: beside the sweeps' runs (ignored by git in a checkout)
+DEFAULT_FOLDER = Path("results/runs/flops")
+
+
+def default_output(name: str) -> Path:
+    """The output stem of a table without --out: never the committed table."""
+    return DEFAULT_FOLDER / name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     cfg = load_table_config(args.config)
-    out = Path(args.output or cfg.output)
+    given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
+    out = Path(given) if given is not None else default_output(cfg.name or Path(cfg.output).name)
     for suffix in (".md", ".csv", ".json"):
-        check_output_file(out.with_suffix(suffix), "--output" if args.output else "output")
+        check_output_file(out.with_suffix(suffix), flag if given is not None else None)
     provenance = start_provenance()  # the config is valid: the work starts
     table = measure_table(cfg, str(args.config))
     title = cfg.name or out.name
@@ -48,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out.with_suffix('.md')}, {out.with_suffix('.csv')} and {out.with_suffix('.json')}"
     )
+    if given is None:
+        print(f"(the committed table is {cfg.output}: `--out {cfg.output}` rewrites it)")
     mismatched = table[table["matches_2dp"] == False]  # noqa: E712 (None = no paper value)
     if len(mismatched):
         print(f"{len(mismatched)} cell(s) differ from the paper at 2 decimals")

@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
 
     names = args.names or available_methods()
     if not names:
-        print("no methods registered (install vis-bench with `pip install -e .`)")
-        return 1
+        from vis_bench.errors import InputError
+
+        raise InputError("no methods registered: install vis-bench with `pip install -e .`")
     for name in names:
         spec = get_method(name).spec
         print(f"{spec.name}: {spec.summary}")
@@ -62,8 +63,12 @@ def _pretrained(pattern: str, methods: list[str]) -> int:
 
     variants = [v for v in pretrained_variants(pattern) if not methods or v.method in methods]
     if not variants:
-        print(f"no released checkpoint matches {pattern!r}; known: {', '.join(PRETRAINED.names())}")
-        return 1
+        from vis_bench.errors import InputError
+
+        raise InputError(
+            f"no released checkpoint matches {pattern!r}; known: {', '.join(PRETRAINED.names())}",
+            field="--pretrained",
+        )
     if len(variants) == 1 and variants[0].name.lower() == pattern.lower():
         _describe_variant(variants[0])
         return 0

@@ -2,9 +2,9 @@
 golden fixture (a whole method, or a backbone module alone). Both are looked up in the registry:
 a method's spec and a backbone's registry entry declare their `ParityReference`.
 
-Exit codes: 0 every output compared and within tolerance; 1 a mismatch, or nothing to compare
-(a fixture without expected outputs never passes); 3 the method has no reference implementation
-to compare with (its declaration says so).
+Exit codes (docs/commands.md): 0 every output compared and within tolerance; 1 a mismatch, or
+nothing to compare (a fixture without expected outputs never passes); 2 the method has no
+reference implementation to compare with (its declaration says so), as any input error.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from pathlib import Path
 NAME = "parity"
 HELP = "check that this install reproduces a reference fixture made with the authors' code"
 GROUP = "model developer"
-#: the method declares no parity reference (distinct from a failed comparison)
-NO_REFERENCE = 3
 #: where a user finds fixtures: an install carries none, the repository vendors one per method
 WHERE_FIXTURES_ARE = (
     "the vis-bench repository vendors one per method and backbone under "
@@ -43,20 +41,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _runner(args: argparse.Namespace):
-    """The parity function to run, or None for a method without a reference."""
+    """The parity function to run; an InputError for a method without a reference."""
     from vis_bench.api.registration import backbone_parity, get_method
 
     if args.backbone is not None:
         return backbone_parity(args.backbone).run
 
+    from vis_bench.errors import InputError
+
     plugin = get_method(args.method)
     reference = plugin.spec.parity
     if reference is None:
-        print(
+        raise InputError(
             f"method {plugin.name!r} has no reference implementation to check against "
-            f"({plugin.spec.reference or 'none declared'}); nothing was compared"
+            f"({plugin.spec.reference or 'none declared'}); nothing was compared: choose a "
+            "method whose `methods` entry declares parity",
+            field="--method",
         )
-        return None
     return reference.run
 
 
@@ -89,8 +90,6 @@ def run(args: argparse.Namespace) -> int:
 
     provenance = start_provenance()
     run_parity = _runner(args)
-    if run_parity is None:
-        return NO_REFERENCE
     fixture = _fixture(args)
     report = run_parity(fixture, args.out)
     print(report.format())

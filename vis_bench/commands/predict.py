@@ -153,7 +153,14 @@ def _schedule(args: argparse.Namespace, config: Any) -> dict[str, Any]:
         "device": args.device or sweep.device[0],
         "dtype": args.dtype or sweep.dtype[0],
     }
-    check_devices_available([chosen["device"]], config.source)
+    try:
+        check_devices_available([chosen["device"]], config.source)
+    except InputError as err:
+        if args.device is None:
+            raise
+        # the flag the user typed is at fault, not the config's field
+        advice = err.message.replace("--set sweep.device=[cpu]", "--device cpu")
+        raise InputError(advice, field="--device") from None
     return chosen
 
 

@@ -21,6 +21,7 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+from vis_bench import exit_codes
 from vis_bench.commands._options import add_override_argument
 
 NAME = "regress"
@@ -153,7 +154,7 @@ def _report(baseline, records: list[dict], args: argparse.Namespace, config) -> 
     for line in result.regressions:
         print(f"REGRESSION {line}")
     if result.regressions or result.missing:
-        return 1
+        return exit_codes.BAD_ANSWER
     for line in result.gains:
         print(f"GAIN {line}")
     if result.gains:

@@ -4,9 +4,10 @@ With no arguments `run_bench.py` runs configs/default.yaml: the embedded synthet
 every registered method, clip lengths {all, 10, 5}; it prints the comparison table and writes
 the leaderboard, tables, plots and the HTML report (report.html) next to the records.
 
-Exit codes: 0 every cell finished; 1 the sweep finished but some cell failed (the tables show
-which and why); 2 the config or a command-line value is wrong (nothing ran); 130 interrupted
-(re-running the same command resumes).
+Exit codes (docs/commands.md): 0 every cell finished; 1 the sweep finished but some cell failed
+(the tables show which and why); 2 the config or a command-line value is wrong (nothing ran), or
+a file could not be written (a full disk: the path named); 3 an internal error; 130 interrupted
+with Ctrl-C, 143 with SIGTERM (re-running the same command resumes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vis_bench import exit_codes
 from vis_bench.commands._options import add_override_argument
 
 NAME = "run"
@@ -21,7 +23,7 @@ HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)
 GROUP = "benchmark"
 
 #: a sweep that finished with failed cells (distinct from a config error, 2)
-CELLS_FAILED = 1
+CELLS_FAILED = exit_codes.BAD_ANSWER
 
 
 def default_config_path() -> Path:

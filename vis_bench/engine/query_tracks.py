@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from vis_bench.api.guide import see
 from vis_bench.api.linking import CarriedState, EmbeddingAssociation, VideoPredictions
 from vis_bench.api.output import TrackSummary
 from vis_bench.api.plugin import ClipResult
@@ -100,7 +101,8 @@ class QueryTrackLinker:
     def add_clip(self, frames: Sequence[int], result: ClipResult) -> None:
         """Link a clip covering `frames` (ascending video frame indices) into the slots."""
         frames = list(frames)
-        _check_query_tracks(result, len(frames))
+        carried = isinstance(self.association, CarriedState) and self.logit_sum is not None
+        _check_query_tracks(result, len(frames), self.logit_sum.shape[0] if carried else None)
         new = [i for i, frame in enumerate(frames) if frame > self.last_frame]
         self.state = result.state
         if not new:
@@ -199,8 +201,9 @@ def _narrowed(masks: torch.Tensor) -> torch.Tensor:
     return masks
 
 
-def _check_query_tracks(result: ClipResult, frames: int) -> None:
-    """A clip result of a query-track method must carry what linking reads."""
+def _check_query_tracks(result: ClipResult, frames: int, slots: int | None = None) -> None:
+    """A clip result of a query-track method must carry what linking reads, in the shapes it
+    reads them; under `CarriedState` (`slots`: the previous clip's count) the same slots."""
     missing = [
         name for name in ("frame_logits", "frame_embeddings") if getattr(result, name, None) is None
     ]
@@ -209,12 +212,32 @@ def _check_query_tracks(result: ClipResult, frames: int) -> None:
     if missing:
         raise ValueError(
             f"a method linked by query tracks must return {missing} in its ClipResult "
-            "(see vis_bench/api/linking.py)"
+            f"({see('query-track results')})"
         )
-    if result.frame_logits.shape[0] != frames or result.frame_embeddings.shape[0] != frames:
+    logits, embeddings = result.frame_logits, result.frame_embeddings
+    masks = result.mask_logits if result.mask_logits is not None else result.masks
+    if logits.dim() != 3 or embeddings.dim() != 3 or masks.dim() != 4:
         raise ValueError(
-            f"frame_logits / frame_embeddings cover {result.frame_logits.shape[0]} / "
-            f"{result.frame_embeddings.shape[0]} frames, the clip has {frames}"
+            f"frame_logits {list(logits.shape)}, frame_embeddings {list(embeddings.shape)} and "
+            f"masks {list(masks.shape)} must be [T, N, K+1], [T, N, C] and [N, T, h, w] "
+            f"({see('query-track results')})"
+        )
+    if logits.shape[0] != frames or embeddings.shape[0] != frames or masks.shape[1] != frames:
+        raise ValueError(
+            f"frame_logits / frame_embeddings / masks cover {logits.shape[0]} / "
+            f"{embeddings.shape[0]} / {masks.shape[1]} frames, the clip has {frames} "
+            f"({see('query-track results')})"
+        )
+    if not logits.shape[1] == embeddings.shape[1] == masks.shape[0]:
+        raise ValueError(
+            f"frame_logits, frame_embeddings and masks hold {logits.shape[1]}, "
+            f"{embeddings.shape[1]} and {masks.shape[0]} tracks: every track of the clip in "
+            f"each, in one order ({see('query-track results')})"
+        )
+    if slots is not None and logits.shape[1] != slots:
+        raise ValueError(
+            f"a CarriedState method returns every slot in a fixed order: this clip has "
+            f"{logits.shape[1]} tracks, the previous one {slots} ({see('query-track results')})"
         )
 
 

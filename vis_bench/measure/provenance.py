@@ -134,7 +134,8 @@ def start_provenance(command: Sequence[str] | None = None) -> dict[str, Any]:
     return {
         **code_state(),
         "vis_bench": installed_version(),
-        "command": shlex.join(argv),
+        # the program as called is a name, not an argument to quote (`python -m vis_bench`)
+        "command": " ".join([argv[0], *map(shlex.quote, argv[1:])]) if argv else "",
         "machine": {
             "cpu": cpu_model(),
             "cpu_count": os.cpu_count(),

@@ -78,9 +78,11 @@ def _reason(key: str, state: dict[str, Any]) -> tuple[str, str]:
             return "interrupted", f"{who} ended while running it (killed?)"
         return "not run", f"{who} ended before it (killed?)"
     if ended == "interrupted":
+        how = "terminated (SIGTERM)" if state.get("signal") == "terminated (SIGTERM)" else None
+        how = how or "interrupted (Ctrl-C)"
         if current:
-            return "interrupted", "the sweep was interrupted (Ctrl-C) while running it"
-        return "not run", "the sweep was interrupted (Ctrl-C) before it"
+            return "interrupted", f"the sweep was {how} while running it"
+        return "not run", f"the sweep was {how} before it"
     if ended == "stopped":
         error = state.get("error") or "an error"
         if current:

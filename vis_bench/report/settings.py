@@ -62,7 +62,7 @@ def _saved_config(folder: Path, digest: str) -> dict[str, Any] | None:
 
     try:
         data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError):  # a damaged copy: the record's own config
         return None
     return data if isinstance(data, dict) else None
 

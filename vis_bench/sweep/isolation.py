@@ -8,11 +8,17 @@ and never ran a model, so a worker starts in a fraction of a second); the parent
 receives a small summary over a pipe, scores and writes records.
 
 A worker that raises, exits, is killed by a signal or runs past `measure.cell_timeout_s` ends its
-cell as failed with the reason; the sweep goes on with the next cell.
+cell as failed with the reason; the sweep goes on with the next cell. A full disk is no failure
+of the cell (`stops_sweep`): the worker's OSError is raised again in the parent, the sweep
+stops with one line naming the file, and re-running it once there is room resumes. A worker interrupted with
+the sweep (Ctrl-C or SIGTERM reach the whole process group; SIGTERM is handled as Ctrl-C,
+vis_bench/signals.py) exits quietly with 130 or 143: the parent, interrupted too, stops the sweep,
+and nothing is sent down a pipe whose reader may be gone (no BrokenPipeError tracebacks).
 """
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import signal
@@ -23,6 +29,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from vis_bench.errors import VisBenchError
+from vis_bench.exit_codes import INTERRUPTED, TERMINATED
+from vis_bench.signals import interrupt_status, sigterm_as_interrupt
 from vis_bench.sweep.oom_kills import oom_kill_count, sigkill_cause
 from vis_bench.sweep.worker import predict_cell
 
@@ -38,6 +46,13 @@ PRELOAD = [
 ]
 #: seconds between checks of a silent worker (progress messages wake the parent earlier)
 POLL_S = 0.5
+#: errors of the machine, not of a cell: every later cell would fail the same way
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def stops_sweep(err: BaseException) -> bool:
+    """Whether `err` stops the sweep instead of failing its cell (a full disk)."""
+    return isinstance(err, OSError) and err.errno in MACHINE_ERRNOS
 
 
 class CellFailed(VisBenchError):
@@ -67,12 +82,23 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def _worker_main(target: Callable[..., Any], job: Any, conn: Connection) -> None:
     """Entry point of a worker process: run `target(job)` (a cell's accuracy pass or one of its
-    timed rounds), report progress, the outcome or the error."""
+    timed rounds), report progress, the outcome or the error; interrupted, exit quietly."""
     try:
-        outcome = target(job, progress=lambda n: conn.send(("progress", n)))
-        conn.send(("done", outcome))
-    except BaseException as err:  # everything goes back to the parent as text
-        conn.send(("error", one_line(err), traceback.format_exc(limit=12)))
+        with sigterm_as_interrupt():
+            try:
+                outcome = target(job, progress=lambda n: conn.send(("progress", n)))
+                message: tuple = ("done", outcome)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as err:  # everything else goes back to the parent as text
+                message = ("error", one_line(err), traceback.format_exc(limit=12))
+                if stops_sweep(err):
+                    message = ("stop", err.errno, err.strerror, err.filename)
+            conn.send(message)
+    except KeyboardInterrupt as err:
+        raise SystemExit(interrupt_status(err)) from None  # multiprocessing prints no traceback
+    except (BrokenPipeError, ConnectionResetError):
+        raise SystemExit(1) from None  # the parent is gone: nobody to report to
     finally:
         conn.close()
 
@@ -95,6 +121,9 @@ def describe_exit(
         if number == signal.SIGKILL:
             return sigkill_cause(oom_before, oom_after)
         return f"crashed (killed by signal {number}, {name})"
+    if exitcode in (INTERRUPTED, TERMINATED):
+        how = "SIGTERM" if exitcode == TERMINATED else "SIGINT"
+        return f"interrupted ({how}, exit code {exitcode}) before reporting a result"
     return f"the worker exited with code {exitcode} before reporting a result"
 
 
@@ -150,6 +179,8 @@ def _wait(
                 continue
             if kind == "done":
                 return message[1]
+            if kind == "stop":
+                raise OSError(*message[1:])
             raise CellFailed(message[1], message[2])
         if deadline is not None and time.monotonic() >= deadline:
             process.kill()
@@ -169,6 +200,8 @@ def run_in_process(
     except KeyboardInterrupt:
         raise
     except Exception as err:
+        if stops_sweep(err):
+            raise
         raise CellFailed(one_line(err), traceback.format_exc(limit=12)) from err
 
 

@@ -28,9 +28,17 @@ from vis_bench.errors import InputError
 from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
 from vis_bench.records import CellRecord
-from vis_bench.report.records import append_record, finished_keys, read_records
+from vis_bench.report.records import append_record, finished_keys, read_records, repair_records
+from vis_bench.signals import interrupt_name
 from vis_bench.sweep.cells import Cell, expand_cells
-from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
+from vis_bench.sweep.isolation import (
+    CellFailed,
+    one_line,
+    preload,
+    run_in_process,
+    run_isolated,
+    stops_sweep,
+)
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping, unchecked_warning
 from vis_bench.sweep.methods import MethodEntry, resolve_methods, shipped_note
 from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
@@ -177,20 +185,30 @@ def run_sweep(
     if not ctx.is_main:
         return _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
     with locked_run_dir(run_dir, log) as holder:
+        repair_records(run_dir, log)  # a damaged line goes aside before anything is appended
         claim_run_dir(run_dir, source.identity, source.dataset_id)
         save_config(run_dir, config)
         update_index(run_dir, cells, source.dataset_id)
-        start_sweep_state(run_dir, cells, source.dataset_id, holder)
         try:
+            start_sweep_state(run_dir, cells, source.dataset_id, holder)
             written = _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
-        except KeyboardInterrupt:
-            update_sweep_state(run_dir, state="interrupted")
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (vis_bench/signals.py)
+            _end_state(run_dir, state="interrupted", signal=interrupt_name(err))
             raise
         except BaseException as err:
-            update_sweep_state(run_dir, state="stopped", error=one_line(err))
+            _end_state(run_dir, state="stopped", error=one_line(err))
             raise
         update_sweep_state(run_dir, state="finished", current=None)
         return written
+
+
+def _end_state(run_dir: Path, **changes: Any) -> None:
+    """run.json's `sweep` says how the sweep ended, if the disk lets it: on a full disk the
+    error that stopped the sweep is the one to report, not this write's."""
+    try:
+        update_sweep_state(run_dir, **changes)
+    except OSError:
+        pass
 
 
 def _warn_random_weights(methods: list[MethodEntry], log: Callable[[str], None]) -> None:
@@ -428,6 +446,8 @@ def _run_cell(
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
+        if stops_sweep(err):  # a full disk: no failure of the cell, the sweep stops
+            raise
         return make_record(cell, info, started, notes, error=one_line(err)).to_json(), {}
     record = make_record(cell, info, started, notes, outcome, score)
     timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)

@@ -20,6 +20,7 @@ the difference and the way out (another --run-dir).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,8 @@ INDEX_FILE = "index.json"
 def claim_run_dir(run_dir: Path, identity: dict[str, Any], dataset_id: str) -> None:
     """Make `run_dir` this dataset's folder, or refuse when it holds another dataset's records."""
     run_file = run_dir / RUN_FILE
-    if run_file.is_file():
-        stored = json.loads(run_file.read_text())
+    stored = _read_object(run_file)
+    if stored:
         if stored.get("dataset_id") != dataset_id:
             _refuse(run_dir, stored.get("dataset", {}), identity)
         return
@@ -59,9 +60,28 @@ def claim_run_dir(run_dir: Path, identity: dict[str, Any], dataset_id: str) -> N
     write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
+def _read_object(path: Path) -> dict[str, Any]:
+    """A JSON object file of the run folder; {} where there is none, and where it is damaged
+    (not a JSON object: a hand edit, a disk error), with a warning: the sweep writes it anew,
+    and the records alone still keep another dataset's run out (`claim_run_dir`)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        print(
+            f"warning: {path} is damaged (no JSON object); this sweep writes it anew",
+            file=sys.stderr,
+        )
+        return {}
+    return data
+
+
 def _update_run_file(run_dir: Path, update: Callable[[dict[str, Any]], None]) -> None:
     run_file = run_dir / RUN_FILE
-    payload = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    payload = _read_object(run_file)
     update(payload)
     write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
@@ -123,7 +143,7 @@ def cell_dir(run_dir: Path, cell: Cell, dataset_id: str) -> Path:
 def update_index(run_dir: Path, cells: list[Cell], dataset_id: str) -> None:
     """cells/index.json: every cell's key, label, folder and identity (a folder's name is short)."""
     path = run_dir / CELLS_DIR / INDEX_FILE
-    index = json.loads(path.read_text()) if path.is_file() else {}
+    index = _read_object(path)
     for cell in cells:
         index[cell.key(dataset_id)] = {
             "label": cell.label(),

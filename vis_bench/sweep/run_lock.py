@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from vis_bench.atomic import naming
 from vis_bench.errors import InputError
 
 LOCK_FILE = "sweep.lock"
@@ -78,10 +79,11 @@ def locked_run_dir(
             "host": socket.gethostname(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, json.dumps(holder).encode())
-        os.fsync(fd)
+        with naming(path):
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(holder).encode())
+            os.fsync(fd)
         yield holder
     finally:
         os.ftruncate(fd, 0)  # this process ends the sweep itself: nothing to take over
