@@ -180,3 +180,13 @@ def test_intersections_take_zero_length_runs_anywhere():
     got = bulk_rle.intersections(decoded, a_rows, decoded, b_rows)
     want = [int((masks[i] & masks[j]).sum()) for i, j in zip(a_rows, b_rows, strict=True)]
     assert got.tolist() == want
+
+
+def test_no_mask_decodes_to_nothing_from_a_list_or_a_text():
+    """An empty selection (a results file whose only mask the kernel refused) gives empty
+    arrays, not the kernel's one-byte buffers read as masks."""
+    nothing = np.zeros(0, dtype=np.int64)
+    for decoded in (bulk_rle.decode([]), bulk_rle.decode_text(b"[]", nothing, nothing, nothing)):
+        assert decoded is not None
+        assert len(decoded.counts) == 0 and decoded.offsets.tolist() == [0]
+        assert len(decoded.area) == 0

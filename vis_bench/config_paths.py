@@ -5,10 +5,10 @@ A relative path in a config file (a checkpoint, an annotation file, a frame fold
 to that file's folder, so one config means the same files from any working directory. A path
 given on the command line (`--set`, `--checkpoint`) is relative to the working directory, as a
 shell user expects. A checkpoint found in neither place may be one of the weights vis-bench
-ships, named by its bare file name (`seqformer_tiny.pth`): that fallback is said on the console
+ships, named by its bare file name (`NAME_tiny.pth`): that fallback is said on the console
 and recorded with the file's sha256, so two machines that took different files under one name
 are told apart. A path with a folder takes the shipped file only where the repository's own
-layout is meant: in a shipped config (which writes `results/checkpoints/seqformer_tiny.pth`) or on
+layout is meant: in a shipped config (which writes `results/checkpoints/NAME_tiny.pth`) or on
 the command line. Any other path that is not found is an error naming the place it was looked
 for, and the fix.
 """
@@ -85,7 +85,7 @@ def config_relative(value: str, field: str, source: str, origins: dict[str, Orig
 
 def shipped_checkpoint(value: str, repository_paths: bool = True) -> Path | None:
     """The shipped weights `value` names by their bare file name, or (`repository_paths`) by
-    their path in the repository; None for any other path (`my_models/seqformer_tiny.pth` is
+    their path in the repository; None for any other path (`my_models/NAME_tiny.pth` is
     never taken for a shipped file)."""
     from vis_bench.shipped import shipped_path
 

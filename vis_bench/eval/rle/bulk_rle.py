@@ -55,8 +55,7 @@ def decode(segs: list[dict], keep: np.ndarray | None = None) -> DecodedMasks | N
     if not available():
         return None
     if len(segs) == 0:
-        none = np.zeros(0, dtype=np.int64)
-        return DecodedMasks(np.zeros(0, np.uint32), np.zeros(1, np.int64), none, none, np.zeros(0))
+        return _no_masks()
     if keep is not None:
         keep = np.ascontiguousarray(keep, dtype=bool)
     decoded = _rle_kernel.decode(
@@ -79,6 +78,8 @@ def decode_text(
     if not available():
         return None
     n = len(starts)
+    if n == 0:
+        return _no_masks()
     if keep is not None:
         keep = np.ascontiguousarray(keep, dtype=bool)
     decoded = _rle_kernel.decode_text(
@@ -89,6 +90,12 @@ def decode_text(
         None if keep is None else keep.view(np.uint8),
     )
     return _decoded_masks(decoded, n, keep)
+
+
+def _no_masks() -> DecodedMasks:
+    """What decoding no mask gives (the kernel's buffers of no element are not empty)."""
+    none = np.zeros(0, dtype=np.int64)
+    return DecodedMasks(np.zeros(0, np.uint32), np.zeros(1, np.int64), none, none, np.zeros(0))
 
 
 def _decoded_masks(decoded: Any, n: int, keep: np.ndarray | None) -> DecodedMasks | None:
