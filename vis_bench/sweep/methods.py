@@ -19,6 +19,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from vis_bench.api.checkpoints import foreign_contents
 from vis_bench.api.options import options_dict
 from vis_bench.api.registration import get_method
 from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
@@ -79,7 +80,7 @@ def plugin_reference(name: str) -> str:
 def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict[str, Any]]:
     """The checkpoint's resolved path and (project format) the options stored in it."""
     path = resolve_checkpoint(entry.checkpoint)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(
             f"checkpoint not found at {entry.checkpoint}: give the path of a downloaded or "
             "trained checkpoint (or remove the key for random weights)",
@@ -87,9 +88,11 @@ def _checkpoint(entry: MethodConfig, where: str, source: str) -> tuple[str, dict
             field=f"{where}.checkpoint",
         )
     try:
-        contents = open_checkpoint(path)
+        contents = foreign_contents(get_method(entry.name), open_checkpoint(path))
     except CheckpointError as err:
         raise InputError(str(err), path=source, field=f"{where}.checkpoint") from err
+    if contents.converted_from:  # another library's layout: the options its files carry
+        return str(path), dict(contents.config)
     if contents.format == PROJECT_FORMAT:
         if contents.method not in (None, entry.name):
             raise InputError(
