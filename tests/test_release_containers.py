@@ -504,3 +504,55 @@ def test_every_released_file_has_an_address_that_downloads_it():
                 assert "/resolve/" in url, variant.name
             checked += 1
     assert checked > 20
+
+
+def test_numpy_arrays_in_a_torch_file_under_numpy_1_names_load(golden_dir, tmp_path):
+    """A detectron2 conversion saved with torch.save under numpy 1: its arrays name
+    `numpy.core.multiarray._reconstruct`, which numpy 2 calls `numpy._core...`."""
+    import types
+
+    from tests.helpers.release_files import _Numpy1Pickler
+
+    state = original_state(golden_dir, "minvis")
+    numpy_state = {k: v.numpy() for k, v in state.items()}
+    pickler = types.SimpleNamespace(Pickler=_Numpy1Pickler, __name__="pickle")
+    torch.save({"model": numpy_state}, tmp_path / "numpy1.pth", pickle_module=pickler)
+    raw = (tmp_path / "numpy1.pth").read_bytes()
+    assert b"numpy.core.multiarray" in raw and b"numpy._core" not in raw
+    contents = open_checkpoint(tmp_path / "numpy1.pth")
+    assert contents.container == "torch.save zip"
+    assert all(torch.equal(contents.state_dict[k], v) for k, v in state.items())
+
+
+def test_big_endian_and_read_only_arrays_become_tensors(tmp_path):
+    import numpy as np
+
+    weights = {"a": np.arange(4, dtype=">f4"), "b": np.frombuffer(b"\0" * 8, dtype="<f4")}
+    path = tmp_path / "model_final.pkl"
+    path.write_bytes(pickle.dumps({"model": weights, "__author__": "x"}, protocol=5))
+    contents = open_checkpoint(path)
+    assert contents.state_dict["a"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert contents.state_dict["b"].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_a_python_2_era_pickle_is_read_and_its_globals_checked(tmp_path, protocol):
+    import numpy as np
+
+    path = tmp_path / "model_final.pkl"
+    path.write_bytes(pickle.dumps({"model": {"w": np.ones(3, np.float32)}}, protocol=protocol))
+    assert open_checkpoint(path).state_dict["w"].tolist() == [1.0, 1.0, 1.0]
+    path.write_bytes(pickle.dumps({"x": _Runs(tmp_path / "ran")}, protocol=protocol))
+    with pytest.raises(CheckpointError, match="system"):
+        open_checkpoint(path)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_dinov3_file_in_the_authors_layout_is_not_supported_yet(golden_dir, tmp_path):
+    state = original_state(golden_dir, "videomt")
+    del state["backbone.encoder.backbone.pos_embed"]
+    state["backbone.encoder.backbone.rope.periods"] = torch.ones(8)
+    torch.save({"model": state}, tmp_path / "yt_2019_vit_small_dinov3.pth")
+    plugin = get_method("videomt").build({"backbone": "vit_s"})
+    with pytest.raises(CheckpointError, match="DINOv3.*not supported yet.*rope.periods"):
+        plugin.load_checkpoint(str(tmp_path / "yt_2019_vit_small_dinov3.pth"))

@@ -156,8 +156,7 @@ def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContent
     if bad:
         raise CheckpointError(f"non-tensor entries in the state dict: {bad[:5]}", path=path)
     state_dict = {
-        str(k): torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
-        for k, v in weights.items()
+        str(k): _tensor_of(v) if isinstance(v, np.ndarray) else v for k, v in weights.items()
     }
     versions = _versions(weights)
     notes = _training_parts(obj) if fmt == RELEASE_FORMAT else []
@@ -267,6 +266,17 @@ def _merge_base(contents: CheckpointContents, base: Any, depth: int) -> None:
     merged.update(contents.state_dict)
     contents.state_dict = merged
     contents.bases = [str(base_path), *below.bases]
+
+
+def _tensor_of(array: np.ndarray) -> torch.Tensor:
+    """A numpy array as a tensor: native byte order, contiguous, writable (a protocol 5 pickle's
+    arrays view read-only bytes)."""
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array)
 
 
 def _is_array(value: Any) -> bool:

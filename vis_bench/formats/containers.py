@@ -107,7 +107,7 @@ def read_container(path: str | Path, mmap: bool = False) -> RawFile:
     head = _head(path, 16)
     if head.startswith(b"PK\x03\x04"):
         return RawFile(_torch_load(path, mmap), TORCH_ZIP, path)
-    if head.startswith(b"\x80"):
+    if head.startswith(b"\x80") or _looks_like_text_pickle(path, head):
         return _read_pickle(path)
     if _looks_like_safetensors(head):
         return _read_safetensors(path, _neighbour_config(path))
@@ -116,6 +116,16 @@ def read_container(path: str | Path, mmap: bool = False) -> RawFile:
         "model-zoo .pkl nor a .safetensors file; give the .pth/.pkl/.safetensors file of a "
         "trained or released model"
     )
+
+
+def _looks_like_text_pickle(path: Path, head: bytes) -> bool:
+    """A pickle of protocol 0 or 1 (Python 2's default): no header, a first opcode that starts
+    a dict, list, tuple or global, and the STOP opcode last."""
+    if not head[:1] or head[:1] not in b"(}]c":
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) == b"."
 
 
 def _head(path: Path, size: int) -> bytes:
