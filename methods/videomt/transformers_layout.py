@@ -60,8 +60,9 @@ HF_PATTERNS = (
 )
 POSITION = "embeddings.position_embeddings.weight"
 QKV = re.compile(r"^layers\.(\d+)\.attention\.q_proj\.(weight|bias)$")
-#: what only Transformers' model holds (no inference reads it)
-DROPPED = ("embeddings.mask_token",)
+#: what only Transformers' model holds: the masked-modelling token no inference reads, and the
+#: patch indices its embedding looks the position table up with (where a file stores them)
+DROPPED = ("embeddings.mask_token", "embeddings.position_ids")
 #: key parts that show a DINOv3 backbone (RoPE, SwiGLU, timm EVA's layer scale and q/v biases)
 DINOV3_SIGNS = re.compile(r"rope|gate_proj|fc1_g|\.gamma_[12]$|\.[qkv]_bias$|storage_tokens")
 #: the ViT this project builds has DINOv2's 4 registers and an MLP 4x as wide
@@ -107,7 +108,7 @@ def convert(contents: CheckpointContents) -> CheckpointContents | None:
     note = (
         "converted from Hugging Face Transformers' VideomtForUniversalSegmentation layout: "
         "q/k/v rows concatenated, the position table given its batch dimension"
-        + (f", {', '.join(dropped)} dropped (no inference reads it)" if dropped else "")
+        + (f", {', '.join(dropped)} dropped (no inference reads them)" if dropped else "")
         + ("; options from config.json" if contents.hf_config else "; no config.json beside it")
     )
     return replace(
@@ -170,6 +171,11 @@ def options_from_config(
         )
     heads = int(config["num_attention_heads"])
     registers = int(config.get("num_register_tokens", REGISTERS))
+    if config.get("use_swiglu_ffn"):
+        raise CheckpointError(
+            "config.json sets use_swiglu_ffn: vis-bench's VidEoMT ViT has DINOv2's GELU MLP",
+            path=path,
+        )
     if registers != REGISTERS or float(config.get("mlp_ratio", MLP_RATIO)) != MLP_RATIO:
         raise CheckpointError(
             f"config.json gives {registers} register tokens and an MLP ratio of "

@@ -174,7 +174,7 @@ def transformers_videomt_state(state: dict[str, torch.Tensor]) -> dict[str, torc
         else:
             raise KeyError(f"no Transformers name for {key}")
     width = state[_VIT + "cls_token"].shape[-1]
-    out["embeddings.mask_token"] = torch.zeros(1, width)
+    out["embeddings.mask_token"] = torch.zeros(1, 1, width)
     return out
 
 
