@@ -262,17 +262,24 @@ def test_the_old_pixel_decoder_layout_is_moved_under_its_prefix(golden_dir, tmp_
     assert all(torch.equal(own[k], v) for k, v in state.items())
 
 
-def test_a_current_file_keeps_its_layout(golden_dir, tmp_path):
-    """A file whose `_metadata` says version 2 is not renamed."""
+@pytest.mark.parametrize(("version", "renamed"), [(1, True), (2, False)])
+def test_the_file_metadata_version_decides_the_renames(golden_dir, tmp_path, version, renamed):
+    """As MaskFormerHead's loading: the old layout is moved only for a `sem_seg_head` whose
+    `_metadata` version is below 2; a version-2 file is taken as it is."""
     from collections import OrderedDict
 
-    state = OrderedDict(original_state(golden_dir, "mask2former-vis"))
-    state["sem_seg_head.extra.weight"] = torch.zeros(1)
-    state._metadata = {"sem_seg_head": {"version": 2}, "sem_seg_head.predictor": {"version": 2}}
-    torch.save({"model": state}, tmp_path / "v2.pth")
+    state = original_state(golden_dir, "mask2former-vis")
+    old = OrderedDict(
+        (k.replace("sem_seg_head.pixel_decoder.", "sem_seg_head."), v) for k, v in state.items()
+    )
+    old._metadata = {"sem_seg_head": {"version": version}}
+    torch.save({"model": old}, tmp_path / "model.pth")
     plugin = get_method("mask2former-vis").build({"backbone": None, **_m2f_options(golden_dir)})
-    with pytest.raises(CheckpointError, match="sem_seg_head.extra.weight"):
-        plugin.load_checkpoint(str(tmp_path / "v2.pth"))
+    if renamed:
+        assert plugin.load_checkpoint(str(tmp_path / "model.pth")).renamed
+    else:
+        with pytest.raises(CheckpointError, match=r"unexpected in the file: sem_seg_head\.(?!pi)"):
+            plugin.load_checkpoint(str(tmp_path / "model.pth"))
 
 
 # -- VidEoMT from Hugging Face Transformers ------------------------------------------------------
