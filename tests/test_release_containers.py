@@ -563,3 +563,14 @@ def test_a_dinov3_file_in_the_authors_layout_is_not_supported_yet(golden_dir, tm
     plugin = get_method("videomt").build({"backbone": "vit_s"})
     with pytest.raises(CheckpointError, match="DINOv3.*not supported yet.*rope.periods"):
         plugin.load_checkpoint(str(tmp_path / "yt_2019_vit_small_dinov3.pth"))
+
+
+def test_a_parity_fixture_may_hold_its_weights_in_any_container(golden_dir, tmp_path):
+    """`parity --fixture DIR` reads state_dict.pt through the same reader: a model-zoo pickle
+    of the authors' weights passes as the torch file does."""
+    state = original_state(golden_dir, "minvis")
+    fixture = tmp_path / "fixture"
+    shutil.copytree(golden_dir / "minvis/public", fixture)
+    (fixture / "state_dict.pt").chmod(0o644)
+    write_model_zoo_pickle(state, fixture / "state_dict.pt", 2)
+    assert main(["parity", "--method", "minvis", "--fixture", str(fixture)]) == 0
