@@ -233,7 +233,8 @@ def compare_and_load(
     loadable = {
         k: v for k, v in weights.items() if k not in own or tuple(v.shape) == tuple(own[k].shape)
     }
-    loadable, report.cast = _cast_to_model(loadable, own)
+    # a meta-device comparison (`assign`) only counts the casts: no copy of the file's tensors
+    loadable, report.cast = _cast_to_model(loadable, own, convert=not assign)
     result = model.load_state_dict(loadable, strict=False, assign=assign)
     misshaped = {m.split(" ", 1)[0] for m in report.mismatched}
     fixed = [re.compile(p) for p in constants]
@@ -247,7 +248,7 @@ def compare_and_load(
 
 
 def _cast_to_model(
-    weights: dict[str, torch.Tensor], own: Mapping[str, torch.Tensor]
+    weights: dict[str, torch.Tensor], own: Mapping[str, torch.Tensor], convert: bool = True
 ) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Floating tensors in the dtype of the model's tensor they fill; "a -> b: N tensors"."""
     counts: dict[tuple[str, str], int] = {}
@@ -262,7 +263,7 @@ def _cast_to_model(
         ):
             pair = (_dtype_name(value.dtype), _dtype_name(target.dtype))
             counts[pair] = counts.get(pair, 0) + 1
-            value = value.to(target.dtype)
+            value = value.to(target.dtype) if convert else value
         out[key] = value
     return out, [f"{a} -> {b}: {n} tensor(s)" for (a, b), n in sorted(counts.items())]
 
