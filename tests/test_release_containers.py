@@ -574,3 +574,35 @@ def test_a_parity_fixture_may_hold_its_weights_in_any_container(golden_dir, tmp_
     (fixture / "state_dict.pt").chmod(0o644)
     write_model_zoo_pickle(state, fixture / "state_dict.pt", 2)
     assert main(["parity", "--method", "minvis", "--fixture", str(fixture)]) == 0
+
+
+def test_a_sharded_or_older_transformers_folder_loads_the_same(golden_dir, tmp_path):
+    """Weights split over shards (model.safetensors.index.json) or in an older folder's
+    pytorch_model.bin read as the single file does."""
+    from safetensors.torch import load_file, save_file
+
+    folder = write_transformers_videomt(
+        original_state(golden_dir, "videomt"), tmp_path / "hf", _videomt_config(golden_dir)
+    )
+    tensors = load_file(str(folder / "model.safetensors"))
+    keys = sorted(tensors)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "config.json").write_text((folder / "config.json").read_text())
+    weight_map = {}
+    for index, part in enumerate((keys[: len(keys) // 2], keys[len(keys) // 2 :])):
+        name = f"model-0000{index + 1}-of-00002.safetensors"
+        save_file({k: tensors[k] for k in part}, str(shards / name))
+        weight_map.update(dict.fromkeys(part, name))
+    (shards / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / "config.json").write_text((folder / "config.json").read_text())
+    torch.save(tensors, older / "pytorch_model.bin")
+    plugin = get_method("videomt")
+    single = plugin.foreign_checkpoint(open_checkpoint(folder))
+    for other in (shards, older):
+        contents = plugin.foreign_checkpoint(open_checkpoint(other))
+        assert contents is not None and contents.config == single.config
+        assert contents.state_dict.keys() == single.state_dict.keys()
+        assert all(torch.equal(contents.state_dict[k], v) for k, v in single.state_dict.items())

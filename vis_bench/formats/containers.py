@@ -35,6 +35,8 @@ SAFETENSORS = "safetensors"
 #: the file names a Hugging Face model folder holds its weights and options under
 HF_WEIGHTS = "model.safetensors"
 HF_CONFIG = "config.json"
+HF_INDEX = "model.safetensors.index.json"
+HF_LEGACY_WEIGHTS = "pytorch_model.bin"
 #: what a legacy torch.save file pickles first (torch/serialization.py MAGIC_NUMBER)
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 #: a safetensors header larger than this is not one (the format's own limit is 100 MB)
@@ -134,18 +136,43 @@ def _head(path: Path, size: int) -> bytes:
 
 
 def _read_hf_folder(path: Path) -> RawFile:
+    """A Hugging Face model folder: model.safetensors, its shards (with their index), or an
+    older folder's pytorch_model.bin, beside config.json."""
+    config = _neighbour_config(path / HF_CONFIG)
     weights = path / HF_WEIGHTS
-    if not weights.is_file():
-        raise ContainerError(
-            f"is a folder, not a checkpoint file: give the file (or a Hugging Face model "
-            f"folder, which holds {HF_WEIGHTS} and {HF_CONFIG})"
-        )
-    return _read_safetensors(weights, _neighbour_config(weights))
+    if weights.is_file():
+        return _read_safetensors(weights, config)
+    index = path / HF_INDEX
+    if index.is_file():
+        return _read_shards(index, config)
+    legacy = path / HF_LEGACY_WEIGHTS
+    if legacy.is_file():
+        return RawFile(_torch_load(legacy, True), TORCH_ZIP, legacy, config)
+    raise ContainerError(
+        f"is a folder, not a checkpoint file: give the file (or a Hugging Face model "
+        f"folder, which holds {HF_WEIGHTS} and {HF_CONFIG})"
+    )
+
+
+def _read_shards(index: Path, config: dict[str, Any] | None) -> RawFile:
+    """Weights split over several safetensors files, as model.safetensors.index.json maps."""
+    try:
+        weight_map = json.loads(index.read_text())["weight_map"]
+        files = sorted({str(name) for name in weight_map.values()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ContainerError(f"{index} is not a safetensors index: {err}") from err
+    tensors: dict[str, Any] = {}
+    for name in files:
+        shard = index.parent / name
+        if Path(name).name != name or not shard.is_file():
+            raise ContainerError(f"{index} names the shard {name!r}, which is not beside it")
+        tensors.update(_read_safetensors(shard, config).obj)
+    return RawFile(tensors, SAFETENSORS, index, config)
 
 
 def _neighbour_config(weights: Path) -> dict[str, Any] | None:
     """The config.json beside a safetensors file (a Hugging Face folder), None without one."""
-    config = weights.parent / HF_CONFIG
+    config = weights if weights.name == HF_CONFIG else weights.parent / HF_CONFIG
     if not config.is_file():
         return None
     try:
