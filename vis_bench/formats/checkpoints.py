@@ -35,7 +35,12 @@ import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
-from vis_bench.formats.containers import ContainerError, RawFile, read_container
+from vis_bench.formats.containers import (
+    HF_WEIGHT_FILES,
+    ContainerError,
+    RawFile,
+    read_container,
+)
 from vis_bench.hashing import file_sha256
 from vis_bench.shipped import resolve as resolve_shipped
 
@@ -101,8 +106,13 @@ def checkpoint_fingerprint(path: str | Path | None) -> str | None:
     taken for a finished cell when a sweep resumes."""
     if path is None:
         return None
+    resolved = resolve_checkpoint(path)
+    if resolved.is_dir():  # a Hugging Face folder: its weights file
+        resolved = next(
+            (resolved / n for n in HF_WEIGHT_FILES if (resolved / n).is_file()), resolved
+        )
     try:
-        stat = resolve_checkpoint(path).stat()
+        stat = resolved.stat()
     except OSError:
         return None  # missing: the config check reports it
     return f"{stat.st_size}:{stat.st_mtime_ns}"

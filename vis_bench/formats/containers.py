@@ -37,6 +37,8 @@ HF_WEIGHTS = "model.safetensors"
 HF_CONFIG = "config.json"
 HF_INDEX = "model.safetensors.index.json"
 HF_LEGACY_WEIGHTS = "pytorch_model.bin"
+#: what a Hugging Face folder's weights are read from, in the order tried
+HF_WEIGHT_FILES = (HF_WEIGHTS, HF_INDEX, HF_LEGACY_WEIGHTS)
 #: what a legacy torch.save file pickles first (torch/serialization.py MAGIC_NUMBER)
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 #: a safetensors header larger than this is not one (the format's own limit is 100 MB)
