@@ -34,6 +34,15 @@ class KeyRename:
     #: where the authors' code does it (file and function)
     source: str = ""
 
+    def describe(self) -> str:
+        """One line for `methods`: the rename and when it applies."""
+        when = (
+            f" (files whose {self.module} has no version or one below {self.below_version})"
+            if self.below_version is not None
+            else ""
+        )
+        return f"{self.pattern} -> {self.replacement}{when}"
+
     def applies(self, versions: Mapping[str, int] | None) -> bool:
         """Whether the file's `_metadata` versions call for this rename."""
         if self.below_version is None:

@@ -102,9 +102,7 @@ class MethodSpec:
             ),
             "checkpoint formats": list(self.checkpoint_formats),
             "ignored checkpoint keys": list(self.ignored_checkpoint_keys),
-            "checkpoint renames": [
-                f"{r.pattern} -> {r.replacement}" for r in self.checkpoint_renames
-            ],
+            "checkpoint renames": [r.describe() for r in self.checkpoint_renames],
             "constants filled when absent": list(self.checkpoint_constants),
             "linking": self.linking.name,
             "training": "yes" if self.training else "no",
