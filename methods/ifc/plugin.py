@@ -149,6 +149,7 @@ class IFCPlugin(RecordsFastPaths, MethodPlugin):
         timing_protocol=AUTHORS_TIMING,
         backbones=BACKBONES,
         variants=VARIANTS,
+        checkpoint_constants=(r"^criterion\.empty_weight$",),
     )
     # the encoder's memory tokens communicate across frames: what comes before it is per
     # frame (the backbone, res5's projection and position encoding, the mask head's laterals)

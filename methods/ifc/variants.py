@@ -50,7 +50,7 @@ VARIANTS = (
         resolution=360,
         max_size=1333,
         release_file="IFC R-50 model (Google Drive)",
-        url="https://drive.google.com/file/d/1dwkg91omYLmcIA7ze6MZdZj4H5mWT5Fv/view",
+        url="https://drive.google.com/uc?export=download&id=1dwkg91omYLmcIA7ze6MZdZj4H5mWT5Fv",
         licence=LICENCE,
         training_data=TRAINING,
         published=(
@@ -82,7 +82,7 @@ VARIANTS = (
         resolution=360,
         max_size=1333,
         release_file="IFC R-101 model (Google Drive)",
-        url="https://drive.google.com/file/d/1s2GnnpDqYIcP-_wX1Rm5vO3VnrfotaCv/view",
+        url="https://drive.google.com/uc?export=download&id=1s2GnnpDqYIcP-_wX1Rm5vO3VnrfotaCv",
         licence=LICENCE,
         training_data=TRAINING,
         published=(

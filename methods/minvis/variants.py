@@ -25,7 +25,7 @@ LICENCE = Licence(
     weights="CC-BY-NC-SA-4.0",
     source=f"{REPOSITORY} LICENSE and README.md 'License'",
 )
-HUB = "https://huggingface.co/deahuang/MinVIS-Model-Zoo/blob/main"
+HUB = "https://huggingface.co/deahuang/MinVIS-Model-Zoo/resolve/main"
 #: backbone -> (options, test size, label in the model zoo, file stem, config stem, GPUs)
 BACKBONES = {
     "r50": ({"backbone": "resnet50", "num_queries": 100}, 360, "R50", "R50", "R50", 8),

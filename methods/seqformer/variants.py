@@ -26,7 +26,8 @@ GPU = "NVIDIA Tesla V100 (training; the README gives no inference GPU)"
 
 
 def _drive(file_id: str) -> str:
-    return f"https://drive.google.com/file/d/{file_id}/view"
+    """Google Drive's download address of a file (its `/view` page is HTML)."""
+    return f"https://drive.google.com/uc?export=download&id={file_id}"
 
 
 def _readme(table: str, metrics: tuple[float, ...], result_id: str, **extra) -> PublishedResult:

@@ -25,10 +25,11 @@ from vis_bench.api import (
     Preprocessing,
     register_method,
 )
-from vis_bench.api.checkpoints import LoadReport
+from vis_bench.api.checkpoints import CheckpointContents, LoadReport
 from vis_bench.api.parity import ParityReference
 from vis_bench.methods.common.vit import VIT_SIZES
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
+from vis_bench.methods.videomt import transformers_layout
 from vis_bench.methods.videomt.inference import (
     CarriedQueries,
     FrameTokens,
@@ -78,6 +79,7 @@ class VidEoMTPlugin(MethodPlugin):
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
         training=TRAINING_RECIPE,
+        checkpoint_constants=(r"^criterion\.empty_weight$",),
     )
     #: the ViT blocks before the queries join see one frame each
     per_frame_stages = ("vit_blocks_before_queries",)
@@ -107,6 +109,12 @@ class VidEoMTPlugin(MethodPlugin):
     def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
         options = checkpoint_options(state_dict)
         return [f"{name}: {value}" for name, value in options.items()]
+
+    @classmethod
+    def foreign_checkpoint(cls, contents: CheckpointContents) -> CheckpointContents | None:
+        """A Hugging Face Transformers VidEoMT file converted to the authors' keys with its
+        options from config.json; a DINOv3 file refused (transformers_layout.py)."""
+        return transformers_layout.convert(contents)
 
     def infer_clip(
         self, frames: torch.Tensor, state: CarriedQueries | None = None, seen: int = 0

@@ -84,7 +84,13 @@ CAPABILITIES = (
     Capability(
         "checkpoint helpers",
         "vis_bench.api.checkpoints",
-        lambda p: _implements(p, "checkpoint_tensors", "checkpoint_options", "describe_checkpoint"),
+        lambda p: _implements(
+            p,
+            "checkpoint_tensors",
+            "checkpoint_options",
+            "describe_checkpoint",
+            "foreign_checkpoint",
+        ),
     ),
     Capability(
         "execution report", "vis_bench.api.execution", lambda p: _implements(p, *EXECUTION_HOOKS)

@@ -22,9 +22,7 @@ import torch
 from vis_bench.api.checkpoints import (
     CheckpointContents,
     LoadSummary,
-    checkpoint_contents,
-    checkpoint_tensors,
-    load_state_dict_strict,
+    load_method_checkpoint,
 )
 from vis_bench.api.options import build_dataclass
 from vis_bench.api.preprocessing import Preprocessing
@@ -111,13 +109,10 @@ class MethodPlugin(ABC):
         self, checkpoint: str | CheckpointContents, strict: bool = True
     ) -> LoadSummary:
         """Load the authors' released layout (`{"model": ...}`), the project's own or a bare
-        state dict, strictly unless told not to: every key must fit, after the method's own
-        completions (a `checkpoint_tensors` hook, checkpoints.py). A method whose files need
-        more overrides this."""
-        contents = checkpoint_contents(checkpoint)
-        contents.check_method(self.name)
-        tensors = checkpoint_tensors(type(self), contents.state_dict)
-        self.load_report = load_state_dict_strict(self.model, contents, self.spec, tensors, strict)
+        state dict, in any container, strictly unless told not to: every key must fit, after
+        the authors' renames and the method's own completions (checkpoints.py). A method whose
+        files need more overrides this."""
+        self.load_report = load_method_checkpoint(type(self), self.model, checkpoint, strict)
         return self.load_report
 
     def preprocess(self, frames: torch.Tensor, shorter_side: int | None = None) -> torch.Tensor:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vis_bench.api.key_renames import KeyRename
 from vis_bench.api.linking import Linking, SoftIoUStitching
 from vis_bench.api.measurements import TableMeasurement
 from vis_bench.api.options import options_dict
@@ -44,6 +45,12 @@ class MethodSpec:
     checkpoint_signature: tuple[str, ...] = ()
     #: regular expressions of checkpoint keys the authors' own loading skips on purpose
     ignored_checkpoint_keys: tuple[str, ...] = ()
+    #: renames the authors' loading applies to older files' keys (key_renames.py)
+    checkpoint_renames: tuple[KeyRename, ...] = ()
+    #: regular expressions of constant buffers the model builds from its options (a criterion's
+    #: class weights) that the authors' loading does not require of a file: when a file lacks
+    #: one, the model's own value stays and the load reports it as filled, not missing
+    checkpoint_constants: tuple[str, ...] = ()
     training: TrainingRecipe | None = None
     parity: ParityReference | None = None
     measurements: Mapping[str, TableMeasurement] = field(default_factory=dict)
@@ -95,6 +102,8 @@ class MethodSpec:
             ),
             "checkpoint formats": list(self.checkpoint_formats),
             "ignored checkpoint keys": list(self.ignored_checkpoint_keys),
+            "checkpoint renames": [r.describe() for r in self.checkpoint_renames],
+            "constants filled when absent": list(self.checkpoint_constants),
             "linking": self.linking.name,
             "training": "yes" if self.training else "no",
             "parity reference": self.parity.reference if self.parity else "none",

@@ -1,12 +1,18 @@
 """`run_bench.py check-checkpoint FILE [--method M]`: will this checkpoint load, and as what?
 
-Reads the file memory-mapped, names the method its keys belong to (when `--method` is not given),
+Reads the file memory-mapped whatever its container (torch.save zip or legacy pickle, detectron2
+model-zoo pickle, safetensors, a Hugging Face model folder) and says which it is and what reading
+did (a training file's optimizer left aside, `module.` stripped, float16 tensors), converts a
+file in another library's layout where the method can (Hugging Face Transformers'), names the
+method its keys belong to (when `--method` is not given),
 the backbone its keys and shapes describe (ResNeXt groups from the grouped 3x3 conv, Swin size
 from its tables), builds the method's model for that backbone on the meta device and compares the
-two through the same loader every method uses: every missing, unexpected and mis-shaped key a
-strict load would reject is listed. Then it says which released checkpoint (`method.variant`) the
-file is: the variants whose architecture has exactly these keys and shapes, narrowed by the
-file's checksum where the authors publish one. Exit 0 when a strict load would succeed, 1
+two through the same loader every method uses: the keys renamed as the authors' loading renames
+them, the constants filled from the options, the dtypes cast, and every missing, unexpected and
+mis-shaped key a strict load would reject are listed. Then it says which released checkpoint
+(`method.variant`) the file is: the variants whose architecture has exactly these keys and
+shapes, narrowed by the file's md5 or sha256 where the authors (or the host) publish one, with
+the file's digest beside the published one. Exit 0 when a strict load would succeed, 1
 otherwise. No weights are read or allocated, whatever the model's size.
 """
 
@@ -21,7 +27,11 @@ GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=Path, help="release .pth or project checkpoint")
+    parser.add_argument(
+        "checkpoint",
+        type=Path,
+        help="release .pth/.pkl/.safetensors, a Hugging Face model folder, or a project checkpoint",
+    )
     parser.add_argument(
         "--method",
         default=None,
@@ -45,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_tensors,
         compare_and_load,
         describe_checkpoint,
+        foreign_contents,
+        spec_rules,
     )
     from vis_bench.api.registration import get_method
     from vis_bench.formats.checkpoints import open_checkpoint
@@ -53,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     contents = open_checkpoint(args.checkpoint)
     method = args.method or _method_of(contents, args.checkpoint)
     plugin = get_method(method)
+    contents = foreign_contents(plugin, contents)
     contents.check_method(plugin.name)
     state_dict = contents.state_dict
     numbers = sum(value.numel() for value in state_dict.values())
@@ -60,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
         f"checkpoint {args.checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
         f"{numbers:,} numbers"
     )
+    print(
+        f"  container: {contents.container or 'unknown'}; stored as {', '.join(contents.dtypes) or 'no floats'}"
+    )
+    for note in contents.notes:
+        print(f"  {note}")
     for base in contents.bases:  # a stage stored as its changes: the files beneath it
         print(f"  over {base} (its tensors under this file's)")
     for line in describe_checkpoint(plugin, state_dict):
@@ -75,22 +93,29 @@ def run(args: argparse.Namespace) -> int:
         meta_model(method, options),
         checkpoint_tensors(plugin, state_dict),
         report,
-        plugin.spec.ignored_checkpoint_keys,
+        **spec_rules(plugin.spec),
+        versions=contents.versions,
         assign=True,
     )
     print(f"compared with {method} built with {options}:")
     for title, keys in (
-        ("missing", report.missing),
-        ("unexpected", report.unexpected),
-        ("mis-shaped", report.mismatched),
+        ("key(s) renamed as the authors' loading does", report.renamed),
+        ("constant(s) filled from the options (the file need not hold them)", report.filled),
+        ("dtype cast(s)", report.cast),
+        ("missing key(s)", report.missing),
+        ("unexpected key(s)", report.unexpected),
+        ("mis-shaped key(s)", report.mismatched),
     ):
-        print(f"  {len(keys)} {title} key(s)" + (":" if keys else ""))
+        print(f"  {len(keys)} {title}" + (":" if keys else ""))
         for key in keys:
             print(f"    {key}")
     print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
     from vis_bench.measure.release_match import describe_match, matching_variants
 
-    for line in describe_match(matching_variants(plugin, state_dict, args.checkpoint)):
+    match = matching_variants(
+        plugin, state_dict, contents.file or args.checkpoint, contents.versions
+    )
+    for line in describe_match(match):
         print(line)
     return 0 if report.clean else 1
 
@@ -100,7 +125,7 @@ def _method_of(contents, path: Path) -> str:
     from vis_bench.api.tables import looks_like
     from vis_bench.errors import InputError
 
-    method = contents.method or looks_like(contents.state_dict)
+    method = contents.method or looks_like(contents.state_dict) or _converting_method(contents)
     if method is None:
         raise InputError(
             "no registered method's checkpoint signature matches these keys: give --method M "
@@ -110,3 +135,16 @@ def _method_of(contents, path: Path) -> str:
         )
     print(f"method: {method} (from the file's {'format' if contents.method else 'keys'})")
     return method
+
+
+def _converting_method(contents) -> str | None:
+    """The registered method whose `foreign_checkpoint` hook recognises the file (a Hugging Face
+    Transformers layout), None if none does."""
+    from vis_bench.api.checkpoints import foreign_contents
+    from vis_bench.api.registration import available_methods, get_method
+
+    for name in available_methods():
+        plugin = get_method(name)
+        if foreign_contents(plugin, contents) is not contents:
+            return name
+    return None

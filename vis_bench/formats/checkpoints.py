@@ -1,6 +1,8 @@
-"""Checkpoint files: reading any format once, and the project's own format.
+"""Checkpoint files: reading any layout once, and the project's own format.
 
-Three on-disk layouts are understood, all read with `torch.load(weights_only=True)`:
+The containers (torch.save zip or legacy pickle, detectron2's model-zoo pickle, safetensors, a
+Hugging Face folder) are read by vis_bench/formats/containers.py, never running what a file
+names. Three layouts of what they hold are understood:
 * the project's format, {"format": "vis-bench", "method": registry name, "config": the method's
   options, "state_dict": tensors, "training": provenance (optional), "base": optional}. Because
   the file carries the options its model was built with, a sweep can name just the checkpoint.
@@ -8,18 +10,21 @@ Three on-disk layouts are understood, all read with `torch.load(weights_only=Tru
   "removed": keys of the base the model has not}) stores only the tensors that differ from that
   file's: a training stage that freezes the earlier stages ships what it trained, not another
   copy of them (a tracker stage over its segmenter's file, say);
-* the authors' release format, a dict with the weights under "model" (training files also pickle an
-  `argparse.Namespace` under "args"; detectron2 conversions may store numpy arrays);
-* a bare state dict.
+* the authors' release format, a dict with the weights under "model": a training file also
+  holds the optimizer, the scheduler, an `argparse.Namespace` under "args", which are left
+  aside (and said so); a detectron2 model-zoo pickle holds numpy arrays;
+* a bare state dict (a safetensors file is one).
 
-`open_checkpoint` reads a file once into a `CheckpointContents`; the harness takes the options from
-it and hands the same object to the method's `load_checkpoint`, which loads the state dict strictly
-(vis_bench/api/checkpoints.py).
+A state dict saved from a `DistributedDataParallel`-wrapped model carries `module.` on every key;
+it is stripped (as fvcore's checkpointer does) and said so. Floating tensors stored in another
+dtype than float32 (a float16 copy) are reported with their dtype; the loader casts them to the
+model's. `open_checkpoint` reads a file once into a `CheckpointContents`; the harness takes the
+options from it and hands the same object to the method's `load_checkpoint`, which loads the
+state dict strictly (vis_bench/api/checkpoints.py).
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +35,12 @@ import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
+from vis_bench.formats.containers import (
+    HF_WEIGHT_FILES,
+    ContainerError,
+    RawFile,
+    read_container,
+)
 from vis_bench.hashing import file_sha256
 from vis_bench.shipped import resolve as resolve_shipped
 
@@ -55,6 +66,22 @@ class CheckpointContents:
     training: dict[str, Any] | None = None
     #: project format with a base: the files whose tensors were merged under this one's, nearest first
     bases: list[str] = field(default_factory=list)
+    #: how the file was stored (containers.py: torch.save zip, detectron2 model-zoo pickle, ...)
+    container: str = ""
+    #: what reading did besides taking the tensors (a training file's other parts left aside,
+    #: `module.` stripped), one line each
+    notes: list[str] = field(default_factory=list)
+    #: the state dict's `_metadata` versions (module prefix -> version), where the file keeps
+    #: them: the authors' loaders rename old files' keys by them
+    versions: dict[str, int] | None = None
+    #: floating dtypes the file stores its tensors in (a float16 copy says so)
+    dtypes: list[str] = field(default_factory=list)
+    #: the file whose bytes hold the weights (a Hugging Face folder's model.safetensors)
+    file: str = ""
+    #: a Hugging Face folder's config.json (the method's `foreign_checkpoint` hook reads it)
+    hf_config: dict[str, Any] | None = None
+    #: what a method's conversion made of a file in another library's layout (e.g. Transformers')
+    converted_from: str = ""
 
     def check_method(self, method: str) -> None:
         """A project-format file written for another method is an error naming both."""
@@ -79,68 +106,29 @@ def checkpoint_fingerprint(path: str | Path | None) -> str | None:
     taken for a finished cell when a sweep resumes."""
     if path is None:
         return None
+    resolved = resolve_checkpoint(path)
+    if resolved.is_dir():  # a Hugging Face folder: its weights file
+        resolved = next(
+            (resolved / n for n in HF_WEIGHT_FILES if (resolved / n).is_file()), resolved
+        )
     try:
-        stat = resolve_checkpoint(path).stat()
+        stat = resolved.stat()
     except OSError:
         return None  # missing: the config check reports it
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _safe_globals() -> list[Any]:
-    """Classes a weights-only load may meet in the authors' files: argparse.Namespace (training
-    checkpoints) and numpy's array reconstruction (detectron2 conversions)."""
-    core = getattr(np, "_core", None) or np.core
-    allowed: list[Any] = [argparse.Namespace, np.ndarray, np.dtype, core.multiarray._reconstruct]
-    allowed += [type(np.dtype(t)) for t in ("f2", "f4", "f8", "i4", "i8", "u1")]
-    return allowed
+def read_raw(path: str | Path, mmap: bool = False) -> RawFile:
+    """The container's object and how it was stored (containers.py); errors name the file."""
+    try:
+        return read_container(path, mmap=mmap)
+    except ContainerError as err:
+        raise CheckpointError(str(err), path=str(path)) from err
 
 
 def read_checkpoint(path: str | Path, mmap: bool = False) -> Any:
     """The unpickled object of a checkpoint file (weights only); errors name the file."""
-    path = Path(path)
-    if path.is_dir():
-        raise CheckpointError("is a folder, not a checkpoint file: give the file", path=str(path))
-    if not path.is_file():
-        raise CheckpointError("checkpoint file not found", path=str(path))
-    if not _looks_saved_by_torch(path):
-        raise CheckpointError(
-            "not a checkpoint: torch.save writes a zip archive (or, before PyTorch 1.6, a "
-            "pickle), and this file is neither; give the .pth/.pt file of a trained or released "
-            "model",
-            path=str(path),
-        )
-    try:
-        with torch.serialization.safe_globals(_safe_globals()):
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as err:  # pickle errors name the offending global; keep that text
-        if mmap and "mmap" in str(err):  # legacy (non-zip) files cannot be memory-mapped
-            return read_checkpoint(path, mmap=False)
-        raise CheckpointError(
-            f"cannot read checkpoint: {_first_lines(err)}", path=str(path)
-        ) from err
-
-
-#: how a file torch.save wrote begins: a zip archive, or a legacy pickle (protocol 2 and up)
-_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
-
-
-def _looks_saved_by_torch(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(4).startswith(_TORCH_MAGIC)
-
-
-def _first_lines(err: Exception) -> str:
-    """torch.load's message without its general advice (re-running with weights_only=False,
-    which would run the file's code, or filing an issue with PyTorch): what went wrong."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    kept = [
-        line
-        for line in lines
-        if "weights_only=False" not in line
-        and "file an issue" not in line.lower()
-        and not line.startswith(("Please", "In PyTorch 2.6", "Check the documentation"))
-    ]
-    return " ".join(kept or lines[:1])
+    return read_raw(path, mmap).obj
 
 
 def is_project_checkpoint(obj: Any) -> bool:
@@ -148,9 +136,16 @@ def is_project_checkpoint(obj: Any) -> bool:
     return isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT
 
 
+#: the top-level parts of a training file besides its weights (left aside, and said so)
+TRAINING_PARTS = ("optimizer", "scheduler", "lr_scheduler", "iteration", "epoch", "args")
+DDP_PREFIX = "module."
+
+
 def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContents:
-    """A loaded checkpoint object as CheckpointContents (tensors only; numpy arrays converted;
-    a project file's base, if it has one, merged under it)."""
+    """A loaded checkpoint object (or a `RawFile`) as CheckpointContents (tensors only; numpy
+    arrays converted; a project file's base, if it has one, merged under it)."""
+    raw = obj if isinstance(obj, RawFile) else None
+    obj = raw.obj if raw is not None else obj
     path = str(path)
     if is_project_checkpoint(obj):
         weights, fmt = obj.get("state_dict"), PROJECT_FORMAT
@@ -159,7 +154,7 @@ def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContent
     elif isinstance(obj, Mapping) and obj and all(_is_array(v) for v in obj.values()):
         weights, fmt = obj, STATE_DICT_FORMAT
     else:
-        found = sorted(obj)[:10] if isinstance(obj, Mapping) else type(obj).__name__
+        found = sorted(map(str, obj))[:10] if isinstance(obj, Mapping) else type(obj).__name__
         raise CheckpointError(
             "unrecognised checkpoint layout: expected weights under 'model' (release format), "
             f"a {PROJECT_FORMAT!r} file with 'state_dict', or a bare state dict; found {found}",
@@ -171,21 +166,69 @@ def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContent
     if bad:
         raise CheckpointError(f"non-tensor entries in the state dict: {bad[:5]}", path=path)
     state_dict = {
-        k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in weights.items()
+        str(k): _tensor_of(v) if isinstance(v, np.ndarray) else v for k, v in weights.items()
     }
-    if fmt != PROJECT_FORMAT:
-        return CheckpointContents(path, fmt, state_dict)
+    versions = _versions(weights)
+    notes = _training_parts(obj) if fmt == RELEASE_FORMAT else []
+    if state_dict and all(k.startswith(DDP_PREFIX) for k in state_dict):
+        state_dict = {k[len(DDP_PREFIX) :]: v for k, v in state_dict.items()}
+        if versions is not None:
+            versions = {_strip_ddp(k): v for k, v in versions.items()}
+        notes.append(
+            f"stripped {DDP_PREFIX!r} from every key (a state dict saved from a "
+            "DistributedDataParallel-wrapped model)"
+        )
     contents = CheckpointContents(
         path,
         fmt,
         state_dict,
-        method=obj.get("method"),
-        config=dict(obj.get("config") or {}),
-        training=obj.get("training"),
+        container=raw.container if raw is not None else "",
+        notes=notes,
+        versions=versions,
+        dtypes=sorted(
+            {
+                str(v.dtype).replace("torch.", "")
+                for v in state_dict.values()
+                if v.is_floating_point()
+            }
+        ),
+        file=str(raw.file) if raw is not None else path,
+        hf_config=raw.hf_config if raw is not None else None,
     )
+    if fmt != PROJECT_FORMAT:
+        return contents
+    contents.method = obj.get("method")
+    contents.config = dict(obj.get("config") or {})
+    contents.training = obj.get("training")
     if obj.get("base") is not None:
         _merge_base(contents, obj["base"], depth)
     return contents
+
+
+def _training_parts(obj: Mapping) -> list[str]:
+    """A note naming what a training file holds besides its weights (left aside)."""
+    parts = [str(k) for k in obj if k != "model" and not str(k).startswith("__")]
+    if not any(k in TRAINING_PARTS for k in parts):
+        return []
+    return [f"a training file: kept its 'model' part, left aside {', '.join(parts)}"]
+
+
+def _versions(weights: Any) -> dict[str, int] | None:
+    """`_metadata` versions of a saved state dict (module prefix -> version), None without."""
+    metadata = getattr(weights, "_metadata", None)
+    if not isinstance(metadata, Mapping):
+        return None
+    return {
+        str(k): int(v["version"])
+        for k, v in metadata.items()
+        if isinstance(v, Mapping) and isinstance(v.get("version"), int)
+    }
+
+
+def _strip_ddp(prefix: str) -> str:
+    if prefix == DDP_PREFIX[:-1]:
+        return ""
+    return prefix[len(DDP_PREFIX) :] if prefix.startswith(DDP_PREFIX) else prefix
 
 
 #: how many files a chain of bases may hold (a cycle, or a mistake, stops here)
@@ -235,13 +278,24 @@ def _merge_base(contents: CheckpointContents, base: Any, depth: int) -> None:
     contents.bases = [str(base_path), *below.bases]
 
 
+def _tensor_of(array: np.ndarray) -> torch.Tensor:
+    """A numpy array as a tensor: native byte order, contiguous, writable (a protocol 5 pickle's
+    arrays view read-only bytes)."""
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:
+        array = array.copy()
+    return torch.from_numpy(array)
+
+
 def _is_array(value: Any) -> bool:
     return torch.is_tensor(value) or isinstance(value, np.ndarray)
 
 
 def open_checkpoint(path: str | Path) -> CheckpointContents:
     """Read a checkpoint file of any understood layout, once (memory-mapped where possible)."""
-    return contents_of(read_checkpoint(path, mmap=True), path)
+    return contents_of(read_raw(path, mmap=True), path)
 
 
 def save_project_checkpoint(

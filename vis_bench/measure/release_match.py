@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from vis_bench.api.checkpoints import LoadReport, checkpoint_tensors, compare_and_load
+from vis_bench.api.checkpoints import (
+    LoadReport,
+    checkpoint_tensors,
+    compare_and_load,
+    spec_rules,
+)
 from vis_bench.api.plugin import MethodPlugin
 from vis_bench.api.variants import PretrainedVariant
 from vis_bench.measure.state_dict_keys import meta_model
@@ -35,18 +40,25 @@ class ReleaseMatch:
     #: the candidates whose published checksum equals the file's (None: no candidate has one)
     by_checksum: tuple[PretrainedVariant, ...] | None
     checked: int
+    #: the file's digests that were compared (algorithm -> hex digest)
+    digests: Mapping[str, str] = field(default_factory=dict)
 
 
 def fits(
-    plugin: type[MethodPlugin], variant: PretrainedVariant, state_dict: Mapping[str, torch.Tensor]
+    plugin: type[MethodPlugin],
+    variant: PretrainedVariant,
+    state_dict: Mapping[str, torch.Tensor],
+    versions: Mapping[str, int] | None = None,
 ) -> bool:
-    """True when a strict load of `state_dict` into the variant's architecture would succeed."""
+    """True when a strict load of `state_dict` into the variant's architecture would succeed
+    (after the renames and fills the method declares; `versions`: the file's `_metadata`)."""
     report = LoadReport(variant.name, "release")
     compare_and_load(
         meta_model(plugin.name, variant.options),
         checkpoint_tensors(plugin, dict(state_dict)),
         report,
-        plugin.spec.ignored_checkpoint_keys,
+        **spec_rules(plugin.spec),
+        versions=versions,
         assign=True,
     )
     return report.clean
@@ -61,11 +73,14 @@ def file_digest(path: str | Path, algorithm: str) -> str:
 
 
 def matching_variants(
-    plugin: type[MethodPlugin], state_dict: Mapping[str, torch.Tensor], path: str | Path
+    plugin: type[MethodPlugin],
+    state_dict: Mapping[str, torch.Tensor],
+    path: str | Path,
+    versions: Mapping[str, int] | None = None,
 ) -> ReleaseMatch:
-    """The method's released checkpoints that `state_dict` (read from `path`) fits."""
+    """The method's released checkpoints that `state_dict` (read from the file `path`) fits."""
     variants = [v for v in plugin.spec.variants if not v.unsupported]
-    by_shape = tuple(v for v in variants if fits(plugin, v, state_dict))
+    by_shape = tuple(v for v in variants if fits(plugin, v, state_dict, versions))
     with_checksum = [v for v in by_shape if v.sha256 or v.md5]
     by_checksum = None
     if with_checksum:
@@ -80,6 +95,7 @@ def matching_variants(
                 getattr(v, a) and d.startswith(getattr(v, a).lower()) for a, d in digests.items()
             )
         )
+        return ReleaseMatch(plugin.name, by_shape, by_checksum, len(variants), digests)
     return ReleaseMatch(plugin.name, by_shape, by_checksum, len(variants))
 
 
@@ -92,7 +108,10 @@ def describe_match(match: ReleaseMatch) -> list[str]:
         ]
     if match.by_checksum:
         names = ", ".join(v.name for v in match.by_checksum)
-        return [f"released checkpoint: {names} (keys and shapes fit; the checksum is the authors')"]
+        return [
+            f"released checkpoint: {names} (keys and shapes fit; the checksum is the authors')",
+            *_digest_lines(match),
+        ]
     names = ", ".join(v.name for v in match.by_shape)
     if len(match.by_shape) == 1:
         lines = [f"released checkpoint: {names} (keys and shapes fit)"]
@@ -102,10 +121,27 @@ def describe_match(match: ReleaseMatch) -> list[str]:
         lines.append(
             "  the file's checksum is none the authors publish for these: a retrained file?"
         )
+        lines += _digest_lines(match)
     elif len(match.by_shape) > 1:
         lines.append("  the authors publish no checksum that tells them apart")
     lines.append(
         f"  run it: run --set method={match.by_shape[0].name} --checkpoint FILE "
         "(with the dataset it was trained for)"
     )
+    return lines
+
+
+def _digest_lines(match: ReleaseMatch) -> list[str]:
+    """The file's digests beside what the candidates publish (md5: a prefix in a file name)."""
+    lines = []
+    for algorithm, digest in match.digests.items():
+        published = [v for v in match.by_shape if getattr(v, algorithm)]
+        same = [v.name for v in published if digest.startswith(getattr(v, algorithm).lower())]
+        verdict = (
+            f"matches the published {algorithm} of {', '.join(same)}"
+            if same
+            else "matches none published: "
+            + ", ".join(f"{v.name} {getattr(v, algorithm)}" for v in published)
+        )
+        lines.append(f"  {algorithm} {digest}: {verdict}")
     return lines

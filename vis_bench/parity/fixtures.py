@@ -14,6 +14,7 @@ import torch
 
 from vis_bench.atomic import atomic_file
 from vis_bench.errors import InputError
+from vis_bench.formats.checkpoints import open_checkpoint
 from vis_bench.parity.report import ParityReport
 
 
@@ -34,14 +35,16 @@ def load_fixture_weights(
 
     Every parity module loads its weights here, so a renamed, missing or extra key is reported
     the same way for every method (counts and the first names of each kind) instead of each
-    module checking keys its own way. Floating tensors load as float32 (fixtures store float16).
+    module checking keys its own way. The file is read by the one checkpoint reader, so it may
+    come in any container a checkpoint does (torch.save, a model-zoo pickle, safetensors).
+    Floating tensors load as float32 (fixtures store float16).
     `check_order` also requires the fixture's key order (the authors' module order). A tensor
     whose shape does not fit the built model is an input error. Returns the loaded tensors.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError("fixture file missing", path=str(path))
-    stored = load_fixture_file(path)
+    stored = open_checkpoint(path).state_dict
     state = {k: v.float() if v.is_floating_point() else v for k, v in stored.items()}
     try:
         load = model.load_state_dict(state, strict=False)

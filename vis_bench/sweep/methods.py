@@ -19,6 +19,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from vis_bench.api.checkpoints import foreign_contents
 from vis_bench.api.options import options_dict
 from vis_bench.api.registration import get_method
 from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
@@ -119,10 +120,12 @@ def _checkpoint(
     found = find_checkpoint(str(entry.checkpoint), f"{where}.checkpoint", source, origins)
     path = found.path
     try:
-        contents = open_checkpoint(path)
+        contents = foreign_contents(get_method(entry.name), open_checkpoint(path))
     except CheckpointError as err:
         raise InputError(str(err), path=source, field=f"{where}.checkpoint") from err
     carried = carried_label_space(contents)
+    if contents.converted_from:  # another library's layout: the options its files carry
+        return _Checkpoint(found, dict(contents.config), carried)
     if contents.format == PROJECT_FORMAT:
         if contents.method not in (None, entry.name):
             raise InputError(

@@ -24,6 +24,7 @@ from vis_bench.api.checkpoints import (
     checkpoint_contents,
     compare_and_load,
     load_state_dict_strict,
+    spec_rules,
 )
 from vis_bench.api.training import FrameSampler, TrainingRecipe
 from vis_bench.methods.common.backbone_registry import detect_backbone
@@ -170,7 +171,13 @@ class DVISBase(Mask2FormerBase):
         comes after it) may be missing, nothing may be unexpected or mis-shaped."""
         contents = checkpoint_contents(checkpoint)
         report = LoadReport(contents.path, contents.format, strict=False)
-        compare_and_load(self.model, contents.state_dict, report, self.spec.ignored_checkpoint_keys)
+        compare_and_load(
+            self.model,
+            contents.state_dict,
+            report,
+            **spec_rules(self.spec),
+            versions=contents.versions,
+        )
         new = STAGE_NEW_KEYS[self.options.train_stage]
         missing = [k for k in report.missing if not k.startswith(new)]
         if missing or report.unexpected or report.mismatched:

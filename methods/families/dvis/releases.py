@@ -79,7 +79,7 @@ def release_variant(
     stem = f"{mode}_{backbone}_{dataset}"
     file = f"{stem}_{round(ap * 10)}.pth"  # looked up among the confirmed names only
     if file in CONFIRMED_FILES:
-        release_file, url = file, f"{HUB}/blob/main/{WEIGHTS_FOLDER}/{file}"
+        release_file, url = file, f"{HUB}/resolve/main/{WEIGHTS_FOLDER}/{file}"
         sha256, notes = CONFIRMED_FILES[file], HOSTED_NOTE
     else:
         release_file = f"name not confirmed ({WEIGHTS_FOLDER}/ names: {stem}_<AP x 10>.pth)"

@@ -26,7 +26,7 @@ from vis_bench.api import (
     SoftIoUStitching,
     WholeVideoRefinement,
 )
-from vis_bench.api.checkpoints import LoadReport
+from vis_bench.api.checkpoints import KeyRename, LoadReport
 from vis_bench.api.parity import ParityReference
 from vis_bench.api.timing import TimingProtocol
 from vis_bench.api.training import TrainingRecipe
@@ -57,6 +57,31 @@ CHECKPOINT_SIGNATURE = (
     r"^sem_seg_head\.pixel_decoder\.transformer\.level_embed$",
     r"^sem_seg_head\.predictor\.query_feat\.weight$",
 )
+#: what the authors' modules rename when they load a file whose `_metadata` gives them a version
+#: below 2, or none (every model-zoo pickle): the decoder's `static_query` (its name before
+#: `query_feat`), and the pixel decoder's keys from directly under `sem_seg_head.` to under
+#: `sem_seg_head.pixel_decoder.` (never a key already there, nor the predictor's)
+CHECKPOINT_RENAMES = (
+    KeyRename(
+        r"^(sem_seg_head\.predictor\.)static_query\.",
+        r"\1query_feat.",
+        module="sem_seg_head.predictor",
+        below_version=2,
+        source="facebookresearch/Mask2Former video_mask2former_transformer_decoder.py "
+        "(VideoMultiScaleMaskedTransformerDecoder._load_from_state_dict)",
+    ),
+    KeyRename(
+        r"^sem_seg_head\.(?!predictor\.|pixel_decoder\.)",
+        "sem_seg_head.pixel_decoder.",
+        module="sem_seg_head",
+        below_version=2,
+        source="facebookresearch/Mask2Former mask_former_head.py "
+        "(MaskFormerHead._load_from_state_dict)",
+    ),
+)
+#: the criterion's class weights (1 per class, the no-object weight last): built from the
+#: options, needed by no forward, and loaded non-strictly by detectron2's checkpointer
+CHECKPOINT_CONSTANTS = (r"^criterion\.empty_weight$",)
 #: the Base-YouTubeVIS configs: AdamW 1e-4 (backbone x0.1), weight decay 0.05 (none on norms
 #: and embeddings), the whole model's gradient norm clipped at 0.01, 6000 iterations with
 #: the rate x0.1 at 4000; detectron2's video dataset has one item per video
@@ -115,6 +140,8 @@ def family_spec(
         backbones=backbones,
         variants=variants,
         timing_protocol=timing_protocol,
+        checkpoint_renames=CHECKPOINT_RENAMES,
+        checkpoint_constants=CHECKPOINT_CONSTANTS,
         **own,
     )
 
