@@ -157,6 +157,9 @@ class MeasureConfig:
     #: ((max - min) / median) over the cell's rounds
     noisy_threshold: float = 0.25
     threads: int | None = None
+    #: every cell run twice (twin 1 and twin 2, each with its own key): an A/A check whose
+    #: twins' agreement shows the timing's noise (tables.md, the console)
+    twins: bool = False
     #: a cell's worker still running after this many seconds is stopped and the cell recorded
     #: as failed ("timed out after N s"); null: no limit
     cell_timeout_s: float | None = 7200.0

@@ -172,7 +172,7 @@ def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE
 
 def _cell(record: Record) -> list[str]:
     stride = "one clip" if record.stride is None else str(record.stride)
-    return [str(record.method), str(record.clip_length), stride]
+    return [record.shown_method, str(record.clip_length), stride]
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -233,7 +233,7 @@ def paired_table(records: list[Record], fmt: str = "github") -> str | None:
     for record in timed:
         first.setdefault(_setting(record), record)
     rows = [
-        [*_cell(record), str(first[_setting(record)].method),
+        [*_cell(record), first[_setting(record)].shown_method,
          paired_ratio(record, first[_setting(record)]).text()]
         for record in timed
         if first[_setting(record)] is not record

@@ -104,6 +104,8 @@ def make_record(
         method=cell.method.name,
         method_label=cell.method.label,
         variant=cell.method.variant,
+        entry=cell.method.entry,
+        twin=cell.twin,
         checkpoint=cell.method.checkpoint,
         checkpoint_file=cell.method.fingerprint(),
         checkpoint_strict=cell.method.checkpoint_strict,

@@ -27,7 +27,7 @@ from vis_bench.errors import InputError
 from vis_bench.formats.results_file import read_results
 from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records
-from vis_bench.sweep.cells import Cell, expand_cells
+from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
@@ -172,6 +172,7 @@ def run_sweep(
     run_dir = Path(run_dir)
     methods = resolve_methods(config) if methods is None else methods
     cells = expand_cells(config, methods)
+    distinct_keys(cells, source.dataset_id)
     if not ctx.is_main:
         return _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
     with locked_run_dir(run_dir, log) as holder:
@@ -424,7 +425,7 @@ def summary_line(line: dict[str, Any], timing: str | None = None) -> str:
     says when its FPS follows) and once its record is written, FPS with its marks."""
     record = CellRecord.from_json(line)
     stride = "-" if record.stride is None else record.stride
-    head = f"{record.method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
+    head = f"{record.shown_method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
     if record.video_frames is not None:
         head += f" {record.video_frames} frames"
     if not record.ok:
