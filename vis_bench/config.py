@@ -149,6 +149,12 @@ class MeasureConfig:
     #: timed rounds per cell after every cell's accuracy pass, interleaved across the sweep's
     #: cells (A B C A B C ...) so that a change in the machine's load hits every cell alike
     rounds: int = 3
+    #: ... and timed again (interleaved) until its FPS's 95 % interval is within this share of
+    #: the figure (0: exactly `rounds` rounds), up to `max_rounds` rounds or `cell_budget_s`
+    #: seconds of its round workers (docs/fps.md, "Precision")
+    precision: float = 0.03
+    max_rounds: int = 8
+    cell_budget_s: float = 20.0
     #: a round times whole videos in dataset order until it has at least this many frames and
     #: seconds (and at least one video); the first round fixes the videos for the later ones
     round_frames: int = 1
@@ -313,6 +319,9 @@ _MEASURE_MINIMUM = {
     "threads": 1,
     "cell_timeout_s": 1e-9,
     "rounds": 1,
+    "max_rounds": 1,
+    "precision": 0,
+    "cell_budget_s": 0,
     "round_frames": 1,
     "round_seconds": 0,
     "noisy_threshold": 0,
@@ -330,6 +339,12 @@ def _check_measure(measure: MeasureConfig, source: str) -> None:
                 path=source,
                 field=f"measure.{key}",
             )
+    if measure.max_rounds < measure.rounds:
+        raise InputError(
+            f"must be at least measure.rounds ({measure.rounds}), got {measure.max_rounds}",
+            path=source,
+            field="measure.max_rounds",
+        )
     if measure.bootstrap < 0:
         raise InputError(
             f"must be a number of replicates >= 0 (0 turns the intervals off), got "

@@ -35,6 +35,7 @@ from vis_bench.report.tables import (
     pivot_table,
     records_frame,
 )
+from vis_bench.report.twins import TWINS_NOTE, twins_table
 
 
 def has_video_lengths(record_set: RecordSet) -> bool:
@@ -80,6 +81,9 @@ def speed_sections(record_set: RecordSet) -> list[str]:
     paired = paired_table(record_set.ok)
     if paired is not None:
         parts += ["## FPS ratios, paired over rounds", "", paired, "", PAIRED_NOTE, ""]
+    twins = twins_table(record_set.ok)
+    if twins is not None:
+        parts += ["## Twins: each cell timed twice (A/A)", "", twins, "", TWINS_NOTE, ""]
     protocols = protocol_table(record_set)
     if protocols is not None:
         parts += ["## FPS by timing protocol", "", protocols, ""]

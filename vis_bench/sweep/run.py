@@ -349,12 +349,14 @@ class _Sweep:
         with tqdm(total=measure.rounds * len(pending), unit="round", disable=not show) as bar:
 
             def started(index: int, cell: PendingCell) -> None:
-                bar.set_description(f"timing round {index}/{measure.rounds} {cell.cell.label()}")
+                if bar.n >= bar.total:  # rounds beyond the first `rounds`: measure/precision.py
+                    bar.total += 1
+                bar.set_description(f"timing round {index} {cell.cell.label()}")
                 bar.update(1)
                 if self.ctx.is_main:
                     update_sweep_state(self.run_dir, current=cell.cell.key(self.info.dataset_id))
 
-            run_rounds(pending, runner, measure.rounds, started)
+            run_rounds(pending, runner, measure, started)
         fastest = fastest_reference(pending)
         for cell in pending:
             if cell.record is not None:
