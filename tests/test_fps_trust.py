@@ -55,7 +55,9 @@ def _config(methods, **measure):
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
-    config = _config([{"name": "toy"}, {"name": "toy", "options": {"label": 2}}], rounds=3, precision=0)
+    config = _config(
+        [{"name": "toy"}, {"name": "toy", "options": {"label": 2}}], rounds=3, precision=0
+    )
     folder = tmp_path_factory.mktemp("run")
     return folder, run_sweep(config, MemorySource(), folder, **QUIET)
 
