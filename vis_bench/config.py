@@ -163,6 +163,12 @@ class MeasureConfig:
     #: ((max - min) / median) over the cell's rounds
     noisy_threshold: float = 0.25
     threads: int | None = None
+    #: how the cells' workers' OpenMP threads wait at a barrier (OMP_WAIT_POLICY, set for the
+    #: worker processes before their OpenMP runtime starts): passive threads sleep, so a
+    #: machine shared with other work slows the sweep in proportion to the load instead of
+    #: spinning threads taking turns; active spins; null leaves the environment's (an
+    #: OMP_WAIT_POLICY already set in the environment always wins). Recorded per cell.
+    omp_wait_policy: str | None = "passive"
     #: every cell run twice (twin 1 and twin 2, each with its own key): an A/A check whose
     #: twins' agreement shows the timing's noise (tables.md, the console)
     twins: bool = False
@@ -339,6 +345,12 @@ def _check_measure(measure: MeasureConfig, source: str) -> None:
                 path=source,
                 field=f"measure.{key}",
             )
+    if measure.omp_wait_policy not in (None, "passive", "active"):
+        raise InputError(
+            f"must be passive, active or null, got {measure.omp_wait_policy!r}",
+            path=source,
+            field="measure.omp_wait_policy",
+        )
     if measure.max_rounds < measure.rounds:
         raise InputError(
             f"must be at least measure.rounds ({measure.rounds}), got {measure.max_rounds}",

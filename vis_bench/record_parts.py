@@ -273,6 +273,8 @@ class Environment(Part):
     gpu_name: str | None = None
     driver: str | None = None
     threads: int | None = None
+    #: how the worker's OpenMP threads waited (OMP_WAIT_POLICY: PASSIVE, ACTIVE or default)
+    omp_wait_policy: str | None = None
     torch: str | None = None
     python: str | None = None
     platform: str | None = None

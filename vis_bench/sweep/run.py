@@ -28,7 +28,14 @@ from vis_bench.formats.results_file import read_results
 from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records
 from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
-from vis_bench.sweep.isolation import CellFailed, one_line, preload, run_in_process, run_isolated
+from vis_bench.sweep.isolation import (
+    CellFailed,
+    one_line,
+    preload,
+    run_in_process,
+    run_isolated,
+    set_wait_policy,
+)
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping
 from vis_bench.sweep.methods import MethodEntry, resolve_methods
 from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
@@ -227,6 +234,7 @@ def _sweep(
     if ctx.is_main and todo:
         _warn_random_weights(sorted({c.method for c in todo}, key=lambda m: m.index), log)
     if isolate:
+        set_wait_policy(config.measure.omp_wait_policy)  # before the fork server starts
         preload(sorted({m.plugin.partition(":")[0] for m in methods}))
     with sweep.progress(len(todo)).bar:
         pending = [
