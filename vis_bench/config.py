@@ -156,8 +156,10 @@ class MeasureConfig:
     max_rounds: int = 8
     cell_budget_s: float = 20.0
     #: a round times whole videos in dataset order until it has at least this many frames and
-    #: seconds (and at least one video); the first round fixes the videos for the later ones
-    round_frames: int = 1
+    #: seconds (and at least one video); the first round fixes the videos for the later ones.
+    #: 30 frames: more than one video of a typical clip-sized set, so a round is a sample of
+    #: the method's work, not of one video's
+    round_frames: int = 30
     round_seconds: float = 1.0
     #: FPS is marked noisy when the machine's reference speed moved by more than this share
     #: ((max - min) / median) over the cell's rounds

@@ -359,7 +359,8 @@ class _Sweep:
             def started(index: int, cell: PendingCell) -> None:
                 if bar.n >= bar.total:  # rounds beyond the first `rounds`: measure/precision.py
                     bar.total += 1
-                bar.set_description(f"timing round {index} {cell.cell.label()}")
+                of = f"/{measure.rounds}" if index <= measure.rounds else " (for precision)"
+                bar.set_description(f"timing round {index}{of} {cell.cell.label()}")
                 bar.update(1)
                 if self.ctx.is_main:
                     update_sweep_state(self.run_dir, current=cell.cell.key(self.info.dataset_id))
