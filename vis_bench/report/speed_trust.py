@@ -181,9 +181,9 @@ MIN_PAIRED_ROUNDS = 2
 
 def paired_ratio(a: Record, b: Record, model: bool = False) -> Ratio:
     """FPS of A / FPS of B (end to end, or of the model stage), round by round over the rounds
-    both counted (measure/precision.py), where both were timed in the same sweep call: the median of the
-    per-round ratios and their range. Refused when either cannot be compared, and when fewer
-    than two rounds are common."""
+    both counted (measure/precision.py), where both were timed in the same sweep call: the
+    median of the per-round ratios and their range. Refused when either cannot be compared, and
+    when fewer than two rounds are common."""
     session_a, session_b = speed_of(a).session, speed_of(b).session
     if session_a is None or session_b is None:
         return Ratio(None, why_not="not paired (no timed rounds)")
@@ -275,7 +275,8 @@ ROUNDS_NOTE = (
     "slowed by load); a cell is timed again until the interval is within the sweep's target "
     "(measure.precision) or its rounds or time budget run out, and is `not comparable (loaded)` "
     "with fewer than measure.rounds rounds at full speed or a counted round on a loaded "
-    "machine (docs/fps.md, Precision); FPS range: the slowest and fastest round; model FPS: the same pass's frames / the seconds inside the method's "
+    "machine (docs/fps.md, Precision); FPS range: the slowest and fastest round; model FPS: "
+    "the same pass's frames / the seconds inside the method's "
     "calls; CPU s / wall s: the process's CPU seconds per wall second in the pass (about the "
     "threads it used when it had the cores to itself); machine GFLOP/s: the reference workload "
     "read before and after every round on the same device and threads (median), and how far it "

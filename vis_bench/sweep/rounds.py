@@ -5,7 +5,8 @@ methods: method A is timed on a quiet machine, method B after a training job sta
 sweep first runs every cell's accuracy pass (predictions, AP, memory, FLOPs), then times the
 cells in rounds, A B C, A B C, ..., each (cell, round) in a fresh worker (timed_round.py), so a
 load change hits every cell alike; ratios between two cells are then taken round by round
-(paired), and each cell's FPS is the median of its rounds with their range beside it.
+(paired), and each cell's FPS is the median of its rounds at full machine speed with a 95 %
+interval, more rounds following until that interval is narrow enough (measure/precision.py).
 
 A cell with a timed round that failed, or whose predictions were not the accuracy pass's, fails.
 A cell waiting for its rounds keeps its accuracy pass in its folder (`accuracy_pass.json`), so a
@@ -178,11 +179,12 @@ def run_rounds(
     on_round: Callable[[int, PendingCell], None] | None = None,
 ) -> None:
     """Rounds over the pending cells in order (A B C, A B C, ...) until each has its figure
-    (measure/precision.py `needs_more`: `measure.rounds` at least, then more, still interleaved, while
-    its interval is wider than `measure.precision` or too few rounds count, within
-    `measure.max_rounds` and `measure.cell_budget_s`); each cell's outcomes are kept in it, and a
-    cell whose round fails or does other work than its accuracy pass is left out of the later
-    rounds with the reason."""
+    (measure/precision.py `needs_more`: `measure.rounds` at least, then more, still
+    interleaved, while its interval is wider than `measure.precision` or too few rounds count,
+    within `measure.max_rounds` and `measure.cell_budget_s`); each cell's outcomes are kept in
+    it, and a cell whose round fails or does other work than its accuracy pass is left out of
+    the later rounds with the reason. The passes are numbered as rounds: cells timed in the same
+    pass share its index, which is what pairs their ratios."""
     index = 0
     while True:
         index += 1
@@ -265,9 +267,9 @@ def speed_summary(
     rounds: list[RoundOutcome], measure: MeasureConfig, session: str, fastest: float
 ) -> dict:
     """A cell's `speed`: FPS end to end and of the model stage with the interval, the rounds it
-    comes from and whether it can be compared (measure/precision.py: one rule for every cell), CPU time
-    beside wall time, the machine's reference speed and whether it moved enough to call the
-    figures noisy, and every round as measured."""
+    comes from and whether it can be compared (measure/precision.py: one rule for every cell),
+    CPU time beside wall time (and the CPU-time FPS), the machine's reference speed and whether
+    it moved enough to call the figures noisy, and every round as measured."""
     from vis_bench.measure.reference import spread
 
     precision = precision_of(rounds, fastest, measure)
