@@ -26,6 +26,7 @@ def _record(key: str, fps: float, comparable: bool = True, counted=(1, 2, 3)) ->
         "wider_than_target": True,
         "rounds_timed": 3,
         "rounds_counted": len(counted),
+        "rounds_used": list(counted) if comparable else [1, 2, 3],
         "comparable": comparable,
         "not_comparable": None if comparable else "not comparable (loaded): 1 of 3 rounds",
         "rounds": rounds,
@@ -44,6 +45,9 @@ def test_the_interval_rounds_and_a_missed_target_are_printed():
     assert text == "±4.0% [9.80, 10.40] 3 rounds, wider than the 3% target"
     refused = precision_text(_record("b", 10.0, comparable=False, counted=(1,)))
     assert refused.endswith("; not comparable (loaded): 1 of 3 rounds")
+    assert " 3 rounds" in refused  # the figure of a refused cell comes from all its rounds
+    one = precision_text(_record("c", 10.0, counted=(2,)))
+    assert " 1 round," in one
     columns = speed_columns([_record("a", 10.0)])
     assert columns["fps_ci_low"] == [9.8] and columns["fps_precision"] == [0.04]
     assert columns["rounds_counted"] == [3] and columns["fps_comparable"] == [True]

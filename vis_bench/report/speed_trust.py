@@ -110,8 +110,10 @@ def precision_text(record: Record) -> str:
     if speed.fps_precision is None or not speed.fps_ci:
         return ""
     low, high = speed.fps_ci
-    counted = speed.rounds_counted if speed.rounds_counted is not None else speed.rounds_timed
-    text = f"±{100 * speed.fps_precision:.1f}% [{low:.2f}, {high:.2f}] {counted} rounds"
+    # the rounds the figure comes from: the counted ones, or all of them when not comparable
+    used = len(speed.rounds_used) if speed.rounds_used is not None else speed.rounds_timed
+    rounds = f"{used} round" + ("" if used == 1 else "s")
+    text = f"±{100 * speed.fps_precision:.1f}% [{low:.2f}, {high:.2f}] {rounds}"
     if speed.wider_than_target and speed.precision_target:
         text += f", wider than the {100 * speed.precision_target:g}% target"
     reason = not_comparable(record)
