@@ -7,7 +7,12 @@ from vis_bench.records import CellRecord
 from vis_bench.report.exports import speed_columns
 from vis_bench.report.leaderboard import leaderboard_frame
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.speed_trust import paired_ratio, precision_text, verdict_line
+from vis_bench.report.speed_trust import (
+    cross_run_ratio,
+    paired_ratio,
+    precision_text,
+    verdict_line,
+)
 from vis_bench.report.twins import speed_verdict_lines
 
 
@@ -60,6 +65,7 @@ def test_ratios_need_two_common_counted_rounds_and_comparable_cells():
     assert paired_ratio(a, lonely).why_not.startswith("not paired (1 common round(s)")
     loaded = _record("d", 5.0, comparable=False)
     assert paired_ratio(a, loaded).text() == "not comparable (loaded)"
+    assert cross_run_ratio(a, loaded).text() == "not comparable (loaded)"  # across runs too
 
 
 def test_a_run_that_cannot_be_compared_is_not_ranked_by_fps_and_says_what_to_do():

@@ -203,10 +203,13 @@ def paired_ratio(a: Record, b: Record, model: bool = False) -> Ratio:
 def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE) -> Ratio:
     """FPS of B / FPS of A across two runs, normalised by the machine's reference speed in
     each; "not comparable" with both reference figures when those differ by more than
-    `tolerance`, and "no reference" for records made without one."""
+    `tolerance` (and without them where either cannot be compared in its own run), and "no
+    reference" for records made without one."""
     fps_a, fps_b = a.speed.fps_end_to_end, b.speed.fps_end_to_end
     if not fps_a or not fps_b:
         return Ratio(None, why_not="-")
+    if not_comparable(a) or not_comparable(b):  # not comparable within its own run
+        return Ratio(None, why_not=NOT_COMPARABLE)
     ref_a, ref_b = speed_of(a).reference_gflops, speed_of(b).reference_gflops
     if not ref_a or not ref_b:
         return Ratio(None, why_not="no reference speed: raw ratio not shown")
