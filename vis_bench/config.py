@@ -150,8 +150,8 @@ class MeasureConfig:
     #: cells (A B C A B C ...) so that a change in the machine's load hits every cell alike
     rounds: int = 3
     #: ... and timed again (interleaved) until its FPS's 95 % interval is within this share of
-    #: the figure (0: exactly `rounds` rounds), up to `max_rounds` rounds or `cell_budget_s`
-    #: seconds of its round workers (docs/fps.md, "Precision")
+    #: the figure (0: exactly `rounds` rounds), up to `max_rounds` rounds (never fewer than
+    #: `rounds`) or `cell_budget_s` seconds of its round workers (docs/fps.md, "Precision")
     precision: float = 0.03
     max_rounds: int = 8
     cell_budget_s: float = 20.0
@@ -352,12 +352,6 @@ def _check_measure(measure: MeasureConfig, source: str) -> None:
             f"must be passive, active or null, got {measure.omp_wait_policy!r}",
             path=source,
             field="measure.omp_wait_policy",
-        )
-    if measure.max_rounds < measure.rounds:
-        raise InputError(
-            f"must be at least measure.rounds ({measure.rounds}), got {measure.max_rounds}",
-            path=source,
-            field="measure.max_rounds",
         )
     if measure.bootstrap < 0:
         raise InputError(

@@ -132,7 +132,9 @@ def needs_more(cell_rounds: Sequence[Any], fastest: float, measure: Any, spent_s
         return True
     if measure.precision <= 0:  # no target: exactly `rounds` rounds
         return False
-    if len(cell_rounds) >= measure.max_rounds or spent_s >= measure.cell_budget_s:
+    if len(cell_rounds) >= max(measure.max_rounds, measure.rounds):
+        return False
+    if spent_s >= measure.cell_budget_s:
         return False
     precision = precision_of(cell_rounds, fastest, measure)
     if len(precision.counted) < measure.rounds:
