@@ -196,7 +196,7 @@ def run_rounds(
             and needs_more(cell.rounds, _fastest_for(cell, fastest), measure, cell.worker_seconds)
         ]
         ctx = runner.ctx
-        if ctx is not None and ctx.world_size > 1:  # every rank times the same cells
+        if ctx is not None and ctx.shards_videos:  # every rank times its share of these cells
             chosen = ctx.broadcast([pending.index(c) for c in due] if ctx.is_main else None)
             due = [pending[i] for i in chosen]
         if not due:
