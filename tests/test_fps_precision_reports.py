@@ -13,6 +13,7 @@ from vis_bench.report.speed_trust import (
     precision_text,
     verdict_line,
 )
+from vis_bench.report.tables_document import tables_markdown
 from vis_bench.report.twins import speed_verdict_lines
 
 
@@ -76,6 +77,7 @@ def test_a_run_that_cannot_be_compared_is_not_ranked_by_fps_and_says_what_to_do(
     line = verdict_line(slow_first)
     assert line is not None and "re-measure on a quiet machine" in line
     assert speed_verdict_lines(slow_first)[-1] == line
+    assert line in tables_markdown(RecordSet.from_records(slow_first), "t")
     comparable = [_record("slow", 5.0), _record("fast", 10.0)]
     assert list(leaderboard_frame(RecordSet.from_records(comparable))["method"]) == [
         "fast", "slow",

@@ -20,7 +20,13 @@ from vis_bench.report.speed import (
     latency_table,
     protocol_table,
 )
-from vis_bench.report.speed_trust import PAIRED_NOTE, ROUNDS_NOTE, paired_table, rounds_table
+from vis_bench.report.speed_trust import (
+    PAIRED_NOTE,
+    ROUNDS_NOTE,
+    paired_table,
+    rounds_table,
+    verdict_line,
+)
 from vis_bench.report.tables import (
     CUDA_NOTE,
     HEADINGS_NOTE,
@@ -78,6 +84,8 @@ def speed_sections(record_set: RecordSet) -> list[str]:
     rounds = rounds_table(record_set.ok)
     if rounds is not None:
         parts += ["## Speed: timed rounds and the machine", "", rounds, "", ROUNDS_NOTE, ""]
+        verdict = verdict_line(list(record_set.ok))
+        parts += [f"**{verdict}**", ""] if verdict else []
     paired = paired_table(record_set.ok)
     if paired is not None:
         parts += ["## FPS ratios, paired over rounds", "", paired, "", PAIRED_NOTE, ""]
