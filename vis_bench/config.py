@@ -159,14 +159,31 @@ class MeasureConfig:
     #: timed rounds per cell after every cell's accuracy pass, interleaved across the sweep's
     #: cells (A B C A B C ...) so that a change in the machine's load hits every cell alike
     rounds: int = 3
+    #: ... and timed again (interleaved) until its FPS's 95 % interval is within this share of
+    #: the figure (0: exactly `rounds` rounds), up to `max_rounds` rounds (never fewer than
+    #: `rounds`) or `cell_budget_s` seconds of its round workers (docs/fps.md, "Precision")
+    precision: float = 0.03
+    max_rounds: int = 8
+    cell_budget_s: float = 20.0
     #: a round times whole videos in dataset order until it has at least this many frames and
-    #: seconds (and at least one video); the first round fixes the videos for the later ones
-    round_frames: int = 1
+    #: seconds (and at least one video); the first round fixes the videos for the later ones.
+    #: 30 frames: more than one video of a typical clip-sized set, so a round is a sample of
+    #: the method's work, not of one video's
+    round_frames: int = 30
     round_seconds: float = 1.0
     #: FPS is marked noisy when the machine's reference speed moved by more than this share
     #: ((max - min) / median) over the cell's rounds
     noisy_threshold: float = 0.25
     threads: int | None = None
+    #: how the cells' workers' OpenMP threads wait at a barrier (OMP_WAIT_POLICY, set for the
+    #: worker processes before their OpenMP runtime starts): passive threads sleep, so a
+    #: machine shared with other work slows the sweep in proportion to the load instead of
+    #: spinning threads taking turns; active spins; null leaves the environment's (an
+    #: OMP_WAIT_POLICY already set in the environment always wins). Recorded per cell.
+    omp_wait_policy: str | None = "passive"
+    #: every cell run twice (twin 1 and twin 2, each with its own key): an A/A check whose
+    #: twins' agreement shows the timing's noise (tables.md, the console)
+    twins: bool = False
     #: a cell's worker still running after this many seconds is stopped and the cell recorded
     #: as failed ("timed out after N s"); null: no limit
     cell_timeout_s: float | None = 7200.0
@@ -320,6 +337,9 @@ _MEASURE_MINIMUM = {
     "threads": 1,
     "cell_timeout_s": 1e-9,
     "rounds": 1,
+    "max_rounds": 1,
+    "precision": 0,
+    "cell_budget_s": 0,
     "round_frames": 1,
     "round_seconds": 0,
     "noisy_threshold": 0,
@@ -337,6 +357,12 @@ def _check_measure(measure: MeasureConfig, source: str) -> None:
                 path=source,
                 field=f"measure.{key}",
             )
+    if measure.omp_wait_policy not in (None, "passive", "active"):
+        raise InputError(
+            f"must be passive, active or null, got {measure.omp_wait_policy!r}",
+            path=source,
+            field="measure.omp_wait_policy",
+        )
     if measure.bootstrap < 0:
         raise InputError(
             f"must be a number of replicates >= 0 (0 turns the intervals off), got "

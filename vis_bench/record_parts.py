@@ -116,6 +116,8 @@ class Round(Part):
     seconds: float | None = None
     stages: Mapping[str, float] | None = None
     used: bool | None = None
+    #: at full machine speed (measure/precision.py): what a paired ratio may use
+    counted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,18 @@ class Rounds(Part):
 
     session: str | None = None
     fps_range: list[float] | None = None
+    #: the FPS's 95 % interval (bootstrap of the median over the rounds used), its half-width
+    #: as a share of the FPS, the target, and whether the cell can be compared (precision.py)
+    fps_ci: list[float] | None = None
+    fps_ci_confidence: float | None = None
+    fps_precision: float | None = None
+    precision_target: float | None = None
+    wider_than_target: bool | None = None
+    rounds_counted: int | None = None
+    comparable: bool | None = None
+    not_comparable: str | None = None
+    #: frames per CPU second of the process, times its threads (median of the rounds used)
+    fps_cpu_time: float | None = None
     fps_model_range: list[float] | None = None
     cpu_per_wall: float | None = None
     reference_gflops: float | None = None
@@ -259,6 +273,8 @@ class Environment(Part):
     gpu_name: str | None = None
     driver: str | None = None
     threads: int | None = None
+    #: how the worker's OpenMP threads waited (OMP_WAIT_POLICY: PASSIVE, ACTIVE or default)
+    omp_wait_policy: str | None = None
     torch: str | None = None
     python: str | None = None
     platform: str | None = None

@@ -60,8 +60,8 @@ from vis_bench.record_parts import (
 #: metrics and their `<metric>_ci` intervals follow); `repeat` only where a report set it
 LAYOUT = (
     "key", "run", "config_hash", "dataset", "dataset_label", "method", "method_label", "variant",
-    "checkpoint", "checkpoint_file", "checkpoint_strict", "checkpoint_source", "options",
-    "clip_length", "stride",
+    "entry", "twin", "checkpoint", "checkpoint_file", "checkpoint_strict", "checkpoint_source",
+    "options", "clip_length", "stride",
     "resolution", "device", "dtype", "isolated", "started", "finished", "status", "notes",
     "error", "traceback", "world_size", "results_path", "num_videos", "num_frames",
     "num_predictions", "bootstrap", "video_matches_path", "per_category_ap", "error_breakdown",
@@ -105,6 +105,11 @@ class CellRecord:
     method_label: str | None = None
     #: the released checkpoint the method entry named (`method.variant`), None for a method name
     variant: str | None = None
+    #: what tells this cell from a twin with the same method, checkpoint and options (the
+    #: entry's label or place, sweep/methods.py `told_apart`); None for a lone entry
+    entry: str | None = None
+    #: 1 or 2 in a `measure.twins` run (the same cell timed twice, an A/A check)
+    twin: int | None = None
     checkpoint: str | None = None
     checkpoint_file: str | None = None
     checkpoint_strict: bool = True
@@ -180,6 +185,14 @@ class CellRecord:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def shown_method(self) -> str:
+        """The method as every table names it: with what tells it from a twin, if any."""
+        name = str(self.method)
+        if self.entry is not None:
+            name += f" ({self.entry})"
+        return name if self.twin is None else f"{name} twin {self.twin}"
 
     def has(self, name: str) -> bool:
         """Whether the record's line held the top-level field `name` (an older record lacks

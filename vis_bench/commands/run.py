@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.report.outputs import write_reports
     from vis_bench.report.record_set import RecordSet
     from vis_bench.report.tables import comparison_table, notes_lines
+    from vis_bench.report.twins import speed_verdict_lines
     from vis_bench.sweep import resolve_methods, run_sweep, sweep_records
     from vis_bench.sweep.run_dir import save_run_timings
     from vis_bench.sweep.timings import breakdown_lines, run_breakdown
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     breakdown = run_breakdown(written, now - started, data_s, now - reports_start)
     save_run_timings(run_dir, breakdown)
     print("\n".join(breakdown_lines(breakdown)))
+    for line in speed_verdict_lines(list(record_set.ok)):  # the verdict last: what to do next
+        print(line)
     failed = [r for r in record_set if not r.ok]
     if failed:
         print(f"{len(failed)} of {len(records)} cells failed (reasons in the table above)")

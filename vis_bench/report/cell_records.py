@@ -111,7 +111,7 @@ def _part_or_dash(part: CheckpointLoad | None, name: str) -> Any:
 def _label(record: CellRecord) -> str:
     stride = record.stride
     schedule = f"T={record.clip_length}" + ("" if stride is None else f" S={stride}")
-    return f"{record.method} {schedule} {record.resolution}p {record.dtype}"
+    return f"{record.shown_method} {schedule} {record.resolution}p {record.dtype}"
 
 
 def _checkpoint(record: CellRecord | None) -> str:

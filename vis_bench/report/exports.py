@@ -113,10 +113,18 @@ def speed_columns(rows: list[CellRecord]) -> dict[str, list[Any]]:
     it moved, and the loaded and noisy flags (the marks of the markdown tables)."""
     speeds = [speed_of(r) for r in rows]
     ranges = [s.fps_range or [None, None] for s in speeds]
+    intervals = [s.fps_ci or [None, None] for s in speeds]
     return {
         "fps_low": [r[0] for r in ranges],
         "fps_high": [r[1] for r in ranges],
+        "fps_ci_low": [r[0] for r in intervals],
+        "fps_ci_high": [r[1] for r in intervals],
+        "fps_precision": [s.fps_precision for s in speeds],
+        "fps_wider_than_target": [s.wider_than_target for s in speeds],
+        "fps_comparable": [s.comparable for s in speeds],
+        "fps_not_comparable": [s.not_comparable for s in speeds],
         "timed_rounds": [s.rounds_timed for s in speeds],
+        "rounds_counted": [s.rounds_counted for s in speeds],
         "cpu_per_wall": [s.cpu_per_wall for s in speeds],
         "reference_gflops": [s.reference_gflops for s in speeds],
         "reference_spread": [s.reference_spread for s in speeds],

@@ -58,7 +58,17 @@ COLUMN_NOTES = {
     "fps_low, fps_high": "the slowest and fastest timed round's FPS",
     "FPS_vs_next, FPS_vs_next_low, FPS_vs_next_high": "FPS / the next rank's FPS, the median "
     "of the per-round ratios (both cells timed in the same rounds), and their range",
+    "fps_ci_low, fps_ci_high": "the ends of the FPS's 95 % interval (a bootstrap of the median "
+    "over the rounds it comes from)",
+    "fps_precision": "the interval's larger side as a share of the FPS (the sweep's target: "
+    "measure.precision, 3 % by default)",
+    "fps_wider_than_target": "the interval stayed wider than the target within the cell's "
+    "rounds and time budget",
+    "fps_comparable, fps_not_comparable": "whether the FPS may be set against another cell's: "
+    "false, with the reason, when too few rounds ran at full machine speed or a counted one on "
+    "a loaded machine (then no rank or ratio by FPS)",
     "timed_rounds": "the cell's timed rounds, each one pass over the same videos",
+    "rounds_counted": "the rounds at full machine speed, which the FPS and its interval come from",
     "cpu_per_wall": "CPU seconds per wall second in the timed rounds (about the threads used "
     "when nothing else competed)",
     "fps_loaded": "some timed round ran while the machine was loaded (marked *)",
@@ -136,7 +146,13 @@ def _fps_with_marks(row: pd.Series) -> str | None:
     marks = (LATEX_MARKS[LOADED_MARK] if row.get("fps_loaded") is True else "") + (
         LATEX_MARKS[NOISY_MARK] if row.get("fps_noisy") is True else ""
     )
-    return f"{float(fps):.2f}{marks}"
+    text = f"{float(fps):.2f}{marks}"
+    precision = row.get("fps_precision")
+    if precision is not None and not pd.isna(precision):
+        text += rf" $\pm${100 * float(precision):.1f}\%"
+    if row.get("fps_comparable") is False:
+        text += " (not comparable)"
+    return text
 
 
 def _mark_footnote(marks: list[tuple[str, str]]) -> str:

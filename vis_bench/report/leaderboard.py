@@ -44,7 +44,14 @@ from vis_bench.report.speed import (
     latency_table,
     ratio,
 )
-from vis_bench.report.speed_trust import fps_marks, mark_notes, paired_ratio
+from vis_bench.report.speed_trust import (
+    fps_marks,
+    mark_notes,
+    not_comparable,
+    paired_ratio,
+    precision_text,
+    verdict_line,
+)
 from vis_bench.report.tables import (
     METRIC_NAMES_NOTE,
     OCCLUSION_AP,
@@ -98,7 +105,8 @@ def _fps(record: CellRecord) -> str | None:
     fps = record.speed.fps_end_to_end
     if fps is None:
         return None
-    return f"{fps:.2f}{fps_marks(record)} ({device_name(record)})"
+    precision = precision_text(record)
+    return f"{fps:.2f}{fps_marks(record)} {precision} ({device_name(record)})".replace("  ", " ")
 
 
 #: what ranks cells, the first the records have: YouTube-VIS 2022's mAP, AP, end-to-end FPS
@@ -116,6 +124,8 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
     # None becomes NaN in a column that also holds paths; groupby would drop those rows
     frame["checkpoint"] = frame["checkpoint"].map(lambda v: v if isinstance(v, str) and v else "-")
     keys = [k for k in RANKED_BY if k in frame and frame[k].notna().any()]
+    if keys[:1] == ["fps_end_to_end"] and any(not_comparable(r) for r in record_set.ok):
+        keys = []  # figures that cannot be compared rank nothing: record order
     if keys:  # by mAP (2022) or AP, or by speed when no cell was scored; else in record order
         frame = frame.sort_values(keys[0], ascending=False, na_position="last", kind="stable")
     counts = frame.groupby(["method", "checkpoint"], sort=False).size()
@@ -355,12 +365,15 @@ def header_lines(record_set: RecordSet) -> list[str]:
         ]
     if any(r.speed.fps_end_to_end for r in record_set.ok):
         lines += [
-            "FPS: the median of the cell's timed rounds, which ran interleaved with the other "
-            "cells' (docs/fps.md); `FPS vs next`: this row's FPS / the next row's, the median "
-            "of the per-round ratios with their range (both cells timed in the same rounds; "
-            "`not paired` says why not).",
+            "FPS: the median of the cell's timed rounds at full machine speed, which ran "
+            "interleaved with the other cells', with its 95% interval (± its larger side, its "
+            "ends) and the rounds it comes from (docs/fps.md, Precision); `FPS vs next`: this "
+            "row's FPS / the next row's, the median of the per-round ratios over the rounds both "
+            "counted, with their range (`not paired` says why not).",
             "",
         ]
+        verdict = verdict_line(list(record_set.ok))
+        lines += [verdict, ""] if verdict else []
     if has_protocols(record_set) or has_stream(record_set):
         lines += [
             "`FPS model`: the seconds inside the method's calls in the same timed pass as FPS "

@@ -75,7 +75,7 @@ def _number(value: Any, digits: int = 2) -> str:
 
 def _cell(record: Record) -> list[str]:
     stride = "one clip" if record.stride is None else str(record.stride)
-    return [str(record.method), str(record.clip_length), stride]
+    return [record.shown_method, str(record.clip_length), stride]
 
 
 def has_protocols(record_set: RecordSet) -> bool:
@@ -106,7 +106,7 @@ def protocol_table(record_set: RecordSet, fmt: str = "github") -> str | None:
 
 def _order(record: Record) -> tuple[str, float]:
     t = record.clip_length
-    return str(record.method), float("-inf") if t == "all" else -float(t or 0)
+    return record.shown_method, float("-inf") if t == "all" else -float(t or 0)
 
 
 def definition_lines(record_set: RecordSet) -> list[str]:

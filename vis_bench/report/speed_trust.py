@@ -21,6 +21,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from vis_bench.measure.precision import NOT_COMPARABLE
 from vis_bench.record_parts import Round, Rounds
 from vis_bench.records import CellRecord
 
@@ -101,6 +102,24 @@ def fps_range_text(record: Record) -> str:
     return f"[{spread[0]:.2f}, {spread[1]:.2f}]" if spread else ""
 
 
+def precision_text(record: Record) -> str:
+    """The FPS's precision as every page prints it beside the figure: `±2.1% [59.3, 62.2] 5
+    rounds`, "wider than the 3% target" where it is, and "not comparable (loaded)" with the
+    reason where the cell cannot be set against another ("" for records without it)."""
+    speed = speed_of(record)
+    if speed.fps_precision is None or not speed.fps_ci:
+        return ""
+    low, high = speed.fps_ci
+    # the rounds the figure comes from: the counted ones, or all of them when not comparable
+    used = len(speed.rounds_used) if speed.rounds_used is not None else speed.rounds_timed
+    rounds = f"{used} round" + ("" if used == 1 else "s")
+    text = f"±{100 * speed.fps_precision:.1f}% [{low:.2f}, {high:.2f}] {rounds}"
+    if speed.wider_than_target and speed.precision_target:
+        text += f", wider than the {100 * speed.precision_target:g}% target"
+    reason = not_comparable(record)
+    return f"{text}; {reason}" if reason else text
+
+
 @dataclass(frozen=True)
 class Ratio:
     """A speed ratio A / B with its range, or why there is none."""
@@ -121,43 +140,76 @@ def _round_fps(timed: Round, model: bool) -> float | None:
     return timed.fps_model if model else timed.fps
 
 
-def _rounds_by_index(record: Record, model: bool, used_only: bool) -> dict[int, float]:
-    """The record's rounds by index: those its figures come from (at full machine speed), or
-    all of them."""
+def _counted(timed: Round) -> bool:
+    """A round the cell's figure may be paired over: at full machine speed (a record made
+    before `counted` was kept: a round its figure used)."""
+    return bool(timed.counted if timed.counted is not None else timed.used is not False)
+
+
+def _rounds_by_index(record: Record, model: bool) -> dict[int, float]:
+    """The record's rounds at full machine speed, by index."""
     return {
         int(r.round or 0): float(_round_fps(r, model) or 0.0)
         for r in speed_of(record).rounds
-        if _round_fps(r, model) and (r.used is not False or not used_only)
+        if _round_fps(r, model) and _counted(r)
     }
 
 
+def not_comparable(record: Record) -> str | None:
+    """Why the record's FPS cannot be set against another's (None: it can)."""
+    speed = speed_of(record)
+    if speed.comparable is False:
+        return speed.not_comparable or NOT_COMPARABLE
+    return None
+
+
+def verdict_line(records: list[Record]) -> str | None:
+    """Where some cell's FPS cannot be compared: one line saying so, that nothing is ranked or
+    set in a ratio by it, and how to measure again (None when every FPS can be compared)."""
+    refused = [r for r in records if not_comparable(r)]
+    if not refused:
+        return None
+    return (
+        f"FPS {NOT_COMPARABLE} for {len(refused)} of {len(records)} cells: the machine was "
+        "loaded or slowed in the rounds that matter, so no FPS is ranked or set in a ratio; "
+        "re-measure on a quiet machine (stop other work, check `uptime`), e.g. the same "
+        "command into a new --run-dir."
+    )
+
+
+#: the fewest rounds a paired ratio is taken over: one round's ratio is luck, not a measurement
+MIN_PAIRED_ROUNDS = 2
+
+
 def paired_ratio(a: Record, b: Record, model: bool = False) -> Ratio:
-    """FPS of A / FPS of B (end to end, or of the model stage), round by round, where both were
-    timed in the same sweep call: the median of the per-round ratios and their range."""
+    """FPS of A / FPS of B (end to end, or of the model stage), round by round over the rounds
+    both counted (measure/precision.py), where both were timed in the same sweep call: the
+    median of the per-round ratios and their range. Refused when either cannot be compared, and
+    when fewer than two rounds are common."""
     session_a, session_b = speed_of(a).session, speed_of(b).session
     if session_a is None or session_b is None:
         return Ratio(None, why_not="not paired (no timed rounds)")
     if session_a != session_b:
         return Ratio(None, why_not="not paired (timed in different sweep calls)")
-    ratios: list[float] = []
-    for used_only in (True, False):  # rounds at full speed for both, else every common round
-        rounds_a, rounds_b = (
-            _rounds_by_index(a, model, used_only),
-            _rounds_by_index(b, model, used_only),
-        )
-        ratios = ratios or [rounds_a[i] / rounds_b[i] for i in sorted(rounds_a) if i in rounds_b]
-    if not ratios:
-        return Ratio(None, why_not="not paired (no common round)")
+    if not_comparable(a) or not_comparable(b):
+        return Ratio(None, why_not=NOT_COMPARABLE)
+    rounds_a, rounds_b = _rounds_by_index(a, model), _rounds_by_index(b, model)
+    ratios = [rounds_a[i] / rounds_b[i] for i in sorted(rounds_a) if i in rounds_b]
+    if len(ratios) < MIN_PAIRED_ROUNDS:
+        return Ratio(None, why_not=f"not paired ({len(ratios)} common round(s) at full speed)")
     return Ratio(float(statistics.median(ratios)), min(ratios), max(ratios))
 
 
 def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE) -> Ratio:
     """FPS of B / FPS of A across two runs, normalised by the machine's reference speed in
     each; "not comparable" with both reference figures when those differ by more than
-    `tolerance`, and "no reference" for records made without one."""
+    `tolerance` (and without them where either cannot be compared in its own run), and "no
+    reference" for records made without one."""
     fps_a, fps_b = a.speed.fps_end_to_end, b.speed.fps_end_to_end
     if not fps_a or not fps_b:
         return Ratio(None, why_not="-")
+    if not_comparable(a) or not_comparable(b):  # not comparable within its own run
+        return Ratio(None, why_not=NOT_COMPARABLE)
     ref_a, ref_b = speed_of(a).reference_gflops, speed_of(b).reference_gflops
     if not ref_a or not ref_b:
         return Ratio(None, why_not="no reference speed: raw ratio not shown")
@@ -172,7 +224,7 @@ def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE
 
 def _cell(record: Record) -> list[str]:
     stride = "one clip" if record.stride is None else str(record.stride)
-    return [str(record.method), str(record.clip_length), stride]
+    return [record.shown_method, str(record.clip_length), stride]
 
 
 def _number(value: Any, digits: int = 2) -> str:
@@ -196,24 +248,40 @@ def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
             [
                 *_cell(record),
                 fps_text(record),
+                precision_text(record) or "-",
                 fps_range_text(record),
                 _number(record.speed.fps_model),
-                str(speed.rounds_timed),
+                _rounds_text(speed),
                 f"{speed.frames} ({speed.videos} videos)",
                 _number(speed.cpu_per_wall),
                 f"{_number(speed.reference_gflops, 0)} "
                 f"(moved {'-' if moved is None else f'{100 * moved:.0f}%'})",
             ]
         )
-    headers = ["method", "T", "S", "FPS", "FPS range", "model FPS", "rounds", "frames/round"]
+    headers = ["method", "T", "S", "FPS", "95% interval", "FPS range", "model FPS", "rounds"]
+    headers += ["frames/round"]
     headers += ["CPU s / wall s", "machine GFLOP/s"]
     return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
+def _rounds_text(speed: Rounds) -> str:
+    """`5` rounds, or `3 of 8` when only some were at full machine speed."""
+    counted, timed = speed.rounds_counted, speed.rounds_timed
+    if counted is None or counted == timed:
+        return str(timed)
+    return f"{counted} of {timed}"
+
+
 ROUNDS_NOTE = (
     "FPS: the median over the cell's timed rounds of frames / wall seconds of one pass (the "
-    "frames to every video's RLE), the rounds of all cells interleaved; FPS range: the slowest "
-    "and fastest round; model FPS: the same pass's frames / the seconds inside the method's "
+    "frames to every video's RLE), the rounds of all cells interleaved; 95% interval: a "
+    "bootstrap of the median over those rounds, its larger side as a share of the FPS (±), its "
+    "ends, and the rounds it comes from (those at full machine speed; `3 of 8`: the rest were "
+    "slowed by load); a cell is timed again until the interval is within the sweep's target "
+    "(measure.precision) or its rounds or time budget run out, and is `not comparable (loaded)` "
+    "with fewer than measure.rounds rounds at full speed or a counted round on a loaded "
+    "machine (docs/fps.md, Precision); FPS range: the slowest and fastest round; model FPS: "
+    "the same pass's frames / the seconds inside the method's "
     "calls; CPU s / wall s: the process's CPU seconds per wall second in the pass (about the "
     "threads it used when it had the cores to itself); machine GFLOP/s: the reference workload "
     "read before and after every round on the same device and threads (median), and how far it "
@@ -233,7 +301,7 @@ def paired_table(records: list[Record], fmt: str = "github") -> str | None:
     for record in timed:
         first.setdefault(_setting(record), record)
     rows = [
-        [*_cell(record), str(first[_setting(record)].method),
+        [*_cell(record), first[_setting(record)].shown_method,
          paired_ratio(record, first[_setting(record)]).text()]
         for record in timed
         if first[_setting(record)] is not record

@@ -143,7 +143,7 @@ def record_row(record: CellRecord) -> dict[str, Any]:
         "key": record.key,
         "dataset": record.dataset,
         "dataset_label": record.dataset_label,
-        "method": record.method,
+        "method": record.shown_method,
         "checkpoint": record.checkpoint,
         "backbone": record.backbone,
         "status": record.status,

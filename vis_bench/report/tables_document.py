@@ -20,7 +20,13 @@ from vis_bench.report.speed import (
     latency_table,
     protocol_table,
 )
-from vis_bench.report.speed_trust import PAIRED_NOTE, ROUNDS_NOTE, paired_table, rounds_table
+from vis_bench.report.speed_trust import (
+    PAIRED_NOTE,
+    ROUNDS_NOTE,
+    paired_table,
+    rounds_table,
+    verdict_line,
+)
 from vis_bench.report.tables import (
     CUDA_NOTE,
     HEADINGS_NOTE,
@@ -35,6 +41,7 @@ from vis_bench.report.tables import (
     pivot_table,
     records_frame,
 )
+from vis_bench.report.twins import TWINS_NOTE, twins_table
 
 
 def has_video_lengths(record_set: RecordSet) -> bool:
@@ -77,9 +84,14 @@ def speed_sections(record_set: RecordSet) -> list[str]:
     rounds = rounds_table(record_set.ok)
     if rounds is not None:
         parts += ["## Speed: timed rounds and the machine", "", rounds, "", ROUNDS_NOTE, ""]
+        verdict = verdict_line(list(record_set.ok))
+        parts += [f"**{verdict}**", ""] if verdict else []
     paired = paired_table(record_set.ok)
     if paired is not None:
         parts += ["## FPS ratios, paired over rounds", "", paired, "", PAIRED_NOTE, ""]
+    twins = twins_table(record_set.ok)
+    if twins is not None:
+        parts += ["## Twins: each cell timed twice (A/A)", "", twins, "", TWINS_NOTE, ""]
     protocols = protocol_table(record_set)
     if protocols is not None:
         parts += ["## FPS by timing protocol", "", protocols, ""]

@@ -6,7 +6,9 @@ actually used; T = "all" is one clip per video and has no stride. A cell is iden
 axes, its method's options and checkpoint (path, size and modification time: a file replaced
 under the same path makes its cells unfinished) and the dataset, hashed into a 16-hex key; a cell
 that cuts videos to their first N frames has N in its key too (whole-video cells keep the keys
-they always had).
+they always had). Two entries that would give the same cells (twins) are told apart by the entry's
+name (methods.py `told_apart`), and `measure.twins: true` runs every cell twice, twin 1 and twin
+2, as an A/A check of the timing: both are in the key, so no two cells share one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from vis_bench.config import BenchConfig
 from vis_bench.engine.schedule import default_stride
+from vis_bench.errors import InputError
 from vis_bench.sweep.methods import MethodEntry
 
 
@@ -36,6 +39,8 @@ class Cell:
     dtype: str
     #: every video cut to its first N frames (None: whole videos)
     video_frames: int | None = None
+    #: 1 or 2 under `measure.twins` (the same cell run twice, an A/A check); None otherwise
+    twin: int | None = None
 
     def identity(self, dataset_id: str) -> dict[str, Any]:
         identity = {
@@ -60,6 +65,10 @@ class Cell:
             identity["video_frames"] = self.video_frames
         if self.method.variant is not None:
             identity["variant"] = self.method.variant
+        if self.method.entry is not None:
+            identity["entry"] = self.method.entry
+        if self.twin is not None:
+            identity["twin"] = self.twin
         return identity
 
     def key(self, dataset_id: str) -> str:
@@ -75,6 +84,10 @@ class Cell:
         parts += [self.device, self.dtype]
         if self.video_frames is not None:
             parts.append(f"{self.video_frames}f")
+        if self.method.entry is not None:
+            parts.append(f"({self.method.entry})")
+        if self.twin is not None:
+            parts.append(f"twin {self.twin}")
         return " ".join(parts)
 
     def folder_name(self, dataset_id: str) -> str:
@@ -104,9 +117,11 @@ def resolved_schedules(config: BenchConfig) -> list[tuple[int | str, int | None]
 
 
 def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
-    """All cells in a stable order: methods outermost, then the axes as listed."""
+    """All cells in a stable order: methods outermost, then the axes as listed (under
+    `measure.twins` each cell followed by its twin)."""
     sweep = config.sweep
-    cells = []
+    twins = (1, 2) if config.measure.twins else (None,)
+    cells: list[Cell] = []
     for method in methods:
         for (t, s), r, d, dt, n in itertools.product(
             resolved_schedules(config),
@@ -115,7 +130,23 @@ def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
             sweep.dtype,
             sweep.video_frames,
         ):
-            cell = Cell(method, t, s, r, d, dt, n)
-            if cell not in cells:
-                cells.append(cell)
+            for twin in twins:
+                cell = Cell(method, t, s, r, d, dt, n, twin)
+                if cell not in cells:
+                    cells.append(cell)
     return cells
+
+
+def distinct_keys(cells: list[Cell], dataset_id: str) -> None:
+    """Two cells with one key would write two records under it: refused, naming both."""
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        key = cell.key(dataset_id)
+        if key in seen:
+            first = seen[key]
+            raise InputError(
+                f"{first.method.where} and {cell.method.where} give the same cell "
+                f"({cell.label()}, key {key}): give the entries different labels, or list the "
+                "method once"
+            )
+        seen[key] = cell

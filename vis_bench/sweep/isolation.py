@@ -72,6 +72,20 @@ def preload(modules: list[str]) -> None:
             PRELOAD.append(module)
 
 
+def set_wait_policy(policy: str | None) -> str | None:
+    """Have the workers' OpenMP threads wait `policy` (passive or active; None: as the
+    environment says), unless the environment sets OMP_WAIT_POLICY itself; the policy the
+    workers will get.
+
+    The OpenMP runtime reads OMP_WAIT_POLICY once, when torch loads it: in the fork server,
+    which imports torch when it starts and passes its runtime on to every worker. So this must
+    run before the first worker of the process starts; a fork server already running keeps the
+    policy it started with (each worker records what it got: `environment.omp_wait_policy`)."""
+    if policy is not None and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = policy.upper()
+    return os.environ.get("OMP_WAIT_POLICY")
+
+
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")

@@ -82,6 +82,9 @@ class MethodEntry:
     category_aliases: dict[str, str] = field(default_factory=dict, hash=False)
     #: the released checkpoint the entry named (`method.variant`), None for a method name
     variant: str | None = None
+    #: what tells this entry from another entry with the same method, checkpoint and options
+    #: (its label, or its place `methods[i]`), part of its cells' keys; None for a lone entry
+    entry: str | None = None
 
     def fingerprint(self) -> str | None:
         return checkpoint_fingerprint(self.checkpoint_path)
@@ -251,9 +254,38 @@ def resolve_methods(config: BenchConfig) -> list[MethodEntry]:
     """Every method entry of `config`, checked; the first problem is an InputError naming
     where the user wrote the field (a flag such as `--checkpoint`, or the file's entry)."""
     try:
-        return [
+        entries = [
             resolve_method(entry, i, config.source, config.origins)
             for i, entry in enumerate(config.methods)
         ]
     except InputError as err:
         raise rebased(err, config.origins) from None
+    return told_apart(entries)
+
+
+def _same_cells(entry: MethodEntry) -> str:
+    """What makes two entries' cells the same work (everything of a cell's key but the axes)."""
+    return repr(
+        (entry.name, entry.variant, entry.checkpoint, entry.fingerprint(), entry.checkpoint_strict,
+         entry.label_space, entry.category_map, sorted(entry.options.items(), key=str))
+    )  # fmt: skip
+
+
+def told_apart(entries: list[MethodEntry]) -> list[MethodEntry]:
+    """Entries that would run the same cells (twins: one method listed twice with the same
+    checkpoint and options, e.g. an A/A check of the timing's noise, or a checkpoint re-trained
+    into the same path) each named by their label when the labels differ, else by their place
+    (`methods[i]`): the name is part of their cells' keys, so each twin is a cell of its own and
+    never a second record under the other's key."""
+    groups: dict[str, list[MethodEntry]] = {}
+    for entry in entries:
+        groups.setdefault(_same_cells(entry), []).append(entry)
+    named: dict[int, str] = {}
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        labels = [e.label for e in group]
+        by_label = all(labels) and len(set(labels)) == len(labels)
+        for e in group:
+            named[e.index] = str(e.label) if by_label else e.where
+    return [dataclasses.replace(e, entry=named.get(e.index)) for e in entries]

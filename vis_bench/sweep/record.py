@@ -114,6 +114,8 @@ def make_record(
         method=cell.method.name,
         method_label=cell.method.label,
         variant=cell.method.variant,
+        entry=cell.method.entry,
+        twin=cell.twin,
         checkpoint=cell.method.checkpoint,
         checkpoint_file=cell.method.fingerprint(),
         checkpoint_strict=cell.method.checkpoint_strict,
@@ -261,15 +263,27 @@ def _rounds_load(rounds: list[Any]) -> dict[str, Any]:
 
 
 def speed_words(record: CellRecord) -> list[str]:
-    """A record's speed as the console prints it: FPS with its range over the rounds, the
+    """A record's speed as the console prints it: FPS with its 95% interval (the range over the
+    rounds for an older record), its precision and rounds, whether it can be compared, the
     model stage's, and the marks (loaded, noisy) in words."""
     speed = record.speed
     rounds = speed.rounds
     words = []
     if speed.fps_end_to_end is not None:
-        spread = rounds.fps_range if rounds is not None else None
+        interval = rounds.fps_ci if rounds is not None else None
+        spread = interval or (rounds.fps_range if rounds is not None else None)
         span = f" [{spread[0]:.2f}, {spread[1]:.2f}]" if spread else ""
         words.append(f"{speed.fps_end_to_end:.2f}{span} FPS e2e")
+        if rounds is not None and rounds.fps_precision is not None:
+            counted = rounds.rounds_counted
+            of = (
+                f"{counted} of {rounds.rounds_timed}" if counted != rounds.rounds_timed else counted
+            )
+            words.append(f"±{100 * rounds.fps_precision:.1f}% ({of} rounds)")
+            if rounds.wider_than_target and rounds.precision_target:
+                words.append(f"WIDER than the {100 * rounds.precision_target:g}% target")
+    if rounds is not None and rounds.comparable is False:
+        words.append(rounds.not_comparable or "not comparable")
     if speed.fps_model is not None:
         words.append(f"{speed.fps_model:.2f} FPS model")
     if rounds is not None and rounds.reference_gflops:

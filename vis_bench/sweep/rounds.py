@@ -5,7 +5,8 @@ methods: method A is timed on a quiet machine, method B after a training job sta
 sweep first runs every cell's accuracy pass (predictions, AP, memory, FLOPs), then times the
 cells in rounds, A B C, A B C, ..., each (cell, round) in a fresh worker (timed_round.py), so a
 load change hits every cell alike; ratios between two cells are then taken round by round
-(paired), and each cell's FPS is the median of its rounds with their range beside it.
+(paired), and each cell's FPS is the median of its rounds at full machine speed with a 95 %
+interval, more rounds following until that interval is narrow enough (measure/precision.py).
 
 A cell with a timed round that failed, or whose predictions were not the accuracy pass's, fails.
 A cell waiting for its rounds keeps its accuracy pass in its folder (`accuracy_pass.json`), so a
@@ -27,6 +28,7 @@ import orjson
 from vis_bench.atomic import write_atomic
 from vis_bench.config import MeasureConfig
 from vis_bench.distributed import DistContext
+from vis_bench.measure.precision import needs_more, precision_of
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.isolation import CellFailed, run_in_process, run_isolated
 from vis_bench.sweep.prediction_check import Check, VideoPredictions
@@ -173,33 +175,65 @@ def merged_check(checks: list[Check]) -> Check:
 def run_rounds(
     pending: list[PendingCell],
     runner: RoundRunner,
-    rounds: int,
+    measure: MeasureConfig,
     on_round: Callable[[int, PendingCell], None] | None = None,
 ) -> None:
-    """`rounds` rounds over the pending cells in order (A B C, A B C, ...); each cell's outcomes
-    are kept in it, and a cell whose round fails or does other work than its accuracy pass is
-    left out of the later rounds with the reason."""
-    for index in range(1, rounds + 1):
-        for cell in pending:
-            if cell.failure is not None:
-                continue
-            if on_round is not None:
-                on_round(index, cell)
-            began = time.perf_counter()
-            outcome = runner.time(cell, index)
-            cell.worker_seconds += time.perf_counter() - began
-            if isinstance(outcome, str):
-                cell.failure = outcome
-            elif outcome.check.different:
-                cell.failure = (
-                    f"timed round {index} predicted other results than the accuracy pass for "
-                    f"video(s) {outcome.check.different[:5]}: the timed pass did not do the work the "
-                    "scored predictions came from"
-                )
-            else:
-                cell.rounds.append(outcome)
-                if cell.videos is None:
-                    cell.videos = _chosen(outcome, cell)
+    """Rounds over the pending cells in order (A B C, A B C, ...) until each has its figure
+    (measure/precision.py `needs_more`: `measure.rounds` at least, then more, still
+    interleaved, while its interval is wider than `measure.precision` or too few rounds count,
+    within `measure.max_rounds` and `measure.cell_budget_s`); each cell's outcomes are kept in
+    it, and a cell whose round fails or does other work than its accuracy pass is left out of
+    the later rounds with the reason. The passes are numbered as rounds: cells timed in the same
+    pass share its index, which is what pairs their ratios."""
+    index = 0
+    while True:
+        index += 1
+        fastest = fastest_reference(pending)
+        due = [
+            cell
+            for cell in pending
+            if cell.failure is None
+            and needs_more(cell.rounds, _fastest_for(cell, fastest), measure, cell.worker_seconds)
+        ]
+        ctx = runner.ctx
+        if ctx is not None and ctx.shards_videos:  # every rank times its share of these cells
+            chosen = ctx.broadcast([pending.index(c) for c in due] if ctx.is_main else None)
+            due = [pending[i] for i in chosen]
+        if not due:
+            return
+        for cell in due:
+            _time_one(cell, runner, index, on_round)
+
+
+def _fastest_for(cell: PendingCell, fastest: dict[str, float]) -> float:
+    device = str(cell.rounds[0].reference_before.get("device")) if cell.rounds else ""
+    return fastest.get(device, 0.0)
+
+
+def _time_one(
+    cell: PendingCell,
+    runner: RoundRunner,
+    index: int,
+    on_round: Callable[[int, PendingCell], None] | None,
+) -> None:
+    """One round of one cell, kept in it (or its failure)."""
+    if on_round is not None:
+        on_round(index, cell)
+    began = time.perf_counter()
+    outcome = runner.time(cell, index)
+    cell.worker_seconds += time.perf_counter() - began
+    if isinstance(outcome, str):
+        cell.failure = outcome
+    elif outcome.check.different:
+        cell.failure = (
+            f"timed round {index} predicted other results than the accuracy pass for "
+            f"video(s) {outcome.check.different[:5]}: the timed pass did not do the work the "
+            "scored predictions came from"
+        )
+    else:
+        cell.rounds.append(outcome)
+        if cell.videos is None:
+            cell.videos = _chosen(outcome, cell)
 
 
 def _chosen(outcome: RoundOutcome, cell: PendingCell) -> list[int]:
@@ -232,19 +266,14 @@ def fastest_reference(cells: list[PendingCell]) -> dict[str, float]:
 def speed_summary(
     rounds: list[RoundOutcome], measure: MeasureConfig, session: str, fastest: float
 ) -> dict:
-    """A cell's `speed`: FPS end to end and of the model stage (median of its rounds at full
-    machine speed, with their range), CPU time beside wall time, the machine's reference speed
-    and whether it moved enough to call the figures noisy, and every round as measured.
-
-    A round at full machine speed is one whose reference speed (the slower of its two readings)
-    is within `noisy_threshold` of the fastest any round of the sweep saw on the device: a round
-    the machine's load slowed down says more about the load than about the method, so it is set
-    aside (and counted); when every round was slowed, all are used and the figure is marked.
-    """
+    """A cell's `speed`: FPS end to end and of the model stage with the interval, the rounds it
+    comes from and whether it can be compared (measure/precision.py: one rule for every cell),
+    CPU time beside wall time (and the CPU-time FPS), the machine's reference speed and whether
+    it moved enough to call the figures noisy, and every round as measured."""
     from vis_bench.measure.reference import spread
 
-    full = [r for r in rounds if r.reference_gflops >= (1 - measure.noisy_threshold) * fastest]
-    used = full or rounds
+    precision = precision_of(rounds, fastest, measure)
+    used = [r for r in rounds if r.round_index in precision.used]
     fps = [r.fps for r in used if r.fps is not None]
     model = [r.fps_model for r in used if r.fps_model is not None]
     readings = [
@@ -255,13 +284,16 @@ def speed_summary(
     ]
     moved = spread(readings)
     cpu_share = [r.cpu_seconds / r.seconds for r in used if r.seconds > 0]
+    cpu_fps = [r.frames / r.cpu_seconds * _threads(r) for r in used if r.cpu_seconds > 0]
     return {
         "session": session,
-        "fps": _median(fps),
+        "fps": precision.fps,
         "fps_range": _range(fps),
+        **precision.as_dict(),
         "fps_model": _median(model),
         "fps_model_range": _range(model),
         "cpu_per_wall": _median(cpu_share),
+        "fps_cpu_time": _median(cpu_fps),
         "reference_gflops": _median([r.reference_gflops for r in used]),
         "reference_fastest_gflops": fastest,
         "reference_spread": moved,
@@ -269,8 +301,8 @@ def speed_summary(
         "noisy_threshold": measure.noisy_threshold,
         "loaded": any(bool(r.load.get("loaded")) for r in rounds),
         "rounds_timed": len(rounds),
-        "rounds_used": [r.round_index for r in used],
-        "rounds_at_full_speed": len(full),
+        "rounds_used": precision.used,
+        "rounds_at_full_speed": len(precision.counted),
         "videos": len(rounds[0].videos) if rounds else 0,
         "frames": rounds[0].frames if rounds else 0,
         "predictions_checked": {
@@ -279,5 +311,13 @@ def speed_summary(
             "equal_to_accuracy_pass": True,
             **merged_check([r.check for r in rounds if r.check is not None]).as_dict(),
         },
-        "rounds": [{**r.as_dict(), "used": r in used} for r in rounds],
-    }
+        "rounds": [
+            {**r.as_dict(), "used": r.round_index in precision.used,
+             "counted": r.round_index in precision.counted}
+            for r in rounds
+        ],
+    }  # fmt: skip
+
+
+def _threads(outcome: RoundOutcome) -> int:
+    return int(outcome.load.get("threads") or 1)

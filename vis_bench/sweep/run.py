@@ -30,13 +30,14 @@ from vis_bench.formats.results_file import read_results
 from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records, repair_records
 from vis_bench.signals import interrupt_name
-from vis_bench.sweep.cells import Cell, expand_cells
+from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import (
     CellFailed,
     one_line,
     preload,
     run_in_process,
     run_isolated,
+    set_wait_policy,
     stops_sweep,
 )
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping, unchecked_warning
@@ -182,6 +183,7 @@ def run_sweep(
     run_dir = Path(run_dir)
     methods = resolve_methods(config) if methods is None else methods
     cells = expand_cells(config, methods)
+    distinct_keys(cells, source.dataset_id)
     if not ctx.is_main:
         return _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
     with locked_run_dir(run_dir, log) as holder:
@@ -246,6 +248,7 @@ def _sweep(
     if ctx.is_main and todo:
         _warn_random_weights(sorted({c.method for c in todo}, key=lambda m: m.index), log)
     if isolate:
+        set_wait_policy(config.measure.omp_wait_policy)  # before the fork server starts
         preload(sorted({m.plugin.partition(":")[0] for m in methods}))
     with sweep.progress(len(todo)).bar:
         pending = [
@@ -381,12 +384,15 @@ class _Sweep:
         with tqdm(total=measure.rounds * len(pending), unit="round", disable=not show) as bar:
 
             def started(index: int, cell: PendingCell) -> None:
-                bar.set_description(f"timing round {index}/{measure.rounds} {cell.cell.label()}")
+                if bar.n >= bar.total:  # rounds beyond the first `rounds`: measure/precision.py
+                    bar.total += 1
+                of = f"/{measure.rounds}" if index <= measure.rounds else " (for precision)"
+                bar.set_description(f"timing round {index}{of} {cell.cell.label()}")
                 bar.update(1)
                 if self.ctx.is_main:
                     update_sweep_state(self.run_dir, current=cell.cell.key(self.info.dataset_id))
 
-            run_rounds(pending, runner, measure.rounds, started)
+            run_rounds(pending, runner, measure, started)
         fastest = fastest_reference(pending)
         for cell in pending:
             if cell.record is not None:
@@ -459,7 +465,7 @@ def summary_line(line: dict[str, Any], timing: str | None = None) -> str:
     says when its FPS follows) and once its record is written, FPS with its marks."""
     record = CellRecord.from_json(line)
     stride = "-" if record.stride is None else record.stride
-    head = f"{record.method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
+    head = f"{record.shown_method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
     if record.video_frames is not None:
         head += f" {record.video_frames} frames"
     if not record.ok:

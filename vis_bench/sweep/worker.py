@@ -389,6 +389,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     from vis_bench.sweep.prediction_check import video_predictions
 
     clock = PhaseClock()
+    # what the OpenMP runtime read when this process (or its fork server) loaded torch
+    wait_policy = os.environ.get("OMP_WAIT_POLICY") or "default"
     if job.environ:
         os.environ.update(job.environ)
     if job.measure.threads:
@@ -417,7 +419,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "backbone": plugin.backbone_name(),
         "checkpoint_load": checkpoint_load,
         "execution": _execution(plugin, job, outcome.feature_reuse, compiling),
-        "environment": environment(job.device, code=provenance),
+        "environment": {**environment(job.device, code=provenance), "omp_wait_policy": wait_policy},
         "provenance": finish_provenance(provenance),
         "harness": _harness(outcome),
     }

@@ -1,0 +1,142 @@
+"""Which timed rounds count, how precise a cell's FPS is, and when a cell needs more rounds.
+
+One rule for every cell of a sweep, so that a figure never depends on one lucky round: a round
+counts when the machine's reference speed around it (the slower of its two readings) was within
+`measure.noisy_threshold` of the fastest any round of the sweep saw on that device. A cell's FPS
+is the median of its counted rounds with a 95 % interval (a bootstrap of the median over those
+rounds), and the cell is timed again, interleaved with the others, until that interval's half-width
+is within `measure.precision` of the figure, or its rounds reach `measure.max_rounds` or their
+workers `measure.cell_budget_s`. A cell with fewer than `measure.rounds` counted rounds, or a
+counted round on a loaded machine, is "not comparable (loaded)": its figure and interval are
+shown, over every round, but nothing is ranked by it and no ratio is printed against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: confidence of a cell's FPS interval
+CONFIDENCE = 0.95
+#: bootstrap replicates of the median (a few rounds: cheap), and their fixed seed
+RESAMPLES = 2000
+SEED = 0
+#: what a cell that cannot be compared says, wherever its FPS would be ranked or set in a ratio
+NOT_COMPARABLE = "not comparable (loaded)"
+
+
+def median_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
+    """(median, low, high): the median of `values` and a 95 % percentile-bootstrap interval of
+    it (None without values; one value is its own interval of width 0)."""
+    if not values:
+        return None
+    data = np.asarray(values, dtype=float)
+    median = float(np.median(data))
+    if len(data) == 1:
+        return median, median, median
+    rng = np.random.default_rng(SEED)
+    picks = rng.integers(0, len(data), size=(RESAMPLES, len(data)))
+    medians = np.median(data[picks], axis=1)
+    tail = (1 - CONFIDENCE) / 2
+    low, high = np.quantile(medians, [tail, 1 - tail])
+    return median, float(low), float(high)
+
+
+def half_width(interval: tuple[float, float, float] | None) -> float | None:
+    """The interval's larger side as a share of its median (None: no interval, or a median 0)."""
+    if interval is None or interval[0] <= 0:
+        return None
+    median, low, high = interval
+    return max(median - low, high - median) / median
+
+
+def counts(reference_gflops: float, fastest: float, threshold: float) -> bool:
+    """A round counts when its reference speed is within `threshold` of the sweep's fastest."""
+    return reference_gflops >= (1 - threshold) * fastest
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A cell's FPS as the rule gives it: the rounds that count, the figure, its interval and
+    whether it can be compared with another cell's."""
+
+    #: the indices of the rounds that count (at full machine speed)
+    counted: list[int]
+    #: the rounds the figure comes from: the counted ones, or all when the cell is not comparable
+    used: list[int]
+    fps: float | None
+    interval: tuple[float, float, float] | None
+    #: the interval's half-width as a share of the figure
+    half_width: float | None
+    target: float
+    comparable: bool
+    #: why not comparable (None when comparable)
+    reason: str | None
+
+    @property
+    def wider_than_target(self) -> bool:
+        return self.half_width is not None and self.target > 0 and self.half_width > self.target
+
+    def as_dict(self) -> dict[str, Any]:
+        interval = self.interval
+        return {
+            "fps_ci": None if interval is None else [interval[1], interval[2]],
+            "fps_ci_confidence": CONFIDENCE,
+            "fps_precision": self.half_width,
+            "precision_target": self.target,
+            "wider_than_target": self.wider_than_target,
+            "rounds_counted": len(self.counted),
+            "comparable": self.comparable,
+            "not_comparable": self.reason,
+        }
+
+
+def precision_of(
+    rounds: Sequence[Any], fastest: float, measure: Any, fps: str = "fps"
+) -> Precision:
+    """The rule applied to one cell's rounds (RoundOutcome-like: `round_index`,
+    `reference_gflops`, `load`, and the FPS attribute named by `fps`)."""
+    counted = [r for r in rounds if counts(r.reference_gflops, fastest, measure.noisy_threshold)]
+    loaded = [r.round_index for r in counted if r.load.get("loaded")]
+    reason = None
+    if len(counted) < measure.rounds:
+        reason = (
+            f"{NOT_COMPARABLE}: {len(counted)} of {len(rounds)} rounds at full machine speed, "
+            f"{measure.rounds} needed"
+        )
+    elif loaded:
+        reason = f"{NOT_COMPARABLE}: other work competed for the cores in round(s) {loaded}"
+    used = counted if reason is None else list(rounds)
+    values = [getattr(r, fps) for r in used if getattr(r, fps) is not None]
+    interval = median_interval(values)
+    return Precision(
+        counted=[r.round_index for r in counted],
+        used=[r.round_index for r in used],
+        fps=None if interval is None else interval[0],
+        interval=interval,
+        half_width=half_width(interval),
+        target=measure.precision,
+        comparable=reason is None,
+        reason=reason,
+    )
+
+
+def needs_more(cell_rounds: Sequence[Any], fastest: float, measure: Any, spent_s: float) -> bool:
+    """Whether a cell is timed again: fewer rounds than `measure.rounds`, or (with a target,
+    within its `max_rounds` and `cell_budget_s`) too few counted rounds or an interval wider
+    than the target."""
+    if len(cell_rounds) < measure.rounds:
+        return True
+    if measure.precision <= 0:  # no target: exactly `rounds` rounds
+        return False
+    if len(cell_rounds) >= max(measure.max_rounds, measure.rounds):
+        return False
+    if spent_s >= measure.cell_budget_s:
+        return False
+    precision = precision_of(cell_rounds, fastest, measure)
+    if len(precision.counted) < measure.rounds:
+        return True
+    return precision.wider_than_target
