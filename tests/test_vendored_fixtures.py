@@ -35,13 +35,17 @@ def test_vendored_fixtures_are_present():
         "dvis_plus",
         "dvis_plus_online/public",
         "dvis_plus_offline/public",
+        "dvis_daq",
+        "dvis_daq_online/public",
     ):
         assert any((GOLDEN / folder).iterdir()), folder
 
 
 #: upstream fixture sets the project does not use yet; each is vendored with the method that
 #: first reads it (an upstream set in neither place fails the test below)
-NOT_VENDORED: dict[str, str] = {}
+NOT_VENDORED: dict[str, str] = {
+    "dvis_daq_offline": "DVIS-DAQ offline (the temporal refiner) is not re-implemented yet",
+}
 
 
 def _sets(root: Path) -> set[str]:
