@@ -37,15 +37,14 @@ def test_vendored_fixtures_are_present():
         "dvis_plus_offline/public",
         "dvis_daq",
         "dvis_daq_online/public",
+        "dvis_daq_offline/public",
     ):
         assert any((GOLDEN / folder).iterdir()), folder
 
 
 #: upstream fixture sets the project does not use yet; each is vendored with the method that
 #: first reads it (an upstream set in neither place fails the test below)
-NOT_VENDORED: dict[str, str] = {
-    "dvis_daq_offline": "DVIS-DAQ offline (the temporal refiner) is not re-implemented yet",
-}
+NOT_VENDORED: dict[str, str] = {}
 
 
 def _sets(root: Path) -> set[str]:

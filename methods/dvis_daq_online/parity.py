@@ -8,7 +8,7 @@ frame by frame (also replayed on the authors' own segmenter outputs), the video'
 authors' post-processing replayed on their own inputs (identical results), the final results of
 this network, the synthetic case with permuted queries, and the harness's path (clips carrying
 the video's sequences, the results chosen at its end, masks in a second pass) under several
-clip schedules.
+clip schedules (`harness_results` of methods/families/dvis_daq/parity.py).
 """
 
 from __future__ import annotations
@@ -22,16 +22,7 @@ from vis_bench.methods.families.dvis import parity as dvis_parity
 from vis_bench.methods.families.dvis_daq import parity as shared
 from vis_bench.methods.families.dvis_daq.fixtures import DAQFixture
 from vis_bench.methods.families.dvis_daq.video import kept_sequences, mean_logits
-from vis_bench.parity import (
-    EncodedFrames,
-    ParityReport,
-    RefinedVideoLinker,
-    clip_windows,
-    compare_results,
-    refinement_windows,
-    save_produced,
-    tracks_as_fixture_results,
-)
+from vis_bench.parity import ParityReport, compare_results, save_produced
 
 EXPECTED_FILES = ("segmenter.pt", "tracker.pt", "postprocess.pt", "synthetic_permuted.pt")
 
@@ -65,25 +56,6 @@ def final_of(fx: DAQFixture, model: Any, run: shared.TrackerRun) -> dict:
     )
 
 
-def harness_results(plugin: Any, fx: DAQFixture, features: list, schedule: tuple) -> dict:
-    """The video through the harness's own path: clips of the schedule carrying the video's
-    sequences, the results chosen at its end, masks in a second pass, encoded per frame."""
-    clip_length, stride = schedule
-    height, width = (int(v) for v in fx.sizes["orig_size"])
-    plugin.input_size = tuple(int(v) for v in fx.sizes["image_size"])
-    encoded = EncodedFrames(height, width, plugin.masks_to_video)
-    linker = RefinedVideoLinker(plugin.refine_video, [encoded])
-    for window in clip_windows(fx.num_frames, clip_length, stride):
-        clip = [features[i] for i in window]
-        seen = linker.seen_frames(window)
-        linker.add_clip(window, plugin.infer_clip_features(clip, state=linker.state, seen=seen))
-    refinement = linker.refine()
-    for window in refinement_windows(fx.num_frames, clip_length):
-        clip = [features[i] for i in window]
-        linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
-    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)
-
-
 def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     """Build from meta.json, load state_dict.pt, run features.pt, compare every stored file."""
     base = shared.segmenter_and_tracker(
@@ -102,7 +74,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
             plugin,
             fx,  # type: ignore[arg-type]
             post["final"],
-            harness_results,  # type: ignore[arg-type]
+            shared.harness_results,  # type: ignore[arg-type]
         )
     if "synthetic_permuted.pt" in base.present:
         case = fx.file("synthetic_permuted.pt")

@@ -30,6 +30,8 @@ from vis_bench.parity import load_fixture_file
 
 #: MODEL.VIDEO_HEAD.NUM_NEW_INS: the anchors per frame, which must equal the queries
 NUM_NEW_INS = "MODEL.VIDEO_HEAD.NUM_NEW_INS"
+#: MODEL.VIDEO_HEAD.OFFLINE_TOPK_NUM: the tracked sequences the offline refiner reads at most
+OFFLINE_TOPK = "MODEL.VIDEO_HEAD.OFFLINE_TOPK_NUM"
 #: the tracker's windows (hard-coded 5 in the authors' code), when meta.json names none
 TRACKER_WINDOW = 5
 
@@ -47,6 +49,8 @@ class DAQFixture:
     noise_frames: int
     window_size: int
     max_num: int
+    #: OFFLINE_TOPK_NUM (offline)
+    offline_top_k: int
     #: backbone levels res2..res5 [T, C, h, w] as float32 (what the authors' network consumed)
     levels: dict[str, torch.Tensor]
     #: the rest of features.pt (sizes, frames)
@@ -77,11 +81,14 @@ def read_fixture(folder: Path, variant: str) -> DAQFixture:
     values: dict[str, Any] = {"backbone": None, "num_slots": int(meta.get("num_slots", 5))}
     refiner = int(meta.get("refiner_layers", 6))
     anchors = None
+    top_k = int(meta.get("offline_topk_num", 40))
     for key, value in _pairs(meta.get("overrides") or [], path).items():
         if key == REFINER_LAYERS:
             refiner = int(value)
         elif key == NUM_NEW_INS:
             anchors = int(value)
+        elif key == OFFLINE_TOPK:
+            top_k = int(value)
         elif key in OVERRIDES:
             name, convert = OVERRIDES[key]
             values[name] = convert(value)
@@ -118,6 +125,7 @@ def read_fixture(folder: Path, variant: str) -> DAQFixture:
         int(meta["noise_frame_num"]),
         int(meta.get("segmenter_tracker_window", TRACKER_WINDOW)),
         int(meta["max_num"]),
+        top_k,
         levels,
         sizes,
     )

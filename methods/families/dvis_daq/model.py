@@ -4,8 +4,9 @@ branch), the dynamic-anchor tracker and, offline, the temporal refiner.
 Module tree and key order as the authors' `DVIS_DAQ_online`: `backbone.*`,
 `sem_seg_head.{pixel_decoder,predictor}.*` (the predictor with `reid_embed`, built and loaded
 but not run: DAQ's tracker reads only the C-channel normed queries), `tracker.*`,
-`daq_criterion.empty_weight` (no `criterion.*`); a release checkpoint's `"model"` dict loads
-strictly.
+`daq_criterion.empty_weight` (no `criterion.*`), then `refiner.*` (offline: the DVIS family's
+`TemporalRefiner` in C channels, its temporal convolution only with USE_LOCAL_ATTN); a release
+checkpoint's `"model"` dict loads strictly.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.config import DVISConfig
+from vis_bench.methods.families.dvis.refiner import TemporalRefiner
 from vis_bench.methods.families.dvis.segmenter import FrameQueries, ReIDDecoder
 from vis_bench.methods.families.dvis_daq.tracker import AnchorTracker
 from vis_bench.methods.families.mask2former.model import (
@@ -48,7 +50,11 @@ class DAQModel(Mask2FormerModel):
 
     cfg: DAQConfig
 
-    def __init__(self, cfg: DAQConfig) -> None:
+    def __init__(
+        self, cfg: DAQConfig, refiner_layers: int | None = None, local_attention: bool = False
+    ) -> None:
+        """`refiner_layers` (MODEL.REFINER.DECODER_LAYERS) builds the offline model's refiner,
+        with the temporal convolution where `local_attention` (USE_LOCAL_ATTN)."""
         super().__init__(cfg, temporal=False)
         del self.criterion  # DAQ's checkpoints name it daq_criterion, after the tracker
         self.tracker = AnchorTracker(
@@ -56,6 +62,11 @@ class DAQModel(Mask2FormerModel):
             cfg.num_classes, cfg.num_slots,
         )  # fmt: skip
         self.daq_criterion = NoObjectWeight(cfg.num_classes, cfg.no_object_weight)
+        if refiner_layers is not None:
+            self.refiner = TemporalRefiner(
+                cfg.hidden_dim, cfg.dim_feedforward, cfg.nheads, refiner_layers, cfg.hidden_dim,
+                cfg.num_classes, local_attention,
+            )  # fmt: skip
 
     def build_backbone(self, name: str) -> nn.Module:
         return SEGMENTER_BACKBONES[name].build()
@@ -88,8 +99,12 @@ class DAQModel(Mask2FormerModel):
         return self.sem_seg_head.predictor.query_feat.weight
 
 
-def build_model(cfg: DAQConfig | dict[str, Any]) -> DAQModel:
-    """The network for `cfg`, in eval mode."""
+def build_model(
+    cfg: DAQConfig | dict[str, Any],
+    refiner_layers: int | None = None,
+    local_attention: bool = False,
+) -> DAQModel:
+    """The network for `cfg` (with a refiner of `refiner_layers` layers), in eval mode."""
     if not isinstance(cfg, DAQConfig):
         cfg = DAQConfig(**cfg)
-    return DAQModel(cfg).eval()
+    return DAQModel(cfg, refiner_layers, local_attention).eval()

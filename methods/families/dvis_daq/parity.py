@@ -29,7 +29,16 @@ from vis_bench.methods.families.dvis_daq.model import DAQModel
 from vis_bench.methods.families.dvis_daq.sequences import SequenceHub
 from vis_bench.methods.families.dvis_daq.video import ABSENT, kept_sequences, mean_logits
 from vis_bench.methods.families.dvis_daq.video import sequence_masks as masks_of
-from vis_bench.parity import ParityReport, compare_tree, load_fixture_weights
+from vis_bench.parity import (
+    EncodedFrames,
+    ParityReport,
+    RefinedVideoLinker,
+    clip_windows,
+    compare_tree,
+    load_fixture_weights,
+    refinement_windows,
+    tracks_as_fixture_results,
+)
 
 RAW_TOLERANCE = 1e-4
 MASK_RELATIVE_TOLERANCE = 1e-3
@@ -296,3 +305,23 @@ def synthetic_frame_checks(report: ParityReport, run: TrackerRun, case: dict) ->
             report.add_tensor(
                 f"synthetic_permuted[{t}].ms_outputs_class_last", mine, expected, RAW_TOLERANCE
             )
+
+
+def harness_results(plugin: Any, fx: DAQFixture, features: list, schedule: tuple) -> dict:
+    """The video through the harness's own path (either member's plugin): clips of the
+    schedule carrying the video's state, the results chosen at its end, masks in a second pass
+    over the frames, encoded per frame."""
+    clip_length, stride = schedule
+    height, width = (int(v) for v in fx.sizes["orig_size"])
+    plugin.input_size = tuple(int(v) for v in fx.sizes["image_size"])
+    encoded = EncodedFrames(height, width, plugin.masks_to_video)
+    linker = RefinedVideoLinker(plugin.refine_video, [encoded])
+    for window in clip_windows(fx.num_frames, clip_length, stride):
+        clip = [features[i] for i in window]
+        seen = linker.seen_frames(window)
+        linker.add_clip(window, plugin.infer_clip_features(clip, state=linker.state, seen=seen))
+    refinement = linker.refine()
+    for window in refinement_windows(fx.num_frames, clip_length):
+        clip = [features[i] for i in window]
+        linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
+    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)

@@ -35,8 +35,18 @@ BACKBONES: dict[str, tuple[dict[str, Any], str]] = {
 }
 #: dataset key -> (dataset kind, classes, model zoo heading, test settings)
 DATASETS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
-    "ytvis19": ("ytvis2019", 40, "YouTube-VIS 2019", {}),
-    "ytvis21": ("ytvis2021", 40, "YouTube-VIS 2021", {}),
+    "ytvis19": (
+        "ytvis2019",
+        40,
+        "YouTube-VIS 2019",
+        {"select_threshold": 0.01, "slot_decides": False},
+    ),
+    "ytvis21": (
+        "ytvis2021",
+        40,
+        "YouTube-VIS 2021",
+        {"select_threshold": 0.01, "slot_decides": False},
+    ),
     "ovis": ("ovis", 25, "OVIS", {"select_threshold": 0.1, "slot_decides": True}),
 }
 #: the offline configs' INFERENCE_SELECT_THRESHOLD where it differs from the online one's
