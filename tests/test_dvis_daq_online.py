@@ -213,3 +213,26 @@ def test_clip_schedules_give_the_same_sequences():
     refinement = plugin.refine_video(whole)
     masks = plugin.refined_masks_features(features, refinement, list(range(6)))
     assert masks.shape[:2] == (len(refinement.slots), 6)
+
+
+def test_a_release_file_is_recognised_and_its_options_read(golden_dir):
+    from vis_bench.api.tables import looks_like
+
+    for name, method in (
+        ("online_r50_ovis", "dvis-daq-online"),
+        ("online_swinl_ytvis19", "dvis-daq-online"),
+        ("offline_vitl_ovis", "dvis-daq-offline"),
+    ):
+        entries = json.loads((golden_dir / "dvis_daq" / f"state_dict_keys_{name}.json").read_text())
+        assert looks_like([key for key, _ in entries]) == method, name
+    model = meta_model("dvis-daq-online", {"backbone": "resnet50", "num_classes": 25})
+    options = get_method("dvis-daq-online").checkpoint_options(model.state_dict())
+    assert options == {
+        "backbone": "resnet50",
+        "num_queries": 100,
+        "num_classes": 25,
+        "reid_hidden_dim": 256,
+        "reid_layers": 3,
+        "tracker_layers": 6,
+        "num_slots": 5,
+    }

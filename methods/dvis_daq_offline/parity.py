@@ -86,6 +86,17 @@ def instance_masks(
     return masks
 
 
+def birth_order_ids(tracker: dict) -> list[int]:
+    """The authors' sequence ids in birth order: each frame's sequences in their dict's order,
+    first appearances kept (the final dict has lost the sequences that died, which the authors
+    drop after the video)."""
+    ids: dict[int, None] = {}
+    for frame in tracker["frames"]:
+        for entry in frame["hub_after"]:
+            ids.setdefault(int(entry["seq_id"]), None)
+    return list(ids)
+
+
 def seq_ids(inputs: RefinerInputs, hub_ids: list[int]) -> list[int]:
     """The authors' ids of the instances: a tracked sequence's random id (`hub_ids`, birth
     order), the i-th linked one's formula."""
@@ -175,7 +186,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     refined = Refined(plugin, fx, run, base.windows)
     hub_ids: list[int] = []
     if "tracker.pt" in base.present:
-        hub_ids = [int(e["seq_id"]) for e in fx.file("tracker.pt")["hub_final"]]
+        hub_ids = birth_order_ids(fx.file("tracker.pt"))
     if "offline.pt" in base.present and hub_ids:
         offline_checks(report, fx, refined, fx.file("offline.pt"), hub_ids)
     if "postprocess.pt" in base.present:

@@ -42,8 +42,13 @@ RELEASE_QUERIES = {"vit_l": 200, "swin_l": 200}
 DEFAULT_QUERIES = 100
 #: TEST.MAX_NUM of every released config
 MAX_NUM = 20
-#: keys only DVIS-DAQ checkpoints have
-CHECKPOINT_SIGNATURE = (r"^tracker\.new_ins_embeds\.weight$", r"^tracker\.bg_slots\.weight$")
+#: keys only DVIS-DAQ checkpoints have (with the DVIS family's ReID branch, so a DAQ file
+#: matches DAQ above the Mask2Former members)
+CHECKPOINT_SIGNATURE = (
+    r"^sem_seg_head\.predictor\.reid_embed\.",
+    r"^tracker\.new_ins_embeds\.weight$",
+    r"^tracker\.bg_slots\.weight$",
+)
 
 
 @dataclass
