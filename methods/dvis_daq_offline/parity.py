@@ -115,9 +115,9 @@ class Refined:
         video = gathered(run, windows)
         self.frame_embeds = video.frame_embeds()  # [T, Q, C], what the refiner attends to
         with torch.no_grad():
-            self.inputs, self.output, normed, self.logits = refine(
-                model, video, base_plugin.options
-            )
+            refiner = refine(model, video, base_plugin.options)
+            self.inputs, self.output = refiner.inputs, refiner.output
+            normed, self.logits = refiner.normed, refiner.logits
             raw = torch.cat([q.mask_features for q in windows])
             self.masks = model.refiner.mask_logits(normed, raw).transpose(0, 1)
             self.online_masks = instance_masks(model, self.inputs, run, windows)

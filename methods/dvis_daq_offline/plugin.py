@@ -17,14 +17,17 @@ refiner decides, and the chosen instances' masks are made in a second pass over 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.dvis_daq_offline.instances import GatheredVideo, refiner_inputs
+from vis_bench.methods.dvis_daq_offline.instances import (
+    GatheredVideo,
+    RefinerInputs,
+    refiner_inputs,
+)
 from vis_bench.methods.dvis_daq_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.postprocess import video_predictions
@@ -35,7 +38,7 @@ from vis_bench.methods.families.dvis_daq.base_plugin import (
     DAQOptions,
     track_features,
 )
-from vis_bench.methods.families.dvis_daq.model import build_model
+from vis_bench.methods.families.dvis_daq.model import DAQModel, build_model
 from vis_bench.methods.families.dvis_daq.timing import AUTHORS_TIMING
 from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
@@ -76,15 +79,26 @@ class RefinedInstances:
     normed: torch.Tensor
 
 
-def refine(model: Any, video: GatheredVideo, options: DAQOfflineOptions) -> tuple:
-    """The refiner over a gathered video: (its inputs, last-layer outputs [T, N, C], normed
-    outputs [T, N, C], class logits [N, K+1])."""
-    instances = int(model.cfg.num_queries)
-    inputs = refiner_inputs(video, instances, int(options.offline_top_k), int(options.noise_frames))
+@dataclass
+class RefinerRun:
+    """The refiner over a gathered video: its inputs, the last layer's outputs [T, N, C], their
+    `decoder_norm` [T, N, C] and one class logit vector per instance [N, K+1]."""
+
+    inputs: RefinerInputs
+    output: torch.Tensor
+    normed: torch.Tensor
+    logits: torch.Tensor
+
+
+def refine(model: DAQModel, video: GatheredVideo, options: DAQOfflineOptions) -> RefinerRun:
+    """N = the segmenter's query count instances gathered (instances.py), refined."""
+    inputs = refiner_inputs(
+        video, int(model.cfg.num_queries), int(options.offline_top_k), int(options.noise_frames)
+    )
     refiner = model.refiner
     output = refiner(inputs.instance_embeds, video.frame_embeds())[-1]
     normed = refiner.decoder_norm(output)
-    return inputs, output, normed, refiner.class_logits(normed[None])[0]
+    return RefinerRun(inputs, output, normed, refiner.class_logits(normed[None])[0])
 
 
 def gathered_result(video: GatheredVideo) -> ClipResult:
@@ -151,10 +165,10 @@ class DAQOfflinePlugin(DAQBase):
             return VideoRefinement([], None)
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            _, _, normed, logits = refine(self.model, video, self.options)
-        predictions = video_predictions(logits, None, int(self.options.top_k))
+            run = refine(self.model, video, self.options)
+        predictions = video_predictions(run.logits, None, int(self.options.top_k))
         refinement = VideoRefinement(predictions)
-        refinement.data = RefinedInstances(normed[:, refinement.slots])
+        refinement.data = RefinedInstances(run.normed[:, refinement.slots])
         return refinement
 
     def refined_masks(

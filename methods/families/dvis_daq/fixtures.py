@@ -22,7 +22,7 @@ from vis_bench.methods.families.dvis.fixtures import (
     INERT_OVERRIDES,
     OVERRIDES,
     REFINER_LAYERS,
-    _pairs,
+    override_pairs,
 )
 from vis_bench.methods.families.dvis_daq.decisions import DecisionSettings
 from vis_bench.methods.families.dvis_daq.model import DAQConfig
@@ -82,7 +82,7 @@ def read_fixture(folder: Path, variant: str) -> DAQFixture:
     refiner = int(meta.get("refiner_layers", 6))
     anchors = None
     top_k = int(meta.get("offline_topk_num", 40))
-    for key, value in _pairs(meta.get("overrides") or [], path).items():
+    for key, value in override_pairs(meta.get("overrides") or [], path).items():
         if key == REFINER_LAYERS:
             refiner = int(value)
         elif key == NUM_NEW_INS:
