@@ -131,6 +131,9 @@ def test_the_refiner_reads_the_best_tracked_sequences_then_the_naive_link():
     assert inputs.padding[late].tolist() == [True, False, False, False]
     every = refiner_inputs(video, instances=5, top_k=5, noise_frames=4)
     assert [s.index for s in every.sequences if s is not None] == [0, 1, 3]  # birth order
+    # more kept sequences than instances: all of them go in, no naive link
+    few = refiner_inputs(video, instances=2, top_k=5, noise_frames=4)
+    assert few.linked == [-1, -1, -1] and few.padding.shape == (3, 4) and few.naive is None
 
 
 def test_the_naive_link_follows_permuted_queries():

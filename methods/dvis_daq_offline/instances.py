@@ -1,12 +1,13 @@
 """The instances DVIS-DAQ offline's refiner reads (`common_inference`, `meta_architecture.py`).
 
-Always N = NUM_NEW_INS (the segmenter's Q) instances: first the tracked sequences the online
+N = NUM_NEW_INS (the segmenter's Q) instances: first the tracked sequences the online
 model keeps (NOISE_FRAME_NUM filter), the top OFFLINE_TOPK_NUM of them by the max foreground
 softmax of their time-mean logits (`topk(sorted=False)`: torch's order; all of them, in birth
 order, when there are fewer than that); then, to fill the rest, the best queries of a MinVIS
 naive link of the segmenter over the video (each frame's normed query embeddings matched to the
 previous linked frame's by 1 - cosine, no epsilon, Hungarian), by the same score of their
-time-mean logits. A tracked instance's embedding on a frame is its tracker output where the
+time-mean logits (none where the kept sequences already number N or more: then they all go in,
+N or more of them, when OFFLINE_TOPK_NUM exceeds N). A tracked instance's embedding on a frame is its tracker output where the
 sequence exists and its fused position embedding before its start and after its end (the
 refiner's `padding_embed`, an identity); a linked one's, its segmenter embeddings.
 
@@ -120,14 +121,15 @@ def refiner_inputs(
         kept = [kept[i] for i in chosen]
     embeds = [tracked_embeds(s, frames) for s in kept]
     logits = [torch.stack(s.logits).mean(0) for s in kept]
-    padding = torch.zeros(instances, frames, dtype=torch.bool)
+    left = instances - len(kept)
+    # more kept sequences than instances (OFFLINE_TOPK_NUM above NUM_NEW_INS) all go in
+    padding = torch.zeros(len(kept) + max(left, 0), frames, dtype=torch.bool)
     for i, s in enumerate(kept):
         padding[i, : s.start] = True
         padding[i, s.start + s.num_frames :] = True
     sequences: list[InstanceSequence | None] = list(kept)
     linked: list[int] = [-1] * len(kept)
     naive = None
-    left = instances - len(kept)
     if left > 0:
         naive = naive_link(video.frame_embeds(), torch.stack(video.logits))
         scores = foreground_scores(naive.logits)
