@@ -39,7 +39,13 @@ NO_CUDA_SKIP = "needs a CUDA device"
 DTYPE_WORDS = {"float32": "fp32", "float64": "fp64", "float16": "fp16", "bfloat16": "bf16"}
 DTYPE_PATTERN = re.compile(r"(bfloat16|float16|float32|float64|bf16|fp16|fp32|fp64)")
 #: a method whose tiny options are another method's (configs/tiny/ trains no model of its own)
-TINY_OPTIONS_OF = {"mssts-release": "seqformer"}
+#: a method without a tiny config of its own borrows another's (the options it does not have are
+#: left out): DVIS-DAQ, not trained here yet, takes DVIS++'s shapes on the same segmenter
+TINY_OPTIONS_OF = {
+    "mssts-release": "seqformer",
+    "dvis-daq-online": "dvis-plus-online",
+    "dvis-daq-offline": "dvis-plus-offline",
+}
 #: the dry run's data: two videos of a few small frames
 DRY_RUN_DATASET = {"videos": 2, "min_frames": 6, "max_frames": 6, "sizes": ["96x160"]}
 DRY_RUN_MEASURE = {"rounds": 1, "round_frames": 1, "round_seconds": 0, "cell_timeout_s": 240}
@@ -281,7 +287,13 @@ def _tiny_options(method: str) -> dict[str, Any]:
     path = REPO / "configs" / "tiny" / f"{wanted.replace('-', '_')}.yaml"
     if not path.is_file():
         raise StepError(f"no tiny config {path.name} in configs/tiny/ for the dry run of {method}")
-    return dict((yaml.safe_load(path.read_text()) or {}).get("options") or {})
+    options = dict((yaml.safe_load(path.read_text()) or {}).get("options") or {})
+    if wanted == method:
+        return options
+    from vis_bench.api.registration import get_method
+
+    accepted = get_method(method).spec.options.__dataclass_fields__
+    return {key: value for key, value in options.items() if key in accepted}
 
 
 def dry_run_overrides(config: dict[str, Any]) -> list[str]:

@@ -29,6 +29,7 @@ STEPS=(
     "sweep-videomt 310 570 VidEoMT S/B/L fp16 and the authors' compiled protocol"
     "sweep-mask2former 190 570 Mask2Former-VIS and MinVIS R50 in fp32, fp16, bf16"
     "sweep-dvis_plus 210 570 DVIS++ online and offline R50 in fp32, fp16, bf16"
+    "sweep-dvis_daq 240 570 DVIS-DAQ online and offline R50 in fp32, fp16, bf16"
     "sweep-seqformer 80 570 SeqFormer R50 fp32: offline, T=10 and T=5"
     "sweep-mssts 190 570 MS-STS and its release R50 fp32: offline, T=10 and T=5"
     "sweep-ifc_half 150 570 IFC R50 fp16 and bf16 at the published settings"

@@ -275,7 +275,7 @@ def test_the_block_sets_each_cell_beside_its_published_fps_and_gpu(tmp_path: Pat
     assert "| videomt | vit_l | 1 | 1 | fp16 |" in text and "| 160 | 0.25x | 2.00x |" in text
     assert "(ifc-r50-t5): its declaration names no GPU (not stated), so the ratio" in text
     assert re.search(r"videomt.vitl_ytvis19 .*: published on NVIDIA H100.*the GPU class of", text)
-    assert "Not measured yet: sweep-dvis_plus, sweep-ifc_half, sweep-mask2former" in text
+    assert "Not measured yet: sweep-dvis_daq, sweep-dvis_plus, sweep-ifc_half, sweep-mask2" in text
     assert "Kernel tests (passed): bf16 11 passed; fp32 30 passed" in text
     assert "| encoder T=5 | forward | 0.200 | 2.000 | 10.0x |" in text
     assert f"Provenance: commit {'a' * 40} by `gpu_table.sh`." in text

@@ -119,7 +119,7 @@ def test_dvis_plus_names_the_twelve_rows_of_its_model_zoo(capsys):
         ),
     }
     assert all("not confirmed" in v.release_file for v in dvis if v.name not in named)
-    assert main(["methods", "--pretrained", "dvis*"]) == 0
+    assert main(["methods", "--pretrained", "dvis-plus*"]) == 0
     assert "12 released checkpoint(s)" in capsys.readouterr().out
 
 

@@ -35,6 +35,9 @@ def test_vendored_fixtures_are_present():
         "dvis_plus",
         "dvis_plus_online/public",
         "dvis_plus_offline/public",
+        "dvis_daq",
+        "dvis_daq_online/public",
+        "dvis_daq_offline/public",
     ):
         assert any((GOLDEN / folder).iterdir()), folder
 

@@ -10,6 +10,7 @@ imports a method (import-linter contracts generated from these folders hold this
 |---|---|---|
 | `seqformer/` | SeqFormer's deformable encoder, decoder and heads | seqformer, mssts, mssts-release |
 | `mask2former/` | Mask2Former's pixel decoder, masked-attention decoder, objective | mask2former-vis, minvis, the DVIS++ segmenter |
-| `dvis/` | DVIS++: the Mask2Former segmenter with a ReID branch, the referring tracker, the temporal refiner | dvis-plus-online, dvis-plus-offline |
+| `dvis/` | DVIS++: the Mask2Former segmenter with a ReID branch, the referring tracker, the temporal refiner | dvis-plus-online, dvis-plus-offline, the DVIS-DAQ segmenter and refiner |
+| `dvis_daq/` | DVIS-DAQ: the dynamic-anchor tracker with slot attention, its sequences and decisions, on the `dvis/` segmenter | dvis-daq-online, dvis-daq-offline |
 | `eomt/` | EoMT, a plain ViT that segments: queries in its last blocks, class and mask heads | videomt |
 """

@@ -74,7 +74,7 @@ class DVISFixture:
         return load_fixture_file(self.folder / name)
 
 
-def _pairs(overrides: Any, path: Path) -> dict[str, Any]:
+def override_pairs(overrides: Any, path: Path) -> dict[str, Any]:
     """`[KEY, VALUE, KEY, VALUE, ...]` (or a mapping) -> {KEY: VALUE}."""
     if isinstance(overrides, dict):
         return dict(overrides)
@@ -102,7 +102,7 @@ def read_fixture(folder: Path, variant: str) -> DVISFixture:
     values: dict[str, Any] = {"backbone": None}
     settings = {"window_size": meta.get("window_size"), "max_num": meta.get("max_num", TOP_K)}
     refiner = int(meta.get("refiner_layers", 6))
-    for key, value in _pairs(meta.get("overrides") or [], path).items():
+    for key, value in override_pairs(meta.get("overrides") or [], path).items():
         if key == REFINER_LAYERS:
             refiner = int(value)
         elif key in SETTINGS:

@@ -4,7 +4,9 @@ video's tracks at once.
 Input: the tracker's last-layer outputs of every frame [T, Q, 2C] (before `decoder_norm`, in
 track order) and the segmenter's un-normed 2C queries of every frame (in their raw order). Each
 of L layers: self-attention over time for each track (long-range), a short temporal convolution
-(kernel 5, ReLU, kernel 3, replicate padding) added back and layer-normed, self-attention among
+(kernel 5, ReLU, kernel 3, replicate padding) added back and layer-normed (`local_attention`:
+always in DVIS++; DVIS-DAQ's refiner has it only where USE_LOCAL_ATTN is on, and is otherwise the
+same module in C channels), self-attention among
 the tracks within each frame, cross-attention from each frame's tracks to that frame's
 segmenter queries, FFN; post-norm throughout.
 
@@ -58,6 +60,7 @@ class TemporalRefiner(nn.Module):
         num_layers: int,
         mask_dim: int,
         num_classes: int,
+        local_attention: bool = True,
     ) -> None:
         super().__init__()
         self.num_layers = num_layers
@@ -74,10 +77,11 @@ class TemporalRefiner(nn.Module):
         self.transformer_ffn_layers = nn.ModuleList(
             FFNLayer(hidden_dim, dim_feedforward) for _ in layers
         )
+        local = layers if local_attention else range(0)
         self.conv_short_aggregate_layers = nn.ModuleList(
-            short_aggregation(hidden_dim) for _ in layers
+            short_aggregation(hidden_dim) for _ in local
         )
-        self.conv_norms = nn.ModuleList(nn.LayerNorm(hidden_dim) for _ in layers)
+        self.conv_norms = nn.ModuleList(nn.LayerNorm(hidden_dim) for _ in local)
         self.decoder_norm = nn.LayerNorm(hidden_dim)
         self.class_embed = nn.Linear(hidden_dim, num_classes + 1)
         self.mask_embed = MLP(hidden_dim, hidden_dim, mask_dim, 3)
@@ -159,6 +163,8 @@ class TemporalRefiner(nn.Module):
         """Layer i's attention over time, temporal convolution and its norm, each track alone:
         tracks [T, q, 2C] -> [T, q, 2C]."""
         time_major = self.transformer_time_self_attention_layers[i](output)  # over T per track
+        if not len(self.conv_short_aggregate_layers):
+            return time_major
         channels = time_major.permute(1, 2, 0)  # [q, 2C, T]
         mixed = self.conv_short_aggregate_layers[i](channels) + channels
         return self.conv_norms[i](mixed.transpose(1, 2)).transpose(0, 1)

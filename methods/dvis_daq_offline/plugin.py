@@ -1,0 +1,192 @@
+"""The `dvis-daq-offline` method: DVIS-DAQ online's segmenter and tracker, then the temporal
+refiner over the video's best sequences and a naive link of the segmenter.
+
+As the authors run it (`DVIS_DAQ_offline.run_window_inference`): the segmenter on windows of 5
+frames, the tracker frame by frame (OVIS's configs: the slot branch also decides whether a track
+is kept), then N = NUM_NEW_INS instances gathered (instances.py) and refined over the whole video
+at once; the video's scores come from the refiner's class logits alone (one per instance, an
+activation-weighted mean over time), the top 20 (instance, class) pairs by `topk(sorted=False)`,
+masks from the refiner (its normed outputs' mask embeddings dotted with the raw mask features),
+resized to the padded input, cropped and resized to the video.
+
+The harness runs it as a `WholeVideoRefinement`: the clips carry the video's sequences and each
+frame's segmenter embeddings and logits (Q x C and Q x (K+1) per frame); at the video's end the
+refiner decides, and the chosen instances' masks are made in a second pass over the frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
+from vis_bench.api.refinement import VideoRefinement
+from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.dvis_daq_offline.instances import (
+    GatheredVideo,
+    RefinerInputs,
+    refiner_inputs,
+)
+from vis_bench.methods.dvis_daq_offline.variants import VARIANTS
+from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
+from vis_bench.methods.families.dvis.postprocess import video_predictions
+from vis_bench.methods.families.dvis_daq.base_plugin import (
+    CHECKPOINT_SIGNATURE,
+    MIN_SIZE_TEST,
+    DAQBase,
+    DAQOptions,
+    track_features,
+)
+from vis_bench.methods.families.dvis_daq.model import DAQModel, build_model
+from vis_bench.methods.families.dvis_daq.timing import AUTHORS_TIMING
+from vis_bench.methods.families.mask2former.base_plugin import family_spec
+from vis_bench.methods.families.mask2former.pixel_decoder import (
+    PixelDecoderFeatures,
+    stack_features,
+)
+
+REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_DAQ/dvis_daq/: DVIS_DAQ_offline)"
+
+
+@dataclass
+class DAQOfflineOptions(DAQOptions):
+    """The OVIS R50 config (ovis/DAQ_Offline_R50.yaml) by default: the only R50 offline
+    release (there is no YouTube-VIS R50 offline config)."""
+
+    num_classes: int = 25
+    select_threshold: float = 0.05
+    slot_decides: bool = True
+    #: MODEL.REFINER.DECODER_LAYERS
+    refiner_layers: int = 6
+    #: MODEL.VIDEO_HEAD.USE_LOCAL_ATTN (the refiner's temporal convolution; OVIS ViT-L only)
+    local_attention: bool = False
+    #: MODEL.VIDEO_HEAD.OFFLINE_TOPK_NUM: tracked sequences the refiner reads at most
+    offline_top_k: int = 40
+
+    def __post_init__(self) -> None:
+        if int(self.refiner_layers) < 1:
+            raise InputError("refiner_layers must be at least 1", field="refiner_layers")
+        if int(self.offline_top_k) < 0:
+            raise InputError("offline_top_k must not be negative", field="offline_top_k")
+        super().__post_init__()
+
+
+@dataclass
+class RefinedInstances:
+    """The chosen instances' normed refiner outputs [T, S, C] (the second pass's masks)."""
+
+    normed: torch.Tensor
+
+
+@dataclass
+class RefinerRun:
+    """The refiner over a gathered video: its inputs, the last layer's outputs [T, N, C], their
+    `decoder_norm` [T, N, C] and one class logit vector per instance [N, K+1]."""
+
+    inputs: RefinerInputs
+    output: torch.Tensor
+    normed: torch.Tensor
+    logits: torch.Tensor
+
+
+def refine(model: DAQModel, video: GatheredVideo, options: DAQOfflineOptions) -> RefinerRun:
+    """N = the segmenter's query count instances gathered (instances.py), refined."""
+    inputs = refiner_inputs(
+        video, int(model.cfg.num_queries), int(options.offline_top_k), int(options.noise_frames)
+    )
+    refiner = model.refiner
+    output = refiner(inputs.instance_embeds, video.frame_embeds())[-1]
+    normed = refiner.decoder_norm(output)
+    return RefinerRun(inputs, output, normed, refiner.class_logits(normed[None])[0])
+
+
+def gathered_result(video: GatheredVideo) -> ClipResult:
+    """A first-pass clip's result: the gathered video is its state; masks come later."""
+    empty = torch.zeros(0)
+    return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=video)
+
+
+@register_method("dvis-daq-offline")
+class DAQOfflinePlugin(DAQBase):
+    """DVIS-DAQ offline: DVIS-DAQ online's sequences refined over the whole video."""
+
+    spec = family_spec(
+        name="dvis-daq-offline",
+        summary="DVIS-DAQ offline: DVIS-DAQ online's sequences refined by a temporal refiner",
+        options=DAQOfflineOptions,
+        min_size_test=MIN_SIZE_TEST,
+        reference=REFERENCE,
+        parity=f"{__package__}.parity:run_parity",
+        checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
+        training=None,  # type: ignore[arg-type]
+        backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=VARIANTS,
+        linking=WholeVideoRefinement(),
+        timing_protocol=AUTHORS_TIMING,
+    )
+    options: DAQOfflineOptions
+
+    @classmethod
+    def create(cls, options: DAQOfflineOptions) -> DAQOfflinePlugin:
+        model = build_model(
+            options.network(), int(options.refiner_layers), bool(options.local_attention)
+        )
+        return cls(model, options)
+
+    def flops_modules(self) -> list[str]:
+        return [*super().flops_modules(), "refiner"]
+
+    def infer_clip_features(
+        self,
+        features: list[PixelDecoderFeatures],
+        state: GatheredVideo | None = None,
+        seen: int = 0,
+    ) -> ClipResult:
+        """The clip's new frames through the segmenter and the tracker; each frame's segmenter
+        embeddings and logits kept for the refiner."""
+        video = state if state is not None else GatheredVideo()
+        new = features[seen:]
+        if not new:
+            return gathered_result(video)
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            queries = self.model.segment(stack_features(new))
+            track_features(self.model, queries, video.hub, self.options.decisions())
+        video.embeds += list(queries.embeds)
+        video.logits += list(queries.logits)
+        return gathered_result(video)
+
+    def refine_video(self, state: GatheredVideo | None) -> VideoRefinement:
+        """The refiner over the whole video; the top-k pairs of its class logits; the chosen
+        instances' normed outputs for the second pass."""
+        video = state if state is not None else GatheredVideo()
+        if not video.embeds:
+            return VideoRefinement([], None)
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            run = refine(self.model, video, self.options)
+        predictions = video_predictions(run.logits, None, int(self.options.top_k))
+        refinement = VideoRefinement(predictions)
+        refinement.data = RefinedInstances(run.normed[:, refinement.slots])
+        return refinement
+
+    def refined_masks(
+        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """The second pass: the chosen instances' masks from the frames' mask features."""
+        return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
+
+    def refined_masks_features(
+        self,
+        features: list[PixelDecoderFeatures],
+        refinement: VideoRefinement,
+        frame_indices: list[int],
+    ) -> torch.Tensor:
+        """Mask logits [S, t, h, w] of the refinement's instances (the refiner reads the raw
+        mask features, not the tracker's projection)."""
+        normed = refinement.data.normed[frame_indices]
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            raw = stack_features(features).mask_features
+            return self.model.refiner.mask_logits(normed, raw).transpose(0, 1)

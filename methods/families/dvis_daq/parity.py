@@ -1,0 +1,327 @@
+"""The parity checks both DVIS-DAQ methods share: the segmenter per window, the tracker frame by
+frame (its queries, positions, every layer's class logits, the last layer's masks, the slot
+branch and its matching, the decisions and the video's sequences after each frame), the video's
+outputs and the synthetic case with permuted queries (layout:
+tests/fixtures/golden/dvis_daq_online/README.md).
+
+Everything runs on the fixture's stored backbone outputs with the fixture's weights.
+Tolerances: logits, embeddings and positions 1e-4, mask logits 1e-3 relative to their largest
+magnitude, decisions, slot assignments and the sequences' bookkeeping exact; the authors'
+random sequence ids are compared through the sequences they name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.families.dvis import parity as dvis_parity
+from vis_bench.methods.families.dvis.segmenter import FrameQueries
+from vis_bench.methods.families.dvis_daq.base_plugin import track_features
+from vis_bench.methods.families.dvis_daq.decisions import TrackedFrame, foreground_scores
+from vis_bench.methods.families.dvis_daq.fixtures import DAQFixture, read_fixture
+from vis_bench.methods.families.dvis_daq.model import DAQModel
+from vis_bench.methods.families.dvis_daq.sequences import SequenceHub
+from vis_bench.methods.families.dvis_daq.video import ABSENT, kept_sequences, mean_logits
+from vis_bench.methods.families.dvis_daq.video import sequence_masks as masks_of
+from vis_bench.parity import (
+    EncodedFrames,
+    ParityReport,
+    RefinedVideoLinker,
+    clip_windows,
+    compare_tree,
+    load_fixture_weights,
+    refinement_windows,
+    tracks_as_fixture_results,
+)
+
+RAW_TOLERANCE = 1e-4
+MASK_RELATIVE_TOLERANCE = 1e-3
+#: the stored per-frame entries that are not tensors to compare within a tolerance
+BOOKKEEPING = ("frame", "branch", "num_track_queries_in", "seq_ids_after", "hub_after")
+
+
+def tolerance(name: str, expected: torch.Tensor) -> float:
+    """1e-4, or 1e-3 of the largest magnitude for mask logits."""
+    if "mask" in name.rsplit(".", 1)[-1]:
+        return MASK_RELATIVE_TOLERANCE * max(1.0, float(expected.abs().max()))
+    return RAW_TOLERANCE
+
+
+def compare(report: ParityReport, name: str, produced: dict, expected: dict) -> None:
+    """Every tensor of `expected` against the same key of `produced`: floats within
+    `tolerance`, booleans and integers exactly; one the fixture has and nothing produced
+    fails."""
+    for key, value in expected.items():
+        if not isinstance(value, torch.Tensor) or key in BOOKKEEPING:
+            continue
+        if key not in produced or produced[key] is None:
+            report.add_exact(f"{name}.{key}", False, "expected in the fixture, not produced")
+            continue
+        mine = produced[key]
+        if not value.is_floating_point():
+            same = mine.shape == value.shape and torch.equal(mine.long(), value.long())
+            report.add_exact(f"{name}.{key}", same, str(value.tolist())[:80])
+            continue
+        limit = tolerance(key, value)
+        compare_tree(report, f"{name}.{key}", mine, value, lambda _p, t=limit: t)
+
+
+@dataclass
+class TrackerRun:
+    """The tracker over the video: what every frame computed and the hub after each frame."""
+
+    hub: SequenceHub
+    frames: list[TrackedFrame]
+    #: per frame, after it: the tracks (sequence indices), every sequence's bookkeeping, and
+    #: the next frame's track queries and positions [nt, 1, C]
+    after: list[tuple[list[int], list[dict], dict[str, torch.Tensor]]]
+    projected: torch.Tensor
+
+
+def hub_bookkeeping(hub: SequenceHub) -> list[dict]:
+    """Every sequence's start, length, invalid count, death and appearances, birth order."""
+    return [
+        {
+            "start_frame": s.start,
+            "num_frames": s.num_frames,
+            "invalid_frames": s.invalid_frames,
+            "dead": s.dead,
+            "appearance": list(s.appearance),
+        }
+        for s in hub.sequences
+    ]
+
+
+def carried_out(hub: SequenceHub) -> dict[str, torch.Tensor]:
+    """What the next frame reads: the tracks' last outputs and fused positions [nt, 1, C]."""
+    tracks = hub.track_queries()
+    if not tracks:
+        return {}
+    return {
+        "track_queries_out": torch.stack([s.query for s in tracks])[:, None],
+        "track_pos_out": torch.stack([s.fused_position for s in tracks])[:, None],
+    }
+
+
+def run_tracker(
+    model: DAQModel, fx: DAQFixture, windows: list[FrameQueries], with_slots: bool = True
+) -> TrackerRun:
+    """The tracker frame by frame over every window, the video's sequences carried."""
+    hub = SequenceHub()
+    frames: list[TrackedFrame] = []
+    after = []
+    with torch.no_grad():
+        for queries in windows:
+            for t in range(len(queries)):
+                one = queries.frames(t, t + 1)
+                frames += track_features(model, one, hub, fx.settings, with_slots)
+                after.append((list(hub.tracks), hub_bookkeeping(hub), carried_out(hub)))
+        projected = torch.cat([model.tracker.project(q.mask_features) for q in windows])
+    return TrackerRun(hub, frames, after, projected)
+
+
+def frame_layout(model: DAQModel, run: TrackerRun, t: int) -> dict[str, Any]:
+    """Frame t's computations in the fixture's layout."""
+    frame = run.frames[t]
+    tracks = len(frame.track_positions) if frame.track_positions is not None else 0
+    out: dict[str, Any] = {
+        "ms_outputs": frame.outputs,
+        "ms_outputs_class": frame.logits[:, None],
+        "ms_outputs_mask_last": frame.masks[None],
+        "track_pos_out_per_query": frame.positions,
+        "valid_queries": frame.valid,
+        "pred_scores": frame.scores,
+        "det_queries_scores": frame.scores[tracks:],
+        "trc_queries_scores": frame.scores[:tracks],
+        "track_queries_in": frame.outputs[0, :tracks] if tracks else None,
+        "track_pos_in": frame.track_positions,
+        "frame_queries_pos": frame.anchor_positions,
+    }
+    if frame.slots is not None and frame.slot_logits is not None:
+        slots = frame.slots.outputs
+        out["slot_outputs_last"] = slots[None]
+        out["slot_outputs_class"] = frame.slot_logits[None, None]
+        out["slot_outputs_mask"] = model.tracker.masks(slots[:, 0], run.projected[t])[None, None]
+        out["slot_init_query_index"] = frame.slots.matching.indices
+        out["fg_trc_queries_scores"] = foreground_scores(frame.slot_logits[:tracks])
+    return out
+
+
+def tracker_checks(
+    report: ParityReport, name: str, model: DAQModel, run: TrackerRun, stored: dict
+) -> None:
+    """Every frame against tracker.pt, the hub after it, and the slot matching."""
+    frames = stored["frames"]
+    report.add_exact(f"{name}.frames", len(frames) == len(run.frames), f"{len(frames)} frames")
+    ids: dict[int, int] = {}
+    for t, expected in enumerate(frames[: len(run.frames)]):
+        label = f"{name}[{t}]"
+        first = expected["branch"] == "init"
+        report.add_exact(f"{label}.branch", first == (t == 0), str(expected["branch"]))
+        tracks, book, carried = run.after[t]
+        compare(report, label, {**frame_layout(model, run, t), **carried}, expected)
+        theirs = expected["hub_after"]
+        for index, entry in enumerate(theirs):
+            ids.setdefault(int(entry["seq_id"]), index)
+        keys = ("start_frame", "num_frames", "invalid_frames", "dead", "appearance")
+        theirs_book = [{k: _plain(e[k]) for k in keys} for e in theirs]
+        report.add_exact(f"{label}.sequences", book == theirs_book, f"{len(theirs)} sequences")
+        named = [ids.get(int(i), -1) for i in expected["seq_ids_after"]]
+        report.add_exact(f"{label}.tracks", named == tracks, f"sequences {named}")
+    slot_checks(report, f"{name}.slot_matching", run, stored.get("slot_matching") or [])
+
+
+def _plain(value: Any) -> Any:
+    """A stored bookkeeping value as plain Python (lists of bools, ints)."""
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def slot_checks(report: ParityReport, name: str, run: TrackerRun, stored: list) -> None:
+    """Each tracking frame's slot-matching cost (1e-4) and its assignment (exact)."""
+    mine = [f.slots.matching for f in run.frames if f.slots is not None]
+    report.add_exact(f"{name}.frames", len(mine) == len(stored), f"{len(stored)} frames")
+    for t, (matching, theirs) in enumerate(zip(mine, stored, strict=False)):
+        report.add_tensor(f"{name}[{t}].cost", matching.cost, theirs["cost"], RAW_TOLERANCE)
+        same = torch.equal(matching.indices, theirs["slot_init_query_index"].long())
+        report.add_exact(f"{name}[{t}].slot_init_query_index", same)
+
+
+def video_outputs(model: DAQModel, fx: DAQFixture, run: TrackerRun) -> dict[str, torch.Tensor]:
+    """`run_window_inference`'s outputs: the kept sequences' mean logits, masks over the whole
+    video (-1e4 where absent), padding masks and per-frame logits."""
+    sequences = kept_sequences(run.hub, fx.noise_frames)
+    frames = list(range(fx.num_frames))
+    with torch.no_grad():
+        masks = masks_of(model.tracker, sequences, frames, run.projected)
+    classes = int(fx.config.num_classes) + 1
+    padding = torch.ones(len(sequences), fx.num_frames, dtype=torch.bool)
+    full = torch.full((len(sequences), fx.num_frames, classes), ABSENT)
+    full[..., -1] = 1.0
+    for i, s in enumerate(sequences):
+        padding[i, s.start : s.start + s.num_frames] = False
+        full[i, s.start : s.start + s.num_frames] = torch.stack(s.logits)
+    return {
+        "pred_logits": mean_logits(sequences)[None],
+        "pred_masks": masks[None],
+        "padding_masks": padding[None],
+        "full_logits": full[None],
+    }
+
+
+@dataclass
+class SegmenterAndTracker:
+    """A member's parity run up to its tracker (see `segmenter_and_tracker`)."""
+
+    fx: DAQFixture
+    report: ParityReport
+    plugin: Any
+    present: set[str]
+    ranges: list[range]
+    windows: list[FrameQueries]
+    run: TrackerRun
+
+    @property
+    def model(self) -> DAQModel:
+        return self.plugin.model
+
+
+def segmenter_and_tracker(
+    fixture_dir: Path,
+    variant: str,
+    method: str,
+    expected_files: tuple[str, ...],
+    build_plugin: Callable[[DAQFixture], Any],
+) -> SegmenterAndTracker:
+    """Build from meta.json, load state_dict.pt with its keys and order checked, run the
+    segmenter on the authors' windows and the tracker frame by frame (also replayed on the
+    authors' own segmenter outputs), and compare both."""
+    fx = read_fixture(Path(fixture_dir), variant)
+    report = ParityReport(method=method, fixture=str(fixture_dir))
+    plugin = build_plugin(fx)
+    load_fixture_weights(report, plugin.model, fx.folder / "state_dict.pt", check_order=True)
+    prepare_for_inference(plugin.model)
+    present = set(report.expect_files(fx.folder, expected_files))
+    ranges = dvis_parity.windows_of(fx)  # type: ignore[arg-type]
+    windows = dvis_parity.run_segmenter(plugin.model, fx, ranges)  # type: ignore[arg-type]
+    run = run_tracker(plugin.model, fx, windows)
+    if "segmenter.pt" in present:
+        stored = fx.file("segmenter.pt")
+        report.add_exact("segmenter windows", len(windows) == len(stored), f"{len(stored)}")
+        for i, (queries, expected) in enumerate(zip(windows, stored, strict=False)):
+            layout = dvis_parity.segmenter_layout(queries)
+            with torch.no_grad():  # built and computed by the authors, read by no one
+                reid = plugin.model.sem_seg_head.predictor.reid_embed(queries.embeds)
+            layout["pred_reid_embed"] = reid.permute(2, 0, 1)[None]
+            compare(report, f"segmenter[{i}]", layout, expected)
+        if "tracker.pt" in present:
+            tracker = fx.file("tracker.pt")
+            tracker_checks(report, "tracker", plugin.model, run, tracker)
+            replayed = run_tracker(plugin.model, fx, stored_windows(stored))
+            tracker_checks(report, "tracker (replayed)", plugin.model, replayed, tracker)
+    return SegmenterAndTracker(fx, report, plugin, present, ranges, windows, run)
+
+
+def stored_windows(stored: list) -> list[FrameQueries]:
+    """The authors' own segmenter outputs as `FrameQueries` (C-channel embeddings)."""
+    return [
+        FrameQueries(
+            e["pred_logits"][0],
+            e["pred_masks"][0].transpose(0, 1),
+            e["pred_embds"][0].permute(1, 2, 0),
+            e["pred_embds_without_norm"][0].permute(1, 2, 0),
+            e["mask_features"],
+        )
+        for e in stored
+    ]
+
+
+def synthetic_run(
+    model: DAQModel, fx: DAQFixture, windows: list[FrameQueries], ranges: list[range], case: dict
+) -> TrackerRun:
+    """The tracker on queries re-ordered per frame by the case's permutations."""
+    shuffled = dvis_parity.permuted(windows, ranges, case["permutations"].long())
+    return run_tracker(model, fx, shuffled)
+
+
+def synthetic_frame_checks(report: ParityReport, run: TrackerRun, case: dict) -> None:
+    """Each frame's decisions (exact) and last-layer class logits on the permuted queries."""
+    for t, frame in enumerate(run.frames):
+        if t < len(case["valid_queries"]):
+            same = torch.equal(frame.valid, case["valid_queries"][t].bool())
+            report.add_exact(f"synthetic_permuted[{t}].valid_queries", same)
+        if t < len(case.get("ms_outputs_class_last") or []):
+            expected = case["ms_outputs_class_last"][t]
+            mine = frame.logits[-1].reshape(expected.shape)
+            report.add_tensor(
+                f"synthetic_permuted[{t}].ms_outputs_class_last", mine, expected, RAW_TOLERANCE
+            )
+
+
+def harness_results(plugin: Any, fx: DAQFixture, features: list, schedule: tuple) -> dict:
+    """The video through the harness's own path (either member's plugin): clips of the
+    schedule carrying the video's state, the results chosen at its end, masks in a second pass
+    over the frames, encoded per frame."""
+    clip_length, stride = schedule
+    height, width = (int(v) for v in fx.sizes["orig_size"])
+    plugin.input_size = tuple(int(v) for v in fx.sizes["image_size"])
+    encoded = EncodedFrames(height, width, plugin.masks_to_video)
+    linker = RefinedVideoLinker(plugin.refine_video, [encoded])
+    for window in clip_windows(fx.num_frames, clip_length, stride):
+        clip = [features[i] for i in window]
+        seen = linker.seen_frames(window)
+        linker.add_clip(window, plugin.infer_clip_features(clip, state=linker.state, seen=seen))
+    refinement = linker.refine()
+    for window in refinement_windows(fx.num_frames, clip_length):
+        clip = [features[i] for i in window]
+        linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
+    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)

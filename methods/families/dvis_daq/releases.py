@@ -1,0 +1,147 @@
+"""What DVIS-DAQ's released checkpoints share, for the two methods' `variants.py`.
+
+The model zoo (zhang-tao-whu/DVIS_Plus @ c0eb2495, `DVIS_DAQ/MODEL_ZOO.md`) lists online models
+with R50 (100 queries), Swin-L and ViT-L (200) on OVIS (25 classes), YouTube-VIS 2019 and 2021
+(40), offline models with ViT-L (and R50 on OVIS only), each row with its AP, AP50 and AP75 (no
+AR, no FPS), and two VIPSeg models (video panoptic segmentation, which vis-bench does not
+evaluate). Every row links the HuggingFace repository zhouyik/DVIS-DAQ, the link text naming the
+checkpoint (`model_{dataset}_{mode}_{backbone}`); the page's text also points to the DVIS++
+folder of zhangtao-whu/DVIS_Plus. Every config tests at a shorter side of 480 (at most 1333)
+keeping the top 20 (sequence, class) pairs; the thresholds differ by dataset (base_plugin.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.methods.families.dvis_daq.base_plugin import MIN_SIZE_TEST
+
+REPOSITORY = "zhang-tao-whu/DVIS_Plus"
+COMMIT = "c0eb2495"
+MODEL_ZOO = "DVIS_DAQ/MODEL_ZOO.md"
+MAX_SIZE_TEST = 1333
+HUB = "https://huggingface.co/zhouyik/DVIS-DAQ"
+LICENCE = Licence(
+    code="MIT (the repository's DVIS_Plus/LICENSE)",
+    weights="not stated in the model zoo",
+    source=f"{REPOSITORY} DVIS_Plus/LICENSE (DVIS_DAQ/ has no licence file of its own); {MODEL_ZOO}",
+)
+#: backbone key -> (options, label)
+BACKBONES: dict[str, tuple[dict[str, Any], str]] = {
+    "r50": ({"backbone": "resnet50", "num_queries": 100}, "R50"),
+    "swinl": ({"backbone": "swin_l", "num_queries": 200}, "Swin-L"),
+    "vitl": ({"backbone": "vit_l", "num_queries": 200}, "ViT-L"),
+}
+#: dataset key -> (dataset kind, classes, model zoo heading, test settings)
+DATASETS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
+    "ytvis19": (
+        "ytvis2019",
+        40,
+        "YouTube-VIS 2019",
+        {"select_threshold": 0.01, "slot_decides": False},
+    ),
+    "ytvis21": (
+        "ytvis2021",
+        40,
+        "YouTube-VIS 2021",
+        {"select_threshold": 0.01, "slot_decides": False},
+    ),
+    "ovis": ("ovis", 25, "OVIS", {"select_threshold": 0.1, "slot_decides": True}),
+}
+#: the offline configs' INFERENCE_SELECT_THRESHOLD where it differs from the online one's
+OFFLINE_SELECT = {"ovis": 0.05}
+#: the tracker carries its sequences across clips, so every schedule gives the same results
+CLIP_LENGTHS = [1, 5, "all"]
+#: why the VIPSeg rows are named but not run
+PANOPTIC = (
+    "a video panoptic segmentation model (VIPSeg, 124 thing and stuff classes, evaluated by "
+    "VPQ): vis-bench evaluates video instance segmentation only"
+)
+
+
+def release_variant(
+    method: str,
+    backbone: str,
+    dataset: str,
+    metrics: tuple[float, float, float],
+    lines: str,
+    config: str,
+) -> PretrainedVariant:
+    """One model-zoo row of `method` (`dvis-daq-online` or `-offline`): its AP, AP50, AP75, the
+    MODEL_ZOO.md lines it is on and its config (under `DVIS_DAQ/configs/dvis_daq/`)."""
+    mode = method.rsplit("-", 1)[1]
+    options, label = BACKBONES[backbone]
+    kind, classes, heading, settings = DATASETS[dataset]
+    settings = dict(settings)
+    if mode == "offline" and dataset in OFFLINE_SELECT:
+        settings["select_threshold"] = OFFLINE_SELECT[dataset]
+    ap, ap50, ap75 = metrics
+    table = f"{heading}, DVIS-DAQ {mode} {label} (lines {lines}); config {config}"
+    return PretrainedVariant(
+        name=f"{method}.{backbone}_{dataset}",
+        summary=f"DVIS-DAQ {mode} {label}, {heading}",
+        options={**options, "num_classes": classes, **settings},
+        dataset=kind,
+        label_space=kind,
+        resolution=MIN_SIZE_TEST,
+        max_size=MAX_SIZE_TEST,
+        release_file=f"model_{dataset}_{mode}_{backbone} (the model zoo's link text)",
+        url=HUB,
+        licence=LICENCE,
+        training_data=f"{heading} train",
+        notes="the file name inside the HuggingFace repository was not read",
+        backbone=label,
+        published=(
+            PublishedResult(
+                id=f"{method}-{backbone}-{kind}",
+                dataset=kind,
+                metrics={"AP": ap, "AP50": ap50, "AP75": ap75},
+                source=readme_source(REPOSITORY, COMMIT, MODEL_ZOO, table),
+                clip_length=CLIP_LENGTHS,
+                training=f"{heading} train",
+                gpu="not stated",
+                notes="the number of this checkpoint (a model-zoo row)",
+            ),
+        ),
+    )
+
+
+def panoptic_variant(
+    method: str, backbone: str, metrics: tuple[float, float, float], lines: str
+) -> PretrainedVariant:
+    """A VIPSeg row: named with its VPQ numbers, not run (`unsupported`)."""
+    options, label = BACKBONES[backbone]
+    vpq, thing, stuff = metrics
+    return PretrainedVariant(
+        name=f"{method}.{backbone}_vipseg",
+        summary=f"DVIS-DAQ online {label}, VIPSeg (video panoptic; VPQ {vpq}, VPQ-thing "
+        f"{thing}, VPQ-stuff {stuff}, MODEL_ZOO.md lines {lines})",
+        options=dict(options),
+        dataset="vipseg",
+        label_space="vipseg",
+        resolution=MIN_SIZE_TEST,
+        max_size=MAX_SIZE_TEST,
+        release_file=f"model_vipseg_online_{backbone} (the model zoo's link text)",
+        url=HUB,
+        licence=LICENCE,
+        training_data="VIPSeg train",
+        unsupported=PANOPTIC,
+        backbone=label,
+        published=(
+            PublishedResult(
+                id=f"{method}-{backbone}-vipseg",
+                dataset="vipseg",
+                metrics={"VPQ": vpq, "VPQ-thing": thing, "VPQ-stuff": stuff},
+                source=readme_source(
+                    REPOSITORY,
+                    COMMIT,
+                    MODEL_ZOO,
+                    f"VIPSeg, DVIS-DAQ online {label} (lines {lines})",
+                ),
+                training="VIPSeg train",
+                gpu="not stated",
+                notes="video panoptic quality, not comparable with the VIS numbers",
+            ),
+        ),
+    )
