@@ -46,6 +46,8 @@ DECLARED = (
     "videomt",
     "dvis-plus-online",
     "dvis-plus-offline",
+    "dvis-daq-online",
+    "dvis-daq-offline",
 )
 CELL = ProtocolCell(clip_length="all", stride=None, resolution=None, device="cpu", dtype="fp32")
 
