@@ -41,13 +41,14 @@ def _built(name: str, seed: int = 0):
     return get_method(name).build(tiny_options(name))
 
 
-def _run(plugin, feature_reuse: bool = True) -> list[dict]:
+def _run(plugin, feature_reuse: bool = True, input_workers: int | str = "auto") -> list[dict]:
     outcome = run_method(
         plugin,
         MemorySource(**SOURCE),
         **SCHEDULE,
         warmup=0,
         feature_reuse=feature_reuse,
+        input_workers=input_workers,
     )
     assert outcome.num_videos == len(SOURCE["lengths"])
     assert outcome.num_frames == sum(SOURCE["lengths"])
@@ -74,6 +75,15 @@ def test_it_runs_a_short_video_through_the_runner(name):
     if has_per_frame_stages(plugin):
         # each frame's stages computed once give what every clip recomputing them gives
         assert _run(plugin, feature_reuse=False) == results
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_its_predictions_do_not_depend_on_the_input_workers(name):
+    """Frames decoded and resized by a pool of workers (at model size, normalised after the
+    copy) give the predictions of the serial path (decoded by one thread, resized whole)."""
+    plugin = _built(name)
+    serial = _run(plugin, input_workers=0)
+    assert _run(plugin, input_workers=2) == serial
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -3,7 +3,7 @@
 `resize_encode` must give, bit for bit, the RLE of `F.interpolate(..., bilinear,
 align_corners=False) > cut` for any float32 masks: random logits at many sizes (upsampling and
 downsampling, odd ratios, one-row and one-column masks), values clustered at the cut, exact
-zeros, tiny values, NaN and infinity, one and two threads. SeqFormer's `sigmoid(x) > 0.5` is
+zeros, tiny values, NaN and infinity, on one to many threads. SeqFormer's `sigmoid(x) > 0.5` is
 `x > sigmoid_cut(0.5)` in every lane of PyTorch's vectorised sigmoid. The runner's sink gives
 the same results.json entries with and without the compiled pass.
 """
@@ -74,6 +74,18 @@ def test_resize_encode_equals_interpolate_threshold_and_rle(cut):
         for threads in (1, 2):
             got = resize_encode(masks, height, width, cut, threads)
             assert got == expected, (h, w, height, width, index % 3, threads)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 17])
+def test_resize_encode_shares_its_masks_over_any_number_of_threads(count):
+    """The masks are split into one consecutive share per thread (more threads than masks:
+    one mask each); the strings come back in order whatever the split."""
+    require_rle_kernel()
+    rng = np.random.default_rng(count)
+    masks = rng.normal(0, 2, (count, 23, 41)).astype(np.float32)
+    expected = _reference(masks, 180, 320, 0.0) if count else []
+    for threads in (1, 2, 3, 4, 16, 200):
+        assert resize_encode(masks, 180, 320, 0.0, threads) == expected, threads
 
 
 def test_non_finite_values_follow_pytorch():

@@ -108,7 +108,7 @@ class EncodedFrames:
             return False
         start = time.perf_counter()
         stacked = torch.stack([m.float() for m in masks.values()]).numpy()
-        threads = min(2, torch.get_num_threads())
+        threads = torch.get_num_threads()  # the cell's threads, as the model's
         encoded = resize_encode(stacked, self.height, self.width, cut, threads)
         if encoded is None:
             return False

@@ -23,10 +23,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vis_bench.engine.finalise import FinaliseTimes
 from vis_bench.inference.frame_stream import DecodeTimes
+
+if TYPE_CHECKING:
+    from vis_bench.inference.input_workers import InputTimes
 
 _MIB = 1024 * 1024
 
@@ -36,6 +39,10 @@ class HarnessTimes:
     """Accumulated over a run (every video of a cell)."""
 
     decode: DecodeTimes = field(default_factory=DecodeTimes)
+    #: the input workers' threads (0: one thread decodes, the main thread resizes) and, with
+    #: workers, their resize seconds (summed over workers, beside `decode.decode_s`)
+    input_workers: int = 0
+    input: InputTimes | None = None
     finalise: FinaliseTimes = field(default_factory=FinaliseTimes)
     decode_wait_s: float = 0.0
     preprocess_s: float = 0.0
@@ -81,7 +88,9 @@ class HarnessTimes:
         """The record's `harness` entry: seconds per part, overhead per frame and its share."""
         serial = seconds_end_to_end - self.decode_wait_s + self.decode.decode_s
         return {
+            "input_workers": self.input_workers,
             "decode_s": self.decode.decode_s,
+            "input_resize_s": self.input.resize_s if self.input is not None else 0.0,
             "frames_decoded": self.decode.frames_decoded,
             "decode_wait_s": self.decode_wait_s,
             "preprocess_s": self.preprocess_s,

@@ -46,6 +46,12 @@ from vis_bench.inference.feature_reuse import (
     reuses_features,
 )
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
+from vis_bench.inference.input_workers import (
+    InputTimes,
+    InputWorkers,
+    pooled_clips,
+    resolve_input_workers,
+)
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
 
@@ -57,6 +63,7 @@ __all__ = [
     "RunOutcome",
     "VideoRun",
     "autocast",
+    "clip_input",
     "model_input",
     "predict_clip",
     "run_method",
@@ -246,6 +253,7 @@ def run_method(
     warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
     exclude: Callable[[], float] | None = None,
     stop_after: Callable[[int, float], bool] | None = None,
+    input_workers: int | str = "auto",
 ) -> RunOutcome:
     """Predict every video of `source`, timing the pass and its stages as it runs.
 
@@ -262,16 +270,15 @@ def run_method(
     `stop_after(frames, seconds)`: asked after each video; True ends the pass there (a timed
     round that has covered enough frames and seconds). `single_clip`: afterwards, time
     `infer_clip` alone on the first clip `repeats` times (a separate measurement).
+    `input_workers`: threads decoding and resizing frames ahead of the model
+    (input_workers.py; `auto` picks per device; 0 the serial path: one thread decodes, the
+    main thread resizes).
     """
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     plugin.to(device)
     outcome.harness.exclude = exclude
-    clips = prefetched_clips(
-        source,
-        source.videos(),
-        _video_passes(plugin, clip_length, stride),
-        outcome.harness.decode,
-    )
+    clips = _input_stage(plugin, source, outcome, clip_length, stride, resolution, device,
+                         input_workers)  # fmt: skip
     timed = _TimedPass(device, exclude)
     with no_grad_region(), contextlib.closing(clips):
         _run_videos(plugin, _waited(clips, outcome.harness), outcome, timed, _RunSettings(
@@ -283,6 +290,41 @@ def run_method(
     if single_clip and outcome.first_clip is not None:
         _time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
+
+
+def _input_stage(
+    plugin: MethodPlugin,
+    source: FrameSource,
+    outcome: RunOutcome,
+    clip_length: int | str,
+    stride: int | None,
+    resolution: int | None,
+    device: str,
+    input_workers: int | str,
+) -> Iterator[ClipFrames]:
+    """The decoded windows in order: from the pool of input workers (frames at model size),
+    or, with 0 workers, from the one decoding thread (frames at the video's size)."""
+    workers = resolve_input_workers(input_workers, device)
+    outcome.harness.input_workers = workers
+    passes = _video_passes(plugin, clip_length, stride)
+    if workers == 0:
+        return prefetched_clips(source, source.videos(), passes, outcome.harness.decode)
+    resize = None
+    if splits_resize(plugin):
+
+        def resize(frames: torch.Tensor) -> torch.Tensor:
+            return plugin.preprocessing.resize_frames(frames, resolution)
+
+    pin = str(device).startswith("cuda") and torch.cuda.is_available()
+    outcome.harness.input = InputTimes(outcome.harness.decode)
+    pool = InputWorkers(workers, source, resize, outcome.harness.input, pin)
+    return pooled_clips(pool, source.videos(), passes)
+
+
+def splits_resize(plugin: MethodPlugin) -> bool:
+    """Whether the method's preprocessing is its declared one (resize, then normalise), so the
+    resize can run apart from the normalisation (in an input worker, or outside a timer)."""
+    return type(plugin).preprocess is MethodPlugin.preprocess
 
 
 @dataclass
@@ -372,7 +414,7 @@ def _run_videos(
 def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
     """The first clip as the method takes it, and the untimed warm-up on it."""
     start = time.perf_counter()
-    outcome.first_clip = model_input(plugin, clip.frames, run.resolution, run.device)
+    outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
     if run.warmup > 0:
         _warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe)
     outcome.warmup_s = time.perf_counter() - start
@@ -524,11 +566,11 @@ class ClipInputs:
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
         start = time.perf_counter()
-        frames = self.clip.frames if positions is None else self.clip.frames[positions]
         if self.prepare is not None:
+            frames = self.clip.frames if positions is None else self.clip.frames[positions]
             out = self.prepare(frames)
         else:
-            out = model_input(self.plugin, frames, self.resolution, self.device)
+            out = clip_input(self.plugin, self.clip, positions, self.resolution, self.device)
         self.preprocess_s += time.perf_counter() - start
         return out
 
@@ -557,6 +599,24 @@ def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
     synchronize(inputs.device)
     times.add_model(start, left_out, inputs.preprocess_s)
     return result
+
+
+def clip_input(
+    plugin: MethodPlugin,
+    clip: ClipFrames,
+    positions: list[int] | None,
+    resolution: int | None,
+    device: str,
+) -> torch.Tensor:
+    """A window's frames at `positions` (all: None) as the method takes them, on the device:
+    frames the input workers resized are copied as uint8 and normalised on the device; others
+    are preprocessed whole here and copied."""
+    frames = clip.frames if positions is None else clip.frames[positions]
+    if clip.resized:
+        return plugin.preprocessing.normalise(frames.to(device, non_blocking=True))
+    if isinstance(frames, torch.Tensor):
+        return plugin.preprocess(frames, resolution).to(device)
+    return model_input(plugin, frames, resolution, device)
 
 
 def model_input(
