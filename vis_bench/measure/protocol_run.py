@@ -106,7 +106,7 @@ class ResizedFrames:
     def frame_final(self, frame: int, masks: dict[int, torch.Tensor], threshold: float) -> None:
         ids = list(masks)
         for first in range(0, len(ids), RESIZE_CHUNK):
-            chunk = torch.stack([masks[i] for i in ids[first : first + RESIZE_CHUNK]])
+            chunk = torch.stack([masks[i] for i in ids[first : first + RESIZE_CHUNK]]).cpu()
             self.masks += len(self.masks_to_video(chunk, self.height, self.width, threshold))
 
     def results(self, tracks: list[Any], video_id: int, num_frames: int, post: Any) -> list:
