@@ -13,9 +13,11 @@ The end-to-end time of a pass is split as it runs into stages, each timed inside
 - other: the rest of the pass (loop bookkeeping, the device's synchronisation).
 
 The stages are disjoint parts of one region, so their sum never exceeds the end-to-end time and
-the model's share is at most 1. The decoding thread's own seconds are reported beside the
-stages (`decode_s`): they overlap the model's, and the overhead share counts them as if they did
-not, so that share is an upper bound.
+the model's share is at most 1. The decoding threads' own seconds are reported beside the
+stages (`decode_s`, and the input workers' `input_resize_s`): they overlap the model's, and the
+overhead share counts them as if they did not, so that share is an upper bound. On a GPU the
+model stage is the device's time between events around each call (model_events.py), which the
+host's stages overlap: there the stages' sum can exceed the pass by `stage_overlap_s`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from vis_bench.inference.frame_stream import DecodeTimes
 
 if TYPE_CHECKING:
     from vis_bench.inference.input_workers import InputTimes
+    from vis_bench.inference.model_events import ModelEvents
 
 _MIB = 1024 * 1024
 
@@ -43,6 +46,8 @@ class HarnessTimes:
     #: workers, their resize seconds (summed over workers, beside `decode.decode_s`)
     input_workers: int = 0
     input: InputTimes | None = None
+    #: the model stage timed by device events read at each video's end (a GPU), or None
+    events: ModelEvents | None = field(default=None, repr=False, compare=False)
     finalise: FinaliseTimes = field(default_factory=FinaliseTimes)
     decode_wait_s: float = 0.0
     preprocess_s: float = 0.0
@@ -101,6 +106,8 @@ class HarnessTimes:
             "overhead_s": self.overhead_s,
             "overhead_s_per_frame": self.overhead_s / num_frames if num_frames else None,
             "overhead_share": self.overhead_s / serial if serial > 0 else None,
+            # the model stage timed on the device overlaps the host's stages by this much
+            "stage_overlap_s": max(0.0, sum(self.stages(0.0).values()) - seconds_end_to_end),
             "stitch_state_peak_tensors": self.stitch_peak_tensors,
             "stitch_state_peak_mb": self.stitch_peak_bytes / _MIB,
         }

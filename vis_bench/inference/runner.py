@@ -52,6 +52,7 @@ from vis_bench.inference.input_workers import (
     pooled_clips,
     resolve_input_workers,
 )
+from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
 
@@ -279,7 +280,10 @@ def run_method(
     outcome.harness.exclude = exclude
     clips = _input_stage(plugin, source, outcome, clip_length, stride, resolution, device,
                          input_workers)  # fmt: skip
-    timed = _TimedPass(device, exclude)
+    events = uses_events(device, exclude is not None)
+    if events:
+        outcome.harness.events = ModelEvents(outcome.harness)
+    timed = _TimedPass(device, exclude, sync_each_clip=not events)
     with no_grad_region(), contextlib.closing(clips):
         _run_videos(plugin, _waited(clips, outcome.harness), outcome, timed, _RunSettings(
             resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
@@ -346,9 +350,13 @@ class _TimedPass:
     """The one timed region of a run: wall and CPU seconds from its start (after the warm-up)
     to its end, with the compiler's seconds left out; the device synchronised at both ends."""
 
-    def __init__(self, device: str, exclude: Callable[[], float] | None) -> None:
+    def __init__(
+        self, device: str, exclude: Callable[[], float] | None, sync_each_clip: bool = True
+    ) -> None:
         self.device, self.exclude = device, exclude
-        self.clip = Stopwatch(device, exclude)  # each clip's own seconds (the stream replay)
+        # each clip's own seconds (the stream replay); with the model stage timed by device
+        # events, a clip's are the host's, and the device is waited for at each video's end
+        self.clip = Stopwatch(device if sync_each_clip else "cpu", exclude)
         self._wall = self._cpu = self._excluded = 0.0
 
     def _left_out(self) -> float:
@@ -397,6 +405,8 @@ def _run_videos(
             take_window(video_run, inputs, run.dtype, times)
             if clip.is_last:
                 outcome.results.extend(video_run.results())
+                if times.events is not None:
+                    times.events.settle()
         _note_clip(outcome, clip, timed.clip.last)
         if clip.is_last:
             outcome.num_videos += 1
@@ -562,6 +572,8 @@ class ClipInputs:
     prepare: Callable[[Any], torch.Tensor] | None = None
     #: the positions in the window the method is given (None: all; `VideoRun.new_frames`)
     positions: list[int] | None = None
+    #: called once the clip's frames are prepared, before the model part (device events)
+    model_start: Callable[[], None] | None = None
 
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
@@ -581,10 +593,14 @@ class ClipInputs:
         state = self.carried
         if self.features is None:
             frames = self.frames(self.positions)
+            if self.model_start is not None:
+                self.model_start()
             with autocast(self.device, dtype):
                 return self.plugin.infer_clip(frames, **state)
         missing = self.features.missing(self.clip.index)
         new = self.frames(missing) if missing else None
+        if self.model_start is not None:
+            self.model_start()
         with autocast(self.device, dtype):
             features = self.features.clip_features(
                 self.clip.index, lambda positions: self.plugin.frame_features(new)
@@ -593,7 +609,13 @@ class ClipInputs:
 
 
 def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
-    """One window through the method's preprocessing and its forward, both timed."""
+    """One window through the method's preprocessing and its forward, both timed: on a GPU
+    whose pass times the model by device events (model_events.py), without waiting for it."""
+    if times.events is not None:
+        inputs.model_start = times.events.start
+        result = inputs.infer(dtype)
+        times.events.stop(inputs.preprocess_s)
+        return result
     left_out, start = times.left_out(), time.perf_counter()
     result = inputs.infer(dtype)
     synchronize(inputs.device)
