@@ -194,3 +194,26 @@ def test_input_workers_defaults_to_auto_and_takes_an_integer() -> None:
     assert parse_config(base, "c.yaml").measure.input_workers == "auto"
     given = parse_config({**base, "measure": {"input_workers": 2}}, "c.yaml")
     assert given.measure.input_workers == 2
+
+
+class _ForwardOnly(_TexturedSource):
+    """A source one reader decodes forwards (a video file): reads must come in order."""
+
+    parallel_reads = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.order: list[tuple[int, int]] = []
+        self.threads: set[str] = set()
+
+    def read_frames(self, video, indices):
+        self.order.extend((video.id, t) for t in indices)
+        self.threads.add(threading.current_thread().name)
+        return super().read_frames(video, indices)
+
+
+def test_a_source_read_forwards_gets_one_worker_in_order() -> None:
+    source = _ForwardOnly(lengths=(7, 5), size=(48, 64))
+    outcome = _run(PLUGINS["antialias"](ToyPlugin.parse_options({})), source, 4)
+    assert outcome.harness.input_workers == 1
+    assert source.order == sorted(source.order) and len(source.threads) == 1

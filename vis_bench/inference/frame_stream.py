@@ -29,7 +29,8 @@ class FrameSource(Protocol):
     def videos(self) -> list[Any]: ...
 
     def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
-        """uint8 RGB frames [t, H, W, 3]."""
+        """uint8 RGB frames [t, H, W, 3]; called from the input workers' threads, several at
+        once unless the source has `parallel_reads` False (then from one thread, in order)."""
         ...
 
 

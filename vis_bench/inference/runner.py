@@ -309,6 +309,8 @@ def _input_stage(
     """The decoded windows in order: from the pool of input workers (frames at model size),
     or, with 0 workers, from the one decoding thread (frames at the video's size)."""
     workers = resolve_input_workers(input_workers, device)
+    if workers > 1 and not getattr(source, "parallel_reads", True):
+        workers = 1  # a source read forwards by one reader (a video file): one worker, in order
     outcome.harness.input_workers = workers
     passes = _video_passes(plugin, clip_length, stride)
     if workers == 0:
