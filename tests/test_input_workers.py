@@ -217,3 +217,16 @@ def test_a_source_read_forwards_gets_one_worker_in_order() -> None:
     outcome = _run(PLUGINS["antialias"](ToyPlugin.parse_options({})), source, 4)
     assert outcome.harness.input_workers == 1
     assert source.order == sorted(source.order) and len(source.threads) == 1
+
+
+@pytest.mark.parametrize("divisor", [255.0, 127.5])
+def test_normalising_on_the_device_divides_as_the_cpu_did(divisor: float) -> None:
+    """Normalisation now runs on the device after the copy: it divides by a tensor (IEEE
+    division on every device) and gives, for every uint8 value, the CPU's old quotient."""
+    rule = Preprocessing(shorter_side=1, pixel_divisor=divisor, channel_order="BGR")
+    pixels = torch.arange(256, dtype=torch.uint8).repeat(3, 1).reshape(1, 3, 16, 16)
+    x = pixels.float() / divisor
+    mean = torch.tensor(rule.mean).view(1, 3, 1, 1)
+    std = torch.tensor(rule.std).view(1, 3, 1, 1)
+    assert torch.equal(rule.normalise(pixels), (x.flip(1) - mean) / std)
+    assert not torch.equal(pixels.float() * (1 / divisor), x)  # what a reciprocal would give
