@@ -13,12 +13,16 @@ between the events, and the host's stages overlap them. The overlap is stated in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
-if TYPE_CHECKING:
-    from vis_bench.inference.overhead import HarnessTimes
+
+class StageSeconds(Protocol):
+    """Where the seconds go (the pass's `HarnessTimes`)."""
+
+    model_s: float
+    preprocess_s: float
 
 
 def cuda_event() -> Any:
@@ -34,7 +38,7 @@ def uses_events(device: str, compiling: bool) -> bool:
 class ModelEvents:
     """A pair of device events around each model call, read when a video ends."""
 
-    def __init__(self, times: HarnessTimes, event: Callable[[], Any] = cuda_event) -> None:
+    def __init__(self, times: StageSeconds, event: Callable[[], Any] = cuda_event) -> None:
         self.times, self.event = times, event
         self._start: Any = None
         self._pending: list[tuple[Any, Any]] = []
