@@ -11,7 +11,7 @@ import torch
 from pycocotools import mask as mask_utils
 
 from vis_bench.engine import device_rle
-from vis_bench.engine.device_rle import StringEncoder, rle_strings, run_lengths
+from vis_bench.engine.device_rle import EncodingThread, rle_strings, run_lengths
 
 
 def _pycocotools(masks: np.ndarray) -> list[str]:
@@ -72,6 +72,9 @@ def test_counts_too_large_for_the_vectorised_writer_use_pycocotools(monkeypatch)
 def test_strings_are_written_in_a_background_thread_in_order() -> None:
     rng = np.random.default_rng(1)
     batches = [(rng.random((4, 30, 50)) < 0.3).astype(np.uint8) for _ in range(5)]
-    futures = [StringEncoder.submit(*run_lengths(torch.from_numpy(b))[:2], 30, 50) for b in batches]
+    futures = [
+        EncodingThread.submit(rle_strings, *run_lengths(torch.from_numpy(b))[:2], 30, 50)
+        for b in batches
+    ]
     assert [f.result() for f in futures] == [_pycocotools(b) for b in batches]
-    assert any(t.name.startswith("vis-bench-rle-strings") for t in threading.enumerate())
+    assert any(t.name.startswith("vis-bench-encoding") for t in threading.enumerate())

@@ -6,19 +6,23 @@ first pixel is set): neighbours compared, one `nonzero` for the batch (on a GPU 
 where the host waits), the boundaries' differences taken there, and one copy of the counts and
 of the masks' non-empty flags to the host per batch. The compressed strings are then written
 by the project's `compress_counts` (pycocotools' bytes exactly), on the host, in a background
-thread (`StringEncoder`) while the device goes on with the next clip.
+thread (`EncodingThread`) while the device goes on with the next clip.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from vis_bench.eval.rle.compress import MAX_COMPRESSIBLE, compress_counts
 from vis_bench.formats.rle import to_compressed
+
+T = TypeVar("T")
 
 
 def run_lengths(binary: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,18 +73,17 @@ def rle_strings(counts: np.ndarray, bounds: np.ndarray, height: int, width: int)
     ]
 
 
-class StringEncoder:
-    """One background thread writing the compressed strings of batches of run lengths, in the
-    order they were given (the device computes the next batch meanwhile)."""
+class EncodingThread:
+    """One background thread encoding final masks, in the order they were given, while the
+    main thread goes on with the next clip: the compressed strings of a device's run lengths
+    (`rle_strings`), or on the CPU the compiled resize-and-encode (finalise.py)."""
 
     _lock = threading.Lock()
     _pool: ThreadPoolExecutor | None = None
 
     @classmethod
-    def submit(
-        cls, counts: np.ndarray, bounds: np.ndarray, height: int, width: int
-    ) -> Future[list[str]]:
+    def submit(cls, fn: Callable[..., T], *args: Any) -> Future[T]:
         with cls._lock:
             if cls._pool is None:
-                cls._pool = ThreadPoolExecutor(1, thread_name_prefix="vis-bench-rle-strings")
-        return cls._pool.submit(rle_strings, counts, bounds, height, width)
+                cls._pool = ThreadPoolExecutor(1, thread_name_prefix="vis-bench-encoding")
+        return cls._pool.submit(fn, *args)

@@ -2,7 +2,9 @@
 
 `EncodedFrames` is the stitcher's sink in the runner: when a frame can no longer change it takes
 the frame's mean mask of every track, resizes them with the method's `masks_to_video`, and keeps
-only their RLE strings (plus, per track, whether any frame was non-empty). `results` then turns
+only their RLE strings (where the method gives its cut, by the compiled resize-and-encode on the
+encoding thread, device_rle.py's `EncodingThread`, while the main thread goes on with the next
+clip; collected in `results`) (plus, per track, whether any frame was non-empty). `results` then turns
 the tracks' summaries into results.json entries with the method's `track_predictions`, exactly
 as post-processing the whole track's masks at once would: the resize and threshold act on each
 frame alone, the empty-track rule needs only "was any frame non-empty", and the predictions of a
@@ -34,8 +36,8 @@ from vis_bench.api.output import (
     output_hooks,
 )
 from vis_bench.api.plugin import MethodPlugin
-from vis_bench.engine.device_rle import StringEncoder, run_lengths
-from vis_bench.eval.rle.resize_encode import resize_encode
+from vis_bench.engine.device_rle import EncodingThread, rle_strings, run_lengths
+from vis_bench.eval.rle.resize_encode import applies, resize_encode
 from vis_bench.formats.rle import encode
 
 #: tracks resized together: bounds the float temporaries at the video size (16 x 720 x 1280
@@ -71,6 +73,8 @@ class FinaliseTimes:
 
     resize_s: float = 0.0
     rle_s: float = 0.0
+    #: seconds of the encoding thread's own work (overlapping the main thread's stages)
+    thread_s: float = 0.0
 
 
 class EncodedFrames:
@@ -98,6 +102,8 @@ class EncodedFrames:
         self._queued: list[tuple[int, int, float, torch.Tensor]] = []
         #: strings still being written: their (frame, track id) and the future of the strings
         self._writing: list[tuple[list[tuple[int, int]], Any]] = []
+        #: frames in the compiled pass on the encoding thread: (frame, track ids, future)
+        self._compiling: list[tuple[int, list[int], Any]] = []
 
     def frame_final(self, frame: int, masks: dict[int, torch.Tensor], threshold: float) -> None:
         if masks and self._encode_on_device(frame, masks, threshold):
@@ -159,7 +165,7 @@ class EncodedFrames:
         for (_, track_id, _, _), any_pixel in zip(batch, non_empty.tolist(), strict=True):
             if any_pixel:
                 self._non_empty.add(track_id)
-        future = StringEncoder.submit(counts, bounds, self.height, self.width)
+        future = EncodingThread.submit(rle_strings, counts, bounds, self.height, self.width)
         self._writing.append(([(f, t) for f, t, _, _ in batch], future))
         self.times.resize_s += counted - start
         self.times.rle_s += time.perf_counter() - counted
@@ -171,6 +177,17 @@ class EncodedFrames:
             self._count_runs()
         start = time.perf_counter()
         size = [self.height, self.width]
+        for frame, ids, future in self._compiling:
+            encoded, seconds = future.result()
+            self.times.thread_s += seconds
+            for track_id, (counts, non_empty) in zip(ids, encoded, strict=True):
+                self._encoded.setdefault(track_id, {})[frame] = {
+                    "size": list(size),
+                    "counts": counts,
+                }
+                if non_empty:
+                    self._non_empty.add(track_id)
+        self._compiling.clear()
         for places, future in self._writing:
             for (frame, track_id), counts in zip(places, future.result(), strict=True):
                 self._encoded.setdefault(track_id, {})[frame] = {
@@ -184,19 +201,13 @@ class EncodedFrames:
         """Every track's mask of the frame through the compiled resize-and-encode (the same
         RLE as `masks_to_video` then `encode`); False where it does not apply."""
         cut = self.mask_cut(threshold) if self.mask_cut is not None else None
-        if cut is None:
+        if cut is None or not applies(self.height, self.width):
             return False
         start = time.perf_counter()
         stacked = torch.stack([m.float() for m in masks.values()]).cpu().numpy()
         threads = torch.get_num_threads()  # the cell's threads, as the model's
-        encoded = resize_encode(stacked, self.height, self.width, cut, threads)
-        if encoded is None:
-            return False
-        size = [self.height, self.width]
-        for track_id, (counts, non_empty) in zip(masks, encoded, strict=True):
-            self._encoded.setdefault(track_id, {})[frame] = {"size": list(size), "counts": counts}
-            if non_empty:
-                self._non_empty.add(track_id)
+        args = (stacked, self.height, self.width, cut, threads)
+        self._compiling.append((frame, list(masks), EncodingThread.submit(_timed, *args)))
         self.times.resize_s += time.perf_counter() - start
         return True
 
@@ -235,3 +246,13 @@ class EncodedFrames:
                     }
                 )
         return results
+
+
+def _timed(
+    masks: np.ndarray, height: int, width: int, cut: float, threads: int
+) -> tuple[list[tuple[str, bool]], float]:
+    """`resize_encode` on the encoding thread, with its seconds."""
+    start = time.perf_counter()
+    encoded = resize_encode(masks, height, width, cut, threads)
+    assert encoded is not None  # `applies` was asked first
+    return encoded, time.perf_counter() - start

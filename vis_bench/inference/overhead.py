@@ -86,8 +86,9 @@ class HarnessTimes:
 
     @property
     def overhead_s(self) -> float:
-        """Decode + stitching + mask resize + RLE, in seconds."""
-        return self.decode.decode_s + self.stitch_s + self.finalise.resize_s + self.finalise.rle_s
+        """Decode + stitching + mask resize + RLE (the encoding thread's too), in seconds."""
+        finalise = self.finalise.resize_s + self.finalise.rle_s + self.finalise.thread_s
+        return self.decode.decode_s + self.stitch_s + finalise
 
     def as_record(self, seconds_end_to_end: float, num_frames: int) -> dict[str, Any]:
         """The record's `harness` entry: seconds per part, overhead per frame and its share."""
@@ -103,6 +104,8 @@ class HarnessTimes:
             "stitch_s": self.stitch_s,
             "resize_s": self.finalise.resize_s,
             "rle_s": self.finalise.rle_s,
+            # the encoding thread's own seconds (the compiled pass on a CPU, a GPU's strings)
+            "encode_thread_s": self.finalise.thread_s,
             "overhead_s": self.overhead_s,
             "overhead_s_per_frame": self.overhead_s / num_frames if num_frames else None,
             "overhead_share": self.overhead_s / serial if serial > 0 else None,
