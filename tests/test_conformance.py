@@ -13,10 +13,13 @@ is stated in docs/adding_a_method.md, and each failure names its section (`see(R
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
 
+import vis_bench.inference.runner
 from tests.helpers.memory_source import MemorySource
 from tests.helpers.tiny import tiny_options
 from vis_bench.api.capabilities import capabilities_of, check_capabilities, declaration
@@ -43,13 +46,14 @@ def _built(name: str, seed: int = 0):
     return get_method(name).build(tiny_options(name))
 
 
-def _run(plugin, feature_reuse: bool = True) -> list[dict]:
+def _run(plugin, feature_reuse: bool = True, input_workers: int | str = "auto") -> list[dict]:
     outcome = run_method(
         plugin,
         MemorySource(**SOURCE),
         **SCHEDULE,
         warmup=0,
         feature_reuse=feature_reuse,
+        input_workers=input_workers,
     )
     assert outcome.num_videos == len(SOURCE["lengths"]), see("short video")
     assert outcome.num_frames == sum(SOURCE["lengths"]), see("short video")
@@ -81,6 +85,22 @@ def test_it_runs_a_short_video_through_the_runner(name):
             "the results differ with each frame's stages reused: "
             f"{see('per-frame stages')}; with a carried state, {see('carried state')}"
         )
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_its_predictions_do_not_depend_on_where_the_harness_works(name, monkeypatch):
+    """Frames decoded and resized by a pool of workers (at model size, normalised after the
+    copy) give the predictions of the serial path (decoded by one thread, resized whole); so
+    do final masks resized and counted in runs by the accelerator's path (torch operations on
+    the masks' device, CPU tensors here) instead of the compiled pass."""
+    plugin = _built(name)
+    serial = _run(plugin, input_workers=0)
+    assert _run(plugin, input_workers=2) == serial
+    encoded = vis_bench.inference.runner.EncodedFrames
+    monkeypatch.setattr(
+        "vis_bench.inference.runner.EncodedFrames", functools.partial(encoded, on_device=True)
+    )
+    assert _run(plugin, input_workers=2) == serial
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -3,7 +3,7 @@
 `resize_encode` must give, bit for bit, the RLE of `F.interpolate(..., bilinear,
 align_corners=False) > cut` for any float32 masks: random logits at many sizes (upsampling and
 downsampling, odd ratios, one-row and one-column masks), values clustered at the cut, exact
-zeros, tiny values, NaN and infinity, one and two threads. SeqFormer's `sigmoid(x) > 0.5` is
+zeros, tiny values, NaN and infinity, on one to many threads. SeqFormer's `sigmoid(x) > 0.5` is
 `x > sigmoid_cut(0.5)` in every lane of PyTorch's vectorised sigmoid. The runner's sink gives
 the same results.json entries with and without the compiled pass.
 """
@@ -76,6 +76,18 @@ def test_resize_encode_equals_interpolate_threshold_and_rle(cut):
             assert got == expected, (h, w, height, width, index % 3, threads)
 
 
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 17])
+def test_resize_encode_shares_its_masks_over_any_number_of_threads(count):
+    """The masks are split into one consecutive share per thread (more threads than masks:
+    one mask each); the strings come back in order whatever the split."""
+    require_rle_kernel()
+    rng = np.random.default_rng(count)
+    masks = rng.normal(0, 2, (count, 23, 41)).astype(np.float32)
+    expected = _reference(masks, 180, 320, 0.0) if count else []
+    for threads in (1, 2, 3, 4, 16, 200):
+        assert resize_encode(masks, 180, 320, 0.0, threads) == expected, threads
+
+
 def test_non_finite_values_follow_pytorch():
     rng = np.random.default_rng(1)
     masks = rng.standard_normal((4, 20, 30)).astype(np.float32)
@@ -103,8 +115,8 @@ def test_sigmoid_cut_is_the_sigmoid_threshold_in_every_lane():
         assert torch.equal(torch.sigmoid(shifted) > 0.5, shifted > float(cut))
 
 
-def _sink_results(masks_to_video, mask_cut, frames) -> list[dict]:
-    sink = EncodedFrames(180, 320, masks_to_video, mask_cut=mask_cut)
+def _sink_results(masks_to_video, mask_cut, frames, on_device=None, size=(180, 320)):
+    sink = EncodedFrames(*size, masks_to_video, mask_cut=mask_cut, on_device=on_device)
     for frame, masks in enumerate(frames):
         sink.frame_final(frame, masks, 0.0)
     tracks = [TrackSummary(track_id, 1, 0.9, 0.0) for track_id in range(3)]
@@ -132,6 +144,32 @@ def test_the_sink_gives_the_same_results_with_the_compiled_pass():
     ]:
         plain = _sink_results(masks_to_video, None, frames)
         assert _sink_results(masks_to_video, mask_cut, frames) == plain
+
+
+@pytest.mark.parametrize("size", [(180, 320), (720, 1280), (40, 50)])
+@pytest.mark.parametrize("chunk", [2, 64])
+def test_the_device_path_gives_the_same_results(size, chunk, monkeypatch):
+    """Resized, thresholded and counted in runs with torch operations where the masks are (CPU
+    tensors here), the strings written in a background thread: the same results.json entries
+    as the compiled pass and as PyTorch's resize with pycocotools' RLE; batches of `chunk`
+    masks span frames."""
+    monkeypatch.setattr("vis_bench.engine.finalise.DEVICE_CHUNK", chunk)
+    rng = np.random.default_rng(3)
+    frames = []
+    for _ in range(3):
+        logits = torch.from_numpy(_masks(rng, 0, 3, 45, 80, 0.0))
+        logits[1] *= 1e-7
+        logits[2] = -1.0 if len(frames) == 1 else logits[2]  # an empty mask
+        frames.append({track_id: logits[track_id] for track_id in range(3)})
+    cut = sigmoid_cut(0.5)
+    for masks_to_video, mask_cut in [
+        (default_masks_to_video, lambda t: t),
+        (_seqformer_masks_to_video, lambda t: cut),
+    ]:
+        plain = _sink_results(masks_to_video, None, frames, size=size)
+        on_device = _sink_results(masks_to_video, mask_cut, frames, True, size)
+        assert on_device == plain
+        assert _sink_results(masks_to_video, mask_cut, frames, False, size) == plain
 
 
 def test_a_plugin_with_its_own_masks_to_video_keeps_it():

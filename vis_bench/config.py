@@ -216,6 +216,11 @@ class MeasureConfig:
     #: a part that fails to compile runs eagerly (counted in the record's `frames_failed`);
     #: false makes such a failure fail the cell
     compile_suppress_errors: bool = True
+    #: threads decoding frames and resizing them to the model's size ahead of the model
+    #: (inference/input_workers.py): an integer, or auto (per device: on a CPU the cores the
+    #: model's threads leave free, at least 1); 0 keeps the serial path (one thread decodes,
+    #: the main thread resizes)
+    input_workers: int | str = "auto"
 
 
 @dataclass
@@ -362,6 +367,15 @@ def _check_measure(measure: MeasureConfig, source: str) -> None:
             f"must be passive, active or null, got {measure.omp_wait_policy!r}",
             path=source,
             field="measure.omp_wait_policy",
+        )
+    workers = measure.input_workers
+    if workers != "auto" and not (
+        isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0
+    ):
+        raise InputError(
+            f"must be an integer >= 0 or auto, got {workers!r}",
+            path=source,
+            field="measure.input_workers",
         )
     if measure.bootstrap < 0:
         raise InputError(

@@ -337,6 +337,9 @@ class LabelSpace(Part):
 class Harness(Part):
     """The harness's own time (decoding, stitching, encoding) and its stitching state."""
 
+    #: threads decoding and resizing frames ahead of the model (0: the serial path; absent in
+    #: records made before the input workers)
+    input_workers: int | None = None
     overhead_s: float | None = None
     overhead_s_per_frame: float | None = None
     overhead_share: float | None = None

@@ -89,7 +89,7 @@ def default_masks_to_video(
     resized = torch.nn.functional.interpolate(
         masks.float()[:, None], size=(height, width), mode="bilinear", align_corners=False
     )
-    return (resized[:, 0] > threshold).to(torch.uint8).numpy()
+    return (resized[:, 0] > threshold).to(torch.uint8).cpu().numpy()
 
 
 def _same_cut(threshold: float) -> float | None:

@@ -84,7 +84,9 @@ class Preprocessing:
         that leaves resizing outside its timer times this part alone)."""
         x = frames.float()
         if self.pixel_divisor != 1:
-            x = x / self.pixel_divisor
+            # by a tensor: IEEE division on every device (a GPU multiplies by the reciprocal of a
+            # Python number, one bit off the CPU's quotient), the CPU's result unchanged
+            x = x / x.new_tensor(self.pixel_divisor)
         if self.channel_order == "BGR":
             x = x.flip(1)
         mean = x.new_tensor(self.mean).view(1, 3, 1, 1)

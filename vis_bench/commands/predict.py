@@ -205,6 +205,10 @@ class _CountingSource:
     def videos(self) -> list[Any]:
         return self._source.videos()
 
+    @property
+    def parallel_reads(self) -> bool:
+        return getattr(self._source, "parallel_reads", True)
+
     def read_frames(self, video: Any, indices: list[int]) -> Any:
         frames = self._source.read_frames(video, indices)
         self._advance(len(indices))

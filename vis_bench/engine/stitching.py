@@ -14,6 +14,9 @@ the running sums of the frames later clips can still reach, so under a near-onli
 float tensors do not grow with the video's length; per track it keeps a score sum and a class
 probability sum. Without a schedule every frame stays until `finish()`.
 
+Device: the arithmetic runs where the method's masks are (a GPU's masks stay on it); only the
+small matrices the Hungarian assignment needs, and the clip's labels and scores, go to the host.
+
 Arithmetic: `HARNESS` computes soft IoU in float64 with one matrix product per stored clip. An
 `Arithmetic(dtype, elementwise=True)` sums float element-wise over broadcast
 `[stored, new, frames, h*w]` products instead, and sums class probabilities in that dtype: a
@@ -192,7 +195,7 @@ class ClipStitcher:
         """Match the clip's instances to tracks (or open new ones) and accumulate them."""
         frames = list(frames)
         self._check_order(frames)
-        masks = result.masks.detach().float().cpu()
+        masks = result.masks.detach().float()
         if masks.ndim != 4 or masks.shape[1] != len(frames):
             raise ValueError(
                 f"ClipResult.masks must be [N, T={len(frames)}, h, w], got {tuple(masks.shape)}"
@@ -204,10 +207,10 @@ class ClipStitcher:
             self._logits = uses_logits
         elif self._logits != uses_logits:
             raise ValueError("a method must give mask_logits for every clip of a video or none")
-        accumulated = result.mask_logits.detach().float().cpu() if uses_logits else masks
+        accumulated = result.mask_logits.detach().float() if uses_logits else masks
         class_probs = None
         if result.class_probs is not None:
-            class_probs = result.class_probs.detach().cpu().to(self.arithmetic.dtype)
+            class_probs = result.class_probs.detach().to(self.arithmetic.dtype)
         match = self._match(frames, masks, labels)
         for i, track_id in enumerate(match.track_ids):
             if track_id == len(self._tracks):
@@ -307,9 +310,12 @@ class ClipStitcher:
         siou = self._soft_iou(frames, masks)
         score = siou
         if self.class_aware and before and masks.shape[0]:
-            track_labels = torch.tensor([t.label for t in self._tracks])
-            score = score * (track_labels[:, None] == torch.tensor(labels)[None, :])
-        above = score > self.threshold
+            track_labels = torch.tensor([t.label for t in self._tracks], device=score.device)
+            score = score * (track_labels[:, None] == torch.tensor(labels, device=score.device))
+        # the assignment's matrices to the host: the only copy of a clip's matching
+        above = (score > self.threshold).cpu()
+        score = score.cpu()
+        siou = siou.cpu()
         rows, cols = linear_sum_assignment((score * above.to(score.dtype)).numpy(), maximize=True)
         track_ids = [-1] * masks.shape[0]
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
@@ -326,8 +332,8 @@ class ClipStitcher:
         """`[tracks, N]` soft IoU averaged over the stored clips in which each track appears."""
         dtype = self.arithmetic.dtype
         num_tracks, num_new = len(self._tracks), masks.shape[0]
-        siou_sum = torch.zeros(num_tracks, num_new, dtype=dtype)
-        appearances = torch.zeros(num_tracks, dtype=dtype)
+        siou_sum = torch.zeros(num_tracks, num_new, dtype=dtype, device=masks.device)
+        appearances = torch.zeros(num_tracks, dtype=dtype, device=masks.device)
         shared = [f for f in frames if f in self._covered]
         if not shared or not num_tracks or not num_new:
             return siou_sum / (appearances[:, None] + EPS)
@@ -340,9 +346,9 @@ class ClipStitcher:
             siou = per_clip(stored, frames, shared, masks)
             if siou is None:
                 continue
-            ids = torch.tensor(stored.track_ids)
+            ids = torch.tensor(stored.track_ids, device=masks.device)
             siou_sum.index_add_(0, ids, siou)
-            appearances.index_add_(0, ids, torch.ones(len(ids), dtype=dtype))
+            appearances.index_add_(0, ids, torch.ones(len(ids), dtype=dtype, device=masks.device))
         return siou_sum / (appearances[:, None] + EPS)
 
 
@@ -383,12 +389,12 @@ def _elementwise_soft_iou(
         return None
     new_pos = [frames.index(f) for f in shared]
     new = masks[:, new_pos].flatten(-2)[None]  # [1, N, |I|, hw]
-    saved = torch.zeros((len(stored.track_ids), len(shared), new.shape[-1]))
+    saved = torch.zeros((len(stored.track_ids), len(shared), new.shape[-1]), device=masks.device)
     for j, f in enumerate(shared):
         if f in position:
             saved[:, j] = stored.masks[:, position[f]].flatten(1)
     saved = saved[:, None]  # [n_c, 1, |I|, hw]
-    v = valid[None, None, :, None]
+    v = valid.to(masks.device)[None, None, :, None]
     num = (saved * new * v).sum(dim=(-1, -2))
     den = ((saved + new - saved * new) * v).sum(dim=(-1, -2))
     return num / (den + EPS)

@@ -29,21 +29,25 @@ class FrameSource(Protocol):
     def videos(self) -> list[Any]: ...
 
     def read_frames(self, video: Any, indices: list[int]) -> np.ndarray:
-        """uint8 RGB frames [t, H, W, 3]."""
+        """uint8 RGB frames [t, H, W, 3]; called from the input workers' threads, several at
+        once unless the source has `parallel_reads` False (then from one thread, in order)."""
         ...
 
 
 @dataclass
 class ClipFrames:
-    """One window of one video: its decoded frames `[t, H, W, 3]` and where it sits (its pass:
-    0 the clips the method infers, 1 a second pass over the frames for whole-video refinement)."""
+    """One window of one video: its decoded frames `[t, H, W, 3]` (or, from the input workers,
+    a uint8 tensor `[t, 3, h, w]`, at the model's size when `resized`) and where it sits (its
+    pass: 0 the clips the method infers, 1 a second pass over the frames for whole-video
+    refinement)."""
 
     video: Any
     index: int
     windows: list[range]
-    frames: np.ndarray
+    frames: Any
     pass_index: int = 0
     passes: int = 1
+    resized: bool = False
 
     @property
     def window(self) -> range:

@@ -13,9 +13,11 @@ The end-to-end time of a pass is split as it runs into stages, each timed inside
 - other: the rest of the pass (loop bookkeeping, the device's synchronisation).
 
 The stages are disjoint parts of one region, so their sum never exceeds the end-to-end time and
-the model's share is at most 1. The decoding thread's own seconds are reported beside the
-stages (`decode_s`): they overlap the model's, and the overhead share counts them as if they did
-not, so that share is an upper bound.
+the model's share is at most 1. The decoding threads' own seconds are reported beside the
+stages (`decode_s`, and the input workers' `input_resize_s`): they overlap the model's, and the
+overhead share counts them as if they did not, so that share is an upper bound. On a GPU the
+model stage is the device's time between events around each call (model_events.py), which the
+host's stages overlap: there the stages' sum can exceed the pass by `stage_overlap_s`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vis_bench.engine.finalise import FinaliseTimes
 from vis_bench.inference.frame_stream import DecodeTimes
+
+if TYPE_CHECKING:
+    from vis_bench.inference.input_workers import InputTimes
+    from vis_bench.inference.model_events import ModelEvents
 
 _MIB = 1024 * 1024
 
@@ -36,6 +42,12 @@ class HarnessTimes:
     """Accumulated over a run (every video of a cell)."""
 
     decode: DecodeTimes = field(default_factory=DecodeTimes)
+    #: the input workers' threads (0: one thread decodes, the main thread resizes) and, with
+    #: workers, their resize seconds (summed over workers, beside `decode.decode_s`)
+    input_workers: int = 0
+    input: InputTimes | None = None
+    #: the model stage timed by device events read at each video's end (a GPU), or None
+    events: ModelEvents | None = field(default=None, repr=False, compare=False)
     finalise: FinaliseTimes = field(default_factory=FinaliseTimes)
     decode_wait_s: float = 0.0
     preprocess_s: float = 0.0
@@ -74,14 +86,17 @@ class HarnessTimes:
 
     @property
     def overhead_s(self) -> float:
-        """Decode + stitching + mask resize + RLE, in seconds."""
-        return self.decode.decode_s + self.stitch_s + self.finalise.resize_s + self.finalise.rle_s
+        """Decode + stitching + mask resize + RLE (the encoding thread's too), in seconds."""
+        finalise = self.finalise.resize_s + self.finalise.rle_s + self.finalise.thread_s
+        return self.decode.decode_s + self.stitch_s + finalise
 
     def as_record(self, seconds_end_to_end: float, num_frames: int) -> dict[str, Any]:
         """The record's `harness` entry: seconds per part, overhead per frame and its share."""
         serial = seconds_end_to_end - self.decode_wait_s + self.decode.decode_s
         return {
+            "input_workers": self.input_workers,
             "decode_s": self.decode.decode_s,
+            "input_resize_s": self.input.resize_s if self.input is not None else 0.0,
             "frames_decoded": self.decode.frames_decoded,
             "decode_wait_s": self.decode_wait_s,
             "preprocess_s": self.preprocess_s,
@@ -89,9 +104,13 @@ class HarnessTimes:
             "stitch_s": self.stitch_s,
             "resize_s": self.finalise.resize_s,
             "rle_s": self.finalise.rle_s,
+            # the encoding thread's own seconds (the compiled pass on a CPU, a GPU's strings)
+            "encode_thread_s": self.finalise.thread_s,
             "overhead_s": self.overhead_s,
             "overhead_s_per_frame": self.overhead_s / num_frames if num_frames else None,
             "overhead_share": self.overhead_s / serial if serial > 0 else None,
+            # the model stage timed on the device overlaps the host's stages by this much
+            "stage_overlap_s": max(0.0, sum(self.stages(0.0).values()) - seconds_end_to_end),
             "stitch_state_peak_tensors": self.stitch_peak_tensors,
             "stitch_state_peak_mb": self.stitch_peak_bytes / _MIB,
         }

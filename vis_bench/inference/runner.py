@@ -46,6 +46,13 @@ from vis_bench.inference.feature_reuse import (
     reuses_features,
 )
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
+from vis_bench.inference.input_workers import (
+    InputTimes,
+    InputWorkers,
+    pooled_clips,
+    resolve_input_workers,
+)
+from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
 
@@ -57,6 +64,7 @@ __all__ = [
     "RunOutcome",
     "VideoRun",
     "autocast",
+    "clip_input",
     "model_input",
     "predict_clip",
     "run_method",
@@ -246,6 +254,7 @@ def run_method(
     warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
     exclude: Callable[[], float] | None = None,
     stop_after: Callable[[int, float], bool] | None = None,
+    input_workers: int | str = "auto",
 ) -> RunOutcome:
     """Predict every video of `source`, timing the pass and its stages as it runs.
 
@@ -262,17 +271,19 @@ def run_method(
     `stop_after(frames, seconds)`: asked after each video; True ends the pass there (a timed
     round that has covered enough frames and seconds). `single_clip`: afterwards, time
     `infer_clip` alone on the first clip `repeats` times (a separate measurement).
+    `input_workers`: threads decoding and resizing frames ahead of the model
+    (input_workers.py; `auto` picks per device; 0 the serial path: one thread decodes, the
+    main thread resizes).
     """
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     plugin.to(device)
     outcome.harness.exclude = exclude
-    clips = prefetched_clips(
-        source,
-        source.videos(),
-        _video_passes(plugin, clip_length, stride),
-        outcome.harness.decode,
-    )
-    timed = _TimedPass(device, exclude)
+    clips = _input_stage(plugin, source, outcome, clip_length, stride, resolution, device,
+                         input_workers)  # fmt: skip
+    events = uses_events(device, exclude is not None)
+    if events:
+        outcome.harness.events = ModelEvents(outcome.harness)
+    timed = _TimedPass(device, exclude, sync_each_clip=not events)
     with no_grad_region(), contextlib.closing(clips):
         _run_videos(plugin, _waited(clips, outcome.harness), outcome, timed, _RunSettings(
             resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
@@ -283,6 +294,43 @@ def run_method(
     if single_clip and outcome.first_clip is not None:
         _time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
+
+
+def _input_stage(
+    plugin: MethodPlugin,
+    source: FrameSource,
+    outcome: RunOutcome,
+    clip_length: int | str,
+    stride: int | None,
+    resolution: int | None,
+    device: str,
+    input_workers: int | str,
+) -> Iterator[ClipFrames]:
+    """The decoded windows in order: from the pool of input workers (frames at model size),
+    or, with 0 workers, from the one decoding thread (frames at the video's size)."""
+    workers = resolve_input_workers(input_workers, device)
+    if workers > 1 and not getattr(source, "parallel_reads", True):
+        workers = 1  # a source read forwards by one reader (a video file): one worker, in order
+    outcome.harness.input_workers = workers
+    passes = _video_passes(plugin, clip_length, stride)
+    if workers == 0:
+        return prefetched_clips(source, source.videos(), passes, outcome.harness.decode)
+    resize = None
+    if splits_resize(plugin):
+
+        def resize(frames: torch.Tensor) -> torch.Tensor:
+            return plugin.preprocessing.resize_frames(frames, resolution)
+
+    pin = str(device).startswith("cuda") and torch.cuda.is_available()
+    outcome.harness.input = InputTimes(outcome.harness.decode)
+    pool = InputWorkers(workers, source, resize, outcome.harness.input, pin)
+    return pooled_clips(pool, source.videos(), passes)
+
+
+def splits_resize(plugin: MethodPlugin) -> bool:
+    """Whether the method's preprocessing is its declared one (resize, then normalise), so the
+    resize can run apart from the normalisation (in an input worker, or outside a timer)."""
+    return type(plugin).preprocess is MethodPlugin.preprocess
 
 
 @dataclass
@@ -304,9 +352,13 @@ class _TimedPass:
     """The one timed region of a run: wall and CPU seconds from its start (after the warm-up)
     to its end, with the compiler's seconds left out; the device synchronised at both ends."""
 
-    def __init__(self, device: str, exclude: Callable[[], float] | None) -> None:
+    def __init__(
+        self, device: str, exclude: Callable[[], float] | None, sync_each_clip: bool = True
+    ) -> None:
         self.device, self.exclude = device, exclude
-        self.clip = Stopwatch(device, exclude)  # each clip's own seconds (the stream replay)
+        # each clip's own seconds (the stream replay); with the model stage timed by device
+        # events, a clip's are the host's, and the device is waited for at each video's end
+        self.clip = Stopwatch(device if sync_each_clip else "cpu", exclude)
         self._wall = self._cpu = self._excluded = 0.0
 
     def _left_out(self) -> float:
@@ -355,6 +407,8 @@ def _run_videos(
             take_window(video_run, inputs, run.dtype, times)
             if clip.is_last:
                 outcome.results.extend(video_run.results())
+                if times.events is not None:
+                    times.events.settle()
         _note_clip(outcome, clip, timed.clip.last)
         if clip.is_last:
             outcome.num_videos += 1
@@ -372,7 +426,7 @@ def _run_videos(
 def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
     """The first clip as the method takes it, and the untimed warm-up on it."""
     start = time.perf_counter()
-    outcome.first_clip = model_input(plugin, clip.frames, run.resolution, run.device)
+    outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
     if run.warmup > 0:
         _warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe)
     outcome.warmup_s = time.perf_counter() - start
@@ -520,15 +574,17 @@ class ClipInputs:
     prepare: Callable[[Any], torch.Tensor] | None = None
     #: the positions in the window the method is given (None: all; `VideoRun.new_frames`)
     positions: list[int] | None = None
+    #: called once the clip's frames are prepared, before the model part (device events)
+    model_start: Callable[[], None] | None = None
 
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
         start = time.perf_counter()
-        frames = self.clip.frames if positions is None else self.clip.frames[positions]
         if self.prepare is not None:
+            frames = self.clip.frames if positions is None else self.clip.frames[positions]
             out = self.prepare(frames)
         else:
-            out = model_input(self.plugin, frames, self.resolution, self.device)
+            out = clip_input(self.plugin, self.clip, positions, self.resolution, self.device)
         self.preprocess_s += time.perf_counter() - start
         return out
 
@@ -539,10 +595,14 @@ class ClipInputs:
         state = self.carried
         if self.features is None:
             frames = self.frames(self.positions)
+            if self.model_start is not None:
+                self.model_start()
             with autocast(self.device, dtype):
                 return self.plugin.infer_clip(frames, **state)
         missing = self.features.missing(self.clip.index)
         new = self.frames(missing) if missing else None
+        if self.model_start is not None:
+            self.model_start()
         with autocast(self.device, dtype):
             features = self.features.clip_features(
                 self.clip.index, lambda positions: self.plugin.frame_features(new)
@@ -551,12 +611,36 @@ class ClipInputs:
 
 
 def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
-    """One window through the method's preprocessing and its forward, both timed."""
+    """One window through the method's preprocessing and its forward, both timed: on a GPU
+    whose pass times the model by device events (model_events.py), without waiting for it."""
+    if times.events is not None:
+        inputs.model_start = times.events.start
+        result = inputs.infer(dtype)
+        times.events.stop(inputs.preprocess_s)
+        return result
     left_out, start = times.left_out(), time.perf_counter()
     result = inputs.infer(dtype)
     synchronize(inputs.device)
     times.add_model(start, left_out, inputs.preprocess_s)
     return result
+
+
+def clip_input(
+    plugin: MethodPlugin,
+    clip: ClipFrames,
+    positions: list[int] | None,
+    resolution: int | None,
+    device: str,
+) -> torch.Tensor:
+    """A window's frames at `positions` (all: None) as the method takes them, on the device:
+    frames the input workers resized are copied as uint8 and normalised on the device; others
+    are preprocessed whole here and copied."""
+    frames = clip.frames if positions is None else clip.frames[positions]
+    if clip.resized:
+        return plugin.preprocessing.normalise(frames.to(device, non_blocking=True))
+    if isinstance(frames, torch.Tensor):
+        return plugin.preprocess(frames, resolution).to(device)
+    return model_input(plugin, frames, resolution, device)
 
 
 def model_input(

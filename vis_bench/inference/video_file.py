@@ -172,6 +172,12 @@ class VideoFile:
         frames = self._frames
         self.video = VideoClip(int(video_id), path.stem, frames.height, frames.width, frames.length)
 
+    @property
+    def parallel_reads(self) -> bool:
+        """Whether frames may be read by several threads at once (a folder's images may; a
+        video file is decoded forwards by one reader: one input worker reads it in order)."""
+        return isinstance(self._frames, _FolderFrames)
+
     def videos(self) -> list[VideoClip]:
         return [self.video]
 

@@ -43,6 +43,7 @@ from vis_bench.inference.runner import (
     autocast,
     method_windows,
     model_input,
+    splits_resize,
     take_window,
     window_passes,
 )
@@ -105,7 +106,7 @@ class ResizedFrames:
     def frame_final(self, frame: int, masks: dict[int, torch.Tensor], threshold: float) -> None:
         ids = list(masks)
         for first in range(0, len(ids), RESIZE_CHUNK):
-            chunk = torch.stack([masks[i] for i in ids[first : first + RESIZE_CHUNK]])
+            chunk = torch.stack([masks[i] for i in ids[first : first + RESIZE_CHUNK]]).cpu()
             self.masks += len(self.masks_to_video(chunk, self.height, self.width, threshold))
 
     def results(self, tracks: list[Any], video_id: int, num_frames: int, post: Any) -> list:
@@ -113,17 +114,11 @@ class ResizedFrames:
         return [prediction for track in tracks for prediction in post.track_predictions(track)]
 
 
-def _splits_resize(plugin: MethodPlugin) -> bool:
-    """Whether the method's preprocessing is its declared one (resize, then normalise), so the
-    resize can stay outside a timer that holds the normalisation."""
-    return type(plugin).preprocess is MethodPlugin.preprocess
-
-
 def _video_frames(plugin: MethodPlugin, source: FrameSource, video: Any, cell: ProtocolCell):
     """A video's frames as the timed part starts from: decoded and resized (uint8 [T, 3, h, w]),
     or decoded only where the method's preprocessing cannot be split."""
     decoded = source.read_frames(video, list(range(int(video.length))))
-    if not _splits_resize(plugin):
+    if not splits_resize(plugin):
         return decoded
     clip = torch.from_numpy(decoded).permute(0, 3, 1, 2)
     return plugin.preprocessing.resize_frames(clip, cell.resolution)
@@ -139,7 +134,7 @@ def _one_video(plugin: MethodPlugin, video: Any, frames: Any, cell: ProtocolCell
         cache = FrameFeatureCache(windows)
     sink = ResizedFrames(video.height, video.width, post.masks_to_video)
     run = VideoRun(ClipFrames(video, 0, windows, frames), plugin, post, times, cache, sink)
-    if _splits_resize(plugin):
+    if splits_resize(plugin):
 
         def prepare(window_frames: Any) -> torch.Tensor:
             return plugin.preprocessing.normalise(window_frames).to(cell.device)
@@ -246,7 +241,7 @@ def run_authors_protocol(
         no_grad_region(),
     ):
         timed = region(plugin, source, cell, applied, _left_out(clock))
-    if region is _video_forward and not _splits_resize(plugin):
+    if region is _video_forward and not splits_resize(plugin):
         applied.notes.append("resize inside the timer: the method's preprocess cannot be split")
     seconds = timed.seconds
     return protocol_result(

@@ -184,6 +184,7 @@ def cell_schedule(job: Any) -> dict[str, Any]:
         "dtype": cell.dtype,
         "warmup": job.measure.warmup,
         "feature_reuse": job.measure.feature_reuse,
+        "input_workers": job.measure.input_workers,
     }
 
 

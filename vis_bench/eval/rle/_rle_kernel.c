@@ -136,6 +136,24 @@ static void run_shares(void *(*share)(void *), void *first, void *second, int tw
     else share(second);
 }
 
+/* The most threads one call shares its masks over. */
+#define MAX_SHARES 64
+
+/* `share` run on `count` shares of `size` bytes each at `shares`: the first here, the others
+ * on helper threads (run here where a thread cannot be made). Called without the GIL. */
+static void run_many(void *(*share)(void *), void *shares, int count, size_t size) {
+    pthread_t helpers[MAX_SHARES];
+    int spawned[MAX_SHARES] = {0};
+    char *base = shares;
+    for (int t = 1; t < count; t++)
+        spawned[t] = pthread_create(&helpers[t], NULL, share, base + t * size) == 0;
+    share(base);
+    for (int t = 1; t < count; t++) {
+        if (spawned[t]) pthread_join(helpers[t], NULL);
+        else share(base + t * size);
+    }
+}
+
 /* 1 when every pair's rows lie in [0, n_a) and [0, n_b), else 0 with IndexError set. */
 static int pair_rows_in_range(const int64_t *arow, const int64_t *brow, Py_ssize_t n,
                               Py_ssize_t n_a, Py_ssize_t n_b) {
@@ -927,15 +945,19 @@ static PyObject *resize_encode(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    Share shares[2];
-    const Py_ssize_t half = (threads > 1 && n > 1) ? n / 2 : n;
-    for (int t = 0; t < 2; t++) {
-        shares[t] = (Share){&z, buf.buf, t ? half : 0, t ? n : half, texts, lengths, any, 0};
+    // one share of consecutive masks per thread (the caller's thread takes the first)
+    const int parts = (int)(threads < 1 ? 1 : (threads > MAX_SHARES ? MAX_SHARES : threads));
+    const int used = (int)(n < parts ? (n > 0 ? n : 1) : parts);
+    Share shares[MAX_SHARES];
+    for (int t = 0; t < used; t++) {
+        shares[t] = (Share){&z, buf.buf, n * t / used, n * (t + 1) / used, texts, lengths, any, 0};
     }
     Py_BEGIN_ALLOW_THREADS;
-    run_shares(encode_share, &shares[0], &shares[1], half < n);
+    run_many(encode_share, shares, used, sizeof(Share));
     Py_END_ALLOW_THREADS;
-    if (shares[0].failed || shares[1].failed) {
+    int failed = 0;
+    for (int t = 0; t < used; t++) failed |= shares[t].failed;
+    if (failed) {
         PyErr_NoMemory();
         goto done;
     }

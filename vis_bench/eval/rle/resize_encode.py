@@ -24,6 +24,11 @@ from vis_bench.eval.rle.bulk_rle import _rle_kernel, available
 SMALL_OUTPUT = 128
 
 
+def applies(height: int, width: int) -> bool:
+    """Whether `resize_encode` gives PyTorch's result at this output size (see the module)."""
+    return available() and height + width > SMALL_OUTPUT
+
+
 def resize_encode(
     masks: np.ndarray, height: int, width: int, cut: float, threads: int = 2
 ) -> list[tuple[str, bool]] | None:

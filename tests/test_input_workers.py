@@ -1,0 +1,232 @@
+"""The input workers: the same pixels and predictions as the serial path, every frame read once,
+a failing frame named in one line, and no thread left behind."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers.memory_source import MemorySource
+from tests.helpers.toy_method import ToyPlugin
+from tests.helpers.toy_refining_method import ToyRefiningPlugin
+from tests.helpers.toy_stateful_method import ToyStatefulPlugin
+from vis_bench.api import MethodPlugin, MethodSpec, Preprocessing
+from vis_bench.config import parse_config
+from vis_bench.data.frames import read_frame
+from vis_bench.errors import InputError
+from vis_bench.inference.input_workers import THREAD_PREFIX, resolve_input_workers
+from vis_bench.inference.runner import run_method
+
+
+def _input_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]
+
+
+class _TexturedSource(MemorySource):
+    """Random frames (a resize rounds every pixel differently), counting each frame's reads."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.reads: dict[tuple[int, int], int] = {}
+
+    def read_frames(self, video, indices):
+        for frame in indices:
+            self.reads[video.id, frame] = self.reads.get((video.id, frame), 0) + 1
+        out = np.stack(
+            [
+                np.random.default_rng(video.id * 100 + t).integers(
+                    0, 256, (video.height, video.width, 3), dtype=np.uint8
+                )
+                for t in indices
+            ]
+        )
+        return out
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        Preprocessing(shorter_side=360),
+        Preprocessing(shorter_side=360, resize="pil-bilinear", max_size=640),
+    ],
+    ids=["antialias", "pil-bilinear"],
+)
+def test_a_frame_resized_alone_has_the_pixels_of_its_clip(rule: Preprocessing) -> None:
+    """The workers resize frame by frame; the serial path resized a clip at once."""
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 720, 1280, 3), dtype=np.uint8)
+    clip = torch.from_numpy(frames).permute(0, 3, 1, 2)
+    whole = rule.resize_frames(clip)
+    alone = torch.stack(
+        [rule.resize_frames(torch.from_numpy(f).permute(2, 0, 1)[None])[0] for f in frames]
+    )
+    assert whole.shape == (3, 3, 360, 640)
+    assert torch.equal(whole, alone)
+
+
+def _run(plugin, source, workers, clip_length=4, stride=2):
+    return run_method(
+        plugin,
+        source,
+        clip_length=clip_length,
+        stride=stride,
+        resolution=None,
+        input_workers=workers,
+    )
+
+
+def _declared(base: type, rule: Preprocessing) -> type:
+    """A toy whose input is its declared preprocessing (resized in the workers)."""
+    spec = MethodSpec(**{**base.spec.__dict__, "preprocessing": rule})
+    return type(
+        f"Declared{base.__name__}", (base,), {"spec": spec, "preprocess": MethodPlugin.preprocess}
+    )
+
+
+PLUGINS = {
+    "own preprocess": ToyPlugin,
+    "antialias": _declared(ToyPlugin, Preprocessing(shorter_side=24)),
+    "pil-bilinear": _declared(ToyPlugin, Preprocessing(24, resize="pil-bilinear", max_size=30)),
+    "stateful": _declared(ToyStatefulPlugin, Preprocessing(shorter_side=24)),
+    "refining": _declared(ToyRefiningPlugin, Preprocessing(shorter_side=24)),
+}
+
+
+@pytest.mark.parametrize("kind", list(PLUGINS))
+@pytest.mark.parametrize("schedule", [(4, 2), ("all", None), (3, 3)])
+def test_the_workers_give_the_serial_paths_predictions(kind, schedule) -> None:
+    outcomes = {}
+    plugin_type = PLUGINS[kind]
+    for workers in (0, 1, 3):
+        source = _TexturedSource(lengths=(7, 4), size=(48, 64))
+        plugin = plugin_type(plugin_type.parse_options({}))
+        outcomes[workers] = _run(plugin, source, workers, *schedule)
+        assert outcomes[workers].harness.input_workers == workers
+        if workers:
+            # the ring: every frame read once per pass over the video
+            passes = 2 if issubclass(plugin_type, ToyRefiningPlugin) else 1
+            assert set(source.reads.values()) == {passes}
+    assert outcomes[1].results == outcomes[0].results
+    assert outcomes[3].results == outcomes[0].results
+    assert outcomes[0].results
+    assert torch.equal(outcomes[3].first_clip, outcomes[0].first_clip)
+    assert not _input_threads()
+
+
+class _FailingSource(_TexturedSource):
+    def __init__(self, error: Exception, at: int, **kwargs):
+        super().__init__(**kwargs)
+        self.error, self.at = error, at
+
+    def read_frames(self, video, indices):
+        if video.id == 2 and self.at in indices:
+            raise self.error
+        return super().read_frames(video, indices)
+
+
+def test_a_worker_that_fails_names_the_frame_and_leaves_no_thread() -> None:
+    source = _FailingSource(RuntimeError("worker lost"), 3, lengths=(5, 6), size=(48, 64))
+    with pytest.raises(InputError) as raised:
+        _run(ToyPlugin(ToyPlugin.parse_options({})), source, 2)
+    message = str(raised.value)
+    assert "frame 3 of video 2" in message and "worker lost" in message
+    assert "input_workers=0" in message and "\n" not in message
+    assert not _input_threads()
+
+
+def test_a_corrupt_frame_is_named_by_its_file(tmp_path: Path) -> None:
+    corrupt = tmp_path / "00003.jpg"
+    corrupt.write_bytes(b"\xff\xd8 not a jpeg")
+
+    class _Files(_TexturedSource):
+        def read_frames(self, video, indices):
+            if video.id == 1 and 3 in indices:
+                return np.stack([read_frame(corrupt, video.height, video.width)])
+            return super().read_frames(video, indices)
+
+    with pytest.raises(InputError, match=r"00003\.jpg: cannot decode image"):
+        _run(ToyPlugin(ToyPlugin.parse_options({})), _Files(lengths=(6,), size=(48, 64)), 2)
+    assert not _input_threads()
+
+
+def test_a_pass_stopped_early_joins_its_workers() -> None:
+    source = _TexturedSource(lengths=(4, 4, 4, 4), size=(48, 64))
+    outcome = run_method(
+        ToyPlugin(ToyPlugin.parse_options({})),
+        source,
+        clip_length=2,
+        stride=None,
+        resolution=None,
+        input_workers=2,
+        stop_after=lambda frames, seconds: frames >= 4,
+    )
+    assert outcome.num_videos == 1
+    assert not _input_threads()
+
+
+def test_input_workers_setting() -> None:
+    assert resolve_input_workers(3, "cpu") == 3
+    assert resolve_input_workers(0, "cuda") == 0
+    assert resolve_input_workers("auto", "cpu", threads=64) == 1  # the model's threads first
+    assert resolve_input_workers("auto", "cuda") >= 1
+    with pytest.raises(ValueError):
+        resolve_input_workers(-1, "cpu")
+
+
+@pytest.mark.parametrize("value", [-1, "many", 1.5, True])
+def test_a_wrong_input_workers_is_refused_by_name(value) -> None:
+    data = {
+        "name": "x",
+        "dataset": {"kind": "synthetic"},
+        "methods": [{"name": "toy"}],
+        "measure": {"input_workers": value},
+    }
+    with pytest.raises(InputError, match="input_workers"):
+        parse_config(data, "c.yaml")
+
+
+def test_input_workers_defaults_to_auto_and_takes_an_integer() -> None:
+    base = {"name": "x", "dataset": {"kind": "synthetic"}, "methods": [{"name": "toy"}]}
+    assert parse_config(base, "c.yaml").measure.input_workers == "auto"
+    given = parse_config({**base, "measure": {"input_workers": 2}}, "c.yaml")
+    assert given.measure.input_workers == 2
+
+
+class _ForwardOnly(_TexturedSource):
+    """A source one reader decodes forwards (a video file): reads must come in order."""
+
+    parallel_reads = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.order: list[tuple[int, int]] = []
+        self.threads: set[str] = set()
+
+    def read_frames(self, video, indices):
+        self.order.extend((video.id, t) for t in indices)
+        self.threads.add(threading.current_thread().name)
+        return super().read_frames(video, indices)
+
+
+def test_a_source_read_forwards_gets_one_worker_in_order() -> None:
+    source = _ForwardOnly(lengths=(7, 5), size=(48, 64))
+    outcome = _run(PLUGINS["antialias"](ToyPlugin.parse_options({})), source, 4)
+    assert outcome.harness.input_workers == 1
+    assert source.order == sorted(source.order) and len(source.threads) == 1
+
+
+@pytest.mark.parametrize("divisor", [255.0, 127.5])
+def test_normalising_on_the_device_divides_as_the_cpu_did(divisor: float) -> None:
+    """Normalisation now runs on the device after the copy: it divides by a tensor (IEEE
+    division on every device) and gives, for every uint8 value, the CPU's old quotient."""
+    rule = Preprocessing(shorter_side=1, pixel_divisor=divisor, channel_order="BGR")
+    pixels = torch.arange(256, dtype=torch.uint8).repeat(3, 1).reshape(1, 3, 16, 16)
+    x = pixels.float() / divisor
+    mean = torch.tensor(rule.mean).view(1, 3, 1, 1)
+    std = torch.tensor(rule.std).view(1, 3, 1, 1)
+    assert torch.equal(rule.normalise(pixels), (x.flip(1) - mean) / std)
+    assert not torch.equal(pixels.float() * (1 / divisor), x)  # what a reciprocal would give
