@@ -35,6 +35,7 @@ from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
 from vis_bench.eval.api import evaluate_loaded
+from vis_bench.eval.metric.dropped import DroppedPredictions
 from vis_bench.eval.metric.loading import (
     GroundTruth,
     load_ground_truth,
@@ -72,6 +73,8 @@ class CellScore:
     video_sets: dict[str, Any] | None = None
     #: every summary line per group of categories (`{group: {"AP": ..., ...}}`, fractions)
     category_groups: dict[str, dict[str, float | None]] | None = None
+    #: what the metric dropped or cut of the cell's predictions (None: it scored them all)
+    dropped: DroppedPredictions | None = None
 
 
 class Scorer:
@@ -127,6 +130,7 @@ class Scorer:
                 for cid, ap in result.per_category_ap.items()
             },
             error_breakdown=_errors(self._gt, res),
+            dropped=result.dropped if result.dropped is not None and result.dropped.any else None,
         )
         self._dataset_scores(score, res, result)
         if self.replicates > 0:
