@@ -233,5 +233,20 @@ def read_yaml_config(
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {err}", path=str(path)) from err
+        raise InputError(f"not valid YAML: {yaml_problem(err)}", path=str(path)) from None
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"not a text file (byte {err.start} is not UTF-8): give the YAML {kind}",
+            path=str(path),
+        ) from None
     return apply_overrides(data or {}, overrides or [], str(path))
+
+
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML parser's error in one line: where (line and column, counted from 1), what, and
+    in what (`while parsing a flow sequence`), instead of its several lines with excerpts."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    return f"{where}{problem}" + (f" ({context})" if context else "")

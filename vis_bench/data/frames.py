@@ -72,7 +72,20 @@ def read_frame(
     except FileNotFoundError:
         raise InputError("frame file not found", path=str(path), field=field) from None
     except (UnidentifiedImageError, OSError) as err:
+        if _is_empty(path):  # a copy or extraction that stopped before writing anything
+            raise InputError(
+                "the frame file is empty (0 bytes): extract or copy the frame again",
+                path=str(path),
+                field=field,
+            ) from None
         raise InputError(f"cannot decode image: {err}", path=str(path), field=field) from None
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return Path(path).stat().st_size == 0
+    except OSError:
+        return False
 
 
 #: frames this process decoded with an EXIF orientation applied (a one-item list: mutable)

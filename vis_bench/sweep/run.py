@@ -299,6 +299,7 @@ class _Sweep:
             config.measure.bootstrap_seed,
             dataset=config.dataset,
             video_ids=getattr(source, "scored_video_ids", None),
+            config_path=config.source,
         )
         self.info = RunInfo(
             config.name,

@@ -1,0 +1,101 @@
+"""A new user's further settings, files and failure points, each given a clear outcome: a
+malformed or binary YAML config is one line naming the file, the line and the column; an empty
+frame file is named as empty; YouTube-VIS 2022 sets in a sweep's config that overlap, leave a
+video out, name one twice or name an unknown video are refused before any cell runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vis_bench.cli import main
+from vis_bench.config import DatasetConfig, load_config
+from vis_bench.errors import InputError
+
+# -- a malformed config file -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("name: x\ndataset:\n  frames: [a\nmethods: [ifc]\n", "line 4, column 8"),
+        ("name: x\ndataset: {kind: synth\n", "line 3, column 1"),
+        ("name: x\n\tdataset: 1\n", "line 2, column 1"),
+    ],
+)
+def test_a_malformed_yaml_config_is_one_line_with_its_line_and_column(
+    tmp_path, capsys, text, where
+):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"{path}: not valid YAML: {where}: " in err
+
+
+def test_a_binary_config_file_is_an_input_error_not_an_internal_one(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert str(path) in str(err.value) and "not a text file" in str(err.value)
+
+
+# -- an empty frame file -----------------------------------------------------------------------
+
+
+def test_an_empty_frame_file_is_named_as_empty(tmp_path):
+    from vis_bench.data.frames import read_frame
+
+    frame = tmp_path / "00003.jpg"
+    frame.write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        read_frame(frame, 4, 4, field="videos[id=1].file_names[3]")
+    message = str(err.value)
+    assert str(frame) in message and "file_names[3]" in message
+    assert "empty (0 bytes)" in message and "again" in message
+
+
+# -- YouTube-VIS 2022 sets in a sweep's config -------------------------------------------------
+
+
+def _ground_truth(tmp_path: Path) -> Path:
+    videos = [
+        {"id": i, "width": 4, "height": 4, "length": 1, "file_names": [f"v{i}/0.jpg"]}
+        for i in (1, 2, 3)
+    ]
+    gt = {"videos": videos, "categories": [{"id": 1, "name": "a"}], "annotations": []}
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("short", "long", "key", "words"),
+    [
+        ([1, 99], [2, 3], "dataset.short_videos", "not in the ground truth"),
+        ([1, 1], [2, 3], "dataset.short_videos", "listed more than once"),
+        ([1, 2], [2, 3], "dataset.long_videos", "in both the short and the long set"),
+        ([1], [2], "dataset.short_videos", "in neither the short nor the long set (ids 3)"),
+    ],
+)
+def test_2022_sets_that_would_score_a_video_twice_or_never_are_refused_before_any_cell(
+    tmp_path, short, long, key, words
+):
+    from vis_bench.sweep.scoring import Scorer
+
+    dataset = DatasetConfig(kind="ytvis2022", short_videos=short, long_videos=long)
+    with pytest.raises(InputError) as err:
+        Scorer(_ground_truth(tmp_path), dataset=dataset, config_path="c.yaml")
+    assert err.value.field == key and err.value.path == "c.yaml"
+    assert words in str(err.value)
+
+
+def test_2022_sets_covering_each_video_once_are_taken(tmp_path):
+    from vis_bench.sweep.scoring import Scorer
+
+    dataset = DatasetConfig(kind="ytvis2022", short_videos=[1, 3], long_videos=[2])
+    Scorer(_ground_truth(tmp_path), dataset=dataset)  # no error
