@@ -99,3 +99,65 @@ def test_2022_sets_covering_each_video_once_are_taken(tmp_path):
 
     dataset = DatasetConfig(kind="ytvis2022", short_videos=[1, 3], long_videos=[2])
     Scorer(_ground_truth(tmp_path), dataset=dataset)  # no error
+
+
+# -- a frame folder with a sub-folder ----------------------------------------------------------
+
+
+def test_a_sub_folder_beside_the_frames_is_named_not_left_out(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from vis_bench.data.frames import frame_files
+
+    for i in range(2):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / f"{i:05d}.jpg")
+    (tmp_path / ".thumbnails").mkdir()  # hidden: skipped, as hidden files are
+    assert [p.name for p in frame_files(tmp_path)] == ["00000.jpg", "00001.jpg"]
+    (tmp_path / "extra").mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "extra" / "00002.jpg")
+    with pytest.raises(InputError) as err:
+        frame_files(tmp_path, field="--video")
+    assert str(tmp_path) in str(err.value) and "--video" in str(err.value)
+    assert "1 sub-folder(s) beside the frames: extra" in str(err.value)
+
+
+# -- a full disk while the plots are written ---------------------------------------------------
+
+
+def test_a_plot_that_cannot_be_written_names_its_file_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from vis_bench.report.plots import _save
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as matplotlib's: no file
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    fig = plt.figure()
+    path = tmp_path / "plots" / "ap_vs_fps.png"
+    with pytest.raises(OSError) as err:
+        _save(fig, path)
+    assert err.value.filename == str(path) and err.value.errno == errno.ENOSPC
+    assert list(path.parent.iterdir()) == [] and not plt.fignum_exists(fig.number)
+
+
+# -- `--set` with a list item in brackets ------------------------------------------------------
+
+
+def test_a_set_key_with_a_bracketed_index_names_the_dotted_form(tmp_path):
+    from vis_bench.config_overrides import apply_overrides
+
+    data = {"methods": [{"name": "ifc"}]}
+    with pytest.raises(InputError) as err:
+        apply_overrides(data, ["methods[0].checkpoint_strict=false"], "c.yaml")
+    assert err.value.field == "--set methods[0].checkpoint_strict=false"
+    assert "--set methods.0.checkpoint_strict=false" in str(err.value)
+    apply_overrides(data, ["methods.0.checkpoint_strict=false"], "c.yaml")
+    assert data["methods"][0]["checkpoint_strict"] is False

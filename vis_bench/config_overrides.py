@@ -99,6 +99,7 @@ def _apply_override(data: dict[str, Any], item: str, source: str) -> None:
             field=f"--set {item}",
         ) from None
     parts = key.strip().split(".")
+    _check_no_brackets(parts, item)
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
         node = _child(node, part, ".".join(parts[: depth + 1]), key, source)
@@ -121,6 +122,20 @@ def _list_index(node: list, part: str, where: str, key: str, source: str) -> int
             field="--set",
         )
     return index
+
+
+def _check_no_brackets(parts: list[str], item: str) -> None:
+    """`methods[0].options.x`: a list item is named by its index as a key part
+    (`methods.0.options.x`); said as such, not as an unknown key `methods[0]`."""
+    for part in parts:
+        match = re.fullmatch(r"(\w+)\[(-?\d+)\]", part.strip())
+        if match:
+            dotted = ".".join(f"{match[1]}.{match[2]}" if p is part else p.strip() for p in parts)
+            raise InputError(
+                f"a list item is named by its index after a dot: --set "
+                f"{dotted}={item.split('=', 1)[1]}",
+                field=f"--set {item}",
+            )
 
 
 def _child(node: Any, part: str, where: str, key: str, source: str) -> Any:
