@@ -161,3 +161,24 @@ def test_a_set_key_with_a_bracketed_index_names_the_dotted_form(tmp_path):
     assert "--set methods.0.checkpoint_strict=false" in str(err.value)
     apply_overrides(data, ["methods.0.checkpoint_strict=false"], "c.yaml")
     assert data["methods"][0]["checkpoint_strict"] is False
+
+
+# -- frames converted to another format than the annotations name ------------------------------
+
+
+def test_frames_on_disk_under_another_suffix_are_named_with_the_fix(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from vis_bench.data.dataset import load_dataset
+
+    video = {"id": 1, "width": 4, "height": 4, "length": 1, "file_names": ["v/00000.jpg"]}
+    gt = {"videos": [video], "categories": [{"id": 1, "name": "a"}], "annotations": []}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "frames" / "v").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "frames" / "v" / "00000.webp")
+    with pytest.raises(InputError) as err:
+        load_dataset(tmp_path / "gt.json", tmp_path / "frames").check_frames_exist()
+    message = str(err.value)
+    assert "1 of 1 frame files" in message and "00000.webp is there" in message
+    assert "dataset.frames" in message and "--frames" in message
