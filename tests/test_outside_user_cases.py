@@ -36,6 +36,30 @@ def test_a_malformed_yaml_config_is_one_line_with_its_line_and_column(
     assert f"{path}: not valid YAML: {where}: " in err
 
 
+def test_a_key_given_twice_is_refused_not_silently_replaced(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: x\nsweep:\n  clip_length: [all]\nmethods: [ifc]\nsweep:\n  stride: [2]\n"
+    )
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message and "line 5, column 1" in message
+    assert "key 'sweep' given twice (lines 2 and 5)" in message
+
+
+def test_every_shipped_config_has_each_key_once():
+    from vis_bench.config_overrides import read_yaml_config
+
+    repo = Path(__file__).resolve().parents[1]
+    configs = sorted((repo / "configs").rglob("*.yaml")) + sorted(
+        (repo / "examples").rglob("*.yaml")
+    )
+    assert configs
+    for path in configs:
+        read_yaml_config(path)  # raises on a key given twice
+
+
 def test_a_binary_config_file_is_an_input_error_not_an_internal_one(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_bytes(b"\xff\xfe\x00binary")

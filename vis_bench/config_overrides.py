@@ -246,7 +246,7 @@ def read_yaml_config(
     if not path.is_file():
         raise InputError(f"{kind} file not found", path=str(path))
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
         raise InputError(f"not valid YAML: {yaml_problem(err)}", path=str(path)) from None
     except UnicodeDecodeError as err:
@@ -255,6 +255,29 @@ def read_yaml_config(
             path=str(path),
         ) from None
     return apply_overrides(data or {}, overrides or [], str(path))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping (two `sweep:` sections) is an
+    error: the plain loader keeps the last silently, so the first section's settings would be
+    dropped without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (lines {seen[key]} and {line}); the second would "
+                    "silently replace the first: merge them into one",
+                    key_node.start_mark,
+                )
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def yaml_problem(err: yaml.YAMLError) -> str:
