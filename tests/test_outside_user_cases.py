@@ -206,3 +206,20 @@ def test_frames_on_disk_under_another_suffix_are_named_with_the_fix(tmp_path):
     message = str(err.value)
     assert "1 of 1 frame files" in message and "00000.webp is there" in message
     assert "dataset.frames" in message and "--frames" in message
+
+
+# -- a gzip-compressed annotation or results file ----------------------------------------------
+
+
+def test_a_gzip_compressed_json_is_named_as_such(tmp_path):
+    import gzip
+
+    from vis_bench.jsonio import read_json
+
+    path = tmp_path / "annotations.json.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write('{"videos": []}')
+    with pytest.raises(InputError) as err:
+        read_json(path, "annotation file")
+    assert str(path) in str(err.value) and "gzip-compressed" in str(err.value)
+    assert "gunzip" in str(err.value)
