@@ -1,5 +1,5 @@
-"""`flops` and `profile` take their inputs and outputs as the other model commands do: `flops`
-writes where `--out` says and never over the committed table by default; `profile` runs the
+"""`flops`, `sizes` and `profile` take their inputs and outputs as the other model commands do:
+`flops` and `sizes` write where `--out` says and never over the committed table by default; `profile` runs the
 weights and options of `--config`'s entry or `--checkpoint`."""
 
 from __future__ import annotations
@@ -39,6 +39,38 @@ def test_flops_without_out_leaves_the_committed_table_alone(tmp_path, monkeypatc
     out = tmp_path / "elsewhere" / "table"
     assert main(["flops", "--config", str(config), "--out", str(out)]) == 0
     assert out.with_suffix(".json").is_file()
+
+
+def test_sizes_without_out_leaves_the_committed_table_alone(tmp_path, monkeypatch, capsys):
+    from vis_bench.measure import model_sizes
+
+    config = {
+        "name": "tiny",
+        "output": "results/tables/model_sizes",
+        "input": {"frames": 1, "height": 64, "width": 64},
+        "models": [{"method": "ifc", "options": {"backbone": "tiny"}, "label": "tiny"}],
+    }
+    path = tmp_path / "sizes.yaml"
+    path.write_text(yaml.safe_dump(config))
+    row = {"method": "ifc", "label": "tiny", "parameters": 10, "state_dict_numbers": 12}
+    row |= {"authors_code": None, "paper": None, "input": "1x64x64", "gmacs_per_frame": 0.5}
+    row |= {"backbone_gmacs_per_frame": None}
+    monkeypatch.setattr(model_sizes, "measure_row", lambda *args: row)
+    committed = tmp_path / "results" / "tables"
+    committed.mkdir(parents=True)
+    (committed / "model_sizes.md").write_text("committed\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sizes", "--config", str(path)]) == 0
+    assert sorted(p.name for p in committed.iterdir()) == ["model_sizes.md"]
+    assert (committed / "model_sizes.md").read_text() == "committed\n"
+    stem = tmp_path / "results" / "runs" / "sizes" / "model_sizes"
+    assert all(stem.with_suffix(s).is_file() for s in (".md", ".json"))
+    assert "`--out results/tables/model_sizes` rewrites it" in capsys.readouterr().out
+    out = tmp_path / "elsewhere" / "table"
+    assert main(["sizes", "--config", str(path), "--out", str(out)]) == 0
+    assert out.with_suffix(".json").is_file() and out.with_suffix(".md").is_file()
+    assert main(["sizes", "--config", str(path), "--out", str(committed / "model_sizes")]) == 0
+    assert (committed / "model_sizes.md").read_text() != "committed\n"
 
 
 @pytest.fixture

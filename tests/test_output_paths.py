@@ -113,6 +113,11 @@ WRITERS = {
         "--output",
         "stem",
     ),
+    "sizes --out": (
+        ["sizes", "--config", str(REPO / "configs/model_sizes.yaml"), "--out", "OUT"],
+        "--out",
+        "stem",
+    ),
 }
 
 

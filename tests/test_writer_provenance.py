@@ -64,7 +64,7 @@ def test_sizes_writes_rows_and_provenance(monkeypatch, tmp_path):
     row |= {"authors_code": None, "paper": None, "input": "1x64x64", "gmacs_per_frame": 0.5}
     row |= {"backbone_gmacs_per_frame": None}
     monkeypatch.setattr(model_sizes, "measure_row", lambda *args: row)
-    argv = ["run_bench.py", "sizes", "--config", str(path)]
+    argv = ["run_bench.py", "sizes", "--config", str(path), "--out", str(tmp_path / "sizes")]
     monkeypatch.setattr(sys, "argv", argv)
     assert main(argv[1:]) == 0
     assert json.loads((tmp_path / "sizes.json").read_text())["rows"] == [row]

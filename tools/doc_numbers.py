@@ -355,7 +355,8 @@ def model_sizes_block(root: Path) -> str:
     lines.append("")
     lines.append(
         "Source: `results/tables/model_sizes.json`, written by `python run_bench.py sizes "
-        "--config configs/model_sizes.yaml` (GMACs over one 360x640 frame of each method's clip "
+        "--config configs/model_sizes.yaml --out results/tables/model_sizes` (GMACs over one "
+        "360x640 frame of each method's clip "
         "inference, random weights)."
     )
     return "\n".join(lines)

@@ -99,6 +99,7 @@ def _apply_override(data: dict[str, Any], item: str, source: str) -> None:
             field=f"--set {item}",
         ) from None
     parts = key.strip().split(".")
+    _check_no_brackets(parts, item)
     node: Any = data
     for depth, part in enumerate(parts[:-1]):
         node = _child(node, part, ".".join(parts[: depth + 1]), key, source)
@@ -121,6 +122,20 @@ def _list_index(node: list, part: str, where: str, key: str, source: str) -> int
             field="--set",
         )
     return index
+
+
+def _check_no_brackets(parts: list[str], item: str) -> None:
+    """`methods[0].options.x`: a list item is named by its index as a key part
+    (`methods.0.options.x`); said as such, not as an unknown key `methods[0]`."""
+    for part in parts:
+        match = re.fullmatch(r"(\w+)\[(-?\d+)\]", part.strip())
+        if match:
+            dotted = ".".join(f"{match[1]}.{match[2]}" if p is part else p.strip() for p in parts)
+            raise InputError(
+                f"a list item is named by its index after a dot: --set "
+                f"{dotted}={item.split('=', 1)[1]}",
+                field=f"--set {item}",
+            )
 
 
 def _child(node: Any, part: str, where: str, key: str, source: str) -> Any:
@@ -231,7 +246,45 @@ def read_yaml_config(
     if not path.is_file():
         raise InputError(f"{kind} file not found", path=str(path))
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
-        raise InputError(f"not valid YAML: {err}", path=str(path)) from err
+        raise InputError(f"not valid YAML: {yaml_problem(err)}", path=str(path)) from None
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"not a text file (byte {err.start} is not UTF-8): give the YAML {kind}",
+            path=str(path),
+        ) from None
     return apply_overrides(data or {}, overrides or [], str(path))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but a key given twice in one mapping (two `sweep:` sections) is an
+    error: the plain loader keeps the last silently, so the first section's settings would be
+    dropped without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (lines {seen[key]} and {line}); the second would "
+                    "silently replace the first: merge them into one",
+                    key_node.start_mark,
+                )
+            if isinstance(key, str | int | float | bool):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML parser's error in one line: where (line and column, counted from 1), what, and
+    in what (`while parsing a flow sequence`), instead of its several lines with excerpts."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    return f"{where}{problem}" + (f" ({context})" if context else "")

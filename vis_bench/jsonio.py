@@ -68,6 +68,11 @@ def parse_json(data: bytes | mmap.mmap, path: str | Path, what: str = "file") ->
         pass
     if isinstance(data, memoryview):
         data = data.tobytes()  # the standard library takes bytes
+    if data[:2] == b"\x1f\x8b":  # a gzip stream: said as such, not as text of another encoding
+        raise InputError(
+            f"{what} is gzip-compressed: decompress it first (gunzip -k FILE) and give the .json",
+            path=str(path),
+        )
     try:
         return json.loads(data)
     except UnicodeDecodeError as err:

@@ -64,7 +64,7 @@ LAYOUT = (
     "options", "clip_length", "stride",
     "resolution", "device", "dtype", "isolated", "started", "finished", "status", "notes",
     "error", "traceback", "world_size", "results_path", "num_videos", "num_frames",
-    "num_predictions", "bootstrap", "video_matches_path", "per_category_ap", "error_breakdown",
+    "num_predictions", "metric_dropped", "bootstrap", "video_matches_path", "per_category_ap", "error_breakdown",
     "video_sets", "category_groups", "fps_end_to_end", "fps_model", "fps_authors",
     "fps_single_clip", "speed", "protocols", "stream", "energy", "seconds_end_to_end",
     "gmacs_per_frame", "gmacs_per_frame_by_module", "params", "peak_rss_mb",
@@ -134,6 +134,10 @@ class CellRecord:
     num_videos: int | None = None
     num_frames: int | None = None
     num_predictions: int | None = None
+    #: predictions the metric dropped or cut when it scored the cell (an unknown category_id, a
+    #: frame list or mask size other than the video's): {"predictions": how many, "of": all,
+    #: "lines": what and the fix}; None when it scored every prediction as given
+    metric_dropped: Mapping[str, Any] | None = None
     #: metric name -> value (fractions; AP, AP50, ..., mAP, AP_occ_light...), top level in JSON
     metrics: Mapping[str, float | None] = field(default_factory=dict)
     #: metric name -> its bootstrap interval [low, high] (the JSON's `<metric>_ci`)

@@ -5,7 +5,8 @@ every registered method, clip lengths {all, 10, 5}; it prints the comparison tab
 the leaderboard, tables, plots and the HTML report (report.html) next to the records.
 
 Exit codes (docs/commands.md): 0 every cell finished; 1 the sweep finished but some cell failed
-(the tables show which and why); 2 the config or a command-line value is wrong (nothing ran), or
+(the tables show which and why) or the metric dropped some cell's predictions (unless
+`--allow-dropped`); 2 the config or a command-line value is wrong (nothing ran), or
 a file could not be written (a full disk: the path named); 3 an internal error; 130 interrupted
 with Ctrl-C, 143 with SIGTERM (re-running the same command resumes).
 """
@@ -16,7 +17,7 @@ import argparse
 from pathlib import Path
 
 from vis_bench import exit_codes
-from vis_bench.commands._options import add_override_argument
+from vis_bench.commands._options import add_allow_dropped_argument, add_override_argument
 
 NAME = "run"
 HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)"
@@ -59,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run every cell in this process (for a debugger): no isolation, no cell timeout, "
         "and peak memory is the whole process's",
     )
+    add_allow_dropped_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,4 +133,24 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"{len(failed)} of {len(records)} cells failed (reasons in the table above)")
         return CELLS_FAILED
-    return 0
+    return _dropped_status(record_set, args.allow_dropped)
+
+
+def _dropped_status(record_set, allow: bool) -> int:
+    """BAD_ANSWER when the metric dropped or cut some cell's predictions and `--allow-dropped`
+    was not given (the cells' warnings, printed above, say which and why); else 0."""
+    dropped = [r for r in record_set.ok if r.metric_dropped]
+    if not dropped:
+        return 0
+    count = sum(int(r.metric_dropped["predictions"]) for r in dropped)
+    cells = f"{len(dropped)} of {len(record_set.records)} cells"
+    if allow:
+        print(
+            f"warning: the metric dropped or cut {count} predictions of {cells} (--allow-dropped)"
+        )
+        return 0
+    print(
+        f"error: the metric dropped or cut {count} predictions of {cells} (the warnings "
+        "above say which and the fix); pass --allow-dropped if that is intended"
+    )
+    return exit_codes.BAD_ANSWER

@@ -1,8 +1,11 @@
 """`run_bench.py sizes --config configs/model_sizes.yaml`: parameters and GMACs per frame per model.
 
 One row per (method, options) of the config (vis_bench/measure/model_sizes.py); writes
-`<output>.json` ({"name", "rows", "provenance"}: exact numbers and where they came from) and
-`<output>.md` (the table, ending with the commit and the command that wrote it), atomically.
+`<STEM>.json` ({"name", "rows", "provenance"}: exact numbers and where they came from) and
+`<STEM>.md` (the table, ending with the commit and the command that wrote it), atomically.
+Without `--out` the table goes to results/runs/sizes/<name> (beside the sweeps' runs, never
+committed): the config's `output` is where the repository keeps the committed table, which only
+`--out` with that path writes again (as `flops` does).
 """
 
 from __future__ import annotations
@@ -17,7 +20,22 @@ GROUP = "model developer"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, type=Path, help="table YAML")
-    parser.add_argument("--output", default=None, help="output path without suffix (overrides)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output path without suffix (default: results/runs/sizes/<name>; the committed "
+        "table is rewritten only when this names the config's `output`)",
+    )
+    parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
+
+
+#: where a table goes without --out: beside the sweeps' runs (ignored by git in a checkout)
+DEFAULT_FOLDER = Path("results/runs/sizes")
+
+
+def default_output(name: str) -> Path:
+    """The output stem of a table without --out: never the committed table."""
+    return DEFAULT_FOLDER / name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     cfg = load_sizes_config(args.config)
-    out = Path(args.output or cfg.output)
+    given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
+    out = Path(given) if given is not None else default_output(Path(cfg.output).name)
     for suffix in (".md", ".json"):
-        check_output_file(out.with_suffix(suffix), "--output" if args.output else "output")
+        check_output_file(out.with_suffix(suffix), flag if given is not None else None)
     provenance = start_provenance()  # the config is valid: the work starts
     rows = []
     for row in cfg.models:
@@ -48,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
         out.with_suffix(".md"), to_markdown(rows, title, list(cfg.notes), written_by(provenance))
     )
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+    if given is None:
+        print(f"(the committed table is {cfg.output}: `--out {cfg.output}` rewrites it)")
     return 0

@@ -6,6 +6,7 @@ dataset object holds only the parsed JSON; frames are decoded when `frames()` is
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,8 +118,9 @@ class VideoDataset:
         if missing:
             raise InputError(
                 f"{len(missing)} of {len(paths)} frame files listed in {self.annotation_file} "
-                f"are missing; first missing: {missing[0]}. Check that frame_root is the folder "
-                "holding the video folders",
+                f"are missing; first missing: {missing[0]}{_other_suffix(missing[0])}. Check "
+                "that the frames folder (a config's dataset.frames, a command's --frames) is "
+                "the folder holding the video folders",
                 path=str(self.frame_root),
                 field="videos[].file_names",
             )
@@ -152,3 +154,18 @@ def load_dataset(
 ) -> VideoDataset:
     """Shorthand for `VideoDataset.from_files`."""
     return VideoDataset.from_files(annotation_file, frame_root, check_frames=check_frames)
+
+
+def _other_suffix(path: Path) -> str:
+    """Where a missing frame exists under another suffix (frames converted to .png, .webp):
+    say so, as the annotations' `file_names` then name the old one."""
+    try:
+        found = sorted(p.name for p in path.parent.glob(f"{glob.escape(path.stem)}.*"))
+    except OSError:
+        return ""
+    if not found:
+        return ""
+    return (
+        f" ({found[0]} is there: the annotations' file_names must name the files as they are "
+        "on disk)"
+    )

@@ -72,7 +72,20 @@ def read_frame(
     except FileNotFoundError:
         raise InputError("frame file not found", path=str(path), field=field) from None
     except (UnidentifiedImageError, OSError) as err:
+        if _is_empty(path):  # a copy or extraction that stopped before writing anything
+            raise InputError(
+                "the frame file is empty (0 bytes): extract or copy the frame again",
+                path=str(path),
+                field=field,
+            ) from None
         raise InputError(f"cannot decode image: {err}", path=str(path), field=field) from None
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return Path(path).stat().st_size == 0
+    except OSError:
+        return False
 
 
 #: frames this process decoded with an EXIF orientation applied (a one-item list: mutable)
@@ -214,7 +227,8 @@ def frame_files(folder: Path, field: str | None = None) -> list[Path]:
     """Every frame image of a video's folder, in natural order of the names (`f2` before `f10`).
 
     A folder is one video's frames: a file in it that is no image Pillow opens (a .txt, an
-    .mp4) is an error naming it, never left out unsaid; hidden files (`.DS_Store`) are skipped.
+    .mp4) is an error naming it, never left out unsaid, and so is a sub-folder beside the
+    frames; hidden files and folders (`.DS_Store`) are skipped.
     """
     suffixes = image_suffixes()
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
@@ -225,6 +239,18 @@ def frame_files(folder: Path, field: str | None = None) -> list[Path]:
             f"{len(others)} file(s) here are not frame images: {shown}; a frame folder holds one "
             "video's frames only (any image format Pillow reads: .jpg, .png, .tif, .bmp, "
             ".webp, ...): move the other files out",
+            path=str(folder),
+            field=field,
+        )
+    folders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if files and folders:  # frames beside a sub-folder: its images would be left out unsaid
+        shown = ", ".join(folders[:5]) + (
+            f" and {len(folders) - 5} more" if len(folders) > 5 else ""
+        )
+        raise InputError(
+            f"{len(folders)} sub-folder(s) beside the frames: {shown}; a frame folder holds one "
+            "video's frames only, and its sub-folders are not read: move them out (or give "
+            "the sub-folder that holds the frames)",
             path=str(folder),
             field=field,
         )

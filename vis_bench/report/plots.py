@@ -196,13 +196,17 @@ def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
 
 
 def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=120)
-    tmp.replace(path)
+    """Write the figure atomically and close it; a full disk names `path` (matplotlib's own
+    error names no file)."""
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    from vis_bench.atomic import atomic_file
+
+    path = Path(path)
+    try:
+        fig.tight_layout()
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
     return path

@@ -40,6 +40,7 @@ from vis_bench.record_parts import (
     Stream,
 )
 from vis_bench.records import INTERVAL_SUFFIX, CellRecord
+from vis_bench.report.warnings import WARNING
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import unchecked_warning
 from vis_bench.sweep.scoring import CellScore
@@ -295,7 +296,32 @@ def speed_words(record: CellRecord) -> list[str]:
     return words
 
 
+def dropped_note(record: CellRecord, dropped: Any) -> str:
+    """The warning every page of the run starts with when the metric dropped or cut some of a
+    cell's predictions (a DroppedPredictions): which cell, how many, what and the fix. One
+    note: no "; " inside, as notes are split on it."""
+    what = " / ".join(line.replace("; ", ", ") for line in dropped.messages())
+    return (
+        f"{WARNING} {record.shown_method} T={record.clip_length} S={record.stride}: the metric "
+        f"dropped or cut {dropped.n_affected} of {dropped.n_results} predictions ({what}): its "
+        "numbers are not those of the predictions as given, and `run` exits 1: fix the "
+        "method's output, or pass --allow-dropped to `run` if that is intended"
+    )
+
+
 def _apply_score(record: CellRecord, score: CellScore) -> CellRecord:
+    if score.dropped is not None:
+        dropped = score.dropped
+        note = dropped_note(record, dropped)
+        record = dataclasses.replace(
+            record,
+            notes="; ".join(n for n in (record.notes, note) if n),
+            metric_dropped={
+                "predictions": dropped.n_affected,
+                "of": dropped.n_results,
+                "lines": dropped.messages(),
+            },
+        )
     return dataclasses.replace(
         record,
         metrics=dict(score.metrics),

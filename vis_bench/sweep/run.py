@@ -299,6 +299,7 @@ class _Sweep:
             config.measure.bootstrap_seed,
             dataset=config.dataset,
             video_ids=getattr(source, "scored_video_ids", None),
+            config_path=config.source,
         )
         self.info = RunInfo(
             config.name,
@@ -476,6 +477,9 @@ def summary_line(line: dict[str, Any], timing: str | None = None) -> str:
         ci = record.interval("AP")
         spread = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""  # often skewed
         parts.append(f"AP {100 * ap:.1f}{spread}")
+    if record.metric_dropped:
+        dropped = record.metric_dropped
+        parts.append(f"DROPPED {dropped['predictions']} of {dropped['of']} predictions")
     if record.flops.gmacs_per_frame is not None:
         parts.append(f"{record.flops.gmacs_per_frame:.1f} GMACs/frame")
     if timing is not None:

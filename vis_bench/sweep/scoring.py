@@ -35,6 +35,7 @@ from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
 from vis_bench.eval.api import evaluate_loaded
+from vis_bench.eval.metric.dropped import DroppedPredictions
 from vis_bench.eval.metric.loading import (
     GroundTruth,
     load_ground_truth,
@@ -72,6 +73,8 @@ class CellScore:
     video_sets: dict[str, Any] | None = None
     #: every summary line per group of categories (`{group: {"AP": ..., ...}}`, fractions)
     category_groups: dict[str, dict[str, float | None]] | None = None
+    #: what the metric dropped or cut of the cell's predictions (None: it scored them all)
+    dropped: DroppedPredictions | None = None
 
 
 class Scorer:
@@ -84,8 +87,11 @@ class Scorer:
         seed: int = 0,
         dataset: Any = None,
         video_ids: list[int] | None = None,
+        config_path: str | None = None,
     ):
         self.gt_path = gt_path
+        #: the config file the dataset came from (named in errors about its keys)
+        self.config_path = config_path or None
         #: the videos the cells predict when only some are (`dataset.max_videos`): the ground
         #: truth is restricted to them, so the videos never run are not scored as missed
         self.video_ids = video_ids
@@ -99,17 +105,15 @@ class Scorer:
         self._groups: dict[str, list[int]] | None = None
         if gt_path is not None and dataset is not None:
             _check_named_files(dataset)
+            if getattr(dataset, "short_videos", None) is not None:
+                self._video_sets()  # read and checked before any cell runs, not after each
 
     def score(self, results_path: Path, predictions: list[dict] | None = None) -> CellScore:
         """Score `results_path` (read here, once; or `predictions`, its content already in
         memory); the matching goes to `video_matches.json` in its folder."""
         if self.gt_path is None:
             return CellScore()
-        if self._gt is None:
-            self._gt = load_ground_truth(self.gt_path)
-            if self.video_ids is not None:
-                self._whole = self._gt
-                self._gt = restrict_ground_truth(self._gt, self.video_ids)
+        self._ground_truth()
         if predictions is None:
             predictions = read_results(results_path)
         with paused_gc():
@@ -127,6 +131,7 @@ class Scorer:
                 for cid, ap in result.per_category_ap.items()
             },
             error_breakdown=_errors(self._gt, res),
+            dropped=result.dropped if result.dropped is not None and result.dropped.any else None,
         )
         self._dataset_scores(score, res, result)
         if self.replicates > 0:
@@ -149,26 +154,53 @@ class Scorer:
             }
         return score
 
+    def _ground_truth(self) -> GroundTruth:
+        """The ground truth cells are scored against, parsed once (the videos run only)."""
+        if self._gt is None:
+            self._gt = load_ground_truth(self.gt_path)
+            if self.video_ids is not None:
+                self._whole = self._gt
+                self._gt = restrict_ground_truth(self._gt, self.video_ids)
+        return self._gt
+
+    def _video_sets(self) -> tuple[Any, Any]:
+        """YouTube-VIS 2022's short and long sets, each restricted to the videos run; a video
+        in both, in neither, listed twice or not in the ground truth is an InputError naming
+        the key (the 2022 figures would silently score it twice or never)."""
+        if self._sets is None:
+            from vis_bench.eval.stats.ytvis2022 import read_video_set
+            from vis_bench.sweep.video_sets import check_video_sets
+
+            self._ground_truth()
+            whole = self._whole if self._whole is not None else self._gt
+            dataset = self.dataset
+            try:
+                sets = (
+                    read_video_set(dataset.short_videos, whole, "S", "dataset.short_videos"),
+                    read_video_set(dataset.long_videos, whole, "L", "dataset.long_videos"),
+                )
+                check_video_sets(dataset, whole, sets)
+            except InputError as err:
+                if err.path is not None or self.config_path is None:
+                    raise
+                # a list in the config: the config file is where to fix it
+                raise InputError(err.message, path=self.config_path, field=err.field) from None
+            if self.video_ids is not None:  # each set's part of the videos run
+                sets = tuple(
+                    dataclasses.replace(s, gt=restrict_ground_truth(s.gt, self.video_ids))
+                    for s in sets
+                )
+            self._sets = sets
+        return self._sets
+
     def _dataset_scores(self, score: CellScore, res: Any, result: Any) -> None:
         """What the dataset config asks for beyond the metric: the 2022 figures and sets,
         every line per category group."""
         dataset = self.dataset
         if getattr(dataset, "short_videos", None) is not None and self._gt is not None:
-            from vis_bench.eval.stats.ytvis2022 import evaluate_long_short, read_video_set
+            from vis_bench.eval.stats.ytvis2022 import evaluate_long_short
 
-            if self._sets is None:
-                whole = self._whole if self._whole is not None else self._gt
-                sets = (
-                    read_video_set(dataset.short_videos, whole, "S", "dataset.short_videos"),
-                    read_video_set(dataset.long_videos, whole, "L", "dataset.long_videos"),
-                )
-                if self.video_ids is not None:  # each set's part of the videos run
-                    sets = tuple(
-                        dataclasses.replace(s, gt=restrict_ground_truth(s.gt, self.video_ids))
-                        for s in sets
-                    )
-                self._sets = sets
-            sets = evaluate_long_short(self._gt, res, *self._sets)
+            sets = evaluate_long_short(self._gt, res, *self._video_sets())
             score.metrics.update({k: _fraction(v) for k, v in sets.figures.items()})
             score.video_sets = {
                 suffix: {

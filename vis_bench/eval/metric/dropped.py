@@ -50,6 +50,11 @@ class DroppedPredictions:
         return sum(n for n, _ in self.mask_size.values())
 
     @property
+    def n_affected(self) -> int:
+        """Predictions dropped or cut, each kind counted (one with two problems counts twice)."""
+        return self.n_unknown_category + self.n_frame_count + self.n_mask_size
+
+    @property
     def any(self) -> bool:
         return bool(self.unknown_category or self.frame_count or self.mask_size)
 

@@ -84,13 +84,13 @@ def read_video_set(source: Any, whole: GroundTruth, suffix: str, what: str) -> V
     `[3, 7]` on the command line): the whole GT restricted to them.
     `what` names the option or config key in errors. Videos the whole GT lacks are an error."""
     if isinstance(source, (list, tuple)):
-        return VideoSet(suffix, _listed_set(list(source), whole, what, what), what)
+        return VideoSet(suffix, _listed_set(list(source), whole, None, what), what)
     if isinstance(source, str) and source.lstrip().startswith("[") and not Path(source).exists():
         try:  # the list itself, given on the command line
             ids = json.loads(source)
         except json.JSONDecodeError as err:
             raise InputError(f"not a JSON list of video ids: {err}", field=what) from None
-        return VideoSet(suffix, _listed_set(ids, whole, what, what), what)
+        return VideoSet(suffix, _listed_set(ids, whole, None, what), what)
     path = Path(source)
     if not path.is_file():
         raise InputError(
@@ -121,7 +121,9 @@ def _starts_with_list(path: Path) -> bool:
     return head.startswith(b"[")
 
 
-def _listed_set(ids: Any, whole: GroundTruth, source: str, what: str) -> GroundTruth:
+def _listed_set(ids: Any, whole: GroundTruth, source: str | None, what: str) -> GroundTruth:
+    """The whole GT restricted to `ids` (`source`: the file that listed them; None for a list
+    given in the config or on the command line, which `what` names)."""
     if not isinstance(ids, list) or not ids:
         raise InputError(
             "a set of video ids must be a non-empty JSON list of integers", path=source, field=what
