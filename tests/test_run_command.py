@@ -114,6 +114,8 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
         "videomt",
         "dvis-plus-online",
         "dvis-plus-offline",
+        "dvis-daq-online",
+        "dvis-daq-offline",
     }
     failed = [(r["method"], r.get("error")) for r in records if r["status"] != "ok"]
     assert not failed

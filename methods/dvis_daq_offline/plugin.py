@@ -17,20 +17,26 @@ refiner decides, and the chosen instances' masks are made in a second pass over 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_daq_offline.instances import (
     GatheredVideo,
     RefinerInputs,
     refiner_inputs,
 )
+from vis_bench.methods.dvis_daq_offline.training import refiner_losses
 from vis_bench.methods.dvis_daq_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
+from vis_bench.methods.families.dvis.base_plugin import training_recipe
 from vis_bench.methods.families.dvis.postprocess import video_predictions
+from vis_bench.methods.families.dvis.segmenter import FrameQueries
+from vis_bench.methods.families.dvis.training import StageLossConfig
 from vis_bench.methods.families.dvis_daq.base_plugin import (
     CHECKPOINT_SIGNATURE,
     MIN_SIZE_TEST,
@@ -63,6 +69,10 @@ class DAQOfflineOptions(DAQOptions):
     local_attention: bool = False
     #: MODEL.VIDEO_HEAD.OFFLINE_TOPK_NUM: tracked sequences the refiner reads at most
     offline_top_k: int = 40
+    #: the offline model trains its refiner (the tracker is DAQ online's)
+    train_stage: str = "refiner"
+    #: OVIS offline's TRAINING_SELECT_THRESHOLD (read by no training of the refiner)
+    training_select_threshold: float = 0.1
 
     def __post_init__(self) -> None:
         if int(self.refiner_layers) < 1:
@@ -119,16 +129,19 @@ class DAQOfflinePlugin(DAQBase):
         reference=REFERENCE,
         parity=f"{__package__}.parity:run_parity",
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
-        training=None,  # type: ignore[arg-type]
+        # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
+        training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
         backbones=tuple(SEGMENTER_BACKBONES.names()),
         variants=VARIANTS,
         linking=WholeVideoRefinement(),
         timing_protocol=AUTHORS_TIMING,
     )
     options: DAQOfflineOptions
+    training_stages = ("refiner",)
 
     @classmethod
     def create(cls, options: DAQOfflineOptions) -> DAQOfflinePlugin:
+        cls.check_stage(options)
         model = build_model(
             options.network(), int(options.refiner_layers), bool(options.local_attention)
         )
@@ -136,6 +149,33 @@ class DAQOfflinePlugin(DAQBase):
 
     def flops_modules(self) -> list[str]:
         return [*super().flops_modules(), "refiner"]
+
+    def stage_losses(self, frames: torch.Tensor, targets: Any) -> dict[str, torch.Tensor]:
+        """The refiner stage (training.py): the frozen online model over the clip as at
+        inference, then the refiner supervised as one video."""
+        if self.options.slot_decides:
+            # forward_offline_mode keeps a track by the mean of its slot's and its own logits
+            # (OVIS_INFER), which inference does not: that decision is not implemented
+            raise InputError(
+                "training the refiner with slot_decides (OVIS_INFER) is not supported: "
+                "set slot_decides: false",
+                field="slot_decides",
+            )
+        config = StageLossConfig(num_points=int(self.options.train_num_points))
+        return refiner_losses(self.model, config, frames, targets, self._gather, self.guided)
+
+    def _gather(self, queries: FrameQueries) -> tuple[GatheredVideo, RefinerInputs]:
+        """The tracker over a clip's segmenter outputs, the refiner's instances gathered."""
+        video = GatheredVideo()
+        track_features(self.model, queries, video.hub, self.options.decisions())
+        video.embeds += list(queries.embeds)
+        video.logits += list(queries.logits)
+        instances = int(self.model.cfg.num_queries)
+        options = self.options
+        inputs = refiner_inputs(
+            video, instances, int(options.offline_top_k), int(options.noise_frames)
+        )
+        return video, inputs
 
     def infer_clip_features(
         self,

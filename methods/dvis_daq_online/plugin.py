@@ -25,8 +25,10 @@ import torch
 from vis_bench.api import WholeVideoRefinement, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_daq_online.variants import VARIANTS
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
+from vis_bench.methods.families.dvis.base_plugin import training_recipe
 from vis_bench.methods.families.dvis.postprocess import video_predictions
 from vis_bench.methods.families.dvis_daq.base_plugin import (
     CHECKPOINT_SIGNATURE,
@@ -64,7 +66,8 @@ class DAQOnlinePlugin(DAQBase):
         reference=REFERENCE,
         parity=f"{__package__}.parity:run_parity",
         checkpoint_signature=CHECKPOINT_SIGNATURE,
-        training=None,  # type: ignore[arg-type]
+        # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
+        training=training_recipe(ConsecutiveFrameSampler()),
         backbones=tuple(SEGMENTER_BACKBONES.names()),
         variants=VARIANTS,
         linking=WholeVideoRefinement(),

@@ -235,30 +235,51 @@ def refiner_losses(
     refiner = model.refiner
     normed = refiner.decoder_norm(refiner(tracked.outputs, queries.embeds_no_norm))
     logits = refiner.class_logits(normed)  # [L, Q, K+1]
-    masks = _stacked(refiner.mask_logits(normed, queries.mask_features))  # [L, Q, 1, T h, w]
-    count = len(queries)
+    masks = refiner.mask_logits(normed, queries.mask_features)  # [L, T, Q, h, w]
+    num_classes = refiner.class_embed.out_features - 1
+    video = _video_targets(targets, tuple(padded.shape[-2:]), num_classes)
+    guide = (guide_logits.mean(0), guide_masks) if guided else None
+    losses, indices = refined_video_losses(config, logits, masks, video, guide)
+    if with_contrastive:
+        items = refiner_items(normed[-1], indices[0].tolist())
+        losses["loss_reid"] = config.reid_weight * contrastive_losses(items, normed)[0]
+    return losses
+
+
+def refined_video_losses(
+    config: StageLossConfig,
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    video: VideoTargets,
+    guide: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """A refiner's outputs supervised as one video (the DVIS family's refiners alike): logits
+    [L, Q, K+1] and mask logits [L, T, Q, h, w] of every layer, the masks of all frames stacked
+    into one tall image and TRAIN_NUM_POINTS x T points; one assignment per layer, or the one
+    made on `guide` (the earlier stage's logits [Q, K+1] and masks [T, Q, h, w]) for all.
+    Returns the weighted losses and the assignment the loop ended with (the last layer's when
+    guided, the one before it otherwise, as the authors' criterion hands it on)."""
+    count = masks.shape[1]
     criterion = stage_criterion(
-        refiner.class_embed.out_features - 1, logits.shape[0], config.num_points * count, config
+        logits.shape[-1] - 1, logits.shape[0], config.num_points * count, config
     )
-    video = _video_targets(targets, tuple(padded.shape[-2:]), criterion.num_classes)
+    stacked = _stacked(masks)  # [L, Q, 1, T h, w]
     target = VideoTargets(video.labels, _stacked(video.masks.transpose(0, 1)))
     indices = None
-    if guided:
-        indices = criterion.matcher.match_video(guide_logits.mean(0), _stacked(guide_masks), target)
+    if guide is not None:
+        indices = criterion.matcher.match_video(guide[0], _stacked(guide[1]), target)
     losses: dict[str, torch.Tensor] = {}
     layers = logits.shape[0]
     for layer in [layers - 1, *range(layers - 1)]:
-        layer_out = {"pred_logits": logits[layer][None], "pred_masks": masks[layer][None]}
-        if not guided:
-            indices = criterion.matcher.match_video(logits[layer], masks[layer], target)
+        layer_out = {"pred_logits": logits[layer][None], "pred_masks": stacked[layer][None]}
+        if guide is None:
+            indices = criterion.matcher.match_video(logits[layer], stacked[layer], target)
+        assert indices is not None
         values = {
             **criterion.loss_labels(layer_out, [target], [indices]),
             **criterion.loss_masks(layer_out, [target], [indices], max(1.0, float(len(target)))),
         }
         suffix = "" if layer == layers - 1 else f"_{layer}"
         losses.update({f"{name}{suffix}": value for name, value in values.items()})
-    losses = criterion.weighted(losses)
-    if with_contrastive:
-        items = refiner_items(normed[-1], indices[0].tolist())
-        losses["loss_reid"] = config.reid_weight * contrastive_losses(items, normed)[0]
-    return losses
+    assert indices is not None
+    return criterion.weighted(losses), indices

@@ -57,9 +57,13 @@ class SlotCrossAttentionLayer(nn.Module):
         memory: torch.Tensor,
         query_pos: torch.Tensor,
         slot_query: torch.Tensor,
+        memory_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """slots [m, 1, C] (this layer's input), memory [Q, 1, C] (no position added),
-        query_pos and slot_query [m, 1, C] -> [m, 1, C]."""
-        attended = self.multihead_attn(slots + query_pos, memory, memory, need_weights=False)[0]
+        query_pos and slot_query [m, 1, C] -> [m, 1, C]. `memory_mask` [m, Q], True where a slot
+        may not look (training hides an object's queries so its track learns to vanish)."""
+        attended = self.multihead_attn(
+            slots + query_pos, memory, memory, attn_mask=memory_mask, need_weights=False
+        )[0]
         update = self.slot_attn(attended, slots + attended, slot_query)
         return self.norm(slots + update)

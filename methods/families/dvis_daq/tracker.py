@@ -49,10 +49,12 @@ class SlotMatching:
 
 @dataclass
 class SlotOutputs:
-    """The slot branch's last layer [nt + S, 1, C] and how its slots were started."""
+    """The slot branch's last layer [nt + S, 1, C], how its slots were started, and every
+    layer's output [L, nt + S, 1, C] (training supervises each)."""
 
     outputs: torch.Tensor
     matching: SlotMatching
+    layers: torch.Tensor | None = None
 
 
 class AnchorTracker(nn.Module):
@@ -140,18 +142,24 @@ class AnchorTracker(nn.Module):
         track_positions: torch.Tensor,
         memory: torch.Tensor,
         query_feat: torch.Tensor,
+        memory_mask: torch.Tensor | None = None,
     ) -> SlotOutputs:
         """The slot branch: tracks [nt, 1, C] then the background slots, started from the
-        segmenter's `query_feat` [Q, C] rows they match -> the last layer [nt + S, 1, C]."""
+        segmenter's `query_feat` [Q, C] rows they match -> the last layer [nt + S, 1, C];
+        `memory_mask` [nt + S, Q] hides frame queries from every slot (training)."""
         background = self.bg_slots.weight[:, None]
         slot_pos = torch.cat([track_queries, background])
         matching = match_slots(slot_pos[:, 0], query_feat)
         slot_query = torch.cat([track_positions, background])
         feats = query_feat[matching.indices][:, None]
+        layers = []
         for j in range(self.num_layers):
-            feats = self.slot_cross_attention_layers[j](feats, memory, slot_pos, slot_query)
+            feats = self.slot_cross_attention_layers[j](
+                feats, memory, slot_pos, slot_query, memory_mask
+            )
             feats = self.slot_ffn_layers[j](feats)
-        return SlotOutputs(feats, matching)
+            layers.append(feats)
+        return SlotOutputs(feats, matching, torch.stack(layers))
 
 
 def match_slots(slots: torch.Tensor, query_feat: torch.Tensor) -> SlotMatching:
