@@ -43,7 +43,8 @@ def _config(tmp_path, **extra) -> str:
 
 
 def test_table_counts_every_model_and_writes_json_and_markdown(tmp_path, capsys):
-    assert main(["sizes", "--config", _config(tmp_path)]) == 0
+    out = str(tmp_path / "sizes")
+    assert main(["sizes", "--config", _config(tmp_path), "--out", out]) == 0
     rows = json.loads((tmp_path / "sizes.json").read_text())["rows"]
     seqformer = SeqFormerPlugin.build({"backbone": "tiny", "num_queries": 6, **SMALL}).model
     assert rows[0]["parameters"] == sum(p.numel() for p in seqformer.parameters())
