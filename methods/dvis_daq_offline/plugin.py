@@ -211,12 +211,6 @@ class DAQOfflinePlugin(DAQBase):
         refinement.data = RefinedInstances(run.normed[:, refinement.slots])
         return refinement
 
-    def refined_masks(
-        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
-    ) -> torch.Tensor:
-        """The second pass: the chosen instances' masks from the frames' mask features."""
-        return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
-
     def refined_masks_features(
         self,
         features: list[PixelDecoderFeatures],

@@ -45,13 +45,8 @@ from vis_bench.inference.feature_reuse import (
     can_reuse_features,
     reuses_features,
 )
-from vis_bench.inference.frame_stream import ClipFrames, FrameSource, prefetched_clips
-from vis_bench.inference.input_workers import (
-    InputTimes,
-    InputWorkers,
-    pooled_clips,
-    resolve_input_workers,
-)
+from vis_bench.inference.frame_stream import ClipFrames, FrameSource
+from vis_bench.inference.input_stage import input_stage, splits_resize, waited
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
@@ -68,6 +63,7 @@ __all__ = [
     "model_input",
     "predict_clip",
     "run_method",
+    "splits_resize",
     "take_window",
     "window_passes",
 ]
@@ -278,14 +274,14 @@ def run_method(
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     plugin.to(device)
     outcome.harness.exclude = exclude
-    clips = _input_stage(plugin, source, outcome, clip_length, stride, resolution, device,
-                         input_workers)  # fmt: skip
+    passes = _video_passes(plugin, clip_length, stride)
+    clips = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
     events = uses_events(device, exclude is not None)
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
     with no_grad_region(), contextlib.closing(clips):
-        _run_videos(plugin, _waited(clips, outcome.harness), outcome, timed, _RunSettings(
+        _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, _RunSettings(
             resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
             progress, stop_after,
         ))  # fmt: skip
@@ -294,43 +290,6 @@ def run_method(
     if single_clip and outcome.first_clip is not None:
         _time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
-
-
-def _input_stage(
-    plugin: MethodPlugin,
-    source: FrameSource,
-    outcome: RunOutcome,
-    clip_length: int | str,
-    stride: int | None,
-    resolution: int | None,
-    device: str,
-    input_workers: int | str,
-) -> Iterator[ClipFrames]:
-    """The decoded windows in order: from the pool of input workers (frames at model size),
-    or, with 0 workers, from the one decoding thread (frames at the video's size)."""
-    workers = resolve_input_workers(input_workers, device)
-    if workers > 1 and not getattr(source, "parallel_reads", True):
-        workers = 1  # a source read forwards by one reader (a video file): one worker, in order
-    outcome.harness.input_workers = workers
-    passes = _video_passes(plugin, clip_length, stride)
-    if workers == 0:
-        return prefetched_clips(source, source.videos(), passes, outcome.harness.decode)
-    resize = None
-    if splits_resize(plugin):
-
-        def resize(frames: torch.Tensor) -> torch.Tensor:
-            return plugin.preprocessing.resize_frames(frames, resolution)
-
-    pin = str(device).startswith("cuda") and torch.cuda.is_available()
-    outcome.harness.input = InputTimes(outcome.harness.decode)
-    pool = InputWorkers(workers, source, resize, outcome.harness.input, pin)
-    return pooled_clips(pool, source.videos(), passes)
-
-
-def splits_resize(plugin: MethodPlugin) -> bool:
-    """Whether the method's preprocessing is its declared one (resize, then normalise), so the
-    resize can run apart from the normalisation (in an input worker, or outside a timer)."""
-    return type(plugin).preprocess is MethodPlugin.preprocess
 
 
 @dataclass
@@ -544,17 +503,6 @@ def _warm_up(
     else:
         outcome.warmup_probe = probe(first, call)
     synchronize(device)
-
-
-def _waited(clips: Iterator[ClipFrames], times: HarnessTimes) -> Iterator[ClipFrames]:
-    """The decoded windows, with the time spent waiting for them noted (it is not timed)."""
-    while True:
-        start = time.perf_counter()
-        clip = next(clips, None)
-        times.decode_wait_s += time.perf_counter() - start
-        if clip is None:
-            return
-        yield clip
 
 
 @dataclass

@@ -29,6 +29,7 @@ from vis_bench.api.checkpoints import (
     checkpoint_contents,
     compare_and_load,
 )
+from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.families.dvis.base_plugin import checkpoint_options
@@ -290,6 +291,13 @@ class DAQBase(Mask2FormerBase):
             queries = self.model.segment(stack_features(new))
             track_features(self.model, queries, hub, self.options.decisions())
         return first_pass_result(hub)
+
+    def refined_masks(
+        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """The second pass: the chosen sequences' (online) or instances' (offline) masks from
+        the frames' mask features (each method's `refined_masks_features`)."""
+        return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
 
 
 def track_features(
