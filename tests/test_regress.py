@@ -245,6 +245,8 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         "videomt",
         "dvis-plus-online",
         "dvis-plus-offline",
+        "dvis-daq-online",
+        "dvis-daq-offline",
     }
     assert baseline.config.measure.threads == 1
     for cell in baseline.cells:
