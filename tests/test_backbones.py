@@ -203,7 +203,8 @@ def test_a_sweep_runs_the_larger_backbones(tmp_path, capsys):
     }
     path = tmp_path / "backbones.yaml"
     path.write_text(yaml.safe_dump(config))
-    assert main(["run", "--config", str(path)]) == 0
+    # random weights of the released heads predict classes the synthetic data does not have
+    assert main(["run", "--config", str(path), "--allow-dropped"]) == 0
     records = read_records(tmp_path / "runs" / "backbones")
     assert [r["status"] for r in records] == ["ok", "ok"], [r.get("error") for r in records]
     assert all(r["gmacs_per_frame"] > 0 for r in records)

@@ -515,6 +515,8 @@ def parse_config(
         raw = data.get("dataset")
         _check_kind_keys(raw, raw.get("kind", "synthetic") if isinstance(raw, dict) else "", source)
         _resolve_dataset_paths(config.dataset, source, origins)
+    elif origins is None:
+        config.origins = stored_checkpoint_origins(config.methods)
     _check_dataset(config.dataset, source, Path(source).parent)
     check_measure(config.measure, source)
     if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
@@ -525,6 +527,17 @@ def parse_config(
             field="sweep.video_frames",
         )
     return config
+
+
+def stored_checkpoint_origins(methods: list[MethodConfig]) -> dict[str, Origin]:
+    """A config a record or baseline carries names its checkpoints as the run that wrote it
+    read them: from the working directory, the shipped weights by their repository paths (as
+    the command line does), not from the folder of the JSON file that now holds it."""
+    return {
+        f"methods[{i}].checkpoint": Origin(None, f"methods[{i}].checkpoint")
+        for i, entry in enumerate(methods)
+        if entry.checkpoint
+    }
 
 
 def load_config(
