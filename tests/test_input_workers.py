@@ -18,7 +18,14 @@ from vis_bench.api import MethodPlugin, MethodSpec, Preprocessing
 from vis_bench.config import parse_config
 from vis_bench.data.frames import read_frame
 from vis_bench.errors import InputError
-from vis_bench.inference.input_workers import THREAD_PREFIX, resolve_input_workers
+from vis_bench.inference.frame_stream import DecodeTimes
+from vis_bench.inference.input_workers import (
+    THREAD_PREFIX,
+    InputTimes,
+    InputWorkers,
+    pooled_clips,
+    resolve_input_workers,
+)
 from vis_bench.inference.runner import run_method
 
 
@@ -166,6 +173,28 @@ def test_a_pass_stopped_early_joins_its_workers() -> None:
     )
     assert outcome.num_videos == 1
     assert not _input_threads()
+
+
+def test_the_next_window_is_read_while_the_model_runs_this_one() -> None:
+    """A whole-video window is handed over only once the next video's frames are queued: the
+    workers read video 2 while the model runs video 1, not after it."""
+    source = _TexturedSource(lengths=(5, 5, 5), size=(16, 16))
+    pool = InputWorkers(1, source, None, InputTimes(DecodeTimes()))
+    queued: list[int] = []
+    submit = pool.submit
+
+    def counted(video, frame):
+        queued.append(video.id)
+        return submit(video, frame)
+
+    pool.submit = counted
+    clips = pooled_clips(pool, source.videos(), lambda video: [[range(video.length)]])
+    first = next(clips)
+    assert first.video.id == 1 and queued == [1] * 5 + [2] * 5
+    second = next(clips)
+    assert second.video.id == 2 and queued[-5:] == [3] * 5
+    assert [clip.video.id for clip in clips] == [3]
+    assert sum(source.reads.values()) == 15 and not _input_threads()
 
 
 def test_input_workers_setting() -> None:

@@ -141,18 +141,26 @@ def pooled_clips(
     plan = _submitted(pool, videos, passes)
     pending: collections.deque[_Window] = collections.deque()
     in_flight = 0
+
+    def submit_ahead() -> None:
+        nonlocal in_flight
+        while not pending or in_flight < ahead:
+            window = next(plan, None)
+            if window is None:
+                return
+            pending.append(window)
+            in_flight += window.new
+
     try:
         while True:
-            while not pending or in_flight < ahead:
-                window = next(plan, None)
-                if window is None:
-                    break
-                pending.append(window)
-                in_flight += window.new
+            submit_ahead()
             if not pending:
                 return
             window = pending.popleft()
             in_flight -= window.new
+            # the next window goes to the pool before this one is handed over, so the workers
+            # read it while the model runs this one (a whole video's window included)
+            submit_ahead()
             frames = [future.result() for future in window.futures]
             window.clip.frames = torch.stack(frames) if frames else torch.zeros(0, 3, 0, 0)
             window.clip.resized = pool.resize is not None
