@@ -68,6 +68,37 @@ def test_the_first_clip_runs_untimed_only_with_warmup(warmup: int) -> None:
     assert outcome.results == reference.results  # the untimed clip changes no prediction
 
 
+def test_a_rounds_warm_up_runs_the_first_frames_only() -> None:
+    """A timed round warms up on the first clip's first frames (a whole video at T = all would
+    cost it a third of its timed pass again); the timed clips stay whole and unchanged."""
+
+    class _Lengths(ToyPlugin):
+        def __init__(self, options):
+            super().__init__(options)
+            self.lengths: list[int] = []
+
+        def infer_clip(self, frames: torch.Tensor):
+            self.lengths.append(int(frames.shape[0]))
+            return super().infer_clip(frames)
+
+    def run(warmup_frames):
+        plugin = _Lengths(ToyPlugin.parse_options({}))
+        outcome = run_method(
+            plugin,
+            MemorySource(lengths=(9, 4), size=(16, 24)),
+            clip_length="all",
+            stride=None,
+            resolution=None,
+            warmup_frames=warmup_frames,
+        )
+        return plugin.lengths, outcome.results
+
+    short, results = run(5)
+    whole, reference = run(None)
+    assert short == [5, 9, 4] and whole == [9, 9, 4]
+    assert results == reference
+
+
 def test_every_frame_is_decoded_once_and_the_first_clip_reused():
     """Overlapping windows (T=4 S=2 on 6 frames) reuse decoded frames; the warm-up clip too."""
     plugin = _CountingToy(ToyPlugin.parse_options({}))

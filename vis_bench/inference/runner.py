@@ -251,6 +251,7 @@ def run_method(
     exclude: Callable[[], float] | None = None,
     stop_after: Callable[[int, float], bool] | None = None,
     input_workers: int | str = "auto",
+    warmup_frames: int | None = None,
 ) -> RunOutcome:
     """Predict every video of `source`, timing the pass and its stages as it runs.
 
@@ -270,6 +271,8 @@ def run_method(
     `input_workers`: threads decoding and resizing frames ahead of the model
     (input_workers.py; `auto` picks per device; 0 the serial path: one thread decodes, the
     main thread resizes).
+    `warmup_frames`: the warm-up runs only the first clip's first frames (a timed round: its
+    one-time costs are paid in a fraction of a whole video's forward; None: the whole clip).
     """
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     plugin.to(device)
@@ -283,7 +286,7 @@ def run_method(
     with no_grad_region(), contextlib.closing(clips):
         _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, _RunSettings(
             resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
-            progress, stop_after,
+            progress, stop_after, warmup_frames,
         ))  # fmt: skip
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
@@ -305,6 +308,7 @@ class _RunSettings:
     timed_region: Callable[[str], None] | None
     progress: Callable[[int], None] | None
     stop_after: Callable[[int, float], bool] | None
+    warmup_frames: int | None = None
 
 
 class _TimedPass:
@@ -387,7 +391,7 @@ def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run
     start = time.perf_counter()
     outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
     if run.warmup > 0:
-        _warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe)
+        _warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe, run.warmup_frames)
     outcome.warmup_s = time.perf_counter() - start
     if run.timed_region is not None:
         run.timed_region("start")
@@ -490,10 +494,14 @@ def _warm_up(
     device: str,
     dtype: str,
     probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None,
+    frames: int | None = None,
 ) -> None:
-    """The untimed first clip, through `probe` when one is given."""
+    """The untimed first clip (its first `frames` only, when given), through `probe` when one
+    is given."""
     first = outcome.first_clip
     assert first is not None
+    if frames is not None:
+        first = first[: max(1, frames)]
 
     def call() -> None:
         _infer(plugin, first, device, dtype)

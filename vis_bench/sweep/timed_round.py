@@ -1,8 +1,8 @@
 """One timed round of one cell, in its own worker: the one pass that gives the cell's FPS.
 
 After every cell's accuracy pass, a sweep times its cells in rounds (rounds.py). A round's
-worker builds the method as the accuracy pass did, warms it up on the first clip, reads the
-machine's reference speed (measure/reference.py), the load and the GPU's state, runs the
+worker builds the method as the accuracy pass did, warms it up on the first clip's first
+frames (WARMUP_FRAMES), reads the machine's reference speed (measure/reference.py), the load and the GPU's state, runs the
 shared runner over the round's videos with every stage timed inside the one pass, and reads the
 same again. Its predictions must be the accuracy pass's, video for video (prediction_check.py):
 a timed pass that skipped work would be caught here, and the cell fails.
@@ -29,6 +29,11 @@ from vis_bench.sweep.worker import (
     harness_compile,
     open_cell_source,
 )
+
+#: a round warms up on the first clip's first frames only: its one-time costs (kernels and
+#: buffers made on first use) are paid as on the whole clip, and a whole-video clip (T = all)
+#: would cost a round as much as a third of its timed pass again
+WARMUP_FRAMES = 5
 
 
 @dataclass
@@ -154,6 +159,7 @@ def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> 
             timed_region=readings,
             exclude=(lambda: compiler.seconds) if compiler is not None else None,
             stop_after=_enough(job.measure) if job.choose else None,
+            warmup_frames=WARMUP_FRAMES,
         )
     if "end" not in readings.taken:
         raise RuntimeError("the round's dataset has no frames to time")
