@@ -39,6 +39,7 @@ from vis_bench.engine.query_tracks import QueryTrackLinker, selected_track_predi
 from vis_bench.engine.refinement import RefinedVideoLinker, refinement_windows
 from vis_bench.engine.schedule import clip_windows
 from vis_bench.engine.stitching import ClipStitcher
+from vis_bench.inference.autocast import autocast
 from vis_bench.inference.feature_reuse import (
     FrameFeatureCache,
     ReuseCounts,
@@ -49,9 +50,8 @@ from vis_bench.inference.frame_stream import ClipFrames, FrameSource
 from vis_bench.inference.input_stage import input_stage, splits_resize, waited
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
-from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize, time_call
-
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize
+from vis_bench.inference.untimed_calls import time_single_clip, warm_up
 
 __all__ = [
     "ClipInputs",
@@ -226,12 +226,6 @@ class VideoRun:
         return out
 
 
-def autocast(device: str, dtype: str):
-    if dtype == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.split(":")[0], dtype=DTYPES[dtype])
-
-
 def run_method(
     plugin: MethodPlugin,
     source: FrameSource,
@@ -291,7 +285,7 @@ def run_method(
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
     if single_clip and outcome.first_clip is not None:
-        _time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
+        time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
     return outcome
 
 
@@ -391,7 +385,7 @@ def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run
     start = time.perf_counter()
     outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
     if run.warmup > 0:
-        _warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe, run.warmup_frames)
+        warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe, run.warmup_frames)
     outcome.warmup_s = time.perf_counter() - start
     if run.timed_region is not None:
         run.timed_region("start")
@@ -469,48 +463,6 @@ def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: Harn
     synchronize(inputs.device)
     times.add_model(start, left_out, inputs.preprocess_s)
     video_run.add_masks(clip.window, masks)
-
-
-def _time_single_clip(
-    plugin: MethodPlugin, outcome: RunOutcome, device: str, dtype: str, warmup: int, repeats: int
-) -> None:
-    """Single-clip timing: `infer_clip` on the first clip, `repeats` times, after the pass."""
-    first = outcome.first_clip
-    assert first is not None
-    start = time.perf_counter()
-    # the run just warmed the model up on every clip: no second warm-up
-    again = 0 if outcome.num_videos else warmup
-    with no_grad_region():
-        outcome.single_clip_times = time_call(
-            lambda: _infer(plugin, first, device, dtype), device, again, repeats
-        )
-    outcome.single_clip_frames = int(first.shape[0])
-    outcome.single_clip_timing_s = time.perf_counter() - start
-
-
-def _warm_up(
-    plugin: MethodPlugin,
-    outcome: RunOutcome,
-    device: str,
-    dtype: str,
-    probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None,
-    frames: int | None = None,
-) -> None:
-    """The untimed first clip (its first `frames` only, when given), through `probe` when one
-    is given."""
-    first = outcome.first_clip
-    assert first is not None
-    if frames is not None:
-        first = first[: max(1, frames)]
-
-    def call() -> None:
-        _infer(plugin, first, device, dtype)
-
-    if probe is None:
-        call()
-    else:
-        outcome.warmup_probe = probe(first, call)
-    synchronize(device)
 
 
 @dataclass
@@ -605,8 +557,3 @@ def model_input(
     """Frames [T, H, W, 3] uint8 as the method takes them: [T, 3, h, w], preprocessed, on device."""
     clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
     return plugin.preprocess(clip, resolution).to(device)
-
-
-def _infer(plugin: MethodPlugin, clip: torch.Tensor, device: str, dtype: str) -> None:
-    with autocast(device, dtype):
-        plugin.infer_clip(clip)

@@ -34,13 +34,13 @@ from vis_bench.api.output import MasksToVideo
 from vis_bench.api.plugin import MethodPlugin
 from vis_bench.api.timing import TimingProtocol
 from vis_bench.engine.finalise import RESIZE_CHUNK, TrackPostprocessing
+from vis_bench.inference.autocast import autocast
 from vis_bench.inference.feature_reuse import FrameFeatureCache, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.runner import (
     ClipInputs,
     VideoRun,
-    autocast,
     method_windows,
     model_input,
     splits_resize,

@@ -87,7 +87,7 @@ def single_clip_protocol(
         warmup_unit="clips",
         mean="median_of_repeats",
         clock="host clock, device synchronised after each call",
-        source=f"{RUNNER} _time_single_clip",
+        source="vis_bench/inference/untimed_calls.py time_single_clip",
         notes=f"{repeats} repeats after the accuracy pass, in its worker; a separate "
         "measurement, not part of the end-to-end pass",
     )
