@@ -2,7 +2,7 @@
 its untimed work quiet and loaded.
 
     python benchmarks/bench_fps_precision.py aa [--load 2] [--json FILE]
-    python benchmarks/bench_fps_precision.py default [--json FILE]
+    python benchmarks/bench_fps_precision.py default [--run-dir DIR] [--json FILE]
     python benchmarks/bench_fps_precision.py untimed [--load 2] [--wait-policy passive|default]
         [--json FILE]
 
@@ -17,7 +17,8 @@ run), written to `--work`:
   printed for it; in both, no printed ratio comes from fewer than two rounds. It also sets the
   cross-method ratios of CPU-time FPS (frames per process CPU second, times the threads) beside
   those of wall FPS, quiet against loaded.
-- `default`: the README's default run as it is, its wall time against five minutes.
+- `default`: the README's default run as it is (its command, `run_bench.py run --run-dir DIR`,
+  on the embedded default), its wall time against five minutes.
 - `untimed`: the default run's untimed work alone (`measure.fps: false`: the accuracy pass,
   warm-up and scoring), once as the machine is and once with N CPU-bound processes running
   throughout; checks that the loaded run takes at most 3 times the quiet one. `--wait-policy
@@ -66,6 +67,9 @@ def _config(args: argparse.Namespace, **measure: Any) -> dict[str, Any]:
         lengths = [v if v == "all" else int(v) for v in args.clip_lengths.split(",")]
         config["sweep"]["clip_length"] = lengths
     config["measure"].update(measure)
+    for method in config["methods"]:  # a config's paths are read from its own folder
+        if method.get("checkpoint"):
+            method["checkpoint"] = str((REPO / method["checkpoint"]).resolve())
     return config
 
 
@@ -74,14 +78,21 @@ def _loadavg() -> list[float]:
 
 
 def _run(
-    config: dict[str, Any], run_dir: Path, load: int, trigger: str | None, env: dict[str, str]
+    config: dict[str, Any] | None,
+    run_dir: Path,
+    load: int,
+    trigger: str | None,
+    env: dict[str, str],
 ) -> dict[str, Any]:
-    """One `run` command on `config`; with `load`, that many busy processes, started when
-    `trigger` appears in its output (None: at once), stopped when it ends."""
-    path = run_dir.with_suffix(".yaml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "run_bench.py", "run", "--config", str(path)]
+    """One `run` command on `config` (None: the README's command, on the embedded default);
+    with `load`, that many busy processes, started when `trigger` appears in its output (None:
+    at once), stopped when it ends."""
+    command = [sys.executable, "run_bench.py", "run"]
+    if config is not None:
+        path = run_dir.with_suffix(".yaml")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        command += ["--config", str(path)]
     command += ["--run-dir", str(run_dir)]
     before, began = _loadavg(), time.perf_counter()
     busy: list[subprocess.Popen] = []
@@ -259,7 +270,9 @@ def _loaded_checks(quiet: dict[str, Any], loaded: dict[str, Any]) -> dict[str, b
 
 
 def _default(args: argparse.Namespace, env: dict[str, str]) -> tuple[dict, dict]:
-    run = _summary(_run(_config(args), args.work / "default", 0, None, env))
+    reduced = bool(args.methods or args.videos or args.clip_lengths)
+    run_dir = args.run_dir or args.work / "default"
+    run = _summary(_run(_config(args) if reduced else None, run_dir, 0, None, env))
     return {"default": run}, {"default run within 5 minutes": run["wall_s"] <= 300}
 
 
@@ -290,6 +303,9 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=0, help="fewer videos (reduced run)")
     parser.add_argument("--clip-lengths", default="", help="e.g. all (reduced run)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--run-dir", type=Path, default=None, help="default: the run's folder (a new one)"
+    )
     args = parser.parse_args()
     provenance = start_provenance()
     env = dict(os.environ)
