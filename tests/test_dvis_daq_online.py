@@ -165,6 +165,24 @@ def test_invalid_anchors_vanish_and_invalid_tracks_stay_until_kicked_out():
     assert hub.tracks == [0, 2]
 
 
+def test_sequences_keep_their_own_vectors_not_the_frames_tensors():
+    """What a sequence keeps per frame is its own few vectors: a view of a row would hold the
+    frame's outputs of every layer and every anchor for as long as the video lasts."""
+    hub = SequenceHub()
+    frame = _frame([True, False, True])
+    update_hub(hub, frame, kick_out_frames=3)
+    update_hub(hub, _frame([True, False, False, False, False]), kick_out_frames=3)
+    kept = [
+        t
+        for s in hub.sequences
+        for t in (*s.outputs, *s.logits, *s.recent_positions, s.fused_position, s.query)
+    ]
+    assert len(kept) > 10
+    for tensor in kept:
+        assert tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
+    assert torch.equal(hub.sequences[1].outputs[0], frame.outputs[-1, 2, 0])
+
+
 def test_short_sequences_are_dropped_unless_they_reach_the_last_frame():
     hub = SequenceHub(frames=10)
     for index, (start, length) in enumerate([(0, 10), (2, 3), (7, 3), (0, 5)]):

@@ -57,6 +57,7 @@ DOCUMENTS = (
     "docs/fast_paths.md",
     "docs/mssts.md",
     "docs/dvis_plus.md",
+    "docs/dvis_daq.md",
     "docs/videomt.md",
     "docs/gpu_table.md",
     "docs/timing_protocols.md",
@@ -85,6 +86,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "fast-paths": ("benchmarks/results/model_forward_paths.json",),
     "long-video": ("results/long_video/records.jsonl",),
     "dvis-plus-memory": ("results/long_video_dvis_plus/records.jsonl",),
+    "dvis-daq-memory": ("results/long_video_dvis_daq/records.jsonl",),
     "interval-example": ("results/default_run/records.jsonl",),
     "sweep-bootstrap-cost": ("benchmarks/results/cell_bootstrap_default_run.json",),
     "render-speed": ("benchmarks/results/show_render.json",),
@@ -413,6 +415,17 @@ def dvis_plus_memory_block(root: Path) -> str:
     )
 
 
+def dvis_daq_memory_block(root: Path) -> str:
+    """Peak memory against video length of DVIS-DAQ online and offline, the tiny trained
+    models (results/long_video_dvis_daq): what their sequences keep grows with the video."""
+    return memory_by_length_block(
+        root,
+        "results/long_video_dvis_daq",
+        "configs/long_video_dvis_daq.yaml",
+        "long_video_dvis_daq",
+    )
+
+
 def interval_example_block(root: Path) -> str:
     """How a skewed percentile interval reads, on the default run's SeqFormer T = all cell
     (results/default_run/records.jsonl): the example in the docs is a real cell's interval, so
@@ -493,6 +506,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "fast-paths": fast_paths_block,
     "long-video": long_video_block,
     "dvis-plus-memory": dvis_plus_memory_block,
+    "dvis-daq-memory": dvis_daq_memory_block,
     "interval-example": interval_example_block,
     "sweep-bootstrap-cost": sweep_bootstrap_cost_block,
     "render-speed": render_speed_block,

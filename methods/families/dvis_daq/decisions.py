@@ -135,21 +135,25 @@ def update_hub(hub: SequenceHub, tracked: TrackedFrame, kick_out_frames: int) ->
     last = tracked.outputs[-1, :, 0]
     for k, valid in enumerate(tracked.valid.tolist()):
         sequence = hub.sequences[carried[k]] if k < len(carried) else None
+        if sequence is None and not valid:
+            continue
+        # copies, not views: a row of the frame's outputs [1 + L, n, 1, C] (or logits, or
+        # positions) would keep the whole frame's tensor alive for as long as the video's
+        # sequences are kept, every layer and every anchor of every frame
+        output, logits = last[k].clone(), tracked.logits[-1, k].clone()
         if valid:
             if sequence is None:
-                sequence = InstanceSequence(len(hub.sequences), hub.frames, last[k])
+                sequence = InstanceSequence(len(hub.sequences), hub.frames, output)
                 hub.sequences.append(sequence)
-            sequence.append(last[k], tracked.logits[-1, k], True)
+            sequence.append(output, logits, True)
             sequence.invalid_frames = 0
-            sequence.update_position(tracked.positions[k, 0])
-        elif sequence is not None:
+            sequence.update_position(tracked.positions[k, 0].clone())
+        else:
             sequence.invalid_frames += 1
             if sequence.invalid_frames >= kick_out_frames:
                 sequence.dead = True
                 continue
-            sequence.append(last[k], tracked.logits[-1, k], False)
-        else:
-            continue
+            sequence.append(output, logits, False)
         following.append(sequence.index)
     hub.tracks = following
     hub.frames += 1
