@@ -1,29 +1,46 @@
-"""DVIS++ (online, offline) and VidEoMT side by side with their authors' code on the same weights.
+"""DVIS++ (online, offline), DVIS-DAQ (online, offline) and VidEoMT side by side with their
+authors' code on the same weights.
 
     python benchmarks/bench_authors_side_by_side.py --authors-python /path/to/their/venv/bin/python \
-        --detectron2 SRC/detectron2 --dvis-plus SRC/DVIS_Plus/DVIS_Plus --videomt SRC/videomt \
-        [--path SHIMS] [--methods ROW ...] [--rounds 5] \
+        --detectron2 SRC/detectron2 --dvis-plus SRC/DVIS_Plus/DVIS_Plus \
+        --dvis-daq SRC/DVIS_Plus/DVIS_DAQ --videomt SRC/videomt \
+        [--path SHIMS] [--methods ROW ...] [--rounds 5] [--merge] \
         [--threads 2] [--frames 12 --height 360 --width 640] \
         [--json benchmarks/results/authors_side_by_side.json]
 
-Needs the authors' repositories (zhang-tao-whu/DVIS_Plus, tue-mps/videomt, and detectron2 from
-source) and an interpreter that imports them (`--authors-python`); nothing of theirs is in this
-project. Where their compiled deformable-attention op cannot be built (a CPU-only machine), its
-import has to be made optional: their code then takes its PyTorch path on the CPU.
+Needs the authors' repositories (zhang-tao-whu/DVIS_Plus, whose DVIS_Plus/ and DVIS_DAQ/ folders
+are two code roots with the same package names, tue-mps/videomt, and detectron2 from source) and
+an interpreter that imports them (`--authors-python`); nothing of theirs is in this project. Only
+the code root of a row's own method is put on their import path (with `--path` and detectron2).
+Where their compiled deformable-attention op cannot be built (a CPU-only machine), its import has
+to be made optional (an empty `MultiScaleDeformableAttention` module on `--path` does): their
+code then takes its PyTorch path on the CPU.
 
-For each method the authors' model is built from their own YouTube-VIS 2019 config (DVIS++ R50
-online and offline, VidEoMT ViT-S at its released 448 short edge) with random weights (seed 0;
-nothing is downloaded) and saved in their checkpoint format; vis-bench loads that file by its
-release format. Both sides then get the same random 12-frame 360x640 uint8 video, held in memory.
-Each round runs the authors' side and vis-bench's, each in a fresh process (which goes first
-alternates from round to round); each process builds its model, runs the video's first two frames
-untimed (the warm-up) and then the whole video, timed: wall seconds and the process's CPU seconds.
-The authors' timed pass is their test-time resize (the dataset mapper's) and `model(inputs)`,
-which returns full-resolution boolean masks; vis-bench's is `run_method` at T=all, which also
-RLE-encodes the masks (work the authors' timer leaves out). Reported per method: medians over
-the rounds and their ratios (authors / vis-bench, above 1: vis-bench faster), and the outputs of
-the last round compared with the parity fixtures' tolerances (the same tracks in the same order,
-scores within 1e-5, at most 8 mask pixels apart per track).
+For each method the authors' model is built from their own config (DVIS++ R50 online and offline
+and DVIS-DAQ R50 online on YouTube-VIS 2019; DVIS-DAQ R50 offline on OVIS, its only R50 offline
+release: there is no YouTube-VIS R50 offline config; VidEoMT ViT-S at its released 448 short edge)
+with random weights (seed 0; nothing is downloaded) and saved in their checkpoint format;
+vis-bench loads that file by its release format. Both sides then get the same random 12-frame
+360x640 uint8 video, held in memory. Each round runs three fresh processes: the authors' code as
+it starts, the authors' code with the allocator setting vis-bench's `reuse_memory` fast path makes
+(methods/common/host_memory.py: glibc's M_MMAP_MAX 0 and trim threshold 1 GiB, given to their
+process as `MALLOC_MMAP_MAX_` and `MALLOC_TRIM_THRESHOLD_`: like for like, since vis-bench's
+process turns it on for itself), and vis-bench (which goes first rotates from round to round).
+Each process builds its model, runs the video's first two frames untimed (the warm-up) and then
+the whole video, timed: wall seconds, the process's CPU seconds (user and system) and its minor
+page faults. The authors' timed pass is their test-time resize (the dataset mapper's) and
+`model(inputs)`, which returns full-resolution boolean masks; vis-bench's is `run_method` at
+T=all, which also RLE-encodes the masks (work the authors' timer leaves out). Reported per row:
+medians over the rounds and the ratios (authors / vis-bench, above 1: vis-bench faster) with and
+without the same allocator setting, and the outputs of the last round compared with the parity
+fixtures' tolerances (the same tracks in the same order, scores within 1e-5, at most 8 mask pixels
+apart per track).
+
+DVIS-DAQ's inference hard-codes `.to("cuda")` and draws its sequence ids from Python's `random`.
+Their tree is left as it is: in their process this script wraps `torch.Tensor.to` so that a
+"cuda" destination means the CPU (placement only; the wrapper is a few Python calls per `.to`),
+and seeds `random` with 0 before each pass. The ids name sequences and never change a score, a
+label or a mask.
 
 DVIS++ offline has three rows: `dvis-plus-offline` as vis-bench runs it by default (the first
 pass writes each frame's mask features to a temporary file and the second pass reads them, so
@@ -37,6 +54,10 @@ kernels on both sides). vis-bench's last round of each row also profiles one mor
 (`torch.profiler`): the share of its CPU time in matrix products and attention, and its ten
 costliest ops. For VidEoMT those are the ViT's, which both sides call alike with fused
 attention: they bound the lead there.
+
+`--merge` measures only `--methods` and writes them into the existing `--json` beside the rows
+already there (a long run in parts); each row keeps the provenance of the invocation that
+measured it, and the file's own block is the latest invocation's.
 """
 
 from __future__ import annotations
@@ -44,6 +65,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -54,8 +76,8 @@ from typing import Any
 
 import numpy as np
 
-#: each row: vis-bench's method and options, the authors' package and config (relative to their
-#: code root), and what their process's environment sets. DVIS++ offline runs as vis-bench runs
+#: each row: vis-bench's method and options, the authors' package, code root (the option naming
+#: it) and config (relative to that root), and what their process's environment sets. DVIS++ offline runs as vis-bench runs
 #: it by default (the first pass writes each frame's mask features to a temporary file, which
 #: the second pass reads: memory flat in video length), with the features made again in the
 #: second pass (`keep_mask_features: no`), and holding them in memory as the authors' code does
@@ -63,30 +85,53 @@ import numpy as np
 #: attention as two matrix products and a softmax); timm's own default is the fused kernel that
 #: vis-bench calls. Both are rows: the first what the authors' instructions run, the second the
 #: floor where both sides call the same kernels.
+DVIS_PLUS = {"package": "dvis_Plus", "root": "dvis_plus"}
 DVIS_OFFLINE = {
+    **DVIS_PLUS,
     "method": "dvis-plus-offline",
-    "package": "dvis_Plus",
     "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Offline_R50.yaml",
 }
+#: DVIS-DAQ's code root keeps DVIS++'s packages beside its own (the config helpers, the mapper)
+DVIS_DAQ = {"package": "dvis_daq", "root": "dvis_daq", "augmentation": "dvis_Plus"}
 VIDEOMT = {
     "method": "videomt",
     "package": "videomt",
+    "root": "videomt",
     "config": "configs/ytvis19/videomt/dinov2/vit-small/videomt_online_ViTS.yaml",
     "options": {"backbone": "vit_s"},
 }
 METHODS: dict[str, dict[str, Any]] = {
     "dvis-plus-online": {
+        **DVIS_PLUS,
         "method": "dvis-plus-online",
-        "package": "dvis_Plus",
         "config": "configs/dvis_Plus/ytvis19/DVIS_Plus_Online_R50_4wIter.yaml",
         "options": {},
     },
     "dvis-plus-offline": {**DVIS_OFFLINE, "options": {}},
     "dvis-plus-offline-remade": {**DVIS_OFFLINE, "options": {"keep_mask_features": "no"}},
     "dvis-plus-offline-kept": {**DVIS_OFFLINE, "options": {"keep_mask_features": "float32"}},
+    "dvis-daq-online": {
+        **DVIS_DAQ,
+        "method": "dvis-daq-online",
+        "config": "configs/dvis_daq/ytvis19/DAQ_Online_R50.yaml",
+        "options": {},
+    },
+    # the only R50 offline release is OVIS's (vis-bench's dvis-daq-offline defaults to it)
+    "dvis-daq-offline": {
+        **DVIS_DAQ,
+        "method": "dvis-daq-offline",
+        "config": "configs/dvis_daq/ovis/DAQ_Offline_R50.yaml",
+        "options": {},
+    },
     "videomt": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "0"}},
     "videomt-fused": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "1"}},
 }
+#: the allocator setting vis-bench's `reuse_memory` fast path makes in its own process
+#: (methods/common/host_memory.py: mallopt M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GiB), as glibc's
+#: environment variables for the authors' process
+SAME_ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+#: the processes of a round, in the order of the first round (the order rotates)
+SIDES = ("authors", "authors_same_allocator", "vis_bench")
 #: frames of the untimed warm-up pass (one-time costs: allocators, kernels built on first use)
 WARMUP_FRAMES = 2
 #: the repository (vis-bench's side runs here: configs/default.yaml)
@@ -109,7 +154,7 @@ def authors_config(method: str, root: str) -> Any:
 
     cfg = get_cfg()
     add_deeplab_config(cfg)
-    if METHODS[method]["package"] == "dvis_Plus":
+    if METHODS[method]["package"] in ("dvis_Plus", "dvis_daq"):
         from dvis_Plus import add_ctvis_config, add_dvis_config, add_minvis_config
         from mask2former import add_maskformer2_config
         from mask2former_video import add_maskformer2_video_config
@@ -118,6 +163,10 @@ def authors_config(method: str, root: str) -> Any:
             add(cfg)
         add_dvis_config(cfg)
         add_ctvis_config(cfg)
+        if METHODS[method]["package"] == "dvis_daq":
+            from dvis_daq import add_daq_config
+
+            add_daq_config(cfg)
     else:
         from videomt import add_videomt_config
 
@@ -141,6 +190,47 @@ def no_timm_download() -> None:
     timm.create_model = create_model
 
 
+def is_cuda(device: Any) -> bool:
+    """Whether a `.to` argument names a CUDA device ("cuda", "cuda:0", torch.device)."""
+    import torch
+
+    if isinstance(device, str):
+        return device.split(":")[0] == "cuda"
+    return isinstance(device, torch.device) and device.type == "cuda"
+
+
+def cuda_as_cpu(to: Any) -> Any:
+    """`Tensor.to` with a CUDA destination read as the CPU (DVIS-DAQ's hard-coded "cuda")."""
+
+    def to_cpu(self: Any, *args: Any, **kwargs: Any) -> Any:
+        args = tuple("cpu" if is_cuda(a) else a for a in args)
+        if is_cuda(kwargs.get("device")):
+            kwargs["device"] = "cpu"
+        return to(self, *args, **kwargs)
+
+    return to_cpu
+
+
+def process_times() -> dict[str, float]:
+    """The process's wall clock, CPU seconds (user and system) and minor page faults so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "wall_s": time.perf_counter(),
+        "cpu_s": time.process_time(),
+        "user_s": usage.ru_utime,
+        "system_s": usage.ru_stime,
+        "minor_faults": float(usage.ru_minflt),
+    }
+
+
+def timed_since(start: dict[str, float]) -> dict[str, float]:
+    """What the process spent since `start` (process_times)."""
+    now = process_times()
+    return {key: now[key] - start[key] for key in start}
+
+
 def authors_side(args: argparse.Namespace) -> None:
     """Build their model; write random weights (`--make-weights`) or time one video and save
     its outputs."""
@@ -151,6 +241,8 @@ def authors_side(args: argparse.Namespace) -> None:
     root = args.root
     if METHODS[args.method]["package"] == "videomt":
         no_timm_download()
+    if METHODS[args.method]["package"] == "dvis_daq":
+        torch.Tensor.to = cuda_as_cpu(torch.Tensor.to)
     __import__(METHODS[args.method]["package"])
     from detectron2.data import transforms as T
     from detectron2.modeling import build_model
@@ -161,9 +253,8 @@ def authors_side(args: argparse.Namespace) -> None:
         torch.save({"model": model.state_dict()}, args.weights)
         return
     model.load_state_dict(torch.load(args.weights, map_location="cpu")["model"])
-    augmentation = __import__(
-        METHODS[args.method]["package"] + ".data_video.augmentation", fromlist=["x"]
-    )
+    package = METHODS[args.method].get("augmentation", METHODS[args.method]["package"])
+    augmentation = __import__(package + ".data_video.augmentation", fromlist=["x"])
     resize = T.AugmentationList(augmentation.build_augmentation(cfg, is_train=False))
     frames = np.load(args.frames_file)
 
@@ -175,13 +266,14 @@ def authors_side(args: argparse.Namespace) -> None:
             images.append(torch.as_tensor(np.ascontiguousarray(item.image.transpose(2, 0, 1))))
         height, width = frames.shape[1:3]
         video = {"image": images, "height": height, "width": width, "length": len(frames)}
+        random.seed(0)  # DVIS-DAQ's sequence ids
         with torch.no_grad():
             return model([{**video, "video_id": 0, "file_names": [""] * len(frames)}])
 
     one_pass(frames[:WARMUP_FRAMES])
-    wall, cpu = time.perf_counter(), time.process_time()
+    start = process_times()
     output = one_pass(frames)
-    timed = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    timed = timed_since(start)
     masks = [torch.as_tensor(m).numpy().astype(bool) for m in output["pred_masks"]]
     np.savez_compressed(
         args.out,
@@ -236,9 +328,9 @@ def project_side(args: argparse.Namespace) -> None:
         return run_method(plugin, video, clip_length="all", stride=None, resolution=None, warmup=0)
 
     one_pass(InMemoryVideo(source.frames[:WARMUP_FRAMES]))
-    wall, cpu = time.perf_counter(), time.process_time()
+    start = process_times()
     outcome = one_pass()
-    timed = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    timed: dict[str, Any] = timed_since(start)
     if args.profile:
         timed["vit_share"] = vit_share(one_pass)
     from pycocotools import mask as mask_utils
@@ -278,7 +370,7 @@ def vit_share(one_pass: Any) -> dict[str, Any]:
     }
 
 
-# --- the driver: weights, alternating rounds, comparison, the JSON ---
+# --- the driver: weights, rotating rounds, comparison, the JSON ---
 
 
 def run_side(command: list[str], env: dict[str, str], what: str) -> dict[str, Any]:
@@ -291,14 +383,34 @@ def run_side(command: list[str], env: dict[str, str], what: str) -> dict[str, An
     return json.loads(lines[-1]) if lines else {}
 
 
-def side_envs(args: argparse.Namespace, row: str) -> tuple[dict[str, str], dict[str, str]]:
-    """A row's two processes' environments: the same thread count; the authors' import path and
-    what the row sets for their process (`authors_env`)."""
+def code_root(args: argparse.Namespace, row: str) -> str:
+    """The authors' code root of a row (the option that names it: --dvis-plus, --dvis-daq,
+    --videomt)."""
+    return str(getattr(args, METHODS[row]["root"]))
+
+
+def side_envs(args: argparse.Namespace, row: str) -> dict[str, dict[str, str]]:
+    """A row's three processes' environments (SIDES): the same thread count; for the authors'
+    two, their import path (`--path`, detectron2, the row's code root only) and what the row sets
+    (`authors_env`), and for the second of them vis-bench's allocator setting."""
     threads = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     base = {**os.environ, **threads, "HF_HUB_OFFLINE": "1"}
-    paths = [*args.path, args.detectron2, args.dvis_plus, args.videomt]
+    for name in SAME_ALLOCATOR_ENV:
+        base.pop(name, None)
+    paths = [*args.path, args.detectron2, code_root(args, row)]
     authors = {**base, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    return {**authors, **METHODS[row].get("authors_env", {})}, base
+    authors.update(METHODS[row].get("authors_env", {}))
+    return {
+        "authors": authors,
+        "authors_same_allocator": {**authors, **SAME_ALLOCATOR_ENV},
+        "vis_bench": base,
+    }
+
+
+def round_order(round_index: int) -> list[str]:
+    """The sides in the order a round starts them: each goes first once in len(SIDES) rounds."""
+    shift = round_index % len(SIDES)
+    return [*SIDES[shift:], *SIDES[:shift]]
 
 
 def compare_outputs(authors: Path, project: Path) -> dict[str, Any]:
@@ -328,60 +440,82 @@ def side_command(args: argparse.Namespace, python: str, side: str, method: str) 
     work = Path(args.work)
     return [
         python, __file__, "--side", side, "--method", method, "--threads", str(args.threads),
-        "--root", args.dvis_plus if METHODS[method]["package"] == "dvis_Plus" else args.videomt,
+        "--root", code_root(args, method),
         "--weights", str(work / (Path(METHODS[method]["config"]).stem + ".pth")),
         "--frames-file", str(work / "video.npy"), "--out", str(work / f"{method}.{side}.npz"),
     ]  # fmt: skip
 
 
 def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
-    """Weights from the authors' model, then the alternating rounds, then the comparison."""
-    authors_env, project_env = side_envs(args, method)
+    """Weights from the authors' model, then the rotating rounds, then the comparisons."""
+    envs = side_envs(args, method)
     authors = side_command(args, args.authors_python, "authors", method)
-    project = side_command(args, sys.executable, "project", method)
+    commands = {
+        "authors": authors,
+        "authors_same_allocator": [*authors[:-1], authors[-1].replace(".authors.", ".alloc.")],
+        "vis_bench": side_command(args, sys.executable, "project", method),
+    }
     if not Path(authors[authors.index("--weights") + 1]).is_file():
-        run_side([*authors, "--make-weights"], authors_env, f"{method}: the authors' weights")
-    times: dict[str, list[dict[str, Any]]] = {"authors": [], "vis_bench": []}
+        run_side([*authors, "--make-weights"], envs["authors"], f"{method}: the authors' weights")
+    times: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     loads = []
     for round_index in range(args.rounds):
         last = round_index == args.rounds - 1
-        sides = [
-            ("authors", authors, authors_env),
-            ("vis_bench", project + (["--profile"] if last and args.profile else []), project_env),
-        ]
-        for name, command, env in sides if round_index % 2 == 0 else sides[::-1]:
+        for name in round_order(round_index):
+            command = commands[name]
+            if name == "vis_bench" and last and args.profile:
+                command = [*command, "--profile"]
             loads.append(round(os.getloadavg()[0], 2))
-            times[name].append(run_side(command, env, f"{method}: {name}, round {round_index}"))
+            times[name].append(
+                run_side(command, envs[name], f"{method}: {name}, round {round_index}")
+            )
         print(f"{method} round {round_index + 1}/{args.rounds}: " + ", ".join(
             f"{n} {t[-1]['wall_s']:.2f} s wall {t[-1]['cpu_s']:.2f} s CPU" for n, t in times.items()
         ), flush=True)  # fmt: skip
     work = Path(args.work)
-    return summary(times, loads, compare_outputs(
-        work / f"{method}.authors.npz", work / f"{method}.project.npz"
-    ))  # fmt: skip
+    ours = work / f"{method}.project.npz"
+    return summary(times, loads, {
+        "authors": compare_outputs(work / f"{method}.authors.npz", ours),
+        "authors_same_allocator": compare_outputs(work / f"{method}.alloc.npz", ours),
+    })  # fmt: skip
+
+
+#: what each process reports of its timed pass (older reports: wall and CPU only)
+TIMED_KEYS = ("wall_s", "cpu_s", "user_s", "system_s", "minor_faults")
 
 
 def summary(
     times: dict[str, list[dict[str, Any]]], loads: list[float], parity: dict[str, Any]
 ) -> dict[str, Any]:
-    """Medians per side, the ratios (authors / vis-bench), the raw rounds and the comparison."""
+    """Medians per side, the ratios (authors / vis-bench, as they start and with the same
+    allocator setting), the raw rounds and the comparisons."""
     medians = {
-        side: {k: round(statistics.median(r[k] for r in rounds), 3) for k in ("wall_s", "cpu_s")}
+        side: {
+            k: round(statistics.median(r[k] for r in rounds), 3)
+            for k in TIMED_KEYS
+            if all(k in r for r in rounds)
+        }
         for side, rounds in times.items()
     }
-    speedup = {
-        k: round(medians["authors"][k] / medians["vis_bench"][k], 3) for k in ("wall_s", "cpu_s")
-    }
+
+    def ratio(side: str) -> dict[str, float]:
+        return {
+            k.removesuffix("_s"): round(medians[side][k] / medians["vis_bench"][k], 3)
+            for k in ("wall_s", "cpu_s")
+        }
+
     share = next((r["vit_share"] for r in times["vis_bench"] if "vit_share" in r), None)
     return {
         "median": medians,
-        "speedup": {"wall": speedup["wall_s"], "cpu": speedup["cpu_s"]},
+        "speedup": ratio("authors"),
+        "speedup_same_allocator": ratio("authors_same_allocator"),
         "rounds": {
-            side: [{k: round(r[k], 3) for k in ("wall_s", "cpu_s")} for r in rounds]
+            side: [{k: round(r[k], 3) for k in TIMED_KEYS if k in r} for r in rounds]
             for side, rounds in times.items()
         },
         "load1_before_each_process": loads,
-        "outputs": parity,
+        "outputs": parity["authors"],
+        "outputs_same_allocator": parity["authors_same_allocator"],
         **({} if share is None else {"vit_kernel_share_of_cpu": share}),
     }
 
@@ -391,6 +525,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--authors-python", help="an interpreter that imports the authors' code")
     parser.add_argument("--detectron2", default="", help="detectron2's source tree (on the path)")
     parser.add_argument("--dvis-plus", default="", help="DVIS_Plus/DVIS_Plus (its code root)")
+    parser.add_argument("--dvis-daq", default="", help="DVIS_Plus/DVIS_DAQ (its code root)")
     parser.add_argument("--videomt", default="", help="the videomt repository")
     parser.add_argument("--path", action="append", default=[], help="more on their import path")
     parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
@@ -400,6 +535,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--json", default="benchmarks/results/authors_side_by_side.json")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the --json file's other rows (a run in parts)"
+    )
     # one side's process (the driver starts these)
     parser.add_argument("--side", choices=("authors", "project"), help=argparse.SUPPRESS)
     for name in ("--method", "--root", "--weights", "--frames-file", "--out", "--work"):
@@ -414,17 +552,41 @@ def check_sources(args: argparse.Namespace) -> None:
     if not args.authors_python or not Path(args.authors_python).is_file():
         raise SystemExit(
             f"--authors-python {args.authors_python!r}: not a file; pass the interpreter of an "
-            "environment where the authors' DVIS++ / VidEoMT code imports"
+            "environment where the authors' DVIS++ / DVIS-DAQ / VidEoMT code imports"
         )
     needed = {"--detectron2": args.detectron2}
     for method in args.methods:
-        package = METHODS[method]["package"]
-        needed["--dvis-plus" if package == "dvis_Plus" else "--videomt"] = (
-            args.dvis_plus if package == "dvis_Plus" else args.videomt
-        )
+        option = METHODS[method]["root"]
+        needed["--" + option.replace("_", "-")] = getattr(args, option)
     for option, path in needed.items():
         if not path or not Path(path).is_dir():
             raise SystemExit(f"{option} {path!r}: not a folder; pass the authors' source tree")
+    if args.merge and Path(args.json).exists():
+        previous_rows(args.json)
+
+
+def previous_rows(path: str) -> dict[str, Any]:
+    """The rows of an earlier run's JSON (`--merge`), each with its provenance."""
+    try:
+        report = json.loads(Path(path).read_text())
+        rows = report["methods"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(
+            f"--json {path}: cannot merge into it ({error}); pass a report this script wrote, "
+            "or leave out --merge"
+        ) from None
+    return {
+        row: {**entry, "provenance": entry.get("provenance", report.get("provenance"))}
+        for row, entry in rows.items()
+    }
+
+
+def merged_rows(previous: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """The earlier rows with the measured ones put in (replaced where measured again), in the
+    order of METHODS (rows this script no longer has last)."""
+    rows = {**previous, **measured}
+    known = [row for row in METHODS if row in rows]
+    return {row: rows[row] for row in [*known, *(r for r in rows if r not in METHODS)]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,7 +598,11 @@ def main(argv: list[str] | None = None) -> int:
         project_side(args)
         return 0
     check_sources(args)
-    from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+    from vis_bench.measure.provenance import (
+        finish_provenance,
+        start_provenance,
+        write_json_with_provenance,
+    )
 
     provenance = start_provenance()
     args.profile = True
@@ -447,23 +613,33 @@ def main(argv: list[str] | None = None) -> int:
         np.save(Path(work) / "video.npy", rng.integers(0, 256, size=shape, dtype=np.uint8))
         methods = {method: measure_method(args, method) for method in args.methods}
     for method, result in methods.items():
-        print(f"{method}: authors / vis-bench {result['speedup']['cpu']:.2f}x CPU time, "
-              f"{result['speedup']['wall']:.2f}x wall; outputs equal within tolerance: "
-              f"{result['outputs']['equal_within_tolerance']}")  # fmt: skip
+        print(f"{method}: authors / vis-bench {result['speedup']['cpu']:.2f}x CPU time "
+              f"({result['speedup_same_allocator']['cpu']:.2f}x with the same allocator "
+              f"setting), {result['speedup']['wall']:.2f}x wall; outputs equal within "
+              f"tolerance: {result['outputs']['equal_within_tolerance']}")  # fmt: skip
+    done = finish_provenance(provenance)
+    rows = {
+        row: {
+            "method": METHODS[row]["method"],
+            "options": METHODS[row]["options"],
+            "authors_config": METHODS[row]["config"],
+            "authors_env": METHODS[row].get("authors_env", {}),
+            "authors_same_allocator_env": SAME_ALLOCATOR_ENV,
+            "rounds_measured": args.rounds,
+            "nice": os.nice(0),
+            **result,
+            "provenance": done,
+        }
+        for row, result in methods.items()
+    }
+    if args.merge and Path(args.json).exists():
+        rows = merged_rows(previous_rows(args.json), rows)
     payload = {
         "what": "the authors' code and vis-bench on the same weights and the same video",
         "video": {"frames": args.frames, "height": args.height, "width": args.width, "seed": 0},
         "threads": args.threads,
-        "rounds": args.rounds,
-        "methods": {
-            row: {
-                "method": METHODS[row]["method"],
-                "options": METHODS[row]["options"],
-                "authors_env": METHODS[row].get("authors_env", {}),
-                **result,
-            }
-            for row, result in methods.items()
-        },
+        "rounds": min(row.get("rounds_measured", args.rounds) for row in rows.values()),
+        "methods": rows,
     }
     write_json_with_provenance(args.json, payload, provenance)
     print(f"wrote {args.json}")

@@ -4,6 +4,7 @@ two sides' outputs, the in-memory video the runner reads, and the errors for mis
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,93 @@ def test_each_row_s_settings_reach_the_authors_process_only(bench, tmp_path, mon
     with its fused default; vis-bench's process and the DVIS++ rows set nothing of it."""
     monkeypatch.delenv("TIMM_FUSED_ATTN", raising=False)
     args = bench.parse_args(["--path", str(tmp_path), "--videomt", "V", "--threads", "3"])
-    authors, project = bench.side_envs(args, "videomt")
+    envs = bench.side_envs(args, "videomt")
+    authors, project = envs["authors"], envs["vis_bench"]
     assert authors["TIMM_FUSED_ATTN"] == "0" and authors["OMP_NUM_THREADS"] == "3"
     assert authors["PYTHONPATH"].split(":")[0] == str(tmp_path)
     assert "TIMM_FUSED_ATTN" not in project and project["OMP_NUM_THREADS"] == "3"
-    assert bench.side_envs(args, "videomt-fused")[0]["TIMM_FUSED_ATTN"] == "1"
-    assert "TIMM_FUSED_ATTN" not in bench.side_envs(args, "dvis-plus-offline-remade")[0]
+    assert bench.side_envs(args, "videomt-fused")["authors"]["TIMM_FUSED_ATTN"] == "1"
+    assert "TIMM_FUSED_ATTN" not in bench.side_envs(args, "dvis-plus-offline-remade")["authors"]
     assert bench.METHODS["dvis-plus-offline-remade"]["options"] == {"keep_mask_features": "no"}
+
+
+def test_the_same_allocator_setting_reaches_one_authors_process_as_vis_bench_sets_it(
+    bench, monkeypatch
+):
+    """Like for like: the second authors' process gets the glibc setting vis-bench's
+    reuse_memory path makes in its own process; the first and vis-bench's get none of it."""
+    from vis_bench.methods.common import host_memory
+
+    monkeypatch.setenv("MALLOC_MMAP_MAX_", "7")  # a setting of the caller's reaches no side
+    args = bench.parse_args(["--dvis-plus", "P", "--dvis-daq", "D", "--detectron2", "D2"])
+    for row in bench.METHODS:
+        envs = bench.side_envs(args, row)
+        assert set(envs) == set(bench.SIDES)
+        same = envs["authors_same_allocator"]
+        assert same["MALLOC_MMAP_MAX_"] == "0"
+        assert int(same["MALLOC_TRIM_THRESHOLD_"]) == host_memory.KEEP_TRIM_THRESHOLD
+        assert {k: v for k, v in same.items() if not k.startswith("MALLOC_")} == envs["authors"]
+        assert "MALLOC_MMAP_MAX_" not in envs["authors"]
+        assert "MALLOC_MMAP_MAX_" not in envs["vis_bench"]
+    # each row's import path holds only its own code root (DVIS_Plus and DVIS_DAQ share names)
+    assert bench.side_envs(args, "dvis-daq-online")["authors"]["PYTHONPATH"] == "D2:D"
+    assert bench.side_envs(args, "dvis-plus-online")["authors"]["PYTHONPATH"] == "D2:P"
+
+
+def test_each_side_goes_first_in_turn(bench):
+    orders = [bench.round_order(i) for i in range(len(bench.SIDES))]
+    assert all(sorted(order) == sorted(bench.SIDES) for order in orders)
+    assert sorted(order[0] for order in orders) == sorted(bench.SIDES)
+    assert bench.round_order(len(bench.SIDES)) == orders[0]
+
+
+def test_a_cuda_destination_is_read_as_the_cpu_and_nothing_else_changes(bench):
+    """DVIS-DAQ's hard-coded `.to("cuda")`, mapped to the CPU in the authors' process."""
+    import torch
+
+    to = bench.cuda_as_cpu(torch.Tensor.to)
+    x = torch.ones(2, dtype=torch.float64)
+    for destination in ("cuda", "cuda:0", torch.device("cuda")):
+        assert to(x, destination).device.type == "cpu"
+        assert to(x, device=destination).device.type == "cpu"
+    assert to(x, torch.float32).dtype == torch.float32
+    assert to(x, "cpu", torch.float16).dtype == torch.float16
+    assert not bench.is_cuda("cpu") and not bench.is_cuda(torch.float32)
+
+
+def test_the_rounds_give_medians_and_both_ratios(bench):
+    def timed(wall, cpu, system=0.0):
+        return {"wall_s": wall, "cpu_s": cpu, "user_s": cpu - system, "system_s": system,
+                "minor_faults": 10.0}  # fmt: skip
+
+    times = {
+        "authors": [timed(10, 12, 3), timed(11, 13, 3), timed(30, 40, 3)],
+        "authors_same_allocator": [timed(9, 10), timed(9, 10), timed(9, 11)],
+        "vis_bench": [timed(5, 5), timed(5, 5), timed(6, 5)],
+    }
+    equal = {"equal_within_tolerance": True}
+    result = bench.summary(times, [1.0] * 9, {"authors": equal, "authors_same_allocator": equal})
+    assert result["median"]["authors"] == {
+        "wall_s": 11, "cpu_s": 13, "user_s": 10, "system_s": 3, "minor_faults": 10
+    }  # fmt: skip
+    assert result["speedup"] == {"wall": 2.2, "cpu": 2.6}
+    assert result["speedup_same_allocator"] == {"wall": 1.8, "cpu": 2.0}
+    assert len(result["rounds"]["vis_bench"]) == 3 and result["outputs"] == equal
+
+
+def test_merge_keeps_the_other_rows_with_their_provenance(bench, tmp_path):
+    earlier = {
+        "methods": {"videomt": {"speedup": {"cpu": 1.5}}, "dvis-daq-online": {"speedup": 1}},
+        "provenance": {"commit": "a"},
+    }
+    path = tmp_path / "earlier.json"
+    path.write_text(json.dumps(earlier))
+    previous = bench.previous_rows(str(path))
+    assert previous["videomt"]["provenance"] == {"commit": "a"}
+    measured = {"dvis-daq-online": {"speedup": 2, "provenance": {"commit": "b"}}}
+    rows = bench.merged_rows(previous, measured)
+    assert list(rows) == ["dvis-daq-online", "videomt"]  # the order of METHODS
+    assert rows["dvis-daq-online"]["provenance"] == {"commit": "b"}
+    path.write_text("[]")
+    with pytest.raises(SystemExit, match="--json .*cannot merge"):
+        bench.previous_rows(str(path))

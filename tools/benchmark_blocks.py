@@ -323,50 +323,89 @@ def backbone_category_probe_block(root: Path) -> str:
 
 
 def authors_side_by_side_block(root: Path) -> str:
-    """DVIS++ and VidEoMT against their authors' code on the same weights
-    (benchmarks/results/authors_side_by_side.json): medians, ratios, output equality, and the
-    share of vis-bench's CPU time in matrix products and attention."""
+    """DVIS++, DVIS-DAQ and VidEoMT against their authors' code on the same weights
+    (benchmarks/results/authors_side_by_side.json): medians, ratios (the authors' process as it
+    starts, and with vis-bench's allocator setting), output equality, and the share of
+    vis-bench's CPU time in matrix products and attention."""
     report = read_source(root, "benchmarks/results/authors_side_by_side.json")
     lines = [
         "| row | settings | authors wall s | vis-bench wall s | wall ratio | authors CPU s "
-        "| vis-bench CPU s | CPU ratio | outputs | matrix products + attention (vis-bench CPU) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
+        "(system) | vis-bench CPU s (system) | CPU ratio | authors CPU s, same allocator "
+        "(system) | CPU ratio, same allocator | outputs | matrix products + attention "
+        "(vis-bench CPU) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     loads: list[float] = []
+    commits: dict[str, list[str]] = {}
+    rounds: set[int] = set()
     for row, entry in report["methods"].items():
         settings = [f"{k}: {v}" for k, v in entry["options"].items() if k != "backbone"]
         settings += [f"authors {k}={v}" for k, v in entry.get("authors_env", {}).items()]
-        median, outputs = entry["median"], entry["outputs"]
+        median = entry["median"]
         loads += entry["load1_before_each_process"]
-        apart = outputs.get("max_pixels_apart_per_track")
-        scores = (
-            f"scores within {outputs['max_score_diff']:.0e}"
-            if outputs.get("max_score_diff")
-            else "equal scores"
-        )
-        same = (
-            f"equal: {outputs['tracks']} tracks in order, {scores}, at most "
-            f"{apart} pixel{'' if apart == 1 else 's'} apart per track"
-            if outputs["equal_within_tolerance"]
-            else "NOT equal within the parity tolerances"
-        )
-        share = entry.get("vit_kernel_share_of_cpu", {}).get("both")
+        block = entry.get("provenance") or report["provenance"]
+        commits.setdefault(str(block["commit"])[:7], []).append(row)
+        rounds.add(len(entry["rounds"]["vis_bench"]))
+        same = median.get("authors_same_allocator")
+        same_ratio = entry.get("speedup_same_allocator")
         lines.append(
             f"| {row} | {'; '.join(settings) or 'defaults'} | {median['authors']['wall_s']:.1f} | "
-            f"{median['vis_bench']['wall_s']:.1f} | "
-            f"{entry['speedup']['wall']:.2f}x | {median['authors']['cpu_s']:.1f} | "
-            f"{median['vis_bench']['cpu_s']:.1f} | {entry['speedup']['cpu']:.2f}x | {same} | "
-            f"{'-' if share is None else f'{100 * share:.0f} %'} |"
+            f"{median['vis_bench']['wall_s']:.1f} | {entry['speedup']['wall']:.2f}x | "
+            f"{cpu_cell(median['authors'])} | {cpu_cell(median['vis_bench'])} | "
+            f"{entry['speedup']['cpu']:.2f}x | {'-' if same is None else cpu_cell(same)} | "
+            f"{'not measured' if same_ratio is None else ratio_cell(same_ratio)} | "
+            f"{outputs_cell(entry)} | {share_cell(entry)} |"
         )
     video = report["video"]
+    parts = (
+        ""
+        if len(commits) == 1
+        else " Rows measured at different commits (each row's provenance is in the JSON): "
+        + "; ".join(f"{c}: {', '.join(rows)}" for c, rows in commits.items())
+        + "."
+    )
     lines += [
         "",
         f"One random {video['frames']}-frame {video['height']}x{video['width']} video, random "
         f"weights saved by the authors' model and loaded by vis-bench; {report['threads']} "
-        f"threads; medians of {report['rounds']} rounds, one fresh process per side per round "
-        "(which goes first alternating); ratio = authors / vis-bench. Load average before the "
-        f"processes: {min(loads):.1f} to {max(loads):.1f}. Source: "
+        f"threads; medians of {'/'.join(map(str, sorted(rounds)))} rounds, one fresh process per "
+        "side per round (which goes first rotating); ratio = authors / vis-bench; same "
+        "allocator: the authors' process with the glibc setting vis-bench's `reuse_memory` "
+        "path makes in its own (`MALLOC_MMAP_MAX_=0`, `MALLOC_TRIM_THRESHOLD_` 1 GiB); "
+        "(system): the kernel's part of the CPU seconds (page faults, mostly). Load average "
+        f"before the processes: {min(loads):.1f} to {max(loads):.1f}.{parts} Source: "
         "`benchmarks/results/authors_side_by_side.json`, written by "
         "`python benchmarks/bench_authors_side_by_side.py`.",
     ]
     return "\n".join(lines)
+
+
+def cpu_cell(median: dict[str, float]) -> str:
+    """`69.1 (13.2)`: CPU seconds and their system part, where the report has it."""
+    system = median.get("system_s")
+    return f"{median['cpu_s']:.1f}" + ("" if system is None else f" ({system:.1f})")
+
+
+def outputs_cell(entry: dict[str, Any]) -> str:
+    """Whether the last round's outputs of the authors' process(es) equal vis-bench's."""
+    outputs = entry["outputs"]
+    checks = [outputs, entry.get("outputs_same_allocator", outputs)]
+    if not all(check["equal_within_tolerance"] for check in checks):
+        return "NOT equal within the parity tolerances"
+    apart = max(check.get("max_pixels_apart_per_track", 0) for check in checks)
+    score = max(check.get("max_score_diff") or 0.0 for check in checks)
+    scores = f"scores within {score:.0e}" if score else "equal scores"
+    return (
+        f"equal: {outputs['tracks']} tracks in order, {scores}, at most "
+        f"{apart} pixel{'' if apart == 1 else 's'} apart per track"
+    )
+
+
+def share_cell(entry: dict[str, Any]) -> str:
+    """vis-bench's CPU share in matrix products and attention (its profiled pass)."""
+    share = entry.get("vit_kernel_share_of_cpu", {}).get("both")
+    return "-" if share is None else f"{100 * share:.0f} %"
+
+
+def ratio_cell(speedup: dict[str, float]) -> str:
+    return f"{speedup['cpu']:.2f}x"
