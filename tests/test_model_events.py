@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers.memory_source import MemorySource
 from tests.helpers.toy_method import ToyPlugin
-from vis_bench.inference import runner
+from vis_bench.inference import runner, untimed_calls
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.runner import run_method
 
@@ -52,6 +52,7 @@ def test_events_time_the_model_and_are_read_once_per_video(monkeypatch) -> None:
     monkeypatch.setattr(runner, "uses_events", lambda device, compiling: True)
     monkeypatch.setattr(runner, "ModelEvents", functools.partial(ModelEvents, event=_WallEvent))
     monkeypatch.setattr(runner, "synchronize", lambda device: synced.append(str(device)))
+    monkeypatch.setattr(untimed_calls, "synchronize", lambda device: synced.append(str(device)))
     _WallEvent.waits = 0
     outcome = _run()
     assert _WallEvent.waits == 3  # one wait per video, none per clip

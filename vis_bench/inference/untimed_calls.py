@@ -4,14 +4,15 @@ after it, both on the run's first clip.
 The warm-up pays one-time costs (library handles, kernels and buffers made on first use) before
 the timer starts, so that they do not land in whichever cell runs first; a timed round gives it
 only the first clip's first frames (sweep/timed_round.py). The single-clip timing is a separate
-measurement (`infer_clip` alone, repeated), not part of the end-to-end figure.
+measurement (`infer_clip` alone, repeated), not part of the end-to-end figure. `outcome` is the
+run's `runner.RunOutcome` (typed loosely: the runner imports this module).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -20,12 +21,9 @@ from vis_bench.api.plugin import MethodPlugin
 from vis_bench.inference.autocast import autocast
 from vis_bench.inference.timing import synchronize, time_call
 
-if TYPE_CHECKING:
-    from vis_bench.inference.runner import RunOutcome
-
 
 def time_single_clip(
-    plugin: MethodPlugin, outcome: RunOutcome, device: str, dtype: str, warmup: int, repeats: int
+    plugin: MethodPlugin, outcome: Any, device: str, dtype: str, warmup: int, repeats: int
 ) -> None:
     """Single-clip timing: `infer_clip` on the first clip, `repeats` times, after the pass."""
     first = outcome.first_clip
@@ -43,7 +41,7 @@ def time_single_clip(
 
 def warm_up(
     plugin: MethodPlugin,
-    outcome: RunOutcome,
+    outcome: Any,
     device: str,
     dtype: str,
     probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None,
