@@ -29,6 +29,7 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 from typing import Any  # noqa: E402
 
 import torch  # noqa: E402
@@ -40,7 +41,7 @@ from vis_bench.measure.provenance import start_provenance, write_json_with_prove
 from vis_bench.sweep import resolve_methods  # noqa: E402
 from vis_bench.sweep.cells import expand_cells  # noqa: E402
 from vis_bench.sweep.timed_round import WARMUP_FRAMES  # noqa: E402
-from vis_bench.sweep.worker import build_plugin  # noqa: E402
+from vis_bench.sweep.worker import build_plugin, cell_schedule  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = (0, "auto")
@@ -48,19 +49,10 @@ SETTINGS = (0, "auto")
 
 def _pass(plugin: Any, source: Any, cell: Any, measure: Any, setting: int | str) -> dict:
     load_before = os.getloadavg()[0]
-    outcome = run_method(
-        plugin,
-        source,
-        clip_length=cell.clip_length,
-        stride=cell.stride,
-        resolution=cell.resolution,
-        device=cell.device,
-        dtype=cell.dtype,
-        warmup=measure.warmup,
-        feature_reuse=measure.feature_reuse,
-        input_workers=setting,
-        warmup_frames=WARMUP_FRAMES,
-    )
+    # the sweep's own arguments for the cell (a timed round's), with the setting compared
+    schedule = cell_schedule(SimpleNamespace(cell=cell, device=cell.device, measure=measure))
+    schedule["input_workers"] = setting
+    outcome = run_method(plugin, source, **schedule, warmup_frames=WARMUP_FRAMES)
     return {
         "frames": outcome.num_frames,
         "seconds": outcome.seconds_end_to_end,

@@ -17,9 +17,11 @@ class _CountingToy(ToyPlugin):
     def __init__(self, options):
         super().__init__(options)
         self.calls = 0
+        self.lengths: list[int] = []
 
     def infer_clip(self, frames: torch.Tensor):
         self.calls += 1
+        self.lengths.append(int(frames.shape[0]))
         return super().infer_clip(frames)
 
 
@@ -72,17 +74,8 @@ def test_a_rounds_warm_up_runs_the_first_frames_only() -> None:
     """A timed round warms up on the first clip's first frames (a whole video at T = all would
     cost it a third of its timed pass again); the timed clips stay whole and unchanged."""
 
-    class _Lengths(ToyPlugin):
-        def __init__(self, options):
-            super().__init__(options)
-            self.lengths: list[int] = []
-
-        def infer_clip(self, frames: torch.Tensor):
-            self.lengths.append(int(frames.shape[0]))
-            return super().infer_clip(frames)
-
     def run(warmup_frames):
-        plugin = _Lengths(ToyPlugin.parse_options({}))
+        plugin = _CountingToy(ToyPlugin.parse_options({}))
         outcome = run_method(
             plugin,
             MemorySource(lengths=(9, 4), size=(16, 24)),
