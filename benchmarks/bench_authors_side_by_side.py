@@ -23,7 +23,7 @@ with random weights (seed 0; nothing is downloaded) and saved in their checkpoin
 vis-bench loads that file by its release format. Both sides then get the same random 12-frame
 360x640 uint8 video, held in memory. Each round runs three fresh processes: the authors' code as
 it starts, the authors' code with the allocator setting vis-bench's `reuse_memory` fast path makes
-(methods/common/host_memory.py: glibc's M_MMAP_MAX 0 and trim threshold 1 GiB, given to their
+(vis_bench/api/host_memory.py: glibc's M_MMAP_MAX 0 and trim threshold 1 GiB, given to their
 process as `MALLOC_MMAP_MAX_` and `MALLOC_TRIM_THRESHOLD_`: like for like, since vis-bench's
 process turns it on for itself), and vis-bench (which goes first rotates from round to round).
 Each process builds its model, runs the video's first two frames untimed (the warm-up) and then
@@ -127,7 +127,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "videomt-fused": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "1"}},
 }
 #: the allocator setting vis-bench's `reuse_memory` fast path makes in its own process
-#: (methods/common/host_memory.py: mallopt M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GiB), as glibc's
+#: (vis_bench/api/host_memory.py: mallopt M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GiB), as glibc's
 #: environment variables for the authors' process
 SAME_ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 #: the processes of a round, in the order of the first round (the order rotates)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from vis_bench.methods.common.host_memory import reuse_freed_memory
+from vis_bench.api.host_memory import reuse_freed_memory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "golden"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}

@@ -85,7 +85,7 @@ def test_the_same_allocator_setting_reaches_one_authors_process_as_vis_bench_set
 ):
     """Like for like: the second authors' process gets the glibc setting vis-bench's
     reuse_memory path makes in its own process; the first and vis-bench's get none of it."""
-    from vis_bench.methods.common import host_memory
+    from vis_bench.api import host_memory
 
     monkeypatch.setenv("MALLOC_MMAP_MAX_", "7")  # a setting of the caller's reaches no side
     args = bench.parse_args(["--dvis-plus", "P", "--dvis-daq", "D", "--detectron2", "D2"])

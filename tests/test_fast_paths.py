@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
+from vis_bench.api import host_memory
 from vis_bench.api.flops import count_flops
 from vis_bench.errors import InputError
-from vis_bench.methods.common import host_memory
 from vis_bench.methods.common.backbone import FrozenBatchNorm2d, ResNet
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.fast_paths import (
@@ -298,9 +298,13 @@ def test_reuse_memory_is_switched_on_and_back():
     try:
         host_memory._state = None  # as in a fresh process
         assert host_memory.reuse_freed_memory(False) is False  # untouched: nothing to restore
-        assert host_memory._state is None
+        assert host_memory._state is False  # but chosen: the harness's default gives way
+        assert host_memory.reuse_freed_memory_by_default() is False
         assert host_memory.reuse_freed_memory(True) is True
         assert host_memory.reuse_freed_memory(False) is False
         assert host_memory._state is False
+        host_memory._state = None
+        assert host_memory.reuse_freed_memory_by_default() is True  # nobody chose: on
+        assert host_memory._state is True
     finally:
         host_memory.reuse_freed_memory(bool(before))

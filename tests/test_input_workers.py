@@ -21,6 +21,7 @@ from vis_bench.errors import InputError
 from vis_bench.inference.frame_stream import DecodeTimes
 from vis_bench.inference.input_workers import (
     THREAD_PREFIX,
+    WINDOWS_AHEAD,
     InputTimes,
     InputWorkers,
     pooled_clips,
@@ -175,10 +176,11 @@ def test_a_pass_stopped_early_joins_its_workers() -> None:
     assert not _input_threads()
 
 
-def test_the_next_window_is_read_while_the_model_runs_this_one() -> None:
-    """A whole-video window is handed over only once the next video's frames are queued: the
-    workers read video 2 while the model runs video 1, not after it."""
-    source = _TexturedSource(lengths=(5, 5, 5), size=(16, 16))
+def test_the_next_windows_are_read_while_the_model_runs_this_one() -> None:
+    """A whole-video window is handed over only once the next two videos' frames are queued:
+    the workers read videos 2 and 3 while the model runs video 1, not after it."""
+    assert WINDOWS_AHEAD == 2
+    source = _TexturedSource(lengths=(5, 5, 5, 5), size=(16, 16))
     pool = InputWorkers(1, source, None, InputTimes(DecodeTimes()))
     queued: list[int] = []
     submit = pool.submit
@@ -190,11 +192,11 @@ def test_the_next_window_is_read_while_the_model_runs_this_one() -> None:
     pool.submit = counted
     clips = pooled_clips(pool, source.videos(), lambda video: [[range(video.length)]])
     first = next(clips)
-    assert first.video.id == 1 and queued == [1] * 5 + [2] * 5
+    assert first.video.id == 1 and queued == [1] * 5 + [2] * 5 + [3] * 5
     second = next(clips)
-    assert second.video.id == 2 and queued[-5:] == [3] * 5
-    assert [clip.video.id for clip in clips] == [3]
-    assert sum(source.reads.values()) == 15 and not _input_threads()
+    assert second.video.id == 2 and queued[-5:] == [4] * 5
+    assert [clip.video.id for clip in clips] == [3, 4]
+    assert sum(source.reads.values()) == 20 and not _input_threads()
 
 
 def test_input_workers_setting() -> None:
@@ -259,3 +261,24 @@ def test_normalising_on_the_device_divides_as_the_cpu_did(divisor: float) -> Non
     std = torch.tensor(rule.std).view(1, 3, 1, 1)
     assert torch.equal(rule.normalise(pixels), (x.flip(1) - mean) / std)
     assert not torch.equal(pixels.float() * (1 / divisor), x)  # what a reciprocal would give
+
+
+def test_a_pass_keeps_freed_memory_unless_the_process_chose() -> None:
+    """The harness's frames are large blocks: a pass keeps freed memory in the process (no
+    page faults per frame) unless something chose already (a method's `reuse_memory` off)."""
+    from vis_bench.api import host_memory
+
+    if host_memory._glibc() is None:
+        pytest.skip("not glibc: the setting does not exist here")
+    before = host_memory._state
+    source = _TexturedSource(lengths=(4,), size=(48, 64))
+    try:
+        host_memory._state = None  # as in a fresh process
+        outcome = _run(ToyPlugin(ToyPlugin.parse_options({})), source, 2)
+        assert outcome.harness.freed_memory_kept is True
+        assert outcome.harness.as_record(1.0, 4)["freed_memory_kept"] is True
+        host_memory.reuse_freed_memory(False)  # chosen off, as a method's switch does
+        outcome = _run(ToyPlugin(ToyPlugin.parse_options({})), source, 2)
+        assert outcome.harness.freed_memory_kept is False
+    finally:
+        host_memory.reuse_freed_memory(bool(before))

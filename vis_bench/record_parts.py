@@ -340,6 +340,9 @@ class Harness(Part):
     #: threads decoding and resizing frames ahead of the model (0: the serial path; absent in
     #: records made before the input workers)
     input_workers: int | None = None
+    #: glibc kept freed memory in the process during the pass (the harness's default unless a
+    #: method's `reuse_memory` switch was off; absent in records made before it)
+    freed_memory_kept: bool | None = None
     overhead_s: float | None = None
     overhead_s_per_frame: float | None = None
     overhead_share: float | None = None

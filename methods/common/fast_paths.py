@@ -19,8 +19,9 @@ parity tolerances; none touches the parameters or the state dict:
   (query, class) pairs, IFC's queries whose argmax is an object);
 - `inference_mode`: `infer_clip` runs under `torch.inference_mode` instead of `no_grad`;
 - `reuse_memory`: on CPU, freed activation memory stays in the process for the next clip instead
-  of being unmapped and page-faulted in again (a process-wide glibc setting, host_memory.py;
-  it trades some resident memory for time).
+  of being unmapped and page-faulted in again (a process-wide glibc setting,
+  vis_bench/api/host_memory.py, which the harness also turns on for its own buffers unless a
+  method chose; it trades some resident memory for time).
 
 Switches are read in one place, `paths_from_env`, from `VIS_BENCH_FAST_PATHS`: unset or "all"
 turns every path on, "none" turns all off, and a comma-separated list names the paths to use,
@@ -46,7 +47,7 @@ from torch import nn
 
 from vis_bench.api import InputError
 from vis_bench.api.execution import harness_compiles
-from vis_bench.methods.common.host_memory import reuse_freed_memory
+from vis_bench.api.host_memory import reuse_freed_memory
 
 ENV_VAR = "VIS_BENCH_FAST_PATHS"
 #: the attribute `prepare_for_inference` sets on every module of a prepared model

@@ -46,6 +46,8 @@ class HarnessTimes:
     #: workers, their resize seconds (summed over workers, beside `decode.decode_s`)
     input_workers: int = 0
     input: InputTimes | None = None
+    #: freed host memory stayed in the process (vis_bench/api/host_memory.py) during the pass
+    freed_memory_kept: bool = False
     #: the model stage timed by device events read at each video's end (a GPU), or None
     events: ModelEvents | None = field(default=None, repr=False, compare=False)
     finalise: FinaliseTimes = field(default_factory=FinaliseTimes)
@@ -95,6 +97,7 @@ class HarnessTimes:
         serial = seconds_end_to_end - self.decode_wait_s + self.decode.decode_s
         return {
             "input_workers": self.input_workers,
+            "freed_memory_kept": self.freed_memory_kept,
             "decode_s": self.decode.decode_s,
             "input_resize_s": self.input.resize_s if self.input is not None else 0.0,
             "frames_decoded": self.decode.frames_decoded,
