@@ -99,3 +99,35 @@ def test_every_frame_is_decoded_once_and_the_first_clip_reused():
     outcome = _run(plugin, source, 1, [])
     assert source.reads == {(1, f): 1 for f in range(6)} | {(2, f): 1 for f in range(4)}
     assert outcome.first_clip is not None and outcome.first_clip.shape[0] == 4
+
+
+def test_a_videos_strings_are_collected_after_the_next_video_runs(monkeypatch) -> None:
+    """The encoding of one video overlaps the model of the next: the runner links a video's last
+    frames at its end but asks for its results (waiting for the strings) only when the next
+    video has ended, and the last video's at the end of the pass; the results keep video order."""
+    from vis_bench.inference import runner
+
+    events: list[tuple[str, int]] = []
+    results = runner.VideoRun.results
+
+    def noted(self):
+        events.append(("results", int(self.video.id)))
+        return results(self)
+
+    class _Noting(_CountingToy):
+        def infer_clip(self, frames):
+            events.append(("clip", len(events)))
+            return super().infer_clip(frames)
+
+    monkeypatch.setattr(runner.VideoRun, "results", noted)
+    source = MemorySource(lengths=(4, 4, 4), size=(16, 24))
+    outcome = run_method(
+        _Noting(ToyPlugin.parse_options({})), source, clip_length="all", stride=None,
+        resolution=None, warmup=0,
+    )  # fmt: skip
+    kinds = [kind if kind == "clip" else f"results {video}" for kind, video in events]
+    assert kinds == ["clip", "clip", "results 1", "clip", "results 2", "results 3"]
+    assert [r["video_id"] for r in outcome.results] == sorted(
+        r["video_id"] for r in outcome.results
+    )
+    assert {r["video_id"] for r in outcome.results} == {1, 2, 3}

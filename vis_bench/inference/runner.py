@@ -146,6 +146,7 @@ class VideoRun:
         video = clip.video
         self.features = features
         self.video = video
+        self._tracks: list[Any] | None = None  # the linker's tracks, once `finish`ed
         self.post = post
         self.times = times
         self.encoded = sink or EncodedFrames(
@@ -218,12 +219,24 @@ class VideoRun:
         self.stitcher.add_masks(window, masks)
         self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
 
-    def results(self) -> list[dict[str, Any]]:
+    def finish(self) -> None:
+        """The video's last frames linked and handed to the encoder. `results` then waits for
+        their strings: the runner asks for them a video later, so that the encoding thread's
+        work on this video overlaps the next video's model instead of following it."""
+        if self._tracks is not None:
+            return
         before, start = self._finalise_seconds(), time.perf_counter()
-        tracks = self.stitcher.finish()
-        out = self.encoded.results(tracks, int(self.video.id), int(self.video.length), self.post)
+        self._tracks = self.stitcher.finish()
         self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
         self.times.note_stitcher(self.stitcher.peak_tensors, self.stitcher.peak_bytes)
+
+    def results(self) -> list[dict[str, Any]]:
+        self.finish()
+        assert self._tracks is not None
+        before, start = self._finalise_seconds(), time.perf_counter()
+        video_id, length = int(self.video.id), int(self.video.length)
+        out = self.encoded.results(self._tracks, video_id, length, self.post)
+        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
         return out
 
 
@@ -352,6 +365,8 @@ def _run_videos(
     times = outcome.harness
     post = TrackPostprocessing.of(plugin)
     video_run: VideoRun | None = None
+    # the video before, linked, whose strings are still being written (collected a video later)
+    finished: VideoRun | None = None
     for clip in clips:
         if outcome.first_clip is None:
             _first_clip(plugin, outcome, clip, run)
@@ -367,7 +382,10 @@ def _run_videos(
             inputs = ClipInputs(plugin, clip, run.resolution, run.device)
             take_window(video_run, inputs, run.dtype, times)
             if clip.is_last:
-                outcome.results.extend(video_run.results())
+                video_run.finish()
+                if finished is not None:
+                    outcome.results.extend(finished.results())
+                finished = video_run
                 if times.events is not None:
                     times.events.settle()
         _note_clip(outcome, clip, timed.clip.last)
@@ -380,8 +398,18 @@ def _run_videos(
                 run.progress(1)
             if run.stop_after is not None and run.stop_after(outcome.num_frames, timed.elapsed()):
                 break
+    if finished is not None:
+        with timed.clip:
+            outcome.results.extend(finished.results())
+        _add_to_last_clip(outcome, timed.clip.last)
     if outcome.first_clip is not None:
         timed.stop(outcome)
+
+
+def _add_to_last_clip(outcome: RunOutcome, seconds: float) -> None:
+    """The last video's results, collected after the loop, are its last clip's work."""
+    clips = outcome.clip_timings[-1][1]
+    clips[-1] = dataclasses.replace(clips[-1], seconds=clips[-1].seconds + seconds)
 
 
 def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
