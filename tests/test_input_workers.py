@@ -282,3 +282,21 @@ def test_a_pass_keeps_freed_memory_unless_the_process_chose() -> None:
         assert outcome.harness.freed_memory_kept is False
     finally:
         host_memory.reuse_freed_memory(bool(before))
+
+
+def test_on_a_cpu_the_workers_hand_over_the_models_normalised_input() -> None:
+    """On a CPU the workers normalise as well: each clip arrives as the float input the main
+    thread would have made from the resized uint8 frames, value for value."""
+    rule = Preprocessing(shorter_side=24, channel_order="BGR", pixel_divisor=255.0)
+    source = _TexturedSource(lengths=(5,), size=(48, 64))
+    video = source.videos()[0]
+    pool = InputWorkers(
+        2, source, lambda f: rule.resize_frames(f, 24), InputTimes(DecodeTimes()),
+        normalise=rule.normalise,
+    )  # fmt: skip
+    (clip,) = pooled_clips(pool, [video], lambda v: [[range(v.length)]])
+    decoded = torch.from_numpy(np.asarray(source.read_frames(video, list(range(5))))).permute(
+        0, 3, 1, 2
+    )
+    assert clip.normalised and clip.frames.dtype == torch.float32
+    assert torch.equal(clip.frames, rule.normalise(rule.resize_frames(decoded, 24)))

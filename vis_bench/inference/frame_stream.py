@@ -37,7 +37,8 @@ class FrameSource(Protocol):
 @dataclass
 class ClipFrames:
     """One window of one video: its decoded frames `[t, H, W, 3]` (or, from the input workers,
-    a uint8 tensor `[t, 3, h, w]`, at the model's size when `resized`) and where it sits (its
+    a tensor `[t, 3, h, w]`: uint8 at the model's size when `resized`, the model's normalised
+    float input when `normalised` too) and where it sits (its
     pass: 0 the clips the method infers, 1 a second pass over the frames for whole-video
     refinement)."""
 
@@ -48,6 +49,7 @@ class ClipFrames:
     pass_index: int = 0
     passes: int = 1
     resized: bool = False
+    normalised: bool = False
 
     @property
     def window(self) -> range:

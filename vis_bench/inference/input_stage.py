@@ -50,8 +50,10 @@ def input_stage(
             return plugin.preprocessing.resize_frames(frames, resolution)
 
     pin = str(device).startswith("cuda") and torch.cuda.is_available()
+    # on a CPU the workers run on the model's device: they normalise too (the same values)
+    normalise = plugin.preprocessing.normalise if str(device).startswith("cpu") else None
     times.input = InputTimes(times.decode)
-    pool = InputWorkers(workers, source, resize, times.input, pin)
+    pool = InputWorkers(workers, source, resize, times.input, pin, normalise)
     return pooled_clips(pool, source.videos(), passes)
 
 

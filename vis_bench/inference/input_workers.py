@@ -3,7 +3,8 @@
 Each frame is read with the dataset's own decoder and resized with the method's own
 `Preprocessing` rule, one frame per task, by `workers` threads running ahead of the model; the
 main thread receives uint8 tensors `[t, 3, h, w]` at model size, copies them to the device and
-normalises there (`ClipInputs.frames`). A frame an overlapping window covers again is taken
+normalises there (`ClipInputs.frames`); where the model runs on the CPU, the workers normalise
+too, and the main thread receives the model's input. A frame an overlapping window covers again is taken
 from a ring of resized frames (kept while a later window still covers it), never read twice.
 
 Threads, not processes: Pillow's JPEG decoder and PyTorch's resize release the GIL, so threads
@@ -78,8 +79,10 @@ class InputWorkers:
     """A pool of threads turning (video, frame) into a uint8 tensor [3, h, w] at model size.
 
     `resize`: uint8 [1, 3, H, W] -> uint8 [1, 3, h, w] (the method's resize rule), or None to
-    hand over decoded frames (a method whose `preprocess` cannot be split in two). `pin`: put
-    each frame in page-locked memory (a copy to a GPU that does not block the main thread).
+    hand over decoded frames (a method whose `preprocess` cannot be split in two). `normalise`:
+    the method's normalisation after the resize, where the model runs on the CPU (the workers'
+    threads are then on the model's device, and the main thread is spared it), or None. `pin`:
+    put each frame in page-locked memory (a copy to a GPU that does not block the main thread).
     """
 
     def __init__(
@@ -89,8 +92,10 @@ class InputWorkers:
         resize: Callable[[torch.Tensor], torch.Tensor] | None,
         times: InputTimes,
         pin: bool = False,
+        normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.workers = max(1, int(workers))
+        self.normalise = normalise if resize is not None else None
         self.source, self.resize, self.times, self.pin = source, resize, times, pin
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix=THREAD_PREFIX)
 
@@ -107,6 +112,8 @@ class InputWorkers:
                 # planar before the float resize: the same values (tested), a fifth fewer CPU
                 # seconds than resizing the interleaved (channels-last) layout
                 out = self.resize(out[None].contiguous())[0]
+            if self.normalise is not None:
+                out = self.normalise(out[None])[0]  # elementwise: a frame alone as in its clip
             out = out.contiguous()
             if self.pin:
                 out = out.pin_memory()
@@ -171,6 +178,7 @@ def pooled_clips(
             frames = [future.result() for future in window.futures]
             window.clip.frames = torch.stack(frames) if frames else torch.zeros(0, 3, 0, 0)
             window.clip.resized = pool.resize is not None
+            window.clip.normalised = pool.normalise is not None
             yield window.clip
     finally:
         for window in pending:

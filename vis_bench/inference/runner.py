@@ -574,8 +574,10 @@ def clip_input(
 ) -> torch.Tensor:
     """A window's frames at `positions` (all: None) as the method takes them, on the device:
     frames the input workers resized are copied as uint8 and normalised on the device; others
-    are preprocessed whole here and copied."""
+    are preprocessed whole here and copied. On a CPU the workers normalise as well."""
     frames = clip.frames if positions is None else clip.frames[positions]
+    if clip.normalised:  # by the input workers, on the CPU the model runs on
+        return frames
     if clip.resized:
         return plugin.preprocessing.normalise(frames.to(device, non_blocking=True))
     if isinstance(frames, torch.Tensor):
