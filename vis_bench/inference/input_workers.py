@@ -4,8 +4,9 @@ Each frame is read with the dataset's own decoder and resized with the method's 
 `Preprocessing` rule, one frame per task, by `workers` threads running ahead of the model; the
 main thread receives uint8 tensors `[t, 3, h, w]` at model size, copies them to the device and
 normalises there (`ClipInputs.frames`); where the model runs on the CPU, the workers normalise
-too, and the main thread receives the model's input. A frame an overlapping window covers again is taken
-from a ring of resized frames (kept while a later window still covers it), never read twice.
+too, and the main thread receives the model's input. A frame an overlapping window covers
+again is taken from a ring of resized frames (kept while a later window still covers it),
+never read twice.
 
 Threads, not processes: Pillow's JPEG decoder and PyTorch's resize release the GIL, so threads
 decode and resize in parallel, share the frames without pickling them, and leave no process
