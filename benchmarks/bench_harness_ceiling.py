@@ -24,9 +24,9 @@ decodes ahead, the main thread resizes, normalises, stitches and encodes; freed 
 by glibc as it is by default), with `--workers` input workers alone (frames decoded and resized
 ahead in parallel, freed memory still unmapped), and as the pass runs now (the workers, and
 freed memory kept in the process: vis_bench/api/host_memory.py); within a round every variant
-runs once, in turn, so all see the same load; the report gives per-round values and medians. CPU seconds are
-the process's (every thread) and the main thread's over the timed pass; the machine's load
-average is read before and after each pass.
+runs once, in turn, so all see the same load; the report gives per-round values and medians.
+CPU seconds are the process's (every thread) and the main thread's over the timed pass; the
+machine's load average is read before and after each pass.
 """
 
 from __future__ import annotations
@@ -295,6 +295,7 @@ def main() -> None:
         f"input_workers {args.workers}, freed memory unmapped": Variant(args.workers, False),
         f"input_workers {args.workers}, freed memory kept": Variant(args.workers, True),
     }
+    now = list(variants)[-1]  # the pass as it runs now: the balanced workload's measure
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {w.name: {} for w in workloads}
     decode_ms = []
     for round_index in range(args.rounds):
@@ -303,7 +304,7 @@ def main() -> None:
         for work in workloads:
             for label, variant in variants.items():
                 result = _pass(source, work, variant, null_per_frame)
-                if work.name == BALANCED_FROM and label == list(variants)[-1]:
+                if work.name == BALANCED_FROM and label == now:
                     null_per_frame = result["seconds"] / result["frames"]
                 runs[work.name].setdefault(label, []).append(result)
                 print(

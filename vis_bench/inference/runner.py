@@ -199,10 +199,16 @@ class VideoRun:
     def _finalise_seconds(self) -> float:
         return self.times.finalise.resize_s + self.times.finalise.rle_s
 
-    def add(self, window: range, result: Any) -> None:
+    @contextlib.contextmanager
+    def _linking(self) -> Iterator[None]:
+        """Seconds inside are the linking stage's, less the final masks' work done within."""
         before, start = self._finalise_seconds(), time.perf_counter()
-        self.stitcher.add_clip(window, result)
+        yield
         self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
+
+    def add(self, window: range, result: Any) -> None:
+        with self._linking():
+            self.stitcher.add_clip(window, result)
 
     def refine(self) -> VideoRefinement:
         """The whole-video decision of a refining method, after its video's last clip."""
@@ -215,9 +221,8 @@ class VideoRun:
     def add_masks(self, window: range, masks: torch.Tensor) -> None:
         """A second-pass window's masks of the refined slots, finalised at once."""
         assert isinstance(self.stitcher, RefinedVideoLinker)
-        before, start = self._finalise_seconds(), time.perf_counter()
-        self.stitcher.add_masks(window, masks)
-        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
+        with self._linking():
+            self.stitcher.add_masks(window, masks)
 
     def finish(self) -> None:
         """The video's last frames linked and handed to the encoder. `results` then waits for
@@ -225,19 +230,16 @@ class VideoRun:
         work on this video overlaps the next video's model instead of following it."""
         if self._tracks is not None:
             return
-        before, start = self._finalise_seconds(), time.perf_counter()
-        self._tracks = self.stitcher.finish()
-        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
+        with self._linking():
+            self._tracks = self.stitcher.finish()
         self.times.note_stitcher(self.stitcher.peak_tensors, self.stitcher.peak_bytes)
 
     def results(self) -> list[dict[str, Any]]:
         self.finish()
         assert self._tracks is not None
-        before, start = self._finalise_seconds(), time.perf_counter()
-        video_id, length = int(self.video.id), int(self.video.length)
-        out = self.encoded.results(self._tracks, video_id, length, self.post)
-        self.times.stitch_s += time.perf_counter() - start - (self._finalise_seconds() - before)
-        return out
+        with self._linking():
+            video_id, length = int(self.video.id), int(self.video.length)
+            return self.encoded.results(self._tracks, video_id, length, self.post)
 
 
 def run_method(
