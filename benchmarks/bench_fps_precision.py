@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -92,6 +93,7 @@ def _run(
     with `load`, that many busy processes, started when `trigger` appears in its output (None:
     at once), stopped when it ends."""
     command = [sys.executable, "run_bench.py", "run"]
+    shutil.rmtree(run_dir, ignore_errors=True)  # a sweep resumes: an old folder would not be timed
     if config is not None:
         path = run_dir.with_suffix(".yaml")
         path.parent.mkdir(parents=True, exist_ok=True)
