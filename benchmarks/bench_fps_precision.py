@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -209,6 +210,36 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
         "twins_difference": _twins(records),
         "cross_method": _cross(records),
         "leaderboard_verdict": _leaderboard_verdict(Path(run["run_dir"])),
+        "machine_jitter": _jitter(Path(run["run_dir"])),
+    }
+
+
+def _jitter(run_dir: Path) -> dict[str, float | int | None]:
+    """How still the machine held in this run, from the records' own readings: the reference
+    workload's readings (two per round: their median, coefficient of variation and 10th
+    percentile over the median) and, per cell, the coefficient of variation of its rounds' FPS
+    (the median over cells). A load average says whether other work ran; these say how much the
+    machine's speed moved from one second to the next, which is what sets the rounds a figure
+    needs."""
+    readings, cell_cvs = [], []
+    for line in (run_dir / "records.jsonl").read_text().splitlines():
+        rounds = (json.loads(line).get("speed") or {}).get("rounds") or []
+        for entry in rounds:
+            for side in ("reference_before", "reference_after"):
+                if (entry.get(side) or {}).get("gflops"):
+                    readings.append(float(entry[side]["gflops"]))
+        fps = [float(entry["fps"]) for entry in rounds if entry.get("fps")]
+        if len(fps) > 1:
+            cell_cvs.append(statistics.pstdev(fps) / statistics.fmean(fps))
+    if len(readings) < 2:
+        return {"readings": len(readings)}
+    median = statistics.median(readings)
+    return {
+        "readings": len(readings),
+        "reference_gflops_median": median,
+        "reference_cv": statistics.pstdev(readings) / statistics.fmean(readings),
+        "reference_p10_over_median": statistics.quantiles(readings, n=10)[0] / median,
+        "round_fps_cv_median": statistics.median(cell_cvs) if cell_cvs else None,
     }
 
 

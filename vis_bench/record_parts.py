@@ -129,8 +129,9 @@ class Rounds(Part):
 
     session: str | None = None
     fps_range: list[float] | None = None
-    #: the FPS's 95 % interval (bootstrap of the median over the rounds used), its half-width
-    #: as a share of the FPS, the target, and whether the cell can be compared (precision.py)
+    #: the FPS's interval (order statistics of the rounds used), its confidence (95 % from 6
+    #: rounds on), its half-width as a share of the FPS, the target, and whether the cell can
+    #: be compared (measure/precision.py)
     fps_ci: list[float] | None = None
     fps_ci_confidence: float | None = None
     fps_precision: float | None = None

@@ -3,46 +3,65 @@
 One rule for every cell of a sweep, so that a figure never depends on one lucky round: a round
 counts when the machine's reference speed around it (the slower of its two readings) was within
 `measure.noisy_threshold` of the fastest any round of the sweep saw on that device. A cell's FPS
-is the median of its counted rounds with a 95 % interval (a bootstrap of the median over those
-rounds), and the cell is timed again, interleaved with the others, until that interval's half-width
-is within `measure.precision` of the figure, or its rounds reach `measure.max_rounds` or their
-workers `measure.cell_budget_s`. A cell with fewer than `measure.rounds` counted rounds, or a
+is the median of its counted rounds with a distribution-free interval (order statistics of those
+rounds: 95 % from 6 rounds on, less, and said so, below), and the cell is timed again,
+interleaved with the others, until a 95 % interval's half-width is within `measure.precision` of
+the figure, or its rounds reach `measure.max_rounds` or their workers `measure.cell_budget_s`. A cell with fewer than `measure.rounds` counted rounds, or a
 counted round on a loaded machine, is "not comparable (loaded)": its figure and interval are
 shown, over every round, but nothing is ranked by it and no ratio is printed against it.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 #: confidence of a cell's FPS interval
 CONFIDENCE = 0.95
-#: bootstrap replicates of the median (a few rounds: cheap), and their fixed seed
-RESAMPLES = 2000
-SEED = 0
 #: what a cell that cannot be compared says, wherever its FPS would be ranked or set in a ratio
 NOT_COMPARABLE = "not comparable (loaded)"
 
 
+def order_statistic_rank(count: int) -> int:
+    """k of the median's distribution-free interval [x_(k), x_(count+1-k)] over `count` sorted
+    rounds: the largest k whose coverage is at least CONFIDENCE, or 1 (the whole range) where
+    none is (fewer than 6 rounds)."""
+    best = 1
+    for k in range(1, count // 2 + 1):
+        if interval_confidence(count, k) >= CONFIDENCE:
+            best = k
+    return best
+
+
+def interval_confidence(count: int, k: int | None = None) -> float:
+    """The probability that [x_(k), x_(count+1-k)] holds the true median of the rounds'
+    distribution, whatever that distribution (binomial: the median lies outside only when at
+    least count+1-k rounds fall on one side of it). k defaults to order_statistic_rank."""
+    if count <= 0:
+        return 0.0
+    k = order_statistic_rank(count) if k is None else k
+    outside = sum(math.comb(count, i) for i in range(k)) / 2**count
+    return max(0.0, 1.0 - 2.0 * outside)
+
+
 def median_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
-    """(median, low, high): the median of `values` and a 95 % percentile-bootstrap interval of
-    it (None without values; one value is its own interval of width 0)."""
+    """(median, low, high): the median of `values` and its distribution-free interval, order
+    statistics chosen by the binomial distribution (interval_confidence says how sure it is).
+
+    Rounds are few and their times skewed (a round slowed by the machine is far slower, none is
+    far faster), where a bootstrap of the median is too narrow: with three rounds it can only
+    return their values and claims 95 % for what is a 75 % interval. The order-statistic
+    interval holds for any distribution and says its own confidence; below 6 rounds no interval
+    of the median reaches 95 %, so a figure from fewer rounds never meets a precision target.
+    None without values; one value is its own interval, of confidence 0."""
     if not values:
         return None
-    data = np.asarray(values, dtype=float)
-    median = float(np.median(data))
-    if len(data) == 1:
-        return median, median, median
-    rng = np.random.default_rng(SEED)
-    picks = rng.integers(0, len(data), size=(RESAMPLES, len(data)))
-    medians = np.median(data[picks], axis=1)
-    tail = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(medians, [tail, 1 - tail])
-    return median, float(low), float(high)
+    data = sorted(float(v) for v in values)
+    k = order_statistic_rank(len(data))
+    return statistics.median(data), data[k - 1], data[len(data) - k]
 
 
 def half_width(interval: tuple[float, float, float] | None) -> float | None:
@@ -51,6 +70,13 @@ def half_width(interval: tuple[float, float, float] | None) -> float | None:
         return None
     median, low, high = interval
     return max(median - low, high - median) / median
+
+
+def confidence_text(confidence: float | None) -> str:
+    """`, a 75% interval` for an interval of less than 95 % (fewer than 6 rounds), else ""."""
+    if confidence is None or confidence >= CONFIDENCE:
+        return ""
+    return f", a {100 * confidence:.0f}% interval"
 
 
 def counts(reference_gflops: float, fastest: float, threshold: float) -> bool:
@@ -75,16 +101,22 @@ class Precision:
     comparable: bool
     #: why not comparable (None when comparable)
     reason: str | None
+    #: the interval's confidence (interval_confidence: below CONFIDENCE for fewer than 6 rounds)
+    confidence: float = 0.0
 
     @property
     def wider_than_target(self) -> bool:
-        return self.half_width is not None and self.target > 0 and self.half_width > self.target
+        """A target is met only by a CONFIDENCE interval within it: fewer rounds than give one
+        are wider than any target."""
+        if self.half_width is None or self.target <= 0:
+            return False
+        return self.half_width > self.target or self.confidence < CONFIDENCE
 
     def as_dict(self) -> dict[str, Any]:
         interval = self.interval
         return {
             "fps_ci": None if interval is None else [interval[1], interval[2]],
-            "fps_ci_confidence": CONFIDENCE,
+            "fps_ci_confidence": self.confidence,
             "fps_precision": self.half_width,
             "precision_target": self.target,
             "wider_than_target": self.wider_than_target,
@@ -121,6 +153,7 @@ def precision_of(
         target=measure.precision,
         comparable=reason is None,
         reason=reason,
+        confidence=interval_confidence(len(values)),
     )
 
 

@@ -119,6 +119,7 @@ def speed_columns(rows: list[CellRecord]) -> dict[str, list[Any]]:
         "fps_high": [r[1] for r in ranges],
         "fps_ci_low": [r[0] for r in intervals],
         "fps_ci_high": [r[1] for r in intervals],
+        "fps_ci_confidence": [s.fps_ci_confidence for s in speeds],
         "fps_precision": [s.fps_precision for s in speeds],
         "fps_wider_than_target": [s.wider_than_target for s in speeds],
         "fps_comparable": [s.comparable for s in speeds],

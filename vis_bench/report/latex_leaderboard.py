@@ -58,8 +58,9 @@ COLUMN_NOTES = {
     "fps_low, fps_high": "the slowest and fastest timed round's FPS",
     "FPS_vs_next, FPS_vs_next_low, FPS_vs_next_high": "FPS / the next rank's FPS, the median "
     "of the per-round ratios (both cells timed in the same rounds), and their range",
-    "fps_ci_low, fps_ci_high": "the ends of the FPS's 95 % interval (a bootstrap of the median "
-    "over the rounds it comes from)",
+    "fps_ci_low, fps_ci_high": "the ends of the FPS's interval: order statistics of the rounds "
+    "it comes from, distribution-free, 95 % from 6 rounds on",
+    "fps_ci_confidence": "the interval's confidence (below 0.95 with fewer than 6 rounds)",
     "fps_precision": "the interval's larger side as a share of the FPS (the sweep's target: "
     "measure.precision, 3 % by default)",
     "fps_wider_than_target": "the interval stayed wider than the target within the cell's "

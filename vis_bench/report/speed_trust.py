@@ -21,7 +21,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from vis_bench.measure.precision import NOT_COMPARABLE
+from vis_bench.measure.precision import NOT_COMPARABLE, confidence_text
 from vis_bench.record_parts import Round, Rounds
 from vis_bench.records import CellRecord
 
@@ -103,9 +103,10 @@ def fps_range_text(record: Record) -> str:
 
 
 def precision_text(record: Record) -> str:
-    """The FPS's precision as every page prints it beside the figure: `±2.1% [59.3, 62.2] 5
-    rounds`, "wider than the 3% target" where it is, and "not comparable (loaded)" with the
-    reason where the cell cannot be set against another ("" for records without it)."""
+    """The FPS's precision as every page prints it beside the figure: `±2.1% [59.3, 62.2] 9
+    rounds`, the interval's confidence where fewer rounds give less than 95 % (`3 rounds, a
+    75% interval`), "wider than the 3% target" where it is, and "not comparable (loaded)" with
+    the reason where the cell cannot be set against another ("" for records without it)."""
     speed = speed_of(record)
     if speed.fps_precision is None or not speed.fps_ci:
         return ""
@@ -114,6 +115,7 @@ def precision_text(record: Record) -> str:
     used = len(speed.rounds_used) if speed.rounds_used is not None else speed.rounds_timed
     rounds = f"{used} round" + ("" if used == 1 else "s")
     text = f"±{100 * speed.fps_precision:.1f}% [{low:.2f}, {high:.2f}] {rounds}"
+    text += confidence_text(speed.fps_ci_confidence)
     if speed.wider_than_target and speed.precision_target:
         text += f", wider than the {100 * speed.precision_target:g}% target"
     reason = not_comparable(record)

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from vis_bench.measure.precision import confidence_text
 from vis_bench.record_parts import (
     Bootstrap,
     CheckpointLoad,
@@ -280,7 +281,8 @@ def speed_words(record: CellRecord) -> list[str]:
             of = (
                 f"{counted} of {rounds.rounds_timed}" if counted != rounds.rounds_timed else counted
             )
-            words.append(f"±{100 * rounds.fps_precision:.1f}% ({of} rounds)")
+            confidence = confidence_text(rounds.fps_ci_confidence)
+            words.append(f"±{100 * rounds.fps_precision:.1f}% ({of} rounds{confidence})")
             if rounds.wider_than_target and rounds.precision_target:
                 words.append(f"WIDER than the {100 * rounds.precision_target:g}% target")
     if rounds is not None and rounds.comparable is False:
