@@ -255,6 +255,42 @@ def test_cells_are_timed_again_until_precise_or_out_of_rounds():
     assert len(cells[0].rounds) == 3
 
 
+class _SlowReading(_Recorder):
+    """Round 2 of every cell has a slow reference reading: set aside by the rule."""
+
+    def time(self, pending, index):
+        outcome = super().time(pending, index)
+        if index == 2:
+            outcome.reference_after = {"gflops": 50.0, "seconds": 0.02, "device": "cpu"}
+        return outcome
+
+
+def test_too_few_counted_rounds_outrank_the_time_budget_up_to_max_rounds():
+    budget = _config([{"name": "toy"}], rounds=3, max_rounds=6, cell_budget_s=0)
+    cells = [_pending("A")]
+    run_rounds(cells, _SlowReading(), budget.measure)  # type: ignore[arg-type]
+    assert len(cells[0].rounds) == 4  # the budget is spent, but 3 rounds must count
+    speed = speed_summary(cells[0].rounds, budget.measure, "s", fastest=100.0)
+    assert speed["rounds_counted"] == 3 and speed["comparable"] is True
+    # a machine that stays slow: more rounds up to max_rounds, then the figure is withheld
+    slow = _config([{"name": "toy"}], rounds=3, max_rounds=5, cell_budget_s=0)
+    cells = [_pending("A"), _pending("B")]
+    run_rounds(cells, _AlwaysSlow(), slow.measure)  # type: ignore[arg-type]
+    assert [len(c.rounds) for c in cells] == [5, 3]
+    speed = speed_summary(cells[0].rounds, slow.measure, "s", fastest=100.0)
+    assert speed["comparable"] is False and "0 of 5 rounds" in speed["not_comparable"]
+
+
+class _AlwaysSlow(_Recorder):
+    """Every round of cell A reads slow (the machine stayed loaded while A ran), B's fast."""
+
+    def time(self, pending, index):
+        outcome = super().time(pending, index)
+        if pending.cell == "A":
+            outcome.reference_after = {"gflops": 50.0, "seconds": 0.02, "device": "cpu"}
+        return outcome
+
+
 def test_rounds_interleave_the_cells_and_a_mismatch_fails_only_its_cell():
     cells = [_pending("A"), _pending("B"), _pending("C")]
     runner = _Recorder(bad="B")
