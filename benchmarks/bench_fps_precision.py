@@ -8,7 +8,8 @@ its untimed work quiet and loaded.
         [--json FILE]
 
 Each mode runs `run_bench.py run` on the default config (configs/default.yaml, the README's
-run), written to `--work`:
+run), written to `--work` (each run's folder, `--run-dir` included, is emptied first: a sweep
+resumes from what its folder holds, so an old folder's records would be reported, not timed):
 
 - `aa`: every cell twice (`measure.twins: true`), once as the machine is and, with `--load N`,
   again with N CPU-bound processes started when the second timed round begins (read from the
@@ -356,7 +357,10 @@ def main() -> None:
     parser.add_argument("--max-rounds", type=int, default=None, help="aa: measure.max_rounds")
     parser.add_argument("--precision", type=float, default=None, help="aa: measure.precision")
     parser.add_argument(
-        "--run-dir", type=Path, default=None, help="default: the run's folder (a new one)"
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="the run's folder, emptied first (default: WORK/default)",
     )
     args = parser.parse_args()
     provenance = start_provenance()

@@ -41,7 +41,14 @@ from tools.benchmark_blocks import (
 from tools.doc_sources import fmt, read_source
 from tools.gpu_table_block import SOURCES as GPU_TABLE_SOURCES
 from tools.gpu_table_block import gpu_table_block
-from tools.speed_blocks import COMPILE_SOURCE, PROTOCOLS_SOURCE, compile_block, fps_protocols_block
+from tools.speed_blocks import (
+    AA_TARGET_SOURCE,
+    COMPILE_SOURCE,
+    PROTOCOLS_SOURCE,
+    compile_block,
+    fps_precision_aa_block,
+    fps_protocols_block,
+)
 from vis_bench.errors import InputError
 
 #: the checkout this tooling belongs to
@@ -66,6 +73,7 @@ DOCUMENTS = (
     "docs/methods.md",
     "docs/long_videos.md",
     "docs/kernels.md",
+    "docs/fps.md",
     "benchmarks/README.md",
 )
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
@@ -98,6 +106,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
     "gpu-table": GPU_TABLE_SOURCES,
+    "fps-precision-aa": (AA_TARGET_SOURCE,),
 }
 #: blocks whose sources may not exist yet (a measurement still to be made on other hardware):
 #: the block then says so itself, and its provenance line says there is no source
@@ -518,6 +527,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,
     "gpu-table": gpu_table_block,
+    "fps-precision-aa": fps_precision_aa_block,
 }
 
 

@@ -129,3 +129,47 @@ def compile_block(root: Path) -> str:
         f"{env.get('threads')} threads.",
     ]
     return "\n".join(lines)
+
+
+AA_TARGET_SOURCE = "benchmarks/results/fps_precision_aa_target.json"
+
+
+def fps_precision_aa_block(root: Path) -> str:
+    """The quiet A/A run given the time the precision target asks for: per twin pair, the
+    difference of the two figures and the rounds each had; the machine's jitter while it ran
+    (benchmarks/results/fps_precision_aa_target.json)."""
+    report = read_source(root, AA_TARGET_SOURCE)
+    run = report["runs"]["quiet"]
+    cells = {cell["cell"]: cell for cell in run["cells"]}
+    lines = [
+        "| cell | FPS twin 1 | FPS twin 2 | difference | rounds (counted) |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, difference in run["twins_difference"].items():
+        method, _, setting = name.rpartition(" T=")
+        one, two = (cells[f"{method} twin {i} T={setting}"] for i in (1, 2))
+        rounds = " / ".join(f"{c['rounds_timed']} ({c['rounds_counted']})" for c in (one, two))
+        lines.append(
+            f"| {name} | {one['fps']:.1f} ±{100 * one['precision']:.1f}% | "
+            f"{two['fps']:.1f} ±{100 * two['precision']:.1f}% | {100 * difference:.1f} % | {rounds} |"
+        )
+    differences = list(run["twins_difference"].values())
+    within = sum(d <= 0.05 for d in differences)
+    jitter = run["machine_jitter"]
+    given = report["measure_given"]
+    lines += [
+        "",
+        f"{within} of {len(differences)} twin pairs within a twentieth (largest "
+        f"{100 * max(differences):.1f} %). Given {given['cell_budget_s']:g} s and at most "
+        f"{given['max_rounds']} rounds a cell, target {100 * given['precision']:g} %; the run took "
+        f"{run['wall_s'] / 60:.0f} minutes, load average {fmt(run['loadavg_before'][0])} -> "
+        f"{fmt(run['loadavg_after'][0])}. The machine's jitter meanwhile: the reference readings "
+        f"varied by {100 * jitter['reference_cv']:.1f} % (coefficient of variation, "
+        f"{jitter['readings']} readings; the 10th percentile at "
+        f"{jitter['reference_p10_over_median']:.2f} of the median), a cell's rounds by "
+        f"{100 * jitter['round_fps_cv_median']:.1f} % (median over cells). Source: "
+        f"`{AA_TARGET_SOURCE}`, written by `python benchmarks/bench_fps_precision.py aa --load 0 "
+        f"--cell-budget-s {given['cell_budget_s']:g} --max-rounds {given['max_rounds']} "
+        f"--precision {given['precision']:g}`.",
+    ]
+    return "\n".join(lines)
