@@ -6,9 +6,10 @@ counts when the machine's reference speed around it (the slower of its two readi
 is the median of its counted rounds with a distribution-free interval (order statistics of those
 rounds: 95 % from 6 rounds on, less, and said so, below), and the cell is timed again,
 interleaved with the others, until a 95 % interval's half-width is within `measure.precision` of
-the figure, or its rounds reach `measure.max_rounds` or their workers `measure.cell_budget_s`. A cell with fewer than `measure.rounds` counted rounds, or a
-counted round on a loaded machine, is "not comparable (loaded)": its figure and interval are
-shown, over every round, but nothing is ranked by it and no ratio is printed against it.
+the figure, or its rounds reach `measure.max_rounds` or their workers `measure.cell_budget_s`.
+A cell with fewer than `measure.rounds` counted rounds, or a counted round on a loaded machine,
+is "not comparable (loaded)": its figure and interval are shown, over every round, but nothing
+is ranked by it and no ratio is printed against it.
 """
 
 from __future__ import annotations
