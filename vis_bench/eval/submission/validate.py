@@ -26,6 +26,7 @@ from vis_bench.errors import InputError
 from vis_bench.eval.metric.params import MAX_DETS
 from vis_bench.eval.metric.result_checks import duplicate_pairs
 from vis_bench.eval.submission import validate_ovis
+from vis_bench.formats.results_file import read_results_json
 from vis_bench.formats.rle import describe_list_entry
 from vis_bench.formats.ytvis_header import parse_header
 from vis_bench.jsonio import read_json
@@ -260,7 +261,7 @@ def _duplicate_problems(data: list) -> list[Problem]:
 def _read_predictions(results_path: str | Path, problems: list[Problem]) -> list | None:
     """The parsed results list, or None after recording why there is none to check."""
     try:
-        data = read_json(results_path, "results")
+        data = read_results_json(results_path)
     except InputError as err:
         problems.append(Problem("error", "json", str(err)))
         return None
