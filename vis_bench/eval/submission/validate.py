@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
-from vis_bench.eval.metric.params import MAX_DETS
-from vis_bench.eval.metric.result_checks import duplicate_pairs
+from vis_bench.eval.metric.result_checks import cap_message, duplicate_pairs, over_cap
 from vis_bench.eval.submission import validate_ovis
 from vis_bench.formats.results_file import read_results_json
 from vis_bench.formats.rle import describe_list_entry
@@ -189,8 +188,7 @@ def validate_results(
     if data is None:
         return report
     report.n_results = len(data)
-    per_pair: Counter = Counter()
-    first_of_pair: dict[tuple[Any, Any], int] = {}
+    scored: list[tuple[int, tuple[Any, Any]]] = []
     for i, res in enumerate(data):
         if not isinstance(res, dict):
             problems.append(
@@ -208,23 +206,19 @@ def validate_results(
             problems.append(Problem(severity, code, message, _i, _vid, frame, field))
 
         if _check_prediction(res, split, ovis, add):
-            per_pair[(vid, res["category_id"])] += 1
-            first_of_pair.setdefault((vid, res["category_id"]), i)
+            scored.append((i, (vid, res["category_id"])))
     problems += _duplicate_problems(data)
-    cap = MAX_DETS[-1]
-    for (vid, cat), n in per_pair.items():
-        if n > cap:
-            problems.append(
-                Problem(
-                    "warning",
-                    "too-many",
-                    f"{n} predictions for category {cat} in this video; only "
-                    f"the {cap} best-scored count, the rest are ignored",
-                    index=first_of_pair[(vid, cat)],
-                    video_id=vid,
-                    field="category_id",
-                )
+    for (vid, cat), (n, first) in over_cap(scored).items():
+        problems.append(
+            Problem(
+                "warning",
+                "too-many",
+                cap_message(n, cat),
+                index=first,
+                video_id=vid,
+                field="category_id",
             )
+        )
     return report
 
 
