@@ -126,6 +126,10 @@ def test_a_category_the_ground_truth_uses_but_does_not_list_is_its_fault(tmp_pat
     assert "annotations[3].category_id" in err and f"field categories of {gt}" in err
     assert "fix the ground truth," in err and f"{res}:" not in err
     assert "map the model's class indices" not in err
+    assert main(["validate", "--gt", gt, res]) == 1
+    out = capsys.readouterr().out
+    assert f"category_id 7 is used by the annotations of {gt}" in out
+    assert f"add category 7 to the categories of {gt}" in out and "map the model" not in out
 
 
 def test_a_video_size_the_ground_truths_masks_disagree_with_is_its_fault(tmp_path, capsys):

@@ -73,6 +73,8 @@ class SplitInfo:
     cat_ids: set[int]
     cat_names: dict[int, str] = field(default_factory=dict)
     annotations: list | None = None  # as in the file (None: a split without annotations)
+    #: the category ids the annotations use (filled when first needed)
+    annotated_categories: set[Any] | None = None
 
 
 @dataclass
@@ -297,6 +299,15 @@ def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
                 f"category_id must be an integer, got {cat!r}",
                 field="category_id",
             )
+        elif cat not in split.cat_ids and cat in _annotated_categories(split):
+            add(
+                "error",
+                "unknown-category",
+                f"category_id {cat} is used by the annotations of {split.path} but not listed "
+                "in its categories, so the metric scores neither (the ground truth's mistake); "
+                f"add category {cat} to the categories of {split.path}",
+                field="category_id",
+            )
         elif cat not in split.cat_ids:
             add(
                 "error",
@@ -316,6 +327,17 @@ def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
         if message is not None:
             add("error", "bad-occlusion", message, field="occlusion")
     return size is not None and _is_int(cat)
+
+
+def _annotated_categories(split: SplitInfo) -> set[Any]:
+    """The category ids the split's annotations use (none for a split without annotations)."""
+    if split.annotated_categories is None:
+        split.annotated_categories = {
+            ann["category_id"]
+            for ann in split.annotations or ()
+            if isinstance(ann, dict) and _is_int(ann.get("category_id"))
+        }
+    return split.annotated_categories
 
 
 def _check_score(score: Any, add) -> None:
