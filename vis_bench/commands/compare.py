@@ -44,6 +44,15 @@ def _interval_text(diff) -> str:
     return "n/a" if ci is None else f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]"
 
 
+def _say_too_few(n_videos: int) -> None:
+    """Below the table, once: why no interval (eval/stats/bootstrap.py's rule), if none."""
+    from vis_bench.eval.stats.bootstrap import TOO_FEW_VIDEOS, no_interval_reason
+
+    reason = no_interval_reason(n_videos)
+    if reason is not None:
+        print(f"{reason}: {TOO_FEW_VIDEOS}")
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out})
     from tabulate import tabulate
@@ -51,12 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
     from vis_bench.eval.api import evaluate_loaded
     from vis_bench.eval.metric.loading import load_ground_truth, load_results
-    from vis_bench.eval.stats.bootstrap import (
-        MIN_VIDEOS,
-        TOO_FEW_VIDEOS,
-        no_interval_reason,
-        paired_difference,
-    )
+    from vis_bench.eval.stats.bootstrap import paired_difference
     from vis_bench.eval.stats.resample import RESAMPLED_STATS
     from vis_bench.eval.stats.video_matches import VideoMatches
 
@@ -107,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     print(f"({replicates} paired video resamples, seed {args.seed})")
-    if len(gt.video_ids) < MIN_VIDEOS:
-        print(f"{no_interval_reason(len(gt.video_ids))}: {TOO_FEW_VIDEOS}")
+    _say_too_few(len(gt.video_ids))
     if args.out is not None:
         payload = {
             "gt": str(args.gt),

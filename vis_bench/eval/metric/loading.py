@@ -200,8 +200,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
     occ = _OcclusionScores()
     pending = _PendingFrames(path, lists)
     first_with_id: dict[int, int] = {}
-    unlisted_categories: dict[int, int] = {}
-    unlisted_videos: dict[int, int] = {}
+    unlisted = _Unlisted()
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         vid = as_int(_require(ann, "video_id", path, where), path, where, "video_id")
@@ -218,12 +217,8 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
             )
         first_with_id[aid] = i
         if vid not in video_size or cid not in cat_names:
-            # the official evaluator never selects such annotations
-            if vid not in video_size:
-                unlisted_videos.setdefault(vid, i)
-            if cid not in cat_names:
-                unlisted_categories.setdefault(cid, i)
-            continue
+            unlisted.add(vid not in video_size, cid not in cat_names, vid, cid, i)
+            continue  # the official evaluator never selects such annotations
         iscrowd = _require(ann, "iscrowd", path, where)
         segs = _require(ann, "segmentations", path, where)
         ann_areas = _require(ann, "areas", path, where)
@@ -267,9 +262,25 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         occ_labelled=np.array(occ.labelled, dtype=bool),
         occ_problems=occ.problems,
         annotations_null=annotations_null,
-        unlisted_categories=unlisted_categories,
-        unlisted_videos=unlisted_videos,
+        **unlisted.fields(),
     )
+
+
+class _Unlisted:
+    """The ids annotations use that `videos` / `categories` do not list (GroundTruth fields)."""
+
+    def __init__(self) -> None:
+        self.videos: dict[int, int] = {}
+        self.categories: dict[int, int] = {}
+
+    def add(self, video: bool, category: bool, vid: int, cid: int, index: int) -> None:
+        if video:
+            self.videos.setdefault(vid, index)
+        if category:
+            self.categories.setdefault(cid, index)
+
+    def fields(self) -> dict[str, dict[int, int]]:
+        return {"unlisted_videos": self.videos, "unlisted_categories": self.categories}
 
 
 def _check_track_length(
