@@ -30,9 +30,11 @@ def cap_warning(gt: GroundTruth, res: Results) -> str | None:
     the first of them, how many pairs and ignored predictions in all, and how many of those would
     have matched a ground-truth track, with the fix."""
     scored = np.flatnonzero(np.isin(res.category_of, gt.cat_ids))
-    pairs = np.stack([res.video_of[scored], res.category_of[scored]], axis=1)
-    if not len(pairs) or np.unique(pairs, axis=0, return_counts=True)[1].max() <= MAX_DETS[-1]:
-        return None  # the common case, counted without a Python loop
+    # the common case counted without a Python loop: one key per (video, category) pair
+    cats = np.searchsorted(gt.cat_ids, res.category_of[scored])
+    pair = np.searchsorted(gt.video_ids, res.video_of[scored]) * len(gt.cat_ids) + cats
+    if not len(pair) or np.unique(pair, return_counts=True)[1].max() <= MAX_DETS[-1]:
+        return None
     keys = zip(res.video_of[scored].tolist(), res.category_of[scored].tolist(), strict=True)
     capped = over_cap(list(zip(scored.tolist(), keys, strict=True)))
     if not capped:
