@@ -29,10 +29,14 @@ def cap_warning(gt: GroundTruth, res: Results) -> str | None:
     """One line for the pairs over the cap (None when there are none): validate's message for
     the first of them, how many pairs and ignored predictions in all, and how many of those would
     have matched a ground-truth track, with the fix."""
-    scored = np.flatnonzero(np.isin(res.category_of, gt.cat_ids))
-    # the common case counted without a Python loop: one key per (video, category) pair
-    cats = np.searchsorted(gt.cat_ids, res.category_of[scored])
-    pair = np.searchsorted(gt.video_ids, res.video_of[scored]) * len(gt.cat_ids) + cats
+    cat_ids = np.asarray(gt.cat_ids, dtype=np.int64)
+    if len(res) <= MAX_DETS[-1] or not len(cat_ids):
+        return None
+    # the common case counted without a Python loop: one key per (video, category) pair of a
+    # category the ground truth lists (the others are never scored)
+    cats = np.minimum(np.searchsorted(cat_ids, res.category_of), len(cat_ids) - 1)
+    scored = np.flatnonzero(cat_ids[cats] == res.category_of)
+    pair = res.video_of[scored] * len(cat_ids) + cats[scored]
     if not len(pair) or np.unique(pair, return_counts=True)[1].max() <= MAX_DETS[-1]:
         return None
     keys = zip(res.video_of[scored].tolist(), res.category_of[scored].tolist(), strict=True)
