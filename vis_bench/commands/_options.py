@@ -40,18 +40,24 @@ def report_dropped(named: list[tuple[str, object]], allow: bool) -> int:
     DROPPED_EXIT when something was dropped and `allow` is False, else 0."""
     import sys
 
-    found = False
+    at_fault: set[str] = set()
+    level = "warning" if allow else "error"
     for name, result in named:
         dropped = getattr(result, "dropped", None)
         if dropped is None or not dropped.any:
             continue
-        found = True
-        for line in dropped.messages():
-            print(f"{'warning' if allow else 'error'}: {name}: {line}", file=sys.stderr)
-    if found and not allow:
+        # each line names the file at fault: the results, or the ground truth they reveal
+        for line in dropped.results_messages():
+            at_fault.add("the results")
+            print(f"{level}: {name}: {line}", file=sys.stderr)
+        for line in dropped.ground_truth_messages():
+            at_fault.add("the ground truth")
+            print(f"{level}: {dropped.gt_path}: {line}", file=sys.stderr)
+    if at_fault and not allow:
         print(
             "error: the numbers above leave those predictions out, as the official evaluator "
-            "does; fix the results, or pass --allow-dropped if that is intended",
+            f"does; fix {' and '.join(sorted(at_fault, reverse=True))}, or pass "
+            "--allow-dropped if that is intended",
             file=sys.stderr,
         )
         return DROPPED_EXIT

@@ -77,7 +77,7 @@ def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`AP_ci`, `AP50_ci`, `AP75_ci`, `AR10_ci` and a `bootstrap` note; prints the intervals."""
     from tabulate import tabulate
 
-    from vis_bench.eval.stats.bootstrap import bootstrap
+    from vis_bench.eval.stats.bootstrap import TOO_FEW_VIDEOS, bootstrap
     from vis_bench.eval.stats.video_matches import VideoMatches
 
     boot = bootstrap(
@@ -87,7 +87,7 @@ def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
         confidence=args.confidence,
     )
     entries: dict[str, Any] = boot.stats_entries()
-    rows = [[name[:-3], _interval(ci)] for name, ci in entries.items()]
+    rows = [[name[:-3], boot.reason or _interval(ci)] for name, ci in entries.items()]
     print()
     level = f"{100 * args.confidence:g}%"
     head = [
@@ -95,6 +95,8 @@ def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
         f"{level} interval (%), {args.bootstrap} video resamples, seed {args.seed}",
     ]
     print(tabulate(rows, headers=head, tablefmt="github"))
+    if boot.reason is not None:
+        print(f"{boot.reason}: {TOO_FEW_VIDEOS}")
     entries["bootstrap"] = {
         "replicates": args.bootstrap,
         "seed": args.seed,
@@ -102,6 +104,8 @@ def bootstrap_entries(result: Any, args: argparse.Namespace) -> dict[str, Any]:
         "unit": "video",
         "method": "percentile",
     }
+    if boot.reason is not None:
+        entries["bootstrap"]["no_interval"] = boot.reason
     return entries
 
 

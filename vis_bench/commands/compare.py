@@ -36,6 +36,23 @@ def _pct(value: float) -> str:
     return "n/a" if value < 0 else f"{100 * value:.2f}"
 
 
+def _interval_text(diff) -> str:
+    """The difference's interval, or why there is none (too few videos: eval/stats/bootstrap)."""
+    ci = diff.interval
+    if diff.reason is not None:
+        return diff.reason
+    return "n/a" if ci is None else f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]"
+
+
+def _say_too_few(n_videos: int) -> None:
+    """Below the table, once: why no interval (eval/stats/bootstrap.py's rule), if none."""
+    from vis_bench.eval.stats.bootstrap import TOO_FEW_VIDEOS, no_interval_reason
+
+    reason = no_interval_reason(n_videos)
+    if reason is not None:
+        print(f"{reason}: {TOO_FEW_VIDEOS}")
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out})
     from tabulate import tabulate
@@ -69,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
                 _pct(diff.a),
                 _pct(diff.b),
                 f"{100 * diff.difference:+.2f}",
-                "n/a" if ci is None else f"[{100 * ci[0]:+.2f}, {100 * ci[1]:+.2f}]",
-                "yes" if diff.excludes_zero else "no",
-                f"{diff.p_value:.3f}",
+                _interval_text(diff),
+                "n/a" if diff.reason else "yes" if diff.excludes_zero else "no",
+                "n/a" if diff.reason else f"{diff.p_value:.3f}",
             ]
         )
         out[metric] = {
@@ -82,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
             "excludes_zero": diff.excludes_zero,
             "p_value": None if diff.p_value != diff.p_value else diff.p_value,
         }
+        if diff.reason is not None:
+            out[metric]["no_interval"] = diff.reason
     level = f"{100 * args.confidence:g}%"
     print(f"A = {args.a}\nB = {args.b}\n{gt.path}: {len(gt.video_ids)} videos")
     print(
@@ -92,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     print(f"({replicates} paired video resamples, seed {args.seed})")
+    _say_too_few(len(gt.video_ids))
     if args.out is not None:
         payload = {
             "gt": str(args.gt),

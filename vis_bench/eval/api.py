@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vis_bench.eval.input_loading import InputLoading
+from vis_bench.eval.metric.capped import cap_warning
 from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
 from vis_bench.eval.metric.iou import PairTable, compute_pairs
 from vis_bench.eval.metric.loading import (
@@ -64,7 +65,8 @@ class EvalResult:
     #: those (video, category) pairs with zero union
     zero_union: list[tuple[int, int]] = field(default_factory=list)
     #: what the official evaluators score without a word but a user should know (exact
-    #: duplicate predictions, scores outside [0, 1]: eval/metric/result_checks.py)
+    #: duplicate predictions, scores outside [0, 1], predictions over the 100 cap:
+    #: eval/metric/result_checks.py, capped.py)
     notices: list[str] = field(default_factory=list)
     metric: str = "ytvis"  # "ytvis" or "ovis"
     occlusion: OcclusionBreakdown | None = field(default=None, repr=False)
@@ -143,6 +145,7 @@ def evaluate_loaded(
         for line in (
             duplicate_warning(duplicate_pairs(_predictions(res), _counts_reader(res)), len(res)),
             score_range_warning(res.score),
+            cap_warning(gt, res),
         )
         if line is not None
     ]

@@ -7,8 +7,11 @@ they read it here, with one of two views:
 * strict (training): every field typed exactly, sizes and lengths positive, `length` equal to
   the number of `file_names`, ids unique; errors name the JSON path (`videos[3].length`);
 * compatible (evaluation): what the official evaluators accept, so numbers stay theirs: ids and
-  sizes may be integral floats (7.0), duplicate ids overwrite, `length` falls back to the number
-  of `file_names` (else None); errors name the entry and the field (`id`).
+  sizes may be integral floats (7.0), `length` falls back to the number of `file_names` (else
+  None); errors name the entry and the field (`id`). A file that contradicts itself is refused
+  all the same, naming the JSON path (`videos[3].length`): a `length` other than the number of
+  `file_names`, a video id listed twice (the official code keeps the last entry). Every later
+  check would otherwise blame the results file for the header's mistake.
 
 Either way an InputError names the file, the field and the fix.
 """
@@ -90,7 +93,7 @@ def parse_header(data: Any, path: str, *, strict: bool, what: str = "annotation 
             if strict and key not in data:
                 message = "required top-level field is missing"
             raise InputError(message, path=path, field=key)
-    reader = StrictReader(path) if strict else _Compatible(path)
+    reader = StrictReader(path) if strict else _Compatible(path, what)
     videos = reader.videos(data["videos"])
     categories = reader.categories(data["categories"])
     info = data.get("info")
@@ -176,18 +179,39 @@ class StrictReader:
 
 
 class _Compatible:
-    """The evaluation view: what the official evaluators accept, nothing more is checked."""
+    """The evaluation view: what the official evaluators accept, and a header that does not
+    contradict itself (module docstring)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, what: str) -> None:
         self.path = path
+        self.what = what
 
     def videos(self, items: list[Any]) -> tuple[VideoHeader, ...]:
         out = []
+        first: dict[int, int] = {}
         for i, video in enumerate(items):
             field = _entry_reader(video, self.path, f"videos[{i}]")
             vid, height, width = field("id"), field("height"), field("width")
+            if vid in first:
+                raise InputError(
+                    f"video id {vid} is listed twice in the {self.what} (videos[{first[vid]}] "
+                    "and here), and the evaluator would keep only the last entry; give each "
+                    "video its own id, or remove the repeated entry",
+                    path=self.path,
+                    field=f"videos[{i}].id",
+                )
+            first[vid] = i
             names = video.get("file_names")
             length = video.get("length")
+            if isinstance(length, (int, float)) and isinstance(names, list):
+                if length != len(names):
+                    raise InputError(
+                        f"the {self.what}'s video {vid} has length {length!r} but file_names "
+                        f"lists {len(names)} frames; make `length` equal the number of "
+                        f"file_names ({len(names)}), or list every frame",
+                        path=self.path,
+                        field=f"videos[{i}].length",
+                    )
             if length is None and isinstance(names, list):
                 length = len(names)
             length = int(length) if isinstance(length, (int, float)) else None

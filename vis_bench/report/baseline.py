@@ -33,7 +33,11 @@ from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
 from vis_bench.eval.metric.params import STAT_NAMES
-from vis_bench.eval.stats.bootstrap import DEFAULT_REPLICATES, paired_intervals
+from vis_bench.eval.stats.bootstrap import (
+    DEFAULT_REPLICATES,
+    no_interval_reason,
+    paired_intervals,
+)
 from vis_bench.eval.stats.resample import RESAMPLED_STATS
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.checkpoints import resolve_checkpoint
@@ -297,6 +301,9 @@ def _cell_gates(
             f"{label}: scored on other videos or GT tracks than the baseline, so it cannot be "
             f"paired; fixed tolerance {tolerance.fixed} points used"
         )
+    too_few = no_interval_reason(after.n_videos)
+    if too_few is not None:
+        return fixed, f"{label}: {too_few}, so the fixed tolerance {tolerance.fixed} points is used"
     intervals = paired_intervals(
         after, before, AUTO_GATED, replicates=tolerance.replicates, seed=tolerance.seed
     )

@@ -8,7 +8,8 @@ are re-scored on the same resampled videos in every replicate, and the differenc
 (same videos, B and seed), so their stored replicate values (`bootstrap.values_path`) are
 subtracted directly, which is what `paired_difference` computes, without re-accumulating. The
 files come read from the report's `RecordSet`. Cells that cannot be paired (intervals switched
-off, the matching file gone, different datasets or ground truth) get the reason instead of a mark.
+off, the matching file gone, different datasets or ground truth, fewer videos than a bootstrap
+needs) get the reason instead of a mark, and a cell of too few videos says so beside its value.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from vis_bench.eval.stats.bootstrap import (
     DEFAULT_CONFIDENCE,
+    no_interval_reason,
     paired_difference,
     percentile_interval,
 )
@@ -52,9 +54,19 @@ def with_interval(value: float, record: CellRecord, metric: str, digits: int) ->
     text = f"{value:.{digits}f}"
     interval = interval_points(record, metric)
     if interval is None:
-        return text
+        why = missing_interval(record)
+        return text if why is None else f"{text} ({why})"
     low, high = interval
     return f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def missing_interval(record: CellRecord) -> str | None:
+    """Why a cell whose metrics were bootstrapped has no interval (`1 video: no interval`:
+    eval/stats/bootstrap.py's rule), or None."""
+    boot = record.bootstrap
+    if boot is None or not boot.replicates or record.num_videos is None:
+        return None
+    return no_interval_reason(int(record.num_videos))
 
 
 @dataclass
@@ -113,6 +125,9 @@ class PairedComparer:
                 return Pairing(reason=found.reason)
         if not loaded[0].same_ground_truth(loaded[1]):
             return Pairing(reason="scored on different ground truth (videos or tracks differ)")
+        too_few = no_interval_reason(loaded[0].n_videos)
+        if too_few is not None:
+            return Pairing(reason=too_few)
         value_a, value_b = float(a.metric(metric) or 0.0), float(b.metric(metric) or 0.0)
         stored = self._shared_draws(a, b, metric)
         if stored is not None:

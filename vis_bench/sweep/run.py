@@ -25,6 +25,7 @@ from vis_bench.config import BenchConfig
 from vis_bench.config_paths import from_command_line, is_shipped_config
 from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames, single_process
 from vis_bench.errors import InputError
+from vis_bench.eval.stats.bootstrap import no_interval_reason
 from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
 from vis_bench.records import CellRecord
@@ -476,6 +477,9 @@ def summary_line(line: dict[str, Any], timing: str | None = None) -> str:
     if ap is not None:
         ci = record.interval("AP")
         spread = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""  # often skewed
+        if not ci and record.bootstrap is not None and record.bootstrap.replicates:
+            too_few = no_interval_reason(record.num_videos or 0)
+            spread = f" ({too_few})" if too_few else ""
         parts.append(f"AP {100 * ap:.1f}{spread}")
     if record.metric_dropped:
         dropped = record.metric_dropped

@@ -17,7 +17,7 @@ import numpy as np
 from vis_bench.atomic import atomic_file
 from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
 
-CACHE_VERSION = 2  # 2: OVIS occlusion scores
+CACHE_VERSION = 3  # 2: OVIS occlusion scores; 3: unlisted ids, a self-contradicting GT refused
 
 
 def cache_file(gt_path: str | Path, cache_dir: str | Path) -> Path:
@@ -42,6 +42,8 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "cat_names": [[c, gt.cat_names[c]] for c in gt.cat_ids],
         "occ_problems": [[track, message] for track, message in gt.occ_problems],
         "annotations_null": gt.annotations_null,
+        "unlisted_categories": sorted(gt.unlisted_categories.items()),
+        "unlisted_videos": sorted(gt.unlisted_videos.items()),
     }
     return {
         "meta": np.array(json.dumps(meta)),
@@ -97,6 +99,8 @@ def _from_arrays(z) -> GroundTruth:
         occ_labelled=z["occ_labelled"],
         occ_problems=[(int(track), str(message)) for track, message in meta["occ_problems"]],
         annotations_null=bool(meta["annotations_null"]),
+        unlisted_categories={int(c): int(i) for c, i in meta["unlisted_categories"]},
+        unlisted_videos={int(v): int(i) for v, i in meta["unlisted_videos"]},
     )
 
 

@@ -64,6 +64,11 @@ class GroundTruth:
     #: the GT masks the reader parsed from count lists, already as the metric decodes them
     #: (None when read otherwise, e.g. from the GT cache)
     listed: ListedMasks | None = field(default=None, repr=False)
+    #: ids that annotations use but `categories` / `videos` do not list (never scored, as by
+    #: the official evaluator) -> the first such annotation's index; they let a check that
+    #: meets them in the results blame the ground truth, not the results
+    unlisted_categories: dict[int, int] = field(default_factory=dict)
+    unlisted_videos: dict[int, int] = field(default_factory=dict)
 
     @property
     def has_occlusion_labels(self) -> bool:
@@ -195,6 +200,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
     occ = _OcclusionScores()
     pending = _PendingFrames(path, lists)
     first_with_id: dict[int, int] = {}
+    unlisted = _Unlisted()
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         vid = as_int(_require(ann, "video_id", path, where), path, where, "video_id")
@@ -203,13 +209,15 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         if aid in first_with_id:
             # The official index keeps one annotation per id, so duplicates silently alias.
             raise InputError(
-                f"{where} repeats annotation id {aid} of annotations[{first_with_id[aid]}]; "
-                "annotation ids must be unique",
+                f"{where} repeats annotation id {aid} of annotations[{first_with_id[aid]}] "
+                "in the ground truth, and the evaluator would keep only one of them; annotation "
+                "ids must be unique: give this track its own id",
                 path=path,
-                field="id",
+                field=f"{where}.id",
             )
         first_with_id[aid] = i
         if vid not in video_size or cid not in cat_names:
+            unlisted.add(vid not in video_size, cid not in cat_names, vid, cid, i)
             continue  # the official evaluator never selects such annotations
         iscrowd = _require(ann, "iscrowd", path, where)
         segs = _require(ann, "segmentations", path, where)
@@ -220,6 +228,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
             )
         if not isinstance(ann_areas, list):
             raise InputError(f"{where}: areas must be a list", path=path, field="areas")
+        _check_track_length(segs, video_length[vid], path, where, aid, vid)
         frames.append(pending.track(len(frames), segs, video_size[vid], where))
         try:
             areas.append(_mean_of_truthy(ann_areas))
@@ -253,7 +262,40 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         occ_labelled=np.array(occ.labelled, dtype=bool),
         occ_problems=occ.problems,
         annotations_null=annotations_null,
+        **unlisted.fields(),
     )
+
+
+class _Unlisted:
+    """The ids annotations use that `videos` / `categories` do not list (GroundTruth fields)."""
+
+    def __init__(self) -> None:
+        self.videos: dict[int, int] = {}
+        self.categories: dict[int, int] = {}
+
+    def add(self, video: bool, category: bool, vid: int, cid: int, index: int) -> None:
+        if video:
+            self.videos.setdefault(vid, index)
+        if category:
+            self.categories.setdefault(cid, index)
+
+    def fields(self) -> dict[str, dict[int, int]]:
+        return {"unlisted_videos": self.videos, "unlisted_categories": self.categories}
+
+
+def _check_track_length(
+    segs: list, length: int | None, path: str, where: str, aid: int, vid: int
+) -> None:
+    """A GT track gives one entry per frame of its video: with more or fewer, the metric would
+    compare it over other frames than the results', and blame the results for the difference."""
+    if length is not None and len(segs) != length:
+        raise InputError(
+            f"{where} (id {aid}) has {len(segs)} segmentations entries, but its video "
+            f"{vid} has {length} frames (`length` / file_names in `videos`); give one entry "
+            "per frame of the video, null where the object is absent",
+            path=path,
+            field=f"{where}.segmentations",
+        )
 
 
 class _OcclusionScores:
@@ -525,6 +567,20 @@ def results_from_list(
     return _results(data, gt, path, None)
 
 
+def _unlisted_video(gt: GroundTruth, vid: int, path: str, where: str) -> None:
+    """A results video the GT's annotations use but its `videos` does not list: the ground
+    truth's mistake, named as such."""
+    first = gt.unlisted_videos.get(vid)
+    if first is not None:
+        raise InputError(
+            f"annotations[{first}] has video_id {vid}, which the ground truth's `videos` does "
+            f"not list, and the results ({path}, {where}) predict it; add video {vid} to "
+            "`videos` (id, height, width, length, file_names) or remove its annotations",
+            path=gt.path,
+            field=f"annotations[{first}].video_id",
+        )
+
+
 class _NotLocated(Exception):
     """A located results text whose cuts are not exactly its plain frames."""
 
@@ -546,6 +602,7 @@ def _results(data: Any, gt: GroundTruth, path: str, strings: ResultStrings | Non
         where = f"result {i}"
         vid = as_int(_require(res, "video_id", path, where), path, where, "video_id")
         if vid not in known_videos:
+            _unlisted_video(gt, vid, path, where)
             raise InputError(
                 f"{where} has video_id {vid}, which is not a video of the ground truth "
                 f"{gt.path}; use the video ids of the matching split",

@@ -1,11 +1,14 @@
 """What a results file does that the official evaluators score without a word, but that changes
-the numbers: exact duplicate predictions, and scores that are not probabilities.
+the numbers: exact duplicate predictions, scores that are not probabilities, and more predictions
+for a (video, category) than the 100 the metric keeps.
 
 A results list written twice over (every prediction duplicated) scores as the official evaluator
 scores it, much lower (each copy beyond the first is a false positive), and nothing says why. A
 score outside [0, 1] is ranked as given, but is rarely meant. These checks only warn: the numbers
 stay the official ones. `validate` runs the duplicate check on the file as written, `eval` on the
-loaded results (both through `duplicate_pairs`).
+loaded results (both through `duplicate_pairs`); likewise both count the predictions over the
+cap with `over_cap` and say so with `cap_message` (`eval` adds whether the ignored ones would
+have matched a ground-truth track: metric/capped.py).
 
 Finding duplicates costs one pass over the predictions: a prediction's video, category, frame
 count and first mask are its key, and only predictions sharing a key are compared in full.
@@ -17,6 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from vis_bench.eval.metric.params import MAX_DETS
 
 #: how many examples a warning names
 _NAMED = 5
@@ -95,4 +100,24 @@ def score_range_warning(scores: np.ndarray) -> str | None:
         f"{finite.min():g} to {finite.max():g}); they are ranked as given, as the official "
         "evaluator does, but a score is meant as a confidence in [0, 1]: check the model's "
         "output (a logit instead of a probability?)"
+    )
+
+
+def over_cap(keys: Sequence[tuple[int, Any]]) -> dict[Any, tuple[int, int]]:
+    """(video id, category id) -> (how many predictions, the first one's index), for each pair
+    with more predictions than the metric keeps (`keys`: (index, (video, category)) of each
+    prediction the metric would score)."""
+    counts: dict[Any, list[int]] = {}
+    for index, key in keys:
+        entry = counts.setdefault(key, [0, index])
+        entry[0] += 1
+    return {key: (n, first) for key, (n, first) in counts.items() if n > MAX_DETS[-1]}
+
+
+def cap_message(n: int, category: Any) -> str:
+    """What the cap does to one (video, category) pair with `n` predictions."""
+    cap = MAX_DETS[-1]
+    return (
+        f"{n} predictions for category {category} in this video; only the {cap} best-scored "
+        "count, the rest are ignored"
     )

@@ -36,8 +36,8 @@ import orjson
 
 from vis_bench.eval.rle import bulk_rle, text_cuts
 from vis_bench.eval.rle.count_lists import MARKER
-from vis_bench.formats.results_file import results_list
-from vis_bench.jsonio import parse_json, read_mapped
+from vis_bench.formats.results_file import results_list, results_text
+from vis_bench.jsonio import parse_json
 
 _MARKER_ESCAPE = b"\\u0000"
 
@@ -140,7 +140,7 @@ def read_located(
     """A results file parsed for the metric: located strings where possible, else the ordinary
     parse (`formats.results_file.read_results`, its errors included) and None. `made`: the
     file read and cut before (text_cuts.cut_results, eval/input_loading.py)."""
-    raw = read_mapped(path, "results") if made is None else made.raw
+    raw = results_text(path) if made is None else made.raw
     fast = located_results(raw, made) if bulk_rle.available() else None
     if fast is not None:
         fast[1].scan(fast[0])

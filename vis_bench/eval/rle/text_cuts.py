@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vis_bench.formats.results_file import results_text
 from vis_bench.jsonio import read_mapped
 
 try:
@@ -61,6 +62,7 @@ def cut_ground_truth(path: str | Path) -> CutText:
 
 
 def cut_results(path: str | Path) -> CutText:
-    """A results file mapped and its mask strings cut (errors as read_mapped's)."""
-    raw = read_mapped(path, "results")
+    """A results file mapped (or a submission zip's JSON, read) and its mask strings cut
+    (errors as results_text's)."""
+    raw = results_text(path)
     return CutText(raw, result_strings_cut(raw))

@@ -6,6 +6,11 @@ rules (`resample.WeightedAccumulator`: re-accumulation only, no rematching). Per
 intervals; replicates whose statistic is undefined (no GT left in any category) are skipped.
 Point estimates always come from the ordinary evaluation, never from the replicates.
 
+Fewer than `MIN_VIDEOS` videos give no interval at all (`no_interval_reason`): one video drawn
+with replacement is always itself, so every replicate would repeat the point estimate and the
+"95 %" interval would have zero width. Every interval made here follows that rule, and says why
+(`reason`), so the printers (eval, compare, the report's tables and marks, regress) say it too.
+
 Paired comparison: both methods are scored on the *same* resampled videos in every replicate, so
 the interval of the difference reflects how consistently one beats the other video by video, not
 the (much larger) spread of either score alone.
@@ -23,6 +28,24 @@ from vis_bench.eval.stats.video_matches import VideoMatches
 
 DEFAULT_REPLICATES = 1000
 DEFAULT_CONFIDENCE = 0.95
+#: the fewest videos a bootstrap over videos gives an interval from (one is always redrawn as
+#: itself: a zero-width interval)
+MIN_VIDEOS = 2
+
+
+#: why, said once beside the tables that show `no_interval_reason` in their cells
+TOO_FEW_VIDEOS = (
+    f"a bootstrap over videos needs at least {MIN_VIDEOS} videos: one video resampled is always "
+    "itself, so every replicate repeats the point estimate and its interval has zero width"
+)
+
+
+def no_interval_reason(n_videos: int) -> str | None:
+    """Why a bootstrap over `n_videos` videos gives no interval (`1 video: no interval`), or
+    None when it gives one (TOO_FEW_VIDEOS says why at length)."""
+    if n_videos >= MIN_VIDEOS:
+        return None
+    return f"{n_videos} video{'' if n_videos == 1 else 's'}: no interval"
 
 
 def resample_weights(n_videos: int, replicates: int, seed: int) -> np.ndarray:
@@ -56,6 +79,8 @@ class BootstrapResult:
     confidence: float
     values: dict[str, np.ndarray] = field(repr=False)
     intervals: dict[str, tuple[float, float] | None]
+    #: why there are no intervals (too few videos: `no_interval_reason`); None when there are
+    reason: str | None = None
 
     def stats_entries(self) -> dict[str, list[float] | None]:
         """`{"AP_ci": [low, high], ...}` for a stats file."""
@@ -75,7 +100,13 @@ def bootstrap(
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> BootstrapResult:
-    """Percentile intervals of AP, AP50, AP75 and AR10 over videos resampled with replacement."""
+    """Percentile intervals of AP, AP50, AP75 and AR10 over videos resampled with replacement
+    (none, with the reason, below MIN_VIDEOS videos: every replicate value is then NaN)."""
+    reason = no_interval_reason(matches.n_videos)
+    if reason is not None:
+        values = {name: np.full(replicates, np.nan) for name in RESAMPLED_STATS}
+        intervals = dict.fromkeys(RESAMPLED_STATS)
+        return BootstrapResult(replicates, seed, confidence, values, intervals, reason)
     weights = resample_weights(matches.n_videos, replicates, seed)
     values = WeightedAccumulator(matches).stats_many(weights)
     values = {name: _defined(values[name]) for name in RESAMPLED_STATS}
@@ -98,6 +129,8 @@ class PairedDifference:
     #: share of replicates where the difference has the other sign than the point estimate (x2)
     p_value: float
     values: np.ndarray = field(repr=False)
+    #: why there is no interval (too few videos: `no_interval_reason`); None when there is one
+    reason: str | None = None
 
     @property
     def excludes_zero(self) -> bool:
@@ -133,6 +166,7 @@ def paired_difference(
     Raises InputError unless both were scored on the same GT (videos, categories, GT tracks).
     """
     diffs = _paired_values(a, b, (metric,), replicates, seed)[metric]
+    reason = no_interval_reason(a.n_videos)
     return PairedDifference(
         metric=metric,
         a=point_a,
@@ -144,6 +178,7 @@ def paired_difference(
         confidence=confidence,
         p_value=_two_sided_p(diffs),
         values=diffs,
+        reason=reason,
     )
 
 
@@ -159,6 +194,8 @@ def _paired_values(
             "the two results files were not scored on the same ground truth (videos, categories "
             "or GT tracks differ): a paired comparison needs the same videos"
         )
+    if no_interval_reason(a.n_videos) is not None:
+        return {metric: np.full(replicates, np.nan) for metric in metrics}
     weights = resample_weights(a.n_videos, replicates, seed)
     acc_a, acc_b = WeightedAccumulator(a), WeightedAccumulator(b)
     diffs = {metric: np.empty(replicates) for metric in metrics}

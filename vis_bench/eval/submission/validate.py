@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
-from vis_bench.eval.metric.params import MAX_DETS
-from vis_bench.eval.metric.result_checks import duplicate_pairs
+from vis_bench.eval.metric.result_checks import cap_message, duplicate_pairs, over_cap
 from vis_bench.eval.submission import validate_ovis
+from vis_bench.formats.results_file import read_results_json
 from vis_bench.formats.rle import describe_list_entry
 from vis_bench.formats.ytvis_header import parse_header
 from vis_bench.jsonio import read_json
@@ -73,6 +73,8 @@ class SplitInfo:
     cat_ids: set[int]
     cat_names: dict[int, str] = field(default_factory=dict)
     annotations: list | None = None  # as in the file (None: a split without annotations)
+    #: the category ids the annotations use (filled when first needed)
+    annotated_categories: set[Any] | None = None
 
 
 @dataclass
@@ -188,8 +190,7 @@ def validate_results(
     if data is None:
         return report
     report.n_results = len(data)
-    per_pair: Counter = Counter()
-    first_of_pair: dict[tuple[Any, Any], int] = {}
+    scored: list[tuple[int, tuple[Any, Any]]] = []
     for i, res in enumerate(data):
         if not isinstance(res, dict):
             problems.append(
@@ -207,23 +208,19 @@ def validate_results(
             problems.append(Problem(severity, code, message, _i, _vid, frame, field))
 
         if _check_prediction(res, split, ovis, add):
-            per_pair[(vid, res["category_id"])] += 1
-            first_of_pair.setdefault((vid, res["category_id"]), i)
+            scored.append((i, (vid, res["category_id"])))
     problems += _duplicate_problems(data)
-    cap = MAX_DETS[-1]
-    for (vid, cat), n in per_pair.items():
-        if n > cap:
-            problems.append(
-                Problem(
-                    "warning",
-                    "too-many",
-                    f"{n} predictions for category {cat} in this video; only "
-                    f"the {cap} best-scored count, the rest are ignored",
-                    index=first_of_pair[(vid, cat)],
-                    video_id=vid,
-                    field="category_id",
-                )
+    for (vid, cat), (n, first) in over_cap(scored).items():
+        problems.append(
+            Problem(
+                "warning",
+                "too-many",
+                cap_message(n, cat),
+                index=first,
+                video_id=vid,
+                field="category_id",
             )
+        )
     return report
 
 
@@ -260,7 +257,7 @@ def _duplicate_problems(data: list) -> list[Problem]:
 def _read_predictions(results_path: str | Path, problems: list[Problem]) -> list | None:
     """The parsed results list, or None after recording why there is none to check."""
     try:
-        data = read_json(results_path, "results")
+        data = read_results_json(results_path)
     except InputError as err:
         problems.append(Problem("error", "json", str(err)))
         return None
@@ -302,6 +299,15 @@ def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
                 f"category_id must be an integer, got {cat!r}",
                 field="category_id",
             )
+        elif cat not in split.cat_ids and cat in _annotated_categories(split):
+            add(
+                "error",
+                "unknown-category",
+                f"category_id {cat} is used by the annotations of {split.path} but not listed "
+                "in its categories, so the metric scores neither (the ground truth's mistake); "
+                f"add category {cat} to the categories of {split.path}",
+                field="category_id",
+            )
         elif cat not in split.cat_ids:
             add(
                 "error",
@@ -321,6 +327,17 @@ def _check_prediction(res: dict, split: SplitInfo, ovis: bool, add) -> bool:
         if message is not None:
             add("error", "bad-occlusion", message, field="occlusion")
     return size is not None and _is_int(cat)
+
+
+def _annotated_categories(split: SplitInfo) -> set[Any]:
+    """The category ids the split's annotations use (none for a split without annotations)."""
+    if split.annotated_categories is None:
+        split.annotated_categories = {
+            ann["category_id"]
+            for ann in split.annotations or ()
+            if isinstance(ann, dict) and _is_int(ann.get("category_id"))
+        }
+    return split.annotated_categories
 
 
 def _check_score(score: Any, add) -> None:
