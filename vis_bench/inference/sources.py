@@ -10,6 +10,7 @@ import numpy as np
 
 from vis_bench.config import DatasetConfig
 from vis_bench.data.dataset import VideoDataset, load_dataset
+from vis_bench.data.frames_digest import FramesManifest, frames_manifest
 from vis_bench.errors import InputError
 from vis_bench.hashing import file_sha256
 
@@ -18,8 +19,9 @@ from vis_bench.hashing import file_sha256
 class DatasetSource:
     """A dataset as the runner sees it, plus where its ground truth is (None: no GT).
 
-    `identity` says which data this is (kind, file or generator, how many videos): runs, records
-    and reports keep it, so numbers of different datasets are never mixed or ranked together.
+    `identity` says which data this is (kind, file or generator, how many videos; after
+    `pin_frames`, the frames' digest): runs, records and reports keep it, so numbers of different
+    datasets are never mixed or ranked together.
     """
 
     dataset: VideoDataset
@@ -43,6 +45,17 @@ class DatasetSource:
 
     def videos(self) -> list[Any]:
         return first_videos(self.dataset.videos, self.config.max_videos)
+
+    def pin_frames(self) -> FramesManifest | None:
+        """The manifest of the frames this run reads (data/frames_digest.py), its summary added
+        to the identity as `frames`. Only a run folder's owner calls it (a worker opening the
+        dataset for one cell does not pay for it); not part of `dataset_id`, so the cell keys
+        of folders written before frames were pinned stay the same."""
+        if self.dataset.frame_root is None:
+            return None
+        manifest = frames_manifest(self.dataset.frame_root, self.videos(), self.config.cache_dir)
+        self.identity["frames"] = manifest.summary()
+        return manifest
 
     @property
     def scored_video_ids(self) -> list[int] | None:
@@ -240,4 +253,13 @@ def _videos_words(identity: dict[str, Any]) -> str:
 def identity_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     """The fields in which two dataset identities differ, e.g. "videos 24 -> 3"."""
     keys = sorted(set(old) | set(new))
-    return ", ".join(f"{k} {old.get(k)} -> {new.get(k)}" for k in keys if old.get(k) != new.get(k))
+    return ", ".join(
+        f"{k} {_short(old.get(k))} -> {_short(new.get(k))}"
+        for k in keys
+        if old.get(k) != new.get(k)
+    )
+
+
+def _short(value: Any) -> Any:
+    """A field as a difference names it: the frames by their digest."""
+    return value.get("digest") if isinstance(value, dict) and "digest" in value else value
