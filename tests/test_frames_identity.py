@@ -210,3 +210,19 @@ def test_a_frames_folder_that_cannot_be_written_keeps_its_cache_in_the_project_c
     hashed = []
     monkeypatch.setattr(frames_digest, "_content_digest", lambda p: hashed.append(p))
     assert _sweep(synth, tmp_path / "run") == [] and hashed == []  # read back from there
+
+
+def test_show_and_a_cell_made_again_refuse_frames_changed_since_the_run(synth, tmp_path, capsys):
+    """Pictures of a run draw its predictions on its frames, and a cell whose predictions were
+    not kept is run again on them: on other frames either would show another run's data."""
+    from vis_bench.records import CellRecord
+    from vis_bench.sweep.regenerate import regenerate_predictions
+
+    (line,) = _sweep(synth, tmp_path / "run")
+    video, files = _frames(synth)
+    _same_size_other_bytes(files[0])
+    show = ["show", "--run", str(tmp_path / "run"), "--video", str(video)]
+    assert main([*show, "--out", str(tmp_path / "a.gif")]) == 2
+    assert "changed since the run (frames digest" in capsys.readouterr().err
+    with pytest.raises(InputError, match="other frames than its config now opens"):
+        regenerate_predictions(CellRecord.from_json(line), str(tmp_path / "run" / "records.jsonl"))

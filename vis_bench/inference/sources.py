@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,23 @@ class DatasetSource:
         manifest = frames_manifest(self.dataset.frame_root, self.videos(), self.config.cache_dir)
         self.identity["frames"] = manifest.summary()
         return manifest
+
+    def frames_changed_since(self, recorded: Any) -> str | None:
+        """How this dataset's frames differ from those a record's `dataset_identity` names,
+        e.g. "frames digest 3f3f6a31 (6 files) -> ac3609cd (6 files)"; None where they are the
+        same or the record names none (written before frames were pinned)."""
+        then = recorded.get("frames") if isinstance(recorded, Mapping) else None
+        if not isinstance(then, Mapping) or not then.get("digest"):
+            return None
+        if "frames" not in self.identity and self.pin_frames() is None:
+            return None
+        now = self.identity["frames"]
+        if now["digest"] == then["digest"]:
+            return None
+        return (
+            f"frames digest {then['digest']} ({then.get('files')} files) -> {now['digest']} "
+            f"({now['files']} files)"
+        )
 
     @property
     def scored_video_ids(self) -> list[int] | None:
