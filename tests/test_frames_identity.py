@@ -226,3 +226,23 @@ def test_show_and_a_cell_made_again_refuse_frames_changed_since_the_run(synth, t
     assert "changed since the run (frames digest" in capsys.readouterr().err
     with pytest.raises(InputError, match="other frames than its config now opens"):
         regenerate_predictions(CellRecord.from_json(line), str(tmp_path / "run" / "records.jsonl"))
+
+
+def test_a_change_names_three_folders_and_counts_the_rest(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(frames_digest, "RACY_NS", 0)
+    names = [f"v{i}/{n}" for i in range(5) for n in ("00000.jpg", ".hidden.jpg")]
+    for name in names:
+        (tmp_path / "f" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "f" / name).write_bytes(name.encode())
+    (tmp_path / "f" / "v0" / ".DS_Store").write_bytes(b"a viewer's")
+    videos = [SimpleNamespace(id=i + 1, file_names=names[2 * i : 2 * i + 2]) for i in range(5)]
+    before = frames_digest.frames_manifest(tmp_path / "f", videos, tmp_path / "cache")
+    assert before.files == 10  # hidden files the annotations name count, others do not
+    for i in range(5):
+        (tmp_path / "f" / f"v{i}" / ".hidden.jpg").write_bytes(b"other")
+    after = frames_digest.frames_manifest(tmp_path / "f", videos, tmp_path / "cache")
+    said = frames_digest.frames_change(before, after)
+    assert said.count("1 file(s) differ") == 3 and "and 2 more folder(s) changed" in said
+    assert said.startswith("frames of video 1 (folder v0) changed: 1 file(s) differ (v0/.hidden")
