@@ -246,3 +246,19 @@ def test_a_change_names_three_folders_and_counts_the_rest(tmp_path, monkeypatch)
     said = frames_digest.frames_change(before, after)
     assert said.count("1 file(s) differ") == 3 and "and 2 more folder(s) changed" in said
     assert said.startswith("frames of video 1 (folder v0) changed: 1 file(s) differ (v0/.hidden")
+
+
+def test_a_frame_that_cannot_be_read_is_one_error_naming_it(synth, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    _, files = _frames(synth)
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self == files[0]:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(InputError, match=f"cannot read {files[0]} .*Permission denied"):
+        _sweep(synth, tmp_path / "run")

@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from vis_bench.atomic import write_atomic
+from vis_bench.errors import InputError
 
 CACHE_NAME = ".vis_bench_frames_digest.json"
 CACHE_FORMAT = "vis_bench.frames_digest/1"
@@ -141,6 +142,8 @@ def _scan(folder: Path, referenced: set[str]) -> dict[str, os.stat_result]:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as err:
+        raise _unreadable(folder, err) from None
     for entry in entries:
         if entry.name.startswith(".") and entry.name not in referenced:
             continue
@@ -158,6 +161,16 @@ def _content_digest(path: Path) -> str:
         return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
     except FileNotFoundError:  # removed since the folder was listed
         return MISSING
+    except OSError as err:
+        raise _unreadable(path, err) from None
+
+
+def _unreadable(path: Path, err: OSError) -> InputError:
+    return InputError(
+        f"cannot read {path} to pin the run's frames ({err.strerror}): make the frames "
+        "readable, or point dataset.frames at a readable copy",
+        path=str(path),
+    )
 
 
 def _stat_key(info: os.stat_result) -> list[int]:
