@@ -262,3 +262,11 @@ def test_a_frame_that_cannot_be_read_is_one_error_naming_it(synth, tmp_path, mon
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     with pytest.raises(InputError, match=f"cannot read {files[0]} .*Permission denied"):
         _sweep(synth, tmp_path / "run")
+
+
+def test_a_frame_touched_or_rewritten_with_the_same_bytes_is_the_same_data(synth, tmp_path):
+    _sweep(synth, tmp_path / "run")
+    _, files = _frames(synth)
+    files[0].write_bytes(files[0].read_bytes())  # new mtime and ctime, same content
+    os.utime(files[1])
+    assert _sweep(synth, tmp_path / "run") == []  # hashed again, found equal: resumed
