@@ -1,6 +1,7 @@
 """Generated docs blocks of the benchmarks' committed reports (benchmarks/results/*.json):
 eval speed, the CPU kernel per dtype, the forwards' fast paths, show and the HTML report, per-frame
-feature reuse (a ratio against a reference names it) and the compiled mask encoding. doc_numbers.py registers them with the others."""
+feature reuse (a ratio against a reference names it), the compiled mask encoding and what
+pinning a run's frames costs. doc_numbers.py registers them with the others."""
 
 from __future__ import annotations
 
@@ -409,3 +410,39 @@ def share_cell(entry: dict[str, Any]) -> str:
 
 def ratio_cell(speedup: dict[str, float]) -> str:
     return f"{speedup['cpu']:.2f}x"
+
+
+def frames_identity_cost_block(root: Path) -> str:
+    """What pinning a run's frames costs on a layout the size of YouTube-VIS 2021, cold, warm and
+    after a few files changed (benchmarks/results/frames_identity.json)."""
+    report = read_source(root, "benchmarks/results/frames_identity.json")
+    layout, runs = report["layout"], report["runs"]
+    rows = (
+        ("first run (no digest cache)", "cold"),
+        ("each later run (the cache filled)", "warm"),
+        (f"a run after {runs['changed'][0]['hashed']} files changed", "changed"),
+    )
+    lines = ["| run | seconds | files hashed |", "|---|---:|---:|"]
+    for words, phase in rows:
+        seconds = sorted(r["seconds"] for r in runs[phase])
+        hashed = runs[phase][0]["hashed"]
+        lines.append(
+            f"| {words} | {report['median_seconds'][phase]:.2f} ({seconds[0]:.2f}-"
+            f"{seconds[-1]:.2f}) | {hashed:,} of {runs[phase][0]['files']:,} |"
+        )
+    low, high = layout["kib_per_frame"]
+    machine = (report.get("provenance") or {}).get("machine") or {}
+    lines += [
+        "",
+        f"{layout['videos']:,} folders of {layout['frames'] // layout['videos']} files of {low}-"
+        f"{high} KiB ({layout['bytes'] / 2**20:.0f} MiB in all); medians of {len(runs['cold'])} "
+        f"runs with their range, {_load_span(report)} on {machine.get('cpu_count', '?')} cores. "
+        "The files were in the OS page cache; hashing costs by the byte, so larger frames or a "
+        f"cold disk take longer. The digest cache held {report['cache_file_bytes'] / 2**20:.1f} "
+        f"MiB, a run folder's manifest {runs['cold'][0]['run_folder_manifest_bytes'] / 2**20:.1f}"
+        " MiB.",
+        "",
+        "Source: `benchmarks/results/frames_identity.json`, written by `python "
+        "benchmarks/bench_frames_identity.py --json benchmarks/results/frames_identity.json`.",
+    ]
+    return "\n".join(lines)

@@ -34,6 +34,7 @@ from tools.benchmark_blocks import (
     eval_speed_block,
     fast_paths_block,
     feature_reuse_block,
+    frames_identity_cost_block,
     kernel_dtypes_block,
     mask_encoding_block,
     render_speed_block,
@@ -74,6 +75,7 @@ DOCUMENTS = (
     "docs/long_videos.md",
     "docs/kernels.md",
     "docs/fps.md",
+    "docs/runs.md",
     "benchmarks/README.md",
 )
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
@@ -107,6 +109,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
     "gpu-table": GPU_TABLE_SOURCES,
     "fps-precision-aa": (AA_TARGET_SOURCE,),
+    "frames-identity-cost": ("benchmarks/results/frames_identity.json",),
 }
 #: blocks whose sources may not exist yet (a measurement still to be made on other hardware):
 #: the block then says so itself, and its provenance line says there is no source
@@ -528,6 +531,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "compile": compile_block,
     "gpu-table": gpu_table_block,
     "fps-precision-aa": fps_precision_aa_block,
+    "frames-identity-cost": frames_identity_cost_block,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 
 from vis_bench.config import DatasetConfig
 from vis_bench.data.dataset import VideoDataset, load_dataset
+from vis_bench.data.frames_digest import FramesManifest, frames_manifest
 from vis_bench.errors import InputError
 from vis_bench.hashing import file_sha256
 
@@ -18,8 +20,9 @@ from vis_bench.hashing import file_sha256
 class DatasetSource:
     """A dataset as the runner sees it, plus where its ground truth is (None: no GT).
 
-    `identity` says which data this is (kind, file or generator, how many videos): runs, records
-    and reports keep it, so numbers of different datasets are never mixed or ranked together.
+    `identity` says which data this is (kind, file or generator, how many videos; after
+    `pin_frames`, the frames' digest): runs, records and reports keep it, so numbers of different
+    datasets are never mixed or ranked together.
     """
 
     dataset: VideoDataset
@@ -43,6 +46,34 @@ class DatasetSource:
 
     def videos(self) -> list[Any]:
         return first_videos(self.dataset.videos, self.config.max_videos)
+
+    def pin_frames(self) -> FramesManifest | None:
+        """The manifest of the frames this run reads (data/frames_digest.py), its summary added
+        to the identity as `frames`. Only a run folder's owner calls it (a worker opening the
+        dataset for one cell does not pay for it); not part of `dataset_id`, so the cell keys
+        of folders written before frames were pinned stay the same."""
+        if self.dataset.frame_root is None:
+            return None
+        manifest = frames_manifest(self.dataset.frame_root, self.videos(), self.config.cache_dir)
+        self.identity["frames"] = manifest.summary()
+        return manifest
+
+    def frames_changed_since(self, recorded: Any) -> str | None:
+        """How this dataset's frames differ from those a record's `dataset_identity` names,
+        e.g. "frames digest 3f3f6a31 (6 files) -> ac3609cd (6 files)"; None where they are the
+        same or the record names none (written before frames were pinned)."""
+        then = recorded.get("frames") if isinstance(recorded, Mapping) else None
+        if not isinstance(then, Mapping) or not then.get("digest"):
+            return None
+        if "frames" not in self.identity and self.pin_frames() is None:
+            return None
+        now = self.identity["frames"]
+        if now["digest"] == then["digest"]:
+            return None
+        return (
+            f"frames digest {then['digest']} ({then.get('files')} files) -> {now['digest']} "
+            f"({now['files']} files)"
+        )
 
     @property
     def scored_video_ids(self) -> list[int] | None:
@@ -240,4 +271,13 @@ def _videos_words(identity: dict[str, Any]) -> str:
 def identity_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     """The fields in which two dataset identities differ, e.g. "videos 24 -> 3"."""
     keys = sorted(set(old) | set(new))
-    return ", ".join(f"{k} {old.get(k)} -> {new.get(k)}" for k in keys if old.get(k) != new.get(k))
+    return ", ".join(
+        f"{k} {_short(old.get(k))} -> {_short(new.get(k))}"
+        for k in keys
+        if old.get(k) != new.get(k)
+    )
+
+
+def _short(value: Any) -> Any:
+    """A field as a difference names it: the frames by their digest."""
+    return value.get("digest") if isinstance(value, dict) and "digest" in value else value

@@ -68,6 +68,13 @@ def regenerate_predictions(
             f"{source.dataset_id}: the data changed, so its predictions cannot be made again",
             path=source_name,
         )
+    changed = source.frames_changed_since(record.dataset_identity)
+    if changed:
+        raise InputError(
+            f"the cell was measured on other frames than its config now opens ({changed}): "
+            "the data changed, so its predictions cannot be made again",
+            path=source_name,
+        )
     run_dir = Path(config.dataset.cache_dir) / REGENERATED_DIR / str(record.key)
     log(
         f"the predictions of cell {record.key} were not kept; making them again "

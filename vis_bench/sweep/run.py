@@ -189,7 +189,9 @@ def run_sweep(
         return _sweep(config, source, run_dir, methods, cells, isolate, log, ctx)
     with locked_run_dir(run_dir, log) as holder:
         repair_records(run_dir, log)  # a damaged line goes aside before anything is appended
-        claim_run_dir(run_dir, source.identity, source.dataset_id)
+        # the frames' digests: a folder's finished cells are reused only for the same frames
+        frames = source.pin_frames() if hasattr(source, "pin_frames") else None
+        claim_run_dir(run_dir, source.identity, source.dataset_id, frames)
         save_config(run_dir, config)
         update_index(run_dir, cells, source.dataset_id)
         try:
@@ -238,7 +240,12 @@ def _sweep(
     """The cells of the sweep not finished yet: their accuracy passes one after the other, then
     their timed rounds (see run_sweep)."""
     dataset_id = source.dataset_id
-    done = ctx.broadcast(finished_keys(run_dir) if ctx.is_main else None)
+    # every rank's records name the frames rank 0 pinned (run_sweep)
+    done, frames = ctx.broadcast(
+        (finished_keys(run_dir), source.identity.get("frames")) if ctx.is_main else None
+    )
+    if frames is not None:
+        source.identity["frames"] = frames
     todo = [c for c in cells if c.key(dataset_id) not in done]
     if ctx.world_size > 1 and ctx.mode == "cells":
         todo = [c for i, c in enumerate(todo) if i % ctx.world_size == ctx.rank]

@@ -1,7 +1,8 @@
 """A run directory: one dataset's records, the configs that wrote them, and a readable index.
 
     <run dir>/records.jsonl          one line per finished or failed cell (report/records.py)
-    <run dir>/run.json               the dataset identity every record of the folder shares,
+    <run dir>/run.json               the dataset identity every record of the folder shares
+                                     (with its frames' digest: `dataset.frames`),
                                      the last run's time by phase (`last_run_timings`) and the
                                      last sweep's state (`sweep`: its cells, the one running,
                                      how it ended; the reports name the cells left without a
@@ -11,10 +12,14 @@
                                      also embed it as `config`; older ones only name it)
     <run dir>/cells/<label>-<key>/   a cell's predictions (results.json)
     <run dir>/cells/index.json       key -> cell label, folder and identity
+    <run dir>/frames_manifest.json.gz  every frame file's path and content digest (a refusal
+                                     names the files that changed since)
 
 Records of different datasets never share a folder: tables and the leaderboard would rank a
 3-video cell beside 24-video cells. A run whose dataset differs from the folder's is refused with
-the difference and the way out (another --run-dir).
+the difference and the way out (another --run-dir); so is a run on other frames under the same
+annotations, naming the files that differ. A folder written before frames were pinned (its
+run.json without `dataset.frames`) takes this run's frames as its own, and says so.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import yaml
 
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig
+from vis_bench.data.frames_digest import FramesManifest, frames_change
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import dataset_label, identity_difference
 from vis_bench.report.records import read_records
@@ -38,26 +44,98 @@ from vis_bench.sweep.cells import Cell
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
 INDEX_FILE = "index.json"
+FRAMES_FILE = "frames_manifest.json.gz"
 
 
-def claim_run_dir(run_dir: Path, identity: dict[str, Any], dataset_id: str) -> None:
-    """Make `run_dir` this dataset's folder, or refuse when it holds another dataset's records."""
+def claim_run_dir(
+    run_dir: Path,
+    identity: dict[str, Any],
+    dataset_id: str,
+    frames: FramesManifest | None = None,
+) -> None:
+    """Make `run_dir` this dataset's folder, or refuse when it holds another dataset's records
+    or records of other frames (`frames`: this run's, from `DatasetSource.pin_frames`)."""
     run_file = run_dir / RUN_FILE
     stored = _read_object(run_file)
     if stored:
         if stored.get("dataset_id") != dataset_id:
             _refuse(run_dir, stored.get("dataset", {}), identity)
+        if frames is not None:
+            _claim_frames(run_dir, stored, frames)
         return
-    others = {r.get("dataset") for r in read_records(run_dir)} - {None, dataset_id}
+    records = read_records(run_dir)
+    others = {r.get("dataset") for r in records} - {None, dataset_id}
     if others:
         raise InputError(
             f"this folder holds records of dataset {sorted(others)[0]}, not {dataset_id}; give "
             "this run its own folder with --run-dir",
             path=str(run_dir),
         )
+    for record in records if frames is not None else ():  # run.json lost: the records say
+        then = _frames_of(record.get("dataset_identity"))
+        if record.get("dataset") == dataset_id and then and then != frames.summary():
+            _refuse_frames(run_dir, then, frames)
     run_dir.mkdir(parents=True, exist_ok=True)
     payload = {"dataset_id": dataset_id, "dataset": identity}
     write_atomic(run_file, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    if frames is not None:
+        write_atomic(run_dir / FRAMES_FILE, frames.to_bytes())
+
+
+def _frames_of(identity: Any) -> dict[str, Any] | None:
+    """The frames' summary a dataset identity names (None: written before frames were pinned)."""
+    frames = identity.get("frames") if isinstance(identity, dict) else None
+    return frames if isinstance(frames, dict) and frames.get("digest") else None
+
+
+def _claim_frames(run_dir: Path, stored: dict[str, Any], frames: FramesManifest) -> None:
+    """The folder's frames are this run's, or the run is refused naming what changed; a
+    folder from before frames were pinned takes this run's (said on stderr)."""
+    now = frames.summary()
+    then = _frames_of(stored.get("dataset"))
+    if then is None:
+        print(
+            f"note: {run_dir / RUN_FILE} names no frames (written before frames were pinned): "
+            f"its records are taken to be of these frames ({now['files']} files, digest "
+            f"{now['digest']}), and a later run on other frames is refused; remove the folder "
+            "to run its cells again if the frames changed since",
+            file=sys.stderr,
+        )
+        _update_run_file(
+            run_dir, lambda payload: payload.setdefault("dataset", {}).update(frames=now)
+        )
+    elif then["digest"] != now["digest"]:
+        _refuse_frames(run_dir, then, frames)
+    if then is None or not (run_dir / FRAMES_FILE).is_file():
+        write_atomic(run_dir / FRAMES_FILE, frames.to_bytes())
+
+
+def _refuse_frames(run_dir: Path, then: dict[str, Any], frames: FramesManifest) -> None:
+    """Refuse a run on other frames than the folder's records, naming the files that differ
+    (from the folder's manifest; by the digests alone where it is gone)."""
+    now = frames.summary()
+    old = _read_manifest(run_dir / FRAMES_FILE)
+    if old is not None and old.digest[:16] == then.get("digest"):
+        change = frames_change(old, frames)
+    else:
+        change = (
+            f"digest {then.get('digest')} ({then.get('files', '?')} files) -> "
+            f"{now['digest']} ({now['files']} files)"
+        )
+    raise InputError(
+        f"this folder's records were made on other frames than this run's: {change}. Records of "
+        f"other frames must not be mixed, nor finished cells reused: give this run its own "
+        f"folder, e.g. --run-dir {run_dir}-frames-{now['digest'][:8]}, or remove {run_dir} to "
+        "run its cells again on these frames",
+        path=str(run_dir),
+    )
+
+
+def _read_manifest(path: Path) -> FramesManifest | None:
+    try:
+        return FramesManifest.from_bytes(path.read_bytes())
+    except OSError:
+        return None
 
 
 def _read_object(path: Path) -> dict[str, Any]:

@@ -192,6 +192,14 @@ def open_run_dataset(records: Iterable[CellRecord], run_dir: Path) -> tuple[Vide
             "--frames, --results)",
             path=str(run_dir),
         )
+    changed = source.frames_changed_since(record.dataset_identity)
+    if changed:
+        raise InputError(
+            f"the frames the run's config names changed since the run ({changed}): the "
+            "pictures would show other frames than were predicted; pass the frames the run used "
+            "(--gt, --frames, --results)",
+            path=str(run_dir),
+        )
     return source.dataset, source.dataset_id
 
 
