@@ -29,7 +29,7 @@ from vis_bench.report.published_columns import (
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import with_interval
 from vis_bench.report.speed_trust import fps_marks, mark_notes
-from vis_bench.report.table_axes import clip_length_order, stride_text
+from vis_bench.report.table_axes import axis_value, clip_length_order, stride_text, varied_axes
 from vis_bench.report.warnings import WARNING, warning_lines
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
@@ -68,6 +68,7 @@ HEADINGS = {
     "mAP_L": "AP_L",
     "clip_length": "T",
     "stride": "S",
+    "video_frames": "video frames",
     "fps_end_to_end": "FPS",
     "fps_model": "model FPS",
     "fps_authors": "authors' FPS",
@@ -201,16 +202,22 @@ def comparison_table(
     by: tuple[str, ...] = ("method", "clip_length", "stride", "resolution"),
     fmt: str = "github",
 ) -> str:
-    """One row per cell (failed ones with their reason), chosen metric columns, sorted."""
+    """One row per cell (failed ones with their reason), chosen metric columns, sorted; the
+    cell named by `by` and every other axis its records vary (device, dtype, video length, the
+    config where two configs' cells are otherwise alike)."""
     frame = records_frame(record_set, only_ok=False)
     if frame.empty:
         return "(no finished cells)"
     if "dataset" in frame and frame["dataset"].nunique() > 1:
         by = ("dataset", *by)
+    records = {r.key: r for r in record_set}
+    for axis in varied_axes(list(record_set)):  # every axis the cells differ on, in the row
+        if axis not in by and axis != "dataset":
+            frame[axis] = [axis_value(records[key], axis) for key in frame["key"]]
+            by = (*by, axis)
     present = [c for c in columns if c in frame and frame[c].notna().any()]
     table = _sorted(frame, by).reset_index(drop=True)
     out = table[[c for c in by if c in table]].copy()
-    records = {r.key: r for r in record_set}
     for column in present:
         out[column] = [_cell_value(row, column, records[row["key"]]) for _, row in table.iterrows()]
     matched = published_entries(record_set, record_set.published)
