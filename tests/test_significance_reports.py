@@ -12,11 +12,11 @@ from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.records import CellRecord
+from vis_bench.report.axis_tables import axis_table
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import PairedComparer, Pairing
-from vis_bench.report.axis_tables import axis_table
 from vis_bench.report.tables import comparison_table, notes_lines
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep.scoring import Scorer
