@@ -16,6 +16,7 @@ from vis_bench.report.speed import latency_table
 from vis_bench.report.speed_trust import paired_table, rounds_table
 from vis_bench.report.tables import comparison_table
 from vis_bench.report.tables_document import tables_markdown
+from vis_bench.report.twins import twins_table
 
 as_set = RecordSet.from_records
 RESOLUTIONS = (240, 360)
@@ -212,3 +213,18 @@ def test_the_latency_table_names_the_resolution_too(sweep):
     records = [by_key[key].to_json() | {"stream": stream} for key in ("ifc-5-3-240", "ifc-5-3-360")]
     header, *rows = _rows(latency_table(as_set(records)))
     assert header[:2] == ["method", "resolution"] and [r[1] for r in rows] == ["240", "360"]
+
+
+def test_the_twins_table_names_the_resolution_of_each_pair(sweep):
+    _, by_key = sweep
+    records = [
+        CellRecord.from_json(by_key[key].to_json() | {"key": f"{key}-{twin}", "twin": twin})
+        for key in ("ifc-5-3-240", "ifc-5-3-360")
+        for twin in (1, 2)
+    ]
+    header, *rows = _rows(twins_table(records))
+    assert header[:2] == ["method", "resolution"] and [r[:2] for r in rows] == [
+        ["ifc", "240"],
+        ["ifc", "360"],
+    ]
+    assert "Every cell here: T 5, S 3, cpu, fp32." in twins_table(records)
