@@ -9,7 +9,7 @@ from tests.helpers.scored_records import ScoredCells
 from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.records import CellRecord
 from vis_bench.report.axis_tables import axis_table, has_axis_table
-from vis_bench.report.breakdowns import error_table
+from vis_bench.report.breakdowns import error_table, per_category_table
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import with_interval
 from vis_bench.report.speed import latency_table
@@ -195,9 +195,10 @@ def test_each_breakdown_names_the_setting_of_the_cell_it_reads(sweep):
     stand beside it where the ranked cells differ on them."""
     _, by_key = sweep
     breakdown = {"ap50": 0.5, "gains": {"cls": 0.01}, "counts": {"cls": 2}}
+    extra = {"error_breakdown": breakdown, "per_category_ap": {"car": 0.5}}
     records = [
-        by_key["ifc-all-None-360"].to_json() | {"error_breakdown": breakdown},
-        by_key["seqformer-10-1-360"].to_json() | {"error_breakdown": breakdown},
+        by_key["ifc-all-None-360"].to_json() | extra,
+        by_key["seqformer-10-1-360"].to_json() | extra,
     ]
     header, *rows = _rows(error_table(as_set(records)))
     assert header[:4] == ["method", "T", "S", "AP50"]
@@ -205,6 +206,8 @@ def test_each_breakdown_names_the_setting_of_the_cell_it_reads(sweep):
         ("ifc", "all", "one clip"),
         ("seqformer", "10", "1"),
     }
+    header = _rows(per_category_table(as_set(records)))[0]
+    assert sorted(header[1:]) == ["ifc (T=all)", "seqformer (T=10 S=1)"]
 
 
 def test_the_latency_table_names_the_resolution_too(sweep):

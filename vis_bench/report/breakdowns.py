@@ -15,7 +15,7 @@ from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.table_axes import AXIS_HEADINGS, CellColumns, cell_columns
+from vis_bench.report.table_axes import CellColumns, cell_columns
 
 #: error type -> column title (eval/analysis/errors.py defines them)
 ERROR_COLUMNS = {
@@ -65,9 +65,7 @@ def _setting_cells(columns: CellColumns, record: CellRecord) -> dict[str, str]:
 
 def _with_setting(label: str, columns: CellColumns, record: CellRecord) -> str:
     """`ifc (T=5 S=3)`: a method's column title with its ranked cell's setting."""
-    setting = " ".join(f"{AXIS_HEADINGS[a]}={v}" for a, v in zip(
-        columns.axes, columns.values(record)[1:], strict=True
-    ))  # fmt: skip
+    setting = columns.setting(record)
     return f"{label} ({setting})" if setting else label
 
 

@@ -152,11 +152,14 @@ class CellColumns:
     def values(self, record: CellRecord) -> list[str]:
         return list(identity(record, self.axes))
 
+    def setting(self, record: CellRecord) -> str:
+        """The cell's shown axes in words, e.g. `T=5 S=3 resolution=360` (T=all: no stride)."""
+        parts = [f"{AXIS_HEADINGS[a]}={axis_value(record, a)}" for a in self.axes]
+        return " ".join(part for part in parts if part != f"S={ONE_CLIP}")
+
     def label(self, record: CellRecord) -> str:
-        """The cell in words, e.g. `ifc T=5 S=3 resolution=360` (its shown axes only)."""
-        parts = [record.shown_method]
-        parts += [f"{AXIS_HEADINGS[a]}={axis_value(record, a)}" for a in self.axes]
-        return " ".join(parts)
+        """The cell in words, e.g. `ifc T=5 S=3 resolution=360`."""
+        return f"{record.shown_method} {self.setting(record)}".strip()
 
     def order(self, record: CellRecord) -> tuple:
         """Rows by method, then by each shown axis in its own order."""
