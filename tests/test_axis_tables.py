@@ -231,3 +231,14 @@ def test_the_twins_table_names_the_resolution_of_each_pair(sweep):
         ["ifc", "360"],
     ]
     assert "Every cell here: T 5, S 3, cpu, fp32." in twins_table(records)
+
+
+def test_cells_alike_on_every_axis_without_a_config_are_told_apart_by_their_key(sweep):
+    """Older records (no config hash) of two cells alike on every axis: the key's start is the
+    column that tells them apart; no config column of dashes."""
+    _, by_key = sweep
+    one = by_key["ifc-5-3-240"].to_json() | {"config_hash": None}
+    records = [one | {"key": "1111aaaa-x"}, one | {"key": "2222bbbb-y"}]
+    header, *rows = _rows(axis_table(as_set(records), "AP", "clip_length"))
+    assert header == ["method", "cell", "5"]
+    assert [row[1] for row in rows] == ["1111aaaa", "2222bbbb"]

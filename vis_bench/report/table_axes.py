@@ -110,7 +110,8 @@ def varied_axes(records: Sequence[CellRecord]) -> list[str]:
     for breaker in TIE_BREAKERS:
         if len({identity(r, varied) for r in records}) == len(records):
             break
-        varied.append(breaker)
+        if len(values_of(records, breaker)) > 1:  # a breaker all alike (older records) tells
+            varied.append(breaker)  # nothing apart
     return varied
 
 
