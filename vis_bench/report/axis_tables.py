@@ -73,7 +73,7 @@ def _layout(records: Sequence[CellRecord], axis: str) -> Layout:
     headings = {v: v for v in values_of(records, axis)}
     if axis == "clip_length" and not free_stride and "stride" in rows:
         rows.remove("stride")  # each T has one stride: its heading says which
-        headings = {t: t if t == "all" else f"{t} (S={next(iter(strides[t]))})" for t in headings}
+        headings = {t: f"{t} (S={min(strides[t])})" if t in strides else t for t in headings}
     if axis == "stride":
         headings = {s: f"S={s}" for s in headings}
     return Layout(
@@ -99,17 +99,14 @@ def has_axis_table(record_set: RecordSet, value: str, axis: str) -> bool:
     axis's values (a table by clip length is always shown, as it always was)."""
     if axis == "clip_length":
         return True
-    grid = _grid(_measured(record_set, value, axis), _layout_of(record_set, value, axis))
+    records = _measured(record_set, value, axis)
+    grid = _grid(records, _layout(records, axis))
     return any(len(columns) > 1 for columns in grid.values())
 
 
 def _measured(record_set: RecordSet, value: str, axis: str) -> list[CellRecord]:
     records = [r for r in record_set.ok if _figure(r, value) is not None]
     return [r for r in records if r.stride is not None] if axis == "stride" else records
-
-
-def _layout_of(record_set: RecordSet, value: str, axis: str) -> Layout:
-    return _layout(_measured(record_set, value, axis), axis)
 
 
 def _grid(
