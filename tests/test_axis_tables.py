@@ -242,3 +242,31 @@ def test_cells_alike_on_every_axis_without_a_config_are_told_apart_by_their_key(
     header, *rows = _rows(axis_table(as_set(records), "AP", "clip_length"))
     assert header == ["method", "cell", "5"]
     assert [row[1] for row in rows] == ["1111aaaa", "2222bbbb"]
+
+
+def test_the_html_report_carries_the_same_tables(sweep):
+    from vis_bench.report.html_report import report_context
+    from vis_bench.report.video_browser import BrowserLimits
+
+    record_set, _ = sweep
+    context = report_context(record_set, "sweep", BrowserLimits(videos=0))
+    assert "mean of" not in context["tables_html"]
+    for title in ("AP by clip length", "AP by stride", "AP by resolution"):
+        assert f"<h2>{title}</h2>" in context["tables_html"]
+    assert "<th>resolution</th>" in context["speed"]  # the timed rounds and paired ratios
+    assert "6 are needed for 95%" in context["speed"]
+
+
+def test_two_datasets_in_one_folder_are_never_set_in_one_cell(sweep):
+    _, by_key = sweep
+    records = [
+        by_key[key].to_json() | {"dataset": name, "dataset_label": name, "key": f"{key}-{name}"}
+        for key in ("ifc-all-None-360", "ifc-5-3-360")
+        for name in ("ovis", "ytvis")
+    ]
+    header, *rows = _rows(axis_table(as_set(records), "AP", "clip_length"))
+    assert header == ["method", "dataset", "all", "5 (S=3)"]
+    assert [row[:2] for row in rows] == [["ifc", "ovis"], ["ifc", "ytvis"]]
+    assert _rows(rounds_table([CellRecord.from_json(r) for r in records]))[0][:4] == [
+        "method", "dataset", "T", "S",
+    ]  # fmt: skip
