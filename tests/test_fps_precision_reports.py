@@ -11,6 +11,7 @@ from vis_bench.report.speed_trust import (
     cross_run_ratio,
     paired_ratio,
     precision_text,
+    rounds_table,
     verdict_line,
 )
 from vis_bench.report.tables_document import tables_markdown
@@ -83,3 +84,28 @@ def test_a_run_that_cannot_be_compared_is_not_ranked_by_fps_and_says_what_to_do(
         "fast", "slow",
     ]  # fmt: skip
     assert verdict_line(comparable) is None
+
+
+def _confident(precision: float, confidence: float, rounds: int) -> CellRecord:
+    """A cell whose interval has `confidence` from `rounds` rounds, `precision` wide."""
+    data = _record("a", 10.0).to_json()
+    speed = dict(data["speed"], fps_precision=precision, fps_ci_confidence=confidence)
+    speed.update(rounds_timed=rounds, rounds_counted=rounds, rounds_used=list(range(rounds)))
+    speed["wider_than_target"] = precision > 0.03 or confidence < 0.95  # as the sweep stores it
+    return CellRecord.from_json(dict(data, speed=speed))
+
+
+def test_an_interval_from_too_few_rounds_says_what_it_is_worth_not_that_it_missed_the_target():
+    """±0.8 % from 3 rounds met no target only because no 95 % interval exists below 6 rounds:
+    the table says so instead of "wider than the 3% target"."""
+    from vis_bench.sweep.record import speed_words
+
+    narrow = precision_text(_confident(0.008, 0.75, 3))
+    assert narrow == "±0.8% [9.80, 10.40] 3 rounds: a 75% interval; 6 are needed for 95%"
+    assert "target" not in " ".join(speed_words(_confident(0.008, 0.75, 3)))
+    wide = precision_text(_confident(0.045, 0.96, 9))
+    assert wide == "±4.5% [9.80, 10.40] 9 rounds, wider than the 3% target"
+    assert "WIDER than the 3% target" in speed_words(_confident(0.045, 0.96, 9))
+    assert precision_text(_confident(0.02, 0.96, 9)) == "±2.0% [9.80, 10.40] 9 rounds"
+    table = rounds_table([_confident(0.008, 0.75, 3)])
+    assert "6 are needed for 95%" in table and "target" not in table

@@ -74,3 +74,19 @@ def test_a_run_with_a_video_length_axis_reports_memory_and_one_without_does_not(
     assert "## Memory and time against video length" in tables_markdown(as_set(cells), "t")
     whole = [{**r, "video_frames": None} for r in cells]
     assert "video length" not in tables_markdown(as_set(whole), "t")
+
+
+def test_the_table_names_the_resolution_where_cells_differ_on_it():
+    """Two resolutions of the same schedule and length: two rows told apart by a resolution
+    column, not the same (method, schedule, frames) twice; one resolution: said above."""
+    two = [
+        _record("ifc", 5, 1, 36, 900.0, resolution=240, key="a"),
+        _record("ifc", 5, 1, 36, 950.0, resolution=360, key="b"),
+    ]
+    table = memory_table(as_set(two))
+    assert table.splitlines()[0].startswith("| method | schedule | resolution | frames |")
+    assert "| ifc | T=5 S=1 | 240 | 36 | 900 |" in table
+    assert "| ifc | T=5 S=1 | 360 | 36 | 950 |" in table
+    one = memory_table(as_set(two[:1]))
+    assert one.startswith("Every cell here: resolution 240.\n")
+    assert "| method | schedule | frames |" in one

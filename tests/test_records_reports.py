@@ -8,6 +8,7 @@ import pytest
 
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
+from vis_bench.report.axis_tables import axis_table
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.record_set import RecordSet
@@ -18,7 +19,7 @@ from vis_bench.report.records import (
     latest_records,
     read_records,
 )
-from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+from vis_bench.report.tables import comparison_table, notes_lines
 
 as_set = RecordSet.from_records
 
@@ -90,13 +91,13 @@ def test_comparison_and_pivot_tables():
     assert "all" in lines[0] and "| 5 " in lines[1]  # whole video first, then shorter clips
     assert "one clip" in lines[0]  # T=all has no stride: it is one clip per video
     assert "42.00" in table
-    pivot = pivot_table(as_set(RECORDS), "AP", "method", "clip_length")
+    pivot = axis_table(as_set(RECORDS), "AP", "clip_length")
     assert "45.00" in pivot and "40.00" in pivot
 
 
 def test_one_clip_length_order_everywhere():
     records = [record("ifc", t, 0.4, 1.0, key=f"k{t}") for t in (5, "all", 10, 20)]
-    pivot = pivot_table(as_set(records), "AP", "method", "clip_length").splitlines()[0]
+    pivot = axis_table(as_set(records), "AP", "clip_length").splitlines()[0]
     assert [c.strip() for c in pivot.strip("|").split("|")][1:] == ["all", "20", "10", "5"]
     rows = [
         line.split("|")[2].strip() for line in comparison_table(as_set(records)).splitlines()[2:]

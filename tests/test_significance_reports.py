@@ -12,11 +12,12 @@ from tests.helpers.vis_cases import make_gt, predict
 from vis_bench.eval.stats.bootstrap import bootstrap, paired_difference
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.records import CellRecord
+from vis_bench.report.axis_tables import axis_table
 from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
 from vis_bench.report.published_columns import DELTA_COLUMN, PUBLISHED_COLUMN
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import PairedComparer, Pairing
-from vis_bench.report.tables import comparison_table, notes_lines, pivot_table
+from vis_bench.report.tables import comparison_table, notes_lines
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep.scoring import Scorer
 
@@ -128,13 +129,13 @@ def test_clip_length_pivot_marks_t_not_told_apart_from_all(case):
         cells.record("seqformer", good, clip=5),  # same predictions as T=all: n.s.
         cells.record("seqformer", worse, clip=10),  # clearly worse than T=all
     ]
-    pivot = pivot_table(as_set(records), "AP", "method", "clip_length")
+    pivot = axis_table(as_set(records), "AP", "clip_length")
     row = _row(pivot, "seqformer")
     assert [c.strip() for c in pivot.splitlines()[0].strip("|").split("|")][1:] == [
         "all",
-        "10",
-        "5",
-    ]
+        "10 (S=5)",
+        "5 (S=2)",
+    ]  # each T's one stride in its heading
     assert row[1].endswith("]") and "n.s." not in row[1]  # T=all is the reference
     assert "n.s." not in row[2]
     assert row[3].endswith("n.s.")
@@ -178,7 +179,7 @@ SKEWED = {
 def test_a_skewed_interval_is_printed_as_it_is_never_as_a_half_width():
     table = comparison_table(as_set([SKEWED]))
     assert _row(table, "seqformer")[4] == "29.62 [23.71, 40.18]"
-    pivot = pivot_table(as_set([SKEWED]), "AP", "method", "clip_length")
+    pivot = axis_table(as_set([SKEWED]), "AP", "clip_length")
     assert _row(pivot, "seqformer")[1] == "29.62 [23.71, 40.18]"
     board = leaderboard_markdown(as_set([SKEWED]))
     assert _row(board, "seqformer")[_header(board).index("AP")] == "29.6 [23.7, 40.2]"

@@ -73,11 +73,37 @@ def half_width(interval: tuple[float, float, float] | None) -> float | None:
     return max(median - low, high - median) / median
 
 
+def rounds_for_confidence() -> int:
+    """The fewest rounds whose median has a CONFIDENCE interval (6 for 95 %)."""
+    count = 1
+    while interval_confidence(count) < CONFIDENCE:
+        count += 1
+    return count
+
+
 def confidence_text(confidence: float | None) -> str:
-    """`, a 75% interval` for an interval of less than 95 % (fewer than 6 rounds), else ""."""
-    if confidence is None or confidence >= CONFIDENCE:
-        return ""
-    return f", a {100 * confidence:.0f}% interval"
+    """`: a 75% interval; 6 are needed for 95%` after "N rounds" where those rounds give less
+    than a 95 % interval (fewer than 6), else "": what the interval is worth, said beside it."""
+    if not has_full_confidence(confidence):
+        return (
+            f": a {100 * (confidence or 0.0):.0f}% interval; {rounds_for_confidence()} are "
+            f"needed for {100 * CONFIDENCE:.0f}%"
+        )
+    return ""
+
+
+def has_full_confidence(confidence: float | None) -> bool:
+    """Whether an interval is a CONFIDENCE one (a record made before confidences were kept
+    called its interval 95 %: it is read so)."""
+    return confidence is None or confidence >= CONFIDENCE
+
+
+def target_missed(
+    wider_than_target: bool | None, confidence: float | None, target: float | None
+) -> bool:
+    """Whether a page says "wider than the N% target": only of a CONFIDENCE interval that is
+    wider; an interval from too few rounds says what it is worth instead (confidence_text)."""
+    return bool(wider_than_target and target and has_full_confidence(confidence))
 
 
 def counts(reference_gflops: float, fastest: float, threshold: float) -> bool:

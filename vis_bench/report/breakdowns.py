@@ -1,7 +1,9 @@
 """Where each method's AP comes from: per category, and per error type (TIDE for video).
 
 Both tables read each leaderboard row's cell (a method's best-AP cell), so a method is shown
-once, at the setting it is ranked by. The numbers were computed when the cell was scored
+once, at the setting it is ranked by, and that setting is named beside it: every axis on which
+the ranked cells differ (T, S, resolution, ...), so no row reads as the method at large. The
+numbers were computed when the cell was scored
 (sweep/scoring.py): nothing here re-reads predictions.
 """
 
@@ -13,6 +15,7 @@ from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.table_axes import CellColumns, cell_columns
 
 #: error type -> column title (eval/analysis/errors.py defines them)
 ERROR_COLUMNS = {
@@ -50,12 +53,29 @@ def _ranked_cells(record_set: RecordSet) -> list[tuple[str, CellRecord]]:
     ]
 
 
+def _setting_columns(ranked: list[tuple[str, CellRecord]]) -> CellColumns:
+    """The axes on which the ranked cells differ, named in each breakdown row."""
+    return cell_columns([record for _, record in ranked])
+
+
+def _setting_cells(columns: CellColumns, record: CellRecord) -> dict[str, str]:
+    """A ranked cell's values on the axes the cells differ on, by column heading."""
+    return dict(zip(columns.headers[1:], columns.values(record)[1:], strict=True))
+
+
+def _with_setting(label: str, columns: CellColumns, record: CellRecord) -> str:
+    """`ifc (T=5 S=3)`: a method's column title with its ranked cell's setting."""
+    setting = columns.setting(record)
+    return f"{label} ({setting})" if setting else label
+
+
 def per_category_table(record_set: RecordSet, fmt: str = "github") -> str | None:
-    """AP per category (rows) for each method's ranked cell (columns); None without data."""
+    """AP per category (rows) for each method's ranked cell (columns, each with its setting
+    where the ranked cells differ); None without data."""
+    ranked = [(label, r) for label, r in _ranked_cells(record_set) if r.per_category_ap is not None]
+    setting = _setting_columns(ranked)
     columns = {
-        label: record.per_category_ap
-        for label, record in _ranked_cells(record_set)
-        if record.per_category_ap is not None
+        _with_setting(label, setting, record): record.per_category_ap for label, record in ranked
     }
     if not columns:
         return None
@@ -75,13 +95,14 @@ def per_category_table(record_set: RecordSet, fmt: str = "github") -> str | None
 def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     """AP50 and the AP50 each error type costs, one row per method's ranked cell."""
     rows = []
-    for label, record in _ranked_cells(record_set):
+    ranked = [(label, r) for label, r in _ranked_cells(record_set) if r.error_breakdown is not None]
+    setting = _setting_columns(ranked)
+    for label, record in ranked:
         breakdown = record.error_breakdown
-        if breakdown is None:
-            continue
         gains = breakdown.gains or {}
         counts = breakdown.counts or {}
-        row = {"method": label, "AP50": f"{100 * float(breakdown.ap50 or 0.0):.2f}"}
+        row = {"method": label, **_setting_cells(setting, record)}
+        row["AP50"] = f"{100 * float(breakdown.ap50 or 0.0):.2f}"
         for kind, title in ERROR_COLUMNS.items():
             gain = gains.get(kind)
             row[title] = "-" if gain is None else f"{100 * gain:.2f} ({counts.get(kind, 0)})"
@@ -129,12 +150,12 @@ def category_group_table(record_set: RecordSet, fmt: str = "github") -> str | No
     """Every line per group of categories beside the overall one, for each method's ranked
     cell; None when no record has groups (`dataset.category_groups`)."""
     rows = []
-    for label, record in _ranked_cells(record_set):
-        groups = record.category_groups
-        if groups is None:
-            continue
-        rows.append({"method": label, "group": "all", **{k: record.metric(k) for k in STATISTICS}})
-        rows += [{"method": label, "group": name, **stats} for name, stats in groups.items()]
+    ranked = [(label, r) for label, r in _ranked_cells(record_set) if r.category_groups is not None]
+    setting = _setting_columns(ranked)
+    for label, record in ranked:
+        cell = {"method": label, **_setting_cells(setting, record)}
+        rows.append({**cell, "group": "all", **{k: record.metric(k) for k in STATISTICS}})
+        rows += [{**cell, "group": name, **stats} for name, stats in record.category_groups.items()]
     return _statistics_rows(rows, fmt)
 
 
@@ -142,11 +163,11 @@ def video_set_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     """YouTube-VIS 2022: each set's statistics for each method's ranked cell; None when no
     record has them."""
     rows = []
-    for label, record in _ranked_cells(record_set):
-        sets = record.video_sets
-        if sets is None:
-            continue
-        for suffix, stats in sets.items():
+    ranked = [(label, r) for label, r in _ranked_cells(record_set) if r.video_sets is not None]
+    setting = _setting_columns(ranked)
+    for label, record in ranked:
+        cell = {"method": label, **_setting_cells(setting, record)}
+        for suffix, stats in record.video_sets.items():
             name = f"{SET_NAMES.get(suffix, suffix)} ({stats.get('videos')} videos)"
-            rows.append({"method": label, "set": name, **{k: stats.get(k) for k in STATISTICS}})
+            rows.append({**cell, "set": name, **{k: stats.get(k) for k in STATISTICS}})
     return _statistics_rows(rows, fmt)

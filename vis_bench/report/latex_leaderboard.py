@@ -63,8 +63,8 @@ COLUMN_NOTES = {
     "fps_ci_confidence": "the interval's confidence (below 0.95 with fewer than 6 rounds)",
     "fps_precision": "the interval's larger side as a share of the FPS (the sweep's target: "
     "measure.precision, 3 % by default)",
-    "fps_wider_than_target": "the interval stayed wider than the target within the cell's "
-    "rounds and time budget",
+    "fps_wider_than_target": "no 95 % interval within the target in the cell's rounds and time "
+    "budget: a wider one, or fewer than 6 rounds (the pages then say the interval's confidence)",
     "fps_comparable, fps_not_comparable": "whether the FPS may be set against another cell's: "
     "false, with the reason, when too few rounds ran at full machine speed or a counted one on "
     "a loaded machine (then no rank or ratio by FPS)",

@@ -366,8 +366,9 @@ def header_lines(record_set: RecordSet) -> list[str]:
     if any(r.speed.fps_end_to_end for r in record_set.ok):
         lines += [
             "FPS: the median of the cell's timed rounds at full machine speed, which ran "
-            "interleaved with the other cells', with its 95% interval (± its larger side, its "
-            "ends) and the rounds it comes from (docs/fps.md, Precision); `FPS vs next`: this "
+            "interleaved with the other cells', with its interval (± its larger side, its "
+            "ends) and the rounds it comes from: 95% from 6 rounds, fewer say what theirs is "
+            "worth (docs/fps.md, Precision); `FPS vs next`: this "
             "row's FPS / the next row's, the median of the per-round ratios over the rounds both "
             "counted, with their range (`not paired` says why not).",
             "",

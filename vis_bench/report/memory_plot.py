@@ -15,8 +15,17 @@ from vis_bench.record_parts import Harness
 from vis_bench.records import CellRecord
 from vis_bench.report.plots import _pyplot, _save, plot_title
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.table_axes import (
+    AXIS_HEADINGS,
+    axis_value,
+    cell_columns,
+    fixed_text,
+    value_order,
+)
 
 _MIB_COLUMNS = ("peak_rss_mb", "rss_after_build_mb", "activation_peak_mb")
+#: the axes the table's own columns show: the schedule (T, S) and the video length
+_SHOWN = ("clip_length", "stride", "video_frames")
 
 
 def frames_per_video(record: CellRecord) -> float | None:
@@ -91,27 +100,39 @@ def _number(value: Any, digits: int) -> str:
 
 
 def memory_table(record_set: RecordSet) -> str:
-    """Markdown: per cell, memory, speed and the harness's own share of the time."""
+    """Markdown: per cell, memory, speed and the harness's own share of the time; beside the
+    method and schedule, every other axis the cells vary (resolution, device, ...), the ones
+    with a single value said above the table."""
+    cells = [r for rows in _series(record_set).values() for r in rows]
+    extra = [a for a in cell_columns(cells).axes if a not in _SHOWN]
     header = (
-        "| method | schedule | frames | peak RSS MiB | after build MiB | inference rise MiB | "
+        "| method | schedule | "
+        + "".join(f"{AXIS_HEADINGS[a]} | " for a in extra)
+        + "frames | peak RSS MiB | after build MiB | inference rise MiB | "
         "model FPS | end-to-end FPS | harness s/frame | harness share | stitcher MiB |"
     )
-    lines = [header, "|" + "---|" * 2 + "---:|" * 9]
+    lines = [header, "|" + "---|" * (2 + len(extra)) + "---:|" * 9]
+
+    def order(r: CellRecord) -> tuple:
+        return (*(value_order(a)(axis_value(r, a)) for a in extra), frames_per_video(r) or 0.0)
+
     for (method, schedule), rows in sorted(_series(record_set).items()):
-        for r in sorted(rows, key=lambda r: frames_per_video(r) or 0.0):
+        for r in sorted(rows, key=order):
+            cell = f"| {method} | {schedule} | " + "".join(f"{axis_value(r, a)} | " for a in extra)
             frames = _number(frames_per_video(r), 0)
             if not r.ok:
                 reason = str(r.error or "failed").replace("|", "/")
-                lines.append(f"| {method} | {schedule} | {frames} | FAILED: {reason} |" + " |" * 7)
+                lines.append(f"{cell}{frames} | FAILED: {reason} |" + " |" * 7)
                 continue
             harness = r.harness or Harness()
             share = harness.overhead_share
             lines.append(
-                f"| {method} | {schedule} | {frames} | "
+                f"{cell}{frames} | "
                 + " | ".join(_number(getattr(r.memory, c), 0) for c in _MIB_COLUMNS)
                 + f" | {_number(r.speed.fps_model, 3)} | {_number(r.speed.fps_end_to_end, 3)}"
                 + f" | {_number(harness.overhead_s_per_frame, 3)}"
                 + f" | {'-' if share is None else f'{100 * share:.1f} %'}"
                 + f" | {_number(harness.stitch_state_peak_mb, 1)} |"
             )
-    return "\n".join(lines)
+    fixed = fixed_text(cells, (*_SHOWN, *extra))
+    return "\n".join(([fixed, ""] if fixed else []) + lines)

@@ -22,6 +22,7 @@ from tabulate import tabulate
 from vis_bench.record_parts import ProtocolEntry, Stream
 from vis_bench.records import CellRecord
 from vis_bench.report.record_set import RecordSet
+from vis_bench.report.table_axes import cell_columns
 
 Record = CellRecord
 RATIO = "authors / e2e"
@@ -73,11 +74,6 @@ def _number(value: Any, digits: int = 2) -> str:
     return "-" if value is None else f"{float(value):.{digits}f}"
 
 
-def _cell(record: Record) -> list[str]:
-    stride = "one clip" if record.stride is None else str(record.stride)
-    return [record.shown_method, str(record.clip_length), stride]
-
-
 def has_protocols(record_set: RecordSet) -> bool:
     """Whether any finished cell asked for the authors' protocol."""
     return any(authors_entry(r) is not None for r in record_set.ok)
@@ -88,11 +84,12 @@ def protocol_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     authors' protocol as run (None when no cell asked for it)."""
     if not has_protocols(record_set):
         return None
+    columns = cell_columns(record_set.ok)
     rows = []
-    for record in sorted(record_set.ok, key=_order):
+    for record in sorted(record_set.ok, key=columns.order):
         rows.append(
             [
-                *_cell(record),
+                *columns.values(record),
                 _number(record.speed.fps_end_to_end),
                 _number(record.speed.fps_model),
                 _number(record.speed.fps_authors),
@@ -100,13 +97,10 @@ def protocol_table(record_set: RecordSet, fmt: str = "github") -> str | None:
                 authors_text(record),
             ]
         )
-    headers = ["method", "T", "S", "end to end", "model", "authors", RATIO, "authors' protocol"]
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-
-
-def _order(record: Record) -> tuple[str, float]:
-    t = record.clip_length
-    return record.shown_method, float("-inf") if t == "all" else -float(t or 0)
+    headers = [*columns.headers, "end to end", "model", "authors", RATIO, "authors' protocol"]
+    return columns.with_caption(
+        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    )
 
 
 def definition_lines(record_set: RecordSet) -> list[str]:
@@ -173,15 +167,15 @@ def latency_table(record_set: RecordSet, fmt: str = "github") -> str | None:
     first result, frames dropped at the stream's rate, beside end-to-end FPS (None: none)."""
     if not has_stream(record_set):
         return None
+    streamed = [r for r in record_set.ok if r.stream is not None]
+    columns = cell_columns(streamed)
     rows = []
-    for record in sorted(record_set.ok, key=_order):
+    for record in sorted(streamed, key=columns.order):
         stream = record.stream
-        if stream is None:
-            continue
         dropped = stream.dropped
         rows.append(
             [
-                *_cell(record),
+                *columns.values(record),
                 str(stream.arrival),
                 *(_latency(stream, key) for key in ("p50", "p90", "p99")),
                 _number(stream.first_result_ms, 1),
@@ -189,22 +183,26 @@ def latency_table(record_set: RecordSet, fmt: str = "github") -> str | None:
                 _number(record.speed.fps_end_to_end),
             ]
         )
-    headers = ["method", "T", "S", "arrival", "p50 ms", "p90 ms", "p99 ms", "first result ms"]
+    headers = [*columns.headers, "arrival", "p50 ms", "p90 ms", "p99 ms", "first result ms"]
     headers += ["dropped", "FPS end to end"]
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    return columns.with_caption(
+        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    )
 
 
 def energy_lines(record_set: RecordSet) -> list[str]:
     """Energy per frame where measured, else what the machine said (one line per distinct
     reason, so a CPU without RAPL says so once)."""
     lines, reasons = [], set()
-    for record in sorted(record_set.ok, key=_order):
+    columns = cell_columns(record_set.ok)
+    for record in sorted(record_set.ok, key=columns.order):
         energy = record.energy
         if energy is None:
             continue
         if energy.joules_per_frame is None:
             reasons.add(f"energy not measured: {energy.note or energy.source}")
             continue
-        cell = " ".join(_cell(record))
+        cell = columns.label(record)
         lines.append(f"energy {cell}: {energy.joules_per_frame:.3f} J/frame ({energy.source})")
-    return lines + sorted(reasons)
+    fixed = [columns.fixed] if lines and columns.fixed else []
+    return fixed + lines + sorted(reasons)

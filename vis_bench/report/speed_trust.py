@@ -21,9 +21,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from vis_bench.measure.precision import NOT_COMPARABLE, confidence_text
+from vis_bench.measure.precision import NOT_COMPARABLE, confidence_text, target_missed
 from vis_bench.record_parts import Round, Rounds
 from vis_bench.records import CellRecord
+from vis_bench.report.table_axes import cell_columns
 
 Record = CellRecord
 
@@ -104,9 +105,10 @@ def fps_range_text(record: Record) -> str:
 
 def precision_text(record: Record) -> str:
     """The FPS's precision as every page prints it beside the figure: `±2.1% [59.3, 62.2] 9
-    rounds`, the interval's confidence where fewer rounds give less than 95 % (`3 rounds, a
-    75% interval`), "wider than the 3% target" where it is, and "not comparable (loaded)" with
-    the reason where the cell cannot be set against another ("" for records without it)."""
+    rounds`, the interval's confidence where fewer rounds give less than 95 % (`3 rounds: a
+    75% interval; 6 are needed for 95%`), "wider than the 3% target" where a 95 % interval is,
+    and "not comparable (loaded)" with the reason where the cell cannot be set against another
+    ("" for records without it)."""
     speed = speed_of(record)
     if speed.fps_precision is None or not speed.fps_ci:
         return ""
@@ -116,8 +118,9 @@ def precision_text(record: Record) -> str:
     rounds = f"{used} round" + ("" if used == 1 else "s")
     text = f"±{100 * speed.fps_precision:.1f}% [{low:.2f}, {high:.2f}] {rounds}"
     text += confidence_text(speed.fps_ci_confidence)
-    if speed.wider_than_target and speed.precision_target:
-        text += f", wider than the {100 * speed.precision_target:g}% target"
+    confidence, target = speed.fps_ci_confidence, speed.precision_target
+    if target_missed(speed.wider_than_target, confidence, target):
+        text += f", wider than the {100 * target:g}% target"
     reason = not_comparable(record)
     return f"{text}; {reason}" if reason else text
 
@@ -224,11 +227,6 @@ def cross_run_ratio(a: Record, b: Record, tolerance: float = REFERENCE_TOLERANCE
     return Ratio(float(fps_b) / float(fps_a) / machine)
 
 
-def _cell(record: Record) -> list[str]:
-    stride = "one clip" if record.stride is None else str(record.stride)
-    return [record.shown_method, str(record.clip_length), stride]
-
-
 def _number(value: Any, digits: int = 2) -> str:
     return "-" if value is None else f"{float(value):.{digits}f}"
 
@@ -242,13 +240,14 @@ def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
     timed = [r for r in records if speed_of(r).rounds]
     if not timed:
         return None
+    columns = cell_columns(timed)
     rows = []
     for record in timed:
         speed = speed_of(record)
         moved = speed.reference_spread
         rows.append(
             [
-                *_cell(record),
+                *columns.values(record),
                 fps_text(record),
                 precision_text(record) or "-",
                 fps_range_text(record),
@@ -260,10 +259,11 @@ def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
                 f"(moved {'-' if moved is None else f'{100 * moved:.0f}%'})",
             ]
         )
-    headers = ["method", "T", "S", "FPS", "95% interval", "FPS range", "model FPS", "rounds"]
-    headers += ["frames/round"]
-    headers += ["CPU s / wall s", "machine GFLOP/s"]
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    headers = [*columns.headers, "FPS", "interval", "FPS range", "model FPS", "rounds"]
+    headers += ["frames/round", "CPU s / wall s", "machine GFLOP/s"]
+    return columns.with_caption(
+        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    )
 
 
 def _rounds_text(speed: Rounds) -> str:
@@ -276,10 +276,11 @@ def _rounds_text(speed: Rounds) -> str:
 
 ROUNDS_NOTE = (
     "FPS: the median over the cell's timed rounds of frames / wall seconds of one pass (the "
-    "frames to every video's RLE), the rounds of all cells interleaved; 95% interval: a "
-    "bootstrap of the median over those rounds, its larger side as a share of the FPS (±), its "
+    "frames to every video's RLE), the rounds of all cells interleaved; interval: the median's "
+    "distribution-free interval over those rounds, its larger side as a share of the FPS (±), its "
     "ends, and the rounds it comes from (those at full machine speed; `3 of 8`: the rest were "
-    "slowed by load); a cell is timed again until the interval is within the sweep's target "
+    "slowed by load): 95 % from 6 rounds, and below that what it is worth (`3 rounds: a 75% "
+    "interval`); a cell is timed again until the interval is within the sweep's target "
     "(measure.precision) or its rounds or time budget run out, and is `not comparable (loaded)` "
     "with fewer than measure.rounds rounds at full speed or a counted round on a loaded "
     "machine (docs/fps.md, Precision); FPS range: the slowest and fastest round; model FPS: "
@@ -302,16 +303,19 @@ def paired_table(records: list[Record], fmt: str = "github") -> str | None:
     first: dict[tuple, Record] = {}
     for record in timed:
         first.setdefault(_setting(record), record)
-    rows = [
-        [*_cell(record), first[_setting(record)].shown_method,
-         paired_ratio(record, first[_setting(record)]).text()]
-        for record in timed
-        if first[_setting(record)] is not record
-    ]  # fmt: skip
-    if not rows:
+    paired = [r for r in timed if first[_setting(r)] is not r]
+    if not paired:
         return None
-    headers = ["method", "T", "S", "against", "FPS ratio [range over rounds]"]
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    columns = cell_columns(timed)
+    rows = [
+        [*columns.values(record), first[_setting(record)].shown_method,
+         paired_ratio(record, first[_setting(record)]).text()]
+        for record in paired
+    ]  # fmt: skip
+    headers = [*columns.headers, "against", "FPS ratio [range over rounds]"]
+    return columns.with_caption(
+        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    )
 
 
 PAIRED_NOTE = (
@@ -323,7 +327,7 @@ PAIRED_NOTE = (
 
 
 def _setting(record: Record) -> tuple:
-    return tuple(
-        str(v)
-        for v in (record.clip_length, record.stride, record.resolution, record.device, record.dtype)
-    )
+    """What two cells of a paired ratio share: every axis but the method (and the config)."""
+    values = (record.dataset, record.clip_length, record.stride, record.resolution)
+    values += (record.device, record.dtype, record.video_frames)
+    return tuple(str(v) for v in values)

@@ -5,9 +5,9 @@ with their reason instead of disappearing; clip lengths are ordered `all` first,
 decreasing T; the stride shown is the one used; FPS measured while the machine was loaded is
 marked; only the measurements the records hold become columns (any `measure` switch may be off).
 A metric with a bootstrap interval is shown as `value [low, high]`, the interval's two ends as
-the bootstrap gave them (a percentile interval is often skewed); in the clip-length pivot,
-each T is compared with the method's T = all on the same videos (paired bootstrap) and marked
-`n.s.` when the difference is not significant. Records whose setting matches a published entry
+the bootstrap gave them (a percentile interval is often skewed); the tables by one axis
+(report/axis_tables.py) hold every other axis fixed and pair each cell with its row's reference.
+Records whose setting matches a published entry
 get the published AP and the difference beside the measured one (report/published_columns.py).
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from tabulate import tabulate
 
 from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.records import INTERVAL_SUFFIX, CellRecord
@@ -28,8 +27,9 @@ from vis_bench.report.published_columns import (
     source_lines,
 )
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
+from vis_bench.report.significance import with_interval
 from vis_bench.report.speed_trust import fps_marks, mark_notes
+from vis_bench.report.table_axes import axis_value, clip_length_order, stride_text, varied_axes
 from vis_bench.report.warnings import WARNING, warning_lines
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
@@ -68,6 +68,7 @@ HEADINGS = {
     "mAP_L": "AP_L",
     "clip_length": "T",
     "stride": "S",
+    "video_frames": "video frames",
     "fps_end_to_end": "FPS",
     "fps_model": "model FPS",
     "fps_authors": "authors' FPS",
@@ -106,18 +107,6 @@ NON_DEFAULT_MARK = "‡"
 REASON_WIDTH = 70
 #: metrics that records carry bootstrap intervals of (`<metric>_ci`)
 INTERVAL_METRICS = ("AP", "AP50", "AP75", "AR10")
-
-
-def clip_length_order(value: Any) -> float:
-    """The one ordering of clip lengths: `all` first, then decreasing T."""
-    if value in ("all", None, "-"):
-        return float("-inf")
-    return -float(value)
-
-
-def stride_text(record: CellRecord) -> str:
-    """The stride a cell used; T = all is one clip per video."""
-    return "one clip" if record.stride is None else str(record.stride)
 
 
 def non_default(record: CellRecord) -> list[str]:
@@ -213,16 +202,22 @@ def comparison_table(
     by: tuple[str, ...] = ("method", "clip_length", "stride", "resolution"),
     fmt: str = "github",
 ) -> str:
-    """One row per cell (failed ones with their reason), chosen metric columns, sorted."""
+    """One row per cell (failed ones with their reason), chosen metric columns, sorted; the
+    cell named by `by` and every other axis its records vary (device, dtype, video length, the
+    config where two configs' cells are otherwise alike)."""
     frame = records_frame(record_set, only_ok=False)
     if frame.empty:
         return "(no finished cells)"
     if "dataset" in frame and frame["dataset"].nunique() > 1:
         by = ("dataset", *by)
+    records = {r.key: r for r in record_set}
+    for axis in varied_axes(list(record_set)):  # every axis the cells differ on, in the row
+        if axis not in by and axis != "dataset":
+            frame[axis] = [axis_value(records[key], axis) for key in frame["key"]]
+            by = (*by, axis)
     present = [c for c in columns if c in frame and frame[c].notna().any()]
     table = _sorted(frame, by).reset_index(drop=True)
     out = table[[c for c in by if c in table]].copy()
-    records = {r.key: r for r in record_set}
     for column in present:
         out[column] = [_cell_value(row, column, records[row["key"]]) for _, row in table.iterrows()]
     matched = published_entries(record_set, record_set.published)
@@ -265,111 +260,6 @@ def _cell_value(row: pd.Series, column: str, record: CellRecord) -> str:
     if column.startswith(("fps", "gmacs", "peak", "cuda")) and record.non_default:
         text += NON_DEFAULT_MARK
     return text
-
-
-def pivot_table(
-    record_set: RecordSet,
-    value: str = "AP",
-    index: str = "method",
-    columns: str = "clip_length",
-    fmt: str = "github",
-) -> str:
-    """A metric pivoted by two axes, e.g. AP by method x clip length (`all` first, then by
-    decreasing T)."""
-    frame = records_frame(record_set)
-    if frame.empty or value not in frame or frame[value].isna().all():
-        return f"(no finished cells with {value})"
-    if f"{value}_ci" in frame and frame[f"{value}_ci"].notna().any():
-        return _pivot_with_intervals(record_set, frame, value, index, columns, fmt)
-    if value.startswith("fps"):
-        return _pivot_marked(record_set, value, index, columns, fmt)
-    table = frame.pivot_table(index=index, columns=columns, values=value, aggfunc="mean")
-    if columns == "clip_length":
-        table = table[sorted(table.columns, key=clip_length_order)]
-    return table.to_markdown(tablefmt=fmt, floatfmt=".2f")
-
-
-def _pivot_marked(record_set: RecordSet, value: str, index: str, columns: str, fmt: str) -> str:
-    """An FPS pivot whose values carry their marks (loaded, noisy); a (row, column) with
-    several cells shows their mean, marked when any of them is."""
-    cells: dict[tuple[str, str], list[tuple[float, CellRecord]]] = {}
-    for record in record_set.ok:
-        row = record_row(record)  # the axes as recorded, not as the frame shows them
-        if row.get(value) is not None:
-            name = (str(row.get(index)), str(row.get(columns)))
-            cells.setdefault(name, []).append((float(row[value]), record))
-    order = clip_length_order if columns == "clip_length" else str
-    heads = sorted({head for _, head in cells}, key=order)
-    rows = []
-    for name in sorted({name for name, _ in cells}):
-        row = [name]
-        for head in heads:
-            found = cells.get((name, head), [])
-            if not found:
-                row.append("")
-                continue
-            mean = sum(number for number, _ in found) / len(found)
-            marks = "".join(sorted({m for _, r in found for m in fps_marks(r)}))
-            row.append(
-                f"{mean:.2f}{marks}" + (f" (mean of {len(found)})" if len(found) > 1 else "")
-            )
-        rows.append(row)
-    return tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)
-
-
-def _pivot_with_intervals(
-    record_set: RecordSet,
-    frame: pd.DataFrame,
-    value: str,
-    index: str,
-    columns: str,
-    fmt: str,
-) -> str:
-    """The pivot as `value [low, high]`; by clip length, each T paired with the row's T = all.
-
-    A (row, column) with several cells shows their mean (no interval: it is not one cell).
-    """
-    raw = {r.key: r for r in record_set}
-    frame = frame[frame[value].notna()]
-    groups = {name: list(g["key"]) for name, g in frame.groupby([index, columns], sort=False)}
-    order = clip_length_order if columns == "clip_length" else str
-    heads = sorted(frame[columns].unique(), key=order)
-    comparer, unpaired, marked = PairedComparer(record_set), [], False
-    rows = []
-    for name in sorted(frame[index].unique()):
-        reference = groups.get((name, "all"), []) if columns == "clip_length" else []
-        row = [name]
-        for head in heads:
-            keys = groups.get((name, head), [])
-            if len(keys) != 1:
-                mean = frame.loc[frame["key"].isin(keys), value].mean()
-                row.append(f"{mean:.2f} (mean of {len(keys)})" if keys else "")
-                continue
-            record = raw[keys[0]]
-            text = with_interval(100 * float(record.metric(value) or 0.0), record, value, 2)
-            if len(reference) == 1 and head != "all":
-                pairing = comparer.compare(record, raw[reference[0]], value)
-                if pairing.reason is not None:
-                    unpaired.append(f"{name} {columns}={head}: {pairing.reason}")
-                elif not pairing.significant:
-                    text += f" {NOT_SIGNIFICANT}"
-                    marked = True
-            row.append(text)
-        rows.append(row)
-    lines = [tabulate(rows, headers=[index, *heads], tablefmt=fmt, disable_numparse=True)]
-    lines += [
-        "",
-        f"[low, high]: the cell's {value} bootstrap interval (videos resampled), both ends as "
-        "computed; it need not be centred on the value.",
-    ]
-    if columns == "clip_length":
-        lines.append(
-            f"{NOT_SIGNIFICANT}: the paired bootstrap interval of (this T - the method's T=all) "
-            "on the same videos contains 0: the clip length's effect is not told apart from "
-            "the choice of videos." + ("" if marked else " (no such cell here)")
-        )
-    lines += [f"not paired: {line}" for line in unpaired]
-    return "\n".join(lines)
 
 
 def interval_note(record_set: RecordSet) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vis_bench.report.axis_tables import AXIS_NAMES, axis_table, has_axis_table
 from vis_bench.report.breakdowns import (
     ERROR_NOTE,
     GROUPS_NOTE,
@@ -27,6 +28,7 @@ from vis_bench.report.speed_trust import (
     rounds_table,
     verdict_line,
 )
+from vis_bench.report.table_axes import clip_length_order
 from vis_bench.report.tables import (
     CUDA_NOTE,
     HEADINGS_NOTE,
@@ -34,11 +36,9 @@ from vis_bench.report.tables import (
     OCCLUSION_AR,
     YTVIS2022_FIGURES,
     YTVIS2022_NOTE,
-    clip_length_order,
     comparison_table,
     datasets_of,
     notes_lines,
-    pivot_table,
     records_frame,
 )
 from vis_bench.report.twins import TWINS_NOTE, twins_table
@@ -74,6 +74,18 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
                 f"memory.{once}"
             )
     return lines
+
+
+def axis_sections(record_set: RecordSet) -> list[str]:
+    """AP and end-to-end FPS by stride and by resolution, each where some method ran two of its
+    values at one setting of the others (a run with one resolution has no table by it)."""
+    parts: list[str] = []
+    for axis in ("stride", "resolution"):
+        for value, title in (("AP", "AP"), ("fps_end_to_end", "End-to-end FPS")):
+            if has_axis_table(record_set, value, axis):
+                table = axis_table(record_set, value, axis)
+                parts += [f"## {title} by {AXIS_NAMES[axis]}", "", table, ""]
+    return parts
 
 
 def speed_sections(record_set: RecordSet) -> list[str]:
@@ -138,17 +150,13 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     parts += unfinished_section(record_set.configured, record_set.unfinished)
     if any(r.metric("mAP") is not None for r in record_set):
         parts += [YTVIS2022_NOTE, ""]
-    parts += ["## AP by clip length", "", pivot_table(record_set, "AP", "method", "clip_length")]
-    parts += [""]
+    parts += ["## AP by clip length", "", axis_table(record_set, "AP", "clip_length"), ""]
     same = same_ap_lines(record_set)
     if same:
         parts += [*same, ""]
-    parts += [
-        "## End-to-end FPS by clip length",
-        "",
-        pivot_table(record_set, "fps_end_to_end", "method", "clip_length"),
-        "",
-    ]
+    fps = axis_table(record_set, "fps_end_to_end", "clip_length")
+    parts += ["## End-to-end FPS by clip length", "", fps, ""]
+    parts += axis_sections(record_set)
     parts += speed_sections(record_set) if speed else []
     if any(r.metric("AP_occ_light") is not None for r in record_set):
         columns = ("AP", *OCCLUSION_AP, *OCCLUSION_AR)

@@ -11,6 +11,7 @@ from tabulate import tabulate
 
 from vis_bench.records import CellRecord
 from vis_bench.report.speed_trust import fps_text, paired_ratio, precision_text, verdict_line
+from vis_bench.report.table_axes import cell_columns
 
 #: how far a twin pair's FPS may differ and still be said to agree (docs/fps.md, Precision)
 AGREEMENT = 0.05
@@ -48,23 +49,25 @@ def twins_table(records: list[CellRecord], fmt: str = "github") -> str | None:
     pairs = twin_pairs(records)
     if not pairs:
         return None
+    columns = cell_columns([one for one, _ in pairs])  # the axes the pairs differ on
     rows = []
     for one, two in pairs:
         moved = agreement(one, two)
-        stride = "one clip" if one.stride is None else str(one.stride)
-        name = one.shown_method.removesuffix(" twin 1")
+        name, *axes = columns.values(one)
         verdict = "-" if moved is None else ("yes" if moved <= AGREEMENT else "no")
         rows.append(
             [
-                name, str(one.clip_length), stride,
+                name.removesuffix(" twin 1"), *axes,
                 f"{fps_text(one)} {precision_text(one)}", f"{fps_text(two)} {precision_text(two)}",
                 f"{(two.speed.fps_end_to_end or 0) / (one.speed.fps_end_to_end or 1):.3f}",
                 paired_ratio(two, one).text(3), verdict,
             ]
         )  # fmt: skip
-    headers = ["method", "T", "S", "twin 1 FPS", "twin 2 FPS", "2 / 1", "2 / 1 paired"]
+    headers = [*columns.headers, "twin 1 FPS", "twin 2 FPS", "2 / 1", "2 / 1 paired"]
     headers += [f"within {100 * AGREEMENT:g}%"]
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    return columns.with_caption(
+        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    )
 
 
 TWINS_NOTE = (

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vis_bench.measure.precision import confidence_text
+from vis_bench.measure.precision import confidence_text, target_missed
 from vis_bench.record_parts import (
     Bootstrap,
     CheckpointLoad,
@@ -283,7 +283,8 @@ def speed_words(record: CellRecord) -> list[str]:
             )
             confidence = confidence_text(rounds.fps_ci_confidence)
             words.append(f"±{100 * rounds.fps_precision:.1f}% ({of} rounds{confidence})")
-            if rounds.wider_than_target and rounds.precision_target:
+            target = rounds.precision_target
+            if target_missed(rounds.wider_than_target, rounds.fps_ci_confidence, target):
                 words.append(f"WIDER than the {100 * rounds.precision_target:g}% target")
     if rounds is not None and rounds.comparable is False:
         words.append(rounds.not_comparable or "not comparable")
