@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vis_bench.errors import InputError
 from vis_bench.eval.input_loading import InputLoading
+from vis_bench.eval.lvvis.metric import LVVIS_PHASES, CategorySplit, has_lvvis_partitions
 from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
 from vis_bench.eval.metric.iou import PairTable, compute_pairs
 from vis_bench.eval.metric.loading import (
@@ -34,20 +36,50 @@ from vis_bench.eval.metric.result_checks import (
     score_range_warning,
 )
 from vis_bench.eval.metric.summary import per_category_ap
-from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown, resolve_metric
+from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown
 from vis_bench.eval.rle.count_lists import MARKER
 
+#: how the metric is chosen: from the GT ("auto"), or forced
+METRICS = ("auto", "ytvis", "ovis", "lvvis")
+
 #: each metric's steps in the shared phases, by the name `resolve_metric` gives
-METRIC_PHASES: dict[str, MetricPhases] = {p.name: p for p in (YTVIS_PHASES, OVIS_PHASES)}
+METRIC_PHASES: dict[str, MetricPhases] = {
+    p.name: p for p in (YTVIS_PHASES, OVIS_PHASES, LVVIS_PHASES)
+}
+
+
+def resolve_metric(gt: GroundTruth, metric: str) -> str:
+    """ "ytvis", "ovis" or "lvvis": `auto` picks LV-VIS when a category carries an LV-VIS
+    `partition` (0-3), else OVIS when the GT carries occlusion labels.
+
+    A GT whose `annotations` is null (OVIS's layout for unlabelled splits) is read only by the
+    OVIS evaluator, so `auto` picks OVIS for it too.
+    """
+    if metric not in METRICS:
+        raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    if metric == "auto" and has_lvvis_partitions(gt):
+        return "lvvis"
+    if metric == "auto":
+        return "ovis" if gt.has_occlusion_labels or gt.annotations_null else "ytvis"
+    if metric == "ytvis" and gt.annotations_null:
+        raise InputError(
+            "ground truth has `annotations: null` (a split without labels); the YouTube-VIS "
+            "evaluator needs a list of annotations",
+            path=gt.path,
+            field="annotations",
+        )
+    return metric
 
 
 @dataclass
 class EvalResult:
     """Summary numbers plus the intermediate arrays, for reports and for tests.
 
-    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order) or, with the OVIS
-    metric, the 18 OVIS ones (params.OVIS_STAT_NAMES order). `precision` and `recall` are the
-    YouTube-VIS arrays (all occlusions) either way; `occlusion` has the OVIS breakdown.
+    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order), with the OVIS
+    metric the 18 OVIS ones (params.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
+    LV-VIS ones (lvvis.metric.LVVIS_STAT_NAMES order). `precision` and `recall` are the
+    YouTube-VIS-shaped arrays (all occlusions) either way; `occlusion` has the OVIS breakdown,
+    `split` LV-VIS's base and novel categories.
     """
 
     stats: dict[str, float]
@@ -66,8 +98,9 @@ class EvalResult:
     #: what the official evaluators score without a word but a user should know (exact
     #: duplicate predictions, scores outside [0, 1]: eval/metric/result_checks.py)
     notices: list[str] = field(default_factory=list)
-    metric: str = "ytvis"  # "ytvis" or "ovis"
+    metric: str = "ytvis"  # "ytvis", "ovis" or "lvvis"
     occlusion: OcclusionBreakdown | None = field(default=None, repr=False)
+    split: CategorySplit | None = None
     #: predictions scoring dropped or cut (counted, not changed: the numbers stay official)
     dropped: DroppedPredictions | None = None
 
@@ -111,7 +144,8 @@ def evaluate_loaded(
 ) -> EvalResult:
     """Run evaluate, accumulate and summarize on loaded inputs; fills `timings` if given.
 
-    metric: "auto" (OVIS when the GT has occlusion labels), "ytvis" or "ovis".
+    metric: "auto" (LV-VIS when the categories carry `partition`, OVIS when the GT has
+    occlusion labels), "ytvis", "ovis" or "lvvis".
     """
     timings = {} if timings is None else timings
     kind = resolve_metric(gt, metric)
@@ -164,7 +198,8 @@ def evaluate_loaded(
         zero_union=[(int(v), int(c)) for v, c in pairs.zero_union],
         notices=notices,
         metric=kind,
-        occlusion=breakdown,
+        occlusion=breakdown if isinstance(breakdown, OcclusionBreakdown) else None,
+        split=breakdown if isinstance(breakdown, CategorySplit) else None,
         dropped=find_dropped(gt, res),
     )
 

@@ -17,7 +17,7 @@ import numpy as np
 from vis_bench.atomic import atomic_file
 from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
 
-CACHE_VERSION = 2  # 2: OVIS occlusion scores
+CACHE_VERSION = 3  # 2: OVIS occlusion scores; 3: LV-VIS partitions and truncated areas
 
 
 def cache_file(gt_path: str | Path, cache_dir: str | Path) -> Path:
@@ -42,6 +42,7 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "cat_names": [[c, gt.cat_names[c]] for c in gt.cat_ids],
         "occ_problems": [[track, message] for track, message in gt.occ_problems],
         "annotations_null": gt.annotations_null,
+        "cat_partition": [[c, p] for c, p in gt.cat_partition.items()],
     }
     return {
         "meta": np.array(json.dumps(meta)),
@@ -58,6 +59,9 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "areas": np.concatenate(gt.frame_areas) if gt.frame_areas else np.zeros(0),
         "occ_score": gt.occ_score,
         "occ_labelled": gt.occ_labelled,
+        "avg_area_truncated": (
+            np.zeros(0) if gt.avg_area_truncated is None else gt.avg_area_truncated
+        ),
     }
 
 
@@ -97,6 +101,10 @@ def _from_arrays(z) -> GroundTruth:
         occ_labelled=z["occ_labelled"],
         occ_problems=[(int(track), str(message)) for track, message in meta["occ_problems"]],
         annotations_null=bool(meta["annotations_null"]),
+        cat_partition={c: p for c, p in meta["cat_partition"]},
+        avg_area_truncated=(
+            z["avg_area_truncated"] if len(z["avg_area_truncated"]) == len(z["ann_ids"]) else None
+        ),
     )
 
 
