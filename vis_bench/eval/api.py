@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from vis_bench.errors import InputError
 from vis_bench.eval.input_loading import InputLoading
 from vis_bench.eval.lvvis.metric import LVVIS_PHASES, CategorySplit, has_lvvis_partitions
+from vis_bench.eval.metric.accumulate import Accumulated
 from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
 from vis_bench.eval.metric.iou import PairTable, compute_pairs
 from vis_bench.eval.metric.loading import (
@@ -78,15 +80,16 @@ class EvalResult:
     `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order), with the OVIS
     metric the 18 OVIS ones (params.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
     LV-VIS ones (lvvis.metric.LVVIS_STAT_NAMES order). `precision` and `recall` are the
-    YouTube-VIS-shaped arrays (all occlusions) either way; `occlusion` has the OVIS breakdown,
-    `split` LV-VIS's base and novel categories.
+    YouTube-VIS-shaped arrays (all occlusions) either way, over every listed category;
+    `occlusion` has the OVIS breakdown, `split` LV-VIS's base and novel categories.
     """
 
     stats: dict[str, float]
     per_category_ap: dict[int, float]
     category_names: dict[int, str]
-    precision: np.ndarray  # [T=10, R=101, K, A=4, M=3]
-    recall: np.ndarray  # [T, K, A, M]
+    #: the precision and recall arrays as the metric accumulated them: over every listed
+    #: category, or (LV-VIS) only over those with GT, the others being -1 throughout
+    accumulated: Accumulated = field(repr=False)
     pairs: PairTable = field(repr=False)
     matches: Matches = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
@@ -107,6 +110,29 @@ class EvalResult:
     @property
     def cat_ids(self) -> list[int]:
         return [int(c) for c in self.pairs.cat_ids]
+
+    @cached_property
+    def precision(self) -> np.ndarray:
+        """[T=10, R=101, K, A=4, M=3] over every listed category (-1 where undefined)."""
+        return self._over_all_categories(self.accumulated.precision, 2)
+
+    @cached_property
+    def recall(self) -> np.ndarray:
+        """[T, K, A, M] over every listed category (-1 where undefined)."""
+        return self._over_all_categories(self.accumulated.recall, 1)
+
+    def _over_all_categories(self, array: np.ndarray, axis: int) -> np.ndarray:
+        """`array`, whose category axis holds `accumulated.cat_ids`, over `pairs.cat_ids`."""
+        if np.array_equal(self.accumulated.cat_ids, self.pairs.cat_ids):
+            return array
+        shape = list(array.shape)
+        shape[axis] = len(self.pairs.cat_ids)
+        full = np.full(shape, -1.0)
+        where = np.searchsorted(self.pairs.cat_ids, self.accumulated.cat_ids)
+        index = [slice(None)] * len(shape)
+        index[axis] = where
+        full[tuple(index)] = array
+        return full
 
     @property
     def video_ids(self) -> list[int]:
@@ -164,7 +190,7 @@ def evaluate_loaded(
 
     start = time.perf_counter()
     stats = phases.summarize(acc, breakdown)
-    per_cat = per_category_ap(acc)
+    per_cat = dict.fromkeys(gt.cat_ids, -1.0) | per_category_ap(acc)
     timings["summarize"] = time.perf_counter() - start
 
     warnings = [
@@ -189,8 +215,7 @@ def evaluate_loaded(
         stats=stats,
         per_category_ap=per_cat,
         category_names=dict(gt.cat_names),
-        precision=acc.precision,
-        recall=acc.recall,
+        accumulated=acc,
         pairs=pairs,
         matches=matches,
         timings=timings,

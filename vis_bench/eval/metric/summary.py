@@ -85,6 +85,14 @@ def summarize_ovis(precision: np.ndarray, recall: np.ndarray) -> dict[str, float
 
 
 def per_category_ap(acc: Accumulated) -> dict[int, float]:
-    """AP over all thresholds, area 'all', 100 results, per category id (-1 where undefined)."""
+    """AP over all thresholds, area 'all', 100 results, per category id (-1 where undefined).
+
+    All categories in one pass (no loop over LV-VIS's 1,196): each one's sum of defined entries
+    over their count.
+    """
     sel = acc.precision[:, :, :, AREA_LABELS.index("all"), MAX_DETS.index(100)]
-    return {int(c): mean_defined(sel[:, :, k]) for k, c in enumerate(acc.cat_ids)}
+    defined = sel > -1
+    counts = defined.sum(axis=(0, 1))
+    sums = np.where(defined, sel, 0.0).sum(axis=(0, 1))
+    ap = np.where(counts > 0, sums / np.maximum(counts, 1), -1.0)
+    return {int(c): float(v) for c, v in zip(acc.cat_ids, ap, strict=True)}
