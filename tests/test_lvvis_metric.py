@@ -395,3 +395,58 @@ def test_category_groups_with_the_lvvis_metric(public_dir, tmp_path, capsys):
     assert list(written)[:36] == list(LVVIS_STAT_NAMES)
     assert sorted(written["groups"]) == ["0", "1", "2", "3"]
     assert list(written["groups"]["0"]) == list(STAT_NAMES)
+
+
+def test_synth_writes_an_lv_vis_layout_that_eval_scores_with_this_metric(tmp_path, capsys):
+    """`synth --novel-categories 3`: the last 3 of the 8 categories are novel; the GT's own tracks
+    as predictions score AP 1 over all, base and novel categories."""
+    out = tmp_path / "data"
+    argv = ["synth", "--out", str(out), "--videos", "8", "--sizes", "40x56", "--seed", "3"]
+    assert main([*argv, "--min-frames", "2", "--max-frames", "3", "--novel-categories", "3"]) == 0
+    gt_path = out / "annotations.json"
+    gt = json.loads(gt_path.read_text())
+    assert [c["partition"] for c in gt["categories"]] == [0] * 5 + [2] * 3
+    results = [
+        {
+            "video_id": a["video_id"],
+            "category_id": a["category_id"],
+            "score": 0.9,
+            "segmentations": [None if s is None else rle.to_json(s) for s in a["segmentations"]],
+        }
+        for a in gt["annotations"]
+    ]
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    result = evaluate_files(gt_path, tmp_path / "res.json")
+    assert result.metric == "lvvis" and result.split.novel == (6, 7, 8)
+    assert {a["category_id"] for a in gt["annotations"]} & {6, 7, 8}  # novel tracks exist
+    assert result.stats["AP"] == result.stats["AP_b"] == result.stats["AP_n"] == 1.0
+
+
+@pytest.mark.slow
+def test_a_sweep_on_lv_vis_layout_synthetic_data_scores_with_this_metric(tmp_path):
+    """`dataset.novel_categories` makes the sweep's synthetic data LV-VIS-style; its cells then
+    carry the 36 numbers (the toy method labels everything category 7, a novel one)."""
+    import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
+    from vis_bench.config import parse_config
+    from vis_bench.inference.sources import open_source
+    from vis_bench.sweep import run_sweep
+
+    dataset = {"kind": "synthetic", "videos": 2, "min_frames": 2, "max_frames": 3}
+    dataset |= {"novel_categories": 3, "cache_dir": str(tmp_path / "cache")}
+    config = parse_config(
+        {
+            "name": "l",
+            "dataset": dataset,
+            "methods": [{"name": "toy", "options": {"label": 7}}],
+            "measure": {"warmup": 0, "repeats": 1, "bootstrap": 0},
+        },
+        "l.yaml",
+    )
+    source = open_source(config.dataset)
+    assert source.identity["novel_categories"] == 3
+    (record,) = run_sweep(config, source, tmp_path / "run", log=print)
+    assert record["status"] == "ok"
+    assert all(name in record for name in LVVIS_STAT_NAMES)
+    assert record["AP_b"] in (0.0, None)  # no base prediction: 0 where base GT exists
+    plain = parse_config({"name": "l", "dataset": {"kind": "synthetic"}, "methods": ["toy"]})
+    assert "novel_categories" not in plain.to_dict()["dataset"]  # older configs keep their hash
