@@ -10,7 +10,7 @@ What differs from YouTube-VIS:
 * every one of the 12 summary numbers is also given over the base (`partition` 0 or 1) and the
   novel (`partition` 2 or 3) categories: 36 numbers, `AP, AP_b, AP_n, AP50, ...`.
 
-Where the official code crashes or answers wrongly, this one answers and says so (docs/metric.md):
+Where the official code crashes or answers wrongly, this one answers and says so (docs/lvvis.md):
 the split is taken by category id, so ids need not be 1..K; a split with no category gives
 -1 ("n/a") for its numbers; a category without `partition` is an InputError naming it.
 """
