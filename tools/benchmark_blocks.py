@@ -36,6 +36,40 @@ def eval_speed_block(root: Path) -> str:
     )
 
 
+def lvvis_speed_block(root: Path) -> str:
+    """Whole-process `eval --metric lvvis` against the stand-in for the official code
+    (benchmarks/results/lvvis_eval.json)."""
+    report = read_source(root, "benchmarks/results/lvvis_eval.json")
+    rows = ["| case | vis-bench (median, peak) | stand-in (median, peak) | speed-up (median) |"]
+    rows.append("|---|---|---|---|")
+    for name, case in report["cases"].items():
+        s, peak = case["seconds"], case["peak_mib"]
+        rows.append(
+            f"| {name}: {case['categories']:,} categories, {case['videos']:,} videos | "
+            f"{s['vis-bench']['median']:.2f} s, {peak['vis-bench']:.0f} MiB | "
+            f"{s['official stand-in']['median']:.2f} s, {peak['official stand-in']:,.0f} MiB | "
+            f"{case['speed_up']['median']:.1f}x |"
+        )
+    public = next(c for c in report["cases"].values() if "max_difference_to_official_lvvis" in c)
+    closest = max(c["max_difference_to_stand_in_overall"] for c in report["cases"].values())
+    load = report["provenance"]
+    return "\n".join(
+        [
+            *rows,
+            "",
+            f"On the public case the metric itself takes {public['in_process_phases_s']['total']:.2f}"
+            f" s in process; the stand-in's fastest run was {public['speed_up']['min']:.1f}x our "
+            f"fastest. The 36 numbers equal the official ones within "
+            f"{public['max_difference_to_official_lvvis']:.0e}, the overall ones the stand-in's "
+            f"within {closest:.0e}. Source: `benchmarks/results/lvvis_eval.json`, written by "
+            "`python benchmarks/bench_lvvis_eval.py --official DIR --json "
+            f"benchmarks/results/lvvis_eval.json` ({report['repeat']} alternating runs, "
+            f"{report['cpu_count']} cores, load average {load['load_before']:.1f} -> "
+            f"{load['load_after']:.1f}; {report['bytecode']}).",
+        ]
+    )
+
+
 def kernel_dtypes_block(root: Path) -> str:
     """CPU deformable-attention kernel per dtype (benchmarks/results/ms_deform_attn_*.json)."""
     report = read_source(root, "benchmarks/results/ms_deform_attn_cpu_revisions.json")

@@ -35,12 +35,13 @@ from vis_bench.errors import InputError
 DATASET_KINDS = ("synthetic", "synth", "ytvis2019", "ytvis2021", "ytvis2022", "ovis", "custom")
 #: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
 #: not use them keep the hash they had before the keys existed
-OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups")
+OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups", "novel_categories")
 #: dataset keys every kind takes
 COMMON_DATASET_KEYS = ("kind", "max_videos", "cache_dir", "category_groups")
 #: the synthetic generator's options: only `synthetic` takes them
 GENERATOR_KEYS = (
     "videos", "seed", "min_frames", "max_frames", "enter_leave", "occlusion", "sizes", "long_video",
+    "novel_categories",
 )  # fmt: skip
 #: the files of a dataset given by path: every kind but `synthetic` takes them
 FILE_KEYS = ("annotations", "frames", "split", "split_part")
@@ -81,6 +82,9 @@ class DatasetConfig:
     sizes: list[str] | None = None
     #: synthetic data: objects enter, leave and re-enter over long videos (synthetic_long.py)
     long_video: bool = False
+    #: synthetic data in the LV-VIS layout: the last N categories novel, the rest base (null: no
+    #: `partition`); cells are then scored with the LV-VIS metric (base and novel numbers)
+    novel_categories: int | None = None
     #: ytvis2022: the short and the long set, each its ground-truth file (gt_short.json,
     #: gt_long.json) or a list of video ids; cells get the 2022 scoring's figures (mAP, AP_S, AP_L)
     short_videos: str | list[int] | None = None

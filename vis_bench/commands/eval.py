@@ -1,11 +1,12 @@
 """`run_bench.py eval --gt GT.json --results RES.json [--out STATS.json] [--metric ...]`.
 
 Prints the 12 official YouTube-VIS numbers, or the 18 OVIS numbers when the ground truth carries
-OVIS occlusion labels (or with `--metric ovis`); `--out` writes them, in the official order, under
-the names of params.STAT_NAMES / params.OVIS_STAT_NAMES. `--gt-cache DIR` reuses the parsed GT
-across runs. Statistics options (commands/_statistics.py): `--bootstrap B [--seed S]` adds
-confidence intervals, `--breakdown length` scores video-length buckets, `--per-video FILE` writes
-per-video scores. YouTube-VIS 2022 (`--short-videos S --long-videos L`) and every line per
+OVIS occlusion labels (or with `--metric ovis`), or LV-VIS's 36 when its categories carry
+`partition` (or with `--metric lvvis`); `--out` writes them, in the official order, under the
+names of params.STAT_NAMES / params.OVIS_STAT_NAMES / lvvis.metric.LVVIS_STAT_NAMES.
+`--gt-cache DIR` reuses the parsed GT across runs. Statistics options (commands/_statistics.py):
+`--bootstrap B [--seed S]` adds confidence intervals, `--breakdown length` scores video-length
+buckets, `--per-video FILE` writes per-video scores. YouTube-VIS 2022 (`--short-videos S --long-videos L`) and every line per
 group of categories (`--category-groups`): commands/_eval_extras.py.
 """
 
@@ -27,14 +28,14 @@ from vis_bench.commands._options import (
 
 NAME = "eval"
 HELP = (
-    "score a results.json with the YouTube-VIS or OVIS metric (same numbers as the official "
-    "evaluators)"
+    "score a results.json with the YouTube-VIS, OVIS or LV-VIS metric (same numbers as the "
+    "official evaluators)"
 )
 GROUP = "metric"
 #: nothing to clean up once the numbers are printed and written (cli.finish)
 EXIT_WITHOUT_TEARDOWN = True
-#: --metric choices (vis_bench.eval.ovis.metric.METRICS; listed here so --help imports no metric code)
-METRICS = ("auto", "ytvis", "ovis")
+#: --metric choices (vis_bench.eval.api.METRICS; listed here so --help imports no metric code)
+METRICS = ("auto", "ytvis", "ovis", "lvvis")
 
 _MAX_WARNINGS_SHOWN = 10
 #: the last evaluation's input readers, kept until the process ends: it ends without a teardown
@@ -46,18 +47,25 @@ _KEPT_UNTIL_EXIT: list = []
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS or OVIS layout)"
+        "--gt",
+        required=True,
+        type=Path,
+        help="ground-truth JSON (YouTube-VIS, OVIS or LV-VIS layout)",
     )
     parser.add_argument("--results", required=True, type=Path, help="results.json to score")
     parser.add_argument(
-        "--out", type=Path, default=None, help="write the numbers (12, or 18 for OVIS) as JSON"
+        "--out",
+        type=Path,
+        default=None,
+        help="write the numbers (12; 18 for OVIS, 36 for LV-VIS) as JSON",
     )
     parser.add_argument(
         "--metric",
         choices=METRICS,
         default="auto",
-        help="auto (default): OVIS when the GT has occlusion labels, else YouTube-VIS; "
-        "ytvis / ovis force one (ovis needs the labels)",
+        help="auto (default): LV-VIS when the GT categories carry `partition`, OVIS when the GT "
+        "has occlusion labels, else YouTube-VIS; ytvis / ovis / lvvis force one (ovis needs the "
+        "labels, lvvis a partition on every category)",
     )
     parser.add_argument("--per-category", action="store_true", help="also print AP per category")
     parser.add_argument(
@@ -150,6 +158,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: ... {len(warnings) - _MAX_WARNINGS_SHOWN} more", file=sys.stderr)
     if result.metric == "ovis":
         print("OVIS metric: YouTube-VIS numbers plus AP/AR per occlusion level")
+    if result.split is not None:
+        print("\n".join(result.split.describe()))
     groups = _eval_extras.groups_for(args, result.cat_ids)
     columns = _eval_extras.with_groups(result, groups)
     if groups:

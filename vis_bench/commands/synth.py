@@ -2,6 +2,7 @@
 
 `--occlusion SHARE` makes it an OVIS-style dataset: per-frame occlusion labels on every track,
 and about SHARE of the tracks crossed by another object (data/synthetic_occlusion.py).
+`--novel-categories N` makes it LV-VIS-style: categories with `partition`, the last N novel.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _SPEC_OPTIONS = (
     "max_objects",
     "enter_leave",
     "jpeg_quality",
+    "novel_categories",
 )
 
 
@@ -68,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="OVIS-style occlusion: write per-frame occlusion labels (from the covered fraction "
         "of each object) and make about SHARE (0..1) of the tracks pass behind another object; "
         "0 labels the scenes as they are. Default: no labels (YouTube-VIS layout)",
+    )
+    parser.add_argument(
+        "--novel-categories",
+        type=int,
+        default=None,
+        metavar="N",
+        help="LV-VIS layout: every category gets a `partition`, the last N novel (2), the others "
+        "base (0), so `eval` scores with the LV-VIS metric. Default: no partition",
     )
     parser.add_argument("--jpeg-quality", type=int, default=None, help="1..100 (default 90)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")

@@ -1,4 +1,4 @@
-"""The YouTube-VIS and OVIS metrics, their statistics, and checks before submission.
+"""The YouTube-VIS, OVIS and LV-VIS metrics, their statistics, and checks before submission.
 
 Sub-packages, by concern (the public entry points are in `api`: `evaluate_files`,
 `evaluate_predictions`, `evaluate_loaded`, `EvalResult`):
@@ -9,6 +9,9 @@ Sub-packages, by concern (the public entry points are in `api`: `evaluate_files`
 * `ovis/`       the OVIS metric as a parameterisation of the same phases: per (area, occlusion)
                 range, 18 summary numbers; chosen automatically when the GT carries occlusion
                 labels (docs/ovis.md)
+* `lvvis/`      the LV-VIS metric on the same phases: crowd tracks counted, 36 numbers over all,
+                base and novel categories; chosen when the categories carry `partition`
+                (docs/lvvis.md)
 * `rle/`        the speed machinery: the compiled kernel (`bulk_rle`), bulk pixel counts
                 (`areas`), the bulk reader of GT count lists (`count_lists`, `compress`)
 * `stats/`      per-video matching, bootstrap, resampling, per-video numbers, subsets, breakdowns,

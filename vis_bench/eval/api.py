@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from vis_bench.errors import InputError
 from vis_bench.eval.input_loading import InputLoading
+from vis_bench.eval.lvvis.metric import LVVIS_PHASES, CategorySplit, has_lvvis_partitions
+from vis_bench.eval.metric.accumulate import Accumulated
 from vis_bench.eval.metric.capped import cap_warning
 from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
 from vis_bench.eval.metric.iou import PairTable, compute_pairs
@@ -35,27 +39,58 @@ from vis_bench.eval.metric.result_checks import (
     score_range_warning,
 )
 from vis_bench.eval.metric.summary import per_category_ap
-from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown, resolve_metric
+from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown
 from vis_bench.eval.rle.count_lists import MARKER
 
+#: how the metric is chosen: from the GT ("auto"), or forced
+METRICS = ("auto", "ytvis", "ovis", "lvvis")
+
 #: each metric's steps in the shared phases, by the name `resolve_metric` gives
-METRIC_PHASES: dict[str, MetricPhases] = {p.name: p for p in (YTVIS_PHASES, OVIS_PHASES)}
+METRIC_PHASES: dict[str, MetricPhases] = {
+    p.name: p for p in (YTVIS_PHASES, OVIS_PHASES, LVVIS_PHASES)
+}
+
+
+def resolve_metric(gt: GroundTruth, metric: str) -> str:
+    """ "ytvis", "ovis" or "lvvis": `auto` picks LV-VIS when a category carries an LV-VIS
+    `partition` (0-3), else OVIS when the GT carries occlusion labels.
+
+    A GT whose `annotations` is null (OVIS's layout for unlabelled splits) is read only by the
+    OVIS evaluator, so `auto` picks OVIS for it too.
+    """
+    if metric not in METRICS:
+        raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    if metric == "auto" and has_lvvis_partitions(gt):
+        return "lvvis"
+    if metric == "auto":
+        return "ovis" if gt.has_occlusion_labels or gt.annotations_null else "ytvis"
+    if metric == "ytvis" and gt.annotations_null:
+        raise InputError(
+            "ground truth has `annotations: null` (a split without labels); the YouTube-VIS "
+            "evaluator needs a list of annotations",
+            path=gt.path,
+            field="annotations",
+        )
+    return metric
 
 
 @dataclass
 class EvalResult:
     """Summary numbers plus the intermediate arrays, for reports and for tests.
 
-    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order) or, with the OVIS
-    metric, the 18 OVIS ones (params.OVIS_STAT_NAMES order). `precision` and `recall` are the
-    YouTube-VIS arrays (all occlusions) either way; `occlusion` has the OVIS breakdown.
+    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order), with the OVIS
+    metric the 18 OVIS ones (params.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
+    LV-VIS ones (lvvis.metric.LVVIS_STAT_NAMES order). `precision` and `recall` are the
+    YouTube-VIS-shaped arrays (all occlusions) either way, over every listed category;
+    `occlusion` has the OVIS breakdown, `split` LV-VIS's base and novel categories.
     """
 
     stats: dict[str, float]
     per_category_ap: dict[int, float]
     category_names: dict[int, str]
-    precision: np.ndarray  # [T=10, R=101, K, A=4, M=3]
-    recall: np.ndarray  # [T, K, A, M]
+    #: the precision and recall arrays as the metric accumulated them: over every listed
+    #: category, or (LV-VIS) only over those with GT, the others being -1 throughout
+    accumulated: Accumulated = field(repr=False)
     pairs: PairTable = field(repr=False)
     matches: Matches = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
@@ -68,14 +103,38 @@ class EvalResult:
     #: duplicate predictions, scores outside [0, 1], predictions over the 100 cap:
     #: eval/metric/result_checks.py, capped.py)
     notices: list[str] = field(default_factory=list)
-    metric: str = "ytvis"  # "ytvis" or "ovis"
+    metric: str = "ytvis"  # "ytvis", "ovis" or "lvvis"
     occlusion: OcclusionBreakdown | None = field(default=None, repr=False)
+    split: CategorySplit | None = None
     #: predictions scoring dropped or cut (counted, not changed: the numbers stay official)
     dropped: DroppedPredictions | None = None
 
     @property
     def cat_ids(self) -> list[int]:
         return [int(c) for c in self.pairs.cat_ids]
+
+    @cached_property
+    def precision(self) -> np.ndarray:
+        """[T=10, R=101, K, A=4, M=3] over every listed category (-1 where undefined)."""
+        return self._over_all_categories(self.accumulated.precision, 2)
+
+    @cached_property
+    def recall(self) -> np.ndarray:
+        """[T, K, A, M] over every listed category (-1 where undefined)."""
+        return self._over_all_categories(self.accumulated.recall, 1)
+
+    def _over_all_categories(self, array: np.ndarray, axis: int) -> np.ndarray:
+        """`array`, whose category axis holds `accumulated.cat_ids`, over `pairs.cat_ids`."""
+        if np.array_equal(self.accumulated.cat_ids, self.pairs.cat_ids):
+            return array
+        shape = list(array.shape)
+        shape[axis] = len(self.pairs.cat_ids)
+        full = np.full(shape, -1.0)
+        where = np.searchsorted(self.pairs.cat_ids, self.accumulated.cat_ids)
+        index = [slice(None)] * len(shape)
+        index[axis] = where
+        full[tuple(index)] = array
+        return full
 
     @property
     def video_ids(self) -> list[int]:
@@ -113,7 +172,8 @@ def evaluate_loaded(
 ) -> EvalResult:
     """Run evaluate, accumulate and summarize on loaded inputs; fills `timings` if given.
 
-    metric: "auto" (OVIS when the GT has occlusion labels), "ytvis" or "ovis".
+    metric: "auto" (LV-VIS when the categories carry `partition`, OVIS when the GT has
+    occlusion labels), "ytvis", "ovis" or "lvvis".
     """
     timings = {} if timings is None else timings
     kind = resolve_metric(gt, metric)
@@ -132,7 +192,7 @@ def evaluate_loaded(
 
     start = time.perf_counter()
     stats = phases.summarize(acc, breakdown)
-    per_cat = per_category_ap(acc)
+    per_cat = dict.fromkeys(gt.cat_ids, -1.0) | per_category_ap(acc)
     timings["summarize"] = time.perf_counter() - start
 
     warnings = [
@@ -158,8 +218,7 @@ def evaluate_loaded(
         stats=stats,
         per_category_ap=per_cat,
         category_names=dict(gt.cat_names),
-        precision=acc.precision,
-        recall=acc.recall,
+        accumulated=acc,
         pairs=pairs,
         matches=matches,
         timings=timings,
@@ -167,7 +226,8 @@ def evaluate_loaded(
         zero_union=[(int(v), int(c)) for v, c in pairs.zero_union],
         notices=notices,
         metric=kind,
-        occlusion=breakdown,
+        occlusion=breakdown if isinstance(breakdown, OcclusionBreakdown) else None,
+        split=breakdown if isinstance(breakdown, CategorySplit) else None,
         dropped=find_dropped(gt, res),
     )
 

@@ -47,6 +47,9 @@ class CategoryHeader:
     id: int
     name: str
     supercategory: str = ""
+    #: LV-VIS's base/novel code as in the file (compatible view); absent: `has_partition` False
+    partition: Any = None
+    has_partition: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,17 @@ class Header:
     def category_names(self) -> dict[int, str]:
         """Category id -> name."""
         return {c.id: c.name for c in self.categories}
+
+    def category_partitions(self) -> dict[int, Any]:
+        """Category id -> its LV-VIS `partition`, for the categories that carry one (a
+        repeated id keeps its last entry, like the names)."""
+        out: dict[int, Any] = {}
+        for c in self.categories:
+            if c.has_partition:
+                out[c.id] = c.partition
+            else:
+                out.pop(c.id, None)
+        return out
 
 
 def parse_header(data: Any, path: str, *, strict: bool, what: str = "annotation file") -> Header:
@@ -224,7 +238,13 @@ class _Compatible:
         for i, cat in enumerate(items):
             cid = _entry_reader(cat, self.path, f"categories[{i}]")("id")
             out.append(
-                CategoryHeader(cid, str(cat.get("name", cid)), str(cat.get("supercategory", "")))
+                CategoryHeader(
+                    cid,
+                    str(cat.get("name", cid)),
+                    str(cat.get("supercategory", "")),
+                    cat.get("partition"),
+                    "partition" in cat,
+                )
             )
         return tuple(out)
 

@@ -110,6 +110,8 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
             generator["sizes"] = tuple(config.sizes)
         if config.long_video:
             generator["long_video"] = True
+        if config.novel_categories is not None:
+            generator["novel_categories"] = config.novel_categories
         spec = synthetic_spec(
             videos=config.videos,
             seed=config.seed,
@@ -131,6 +133,8 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
             identity["occlusion"] = config.occlusion
         if config.long_video:
             identity["long_video"] = True
+        if config.novel_categories is not None:
+            identity["novel_categories"] = config.novel_categories
     else:
         annotations, identity = _real_annotations(config, config_path)
         frames = Path(config.frames or "")

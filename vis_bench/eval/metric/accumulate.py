@@ -81,12 +81,21 @@ def _interpolated_precision(
     return rc[:, -1], q
 
 
-def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
-    """Build the precision and recall arrays from the per-result match flags."""
+def accumulate(
+    pairs: PairTable, matches: Matches, categories: np.ndarray | None = None
+) -> Accumulated:
+    """Build the precision and recall arrays from the per-result match flags.
+
+    `categories`: positions in `pairs.cat_ids` to fill, in that order; the arrays then hold
+    those categories only. Any category left out must be one the arrays would leave at -1
+    throughout (no GT track), as LV-VIS's 1,196-category grid mostly is.
+    """
     n_thr, n_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
     n_cat, n_areas, n_max = len(pairs.cat_ids), matches.gt_ignored.shape[0], len(MAX_DETS)
-    precision = -np.ones((n_thr, n_rec, n_cat, n_areas, n_max))
-    recall = -np.ones((n_thr, n_cat, n_areas, n_max))
+    kept = np.arange(n_cat) if categories is None else np.asarray(categories, dtype=np.int64)
+    # filled once (a negated array of ones would be written twice, and held twice at its peak)
+    precision = np.full((n_thr, n_rec, len(kept), n_areas, n_max), -1.0)
+    recall = np.full((n_thr, len(kept), n_areas, n_max), -1.0)
 
     dt_cat = np.repeat(pairs.pair_cat, pairs.dt_count)
     gt_cat = np.repeat(pairs.pair_cat, pairs.gt_count)
@@ -102,7 +111,7 @@ def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
     tps_all = matches.dt_matched & counted  # [A, T, D]
     fps_all = ~matches.dt_matched & counted
 
-    for k in range(n_cat):
+    for j, k in enumerate(kept.tolist()):
         if not npig[:, k].any():
             continue
         in_cat = order[bounds[k] : bounds[k + 1]]
@@ -120,6 +129,6 @@ def accumulate(pairs: PairTable, matches: Matches) -> Accumulated:
                 row_npig,
                 row_reaching,
             )
-            recall[:, k, areas, m] = rc_last.reshape(len(areas), n_thr).T
-            precision[:, :, k, areas, m] = q.reshape(len(areas), n_thr, n_rec).transpose(1, 2, 0)
-    return Accumulated(precision=precision, recall=recall, cat_ids=pairs.cat_ids)
+            recall[:, j, areas, m] = rc_last.reshape(len(areas), n_thr).T
+            precision[:, :, j, areas, m] = q.reshape(len(areas), n_thr, n_rec).transpose(1, 2, 0)
+    return Accumulated(precision=precision, recall=recall, cat_ids=pairs.cat_ids[kept])

@@ -17,7 +17,8 @@ import numpy as np
 from vis_bench.atomic import atomic_file
 from vis_bench.eval.metric.loading import GroundTruth, load_ground_truth
 
-CACHE_VERSION = 3  # 2: OVIS occlusion scores; 3: unlisted ids, a self-contradicting GT refused
+CACHE_VERSION = 4  # 2: OVIS occlusion scores; 3: unlisted ids, a self-contradicting GT
+# refused; 4: LV-VIS partitions and truncated areas
 
 
 def cache_file(gt_path: str | Path, cache_dir: str | Path) -> Path:
@@ -44,6 +45,7 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "annotations_null": gt.annotations_null,
         "unlisted_categories": sorted(gt.unlisted_categories.items()),
         "unlisted_videos": sorted(gt.unlisted_videos.items()),
+        "cat_partition": [[c, p] for c, p in gt.cat_partition.items()],
     }
     return {
         "meta": np.array(json.dumps(meta)),
@@ -60,6 +62,9 @@ def _to_arrays(gt: GroundTruth) -> dict[str, np.ndarray]:
         "areas": np.concatenate(gt.frame_areas) if gt.frame_areas else np.zeros(0),
         "occ_score": gt.occ_score,
         "occ_labelled": gt.occ_labelled,
+        "avg_area_truncated": (
+            np.zeros(0) if gt.avg_area_truncated is None else gt.avg_area_truncated
+        ),
     }
 
 
@@ -101,6 +106,10 @@ def _from_arrays(z) -> GroundTruth:
         annotations_null=bool(meta["annotations_null"]),
         unlisted_categories={int(c): int(i) for c, i in meta["unlisted_categories"]},
         unlisted_videos={int(v): int(i) for v, i in meta["unlisted_videos"]},
+        cat_partition={c: p for c, p in meta["cat_partition"]},
+        avg_area_truncated=(
+            z["avg_area_truncated"] if len(z["avg_area_truncated"]) == len(z["ann_ids"]) else None
+        ),
     )
 
 

@@ -69,6 +69,11 @@ class GroundTruth:
     #: meets them in the results blame the ground truth, not the results
     unlisted_categories: dict[int, int] = field(default_factory=dict)
     unlisted_videos: dict[int, int] = field(default_factory=dict)
+    #: LV-VIS: category id -> its `partition` (base 0/1, novel 2/3), for those that carry one
+    cat_partition: dict[int, Any] = field(default_factory=dict)
+    #: LV-VIS: the mean of the int()-truncated truthy areas (NaN where one cannot be truncated);
+    #: None when every area is an integer, so it equals `avg_area`
+    avg_area_truncated: np.ndarray | None = None
 
     @property
     def has_occlusion_labels(self) -> bool:
@@ -129,6 +134,22 @@ def _mean_of_truthy(values: list[Any]) -> float:
         return total / len(kept)
     # Same numpy mean as the official code, so float areas sum in the same order.
     return float(np.array(kept).mean())
+
+
+def _truncated_mean(values: list[Any]) -> float | None:
+    """LV-VIS's mean area: int() of each truthy area, then the mean (0 if none); None when
+    every truthy area is an integer already (then it is `_mean_of_truthy`), NaN when one has
+    no integer part (infinite or NaN)."""
+    kept = [v for v in values if v]
+    if all(type(v) is int for v in kept):
+        return None
+    try:
+        whole = [int(v) for v in kept]
+    except (OverflowError, ValueError):
+        return float("nan")
+    if abs(total := sum(whole)) < 2**53:
+        return total / len(whole)
+    return float(np.array(whole).mean())
 
 
 def _gt_frame_rle(seg: Any, height: int, width: int) -> RLE:
@@ -197,6 +218,7 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
     cat_names = header.category_names()
 
     ann_ids, videos, cats, crowd, areas, frames = [], [], [], [], [], []
+    truncated: dict[int, float] = {}  # track -> LV-VIS mean area, where it differs
     occ = _OcclusionScores()
     pending = _PendingFrames(path, lists)
     first_with_id: dict[int, int] = {}
@@ -236,6 +258,8 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
             raise InputError(
                 f"{where}: areas must hold numbers or null", path=path, field="areas"
             ) from None
+        if (whole := _truncated_mean(ann_areas)) is not None:
+            truncated[len(areas) - 1] = whole
         occ.add(ann, len(ann_ids), f"{where} (id {aid}, video_id {vid})")
         ann_ids.append(aid)
         videos.append(vid)
@@ -263,6 +287,8 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         occ_problems=occ.problems,
         annotations_null=annotations_null,
         **unlisted.fields(),
+        cat_partition=header.category_partitions(),
+        avg_area_truncated=_with_truncated(areas, truncated),
     )
 
 
@@ -296,6 +322,15 @@ def _check_track_length(
             path=path,
             field=f"{where}.segmentations",
         )
+
+
+def _with_truncated(areas: list[float], truncated: dict[int, float]) -> np.ndarray | None:
+    """The tracks' LV-VIS mean areas, or None when none differs from `areas`."""
+    if not truncated:
+        return None
+    out = np.array(areas, dtype=np.float64)
+    out[list(truncated)] = list(truncated.values())
+    return out
 
 
 class _OcclusionScores:

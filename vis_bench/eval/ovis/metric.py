@@ -30,9 +30,6 @@ from vis_bench.eval.metric.phases import MetricPhases
 from vis_bench.eval.metric.summary import summarize_ovis
 from vis_bench.eval.ovis.matching import match_ovis
 
-#: how the metric is chosen: from the GT ("auto"), or forced
-METRICS = ("auto", "ytvis", "ovis")
-
 
 @dataclass
 class OcclusionBreakdown:
@@ -42,26 +39,6 @@ class OcclusionBreakdown:
     recall: np.ndarray  # [T, K, A, O, M]
     gt_occ_score: dict[int, float]  # GT annotation id -> occlusion score (labelled tracks only)
     rematched: int  # (pair, setting) combinations matched again, not derived from one pass
-
-
-def resolve_metric(gt: GroundTruth, metric: str) -> str:
-    """ "ytvis" or "ovis": `auto` picks OVIS when the GT carries occlusion labels.
-
-    A GT whose `annotations` is null (OVIS's layout for unlabelled splits) is read only by the
-    OVIS evaluator, so `auto` picks OVIS for it too.
-    """
-    if metric not in METRICS:
-        raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    if metric == "auto":
-        return "ovis" if gt.has_occlusion_labels or gt.annotations_null else "ytvis"
-    if metric == "ytvis" and gt.annotations_null:
-        raise InputError(
-            "ground truth has `annotations: null` (a split without labels); the YouTube-VIS "
-            "evaluator needs a list of annotations",
-            path=gt.path,
-            field="annotations",
-        )
-    return metric
 
 
 def check_labels(gt: GroundTruth, res: Results) -> None:

@@ -43,7 +43,8 @@ def per_category_stats(result: EvalResult) -> dict[int, dict[str, float]]:
 def group_stats(result: EvalResult, groups: Mapping[str, list[int]]) -> dict[str, dict[str, float]]:
     """Group name -> every summary line: the mean of its categories' defined figures."""
     per_category = per_category_stats(result)
-    names = list(result.stats)
+    # a category's own lines (LV-VIS's base/novel variants are not among them)
+    names = list(next(iter(per_category.values()), result.stats))
     out = {}
     for group, cat_ids in groups.items():
         figures = [per_category[c] for c in cat_ids if c in per_category]

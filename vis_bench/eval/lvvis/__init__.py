@@ -1,0 +1,1 @@
+"""The LV-VIS metric (open vocabulary): the YouTube-VIS metric plus a base / novel split."""
