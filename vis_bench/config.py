@@ -396,6 +396,23 @@ def _resolve_dataset_paths(
             dataset.category_groups = path
 
 
+#: the dataset's fields that may name files or folders (a list of video ids is no path)
+DATASET_PATH_KEYS = (
+    "annotations", "frames", "split", "short_videos", "long_videos", "category_groups", "cache_dir",
+)  # fmt: skip
+
+
+def _expand_paths(config: BenchConfig, source: str) -> None:
+    """`~` and environment variables in every path the config names (config_paths.expand_path),
+    before relative paths are read from the config's folder."""
+    from vis_bench.config_paths import expand_fields
+
+    expand_fields(config.dataset, DATASET_PATH_KEYS, "dataset", source)
+    expand_fields(config, ("output",), "", source)
+    for i, method in enumerate(config.methods):
+        expand_fields(method, ("checkpoint",), f"methods[{i}]", source)
+
+
 def _check_max_videos(value: Any, source: str) -> None:
     """`max_videos` keeps the first N videos in file order: N must be a positive integer (0 and
     negative numbers used to mean "all" and "all but the last N", silently)."""
@@ -512,13 +529,15 @@ def parse_config(
         **sections,
     )
     if not resolved:
+        _expand_paths(config, source)
         raw = data.get("dataset")
         _check_kind_keys(raw, raw.get("kind", "synthetic") if isinstance(raw, dict) else "", source)
         _resolve_dataset_paths(config.dataset, source, origins)
     elif origins is None:
         config.origins = stored_checkpoint_origins(config.methods)
     _check_dataset(config.dataset, source, Path(source).parent)
-    check_measure(config.measure, source)
+    given = data.get("measure") if not resolved else None
+    check_measure(config.measure, source, given if isinstance(given, dict) else ())
     if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
         raise InputError(
             "cut videos cannot be scored against their whole ground truth; set measure.ap: "

@@ -260,11 +260,14 @@ def read_yaml_config(
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but a key given twice in one mapping (two `sweep:` sections) is an
     error: the plain loader keeps the last silently, so the first section's settings would be
-    dropped without a word."""
+    dropped without a word. Merge keys (`<<: *entry`) work as in the plain loader: a key the
+    mapping writes itself overrides the merged one, which is no repeat."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if isinstance(key, str | int | float | bool) and key in seen:
@@ -278,6 +281,23 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if isinstance(key, str | int | float | bool):
                 seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's merge, with the YAML spec's order for a list of merged mappings
+        (`<<: [*a, *b]`): a key of an earlier one wins over a later one's (PyYAML keeps the
+        later's); the mapping's own keys win over all, as in PyYAML."""
+        own = sum(1 for key, _ in node.value if key.tag != MERGE_TAG)
+        super().flatten_mapping(node)
+        merged, mine = node.value[: len(node.value) - own], node.value[len(node.value) - own :]
+        first: dict[Any, tuple[Any, Any]] = {}
+        for key, value in merged:
+            name = (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
+            first.setdefault(name, (key, value))
+        node.value = [*first.values(), *mine]
+
+
+#: the tag PyYAML's resolver gives a merge key `<<`
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def yaml_problem(err: yaml.YAMLError) -> str:

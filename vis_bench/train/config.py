@@ -144,8 +144,18 @@ def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
             if k in data
         },
     )
+    _expand_paths(config, source)
     _check(config, source)
     return config
+
+
+def _expand_paths(config: TrainConfig, source: str) -> None:
+    """`~` and environment variables in the paths the config names (config_paths.expand_path)."""
+    from vis_bench.config import DATASET_PATH_KEYS
+    from vis_bench.config_paths import expand_fields
+
+    expand_fields(config.dataset, DATASET_PATH_KEYS, "dataset", source)
+    expand_fields(config, ("init_checkpoint", "backbone_init", "output", "work_dir"), "", source)
 
 
 def require_keys(data: dict[str, Any], keys: tuple[str, ...], source: str) -> None:
