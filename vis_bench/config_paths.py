@@ -205,8 +205,8 @@ def _exists(found: FoundFile, value: str, field: str, source: str) -> FoundFile:
         return found
     if found.path.is_dir():
         raise InputError(
-            f"{value} is a folder, not a checkpoint: give the file, or a Hugging Face model "
-            f"folder (one holding {HF_WEIGHTS} and {HF_CONFIG})",
+            f"{value} is a folder, not a checkpoint file: give the file, or a Hugging Face "
+            f"model folder (one holding {HF_WEIGHTS} and {HF_CONFIG})",
             path=source,
             field=field,
         )
