@@ -347,7 +347,9 @@ class _TimedRegion:
             self.meter.__enter__()
 
 
-def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: Any) -> Any:
+def _run(
+    job: CellJob, plugin: Any, source: Any, progress: Any, region: _TimedRegion, clock: Any
+) -> Any:
     """The shared runner over the cell's videos (load and energy read around the timed part;
     the compiler's seconds, when compiling, left out of the timed ones)."""
     from vis_bench.inference.runner import run_method
@@ -355,7 +357,7 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
 
     return run_method(
         plugin,
-        open_cell_source(job),
+        source,
         **cell_schedule(job),
         repeats=job.measure.repeats,
         single_clip=job.time_model and job.measure.fps and SINGLE_CLIP in job.measure.protocols,
@@ -382,6 +384,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
 
     from vis_bench.api.execution import reset_execution_info
     from vis_bench.atomic import write_atomic
+    from vis_bench.inference.input_scale import input_scale_warning
     from vis_bench.measure import memory
     from vis_bench.measure.compile import compiled
     from vis_bench.measure.environment import environment
@@ -409,8 +412,11 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     reset_execution_info(plugin)
     region = _TimedRegion(job)
     oriented_before = oriented_frames()
+    source = open_cell_source(job)
+    sizes = [(int(v.height), int(v.width)) for v in source.videos()]
+    scale = input_scale_warning(plugin.preprocessing, cell.resolution, sizes)
     with compiled(plugin, harness_compile(job.measure)) as compiler:
-        outcome = _run(job, plugin, progress, region, compiler)
+        outcome = _run(job, plugin, source, progress, region, compiler)
         compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
     inference_peak = memory.peak_rss_since_reset_mb()
     _run_phases(clock, outcome)
@@ -425,6 +431,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "harness": _harness(outcome),
     }
     measurements.update(_region_readings(region, outcome))
+    if scale is not None:  # the record's notes say it (sweep/record.py), the run once
+        measurements["input_scale"] = scale
     if oriented_frames() > oriented_before:  # frames turned upright: the record says so
         measurements["frames_oriented"] = oriented_frames() - oriented_before
     if job.measure.memory:
