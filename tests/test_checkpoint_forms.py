@@ -137,7 +137,7 @@ def test_a_gzip_compressed_file_is_said_and_read(tmp_path, capsys):
     # a gzip file that is not a checkpoint inside says what it is
     (tmp_path / "notes.gz").write_bytes(gzip.compress(b"plain text"))
     assert main(["check-checkpoint", str(tmp_path / "notes.gz")]) == 2
-    assert "not a checkpoint" in capsys.readouterr().err
+    assert "gzip-compressed, and what it holds is not a checkpoint" in capsys.readouterr().err
 
 
 def test_home_in_a_checkpoint_argument_is_expanded(tmp_path, monkeypatch, capsys):

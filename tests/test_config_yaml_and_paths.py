@@ -55,6 +55,29 @@ def test_a_list_of_merges_and_a_repeated_key_beside_a_merge(tmp_path):
         load_config(path)
 
 
+def test_anchors_kept_under_an_x_key_are_no_setting(tmp_path):
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "x-tiny: &tiny {label_space: synthetic, checkpoint_strict: false}\n"
+        "name: anchors\ndataset: {kind: synthetic}\n"
+        "methods:\n  - <<: *tiny\n    name: minvis\n"
+    )
+    config = load_config(path)
+    assert config.methods[0].label_space == "synthetic" and not config.methods[0].checkpoint_strict
+    assert "x-tiny" not in config.to_dict()
+    # under any other unknown key the mapping is an error that says where anchors go
+    path.write_text(path.read_text().replace("x-tiny", "defaults"))
+    with pytest.raises(InputError, match="starting with x-, e.g. x-defaults") as caught:
+        load_config(path)
+    assert caught.value.field == "defaults"
+
+
+def test_a_config_path_argument_with_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "merged.yaml").write_text(MERGED)
+    assert load_config("~/merged.yaml").name == "merged"
+
+
 def _synth_config(tmp_path: Path, **dataset: str) -> Path:
     data = {
         "name": "paths",

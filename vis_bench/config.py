@@ -489,8 +489,14 @@ def parse_config(
     top = {"name", "dataset", "methods", "sweep", "measure", "output", "notes"}
     for key in data:
         if key not in top:
+            message = unknown_key_message(key, sorted(top), "known top-level keys")
+            if isinstance(data[key], dict | list) and "did you mean" not in message:
+                message += (
+                    f" (a mapping kept for its YAML anchor goes under a key starting with x-, "
+                    f"e.g. x-{key}, which is no setting)"
+                )
             raise InputError(
-                unknown_key_message(key, sorted(top), "known top-level keys"),
+                message,
                 path=source,
                 field=key,
             )

@@ -240,7 +240,8 @@ def read_yaml_config(
     YAML is an InputError naming the file (`kind` says which config, e.g. "training config")."""
     from vis_bench.shipped import resolve
 
-    path = resolve(path)  # a shipped config by its repository path (configs/...) from anywhere
+    # `~` as a shell would (a quoted path); a shipped config by its repository path from anywhere
+    path = resolve(Path(path).expanduser())
     if path.is_dir():
         raise InputError(f"is a folder, not a {kind} file: give the YAML file", path=str(path))
     if not path.is_file():
@@ -254,7 +255,15 @@ def read_yaml_config(
             f"not a text file (byte {err.start} is not UTF-8): give the YAML {kind}",
             path=str(path),
         ) from None
+    if isinstance(data, dict):  # mappings kept for their anchors only (see ANCHORS_PREFIX)
+        data = {k: v for k, v in data.items() if not str(k).startswith(ANCHORS_PREFIX)}
     return apply_overrides(data or {}, overrides or [], str(path))
+
+
+#: a top-level key starting with this holds YAML anchors for merge keys (`x-tiny: &tiny {...}`,
+#: then `- <<: *tiny` in `methods`), as Compose files do: it is no setting, so it is dropped
+#: where any other unknown key is an error
+ANCHORS_PREFIX = "x-"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

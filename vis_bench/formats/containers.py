@@ -147,7 +147,10 @@ def _read_gzip(path: Path) -> RawFile:
             raise ContainerError(f"gzip-compressed, but cannot be decompressed: {err}") from err
         if _head(plain, 2) == GZIP_MAGIC:
             raise ContainerError("gzip-compressed twice: decompress it (gunzip) and give the file")
-        inner = read_container(plain, mmap=False)
+        try:
+            inner = read_container(plain, mmap=False)
+        except ContainerError as err:
+            raise ContainerError(f"gzip-compressed, and what it holds is {err}") from err
     inner.container = f"gzip-compressed {inner.container}"
     inner.file = path
     inner.notes.append(
