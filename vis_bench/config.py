@@ -471,6 +471,25 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
             )
 
 
+#: the keys a config file's top level takes
+TOP_KEYS = ("name", "dataset", "methods", "sweep", "measure", "output", "notes")
+
+
+def _check_top_keys(data: dict[str, Any], source: str) -> None:
+    """An unknown top-level key is an error; a mapping under one may be meant to hold a YAML
+    anchor, which a key starting with x- holds (config_overrides.ANCHORS_PREFIX)."""
+    for key in data:
+        if key in TOP_KEYS:
+            continue
+        message = unknown_key_message(key, sorted(TOP_KEYS), "known top-level keys")
+        if isinstance(data[key], dict | list) and "did you mean" not in message:
+            message += (
+                " (a mapping kept for its YAML anchor goes under a key starting with x-, e.g. "
+                f"x-{key}, which is no setting)"
+            )
+        raise InputError(message, path=source, field=key)
+
+
 def parse_config(
     data: Any,
     source: str = "<config>",
@@ -486,20 +505,7 @@ def parse_config(
     not use at their defaults), not a file a user wrote."""
     if not isinstance(data, dict):
         raise InputError("the config must be a YAML mapping", path=source)
-    top = {"name", "dataset", "methods", "sweep", "measure", "output", "notes"}
-    for key in data:
-        if key not in top:
-            message = unknown_key_message(key, sorted(top), "known top-level keys")
-            if isinstance(data[key], dict | list) and "did you mean" not in message:
-                message += (
-                    f" (a mapping kept for its YAML anchor goes under a key starting with x-, "
-                    f"e.g. x-{key}, which is no setting)"
-                )
-            raise InputError(
-                message,
-                path=source,
-                field=key,
-            )
+    _check_top_keys(data, source)
     if "methods" not in data or not data["methods"]:
         raise InputError("at least one method is needed", path=source, field="methods")
     if data["methods"] == "all":

@@ -143,7 +143,7 @@ def shipped_checkpoint(value: str, repository_paths: bool = True) -> Path | None
     parts = PurePosixPath(Path(value).as_posix())
     if len(parts.parts) == 1:
         found = shipped_path(f"{SHIPPED_CHECKPOINTS}/{parts.name}")
-        if found is None and not parts.suffix:  # the name without its extension (minvis_tiny)
+        if found is None and not parts.suffix:  # the name without its extension (NAME_tiny)
             found = shipped_path(f"{SHIPPED_CHECKPOINTS}/{parts.name}{SHIPPED_SUFFIX}")
     elif repository_paths and str(parts.parent) == SHIPPED_CHECKPOINTS:
         found = shipped_path(parts)

@@ -99,5 +99,5 @@ def looks_like(keys: Iterable[str]) -> str | None:
 
 
 def guess_words(matches: list[str]) -> str:
-    """A guess between methods as said: `a minvis`, or `a mask2former-vis or minvis` (a tie)."""
+    """A guess between methods as said: `a NAME`, or `a NAME or OTHER` for a tie."""
     return "a " + " or ".join(matches)

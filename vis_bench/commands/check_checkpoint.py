@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "checkpoint",
         help="release .pth/.pkl/.safetensors (or gzip-compressed), a Hugging Face model folder, "
-        "a project checkpoint, or a shipped one by its name (minvis_tiny.pth)",
+        "a project checkpoint, or a shipped one by its file name (NAME_tiny.pth, or NAME_tiny)",
     )
     parser.add_argument(
         "--method",

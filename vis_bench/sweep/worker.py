@@ -377,6 +377,14 @@ def _run_phases(clock: PhaseClock, outcome: Any) -> None:
     clock.add("single_clip_timing", outcome.single_clip_timing_s)
 
 
+def _input_scale(plugin: Any, source: Any, resolution: int | None) -> str | None:
+    """The warning for an input far from the size of the cell's frames (input_scale.py)."""
+    from vis_bench.inference.input_scale import input_scale_warning
+
+    sizes = [(int(v.height), int(v.width)) for v in source.videos()]
+    return input_scale_warning(plugin.preprocessing, resolution, sizes)
+
+
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
     """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
     import orjson
@@ -384,7 +392,6 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
 
     from vis_bench.api.execution import reset_execution_info
     from vis_bench.atomic import write_atomic
-    from vis_bench.inference.input_scale import input_scale_warning
     from vis_bench.measure import memory
     from vis_bench.measure.compile import compiled
     from vis_bench.measure.environment import environment
@@ -413,8 +420,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     region = _TimedRegion(job)
     oriented_before = oriented_frames()
     source = open_cell_source(job)
-    sizes = [(int(v.height), int(v.width)) for v in source.videos()]
-    scale = input_scale_warning(plugin.preprocessing, cell.resolution, sizes)
+    scale = _input_scale(plugin, source, cell.resolution)
     with compiled(plugin, harness_compile(job.measure)) as compiler:
         outcome = _run(job, plugin, source, progress, region, compiler)
         compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
