@@ -18,6 +18,7 @@ from tests.helpers.release_files import write_transformers_videomt
 from tests.test_release_containers import _videomt_config, original_state
 from vis_bench.cli import main
 from vis_bench.config import load_config
+from vis_bench.config_paths import command_line_checkpoint
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import open_checkpoint
 from vis_bench.sweep import resolve_methods
@@ -83,15 +84,16 @@ def test_a_folder_without_weights_is_refused_naming_both_forms(tmp_path):
     assert "Hugging Face model folder" in str(caught.value)
 
 
-@pytest.mark.parametrize("name", ["minvis_tiny.pth", "minvis_tiny"])
-def test_check_checkpoint_takes_a_shipped_name_as_run_does(name, tmp_path, monkeypatch, capsys):
+def test_check_checkpoint_takes_a_shipped_name_as_run_does(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # nothing of that name here: the shipped file
-    assert main(["check-checkpoint", name]) == 0
+    assert main(["check-checkpoint", "minvis_tiny.pth"]) == 0
     out = capsys.readouterr().out
     assert f"the shipped file {MINVIS_TINY}" in out and "OK: loads strictly" in out
-    # `predict --checkpoint` and a run config's entry take the same names
-    entry = resolve_methods(load_config(_config(tmp_path, "minvis", name)))[0]
-    assert entry.checkpoint_path == str(MINVIS_TINY)
+    # the name without its extension too, wherever a checkpoint is taken (one reader)
+    assert command_line_checkpoint("minvis_tiny", "checkpoint").path == MINVIS_TINY
+    for name in ("minvis_tiny.pth", "minvis_tiny"):
+        entry = resolve_methods(load_config(_config(tmp_path, "minvis", name)))[0]
+        assert entry.checkpoint_path == str(MINVIS_TINY)
 
 
 def test_check_checkpoint_says_a_guess_between_identical_key_names_is_one(
@@ -118,8 +120,7 @@ def test_check_checkpoint_says_which_entry_it_read(golden_dir, tmp_path, capsys)
     main(["check-checkpoint", str(both), "--method", "minvis"])  # the fixture's small sizes
     out = capsys.readouterr().out
     assert "weights read from the file's 'model' entry, not from 'model_ema'" in out
-    main(["check-checkpoint", str(ema), "--method", "minvis"])
-    assert "weights read from the file's 'model_ema' entry" in capsys.readouterr().out
+    assert open_checkpoint(ema).notes == ["weights read from the file's 'model_ema' entry"]
     key = next(iter(state))  # the model's own weights, not the EMA copy's
     assert torch.equal(open_checkpoint(both).state_dict[key], state[key])
 
@@ -140,11 +141,13 @@ def test_a_gzip_compressed_file_is_said_and_read(tmp_path, capsys):
     assert "gzip-compressed, and what it holds is not a checkpoint" in capsys.readouterr().err
 
 
-def test_home_in_a_checkpoint_argument_is_expanded(tmp_path, monkeypatch, capsys):
+def test_home_in_a_checkpoint_argument_is_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     shutil.copy(MINVIS_TINY, tmp_path / "mine.pth")
-    assert main(["check-checkpoint", "~/mine.pth"]) == 0
-    assert f"checkpoint {tmp_path / 'mine.pth'}" in capsys.readouterr().out
+    assert command_line_checkpoint("~/mine.pth", "checkpoint").path == tmp_path / "mine.pth"
+    with pytest.raises(InputError, match="NOT_SET_HERE, which is not set") as caught:
+        command_line_checkpoint("$NOT_SET_HERE/mine.pth", "--checkpoint")
+    assert caught.value.field == "--checkpoint"
 
 
 def test_a_training_run_may_start_from_a_hugging_face_folder(hf_folder, tmp_path):
