@@ -152,6 +152,6 @@ def test_a_file_that_is_no_checkpoint_is_called_so(tmp_path, capsys):
 
 def test_a_folder_given_for_a_checkpoint_or_a_config_is_called_a_folder(tmp_path, capsys):
     assert main(["check-checkpoint", str(tmp_path)]) == 2
-    assert f"{tmp_path}: is a folder, not a checkpoint file" in _error(capsys)
+    assert f"{tmp_path} is a folder, not a checkpoint file" in _error(capsys)
     assert main(["run", "--config", str(tmp_path)]) == 2
     assert f"{tmp_path}: is a folder, not a config file" in _error(capsys)

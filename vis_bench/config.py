@@ -400,6 +400,23 @@ def _resolve_dataset_paths(
             dataset.category_groups = path
 
 
+#: the dataset's fields that may name files or folders (a list of video ids is no path)
+DATASET_PATH_KEYS = (
+    "annotations", "frames", "split", "short_videos", "long_videos", "category_groups", "cache_dir",
+)  # fmt: skip
+
+
+def _expand_paths(config: BenchConfig, source: str) -> None:
+    """`~` and environment variables in every path the config names (config_paths.expand_path),
+    before relative paths are read from the config's folder."""
+    from vis_bench.config_paths import expand_fields
+
+    expand_fields(config.dataset, DATASET_PATH_KEYS, "dataset", source)
+    expand_fields(config, ("output",), "", source)
+    for i, method in enumerate(config.methods):
+        expand_fields(method, ("checkpoint",), f"methods[{i}]", source)
+
+
 def _check_max_videos(value: Any, source: str) -> None:
     """`max_videos` keeps the first N videos in file order: N must be a positive integer (0 and
     negative numbers used to mean "all" and "all but the last N", silently)."""
@@ -458,6 +475,25 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
             )
 
 
+#: the keys a config file's top level takes
+TOP_KEYS = ("name", "dataset", "methods", "sweep", "measure", "output", "notes")
+
+
+def _check_top_keys(data: dict[str, Any], source: str) -> None:
+    """An unknown top-level key is an error; a mapping under one may be meant to hold a YAML
+    anchor, which a key starting with x- holds (config_overrides.ANCHORS_PREFIX)."""
+    for key in data:
+        if key in TOP_KEYS:
+            continue
+        message = unknown_key_message(key, sorted(TOP_KEYS), "known top-level keys")
+        if isinstance(data[key], dict | list) and "did you mean" not in message:
+            message += (
+                " (a mapping kept for its YAML anchor goes under a key starting with x-, e.g. "
+                f"x-{key}, which is no setting)"
+            )
+        raise InputError(message, path=source, field=key)
+
+
 def parse_config(
     data: Any,
     source: str = "<config>",
@@ -473,14 +509,7 @@ def parse_config(
     not use at their defaults), not a file a user wrote."""
     if not isinstance(data, dict):
         raise InputError("the config must be a YAML mapping", path=source)
-    top = {"name", "dataset", "methods", "sweep", "measure", "output", "notes"}
-    for key in data:
-        if key not in top:
-            raise InputError(
-                unknown_key_message(key, sorted(top), "known top-level keys"),
-                path=source,
-                field=key,
-            )
+    _check_top_keys(data, source)
     if "methods" not in data or not data["methods"]:
         raise InputError("at least one method is needed", path=source, field="methods")
     if data["methods"] == "all":
@@ -516,13 +545,15 @@ def parse_config(
         **sections,
     )
     if not resolved:
+        _expand_paths(config, source)
         raw = data.get("dataset")
         _check_kind_keys(raw, raw.get("kind", "synthetic") if isinstance(raw, dict) else "", source)
         _resolve_dataset_paths(config.dataset, source, origins)
     elif origins is None:
         config.origins = stored_checkpoint_origins(config.methods)
     _check_dataset(config.dataset, source, Path(source).parent)
-    check_measure(config.measure, source)
+    given = data.get("measure") if not resolved else None
+    check_measure(config.measure, source, given if isinstance(given, dict) else ())
     if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
         raise InputError(
             "cut videos cannot be scored against their whole ground truth; set measure.ap: "

@@ -8,6 +8,7 @@ the speed settings are one subject of their own (docs/fps.md) and grow with ever
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from vis_bench.api.timing import COMPILE_MODES, PROTOCOL_NAMES
@@ -109,7 +110,9 @@ _MEASURE_MINIMUM = {
 }
 
 
-def check_measure(measure: MeasureConfig, source: str) -> None:
+def check_measure(measure: MeasureConfig, source: str, given: Collection[str] = ()) -> None:
+    """The section's ranges and combinations; `given` names the keys the user wrote (the file
+    or `--set`), for the checks of a value set against another's default."""
     for key, least in _MEASURE_MINIMUM.items():
         value = getattr(measure, key)
         if value is not None and value < least:
@@ -142,7 +145,23 @@ def check_measure(measure: MeasureConfig, source: str) -> None:
             path=source,
             field="measure.bootstrap",
         )
+    _check_rounds(measure, source, given)
     _check_speed(measure, source)
+
+
+def _check_rounds(measure: MeasureConfig, source: str, given: Collection[str]) -> None:
+    """A `max_rounds` the user set below `rounds` would be ignored (every cell is timed in
+    `rounds` rounds at least), so the cap the user wrote would not hold: refused. `rounds` above
+    the default `max_rounds` alone is no conflict (the cap is then `rounds`)."""
+    if "max_rounds" in given and measure.max_rounds < measure.rounds:
+        raise InputError(
+            f"measure.max_rounds {measure.max_rounds} is below measure.rounds {measure.rounds}: every "
+            f"cell is timed in at least measure.rounds rounds, so this cap would be ignored; set "
+            f"measure.max_rounds >= {measure.rounds} (e.g. --set measure.max_rounds="
+            f"{max(measure.rounds, MeasureConfig.max_rounds)}), or lower measure.rounds",
+            path=source,
+            field="measure.max_rounds",
+        )
 
 
 def _check_speed(measure: MeasureConfig, source: str) -> None:

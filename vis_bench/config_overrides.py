@@ -240,7 +240,8 @@ def read_yaml_config(
     YAML is an InputError naming the file (`kind` says which config, e.g. "training config")."""
     from vis_bench.shipped import resolve
 
-    path = resolve(path)  # a shipped config by its repository path (configs/...) from anywhere
+    # `~` as a shell would (a quoted path); a shipped config by its repository path from anywhere
+    path = resolve(Path(path).expanduser())
     if path.is_dir():
         raise InputError(f"is a folder, not a {kind} file: give the YAML file", path=str(path))
     if not path.is_file():
@@ -254,17 +255,28 @@ def read_yaml_config(
             f"not a text file (byte {err.start} is not UTF-8): give the YAML {kind}",
             path=str(path),
         ) from None
+    if isinstance(data, dict):  # mappings kept for their anchors only (see ANCHORS_PREFIX)
+        data = {k: v for k, v in data.items() if not str(k).startswith(ANCHORS_PREFIX)}
     return apply_overrides(data or {}, overrides or [], str(path))
+
+
+#: a top-level key starting with this holds YAML anchors for merge keys (`x-tiny: &tiny {...}`,
+#: then `- <<: *tiny` in `methods`), as Compose files do: it is no setting, so it is dropped
+#: where any other unknown key is an error
+ANCHORS_PREFIX = "x-"
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but a key given twice in one mapping (two `sweep:` sections) is an
     error: the plain loader keeps the last silently, so the first section's settings would be
-    dropped without a word."""
+    dropped without a word. Merge keys (`<<: *entry`) work as in the plain loader: a key the
+    mapping writes itself overrides the merged one, which is no repeat."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if isinstance(key, str | int | float | bool) and key in seen:
@@ -278,6 +290,23 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if isinstance(key, str | int | float | bool):
                 seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's merge, with the YAML spec's order for a list of merged mappings
+        (`<<: [*a, *b]`): a key of an earlier one wins over a later one's (PyYAML keeps the
+        later's); the mapping's own keys win over all, as in PyYAML."""
+        own = sum(1 for key, _ in node.value if key.tag != MERGE_TAG)
+        super().flatten_mapping(node)
+        merged, mine = node.value[: len(node.value) - own], node.value[len(node.value) - own :]
+        first: dict[Any, tuple[Any, Any]] = {}
+        for key, value in merged:
+            name = (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
+            first.setdefault(name, (key, value))
+        node.value = [*first.values(), *mine]
+
+
+#: the tag PyYAML's resolver gives a merge key `<<`
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def yaml_problem(err: yaml.YAMLError) -> str:

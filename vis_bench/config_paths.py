@@ -10,19 +10,25 @@ and recorded with the file's sha256, so two machines that took different files u
 are told apart. A path with a folder takes the shipped file only where the repository's own
 layout is meant: in a shipped config (which writes `results/checkpoints/NAME_tiny.pth`) or on
 the command line. Any other path that is not found is an error naming the place it was looked
-for, and the fix.
+for, and the fix. A leading `~` and environment variables (`$DATA`, `${DATA}`) in a path are
+expanded first, as a shell would (`expand_path`).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from vis_bench.config_overrides import Origin
 from vis_bench.errors import InputError
 
 #: the folder of the repository (and of the shipped package data) holding the shipped weights
 SHIPPED_CHECKPOINTS = "results/checkpoints"
+#: the extension of the shipped weights' files, which a bare name may leave out
+SHIPPED_SUFFIX = ".pth"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,51 @@ class FoundFile:
         if self.sha256 is not None:
             out["sha256"] = self.sha256
         return out
+
+
+#: `$NAME` or `${NAME}` in a path (the braces may hold anything, said if it is no name)
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[^}]*)\}|(?P<name>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_path(value: str, field: str, source: str | None = None) -> str:
+    """`value` with a leading `~` (a home folder) and `$NAME` / `${NAME}` (environment
+    variables) expanded, as a shell would: a config's paths then travel between machines. An
+    unset variable is an InputError naming the field and the variable, where a shell would put
+    an empty string and point at another folder without a word."""
+
+    def variable(match: re.Match[str]) -> str:
+        name = match["name"] if match["name"] is not None else match["braced"]
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise InputError(
+                f"{value}: ${{{name}}} is no environment variable's name (letters, digits and "
+                "_); write the path without it",
+                path=source,
+                field=field,
+            )
+        if name not in os.environ:
+            raise InputError(
+                f"{value} names the environment variable {name}, which is not set: set it "
+                f"(export {name}=...) or write the path without it",
+                path=source,
+                field=field,
+            )
+        return os.environ[name]
+
+    head, rest = "", value
+    if value.startswith("~"):  # `~` or `~user`, up to the first separator; its result as it is
+        user, sep, rest = value.partition("/")
+        head, rest = os.path.expanduser(user) + sep, rest
+    return head + _VARIABLE.sub(variable, rest)
+
+
+def expand_fields(section: Any, keys: tuple[str, ...], where: str, source: str) -> None:
+    """`expand_path` on each of `keys` of a config section (a dataclass) that holds a string;
+    `where` is the section's place in the file (`dataset`, or "" at the top)."""
+    for key in keys:
+        value = getattr(section, key)
+        if isinstance(value, str):
+            field = f"{where}.{key}" if where else key
+            setattr(section, key, expand_path(value, field, source))
 
 
 def config_folder(source: str) -> Path:
@@ -92,6 +143,8 @@ def shipped_checkpoint(value: str, repository_paths: bool = True) -> Path | None
     parts = PurePosixPath(Path(value).as_posix())
     if len(parts.parts) == 1:
         found = shipped_path(f"{SHIPPED_CHECKPOINTS}/{parts.name}")
+        if found is None and not parts.suffix:  # the name without its extension (NAME_tiny)
+            found = shipped_path(f"{SHIPPED_CHECKPOINTS}/{parts.name}{SHIPPED_SUFFIX}")
     elif repository_paths and str(parts.parent) == SHIPPED_CHECKPOINTS:
         found = shipped_path(parts)
     else:
@@ -103,7 +156,9 @@ def find_checkpoint(
     value: str, field: str, source: str, origins: dict[str, Origin] | None
 ) -> FoundFile:
     """The checkpoint file a method entry names (see the module docstring); a missing file is
-    an InputError naming where it was looked for."""
+    an InputError naming where it was looked for. A file or a Hugging Face model folder, as
+    `open_checkpoint` reads either."""
+    value = expand_path(value, field, source)
     given = Path(value)
     if given.is_absolute():
         return _exists(FoundFile(given, "absolute"), value, field, source)
@@ -143,15 +198,30 @@ def find_checkpoint(
 
 
 def _exists(found: FoundFile, value: str, field: str, source: str) -> FoundFile:
+    from vis_bench.formats.checkpoints import is_checkpoint_location
+    from vis_bench.formats.containers import HF_CONFIG, HF_WEIGHTS
+
+    if is_checkpoint_location(found.path):
+        return found
     if found.path.is_dir():
         raise InputError(
-            f"{value} is a folder, not a checkpoint file: give the file", path=source, field=field
-        )
-    if not found.path.is_file():
-        raise InputError(
-            f"checkpoint not found at {found.path}: give the path of a downloaded or trained "
-            "checkpoint (or remove the key for random weights)",
+            f"{value} is a folder, not a checkpoint file: give the file, or a Hugging Face "
+            f"model folder (one holding {HF_WEIGHTS} and {HF_CONFIG})",
             path=source,
             field=field,
         )
-    return found
+    raise InputError(
+        f"checkpoint not found at {found.path}: give the path of a downloaded or trained "
+        "checkpoint (or remove the key for random weights)",
+        path=source,
+        field=field,
+    )
+
+
+def command_line_checkpoint(value: str, flag: str) -> FoundFile:
+    """A checkpoint a command's argument names, found as `run --checkpoint` finds it: from the
+    working directory, else a shipped file by its bare name; `~` and variables expanded."""
+    try:
+        return find_checkpoint(value, flag, "", {flag: Origin(None, flag)})
+    except InputError as err:  # the argument is at fault, no file
+        raise InputError(err.message, field=flag) from None

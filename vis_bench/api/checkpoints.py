@@ -34,7 +34,7 @@ from torch import nn
 
 from vis_bench.api.key_renames import KeyRename, apply_renames
 from vis_bench.api.spec import MethodSpec
-from vis_bench.api.tables import looks_like
+from vis_bench.api.tables import best_matches, guess_words
 from vis_bench.formats.checkpoints import CheckpointContents, CheckpointError, open_checkpoint
 
 __all__ = [
@@ -184,10 +184,10 @@ class LoadReport:
 def _describe_file(contents: CheckpointContents) -> str:
     if contents.method:
         return f"the file is a vis-bench checkpoint of method {contents.method!r}"
-    guess = looks_like(contents.state_dict)
-    if guess is None:
+    matches = best_matches(contents.state_dict)
+    if not matches:
         return "the file matches no registered method's checkpoint signature"
-    return f"this looks like a {guess} checkpoint"
+    return f"this looks like {guess_words(matches)} checkpoint"
 
 
 def spec_rules(spec: MethodSpec) -> dict[str, Any]:

@@ -83,10 +83,21 @@ def signature_scores(keys: Iterable[str]) -> dict[str, int]:
     return scores
 
 
-def looks_like(keys: Iterable[str]) -> str | None:
-    """The registered method whose checkpoint signature the keys match best, or None."""
+def best_matches(keys: Iterable[str]) -> list[str]:
+    """The registered methods whose checkpoint signature the keys match best, by name: more than
+    one where their checkpoints have the same key names (the keys cannot tell them apart)."""
     scores = signature_scores(keys)
     best = max(scores.values(), default=0)
-    if best == 0:
-        return None
-    return sorted(name for name, score in scores.items() if score == best)[0]
+    return sorted(name for name, score in scores.items() if score == best) if best else []
+
+
+def looks_like(keys: Iterable[str]) -> str | None:
+    """The registered method whose checkpoint signature the keys match best (the first by name
+    of a tie: `best_matches` says whether there is one), or None."""
+    matches = best_matches(keys)
+    return matches[0] if matches else None
+
+
+def guess_words(matches: list[str]) -> str:
+    """A guess between methods as said: `a NAME`, or `a NAME or OTHER` for a tie."""
+    return "a " + " or ".join(matches)

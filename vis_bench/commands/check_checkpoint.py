@@ -1,10 +1,13 @@
 """`run_bench.py check-checkpoint FILE [--method M]`: will this checkpoint load, and as what?
 
-Reads the file memory-mapped whatever its container (torch.save zip or legacy pickle, detectron2
-model-zoo pickle, safetensors, a Hugging Face model folder) and says which it is and what reading
-did (a training file's optimizer left aside, `module.` stripped, float16 tensors), converts a
+FILE is found as `run --checkpoint` finds it (a shipped one by its bare name too). Reads it
+memory-mapped whatever its container (torch.save zip or legacy pickle, detectron2 model-zoo
+pickle, safetensors, a Hugging Face model folder; gzip-compressed, through a temporary file) and
+says which it is and what reading did (which entry the weights came from, `model` or
+`model_ema`; a training file's optimizer left aside, `module.` stripped, float16 tensors), converts a
 file in another library's layout where the method can (Hugging Face Transformers'), names the
-method its keys belong to (when `--method` is not given),
+method its keys belong to (when `--method` is not given; methods whose checkpoints share their
+key names are all named, the guess said to be one),
 the backbone its keys and shapes describe (ResNeXt groups from the grouped 3x3 conv, Swin size
 from its tables), builds the method's model for that backbone on the meta device and compares the
 two through the same loader every method uses: the keys renamed as the authors' loading renames
@@ -29,8 +32,8 @@ GROUP = "model developer"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "checkpoint",
-        type=Path,
-        help="release .pth/.pkl/.safetensors, a Hugging Face model folder, or a project checkpoint",
+        help="release .pth/.pkl/.safetensors (or gzip-compressed), a Hugging Face model folder, "
+        "a project checkpoint, or a shipped one by its file name (NAME_tiny.pth, or NAME_tiny)",
     )
     parser.add_argument(
         "--method",
@@ -59,18 +62,23 @@ def run(args: argparse.Namespace) -> int:
         spec_rules,
     )
     from vis_bench.api.registration import get_method
+    from vis_bench.config_paths import command_line_checkpoint
     from vis_bench.formats.checkpoints import open_checkpoint
     from vis_bench.measure.state_dict_keys import meta_model, parse_options
 
-    contents = open_checkpoint(args.checkpoint)
-    method = args.method or _method_of(contents, args.checkpoint)
+    found = command_line_checkpoint(args.checkpoint, "checkpoint")
+    if found.found == "shipped":
+        print(f"{args.checkpoint}: the shipped file {found.path} (sha256 {found.sha256})")
+    checkpoint = found.path
+    contents = open_checkpoint(checkpoint)
+    method = args.method or _method_of(contents, checkpoint)
     plugin = get_method(method)
     contents = foreign_contents(plugin, contents)
     contents.check_method(plugin.name)
     state_dict = contents.state_dict
     numbers = sum(value.numel() for value in state_dict.values())
     print(
-        f"checkpoint {args.checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
+        f"checkpoint {checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
         f"{numbers:,} numbers"
     )
     print(
@@ -88,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         **contents.config,
         **parse_options(args.options),
     }
-    report = LoadReport(str(args.checkpoint), contents.format)
+    report = LoadReport(str(checkpoint), contents.format)
     compare_and_load(
         meta_model(method, options),
         checkpoint_tensors(plugin, state_dict),
@@ -112,20 +120,28 @@ def run(args: argparse.Namespace) -> int:
     print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
     from vis_bench.measure.release_match import describe_match, matching_variants
 
-    match = matching_variants(
-        plugin, state_dict, contents.file or args.checkpoint, contents.versions
-    )
+    match = matching_variants(plugin, state_dict, contents.file or checkpoint, contents.versions)
     for line in describe_match(match):
         print(line)
     return 0 if report.clean else 1
 
 
 def _method_of(contents, path: Path) -> str:
-    """The method a checkpoint was made for: the project format says it, a release's keys tell."""
-    from vis_bench.api.tables import looks_like
+    """The method a checkpoint was made for: the project format says it, a release's keys tell
+    (a tie between methods whose checkpoints have the same key names is said to be one)."""
+    from vis_bench.api.tables import best_matches
     from vis_bench.errors import InputError
 
-    method = contents.method or looks_like(contents.state_dict) or _converting_method(contents)
+    matches = [] if contents.method else best_matches(contents.state_dict)
+    if len(matches) > 1:
+        names = " and ".join(matches)
+        print(
+            f"method: ambiguous: the file's keys match {names} alike (their checkpoints have "
+            f"the same key names), so the keys cannot tell which it is; checked as {matches[0]}, "
+            f"the first by name: give --method {matches[1]} (or another) to check it as that"
+        )
+        return matches[0]
+    method = contents.method or (matches[0] if matches else _converting_method(contents))
     if method is None:
         raise InputError(
             "no registered method's checkpoint signature matches these keys: give --method M "

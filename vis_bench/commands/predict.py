@@ -175,24 +175,34 @@ def _category_names(label_space: Any) -> dict[int, str] | None:
     return get_category_set(label_space).id_to_name()
 
 
-def _run_method(entry: Any, source: Any, schedule: dict[str, Any], feature_reuse: bool) -> Any:
-    """The method built and run over the video by the sweep's runner, a bar counting frames."""
+def _run_method(
+    entry: Any, source: Any, schedule: dict[str, Any], feature_reuse: bool, field: str
+) -> tuple[Any, list[str]]:
+    """The method built and run over the video by the sweep's runner, a bar counting frames;
+    also the warnings said before it ran (an input far from the frames' size, `field` the
+    setting that chose it)."""
     from tqdm import tqdm
 
+    from vis_bench.inference.input_scale import input_scale_warning
     from vis_bench.inference.runner import run_method
     from vis_bench.sweep.worker import build_plugin
 
     plugin, _ = build_plugin(entry)
     video = source.video
+    size = [(int(video.height), int(video.width))]
+    warning = input_scale_warning(plugin.preprocessing, schedule["resolution"], size, field)
+    if warning is not None:
+        print(f"warning: {warning}")
     with tqdm(total=video.length, desc=f"{entry.name} on {video.name}", unit="frame") as bar:
         counted = _CountingSource(source, bar.update)
-        return run_method(
+        outcome = run_method(
             plugin,
             counted,
             **schedule,
             warmup=0,
             feature_reuse=feature_reuse,
         )
+    return outcome, [warning] if warning is not None else []
 
 
 class _CountingSource:
@@ -323,13 +333,16 @@ def run(args: argparse.Namespace) -> int:
         f"(from {config.source} unless given)"
     )
     started = time.perf_counter()
-    outcome = _run_method(entry, source, schedule, config.measure.feature_reuse)
+    field = "--resolution" if args.resolution is not None else f"sweep.resolution ({config.source})"
+    outcome, warnings = _run_method(entry, source, schedule, config.measure.feature_reuse, field)
     seconds = outcome.seconds_end_to_end
     setup = time.perf_counter() - started - seconds
     results = outcome.results
     write_atomic(out / RESULTS_FILE, orjson.dumps(results))
     written = [out / RESULTS_FILE, *_draw(args, source, results, entry, schedule, pictures)]
     summary = _summary(args, entry, schedule, video, len(results), seconds, config.source)
+    if warnings:
+        summary["warnings"] = warnings
     write_atomic(out / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     source.close()
     print(

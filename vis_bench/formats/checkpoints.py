@@ -10,9 +10,10 @@ names. Three layouts of what they hold are understood:
   "removed": keys of the base the model has not}) stores only the tensors that differ from that
   file's: a training stage that freezes the earlier stages ships what it trained, not another
   copy of them (a tracker stage over its segmenter's file, say);
-* the authors' release format, a dict with the weights under "model": a training file also
-  holds the optimizer, the scheduler, an `argparse.Namespace` under "args", which are left
-  aside (and said so); a detectron2 model-zoo pickle holds numpy arrays;
+* the authors' release format, a dict with the weights under "model" (or "state_dict", or an
+  EMA copy alone under "model_ema"; which entry was read is said): a training file also holds
+  the optimizer, the scheduler, an `argparse.Namespace` under "args", which are left aside (and
+  said so); a detectron2 model-zoo pickle holds numpy arrays;
 * a bare state dict (a safetensors file is one).
 
 A state dict saved from a `DistributedDataParallel`-wrapped model carries `module.` on every key;
@@ -100,6 +101,18 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return resolve_shipped(path)
 
 
+def folder_weights(folder: Path) -> Path | None:
+    """The file a Hugging Face model folder keeps its weights in (model.safetensors, its shards'
+    index, or an older folder's pytorch_model.bin), None for any other folder."""
+    return next((folder / n for n in HF_WEIGHT_FILES if (folder / n).is_file()), None)
+
+
+def is_checkpoint_location(path: Path) -> bool:
+    """What every command takes as a checkpoint: a file, or a Hugging Face model folder (the
+    same forms `open_checkpoint` reads)."""
+    return path.is_file() or (path.is_dir() and folder_weights(path) is not None)
+
+
 def checkpoint_fingerprint(path: str | Path | None) -> str | None:
     """Size and modification time of a checkpoint file ("bytes:mtime_ns"), None without one:
     part of a sweep cell's identity, so a file retrained or replaced under the same path is not
@@ -108,9 +121,7 @@ def checkpoint_fingerprint(path: str | Path | None) -> str | None:
         return None
     resolved = resolve_checkpoint(path)
     if resolved.is_dir():  # a Hugging Face folder: its weights file
-        resolved = next(
-            (resolved / n for n in HF_WEIGHT_FILES if (resolved / n).is_file()), resolved
-        )
+        resolved = folder_weights(resolved) or resolved
     try:
         stat = resolved.stat()
     except OSError:
@@ -136,6 +147,10 @@ def is_project_checkpoint(obj: Any) -> bool:
     return isinstance(obj, Mapping) and obj.get("format") == PROJECT_FORMAT
 
 
+#: the entries a release file may keep its weights under, the first present read: the
+#: model's own (detectron2's and most authors' `model`, or `state_dict`), else an EMA copy kept
+#: alone; which one was read is said
+WEIGHT_ENTRIES = ("model", "state_dict", "model_ema", "state_dict_ema", "ema")
 #: the top-level parts of a training file besides its weights (left aside, and said so)
 TRAINING_PARTS = ("optimizer", "scheduler", "lr_scheduler", "iteration", "epoch", "args")
 DDP_PREFIX = "module."
@@ -149,14 +164,15 @@ def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContent
     path = str(path)
     if is_project_checkpoint(obj):
         weights, fmt = obj.get("state_dict"), PROJECT_FORMAT
-    elif isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
-        weights, fmt = obj["model"], RELEASE_FORMAT
+    elif isinstance(obj, Mapping) and weight_entry(obj) is not None:
+        weights, fmt = obj[weight_entry(obj)], RELEASE_FORMAT
     elif isinstance(obj, Mapping) and obj and all(_is_array(v) for v in obj.values()):
         weights, fmt = obj, STATE_DICT_FORMAT
     else:
         found = sorted(map(str, obj))[:10] if isinstance(obj, Mapping) else type(obj).__name__
         raise CheckpointError(
-            "unrecognised checkpoint layout: expected weights under 'model' (release format), "
+            f"unrecognised checkpoint layout: expected weights under one of {WEIGHT_ENTRIES} "
+            "(release format), "
             f"a {PROJECT_FORMAT!r} file with 'state_dict', or a bare state dict; found {found}",
             path=path,
         )
@@ -169,7 +185,8 @@ def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContent
         str(k): _tensor_of(v) if isinstance(v, np.ndarray) else v for k, v in weights.items()
     }
     versions = _versions(weights)
-    notes = _training_parts(obj) if fmt == RELEASE_FORMAT else []
+    notes = list(raw.notes) if raw is not None else []
+    notes += _wrapper_notes(obj) if fmt == RELEASE_FORMAT else []
     if state_dict and all(k.startswith(DDP_PREFIX) for k in state_dict):
         state_dict = {k[len(DDP_PREFIX) :]: v for k, v in state_dict.items()}
         if versions is not None:
@@ -205,12 +222,25 @@ def contents_of(obj: Any, path: str | Path, depth: int = 0) -> CheckpointContent
     return contents
 
 
-def _training_parts(obj: Mapping) -> list[str]:
-    """A note naming what a training file holds besides its weights (left aside)."""
-    parts = [str(k) for k in obj if k != "model" and not str(k).startswith("__")]
-    if not any(k in TRAINING_PARTS for k in parts):
-        return []
-    return [f"a training file: kept its 'model' part, left aside {', '.join(parts)}"]
+def weight_entry(obj: Mapping) -> str | None:
+    """The entry of a release file its weights are read from (`WEIGHT_ENTRIES`, the first
+    present), None for a file that keeps none."""
+    return next((k for k in WEIGHT_ENTRIES if isinstance(obj.get(k), Mapping)), None)
+
+
+def _wrapper_notes(obj: Mapping) -> list[str]:
+    """Which entry the weights were read from, the other weight entries not read (an EMA copy
+    beside the model's own), and what a training file holds besides (left aside)."""
+    entry = weight_entry(obj)
+    others = [k for k in WEIGHT_ENTRIES if k != entry and isinstance(obj.get(k), Mapping)]
+    line = f"weights read from the file's {entry!r} entry"
+    if others:
+        line += f", not from {' or '.join(repr(k) for k in others)} (also in the file)"
+    notes = [line]
+    parts = [str(k) for k in obj if k != entry and not str(k).startswith("__")]
+    if any(k in TRAINING_PARTS for k in parts):
+        notes.append(f"a training file: kept its {entry!r} part, left aside {', '.join(parts)}")
+    return notes
 
 
 def _versions(weights: Any) -> dict[str, int] | None:

@@ -10,7 +10,9 @@
   reconstruction (numpy 1 and 2 names), `numpy.ndarray`, `numpy.dtype`, `collections.OrderedDict`
   and `_codecs.encode` (how protocol 2 writes bytes) and refuses any other global by its name;
 * `.safetensors` (the `safetensors` package checks the header against the file's size), alone or
-  in a Hugging Face folder beside its `config.json`.
+  in a Hugging Face folder beside its `config.json`;
+* any of these gzip-compressed (`.pth.gz`): decompressed to a temporary file and read from it,
+  which the container's name says.
 
 Never `weights_only=False`: a file that needs it is refused with the global it names.
 """
@@ -39,6 +41,8 @@ HF_INDEX = "model.safetensors.index.json"
 HF_LEGACY_WEIGHTS = "pytorch_model.bin"
 #: what a Hugging Face folder's weights are read from, in the order tried
 HF_WEIGHT_FILES = (HF_WEIGHTS, HF_INDEX, HF_LEGACY_WEIGHTS)
+#: the first bytes of a gzip file (RFC 1952)
+GZIP_MAGIC = b"\x1f\x8b"
 #: what a legacy torch.save file pickles first (torch/serialization.py MAGIC_NUMBER)
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 #: a safetensors header larger than this is not one (the format's own limit is 100 MB)
@@ -61,6 +65,8 @@ class RawFile:
     hf_config: dict[str, Any] | None = None
     #: a safetensors file's header metadata
     metadata: dict[str, str] = field(default_factory=dict)
+    #: what reading the container did (decompressed a gzip file), one line each
+    notes: list[str] = field(default_factory=list)
 
 
 #: globals a model-zoo pickle may name: numpy's array (and dtype) reconstruction, the mapping
@@ -109,6 +115,8 @@ def read_container(path: str | Path, mmap: bool = False) -> RawFile:
     if not path.is_file():
         raise ContainerError("checkpoint file not found")
     head = _head(path, 16)
+    if head.startswith(GZIP_MAGIC):
+        return _read_gzip(path)
     if head.startswith(b"PK\x03\x04"):
         return RawFile(_torch_load(path, mmap), TORCH_ZIP, path)
     if head.startswith(b"\x80") or _looks_like_text_pickle(path, head):
@@ -120,6 +128,36 @@ def read_container(path: str | Path, mmap: bool = False) -> RawFile:
         "model-zoo .pkl nor a .safetensors file; give the .pth/.pkl/.safetensors file of a "
         "trained or released model"
     )
+
+
+def _read_gzip(path: Path) -> RawFile:
+    """A gzip-compressed checkpoint (`model.pth.gz`): decompressed into a temporary file (the
+    containers need a seekable file) and read into memory from there; the container's name and
+    a note say so, and how to keep a plain copy instead."""
+    import gzip
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vis_bench_gunzip_") as folder:
+        plain = Path(folder) / path.name.removesuffix(".gz")
+        try:
+            with gzip.open(path, "rb") as packed, open(plain, "wb") as out:
+                shutil.copyfileobj(packed, out, 1 << 20)
+        except (OSError, EOFError) as err:
+            raise ContainerError(f"gzip-compressed, but cannot be decompressed: {err}") from err
+        if _head(plain, 2) == GZIP_MAGIC:
+            raise ContainerError("gzip-compressed twice: decompress it (gunzip) and give the file")
+        try:
+            inner = read_container(plain, mmap=False)
+        except ContainerError as err:
+            raise ContainerError(f"gzip-compressed, and what it holds is {err}") from err
+    inner.container = f"gzip-compressed {inner.container}"
+    inner.file = path
+    inner.notes.append(
+        f"gzip-compressed: decompressed to a temporary file and read into memory; `gunzip -k "
+        f"{path.name}` keeps a plain copy, which is read memory-mapped (faster, less memory)"
+    )
+    return inner
 
 
 def _looks_like_text_pickle(path: Path, head: bytes) -> bool:

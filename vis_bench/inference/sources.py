@@ -140,9 +140,14 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
         frames = Path(config.frames or "")
         for key, path in (("dataset.annotations", annotations), ("dataset.frames", frames)):
             if not path.exists():
+                get = (
+                    "write it with `run_bench.py synth --out FOLDER`"
+                    if config.kind == "synth"
+                    else f"download {config.kind}"
+                )
                 raise InputError(
-                    f"dataset not found at {path}: download {config.kind} and point the config "
-                    f"at it (--set {key}=PATH)",
+                    f"dataset not found at {path}: {get} and point the config at it "
+                    f"(--set {key}=PATH)",
                     path=config_path,
                     field=key,
                 )

@@ -22,7 +22,7 @@ from typing import Any
 from vis_bench.api.checkpoints import foreign_contents
 from vis_bench.api.options import options_dict
 from vis_bench.api.registration import get_method
-from vis_bench.api.tables import PRETRAINED, UnknownMethodError, signature_scores
+from vis_bench.api.tables import PRETRAINED, UnknownMethodError, best_matches, guess_words
 from vis_bench.api.variants import PretrainedVariant
 from vis_bench.config import BenchConfig, MethodConfig
 from vis_bench.config_overrides import Origin, rebased
@@ -138,12 +138,10 @@ def _checkpoint(
                 field=f"{where}.checkpoint",
             )
         return _Checkpoint(found, dict(contents.config), carried)
-    scores = signature_scores(contents.state_dict)
-    best = max(scores.values(), default=0)
-    if best > 0 and scores.get(entry.name, 0) < best:
-        guess = sorted(name for name, score in scores.items() if score == best)[0]
+    matches = best_matches(contents.state_dict)
+    if matches and entry.name not in matches:
         raise InputError(
-            f"{path} looks like a {guess} checkpoint, not a {entry.name} one: point "
+            f"{path} looks like {guess_words(matches)} checkpoint, not a {entry.name} one: point "
             f"{where}.checkpoint at a {entry.name} checkpoint or change {where}.name",
             path=source,
             field=f"{where}.checkpoint",

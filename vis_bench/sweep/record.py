@@ -72,8 +72,11 @@ def _notes(
     checkpoint_load: dict[str, Any] | None,
     label_space: dict[str, Any] | None = None,
     frames_oriented: int | None = None,
+    input_scale: str | None = None,
 ) -> str:
     notes = [n for n in (spec_notes, cell.method.label) if n]
+    if input_scale:  # on every page (report/warnings.py)
+        notes.append(f"{WARNING} {input_scale}")
     if frames_oriented:
         notes.append(
             f"{frames_oriented} frame(s) turned upright by their EXIF orientation, as viewers "
@@ -138,6 +141,7 @@ def make_record(
             measured.get("checkpoint_load"),
             measured.get("label_space"),
             measured.get("frames_oriented"),
+            measured.get("input_scale"),
         ),
         error=error,
         traceback=details,

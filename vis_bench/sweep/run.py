@@ -28,8 +28,10 @@ from vis_bench.errors import InputError
 from vis_bench.eval.stats.bootstrap import no_interval_reason
 from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
+from vis_bench.inference.input_scale import INPUT_SIZE
 from vis_bench.records import CellRecord
 from vis_bench.report.records import append_record, finished_keys, read_records, repair_records
+from vis_bench.report.warnings import WARNING
 from vis_bench.signals import interrupt_name
 from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import (
@@ -321,6 +323,8 @@ class _Sweep:
         )
         self.writes_records = ctx.is_main or ctx.mode == "cells"
         self.written: list[dict[str, Any]] = []
+        #: the warnings said on the console so far (each once per run)
+        self.said: set[str] = set()
         self._progress: _Progress | None = None
 
     def progress(self, cells: int) -> _Progress:
@@ -364,6 +368,7 @@ class _Sweep:
             self.isolate, progress, mapping,
         )  # fmt: skip
         progress.finish_cell(start)
+        self._say_once(record)
         ok = record is not None and record.get("status") == "ok"
         if self.ctx.shards_videos:  # rank 0 scored: every rank learns whether rounds follow
             ok = bool(self.ctx.broadcast(ok if self.ctx.is_main else None))
@@ -376,6 +381,14 @@ class _Sweep:
             pending.save()
             self.log_line(summary_line(record, timing="in rounds after every accuracy pass"))
         return pending
+
+    def _say_once(self, record: dict[str, Any] | None) -> None:
+        """A record's warning that its input is far from the frames' size, on the console the
+        first time the run meets it (its records keep it, and every page shows it)."""
+        for note in str((record or {}).get("notes") or "").split("; "):
+            if note.startswith(f"{WARNING} {INPUT_SIZE}") and note not in self.said:
+                self.said.add(note)
+                self.log_line(note)
 
     def _share(self) -> list[int] | None:
         if not self.ctx.shards_videos:

@@ -347,7 +347,9 @@ class _TimedRegion:
             self.meter.__enter__()
 
 
-def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: Any) -> Any:
+def _run(
+    job: CellJob, plugin: Any, source: Any, progress: Any, region: _TimedRegion, clock: Any
+) -> Any:
     """The shared runner over the cell's videos (load and energy read around the timed part;
     the compiler's seconds, when compiling, left out of the timed ones)."""
     from vis_bench.inference.runner import run_method
@@ -355,7 +357,7 @@ def _run(job: CellJob, plugin: Any, progress: Any, region: _TimedRegion, clock: 
 
     return run_method(
         plugin,
-        open_cell_source(job),
+        source,
         **cell_schedule(job),
         repeats=job.measure.repeats,
         single_clip=job.time_model and job.measure.fps and SINGLE_CLIP in job.measure.protocols,
@@ -373,6 +375,14 @@ def _run_phases(clock: PhaseClock, outcome: Any) -> None:
     clock.seconds["inference"] -= outcome.warmup_s + outcome.single_clip_timing_s
     clock.add("warmup", outcome.warmup_s)
     clock.add("single_clip_timing", outcome.single_clip_timing_s)
+
+
+def _input_scale(plugin: Any, source: Any, resolution: int | None) -> str | None:
+    """The warning for an input far from the size of the cell's frames (input_scale.py)."""
+    from vis_bench.inference.input_scale import input_scale_warning
+
+    sizes = [(int(v.height), int(v.width)) for v in source.videos()]
+    return input_scale_warning(plugin.preprocessing, resolution, sizes)
 
 
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
@@ -409,8 +419,10 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     reset_execution_info(plugin)
     region = _TimedRegion(job)
     oriented_before = oriented_frames()
+    source = open_cell_source(job)
+    scale = _input_scale(plugin, source, cell.resolution)
     with compiled(plugin, harness_compile(job.measure)) as compiler:
-        outcome = _run(job, plugin, progress, region, compiler)
+        outcome = _run(job, plugin, source, progress, region, compiler)
         compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
     inference_peak = memory.peak_rss_since_reset_mb()
     _run_phases(clock, outcome)
@@ -425,6 +437,8 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         "harness": _harness(outcome),
     }
     measurements.update(_region_readings(region, outcome))
+    if scale is not None:  # the record's notes say it (sweep/record.py), the run once
+        measurements["input_scale"] = scale
     if oriented_frames() > oriented_before:  # frames turned upright: the record says so
         measurements["frames_oriented"] = oriented_frames() - oriented_before
     if job.measure.memory:

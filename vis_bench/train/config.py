@@ -17,7 +17,7 @@ from vis_bench.api.options import build_dataclass
 from vis_bench.config import DatasetConfig
 from vis_bench.config_overrides import read_yaml_config
 from vis_bench.errors import InputError
-from vis_bench.formats.checkpoints import resolve_checkpoint
+from vis_bench.formats.checkpoints import is_checkpoint_location, resolve_checkpoint
 
 
 @dataclass
@@ -144,8 +144,18 @@ def parse_train_config(data: Any, source: str = "<config>") -> TrainConfig:
             if k in data
         },
     )
+    _expand_paths(config, source)
     _check(config, source)
     return config
+
+
+def _expand_paths(config: TrainConfig, source: str) -> None:
+    """`~` and environment variables in the paths the config names (config_paths.expand_path)."""
+    from vis_bench.config import DATASET_PATH_KEYS
+    from vis_bench.config_paths import expand_fields
+
+    expand_fields(config.dataset, DATASET_PATH_KEYS, "dataset", source)
+    expand_fields(config, ("init_checkpoint", "backbone_init", "output", "work_dir"), "", source)
 
 
 def require_keys(data: dict[str, Any], keys: tuple[str, ...], source: str) -> None:
@@ -211,7 +221,12 @@ def _check(config: TrainConfig, source: str) -> None:
             raise InputError(message, path=source, field=where)
     for key in ("backbone_init", "init_checkpoint"):
         value = getattr(config, key)
-        if value and not resolve_checkpoint(value).is_file():
+        found = resolve_checkpoint(value) if value else None
+        # a run may start from any checkpoint a sweep takes (a Hugging Face folder too); a
+        # backbone is `pretrain`'s file
+        if found is not None and not (
+            is_checkpoint_location(found) if key == "init_checkpoint" else found.is_file()
+        ):
             raise InputError(
                 f"no file at {value}: give the right path, or create it first (the tiny "
                 "configs' backbone: python run_bench.py pretrain --config configs/tiny/backbone.yaml; "

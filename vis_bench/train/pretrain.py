@@ -32,8 +32,9 @@ from tqdm import tqdm
 from vis_bench.api.options import build_dataclass
 from vis_bench.api.registration import get_method
 from vis_bench.api.training import backbone_module
-from vis_bench.config import DatasetConfig
+from vis_bench.config import DATASET_PATH_KEYS, DatasetConfig
 from vis_bench.config_overrides import read_yaml_config
+from vis_bench.config_paths import expand_fields
 from vis_bench.data.dataset import VideoDataset
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import resolve_checkpoint, save_project_checkpoint
@@ -101,6 +102,10 @@ def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -
         validation = build_dataclass(DatasetConfig, validation, "validation", source)
     config = build_dataclass(PretrainConfig, data, "pretrain", source)
     config = dataclasses.replace(config, dataset=dataset, validation=validation, source=source)
+    expand_fields(config.dataset, DATASET_PATH_KEYS, "dataset", source)
+    if config.validation is not None:
+        expand_fields(config.validation, DATASET_PATH_KEYS, "validation", source)
+    expand_fields(config, ("output", "teacher"), "", source)
     if config.crop_size < 32 or config.batch < 1 or config.iterations < 1:
         raise InputError("need crop_size >= 32, batch >= 1, iterations >= 1", path=source)
     if config.task not in TASKS:
