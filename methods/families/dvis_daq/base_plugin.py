@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
 
-from vis_bench.api import ClipResult, InputError, Preprocessing
+from vis_bench.api import ClipResult, InputError, Preprocessing, WholeVideoRefinement
 from vis_bench.api.checkpoints import (
     CheckpointContents,
     CheckpointError,
@@ -32,7 +33,8 @@ from vis_bench.api.checkpoints import (
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.families.dvis.base_plugin import checkpoint_options
+from vis_bench.methods.common.first_pass import first_pass_result
+from vis_bench.methods.families.dvis.base_plugin import checkpoint_options, member_spec
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.decisions import (
     DecisionSettings,
@@ -51,7 +53,7 @@ from vis_bench.methods.families.dvis_daq.training import (
     tracker_losses,
 )
 from vis_bench.methods.families.dvis_daq.video import NOISE_FRAMES
-from vis_bench.methods.families.mask2former.base_plugin import Mask2FormerBase, test_preprocessing
+from vis_bench.methods.families.mask2former.base_plugin import CarryingMember, test_preprocessing
 from vis_bench.methods.families.mask2former.matcher import TRAIN_NUM_POINTS
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
@@ -79,6 +81,11 @@ STAGE_NEW_KEYS = {
 }
 #: a DVIS++ file's name of the Mask2Former criterion's constant `empty_weight`, and DAQ's
 DVIS_CRITERION, DAQ_CRITERION = "criterion.empty_weight", "daq_criterion.empty_weight"
+
+#: a DVIS-DAQ member's declaration (`member_spec`): both members decide at the video's end
+daq_member_spec = partial(
+    member_spec, signature=CHECKPOINT_SIGNATURE, linking=WholeVideoRefinement()
+)
 
 
 @dataclass
@@ -140,13 +147,7 @@ class DAQOptions(DAQConfig):
         )
 
 
-def first_pass_result(hub: SequenceHub) -> ClipResult:
-    """A first-pass clip's result: the video's sequences are its state; masks come later."""
-    empty = torch.zeros(0)
-    return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=hub)
-
-
-class DAQBase(Mask2FormerBase):
+class DAQBase(CarryingMember):
     """The parts both DVIS-DAQ plugins share (the segmenter is the DVIS family's)."""
 
     temporal = False
@@ -266,12 +267,6 @@ class DAQBase(Mask2FormerBase):
         return tracker_losses(
             self.model, criterion.to(frames.device), settings, frames, targets, self.phase
         )
-
-    def infer_clip(
-        self, frames: torch.Tensor, state: SequenceHub | None = None, seen: int = 0
-    ) -> ClipResult:
-        """The per-frame stages, then the rest: one code path with or without frame reuse."""
-        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
 
     def infer_clip_features(
         self,

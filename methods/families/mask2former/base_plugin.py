@@ -279,6 +279,15 @@ class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         return [*backbone, "sem_seg_head.pixel_decoder", "sem_seg_head.predictor"]
 
 
+class CarryingMember(Mask2FormerBase):
+    """A member whose clips carry the video's state (the DVIS families): each clip's new
+    frames (after the `seen` an earlier clip covered) go on from what the video gathered."""
+
+    def infer_clip(self, frames: torch.Tensor, state: Any = None, seen: int = 0) -> ClipResult:
+        """The per-frame stages, then the rest: one code path with or without frame reuse."""
+        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
+
+
 def training_recipe(frame_sampler: Any) -> TrainingRecipe:
     """The shared recipe with a member's frame sampler."""
     return TrainingRecipe(frame_sampler=frame_sampler, **TRAINING_RECIPE_ARGS)
