@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from vis_bench import exit_codes
 
@@ -78,3 +79,31 @@ def check_outputs(
     for flag, path in (folders or {}).items():
         if path is not None:
             check_output_folder(path, flag)
+
+
+def add_table_arguments(parser: argparse.ArgumentParser, kind: str, config_help: str) -> None:
+    """`--config FILE` and `--out STEM` of a command that writes a committed table (`flops`,
+    `sizes`): without --out the table goes to results/runs/<kind>/<name>, never committed."""
+    parser.add_argument("--config", required=True, type=Path, help=config_help)
+    parser.add_argument(
+        "--out",
+        default=None,
+        help=f"output path without suffix (default: results/runs/{kind}/<name>; the committed "
+        "table is rewritten only when this names the config's `output`)",
+    )
+    parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
+
+
+def table_stem(
+    args: argparse.Namespace, kind: str, name: str, suffixes: tuple[str, ...]
+) -> tuple[Path, bool]:
+    """Where a table command writes (`--out`, the former `--output`, or
+    results/runs/<kind>/<name> beside the sweeps' runs, which git ignores in a checkout) and
+    whether the user named it; each `suffixes` file checked before any work."""
+    from vis_bench.atomic import check_output_file
+
+    given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
+    out = Path(given) if given is not None else Path("results/runs") / kind / name
+    for suffix in suffixes:
+        check_output_file(out.with_suffix(suffix), flag if given is not None else None)
+    return out, given is not None
