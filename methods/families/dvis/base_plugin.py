@@ -25,7 +25,6 @@ from vis_bench.api import (
 )
 from vis_bench.api.checkpoints import (
     CheckpointContents,
-    CheckpointError,
     LoadReport,
     checkpoint_contents,
     compare_and_load,
@@ -37,6 +36,7 @@ from vis_bench.api.training import FrameSampler, TrainingRecipe
 from vis_bench.api.variants import PretrainedVariant
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
+from vis_bench.methods.common.stage_start import check_stage_start
 from vis_bench.methods.common.vit_adapter import ViTAdapter
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.config import DVISConfig
@@ -162,10 +162,7 @@ class DVISBase(CarryingMember):
 
     @classmethod
     def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
-        options = checkpoint_options(state_dict)
-        backbone = options.get("backbone") or detect_backbone(state_dict).describe()
-        rest = [f"{k}: {v}" for k, v in options.items() if k != "backbone"]
-        return [f"backbone: {backbone}", *rest]
+        return describe_checkpoint(state_dict)
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -192,15 +189,8 @@ class DVISBase(CarryingMember):
             **spec_rules(self.spec),
             versions=contents.versions,
         )
-        new = STAGE_NEW_KEYS[self.options.train_stage]
-        missing = [k for k in report.missing if not k.startswith(new)]
-        if missing or report.unexpected or report.mismatched:
-            report.missing = missing
-            problems = "\n  ".join(report.problems())
-            raise CheckpointError(
-                f"cannot start the {self.options.train_stage} stage from it:\n  {problems}",
-                path=contents.path,
-            )
+        stage = self.options.train_stage
+        check_stage_start(report, STAGE_NEW_KEYS[stage], stage, contents.path)
         self.load_report = report
         return report
 
@@ -290,6 +280,14 @@ def checkpoint_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]
         if _count(state_dict, prefix):
             options[name] = _count(state_dict, prefix)
     return options
+
+
+def describe_checkpoint(state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """A DVIS++ or DVIS-DAQ file in lines: its backbone, then what `checkpoint_options` reads."""
+    options = checkpoint_options(state_dict)
+    backbone = options.get("backbone") or detect_backbone(state_dict).describe()
+    rest = [f"{k}: {v}" for k, v in options.items() if k != "backbone"]
+    return [f"backbone: {backbone}", *rest]
 
 
 def training_recipe(frame_sampler: FrameSampler) -> TrainingRecipe:

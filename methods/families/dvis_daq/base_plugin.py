@@ -25,7 +25,6 @@ import torch
 from vis_bench.api import ClipResult, InputError, Preprocessing, WholeVideoRefinement
 from vis_bench.api.checkpoints import (
     CheckpointContents,
-    CheckpointError,
     LoadReport,
     checkpoint_contents,
     compare_and_load,
@@ -34,7 +33,12 @@ from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.first_pass import first_pass_result
-from vis_bench.methods.families.dvis.base_plugin import checkpoint_options, member_spec
+from vis_bench.methods.common.stage_start import check_stage_start
+from vis_bench.methods.families.dvis.base_plugin import (
+    checkpoint_options,
+    describe_checkpoint,
+    member_spec,
+)
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.decisions import (
     DecisionSettings,
@@ -181,10 +185,7 @@ class DAQBase(CarryingMember):
 
     @classmethod
     def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
-        options = checkpoint_options(state_dict)
-        backbone = options.get("backbone") or detect_backbone(state_dict).describe()
-        rest = [f"{k}: {v}" for k, v in options.items() if k != "backbone"]
-        return [f"backbone: {backbone}", *rest]
+        return describe_checkpoint(state_dict)
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -214,15 +215,8 @@ class DAQBase(CarryingMember):
             state[DAQ_CRITERION] = state.pop(DVIS_CRITERION)
         report = LoadReport(contents.path, contents.format, strict=False)
         compare_and_load(self.model, state, report, self.spec.ignored_checkpoint_keys)
-        new = STAGE_NEW_KEYS[self.options.train_stage]
-        missing = [k for k in report.missing if not k.startswith(new)]
-        if missing or report.unexpected or report.mismatched:
-            report.missing = missing
-            problems = "\n  ".join(report.problems())
-            raise CheckpointError(
-                f"cannot start the {self.options.train_stage} stage from it:\n  {problems}",
-                path=contents.path,
-            )
+        stage = self.options.train_stage
+        check_stage_start(report, STAGE_NEW_KEYS[stage], stage, contents.path)
         self.load_report = report
         return report
 

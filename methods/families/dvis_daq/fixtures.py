@@ -9,7 +9,7 @@ override the re-implementation does not map is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,11 @@ class DAQFixture(LevelsFixture):
     levels: dict[str, torch.Tensor]
     #: the rest of features.pt (sizes, frames)
     sizes: dict[str, Any]
+
+    def test_options(self) -> dict[str, Any]:
+        """Either member's options for the fixture's test settings (thresholds, results and
+        the frames a sequence needs)."""
+        return {"top_k": self.max_num, **asdict(self.settings), "noise_frames": self.noise_frames}
 
 
 def read_fixture(folder: Path, variant: str) -> DAQFixture:
