@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from vis_bench import exit_codes
 
@@ -94,16 +95,18 @@ def add_table_arguments(parser: argparse.ArgumentParser, kind: str, config_help:
     parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
 
 
-def table_stem(
+def start_table(
     args: argparse.Namespace, kind: str, name: str, suffixes: tuple[str, ...]
-) -> tuple[Path, bool]:
+) -> tuple[Path, bool, dict[str, Any]]:
     """Where a table command writes (`--out`, the former `--output`, or
-    results/runs/<kind>/<name> beside the sweeps' runs, which git ignores in a checkout) and
-    whether the user named it; each `suffixes` file checked before any work."""
+    results/runs/<kind>/<name> beside the sweeps' runs, which git ignores in a checkout),
+    whether the user named it, and the provenance started once each `suffixes` file is checked
+    (the config is valid: the work starts)."""
     from vis_bench.atomic import check_output_file
+    from vis_bench.measure.provenance import start_provenance
 
     given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
     out = Path(given) if given is not None else Path("results/runs") / kind / name
     for suffix in suffixes:
         check_output_file(out.with_suffix(suffix), flag if given is not None else None)
-    return out, given is not None
+    return out, given is not None, start_provenance()

@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from vis_bench.commands._options import add_table_arguments, table_stem
+from vis_bench.commands._options import add_table_arguments, start_table
 
 NAME = "flops"
 HELP = "measure a FLOPs table a method declares (a config names it) and compare with the paper"
@@ -30,15 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.flops_table import load_table_config, measure_table, to_markdown
-    from vis_bench.measure.provenance import (
-        start_provenance,
-        write_json_with_provenance,
-        written_by,
-    )
+    from vis_bench.measure.provenance import write_json_with_provenance, written_by
 
     cfg = load_table_config(args.config)
-    out, given = table_stem(args, NAME, cfg.name or Path(cfg.output).name, (".md", ".csv", ".json"))
-    provenance = start_provenance()  # the config is valid: the work starts
+    out, given, provenance = start_table(
+        args, NAME, cfg.name or Path(cfg.output).name, (".md", ".csv", ".json")
+    )
     table = measure_table(cfg, str(args.config))
     title = cfg.name or out.name
     markdown = to_markdown(table, title, written_by(provenance))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vis_bench.commands._options import add_table_arguments, table_stem
+from vis_bench.commands._options import add_table_arguments, start_table
 
 NAME = "sizes"
 HELP = "parameters and GMACs per frame of each (method, backbone) in a table config"
@@ -27,15 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.model_sizes import load_sizes_config, measure_row, millions, to_markdown
-    from vis_bench.measure.provenance import (
-        start_provenance,
-        write_json_with_provenance,
-        written_by,
-    )
+    from vis_bench.measure.provenance import write_json_with_provenance, written_by
 
     cfg = load_sizes_config(args.config)
-    out, given = table_stem(args, NAME, Path(cfg.output).name, (".md", ".json"))
-    provenance = start_provenance()  # the config is valid: the work starts
+    out, given, provenance = start_table(args, NAME, Path(cfg.output).name, (".md", ".json"))
     rows = []
     for row in cfg.models:
         measured = measure_row(row, cfg.input)
