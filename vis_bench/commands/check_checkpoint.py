@@ -62,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         spec_rules,
     )
     from vis_bench.api.registration import get_method
+    from vis_bench.api.state_dict_keys import meta_model, parse_options
     from vis_bench.config_paths import command_line_checkpoint
     from vis_bench.formats.checkpoints import open_checkpoint
-    from vis_bench.measure.state_dict_keys import meta_model, parse_options
 
     found = command_line_checkpoint(args.checkpoint, "checkpoint")
     if found.found == "shipped":
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         for key in keys:
             print(f"    {key}")
     print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
-    from vis_bench.measure.release_match import describe_match, matching_variants
+    from vis_bench.api.release_match import describe_match, matching_variants
 
     match = matching_variants(plugin, state_dict, contents.file or checkpoint, contents.versions)
     for line in describe_match(match):

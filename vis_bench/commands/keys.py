@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_output_file(args.out, "--out")
-    from vis_bench.measure.state_dict_keys import (
+    from vis_bench.api.state_dict_keys import (
         format_key_list,
         key_list,
         meta_model,
