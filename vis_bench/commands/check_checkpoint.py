@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
@@ -76,18 +77,7 @@ def run(args: argparse.Namespace) -> int:
     contents = foreign_contents(plugin, contents)
     contents.check_method(plugin.name)
     state_dict = contents.state_dict
-    numbers = sum(value.numel() for value in state_dict.values())
-    print(
-        f"checkpoint {checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
-        f"{numbers:,} numbers"
-    )
-    print(
-        f"  container: {contents.container or 'unknown'}; stored as {', '.join(contents.dtypes) or 'no floats'}"
-    )
-    for note in contents.notes:
-        print(f"  {note}")
-    for base in contents.bases:  # a stage stored as its changes: the files beneath it
-        print(f"  over {base} (its tensors under this file's)")
+    _print_file(checkpoint, contents)
     for line in describe_checkpoint(plugin, state_dict):
         print(line)
     # what the file says (keys, then its own config if it carries one), then the user's
@@ -106,6 +96,36 @@ def run(args: argparse.Namespace) -> int:
         assign=True,
     )
     print(f"compared with {method} built with {options}:")
+    _print_report(report)
+    print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
+    from vis_bench.api.release_match import describe_match, matching_variants
+
+    match = matching_variants(plugin, state_dict, contents.file or checkpoint, contents.versions)
+    for line in describe_match(match):
+        print(line)
+    return 0 if report.clean else 1
+
+
+def _print_file(checkpoint: Path, contents: Any) -> None:
+    """What the file is: its tensors and numbers, container, dtypes, notes and the bases a
+    stage stored as its changes stands on."""
+    state_dict = contents.state_dict
+    numbers = sum(value.numel() for value in state_dict.values())
+    print(
+        f"checkpoint {checkpoint} ({contents.format} format): {len(state_dict)} tensors, "
+        f"{numbers:,} numbers"
+    )
+    print(
+        f"  container: {contents.container or 'unknown'}; stored as {', '.join(contents.dtypes) or 'no floats'}"
+    )
+    for note in contents.notes:
+        print(f"  {note}")
+    for base in contents.bases:  # a stage stored as its changes: the files beneath it
+        print(f"  over {base} (its tensors under this file's)")
+
+
+def _print_report(report: Any) -> None:
+    """The strict comparison's findings, one count and its keys per kind."""
     for title, keys in (
         ("key(s) renamed as the authors' loading does", report.renamed),
         ("constant(s) filled from the options (the file need not hold them)", report.filled),
@@ -117,13 +137,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {len(keys)} {title}" + (":" if keys else ""))
         for key in keys:
             print(f"    {key}")
-    print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
-    from vis_bench.api.release_match import describe_match, matching_variants
-
-    match = matching_variants(plugin, state_dict, contents.file or checkpoint, contents.versions)
-    for line in describe_match(match):
-        print(line)
-    return 0 if report.clean else 1
 
 
 def _method_of(contents, path: Path) -> str:
