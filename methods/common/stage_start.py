@@ -3,6 +3,7 @@ families): the previous stage's file may lack only what this stage trains from s
 
 from __future__ import annotations
 
+from vis_bench.api import InputError
 from vis_bench.api.checkpoints import CheckpointError, LoadReport
 
 
@@ -15,3 +16,11 @@ def check_stage_start(report: LoadReport, new: tuple[str, ...], stage: str, path
         report.missing = missing
         problems = "\n  ".join(report.problems())
         raise CheckpointError(f"cannot start the {stage} stage from it:\n  {problems}", path=path)
+
+
+def check_stage_trained(method: str, stages: tuple[str, ...], stage: str) -> None:
+    """A method trains only the stages its model has the parts for (`train_stage`)."""
+    if stage not in stages:
+        raise InputError(
+            f"{method} trains the stages {list(stages)}, not {stage!r}", field="train_stage"
+        )

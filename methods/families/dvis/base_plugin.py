@@ -36,7 +36,7 @@ from vis_bench.api.training import FrameSampler, TrainingRecipe
 from vis_bench.api.variants import PretrainedVariant
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
-from vis_bench.methods.common.stage_start import check_stage_start
+from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
 from vis_bench.methods.common.vit_adapter import ViTAdapter
 from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.config import DVISConfig
@@ -140,12 +140,7 @@ class DVISBase(CarryingMember):
 
     @classmethod
     def create(cls, options: DVISOptions) -> DVISBase:
-        if options.train_stage not in cls.training_stages:
-            raise InputError(
-                f"{cls.spec.name} trains the stages {list(cls.training_stages)}, not "
-                f"{options.train_stage!r}",
-                field="train_stage",
-            )
+        check_stage_trained(cls.spec.name, cls.training_stages, options.train_stage)
         plugin = cls(build_model(options.network(), cls.refiner_layers(options)), options)
         plugin.guided = True
         return plugin

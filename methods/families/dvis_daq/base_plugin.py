@@ -33,7 +33,7 @@ from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.first_pass import first_pass_result
-from vis_bench.methods.common.stage_start import check_stage_start
+from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
 from vis_bench.methods.families.dvis.base_plugin import (
     checkpoint_options,
     describe_checkpoint,
@@ -172,12 +172,7 @@ class DAQBase(CarryingMember):
     @classmethod
     def check_stage(cls, options: DAQOptions) -> None:
         """A method trains only the stages its model has the parts for."""
-        if options.train_stage not in cls.training_stages:
-            raise InputError(
-                f"{cls.spec.name} trains the stages {list(cls.training_stages)}, not "
-                f"{options.train_stage!r}",
-                field="train_stage",
-            )
+        check_stage_trained(cls.spec.name, cls.training_stages, options.train_stage)
 
     @property
     def preprocessing(self) -> Preprocessing:
