@@ -24,6 +24,7 @@ import pandas as pd
 
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
+from vis_bench.report.front_tables import front_lines
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -269,7 +270,7 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
     ranked = record_set.where(lambda r: r.key in set(frame["key"]))
     for note in mark_notes(list(ranked)):
         lines += ["", note + "."]
-    return lines + _speed_section(ranked)
+    return lines + _speed_section(ranked) + ["", *front_lines(record_set, level="###")]
 
 
 def _speed_section(ranked: RecordSet) -> list[str]:
