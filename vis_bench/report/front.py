@@ -138,8 +138,8 @@ def fps_ratio(a: CellRecord, b: CellRecord) -> FpsRatio:
     if "different sweep calls" in why_not:
         across = cross_run_ratio(b, a)  # FPS a / FPS b at equal machine speed
         if across.value is not None:
-            return FpsRatio(across.value, why_not="different runs, at equal machine speed")
-        return FpsRatio(why_not=across.why_not)
+            return FpsRatio(across.value, why_not=f"{why_not}, at equal machine speed")
+        return FpsRatio(why_not=f"{why_not}; {across.why_not}")
     return FpsRatio(why_not=why_not)
 
 
@@ -362,8 +362,10 @@ def _verdict(one: Choice, two: Choice, pairs: _Pairs) -> Verdict:
         a, b = sorted((one, two), key=lambda c: -(c.chosen.fps or 0.0))
     ap = pairs.ap_difference(a.chosen.record, b.chosen.record)
     fps = fps_ratio(a.chosen.record, b.chosen.record)
-    if refused or fps.why_not == NOT_COMPARABLE:
+    if (refused or "").startswith(NOT_COMPARABLE) or fps.why_not == NOT_COMPARABLE:
         verdict = NOT_COMPARABLE
+    elif refused:  # an FPS not measured
+        verdict = NOT_PAIRED
     elif ap.reason is not None:
         verdict = NOT_PAIRED
     elif ap.significant:

@@ -99,7 +99,9 @@ def _verdicts_table(answer: GroupAnswer) -> str:
 
 
 def front_lines(record_set: RecordSet, level: str = "##") -> list[str]:
-    """The answer's section ([] when no finished cell has an AP)."""
+    """The answer's section ([] when no finished cell has both an AP and an FPS)."""
+    if not any(r.speed.fps_end_to_end for r in record_set.ok):
+        return []  # nothing timed: no trade-off to show
     answers = speed_accuracy(record_set)
     if not answers:
         return []
