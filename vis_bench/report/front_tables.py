@@ -11,7 +11,7 @@ from vis_bench.measure.precision import confidence_text
 from vis_bench.report.front import Cell, GroupAnswer, cell_text, speed_accuracy
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT
-from vis_bench.report.speed_trust import fps_marks
+from vis_bench.report.speed_trust import fps_marks, mark_notes
 
 TITLE = "Speed at equal AP"
 NOTE = (
@@ -122,4 +122,5 @@ def front_lines(record_set: RecordSet, level: str = "##") -> list[str]:
         lines += ["Fastest at equal AP, per method:", "", _choices_table(answer), ""]
         if answer.verdicts:
             lines += ["Faster at equal AP:", "", _verdicts_table(answer), ""]
-    return lines
+    shown = [c.record for answer in answers for c in answer.cells]
+    return lines + [part for note in mark_notes(shown) for part in (f"{note}.", "")]
