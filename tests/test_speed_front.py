@@ -4,6 +4,7 @@ at equal AP, "faster at equal AP" verdicts, their plot at 100 cells, and `compar
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import matplotlib
@@ -318,3 +319,16 @@ def test_compare_refuses_a_name_that_matches_several_cells_or_none(scored, capsy
     assert main(["compare", "--run", str(run), "--a", "ifc", "--b", "ifc/all"]) == 2
     assert "add the axis that tells them apart" in capsys.readouterr().err
     assert main(["compare", "--a", "x.json", "--b", "y.json"]) == 2
+
+
+def test_compare_runs_shows_each_runs_front(scored):
+    from vis_bench.report.run_comparison import compare_runs_markdown
+
+    before = RecordSet.from_records(_ifc_case(scored))
+    after = RecordSet.from_records(_ifc_case(scored)[1:])  # IFC's T=5 cell left out
+    text = compare_runs_markdown(before, after, "a", "b")
+    in_a = text.split("## Speed at equal AP in A")[1].split("## Speed at equal AP in B")[0]
+    in_b = text.split("## Speed at equal AP in B")[1]
+    front_a = in_a.split("Front (fastest first):")[1].split("other cell(s)")[0]
+    front_b = in_b.split("Front (fastest first):")[1].split("Fastest at equal AP")[0]
+    assert re.search(r"\| ifc +\| T=5 ", front_a) and "T=5 " not in front_b

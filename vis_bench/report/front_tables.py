@@ -98,14 +98,14 @@ def _verdicts_table(answer: GroupAnswer) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def front_lines(record_set: RecordSet, level: str = "##") -> list[str]:
+def front_lines(record_set: RecordSet, level: str = "##", title: str = TITLE) -> list[str]:
     """The answer's section ([] when no finished cell has both an AP and an FPS)."""
     if not any(r.speed.fps_end_to_end for r in record_set.ok):
         return []  # nothing timed: no trade-off to show
     answers = speed_accuracy(record_set)
     if not answers:
         return []
-    lines = [f"{level} {TITLE}", "", NOTE, ""]
+    lines = [f"{level} {title}", "", NOTE, ""]
     for answer in answers:
         lines += [f"{level}# {answer.group.label}", ""]
         if answer.front:
