@@ -25,7 +25,7 @@ NOTE = (
     "videos). Faster at equal AP: the chosen cells of two methods, the faster first: `faster` "
     "when the paired FPS ratio's interval excludes 1 and their AP is not told apart, `not told "
     "apart` when it includes 1, `AP told apart` when the question does not apply. A cell whose "
-    "FPS is `not comparable (loaded)` is on no front and ranks nothing (docs/statistics.md, "
+    "FPS is `not comparable (loaded)` is on no front and ranks nothing (docs/show_and_report.md, "
     "Reading the front)."
 )
 
