@@ -21,6 +21,7 @@ from vis_bench.cli import main  # noqa: E402
 from vis_bench.errors import InputError  # noqa: E402
 from vis_bench.measure.precision import NOT_COMPARABLE, median_interval  # noqa: E402
 from vis_bench.report.cell_names import find_cell  # noqa: E402
+from vis_bench.report.exports import export_leaderboard  # noqa: E402
 from vis_bench.report.front import (  # noqa: E402
     AP_TOLD_APART,
     FASTER,
@@ -107,6 +108,16 @@ def test_a_fast_cell_within_the_ap_noise_of_the_best_is_chosen(scored):
     # seqformer's AP is told apart from IFC's: no speed verdict at equal AP between them
     (verdict,) = answer.verdicts
     assert verdict.a.method == "ifc" and verdict.verdict == AP_TOLD_APART
+    # the leaderboard's JSON export carries the same answer with plain numbers
+    exported = json.loads(
+        export_leaderboard(RecordSet.from_records(_ifc_case(scored)), "json", "t")
+    )
+    (group,) = exported["speed_accuracy"]
+    (ifc_json,) = [c for c in group["fastest_at_equal_ap"] if c["method"] == "ifc"]
+    assert ifc_json["fastest_at_equal_ap"]["cell"] == "T=all 360p"
+    assert ifc_json["ap_vs_best"]["told_apart"] is False
+    assert ifc_json["fps_vs_best"]["told_apart"] is True
+    assert group["faster_at_equal_ap"][0]["verdict"] == AP_TOLD_APART
 
 
 def test_a_cell_beaten_on_both_axes_is_off_the_front(scored):

@@ -1,16 +1,19 @@
-"""The speed-accuracy answer (report/front.py) as markdown: the front, each method's fastest cell
-at equal AP, and the pairwise "faster at equal AP" verdicts; one block per group of cells that
-may be set side by side. The leaderboard prints it below its ranking, the HTML report renders it.
+"""The speed-accuracy answer (report/front.py) as markdown and as JSON: the front, each method's
+fastest cell at equal AP, and the pairwise "faster at equal AP" verdicts; one block per group of
+cells that may be set side by side. The leaderboard prints it below its ranking, the HTML report
+renders it, the leaderboard's JSON export carries it with plain numbers.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from tabulate import tabulate
 
 from vis_bench.measure.precision import confidence_text
-from vis_bench.report.front import Cell, GroupAnswer, cell_text, speed_accuracy
+from vis_bench.report.front import Cell, FpsRatio, GroupAnswer, cell_text, speed_accuracy
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.significance import NOT_SIGNIFICANT
+from vis_bench.report.significance import NOT_SIGNIFICANT, Pairing
 from vis_bench.report.speed_trust import fps_marks, mark_notes
 
 TITLE = "Speed at equal AP"
@@ -98,16 +101,27 @@ def _verdicts_table(answer: GroupAnswer) -> str:
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def front_lines(record_set: RecordSet, level: str = "##", title: str = TITLE) -> list[str]:
-    """The answer's section ([] when no finished cell has both an AP and an FPS)."""
+def _answers(record_set: RecordSet) -> list[GroupAnswer]:
+    """The answer, or none where no finished cell was timed (no trade-off to show)."""
     if not any(r.speed.fps_end_to_end for r in record_set.ok):
-        return []  # nothing timed: no trade-off to show
-    answers = speed_accuracy(record_set)
+        return []
+    return speed_accuracy(record_set)
+
+
+def front_lines(
+    record_set: RecordSet, level: str = "##", title: str = TITLE, heading: bool = True
+) -> list[str]:
+    """The answer's section ([] when no finished cell has both an AP and an FPS); without
+    `heading`, its groups alone (a page that gives the title and note itself)."""
+    answers = _answers(record_set)
     if not answers:
         return []
-    lines = [f"{level} {title}", "", NOTE, ""]
+    lines = [f"{level} {title}", "", NOTE, ""] if heading else []
+    datasets = len({answer.group.dataset for answer in answers})
     for answer in answers:
-        lines += [f"{level}# {answer.group.label}", ""]
+        label = answer.group.label
+        label = f"{answer.group.dataset}: {label}" if datasets > 1 else label
+        lines += [f"{level}# {label}", ""]
         if answer.front:
             lines += ["Front (fastest first):", "", _front_table(answer), ""]
         else:
@@ -124,3 +138,89 @@ def front_lines(record_set: RecordSet, level: str = "##", title: str = TITLE) ->
             lines += ["Faster at equal AP:", "", _verdicts_table(answer), ""]
     shown = [c.record for answer in answers for c in answer.cells]
     return lines + [part for note in mark_notes(shown) for part in (f"{note}.", "")]
+
+
+def _pairing_json(pairing: Pairing | None) -> dict[str, Any] | None:
+    if pairing is None:
+        return None
+    return {
+        "points": pairing.difference,
+        "interval": None if pairing.interval is None else list(pairing.interval),
+        "told_apart": pairing.significant if pairing.reason is None else None,
+        "not_paired": pairing.reason,
+    }
+
+
+def _ratio_json(ratio: FpsRatio | None) -> dict[str, Any] | None:
+    if ratio is None:
+        return None
+    paired = ratio.low is not None
+    return {
+        "value": ratio.value,
+        "interval": [ratio.low, ratio.high] if paired else None,
+        "confidence": ratio.confidence if paired else None,
+        "rounds": ratio.rounds if paired else None,
+        "told_apart": ratio.told_apart if paired else None,
+        "not_paired": ratio.why_not or None,
+    }
+
+
+def _cell_json(cell: Cell) -> dict[str, Any]:
+    return {
+        "key": cell.record.key,
+        "method": cell.method,
+        "cell": cell_text(cell.record),
+        "AP": cell.ap,
+        "AP_interval": None if cell.ap_interval is None else list(cell.ap_interval),
+        "fps": cell.fps,
+        "fps_interval": None if cell.fps_interval is None else list(cell.fps_interval),
+        "fps_not_comparable": cell.not_comparable,
+    }
+
+
+def front_json(record_set: RecordSet) -> list[dict[str, Any]]:
+    """The answer with plain numbers (AP in points), one entry per group."""
+    out = []
+    for answer in _answers(record_set):
+        group = answer.group
+        front = [
+            {
+                **_cell_json(c),
+                "ap_vs_next_faster": _pairing_json(c.ap_step),
+                "fps_vs_next_faster": _ratio_json(c.fps_step),
+            }
+            for c in answer.front
+        ]
+        choices = [
+            {
+                "method": c.method,
+                "fastest_at_equal_ap": _cell_json(c.chosen),
+                "best_ap": _cell_json(c.best),
+                "ap_vs_best": _pairing_json(c.ap_vs_best),
+                "fps_vs_best": _ratio_json(c.fps_vs_best),
+                "note": c.note or None,
+            }
+            for c in answer.choices
+        ]
+        verdicts = [
+            {
+                "a": v.a.method,
+                "b": v.b.method,
+                "a_cell": v.a.chosen.record.key,
+                "b_cell": v.b.chosen.record.key,
+                "verdict": v.verdict,
+                "ap_difference": _pairing_json(v.ap),
+                "fps_ratio": _ratio_json(v.fps),
+            }
+            for v in answer.verdicts
+        ]
+        out.append(
+            {
+                "group": {k: getattr(group, k) for k in ("dataset", "machine", "device", "dtype")},
+                "front": front,
+                "not_comparable": [_cell_json(c) for c in answer.refused],
+                "fastest_at_equal_ap": choices,
+                "faster_at_equal_ap": verdicts,
+            }
+        )
+    return out

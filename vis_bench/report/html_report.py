@@ -172,11 +172,8 @@ def _front_html(record_set: RecordSet) -> str:
     """The speed-accuracy answer (report/front_tables.py) as HTML ("" when no cell has an AP)."""
     import markdown
 
-    lines = front_lines(record_set, level="##")
-    if not lines:
-        return ""
-    text = "\n".join(lines[4:])  # its title and note are the section's own
-    return markdown.markdown(text, extensions=["tables"])
+    lines = front_lines(record_set, level="##", heading=False)  # the section gives its own
+    return markdown.markdown("\n".join(lines), extensions=["tables"]) if lines else ""
 
 
 def report_context(
