@@ -64,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
 
         return compare_cells(args)
     args.a, args.b = Path(args.a), Path(args.b)
+    return _compare_files(args)
+
+
+def _compare_files(args: argparse.Namespace) -> int:
+    """Both results files scored on --gt, every metric's A - B paired over videos."""
     from tabulate import tabulate
 
     from vis_bench.atomic import write_atomic
