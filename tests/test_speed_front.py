@@ -286,6 +286,26 @@ def test_the_front_plot_has_a_panel_per_method_and_marks_the_front(tmp_path, mon
     assert "FPS not comparable (loaded)" in panels["legend"]
 
 
+def test_the_front_plot_gives_each_device_its_own_panels(scored, tmp_path, monkeypatch):
+    _, cells, results = scored
+    records = [
+        _cell(cells, results["best"], "ifc", 5, 20.0),
+        _cell(cells, results["best"], "ifc", "all", 400.0, device="cuda", key="gpu"),
+    ]
+    titles = []
+    real_save = plt.Figure.savefig
+
+    def save(fig, *args, **kwargs):
+        titles.extend(ax.get_title() for ax in fig.axes if ax.get_visible())
+        return real_save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", save)
+    from vis_bench.report.plots_front import plot_front
+
+    assert plot_front(RecordSet.from_records(records), tmp_path / "front.png").is_file()
+    assert titles == ["ifc\ncpu fp32 on Test CPU", "ifc\ncuda fp32 on Test CPU"]
+
+
 def test_twenty_series_get_twenty_distinct_styles():
     pairs = styles(20)
     assert len({(tuple(c), m) for c, m in pairs}) == 20

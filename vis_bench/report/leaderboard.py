@@ -345,6 +345,13 @@ def header_lines(record_set: RecordSet) -> list[str]:
         "params: parameters.",
         "",
     ]
+    if any(r.speed.fps_end_to_end and r.metric("AP") is not None for r in record_set.ok):
+        lines += [
+            "The best-AP cell hides the trade-off: below the ranking, `Speed at equal AP` gives "
+            "the cells no other cell beats on both AP and FPS, each method's fastest cell whose "
+            "AP is not told apart from its best, and which method is faster at equal AP.",
+            "",
+        ]
     if any(r.metric("mAP") is not None for r in record_set):
         lines += [
             "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "

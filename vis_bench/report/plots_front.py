@@ -45,11 +45,11 @@ def _resolution(record: CellRecord) -> str:
 
 
 def _sorted_values(values: set[str]) -> list[str]:
-    """Strides and resolutions in their numeric order, text after."""
-    return sorted(values, key=lambda v: (not v[:1].isdigit() and not v[2:3].isdigit(), _num(v)))
+    """Strides and resolutions in their numeric order (`S=3` before `S=10`), text after."""
+    return sorted(values, key=lambda v: (_number_in(v), v))
 
 
-def _num(value: str) -> float:
+def _number_in(value: str) -> float:
     digits = "".join(c for c in value if c.isdigit())
     return float(digits) if digits else math.inf
 
