@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -232,11 +233,21 @@ def _hundred() -> list[dict]:
     return out
 
 
-def test_the_plots_of_100_cells_cut_nothing_and_keep_their_legends_short(tmp_path, monkeypatch):
-    """Every text of each figure (title, panel titles, legend) is in the saved image: inside the
-    figure itself for the faceted plots (their layout holds it), and every figure is saved with
-    the area of all its texts; no legend lists more than MAX_LEGEND_ENTRIES entries (one per
-    resolution, stride or schedule, not one per line)."""
+@dataclass
+class Figure:
+    """What a saved figure showed: its layout, whether every text lay inside it, whether it was
+    saved with the area of all its texts, each legend's entries, its panels' titles."""
+
+    faceted: bool
+    inside: bool
+    tight: bool
+    legends: list[list[str]]
+    titles: list[str]
+
+
+@pytest.fixture(scope="module")
+def hundred_plots(tmp_path_factory) -> tuple[list[Path], list[Figure]]:
+    """The run's plots of 100 cells, drawn once, each figure looked at as it is saved."""
     seen = []
     real_save = plt.Figure.savefig
 
@@ -244,46 +255,51 @@ def test_the_plots_of_100_cells_cut_nothing_and_keep_their_legends_short(tmp_pat
         fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
         box = fig.bbox
-        texts = [fig._suptitle, *fig.legends, *(ax.title for ax in fig.axes if ax.get_visible())]
-        texts += [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        visible = [ax for ax in fig.axes if ax.get_visible()]
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+        texts = [fig._suptitle, *legends, *(ax.title for ax in visible)]
         extents = [t.get_window_extent(renderer) for t in texts if t is not None]
         inside = all(
             box.x0 - 1 <= e.x0 and e.x1 <= box.x1 + 1 and box.y0 - 1 <= e.y0 and e.y1 <= box.y1 + 1
             for e in extents
         )
-        entries = [len(legend.get_texts()) for legend in fig.legends]
-        entries += [len(ax.get_legend().get_texts()) for ax in fig.axes if ax.get_legend()]
-        faceted = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
-        seen.append((faceted, inside, kwargs.get("bbox_inches") == "tight", entries))
+        seen.append(
+            Figure(
+                isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine),
+                inside,
+                kwargs.get("bbox_inches") == "tight",
+                [[t.get_text() for t in legend.get_texts()] for legend in legends],
+                [ax.get_title() for ax in visible],
+            )
+        )
         return real_save(fig, *args, **kwargs)
 
-    monkeypatch.setattr(plt.Figure, "savefig", save)
-    drawn = draw_plots(RecordSet.from_records(_hundred()), tmp_path)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(plt.Figure, "savefig", save)
+        drawn = draw_plots(RecordSet.from_records(_hundred()), tmp_path_factory.mktemp("plots"))
+    return drawn, seen
+
+
+def test_the_plots_of_100_cells_cut_nothing_and_keep_their_legends_short(hundred_plots):
+    """Every text of each figure (title, panel titles, legend) is in the saved image: inside the
+    figure itself for the faceted plots (their layout holds it), and every figure is saved with
+    the area of all its texts; no legend lists more than MAX_LEGEND_ENTRIES entries (one per
+    resolution, stride or schedule, not one per line)."""
+    drawn, seen = hundred_plots
     assert {"ap_vs_fps.png", "ap_fps_vs_resolution.png"} <= {p.name for p in drawn}
-    assert len(seen) == len(drawn) and sum(faceted for faceted, *_ in seen) == 2
-    for faceted, inside, tight, entries in seen:
-        assert tight and (inside or not faceted)
-        assert all(n <= MAX_LEGEND_ENTRIES for n in entries)
+    assert len(seen) == len(drawn) and sum(figure.faceted for figure in seen) == 2
+    for figure in seen:
+        assert figure.tight and (figure.inside or not figure.faceted)
+        assert all(len(entries) <= MAX_LEGEND_ENTRIES for entries in figure.legends)
 
 
-def test_the_front_plot_has_a_panel_per_method_and_marks_the_front(tmp_path, monkeypatch):
-    panels = {}
-    real_save = plt.Figure.savefig
-
-    def save(fig, *args, **kwargs):
-        visible = [ax for ax in fig.axes if ax.get_visible()]
-        if any(
-            ax.get_title().startswith("method-") and ":" not in ax.get_title() for ax in visible
-        ):
-            panels["titles"] = [ax.get_title() for ax in visible]
-            panels["legend"] = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
-        return real_save(fig, *args, **kwargs)
-
-    monkeypatch.setattr(plt.Figure, "savefig", save)
-    draw_plots(RecordSet.from_records(_hundred()), tmp_path)
-    assert sorted(panels["titles"]) == sorted(f"method-{m}" for m in range(10))
-    assert {"360p", "480p", "S=1", "S=3", "one clip (T=all)", "the front"} <= set(panels["legend"])
-    assert "FPS not comparable (loaded)" in panels["legend"]
+def test_the_front_plot_has_a_panel_per_method_and_marks_the_front(hundred_plots):
+    _, seen = hundred_plots
+    (front,) = [f for f in seen if "method-0" in f.titles]
+    assert sorted(front.titles) == sorted(f"method-{m}" for m in range(10))
+    (legend,) = front.legends
+    assert {"360p", "480p", "S=1", "S=3", "one clip (T=all)", "the front"} <= set(legend)
+    assert "FPS not comparable (loaded)" in legend
 
 
 def test_the_front_plot_gives_each_device_its_own_panels(scored, tmp_path, monkeypatch):
