@@ -354,6 +354,8 @@ def test_compare_two_cells_of_a_run(scored, tmp_path, capsys):
     named = find_cell(record_set, "ifc/all", "--a")
     folder = record_set.files(named).folder
     assert folder is not None and find_cell(record_set, folder.name, "--a") is named
+    for name in ("ifc/5/2/360", "ifc/T=5/S=2/res=360p", "ifc/360p/5", "ifc/5/fp32/cpu"):
+        assert find_cell(record_set, name, "--b").clip_length == 5, name
 
 
 def test_compare_refuses_a_name_that_matches_several_cells_or_none(scored, capsys):

@@ -83,9 +83,11 @@ def _selects(record: CellRecord, name: str, flag: str) -> bool:
 
 
 def _wanted(parts: list[str], name: str, flag: str) -> dict[str, str]:
-    """Axis -> value from the parts after the method (positional in POSITIONAL's order)."""
+    """Axis -> value from the parts after the method: named ones (`T=5`, `360p`, `fp16`,
+    `cuda`) anywhere, the others taken as T, S and resolution in that order."""
     wanted: dict[str, str] = {}
-    for i, part in enumerate(p for p in parts if p):
+    positional = iter(POSITIONAL)
+    for part in (p for p in parts if p):
         if "=" in part:
             axis, value = part.split("=", 1)
             if axis.strip().lower() not in ALIASES and axis.strip() not in ALIASES.values():
@@ -93,15 +95,17 @@ def _wanted(parts: list[str], name: str, flag: str) -> dict[str, str]:
                     f"{name!r}: unknown axis {axis!r} (use T=, S=, res=, dtype=, device=)",
                     field=flag,
                 )
-            wanted[ALIASES.get(axis.strip().lower(), axis.strip())] = value.strip()
+            axis = ALIASES.get(axis.strip().lower(), axis.strip())
+            value = value.strip()
+            wanted[axis] = value[:-1] if axis == "res" and value.endswith("p") else value
         elif part.lower() in DTYPES:
             wanted["dtype"] = part.lower()
         elif part.lower() in ("cpu", "cuda"):
             wanted["device"] = part.lower()
         elif part.endswith("p") and part[:-1].isdigit():
             wanted["res"] = part[:-1]
-        elif i < len(POSITIONAL):
-            wanted[POSITIONAL[i]] = part
+        elif (axis := next(positional, None)) is not None:
+            wanted[axis] = part
         else:
             raise InputError(
                 f"{name!r}: too many parts (METHOD/T/S/RESOLUTION, e.g. ifc/5/1/360)", field=flag
