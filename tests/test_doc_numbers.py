@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from tests.helpers.tracked import repo_relative, tracked, tracked_params
 from tools.doc_numbers import (
     DOCUMENTS,
     GENERATORS,
@@ -35,11 +36,7 @@ def test_every_document_with_a_generated_block_is_maintained():
     """A block moved to another file is regenerated and checked only where DOCUMENTS lists it."""
     from tools.doc_numbers import BLOCK
 
-    pages = [
-        "README.md",
-        "benchmarks/README.md",
-        *(f"docs/{p.name}" for p in REPO_ROOT.glob("docs/*.md")),
-    ]
+    pages = [repo_relative(p) for p in tracked("README.md", "benchmarks/README.md", "docs/*.md")]
     holding = {p for p in pages if BLOCK.search((REPO_ROOT / p).read_text())}
     assert holding - set(DOCUMENTS) == set()
 
@@ -262,12 +259,9 @@ def test_the_sweep_bootstrap_cost_block(tmp_path: Path):
     assert "1.0-2.0 KiB (100-200 results), the replicate values 2.0 KiB" in text
 
 
-#: README and docs, scanned outside their generated blocks for hand-typed measurements
-SCANNED = (
-    "README.md",
-    "benchmarks/README.md",
-    *sorted(str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob("docs/*.md")),
-)
+#: README and docs, scanned outside their generated blocks for hand-typed measurements (the
+#: committed pages: git's list, never a note of one's own beside them)
+SCANNED = tracked_params("README.md", "benchmarks/README.md", "docs/*.md")
 #: what a measured number looks like: a time, a size, a speed-up, a share, a frame rate
 MEASURED = re.compile(
     r"\b\d+(?:[.,]\d+)? ?(?:s|ms|us|min|minutes?|hours?|MiB|GiB|KiB|GB|MB|KB|FPS)\b"
@@ -309,11 +303,11 @@ def hand_typed_measurements(text: str) -> list[str]:
     return hits
 
 
-@pytest.mark.parametrize("document", SCANNED)
-def test_no_hand_typed_measured_number_outside_the_generated_blocks(document: str):
-    hits = hand_typed_measurements((REPO_ROOT / document).read_text())
+@pytest.mark.parametrize("document", SCANNED, ids=repo_relative)
+def test_no_hand_typed_measured_number_outside_the_generated_blocks(document: Path):
+    hits = hand_typed_measurements(document.read_text())
     assert hits == [], (
-        f"{document}: a measured number outside a generated block; generate it from the "
+        f"{repo_relative(document)}: a measured number outside a generated block; generate it from the "
         f"committed JSON that holds it (tools/doc_numbers.py) or remove it: {hits}"
     )
 
