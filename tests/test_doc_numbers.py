@@ -205,6 +205,42 @@ def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):
     assert "its 2 cells took 1 min 50 s in all" in text
 
 
+@pytest.mark.parametrize(
+    ("data_s", "state"),
+    [
+        (0.004, "in a warm checkout (the dataset already generated)"),
+        (2.5, "with the dataset generated first (2.5 s of it)"),
+    ],
+)
+def test_the_default_run_block_says_the_load_and_the_state_its_times_hold_for(
+    tmp_path: Path, data_s: float, state: str
+):
+    """A time read without its load and starting state misleads: the block gives the load
+    the cells' rounds read and whether the dataset was generated in the command's time."""
+    import json
+
+    def record(key: str, start: float, peak: float) -> dict:
+        load = {"load1_start": start, "load1_max": peak, "load1_end": peak}
+        fields = {"status": "ok", "method": "m", "clip_length": "all", "key": key, "AP": 0.3}
+        return {**fields, "provenance": CLEAN, "timings": {"inference": 30.0}, "load": load}
+
+    run = tmp_path / "results/default_run"
+    run.mkdir(parents=True)
+    lines = [record("k1", 1.48, 1.75), record("k2", 1.6, 3.21)]
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    timings = {"cells": 2, "phases_s": {"data": data_s, "inference": 60.0}, "total_s": 75.0}
+    (run / "run.json").write_text(json.dumps({"last_run_timings": timings}))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "under a 1-minute load average of 1.5 to 3.2 (read at their timed rounds)" in text
+    assert f"The command as a whole took 1 min 15 s {state}: " in text
+    assert "A fresh clone adds the install and the CPU kernel's first build" in text
+    # a record from before the load was read: the block says nothing of it rather than guess
+    del lines[1]["load"]
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "load average" not in text
+
+
 def test_the_interval_example_is_a_real_cell_of_the_default_run(tmp_path: Path):
     import json
 
