@@ -19,6 +19,7 @@ from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
 from vis_bench.eval.burst.categories import BurstCategories, burst_categories
+from vis_bench.eval.rle.areas import mask_areas
 
 #: predictions kept per image, by score (the toolkit's MAX_DETECTIONS)
 MAX_DETECTIONS = 300
@@ -142,12 +143,12 @@ def _rle(entry: Any, height: int, width: int, path: str, where: str) -> dict[str
 
 
 def _measure(detections: list[Detection]) -> None:
-    """Fill in boxes and areas in one pycocotools call each."""
+    """Fill in boxes and areas, all masks at once."""
     if not detections:
         return
     rles = [det.rle for det in detections]
     boxes = mask_utils.toBbox(rles)
-    areas = mask_utils.area(rles)
+    areas = mask_areas(rles)
     for det, box, area in zip(detections, boxes.tolist(), areas.tolist(), strict=True):
         det.box = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
         det.area = int(area)
