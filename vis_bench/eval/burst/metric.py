@@ -36,7 +36,7 @@ _EPS = np.finfo("float").eps
 
 
 class TrackEvalMissing(VisBenchError):
-    """The BURST metric scores with the optional trackeval package, which is not installed."""
+    """The BURST metric scores with the trackeval package, which is not installed."""
 
 
 def _trackeval_metrics() -> tuple[Any, Any]:
@@ -44,8 +44,8 @@ def _trackeval_metrics() -> tuple[Any, Any]:
         from trackeval.metrics import HOTA, TrackMAP
     except ImportError:
         raise TrackEvalMissing(
-            "--metric burst needs the optional trackeval package (TrackEval for numpy 2): "
-            "pip install 'vis-bench[tracking]'"
+            "--metric burst scores with the trackeval package (TrackEval for numpy 2), a "
+            "dependency of vis-bench missing from this environment: pip install trackeval==1.3.0"
         ) from None
     return HOTA(), TrackMAP({"PRINT_CONFIG": False})
 
