@@ -56,7 +56,9 @@ def _classes(rng: np.random.Generator, spec: BurstCaseSpec) -> list[int]:
     usable = [
         cid
         for cid in cats.names
-        if cid not in cats.distractors and cid not in cats.merged and cid not in cats.merged.values()
+        if cid not in cats.distractors
+        and cid not in cats.merged
+        and cid not in cats.merged.values()
     ]
     common = [cid for cid in usable if cid in cats.common]
     other = [cid for cid in usable if cid not in cats.common]
@@ -84,6 +86,26 @@ def _sequence_frames(tracks: list[tuple[str, list]], n: int, *, score: dict | No
     return frames
 
 
+class _Predictions:
+    """One sequence's prediction tracks, numbered 1, 2, ... as they are added."""
+
+    def __init__(self, rng: np.random.Generator, n: int, h: int, w: int):
+        self.rng, self.n, self.h, self.w = rng, n, h, w
+        self.tracks: list[tuple[str, list]] = []
+        self.categories: dict[str, int] = {}
+        self.scores: dict[str, float] = {}
+
+    def add(self, track: Track, category: int, score: float, frames: slice | None = None) -> None:
+        local = str(len(self.tracks) + 1)
+        masks = _frames_of(track, self.n, self.h, self.w, self.rng)
+        if frames is not None:
+            kept = range(self.n)[frames]
+            masks = [m if t in kept else None for t, m in enumerate(masks)]
+        self.tracks.append((local, masks))
+        self.categories[local] = int(category)
+        self.scores[local] = round(float(score), 3)
+
+
 def generate(spec: BurstCaseSpec) -> tuple[dict, dict]:
     """The GT dict and the prediction dict, in memory."""
     rng = np.random.default_rng(spec.seed)
@@ -106,16 +128,9 @@ def generate(spec: BurstCaseSpec) -> tuple[dict, dict]:
             "neg_category_ids": rng.choice(classes, 3, replace=False).tolist(),
             "not_exhaustive_category_ids": present[:1] if rng.random() < 0.2 else [],
         }
-        gt_tracks, gt_cats, preds, pred_cats, scores = [], {}, [], {}, {}
-
-        def add_pred(track: Track, category: int, score: float, frames: slice | None = None):
-            local = str(len(preds) + 1)
-            masks = _frames_of(track, n, h, w, rng)
-            if frames is not None:
-                masks = [m if t in range(n)[frames] else None for t, m in enumerate(masks)]
-            preds.append((local, masks))
-            pred_cats[local] = int(category)
-            scores[local] = round(float(score), 3)
+        gt_tracks, gt_cats = [], {}
+        preds = _Predictions(rng, n, h, w)
+        add_pred = preds.add
 
         for _ in range(1 + int(rng.poisson(spec.gt_per_sequence))):
             track = _random_track(rng, n, h, w)
@@ -147,8 +162,8 @@ def generate(spec: BurstCaseSpec) -> tuple[dict, dict]:
         pred_sequences.append(
             {
                 **head,
-                "track_category_ids": pred_cats,
-                "segmentations": _sequence_frames(preds, n, score=scores),
+                "track_category_ids": preds.categories,
+                "segmentations": _sequence_frames(preds.tracks, n, score=preds.scores),
             }
         )
     gt = {"split": "val", "categories": [], "sequences": gt_sequences}
