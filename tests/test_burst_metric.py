@@ -225,8 +225,8 @@ def test_bad_inputs_name_the_file_and_field(public_dir, tmp_path, capsys):
     err = _error(
         ["eval", "--gt", str(ytvis_gt), "--results", str(short), "--metric", "burst"], capsys
     )
-    assert "split" in err
-    ytvis_gt.write_text(json.dumps({"split": "val", "videos": []}))
+    assert "YouTube-VIS-layout ground truth" in err and "--metric ytvis" in err
+    ytvis_gt.write_text(json.dumps({"split": "val", "sequence": []}))
     err = _error(
         ["eval", "--gt", str(ytvis_gt), "--results", str(short), "--metric", "burst"], capsys
     )
@@ -332,3 +332,36 @@ def test_predictions_on_a_frame_without_gt(public_dir, tmp_path):
     seq["segmentations"][1] = {}
     seq["neg_category_ids"] += sorted(set(pred["sequences"][0]["track_category_ids"].values()))
     _assert_same_as_trackeval(gt, pred, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "field"),
+    [
+        (lambda gt, pred: gt["sequences"][0].update(neg_category_ids=7), "neg_category_ids"),
+        (lambda gt, pred: gt["sequences"][0]["track_category_ids"].update({"1": "cat"}), "track"),
+        (lambda gt, pred: pred["sequences"][0]["segmentations"][0].update({"1": "x"}), "entry"),
+        (lambda gt, pred: pred["sequences"][0]["segmentations"].pop(), "segmentations"),
+        (lambda gt, pred: pred.update(split="test"), "split"),
+    ],
+)
+def test_malformed_burst_files_are_input_errors(public_dir, tmp_path, capsys, spoil, field):
+    case_dir = public_dir / "case_01"
+    gt, pred = _load(case_dir / "gt" / "all_classes.json"), _load(case_dir / "pred.json")
+    spoil(gt, pred)
+    (tmp_path / "all_classes.json").write_text(json.dumps(gt))
+    (tmp_path / "pred.json").write_text(json.dumps(pred))
+    argv = ["eval", "--gt", str(tmp_path), "--results", str(tmp_path / "pred.json")]
+    err = _error([*argv, "--metric", "burst"], capsys)
+    assert field in err and str(tmp_path) in err
+
+
+def test_empty_youtube_vis_results_score_zero(public_dir, tmp_path):
+    """No prediction at all: every class scores 0, nothing crashes."""
+    empty = tmp_path / "results.json"
+    empty.write_text("[]")
+    out = tmp_path / "stats.json"
+    gt = public_dir / "case_01" / "gt"
+    argv = ["eval", "--gt", str(gt), "--results", str(empty), "--metric", "burst"]
+    assert main([*argv, "--out", str(out)]) == 0
+    written = _load(out)
+    assert all(written[name] == 0 for name in STAT_NAMES)

@@ -167,6 +167,25 @@ def _group_tracks(detections: list[Detection], frame_of: dict[int, int]) -> list
     return list(tracks.values())
 
 
+def _category(value: Any, path: str, where: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{where}: category {value!r} is not an integer id",
+            path=path,
+            field="track_category_ids",
+        ) from None
+
+
+def _id_list(seq: dict, key: str, path: str, where: str) -> list[int]:
+    """A sequence's neg / not-exhaustive category ids (absent: none)."""
+    value = seq.get(key, [])
+    if not isinstance(value, list):
+        raise InputError(f"{where}: {key!r} must be a list of category ids", path=path, field=key)
+    return [_category(cid, path, where) for cid in value]
+
+
 def _by_image(detections: list[Detection]) -> dict[int, list[Detection]]:
     by_image: dict[int, list[Detection]] = {}
     for det in detections:
@@ -178,6 +197,13 @@ def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
     """The GT file's sequences (its `categories` are not read: the toolkit uses its own)."""
     path = str(path)
     categories = burst_categories()
+    if isinstance(data, dict) and "videos" in data and "sequences" not in data:
+        raise InputError(
+            "this is YouTube-VIS-layout ground truth ('videos'); --metric burst reads BURST's "
+            "all_classes.json ('split', 'sequences'); for this file use --metric ytvis or auto",
+            path=path,
+            field="sequences",
+        )
     split = data.get("split") if isinstance(data, dict) else None
     if not isinstance(split, str):
         raise InputError("a BURST ground truth needs a string 'split'", path=path, field="split")
@@ -217,7 +243,7 @@ def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
                         path=path,
                         field="track_category_ids",
                     )
-                category = int(track_categories[local])
+                category = _category(track_categories[local], path, where)
                 if category in categories.distractors:
                     continue
                 detections.append(
@@ -235,10 +261,10 @@ def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
                 id=seq.get("id"),
                 size=(height, width),
                 frame_index=frame_of,
-                neg_category_ids=[int(c) for c in seq.get("neg_category_ids", [])],
-                not_exhaustive_category_ids=[
-                    int(c) for c in seq.get("not_exhaustive_category_ids", [])
-                ],
+                neg_category_ids=_id_list(seq, "neg_category_ids", path, where),
+                not_exhaustive_category_ids=_id_list(
+                    seq, "not_exhaustive_category_ids", path, where
+                ),
                 gt_tracks=_group_tracks(detections, frame_of),
                 gt_by_image=_by_image(detections),
             )
@@ -310,13 +336,23 @@ def read_predictions(data: Any, path: str | Path, gt: GroundTruth) -> int:
         track_categories = seq.get("track_category_ids", {})
         frame_paths, segmentations = _frames(seq, path, where)
         for image_path, frame in zip(frame_paths, segmentations, strict=True):
+            if not isinstance(frame, dict):
+                raise InputError(
+                    f"{where}: a frame must be a dict", path=path, field="segmentations"
+                )
             found = gt.images.get(f"{name}/{image_path}")
-            if found is None or not isinstance(frame, dict):
+            if found is None:
                 continue
             position, image = found
             height, width = gt.sequences[position].size
             for local, entry in frame.items():
-                if isinstance(entry, dict) and "category_id" in entry:
+                if not isinstance(entry, dict):
+                    raise InputError(
+                        f"{where}: track {local}: an entry must be a dict with 'rle'",
+                        path=path,
+                        field="segmentations",
+                    )
+                if "category_id" in entry:
                     category = entry["category_id"]
                 elif local in track_categories:
                     category = track_categories[local]
