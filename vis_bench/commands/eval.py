@@ -126,8 +126,6 @@ def _quiet_blas_threads() -> None:
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
     _burst_eval.check_arguments(args)
-    if args.metric == _burst_eval.METRIC:
-        return _burst_eval.run(args)
     _quiet_blas_threads()
     # No reference cycles worth collecting are made here: the collector would only re-scan the
     # imported modules and the loaded files' millions of objects, again and again.
@@ -143,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
 
+    if args.metric == _burst_eval.METRIC:
+        return _burst_eval.run(args)
     if _eval_extras.wants_sets(args):
         return _eval_extras.run_sets(args)
     result, gt, res = _evaluate(args)
