@@ -365,3 +365,19 @@ def test_empty_youtube_vis_results_score_zero(public_dir, tmp_path):
     assert main([*argv, "--out", str(out)]) == 0
     written = _load(out)
     assert all(written[name] == 0 for name in STAT_NAMES)
+
+
+@pytest.mark.parametrize("case", CONVERSIONS)
+def test_results_without_areas_use_the_masks_areas(public_dir, case):
+    """YouTube-VIS results usually carry no `areas`: an empty mask is then no detection."""
+    case_dir = public_dir / case
+    results = _load(case_dir / "ytvis_results.json")
+    for result in results:
+        result.pop("areas", None)
+        result.pop("bboxes", None)
+    converted = ytvis_to_burst(
+        results, _load(case_dir / "gt" / "all_classes.json"), _settings(case_dir), "results"
+    )
+    reference = _load(case_dir / "pred.json")
+    for ours, theirs in zip(converted["sequences"], reference["sequences"], strict=True):
+        assert ours["segmentations"] == theirs["segmentations"], ours["id"]

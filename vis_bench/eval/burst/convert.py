@@ -61,19 +61,22 @@ def _frame_masks(result: dict, count: int, height: int, width: int, path: str, w
             path=path,
             field="segmentations",
         )
+    # the results' own `areas` decide, as in SAM 3's wrapper; without them, the masks' areas
     areas = result.get("areas")
+    if not isinstance(areas, list) or len(areas) != count:
+        areas = None
     masks = []
     for t, rle in enumerate(segmentations):
         mask = _compressed(rle, height, width, path, where)
         if mask is not None:
-            zero = areas[t] == 0 if isinstance(areas, list) and len(areas) == count else False
-            if zero or mask_utils.area(mask) == 0:
+            area = areas[t] if areas is not None else mask_utils.area(mask)
+            if area == 0:
                 mask = None
         masks.append(mask)
     return masks
 
 
-def _remove_overlap(kept: list[tuple[int, float, list]], height: int, width: int) -> None:
+def _remove_overlap(kept: list[tuple[int, float, list, int]], height: int, width: int) -> None:
     """Paint in ascending score order; each result keeps its visible pixels (in place)."""
     order = sorted(range(len(kept)), key=lambda i: kept[i][1])
     frames = len(kept[0][2]) if kept else 0

@@ -67,13 +67,11 @@ class Sequence:
     pred_tracks: list[Track] = field(default_factory=list)
     pred_by_image: dict[int, list[Detection]] = field(default_factory=dict)
 
-    @property
-    def num_frames(self) -> int:
-        return len(self.frame_index)
-
 
 @dataclass
 class GroundTruth:
+    """A BURST GT file as read, with the predictions attached to its sequences later."""
+
     split: str
     sequences: list[Sequence]
     #: "split/dataset/seq_name/image path" -> (sequence position, image id)
