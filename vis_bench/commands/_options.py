@@ -21,6 +21,14 @@ def add_override_argument(parser: argparse.ArgumentParser, help_text: str) -> No
     )
 
 
+def add_method_option_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """`--set KEY=VALUE` (repeatable) into `args.options`: a method's options, for the commands
+    that build a model from a file (`keys`, `check-checkpoint`), not a config's overrides."""
+    parser.add_argument(
+        "--set", dest="options", action="append", default=[], metavar="KEY=VALUE", help=help_text
+    )
+
+
 #: exit status of `eval` / `compare` when the metric dropped or cut predictions and
 #: `--allow-dropped` was not given (a failed check, as everywhere: 1)
 DROPPED_EXIT = exit_codes.BAD_ANSWER

@@ -25,6 +25,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from vis_bench.commands._options import add_method_option_argument
+
 NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
 GROUP = "model developer"
@@ -42,13 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="registered method name (`methods` lists them); default: the method whose "
         "checkpoint signature the file's keys match",
     )
-    parser.add_argument(
-        "--set",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="method option overriding what is read from the file (repeatable)",
+    add_method_option_argument(
+        parser, "method option overriding what is read from the file (repeatable)"
     )
 
 
