@@ -29,6 +29,14 @@ def add_method_option_argument(parser: argparse.ArgumentParser, help_text: str) 
     )
 
 
+def method_options(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` strings of `add_method_option_argument` (values parsed as YAML, as
+    `--set` everywhere) -> method options."""
+    from vis_bench.config_overrides import apply_overrides
+
+    return apply_overrides({}, items, "--set")
+
+
 #: exit status of `eval` / `compare` when the metric dropped or cut predictions and
 #: `--allow-dropped` was not given (a failed check, as everywhere: 1)
 DROPPED_EXIT = exit_codes.BAD_ANSWER

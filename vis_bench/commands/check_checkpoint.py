@@ -25,7 +25,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vis_bench.commands._options import add_method_option_argument
+from vis_bench.commands._options import add_method_option_argument, method_options
 
 NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         spec_rules,
     )
     from vis_bench.api.registration import get_method
-    from vis_bench.api.state_dict_keys import meta_model, parse_options
+    from vis_bench.api.state_dict_keys import meta_model
     from vis_bench.config_paths import command_line_checkpoint
     from vis_bench.formats.checkpoints import open_checkpoint
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     options = {
         **checkpoint_options(plugin, state_dict),
         **contents.config,
-        **parse_options(args.options),
+        **method_options(args.options),
     }
     report = LoadReport(str(checkpoint), contents.format)
     compare_and_load(

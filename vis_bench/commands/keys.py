@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vis_bench.commands._options import add_method_option_argument
+from vis_bench.commands._options import add_method_option_argument, method_options
 
 NAME = "keys"
 HELP = "write the [key, shape] list of the model a method builds (meta device, no weights)"
@@ -43,10 +43,9 @@ def run(args: argparse.Namespace) -> int:
         format_key_list,
         key_list,
         meta_model,
-        parse_options,
     )
 
-    options = parse_options(args.options)
+    options = method_options(args.options)
     if args.backbone is not None:
         options["backbone"] = args.backbone
     model = meta_model(args.method, options)
