@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from vis_bench.commands._options import (
     add_allow_dropped_argument,
@@ -66,6 +67,35 @@ def _say_too_few(n_videos: int) -> None:
         print(f"{reason}: {TOO_FEW_VIDEOS}")
 
 
+def _row(metric: str, diff: Any) -> list[str]:
+    """A metric's line of the printed table."""
+    return [
+        metric,
+        _pct(diff.a),
+        _pct(diff.b),
+        f"{100 * diff.difference:+.2f}",
+        _interval_text(diff),
+        "n/a" if diff.reason else "yes" if diff.excludes_zero else "no",
+        "n/a" if diff.reason else f"{diff.p_value:.3f}",
+    ]
+
+
+def _entry(diff: Any) -> dict[str, Any]:
+    """A metric's entry of the --out file (why it has no interval, where it has none)."""
+    ci = diff.interval
+    entry = {
+        "a": diff.a,
+        "b": diff.b,
+        "difference": diff.difference,
+        "interval": None if ci is None else list(ci),
+        "excludes_zero": diff.excludes_zero,
+        "p_value": None if diff.p_value != diff.p_value else diff.p_value,
+    }
+    if diff.reason is not None:
+        entry["no_interval"] = diff.reason
+    return entry
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out})
     from vis_bench.errors import InputError
@@ -110,28 +140,8 @@ def _compare_files(args: argparse.Namespace) -> int:
             seed=args.seed,
             confidence=args.confidence,
         )
-        ci = diff.interval
-        rows.append(
-            [
-                metric,
-                _pct(diff.a),
-                _pct(diff.b),
-                f"{100 * diff.difference:+.2f}",
-                _interval_text(diff),
-                "n/a" if diff.reason else "yes" if diff.excludes_zero else "no",
-                "n/a" if diff.reason else f"{diff.p_value:.3f}",
-            ]
-        )
-        out[metric] = {
-            "a": diff.a,
-            "b": diff.b,
-            "difference": diff.difference,
-            "interval": None if ci is None else list(ci),
-            "excludes_zero": diff.excludes_zero,
-            "p_value": None if diff.p_value != diff.p_value else diff.p_value,
-        }
-        if diff.reason is not None:
-            out[metric]["no_interval"] = diff.reason
+        rows.append(_row(metric, diff))
+        out[metric] = _entry(diff)
     level = f"{100 * args.confidence:g}%"
     print(f"A = {args.a}\nB = {args.b}\n{gt.path}: {len(gt.video_ids)} videos")
     print(

@@ -114,20 +114,6 @@ def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
 
 #: the statistics a breakdown table shows, in the metric's order
 STATISTICS = STAT_NAMES
-STATISTICS = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    "ARs",
-    "ARm",
-    "ARl",
-)
 GROUPS_NOTE = (
     "Each group's line is the mean, over the group's categories, of that line computed for the "
     "category alone, leaving out categories where it is undefined (no ground truth); `all` is "
