@@ -1,0 +1,41 @@
+"""The public SAM 3 fixture set (tests/fixtures/golden/sam3/public): loading its files and the
+model sizes of its `config.json`."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
+
+#: the fixture README's tolerance for fp32 tensors
+FP32_TOLERANCE = 1e-4
+TEXT_PREFIX = "detector.backbone.language_backbone."
+
+
+def load_gz(path: Path) -> Any:
+    """A gzip of a `torch.save` file, loaded without unpickling code."""
+    with gzip.open(path, "rb") as handle:
+        return torch.load(io.BytesIO(handle.read()), weights_only=True)
+
+
+def text_sizes(fixture: Path) -> TextEncoderSizes:
+    """The reduced text encoder's sizes from the fixture's `config.json`."""
+    cfg = json.loads((fixture / "config.json").read_text(encoding="utf-8"))["cfg"]
+    return TextEncoderSizes(
+        width=cfg["txt_width"],
+        heads=cfg["txt_heads"],
+        layers=cfg["txt_layers"],
+        context=cfg["ctx"],
+        d_model=cfg["d"],
+    )
+
+
+def sub_state_dict(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries below `prefix`, with it removed."""
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
