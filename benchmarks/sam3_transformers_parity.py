@@ -672,7 +672,7 @@ def main() -> None:
         figures = compare(got, case["record"])
         runs[name] = {"max_abs_diff": figures, "within_1e-4": within(figures)}
     report = {
-        "what": "Transformers Sam3Model vs the authors' detector fixture (det_case)",
+        "what": "Transformers SAM 3 vs the authors' fixtures: det_case tensors, video_case detections",
         "transformers": transformers.__version__,
         "torch": torch.__version__,
         "fixture": str(root.relative_to(root.parents[2])),
