@@ -1,5 +1,6 @@
-"""SAM 3, the part landed so far: the text encoder against the authors' detector fixture, and its
-parameter names and shapes against the released checkpoint's key list."""
+"""SAM 3, the parts landed so far: the text encoder and the vision backbone (ViT trunk, both
+necks, position encodings) against the authors' detector fixture, and their parameter names and
+shapes against the released checkpoint's key list."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from vis_bench.methods.sam3.fixtures import TEXT_PREFIX
-from vis_bench.methods.sam3.parity import text_parity
+from vis_bench.methods.sam3.fixtures import (
+    TEXT_PREFIX,
+    VISION_PREFIX,
+    load_gz,
+    sub_state_dict,
+    vit_sizes,
+)
+from vis_bench.methods.sam3.neck import VisionBackbone
+from vis_bench.methods.sam3.parity import text_parity, vision_parity
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
+from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
 
 
 def _fixture(golden_dir: Path) -> Path:
@@ -27,34 +36,63 @@ def test_text_encoder_reproduces_the_authors_text_features(golden_dir, one_threa
     assert report["padding_mask_equal"]
 
 
-def test_a_changed_text_weight_fails_parity(golden_dir, tmp_path, one_thread):
+def test_vision_backbone_reproduces_the_authors_features(golden_dir, one_thread):
+    report = vision_parity(_fixture(golden_dir))
+    assert report["passed"], report
+    assert "sam2_backbone_fpn[2]" in report
+
+
+def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:
     fixture = tmp_path / "public"
     shutil.copytree(_fixture(golden_dir), fixture)
     path = fixture / "weights.pt.gz"
     path.chmod(0o644)
     with gzip.open(path, "rb") as handle:
         state = torch.load(io.BytesIO(handle.read()), weights_only=True)
-    state[TEXT_PREFIX + "encoder.transformer.resblocks.0.ln_2.weight"][0] += 0.5
+    state[key].view(-1)[0] += 0.5
     buffer = io.BytesIO()
     torch.save(state, buffer)
     with gzip.open(path, "wb") as handle:
         handle.write(buffer.getvalue())
-    report = text_parity(fixture)
+    return fixture
+
+
+def test_a_changed_text_weight_fails_parity(golden_dir, tmp_path, one_thread):
+    key = TEXT_PREFIX + "encoder.transformer.resblocks.0.ln_2.weight"
+    report = text_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
     assert not report["passed"]
     assert report["features"] > 1e-3
 
 
-def test_released_text_keys_and_shapes_load_by_name(golden_dir):
+def test_a_changed_tracker_neck_weight_fails_only_that_neck(golden_dir, tmp_path, one_thread):
+    key = VISION_PREFIX + "sam2_convs.2.conv_3x3.bias"
+    report = vision_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
+    assert not report["passed"]
+    assert report["sam2_backbone_fpn[2]"] > 1e-3
+    assert report["backbone_fpn[2]"] <= 1e-4
+
+
+def _released(golden_dir: Path, prefix: str) -> dict[str, list[int]]:
     keys = json.loads((golden_dir / "sam3/keys/sam3_video_model_keys.json").read_text())["keys"]
-    released = {
-        name[len(TEXT_PREFIX) :]: shape
+    return {
+        name[len(prefix) :]: shape
         for name, (shape, _dtype) in keys.items()
-        if name.startswith(TEXT_PREFIX)
+        if name.startswith(prefix)
     }
+
+
+def test_released_text_keys_and_shapes_load_by_name(golden_dir):
     with torch.device("meta"):
         model = TextEncoder(TextEncoderSizes())
     ours = {name: list(value.shape) for name, value in model.state_dict().items()}
-    assert ours == released
+    assert ours == _released(golden_dir, TEXT_PREFIX)
+
+
+def test_released_vision_keys_and_shapes_load_by_name(golden_dir):
+    with torch.device("meta"):
+        model = VisionBackbone(VitSizes(), d_model=256)
+    ours = {name: list(value.shape) for name, value in model.state_dict().items()}
+    assert ours == _released(golden_dir, VISION_PREFIX)
 
 
 def test_tokens_of_another_length_are_refused():
@@ -63,3 +101,15 @@ def test_tokens_of_another_length_are_refused():
     )
     with pytest.raises(ValueError, match="length 5"):
         model(torch.zeros(1, 5, dtype=torch.long))
+
+
+def test_rotary_tables_built_without_a_checkpoint_equal_the_authors(golden_dir):
+    """The RoPE tables are buffers the checkpoint carries; building them gives the same values
+    (window blocks at scale 1, global blocks at window / grid)."""
+    fixture = _fixture(golden_dir)
+    stored = sub_state_dict(load_gz(fixture / "weights.pt.gz"), VISION_PREFIX + "trunk.")
+    built = VisionTrunk(vit_sizes(fixture)).state_dict()
+    tables = [name for name in stored if name.endswith("freqs_cis")]
+    assert len(tables) == 2
+    for name in tables:
+        assert torch.allclose(built[name], stored[name], atol=1e-6), name

@@ -12,10 +12,12 @@ from typing import Any
 import torch
 
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
+from vis_bench.methods.sam3.vit import VitSizes
 
 #: the fixture README's tolerance for fp32 tensors
 FP32_TOLERANCE = 1e-4
 TEXT_PREFIX = "detector.backbone.language_backbone."
+VISION_PREFIX = "detector.backbone.vision_backbone."
 
 
 def load_gz(path: Path) -> Any:
@@ -24,9 +26,33 @@ def load_gz(path: Path) -> Any:
         return torch.load(io.BytesIO(handle.read()), weights_only=True)
 
 
+def _cfg(fixture: Path) -> dict[str, Any]:
+    return json.loads((fixture / "config.json").read_text(encoding="utf-8"))["cfg"]
+
+
+def vit_sizes(fixture: Path) -> VitSizes:
+    """The reduced ViT trunk's sizes from the fixture's `config.json`."""
+    cfg = _cfg(fixture)
+    return VitSizes(
+        image=cfg["img"],
+        patch=cfg["patch"],
+        dim=cfg["vit_dim"],
+        depth=cfg["vit_depth"],
+        heads=cfg["vit_heads"],
+        mlp_ratio=cfg["vit_mlp_ratio"],
+        window=cfg["vit_window"],
+        global_blocks=tuple(cfg["vit_global"]),
+        pretrain_image=cfg["pretrain_img"],
+    )
+
+
+def d_model(fixture: Path) -> int:
+    return int(_cfg(fixture)["d"])
+
+
 def text_sizes(fixture: Path) -> TextEncoderSizes:
     """The reduced text encoder's sizes from the fixture's `config.json`."""
-    cfg = json.loads((fixture / "config.json").read_text(encoding="utf-8"))["cfg"]
+    cfg = _cfg(fixture)
     return TextEncoderSizes(
         width=cfg["txt_width"],
         heads=cfg["txt_heads"],
