@@ -14,14 +14,17 @@ import pytest
 import torch
 
 from vis_bench.methods.sam3.fixtures import (
+    ENCODER_PREFIX,
+    GEOMETRY_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
     load_gz,
     sub_state_dict,
     vit_sizes,
 )
+from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
-from vis_bench.methods.sam3.parity import text_parity, vision_parity
+from vis_bench.methods.sam3.parity import encoder_parity, text_parity, vision_parity
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
 from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
 
@@ -40,6 +43,18 @@ def test_vision_backbone_reproduces_the_authors_features(golden_dir, one_thread)
     report = vision_parity(_fixture(golden_dir))
     assert report["passed"], report
     assert "sam2_backbone_fpn[2]" in report
+
+
+def test_geometry_cls_and_detr_encoder_reproduce_the_authors(golden_dir, one_thread):
+    report = encoder_parity(_fixture(golden_dir))
+    assert report["passed"], report
+
+
+def test_a_changed_geometry_weight_fails_the_encoder_parity(golden_dir, tmp_path, one_thread):
+    key = GEOMETRY_PREFIX + "cls_embed.weight"
+    report = encoder_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
+    assert not report["passed"]
+    assert report["geometry_cls"] > 1e-3 and report["encoder_memory"] > 1e-4
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:
@@ -101,6 +116,14 @@ def test_tokens_of_another_length_are_refused():
     )
     with pytest.raises(ValueError, match="length 5"):
         model(torch.zeros(1, 5, dtype=torch.long))
+
+
+def test_released_geometry_and_encoder_keys_and_shapes_load_by_name(golden_dir):
+    with torch.device("meta"):
+        geometry, encoder = GeometryEncoder(FusionSizes()), DetrEncoder(FusionSizes())
+    for model, prefix in ((geometry, GEOMETRY_PREFIX), (encoder, ENCODER_PREFIX)):
+        ours = {name: list(value.shape) for name, value in model.state_dict().items()}
+        assert ours == _released(golden_dir, prefix), prefix
 
 
 def test_rotary_tables_built_without_a_checkpoint_equal_the_authors(golden_dir):

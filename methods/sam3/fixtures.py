@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
 from vis_bench.methods.sam3.vit import VitSizes
 
@@ -18,6 +19,8 @@ from vis_bench.methods.sam3.vit import VitSizes
 FP32_TOLERANCE = 1e-4
 TEXT_PREFIX = "detector.backbone.language_backbone."
 VISION_PREFIX = "detector.backbone.vision_backbone."
+GEOMETRY_PREFIX = "detector.geometry_encoder."
+ENCODER_PREFIX = "detector.transformer.encoder."
 
 
 def load_gz(path: Path) -> Any:
@@ -43,6 +46,18 @@ def vit_sizes(fixture: Path) -> VitSizes:
         window=cfg["vit_window"],
         global_blocks=tuple(cfg["vit_global"]),
         pretrain_image=cfg["pretrain_img"],
+    )
+
+
+def fusion_sizes(fixture: Path) -> FusionSizes:
+    """The reduced geometry and DETR encoders' sizes from the fixture's `config.json`."""
+    cfg = _cfg(fixture)
+    return FusionSizes(
+        d_model=cfg["d"],
+        heads=cfg["heads"],
+        ffn=cfg["ffn"],
+        geometry_layers=cfg["geo_layers"],
+        encoder_layers=cfg["enc_layers"],
     )
 
 

@@ -1,10 +1,12 @@
-"""SAM 3 parity against the authors' fixtures: the text and image sides of the detector case.
+"""SAM 3 parity against the authors' fixtures: the detector case up to the DETR encoder.
 
 `tokens` (the CLIP BPE ids of "person" and "red car", recorded by the authors' tokenizer) go
 through this package's text encoder, and the preprocessed images through its ViT trunk and both
 necks, with the fixture weights loaded strictly by name; the padding mask, token embeddings and
 resized text features, the trunk's output, both necks' three levels and their position
-encodings are compared with the authors' record.
+encodings are compared with the authors' record; then, for the four (image, prompt) queries
+(`q = image * 2 + prompt`), the geometry encoder's CLS token, the prompt the encoder reads (text
+tokens then the CLS token) and the DETR encoder's memory.
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ from pathlib import Path
 import torch
 
 from vis_bench.methods.sam3.fixtures import (
+    ENCODER_PREFIX,
     FP32_TOLERANCE,
+    GEOMETRY_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
     d_model,
+    fusion_sizes,
     load_gz,
     sub_state_dict,
     text_sizes,
     vit_sizes,
 )
+from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.text_encoder import TextEncoder
 
@@ -73,4 +79,49 @@ def vision_parity(fixture: Path) -> dict[str, float | bool]:
         report[f"{name}_levels_equal_in_number"] = len(got) == len(ref)
         for level, (a, b) in enumerate(zip(got, ref, strict=False)):
             report[f"{name}[{level}]"] = float((a - b).abs().max())
+    return _verdict(report)
+
+
+def _seq_first(x: torch.Tensor) -> torch.Tensor:
+    return x.transpose(0, 1)
+
+
+def encoder_parity(fixture: Path) -> dict[str, float | bool]:
+    """Largest absolute differences of the geometry CLS token, the fused prompt and the DETR
+    encoder's memory on the detector case's four queries, and the verdict."""
+    weights = load_gz(fixture / "weights.pt.gz")
+    case = load_gz(fixture / "det_case.pt.gz")
+    record, images = case["record"], case["images_preprocessed"]
+    backbone = VisionBackbone(vit_sizes(fixture), d_model(fixture)).eval()
+    backbone.load_state_dict(sub_state_dict(weights, VISION_PREFIX), strict=True)
+    text = TextEncoder(text_sizes(fixture)).eval()
+    text.load_state_dict(sub_state_dict(weights, TEXT_PREFIX), strict=True)
+    geometry = GeometryEncoder(fusion_sizes(fixture)).eval()
+    geometry.load_state_dict(sub_state_dict(weights, GEOMETRY_PREFIX), strict=True)
+    encoder = DetrEncoder(fusion_sizes(fixture)).eval()
+    encoder.load_state_dict(sub_state_dict(weights, ENCODER_PREFIX), strict=True)
+    n_prompts = record["tokens"].shape[0]
+    image_of = torch.arange(images.shape[0]).repeat_interleave(n_prompts)
+    prompt_of = torch.arange(n_prompts).repeat(images.shape[0])
+    with torch.no_grad():
+        vision = backbone(images)
+        words = text(record["tokens"])
+        tokens = vision.detector[-1].flatten(2).transpose(1, 2)[image_of]
+        pos = vision.positions[-1].flatten(2).transpose(1, 2)[image_of]
+        cls = geometry.text_only(tokens, pos)
+        prompt = torch.cat([_seq_first(words.features)[prompt_of], cls], dim=1)
+        padding = torch.cat(
+            [words.padding_mask[prompt_of], torch.zeros_like(cls[..., 0], dtype=torch.bool)],
+            dim=1,
+        )
+        memory = encoder(tokens, pos, prompt, padding)
+    ref = record["encoder_out"][0]
+    ref_cls, ref_cls_mask = record["geometry_out"][0]
+    report: dict[str, float | bool] = {
+        "geometry_cls": float((_seq_first(cls) - ref_cls).abs().max()),
+        "geometry_cls_padding_equal": bool(torch.equal(ref_cls_mask, padding[:, -1:])),
+        "memory_text": float((_seq_first(prompt) - ref["memory_text"]).abs().max()),
+        "encoder_pos": float((_seq_first(pos) - ref["pos_embed"]).abs().max()),
+        "encoder_memory": float((_seq_first(memory) - ref["memory"]).abs().max()),
+    }
     return _verdict(report)
