@@ -16,6 +16,7 @@ import torch
 from vis_bench.methods.sam3.fixtures import (
     ENCODER_PREFIX,
     GEOMETRY_PREFIX,
+    SCORING_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
     load_gz,
@@ -24,7 +25,13 @@ from vis_bench.methods.sam3.fixtures import (
 )
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
-from vis_bench.methods.sam3.parity import encoder_parity, text_parity, vision_parity
+from vis_bench.methods.sam3.parity import (
+    encoder_parity,
+    scoring_parity,
+    text_parity,
+    vision_parity,
+)
+from vis_bench.methods.sam3.scoring import DotProductScoring
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
 from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
 
@@ -55,6 +62,18 @@ def test_a_changed_geometry_weight_fails_the_encoder_parity(golden_dir, tmp_path
     report = encoder_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
     assert not report["passed"]
     assert report["geometry_cls"] > 1e-3 and report["encoder_memory"] > 1e-4
+
+
+def test_scoring_reproduces_the_authors_logits_and_kept_queries(golden_dir, one_thread):
+    report = scoring_parity(_fixture(golden_dir))
+    assert report["passed"], report
+    assert report["kept_queries_equal"]
+
+
+def test_a_changed_scoring_weight_fails_parity(golden_dir, tmp_path, one_thread):
+    key = SCORING_PREFIX + "prompt_proj.weight"
+    report = scoring_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
+    assert not report["passed"]
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:
@@ -124,6 +143,13 @@ def test_released_geometry_and_encoder_keys_and_shapes_load_by_name(golden_dir):
     for model, prefix in ((geometry, GEOMETRY_PREFIX), (encoder, ENCODER_PREFIX)):
         ours = {name: list(value.shape) for name, value in model.state_dict().items()}
         assert ours == _released(golden_dir, prefix), prefix
+
+
+def test_released_scoring_keys_and_shapes_load_by_name(golden_dir):
+    with torch.device("meta"):
+        model = DotProductScoring()
+    ours = {name: list(value.shape) for name, value in model.state_dict().items()}
+    assert ours == _released(golden_dir, SCORING_PREFIX)
 
 
 def test_rotary_tables_built_without_a_checkpoint_equal_the_authors(golden_dir):

@@ -21,6 +21,7 @@ TEXT_PREFIX = "detector.backbone.language_backbone."
 VISION_PREFIX = "detector.backbone.vision_backbone."
 GEOMETRY_PREFIX = "detector.geometry_encoder."
 ENCODER_PREFIX = "detector.transformer.encoder."
+SCORING_PREFIX = "detector.dot_prod_scoring."
 
 
 def load_gz(path: Path) -> Any:
@@ -63,6 +64,10 @@ def fusion_sizes(fixture: Path) -> FusionSizes:
 
 def d_model(fixture: Path) -> int:
     return int(_cfg(fixture)["d"])
+
+
+def ffn(fixture: Path) -> int:
+    return int(_cfg(fixture)["ffn"])
 
 
 def text_sizes(fixture: Path) -> TextEncoderSizes:

@@ -6,7 +6,9 @@ necks, with the fixture weights loaded strictly by name; the padding mask, token
 resized text features, the trunk's output, both necks' three levels and their position
 encodings are compared with the authors' record; then, for the four (image, prompt) queries
 (`q = image * 2 + prompt`), the geometry encoder's CLS token, the prompt the encoder reads (text
-tokens then the CLS token) and the DETR encoder's memory.
+tokens then the CLS token) and the DETR encoder's memory. The scoring is replayed on the
+authors' decoder states, prompt and presence logits: class logits per decoder layer, the joint
+logits and probabilities, and which queries pass 0.5.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from vis_bench.methods.sam3.fixtures import (
     ENCODER_PREFIX,
     FP32_TOLERANCE,
     GEOMETRY_PREFIX,
+    SCORING_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
     d_model,
+    ffn,
     fusion_sizes,
     load_gz,
     sub_state_dict,
@@ -30,6 +34,7 @@ from vis_bench.methods.sam3.fixtures import (
 )
 from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
+from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.text_encoder import TextEncoder
 
 
@@ -123,5 +128,31 @@ def encoder_parity(fixture: Path) -> dict[str, float | bool]:
         "memory_text": float((_seq_first(prompt) - ref["memory_text"]).abs().max()),
         "encoder_pos": float((_seq_first(pos) - ref["pos_embed"]).abs().max()),
         "encoder_memory": float((_seq_first(memory) - ref["memory"]).abs().max()),
+    }
+    return _verdict(report)
+
+
+def scoring_parity(fixture: Path) -> dict[str, float | bool]:
+    """The dot-product scoring and joint logits replayed on the authors' decoder outputs."""
+    weights = load_gz(fixture / "weights.pt.gz")
+    record = load_gz(fixture / "det_case.pt.gz")["record"]
+    scoring = DotProductScoring(d_model(fixture), ffn(fixture)).eval()
+    scoring.load_state_dict(sub_state_dict(weights, SCORING_PREFIX), strict=True)
+    n_queries = record["final"]["pred_logits"].shape[0]
+    n_prompts = record["tokens"].shape[0]
+    prompt_of = torch.arange(n_prompts).repeat(n_queries // n_prompts)
+    prompt = _seq_first(record["encoder_out"][0]["memory_text"])
+    padding = torch.cat([record["language_mask"][prompt_of], record["geometry_out"][0][1]], dim=1)
+    states = record["decoder_out"][0][0].permute(0, 2, 1, 3)  # (layers, B, Q, d)
+    with torch.no_grad():
+        logits = scoring(states, prompt, padding)
+        joint = joint_logits(logits[-1], record["final"]["presence_logit_dec"])
+    final = record["final"]
+    probs = joint.sigmoid().squeeze(-1)
+    report: dict[str, float | bool] = {
+        "class_logits_per_layer": float((logits - record["dot_prod_scores"][0]).abs().max()),
+        "pred_logits": float((joint - final["pred_logits"]).abs().max()),
+        "probs": float((probs - final["probs"]).abs().max()),
+        "kept_queries_equal": bool(torch.equal(probs > 0.5, final["keep_prob_gt_0.5"])),
     }
     return _verdict(report)
