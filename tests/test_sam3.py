@@ -17,6 +17,7 @@ from vis_bench.methods.sam3.fixtures import (
     ENCODER_PREFIX,
     GEOMETRY_PREFIX,
     SCORING_PREFIX,
+    SEGMENTATION_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
     load_gz,
@@ -28,10 +29,12 @@ from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.parity import (
     encoder_parity,
     scoring_parity,
+    segmentation_parity,
     text_parity,
     vision_parity,
 )
 from vis_bench.methods.sam3.scoring import DotProductScoring
+from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
 from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
 
@@ -74,6 +77,18 @@ def test_a_changed_scoring_weight_fails_parity(golden_dir, tmp_path, one_thread)
     key = SCORING_PREFIX + "prompt_proj.weight"
     report = scoring_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
     assert not report["passed"]
+
+
+def test_segmentation_head_reproduces_the_authors_masks(golden_dir, one_thread):
+    report = segmentation_parity(_fixture(golden_dir))
+    assert report["passed"], report
+
+
+def test_a_changed_pixel_decoder_weight_fails_parity(golden_dir, tmp_path, one_thread):
+    key = SEGMENTATION_PREFIX + "pixel_decoder.conv_layers.0.weight"
+    report = segmentation_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
+    assert not report["passed"]
+    assert report["pred_masks"] > 1e-3
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:
@@ -145,11 +160,12 @@ def test_released_geometry_and_encoder_keys_and_shapes_load_by_name(golden_dir):
         assert ours == _released(golden_dir, prefix), prefix
 
 
-def test_released_scoring_keys_and_shapes_load_by_name(golden_dir):
+def test_released_scoring_and_segmentation_keys_and_shapes_load_by_name(golden_dir):
     with torch.device("meta"):
-        model = DotProductScoring()
-    ours = {name: list(value.shape) for name, value in model.state_dict().items()}
-    assert ours == _released(golden_dir, SCORING_PREFIX)
+        scoring, head = DotProductScoring(), SegmentationHead()
+    for model, prefix in ((scoring, SCORING_PREFIX), (head, SEGMENTATION_PREFIX)):
+        ours = {name: list(value.shape) for name, value in model.state_dict().items()}
+        assert ours == _released(golden_dir, prefix), prefix
 
 
 def test_rotary_tables_built_without_a_checkpoint_equal_the_authors(golden_dir):

@@ -22,6 +22,7 @@ VISION_PREFIX = "detector.backbone.vision_backbone."
 GEOMETRY_PREFIX = "detector.geometry_encoder."
 ENCODER_PREFIX = "detector.transformer.encoder."
 SCORING_PREFIX = "detector.dot_prod_scoring."
+SEGMENTATION_PREFIX = "detector.segmentation_head."
 
 
 def load_gz(path: Path) -> Any:
@@ -64,6 +65,10 @@ def fusion_sizes(fixture: Path) -> FusionSizes:
 
 def d_model(fixture: Path) -> int:
     return int(_cfg(fixture)["d"])
+
+
+def heads(fixture: Path) -> int:
+    return int(_cfg(fixture)["heads"])
 
 
 def ffn(fixture: Path) -> int:

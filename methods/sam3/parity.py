@@ -6,9 +6,10 @@ necks, with the fixture weights loaded strictly by name; the padding mask, token
 resized text features, the trunk's output, both necks' three levels and their position
 encodings are compared with the authors' record; then, for the four (image, prompt) queries
 (`q = image * 2 + prompt`), the geometry encoder's CLS token, the prompt the encoder reads (text
-tokens then the CLS token) and the DETR encoder's memory. The scoring is replayed on the
-authors' decoder states, prompt and presence logits: class logits per decoder layer, the joint
-logits and probabilities, and which queries pass 0.5.
+tokens then the CLS token) and the DETR encoder's memory. The scoring and the segmentation head
+are replayed on the authors' decoder states, prompt, presence logits, backbone levels and
+encoder memory: class logits per decoder layer, the joint logits and probabilities, which
+queries pass 0.5, mask logits and the semantic map.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from vis_bench.methods.sam3.fixtures import (
     FP32_TOLERANCE,
     GEOMETRY_PREFIX,
     SCORING_PREFIX,
+    SEGMENTATION_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
     d_model,
     ffn,
     fusion_sizes,
+    heads,
     load_gz,
     sub_state_dict,
     text_sizes,
@@ -35,6 +38,7 @@ from vis_bench.methods.sam3.fixtures import (
 from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
+from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder
 
 
@@ -132,17 +136,24 @@ def encoder_parity(fixture: Path) -> dict[str, float | bool]:
     return _verdict(report)
 
 
+def _recorded_prompt(record: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The authors' fused prompt per query (B, P, d) and its padding (text padding, then the
+    geometry CLS token's)."""
+    n_queries = record["final"]["pred_logits"].shape[0]
+    n_prompts = record["tokens"].shape[0]
+    prompt_of = torch.arange(n_prompts).repeat(n_queries // n_prompts)
+    prompt = _seq_first(record["encoder_out"][0]["memory_text"])
+    padding = torch.cat([record["language_mask"][prompt_of], record["geometry_out"][0][1]], dim=1)
+    return prompt, padding
+
+
 def scoring_parity(fixture: Path) -> dict[str, float | bool]:
     """The dot-product scoring and joint logits replayed on the authors' decoder outputs."""
     weights = load_gz(fixture / "weights.pt.gz")
     record = load_gz(fixture / "det_case.pt.gz")["record"]
     scoring = DotProductScoring(d_model(fixture), ffn(fixture)).eval()
     scoring.load_state_dict(sub_state_dict(weights, SCORING_PREFIX), strict=True)
-    n_queries = record["final"]["pred_logits"].shape[0]
-    n_prompts = record["tokens"].shape[0]
-    prompt_of = torch.arange(n_prompts).repeat(n_queries // n_prompts)
-    prompt = _seq_first(record["encoder_out"][0]["memory_text"])
-    padding = torch.cat([record["language_mask"][prompt_of], record["geometry_out"][0][1]], dim=1)
+    prompt, padding = _recorded_prompt(record)
     states = record["decoder_out"][0][0].permute(0, 2, 1, 3)  # (layers, B, Q, d)
     with torch.no_grad():
         logits = scoring(states, prompt, padding)
@@ -154,5 +165,28 @@ def scoring_parity(fixture: Path) -> dict[str, float | bool]:
         "pred_logits": float((joint - final["pred_logits"]).abs().max()),
         "probs": float((probs - final["probs"]).abs().max()),
         "kept_queries_equal": bool(torch.equal(probs > 0.5, final["keep_prob_gt_0.5"])),
+    }
+    return _verdict(report)
+
+
+def segmentation_parity(fixture: Path) -> dict[str, float | bool]:
+    """The segmentation head replayed on the authors' decoder, encoder and backbone outputs."""
+    weights = load_gz(fixture / "weights.pt.gz")
+    record = load_gz(fixture / "det_case.pt.gz")["record"]
+    head = SegmentationHead(d_model(fixture), heads(fixture)).eval()
+    head.load_state_dict(sub_state_dict(weights, SEGMENTATION_PREFIX), strict=True)
+    prompt, padding = _recorded_prompt(record)
+    n_images = record["backbone_fpn"][0].shape[0]
+    image_of = torch.arange(n_images).repeat_interleave(prompt.shape[0] // n_images)
+    levels = [level[image_of] for level in record["backbone_fpn"]]
+    queries = record["decoder_out"][0][0][-1].transpose(0, 1)  # last layer, (B, Q, d)
+    memory = _seq_first(record["encoder_out"][0]["memory"])
+    with torch.no_grad():
+        out = head(queries, levels, memory, prompt, padding)
+    ref = record["seg_head_out"][0]
+    report: dict[str, float | bool] = {
+        "pred_masks": float((out.pred_masks - ref["pred_masks"]).abs().max()),
+        "final_pred_masks": float((out.pred_masks - record["final"]["pred_masks"]).abs().max()),
+        "semantic_seg": float((out.semantic_seg - ref["semantic_seg"]).abs().max()),
     }
     return _verdict(report)
