@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from vis_bench.methods.sam3.detector import Detector
 from vis_bench.methods.sam3.fixtures import (
+    DETECTOR_PREFIX,
     ENCODER_PREFIX,
     GEOMETRY_PREFIX,
     SCORING_PREFIX,
@@ -27,6 +29,8 @@ from vis_bench.methods.sam3.fixtures import (
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.parity import (
+    decoder_parity,
+    detector_parity,
     encoder_parity,
     scoring_parity,
     segmentation_parity,
@@ -89,6 +93,25 @@ def test_a_changed_pixel_decoder_weight_fails_parity(golden_dir, tmp_path, one_t
     report = segmentation_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
     assert not report["passed"]
     assert report["pred_masks"] > 1e-3
+
+
+def test_decoder_reproduces_the_authors_layers(golden_dir, one_thread):
+    report = decoder_parity(_fixture(golden_dir))
+    assert report["passed"], report
+
+
+def test_whole_detector_reproduces_the_authors_detections(golden_dir, one_thread):
+    report = detector_parity(_fixture(golden_dir))
+    assert report["passed"], report
+    assert report["kept_queries_equal"]
+
+
+def test_a_changed_decoder_weight_fails_the_detector_parity(golden_dir, tmp_path, one_thread):
+    # a weight, not a bias: a bias shifts a head's logits equally for every key (no effect)
+    key = DETECTOR_PREFIX + "transformer.decoder.boxRPB_embed_x.layers.1.weight"
+    report = detector_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
+    assert not report["passed"]
+    assert report["pred_boxes"] > 1e-4
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:
@@ -166,6 +189,16 @@ def test_released_scoring_and_segmentation_keys_and_shapes_load_by_name(golden_d
     for model, prefix in ((scoring, SCORING_PREFIX), (head, SEGMENTATION_PREFIX)):
         ours = {name: list(value.shape) for name, value in model.state_dict().items()}
         assert ours == _released(golden_dir, prefix), prefix
+
+
+def test_released_detector_keys_and_shapes_load_by_name(golden_dir):
+    """All 1156 `detector.*` entries of the released checkpoint, by name and shape."""
+    with torch.device("meta"):
+        model = Detector()
+    ours = {name: list(value.shape) for name, value in model.state_dict().items()}
+    released = _released(golden_dir, DETECTOR_PREFIX)
+    assert len(released) == 1156
+    assert ours == released
 
 
 def test_rotary_tables_built_without_a_checkpoint_equal_the_authors(golden_dir):

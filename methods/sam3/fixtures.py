@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from vis_bench.methods.sam3.detector import DetectorSizes
 from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
 from vis_bench.methods.sam3.vit import VitSizes
@@ -23,6 +24,8 @@ GEOMETRY_PREFIX = "detector.geometry_encoder."
 ENCODER_PREFIX = "detector.transformer.encoder."
 SCORING_PREFIX = "detector.dot_prod_scoring."
 SEGMENTATION_PREFIX = "detector.segmentation_head."
+DECODER_PREFIX = "detector.transformer.decoder."
+DETECTOR_PREFIX = "detector."
 
 
 def load_gz(path: Path) -> Any:
@@ -60,6 +63,18 @@ def fusion_sizes(fixture: Path) -> FusionSizes:
         ffn=cfg["ffn"],
         geometry_layers=cfg["geo_layers"],
         encoder_layers=cfg["enc_layers"],
+    )
+
+
+def detector_sizes(fixture: Path) -> DetectorSizes:
+    """The reduced detector's sizes from the fixture's `config.json`."""
+    cfg = _cfg(fixture)
+    return DetectorSizes(
+        vit=vit_sizes(fixture),
+        text=text_sizes(fixture),
+        fusion=fusion_sizes(fixture),
+        queries=cfg["queries"],
+        decoder_layers=cfg["dec_layers"],
     )
 
 

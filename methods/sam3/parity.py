@@ -1,4 +1,4 @@
-"""SAM 3 parity against the authors' fixtures: the detector case up to the DETR encoder.
+"""SAM 3 parity against the authors' fixtures: the detector case, part by part and end to end.
 
 `tokens` (the CLIP BPE ids of "person" and "red car", recorded by the authors' tokenizer) go
 through this package's text encoder, and the preprocessed images through its ViT trunk and both
@@ -9,7 +9,9 @@ encodings are compared with the authors' record; then, for the four (image, prom
 tokens then the CLS token) and the DETR encoder's memory. The scoring and the segmentation head
 are replayed on the authors' decoder states, prompt, presence logits, backbone levels and
 encoder memory: class logits per decoder layer, the joint logits and probabilities, which
-queries pass 0.5, mask logits and the semantic map.
+queries pass 0.5, mask logits and the semantic map; so is the DETR decoder (every layer's
+states, reference boxes and presence logits). Finally the whole detector runs from the images
+and tokens, its weights loaded strictly from every `detector.*` entry, against the final outputs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from pathlib import Path
 
 import torch
 
+from vis_bench.methods.sam3.decoder import DetrDecoder, box_cxcywh_to_xyxy
+from vis_bench.methods.sam3.detector import Detector
 from vis_bench.methods.sam3.fixtures import (
+    DECODER_PREFIX,
+    DETECTOR_PREFIX,
     ENCODER_PREFIX,
     FP32_TOLERANCE,
     GEOMETRY_PREFIX,
@@ -27,6 +33,7 @@ from vis_bench.methods.sam3.fixtures import (
     TEXT_PREFIX,
     VISION_PREFIX,
     d_model,
+    detector_sizes,
     ffn,
     fusion_sizes,
     heads,
@@ -188,5 +195,58 @@ def segmentation_parity(fixture: Path) -> dict[str, float | bool]:
         "pred_masks": float((out.pred_masks - ref["pred_masks"]).abs().max()),
         "final_pred_masks": float((out.pred_masks - record["final"]["pred_masks"]).abs().max()),
         "semantic_seg": float((out.semantic_seg - ref["semantic_seg"]).abs().max()),
+    }
+    return _verdict(report)
+
+
+def decoder_parity(fixture: Path) -> dict[str, float | bool]:
+    """The DETR decoder replayed on the authors' encoder memory, positions and prompt."""
+    weights = load_gz(fixture / "weights.pt.gz")
+    record = load_gz(fixture / "det_case.pt.gz")["record"]
+    sizes = detector_sizes(fixture)
+    decoder = DetrDecoder(sizes.fusion, sizes.queries, sizes.decoder_layers).eval()
+    decoder.load_state_dict(sub_state_dict(weights, DECODER_PREFIX), strict=True)
+    prompt, padding = _recorded_prompt(record)
+    encoded = record["encoder_out"][0]
+    h, w = (int(v) for v in encoded["spatial_shapes"][0])
+    memory, pos = _seq_first(encoded["memory"]), _seq_first(encoded["pos_embed"])
+    with torch.no_grad():
+        out = decoder(memory, pos, (h, w), prompt, padding)
+    states, ref_boxes, presence, _ = record["decoder_out"][0]
+    report: dict[str, float | bool] = {
+        "states_per_layer": float((out.states - states.permute(0, 2, 1, 3)).abs().max()),
+        "reference_boxes_per_layer": float(
+            (out.reference_boxes - ref_boxes.permute(0, 2, 1, 3)).abs().max()
+        ),
+        "presence_logits_per_layer": float(
+            (out.presence_logits - presence.permute(0, 2, 1)).abs().max()
+        ),
+        "final_boxes": float((out.boxes[-1] - record["final"]["pred_boxes"]).abs().max()),
+    }
+    return _verdict(report)
+
+
+def detector_parity(fixture: Path) -> dict[str, float | bool]:
+    """The whole detector from the preprocessed images and the tokens, against `final`."""
+    weights = load_gz(fixture / "weights.pt.gz")
+    case = load_gz(fixture / "det_case.pt.gz")
+    record = case["record"]
+    detector = Detector(detector_sizes(fixture)).eval()
+    detector.load_state_dict(sub_state_dict(weights, DETECTOR_PREFIX), strict=True)
+    with torch.no_grad():
+        out = detector(case["images_preprocessed"], record["tokens"])
+    final = record["final"]
+    probs = out.pred_logits.sigmoid().squeeze(-1)
+    report: dict[str, float | bool] = {
+        "pred_logits": float((out.pred_logits - final["pred_logits"]).abs().max()),
+        "probs": float((probs - final["probs"]).abs().max()),
+        "class_logits": float((out.class_logits - final["class_logits_last"]).abs().max()),
+        "presence_logits": float((out.presence_logits - final["presence_logit_dec"]).abs().max()),
+        "pred_boxes": float((out.pred_boxes - final["pred_boxes"]).abs().max()),
+        "pred_boxes_xyxy": float(
+            (box_cxcywh_to_xyxy(out.pred_boxes) - final["pred_boxes_xyxy"]).abs().max()
+        ),
+        "pred_masks": float((out.pred_masks - final["pred_masks"]).abs().max()),
+        "kept_queries_equal": bool(torch.equal(probs > 0.5, final["keep_prob_gt_0.5"])),
     }
     return _verdict(report)
