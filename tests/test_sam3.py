@@ -35,11 +35,13 @@ from vis_bench.methods.sam3.parity import (
     scoring_parity,
     segmentation_parity,
     text_parity,
+    video_detection_parity,
     vision_parity,
 )
 from vis_bench.methods.sam3.scoring import DotProductScoring
 from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
+from vis_bench.methods.sam3.video_detections import frame_detections
 from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
 
 
@@ -112,6 +114,25 @@ def test_a_changed_decoder_weight_fails_the_detector_parity(golden_dir, tmp_path
     report = detector_parity(_fixture_with_changed_weight(golden_dir, tmp_path, key))
     assert not report["passed"]
     assert report["pred_boxes"] > 1e-4
+
+
+def test_video_frames_and_every_steps_detections_match_the_authors(golden_dir, one_thread):
+    report = video_detection_parity(_fixture(golden_dir))
+    assert report["passed"], report
+    assert report["frames_preprocessed_equal"] and report["every_step_same_detection_count"]
+
+
+def test_mask_nms_keeps_the_higher_score_and_drops_overlaps_above_the_threshold():
+    masks = torch.full((3, 4, 4), -1.0)
+    masks[0, :2, :2] = 1.0  # 4 pixels
+    masks[1, :2, :3] = 1.0  # 6 pixels, IoU 4/6 with query 0
+    masks[2, 2:, 2:] = 1.0  # disjoint
+    logits = torch.tensor([[0.5], [2.0], [0.1]])
+    found = frame_detections(logits, torch.zeros(3, 4), masks)
+    assert found.scores.tolist() == pytest.approx(torch.tensor([2.0, 0.1]).sigmoid().tolist())
+    assert torch.equal(found.masks, masks[[1, 2]])
+    below = frame_detections(torch.tensor([[-1.0], [2.0], [0.1]]), torch.zeros(3, 4), masks)
+    assert below.scores.numel() == 2  # a query under 0.5 neither suppresses nor is kept
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:

@@ -12,6 +12,9 @@ encoder memory: class logits per decoder layer, the joint logits and probabiliti
 queries pass 0.5, mask logits and the semantic map; so is the DETR decoder (every layer's
 states, reference boxes and presence logits). Finally the whole detector runs from the images
 and tokens, its weights loaded strictly from every `detector.*` entry, against the final outputs.
+On the video case: the frame preprocessing from the stored uint8 frames, and every
+`_det_track_one_frame` step's detections (after mask NMS and the 0.5 threshold), using the
+detector case's tokens (the same two prompts; the tokenizer is not implemented yet).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder
+from vis_bench.methods.sam3.video_detections import frame_detections, preprocess_video_frames
 
 
 def _verdict(report: dict[str, float | bool]) -> dict[str, float | bool]:
@@ -248,5 +252,45 @@ def detector_parity(fixture: Path) -> dict[str, float | bool]:
         ),
         "pred_masks": float((out.pred_masks - final["pred_masks"]).abs().max()),
         "kept_queries_equal": bool(torch.equal(probs > 0.5, final["keep_prob_gt_0.5"])),
+    }
+    return _verdict(report)
+
+
+def video_detection_parity(fixture: Path) -> dict[str, float | bool]:
+    """Preprocessed frames (exact) and per-step detections of the video case."""
+    weights = load_gz(fixture / "weights.pt.gz")
+    tokens = load_gz(fixture / "det_case.pt.gz")["record"]["tokens"]
+    case = load_gz(fixture / "video_case.pt.gz")
+    record = case["record"]
+    frames = preprocess_video_frames(
+        case["frames_uint8"].numpy(), detector_sizes(fixture).vit.image
+    )
+    detector = Detector(detector_sizes(fixture)).eval()
+    detector.load_state_dict(sub_state_dict(weights, DETECTOR_PREFIX), strict=True)
+    with torch.no_grad():
+        out = detector(record["frames_preprocessed_fp16"].float(), tokens)
+    n_prompts, n_frames = tokens.shape[0], frames.shape[0]
+    counts_equal = 0
+    worst = {"scores": 0.0, "masks": 0.0, "boxes": 0.0}
+    for index, step in enumerate(record["steps"]):
+        query = step["frame_idx"] * n_prompts + index // (n_frames + 1)  # frame 0 runs twice
+        found = frame_detections(
+            out.pred_logits[query], out.pred_boxes_xyxy[query], out.pred_masks[query]
+        )
+        ref = step["det"]
+        if found.scores.numel() != ref["scores"].numel():
+            continue
+        counts_equal += 1
+        for name, got, want in (
+            ("scores", found.scores, ref["scores"]),
+            ("masks", found.masks, ref["mask"]),
+            ("boxes", found.boxes, ref["bbox"]),
+        ):
+            if got.numel():
+                worst[name] = max(worst[name], float((got - want).abs().max()))
+    report: dict[str, float | bool] = {
+        "frames_preprocessed_equal": bool(torch.equal(frames, record["frames_preprocessed_fp16"])),
+        "every_step_same_detection_count": counts_equal == len(record["steps"]),
+        **{f"detection_{name}": value for name, value in worst.items()},
     }
     return _verdict(report)
