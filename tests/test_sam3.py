@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from vis_bench.methods.sam3.association import associate
 from vis_bench.methods.sam3.detector import Detector
 from vis_bench.methods.sam3.fixtures import (
     DETECTOR_PREFIX,
@@ -29,6 +30,7 @@ from vis_bench.methods.sam3.fixtures import (
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.parity import (
+    association_parity,
     decoder_parity,
     detector_parity,
     encoder_parity,
@@ -133,6 +135,38 @@ def test_mask_nms_keeps_the_higher_score_and_drops_overlaps_above_the_threshold(
     assert torch.equal(found.masks, masks[[1, 2]])
     below = frame_detections(torch.tensor([[-1.0], [2.0], [0.1]]), torch.zeros(3, 4), masks)
     assert below.scores.numel() == 2  # a query under 0.5 neither suppresses nor is kept
+
+
+def test_association_decisions_match_every_step_of_both_video_cases(golden_dir):
+    report = association_parity(_fixture(golden_dir))
+    assert report["passed"], report
+    assert set(report) == {
+        "video_case_every_step_equal",
+        "video_case_scaled_every_step_equal",
+        "passed",
+    }
+
+
+def test_association_with_no_track_makes_every_detection_new_whatever_its_score():
+    masks = torch.full((2, 4, 4), -1.0)
+    masks[:, :2, :2] = 1.0
+    found = associate(masks, torch.tensor([0.55, 0.9]), torch.zeros(0, 4, 4), [])
+    assert found.new_detections == [0, 1]
+
+
+def test_association_rules_on_a_small_case():
+    det = torch.full((2, 4, 4), -1.0)
+    det[0, :2, :2] = 1.0  # 4 px, on track 7 (IoU 4/8 = 0.5 -> track matched)
+    det[1, 3:, 3:] = 1.0  # 1 px, far from both tracks
+    trk = torch.full((3, 4, 4), -1.0)
+    trk[0, :2, :] = 1.0  # track 7: 8 px
+    trk[1, 2:, :2] = 1.0  # track 9: 4 px, no detection on it -> unmatched
+    found = associate(det, torch.tensor([0.9, 0.69]), trk, [7, 9, 11])  # track 11 is empty
+    assert found.matched_tracks == {0: [7], 1: []}
+    assert found.unmatched_tracks == [9] and found.empty_tracks == [11]
+    assert found.new_detections == []  # detection 1 is below the new-detection score 0.7
+    assert found.reconditioning == {}  # IoU 0.5 < 0.8
+    assert associate(det, torch.tensor([0.9, 0.75]), trk, [7, 9, 11]).new_detections == [1]
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:

@@ -14,7 +14,9 @@ states, reference boxes and presence logits). Finally the whole detector runs fr
 and tokens, its weights loaded strictly from every `detector.*` entry, against the final outputs.
 On the video case: the frame preprocessing from the stored uint8 frames, and every
 `_det_track_one_frame` step's detections (after mask NMS and the 0.5 threshold), using the
-detector case's tokens (the same two prompts; the tokenizer is not implemented yet).
+detector case's tokens (the same two prompts; the tokenizer is not implemented yet); and, on
+both video cases, every step's association of the recorded detections with the recorded track
+masks (new detections, unmatched tracks, matches, reconditioning pairs).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from vis_bench.methods.sam3.association import associate
 from vis_bench.methods.sam3.decoder import DetrDecoder, box_cxcywh_to_xyxy
 from vis_bench.methods.sam3.detector import Detector
 from vis_bench.methods.sam3.fixtures import (
@@ -293,4 +296,41 @@ def video_detection_parity(fixture: Path) -> dict[str, float | bool]:
         "every_step_same_detection_count": counts_equal == len(record["steps"]),
         **{f"detection_{name}": value for name, value in worst.items()},
     }
+    return _verdict(report)
+
+
+VIDEO_CASES = ("video_case", "video_case_scaled")
+
+
+def association_parity(fixture: Path) -> dict[str, float | bool]:
+    """Every step's association decisions, replayed on the recorded detections and tracks."""
+    report: dict[str, float | bool] = {}
+    for name in VIDEO_CASES:
+        steps = load_gz(fixture / f"{name}.pt.gz")["record"]["steps"]
+        equal = 0
+        for step in steps:
+            found = associate(
+                step["det"]["mask"],
+                step["det"]["scores"],
+                step["trk_low_res_masks"],
+                [int(t) for t in step["trk_obj_ids_prev"]],
+            )
+            plan = step["plan"]
+            want = (
+                [int(d) for d in plan["new_det_fa_inds"]],
+                [int(t) for t in plan["unmatched_trk_obj_ids"]],
+                {
+                    int(d): [int(t) for t in ids]
+                    for d, ids in plan["det_to_matched_trk_obj_ids"].items()
+                },
+                {int(t): int(d) for t, d in plan["trk_id_to_max_iou_high_conf_det"].items()},
+            )
+            got = (
+                found.new_detections,
+                found.unmatched_tracks,
+                found.matched_tracks,
+                found.reconditioning,
+            )
+            equal += got == want
+        report[f"{name}_every_step_equal"] = equal == len(steps)
     return _verdict(report)
