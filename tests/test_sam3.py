@@ -28,12 +28,14 @@ from vis_bench.methods.sam3.fixtures import (
     vit_sizes,
 )
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
+from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.parity import (
     association_parity,
     decoder_parity,
     detector_parity,
     encoder_parity,
+    hotstart_parity,
     scoring_parity,
     segmentation_parity,
     text_parity,
@@ -145,6 +147,21 @@ def test_association_decisions_match_every_step_of_both_video_cases(golden_dir):
         "video_case_scaled_every_step_equal",
         "passed",
     }
+
+
+def test_hotstart_bookkeeping_matches_every_step_of_both_video_cases(golden_dir):
+    report = hotstart_parity(_fixture(golden_dir))
+    assert report["passed"], report
+
+
+def test_hotstart_removes_a_young_masklet_unmatched_too_often_and_spares_an_old_one():
+    settings = HotstartSettings(hotstart_delay=3, hotstart_unmatch_thresh=2)
+    state = HotstartState(settings)
+    state.update(0, [0], {}, [], [])
+    assert state.update(4, [1], {}, [0], []) == set()  # id 0: one unmatched frame
+    assert state.update(5, [], {}, [0, 1], []) == set()  # id 0 was born before frame 5 - 3
+    assert state.update(6, [], {0: [0, 1]}, [0, 1], []) == {1}  # id 1: born on 4 > 6 - 3
+    assert state.removed == {1} and state.keep_alive[0] == 28
 
 
 def test_association_with_no_track_makes_every_detection_new_whatever_its_score():

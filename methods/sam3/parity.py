@@ -16,7 +16,8 @@ On the video case: the frame preprocessing from the stored uint8 frames, and eve
 `_det_track_one_frame` step's detections (after mask NMS and the 0.5 threshold), using the
 detector case's tokens (the same two prompts; the tokenizer is not implemented yet); and, on
 both video cases, every step's association of the recorded detections with the recorded track
-masks (new detections, unmatched tracks, matches, reconditioning pairs).
+masks (new detections, unmatched tracks, matches, reconditioning pairs), and the hotstart
+bookkeeping fed with the recorded plans (removals, first frames, unmatched frames, keep-alive).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from vis_bench.methods.sam3.fixtures import (
     vit_sizes,
 )
 from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
+from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.segmentation import SegmentationHead
@@ -330,6 +332,62 @@ def association_parity(fixture: Path) -> dict[str, float | bool]:
                 found.unmatched_tracks,
                 found.matched_tracks,
                 found.reconditioning,
+            )
+            equal += got == want
+        report[f"{name}_every_step_equal"] = equal == len(steps)
+    return _verdict(report)
+
+
+def _settings(override: dict | None) -> HotstartSettings:
+    known = HotstartSettings.__dataclass_fields__
+    return HotstartSettings(**{k: v for k, v in (override or {}).items() if k in known})
+
+
+def hotstart_parity(fixture: Path) -> dict[str, float | bool]:
+    """Every step's hotstart decisions and bookkeeping on both video cases; each prompt's pass
+    (first step: `add_prompt` on frame 0) starts from a fresh state, as `reset_state` does."""
+    report: dict[str, float | bool] = {}
+    for name in VIDEO_CASES:
+        case = load_gz(fixture / f"{name}.pt.gz")
+        settings = _settings(case["heuristics_override"])
+        steps = case["record"]["steps"]
+        n_frames = case["frames_uint8"].shape[0]
+        equal = 0
+        state = HotstartState(settings)
+        for index, step in enumerate(steps):
+            if index % (n_frames + 1) == 0:
+                state = HotstartState(settings)
+            plan, meta = step["plan"], step["meta"]
+            empty = associate(
+                step["det"]["mask"],
+                step["det"]["scores"],
+                step["trk_low_res_masks"],
+                [int(t) for t in step["trk_obj_ids_prev"]],
+            ).empty_tracks
+            matched = {
+                int(d): [int(t) for t in ids]
+                for d, ids in plan["det_to_matched_trk_obj_ids"].items()
+            }
+            removed = state.update(
+                int(step["frame_idx"]),
+                [int(t) for t in plan["new_det_obj_ids"]],
+                matched,
+                [int(t) for t in plan["unmatched_trk_obj_ids"]],
+                empty,
+            )
+            got = (
+                sorted(removed),
+                state.first_frame,
+                {k: list(v) for k, v in state.unmatched_frames.items()},
+                state.keep_alive,
+                sorted(state.removed),
+            )
+            want = (
+                sorted(int(t) for t in plan["obj_ids_newly_removed"]),
+                meta["obj_first_frame_idx"],
+                {k: list(v) for k, v in meta["unmatched_frame_inds"].items()},
+                meta["trk_keep_alive"],
+                sorted(int(t) for t in meta["removed_obj_ids"]),
             )
             equal += got == want
         report[f"{name}_every_step_equal"] = equal == len(steps)
