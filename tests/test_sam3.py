@@ -27,6 +27,7 @@ from vis_bench.methods.sam3.fixtures import (
     sub_state_dict,
     vit_sizes,
 )
+from vis_bench.methods.sam3.frame_masks import fill_holes, frame_masks
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.neck import VisionBackbone
@@ -35,6 +36,7 @@ from vis_bench.methods.sam3.parity import (
     decoder_parity,
     detector_parity,
     encoder_parity,
+    frame_masks_parity,
     hotstart_parity,
     scoring_parity,
     segmentation_parity,
@@ -162,6 +164,34 @@ def test_hotstart_removes_a_young_masklet_unmatched_too_often_and_spares_an_old_
     assert state.update(5, [], {}, [0, 1], []) == set()  # id 0 was born before frame 5 - 3
     assert state.update(6, [], {0: [0, 1]}, [0, 1], []) == {1}  # id 1: born on 4 > 6 - 3
     assert state.removed == {1} and state.keep_alive[0] == 28
+
+
+def test_frame_masks_match_every_step_of_both_video_cases(golden_dir):
+    report = frame_masks_parity(_fixture(golden_dir))
+    assert report["passed"], report
+    assert report["video_case_max_pixels_differing"] == 0
+
+
+def test_fill_holes_fills_small_holes_and_drops_small_sprinkles():
+    logits = torch.full((1, 12, 12), -1.0)
+    logits[0, 1:9, 1:9] = 1.0  # a 64-pixel object
+    logits[0, 4, 4] = -1.0  # a 1-pixel hole in it
+    logits[0, 11, 11] = 1.0  # a 1-pixel sprinkle far from it
+    out = fill_holes(logits)
+    assert out[0, 4, 4] == pytest.approx(0.1)
+    assert out[0, 11, 11] == pytest.approx(-0.1)
+    assert out[0, 2, 2] == 1.0 and out[0, 10, 1] == -1.0  # the rest is untouched
+    tiny = torch.full((1, 6, 6), -1.0)
+    tiny[0, 0, 0] = 1.0  # a lone 1-pixel object is not a sprinkle: half its area is 0
+    assert torch.equal(fill_holes(tiny) > 0, tiny > 0)
+
+
+def test_a_reconditioned_masklet_takes_its_detection_mask():
+    track = torch.full((1, 4, 4), 1.0)
+    det = torch.full((4, 4), -1.0)
+    det[:2, :2] = 1.0
+    out = frame_masks((8, 8), [3], track, [], torch.zeros(0, 4, 4), {3: det})
+    assert out[3].sum() == 16 and out[3][:4, :4].all()
 
 
 def test_association_with_no_track_makes_every_detection_new_whatever_its_score():

@@ -17,7 +17,8 @@ On the video case: the frame preprocessing from the stored uint8 frames, and eve
 detector case's tokens (the same two prompts; the tokenizer is not implemented yet); and, on
 both video cases, every step's association of the recorded detections with the recorded track
 masks (new detections, unmatched tracks, matches, reconditioning pairs), and the hotstart
-bookkeeping fed with the recorded plans (removals, first frames, unmatched frames, keep-alive).
+bookkeeping fed with the recorded plans (removals, first frames, unmatched frames, keep-alive),
+and each step's masks at video size from the recorded track masks and new detections.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from vis_bench.methods.sam3.fixtures import (
     text_sizes,
     vit_sizes,
 )
+from vis_bench.methods.sam3.frame_masks import frame_masks
 from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.neck import VisionBackbone
@@ -392,3 +394,32 @@ def hotstart_parity(fixture: Path) -> dict[str, float | bool]:
             equal += got == want
         report[f"{name}_every_step_equal"] = equal == len(steps)
     return _verdict(report)
+
+
+def frame_masks_parity(fixture: Path) -> dict[str, float | bool]:
+    """Every step's `obj_id_to_mask` (ids and pixels) on both video cases."""
+    report: dict[str, float | bool] = {}
+    for name in VIDEO_CASES:
+        case = load_gz(fixture / f"{name}.pt.gz")
+        size = tuple(case["frames_uint8"].shape[1:3])
+        equal = 0
+        worst = 0
+        for step in case["record"]["steps"]:
+            plan = step["plan"]
+            got = frame_masks(
+                size,
+                [int(t) for t in step["trk_obj_ids_prev"]],
+                step["trk_low_res_masks"],
+                [int(t) for t in plan["new_det_obj_ids"]],
+                step["det"]["mask"][plan["new_det_fa_inds"]],
+            )
+            want = {int(k): v[0] for k, v in step["obj_id_to_mask"].items()}
+            if set(got) != set(want):
+                continue
+            diff = max((int((got[k] ^ want[k]).sum()) for k in got), default=0)
+            worst = max(worst, diff)
+            equal += diff == 0
+        report[f"{name}_every_step_equal"] = equal == len(case["record"]["steps"])
+        report[f"{name}_max_pixels_differing"] = float(worst)
+    report["passed"] = all(v for k, v in report.items() if k.endswith("_equal"))
+    return report
