@@ -4,7 +4,9 @@ shapes against the released checkpoint's key list."""
 
 from __future__ import annotations
 
+import fnmatch
 import gzip
+import hashlib
 import io
 import json
 import shutil
@@ -47,6 +49,7 @@ from vis_bench.methods.sam3.parity import (
 from vis_bench.methods.sam3.scoring import DotProductScoring
 from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
+from vis_bench.methods.sam3.tokenizer import VOCABULARY, Tokenizer, split_words
 from vis_bench.methods.sam3.video_detections import frame_detections
 from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
 
@@ -59,6 +62,40 @@ def test_text_encoder_reproduces_the_authors_text_features(golden_dir, one_threa
     report = text_parity(_fixture(golden_dir))
     assert report["passed"], report
     assert report["padding_mask_equal"]
+
+
+def test_tokenizer_gives_the_authors_tokens(golden_dir):
+    case = load_gz(_fixture(golden_dir) / "det_case.pt.gz")
+    assert torch.equal(Tokenizer(32)(case["prompts"]), case["record"]["tokens"])
+
+
+def test_the_shipped_vocabulary_is_clips():
+    digest = hashlib.sha256(VOCABULARY.read_bytes()).hexdigest()
+    assert digest == "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
+    assert len(Tokenizer().ids) == 49408
+
+
+def test_the_vocabulary_and_its_licence_are_package_data():
+    """A wheel carries them: pyproject's package-data for the installed package matches both."""
+    tomllib = pytest.importorskip("tomllib")  # the standard library's from Python 3.11
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["vis_bench.methods.sam3"]
+    for name in (VOCABULARY.name, "bpe_simple_vocab_16e6.LICENSE"):
+        assert (VOCABULARY.parent / name).is_file()
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
+
+
+def test_word_split_follows_clips_rules():
+    words = split_words("a man's red-car, 22 dogs!! x²")
+    assert words == ["a", "man", "'s", "red", "-", "car", ",", "2", "2", "dogs", "!!", "x", "²"]
+
+
+def test_long_prompts_are_cut_keeping_the_end_token():
+    tokenizer = Tokenizer(context=4)
+    ids = tokenizer(["a very long prompt indeed", "cat"])
+    assert ids[0].tolist()[-1] == tokenizer.ids["<end_of_text>"] and (ids[0] != 0).all()
+    assert ids[1].tolist()[2:] == [tokenizer.ids["<end_of_text>"], 0]
 
 
 def test_vision_backbone_reproduces_the_authors_features(golden_dir, one_thread):

@@ -1,6 +1,6 @@
 """SAM 3 parity against the authors' fixtures: the detector case, part by part and end to end.
 
-`tokens` (the CLIP BPE ids of "person" and "red car", recorded by the authors' tokenizer) go
+The prompts ("person", "red car") are tokenized here (equal to the recorded `tokens`) and go
 through this package's text encoder, and the preprocessed images through its ViT trunk and both
 necks, with the fixture weights loaded strictly by name; the padding mask, token embeddings and
 resized text features, the trunk's output, both necks' three levels and their position
@@ -13,8 +13,8 @@ queries pass 0.5, mask logits and the semantic map; so is the DETR decoder (ever
 states, reference boxes and presence logits). Finally the whole detector runs from the images
 and tokens, its weights loaded strictly from every `detector.*` entry, against the final outputs.
 On the video case: the frame preprocessing from the stored uint8 frames, and every
-`_det_track_one_frame` step's detections (after mask NMS and the 0.5 threshold), using the
-detector case's tokens (the same two prompts; the tokenizer is not implemented yet); and, on
+`_det_track_one_frame` step's detections (after mask NMS and the 0.5 threshold), the prompts
+tokenized by this package's tokenizer; and, on
 both video cases, every step's association of the recorded detections with the recorded track
 masks (new detections, unmatched tracks, matches, reconditioning pairs), and the hotstart
 bookkeeping fed with the recorded plans (removals, first frames, unmatched frames, keep-alive),
@@ -57,6 +57,7 @@ from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder
+from vis_bench.methods.sam3.tokenizer import Tokenizer
 from vis_bench.methods.sam3.video_detections import frame_detections, preprocess_video_frames
 
 
@@ -68,15 +69,19 @@ def _verdict(report: dict[str, float | bool]) -> dict[str, float | bool]:
 
 
 def text_parity(fixture: Path) -> dict[str, float | bool]:
-    """Largest absolute differences of the text side on the detector case, and the verdict."""
+    """Largest absolute differences of the text side on the detector case, and the verdict:
+    the prompts tokenized here must give the recorded tokens exactly."""
     weights = load_gz(fixture / "weights.pt.gz")
-    record = load_gz(fixture / "det_case.pt.gz")["record"]
+    case = load_gz(fixture / "det_case.pt.gz")
+    record = case["record"]
+    tokens = Tokenizer(text_sizes(fixture).context)(case["prompts"])
     encoder = TextEncoder(text_sizes(fixture)).eval()
     encoder.load_state_dict(sub_state_dict(weights, TEXT_PREFIX), strict=True)
     with torch.no_grad():
-        out = encoder(record["tokens"])
+        out = encoder(tokens)
     ref_mask, ref_features, ref_embeds = record["text_out"][0]
     report: dict[str, float | bool] = {
+        "tokens_equal": bool(torch.equal(tokens, record["tokens"])),
         "padding_mask_equal": bool(torch.equal(out.padding_mask, ref_mask)),
         "features": float((out.features - ref_features).abs().max()),
         "embeds": float((out.embeds - ref_embeds).abs().max()),
@@ -266,8 +271,8 @@ def detector_parity(fixture: Path) -> dict[str, float | bool]:
 def video_detection_parity(fixture: Path) -> dict[str, float | bool]:
     """Preprocessed frames (exact) and per-step detections of the video case."""
     weights = load_gz(fixture / "weights.pt.gz")
-    tokens = load_gz(fixture / "det_case.pt.gz")["record"]["tokens"]
     case = load_gz(fixture / "video_case.pt.gz")
+    tokens = Tokenizer(detector_sizes(fixture).text.context)(case["prompts"])
     record = case["record"]
     frames = preprocess_video_frames(
         case["frames_uint8"].numpy(), detector_sizes(fixture).vit.image
