@@ -25,6 +25,7 @@ from vis_bench.methods.sam3.fixtures import (
     SEGMENTATION_PREFIX,
     TEXT_PREFIX,
     VISION_PREFIX,
+    detector_sizes,
     load_gz,
     sub_state_dict,
     vit_sizes,
@@ -338,6 +339,15 @@ def test_released_detector_keys_and_shapes_load_by_name(golden_dir):
     released = _released(golden_dir, DETECTOR_PREFIX)
     assert len(released) == 1156
     assert ours == released
+
+
+def test_the_detector_makes_every_tensor_on_its_inputs_device(golden_dir):
+    """The meta device stands in for a GPU: a tensor made on the CPU inside forward fails."""
+    with torch.device("meta"):
+        model = Detector(detector_sizes(_fixture(golden_dir))).eval()
+    images = torch.zeros(2, 3, 112, 112, device="meta")
+    out = model(images, torch.zeros(2, 32, dtype=torch.long, device="meta"))
+    assert out.pred_masks.device.type == "meta" and out.pred_logits.shape == (4, 10, 1)
 
 
 def test_rotary_tables_built_without_a_checkpoint_equal_the_authors(golden_dir):

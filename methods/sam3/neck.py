@@ -89,7 +89,7 @@ class VisionBackbone(nn.Module):
         tracker = [conv(x) for conv in self.sam2_convs][:-1]
         positions = [
             sine_positions(self.d_model, f.shape[-2], f.shape[-1])
-            .to(f.dtype)
+            .to(device=f.device, dtype=f.dtype)
             .expand(f.shape[0], -1, -1, -1)
             for f in detector
         ]
