@@ -33,6 +33,7 @@ from vis_bench.methods.sam3.fixtures import (
 from vis_bench.methods.sam3.frame_masks import fill_holes, frame_masks
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
+from vis_bench.methods.sam3.masklets import Masklets
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.parity import (
     association_parity,
@@ -41,6 +42,7 @@ from vis_bench.methods.sam3.parity import (
     encoder_parity,
     frame_masks_parity,
     hotstart_parity,
+    masklets_parity,
     scoring_parity,
     segmentation_parity,
     text_parity,
@@ -230,6 +232,22 @@ def test_a_reconditioned_masklet_takes_its_detection_mask():
     det[:2, :2] = 1.0
     out = frame_masks((8, 8), [3], track, [], torch.zeros(0, 4, 4), {3: det})
     assert out[3].sum() == 16 and out[3][:4, :4].all()
+
+
+def test_masklet_ids_and_scores_match_every_step_of_both_video_cases(golden_dir):
+    report = masklets_parity(_fixture(golden_dir))
+    assert report["passed"], report
+
+
+def test_the_object_limit_keeps_the_highest_scores_and_ids_are_never_reused():
+    masklets = Masklets(max_objects=2)
+    kept, ids = masklets.admit([0, 1, 2], [0.6, 0.9, 0.8])
+    assert kept == [1, 2] and ids == [0, 1]
+    masklets.commit(ids, [0.9, 0.8], removed={0})
+    kept, ids = masklets.admit([0], [0.75])
+    assert kept == [0] and ids == [2]  # id 0 was removed: room for one, and a fresh id
+    masklets.commit(ids, [0.75], removed=set())
+    assert masklets.ids == [1, 2] and masklets.scores == {0: -1e4, 1: 0.8, 2: 0.75}
 
 
 def test_association_with_no_track_makes_every_detection_new_whatever_its_score():

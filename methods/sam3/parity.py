@@ -18,7 +18,8 @@ tokenized by this package's tokenizer; and, on
 both video cases, every step's association of the recorded detections with the recorded track
 masks (new detections, unmatched tracks, matches, reconditioning pairs), and the hotstart
 bookkeeping fed with the recorded plans (removals, first frames, unmatched frames, keep-alive),
-and each step's masks at video size from the recorded track masks and new detections.
+each step's masks at video size from the recorded track masks and new detections, and the
+masklet ids and scores (births, the object limit, removals).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from vis_bench.methods.sam3.fixtures import (
 from vis_bench.methods.sam3.frame_masks import frame_masks
 from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
+from vis_bench.methods.sam3.masklets import Masklets
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.segmentation import SegmentationHead
@@ -428,3 +430,31 @@ def frame_masks_parity(fixture: Path) -> dict[str, float | bool]:
         report[f"{name}_max_pixels_differing"] = float(worst)
     report["passed"] = all(v for k, v in report.items() if k.endswith("_equal"))
     return report
+
+
+def masklets_parity(fixture: Path) -> dict[str, float | bool]:
+    """Every step's new ids, live ids, highest id and scores on both video cases, fed the
+    recorded new detections and removals."""
+    report: dict[str, float | bool] = {}
+    for name in VIDEO_CASES:
+        case = load_gz(fixture / f"{name}.pt.gz")
+        n_frames = case["frames_uint8"].shape[0]
+        equal = 0
+        masklets = Masklets()
+        for index, step in enumerate(case["record"]["steps"]):
+            if index % (n_frames + 1) == 0:
+                masklets = Masklets()
+            plan, meta = step["plan"], step["meta"]
+            scores = step["det"]["scores"].tolist()
+            kept, ids = masklets.admit([int(d) for d in plan["new_det_fa_inds"]], scores)
+            masklets.commit(ids, [scores[d] for d in kept], set(plan["obj_ids_newly_removed"]))
+            want_scores = meta["obj_id_to_score"]
+            equal += (
+                ids == [int(t) for t in plan["new_det_obj_ids"]]
+                and masklets.ids == [int(t) for t in meta["obj_ids_all_gpu"]]
+                and masklets.max_id == meta["max_obj_id"]
+                and set(masklets.scores) == set(want_scores)
+                and all(abs(masklets.scores[k] - want_scores[k]) <= 1e-6 for k in want_scores)
+            )
+        report[f"{name}_every_step_equal"] = equal == len(case["record"]["steps"])
+    return _verdict(report)
