@@ -35,6 +35,7 @@ from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEnco
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.masklets import Masklets
 from vis_bench.methods.sam3.neck import VisionBackbone
+from vis_bench.methods.sam3.occlusion import NO_OBJECT_LOGIT, suppress_recently_occluded
 from vis_bench.methods.sam3.parity import (
     association_parity,
     decoder_parity,
@@ -43,6 +44,7 @@ from vis_bench.methods.sam3.parity import (
     frame_masks_parity,
     hotstart_parity,
     masklets_parity,
+    occlusion_parity,
     scoring_parity,
     segmentation_parity,
     text_parity,
@@ -248,6 +250,26 @@ def test_the_object_limit_keeps_the_highest_scores_and_ids_are_never_reused():
     assert kept == [0] and ids == [2]  # id 0 was removed: room for one, and a fresh id
     masklets.commit(ids, [0.75], removed=set())
     assert masklets.ids == [1, 2] and masklets.scores == {0: -1e4, 1: 0.8, 2: 0.75}
+
+
+def test_last_occluded_frames_match_every_step_of_both_video_cases(golden_dir):
+    report = occlusion_parity(_fixture(golden_dir))
+    assert report["passed"], report
+
+
+def test_the_more_recently_occluded_of_two_overlapping_masks_is_suppressed():
+    masks = torch.full((3, 4, 4), -1.0)
+    masks[0, :2] = 1.0
+    masks[1, :2] = 1.0  # same as id 10: IoU 1
+    out, last = suppress_recently_occluded(5, masks, [10, 11, 12], {10: 2, 11: 3}, set())
+    assert (out[1] == NO_OBJECT_LOGIT).all() and torch.equal(out[0], masks[0])
+    assert last == {10: 2, 11: 5, 12: 5}  # 11 suppressed, 12 empty: both occluded on frame 5
+    never, _ = suppress_recently_occluded(5, masks, [10, 11, 12], {}, set())
+    assert torch.equal(never, masks)  # neither was ever occluded: nothing to prefer
+    gone, last = suppress_recently_occluded(5, masks, [10, 11, 12], {10: 2}, {11})
+    assert (gone[1] == NO_OBJECT_LOGIT).all() and 11 not in last  # removed: occluded latest
+    kept, _ = suppress_recently_occluded(5, masks, [10, 11, 12], {}, {11})
+    assert torch.equal(kept, masks)  # as the authors' code: only against a once-occluded mask
 
 
 def test_association_with_no_track_makes_every_detection_new_whatever_its_score():

@@ -19,7 +19,8 @@ both video cases, every step's association of the recorded detections with the r
 masks (new detections, unmatched tracks, matches, reconditioning pairs), and the hotstart
 bookkeeping fed with the recorded plans (removals, first frames, unmatched frames, keep-alive),
 each step's masks at video size from the recorded track masks and new detections, and the
-masklet ids and scores (births, the object limit, removals).
+masklet ids and scores (births, the object limit, removals) and the last-occluded frames of the
+occlusion-based suppression.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.masklets import Masklets
 from vis_bench.methods.sam3.neck import VisionBackbone
+from vis_bench.methods.sam3.occlusion import suppress_recently_occluded
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder
@@ -456,5 +458,29 @@ def masklets_parity(fixture: Path) -> dict[str, float | bool]:
                 and set(masklets.scores) == set(want_scores)
                 and all(abs(masklets.scores[k] - want_scores[k]) <= 1e-6 for k in want_scores)
             )
+        report[f"{name}_every_step_equal"] = equal == len(case["record"]["steps"])
+    return _verdict(report)
+
+
+def occlusion_parity(fixture: Path) -> dict[str, float | bool]:
+    """Every step's last-occluded frames on both video cases, from the recorded track masks."""
+    report: dict[str, float | bool] = {}
+    for name in VIDEO_CASES:
+        case = load_gz(fixture / f"{name}.pt.gz")
+        n_frames = case["frames_uint8"].shape[0]
+        equal = 0
+        last: dict[int, int] = {}
+        for index, step in enumerate(case["record"]["steps"]):
+            if index % (n_frames + 1) == 0:
+                last = {}
+            _, last = suppress_recently_occluded(
+                int(step["frame_idx"]),
+                step["trk_low_res_masks"],
+                [int(t) for t in step["trk_obj_ids_prev"]],
+                last,
+                {int(t) for t in step["plan"]["obj_ids_newly_removed"]},
+            )
+            want = {int(k): int(v) for k, v in step["meta"]["obj_id_to_last_occluded"].items()}
+            equal += last == want
         report[f"{name}_every_step_equal"] = equal == len(case["record"]["steps"])
     return _verdict(report)
