@@ -366,6 +366,28 @@ def max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.float() - b.float()).abs().max())
 
 
+def _with_geometry_cls(
+    model: Any, prompt: torch.Tensor, mask: torch.Tensor, feats: list, pos: list, got: dict
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prompt with the geometry encoder's CLS token appended, as the authors always do."""
+    b = prompt.shape[0]
+    # No boxes: skip the box pooling (it needs torchvision's roi_align even for 0 boxes).
+    model.geometry_encoder._encode_boxes = lambda boxes, mask, labels, feats: (
+        boxes.new_zeros(boxes.shape[0], 0, model.config.geometry_encoder_config.hidden_size),
+        mask,
+    )
+    geo = model.geometry_encoder(
+        box_embeddings=torch.zeros(b, 0, 4),
+        box_mask=torch.zeros(b, 0, dtype=torch.bool),
+        box_labels=torch.zeros(b, 0, dtype=torch.long),
+        img_feats=feats,
+        img_pos_embeds=pos,
+    )
+    got["geometry_out"] = geo.last_hidden_state
+    prompt = torch.cat([prompt, geo.last_hidden_state], dim=1)
+    return prompt, torch.cat([mask, geo.attention_mask.bool()], dim=1)
+
+
 def run_detector(
     model: Any,
     images: torch.Tensor,
@@ -391,24 +413,7 @@ def run_detector(
         prompt = text.pooler_output[prm_idx]
         mask = attn.bool()[prm_idx]
         if with_cls:
-            b = prompt.shape[0]
-            # No boxes: skip the box pooling (it needs torchvision's roi_align even for 0 boxes).
-            model.geometry_encoder._encode_boxes = lambda boxes, mask, labels, feats: (
-                boxes.new_zeros(
-                    boxes.shape[0], 0, model.config.geometry_encoder_config.hidden_size
-                ),
-                mask,
-            )
-            geo = model.geometry_encoder(
-                box_embeddings=torch.zeros(b, 0, 4),
-                box_mask=torch.zeros(b, 0, dtype=torch.bool),
-                box_labels=torch.zeros(b, 0, dtype=torch.long),
-                img_feats=feats,
-                img_pos_embeds=pos,
-            )
-            got["geometry_out"] = geo.last_hidden_state
-            prompt = torch.cat([prompt, geo.last_hidden_state], dim=1)
-            mask = torch.cat([mask, geo.attention_mask.bool()], dim=1)
+            prompt, mask = _with_geometry_cls(model, prompt, mask, feats, pos, got)
         enc = model.detr_encoder(
             vision_features=[feats[-1]],
             text_features=prompt,

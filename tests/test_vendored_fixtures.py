@@ -47,8 +47,7 @@ def test_vendored_fixtures_are_present():
 
 #: upstream fixture sets the project does not use yet; each is vendored with the method that
 #: first reads it (an upstream set in neither place fails the test below)
-NOT_VENDORED: dict[str, str] = {
-}
+NOT_VENDORED: dict[str, str] = {}
 
 
 def _sets(root: Path) -> set[str]:

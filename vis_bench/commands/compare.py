@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="a run folder: --a and --b name two of its cells (folder name, or METHOD/T/S/"
-        "RESOLUTION such as ifc/5/1/360 or ifc/all)",
+        "RESOLUTION such as NAME/5/1/360 or NAME/all)",
     )
     parser.add_argument("--a", required=True, help="results.json of method A (with --run: a cell)")
     parser.add_argument("--b", required=True, help="results.json of method B (with --run: a cell)")
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.gt is None) == (args.run is None):
         raise InputError(
             "give --gt GT.json with two results files, or --run RUN_DIR with two of its cells "
-            "(e.g. compare --run results/runs/default --a ifc/5 --b ifc/all)",
+            "(e.g. compare --run results/runs/default --a NAME/5 --b NAME/all)",
             field="--gt" if args.gt is None else "--run",
         )
     if args.run is not None:

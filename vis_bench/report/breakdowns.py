@@ -64,7 +64,7 @@ def _setting_cells(columns: CellColumns, record: CellRecord) -> dict[str, str]:
 
 
 def _with_setting(label: str, columns: CellColumns, record: CellRecord) -> str:
-    """`ifc (T=5 S=3)`: a method's column title with its ranked cell's setting."""
+    """`NAME (T=5 S=3)`: a method's column title with its ranked cell's setting."""
     setting = columns.setting(record)
     return f"{label} ({setting})" if setting else label
 
