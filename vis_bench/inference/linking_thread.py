@@ -9,6 +9,14 @@ being linked while the next runs, and jobs finish in the order given: results ke
 An error raised by a job is raised again, the same exception, on the main thread when it next
 hands a job over or waits (`wait`).
 
+A call waits for the linking before it only where it needs it (runner.py): a method that carries
+a state from clip to clip, or is given each frame once, reads the linker's state for its next
+call; a refining method's refinement needs its video's last clip linked; and a video's first
+call waits for the video before it where the method resizes its masks itself
+(`waits_between_videos`). Every other call, a stitched method's next clip and any method's next
+video, runs while the window before it is linked. A clip's seconds (the live-stream replay's)
+are the main thread's, less its waits for earlier windows' linking, plus its own linking's.
+
 `resolve_linking_thread`: `auto` runs it where the model runs on an accelerator. On a CPU the
 model's threads are the cores: the linking would only take them from it (its numpy and Python
 work mostly holds one core, and under the GIL its Python parts take turns with the model's), so

@@ -17,7 +17,9 @@ the model's share is at most 1. The decoding threads' own seconds are reported b
 stages (`decode_s`, and the input workers' `input_resize_s`): they overlap the model's, and the
 overhead share counts them as if they did not, so that share is an upper bound. On a GPU the
 model stage is the device's time between events around each call (model_events.py), which the
-host's stages overlap: there the stages' sum can exceed the pass by `stage_overlap_s`.
+host's stages overlap: there the stages' sum can exceed the pass by `stage_overlap_s`. So can it
+where windows are linked on the linking thread (linking_thread.py): the linking and
+post-processing stages are then that thread's seconds, beside the model's.
 """
 
 from __future__ import annotations
