@@ -4,6 +4,7 @@ raised on the main thread with its own message."""
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import pytest
@@ -13,8 +14,10 @@ import tests.helpers.toy_refining_method  # noqa: F401  (registers "toy-refining
 import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
 from tests.helpers.memory_source import MemorySource
 from tests.helpers.toy_method import ToyPlugin
+from vis_bench.api import ClipResult
 from vis_bench.api.registration import get_method
 from vis_bench.inference import runner
+from vis_bench.inference.linking_stream import tensors_in
 from vis_bench.inference.linking_thread import (
     THREAD_PREFIX,
     LinkingThread,
@@ -192,3 +195,20 @@ def test_auto_links_on_its_own_thread_where_the_model_is_on_an_accelerator() -> 
     assert resolve_linking_thread(True, "cpu") and not resolve_linking_thread(False, "cuda")
     with pytest.raises(ValueError, match="linking_thread"):
         resolve_linking_thread("yes", "cpu")
+
+
+def test_the_tensors_a_job_hands_over_are_found_for_the_linking_stream() -> None:
+    """On a GPU every tensor of a handed-over window is marked as used by the linking stream
+    (linking_stream.py): those of a clip's result inside the partials the runner hands over."""
+    result = ClipResult(
+        scores=torch.ones(2), labels=torch.ones(2, dtype=torch.long), masks=torch.zeros(2, 3, 4, 4)
+    )
+    result.state = {"memory": [torch.zeros(2)]}
+
+    def link(frames, clip_result):
+        return None
+
+    job = functools.partial(functools.partial, link, range(3), result)
+    found = {id(t) for t in tensors_in(job)}
+    assert {id(result.scores), id(result.labels), id(result.masks)} <= found
+    assert id(result.state["memory"][0]) in found

@@ -1,13 +1,13 @@
 """The linking stage on a thread of its own, one window behind the model.
 
-Without it the main thread links a window (stitching, the final frames handed to the encoder,
-a finished video's results) after the window's model call returns, and the next call waits for
+Without it the main thread links a window (stitching, the final frames handed to the encoder, a
+finished video's results) after the window's model call returns, and the next call waits for
 that. With it the main thread hands the linking over and goes on with the next window's call:
-the linking of one window overlaps the model of the next. One job is in flight at a time (the
-next is handed over only once it is done), so at most one window, a video's last included, is
-being linked while the next runs, and jobs finish in the order given: results keep video order.
-An error raised by a job is raised again, the same exception, on the main thread when it next
-hands a job over or waits (`wait`).
+the linking of one window overlaps the model of the next (on a GPU on a stream of its own:
+linking_stream.py). One job is in flight at a time (the next is handed over only once it is
+done), so at most one window, a video's last included, is being linked while the next runs, and
+jobs finish in the order given: results keep video order. An error raised by a job is raised
+again, the same exception, on the main thread when it next hands a job over or waits (`wait`).
 
 A call waits for the linking before it only where it needs it (runner.py): a method that carries
 a state from clip to clip, or is given each frame once, reads the linker's state for its next
@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from vis_bench.api.execution import no_grad_region
+from vis_bench.inference.linking_stream import StreamOrder
 
 THREAD_PREFIX = "vis-bench-linking"
 
@@ -73,12 +74,13 @@ class LinkingThread:
         self.waited_s = 0.0
         self._pool: ThreadPoolExecutor | None = None
         self._pending: tuple[Future, Callable[[Any, float], None]] | None = None
+        #: on a CUDA device, the thread's own stream (linking_stream.py)
+        self._order: StreamOrder | None = None
         if enabled:
+            index = _cuda_index(device)
+            self._order = StreamOrder(index) if index is not None else None
             self._pool = ThreadPoolExecutor(
-                1,
-                thread_name_prefix=THREAD_PREFIX,
-                initializer=_on_device,
-                initargs=(_cuda_index(device),),
+                1, thread_name_prefix=THREAD_PREFIX, initializer=_on_device, initargs=(index,)
             )
 
     def submit(self, job: Callable[[], Any], done: Callable[[Any, float], None]) -> None:
@@ -89,6 +91,8 @@ class LinkingThread:
             if self._pool is None:
                 done(*_timed(job))
             else:
+                if self._order is not None:
+                    job = self._order.hand_over(job)
                 self._pending = (self._pool.submit(_in_pass, job), done)
         finally:
             self.waited_s += time.perf_counter() - start

@@ -413,7 +413,7 @@ def _run_videos(
                 if clip.is_last and times.events is not None:
                     times.events.settle()
             # the clip's own seconds: the main thread's, less its waits for earlier linking
-            _add_seconds(outcome, place, timed.clip.last - (linking.waited_s - waited))
+            _add_seconds(outcome, place, max(0.0, timed.clip.last - (linking.waited_s - waited)))
             if clip.is_last:
                 outcome.num_videos += 1
                 outcome.num_frames += int(clip.video.length)
