@@ -73,6 +73,8 @@ def test_the_same_predictions_in_the_same_order_with_the_thread_and_without(
         return [(length, [c.frames for c in cs]) for length, cs in outcome.clip_timings]
 
     assert clips(threaded) == clips(inline)
+    assert threaded.harness.as_record(1.0, 17)["linking_thread"] is True
+    assert inline.harness.as_record(1.0, 17)["linking_thread"] is False
     assert all(c.seconds > 0 for _, cs in threaded.clip_timings for c in cs)
     assert not _linking_threads()  # joined at the end of the pass
 

@@ -50,6 +50,8 @@ class HarnessTimes:
     input: InputTimes | None = None
     #: freed host memory stayed in the process (vis_bench/api/host_memory.py) during the pass
     freed_memory_kept: bool = False
+    #: each window linked on its own thread while the next one's model ran (linking_thread.py)
+    linking_thread: bool = False
     #: the model stage timed by device events read at each video's end (a GPU), or None
     events: ModelEvents | None = field(default=None, repr=False, compare=False)
     finalise: FinaliseTimes = field(default_factory=FinaliseTimes)
@@ -100,6 +102,7 @@ class HarnessTimes:
         return {
             "input_workers": self.input_workers,
             "freed_memory_kept": self.freed_memory_kept,
+            "linking_thread": self.linking_thread,
             "decode_s": self.decode.decode_s,
             "input_resize_s": self.input.resize_s if self.input is not None else 0.0,
             "frames_decoded": self.decode.frames_decoded,

@@ -302,6 +302,7 @@ def run_method(
     reuse_freed_memory_by_default()
     plugin.to(device)
     outcome.harness.exclude = exclude
+    outcome.harness.linking_thread = own_thread
     passes = _video_passes(plugin, clip_length, stride)
     clips = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
     events = uses_events(device, exclude is not None)
