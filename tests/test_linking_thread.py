@@ -13,6 +13,7 @@ import torch
 import tests.helpers.toy_refining_method  # noqa: F401  (registers "toy-refining")
 import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.tiny import tiny_options
 from tests.helpers.toy_method import ToyPlugin
 from vis_bench.api import ClipResult
 from vis_bench.api.registration import get_method
@@ -214,3 +215,31 @@ def test_the_tensors_a_job_hands_over_are_found_for_the_linking_stream() -> None
     found = {id(t) for t in tensors_in(job)}
     assert {id(result.scores), id(result.labels), id(result.masks)} <= found
     assert id(result.state["memory"][0]) in found
+
+
+@pytest.mark.parametrize(
+    ("method", "clip_length", "stride"),
+    [("videomt", 2, 1), ("mask2former-vis", 3, 2), ("dvis-plus-online", 2, 1), ("seqformer", 3, 2)],
+)
+def test_a_small_real_method_predicts_the_same_with_the_thread(method, clip_length, stride) -> None:
+    """Own mask resizes reading the last call's input size (VideoMT, Mask2Former-VIS, DVIS++),
+    a carried state (VideoMT, DVIS++), stitched clips with a `mask_cut` (SeqFormer), on two
+    videos of different sizes."""
+    source = MemorySource(lengths=(5, 4), size=(48, 64))
+    source.videos()[1].height, source.videos()[1].width = 64, 96
+    outcomes = []
+    for own in (False, True):
+        torch.manual_seed(0)
+        plugin = get_method(method).build(tiny_options(method))
+        outcomes.append(
+            run_method(
+                plugin,
+                source,
+                clip_length=clip_length,
+                stride=stride,
+                resolution=48,
+                linking_thread=own,
+            )
+        )
+    inline, threaded = outcomes
+    assert threaded.results and threaded.results == inline.results
