@@ -192,12 +192,14 @@ def test_a_video_waits_for_the_one_before_where_the_resize_reads_the_last_call()
     assert all(size == video for size, video in resized)  # each read its own video's call
 
 
-def test_auto_links_on_its_own_thread_where_the_model_is_on_an_accelerator() -> None:
-    assert resolve_linking_thread("auto", "cuda:0")
-    assert not resolve_linking_thread("auto", "cpu")
-    assert resolve_linking_thread(True, "cpu") and not resolve_linking_thread(False, "cuda")
+def test_auto_links_on_its_own_thread_where_the_model_is_on_a_gpu_timed_by_events() -> None:
+    assert resolve_linking_thread("auto", "cuda:0", timed_by_events=True)
+    assert not resolve_linking_thread("auto", "cuda:0", timed_by_events=False)  # compiling
+    assert not resolve_linking_thread("auto", "cpu", timed_by_events=False)
+    assert resolve_linking_thread(True, "cpu", False)
+    assert not resolve_linking_thread(False, "cuda", True)
     with pytest.raises(ValueError, match="linking_thread"):
-        resolve_linking_thread("yes", "cpu")
+        resolve_linking_thread("yes", "cpu", False)
 
 
 def test_the_tensors_a_job_hands_over_are_found_for_the_linking_stream() -> None:

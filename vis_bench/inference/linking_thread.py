@@ -17,7 +17,7 @@ call waits for the video before it where the method resizes its masks itself
 video, runs while the window before it is linked. A clip's seconds (the live-stream replay's)
 are the main thread's, less its waits for earlier windows' linking, plus its own linking's.
 
-`resolve_linking_thread`: `auto` runs it where the model runs on an accelerator. On a CPU the
+`resolve_linking_thread`: `auto` runs it where the model runs on a GPU. On a CPU the
 model's threads are the cores: the linking would only take them from it (its numpy and Python
 work mostly holds one core, and under the GIL its Python parts take turns with the model's), so
 the pass links on the main thread there unless asked (`bench_harness_ceiling.py` asks, its
@@ -39,11 +39,13 @@ from vis_bench.inference.linking_stream import StreamOrder
 THREAD_PREFIX = "vis-bench-linking"
 
 
-def resolve_linking_thread(setting: bool | str, device: str) -> bool:
-    """Whether a pass links on its own thread: as given, or `auto`: where the model runs on an
-    accelerator (see the module docstring)."""
+def resolve_linking_thread(setting: bool | str, device: str, timed_by_events: bool) -> bool:
+    """Whether a pass links on its own thread: as given, or `auto`: where the model runs on a
+    GPU whose model stage is timed by its events (model_events.py; see the module docstring).
+    While compiling, each call is timed by the wall clock with the device synchronised, which
+    would wait for the linking's device work too, so `auto` links on the main thread then."""
     if setting == "auto":
-        return not str(device).startswith("cpu")
+        return timed_by_events and not str(device).startswith("cpu")
     if not isinstance(setting, bool):
         raise ValueError(f"linking_thread must be True, False or 'auto', got {setting!r}")
     return setting

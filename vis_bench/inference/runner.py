@@ -294,9 +294,10 @@ def run_method(
     `warmup_frames`: the warm-up runs only the first clip's first frames (a timed round: its
     one-time costs are paid in a fraction of a whole video's forward; None: the whole clip).
     `linking_thread`: each window linked on a thread of its own while the next window's model
-    runs (linking_thread.py; `auto`: where the model runs on an accelerator).
+    runs (linking_thread.py; `auto`: where the model runs on a GPU, timed by its events).
     """
-    own_thread = resolve_linking_thread(linking_thread, device)
+    events = uses_events(device, exclude is not None)
+    own_thread = resolve_linking_thread(linking_thread, device, events)
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     # the harness's frames and masks are large blocks: kept, not unmapped and faulted in again
     reuse_freed_memory_by_default()
@@ -305,7 +306,6 @@ def run_method(
     outcome.harness.linking_thread = own_thread
     passes = _video_passes(plugin, clip_length, stride)
     clips = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
-    events = uses_events(device, exclude is not None)
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
