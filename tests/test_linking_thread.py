@@ -245,3 +245,26 @@ def test_a_small_real_method_predicts_the_same_with_the_thread(method, clip_leng
         )
     inline, threaded = outcomes
     assert threaded.results and threaded.results == inline.results
+
+
+def test_a_pass_stopped_after_a_video_has_every_linked_videos_results() -> None:
+    """A timed round ends after the video that covers its frames: the last video's linking
+    and results still land inside the pass, in order, as without the thread."""
+    source = MemorySource(lengths=(4, 5, 6), size=(24, 32))
+
+    def run(own: bool):
+        return run_method(
+            ToyPlugin(ToyPlugin.parse_options({})),
+            source,
+            clip_length=3,
+            stride=2,
+            resolution=None,
+            linking_thread=own,
+            stop_after=lambda frames, seconds: frames >= 9,
+        )
+
+    inline, threaded = run(False), run(True)
+    assert threaded.num_videos == inline.num_videos == 2
+    assert threaded.results and threaded.results == inline.results
+    assert {r["video_id"] for r in threaded.results} == {1, 2}
+    assert not _linking_threads()
