@@ -169,7 +169,7 @@ class _Stacked:
 def stack_when_read(futures: list[Future]) -> _Stacked:
     """The frames of `futures` stacked into one tensor by the worker that reads the last of
     them, while the model runs an earlier window: a whole video's window is a copy of some
-    100 MB at SeqFormer's size, which on the main thread would come between two model calls.
+    100 MB at a 360x640 input, which on the main thread would come between two model calls.
     `futures` (the window's list) is emptied then, so the window holds its frames once; those a
     later window covers stay in the ring. Nothing here refers to the window, so a frame the
     ring still holds keeps no window's frames alive."""

@@ -54,8 +54,8 @@ def resolve_linking_thread(setting: bool | str, device: str, timed_by_events: bo
 def waits_between_videos(plugin: Any) -> bool:
     """Whether a video's first call waits until the video before it is linked: where the
     method resizes its masks with its own `masks_to_video` and declares no `mask_cut`, since
-    such a resize may read what the method's latest call set (Mask2Former's and VideoMT's crop
-    to their valid input size), which the next video's call changes. A `mask_cut` declares the
+    such a resize may read what the method's latest call set (a crop to the valid part of its
+    padded input), which the next video's call changes. A `mask_cut` declares the
     resize a plain bilinear one; the other hooks the linking calls (`track_predictions`,
     `video_predictions`) read their arguments and the method's options. Within a video the
     calls see frames of one size, and a method that carries a state waits for it anyway."""
