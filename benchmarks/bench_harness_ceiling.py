@@ -1,6 +1,6 @@
 """How fast the harness alone runs, and whether its stages overlap a model that waits on a GPU.
 
-    python benchmarks/bench_harness_ceiling.py [--videos 6] [--frames 36] [--rounds 3]
+    python benchmarks/bench_harness_ceiling.py [--videos 6] [--frames 36 | 24-30] [--rounds 3]
         [--workers 2] [--json benchmarks/results/harness_ceiling.json]
 
 No GPU is needed. Frames are synthetic 720x1280 JPEGs (written once under `$VIS_BENCH_CACHE`
@@ -22,9 +22,11 @@ rule to 360 px, stitching, final masks resized to 720x1280 and RLE-encoded, all 
 Each workload runs as the pass was before the input workers (`input_workers` 0: one thread
 decodes ahead, the main thread resizes, normalises, stitches and encodes; freed memory unmapped
 by glibc as it is by default), with `--workers` input workers alone (frames decoded and resized
-ahead in parallel, freed memory still unmapped), and as the pass runs now (the workers, and
-freed memory kept in the process: vis_bench/api/host_memory.py); within a round every variant
-runs once, in turn, so all see the same load; the report gives per-round values and medians.
+ahead in parallel, freed memory still unmapped), with freed memory kept in the process as well
+(vis_bench/api/host_memory.py), linking on the main thread, and as the pass runs now with a model
+on an accelerator (each window linked on its own thread while the next one's model runs:
+vis_bench/inference/linking_thread.py); within a round every variant runs once, in turn, so all
+see the same load; the report gives per-round values and medians.
 CPU seconds are the process's (every thread) and the main thread's over the timed pass; the
 machine's load average is read before and after each pass.
 """
@@ -75,11 +77,12 @@ class _Video:
 class JpegFrames:
     """Synthetic 720x1280 JPEG videos on disk, read as a dataset reads its frames."""
 
-    def __init__(self, root: Path, videos: int, frames: int) -> None:
+    def __init__(self, root: Path, videos: int, frames: tuple[int, int]) -> None:
         self.root = root
-        self._videos = [_Video(v + 1, HEIGHT, WIDTH, frames) for v in range(videos)]
+        lengths = video_lengths(videos, *frames)
+        self._videos = [_Video(v + 1, HEIGHT, WIDTH, n) for v, n in enumerate(lengths)]
         for video in self._videos:
-            for t in range(frames):
+            for t in range(video.length):
                 path = self.path(video, t)
                 if not path.exists():
                     _write_frame(path, video.id, t)
@@ -93,6 +96,20 @@ class JpegFrames:
     def read_frames(self, video: _Video, indices: list[int]) -> np.ndarray:
         frames = [read_frame(self.path(video, t), HEIGHT, WIDTH) for t in indices]
         return np.stack(frames) if frames else np.zeros((0, HEIGHT, WIDTH, 3), np.uint8)
+
+
+def video_lengths(videos: int, shortest: int, longest: int) -> list[int]:
+    """Lengths spread evenly from `shortest` to `longest` (all equal when they are)."""
+    return [int(n) for n in np.linspace(shortest, longest, videos).round()]
+
+
+def frame_range(text: str) -> tuple[int, int]:
+    """`--frames`: `36` (every video), or `24-30` (lengths spread over the videos)."""
+    shortest, _, longest = text.partition("-")
+    low, high = int(shortest), int(longest or shortest)
+    if not 0 < low <= high:
+        raise argparse.ArgumentTypeError(f"--frames {text}: give N or A-B with 0 < A <= B")
+    return low, high
 
 
 def _write_frame(path: Path, video: int, t: int) -> None:
@@ -203,6 +220,8 @@ class Variant:
     workers: int
     #: freed memory stays in the process (the pass's default now) or is unmapped (glibc's)
     keep_freed: bool
+    #: each window linked on a thread of its own, as on a GPU (or on the main thread)
+    linking_thread: bool = False
 
 
 def _pass(
@@ -226,6 +245,7 @@ def _pass(
         stride=work.stride,
         resolution=None,
         input_workers=variant.workers,
+        linking_thread=variant.linking_thread,
     )
     main_cpu = time.thread_time() - main_cpu
     frames = outcome.num_frames
@@ -238,6 +258,7 @@ def _pass(
     return {
         "input_workers": outcome.harness.input_workers,
         "freed_memory_kept": outcome.harness.freed_memory_kept,
+        "linking_thread": variant.linking_thread,
         "frames": frames,
         "seconds": outcome.seconds_end_to_end,
         "fps": outcome.fps_end_to_end,
@@ -275,7 +296,9 @@ def main() -> None:
     # the pass's start (the first window read before the model can run) and end (the last
     # video's model and encoding, with nothing left to read) weigh in it as they do there
     parser.add_argument("--videos", type=int, default=6)
-    parser.add_argument("--frames", type=int, default=36)
+    # `--videos 8 --frames 24-30`: shorter videos of several lengths, where a pass's start and end
+    # weigh more and each video's own work (its linking, its results) comes more often
+    parser.add_argument("--frames", type=frame_range, default=(36, 36), metavar="N or A-B")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
@@ -294,6 +317,9 @@ def main() -> None:
         "serial (input_workers 0, freed memory unmapped)": Variant(0, False),
         f"input_workers {args.workers}, freed memory unmapped": Variant(args.workers, False),
         f"input_workers {args.workers}, freed memory kept": Variant(args.workers, True),
+        f"input_workers {args.workers}, freed memory kept, linking thread": Variant(
+            args.workers, True, True
+        ),
     }
     now = list(variants)[-1]  # the pass as it runs now: the balanced workload's measure
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {w.name: {} for w in workloads}
@@ -319,9 +345,14 @@ def main() -> None:
         write_json_with_provenance(args.json, report, provenance)
 
 
+def _frames_text(frames: tuple[int, int]) -> str:
+    low, high = frames
+    return str(low) if low == high else f"{low}-{high}"
+
+
 def _report(runs, variants, decode_ms, args) -> dict[str, Any]:
     """Per-round passes, medians per variant, and the ratios the issue's targets name."""
-    serial, workers_alone, pooled = list(variants)
+    serial, workers_alone, main_thread_linking, pooled = list(variants)
     summary: dict[str, Any] = {"single_core_decode_ms": statistics.median(decode_ms)}
     for name, by_variant in runs.items():
         entry: dict[str, Any] = {}
@@ -337,13 +368,21 @@ def _report(runs, variants, decode_ms, args) -> dict[str, Any]:
             ]
             entry[f"fps_ratio_{key}_over_serial_per_round"] = ratios
             entry[f"fps_ratio_{key}_over_serial_median"] = statistics.median(ratios)
+        # the same round's pass with and without the linking thread, seconds over seconds
+        ratios = [
+            b["seconds"] / a["seconds"]
+            for a, b in zip(by_variant[main_thread_linking], by_variant[pooled], strict=True)
+        ]
+        entry["seconds_ratio_linking_thread_over_main_thread_per_round"] = ratios
+        entry["seconds_ratio_linking_thread_over_main_thread_median"] = statistics.median(ratios)
         entry["pooled_frames_per_single_core_decode"] = (
             entry[pooled]["fps"] * summary["single_core_decode_ms"] / 1000
         )
         summary[name] = entry
     return {
         "setup": {
-            "frames": f"{args.videos} videos x {args.frames} frames, {HEIGHT}x{WIDTH} JPEG (q 90)",
+            "frames": f"{args.videos} videos x {_frames_text(args.frames)} frames, "
+            f"{HEIGHT}x{WIDTH} JPEG (q 90)",
             "model_input": f"{SHORTER_SIDE}x{SHORTER_SIDE * WIDTH // HEIGHT} (SeqFormer's rule)",
             "mask_size": list(MASK_SIZE),
             "threads": args.threads,
@@ -352,7 +391,10 @@ def _report(runs, variants, decode_ms, args) -> dict[str, Any]:
             "sleep_seconds_per_frame": {m: gpu_seconds_per_frame(m) for m in SLEEP_CELLS},
             "serial": "input_workers 0, freed memory unmapped: the pass as it was before the "
             "input workers and the harness's allocator setting",
-            "pooled": "the pass as it runs now: input workers, freed memory kept",
+            "pooled": "the pass as it runs now with a model on an accelerator: input workers, "
+            "freed memory kept, each window linked on its own thread",
+            "main_thread_linking": "the same, linked on the main thread (the pass before the "
+            "linking thread, and a CPU model's now)",
         },
         "summary": summary,
         "runs": runs,

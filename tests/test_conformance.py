@@ -46,7 +46,12 @@ def _built(name: str, seed: int = 0):
     return get_method(name).build(tiny_options(name))
 
 
-def _run(plugin, feature_reuse: bool = True, input_workers: int | str = "auto") -> list[dict]:
+def _run(
+    plugin,
+    feature_reuse: bool = True,
+    input_workers: int | str = "auto",
+    linking_thread: bool | str = "auto",
+) -> list[dict]:
     outcome = run_method(
         plugin,
         MemorySource(**SOURCE),
@@ -54,6 +59,7 @@ def _run(plugin, feature_reuse: bool = True, input_workers: int | str = "auto") 
         warmup=0,
         feature_reuse=feature_reuse,
         input_workers=input_workers,
+        linking_thread=linking_thread,
     )
     assert outcome.num_videos == len(SOURCE["lengths"]), see("short video")
     assert outcome.num_frames == sum(SOURCE["lengths"]), see("short video")
@@ -92,10 +98,12 @@ def test_its_predictions_do_not_depend_on_where_the_harness_works(name, monkeypa
     """Frames decoded and resized by a pool of workers (at model size, normalised after the
     copy) give the predictions of the serial path (decoded by one thread, resized whole); so
     do final masks resized and counted in runs by the accelerator's path (torch operations on
-    the masks' device, CPU tensors here) instead of the compiled pass."""
+    the masks' device, CPU tensors here) instead of the compiled pass; and so do windows linked
+    on a thread of their own while the next one's model runs (as with a model on a GPU)."""
     plugin = _built(name)
     serial = _run(plugin, input_workers=0)
     assert _run(plugin, input_workers=2) == serial
+    assert _run(plugin, input_workers=2, linking_thread=True) == serial
     encoded = vis_bench.inference.runner.EncodedFrames
     monkeypatch.setattr(
         "vis_bench.inference.runner.EncodedFrames", functools.partial(encoded, on_device=True)

@@ -344,6 +344,9 @@ class Harness(Part):
     #: glibc kept freed memory in the process during the pass (the harness's default unless a
     #: method's `reuse_memory` switch was off; absent in records made before it)
     freed_memory_kept: bool | None = None
+    #: each window linked on a thread of its own while the next one's model ran, its linking
+    #: and post-processing stages beside the model's (absent in records made before it)
+    linking_thread: bool | None = None
     overhead_s: float | None = None
     overhead_s_per_frame: float | None = None
     overhead_share: float | None = None

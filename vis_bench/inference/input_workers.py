@@ -6,7 +6,8 @@ main thread receives uint8 tensors `[t, 3, h, w]` at model size, copies them to 
 normalises there (`ClipInputs.frames`); where the model runs on the CPU, the workers normalise
 too, and the main thread receives the model's input. A frame an overlapping window covers
 again is taken from a ring of resized frames (kept while a later window still covers it),
-never read twice.
+never read twice. The worker that reads a window's last frame stacks the window (a copy of the
+whole window, not made on the main thread between two model calls).
 
 Threads, not processes: Pillow's JPEG decoder and PyTorch's resize release the GIL, so threads
 decode and resize in parallel, share the frames without pickling them, and leave no process
@@ -139,6 +140,61 @@ class _Window:
     clip: ClipFrames
     futures: list[Future]
     new: int
+    stacked: _Stacked
+
+
+class _Stacked:
+    """A window's frames as one tensor, once the worker that reads its last frame has stacked
+    them (`stack_when_read`), or the error of a frame that could not be read."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._frames: torch.Tensor | None = None
+        self._error: BaseException | None = None
+
+    def set(self, frames: torch.Tensor | None, error: BaseException | None = None) -> None:
+        self._frames, self._error = frames, error
+        self._done.set()
+
+    def take(self) -> torch.Tensor:
+        """The stacked frames (waiting for them), handed over: this holds them no longer."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        frames, self._frames = self._frames, None
+        assert frames is not None, "a window's frames are taken once"
+        return frames
+
+
+def stack_when_read(futures: list[Future]) -> _Stacked:
+    """The frames of `futures` stacked into one tensor by the worker that reads the last of
+    them, while the model runs an earlier window: a whole video's window is a copy of some
+    100 MB at a 360x640 input, which on the main thread would come between two model calls.
+    `futures` (the window's list) is emptied then, so the window holds its frames once; those a
+    later window covers stay in the ring. Nothing here refers to the window, so a frame the
+    ring still holds keeps no window's frames alive."""
+    stacked = _Stacked()
+    if not futures:
+        stacked.set(torch.zeros(0, 3, 0, 0))
+        return stacked
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def one_read(_: Future) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        try:
+            stacked.set(torch.stack([future.result() for future in futures]))
+        except BaseException as err:  # a frame's InputError, or reads cancelled at the end
+            stacked.set(None, err)
+        finally:
+            futures.clear()
+
+    for future in list(futures):
+        future.add_done_callback(one_read)
+    return stacked
 
 
 def pooled_clips(
@@ -176,8 +232,7 @@ def pooled_clips(
             # the next window goes to the pool before this one is handed over, so the workers
             # read it while the model runs this one (a whole video's window included)
             submit_ahead()
-            frames = [future.result() for future in window.futures]
-            window.clip.frames = torch.stack(frames) if frames else torch.zeros(0, 3, 0, 0)
+            window.clip.frames = window.stacked.take()
             window.clip.resized = pool.resize is not None
             window.clip.normalised = pool.normalise is not None
             yield window.clip
@@ -211,4 +266,4 @@ def _submitted(
                     if last_use[frame] == index:
                         del ring[frame]
                 clip = ClipFrames(video, index, windows, None, number, len(video_passes))
-                yield _Window(clip, futures, len(new))
+                yield _Window(clip, futures, len(new), stack_when_read(futures))

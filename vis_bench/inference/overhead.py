@@ -17,7 +17,9 @@ the model's share is at most 1. The decoding threads' own seconds are reported b
 stages (`decode_s`, and the input workers' `input_resize_s`): they overlap the model's, and the
 overhead share counts them as if they did not, so that share is an upper bound. On a GPU the
 model stage is the device's time between events around each call (model_events.py), which the
-host's stages overlap: there the stages' sum can exceed the pass by `stage_overlap_s`.
+host's stages overlap: there the stages' sum can exceed the pass by `stage_overlap_s`. So can it
+where windows are linked on the linking thread (linking_thread.py): the linking and
+post-processing stages are then that thread's seconds, beside the model's.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class HarnessTimes:
     input: InputTimes | None = None
     #: freed host memory stayed in the process (vis_bench/api/host_memory.py) during the pass
     freed_memory_kept: bool = False
+    #: each window linked on its own thread while the next one's model ran (linking_thread.py)
+    linking_thread: bool = False
     #: the model stage timed by device events read at each video's end (a GPU), or None
     events: ModelEvents | None = field(default=None, repr=False, compare=False)
     finalise: FinaliseTimes = field(default_factory=FinaliseTimes)
@@ -98,6 +102,7 @@ class HarnessTimes:
         return {
             "input_workers": self.input_workers,
             "freed_memory_kept": self.freed_memory_kept,
+            "linking_thread": self.linking_thread,
             "decode_s": self.decode.decode_s,
             "input_resize_s": self.input.resize_s if self.input is not None else 0.0,
             "frames_decoded": self.decode.frames_decoded,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ from vis_bench.inference.feature_reuse import (
 )
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
 from vis_bench.inference.input_stage import input_stage, splits_resize, waited
+from vis_bench.inference.linking_thread import (
+    LinkingThread,
+    resolve_linking_thread,
+    waits_between_videos,
+)
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.stopwatch import ClipTiming, Stopwatch, median, synchronize
@@ -63,6 +69,7 @@ __all__ = [
     "clip_input",
     "model_input",
     "predict_clip",
+    "predict_window",
     "run_method",
     "splits_resize",
     "take_window",
@@ -155,6 +162,8 @@ class VideoRun:
         linking = plugin.spec.linking
         self.carries_state = carries_state(linking)
         self.each_frame_once = gives_each_frame_once(linking) and features is None
+        #: the method's next call needs the linker's state (the previous clip linked)
+        self.reads_linker = self.carries_state or self.each_frame_once
         self.stitcher: ClipStitcher | QueryTrackLinker | RefinedVideoLinker
         if isinstance(linking, WholeVideoRefinement):
             self.stitcher = RefinedVideoLinker(plugin.refine_video, [self.encoded])
@@ -262,6 +271,7 @@ def run_method(
     stop_after: Callable[[int, float], bool] | None = None,
     input_workers: int | str = "auto",
     warmup_frames: int | None = None,
+    linking_thread: bool | str = "auto",
 ) -> RunOutcome:
     """Predict every video of `source`, timing the pass and its stages as it runs.
 
@@ -283,22 +293,26 @@ def run_method(
     main thread resizes).
     `warmup_frames`: the warm-up runs only the first clip's first frames (a timed round: its
     one-time costs are paid in a fraction of a whole video's forward; None: the whole clip).
+    `linking_thread`: each window linked on a thread of its own while the next window's model
+    runs (linking_thread.py; `auto`: where the model runs on a GPU, timed by its events).
     """
+    events = uses_events(device, exclude is not None)
+    own_thread = resolve_linking_thread(linking_thread, device, events)
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
     # the harness's frames and masks are large blocks: kept, not unmapped and faulted in again
     reuse_freed_memory_by_default()
     plugin.to(device)
     outcome.harness.exclude = exclude
+    outcome.harness.linking_thread = own_thread
     passes = _video_passes(plugin, clip_length, stride)
     clips = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
-    events = uses_events(device, exclude is not None)
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
     with no_grad_region(), contextlib.closing(clips):
         _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, _RunSettings(
             resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
-            progress, stop_after, warmup_frames,
+            progress, stop_after, warmup_frames, own_thread,
         ))  # fmt: skip
     if timed_region is not None and outcome.first_clip is not None:
         timed_region("end")
@@ -322,6 +336,7 @@ class _RunSettings:
     progress: Callable[[int], None] | None
     stop_after: Callable[[int, float], bool] | None
     warmup_frames: int | None = None
+    linking_thread: bool = False
 
 
 class _TimedPass:
@@ -363,55 +378,84 @@ def _run_videos(
     timed: _TimedPass,
     run: _RunSettings,
 ) -> None:
-    """Every window of every video through the method, the first one warming it up untimed."""
+    """Every window of every video through the method, the first one warming it up untimed;
+    each window's linking runs after the previous one's, on the linking thread where the pass
+    has one (linking_thread.py), while the main thread goes on with the next window."""
     times = outcome.harness
     post = TrackPostprocessing.of(plugin)
+    between_videos = waits_between_videos(plugin)
     video_run: VideoRun | None = None
     # the video before, linked, whose strings are still being written (collected a video later)
     finished: VideoRun | None = None
-    for clip in clips:
-        if outcome.first_clip is None:
-            _first_clip(plugin, outcome, clip, run)
-            times.decode_wait_s = 0.0  # the wait for the first window was before the timer
-            timed.start()
-        with timed.clip:
-            if clip.index == 0 and clip.pass_index == 0:
-                cache = None
-                if reuses_features(plugin, clip.windows, run.feature_reuse):
-                    cache = FrameFeatureCache(clip.windows, outcome.reuse)
-                video_run = VideoRun(clip, plugin, post, times, cache)
-            assert video_run is not None
-            inputs = ClipInputs(plugin, clip, run.resolution, run.device)
-            take_window(video_run, inputs, run.dtype, times)
-            if clip.is_last:
-                video_run.finish()
-                if finished is not None:
-                    outcome.results.extend(finished.results())
-                finished = video_run
-                if times.events is not None:
+    place: tuple[int, int] | None = None  # the latest clip's in `outcome.clip_timings`
+    linking = LinkingThread(run.linking_thread, run.device)
+    try:
+        for clip in clips:
+            if outcome.first_clip is None:
+                _first_clip(plugin, outcome, clip, run)
+                times.decode_wait_s = 0.0  # the wait for the first window was before the timer
+                timed.start()
+            waited, place = linking.waited_s, _open_clip(outcome, clip)
+            with timed.clip:
+                if clip.index == 0 and clip.pass_index == 0:
+                    if between_videos:
+                        linking.wait()
+                    cache = None
+                    if reuses_features(plugin, clip.windows, run.feature_reuse):
+                        cache = FrameFeatureCache(clip.windows, outcome.reuse)
+                    video_run = VideoRun(clip, plugin, post, times, cache)
+                assert video_run is not None
+                inputs = ClipInputs(plugin, clip, run.resolution, run.device)
+                job = predict_window(video_run, inputs, run.dtype, times, linking.wait)
+                if clip.is_last:
+                    job = functools.partial(_end_video, job, video_run, finished)
+                    finished = video_run
+                linking.submit(job, _linked(outcome, place))
+                if clip.is_last and times.events is not None:
                     times.events.settle()
-        _note_clip(outcome, clip, timed.clip.last)
-        if clip.is_last:
-            outcome.num_videos += 1
-            outcome.num_frames += int(clip.video.length)
-            outcome.video_ids.append(int(clip.video.id))
-            video_run = None
-            if run.progress is not None:
-                run.progress(1)
-            if run.stop_after is not None and run.stop_after(outcome.num_frames, timed.elapsed()):
-                break
-    if finished is not None:
-        with timed.clip:
-            outcome.results.extend(finished.results())
-        _add_to_last_clip(outcome, timed.clip.last)
+            # the clip's own seconds: the main thread's, less its waits for earlier linking
+            _add_seconds(outcome, place, max(0.0, timed.clip.last - (linking.waited_s - waited)))
+            if clip.is_last:
+                outcome.num_videos += 1
+                outcome.num_frames += int(clip.video.length)
+                outcome.video_ids.append(int(clip.video.id))
+                video_run = None
+                if run.progress is not None:
+                    run.progress(1)
+                if run.stop_after is not None and run.stop_after(
+                    outcome.num_frames, timed.elapsed()
+                ):
+                    break
+        if finished is not None and place is not None:
+            # the last video's results are its last clip's work
+            linking.submit(finished.results, _linked(outcome, place))
+            linking.wait()
+    finally:
+        linking.close()
     if outcome.first_clip is not None:
         timed.stop(outcome)
 
 
-def _add_to_last_clip(outcome: RunOutcome, seconds: float) -> None:
-    """The last video's results, collected after the loop, are its last clip's work."""
-    clips = outcome.clip_timings[-1][1]
-    clips[-1] = dataclasses.replace(clips[-1], seconds=clips[-1].seconds + seconds)
+def _end_video(
+    link: Callable[[], None], video_run: VideoRun, before: VideoRun | None
+) -> list[dict[str, Any]]:
+    """A video's last window linked and its last frames handed to the encoder; the results of
+    the video before it, whose strings were written meanwhile."""
+    link()
+    video_run.finish()
+    return before.results() if before is not None else []
+
+
+def _linked(outcome: RunOutcome, place: tuple[int, int]) -> Callable[[Any, float], None]:
+    """What a window's linking gives back, kept: results in video order, its seconds added to
+    its clip's (the live-stream replay's clip is the model's and the harness's work on it)."""
+
+    def done(results: list[dict[str, Any]] | None, seconds: float) -> None:
+        if results:
+            outcome.results.extend(results)
+        _add_seconds(outcome, place, seconds)
+
+    return done
 
 
 def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
@@ -425,13 +469,21 @@ def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run
         run.timed_region("start")
 
 
-def _note_clip(outcome: RunOutcome, clip: ClipFrames, seconds: float) -> None:
-    """The clip's frames and timed seconds, under its video (the live-stream replay's input); a
-    second pass's windows come after its clips: their frames are final only when that pass has
-    made their masks."""
+def _open_clip(outcome: RunOutcome, clip: ClipFrames) -> tuple[int, int]:
+    """The clip's frames under its video (the live-stream replay's input), its seconds added as
+    its parts end (`_add_seconds`); a second pass's windows come after its clips: their frames
+    are final only when that pass has made their masks. Returns its place."""
     if clip.index == 0 and clip.pass_index == 0:
         outcome.clip_timings.append((int(clip.video.length), []))
-    outcome.clip_timings[-1][1].append(ClipTiming(clip.window, seconds))
+    clips = outcome.clip_timings[-1][1]
+    clips.append(ClipTiming(clip.window, 0.0))
+    return len(outcome.clip_timings) - 1, len(clips) - 1
+
+
+def _add_seconds(outcome: RunOutcome, place: tuple[int, int], seconds: float) -> None:
+    video, index = place
+    clips = outcome.clip_timings[video][1]
+    clips[index] = dataclasses.replace(clips[index], seconds=clips[index].seconds + seconds)
 
 
 def window_passes(
@@ -475,19 +527,39 @@ def method_windows(
 def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
     """One window into its video: a clip the method infers (and, after a refining method's
     last clip, its whole-video refinement), or a second-pass window's masks."""
+    predict_window(video_run, inputs, dtype, times)()
+
+
+def predict_window(
+    video_run: VideoRun,
+    inputs: ClipInputs,
+    dtype: str,
+    times: HarnessTimes,
+    linked: Callable[[], None] = lambda: None,
+) -> Callable[[], None]:
+    """`take_window`'s model part; it returns the window's linking, to be run after the previous
+    window's (at once, or on the linking thread). `linked()` is called before anything reads
+    the linker's state: the previous window's linking done (a method that carries a state, or
+    is given each frame once, needs it for its next call; a refinement needs its last clip)."""
     clip = inputs.clip
     if clip.pass_index == 0:
         inputs.features = video_run.features
+        if video_run.reads_linker:
+            linked()
         frames = video_run.new_frames(clip)
+        link: Callable[[], None] = _nothing
         if len(frames):
             if len(frames) < len(clip.window):
                 start = frames.start - clip.window.start
                 inputs.positions = list(range(start, len(clip.window)))
             inputs.carried = video_run.carried(frames)
-            video_run.add(frames, predict_clip(inputs, dtype, times))
+            link = functools.partial(video_run.add, frames, predict_clip(inputs, dtype, times))
         if clip.ends_pass and clip.passes > 1:
+            linked()
+            link()
             video_run.refine()
-        return
+            return _nothing
+        return link
     refinement = video_run.stitcher.refinement
     assert refinement is not None
     left_out, start = times.left_out(), time.perf_counter()
@@ -496,7 +568,11 @@ def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: Harn
         masks = inputs.plugin.refined_masks(frames, refinement, list(clip.window))
     synchronize(inputs.device)
     times.add_model(start, left_out, inputs.preprocess_s)
-    video_run.add_masks(clip.window, masks)
+    return functools.partial(video_run.add_masks, clip.window, masks)
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass
