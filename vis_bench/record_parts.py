@@ -212,7 +212,7 @@ PROTOCOL_FPS = {
     "authors": "fps_authors",
     "single_clip": "fps_single_clip",
 }
-#: protocol name -> the rounds' range of its FPS (what `finish_record` copies into the entry)
+#: protocol name -> the rounds' range of its FPS (what its entry repeats, records.py `to_json`)
 PROTOCOL_RANGE = {"end_to_end": "fps_range", "model": "fps_model_range"}
 
 
