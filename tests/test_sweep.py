@@ -18,7 +18,7 @@ import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 from vis_bench.sweep import expand_cells, resolve_methods, run_sweep, sweep_records
 from vis_bench.sweep.rounds import PENDING_FILE
 

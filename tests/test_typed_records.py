@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vis_bench.record_parts import Rounds
 from vis_bench.records import LAYOUT, CellRecord
+from vis_bench.records.parts import Rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(

@@ -1,4 +1,4 @@
-"""What a cell's worker measured, as the record's own typed parts (vis_bench/record_parts.py).
+"""What a cell's worker measured, as the record's own typed parts (vis_bench/records/parts.py).
 
 The worker builds each part (execution, environment, memory, FLOPs, the protocols' entries, the
 FPS it timed itself...) and sends them back in its `CellOutcome`; sweep/record.py puts them into
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vis_bench.record_parts import (
+from vis_bench.records.parts import (
     PROTOCOL_FPS,
     CheckpointLoad,
     Energy,

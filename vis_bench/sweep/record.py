@@ -1,4 +1,4 @@
-"""One record per sweep cell, built in one place (the type is vis_bench/records.py's `CellRecord`).
+"""One record per sweep cell, built in one place (the type is vis_bench/records/cell.py's `CellRecord`).
 
 A record is one JSON line of `records.jsonl`: the cell's identity and axes, what ran (isolated or
 not, the deformable-attention core, the dtype, threads, device), its outcome (status and reason),
@@ -12,7 +12,7 @@ A record describes itself: `config` is the resolved config of its run (dataset, 
 and measure sections: warmup, repeats, threads, cell_timeout_s...), the dict whose hash is
 `config_hash`, and `dataset_identity` what the run folder's run.json holds. A record copied out of
 its folder still says how it was made. Records written before these fields lack them
-(`report.records.with_configs` fills `config` from the folder's configs/<hash>.yaml).
+(`report.settings.with_configs` fills `config` from the folder's configs/<hash>.yaml).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.measure.precision import confidence_text, target_missed
-from vis_bench.record_parts import Bootstrap, ErrorBreakdown, Speed
-from vis_bench.records import INTERVAL_SUFFIX, CellRecord
-from vis_bench.report.warnings import WARNING
+from vis_bench.records import INTERVAL_SUFFIX, WARNING, CellRecord
+from vis_bench.records.parts import Bootstrap, ErrorBreakdown, Speed
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import unchecked_warning
 from vis_bench.sweep.measured import CellMeasurements
@@ -121,6 +120,11 @@ def make_record(
         error=error,
         traceback=details,
         world_size=info.world_size,
+        results_path=outcome.results_path if outcome is not None else None,
+        num_videos=outcome.num_videos if outcome is not None else None,
+        num_frames=outcome.num_frames if outcome is not None else None,
+        num_predictions=outcome.num_predictions if outcome is not None else None,
+        seconds_end_to_end=outcome.seconds_end_to_end if outcome is not None else None,
         model_options=measured.model_options or dict(cell.method.model_options),
         backbone=measured.backbone,
         execution=measured.execution,
@@ -139,18 +143,7 @@ def make_record(
         config=info.config,
         dataset_identity=info.dataset_identity,
     )
-    if score is not None:
-        record = _apply_score(record, score)
-    if outcome is None:
-        return record
-    return dataclasses.replace(
-        record,
-        results_path=outcome.results_path,
-        num_videos=outcome.num_videos,
-        num_frames=outcome.num_frames,
-        num_predictions=outcome.num_predictions,
-        seconds_end_to_end=outcome.seconds_end_to_end,
-    )
+    return _apply_score(record, score) if score is not None else record
 
 
 def _now() -> str:

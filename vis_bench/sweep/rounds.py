@@ -29,8 +29,8 @@ from vis_bench.atomic import write_atomic
 from vis_bench.config import MeasureConfig
 from vis_bench.distributed import DistContext
 from vis_bench.measure.precision import Precision, needs_more, precision_of
-from vis_bench.record_parts import Load, Round, Rounds, Speed
 from vis_bench.records import CellRecord
+from vis_bench.records.parts import Load, Round, Rounds, Speed
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.isolation import CellFailed, run_in_process, run_isolated
 from vis_bench.sweep.prediction_check import Check, VideoPredictions

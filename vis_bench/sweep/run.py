@@ -29,10 +29,9 @@ from vis_bench.eval.stats.bootstrap import no_interval_reason
 from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
 from vis_bench.inference.input_scale import INPUT_SIZE
-from vis_bench.record_parts import LabelSpace
-from vis_bench.records import CellRecord
-from vis_bench.report.records import append_record, finished_keys, read_records, repair_records
-from vis_bench.report.warnings import WARNING
+from vis_bench.records import WARNING, CellRecord
+from vis_bench.records.parts import LabelSpace
+from vis_bench.records.store import append_record, finished_keys, read_records, repair_records
 from vis_bench.signals import interrupt_name
 from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import (

@@ -22,7 +22,7 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.data.frames import oriented_frames
-from vis_bench.record_parts import (
+from vis_bench.records.parts import (
     CheckpointLoad,
     Energy,
     Environment,
