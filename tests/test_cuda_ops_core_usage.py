@@ -114,3 +114,16 @@ def test_the_build_name_differs_by_source_and_by_torch_installation(monkeypatch,
     other = tmp_path / "venv" / "torch" / "__init__.py"
     monkeypatch.setattr(_build.torch, "__file__", str(other))
     assert _build.build_name("ns", [source]) != here
+
+
+def test_two_checkouts_of_one_version_each_get_their_own_build(tmp_path):
+    """The build file names its sources by path: two checkouts sharing one build would each
+    rebuild the library the other built, at every first use."""
+    from vis_bench.cuda_ops.ms_deform_attn import _build
+
+    one, two = tmp_path / "a" / "op.cpp", tmp_path / "b" / "op.cpp"
+    for source in (one, two):
+        source.parent.mkdir()
+        source.write_text("int x;")
+    assert _build.build_name("ns", [one]) != _build.build_name("ns", [two])
+    assert _build.build_name("ns", [one]) == _build.build_name("ns", [tmp_path / "a/../a/op.cpp"])

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from tests.helpers.tracked import repo_relative, tracked, tracked_params
 from tools.doc_numbers import (
     DOCUMENTS,
     GENERATORS,
@@ -35,11 +36,7 @@ def test_every_document_with_a_generated_block_is_maintained():
     """A block moved to another file is regenerated and checked only where DOCUMENTS lists it."""
     from tools.doc_numbers import BLOCK
 
-    pages = [
-        "README.md",
-        "benchmarks/README.md",
-        *(f"docs/{p.name}" for p in REPO_ROOT.glob("docs/*.md")),
-    ]
+    pages = [repo_relative(p) for p in tracked("README.md", "benchmarks/README.md", "docs/*.md")]
     holding = {p for p in pages if BLOCK.search((REPO_ROOT / p).read_text())}
     assert holding - set(DOCUMENTS) == set()
 
@@ -208,6 +205,42 @@ def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):
     assert "its 2 cells took 1 min 50 s in all" in text
 
 
+@pytest.mark.parametrize(
+    ("data_s", "state"),
+    [
+        (0.004, "in a warm checkout (the dataset already generated)"),
+        (2.5, "with the dataset generated first (2.5 s of it)"),
+    ],
+)
+def test_the_default_run_block_says_the_load_and_the_state_its_times_hold_for(
+    tmp_path: Path, data_s: float, state: str
+):
+    """A time read without its load and starting state misleads: the block gives the load
+    the cells' rounds read and whether the dataset was generated in the command's time."""
+    import json
+
+    def record(key: str, start: float, peak: float) -> dict:
+        load = {"load1_start": start, "load1_max": peak, "load1_end": peak}
+        fields = {"status": "ok", "method": "m", "clip_length": "all", "key": key, "AP": 0.3}
+        return {**fields, "provenance": CLEAN, "timings": {"inference": 30.0}, "load": load}
+
+    run = tmp_path / "results/default_run"
+    run.mkdir(parents=True)
+    lines = [record("k1", 1.48, 1.75), record("k2", 1.6, 3.21)]
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    timings = {"cells": 2, "phases_s": {"data": data_s, "inference": 60.0}, "total_s": 75.0}
+    (run / "run.json").write_text(json.dumps({"last_run_timings": timings}))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "under a 1-minute load average of 1.5 to 3.2 (read at their timed rounds)" in text
+    assert f"The command as a whole took 1 min 15 s {state}: " in text
+    assert "A fresh clone adds the install and the CPU kernel's first build" in text
+    # a record from before the load was read: the block says nothing of it rather than guess
+    del lines[1]["load"]
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "load average" not in text
+
+
 def test_the_interval_example_is_a_real_cell_of_the_default_run(tmp_path: Path):
     import json
 
@@ -262,12 +295,9 @@ def test_the_sweep_bootstrap_cost_block(tmp_path: Path):
     assert "1.0-2.0 KiB (100-200 results), the replicate values 2.0 KiB" in text
 
 
-#: README and docs, scanned outside their generated blocks for hand-typed measurements
-SCANNED = (
-    "README.md",
-    "benchmarks/README.md",
-    *sorted(str(p.relative_to(REPO_ROOT)) for p in REPO_ROOT.glob("docs/*.md")),
-)
+#: README and docs, scanned outside their generated blocks for hand-typed measurements (the
+#: committed pages: git's list, never a note of one's own beside them)
+SCANNED = tracked_params("README.md", "benchmarks/README.md", "docs/*.md")
 #: what a measured number looks like: a time, a size, a speed-up, a share, a frame rate
 MEASURED = re.compile(
     r"\b\d+(?:[.,]\d+)? ?(?:s|ms|us|min|minutes?|hours?|MiB|GiB|KiB|GB|MB|KB|FPS)\b"
@@ -309,11 +339,11 @@ def hand_typed_measurements(text: str) -> list[str]:
     return hits
 
 
-@pytest.mark.parametrize("document", SCANNED)
-def test_no_hand_typed_measured_number_outside_the_generated_blocks(document: str):
-    hits = hand_typed_measurements((REPO_ROOT / document).read_text())
+@pytest.mark.parametrize("document", SCANNED, ids=repo_relative)
+def test_no_hand_typed_measured_number_outside_the_generated_blocks(document: Path):
+    hits = hand_typed_measurements(document.read_text())
     assert hits == [], (
-        f"{document}: a measured number outside a generated block; generate it from the "
+        f"{repo_relative(document)}: a measured number outside a generated block; generate it from the "
         f"committed JSON that holds it (tools/doc_numbers.py) or remove it: {hits}"
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.tracked import tracked
 from vis_bench.config import parse_config
 from vis_bench.measure import reference
 from vis_bench.measure.gpu_state import nvml_state
@@ -441,17 +443,55 @@ def test_nvml_state_reads_clocks_throttling_and_other_processes():
     assert state["other_processes"] == 1 and state["other_processes_mib"] == 3072.0
 
 
-def test_no_committed_record_has_its_model_time_above_its_end_to_end_time():
-    """Every run committed under results/: model FPS at or above end-to-end FPS wherever both
-    were measured (the stages sit inside one timed pass), and the records from a clean commit."""
-    results = Path(__file__).resolve().parents[1] / "results"
-    files = sorted(results.rglob("records.jsonl"))
+def _committed_model_time_problems(root: Path) -> list[str]:
+    """Each committed record under `root`/results (git's list: never a user's run folder
+    beside them) whose model FPS is below its end-to-end FPS (the stages sit inside one timed
+    pass) or whose provenance is not a clean commit."""
+    problems = []
+    files = tracked("results/**/records.jsonl", root=root)
     assert files
     for path in files:
         for line in path.read_text().splitlines():
             record = json.loads(line)
-            where = f"{path.relative_to(results)}: {record['key']}"
+            where = f"{path.relative_to(root / 'results')}: {record['key']}"
             model, whole = record.get("fps_model"), record.get("fps_end_to_end")
-            if model is not None and whole is not None:
-                assert model >= whole, where
-            assert record["provenance"]["dirty"] is False, where
+            if model is not None and whole is not None and model < whole:
+                problems.append(f"{where}: model FPS {model} below end-to-end {whole}")
+            if record["provenance"]["dirty"] is not False:
+                problems.append(f"{where}: written from a dirty checkout")
+    return problems
+
+
+def test_no_committed_record_has_its_model_time_above_its_end_to_end_time():
+    """Every run committed under results/: model time within end-to-end time wherever both were
+    measured, and the records from a clean commit."""
+    assert _committed_model_time_problems(Path(__file__).resolve().parents[1]) == []
+
+
+def _write_records(path: Path, *records: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_a_users_own_run_beside_the_committed_ones_is_not_checked(tmp_path):
+    """The README's two commands in order, in a checkout with an untracked note: the default
+    run's records (git-ignored, dirty provenance, model time above end-to-end time) and a run of
+    one's own are not the committed records, and the check reads the committed ones only."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("/results/runs/\n")
+    clean = {"commit": "a" * 40, "dirty": False}
+    committed = {"key": "ifc", "fps_model": 50.0, "fps_end_to_end": 40.0, "provenance": clean}
+    _write_records(tmp_path / "results" / "default_run" / "records.jsonl", committed)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    assert _committed_model_time_problems(tmp_path) == []
+
+    mine = {**committed, "fps_model": 30.0, "provenance": {**clean, "dirty": True}}
+    _write_records(tmp_path / "results" / "runs" / "default" / "records.jsonl", mine)  # ignored
+    _write_records(tmp_path / "results" / "mine" / "records.jsonl", mine)  # untracked
+    (tmp_path / "notes.txt").write_text("a note: the checkout is dirty\n")
+    assert _committed_model_time_problems(tmp_path) == []
+    # the same files committed are checked, and fail: the check still reads what git lists
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "results"], check=True)
+    problems = _committed_model_time_problems(tmp_path)
+    assert len(problems) == 4
+    assert "runs/default/records.jsonl: ifc: written from a dirty checkout" in problems

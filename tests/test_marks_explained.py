@@ -52,6 +52,13 @@ MARKS = {
 }
 
 
+def _committed_cells() -> list[str]:
+    """The run's cell folders as its committed index names them (not whatever else a re-run
+    left beside them)."""
+    index = json.loads((RUN / "cells" / "index.json").read_text())
+    return sorted(entry["folder"] for entry in index.values())
+
+
 def _copy_run(to: Path, mark_loaded: bool = False) -> Path:
     """The default run's records and side files; `mark_loaded` marks SeqFormer's cells as
     timed on a loaded machine (a quiet run has no load mark of its own to explain)."""
@@ -64,11 +71,10 @@ def _copy_run(to: Path, mark_loaded: bool = False) -> Path:
     (to / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (to / "cells").mkdir()
     shutil.copy2(RUN / "cells" / "index.json", to / "cells" / "index.json")
-    for cell in (RUN / "cells").iterdir():
-        if cell.is_dir():
-            (to / "cells" / cell.name).mkdir()
-            for name in SIDE_FILES:
-                shutil.copy2(cell / name, to / "cells" / cell.name / name)
+    for folder in _committed_cells():
+        (to / "cells" / folder).mkdir()
+        for name in SIDE_FILES:
+            shutil.copy2(RUN / "cells" / folder / name, to / "cells" / folder / name)
     return to
 
 

@@ -6,6 +6,7 @@ two report modules import each other."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 from pathlib import Path
@@ -24,17 +25,23 @@ SIDE_FILES = ("video_matches.json", "bootstrap_replicates.npz")
 PLOTS = ("plots/ap_vs_clip_length.png", "plots/ap_vs_fps.png")
 
 
+def _committed_cells() -> list[str]:
+    """The run's cell folders as its committed index names them (not whatever else a re-run
+    left beside them)."""
+    index = json.loads((RUN / "cells" / "index.json").read_text())
+    return sorted(entry["folder"] for entry in index.values())
+
+
 def _copy_run(to: Path) -> Path:
     """records.jsonl, cells/index.json and each cell's side files; nothing the reports wrote."""
     to.mkdir(parents=True)
     shutil.copy2(RUN / "records.jsonl", to / "records.jsonl")
     (to / "cells").mkdir()
     shutil.copy2(RUN / "cells" / "index.json", to / "cells" / "index.json")
-    for cell in (RUN / "cells").iterdir():
-        if cell.is_dir():
-            (to / "cells" / cell.name).mkdir()
-            for name in SIDE_FILES:
-                shutil.copy2(cell / name, to / "cells" / cell.name / name)
+    for folder in _committed_cells():
+        (to / "cells" / folder).mkdir()
+        for name in SIDE_FILES:
+            shutil.copy2(RUN / "cells" / folder / name, to / "cells" / folder / name)
     return to
 
 

@@ -20,6 +20,7 @@ import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
@@ -52,7 +53,7 @@ CONFIG = {
     "dataset": {"kind": "synthetic"},
     "methods": [{"name": "toy"}],
     "sweep": {"clip_length": ["all", 2, 3, 4]},
-    "measure": {"warmup": 0, "repeats": 1, "flops": False, "bootstrap": 0},
+    "measure": {"warmup": 0, "repeats": 1, "flops": False, "bootstrap": 0, **QUICK_ROUNDS},
 }
 
 
@@ -66,6 +67,7 @@ def _holder(run_dir: Path) -> dict:
     return json.loads(text) if text.strip() else {}
 
 
+@pytest.mark.slow
 def test_a_second_sweep_is_refused_and_a_killed_ones_lock_is_taken_over(tmp_path):
     run_dir = tmp_path / "run"
     script = tmp_path / "sweep.py"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.sweep import run_sweep
 from vis_bench.sweep.run_dir import save_run_timings
@@ -20,7 +21,7 @@ def test_each_record_splits_its_cell_into_phases(tmp_path: Path):
             "dataset": {"kind": "synthetic", "videos": 2},
             "methods": [{"name": "toy"}],
             "sweep": {"clip_length": ["all", 3]},
-            "measure": {"warmup": 1, "repeats": 2, "bootstrap": 0},
+            "measure": {"warmup": 1, "repeats": 2, "bootstrap": 0, **QUICK_ROUNDS},
         }
     )
     records = run_sweep(config, MemorySource(), tmp_path, isolate=False, log=lambda s: None)

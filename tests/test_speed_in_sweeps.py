@@ -14,6 +14,7 @@ import pytest
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 import tests.helpers.toy_timed_method  # noqa: F401  (registers "toy-timed")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.api.registration import get_method
 from vis_bench.config import parse_config
 from vis_bench.engine.schedule import clip_windows
@@ -46,6 +47,7 @@ def records(tmp_path_factory):
                 "stream": True,
                 "stream_fps": 6.0,
                 "bootstrap": 0,
+                **QUICK_ROUNDS,
             },
         }
     )

@@ -16,6 +16,7 @@ import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.records.store import read_records
@@ -34,7 +35,7 @@ def config(methods=None, measure=None, **sweep):
             "methods": methods
             or [{"name": "toy"}, {"name": "toy", "options": {"fail_build": True}}],
             "sweep": {"clip_length": ["all", 4], **sweep},
-            "measure": {"warmup": 0, "repeats": 1, **(measure or {})},
+            "measure": {"warmup": 0, "repeats": 1, **QUICK_ROUNDS, **(measure or {})},
         }
     )
 
@@ -108,6 +109,7 @@ def test_records_carry_what_ran_and_the_run_folder_can_be_read_back(tmp_path):
     assert Path(record["results_path"]).parent.name == index[record["key"]]["folder"]
 
 
+@pytest.mark.slow
 def test_peak_memory_is_each_cells_own(tmp_path):
     """A cheap cell after an expensive one reports its own, smaller peak."""
     cfg = config(
@@ -151,6 +153,7 @@ def test_a_cell_running_past_its_timeout_is_stopped(tmp_path):
     assert fine["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_in_process_mode_gives_the_same_predictions(tmp_path):
     cfg = config(methods=[{"name": "toy"}], clip_length=[4])
     (isolated,) = run_sweep(cfg, MemorySource(), tmp_path / "a", **QUIET)

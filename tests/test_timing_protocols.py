@@ -18,6 +18,7 @@ import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful
 import tests.helpers.toy_timed_method  # noqa: F401  (registers "toy-timed")
 import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.api.output import output_hooks
 from vis_bench.api.preprocessing import Preprocessing
 from vis_bench.api.registration import available_methods, get_method
@@ -269,7 +270,12 @@ def test_a_failing_protocol_pass_is_recorded_and_the_cell_keeps_its_numbers(tmp_
             "dataset": {"kind": "synthetic"},
             "methods": [{"name": "toy-timed"}],
             "sweep": {"clip_length": ["all"]},
-            "measure": {"warmup": 0, "repeats": 1, "protocols": ["end_to_end", "authors"]},
+            "measure": {
+                "warmup": 0,
+                "repeats": 1,
+                "protocols": ["end_to_end", "authors"],
+                **QUICK_ROUNDS,
+            },
         }
     )
     (record,) = run_sweep(config, MemorySource(), tmp_path, isolate=False, log=lambda s: None)

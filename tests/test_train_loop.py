@@ -76,6 +76,7 @@ def test_each_method_trains_and_its_weights_load_from_the_checkpoint_alone(tmp_p
     assert any(not torch.equal(after[k], before[k]) for k in after)
 
 
+@pytest.mark.slow
 def test_resumed_training_ends_with_the_same_weights(tmp_path):
     straight = _config(tmp_path / "a", "seqformer")
     train(straight, progress=False, log=lambda _: None)

@@ -10,6 +10,7 @@ import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.report.leaderboard import leaderboard_markdown
@@ -27,7 +28,7 @@ def _config(methods: list[dict], twins: bool = False):
             "dataset": {"kind": "synthetic"},
             "methods": methods,
             "sweep": {"clip_length": ["all"], "resolution": [32]},
-            "measure": {"warmup": 0, "bootstrap": 0, "rounds": 2, "twins": twins},
+            "measure": {"warmup": 0, "bootstrap": 0, "rounds": 2, "twins": twins, **QUICK_ROUNDS},
         }
     )
 

@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.tracked import tracked, tracked_params
 from vis_bench.records import LAYOUT, CellRecord
 from vis_bench.records.parts import Rounds
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMITTED = sorted(
-    [*ROOT.glob("results/*/records.jsonl"), *ROOT.glob("benchmarks/**/records.jsonl")]
-)
+#: git's list: never a user's run folder (or any other untracked file) beside the committed ones
+PATTERNS = ("results/*/records.jsonl", "benchmarks/**/records.jsonl")
 
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", tracked_params(*PATTERNS), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_committed_record_is_written_back_as_it_was_read(path):
     lines = _lines(path)
     assert lines
@@ -36,7 +36,7 @@ def test_every_committed_record_is_written_back_as_it_was_read(path):
 def test_the_committed_records_cover_every_layout_field_they_use():
     """Every top-level key of a committed record is a field of the layout, a metric, an
     interval or the gathered runs' `repeat`."""
-    for path in COMMITTED:
+    for path in tracked(*PATTERNS):
         for line in _lines(path):
             record = CellRecord.from_json(line)
             assert not record.extra, (path, sorted(record.extra))

@@ -1,7 +1,8 @@
 """Generated docs blocks of the benchmarks' committed reports (benchmarks/results/*.json):
-eval speed, the CPU kernel per dtype, the forwards' fast paths, show and the HTML report, per-frame
-feature reuse (a ratio against a reference names it), the compiled mask encoding and what
-pinning a run's frames costs. doc_numbers.py registers them with the others."""
+eval speed (YouTube-VIS, LV-VIS and BURST), the CPU kernel per dtype, the forwards' fast paths,
+show and the HTML report, per-frame feature reuse (a ratio against a reference names it), the
+compiled mask encoding and what pinning a run's frames costs. doc_numbers.py registers them
+with the others."""
 
 from __future__ import annotations
 
@@ -66,6 +67,43 @@ def lvvis_speed_block(root: Path) -> str:
             f"benchmarks/results/lvvis_eval.json` ({report['repeat']} alternating runs, "
             f"{report['cpu_count']} cores, load average {load['load_before']:.1f} -> "
             f"{load['load_after']:.1f}; {report['bytecode']}).",
+        ]
+    )
+
+
+def burst_speed_block(root: Path) -> str:
+    """`eval --metric burst` against the BURST toolkit and TrackEval's BURST path, whole
+    processes (benchmarks/results/burst_eval.json)."""
+    report = read_source(root, "benchmarks/results/burst_eval.json")
+    sides = (
+        ("toolkit", "BURST toolkit"),
+        ("trackeval", "TrackEval BURST"),
+        ("vis-bench", "vis-bench"),
+    )
+    lines = [
+        "| case | " + " | ".join(title for _, title in sides) + " | toolkit / vis-bench |",
+        "|---|---|---|---|---|",
+    ]
+    differences = []
+    for name, case in report["cases"].items():
+        cells = [
+            f"{case['seconds'][side]['median']:.2f} s, {case['peak_rss_mib'][side]:.0f} MiB"
+            for side, _ in sides
+        ]
+        up = case["speed_up_median"]["toolkit"]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {up:.1f}x |")
+        differences += case["max_headline_difference"].values()
+        load = f"{case['loadavg_before'][0]:.1f} -> {case['loadavg_after'][0]:.1f}"
+    return "\n".join(
+        [
+            *lines,
+            "",
+            f"Medians of {report['repeat']} interleaved runs and peak resident memory; the 12 "
+            f"numbers of every side against vis-bench's: max difference {max(differences):.0e}. "
+            "Source: `benchmarks/results/burst_eval.json`, written by `python "
+            "benchmarks/bench_burst_eval.py --toolkit DIR --repeat 3 --json "
+            f"benchmarks/results/burst_eval.json` ({report['cpu_count']} cores, load average "
+            f"{load} over the last case; toolkit: {report['toolkit']}).",
         ]
     )
 

@@ -30,6 +30,7 @@ from typing import Any
 from tools.benchmark_blocks import (
     authors_side_by_side_block,
     backbone_category_probe_block,
+    burst_speed_block,
     dvis_offline_mask_features_block,
     eval_speed_block,
     fast_paths_block,
@@ -63,6 +64,7 @@ DOCUMENTS = (
     "docs/statistics.md",
     "docs/ovis.md",
     "docs/lvvis.md",
+    "docs/burst.md",
     "docs/backbones.md",
     "docs/fast_paths.md",
     "docs/mssts.md",
@@ -94,6 +96,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "default-run": ("results/default_run/records.jsonl",),
     "eval-speed": ("benchmarks/results/eval_process.json",),
     "lvvis-speed": ("benchmarks/results/lvvis_eval.json",),
+    "burst-speed": ("benchmarks/results/burst_eval.json",),
     "kernel-dtypes": ("benchmarks/results/ms_deform_attn_cpu_revisions.json",),
     "model-sizes": ("results/tables/model_sizes.json",),
     "fast-paths": ("benchmarks/results/model_forward_paths.json",),
@@ -294,7 +297,8 @@ def default_run_block(root: Path) -> str:
     lines.append(
         f"AP / FPS end to end / FPS model. Source: `results/default_run/records.jsonl`, written by "
         f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
-        f"{env.get('threads')} threads{_cells_time(list(latest.values()))}."
+        f"{env.get('threads')} threads{_cells_time(list(latest.values()))}"
+        f"{_load_clause(list(latest.values()))}."
     )
     phases = _phase_line(list(latest.values()))
     if phases:
@@ -315,10 +319,31 @@ def _whole_run_line(run_json: Path) -> str:
     from vis_bench.sweep.timings import LABELS
 
     data = float(timings["phases_s"].get("data", 0.0))
-    how = "the dataset already generated" if data < 1.0 else f"{data:.1f} s of it generating data"
+    state = (
+        "in a warm checkout (the dataset already generated)"
+        if data < 1.0
+        else f"with the dataset generated first ({data:.1f} s of it)"
+    )
     minutes, rest = divmod(round(float(timings["total_s"])), 60)
     parts = [f"{LABELS.get(k, k)} {v:.1f} s" for k, v in timings["phases_s"].items() if v >= 0.05]
-    return f"The command as a whole took {minutes} min {rest} s ({how}): " + ", ".join(parts) + "."
+    return (
+        f"The command as a whole took {minutes} min {rest} s {state}: " + ", ".join(parts) + ". "
+        "A fresh clone adds the install and the CPU kernel's first build (docs/kernels.md)."
+    )
+
+
+def _load_clause(records: list[dict[str, Any]]) -> str:
+    """ ", under a 1-minute load average of A to B (...)": the machine's load where the records
+    read it, at their timed rounds, so that a reader tells a quiet machine's time from a loaded
+    one's; "" when a record lacks it."""
+    try:
+        low = min(float(r["load"]["load1_start"]) for r in records)
+        high = max(float(r["load"]["load1_max"]) for r in records)
+    except (KeyError, TypeError, ValueError):
+        return ""  # no records, or one from before the load was read
+    return (
+        f", under a 1-minute load average of {low:.1f} to {high:.1f} (read at their timed rounds)"
+    )
 
 
 def _phase_line(records: list[dict[str, Any]]) -> str:
@@ -517,6 +542,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "default-run": default_run_block,
     "eval-speed": eval_speed_block,
     "lvvis-speed": lvvis_speed_block,
+    "burst-speed": burst_speed_block,
     "kernel-dtypes": kernel_dtypes_block,
     "model-sizes": model_sizes_block,
     "fast-paths": fast_paths_block,

@@ -30,18 +30,22 @@ _warned: set[str] = set()
 
 
 def build_name(namespace: str, sources: list[Path]) -> str:
-    """The extension's cache name: its op namespace plus a digest of its sources and of the
-    torch installation it is built against.
+    """The extension's cache name: its op namespace plus a digest of its sources (their paths
+    and contents) and of the torch installation it is built against.
 
     torch's extension cache is keyed by name alone, so two checkouts of different versions on one
     machine would otherwise rebuild over each other's library, and a process could load the
     other's kernel. Two virtual environments of the same checkout would too: each writes its own
     include paths into the build file, so each process of the other rebuilds the library while
-    the first may be loading it (a failed load falls back to the slow reference). With the
-    digest each source version and each torch installation has its own build.
+    the first may be loading it (a failed load falls back to the slow reference). So would two
+    checkouts of one version at two paths: the build file names its sources by path, and each
+    checkout's first use rebuilt the other's library (tens of seconds on 2 cores, paid again at
+    every switch). With the digest each checkout, source version and torch installation has its
+    own build.
     """
     digest = hashlib.sha256()
     for source in sources:
+        digest.update(f"{source.resolve()}\0".encode())
         digest.update(source.read_bytes())
     digest.update(f"{torch.__version__}\0{Path(torch.__file__).resolve().parent}".encode())
     return f"{namespace}_{digest.hexdigest()[:12]}"

@@ -1,8 +1,14 @@
-"""`run_bench.py compare --gt GT.json --a RES_A.json --b RES_B.json [--bootstrap B --seed S]`.
+"""`run_bench.py compare --gt GT.json --a RES_A.json --b RES_B.json [--bootstrap B --seed S]`,
+or `run_bench.py compare --run RUN_DIR --a CELL --b CELL`.
 
 Is A really better than B? Scores both results files on the same GT, then resamples videos with
 replacement (the same videos for both in every replicate) and prints, per metric, A, B, A - B,
 the interval of the difference and whether it excludes 0. `--out FILE` writes the same as JSON.
+
+With `--run`, A and B are two cells of a run folder (named by their folder under cells/, or as
+METHOD/T/S/RESOLUTION: report/cell_names.py): it prints their AP difference paired over videos
+and their FPS ratio paired over the rounds both were timed in, each with its interval and
+verdict, from the records alone (nothing is scored or timed again).
 """
 
 from __future__ import annotations
@@ -24,9 +30,16 @@ GROUP = "metric"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
-    parser.add_argument("--a", required=True, type=Path, help="results.json of method A")
-    parser.add_argument("--b", required=True, type=Path, help="results.json of method B")
+    parser.add_argument("--gt", type=Path, default=None, help="ground-truth JSON (YouTube-VIS)")
+    parser.add_argument(
+        "--run",
+        type=Path,
+        default=None,
+        help="a run folder: --a and --b name two of its cells (folder name, or METHOD/T/S/"
+        "RESOLUTION such as ifc/5/1/360 or ifc/all)",
+    )
+    parser.add_argument("--a", required=True, help="results.json of method A (with --run: a cell)")
+    parser.add_argument("--b", required=True, help="results.json of method B (with --run: a cell)")
     add_bootstrap_arguments(parser)
     parser.add_argument("--out", type=Path, default=None, help="write the comparison as JSON")
     add_allow_dropped_argument(parser)
@@ -55,6 +68,24 @@ def _say_too_few(n_videos: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out})
+    from vis_bench.errors import InputError
+
+    if (args.gt is None) == (args.run is None):
+        raise InputError(
+            "give --gt GT.json with two results files, or --run RUN_DIR with two of its cells "
+            "(e.g. compare --run results/runs/default --a ifc/5 --b ifc/all)",
+            field="--gt" if args.gt is None else "--run",
+        )
+    if args.run is not None:
+        from vis_bench.commands._compare_cells import compare_cells
+
+        return compare_cells(args)
+    args.a, args.b = Path(args.a), Path(args.b)
+    return _compare_files(args)
+
+
+def _compare_files(args: argparse.Namespace) -> int:
+    """Both results files scored on --gt, every metric's A - B paired over videos."""
     from tabulate import tabulate
 
     from vis_bench.atomic import write_atomic

@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from vis_bench.commands import _eval_extras, _statistics
+from vis_bench.commands import _burst_eval, _eval_extras, _statistics
 from vis_bench.commands._options import (
     add_allow_dropped_argument,
     check_outputs,
@@ -34,8 +34,9 @@ HELP = (
 GROUP = "metric"
 #: nothing to clean up once the numbers are printed and written (cli.finish)
 EXIT_WITHOUT_TEARDOWN = True
-#: --metric choices (vis_bench.eval.api.METRICS; listed here so --help imports no metric code)
-METRICS = ("auto", "ytvis", "ovis", "lvvis")
+#: --metric choices (vis_bench.eval.api.METRICS and BURST; listed here so --help imports no
+#: metric code)
+METRICS = ("auto", "ytvis", "ovis", "lvvis", _burst_eval.METRIC)
 
 _MAX_WARNINGS_SHOWN = 10
 #: the last evaluation's input readers, kept until the process ends: it ends without a teardown
@@ -65,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="auto (default): LV-VIS when the GT categories carry `partition`, OVIS when the GT "
         "has occlusion labels, else YouTube-VIS; ytvis / ovis / lvvis force one (ovis needs the "
-        "labels, lvvis a partition on every category)",
+        "labels, lvvis a partition on every category); burst: BURST class-guided (--gt is its "
+        "all_classes.json; docs/burst.md)",
     )
     parser.add_argument("--per-category", action="store_true", help="also print AP per category")
     parser.add_argument(
@@ -78,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_allow_dropped_argument(parser)
     _statistics.add_statistics_arguments(parser)
     _eval_extras.add_arguments(parser)
+    _burst_eval.add_arguments(parser)
 
 
 def not_available_note(names: list[str]) -> str:
@@ -131,6 +134,7 @@ def _quiet_blas_threads() -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
+    _burst_eval.check_arguments(args)
     _quiet_blas_threads()
     # No reference cycles worth collecting are made here: the collector would only re-scan the
     # imported modules and the loaded files' millions of objects, again and again.
@@ -146,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
 
+    if args.metric == _burst_eval.METRIC:
+        return _burst_eval.run(args)
     if _eval_extras.wants_sets(args):
         return _eval_extras.run_sets(args)
     result, gt, res = _evaluate(args)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
+from vis_bench.report.front_tables import front_json
 from vis_bench.report.latex_leaderboard import COLUMN_NOTES
 from vis_bench.report.latex_leaderboard import latex_leaderboard as _latex
 from vis_bench.report.leaderboard import (
@@ -229,6 +230,7 @@ def export_leaderboard(
             "columns": {k: v for k, v in COLUMN_NOTES.items() if k.split(",")[0] in table},
             "rows": rows,
             "notes": notes,
+            "speed_accuracy": front_json(record_set),
             "configured_cells": record_set.configured or None,
             "cells_without_result": [dataclasses.asdict(c) for c in record_set.unfinished],
         }

@@ -19,6 +19,8 @@ from typing import Any
 from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
+from vis_bench.report.front_tables import NOTE as FRONT_NOTE
+from vis_bench.report.front_tables import front_lines
 from vis_bench.report.leaderboard import (
     COLUMNS,
     REPORT_FILE,
@@ -166,6 +168,14 @@ def _speed_html(record_set: RecordSet) -> str:
     return markdown.markdown(text, extensions=["tables"])
 
 
+def _front_html(record_set: RecordSet) -> str:
+    """The speed-accuracy answer (report/front_tables.py) as HTML ("" when no cell has an AP)."""
+    import markdown
+
+    lines = front_lines(record_set, level="##", heading=False)  # the section gives its own
+    return markdown.markdown("\n".join(lines), extensions=["tables"]) if lines else ""
+
+
 def report_context(
     record_set: RecordSet,
     title: str,
@@ -189,6 +199,8 @@ def report_context(
         "leaderboard_notes": _leaderboard_notes(record_set),
         "tables_html": _tables_html(record_set, title),
         "speed": _speed_html(record_set),
+        "front": _front_html(record_set),
+        "front_note": FRONT_NOTE,
         "plots": _plots(record_set, plots_dir),
         "published": _published(record_set),
         "methods": cell_sections(record_set),

@@ -24,6 +24,7 @@ import pandas as pd
 
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
+from vis_bench.report.front_tables import front_lines
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -269,7 +270,7 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
     ranked = record_set.where(lambda r: r.key in set(frame["key"]))
     for note in mark_notes(list(ranked)):
         lines += ["", note + "."]
-    return lines + _speed_section(ranked)
+    return lines + _speed_section(ranked) + ["", *front_lines(record_set, level="###")]
 
 
 def _speed_section(ranked: RecordSet) -> list[str]:
@@ -344,6 +345,13 @@ def header_lines(record_set: RecordSet) -> list[str]:
         "params: parameters.",
         "",
     ]
+    if any(r.speed.fps_end_to_end and r.metric("AP") is not None for r in record_set.ok):
+        lines += [
+            "The best-AP cell hides the trade-off: below the ranking, `Speed at equal AP` gives "
+            "the cells no other cell beats on both AP and FPS, each method's fastest cell whose "
+            "AP is not told apart from its best, and which method is faster at equal AP.",
+            "",
+        ]
     if any(r.metric("mAP") is not None for r in record_set):
         lines += [
             "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vis_bench.report.memory_plot import plot_memory_vs_frames
-from vis_bench.report.plots import plot_ap_vs_clip_length, plot_ap_vs_fps
+from vis_bench.report.plots import plot_ap_vs_clip_length
+from vis_bench.report.plots_front import plot_front
 from vis_bench.report.plots_sweep import plot_memory_vs_clip_length, plot_vs_resolution
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables_document import has_video_lengths
@@ -30,7 +31,7 @@ def _memory_vs_frames(record_set: RecordSet, path: Path) -> Path | None:
 
 
 RUN_PLOTS = (
-    RunPlot("ap_vs_fps.png", "AP vs FPS", plot_ap_vs_fps),
+    RunPlot("ap_vs_fps.png", "AP vs FPS, the front per device and dtype", plot_front),
     RunPlot("ap_vs_clip_length.png", "AP vs clip length", plot_ap_vs_clip_length),
     RunPlot("ap_fps_vs_resolution.png", "AP and FPS vs resolution", plot_vs_resolution),
     RunPlot("memory_vs_clip_length.png", "Memory vs clip length", plot_memory_vs_clip_length),

@@ -1,4 +1,5 @@
-"""Plots from records (matplotlib, headless): AP vs clip length per method, AP vs FPS.
+"""Plots from records (matplotlib, headless): AP vs clip length per method (AP vs FPS, with the
+front: plots_front.py).
 
 Every plot's title names what it compares: the methods, the dataset and the machine, so a figure
 pasted elsewhere still says where its numbers come from. AP is drawn with each cell's bootstrap
@@ -10,9 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vis_bench.records import CellRecord
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.speed_trust import fps_marks, speed_of
 from vis_bench.report.tables import datasets_of, records_frame
 
 
@@ -118,83 +117,6 @@ def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | No
     return _save(fig, path)
 
 
-def _fps_error(group, records: dict[str, CellRecord]) -> list[list[float]] | None:
-    """Horizontal error bars: the slowest and fastest timed round around each FPS."""
-    ranges = [speed_of(records[key]).fps_range or [None, None] for key in group["key"]]
-    if all(low is None for low, _ in ranges):
-        return None
-    fps = list(group["fps_end_to_end"])
-    return [
-        [
-            0.0 if low is None else max(0.0, f - low)
-            for f, (low, _) in zip(fps, ranges, strict=True)
-        ],
-        [
-            0.0 if high is None else max(0.0, high - f)
-            for f, (_, high) in zip(fps, ranges, strict=True)
-        ],
-    ]
-
-
-def _ring_marked(ax, frame, records: dict[str, CellRecord]) -> None:
-    """A red ring around each point whose FPS is loaded or noisy, with a legend entry."""
-    marks = [fps_marks(records[key]) for key in frame["key"]]
-    chosen = [bool(m) for m in marks]
-    if not any(chosen):
-        return
-    kinds = "".join(sorted({c for m in marks for c in m}))
-    ax.scatter(
-        frame.loc[chosen, "fps_end_to_end"],
-        frame.loc[chosen, "AP"],
-        s=220,
-        facecolors="none",
-        edgecolors="red",
-        linewidths=1.5,
-        label=f"FPS {kinds}: loaded (*) or noisy (†) machine",
-        zorder=5,
-    )
-
-
-def plot_ap_vs_fps(record_set: RecordSet, path: str | Path) -> Path | None:
-    """Accuracy/speed trade-off: one point per cell with its AP interval and its FPS range over
-    the timed rounds, labelled with its clip length (cells of a method whose markers touch share
-    a label, every other point has its own; labels clear of points and of each other:
-    plot_labels.py); a loaded or noisy FPS is ringed in red."""
-    from vis_bench.report.plot_labels import merged, place
-
-    frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
-    if frame.empty:
-        return None
-    records = {r.key: r for r in record_set}
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
-    colours = {}
-    for method, group in frame.groupby("method"):
-        bars = ax.errorbar(
-            group["fps_end_to_end"],
-            group["AP"],
-            yerr=ap_error(group),
-            xerr=_fps_error(group, records),
-            fmt="o",
-            capsize=3,
-            label=method,
-        )
-        colours[method] = bars[0].get_color()
-    _ring_marked(ax, frame, records)
-    ax.set_xlabel("FPS (end to end; bars: slowest and fastest timed round)")
-    ax.set_ylabel(ap_label(frame))
-    ax.set_title(plot_title(record_set, "AP vs FPS"), fontsize=8)
-    ax.grid(alpha=0.3)
-    outside_legend(ax)
-    fig.tight_layout()
-    labels = []
-    for method, group in frame.groupby("method"):
-        points = list(zip(group["fps_end_to_end"], group["AP"], group["clip_length"], strict=True))
-        labels += merged(points, ax, colours[method])
-    place(ax, labels, list(zip(frame["fps_end_to_end"], frame["AP"], strict=True)))
-    return _save(fig, path)
-
-
 def _save(fig, path: str | Path) -> Path:
     """Write the figure atomically and close it; a full disk names `path` (matplotlib's own
     error names no file)."""
@@ -204,9 +126,11 @@ def _save(fig, path: str | Path) -> Path:
 
     path = Path(path)
     try:
-        fig.tight_layout()
+        if fig.get_layout_engine() is None:  # a constrained layout has placed everything
+            fig.tight_layout()
         with atomic_file(path) as tmp:
-            fig.savefig(tmp, dpi=120, format="png")
+            # the saved area holds every text of the figure, so no title or legend is cut
+            fig.savefig(tmp, dpi=120, format="png", bbox_inches="tight", pad_inches=0.1)
     finally:
         plt.close(fig)
     return path

@@ -7,8 +7,10 @@ a reader sees how each method's cost and accuracy move with the one axis the plo
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+from vis_bench.report.plot_styles import figure_legend, styles, wrapped
 from vis_bench.report.plots import (
     _measured,
     _pyplot,
@@ -48,30 +50,81 @@ def varies_clip_length(record_set: RecordSet) -> bool:
 
 
 def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
-    """AP (with intervals) and end-to-end FPS against the test resolution, one line per method
-    and clip schedule; None unless a method ran at several resolutions."""
+    """AP (with intervals) and end-to-end FPS against the test resolution: a pair of panels per
+    method (small multiples, two methods a row), one line per clip schedule, each schedule in the
+    same colour and marker in every panel and named once in the figure's legend; None unless a
+    method ran at several resolutions."""
     frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
     if frame.empty or not varies_resolution(record_set):
         return None
     frame = frame[frame["resolution"] != "-"].assign(px=lambda f: f["resolution"].astype(int))
+    frame = frame.assign(
+        schedule=[
+            _schedule(c, s) for c, s in zip(frame["clip_length"], frame["stride"], strict=True)
+        ]
+    )
+    methods = [m for m, group in frame.groupby("method") if group["px"].nunique() > 1]
+    schedules = sorted(set(frame["schedule"]), key=_schedule_order)
+    style = dict(zip(schedules, styles(len(schedules)), strict=True))
     plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.0))
-    for (method, clip, stride), group in frame.groupby(["method", "clip_length", "stride"]):
-        if group["px"].nunique() < 2:
-            continue
-        group = group.sort_values("px")
-        label = f"{method} T={clip}" + (f" S={stride}" if stride not in ("-", "one clip") else "")
-        line = left.errorbar(group["px"], group["AP"], yerr=ap_error(group), marker="o", capsize=3)
-        right.plot(
-            group["px"], group["fps_end_to_end"], marker="o", color=line[0].get_color(), label=label
-        )
-    for ax, what in ((left, ap_label(frame)), (right, "FPS (end to end)")):
-        ax.set_xlabel("resolution (shorter side, px)")
-        ax.set_ylabel(what)
-        ax.grid(alpha=0.3)
-    fig.suptitle(plot_title(record_set, "AP and FPS vs resolution"), fontsize=8)
-    outside_legend(right)
+    rows = math.ceil(len(methods) / METHODS_PER_ROW)
+    columns = 2 * min(METHODS_PER_ROW, len(methods))
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(3.0 * columns + 1.8, 2.5 * rows + 1.0),
+        layout="constrained",
+        squeeze=False,
+    )
+    flat = list(axes.flat)
+    for i, method in enumerate(methods):
+        left, right = flat[2 * i], flat[2 * i + 1]
+        for schedule, group in frame[frame["method"] == method].groupby("schedule"):
+            if group["px"].nunique() < 2:
+                continue
+            group = group.sort_values("px")
+            colour, marker = style[schedule]
+            left.errorbar(
+                group["px"],
+                group["AP"],
+                yerr=ap_error(group),
+                marker=marker,
+                color=colour,
+                capsize=2,
+                ms=4,
+                lw=1,
+            )
+            right.plot(
+                group["px"], group["fps_end_to_end"], marker=marker, color=colour, ms=4, lw=1
+            )
+        for ax, what in ((left, "AP"), (right, "FPS end to end")):
+            ax.set_title(f"{method}: {what}", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+    for ax in flat[2 * len(methods) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("resolution (shorter side, px)", fontsize=8)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=style[s][0], marker=style[s][1], label=s) for s in schedules]
+    figure_legend(fig, handles, title="clip schedule")
+    title = plot_title(record_set, f"AP and FPS vs resolution ({ap_label(frame)})")
+    fig.suptitle(wrapped(title, fig), fontsize=8)
     return _save(fig, path)
+
+
+#: methods side by side in a row of the resolution plot (each an AP and an FPS panel)
+METHODS_PER_ROW = 2
+
+
+def _schedule(clip, stride) -> str:
+    return f"T={clip}" + (f" S={stride}" if stride not in ("-", "one clip", None) else "")
+
+
+def _schedule_order(schedule: str) -> tuple[float, str]:
+    clip = schedule.split()[0][2:]
+    return (float(clip) if clip.isdigit() else float("inf")), schedule
 
 
 def memory_column(frame) -> tuple[str, str] | None:

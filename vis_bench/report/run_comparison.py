@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.records import CellRecord
+from vis_bench.report.front_tables import TITLE, front_lines
 from vis_bench.report.record_set import CellFiles, RecordSet
 from vis_bench.report.significance import PairedComparer
 from vis_bench.report.speed_trust import (
@@ -146,7 +147,8 @@ def compare_runs_markdown(
     name_b: str,
     tolerance: float = REFERENCE_TOLERANCE,
 ) -> str:
-    """The comparison as markdown: shared cells, cells of one run only, what changed."""
+    """The comparison as markdown: shared cells, cells of one run only, each run's
+    speed-accuracy front (report/front_tables.py), what changed."""
     pairs, only_a, only_b = shared_cells(a, b)
     lines = [f"# {name_b} vs {name_a}", "", f"A = {name_a}", f"B = {name_b}", ""]
     lines += [f"## Shared cells ({len(pairs)})", ""]
@@ -171,6 +173,8 @@ def compare_runs_markdown(
     ):
         if only:
             lines += [f"## {title}", ""] + [f"- {_cell_name(r)}" for r in only] + [""]
+    for run, records in (("A", a), ("B", b)):  # each run's own front: did the trade-off move?
+        lines += front_lines(records, title=f"{TITLE} in {run}")
     changes = setting_changes(a, b)
     lines += ["## What changed", ""]
     lines += [f"- {c}" for c in changes] if changes else ["- nothing in config or environment"]

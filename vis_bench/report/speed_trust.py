@@ -186,22 +186,32 @@ def verdict_line(records: list[Record]) -> str | None:
 MIN_PAIRED_ROUNDS = 2
 
 
+def round_ratios(a: Record, b: Record, model: bool = False) -> tuple[list[float], str]:
+    """FPS of A / FPS of B round by round over the rounds both counted, and why there are none
+    ("" when there are): both must be comparable and timed in the same sweep call, with at
+    least two common rounds at full machine speed."""
+    session_a, session_b = speed_of(a).session, speed_of(b).session
+    if session_a is None or session_b is None:
+        return [], "not paired (no timed rounds)"
+    if session_a != session_b:
+        return [], "not paired (timed in different sweep calls)"
+    if not_comparable(a) or not_comparable(b):
+        return [], NOT_COMPARABLE
+    rounds_a, rounds_b = _rounds_by_index(a, model), _rounds_by_index(b, model)
+    ratios = [rounds_a[i] / rounds_b[i] for i in sorted(rounds_a) if i in rounds_b]
+    if len(ratios) < MIN_PAIRED_ROUNDS:
+        return [], f"not paired ({len(ratios)} common round(s) at full speed)"
+    return ratios, ""
+
+
 def paired_ratio(a: Record, b: Record, model: bool = False) -> Ratio:
     """FPS of A / FPS of B (end to end, or of the model stage), round by round over the rounds
     both counted (measure/precision.py), where both were timed in the same sweep call: the
     median of the per-round ratios and their range. Refused when either cannot be compared, and
     when fewer than two rounds are common."""
-    session_a, session_b = speed_of(a).session, speed_of(b).session
-    if session_a is None or session_b is None:
-        return Ratio(None, why_not="not paired (no timed rounds)")
-    if session_a != session_b:
-        return Ratio(None, why_not="not paired (timed in different sweep calls)")
-    if not_comparable(a) or not_comparable(b):
-        return Ratio(None, why_not=NOT_COMPARABLE)
-    rounds_a, rounds_b = _rounds_by_index(a, model), _rounds_by_index(b, model)
-    ratios = [rounds_a[i] / rounds_b[i] for i in sorted(rounds_a) if i in rounds_b]
-    if len(ratios) < MIN_PAIRED_ROUNDS:
-        return Ratio(None, why_not=f"not paired ({len(ratios)} common round(s) at full speed)")
+    ratios, why_not = round_ratios(a, b, model)
+    if why_not:
+        return Ratio(None, why_not=why_not)
     return Ratio(float(statistics.median(ratios)), min(ratios), max(ratios))
 
 
