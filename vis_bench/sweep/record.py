@@ -167,31 +167,25 @@ def finish_record(
     return dataclasses.replace(record, speed=_measured_speed(record, speed))
 
 
-def _measured_speed(record: CellRecord, rounds: Speed) -> Speed:
-    """The record's speed once timed: the rounds' medians as the end-to-end and model FPS of
-    the protocols the cell measured (both where it declared none); a median the record does
-    not take stays in the rounds' summary, as written before."""
+def _measured_speed(record: CellRecord, timed: Speed) -> Speed:
+    """The record's speed once timed (`timed`: `speed_summary`'s): the rounds' medians as the
+    end-to-end and model FPS of the protocols the cell measured (both where it declared none);
+    a median the record does not take stays in the rounds' summary, as records always kept it."""
     wanted = set(record.protocols or ("end_to_end", "model"))
-    taken = {
-        name: getattr(rounds, attr) if name in wanted else None
-        for name, attr in (("end_to_end", "fps_end_to_end"), ("model", "fps_model"))
-    }
-    summary = rounds.rounds
+    medians = {"fps_end_to_end": ("end_to_end", "fps"), "fps_model": ("model", "fps_model")}
+    taken, kept = {}, {}
+    for attr, (protocol, key) in medians.items():
+        median = getattr(timed, attr)
+        taken[attr] = median if protocol in wanted else None
+        if taken[attr] != median:
+            kept[key] = median
+    summary = timed.rounds
     assert summary is not None, "speed_summary always summarises the rounds"
-    kept = {
-        key: getattr(rounds, attr)
-        for name, attr, key in (
-            ("end_to_end", "fps_end_to_end", "fps"),
-            ("model", "fps_model", "fps_model"),
-        )
-        if taken[name] != getattr(rounds, attr)
-    }
     return dataclasses.replace(
         record.speed,
-        fps_end_to_end=taken["end_to_end"],
-        fps_model=taken["model"],
+        **taken,
         rounds=dataclasses.replace(summary, extra={**summary.extra, **kept}),
-        load=rounds.load,
+        load=timed.load,
     )
 
 
