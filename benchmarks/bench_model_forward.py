@@ -33,7 +33,7 @@ import pytest
 import torch
 
 from vis_bench.api.registration import get_method
-from vis_bench.inference.timing import synchronize
+from vis_bench.inference.stopwatch import synchronize
 from vis_bench.measure.environment import environment
 from vis_bench.measure.load import read_load
 from vis_bench.measure.model_flops import clip_flops

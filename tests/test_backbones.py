@@ -14,8 +14,8 @@ import torch
 import yaml
 
 from tests.helpers.tracked import repo_relative, tracked_params
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.cli import main
-from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.common.backbone import ResNet
 from vis_bench.methods.common.backbone_registry import BACKBONES, detect_backbone
 from vis_bench.records.store import read_records

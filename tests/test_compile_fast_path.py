@@ -21,7 +21,7 @@ from vis_bench.api.refinement import HOOKS as REFINEMENT_HOOKS
 from vis_bench.api.registration import discovered_methods, get_method
 from vis_bench.api.timing import CompileSetting
 from vis_bench.config import parse_config
-from vis_bench.inference.timing import Stopwatch
+from vis_bench.inference.stopwatch import Stopwatch
 from vis_bench.measure import compile as compile_module
 from vis_bench.measure.compile import CompileClock, compiled
 from vis_bench.sweep import run_sweep
@@ -43,7 +43,7 @@ class _FakeClock:
 def test_compile_seconds_are_counted_apart_and_left_out_of_a_timed_region(monkeypatch):
     fake = _FakeClock()
     monkeypatch.setattr(compile_module.time, "perf_counter", fake)
-    monkeypatch.setattr("vis_bench.inference.timing.time.perf_counter", fake)
+    monkeypatch.setattr("vis_bench.inference.stopwatch.time.perf_counter", fake)
     clock = CompileClock(CompileSetting(mode="default", dynamic=True))
     handler = torch._dynamo.callback_handler
     watch = Stopwatch("cpu", exclude=lambda: clock.seconds)

@@ -12,7 +12,7 @@ import torch
 
 from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
-from vis_bench.measure.state_dict_keys import key_list, meta_model
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_daq_offline.instances import (
     GatheredVideo,
     link_cost,

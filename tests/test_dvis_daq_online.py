@@ -13,7 +13,7 @@ import torch
 
 from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
-from vis_bench.measure.state_dict_keys import key_list, meta_model
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_daq_online.parity import run_parity
 from vis_bench.methods.families.dvis_daq.decisions import TrackedFrame, update_hub
 from vis_bench.methods.families.dvis_daq.sequences import InstanceSequence, SequenceHub

@@ -17,10 +17,10 @@ from tests.helpers.dvis_tiny import TINY, released_keys
 from tests.helpers.memory_source import MemorySource
 from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.cli import main
 from vis_bench.formats.checkpoints import CheckpointError
 from vis_bench.inference.runner import run_method
-from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_plus_offline.parity import run_parity
 
 pytestmark = pytest.mark.usefixtures("one_thread")

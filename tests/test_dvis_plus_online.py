@@ -12,7 +12,7 @@ import torch
 from tests.helpers.dvis_other_fixture import write_other_fixture
 from tests.helpers.dvis_tiny import TINY, released_keys
 from vis_bench.api.registration import get_method
-from vis_bench.measure.state_dict_keys import key_list, meta_model
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.methods.dvis_plus_online.parity import run_parity
 from vis_bench.methods.families.dvis.inference import track_clip
 from vis_bench.methods.families.dvis.noiser import EmbeddingMatcher, cosine_matching_cost

@@ -90,8 +90,8 @@ def test_each_dtype_of_each_method_is_measured_and_authors_at_the_declared_preci
 def test_each_full_size_config_loads_and_its_models_build(path: Path):
     """What the GPU runs (not the dry run's tiny options): options valid, every model built on
     the meta device at full size."""
+    from vis_bench.api.state_dict_keys import meta_model
     from vis_bench.config import parse_config
-    from vis_bench.measure.state_dict_keys import meta_model
     from vis_bench.sweep.methods import resolve_methods
 
     config = parse_config(_config(path), str(path))

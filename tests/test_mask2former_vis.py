@@ -11,8 +11,8 @@ import torch
 
 from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.cli import main
-from vis_bench.measure.state_dict_keys import key_list, meta_model
 from vis_bench.methods.common.detectron2_input import pad_frames, padded_size
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.parity import run_parity

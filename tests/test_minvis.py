@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vis_bench.api.registration import get_method
-from vis_bench.measure.state_dict_keys import key_list, meta_model
+from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.methods.minvis.matching import link_frames, match_to_previous
 from vis_bench.methods.minvis.parity import run_parity
 

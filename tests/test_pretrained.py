@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from vis_bench.api.registration import available_methods, get_method, pretrained_variants
+from vis_bench.api.release_match import describe_match, matching_variants
+from vis_bench.api.state_dict_keys import meta_plugin
 from vis_bench.api.tables import PRETRAINED
 from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult
 from vis_bench.cli import main
 from vis_bench.config import load_config
 from vis_bench.config_overrides import expand_method_shorthand
 from vis_bench.errors import InputError, VisBenchError
-from vis_bench.measure.release_match import describe_match, matching_variants
-from vis_bench.measure.state_dict_keys import meta_plugin
 from vis_bench.published import canonical_backbone, default_published, published_match
 from vis_bench.sweep.methods import resolve_method
 

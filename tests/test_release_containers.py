@@ -359,7 +359,7 @@ def _sets(golden_dir: Path) -> list[str]:
 def test_check_checkpoint_compares_the_md5_of_a_release(tmp_path, capsys, monkeypatch):
     """A model-zoo file (random values, the released R50 keys) is named by its keys and its md5
     compared with the one the file name of the release carries."""
-    from vis_bench.measure import release_match
+    from vis_bench.api import release_match
 
     keys = json.loads(
         (REPO / "tests/fixtures/golden/mask2former_vis/state_dict_keys_r50.json").read_text()

@@ -40,15 +40,14 @@ def test_vendored_fixtures_are_present():
         "dvis_daq_online/public",
         "dvis_daq_offline/public",
         "burst_eval/public",
+        "sam3/public",
     ):
         assert any((GOLDEN / folder).iterdir()), folder
 
 
 #: upstream fixture sets the project does not use yet; each is vendored with the method that
 #: first reads it (an upstream set in neither place fails the test below)
-NOT_VENDORED: dict[str, str] = {
-    "sam3": "SAM 3 (issue: SAM 3 in the registry); vendored with the method",
-}
+NOT_VENDORED: dict[str, str] = {}
 
 
 def _sets(root: Path) -> set[str]:

@@ -518,3 +518,71 @@ def frames_identity_cost_block(root: Path) -> str:
         "benchmarks/bench_frames_identity.py --json benchmarks/results/frames_identity.json`.",
     ]
     return "\n".join(lines)
+
+
+_SAM3_ROWS = (
+    ("ViT output", ("vit_out",)),
+    ("FPN levels", ("backbone_fpn",)),
+    ("text features (real tokens)", ("language_features_valid_tokens",)),
+    ("geometry CLS token", ("geometry_out",)),
+    ("DETR encoder memory", ("encoder_memory",)),
+    ("decoder states", ("decoder_hs",)),
+    ("presence logits", ("presence_logits",)),
+    ("class logits", ("class_logits",)),
+    ("final logits", ("pred_logits",)),
+    ("boxes (cxcywh, xyxy)", ("pred_boxes", "pred_boxes_xyxy")),
+    ("mask logits", ("pred_masks",)),
+    ("semantic seg", ("semantic_seg",)),
+)
+
+
+def _largest(figures: dict[str, Any], keys: tuple[str, ...]) -> str:
+    values: list[float] = []
+    for key in keys:
+        value = figures.get(key)
+        values.extend(value if isinstance(value, list) else [] if value is None else [value])
+    return f"{max(values):.1e}" if values else "-"
+
+
+def sam3_transformers_parity_block(root: Path) -> str:
+    """Transformers' SAM 3 against the authors' fixtures: largest difference per detector
+    tensor, as it runs and with the geometry CLS token; the video case's detections
+    (benchmarks/results/sam3_transformers_parity.json)."""
+    report = read_source(root, "benchmarks/results/sam3_transformers_parity.json")
+    runs = report["detector"]
+    as_is, with_cls = runs["as_is"]["max_abs_diff"], runs["with_geometry_cls"]["max_abs_diff"]
+    default_eps = runs["vit_out_with_transformers_default_eps"]
+    lines = [
+        "| tensor | Transformers as it runs | with the geometry CLS token |",
+        "|---|---:|---:|",
+    ]
+    for label, keys in _SAM3_ROWS:
+        lines.append(f"| {label} | {_largest(as_is, keys)} | {_largest(with_cls, keys)} |")
+    kept = ("equal" if as_is["kept_queries_equal"] else "differ", "equal")
+    if not with_cls["kept_queries_equal"]:
+        kept = (kept[0], "differ")
+    lines.append(f"| queries kept (prob > 0.5) | {kept[0]} | {kept[1]} |")
+    video = report["video_case_detections"]
+    names = (
+        ("as_is_transformers_nms", "as `Sam3VideoModel.run_detection` runs it"),
+        ("with_geometry_cls_transformers_nms", "with the CLS token"),
+        ("with_geometry_cls_greedy_nms", "with the CLS token and the authors' greedy mask NMS"),
+    )
+    counts = "; ".join(
+        f"{text}: {video[key]['detection_count_equal']} of {video[key]['frame_prompt_pairs']}"
+        for key, text in names
+    )
+    best = video["with_geometry_cls_greedy_nms"]["max_abs_diff_where_counts_equal"]
+    lines += [
+        "",
+        f"Largest absolute differences on the detector case (tolerance "
+        f"{report['tolerance_fp32']:.0e}), Transformers {report['transformers']}, the ViT's "
+        f"LayerNorm eps set to the authors' 1e-5 (with Transformers' default "
+        f"{default_eps['layer_norm_eps']:.0e} the ViT output differs by "
+        f"{default_eps['max_abs_diff']:.1e}). Video case, frames x prompts whose detections "
+        f"(after mask NMS and prob > 0.5) have the recorded count: {counts} (there: scores "
+        f"{best['scores']:.1e}, mask logits {best['mask_logits']:.1e}, boxes {best['bbox']:.1e}). "
+        "Source: `benchmarks/results/sam3_transformers_parity.json`, written by "
+        "`python benchmarks/sam3_transformers_parity.py`.",
+    ]
+    return "\n".join(lines)

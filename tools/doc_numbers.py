@@ -40,6 +40,7 @@ from tools.benchmark_blocks import (
     lvvis_speed_block,
     mask_encoding_block,
     render_speed_block,
+    sam3_transformers_parity_block,
 )
 from tools.doc_sources import fmt, read_source
 from tools.gpu_table_block import SOURCES as GPU_TABLE_SOURCES
@@ -71,6 +72,7 @@ DOCUMENTS = (
     "docs/dvis_plus.md",
     "docs/dvis_daq.md",
     "docs/videomt.md",
+    "docs/sam3.md",
     "docs/gpu_table.md",
     "docs/timing_protocols.md",
     "docs/show_and_report.md",
@@ -110,6 +112,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "mask-encoding": ("benchmarks/results/mask_encoding.json",),
     "dvis-offline-mask-features": ("benchmarks/results/dvis_offline_mask_features.json",),
     "backbone-category-probe": ("benchmarks/results/backbone_category_probe.json",),
+    "sam3-transformers-parity": ("benchmarks/results/sam3_transformers_parity.json",),
     "authors-side-by-side": ("benchmarks/results/authors_side_by_side.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
@@ -556,6 +559,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "mask-encoding": mask_encoding_block,
     "dvis-offline-mask-features": dvis_offline_mask_features_block,
     "backbone-category-probe": backbone_category_probe_block,
+    "sam3-transformers-parity": sam3_transformers_parity_block,
     "authors-side-by-side": authors_side_by_side_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,

@@ -42,19 +42,12 @@ def build_plugin(fx: DAQFixture) -> Any:
     from vis_bench.methods.dvis_daq_offline.plugin import DAQOfflineOptions, DAQOfflinePlugin
     from vis_bench.methods.families.dvis_daq.model import build_model
 
-    settings = fx.settings
     assert fx.refiner_layers is not None
     options = DAQOfflineOptions(
         num_classes=fx.config.num_classes,
-        top_k=fx.max_num,
-        select_threshold=settings.select_threshold,
-        segmenter_threshold=settings.segmenter_threshold,
-        keep_threshold=settings.keep_threshold,
-        slot_decides=settings.slot_decides,
-        kick_out_frames=settings.kick_out_frames,
-        noise_frames=fx.noise_frames,
         refiner_layers=fx.refiner_layers,
         offline_top_k=fx.offline_top_k,
+        **fx.test_options(),
     )
     return DAQOfflinePlugin(build_model(fx.config, fx.refiner_layers), options)
 
@@ -192,17 +185,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     if "postprocess.pt" in base.present:
         post = fx.file("postprocess.pt")
         outputs = {"pred_logits": refined.logits[None], "pred_masks": refined.masks[None]}
-        expected = {k: v for k, v in post["video_outputs"].items() if k != "pred_ids"}
-        shared.compare(report, "video_outputs", outputs, expected)
-        dvis_parity.replay_authors(report, post)
-        compare_results(report, "final", refined.final, post["final"])
-        dvis_parity.harness_checks(
-            report,
-            plugin,
-            fx,  # type: ignore[arg-type]
-            post["final"],
-            shared.harness_results,  # type: ignore[arg-type]
-        )
+        shared.postprocess_checks(report, plugin, fx, post, outputs, refined.final)
     if "synthetic_permuted.pt" in base.present:
         case = fx.file("synthetic_permuted.pt")
         shuffled = dvis_parity.permuted(base.windows, base.ranges, case["permutations"].long())

@@ -21,10 +21,10 @@ from typing import Any
 
 import torch
 
-from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
+from vis_bench.api import ClipResult, InputError, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
+from vis_bench.methods.common.first_pass import first_pass_result
 from vis_bench.methods.dvis_daq_offline.instances import (
     GatheredVideo,
     RefinerInputs,
@@ -32,26 +32,23 @@ from vis_bench.methods.dvis_daq_offline.instances import (
 )
 from vis_bench.methods.dvis_daq_offline.training import refiner_losses
 from vis_bench.methods.dvis_daq_offline.variants import VARIANTS
-from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
-from vis_bench.methods.families.dvis.base_plugin import training_recipe
 from vis_bench.methods.families.dvis.postprocess import video_predictions
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis.training import StageLossConfig
 from vis_bench.methods.families.dvis_daq.base_plugin import (
-    CHECKPOINT_SIGNATURE,
-    MIN_SIZE_TEST,
     DAQBase,
     DAQOptions,
+    daq_member_spec,
     track_features,
 )
 from vis_bench.methods.families.dvis_daq.model import DAQModel, build_model
 from vis_bench.methods.families.dvis_daq.timing import AUTHORS_TIMING
-from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
 
+SUMMARY = "DVIS-DAQ offline: DVIS-DAQ online's sequences refined by a temporal refiner"
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_DAQ/dvis_daq/: DVIS_DAQ_offline)"
 
 
@@ -111,30 +108,12 @@ def refine(model: DAQModel, video: GatheredVideo, options: DAQOfflineOptions) ->
     return RefinerRun(inputs, output, normed, refiner.class_logits(normed[None])[0])
 
 
-def gathered_result(video: GatheredVideo) -> ClipResult:
-    """A first-pass clip's result: the gathered video is its state; masks come later."""
-    empty = torch.zeros(0)
-    return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=video)
-
-
 @register_method("dvis-daq-offline")
 class DAQOfflinePlugin(DAQBase):
     """DVIS-DAQ offline: DVIS-DAQ online's sequences refined over the whole video."""
 
-    spec = family_spec(
-        name="dvis-daq-offline",
-        summary="DVIS-DAQ offline: DVIS-DAQ online's sequences refined by a temporal refiner",
-        options=DAQOfflineOptions,
-        min_size_test=MIN_SIZE_TEST,
-        reference=REFERENCE,
-        parity=f"{__package__}.parity:run_parity",
-        checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
-        # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
-        training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
-        backbones=tuple(SEGMENTER_BACKBONES.names()),
-        variants=VARIANTS,
-        linking=WholeVideoRefinement(),
-        timing_protocol=AUTHORS_TIMING,
+    spec = daq_member_spec(
+        __package__, SUMMARY, DAQOfflineOptions, REFERENCE, VARIANTS, AUTHORS_TIMING
     )
     options: DAQOfflineOptions
     training_stages = ("refiner",)
@@ -188,14 +167,14 @@ class DAQOfflinePlugin(DAQBase):
         video = state if state is not None else GatheredVideo()
         new = features[seen:]
         if not new:
-            return gathered_result(video)
+            return first_pass_result(video)
         paths = ensure_prepared(self.model)
         with inference_context(paths):
             queries = self.model.segment(stack_features(new))
             track_features(self.model, queries, video.hub, self.options.decisions())
         video.embeds += list(queries.embeds)
         video.logits += list(queries.logits)
-        return gathered_result(video)
+        return first_pass_result(video)
 
     def refine_video(self, state: GatheredVideo | None) -> VideoRefinement:
         """The refiner over the whole video; the top-k pairs of its class logits; the chosen

@@ -8,7 +8,7 @@ frame by frame (also replayed on the authors' own segmenter outputs), the video'
 authors' post-processing replayed on their own inputs (identical results), the final results of
 this network, the synthetic case with permuted queries, and the harness's path (clips carrying
 the video's sequences, the results chosen at its end, masks in a second pass) under several
-clip schedules (`harness_results` of methods/families/dvis_daq/parity.py).
+clip schedules (`refined_harness_results` of methods/families/dvis/parity.py).
 """
 
 from __future__ import annotations
@@ -33,16 +33,7 @@ def build_plugin(fx: DAQFixture) -> Any:
     from vis_bench.methods.dvis_daq_online.plugin import DAQOnlineOptions, DAQOnlinePlugin
     from vis_bench.methods.families.dvis_daq.model import build_model
 
-    settings = fx.settings
-    options = DAQOnlineOptions(
-        top_k=fx.max_num,
-        select_threshold=settings.select_threshold,
-        segmenter_threshold=settings.segmenter_threshold,
-        keep_threshold=settings.keep_threshold,
-        slot_decides=settings.slot_decides,
-        kick_out_frames=settings.kick_out_frames,
-        noise_frames=fx.noise_frames,
-    )
+    options = DAQOnlineOptions(**fx.test_options())
     return DAQOnlinePlugin(build_model(fx.config), options)
 
 
@@ -65,17 +56,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     if "postprocess.pt" in base.present:
         post = fx.file("postprocess.pt")
         outputs = shared.video_outputs(model, fx, run)
-        expected = {k: v for k, v in post["video_outputs"].items() if k != "pred_ids"}
-        shared.compare(report, "video_outputs", outputs, expected)
-        dvis_parity.replay_authors(report, post)
-        compare_results(report, "final", final_of(fx, model, run), post["final"])
-        dvis_parity.harness_checks(
-            report,
-            plugin,
-            fx,  # type: ignore[arg-type]
-            post["final"],
-            shared.harness_results,  # type: ignore[arg-type]
-        )
+        shared.postprocess_checks(report, plugin, fx, post, outputs, final_of(fx, model, run))
     if "synthetic_permuted.pt" in base.present:
         case = fx.file("synthetic_permuted.pt")
         permuted = shared.synthetic_run(model, fx, base.windows, base.ranges, case)

@@ -22,29 +22,25 @@ from dataclasses import dataclass
 
 import torch
 
-from vis_bench.api import WholeVideoRefinement, register_method
+from vis_bench.api import register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_daq_online.variants import VARIANTS
-from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
-from vis_bench.methods.families.dvis.base_plugin import training_recipe
 from vis_bench.methods.families.dvis.postprocess import video_predictions
 from vis_bench.methods.families.dvis_daq.base_plugin import (
-    CHECKPOINT_SIGNATURE,
-    MIN_SIZE_TEST,
     DAQBase,
     DAQOptions,
+    daq_member_spec,
 )
 from vis_bench.methods.families.dvis_daq.sequences import InstanceSequence, SequenceHub
 from vis_bench.methods.families.dvis_daq.timing import AUTHORS_TIMING
 from vis_bench.methods.families.dvis_daq.video import kept_sequences, mean_logits, sequence_masks
-from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
 
+SUMMARY = "DVIS-DAQ online: per-frame Mask2Former, tracker with dynamic anchor queries"
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_DAQ/dvis_daq/: DVIS_DAQ_online)"
 
 
@@ -58,20 +54,8 @@ class DAQOnlineOptions(DAQOptions):
 class DAQOnlinePlugin(DAQBase):
     """DVIS-DAQ online: Mask2Former per frame, a tracker whose anchor queries start objects."""
 
-    spec = family_spec(
-        name="dvis-daq-online",
-        summary="DVIS-DAQ online: per-frame Mask2Former, tracker with dynamic anchor queries",
-        options=DAQOnlineOptions,
-        min_size_test=MIN_SIZE_TEST,
-        reference=REFERENCE,
-        parity=f"{__package__}.parity:run_parity",
-        checkpoint_signature=CHECKPOINT_SIGNATURE,
-        # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
-        training=training_recipe(ConsecutiveFrameSampler()),
-        backbones=tuple(SEGMENTER_BACKBONES.names()),
-        variants=VARIANTS,
-        linking=WholeVideoRefinement(),
-        timing_protocol=AUTHORS_TIMING,
+    spec = daq_member_spec(
+        __package__, SUMMARY, DAQOnlineOptions, REFERENCE, VARIANTS, AUTHORS_TIMING
     )
 
     def refine_video(self, state: SequenceHub | None) -> VideoRefinement:

@@ -23,14 +23,9 @@ from vis_bench.methods.families.dvis.fixtures import DVISFixture
 from vis_bench.methods.families.dvis.frame_rows import FrameRows
 from vis_bench.methods.families.dvis.refinement import GatheredVideo, RefinedVideo, refine
 from vis_bench.parity import (
-    EncodedFrames,
     ParityReport,
-    RefinedVideoLinker,
-    clip_windows,
     compare_results,
-    refinement_windows,
     save_produced,
-    tracks_as_fixture_results,
 )
 
 EXPECTED_FILES = (
@@ -137,25 +132,6 @@ def postprocess_checks(
     compare_results(report, "final", final, post["final"])
 
 
-def harness_results(plugin: Any, fx: DVISFixture, features: list, schedule: tuple) -> dict:
-    """The video through the harness's own path: clips of the schedule carrying the state, the
-    refinement at the end, masks in a second pass over the frames, encoded per frame."""
-    clip_length, stride = schedule
-    height, width = (int(v) for v in fx.sizes["orig_size"])
-    plugin.input_size = tuple(int(v) for v in fx.sizes["image_size"])
-    encoded = EncodedFrames(height, width, plugin.masks_to_video)
-    linker = RefinedVideoLinker(plugin.refine_video, [encoded])
-    for window in clip_windows(fx.num_frames, clip_length, stride):
-        clip = [features[i] for i in window]
-        seen = linker.seen_frames(window)
-        linker.add_clip(window, plugin.infer_clip_features(clip, state=linker.state, seen=seen))
-    refinement = linker.refine()
-    for window in refinement_windows(fx.num_frames, clip_length):
-        clip = [features[i] for i in window]
-        linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
-    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)
-
-
 def synthetic(report: ParityReport, fx: DVISFixture, model: Any, windows: list, ranges: list):
     """The known-permutation case through the tracker and the refiner to the final results."""
     case = fx.file("synthetic_permuted.pt")
@@ -189,7 +165,7 @@ def run_parity(fixture_dir: Path, out_path: Path | None = None) -> ParityReport:
     if "postprocess.pt" in present:
         post = fx.file("postprocess.pt")
         postprocess_checks(report, fx, run, refined, post)
-        shared.harness_checks(report, plugin, fx, post["final"], harness_results)
+        shared.harness_checks(report, plugin, fx, post["final"], shared.refined_harness_results)
     if "synthetic_permuted.pt" in present:
         synthetic(report, fx, model, windows, ranges)
     save_produced({"refiner_logits": refined[0].logits}, out_path)

@@ -22,19 +22,16 @@ from typing import Any
 
 import torch
 
-from vis_bench.api import ClipResult, InputError, WholeVideoRefinement, register_method
+from vis_bench.api import ClipResult, InputError, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.api.tensor_spill import TensorSpill
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
+from vis_bench.methods.common.first_pass import first_pass_result
 from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
-from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
-    CHECKPOINT_SIGNATURE,
-    MIN_SIZE_TEST,
     DVISBase,
     DVISOptions,
-    training_recipe,
+    member_spec,
 )
 from vis_bench.methods.families.dvis.inference import clip_predictions, track_clip
 from vis_bench.methods.families.dvis.postprocess import video_predictions
@@ -46,12 +43,12 @@ from vis_bench.methods.families.dvis.refinement import (
     slot_masks,
 )
 from vis_bench.methods.families.dvis.timing import AUTHORS_TIMING
-from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
 
+SUMMARY = "DVIS++ offline: DVIS++ online's tracks refined by a temporal refiner"
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_offline)"
 #: option keep_mask_features -> the dtype the first pass keeps each frame's mask features in
 #: (None: keeps none); "disk" keeps them as they are, in a temporary file (SPILLED)
@@ -93,42 +90,18 @@ class DVISOfflineOptions(DVISOptions):
         super().__post_init__()
 
 
-def gathered_result(video: GatheredVideo) -> ClipResult:
-    """A first-pass clip's result: the gathered video is its state; masks come later."""
-    empty = torch.zeros(0)
-    return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=video)
-
-
 @register_method("dvis-plus-offline")
 class DVISOfflinePlugin(DVISBase):
     """DVIS++ offline: the online model's tracks refined over the whole video."""
 
-    spec = family_spec(
-        name="dvis-plus-offline",
-        summary="DVIS++ offline: DVIS++ online's tracks refined by a temporal refiner",
-        options=DVISOfflineOptions,
-        min_size_test=MIN_SIZE_TEST,
-        reference=REFERENCE,
-        parity=f"{__package__}.parity:run_parity",
-        checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"^refiner\.activation_proj\.weight$"),
-        # SAMPLING_FRAME_NUM 15, RANGE 7, REVERSE_AGU: consecutive frames, reversed half the time
-        training=training_recipe(ConsecutiveFrameSampler(reverse=True)),
-        backbones=tuple(SEGMENTER_BACKBONES.names()),
-        variants=VARIANTS,
-        linking=WholeVideoRefinement(),
-        timing_protocol=AUTHORS_TIMING,
+    spec = member_spec(
+        __package__, SUMMARY, DVISOfflineOptions, REFERENCE, VARIANTS, AUTHORS_TIMING
     )
     training_stages = ("refiner",)
 
     @classmethod
     def refiner_layers(cls, options: Any) -> int | None:
         return int(options.refiner_layers)
-
-    def infer_clip(
-        self, frames: torch.Tensor, state: GatheredVideo | None = None, seen: int = 0
-    ) -> ClipResult:
-        """The per-frame stages, then the rest: one code path with or without frame reuse."""
-        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
 
     def infer_clip_features(
         self,
@@ -141,7 +114,7 @@ class DVISOfflinePlugin(DVISBase):
         Frames an earlier clip covered are in the state already."""
         new = features[seen:]
         if not new:
-            return gathered_result(state)
+            return first_pass_result(state)
         paths = ensure_prepared(self.model)
         with inference_context(paths):
             stacked = stack_features(new)
@@ -154,7 +127,7 @@ class DVISOfflinePlugin(DVISBase):
             spill = TensorSpill(fallback=SPILL_FALLBACK) if choice in SPILLED else None
             state = GatheredVideo(tracks, spill=spill)
         kept = kept_frames(stacked.mask_features, KEPT_MASK_FEATURES[choice], state.spill)
-        return gathered_result(state.extended(tracked, queries, logits, tracks, kept))
+        return first_pass_result(state.extended(tracked, queries, logits, tracks, kept))
 
     def refine_video(self, state: GatheredVideo) -> VideoRefinement:
         """The refiner over the whole video; the top-k pairs of the max of its and the

@@ -18,17 +18,13 @@ from dataclasses import dataclass
 
 import torch
 
-from vis_bench.api import CarriedState, ClipResult, register_method
+from vis_bench.api import ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.dvis_plus_online.variants import VARIANTS
-from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.base_plugin import (
-    CHECKPOINT_SIGNATURE,
-    MIN_SIZE_TEST,
     DVISBase,
     DVISOptions,
-    training_recipe,
+    member_spec,
 )
 from vis_bench.methods.families.dvis.inference import (
     CarriedTracks,
@@ -38,12 +34,12 @@ from vis_bench.methods.families.dvis.inference import (
 )
 from vis_bench.methods.families.dvis.postprocess import video_predictions
 from vis_bench.methods.families.dvis.timing import AUTHORS_TIMING
-from vis_bench.methods.families.mask2former.base_plugin import family_spec
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
 )
 
+SUMMARY = "DVIS++ online: per-frame Mask2Former with ReID, learnt referring tracker"
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_Plus/dvis_Plus/: DVIS_Plus_online)"
 
 
@@ -77,27 +73,7 @@ def clip_result(
 class DVISOnlinePlugin(DVISBase):
     """DVIS++ online: Mask2Former per frame, a learnt tracker carries each object."""
 
-    spec = family_spec(
-        name="dvis-plus-online",
-        summary="DVIS++ online: per-frame Mask2Former with ReID, learnt referring tracker",
-        options=DVISOnlineOptions,
-        min_size_test=MIN_SIZE_TEST,
-        reference=REFERENCE,
-        parity=f"{__package__}.parity:run_parity",
-        checkpoint_signature=CHECKPOINT_SIGNATURE,
-        # SAMPLING_FRAME_NUM 5, RANGE 2: five consecutive frames
-        training=training_recipe(ConsecutiveFrameSampler()),
-        backbones=tuple(SEGMENTER_BACKBONES.names()),
-        variants=VARIANTS,
-        linking=CarriedState(),
-        timing_protocol=AUTHORS_TIMING,
-    )
-
-    def infer_clip(
-        self, frames: torch.Tensor, state: CarriedTracks | None = None, seen: int = 0
-    ) -> ClipResult:
-        """The per-frame stages, then the rest: one code path with or without frame reuse."""
-        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
+    spec = member_spec(__package__, SUMMARY, DVISOnlineOptions, REFERENCE, VARIANTS, AUTHORS_TIMING)
 
     def infer_clip_features(
         self,

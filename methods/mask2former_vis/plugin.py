@@ -14,14 +14,11 @@ from dataclasses import dataclass
 
 from vis_bench.api import ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.base_plugin import (
     Mask2FormerBase,
     Mask2FormerOptions,
-    family_spec,
-    training_recipe,
+    vis_member_spec,
 )
-from vis_bench.methods.families.mask2former.model import BACKBONES
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
@@ -30,6 +27,7 @@ from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.mask2former_vis.timing import AUTHORS_TIMING
 from vis_bench.methods.mask2former_vis.variants import VARIANTS
 
+SUMMARY = "Mask2Former-VIS: masked-attention decoder over all frames' tokens, offline"
 REFERENCE = (
     "facebookresearch/Mask2Former @ 9b0651c6c1d5b3af2e6da0589b719c514ec0d69a "
     "(mask2former_video/; identical in NVlabs/MinVIS @ d039c54b)"
@@ -45,19 +43,10 @@ class Mask2FormerVISOptions(Mask2FormerOptions):
 class Mask2FormerVISPlugin(Mask2FormerBase):
     """Mask2Former-VIS (Cheng et al., arXiv 2112.10764), offline over the whole video."""
 
-    temporal = True
-    spec = family_spec(
-        name="mask2former-vis",
-        summary="Mask2Former-VIS: masked-attention decoder over all frames' tokens, offline",
-        options=Mask2FormerVISOptions,
-        min_size_test=360,
-        reference=REFERENCE,
-        parity=f"{__package__}.parity:run_parity",
-        training=training_recipe(WindowFrameSampler()),
-        backbones=BACKBONES,
-        variants=VARIANTS,
-        timing_protocol=AUTHORS_TIMING,
+    spec = vis_member_spec(
+        __package__, SUMMARY, Mask2FormerVISOptions, REFERENCE, VARIANTS, AUTHORS_TIMING
     )
+    temporal = True
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:
         """The video decoder over the clip's frames; the top-k (query, class) pairs, with their

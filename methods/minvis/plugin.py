@@ -18,14 +18,11 @@ import torch
 
 from vis_bench.api import ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.base_plugin import (
     Mask2FormerBase,
     Mask2FormerOptions,
-    family_spec,
-    training_recipe,
+    vis_member_spec,
 )
-from vis_bench.methods.families.mask2former.model import BACKBONES
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
     stack_features,
@@ -40,6 +37,7 @@ from vis_bench.methods.minvis.matching import (
 from vis_bench.methods.minvis.timing import AUTHORS_TIMING
 from vis_bench.methods.minvis.variants import VARIANTS
 
+SUMMARY = "MinVIS: image Mask2Former per frame, queries linked by embedding matching"
 REFERENCE = "NVlabs/MinVIS @ d039c54b9831b623e27f2edb1d28b8e84d694cda (minvis/)"
 
 
@@ -52,21 +50,10 @@ class MinVISOptions(Mask2FormerOptions):
 class MinVISPlugin(Mask2FormerBase):
     """MinVIS (Huang et al., NeurIPS 2022): per-frame Mask2Former, queries matched over time."""
 
-    temporal = False
-    spec = family_spec(
-        name="minvis",
-        summary="MinVIS: image Mask2Former per frame, queries linked by embedding matching",
-        options=MinVISOptions,
-        min_size_test=360,
-        reference=REFERENCE,
-        parity=f"{__package__}.parity:run_parity",
-        # INPUT.SAMPLING_FRAME_NUM 1: every training sample is one frame
-        training=training_recipe(WindowFrameSampler()),
-        backbones=BACKBONES,
-        variants=VARIANTS,
-        timing_protocol=AUTHORS_TIMING,
-        linking=ASSOCIATION,
+    spec = vis_member_spec(
+        __package__, SUMMARY, MinVISOptions, REFERENCE, VARIANTS, AUTHORS_TIMING, ASSOCIATION
     )
+    temporal = False
 
     def infer_clip_features(self, features: list[PixelDecoderFeatures]) -> ClipResult:
         """Each frame decoded alone, frames linked: all Q query tracks with their per-frame

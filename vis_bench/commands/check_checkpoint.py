@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
+
+from vis_bench.commands._options import add_method_option_argument, method_options
 
 NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
@@ -41,13 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="registered method name (`methods` lists them); default: the method whose "
         "checkpoint signature the file's keys match",
     )
-    parser.add_argument(
-        "--set",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="method option overriding what is read from the file (repeatable)",
+    add_method_option_argument(
+        parser, "method option overriding what is read from the file (repeatable)"
     )
 
 
@@ -62,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
         spec_rules,
     )
     from vis_bench.api.registration import get_method
+    from vis_bench.api.state_dict_keys import meta_model
     from vis_bench.config_paths import command_line_checkpoint
     from vis_bench.formats.checkpoints import open_checkpoint
-    from vis_bench.measure.state_dict_keys import meta_model, parse_options
 
     found = command_line_checkpoint(args.checkpoint, "checkpoint")
     if found.found == "shipped":
@@ -75,6 +73,39 @@ def run(args: argparse.Namespace) -> int:
     plugin = get_method(method)
     contents = foreign_contents(plugin, contents)
     contents.check_method(plugin.name)
+    state_dict = contents.state_dict
+    _print_file(checkpoint, contents)
+    for line in describe_checkpoint(plugin, state_dict):
+        print(line)
+    # what the file says (keys, then its own config if it carries one), then the user's
+    options = {
+        **checkpoint_options(plugin, state_dict),
+        **contents.config,
+        **method_options(args.options),
+    }
+    report = LoadReport(str(checkpoint), contents.format)
+    compare_and_load(
+        meta_model(method, options),
+        checkpoint_tensors(plugin, state_dict),
+        report,
+        **spec_rules(plugin.spec),
+        versions=contents.versions,
+        assign=True,
+    )
+    print(f"compared with {method} built with {options}:")
+    _print_report(report)
+    print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
+    from vis_bench.api.release_match import describe_match, matching_variants
+
+    match = matching_variants(plugin, state_dict, contents.file or checkpoint, contents.versions)
+    for line in describe_match(match):
+        print(line)
+    return 0 if report.clean else 1
+
+
+def _print_file(checkpoint: Path, contents: Any) -> None:
+    """What the file is: its tensors and numbers, container, dtypes, notes and the bases a
+    stage stored as its changes stands on."""
     state_dict = contents.state_dict
     numbers = sum(value.numel() for value in state_dict.values())
     print(
@@ -88,24 +119,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {note}")
     for base in contents.bases:  # a stage stored as its changes: the files beneath it
         print(f"  over {base} (its tensors under this file's)")
-    for line in describe_checkpoint(plugin, state_dict):
-        print(line)
-    # what the file says (keys, then its own config if it carries one), then the user's
-    options = {
-        **checkpoint_options(plugin, state_dict),
-        **contents.config,
-        **parse_options(args.options),
-    }
-    report = LoadReport(str(checkpoint), contents.format)
-    compare_and_load(
-        meta_model(method, options),
-        checkpoint_tensors(plugin, state_dict),
-        report,
-        **spec_rules(plugin.spec),
-        versions=contents.versions,
-        assign=True,
-    )
-    print(f"compared with {method} built with {options}:")
+
+
+def _print_report(report: Any) -> None:
+    """The strict comparison's findings, one count and its keys per kind."""
     for title, keys in (
         ("key(s) renamed as the authors' loading does", report.renamed),
         ("constant(s) filled from the options (the file need not hold them)", report.filled),
@@ -117,13 +134,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {len(keys)} {title}" + (":" if keys else ""))
         for key in keys:
             print(f"    {key}")
-    print("OK: loads strictly" if report.clean else "MISMATCH: a strict load would fail")
-    from vis_bench.measure.release_match import describe_match, matching_variants
-
-    match = matching_variants(plugin, state_dict, contents.file or checkpoint, contents.versions)
-    for line in describe_match(match):
-        print(line)
-    return 0 if report.clean else 1
 
 
 def _method_of(contents, path: Path) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from vis_bench.commands._options import (
     add_allow_dropped_argument,
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="a run folder: --a and --b name two of its cells (folder name, or METHOD/T/S/"
-        "RESOLUTION such as ifc/5/1/360 or ifc/all)",
+        "RESOLUTION such as NAME/5/1/360 or NAME/all)",
     )
     parser.add_argument("--a", required=True, help="results.json of method A (with --run: a cell)")
     parser.add_argument("--b", required=True, help="results.json of method B (with --run: a cell)")
@@ -66,6 +67,35 @@ def _say_too_few(n_videos: int) -> None:
         print(f"{reason}: {TOO_FEW_VIDEOS}")
 
 
+def _row(metric: str, diff: Any) -> list[str]:
+    """A metric's line of the printed table."""
+    return [
+        metric,
+        _pct(diff.a),
+        _pct(diff.b),
+        f"{100 * diff.difference:+.2f}",
+        _interval_text(diff),
+        "n/a" if diff.reason else "yes" if diff.excludes_zero else "no",
+        "n/a" if diff.reason else f"{diff.p_value:.3f}",
+    ]
+
+
+def _entry(diff: Any) -> dict[str, Any]:
+    """A metric's entry of the --out file (why it has no interval, where it has none)."""
+    ci = diff.interval
+    entry = {
+        "a": diff.a,
+        "b": diff.b,
+        "difference": diff.difference,
+        "interval": None if ci is None else list(ci),
+        "excludes_zero": diff.excludes_zero,
+        "p_value": None if diff.p_value != diff.p_value else diff.p_value,
+    }
+    if diff.reason is not None:
+        entry["no_interval"] = diff.reason
+    return entry
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out})
     from vis_bench.errors import InputError
@@ -73,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.gt is None) == (args.run is None):
         raise InputError(
             "give --gt GT.json with two results files, or --run RUN_DIR with two of its cells "
-            "(e.g. compare --run results/runs/default --a ifc/5 --b ifc/all)",
+            "(e.g. compare --run results/runs/default --a NAME/5 --b NAME/all)",
             field="--gt" if args.gt is None else "--run",
         )
     if args.run is not None:
@@ -110,28 +140,8 @@ def _compare_files(args: argparse.Namespace) -> int:
             seed=args.seed,
             confidence=args.confidence,
         )
-        ci = diff.interval
-        rows.append(
-            [
-                metric,
-                _pct(diff.a),
-                _pct(diff.b),
-                f"{100 * diff.difference:+.2f}",
-                _interval_text(diff),
-                "n/a" if diff.reason else "yes" if diff.excludes_zero else "no",
-                "n/a" if diff.reason else f"{diff.p_value:.3f}",
-            ]
-        )
-        out[metric] = {
-            "a": diff.a,
-            "b": diff.b,
-            "difference": diff.difference,
-            "interval": None if ci is None else list(ci),
-            "excludes_zero": diff.excludes_zero,
-            "p_value": None if diff.p_value != diff.p_value else diff.p_value,
-        }
-        if diff.reason is not None:
-            out[metric]["no_interval"] = diff.reason
+        rows.append(_row(metric, diff))
+        out[metric] = _entry(diff)
     level = f"{100 * args.confidence:g}%"
     print(f"A = {args.a}\nB = {args.b}\n{gt.path}: {len(gt.video_ids)} videos")
     print(

@@ -16,46 +16,26 @@ import argparse
 import json
 from pathlib import Path
 
+from vis_bench.commands._options import add_table_arguments, start_table
+
 NAME = "flops"
 HELP = "measure a FLOPs table a method declares (a config names it) and compare with the paper"
 GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, type=Path, help="FLOPs table YAML")
-    parser.add_argument(
-        "--out",
-        default=None,
-        help="output path without suffix (default: results/runs/flops/<name>; the committed "
-        "table is rewritten only when this names the config's `output`)",
-    )
-    parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
-
-
-#: where a table goes without --out: beside the sweeps' runs (ignored by git in a checkout)
-DEFAULT_FOLDER = Path("results/runs/flops")
-
-
-def default_output(name: str) -> Path:
-    """The output stem of a table without --out: never the committed table."""
-    return DEFAULT_FOLDER / name
+    add_table_arguments(parser, NAME, "FLOPs table YAML")
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import check_output_file, write_atomic
+    from vis_bench.atomic import write_atomic
     from vis_bench.measure.flops_table import load_table_config, measure_table, to_markdown
-    from vis_bench.measure.provenance import (
-        start_provenance,
-        write_json_with_provenance,
-        written_by,
-    )
+    from vis_bench.measure.provenance import write_json_with_provenance, written_by
 
     cfg = load_table_config(args.config)
-    given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
-    out = Path(given) if given is not None else default_output(cfg.name or Path(cfg.output).name)
-    for suffix in (".md", ".csv", ".json"):
-        check_output_file(out.with_suffix(suffix), flag if given is not None else None)
-    provenance = start_provenance()  # the config is valid: the work starts
+    out, given, provenance = start_table(
+        args, NAME, cfg.name or Path(cfg.output).name, (".md", ".csv", ".json")
+    )
     table = measure_table(cfg, str(args.config))
     title = cfg.name or out.name
     markdown = to_markdown(table, title, written_by(provenance))
@@ -67,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out.with_suffix('.md')}, {out.with_suffix('.csv')} and {out.with_suffix('.json')}"
     )
-    if given is None:
+    if not given:
         print(f"(the committed table is {cfg.output}: `--out {cfg.output}` rewrites it)")
     mismatched = table[table["matches_2dp"] == False]  # noqa: E712 (None = no paper value)
     if len(mismatched):

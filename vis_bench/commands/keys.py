@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from vis_bench.commands._options import add_method_option_argument, method_options
+
 NAME = "keys"
 HELP = "write the [key, shape] list of the model a method builds (meta device, no weights)"
 GROUP = "model developer"
@@ -26,13 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="backbone option (resnet50, resnet101, resnext101_32x8d, resnext101_64x4d, swin_l); "
         "default: the method's own",
     )
-    parser.add_argument(
-        "--set",
-        dest="options",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="another method option, e.g. --set enc_layers=6 --set dec_layers=6 (repeatable)",
+    add_method_option_argument(
+        parser, "another method option, e.g. --set enc_layers=6 --set dec_layers=6 (repeatable)"
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON file (default: stdout)")
 
@@ -42,14 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_output_file(args.out, "--out")
-    from vis_bench.measure.state_dict_keys import (
+    from vis_bench.api.state_dict_keys import (
         format_key_list,
         key_list,
         meta_model,
-        parse_options,
     )
 
-    options = parse_options(args.options)
+    options = method_options(args.options)
     if args.backbone is not None:
         options["backbone"] = args.backbone
     model = meta_model(args.method, options)

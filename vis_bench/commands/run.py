@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from vis_bench import exit_codes
 from vis_bench.commands._options import add_allow_dropped_argument, add_override_argument
@@ -70,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import check_output_folder
     from vis_bench.config import load_config
     from vis_bench.distributed import init_from_env, shutdown
-    from vis_bench.inference.sources import open_source
     from vis_bench.report.outputs import write_reports
     from vis_bench.report.record_set import RecordSet
     from vis_bench.report.tables import comparison_table, notes_lines
@@ -88,13 +88,7 @@ def run(args: argparse.Namespace) -> int:
     methods = resolve_methods(config)  # every method entry checked before any cell runs
     ctx = init_from_env(config.sweep.device[0], args.shard)
     try:
-        data_start = time.perf_counter()
-        source = open_source(config.dataset, config.source) if ctx.is_main else None
-        # rank 0 generates the synthetic set on first use; the others open it afterwards
-        ctx.barrier()
-        if source is None:
-            source = open_source(config.dataset, config.source)
-        data_s = time.perf_counter() - data_start
+        source, data_s = _open_source(config, ctx)
         log = print if ctx.is_main else (lambda message: None)
         log(f"vis-bench run {config.name!r}: {source.describe()}; records in {run_dir}")
         if ctx.world_size > 1:
@@ -134,6 +128,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(failed)} of {len(records)} cells failed (reasons in the table above)")
         return CELLS_FAILED
     return _dropped_status(record_set, args.allow_dropped)
+
+
+def _open_source(config: Any, ctx: Any) -> tuple[Any, float]:
+    """The run's frames and the seconds opening them took: rank 0 generates the synthetic set
+    on first use, the other ranks open it afterwards."""
+    import time
+
+    from vis_bench.inference.sources import open_source
+
+    data_start = time.perf_counter()
+    source = open_source(config.dataset, config.source) if ctx.is_main else None
+    ctx.barrier()
+    if source is None:
+        source = open_source(config.dataset, config.source)
+    return source, time.perf_counter() - data_start
 
 
 def _dropped_status(record_set, allow: bool) -> int:

@@ -13,46 +13,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vis_bench.commands._options import add_table_arguments, start_table
+
 NAME = "sizes"
 HELP = "parameters and GMACs per frame of each (method, backbone) in a table config"
 GROUP = "model developer"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, type=Path, help="table YAML")
-    parser.add_argument(
-        "--out",
-        default=None,
-        help="output path without suffix (default: results/runs/sizes/<name>; the committed "
-        "table is rewritten only when this names the config's `output`)",
-    )
-    parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
-
-
-#: where a table goes without --out: beside the sweeps' runs (ignored by git in a checkout)
-DEFAULT_FOLDER = Path("results/runs/sizes")
-
-
-def default_output(name: str) -> Path:
-    """The output stem of a table without --out: never the committed table."""
-    return DEFAULT_FOLDER / name
+    add_table_arguments(parser, NAME, "table YAML")
 
 
 def run(args: argparse.Namespace) -> int:
-    from vis_bench.atomic import check_output_file, write_atomic
+    from vis_bench.atomic import write_atomic
     from vis_bench.measure.model_sizes import load_sizes_config, measure_row, millions, to_markdown
-    from vis_bench.measure.provenance import (
-        start_provenance,
-        write_json_with_provenance,
-        written_by,
-    )
+    from vis_bench.measure.provenance import write_json_with_provenance, written_by
 
     cfg = load_sizes_config(args.config)
-    given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
-    out = Path(given) if given is not None else default_output(Path(cfg.output).name)
-    for suffix in (".md", ".json"):
-        check_output_file(out.with_suffix(suffix), flag if given is not None else None)
-    provenance = start_provenance()  # the config is valid: the work starts
+    out, given, provenance = start_table(args, NAME, Path(cfg.output).name, (".md", ".json"))
     rows = []
     for row in cfg.models:
         measured = measure_row(row, cfg.input)
@@ -67,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         out.with_suffix(".md"), to_markdown(rows, title, list(cfg.notes), written_by(provenance))
     )
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
-    if given is None:
+    if not given:
         print(f"(the committed table is {cfg.output}: `--out {cfg.output}` rewrites it)")
     return 0

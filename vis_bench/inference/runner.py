@@ -51,7 +51,7 @@ from vis_bench.inference.frame_stream import ClipFrames, FrameSource
 from vis_bench.inference.input_stage import input_stage, splits_resize, waited
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
-from vis_bench.inference.timing import ClipTiming, Stopwatch, median, synchronize
+from vis_bench.inference.stopwatch import ClipTiming, Stopwatch, median, synchronize
 from vis_bench.inference.untimed_calls import time_single_clip, warm_up
 
 __all__ = [

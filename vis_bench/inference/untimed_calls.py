@@ -19,7 +19,7 @@ import torch
 from vis_bench.api.execution import no_grad_region
 from vis_bench.api.plugin import MethodPlugin
 from vis_bench.inference.autocast import autocast
-from vis_bench.inference.timing import synchronize, time_call
+from vis_bench.inference.stopwatch import synchronize, time_call
 
 
 def time_single_clip(

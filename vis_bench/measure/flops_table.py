@@ -19,18 +19,7 @@ from vis_bench.api.options import build_dataclass
 from vis_bench.api.registration import get_method
 from vis_bench.config_overrides import read_yaml_config
 from vis_bench.errors import InputError
-
-
-@dataclass
-class TableCell:
-    height: int
-    width: int
-    frames: int
-
-    def check(self, where: str, source: str) -> None:
-        for name in ("height", "width", "frames"):
-            if getattr(self, name) < 1:
-                raise InputError("must be a positive integer", path=source, field=f"{where}.{name}")
+from vis_bench.measure.model_flops import ClipSize
 
 
 @dataclass
@@ -45,7 +34,7 @@ class TableVariant:
 class FlopsTableConfig:
     method: str
     measurement: str
-    cells: list[TableCell]
+    cells: list[ClipSize]
     variants: list[TableVariant]
     output: str
     name: str = ""

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from vis_bench.api.flops import count_flops
 from vis_bench.api.measurements import flops_modules
+from vis_bench.errors import InputError
+
+
+@dataclass
+class ClipSize:
+    """A clip's size in a table config (the FLOPs tables' cells, the sizes table's input)."""
+
+    frames: int
+    height: int
+    width: int
+
+    def check(self, where: str, source: str) -> None:
+        for name in ("frames", "height", "width"):
+            if getattr(self, name) < 1:
+                raise InputError("must be a positive integer", path=source, field=f"{where}.{name}")
 
 
 def clip_flops(

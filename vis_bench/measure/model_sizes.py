@@ -19,19 +19,7 @@ from vis_bench.api.options import build_dataclass
 from vis_bench.api.registration import get_method
 from vis_bench.config_overrides import read_yaml_config
 from vis_bench.errors import InputError
-from vis_bench.measure.model_flops import clip_flops
-
-
-@dataclass
-class InputSize:
-    frames: int
-    height: int
-    width: int
-
-    def check(self, where: str, source: str) -> None:
-        for name in ("frames", "height", "width"):
-            if getattr(self, name) < 1:
-                raise InputError("must be a positive integer", path=source, field=f"{where}.{name}")
+from vis_bench.measure.model_flops import ClipSize, clip_flops
 
 
 @dataclass
@@ -58,7 +46,7 @@ class SizeRow:
 @dataclass
 class SizesConfig:
     output: str
-    input: InputSize
+    input: ClipSize
     models: list[SizeRow]
     name: str = ""
     notes: list[str] = field(default_factory=list)
@@ -68,7 +56,7 @@ class SizesConfig:
             raise InputError("needs at least one model", path=source, field="models")
         for i, row in enumerate(self.models):  # each row's own size, checked as a whole
             build_dataclass(
-                InputSize, {**vars(self.input), **row.input}, f"models[{i}].input", source
+                ClipSize, {**vars(self.input), **row.input}, f"models[{i}].input", source
             )
 
 
@@ -77,13 +65,13 @@ def load_sizes_config(path: Path) -> SizesConfig:
     return build_dataclass(SizesConfig, read_yaml_config(path, kind="sizes config"), "", str(path))
 
 
-def measure_row(row: SizeRow, default_input: InputSize) -> dict[str, Any]:
+def measure_row(row: SizeRow, default_input: ClipSize) -> dict[str, Any]:
     """Build the method (random weights), count its parameters and one clip's GMACs."""
     options = dict(row.options)
     torch.manual_seed(0)
     plugin = get_method(row.method).build(dict(options))
     model = plugin.model
-    size = InputSize(**{**vars(default_input), **row.input})
+    size = ClipSize(**{**vars(default_input), **row.input})
     frames = torch.randint(0, 256, (size.frames, 3, size.height, size.width))
     clip = plugin.preprocess(frames.to(torch.uint8), min(size.height, size.width))
     flops = clip_flops(plugin, clip)

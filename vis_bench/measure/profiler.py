@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from vis_bench.atomic import atomic_file
-from vis_bench.inference.timing import synchronize
+from vis_bench.inference.stopwatch import synchronize
 
 CLIP_LABEL = "vis_bench::infer_clip"
 

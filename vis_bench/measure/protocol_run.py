@@ -47,7 +47,7 @@ from vis_bench.inference.runner import (
     take_window,
     window_passes,
 )
-from vis_bench.inference.timing import synchronize
+from vis_bench.inference.stopwatch import synchronize
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from vis_bench.inference.timing import synchronize
+from vis_bench.inference.stopwatch import synchronize
 
 #: the workload's definition: (M, K, N) of the product, (C, H, W) and kernel of the convolution
 GEMM_SHAPE = (512, 512, 512)

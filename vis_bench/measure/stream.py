@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom
 
-from vis_bench.inference.timing import ClipTiming
+from vis_bench.inference.stopwatch import ClipTiming
 
 #: the percentiles reported, and the confidence of their upper bounds
 PERCENTILES = (50, 90, 99)

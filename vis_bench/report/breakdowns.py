@@ -64,7 +64,7 @@ def _setting_cells(columns: CellColumns, record: CellRecord) -> dict[str, str]:
 
 
 def _with_setting(label: str, columns: CellColumns, record: CellRecord) -> str:
-    """`ifc (T=5 S=3)`: a method's column title with its ranked cell's setting."""
+    """`NAME (T=5 S=3)`: a method's column title with its ranked cell's setting."""
     setting = columns.setting(record)
     return f"{label} ({setting})" if setting else label
 
@@ -114,20 +114,6 @@ def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
 
 #: the statistics a breakdown table shows, in the metric's order
 STATISTICS = STAT_NAMES
-STATISTICS = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    "ARs",
-    "ARm",
-    "ARl",
-)
 GROUPS_NOTE = (
     "Each group's line is the mean, over the group's categories, of that line computed for the "
     "category alone, leaving out categories where it is undefined (no ground truth); `all` is "

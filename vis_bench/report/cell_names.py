@@ -1,9 +1,9 @@
 """One cell of a run folder by the name a user gives it on the command line.
 
-A cell is named by its folder under cells/ (`ifc_T_5_S_1_360p_cpu_fp32-5205b0bf`), its key (or the
-key's first 8 characters), its label (`ifc T=5 S=1 360p cpu fp32`), or by its method and axes:
-`METHOD/T/S/RESOLUTION` in that order (`ifc/5/1/360`, `ifc/all`), or parts as `T=5`, `S=1`,
-`res=360` (or `360p`), `fp16`, `cuda` in any order after the method (`ifc/T=all/res=360`). A name
+A cell is named by its folder under cells/ (`NAME_T_5_S_1_360p_cpu_fp32-5205b0bf`), its key (or the
+key's first 8 characters), its label (`NAME T=5 S=1 360p cpu fp32`), or by its method and axes:
+`METHOD/T/S/RESOLUTION` in that order (`NAME/5/1/360`, `NAME/all`), or parts as `T=5`, `S=1`,
+`res=360` (or `360p`), `fp16`, `cuda` in any order after the method (`NAME/T=all/res=360`). A name
 that matches no finished cell, or several, is refused with the cells there are or those it
 matched, so the user can add the axis that tells them apart.
 """
@@ -43,7 +43,7 @@ def find_cell(record_set: RecordSet, name: str, flag: str) -> CellRecord:
     if not matched:
         raise InputError(
             f"no finished cell is named {name!r}; the run's cells: {_listed(record_set, cells)} "
-            "(name one by its folder, or as METHOD/T/S/RESOLUTION, e.g. ifc/5/1/360 or ifc/all)",
+            "(name one by its folder, or as METHOD/T/S/RESOLUTION, e.g. NAME/5/1/360 or NAME/all)",
             path=str(record_set.folder),
             field=flag,
         )
@@ -108,7 +108,7 @@ def _wanted(parts: list[str], name: str, flag: str) -> dict[str, str]:
             wanted[axis] = part
         else:
             raise InputError(
-                f"{name!r}: too many parts (METHOD/T/S/RESOLUTION, e.g. ifc/5/1/360)", field=flag
+                f"{name!r}: too many parts (METHOD/T/S/RESOLUTION, e.g. NAME/5/1/360)", field=flag
             )
     return wanted
 

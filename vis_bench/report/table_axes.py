@@ -159,7 +159,7 @@ class CellColumns:
         return " ".join(part for part in parts if part != f"S={ONE_CLIP}")
 
     def label(self, record: CellRecord) -> str:
-        """The cell in words, e.g. `ifc T=5 S=3 resolution=360`."""
+        """The cell in words, e.g. `NAME T=5 S=3 resolution=360`."""
         return f"{record.shown_method} {self.setting(record)}".strip()
 
     def order(self, record: CellRecord) -> tuple:

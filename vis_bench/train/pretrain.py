@@ -350,11 +350,8 @@ def pretrain_backbone(
         teacher = FeatureTeacher(resolve_teacher(config), channels, config.crop_size)
     loss_of = task_loss(config, features_of, head, teacher)
     swaps = thaw_batchnorm(backbone)
-    params = [*backbone.parameters(), *head.parameters()]
-    params += [] if teacher is None else list(teacher.parameters())
-    for p in params:
-        p.requires_grad_(True)
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    trained = [backbone, head] if teacher is None else [backbone, head, teacher]
+    optimizer = _optimizer(config, trained)
     backbone.train()
     began = time.perf_counter()
     run_steps(config, optimizer, sampler, loss_of, progress)
@@ -381,14 +378,30 @@ def pretrain_backbone(
         },
         config.half_weights,
     )
+    log(_written_line(config, dense, accuracy, unseen_accuracy, seconds))
+    result = {"accuracy": accuracy, "seconds": seconds}
+    return result if unseen_accuracy is None else {**result, "unseen_accuracy": unseen_accuracy}
+
+
+def _written_line(
+    config: PretrainConfig, dense: bool, accuracy: float, unseen: float | None, seconds: float
+) -> str:
+    """What a finished pre-training says: the file, the held-out (and unseen) accuracy."""
     measure = "object-pixel accuracy" if dense else "crop accuracy"
-    unseen_part = "" if unseen_accuracy is None else f", {unseen_accuracy:.3f} on unseen videos"
-    log(
+    unseen_part = "" if unseen is None else f", {unseen:.3f} on unseen videos"
+    return (
         f"wrote {config.output}: {measure} {accuracy:.3f} on other draws of the training "
         f"videos{unseen_part} after {config.iterations} steps ({seconds / 60:.1f} min)"
     )
-    result = {"accuracy": accuracy, "seconds": seconds}
-    return result if unseen_accuracy is None else {**result, "unseen_accuracy": unseen_accuracy}
+
+
+def _optimizer(config: PretrainConfig, modules: list[torch.nn.Module]) -> torch.optim.Optimizer:
+    """AdamW over every parameter of `modules` (the backbone, the head and a teacher's
+    projection), each made trainable."""
+    params = [p for module in modules for p in module.parameters()]
+    for p in params:
+        p.requires_grad_(True)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
 def task_loss(

@@ -16,19 +16,29 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from vis_bench.api import InputError, Preprocessing
+from vis_bench.api import (
+    CarriedState,
+    InputError,
+    MethodSpec,
+    Preprocessing,
+    WholeVideoRefinement,
+)
 from vis_bench.api.checkpoints import (
     CheckpointContents,
-    CheckpointError,
     LoadReport,
     checkpoint_contents,
     compare_and_load,
     load_state_dict_strict,
     spec_rules,
 )
+from vis_bench.api.timing import TimingProtocol
 from vis_bench.api.training import FrameSampler, TrainingRecipe
+from vis_bench.api.variants import PretrainedVariant
 from vis_bench.methods.common.backbone_registry import detect_backbone
+from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
+from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
 from vis_bench.methods.common.vit_adapter import ViTAdapter
+from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.config import DVISConfig
 from vis_bench.methods.families.dvis.model import DVISModel, build_model
 from vis_bench.methods.families.dvis.noiser import NOISE_MODES, Noiser
@@ -40,7 +50,11 @@ from vis_bench.methods.families.dvis.training import (
     stage_criterion,
     tracker_losses,
 )
-from vis_bench.methods.families.mask2former.base_plugin import Mask2FormerBase, test_preprocessing
+from vis_bench.methods.families.mask2former.base_plugin import (
+    CarryingMember,
+    family_spec,
+    test_preprocessing,
+)
 from vis_bench.methods.families.mask2former.matcher import TRAIN_NUM_POINTS
 
 MIN_SIZE_TEST = 480
@@ -111,7 +125,7 @@ class _Segmenter(nn.Module):
                 self.add_module(name, model._modules[name])
 
 
-class DVISBase(Mask2FormerBase):
+class DVISBase(CarryingMember):
     """The parts both DVIS++ plugins share (the segmenter is the family's, in frame mode)."""
 
     temporal = False
@@ -126,12 +140,7 @@ class DVISBase(Mask2FormerBase):
 
     @classmethod
     def create(cls, options: DVISOptions) -> DVISBase:
-        if options.train_stage not in cls.training_stages:
-            raise InputError(
-                f"{cls.spec.name} trains the stages {list(cls.training_stages)}, not "
-                f"{options.train_stage!r}",
-                field="train_stage",
-            )
+        check_stage_trained(cls.spec.name, cls.training_stages, options.train_stage)
         plugin = cls(build_model(options.network(), cls.refiner_layers(options)), options)
         plugin.guided = True
         return plugin
@@ -148,10 +157,7 @@ class DVISBase(Mask2FormerBase):
 
     @classmethod
     def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
-        options = checkpoint_options(state_dict)
-        backbone = options.get("backbone") or detect_backbone(state_dict).describe()
-        rest = [f"{k}: {v}" for k, v in options.items() if k != "backbone"]
-        return [f"backbone: {backbone}", *rest]
+        return describe_checkpoint(state_dict)
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -178,15 +184,8 @@ class DVISBase(Mask2FormerBase):
             **spec_rules(self.spec),
             versions=contents.versions,
         )
-        new = STAGE_NEW_KEYS[self.options.train_stage]
-        missing = [k for k in report.missing if not k.startswith(new)]
-        if missing or report.unexpected or report.mismatched:
-            report.missing = missing
-            problems = "\n  ".join(report.problems())
-            raise CheckpointError(
-                f"cannot start the {self.options.train_stage} stage from it:\n  {problems}",
-                path=contents.path,
-            )
+        stage = self.options.train_stage
+        check_stage_start(report, STAGE_NEW_KEYS[stage], stage, contents.path)
         self.load_report = report
         return report
 
@@ -278,6 +277,14 @@ def checkpoint_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]
     return options
 
 
+def describe_checkpoint(state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """A DVIS++ or DVIS-DAQ file in lines: its backbone, then what `checkpoint_options` reads."""
+    options = checkpoint_options(state_dict)
+    backbone = options.get("backbone") or detect_backbone(state_dict).describe()
+    rest = [f"{k}: {v}" for k, v in options.items() if k != "backbone"]
+    return [f"backbone: {backbone}", *rest]
+
+
 def training_recipe(frame_sampler: FrameSampler) -> TrainingRecipe:
     """The released DVIS++ solver (ytvis19 base and online / offline configs): AdamW 1e-4,
     backbone x0.1, weight decay 0.05 (none on norms and embeddings), the whole model's gradient
@@ -291,4 +298,46 @@ def training_recipe(frame_sampler: FrameSampler) -> TrainingRecipe:
         lr_drops=(0.7,),
         backbone_lr_mult=0.1,
         videos_by_length=False,
+    )
+
+
+#: what an offline member's checkpoint has beside its online model's keys
+REFINER_SIGNATURE = r"^refiner\.activation_proj\.weight$"
+
+
+def member_spec(
+    package: str,
+    summary: str,
+    options: type,
+    reference: str,
+    variants: tuple[PretrainedVariant, ...],
+    timing_protocol: TimingProtocol,
+    *,
+    signature: tuple[str, ...] = CHECKPOINT_SIGNATURE,
+    linking: CarriedState | WholeVideoRefinement | None = None,
+) -> MethodSpec:
+    """A DVIS++ or DVIS-DAQ member's declaration: what the members declare alike (the
+    segmenter's backbones and test size, the solver, `package`'s parity check, the method named
+    after its package) around what each declares itself. An offline member (its package ends
+    in `_offline`) trains on consecutive frames reversed half the time (SAMPLING_FRAME_NUM 15,
+    RANGE 7, REVERSE_AGU) and its checkpoints add the refiner's keys; an online one trains on
+    five consecutive frames (SAMPLING_FRAME_NUM 5, RANGE 2). `linking` defaults to the whole
+    video refined (offline) or the tracker's state carried (online)."""
+    name = package.rsplit(".", 1)[-1].replace("_", "-")
+    offline = name.endswith("-offline")
+    if linking is None:
+        linking = WholeVideoRefinement() if offline else CarriedState()
+    return family_spec(
+        name=name,
+        summary=summary,
+        options=options,
+        min_size_test=MIN_SIZE_TEST,
+        reference=reference,
+        parity=f"{package}.parity:run_parity",
+        checkpoint_signature=(*signature, REFINER_SIGNATURE) if offline else signature,
+        training=training_recipe(ConsecutiveFrameSampler(reverse=offline)),
+        backbones=tuple(SEGMENTER_BACKBONES.names()),
+        variants=variants,
+        linking=linking,
+        timing_protocol=timing_protocol,
     )

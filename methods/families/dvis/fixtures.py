@@ -10,7 +10,6 @@ network), unless it changes nothing at inference.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,15 @@ from typing import Any
 import torch
 
 from vis_bench.api import InputError
+from vis_bench.methods.common.parity_fixtures import (
+    LevelsFixture,
+    backbone_levels,
+    mapped_overrides,
+    read_meta,
+)
 from vis_bench.methods.families.dvis.config import DVISConfig
 from vis_bench.methods.families.dvis.postprocess import TOP_K
 from vis_bench.methods.families.mask2former.fixtures import OVERRIDES as SEGMENTER_OVERRIDES
-from vis_bench.parity import load_fixture_file
 
 #: detectron2 config key -> (DVISConfig field, value transform)
 OVERRIDES = {
@@ -47,11 +51,10 @@ INERT_OVERRIDES = (
     "INPUT.SAMPLING_FRAME_NUM",
     "INPUT.SAMPLING_FRAME_RANGE",
 )
-BACKBONE_LEVELS = ("res2", "res3", "res4", "res5")
 
 
 @dataclass
-class DVISFixture:
+class DVISFixture(LevelsFixture):
     """A fixture folder read: its network, test settings and inputs."""
 
     folder: Path
@@ -66,65 +69,28 @@ class DVISFixture:
     #: the rest of features.pt (sizes, frames)
     sizes: dict[str, Any]
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.levels["res2"].shape[0])
-
-    def file(self, name: str) -> Any:
-        return load_fixture_file(self.folder / name)
-
-
-def override_pairs(overrides: Any, path: Path) -> dict[str, Any]:
-    """`[KEY, VALUE, KEY, VALUE, ...]` (or a mapping) -> {KEY: VALUE}."""
-    if isinstance(overrides, dict):
-        return dict(overrides)
-    if not isinstance(overrides, list) or len(overrides) % 2:
-        raise InputError(
-            "overrides must be a KEY VALUE list or a mapping", path=str(path), field="overrides"
-        )
-    return dict(zip(overrides[::2], overrides[1::2], strict=True))
-
 
 def read_fixture(folder: Path, variant: str) -> DVISFixture:
     """The fixture at `folder`, which must be of `variant` ("online" or "offline")."""
     folder = Path(folder)
     path = folder / "meta.json"
-    if not path.is_file():
-        raise InputError("not a parity fixture: meta.json missing", path=str(folder))
-    meta = json.loads(path.read_text())
-    if meta.get("variant") != variant:
-        raise InputError(
-            f"a fixture of DVIS++ {meta.get('variant')!r}, not {variant!r}: point --fixture at "
-            f"the dvis_plus_{variant} set",
-            path=str(path),
-            field="variant",
-        )
-    values: dict[str, Any] = {"backbone": None}
+    wrong = (
+        "a fixture of DVIS++ {variant!r}, not "
+        f"{variant!r}: point --fixture at the dvis_plus_{variant} set"
+    )
+    meta = read_meta(folder, lambda meta: meta.get("variant") == variant, wrong)
+    own = (REFINER_LAYERS, *SETTINGS)
+    values, kept = mapped_overrides(meta, path, OVERRIDES, own, INERT_OVERRIDES)
+    refiner = int(kept.get(REFINER_LAYERS, meta.get("refiner_layers", 6)))
     settings = {"window_size": meta.get("window_size"), "max_num": meta.get("max_num", TOP_K)}
-    refiner = int(meta.get("refiner_layers", 6))
-    for key, value in override_pairs(meta.get("overrides") or [], path).items():
-        if key == REFINER_LAYERS:
-            refiner = int(value)
-        elif key in SETTINGS:
-            settings[SETTINGS[key]] = int(value)
-        elif key in OVERRIDES:
-            name, convert = OVERRIDES[key]
-            values[name] = convert(value)
-        elif key not in INERT_OVERRIDES:
-            raise InputError(
-                f"override {key!r} is not one the re-implementation maps to its options",
-                path=str(path),
-                field=f"overrides.{key}",
-            )
+    settings.update({SETTINGS[key]: int(kept[key]) for key in SETTINGS if key in kept})
     if not settings["window_size"]:
         raise InputError("the fixture names no window size", path=str(path), field="window_size")
-    stored = load_fixture_file(folder / "features.pt")
-    levels = {name: stored[name].float() for name in BACKBONE_LEVELS}
-    sizes = {k: v for k, v in stored.items() if k not in BACKBONE_LEVELS}
+    levels, sizes = backbone_levels(folder)
     return DVISFixture(
         folder,
         meta,
-        DVISConfig(**values),
+        DVISConfig(**{"backbone": None, **values}),
         refiner if variant == "offline" else None,
         int(settings["window_size"]),
         int(settings["max_num"]),

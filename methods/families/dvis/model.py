@@ -23,7 +23,19 @@ from vis_bench.methods.families.mask2former.model import Mask2FormerConfig, Mask
 from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFeatures
 
 
-class DVISModel(Mask2FormerModel):
+class ReIDSegmenterModel(Mask2FormerModel):
+    """The DVIS families' segmenter (DVIS++'s and DVIS-DAQ's): Mask2Former per frame on the
+    family's backbones, with the ReID branch on its queries."""
+
+    def build_backbone(self, name: str) -> nn.Module:
+        return SEGMENTER_BACKBONES[name].build()
+
+    def build_predictor(self, cfg: Mask2FormerConfig, temporal: bool) -> nn.Module:
+        assert isinstance(cfg, DVISConfig) and not temporal
+        return ReIDDecoder(cfg, cfg.reid_hidden_dim, cfg.reid_layers)
+
+
+class DVISModel(ReIDSegmenterModel):
     """Frames -> per-frame segmenter queries (`segment`); the tracker and refiner are run by
     inference.py and refinement.py."""
 
@@ -42,13 +54,6 @@ class DVISModel(Mask2FormerModel):
                 width, cfg.dim_feedforward, cfg.nheads, refiner_layers, cfg.hidden_dim,
                 cfg.num_classes,
             )  # fmt: skip
-
-    def build_backbone(self, name: str) -> nn.Module:
-        return SEGMENTER_BACKBONES[name].build()
-
-    def build_predictor(self, cfg: Mask2FormerConfig, temporal: bool) -> nn.Module:
-        assert isinstance(cfg, DVISConfig) and not temporal
-        return ReIDDecoder(cfg, cfg.reid_hidden_dim, cfg.reid_layers)
 
     @property
     def has_refiner(self) -> bool:

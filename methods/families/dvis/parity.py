@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from vis_bench.api.output import encode_rle
-from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.common.parity_fixtures import start_parity
 from vis_bench.methods.families.dvis.fixtures import DVISFixture, read_fixture
 from vis_bench.methods.families.dvis.inference import (
     CarriedTracks,
@@ -39,11 +39,15 @@ from vis_bench.methods.families.mask2former.pixel_decoder import (
     split_frames,
 )
 from vis_bench.parity import (
+    EncodedFrames,
     ParityReport,
+    RefinedVideoLinker,
     captured_outputs,
+    clip_windows,
     compare_results,
     compare_tree,
-    load_fixture_weights,
+    refinement_windows,
+    tracks_as_fixture_results,
 )
 
 RAW_TOLERANCE = 1e-4
@@ -200,11 +204,12 @@ def stored_windows(stored: list) -> list[FrameQueries]:
 
 @dataclass
 class SegmenterAndTracker:
-    """A member's parity run up to its tracker: the fixture, the report, the plugin around the
-    fixture's network with its weights loaded, the files present, the segmenter's windows and
-    the tracker over them; each checked against the stored files where present."""
+    """A member's parity run up to its tracker (DVIS++'s or DVIS-DAQ's): the fixture, the
+    report, the plugin around the fixture's network with its weights loaded, the files present,
+    the segmenter's windows and the tracker over them; each checked against the stored files
+    where present."""
 
-    fx: DVISFixture
+    fx: Any
     report: ParityReport
     plugin: Any
     present: set[str]
@@ -213,7 +218,7 @@ class SegmenterAndTracker:
     run: TrackerRun
 
     @property
-    def model(self) -> DVISModel:
+    def model(self) -> Any:
         return self.plugin.model
 
 
@@ -227,12 +232,9 @@ def segmenter_and_tracker(
     """What both members' parity starts with: build from meta.json, load state_dict.pt with its
     keys and order checked, run the segmenter on the authors' windows and the tracker frame by
     frame (also replayed on the authors' own segmenter outputs), and compare both."""
-    fx = read_fixture(Path(fixture_dir), variant)
-    report = ParityReport(method=method, fixture=str(fixture_dir))
-    plugin = build_plugin(fx)
-    load_fixture_weights(report, plugin.model, fx.folder / "state_dict.pt", check_order=True)
-    prepare_for_inference(plugin.model)
-    present = set(report.expect_files(fx.folder, expected_files))
+    fx, report, plugin, present = start_parity(
+        fixture_dir, variant, method, expected_files, read_fixture, build_plugin
+    )
     ranges = windows_of(fx)
     windows = run_segmenter(plugin.model, fx, ranges)
     run = run_tracker(plugin.model, windows)
@@ -340,12 +342,32 @@ def replay_authors(report: ParityReport, post: dict) -> None:
     compare_results(report, "inference_video_vis (replayed)", results, post["final"], exact=True)
 
 
+def refined_harness_results(plugin: Any, fx: Any, features: list, schedule: tuple) -> dict:
+    """The video through the harness's own path, for a member that decides at the video's end
+    (DVIS++ offline, both DVIS-DAQ members): clips of the schedule carrying the video's state,
+    the results chosen at its end, masks in a second pass over the frames, encoded per frame."""
+    clip_length, stride = schedule
+    height, width = (int(v) for v in fx.sizes["orig_size"])
+    plugin.input_size = tuple(int(v) for v in fx.sizes["image_size"])
+    encoded = EncodedFrames(height, width, plugin.masks_to_video)
+    linker = RefinedVideoLinker(plugin.refine_video, [encoded])
+    for window in clip_windows(fx.num_frames, clip_length, stride):
+        clip = [features[i] for i in window]
+        seen = linker.seen_frames(window)
+        linker.add_clip(window, plugin.infer_clip_features(clip, state=linker.state, seen=seen))
+    refinement = linker.refine()
+    for window in refinement_windows(fx.num_frames, clip_length):
+        clip = [features[i] for i in window]
+        linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
+    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)
+
+
 def harness_checks(
     report: ParityReport,
     plugin: Any,
-    fx: DVISFixture,
+    fx: Any,
     final: dict,
-    harness_results: Callable[[Any, DVISFixture, list, tuple], dict],
+    harness_results: Callable[[Any, Any, list, tuple], dict],
 ) -> None:
     """One frame per clip, the authors' window, the whole video and overlapping clips all give
     the authors' results through a member's `harness_results` (float noise of the segmenter's

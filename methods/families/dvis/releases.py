@@ -15,7 +15,8 @@ state one the pattern suggests.
 
 from __future__ import annotations
 
-from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.api.variants import Licence, PretrainedVariant
+from vis_bench.methods.common.model_zoo import ModelZoo, ZooFile, ZooRow, zoo_variant
 from vis_bench.methods.families.dvis.base_plugin import MIN_SIZE_TEST
 
 REPOSITORY = "zhang-tao-whu/DVIS_Plus"
@@ -55,6 +56,9 @@ DATASETS = {
 #: the released window is 3 frames; the tracker's state is carried across clips, so every
 #: schedule gives the same tracks (docs/dvis_plus.md)
 CLIP_LENGTHS = [1, 3, "all"]
+ZOO = ModelZoo(
+    "DVIS++", REPOSITORY, COMMIT, MODEL_ZOO, LICENCE, MIN_SIZE_TEST, MAX_SIZE_TEST, CLIP_LENGTHS
+)
 
 
 def vit_config(dataset: str, mode: str) -> str:
@@ -75,43 +79,14 @@ def release_variant(
     mode = method.rsplit("-", 1)[1]
     options, label = BACKBONES[backbone]
     kind, classes, heading = DATASETS[dataset]
-    ap, ap50, ap75 = metrics
     stem = f"{mode}_{backbone}_{dataset}"
-    file = f"{stem}_{round(ap * 10)}.pth"  # looked up among the confirmed names only
-    if file in CONFIRMED_FILES:
-        release_file, url = file, f"{HUB}/resolve/main/{WEIGHTS_FOLDER}/{file}"
-        sha256, notes = CONFIRMED_FILES[file], HOSTED_NOTE
+    name = f"{stem}_{round(metrics[0] * 10)}.pth"  # looked up among the confirmed names only
+    if name in CONFIRMED_FILES:
+        url = f"{HUB}/resolve/main/{WEIGHTS_FOLDER}/{name}"
+        file = ZooFile(name, url, CONFIRMED_FILES[name], HOSTED_NOTE)
     else:
-        release_file = f"name not confirmed ({WEIGHTS_FOLDER}/ names: {stem}_<AP x 10>.pth)"
-        url, sha256, notes = f"{HUB}/tree/main/{WEIGHTS_FOLDER}", None, ""
-    table = f"{heading}, DVIS++ {mode} {label} (lines {lines})"
-    if config:
-        table += f"; config configs/dvis_Plus/{config}"
-    return PretrainedVariant(
-        name=f"{method}.{backbone}_{dataset}",
-        summary=f"DVIS++ {mode} {label}, {heading}",
-        options={**options, "num_classes": classes},
-        dataset=kind,
-        label_space=kind,
-        resolution=MIN_SIZE_TEST,
-        max_size=MAX_SIZE_TEST,
-        release_file=release_file,
-        url=url,
-        sha256=sha256,
-        licence=LICENCE,
-        training_data=f"{heading} train",
-        notes=notes,
-        backbone=label,
-        published=(
-            PublishedResult(
-                id=f"{method}-{backbone}-{kind}",
-                dataset=kind,
-                metrics={"AP": ap, "AP50": ap50, "AP75": ap75},
-                source=readme_source(REPOSITORY, COMMIT, MODEL_ZOO, table),
-                clip_length=CLIP_LENGTHS,
-                training=f"{heading} train",
-                gpu="not stated",
-                notes="the number of this checkpoint (a model-zoo row)",
-            ),
-        ),
-    )
+        named = f"name not confirmed ({WEIGHTS_FOLDER}/ names: {stem}_<AP x 10>.pth)"
+        file = ZooFile(named, f"{HUB}/tree/main/{WEIGHTS_FOLDER}")
+    config = f"configs/dvis_Plus/{config}" if config else ""
+    row = ZooRow(method, (backbone, label), (kind, heading), metrics, lines, config)
+    return zoo_variant(ZOO, row, {**options, "num_classes": classes}, file, dataset)

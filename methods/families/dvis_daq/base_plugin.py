@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
 
-from vis_bench.api import ClipResult, InputError, Preprocessing
+from vis_bench.api import ClipResult, InputError, Preprocessing, WholeVideoRefinement
 from vis_bench.api.checkpoints import (
     CheckpointContents,
-    CheckpointError,
     LoadReport,
     checkpoint_contents,
     compare_and_load,
@@ -32,7 +32,13 @@ from vis_bench.api.checkpoints import (
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.families.dvis.base_plugin import checkpoint_options
+from vis_bench.methods.common.first_pass import first_pass_result
+from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
+from vis_bench.methods.families.dvis.base_plugin import (
+    checkpoint_options,
+    describe_checkpoint,
+    member_spec,
+)
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.decisions import (
     DecisionSettings,
@@ -51,7 +57,7 @@ from vis_bench.methods.families.dvis_daq.training import (
     tracker_losses,
 )
 from vis_bench.methods.families.dvis_daq.video import NOISE_FRAMES
-from vis_bench.methods.families.mask2former.base_plugin import Mask2FormerBase, test_preprocessing
+from vis_bench.methods.families.mask2former.base_plugin import CarryingMember, test_preprocessing
 from vis_bench.methods.families.mask2former.matcher import TRAIN_NUM_POINTS
 from vis_bench.methods.families.mask2former.pixel_decoder import (
     PixelDecoderFeatures,
@@ -79,6 +85,11 @@ STAGE_NEW_KEYS = {
 }
 #: a DVIS++ file's name of the Mask2Former criterion's constant `empty_weight`, and DAQ's
 DVIS_CRITERION, DAQ_CRITERION = "criterion.empty_weight", "daq_criterion.empty_weight"
+
+#: a DVIS-DAQ member's declaration (`member_spec`): both members decide at the video's end
+daq_member_spec = partial(
+    member_spec, signature=CHECKPOINT_SIGNATURE, linking=WholeVideoRefinement()
+)
 
 
 @dataclass
@@ -140,13 +151,7 @@ class DAQOptions(DAQConfig):
         )
 
 
-def first_pass_result(hub: SequenceHub) -> ClipResult:
-    """A first-pass clip's result: the video's sequences are its state; masks come later."""
-    empty = torch.zeros(0)
-    return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=hub)
-
-
-class DAQBase(Mask2FormerBase):
+class DAQBase(CarryingMember):
     """The parts both DVIS-DAQ plugins share (the segmenter is the DVIS family's)."""
 
     temporal = False
@@ -167,12 +172,7 @@ class DAQBase(Mask2FormerBase):
     @classmethod
     def check_stage(cls, options: DAQOptions) -> None:
         """A method trains only the stages its model has the parts for."""
-        if options.train_stage not in cls.training_stages:
-            raise InputError(
-                f"{cls.spec.name} trains the stages {list(cls.training_stages)}, not "
-                f"{options.train_stage!r}",
-                field="train_stage",
-            )
+        check_stage_trained(cls.spec.name, cls.training_stages, options.train_stage)
 
     @property
     def preprocessing(self) -> Preprocessing:
@@ -180,10 +180,7 @@ class DAQBase(Mask2FormerBase):
 
     @classmethod
     def describe_checkpoint(cls, state_dict: Mapping[str, torch.Tensor]) -> list[str]:
-        options = checkpoint_options(state_dict)
-        backbone = options.get("backbone") or detect_backbone(state_dict).describe()
-        rest = [f"{k}: {v}" for k, v in options.items() if k != "backbone"]
-        return [f"backbone: {backbone}", *rest]
+        return describe_checkpoint(state_dict)
 
     @classmethod
     def checkpoint_options(cls, state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -213,15 +210,8 @@ class DAQBase(Mask2FormerBase):
             state[DAQ_CRITERION] = state.pop(DVIS_CRITERION)
         report = LoadReport(contents.path, contents.format, strict=False)
         compare_and_load(self.model, state, report, self.spec.ignored_checkpoint_keys)
-        new = STAGE_NEW_KEYS[self.options.train_stage]
-        missing = [k for k in report.missing if not k.startswith(new)]
-        if missing or report.unexpected or report.mismatched:
-            report.missing = missing
-            problems = "\n  ".join(report.problems())
-            raise CheckpointError(
-                f"cannot start the {self.options.train_stage} stage from it:\n  {problems}",
-                path=contents.path,
-            )
+        stage = self.options.train_stage
+        check_stage_start(report, STAGE_NEW_KEYS[stage], stage, contents.path)
         self.load_report = report
         return report
 
@@ -266,12 +256,6 @@ class DAQBase(Mask2FormerBase):
         return tracker_losses(
             self.model, criterion.to(frames.device), settings, frames, targets, self.phase
         )
-
-    def infer_clip(
-        self, frames: torch.Tensor, state: SequenceHub | None = None, seen: int = 0
-    ) -> ClipResult:
-        """The per-frame stages, then the rest: one code path with or without frame reuse."""
-        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
 
     def infer_clip_features(
         self,

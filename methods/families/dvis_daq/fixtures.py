@@ -9,24 +9,22 @@ override the re-implementation does not map is refused.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from vis_bench.api import InputError
-from vis_bench.methods.families.dvis.fixtures import (
-    BACKBONE_LEVELS,
-    INERT_OVERRIDES,
-    OVERRIDES,
-    REFINER_LAYERS,
-    override_pairs,
+from vis_bench.methods.common.parity_fixtures import (
+    LevelsFixture,
+    backbone_levels,
+    mapped_overrides,
+    read_meta,
 )
+from vis_bench.methods.families.dvis.fixtures import INERT_OVERRIDES, OVERRIDES, REFINER_LAYERS
 from vis_bench.methods.families.dvis_daq.decisions import DecisionSettings
 from vis_bench.methods.families.dvis_daq.model import DAQConfig
-from vis_bench.parity import load_fixture_file
 
 #: MODEL.VIDEO_HEAD.NUM_NEW_INS: the anchors per frame, which must equal the queries
 NUM_NEW_INS = "MODEL.VIDEO_HEAD.NUM_NEW_INS"
@@ -37,7 +35,7 @@ TRACKER_WINDOW = 5
 
 
 @dataclass
-class DAQFixture:
+class DAQFixture(LevelsFixture):
     """A fixture folder read: its network, test settings and inputs."""
 
     folder: Path
@@ -56,48 +54,29 @@ class DAQFixture:
     #: the rest of features.pt (sizes, frames)
     sizes: dict[str, Any]
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.levels["res2"].shape[0])
-
-    def file(self, name: str) -> Any:
-        return load_fixture_file(self.folder / name)
+    def test_options(self) -> dict[str, Any]:
+        """Either member's options for the fixture's test settings (thresholds, results and
+        the frames a sequence needs)."""
+        return {"top_k": self.max_num, **asdict(self.settings), "noise_frames": self.noise_frames}
 
 
 def read_fixture(folder: Path, variant: str) -> DAQFixture:
     """The fixture at `folder`, which must be of `variant` ("online" or "offline")."""
     folder = Path(folder)
     path = folder / "meta.json"
-    if not path.is_file():
-        raise InputError("not a parity fixture: meta.json missing", path=str(folder))
-    meta = json.loads(path.read_text())
-    if meta.get("variant") != variant or "num_new_ins" not in meta:
-        raise InputError(
-            f"not a DVIS-DAQ {variant} fixture (variant {meta.get('variant')!r}): point "
-            f"--fixture at the dvis_daq_{variant} set",
-            path=str(path),
-            field="variant",
-        )
-    values: dict[str, Any] = {"backbone": None, "num_slots": int(meta.get("num_slots", 5))}
-    refiner = int(meta.get("refiner_layers", 6))
-    anchors = None
-    top_k = int(meta.get("offline_topk_num", 40))
-    for key, value in override_pairs(meta.get("overrides") or [], path).items():
-        if key == REFINER_LAYERS:
-            refiner = int(value)
-        elif key == NUM_NEW_INS:
-            anchors = int(value)
-        elif key == OFFLINE_TOPK:
-            top_k = int(value)
-        elif key in OVERRIDES:
-            name, convert = OVERRIDES[key]
-            values[name] = convert(value)
-        elif key not in INERT_OVERRIDES:
-            raise InputError(
-                f"override {key!r} is not one the re-implementation maps to its options",
-                path=str(path),
-                field=f"overrides.{key}",
-            )
+    wrong = (
+        f"not a DVIS-DAQ {variant} fixture (variant {{variant!r}}): point "
+        f"--fixture at the dvis_daq_{variant} set"
+    )
+    meta = read_meta(
+        folder, lambda meta: meta.get("variant") == variant and "num_new_ins" in meta, wrong
+    )
+    own = (REFINER_LAYERS, NUM_NEW_INS, OFFLINE_TOPK)
+    values, kept = mapped_overrides(meta, path, OVERRIDES, own, INERT_OVERRIDES)
+    values = {"backbone": None, "num_slots": int(meta.get("num_slots", 5)), **values}
+    refiner = int(kept.get(REFINER_LAYERS, meta.get("refiner_layers", 6)))
+    anchors = int(kept[NUM_NEW_INS]) if NUM_NEW_INS in kept else None
+    top_k = int(kept.get(OFFLINE_TOPK, meta.get("offline_topk_num", 40)))
     config = DAQConfig(**values)
     if anchors is not None and anchors != config.num_queries:
         raise InputError(
@@ -113,9 +92,7 @@ def read_fixture(folder: Path, variant: str) -> DAQFixture:
         slot_decides=bool(meta["ovis_infer"]),
         kick_out_frames=int(meta.get("kick_out_frame_num", 8)),
     )
-    stored = load_fixture_file(folder / "features.pt")
-    levels = {name: stored[name].float() for name in BACKBONE_LEVELS}
-    sizes = {k: v for k, v in stored.items() if k not in BACKBONE_LEVELS}
+    levels, sizes = backbone_levels(folder)
     return DAQFixture(
         folder,
         meta,

@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 
-from vis_bench.methods.families.dvis.backbones import SEGMENTER_BACKBONES
 from vis_bench.methods.families.dvis.config import DVISConfig
+from vis_bench.methods.families.dvis.model import ReIDSegmenterModel
 from vis_bench.methods.families.dvis.refiner import TemporalRefiner
-from vis_bench.methods.families.dvis.segmenter import FrameQueries, ReIDDecoder
+from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.tracker import AnchorTracker
 from vis_bench.methods.families.mask2former.model import (
-    Mask2FormerConfig,
-    Mask2FormerModel,
     NoObjectWeight,
 )
 from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFeatures
@@ -44,7 +41,7 @@ class DAQConfig(DVISConfig):
         return self.hidden_dim
 
 
-class DAQModel(Mask2FormerModel):
+class DAQModel(ReIDSegmenterModel):
     """Frames -> per-frame segmenter queries (`segment`); the tracker is run frame by frame by
     decisions.py."""
 
@@ -67,13 +64,6 @@ class DAQModel(Mask2FormerModel):
                 cfg.hidden_dim, cfg.dim_feedforward, cfg.nheads, refiner_layers, cfg.hidden_dim,
                 cfg.num_classes, local_attention,
             )  # fmt: skip
-
-    def build_backbone(self, name: str) -> nn.Module:
-        return SEGMENTER_BACKBONES[name].build()
-
-    def build_predictor(self, cfg: Mask2FormerConfig, temporal: bool) -> nn.Module:
-        assert isinstance(cfg, DVISConfig) and not temporal
-        return ReIDDecoder(cfg, cfg.reid_hidden_dim, cfg.reid_layers)
 
     def segment(self, features: PixelDecoderFeatures) -> FrameQueries:
         """A clip's per-frame pixel-decoder outputs (batch = frames) -> `FrameQueries` with C

@@ -19,8 +19,9 @@ from typing import Any
 
 import torch
 
-from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.common.parity_fixtures import start_parity
 from vis_bench.methods.families.dvis import parity as dvis_parity
+from vis_bench.methods.families.dvis.parity import SegmenterAndTracker
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.base_plugin import track_features
 from vis_bench.methods.families.dvis_daq.decisions import TrackedFrame, foreground_scores
@@ -29,16 +30,7 @@ from vis_bench.methods.families.dvis_daq.model import DAQModel
 from vis_bench.methods.families.dvis_daq.sequences import SequenceHub
 from vis_bench.methods.families.dvis_daq.video import ABSENT, kept_sequences, mean_logits
 from vis_bench.methods.families.dvis_daq.video import sequence_masks as masks_of
-from vis_bench.parity import (
-    EncodedFrames,
-    ParityReport,
-    RefinedVideoLinker,
-    clip_windows,
-    compare_tree,
-    load_fixture_weights,
-    refinement_windows,
-    tracks_as_fixture_results,
-)
+from vis_bench.parity import ParityReport, compare_results, compare_tree
 
 RAW_TOLERANCE = 1e-4
 MASK_RELATIVE_TOLERANCE = 1e-3
@@ -218,23 +210,6 @@ def video_outputs(model: DAQModel, fx: DAQFixture, run: TrackerRun) -> dict[str,
     }
 
 
-@dataclass
-class SegmenterAndTracker:
-    """A member's parity run up to its tracker (see `segmenter_and_tracker`)."""
-
-    fx: DAQFixture
-    report: ParityReport
-    plugin: Any
-    present: set[str]
-    ranges: list[range]
-    windows: list[FrameQueries]
-    run: TrackerRun
-
-    @property
-    def model(self) -> DAQModel:
-        return self.plugin.model
-
-
 def segmenter_and_tracker(
     fixture_dir: Path,
     variant: str,
@@ -245,12 +220,9 @@ def segmenter_and_tracker(
     """Build from meta.json, load state_dict.pt with its keys and order checked, run the
     segmenter on the authors' windows and the tracker frame by frame (also replayed on the
     authors' own segmenter outputs), and compare both."""
-    fx = read_fixture(Path(fixture_dir), variant)
-    report = ParityReport(method=method, fixture=str(fixture_dir))
-    plugin = build_plugin(fx)
-    load_fixture_weights(report, plugin.model, fx.folder / "state_dict.pt", check_order=True)
-    prepare_for_inference(plugin.model)
-    present = set(report.expect_files(fx.folder, expected_files))
+    fx, report, plugin, present = start_parity(
+        fixture_dir, variant, method, expected_files, read_fixture, build_plugin
+    )
     ranges = dvis_parity.windows_of(fx)  # type: ignore[arg-type]
     windows = dvis_parity.run_segmenter(plugin.model, fx, ranges)  # type: ignore[arg-type]
     run = run_tracker(plugin.model, fx, windows)
@@ -266,23 +238,9 @@ def segmenter_and_tracker(
         if "tracker.pt" in present:
             tracker = fx.file("tracker.pt")
             tracker_checks(report, "tracker", plugin.model, run, tracker)
-            replayed = run_tracker(plugin.model, fx, stored_windows(stored))
+            replayed = run_tracker(plugin.model, fx, dvis_parity.stored_windows(stored))
             tracker_checks(report, "tracker (replayed)", plugin.model, replayed, tracker)
     return SegmenterAndTracker(fx, report, plugin, present, ranges, windows, run)
-
-
-def stored_windows(stored: list) -> list[FrameQueries]:
-    """The authors' own segmenter outputs as `FrameQueries` (C-channel embeddings)."""
-    return [
-        FrameQueries(
-            e["pred_logits"][0],
-            e["pred_masks"][0].transpose(0, 1),
-            e["pred_embds"][0].permute(1, 2, 0),
-            e["pred_embds_without_norm"][0].permute(1, 2, 0),
-            e["mask_features"],
-        )
-        for e in stored
-    ]
 
 
 def synthetic_run(
@@ -307,21 +265,15 @@ def synthetic_frame_checks(report: ParityReport, run: TrackerRun, case: dict) ->
             )
 
 
-def harness_results(plugin: Any, fx: DAQFixture, features: list, schedule: tuple) -> dict:
-    """The video through the harness's own path (either member's plugin): clips of the
-    schedule carrying the video's state, the results chosen at its end, masks in a second pass
-    over the frames, encoded per frame."""
-    clip_length, stride = schedule
-    height, width = (int(v) for v in fx.sizes["orig_size"])
-    plugin.input_size = tuple(int(v) for v in fx.sizes["image_size"])
-    encoded = EncodedFrames(height, width, plugin.masks_to_video)
-    linker = RefinedVideoLinker(plugin.refine_video, [encoded])
-    for window in clip_windows(fx.num_frames, clip_length, stride):
-        clip = [features[i] for i in window]
-        seen = linker.seen_frames(window)
-        linker.add_clip(window, plugin.infer_clip_features(clip, state=linker.state, seen=seen))
-    refinement = linker.refine()
-    for window in refinement_windows(fx.num_frames, clip_length):
-        clip = [features[i] for i in window]
-        linker.add_masks(window, plugin.refined_masks_features(clip, refinement, list(window)))
-    return tracks_as_fixture_results(encoded, linker.finish(), fx.num_frames)
+def postprocess_checks(
+    report: ParityReport, plugin: Any, fx: DAQFixture, post: dict, outputs: dict, final: dict
+) -> None:
+    """postprocess.pt against a member's video outputs and final results, the authors'
+    post-processing replayed, and the harness's own path over several clip schedules."""
+    expected = {k: v for k, v in post["video_outputs"].items() if k != "pred_ids"}
+    compare(report, "video_outputs", outputs, expected)
+    dvis_parity.replay_authors(report, post)
+    compare_results(report, "final", final, post["final"])
+    dvis_parity.harness_checks(
+        report, plugin, fx, post["final"], dvis_parity.refined_harness_results
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
+from vis_bench.methods.common.model_zoo import ModelZoo, ZooFile, ZooRow, zoo_variant
 from vis_bench.methods.families.dvis_daq.base_plugin import MIN_SIZE_TEST
 
 REPOSITORY = "zhang-tao-whu/DVIS_Plus"
@@ -53,6 +54,9 @@ DATASETS: dict[str, tuple[str, int, str, dict[str, Any]]] = {
 OFFLINE_SELECT = {"ovis": 0.05}
 #: the tracker carries its sequences across clips, so every schedule gives the same results
 CLIP_LENGTHS = [1, 5, "all"]
+ZOO = ModelZoo(
+    "DVIS-DAQ", REPOSITORY, COMMIT, MODEL_ZOO, LICENCE, MIN_SIZE_TEST, MAX_SIZE_TEST, CLIP_LENGTHS
+)
 #: why the VIPSeg rows are named but not run
 PANOPTIC = (
     "a video panoptic segmentation model (VIPSeg, 124 thing and stuff classes, evaluated by "
@@ -76,35 +80,14 @@ def release_variant(
     settings = dict(settings)
     if mode == "offline" and dataset in OFFLINE_SELECT:
         settings["select_threshold"] = OFFLINE_SELECT[dataset]
-    ap, ap50, ap75 = metrics
-    table = f"{heading}, DVIS-DAQ {mode} {label} (lines {lines}); config {config}"
-    return PretrainedVariant(
-        name=f"{method}.{backbone}_{dataset}",
-        summary=f"DVIS-DAQ {mode} {label}, {heading}",
-        options={**options, "num_classes": classes, **settings},
-        dataset=kind,
-        label_space=kind,
-        resolution=MIN_SIZE_TEST,
-        max_size=MAX_SIZE_TEST,
-        release_file=f"name not confirmed (the model zoo's link text: model_{dataset}_{mode}_{backbone})",
-        url=HUB,
-        licence=LICENCE,
-        training_data=f"{heading} train",
+    link = f"model_{dataset}_{mode}_{backbone}"
+    file = ZooFile(
+        f"name not confirmed (the model zoo's link text: {link})",
+        HUB,
         notes="the file name inside the HuggingFace repository was not read",
-        backbone=label,
-        published=(
-            PublishedResult(
-                id=f"{method}-{backbone}-{kind}",
-                dataset=kind,
-                metrics={"AP": ap, "AP50": ap50, "AP75": ap75},
-                source=readme_source(REPOSITORY, COMMIT, MODEL_ZOO, table),
-                clip_length=CLIP_LENGTHS,
-                training=f"{heading} train",
-                gpu="not stated",
-                notes="the number of this checkpoint (a model-zoo row)",
-            ),
-        ),
     )
+    row = ZooRow(method, (backbone, label), (kind, heading), metrics, lines, config)
+    return zoo_variant(ZOO, row, {**options, "num_classes": classes, **settings}, file, dataset)
 
 
 def panoptic_variant(

@@ -35,6 +35,7 @@ trainer saves with its state, instead of Python's `random`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -250,6 +251,46 @@ def _next_state(
     return state
 
 
+def _tracked_step(
+    model: DAQModel,
+    state: TrackState,
+    queries: Any,
+    i: int,
+    projected: torch.Tensor,
+    auxiliary: torch.Tensor,
+    phase: int,
+    gone: list,
+) -> tuple[torch.Tensor, list]:
+    """Frame `i` after the first: the carried tracks and the anchors refined, the slot branch
+    run and its supervision kept; the tracker's outputs and the frame's `gone` list (the slot
+    branch's, where the authors share one list; module docstring)."""
+    tracker = model.tracker
+    memory = queries.embeds[i][:, None]
+    anchor_pos = tracker.mask_positions(queries.masks[i], queries.mask_features[i])
+    track_pos = memory.new_zeros(0, 1, memory.shape[-1])
+    if state.sequences:
+        track_pos = torch.stack([s.fused_position for s in state.sequences])[:, None]
+    inputs = torch.cat([state.queries[:, None], tracker.anchors(memory.shape[0])])
+    outputs = tracker.refine(
+        inputs, memory, query_pos=torch.cat([track_pos, anchor_pos]), pos=anchor_pos
+    )
+    hidden, instance = hidden_queries(state, auxiliary, phase)
+    slots_count = state.queries.shape[0] + tracker.bg_slots.weight.shape[0]
+    mask = None if hidden is None else hidden[None].expand(slots_count, -1).to(memory.device)
+    slots = tracker.slots(
+        state.queries[:, None], track_pos, memory, model.query_feat.detach(), mask
+    )
+    slot_gone = gone
+    if instance is not None:
+        slot_gone = gone + [instance]
+        if state.left is not None:
+            gone = slot_gone  # the authors' shared list (module docstring)
+    assert slots.layers is not None
+    logits_s, masks_s = _predict(model, slots.layers, projected)
+    state.slots.append(Supervised(logits_s, masks_s, state.indices, slot_gone, i))
+    return outputs, gone
+
+
 def run_tracker(
     model: DAQModel,
     criterion: VideoSetCriterion,
@@ -281,30 +322,10 @@ def run_tracker(
         if state is None:
             outputs = tracker.refine(memory, memory)
         else:
-            anchor_pos = tracker.mask_positions(queries.masks[i], queries.mask_features[i])
-            track_pos = memory.new_zeros(0, 1, memory.shape[-1])
-            if state.sequences:
-                track_pos = torch.stack([s.fused_position for s in state.sequences])[:, None]
-            inputs = torch.cat([state.queries[:, None], tracker.anchors(memory.shape[0])])
-            outputs = tracker.refine(
-                inputs, memory, query_pos=torch.cat([track_pos, anchor_pos]), pos=anchor_pos
+            auxiliary = assignments[i].auxiliary
+            outputs, gone = _tracked_step(
+                model, state, queries, i, projected[i], auxiliary, phase, gone
             )
-            hidden, instance = hidden_queries(state, assignments[i].auxiliary, phase)
-            slots_count = state.queries.shape[0] + tracker.bg_slots.weight.shape[0]
-            mask = (
-                None if hidden is None else hidden[None].expand(slots_count, -1).to(memory.device)
-            )
-            slots = tracker.slots(
-                state.queries[:, None], track_pos, memory, model.query_feat.detach(), mask
-            )
-            slot_gone = gone
-            if instance is not None:
-                slot_gone = gone + [instance]
-                if state.left is not None:
-                    gone = slot_gone  # the authors' shared list (module docstring)
-            assert slots.layers is not None
-            logits_s, masks_s = _predict(model, slots.layers, projected[i])
-            state.slots.append(Supervised(logits_s, masks_s, state.indices, slot_gone, i))
         logits, masks = _predict(model, outputs, projected[i])
         if state is None:
             indices = assignments[0].indices

@@ -38,8 +38,10 @@ from vis_bench.methods.common.fast_paths import (
     ensure_prepared,
     inference_context,
 )
+from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.common.ms_deform_attn_core import RecordsDeformAttnCore
 from vis_bench.methods.families.mask2former.model import (
+    BACKBONES,
     RELEASE_BACKBONES,
     Mask2FormerConfig,
     Mask2FormerModel,
@@ -279,6 +281,46 @@ class Mask2FormerBase(RecordsDeformAttnCore, RecordsFastPaths, MethodPlugin):
         return [*backbone, "sem_seg_head.pixel_decoder", "sem_seg_head.predictor"]
 
 
+class CarryingMember(Mask2FormerBase):
+    """A member whose clips carry the video's state (the DVIS families): each clip's new
+    frames (after the `seen` an earlier clip covered) go on from what the video gathered."""
+
+    def infer_clip(self, frames: torch.Tensor, state: Any = None, seen: int = 0) -> ClipResult:
+        """The per-frame stages, then the rest: one code path with or without frame reuse."""
+        return self.infer_clip_features(self.frame_features(frames), state=state, seen=seen)
+
+
 def training_recipe(frame_sampler: Any) -> TrainingRecipe:
     """The shared recipe with a member's frame sampler."""
     return TrainingRecipe(frame_sampler=frame_sampler, **TRAINING_RECIPE_ARGS)
+
+
+#: Mask2Former-VIS's and MinVIS's test size (MIN_SIZE_TEST 360 in their YouTube-VIS configs)
+VIS_MIN_SIZE_TEST = 360
+
+
+def vis_member_spec(
+    package: str,
+    summary: str,
+    options: type,
+    reference: str,
+    variants: tuple[PretrainedVariant, ...],
+    timing_protocol: TimingProtocol,
+    linking: EmbeddingAssociation | None = None,
+) -> MethodSpec:
+    """Mask2Former-VIS's or MinVIS's declaration, the method named after its package: tested
+    at 360, trained on windows of frames (MinVIS's SAMPLING_FRAME_NUM 1: one frame), on the
+    family's backbones, `package`'s parity check."""
+    return family_spec(
+        name=package.rsplit(".", 1)[-1].replace("_", "-"),
+        summary=summary,
+        options=options,
+        min_size_test=VIS_MIN_SIZE_TEST,
+        reference=reference,
+        parity=f"{package}.parity:run_parity",
+        training=training_recipe(WindowFrameSampler()),
+        backbones=BACKBONES,
+        variants=variants,
+        linking=linking,
+        timing_protocol=timing_protocol,
+    )

@@ -228,36 +228,14 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         vid = as_int(_require(ann, "video_id", path, where), path, where, "video_id")
         cid = as_int(_require(ann, "category_id", path, where), path, where, "category_id")
         aid = as_int(_require(ann, "id", path, where), path, where, "id")
-        if aid in first_with_id:
-            # The official index keeps one annotation per id, so duplicates silently alias.
-            raise InputError(
-                f"{where} repeats annotation id {aid} of annotations[{first_with_id[aid]}] "
-                "in the ground truth, and the evaluator would keep only one of them; annotation "
-                "ids must be unique: give this track its own id",
-                path=path,
-                field=f"{where}.id",
-            )
-        first_with_id[aid] = i
+        _check_unique_id(first_with_id, aid, i, path)
         if vid not in video_size or cid not in cat_names:
             unlisted.add(vid not in video_size, cid not in cat_names, vid, cid, i)
             continue  # the official evaluator never selects such annotations
-        iscrowd = _require(ann, "iscrowd", path, where)
-        segs = _require(ann, "segmentations", path, where)
-        ann_areas = _require(ann, "areas", path, where)
-        if not isinstance(segs, list):
-            raise InputError(
-                f"{where}: segmentations must be a list", path=path, field="segmentations"
-            )
-        if not isinstance(ann_areas, list):
-            raise InputError(f"{where}: areas must be a list", path=path, field="areas")
+        iscrowd, segs, ann_areas = _track_fields(ann, path, where)
         _check_track_length(segs, video_length[vid], path, where, aid, vid)
         frames.append(pending.track(len(frames), segs, video_size[vid], where))
-        try:
-            areas.append(_mean_of_truthy(ann_areas))
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{where}: areas must hold numbers or null", path=path, field="areas"
-            ) from None
+        areas.append(_mean_area(ann_areas, path, where))
         if (whole := _truncated_mean(ann_areas)) is not None:
             truncated[len(areas) - 1] = whole
         occ.add(ann, len(ann_ids), f"{where} (id {aid}, video_id {vid})")
@@ -290,6 +268,41 @@ def _build_ground_truth(data: Any, path: str, lists: CountLists | None) -> Groun
         cat_partition=header.category_partitions(),
         avg_area_truncated=_with_truncated(areas, truncated),
     )
+
+
+def _check_unique_id(first_with_id: dict[int, int], aid: int, index: int, path: str) -> None:
+    """The official index keeps one annotation per id, so duplicates would silently alias."""
+    if aid in first_with_id:
+        raise InputError(
+            f"annotations[{index}] repeats annotation id {aid} of "
+            f"annotations[{first_with_id[aid]}] in the ground truth, and the evaluator would keep "
+            "only one of them; annotation ids must be unique: give this track its own id",
+            path=path,
+            field=f"annotations[{index}].id",
+        )
+    first_with_id[aid] = index
+
+
+def _track_fields(ann: Any, path: str, where: str) -> tuple[Any, list, list]:
+    """A GT track's `iscrowd`, `segmentations` and `areas`, the two lists checked as lists."""
+    iscrowd = _require(ann, "iscrowd", path, where)
+    segs = _require(ann, "segmentations", path, where)
+    ann_areas = _require(ann, "areas", path, where)
+    if not isinstance(segs, list):
+        raise InputError(f"{where}: segmentations must be a list", path=path, field="segmentations")
+    if not isinstance(ann_areas, list):
+        raise InputError(f"{where}: areas must be a list", path=path, field="areas")
+    return iscrowd, segs, ann_areas
+
+
+def _mean_area(ann_areas: list, path: str, where: str) -> float:
+    """The track's mean area over its truthy frames, as the official evaluator takes it."""
+    try:
+        return _mean_of_truthy(ann_areas)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{where}: areas must hold numbers or null", path=path, field="areas"
+        ) from None
 
 
 class _Unlisted:

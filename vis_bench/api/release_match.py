@@ -25,8 +25,8 @@ from vis_bench.api.checkpoints import (
     spec_rules,
 )
 from vis_bench.api.plugin import MethodPlugin
+from vis_bench.api.state_dict_keys import meta_model
 from vis_bench.api.variants import PretrainedVariant
-from vis_bench.measure.state_dict_keys import meta_model
 
 _CHUNK = 1 << 22
 

@@ -40,10 +40,3 @@ def key_list(state_dict: Mapping[str, torch.Tensor]) -> KeyList:
 def format_key_list(entries: KeyList) -> str:
     """One `[key, shape]` entry per line, as the golden files are written."""
     return "[\n" + ",\n".join(json.dumps(entry) for entry in entries) + "\n]\n"
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings (values parsed as YAML, as `--set` everywhere) -> method options."""
-    from vis_bench.config_overrides import apply_overrides
-
-    return apply_overrides({}, items, "--set")
