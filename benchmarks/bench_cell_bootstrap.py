@@ -23,9 +23,9 @@ from pathlib import Path
 
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.records import CellRecord
+from vis_bench.records.store import read_records
 from vis_bench.report.outputs import write_reports
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.records import read_records
 from vis_bench.sweep.scoring import REPLICATES_FILE, VIDEO_MATCHES_FILE, Scorer
 
 

@@ -27,10 +27,10 @@ from vis_bench.measure.provenance import (
     write_json_with_provenance,
 )
 from vis_bench.records import CellRecord
+from vis_bench.records.store import latest_records, read_records
 from vis_bench.report.memory_plot import memory_table, plot_memory_vs_frames
 from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.records import latest_records, read_records
 
 
 def machine(records: list[dict[str, Any]]) -> str:

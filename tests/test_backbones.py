@@ -18,7 +18,7 @@ from vis_bench.api.state_dict_keys import key_list, meta_model
 from vis_bench.cli import main
 from vis_bench.methods.common.backbone import ResNet
 from vis_bench.methods.common.backbone_registry import BACKBONES, detect_backbone
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 
 #: golden file stem -> (registry method, options)
 GOLDEN_MODELS = {

@@ -15,7 +15,7 @@ import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from vis_bench.cli import main
 from vis_bench.config import load_config
 from vis_bench.errors import InputError
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 from vis_bench.sweep import resolve_methods
 
 REPO = Path(__file__).resolve().parents[1]

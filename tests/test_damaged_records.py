@@ -8,11 +8,11 @@ import json
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
-import vis_bench.report.records as records_module
+import vis_bench.records.store as records_module
 from tests.helpers.memory_source import MemorySource
 from vis_bench.cli import main
 from vis_bench.config import parse_config
-from vis_bench.report.records import (
+from vis_bench.records.store import (
     DAMAGED_FILE,
     RECORDS_FILE,
     append_record,

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from vis_bench.distributed import shard_by_frames
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 
 SCRIPT = Path(__file__).with_name("dist_sweep_script.py")
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -154,15 +154,15 @@ def test_rounds_the_machine_was_slowed_in_are_set_aside_and_counted():
     rounds[1].reference_after = {"gflops": 40.0, "device": "cpu"}  # load started in round 2
     rounds[1].seconds = 4.0
     speed = speed_summary(rounds, config.measure, "s", fastest=100.0)
-    assert speed["rounds_used"] == [1, 3] and speed["rounds_at_full_speed"] == 2
-    assert speed["fps"] == 10.0 and speed["noisy"]  # the machine's speed moved by 60 %
-    assert speed["comparable"] and speed["fps_ci"] == [10.0, 10.0]
-    assert [r["used"] for r in speed["rounds"]] == [True, False, True]
+    assert speed.rounds.rounds_used == [1, 3] and speed.rounds.rounds_at_full_speed == 2
+    assert speed.fps_end_to_end == 10.0 and speed.rounds.noisy  # the machine's speed moved by 60 %
+    assert speed.rounds.comparable and speed.rounds.fps_ci == [10.0, 10.0]
+    assert [r.used for r in speed.rounds.rounds] == [True, False, True]
     # every round slowed: too few count, so the figure (over all of them) cannot be compared
     slowed = speed_summary(rounds, config.measure, "s", fastest=1000.0)
-    assert slowed["rounds_used"] == [1, 2, 3] and slowed["rounds_at_full_speed"] == 0
-    assert slowed["comparable"] is False
-    assert slowed["not_comparable"].startswith("not comparable (loaded): 0 of 3 rounds")
+    assert slowed.rounds.rounds_used == [1, 2, 3] and slowed.rounds.rounds_at_full_speed == 0
+    assert slowed.rounds.comparable is False
+    assert slowed.rounds.not_comparable.startswith("not comparable (loaded): 0 of 3 rounds")
 
 
 def test_one_rule_for_every_cell_one_lucky_round_is_no_figure():
@@ -174,13 +174,15 @@ def test_one_rule_for_every_cell_one_lucky_round_is_no_figure():
         slowed.reference_after = {"gflops": 30.0, "device": "cpu"}
         slowed.seconds = 4.0
     speed = speed_summary(lucky, config.measure, "s", fastest=100.0)
-    assert speed["rounds_counted"] == 1 and speed["comparable"] is False
-    assert speed["fps"] == pytest.approx(10 / 4.0)  # the median of every round, not the lucky one
+    assert speed.rounds.rounds_counted == 1 and speed.rounds.comparable is False
+    assert speed.fps_end_to_end == pytest.approx(
+        10 / 4.0
+    )  # the median of every round, not the lucky one
     # a counted round on a loaded machine: not comparable either
     loaded = [_outcome(i) for i in (1, 2, 3)]
     loaded[0].load = {"loaded": True}
     speed = speed_summary(loaded, config.measure, "s", fastest=100.0)
-    assert speed["comparable"] is False and "round(s) [1]" in speed["not_comparable"]
+    assert speed.rounds.comparable is False and "round(s) [1]" in speed.rounds.not_comparable
 
 
 def test_the_interval_is_the_medians_order_statistics_and_sets_the_precision():
@@ -217,8 +219,8 @@ def test_fewer_than_six_rounds_never_meet_a_target():
     config = _config([{"name": "toy"}], rounds=3, max_rounds=6, precision=0.03)
     steady = [_outcome(i) for i in (1, 2, 3)]  # three identical rounds: an interval of width 0
     speed = speed_summary(steady, config.measure, "s", fastest=100.0)
-    assert speed["fps_precision"] == 0 and speed["fps_ci_confidence"] == pytest.approx(0.75)
-    assert speed["wider_than_target"]  # a 75 % interval meets no 95 % target
+    assert speed.rounds.fps_precision == 0 and speed.rounds.fps_ci_confidence == pytest.approx(0.75)
+    assert speed.rounds.wider_than_target  # a 75 % interval meets no 95 % target
 
 
 def _spread_outcome(index: int, seconds: float) -> RoundOutcome:
@@ -249,7 +251,7 @@ def test_cells_are_timed_again_until_precise_or_out_of_rounds():
         ("steady", 1), ("wide", 1), ("steady", 2), ("wide", 2), ("steady", 3), ("wide", 3)
     ]  # fmt: skip
     speed = speed_summary(cells[1].rounds, config.measure, "s", fastest=100.0)
-    assert speed["wider_than_target"] and speed["fps_precision"] > 0.03
+    assert speed.rounds.wider_than_target and speed.rounds.fps_precision > 0.03
     # a time budget stops it too
     budget = _config([{"name": "toy"}], rounds=3, max_rounds=6, cell_budget_s=0)
     cells = [_pending("wide")]
@@ -273,14 +275,14 @@ def test_too_few_counted_rounds_outrank_the_time_budget_up_to_max_rounds():
     run_rounds(cells, _SlowReading(), budget.measure)  # type: ignore[arg-type]
     assert len(cells[0].rounds) == 4  # the budget is spent, but 3 rounds must count
     speed = speed_summary(cells[0].rounds, budget.measure, "s", fastest=100.0)
-    assert speed["rounds_counted"] == 3 and speed["comparable"] is True
+    assert speed.rounds.rounds_counted == 3 and speed.rounds.comparable is True
     # a machine that stays slow: more rounds up to max_rounds, then the figure is withheld
     slow = _config([{"name": "toy"}], rounds=3, max_rounds=5, cell_budget_s=0)
     cells = [_pending("A"), _pending("B")]
     run_rounds(cells, _AlwaysSlow(), slow.measure)  # type: ignore[arg-type]
     assert [len(c.rounds) for c in cells] == [5, 3]
     speed = speed_summary(cells[0].rounds, slow.measure, "s", fastest=100.0)
-    assert speed["comparable"] is False and "0 of 5 rounds" in speed["not_comparable"]
+    assert speed.rounds.comparable is False and "0 of 5 rounds" in speed.rounds.not_comparable
 
 
 class _AlwaysSlow(_Recorder):

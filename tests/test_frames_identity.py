@@ -18,7 +18,7 @@ from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import open_source
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 from vis_bench.sweep import run_sweep
 from vis_bench.sweep.run_dir import FRAMES_FILE, RUN_FILE
 

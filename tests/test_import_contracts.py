@@ -134,6 +134,24 @@ def test_a_new_method_folder_is_held_without_editing_the_configuration(tmp_path)
             "import vis_bench.sweep.record  # noqa",
             "The harness imports downwards only",
         ),
+        # the sweep and the reports stand side by side: neither imports the other
+        (
+            "vis_bench/sweep/run_dir.py",
+            "import vis_bench.report.tables  # noqa",
+            "The harness imports downwards only",
+        ),
+        # the record store reaching up into the reports it serves
+        (
+            "vis_bench/records/store.py",
+            "import vis_bench.report.settings  # noqa",
+            "The harness imports downwards only",
+        ),
+        # the record's parts reaching up into the record
+        (
+            "vis_bench/records/parts.py",
+            "import vis_bench.records.cell  # noqa",
+            "The record store over the typed record over its parts",
+        ),
         # the method API reaching up into the engine that runs it
         (
             "vis_bench/api/output.py",

@@ -15,7 +15,7 @@ from vis_bench.api.preprocessing import Preprocessing
 from vis_bench.cli import main
 from vis_bench.data.synthetic import DEFAULT_SIZES
 from vis_bench.inference.input_scale import INPUT_SIZE, input_scale_warning
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from tests.helpers.memory_source import MemorySource
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.records import CellRecord
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 from vis_bench.report.settings import settings_lines, with_configs
 from vis_bench.sweep import run_sweep
 

@@ -8,17 +8,17 @@ import pytest
 
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
-from vis_bench.report.axis_tables import axis_table
-from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
-from vis_bench.report.outputs import write_reports
-from vis_bench.report.record_set import RecordSet
-from vis_bench.report.records import (
+from vis_bench.records.store import (
     RECORDS_FILE,
     append_record,
     finished_keys,
     latest_records,
     read_records,
 )
+from vis_bench.report.axis_tables import axis_table
+from vis_bench.report.leaderboard import leaderboard_frame, leaderboard_markdown
+from vis_bench.report.outputs import write_reports
+from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import comparison_table, notes_lines
 
 as_set = RecordSet.from_records

@@ -10,7 +10,7 @@ import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from vis_bench.cli import main
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ from vis_bench.exit_codes import BAD_ANSWER
 from vis_bench.formats.rle import encode, to_json
 from vis_bench.inference.sources import open_source
 from vis_bench.records import CellRecord
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 
 
 def _config(tmp_path: Path, label: int) -> dict:

@@ -24,10 +24,10 @@ from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
+from vis_bench.records.store import read_cell_records, read_records
 from vis_bench.report.exports import cells_frame, export_leaderboard
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.records import read_cell_records, read_records
 from vis_bench.report.run_state import unfinished_cells
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep import run_sweep

@@ -19,7 +19,7 @@ import yaml
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from vis_bench import exit_codes
 from vis_bench.cli import main
-from vis_bench.report.records import RECORDS_FILE, read_records
+from vis_bench.records.store import RECORDS_FILE, read_records
 
 REPO = Path(__file__).resolve().parents[1]
 

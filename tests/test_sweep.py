@@ -19,7 +19,7 @@ from tests.helpers.memory_source import MemorySource
 from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
-from vis_bench.report.records import read_records
+from vis_bench.records.store import read_records
 from vis_bench.sweep import expand_cells, resolve_methods, run_sweep, sweep_records
 from vis_bench.sweep.rounds import PENDING_FILE
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.tracked import tracked, tracked_params
-from vis_bench.record_parts import Rounds
 from vis_bench.records import LAYOUT, CellRecord
+from vis_bench.records.parts import Rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 #: git's list: never a user's run folder (or any other untracked file) beside the committed ones

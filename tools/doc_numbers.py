@@ -411,8 +411,8 @@ def memory_by_length_block(root: Path, folder: str, config: str, run_prefix: str
     """Peak memory against video length (`folder`/records.jsonl, runs of `config` in
     results/runs/`run_prefix`_rN): the median run of each cell, the spread of the repeated
     runs, and growth with length judged against it."""
-    from vis_bench.record_parts import Environment
     from vis_bench.records import CellRecord
+    from vis_bench.records.parts import Environment
     from vis_bench.report.memory_plot import memory_table
     from vis_bench.report.memory_repeats import growth_lines, median_records, spread_table
     from vis_bench.report.record_set import RecordSet

@@ -1,1 +1,1 @@
-"""Records of sweep cells and everything generated from them: tables, plots, leaderboard."""
+"""Everything generated from sweep cells' records (vis_bench/records): tables, plots, leaderboard."""

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from vis_bench.record_parts import CheckpointLoad, Environment, Execution, Load
 from vis_bench.records import CellRecord
+from vis_bench.records.parts import CheckpointLoad, Environment, Execution, Load
 from vis_bench.report.leaderboard import leaderboard_frame, method_anchors
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed_trust import fps_range_text, fps_text, mark_notes, speed_of

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vis_bench.record_parts import Harness
 from vis_bench.records import CellRecord
+from vis_bench.records.parts import Harness
 from vis_bench.report.plots import _pyplot, _save, plot_title
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.table_axes import (

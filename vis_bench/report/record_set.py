@@ -2,7 +2,7 @@
 
 Tables, plots, the leaderboard and the HTML page are pure functions of a `RecordSet`, built once
 per report from records (a run folder's records.jsonl, several folders', or records in memory),
-each held as the typed record (vis_bench/records.py `CellRecord`) whose attributes they read.
+each held as the typed record (vis_bench/records/cell.py `CellRecord`) whose attributes they read.
 Building it is the only place the report reads files: the cell selection (`latest_records`), the
 configs of older records (`settings.with_configs`), each cell's per-video matching and bootstrap
 replicate values (for paired comparisons), the project's published numbers, and how each
@@ -31,8 +31,8 @@ from vis_bench.errors import InputError
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.published import Published
 from vis_bench.records import CellRecord
+from vis_bench.records.store import latest_records, read_cell_records
 from vis_bench.report.published_columns import load_default_published
-from vis_bench.report.records import latest_records, read_cell_records
 from vis_bench.report.run_state import UnfinishedCell, unfinished_cells
 from vis_bench.report.settings import with_configs
 
@@ -40,7 +40,7 @@ from vis_bench.report.settings import with_configs
 CELLS_DIR = "cells"
 INDEX_FILE = "index.json"
 
-#: what a report reads: the typed record of a cell (vis_bench/records.py)
+#: what a report reads: the typed record of a cell (vis_bench/records/cell.py)
 Record = CellRecord
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.records import CellRecord
+from vis_bench.records.store import CONFIGS_DIR
 
-#: where a run folder keeps each resolved config (sweep/run_dir.py's CONFIGS_DIR)
-CONFIGS_DIR = "configs"
 #: the measure settings a settings line names, in this order (those a config has)
 MEASURE_KEYS = (
     "warmup",

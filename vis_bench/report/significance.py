@@ -25,8 +25,8 @@ from vis_bench.eval.stats.bootstrap import (
     paired_difference,
     percentile_interval,
 )
-from vis_bench.record_parts import Bootstrap
 from vis_bench.records import CellRecord
+from vis_bench.records.parts import Bootstrap
 from vis_bench.report.record_set import Missing, RecordSet
 
 #: appended to a difference whose paired interval contains 0

@@ -19,8 +19,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from vis_bench.record_parts import ProtocolEntry, Stream
 from vis_bench.records import CellRecord
+from vis_bench.records.parts import ProtocolEntry, Stream
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.table_axes import cell_columns
 

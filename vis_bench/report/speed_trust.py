@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vis_bench.measure.precision import NOT_COMPARABLE, confidence_text, target_missed
-from vis_bench.record_parts import Round, Rounds
 from vis_bench.records import CellRecord
+from vis_bench.records.parts import Round, Rounds
 from vis_bench.report.table_axes import cell_columns
 
 Record = CellRecord

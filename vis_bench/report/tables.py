@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.eval.metric.params import STAT_NAMES
-from vis_bench.records import INTERVAL_SUFFIX, CellRecord
+from vis_bench.records import INTERVAL_SUFFIX, WARNING, CellRecord
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -30,7 +30,7 @@ from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import with_interval
 from vis_bench.report.speed_trust import fps_marks, mark_notes
 from vis_bench.report.table_axes import axis_value, clip_length_order, stride_text, varied_axes
-from vis_bench.report.warnings import WARNING, warning_lines
+from vis_bench.report.warnings import warning_lines
 
 #: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
 OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-#: how a record's note that must be on every page starts (sweep/label_space.py)
-WARNING = "WARNING:"
+from vis_bench.records import WARNING
 
 
 def warning_lines(records: Iterable[Any]) -> list[str]:

@@ -1,4 +1,4 @@
-"""One record per sweep cell, built in one place (the type is vis_bench/records.py's `CellRecord`).
+"""One record per sweep cell, built in one place (the type is vis_bench/records/cell.py's `CellRecord`).
 
 A record is one JSON line of `records.jsonl`: the cell's identity and axes, what ran (isolated or
 not, the deformable-attention core, the dtype, threads, device), its outcome (status and reason),
@@ -12,38 +12,24 @@ A record describes itself: `config` is the resolved config of its run (dataset, 
 and measure sections: warmup, repeats, threads, cell_timeout_s...), the dict whose hash is
 `config_hash`, and `dataset_identity` what the run folder's run.json holds. A record copied out of
 its folder still says how it was made. Records written before these fields lack them
-(`report.records.with_configs` fills `config` from the folder's configs/<hash>.yaml).
+(`report.settings.with_configs` fills `config` from the folder's configs/<hash>.yaml).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from vis_bench.config import MeasureConfig
 from vis_bench.measure.precision import confidence_text, target_missed
-from vis_bench.record_parts import (
-    Bootstrap,
-    CheckpointLoad,
-    Energy,
-    Environment,
-    ErrorBreakdown,
-    Execution,
-    Flops,
-    Harness,
-    LabelSpace,
-    Load,
-    Memory,
-    Provenance,
-    Speed,
-    Stream,
-)
-from vis_bench.records import INTERVAL_SUFFIX, CellRecord
-from vis_bench.report.warnings import WARNING
+from vis_bench.records import INTERVAL_SUFFIX, WARNING, CellRecord
+from vis_bench.records.parts import Bootstrap, ErrorBreakdown, Speed
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import unchecked_warning
+from vis_bench.sweep.measured import CellMeasurements
+from vis_bench.sweep.rounds import PendingCell, speed_summary
 from vis_bench.sweep.scoring import CellScore
 from vis_bench.sweep.worker import CellOutcome
 
@@ -66,34 +52,28 @@ class RunInfo:
     dataset_identity: dict[str, Any] | None = None
 
 
-def _notes(
-    cell: Cell,
-    spec_notes: str,
-    checkpoint_load: dict[str, Any] | None,
-    label_space: dict[str, Any] | None = None,
-    frames_oriented: int | None = None,
-    input_scale: str | None = None,
-) -> str:
+def _notes(cell: Cell, spec_notes: str, measured: CellMeasurements) -> str:
     notes = [n for n in (spec_notes, cell.method.label) if n]
-    if input_scale:  # on every page (report/warnings.py)
-        notes.append(f"{WARNING} {input_scale}")
-    if frames_oriented:
+    if measured.input_scale:  # on every page (report/warnings.py)
+        notes.append(f"{WARNING} {measured.input_scale}")
+    if measured.frames_oriented:
         notes.append(
-            f"{frames_oriented} frame(s) turned upright by their EXIF orientation, as viewers "
-            "show them"
+            f"{measured.frames_oriented} frame(s) turned upright by their EXIF orientation, as "
+            "viewers show them"
         )
     if cell.method.checkpoint is None:
         notes.append(RANDOM_WEIGHTS_NOTE)
     unchecked = unchecked_warning(cell.method)
     if unchecked is not None:
         notes.append(unchecked)
-    if label_space and not label_space["mapping"].startswith("same label space"):
-        notes.append(f"classes mapped from {label_space['model']}: {label_space['mapping']}")
-    if checkpoint_load and checkpoint_load.get("partial"):
+    space = measured.label_space
+    if space is not None and not str(space.mapping).startswith("same label space"):
+        notes.append(f"classes mapped from {space.model}: {space.mapping}")
+    load = measured.checkpoint_load
+    if load is not None and load.partial:
         notes.append(
-            f"partial checkpoint load: {checkpoint_load['missing']} missing, "
-            f"{checkpoint_load['unexpected']} unexpected, {checkpoint_load['mismatched']} "
-            "mis-shaped key(s) (checkpoint_strict: false)"
+            f"partial checkpoint load: {load.missing} missing, {load.unexpected} unexpected, "
+            f"{load.mismatched} mis-shaped key(s) (checkpoint_strict: false)"
         )
     return "; ".join(notes)
 
@@ -108,8 +88,9 @@ def make_record(
     error: str | None = None,
     details: str | None = None,
 ) -> CellRecord:
-    """The record of a finished cell (`outcome`) or a failed one (`error`, `details`)."""
-    measured = outcome.measurements if outcome is not None else {}
+    """The record of a finished cell (`outcome`: the worker's typed parts, put in as they are)
+    or a failed one (`error`, `details`)."""
+    measured = outcome.measurements if outcome is not None else CellMeasurements()
     record = CellRecord(
         key=cell.key(info.dataset_id),
         run=info.run,
@@ -133,139 +114,79 @@ def make_record(
         dtype=cell.dtype,
         isolated=info.isolated,
         started=started,
-        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        finished=_now(),
         status="ok" if outcome is not None else "failed",
-        notes=_notes(
-            cell,
-            spec_notes,
-            measured.get("checkpoint_load"),
-            measured.get("label_space"),
-            measured.get("frames_oriented"),
-            measured.get("input_scale"),
-        ),
+        notes=_notes(cell, spec_notes, measured),
         error=error,
         traceback=details,
         world_size=info.world_size,
-        model_options=measured.get("model_options") or dict(cell.method.model_options),
-        backbone=measured.get("backbone"),
-        execution=Execution.from_json(measured.get("execution")),
-        speed=Speed(load=Load.from_json(measured.get("load"))),
-        checkpoint_load=CheckpointLoad.from_json(measured.get("checkpoint_load")),
-        environment=Environment.from_json(measured.get("environment")),
-        provenance=Provenance.from_json(measured.get("provenance")),
-        label_space=LabelSpace.from_json(measured.get("label_space")),
-        flops=_flops(measured),
-        memory=_memory(measured),
+        results_path=outcome.results_path if outcome is not None else None,
+        num_videos=outcome.num_videos if outcome is not None else None,
+        num_frames=outcome.num_frames if outcome is not None else None,
+        num_predictions=outcome.num_predictions if outcome is not None else None,
+        seconds_end_to_end=outcome.seconds_end_to_end if outcome is not None else None,
+        model_options=measured.model_options or dict(cell.method.model_options),
+        backbone=measured.backbone,
+        execution=measured.execution,
+        speed=measured.speed,
+        protocols=measured.protocols,
+        checkpoint_load=measured.checkpoint_load,
+        environment=measured.environment,
+        provenance=measured.provenance,
+        label_space=measured.label_space,
+        flops=measured.flops,
+        memory=measured.memory,
         video_frames=cell.video_frames,
-        harness=Harness.from_json(measured.get("harness")),
-        stream=Stream.from_json(measured.get("stream")),
-        energy=Energy.from_json(measured.get("energy")),
+        harness=measured.harness,
+        stream=measured.stream,
+        energy=measured.energy,
         config=info.config,
         dataset_identity=info.dataset_identity,
     )
-    if score is not None:
-        record = _apply_score(record, score)
-    if outcome is not None:
-        record = dataclasses.replace(
-            record,
-            results_path=outcome.results_path,
-            num_videos=outcome.num_videos,
-            num_frames=outcome.num_frames,
-            num_predictions=outcome.num_predictions,
-            seconds_end_to_end=outcome.seconds_end_to_end,
-        )
-        record = _apply_protocols(record, outcome, measured.get("protocols"))
-    return record
+    return _apply_score(record, score) if score is not None else record
 
 
-def _flops(measured: dict[str, Any]) -> Flops:
-    """The worker's FLOPs measurement and parameter count as the record's part."""
-    flops = measured.get("flops") or {}
-    return Flops(
-        flops.get("gmacs_per_frame"), flops.get("gmacs_per_frame_by_module"), measured.get("params")
-    )
-
-
-def _memory(measured: dict[str, Any]) -> Memory:
-    """The worker's memory measurement as the record's part."""
-    memory = measured.get("memory") or {}
-    return Memory(
-        memory.get("peak_rss_mb"),
-        memory.get("rss_after_build_mb"),
-        memory.get("activation_peak_mb"),
-        memory.get("cuda_max_allocated_mb"),
-    )
-
-
-def _apply_protocols(
-    record: CellRecord, outcome: CellOutcome, protocols: dict[str, Any] | None
-) -> CellRecord:
-    """Each protocol's declaration as the worker made it; the FPS the accuracy pass's worker
-    timed (single clip, the authors'). End to end and model come from the rounds
-    (`finish_record`)."""
-    if protocols is None:
-        return record
-    entries = {name: dict(entry) for name, entry in protocols.items()}
-    times = sorted(outcome.single_clip_times)
-    if "single_clip" in entries and times:
-        seconds = statistics.median(times)
-        entries["single_clip"].update(
-            fps=_rate(outcome.single_clip_frames, seconds),
-            frames=outcome.single_clip_frames,
-            seconds=seconds,
-        )
-    fps = {
-        f"fps_{name}": (entries.get(name) or {}).get("fps") for name in ("authors", "single_clip")
-    }
-    # the entries' FPS are the record's: read back through the JSON, each lands in `speed` once
-    return CellRecord.from_json({**record.to_json(), **fps, "protocols": entries})
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def finish_record(
-    pending: Any, measure: Any, session: str, fastest: dict[str, float]
-) -> dict[str, Any]:
+    pending: PendingCell, measure: MeasureConfig, session: str, fastest: dict[str, float]
+) -> CellRecord:
     """A pending cell's record once its rounds are done: its speed, or why it failed
     (`fastest`: the machine's best reference speed per device over the sweep's rounds)."""
-    from vis_bench.sweep.rounds import speed_summary
-
-    record = dict(pending.record)
-    record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    timings = dict(record.get("timings") or {})
-    timings["timed_rounds"] = round(pending.worker_seconds, 4)
-    record["timings"] = timings
+    record = pending.record
+    assert record is not None, "ranks that write no records finish none"
+    timings = {**(record.timings or {}), "timed_rounds": round(pending.worker_seconds, 4)}
+    record = dataclasses.replace(record, finished=_now(), timings=timings)
     if pending.failure is not None or not pending.rounds:
-        record.update(status="failed", error=pending.failure or "no timed round finished")
-        return record
+        error = pending.failure or "no timed round finished"
+        return dataclasses.replace(record, status="failed", error=error)
     device = str(pending.rounds[0].reference_before.get("device"))
     speed = speed_summary(pending.rounds, measure, session, fastest.get(device, 0.0))
-    record["speed"] = speed
-    record["load"] = _rounds_load(pending.rounds)
-    wanted = set(record.get("protocols") or {"end_to_end": {}, "model": {}})
-    record["fps_end_to_end"] = speed["fps"] if "end_to_end" in wanted else None
-    record["fps_model"] = speed["fps_model"] if "model" in wanted else None
-    for name, key in (("end_to_end", "fps"), ("model", "fps_model")):
-        if name in (record.get("protocols") or {}):
-            record["protocols"][name].update(
-                fps=speed[key], range=speed[f"{key}_range"], rounds=speed["rounds_timed"]
-            )
-    return record
+    return dataclasses.replace(record, speed=_measured_speed(record, speed))
 
 
-def _rounds_load(rounds: list[Any]) -> dict[str, Any]:
-    """The machine's load over the rounds: first and last readings, the highest, the most CPU
-    steal, and whether any round ran on a loaded machine."""
-    loads = [r.load for r in rounds]
-    peaks = [v for load in loads for v in (load.get("load1_start"), load.get("load1_end")) if v]
-    steal = [load["cpu_steal_share"] for load in loads if load.get("cpu_steal_share") is not None]
-    return {
-        "load1_start": loads[0].get("load1_start"),
-        "load1_end": loads[-1].get("load1_end"),
-        "load1_max": max(peaks, default=None),
-        "cpu_steal_share": max(steal, default=None),
-        "threads": loads[0].get("threads"),
-        "loaded": any(bool(load.get("loaded")) for load in loads),
-        "rounds_loaded": sum(bool(load.get("loaded")) for load in loads),
-    }
+def _measured_speed(record: CellRecord, timed: Speed) -> Speed:
+    """The record's speed once timed (`timed`: `speed_summary`'s): the rounds' medians as the
+    end-to-end and model FPS of the protocols the cell measured (both where it declared none);
+    a median the record does not take stays in the rounds' summary, as records always kept it."""
+    wanted = set(record.protocols or ("end_to_end", "model"))
+    medians = {"fps_end_to_end": ("end_to_end", "fps"), "fps_model": ("model", "fps_model")}
+    taken, kept = {}, {}
+    for attr, (protocol, key) in medians.items():
+        median = getattr(timed, attr)
+        taken[attr] = median if protocol in wanted else None
+        if taken[attr] != median:
+            kept[key] = median
+    summary = timed.rounds
+    assert summary is not None, "speed_summary always summarises the rounds"
+    return dataclasses.replace(
+        record.speed,
+        **taken,
+        rounds=dataclasses.replace(summary, extra={**summary.extra, **kept}),
+        load=timed.load,
+    )
 
 
 def speed_words(record: CellRecord) -> list[str]:
@@ -341,7 +262,3 @@ def _apply_score(record: CellRecord, score: CellScore) -> CellRecord:
         video_sets=score.video_sets,
         category_groups=score.category_groups,
     )
-
-
-def _rate(frames: int, seconds: float) -> float | None:
-    return frames / seconds if seconds > 0 else None

@@ -28,7 +28,9 @@ import orjson
 from vis_bench.atomic import write_atomic
 from vis_bench.config import MeasureConfig
 from vis_bench.distributed import DistContext
-from vis_bench.measure.precision import needs_more, precision_of
+from vis_bench.measure.precision import Precision, needs_more, precision_of
+from vis_bench.records import CellRecord
+from vis_bench.records.parts import Load, Round, Rounds, Speed
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.isolation import CellFailed, run_in_process, run_isolated
 from vis_bench.sweep.prediction_check import Check, VideoPredictions
@@ -45,7 +47,7 @@ class PendingCell:
     cell: Cell
     folder: Path
     #: the record the accuracy pass made (None on ranks that write no records)
-    record: dict[str, Any] | None
+    record: CellRecord | None
     #: the accuracy pass's predictions per video, as every round's are checked against them
     expected: dict[int, VideoPredictions]
     #: this rank's videos when videos are sharded over ranks (None: every video)
@@ -60,7 +62,8 @@ class PendingCell:
     def save(self) -> None:
         """Keep the accuracy pass beside the cell's predictions (a resumed sweep reads it)."""
         expected = {str(k): v.as_json() for k, v in self.expected.items()}
-        data = {"record": self.record, "expected": expected}
+        record = self.record.to_json() if self.record is not None else None
+        data = {"record": record, "expected": expected}
         write_atomic(self.folder / PENDING_FILE, orjson.dumps(data))
 
     def forget(self) -> None:
@@ -79,7 +82,10 @@ def saved_pending(cell: Cell, folder: Path, key: str) -> PendingCell | None:
         return None
     expected = data.get("expected") or {}
     return PendingCell(
-        cell, folder, record, {int(k): VideoPredictions.from_json(v) for k, v in expected.items()}
+        cell,
+        folder,
+        CellRecord.from_json(record),
+        {int(k): VideoPredictions.from_json(v) for k, v in expected.items()},
     )
 
 
@@ -265,11 +271,12 @@ def fastest_reference(cells: list[PendingCell]) -> dict[str, float]:
 
 def speed_summary(
     rounds: list[RoundOutcome], measure: MeasureConfig, session: str, fastest: float
-) -> dict:
-    """A cell's `speed`: FPS end to end and of the model stage with the interval, the rounds it
-    comes from and whether it can be compared (measure/precision.py: one rule for every cell),
-    CPU time beside wall time (and the CPU-time FPS), the machine's reference speed and whether
-    it moved enough to call the figures noisy, and every round as measured."""
+) -> Speed:
+    """A cell's speed: FPS end to end and of the model stage (the medians of the rounds used)
+    with the rounds' summary (`Rounds`: the interval, the rounds it comes from and whether it
+    can be compared, measure/precision.py: one rule for every cell; CPU time beside wall time
+    and the CPU-time FPS; the machine's reference speed and whether it moved enough to call the
+    figures noisy; every round as measured), and the machine's load over the rounds."""
     from vis_bench.measure.reference import spread
 
     precision = precision_of(rounds, fastest, measure)
@@ -285,38 +292,59 @@ def speed_summary(
     moved = spread(readings)
     cpu_share = [r.cpu_seconds / r.seconds for r in used if r.seconds > 0]
     cpu_fps = [r.frames / r.cpu_seconds * _threads(r) for r in used if r.cpu_seconds > 0]
-    return {
-        "session": session,
-        "fps": precision.fps,
-        "fps_range": _range(fps),
+    summary = Rounds(
+        session=session,
+        fps_range=_range(fps),
         **precision.as_dict(),
-        "fps_model": _median(model),
-        "fps_model_range": _range(model),
-        "cpu_per_wall": _median(cpu_share),
-        "fps_cpu_time": _median(cpu_fps),
-        "reference_gflops": _median([r.reference_gflops for r in used]),
-        "reference_fastest_gflops": fastest,
-        "reference_spread": moved,
-        "noisy": bool(moved is not None and moved > measure.noisy_threshold),
-        "noisy_threshold": measure.noisy_threshold,
-        "loaded": any(bool(r.load.get("loaded")) for r in rounds),
-        "rounds_timed": len(rounds),
-        "rounds_used": precision.used,
-        "rounds_at_full_speed": len(precision.counted),
-        "videos": len(rounds[0].videos) if rounds else 0,
-        "frames": rounds[0].frames if rounds else 0,
-        "predictions_checked": {
+        fps_model_range=_range(model),
+        cpu_per_wall=_median(cpu_share),
+        fps_cpu_time=_median(cpu_fps),
+        reference_gflops=_median([r.reference_gflops for r in used]),
+        reference_fastest_gflops=fastest,
+        reference_spread=moved,
+        noisy=bool(moved is not None and moved > measure.noisy_threshold),
+        noisy_threshold=measure.noisy_threshold,
+        rounds_timed=len(rounds),
+        rounds_used=precision.used,
+        rounds_at_full_speed=len(precision.counted),
+        videos=len(rounds[0].videos) if rounds else 0,
+        frames=rounds[0].frames if rounds else 0,
+        predictions_checked={
             "rounds": len(rounds),
             "videos": len(rounds[0].videos) if rounds else 0,
             "equal_to_accuracy_pass": True,
             **merged_check([r.check for r in rounds if r.check is not None]).as_dict(),
         },
-        "rounds": [
-            {**r.as_dict(), "used": r.round_index in precision.used,
-             "counted": r.round_index in precision.counted}
-            for r in rounds
-        ],
-    }  # fmt: skip
+        rounds=tuple(_round(r, precision) for r in rounds),
+    )
+    return Speed(
+        precision.fps, _median(model), rounds=summary, load=rounds_load(rounds) if rounds else None
+    )
+
+
+def _round(outcome: RoundOutcome, precision: Precision) -> Round:
+    """One round as the record keeps it: as measured, whether its figures are used, counted."""
+    used, counted = outcome.round_index in precision.used, outcome.round_index in precision.counted
+    part = Round.from_json({**outcome.as_dict(), "used": used, "counted": counted})
+    assert part is not None
+    return part
+
+
+def rounds_load(rounds: list[RoundOutcome]) -> Load:
+    """The machine's load over the rounds: first and last readings, the highest, the most CPU
+    steal, and whether any round ran on a loaded machine."""
+    loads = [r.load for r in rounds]
+    peaks = [v for load in loads for v in (load.get("load1_start"), load.get("load1_end")) if v]
+    steal = [load["cpu_steal_share"] for load in loads if load.get("cpu_steal_share") is not None]
+    return Load(
+        load1_start=loads[0].get("load1_start"),
+        load1_end=loads[-1].get("load1_end"),
+        load1_max=max(peaks, default=None),
+        cpu_steal_share=max(steal, default=None),
+        threads=loads[0].get("threads"),
+        loaded=any(bool(load.get("loaded")) for load in loads),
+        rounds_loaded=sum(bool(load.get("loaded")) for load in loads),
+    )
 
 
 def _threads(outcome: RoundOutcome) -> int:

@@ -29,9 +29,9 @@ from vis_bench.eval.stats.bootstrap import no_interval_reason
 from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
 from vis_bench.inference.input_scale import INPUT_SIZE
-from vis_bench.records import CellRecord
-from vis_bench.report.records import append_record, finished_keys, read_records, repair_records
-from vis_bench.report.warnings import WARNING
+from vis_bench.records import WARNING, CellRecord
+from vis_bench.records.parts import LabelSpace
+from vis_bench.records.store import append_record, finished_keys, read_records, repair_records
 from vis_bench.signals import interrupt_name
 from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import (
@@ -336,10 +336,11 @@ class _Sweep:
         self._progress = _Progress(cells, videos, show, position)
         return self._progress
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: CellRecord) -> None:
         if self.writes_records:
-            append_record(self.run_dir, record)
-            self.written.append(record)
+            line = record.to_json()
+            append_record(self.run_dir, line)
+            self.written.append(line)
             self.log_line(summary_line(record))
 
     def log_line(self, text: str) -> None:
@@ -369,7 +370,7 @@ class _Sweep:
         )  # fmt: skip
         progress.finish_cell(start)
         self._say_once(record)
-        ok = record is not None and record.get("status") == "ok"
+        ok = record is not None and record.ok
         if self.ctx.shards_videos:  # rank 0 scored: every rank learns whether rounds follow
             ok = bool(self.ctx.broadcast(ok if self.ctx.is_main else None))
         if not (ok and self.config.measure.fps):
@@ -382,10 +383,10 @@ class _Sweep:
             self.log_line(summary_line(record, timing="in rounds after every accuracy pass"))
         return pending
 
-    def _say_once(self, record: dict[str, Any] | None) -> None:
+    def _say_once(self, record: CellRecord | None) -> None:
         """A record's warning that its input is far from the frames' size, on the console the
         first time the run meets it (its records keep it, and every page shows it)."""
-        for note in str((record or {}).get("notes") or "").split("; "):
+        for note in (record.notes if record is not None else "").split("; "):
             if note.startswith(f"{WARNING} {INPUT_SIZE}") and note not in self.said:
                 self.said.add(note)
                 self.log_line(note)
@@ -433,7 +434,7 @@ def _run_cell(
     isolate: bool,
     progress: _Progress,
     mapping: Any = None,
-) -> tuple[dict[str, Any] | None, dict[int, Any]]:
+) -> tuple[CellRecord | None, dict[int, Any]]:
     """One cell's accuracy pass, start to record (without its speed); the record is None on
     ranks that do not write records. Also its predictions per video as the timed rounds check
     them."""
@@ -459,33 +460,32 @@ def _run_cell(
             outcome = _execute(job, config, isolate, progress)
         executed = time.perf_counter()
         if mapping is not None:
-            outcome.measurements["label_space"] = {
-                "model": describe_space(cell.method.model_space),
-                "mapping": mapping.describe(),
-                "dropped_predictions": outcome.dropped_predictions,
-            }
+            outcome.measurements.label_space = LabelSpace(
+                model=describe_space(cell.method.model_space),
+                mapping=mapping.describe(),
+                dropped_predictions=outcome.dropped_predictions,
+            )
         score = scorer.score(Path(outcome.results_path), predictions)
     except (CellFailed, RankFailedError) as err:
         reason = getattr(err, "reason", str(err))
         details = getattr(err, "details", "")
         if not writes:
             return None, {}
-        return make_record(cell, info, started, notes, error=reason, details=details).to_json(), {}
+        return make_record(cell, info, started, notes, error=reason, details=details), {}
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:  # scoring a malformed results file: the cell fails, the sweep goes on
         if stops_sweep(err):  # a full disk: no failure of the cell, the sweep stops
             raise
-        return make_record(cell, info, started, notes, error=one_line(err)).to_json(), {}
+        return make_record(cell, info, started, notes, error=one_line(err)), {}
     record = make_record(cell, info, started, notes, outcome, score)
     timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
-    return dataclasses.replace(record, timings=timings).to_json(), outcome.predictions
+    return dataclasses.replace(record, timings=timings), outcome.predictions
 
 
-def summary_line(line: dict[str, Any], timing: str | None = None) -> str:
+def summary_line(record: CellRecord, timing: str | None = None) -> str:
     """One line per cell, printed under the progress bar: after its accuracy pass (`timing`
     says when its FPS follows) and once its record is written, FPS with its marks."""
-    record = CellRecord.from_json(line)
     stride = "-" if record.stride is None else record.stride
     head = f"{record.shown_method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
     if record.video_frames is not None:

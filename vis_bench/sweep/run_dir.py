@@ -1,6 +1,6 @@
 """A run directory: one dataset's records, the configs that wrote them, and a readable index.
 
-    <run dir>/records.jsonl          one line per finished or failed cell (report/records.py)
+    <run dir>/records.jsonl          one line per finished or failed cell (records/store.py)
     <run dir>/run.json               the dataset identity every record of the folder shares
                                      (with its frames' digest: `dataset.frames`),
                                      the last run's time by phase (`last_run_timings`) and the
@@ -37,8 +37,7 @@ from vis_bench.config import BenchConfig
 from vis_bench.data.frames_digest import FramesManifest, frames_change
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import dataset_label, identity_difference
-from vis_bench.report.records import read_records
-from vis_bench.report.settings import CONFIGS_DIR
+from vis_bench.records.store import CONFIGS_DIR, read_records
 from vis_bench.sweep.cells import Cell
 
 RUN_FILE = "run.json"

@@ -72,7 +72,7 @@ class PhaseClock:
 def cell_timings(outcome: Any, score: Any, executed_s: float, scored_s: float) -> dict[str, float]:
     """A cell's seconds per phase: the worker's own, its start-up as the parent saw it (the
     cell's wall time to the worker's answer, less the worker's phases), scoring, bootstrap."""
-    worker = dict((outcome.measurements or {}).get("timings") or {})
+    worker = dict(outcome.measurements.timings or {})
     worker_s = worker.pop("worker_s", 0.0)
     timings = {phase: round(seconds, 4) for phase, seconds in worker.items()}
     # the process, its imports and the job's transfer: not inside the worker's own clock

@@ -22,8 +22,22 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.data.frames import oriented_frames
+from vis_bench.records.parts import (
+    CheckpointLoad,
+    Energy,
+    Environment,
+    Execution,
+    Flops,
+    Harness,
+    Load,
+    Memory,
+    Provenance,
+    Speed,
+    Stream,
+)
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import map_predictions
+from vis_bench.sweep.measured import CellMeasurements, protocol_parts
 from vis_bench.sweep.methods import MethodEntry
 from vis_bench.sweep.timings import PhaseClock
 
@@ -63,9 +77,7 @@ class CellOutcome:
     num_predictions: int
     #: the accuracy pass's own seconds (one pass over every video; FPS comes from the rounds)
     seconds_end_to_end: float
-    single_clip_times: list[float]
-    single_clip_frames: int
-    measurements: dict[str, Any] = field(default_factory=dict)
+    measurements: CellMeasurements = field(default_factory=CellMeasurements)
     #: predictions left out by the category mapping (no dataset class of that name)
     dropped_predictions: int = 0
     #: per video id: its predictions as the timed rounds check them (prediction_check.py)
@@ -148,17 +160,12 @@ class CutVideos:
         return self._source.read_frames(video.whole, indices)
 
 
-def _memory(rss_built: float | None, inference_peak: float | None, device: str) -> dict:
+def _memory(rss_built: float | None, inference_peak: float | None, device: str) -> Memory:
     """Peak RSS, RSS once built, the rise during inference, CUDA peak (MiB)."""
     from vis_bench.measure import memory
 
     rise = None if inference_peak is None or rss_built is None else inference_peak - rss_built
-    return {
-        "peak_rss_mb": memory.peak_rss_mb(),
-        "rss_after_build_mb": rss_built,
-        "activation_peak_mb": rise,
-        "cuda_max_allocated_mb": memory.cuda_peak_mb(device),
-    }
+    return Memory(memory.peak_rss_mb(), rss_built, rise, memory.cuda_peak_mb(device))
 
 
 def open_cell_source(job: Any) -> Any:
@@ -226,24 +233,30 @@ def harness_compile(measure: MeasureConfig) -> Any:
     )
 
 
-def _region_readings(region: _TimedRegion, outcome: Any) -> dict[str, Any]:
+def _region_readings(
+    region: _TimedRegion, outcome: Any
+) -> tuple[Load | None, Energy | None, Stream | None]:
     """The machine's load while timed, the energy of the timed region and the live-stream
     replay of its clips, each where taken."""
     import torch
 
     from vis_bench.measure.load import load_summary
 
-    readings, out = region.readings, {}
+    readings, load, energy, stream = region.readings, None, None, None
     if "start" in readings and "end" in readings:
-        out["load"] = load_summary(readings["start"], readings["end"], torch.get_num_threads())
+        taken = load_summary(readings["start"], readings["end"], torch.get_num_threads())
+        load = Load.from_json(taken)
         if region.meter is not None:
-            out["energy"] = {
-                **region.meter.reading.as_dict(outcome.num_frames),
-                "region": "the accuracy pass's timed region (one pass over every video, its wall time)",
-            }
+            energy = Energy.from_json(
+                {
+                    **region.meter.reading.as_dict(outcome.num_frames),
+                    "region": "the accuracy pass's timed region (one pass over every video, its "
+                    "wall time)",
+                }
+            )
     if region.stream and outcome.clip_timings:
-        out["stream"] = _stream(outcome, region.stream_fps)
-    return out
+        stream = Stream.from_json(_stream(outcome, region.stream_fps))
+    return load, energy, stream
 
 
 def _stream(outcome: Any, fps: float | None) -> dict[str, Any]:
@@ -259,9 +272,14 @@ def _stream(outcome: Any, fps: float | None) -> dict[str, Any]:
     }
 
 
-def _protocols(job: CellJob, plugin: Any, compiling: dict[str, Any] | None) -> dict[str, Any]:
-    """The declaration of each protocol the sweep asked for, the `authors` one timed here (the
-    end-to-end and model FPS are the record's, set in by sweep/record.py)."""
+def _protocols(
+    job: CellJob, plugin: Any, compiling: dict[str, Any] | None, outcome: Any
+) -> dict[str, Any]:
+    """The declaration of each protocol the sweep asked for, the `authors` one timed here and
+    the single clip's from the runner's repeats (the end-to-end and model FPS come from the
+    timed rounds, sweep/record.py `finish_record`)."""
+    import statistics
+
     from vis_bench.measure import protocols as p
 
     measure, setting = job.measure, harness_compile(job.measure)
@@ -277,6 +295,11 @@ def _protocols(job: CellJob, plugin: Any, compiling: dict[str, Any] | None) -> d
     if p.SINGLE_CLIP in measure.protocols and job.time_model:
         declared = p.single_clip_protocol(measure.warmup, measure.repeats, setting)
         out[p.SINGLE_CLIP] = p.protocol_result(declared, None)
+        if outcome.single_clip_times:  # the median of the repeats of the one clip
+            seconds = statistics.median(sorted(outcome.single_clip_times))
+            frames = outcome.single_clip_frames
+            fps = frames / seconds if seconds > 0 else None
+            out[p.SINGLE_CLIP].update(fps=fps, frames=frames, seconds=seconds)
     if p.AUTHORS in measure.protocols and job.time_model:
         out[p.AUTHORS] = _authors(job, plugin)
     return out
@@ -385,6 +408,42 @@ def _input_scale(plugin: Any, source: Any, resolution: int | None) -> str | None
     return input_scale_warning(plugin.preprocessing, resolution, sizes)
 
 
+def _what_ran(
+    job: CellJob,
+    plugin: Any,
+    outcome: Any,
+    compiling: dict[str, Any] | None,
+    provenance: Any,
+    wait_policy: str,
+) -> CellMeasurements:
+    """The parts that say what ran: the options, the backbone, the execution, the machine and
+    its software, the code state, the harness's share of the time."""
+    from vis_bench.measure.environment import environment
+    from vis_bench.measure.provenance import finish_provenance
+
+    return CellMeasurements(
+        model_options=dict(job.cell.method.model_options),
+        backbone=plugin.backbone_name(),
+        execution=Execution.from_json(_execution(plugin, job, outcome.feature_reuse, compiling)),
+        environment=Environment.from_json(
+            {**environment(job.device, code=provenance), "omp_wait_policy": wait_policy}
+        ),
+        provenance=Provenance.from_json(finish_provenance(provenance)),
+        harness=Harness.from_json(_harness(outcome)),
+    )
+
+
+def _flops(job: CellJob, plugin: Any, outcome: Any, params: int) -> Flops:
+    """The first clip's GMACs per frame (counted in the warm-up where it could be) and the
+    parameter count."""
+    from vis_bench.measure.model_flops import clip_flops
+
+    counted: dict[str, Any] = {}
+    if job.measure.flops and outcome.first_clip is not None:
+        counted = outcome.warmup_probe or clip_flops(plugin, outcome.first_clip)
+    return Flops(counted.get("gmacs_per_frame"), counted.get("gmacs_per_frame_by_module"), params)
+
+
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
     """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
     import orjson
@@ -394,9 +453,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     from vis_bench.atomic import write_atomic
     from vis_bench.measure import memory
     from vis_bench.measure.compile import compiled
-    from vis_bench.measure.environment import environment
-    from vis_bench.measure.model_flops import clip_flops
-    from vis_bench.measure.provenance import finish_provenance, start_provenance
+    from vis_bench.measure.provenance import start_provenance
     from vis_bench.sweep.prediction_check import video_predictions
 
     clock = PhaseClock()
@@ -426,42 +483,34 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
         compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
     inference_peak = memory.peak_rss_since_reset_mb()
     _run_phases(clock, outcome)
-    measurements: dict[str, Any] = {
-        "params": _parameter_count(plugin.model),
-        "model_options": dict(cell.method.model_options),
-        "backbone": plugin.backbone_name(),
-        "checkpoint_load": checkpoint_load,
-        "execution": _execution(plugin, job, outcome.feature_reuse, compiling),
-        "environment": {**environment(job.device, code=provenance), "omp_wait_policy": wait_policy},
-        "provenance": finish_provenance(provenance),
-        "harness": _harness(outcome),
-    }
-    measurements.update(_region_readings(region, outcome))
-    if scale is not None:  # the record's notes say it (sweep/record.py), the run once
-        measurements["input_scale"] = scale
-    if oriented_frames() > oriented_before:  # frames turned upright: the record says so
-        measurements["frames_oriented"] = oriented_frames() - oriented_before
+    params = _parameter_count(plugin.model)
+    measured = _what_ran(job, plugin, outcome, compiling, provenance, wait_policy)
+    measured.checkpoint_load = CheckpointLoad.from_json(checkpoint_load)
+    load, measured.energy, measured.stream = _region_readings(region, outcome)
+    measured.input_scale = scale  # the record's notes say it (sweep/record.py), the run once
+    oriented = oriented_frames() - oriented_before  # frames turned upright: the record says so
+    measured.frames_oriented = oriented if oriented > 0 else None
     if job.measure.memory:
-        measurements["memory"] = _memory(rss_built, inference_peak, job.device)
+        measured.memory = _memory(rss_built, inference_peak, job.device)
     clock.lap("measurements")
-    if job.measure.flops and outcome.first_clip is not None:
-        measurements["flops"] = outcome.warmup_probe or clip_flops(plugin, outcome.first_clip)
+    measured.flops = _flops(job, plugin, outcome, params)
     clock.lap("flops")
     results, dropped = map_predictions(outcome.results, job.category_mapping)
     write_atomic(Path(job.results_path), orjson.dumps(results))
     clock.lap("write")
-    measurements["protocols"] = _protocols(job, plugin, compiling)
+    measured.protocols, fps = protocol_parts(_protocols(job, plugin, compiling, outcome))
+    measured.speed = Speed(
+        fps_authors=fps.get("fps_authors"), fps_single_clip=fps.get("fps_single_clip"), load=load
+    )
     clock.lap("protocol_timing")
-    measurements["timings"] = {**clock.seconds, "worker_s": clock.total()}
+    measured.timings = {**clock.seconds, "worker_s": clock.total()}
     return CellOutcome(
         results_path=job.results_path,
         num_videos=outcome.num_videos,
         num_frames=outcome.num_frames,
         num_predictions=len(outcome.results),
         seconds_end_to_end=outcome.seconds_end_to_end,
-        single_clip_times=list(outcome.single_clip_times),
-        single_clip_frames=outcome.single_clip_frames,
-        measurements=measurements,
+        measurements=measured,
         dropped_predictions=dropped,
         predictions=video_predictions(outcome.results),
     )

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vis_bench.record_parts import (
+from vis_bench.records.parts import (
     PROTOCOL_FPS,
     PROTOCOL_RANGE,
     Bootstrap,
@@ -90,6 +90,8 @@ _PARTS: dict[str, type[Part]] = {
 _MEMORY = tuple(f.name for f in dataclasses.fields(Memory))
 _FLOPS = tuple(f.name for f in dataclasses.fields(Flops))
 INTERVAL_SUFFIX = "_ci"
+#: how a record's note that must be on every page starts (report/warnings.py gathers them)
+WARNING = "WARNING:"
 
 
 @dataclass(frozen=True)

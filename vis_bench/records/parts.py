@@ -1,9 +1,9 @@
-"""The parts of a cell's record (records.py): one frozen dataclass per nested object of a
+"""The parts of a cell's record (cell.py): one frozen dataclass per nested object of a
 records.jsonl line, each read from its JSON and written back to the keys it was read from.
 
 A part names the keys vis-bench writes; any other key of the object stays in `extra`, and a named
 key the object lacked is remembered in `absent`, so that an older or newer record is written back
-as it was read (records.py says why). The speed, memory and FLOPs figures, which the JSON keeps at
+as it was read (cell.py says why). The speed, memory and FLOPs figures, which the JSON keeps at
 the top level, are grouped here too (`Speed`, `Memory`, `Flops`).
 """
 
@@ -212,7 +212,7 @@ PROTOCOL_FPS = {
     "authors": "fps_authors",
     "single_clip": "fps_single_clip",
 }
-#: protocol name -> the rounds' range of its FPS (what `finish_record` copies into the entry)
+#: protocol name -> the rounds' range of its FPS (what its entry repeats, cell.py `to_json`)
 PROTOCOL_RANGE = {"end_to_end": "fps_range", "model": "fps_model_range"}
 
 

@@ -10,7 +10,7 @@ damaged ones moved to records.damaged.jsonl), and an append after a line cut sho
 line, so no record is ever lost inside another's broken line.
 A rerun skips cells whose key already has a successful record and retries failed ones.
 Lines are read as JSON (`read_records`, what the sweep resumes from) or as typed records
-(`read_cell_records`, vis_bench/records.py: what every report reads).
+(`read_cell_records`, records/cell.py: what every report reads).
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.atomic import naming, write_atomic
-from vis_bench.records import CellRecord
+from vis_bench.records.cell import CellRecord
 
 RECORDS_FILE = "records.jsonl"
+#: where a run folder keeps each resolved config (sweep/run_dir.py writes them,
+#: report/settings.py reads them for records that do not carry theirs)
+CONFIGS_DIR = "configs"
 #: where a repair moves the damaged lines (beside records.jsonl), so nothing is deleted
 DAMAGED_FILE = "records.damaged.jsonl"
 #: (path, size, mtime) of the files whose damage this process has reported already
