@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.vit import Mlp
+
 
 @dataclass(frozen=True)
 class VitSizes:
@@ -65,17 +67,6 @@ class _Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, h, w, c))
 
 
-class _Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class _Block(nn.Module):
     """Pre-norm block; windowed blocks attend within `window` x `window` tiles (zero padded)."""
 
@@ -87,7 +78,7 @@ class _Block(nn.Module):
         self.norm1 = nn.LayerNorm(sizes.dim)
         self.attn = _Attention(sizes.dim, sizes.heads, side, scale, sizes.rope_theta)
         self.norm2 = nn.LayerNorm(sizes.dim)
-        self.mlp = _Mlp(sizes.dim, int(sizes.dim * sizes.mlp_ratio))
+        self.mlp = Mlp(sizes.dim, int(sizes.dim * sizes.mlp_ratio))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.norm1(x)
