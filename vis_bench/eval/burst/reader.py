@@ -191,6 +191,49 @@ def _by_image(detections: list[Detection]) -> dict[int, list[Detection]]:
     return by_image
 
 
+def _sequence_name(seq: Any, split: str, path: str, where: str) -> str:
+    """`split/dataset/seq_name`: how an annotated image's path is keyed across the two files."""
+    return "/".join(
+        [split] + [str(_require(seq, key, str, path, where)) for key in ("dataset", "seq_name")]
+    )
+
+
+def _check_frame(frame: Any, path: str, where: str) -> None:
+    if not isinstance(frame, dict):
+        raise InputError(f"{where}: a frame must be a dict", path=path, field="segmentations")
+
+
+def _prediction_fields(
+    local: str, entry: Any, track_categories: dict, path: str, where: str
+) -> tuple[int, int, float]:
+    """A predicted mask's track id, category (its own, else its track's) and score."""
+    if not isinstance(entry, dict):
+        raise InputError(
+            f"{where}: track {local}: an entry must be a dict with 'rle'",
+            path=path,
+            field="segmentations",
+        )
+    if "category_id" in entry:
+        category = entry["category_id"]
+    elif local in track_categories:
+        category = track_categories[local]
+    else:
+        raise InputError(
+            f"{where}: track {local} has no category (no 'category_id' in the entry "
+            "and none in track_category_ids)",
+            path=path,
+            field="track_category_ids",
+        )
+    try:
+        return int(local), int(category), float(entry.get("score", 1.0))
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{where}: track {local!r}: the track id, category and score must be numbers",
+            path=path,
+            field="segmentations",
+        ) from None
+
+
 def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
     """The GT file's sequences (its `categories` are not read: the toolkit uses its own)."""
     path = str(path)
@@ -211,17 +254,13 @@ def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
     next_track = 1
     for position, seq in enumerate(_sequences(data, path)):
         where = f"sequence {position}"
-        name = "/".join(
-            [split] + [str(_require(seq, key, str, path, where)) for key in ("dataset", "seq_name")]
-        )
+        name = _sequence_name(seq, split, path, where)
         height = _require(seq, "height", int, path, where)
         width = _require(seq, "width", int, path, where)
         track_categories = _require(seq, "track_category_ids", dict, path, where)
         # GT track ids are numbered across the file in the order of track_category_ids
-        global_ids = {}
-        for local in track_categories:
-            global_ids[str(local)] = next_track
-            next_track += 1
+        global_ids = {str(local): next_track + i for i, local in enumerate(track_categories)}
+        next_track += len(global_ids)
         frame_paths, segmentations = _frames(seq, path, where)
         frame_of: dict[int, int] = {}
         detections: list[Detection] = []
@@ -230,10 +269,7 @@ def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
             next_image += 1
             frame_of[image] = frame_index(str(image_path), path, where)
             images[f"{name}/{image_path}"] = (position, image)
-            if not isinstance(frame, dict):
-                raise InputError(
-                    f"{where}: a frame must be a dict", path=path, field="segmentations"
-                )
+            _check_frame(frame, path, where)
             for local, entry in frame.items():
                 if local not in global_ids:
                     raise InputError(
@@ -328,49 +364,20 @@ def read_predictions(data: Any, path: str | Path, gt: GroundTruth) -> int:
     detections: list[Detection] = []
     for number, seq in enumerate(_sequences(data, path)):
         where = f"sequence {number}"
-        name = "/".join(
-            [split] + [str(_require(seq, key, str, path, where)) for key in ("dataset", "seq_name")]
-        )
+        name = _sequence_name(seq, split, path, where)
         track_categories = seq.get("track_category_ids", {})
         frame_paths, segmentations = _frames(seq, path, where)
         for image_path, frame in zip(frame_paths, segmentations, strict=True):
-            if not isinstance(frame, dict):
-                raise InputError(
-                    f"{where}: a frame must be a dict", path=path, field="segmentations"
-                )
+            _check_frame(frame, path, where)
             found = gt.images.get(f"{name}/{image_path}")
             if found is None:
                 continue
             position, image = found
             height, width = gt.sequences[position].size
             for local, entry in frame.items():
-                if not isinstance(entry, dict):
-                    raise InputError(
-                        f"{where}: track {local}: an entry must be a dict with 'rle'",
-                        path=path,
-                        field="segmentations",
-                    )
-                if "category_id" in entry:
-                    category = entry["category_id"]
-                elif local in track_categories:
-                    category = track_categories[local]
-                else:
-                    raise InputError(
-                        f"{where}: track {local} has no category (no 'category_id' in the entry "
-                        "and none in track_category_ids)",
-                        path=path,
-                        field="track_category_ids",
-                    )
-                try:
-                    track = int(local)
-                    category = int(category)
-                    score = float(entry.get("score", 1.0))
-                except (TypeError, ValueError):
-                    raise InputError(
-                        f"{where}: track {local!r}: the track id, category and score must be numbers",
-                        path=path,
-                        field="segmentations",
-                    ) from None
+                track, category, score = _prediction_fields(
+                    local, entry, track_categories, path, where
+                )
                 detections.append(
                     Detection(
                         image, track, category, _rle(entry, height, width, path, where), score
