@@ -23,8 +23,7 @@ from ytvis_scale_case import (
     _random_track,
     _result,
     _track_masks,
-    _write_json,
-    default_cache_dir,
+    cached_case,
 )
 
 from vis_bench.formats.categories import OVIS
@@ -125,16 +124,7 @@ def build_case(
     cache_dir: str | Path | None = None, spec: OvisCaseSpec | None = None
 ) -> tuple[Path, Path]:
     """Paths of (gt.json, results.json), generating them once per spec into the cache."""
-    spec = spec or OvisCaseSpec()
-    folder = Path(cache_dir or default_cache_dir()) / spec.key()
-    gt_path, res_path = folder / "gt.json", folder / "results.json"
-    if gt_path.is_file() and res_path.is_file():
-        return gt_path, res_path
-    folder.mkdir(parents=True, exist_ok=True)
-    gt, results = generate(spec)
-    _write_json(res_path, results)
-    _write_json(gt_path, gt)
-    return gt_path, res_path
+    return cached_case(cache_dir, spec or OvisCaseSpec(), generate)
 
 
 def main() -> None:

@@ -242,7 +242,12 @@ def build_case(
     cache_dir: str | Path | None = None, spec: CaseSpec | None = None
 ) -> tuple[Path, Path]:
     """Paths of (gt.json, results.json), generating them once per spec into the cache."""
-    spec = spec or CaseSpec()
+    return cached_case(cache_dir, spec or CaseSpec(), generate)
+
+
+def cached_case(cache_dir: str | Path | None, spec, generate) -> tuple[Path, Path]:
+    """(gt.json, results.json) of `generate(spec)`, written once into the cache folder named by
+    `spec.key()` (the scale cases of the other benchmarks share it)."""
     folder = Path(cache_dir or default_cache_dir()) / spec.key()
     gt_path, res_path = folder / "gt.json", folder / "results.json"
     if gt_path.is_file() and res_path.is_file():
