@@ -253,6 +253,7 @@ def _trackeval_per_class(gt: dict, pred: dict, folder: Path) -> dict[str, tuple[
     """TrackEval's own BURST dataset (the toolkit's reader and preparation, on numpy 2) run on
     the files through its Evaluator: per class HOTA, DetA, AssA and AP means."""
     import trackeval
+
     (folder / "gt").mkdir()
     (folder / "trackers" / "t" / "data").mkdir(parents=True)
     (folder / "gt" / "all_classes.json").write_text(json.dumps(gt))

@@ -110,6 +110,7 @@ def _swapping_predictions(gt: dict, seed: int) -> list[dict]:
 def _trackeval_on_files(tmp_path, gt: dict, results: list[dict], metrics):
     """TrackEval's own pipeline: its YouTubeVIS dataset reading files, its Evaluator."""
     import trackeval
+
     gt_dir = tmp_path / "gt" / "youtube_vis_valid"
     tr_dir = tmp_path / "trackers" / "youtube_vis_valid" / "method" / "data"
     gt_dir.mkdir(parents=True)
@@ -142,6 +143,7 @@ def _trackeval_on_files(tmp_path, gt: dict, results: list[dict], metrics):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hota_equals_trackeval_reading_the_files(tmp_path, seed):
     import trackeval
+
     from vis_bench.eval.analysis.tracking import COMBINED, TRACKING_METRICS, tracking_metrics
 
     gt = make_gt(n_videos=8, seed=20 + seed, lengths=(4, 9))
@@ -158,6 +160,7 @@ def test_hota_equals_trackeval_reading_the_files(tmp_path, seed):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_switch_and_fragmentation_totals_equal_trackeval_clear(tmp_path, seed):
     import trackeval
+
     gt = make_gt(n_videos=10, seed=30 + seed, lengths=(4, 10))
     results = _swapping_predictions(gt, seed)
     ours = track_identities(*_load(gt, results))
