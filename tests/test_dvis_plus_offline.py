@@ -319,3 +319,17 @@ def test_the_refiners_last_output_in_chunks_is_its_whole_forwards():
             assert torch.equal(refiner.last_output(tracks, frames, rows), whole)
     assert [(s.start, s.stop) for s in _chunks(7, 3, 100)] == [(0, 3), (3, 7)]
     assert [(s.start, s.stop) for s in _chunks(5, 1, 1)] == [(0, 5)]
+
+
+def test_spilled_mask_features_come_back_beside_the_slots():
+    """A spill reads into host memory; on a GPU the second pass's product needs the features on
+    the slots' device (found on an H200: every `keep_mask_features: disk` cell failed there).
+    The meta device stands in for the GPU here."""
+    from methods.families.dvis.refinement import RefinedSlots
+    from vis_bench.api.tensor_spill import TensorSpill
+
+    spill = TensorSpill()
+    handles = tuple(spill.put(torch.randn(2, 3, 3)) for _ in range(3))
+    slots = RefinedSlots(torch.empty(3, 4, 8, device="meta"), handles)
+    kept = slots.kept_mask_features([0, 2])
+    assert kept.device.type == "meta" and kept.shape == (2, 2, 3, 3)

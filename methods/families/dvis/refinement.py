@@ -130,13 +130,14 @@ class RefinedSlots:
     mask_features: tuple[torch.Tensor | SpilledTensor, ...] = ()
 
     def kept_mask_features(self, frames: list[int]) -> torch.Tensor | None:
-        """The kept mask features of `frames` [t, C, H/4, W/4] in float32 (read back from the
-        spill where they were written there), or None if the first pass kept none."""
+        """The kept mask features of `frames` [t, C, H/4, W/4] in float32 on the slots' device
+        (a spill reads back into host memory; on a GPU the refiner's product needs them beside
+        the slots), or None if the first pass kept none."""
         if not self.mask_features:
             return None
         kept = [self.mask_features[t] for t in frames]
         loaded = [f.load() if isinstance(f, SpilledTensor) else f for f in kept]
-        return torch.stack(loaded).float()
+        return torch.stack(loaded).to(self.normed.device).float()
 
 
 def kept_frames(
