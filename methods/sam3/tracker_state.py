@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from vis_bench.methods.sam3.memory_bank import FrameMemory, memory_score, plan_memory
-from vis_bench.methods.sam3.tracker import MASK_LOGIT_BIAS, FrameFeatures, Tracker
+from vis_bench.methods.sam3.tracker import MASK_LOGIT_BIAS, FrameFeatures, HeadOutput, Tracker
 
 #: pixels of a birth mask at video size: +-1024 logits
 VIDEO_MASK_LOGIT = 1024.0
@@ -40,6 +40,13 @@ def suppress_shrunk(mask_logits: torch.Tensor) -> torch.Tensor:
     return torch.where(keep[..., None, None], mask_logits, mask_logits.clamp(max=MASK_LOGIT_BIAS))
 
 
+def _resize(x: torch.Tensor, size: tuple[int, int], antialias: bool) -> torch.Tensor:
+    """Bilinear resize of (N, 1, H, W), skipped when the size already matches."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
+
+
 class TrackerState:
     """The objects born on one frame, tracked together (memory selection scores them as one)."""
 
@@ -62,63 +69,68 @@ class TrackerState:
         video_size: tuple[int, int],
     ) -> TrackerState:
         """A state for objects first detected on `frame`, from their detection mask logits
-        (K, h, w): each mask (binarized at the input-mask size) is its conditioning output;
-        a later-added mask takes its pixels from earlier ones at video size."""
+        (K, h, w), which become the frame's conditioning output."""
         state = cls(tracker, num_frames)
         state.obj_ids = list(obj_ids)
-        sizes = tracker.sizes
-        side = sizes.input_mask
-        masks = F.interpolate(
-            det_mask_logits[:, None].float(),
-            size=(side, side),
-            mode="bilinear",
-            align_corners=False,
-        )
-        masks = (masks > 0).float()
-        video_masks: list[torch.Tensor] = []
-        heads = []
-        for k in range(masks.shape[0]):
-            heads.append(tracker.mask_as_output(features, masks[k : k + 1]))
-            at_video = (
-                F.interpolate(
-                    masks[k : k + 1],
-                    size=video_size,
-                    mode="bilinear",
-                    align_corners=False,
-                    antialias=True,
-                )
-                > 0.5
-            )
-            video_masks = [torch.where(at_video, -VIDEO_MASK_LOGIT, m) for m in video_masks]
-            video_masks.append(
-                torch.where(at_video, VIDEO_MASK_LOGIT, -VIDEO_MASK_LOGIT).to(masks.dtype)
-            )
-        low = sizes.low_res
-        pred = torch.cat(
-            [
-                m
-                if tuple(m.shape[-2:]) == (low, low)
-                else F.interpolate(
-                    m, size=(low, low), mode="bilinear", align_corners=False, antialias=True
-                )
-                for m in video_masks
-            ]
-        )
-        scores = torch.cat([h.object_score_logits for h in heads])
-        high = F.interpolate(
-            pred, size=(sizes.image, sizes.image), mode="bilinear", align_corners=False
-        )
-        memory, _ = tracker.encode_memory(
-            features.expand(len(obj_ids)), non_overlapping(high), scores, binarize=True
-        )
-        state.cond[frame] = FrameMemory(
-            pred_masks=pred,
-            obj_ptr=torch.cat([h.obj_ptr for h in heads]),
-            object_score_logits=scores,
-            iou_score=torch.cat([h.ious for h in heads]),
-            maskmem_features=memory,
+        state.add_masks(
+            frame, dict(zip(obj_ids, det_mask_logits, strict=True)), features, video_size
         )
         return state
+
+    def add_masks(
+        self,
+        frame: int,
+        masks: dict[int, torch.Tensor],
+        features: FrameFeatures,
+        video_size: tuple[int, int],
+    ) -> None:
+        """Given mask logits (h, w) per object id make `frame` a conditioning frame (a birth,
+        or a reconditioning from a detection): each mask is binarized at the input-mask size
+        and used as the output, a later-given mask takes its pixels from earlier ones at video
+        size, the other objects keep the frame's tracked output; the memory is encoded from
+        the binarized, non-overlapping masks."""
+        tracker, sizes = self.tracker, self.tracker.sizes
+        side, low = sizes.input_mask, sizes.low_res
+        heads: dict[int, HeadOutput] = {}
+        video: dict[int, torch.Tensor] = {}
+        for obj_id, logits in masks.items():
+            index = self.obj_ids.index(obj_id)
+            mask = F.interpolate(
+                logits[None, None].float(), size=(side, side), mode="bilinear", align_corners=False
+            )
+            mask = (mask > 0).float()
+            heads[index] = tracker.mask_as_output(features, mask)
+            at_video = _resize(mask, video_size, antialias=True) > 0.5
+            video = {i: torch.where(at_video, -VIDEO_MASK_LOGIT, m) for i, m in video.items()}
+            video[index] = torch.where(at_video, VIDEO_MASK_LOGIT, -VIDEO_MASK_LOGIT)
+        tracked = self.cond.get(frame) or self.non_cond.get(frame)
+        preds, ptrs, scores, ious = [], [], [], []
+        for i in range(len(self.obj_ids)):
+            if i in heads:
+                preds.append(_resize(video[i], (low, low), antialias=True))
+                ptrs.append(heads[i].obj_ptr)
+                scores.append(heads[i].object_score_logits)
+                ious.append(heads[i].ious.max(-1).values.reshape(1, 1))
+            elif tracked is not None:
+                preds.append(tracked.pred_masks[i : i + 1])
+                ptrs.append(tracked.obj_ptr[i : i + 1])
+                scores.append(tracked.object_score_logits[i : i + 1])
+                ious.append(tracked.iou_score[i : i + 1].reshape(1, 1))
+            else:
+                raise RuntimeError(f"object {self.obj_ids[i]} has no output on frame {frame}")
+        pred, score = torch.cat(preds), torch.cat(scores)
+        high = _resize(pred, (sizes.image, sizes.image), antialias=False)
+        memory, _ = tracker.encode_memory(
+            features.expand(len(self.obj_ids)), non_overlapping(high), score, binarize=True
+        )
+        self.cond[frame] = FrameMemory(
+            pred_masks=pred,
+            obj_ptr=torch.cat(ptrs),
+            object_score_logits=score,
+            iou_score=torch.cat(ious),
+            maskmem_features=memory,
+        )
+        self.non_cond.pop(frame, None)
 
     def propagate(self, frame: int, features: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
         """Track one frame: (mask logits (N, h, w), object-score logits (N,)). A conditioning
