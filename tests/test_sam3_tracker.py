@@ -11,7 +11,9 @@ import shutil
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
+from vis_bench.methods.sam3.fixtures import TRACKER_PREFIX, load_gz, tracker_sizes
 from vis_bench.methods.sam3.memory_bank import (
     FrameMemory,
     chosen_memory_frames,
@@ -20,8 +22,20 @@ from vis_bench.methods.sam3.memory_bank import (
     plan_memory,
 )
 from vis_bench.methods.sam3.tracker import Tracker
-from vis_bench.methods.sam3.tracker_parity import TRACKER_PREFIX, bf16_ulps, replay_case
-from vis_bench.methods.sam3.tracker_state import non_overlapping, suppress_shrunk
+from vis_bench.methods.sam3.tracker_parity import (
+    bf16_ulps,
+    frame_features,
+    load_tracker,
+    replay_case,
+)
+from vis_bench.methods.sam3.tracker_state import (
+    TrackerState,
+    non_overlapping,
+    suppress_shrunk,
+    update_memories,
+)
+from vis_bench.methods.sam3.video_detections import FrameDetections
+from vis_bench.methods.sam3.video_step import PromptPass, VideoSettings
 
 
 def _fixture(golden_dir: Path) -> Path:
@@ -139,3 +153,82 @@ def test_one_bf16_ulp_is_measured_from_the_reference_value():
     want = torch.tensor([1.0, -3.0]).to(torch.bfloat16)
     assert bf16_ulps(torch.tensor([1.0 + 2**-7, -3.0]), want) == 1.0
     assert bf16_ulps(torch.tensor([1.0, -3.0 - 2**-5]), want) == 2.0
+
+
+def test_the_tracker_makes_every_tensor_on_its_inputs_device(golden_dir):
+    """The meta device stands in for a GPU: a tensor made on the CPU inside a step fails."""
+    fixture = _fixture(golden_dir)
+    with torch.device("meta"):
+        tracker = Tracker(tracker_sizes(fixture)).eval()
+        levels = [torch.zeros(1, 32, s, s) for s in (32, 16, 8)]
+        features = tracker.frame_features(levels, [torch.zeros_like(x) for x in levels])
+        state = TrackerState.born(tracker, 8, 0, [3, 4], torch.zeros(2, 32, 32), features, (72, 96))
+        masks, scores = state.propagate(1, features)
+        update_memories([state], 1, masks, features)
+    assert masks.device.type == "meta" and masks.shape == (2, 32, 32)
+    assert state.non_cond[1].maskmem_features.dtype == torch.bfloat16
+
+
+def _fixture_tracker(golden_dir: Path):
+    fixture = _fixture(golden_dir)
+    weights = load_gz(fixture / "weights.pt.gz")
+    case = load_gz(fixture / "video_case.pt.gz")
+    tracker = load_tracker(fixture, weights)
+    frames = case["record"]["frames_preprocessed_fp16"].float()
+    return case, tracker, frame_features(fixture, weights, tracker, frames)
+
+
+def test_reconditioning_makes_a_tracked_frame_a_conditioning_frame(golden_dir, one_thread):
+    case, tracker, features = _fixture_tracker(golden_dir)
+    births = case["record"]["steps"][9]  # "red car" on frame 0: two detections
+    with torch.no_grad():
+        state = TrackerState.born(
+            tracker, 8, 0, [0, 1], births["det"]["mask"], features[0], (72, 96)
+        )
+        state.propagate(1, features[1])
+        tracked = state.non_cond[1]
+        given = torch.full((32, 32), -5.0)
+        given[4:12, 4:12] = 5.0
+        state.add_masks(1, {1: given}, features[1], (72, 96))
+        out = state.cond[1]
+        assert 1 not in state.non_cond and out.maskmem_features is not None
+        assert torch.equal(out.pred_masks[0], tracked.pred_masks[0])  # the other object keeps
+        assert torch.equal(out.obj_ptr[0], tracked.obj_ptr[0])
+        assert out.object_score_logits[1].item() == 10.0
+        assert ((out.pred_masks[1, 0] > 0) == (given > 0)).float().mean() > 0.95
+        plan = plan_memory(2, state.cond, state.non_cond, 8, 7, 4, 16, 0.01)
+        assert [slot for slot, _ in plan.spatial] == [0, 0]
+        masks, _ = state.propagate(2, features[2])
+    assert masks.shape == (2, 32, 32)
+
+
+def test_the_periodic_reconditioning_fires_on_a_confident_matching_detection(
+    golden_dir, one_thread
+):
+    case, tracker, features = _fixture_tracker(golden_dir)
+    steps = case["record"]["steps"]
+    settings = VideoSettings(recondition_every_nth_frame=2)
+    prompt_pass = PromptPass(tracker, 8, (72, 96), settings)
+
+    def recorded(index: int) -> FrameDetections:
+        det = steps[index]["det"]
+        return FrameDetections(boxes=det["bbox"], masks=det["mask"], scores=det["scores"])
+
+    with torch.no_grad():
+        prompt_pass.step(0, recorded(9), features[0])
+        prompt_pass.step(0, recorded(10), features[0])
+        prompt_pass.step(1, recorded(11), features[1])
+        # a detection with track 0's own frame-2 mask and a high score
+        track_mask = steps[12]["trk_low_res_masks"][:1]
+        confident = FrameDetections(
+            boxes=torch.zeros(1, 4), masks=track_mask, scores=torch.tensor([0.9])
+        )
+        result = prompt_pass.step(2, confident, features[2])
+    assert result.association.reconditioning == {0: 0}
+    owner = next(s for s in prompt_pass.states if 0 in s.obj_ids)
+    assert 2 in owner.cond and 2 not in owner.non_cond
+    # the released code does not replace the output mask on periodic reconditioning
+    at_video = F.interpolate(
+        result.track_masks[:1, None], size=(72, 96), mode="bilinear", align_corners=False
+    )
+    assert torch.equal(result.masks[0], at_video[0, 0] > 0)

@@ -5,11 +5,14 @@ cases."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from vis_bench.methods.sam3.association import Association
 from vis_bench.methods.sam3.video_inference import PromptRun, masklet_boxes, video_masklets
+from vis_bench.methods.sam3.video_model import Sam3VideoModel
 from vis_bench.methods.sam3.video_outputs import (
     FrameOutput,
     buffered_outputs,
@@ -108,3 +111,13 @@ def test_evaluator_masklets_offset_ids_per_prompt_and_keep_only_yielded_ones():
     assert [(m.obj_id, m.score, m.label) for m in masklets] == [(0, 0.9, 3), (1, 0.6, 5)]
     assert masklets[0].masks[0].sum() == 0 and masklets[0].masks[1].all()
     assert masklet_boxes(masklets[0].masks).tolist() == [[0, 0, 0, 0], [0, 0, 2, 1]]
+
+
+def test_the_video_model_has_every_released_key_with_its_shape(golden_dir):
+    """`sam3.pt` loads into it strictly by name, as into the authors' video model."""
+    keys = json.loads((golden_dir / "sam3/keys/sam3_video_model_keys.json").read_text())
+    with torch.device("meta"):
+        model = Sam3VideoModel()
+    ours = {name: list(value.shape) for name, value in model.state_dict().items()}
+    assert ours == {name: shape for name, (shape, _dtype) in keys["keys"].items()}
+    assert len(ours) == keys["num_keys"] == 1465

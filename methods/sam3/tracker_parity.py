@@ -11,37 +11,22 @@ record."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from vis_bench.methods.sam3.fixtures import (
+    TRACKER_PREFIX,
     VISION_PREFIX,
     load_gz,
     sub_state_dict,
+    tracker_sizes,
     vit_sizes,
 )
 from vis_bench.methods.sam3.frame_masks import fill_holes
 from vis_bench.methods.sam3.neck import VisionBackbone
-from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker, TrackerSizes
+from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker
 from vis_bench.methods.sam3.tracker_state import TrackerState, update_memories
-
-TRACKER_PREFIX = "tracker."
-
-
-def tracker_sizes(fixture: Path) -> TrackerSizes:
-    """The reduced tracker's sizes from the fixture's `config.json`."""
-    cfg = json.loads((fixture / "config.json").read_text(encoding="utf-8"))["cfg"]
-    return TrackerSizes(
-        d_model=cfg["d"],
-        mem_dim=cfg["mem_dim"],
-        image=cfg["img"],
-        stride=cfg["patch"],
-        num_maskmem=cfg["num_maskmem"],
-        attention_layers=cfg["trk_layers"],
-        attention_ffn=cfg["trk_ffn"],
-    )
 
 
 def load_tracker(fixture: Path, weights: dict[str, torch.Tensor]) -> Tracker:

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker
-from vis_bench.methods.sam3.video_detections import FrameDetections
-from vis_bench.methods.sam3.video_outputs import FrameOutput, buffered_outputs, postprocess
-from vis_bench.methods.sam3.video_step import FrameResult, PromptPass, VideoSettings
+from vis_bench.methods.sam3.video_outputs import FrameOutput
+from vis_bench.methods.sam3.video_step import FrameResult
 
 
 @dataclass(frozen=True)
@@ -37,30 +35,6 @@ class VideoMasklet:
     score: float
     label: int
     masks: torch.Tensor
-
-
-def run_prompt(
-    tracker: Tracker,
-    detections: Sequence[FrameDetections],
-    features: Sequence[FrameFeatures],
-    video_size: tuple[int, int],
-    settings: VideoSettings | None = None,
-) -> PromptRun:
-    """One prompt's pass from its per-frame detections and the frames' tracker features."""
-    settings = settings or VideoSettings()
-    n = len(features)
-    state = PromptPass(tracker, n, video_size, settings)
-    steps = [state.step(0, detections[0], features[0])]
-    first = postprocess(steps[0], set(), video_size)
-
-    def tracked():
-        for frame in range(n):
-            steps.append(state.step(frame, detections[frame], features[frame]))
-            yield steps[-1]
-
-    delay = settings.hotstart.hotstart_delay
-    outputs = list(buffered_outputs(tracked(), delay, n - 1, video_size))
-    return PromptRun(first, steps, outputs, dict(state.masklets.scores))
 
 
 def video_masklets(

@@ -13,57 +13,23 @@ import numpy as np
 import torch
 from pycocotools import mask as mask_utils
 
-from vis_bench.methods.sam3.detector import Detector
-from vis_bench.methods.sam3.fixtures import (
-    DETECTOR_PREFIX,
-    detector_sizes,
-    load_gz,
-    sub_state_dict,
-)
+from vis_bench.methods.sam3.fixtures import detector_sizes, load_gz, tracker_sizes
 from vis_bench.methods.sam3.tokenizer import Tokenizer
-from vis_bench.methods.sam3.tracker_parity import load_tracker
-from vis_bench.methods.sam3.video_detections import frame_detections, preprocess_video_frames
-from vis_bench.methods.sam3.video_inference import (
-    PromptRun,
-    masklet_boxes,
-    run_prompt,
-    video_masklets,
-)
+from vis_bench.methods.sam3.video_inference import masklet_boxes
+from vis_bench.methods.sam3.video_model import Sam3VideoModel, VideoRun
 from vis_bench.methods.sam3.video_outputs import FrameOutput
 from vis_bench.methods.sam3.video_step import VideoSettings
 
 
-def run_case(fixture: Path, case_name: str) -> tuple[dict, list[PromptRun], list]:
-    """This package's run of a video case: (the case, each prompt's run, the masklets)."""
-    weights = load_gz(fixture / "weights.pt.gz")
+def run_case(fixture: Path, case_name: str) -> tuple[dict, VideoRun]:
+    """This package's run of a video case, the whole model loaded strictly from the fixture."""
     case = load_gz(fixture / f"{case_name}.pt.gz")
-    sizes = detector_sizes(fixture)
-    tokens = Tokenizer(sizes.text.context)(case["prompts"])
-    frames = preprocess_video_frames(case["frames_uint8"].numpy(), sizes.vit.image).float()
-    video_size = tuple(case["frames_uint8"].shape[1:3])
-    detector = Detector(sizes).eval()
-    detector.load_state_dict(sub_state_dict(weights, DETECTOR_PREFIX), strict=True)
-    tracker = load_tracker(fixture, weights)
+    model = Sam3VideoModel(detector_sizes(fixture), tracker_sizes(fixture)).eval()
+    model.load_state_dict(load_gz(fixture / "weights.pt.gz"), strict=True)
+    tokens = Tokenizer(detector_sizes(fixture).text.context)(case["prompts"])
     settings = VideoSettings.from_overrides(case["heuristics_override"])
-    n_prompts, n_frames = tokens.shape[0], frames.shape[0]
-    with torch.no_grad():
-        out = detector(frames, tokens)
-        vision = detector.backbone.vision_backbone(frames)
-        features = [
-            tracker.frame_features(
-                [x[i : i + 1] for x in vision.tracker], [p[i : i + 1] for p in vision.positions]
-            )
-            for i in range(n_frames)
-        ]
-        runs = []
-        for p in range(n_prompts):
-            detections = [
-                frame_detections(out.pred_logits[q], out.pred_boxes_xyxy[q], out.pred_masks[q])
-                for q in range(p, n_frames * n_prompts, n_prompts)
-            ]
-            runs.append(run_prompt(tracker, detections, features, video_size, settings))
-    masklets = video_masklets(runs, list(case["category_ids"]), n_frames, video_size)
-    return case, runs, masklets
+    run = model.run(case["frames_uint8"].numpy(), tokens, list(case["category_ids"]), settings)
+    return case, run
 
 
 def _mask_pixels(got: torch.Tensor, want: torch.Tensor) -> int:
@@ -106,7 +72,8 @@ def _compare_output(report: _Report, got: FrameOutput, want: dict, name: str) ->
 
 def compare_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
     """Every recorded step, yield and prediction of one video case against this package's run."""
-    case, runs, masklets = run_case(fixture, case_name)
+    case, video = run_case(fixture, case_name)
+    runs, masklets = video.runs, video.masklets
     record = case["record"]
     report = _Report()
     steps = [s for run in runs for s in run.steps]
