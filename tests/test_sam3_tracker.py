@@ -232,3 +232,26 @@ def test_the_periodic_reconditioning_fires_on_a_confident_matching_detection(
         result.track_masks[:1, None], size=(72, 96), mode="bilinear", align_corners=False
     )
     assert torch.equal(result.masks[0], at_video[0, 0] > 0)
+
+
+def test_removing_the_only_reconditioned_object_makes_its_frame_a_tracked_one(
+    golden_dir, one_thread
+):
+    case, tracker, features = _fixture_tracker(golden_dir)
+    births = case["record"]["steps"][9]
+    with torch.no_grad():
+        state = TrackerState.born(
+            tracker, 8, 0, [0, 1], births["det"]["mask"], features[0], (72, 96)
+        )
+        state.propagate(1, features[1])
+        given = torch.full((32, 32), -5.0)
+        given[4:12, 4:12] = 5.0
+        state.add_masks(1, {1: given}, features[1], (72, 96))
+        kept_row = state.cond[1].pred_masks[0].clone()
+        state.remove(1)
+    assert sorted(state.cond) == [0] and sorted(state.non_cond) == [1]
+    out = state.non_cond[1]
+    assert state.obj_ids == [0] and torch.equal(out.pred_masks[0], kept_row)
+    # its memory-selection score is recomputed from the remaining object
+    assert torch.isclose(out.eff_iou_score, memory_score(out.object_score_logits, out.iou_score))
+    assert state.cond[0].pred_masks.shape[0] == 1

@@ -56,6 +56,8 @@ class TrackerState:
         self.obj_ids: list[int] = []
         self.cond: dict[int, FrameMemory] = {}
         self.non_cond: dict[int, FrameMemory] = {}
+        #: frame -> the objects given a mask on it (their conditioning inputs)
+        self.inputs: dict[int, set[int]] = {}
 
     @classmethod
     def born(
@@ -131,6 +133,7 @@ class TrackerState:
             maskmem_features=memory,
         )
         self.non_cond.pop(frame, None)
+        self.inputs.setdefault(frame, set()).update(masks)
 
     def propagate(self, frame: int, features: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
         """Track one frame: (mask logits (N, h, w), object-score logits (N,)). A conditioning
@@ -194,12 +197,20 @@ class TrackerState:
                 storage[frame].maskmem_features = memory
 
     def remove(self, obj_id: int) -> None:
-        """Drop one object from every stored frame (the last one empties the state)."""
+        """Drop one object from every stored frame (the last one empties the state). A
+        conditioning frame on which only this object was given a mask becomes a tracked frame
+        again, as the authors' `clear_all_points_in_frame` makes it."""
         if obj_id not in self.obj_ids:
             return
         if len(self.obj_ids) == 1:
-            self.obj_ids, self.cond, self.non_cond = [], {}, {}
+            self.obj_ids, self.cond, self.non_cond, self.inputs = [], {}, {}, {}
             return
+        for frame in [t for t, owners in self.inputs.items() if owners == {obj_id}]:
+            del self.inputs[frame]
+            if frame in self.cond:
+                self.non_cond[frame] = self.cond.pop(frame)
+        for owners in self.inputs.values():
+            owners.discard(obj_id)
         keep = [i for i, o in enumerate(self.obj_ids) if o != obj_id]
         self.obj_ids = [self.obj_ids[i] for i in keep]
         self.cond = {t: out.select(keep) for t, out in self.cond.items()}
