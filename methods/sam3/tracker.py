@@ -145,6 +145,11 @@ class Tracker(nn.Module):
         mask (by estimated IoU) and its pointer; an absent object gets `NO_OBJECT_SCORE` masks
         and the learned no-object pointer."""
         b = image.shape[0]
+        size = self.sam_prompt_encoder.mask_input_size
+        if mask_prompt is not None and tuple(mask_prompt.shape[-2:]) != size:
+            mask_prompt = F.interpolate(
+                mask_prompt.float(), size=size, mode="bilinear", align_corners=False, antialias=True
+            )
         coords, labels = self.sam_prompt_encoder.empty_points(b, image.device)
         sparse, dense = self.sam_prompt_encoder(coords, labels, mask_prompt)
         pe = self.sam_prompt_encoder.dense_positions()

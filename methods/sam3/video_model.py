@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vis_bench.methods.sam3.detector import Detector, DetectorSizes
+from vis_bench.methods.sam3.text_encoder import TextFeatures
 from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker, TrackerSizes
 from vis_bench.methods.sam3.video_detections import (
     FrameDetections,
@@ -43,16 +44,16 @@ class Sam3VideoModel(nn.Module):
         self.tracker = Tracker(tracker)
 
     def _frame(
-        self, image: torch.Tensor, tokens: torch.Tensor
+        self, image: torch.Tensor, words: TextFeatures
     ) -> tuple[FrameFeatures, list[FrameDetections]]:
         """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
         detections (after mask NMS and the score threshold)."""
         vision = self.detector.backbone.vision_backbone(image)
-        out = self.detector.detect(vision, tokens)
+        out = self.detector.detect(vision, words)
         features = self.tracker.frame_features(vision.tracker, vision.positions)
         detections = [
             frame_detections(out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p])
-            for p in range(tokens.shape[0])
+            for p in range(out.pred_logits.shape[0])
         ]
         return features, detections
 
@@ -72,14 +73,14 @@ class Sam3VideoModel(nn.Module):
         images = preprocess_video_frames(frames, size)
         n = images.shape[0]
         video_size = (int(frames.shape[1]), int(frames.shape[2]))
-        tokens = tokens.to(device)
+        words = self.detector.backbone.language_backbone(tokens.to(device))
         passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
-        first = self._frame(images[:1].float().to(device), tokens)
+        first = self._frame(images[:1].float().to(device), words)
         added = [p.step(0, det, first[0]) for p, det in zip(passes, first[1], strict=True)]
         steps: list[list] = [[] for _ in labels]
         for t in range(n):
             features, detections = (
-                first if t == 0 else self._frame(images[t : t + 1].float().to(device), tokens)
+                first if t == 0 else self._frame(images[t : t + 1].float().to(device), words)
             )
             for k, prompt_pass in enumerate(passes):
                 steps[k].append(prompt_pass.step(t, detections[k], features))
