@@ -72,7 +72,7 @@ DOCUMENTS = (
     "docs/methods/dvis_plus.md",
     "docs/methods/dvis_daq.md",
     "docs/methods/videomt.md",
-    "docs/sam3.md",
+    "docs/methods/sam3.md",
     "docs/gpu_table.md",
     "docs/timing_protocols.md",
     "docs/show_and_report.md",
