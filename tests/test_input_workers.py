@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.pass_hooks import StopAfterFrames
 from tests.helpers.toy_method import ToyPlugin
 from tests.helpers.toy_refining_method import ToyRefiningPlugin
 from tests.helpers.toy_stateful_method import ToyStatefulPlugin
@@ -170,7 +171,7 @@ def test_a_pass_stopped_early_joins_its_workers() -> None:
         stride=None,
         resolution=None,
         input_workers=2,
-        stop_after=lambda frames, seconds: frames >= 4,
+        hooks=StopAfterFrames(4),
     )
     assert outcome.num_videos == 1
     assert not _input_threads()

@@ -57,12 +57,14 @@ from vis_bench.inference.linking_thread import (
 )
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
+from vis_bench.inference.pass_hooks import NO_HOOKS, WARM_UP_ONCE, PassHooks, UntimedCalls
 from vis_bench.inference.stopwatch import ClipTiming, Stopwatch, median, synchronize
 from vis_bench.inference.untimed_calls import time_single_clip, warm_up
 
 __all__ = [
     "ClipInputs",
     "FrameSource",
+    "PassHooks",
     "RunOutcome",
     "VideoRun",
     "autocast",
@@ -73,6 +75,7 @@ __all__ = [
     "run_method",
     "splits_resize",
     "take_window",
+    "UntimedCalls",
     "window_passes",
 ]
 
@@ -106,7 +109,7 @@ class RunOutcome:
     #: seconds of the untimed first clip (preprocessing and warm-up) and of single-clip timing
     warmup_s: float = 0.0
     single_clip_timing_s: float = 0.0
-    #: what `warmup_probe` returned for the warm-up call (e.g. its FLOP count)
+    #: what the hooks' `warm_up` returned for the warm-up call (e.g. its FLOP count)
     warmup_probe: Any = None
     #: seconds left out of `seconds_end_to_end` (the compiler's, when compiling)
     seconds_excluded: float = 0.0
@@ -260,42 +263,32 @@ def run_method(
     resolution: int | None,
     device: str = "cpu",
     dtype: str = "fp32",
-    warmup: int = 1,
-    repeats: int = 3,
-    single_clip: bool = False,
-    progress: Callable[[int], None] | None = None,
-    timed_region: Callable[[str], None] | None = None,
+    untimed: UntimedCalls = WARM_UP_ONCE,
     feature_reuse: bool = True,
-    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
-    exclude: Callable[[], float] | None = None,
-    stop_after: Callable[[int, float], bool] | None = None,
     input_workers: int | str = "auto",
-    warmup_frames: int | None = None,
     linking_thread: bool | str = "auto",
+    hooks: PassHooks = NO_HOOKS,
 ) -> RunOutcome:
     """Predict every video of `source`, timing the pass and its stages as it runs.
 
-    `progress(n)` is called after each video; `timed_region("start" / "end")` around the timed
-    part (machine-load readings). Before the timer starts, `warmup` > 0 runs the first clip once
-    untimed: one-time costs (library handles, kernels built on first use) would otherwise land in
-    the end-to-end FPS of whichever cell runs first (building the CUDA deformable-attention
-    kernel once added 29 s to the first GPU cell of a method using it).
+    `hooks` (pass_hooks.py) are called at the pass's moments: the warm-up, the start and end of
+    the timed part (machine-load readings), each video done (progress, and whether to stop
+    there: a timed round that has covered enough frames and seconds); `hooks.exclude` counts
+    seconds left out of the timed ones (the compiler's). Before the timer starts,
+    `untimed.warmup` > 0 runs the first clip once untimed: one-time costs (library handles,
+    kernels built on first use) would otherwise land in the end-to-end FPS of whichever cell
+    runs first (building the CUDA deformable-attention kernel once added 29 s to the first GPU
+    cell of a method using it); `untimed.single_clip`: afterwards, time `infer_clip` alone on
+    the first clip (a separate measurement).
     `feature_reuse`: a method declaring per-frame stages computes them once per frame under
     overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
-    `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs
-    there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
-    `exclude()`: a running count of seconds left out of the timed ones (the compiler's).
-    `stop_after(frames, seconds)`: asked after each video; True ends the pass there (a timed
-    round that has covered enough frames and seconds). `single_clip`: afterwards, time
-    `infer_clip` alone on the first clip `repeats` times (a separate measurement).
     `input_workers`: threads decoding and resizing frames ahead of the model
     (input_workers.py; `auto` picks per device; 0 the serial path: one thread decodes, the
     main thread resizes).
-    `warmup_frames`: the warm-up runs only the first clip's first frames (a timed round: its
-    one-time costs are paid in a fraction of a whole video's forward; None: the whole clip).
     `linking_thread`: each window linked on a thread of its own while the next window's model
     runs (linking_thread.py; `auto`: where the model runs on a GPU, timed by its events).
     """
+    exclude = hooks.exclude
     events = uses_events(device, exclude is not None)
     own_thread = resolve_linking_thread(linking_thread, device, events)
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
@@ -309,16 +302,14 @@ def run_method(
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
+    settings = _RunSettings(resolution, device, dtype, untimed, feature_reuse, hooks, own_thread)
     with no_grad_region(), contextlib.closing(clips):
-        _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, _RunSettings(
-            resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
-            progress, stop_after, warmup_frames, own_thread,
-        ))  # fmt: skip
-    if timed_region is not None and outcome.first_clip is not None:
-        timed_region("end")
+        _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, settings)
+    if outcome.first_clip is not None:
+        hooks.after_timed()
     outcome.harness.freed_memory_kept = freed_memory_kept()  # as the method's warm-up left it
-    if single_clip and outcome.first_clip is not None:
-        time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
+    if untimed.single_clip and outcome.first_clip is not None:
+        time_single_clip(plugin, outcome, device, dtype, untimed.warmup, untimed.repeats)
     return outcome
 
 
@@ -329,13 +320,9 @@ class _RunSettings:
     resolution: int | None
     device: str
     dtype: str
-    warmup: int
+    untimed: UntimedCalls
     feature_reuse: bool
-    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None
-    timed_region: Callable[[str], None] | None
-    progress: Callable[[int], None] | None
-    stop_after: Callable[[int, float], bool] | None
-    warmup_frames: int | None = None
+    hooks: PassHooks
     linking_thread: bool = False
 
 
@@ -420,11 +407,8 @@ def _run_videos(
                 outcome.num_frames += int(clip.video.length)
                 outcome.video_ids.append(int(clip.video.id))
                 video_run = None
-                if run.progress is not None:
-                    run.progress(1)
-                if run.stop_after is not None and run.stop_after(
-                    outcome.num_frames, timed.elapsed()
-                ):
+                run.hooks.video_done()
+                if run.hooks.should_stop(outcome.num_frames, timed.elapsed()):
                     break
         if finished is not None and place is not None:
             # the last video's results are its last clip's work
@@ -462,11 +446,11 @@ def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run
     """The first clip as the method takes it, and the untimed warm-up on it."""
     start = time.perf_counter()
     outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
-    if run.warmup > 0:
-        warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe, run.warmup_frames)
+    if run.untimed.warmup > 0:
+        frames = run.untimed.warmup_frames
+        warm_up(plugin, outcome, run.device, run.dtype, run.hooks.warm_up, frames)
     outcome.warmup_s = time.perf_counter() - start
-    if run.timed_region is not None:
-        run.timed_region("start")
+    run.hooks.before_timed()
 
 
 def _open_clip(outcome: RunOutcome, clip: ClipFrames) -> tuple[int, int]:
