@@ -19,7 +19,7 @@ from vis_bench.api import MethodPlugin, MethodSpec, Preprocessing
 from vis_bench.config import parse_config
 from vis_bench.data.frames import read_frame
 from vis_bench.errors import InputError
-from vis_bench.inference.frame_stream import DecodeTimes
+from vis_bench.inference.frame_stream import DecodeTimes, frame_ring
 from vis_bench.inference.input_workers import (
     THREAD_PREFIX,
     WINDOWS_AHEAD,
@@ -75,6 +75,12 @@ def test_a_frame_resized_alone_has_the_pixels_of_its_clip(rule: Preprocessing) -
     )
     assert whole.shape == (3, 3, 360, 640)
     assert torch.equal(whole, alone)
+
+
+def test_the_frame_ring_reads_each_frame_once_and_lets_it_go_after_its_last_window() -> None:
+    """The one ring both input paths keep (T=4 S=2 on 7 frames: windows 0-3, 2-5, 3-6)."""
+    ring = list(frame_ring([range(0, 4), range(2, 6), range(3, 7)]))
+    assert ring == [([0, 1, 2, 3], [0, 1]), ([4, 5], [2]), ([6], [3, 4, 5, 6])]
 
 
 def _run(plugin, source, workers, clip_length=4, stride=2):

@@ -73,18 +73,30 @@ class DecodeTimes:
     frames_decoded: int = 0
 
 
+def frame_ring(windows: list[range]) -> Iterator[tuple[list[int], list[int]]]:
+    """The ring of frames a pass over `windows` keeps: per window, the frames no earlier window
+    covered (to read: every frame is read once) and those no later window covers (to let go
+    once this window has them), so the frames kept are about two windows' worth."""
+    last_use: dict[int, int] = {}
+    for index, window in enumerate(windows):
+        for frame in window:
+            last_use[frame] = index
+    kept: set[int] = set()
+    for index, window in enumerate(windows):
+        new = [f for f in window if f not in kept]
+        kept.update(new)
+        done = [f for f in window if last_use[f] == index]
+        kept.difference_update(done)
+        yield new, done
+
+
 def window_frames(
     source: FrameSource, video: Any, windows: list[range], times: DecodeTimes | None = None
 ) -> Iterator[np.ndarray]:
     """Each window's frames in order; every frame decoded once, kept while a later window needs it."""
     times = times if times is not None else DecodeTimes()
-    last_use: dict[int, int] = {}
-    for index, window in enumerate(windows):
-        for frame in window:
-            last_use[frame] = index
     cache: dict[int, np.ndarray] = {}
-    for index, window in enumerate(windows):
-        missing = [f for f in window if f not in cache]
+    for window, (missing, done) in zip(windows, frame_ring(windows), strict=True):
         decoded = None
         if missing:
             start = time.perf_counter()
@@ -96,9 +108,8 @@ def window_frames(
             frames = decoded  # nothing reused: no copy (the whole video when T = all)
         else:
             frames = np.stack([cache[f] for f in window])
-        for frame in window:
-            if last_use[frame] == index:
-                del cache[frame]
+        for frame in done:
+            del cache[frame]
         yield frames
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from vis_bench.errors import InputError
-from vis_bench.inference.frame_stream import ClipFrames, DecodeTimes, FrameSource
+from vis_bench.inference.frame_stream import ClipFrames, DecodeTimes, FrameSource, frame_ring
 
 #: the most workers `auto` starts (a 720p JPEG decodes in a few ms: more seldom pay)
 AUTO_MAX = 8
@@ -252,18 +252,12 @@ def _submitted(
     for video in videos:
         video_passes = passes(video)
         for number, windows in enumerate(video_passes):
-            last_use: dict[int, int] = {}
-            for index, window in enumerate(windows):
-                for frame in window:
-                    last_use[frame] = index
             ring: dict[int, Future] = {}
-            for index, window in enumerate(windows):
-                new = [f for f in window if f not in ring]
+            for index, (new, done) in enumerate(frame_ring(windows)):
                 for frame in new:
                     ring[frame] = pool.submit(video, frame)
-                futures = [ring[f] for f in window]
-                for frame in window:
-                    if last_use[frame] == index:
-                        del ring[frame]
+                futures = [ring[f] for f in windows[index]]
+                for frame in done:
+                    del ring[frame]
                 clip = ClipFrames(video, index, windows, None, number, len(video_passes))
                 yield _Window(clip, futures, len(new), stack_when_read(futures))
