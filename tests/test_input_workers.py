@@ -305,5 +305,5 @@ def test_on_a_cpu_the_workers_hand_over_the_models_normalised_input() -> None:
     decoded = torch.from_numpy(np.asarray(source.read_frames(video, list(range(5))))).permute(
         0, 3, 1, 2
     )
-    assert clip.normalised and clip.frames.dtype == torch.float32
+    assert clip.frames.dtype == torch.float32
     assert torch.equal(clip.frames, rule.normalise(rule.resize_frames(decoded, 24)))

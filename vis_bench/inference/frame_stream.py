@@ -36,9 +36,9 @@ class FrameSource(Protocol):
 
 @dataclass
 class ClipFrames:
-    """One window of one video: its decoded frames `[t, H, W, 3]` (or, from the input workers,
-    a tensor `[t, 3, h, w]`: uint8 at the model's size when `resized`, the model's normalised
-    float input when `normalised` too) and where it sits (its
+    """One window of one video: its frames, in the form its input stage makes them (decoded
+    `[t, H, W, 3]` here; from the input workers a tensor `[t, 3, h, w]`: input_stage.py chooses
+    the form, and with it the one way it becomes the model's input), and where it sits (its
     pass: 0 the clips the method infers, 1 a second pass over the frames for whole-video
     refinement)."""
 
@@ -48,8 +48,6 @@ class ClipFrames:
     frames: Any
     pass_index: int = 0
     passes: int = 1
-    resized: bool = False
-    normalised: bool = False
 
     @property
     def window(self) -> range:

@@ -3,7 +3,7 @@
 Each frame is read with the dataset's own decoder and resized with the method's own
 `Preprocessing` rule, one frame per task, by `workers` threads running ahead of the model; the
 main thread receives uint8 tensors `[t, 3, h, w]` at model size, copies them to the device and
-normalises there (`ClipInputs.frames`); where the model runs on the CPU, the workers normalise
+normalises there (input_stage.py's `ToModel`); where the model runs on the CPU, the workers normalise
 too, and the main thread receives the model's input. A frame an overlapping window covers
 again is taken from a ring of resized frames (kept while a later window still covers it),
 never read twice. The worker that reads a window's last frame stacks the window (a copy of the
@@ -207,7 +207,8 @@ def pooled_clips(
     read and resized by `pool` while earlier windows run: windows are handed to the pool until
     at least `ahead` frames (default: 4 per worker) are in flight, and always the next
     WINDOWS_AHEAD (the frames held: those windows' and the current one's).
-    `clip.frames` is a uint8 tensor [t, 3, h, w]; `clip.resized` says whether at model size."""
+    `clip.frames` is a tensor [t, 3, h, w]: uint8 (at model size where the pool resizes), or
+    the model's float input where it normalises too."""
     ahead = ahead if ahead is not None else 4 * pool.workers
     plan = _submitted(pool, videos, passes)
     pending: collections.deque[_Window] = collections.deque()
@@ -233,8 +234,6 @@ def pooled_clips(
             # read it while the model runs this one (a whole video's window included)
             submit_ahead()
             window.clip.frames = window.stacked.take()
-            window.clip.resized = pool.resize is not None
-            window.clip.normalised = pool.normalise is not None
             yield window.clip
     finally:
         for window in pending:

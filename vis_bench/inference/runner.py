@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from vis_bench.api.execution import no_grad_region
@@ -49,7 +48,12 @@ from vis_bench.inference.feature_reuse import (
     reuses_features,
 )
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
-from vis_bench.inference.input_stage import input_stage, splits_resize, waited
+from vis_bench.inference.input_stage import (
+    ToModel,
+    input_stage,
+    splits_resize,
+    waited,
+)
 from vis_bench.inference.linking_thread import (
     LinkingThread,
     resolve_linking_thread,
@@ -68,8 +72,6 @@ __all__ = [
     "RunOutcome",
     "VideoRun",
     "autocast",
-    "clip_input",
-    "model_input",
     "predict_clip",
     "predict_window",
     "run_method",
@@ -298,11 +300,12 @@ def run_method(
     outcome.harness.exclude = exclude
     outcome.harness.linking_thread = own_thread
     passes = _video_passes(plugin, clip_length, stride)
-    clips = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
+    stage = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
+    clips, to_model = stage
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
-    settings = _RunSettings(resolution, device, dtype, untimed, feature_reuse, hooks, own_thread)
+    settings = _RunSettings(to_model, device, dtype, untimed, feature_reuse, hooks, own_thread)
     with no_grad_region(), contextlib.closing(clips):
         _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, settings)
     if outcome.first_clip is not None:
@@ -317,7 +320,7 @@ def run_method(
 class _RunSettings:
     """What `run_method` was asked, as its video loop needs it."""
 
-    resolution: int | None
+    to_model: ToModel
     device: str
     dtype: str
     untimed: UntimedCalls
@@ -392,7 +395,7 @@ def _run_videos(
                         cache = FrameFeatureCache(clip.windows, outcome.reuse)
                     video_run = VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
-                inputs = ClipInputs(plugin, clip, run.resolution, run.device)
+                inputs = ClipInputs(plugin, clip, run.device, run.to_model)
                 job = predict_window(video_run, inputs, run.dtype, times, linking.wait)
                 if clip.is_last:
                     job = functools.partial(_end_video, job, video_run, finished)
@@ -445,7 +448,7 @@ def _linked(outcome: RunOutcome, place: tuple[int, int]) -> Callable[[Any, float
 def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
     """The first clip as the method takes it, and the untimed warm-up on it."""
     start = time.perf_counter()
-    outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
+    outcome.first_clip = run.to_model(clip.frames)
     if run.untimed.warmup > 0:
         frames = run.untimed.warmup_frames
         warm_up(plugin, outcome, run.device, run.dtype, run.hooks.warm_up, frames)
@@ -565,15 +568,14 @@ class ClipInputs:
 
     plugin: MethodPlugin
     clip: ClipFrames
-    resolution: int | None
     device: str
+    #: the window's frames -> the method's input on the device (as the input stage chose)
+    prepare: ToModel
     features: FrameFeatureCache | None = None
     #: `state` (after the video's previous clip) and `seen` (this clip's frames earlier clips
     #: covered), for `CarriedState` methods only
     carried: dict[str, Any] = field(default_factory=dict)
     preprocess_s: float = 0.0
-    #: the window's frames -> the method's input on the device (default: `model_input`)
-    prepare: Callable[[Any], torch.Tensor] | None = None
     #: the positions in the window the method is given (None: all; `VideoRun.new_frames`)
     positions: list[int] | None = None
     #: called once the clip's frames are prepared, before the model part (device events)
@@ -582,11 +584,8 @@ class ClipInputs:
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
         start = time.perf_counter()
-        if self.prepare is not None:
-            frames = self.clip.frames if positions is None else self.clip.frames[positions]
-            out = self.prepare(frames)
-        else:
-            out = clip_input(self.plugin, self.clip, positions, self.resolution, self.device)
+        frames = self.clip.frames if positions is None else self.clip.frames[positions]
+        out = self.prepare(frames)
         self.preprocess_s += time.perf_counter() - start
         return out
 
@@ -625,31 +624,3 @@ def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
     synchronize(inputs.device)
     times.add_model(start, left_out, inputs.preprocess_s)
     return result
-
-
-def clip_input(
-    plugin: MethodPlugin,
-    clip: ClipFrames,
-    positions: list[int] | None,
-    resolution: int | None,
-    device: str,
-) -> torch.Tensor:
-    """A window's frames at `positions` (all: None) as the method takes them, on the device:
-    frames the input workers resized are copied as uint8 and normalised on the device; others
-    are preprocessed whole here and copied. On a CPU the workers normalise as well."""
-    frames = clip.frames if positions is None else clip.frames[positions]
-    if clip.normalised:  # by the input workers, on the CPU the model runs on
-        return frames
-    if clip.resized:
-        return plugin.preprocessing.normalise(frames.to(device, non_blocking=True))
-    if isinstance(frames, torch.Tensor):
-        return plugin.preprocess(frames, resolution).to(device)
-    return model_input(plugin, frames, resolution, device)
-
-
-def model_input(
-    plugin: MethodPlugin, frames: np.ndarray, resolution: int | None, device: str
-) -> torch.Tensor:
-    """Frames [T, H, W, 3] uint8 as the method takes them: [T, 3, h, w], preprocessed, on device."""
-    clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-    return plugin.preprocess(clip, resolution).to(device)

@@ -37,12 +37,12 @@ from vis_bench.engine.finalise import RESIZE_CHUNK, TrackPostprocessing
 from vis_bench.inference.autocast import autocast
 from vis_bench.inference.feature_reuse import FrameFeatureCache, reuses_features
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
+from vis_bench.inference.input_stage import model_input
 from vis_bench.inference.overhead import HarnessTimes
 from vis_bench.inference.runner import (
     ClipInputs,
     VideoRun,
     method_windows,
-    model_input,
     splits_resize,
     take_window,
     window_passes,
@@ -148,8 +148,7 @@ def _one_video(plugin: MethodPlugin, video: Any, frames: Any, cell: ProtocolCell
         for index, window in enumerate(pass_windows):
             window_frames = frames[window.start : window.stop]
             clip = ClipFrames(video, index, pass_windows, window_frames, number, len(passes))
-            inputs = ClipInputs(plugin, clip, cell.resolution, cell.device)
-            inputs.prepare = prepare
+            inputs = ClipInputs(plugin, clip, cell.device, prepare)
             take_window(run, inputs, dtype, times)
     run.results()
 
