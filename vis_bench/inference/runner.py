@@ -66,19 +66,14 @@ from vis_bench.inference.stopwatch import ClipTiming, Stopwatch, median, synchro
 from vis_bench.inference.untimed_calls import time_single_clip, warm_up
 
 __all__ = [
-    "ClipInputs",
     "FrameSource",
     "PassHooks",
     "RunOutcome",
-    "VideoRun",
-    "autocast",
-    "predict_clip",
-    "predict_window",
+    "UntimedCalls",
+    "VideoSchedule",
+    "predict_video",
     "run_method",
     "splits_resize",
-    "take_window",
-    "UntimedCalls",
-    "window_passes",
 ]
 
 
@@ -511,10 +506,48 @@ def method_windows(
     return clip_windows(length, clip_length, stride)
 
 
-def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
-    """One window into its video: a clip the method infers (and, after a refining method's
-    last clip, its whole-video refinement), or a second-pass window's masks."""
-    predict_window(video_run, inputs, dtype, times)()
+def predict_video(
+    plugin: MethodPlugin,
+    video: Any,
+    frames: Any,
+    schedule: VideoSchedule,
+    to_model: ToModel,
+    sink: Callable[[Any, TrackPostprocessing], Any],
+) -> None:
+    """One video's windows through the method and its linker, one after the other on this
+    thread, with nothing around them (no decoding, no warm-up, no timer, no linking thread):
+    what the `authors` timing protocol times per video (measure/protocol_run.py). `frames`: the
+    whole video in the form `to_model` takes; `sink(video, post)`: where final frames go."""
+    length = int(video.length)
+    windows = method_windows(plugin, length, schedule.clip_length, schedule.stride)
+    post = TrackPostprocessing.of(plugin)
+    times = HarnessTimes()
+    cache = None
+    if reuses_features(plugin, windows, schedule.feature_reuse):
+        cache = FrameFeatureCache(windows)
+    run = VideoRun(
+        ClipFrames(video, 0, windows, frames), plugin, post, times, cache, sink(video, post)
+    )
+    passes = window_passes(plugin, length, windows, schedule.clip_length)
+    for number, pass_windows in enumerate(passes):
+        for index, window in enumerate(pass_windows):
+            window_frames = frames[window.start : window.stop]
+            clip = ClipFrames(video, index, pass_windows, window_frames, number, len(passes))
+            inputs = ClipInputs(plugin, clip, schedule.device, to_model)
+            predict_window(run, inputs, schedule.dtype, times)()
+    run.results()
+
+
+@dataclass(frozen=True)
+class VideoSchedule:
+    """What `predict_video` runs a video under: the clip schedule, the device, the precision,
+    and whether per-frame stages are reused across overlapping clips."""
+
+    clip_length: int | str
+    stride: int | None
+    device: str
+    dtype: str
+    feature_reuse: bool = True
 
 
 def predict_window(
@@ -524,8 +557,9 @@ def predict_window(
     times: HarnessTimes,
     linked: Callable[[], None] = lambda: None,
 ) -> Callable[[], None]:
-    """`take_window`'s model part; it returns the window's linking, to be run after the previous
-    window's (at once, or on the linking thread). `linked()` is called before anything reads
+    """One window's model part: a clip the method infers (and, after a refining method's last
+    clip, its whole-video refinement), or a second-pass window's masks; it returns the
+    window's linking, to be run after the previous window's (at once, or on the linking thread). `linked()` is called before anything reads
     the linker's state: the previous window's linking done (a method that carries a state, or
     is given each frame once, needs it for its next call; a refinement needs its last clip)."""
     clip = inputs.clip
