@@ -3,10 +3,10 @@
 Each frame is read with the dataset's own decoder and resized with the method's own
 `Preprocessing` rule, one frame per task, by `workers` threads running ahead of the model; the
 main thread receives uint8 tensors `[t, 3, h, w]` at model size, copies them to the device and
-normalises there (input_stage.py's `ToModel`); where the model runs on the CPU, the workers normalise
-too, and the main thread receives the model's input. A frame an overlapping window covers
-again is taken from a ring of resized frames (kept while a later window still covers it),
-never read twice. The worker that reads a window's last frame stacks the window (a copy of the
+normalises there (input_stage.py's `ToModel`); where the model runs on the CPU, the workers
+normalise too, and the main thread receives the model's input. A frame an overlapping window
+covers again is taken from a ring of resized frames (`frame_stream.frame_ring`: kept while a
+later window still covers it), never read twice. The worker that reads a window's last frame stacks the window (a copy of the
 whole window, not made on the main thread between two model calls).
 
 Threads, not processes: Pillow's JPEG decoder and PyTorch's resize release the GIL, so threads

@@ -48,12 +48,7 @@ from vis_bench.inference.feature_reuse import (
     reuses_features,
 )
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
-from vis_bench.inference.input_stage import (
-    ToModel,
-    input_stage,
-    splits_resize,
-    waited,
-)
+from vis_bench.inference.input_stage import ToModel, input_stage, splits_resize, waited
 from vis_bench.inference.linking_thread import (
     LinkingThread,
     resolve_linking_thread,
@@ -295,8 +290,9 @@ def run_method(
     outcome.harness.exclude = exclude
     outcome.harness.linking_thread = own_thread
     passes = _video_passes(plugin, clip_length, stride)
-    stage = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
-    clips, to_model = stage
+    clips, to_model = input_stage(
+        plugin, source, outcome.harness, passes, resolution, device, input_workers
+    )
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
@@ -558,10 +554,11 @@ def predict_window(
     linked: Callable[[], None] = lambda: None,
 ) -> Callable[[], None]:
     """One window's model part: a clip the method infers (and, after a refining method's last
-    clip, its whole-video refinement), or a second-pass window's masks; it returns the
-    window's linking, to be run after the previous window's (at once, or on the linking thread). `linked()` is called before anything reads
-    the linker's state: the previous window's linking done (a method that carries a state, or
-    is given each frame once, needs it for its next call; a refinement needs its last clip)."""
+    clip, its whole-video refinement), or a second-pass window's masks. It returns the window's
+    linking, to be run after the previous window's (at once, or on the linking thread).
+    `linked()` is called before anything reads the linker's state: the previous window's
+    linking done (a method that carries a state, or is given each frame once, needs it for its
+    next call; a refinement needs its last clip)."""
     clip = inputs.clip
     if clip.pass_index == 0:
         inputs.features = video_run.features
