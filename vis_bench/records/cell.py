@@ -179,7 +179,7 @@ class CellRecord:
     config: Mapping[str, Any] | None = None
     #: the dataset's identity, as the run folder's run.json holds it
     dataset_identity: Mapping[str, Any] | None = None
-    #: seconds per phase of the cell (sweep/timings.py)
+    #: seconds per phase of the cell (sweep/phase_clock.py)
     timings: Mapping[str, float] | None = None
     #: which of repeated runs of one config this record is (set by a report that gathers them)
     repeat: int | None = None

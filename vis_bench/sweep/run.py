@@ -45,6 +45,7 @@ from vis_bench.sweep.isolation import (
 )
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping, unchecked_warning
 from vis_bench.sweep.methods import MethodEntry, resolve_methods, shipped_note
+from vis_bench.sweep.phase_clock import cell_timings
 from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
 from vis_bench.sweep.rounds import (
     PendingCell,
@@ -64,7 +65,6 @@ from vis_bench.sweep.run_dir import (
 )
 from vis_bench.sweep.run_lock import locked_run_dir
 from vis_bench.sweep.scoring import Scorer
-from vis_bench.sweep.timings import cell_timings
 from vis_bench.sweep.worker import RESULTS_FILE, CellJob, CellOutcome, import_plugin
 
 

@@ -40,7 +40,7 @@ from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import map_predictions
 from vis_bench.sweep.measured import CellMeasurements, protocol_parts
 from vis_bench.sweep.methods import MethodEntry
-from vis_bench.sweep.timings import PhaseClock
+from vis_bench.sweep.phase_clock import PhaseClock
 
 #: what `results.json` holds per cell; a rank's share is written beside it
 RESULTS_FILE = "results.json"
