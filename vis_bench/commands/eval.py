@@ -25,6 +25,7 @@ from vis_bench.commands._options import (
     check_outputs,
     report_dropped,
 )
+from vis_bench.eval.benchmarks import METRICS as DECLARED_METRICS
 
 NAME = "eval"
 HELP = (
@@ -34,9 +35,8 @@ HELP = (
 GROUP = "metric"
 #: nothing to clean up once the numbers are printed and written (cli.finish)
 EXIT_WITHOUT_TEARDOWN = True
-#: --metric choices (vis_bench.eval.api.METRICS and BURST; listed here so --help imports no
-#: metric code)
-METRICS = ("auto", "ytvis", "ovis", "lvvis", _burst_eval.METRIC)
+#: --metric choices: the declared metrics (eval/benchmarks.py, which imports no metric code)
+METRICS = ("auto", *(metric.name for metric in DECLARED_METRICS if metric.selectable))
 
 _MAX_WARNINGS_SHOWN = 10
 #: the last evaluation's input readers, kept until the process ends: it ends without a teardown

@@ -32,7 +32,8 @@ import pandas as pd
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
-from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.benchmarks import OCCLUSION_AP
+from vis_bench.eval.declared import each_statistic
 from vis_bench.eval.stats.bootstrap import (
     DEFAULT_REPLICATES,
     no_interval_reason,
@@ -43,12 +44,13 @@ from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.checkpoints import resolve_checkpoint
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
-from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
+from vis_bench.report.metric_columns import fraction_statistics, higher_is_better
 
 BASELINE_FORMAT = "vis-bench-baseline"
-#: metrics whose drop fails a regression check (AR is reported but only AP gates)
-GATED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-REPORTED_METRICS = (*STAT_NAMES[:9], *OCCLUSION_AP)  # AP .. AR100
+#: metrics whose drop fails a regression check, and those reported (YouTube-VIS: AP .. AR100,
+#: only the APs gate), as each metric declares them (eval/benchmarks.py)
+GATED_METRICS = each_statistic(lambda metric: metric.gated)
+REPORTED_METRICS = each_statistic(lambda metric: metric.reported)
 #: the fixed tolerance of `regress`, in AP points (also what `auto` falls back to)
 DEFAULT_TOLERANCE = 0.3
 AUTO = "auto"
@@ -376,11 +378,13 @@ def _compare_metric(
     after = record.get(metric)
     if before is None and after is None:
         return None
-    scale = 100 if metric in PERCENT_METRICS else 1
+    scale = 100 if metric in fraction_statistics() else 1
     b = None if before is None else before * scale
     a = None if after is None else after * scale
     delta = None if a is None or b is None else a - b
-    status = gate.status(b, a, delta)
+    # a gate judges a gain as positive: a statistic where lower is better is judged negated
+    sign = 1 if higher_is_better(metric) else -1
+    status = gate.status(b, a, None if delta is None else sign * delta)
     if status == "REGRESSED":
         result.regressions.append(
             f"{label} {metric}: {b:.2f} -> {'missing' if a is None else f'{a:.2f}'} ({gate.why()})"
