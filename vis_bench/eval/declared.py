@@ -48,10 +48,14 @@ class Metric:
     compute: str
     #: statistics where lower is better (every other one: higher is better)
     lower_is_better: frozenset[str] = frozenset()
+    #: statistics that are counts, not fractions: shown as recorded
+    counts: frozenset[str] = frozenset()
     #: a column's heading where it is not the statistic's name
     headings: Mapping[str, str] = field(default_factory=dict)
     #: statistics a bootstrap over videos gives an interval of
     intervals: tuple[str, ...] = ()
+    #: statistics `compare-runs` sets side by side (none: the headline)
+    compared: tuple[str, ...] = ()
     #: statistics whose drop fails `regress`, and those it reports without judging
     gated: tuple[str, ...] = ()
     reported: tuple[str, ...] = ()
@@ -65,14 +69,31 @@ class Metric:
         names = set(self.statistics)
         unknown = [
             s
-            for s in (self.headline, *self.columns, *self.intervals, *self.gated, *self.reported)
+            for s in (
+                *self.lower_is_better,
+                *self.counts,
+                self.headline,
+                *self.columns,
+                *self.intervals,
+                *self.compared,
+                *self.gated,
+                *self.reported,
+            )
             if s not in names
         ]
         if unknown:
             raise ValueError(f"metric {self.name!r} names undeclared statistics {unknown}")
 
+    @property
+    def compared_statistics(self) -> tuple[str, ...]:
+        return self.compared or (self.headline,)
+
     def higher_is_better(self, statistic: str) -> bool:
         return statistic not in self.lower_is_better
+
+    def is_fraction(self, statistic: str) -> bool:
+        """Recorded as a fraction, shown x100 (the papers' convention)."""
+        return not self.percent and statistic not in self.counts
 
     def heading(self, statistic: str) -> str:
         return self.headings.get(statistic, statistic)
@@ -130,7 +151,7 @@ class Registry(Generic[T]):
 
     @contextmanager
     def registered(self, item: T) -> Iterator[T]:
-        """`item` registered for the block only (a test's toy declaration)."""
+        """`item` registered for the block only (a test's own declaration)."""
         self.register(item)
         try:
             yield item

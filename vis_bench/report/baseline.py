@@ -47,15 +47,22 @@ from vis_bench.jsonio import read_json
 from vis_bench.report.metric_columns import fraction_statistics, higher_is_better
 
 BASELINE_FORMAT = "vis-bench-baseline"
-#: metrics whose drop fails a regression check, and those reported (YouTube-VIS: AP .. AR100,
-#: only the APs gate), as each metric declares them (eval/benchmarks.py)
-GATED_METRICS = each_statistic(lambda metric: metric.gated)
-REPORTED_METRICS = each_statistic(lambda metric: metric.reported)
+
+
+def gated_metrics() -> tuple[str, ...]:
+    """Statistics whose drop fails a regression check, as each metric declares them
+    (YouTube-VIS: the APs; eval/benchmarks.py)."""
+    return each_statistic(lambda metric: metric.gated)
+
+
+def reported_metrics() -> tuple[str, ...]:
+    """Statistics a baseline keeps and `regress` reports (YouTube-VIS: AP .. AR100)."""
+    return each_statistic(lambda metric: metric.reported)
+
+
 #: the fixed tolerance of `regress`, in AP points (also what `auto` falls back to)
 DEFAULT_TOLERANCE = 0.3
 AUTO = "auto"
-#: gated metrics with a paired bootstrap interval: what `--tolerance auto` gates
-AUTO_GATED = tuple(m for m in GATED_METRICS if m in RESAMPLED_STATS)
 #: why `--tolerance auto` leaves the other AP-type metrics ungated (said in its output)
 NO_INTERVAL = "no paired interval: the per-video matching covers area and occlusion 'all' only"
 #: why a reported metric is never gated
@@ -143,7 +150,7 @@ def write_baseline(
     for r in ok:
         cell = {
             **{k: r.get(k) for k in CELL_AXES},
-            "metrics": {m: r.get(m) for m in REPORTED_METRICS if m in r},
+            "metrics": {m: r.get(m) for m in reported_metrics() if m in r},
             "num_predictions": r.get("num_predictions"),
         }
         if r.get("video_matches") is not None:  # loaded by `regress` while the run exists
@@ -282,7 +289,8 @@ def _cell_gates(
     cell: dict[str, Any], record: dict[str, Any], tolerance: Tolerance, label: str
 ) -> tuple[dict[str, Gate], str | None]:
     """Per AP-type metric how it is judged, and a note when `auto` fell back to fixed."""
-    fixed = {m: Gate(limit=tolerance.fixed) for m in GATED_METRICS}
+    gated = gated_metrics()
+    fixed = {m: Gate(limit=tolerance.fixed) for m in gated}
     if not tolerance.auto:
         return fixed, None
     missing = [
@@ -307,9 +315,14 @@ def _cell_gates(
     if too_few is not None:
         return fixed, f"{label}: {too_few}, so the fixed tolerance {tolerance.fixed} points is used"
     intervals = paired_intervals(
-        after, before, AUTO_GATED, replicates=tolerance.replicates, seed=tolerance.seed
+        after,
+        before,
+        # the gated statistics with a paired bootstrap interval: what `--tolerance auto` gates
+        tuple(m for m in gated if m in RESAMPLED_STATS),
+        replicates=tolerance.replicates,
+        seed=tolerance.seed,
     )
-    gates = dict.fromkeys((*GATED_METRICS, *OCCLUSION_AP), Gate(reason=NO_INTERVAL))
+    gates = dict.fromkeys((*gated, *OCCLUSION_AP), Gate(reason=NO_INTERVAL))
     undefined = []
     for metric, interval in intervals.items():
         if interval is None:  # no replicate defined the metric: judged by the fixed limit
@@ -353,7 +366,7 @@ def compare(
         gates, note = _cell_gates(cell, record, tolerance, label)
         if note is not None:
             result.notes.append(note)
-        for metric in REPORTED_METRICS:
+        for metric in reported_metrics():
             gate = gates.get(metric, Gate(reason=REPORTED_ONLY))
             row = _compare_metric(cell, record, metric, gate, label, result)
             if row is not None:

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.errors import InputError
-from vis_bench.eval.benchmarks import AP, YTVIS
+from vis_bench.eval.benchmarks import AP, MEAN_AP, YTVIS
 from vis_bench.eval.declared import METRICS
 from vis_bench.records import CellRecord
 from vis_bench.report.front_tables import front_lines
@@ -362,7 +362,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
             "AP is not told apart from its best, and which method is faster at equal AP.",
             "",
         ]
-    if any(r.metric("mAP") is not None for r in record_set):
+    if any(r.metric(MEAN_AP) is not None for r in record_set):
         lines += [
             "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "
             "(method, checkpoint) shown by its best-mAP cell; AP_L, the long videos' AP, is the "

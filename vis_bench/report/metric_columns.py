@@ -16,7 +16,7 @@ from vis_bench.eval.declared import METRICS, Metric, each_statistic, merged_colu
 def fraction_statistics() -> tuple[str, ...]:
     """Statistics records hold as fractions: tables show them x100 (the papers' convention);
     in registration order (the order cells.csv gives their columns)."""
-    return each_statistic(lambda m: () if m.percent else m.statistics)
+    return each_statistic(lambda m: (s for s in m.statistics if m.is_fraction(s)))
 
 
 def interval_statistics() -> frozenset[str]:

@@ -29,7 +29,7 @@ from vis_bench.eval.benchmarks import BURST_SPLITS, BURST_STAT_NAMES, BURST_STAT
 from vis_bench.eval.burst.reader import Detection, GroundTruth, Sequence, boxes, read_predictions
 
 #: the statistics, in the order the toolkit's table gives them; the class splits; every output
-#: name, e.g. "HOTA_all" (declared with the metric: eval/benchmarks.py)
+#: name, e.g. HOTA_all (declared with the metric: eval/benchmarks.py)
 STATISTICS, SPLITS, STAT_NAMES = BURST_STATISTICS, BURST_SPLITS, BURST_STAT_NAMES
 _EPS = np.finfo("float").eps
 
