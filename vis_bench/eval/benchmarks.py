@@ -53,6 +53,8 @@ SPLIT_SUFFIXES = {"all": "", "base": "_b", "novel": "_n"}
 LVVIS_STAT_NAMES: tuple[str, ...] = tuple(
     f"{name}{suffix}" for name in STAT_NAMES for suffix in SPLIT_SUFFIXES.values()
 )
+#: AP over all, base and novel categories
+LVVIS_APS = LVVIS_STAT_NAMES[:3]
 
 #: BURST class-guided: the toolkit's table, statistic by class split ("HOTA_all", ...)
 BURST_STATISTICS = ("HOTA", "DetA", "AssA", "AP")
@@ -116,11 +118,11 @@ LVVIS = METRICS.register(
         title="LV-VIS",
         statistics=LVVIS_STAT_NAMES,
         headline=AP,
-        columns=(AP, f"{AP}_b", f"{AP}_n", AP50, AP75, AR1, AR10),
-        compute=f"{_API}:lvvis_statistics",
-        compared=(AP, f"{AP}_b", f"{AP}_n"),
-        gated=(AP, f"{AP}_b", f"{AP}_n"),
-        reported=(AP, f"{AP}_b", f"{AP}_n", AP50, AP75, AR1, AR10),
+        columns=(*LVVIS_APS, AP50, AP75, AR1, AR10),
+        compute="vis_bench.eval.api:lvvis_statistics",
+        compared=LVVIS_APS,
+        gated=LVVIS_APS,
+        reported=(*LVVIS_APS, AP50, AP75, AR1, AR10),
         note=f"{YTVIS_NOTE}; _b / _n: over the base / novel categories",
     )
 )
