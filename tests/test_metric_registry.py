@@ -4,15 +4,25 @@ leaderboard and `regress` without a change to them."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from vis_bench.cli import main
 from vis_bench.commands.eval import METRICS as EVAL_CHOICES
 from vis_bench.errors import InputError
 from vis_bench.eval import benchmarks
-from vis_bench.eval.declared import KINDS, METRICS, Metric, merged_columns, metric_of
+from vis_bench.eval.burst.layout import is_burst_layout
+from vis_bench.eval.declared import (
+    KINDS,
+    METRICS,
+    Metric,
+    kind_of_path,
+    merged_columns,
+    metric_of,
+)
 from vis_bench.records import CellRecord
 from vis_bench.report.baseline import Baseline, compare
 from vis_bench.report.leaderboard import leaderboard_markdown
@@ -159,3 +169,43 @@ def test_compare_runs_sets_the_records_metrics_declared_statistics_side_by_side(
     assert compared_statistics(ytvis) == ("AP", "AP50", "AR10")
     lvvis = [CellRecord.from_json(_record("m", **dict.fromkeys(benchmarks.LVVIS_STAT_NAMES, 0.1)))]
     assert compared_statistics(lvvis) == ("AP", "AP_b", "AP_n")
+
+
+@pytest.fixture(scope="module")
+def burst_case(golden_dir: Path) -> Path:
+    return golden_dir / "burst_eval" / "public" / "case_01"
+
+
+@pytest.mark.parametrize("gt", ["gt", "gt/all_classes.json"])
+def test_eval_auto_scores_burst_ground_truth_with_the_burst_metric(burst_case, gt, tmp_path):
+    forced, auto = tmp_path / "forced.json", tmp_path / "auto.json"
+    argv = ["eval", "--gt", str(burst_case / gt), "--results", str(burst_case / "pred.json")]
+    assert main([*argv, "--metric", "burst", "--out", str(forced)]) == 0
+    assert main([*argv, "--out", str(auto)]) == 0
+    assert json.loads(auto.read_text()) == json.loads(forced.read_text())
+
+
+def test_the_burst_layout_is_told_from_the_files_first_keys(burst_case, tmp_path):
+    assert kind_of_path(burst_case / "gt").name == "burst"
+    ytvis = tmp_path / "ytvis.json"
+    # a YouTube-VIS file naming a category "sequences" is still YouTube-VIS's
+    ytvis.write_text(json.dumps({"videos": [], "categories": [{"id": 1, "name": "sequences"}]}))
+    assert not is_burst_layout(ytvis) and kind_of_path(ytvis) is None
+    assert not is_burst_layout(tmp_path / "missing.json")
+
+
+def test_a_kind_reads_and_checks_its_ground_truth(burst_case, tmp_path):
+    assert len(KINDS["burst"].read(burst_case / "gt").sequences) > 0
+    lvvis = tmp_path / "lvvis.json"
+    lvvis.write_text(
+        json.dumps(
+            {
+                "videos": [{"id": 1, "width": 4, "height": 4, "length": 1}],
+                "categories": [{"id": 1, "name": "cat", "partition": 0}, {"id": 2, "name": "dog"}],
+                "annotations": [],
+            }
+        )
+    )
+    with pytest.raises(InputError, match="category id 2 \\('dog'\\) has no 'partition'"):
+        KINDS["lvvis"].read(lvvis)
+    assert KINDS["ytvis2019"].read(lvvis).cat_ids is not None  # YouTube-VIS asks no partition

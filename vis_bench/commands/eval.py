@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric",
         choices=METRICS,
         default="auto",
-        help="auto (default): LV-VIS when the GT categories carry `partition`, OVIS when the GT "
+        help="auto (default): BURST for BURST's all_classes.json or its folder, LV-VIS when the "
+        "GT categories carry `partition`, OVIS when the GT "
         "has occlusion labels, else YouTube-VIS; ytvis / ovis / lvvis force one (ovis needs the "
         "labels, lvvis a partition on every category); burst: BURST class-guided (--gt is its "
         "all_classes.json; docs/burst.md)",
@@ -132,7 +133,20 @@ def _quiet_blas_threads() -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+def _metric_of_path(args: argparse.Namespace) -> None:
+    """`auto` with ground truth of a kind that has its own reader (BURST's folder or
+    all_classes.json) takes that kind's metric before anything is read as YouTube-VIS."""
+    if args.metric != "auto":
+        return
+    from vis_bench.eval.declared import kind_of_path
+
+    kind = kind_of_path(args.gt)
+    if kind is not None:
+        args.metric = kind.metric
+
+
 def run(args: argparse.Namespace) -> int:
+    _metric_of_path(args)
     check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
     _burst_eval.check_arguments(args)
     _quiet_blas_threads()

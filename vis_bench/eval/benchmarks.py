@@ -189,5 +189,6 @@ KINDS.register(
         title="BURST",
         metric=BURST.name,
         reader="vis_bench.eval.burst.reader:read_ground_truth_file",
+        detects_path="vis_bench.eval.burst.layout:is_burst_layout",
     )
 )

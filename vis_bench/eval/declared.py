@@ -109,7 +109,9 @@ class DatasetKind:
 
     `reader` names `(path) -> ground truth`; `check` names `(ground truth) -> None`, raising
     InputError for a file the kind cannot score; `detects` names `(ground truth) -> bool`, how
-    `eval --metric auto` recognises the kind among those sharing a reader (None: never picked).
+    `eval --metric auto` recognises the kind among those sharing a reader (None: never picked);
+    `detects_path` names `(path) -> bool`, how `auto` recognises a kind with a reader of its own
+    before any file is parsed.
     """
 
     name: str
@@ -118,12 +120,21 @@ class DatasetKind:
     reader: str
     check: str | None = None
     detects: str | None = None
+    detects_path: str | None = None
 
     def read(self, path: Any) -> Any:
         ground_truth = resolve(self.reader)(path)
         if self.check is not None:
             resolve(self.check)(ground_truth)
         return ground_truth
+
+
+def kind_of_path(path: Any) -> DatasetKind | None:
+    """The first kind, in registration order, whose `detects_path` recognises `path` (None: the
+    file is read by the YouTube-VIS reader and its kind told from its contents)."""
+    return next(
+        (k for k in KINDS if k.detects_path is not None and resolve(k.detects_path)(path)), None
+    )
 
 
 class _Named(Protocol):
