@@ -19,8 +19,8 @@ import numpy as np
 
 from vis_bench.errors import InputError
 from vis_bench.eval.benchmarks import LVVIS, OVIS, YTVIS
-from vis_bench.eval.declared import KINDS, resolve
 from vis_bench.eval.declared import METRICS as DECLARED
+from vis_bench.eval.declared import detected_kinds, resolve
 from vis_bench.eval.input_loading import InputLoading
 from vis_bench.eval.lvvis.metric import LVVIS_PHASES, CategorySplit
 from vis_bench.eval.metric.accumulate import Accumulated
@@ -56,8 +56,8 @@ METRICS = (AUTO, *(name for name in METRIC_PHASES if name in DECLARED))
 
 
 def resolve_metric(gt: GroundTruth, metric: str) -> str:
-    """ "ytvis", "ovis" or "lvvis": `auto` asks the declared dataset kinds read like this one, in
-    their order, and takes the first that recognises the ground truth's (LV-VIS when a category
+    """ "ytvis", "ovis" or "lvvis": `auto` asks the declared dataset kinds read like this one,
+    latest registered first, and takes the first that recognises the ground truth's (LV-VIS when a category
     carries an LV-VIS `partition` (0-3), else OVIS when the GT carries occlusion labels or has
     `annotations: null`, OVIS's layout for unlabelled splits, else YouTube-VIS).
     """
@@ -66,7 +66,7 @@ def resolve_metric(gt: GroundTruth, metric: str) -> str:
     if metric == AUTO:
         return next(
             kind.metric
-            for kind in KINDS
+            for kind in detected_kinds()
             if kind.metric in METRIC_PHASES
             and kind.detects is not None
             and resolve(kind.detects)(gt)

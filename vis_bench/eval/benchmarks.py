@@ -62,7 +62,8 @@ BURST_SPLITS = ("all", "common", "uncommon")
 BURST_STAT_NAMES = tuple(f"{stat}_{split}" for stat in BURST_STATISTICS for split in BURST_SPLITS)
 
 _API = "vis_bench.eval.api"
-_YTVIS_READER = "vis_bench.eval.metric.loading:load_ground_truth"
+#: the reader of every YouTube-VIS-layout kind (a sweep reads their frames with vis_bench.data)
+YTVIS_READER = "vis_bench.eval.metric.loading:load_ground_truth"
 
 YTVIS = METRICS.register(
     Metric(
@@ -142,34 +143,15 @@ BURST = METRICS.register(
     )
 )
 
-# Dataset kinds. `eval --metric auto` asks the kinds sharing a reader in this order and takes
-# the first that recognises the ground truth: LV-VIS before OVIS before YouTube-VIS.
-KINDS.register(
-    DatasetKind(
-        name="lvvis",
-        title="LV-VIS",
-        metric=LVVIS.name,
-        reader=_YTVIS_READER,
-        check="vis_bench.eval.lvvis.metric:check_ground_truth",
-        detects="vis_bench.eval.lvvis.metric:has_lvvis_partitions",
-    )
-)
-KINDS.register(
-    DatasetKind(
-        name="ovis",
-        title="OVIS",
-        metric=OVIS.name,
-        reader=_YTVIS_READER,
-        detects="vis_bench.eval.ovis.metric:recognises",
-    )
-)
+# Dataset kinds. `eval --metric auto` asks them latest first and takes the first that recognises
+# the ground truth (declared.detected_kinds): LV-VIS before OVIS before YouTube-VIS.
 for _year in ("2019", "2021"):
     KINDS.register(
         DatasetKind(
             name=f"ytvis{_year}",
             title=f"YouTube-VIS {_year}",
             metric=YTVIS.name,
-            reader=_YTVIS_READER,
+            reader=YTVIS_READER,
             check="vis_bench.eval.api:check_annotated",
             detects="vis_bench.eval.declared:always" if _year == "2019" else None,
         )
@@ -179,8 +161,27 @@ KINDS.register(
         name="ytvis2022",
         title="YouTube-VIS 2022",
         metric=YTVIS2022.name,
-        reader=_YTVIS_READER,
+        reader=YTVIS_READER,
         check="vis_bench.eval.api:check_annotated",
+    )
+)
+KINDS.register(
+    DatasetKind(
+        name="ovis",
+        title="OVIS",
+        metric=OVIS.name,
+        reader=YTVIS_READER,
+        detects="vis_bench.eval.ovis.metric:recognises",
+    )
+)
+KINDS.register(
+    DatasetKind(
+        name="lvvis",
+        title="LV-VIS",
+        metric=LVVIS.name,
+        reader=YTVIS_READER,
+        check="vis_bench.eval.lvvis.metric:check_ground_truth",
+        detects="vis_bench.eval.lvvis.metric:has_lvvis_partitions",
     )
 )
 KINDS.register(

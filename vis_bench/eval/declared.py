@@ -129,11 +129,22 @@ class DatasetKind:
         return ground_truth
 
 
+def detected_kinds() -> list[DatasetKind]:
+    """The kinds in the order `eval --metric auto` asks them: the latest registered first, so a
+    kind added later is asked before the built-in ones it refines (LV-VIS before YouTube-VIS)."""
+    return list(KINDS)[::-1]
+
+
 def kind_of_path(path: Any) -> DatasetKind | None:
-    """The first kind, in registration order, whose `detects_path` recognises `path` (None: the
+    """The first kind (`detected_kinds` order) whose `detects_path` recognises `path` (None: the
     file is read by the YouTube-VIS reader and its kind told from its contents)."""
     return next(
-        (k for k in KINDS if k.detects_path is not None and resolve(k.detects_path)(path)), None
+        (
+            kind
+            for kind in detected_kinds()
+            if kind.detects_path is not None and resolve(kind.detects_path)(path)
+        ),
+        None,
     )
 
 
