@@ -28,7 +28,7 @@ from vis_bench.report.baseline import Baseline, compare
 from vis_bench.report.leaderboard import leaderboard_markdown
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.run_comparison import compared_statistics
-from vis_bench.report.tables import comparison_table
+from vis_bench.report.tables import comparison_table, headings_note, metric_names_note
 
 REPO = Path(__file__).resolve().parents[1]
 CELL = {
@@ -209,3 +209,13 @@ def test_a_kind_reads_and_checks_its_ground_truth(burst_case, tmp_path):
     with pytest.raises(InputError, match="category id 2 \\('dog'\\) has no 'partition'"):
         KINDS["lvvis"].read(lvvis)
     assert KINDS["ytvis2019"].read(lvvis).cat_ids is not None  # YouTube-VIS asks no partition
+
+
+def test_the_notes_say_what_the_records_metrics_names_mean():
+    ytvis = RecordSet.from_records([_record("m", AP=0.3, AP50=0.5)])
+    lvvis = RecordSet.from_records(
+        [_record("m", **dict.fromkeys(benchmarks.LVVIS_STAT_NAMES, 0.1))]
+    )
+    assert metric_names_note(ytvis) == benchmarks.YTVIS_NOTE
+    assert "_b / _n: over the base / novel categories" in headings_note(lvvis)
+    assert "_b / _n" in leaderboard_markdown(lvvis) and "_b / _n" not in leaderboard_markdown(ytvis)

@@ -108,7 +108,7 @@ YTVIS2022 = METRICS.register(
         compared=(MEAN_AP, *YTVIS.compared),
         gated=YTVIS.gated,
         reported=YTVIS.reported,
-        note=YTVIS2022_NOTE,
+        note=YTVIS_NOTE,  # the figures are explained by YTVIS2022_NOTE, under their table
         # scored with `eval --short-videos S --long-videos L`, or a `ytvis2022` dataset
         selectable=False,
     )

@@ -16,7 +16,7 @@ from vis_bench.eval.benchmarks import MEAN_AP
 from vis_bench.report.leaderboard import statistic_headings
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed_trust import LOADED_MARK, NOISY_MARK
-from vis_bench.report.tables import METRIC_NAMES_NOTE, interval_note
+from vis_bench.report.tables import interval_note, metric_names_note
 
 #: the columns a paper shows around the statistics (those no row has a value in are left out)
 IDENTITY_COLUMNS = ("dataset", "rank", "method", "backbone")
@@ -107,7 +107,7 @@ def caption(table: pd.DataFrame, title: str, record_set: RecordSet) -> str:
     parts = [f"{title}" + (f" on {'; '.join(datasets)}" if datasets else "") + "."]
     parts.append(
         "Each (method, checkpoint) is shown by its best-AP cell among those it ran (column "
-        f"cell: clip length T, stride S, resolution and dtype). {METRIC_NAMES_NOTE}."
+        f"cell: clip length T, stride S, resolution and dtype). {metric_names_note(record_set)}."
     )
     note = interval_note(record_set)
     if note is not None and "AP_low" in table:

@@ -57,9 +57,9 @@ from vis_bench.report.speed_trust import (
     verdict_line,
 )
 from vis_bench.report.tables import (
-    METRIC_NAMES_NOTE,
     datasets_of,
     interval_note,
+    metric_names_note,
     records_frame,
 )
 from vis_bench.report.warnings import warning_lines
@@ -350,7 +350,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
     lines += [
         "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (`cells`: "
         "how many; `cell`: the ranked one's clip length T, stride S, resolution and dtype); "
-        f"{METRIC_NAMES_NOTE}; FPS end to end (frames / the wall time of one pass from the "
+        f"{metric_names_note(record_set)}; FPS end to end (frames / the wall time of one pass from the "
         f"frames to every video's RLE) on the named device; {model}GMACs per frame; "
         "params: parameters.",
         "",

@@ -68,13 +68,27 @@ HEADINGS = {
 HEADINGS_NOTE = (
     "T: clip length (frames; all = the whole video in one clip), S: stride (one clip: T = all); "
     "resolution: the shorter side in pixels; "
-    f"{METRIC_NAMES_NOTE}; FPS: end "
+    "{metric_names}; FPS: end "
     "to end (frames / the wall time of one pass from the frames to every video's RLE, the "
     "median of the cell's timed rounds, docs/fps.md), model FPS: the same pass's frames / the "
     "seconds inside the method's calls; authors' FPS: by the timing protocol the method's "
     "authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
     "memory MiB: the worker's peak RSS (the memory plot's axis on a CPU)."
 )
+
+
+def metric_names_note(records: RecordSet | list[CellRecord]) -> str:
+    """What the statistics' names mean, as the records' metrics declare it (YouTube-VIS's when
+    they hold none)."""
+    notes = [m.note for m in metrics_of(r.metrics for r in records) if m.note]
+    return "; ".join(dict.fromkeys(notes)) or METRIC_NAMES_NOTE
+
+
+def headings_note(record_set: RecordSet) -> str:
+    """What the all-cells table's headings mean."""
+    return HEADINGS_NOTE.format(metric_names=metric_names_note(record_set))
+
+
 #: added to HEADINGS_NOTE where a cell ran on a GPU
 CUDA_NOTE = "CUDA peak MiB: the most memory PyTorch allocated on the GPU (the memory plot's axis)."
 #: appended to FPS and GMACs measured with a method's non-default execution (fast paths off)

@@ -39,9 +39,9 @@ from vis_bench.report.speed_trust import (
 from vis_bench.report.table_axes import clip_length_order
 from vis_bench.report.tables import (
     CUDA_NOTE,
-    HEADINGS_NOTE,
     comparison_table,
     datasets_of,
+    headings_note,
     notes_lines,
     records_frame,
 )
@@ -147,7 +147,7 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     parts = [f"# {title}", "", f"Dataset: {datasets}", ""]
     incomplete = incomplete_line(record_set.configured, record_set.unfinished)
     parts += [incomplete, ""] if incomplete else []
-    note = HEADINGS_NOTE
+    note = headings_note(record_set)
     if any(r.memory.cuda_max_allocated_mb is not None for r in record_set.ok):
         note += " " + CUDA_NOTE
     parts += ["## All cells", "", comparison_table(record_set), "", note, ""]
