@@ -25,6 +25,7 @@ STEPS=(
     "machine 60 300 the GPU, driver, CUDA, NVML power and clocks; builds the kernels"
     "kernel-tests 70 420 the kernel tests: fp32, fp64, fp16, bf16, forward and backward"
     "kernel-bench 45 300 the CUDA kernel against the PyTorch reference, SeqFormer's shapes"
+    "ap-check 90 240 the default run's cells on the GPU, AP only, to set beside the CPU's"
     "sweep-ifc 330 570 IFC R50 fp32: published settings, window/stride pairs"
     "sweep-videomt 310 570 VidEoMT S/B/L fp16 and the authors' compiled protocol"
     "sweep-mask2former 190 570 Mask2Former-VIS and MinVIS R50 in fp32, fp16, bf16"
@@ -91,6 +92,12 @@ step_command() {
             done_file="$out/machine.json"
             cmd=("$py" scripts/gpu_table.py machine --json "$done_file" "${dry[@]}")
             cmd+=("${allow_dirty[@]}") ;;
+        ap-check)  # beside the CPU's: compare-runs results/default_run OUT_DIR/ap_check
+            cmd=("$py" run_bench.py run --config configs/gpu_ap_check.yaml --run-dir "$out/ap_check")
+            if [ "$dry_run" = 1 ]; then
+                cmd+=(--set "sweep.device=[cpu]" --set dataset.videos=2)
+                cmd+=(--set 'methods=[{"name": "ifc", "checkpoint": "results/checkpoints/ifc_tiny.pth", "label_space": "synthetic"}]')
+            fi ;;
         kernel-tests)
             done_file="$out/kernel_tests.json"
             cmd=("$py" scripts/gpu_table.py kernel-tests --json "$done_file" "${dry[@]}") ;;
@@ -142,7 +149,7 @@ for row in "${STEPS[@]}"; do
     rc=$?
     seconds=$((SECONDS - step_start))
     # a sweep with failed cells (1) has finished: its records say why; a timeout (124) resumes
-    if [ "$rc" = 0 ] || { [ "$rc" = 1 ] && [[ "$name" == sweep-* || "$name" == kernel-tests ]]; }; then
+    if [ "$rc" = 0 ] || { [ "$rc" = 1 ] && [[ "$name" == sweep-* || "$name" == kernel-tests || "$name" == ap-check ]]; }; then
         mark_done "$name" "$rc" "$seconds" "$estimate" "$limit"
     fi
     if [ "$rc" != 0 ]; then failed+=("$name (exit $rc)"); fi

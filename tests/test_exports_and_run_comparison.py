@@ -122,3 +122,25 @@ def test_compare_runs_lists_cells_of_one_run_only(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"## Shared cells ({cells - ifc})" in out
     assert f"## Only in A ({ifc})" in out and f"## Only in B ({ifc})" in out
+
+
+def test_compare_runs_matches_the_same_cells_run_on_another_device(tmp_path, capsys):
+    """A CPU run against a GPU run of the same cells (the GPU table's AP check): the device is
+    what changed, so each cell is paired with its twin on the other device; where one run holds
+    several devices, the device stays part of what a cell measures."""
+    on_gpu = _copy_run(tmp_path, "gpu", lambda record: record.update(device="cuda"))
+    cells = len(RecordSet.read([RUN]))
+    assert main(["compare-runs", str(RUN), str(on_gpu)]) == 0
+    out = capsys.readouterr().out
+    assert f"## Shared cells ({cells})" in out
+    assert "Matched across device: every cell of A on cpu, of B on cuda." in out
+
+    def ifc_only(record):
+        if record["method"] == "ifc":
+            record["device"] = "cuda"
+
+    mixed = _copy_run(tmp_path, "mixed", ifc_only)
+    ifc = sum(r.method == "ifc" for r in RecordSet.read([RUN]))
+    assert main(["compare-runs", str(RUN), str(mixed)]) == 0
+    out = capsys.readouterr().out
+    assert f"## Shared cells ({cells - ifc})" in out and "Matched across" not in out

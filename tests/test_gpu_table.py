@@ -317,10 +317,17 @@ def test_published_fps_match_setting_not_dtype():
 # ------------------------------------------------------------------------- the dry run
 
 
-#: the steps the slow test runs: the three kernel steps and one sweep of each kind (a clip-level
+#: the steps the slow test runs: the three kernel steps, the AP check and one sweep of each kind (a clip-level
 #: method and the config with the authors' protocol); every other sweep's dry-run overrides and
 #: config are checked above without running it, which keeps CI inside its budget
-DRY_RUN_STEPS = ["machine", "kernel-tests", "kernel-bench", "sweep-ifc", "sweep-videomt"]
+DRY_RUN_STEPS = [
+    "machine",
+    "kernel-tests",
+    "kernel-bench",
+    "ap-check",
+    "sweep-ifc",
+    "sweep-videomt",
+]
 
 
 @pytest.mark.slow
@@ -339,6 +346,8 @@ def test_the_dry_run_runs_its_steps_on_the_cpu_and_the_block_renders_them(tmp_pa
         assert records and all(r["status"] == "ok" for r in records), name
         assert all(r["fps_end_to_end"] and r["stream"]["latency_ms"] for r in records)
         assert (out / "steps" / f"sweep-{name}.json").is_file()
+    checked = [json.loads(line) for line in (out / "ap_check" / "records.jsonl").open()]
+    assert checked and all(r["status"] == "ok" and r["AP"] is not None for r in checked)
     assert not (out / "mask2former").exists()  # a step not named is not run
     again = subprocess.run(command, capture_output=True, text=True, env=SCRIPT_ENV)
     assert again.returncode == 0 and again.stdout.count("done already") == len(DRY_RUN_STEPS)

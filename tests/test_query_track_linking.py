@@ -275,3 +275,35 @@ def test_masks_a_narrower_dtype_holds_exactly_are_kept_in_it():
     assert _narrowed(halves).dtype == torch.float16
     assert torch.equal(_narrowed(halves).float(), halves)
     assert _narrowed(torch.randn(4, 8, 8) / 3).dtype == torch.float32
+
+
+def test_masks_on_an_accelerator_are_held_in_its_own_budget():
+    """On an accelerator the held frames stay in its memory up to `device_bytes` instead of
+    going to the host's file frame by frame (the meta device stands in for a GPU)."""
+    from vis_bench.engine.held_masks import HeldMasks
+
+    frame_bytes = 5 * 7 * 9 * 4
+    held = HeldMasks(memory_bytes=frame_bytes, disk_bytes=2**20, device_bytes=10 * frame_bytes)
+    for index in range(4):
+        held.add(index, torch.empty(5, 7, 9, device="meta"), torch.float32, 0.0)
+    assert held.frames_spilled == 0 and held.in_memory == 4 * frame_bytes
+    assert not held.over_budget()
+    on_host = HeldMasks(memory_bytes=frame_bytes, disk_bytes=2**20, device_bytes=10 * frame_bytes)
+    for index in range(4):
+        on_host.add(index, torch.zeros(5, 7, 9), torch.float32, 0.0)
+    assert on_host.frames_spilled == 3
+
+
+def test_a_spilled_tensor_comes_back_on_the_device_it_was_written_from():
+    """So a spilled GPU frame is finalised on the GPU like one that never left (the meta device
+    stands in for a GPU: the handle says where the tensor was)."""
+    import dataclasses
+
+    from vis_bench.api.tensor_spill import TensorSpill
+
+    spill = TensorSpill()
+    tensor = torch.randn(3, 4, 5)
+    handle = spill.put(tensor)
+    assert handle.device == tensor.device and torch.equal(handle.load(), tensor)
+    elsewhere = dataclasses.replace(handle, device=torch.device("meta"))
+    assert elsewhere.load().device.type == "meta" and elsewhere.load(1).shape == (4, 5)

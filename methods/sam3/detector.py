@@ -11,10 +11,10 @@ from torch import nn
 
 from vis_bench.methods.sam3.decoder import DetrDecoder, box_cxcywh_to_xyxy
 from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
-from vis_bench.methods.sam3.neck import VisionBackbone
+from vis_bench.methods.sam3.neck import VisionBackbone, VisionFeatures
 from vis_bench.methods.sam3.scoring import DotProductScoring, joint_logits
 from vis_bench.methods.sam3.segmentation import SegmentationHead
-from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
+from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes, TextFeatures
 from vis_bench.methods.sam3.vit import VitSizes
 
 
@@ -74,11 +74,17 @@ class Detector(nn.Module):
         self.dot_prod_scoring = DotProductScoring(d, sizes.fusion.ffn)
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> Detections:
-        n_prompts = tokens.shape[0]
-        image_of = torch.arange(images.shape[0], device=images.device).repeat_interleave(n_prompts)
-        prompt_of = torch.arange(n_prompts, device=images.device).repeat(images.shape[0])
         vision = self.backbone.vision_backbone(images)
-        words = self.backbone.language_backbone(tokens)
+        return self.detect(vision, self.backbone.language_backbone(tokens))
+
+    def detect(self, vision: VisionFeatures, words: TextFeatures) -> Detections:
+        """The detections from already computed vision and text features (the tracker reads
+        the same backbone run; a video's prompts are encoded once)."""
+        n_images = vision.detector[0].shape[0]
+        device = vision.detector[0].device
+        n_prompts = words.padding_mask.shape[0]
+        image_of = torch.arange(n_images, device=device).repeat_interleave(n_prompts)
+        prompt_of = torch.arange(n_prompts, device=device).repeat(n_images)
         coarsest = vision.detector[-1]
         h, w = coarsest.shape[-2:]
         image = coarsest.flatten(2).transpose(1, 2)[image_of]

@@ -14,6 +14,7 @@ import torch
 from vis_bench.methods.sam3.detector import DetectorSizes
 from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
+from vis_bench.methods.sam3.tracker import TrackerSizes
 from vis_bench.methods.sam3.vit import VitSizes
 
 #: the fixture README's tolerance for fp32 tensors
@@ -26,6 +27,7 @@ SCORING_PREFIX = "detector.dot_prod_scoring."
 SEGMENTATION_PREFIX = "detector.segmentation_head."
 DECODER_PREFIX = "detector.transformer.decoder."
 DETECTOR_PREFIX = "detector."
+TRACKER_PREFIX = "tracker."
 
 
 def load_gz(path: Path) -> Any:
@@ -105,3 +107,17 @@ def text_sizes(fixture: Path) -> TextEncoderSizes:
 def sub_state_dict(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The entries below `prefix`, with it removed."""
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def tracker_sizes(fixture: Path) -> TrackerSizes:
+    """The reduced tracker's sizes from the fixture's `config.json`."""
+    cfg = _cfg(fixture)
+    return TrackerSizes(
+        d_model=cfg["d"],
+        mem_dim=cfg["mem_dim"],
+        image=cfg["img"],
+        stride=cfg["patch"],
+        num_maskmem=cfg["num_maskmem"],
+        attention_layers=cfg["trk_layers"],
+        attention_ffn=cfg["trk_ffn"],
+    )

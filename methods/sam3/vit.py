@@ -44,7 +44,8 @@ def axial_rope(head_dim: int, side: int, scale: float, theta: float) -> torch.Te
     return torch.polar(torch.ones_like(angles), angles)
 
 
-def _rotate(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+def apply_rope(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+    """Rotate consecutive channel pairs of x (..., n, c) by `freqs` (n, c/2), in fp32."""
     pairs = torch.view_as_complex(x.float().reshape(*x.shape[:-1], -1, 2))
     return torch.view_as_real(pairs * freqs).flatten(-2).type_as(x)
 
@@ -62,7 +63,7 @@ class _Attention(nn.Module):
         b, h, w, c = x.shape
         qkv = self.qkv(x).reshape(b, h * w, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        q, k = _rotate(q, self.freqs_cis), _rotate(k, self.freqs_cis)
+        q, k = apply_rope(q, self.freqs_cis), apply_rope(k, self.freqs_cis)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(b, h, w, c))
 

@@ -53,11 +53,13 @@ class TensorSpill:
         if written != data.nbytes:
             raise SpillError(self._advice(f"wrote {written} of {data.nbytes} bytes"))
         self._end += data.nbytes
-        return SpilledTensor(self, offset, tuple(tensor.shape), tensor.dtype, data.nbytes)
+        shape = tuple(tensor.shape)
+        return SpilledTensor(self, offset, shape, tensor.dtype, data.nbytes, tensor.device)
 
     def get(self, handle: SpilledTensor, row: int | None = None) -> torch.Tensor:
         """The tensor a handle names, or its `row` along the first dimension, read into new
-        CPU memory."""
+        memory on the device it was written from (an accelerator's tensor goes back there, so
+        what reads it works where it would have worked had it never left)."""
         shape, offset, count = handle.shape, handle.offset, handle.nbytes
         if row is not None:
             count //= handle.shape[0]
@@ -66,7 +68,7 @@ class TensorSpill:
         read = os.preadv(self._file.fileno(), [buffer.numpy()], offset)
         if read != count:
             raise SpillError(self._advice(f"read {read} of {count} bytes"))
-        return buffer.view(handle.dtype).reshape(shape)
+        return buffer.view(handle.dtype).reshape(shape).to(handle.device)
 
     @property
     def nbytes(self) -> int:
@@ -94,6 +96,8 @@ class SpilledTensor:
     shape: tuple[int, ...]
     dtype: torch.dtype
     nbytes: int
+    #: where the tensor was when written, and where `load` puts it back
+    device: torch.device = torch.device("cpu")
 
     def load(self, row: int | None = None) -> torch.Tensor:
         """The whole tensor, or its `row` along the first dimension."""

@@ -44,8 +44,12 @@ class HeldFrame:
 class HeldMasks:
     """The held frames of one video, oldest first (see the module docstring)."""
 
-    def __init__(self, memory_bytes: int, disk_bytes: int) -> None:
+    def __init__(self, memory_bytes: int, disk_bytes: int, device_bytes: int | None = None) -> None:
+        """`device_bytes`: the in-memory budget where the masks are on an accelerator (its
+        memory, not the host's; None: `memory_bytes` there too)."""
         self.memory_bytes = int(memory_bytes)
+        self.host_bytes = self.memory_bytes
+        self.device_bytes = None if device_bytes is None else int(device_bytes)
         self.disk_bytes = int(disk_bytes)
         self._frames: deque[HeldFrame] = deque()
         #: the frames still in memory, oldest first: always the newest of `_frames`
@@ -62,6 +66,8 @@ class HeldMasks:
     def add(self, frame: int, masks: torch.Tensor, dtype: torch.dtype, threshold: float) -> None:
         """Hold a frame's masks; older in-memory frames go to the file past the memory budget."""
         held = HeldFrame(frame, dtype, threshold, masks=masks)
+        on_device = masks.device.type != "cpu" and self.device_bytes is not None
+        self.memory_bytes = self.device_bytes if on_device else self.host_bytes
         self._frames.append(held)
         self._resident.append(held)
         self.in_memory += held.nbytes

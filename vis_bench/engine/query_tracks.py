@@ -23,7 +23,8 @@ bfloat16 where that holds them exactly (a model run under autocast), else in the
 narrower copy of float32 logits would change the resized masks' thresholds, so the results would
 not be the method's. Which slots the video keeps cannot be known before its last frame (a slot's
 mean can still rise to the top), so no slot can be dropped early. Instead the newest frames are
-held in memory up to `DEFERRED_MASK_BYTES` and older ones written as they are to a temporary
+held in memory up to `DEFERRED_MASK_BYTES` (`DEFERRED_DEVICE_BYTES` of an accelerator's memory
+where the masks are on one) and older ones written as they are to a temporary
 file up to `DEFERRED_DISK_BYTES` (engine/held_masks.py), from which only the kept slots' planes
 are read back at the end: memory stays flat in the video's length with the same results and
 the same work. Past both budgets, the oldest held frames are finalised for every slot at once,
@@ -47,6 +48,11 @@ from vis_bench.engine.stitching import FrameSink
 #: working-resolution mask bytes one video's linker holds back in memory (see the module
 #: docstring): 32 MiB is about 3 frames of 100 queries' masks at 480 px, 11 at 240 px
 DEFERRED_MASK_BYTES = 32 * 2**20
+#: where the masks are on an accelerator, held in its memory instead: writing each frame out
+#: costs a copy to the host and a file write per frame, and reading it back a copy to the device
+#: (found on an H200: a 720p query-track run spent most of its pass there); 1 GiB is about 60
+#: frames of 200 queries' float16 masks at 160 x 288, and 1 % of an 80 GB GPU
+DEFERRED_DEVICE_BYTES = 2**30
 #: and in its temporary file beyond that: about 4,000 frames at 240 px, 700 at 480 px
 DEFERRED_DISK_BYTES = 4 * 2**30
 #: the narrower dtypes a frame's masks are kept in where they hold them exactly
@@ -72,6 +78,7 @@ class QueryTrackLinker:
         sinks: Sequence[FrameSink] = (),
         deferred_bytes: int = DEFERRED_MASK_BYTES,
         spill_bytes: int = DEFERRED_DISK_BYTES,
+        device_bytes: int = DEFERRED_DEVICE_BYTES,
     ) -> None:
         self.association = association
         self.video_predictions = video_predictions
@@ -86,7 +93,7 @@ class QueryTrackLinker:
         self.peak_tensors = 0
         self.peak_bytes = 0
         #: the masks held back, [N, h, w] per frame in slot order
-        self._held = HeldMasks(deferred_bytes, spill_bytes)
+        self._held = HeldMasks(deferred_bytes, spill_bytes, device_bytes)
         #: frames finalised for every slot because the held masks outgrew `deferred_bytes`
         self.frames_finalised_early = 0
         #: (frame, slot) masks handed to the sinks

@@ -3,7 +3,9 @@ changed in their configs and environments (`compare-runs RUN_A RUN_B`).
 
 The question after changing a model, a setting or a machine is "what moved, and is it real?".
 Cells are matched by what they measure (dataset, method, checkpoint name, clip schedule,
-resolution, device, dtype, video cut), not by key. A cell key also hashes the checkpoint file's
+resolution, device, dtype, video cut), not by key; a device or dtype that is one per run and
+differs between the runs (a CPU run against a GPU run) is what changed, and cells are matched
+without it. A cell key also hashes the checkpoint file's
 size and time, so a copied checkout would match nothing by key. AP differences are paired over
 the same resampled videos (report/significance.py) when both runs kept their bootstrap files.
 FPS is compared only as far as the two machines were equally fast: the ratio B / A is divided by
@@ -35,6 +37,10 @@ from vis_bench.report.speed_trust import (
 #: what a cell measures: matched between the two runs
 IDENTITY = ("dataset", "method", "checkpoint", "clip_length", "stride", "resolution", "device",
             "dtype", "video_frames")  # fmt: skip
+#: where and how a cell ran: an axis each run holds at one value, another in each (every cell
+#: of A on the CPU, every cell of B on a GPU), is what changed between the runs, and the cells
+#: are matched without it (the same cells on two devices: did the predictions move?)
+RUN_WIDE = ("device", "dtype")
 #: the FPS column: B / A at equal machine speed
 FPS_RATIO = "FPS B/A (same machine speed)"
 #: environment fields that change a measurement when they differ
@@ -53,16 +59,31 @@ class _BothRuns:
         return self.a.files(record) if in_a else self.b.files(record)
 
 
-def identity(record: CellRecord) -> tuple:
-    return tuple(str(getattr(record, k)) for k in IDENTITY)
+def identity(record: CellRecord, axes: tuple[str, ...] = IDENTITY) -> tuple:
+    return tuple(str(getattr(record, k)) for k in axes)
+
+
+def matched_axes(a: RecordSet, b: RecordSet) -> tuple[str, ...]:
+    """The axes cells are matched on: IDENTITY less each RUN_WIDE axis that each run holds at
+    one value and the two runs at different values."""
+
+    def values(run: RecordSet, axis: str) -> set[str]:
+        return {str(getattr(r, axis)) for r in run.ok}
+
+    def run_wide(axis: str) -> bool:
+        in_a, in_b = values(a, axis), values(b, axis)
+        return len(in_a) == len(in_b) == 1 and in_a != in_b
+
+    return tuple(k for k in IDENTITY if not (k in RUN_WIDE and run_wide(k)))
 
 
 def shared_cells(
     a: RecordSet, b: RecordSet
 ) -> tuple[list[tuple[CellRecord, CellRecord]], list[CellRecord], list[CellRecord]]:
     """(pairs of finished cells both runs measured, cells only in A, cells only in B)."""
-    in_b = {identity(r): r for r in b.ok}
-    in_a = {identity(r): r for r in a.ok}
+    axes = matched_axes(a, b)
+    in_b = {identity(r, axes): r for r in b.ok}
+    in_a = {identity(r, axes): r for r in a.ok}
     pairs = [(r, in_b[k]) for k, r in in_a.items() if k in in_b]
     return (
         pairs,
@@ -167,6 +188,10 @@ def compare_runs_markdown(
     pairs, only_a, only_b = shared_cells(a, b)
     lines = [f"# {name_b} vs {name_a}", "", f"A = {name_a}", f"B = {name_b}", ""]
     lines += [f"## Shared cells ({len(pairs)})", ""]
+    across = [axis for axis in RUN_WIDE if axis not in matched_axes(a, b)]
+    for axis in across:
+        run_a, run_b = (getattr(run.ok[0], axis) for run in (a, b))
+        lines += [f"Matched across {axis}: every cell of A on {run_a}, of B on {run_b}.", ""]
     frame = differences_frame(a, b, tolerance)
     lines += [frame.to_markdown(index=False, disable_numparse=True) if len(frame) else "(none)"]
     lines += ["", "B - A in points, with its paired 95% interval over the same resampled "

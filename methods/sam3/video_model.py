@@ -1,0 +1,97 @@
+"""SAM 3's video model: the detector and the tracker under one module named as the released
+checkpoint (`detector.*`, `tracker.*`), and the VIS protocol on a video: every text prompt gets
+the authors' pass (`add_prompt` on frame 0, then frames 0..T-1), all passes advanced frame by
+frame so each frame's backbone runs once for every prompt (the passes are independent, so the
+results are those of separate passes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from vis_bench.methods.sam3.detector import Detector, DetectorSizes
+from vis_bench.methods.sam3.text_encoder import TextFeatures
+from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker, TrackerSizes
+from vis_bench.methods.sam3.video_detections import (
+    FrameDetections,
+    frame_detections,
+    preprocess_video_frames,
+)
+from vis_bench.methods.sam3.video_inference import PromptRun, VideoMasklet, video_masklets
+from vis_bench.methods.sam3.video_outputs import buffered_outputs, postprocess
+from vis_bench.methods.sam3.video_step import PromptPass, VideoSettings
+
+
+@dataclass(frozen=True)
+class VideoRun:
+    """Each prompt's pass and the video's masklets for the evaluator."""
+
+    runs: list[PromptRun]
+    masklets: list[VideoMasklet]
+
+
+class Sam3VideoModel(nn.Module):
+    """uint8 frames and tokenized prompts -> `VideoRun`."""
+
+    def __init__(
+        self, detector: DetectorSizes | None = None, tracker: TrackerSizes | None = None
+    ) -> None:
+        super().__init__()
+        self.detector = Detector(detector)
+        self.tracker = Tracker(tracker)
+
+    def _frame(
+        self, image: torch.Tensor, words: TextFeatures
+    ) -> tuple[FrameFeatures, list[FrameDetections]]:
+        """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
+        detections (after mask NMS and the score threshold)."""
+        vision = self.detector.backbone.vision_backbone(image)
+        out = self.detector.detect(vision, words)
+        features = self.tracker.frame_features(vision.tracker, vision.positions)
+        detections = [
+            frame_detections(out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p])
+            for p in range(out.pred_logits.shape[0])
+        ]
+        return features, detections
+
+    @torch.no_grad()
+    def run(
+        self,
+        frames: np.ndarray,
+        tokens: torch.Tensor,
+        labels: list[int],
+        settings: VideoSettings | None = None,
+    ) -> VideoRun:
+        """uint8 frames (T, H, W, 3) and prompt tokens (P, context) with the category id of
+        each prompt -> every pass and the masklets."""
+        settings = settings or VideoSettings()
+        device = next(self.parameters()).device
+        size = self.detector.backbone.vision_backbone.trunk.sizes.image
+        images = preprocess_video_frames(frames, size)
+        n = images.shape[0]
+        video_size = (int(frames.shape[1]), int(frames.shape[2]))
+        words = self.detector.backbone.language_backbone(tokens.to(device))
+        passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
+        first = self._frame(images[:1].float().to(device), words)
+        added = [p.step(0, det, first[0]) for p, det in zip(passes, first[1], strict=True)]
+        steps: list[list] = [[] for _ in labels]
+        for t in range(n):
+            features, detections = (
+                first if t == 0 else self._frame(images[t : t + 1].float().to(device), words)
+            )
+            for k, prompt_pass in enumerate(passes):
+                steps[k].append(prompt_pass.step(t, detections[k], features))
+        delay = settings.hotstart.hotstart_delay
+        runs = [
+            PromptRun(
+                add_prompt=postprocess(added[k], set(), video_size),
+                steps=[added[k], *steps[k]],
+                outputs=list(buffered_outputs(steps[k], delay, n - 1, video_size)),
+                final_scores=dict(passes[k].masklets.scores),
+            )
+            for k in range(len(labels))
+        ]
+        return VideoRun(runs, video_masklets(runs, labels, n, video_size))

@@ -1,0 +1,178 @@
+"""One frame of one prompt's pass in SAM 3's video inference (the authors'
+`_det_track_one_frame`): the tracker states propagate to the frame (masks hole-filled), the
+frame's detections are associated with the tracks, births get ids, hotstart removes masklets,
+the periodic reconditioning gives a track the detection's mask, occlusion suppression picks the
+masks whose memories are encoded, then new tracker states start for the births and removed
+objects leave theirs. Gives the frame's masks at video size and the scores the outputs use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from vis_bench.methods.sam3.association import Association, associate
+from vis_bench.methods.sam3.frame_masks import fill_holes, frame_masks
+from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
+from vis_bench.methods.sam3.masklets import REMOVED_SCORE, Masklets
+from vis_bench.methods.sam3.occlusion import suppress_recently_occluded
+from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker
+from vis_bench.methods.sam3.tracker_state import TrackerState, update_memories
+from vis_bench.methods.sam3.video_detections import FrameDetections
+
+#: `recondition_every_nth_frame` of the release
+RECONDITION_EVERY = 16
+#: a track is reconditioned only when its object-score logit exceeds this
+RECONDITION_TRACK_SCORE = 0.8
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """The video heuristics; the defaults are the released ones."""
+
+    hotstart: HotstartSettings = field(default_factory=HotstartSettings)
+    recondition_every_nth_frame: int = RECONDITION_EVERY
+
+    @classmethod
+    def from_overrides(cls, overrides: dict | None) -> VideoSettings:
+        """Settings with some values replaced (names as in the authors' builder)."""
+        overrides = overrides or {}
+        known = HotstartSettings.__dataclass_fields__
+        hotstart = HotstartSettings(**{k: v for k, v in overrides.items() if k in known})
+        every = overrides.get("recondition_every_nth_frame", RECONDITION_EVERY)
+        return cls(hotstart=hotstart, recondition_every_nth_frame=every)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame's step gives the outputs (and, for checks, what it decided)."""
+
+    frame: int
+    #: masklet id -> (H, W) bool mask at video size
+    masks: dict[int, torch.Tensor]
+    #: masklet id -> birth detection probability (-1e4 once removed), as of this frame
+    scores: dict[int, float]
+    #: masklet id -> this frame's tracker probability (the detection's on its birth frame)
+    tracker_scores: dict[int, float]
+    #: every masklet removed so far, and those hidden on this frame for lack of matches
+    removed: set[int]
+    suppressed: set[int]
+    track_ids: list[int]
+    track_masks: torch.Tensor
+    track_scores: torch.Tensor
+    association: Association
+    new_ids: list[int]
+    newly_removed: set[int]
+
+
+class PromptPass:
+    """The state of one text prompt's pass over a video: tracker states, masklets, hotstart
+    bookkeeping, last-occluded frames and per-frame tracker scores."""
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        num_frames: int,
+        video_size: tuple[int, int],
+        settings: VideoSettings | None = None,
+    ) -> None:
+        self.tracker = tracker
+        self.num_frames = num_frames
+        self.video_size = video_size
+        self.settings = settings or VideoSettings()
+        self.states: list[TrackerState] = []
+        self.masklets = Masklets()
+        self.hotstart = HotstartState(self.settings.hotstart)
+        self.last_occluded: dict[int, int] = {}
+        self.tracker_scores: dict[int, dict[int, float]] = {}
+
+    def _propagate(
+        self, frame: int, features: FrameFeatures
+    ) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+        ids, masks, scores = [], [], []
+        for state in self.states:
+            m, s = state.propagate(frame, features)
+            ids += state.obj_ids
+            masks.append(m)
+            scores.append(s)
+        low = self.tracker.sizes.low_res
+        if not ids:
+            empty = features.top.new_zeros(0, low, low)
+            return [], empty, features.top.new_zeros(0)
+        return ids, fill_holes(torch.cat(masks)), torch.cat(scores)
+
+    def _recondition(
+        self,
+        frame: int,
+        pairs: dict[int, int],
+        track_ids: list[int],
+        track_scores: torch.Tensor,
+        detections: FrameDetections,
+        features: FrameFeatures,
+    ) -> None:
+        every = self.settings.recondition_every_nth_frame
+        if every <= 0 or frame % every != 0 or not pairs:
+            return
+        per_state: dict[int, dict[int, torch.Tensor]] = {}
+        for obj, det in pairs.items():
+            if float(track_scores[track_ids.index(obj)]) <= RECONDITION_TRACK_SCORE:
+                continue
+            for index, state in enumerate(self.states):
+                if obj in state.obj_ids:
+                    per_state.setdefault(index, {})[obj] = detections.masks[det]
+        for index, masks in per_state.items():
+            self.states[index].add_masks(frame, masks, features, self.video_size)
+
+    def step(self, frame: int, detections: FrameDetections, features: FrameFeatures) -> FrameResult:
+        track_ids, track_masks, track_scores = self._propagate(frame, features)
+        found = associate(detections.masks, detections.scores, track_masks, track_ids)
+        det_scores = detections.scores.tolist()
+        kept, new_ids = self.masklets.admit(found.new_detections, det_scores)
+        removed = self.hotstart.update(
+            frame, new_ids, found.matched_tracks, found.unmatched_tracks, found.empty_tracks
+        )
+        self._recondition(
+            frame, found.reconditioning, track_ids, track_scores, detections, features
+        )
+        to_encode, self.last_occluded = suppress_recently_occluded(
+            frame, track_masks, track_ids, self.last_occluded, removed
+        )
+        if track_ids:
+            update_memories(self.states, frame, to_encode, features)
+        self.masklets.commit(new_ids, [det_scores[d] for d in kept], removed)
+        frame_scores = self.tracker_scores.setdefault(frame, {})
+        frame_scores.update(zip(new_ids, (det_scores[d] for d in kept), strict=True))
+        frame_scores.update(dict.fromkeys(removed, REMOVED_SCORE))
+        new_masks = detections.masks[kept]
+        if new_ids:
+            self.states.append(
+                TrackerState.born(
+                    self.tracker,
+                    self.num_frames,
+                    frame,
+                    new_ids,
+                    new_masks,
+                    features,
+                    self.video_size,
+                )
+            )
+        for obj in removed:
+            for state in self.states:
+                state.remove(obj)
+        self.states = [s for s in self.states if s.obj_ids]
+        masks = frame_masks(self.video_size, track_ids, track_masks, new_ids, new_masks)
+        frame_scores.update(zip(track_ids, track_scores.sigmoid().tolist(), strict=True))
+        return FrameResult(
+            frame=frame,
+            masks=masks,
+            scores=dict(self.masklets.scores),
+            tracker_scores=dict(frame_scores),
+            removed=set(self.hotstart.removed),
+            suppressed=set(self.hotstart.suppressed.get(frame, set())),
+            track_ids=track_ids,
+            track_masks=track_masks,
+            track_scores=track_scores,
+            association=found,
+            new_ids=new_ids,
+            newly_removed=removed,
+        )
