@@ -3,7 +3,7 @@
 Prints the 12 official YouTube-VIS numbers, or the 18 OVIS numbers when the ground truth carries
 OVIS occlusion labels (or with `--metric ovis`), or LV-VIS's 36 when its categories carry
 `partition` (or with `--metric lvvis`); `--out` writes them, in the official order, under the
-names of params.STAT_NAMES / params.OVIS_STAT_NAMES / lvvis.metric.LVVIS_STAT_NAMES.
+names eval/benchmarks.py declares (STAT_NAMES / OVIS_STAT_NAMES / LVVIS_STAT_NAMES).
 `--gt-cache DIR` reuses the parsed GT across runs. Statistics options (commands/_statistics.py):
 `--bootstrap B [--seed S]` adds confidence intervals, `--breakdown length` scores video-length
 buckets, `--per-video FILE` writes per-video scores. YouTube-VIS 2022 (`--short-videos S --long-videos L`) and every line per

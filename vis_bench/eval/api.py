@@ -101,9 +101,9 @@ lvvis_statistics = partial(_statistics, metric=LVVIS.name)
 class EvalResult:
     """Summary numbers plus the intermediate arrays, for reports and for tests.
 
-    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order), with the OVIS
-    metric the 18 OVIS ones (params.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
-    LV-VIS ones (lvvis.metric.LVVIS_STAT_NAMES order). `precision` and `recall` are the
+    `stats` holds the 12 YouTube-VIS numbers (benchmarks.STAT_NAMES order), with the OVIS
+    metric the 18 OVIS ones (benchmarks.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
+    LV-VIS ones (benchmarks.LVVIS_STAT_NAMES order). `precision` and `recall` are the
     YouTube-VIS-shaped arrays (all occlusions) either way, over every listed category;
     `occlusion` has the OVIS breakdown, `split` LV-VIS's base and novel categories.
     """
