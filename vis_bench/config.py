@@ -27,12 +27,20 @@ from vis_bench.config_overrides import (
     rebased,
 )
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import KINDS, YTVIS_READER
 
 #: synthetic: generated on first use from the config's options; synth: a folder written by
-#: `run_bench.py synth` (given by path, like the real datasets that follow); `custom`: a
-#: YouTube-VIS-layout dataset of one's own (e.g. `import-vos`'s folder); `ytvis2022`: YouTube-VIS
-#: 2022, scored on its short and long sets apart (`short_videos`, `long_videos`)
-DATASET_KINDS = ("synthetic", "synth", "ytvis2019", "ytvis2021", "ytvis2022", "ovis", "custom")
+#: `run_bench.py synth` (given by path, like the real datasets that follow); then every declared
+#: kind in YouTube-VIS layout (eval/benchmarks.py: ytvis2019, ytvis2021, ytvis2022, scored on its
+#: short and long sets apart (`short_videos`, `long_videos`), ovis, lvvis), each read and scored
+#: as its declaration says; `custom`: a YouTube-VIS-layout dataset of one's own (e.g.
+#: `import-vos`'s folder)
+DATASET_KINDS = (
+    "synthetic",
+    "synth",
+    *(kind.name for kind in KINDS if kind.reader == YTVIS_READER),
+    "custom",
+)
 #: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
 #: not use them keep the hash they had before the keys existed
 OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups", "novel_categories")

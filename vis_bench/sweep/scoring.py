@@ -34,7 +34,8 @@ import numpy as np
 from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
-from vis_bench.eval.api import evaluate_loaded
+from vis_bench.eval.api import AUTO, METRIC_PHASES, evaluate_loaded
+from vis_bench.eval.benchmarks import KINDS
 from vis_bench.eval.metric.dropped import DroppedPredictions
 from vis_bench.eval.metric.loading import (
     GroundTruth,
@@ -103,8 +104,19 @@ class Scorer:
         self._whole: GroundTruth | None = None
         self._sets: tuple[Any, Any] | None = None
         self._groups: dict[str, list[int]] | None = None
+        #: the dataset's declared kind (eval/benchmarks.py): how its ground truth is read and
+        #: checked, and the metric it is scored with (None: synthetic or custom data, `auto`)
+        kind_name = getattr(dataset, "kind", None)
+        self.kind = KINDS[kind_name] if kind_name in KINDS else None
+        self.metric = (
+            self.kind.metric
+            if self.kind is not None and self.kind.metric in METRIC_PHASES
+            else AUTO
+        )
         if gt_path is not None and dataset is not None:
             _check_named_files(dataset)
+            if self.kind is not None and self.kind.check is not None:
+                self._ground_truth()  # its checks said before any cell runs, not after each
             if getattr(dataset, "short_videos", None) is not None:
                 self._video_sets()  # read and checked before any cell runs, not after each
 
@@ -118,7 +130,7 @@ class Scorer:
             predictions = read_results(results_path)
         with paused_gc():
             res = results_from_list(predictions, self._gt)
-        result = evaluate_loaded(self._gt, res)
+        result = evaluate_loaded(self._gt, res, metric=self.metric)
         metrics = {name: _fraction(value) for name, value in result.stats.items()}
         matches = VideoMatches.from_pairs(result.pairs, result.matches)
         matches_path = Path(results_path).with_name(VIDEO_MATCHES_FILE)
@@ -157,7 +169,11 @@ class Scorer:
     def _ground_truth(self) -> GroundTruth:
         """The ground truth cells are scored against, parsed once (the videos run only)."""
         if self._gt is None:
-            self._gt = load_ground_truth(self.gt_path)
+            self._gt = (
+                load_ground_truth(self.gt_path)
+                if self.kind is None
+                else self.kind.read(self.gt_path)
+            )
             if self.video_ids is not None:
                 self._whole = self._gt
                 self._gt = restrict_ground_truth(self._gt, self.video_ids)
