@@ -198,6 +198,9 @@ class CellRecord:
         name = str(self.method)
         if self.entry is not None:
             name += f" ({self.entry})"
+        space = self.label_space
+        if space is not None and space.scored_categories is not None:  # no silent 0 AP
+            name += f" [{space.scored_categories} of {space.dataset_categories} categories]"
         return name if self.twin is None else f"{name} twin {self.twin}"
 
     def has(self, name: str) -> bool:
