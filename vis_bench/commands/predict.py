@@ -184,6 +184,7 @@ def _run_method(
     from tqdm import tqdm
 
     from vis_bench.inference.input_scale import input_scale_warning
+    from vis_bench.inference.pass_hooks import NO_WARM_UP
     from vis_bench.inference.runner import run_method
     from vis_bench.sweep.worker import build_plugin
 
@@ -199,7 +200,7 @@ def _run_method(
             plugin,
             counted,
             **schedule,
-            warmup=0,
+            untimed=NO_WARM_UP,
             feature_reuse=feature_reuse,
         )
     return outcome, [warning] if warning is not None else []
