@@ -67,12 +67,25 @@ class Sam3VideoModel(nn.Module):
     ) -> VideoRun:
         """uint8 frames (T, H, W, 3) and prompt tokens (P, context) with the category id of
         each prompt -> every pass and the masklets."""
-        settings = settings or VideoSettings()
-        device = next(self.parameters()).device
         size = self.detector.backbone.vision_backbone.trunk.sizes.image
         images = preprocess_video_frames(frames, size)
-        n = images.shape[0]
         video_size = (int(frames.shape[1]), int(frames.shape[2]))
+        return self.run_images(images, video_size, tokens, labels, settings)
+
+    @torch.no_grad()
+    def run_images(
+        self,
+        images: torch.Tensor,
+        video_size: tuple[int, int],
+        tokens: torch.Tensor,
+        labels: list[int],
+        settings: VideoSettings | None = None,
+    ) -> VideoRun:
+        """`run` from frames already preprocessed (T, 3, S, S) float16, as the authors' loader
+        holds a video, and the video's (H, W)."""
+        settings = settings or VideoSettings()
+        device = next(self.parameters()).device
+        n = images.shape[0]
         words = self.detector.backbone.language_backbone(tokens.to(device))
         passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
         first = self._frame(images[:1].float().to(device), words)
