@@ -34,6 +34,7 @@ from vis_bench.api import (
 from vis_bench.api.checkpoints import CheckpointContents, LoadSummary
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.sam3.options import Sam3Options
+from vis_bench.methods.sam3.timing import AUTHORS_TIMING
 from vis_bench.methods.sam3.tokenizer import Tokenizer
 from vis_bench.methods.sam3.variants import HOW_TO_OBTAIN, RELEASE_FILE, VARIANTS
 from vis_bench.methods.sam3.video_detections import preprocess_video_frames
@@ -76,6 +77,7 @@ class Sam3Plugin(MethodPlugin):
         ),
         linking=WholeVideoRefinement(),
         variants=VARIANTS,
+        timing_protocol=AUTHORS_TIMING,
     )
 
     @classmethod
