@@ -308,3 +308,24 @@ def test_the_cap_and_the_score_rule():
     assert list(best_masklets(masklets, 2)) == [1, 3]
     assert list(best_masklets(masklets, 0)) == [0, 1, 2, 3]
     assert [clamped_score(m.score) for m in masklets] == [0.6, 0.9, 0.0, 0.9]
+
+
+def test_the_detection_threshold_is_the_builders_option():
+    """The untrained smallest shape scores its queries near 0.25: nothing above the release's
+    0.5, a masklet per prompt above 0.2, each labelled with its prompt's category."""
+    import yaml
+
+    from tests.helpers.memory_source import MemorySource
+
+    untrained = Path(__file__).resolve().parents[1] / "configs/tiny/sam3_untrained.yaml"
+    options = yaml.safe_load(untrained.read_text())["options"]
+    found = {}
+    for threshold in (0.5, 0.2):
+        torch.manual_seed(0)
+        plugin = get_method("sam3").build({**options, "score_threshold_detection": threshold})
+        outcome = run_method(
+            plugin, MemorySource(lengths=(4,), size=(40, 56)), clip_length=2, stride=1,
+            resolution=64, warmup=0,
+        )  # fmt: skip
+        found[threshold] = sorted(r["category_id"] for r in outcome.results)
+    assert found[0.5] == [] and found[0.2] == list(range(1, 9))

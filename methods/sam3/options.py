@@ -15,6 +15,7 @@ from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.hotstart import HotstartSettings
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
 from vis_bench.methods.sam3.tracker import TrackerSizes
+from vis_bench.methods.sam3.video_detections import SCORE_THRESHOLD
 from vis_bench.methods.sam3.video_step import RECONDITION_EVERY, VideoSettings
 from vis_bench.methods.sam3.vit import VitSizes
 
@@ -68,6 +69,8 @@ class Sam3Options:
     min_trk_keep_alive: int = _HOTSTART.min_trk_keep_alive
     suppress_unmatched_only_within_hotstart: bool = True
     recondition_every_nth_frame: int = RECONDITION_EVERY
+    #: a detection is kept above this joint probability (the release's 0.5)
+    score_threshold_detection: float = SCORE_THRESHOLD
 
     def __post_init__(self) -> None:
         problems = [
@@ -80,6 +83,7 @@ class Sam3Options:
             (all(0 <= b < self.vit_depth for b in self.global_blocks), "global_blocks", "< depth"),
             ("{name}" in self.prompt_template, "prompt_template", "must hold {name}"),
             (self.max_masklets >= 0, "max_masklets", "must be >= 0 (0: all)"),
+            (0 <= self.score_threshold_detection < 1, "score_threshold_detection", "in [0, 1)"),
         ]
         if not self.categories:
             problems += [
@@ -150,6 +154,7 @@ class Sam3Options:
                 suppress_unmatched_only_within_hotstart=self.suppress_unmatched_only_within_hotstart,
             ),
             recondition_every_nth_frame=self.recondition_every_nth_frame,
+            score_threshold_detection=self.score_threshold_detection,
         )
 
     def prompt_texts(self) -> tuple[list[str], list[int]]:

@@ -44,7 +44,7 @@ class Sam3VideoModel(nn.Module):
         self.tracker = Tracker(tracker)
 
     def _frame(
-        self, image: torch.Tensor, words: TextFeatures
+        self, image: torch.Tensor, words: TextFeatures, threshold: float
     ) -> tuple[FrameFeatures, list[FrameDetections]]:
         """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
         detections (after mask NMS and the score threshold)."""
@@ -52,7 +52,9 @@ class Sam3VideoModel(nn.Module):
         out = self.detector.detect(vision, words)
         features = self.tracker.frame_features(vision.tracker, vision.positions)
         detections = [
-            frame_detections(out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p])
+            frame_detections(
+                out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p], threshold
+            )
             for p in range(out.pred_logits.shape[0])
         ]
         return features, detections
@@ -88,12 +90,15 @@ class Sam3VideoModel(nn.Module):
         n = images.shape[0]
         words = self.detector.backbone.language_backbone(tokens.to(device))
         passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
-        first = self._frame(images[:1].float().to(device), words)
+        threshold = settings.score_threshold_detection
+        first = self._frame(images[:1].float().to(device), words, threshold)
         added = [p.step(0, det, first[0]) for p, det in zip(passes, first[1], strict=True)]
         steps: list[list] = [[] for _ in labels]
         for t in range(n):
             features, detections = (
-                first if t == 0 else self._frame(images[t : t + 1].float().to(device), words)
+                first
+                if t == 0
+                else self._frame(images[t : t + 1].float().to(device), words, threshold)
             )
             for k, prompt_pass in enumerate(passes):
                 steps[k].append(prompt_pass.step(t, detections[k], features))
