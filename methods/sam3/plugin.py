@@ -6,12 +6,13 @@ scored with its birth detection probability).
 The harness runs it as a `WholeVideoRefinement`: the authors' passes need the video's length
 from the start (the tracker's object-pointer count and their temporal encoding are bounded by
 it, and outputs are released `hotstart_delay` frames late, the rest at the last frame), which a
-clip does not know. So each clip adds its new frames to the video's state, preprocessed as the
-authors' loader holds a video (float16 squares); at the video's end `refine_video` runs every
-prompt's pass, all advanced frame by frame so each frame's backbone runs once
-(`Sam3VideoModel`), and keeps the `max_masklets` best masklets; the second pass hands their
-masks (already at the video's size) to the harness. The frames arrive at the video's size
-(`preprocess` passes them through) because the masklets are made at that size.
+clip does not know. So each clip computes what the passes read of its new frames (preprocessed
+as the authors' loader does: the backbone once per frame, every prompt's detections, the
+tracker's features) and adds it to the video's state; at the video's end `refine_video` runs
+every prompt's pass over them (`Sam3VideoModel.run_frames`) and keeps the `max_masklets` best
+masklets; the second pass hands their masks (already at the video's size) to the harness. The
+frames arrive at the video's size (`preprocess` passes them through) because the masklets are
+made at that size.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from vis_bench.api import (
 from vis_bench.api.checkpoints import CheckpointContents, LoadSummary
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.sam3.options import Sam3Options
+from vis_bench.methods.sam3.text_encoder import TextFeatures
 from vis_bench.methods.sam3.timing import AUTHORS_TIMING
 from vis_bench.methods.sam3.tokenizer import Tokenizer
 from vis_bench.methods.sam3.variants import HOW_TO_OBTAIN, RELEASE_FILE, VARIANTS
 from vis_bench.methods.sam3.video_detections import preprocess_video_frames
 from vis_bench.methods.sam3.video_inference import VideoMasklet
-from vis_bench.methods.sam3.video_model import Sam3VideoModel
+from vis_bench.methods.sam3.video_model import FrameInputs, Sam3VideoModel
 
 SUMMARY = "SAM 3: concept-prompted detector and memory tracker, every category name a prompt"
 REFERENCE = "facebookresearch/sam3 @ 99d02f28 (sam3/model/sam3_video_inference.py)"
@@ -54,10 +56,11 @@ MASK_LOGIT = 1.0
 
 @dataclass
 class HeldVideo:
-    """A video's frames so far, as the authors' loader holds them, and its size."""
+    """What the passes read of a video's frames so far, its prompts' features and its size."""
 
     video_size: tuple[int, int]
-    images: list[torch.Tensor] = field(default_factory=list)
+    words: TextFeatures
+    frames: list[FrameInputs] = field(default_factory=list)
 
 
 @register_method("sam3")
@@ -125,26 +128,35 @@ class Sam3Plugin(MethodPlugin):
     def infer_clip(
         self, frames: torch.Tensor, *, state: HeldVideo | None = None, seen: int = 0
     ) -> ClipResult:
-        """The clip's new frames (uint8 [T, 3, H, W]) join the video's state as the authors'
-        loader holds them; nothing is predicted before the video's end."""
-        new = frames[seen:].permute(0, 2, 3, 1).cpu().numpy()
-        if state is None:
-            state = HeldVideo((int(frames.shape[-2]), int(frames.shape[-1])))
-        if len(new):
-            state.images.append(
-                preprocess_video_frames(np.ascontiguousarray(new), self.options.image)
-            )
+        """The clip's new frames (uint8 [T, 3, H, W]): their backbone, every prompt's detections
+        and the tracker's features join the video's state; nothing is predicted before the
+        video's end."""
+        model = self.model
+        device = next(model.parameters()).device
+        threshold = self.options.score_threshold_detection
+        with torch.no_grad():
+            if state is None:
+                words = model.encode_prompts(self.tokenizer(self.prompts))
+                state = HeldVideo((int(frames.shape[-2]), int(frames.shape[-1])), words)
+            new = np.ascontiguousarray(frames[seen:].permute(0, 2, 3, 1).cpu().numpy())
+            images = preprocess_video_frames(new, self.options.image) if len(new) else []
+            for image in images:
+                inputs = model.frame_inputs(image[None].float().to(device), state.words, threshold)
+                state.frames.append(inputs)
         empty = torch.zeros(0)
         return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=state)
 
     def refine_video(self, state: HeldVideo) -> VideoRefinement:
         """Every prompt's pass over the whole video; the best `max_masklets` masklets."""
-        images = torch.cat(state.images)
-        state.images = []
-        tokens = self.tokenizer(self.prompts)
-        run = self.model.run_images(
-            images, state.video_size, tokens, list(self.category_ids), self.options.video_settings()
+        frames, state.frames = state.frames, []
+        run = self.model.run_frames(
+            frames,
+            len(frames),
+            state.video_size,
+            list(self.category_ids),
+            self.options.video_settings(),
         )
+        del frames
         chosen = best_masklets(run.masklets, int(self.options.max_masklets))
         predictions = [(slot, m.label, clamped_score(m.score)) for slot, m in chosen.items()]
         return VideoRefinement(predictions, data={slot: m.masks for slot, m in chosen.items()})

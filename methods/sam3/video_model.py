@@ -6,6 +6,7 @@ results are those of separate passes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,9 @@ from vis_bench.methods.sam3.video_detections import (
 from vis_bench.methods.sam3.video_inference import PromptRun, VideoMasklet, video_masklets
 from vis_bench.methods.sam3.video_outputs import buffered_outputs, postprocess
 from vis_bench.methods.sam3.video_step import PromptPass, VideoSettings
+
+#: what a pass reads of one frame: the tracker's features and each prompt's detections
+FrameInputs = tuple[FrameFeatures, list[FrameDetections]]
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,12 @@ class Sam3VideoModel(nn.Module):
         self.detector = Detector(detector)
         self.tracker = Tracker(tracker)
 
-    def _frame(
+    def frame_inputs(
         self, image: torch.Tensor, words: TextFeatures, threshold: float
-    ) -> tuple[FrameFeatures, list[FrameDetections]]:
+    ) -> FrameInputs:
         """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
-        detections (after mask NMS and the score threshold)."""
+        detections (after mask NMS and the score threshold); all that a pass reads of the
+        frame, so it can be computed as the frame arrives."""
         vision = self.detector.backbone.vision_backbone(image)
         out = self.detector.detect(vision, words)
         features = self.tracker.frame_features(vision.tracker, vision.positions)
@@ -58,6 +63,11 @@ class Sam3VideoModel(nn.Module):
             for p in range(out.pred_logits.shape[0])
         ]
         return features, detections
+
+    def encode_prompts(self, tokens: torch.Tensor) -> TextFeatures:
+        """Prompt tokens (P, context) -> the text features every frame's detector reads."""
+        device = next(self.parameters()).device
+        return self.detector.backbone.language_backbone(tokens.to(device))
 
     @torch.no_grad()
     def run(
@@ -84,22 +94,37 @@ class Sam3VideoModel(nn.Module):
         settings: VideoSettings | None = None,
     ) -> VideoRun:
         """`run` from frames already preprocessed (T, 3, S, S) float16, as the authors' loader
-        holds a video, and the video's (H, W)."""
+        holds a video, and the video's (H, W); each frame's inputs made as its step needs them."""
         settings = settings or VideoSettings()
         device = next(self.parameters()).device
-        n = images.shape[0]
-        words = self.detector.backbone.language_backbone(tokens.to(device))
-        passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
+        words = self.encode_prompts(tokens)
         threshold = settings.score_threshold_detection
-        first = self._frame(images[:1].float().to(device), words, threshold)
+        inputs = (
+            self.frame_inputs(images[t : t + 1].float().to(device), words, threshold)
+            for t in range(images.shape[0])
+        )
+        return self.run_frames(inputs, images.shape[0], video_size, labels, settings)
+
+    @torch.no_grad()
+    def run_frames(
+        self,
+        frames: Iterable[FrameInputs],
+        num_frames: int,
+        video_size: tuple[int, int],
+        labels: list[int],
+        settings: VideoSettings | None = None,
+    ) -> VideoRun:
+        """Every prompt's pass from each frame's inputs (`frame_inputs`, in frame order) and
+        the video's length and (H, W)."""
+        settings = settings or VideoSettings()
+        n = num_frames
+        remaining = iter(frames)
+        passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
+        first = next(remaining)
         added = [p.step(0, det, first[0]) for p, det in zip(passes, first[1], strict=True)]
         steps: list[list] = [[] for _ in labels]
         for t in range(n):
-            features, detections = (
-                first
-                if t == 0
-                else self._frame(images[t : t + 1].float().to(device), words, threshold)
-            )
+            features, detections = first if t == 0 else next(remaining)
             for k, prompt_pass in enumerate(passes):
                 steps[k].append(prompt_pass.step(t, detections[k], features))
         delay = settings.hotstart.hotstart_delay
