@@ -75,7 +75,7 @@ def _variant(space: str, benchmark: str) -> PretrainedVariant:
         licence=LICENCE,
         published=_published(space),
         url=URL,
-        training_data="SA-Co and public sets (the authors' data engine; the paper lists them)",
+        training_data="SA-Co (the authors' data engine; the paper describes it)",
         notes=(
             f"gated download: {HOW_TO_OBTAIN}. The same file for every label space: the "
             "prompts are the category names. Frames become a 1008 x 1008 square (aspect ratio "
