@@ -329,3 +329,21 @@ def test_the_detection_threshold_is_the_builders_option():
         )  # fmt: skip
         found[threshold] = sorted(r["category_id"] for r in outcome.results)
     assert found[0.5] == [] and found[0.2] == list(range(1, 9))
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+def test_a_cell_under_autocast_runs_its_passes_on_what_its_calls_made(dtype):
+    """The frames' inputs are made under the cell's autocast (the loader's float16 outside it)
+    and read by the passes at the video's end, outside it: a masklet per prompt, as in fp32."""
+    import yaml
+
+    from tests.helpers.memory_source import MemorySource
+
+    untrained = Path(__file__).resolve().parents[1] / "configs/tiny/sam3_untrained.yaml"
+    torch.manual_seed(0)
+    plugin = get_method("sam3").build(yaml.safe_load(untrained.read_text())["options"])
+    outcome = run_method(
+        plugin, MemorySource(lengths=(4,), size=(40, 56)), clip_length=2, stride=1,
+        resolution=64, warmup=0, dtype=dtype,
+    )  # fmt: skip
+    assert sorted(r["category_id"] for r in outcome.results) == list(range(1, 9))

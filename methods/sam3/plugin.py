@@ -38,8 +38,9 @@ from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.text_encoder import TextFeatures
 from vis_bench.methods.sam3.timing import AUTHORS_TIMING
 from vis_bench.methods.sam3.tokenizer import Tokenizer
+from vis_bench.methods.sam3.tracker import FrameFeatures
 from vis_bench.methods.sam3.variants import HOW_TO_OBTAIN, RELEASE_FILE, VARIANTS
-from vis_bench.methods.sam3.video_detections import preprocess_video_frames
+from vis_bench.methods.sam3.video_detections import FrameDetections, preprocess_video_frames
 from vis_bench.methods.sam3.video_inference import VideoMasklet
 from vis_bench.methods.sam3.video_model import FrameInputs, Sam3VideoModel
 
@@ -139,10 +140,11 @@ class Sam3Plugin(MethodPlugin):
                 words = model.encode_prompts(self.tokenizer(self.prompts))
                 state = HeldVideo((int(frames.shape[-2]), int(frames.shape[-1])), words)
             new = np.ascontiguousarray(frames[seen:].permute(0, 2, 3, 1).cpu().numpy())
-            images = preprocess_video_frames(new, self.options.image) if len(new) else []
+            with torch.autocast("cpu", enabled=False):  # the loader's float16, as the authors'
+                images = preprocess_video_frames(new, self.options.image) if len(new) else []
             for image in images:
                 inputs = model.frame_inputs(image[None].float().to(device), state.words, threshold)
-                state.frames.append(inputs)
+                state.frames.append(float32_inputs(inputs))
         empty = torch.zeros(0)
         return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=state)
 
@@ -172,6 +174,23 @@ class Sam3Plugin(MethodPlugin):
             return torch.zeros(0, len(frame_indices), h, w, device=frames.device)
         stacked = torch.stack(rows).to(frames.device)
         return torch.where(stacked, MASK_LOGIT, -MASK_LOGIT)
+
+
+def float32_inputs(inputs: FrameInputs) -> FrameInputs:
+    """A frame's inputs in float32 (the same values): made under a cell's autocast, they are
+    read by the passes outside it, at the video's end."""
+    features, detections = inputs
+    return (
+        FrameFeatures(
+            top=features.top.float(),
+            top_pos=features.top_pos.float(),
+            high_res=[x.float() for x in features.high_res],
+        ),
+        [
+            FrameDetections(boxes=d.boxes.float(), masks=d.masks.float(), scores=d.scores.float())
+            for d in detections
+        ],
+    )
 
 
 def best_masklets(masklets: list[VideoMasklet], cap: int) -> dict[int, VideoMasklet]:
