@@ -347,3 +347,16 @@ def test_a_cell_under_autocast_runs_its_passes_on_what_its_calls_made(dtype):
         resolution=64, warmup=0, dtype=dtype,
     )  # fmt: skip
     assert sorted(r["category_id"] for r in outcome.results) == list(range(1, 9))
+
+
+def test_a_named_release_missing_from_a_config_says_where_to_get_it(tmp_path):
+    from vis_bench.config import MethodConfig
+    from vis_bench.sweep.methods import resolve_method
+
+    entry = MethodConfig(name="sam3.ovis", checkpoint=str(tmp_path / "sam3.pt"))
+    with pytest.raises(InputError) as err:
+        resolve_method(entry, 0, "config.yaml")
+    message = str(err.value)
+    assert "checkpoint not found" in message and err.value.field == "methods[0].checkpoint"
+    assert "huggingface.co/facebook/sam3" in message
+    assert "methods --pretrained sam3.ovis" in message
