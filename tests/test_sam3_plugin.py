@@ -216,7 +216,7 @@ def test_a_sweep_writes_results_json_with_the_youtube_vis_fields(fixture, releas
                 }
             ],
             "sweep": {"clip_length": [2], "resolution": [None]},
-            "measure": {"warmup": 0, "repeats": 1, "flops": False},
+            "measure": {"warmup": 0, "repeats": 1, "flops": False, "fps": False},
         }
     )
     (record,) = run_sweep(config, open_source(config.dataset), tmp_path / "run", log=lambda s: 0)
