@@ -318,6 +318,7 @@ def project_side(args: argparse.Namespace) -> None:
     """Time one video through `run_method` (after an untimed pass) and save its outputs."""
     import torch
 
+    from vis_bench.inference.pass_hooks import NO_WARM_UP
     from vis_bench.inference.runner import run_method
 
     torch.set_num_threads(args.threads)
@@ -325,7 +326,9 @@ def project_side(args: argparse.Namespace) -> None:
     source = InMemoryVideo(np.load(args.frames_file))
 
     def one_pass(video: InMemoryVideo = source) -> Any:
-        return run_method(plugin, video, clip_length="all", stride=None, resolution=None, warmup=0)
+        return run_method(
+            plugin, video, clip_length="all", stride=None, resolution=None, untimed=NO_WARM_UP
+        )
 
     one_pass(InMemoryVideo(source.frames[:WARMUP_FRAMES]))
     start = process_times()

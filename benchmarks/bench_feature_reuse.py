@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from vis_bench.api.registration import get_method
+from vis_bench.inference.pass_hooks import NO_WARM_UP
 from vis_bench.inference.runner import run_method
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
 from vis_bench.methods.ifc.authors_loop import authors_loop_results
@@ -84,7 +85,7 @@ def _harness(plugin: Any, source: _OneVideo, reuse: bool) -> tuple[float, Any]:
         clip_length=CLIP_LENGTH,
         stride=STRIDE,
         resolution=None,
-        warmup=0,
+        untimed=NO_WARM_UP,
         feature_reuse=reuse,
     )
     return time.perf_counter() - start, outcome

@@ -60,7 +60,7 @@ from vis_bench.report.twins import agreement, twin_pairs
 REPO = Path(__file__).resolve().parents[1]
 BUSY = "while True:\n    sum(i * i for i in range(10000))\n"
 QUIET_TWINS, LOADED_TWINS, RATIOS, UNTIMED = 0.05, 0.10, 0.20, 3.0
-#: the phases of a run that are not its timed rounds (sweep/timings.py)
+#: the phases of a run that are not its timed rounds (sweep/phase_clock.py)
 UNTIMED_PHASES = ("worker_start", "model_build", "warmup", "inference", "scoring", "bootstrap")
 
 

@@ -50,9 +50,10 @@ SETTINGS = (0, "auto")
 def _pass(plugin: Any, source: Any, cell: Any, measure: Any, setting: int | str) -> dict:
     load_before = os.getloadavg()[0]
     # the sweep's own arguments for the cell (a timed round's), with the setting compared
-    schedule = cell_schedule(SimpleNamespace(cell=cell, device=cell.device, measure=measure))
+    job = SimpleNamespace(cell=cell, device=cell.device, measure=measure)
+    schedule = cell_schedule(job, warmup_frames=WARMUP_FRAMES)
     schedule["input_workers"] = setting
-    outcome = run_method(plugin, source, **schedule, warmup_frames=WARMUP_FRAMES)
+    outcome = run_method(plugin, source, **schedule)
     return {
         "frames": outcome.num_frames,
         "seconds": outcome.seconds_end_to_end,

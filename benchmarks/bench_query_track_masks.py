@@ -62,9 +62,7 @@ def one_pass(plugin: Any, source: Any, linker: type, resolution: int) -> dict[st
     runner.QueryTrackLinker = linker
     try:
         start, cpu = time.perf_counter(), time.process_time()
-        out = runner.run_method(
-            plugin, source, clip_length=5, stride=3, resolution=resolution, warmup=1
-        )
+        out = runner.run_method(plugin, source, clip_length=5, stride=3, resolution=resolution)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         runner.QueryTrackLinker = QueryTrackLinker

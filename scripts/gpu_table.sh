@@ -13,7 +13,7 @@
 # stops it when they are spent (a device call of 10 minutes: --budget 540, docs/gpu_table.md);
 # exit 3 says steps were left for the next call. --dry-run: the same steps on the CPU with tiny
 # random models and a few small frames, no CUDA part (CI runs it: tests/test_gpu_table.py). The
-# estimates below are for one H100 (docs/gpu_table.md: the six steps the first H100 run finished
+# estimates below are for one H100 (docs/gpu_table.md: the steps the H100 and H200 runs finished
 # are its times rounded up; the rest are guesses). PYTHON names the interpreter vis-bench is
 # installed in (default: the `python` on PATH, as in an activated environment).
 set -uo pipefail
@@ -27,11 +27,11 @@ STEPS=(
     "kernel-bench 45 300 the CUDA kernel against the PyTorch reference, SeqFormer's shapes"
     "ap-check 90 240 the default run's cells on the GPU, AP only, to set beside the CPU's"
     "sweep-ifc 330 570 IFC R50 fp32: published settings, window/stride pairs"
-    "sweep-videomt 310 570 VidEoMT S/B/L fp16 and the authors' compiled protocol"
+    "sweep-videomt 400 570 VidEoMT S/B/L fp16 and the authors' compiled protocol"
     "sweep-mask2former 190 570 Mask2Former-VIS and MinVIS R50 in fp32, fp16, bf16"
     "sweep-dvis_plus 210 570 DVIS++ online and offline R50 in fp32, fp16, bf16"
     "sweep-dvis_daq 240 570 DVIS-DAQ online and offline R50 in fp32, fp16, bf16"
-    "sweep-seqformer 80 570 SeqFormer R50 fp32: offline, T=10 and T=5"
+    "sweep-seqformer 120 570 SeqFormer R50 fp32: offline, T=10 and T=5"
     "sweep-mssts 190 570 MS-STS and its release R50 fp32: offline, T=10 and T=5"
     "sweep-ifc_half 150 570 IFC R50 fp16 and bf16 at the published settings"
     "sweep-videomt_fp32_bf16 220 570 VidEoMT S/B/L in fp32 and bf16"

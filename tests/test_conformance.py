@@ -30,6 +30,7 @@ from vis_bench.api.per_frame import has_per_frame_stages
 from vis_bench.api.registration import discovered_methods, get_method
 from vis_bench.formats.checkpoints import save_project_checkpoint
 from vis_bench.formats.rle import decode
+from vis_bench.inference.pass_hooks import NO_WARM_UP
 from vis_bench.inference.runner import run_method
 
 METHODS = discovered_methods()
@@ -56,7 +57,7 @@ def _run(
         plugin,
         MemorySource(**SOURCE),
         **SCHEDULE,
-        warmup=0,
+        untimed=NO_WARM_UP,
         feature_reuse=feature_reuse,
         input_workers=input_workers,
         linking_thread=linking_thread,

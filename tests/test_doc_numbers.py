@@ -36,7 +36,7 @@ def test_every_document_with_a_generated_block_is_maintained():
     """A block moved to another file is regenerated and checked only where DOCUMENTS lists it."""
     from tools.doc_numbers import BLOCK
 
-    pages = [repo_relative(p) for p in tracked("README.md", "benchmarks/README.md", "docs/*.md")]
+    pages = [repo_relative(p) for p in tracked("README.md", "benchmarks/README.md", "docs/**/*.md")]
     holding = {p for p in pages if BLOCK.search((REPO_ROOT / p).read_text())}
     assert holding - set(DOCUMENTS) == set()
 
@@ -297,7 +297,7 @@ def test_the_sweep_bootstrap_cost_block(tmp_path: Path):
 
 #: README and docs, scanned outside their generated blocks for hand-typed measurements (the
 #: committed pages: git's list, never a note of one's own beside them)
-SCANNED = tracked_params("README.md", "benchmarks/README.md", "docs/*.md")
+SCANNED = tracked_params("README.md", "benchmarks/README.md", "docs/**/*.md")
 #: what a measured number looks like: a time, a size, a speed-up, a share, a frame rate
 MEASURED = re.compile(
     r"\b\d+(?:[.,]\d+)? ?(?:s|ms|us|min|minutes?|hours?|MiB|GiB|KiB|GB|MB|KB|FPS)\b"

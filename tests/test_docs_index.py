@@ -1,5 +1,6 @@
 """The README is the front door and docs/README.md the index: the README stays short, the index
-names every file in docs/, and every relative link of the README and docs/ leads to a file."""
+names every file in docs/ and its folders, and every relative link of the README and docs/ leads
+to a file."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ README_LIMIT = 15 * 1024
 #: a markdown link or image: [text](target) or ![alt](target)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 #: the committed pages (git's list: a note of one's own in docs/ is not the project's)
-PAGES = tracked_params("README.md", "docs/*.md")
+PAGES = tracked_params("README.md", "docs/**/*.md")
 
 
 def test_the_readme_stays_short():
@@ -27,7 +28,8 @@ def test_the_readme_stays_short():
 def test_the_docs_index_names_every_file_in_docs():
     index = (DOCS / "README.md").read_text()
     linked = set(LINK.findall(index))
-    missing = [p.name for p in tracked("docs/*") if p.name not in linked]
+    files = [p.relative_to(DOCS).as_posix() for p in tracked("docs/**")]
+    missing = [name for name in files if name not in linked]
     assert missing == [], f"docs/README.md: no line for {missing}"
 
 

@@ -56,10 +56,11 @@ def test_it_runs_through_the_harness_without_being_installed():
         "import my_method.plugin\n"
         "from tests.helpers.memory_source import MemorySource\n"
         "from vis_bench.api.registration import get_method\n"
+        "from vis_bench.inference.pass_hooks import NO_WARM_UP\n"
         "from vis_bench.inference.runner import run_method\n"
         "plugin = get_method('my-method').build({})\n"
         "out = run_method(plugin, MemorySource(), clip_length=2, stride=1,\n"
-        "                 resolution=32, warmup=0)\n"
+        "                 resolution=32, untimed=NO_WARM_UP)\n"
         "print(json.dumps([out.num_videos, len(out.results)]))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -8,6 +8,7 @@ import torch
 
 from tests.helpers.memory_source import MemorySource
 from tests.helpers.toy_method import ToyPlugin
+from vis_bench.inference.pass_hooks import NO_WARM_UP, PassHooks, UntimedCalls
 from vis_bench.inference.runner import run_method
 
 
@@ -38,16 +39,36 @@ class _CountingSource(MemorySource):
         return super().read_frames(video, indices)
 
 
-def _run(plugin, source, warmup: int, regions: list):
+class _Noted(PassHooks):
+    """Notes each moment of the pass with the method's clip calls so far."""
+
+    def __init__(self, plugin: _CountingToy, moments: list) -> None:
+        self.plugin, self.moments = plugin, moments
+
+    def warm_up(self, first_clip, call):
+        self.moments.append(("warm_up", self.plugin.calls))
+        call()
+        return int(first_clip.shape[0])
+
+    def before_timed(self) -> None:
+        self.moments.append(("start", self.plugin.calls))
+
+    def after_timed(self) -> None:
+        self.moments.append(("end", self.plugin.calls))
+
+    def video_done(self) -> None:
+        self.moments.append(("video", self.plugin.calls))
+
+
+def _run(plugin, source, warmup: int, moments: list, hooks: type[_Noted] = _Noted):
     return run_method(
         plugin,
         source,
         clip_length=4,
         stride=None,
         resolution=None,
-        warmup=warmup,
-        repeats=1,
-        timed_region=lambda moment: regions.append((moment, plugin.calls)),
+        untimed=UntimedCalls(warmup=warmup, repeats=1),
+        hooks=hooks(plugin, moments),
     )
 
 
@@ -57,7 +78,7 @@ def test_the_first_clip_runs_untimed_only_with_warmup(warmup: int) -> None:
     plugin = _CountingToy(ToyPlugin.parse_options({}))
     regions: list = []
     outcome = _run(plugin, MemorySource(lengths=(6, 4), size=(16, 24)), warmup, regions)
-    (start, calls_before), (end, calls_after) = regions
+    (start, calls_before), (end, calls_after) = [m for m in regions if m[0] in ("start", "end")]
     assert (start, end) == ("start", "end")
     assert calls_before == warmup  # the warm-up clip ran before the timer started
     assert calls_after - calls_before == 3  # 2 clips of the 6-frame video, 1 of the 4-frame one
@@ -68,6 +89,35 @@ def test_the_first_clip_runs_untimed_only_with_warmup(warmup: int) -> None:
         [],
     )
     assert outcome.results == reference.results  # the untimed clip changes no prediction
+
+
+def test_the_hooks_are_called_at_the_passs_moments_in_order() -> None:
+    """The warm-up first (its answer kept), the timer's start, each video done, the timer's
+    end; without a warm-up, no warm-up moment."""
+    moments: list = []
+    outcome = _run(
+        _CountingToy(ToyPlugin.parse_options({})), MemorySource(lengths=(6, 4)), 1, moments
+    )
+    # the warm-up clip, then the 6-frame video's 2 clips and the 4-frame video's 1 (T=4 S=2)
+    assert moments == [("warm_up", 0), ("start", 1), ("video", 3), ("video", 4), ("end", 4)]
+    assert outcome.warmup_probe == 4  # what the warm-up hook returned: the first clip's frames
+    moments.clear()
+    _run(_CountingToy(ToyPlugin.parse_options({})), MemorySource(lengths=(6, 4)), 0, moments)
+    assert [name for name, _ in moments] == ["start", "video", "video", "end"]
+
+
+class _StopAtFirstVideo(_Noted):
+    def should_stop(self, frames: int, seconds: float) -> bool:
+        self.moments.append(("stop?", frames))
+        return True
+
+
+def test_a_pass_asked_to_stop_ends_after_that_video_and_still_ends_its_timer() -> None:
+    moments: list = []
+    plugin = _CountingToy(ToyPlugin.parse_options({}))
+    outcome = _run(plugin, MemorySource(lengths=(6, 4)), 1, moments, _StopAtFirstVideo)
+    assert moments[-3:] == [("video", 3), ("stop?", 6), ("end", 3)]
+    assert outcome.num_videos == 1 and outcome.video_ids == [1]
 
 
 def test_a_rounds_warm_up_runs_the_first_frames_only() -> None:
@@ -82,7 +132,7 @@ def test_a_rounds_warm_up_runs_the_first_frames_only() -> None:
             clip_length="all",
             stride=None,
             resolution=None,
-            warmup_frames=warmup_frames,
+            untimed=UntimedCalls(warmup_frames=warmup_frames),
         )
         return plugin.lengths, outcome.results
 
@@ -123,7 +173,7 @@ def test_a_videos_strings_are_collected_after_the_next_video_runs(monkeypatch) -
     source = MemorySource(lengths=(4, 4, 4), size=(16, 24))
     outcome = run_method(
         _Noting(ToyPlugin.parse_options({})), source, clip_length="all", stride=None,
-        resolution=None, warmup=0,
+        resolution=None, untimed=NO_WARM_UP,
     )  # fmt: skip
     kinds = [kind if kind == "clip" else f"results {video}" for kind, video in events]
     assert kinds == ["clip", "clip", "results 1", "clip", "results 2", "results 3"]

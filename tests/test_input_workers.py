@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.pass_hooks import StopAfterFrames
 from tests.helpers.toy_method import ToyPlugin
 from tests.helpers.toy_refining_method import ToyRefiningPlugin
 from tests.helpers.toy_stateful_method import ToyStatefulPlugin
@@ -18,7 +19,7 @@ from vis_bench.api import MethodPlugin, MethodSpec, Preprocessing
 from vis_bench.config import parse_config
 from vis_bench.data.frames import read_frame
 from vis_bench.errors import InputError
-from vis_bench.inference.frame_stream import DecodeTimes
+from vis_bench.inference.frame_stream import DecodeTimes, frame_ring
 from vis_bench.inference.input_workers import (
     THREAD_PREFIX,
     WINDOWS_AHEAD,
@@ -74,6 +75,12 @@ def test_a_frame_resized_alone_has_the_pixels_of_its_clip(rule: Preprocessing) -
     )
     assert whole.shape == (3, 3, 360, 640)
     assert torch.equal(whole, alone)
+
+
+def test_the_frame_ring_reads_each_frame_once_and_lets_it_go_after_its_last_window() -> None:
+    """The one ring both input paths keep (T=4 S=2 on 7 frames: windows 0-3, 2-5, 3-6)."""
+    ring = list(frame_ring([range(0, 4), range(2, 6), range(3, 7)]))
+    assert ring == [([0, 1, 2, 3], [0, 1]), ([4, 5], [2]), ([6], [3, 4, 5, 6])]
 
 
 def _run(plugin, source, workers, clip_length=4, stride=2):
@@ -170,7 +177,7 @@ def test_a_pass_stopped_early_joins_its_workers() -> None:
         stride=None,
         resolution=None,
         input_workers=2,
-        stop_after=lambda frames, seconds: frames >= 4,
+        hooks=StopAfterFrames(4),
     )
     assert outcome.num_videos == 1
     assert not _input_threads()
@@ -298,5 +305,5 @@ def test_on_a_cpu_the_workers_hand_over_the_models_normalised_input() -> None:
     decoded = torch.from_numpy(np.asarray(source.read_frames(video, list(range(5))))).permute(
         0, 3, 1, 2
     )
-    assert clip.normalised and clip.frames.dtype == torch.float32
+    assert clip.frames.dtype == torch.float32
     assert torch.equal(clip.frames, rule.normalise(rule.resize_frames(decoded, 24)))

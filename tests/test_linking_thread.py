@@ -13,6 +13,7 @@ import torch
 import tests.helpers.toy_refining_method  # noqa: F401  (registers "toy-refining")
 import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.pass_hooks import StopAfterFrames
 from tests.helpers.tiny import tiny_options
 from tests.helpers.toy_method import ToyPlugin
 from vis_bench.api import ClipResult
@@ -260,7 +261,7 @@ def test_a_pass_stopped_after_a_video_has_every_linked_videos_results() -> None:
             stride=2,
             resolution=None,
             linking_thread=own,
-            stop_after=lambda frames, seconds: frames >= 9,
+            hooks=StopAfterFrames(9),
         )
 
     inline, threaded = run(False), run(True)

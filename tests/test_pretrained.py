@@ -22,7 +22,7 @@ from vis_bench.sweep.methods import resolve_method
 
 VARIANTS = pretrained_variants()
 SUPPORTED = [v for v in VARIANTS if not v.unsupported]
-#: methods whose authors released no weights (docs/mssts.md): named with the reason
+#: methods whose authors released no weights (docs/methods/mssts.md): named with the reason
 WITHOUT_RELEASE = {"mssts", "mssts-release"}
 
 

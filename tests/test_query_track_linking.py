@@ -15,6 +15,7 @@ from vis_bench.config import DatasetConfig, parse_config
 from vis_bench.engine.finalise import EncodedFrames
 from vis_bench.engine.query_tracks import QueryTrackLinker
 from vis_bench.formats.rle import decode
+from vis_bench.inference.pass_hooks import NO_WARM_UP
 from vis_bench.inference.runner import run_method
 from vis_bench.sweep import run_sweep
 from vis_bench.train.config import ClipConfig, OptimConfig, TrainConfig
@@ -103,7 +104,7 @@ def test_a_stateful_method_is_not_given_a_frame_twice(monkeypatch):
 
     monkeypatch.setattr(plugin, "infer_clip", recording)
     source = MemorySource(lengths=(7,))
-    run_method(plugin, source, clip_length=3, stride=2, resolution=None, warmup=0)
+    run_method(plugin, source, clip_length=3, stride=2, resolution=None, untimed=NO_WARM_UP)
     # windows 0-2, 3-5, 4-6 (S = T = 3): frames 4 and 5 were covered by the clip before
     assert handed == [(3, 0, True), (3, 0, False), (1, 0, False)]
     linker = QueryTrackLinker(EmbeddingAssociation(), lambda m: [])
@@ -126,7 +127,9 @@ def test_the_stride_does_not_change_an_online_methods_calls_or_results(monkeypat
     for stride in (1, 2, 3):
         calls.clear()
         source = MemorySource(lengths=(8,))
-        out = run_method(plugin, source, clip_length=3, stride=stride, resolution=None, warmup=0)
+        out = run_method(
+            plugin, source, clip_length=3, stride=stride, resolution=None, untimed=NO_WARM_UP
+        )
         outcomes[stride] = (list(calls), out.results)
     assert outcomes[1] == outcomes[2] == outcomes[3]
     assert outcomes[3][0] == [3, 3, 2]

@@ -10,8 +10,8 @@ from tests.helpers.memory_source import MemorySource
 from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.sweep import run_sweep
+from vis_bench.sweep.phase_clock import RUN_PHASES, PhaseClock, breakdown_lines, run_breakdown
 from vis_bench.sweep.run_dir import save_run_timings
-from vis_bench.sweep.timings import RUN_PHASES, PhaseClock, breakdown_lines, run_breakdown
 
 
 def test_each_record_splits_its_cell_into_phases(tmp_path: Path):

@@ -18,6 +18,7 @@ from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.api.registration import get_method
 from vis_bench.config import parse_config
 from vis_bench.engine.schedule import clip_windows
+from vis_bench.inference.pass_hooks import NO_WARM_UP
 from vis_bench.inference.runner import run_method
 from vis_bench.measure.stream import replay_video
 from vis_bench.report.exports import cells_frame, export_leaderboard
@@ -144,7 +145,9 @@ def test_records_made_before_the_protocols_report_them_as_not_measured(records):
 def test_the_stream_replays_the_clips_the_run_timed(length, stride):
     plugin = get_method("toy").build({})
     source = MemorySource()
-    outcome = run_method(plugin, source, clip_length=length, stride=stride, resolution=24, warmup=0)
+    outcome = run_method(
+        plugin, source, clip_length=length, stride=stride, resolution=24, untimed=NO_WARM_UP
+    )
     videos = source.videos()
     assert [n for n, _ in outcome.clip_timings] == [int(v.length) for v in videos]
     for (_, clips), video in zip(outcome.clip_timings, videos, strict=True):

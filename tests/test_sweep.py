@@ -70,6 +70,8 @@ def test_failing_cell_is_recorded_and_sweep_goes_on(tmp_path):
     statuses = [r["status"] for r in records]
     assert statuses == ["ok", "ok", "failed", "failed"]
     assert "toy method asked to fail" in records[2]["error"]
+    # a failed cell's record says which code it ran, as a finished one does
+    assert records[2]["provenance"]["commit"] == records[0]["provenance"]["commit"]
     ok = records[0]
     assert ok["num_videos"] == 2 and ok["num_frames"] == 15
     assert ok["fps_end_to_end"] > 0 and ok["fps_model"] > 0

@@ -1,6 +1,6 @@
 """What vis-bench counts for VidEoMT: the attention matrix products are in the count (the
 authors' fvcore script misses them unless TIMM_FUSED_ATTN=0 is exported before Python starts;
-docs/videomt.md, FLOPs)."""
+docs/methods/videomt.md, FLOPs)."""
 
 from __future__ import annotations
 

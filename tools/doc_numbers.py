@@ -68,16 +68,16 @@ DOCUMENTS = (
     "docs/burst.md",
     "docs/backbones.md",
     "docs/fast_paths.md",
-    "docs/mssts.md",
-    "docs/dvis_plus.md",
-    "docs/dvis_daq.md",
-    "docs/videomt.md",
-    "docs/sam3.md",
+    "docs/methods/mssts.md",
+    "docs/methods/dvis_plus.md",
+    "docs/methods/dvis_daq.md",
+    "docs/methods/videomt.md",
+    "docs/methods/sam3.md",
     "docs/gpu_table.md",
     "docs/timing_protocols.md",
     "docs/show_and_report.md",
     "docs/metric.md",
-    "docs/methods.md",
+    "docs/methods/README.md",
     "docs/long_videos.md",
     "docs/kernels.md",
     "docs/fps.md",
@@ -319,7 +319,7 @@ def _whole_run_line(run_json: Path) -> str:
     timings = json.loads(run_json.read_text()).get("last_run_timings") or {}
     if not timings.get("total_s"):
         return ""
-    from vis_bench.sweep.timings import LABELS
+    from vis_bench.sweep.phase_clock import LABELS
 
     data = float(timings["phases_s"].get("data", 0.0))
     state = (
@@ -353,7 +353,7 @@ def _phase_line(records: list[dict[str, Any]]) -> str:
     """The cells' seconds by phase (each record's `timings`), "" when a record has none."""
     if not records or any(not r.get("timings") for r in records):
         return ""
-    from vis_bench.sweep.timings import LABELS
+    from vis_bench.sweep.phase_clock import LABELS
 
     total: dict[str, float] = {}
     for record in records:
@@ -364,7 +364,7 @@ def _phase_line(records: list[dict[str, Any]]) -> str:
 
 
 def _cells_time(records: list[dict[str, Any]]) -> str:
-    """ ", its N cells took X min Y s in all": the sum of each record's phases (sweep/timings.py),
+    """ ", its N cells took X min Y s in all": the sum of each record's phases (sweep/phase_clock.py),
     or "" when a record lacks them. A cell's start and end no longer bound its work: its timed
     rounds are interleaved with the other cells' until the sweep ends. The sum of the cells, not
     the command's wall time: start-up and dataset generation are not in any record."""

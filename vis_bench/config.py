@@ -27,17 +27,27 @@ from vis_bench.config_overrides import (
     rebased,
 )
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import KINDS, YTVIS_READER
 
 #: synthetic: generated on first use from the config's options; synth: a folder written by
-#: `run_bench.py synth` (given by path, like the real datasets that follow); `custom`: a
-#: YouTube-VIS-layout dataset of one's own (e.g. `import-vos`'s folder); `ytvis2022`: YouTube-VIS
-#: 2022, scored on its short and long sets apart (`short_videos`, `long_videos`)
-DATASET_KINDS = ("synthetic", "synth", "ytvis2019", "ytvis2021", "ytvis2022", "ovis", "custom")
+#: `run_bench.py synth` (given by path, like the real datasets that follow); then every declared
+#: kind in YouTube-VIS layout (eval/benchmarks.py: ytvis2019, ytvis2021, ytvis2022, scored on its
+#: short and long sets apart (`short_videos`, `long_videos`), ovis, lvvis), each read and scored
+#: as its declaration says; `custom`: a YouTube-VIS-layout dataset of one's own (e.g.
+#: `import-vos`'s folder)
+DATASET_KINDS = (
+    "synthetic",
+    "synth",
+    *(kind.name for kind in KINDS if kind.reader == YTVIS_READER),
+    "custom",
+)
 #: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
 #: not use them keep the hash they had before the keys existed
-OPTIONAL_DATASET_KEYS = ("short_videos", "long_videos", "category_groups", "novel_categories")
+OPTIONAL_DATASET_KEYS = (
+    "short_videos", "long_videos", "category_groups", "novel_categories", "vocabulary",
+)  # fmt: skip
 #: dataset keys every kind takes
-COMMON_DATASET_KEYS = ("kind", "max_videos", "cache_dir", "category_groups")
+COMMON_DATASET_KEYS = ("kind", "max_videos", "cache_dir", "category_groups", "vocabulary")
 #: the synthetic generator's options: only `synthetic` takes them
 GENERATOR_KEYS = (
     "videos", "seed", "min_frames", "max_frames", "enter_leave", "occlusion", "sizes", "long_video",
@@ -92,6 +102,10 @@ class DatasetConfig:
     #: every AP/AR line per group of categories: a JSON file or mapping (group -> category ids),
     #: or a field of the ground truth's categories (LV-VIS: partition)
     category_groups: str | dict[str, list[int]] | None = None
+    #: a model mapped by name that names only part of the dataset's categories is scored on
+    #: those (`named`, the default: its figures say so, `[k of n categories]`) or on all
+    #: (`whole`: every category it cannot name counts as missed)
+    vocabulary: str | None = None
 
 
 @dataclass
@@ -437,6 +451,13 @@ def _check_dataset(dataset: DatasetConfig, source: str, base: Path) -> None:
             f"{dataset.kind!r} is not one of {DATASET_KINDS}", path=source, field="dataset.kind"
         )
     _check_max_videos(dataset.max_videos, source)
+    if dataset.vocabulary not in (None, "named", "whole"):
+        raise InputError(
+            f"must be named (score a model on the categories it names) or whole, got "
+            f"{dataset.vocabulary!r}",
+            path=source,
+            field="dataset.vocabulary",
+        )
     _check_video_sets(dataset, source)
     _resolve_imported_folder(dataset, source)
     if dataset.occlusion is not None and not 0.0 <= dataset.occlusion <= 1.0:

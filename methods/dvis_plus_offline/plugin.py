@@ -11,7 +11,7 @@ The harness runs it as a `WholeVideoRefinement`: the clips carry the tracker's s
 the refiner's small inputs (T x Q x 2C); at the video's end the refiner decides the tracks, and
 the chosen tracks' masks are made in a second pass over the frames from each frame's mask
 features, which the first pass wrote to a temporary file (`keep_mask_features: disk`) or which
-are made again (`no`), so no long video's feature maps are held in memory (docs/dvis_plus.md
+are made again (`no`), so no long video's feature maps are held in memory (docs/methods/dvis_plus.md
 has the memory against video length).
 """
 
@@ -77,7 +77,7 @@ class DVISOfflineOptions(DVISOptions):
     #: length; the file takes C x H/4 x W/4 floats per frame until the video's end); "no"
     #: makes them again from the frames (backbone and pixel decoder a second time; nothing
     #: kept); "float32" keeps them in memory, as the authors do; "float16" keeps them in memory
-    #: at half the bytes, which moves mask logits by rounding (docs/dvis_plus.md, Offline)
+    #: at half the bytes, which moves mask logits by rounding (docs/methods/dvis_plus.md, Offline)
     keep_mask_features: str = "disk"
 
     def __post_init__(self) -> None:

@@ -1,1 +1,1 @@
-"""MS-STS: the released code (`mssts-release`) and the paper's design (`mssts`); see docs/mssts.md."""
+"""MS-STS: the released code (`mssts-release`) and the paper's design (`mssts`); see docs/methods/mssts.md."""

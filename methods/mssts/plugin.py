@@ -31,7 +31,7 @@ from vis_bench.methods.mssts.variants import VARIANTS
 RELEASE_REFERENCE = "OmkarThawakar/MSSTS-VIS @ 82b2c1bcd6d99fdc1413719a37b7a42736078c6e"
 RELEASE_NOTE = (
     "MS-STS released code: SeqFormer at depth 3+3 with an unused decoder module; "
-    "it contains no MS-STS attention (see docs/mssts.md)"
+    "it contains no MS-STS attention (see docs/methods/mssts.md)"
 )
 RECONSTRUCTION_NOTE = "reconstruction from the paper; no reference implementation exists"
 
@@ -86,7 +86,7 @@ class MSSTSPlugin(SeqFormerBase):
         SeqFormerBase.spec,
         name="mssts",
         summary="MS-STS as the paper describes it (intra/inter-scale temporal attention)",
-        reference="reconstruction from the paper (docs/mssts.md)",
+        reference="reconstruction from the paper (docs/methods/mssts.md)",
         notes=RECONSTRUCTION_NOTE,
         checkpoint_signature=(*CHECKPOINT_SIGNATURE, r"\.intra_scale\.", r"\.temporal\."),
         parity=None,

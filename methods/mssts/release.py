@@ -17,7 +17,7 @@ from vis_bench.methods.families.seqformer.model import SeqFormer, SeqFormerConfi
 
 #: the release hard-codes Temporal_Attention(dim=300), whatever the number of queries
 TEMP_ATTN_DIM = 300
-RELEASE_DEPTH = 3  # main.py's default; inference.py's own default is 6 (see docs/mssts.md)
+RELEASE_DEPTH = 3  # main.py's default; inference.py's own default is 6 (see docs/methods/mssts.md)
 
 
 class InertTemporalAttention(nn.Module):

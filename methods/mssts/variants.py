@@ -1,7 +1,7 @@
 """MS-STS's published models (OmkarThawakar/MSSTS-VIS README, "Model zoo"): named, not runnable.
 
 The model zoo's "Model" links of all three rows point at the repository page itself, so no
-weights can be downloaded; only result files are published (docs/mssts.md). The names exist so
+weights can be downloaded; only result files are published (docs/methods/mssts.md). The names exist so
 that the published numbers sit beside `mssts` records (the paper's design, reconstructed), and a
 config that names one is refused with this reason instead of failing on a missing file.
 """
@@ -23,7 +23,7 @@ LICENCE = Licence(
 )
 UNSUPPORTED = (
     "the authors released no weights (the model zoo's model links point at the repository "
-    "page), and the released code lacks the paper's attention (docs/mssts.md); `mssts` is the "
+    "page), and the released code lacks the paper's attention (docs/methods/mssts.md); `mssts` is the "
     "paper's design reconstructed, `mssts-release` the released code"
 )
 NAMES = ("AP", "AP50", "AP75", "AR1", "AR10")

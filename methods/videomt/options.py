@@ -48,7 +48,7 @@ class VidEoMTOptions:
     #: training only: the class target of an instance absent from the clip's last frame.
     #: "release": the authors' loader gives it a dummy category, which their matcher reads as
     #: "no object" and their loss as the last class; "own_category": its own category (see
-    #: docs/videomt.md, The tiny model)
+    #: docs/methods/videomt.md, The tiny model)
     absent_last_frame: str = "release"
     #: training only: masked attention in the query blocks, each block's mask dropped per query
     #: with a probability that rises from 0 to 1 (poly 0.9) over that block's [start, end]

@@ -18,7 +18,7 @@ modeling/matcher.py, train_net_video.py, configs/ytvis19/Base_R50.yaml and the D
   importance sampling 0.75 of 3x oversampling), class 2 / mask 5 / dice 5, no-object 0.1.
 - Masked attention: none. The released code registers `attn_mask_probs` and config keys for
   annealing (`ATTN_MASK_ANNEALING_ENABLED`, `START_STEPS`, `END_STEPS`) but no code reads them,
-  and `segmenter` passes `attn_mask = None` to every query block (docs/videomt.md, Training).
+  and `segmenter` passes `attn_mask = None` to every query block (docs/methods/videomt.md, Training).
 - Class targets: the authors' loader gives an instance absent from the clip's last frame a dummy
   annotation of category `MODEL.SEM_SEG_HEAD.NUM_CLASSES`, which the VidEoMT configs leave at
   detectron2's 54; the matcher clamps it to K (no object), the loss to K - 1 (`VidEoMTCriterion`).

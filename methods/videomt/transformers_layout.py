@@ -9,7 +9,7 @@ its inverse: the same tensors under this project's (the authors') names, the q/k
 concatenated again, the batch dimension restored, `mask_token` dropped (no inference reads it),
 and the options read from `config.json`, so the file runs under the authors' protocol (shorter
 side 448, the position table interpolated to each frame's grid) rather than Transformers'
-pipeline (docs/videomt.md says why the numbers differ).
+pipeline (docs/methods/videomt.md says why the numbers differ).
 
 DINOv3 VidEoMT files (RoPE positions, no position table) are recognised and refused by the keys
 that show it: this project's ViT is DINOv2's.

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import BURST
 
-METRIC = "burst"
+METRIC = BURST.name
 #: eval options that score YouTube-VIS-layout inputs only
 _NOT_FOR_BURST = {
     "gt_cache": "--gt-cache",

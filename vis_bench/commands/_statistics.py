@@ -113,13 +113,14 @@ def breakdown_entries(gt: Any, res: Any, args: argparse.Namespace) -> dict[str, 
     """`{"length": {label: {"videos": n, ...stats}}}`; prints one row per bucket."""
     from tabulate import tabulate
 
+    from vis_bench.eval.benchmarks import YTVIS_COLUMNS
     from vis_bench.eval.stats.breakdown import DEFAULT_LENGTH_EDGES, length_breakdown, parse_edges
 
     edges = (
         DEFAULT_LENGTH_EDGES if args.length_buckets is None else parse_edges(args.length_buckets)
     )
     table = length_breakdown(gt, res, edges)
-    shown = ("AP", "AP50", "AP75", "AR1", "AR10")
+    shown = YTVIS_COLUMNS
     rows = [
         [
             label,

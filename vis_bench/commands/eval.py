@@ -3,7 +3,7 @@
 Prints the 12 official YouTube-VIS numbers, or the 18 OVIS numbers when the ground truth carries
 OVIS occlusion labels (or with `--metric ovis`), or LV-VIS's 36 when its categories carry
 `partition` (or with `--metric lvvis`); `--out` writes them, in the official order, under the
-names of params.STAT_NAMES / params.OVIS_STAT_NAMES / lvvis.metric.LVVIS_STAT_NAMES.
+names eval/benchmarks.py declares (STAT_NAMES / OVIS_STAT_NAMES / LVVIS_STAT_NAMES).
 `--gt-cache DIR` reuses the parsed GT across runs. Statistics options (commands/_statistics.py):
 `--bootstrap B [--seed S]` adds confidence intervals, `--breakdown length` scores video-length
 buckets, `--per-video FILE` writes per-video scores. YouTube-VIS 2022 (`--short-videos S --long-videos L`) and every line per
@@ -25,6 +25,7 @@ from vis_bench.commands._options import (
     check_outputs,
     report_dropped,
 )
+from vis_bench.eval.benchmarks import METRICS as DECLARED_METRICS
 
 NAME = "eval"
 HELP = (
@@ -34,9 +35,8 @@ HELP = (
 GROUP = "metric"
 #: nothing to clean up once the numbers are printed and written (cli.finish)
 EXIT_WITHOUT_TEARDOWN = True
-#: --metric choices (vis_bench.eval.api.METRICS and BURST; listed here so --help imports no
-#: metric code)
-METRICS = ("auto", "ytvis", "ovis", "lvvis", _burst_eval.METRIC)
+#: --metric choices: the declared metrics (eval/benchmarks.py, which imports no metric code)
+METRICS = ("auto", *(metric.name for metric in DECLARED_METRICS if metric.selectable))
 
 _MAX_WARNINGS_SHOWN = 10
 #: the last evaluation's input readers, kept until the process ends: it ends without a teardown
@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric",
         choices=METRICS,
         default="auto",
-        help="auto (default): LV-VIS when the GT categories carry `partition`, OVIS when the GT "
+        help="auto (default): BURST for BURST's all_classes.json or its folder, LV-VIS when the "
+        "GT categories carry `partition`, OVIS when the GT "
         "has occlusion labels, else YouTube-VIS; ytvis / ovis / lvvis force one (ovis needs the "
         "labels, lvvis a partition on every category); burst: BURST class-guided (--gt is its "
         "all_classes.json; docs/burst.md)",
@@ -132,7 +133,20 @@ def _quiet_blas_threads() -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+def _metric_of_path(args: argparse.Namespace) -> None:
+    """`auto` with ground truth of a kind that has its own reader (BURST's folder or
+    all_classes.json) takes that kind's metric before anything is read as YouTube-VIS."""
+    if args.metric != "auto":
+        return
+    from vis_bench.eval.declared import kind_of_path
+
+    kind = kind_of_path(args.gt)
+    if kind is not None:
+        args.metric = kind.metric
+
+
 def run(args: argparse.Namespace) -> int:
+    _metric_of_path(args)
     check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
     _burst_eval.check_arguments(args)
     _quiet_blas_threads()

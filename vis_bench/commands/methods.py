@@ -83,13 +83,15 @@ def _pretrained(pattern: str, methods: list[str]) -> int:
 
 
 def _variant_row(variant) -> list[str]:
+    from vis_bench.eval.benchmarks import AP, LONG_VIDEOS_AP, YTVIS2022
+
     published = [r for r in variant.published if r.kind == "checkpoint"] or list(variant.published)
     best = next((r for r in published if r.preferred), published[0] if published else None)
     ap = "-"
-    if best is not None and "AP" in best.metrics:
-        ap = f"{best.metrics['AP']:.1f}"
-    elif best is not None and "mAP_L" in best.metrics:  # YouTube-VIS 2022: the long videos' AP
-        ap = f"{best.metrics['mAP_L']:.1f} (AP_L)"
+    if best is not None and AP in best.metrics:
+        ap = f"{best.metrics[AP]:.1f}"
+    elif best is not None and LONG_VIDEOS_AP in best.metrics:  # YouTube-VIS 2022's long videos
+        ap = f"{best.metrics[LONG_VIDEOS_AP]:.1f} ({YTVIS2022.heading(LONG_VIDEOS_AP)})"
     if best is not None and best.kind == "paper":
         ap += " (paper)"
     size = f"{variant.resolution}" + (f"/{variant.max_size}" if variant.max_size else "")

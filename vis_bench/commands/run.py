@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.report.tables import comparison_table, notes_lines
     from vis_bench.report.twins import speed_verdict_lines
     from vis_bench.sweep import resolve_methods, run_sweep, sweep_records
+    from vis_bench.sweep.phase_clock import breakdown_lines, run_breakdown
     from vis_bench.sweep.run_dir import save_run_timings
-    from vis_bench.sweep.timings import breakdown_lines, run_breakdown
 
     if args.run_dir is not None:
         check_output_folder(args.run_dir, "--run-dir")

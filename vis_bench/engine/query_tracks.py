@@ -50,7 +50,7 @@ from vis_bench.engine.stitching import FrameSink
 DEFERRED_MASK_BYTES = 32 * 2**20
 #: where the masks are on an accelerator, held in its memory instead: writing each frame out
 #: costs a copy to the host and a file write per frame, and reading it back a copy to the device
-#: (found on an H200: VidEoMT's 720p frames spent most of the pass there); 1 GiB is about 60
+#: (found on an H200: a 720p query-track run spent most of its pass there); 1 GiB is about 60
 #: frames of 200 queries' float16 masks at 160 x 288, and 1 % of an 80 GB GPU
 DEFERRED_DEVICE_BYTES = 2**30
 #: and in its temporary file beyond that: about 4,000 frames at 240 px, 700 at 480 px

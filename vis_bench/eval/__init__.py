@@ -3,6 +3,9 @@
 Sub-packages, by concern (the public entry points are in `api`: `evaluate_files`,
 `evaluate_predictions`, `evaluate_loaded`, `EvalResult`):
 
+* `declared`    what a metric and a dataset kind declare (statistic names, direction, headline,
+                columns, reader, checks) and their registries; `benchmarks` the built-in ones,
+                the one place their statistic names are spelled (docs/adding_a_benchmark.md)
 * `metric/`     the COCOeval phases in order: `params`, `loading` (GT and results JSON ->
                 per-track arrays; errors name file, entry and field), `iou` with `overlaps`,
                 `matching`, `accumulate`, `summary`, and `phases` (what a metric plugs in)

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
 
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import LVVIS, OVIS, YTVIS
+from vis_bench.eval.declared import METRICS as DECLARED
+from vis_bench.eval.declared import detected_kinds, resolve
 from vis_bench.eval.input_loading import InputLoading
-from vis_bench.eval.lvvis.metric import LVVIS_PHASES, CategorySplit, has_lvvis_partitions
+from vis_bench.eval.lvvis.metric import LVVIS_PHASES, CategorySplit
 from vis_bench.eval.metric.accumulate import Accumulated
 from vis_bench.eval.metric.capped import cap_warning
 from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
@@ -42,45 +45,65 @@ from vis_bench.eval.metric.summary import per_category_ap
 from vis_bench.eval.ovis.metric import OVIS_PHASES, OcclusionBreakdown
 from vis_bench.eval.rle.count_lists import MARKER
 
-#: how the metric is chosen: from the GT ("auto"), or forced
-METRICS = ("auto", "ytvis", "ovis", "lvvis")
+AUTO = "auto"
 
-#: each metric's steps in the shared phases, by the name `resolve_metric` gives
+#: the metrics scored on YouTube-VIS-layout files, each a parameterisation of the shared phases
 METRIC_PHASES: dict[str, MetricPhases] = {
     p.name: p for p in (YTVIS_PHASES, OVIS_PHASES, LVVIS_PHASES)
 }
+#: how the metric is chosen: from the GT ("auto"), or forced (declared in eval/benchmarks.py)
+METRICS = (AUTO, *(name for name in METRIC_PHASES if name in DECLARED))
 
 
 def resolve_metric(gt: GroundTruth, metric: str) -> str:
-    """ "ytvis", "ovis" or "lvvis": `auto` picks LV-VIS when a category carries an LV-VIS
-    `partition` (0-3), else OVIS when the GT carries occlusion labels.
-
-    A GT whose `annotations` is null (OVIS's layout for unlabelled splits) is read only by the
-    OVIS evaluator, so `auto` picks OVIS for it too.
+    """ "ytvis", "ovis" or "lvvis": `auto` asks the declared dataset kinds read like this one,
+    latest registered first, and takes the first that recognises the ground truth's (LV-VIS when a category
+    carries an LV-VIS `partition` (0-3), else OVIS when the GT carries occlusion labels or has
+    `annotations: null`, OVIS's layout for unlabelled splits, else YouTube-VIS).
     """
     if metric not in METRICS:
         raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    if metric == "auto" and has_lvvis_partitions(gt):
-        return "lvvis"
-    if metric == "auto":
-        return "ovis" if gt.has_occlusion_labels or gt.annotations_null else "ytvis"
-    if metric == "ytvis" and gt.annotations_null:
+    if metric == AUTO:
+        return next(
+            kind.metric
+            for kind in detected_kinds()
+            if kind.metric in METRIC_PHASES
+            and kind.detects is not None
+            and resolve(kind.detects)(gt)
+        )
+    if metric == YTVIS.name:
+        check_annotated(gt)
+    return metric
+
+
+def check_annotated(gt: GroundTruth) -> None:
+    """The YouTube-VIS metric's ground-truth check: a list of annotations."""
+    if gt.annotations_null:
         raise InputError(
             "ground truth has `annotations: null` (a split without labels); the YouTube-VIS "
             "evaluator needs a list of annotations",
             path=gt.path,
             field="annotations",
         )
-    return metric
+
+
+def _statistics(gt: GroundTruth, res: Results, metric: str) -> dict[str, float]:
+    return evaluate_loaded(gt, res, metric=metric).stats
+
+
+#: each metric's `compute` as declared: (ground truth, results) -> statistics
+ytvis_statistics = partial(_statistics, metric=YTVIS.name)
+ovis_statistics = partial(_statistics, metric=OVIS.name)
+lvvis_statistics = partial(_statistics, metric=LVVIS.name)
 
 
 @dataclass
 class EvalResult:
     """Summary numbers plus the intermediate arrays, for reports and for tests.
 
-    `stats` holds the 12 YouTube-VIS numbers (params.STAT_NAMES order), with the OVIS
-    metric the 18 OVIS ones (params.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
-    LV-VIS ones (lvvis.metric.LVVIS_STAT_NAMES order). `precision` and `recall` are the
+    `stats` holds the 12 YouTube-VIS numbers (benchmarks.STAT_NAMES order), with the OVIS
+    metric the 18 OVIS ones (benchmarks.OVIS_STAT_NAMES order), with the LV-VIS metric the 36
+    LV-VIS ones (benchmarks.LVVIS_STAT_NAMES order). `precision` and `recall` are the
     YouTube-VIS-shaped arrays (all occlusions) either way, over every listed category;
     `occlusion` has the OVIS breakdown, `split` LV-VIS's base and novel categories.
     """

@@ -36,9 +36,9 @@ class FrameSource(Protocol):
 
 @dataclass
 class ClipFrames:
-    """One window of one video: its decoded frames `[t, H, W, 3]` (or, from the input workers,
-    a tensor `[t, 3, h, w]`: uint8 at the model's size when `resized`, the model's normalised
-    float input when `normalised` too) and where it sits (its
+    """One window of one video: its frames, in the form its input stage makes them (decoded
+    `[t, H, W, 3]` here; from the input workers a tensor `[t, 3, h, w]`: input_stage.py chooses
+    the form, and with it the one way it becomes the model's input), and where it sits (its
     pass: 0 the clips the method infers, 1 a second pass over the frames for whole-video
     refinement)."""
 
@@ -48,8 +48,6 @@ class ClipFrames:
     frames: Any
     pass_index: int = 0
     passes: int = 1
-    resized: bool = False
-    normalised: bool = False
 
     @property
     def window(self) -> range:
@@ -73,18 +71,30 @@ class DecodeTimes:
     frames_decoded: int = 0
 
 
+def frame_ring(windows: list[range]) -> Iterator[tuple[list[int], list[int]]]:
+    """The ring of frames a pass over `windows` keeps: per window, the frames no earlier window
+    covered (to read: every frame is read once) and those no later window covers (to let go
+    once this window has them), so the frames kept are about two windows' worth."""
+    last_use: dict[int, int] = {}
+    for index, window in enumerate(windows):
+        for frame in window:
+            last_use[frame] = index
+    kept: set[int] = set()
+    for index, window in enumerate(windows):
+        new = [f for f in window if f not in kept]
+        kept.update(new)
+        done = [f for f in window if last_use[f] == index]
+        kept.difference_update(done)
+        yield new, done
+
+
 def window_frames(
     source: FrameSource, video: Any, windows: list[range], times: DecodeTimes | None = None
 ) -> Iterator[np.ndarray]:
     """Each window's frames in order; every frame decoded once, kept while a later window needs it."""
     times = times if times is not None else DecodeTimes()
-    last_use: dict[int, int] = {}
-    for index, window in enumerate(windows):
-        for frame in window:
-            last_use[frame] = index
     cache: dict[int, np.ndarray] = {}
-    for index, window in enumerate(windows):
-        missing = [f for f in window if f not in cache]
+    for window, (missing, done) in zip(windows, frame_ring(windows), strict=True):
         decoded = None
         if missing:
             start = time.perf_counter()
@@ -96,9 +106,8 @@ def window_frames(
             frames = decoded  # nothing reused: no copy (the whole video when T = all)
         else:
             frames = np.stack([cache[f] for f in window])
-        for frame in window:
-            if last_use[frame] == index:
-                del cache[frame]
+        for frame in done:
+            del cache[frame]
         yield frames
 
 

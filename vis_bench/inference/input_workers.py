@@ -3,10 +3,10 @@
 Each frame is read with the dataset's own decoder and resized with the method's own
 `Preprocessing` rule, one frame per task, by `workers` threads running ahead of the model; the
 main thread receives uint8 tensors `[t, 3, h, w]` at model size, copies them to the device and
-normalises there (`ClipInputs.frames`); where the model runs on the CPU, the workers normalise
-too, and the main thread receives the model's input. A frame an overlapping window covers
-again is taken from a ring of resized frames (kept while a later window still covers it),
-never read twice. The worker that reads a window's last frame stacks the window (a copy of the
+normalises there (input_stage.py's `ToModel`); where the model runs on the CPU, the workers
+normalise too, and the main thread receives the model's input. A frame an overlapping window
+covers again is taken from a ring of resized frames (`frame_stream.frame_ring`: kept while a
+later window still covers it), never read twice. The worker that reads a window's last frame stacks the window (a copy of the
 whole window, not made on the main thread between two model calls).
 
 Threads, not processes: Pillow's JPEG decoder and PyTorch's resize release the GIL, so threads
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from vis_bench.errors import InputError
-from vis_bench.inference.frame_stream import ClipFrames, DecodeTimes, FrameSource
+from vis_bench.inference.frame_stream import ClipFrames, DecodeTimes, FrameSource, frame_ring
 
 #: the most workers `auto` starts (a 720p JPEG decodes in a few ms: more seldom pay)
 AUTO_MAX = 8
@@ -207,7 +207,8 @@ def pooled_clips(
     read and resized by `pool` while earlier windows run: windows are handed to the pool until
     at least `ahead` frames (default: 4 per worker) are in flight, and always the next
     WINDOWS_AHEAD (the frames held: those windows' and the current one's).
-    `clip.frames` is a uint8 tensor [t, 3, h, w]; `clip.resized` says whether at model size."""
+    `clip.frames` is a tensor [t, 3, h, w]: uint8 (at model size where the pool resizes), or
+    the model's float input where it normalises too."""
     ahead = ahead if ahead is not None else 4 * pool.workers
     plan = _submitted(pool, videos, passes)
     pending: collections.deque[_Window] = collections.deque()
@@ -233,8 +234,6 @@ def pooled_clips(
             # read it while the model runs this one (a whole video's window included)
             submit_ahead()
             window.clip.frames = window.stacked.take()
-            window.clip.resized = pool.resize is not None
-            window.clip.normalised = pool.normalise is not None
             yield window.clip
     finally:
         for window in pending:
@@ -252,18 +251,12 @@ def _submitted(
     for video in videos:
         video_passes = passes(video)
         for number, windows in enumerate(video_passes):
-            last_use: dict[int, int] = {}
-            for index, window in enumerate(windows):
-                for frame in window:
-                    last_use[frame] = index
             ring: dict[int, Future] = {}
-            for index, window in enumerate(windows):
-                new = [f for f in window if f not in ring]
+            for index, (new, done) in enumerate(frame_ring(windows)):
                 for frame in new:
                     ring[frame] = pool.submit(video, frame)
-                futures = [ring[f] for f in window]
-                for frame in window:
-                    if last_use[frame] == index:
-                        del ring[frame]
+                futures = [ring[f] for f in windows[index]]
+                for frame in done:
+                    del ring[frame]
                 clip = ClipFrames(video, index, windows, None, number, len(video_passes))
                 yield _Window(clip, futures, len(new), stack_when_read(futures))

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
 from vis_bench.api.execution import no_grad_region
@@ -49,7 +48,7 @@ from vis_bench.inference.feature_reuse import (
     reuses_features,
 )
 from vis_bench.inference.frame_stream import ClipFrames, FrameSource
-from vis_bench.inference.input_stage import input_stage, splits_resize, waited
+from vis_bench.inference.input_stage import ToModel, input_stage, splits_resize, waited
 from vis_bench.inference.linking_thread import (
     LinkingThread,
     resolve_linking_thread,
@@ -57,23 +56,19 @@ from vis_bench.inference.linking_thread import (
 )
 from vis_bench.inference.model_events import ModelEvents, uses_events
 from vis_bench.inference.overhead import HarnessTimes
+from vis_bench.inference.pass_hooks import NO_HOOKS, WARM_UP_ONCE, PassHooks, UntimedCalls
 from vis_bench.inference.stopwatch import ClipTiming, Stopwatch, median, synchronize
 from vis_bench.inference.untimed_calls import time_single_clip, warm_up
 
 __all__ = [
-    "ClipInputs",
     "FrameSource",
+    "PassHooks",
     "RunOutcome",
-    "VideoRun",
-    "autocast",
-    "clip_input",
-    "model_input",
-    "predict_clip",
-    "predict_window",
+    "UntimedCalls",
+    "VideoSchedule",
+    "predict_video",
     "run_method",
     "splits_resize",
-    "take_window",
-    "window_passes",
 ]
 
 
@@ -106,7 +101,7 @@ class RunOutcome:
     #: seconds of the untimed first clip (preprocessing and warm-up) and of single-clip timing
     warmup_s: float = 0.0
     single_clip_timing_s: float = 0.0
-    #: what `warmup_probe` returned for the warm-up call (e.g. its FLOP count)
+    #: what the hooks' `warm_up` returned for the warm-up call (e.g. its FLOP count)
     warmup_probe: Any = None
     #: seconds left out of `seconds_end_to_end` (the compiler's, when compiling)
     seconds_excluded: float = 0.0
@@ -260,42 +255,32 @@ def run_method(
     resolution: int | None,
     device: str = "cpu",
     dtype: str = "fp32",
-    warmup: int = 1,
-    repeats: int = 3,
-    single_clip: bool = False,
-    progress: Callable[[int], None] | None = None,
-    timed_region: Callable[[str], None] | None = None,
+    untimed: UntimedCalls = WARM_UP_ONCE,
     feature_reuse: bool = True,
-    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None = None,
-    exclude: Callable[[], float] | None = None,
-    stop_after: Callable[[int, float], bool] | None = None,
     input_workers: int | str = "auto",
-    warmup_frames: int | None = None,
     linking_thread: bool | str = "auto",
+    hooks: PassHooks = NO_HOOKS,
 ) -> RunOutcome:
     """Predict every video of `source`, timing the pass and its stages as it runs.
 
-    `progress(n)` is called after each video; `timed_region("start" / "end")` around the timed
-    part (machine-load readings). Before the timer starts, `warmup` > 0 runs the first clip once
-    untimed: one-time costs (library handles, kernels built on first use) would otherwise land in
-    the end-to-end FPS of whichever cell runs first (building the CUDA deformable-attention
-    kernel once added 29 s to the first GPU cell of a method using it).
+    `hooks` (pass_hooks.py) are called at the pass's moments: the warm-up, the start and end of
+    the timed part (machine-load readings), each video done (progress, and whether to stop
+    there: a timed round that has covered enough frames and seconds); `hooks.exclude` counts
+    seconds left out of the timed ones (the compiler's). Before the timer starts,
+    `untimed.warmup` > 0 runs the first clip once untimed: one-time costs (library handles,
+    kernels built on first use) would otherwise land in the end-to-end FPS of whichever cell
+    runs first (building the CUDA deformable-attention kernel once added 29 s to the first GPU
+    cell of a method using it); `untimed.single_clip`: afterwards, time `infer_clip` alone on
+    the first clip (a separate measurement).
     `feature_reuse`: a method declaring per-frame stages computes them once per frame under
     overlapping clips (feature_reuse.py); off, every clip runs `infer_clip` on all its frames.
-    `warmup_probe(first_clip, call)` runs the warm-up `call` itself (the worker counts its FLOPs
-    there, so counting costs no extra forward); what it returns is `outcome.warmup_probe`.
-    `exclude()`: a running count of seconds left out of the timed ones (the compiler's).
-    `stop_after(frames, seconds)`: asked after each video; True ends the pass there (a timed
-    round that has covered enough frames and seconds). `single_clip`: afterwards, time
-    `infer_clip` alone on the first clip `repeats` times (a separate measurement).
     `input_workers`: threads decoding and resizing frames ahead of the model
     (input_workers.py; `auto` picks per device; 0 the serial path: one thread decodes, the
     main thread resizes).
-    `warmup_frames`: the warm-up runs only the first clip's first frames (a timed round: its
-    one-time costs are paid in a fraction of a whole video's forward; None: the whole clip).
     `linking_thread`: each window linked on a thread of its own while the next window's model
     runs (linking_thread.py; `auto`: where the model runs on a GPU, timed by its events).
     """
+    exclude = hooks.exclude
     events = uses_events(device, exclude is not None)
     own_thread = resolve_linking_thread(linking_thread, device, events)
     outcome = RunOutcome(feature_reuse=can_reuse_features(plugin, feature_reuse))
@@ -305,20 +290,20 @@ def run_method(
     outcome.harness.exclude = exclude
     outcome.harness.linking_thread = own_thread
     passes = _video_passes(plugin, clip_length, stride)
-    clips = input_stage(plugin, source, outcome.harness, passes, resolution, device, input_workers)
+    clips, to_model = input_stage(
+        plugin, source, outcome.harness, passes, resolution, device, input_workers
+    )
     if events:
         outcome.harness.events = ModelEvents(outcome.harness)
     timed = _TimedPass(device, exclude, sync_each_clip=not events)
+    settings = _RunSettings(to_model, device, dtype, untimed, feature_reuse, hooks, own_thread)
     with no_grad_region(), contextlib.closing(clips):
-        _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, _RunSettings(
-            resolution, device, dtype, warmup, feature_reuse, warmup_probe, timed_region,
-            progress, stop_after, warmup_frames, own_thread,
-        ))  # fmt: skip
-    if timed_region is not None and outcome.first_clip is not None:
-        timed_region("end")
+        _run_videos(plugin, waited(clips, outcome.harness), outcome, timed, settings)
+    if outcome.first_clip is not None:
+        hooks.after_timed()
     outcome.harness.freed_memory_kept = freed_memory_kept()  # as the method's warm-up left it
-    if single_clip and outcome.first_clip is not None:
-        time_single_clip(plugin, outcome, device, dtype, warmup, repeats)
+    if untimed.single_clip and outcome.first_clip is not None:
+        time_single_clip(plugin, outcome, device, dtype, untimed.warmup, untimed.repeats)
     return outcome
 
 
@@ -326,16 +311,12 @@ def run_method(
 class _RunSettings:
     """What `run_method` was asked, as its video loop needs it."""
 
-    resolution: int | None
+    to_model: ToModel
     device: str
     dtype: str
-    warmup: int
+    untimed: UntimedCalls
     feature_reuse: bool
-    warmup_probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None
-    timed_region: Callable[[str], None] | None
-    progress: Callable[[int], None] | None
-    stop_after: Callable[[int, float], bool] | None
-    warmup_frames: int | None = None
+    hooks: PassHooks
     linking_thread: bool = False
 
 
@@ -405,7 +386,7 @@ def _run_videos(
                         cache = FrameFeatureCache(clip.windows, outcome.reuse)
                     video_run = VideoRun(clip, plugin, post, times, cache)
                 assert video_run is not None
-                inputs = ClipInputs(plugin, clip, run.resolution, run.device)
+                inputs = ClipInputs(plugin, clip, run.device, run.to_model)
                 job = predict_window(video_run, inputs, run.dtype, times, linking.wait)
                 if clip.is_last:
                     job = functools.partial(_end_video, job, video_run, finished)
@@ -420,11 +401,8 @@ def _run_videos(
                 outcome.num_frames += int(clip.video.length)
                 outcome.video_ids.append(int(clip.video.id))
                 video_run = None
-                if run.progress is not None:
-                    run.progress(1)
-                if run.stop_after is not None and run.stop_after(
-                    outcome.num_frames, timed.elapsed()
-                ):
+                run.hooks.video_done()
+                if run.hooks.should_stop(outcome.num_frames, timed.elapsed()):
                     break
         if finished is not None and place is not None:
             # the last video's results are its last clip's work
@@ -461,12 +439,12 @@ def _linked(outcome: RunOutcome, place: tuple[int, int]) -> Callable[[Any, float
 def _first_clip(plugin: MethodPlugin, outcome: RunOutcome, clip: ClipFrames, run: _RunSettings):
     """The first clip as the method takes it, and the untimed warm-up on it."""
     start = time.perf_counter()
-    outcome.first_clip = clip_input(plugin, clip, None, run.resolution, run.device)
-    if run.warmup > 0:
-        warm_up(plugin, outcome, run.device, run.dtype, run.warmup_probe, run.warmup_frames)
+    outcome.first_clip = run.to_model(clip.frames)
+    if run.untimed.warmup > 0:
+        frames = run.untimed.warmup_frames
+        warm_up(plugin, outcome, run.device, run.dtype, run.hooks.warm_up, frames)
     outcome.warmup_s = time.perf_counter() - start
-    if run.timed_region is not None:
-        run.timed_region("start")
+    run.hooks.before_timed()
 
 
 def _open_clip(outcome: RunOutcome, clip: ClipFrames) -> tuple[int, int]:
@@ -524,10 +502,48 @@ def method_windows(
     return clip_windows(length, clip_length, stride)
 
 
-def take_window(video_run: VideoRun, inputs: ClipInputs, dtype: str, times: HarnessTimes) -> None:
-    """One window into its video: a clip the method infers (and, after a refining method's
-    last clip, its whole-video refinement), or a second-pass window's masks."""
-    predict_window(video_run, inputs, dtype, times)()
+def predict_video(
+    plugin: MethodPlugin,
+    video: Any,
+    frames: Any,
+    schedule: VideoSchedule,
+    to_model: ToModel,
+    sink: Callable[[Any, TrackPostprocessing], Any],
+) -> None:
+    """One video's windows through the method and its linker, one after the other on this
+    thread, with nothing around them (no decoding, no warm-up, no timer, no linking thread):
+    what the `authors` timing protocol times per video (measure/protocol_run.py). `frames`: the
+    whole video in the form `to_model` takes; `sink(video, post)`: where final frames go."""
+    length = int(video.length)
+    windows = method_windows(plugin, length, schedule.clip_length, schedule.stride)
+    post = TrackPostprocessing.of(plugin)
+    times = HarnessTimes()
+    cache = None
+    if reuses_features(plugin, windows, schedule.feature_reuse):
+        cache = FrameFeatureCache(windows)
+    run = VideoRun(
+        ClipFrames(video, 0, windows, frames), plugin, post, times, cache, sink(video, post)
+    )
+    passes = window_passes(plugin, length, windows, schedule.clip_length)
+    for number, pass_windows in enumerate(passes):
+        for index, window in enumerate(pass_windows):
+            window_frames = frames[window.start : window.stop]
+            clip = ClipFrames(video, index, pass_windows, window_frames, number, len(passes))
+            inputs = ClipInputs(plugin, clip, schedule.device, to_model)
+            predict_window(run, inputs, schedule.dtype, times)()
+    run.results()
+
+
+@dataclass(frozen=True)
+class VideoSchedule:
+    """What `predict_video` runs a video under: the clip schedule, the device, the precision,
+    and whether per-frame stages are reused across overlapping clips."""
+
+    clip_length: int | str
+    stride: int | None
+    device: str
+    dtype: str
+    feature_reuse: bool = True
 
 
 def predict_window(
@@ -537,10 +553,12 @@ def predict_window(
     times: HarnessTimes,
     linked: Callable[[], None] = lambda: None,
 ) -> Callable[[], None]:
-    """`take_window`'s model part; it returns the window's linking, to be run after the previous
-    window's (at once, or on the linking thread). `linked()` is called before anything reads
-    the linker's state: the previous window's linking done (a method that carries a state, or
-    is given each frame once, needs it for its next call; a refinement needs its last clip)."""
+    """One window's model part: a clip the method infers (and, after a refining method's last
+    clip, its whole-video refinement), or a second-pass window's masks. It returns the window's
+    linking, to be run after the previous window's (at once, or on the linking thread).
+    `linked()` is called before anything reads the linker's state: the previous window's
+    linking done (a method that carries a state, or is given each frame once, needs it for its
+    next call; a refinement needs its last clip)."""
     clip = inputs.clip
     if clip.pass_index == 0:
         inputs.features = video_run.features
@@ -581,15 +599,14 @@ class ClipInputs:
 
     plugin: MethodPlugin
     clip: ClipFrames
-    resolution: int | None
     device: str
+    #: the window's frames -> the method's input on the device (as the input stage chose)
+    prepare: ToModel
     features: FrameFeatureCache | None = None
     #: `state` (after the video's previous clip) and `seen` (this clip's frames earlier clips
     #: covered), for `CarriedState` methods only
     carried: dict[str, Any] = field(default_factory=dict)
     preprocess_s: float = 0.0
-    #: the window's frames -> the method's input on the device (default: `model_input`)
-    prepare: Callable[[Any], torch.Tensor] | None = None
     #: the positions in the window the method is given (None: all; `VideoRun.new_frames`)
     positions: list[int] | None = None
     #: called once the clip's frames are prepared, before the model part (device events)
@@ -598,11 +615,8 @@ class ClipInputs:
     def frames(self, positions: list[int] | None = None) -> torch.Tensor:
         """The window's frames at `positions` (all by default), preprocessed, on the device."""
         start = time.perf_counter()
-        if self.prepare is not None:
-            frames = self.clip.frames if positions is None else self.clip.frames[positions]
-            out = self.prepare(frames)
-        else:
-            out = clip_input(self.plugin, self.clip, positions, self.resolution, self.device)
+        frames = self.clip.frames if positions is None else self.clip.frames[positions]
+        out = self.prepare(frames)
         self.preprocess_s += time.perf_counter() - start
         return out
 
@@ -641,31 +655,3 @@ def predict_clip(inputs: ClipInputs, dtype: str, times: HarnessTimes) -> Any:
     synchronize(inputs.device)
     times.add_model(start, left_out, inputs.preprocess_s)
     return result
-
-
-def clip_input(
-    plugin: MethodPlugin,
-    clip: ClipFrames,
-    positions: list[int] | None,
-    resolution: int | None,
-    device: str,
-) -> torch.Tensor:
-    """A window's frames at `positions` (all: None) as the method takes them, on the device:
-    frames the input workers resized are copied as uint8 and normalised on the device; others
-    are preprocessed whole here and copied. On a CPU the workers normalise as well."""
-    frames = clip.frames if positions is None else clip.frames[positions]
-    if clip.normalised:  # by the input workers, on the CPU the model runs on
-        return frames
-    if clip.resized:
-        return plugin.preprocessing.normalise(frames.to(device, non_blocking=True))
-    if isinstance(frames, torch.Tensor):
-        return plugin.preprocess(frames, resolution).to(device)
-    return model_input(plugin, frames, resolution, device)
-
-
-def model_input(
-    plugin: MethodPlugin, frames: np.ndarray, resolution: int | None, device: str
-) -> torch.Tensor:
-    """Frames [T, H, W, 3] uint8 as the method takes them: [T, 3, h, w], preprocessed, on device."""
-    clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
-    return plugin.preprocess(clip, resolution).to(device)

@@ -44,11 +44,11 @@ def warm_up(
     outcome: Any,
     device: str,
     dtype: str,
-    probe: Callable[[torch.Tensor, Callable[[], None]], Any] | None,
+    probe: Callable[[torch.Tensor, Callable[[], None]], Any],
     frames: int | None = None,
 ) -> None:
-    """The untimed first clip (its first `frames` only, when given), through `probe` when one
-    is given."""
+    """The untimed first clip (its first `frames` only, when given), run by `probe` (the
+    pass's `PassHooks.warm_up`), whose answer is kept."""
     first = outcome.first_clip
     assert first is not None
     if frames is not None:
@@ -57,10 +57,7 @@ def warm_up(
     def call() -> None:
         infer_once(plugin, first, device, dtype)
 
-    if probe is None:
-        call()
-    else:
-        outcome.warmup_probe = probe(first, call)
+    outcome.warmup_probe = probe(first, call)
     synchronize(device)
 
 

@@ -21,6 +21,7 @@ the warm-up; the compiler's seconds are taken out of the timed ones and reported
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,18 +36,9 @@ from vis_bench.api.plugin import MethodPlugin
 from vis_bench.api.timing import TimingProtocol
 from vis_bench.engine.finalise import RESIZE_CHUNK, TrackPostprocessing
 from vis_bench.inference.autocast import autocast
-from vis_bench.inference.feature_reuse import FrameFeatureCache, reuses_features
-from vis_bench.inference.frame_stream import ClipFrames, FrameSource
-from vis_bench.inference.overhead import HarnessTimes
-from vis_bench.inference.runner import (
-    ClipInputs,
-    VideoRun,
-    method_windows,
-    model_input,
-    splits_resize,
-    take_window,
-    window_passes,
-)
+from vis_bench.inference.frame_stream import FrameSource
+from vis_bench.inference.input_stage import ToModel, model_input
+from vis_bench.inference.runner import VideoSchedule, predict_video, splits_resize
 from vis_bench.inference.stopwatch import synchronize
 from vis_bench.measure.compile import compiled, matmul_precision
 from vis_bench.measure.protocols import Applied, applied_settings, protocol_result
@@ -124,34 +116,16 @@ def _video_frames(plugin: MethodPlugin, source: FrameSource, video: Any, cell: P
     return plugin.preprocessing.resize_frames(clip, cell.resolution)
 
 
-def _one_video(plugin: MethodPlugin, video: Any, frames: Any, cell: ProtocolCell, dtype: str):
-    """The timed part of `video_forward`: the cell's clips, linked, final masks at video size."""
-    windows = method_windows(plugin, int(video.length), cell.clip_length, cell.stride)
-    post = TrackPostprocessing.of(plugin)
-    times = HarnessTimes()
-    cache = None
-    if reuses_features(plugin, windows, cell.feature_reuse):
-        cache = FrameFeatureCache(windows)
-    sink = ResizedFrames(video.height, video.width, post.masks_to_video)
-    run = VideoRun(ClipFrames(video, 0, windows, frames), plugin, post, times, cache, sink)
+def _to_model(plugin: MethodPlugin, cell: ProtocolCell) -> ToModel:
+    """How `_video_frames`' frames become the method's input inside the timer: normalised and
+    copied to the device, or preprocessed whole where the resize could not be split off."""
     if splits_resize(plugin):
+        return lambda frames: plugin.preprocessing.normalise(frames).to(cell.device)
+    return functools.partial(model_input, plugin, resolution=cell.resolution, device=cell.device)
 
-        def prepare(window_frames: Any) -> torch.Tensor:
-            return plugin.preprocessing.normalise(window_frames).to(cell.device)
-    else:
 
-        def prepare(window_frames: Any) -> torch.Tensor:
-            return model_input(plugin, window_frames, cell.resolution, cell.device)
-
-    passes = window_passes(plugin, int(video.length), windows, cell.clip_length)
-    for number, pass_windows in enumerate(passes):
-        for index, window in enumerate(pass_windows):
-            window_frames = frames[window.start : window.stop]
-            clip = ClipFrames(video, index, pass_windows, window_frames, number, len(passes))
-            inputs = ClipInputs(plugin, clip, cell.resolution, cell.device)
-            inputs.prepare = prepare
-            take_window(run, inputs, dtype, times)
-    run.results()
+def _resized_frames(video: Any, post: TrackPostprocessing) -> ResizedFrames:
+    return ResizedFrames(video.height, video.width, post.masks_to_video)
 
 
 def _video_forward(
@@ -161,12 +135,26 @@ def _video_forward(
     applied: Applied,
     left_out: Callable[[], float],
 ) -> _Timed:
-    """detectron2's loop: one timed call per video after `applied.warmup` untimed ones."""
+    """detectron2's loop: one timed call per video after `applied.warmup` untimed ones; the
+    call is the runner's one video (`predict_video`): the cell's clips, linked, final masks at
+    video size."""
     timed = _Timed()
+    schedule = VideoSchedule(
+        cell.clip_length, cell.stride, cell.device, applied.precision, cell.feature_reuse
+    )
+    to_model = _to_model(plugin, cell)
     for index, video in enumerate(source.videos()):
         frames = _video_frames(plugin, source, video, cell)
         _, seconds, excluded = _timed(
-            cell.device, left_out, _one_video, plugin, video, frames, cell, applied.precision
+            cell.device,
+            left_out,
+            predict_video,
+            plugin,
+            video,
+            frames,
+            schedule,
+            to_model,
+            _resized_frames,
         )
         if index >= applied.warmup:
             timed.add(int(video.length), seconds, excluded)

@@ -179,7 +179,7 @@ class CellRecord:
     config: Mapping[str, Any] | None = None
     #: the dataset's identity, as the run folder's run.json holds it
     dataset_identity: Mapping[str, Any] | None = None
-    #: seconds per phase of the cell (sweep/timings.py)
+    #: seconds per phase of the cell (sweep/phase_clock.py)
     timings: Mapping[str, float] | None = None
     #: which of repeated runs of one config this record is (set by a report that gathers them)
     repeat: int | None = None
@@ -198,6 +198,9 @@ class CellRecord:
         name = str(self.method)
         if self.entry is not None:
             name += f" ({self.entry})"
+        space = self.label_space
+        if space is not None and space.scored_categories is not None:  # no silent 0 AP
+            name += f" [{space.scored_categories} of {space.dataset_categories} categories]"
         return name if self.twin is None else f"{name} twin {self.twin}"
 
     def has(self, name: str) -> bool:

@@ -332,6 +332,9 @@ class LabelSpace(Part):
     model: str | None = None
     mapping: str | None = None
     dropped_predictions: int | None = None
+    #: scored on the categories the model names, of the dataset's listed ones (absent: all)
+    scored_categories: int | None = None
+    dataset_categories: int | None = None
 
 
 @dataclass(frozen=True)

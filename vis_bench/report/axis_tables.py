@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tabulate import tabulate
 
 from vis_bench.records import CellRecord
+from vis_bench.report.metric_columns import fraction_statistics
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT, PairedComparer, with_interval
 from vis_bench.report.speed_trust import fps_marks, speed_of
@@ -30,7 +31,6 @@ from vis_bench.report.table_axes import (
     values_of,
     varied_axes,
 )
-from vis_bench.report.tables import PERCENT_METRICS
 
 #: a by-axis table's axis -> its name in a section's title and its notes
 AXIS_NAMES = {"clip_length": "clip length", "stride": "stride", "resolution": "resolution"}
@@ -138,7 +138,7 @@ def _figure(record: CellRecord, value: str) -> float | None:
     metric = record.metric(value)
     if metric is None:
         return None
-    return 100 * float(metric) if value in PERCENT_METRICS else float(metric)
+    return 100 * float(metric) if value in fraction_statistics() else float(metric)
 
 
 def _fps_text(record: CellRecord, value: str) -> str:

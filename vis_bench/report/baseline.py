@@ -32,7 +32,8 @@ import pandas as pd
 from vis_bench.atomic import write_atomic
 from vis_bench.config import BenchConfig, parse_config
 from vis_bench.errors import InputError
-from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.benchmarks import OCCLUSION_AP
+from vis_bench.eval.declared import each_statistic
 from vis_bench.eval.stats.bootstrap import (
     DEFAULT_REPLICATES,
     no_interval_reason,
@@ -43,17 +44,25 @@ from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.checkpoints import resolve_checkpoint
 from vis_bench.hashing import file_sha256
 from vis_bench.jsonio import read_json
-from vis_bench.report.tables import OCCLUSION_AP, PERCENT_METRICS
+from vis_bench.report.metric_columns import fraction_statistics, higher_is_better
 
 BASELINE_FORMAT = "vis-bench-baseline"
-#: metrics whose drop fails a regression check (AR is reported but only AP gates)
-GATED_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
-REPORTED_METRICS = (*STAT_NAMES[:9], *OCCLUSION_AP)  # AP .. AR100
+
+
+def gated_metrics() -> tuple[str, ...]:
+    """Statistics whose drop fails a regression check, as each metric declares them
+    (YouTube-VIS: the APs; eval/benchmarks.py)."""
+    return each_statistic(lambda metric: metric.gated)
+
+
+def reported_metrics() -> tuple[str, ...]:
+    """Statistics a baseline keeps and `regress` reports (YouTube-VIS: AP .. AR100)."""
+    return each_statistic(lambda metric: metric.reported)
+
+
 #: the fixed tolerance of `regress`, in AP points (also what `auto` falls back to)
 DEFAULT_TOLERANCE = 0.3
 AUTO = "auto"
-#: gated metrics with a paired bootstrap interval: what `--tolerance auto` gates
-AUTO_GATED = tuple(m for m in GATED_METRICS if m in RESAMPLED_STATS)
 #: why `--tolerance auto` leaves the other AP-type metrics ungated (said in its output)
 NO_INTERVAL = "no paired interval: the per-video matching covers area and occlusion 'all' only"
 #: why a reported metric is never gated
@@ -141,7 +150,7 @@ def write_baseline(
     for r in ok:
         cell = {
             **{k: r.get(k) for k in CELL_AXES},
-            "metrics": {m: r.get(m) for m in REPORTED_METRICS if m in r},
+            "metrics": {m: r.get(m) for m in reported_metrics() if m in r},
             "num_predictions": r.get("num_predictions"),
         }
         if r.get("video_matches") is not None:  # loaded by `regress` while the run exists
@@ -280,7 +289,8 @@ def _cell_gates(
     cell: dict[str, Any], record: dict[str, Any], tolerance: Tolerance, label: str
 ) -> tuple[dict[str, Gate], str | None]:
     """Per AP-type metric how it is judged, and a note when `auto` fell back to fixed."""
-    fixed = {m: Gate(limit=tolerance.fixed) for m in GATED_METRICS}
+    gated = gated_metrics()
+    fixed = {m: Gate(limit=tolerance.fixed) for m in gated}
     if not tolerance.auto:
         return fixed, None
     missing = [
@@ -305,9 +315,14 @@ def _cell_gates(
     if too_few is not None:
         return fixed, f"{label}: {too_few}, so the fixed tolerance {tolerance.fixed} points is used"
     intervals = paired_intervals(
-        after, before, AUTO_GATED, replicates=tolerance.replicates, seed=tolerance.seed
+        after,
+        before,
+        # the gated statistics with a paired bootstrap interval: what `--tolerance auto` gates
+        tuple(m for m in gated if m in RESAMPLED_STATS),
+        replicates=tolerance.replicates,
+        seed=tolerance.seed,
     )
-    gates = dict.fromkeys((*GATED_METRICS, *OCCLUSION_AP), Gate(reason=NO_INTERVAL))
+    gates = dict.fromkeys((*gated, *OCCLUSION_AP), Gate(reason=NO_INTERVAL))
     undefined = []
     for metric, interval in intervals.items():
         if interval is None:  # no replicate defined the metric: judged by the fixed limit
@@ -351,7 +366,7 @@ def compare(
         gates, note = _cell_gates(cell, record, tolerance, label)
         if note is not None:
             result.notes.append(note)
-        for metric in REPORTED_METRICS:
+        for metric in reported_metrics():
             gate = gates.get(metric, Gate(reason=REPORTED_ONLY))
             row = _compare_metric(cell, record, metric, gate, label, result)
             if row is not None:
@@ -376,11 +391,13 @@ def _compare_metric(
     after = record.get(metric)
     if before is None and after is None:
         return None
-    scale = 100 if metric in PERCENT_METRICS else 1
+    scale = 100 if metric in fraction_statistics() else 1
     b = None if before is None else before * scale
     a = None if after is None else after * scale
     delta = None if a is None or b is None else a - b
-    status = gate.status(b, a, delta)
+    # a gate judges a gain as positive: a statistic where lower is better is judged negated
+    sign = 1 if higher_is_better(metric) else -1
+    status = gate.status(b, a, None if delta is None else sign * delta)
     if status == "REGRESSED":
         result.regressions.append(
             f"{label} {metric}: {b:.2f} -> {'missing' if a is None else f'{a:.2f}'} ({gate.why()})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from vis_bench.eval.metric.params import STAT_NAMES
+from vis_bench.eval.benchmarks import AP50, STAT_NAMES
 from vis_bench.records import CellRecord
 from vis_bench.report.leaderboard import leaderboard_frame
 from vis_bench.report.record_set import RecordSet
@@ -102,7 +102,7 @@ def error_table(record_set: RecordSet, fmt: str = "github") -> str | None:
         gains = breakdown.gains or {}
         counts = breakdown.counts or {}
         row = {"method": label, **_setting_cells(setting, record)}
-        row["AP50"] = f"{100 * float(breakdown.ap50 or 0.0):.2f}"
+        row[AP50] = f"{100 * float(breakdown.ap50 or 0.0):.2f}"
         for kind, title in ERROR_COLUMNS.items():
             gain = gains.get(kind)
             row[title] = "-" if gain is None else f"{100 * gain:.2f} ({counts.get(kind, 0)})"

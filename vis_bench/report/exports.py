@@ -19,12 +19,13 @@ from vis_bench.report.front_tables import front_json
 from vis_bench.report.latex_leaderboard import COLUMN_NOTES
 from vis_bench.report.latex_leaderboard import latex_leaderboard as _latex
 from vis_bench.report.leaderboard import (
-    COLUMNS,
     SPEED_COLUMNS,
     device_name,
+    leaderboard_columns,
     leaderboard_frame,
     of_dataset,
 )
+from vis_bench.report.metric_columns import fraction_statistics
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed import authors_entry, authors_text, latency_ms, ratio
 from vis_bench.report.speed_trust import (
@@ -35,7 +36,7 @@ from vis_bench.report.speed_trust import (
     was_loaded,
     was_noisy,
 )
-from vis_bench.report.tables import AXES, PERCENT_METRICS, datasets_of, records_frame
+from vis_bench.report.tables import AXES, datasets_of, records_frame
 
 #: leaderboard export formats (`leaderboard --format`); markdown is the leaderboard's own
 FORMATS = ("md", "csv", "json", "latex")
@@ -69,7 +70,7 @@ def cells_frame(record_set: RecordSet) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for column in (*CELL_IDENTITY[:2], *AXES, *CELL_IDENTITY[2:]):
         out[column] = frame.get(column)
-    for metric in PERCENT_METRICS:
+    for metric in fraction_statistics():
         if metric in frame and frame[metric].notna().any():
             out[metric] = frame[metric]
             interval = frame.get(f"{metric}_ci")
@@ -168,7 +169,7 @@ def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
 def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
     frame = leaderboard_frame(record_set)
     if frame.empty:
-        return pd.DataFrame(columns=["dataset", *COLUMNS])
+        return pd.DataFrame(columns=["dataset", *leaderboard_columns()])
     by_key = {r.key: r for r in record_set}
     ranked = [by_key[key] for key in frame["key"]]
     rows = []
@@ -180,7 +181,7 @@ def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
                 "dataset": dataset,
                 **{
                     c: row.get(c)
-                    for c in COLUMNS
+                    for c in leaderboard_columns()
                     if c not in ("FPS", "vs next", "params", *SPEED_COLUMNS)
                 },
                 "AP_low": _bound(interval, 0),

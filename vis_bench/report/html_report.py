@@ -22,10 +22,10 @@ from vis_bench.records import CellRecord
 from vis_bench.report.front_tables import NOTE as FRONT_NOTE
 from vis_bench.report.front_tables import front_lines
 from vis_bench.report.leaderboard import (
-    COLUMNS,
     REPORT_FILE,
     display_text,
     header_lines,
+    leaderboard_columns,
     leaderboard_frame,
     method_anchors,
     of_dataset,
@@ -57,10 +57,11 @@ def _leaderboard(record_set: RecordSet) -> list[dict[str, Any]]:
             frame,
             [
                 c
-                for c in COLUMNS
+                for c in leaderboard_columns()
                 if (c not in (PUBLISHED_COLUMN, DELTA_COLUMN) or published)
                 and (c != "vs next" or frame["vs next"].astype(bool).any())
             ],
+            subset if len(subset) else record_set,
         )
         anchors = method_anchors(list(frame["method"]))
         rows = [

@@ -12,24 +12,15 @@ from typing import Any
 
 import pandas as pd
 
+from vis_bench.eval.benchmarks import MEAN_AP
+from vis_bench.report.leaderboard import statistic_headings
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed_trust import LOADED_MARK, NOISY_MARK
-from vis_bench.report.tables import METRIC_NAMES_NOTE, interval_note
+from vis_bench.report.tables import interval_note, metric_names_note
 
-#: the columns a paper shows, in order (those no row has a value in are left out)
-LATEX_COLUMNS = (
-    "dataset",
-    "rank",
-    "method",
-    "backbone",
-    "mAP",
-    "AP_S",
-    "AP_L",
-    "AP",
-    "AP50",
-    "AP75",
-    "AR1",
-    "AR10",
+#: the columns a paper shows around the statistics (those no row has a value in are left out)
+IDENTITY_COLUMNS = ("dataset", "rank", "method", "backbone")
+MEASURE_COLUMNS = (
     "FPS",
     "FPS_model",
     "FPS_authors",
@@ -40,12 +31,18 @@ LATEX_COLUMNS = (
 )
 
 
+def latex_columns() -> tuple[str, ...]:
+    """The identity, every declared statistic column under its leaderboard heading, the
+    measurements: in order."""
+    return (*IDENTITY_COLUMNS, *statistic_headings().values(), *MEASURE_COLUMNS)
+
+
 #: what each column of the exported leaderboard holds (the JSON export carries it; the
 #: markdown leaderboard says the same in its header)
 COLUMN_NOTES = {
     "dataset": "the dataset the row was measured on; each dataset is ranked on its own",
     "rank": "by AP (by mAP on YouTube-VIS 2022, by end-to-end FPS where no cell was scored)",
-    "mAP": "YouTube-VIS 2022: (AP_S + AP_L) / 2; AP_L the long videos' AP, the figure papers "
+    MEAN_AP: "YouTube-VIS 2022: (AP_S + AP_L) / 2; AP_L the long videos' AP, the figure papers "
     "quote; AP_S the short videos'",
     "cell": "the cell the row comes from: clip length T, stride S (one clip: T=all), "
     "resolution (shorter side, px) and dtype",
@@ -110,7 +107,7 @@ def caption(table: pd.DataFrame, title: str, record_set: RecordSet) -> str:
     parts = [f"{title}" + (f" on {'; '.join(datasets)}" if datasets else "") + "."]
     parts.append(
         "Each (method, checkpoint) is shown by its best-AP cell among those it ran (column "
-        f"cell: clip length T, stride S, resolution and dtype). {METRIC_NAMES_NOTE}."
+        f"cell: clip length T, stride S, resolution and dtype). {metric_names_note(record_set)}."
     )
     note = interval_note(record_set)
     if note is not None and "AP_low" in table:
@@ -172,7 +169,7 @@ def latex_leaderboard(
     table = table.assign(AP=[_ap_with_interval(row) for _, row in table.iterrows()])
     if "FPS" in table:
         table = table.assign(FPS=[_fps_with_marks(row) for _, row in table.iterrows()])
-    shown = [c for c in LATEX_COLUMNS if c in table and table[c].notna().any()]
+    shown = [c for c in latex_columns() if c in table and table[c].notna().any()]
     if "dataset" in shown and table["dataset"].nunique() == 1:
         shown.remove("dataset")  # named in the caption
     # a paper's headers: no underscore (LaTeX would read it as a subscript)

@@ -23,8 +23,11 @@ from typing import Any
 import pandas as pd
 
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import AP, MEAN_AP, YTVIS
+from vis_bench.eval.declared import METRICS
 from vis_bench.records import CellRecord
 from vis_bench.report.front_tables import front_lines
+from vis_bench.report.metric_columns import headings, metrics_of, statistic_columns
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -54,10 +57,9 @@ from vis_bench.report.speed_trust import (
     verdict_line,
 )
 from vis_bench.report.tables import (
-    METRIC_NAMES_NOTE,
-    OCCLUSION_AP,
     datasets_of,
     interval_note,
+    metric_names_note,
     records_frame,
 )
 from vis_bench.report.warnings import warning_lines
@@ -66,23 +68,10 @@ from vis_bench.report.warnings import warning_lines
 REPORT_FILE = "report.html"
 #: columns shown only where some ranked cell measured them (older records have none)
 SPEED_COLUMNS = ("FPS vs next", "FPS model", "FPS authors", RATIO, "p50 latency ms")
-#: YouTube-VIS 2022's figures (a `ytvis2022` dataset): the records' mAP, mAP_S and mAP_L
-YTVIS2022_COLUMNS = ("mAP", "AP_S", "AP_L")
-OPTIONAL_COLUMNS = (*YTVIS2022_COLUMNS, *OCCLUSION_AP, *SPEED_COLUMNS)
-COLUMNS = [
-    "rank",
-    "method",
-    "backbone",
-    *YTVIS2022_COLUMNS,
-    "AP",
-    "vs next",
-    PUBLISHED_COLUMN,
-    DELTA_COLUMN,
-    "AP50",
-    "AP75",
-    *OCCLUSION_AP,
-    "AR1",
-    "AR10",
+#: the leaderboard's columns after its statistics' (the ranked AP's interval, the paired
+#: comparison and the published AP follow the AP)
+AFTER_AP = ("vs next", PUBLISHED_COLUMN, DELTA_COLUMN)
+MEASURE_COLUMNS = (
     "FPS",
     "FPS vs next",
     "FPS model",
@@ -93,7 +82,32 @@ COLUMNS = [
     "params",
     "cell",
     "cells",
-]
+)
+
+
+def statistic_headings() -> dict[str, str]:
+    """Every registered metric's columns (merged in one order), each with its heading."""
+    shown = headings()
+    return {c: shown.get(c, c) for c in statistic_columns(METRICS)}
+
+
+def leaderboard_columns() -> list[str]:
+    """The columns a leaderboard may show: rank and method, every declared statistic column
+    (those of the ranked records' metrics shown always, the others where a row has a value:
+    `shown_columns`), then the measurements."""
+    stats = list(statistic_headings().values())
+    at = stats.index(AP) + 1
+    return ["rank", "method", "backbone", *stats[:at], *AFTER_AP, *stats[at:], *MEASURE_COLUMNS]
+
+
+def optional_columns(record_set: RecordSet) -> tuple[str, ...]:
+    """Columns shown only where some ranked cell has a value: the speed columns older records
+    lack, and the statistics of metrics other than the records' (YouTube-VIS's when the
+    records hold no statistic)."""
+    claimed = metrics_of(r.metrics for r in record_set) or [YTVIS]
+    own = {column for metric in claimed for column in metric.columns}
+    others = tuple(h for c, h in statistic_headings().items() if c not in own)
+    return (*others, *SPEED_COLUMNS)
 
 
 def device_name(record: CellRecord) -> str:
@@ -110,8 +124,11 @@ def _fps(record: CellRecord) -> str | None:
     return f"{fps:.2f}{fps_marks(record)} {precision} ({device_name(record)})".replace("  ", " ")
 
 
-#: what ranks cells, the first the records have: YouTube-VIS 2022's mAP, AP, end-to-end FPS
-RANKED_BY = ("mAP", "AP", "fps_end_to_end")
+def ranked_by(record_set: RecordSet) -> tuple[str, ...]:
+    """What ranks cells, the first the records have: their metrics' headlines (YouTube-VIS
+    2022's mAP before AP), then AP, then end-to-end FPS."""
+    claimed = metrics_of(r.metrics for r in record_set)
+    return tuple(dict.fromkeys((*(m.headline for m in claimed), AP, "fps_end_to_end")))
 
 
 def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
@@ -119,12 +136,12 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
     fastest when AP is absent, the first recorded when neither was measured)."""
     frame = records_frame(record_set)
     if frame.empty:
-        return pd.DataFrame(columns=COLUMNS + ["notes"])
+        return pd.DataFrame(columns=[*leaderboard_columns(), "notes"])
     if "checkpoint" not in frame:
         frame["checkpoint"] = None
     # None becomes NaN in a column that also holds paths; groupby would drop those rows
     frame["checkpoint"] = frame["checkpoint"].map(lambda v: v if isinstance(v, str) and v else "-")
-    keys = [k for k in RANKED_BY if k in frame and frame[k].notna().any()]
+    keys = [k for k in ranked_by(record_set) if k in frame and frame[k].notna().any()]
     if keys[:1] == ["fps_end_to_end"] and any(not_comparable(r) for r in record_set.ok):
         keys = []  # figures that cannot be compared rank nothing: record order
     if keys:  # by mAP (2022) or AP, or by speed when no cell was scored; else in record order
@@ -149,19 +166,11 @@ def leaderboard_frame(record_set: RecordSet) -> pd.DataFrame:
                 "rank": rank,
                 "method": r["method"],
                 "backbone": r.get("backbone") or "-",
-                "mAP": r.get("mAP"),
-                "AP_S": r.get("mAP_S"),
-                "AP_L": r.get("mAP_L"),
-                "AP": r.get("AP"),
+                **{heading: r.get(name) for name, heading in statistic_headings().items()},
                 "AP interval": _ap_text(r, record),
                 "vs next": _vs_next(chosen, rank - 1, comparer) if paired else "",
                 PUBLISHED_COLUMN: published,
                 DELTA_COLUMN: delta,
-                "AP50": r.get("AP50"),
-                "AP75": r.get("AP75"),
-                **{name: r.get(name) for name in OCCLUSION_AP},
-                "AR1": r.get("AR1"),
-                "AR10": r.get("AR10"),
                 "FPS": _fps(record),
                 "FPS vs next": _fps_vs_next(chosen, rank - 1),
                 **_speed(record),
@@ -207,11 +216,10 @@ def _speed(record: CellRecord) -> dict[str, Any]:
     }
 
 
-def shown_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
-    """`columns` less the optional ones no row has a value in."""
-    return [
-        c for c in columns if c not in OPTIONAL_COLUMNS or (c in frame and frame[c].notna().any())
-    ]
+def shown_columns(frame: pd.DataFrame, columns: list[str], record_set: RecordSet) -> list[str]:
+    """`columns` less the optional ones (`optional_columns`) no row has a value in."""
+    optional = optional_columns(record_set)
+    return [c for c in columns if c not in optional or (c in frame and frame[c].notna().any())]
 
 
 def _number(value: Any) -> float | None:
@@ -264,7 +272,9 @@ def _section(record_set: RecordSet, report: str | None = None) -> list[str]:
         PUBLISHED_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
         DELTA_COLUMN: frame[PUBLISHED_COLUMN].astype(bool).any(),
     }
-    columns = shown_columns(frame, [c for c in COLUMNS if shown.get(c, True)])
+    columns = shown_columns(
+        frame, [c for c in leaderboard_columns() if shown.get(c, True)], record_set
+    )
     shown_frame = frame[columns].map(display_text)
     lines = [shown_frame.to_markdown(index=False, disable_numparse=True)]
     ranked = record_set.where(lambda r: r.key in set(frame["key"]))
@@ -340,7 +350,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
     lines += [
         "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (`cells`: "
         "how many; `cell`: the ranked one's clip length T, stride S, resolution and dtype); "
-        f"{METRIC_NAMES_NOTE}; FPS end to end (frames / the wall time of one pass from the "
+        f"{metric_names_note(record_set)}; FPS end to end (frames / the wall time of one pass from the "
         f"frames to every video's RLE) on the named device; {model}GMACs per frame; "
         "params: parameters.",
         "",
@@ -352,7 +362,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
             "AP is not told apart from its best, and which method is faster at equal AP.",
             "",
         ]
-    if any(r.metric("mAP") is not None for r in record_set):
+    if any(r.metric(MEAN_AP) is not None for r in record_set):
         lines += [
             "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "
             "(method, checkpoint) shown by its best-mAP cell; AP_L, the long videos' AP, is the "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from vis_bench.eval.benchmarks import AP, LONG_VIDEOS_AP, YTVIS2022
 from vis_bench.published import Published, default_published, published_match
 from vis_bench.records import CellRecord
 
@@ -43,8 +44,8 @@ def published_entries(
 
 #: the published figure compared, by preference: AP, else YouTube-VIS 2022's long-video AP
 #: (the figure its papers quote; the record's `mAP_L`), shown with its name
-COMPARED_METRICS = ("AP", "mAP_L")
-METRIC_LABELS = {"mAP_L": "AP_L"}
+COMPARED_METRICS = (AP, LONG_VIDEOS_AP)
+METRIC_LABELS = {LONG_VIDEOS_AP: YTVIS2022.heading(LONG_VIDEOS_AP)}
 
 
 def published_metric(entry: dict[str, Any] | None) -> str | None:

@@ -21,8 +21,10 @@ from typing import Any
 
 import pandas as pd
 
+from vis_bench.eval.benchmarks import YTVIS
 from vis_bench.records import CellRecord
 from vis_bench.report.front_tables import TITLE, front_lines
+from vis_bench.report.metric_columns import fraction_statistics, interval_statistics, metrics_of
 from vis_bench.report.record_set import CellFiles, RecordSet
 from vis_bench.report.significance import PairedComparer
 from vis_bench.report.speed_trust import (
@@ -39,8 +41,6 @@ IDENTITY = ("dataset", "method", "checkpoint", "clip_length", "stride", "resolut
 #: of A on the CPU, every cell of B on a GPU), is what changed between the runs, and the cells
 #: are matched without it (the same cells on two devices: did the predictions move?)
 RUN_WIDE = ("device", "dtype")
-#: paired metrics (fractions in records, points in the table)
-PAIRED = ("AP", "AP50", "AR10")
 #: the FPS column: B / A at equal machine speed
 FPS_RATIO = "FPS B/A (same machine speed)"
 #: environment fields that change a measurement when they differ
@@ -98,22 +98,37 @@ def _cell_name(record: CellRecord) -> str:
     return f"{record.method} {schedule} {record.resolution}px {record.dtype}"
 
 
+def compared_statistics(records: list[CellRecord]) -> tuple[str, ...]:
+    """The statistics the records' metrics declare for a comparison of runs (paired where the
+    metric has intervals: fractions in records, points in the table); YouTube-VIS's when the
+    records hold no statistic."""
+    metrics = metrics_of(r.metrics for r in records) or [YTVIS]
+    return tuple(dict.fromkeys(s for metric in metrics for s in metric.compared_statistics))
+
+
 def differences_frame(
     a: RecordSet, b: RecordSet, tolerance: float = REFERENCE_TOLERANCE
 ) -> pd.DataFrame:
     """One row per shared cell: each paired metric in A, B and B - A with its interval, and the
     end-to-end FPS ratio B / A normalised by the two machines' reference speeds."""
     comparer = PairedComparer(_BothRuns(a, b))  # type: ignore[arg-type]
+    compared = compared_statistics([*a, *b])
+    fractions, intervals = fraction_statistics(), interval_statistics()
     rows = []
     for cell_a, cell_b in shared_cells(a, b)[0]:
         row: dict[str, Any] = {"cell": _cell_name(cell_a)}
-        for metric in PAIRED:
+        for metric in compared:
             value_a, value_b = cell_a.metric(metric), cell_b.metric(metric)
             if value_a is None or value_b is None:
                 continue
-            row[f"{metric} A"] = f"{100 * value_a:.2f}"
-            row[f"{metric} B"] = f"{100 * value_b:.2f}"
-            row[f"{metric} B-A"] = comparer.compare(cell_b, cell_a, metric).text(2)
+            scale = 100 if metric in fractions else 1
+            row[f"{metric} A"] = f"{scale * value_a:.2f}"
+            row[f"{metric} B"] = f"{scale * value_b:.2f}"
+            row[f"{metric} B-A"] = (
+                comparer.compare(cell_b, cell_a, metric).text(2)
+                if metric in intervals
+                else f"{scale * (value_b - value_a):+.2f}"
+            )
         row["FPS A"] = fps_text(cell_a)
         row["FPS B"] = fps_text(cell_b)
         row[FPS_RATIO] = cross_run_ratio(cell_a, cell_b, tolerance).text()

@@ -17,8 +17,16 @@ from typing import Any
 
 import pandas as pd
 
-from vis_bench.eval.metric.params import STAT_NAMES
+# what YouTube-VIS's statistics mean, wherever a table prints them (declared with the metric)
+from vis_bench.eval.benchmarks import YTVIS_NOTE as METRIC_NAMES_NOTE
 from vis_bench.records import INTERVAL_SUFFIX, WARNING, CellRecord
+from vis_bench.report.metric_columns import (
+    fraction_statistics,
+    headings,
+    interval_statistics,
+    metrics_of,
+    statistic_columns,
+)
 from vis_bench.report.published_columns import (
     DELTA_COLUMN,
     PUBLISHED_COLUMN,
@@ -32,28 +40,9 @@ from vis_bench.report.speed_trust import fps_marks, mark_notes
 from vis_bench.report.table_axes import axis_value, clip_length_order, stride_text, varied_axes
 from vis_bench.report.warnings import warning_lines
 
-#: metrics stored as fractions in records, shown x100 in tables (the papers' convention)
-OCCLUSION_AP = ("AP_occ_light", "AP_occ_medium", "AP_occ_heavy")
-OCCLUSION_AR = ("AR_occ_light", "AR_occ_medium", "AR_occ_heavy")
-#: YouTube-VIS 2022's figures (FIGURE_NAMES of eval/stats/ytvis2022.py; tables import no metric)
-YTVIS2022_FIGURES = (
-    "mAP",
-    *(f"{name}_{s}" for s in ("S", "L") for name in ("mAP", "AP50", "AP75", "AR1", "AR10")),
-)
-PERCENT_METRICS = (*STAT_NAMES, *OCCLUSION_AP, *OCCLUSION_AR, *YTVIS2022_FIGURES)
 AXES = ("method", "clip_length", "stride", "resolution", "device", "dtype")
-#: the occlusion APs (OVIS data) appear after AP75, and YouTube-VIS 2022's mAP, AP_S and AP_L
-#: before AP, when the records have them
-DEFAULT_COLUMNS = (
-    "mAP",
-    "mAP_S",
-    "mAP_L",
-    "AP",
-    "AP50",
-    "AP75",
-    *OCCLUSION_AP,
-    "AR1",
-    "AR10",
+#: the measurements a table shows after the records' metrics' columns (eval/benchmarks.py)
+MEASURE_COLUMNS = (
     "fps_end_to_end",
     "fps_model",
     "fps_authors",
@@ -64,8 +53,6 @@ DEFAULT_COLUMNS = (
 )
 #: a record field's name in a table's header: the leaderboard's words where it has them
 HEADINGS = {
-    "mAP_S": "AP_S",
-    "mAP_L": "AP_L",
     "clip_length": "T",
     "stride": "S",
     "video_frames": "video frames",
@@ -77,36 +64,36 @@ HEADINGS = {
     "peak_rss_mb": "memory MiB",
     "cuda_max_allocated_mb": "CUDA peak MiB",
 }
-#: what the metrics' names mean (YouTube-VIS's), wherever a table prints them
-METRIC_NAMES_NOTE = (
-    "AP: mask AP averaged over IoU 0.50:0.95, AP50 / AP75: at IoU 0.5 / 0.75, AR1 / AR10: "
-    "average recall given 1 / 10 predictions per video, all x100"
-)
 #: what the headings mean, printed under the all-cells table
 HEADINGS_NOTE = (
     "T: clip length (frames; all = the whole video in one clip), S: stride (one clip: T = all); "
     "resolution: the shorter side in pixels; "
-    f"{METRIC_NAMES_NOTE}; FPS: end "
+    "{metric_names}; FPS: end "
     "to end (frames / the wall time of one pass from the frames to every video's RLE, the "
     "median of the cell's timed rounds, docs/fps.md), model FPS: the same pass's frames / the "
     "seconds inside the method's calls; authors' FPS: by the timing protocol the method's "
     "authors published (docs/timing_protocols.md); GMACs per frame; params: parameters; "
     "memory MiB: the worker's peak RSS (the memory plot's axis on a CPU)."
 )
+
+
+def metric_names_note(records: RecordSet | list[CellRecord]) -> str:
+    """What the statistics' names mean, as the records' metrics declare it (YouTube-VIS's when
+    they hold none)."""
+    notes = [m.note for m in metrics_of(r.metrics for r in records) if m.note]
+    return "; ".join(dict.fromkeys(notes)) or METRIC_NAMES_NOTE
+
+
+def headings_note(record_set: RecordSet) -> str:
+    """What the all-cells table's headings mean."""
+    return HEADINGS_NOTE.format(metric_names=metric_names_note(record_set))
+
+
 #: added to HEADINGS_NOTE where a cell ran on a GPU
 CUDA_NOTE = "CUDA peak MiB: the most memory PyTorch allocated on the GPU (the memory plot's axis)."
-#: under a table with YouTube-VIS 2022's columns
-YTVIS2022_NOTE = (
-    "YouTube-VIS 2022 (its scoring program's figures): AP_L is the AP on the long videos, the "
-    "figure recent papers quote for YouTube-VIS 2022; AP_S the AP on the short videos (the 2021 "
-    "valid set); mAP = (AP_S + AP_L) / 2, the challenge's ranking figure; AP and the other "
-    "columns without a suffix score all videos at once."
-)
 #: appended to FPS and GMACs measured with a method's non-default execution (fast paths off)
 NON_DEFAULT_MARK = "‡"
 REASON_WIDTH = 70
-#: metrics that records carry bootstrap intervals of (`<metric>_ci`)
-INTERVAL_METRICS = ("AP", "AP50", "AP75", "AR10")
 
 
 def non_default(record: CellRecord) -> list[str]:
@@ -173,7 +160,7 @@ def records_frame(record_set: RecordSet, only_ok: bool = True) -> pd.DataFrame:
     frame = pd.DataFrame([record_row(r) for r in rows])
     if frame.empty:
         return frame
-    for metric in PERCENT_METRICS:
+    for metric in fraction_statistics():
         if metric in frame:
             frame[metric] = frame[metric].astype(float) * 100
     frame["stride"] = [stride_text(r) for r in rows]
@@ -181,6 +168,12 @@ def records_frame(record_set: RecordSet, only_ok: bool = True) -> pd.DataFrame:
         if axis in frame:
             frame[axis] = frame[axis].map(lambda v: "-" if v is None else str(v))
     return frame
+
+
+def default_columns(record_set: RecordSet) -> tuple[str, ...]:
+    """The columns the records' metrics declare (merged in one order), then the measurements."""
+    metrics = metrics_of(record.metrics for record in record_set)
+    return (*statistic_columns(metrics), *MEASURE_COLUMNS)
 
 
 def _sorted(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
@@ -198,13 +191,16 @@ def _sorted(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
 
 def comparison_table(
     record_set: RecordSet,
-    columns: tuple[str, ...] = DEFAULT_COLUMNS,
+    columns: tuple[str, ...] | None = None,
     by: tuple[str, ...] = ("method", "clip_length", "stride", "resolution"),
     fmt: str = "github",
 ) -> str:
     """One row per cell (failed ones with their reason), chosen metric columns, sorted; the
     cell named by `by` and every other axis its records vary (device, dtype, video length, the
-    config where two configs' cells are otherwise alike)."""
+    config where two configs' cells are otherwise alike). `columns`: by default the columns
+    the records' metrics declare, then the measurements (`MEASURE_COLUMNS`)."""
+    if columns is None:
+        columns = default_columns(record_set)
     frame = records_frame(record_set, only_ok=False)
     if frame.empty:
         return "(no finished cells)"
@@ -235,7 +231,7 @@ def comparison_table(
     ]
     if (out["status"] == "ok").all():
         out = out.drop(columns="status")
-    out = out.rename(columns=HEADINGS)
+    out = out.rename(columns={**headings(), **HEADINGS})
     return out.to_markdown(index=False, tablefmt=fmt, disable_numparse=True)
 
 
@@ -250,7 +246,7 @@ def _cell_value(row: pd.Series, column: str, record: CellRecord) -> str:
     value = _measured(row, column)
     if value is None:
         return ""
-    if column in INTERVAL_METRICS:
+    if column in interval_statistics():
         return with_interval(value, record, column, 2)
     if column == "params":
         return f"{value / 1e6:.1f}M"

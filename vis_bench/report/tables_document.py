@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from vis_bench.eval.benchmarks import (
+    AP,
+    FIGURE_NAMES,
+    MEAN_AP,
+    OCCLUSION_AP,
+    OCCLUSION_AR,
+    YTVIS2022_NOTE,
+)
 from vis_bench.report.axis_tables import AXIS_NAMES, axis_table, has_axis_table
 from vis_bench.report.breakdowns import (
     ERROR_NOTE,
@@ -31,13 +39,9 @@ from vis_bench.report.speed_trust import (
 from vis_bench.report.table_axes import clip_length_order
 from vis_bench.report.tables import (
     CUDA_NOTE,
-    HEADINGS_NOTE,
-    OCCLUSION_AP,
-    OCCLUSION_AR,
-    YTVIS2022_FIGURES,
-    YTVIS2022_NOTE,
     comparison_table,
     datasets_of,
+    headings_note,
     notes_lines,
     records_frame,
 )
@@ -121,10 +125,10 @@ def dataset_sections(record_set: RecordSet) -> list[str]:
     """What the dataset config asked for: YouTube-VIS 2022's figures and each set's statistics,
     every line per group of categories; each where the records have it."""
     parts: list[str] = []
-    if any(r.metric("mAP") is not None for r in record_set):
+    if any(r.metric(MEAN_AP) is not None for r in record_set):
         by = ("method", "clip_length", "stride", "resolution")
         parts += ["## YouTube-VIS 2022: short and long videos", ""]
-        parts += [comparison_table(record_set, YTVIS2022_FIGURES, by), ""]
+        parts += [comparison_table(record_set, FIGURE_NAMES, by), ""]
         sets = video_set_table(record_set)
         if sets is not None:
             parts += ["Each set's statistics (each method's ranked cell):", "", sets, ""]
@@ -143,12 +147,12 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     parts = [f"# {title}", "", f"Dataset: {datasets}", ""]
     incomplete = incomplete_line(record_set.configured, record_set.unfinished)
     parts += [incomplete, ""] if incomplete else []
-    note = HEADINGS_NOTE
+    note = headings_note(record_set)
     if any(r.memory.cuda_max_allocated_mb is not None for r in record_set.ok):
         note += " " + CUDA_NOTE
     parts += ["## All cells", "", comparison_table(record_set), "", note, ""]
     parts += unfinished_section(record_set.configured, record_set.unfinished)
-    if any(r.metric("mAP") is not None for r in record_set):
+    if any(r.metric(MEAN_AP) is not None for r in record_set):
         parts += [YTVIS2022_NOTE, ""]
     parts += ["## AP by clip length", "", axis_table(record_set, "AP", "clip_length"), ""]
     same = same_ap_lines(record_set)
@@ -158,8 +162,8 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     parts += ["## End-to-end FPS by clip length", "", fps, ""]
     parts += axis_sections(record_set)
     parts += speed_sections(record_set) if speed else []
-    if any(r.metric("AP_occ_light") is not None for r in record_set):
-        columns = ("AP", *OCCLUSION_AP, *OCCLUSION_AR)
+    if any(r.metric(OCCLUSION_AP[0]) is not None for r in record_set):
+        columns = (AP, *OCCLUSION_AP, *OCCLUSION_AR)
         by = ("method", "clip_length", "stride", "resolution")
         parts += [
             "## AP and AR by occlusion level (OVIS)",

@@ -52,7 +52,7 @@ class CellMeasurements:
     input_scale: str | None = None
     #: frames turned upright by their EXIF orientation during the pass
     frames_oriented: int | None = None
-    #: the worker's seconds per phase (sweep/timings.py)
+    #: the worker's seconds per phase (sweep/phase_clock.py)
     timings: dict[str, float] | None = None
     #: how the model's classes met the dataset's: set by the parent, which maps them
     label_space: LabelSpace | None = None

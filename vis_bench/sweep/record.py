@@ -24,8 +24,9 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.measure.precision import confidence_text, target_missed
+from vis_bench.measure.provenance import finish_provenance, start_provenance
 from vis_bench.records import INTERVAL_SUFFIX, WARNING, CellRecord
-from vis_bench.records.parts import Bootstrap, ErrorBreakdown, Speed
+from vis_bench.records.parts import Bootstrap, ErrorBreakdown, Provenance, Speed
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import unchecked_warning
 from vis_bench.sweep.measured import CellMeasurements
@@ -132,7 +133,7 @@ def make_record(
         protocols=measured.protocols,
         checkpoint_load=measured.checkpoint_load,
         environment=measured.environment,
-        provenance=measured.provenance,
+        provenance=measured.provenance or _this_process_provenance(),
         label_space=measured.label_space,
         flops=measured.flops,
         memory=measured.memory,
@@ -144,6 +145,12 @@ def make_record(
         dataset_identity=info.dataset_identity,
     )
     return _apply_score(record, score) if score is not None else record
+
+
+def _this_process_provenance() -> Provenance:
+    """The code state as this process sees it, for a cell whose worker gave none (it failed
+    before measuring): the same checkout, so a failed record too says which code it ran."""
+    return Provenance.from_json(finish_provenance(start_provenance()))
 
 
 def _now() -> str:

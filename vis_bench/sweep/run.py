@@ -45,6 +45,7 @@ from vis_bench.sweep.isolation import (
 )
 from vis_bench.sweep.label_space import dataset_categories, label_space_mapping, unchecked_warning
 from vis_bench.sweep.methods import MethodEntry, resolve_methods, shipped_note
+from vis_bench.sweep.phase_clock import cell_timings
 from vis_bench.sweep.record import RunInfo, finish_record, make_record, speed_words
 from vis_bench.sweep.rounds import (
     PendingCell,
@@ -64,7 +65,6 @@ from vis_bench.sweep.run_dir import (
 )
 from vis_bench.sweep.run_lock import locked_run_dir
 from vis_bench.sweep.scoring import Scorer
-from vis_bench.sweep.timings import cell_timings
 from vis_bench.sweep.worker import RESULTS_FILE, CellJob, CellOutcome, import_plugin
 
 
@@ -459,13 +459,17 @@ def _run_cell(
         else:
             outcome = _execute(job, config, isolate, progress)
         executed = time.perf_counter()
+        named = _named_categories(mapping, config.dataset)
+        score = scorer.score(Path(outcome.results_path), predictions, named)
         if mapping is not None:
+            scored, listed = score.vocabulary or (None, None)
             outcome.measurements.label_space = LabelSpace(
                 model=describe_space(cell.method.model_space),
                 mapping=mapping.describe(),
                 dropped_predictions=outcome.dropped_predictions,
+                scored_categories=scored,
+                dataset_categories=listed,
             )
-        score = scorer.score(Path(outcome.results_path), predictions)
     except (CellFailed, RankFailedError) as err:
         reason = getattr(err, "reason", str(err))
         details = getattr(err, "details", "")
@@ -481,6 +485,15 @@ def _run_cell(
     record = make_record(cell, info, started, notes, outcome, score)
     timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
     return dataclasses.replace(record, timings=timings), outcome.predictions
+
+
+def _named_categories(mapping: Any, dataset: Any) -> list[int] | None:
+    """The dataset categories a model mapped by name can predict, where it cannot predict them
+    all and the dataset scores a model on what it names (`dataset.vocabulary`, the default);
+    None: every category."""
+    if mapping is None or not mapping.unreachable or dataset.vocabulary == "whole":
+        return None
+    return sorted(set(mapping.model_to_dataset.values()))
 
 
 def summary_line(record: CellRecord, timing: str | None = None) -> str:

@@ -164,7 +164,7 @@ def _update_run_file(run_dir: Path, update: Callable[[dict[str, Any]], None]) ->
 
 
 def save_run_timings(run_dir: Path, breakdown: dict[str, Any]) -> None:
-    """The last run's time by phase (sweep/timings.py), kept in run.json beside the dataset."""
+    """The last run's time by phase (sweep/phase_clock.py), kept in run.json beside the dataset."""
     _update_run_file(run_dir, lambda payload: payload.update(last_run_timings=breakdown))
 
 

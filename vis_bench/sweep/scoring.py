@@ -25,6 +25,7 @@ import dataclasses
 import io
 import json
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ import numpy as np
 from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
-from vis_bench.eval.api import evaluate_loaded
+from vis_bench.eval.api import AUTO, METRIC_PHASES, evaluate_loaded
+from vis_bench.eval.benchmarks import KINDS
 from vis_bench.eval.metric.dropped import DroppedPredictions
 from vis_bench.eval.metric.loading import (
     GroundTruth,
@@ -43,7 +45,7 @@ from vis_bench.eval.metric.loading import (
     results_from_list,
 )
 from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, bootstrap
-from vis_bench.eval.stats.subset import restrict_ground_truth
+from vis_bench.eval.stats.subset import restrict_ground_truth, restrict_to_categories
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.results_file import read_results
 
@@ -75,6 +77,8 @@ class CellScore:
     category_groups: dict[str, dict[str, float | None]] | None = None
     #: what the metric dropped or cut of the cell's predictions (None: it scored them all)
     dropped: DroppedPredictions | None = None
+    #: scored on part of the vocabulary (the categories the model names): (scored, listed)
+    vocabulary: tuple[int, int] | None = None
 
 
 class Scorer:
@@ -103,22 +107,44 @@ class Scorer:
         self._whole: GroundTruth | None = None
         self._sets: tuple[Any, Any] | None = None
         self._groups: dict[str, list[int]] | None = None
+        #: the dataset's declared kind (eval/benchmarks.py): how its ground truth is read and
+        #: checked, and the metric it is scored with (None: synthetic or custom data, `auto`)
+        kind_name = getattr(dataset, "kind", None)
+        self.kind = KINDS[kind_name] if kind_name in KINDS else None
+        self.metric = (
+            self.kind.metric
+            if self.kind is not None and self.kind.metric in METRIC_PHASES
+            else AUTO
+        )
         if gt_path is not None and dataset is not None:
             _check_named_files(dataset)
+            if self.kind is not None and self.kind.check is not None:
+                self._ground_truth()  # its checks said before any cell runs, not after each
             if getattr(dataset, "short_videos", None) is not None:
                 self._video_sets()  # read and checked before any cell runs, not after each
 
-    def score(self, results_path: Path, predictions: list[dict] | None = None) -> CellScore:
+    def score(
+        self,
+        results_path: Path,
+        predictions: list[dict] | None = None,
+        categories: Collection[int] | None = None,
+    ) -> CellScore:
         """Score `results_path` (read here, once; or `predictions`, its content already in
-        memory); the matching goes to `video_matches.json` in its folder."""
+        memory), on the dataset `categories` only where given (those a model mapped by name can
+        predict); the matching goes to `video_matches.json` in its folder."""
         if self.gt_path is None:
             return CellScore()
-        self._ground_truth()
+        gt = self._ground_truth()
         if predictions is None:
             predictions = read_results(results_path)
         with paused_gc():
-            res = results_from_list(predictions, self._gt)
-        result = evaluate_loaded(self._gt, res)
+            res = results_from_list(predictions, gt)
+        vocabulary = None
+        if categories is not None and set(gt.cat_ids) - set(categories):
+            listed = len(gt.cat_ids)
+            gt, res = restrict_to_categories(gt, res, categories)
+            vocabulary = (len(gt.cat_ids), listed)
+        result = evaluate_loaded(gt, res, metric=self.metric)
         metrics = {name: _fraction(value) for name, value in result.stats.items()}
         matches = VideoMatches.from_pairs(result.pairs, result.matches)
         matches_path = Path(results_path).with_name(VIDEO_MATCHES_FILE)
@@ -130,10 +156,11 @@ class Scorer:
                 result.category_names.get(cid, str(cid)): (None if ap < 0 else float(ap))
                 for cid, ap in result.per_category_ap.items()
             },
-            error_breakdown=_errors(self._gt, res),
+            error_breakdown=_errors(gt, res),
             dropped=result.dropped if result.dropped is not None and result.dropped.any else None,
+            vocabulary=vocabulary,
         )
-        self._dataset_scores(score, res, result)
+        self._dataset_scores(score, res, result, gt.cat_ids if vocabulary else None)
         if self.replicates > 0:
             start = time.perf_counter()
             boot = bootstrap(matches, self.replicates, self.seed, DEFAULT_CONFIDENCE)
@@ -157,7 +184,11 @@ class Scorer:
     def _ground_truth(self) -> GroundTruth:
         """The ground truth cells are scored against, parsed once (the videos run only)."""
         if self._gt is None:
-            self._gt = load_ground_truth(self.gt_path)
+            self._gt = (
+                load_ground_truth(self.gt_path)
+                if self.kind is None
+                else self.kind.read(self.gt_path)
+            )
             if self.video_ids is not None:
                 self._whole = self._gt
                 self._gt = restrict_ground_truth(self._gt, self.video_ids)
@@ -193,14 +224,23 @@ class Scorer:
             self._sets = sets
         return self._sets
 
-    def _dataset_scores(self, score: CellScore, res: Any, result: Any) -> None:
+    def _dataset_scores(
+        self, score: CellScore, res: Any, result: Any, categories: list[int] | None
+    ) -> None:
         """What the dataset config asks for beyond the metric: the 2022 figures and sets,
-        every line per category group."""
+        every line per category group (on `categories` only where given, as the metric)."""
         dataset = self.dataset
         if getattr(dataset, "short_videos", None) is not None and self._gt is not None:
             from vis_bench.eval.stats.ytvis2022 import evaluate_long_short
 
-            sets = evaluate_long_short(self._gt, res, *self._video_sets())
+            gt, video_sets = self._gt, self._video_sets()
+            if categories is not None:
+                gt = restrict_to_categories(gt, res, categories)[0]
+                video_sets = tuple(
+                    dataclasses.replace(s, gt=restrict_to_categories(s.gt, res, categories)[0])
+                    for s in video_sets
+                )
+            sets = evaluate_long_short(gt, res, *video_sets)
             score.metrics.update({k: _fraction(v) for k, v in sets.figures.items()})
             score.video_sets = {
                 suffix: {

@@ -24,6 +24,7 @@ from vis_bench.config import MeasureConfig
 from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.prediction_check import check_predictions, video_predictions
 from vis_bench.sweep.worker import (
+    CellPassHooks,
     build_plugin,
     cell_schedule,
     harness_compile,
@@ -111,27 +112,37 @@ class RoundOutcome:
         }
 
 
-class _Readings:
-    """The machine read at the timed region's start and end: reference speed, load, GPU."""
+class _RoundHooks(CellPassHooks):
+    """A round's part in its pass: the machine read at the timed region's start and end
+    (reference speed, load, GPU), and, in the round that chooses its videos, the stop once it
+    has covered enough frames and seconds."""
 
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.taken: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+    def __init__(
+        self, job: RoundJob, progress: Callable[[int], None] | None, compiler: Any
+    ) -> None:
+        super().__init__(progress, compiler)
+        self.device, self.measure, self.choose = job.device, job.measure, job.choose
+        self.start: tuple[Any, Any, dict[str, Any]] | None = None
+        self.end: tuple[Any, Any, dict[str, Any]] | None = None
 
-    def __call__(self, moment: str) -> None:
+    def _read(self) -> tuple[Any, Any, dict[str, Any]]:
         from vis_bench.measure.gpu_state import device_state
         from vis_bench.measure.load import read_load
         from vis_bench.measure.reference import read_reference
 
         reference = read_reference(self.device)
-        self.taken[moment] = (reference, read_load(), device_state(self.device))
+        return reference, read_load(), device_state(self.device)
 
+    def before_timed(self) -> None:
+        self.start = self._read()
 
-def _enough(measure: MeasureConfig) -> Callable[[int, float], bool]:
-    """The first round's stopping rule: enough frames and seconds covered."""
-    return lambda frames, seconds: (
-        frames >= measure.round_frames and seconds >= measure.round_seconds
-    )
+    def after_timed(self) -> None:
+        self.end = self._read()
+
+    def should_stop(self, frames: int, seconds: float) -> bool:
+        """The first round's stopping rule: enough frames and seconds covered."""
+        measure = self.measure
+        return self.choose and frames >= measure.round_frames and seconds >= measure.round_seconds
 
 
 def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> RoundOutcome:
@@ -149,25 +160,14 @@ def time_round(job: RoundJob, progress: Callable[[int], None] | None = None) -> 
         torch.set_num_threads(job.measure.threads)
     plugin, _ = build_plugin(job.cell.method)
     plugin.to(job.device)
-    readings = _Readings(job.device)
     with compiled(plugin, harness_compile(job.measure)) as compiler:
-        outcome = run_method(
-            plugin,
-            open_cell_source(job),
-            **cell_schedule(job),
-            progress=progress,
-            timed_region=readings,
-            exclude=(lambda: compiler.seconds) if compiler is not None else None,
-            stop_after=_enough(job.measure) if job.choose else None,
-            warmup_frames=WARMUP_FRAMES,
-        )
-    if "end" not in readings.taken:
+        hooks = _RoundHooks(job, progress, compiler)
+        schedule = cell_schedule(job, warmup_frames=WARMUP_FRAMES)
+        outcome = run_method(plugin, open_cell_source(job), **schedule, hooks=hooks)
+    if hooks.start is None or hooks.end is None:
         raise RuntimeError("the round's dataset has no frames to time")
     check = check_predictions(job.expected, video_predictions(outcome.results), outcome.video_ids)
-    (ref_start, load_start, gpu), (ref_end, load_end, _) = (
-        readings.taken["start"],
-        readings.taken["end"],
-    )
+    (ref_start, load_start, gpu), (ref_end, load_end, _) = hooks.start, hooks.end
     return RoundOutcome(
         round_index=job.round_index,
         videos=outcome.video_ids,

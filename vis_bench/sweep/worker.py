@@ -22,6 +22,7 @@ from typing import Any
 
 from vis_bench.config import MeasureConfig
 from vis_bench.data.frames import oriented_frames
+from vis_bench.inference.pass_hooks import PassHooks, UntimedCalls
 from vis_bench.records.parts import (
     CheckpointLoad,
     Energy,
@@ -39,7 +40,7 @@ from vis_bench.sweep.cells import Cell
 from vis_bench.sweep.label_space import map_predictions
 from vis_bench.sweep.measured import CellMeasurements, protocol_parts
 from vis_bench.sweep.methods import MethodEntry
-from vis_bench.sweep.timings import PhaseClock
+from vis_bench.sweep.phase_clock import PhaseClock
 
 #: what `results.json` holds per cell; a rank's share is written beside it
 RESULTS_FILE = "results.json"
@@ -179,9 +180,10 @@ def open_cell_source(job: Any) -> Any:
     return source
 
 
-def cell_schedule(job: Any) -> dict[str, Any]:
+def cell_schedule(job: Any, **untimed: Any) -> dict[str, Any]:
     """The runner's arguments that make a pass the cell's, shared by the accuracy pass and every
-    timed round so that both run the same schedule (a `CellJob` or a timed round's job)."""
+    timed round so that both run the same schedule (a `CellJob` or a timed round's job);
+    `untimed`: the pass's own `UntimedCalls` beside the cell's warm-up count."""
     cell = job.cell
     return {
         "clip_length": cell.clip_length,
@@ -189,7 +191,7 @@ def cell_schedule(job: Any) -> dict[str, Any]:
         "resolution": cell.resolution,
         "device": job.device,
         "dtype": cell.dtype,
-        "warmup": job.measure.warmup,
+        "untimed": UntimedCalls(warmup=job.measure.warmup, **untimed),
         "feature_reuse": job.measure.feature_reuse,
         "input_workers": job.measure.input_workers,
     }
@@ -234,7 +236,7 @@ def harness_compile(measure: MeasureConfig) -> Any:
 
 
 def _region_readings(
-    region: _TimedRegion, outcome: Any
+    hooks: _AccuracyPassHooks, outcome: Any
 ) -> tuple[Load | None, Energy | None, Stream | None]:
     """The machine's load while timed, the energy of the timed region and the live-stream
     replay of its clips, each where taken."""
@@ -242,20 +244,20 @@ def _region_readings(
 
     from vis_bench.measure.load import load_summary
 
-    readings, load, energy, stream = region.readings, None, None, None
+    readings, load, energy, stream = hooks.readings, None, None, None
     if "start" in readings and "end" in readings:
         taken = load_summary(readings["start"], readings["end"], torch.get_num_threads())
         load = Load.from_json(taken)
-        if region.meter is not None:
+        if hooks.meter is not None:
             energy = Energy.from_json(
                 {
-                    **region.meter.reading.as_dict(outcome.num_frames),
+                    **hooks.meter.reading.as_dict(outcome.num_frames),
                     "region": "the accuracy pass's timed region (one pass over every video, its "
                     "wall time)",
                 }
             )
-    if region.stream and outcome.clip_timings:
-        stream = Stream.from_json(_stream(outcome, region.stream_fps))
+    if hooks.stream and outcome.clip_timings:
+        stream = Stream.from_json(_stream(outcome, hooks.stream_fps))
     return load, energy, stream
 
 
@@ -341,55 +343,70 @@ def _harness(outcome: Any) -> dict[str, Any]:
     }
 
 
-def _flops_probe(plugin: Any) -> Callable[[Any, Callable[[], None]], dict[str, Any]]:
-    """Counts the warm-up call's FLOPs: the first clip's count, without a forward of its own."""
-    from vis_bench.measure.model_flops import clip_flops
+class CellPassHooks(PassHooks):
+    """What every pass of a cell adds, its accuracy pass and its timed rounds alike: each video
+    done counted (the progress bar), the compiler's seconds left out of the timed ones."""
 
-    return lambda clip, call: clip_flops(plugin, clip, forward=call)
+    def __init__(self, progress: Callable[[int], None] | None, compiler: Any) -> None:
+        self.progress = progress
+        if compiler is not None:
+            self.exclude = lambda: compiler.seconds
+
+    def video_done(self) -> None:
+        if self.progress is not None:
+            self.progress(1)
 
 
-class _TimedRegion:
-    """What the worker reads at the start and end of the end-to-end timed region: the machine's
-    load, and the energy meter where asked (measure/energy.py)."""
+class _AccuracyPassHooks(CellPassHooks):
+    """The accuracy pass's readings: the machine's load at the start and end of the timed
+    region, the energy meter where asked (measure/energy.py), the warm-up's FLOPs."""
 
-    def __init__(self, job: CellJob) -> None:
+    def __init__(
+        self, job: CellJob, plugin: Any, progress: Callable[[int], None] | None, compiler: Any
+    ) -> None:
         from vis_bench.measure.energy import EnergyMeter
 
+        super().__init__(progress, compiler)
+        self.plugin = plugin
         self.readings: dict[str, Any] = {}
         self.meter = EnergyMeter(job.device) if job.measure.energy else None
         self.stream = job.measure.stream and job.measure.fps
         self.stream_fps = job.measure.stream_fps
+        # a FLOP count while compiling would trace the counter: counted eagerly after instead
+        self.count_flops = job.measure.flops and compiler is None
 
-    def __call__(self, moment: str) -> None:
+    def warm_up(self, first_clip: Any, call: Callable[[], None]) -> Any:
+        """The warm-up call inside the FLOP counter: the first clip's count, no extra forward."""
+        if not self.count_flops:
+            return super().warm_up(first_clip, call)
+        from vis_bench.measure.model_flops import clip_flops
+
+        return clip_flops(self.plugin, first_clip, forward=call)
+
+    def before_timed(self) -> None:
         from vis_bench.measure.load import read_load
 
-        if moment == "end" and self.meter is not None:
-            self.meter.__exit__(None, None, None)
-        self.readings[moment] = read_load()
-        if moment == "start" and self.meter is not None:
+        self.readings["start"] = read_load()
+        if self.meter is not None:
             self.meter.__enter__()
 
+    def after_timed(self) -> None:
+        from vis_bench.measure.load import read_load
 
-def _run(
-    job: CellJob, plugin: Any, source: Any, progress: Any, region: _TimedRegion, clock: Any
-) -> Any:
+        if self.meter is not None:
+            self.meter.__exit__(None, None, None)
+        self.readings["end"] = read_load()
+
+
+def _run(job: CellJob, plugin: Any, source: Any, hooks: _AccuracyPassHooks) -> Any:
     """The shared runner over the cell's videos (load and energy read around the timed part;
     the compiler's seconds, when compiling, left out of the timed ones)."""
     from vis_bench.inference.runner import run_method
     from vis_bench.measure.protocols import SINGLE_CLIP
 
-    return run_method(
-        plugin,
-        source,
-        **cell_schedule(job),
-        repeats=job.measure.repeats,
-        single_clip=job.time_model and job.measure.fps and SINGLE_CLIP in job.measure.protocols,
-        progress=progress,
-        timed_region=region,
-        # a FLOP count while compiling would trace the counter: counted eagerly after instead
-        warmup_probe=_flops_probe(plugin) if job.measure.flops and clock is None else None,
-        exclude=(lambda: clock.seconds) if clock is not None else None,
-    )
+    single_clip = job.time_model and job.measure.fps and SINGLE_CLIP in job.measure.protocols
+    schedule = cell_schedule(job, single_clip=bool(single_clip), repeats=job.measure.repeats)
+    return run_method(plugin, source, **schedule, hooks=hooks)
 
 
 def _run_phases(clock: PhaseClock, outcome: Any) -> None:
@@ -474,19 +491,19 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     memory.reset_peak_rss()
     memory.reset_cuda_peak(job.device)
     reset_execution_info(plugin)
-    region = _TimedRegion(job)
     oriented_before = oriented_frames()
     source = open_cell_source(job)
     scale = _input_scale(plugin, source, cell.resolution)
     with compiled(plugin, harness_compile(job.measure)) as compiler:
-        outcome = _run(job, plugin, source, progress, region, compiler)
+        hooks = _AccuracyPassHooks(job, plugin, progress, compiler)
+        outcome = _run(job, plugin, source, hooks)
         compiling = compiler.summary(outcome.seconds_excluded) if compiler is not None else None
     inference_peak = memory.peak_rss_since_reset_mb()
     _run_phases(clock, outcome)
     params = _parameter_count(plugin.model)
     measured = _what_ran(job, plugin, outcome, compiling, provenance, wait_policy)
     measured.checkpoint_load = CheckpointLoad.from_json(checkpoint_load)
-    load, measured.energy, measured.stream = _region_readings(region, outcome)
+    load, measured.energy, measured.stream = _region_readings(hooks, outcome)
     measured.input_scale = scale  # the record's notes say it (sweep/record.py), the run once
     oriented = oriented_frames() - oriented_before  # frames turned upright: the record says so
     measured.frames_oriented = oriented if oriented > 0 else None

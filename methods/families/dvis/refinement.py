@@ -8,7 +8,7 @@ each), and the tracker's logits (T x Q x (K+1)), with the tracker's state. At th
 refiner runs on all of it; its class scores decide the video's top-k (track, class) pairs, and
 only those tracks' normed outputs are kept for the masks, which the second pass over the frames
 makes from each frame's raw mask features: kept by the first pass on disk (the default,
-`keep_mask_features: disk`) or in memory, or computed again (docs/dvis_plus.md).
+`keep_mask_features: disk`) or in memory, or computed again (docs/methods/dvis_plus.md).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ normed outputs (`activation_proj`, a softmax over the frames), repeated for ever
 are the normed outputs' mask embeddings dotted with the **raw** mask features of each frame
 (not the tracker's projection). The authors make masks in windows of TEST.WINDOW_SIZE frames to
 save memory; a frame's mask needs only that frame's features and outputs, which is what lets the
-harness make them in a second pass over the frames (docs/dvis_plus.md).
+harness make them in a second pass over the frames (docs/methods/dvis_plus.md).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ DATASETS = {
     "ovis": ("ovis", 25, "OVIS"),
 }
 #: the released window is 3 frames; the tracker's state is carried across clips, so every
-#: schedule gives the same tracks (docs/dvis_plus.md)
+#: schedule gives the same tracks (docs/methods/dvis_plus.md)
 CLIP_LENGTHS = [1, 3, "all"]
 ZOO = ModelZoo(
     "DVIS++", REPOSITORY, COMMIT, MODEL_ZOO, LICENCE, MIN_SIZE_TEST, MAX_SIZE_TEST, CLIP_LENGTHS

@@ -33,6 +33,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from vis_bench.eval.api import evaluate_loaded
+from vis_bench.eval.benchmarks import AP50
 from vis_bench.eval.metric.iou import video_overlaps
 from vis_bench.eval.metric.loading import GroundTruth, Results
 from vis_bench.eval.rle.areas import track_areas
@@ -43,7 +44,7 @@ BACKGROUND_IOU = 0.1
 #: the error types, in the order they are reported
 ERROR_TYPES = ("cls", "loc", "loc_spatial", "loc_temporal", "both", "dupe", "bkg", "miss")
 #: the statistic the fixes are measured with (AP at t_f, as TIDE)
-STAT = "AP50"
+STAT = AP50
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,12 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 from vis_bench.errors import VisBenchError
-from vis_bench.eval.burst.reader import Detection, GroundTruth, Sequence, boxes
+from vis_bench.eval.benchmarks import BURST_SPLITS, BURST_STAT_NAMES, BURST_STATISTICS
+from vis_bench.eval.burst.reader import Detection, GroundTruth, Sequence, boxes, read_predictions
 
-#: the statistics, in the order the toolkit's table gives them
-STATISTICS = ("HOTA", "DetA", "AssA", "AP")
-SPLITS = ("all", "common", "uncommon")
-#: every output name, e.g. "HOTA_all"
-STAT_NAMES = tuple(f"{stat}_{split}" for stat in STATISTICS for split in SPLITS)
+#: the statistics, in the order the toolkit's table gives them; the class splits; every output
+#: name, e.g. HOTA_all (declared with the metric: eval/benchmarks.py)
+STATISTICS, SPLITS, STAT_NAMES = BURST_STATISTICS, BURST_SPLITS, BURST_STAT_NAMES
 _EPS = np.finfo("float").eps
 
 
@@ -238,6 +237,14 @@ def evaluate_burst(gt: GroundTruth) -> BurstResult:
         for key in STATISTICS:
             entry[key] = float(entry[key])
     return BurstResult(stats, per_class, classes, _warnings(gt, wanted))
+
+
+def burst_statistics(gt: GroundTruth, predictions: Any) -> dict[str, float | None]:
+    """The metric as the registry computes it: BURST-format `predictions` (a dict) read into a
+    ground truth just read (reader.read_ground_truth_file), scored; percent, None where a split
+    has no class."""
+    read_predictions(predictions, "predictions", gt)
+    return evaluate_burst(gt).stats
 
 
 def _warnings(gt: GroundTruth, wanted: set[int]) -> list[str]:

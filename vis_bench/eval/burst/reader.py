@@ -234,6 +234,17 @@ def _prediction_fields(
         ) from None
 
 
+def read_ground_truth_file(path: str | Path) -> GroundTruth:
+    """`read_ground_truth` of a file, or of the `all_classes.json` in a folder (as the toolkit's
+    `--gt` takes it)."""
+    from vis_bench.jsonio import read_json
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "all_classes.json"
+    return read_ground_truth(read_json(path, "ground truth"), path)
+
+
 def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
     """The GT file's sequences (its `categories` are not read: the toolkit uses its own)."""
     path = str(path)

@@ -22,23 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import LVVIS_STAT_NAMES, SPLIT_SUFFIXES
 from vis_bench.eval.metric.accumulate import Accumulated, accumulate
 from vis_bench.eval.metric.iou import PairTable
 from vis_bench.eval.metric.loading import GroundTruth, Results
 from vis_bench.eval.metric.matching import Matches, match_settings, matches_from, outside
-from vis_bench.eval.metric.params import STAT_NAMES
 from vis_bench.eval.metric.phases import MetricPhases
 from vis_bench.eval.metric.summary import STAT_SETTINGS, select
 
 #: `partition` values of base and of novel categories (any other value: overall numbers only)
 BASE_PARTITIONS = (0, 1)
 NOVEL_PARTITIONS = (2, 3)
-#: the suffix of each split's numbers, in the official print order
-SPLIT_SUFFIXES = {"all": "", "base": "_b", "novel": "_n"}
-#: the 36 numbers the LV-VIS evaluator prints, in its order (it prints no names: these are ours)
-LVVIS_STAT_NAMES: tuple[str, ...] = tuple(
-    f"{name}{suffix}" for name in STAT_NAMES for suffix in SPLIT_SUFFIXES.values()
-)
 
 
 @dataclass(frozen=True)
@@ -98,6 +92,11 @@ def _member(value: object, values: tuple[int, ...]) -> bool:
 
 
 def check_partitions(gt: GroundTruth, res: Results) -> None:
+    """The metric's input check: the ground truth's (`check_ground_truth`)."""
+    check_ground_truth(gt)
+
+
+def check_ground_truth(gt: GroundTruth) -> None:
     """Every category needs a `partition` (the official code stops with a KeyError), and
     every track a mean area the official int() can take."""
     missing = [cid for cid in gt.cat_ids if cid not in gt.cat_partition]

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# the statistics' names are declared with the metrics (eval/benchmarks.py)
+from vis_bench.eval.benchmarks import OVIS_STAT_NAMES as OVIS_STAT_NAMES
+from vis_bench.eval.benchmarks import STAT_NAMES as STAT_NAMES
+
 IOU_THRESHOLDS: np.ndarray = np.linspace(0.5, 0.95, 10)
 RECALL_THRESHOLDS: np.ndarray = np.linspace(0.0, 1.0, 101)
 MAX_DETS: tuple[int, int, int] = (1, 10, 100)
@@ -20,20 +24,6 @@ AREA_RANGES: tuple[tuple[float, float], ...] = (
     (256.0**2, 1e10),
 )
 AREA_LABELS: tuple[str, ...] = ("all", "small", "medium", "large")
-STAT_NAMES: tuple[str, ...] = (
-    "AP",
-    "AP50",
-    "AP75",
-    "APs",
-    "APm",
-    "APl",
-    "AR1",
-    "AR10",
-    "AR100",
-    "ARs",
-    "ARm",
-    "ARl",
-)
 # OVIS: occlusion ranges on a GT track's occlusion score (formats/occlusion.py); both ends inclusive,
 # so a score of exactly 0.25 is light and medium, 0.5 medium and heavy. "all" ignores nothing.
 OCCLUSION_RANGES: tuple[tuple[float, float], ...] = (
@@ -43,17 +33,5 @@ OCCLUSION_RANGES: tuple[tuple[float, float], ...] = (
     (0.5, 1.0),
 )
 OCCLUSION_RANGE_LABELS: tuple[str, ...] = ("all", "light", "medium", "heavy")
-# The 18 numbers the OVIS evaluator prints, in its order (it prints no names: these are ours).
-# The three occlusion APs come right after APl, so from AR1 on an index differs from YouTube-VIS.
-OVIS_STAT_NAMES: tuple[str, ...] = (
-    *STAT_NAMES[:6],
-    "AP_occ_light",
-    "AP_occ_medium",
-    "AP_occ_heavy",
-    *STAT_NAMES[6:],
-    "AR_occ_light",
-    "AR_occ_medium",
-    "AR_occ_heavy",
-)
 # The best IoU a match starts from is min(threshold, 1 - 1e-10), as in COCO.
 MATCH_CEILING = 1 - 1e-10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vis_bench.eval.benchmarks import OCCLUSION_AP, OCCLUSION_AR, OCCLUSION_LEVELS
 from vis_bench.eval.metric.accumulate import Accumulated
 from vis_bench.eval.metric.params import (
     AREA_LABELS,
@@ -15,20 +16,27 @@ from vis_bench.eval.metric.params import (
 )
 
 # (name, use precision?, IoU threshold or None for all, area label, maxDets), official order
-# (LV-VIS splits each of them: eval/lvvis/metric.py).
-STAT_SETTINGS = (
-    ("AP", True, None, "all", 100),
-    ("AP50", True, 0.5, "all", 100),
-    ("AP75", True, 0.75, "all", 100),
-    ("APs", True, None, "small", 100),
-    ("APm", True, None, "medium", 100),
-    ("APl", True, None, "large", 100),
-    ("AR1", False, None, "all", 1),
-    ("AR10", False, None, "all", 10),
-    ("AR100", False, None, "all", 100),
-    ("ARs", False, None, "small", 100),
-    ("ARm", False, None, "medium", 100),
-    ("ARl", False, None, "large", 100),
+# (LV-VIS splits each of them: eval/lvvis/metric.py); the names are the declared ones.
+STAT_SETTINGS = tuple(
+    (name, *setting)
+    for name, setting in zip(
+        STAT_NAMES,
+        (
+            (True, None, "all", 100),
+            (True, 0.5, "all", 100),
+            (True, 0.75, "all", 100),
+            (True, None, "small", 100),
+            (True, None, "medium", 100),
+            (True, None, "large", 100),
+            (False, None, "all", 1),
+            (False, None, "all", 10),
+            (False, None, "all", 100),
+            (False, None, "small", 100),
+            (False, None, "medium", 100),
+            (False, None, "large", 100),
+        ),
+        strict=True,
+    )
 )
 
 
@@ -58,16 +66,16 @@ def summarize(acc: Accumulated) -> dict[str, float]:
     return stats
 
 
+OCC = OCCLUSION_LEVELS
 # OVIS: (name, use precision?, IoU, area label, occlusion label, maxDets), official order.
 OVIS_STATS = (
     *((name, p, iou, area, "all", m) for name, p, iou, area, m in STAT_SETTINGS[:6]),
-    ("AP_occ_light", True, None, "all", "light", 100),
-    ("AP_occ_medium", True, None, "all", "medium", 100),
-    ("AP_occ_heavy", True, None, "all", "heavy", 100),
+    *((name, True, None, "all", level, 100) for name, level in zip(OCCLUSION_AP, OCC, strict=True)),
     *((name, p, iou, area, "all", m) for name, p, iou, area, m in STAT_SETTINGS[6:]),
-    ("AR_occ_light", False, None, "all", "light", 100),
-    ("AR_occ_medium", False, None, "all", "medium", 100),
-    ("AR_occ_heavy", False, None, "all", "heavy", 100),
+    *(
+        (name, False, None, "all", level, 100)
+        for name, level in zip(OCCLUSION_AR, OCC, strict=True)
+    ),
 )
 
 

@@ -190,3 +190,9 @@ def _summarize(acc: Accumulated, breakdown: OcclusionBreakdown) -> dict[str, flo
 
 #: the OVIS metric as a parameterisation of the shared phases (eval/metric/phases.py)
 OVIS_PHASES = MetricPhases("ovis", check_labels, _check_pairs, match_grid, _accumulate, _summarize)
+
+
+def recognises(gt: GroundTruth) -> bool:
+    """Ground truth the OVIS metric scores under `eval --metric auto`: with occlusion labels, or
+    with `annotations: null` (OVIS's layout for unlabelled splits, read only by its evaluator)."""
+    return bool(gt.has_occlusion_labels or gt.annotations_null)

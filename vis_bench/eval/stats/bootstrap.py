@@ -210,7 +210,7 @@ def _paired_values(
 def paired_intervals(
     current: VideoMatches,
     baseline: VideoMatches,
-    metrics: tuple[str, ...] = ("AP", "AP50", "AP75"),
+    metrics: tuple[str, ...] = RESAMPLED_STATS[:3],
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# RESAMPLED_STATS: the numbers a weight vector gives (area "all"; AP* at 100 results per
+# video, AR10 at 10), as declared with the metric
+from vis_bench.eval.benchmarks import AP, AP50, AP75, AR10, RESAMPLED_STATS
 from vis_bench.eval.metric.params import IOU_THRESHOLDS, RECALL_THRESHOLDS
 from vis_bench.eval.stats.video_matches import VideoMatches
 
-#: the numbers a weight vector gives (area "all"; AP* at 100 results per video, AR10 at 10)
-RESAMPLED_STATS: tuple[str, ...] = ("AP", "AP50", "AP75", "AR10")
 _T50 = int(np.flatnonzero(IOU_THRESHOLDS == 0.5)[0])
 _T75 = int(np.flatnonzero(IOU_THRESHOLDS == 0.75)[0])
 
@@ -91,10 +92,10 @@ class WeightedAccumulator:
         q = np.ascontiguousarray(q.transpose(0, 2, 1))
         recall10 = (self.tp10[:, defined] @ weights) / npig[defined]  # [T, K']
         return {
-            "AP": float(np.mean(q.ravel())),
-            "AP50": float(np.mean(q[_T50].ravel())),
-            "AP75": float(np.mean(q[_T75].ravel())),
-            "AR10": float(np.mean(recall10.ravel())),
+            AP: float(np.mean(q.ravel())),
+            AP50: float(np.mean(q[_T50].ravel())),
+            AP75: float(np.mean(q[_T75].ravel())),
+            AR10: float(np.mean(recall10.ravel())),
         }
 
     def _precision(self, flat: np.ndarray, npig: np.ndarray, defined: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
 """A loaded GT/results pair restricted to some of its videos, for scoring part of a split
-(`restrict_to_videos`), and a results set restricted to some of its results (`select_results`).
+(`restrict_to_videos`), or to some of its categories, for scoring a model on the part of the
+vocabulary it can name (`restrict_to_categories`), and a results set restricted to some of its
+results (`select_results`).
 
 Restricting the *loaded* objects and running the ordinary `evaluate_loaded` on them is the same as
 scoring GT and results files filtered to those videos: the evaluation universe becomes those
@@ -67,6 +69,25 @@ def restrict_ground_truth(gt: GroundTruth, video_ids: Iterable[int]) -> GroundTr
     videos = {int(v) for v in video_ids} & set(gt.video_ids)
     keep = np.isin(gt.video_of, np.array(sorted(videos), dtype=np.int64))
     return _restricted(gt, keep, videos, set(gt.video_ids))
+
+
+def restrict_to_categories(
+    gt: GroundTruth, res: Results, cat_ids: Iterable[int]
+) -> tuple[GroundTruth, Results]:
+    """GT and results of the given categories only, which become the categories listed (ids the
+    GT does not list are ignored): scored, it is the metric over those categories alone, as if
+    the files held no other."""
+    chosen = sorted({int(c) for c in cat_ids} & set(gt.cat_ids))
+    wanted = np.array(chosen, dtype=np.int64)
+    videos = set(gt.video_ids)
+    narrowed_gt = _restricted(gt, np.isin(gt.category_of, wanted), videos, videos)
+    narrowed_gt = dataclasses.replace(
+        narrowed_gt,
+        cat_ids=chosen,
+        cat_names={c: n for c, n in gt.cat_names.items() if c in wanted},
+        cat_partition={c: p for c, p in gt.cat_partition.items() if c in wanted},
+    )
+    return narrowed_gt, _restricted(res, np.isin(res.category_of, wanted), videos, videos)
 
 
 def select_results(res: Results, indices: Iterable[int]) -> Results:

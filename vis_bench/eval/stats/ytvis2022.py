@@ -26,16 +26,14 @@ import numpy as np
 
 from vis_bench.errors import InputError
 from vis_bench.eval.api import EvalResult, evaluate_loaded, non_finite_score_warnings
+
+# the figures, their sets and names are declared with the metric
+from vis_bench.eval.benchmarks import AP, FIGURE_NAMES, MEAN_AP, SET_FIGURES
 from vis_bench.eval.metric.dropped import DroppedPredictions, find_dropped
 from vis_bench.eval.metric.loading import GroundTruth, Results, load_ground_truth, paused_gc
 from vis_bench.eval.stats.subset import restrict_ground_truth, select_results
 from vis_bench.jsonio import read_json
 
-#: (set suffix, the set's statistic behind each figure): the scoring program's order and names
-SET_FIGURES = (("mAP", "AP"), ("AP50", "AP50"), ("AP75", "AP75"), ("AR1", "AR1"), ("AR10", "AR10"))
-SETS = ("S", "L")
-#: the 11 figures the scoring program writes, in its order
-FIGURE_NAMES = ("mAP", *(f"{name}_{s}" for s in SETS for name, _ in SET_FIGURES))
 SET_LABELS = {"S": "short videos", "L": "long videos"}
 
 
@@ -70,7 +68,7 @@ class LongShortResult:
 def figures_from(short: dict[str, float], long: dict[str, float]) -> dict[str, float]:
     """The scoring program's figures from each set's statistics (-1 stays -1 where a set has
     no ground truth; mAP is then their plain mean all the same, as the program computes it)."""
-    figures = {"mAP": (short["AP"] + long["AP"]) / 2}
+    figures = {MEAN_AP: (short[AP] + long[AP]) / 2}
     for suffix, stats in (("S", short), ("L", long)):
         for name, stat in SET_FIGURES:
             figures[f"{name}_{suffix}"] = stats[stat]
@@ -196,6 +194,16 @@ def evaluate_long_short(
         dropped=find_dropped(whole, res),
         warnings=warnings,
     )
+
+
+def set_statistics(
+    ground_truth: tuple[GroundTruth, VideoSet, VideoSet], res: Results
+) -> dict[str, float]:
+    """The YouTube-VIS 2022 metric as the registry computes it: the 12 numbers over all videos
+    and the scoring program's 11 figures, for (the whole GT, its short set, its long set)."""
+    whole, short, long = ground_truth
+    stats = evaluate_loaded(whole, res, metric="ytvis").stats
+    return stats | evaluate_long_short(whole, res, short, long).figures
 
 
 def evaluate_long_short_files(
