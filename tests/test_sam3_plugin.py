@@ -17,6 +17,7 @@ from pycocotools import mask as mask_utils
 from vis_bench.api import InputError
 from vis_bench.api.registration import get_method
 from vis_bench.formats.rle import decode
+from vis_bench.inference.pass_hooks import NO_WARM_UP
 from vis_bench.inference.runner import run_method
 from vis_bench.methods.sam3.fixtures import load_gz
 from vis_bench.methods.sam3.plugin import best_masklets, clamped_score
@@ -112,7 +113,7 @@ def _run(plugin, frames: np.ndarray, clip_length: int = 3) -> list[dict]:
         clip_length=clip_length,
         stride=None,
         resolution=None,
-        warmup=0,
+        untimed=NO_WARM_UP,
     )
     return outcome.results
 
@@ -325,7 +326,7 @@ def test_the_detection_threshold_is_the_builders_option():
         plugin = get_method("sam3").build({**options, "score_threshold_detection": threshold})
         outcome = run_method(
             plugin, MemorySource(lengths=(4,), size=(40, 56)), clip_length=2, stride=1,
-            resolution=64, warmup=0,
+            resolution=64, untimed=NO_WARM_UP,
         )  # fmt: skip
         found[threshold] = sorted(r["category_id"] for r in outcome.results)
     assert found[0.5] == [] and found[0.2] == list(range(1, 9))
@@ -344,7 +345,7 @@ def test_a_cell_under_autocast_runs_its_passes_on_what_its_calls_made(dtype):
     plugin = get_method("sam3").build(yaml.safe_load(untrained.read_text())["options"])
     outcome = run_method(
         plugin, MemorySource(lengths=(4,), size=(40, 56)), clip_length=2, stride=1,
-        resolution=64, warmup=0, dtype=dtype,
+        resolution=64, untimed=NO_WARM_UP, dtype=dtype,
     )  # fmt: skip
     assert sorted(r["category_id"] for r in outcome.results) == list(range(1, 9))
 
