@@ -52,7 +52,9 @@ class Sam3Options:
     num_maskmem: int = 7
     #: the label space whose category names are the prompts, each labelled with its id: a
     #: known one (ytvis2019, ytvis2021, ovis, synthetic) or a YouTube-VIS-layout JSON (the
-    #: dataset's annotation file: LV-VIS, BURST, your own); "" takes `prompts`
+    #: dataset's annotation file, absolute or from the working directory: LV-VIS, BURST, your
+    #: own); "" takes `prompts`. A config that names the label space (`label_space:`, or a
+    #: variant such as sam3.ovis) has it checked against the dataset's
     categories: str = "synthetic"
     #: explicit prompts and their category ids (1..K when empty), used when categories is ""
     prompts: list[str] = field(default_factory=list)
