@@ -40,11 +40,13 @@ DTYPE_WORDS = {"float32": "fp32", "float64": "fp64", "float16": "fp16", "bfloat1
 DTYPE_PATTERN = re.compile(r"(bfloat16|float16|float32|float64|bf16|fp16|fp32|fp64)")
 #: a method whose tiny options are another method's (configs/tiny/ trains no model of its own)
 #: a method without a tiny config of its own borrows another's (the options it does not have are
-#: left out): DVIS-DAQ, not trained here yet, takes DVIS++'s shapes on the same segmenter
+#: left out): DVIS-DAQ, not trained here yet, takes DVIS++'s shapes on the same segmenter; SAM 3
+#: takes its untrained smallest shape (configs/tiny/sam3_untrained.yaml)
 TINY_OPTIONS_OF = {
     "mssts-release": "seqformer",
     "dvis-daq-online": "dvis-plus-online",
     "dvis-daq-offline": "dvis-plus-offline",
+    "sam3": "sam3_untrained",
 }
 #: the dry run's data: two videos of a few small frames
 DRY_RUN_DATASET = {"videos": 2, "min_frames": 6, "max_frames": 6, "sizes": ["96x160"]}

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers.tiny import tiny_options
 from tools.doc_numbers import provenance_line, regenerate
 from tools.gpu_table_block import gpu_table_block, published_fps
 from vis_bench.errors import InputError
@@ -107,7 +108,11 @@ def test_the_dry_run_overrides_make_a_cpu_config_of_tiny_models(path: Path):
     sets = gpu_table.dry_run_overrides(_config(path))
     config = load_config(path, sets)
     assert config.sweep.device == ["cpu"] and config.sweep.dtype == ["fp32"]
-    assert all(m.options.get("backbone") in ("tiny", "vit_s") for m in config.methods)
+    # a tiny backbone, or (a method without a backbone option) its tiny options whole
+    assert all(
+        m.options.get("backbone") in ("tiny", "vit_s") or m.options == tiny_options(m.name)
+        for m in config.methods
+    )
     assert len(config.sweep.clip_schedule) == 1 and config.measure.rounds == 1
 
 

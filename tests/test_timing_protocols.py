@@ -49,6 +49,7 @@ DECLARED = (
     "dvis-plus-offline",
     "dvis-daq-online",
     "dvis-daq-offline",
+    "sam3",
 )
 CELL = ProtocolCell(clip_length="all", stride=None, resolution=None, device="cpu", dtype="fp32")
 

@@ -1,3 +1,3 @@
-"""SAM 3 (Carion et al., "Segment Anything with Concepts", facebookresearch/sam3), being
-re-implemented from the authors' code; not registered as a method until the video model is
-complete (docs/methods/sam3.md says what exists and what remains)."""
+"""SAM 3 (Carion et al., "Segment Anything with Concepts", facebookresearch/sam3): the video
+model re-implemented from the authors' code, registered as the method `sam3` (plugin.py);
+docs/methods/sam3.md says what exists and what remains."""

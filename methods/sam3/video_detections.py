@@ -37,11 +37,13 @@ def mask_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1.0), torch.zeros_like(inter))
 
 
-def nms_logits(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def nms_logits(
+    logits: torch.Tensor, masks: torch.Tensor, threshold: float = SCORE_THRESHOLD
+) -> torch.Tensor:
     """(Q,) joint logits with every query above the score threshold that a higher-scoring kept
     query's mask overlaps with IoU > 0.1 set to the suppressed logit."""
     probs = logits.sigmoid()
-    valid = torch.nonzero(probs > SCORE_THRESHOLD).flatten()
+    valid = torch.nonzero(probs > threshold).flatten()
     order = valid[torch.argsort(probs[valid], descending=True, stable=True)]
     ious = mask_iou(masks[order] > 0, masks[order] > 0)
     kept: list[int] = []
@@ -67,9 +69,13 @@ class FrameDetections:
 
 
 def frame_detections(
-    logits: torch.Tensor, boxes_xyxy: torch.Tensor, masks: torch.Tensor
+    logits: torch.Tensor,
+    boxes_xyxy: torch.Tensor,
+    masks: torch.Tensor,
+    threshold: float = SCORE_THRESHOLD,
 ) -> FrameDetections:
-    """One query set's (Q, 1) joint logits, (Q, 4) boxes and (Q, h, w) masks -> its detections."""
-    probs = nms_logits(logits.squeeze(-1), masks).sigmoid()
-    keep = probs > SCORE_THRESHOLD
+    """One query set's (Q, 1) joint logits, (Q, 4) boxes and (Q, h, w) masks -> its detections
+    (`threshold`: the builder's `score_threshold_detection`)."""
+    probs = nms_logits(logits.squeeze(-1), masks, threshold).sigmoid()
+    keep = probs > threshold
     return FrameDetections(boxes=boxes_xyxy[keep], masks=masks[keep], scores=probs[keep])

@@ -6,6 +6,7 @@ results are those of separate passes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,9 @@ from vis_bench.methods.sam3.video_detections import (
 from vis_bench.methods.sam3.video_inference import PromptRun, VideoMasklet, video_masklets
 from vis_bench.methods.sam3.video_outputs import buffered_outputs, postprocess
 from vis_bench.methods.sam3.video_step import PromptPass, VideoSettings
+
+#: what a pass reads of one frame: the tracker's features and each prompt's detections
+FrameInputs = tuple[FrameFeatures, list[FrameDetections]]
 
 
 @dataclass(frozen=True)
@@ -43,19 +47,27 @@ class Sam3VideoModel(nn.Module):
         self.detector = Detector(detector)
         self.tracker = Tracker(tracker)
 
-    def _frame(
-        self, image: torch.Tensor, words: TextFeatures
-    ) -> tuple[FrameFeatures, list[FrameDetections]]:
+    def frame_inputs(
+        self, image: torch.Tensor, words: TextFeatures, threshold: float
+    ) -> FrameInputs:
         """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
-        detections (after mask NMS and the score threshold)."""
+        detections (after mask NMS and the score threshold); all that a pass reads of the
+        frame, so it can be computed as the frame arrives."""
         vision = self.detector.backbone.vision_backbone(image)
         out = self.detector.detect(vision, words)
         features = self.tracker.frame_features(vision.tracker, vision.positions)
         detections = [
-            frame_detections(out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p])
+            frame_detections(
+                out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p], threshold
+            )
             for p in range(out.pred_logits.shape[0])
         ]
         return features, detections
+
+    def encode_prompts(self, tokens: torch.Tensor) -> TextFeatures:
+        """Prompt tokens (P, context) -> the text features every frame's detector reads."""
+        device = next(self.parameters()).device
+        return self.detector.backbone.language_backbone(tokens.to(device))
 
     @torch.no_grad()
     def run(
@@ -67,21 +79,52 @@ class Sam3VideoModel(nn.Module):
     ) -> VideoRun:
         """uint8 frames (T, H, W, 3) and prompt tokens (P, context) with the category id of
         each prompt -> every pass and the masklets."""
-        settings = settings or VideoSettings()
-        device = next(self.parameters()).device
         size = self.detector.backbone.vision_backbone.trunk.sizes.image
         images = preprocess_video_frames(frames, size)
-        n = images.shape[0]
         video_size = (int(frames.shape[1]), int(frames.shape[2]))
-        words = self.detector.backbone.language_backbone(tokens.to(device))
+        return self.run_images(images, video_size, tokens, labels, settings)
+
+    @torch.no_grad()
+    def run_images(
+        self,
+        images: torch.Tensor,
+        video_size: tuple[int, int],
+        tokens: torch.Tensor,
+        labels: list[int],
+        settings: VideoSettings | None = None,
+    ) -> VideoRun:
+        """`run` from frames already preprocessed (T, 3, S, S) float16, as the authors' loader
+        holds a video, and the video's (H, W); each frame's inputs made as its step needs them."""
+        settings = settings or VideoSettings()
+        device = next(self.parameters()).device
+        words = self.encode_prompts(tokens)
+        threshold = settings.score_threshold_detection
+        inputs = (
+            self.frame_inputs(images[t : t + 1].float().to(device), words, threshold)
+            for t in range(images.shape[0])
+        )
+        return self.run_frames(inputs, images.shape[0], video_size, labels, settings)
+
+    @torch.no_grad()
+    def run_frames(
+        self,
+        frames: Iterable[FrameInputs],
+        num_frames: int,
+        video_size: tuple[int, int],
+        labels: list[int],
+        settings: VideoSettings | None = None,
+    ) -> VideoRun:
+        """Every prompt's pass from each frame's inputs (`frame_inputs`, in frame order) and
+        the video's length and (H, W)."""
+        settings = settings or VideoSettings()
+        n = num_frames
+        remaining = iter(frames)
         passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
-        first = self._frame(images[:1].float().to(device), words)
+        first = next(remaining)
         added = [p.step(0, det, first[0]) for p, det in zip(passes, first[1], strict=True)]
         steps: list[list] = [[] for _ in labels]
         for t in range(n):
-            features, detections = (
-                first if t == 0 else self._frame(images[t : t + 1].float().to(device), words)
-            )
+            features, detections = first if t == 0 else next(remaining)
             for k, prompt_pass in enumerate(passes):
                 steps[k].append(prompt_pass.step(t, detections[k], features))
         delay = settings.hotstart.hotstart_delay

@@ -18,7 +18,7 @@ from vis_bench.methods.sam3.masklets import REMOVED_SCORE, Masklets
 from vis_bench.methods.sam3.occlusion import suppress_recently_occluded
 from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker
 from vis_bench.methods.sam3.tracker_state import TrackerState, update_memories
-from vis_bench.methods.sam3.video_detections import FrameDetections
+from vis_bench.methods.sam3.video_detections import SCORE_THRESHOLD, FrameDetections
 
 #: `recondition_every_nth_frame` of the release
 RECONDITION_EVERY = 16
@@ -32,6 +32,8 @@ class VideoSettings:
 
     hotstart: HotstartSettings = field(default_factory=HotstartSettings)
     recondition_every_nth_frame: int = RECONDITION_EVERY
+    #: a detection is kept above this probability (also the mask NMS's pre-filter)
+    score_threshold_detection: float = SCORE_THRESHOLD
 
     @classmethod
     def from_overrides(cls, overrides: dict | None) -> VideoSettings:

@@ -3,8 +3,10 @@
 A method shows how small it may be built where it keeps its tiny model: the options of its tiny
 training config (`configs/tiny/<name>.yaml`, `-` in the name written `_`), or else of its shipped
 tiny checkpoint (`results/checkpoints/<name>_tiny.pth`, which stores the options it was built
-with). A method with neither (one installed from another package, say) is built with its own
-defaults, which such a method keeps small. No test lists methods: they come from the registry.
+with). A method whose tiny model is not trained yet keeps its smallest working shape in
+`configs/tiny/<name>_untrained.yaml`. A method with none of these (one installed from another
+package, say) is built with its own defaults, which such a method keeps small. No test lists
+methods: they come from the registry.
 """
 
 from __future__ import annotations
@@ -33,4 +35,9 @@ def tiny_options(method: str) -> dict[str, Any]:
         contents = open_checkpoint(checkpoint)
         if contents.format == PROJECT_FORMAT and contents.method == method:
             return dict(contents.config)
+    untrained = REPO / "configs" / "tiny" / f"{stem}_untrained.yaml"
+    if untrained.is_file():
+        data = yaml.safe_load(untrained.read_text()) or {}
+        if data.get("method") == method:
+            return dict(data.get("options") or {})
     return {}

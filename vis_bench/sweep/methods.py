@@ -221,7 +221,10 @@ def resolve_method(
         entry = dataclasses.replace(
             entry, name=method, label_space=entry.label_space or variant.label_space
         )
-    checkpoint = _checkpoint(entry, where, source, origins) if entry.checkpoint else None
+    try:
+        checkpoint = _checkpoint(entry, where, source, origins) if entry.checkpoint else None
+    except InputError as err:
+        raise _with_release_hint(err, variant) from None
     stored = checkpoint.stored if checkpoint is not None else {}
     label_space = _label_space(entry, where, source)
     carried = checkpoint.label_space if checkpoint is not None else None
@@ -245,6 +248,20 @@ def resolve_method(
         carried_label_space=carried,
         category_map=entry.category_map,
         category_aliases=dict(entry.category_aliases),
+    )
+
+
+def _with_release_hint(err: InputError, variant: PretrainedVariant | None) -> InputError:
+    """A named release's missing file: the error also says which file it is and where to read
+    how to obtain it (a gated download, a licence to accept)."""
+    if variant is None or not err.message.startswith("checkpoint not found"):
+        return err
+    where = f" ({variant.url})" if variant.url else ""
+    return InputError(
+        f"{err.message}; {variant.name}'s released file is {variant.release_file}{where}: "
+        f"`run_bench.py methods --pretrained {variant.name}` says how to obtain it and its licence",
+        path=err.path,
+        field=err.field,
     )
 
 
