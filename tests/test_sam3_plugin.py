@@ -361,3 +361,30 @@ def test_a_named_release_missing_from_a_config_says_where_to_get_it(tmp_path):
     assert "checkpoint not found" in message and err.value.field == "methods[0].checkpoint"
     assert "huggingface.co/facebook/sam3" in message
     assert "methods --pretrained sam3.ovis" in message
+
+
+def test_the_label_space_of_the_prompts_is_checked_against_the_dataset(tmp_path):
+    """Prompted with another dataset's category names, SAM 3 would label its masklets with that
+    dataset's ids: the sweep refuses it before any cell runs, as it refuses a trained model of
+    another label space (the default prompts are the synthetic names)."""
+    from vis_bench.config import parse_config
+    from vis_bench.formats.categories import get_category_set
+    from vis_bench.sweep.label_space import label_space_mapping
+    from vis_bench.sweep.methods import resolve_methods
+
+    def entry(categories):
+        config = parse_config(
+            {
+                "name": "prompts",
+                "dataset": {"kind": "synthetic", "cache_dir": str(tmp_path)},
+                "methods": [{"name": "sam3", "options": {"categories": categories}}],
+            }
+        )
+        return resolve_methods(config)[0]
+
+    dataset = get_category_set("synthetic")
+    pairs = list(zip(dataset.ids, dataset.names, strict=True))
+    assert entry("synthetic").label_space == "synthetic"
+    assert label_space_mapping(entry("synthetic"), pairs, "c.yaml").is_identity
+    with pytest.raises(InputError, match=r"methods\[0\]\.label_space"):
+        label_space_mapping(entry("ovis"), pairs, "c.yaml")

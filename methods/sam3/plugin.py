@@ -80,6 +80,7 @@ class Sam3Plugin(MethodPlugin):
             r"^tracker\.sam_mask_decoder\.",
         ),
         linking=WholeVideoRefinement(),
+        prompt_categories_option="categories",
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
     )

@@ -57,6 +57,10 @@ class MethodSpec:
     #: stitch clips only within a category (methods that emit one instance per (query, class));
     #: False matches regardless of category (a method whose clips give one instance per query)
     stitch_class_aware: bool = True
+    #: an open-vocabulary method's option naming the label space whose category names are its
+    #: prompts: a known label space there is checked against the dataset's like a trained
+    #: model's classes (a model prompted with another dataset's names gives ids of those)
+    prompt_categories_option: str | None = None
     #: a track whose mask is empty in every frame at the video size yields no prediction
     #: (as a method's authors drop such queries; the default keeps them)
     drop_empty_tracks: bool = False

@@ -232,6 +232,8 @@ def resolve_method(
         _check_declared_space(label_space, carried, where, source)
     merged = {**(variant.options if variant else {}), **stored, **entry.options}
     parsed = plugin.parse_options(merged, f"{where}.options", source)
+    if label_space is None and carried is None:
+        label_space = _prompted_label_space(plugin.spec, parsed)
     return MethodEntry(
         index=index,
         name=plugin.name,
@@ -249,6 +251,20 @@ def resolve_method(
         category_map=entry.category_map,
         category_aliases=dict(entry.category_aliases),
     )
+
+
+def _prompted_label_space(spec: Any, options: Any) -> str | None:
+    """The known label space an open-vocabulary method is prompted with (its spec names the
+    option), checked against the dataset's as a trained model's would be; None otherwise (a
+    file of categories of one's own: the user pointed it at them)."""
+    option = getattr(spec, "prompt_categories_option", None)
+    value = getattr(options, option, None) if option else None
+    if not isinstance(value, str) or not value:
+        return None
+    from vis_bench.formats.categories import KNOWN_CATEGORY_SETS
+
+    name = value.lower().replace("-", "").replace("_", "")
+    return name if name in KNOWN_CATEGORY_SETS else None
 
 
 def _with_release_hint(err: InputError, variant: PretrainedVariant | None) -> InputError:
