@@ -25,13 +25,14 @@ def test_a_row_with_paired_rounds_shows_its_intervals_and_the_reference_speed(tm
     row["speedup_interval"] = {"wall": interval(1.1, 1.0, 1.3), "cpu": interval(1.2, 1.1, 1.4)}
     row["speedup_same_allocator_interval"] = {"cpu": interval(1.05, 0.98, 1.12)}
     row["machine"] = {"reference_gflops": {"min": 40.0, "max": 61.0}}
+    row["omp_wait_policy"] = "passive"
     report["methods"] = {"measured-before": old_row, "paired": row}
     (tmp_path / SOURCE).parent.mkdir(parents=True)
     (tmp_path / SOURCE).write_text(json.dumps(report))
     block = authors_side_by_side_block(tmp_path)
     paired = next(line for line in block.splitlines() if line.startswith("| paired |"))
     assert "1.20x [1.10-1.40] 75 %" in paired and "1.05x [0.98-1.12] 75 %" in paired
-    assert "1.10x [1.00-1.30] 75 %" in paired
+    assert "1.10x [1.00-1.30] 75 %" in paired and "every process OpenMP wait passive" in paired
     before = next(line for line in block.splitlines() if line.startswith("| measured-before |"))
     assert f"| {old_row['speedup']['cpu']:.2f}x |" in before and "[" not in before
     assert "reference speed around them 40 to 61 GFLOP/s" in block

@@ -201,3 +201,14 @@ def test_fewer_than_three_rounds_are_refused_with_the_fix(bench, tmp_path, capsy
 def test_the_machine_is_read_with_the_reference_workload(bench):
     reading = bench.machine_now()
     assert set(reading) == {"load1", "reference_gflops"} and reading["reference_gflops"] > 0
+
+
+def test_every_process_of_a_row_waits_with_the_same_openmp_policy(bench, monkeypatch):
+    """Like for like on a shared machine: one wait policy for the three processes, passive by
+    default (as vis-bench's sweeps run), the caller's own setting reaching none of them."""
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    for flags, expected in (([], "PASSIVE"), (["--omp-wait-policy", "active"], "ACTIVE")):
+        envs = bench.side_envs(bench.parse_args(["--videomt", "V", *flags]), "videomt-fused")
+        assert {env["OMP_WAIT_POLICY"] for env in envs.values()} == {expected}
+    envs = bench.side_envs(bench.parse_args(["--omp-wait-policy", "default"]), "videomt")
+    assert all("OMP_WAIT_POLICY" not in env for env in envs.values())

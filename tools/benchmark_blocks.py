@@ -415,6 +415,8 @@ def authors_side_by_side_block(root: Path) -> str:
     for row, entry in report["methods"].items():
         settings = [f"{k}: {v}" for k, v in entry["options"].items() if k != "backbone"]
         settings += [f"authors {k}={v}" for k, v in entry.get("authors_env", {}).items()]
+        if "omp_wait_policy" in entry:
+            settings.append(f"every process OpenMP wait {entry['omp_wait_policy']}")
         median = entry["median"]
         loads += entry["load1_before_each_process"]
         block = entry.get("provenance") or report["provenance"]
