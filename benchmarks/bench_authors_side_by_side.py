@@ -32,9 +32,19 @@ page faults. The authors' timed pass is their test-time resize (the dataset mapp
 `model(inputs)`, which returns full-resolution boolean masks; vis-bench's is `run_method` at
 T=all, which also RLE-encodes the masks (work the authors' timer leaves out). Reported per row:
 medians over the rounds and the ratios (authors / vis-bench, above 1: vis-bench faster) with and
-without the same allocator setting, and the outputs of the last round compared with the parity
-fixtures' tolerances (the same tracks in the same order, scores within 1e-5, at most 8 mask pixels
-apart per track).
+without the same allocator setting, each ratio also per round (a round's two processes ran one
+after the other) with the median's distribution-free interval over the rounds (the rule every
+FPS interval follows, vis_bench/measure/precision.py; at least 3 rounds), the load average and
+the project's reference workload speed (vis_bench/measure/reference.py) read by the driver before
+and after each process, and the outputs of the last round compared with the parity fixtures'
+tolerances (the same tracks in the same order, scores within 1e-5, at most 8 mask pixels apart
+per track).
+
+Every process gets the same OpenMP wait policy (`--omp-wait-policy`, passive by default, as
+vis-bench's sweeps run their workers): with the runtime's default, threads spin at each barrier,
+and on a machine shared with other work a spinning thread burns CPU seconds while its partner
+waits for a core, which on a loaded machine doubled the authors' VidEoMT process's CPU seconds
+and left vis-bench's unchanged: the ratio then measured the load, not the code.
 
 DVIS-DAQ's inference hard-codes `.to("cuda")` and draws its sequence ids from Python's `random`.
 Their tree is left as it is: in their process this script wraps `torch.Tensor.to` so that a
@@ -393,13 +403,17 @@ def code_root(args: argparse.Namespace, row: str) -> str:
 
 
 def side_envs(args: argparse.Namespace, row: str) -> dict[str, dict[str, str]]:
-    """A row's three processes' environments (SIDES): the same thread count; for the authors'
-    two, their import path (`--path`, detectron2, the row's code root only) and what the row sets
-    (`authors_env`), and for the second of them vis-bench's allocator setting."""
+    """A row's three processes' environments (SIDES): the same thread count and OpenMP wait
+    policy; for the authors' two, their import path (`--path`, detectron2, the row's code root
+    only) and what the row sets (`authors_env`), and for the second of them vis-bench's allocator
+    setting."""
     threads = {k: str(args.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     base = {**os.environ, **threads, "HF_HUB_OFFLINE": "1"}
     for name in SAME_ALLOCATOR_ENV:
         base.pop(name, None)
+    base.pop("OMP_WAIT_POLICY", None)
+    if args.omp_wait_policy != "default":
+        base["OMP_WAIT_POLICY"] = args.omp_wait_policy.upper()
     paths = [*args.path, args.detectron2, code_root(args, row)]
     authors = {**base, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     authors.update(METHODS[row].get("authors_env", {}))
@@ -468,10 +482,10 @@ def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
             command = commands[name]
             if name == "vis_bench" and last and args.profile:
                 command = [*command, "--profile"]
-            loads.append(round(os.getloadavg()[0], 2))
-            times[name].append(
-                run_side(command, envs[name], f"{method}: {name}, round {round_index}")
-            )
+            before = machine_now()
+            loads.append(before["load1"])
+            timed = run_side(command, envs[name], f"{method}: {name}, round {round_index}")
+            times[name].append({**timed, "machine_before": before, "machine_after": machine_now()})
         print(f"{method} round {round_index + 1}/{args.rounds}: " + ", ".join(
             f"{n} {t[-1]['wall_s']:.2f} s wall {t[-1]['cpu_s']:.2f} s CPU" for n, t in times.items()
         ), flush=True)  # fmt: skip
@@ -485,6 +499,72 @@ def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
 
 #: what each process reports of its timed pass (older reports: wall and CPU only)
 TIMED_KEYS = ("wall_s", "cpu_s", "user_s", "system_s", "minor_faults")
+#: the fewest rounds of a row: below this its ratios' interval is the range of one or two pairs
+MIN_ROUNDS = 3
+
+
+def machine_now() -> dict[str, float]:
+    """The machine's state next to a process, read by the driver: the 1-minute load average and
+    the project's reference workload's speed (vis_bench/measure/reference.py, the driver's
+    threads set to the sides'), so that a round run on a busy machine shows as one."""
+    from vis_bench.measure.reference import read_reference
+
+    return {
+        "load1": round(os.getloadavg()[0], 2),
+        "reference_gflops": round(read_reference("cpu").gflops, 2),
+    }
+
+
+def paired_ratios(times: dict[str, list[dict[str, Any]]], side: str) -> dict[str, dict[str, Any]]:
+    """Per round, `side`'s seconds over vis-bench's of the same round (the two ran back to back,
+    on the same machine state as nearly as can be), and their median with its distribution-free
+    interval (vis_bench/measure/precision.py: the same rule as every FPS's interval)."""
+    from vis_bench.measure.precision import interval_confidence, median_interval
+
+    result = {}
+    for key in ("wall_s", "cpu_s"):
+        ratios = [
+            theirs[key] / mine[key]
+            for theirs, mine in zip(times[side], times["vis_bench"], strict=True)
+            if mine.get(key)
+        ]
+        interval = median_interval(ratios)
+        if interval is None:
+            continue
+        median, low, high = interval
+        result[key.removesuffix("_s")] = {
+            "median": round(median, 3),
+            "low": round(low, 3),
+            "high": round(high, 3),
+            "confidence": round(interval_confidence(len(ratios)), 3),
+            "per_round": [round(r, 3) for r in ratios],
+        }
+    return result
+
+
+def machine_summary(times: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The load and reference speed over a row's processes (before and after each): their range,
+    and how far the reference moved (spread: (max - min) / median)."""
+    from vis_bench.measure.reference import spread
+
+    readings = [
+        r[when] for rounds in times.values() for r in rounds for when in ("machine_before",
+        "machine_after") if when in r
+    ]  # fmt: skip
+    if not readings:
+        return {}
+    loads = [m["load1"] for m in readings]
+    speeds = [m["reference_gflops"] for m in readings]
+    moved = spread(speeds)
+    return {
+        "load1": {"min": min(loads), "max": max(loads)},
+        "reference_gflops": {
+            "min": min(speeds),
+            "max": max(speeds),
+            "median": round(statistics.median(speeds), 2),
+            "spread": None if moved is None else round(moved, 3),
+        },
+    }
 
 
 def summary(
@@ -508,12 +588,22 @@ def summary(
         }
 
     share = next((r["vit_share"] for r in times["vis_bench"] if "vit_share" in r), None)
+    machine_keys = ("machine_before", "machine_after")
     return {
         "median": medians,
         "speedup": ratio("authors"),
         "speedup_same_allocator": ratio("authors_same_allocator"),
+        "speedup_interval": paired_ratios(times, "authors"),
+        "speedup_same_allocator_interval": paired_ratios(times, "authors_same_allocator"),
+        "machine": machine_summary(times),
         "rounds": {
-            side: [{k: round(r[k], 3) for k in TIMED_KEYS if k in r} for r in rounds]
+            side: [
+                {
+                    **{k: round(r[k], 3) for k in TIMED_KEYS if k in r},
+                    **{k: r[k] for k in machine_keys if k in r},
+                }
+                for r in rounds
+            ]
             for side, rounds in times.items()
         },
         "load1_before_each_process": loads,
@@ -521,6 +611,14 @@ def summary(
         "outputs_same_allocator": parity["authors_same_allocator"],
         **({} if share is None else {"vit_kernel_share_of_cpu": share}),
     }
+
+
+def interval_text(ratio: dict[str, Any]) -> str:
+    """`0.97x [0.93, 1.01] (75 %)`: a paired ratio's median, interval and its confidence."""
+    return (
+        f"{ratio['median']:.2f}x [{ratio['low']:.2f}, {ratio['high']:.2f}] "
+        f"({100 * ratio['confidence']:.0f} %)"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -532,8 +630,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--videomt", default="", help="the videomt repository")
     parser.add_argument("--path", action="append", default=[], help="more on their import path")
     parser.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=list(METHODS))
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help=f"rounds per row (at least {MIN_ROUNDS})"
+    )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--omp-wait-policy",
+        choices=("passive", "active", "default"),
+        default="passive",
+        help="every process's OMP_WAIT_POLICY (passive, as vis-bench's sweeps run: on a shared "
+        "machine spinning threads burn CPU seconds while they wait for a core)",
+    )
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--width", type=int, default=640)
@@ -556,6 +663,11 @@ def check_sources(args: argparse.Namespace) -> None:
         raise SystemExit(
             f"--authors-python {args.authors_python!r}: not a file; pass the interpreter of an "
             "environment where the authors' DVIS++ / DVIS-DAQ / VidEoMT code imports"
+        )
+    if args.rounds < MIN_ROUNDS:
+        raise SystemExit(
+            f"--rounds {args.rounds}: a row needs at least {MIN_ROUNDS} rounds for its ratios' "
+            f"interval; pass --rounds {MIN_ROUNDS} or more"
         )
     needed = {"--detectron2": args.detectron2}
     for method in args.methods:
@@ -601,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
         project_side(args)
         return 0
     check_sources(args)
+    import torch
+
     from vis_bench.measure.provenance import (
         finish_provenance,
         start_provenance,
@@ -608,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     provenance = start_provenance()
+    torch.set_num_threads(args.threads)  # the reference workload's threads: the sides'
     args.profile = True
     with tempfile.TemporaryDirectory(prefix="side_by_side_") as work:
         args.work = work
@@ -616,10 +731,11 @@ def main(argv: list[str] | None = None) -> int:
         np.save(Path(work) / "video.npy", rng.integers(0, 256, size=shape, dtype=np.uint8))
         methods = {method: measure_method(args, method) for method in args.methods}
     for method, result in methods.items():
-        print(f"{method}: authors / vis-bench {result['speedup']['cpu']:.2f}x CPU time "
-              f"({result['speedup_same_allocator']['cpu']:.2f}x with the same allocator "
-              f"setting), {result['speedup']['wall']:.2f}x wall; outputs equal within "
-              f"tolerance: {result['outputs']['equal_within_tolerance']}")  # fmt: skip
+        cpu, same = result["speedup_interval"]["cpu"], result["speedup_same_allocator_interval"]
+        print(f"{method}: authors / vis-bench per round {interval_text(cpu)} CPU time "
+              f"({interval_text(same['cpu'])} with the same allocator setting), "
+              f"{interval_text(result['speedup_interval']['wall'])} wall; "
+              f"outputs equal within tolerance: {result['outputs']['equal_within_tolerance']}")  # fmt: skip
     done = finish_provenance(provenance)
     rows = {
         row: {
@@ -629,6 +745,7 @@ def main(argv: list[str] | None = None) -> int:
             "authors_env": METHODS[row].get("authors_env", {}),
             "authors_same_allocator_env": SAME_ALLOCATOR_ENV,
             "rounds_measured": args.rounds,
+            "omp_wait_policy": args.omp_wait_policy,
             "nice": os.nice(0),
             **result,
             "provenance": done,

@@ -160,3 +160,55 @@ def test_merge_keeps_the_other_rows_with_their_provenance(bench, tmp_path):
     path.write_text("[]")
     with pytest.raises(SystemExit, match="--json .*cannot merge"):
         bench.previous_rows(str(path))
+
+
+def test_each_ratio_is_paired_per_round_with_the_median_s_interval(bench):
+    """A round's authors' process over the vis-bench process that ran beside it; the interval
+    over the rounds follows the FPS rule (order statistics, its confidence said)."""
+
+    def timed(wall, cpu, gflops=50.0, load=2.0):
+        machine = {"load1": load, "reference_gflops": gflops}
+        return {"wall_s": wall, "cpu_s": cpu, "machine_before": machine, "machine_after": machine}
+
+    times = {
+        "authors": [timed(10, 20), timed(12, 18), timed(30, 30, 25.0, 6.0)],
+        "authors_same_allocator": [timed(10, 10), timed(10, 10), timed(10, 10)],
+        "vis_bench": [timed(10, 10), timed(10, 20), timed(20, 10)],
+    }
+    equal = {"equal_within_tolerance": True}
+    result = bench.summary(times, [1.0] * 9, {"authors": equal, "authors_same_allocator": equal})
+    cpu = result["speedup_interval"]["cpu"]
+    assert cpu["per_round"] == [2.0, 0.9, 3.0]
+    assert (cpu["median"], cpu["low"], cpu["high"]) == (2.0, 0.9, 3.0)
+    assert cpu["confidence"] == 0.75  # three rounds: their range holds the median 3 times in 4
+    assert result["speedup_interval"]["wall"]["per_round"] == [1.0, 1.2, 1.5]
+    assert result["speedup_same_allocator_interval"]["cpu"]["per_round"] == [1.0, 0.5, 1.0]
+    machine = result["machine"]
+    assert machine["load1"] == {"min": 2.0, "max": 6.0}
+    assert machine["reference_gflops"]["min"] == 25.0 and machine["reference_gflops"]["max"] == 50.0
+    assert machine["reference_gflops"]["spread"] == 0.5
+    assert result["rounds"]["authors"][2]["machine_before"]["load1"] == 6.0
+
+
+def test_fewer_than_three_rounds_are_refused_with_the_fix(bench, tmp_path, capsys):
+    python = tmp_path / "python"
+    python.write_text("")
+    args = bench.parse_args(["--authors-python", str(python), "--rounds", "2"])
+    with pytest.raises(SystemExit, match="--rounds 2: .*pass --rounds 3 or more"):
+        bench.check_sources(args)
+
+
+def test_the_machine_is_read_with_the_reference_workload(bench):
+    reading = bench.machine_now()
+    assert set(reading) == {"load1", "reference_gflops"} and reading["reference_gflops"] > 0
+
+
+def test_every_process_of_a_row_waits_with_the_same_openmp_policy(bench, monkeypatch):
+    """Like for like on a shared machine: one wait policy for the three processes, passive by
+    default (as vis-bench's sweeps run), the caller's own setting reaching none of them."""
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    for flags, expected in (([], "PASSIVE"), (["--omp-wait-policy", "active"], "ACTIVE")):
+        envs = bench.side_envs(bench.parse_args(["--videomt", "V", *flags]), "videomt-fused")
+        assert {env["OMP_WAIT_POLICY"] for env in envs.values()} == {expected}
+    envs = bench.side_envs(bench.parse_args(["--omp-wait-policy", "default"]), "videomt")
+    assert all("OMP_WAIT_POLICY" not in env for env in envs.values())

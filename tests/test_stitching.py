@@ -131,3 +131,12 @@ def test_overlapping_frames_are_averaged_and_scores_meaned():
     assert torch.allclose(track.masks[0], torch.full((H, W), 0.6))
     assert torch.allclose(track.masks[1], torch.full((H, W), 0.8))
     assert torch.allclose(track.masks[2], torch.full((H, W), 1.0))
+
+
+def test_a_clip_without_mask_probabilities_is_refused_by_stitching_with_the_reason():
+    """Query-track methods may leave ClipResult.masks out; stitching by overlap needs them."""
+    import pytest
+
+    result = ClipResult(scores=torch.ones(1), labels=torch.ones(1, dtype=torch.long))
+    with pytest.raises(ValueError, match="ClipResult.masks is None"):
+        ClipStitcher(2, history=2).add_clip(range(2), result)

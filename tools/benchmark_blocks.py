@@ -411,22 +411,31 @@ def authors_side_by_side_block(root: Path) -> str:
     loads: list[float] = []
     commits: dict[str, list[str]] = {}
     rounds: set[int] = set()
+    speeds: list[float] = []
     for row, entry in report["methods"].items():
         settings = [f"{k}: {v}" for k, v in entry["options"].items() if k != "backbone"]
         settings += [f"authors {k}={v}" for k, v in entry.get("authors_env", {}).items()]
+        if "omp_wait_policy" in entry:
+            settings.append(f"every process OpenMP wait {entry['omp_wait_policy']}")
         median = entry["median"]
         loads += entry["load1_before_each_process"]
         block = entry.get("provenance") or report["provenance"]
         commits.setdefault(str(block["commit"])[:7], []).append(row)
         rounds.add(len(entry["rounds"]["vis_bench"]))
+        speeds += [
+            value
+            for key in ("min", "max")
+            if (value := entry.get("machine", {}).get("reference_gflops", {}).get(key))
+        ]
         same = median.get("authors_same_allocator")
         same_ratio = entry.get("speedup_same_allocator")
         lines.append(
             f"| {row} | {'; '.join(settings) or 'defaults'} | {median['authors']['wall_s']:.1f} | "
-            f"{median['vis_bench']['wall_s']:.1f} | {entry['speedup']['wall']:.2f}x | "
+            f"{median['vis_bench']['wall_s']:.1f} | "
+            f"{paired_cell(entry, 'speedup', 'wall')} | "
             f"{cpu_cell(median['authors'])} | {cpu_cell(median['vis_bench'])} | "
-            f"{entry['speedup']['cpu']:.2f}x | {'-' if same is None else cpu_cell(same)} | "
-            f"{'not measured' if same_ratio is None else ratio_cell(same_ratio)} | "
+            f"{paired_cell(entry, 'speedup', 'cpu')} | {'-' if same is None else cpu_cell(same)} | "
+            f"{'not measured' if same_ratio is None else paired_cell(entry, 'speedup_same_allocator', 'cpu')} | "
             f"{outputs_cell(entry)} | {share_cell(entry)} |"
         )
     video = report["video"]
@@ -442,11 +451,25 @@ def authors_side_by_side_block(root: Path) -> str:
         f"One random {video['frames']}-frame {video['height']}x{video['width']} video, random "
         f"weights saved by the authors' model and loaded by vis-bench; {report['threads']} "
         f"threads; medians of {'/'.join(map(str, sorted(rounds)))} rounds, one fresh process per "
-        "side per round (which goes first rotating); ratio = authors / vis-bench; same "
+        "side per round (which goes first rotating); ratio = authors / vis-bench"
+        + (
+            " (with an interval: the median of the rounds' paired ratios, [its "
+            "distribution-free interval] and that interval's confidence)"
+            if any("speedup_interval" in entry for entry in report["methods"].values())
+            else ""
+        )
+        + "; same "
         "allocator: the authors' process with the glibc setting vis-bench's `reuse_memory` "
         "path makes in its own (`MALLOC_MMAP_MAX_=0`, `MALLOC_TRIM_THRESHOLD_` 1 GiB); "
         "(system): the kernel's part of the CPU seconds (page faults, mostly). Load average "
-        f"before the processes: {min(loads):.1f} to {max(loads):.1f}.{parts} Source: "
+        f"before the processes: {min(loads):.1f} to {max(loads):.1f}"
+        + (
+            f"; reference speed around them {min(speeds):.0f} to {max(speeds):.0f} GFLOP/s "
+            "(vis_bench/measure/reference.py)"
+            if speeds
+            else ""
+        )
+        + f".{parts} Source: "
         "`benchmarks/results/authors_side_by_side.json`, written by "
         "`python benchmarks/bench_authors_side_by_side.py`.",
     ]
@@ -482,6 +505,18 @@ def share_cell(entry: dict[str, Any]) -> str:
 
 def ratio_cell(speedup: dict[str, float]) -> str:
     return f"{speedup['cpu']:.2f}x"
+
+
+def paired_cell(entry: dict[str, Any], name: str, key: str) -> str:
+    """`0.97x [0.93-1.01] 75 %`: the median of the rounds' paired ratios with its interval and
+    confidence where the row has them, else the ratio of the medians (rows measured before)."""
+    interval = entry.get(f"{name}_interval", {}).get(key)
+    if interval is None:
+        return f"{entry[name][key]:.2f}x"
+    return (
+        f"{interval['median']:.2f}x [{interval['low']:.2f}-{interval['high']:.2f}] "
+        f"{100 * interval['confidence']:.0f} %"
+    )
 
 
 def frames_identity_cost_block(root: Path) -> str:

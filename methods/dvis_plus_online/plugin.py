@@ -61,7 +61,6 @@ def clip_result(
     return ClipResult(
         scores=scores,
         labels=labels + 1,
-        masks=mask_logits.sigmoid(),
         mask_logits=mask_logits,
         frame_logits=logits,
         frame_embeddings=tracked.outputs,

@@ -87,7 +87,6 @@ def clip_result(outputs: list[FrameOutput], state: CarriedQueries) -> ClipResult
     return ClipResult(
         scores=scores,
         labels=labels + 1,
-        masks=masks.sigmoid(),
         mask_logits=masks,
         frame_logits=frame_logits,
         frame_embeddings=state.entering[:, 0],

@@ -35,7 +35,9 @@ class ClipResult:
 
     scores: [N] confidence in [0, 1]; labels: [N] dataset category ids;
     masks: [N, T, h, w] per-frame mask probabilities at the clip's working resolution
-    (the valid, unpadded region of the preprocessed frames), used for soft-IoU matching;
+    (the valid, unpadded region of the preprocessed frames), used for soft-IoU matching; a
+    method linked by query tracks that gives mask_logits leaves it None (linking reads the
+    logits: every query's probabilities would be a large tensor nobody reads);
     mask_logits: optional [N, T, h, w] logits; when given, overlapping clips are averaged in
     logit space and the final mask is `logit > 0` (a method that averages logits), otherwise
     probabilities are averaged and thresholded at 0.5;
@@ -53,7 +55,7 @@ class ClipResult:
 
     scores: torch.Tensor
     labels: torch.Tensor
-    masks: torch.Tensor
+    masks: torch.Tensor | None = None
     mask_logits: torch.Tensor | None = None
     class_probs: torch.Tensor | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -195,6 +195,11 @@ class ClipStitcher:
         """Match the clip's instances to tracks (or open new ones) and accumulate them."""
         frames = list(frames)
         self._check_order(frames)
+        if result.masks is None:
+            raise ValueError(
+                "ClipResult.masks is None: a method whose clips are stitched by mask overlap "
+                "must return its per-frame mask probabilities"
+            )
         masks = result.masks.detach().float()
         if masks.ndim != 4 or masks.shape[1] != len(frames):
             raise ValueError(

@@ -1,0 +1,39 @@
+"""The docs block of the side-by-side benchmark: a row measured with paired rounds shows each
+ratio with its interval and the machine's reference speed; a row measured before shows its
+ratio of medians as it did."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from tools.benchmark_blocks import authors_side_by_side_block
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SOURCE = "benchmarks/results/authors_side_by_side.json"
+
+
+def interval(median: float, low: float, high: float) -> dict[str, float]:
+    return {"median": median, "low": low, "high": high, "confidence": 0.75}
+
+
+def test_a_row_with_paired_rounds_shows_its_intervals_and_the_reference_speed(tmp_path):
+    report = json.loads((REPO_ROOT / SOURCE).read_text())
+    old_row = next(iter(report["methods"].values()))
+    row = copy.deepcopy(old_row)
+    row["speedup_interval"] = {"wall": interval(1.1, 1.0, 1.3), "cpu": interval(1.2, 1.1, 1.4)}
+    row["speedup_same_allocator_interval"] = {"cpu": interval(1.05, 0.98, 1.12)}
+    row["machine"] = {"reference_gflops": {"min": 40.0, "max": 61.0}}
+    row["omp_wait_policy"] = "passive"
+    report["methods"] = {"measured-before": old_row, "paired": row}
+    (tmp_path / SOURCE).parent.mkdir(parents=True)
+    (tmp_path / SOURCE).write_text(json.dumps(report))
+    block = authors_side_by_side_block(tmp_path)
+    paired = next(line for line in block.splitlines() if line.startswith("| paired |"))
+    assert "1.20x [1.10-1.40] 75 %" in paired and "1.05x [0.98-1.12] 75 %" in paired
+    assert "1.10x [1.00-1.30] 75 %" in paired and "every process OpenMP wait passive" in paired
+    before = next(line for line in block.splitlines() if line.startswith("| measured-before |"))
+    assert f"| {old_row['speedup']['cpu']:.2f}x |" in before and "[" not in before
+    assert "reference speed around them 40 to 61 GFLOP/s" in block
+    assert "the median of the rounds' paired ratios" in block
