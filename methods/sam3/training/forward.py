@@ -1,5 +1,5 @@
 """The detector's forward pass as training needs it: every decoder layer's class logits,
-presence logits and boxes (deep supervision), and the last layer's masks. The same modules and
+presence logits and boxes (deep supervision), the last layer's masks and the semantic map. The same modules and
 order of operations as `Detector.forward`, which keeps only the last layer."""
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ class LayerOutputs:
     boxes: torch.Tensor
     #: (B, Q, h, w) the last layer's mask logits at the finest level
     masks: torch.Tensor
+    #: (B, 1, h, w) the segmentation head's semantic map of each pair's prompt
+    semantic: torch.Tensor
 
 
 def detector_outputs(
@@ -54,4 +56,5 @@ def detector_outputs(
         presence_logits=decoded.presence_logits.squeeze(-1),
         boxes=decoded.boxes,
         masks=masks.pred_masks,
+        semantic=masks.semantic_seg,
     )

@@ -12,9 +12,13 @@
   against whether the prompt's concept is in the frame, averaged over the pairs.
 - Masks: sigmoid focal (alpha 0.25, gamma 2) x200 and Dice x10 of the matched queries' masks,
   bilinearly upsampled to the ground truth's size.
+- Semantic map (`SemanticSegCriterion` as that config sets it: focal, presence head, no
+  presence loss): per pair, the union of its instances' masks against the head's semantic map
+  upsampled to it, sigmoid focal (alpha 0.6, gamma 2) x20 and Dice x30, averaged over the pairs
+  whose concept is present (an absent pair's map is not trained).
 
-The authors' one-to-many (DAC) queries, and the semantic-segmentation head's losses, are not
-trained: the tiny detector has only the one-to-one queries the video model runs.
+The authors' one-to-many (DAC) queries are not trained: the tiny detector has only the
+one-to-one queries the video model runs.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ WEIGHTS = {
     "presence_loss": 20.0,
     "loss_mask": 200.0,
     "loss_dice": 10.0,
+    "loss_semantic_seg": 20.0,
+    "loss_semantic_dice": 30.0,
 }
 POS_WEIGHT = 10.0
 IOU_AWARE_ALPHA = 0.25
@@ -46,6 +52,8 @@ NEGATIVE_GAMMA = 2.0
 PRESENCE_ALPHA = 0.5
 MASK_FOCAL_ALPHA = 0.25
 MASK_FOCAL_GAMMA = 2.0
+SEMANTIC_FOCAL_ALPHA = 0.6
+SEMANTIC_FOCAL_GAMMA = 2.0
 #: the lowest soft target of a matched query
 MIN_SOFT_TARGET = 0.01
 
@@ -107,6 +115,25 @@ def mask_losses(
     return focal, dice_loss(upsampled, target, num_boxes)
 
 
+def semantic_losses(
+    semantic: torch.Tensor, targets: PairTargets
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 1, h, w) semantic logits -> (focal, Dice) averaged over the pairs whose prompt's
+    concept is present; each pair's target is the union of its instances' masks."""
+    size = targets.masks[0].shape[-2:]
+    upsampled = F.interpolate(semantic, size=size, mode="bilinear", align_corners=False)
+    present = [b for b, masks in enumerate(targets.masks) if len(masks)]
+    if not present:
+        zero = semantic.sum() * 0.0
+        return zero, zero
+    logits = upsampled[present, 0].flatten(1)
+    union = torch.stack([targets.masks[b].amax(0) for b in present]).flatten(1).to(logits.dtype)
+    focal = sigmoid_focal_loss(
+        logits, union, len(present), alpha=SEMANTIC_FOCAL_ALPHA, gamma=SEMANTIC_FOCAL_GAMMA
+    )
+    return focal, dice_loss(logits, union, len(present))
+
+
 def layer_losses(
     logits: torch.Tensor,
     presence: torch.Tensor,
@@ -148,10 +175,10 @@ def layer_losses(
 def detector_losses(
     outputs: LayerOutputs, targets: PairTargets, num_boxes: float, num_clips: int = 1
 ) -> dict[str, torch.Tensor]:
-    """Weighted losses of every decoder layer: the last layer's keys bare, earlier layers'
-    suffixed `_0`, `_1`, ... The per-box terms divide by `num_boxes` (the batch's ground-truth
-    count); the averaged terms (classification, presence) by `num_clips`, so the trainer's sum
-    over a batch's clips is the batch's loss."""
+    """Weighted losses of every decoder layer (the last layer's keys bare, earlier layers'
+    suffixed `_0`, `_1`, ...) and of the semantic map. The per-box terms divide by `num_boxes`
+    (the batch's ground-truth count); the averaged terms (classification, presence, semantic)
+    by `num_clips`, so the trainer's sum over a batch's clips is the batch's loss."""
     layers = outputs.class_logits.shape[0]
     weighted: dict[str, torch.Tensor] = {}
     for layer in range(layers):
@@ -169,4 +196,7 @@ def detector_losses(
             if key in ("loss_ce", "presence_loss"):
                 value = value / num_clips
             weighted[f"{key}{suffix}"] = WEIGHTS[key] * value
+    focal, dice = semantic_losses(outputs.semantic, targets)
+    weighted["loss_semantic_seg"] = WEIGHTS["loss_semantic_seg"] * focal / num_clips
+    weighted["loss_semantic_dice"] = WEIGHTS["loss_semantic_dice"] * dice / num_clips
     return weighted
