@@ -10,7 +10,7 @@ import torch
 
 from vis_bench.api.training import ClipTargets
 from vis_bench.cli import main
-from vis_bench.errors import VisBenchError
+from vis_bench.errors import InputError, VisBenchError
 from vis_bench.formats.categories import SYNTHETIC
 from vis_bench.formats.checkpoints import read_project_checkpoint
 from vis_bench.methods.sam3.training.detector_plugin import Sam3DetectorTraining
@@ -218,8 +218,9 @@ def test_every_detection_is_an_instance_of_its_own_frame_labelled_by_its_prompt(
 
 def test_the_trainer_builds_an_unregistered_plugin_from_its_import_path(tmp_path):
     assert method_class(PLUGIN_PATH) is Sam3DetectorTraining
-    with pytest.raises(VisBenchError, match="failed to import"):
-        method_class("vis_bench.methods.sam3.training.detector_plugin:Nothing")
+    with pytest.raises(InputError, match="failed to import") as err:
+        method_class("vis_bench.methods.sam3.training.detector_plugin:Nothing", "sam3.yaml")
+    assert err.value.field == "method" and "sam3.yaml" in str(err.value)
     with pytest.raises(VisBenchError, match="not a MethodPlugin"):
         method_class("vis_bench.methods.sam3.training.detector_plugin:Sam3DetectorModel")
     path = tmp_path / "sam3.yaml"

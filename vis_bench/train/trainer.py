@@ -184,13 +184,20 @@ def load_backbone(plugin: MethodPlugin, path: str | Path) -> None:
         ) from err
 
 
-def method_class(method: str) -> type[MethodPlugin]:
+def method_class(method: str, source: str = "<config>") -> type[MethodPlugin]:
     """The plugin class a config's `method` names: a registered method's name, or the import
     path `module:Class` of a plugin not registered yet (a part of a method trained before the
     whole is), checked as registration checks a plugin."""
     if ":" not in method:
         return get_method(method)
-    plugin = import_target(method, "method", method)
+    try:
+        plugin = import_target(method, "method", method)
+    except VisBenchError as err:
+        raise InputError(
+            f"{err}; give a registered method's name or a plugin class as module:Class",
+            path=source,
+            field="method",
+        ) from err
     check_plugin(plugin, getattr(getattr(plugin, "spec", None), "name", method))
     return plugin
 
@@ -300,7 +307,7 @@ def _prepare(config: TrainConfig) -> _Session:
     if config.threads:
         torch.set_num_threads(config.threads)
     _seed_everything(config.seed)
-    plugin = method_class(config.method).build(dict(config.options))
+    plugin = method_class(config.method, config.source).build(dict(config.options))
     if config.init_checkpoint:
         start_training_from(plugin, config.init_checkpoint)
     if config.backbone_init:
