@@ -13,6 +13,7 @@ from vis_bench.cli import main
 from vis_bench.errors import InputError, VisBenchError
 from vis_bench.formats.categories import SYNTHETIC
 from vis_bench.formats.checkpoints import read_project_checkpoint
+from vis_bench.methods.sam3.scoring import joint_logits
 from vis_bench.methods.sam3.training.detector_plugin import Sam3DetectorTraining
 from vis_bench.methods.sam3.training.forward import detector_outputs
 from vis_bench.methods.sam3.training.losses import (
@@ -255,3 +256,24 @@ def test_the_tiny_config_builds_a_detector_under_the_shipped_size_limit():
     assert list(plugin.options.category_ids) == list(SYNTHETIC.ids)
     # float16 weights: 2 bytes a number, under the 10 MB a shipped tiny model may take
     assert 2 * sum(p.numel() for p in plugin.model.parameters()) < 10e6
+
+
+def test_the_objective_fits_one_clip_its_present_prompts_scoring_high_the_absent_low():
+    torch.manual_seed(0)
+    plugin = Sam3DetectorTraining.build(TINY)
+    frames = plugin.preprocess(torch.randint(0, 255, (2, 3, 8, 8), dtype=torch.uint8))
+    targets = _clip_targets()
+    optimiser = torch.optim.AdamW(plugin.model.parameters(), lr=1e-3)
+    for _ in range(150):
+        losses = plugin.training_losses(frames, targets, float(len(targets)))
+        optimiser.zero_grad()
+        sum(losses.values()).backward()
+        optimiser.step()
+    plugin.model.eval()
+    with torch.no_grad():
+        out = plugin.model.detector(frames, plugin.tokens)
+    # pairs t * 3 + p: category 2 (prompt 1) in both frames, category 3 (prompt 2) in frame 1
+    present = out.presence_logits[:, 0].sigmoid() > 0.5
+    assert present.tolist() == [False, True, False, False, True, True]
+    best = joint_logits(out.class_logits, out.presence_logits).sigmoid()[..., 0].amax(1)
+    assert (best[present] > 0.5).all() and (best[~present] < 0.5).all()
