@@ -13,23 +13,23 @@ from vis_bench.cli import main
 from vis_bench.errors import InputError, VisBenchError
 from vis_bench.formats.categories import SYNTHETIC
 from vis_bench.formats.checkpoints import read_project_checkpoint
-from vis_bench.methods.sam3.scoring import joint_logits
-from vis_bench.methods.sam3.training.detector_plugin import Sam3DetectorTraining
-from vis_bench.methods.sam3.training.forward import detector_outputs
-from vis_bench.methods.sam3.training.losses import (
+from vis_bench.methods.sam3.detector_training.detector_plugin import Sam3DetectorTraining
+from vis_bench.methods.sam3.detector_training.forward import detector_outputs
+from vis_bench.methods.sam3.detector_training.losses import (
     detector_losses,
     iou_aware_bce,
     mask_losses,
     presence_loss,
     semantic_losses,
 )
-from vis_bench.methods.sam3.training.matching import match, matching_cost
-from vis_bench.methods.sam3.training.targets import PairTargets, pair_targets
+from vis_bench.methods.sam3.detector_training.matching import match, matching_cost
+from vis_bench.methods.sam3.detector_training.targets import PairTargets, pair_targets
+from vis_bench.methods.sam3.scoring import joint_logits
 from vis_bench.train.trainer import method_class
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-PLUGIN_PATH = "vis_bench.methods.sam3.training.detector_plugin:Sam3DetectorTraining"
+PLUGIN_PATH = "vis_bench.methods.sam3.detector_training.detector_plugin:Sam3DetectorTraining"
 #: a detector small enough for a test: a 4 x 4 token grid, 5 queries, 2 decoder layers
 TINY = {
     "image": 32,
@@ -220,10 +220,12 @@ def test_every_detection_is_an_instance_of_its_own_frame_labelled_by_its_prompt(
 def test_the_trainer_builds_an_unregistered_plugin_from_its_import_path(tmp_path):
     assert method_class(PLUGIN_PATH) is Sam3DetectorTraining
     with pytest.raises(InputError, match="failed to import") as err:
-        method_class("vis_bench.methods.sam3.training.detector_plugin:Nothing", "sam3.yaml")
+        method_class(
+            "vis_bench.methods.sam3.detector_training.detector_plugin:Nothing", "sam3.yaml"
+        )
     assert err.value.field == "method" and "sam3.yaml" in str(err.value)
     with pytest.raises(VisBenchError, match="not a MethodPlugin"):
-        method_class("vis_bench.methods.sam3.training.detector_plugin:Sam3DetectorModel")
+        method_class("vis_bench.methods.sam3.detector_training.detector_plugin:Sam3DetectorModel")
     path = tmp_path / "sam3.yaml"
     path.write_text(
         f"method: '{PLUGIN_PATH}'\n"

@@ -1,6 +1,6 @@
 """The detector's forward pass as training needs it: every decoder layer's class logits,
-presence logits and boxes (deep supervision), the last layer's masks and the semantic map. The same modules and
-order of operations as `Detector.forward`, which keeps only the last layer."""
+presence logits and boxes (deep supervision), the last layer's masks and the semantic map. The
+same modules and order of operations as `Detector.forward`, which keeps only the last layer."""
 
 from __future__ import annotations
 

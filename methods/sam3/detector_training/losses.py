@@ -32,9 +32,9 @@ from vis_bench.methods.common.box_ops import (
     generalized_box_iou,
 )
 from vis_bench.methods.common.losses import dice_loss, sigmoid_focal_loss
-from vis_bench.methods.sam3.training.forward import LayerOutputs
-from vis_bench.methods.sam3.training.matching import match
-from vis_bench.methods.sam3.training.targets import PairTargets
+from vis_bench.methods.sam3.detector_training.forward import LayerOutputs
+from vis_bench.methods.sam3.detector_training.matching import match
+from vis_bench.methods.sam3.detector_training.targets import PairTargets
 
 WEIGHTS = {
     "loss_bbox": 5.0,

@@ -21,12 +21,12 @@ from torch import nn
 from vis_bench.api import ClipResult, MethodPlugin, MethodSpec, Preprocessing
 from vis_bench.api.training import ClipTargets, TrainingRecipe
 from vis_bench.methods.sam3.detector import Detector
+from vis_bench.methods.sam3.detector_training.forward import detector_outputs
+from vis_bench.methods.sam3.detector_training.losses import detector_losses
+from vis_bench.methods.sam3.detector_training.options import Sam3DetectorOptions
+from vis_bench.methods.sam3.detector_training.targets import pair_targets
 from vis_bench.methods.sam3.scoring import joint_logits
 from vis_bench.methods.sam3.tokenizer import Tokenizer
-from vis_bench.methods.sam3.training.forward import detector_outputs
-from vis_bench.methods.sam3.training.losses import detector_losses
-from vis_bench.methods.sam3.training.options import Sam3DetectorOptions
-from vis_bench.methods.sam3.training.targets import pair_targets
 from vis_bench.methods.sam3.video_detections import nms_logits
 
 #: the authors' frame normalisation: x / 255, then (x - 0.5) / 0.5
