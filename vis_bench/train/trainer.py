@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from vis_bench.api.plugin import MethodPlugin
-from vis_bench.api.registration import get_method
+from vis_bench.api.registration import check_plugin, get_method
 from vis_bench.api.training import (
     TrainingRecipe,
     backbone_module,
@@ -42,6 +42,7 @@ from vis_bench.formats.checkpoints import (
     resolve_checkpoint,
     save_project_checkpoint,
 )
+from vis_bench.registry import import_target
 from vis_bench.train.clips import (
     TrainingClip,
     build_clip,
@@ -183,6 +184,24 @@ def load_backbone(plugin: MethodPlugin, path: str | Path) -> None:
         ) from err
 
 
+def method_class(method: str, source: str = "<config>") -> type[MethodPlugin]:
+    """The plugin class a config's `method` names: a registered method's name, or the import
+    path `module:Class` of a plugin not registered yet (a part of a method trained before the
+    whole is), checked as registration checks a plugin."""
+    if ":" not in method:
+        return get_method(method)
+    try:
+        plugin = import_target(method, "method", method)
+    except VisBenchError as err:
+        raise InputError(
+            f"{err}; give a registered method's name or a plugin class as module:Class",
+            path=source,
+            field="method",
+        ) from err
+    check_plugin(plugin, getattr(getattr(plugin, "spec", None), "name", method))
+    return plugin
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -288,7 +307,7 @@ def _prepare(config: TrainConfig) -> _Session:
     if config.threads:
         torch.set_num_threads(config.threads)
     _seed_everything(config.seed)
-    plugin = get_method(config.method).build(dict(config.options))
+    plugin = method_class(config.method, config.source).build(dict(config.options))
     if config.init_checkpoint:
         start_training_from(plugin, config.init_checkpoint)
     if config.backbone_init:
@@ -409,7 +428,7 @@ def _write_output(session: _Session, seconds: float, log: Callable[[str], None])
     save_project_checkpoint(
         trained_state_dict(session.plugin),
         config.output,
-        config.method,
+        session.plugin.spec.name,
         config.options,
         training,
         config.half_weights,
