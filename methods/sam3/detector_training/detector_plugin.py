@@ -1,7 +1,7 @@
 """SAM 3's detector as a trainable method plugin: what the project's trainer needs (its recipe,
 parameter groups, per-frame losses with one prompt per category name) and a per-frame
 inference, before SAM 3 is registered as a whole (detector and tracker). Not registered: a
-training config names it by import path (`configs/tiny/sam3.yaml`); its weights are the
+training config names it by import path (`configs/tiny/sam3_detector.yaml`); its weights are the
 `detector.*` entries of SAM 3's checkpoint layout, which the full model loads by name.
 
 Inference here is the detector alone, frame by frame, all prompts at once, with the release's
