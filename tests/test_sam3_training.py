@@ -251,7 +251,9 @@ def test_the_tiny_config_builds_a_detector_under_the_shipped_size_limit():
 
     from vis_bench.train.config import load_train_config
 
-    config = load_train_config(Path(__file__).resolve().parents[1] / "configs/tiny/sam3_detector.yaml")
+    config = load_train_config(
+        Path(__file__).resolve().parents[1] / "configs/tiny/sam3_detector.yaml"
+    )
     plugin = method_class(config.method).build(dict(config.options))
     # the prompts are the synthetic label space's names, prompt p for category id p + 1
     assert tuple(plugin.options.prompts) == SYNTHETIC.names
