@@ -121,9 +121,13 @@ def _lengths(value: Any) -> str:
 
 
 def _records(root: Path) -> list[dict[str, Any]]:
-    """The latest record of each cell over every sweep folder, with its folder's name."""
+    """The latest record of each cell over every sweep folder (one per config of CONFIGS; the
+    AP check's folder is no sweep of the table), with its folder's name."""
     records = []
+    sweeps = {p.stem for p in (root / CONFIGS).glob("*.yaml")}
     for path in sorted((root / FOLDER).glob("*/records.jsonl")):
+        if path.parent.name not in sweeps:
+            continue
         latest = {r["key"]: r for r in read_source(root, str(path.relative_to(root)))}
         records += [{**r, "_step": path.parent.name} for r in latest.values()]
 
