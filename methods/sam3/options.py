@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vis_bench.api import InputError
 from vis_bench.api.label_spaces import known_label_spaces, label_space_categories
@@ -103,35 +104,7 @@ class Sam3Options:
             category_pairs(self.categories)
 
     def detector_sizes(self) -> DetectorSizes:
-        return DetectorSizes(
-            vit=VitSizes(
-                image=self.image,
-                patch=self.patch,
-                dim=self.vit_dim,
-                depth=self.vit_depth,
-                heads=self.vit_heads,
-                mlp_ratio=self.vit_mlp_ratio,
-                window=self.window,
-                global_blocks=tuple(self.global_blocks),
-                pretrain_image=self.pretrain_image,
-            ),
-            text=TextEncoderSizes(
-                width=self.text_width,
-                heads=self.text_heads,
-                layers=self.text_layers,
-                context=self.context,
-                d_model=self.d_model,
-            ),
-            fusion=FusionSizes(
-                d_model=self.d_model,
-                heads=self.heads,
-                ffn=self.ffn,
-                geometry_layers=self.geometry_layers,
-                encoder_layers=self.encoder_layers,
-            ),
-            queries=self.queries,
-            decoder_layers=self.decoder_layers,
-        )
+        return detector_sizes_of(self, self.pretrain_image)
 
     def tracker_sizes(self) -> TrackerSizes:
         return TrackerSizes(
@@ -190,3 +163,39 @@ def category_pairs(categories: str) -> list[tuple[int, str]]:
             f"{file} has no `categories` list of {{id, name}} entries; {fix}", field="categories"
         )
     return [(int(c["id"]), str(c["name"])) for c in entries]
+
+
+def detector_sizes_of(options: Any, pretrain_image: int, **text: int) -> DetectorSizes:
+    """The detector's sizes from options holding the shape fields of `Sam3Options` (the video
+    model's and the tiny detector's training share them); `text` overrides a text-encoder size."""
+    o = options
+    return DetectorSizes(
+        vit=VitSizes(
+            image=o.image,
+            patch=o.patch,
+            dim=o.vit_dim,
+            depth=o.vit_depth,
+            heads=o.vit_heads,
+            mlp_ratio=o.vit_mlp_ratio,
+            window=o.window,
+            global_blocks=tuple(o.global_blocks),
+            pretrain_image=pretrain_image,
+        ),
+        text=TextEncoderSizes(
+            width=o.text_width,
+            heads=o.text_heads,
+            layers=o.text_layers,
+            context=o.context,
+            d_model=o.d_model,
+            **text,
+        ),
+        fusion=FusionSizes(
+            d_model=o.d_model,
+            heads=o.heads,
+            ffn=o.ffn,
+            geometry_layers=o.geometry_layers,
+            encoder_layers=o.encoder_layers,
+        ),
+        queries=o.queries,
+        decoder_layers=o.decoder_layers,
+    )

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 
 from vis_bench.api import InputError
 from vis_bench.methods.sam3.detector import DetectorSizes
-from vis_bench.methods.sam3.fusion import FusionSizes
-from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
-from vis_bench.methods.sam3.vit import VitSizes
+from vis_bench.methods.sam3.options import detector_sizes_of
 
 #: the synthetic dataset's category names (ids 1..8), the tiny model's prompts
 SYNTHETIC_PROMPTS = (
@@ -65,33 +63,4 @@ class Sam3DetectorOptions:
                 raise InputError(message, path=source, field=f"{prefix}{key}")
 
     def sizes(self) -> DetectorSizes:
-        return DetectorSizes(
-            vit=VitSizes(
-                image=self.image,
-                patch=self.patch,
-                dim=self.vit_dim,
-                depth=self.vit_depth,
-                heads=self.vit_heads,
-                mlp_ratio=self.vit_mlp_ratio,
-                window=self.window,
-                global_blocks=tuple(self.global_blocks),
-                pretrain_image=self.image,
-            ),
-            text=TextEncoderSizes(
-                width=self.text_width,
-                heads=self.text_heads,
-                layers=self.text_layers,
-                context=self.context,
-                d_model=self.d_model,
-                projection=self.text_width,
-            ),
-            fusion=FusionSizes(
-                d_model=self.d_model,
-                heads=self.heads,
-                ffn=self.ffn,
-                geometry_layers=self.geometry_layers,
-                encoder_layers=self.encoder_layers,
-            ),
-            queries=self.queries,
-            decoder_layers=self.decoder_layers,
-        )
+        return detector_sizes_of(self, self.image, projection=self.text_width)
