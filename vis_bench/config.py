@@ -32,19 +32,21 @@ from vis_bench.eval.benchmarks import KINDS, YTVIS_READER
 #: synthetic: generated on first use from the config's options; synth: a folder written by
 #: `run_bench.py synth` (given by path, like the real datasets that follow); then every declared
 #: kind in YouTube-VIS layout (eval/benchmarks.py: ytvis2019, ytvis2021, ytvis2022, scored on its
-#: short and long sets apart (`short_videos`, `long_videos`), ovis, lvvis), each read and scored
+#: short and long sets apart (`short_videos`, `long_videos`), ovis, lvvis) and every declared
+#: kind of its own layout that says which videos a model runs on (burst), each read and scored
 #: as its declaration says; `custom`: a YouTube-VIS-layout dataset of one's own (e.g.
 #: `import-vos`'s folder)
 DATASET_KINDS = (
     "synthetic",
     "synth",
-    *(kind.name for kind in KINDS if kind.reader == YTVIS_READER),
+    *(kind.name for kind in KINDS if kind.reader == YTVIS_READER or kind.videos is not None),
     "custom",
 )
 #: dataset keys left out of the resolved config (and its hash) while unset, so configs that do
 #: not use them keep the hash they had before the keys existed
 OPTIONAL_DATASET_KEYS = (
     "short_videos", "long_videos", "category_groups", "novel_categories", "vocabulary",
+    "score_threshold", "remove_overlap",
 )  # fmt: skip
 #: dataset keys every kind takes
 COMMON_DATASET_KEYS = ("kind", "max_videos", "cache_dir", "category_groups", "vocabulary")
@@ -57,6 +59,9 @@ GENERATOR_KEYS = (
 FILE_KEYS = ("annotations", "frames", "split", "split_part")
 #: YouTube-VIS 2022's short and long sets: only `ytvis2022` takes them
 VIDEO_SET_KEYS = ("short_videos", "long_videos")
+#: how a model's YouTube-VIS-format results become BURST predictions (`eval --score-threshold`,
+#: `--remove-overlap`): only `burst` takes them
+CONVERSION_KEYS = ("score_threshold", "remove_overlap")
 DTYPES = ("fp32", "fp16", "bf16")
 
 
@@ -106,6 +111,10 @@ class DatasetConfig:
     #: those (`named`, the default: its figures say so, `[k of n categories]`) or on all
     #: (`whole`: every category it cannot name counts as missed)
     vocabulary: str | None = None
+    #: burst: results scoring <= T are dropped, and per video higher-scoring masks are painted
+    #: over lower ones, before the BURST metric (null: neither, as `eval --metric burst`)
+    score_threshold: float | None = None
+    remove_overlap: bool | None = None
 
 
 @dataclass
@@ -349,7 +358,8 @@ def dataset_keys(kind: str) -> tuple[str, ...]:
     if kind == "synthetic":
         return COMMON_DATASET_KEYS + GENERATOR_KEYS
     sets = VIDEO_SET_KEYS if kind == "ytvis2022" else ()
-    return COMMON_DATASET_KEYS + FILE_KEYS + sets
+    conversion = CONVERSION_KEYS if kind == "burst" else ()
+    return COMMON_DATASET_KEYS + FILE_KEYS + sets + conversion
 
 
 def _check_kind_keys(given: Any, kind: str, source: str) -> None:
@@ -381,6 +391,11 @@ def _check_kind_keys(given: Any, kind: str, source: str) -> None:
             why = (
                 "only a ytvis2022 dataset is scored on short and long sets; set "
                 "dataset.kind: ytvis2022 or drop the key"
+            )
+        elif key in CONVERSION_KEYS:
+            why = (
+                "only a burst dataset converts a model's results to BURST predictions; set "
+                "dataset.kind: burst or drop the key"
             )
         else:
             why = (

@@ -49,7 +49,16 @@ class VideoDataset:
         check_frames: bool = True,
     ) -> VideoDataset:
         """Load and validate `annotation_file`; with `check_frames`, verify every frame exists."""
-        dataset = cls(load_annotation_file(annotation_file), frame_root)
+        return cls.from_parsed(
+            load_annotation_file(annotation_file), frame_root, check_frames=check_frames
+        )
+
+    @classmethod
+    def from_parsed(
+        cls, parsed: AnnotationFile, frame_root: str | Path | None = None, *, check_frames: bool
+    ) -> VideoDataset:
+        """The dataset of a validated file (`from_files`), its frame folder checked alike."""
+        dataset = cls(parsed, frame_root)
         if frame_root is not None:
             if not dataset.frame_root.is_dir():
                 raise InputError(

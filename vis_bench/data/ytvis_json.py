@@ -34,7 +34,12 @@ class AnnotationFile:
 def load_annotation_file(path: str | Path) -> AnnotationFile:
     """Read and validate one annotation file; see the module docstring for what is checked."""
     path = Path(path)
-    return _Parser(str(path)).parse(read_json(path, "annotation file"))
+    return parse_annotation_data(read_json(path, "annotation file"), path)
+
+
+def parse_annotation_data(data: Any, path: str | Path) -> AnnotationFile:
+    """Validate an already parsed file (or a view made of another layout's file, named `path`)."""
+    return _Parser(str(path)).parse(data)
 
 
 class _Parser(StrictReader):

@@ -191,5 +191,6 @@ KINDS.register(
         metric=BURST.name,
         reader="vis_bench.eval.burst.reader:read_ground_truth_file",
         detects_path="vis_bench.eval.burst.layout:is_burst_layout",
+        videos="vis_bench.eval.burst.as_videos:read_videos",
     )
 )

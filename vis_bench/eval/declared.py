@@ -111,7 +111,8 @@ class DatasetKind:
     InputError for a file the kind cannot score; `detects` names `(ground truth) -> bool`, how
     `eval --metric auto` recognises the kind among those sharing a reader (None: never picked);
     `detects_path` names `(path) -> bool`, how `auto` recognises a kind with a reader of its own
-    before any file is parsed.
+    before any file is parsed; `videos` names `(path) -> YouTube-VIS-layout dict`, the videos a
+    sweep runs a model on, for a kind with a reader of its own (None: not a sweep's dataset).
     """
 
     name: str
@@ -121,6 +122,7 @@ class DatasetKind:
     check: str | None = None
     detects: str | None = None
     detects_path: str | None = None
+    videos: str | None = None
 
     def read(self, path: Any) -> Any:
         ground_truth = resolve(self.reader)(path)

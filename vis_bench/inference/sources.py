@@ -12,7 +12,10 @@ import numpy as np
 from vis_bench.config import DatasetConfig
 from vis_bench.data.dataset import VideoDataset, load_dataset
 from vis_bench.data.frames_digest import FramesManifest, frames_manifest
+from vis_bench.data.ytvis_json import parse_annotation_data
 from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import KINDS
+from vis_bench.eval.declared import resolve
 from vis_bench.hashing import file_sha256
 
 
@@ -152,7 +155,8 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
                     field=key,
                 )
         identity["sha256"] = file_sha256(annotations)[:16]
-    dataset = load_dataset(annotations, frames)
+        identity.update(_conversion(config))
+    dataset = _videos_of(config.kind, annotations, frames)
     if config.kind != "synthetic":
         _check_kind(dataset.info, config, annotations, config_path)
     videos = first_videos(dataset.videos, config.max_videos)
@@ -165,6 +169,31 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
     has_gt = dataset.has_annotations and any(v.annotations for v in dataset.videos)
     gt_path = annotations if has_gt else None
     return DatasetSource(dataset, gt_path, identity, config, config_path)
+
+
+def _videos_of(kind_name: str, annotations: Path, frames: Path) -> VideoDataset:
+    """The videos a model runs on: the annotation file's, or for a declared kind of its own
+    layout (BURST), the videos its declaration makes of the file (DatasetKind.videos)."""
+    kind = KINDS[kind_name] if kind_name in KINDS else None
+    if kind is None or kind.videos is None:
+        return load_dataset(annotations, frames)
+    view = resolve(kind.videos)(annotations)
+    return VideoDataset.from_parsed(
+        parse_annotation_data(view, annotations), frames, check_frames=True
+    )
+
+
+def _conversion(config: DatasetConfig) -> dict[str, Any]:
+    """A burst dataset's conversion of a model's results (config.CONVERSION_KEYS), as every
+    record's dataset identity and the tables' dataset label say it."""
+    if config.kind != "burst":
+        return {}
+    return {
+        "conversion": {
+            "score_threshold": config.score_threshold,
+            "remove_overlap": bool(config.remove_overlap),
+        }
+    }
 
 
 def first_videos(videos: Any, max_videos: int | None) -> list[Any]:
@@ -255,9 +284,16 @@ def dataset_label(identity: dict[str, Any]) -> str:
     if identity.get("kind") == "synthetic":
         return f"synthetic (seed {identity.get('seed')}, {_videos_words(identity)})"
     split = f" of split {identity['split'][:12]}" if identity.get("split") else ""
-    return (
+    label = (
         f"{identity.get('kind')} {identity.get('annotations')}{split} ({_videos_words(identity)})"
     )
+    conversion = identity.get("conversion")
+    if conversion:
+        threshold = conversion.get("score_threshold")
+        label += (
+            f" [results kept above score {threshold}" if threshold is not None else " [all results"
+        ) + (", overlap removed]" if conversion.get("remove_overlap") else ", overlap kept]")
+    return label
 
 
 #: video ids a label lists before it says how many more there are

@@ -36,7 +36,7 @@ from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.eval.analysis.errors import error_breakdown
 from vis_bench.eval.api import AUTO, METRIC_PHASES, evaluate_loaded
-from vis_bench.eval.benchmarks import KINDS
+from vis_bench.eval.benchmarks import BURST, KINDS
 from vis_bench.eval.metric.dropped import DroppedPredictions
 from vis_bench.eval.metric.loading import (
     GroundTruth,
@@ -48,6 +48,7 @@ from vis_bench.eval.stats.bootstrap import DEFAULT_CONFIDENCE, bootstrap
 from vis_bench.eval.stats.subset import restrict_ground_truth, restrict_to_categories
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.results_file import read_results
+from vis_bench.sweep.burst_scoring import BurstScoring
 
 #: the per-video matching of a scored cell, beside its results.json
 VIDEO_MATCHES_FILE = "video_matches.json"
@@ -116,6 +117,12 @@ class Scorer:
             if self.kind is not None and self.kind.metric in METRIC_PHASES
             else AUTO
         )
+        #: a BURST dataset's cells are scored by the BURST metric (sweep/burst_scoring.py)
+        self.burst = (
+            BurstScoring(gt_path, dataset, video_ids)
+            if gt_path is not None and self.kind is not None and self.kind.metric == BURST.name
+            else None
+        )
         if gt_path is not None and dataset is not None:
             _check_named_files(dataset)
             if self.kind is not None and self.kind.check is not None:
@@ -134,6 +141,8 @@ class Scorer:
         predict); the matching goes to `video_matches.json` in its folder."""
         if self.gt_path is None:
             return CellScore()
+        if self.burst is not None:
+            return CellScore(self.burst.statistics(results_path, predictions))
         gt = self._ground_truth()
         if predictions is None:
             predictions = read_results(results_path)

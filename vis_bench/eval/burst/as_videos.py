@@ -1,0 +1,85 @@
+"""A BURST ground truth as videos a model can run on (a sweep's `dataset.kind: burst`).
+
+A model sees a BURST sequence as a YouTube-VIS video of its annotated frames (the frames its
+predictions are scored on; BURST annotates about one frame per second), read from
+`<frames>/<dataset>/<seq_name>/<image>` (the layout of BURST's released frames, `<frames>` being
+one split's folder). The video's id is the sequence id, so the model's YouTube-VIS-format
+results convert to BURST's as `eval --metric burst` converts them (convert.py). The categories
+are the toolkit's TAO/LVIS table (the ids a BURST file uses), plus any other id a track names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vis_bench.errors import InputError
+from vis_bench.eval.burst.categories import burst_categories
+from vis_bench.eval.burst.reader import _frames, _require, _sequences
+
+#: what the YouTube-VIS view's `info` says it was made from
+SOURCE_NOTE = "BURST ground truth as videos of its annotated frames"
+
+
+def _track(seq: dict, local: str, category: Any, frames: list[dict], where: str) -> dict:
+    """One GT track as a YouTube-VIS annotation: a mask per annotated frame, None where absent."""
+    size = [seq["height"], seq["width"]]
+    masks = []
+    for frame in frames:
+        entry = frame.get(local) if isinstance(frame, dict) else None
+        masks.append(None if entry is None else {"counts": entry["rle"], "size": size})
+    try:
+        category_id = int(category)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{where}: category {category!r} is not an integer id", field="track_category_ids"
+        ) from None
+    return {"video_id": seq["id"], "category_id": category_id, "segmentations": masks}
+
+
+def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
+    """The YouTube-VIS-layout view of a parsed BURST ground truth (module doc)."""
+    videos: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for position, seq in enumerate(_sequences(data, path)):
+        where = f"sequence {position}"
+        folder = "/".join(
+            str(_require(seq, key, str, path, where)) for key in ("dataset", "seq_name")
+        )
+        images, frames = _frames(seq, path, where)
+        tracks = _require(seq, "track_category_ids", dict, path, where)
+        for key in ("id", "height", "width"):
+            _require(seq, key, int, path, where)
+        videos.append(
+            {
+                "id": seq["id"],
+                "width": seq["width"],
+                "height": seq["height"],
+                "length": len(images),
+                "file_names": [f"{folder}/{image}" for image in images],
+            }
+        )
+        for local, category in tracks.items():
+            track = _track(seq, str(local), category, frames, where)
+            annotations.append({"id": len(annotations) + 1, **track, "iscrowd": 0})
+    names = dict(burst_categories().names)
+    for annotation in annotations:
+        names.setdefault(annotation["category_id"], str(annotation["category_id"]))
+    categories = [{"id": cid, "name": name, "supercategory": ""} for cid, name in names.items()]
+    return {
+        "info": {"description": SOURCE_NOTE, "split": data.get("split")},
+        "videos": videos,
+        "annotations": annotations,
+        "categories": categories,
+    }
+
+
+def read_videos(path: str | Path) -> dict[str, Any]:
+    """`burst_as_videos` of a BURST ground-truth file, or of the `all_classes.json` in a folder
+    (as `--gt` takes it)."""
+    from vis_bench.jsonio import read_json
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "all_classes.json"
+    return burst_as_videos(read_json(path, "ground truth"), str(path))
