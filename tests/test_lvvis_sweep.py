@@ -60,7 +60,7 @@ def _config(folder: Path):
 
 
 def test_lvvis_is_a_dataset_kind_of_the_config():
-    assert "lvvis" in DATASET_KINDS and "burst" not in DATASET_KINDS
+    assert "lvvis" in DATASET_KINDS
 
 
 @pytest.mark.slow

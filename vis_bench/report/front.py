@@ -16,8 +16,9 @@ with a GPU cell, nor fp32 with fp16):
   interval excludes 1), "not told apart", "not comparable (loaded)", or why the question does
   not apply (their AP is told apart, or the two cannot be paired).
 
-A cell whose FPS cannot be compared (measure/precision.py) is on no front and ranks nothing: it
-is listed with its verdict. Pure functions of a RecordSet; paired comparisons are cached per call.
+"AP" is the headline the records' metric declares (report/metric_columns.headline_of: AP, mAP on
+YouTube-VIS 2022, HOTA_all on BURST). A cell whose FPS cannot be compared (measure/precision.py)
+is on no front and ranks nothing: it is listed with its verdict. Pure functions of a RecordSet; paired comparisons are cached per call.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from vis_bench.measure.precision import (
     median_interval,
 )
 from vis_bench.records import CellRecord
+from vis_bench.report.metric_columns import headline_of, in_points
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import PairedComparer, Pairing, interval_points
 from vis_bench.report.speed_trust import cross_run_ratio, not_comparable, round_ratios, speed_of
@@ -157,10 +159,12 @@ class Cell:
     ap_step: Pairing | None = None
     #: FPS(this) / FPS(next faster front cell), paired over rounds
     fps_step: FpsRatio | None = None
+    #: the statistic `ap` is of: the headline the record's metric declares (HOTA_all on BURST)
+    statistic: str = "AP"
 
     @property
     def ap_interval(self) -> tuple[float, float] | None:
-        return interval_points(self.record, "AP")
+        return interval_points(self.record, self.statistic)
 
     @property
     def fps_interval(self) -> tuple[float, float] | None:
@@ -260,7 +264,7 @@ class _Pairs:
     def ap_difference(self, a: CellRecord, b: CellRecord) -> Pairing:
         key = (str(a.key), str(b.key))
         if key not in self.ap:
-            self.ap[key] = self.comparer.compare(a, b, "AP")
+            self.ap[key] = self.comparer.compare(a, b, headline_of([a.metrics, b.metrics]))
         return self.ap[key]
 
 
@@ -269,15 +273,22 @@ def speed_accuracy(record_set: RecordSet) -> list[GroupAnswer]:
     pairs = _Pairs(record_set)
     groups: dict[Group, list[CellRecord]] = {}
     for record in record_set.ok:
-        if record.metric("AP") is not None:
+        if record.metric(headline_of([record.metrics])) is not None:
             groups.setdefault(group_of(record), []).append(record)
     return [_answer(group, records, pairs) for group, records in groups.items()]
 
 
 def _answer(group: Group, records: list[CellRecord], pairs: _Pairs) -> GroupAnswer:
     names = method_names(records)
+    statistic = headline_of(r.metrics for r in records)
     cells = [
-        Cell(r, names[str(r.key)], 100 * float(r.metric("AP") or 0.0), r.speed.fps_end_to_end)
+        Cell(
+            r,
+            names[str(r.key)],
+            in_points(statistic, r.metric(statistic) or 0.0),
+            r.speed.fps_end_to_end,
+            statistic=statistic,
+        )
         for r in records
     ]
     timed = [c for c in cells if not c.not_comparable]
@@ -294,6 +305,7 @@ def _answer(group: Group, records: list[CellRecord], pairs: _Pairs) -> GroupAnsw
             True,
             None if faster is None else pairs.ap_difference(cell.record, faster.record),
             None if faster is None else fps_ratio(cell.record, faster.record),
+            statistic,
         )
         for faster, cell in zip([None, *front], front, strict=False)
     ]

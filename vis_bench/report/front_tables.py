@@ -66,7 +66,7 @@ def _front_table(answer: GroupAnswer) -> str:
         for cell in answer.front
     ]
     headers = ["method", "cell", "AP", "FPS", "AP vs next faster", "FPS vs next faster"]
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    return tabulate(rows, headers=_named(headers, answer), tablefmt="github", disable_numparse=True)
 
 
 def _choices_table(answer: GroupAnswer) -> str:
@@ -76,15 +76,18 @@ def _choices_table(answer: GroupAnswer) -> str:
         rows.append(
             [
                 choice.method,
-                f"{_setting(choice.chosen)}: AP {_ap(choice.chosen)}, FPS {_fps(choice.chosen)}",
-                "itself" if same else f"{_setting(choice.best)}: AP {_ap(choice.best)}",
+                f"{_setting(choice.chosen)}: {choice.chosen.statistic} {_ap(choice.chosen)}, "
+                f"FPS {_fps(choice.chosen)}",
+                "itself"
+                if same
+                else f"{_setting(choice.best)}: {choice.best.statistic} {_ap(choice.best)}",
                 "-" if choice.ap_vs_best is None else choice.ap_vs_best.text(1),
                 "-" if choice.fps_vs_best is None else choice.fps_vs_best.text(),
                 choice.note or "-",
             ]
         )
     headers = ["method", "fastest at equal AP", "best-AP cell", "AP - best", "FPS / best", "note"]
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    return tabulate(rows, headers=_named(headers, answer), tablefmt="github", disable_numparse=True)
 
 
 def _verdicts_table(answer: GroupAnswer) -> str:
@@ -98,7 +101,13 @@ def _verdicts_table(answer: GroupAnswer) -> str:
         for v in answer.verdicts
     ]
     headers = ["A", "B", "AP A - B", "A faster than B at equal AP?"]
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    return tabulate(rows, headers=_named(headers, answer), tablefmt="github", disable_numparse=True)
+
+
+def _named(headers: list[str], answer: GroupAnswer) -> list[str]:
+    """The headers with "AP" read as the statistic the group is ranked by (its headline)."""
+    statistic = answer.cells[0].statistic if answer.cells else "AP"
+    return [h.replace("AP", statistic) for h in headers]
 
 
 def _answers(record_set: RecordSet) -> list[GroupAnswer]:
@@ -171,6 +180,7 @@ def _cell_json(cell: Cell) -> dict[str, Any]:
         "method": cell.method,
         "cell": cell_text(cell.record),
         "AP": cell.ap,
+        "statistic": cell.statistic,
         "AP_interval": None if cell.ap_interval is None else list(cell.ap_interval),
         "fps": cell.fps,
         "fps_interval": None if cell.fps_interval is None else list(cell.fps_interval),

@@ -44,3 +44,18 @@ def headings() -> dict[str, str]:
 def higher_is_better(statistic: str) -> bool:
     """Which way a statistic improves, as the metric declaring it says (unknown: higher)."""
     return all(m.higher_is_better(statistic) for m in METRICS if statistic in m.statistics)
+
+
+def headline_of(records: Iterable[Mapping[str, object]]) -> str:
+    """The statistic that ranks and plots these records: the headline their metric declares
+    (YouTube-VIS 2022's mAP, BURST's HOTA_all; the first metric's when they hold several), AP
+    when they hold no declared statistic."""
+    claimed = metrics_of(records)
+    return claimed[0].headline if claimed else METRICS["ytvis"].headline
+
+
+def in_points(statistic: str, value: float | None) -> float | None:
+    """A recorded value as tables show it: a fraction x100, a percentage or count as it is."""
+    if value is None:
+        return None
+    return 100.0 * float(value) if statistic in fraction_statistics() else float(value)

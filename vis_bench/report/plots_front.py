@@ -18,6 +18,7 @@ from typing import Any
 
 from vis_bench.records import CellRecord
 from vis_bench.report.front import front_keys, group_of, method_names
+from vis_bench.report.metric_columns import headline_of, in_points
 from vis_bench.report.plot_labels import merged, place
 from vis_bench.report.plot_styles import figure_legend, styles, wrapped
 from vis_bench.report.plots import _pyplot, _save, plot_title
@@ -33,7 +34,17 @@ ONE_CLIP = "one clip (T=all)"
 
 
 def _points(record_set: RecordSet) -> list[CellRecord]:
-    return [r for r in record_set.ok if r.metric("AP") is not None and r.speed.fps_end_to_end]
+    return [
+        r
+        for r in record_set.ok
+        if r.metric(headline_of([r.metrics])) is not None and r.speed.fps_end_to_end
+    ]
+
+
+def _accuracy(record: CellRecord) -> float:
+    """The record's headline (its metric's: AP, mAP, HOTA_all) in points, the y of its dot."""
+    statistic = headline_of([record.metrics])
+    return in_points(statistic, record.metric(statistic) or 0.0)
 
 
 def _stride(record: CellRecord) -> str:
@@ -97,11 +108,11 @@ def plot_front(record_set: RecordSet, path: str | Path) -> Path | None:
     for ax in axes[-1]:
         ax.set_xlabel("FPS end to end", fontsize=8)
     for ax in axes[:, 0]:
-        ax.set_ylabel("AP", fontsize=8)
+        ax.set_ylabel(headline_of(r.metrics for r in records), fontsize=8)
     figure_legend(
         fig, _handles(colour, marker, records), title="colour: resolution; marker: stride"
     )
-    what = "AP vs FPS, the front per device and dtype (bars: 95% intervals; text: clip length T)"
+    what = f"{headline_of(r.metrics for r in records)} vs FPS, the front per device and dtype (bars: 95% intervals; text: clip length T)"
     fig.suptitle(wrapped(plot_title(record_set, what), fig), fontsize=8)
     fig.canvas.draw()  # the layout, before labels are placed clear of each other
     for ax, (group, method) in zip(axes.flat, panels, strict=False):
@@ -114,8 +125,7 @@ def _front(members: list[CellRecord]) -> list[CellRecord]:
     """The group's front cells, fastest first."""
     timed = [r for r in members if not not_comparable(r)]
     keys = front_keys(
-        (str(r.key), float(r.metric("AP") or 0.0), float(r.speed.fps_end_to_end or 0.0))
-        for r in timed
+        (str(r.key), _accuracy(r), float(r.speed.fps_end_to_end or 0.0)) for r in timed
     )
     return sorted((r for r in timed if r.key in keys), key=lambda r: -(r.speed.fps_end_to_end or 0))
 
@@ -123,9 +133,9 @@ def _front(members: list[CellRecord]) -> list[CellRecord]:
 def _limits(members: list[CellRecord]) -> tuple[tuple[float, float], tuple[float, float], bool]:
     """x and y limits shared by a group's panels, room for bars and labels, and a log x."""
     fps = [float(r.speed.fps_end_to_end or 0.0) for r in members]
-    ap = [100 * float(r.metric("AP") or 0.0) for r in members]
+    ap = [_accuracy(r) for r in members]
     for r in members:
-        low_high = interval_points(r, "AP")
+        low_high = interval_points(r, headline_of([r.metrics]))
         if low_high is not None:
             ap += list(low_high)
         ci = speed_of(r).fps_ci
@@ -147,7 +157,7 @@ def _panel(ax, own, members, front, limits, colour, marker) -> None:
     others = [r for r in members if r.key not in keys]
     ax.scatter(
         [r.speed.fps_end_to_end for r in others],
-        [100 * float(r.metric("AP") or 0.0) for r in others],
+        [_accuracy(r) for r in others],
         s=10,
         color="0.8",
         zorder=1,
@@ -155,7 +165,7 @@ def _panel(ax, own, members, front, limits, colour, marker) -> None:
     if front:
         ax.plot(
             [r.speed.fps_end_to_end for r in front],
-            [100 * float(r.metric("AP") or 0.0) for r in front],
+            [_accuracy(r) for r in front],
             ls="--",
             lw=0.9,
             color="black",
@@ -163,7 +173,7 @@ def _panel(ax, own, members, front, limits, colour, marker) -> None:
         )
     on_front = {r.key for r in front}
     for r in own:
-        x, y = float(r.speed.fps_end_to_end or 0.0), 100 * float(r.metric("AP") or 0.0)
+        x, y = float(r.speed.fps_end_to_end or 0.0), _accuracy(r)
         shade = colour[_resolution(r)]
         _bars(ax, r, x, y, shade)
         hollow = bool(not_comparable(r))
@@ -195,7 +205,7 @@ def _panel(ax, own, members, front, limits, colour, marker) -> None:
 
 def _bars(ax, record: CellRecord, x: float, y: float, shade) -> None:
     """The AP interval (vertical) and the FPS interval (horizontal), where recorded."""
-    ap = interval_points(record, "AP")
+    ap = interval_points(record, headline_of([record.metrics]))
     fps = speed_of(record).fps_ci
     yerr = None if ap is None else [[max(0.0, y - ap[0])], [max(0.0, ap[1] - y)]]
     xerr = None if not fps else [[max(0.0, x - float(fps[0]))], [max(0.0, float(fps[1]) - x)]]
@@ -213,7 +223,7 @@ def _labels(ax, own: list[CellRecord], colour) -> None:
         points = [
             (
                 float(r.speed.fps_end_to_end or 0.0),
-                100 * float(r.metric("AP") or 0.0),
+                _accuracy(r),
                 str(r.clip_length),
             )
             for r in cells
@@ -222,7 +232,7 @@ def _labels(ax, own: list[CellRecord], colour) -> None:
     place(
         ax,
         labels,
-        [(float(r.speed.fps_end_to_end or 0.0), 100 * float(r.metric("AP") or 0.0)) for r in own],
+        [(float(r.speed.fps_end_to_end or 0.0), _accuracy(r)) for r in own],
     )
 
 
