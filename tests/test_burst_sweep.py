@@ -1,0 +1,152 @@
+"""A sweep on a BURST-layout dataset (`dataset.kind: burst`): a model runs on the sequences'
+annotated frames, its results are converted with the dataset's conversion settings and scored by
+the BURST metric, and HOTA is the headline every report ranks by (table, leaderboard, front,
+compare-runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.tiny import REPO, tiny_options
+from vis_bench.config import parse_config
+from vis_bench.data.burst_layout import FRAMES_DIR, GT_FILE, write_burst_layout
+from vis_bench.data.synthetic import generate_dataset
+from vis_bench.errors import InputError
+from vis_bench.eval.benchmarks import BURST_STAT_NAMES
+from vis_bench.eval.burst.as_videos import read_videos
+from vis_bench.inference.sources import open_source
+from vis_bench.records import CellRecord
+from vis_bench.report.front import speed_accuracy
+from vis_bench.report.front_tables import front_lines
+from vis_bench.report.leaderboard import leaderboard_frame, ranked_by
+from vis_bench.report.record_set import RecordSet
+from vis_bench.report.run_comparison import compared_statistics
+from vis_bench.report.tables import comparison_table
+from vis_bench.sweep import run_sweep
+from vis_bench.sweep.burst_scoring import BurstScoring
+
+HOTA = BURST_STAT_NAMES[0]
+MEASURE = {"warmup": 0, "repeats": 1, "bootstrap": 0, "rounds": 1, "max_rounds": 1, "precision": 0}
+
+
+def _burst_folder(root: Path) -> Path:
+    """A small synthetic dataset written in BURST's layout (all_classes.json and frames/)."""
+    folder = generate_dataset(root / "ytvis", videos=2, seed=11, min_frames=4, max_frames=5)
+    return write_burst_layout(folder / "annotations.json", folder / "JPEGImages", root / "burst")
+
+
+def _dataset(folder: Path, **conversion) -> dict:
+    return {
+        "kind": "burst",
+        "annotations": str(folder / GT_FILE),
+        "frames": str(folder / FRAMES_DIR),
+        **conversion,
+    }
+
+
+def _config(dataset: dict):
+    return parse_config({"dataset": dataset, "methods": [{"name": "minvis"}]}, "b.yaml")
+
+
+def test_the_burst_layout_is_read_as_videos_of_the_annotated_frames(tmp_path):
+    folder = _burst_folder(tmp_path)
+    gt = json.loads((folder / GT_FILE).read_text())
+    view = read_videos(folder)  # the folder, as `eval --gt` takes it
+    first = gt["sequences"][0]
+    assert [v["id"] for v in view["videos"]] == [s["id"] for s in gt["sequences"]]
+    assert view["videos"][0]["file_names"][0] == (
+        f"{first['dataset']}/{first['seq_name']}/{first['annotated_image_paths'][0]}"
+    )
+    assert (folder / FRAMES_DIR / view["videos"][0]["file_names"][0]).is_file()
+    tracks = sum(len(s["track_category_ids"]) for s in gt["sequences"])
+    assert len(view["annotations"]) == tracks
+
+
+def test_conversion_settings_belong_to_a_burst_dataset(tmp_path):
+    folder = _burst_folder(tmp_path)
+    config = _config(_dataset(folder, score_threshold=0.5, remove_overlap=True))
+    source = open_source(config.dataset)
+    assert source.identity["conversion"] == {"score_threshold": 0.5, "remove_overlap": True}
+    assert "above score 0.5, overlap removed" in source.label()
+    with pytest.raises(InputError, match="only a burst dataset") as err:
+        _config({"kind": "ytvis2019", "annotations": "a", "frames": "f", "score_threshold": 0.5})
+    assert err.value.field == "dataset.score_threshold"
+
+
+def test_the_ground_truth_answers_its_own_masks_with_full_hota(tmp_path):
+    """The scorer converts YouTube-VIS-format results as `eval --metric burst` does: the
+    ground truth's own tracks, as results, score 100 on every split that has a class."""
+    folder = _burst_folder(tmp_path)
+    config = _config(_dataset(folder))
+    view = read_videos(folder)
+    results = [
+        {**track, "score": 0.9} for track in view["annotations"] if track["category_id"] != 4
+    ]
+    stats = BurstScoring(folder / GT_FILE, config.dataset).statistics(tmp_path / "r.json", results)
+    assert set(stats) == set(BURST_STAT_NAMES)
+    assert stats[HOTA] is not None and stats[HOTA] < 100.0  # category 4's tracks were left out
+    assert stats["HOTA_uncommon"] == pytest.approx(100.0)
+
+
+def _record(key: str, hota: float, track_ap: float, fps: float) -> dict:
+    return {
+        "key": key,
+        "method": key,
+        "dataset": "burst:all_classes.json:0-2v",
+        "status": "ok",
+        "device": "cpu",
+        "dtype": "fp32",
+        "clip_length": "all",
+        "stride": None,
+        "resolution": None,
+        "fps_end_to_end": fps,
+        **{name: 10.0 for name in BURST_STAT_NAMES},
+        HOTA: hota,
+        "AP_all": track_ap,
+    }
+
+
+def test_reports_rank_burst_cells_by_hota_not_by_track_ap():
+    """Two methods where HOTA and track AP disagree: every ranking follows HOTA, the headline."""
+    records = [_record("tracker", 60.0, 20.0, 5.0), _record("detector", 40.0, 30.0, 10.0)]
+    record_set = RecordSet.from_records(records)
+    assert ranked_by(record_set)[0] == HOTA
+    assert list(leaderboard_frame(record_set)["method"]) == ["tracker", "detector"]
+    (answer,) = speed_accuracy(record_set)
+    assert {cell.method: cell.ap for cell in answer.front} == {"tracker": 60.0, "detector": 40.0}
+    assert all(cell.statistic == HOTA for cell in answer.cells)
+    assert f"| {HOTA} vs next faster " in "\n".join(front_lines(record_set))
+    typed = [CellRecord.from_json(r) for r in records]
+    assert compared_statistics(typed)[0] == HOTA
+
+
+@pytest.mark.slow
+def test_a_sweep_of_a_tiny_model_on_a_burst_dataset_is_ranked_by_hota(tmp_path):
+    folder = _burst_folder(tmp_path)
+    checkpoint = REPO / "results" / "checkpoints" / "minvis_tiny.pth"
+    config = parse_config(
+        {
+            "name": "burst",
+            "dataset": _dataset(folder, score_threshold=0.05),
+            "methods": [
+                {"name": "minvis", "checkpoint": str(checkpoint), "options": tiny_options("minvis")}
+            ],
+            "sweep": {"clip_length": [2, "all"], "resolution": [96]},
+            "measure": MEASURE,
+        },
+        "burst.yaml",
+    )
+    records = run_sweep(config, open_source(config.dataset), tmp_path / "run", log=lambda s: None)
+    assert [r["status"] for r in records] == ["ok", "ok"], [r.get("error") for r in records]
+    for record in records:
+        assert all(name in record for name in BURST_STAT_NAMES)
+        assert record["dataset_identity"]["conversion"]["score_threshold"] == 0.05
+    assert max(r[HOTA] for r in records) > 0.0  # the tiny model finds the synthetic objects
+    record_set = RecordSet.from_records(records)
+    assert f"| {HOTA} " in comparison_table(record_set).splitlines()[0]
+    assert ranked_by(record_set)[0] == HOTA
+    best = max(records, key=lambda r: r[HOTA])
+    assert leaderboard_frame(record_set)["key"].iloc[0] == best["key"]
