@@ -5,7 +5,9 @@ frames, one dict of compressed RLE masks per frame keyed by track, `track_catego
 `neg_category_ids`) and its frames lie in `frames/<dataset>/<seq_name>/<image>`. Every frame of
 a video here is an annotated one; a sequence's negative categories are the listed categories it
 has no track of, so a prediction of one of them counts as a false positive, as in BURST's own
-files. Category ids are kept: the BURST metric scores them as the TAO/LVIS classes of those ids.
+files. Category ids are kept, and `categories` names them as the source does (a model's label
+space is checked by these names); the BURST metric scores them as the TAO/LVIS classes of those
+ids, as the toolkit reads every file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ predictions are scored on; BURST annotates about one frame per second), read fro
 `<frames>/<dataset>/<seq_name>/<image>` (the layout of BURST's released frames, `<frames>` being
 one split's folder). The video's id is the sequence id, so the model's YouTube-VIS-format
 results convert to BURST's as `eval --metric burst` converts them (convert.py). The categories
-are the toolkit's TAO/LVIS table (the ids a BURST file uses), plus any other id a track names.
+are named as the file names them (its `categories`, which the metric never reads), else by the
+toolkit's TAO/LVIS table (the ids every BURST file uses), plus any other id a track names; a
+model's label space is checked against these names before any cell runs.
 """
 
 from __future__ import annotations
@@ -37,6 +39,20 @@ def _track(seq: dict, local: str, category: Any, frames: list[dict], where: str)
     return {"video_id": seq["id"], "category_id": category_id, "segmentations": masks}
 
 
+def _file_categories(listed: Any) -> dict[int, str]:
+    """The names a BURST file gives its category ids (a list of `{"id", "name"}` or a mapping
+    id -> name); {} when it lists none, as the released files and the toolkit's own tests."""
+    if isinstance(listed, dict):
+        entries = [{"id": cid, "name": name} for cid, name in listed.items()]
+    else:
+        entries = listed if isinstance(listed, list) else []
+    names = {}
+    for entry in entries:
+        if isinstance(entry, dict) and str(entry.get("id", "")).lstrip("-").isdigit():
+            names[int(entry["id"])] = str(entry.get("name", entry["id"]))
+    return names
+
+
 def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
     """The YouTube-VIS-layout view of a parsed BURST ground truth (module doc)."""
     videos: list[dict[str, Any]] = []
@@ -62,7 +78,7 @@ def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
         for local, category in tracks.items():
             track = _track(seq, str(local), category, frames, where)
             annotations.append({"id": len(annotations) + 1, **track, "iscrowd": 0})
-    names = dict(burst_categories().names)
+    names = _file_categories(data.get("categories")) or dict(burst_categories().names)
     for annotation in annotations:
         names.setdefault(annotation["category_id"], str(annotation["category_id"]))
     categories = [{"id": cid, "name": name, "supercategory": ""} for cid, name in names.items()]
