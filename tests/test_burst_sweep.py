@@ -85,10 +85,16 @@ def test_the_ground_truth_answers_its_own_masks_with_full_hota(tmp_path):
     results = [
         {**track, "score": 0.9} for track in view["annotations"] if track["category_id"] != 4
     ]
-    stats = BurstScoring(folder / GT_FILE, config.dataset).statistics(tmp_path / "r.json", results)
-    assert set(stats) == set(BURST_STAT_NAMES)
+    scoring = BurstScoring(folder / GT_FILE, config.dataset)
+    stats, vocabulary = scoring.statistics(tmp_path / "r.json", results)
+    assert set(stats) == set(BURST_STAT_NAMES) and vocabulary is None
     assert stats[HOTA] is not None and stats[HOTA] < 100.0  # category 4's tracks were left out
     assert stats["HOTA_uncommon"] == pytest.approx(100.0)
+    # a model that cannot name category 4 (mapped by name) is scored on the classes it names
+    named = {track["category_id"] for track in view["annotations"]} - {4}
+    stats, vocabulary = scoring.statistics(tmp_path / "r.json", results, named)
+    assert stats[HOTA] == pytest.approx(100.0)
+    assert vocabulary == (len(named), len(named) + 1)
 
 
 def _record(key: str, hota: float, track_ap: float, fps: float) -> dict:

@@ -142,7 +142,8 @@ class Scorer:
         if self.gt_path is None:
             return CellScore()
         if self.burst is not None:
-            return CellScore(self.burst.statistics(results_path, predictions))
+            stats, vocabulary = self.burst.statistics(results_path, predictions, categories)
+            return CellScore(stats, vocabulary=vocabulary)
         gt = self._ground_truth()
         if predictions is None:
             predictions = read_results(results_path)
