@@ -21,10 +21,11 @@ from vis_bench.inference.sources import open_source
 from vis_bench.records import CellRecord
 from vis_bench.report.front import speed_accuracy
 from vis_bench.report.front_tables import front_lines
-from vis_bench.report.leaderboard import leaderboard_frame, ranked_by
+from vis_bench.report.leaderboard import header_lines, leaderboard_frame, ranked_by
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.run_comparison import compared_statistics
 from vis_bench.report.tables import comparison_table
+from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep import run_sweep
 from vis_bench.sweep.burst_scoring import BurstScoring
 
@@ -127,6 +128,17 @@ def test_reports_rank_burst_cells_by_hota_not_by_track_ap():
     assert f"| {HOTA} vs next faster " in "\n".join(front_lines(record_set))
     typed = [CellRecord.from_json(r) for r in records]
     assert compared_statistics(typed)[0] == HOTA
+    assert f"shown by its best-{HOTA} cell" in "\n".join(header_lines(record_set))
+
+
+def test_the_tables_document_sets_hota_against_the_clip_length():
+    records = [
+        {**_record("tracker", hota, 20.0, fps), "key": f"t{t}", "clip_length": t}
+        for t, hota, fps in ((2, 50.0, 8.0), (4, 60.0, 5.0))
+    ]
+    document = tables_markdown(RecordSet.from_records(records), "burst")
+    section = document.split(f"## {HOTA} by clip length")[1].split("##")[0]
+    assert "| tracker  | 60.00 | 50.00 |" in section  # HOTA in points, per clip length
 
 
 @pytest.mark.slow

@@ -348,8 +348,9 @@ def header_lines(record_set: RecordSet) -> list[str]:
     )
     lines = [part for warning in warning_lines(record_set) for part in (warning, "")]
     lines += [
-        "Each (method, checkpoint) is shown by its best-AP cell among the cells it ran (`cells`: "
-        "how many; `cell`: the ranked one's clip length T, stride S, resolution and dtype); "
+        f"Each (method, checkpoint) is shown by its best-{ranked_by(record_set)[0]} cell among the "
+        "cells it ran (`cells`: how many; `cell`: the ranked one's clip length T, stride S, "
+        "resolution and dtype); "
         f"{metric_names_note(record_set)}; FPS end to end (frames / the wall time of one pass from the "
         f"frames to every video's RLE) on the named device; {model}GMACs per frame; "
         "params: parameters.",

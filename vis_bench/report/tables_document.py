@@ -20,6 +20,7 @@ from vis_bench.report.breakdowns import (
     video_set_table,
 )
 from vis_bench.report.memory_plot import memory_table
+from vis_bench.report.metric_columns import headline_of
 from vis_bench.report.record_set import ONCE_NOTE, RecordSet
 from vis_bench.report.run_state import incomplete_line, unfinished_section
 from vis_bench.report.speed import (
@@ -84,8 +85,9 @@ def axis_sections(record_set: RecordSet) -> list[str]:
     """AP and end-to-end FPS by stride and by resolution, each where some method ran two of its
     values at one setting of the others (a run with one resolution has no table by it)."""
     parts: list[str] = []
+    ranked = headline_of(r.metrics for r in record_set)
     for axis in ("stride", "resolution"):
-        for value, title in (("AP", "AP"), ("fps_end_to_end", "End-to-end FPS")):
+        for value, title in ((ranked, ranked), ("fps_end_to_end", "End-to-end FPS")):
             if has_axis_table(record_set, value, axis):
                 table = axis_table(record_set, value, axis)
                 parts += [f"## {title} by {AXIS_NAMES[axis]}", "", table, ""]
@@ -154,7 +156,8 @@ def tables_markdown(record_set: RecordSet, title: str, speed: bool = True) -> st
     parts += unfinished_section(record_set.configured, record_set.unfinished)
     if any(r.metric(MEAN_AP) is not None for r in record_set):
         parts += [YTVIS2022_NOTE, ""]
-    parts += ["## AP by clip length", "", axis_table(record_set, "AP", "clip_length"), ""]
+    ranked = headline_of(r.metrics for r in record_set)  # AP, mAP on 2022, HOTA_all on BURST
+    parts += [f"## {ranked} by clip length", "", axis_table(record_set, ranked, "clip_length"), ""]
     same = same_ap_lines(record_set)
     if same:
         parts += [*same, ""]
