@@ -1,4 +1,4 @@
-"""A YouTube-VIS-layout folder rewritten in BURST's layout (`synth --layout burst`).
+"""A YouTube-VIS-layout folder (a synthetic one) rewritten in BURST's layout, for BURST sweep tests.
 
 BURST's ground truth is one `all_classes.json` (`split`, `sequences`: per sequence its annotated
 frames, one dict of compressed RLE masks per frame keyed by track, `track_category_ids`,
