@@ -77,6 +77,15 @@ def test_conversion_settings_belong_to_a_burst_dataset(tmp_path):
     assert err.value.field == "dataset.score_threshold"
 
 
+def test_a_missing_frame_of_a_burst_dataset_is_an_input_error_naming_it(tmp_path):
+    folder = _burst_folder(tmp_path)
+    view = read_videos(folder)
+    missing = folder / FRAMES_DIR / view["videos"][1]["file_names"][2]
+    missing.unlink()
+    with pytest.raises(InputError, match=missing.name):
+        open_source(_config(_dataset(folder)).dataset)
+
+
 def test_the_ground_truth_answers_its_own_masks_with_full_hota(tmp_path):
     """The scorer converts YouTube-VIS-format results as `eval --metric burst` does: the
     ground truth's own tracks, as results, score 100 on every split that has a class."""
