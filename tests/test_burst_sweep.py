@@ -19,6 +19,7 @@ from vis_bench.eval.benchmarks import BURST_STAT_NAMES
 from vis_bench.eval.burst.as_videos import read_videos
 from vis_bench.inference.sources import open_source
 from vis_bench.records import CellRecord
+from vis_bench.report.baseline import Baseline, compare
 from vis_bench.report.front import speed_accuracy
 from vis_bench.report.front_tables import front_lines
 from vis_bench.report.leaderboard import header_lines, leaderboard_frame, ranked_by
@@ -138,6 +139,17 @@ def test_reports_rank_burst_cells_by_hota_not_by_track_ap():
     typed = [CellRecord.from_json(r) for r in records]
     assert compared_statistics(typed)[0] == HOTA
     assert f"shown by its best-{HOTA} cell" in "\n".join(header_lines(record_set))
+
+
+def test_regress_gates_a_hota_drop_in_points_as_recorded():
+    """BURST records hold percentages: a drop of 0.5 HOTA points fails a 0.3 tolerance."""
+    cell = {"method": "m", "checkpoint": None, "options": {}, "clip_length": "all"}
+    cell |= {"stride": None, "resolution": None, "device": "cpu", "dtype": "fp32"}
+    base = Baseline(
+        "b.json", _config({"kind": "synthetic"}), [{**cell, "metrics": {HOTA: 60.0}}], {}
+    )
+    (regression,) = compare(base, [{**cell, "status": "ok", HOTA: 59.5}], 0.3).regressions
+    assert regression.startswith(f"m T=all {HOTA}: 60.00 -> 59.50")
 
 
 def test_the_tables_document_sets_hota_against_the_clip_length():
