@@ -29,6 +29,7 @@ from vis_bench.report.tables import comparison_table
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep import run_sweep
 from vis_bench.sweep.burst_scoring import BurstScoring
+from vis_bench.sweep.run import summary_line
 
 HOTA = BURST_STAT_NAMES[0]
 MEASURE = {"warmup": 0, "repeats": 1, "bootstrap": 0, "rounds": 1, "max_rounds": 1, "precision": 0}
@@ -138,6 +139,7 @@ def test_reports_rank_burst_cells_by_hota_not_by_track_ap():
     assert f"| {HOTA} vs next faster " in "\n".join(front_lines(record_set))
     typed = [CellRecord.from_json(r) for r in records]
     assert compared_statistics(typed)[0] == HOTA
+    assert f"  {HOTA} 60.0  " in summary_line(typed[0])  # the console's line per cell
     assert f"shown by its best-{HOTA} cell" in "\n".join(header_lines(record_set))
 
 

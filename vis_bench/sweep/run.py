@@ -25,6 +25,7 @@ from vis_bench.config import BenchConfig
 from vis_bench.config_paths import from_command_line, is_shipped_config
 from vis_bench.distributed import DistContext, RankFailedError, shard_by_frames, single_process
 from vis_bench.errors import InputError
+from vis_bench.eval.declared import metric_of
 from vis_bench.eval.stats.bootstrap import no_interval_reason
 from vis_bench.formats.checkpoint_labels import describe_space
 from vis_bench.formats.results_file import read_results
@@ -496,6 +497,16 @@ def _named_categories(mapping: Any, dataset: Any) -> list[int] | None:
     return sorted(set(mapping.model_to_dataset.values()))
 
 
+def headline_words(record: CellRecord) -> list[str]:
+    """`HOTA_all 30.4`: a record without AP shows the headline its metric declares (in points)."""
+    metric = metric_of(record.metrics)
+    value = None if metric is None else record.metric(metric.headline)
+    if value is None:
+        return []
+    points = 100 * value if metric.is_fraction(metric.headline) else value
+    return [f"{metric.heading(metric.headline)} {points:.1f}"]
+
+
 def summary_line(record: CellRecord, timing: str | None = None) -> str:
     """One line per cell, printed under the progress bar: after its accuracy pass (`timing`
     says when its FPS follows) and once its record is written, FPS with its marks."""
@@ -514,6 +525,8 @@ def summary_line(record: CellRecord, timing: str | None = None) -> str:
             too_few = no_interval_reason(record.num_videos or 0)
             spread = f" ({too_few})" if too_few else ""
         parts.append(f"AP {100 * ap:.1f}{spread}")
+    else:
+        parts += headline_words(record)
     if record.metric_dropped:
         dropped = record.metric_dropped
         parts.append(f"DROPPED {dropped['predictions']} of {dropped['of']} predictions")
