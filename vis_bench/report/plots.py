@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vis_bench.report.metric_columns import headline_of
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import datasets_of, records_frame
 
@@ -49,13 +50,15 @@ def plot_title(record_set: RecordSet, what: str) -> str:
     )
 
 
-def ap_error(frame) -> list[list[float]] | None:
-    """matplotlib's yerr of the rows' AP: [below, above] from each cell's bootstrap interval
-    (`AP_ci`, as computed: often skewed), 0 where a cell has none; None when no cell has one."""
-    if "AP_ci" not in frame or not frame["AP_ci"].map(_interval).any():
+def ap_error(frame, statistic: str = "AP") -> list[list[float]] | None:
+    """matplotlib's yerr of the rows' `statistic` (AP): [below, above] from each cell's bootstrap
+    interval (`AP_ci`, as computed: often skewed), 0 where a cell has none; None when no cell has
+    one."""
+    interval = f"{statistic}_ci"
+    if interval not in frame or not frame[interval].map(_interval).any():
         return None
     below, above = [], []
-    for ap, ci in zip(frame["AP"], frame["AP_ci"], strict=True):
+    for ap, ci in zip(frame[statistic], frame[interval], strict=True):
         low, high = (100 * ci[0], 100 * ci[1]) if _interval(ci) else (ap, ap)
         below.append(max(0.0, ap - low))
         above.append(max(0.0, high - ap))
@@ -73,11 +76,11 @@ def outside_legend(ax, title: str | None = None) -> None:
     )
 
 
-def ap_label(frame) -> str:
+def ap_label(frame, statistic: str = "AP") -> str:
     """The AP axis's label, saying what the bars are when there are any."""
-    if ap_error(frame) is None:
-        return "AP"
-    return "AP (bars: the cell's 95% bootstrap interval)"
+    if ap_error(frame, statistic) is None:
+        return statistic
+    return f"{statistic} (bars: the cell's 95% bootstrap interval)"
 
 
 def clip_positions(values) -> tuple[dict[str, float], list[float], list[str]]:
@@ -91,9 +94,11 @@ def clip_positions(values) -> tuple[dict[str, float], list[float], list[str]]:
 
 
 def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | None:
-    """One line per method, AP with its interval at each clip length; 'all' (whole video) at
-    the right end. Methods are nudged apart sideways so their bars do not cover each other."""
-    frame = _measured(records_frame(record_set), ("AP",))
+    """One line per method, AP (the records' headline: HOTA_all on BURST) with its interval at
+    each clip length; 'all' (whole video) at the right end. Methods are nudged apart sideways so
+    their bars do not cover each other."""
+    statistic = headline_of(r.metrics for r in record_set)
+    frame = _measured(records_frame(record_set), (statistic,))
     if frame.empty:
         return None
     plt = _pyplot()
@@ -104,14 +109,19 @@ def plot_ap_vs_clip_length(record_set: RecordSet, path: str | Path) -> Path | No
         nudge = 1.0 + 0.04 * (i - (len(groups) - 1) / 2)  # log axis: a factor
         group = group.assign(x=[position[v] * nudge for v in group["clip_length"]]).sort_values("x")
         ax.errorbar(
-            group["x"], group["AP"], yerr=ap_error(group), marker="o", capsize=3, label=method
+            group["x"],
+            group[statistic],
+            yerr=ap_error(group, statistic),
+            marker="o",
+            capsize=3,
+            label=method,
         )
     ax.set_xscale("log", base=2)
     ax.set_xticks(ticks, tick_labels)
     ax.minorticks_off()
     ax.set_xlabel("clip length T (frames)")
-    ax.set_ylabel(ap_label(frame))
-    ax.set_title(plot_title(record_set, "AP vs clip length"), fontsize=8)
+    ax.set_ylabel(ap_label(frame, statistic))
+    ax.set_title(plot_title(record_set, f"{statistic} vs clip length"), fontsize=8)
     ax.grid(alpha=0.3)
     outside_legend(ax)
     return _save(fig, path)
