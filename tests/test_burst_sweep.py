@@ -24,6 +24,7 @@ from vis_bench.report.front import speed_accuracy
 from vis_bench.report.front_tables import front_lines
 from vis_bench.report.leaderboard import header_lines, leaderboard_frame, ranked_by
 from vis_bench.report.plots import plot_ap_vs_clip_length
+from vis_bench.report.plots_sweep import plot_vs_resolution
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.run_comparison import compared_statistics
 from vis_bench.report.tables import comparison_table
@@ -155,7 +156,7 @@ def test_regress_gates_a_hota_drop_in_points_as_recorded():
     assert regression.startswith(f"m T=all {HOTA}: 60.00 -> 59.50")
 
 
-def test_the_tables_document_and_plot_set_hota_against_the_clip_length(tmp_path):
+def test_the_tables_document_and_plots_set_hota_against_the_sweep_axes(tmp_path):
     records = [
         {**_record("tracker", hota, 20.0, fps), "key": f"t{t}", "clip_length": t}
         for t, hota, fps in ((2, 50.0, 8.0), (4, 60.0, 5.0))
@@ -164,6 +165,9 @@ def test_the_tables_document_and_plot_set_hota_against_the_clip_length(tmp_path)
     section = tables_markdown(record_set, "burst").split(f"## {HOTA} by clip length")[1]
     assert "| tracker  | 60.00 | 50.00 |" in section.split("##")[0]  # in points, per clip length
     assert plot_ap_vs_clip_length(record_set, tmp_path / "clip.png").is_file()
+    sizes = [{**r, "key": f"r{r['key']}", "resolution": 96} for r in records]
+    sizes = RecordSet.from_records([*sizes, *({**r, "resolution": 128} for r in records)])
+    assert plot_vs_resolution(sizes, tmp_path / "resolution.png").is_file()
 
 
 @pytest.mark.slow

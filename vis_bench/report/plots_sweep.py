@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from vis_bench.report.metric_columns import headline_of
 from vis_bench.report.plot_styles import figure_legend, styles, wrapped
 from vis_bench.report.plots import (
     _measured,
@@ -54,7 +55,8 @@ def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
     method (small multiples, two methods a row), one line per clip schedule, each schedule in the
     same colour and marker in every panel and named once in the figure's legend; None unless a
     method ran at several resolutions."""
-    frame = _measured(records_frame(record_set), ("AP", "fps_end_to_end"))
+    statistic = headline_of(r.metrics for r in record_set)  # AP; HOTA_all on BURST
+    frame = _measured(records_frame(record_set), (statistic, "fps_end_to_end"))
     if frame.empty or not varies_resolution(record_set):
         return None
     frame = frame[frame["resolution"] != "-"].assign(px=lambda f: f["resolution"].astype(int))
@@ -86,8 +88,8 @@ def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
             colour, marker = style[schedule]
             left.errorbar(
                 group["px"],
-                group["AP"],
-                yerr=ap_error(group),
+                group[statistic],
+                yerr=ap_error(group, statistic),
                 marker=marker,
                 color=colour,
                 capsize=2,
@@ -97,7 +99,7 @@ def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
             right.plot(
                 group["px"], group["fps_end_to_end"], marker=marker, color=colour, ms=4, lw=1
             )
-        for ax, what in ((left, "AP"), (right, "FPS end to end")):
+        for ax, what in ((left, statistic), (right, "FPS end to end")):
             ax.set_title(f"{method}: {what}", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
@@ -109,7 +111,9 @@ def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
 
     handles = [Line2D([], [], color=style[s][0], marker=style[s][1], label=s) for s in schedules]
     figure_legend(fig, handles, title="clip schedule")
-    title = plot_title(record_set, f"AP and FPS vs resolution ({ap_label(frame)})")
+    title = plot_title(
+        record_set, f"{statistic} and FPS vs resolution ({ap_label(frame, statistic)})"
+    )
     fig.suptitle(wrapped(title, fig), fontsize=8)
     return _save(fig, path)
 
