@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from vis_bench import exit_codes
@@ -18,6 +19,20 @@ def add_override_argument(parser: argparse.ArgumentParser, help_text: str) -> No
         metavar="KEY=VALUE",
         help=help_text,
     )
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    config_help: str,
+    override_help: str,
+    *,
+    required: bool = False,
+    default: Path | None = None,
+) -> None:
+    """`--config FILE` and its `--set KEY=VALUE` overrides (`run`, `train`, `pretrain`,
+    `predict`, `regress`): the file the command reads, then the keys changed in it."""
+    parser.add_argument("--config", type=Path, required=required, default=default, help=config_help)
+    add_override_argument(parser, override_help)
 
 
 def add_method_option_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -95,3 +110,23 @@ def check_outputs(
     for flag, path in (folders or {}).items():
         if path is not None:
             check_output_folder(path, flag)
+
+
+#: what `--gt` is to the commands that score a results file
+GT_HELP = "ground-truth JSON (YouTube-VIS)"
+
+
+def add_scored_files_arguments(
+    parser: argparse.ArgumentParser, results_help: str, out_help: str, gt_help: str = GT_HELP
+) -> None:
+    """`--gt` and `--results` (both required) and `--out`: the files of a command that reads a
+    results file against its ground truth and may write what it found (`eval`, `diagnose`,
+    `errors`)."""
+    parser.add_argument("--gt", required=True, type=Path, help=gt_help)
+    parser.add_argument("--results", required=True, type=Path, help=results_help)
+    parser.add_argument("--out", type=Path, default=None, help=out_help)
+
+
+def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """`RUN_DIR`: the run folder a command writes pages of (`pages`, `report`)."""
+    parser.add_argument("run_dir", type=Path, help="a run folder (records.jsonl, cells/)")

@@ -12,6 +12,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vis_bench.commands._options import add_run_dir_argument
+
 if TYPE_CHECKING:
     from vis_bench.records import CellRecord
 
@@ -21,7 +23,7 @@ GROUP = "benchmark"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, help="a run folder (records.jsonl, cells/)")
+    add_run_dir_argument(parser)
     parser.add_argument(
         "--title", default=None, help="the pages' title (default: vis-bench: <the run's name>)"
     )
