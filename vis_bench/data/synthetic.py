@@ -33,6 +33,7 @@ from PIL import Image
 from vis_bench.atomic import atomic_directory
 from vis_bench.data.raster import (
     MAX_EXTENT,
+    ObjectLook,
     draw_appearance,
     local_coords,
     shape_mask,
@@ -293,16 +294,9 @@ def split_paths(root: str | Path, split: str = "annotations") -> tuple[Path, Pat
 
 
 @dataclass
-class _Track:
+class _Track(ObjectLook):
     """One object's appearance and motion; `pose(t)` gives where it is in frame t."""
 
-    category_id: int
-    shape: str
-    texture: str
-    aspect: float
-    period: float
-    phase: float
-    colors: np.ndarray  # [2, 3] float32: base colour, pattern colour
     start: np.ndarray  # [2] (y, x) centre at t = 0
     velocity: np.ndarray  # [2] px / frame
     accel: np.ndarray  # [2] px / frame^2

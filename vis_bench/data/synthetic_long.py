@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vis_bench.data.raster import MAX_EXTENT, draw_appearance
+from vis_bench.data.raster import MAX_EXTENT, ObjectLook, draw_appearance
 
 #: pixels per frame, as a fraction of the frame's shorter side
 _SPEED = (0.006, 0.02)
@@ -29,16 +29,9 @@ _BREATHE = (0.15, (60.0, 160.0))
 
 
 @dataclass
-class WaypointTrack:
-    """An object's appearance (the fields of synthetic._Track) and its waypoint path."""
+class WaypointTrack(ObjectLook):
+    """An object's appearance and its waypoint path."""
 
-    category_id: int
-    shape: str
-    texture: str
-    aspect: float
-    period: float
-    phase: float
-    colors: np.ndarray
     points: np.ndarray  # [K, 2] (y, x) waypoints
     times: np.ndarray  # [K] frame at which each waypoint is reached (increasing)
     scale: float
