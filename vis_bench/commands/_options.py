@@ -96,6 +96,16 @@ def report_dropped(named: list[tuple[str, object]], allow: bool) -> int:
     return 0
 
 
+def refuse_options(args: argparse.Namespace, flags: tuple[str, ...], with_what: str) -> None:
+    """Options that do not combine with a choice the command line made: the first of `flags`
+    given is an InputError `FLAG is not available with {with_what}` (its dest: argparse's)."""
+    from vis_bench.errors import InputError
+
+    for flag in flags:
+        if getattr(args, flag.removeprefix("--").replace("-", "_"), None) is not None:
+            raise InputError(f"{flag} is not available with {with_what}", field=flag)
+
+
 def check_outputs(
     files: dict[str, object] | None = None, folders: dict[str, object] | None = None
 ) -> None:
