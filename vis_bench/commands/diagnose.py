@@ -16,7 +16,6 @@ from pathlib import Path
 
 from vis_bench.commands._options import add_scored_files_arguments, check_outputs
 
-NAME = "diagnose"
 HELP = "per-track errors of a results file: tracks found, classes, frames lost"
 GROUP = "metric"
 

@@ -12,7 +12,6 @@ import json
 
 from vis_bench.commands._options import add_scored_files_arguments, check_outputs
 
-NAME = "errors"
 HELP = "TIDE-style error breakdown: the AP50 each error type costs (category, place, time, ...)"
 GROUP = "metric"
 

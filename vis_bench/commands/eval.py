@@ -28,7 +28,6 @@ from vis_bench.commands._options import (
 )
 from vis_bench.eval.benchmarks import METRICS as DECLARED_METRICS
 
-NAME = "eval"
 HELP = (
     "score a results.json with the YouTube-VIS, OVIS or LV-VIS metric (same numbers as the "
     "official evaluators)"

@@ -23,15 +23,16 @@ from vis_bench.commands._tables import (
     write_rows_json,
 )
 
-NAME = "flops"
 HELP = "measure a FLOPs table a method declares (a config names it) and compare with the paper"
 GROUP = "model developer"
+#: its tables go to results/runs/flops/<name> unless --out names a stem
+TABLE_KIND = "flops"
 #: the files a table is written as
 SUFFIXES = (".md", ".csv", ".json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_table_arguments(parser, NAME, "FLOPs table YAML")
+    add_table_arguments(parser, TABLE_KIND, "FLOPs table YAML")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.measure.provenance import written_by
 
     cfg = load_table_config(args.config)
-    out, given, provenance = start_table(args, NAME, cfg.name or Path(cfg.output).name, SUFFIXES)
+    out, given, provenance = start_table(
+        args, TABLE_KIND, cfg.name or Path(cfg.output).name, SUFFIXES
+    )
     table = measure_table(cfg, str(args.config))
     title = cfg.name or out.name
     markdown = to_markdown(table, title, written_by(provenance))

@@ -17,7 +17,6 @@ from vis_bench.commands._options import add_run_dir_argument
 if TYPE_CHECKING:
     from vis_bench.records import CellRecord
 
-NAME = "pages"
 HELP = "write every page of a run again from its records: tables, cells.csv, plots, report"
 GROUP = "benchmark"
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from vis_bench.commands._options import add_config_arguments
 
-NAME = "predict"
 HELP = "run a method on your own video (MP4 or frame folder): results.json, animation, sheet"
 GROUP = "benchmark"
 

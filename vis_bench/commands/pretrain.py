@@ -11,7 +11,6 @@ import argparse
 
 from vis_bench.commands._options import add_config_arguments
 
-NAME = "pretrain"
 HELP = "pretrain a backbone on a training split (e.g. configs/tiny/backbone.yaml)"
 GROUP = "data and training"
 

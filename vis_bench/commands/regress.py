@@ -24,7 +24,6 @@ from pathlib import Path
 from vis_bench import exit_codes
 from vis_bench.commands._options import add_config_arguments
 
-NAME = "regress"
 HELP = "re-run the cells of an AP baseline and fail when AP drops (e.g. results/baselines/synthetic.json)"
 GROUP = "benchmark"
 

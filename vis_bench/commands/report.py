@@ -13,7 +13,6 @@ from pathlib import Path
 
 from vis_bench.commands._options import add_run_dir_argument
 
-NAME = "report"
 HELP = "one self-contained HTML page of a run: leaderboard, tables, plots, cells, overlays"
 GROUP = "benchmark"
 

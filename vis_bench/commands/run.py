@@ -20,7 +20,6 @@ from typing import Any
 from vis_bench import exit_codes
 from vis_bench.commands._options import add_allow_dropped_argument, add_config_arguments
 
-NAME = "run"
 HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)"
 GROUP = "benchmark"
 

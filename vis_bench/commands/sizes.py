@@ -20,15 +20,16 @@ from vis_bench.commands._tables import (
     write_rows_json,
 )
 
-NAME = "sizes"
 HELP = "parameters and GMACs per frame of each (method, backbone) in a table config"
 GROUP = "model developer"
+#: its tables go to results/runs/sizes/<name> unless --out names a stem
+TABLE_KIND = "sizes"
 #: the files a table is written as
 SUFFIXES = (".md", ".json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_table_arguments(parser, NAME, "table YAML")
+    add_table_arguments(parser, TABLE_KIND, "table YAML")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_bench.measure.provenance import written_by
 
     cfg = load_sizes_config(args.config)
-    out, given, provenance = start_table(args, NAME, Path(cfg.output).name, SUFFIXES)
+    out, given, provenance = start_table(args, TABLE_KIND, Path(cfg.output).name, SUFFIXES)
     rows = []
     for row in cfg.models:
         measured = measure_row(row, cfg.input)

@@ -11,7 +11,6 @@ import argparse
 
 from vis_bench.commands._options import add_config_arguments
 
-NAME = "train"
 HELP = "train a method on a YouTube-VIS-format dataset (e.g. a config of configs/tiny/)"
 GROUP = "data and training"
 
