@@ -7,6 +7,7 @@ the object, as a real surface pattern would, so texture stays a usable cue under
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +104,16 @@ class ObjectLook:
     period: float
     phase: float
     colors: np.ndarray  # [2, 3] float32: base colour, pattern colour
+
+
+def draw_category(
+    rng: np.random.Generator, looks: Sequence[tuple[str, str]]
+) -> tuple[int, str, str]:
+    """An object's category, drawn uniformly (id = index in `looks` + 1), with its shape and
+    texture."""
+    category_id = int(rng.integers(1, len(looks) + 1))
+    shape, texture = looks[category_id - 1]
+    return category_id, shape, texture
 
 
 def draw_appearance(rng: np.random.Generator, shape: str) -> dict[str, float]:

@@ -35,6 +35,7 @@ from vis_bench.data.raster import (
     MAX_EXTENT,
     ObjectLook,
     draw_appearance,
+    draw_category,
     local_coords,
     shape_mask,
     smooth_noise,
@@ -475,8 +476,7 @@ def _background_pattern(rng: np.random.Generator, height: int, width: int) -> np
 def _plan_track(
     rng: np.random.Generator, height: int, width: int, length: int, enter_leave: float
 ) -> _Track:
-    category_id = int(rng.integers(1, len(CATEGORY_LOOKS) + 1))
-    shape, texture = CATEGORY_LOOKS[category_id - 1]
+    category_id, shape, texture = draw_category(rng, CATEGORY_LOOKS)
     short = min(height, width)
     scale = float(rng.uniform(0.10, 0.20) * short)
     size = np.array([height, width], dtype=np.float64)
