@@ -64,12 +64,23 @@ class DeformableTransformerEncoderLayer(nn.Module):
         num_frames: int = 1,
     ) -> torch.Tensor:
         # src, pos: [N, S, C] with N = B*T frames; reference_points: [N, S, L, 2]
-        # (`num_frames` = T is unused here: SeqFormer encodes frames independently; layers that
-        # mix frames, such as MS-STS's, need it to unfold the batch)
         src = self.attend(
             src, pos, reference_points, spatial_shapes, level_start_index, padding_mask
         )
+        src = self.mix_frames(src, pos, num_frames, spatial_shapes, level_start_index)
         return self.ffn(src)
+
+    def mix_frames(
+        self,
+        src: torch.Tensor,
+        pos: torch.Tensor,
+        num_frames: int,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+    ) -> torch.Tensor:
+        """What a layer mixing the T = `num_frames` frames does between its attention and its
+        FFN (MS-STS's temporal blocks); SeqFormer encodes frames independently."""
+        return src
 
     def attend(
         self,
@@ -200,8 +211,13 @@ class DeformableTransformerDecoderLayer(nn.Module):
             padding_mask,
             value,
         )
-        tgt_box = self.update_box(tgt_box, sampled)
+        tgt_box = self.mix_frames(self.update_box(tgt_box, sampled), query_pos)
         return self.update_instance(tgt, tgt_box, sampled), tgt_box
+
+    def mix_frames(self, tgt_box: torch.Tensor, query_pos: torch.Tensor) -> torch.Tensor:
+        """What a layer mixing the frames' box queries [B, T, Nq, C] does before the instance
+        update (MS-STS's temporal block); SeqFormer's only temporal step is that update."""
+        return tgt_box
 
     def self_attend(
         self, tgt: torch.Tensor, tgt_box: torch.Tensor, query_pos: torch.Tensor, t: int
