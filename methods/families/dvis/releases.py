@@ -16,7 +16,15 @@ state one the pattern suggests.
 from __future__ import annotations
 
 from vis_bench.api.variants import Licence, PretrainedVariant
-from vis_bench.methods.common.model_zoo import ModelZoo, ZooFile, ZooRow, zoo_variant
+from vis_bench.methods.common.model_zoo import (
+    ModelZoo,
+    ReleaseKey,
+    ReleaseRow,
+    ZooFile,
+    ZooRow,
+    mode_releases,
+    zoo_variant,
+)
 from vis_bench.methods.families.dvis.base_plugin import MIN_SIZE_TEST
 
 REPOSITORY = "zhang-tao-whu/DVIS_Plus"
@@ -63,7 +71,7 @@ ZOO = ModelZoo(
 
 #: (mode, backbone, dataset) -> (AP / AP50 / AP75, the MODEL_ZOO.md lines) of every row, in the
 #: order the methods declare them
-RELEASES = {
+RELEASES: dict[ReleaseKey, ReleaseRow] = {
     ("online", "r50", "ovis"): ((37.2, 62.8, 37.3), "204-214"),
     ("online", "vitl", "ovis"): ((49.6, 72.5, 55.0), "228-238"),
     ("online", "r50", "ytvis19"): ((55.5, 80.2, 60.1), "270-280"),
@@ -98,23 +106,15 @@ def release_config(mode: str, backbone: str, dataset: str) -> str:
 
 def method_variants(method: str) -> tuple[PretrainedVariant, ...]:
     """Every model-zoo row of `method` (`dvis-plus-online` or `-offline`)."""
-    mode = method.rsplit("-", 1)[1]
-    rows = [(key, row) for key, row in RELEASES.items() if key[0] == mode]
-    return tuple(
-        release_variant(method, backbone, dataset, *row) for (_, backbone, dataset), row in rows
-    )
+    return tuple(release_variant(method, *row) for row in mode_releases(method, RELEASES))
 
 
 def release_variant(
-    method: str,
-    backbone: str,
-    dataset: str,
-    metrics: tuple[float, float, float],
-    lines: str,
+    method: str, key: ReleaseKey, metrics: tuple[float, float, float], lines: str
 ) -> PretrainedVariant:
-    """One model-zoo row of `method` (`dvis-plus-online` or `-offline`): its AP, AP50, AP75 and
-    the MODEL_ZOO.md lines they are on."""
-    mode = method.rsplit("-", 1)[1]
+    """The model-zoo row `key` of `method` (`dvis-plus-online` or `-offline`): its AP, AP50,
+    AP75 and the MODEL_ZOO.md lines they are on."""
+    mode, backbone, dataset = key
     config = release_config(mode, backbone, dataset)
     options, label = BACKBONES[backbone]
     kind, classes, heading = DATASETS[dataset]

@@ -257,24 +257,33 @@ class DAQBase(CarryingMember):
             self.model, criterion.to(frames.device), settings, frames, targets, self.phase
         )
 
+    def new_video(self) -> Any:
+        """A video's state before its first clip: its sequences (the offline method gathers
+        more)."""
+        return SequenceHub()
+
+    def gather(self, queries: FrameQueries, state: Any) -> None:
+        """A clip's segmenter outputs through the tracker, frame by frame, into the video's
+        state."""
+        track_features(self.model, queries, state, self.options.decisions())
+
     def infer_clip_features(
         self,
         features: list[PixelDecoderFeatures],
-        state: SequenceHub | None = None,
+        state: Any = None,
         seen: int = 0,
     ) -> ClipResult:
         """The clip's new frames through the segmenter (one batch) and the tracker (frame by
         frame from the video's sequences, which it updates); frames an earlier clip covered
         are in the sequences already."""
-        hub = state if state is not None else SequenceHub()
+        state = state if state is not None else self.new_video()
         new = features[seen:]
         if not new:
-            return first_pass_result(hub)
+            return first_pass_result(state)
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            queries = self.model.segment(stack_features(new))
-            track_features(self.model, queries, hub, self.options.decisions())
-        return first_pass_result(hub)
+            self.gather(self.model.segment(stack_features(new)), state)
+        return first_pass_result(state)
 
     def refined_masks(
         self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
@@ -282,6 +291,26 @@ class DAQBase(CarryingMember):
         """The second pass: the chosen sequences' (online) or instances' (offline) masks from
         the frames' mask features (each method's `refined_masks_features`)."""
         return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
+
+    def refined_masks_features(
+        self,
+        features: list[PixelDecoderFeatures],
+        refinement: VideoRefinement,
+        frame_indices: list[int],
+    ) -> torch.Tensor:
+        """Mask logits [S, t, h, w] of the refinement's choice from the frames' per-frame
+        stages (each method's `chosen_masks`)."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            mask_features = stack_features(features).mask_features
+            return self.chosen_masks(mask_features, refinement, frame_indices)
+
+    def chosen_masks(
+        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """Mask logits [S, t, h, w] of what `refine_video` chose, on the frames whose raw mask
+        features [t, C, h, w] are given."""
+        raise NotImplementedError
 
 
 def track_features(

@@ -15,13 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
-from vis_bench.methods.common.model_zoo import ModelZoo, ZooFile, ZooRow, zoo_variant
+from vis_bench.methods.common.model_zoo import (
+    ModelZoo,
+    ReleaseKey,
+    ReleaseRow,
+    ZooFile,
+    ZooRow,
+    mode_releases,
+    zoo_variant,
+)
+from vis_bench.methods.families.dvis.releases import COMMIT, MAX_SIZE_TEST, REPOSITORY
 from vis_bench.methods.families.dvis_daq.base_plugin import MIN_SIZE_TEST
 
-REPOSITORY = "zhang-tao-whu/DVIS_Plus"
-COMMIT = "c0eb2495"
 MODEL_ZOO = "DVIS_DAQ/MODEL_ZOO.md"
-MAX_SIZE_TEST = 1333
 HUB = "https://huggingface.co/zhouyik/DVIS-DAQ"
 LICENCE = Licence(
     code="MIT (the repository's DVIS_Plus/LICENSE)",
@@ -68,7 +74,7 @@ PANOPTIC = (
 CONFIG_NAMES = {"r50": "R50", "swinl": "SwinL", "vitl": "VitAdapterL"}
 #: (mode, backbone, dataset) -> (AP / AP50 / AP75, the MODEL_ZOO.md lines) of every VIS row, in
 #: the order the methods declare them
-RELEASES = {
+RELEASES: dict[ReleaseKey, ReleaseRow] = {
     ("online", "r50", "ovis"): ((38.7, 65.5, 37.6), "24-32"),
     ("online", "swinl", "ovis"): ((49.5, 76.1, 51.7), "44-52"),
     ("online", "vitl", "ovis"): ((53.7, 78.7, 58.2), "54-62"),
@@ -87,7 +93,7 @@ RELEASES = {
 #: OVIS and YouTube-VIS 2021)
 LOCAL_ATTENTION = {("offline", "vitl", "ovis"), ("offline", "vitl", "ytvis21")}
 #: the VIPSeg rows (online only): backbone -> (VPQ, VPQ-thing, VPQ-stuff, the MODEL_ZOO.md lines)
-PANOPTIC_RELEASES = {
+PANOPTIC_RELEASES: dict[ReleaseKey, ReleaseRow] = {
     "r50": ((42.1, 41.7, 42.5), "202-210"),
     "vitl": ((57.4, 60.4, 54.7), "212-220"),
 }
@@ -96,10 +102,8 @@ PANOPTIC_RELEASES = {
 def method_variants(method: str) -> tuple[PretrainedVariant, ...]:
     """Every model-zoo row of `method` (`dvis-daq-online` or `-offline`): the VIS rows, then
     the VIPSeg ones (named, not supported)."""
-    mode = method.rsplit("-", 1)[1]
-    rows = [(key, row) for key, row in RELEASES.items() if key[0] == mode]
-    vis = [release_variant(method, backbone, dataset, *row) for (_, backbone, dataset), row in rows]
-    panoptic = PANOPTIC_RELEASES if mode == "online" else {}
+    vis = [release_variant(method, *row) for row in mode_releases(method, RELEASES)]
+    panoptic = PANOPTIC_RELEASES if method.endswith("-online") else {}
     return (*vis, *(panoptic_variant(method, key, *row) for key, row in panoptic.items()))
 
 
@@ -111,15 +115,12 @@ def release_config(mode: str, backbone: str, dataset: str) -> str:
 
 
 def release_variant(
-    method: str,
-    backbone: str,
-    dataset: str,
-    metrics: tuple[float, float, float],
-    lines: str,
+    method: str, key: ReleaseKey, metrics: tuple[float, float, float], lines: str
 ) -> PretrainedVariant:
-    """One model-zoo row of `method` (`dvis-daq-online` or `-offline`): its AP, AP50, AP75 and
-    the MODEL_ZOO.md lines it is on; its config follows from the row (`release_config`)."""
-    mode = method.rsplit("-", 1)[1]
+    """The model-zoo row `key` of `method` (`dvis-daq-online` or `-offline`): its AP, AP50,
+    AP75 and the MODEL_ZOO.md lines it is on; its config follows from the row
+    (`release_config`)."""
+    mode, backbone, dataset = key
     config = release_config(mode, backbone, dataset)
     options, label = BACKBONES[backbone]
     kind, classes, heading, settings = DATASETS[dataset]
