@@ -20,7 +20,11 @@ from torch import nn
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
-from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, encoder_reference_points
+from vis_bench.methods.common.ms_deform_attn import (
+    MSDeformAttn,
+    encoder_reference_points,
+    reset_deformable_parameters,
+)
 
 
 class SeqFormerDeformAttn(MSDeformAttn):
@@ -405,12 +409,7 @@ class DeformableTransformer(nn.Module):
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
-        for m in self.modules():
-            if isinstance(m, MSDeformAttn):
-                m._reset_parameters()
+        reset_deformable_parameters(self)
         nn.init.xavier_uniform_(self.reference_points.weight, gain=1.0)
         nn.init.constant_(self.reference_points.bias, 0.0)
         nn.init.normal_(self.level_embed)
