@@ -29,12 +29,12 @@ from vis_bench.api.checkpoints import (
     checkpoint_contents,
     compare_and_load,
 )
-from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.first_pass import first_pass_result
 from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
 from vis_bench.methods.families.dvis.base_plugin import (
+    SecondPassMasks,
     checkpoint_options,
     describe_checkpoint,
     member_spec,
@@ -151,7 +151,7 @@ class DAQOptions(DAQConfig):
         )
 
 
-class DAQBase(CarryingMember):
+class DAQBase(SecondPassMasks, CarryingMember):
     """The parts both DVIS-DAQ plugins share (the segmenter is the DVIS family's)."""
 
     temporal = False
@@ -284,33 +284,6 @@ class DAQBase(CarryingMember):
         with inference_context(paths):
             self.gather(self.model.segment(stack_features(new)), state)
         return first_pass_result(state)
-
-    def refined_masks(
-        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
-    ) -> torch.Tensor:
-        """The second pass: the chosen sequences' (online) or instances' (offline) masks from
-        the frames' mask features (each method's `refined_masks_features`)."""
-        return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
-
-    def refined_masks_features(
-        self,
-        features: list[PixelDecoderFeatures],
-        refinement: VideoRefinement,
-        frame_indices: list[int],
-    ) -> torch.Tensor:
-        """Mask logits [S, t, h, w] of the refinement's choice from the frames' per-frame
-        stages (each method's `chosen_masks`)."""
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            mask_features = stack_features(features).mask_features
-            return self.chosen_masks(mask_features, refinement, frame_indices)
-
-    def chosen_masks(
-        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
-    ) -> torch.Tensor:
-        """Mask logits [S, t, h, w] of what `refine_video` chose, on the frames whose raw mask
-        features [t, C, h, w] are given."""
-        raise NotImplementedError
 
 
 def track_features(
