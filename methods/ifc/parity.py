@@ -44,15 +44,19 @@ MIN_FRAME_IOU = 0.995
 MAX_FLIPPED_FRACTION = 1e-4
 FEATURE_KEYS = ("res3", "res4", "res5")
 CASE_FILES = ("postprocess.pt", "matching.pt")
-#: the network's options -> the keys of the fixture's `reduced_config` (the authors' names)
+#: the network's options -> the keys of the fixture's `reduced_config`: the option's name in
+#: upper case, but for the query count's
+UPPER_CASE_OPTIONS = (
+    "num_classes",
+    "hidden_dim",
+    "nheads",
+    "dim_feedforward",
+    "enc_layers",
+    "dec_layers",
+    "num_memory_bus",
+)
 REDUCED_CONFIG_KEYS = {
-    "num_classes": "NUM_CLASSES",
-    "hidden_dim": "HIDDEN_DIM",
-    "nheads": "NHEADS",
-    "dim_feedforward": "DIM_FEEDFORWARD",
-    "enc_layers": "ENC_LAYERS",
-    "dec_layers": "DEC_LAYERS",
-    "num_memory_bus": "NUM_MEMORY_BUS",
+    **{name: name.upper() for name in UPPER_CASE_OPTIONS},
     "num_queries": "NUM_OBJECT_QUERIES",
 }
 
