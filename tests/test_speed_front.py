@@ -20,6 +20,7 @@ from tests.helpers.scored_records import ScoredCells  # noqa: E402
 from tests.helpers.vis_cases import make_gt, predict  # noqa: E402
 from vis_bench.cli import main  # noqa: E402
 from vis_bench.errors import InputError  # noqa: E402
+from vis_bench.eval.benchmarks import FIGURE_NAMES, MEAN_AP  # noqa: E402
 from vis_bench.measure.precision import NOT_COMPARABLE, median_interval  # noqa: E402
 from vis_bench.report.cell_names import find_cell  # noqa: E402
 from vis_bench.report.exports import export_leaderboard  # noqa: E402
@@ -119,6 +120,16 @@ def test_a_fast_cell_within_the_ap_noise_of_the_best_is_chosen(scored):
     assert ifc_json["ap_vs_best"]["told_apart"] is False
     assert ifc_json["fps_vs_best"]["told_apart"] is True
     assert group["faster_at_equal_ap"][0]["verdict"] == AP_TOLD_APART
+
+
+def test_a_2022_front_ranks_by_its_mean_ap_without_a_paired_interval_of_it(scored):
+    """YouTube-VIS 2022 records rank by mAP, their declared headline; the bootstrap has no
+    interval of mAP, so the steps say they are not paired instead of failing the report."""
+    records = [{**r, **dict.fromkeys(FIGURE_NAMES, r["AP"])} for r in _ifc_case(scored)]
+    (answer,) = speed_accuracy(RecordSet.from_records(records))
+    assert {cell.statistic for cell in answer.cells} == {MEAN_AP}
+    _, slower = answer.front
+    assert slower.ap_step.reason == f"{MEAN_AP} has no bootstrap interval over videos"
 
 
 def test_a_cell_beaten_on_both_axes_is_off_the_front(scored):

@@ -35,7 +35,7 @@ from vis_bench.measure.precision import (
     median_interval,
 )
 from vis_bench.records import CellRecord
-from vis_bench.report.metric_columns import headline_of, in_points
+from vis_bench.report.metric_columns import headline_of, in_points, interval_statistics
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import PairedComparer, Pairing, interval_points
 from vis_bench.report.speed_trust import cross_run_ratio, not_comparable, round_ratios, speed_of
@@ -262,9 +262,16 @@ class _Pairs:
         self.ap: dict[tuple[str, str], Pairing] = {}
 
     def ap_difference(self, a: CellRecord, b: CellRecord) -> Pairing:
+        """The headline's difference, paired over videos where its metric declares a bootstrap
+        interval of it (YouTube-VIS 2022's mAP and BURST's HOTA have none: not paired)."""
         key = (str(a.key), str(b.key))
         if key not in self.ap:
-            self.ap[key] = self.comparer.compare(a, b, headline_of([a.metrics, b.metrics]))
+            statistic = headline_of([a.metrics, b.metrics])
+            self.ap[key] = (
+                self.comparer.compare(a, b, statistic)
+                if statistic in interval_statistics()
+                else Pairing(reason=f"{statistic} has no bootstrap interval over videos")
+            )
         return self.ap[key]
 
 
