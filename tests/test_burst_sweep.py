@@ -26,7 +26,7 @@ from vis_bench.report.leaderboard import header_lines, leaderboard_frame, ranked
 from vis_bench.report.plots import plot_ap_vs_clip_length
 from vis_bench.report.plots_sweep import plot_vs_resolution
 from vis_bench.report.record_set import RecordSet
-from vis_bench.report.run_comparison import compared_statistics
+from vis_bench.report.run_comparison import compared_statistics, differences_frame
 from vis_bench.report.tables import comparison_table
 from vis_bench.report.tables_document import tables_markdown
 from vis_bench.sweep import run_sweep
@@ -143,6 +143,15 @@ def test_reports_rank_burst_cells_by_hota_not_by_track_ap():
     assert compared_statistics(typed)[0] == HOTA
     assert f"  {HOTA} 60.0  " in summary_line(typed[0])  # the console's line per cell
     assert f"shown by its best-{HOTA} cell" in "\n".join(header_lines(record_set))
+
+
+def test_compare_runs_sets_hota_and_track_ap_of_two_burst_runs_side_by_side():
+    """Percent values are shown as recorded; HOTA has no bootstrap: a plain difference."""
+    a = RecordSet.from_records([_record("tracker", 60.0, 20.0, 5.0)])
+    b = RecordSet.from_records([_record("tracker", 62.5, 21.0, 5.0)])
+    (row,) = differences_frame(a, b).to_dict("records")
+    assert (row[f"{HOTA} A"], row[f"{HOTA} B"], row[f"{HOTA} B-A"]) == ("60.00", "62.50", "+2.50")
+    assert row["AP_all B-A"] == "+1.00"
 
 
 def test_regress_gates_a_hota_drop_in_points_as_recorded():
