@@ -70,6 +70,17 @@ def test_the_burst_layout_is_read_as_videos_of_the_annotated_frames(tmp_path):
     assert len(view["annotations"]) == tracks
 
 
+def test_a_malformed_burst_mask_is_an_input_error_naming_the_file(tmp_path):
+    folder = _burst_folder(tmp_path)
+    gt = json.loads((folder / GT_FILE).read_text())
+    frame = gt["sequences"][0]["segmentations"][0]
+    frame[next(iter(frame))] = {"counts": "no rle key"}
+    (folder / GT_FILE).write_text(json.dumps(gt))
+    with pytest.raises(InputError, match="needs 'rle'") as err:
+        open_source(_config(_dataset(folder)).dataset)
+    assert err.value.path == str(folder / GT_FILE)
+
+
 def test_conversion_settings_belong_to_a_burst_dataset(tmp_path):
     folder = _burst_folder(tmp_path)
     config = _config(_dataset(folder, score_threshold=0.5, remove_overlap=True))

@@ -15,28 +15,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vis_bench.errors import InputError
 from vis_bench.eval.burst.categories import burst_categories
-from vis_bench.eval.burst.reader import _frames, _require, _sequences
+from vis_bench.eval.burst.reader import _frames, _require, _sequences, read_ground_truth
 
 #: what the YouTube-VIS view's `info` says it was made from
 SOURCE_NOTE = "BURST ground truth as videos of its annotated frames"
 
 
-def _track(seq: dict, local: str, category: Any, frames: list[dict], where: str) -> dict:
+def _track(seq: dict, local: str, category: Any, frames: list[dict]) -> dict:
     """One GT track as a YouTube-VIS annotation: a mask per annotated frame, None where absent."""
     size = [seq["height"], seq["width"]]
     masks = []
     for frame in frames:
         entry = frame.get(local) if isinstance(frame, dict) else None
         masks.append(None if entry is None else {"counts": entry["rle"], "size": size})
-    try:
-        category_id = int(category)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"{where}: category {category!r} is not an integer id", field="track_category_ids"
-        ) from None
-    return {"video_id": seq["id"], "category_id": category_id, "segmentations": masks}
+    return {"video_id": seq["id"], "category_id": int(category), "segmentations": masks}
 
 
 def _file_categories(listed: Any) -> dict[int, str]:
@@ -54,7 +47,9 @@ def _file_categories(listed: Any) -> dict[int, str]:
 
 
 def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
-    """The YouTube-VIS-layout view of a parsed BURST ground truth (module doc)."""
+    """The YouTube-VIS-layout view of a parsed BURST ground truth (module doc); a file the BURST
+    reader refuses is refused here alike (InputError naming the file and field)."""
+    read_ground_truth(data, path)
     videos: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     for position, seq in enumerate(_sequences(data, path)):
@@ -76,7 +71,7 @@ def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
             }
         )
         for local, category in tracks.items():
-            track = _track(seq, str(local), category, frames, where)
+            track = _track(seq, str(local), category, frames)
             annotations.append({"id": len(annotations) + 1, **track, "iscrowd": 0})
     names = _file_categories(data.get("categories")) or dict(burst_categories().names)
     for annotation in annotations:
