@@ -8,11 +8,11 @@ Builds `transformers.Sam3Model` with the reduced sizes of the public SAM 3 fixtu
 fixture weights (authors' key layout) through the renaming of `methods/sam3/hf_layout.py`
 (Transformers' converter's, which is not in its wheel), runs the detector case (2 images x 2
 prompts) from the recorded tokens and preprocessed images, and reports the largest absolute
-difference of every recorded tensor it can map. Two runs: Transformers' own forward ("as_is"), and the same modules
-driven with the geometry encoder's CLS token appended to the prompt as the authors' detector
-does for a text-only prompt ("with_geometry_cls"). It also reports which of the authors' video
-heuristics (../NOTES.md section 5) appear in Transformers' SAM 3 video code. Exits 0 with a
-message when transformers is not installed.
+difference of every recorded tensor it can map. Two runs: Transformers' own forward ("as_is"),
+and the same modules driven with the geometry encoder's CLS token appended to the prompt as the
+authors' detector does for a text-only prompt ("with_geometry_cls"). It also reports which of
+the authors' video heuristics (../NOTES.md section 5) appear in Transformers' SAM 3 video code.
+Exits 0 with a message when transformers is not installed.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from tests.test_sam3_plugin import FIXTURE_OPTIONS
+from vis_bench.api import InputError
 from vis_bench.api.checkpoints import CheckpointError, foreign_contents
 from vis_bench.api.registration import get_method
 from vis_bench.formats.checkpoints import open_checkpoint
@@ -158,3 +159,12 @@ def test_the_method_recognises_the_layout_and_refuses_an_image_only_file(hf_fold
     save_file(image_only, str(path))
     with pytest.raises(CheckpointError, match="Sam3VideoModel"):
         foreign_contents(get_method("sam3"), open_checkpoint(path))
+
+
+def test_a_missing_folder_says_how_to_obtain_either_layout(tmp_path):
+    plugin = get_method("sam3").build(FIXTURE_OPTIONS)
+    with pytest.raises(InputError) as err:
+        plugin.load_checkpoint(str(tmp_path / "sam3_transformers"))
+    message = str(err.value)
+    assert "facebook/sam3" in message and "SAM License" in message
+    assert "model.safetensors" in message and "sam3.pt" in message

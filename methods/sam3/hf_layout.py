@@ -40,8 +40,6 @@ HF_SIGNATURE = (
 HF_IMAGE_SIGNATURE = "vision_encoder.backbone.embeddings.patch_embeddings.projection.weight"
 #: buffers a Transformers file lacks and the model computes from its sizes
 CHECKPOINT_CONSTANTS = (r"\.attn\.freqs_cis$",)
-#: parameters a Transformers file lacks that no text prompt reads (filled with zeros)
-UNREAD = re.compile(r"^detector\.geometry_encoder\.points_(direct|pool|pos_enc)_project\.")
 #: the prompt encoder's Gaussian matrix, stored a second time by the conversion
 HF_DUPLICATE = (
     "tracker_model.shared_image_embedding.positional_embedding",
@@ -202,16 +200,17 @@ RULES: tuple[Rule, ...] = tuple(
                 f"{_DEC}layers.{{n}}.{ours}.", f"detr_decoder.layers.{{n}}.{theirs}.", "in_proj_"
             )
         ],
-        _detector(
-            _DEC + "layers.{n}.norm1.", "detr_decoder.layers.{n}.vision_cross_attn_layer_norm."
-        ),
-        _detector(
-            _DEC + "layers.{n}.catext_norm.", "detr_decoder.layers.{n}.text_cross_attn_layer_norm."
-        ),
-        _detector(_DEC + "layers.{n}.norm2.", "detr_decoder.layers.{n}.self_attn_layer_norm."),
-        _detector(_DEC + "layers.{n}.norm3.", "detr_decoder.layers.{n}.mlp_layer_norm."),
-        _detector(_DEC + "layers.{n}.linear1.", "detr_decoder.layers.{n}.mlp.fc1."),
-        _detector(_DEC + "layers.{n}.linear2.", "detr_decoder.layers.{n}.mlp.fc2."),
+        *[
+            _detector(f"{_DEC}layers.{{n}}.{ours}.", f"detr_decoder.layers.{{n}}.{theirs}.")
+            for ours, theirs in (
+                ("norm1", "vision_cross_attn_layer_norm"),
+                ("catext_norm", "text_cross_attn_layer_norm"),
+                ("norm2", "self_attn_layer_norm"),
+                ("norm3", "mlp_layer_norm"),
+                ("linear1", "mlp.fc1"),
+                ("linear2", "mlp.fc2"),
+            )
+        ],
         _detector(_DEC + "norm.", "detr_decoder.output_layer_norm."),
         _detector(_DEC + "presence_token_out_norm.", "detr_decoder.presence_layer_norm."),
         _detector(_DEC + "query_embed.", "detr_decoder.query_embed."),
@@ -351,9 +350,10 @@ RULES: tuple[Rule, ...] = tuple(
             _MD + "transformer.norm_final_attn.", "mask_decoder.transformer.layer_norm_final_attn."
         ),
         _tracker(_MD + "transformer.", "mask_decoder.transformer."),
-        _tracker(_MD + "output_upscaling.0.", "mask_decoder.upscale_conv1."),
-        _tracker(_MD + "output_upscaling.1.", "mask_decoder.upscale_layer_norm."),
-        _tracker(_MD + "output_upscaling.3.", "mask_decoder.upscale_conv2."),
+        *[
+            _tracker(f"{_MD}output_upscaling.{i}.", f"mask_decoder.upscale_{name}.")
+            for i, name in ((0, "conv1"), (1, "layer_norm"), (3, "conv2"))
+        ],
         *[
             _tracker(r.authors, r.transformers)
             for head in (
