@@ -1,7 +1,7 @@
 """The axes a run's cells vary over, so that no table averages over one it does not show.
 
 A sweep varies methods x clip lengths (T) x strides (S) x resolutions (x devices, dtypes, video
-lengths), and a folder may hold the records of several configs (other data, other settings).
+lengths, prompts), and a folder may hold the records of several configs (other data, other settings).
 Every table names a cell by the axes that vary among its records, as columns, and says in one
 line the value of each axis that does not vary ("Every cell here: resolution 144, cpu, fp32"),
 so two cells never share a row and no number is a mean of cells the reader cannot see. Where the
@@ -29,6 +29,7 @@ AXES = (
     "device",
     "dtype",
     "video_frames",
+    "prompts",
     "config",
     "cell",
 )
@@ -43,6 +44,7 @@ AXIS_HEADINGS = {
     "device": "device",
     "dtype": "dtype",
     "video_frames": "video frames",
+    "prompts": "prompts",
     "config": "config",
     "cell": "cell",
 }
@@ -120,7 +122,15 @@ def fixed_text(records: Sequence[CellRecord], shown: Iterable[str]) -> str:
     among the records and are not among the `shown` columns ("" when none)."""
     shown = set(shown)
     parts = []
-    for axis in ("clip_length", "stride", "resolution", "device", "dtype", "video_frames"):
+    for axis in (
+        "clip_length",
+        "stride",
+        "resolution",
+        "device",
+        "dtype",
+        "video_frames",
+        "prompts",
+    ):
         values = values_of(records, axis)
         if axis in shown or len(values) != 1 or values[0] == "-":
             continue
