@@ -447,18 +447,19 @@ def _what_ran(
         ),
         provenance=Provenance.from_json(finish_provenance(provenance)),
         harness=Harness.from_json(_harness(outcome)),
+        **_prompt_load(plugin),
     )
 
 
-def _prompt_load(measured: CellMeasurements, plugin: Any) -> None:
+def _prompt_load(plugin: Any) -> dict[str, Any]:
     """A prompted method's prompts and objects tracked per frame over the pass, as it reports
-    them (vis_bench.api.prompts); nothing for a method without a prompt count."""
+    them (vis_bench.api.prompts); none for a method without a prompt count."""
     from vis_bench.api.prompts import prompt_load_of
 
     load = prompt_load_of(plugin)
-    if load is not None:
-        measured.prompts = load.prompts
-        measured.objects_tracked = load.objects_tracked()
+    if load is None:
+        return {}
+    return {"prompts": load.prompts, "objects_tracked": load.objects_tracked()}
 
 
 def _flops(job: CellJob, plugin: Any, outcome: Any, params: int) -> Flops:
@@ -514,7 +515,6 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     params = _parameter_count(plugin.model)
     measured = _what_ran(job, plugin, outcome, compiling, provenance, wait_policy)
     measured.checkpoint_load = CheckpointLoad.from_json(checkpoint_load)
-    _prompt_load(measured, plugin)
     load, measured.energy, measured.stream = _region_readings(hooks, outcome)
     measured.input_scale = scale  # the record's notes say it (sweep/record.py), the run once
     oriented = oriented_frames() - oriented_before  # frames turned upright: the record says so
