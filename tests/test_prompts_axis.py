@@ -18,6 +18,8 @@ from vis_bench.report.axis_tables import axis_table, has_axis_table
 from vis_bench.report.record_set import RecordSet
 from vis_bench.sweep import expand_cells, resolve_methods, run_sweep
 
+#: one synthetic video of three frames
+SMALL_VIDEO = dict(kind="synthetic", videos=1, min_frames=3, max_frames=3)
 UNTRAINED = Path(__file__).resolve().parents[1] / "configs/tiny/sam3_untrained.yaml"
 
 
@@ -26,13 +28,7 @@ def _config(tmp_path: Path, prompts: list, measure: dict | None = None):
     return parse_config(
         {
             "name": "prompts-axis",
-            "dataset": {
-                "kind": "synthetic",
-                "videos": 1,
-                "min_frames": 3,
-                "max_frames": 3,
-                "cache_dir": str(tmp_path / "cache"),
-            },
+            "dataset": {**SMALL_VIDEO, "cache_dir": str(tmp_path / "cache")},
             "methods": [{"name": "sam3", "options": options}, {"name": "toy"}],
             "sweep": {"clip_length": [3], "prompts": prompts},
             "measure": {"warmup": 0, "repeats": 1, "flops": False, "ap": False, **(measure or {})},

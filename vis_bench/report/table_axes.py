@@ -21,18 +21,9 @@ from vis_bench.records import CellRecord
 ONE_CLIP = "one clip"
 #: the axes that tell cells apart beside the method, in the order tables show them; `config`
 #: and `cell` only where the others leave two cells alike (`cell_axes`)
-AXES = (
-    "dataset",
-    "clip_length",
-    "stride",
-    "resolution",
-    "device",
-    "dtype",
-    "video_frames",
-    "prompts",
-    "config",
-    "cell",
-)
+#: the sweep's own axes, in that order
+SWEEP_AXES = ("clip_length", "stride", "resolution", "device", "dtype", "video_frames", "prompts")
+AXES = ("dataset", *SWEEP_AXES, "config", "cell")
 #: the axes that may only tell cells apart as a last resort
 TIE_BREAKERS = ("config", "cell")
 #: an axis's column heading
@@ -122,15 +113,7 @@ def fixed_text(records: Sequence[CellRecord], shown: Iterable[str]) -> str:
     among the records and are not among the `shown` columns ("" when none)."""
     shown = set(shown)
     parts = []
-    for axis in (
-        "clip_length",
-        "stride",
-        "resolution",
-        "device",
-        "dtype",
-        "video_frames",
-        "prompts",
-    ):
+    for axis in SWEEP_AXES:
         values = values_of(records, axis)
         if axis in shown or len(values) != 1 or values[0] == "-":
             continue
