@@ -39,8 +39,8 @@ class VideoSettings:
     recondition_every_nth_frame: int = RECONDITION_EVERY
     #: a detection is kept above this probability (also the mask NMS's pre-filter)
     score_threshold_detection: float = SCORE_THRESHOLD
-    #: prompts whose detector and tracker work run as one batch (0: all); the results are
-    #: the same for every value, the memory and speed are not
+    #: prompts whose detector and tracker work run as one batch (0: all): each prompt's
+    #: results whatever the value (up to float32 rounding), not its memory or speed
     prompt_batch: int = 0
 
     @classmethod
