@@ -92,3 +92,15 @@ def _results(record: dict) -> list[dict]:
     import json
 
     return json.loads(Path(record["results_path"]).read_text())
+
+
+def test_one_prompt_count_beside_methods_without_prompts_adds_no_column():
+    from vis_bench.records import CellRecord
+    from vis_bench.report.table_axes import varied_axes
+
+    def record(method: str, prompts: int | None, key: str) -> CellRecord:
+        return CellRecord.from_json({"key": key, "method": method, "prompts": prompts})
+
+    alone = [record("open", 8, "a"), record("closed", None, "b")]
+    assert "prompts" not in varied_axes(alone)
+    assert "prompts" in varied_axes([*alone, record("open", 1, "c")])

@@ -98,14 +98,23 @@ def identity(record: CellRecord, axes: Sequence[str]) -> tuple[str, ...]:
 
 def varied_axes(records: Sequence[CellRecord]) -> list[str]:
     """The axes with more than one value among the records, plus a tie breaker where those and
-    the method leave two cells alike (a folder holding two configs that differ elsewhere)."""
-    varied = [a for a in AXES if a not in TIE_BREAKERS and len(values_of(records, a)) > 1]
+    the method leave two cells alike (a folder holding two configs that differ elsewhere). The
+    prompts vary only between two counts: a prompted method beside methods without prompts
+    (its count beside their "-") is told apart by its name."""
+    varied = [a for a in AXES if a not in TIE_BREAKERS and _varies(records, a)]
     for breaker in TIE_BREAKERS:
         if len({identity(r, varied) for r in records}) == len(records):
             break
         if len(values_of(records, breaker)) > 1:  # a breaker all alike (older records) tells
             varied.append(breaker)  # nothing apart
     return varied
+
+
+def _varies(records: Sequence[CellRecord], axis: str) -> bool:
+    values = values_of(records, axis)
+    if axis == "prompts":
+        values = [v for v in values if v != "-"]
+    return len(values) > 1
 
 
 def fixed_text(records: Sequence[CellRecord], shown: Iterable[str]) -> str:
