@@ -1,7 +1,7 @@
 """Command-line interface: one subcommand per module in `vis_bench.commands`.
 
-Each command module defines `NAME`, `HELP`, `GROUP`, `add_arguments(parser)` and
-`run(args) -> int`; its file is named after the command (`check-checkpoint` -> check_checkpoint.py).
+Each command module defines `HELP`, `GROUP`, `add_arguments(parser)` and `run(args) -> int`;
+the command is named after its file (check_checkpoint.py -> `check-checkpoint`, `command_name`).
 Discovering them keeps this file free of per-command imports, so commands stay independent, and a
 command line that names its command imports that one module only: `eval` starts without the model
 code. Command modules import only the standard library at module level, so `--help` (which imports
@@ -82,6 +82,12 @@ def _command_modules(only: str | None = None) -> list[ModuleType]:
     return [importlib.import_module(f"{PACKAGE}.{name}") for name in names]
 
 
+def command_name(module: ModuleType) -> str:
+    """A command's name: its module's file name with dashes (the one rule by which
+    `_command_modules` finds the module of a command line's command)."""
+    return module.__name__.rpartition(".")[2].replace("_", "-")
+
+
 def build_parser(
     command: str | None = None,
 ) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -101,9 +107,10 @@ def build_parser(
     )
     commands: dict[str, ModuleType] = {}
     for module in _command_modules(command):
-        command_parser = sub.add_parser(module.NAME, description=module.HELP)
+        name = command_name(module)
+        command_parser = sub.add_parser(name, description=module.HELP)
         module.add_arguments(command_parser)
-        commands[module.NAME] = module
+        commands[name] = module
     parser.epilog = grouped_commands(commands)
     return parser, commands
 

@@ -92,6 +92,12 @@ class MeasureConfig:
     #: model's threads leave free, at least 1); 0 keeps the serial path (one thread decodes,
     #: the main thread resizes)
     input_workers: int | str = "auto"
+    #: cells whose accuracy passes run at once, each worker with its share of the threads (1:
+    #: one after another). Nothing timed comes from an accuracy pass when FPS comes from the
+    #: rounds, so on a CPU whose model threads do not use the cores fully this shortens a sweep
+    #: without touching its FPS; it applies only then (FPS on, no stream, protocols
+    #: end_to_end and model, a CPU device): sweep/accuracy_passes.py
+    accuracy_passes: int = 1
 
 
 #: measure fields that must be at least this (a count of runs, threads or seconds)
@@ -99,6 +105,7 @@ _MEASURE_MINIMUM = {
     "warmup": 0,
     "repeats": 1,
     "threads": 1,
+    "accuracy_passes": 1,
     "cell_timeout_s": 1e-9,
     "rounds": 1,
     "max_rounds": 1,

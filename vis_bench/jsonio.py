@@ -90,3 +90,17 @@ def parse_json(data: bytes | mmap.mmap, path: str | Path, what: str = "file") ->
 def read_json(path: str | Path, what: str = "file") -> Any:
     """Parse a JSON file; unreadable or malformed files become an InputError naming the file."""
     return parse_json(read_mapped(path, what), path, what)
+
+
+def read_format_json(path: Path, expected: str, what: str, written_by: str) -> dict[str, Any]:
+    """A JSON object whose "format" is `expected` (a file vis-bench writes and reads back);
+    anything else is an InputError naming the file, the field and the command that writes one
+    (`what`: "a split manifest"; `written_by`: "`run_bench.py split`")."""
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("format") != expected:
+        raise InputError(
+            f'not {what} (expected "format": "{expected}"); write one with {written_by}',
+            path=str(path),
+            field="format",
+        )
+    return data

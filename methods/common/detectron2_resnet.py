@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common import backbone
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import conv_bn, to_channels_last
 
@@ -19,21 +20,13 @@ from vis_bench.methods.common.fused_ops import conv_bn, to_channels_last
 _STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 
 
-class FrozenBatchNorm2d(nn.Module):
-    """BatchNorm with fixed statistics and affine parameters (all buffers, as in detectron2)."""
+class FrozenBatchNorm2d(backbone.FrozenBatchNorm2d):
+    """The torchvision-named frozen BatchNorm initialised as detectron2's (running_var 1 - eps,
+    so a fresh one is the identity)."""
 
     def __init__(self, num_features: int, eps: float = 1e-5) -> None:
-        super().__init__()
-        self.eps = eps
-        self.register_buffer("weight", torch.ones(num_features))
-        self.register_buffer("bias", torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features) - eps)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = self.weight * (self.running_var + self.eps).rsqrt()
-        bias = self.bias - self.running_mean * scale
-        return x * scale.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+        super().__init__(num_features, eps)
+        self.running_var -= eps
 
 
 class ConvNorm(nn.Conv2d):

@@ -141,10 +141,7 @@ def conv2d(
             return _CONV.binary(x, residual, weight, bias, *args, "add", None, unary, [], "")
         except RuntimeError as err:
             _give_up_onednn(err)
-    out = conv._conv_forward(x, weight, bias)
-    if residual is not None:
-        out += residual
-    return out.relu_() if relu else out
+    return _finish_in_place(conv._conv_forward(x, weight, bias), relu, residual)
 
 
 def linear(
@@ -167,7 +164,11 @@ def linear(
         weight, bias = layer.weight, layer.bias
     if weight is None:
         raise ValueError("linear() needs a layer or a weight")
-    out = F.linear(x, weight, bias)
+    return _finish_in_place(F.linear(x, weight, bias), relu, residual)
+
+
+def _finish_in_place(out: torch.Tensor, relu: bool, residual: torch.Tensor | None) -> torch.Tensor:
+    """relu?(out + residual?) in place on `out`, a fresh product."""
     if residual is not None:
         out += residual
     return out.relu_() if relu else out

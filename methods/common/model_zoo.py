@@ -4,10 +4,25 @@ so each family's `releases.py` says only what its rows differ in (options, file 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
+
+#: a row's key in a family's table of releases: (mode, backbone key, dataset key)
+ReleaseKey = tuple[str, str, str]
+#: a row's AP, AP50 and AP75, and its lines on the page
+ReleaseRow = tuple[tuple[float, float, float], str]
+
+
+def mode_releases(
+    method: str, releases: Mapping[ReleaseKey, ReleaseRow]
+) -> list[tuple[ReleaseKey, tuple[float, float, float], str]]:
+    """The rows of `method`'s mode (the end of its name: `-online`, `-offline`) in the table's
+    order, as (key, metrics, lines)."""
+    mode = method.rsplit("-", 1)[1]
+    return [(key, *row) for key, row in releases.items() if key[0] == mode]
 
 
 @dataclass(frozen=True)

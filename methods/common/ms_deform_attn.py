@@ -21,6 +21,7 @@ from torch import nn
 
 from vis_bench.methods.common.fast_paths import active_paths, cached_derived
 from vis_bench.methods.common.ms_deform_attn_core import ms_deform_attn_core
+from vis_bench.methods.common.weight_init import xavier_uniform_matrices
 
 
 class MSDeformAttn(nn.Module):
@@ -131,6 +132,15 @@ class MSDeformAttn(nn.Module):
         value = self.project_value(input_flatten, padding_mask)
         out = self.sample(query, reference_points, value, spatial_shapes, level_start_index)
         return self.output_proj(out)
+
+
+def reset_deformable_parameters(module: nn.Module) -> None:
+    """Deformable DETR's init of a transformer: Xavier on every weight matrix, then each
+    deformable attention's own init (offsets on a grid, zero attention logits)."""
+    xavier_uniform_matrices(module)
+    for m in module.modules():
+        if isinstance(m, MSDeformAttn):
+            m._reset_parameters()
 
 
 def _zero_padded(value: torch.Tensor, padding_mask: torch.Tensor, lean: bool) -> torch.Tensor:

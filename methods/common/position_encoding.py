@@ -15,7 +15,22 @@ import torch
 from torch import nn
 
 
-class PositionEmbeddingSine(nn.Module):
+class _SineEncoding(nn.Module):
+    """What the 2-D and 3-D encodings are configured by (they have no parameters)."""
+
+    def __init__(
+        self, num_pos_feats: int, temperature: float, normalize: bool, scale: float | None
+    ) -> None:
+        super().__init__()
+        if scale is not None and not normalize:
+            raise ValueError("normalize should be True if scale is passed")
+        self.num_pos_feats = num_pos_feats
+        self.temperature = temperature
+        self.normalize = normalize
+        self.scale = 2 * math.pi if scale is None else scale
+
+
+class PositionEmbeddingSine(_SineEncoding):
     """mask [N, H, W] (True = padded) -> pos [N, 2 * num_pos_feats, H, W], y channels first."""
 
     def __init__(
@@ -26,13 +41,7 @@ class PositionEmbeddingSine(nn.Module):
         scale: float | None = None,
         offset: float = 0.5,
     ) -> None:
-        super().__init__()
-        if scale is not None and not normalize:
-            raise ValueError("normalize should be True if scale is passed")
-        self.num_pos_feats = num_pos_feats
-        self.temperature = temperature
-        self.normalize = normalize
-        self.scale = 2 * math.pi if scale is None else scale
+        super().__init__(num_pos_feats, temperature, normalize, scale)
         self.offset = offset
 
     def forward(self, mask: torch.Tensor) -> torch.Tensor:
@@ -62,7 +71,7 @@ def _sine_code(embed: torch.Tensor, num_feats: int, temperature: float) -> torch
     return torch.stack((code[..., 0::2].sin(), code[..., 1::2].cos()), dim=-1).flatten(-2)
 
 
-class PositionEmbeddingSine3D(nn.Module):
+class PositionEmbeddingSine3D(_SineEncoding):
     """mask [B, T, H, W] (True = padded) -> pos [B, T, 2 * num_pos_feats, H, W].
 
     The (y, x) code as the 2-D encoding without offset; time is normalised like the spatial
@@ -76,13 +85,7 @@ class PositionEmbeddingSine3D(nn.Module):
         normalize: bool = True,
         scale: float | None = None,
     ) -> None:
-        super().__init__()
-        if scale is not None and not normalize:
-            raise ValueError("normalize should be True if scale is passed")
-        self.num_pos_feats = num_pos_feats
-        self.temperature = temperature
-        self.normalize = normalize
-        self.scale = 2 * math.pi if scale is None else scale
+        super().__init__(num_pos_feats, temperature, normalize, scale)
 
     def forward(self, mask: torch.Tensor) -> torch.Tensor:
         not_mask = ~mask

@@ -21,10 +21,9 @@ from typing import Any
 
 import torch
 
-from vis_bench.api import ClipResult, InputError, register_method
+from vis_bench.api import InputError, register_method
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
-from vis_bench.methods.common.first_pass import first_pass_result
 from vis_bench.methods.dvis_daq_offline.instances import (
     GatheredVideo,
     RefinerInputs,
@@ -43,10 +42,6 @@ from vis_bench.methods.families.dvis_daq.base_plugin import (
 )
 from vis_bench.methods.families.dvis_daq.model import DAQModel, build_model
 from vis_bench.methods.families.dvis_daq.timing import AUTHORS_TIMING
-from vis_bench.methods.families.mask2former.pixel_decoder import (
-    PixelDecoderFeatures,
-    stack_features,
-)
 
 SUMMARY = "DVIS-DAQ offline: DVIS-DAQ online's sequences refined by a temporal refiner"
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_DAQ/dvis_daq/: DVIS_DAQ_offline)"
@@ -146,9 +141,7 @@ class DAQOfflinePlugin(DAQBase):
     def _gather(self, queries: FrameQueries) -> tuple[GatheredVideo, RefinerInputs]:
         """The tracker over a clip's segmenter outputs, the refiner's instances gathered."""
         video = GatheredVideo()
-        track_features(self.model, queries, video.hub, self.options.decisions())
-        video.embeds += list(queries.embeds)
-        video.logits += list(queries.logits)
+        self.gather(queries, video)
         instances = int(self.model.cfg.num_queries)
         options = self.options
         inputs = refiner_inputs(
@@ -156,25 +149,15 @@ class DAQOfflinePlugin(DAQBase):
         )
         return video, inputs
 
-    def infer_clip_features(
-        self,
-        features: list[PixelDecoderFeatures],
-        state: GatheredVideo | None = None,
-        seen: int = 0,
-    ) -> ClipResult:
-        """The clip's new frames through the segmenter and the tracker; each frame's segmenter
-        embeddings and logits kept for the refiner."""
-        video = state if state is not None else GatheredVideo()
-        new = features[seen:]
-        if not new:
-            return first_pass_result(video)
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            queries = self.model.segment(stack_features(new))
-            track_features(self.model, queries, video.hub, self.options.decisions())
-        video.embeds += list(queries.embeds)
-        video.logits += list(queries.logits)
-        return first_pass_result(video)
+    def new_video(self) -> GatheredVideo:
+        return GatheredVideo()
+
+    def gather(self, queries: FrameQueries, state: GatheredVideo) -> None:
+        """The tracker over the clip's frames; each frame's segmenter embeddings and logits
+        kept for the refiner."""
+        track_features(self.model, queries, state.hub, self.options.decisions())
+        state.embeds += list(queries.embeds)
+        state.logits += list(queries.logits)
 
     def refine_video(self, state: GatheredVideo | None) -> VideoRefinement:
         """The refiner over the whole video; the top-k pairs of its class logits; the chosen
@@ -190,16 +173,10 @@ class DAQOfflinePlugin(DAQBase):
         refinement.data = RefinedInstances(run.normed[:, refinement.slots])
         return refinement
 
-    def refined_masks_features(
-        self,
-        features: list[PixelDecoderFeatures],
-        refinement: VideoRefinement,
-        frame_indices: list[int],
+    def chosen_masks(
+        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
     ) -> torch.Tensor:
-        """Mask logits [S, t, h, w] of the refinement's instances (the refiner reads the raw
-        mask features, not the tracker's projection)."""
+        """The refinement's instances' masks (the refiner reads the raw mask features, not the
+        tracker's projection)."""
         normed = refinement.data.normed[frame_indices]
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            raw = stack_features(features).mask_features
-            return self.model.refiner.mask_logits(normed, raw).transpose(0, 1)
+        return self.model.refiner.mask_logits(normed, mask_features).transpose(0, 1)

@@ -24,7 +24,6 @@ import torch
 
 from vis_bench.api import register_method
 from vis_bench.api.refinement import VideoRefinement
-from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.dvis_daq_online.variants import VARIANTS
 from vis_bench.methods.families.dvis.postprocess import video_predictions
 from vis_bench.methods.families.dvis_daq.base_plugin import (
@@ -35,10 +34,6 @@ from vis_bench.methods.families.dvis_daq.base_plugin import (
 from vis_bench.methods.families.dvis_daq.sequences import InstanceSequence, SequenceHub
 from vis_bench.methods.families.dvis_daq.timing import AUTHORS_TIMING
 from vis_bench.methods.families.dvis_daq.video import kept_sequences, mean_logits, sequence_masks
-from vis_bench.methods.families.mask2former.pixel_decoder import (
-    PixelDecoderFeatures,
-    stack_features,
-)
 
 SUMMARY = "DVIS-DAQ online: per-frame Mask2Former, tracker with dynamic anchor queries"
 REFERENCE = "zhang-tao-whu/DVIS_Plus @ c0eb2495 (DVIS_DAQ/dvis_daq/: DVIS_DAQ_online)"
@@ -70,16 +65,11 @@ class DAQOnlinePlugin(DAQBase):
         refinement.data = [sequences[slot] for slot in refinement.slots]
         return refinement
 
-    def refined_masks_features(
-        self,
-        features: list[PixelDecoderFeatures],
-        refinement: VideoRefinement,
-        frame_indices: list[int],
+    def chosen_masks(
+        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
     ) -> torch.Tensor:
-        """Mask logits [S, t, h, w] of the refinement's sequences (-1e4 where one does not
-        exist) from the frames' per-frame stages."""
+        """The refinement's sequences' masks (-1e4 where one does not exist), through the
+        tracker's projection of the mask features."""
         sequences: list[InstanceSequence] = refinement.data
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            projected = self.model.tracker.project(stack_features(features).mask_features)
-            return sequence_masks(self.model.tracker, sequences, frame_indices, projected)
+        projected = self.model.tracker.project(mask_features)
+        return sequence_masks(self.model.tracker, sequences, frame_indices, projected)

@@ -31,6 +31,7 @@ from vis_bench.methods.dvis_plus_offline.variants import VARIANTS
 from vis_bench.methods.families.dvis.base_plugin import (
     DVISBase,
     DVISOptions,
+    SecondPassMasks,
     member_spec,
 )
 from vis_bench.methods.families.dvis.inference import clip_predictions, track_clip
@@ -91,7 +92,7 @@ class DVISOfflineOptions(DVISOptions):
 
 
 @register_method("dvis-plus-offline")
-class DVISOfflinePlugin(DVISBase):
+class DVISOfflinePlugin(SecondPassMasks, DVISBase):
     """DVIS++ offline: the online model's tracks refined over the whole video."""
 
     spec = member_spec(
@@ -148,26 +149,15 @@ class DVISOfflinePlugin(DVISBase):
         the first pass (`keep_mask_features`) or made again."""
         kept = refinement.data.kept_mask_features(frame_indices)
         if kept is None:
-            features = self.frame_features(frames)
-            return self.refined_masks_features(features, refinement, frame_indices)
-        return self._slot_masks(refinement, frame_indices, kept)
+            return super().refined_masks(frames, refinement, frame_indices)
+        return self.masks_from(kept, refinement, frame_indices)
 
-    def refined_masks_features(
-        self,
-        features: list[PixelDecoderFeatures],
-        refinement: VideoRefinement,
-        frame_indices: list[int],
+    def chosen_masks(
+        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
     ) -> torch.Tensor:
-        """Mask logits [S, t, h, w] of the refinement's slots from the frames' per-frame
-        stages (the refiner reads the raw mask features, not the tracker's projection)."""
-        return self._slot_masks(refinement, frame_indices, stack_features(features).mask_features)
-
-    def _slot_masks(
-        self, refinement: VideoRefinement, frame_indices: list[int], mask_features: torch.Tensor
-    ) -> torch.Tensor:
-        paths = ensure_prepared(self.model)
-        with inference_context(paths):
-            return slot_masks(self.model.refiner, refinement.data, frame_indices, mask_features)
+        """The refinement's slots' masks (the refiner reads the raw mask features, not the
+        tracker's projection)."""
+        return slot_masks(self.model.refiner, refinement.data, frame_indices, mask_features)
 
     def flops_modules(self) -> list[str]:
         return [*super().flops_modules(), "refiner"]

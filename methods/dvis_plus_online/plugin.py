@@ -20,6 +20,7 @@ import torch
 
 from vis_bench.api import ClipResult, register_method
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
+from vis_bench.methods.common.tracked_clip import tracked_clip_result
 from vis_bench.methods.dvis_plus_online.variants import VARIANTS
 from vis_bench.methods.families.dvis.base_plugin import (
     DVISBase,
@@ -55,17 +56,7 @@ def clip_result(
     """Every track of the clip in the video's fixed order: per-frame logits [T, Q, K+1], the
     tracker's outputs as embeddings [T, Q, 2C] (the harness links by the carried state, not
     by them), mask logits [Q, T, h, w]; scores and labels of the clip-mean logits (tables)."""
-    mask_logits = masks.transpose(0, 1).float()
-    probs = torch.softmax(logits.float().mean(0), dim=-1)[:, :-1]
-    scores, labels = probs.max(-1)
-    return ClipResult(
-        scores=scores,
-        labels=labels + 1,
-        mask_logits=mask_logits,
-        frame_logits=logits,
-        frame_embeddings=tracked.outputs,
-        state=carried,
-    )
+    return tracked_clip_result(logits, masks.transpose(0, 1).float(), tracked.outputs, carried)
 
 
 @register_method("dvis-plus-online")

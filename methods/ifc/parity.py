@@ -19,6 +19,7 @@ import torch
 from vis_bench.api import InputError
 from vis_bench.api.output import decode_rle as decode
 from vis_bench.methods.common.fast_paths import prepare_for_inference
+from vis_bench.methods.common.parity_fixtures import from_config
 from vis_bench.methods.ifc.authors_loop import (
     ClipOutputs,
     LoopOutput,
@@ -43,6 +44,21 @@ MIN_FRAME_IOU = 0.995
 MAX_FLIPPED_FRACTION = 1e-4
 FEATURE_KEYS = ("res3", "res4", "res5")
 CASE_FILES = ("postprocess.pt", "matching.pt")
+#: the network's options -> the keys of the fixture's `reduced_config`: the option's name in
+#: upper case, but for the query count's
+UPPER_CASE_OPTIONS = (
+    "num_classes",
+    "hidden_dim",
+    "nheads",
+    "dim_feedforward",
+    "enc_layers",
+    "dec_layers",
+    "num_memory_bus",
+)
+REDUCED_CONFIG_KEYS = {
+    **{name: name.upper() for name in UPPER_CASE_OPTIONS},
+    "num_queries": "NUM_OBJECT_QUERIES",
+}
 
 
 def build_from_meta(meta: dict[str, Any], path: Path) -> IFCModel:
@@ -55,17 +71,7 @@ def build_from_meta(meta: dict[str, Any], path: Path) -> IFCModel:
             path=str(path),
             field="reduced_config",
         )
-    cfg = IFCConfig(
-        num_classes=rc["NUM_CLASSES"],
-        hidden_dim=rc["HIDDEN_DIM"],
-        nheads=rc["NHEADS"],
-        dim_feedforward=rc["DIM_FEEDFORWARD"],
-        enc_layers=rc["ENC_LAYERS"],
-        dec_layers=rc["DEC_LAYERS"],
-        num_memory_bus=rc["NUM_MEMORY_BUS"],
-        num_queries=rc["NUM_OBJECT_QUERIES"],
-        dropout=rc.get("DROPOUT", 0.1),
-    )
+    cfg = from_config(IFCConfig, rc, REDUCED_CONFIG_KEYS, dropout=rc.get("DROPOUT", 0.1))
     return IFCModel(cfg, with_backbone=False).eval()
 
 

@@ -23,6 +23,7 @@ from torch import nn
 
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
+from vis_bench.methods.common.weight_init import xavier_uniform_matrices
 
 COMM_VARIANTS = ("ifc", "none", "full_thw", "decompose")
 
@@ -262,9 +263,7 @@ class IFCTransformer(nn.Module):
         self.d_model = dim
         self.encoder = IFCEncoder(comm, dim, heads, ffn, enc_layers, dropout)
         self.clip_decoder = IFCDecoder(dim, heads, ffn, dec_layers, dropout)
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
+        xavier_uniform_matrices(self)
         self.uses_memory = comm == "ifc" and num_memory_bus > 0
         if self.uses_memory:
             self.memory_bus = nn.Parameter(torch.empty(num_memory_bus, dim))

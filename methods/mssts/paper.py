@@ -81,23 +81,18 @@ class MSSTSEncoderLayer(DeformableTransformerEncoderLayer):
         self.intra_scale = TemporalAttentionBlock(d_model, n_heads)
         self.inter_scale = TemporalAttentionBlock(d_model, n_heads)
 
-    def forward(
+    def mix_frames(
         self,
         src: torch.Tensor,
         pos: torch.Tensor,
-        reference_points: torch.Tensor,
+        num_frames: int,
         spatial_shapes: torch.Tensor,
         level_start_index: torch.Tensor,
-        padding_mask: torch.Tensor,
-        num_frames: int = 1,
     ) -> torch.Tensor:
-        # src, pos: [N, S, C] with N = B*T frames
-        src = self.attend(
-            src, pos, reference_points, spatial_shapes, level_start_index, padding_mask
-        )
+        """The intra-scale, then the inter-scale temporal block (src, pos: [N, S, C] with N =
+        B*T frames)."""
         src = self._intra_scale(src, pos, num_frames)
-        src = self._inter_scale(src, pos, num_frames, spatial_shapes, level_start_index)
-        return self.ffn(src)
+        return self._inter_scale(src, pos, num_frames, spatial_shapes, level_start_index)
 
     def _intra_scale(self, x: torch.Tensor, pos: torch.Tensor, t: int) -> torch.Tensor:
         """Each token attends to the same position of the same level in all T frames."""
@@ -165,35 +160,9 @@ class MSSTSDecoderLayer(DeformableTransformerDecoderLayer):
         super().__init__(d_model, d_ffn, dropout, n_levels, n_heads, n_points)
         self.temporal = temporal
 
-    def forward(
-        self,
-        tgt: torch.Tensor,
-        tgt_box: torch.Tensor,
-        query_pos: torch.Tensor,
-        reference_points: torch.Tensor,
-        memory: torch.Tensor,
-        spatial_shapes: torch.Tensor,
-        level_start_index: torch.Tensor,
-        padding_mask: torch.Tensor,
-        value: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """SeqFormer's decoder layer (same arguments) with the temporal block after `update_box`."""
-        tgt, tgt_box = self.self_attend(tgt, tgt_box, query_pos, memory.shape[1])
-        sampled = self.cross_sample(
-            tgt_box,
-            query_pos,
-            reference_points,
-            memory,
-            spatial_shapes,
-            level_start_index,
-            padding_mask,
-            value,
-        )
-        tgt_box = self._temporal(self.update_box(tgt_box, sampled), query_pos)
-        return self.update_instance(tgt, tgt_box, sampled), tgt_box
-
-    def _temporal(self, tgt_box: torch.Tensor, query_pos: torch.Tensor) -> torch.Tensor:
-        """Each query's box queries [B, T, Nq, C] attend over the T frames."""
+    def mix_frames(self, tgt_box: torch.Tensor, query_pos: torch.Tensor) -> torch.Tensor:
+        """The temporal block after `update_box`: each query's box queries [B, T, Nq, C]
+        attend over the T frames."""
         b, t, nq, c = tgt_box.shape
         seq = tgt_box.permute(1, 0, 2, 3).reshape(t, b * nq, c)
         pos = query_pos.reshape(1, b * nq, c).expand(t, -1, -1)

@@ -7,16 +7,19 @@ import gzip
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
+from torch import nn
 
+from vis_bench.methods.common.parity_fixtures import from_config
 from vis_bench.methods.sam3.detector import DetectorSizes
 from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
 from vis_bench.methods.sam3.tracker import TrackerSizes
 from vis_bench.methods.sam3.vit import VitSizes
 
+Part = TypeVar("Part", bound=nn.Module)
 #: the fixture README's tolerance for fp32 tensors
 FP32_TOLERANCE = 1e-4
 TEXT_PREFIX = "detector.backbone.language_backbone."
@@ -28,6 +31,40 @@ SEGMENTATION_PREFIX = "detector.segmentation_head."
 DECODER_PREFIX = "detector.transformer.decoder."
 DETECTOR_PREFIX = "detector."
 TRACKER_PREFIX = "tracker."
+#: each reduced part's sizes -> the `config.json` keys the fixture stores them under
+VIT_KEYS = {
+    "image": "img",
+    "patch": "patch",
+    "dim": "vit_dim",
+    "depth": "vit_depth",
+    "heads": "vit_heads",
+    "mlp_ratio": "vit_mlp_ratio",
+    "window": "vit_window",
+    "pretrain_image": "pretrain_img",
+}
+FUSION_KEYS = {
+    "d_model": "d",
+    "heads": "heads",
+    "ffn": "ffn",
+    "geometry_layers": "geo_layers",
+    "encoder_layers": "enc_layers",
+}
+TEXT_KEYS = {
+    "width": "txt_width",
+    "heads": "txt_heads",
+    "layers": "txt_layers",
+    "context": "ctx",
+    "d_model": "d",
+}
+TRACKER_KEYS = {
+    "d_model": "d",
+    "mem_dim": "mem_dim",
+    "image": "img",
+    "stride": "patch",
+    "num_maskmem": "num_maskmem",
+    "attention_layers": "trk_layers",
+    "attention_ffn": "trk_ffn",
+}
 
 
 def load_gz(path: Path) -> Any:
@@ -43,29 +80,12 @@ def _cfg(fixture: Path) -> dict[str, Any]:
 def vit_sizes(fixture: Path) -> VitSizes:
     """The reduced ViT trunk's sizes from the fixture's `config.json`."""
     cfg = _cfg(fixture)
-    return VitSizes(
-        image=cfg["img"],
-        patch=cfg["patch"],
-        dim=cfg["vit_dim"],
-        depth=cfg["vit_depth"],
-        heads=cfg["vit_heads"],
-        mlp_ratio=cfg["vit_mlp_ratio"],
-        window=cfg["vit_window"],
-        global_blocks=tuple(cfg["vit_global"]),
-        pretrain_image=cfg["pretrain_img"],
-    )
+    return from_config(VitSizes, cfg, VIT_KEYS, global_blocks=tuple(cfg["vit_global"]))
 
 
 def fusion_sizes(fixture: Path) -> FusionSizes:
     """The reduced geometry and DETR encoders' sizes from the fixture's `config.json`."""
-    cfg = _cfg(fixture)
-    return FusionSizes(
-        d_model=cfg["d"],
-        heads=cfg["heads"],
-        ffn=cfg["ffn"],
-        geometry_layers=cfg["geo_layers"],
-        encoder_layers=cfg["enc_layers"],
-    )
+    return from_config(FusionSizes, _cfg(fixture), FUSION_KEYS)
 
 
 def detector_sizes(fixture: Path) -> DetectorSizes:
@@ -94,14 +114,7 @@ def ffn(fixture: Path) -> int:
 
 def text_sizes(fixture: Path) -> TextEncoderSizes:
     """The reduced text encoder's sizes from the fixture's `config.json`."""
-    cfg = _cfg(fixture)
-    return TextEncoderSizes(
-        width=cfg["txt_width"],
-        heads=cfg["txt_heads"],
-        layers=cfg["txt_layers"],
-        context=cfg["ctx"],
-        d_model=cfg["d"],
-    )
+    return from_config(TextEncoderSizes, _cfg(fixture), TEXT_KEYS)
 
 
 def sub_state_dict(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -109,15 +122,12 @@ def sub_state_dict(state: dict[str, torch.Tensor], prefix: str) -> dict[str, tor
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+def loaded(module: Part, weights: dict[str, torch.Tensor], prefix: str) -> Part:
+    """`module` in eval mode with the fixture's weights below `prefix` (every key, by name)."""
+    module.eval().load_state_dict(sub_state_dict(weights, prefix), strict=True)
+    return module
+
+
 def tracker_sizes(fixture: Path) -> TrackerSizes:
     """The reduced tracker's sizes from the fixture's `config.json`."""
-    cfg = _cfg(fixture)
-    return TrackerSizes(
-        d_model=cfg["d"],
-        mem_dim=cfg["mem_dim"],
-        image=cfg["img"],
-        stride=cfg["patch"],
-        num_maskmem=cfg["num_maskmem"],
-        attention_layers=cfg["trk_layers"],
-        attention_ffn=cfg["trk_ffn"],
-    )
+    return from_config(TrackerSizes, _cfg(fixture), TRACKER_KEYS)

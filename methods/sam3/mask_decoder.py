@@ -66,14 +66,17 @@ class MaskDecoder(nn.Module):
         self.iou_prediction_head = MLP(dim, iou_hidden, self.num_mask_tokens, 3)
         self.pred_obj_score_head = MLP(dim, dim, 1, 3)
 
-    def _all_masks(
+    def forward(
         self,
         image: torch.Tensor,
         image_pe: torch.Tensor,
         sparse: torch.Tensor,
         dense: torch.Tensor,
         high_res: list[torch.Tensor],
+        multimask: bool,
     ) -> DecodedMasks:
+        """Every mask token's mask, IoU prediction and token, and the object score; with
+        `multimask` the three multimask outputs, else the single one."""
         b = sparse.shape[0]
         output = torch.cat(
             [self.obj_score_token.weight, self.iou_token.weight, self.mask_tokens.weight]
@@ -93,32 +96,25 @@ class MaskDecoder(nn.Module):
         b, c, h, w = upscaled.shape
         masks = (hyper @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
         ious = torch.sigmoid(self.iou_prediction_head(hs[:, 1]))
-        return DecodedMasks(masks, ious, mask_tokens, self.pred_obj_score_head(hs[:, 0]))
+        every = DecodedMasks(masks, ious, mask_tokens, self.pred_obj_score_head(hs[:, 0]))
+        return _multimask(every) if multimask else _single_mask(every)
 
-    def forward(
-        self,
-        image: torch.Tensor,
-        image_pe: torch.Tensor,
-        sparse: torch.Tensor,
-        dense: torch.Tensor,
-        high_res: list[torch.Tensor],
-        multimask: bool,
-    ) -> DecodedMasks:
-        every = self._all_masks(image, image_pe, sparse, dense, high_res)
-        if multimask:
-            return DecodedMasks(
-                every.masks[:, 1:],
-                every.ious[:, 1:],
-                every.tokens[:, 1:],
-                every.object_score_logits,
-            )
-        # single mask: token 0 unless its mask is unstable, then the best multimask output
-        multi_ious = every.ious[:, 1:]
-        best = multi_ious.argmax(-1)
-        rows = torch.arange(best.shape[0], device=best.device)
-        stable = stability_scores(every.masks[:, 0:1]) >= STABILITY_THRESHOLD
-        masks = torch.where(
-            stable[..., None, None], every.masks[:, 0:1], every.masks[:, 1:][rows, best][:, None]
-        )
-        ious = torch.where(stable, every.ious[:, 0:1], multi_ious[rows, best][:, None])
-        return DecodedMasks(masks, ious, every.tokens[:, 0:1], every.object_score_logits)
+
+def _multimask(every: DecodedMasks) -> DecodedMasks:
+    """The three multimask outputs (tokens 1..3)."""
+    return DecodedMasks(
+        every.masks[:, 1:], every.ious[:, 1:], every.tokens[:, 1:], every.object_score_logits
+    )
+
+
+def _single_mask(every: DecodedMasks) -> DecodedMasks:
+    """Token 0's output unless its mask is unstable, then the best multimask output."""
+    multi_ious = every.ious[:, 1:]
+    best = multi_ious.argmax(-1)
+    rows = torch.arange(best.shape[0], device=best.device)
+    stable = stability_scores(every.masks[:, 0:1]) >= STABILITY_THRESHOLD
+    masks = torch.where(
+        stable[..., None, None], every.masks[:, 0:1], every.masks[:, 1:][rows, best][:, None]
+    )
+    ious = torch.where(stable, every.ious[:, 0:1], multi_ious[rows, best][:, None])
+    return DecodedMasks(masks, ious, every.tokens[:, 0:1], every.object_score_logits)

@@ -48,7 +48,7 @@ from vis_bench.methods.sam3.fixtures import (
     fusion_sizes,
     heads,
     load_gz,
-    sub_state_dict,
+    loaded,
     text_sizes,
     vit_sizes,
 )
@@ -79,8 +79,7 @@ def text_parity(fixture: Path) -> dict[str, float | bool]:
     case = load_gz(fixture / "det_case.pt.gz")
     record = case["record"]
     tokens = Tokenizer(text_sizes(fixture).context)(case["prompts"])
-    encoder = TextEncoder(text_sizes(fixture)).eval()
-    encoder.load_state_dict(sub_state_dict(weights, TEXT_PREFIX), strict=True)
+    encoder = loaded(TextEncoder(text_sizes(fixture)), weights, TEXT_PREFIX)
     with torch.no_grad():
         out = encoder(tokens)
     ref_mask, ref_features, ref_embeds = record["text_out"][0]
@@ -99,8 +98,7 @@ def vision_parity(fixture: Path) -> dict[str, float | bool]:
     weights = load_gz(fixture / "weights.pt.gz")
     case = load_gz(fixture / "det_case.pt.gz")
     record = case["record"]
-    backbone = VisionBackbone(vit_sizes(fixture), d_model(fixture)).eval()
-    backbone.load_state_dict(sub_state_dict(weights, VISION_PREFIX), strict=True)
+    backbone = loaded(VisionBackbone(vit_sizes(fixture), d_model(fixture)), weights, VISION_PREFIX)
     with torch.no_grad():
         trunk = backbone.trunk(case["images_preprocessed"])
         out = backbone(case["images_preprocessed"])
@@ -128,14 +126,10 @@ def encoder_parity(fixture: Path) -> dict[str, float | bool]:
     weights = load_gz(fixture / "weights.pt.gz")
     case = load_gz(fixture / "det_case.pt.gz")
     record, images = case["record"], case["images_preprocessed"]
-    backbone = VisionBackbone(vit_sizes(fixture), d_model(fixture)).eval()
-    backbone.load_state_dict(sub_state_dict(weights, VISION_PREFIX), strict=True)
-    text = TextEncoder(text_sizes(fixture)).eval()
-    text.load_state_dict(sub_state_dict(weights, TEXT_PREFIX), strict=True)
-    geometry = GeometryEncoder(fusion_sizes(fixture)).eval()
-    geometry.load_state_dict(sub_state_dict(weights, GEOMETRY_PREFIX), strict=True)
-    encoder = DetrEncoder(fusion_sizes(fixture)).eval()
-    encoder.load_state_dict(sub_state_dict(weights, ENCODER_PREFIX), strict=True)
+    backbone = loaded(VisionBackbone(vit_sizes(fixture), d_model(fixture)), weights, VISION_PREFIX)
+    text = loaded(TextEncoder(text_sizes(fixture)), weights, TEXT_PREFIX)
+    geometry = loaded(GeometryEncoder(fusion_sizes(fixture)), weights, GEOMETRY_PREFIX)
+    encoder = loaded(DetrEncoder(fusion_sizes(fixture)), weights, ENCODER_PREFIX)
     n_prompts = record["tokens"].shape[0]
     image_of = torch.arange(images.shape[0]).repeat_interleave(n_prompts)
     prompt_of = torch.arange(n_prompts).repeat(images.shape[0])
@@ -178,8 +172,7 @@ def scoring_parity(fixture: Path) -> dict[str, float | bool]:
     """The dot-product scoring and joint logits replayed on the authors' decoder outputs."""
     weights = load_gz(fixture / "weights.pt.gz")
     record = load_gz(fixture / "det_case.pt.gz")["record"]
-    scoring = DotProductScoring(d_model(fixture), ffn(fixture)).eval()
-    scoring.load_state_dict(sub_state_dict(weights, SCORING_PREFIX), strict=True)
+    scoring = loaded(DotProductScoring(d_model(fixture), ffn(fixture)), weights, SCORING_PREFIX)
     prompt, padding = _recorded_prompt(record)
     states = record["decoder_out"][0][0].permute(0, 2, 1, 3)  # (layers, B, Q, d)
     with torch.no_grad():
@@ -200,8 +193,7 @@ def segmentation_parity(fixture: Path) -> dict[str, float | bool]:
     """The segmentation head replayed on the authors' decoder, encoder and backbone outputs."""
     weights = load_gz(fixture / "weights.pt.gz")
     record = load_gz(fixture / "det_case.pt.gz")["record"]
-    head = SegmentationHead(d_model(fixture), heads(fixture)).eval()
-    head.load_state_dict(sub_state_dict(weights, SEGMENTATION_PREFIX), strict=True)
+    head = loaded(SegmentationHead(d_model(fixture), heads(fixture)), weights, SEGMENTATION_PREFIX)
     prompt, padding = _recorded_prompt(record)
     n_images = record["backbone_fpn"][0].shape[0]
     image_of = torch.arange(n_images).repeat_interleave(prompt.shape[0] // n_images)
@@ -224,8 +216,9 @@ def decoder_parity(fixture: Path) -> dict[str, float | bool]:
     weights = load_gz(fixture / "weights.pt.gz")
     record = load_gz(fixture / "det_case.pt.gz")["record"]
     sizes = detector_sizes(fixture)
-    decoder = DetrDecoder(sizes.fusion, sizes.queries, sizes.decoder_layers).eval()
-    decoder.load_state_dict(sub_state_dict(weights, DECODER_PREFIX), strict=True)
+    decoder = loaded(
+        DetrDecoder(sizes.fusion, sizes.queries, sizes.decoder_layers), weights, DECODER_PREFIX
+    )
     prompt, padding = _recorded_prompt(record)
     encoded = record["encoder_out"][0]
     h, w = (int(v) for v in encoded["spatial_shapes"][0])
@@ -251,8 +244,7 @@ def detector_parity(fixture: Path) -> dict[str, float | bool]:
     weights = load_gz(fixture / "weights.pt.gz")
     case = load_gz(fixture / "det_case.pt.gz")
     record = case["record"]
-    detector = Detector(detector_sizes(fixture)).eval()
-    detector.load_state_dict(sub_state_dict(weights, DETECTOR_PREFIX), strict=True)
+    detector = loaded(Detector(detector_sizes(fixture)), weights, DETECTOR_PREFIX)
     with torch.no_grad():
         out = detector(case["images_preprocessed"], record["tokens"])
     final = record["final"]
@@ -281,8 +273,7 @@ def video_detection_parity(fixture: Path) -> dict[str, float | bool]:
     frames = preprocess_video_frames(
         case["frames_uint8"].numpy(), detector_sizes(fixture).vit.image
     )
-    detector = Detector(detector_sizes(fixture)).eval()
-    detector.load_state_dict(sub_state_dict(weights, DETECTOR_PREFIX), strict=True)
+    detector = loaded(Detector(detector_sizes(fixture)), weights, DETECTOR_PREFIX)
     with torch.no_grad():
         out = detector(record["frames_preprocessed_fp16"].float(), tokens)
     n_prompts, n_frames = tokens.shape[0], frames.shape[0]

@@ -19,7 +19,7 @@ from vis_bench.methods.sam3.fixtures import (
     TRACKER_PREFIX,
     VISION_PREFIX,
     load_gz,
-    sub_state_dict,
+    loaded,
     tracker_sizes,
     vit_sizes,
 )
@@ -30,8 +30,7 @@ from vis_bench.methods.sam3.tracker_state import TrackerState, update_memories
 
 
 def load_tracker(fixture: Path, weights: dict[str, torch.Tensor]) -> Tracker:
-    tracker = Tracker(tracker_sizes(fixture)).eval()
-    tracker.load_state_dict(sub_state_dict(weights, TRACKER_PREFIX), strict=True)
+    tracker = loaded(Tracker(tracker_sizes(fixture)), weights, TRACKER_PREFIX)
     return tracker
 
 
@@ -39,8 +38,9 @@ def frame_features(
     fixture: Path, weights: dict[str, torch.Tensor], tracker: Tracker, frames: torch.Tensor
 ) -> list[FrameFeatures]:
     """The tracker's features of every frame (N, 3, H, W)."""
-    vision = VisionBackbone(vit_sizes(fixture), tracker.sizes.d_model).eval()
-    vision.load_state_dict(sub_state_dict(weights, VISION_PREFIX), strict=True)
+    vision = loaded(
+        VisionBackbone(vit_sizes(fixture), tracker.sizes.d_model), weights, VISION_PREFIX
+    )
     out = vision(frames)
     return [
         tracker.frame_features(

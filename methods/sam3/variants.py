@@ -39,26 +39,23 @@ LABEL_SPACES = {
 }
 
 
+#: the README's video results of the released file (SAM 3 row): dataset -> (metric, value)
+README_RESULTS = {"lvvis": ("mAP", 36.3), "burst": ("HOTA", 44.5)}
+
+
 def _published(space: str) -> tuple[PublishedResult, ...]:
     source = readme_source(REPOSITORY, COMMIT, "README.md", "Video Results", PAPER)
     note = "the README's figure for the released file (SAM 3 row); prompts: the set's names"
-    return (
+    return tuple(
         PublishedResult(
-            id=f"sam3-{space}-readme-lvvis-test",
-            dataset="lvvis",
+            id=f"sam3-{space}-readme-{dataset}-test",
+            dataset=dataset,
             split="test",
-            metrics={"mAP": 36.3},
+            metrics={metric: value},
             source=source,
             notes=note,
-        ),
-        PublishedResult(
-            id=f"sam3-{space}-readme-burst-test",
-            dataset="burst",
-            split="test",
-            metrics={"HOTA": 44.5},
-            source=source,
-            notes=note,
-        ),
+        )
+        for dataset, (metric, value) in README_RESULTS.items()
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from vis_bench.api import ClipResult
+from vis_bench.methods.common.tracked_clip import tracked_clip_result
 from vis_bench.methods.families.mask2former.postprocess import top_predictions
 from vis_bench.methods.videomt.model import FrameOutput, VidEoMTNetwork
 
@@ -82,16 +83,7 @@ def clip_result(outputs: list[FrameOutput], state: CarriedQueries) -> ClipResult
     mask logits [Q, T, h, w]; scores and labels of each query's clip-mean logits (tables)."""
     frame_logits = torch.cat([out.class_logits for out in outputs])  # [T, Q, K+1]
     masks = torch.stack([out.mask_logits[0] for out in outputs], dim=1).float()
-    probs = torch.softmax(frame_logits.float().mean(0), dim=-1)[:, :-1]
-    scores, labels = probs.max(-1)
-    return ClipResult(
-        scores=scores,
-        labels=labels + 1,
-        mask_logits=masks,
-        frame_logits=frame_logits,
-        frame_embeddings=state.entering[:, 0],
-        state=state,
-    )
+    return tracked_clip_result(frame_logits, masks, state.entering[:, 0], state)
 
 
 def video_predictions(mean_logits: torch.Tensor, top_k: int) -> list[tuple[int, int, float]]:

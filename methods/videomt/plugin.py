@@ -27,6 +27,7 @@ from vis_bench.api import (
 )
 from vis_bench.api.checkpoints import CheckpointContents, LoadReport
 from vis_bench.api.parity import ParityReference
+from vis_bench.methods.common.checkpoint_heads import query_and_class_counts
 from vis_bench.methods.common.vit import VIT_SIZES
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.videomt import transformers_layout
@@ -211,11 +212,7 @@ def checkpoint_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]
     if masks is not None and blocks:
         # the released configs' query blocks are the last ones, one `attn_mask_probs` each
         options["query_blocks"] = list(range(len(blocks) - int(masks.shape[0]), len(blocks)))
-    for key, name, less in (
-        ("q.weight", "num_queries", 0),
-        ("class_head.weight", "num_classes", 1),
-    ):
-        value = state_dict.get(PREFIX + key)
-        if value is not None:
-            options[name] = int(value.shape[0]) - less
+    options.update(
+        query_and_class_counts(state_dict, PREFIX + "q.weight", PREFIX + "class_head.weight")
+    )
     return options

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -47,8 +47,8 @@ from vis_bench.methods.common.frame_sampling import WindowFrameSampler
 from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
     VideoSetCriterion,
-    loss_weights,
-    mask2former_video_losses,
+    build_video_criterion,
+    clip_losses,
 )
 from vis_bench.methods.families.mask2former.matcher import VideoTargets
 from vis_bench.methods.videomt.matcher import ClipConsistentMatcher
@@ -107,21 +107,10 @@ def build_criterion(model: VidEoMTModel) -> VidEoMTCriterion:
     """The criterion `videomt_online.from_config` builds: the clip-consistent matcher, its
     costs equal to the loss weights."""
     config = loss_config(len(model.config.query_blocks))
-    matcher = ClipConsistentMatcher(
-        cost_class=config.class_weight,
-        cost_mask=config.mask_weight,
-        cost_dice=config.dice_weight,
-        num_points=config.num_points,
+    criterion = build_video_criterion(
+        model.config.num_classes, config, ClipConsistentMatcher, VidEoMTCriterion
     )
-    return VidEoMTCriterion(
-        model.config.num_classes,
-        matcher,
-        loss_weights(config),
-        eos_coef=config.no_object_weight,
-        num_points=config.num_points,
-        oversample_ratio=config.oversample_ratio,
-        importance_sample_ratio=config.importance_sample_ratio,
-    )
+    return cast(VidEoMTCriterion, criterion)
 
 
 @contextmanager
@@ -265,16 +254,10 @@ def videomt_losses(
     `clip_outputs`."""
     padded = pad_frames(frames)
     outputs = clip_outputs(model.backbone, padded, masked_attention)
-    return mask2former_video_losses(
-        outputs,
-        [targets],
-        criterion,
-        padded_size=tuple(padded.shape[-2:]),
-        num_masks=num_instances,
-        num_clips=num_clips,
-        frame_level=True,
-        absent_last_frame_is_no_object=absent_last_frame == "release",
-    )
+    release = absent_last_frame == "release"
+    batch = (num_instances, num_clips)
+    options = {"frame_level": True, "absent_last_frame_is_no_object": release}
+    return clip_losses(outputs, targets, criterion, padded, batch, **options)
 
 
 def parameter_groups(model: VidEoMTModel, lr: float, vit_lr_mult: float) -> list[dict[str, Any]]:

@@ -12,20 +12,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vis_bench.commands._options import refuse_options
 from vis_bench.errors import InputError
 from vis_bench.eval.benchmarks import BURST
 
 METRIC = BURST.name
 #: eval options that score YouTube-VIS-layout inputs only
-_NOT_FOR_BURST = {
-    "gt_cache": "--gt-cache",
-    "per_video": "--per-video",
-    "bootstrap": "--bootstrap",
-    "breakdown": "--breakdown",
-    "category_groups": "--category-groups",
-    "short_videos": "--short-videos",
-    "long_videos": "--long-videos",
-}
+_NOT_FOR_BURST = (
+    "--gt-cache",
+    "--per-video",
+    "--bootstrap",
+    "--breakdown",
+    "--category-groups",
+    "--short-videos",
+    "--long-videos",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,9 +55,7 @@ def check_arguments(args: argparse.Namespace) -> None:
             field="--metric",
         )
     if burst:
-        for name, flag in _NOT_FOR_BURST.items():
-            if getattr(args, name, None) is not None:
-                raise InputError(f"{flag} is not available with --metric burst", field=flag)
+        refuse_options(args, _NOT_FOR_BURST, "--metric burst")
 
 
 def _gt_file(path: Path) -> Path:

@@ -13,11 +13,7 @@ import sys
 from typing import Any
 
 #: `eval` options the 2022 scoring does not combine with (what each would need is per set)
-_NOT_WITH_SETS = {
-    "bootstrap": "--bootstrap",
-    "breakdown": "--breakdown",
-    "per_video": "--per-video",
-}
+_NOT_WITH_SETS = ("--bootstrap", "--breakdown", "--per-video")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +85,7 @@ def describe_groups(groups: dict[str, list[int]] | None) -> None:
 
 def check_set_options(args: argparse.Namespace) -> None:
     """Both sets given, and no option the 2022 scoring does not combine with."""
+    from vis_bench.commands._options import refuse_options
     from vis_bench.errors import InputError
 
     if (args.short_videos is None) != (args.long_videos is None):
@@ -96,13 +93,12 @@ def check_set_options(args: argparse.Namespace) -> None:
         raise InputError(
             f"the YouTube-VIS 2022 scoring needs both sets; add {missing}", field=missing
         )
-    for key, option in _NOT_WITH_SETS.items():
-        if getattr(args, key, None) is not None:
-            raise InputError(
-                f"{option} is not available with --short-videos/--long-videos; score a set "
-                "alone with its ground-truth file (--gt gt_short.json) to use it",
-                field=option,
-            )
+    refuse_options(
+        args,
+        _NOT_WITH_SETS,
+        "--short-videos/--long-videos; score a set alone with its ground-truth file "
+        "(--gt gt_short.json) to use it",
+    )
     if args.metric == "ovis":
         raise InputError(
             "the YouTube-VIS 2022 scoring uses the YouTube-VIS evaluator; drop --metric ovis",

@@ -21,6 +21,20 @@ def add_override_argument(parser: argparse.ArgumentParser, help_text: str) -> No
     )
 
 
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    config_help: str,
+    override_help: str,
+    *,
+    required: bool = False,
+    default: Path | None = None,
+) -> None:
+    """`--config FILE` and its `--set KEY=VALUE` overrides (`run`, `train`, `pretrain`,
+    `predict`, `regress`): the file the command reads, then the keys changed in it."""
+    parser.add_argument("--config", type=Path, required=required, default=default, help=config_help)
+    add_override_argument(parser, override_help)
+
+
 def add_method_option_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
     """`--set KEY=VALUE` (repeatable) into `args.options`: a method's options, for the commands
     that build a model from a file (`keys`, `check-checkpoint`), not a config's overrides."""
@@ -82,6 +96,16 @@ def report_dropped(named: list[tuple[str, object]], allow: bool) -> int:
     return 0
 
 
+def refuse_options(args: argparse.Namespace, flags: tuple[str, ...], with_what: str) -> None:
+    """Options that do not combine with a choice the command line made: the first of `flags`
+    given is an InputError `FLAG is not available with {with_what}` (its dest: argparse's)."""
+    from vis_bench.errors import InputError
+
+    for flag in flags:
+        if getattr(args, flag.removeprefix("--").replace("-", "_"), None) is not None:
+            raise InputError(f"{flag} is not available with {with_what}", field=flag)
+
+
 def check_outputs(
     files: dict[str, object] | None = None, folders: dict[str, object] | None = None
 ) -> None:
@@ -98,31 +122,21 @@ def check_outputs(
             check_output_folder(path, flag)
 
 
-def add_table_arguments(parser: argparse.ArgumentParser, kind: str, config_help: str) -> None:
-    """`--config FILE` and `--out STEM` of a command that writes a committed table (`flops`,
-    `sizes`): without --out the table goes to results/runs/<kind>/<name>, never committed."""
-    parser.add_argument("--config", required=True, type=Path, help=config_help)
-    parser.add_argument(
-        "--out",
-        default=None,
-        help=f"output path without suffix (default: results/runs/{kind}/<name>; the committed "
-        "table is rewritten only when this names the config's `output`)",
-    )
-    parser.add_argument("--output", default=None, help=argparse.SUPPRESS)  # the former name
+#: what `--gt` is to the commands that score a results file
+GT_HELP = "ground-truth JSON (YouTube-VIS)"
 
 
-def start_table(
-    args: argparse.Namespace, kind: str, name: str, suffixes: tuple[str, ...]
-) -> tuple[Path, bool, dict[str, Any]]:
-    """Where a table command writes (`--out`, the former `--output`, or
-    results/runs/<kind>/<name> beside the sweeps' runs, which git ignores in a checkout),
-    whether the user named it, and the provenance started once each `suffixes` file is checked
-    (the config is valid: the work starts)."""
-    from vis_bench.atomic import check_output_file
-    from vis_bench.measure.provenance import start_provenance
+def add_scored_files_arguments(
+    parser: argparse.ArgumentParser, results_help: str, out_help: str, gt_help: str = GT_HELP
+) -> None:
+    """`--gt` and `--results` (both required) and `--out`: the files of a command that reads a
+    results file against its ground truth and may write what it found (`eval`, `diagnose`,
+    `errors`)."""
+    parser.add_argument("--gt", required=True, type=Path, help=gt_help)
+    parser.add_argument("--results", required=True, type=Path, help=results_help)
+    parser.add_argument("--out", type=Path, default=None, help=out_help)
 
-    given, flag = (args.out, "--out") if args.out is not None else (args.output, "--output")
-    out = Path(given) if given is not None else Path("results/runs") / kind / name
-    for suffix in suffixes:
-        check_output_file(out.with_suffix(suffix), flag if given is not None else None)
-    return out, given is not None, start_provenance()
+
+def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """`RUN_DIR`: the run folder a command writes pages of (`pages`, `report`)."""
+    parser.add_argument("run_dir", type=Path, help="a run folder (records.jsonl, cells/)")

@@ -27,7 +27,6 @@ from typing import Any
 
 from vis_bench.commands._options import add_method_option_argument, method_options
 
-NAME = "check-checkpoint"
 HELP = "name a checkpoint's backbone and list the keys a strict load would reject"
 GROUP = "model developer"
 

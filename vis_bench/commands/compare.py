@@ -25,7 +25,6 @@ from vis_bench.commands._options import (
 )
 from vis_bench.commands._statistics import DEFAULT_REPLICATES, add_bootstrap_arguments
 
-NAME = "compare"
 HELP = "paired bootstrap comparison of two results files on the same videos (is A - B real?)"
 GROUP = "metric"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-NAME = "compare-runs"
 HELP = "two runs side by side: shared cells with paired deltas, and what changed between them"
 GROUP = "benchmark"
 

@@ -14,7 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-NAME = "diagnose"
+from vis_bench.commands._options import add_scored_files_arguments, check_outputs
+
 HELP = "per-track errors of a results file: tracks found, classes, frames lost"
 GROUP = "metric"
 
@@ -32,10 +33,8 @@ def columns(found_iou: float) -> dict[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
-    parser.add_argument("--results", required=True, type=Path, help="results.json to diagnose")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="write every track's diagnosis as JSON"
+    add_scored_files_arguments(
+        parser, "results.json to diagnose", "write every track's diagnosis as JSON"
     )
     parser.add_argument(
         "--show", type=Path, default=None, metavar="DIR", help="draw the worst tracks into DIR"
@@ -67,13 +66,9 @@ def _without_nan(value):
 
 
 def _check_show(args: argparse.Namespace) -> None:
-    from vis_bench.atomic import check_output_file, check_output_folder
     from vis_bench.errors import InputError
 
-    if args.out is not None:
-        check_output_file(args.out, "--out")
-    if args.show is not None:
-        check_output_folder(args.show, "--show")
+    check_outputs({"--out": args.out}, {"--show": args.show})
     if args.show is None:
         return
     if args.frames is None:

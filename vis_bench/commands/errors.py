@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-NAME = "errors"
+from vis_bench.commands._options import add_scored_files_arguments, check_outputs
+
 HELP = "TIDE-style error breakdown: the AP50 each error type costs (category, place, time, ...)"
 GROUP = "metric"
 
@@ -29,23 +29,19 @@ TITLES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", required=True, type=Path, help="ground-truth JSON (YouTube-VIS)")
-    parser.add_argument("--results", required=True, type=Path, help="results.json to analyse")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="write the gains, counts and every error as JSON"
+    add_scored_files_arguments(
+        parser, "results.json to analyse", "write the gains, counts and every error as JSON"
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from vis_bench.atomic import check_output_file, write_atomic
+    from vis_bench.atomic import write_atomic
     from vis_bench.eval.analysis.errors import ERROR_TYPES, error_breakdown
     from vis_bench.eval.metric.loading import load_ground_truth, load_results
 
-    if args.out is not None:
-        check_output_file(args.out, "--out")
-
+    check_outputs({"--out": args.out})
     gt = load_ground_truth(args.gt)
     breakdown = error_breakdown(gt, load_results(args.results, gt))
     rows = [

@@ -22,12 +22,12 @@ from pathlib import Path
 from vis_bench.commands import _burst_eval, _eval_extras, _statistics
 from vis_bench.commands._options import (
     add_allow_dropped_argument,
+    add_scored_files_arguments,
     check_outputs,
     report_dropped,
 )
 from vis_bench.eval.benchmarks import METRICS as DECLARED_METRICS
 
-NAME = "eval"
 HELP = (
     "score a results.json with the YouTube-VIS, OVIS or LV-VIS metric (same numbers as the "
     "official evaluators)"
@@ -47,18 +47,11 @@ _KEPT_UNTIL_EXIT: list = []
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--gt",
-        required=True,
-        type=Path,
-        help="ground-truth JSON (YouTube-VIS, OVIS or LV-VIS layout)",
-    )
-    parser.add_argument("--results", required=True, type=Path, help="results.json to score")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="write the numbers (12; 18 for OVIS, 36 for LV-VIS) as JSON",
+    add_scored_files_arguments(
+        parser,
+        "results.json to score",
+        "write the numbers (12; 18 for OVIS, 36 for LV-VIS) as JSON",
+        gt_help="ground-truth JSON (YouTube-VIS, OVIS or LV-VIS layout)",
     )
     parser.add_argument(
         "--metric",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-NAME = "export-vos"
 HELP = (
     "write predictions (or a ground truth) as VOS-layout palette PNGs and meta.json; overlaps "
     "go to the higher score"

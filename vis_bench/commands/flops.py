@@ -16,25 +16,33 @@ import argparse
 import json
 from pathlib import Path
 
-from vis_bench.commands._options import add_table_arguments, start_table
+from vis_bench.commands._tables import (
+    add_table_arguments,
+    report_written,
+    start_table,
+    write_rows_json,
+)
 
-NAME = "flops"
 HELP = "measure a FLOPs table a method declares (a config names it) and compare with the paper"
 GROUP = "model developer"
+#: its tables go to results/runs/flops/<name> unless --out names a stem
+TABLE_KIND = "flops"
+#: the files a table is written as
+SUFFIXES = (".md", ".csv", ".json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_table_arguments(parser, NAME, "FLOPs table YAML")
+    add_table_arguments(parser, TABLE_KIND, "FLOPs table YAML")
 
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.flops_table import load_table_config, measure_table, to_markdown
-    from vis_bench.measure.provenance import write_json_with_provenance, written_by
+    from vis_bench.measure.provenance import written_by
 
     cfg = load_table_config(args.config)
     out, given, provenance = start_table(
-        args, NAME, cfg.name or Path(cfg.output).name, (".md", ".csv", ".json")
+        args, TABLE_KIND, cfg.name or Path(cfg.output).name, SUFFIXES
     )
     table = measure_table(cfg, str(args.config))
     title = cfg.name or out.name
@@ -42,13 +50,9 @@ def run(args: argparse.Namespace) -> int:
     write_atomic(out.with_suffix(".md"), markdown)
     write_atomic(out.with_suffix(".csv"), table.to_csv(index=False))
     rows = json.loads(table.to_json(orient="records"))  # numpy scalars and NaN as JSON
-    write_json_with_provenance(out.with_suffix(".json"), {"name": title, "rows": rows}, provenance)
+    write_rows_json(out, title, rows, provenance)
     print(markdown)
-    print(
-        f"wrote {out.with_suffix('.md')}, {out.with_suffix('.csv')} and {out.with_suffix('.json')}"
-    )
-    if not given:
-        print(f"(the committed table is {cfg.output}: `--out {cfg.output}` rewrites it)")
+    report_written(out, SUFFIXES, given, cfg.output)
     mismatched = table[table["matches_2dp"] == False]  # noqa: E712 (None = no paper value)
     if len(mismatched):
         print(f"{len(mismatched)} cell(s) differ from the paper at 2 decimals")

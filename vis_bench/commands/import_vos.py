@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-NAME = "import-vos"
 HELP = (
     "turn a VOS-layout folder (JPEGImages + palette-PNG Annotations, optional meta.json) into a "
     "YouTube-VIS ground truth that run, eval and predict take"

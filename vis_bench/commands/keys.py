@@ -13,7 +13,6 @@ from pathlib import Path
 
 from vis_bench.commands._options import add_method_option_argument, method_options
 
-NAME = "keys"
 HELP = "write the [key, shape] list of the model a method builds (meta device, no weights)"
 GROUP = "model developer"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-NAME = "leaderboard"
 HELP = "write leaderboard markdown from the records of one or more runs"
 GROUP = "benchmark"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 
-NAME = "methods"
 HELP = "list the registered methods and what each declares (options, preprocessing, ...)"
 GROUP = "benchmark"
 

@@ -12,16 +12,17 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vis_bench.commands._options import add_run_dir_argument
+
 if TYPE_CHECKING:
     from vis_bench.records import CellRecord
 
-NAME = "pages"
 HELP = "write every page of a run again from its records: tables, cells.csv, plots, report"
 GROUP = "benchmark"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, help="a run folder (records.jsonl, cells/)")
+    add_run_dir_argument(parser)
     parser.add_argument(
         "--title", default=None, help="the pages' title (default: vis-bench: <the run's name>)"
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-NAME = "parity"
 HELP = "check that this install reproduces a reference fixture made with the authors' code"
 GROUP = "model developer"
 #: where a user finds fixtures: an install carries none, the repository vendors one per method

@@ -16,9 +16,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from vis_bench.commands._options import add_override_argument
+from vis_bench.commands._options import add_config_arguments
 
-NAME = "predict"
 HELP = "run a method on your own video (MP4 or frame folder): results.json, animation, sheet"
 GROUP = "benchmark"
 
@@ -36,13 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="weights (default: the checkpoint the config's entry for the method names)",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
+    add_config_arguments(
+        parser,
+        "where the method's entry and schedule come from (default: %(default)s)",
+        "override a key of --config, e.g. --set sweep.resolution=[224]",
         default=Path(DEFAULT_CONFIG),
-        help="where the method's entry and schedule come from (default: %(default)s)",
     )
-    add_override_argument(parser, "override a key of --config, e.g. --set sweep.resolution=[224]")
     parser.add_argument("--out", type=Path, default=None, help="folder (default: predict-VIDEO)")
     parser.add_argument(
         "--video-id",

@@ -8,18 +8,20 @@ crops`); `train` configs start from the result with `backbone_init`.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from vis_bench.commands._options import add_override_argument
+from vis_bench.commands._options import add_config_arguments
 
-NAME = "pretrain"
 HELP = "pretrain a backbone on a training split (e.g. configs/tiny/backbone.yaml)"
 GROUP = "data and training"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, required=True, help="pretraining YAML config")
-    add_override_argument(parser, "override a config key, e.g. --set iterations=200 (repeatable)")
+    add_config_arguments(
+        parser,
+        "pretraining YAML config",
+        "override a config key, e.g. --set iterations=200 (repeatable)",
+        required=True,
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-NAME = "profile"
 HELP = "profile one method's infer_clip with torch.profiler: top operators, FLOP/s, Chrome trace"
 GROUP = "model developer"
 

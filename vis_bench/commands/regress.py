@@ -22,9 +22,8 @@ import tempfile
 from pathlib import Path
 
 from vis_bench import exit_codes
-from vis_bench.commands._options import add_override_argument
+from vis_bench.commands._options import add_config_arguments
 
-NAME = "regress"
 HELP = "re-run the cells of an AP baseline and fail when AP drops (e.g. results/baselines/synthetic.json)"
 GROUP = "benchmark"
 
@@ -64,8 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compare even when a checkpoint's bytes differ from the baseline's",
     )
-    parser.add_argument("--config", type=Path, default=None, help="with --update: the run config")
-    add_override_argument(parser, "with --update --config: override a config key (repeatable)")
+    add_config_arguments(
+        parser,
+        "with --update: the run config",
+        "with --update --config: override a config key (repeatable)",
+    )
     parser.add_argument(
         "--run-dir",
         type=Path,

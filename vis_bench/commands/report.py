@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-NAME = "report"
+from vis_bench.commands._options import add_run_dir_argument
+
 HELP = "one self-contained HTML page of a run: leaderboard, tables, plots, cells, overlays"
 GROUP = "benchmark"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", type=Path, help="a run folder (records.jsonl, cells/)")
+    add_run_dir_argument(parser)
     parser.add_argument(
         "--out", type=Path, default=None, help="HTML file (default: RUN_DIR/report.html)"
     )

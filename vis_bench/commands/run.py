@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench import exit_codes
-from vis_bench.commands._options import add_allow_dropped_argument, add_override_argument
+from vis_bench.commands._options import add_allow_dropped_argument, add_config_arguments
 
-NAME = "run"
 HELP = "run a benchmark sweep from a YAML config (default: configs/default.yaml)"
 GROUP = "benchmark"
 
@@ -36,9 +35,10 @@ def default_config_path() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=None, help="YAML config file")
-    add_override_argument(
-        parser, "override a config key, e.g. --set sweep.clip_length=[all,5] (repeatable)"
+    add_config_arguments(
+        parser,
+        "YAML config file",
+        "override a config key, e.g. --set sweep.clip_length=[all,5] (repeatable)",
     )
     parser.add_argument(
         "--checkpoint",

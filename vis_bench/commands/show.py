@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from vis_bench.records import CellRecord
 
-NAME = "show"
 HELP = "draw a video's predicted masks over its frames: animation and contact sheet"
 GROUP = "metric"
 

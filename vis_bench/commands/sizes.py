@@ -13,24 +13,32 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vis_bench.commands._options import add_table_arguments, start_table
+from vis_bench.commands._tables import (
+    add_table_arguments,
+    report_written,
+    start_table,
+    write_rows_json,
+)
 
-NAME = "sizes"
 HELP = "parameters and GMACs per frame of each (method, backbone) in a table config"
 GROUP = "model developer"
+#: its tables go to results/runs/sizes/<name> unless --out names a stem
+TABLE_KIND = "sizes"
+#: the files a table is written as
+SUFFIXES = (".md", ".json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_table_arguments(parser, NAME, "table YAML")
+    add_table_arguments(parser, TABLE_KIND, "table YAML")
 
 
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import write_atomic
     from vis_bench.measure.model_sizes import load_sizes_config, measure_row, millions, to_markdown
-    from vis_bench.measure.provenance import write_json_with_provenance, written_by
+    from vis_bench.measure.provenance import written_by
 
     cfg = load_sizes_config(args.config)
-    out, given, provenance = start_table(args, NAME, Path(cfg.output).name, (".md", ".json"))
+    out, given, provenance = start_table(args, TABLE_KIND, Path(cfg.output).name, SUFFIXES)
     rows = []
     for row in cfg.models:
         measured = measure_row(row, cfg.input)
@@ -40,11 +48,9 @@ def run(args: argparse.Namespace) -> int:
         )
         rows.append(measured)
     title = cfg.name or out.name
-    write_json_with_provenance(out.with_suffix(".json"), {"name": title, "rows": rows}, provenance)
+    write_rows_json(out, title, rows, provenance)
     write_atomic(
         out.with_suffix(".md"), to_markdown(rows, title, list(cfg.notes), written_by(provenance))
     )
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
-    if not given:
-        print(f"(the committed table is {cfg.output}: `--out {cfg.output}` rewrites it)")
+    report_written(out, SUFFIXES, given, cfg.output)
     return 0

@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-NAME = "split"
 HELP = "hash-pinned held-out split of a training set (train.json, holdout.json, manifest)"
 GROUP = "data and training"
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the data code imports numpy and PIL: loaded when the command runs
     from vis_bench.data.synthetic import SyntheticSpec
 
-NAME = "synth"
 HELP = "generate a deterministic synthetic dataset in the YouTube-VIS layout"
 GROUP = "data and training"
 

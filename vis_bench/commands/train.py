@@ -8,19 +8,19 @@ and ends by writing the weights (project format) to the config's `output`.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from vis_bench.commands._options import add_override_argument
+from vis_bench.commands._options import add_config_arguments
 
-NAME = "train"
 HELP = "train a method on a YouTube-VIS-format dataset (e.g. a config of configs/tiny/)"
 GROUP = "data and training"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, required=True, help="training YAML config")
-    add_override_argument(
-        parser, "override a config key, e.g. --set optim.iterations=200 (repeatable)"
+    add_config_arguments(
+        parser,
+        "training YAML config",
+        "override a config key, e.g. --set optim.iterations=200 (repeatable)",
+        required=True,
     )
     parser.add_argument(
         "--restart",

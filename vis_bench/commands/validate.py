@@ -13,7 +13,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-NAME = "validate"
 HELP = (
     "check a results.json against a split's videos/categories before submission, or (without "
     "one) the ground-truth file itself"

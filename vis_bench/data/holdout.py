@@ -25,6 +25,7 @@ from typing import Any
 
 from vis_bench.errors import InputError
 from vis_bench.formats.ytvis_header import CategoryHeader, Header, VideoHeader, parse_header, short
+from vis_bench.hashing import file_sha256
 
 MANIFEST_FORMAT = "vis-bench-split"
 MANIFEST_NAME = "split_manifest.json"
@@ -40,14 +41,6 @@ RULE_STRATIFIED = (
     "share of videos (round(holdout * videos)), then by the unstratified rule; videos without "
     "tracks go by the share of videos"
 )
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def video_fraction(first_file_name: str, seed: int) -> float:
@@ -311,7 +304,7 @@ def write_split(
         "stratify": stratify,
         "holdout": holdout,
         "seed": seed,
-        "input": {"file": annotations.name, "sha256": sha256_file(annotations)},
+        "input": {"file": annotations.name, "sha256": file_sha256(annotations)},
         "outputs": {},
         "coverage": cover,
         "warnings": coverage_warnings(cover, stratify),
@@ -342,19 +335,12 @@ class SplitManifest:
 
 def read_manifest(path: str | Path) -> SplitManifest:
     """Parse a split manifest; errors name the file and the field."""
-    from vis_bench.jsonio import read_json
+    from vis_bench.jsonio import read_format_json
 
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST_NAME
-    data = read_json(path)
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise InputError(
-            f'not a split manifest (expected "format": "{MANIFEST_FORMAT}"); write one with '
-            "`run_bench.py split`",
-            path=str(path),
-            field="format",
-        )
+    data = read_format_json(path, MANIFEST_FORMAT, "a split manifest", "`run_bench.py split`")
     outputs = data.get("outputs")
     for part in PARTS:
         entry = outputs.get(part) if isinstance(outputs, dict) else None
@@ -378,7 +364,7 @@ def resolve_split(manifest: str | Path, part: str = "holdout") -> Path:
             f"the {part} file named by the manifest is missing", path=str(target), field=part
         )
     expected = found.data["outputs"][part]["sha256"]
-    actual = sha256_file(target)
+    actual = file_sha256(target)
     if actual != expected:
         raise InputError(
             f"sha256 {actual[:12]}... differs from the manifest's {expected[:12]}...: this is not "

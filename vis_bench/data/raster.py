@@ -7,6 +7,9 @@ the object, as a real surface pattern would, so texture stays a usable cue under
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
 SHAPES = ("disc", "box", "triangle", "star", "ring", "cross")
@@ -87,6 +90,30 @@ def _interp_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.n
     lo = np.minimum(np.floor(pos).astype(np.int64), n_in - 2)
     w_hi = (pos - lo).astype(np.float32)
     return lo, lo + 1, 1 - w_hi
+
+
+@dataclass
+class ObjectLook:
+    """What a generated object looks like, whichever way it moves: its category's shape and
+    texture, the proportions and texture rhythm of `draw_appearance`, and its two colours."""
+
+    category_id: int
+    shape: str
+    texture: str
+    aspect: float
+    period: float
+    phase: float
+    colors: np.ndarray  # [2, 3] float32: base colour, pattern colour
+
+
+def draw_category(
+    rng: np.random.Generator, looks: Sequence[tuple[str, str]]
+) -> tuple[int, str, str]:
+    """An object's category, drawn uniformly (id = index in `looks` + 1), with its shape and
+    texture."""
+    category_id = int(rng.integers(1, len(looks) + 1))
+    shape, texture = looks[category_id - 1]
+    return category_id, shape, texture
 
 
 def draw_appearance(rng: np.random.Generator, shape: str) -> dict[str, float]:

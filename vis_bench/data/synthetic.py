@@ -33,7 +33,9 @@ from PIL import Image
 from vis_bench.atomic import atomic_directory
 from vis_bench.data.raster import (
     MAX_EXTENT,
+    ObjectLook,
     draw_appearance,
+    draw_category,
     local_coords,
     shape_mask,
     smooth_noise,
@@ -293,16 +295,9 @@ def split_paths(root: str | Path, split: str = "annotations") -> tuple[Path, Pat
 
 
 @dataclass
-class _Track:
+class _Track(ObjectLook):
     """One object's appearance and motion; `pose(t)` gives where it is in frame t."""
 
-    category_id: int
-    shape: str
-    texture: str
-    aspect: float
-    period: float
-    phase: float
-    colors: np.ndarray  # [2, 3] float32: base colour, pattern colour
     start: np.ndarray  # [2] (y, x) centre at t = 0
     velocity: np.ndarray  # [2] px / frame
     accel: np.ndarray  # [2] px / frame^2
@@ -481,8 +476,7 @@ def _background_pattern(rng: np.random.Generator, height: int, width: int) -> np
 def _plan_track(
     rng: np.random.Generator, height: int, width: int, length: int, enter_leave: float
 ) -> _Track:
-    category_id = int(rng.integers(1, len(CATEGORY_LOOKS) + 1))
-    shape, texture = CATEGORY_LOOKS[category_id - 1]
+    category_id, shape, texture = draw_category(rng, CATEGORY_LOOKS)
     short = min(height, width)
     scale = float(rng.uniform(0.10, 0.20) * short)
     size = np.array([height, width], dtype=np.float64)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vis_bench.data.raster import MAX_EXTENT, draw_appearance
+from vis_bench.data.raster import MAX_EXTENT, ObjectLook, draw_appearance, draw_category
 
 #: pixels per frame, as a fraction of the frame's shorter side
 _SPEED = (0.006, 0.02)
@@ -29,16 +29,9 @@ _BREATHE = (0.15, (60.0, 160.0))
 
 
 @dataclass
-class WaypointTrack:
-    """An object's appearance (the fields of synthetic._Track) and its waypoint path."""
+class WaypointTrack(ObjectLook):
+    """An object's appearance and its waypoint path."""
 
-    category_id: int
-    shape: str
-    texture: str
-    aspect: float
-    period: float
-    phase: float
-    colors: np.ndarray
     points: np.ndarray  # [K, 2] (y, x) waypoints
     times: np.ndarray  # [K] frame at which each waypoint is reached (increasing)
     scale: float
@@ -67,8 +60,7 @@ def plan_long_track(
     colours: np.ndarray,
 ) -> WaypointTrack:
     """One object of a long video: its look from `looks` (category id = index + 1)."""
-    category_id = int(rng.integers(1, len(looks) + 1))
-    shape, texture = looks[category_id - 1]
+    category_id, shape, texture = draw_category(rng, looks)
     short = min(height, width)
     scale = float(rng.uniform(0.08, 0.16) * short)
     size = np.array([height, width], dtype=np.float64)

@@ -62,11 +62,7 @@ class _Parser(StrictReader):
     ) -> dict[int, list[Annotation]]:
         tracks: dict[int, list[Annotation]] = {}
         seen: set[int] = set()
-        for i, item in enumerate(items):
-            where = f"annotations[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail("must be an object", where)
-            aid = self.get(item, "id", where, int)
+        for _, where, item, aid in self.entries(items, "annotations"):
             if aid in seen:
                 raise self.fail(f"duplicate annotation id {aid}", f"{where}.id")
             seen.add(aid)

@@ -19,7 +19,7 @@ Either way an InputError names the file, the field and the fix.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,13 +151,18 @@ class StrictReader:
             raise self.fail(f"must be a positive integer, got {value}", f"{where}.{key}")
         return value
 
-    def videos(self, items: list[Any]) -> tuple[VideoHeader, ...]:
-        out: dict[int, VideoHeader] = {}
+    def entries(self, items: list[Any], section: str) -> Iterator[tuple[int, str, dict, int]]:
+        """Each entry of the list `section` (videos, categories, annotations): its index, its
+        JSON path, the object and its integer `id`, failing at the first that is no object."""
         for i, item in enumerate(items):
-            where = f"videos[{i}]"
+            where = f"{section}[{i}]"
             if not isinstance(item, dict):
                 raise self.fail("must be an object", where)
-            vid = self.get(item, "id", where, int)
+            yield i, where, item, self.get(item, "id", where, int)
+
+    def videos(self, items: list[Any]) -> tuple[VideoHeader, ...]:
+        out: dict[int, VideoHeader] = {}
+        for i, where, item, vid in self.entries(items, "videos"):
             if vid in out:
                 raise self.fail(
                     f"duplicate video id {vid}; video ids must be unique", f"{where}.id"
@@ -180,11 +185,7 @@ class StrictReader:
 
     def categories(self, items: list[Any]) -> tuple[CategoryHeader, ...]:
         out: dict[int, CategoryHeader] = {}
-        for i, item in enumerate(items):
-            where = f"categories[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail("must be an object", where)
-            cid = self.get(item, "id", where, int)
+        for _, where, item, cid in self.entries(items, "categories"):
             name = self.get(item, "name", where, str)
             if cid in out:
                 raise self.fail(f"duplicate category id {cid}", f"{where}.id")

@@ -17,6 +17,7 @@ on a CPU), the record says what ran instead and why.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,18 +55,13 @@ def end_to_end_protocol(warmup: int, compile_setting: CompileSetting | None) -> 
 
 
 def model_protocol(warmup: int, compile_setting: CompileSetting | None) -> TimingProtocol:
-    """The model stage of the end-to-end pass: every call into the method, timed inside it."""
-    return TimingProtocol(
+    """The model stage of the end-to-end pass: every call into the method, timed inside it
+    (the same pass, so everything but what is timed and where is end to end's)."""
+    return dataclasses.replace(
+        end_to_end_protocol(warmup, compile_setting),
         name="vis-bench model stage",
         region="model_stage",
         timed=("pad", "backbone", "heads", "post_processing"),
-        precision=None,
-        compile=compile_setting,
-        frames_per_call="the cell's clip",
-        warmup=1 if warmup > 0 else 0,
-        warmup_unit="clips",
-        mean="median_of_rounds",
-        clock=PASS_CLOCK,
         source=f"{RUNNER} predict_clip (the same pass as end to end)",
         notes="the frames of the round / the seconds spent inside the method's calls; at most "
         "the end-to-end time by construction",

@@ -88,6 +88,9 @@ class Execution(Part):
     #: what of the cell's execution differed from its method's defaults (a fast path off)
     non_default: list[str] | None = None
     compile: Any = None
+    #: the accuracy pass's threads where it shared the cores with other cells' passes
+    #: (measure.accuracy_passes); `threads` is what the timed rounds used
+    accuracy_pass_threads: int | None = None
 
 
 @dataclass(frozen=True)

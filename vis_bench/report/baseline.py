@@ -43,7 +43,7 @@ from vis_bench.eval.stats.resample import RESAMPLED_STATS
 from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.formats.checkpoints import resolve_checkpoint
 from vis_bench.hashing import file_sha256
-from vis_bench.jsonio import read_json
+from vis_bench.jsonio import read_format_json, read_json
 from vis_bench.report.metric_columns import fraction_statistics, higher_is_better
 
 BASELINE_FORMAT = "vis-bench-baseline"
@@ -90,14 +90,12 @@ class Baseline:
 def read_baseline(path: str | Path) -> Baseline:
     """Parse and check a baseline file; errors name the file and the field."""
     path = Path(path)
-    data = read_json(path)
-    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
-        raise InputError(
-            f'not a vis-bench baseline (expected "format": "{BASELINE_FORMAT}"); write one '
-            "with `regress --config CONFIG --baseline FILE --update`",
-            path=str(path),
-            field="format",
-        )
+    data = read_format_json(
+        path,
+        BASELINE_FORMAT,
+        "a vis-bench baseline",
+        "`regress --config CONFIG --baseline FILE --update`",
+    )
     config = parse_config(data.get("config"), str(path), resolved=True)
     cells = data.get("cells")
     if not isinstance(cells, list) or not cells:

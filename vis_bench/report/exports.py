@@ -13,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
 from vis_bench.report.front_tables import front_json
 from vis_bench.report.latex_leaderboard import COLUMN_NOTES
@@ -22,6 +21,7 @@ from vis_bench.report.leaderboard import (
     SPEED_COLUMNS,
     device_name,
     leaderboard_columns,
+    leaderboard_datasets,
     leaderboard_frame,
     of_dataset,
 )
@@ -211,13 +211,7 @@ def export_leaderboard(
 ) -> str:
     """The leaderboard as `fmt` (csv, json or latex; md is leaderboard_markdown's). Records of
     several datasets are refused unless `group_datasets` (each is then ranked on its own)."""
-    datasets = datasets_of(record_set)
-    if len(datasets) > 1 and not group_datasets:
-        raise InputError(
-            f"the records cover {len(datasets)} datasets ({'; '.join(datasets)}); a leaderboard "
-            "ranks one dataset: pass --group-datasets to rank each on its own",
-            field="runs",
-        )
+    leaderboard_datasets(record_set, group_datasets, "on its own")
     table = leaderboard_table(record_set)
     notes = mark_notes(list(record_set.ok))
     if fmt == "csv":

@@ -295,6 +295,19 @@ def _speed_section(ranked: RecordSet) -> list[str]:
     return lines
 
 
+def leaderboard_datasets(record_set: RecordSet, group_datasets: bool, grouped: str) -> list[str]:
+    """The datasets the records cover; records of several are refused unless `group_datasets`
+    (`grouped`: how each is then ranked, for the message), as a leaderboard ranks one."""
+    datasets = datasets_of(record_set)
+    if len(datasets) > 1 and not group_datasets:
+        raise InputError(
+            f"the records cover {len(datasets)} datasets ({'; '.join(datasets)}); a leaderboard "
+            f"ranks one dataset: pass --group-datasets to rank each {grouped}",
+            field="runs",
+        )
+    return datasets
+
+
 def leaderboard_markdown(
     record_set: RecordSet,
     title: str = "vis-bench leaderboard",
@@ -305,13 +318,7 @@ def leaderboard_markdown(
     """The leaderboard as a markdown document; one section per dataset when grouping, and with
     `settings` the dataset and measure settings the records were made with. With `report` (the
     HTML report's path relative to the markdown), each method row links to its section there."""
-    datasets = datasets_of(record_set)
-    if len(datasets) > 1 and not group_datasets:
-        raise InputError(
-            f"the records cover {len(datasets)} datasets ({'; '.join(datasets)}); a leaderboard "
-            "ranks one dataset: pass --group-datasets to rank each in its own section",
-            field="runs",
-        )
+    datasets = leaderboard_datasets(record_set, group_datasets, "in its own section")
     lines = [f"# {title}", ""]
     incomplete = incomplete_line(record_set.configured, record_set.unfinished)
     lines += [incomplete, ""] if incomplete else []

@@ -10,6 +10,7 @@ right of the axes, never over a point.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import datasets_of, records_frame
@@ -22,6 +23,24 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def small_multiples(
+    used: int, rows: int, columns: int, panel: tuple[float, float], legend_width: float
+) -> tuple[Any, Any]:
+    """A figure of `rows` x `columns` panels of `panel` inches (width, height) each, with
+    `legend_width` inches right of them for the one legend and an inch above for the title;
+    the panels past the first `used` hidden. (figure, 2-D array of axes)"""
+    fig, axes = _pyplot().subplots(
+        rows,
+        columns,
+        figsize=(panel[0] * columns + legend_width, panel[1] * rows + 1.0),
+        layout="constrained",
+        squeeze=False,
+    )
+    for ax in list(axes.flat)[used:]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def _measured(frame, columns: tuple[str, ...]):

@@ -20,7 +20,7 @@ from vis_bench.records import CellRecord
 from vis_bench.report.front import front_keys, group_of, method_names
 from vis_bench.report.plot_labels import merged, place
 from vis_bench.report.plot_styles import figure_legend, styles, wrapped
-from vis_bench.report.plots import _pyplot, _save, plot_title
+from vis_bench.report.plots import _save, plot_title, small_multiples
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import interval_points
 from vis_bench.report.speed_trust import not_comparable, speed_of
@@ -74,16 +74,9 @@ def plot_front(record_set: RecordSet, path: str | Path) -> Path | None:
         res: style[0] for res, style in zip(resolutions, styles(len(resolutions)), strict=True)
     }
     marker = {s: style[1] for s, style in zip(strides, styles(len(strides)), strict=True)}
-    plt = _pyplot()
     columns = min(COLUMNS, len(panels))
     rows = math.ceil(len(panels) / columns)
-    fig, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(3.3 * columns + 2.0, 2.7 * rows + 1.0),
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = small_multiples(len(panels), rows, columns, (3.3, 2.7), 2.0)
     fronts = {group: _front(members) for group, members in groups.items()}
     limits = {group: _limits(members) for group, members in groups.items()}
     for ax, (group, method) in zip(axes.flat, panels, strict=False):
@@ -92,8 +85,6 @@ def plot_front(record_set: RecordSet, path: str | Path) -> Path | None:
         _panel(ax, own, members, fronts[group], limits[group], colour, marker)
         title = method if len(groups) == 1 else f"{method}\n{group.label}"
         ax.set_title(title, fontsize=8)
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel("FPS end to end", fontsize=8)
     for ax in axes[:, 0]:

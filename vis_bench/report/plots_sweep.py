@@ -20,6 +20,7 @@ from vis_bench.report.plots import (
     clip_positions,
     outside_legend,
     plot_title,
+    small_multiples,
 )
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.tables import records_frame
@@ -66,16 +67,9 @@ def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
     methods = [m for m, group in frame.groupby("method") if group["px"].nunique() > 1]
     schedules = sorted(set(frame["schedule"]), key=_schedule_order)
     style = dict(zip(schedules, styles(len(schedules)), strict=True))
-    plt = _pyplot()
     rows = math.ceil(len(methods) / METHODS_PER_ROW)
     columns = 2 * min(METHODS_PER_ROW, len(methods))
-    fig, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(3.0 * columns + 1.8, 2.5 * rows + 1.0),
-        layout="constrained",
-        squeeze=False,
-    )
+    fig, axes = small_multiples(2 * len(methods), rows, columns, (3.0, 2.5), 1.8)
     flat = list(axes.flat)
     for i, method in enumerate(methods):
         left, right = flat[2 * i], flat[2 * i + 1]
@@ -101,8 +95,6 @@ def plot_vs_resolution(record_set: RecordSet, path: str | Path) -> Path | None:
             ax.set_title(f"{method}: {what}", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-    for ax in flat[2 * len(methods) :]:
-        ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel("resolution (shorter side, px)", fontsize=8)
     from matplotlib.lines import Line2D

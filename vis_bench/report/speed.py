@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tabulate import tabulate
-
 from vis_bench.records import CellRecord
 from vis_bench.records.parts import ProtocolEntry, Stream
 from vis_bench.report.record_set import RecordSet
@@ -98,9 +96,7 @@ def protocol_table(record_set: RecordSet, fmt: str = "github") -> str | None:
             ]
         )
     headers = [*columns.headers, "end to end", "model", "authors", RATIO, "authors' protocol"]
-    return columns.with_caption(
-        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-    )
+    return columns.table(rows, headers, fmt)
 
 
 def definition_lines(record_set: RecordSet) -> list[str]:
@@ -185,9 +181,7 @@ def latency_table(record_set: RecordSet, fmt: str = "github") -> str | None:
         )
     headers = [*columns.headers, "arrival", "p50 ms", "p90 ms", "p99 ms", "first result ms"]
     headers += ["dropped", "FPS end to end"]
-    return columns.with_caption(
-        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-    )
+    return columns.table(rows, headers, fmt)
 
 
 def energy_lines(record_set: RecordSet) -> list[str]:

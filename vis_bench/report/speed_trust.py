@@ -245,7 +245,6 @@ def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
     """Per cell timed in rounds: FPS (median, range, marks), model FPS, rounds, frames per
     round, CPU seconds per wall second, and the machine's reference speed with how far it moved
     (None when no record has rounds)."""
-    from tabulate import tabulate
 
     timed = [r for r in records if speed_of(r).rounds]
     if not timed:
@@ -271,9 +270,7 @@ def rounds_table(records: list[Record], fmt: str = "github") -> str | None:
         )
     headers = [*columns.headers, "FPS", "interval", "FPS range", "model FPS", "rounds"]
     headers += ["frames/round", "CPU s / wall s", "machine GFLOP/s"]
-    return columns.with_caption(
-        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-    )
+    return columns.table(rows, headers, fmt)
 
 
 def _rounds_text(speed: Rounds) -> str:
@@ -307,7 +304,6 @@ def paired_table(records: list[Record], fmt: str = "github") -> str | None:
     """Per timed cell, its FPS / the FPS of the first method's cell with the same schedule,
     resolution, device and dtype, paired round by round (None when fewer than two methods share
     a setting)."""
-    from tabulate import tabulate
 
     timed = [r for r in records if speed_of(r).rounds]
     first: dict[tuple, Record] = {}
@@ -323,9 +319,7 @@ def paired_table(records: list[Record], fmt: str = "github") -> str | None:
         for record in paired
     ]  # fmt: skip
     headers = [*columns.headers, "against", "FPS ratio [range over rounds]"]
-    return columns.with_caption(
-        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-    )
+    return columns.table(rows, headers, fmt)
 
 
 PAIRED_NOTE = (

@@ -175,6 +175,15 @@ class CellColumns:
         """The table with the fixed axes' line above it (the table alone when none)."""
         return f"{self.fixed}\n\n{table}" if self.fixed else table
 
+    def table(self, rows: list[list[Any]], headers: list[str], fmt: str) -> str:
+        """`rows` as a `fmt` table under `headers` (these columns' first), their text as
+        written (no number parsing), with the fixed axes' line above."""
+        from tabulate import tabulate
+
+        return self.with_caption(
+            tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+        )
+
 
 def cell_columns(records: Sequence[CellRecord]) -> CellColumns:
     """The method and every axis the records vary (T and S always together: a stride means

@@ -7,8 +7,6 @@ twin pair side by side with their paired ratio and says whether they agree withi
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from vis_bench.records import CellRecord
 from vis_bench.report.speed_trust import fps_text, paired_ratio, precision_text, verdict_line
 from vis_bench.report.table_axes import cell_columns
@@ -65,9 +63,7 @@ def twins_table(records: list[CellRecord], fmt: str = "github") -> str | None:
         )  # fmt: skip
     headers = [*columns.headers, "twin 1 FPS", "twin 2 FPS", "2 / 1", "2 / 1 paired"]
     headers += [f"within {100 * AGREEMENT:g}%"]
-    return columns.with_caption(
-        tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
-    )
+    return columns.table(rows, headers, fmt)
 
 
 TWINS_NOTE = (

@@ -33,6 +33,12 @@ from vis_bench.records import WARNING, CellRecord
 from vis_bench.records.parts import LabelSpace
 from vis_bench.records.store import append_record, finished_keys, read_records, repair_records
 from vis_bench.signals import interrupt_name
+from vis_bench.sweep.accuracy_passes import (
+    AheadPasses,
+    ahead_passes,
+    pass_threads,
+    passes_at_once,
+)
 from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import (
     CellFailed,
@@ -260,7 +266,10 @@ def _sweep(
     if isolate:
         set_wait_policy(config.measure.omp_wait_policy)  # before the fork server starts
         preload(sorted({m.plugin.partition(":")[0] for m in methods}))
-    with sweep.progress(len(todo)).bar:
+    devices = [ctx.device_for(c.device) for c in todo]
+    at_once = passes_at_once(config, devices, isolate, ctx.world_size)
+    with sweep.progress(len(todo)).bar, ahead_passes(at_once) as sweep.ahead:
+        sweep.start_ahead(todo, at_once)
         pending = [
             p for p in (sweep.accuracy_pass(i, c, len(todo)) for i, c in enumerate(todo, 1)) if p
         ]
@@ -326,6 +335,29 @@ class _Sweep:
         #: the warnings said on the console so far (each once per run)
         self.said: set[str] = set()
         self._progress: _Progress | None = None
+        #: accuracy passes started ahead, sharing the cores (accuracy_passes.py)
+        self.ahead: AheadPasses | None = None
+
+    def start_ahead(self, todo: list[Cell], at_once: int) -> None:
+        """Start every unfinished accuracy pass in the pool of `self.ahead` (if any), each
+        with its share of the threads; a cell whose pass is kept on disk is not run again."""
+        if self.ahead is None:
+            return
+        import torch
+
+        threads = pass_threads(self.config.measure.threads or torch.get_num_threads(), at_once)
+        timeout = self.config.measure.cell_timeout_s
+        for cell in todo:
+            key = cell.key(self.info.dataset_id)
+            folder = cell_dir(self.run_dir, cell, self.info.dataset_id)
+            if saved_pending(cell, folder, key) is not None:
+                continue
+            mapping = self.mappings.get(cell.method.index)
+            job = cell_job(
+                cell, self.config, self.source, self.run_dir, self.info, self.ctx, mapping
+            )
+            job.passes_at_once, job.threads = at_once, threads
+            self.ahead.start(key, lambda job=job: run_isolated(job, timeout))
 
     def progress(self, cells: int) -> _Progress:
         ctx, videos = self.ctx, len(self.source.videos())
@@ -366,7 +398,7 @@ class _Sweep:
         mapping = self.mappings.get(cell.method.index)
         record, checked = _run_cell(
             cell, self.config, self.source, self.run_dir, self.info, self.scorer, self.ctx,
-            self.isolate, progress, mapping,
+            self.isolate, progress, mapping, self.ahead,
         )  # fmt: skip
         progress.finish_cell(start)
         self._say_once(record)
@@ -434,6 +466,7 @@ def _run_cell(
     isolate: bool,
     progress: _Progress,
     mapping: Any = None,
+    ahead: AheadPasses | None = None,
 ) -> tuple[CellRecord | None, dict[int, Any]]:
     """One cell's accuracy pass, start to record (without its speed); the record is None on
     ranks that do not write records. Also its predictions per video as the timed rounds check
@@ -441,12 +474,9 @@ def _run_cell(
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     began = time.perf_counter()
     notes = _spec_notes(cell)
-    folder = cell_dir(run_dir, cell, info.dataset_id)
-    device = ctx.device_for(cell.device)
-    job = _job(cell, config, source, folder / RESULTS_FILE, device)
-    job.time_model = ctx.is_main or ctx.mode == "cells"
-    job.category_mapping = mapping  # applied by the worker, before its one write
+    job = cell_job(cell, config, source, run_dir, info, ctx, mapping)
     writes = ctx.is_main or ctx.mode == "cells"
+    key = cell.key(info.dataset_id)
     try:
         predictions = None  # read once, by the scorer, unless the shard merge holds them
         if ctx.shards_videos:
@@ -456,6 +486,8 @@ def _run_cell(
             if shard is None:
                 return None, checked
             outcome = shard
+        elif ahead is not None and ahead.has(key):
+            outcome = ahead.take(key)  # started ahead, sharing the cores (accuracy_passes.py)
         else:
             outcome = _execute(job, config, isolate, progress)
         executed = time.perf_counter()
@@ -485,6 +517,23 @@ def _run_cell(
     record = make_record(cell, info, started, notes, outcome, score)
     timings = cell_timings(outcome, score, executed - began, time.perf_counter() - executed)
     return dataclasses.replace(record, timings=timings), outcome.predictions
+
+
+def cell_job(
+    cell: Cell,
+    config: BenchConfig,
+    source: Any,
+    run_dir: Path,
+    info: RunInfo,
+    ctx: DistContext,
+    mapping: Any = None,
+) -> CellJob:
+    """The job of a cell's accuracy pass: its results file in the cell's folder, its device."""
+    folder = cell_dir(run_dir, cell, info.dataset_id)
+    job = _job(cell, config, source, folder / RESULTS_FILE, ctx.device_for(cell.device))
+    job.time_model = ctx.is_main or ctx.mode == "cells"
+    job.category_mapping = mapping  # applied by the worker, before its one write
+    return job
 
 
 def _named_categories(mapping: Any, dataset: Any) -> list[int] | None:

@@ -66,6 +66,10 @@ class CellJob:
     category_mapping: Any = None
     #: the command line of the sweep, for the record's provenance block
     command: list[str] | None = None
+    #: accuracy passes running at once with this one (measure.accuracy_passes) and this pass's
+    #: threads then (None: `measure.threads`, as its timed rounds use)
+    passes_at_once: int = 1
+    threads: int | None = None
 
 
 @dataclass
@@ -198,21 +202,26 @@ def cell_schedule(job: Any, **untimed: Any) -> dict[str, Any]:
 
 
 def _execution(
-    plugin: Any, job: CellJob, feature_reuse: bool, compiling: dict[str, Any] | None = None
+    plugin: Any,
+    job: CellJob,
+    feature_reuse: bool,
+    threads: int,
+    compiling: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """How the cell ran: the plugin's own report, dtype, device, threads, feature reuse, and
-    torch.compile where it was on (a non-default execution: its FPS is marked in tables)."""
-    import torch
-
+    """How the cell ran: the plugin's own report, dtype, device, the threads of its timed
+    rounds, feature reuse, and torch.compile where it was on (a non-default execution: its FPS
+    is marked in tables)."""
     from vis_bench.api.execution import execution_info
 
     info = {
         **execution_info(plugin),
         "dtype": job.cell.dtype,
         "device": job.device,
-        "threads": torch.get_num_threads(),
+        "threads": threads,
         "feature_reuse": feature_reuse,
     }
+    if job.threads:  # what the timed rounds use is above; this pass shared the cores
+        info["accuracy_pass_threads"] = job.threads
     if compiling is not None:
         info["compile"] = compiling
         info["non_default"] = [
@@ -248,14 +257,12 @@ def _region_readings(
     if "start" in readings and "end" in readings:
         taken = load_summary(readings["start"], readings["end"], torch.get_num_threads())
         load = Load.from_json(taken)
+        region = "the accuracy pass's timed region (one pass over every video, its wall time)"
         if hooks.meter is not None:
-            energy = Energy.from_json(
-                {
-                    **hooks.meter.reading.as_dict(outcome.num_frames),
-                    "region": "the accuracy pass's timed region (one pass over every video, its "
-                    "wall time)",
-                }
-            )
+            reading = hooks.meter.reading.as_dict(outcome.num_frames)
+            energy = Energy.from_json({**reading, "region": region})
+        elif hooks.unmetered is not None:
+            energy = Energy(source="none", region=region, note=hooks.unmetered)
     if hooks.stream and outcome.clip_timings:
         stream = Stream.from_json(_stream(outcome, hooks.stream_fps))
     return load, energy, stream
@@ -369,7 +376,14 @@ class _AccuracyPassHooks(CellPassHooks):
         super().__init__(progress, compiler)
         self.plugin = plugin
         self.readings: dict[str, Any] = {}
-        self.meter = EnergyMeter(job.device) if job.measure.energy else None
+        shared = job.passes_at_once > 1  # the cores' energy is not this pass's alone
+        self.meter = EnergyMeter(job.device) if job.measure.energy and not shared else None
+        self.unmetered = (
+            f"not measured: {job.passes_at_once} accuracy passes ran at once "
+            "(measure.accuracy_passes)"
+            if job.measure.energy and shared
+            else None
+        )
         self.stream = job.measure.stream and job.measure.fps
         self.stream_fps = job.measure.stream_fps
         # a FLOP count while compiling would trace the counter: counted eagerly after instead
@@ -432,6 +446,7 @@ def _what_ran(
     compiling: dict[str, Any] | None,
     provenance: Any,
     wait_policy: str,
+    threads: int,
 ) -> CellMeasurements:
     """The parts that say what ran: the options, the backbone, the execution, the machine and
     its software, the code state, the harness's share of the time."""
@@ -441,7 +456,9 @@ def _what_ran(
     return CellMeasurements(
         model_options=dict(job.cell.method.model_options),
         backbone=plugin.backbone_name(),
-        execution=Execution.from_json(_execution(plugin, job, outcome.feature_reuse, compiling)),
+        execution=Execution.from_json(
+            _execution(plugin, job, outcome.feature_reuse, threads, compiling)
+        ),
         environment=Environment.from_json(
             {**environment(job.device, code=provenance), "omp_wait_policy": wait_policy}
         ),
@@ -490,8 +507,9 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     wait_policy = os.environ.get("OMP_WAIT_POLICY") or "default"
     if job.environ:
         os.environ.update(job.environ)
-    if job.measure.threads:
-        torch.set_num_threads(job.measure.threads)
+    rounds_threads = job.measure.threads or torch.get_num_threads()  # the record's threads
+    if job.threads or job.measure.threads:
+        torch.set_num_threads(job.threads or job.measure.threads)
     # the code state as this worker imports the method: a sweep can outlive a commit
     provenance = start_provenance(job.command)
     cell = job.cell
@@ -513,7 +531,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     inference_peak = memory.peak_rss_since_reset_mb()
     _run_phases(clock, outcome)
     params = _parameter_count(plugin.model)
-    measured = _what_ran(job, plugin, outcome, compiling, provenance, wait_policy)
+    measured = _what_ran(job, plugin, outcome, compiling, provenance, wait_policy, rounds_threads)
     measured.checkpoint_load = CheckpointLoad.from_json(checkpoint_load)
     load, measured.energy, measured.stream = _region_readings(hooks, outcome)
     measured.input_scale = scale  # the record's notes say it (sweep/record.py), the run once

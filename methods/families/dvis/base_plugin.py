@@ -31,10 +31,13 @@ from vis_bench.api.checkpoints import (
     load_state_dict_strict,
     spec_rules,
 )
+from vis_bench.api.refinement import VideoRefinement
 from vis_bench.api.timing import TimingProtocol
 from vis_bench.api.training import FrameSampler, TrainingRecipe
 from vis_bench.api.variants import PretrainedVariant
 from vis_bench.methods.common.backbone_registry import detect_backbone
+from vis_bench.methods.common.checkpoint_heads import query_and_class_counts
+from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.frame_sampling import ConsecutiveFrameSampler
 from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
 from vis_bench.methods.common.vit_adapter import ViTAdapter
@@ -56,6 +59,10 @@ from vis_bench.methods.families.mask2former.base_plugin import (
     test_preprocessing,
 )
 from vis_bench.methods.families.mask2former.matcher import TRAIN_NUM_POINTS
+from vis_bench.methods.families.mask2former.pixel_decoder import (
+    PixelDecoderFeatures,
+    stack_features,
+)
 
 MIN_SIZE_TEST = 480
 RELEASE_QUERIES = {"vit_l": 200}
@@ -123,6 +130,47 @@ class _Segmenter(nn.Module):
         for name in SEGMENTER_PARTS:
             if name in model._modules:
                 self.add_module(name, model._modules[name])
+
+
+class SecondPassMasks:
+    """The second pass of a member that decides at the video's end (`WholeVideoRefinement`,
+    both DVIS families' offline members and DVIS-DAQ online): the chosen tracks' masks from the
+    frames' mask features, in the model's inference context. Each member says how
+    (`chosen_masks`)."""
+
+    model: Any
+    frame_features: Any
+
+    def refined_masks(
+        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """The second pass from the frames, through their per-frame stages."""
+        return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
+
+    def refined_masks_features(
+        self,
+        features: list[PixelDecoderFeatures],
+        refinement: VideoRefinement,
+        frame_indices: list[int],
+    ) -> torch.Tensor:
+        """Mask logits [S, t, h, w] of the refinement's choice from the frames' per-frame
+        stages."""
+        return self.masks_from(stack_features(features).mask_features, refinement, frame_indices)
+
+    def masks_from(
+        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """`chosen_masks` on the frames' raw mask features [t, C, h, w], prepared for inference."""
+        paths = ensure_prepared(self.model)
+        with inference_context(paths):
+            return self.chosen_masks(mask_features, refinement, frame_indices)
+
+    def chosen_masks(
+        self, mask_features: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
+    ) -> torch.Tensor:
+        """Mask logits [S, t, h, w] of what `refine_video` chose (`refinement.data`) on the
+        frames whose raw mask features [t, C, h, w] are given."""
+        raise NotImplementedError
 
 
 class DVISBase(CarryingMember):
@@ -257,13 +305,8 @@ def checkpoint_options(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]
     elif detect_backbone(state_dict).name == "resnet50":
         options["backbone"] = "resnet50"
     predictor = "sem_seg_head.predictor."
-    for key, name, less in (
-        ("query_feat.weight", "num_queries", 0),
-        ("class_embed.weight", "num_classes", 1),
-    ):
-        value = state_dict.get(predictor + key)
-        if value is not None:
-            options[name] = int(value.shape[0]) - less
+    heads = (predictor + "query_feat.weight", predictor + "class_embed.weight")
+    options.update(query_and_class_counts(state_dict, *heads))
     reid = state_dict.get(predictor + "reid_embed.layers.0.weight")
     if reid is not None:
         options["reid_hidden_dim"] = int(reid.shape[0])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -222,30 +223,58 @@ class SegmenterAndTracker:
         return self.plugin.model
 
 
+class FamilyParity:
+    """What a DVIS family's parity does around the shared segmenter (DVIS++'s here; DVIS-DAQ
+    subclasses it): reading its fixture, running its tracker over the windows, and checking
+    both stages against the stored files."""
+
+    read = staticmethod(read_fixture)
+
+    def track(self, model: Any, fx: Any, windows: list[FrameQueries]) -> Any:
+        return run_tracker(model, windows)
+
+    def check_segmenter(
+        self, report: ParityReport, model: Any, windows: list[FrameQueries], stored: list
+    ) -> None:
+        segmenter_checks(report, windows, stored)
+
+    def check_tracker(
+        self, report: ParityReport, name: str, model: Any, windows: list[FrameQueries], run: Any
+    ) -> Callable[[dict], None]:
+        """The check of `run` (reported as `name`) against the stored tracker.pt it is given."""
+        return partial(tracker_checks, report, name, run, windows)
+
+
+DVIS_PARITY = FamilyParity()
+
+
 def segmenter_and_tracker(
     fixture_dir: Path,
     variant: str,
     method: str,
     expected_files: tuple[str, ...],
-    build_plugin: Callable[[DVISFixture], Any],
+    build_plugin: Callable[[Any], Any],
+    family: FamilyParity = DVIS_PARITY,
 ) -> SegmenterAndTracker:
-    """What both members' parity starts with: build from meta.json, load state_dict.pt with its
-    keys and order checked, run the segmenter on the authors' windows and the tracker frame by
-    frame (also replayed on the authors' own segmenter outputs), and compare both."""
+    """What every member's parity starts with: build from meta.json, load state_dict.pt with
+    its keys and order checked, run the segmenter on the authors' windows and the `family`'s
+    tracker frame by frame (also replayed on the authors' own segmenter outputs), and compare
+    both."""
     fx, report, plugin, present = start_parity(
-        fixture_dir, variant, method, expected_files, read_fixture, build_plugin
+        fixture_dir, variant, method, expected_files, family.read, build_plugin
     )
+    model = plugin.model
     ranges = windows_of(fx)
-    windows = run_segmenter(plugin.model, fx, ranges)
-    run = run_tracker(plugin.model, windows)
+    windows = run_segmenter(model, fx, ranges)
+    run = family.track(model, fx, windows)
     if "segmenter.pt" in present:
         stored = fx.file("segmenter.pt")
-        segmenter_checks(report, windows, stored)
+        family.check_segmenter(report, model, windows, stored)
         if "tracker.pt" in present:
             tracker = fx.file("tracker.pt")
-            tracker_checks(report, "tracker", run, windows, tracker)
-            replayed = run_tracker(plugin.model, stored_windows(stored))
-            tracker_checks(report, "tracker (replayed)", replayed, windows, tracker)
+            family.check_tracker(report, "tracker", model, windows, run)(tracker)
+            replayed = family.track(model, fx, stored_windows(stored))
+            family.check_tracker(report, "tracker (replayed)", model, windows, replayed)(tracker)
     return SegmenterAndTracker(fx, report, plugin, present, ranges, windows, run)
 
 

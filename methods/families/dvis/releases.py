@@ -16,7 +16,15 @@ state one the pattern suggests.
 from __future__ import annotations
 
 from vis_bench.api.variants import Licence, PretrainedVariant
-from vis_bench.methods.common.model_zoo import ModelZoo, ZooFile, ZooRow, zoo_variant
+from vis_bench.methods.common.model_zoo import (
+    ModelZoo,
+    ReleaseKey,
+    ReleaseRow,
+    ZooFile,
+    ZooRow,
+    mode_releases,
+    zoo_variant,
+)
 from vis_bench.methods.families.dvis.base_plugin import MIN_SIZE_TEST
 
 REPOSITORY = "zhang-tao-whu/DVIS_Plus"
@@ -61,22 +69,53 @@ ZOO = ModelZoo(
 )
 
 
+#: (mode, backbone, dataset) -> (AP / AP50 / AP75, the MODEL_ZOO.md lines) of every row, in the
+#: order the methods declare them
+RELEASES: dict[ReleaseKey, ReleaseRow] = {
+    ("online", "r50", "ovis"): ((37.2, 62.8, 37.3), "204-214"),
+    ("online", "vitl", "ovis"): ((49.6, 72.5, 55.0), "228-238"),
+    ("online", "r50", "ytvis19"): ((55.5, 80.2, 60.1), "270-280"),
+    ("online", "vitl", "ytvis19"): ((67.7, 88.8, 75.3), "294-304"),
+    ("online", "r50", "ytvis21"): ((50.0, 72.2, 54.5), "336-346"),
+    ("online", "vitl", "ytvis21"): ((62.3, 82.7, 70.2), "360-370"),
+    ("offline", "r50", "ovis"): ((41.2, 68.9, 40.9), "216-226"),
+    ("offline", "vitl", "ovis"): ((53.4, 78.9, 58.5), "240-250"),
+    ("offline", "r50", "ytvis19"): ((56.7, 81.4, 62.0), "282-292"),
+    ("offline", "vitl", "ytvis19"): ((68.3, 90.3, 76.1), "306-316"),
+    ("offline", "r50", "ytvis21"): ((52.0, 75.4, 57.8), "348-358"),
+    ("offline", "vitl", "ytvis21"): ((63.9, 86.7, 71.5), "372-382"),
+}
+#: the R50 OVIS rows' configs (the YouTube-VIS R50 rows name none)
+R50_OVIS_CONFIGS = {
+    "online": "ovis/DVIS_Plus_Online_R50_16wIter.yaml",
+    "offline": "ovis/DVIS_Plus_Offline_R50.yaml",
+}
+
+
 def vit_config(dataset: str, mode: str) -> str:
     """The ViT-L configs' path under the authors' `configs/dvis_Plus/`."""
     return f"{dataset}/vit_adapter/DVIS_Plus_{mode.capitalize()}_VitAdapterL.yaml"
 
 
+def release_config(mode: str, backbone: str, dataset: str) -> str:
+    """A row's config under `configs/dvis_Plus/`, "" where the model zoo names none."""
+    if backbone == "vitl":
+        return vit_config(dataset, mode)
+    return R50_OVIS_CONFIGS[mode] if dataset == "ovis" else ""
+
+
+def method_variants(method: str) -> tuple[PretrainedVariant, ...]:
+    """Every model-zoo row of `method` (`dvis-plus-online` or `-offline`)."""
+    return tuple(release_variant(method, *row) for row in mode_releases(method, RELEASES))
+
+
 def release_variant(
-    method: str,
-    backbone: str,
-    dataset: str,
-    metrics: tuple[float, float, float],
-    lines: str,
-    config: str = "",
+    method: str, key: ReleaseKey, metrics: tuple[float, float, float], lines: str
 ) -> PretrainedVariant:
-    """One model-zoo row of `method` (`dvis-plus-online` or `-offline`): its AP, AP50, AP75 and
-    the MODEL_ZOO.md lines they are on; `config` where the row's config is known."""
-    mode = method.rsplit("-", 1)[1]
+    """The model-zoo row `key` of `method` (`dvis-plus-online` or `-offline`): its AP, AP50,
+    AP75 and the MODEL_ZOO.md lines they are on."""
+    mode, backbone, dataset = key
+    config = release_config(mode, backbone, dataset)
     options, label = BACKBONES[backbone]
     kind, classes, heading = DATASETS[dataset]
     stem = f"{mode}_{backbone}_{dataset}"

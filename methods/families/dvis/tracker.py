@@ -31,21 +31,14 @@ from torch import nn
 
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.families.dvis.noiser import EmbeddingMatcher, Noiser
-from vis_bench.methods.families.mask2former.masked_decoder import FFNLayer, SelfAttentionLayer
+from vis_bench.methods.families.mask2former.masked_decoder import CrossAttentionLayer, LayerStacks
 
 
-class ReferringCrossAttentionLayer(nn.Module):
-    """norm(identity + attention(query=reference, key, value)), post-norm."""
+class ReferringCrossAttentionLayer(CrossAttentionLayer):
+    """norm(identity + attention(query=reference, key, value)), post-norm: Mask2Former's
+    cross-attention layer (the same parameters) with the residual taken from `identity`."""
 
-    def __init__(self, d_model: int, n_heads: int) -> None:
-        super().__init__()
-        self.multihead_attn = nn.MultiheadAttention(d_model, n_heads, dropout=0.0)
-        self.norm = nn.LayerNorm(d_model)
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
-
-    def forward(
+    def forward(  # type: ignore[override]
         self,
         identity: torch.Tensor,
         reference: torch.Tensor,
@@ -76,7 +69,7 @@ class TrackedFrame:
     indices: torch.Tensor
 
 
-class ReferringTracker(nn.Module):
+class ReferringTracker(LayerStacks):
     """`tracker.*` of the released checkpoints (module names are the authors')."""
 
     def __init__(
@@ -88,18 +81,9 @@ class ReferringTracker(nn.Module):
         mask_dim: int,
         num_classes: int,
     ) -> None:
-        super().__init__()
-        self.num_layers = num_layers
-        self.transformer_self_attention_layers = nn.ModuleList(
-            SelfAttentionLayer(hidden_dim, n_heads) for _ in range(num_layers)
+        super().__init__(
+            hidden_dim, n_heads, dim_feedforward, num_layers, ReferringCrossAttentionLayer
         )
-        self.transformer_cross_attention_layers = nn.ModuleList(
-            ReferringCrossAttentionLayer(hidden_dim, n_heads) for _ in range(num_layers)
-        )
-        self.transformer_ffn_layers = nn.ModuleList(
-            FFNLayer(hidden_dim, dim_feedforward) for _ in range(num_layers)
-        )
-        self.decoder_norm = nn.LayerNorm(hidden_dim)
         self.class_embed = nn.Linear(2 * hidden_dim, num_classes + 1)
         self.mask_embed = MLP(hidden_dim, hidden_dim, mask_dim, 3)
         self.ref_proj = MLP(hidden_dim, hidden_dim, hidden_dim, 3)

@@ -21,6 +21,7 @@ stage only; the others' weight_dict drops it) `loss_aux_reid` 3.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -35,11 +36,12 @@ from vis_bench.methods.families.dvis.contrastive import (
 from vis_bench.methods.families.dvis.inference import clip_predictions, track_clip
 from vis_bench.methods.families.dvis.model import DVISModel
 from vis_bench.methods.families.dvis.noiser import Noiser
+from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
     VideoSetCriterion,
     build_video_criterion,
-    mask2former_video_losses,
+    clip_losses,
     prepare_video_targets,
     split_frames,
 )
@@ -96,17 +98,9 @@ def segmenter_losses(
         return {"pred_logits": logits[None], "pred_masks": masks[:, :, 0].transpose(0, 1)[None]}
 
     outputs: dict = {**clip(out.logits, out.masks), "aux_outputs": [clip(*a) for a in out.aux]}
+    options = {"frame_level": True, "absent_last_frame_is_no_object": False}
+    losses = clip_losses(outputs, targets, criterion, padded, batch, **options)
     size = tuple(padded.shape[-2:])
-    losses = mask2former_video_losses(
-        outputs,
-        [targets],
-        criterion,
-        padded_size=size,
-        num_masks=batch[0],
-        num_clips=batch[1],
-        frame_level=True,
-        absent_last_frame_is_no_object=False,
-    )
     video = _video_targets(targets, size, criterion.num_classes)
     last = {k: v for k, v in outputs.items() if k != "aux_outputs"}
     split, frame_targets = split_frames(last, [video])
@@ -174,6 +168,14 @@ def _tracked_clip(model: DVISModel, queries, noiser: Noiser | None):
     return torch.stack(outputs), torch.stack(references), torch.stack(indices)
 
 
+def frozen_queries(model: Any, frames: torch.Tensor) -> tuple[torch.Tensor, FrameQueries]:
+    """A clip [T, 3, H, W] padded, and the frozen segmenter's queries of it (no gradient):
+    where the tracker and refiner stages of both DVIS families start."""
+    padded = pad_frames(frames)
+    with torch.no_grad():
+        return padded, model.segment(model.per_frame(padded))
+
+
 def tracker_losses(
     model: DVISModel,
     criterion: VideoSetCriterion,
@@ -184,9 +186,7 @@ def tracker_losses(
     guided: bool,
 ) -> dict[str, torch.Tensor]:
     """The tracker stage on one clip (see the module docstring)."""
-    padded = pad_frames(frames)
-    with torch.no_grad():
-        queries = model.segment(model.per_frame(padded))
+    padded, queries = frozen_queries(model, frames)
     outputs, references, order = _tracked_clip(model, queries, noiser)
     logits, masks = model.tracker.predict(outputs, references, queries.mask_features)
     video = _video_targets(targets, tuple(padded.shape[-2:]), criterion.num_classes)
@@ -227,9 +227,8 @@ def refiner_losses(
     with_contrastive: bool,
 ) -> dict[str, torch.Tensor]:
     """The refiner stage on one clip (see the module docstring)."""
-    padded = pad_frames(frames)
+    padded, queries = frozen_queries(model, frames)
     with torch.no_grad():
-        queries = model.segment(model.per_frame(padded))
         tracked, _ = track_clip(model.tracker, queries, None)
         guide_logits, guide_masks = clip_predictions(model.tracker, tracked, queries.mask_features)
     refiner = model.refiner

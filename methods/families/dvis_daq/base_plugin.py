@@ -29,12 +29,12 @@ from vis_bench.api.checkpoints import (
     checkpoint_contents,
     compare_and_load,
 )
-from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.common.backbone_registry import detect_backbone
 from vis_bench.methods.common.fast_paths import ensure_prepared, inference_context
 from vis_bench.methods.common.first_pass import first_pass_result
 from vis_bench.methods.common.stage_start import check_stage_start, check_stage_trained
 from vis_bench.methods.families.dvis.base_plugin import (
+    SecondPassMasks,
     checkpoint_options,
     describe_checkpoint,
     member_spec,
@@ -151,7 +151,7 @@ class DAQOptions(DAQConfig):
         )
 
 
-class DAQBase(CarryingMember):
+class DAQBase(SecondPassMasks, CarryingMember):
     """The parts both DVIS-DAQ plugins share (the segmenter is the DVIS family's)."""
 
     temporal = False
@@ -257,31 +257,33 @@ class DAQBase(CarryingMember):
             self.model, criterion.to(frames.device), settings, frames, targets, self.phase
         )
 
+    def new_video(self) -> Any:
+        """A video's state before its first clip: its sequences (the offline method gathers
+        more)."""
+        return SequenceHub()
+
+    def gather(self, queries: FrameQueries, state: Any) -> None:
+        """A clip's segmenter outputs through the tracker, frame by frame, into the video's
+        state."""
+        track_features(self.model, queries, state, self.options.decisions())
+
     def infer_clip_features(
         self,
         features: list[PixelDecoderFeatures],
-        state: SequenceHub | None = None,
+        state: Any = None,
         seen: int = 0,
     ) -> ClipResult:
         """The clip's new frames through the segmenter (one batch) and the tracker (frame by
         frame from the video's sequences, which it updates); frames an earlier clip covered
         are in the sequences already."""
-        hub = state if state is not None else SequenceHub()
+        state = state if state is not None else self.new_video()
         new = features[seen:]
         if not new:
-            return first_pass_result(hub)
+            return first_pass_result(state)
         paths = ensure_prepared(self.model)
         with inference_context(paths):
-            queries = self.model.segment(stack_features(new))
-            track_features(self.model, queries, hub, self.options.decisions())
-        return first_pass_result(hub)
-
-    def refined_masks(
-        self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]
-    ) -> torch.Tensor:
-        """The second pass: the chosen sequences' (online) or instances' (offline) masks from
-        the frames' mask features (each method's `refined_masks_features`)."""
-        return self.refined_masks_features(self.frame_features(frames), refinement, frame_indices)
+            self.gather(self.model.segment(stack_features(new)), state)
+        return first_pass_result(state)
 
 
 def track_features(

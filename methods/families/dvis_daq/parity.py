@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import torch
 
-from vis_bench.methods.common.parity_fixtures import start_parity
 from vis_bench.methods.families.dvis import parity as dvis_parity
-from vis_bench.methods.families.dvis.parity import SegmenterAndTracker
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.base_plugin import track_features
 from vis_bench.methods.families.dvis_daq.decisions import TrackedFrame, foreground_scores
@@ -210,37 +208,34 @@ def video_outputs(model: DAQModel, fx: DAQFixture, run: TrackerRun) -> dict[str,
     }
 
 
-def segmenter_and_tracker(
-    fixture_dir: Path,
-    variant: str,
-    method: str,
-    expected_files: tuple[str, ...],
-    build_plugin: Callable[[DAQFixture], Any],
-) -> SegmenterAndTracker:
-    """Build from meta.json, load state_dict.pt with its keys and order checked, run the
-    segmenter on the authors' windows and the tracker frame by frame (also replayed on the
-    authors' own segmenter outputs), and compare both."""
-    fx, report, plugin, present = start_parity(
-        fixture_dir, variant, method, expected_files, read_fixture, build_plugin
-    )
-    ranges = dvis_parity.windows_of(fx)  # type: ignore[arg-type]
-    windows = dvis_parity.run_segmenter(plugin.model, fx, ranges)  # type: ignore[arg-type]
-    run = run_tracker(plugin.model, fx, windows)
-    if "segmenter.pt" in present:
-        stored = fx.file("segmenter.pt")
+class DAQParity(dvis_parity.FamilyParity):
+    """DVIS-DAQ's fixture and tracker; its segmenter check adds the ReID head's embeddings,
+    which the authors compute and nothing reads."""
+
+    read = staticmethod(read_fixture)
+
+    def track(self, model: Any, fx: Any, windows: list[FrameQueries]) -> TrackerRun:
+        return run_tracker(model, fx, windows)
+
+    def check_segmenter(
+        self, report: ParityReport, model: Any, windows: list[FrameQueries], stored: list
+    ) -> None:
         report.add_exact("segmenter windows", len(windows) == len(stored), f"{len(stored)}")
         for i, (queries, expected) in enumerate(zip(windows, stored, strict=False)):
             layout = dvis_parity.segmenter_layout(queries)
             with torch.no_grad():  # built and computed by the authors, read by no one
-                reid = plugin.model.sem_seg_head.predictor.reid_embed(queries.embeds)
+                reid = model.sem_seg_head.predictor.reid_embed(queries.embeds)
             layout["pred_reid_embed"] = reid.permute(2, 0, 1)[None]
             compare(report, f"segmenter[{i}]", layout, expected)
-        if "tracker.pt" in present:
-            tracker = fx.file("tracker.pt")
-            tracker_checks(report, "tracker", plugin.model, run, tracker)
-            replayed = run_tracker(plugin.model, fx, dvis_parity.stored_windows(stored))
-            tracker_checks(report, "tracker (replayed)", plugin.model, replayed, tracker)
-    return SegmenterAndTracker(fx, report, plugin, present, ranges, windows, run)
+
+    def check_tracker(
+        self, report: ParityReport, name: str, model: Any, windows: list[FrameQueries], run: Any
+    ) -> Callable[[dict], None]:
+        return partial(tracker_checks, report, name, model, run)
+
+
+#: both members' start: the segmenter and DVIS-DAQ's tracker checked (dvis_parity's)
+segmenter_and_tracker = partial(dvis_parity.segmenter_and_tracker, family=DAQParity())
 
 
 def synthetic_run(

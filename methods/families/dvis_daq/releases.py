@@ -15,13 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 from vis_bench.api.variants import Licence, PretrainedVariant, PublishedResult, readme_source
-from vis_bench.methods.common.model_zoo import ModelZoo, ZooFile, ZooRow, zoo_variant
+from vis_bench.methods.common.model_zoo import (
+    ModelZoo,
+    ReleaseKey,
+    ReleaseRow,
+    ZooFile,
+    ZooRow,
+    mode_releases,
+    zoo_variant,
+)
+from vis_bench.methods.families.dvis.releases import COMMIT, MAX_SIZE_TEST, REPOSITORY
 from vis_bench.methods.families.dvis_daq.base_plugin import MIN_SIZE_TEST
 
-REPOSITORY = "zhang-tao-whu/DVIS_Plus"
-COMMIT = "c0eb2495"
 MODEL_ZOO = "DVIS_DAQ/MODEL_ZOO.md"
-MAX_SIZE_TEST = 1333
 HUB = "https://huggingface.co/zhouyik/DVIS-DAQ"
 LICENCE = Licence(
     code="MIT (the repository's DVIS_Plus/LICENSE)",
@@ -64,22 +70,65 @@ PANOPTIC = (
 )
 
 
+#: backbone key -> the name its configs end in
+CONFIG_NAMES = {"r50": "R50", "swinl": "SwinL", "vitl": "VitAdapterL"}
+#: (mode, backbone, dataset) -> (AP / AP50 / AP75, the MODEL_ZOO.md lines) of every VIS row, in
+#: the order the methods declare them
+RELEASES: dict[ReleaseKey, ReleaseRow] = {
+    ("online", "r50", "ovis"): ((38.7, 65.5, 37.6), "24-32"),
+    ("online", "swinl", "ovis"): ((49.5, 76.1, 51.7), "44-52"),
+    ("online", "vitl", "ovis"): ((53.7, 78.7, 58.2), "54-62"),
+    ("online", "r50", "ytvis19"): ((55.2, 78.7, 61.9), "90-98"),
+    ("online", "swinl", "ytvis19"): ((65.7, 88.1, 73.6), "100-108"),
+    ("online", "vitl", "ytvis19"): ((68.3, 88.5, 76.1), "110-118"),
+    ("online", "r50", "ytvis21"): ((50.4, 72.4, 55.0), "146-154"),
+    ("online", "swinl", "ytvis21"): ((61.1, 84.2, 68.2), "156-164"),
+    ("online", "vitl", "ytvis21"): ((62.4, 83.6, 70.8), "166-174"),
+    ("offline", "r50", "ovis"): ((43.5, 72.5, 43.8), "34-42"),
+    ("offline", "vitl", "ovis"): ((57.1, 83.8, 62.9), "64-72"),
+    ("offline", "vitl", "ytvis19"): ((69.2, 90.8, 76.8), "120-128"),
+    ("offline", "vitl", "ytvis21"): ((64.5, 86.3, 72.4), "176-184"),
+}
+#: the rows whose configs set MODEL.VIDEO_HEAD.USE_LOCAL_ATTN True (the ViT-L offline configs of
+#: OVIS and YouTube-VIS 2021)
+LOCAL_ATTENTION = {("offline", "vitl", "ovis"), ("offline", "vitl", "ytvis21")}
+#: the VIPSeg rows (online only): backbone -> (VPQ, VPQ-thing, VPQ-stuff, the MODEL_ZOO.md lines)
+PANOPTIC_RELEASES: dict[ReleaseKey, ReleaseRow] = {
+    "r50": ((42.1, 41.7, 42.5), "202-210"),
+    "vitl": ((57.4, 60.4, 54.7), "212-220"),
+}
+
+
+def method_variants(method: str) -> tuple[PretrainedVariant, ...]:
+    """Every model-zoo row of `method` (`dvis-daq-online` or `-offline`): the VIS rows, then
+    the VIPSeg ones (named, not supported)."""
+    vis = [release_variant(method, *row) for row in mode_releases(method, RELEASES)]
+    panoptic = PANOPTIC_RELEASES if method.endswith("-online") else {}
+    return (*vis, *(panoptic_variant(method, key, *row) for key, row in panoptic.items()))
+
+
+def release_config(mode: str, backbone: str, dataset: str) -> str:
+    """A release's config under `DVIS_DAQ/configs/dvis_daq/`: one per dataset, mode and backbone
+    (the ViT-L ones in the dataset's `vit_adapter/`)."""
+    folder = f"{dataset}/vit_adapter" if backbone == "vitl" else dataset
+    return f"{folder}/DAQ_{mode.capitalize()}_{CONFIG_NAMES[backbone]}.yaml"
+
+
 def release_variant(
-    method: str,
-    backbone: str,
-    dataset: str,
-    metrics: tuple[float, float, float],
-    lines: str,
-    config: str,
+    method: str, key: ReleaseKey, metrics: tuple[float, float, float], lines: str
 ) -> PretrainedVariant:
-    """One model-zoo row of `method` (`dvis-daq-online` or `-offline`): its AP, AP50, AP75, the
-    MODEL_ZOO.md lines it is on and its config (under `DVIS_DAQ/configs/dvis_daq/`)."""
-    mode = method.rsplit("-", 1)[1]
+    """The model-zoo row `key` of `method` (`dvis-daq-online` or `-offline`): its AP, AP50,
+    AP75 and the MODEL_ZOO.md lines it is on; its config follows from the row
+    (`release_config`)."""
+    mode, backbone, dataset = key
+    config = release_config(mode, backbone, dataset)
     options, label = BACKBONES[backbone]
     kind, classes, heading, settings = DATASETS[dataset]
     settings = dict(settings)
     if mode == "offline" and dataset in OFFLINE_SELECT:
         settings["select_threshold"] = OFFLINE_SELECT[dataset]
+    if (mode, backbone, dataset) in LOCAL_ATTENTION:
+        settings["local_attention"] = True
     link = f"model_{dataset}_{mode}_{backbone}"
     file = ZooFile(
         f"name not confirmed (the model zoo's link text: {link})",

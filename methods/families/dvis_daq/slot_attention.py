@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from vis_bench.methods.common.weight_init import xavier_uniform_matrices
+
 #: added to every attention weight before the renormalisation over inputs (the authors' eps)
 EPS = 1e-6
 
@@ -47,9 +49,7 @@ class SlotCrossAttentionLayer(nn.Module):
         self.multihead_attn = nn.MultiheadAttention(d_model, n_heads, dropout=0.0)
         self.norm = nn.LayerNorm(d_model)
         self.slot_attn = SlotAttention(d_model)
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
+        xavier_uniform_matrices(self)
 
     def forward(
         self,

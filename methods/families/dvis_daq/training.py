@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from vis_bench.api.training import ClipTargets
+from vis_bench.methods.families.dvis.training import frozen_queries
 from vis_bench.methods.families.dvis_daq.decisions import foreground_scores
 from vis_bench.methods.families.dvis_daq.model import DAQModel
 from vis_bench.methods.families.dvis_daq.sequences import InstanceSequence
@@ -52,7 +53,6 @@ from vis_bench.methods.families.mask2former.criterion import (
     prepare_video_targets,
 )
 from vis_bench.methods.families.mask2former.matcher import VideoTargets
-from vis_bench.methods.families.mask2former.model import pad_frames
 
 #: the cost the matchers give a pair they must not choose
 FORBIDDEN = 1e6
@@ -419,9 +419,7 @@ def tracker_losses(
     phase: int,
 ) -> dict[str, torch.Tensor]:
     """The tracker stage on one clip [T, 3, H, W] (module docstring), weighted."""
-    padded = pad_frames(frames)
-    with torch.no_grad():
-        queries = model.segment(model.per_frame(padded))
+    padded, queries = frozen_queries(model, frames)
     video = prepare_video_targets(
         [targets],
         tuple(padded.shape[-2:]),

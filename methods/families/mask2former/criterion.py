@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -243,17 +244,21 @@ class VideoSetCriterion(nn.Module):
 
 
 def build_video_criterion(
-    num_classes: int, config: Mask2FormerLossConfig | None = None
+    num_classes: int,
+    config: Mask2FormerLossConfig | None = None,
+    matcher_type: type[VideoHungarianMatcher] = VideoHungarianMatcher,
+    criterion_type: type[VideoSetCriterion] = VideoSetCriterion,
 ) -> VideoSetCriterion:
-    """The criterion VideoMaskFormer.from_config builds: matcher costs = loss weights."""
+    """The criterion VideoMaskFormer.from_config builds: matcher costs = loss weights (a
+    member may match or weigh otherwise: `matcher_type`, `criterion_type`)."""
     config = config or Mask2FormerLossConfig()
-    matcher = VideoHungarianMatcher(
+    matcher = matcher_type(
         cost_class=config.class_weight,
         cost_mask=config.mask_weight,
         cost_dice=config.dice_weight,
         num_points=config.num_points,
     )
-    return VideoSetCriterion(
+    return criterion_type(
         num_classes,
         matcher,
         loss_weights(config),
@@ -381,3 +386,24 @@ def mask2former_video_losses(
         num_clips = None if num_clips is None else num_clips * frames
     losses = criterion(outputs, videos, num_masks, num_clips, generator)
     return criterion.weighted(losses)
+
+
+def clip_losses(
+    outputs: Mapping[str, object],
+    targets: ClipTargets,
+    criterion: VideoSetCriterion,
+    padded: torch.Tensor,
+    batch: tuple[float, int],
+    **options: Any,
+) -> dict[str, torch.Tensor]:
+    """`mask2former_video_losses` of one clip whose padded input is `padded` [T, 3, H, W],
+    normalised over the trainer's batch (`batch`: its instance and clip counts)."""
+    return mask2former_video_losses(
+        outputs,
+        [targets],
+        criterion,
+        padded_size=tuple(padded.shape[-2:]),
+        num_masks=batch[0],
+        num_clips=batch[1],
+        **options,
+    )

@@ -31,6 +31,7 @@ from vis_bench.methods.common.position_encoding import (
     PositionEmbeddingSine,
     PositionEmbeddingSine3D,
 )
+from vis_bench.methods.common.weight_init import xavier_uniform_matrices
 
 #: the decoder always reads three levels of the pixel decoder
 NUM_LEVELS = 3
@@ -59,7 +60,7 @@ class SelfAttentionLayer(nn.Module):
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d_model, n_heads, dropout=0.0)
         self.norm = nn.LayerNorm(d_model)
-        _xavier(self)
+        xavier_uniform_matrices(self)
 
     def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor | None = None) -> torch.Tensor:
         q = k = tgt if query_pos is None else tgt + query_pos
@@ -72,7 +73,7 @@ class CrossAttentionLayer(nn.Module):
         super().__init__()
         self.multihead_attn = nn.MultiheadAttention(d_model, n_heads, dropout=0.0)
         self.norm = nn.LayerNorm(d_model)
-        _xavier(self)
+        xavier_uniform_matrices(self)
 
     def forward(
         self,
@@ -99,19 +100,39 @@ class FFNLayer(nn.Module):
         self.linear1 = nn.Linear(d_model, dim_feedforward)
         self.linear2 = nn.Linear(dim_feedforward, d_model)
         self.norm = nn.LayerNorm(d_model)
-        _xavier(self)
+        xavier_uniform_matrices(self)
 
     def forward(self, tgt: torch.Tensor) -> torch.Tensor:
         return self.norm(tgt + self.linear2(F.relu(self.linear1(tgt))))
 
 
-def _xavier(module: nn.Module) -> None:
-    for p in module.parameters():
-        if p.dim() > 1:
-            nn.init.xavier_uniform_(p)
+class LayerStacks(nn.Module):
+    """The authors' per-layer stacks of a query decoder, in their order: self-attention,
+    cross-attention (`cross`, Mask2Former's by default), FFN, then `decoder_norm`."""
+
+    def __init__(
+        self,
+        hidden_dim: int,
+        n_heads: int,
+        dim_feedforward: int,
+        num_layers: int,
+        cross: type[nn.Module] = CrossAttentionLayer,
+    ) -> None:
+        super().__init__()
+        self.num_layers = num_layers
+        self.transformer_self_attention_layers = nn.ModuleList(
+            SelfAttentionLayer(hidden_dim, n_heads) for _ in range(num_layers)
+        )
+        self.transformer_cross_attention_layers = nn.ModuleList(
+            cross(hidden_dim, n_heads) for _ in range(num_layers)
+        )
+        self.transformer_ffn_layers = nn.ModuleList(
+            FFNLayer(hidden_dim, dim_feedforward) for _ in range(num_layers)
+        )
+        self.decoder_norm = nn.LayerNorm(hidden_dim)
 
 
-class MaskedAttentionDecoder(nn.Module):
+class MaskedAttentionDecoder(LayerStacks):
     """Multi-scale features and mask features of B videos x T frames -> `DecoderOutput`."""
 
     def __init__(
@@ -126,25 +147,14 @@ class MaskedAttentionDecoder(nn.Module):
         mask_dim: int = 256,
         temporal: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(hidden_dim, n_heads, dim_feedforward, num_layers)
         self.temporal = temporal
         self.num_heads = n_heads
-        self.num_layers = num_layers
         self.pe_layer: nn.Module = (
             PositionEmbeddingSine3D(hidden_dim // 2, normalize=True)
             if temporal
             else PositionEmbeddingSine(hidden_dim // 2, normalize=True, offset=0.0)
         )
-        self.transformer_self_attention_layers = nn.ModuleList(
-            SelfAttentionLayer(hidden_dim, n_heads) for _ in range(num_layers)
-        )
-        self.transformer_cross_attention_layers = nn.ModuleList(
-            CrossAttentionLayer(hidden_dim, n_heads) for _ in range(num_layers)
-        )
-        self.transformer_ffn_layers = nn.ModuleList(
-            FFNLayer(hidden_dim, dim_feedforward) for _ in range(num_layers)
-        )
-        self.decoder_norm = nn.LayerNorm(hidden_dim)
         self.query_feat = nn.Embedding(num_queries, hidden_dim)
         self.query_embed = nn.Embedding(num_queries, hidden_dim)
         self.level_embed = nn.Embedding(NUM_LEVELS, hidden_dim)

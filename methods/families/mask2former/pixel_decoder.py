@@ -35,7 +35,11 @@ from torch import nn
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.frames import stack_frames
 from vis_bench.methods.common.fused_ops import add_residual, conv_block, residual_ffn
-from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, encoder_reference_points
+from vis_bench.methods.common.ms_deform_attn import (
+    MSDeformAttn,
+    encoder_reference_points,
+    reset_deformable_parameters,
+)
 from vis_bench.methods.common.position_encoding import PositionEmbeddingSine
 
 #: the deformable encoder's FFN width: fixed in the authors' `from_config`, not DIM_FEEDFORWARD
@@ -98,12 +102,7 @@ class EncoderOnlyTransformer(nn.Module):
         self.encoder = DeformableEncoder(
             (d_model, ENCODER_FFN_DIM, n_levels, n_heads, 4), num_layers
         )
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
-        for m in self.modules():
-            if isinstance(m, MSDeformAttn):
-                m._reset_parameters()
+        reset_deformable_parameters(self)
         nn.init.normal_(self.level_embed)
 
     def forward(self, srcs: list[torch.Tensor], pos: list[torch.Tensor]) -> torch.Tensor:

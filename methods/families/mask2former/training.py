@@ -19,7 +19,7 @@ from vis_bench.methods.families.mask2former.criterion import (
     Mask2FormerLossConfig,
     VideoSetCriterion,
     build_video_criterion,
-    mask2former_video_losses,
+    clip_losses,
 )
 from vis_bench.methods.families.mask2former.model import Mask2FormerModel
 
@@ -60,15 +60,8 @@ def mask2former_losses(
         "pred_masks": masks,
         "aux_outputs": [{"pred_logits": lg, "pred_masks": mk} for lg, mk in aux],
     }
-    return mask2former_video_losses(
-        outputs,
-        [targets],
-        criterion,
-        padded_size=tuple(padded.shape[-2:]),
-        num_masks=num_instances,
-        num_clips=num_clips,
-        frame_level=frame_level,
-    )
+    batch = (num_instances, num_clips)
+    return clip_losses(outputs, targets, criterion, padded, batch, frame_level=frame_level)
 
 
 def _as_clip(logits: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,7 +20,11 @@ from torch import nn
 from vis_bench.methods.common.box_ops import inverse_sigmoid
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import add_residual, residual_ffn
-from vis_bench.methods.common.ms_deform_attn import MSDeformAttn, encoder_reference_points
+from vis_bench.methods.common.ms_deform_attn import (
+    MSDeformAttn,
+    encoder_reference_points,
+    reset_deformable_parameters,
+)
 
 
 class SeqFormerDeformAttn(MSDeformAttn):
@@ -64,12 +68,23 @@ class DeformableTransformerEncoderLayer(nn.Module):
         num_frames: int = 1,
     ) -> torch.Tensor:
         # src, pos: [N, S, C] with N = B*T frames; reference_points: [N, S, L, 2]
-        # (`num_frames` = T is unused here: SeqFormer encodes frames independently; layers that
-        # mix frames, such as MS-STS's, need it to unfold the batch)
         src = self.attend(
             src, pos, reference_points, spatial_shapes, level_start_index, padding_mask
         )
+        src = self.mix_frames(src, pos, num_frames, spatial_shapes, level_start_index)
         return self.ffn(src)
+
+    def mix_frames(
+        self,
+        src: torch.Tensor,
+        pos: torch.Tensor,
+        num_frames: int,
+        spatial_shapes: torch.Tensor,
+        level_start_index: torch.Tensor,
+    ) -> torch.Tensor:
+        """What a layer mixing the T = `num_frames` frames does between its attention and its
+        FFN (MS-STS's temporal blocks); SeqFormer encodes frames independently."""
+        return src
 
     def attend(
         self,
@@ -200,8 +215,13 @@ class DeformableTransformerDecoderLayer(nn.Module):
             padding_mask,
             value,
         )
-        tgt_box = self.update_box(tgt_box, sampled)
+        tgt_box = self.mix_frames(self.update_box(tgt_box, sampled), query_pos)
         return self.update_instance(tgt, tgt_box, sampled), tgt_box
+
+    def mix_frames(self, tgt_box: torch.Tensor, query_pos: torch.Tensor) -> torch.Tensor:
+        """What a layer mixing the frames' box queries [B, T, Nq, C] does before the instance
+        update (MS-STS's temporal block); SeqFormer's only temporal step is that update."""
+        return tgt_box
 
     def self_attend(
         self, tgt: torch.Tensor, tgt_box: torch.Tensor, query_pos: torch.Tensor, t: int
@@ -389,12 +409,7 @@ class DeformableTransformer(nn.Module):
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        for p in self.parameters():
-            if p.dim() > 1:
-                nn.init.xavier_uniform_(p)
-        for m in self.modules():
-            if isinstance(m, MSDeformAttn):
-                m._reset_parameters()
+        reset_deformable_parameters(self)
         nn.init.xavier_uniform_(self.reference_points.weight, gain=1.0)
         nn.init.constant_(self.reference_points.bias, 0.0)
         nn.init.normal_(self.level_embed)

@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from vis_bench.eval.metric.iou import video_overlaps
+from vis_bench.eval.metric.iou import video_ious
 from vis_bench.eval.metric.loading import GroundTruth, Results
-from vis_bench.eval.rle.areas import track_areas
 
 #: video IoU from which a ground-truth track counts as found (the metric's loosest threshold)
 FOUND_IOU = 0.5
@@ -56,15 +55,7 @@ def _best_pairs(gt: GroundTruth, res: Results, tracks: list[int]) -> dict[int, t
         rs = by_video.get(video, [])
         if not rs:
             continue
-        d_tracks = [res.frames[r] for r in rs]
-        inter, union = video_overlaps(
-            d_tracks,
-            [gt.frames[k] for k in ks],
-            track_areas(d_tracks),
-            [gt.frame_areas[k] for k in ks],
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            iou = np.where(union > 0, inter / union, 0.0)
+        iou = video_ious([res.frames[r] for r in rs], gt, ks)
         for column, k in enumerate(ks):
             row = int(np.argmax(iou[:, column]))
             best[k] = (rs[row], float(iou[row, column]))

@@ -34,9 +34,8 @@ from pycocotools import mask as mask_utils
 
 from vis_bench.eval.api import evaluate_loaded
 from vis_bench.eval.benchmarks import AP50
-from vis_bench.eval.metric.iou import video_overlaps
+from vis_bench.eval.metric.iou import video_ious
 from vis_bench.eval.metric.loading import GroundTruth, Results
-from vis_bench.eval.rle.areas import track_areas
 
 #: TIDE's foreground and background IoU thresholds
 FOREGROUND_IOU = 0.5
@@ -101,13 +100,7 @@ def _overlaps_by_video(gt: GroundTruth, res: Results) -> list[_VideoOverlaps]:
     for vid in sorted(set(tracks_of) | set(results_of)):
         rs, ks = results_of.get(vid, []), tracks_of.get(vid, [])
         if rs and ks:
-            d_tracks = [res.frames[i] for i in rs]
-            inter, union = video_overlaps(
-                d_tracks, [gt.frames[k] for k in ks], track_areas(d_tracks),
-                [gt.frame_areas[k] for k in ks],
-            )  # fmt: skip
-            with np.errstate(divide="ignore", invalid="ignore"):
-                iou = np.where(union > 0, inter / union, 0.0)
+            iou = video_ious([res.frames[i] for i in rs], gt, ks)
         else:
             iou = np.zeros((len(rs), len(ks)))
         out.append(_VideoOverlaps(rs, ks, iou))

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_bench.eval.metric.iou import video_overlaps
+from vis_bench.eval.metric.iou import video_ious
 from vis_bench.eval.metric.loading import GroundTruth, Results
 from vis_bench.eval.metric.params import IOU_THRESHOLDS, MAX_DETS
 from vis_bench.eval.metric.result_checks import cap_message, over_cap
-from vis_bench.eval.rle.areas import track_areas
 from vis_bench.eval.rle.count_lists import MARKER
 
 #: how many (video, category) pairs the warning names
@@ -70,15 +69,7 @@ def _ignored_matches(gt: GroundTruth, res: Results, vid: int, cat: int) -> int:
     tracks = np.flatnonzero((gt.video_of == vid) & (gt.category_of == cat) & ~gt.crowd).tolist()
     if not tracks:
         return 0
-    d_tracks = [[_plain(res, seg) for seg in res.frames[r]] for r in order]
-    inter, union = video_overlaps(
-        d_tracks,
-        [gt.frames[k] for k in tracks],
-        track_areas(d_tracks),
-        [gt.frame_areas[k] for k in tracks],
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
+    iou = video_ious([[_plain(res, seg) for seg in res.frames[r]] for r in order], gt, tracks)
     lost = np.zeros(len(order), dtype=bool)
     for threshold in IOU_THRESHOLDS:
         lost |= _greedy_matches(iou, threshold)

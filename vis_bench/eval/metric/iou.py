@@ -7,6 +7,7 @@ overlaps.py for how they are computed in bulk). Results are selected, ordered an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from vis_bench.eval.metric.loading import GroundTruth, Results
 from vis_bench.eval.metric.overlaps import FrameTable, frame_table, track_overlaps
 from vis_bench.eval.metric.params import MAX_DETS
+from vis_bench.eval.rle.areas import track_areas
 
 
 @dataclass
@@ -84,6 +86,21 @@ def video_overlaps(
     pairs_d, pairs_g = np.repeat(np.arange(nd), ng), np.tile(np.arange(ng), nd)
     inter, union = track_overlaps(d, g, zeros_d, zeros_g, zeros_d, pairs_d, pairs_g)
     return inter.reshape(nd, ng), union.reshape(nd, ng)
+
+
+def video_ious(
+    d_tracks: list[list[dict | None]], gt: GroundTruth, tracks: Sequence[int]
+) -> np.ndarray:
+    """Video IoU [d, GT track] of predicted tracks (per-frame RLEs) against the GT tracks
+    `tracks` of one video, exact as the metric computes it (0 where the union is empty)."""
+    inter, union = video_overlaps(
+        d_tracks,
+        [gt.frames[k] for k in tracks],
+        track_areas(d_tracks),
+        [gt.frame_areas[k] for k in tracks],
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
 
 
 def _present_areas(areas: list[np.ndarray], frames: FrameTable) -> np.ndarray:

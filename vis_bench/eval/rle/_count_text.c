@@ -294,6 +294,20 @@ static PyObject *remainder_of(const char *raw, Py_ssize_t len, const Cuts *c) {
     return out;
 }
 
+/* A finder's answer (find_cuts, find_strings): 1 when there are cuts to make; else 0, with
+   `*result` None (nothing to cut: the caller parses the text whole) or a MemoryError raised. */
+static int cuts_found(int found, PyObject **result) {
+    if (found < 0) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    if (found == 0) {
+        *result = Py_NewRef(Py_None);
+        return 0;
+    }
+    return 1;
+}
+
 PyObject *cut_count_lists(PyObject *self, PyObject *args) {
     Py_buffer buf;
     long long limit;
@@ -309,14 +323,7 @@ PyObject *cut_count_lists(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS;
     found = find_cuts(raw, buf.len, &cuts);
     Py_END_ALLOW_THREADS;
-    if (found < 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (found == 0) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
+    if (!cuts_found(found, &result)) goto done;
     const Py_ssize_t n = cuts.n, half = halfway(&cuts);
     const int64_t values0 = share_values(&cuts, 0, half), values1 = share_values(&cuts, half, n);
     foreground = bytes_of_size(n * (Py_ssize_t)sizeof(double));
@@ -461,14 +468,7 @@ PyObject *cut_result_strings(PyObject *self, PyObject *arg) {
     Py_BEGIN_ALLOW_THREADS;
     found = find_strings(buf.buf, buf.len, &cuts);
     Py_END_ALLOW_THREADS;
-    if (found < 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (found == 0) {
-        result = Py_NewRef(Py_None);
-        goto done;
-    }
+    if (!cuts_found(found, &result)) goto done;
     starts = int64_bytes(cuts.body, cuts.n);
     ends = int64_bytes(cuts.end, cuts.n);
     if (starts == NULL || ends == NULL) goto done;

@@ -27,9 +27,8 @@ from pycocotools import mask as mask_utils
 
 from vis_bench.eval.analysis.diagnose import diagnose
 from vis_bench.eval.analysis.identity import frame_matches, track_identities
-from vis_bench.eval.metric.iou import video_overlaps
+from vis_bench.eval.metric.iou import video_ious
 from vis_bench.eval.metric.loading import GroundTruth, Results, results_from_list
-from vis_bench.eval.rle.areas import track_areas
 from vis_bench.eval.stats.subset import restrict_to_videos, select_results
 from vis_bench.report.overlays.palette import RGB, colour
 
@@ -167,11 +166,7 @@ def _video_ious(gt: GroundTruth, shown: Results) -> np.ndarray:
     """Video IoU [prediction, GT track] of one video, as the metric computes it."""
     if not len(shown) or not len(gt.ann_ids):
         return np.zeros((len(shown), len(gt.ann_ids)))
-    inter, union = video_overlaps(
-        shown.frames, gt.frames, track_areas(shown.frames), list(gt.frame_areas)
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
+    return video_ious(shown.frames, gt, range(len(gt.ann_ids)))
 
 
 def _pairing(gt: GroundTruth, shown: Results, identities: list) -> dict[int, int]:

@@ -1,0 +1,85 @@
+"""Several cells' accuracy passes at once (measure.accuracy_passes), each with its share of the
+threads, their outcomes taken in cell order.
+
+An accuracy pass gives a cell's predictions, AP, memory and FLOPs; its FPS comes from the timed
+rounds after every accuracy pass (rounds.py), which run one at a time with every thread. A small
+model on a CPU does not keep two threads busy (its operators are too short to split well), so
+two single-thread passes side by side finish the sweep's accuracy passes sooner than two-thread
+passes one after another, and the FPS is untouched. This holds only where nothing timed comes
+from the accuracy pass: FPS on (else the pass's own time is the speed figure), no live-stream
+replay and no single-clip or authors' protocol (both replay or time the pass's calls), a CPU
+device (GPU passes would share one device). Its energy is not read: the cores' joules are not
+one pass's (the record says so). Threads change the order of a few sums, so a score can move in
+its last digits against a pass with other threads (the timed rounds' check allows for that).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from vis_bench.config import BenchConfig
+from vis_bench.measure.protocols import END_TO_END, MODEL
+
+#: the protocols taken from the timed rounds alone (any other times the accuracy pass's calls)
+ROUND_PROTOCOLS = frozenset({END_TO_END, MODEL})
+
+
+def passes_at_once(config: BenchConfig, devices: list[str], isolate: bool, ranks: int) -> int:
+    """How many accuracy passes this sweep runs at once: `measure.accuracy_passes` where nothing
+    timed comes from an accuracy pass and each runs in its own worker, else 1."""
+    measure = config.measure
+    wanted = measure.accuracy_passes
+    if wanted <= 1 or not isolate or ranks > 1:
+        return 1
+    timed_in_pass = (
+        not measure.fps or measure.stream or not set(measure.protocols) <= ROUND_PROTOCOLS
+    )
+    if timed_in_pass or any(not d.startswith("cpu") for d in devices):
+        return 1
+    return wanted
+
+
+def pass_threads(threads: int, at_once: int) -> int:
+    """Each pass's share of the threads the timed rounds use (at least one)."""
+    return max(1, threads // at_once)
+
+
+class AheadPasses:
+    """Accuracy passes started ahead, `at_once` at a time in cell order; `take(key)` waits for
+    one and returns its outcome (or raises what its worker raised)."""
+
+    def __init__(self, at_once: int) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=at_once, thread_name_prefix="accuracy-pass"
+        )
+        self._futures: dict[str, concurrent.futures.Future] = {}
+
+    def start(self, key: str, run: Callable[[], Any]) -> None:
+        self._futures[key] = self._pool.submit(run)
+
+    def has(self, key: str) -> bool:
+        return key in self._futures
+
+    def take(self, key: str) -> Any:
+        return self._futures.pop(key).result()
+
+    def close(self) -> None:
+        """Cancel what has not started (an interrupted sweep); running workers stop with the
+        sweep's process group."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def ahead_passes(at_once: int) -> Iterator[AheadPasses | None]:
+    """An AheadPasses while the accuracy passes run (None at one pass at a time)."""
+    if at_once <= 1:
+        yield None
+        return
+    ahead = AheadPasses(at_once)
+    try:
+        yield ahead
+    finally:
+        ahead.close()
