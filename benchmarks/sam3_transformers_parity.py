@@ -5,14 +5,14 @@
 
 Builds `transformers.Sam3Model` with the reduced sizes of the public SAM 3 fixture set
 (`$VIS_BENCH_SHARED/golden/sam3/public`, or the vendored copy under tests/fixtures), loads the
-fixture weights (authors' key layout) through a renaming written here (Transformers does not
-ship its converter in the wheel), runs the detector case (2 images x 2 prompts) from the
-recorded tokens and preprocessed images, and reports the largest absolute difference of every
-recorded tensor it can map. Two runs: Transformers' own forward ("as_is"), and the same modules
-driven with the geometry encoder's CLS token appended to the prompt as the authors' detector
-does for a text-only prompt ("with_geometry_cls"). It also reports which of the authors' video
-heuristics (../NOTES.md section 5) appear in Transformers' SAM 3 video code. Exits 0 with a
-message when transformers is not installed.
+fixture weights (authors' key layout) through the renaming of `methods/sam3/hf_layout.py`
+(Transformers' converter's, which is not in its wheel), runs the detector case (2 images x 2
+prompts) from the recorded tokens and preprocessed images, and reports the largest absolute
+difference of every recorded tensor it can map. Two runs: Transformers' own forward ("as_is"),
+and the same modules driven with the geometry encoder's CLS token appended to the prompt as the
+authors' detector does for a text-only prompt ("with_geometry_cls"). It also reports which of
+the authors' video heuristics (../NOTES.md section 5) appear in Transformers' SAM 3 video code.
+Exits 0 with a message when transformers is not installed.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from vis_bench.measure.provenance import start_provenance, write_json_with_provenance
+from vis_bench.methods.sam3.hf_layout import to_transformers
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4  # the fixture README's fp32 tolerance
@@ -110,255 +111,33 @@ def hf_config(cfg: dict[str, Any]) -> Any:
     )
 
 
-# (authors' name pattern, Transformers' name) for the detector, applied in order, first match.
-_RENAMES: list[tuple[str, str]] = [
-    (
-        r"backbone\.vision_backbone\.trunk\.patch_embed\.proj\.",
-        "vision_encoder.backbone.embeddings.patch_embeddings.projection.",
-    ),
-    (r"backbone\.vision_backbone\.trunk\.ln_pre\.", "vision_encoder.backbone.layer_norm."),
-    (
-        r"backbone\.vision_backbone\.trunk\.blocks\.(\d+)\.norm(\d)\.",
-        r"vision_encoder.backbone.layers.\1.layer_norm\2.",
-    ),
-    (
-        r"backbone\.vision_backbone\.trunk\.blocks\.(\d+)\.attn\.proj\.",
-        r"vision_encoder.backbone.layers.\1.attention.o_proj.",
-    ),
-    (
-        r"backbone\.vision_backbone\.trunk\.blocks\.(\d+)\.mlp\.",
-        r"vision_encoder.backbone.layers.\1.mlp.",
-    ),
-    (
-        r"backbone\.vision_backbone\.convs\.(\d+)\.dconv_2x2(_0)?\.",
-        r"vision_encoder.neck.fpn_layers.\1.scale_layers.0.",
-    ),
-    (
-        r"backbone\.vision_backbone\.convs\.(\d+)\.dconv_2x2_1\.",
-        r"vision_encoder.neck.fpn_layers.\1.scale_layers.2.",
-    ),
-    (
-        r"backbone\.vision_backbone\.convs\.(\d+)\.conv_1x1\.",
-        r"vision_encoder.neck.fpn_layers.\1.proj1.",
-    ),
-    (
-        r"backbone\.vision_backbone\.convs\.(\d+)\.conv_3x3\.",
-        r"vision_encoder.neck.fpn_layers.\1.proj2.",
-    ),
-    (r"backbone\.language_backbone\.resizer\.", "text_projection."),
-    (
-        r"backbone\.language_backbone\.encoder\.token_embedding\.",
-        "text_encoder.text_model.embeddings.token_embedding.",
-    ),
-    (
-        r"backbone\.language_backbone\.encoder\.ln_final\.",
-        "text_encoder.text_model.final_layer_norm.",
-    ),
-    (
-        r"backbone\.language_backbone\.encoder\.transformer\.resblocks\.(\d+)\.ln_(\d)\.",
-        r"text_encoder.text_model.encoder.layers.\1.layer_norm\2.",
-    ),
-    (
-        r"backbone\.language_backbone\.encoder\.transformer\.resblocks\.(\d+)\.attn\.out_proj\.",
-        r"text_encoder.text_model.encoder.layers.\1.self_attn.out_proj.",
-    ),
-    (
-        r"backbone\.language_backbone\.encoder\.transformer\.resblocks\.(\d+)\.mlp\.c_fc\.",
-        r"text_encoder.text_model.encoder.layers.\1.mlp.fc1.",
-    ),
-    (
-        r"backbone\.language_backbone\.encoder\.transformer\.resblocks\.(\d+)\.mlp\.c_proj\.",
-        r"text_encoder.text_model.encoder.layers.\1.mlp.fc2.",
-    ),
-    (r"geometry_encoder\.img_pre_norm\.", "geometry_encoder.vision_layer_norm."),
-    (r"geometry_encoder\.norm\.", "geometry_encoder.prompt_layer_norm."),
-    (r"geometry_encoder\.encode_norm\.", "geometry_encoder.output_layer_norm."),
-    (r"geometry_encoder\.encode\.(\d+)\.norm(\d)\.", r"geometry_encoder.layers.\1.layer_norm\2."),
-    (r"geometry_encoder\.encode\.(\d+)\.linear1\.", r"geometry_encoder.layers.\1.mlp.fc1."),
-    (r"geometry_encoder\.encode\.(\d+)\.linear2\.", r"geometry_encoder.layers.\1.mlp.fc2."),
-    (
-        r"geometry_encoder\.encode\.(\d+)\.self_attn\.out_proj\.",
-        r"geometry_encoder.layers.\1.self_attn.o_proj.",
-    ),
-    (
-        r"geometry_encoder\.encode\.(\d+)\.cross_attn_image\.out_proj\.",
-        r"geometry_encoder.layers.\1.cross_attn.o_proj.",
-    ),
-    (r"geometry_encoder\.(label_embed|cls_embed|boxes_\w+|final_proj)\.", r"geometry_encoder.\1."),
-    (r"transformer\.encoder\.layers\.(\d+)\.norm(\d)\.", r"detr_encoder.layers.\1.layer_norm\2."),
-    (r"transformer\.encoder\.layers\.(\d+)\.linear1\.", r"detr_encoder.layers.\1.mlp.fc1."),
-    (r"transformer\.encoder\.layers\.(\d+)\.linear2\.", r"detr_encoder.layers.\1.mlp.fc2."),
-    (
-        r"transformer\.encoder\.layers\.(\d+)\.self_attn\.out_proj\.",
-        r"detr_encoder.layers.\1.self_attn.o_proj.",
-    ),
-    (
-        r"transformer\.encoder\.layers\.(\d+)\.cross_attn_image\.out_proj\.",
-        r"detr_encoder.layers.\1.cross_attn.o_proj.",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.self_attn\.out_proj\.",
-        r"detr_decoder.layers.\1.self_attn.o_proj.",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.ca_text\.out_proj\.",
-        r"detr_decoder.layers.\1.text_cross_attn.o_proj.",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.cross_attn\.out_proj\.",
-        r"detr_decoder.layers.\1.vision_cross_attn.o_proj.",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.norm1\.",
-        r"detr_decoder.layers.\1.vision_cross_attn_layer_norm.",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.catext_norm\.",
-        r"detr_decoder.layers.\1.text_cross_attn_layer_norm.",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.norm2\.",
-        r"detr_decoder.layers.\1.self_attn_layer_norm.",
-    ),
-    (r"transformer\.decoder\.layers\.(\d+)\.norm3\.", r"detr_decoder.layers.\1.mlp_layer_norm."),
-    (r"transformer\.decoder\.layers\.(\d+)\.linear1\.", r"detr_decoder.layers.\1.mlp.fc1."),
-    (r"transformer\.decoder\.layers\.(\d+)\.linear2\.", r"detr_decoder.layers.\1.mlp.fc2."),
-    (r"transformer\.decoder\.norm\.", "detr_decoder.output_layer_norm."),
-    (r"transformer\.decoder\.presence_token_out_norm\.", "detr_decoder.presence_layer_norm."),
-    (r"transformer\.decoder\.(query_embed|reference_points|presence_token)\.", r"detr_decoder.\1."),
-    (r"transformer\.decoder\.bbox_embed\.layers\.(\d)\.", "detr_decoder.box_head.layer{}."),
-    (
-        r"transformer\.decoder\.presence_token_head\.layers\.(\d)\.",
-        "detr_decoder.presence_head.layer{}.",
-    ),
-    (
-        r"transformer\.decoder\.ref_point_head\.layers\.(\d)\.",
-        "detr_decoder.ref_point_head.layer{}.",
-    ),
-    (
-        r"transformer\.decoder\.boxRPB_embed_(x|y)\.layers\.(\d)\.",
-        "detr_decoder.box_rpb_embed_{}.layer{}.",
-    ),
-    (r"segmentation_head\.pixel_decoder\.", "mask_decoder.pixel_decoder."),
-    (r"segmentation_head\.mask_predictor\.mask_embed\.", "mask_decoder.mask_embedder."),
-    (r"segmentation_head\.instance_seg_head\.", "mask_decoder.instance_projection."),
-    (r"segmentation_head\.semantic_seg_head\.", "mask_decoder.semantic_projection."),
-    (
-        r"segmentation_head\.cross_attend_prompt\.out_proj\.",
-        "mask_decoder.prompt_cross_attn.o_proj.",
-    ),
-    (r"segmentation_head\.cross_attn_norm\.", "mask_decoder.prompt_cross_attn_norm."),
-    (r"dot_prod_scoring\.prompt_mlp\.layers\.(\d)\.", "dot_product_scoring.text_mlp.layer{}."),
-    (r"dot_prod_scoring\.prompt_mlp\.out_norm\.", "dot_product_scoring.text_mlp_out_norm."),
-    (r"dot_prod_scoring\.prompt_proj\.", "dot_product_scoring.text_proj."),
-    (r"dot_prod_scoring\.hs_proj\.", "dot_product_scoring.query_proj."),
-]
-
-# Fused q/k/v projections (authors) -> separate q, k, v (Transformers).
-_FUSED: list[tuple[str, str, str]] = [
-    (
-        r"backbone\.vision_backbone\.trunk\.blocks\.(\d+)\.attn\.qkv\.",
-        r"vision_encoder.backbone.layers.\1.attention.{}_proj.",
-        "",
-    ),
-    (
-        r"backbone\.language_backbone\.encoder\.transformer\.resblocks\.(\d+)\.attn\.in_proj_",
-        r"text_encoder.text_model.encoder.layers.\1.self_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"geometry_encoder\.encode\.(\d+)\.self_attn\.in_proj_",
-        r"geometry_encoder.layers.\1.self_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"geometry_encoder\.encode\.(\d+)\.cross_attn_image\.in_proj_",
-        r"geometry_encoder.layers.\1.cross_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"transformer\.encoder\.layers\.(\d+)\.self_attn\.in_proj_",
-        r"detr_encoder.layers.\1.self_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"transformer\.encoder\.layers\.(\d+)\.cross_attn_image\.in_proj_",
-        r"detr_encoder.layers.\1.cross_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.self_attn\.in_proj_",
-        r"detr_decoder.layers.\1.self_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.ca_text\.in_proj_",
-        r"detr_decoder.layers.\1.text_cross_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"transformer\.decoder\.layers\.(\d+)\.cross_attn\.in_proj_",
-        r"detr_decoder.layers.\1.vision_cross_attn.{}_proj.",
-        "",
-    ),
-    (
-        r"segmentation_head\.cross_attend_prompt\.in_proj_",
-        "mask_decoder.prompt_cross_attn.{}_proj.",
-        "",
-    ),
-]
-
-# Authors' detector keys with no Transformers counterpart, and why.
+# Authors' detector keys Transformers' `Sam3Model` does not hold, and why.
 _UNMAPPED = {
     r"\.attn\.freqs_cis$": "RoPE table (a buffer; Transformers computes its own)",
-    r"language_backbone\.encoder\.text_projection$": "CLIP pooled projection, unused by SAM 3",
     r"geometry_encoder\.points_": "point prompts (Transformers' geometry encoder takes boxes only)",
     r"vision_backbone\.sam2_convs\.": "the tracker's neck (Sam3VideoModel.tracker_neck)",
 }
+DETECTOR, HF_DETECTOR = "detector.", "detector_model."
 
 
 def rename_detector(
     authors: dict[str, torch.Tensor],
 ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Authors' `detector.*` state dict -> Transformers `Sam3Model` names; unmapped keys with why."""
-    out: dict[str, torch.Tensor] = {}
-    skipped: dict[str, str] = {}
-    for full, value in authors.items():
-        if not full.startswith("detector."):
-            continue
-        key = full[len("detector.") :]
-        why = next((w for pat, w in _UNMAPPED.items() if re.search(pat, key)), None)
-        if why is not None:
-            skipped[key] = why
-            continue
-        if key == "backbone.vision_backbone.trunk.pos_embed":
-            out["vision_encoder.backbone.embeddings.position_embeddings"] = value[:, 1:]  # no cls
-            continue
-        if key == "backbone.language_backbone.encoder.positional_embedding":
-            out["text_encoder.text_model.embeddings.position_embedding.weight"] = value
-            continue
-        fused = next(((p, t) for p, t, _ in _FUSED if re.match(p, key)), None)
-        if fused is not None:
-            pat, target = fused
-            match = re.match(pat, key)
-            suffix = key[match.end() :]
-            base = match.expand(target)
-            for name, part in zip("qkv", value.chunk(3, dim=0), strict=True):
-                out[base.format(name) + suffix] = part
-            continue
-        for pat, target in _RENAMES:
-            match = re.match(pat, key)
-            if match is None:
-                continue
-            suffix = key[match.end() :]
-            if "{}" in target:  # 0-based layer index -> 1-based layerN
-                groups = [g if not g.isdigit() else str(int(g) + 1) for g in match.groups()]
-                out[target.format(*groups) + suffix] = value
-            else:
-                out[match.expand(target) + suffix] = value
-            break
-        else:
-            skipped[key] = "no rule"
+    """Authors' `detector.*` state dict -> Transformers `Sam3Model` names (the video model's
+    layout, `methods/sam3/hf_layout.py`, without its `detector_model.` prefix); unmapped keys
+    with why."""
+    detector = {k: v for k, v in authors.items() if k.startswith(DETECTOR)}
+    out = {
+        k[len(HF_DETECTOR) :]: v
+        for k, v in to_transformers(detector).items()
+        if k.startswith(HF_DETECTOR)
+    }
+    skipped = {
+        k[len(DETECTOR) :]: why
+        for k in detector
+        for pattern, why in _UNMAPPED.items()
+        if re.search(pattern, k)
+    }
     return out, skipped
 
 

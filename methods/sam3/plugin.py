@@ -35,6 +35,7 @@ from vis_bench.api import (
 from vis_bench.api.checkpoints import CheckpointContents, LoadSummary
 from vis_bench.api.prompts import PromptLoad
 from vis_bench.api.refinement import VideoRefinement
+from vis_bench.methods.sam3 import hf_layout
 from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.text_encoder import TextFeatures
 from vis_bench.methods.sam3.timing import AUTHORS_TIMING
@@ -80,6 +81,7 @@ class Sam3Plugin(MethodPlugin):
             r"^detector\.backbone\.vision_backbone\.trunk\.",
             r"^tracker\.sam_mask_decoder\.",
         ),
+        checkpoint_constants=hf_layout.CHECKPOINT_CONSTANTS,
         linking=WholeVideoRefinement(),
         prompt_categories_option="categories",
         prompt_count_option="max_prompts",
@@ -129,6 +131,11 @@ class Sam3Plugin(MethodPlugin):
                 field="checkpoint",
             )
         return super().load_checkpoint(checkpoint, strict)
+
+    @classmethod
+    def foreign_checkpoint(cls, contents: CheckpointContents) -> CheckpointContents | None:
+        """A Transformers `Sam3VideoModel` file in the authors' keys (hf_layout.py)."""
+        return hf_layout.convert(contents)
 
     def infer_clip(
         self, frames: torch.Tensor, *, state: HeldVideo | None = None, seen: int = 0

@@ -1,7 +1,9 @@
 """SAM 3's released checkpoint: `sam3.pt` of the gated Hugging Face repository facebook/sam3
 (`sam3/model_builder.py` downloads it; its `model` entry is the video model's state dict, 1465
-keys, loaded strictly by name). No checksum is published. The weights are under the SAM
-License, which the repository asks a user to accept before the file can be downloaded.
+keys, loaded strictly by name); the same repository's Transformers layout (`Sam3VideoModel`,
+model.safetensors beside config.json) loads by name too (hf_layout.py). No checksum is
+published. The weights are under the SAM License, which the repository asks a user to accept
+before the file can be downloaded.
 
 One file, named once per built-in label space (its category names are the prompts, and the
 label space is checked against the dataset's). The README's "Video Results" table gives the
@@ -22,7 +24,9 @@ URL = f"https://huggingface.co/{HUB_REPOSITORY}/resolve/main/{RELEASE_FILE}"
 HOW_TO_OBTAIN = (
     f"accept the SAM License on https://huggingface.co/{HUB_REPOSITORY} (logged in), then "
     f"`huggingface-cli download {HUB_REPOSITORY} {RELEASE_FILE} --local-dir DIR` (with "
-    "`huggingface-cli login` or HF_TOKEN) and give DIR/sam3.pt as the checkpoint"
+    "`huggingface-cli login` or HF_TOKEN) and give DIR/sam3.pt as the checkpoint; or take the "
+    "repository's Transformers layout (`--include '*.json' '*.safetensors'` instead of "
+    f"{RELEASE_FILE}: config.json beside model.safetensors) and give DIR"
 )
 LICENCE = Licence(
     code="SAM License",
