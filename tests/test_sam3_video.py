@@ -6,11 +6,14 @@ cases."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from vis_bench.methods.sam3.association import Association
+from vis_bench.methods.sam3.fixtures import detector_sizes, load_gz, tracker_sizes
+from vis_bench.methods.sam3.tokenizer import Tokenizer
 from vis_bench.methods.sam3.video_inference import PromptRun, masklet_boxes, video_masklets
 from vis_bench.methods.sam3.video_model import Sam3VideoModel
 from vis_bench.methods.sam3.video_outputs import (
@@ -20,11 +23,13 @@ from vis_bench.methods.sam3.video_outputs import (
     object_wise_non_overlap,
 )
 from vis_bench.methods.sam3.video_parity import compare_case
-from vis_bench.methods.sam3.video_step import FrameResult
+from vis_bench.methods.sam3.video_step import FrameResult, VideoSettings
 
 #: the fixture README's tolerances
 SCORE_TOLERANCE = 1e-5
 FP32_TOLERANCE = 1e-4
+#: float32 rounding of a probability computed in another batch
+BATCH_TOLERANCE = 1e-6
 
 
 @pytest.mark.parametrize("case_name", ["video_case", "video_case_scaled"])
@@ -121,3 +126,44 @@ def test_the_video_model_has_every_released_key_with_its_shape(golden_dir):
     ours = {name: list(value.shape) for name, value in model.state_dict().items()}
     assert ours == {name: shape for name, (shape, _dtype) in keys["keys"].items()}
     assert len(ours) == keys["num_keys"] == 1465
+
+
+def _same_scores(got: dict[int, float], want: dict[int, float]) -> bool:
+    return got.keys() == want.keys() and all(abs(got[k] - want[k]) <= BATCH_TOLERANCE for k in got)
+
+
+def test_prompts_batched_give_what_each_prompt_gives_alone(golden_dir, one_thread):
+    """Five prompts (two of them repeated) on the fixture video, the detector and the tracker
+    run for all prompts as one batch and one prompt at a time: every step's decisions and
+    binary masks and every masklet's masks are identical; the float outputs differ at most by
+    float32 rounding (a batched matrix product may sum in another order)."""
+    fixture = golden_dir / "sam3" / "public"
+    case = load_gz(fixture / "video_case_scaled.pt.gz")
+    model = Sam3VideoModel(detector_sizes(fixture), tracker_sizes(fixture)).eval()
+    model.load_state_dict(load_gz(fixture / "weights.pt.gz"), strict=True)
+    tokens = Tokenizer(detector_sizes(fixture).text.context)(
+        ["person", "red car", "car", "person", "red car"]
+    )
+    settings = VideoSettings.from_overrides(case["heuristics_override"])
+    batched, alone = (
+        model.run(
+            case["frames_uint8"].numpy(), tokens, [1, 2, 3, 1, 2], replace(settings, prompt_batch=b)
+        )
+        for b in (0, 1)
+    )
+    assert len(batched.masklets) >= 4 and max(batched.objects_per_frame) >= 2
+    assert batched.objects_per_frame == alone.objects_per_frame
+    for got, want in zip(batched.runs, alone.runs, strict=True):
+        for a, b in zip(got.steps, want.steps, strict=True):
+            assert (a.track_ids, a.new_ids, a.removed) == (b.track_ids, b.new_ids, b.removed)
+            assert torch.allclose(a.track_masks, b.track_masks, atol=FP32_TOLERANCE, rtol=0)
+            assert a.masks.keys() == b.masks.keys()
+            assert all(torch.equal(a.masks[k], b.masks[k]) for k in a.masks)
+        assert _same_scores(got.final_scores, want.final_scores)
+    assert [(m.obj_id, m.label) for m in batched.masklets] == [
+        (m.obj_id, m.label) for m in alone.masklets
+    ]
+    for a, b in zip(batched.masklets, alone.masklets, strict=True):
+        assert torch.equal(a.masks, b.masks) and abs(a.score - b.score) <= BATCH_TOLERANCE
+    # a repeated prompt gives its first occurrence's masklets again
+    assert _same_scores(batched.runs[3].final_scores, batched.runs[0].final_scores)

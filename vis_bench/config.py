@@ -164,6 +164,10 @@ class SweepConfig:
     #: every video cut to its first N frames (null: whole videos): memory and speed against
     #: video length; the ground truth is not cut, so it needs `measure.ap: false`
     video_frames: list[int | None] = field(default_factory=lambda: [None])
+    #: a prompted method (one declaring a prompt count) given the first k categories of its
+    #: label space as prompts (null: all of them): speed against vocabulary size; a method
+    #: without prompts runs once, unchanged
+    prompts: list[int | None] = field(default_factory=lambda: [None])
 
     def check(self, where: str, source: str) -> None:
         """Each axis has values, and each value is one the harness can run."""
@@ -212,7 +216,7 @@ _SECTION_TYPES = {
 
 
 def _check_axes(sweep: SweepConfig, source: str) -> None:
-    for axis in ("clip_length", "stride", "resolution", "device", "dtype"):
+    for axis in ("clip_length", "stride", "resolution", "device", "dtype", "prompts"):
         values = getattr(sweep, axis)
         if not values:
             raise InputError("needs at least one value", path=source, field=f"sweep.{axis}")
@@ -247,6 +251,15 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
                 f"{value!r} is not a positive number of frames or null",
                 path=source,
                 field="sweep.video_frames",
+            )
+    for value in sweep.prompts:
+        if value is not None and not (
+            isinstance(value, int) and not isinstance(value, bool) and value > 0
+        ):
+            raise InputError(
+                f"{value!r} is not a positive number of prompts or null (all of them)",
+                path=source,
+                field="sweep.prompts",
             )
     for value in sweep.resolution:
         if value is not None and not (isinstance(value, int) and value >= 32):

@@ -87,9 +87,11 @@ class Detector(nn.Module):
         prompt_of = torch.arange(n_prompts, device=device).repeat(n_images)
         coarsest = vision.detector[-1]
         h, w = coarsest.shape[-2:]
-        image = coarsest.flatten(2).transpose(1, 2)[image_of]
-        pos = vision.positions[-1].flatten(2).transpose(1, 2)[image_of]
-        cls = self.geometry_encoder.text_only(image, pos)
+        tokens = coarsest.flatten(2).transpose(1, 2)
+        positions = vision.positions[-1].flatten(2).transpose(1, 2)
+        # the CLS token depends on the image alone: computed once per image, not per prompt
+        cls = self.geometry_encoder.text_only(tokens, positions)[image_of]
+        image, pos = tokens[image_of], positions[image_of]
         prompt = torch.cat([words.features.transpose(0, 1)[prompt_of], cls], dim=1)
         padding = torch.cat(
             [words.padding_mask[prompt_of], torch.zeros_like(cls[..., 0], dtype=torch.bool)],

@@ -85,6 +85,8 @@ class MemoryEncoder(nn.Module):
     def forward(
         self, features: torch.Tensor, masks: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        if features.shape[0] > 1 and features.stride(0) == 0:
+            features = features[:1]  # one frame's features for every object: projected once
         x = self.pix_feat_proj(features) + self.mask_downsampler(masks)
         x = self.out_proj(self.fuser(x))
         return x, self.positions_like(x)

@@ -62,6 +62,11 @@ class Sam3Options:
     category_ids: list[int] = field(default_factory=list)
     #: each prompt is this with `{name}` replaced by the category name (the raw name by default)
     prompt_template: str = "{name}"
+    #: only the first k categories are prompts (0: all); the sweep's `prompts` axis sets it
+    max_prompts: int = 0
+    #: prompts whose detector and tracker work run as one batch (0: all; the same masklets up
+    #: to float32 rounding, less memory)
+    prompt_batch: int = 0
     #: the video's masklets kept, by score (the authors keep all; 0 does too)
     max_masklets: int = 100
     hotstart_delay: int = _HOTSTART.hotstart_delay
@@ -86,6 +91,8 @@ class Sam3Options:
             (all(0 <= b < self.vit_depth for b in self.global_blocks), "global_blocks", "< depth"),
             ("{name}" in self.prompt_template, "prompt_template", "must hold {name}"),
             (self.max_masklets >= 0, "max_masklets", "must be >= 0 (0: all)"),
+            (self.max_prompts >= 0, "max_prompts", "must be >= 0 (0: all)"),
+            (self.prompt_batch >= 0, "prompt_batch", "must be >= 0 (0: all)"),
             (0 <= self.score_threshold_detection < 1, "score_threshold_detection", "in [0, 1)"),
         ]
         if not self.categories:
@@ -130,6 +137,7 @@ class Sam3Options:
             ),
             recondition_every_nth_frame=self.recondition_every_nth_frame,
             score_threshold_detection=self.score_threshold_detection,
+            prompt_batch=self.prompt_batch,
         )
 
     def prompt_texts(self) -> tuple[list[str], list[int]]:
@@ -139,6 +147,8 @@ class Sam3Options:
         else:
             ids = self.category_ids or list(range(1, len(self.prompts) + 1))
             pairs = list(zip(ids, self.prompts, strict=True))
+        if self.max_prompts > 0:
+            pairs = pairs[: self.max_prompts]
         texts = [self.prompt_template.replace("{name}", name) for _, name in pairs]
         return texts, [cid for cid, _ in pairs]
 

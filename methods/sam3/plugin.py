@@ -33,6 +33,7 @@ from vis_bench.api import (
     register_method,
 )
 from vis_bench.api.checkpoints import CheckpointContents, LoadSummary
+from vis_bench.api.prompts import PromptLoad
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.sam3 import hf_layout
 from vis_bench.methods.sam3.options import Sam3Options
@@ -83,6 +84,7 @@ class Sam3Plugin(MethodPlugin):
         checkpoint_constants=hf_layout.CHECKPOINT_CONSTANTS,
         linking=WholeVideoRefinement(),
         prompt_categories_option="categories",
+        prompt_count_option="max_prompts",
         variants=VARIANTS,
         timing_protocol=AUTHORS_TIMING,
     )
@@ -94,6 +96,7 @@ class Sam3Plugin(MethodPlugin):
         plugin.model = Sam3VideoModel(options.detector_sizes(), options.tracker_sizes()).eval()
         plugin.tokenizer = Tokenizer(options.context)
         plugin.prompts, plugin.category_ids = options.prompt_texts()
+        plugin.objects_per_frame = []
         return plugin
 
     @property
@@ -143,6 +146,7 @@ class Sam3Plugin(MethodPlugin):
         model = self.model
         device = next(model.parameters()).device
         threshold = self.options.score_threshold_detection
+        batch = self.options.prompt_batch
         with torch.no_grad():
             if state is None:
                 words = model.encode_prompts(self.tokenizer(self.prompts))
@@ -151,7 +155,9 @@ class Sam3Plugin(MethodPlugin):
             with torch.autocast("cpu", enabled=False):  # the loader's float16, as the authors'
                 images = preprocess_video_frames(new, self.options.image) if len(new) else []
             for image in images:
-                inputs = model.frame_inputs(image[None].float().to(device), state.words, threshold)
+                inputs = model.frame_inputs(
+                    image[None].float().to(device), state.words, threshold, batch
+                )
                 state.frames.append(float32_inputs(inputs))
         empty = torch.zeros(0)
         return ClipResult(scores=empty, labels=empty.long(), masks=empty, state=state)
@@ -167,9 +173,15 @@ class Sam3Plugin(MethodPlugin):
             self.options.video_settings(),
         )
         del frames
+        self.objects_per_frame += run.objects_per_frame
         chosen = best_masklets(run.masklets, int(self.options.max_masklets))
         predictions = [(slot, m.label, clamped_score(m.score)) for slot, m in chosen.items()]
         return VideoRefinement(predictions, data={slot: m.masks for slot, m in chosen.items()})
+
+    def prompt_load(self) -> PromptLoad:
+        """Its prompts, and the objects in its tracker states after each frame's step (all
+        prompts' passes together) of every video since it was built."""
+        return PromptLoad(len(self.prompts), tuple(self.objects_per_frame))
 
     def refined_masks(
         self, frames: torch.Tensor, refinement: VideoRefinement, frame_indices: list[int]

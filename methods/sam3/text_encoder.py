@@ -35,6 +35,11 @@ class TextFeatures:
     #: (context, prompts, width): the token embeddings before the transformer
     embeds: torch.Tensor
 
+    def select(self, prompts: range) -> TextFeatures:
+        """The features of some prompts only."""
+        rows = slice(prompts.start, prompts.stop)
+        return TextFeatures(self.padding_mask[rows], self.features[:, rows], self.embeds[:, rows])
+
 
 class _Mlp(nn.Module):
     def __init__(self, width: int) -> None:

@@ -82,6 +82,23 @@ class HeadOutput:
     obj_ptr: torch.Tensor
     object_score_logits: torch.Tensor
 
+    def split(self, counts: list[int], start: int = 0) -> list[HeadOutput]:
+        """Consecutive row blocks of `counts` rows from `start`: a batch's objects given back
+        to the states they came from."""
+        parts = []
+        for count in counts:
+            rows = slice(start, start + count)
+            parts.append(
+                HeadOutput(
+                    self.masks[rows],
+                    self.ious[rows],
+                    self.obj_ptr[rows],
+                    self.object_score_logits[rows],
+                )
+            )
+            start += count
+        return parts
+
 
 def sine_1d(positions: torch.Tensor, dim: int, temperature: float = 10000.0) -> torch.Tensor:
     """(P,) -> (P, dim): sines of all frequencies, then cosines."""

@@ -5,46 +5,28 @@ Births, one-frame propagation, memory encoding across states and removal, as the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
+from vis_bench.methods.sam3.mask_overlap import non_overlapping, resize, suppress_shrunk
 from vis_bench.methods.sam3.memory_bank import FrameMemory, memory_score, plan_memory
-from vis_bench.methods.sam3.tracker import MASK_LOGIT_BIAS, FrameFeatures, HeadOutput, Tracker
+from vis_bench.methods.sam3.tracker import FrameFeatures, HeadOutput, Tracker
 
 #: pixels of a birth mask at video size: +-1024 logits
 VIDEO_MASK_LOGIT = 1024.0
-#: `_suppress_shrinked_masks`: a mask keeping less than this share of its area is suppressed
-SHRINK_RATIO = 0.3
 #: object scores the memory update gives present / absent masks
 PRESENT_LOGIT, ABSENT_LOGIT = 10.0, -10.0
 
 
-def non_overlapping(mask_logits: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W): each pixel kept only by the object with the highest logit; the others
-    are clamped to at most -10."""
-    if mask_logits.shape[0] == 1:
-        return mask_logits
-    winner = mask_logits.argmax(dim=0, keepdim=True)
-    keep = (
-        winner == torch.arange(mask_logits.shape[0], device=mask_logits.device)[:, None, None, None]
-    )
-    return torch.where(keep, mask_logits, mask_logits.clamp(max=MASK_LOGIT_BIAS))
+@dataclass(frozen=True)
+class MemoryQuery:
+    """What a state's objects attend to on a tracked frame (`TrackerState.memory_query`)."""
 
-
-def suppress_shrunk(mask_logits: torch.Tensor) -> torch.Tensor:
-    """Masks that would keep under 30% of their area after the pixel-wise non-overlap are
-    clamped to at most -10; the others are left as they are (and may overlap)."""
-    before = (mask_logits > 0).sum(dim=(-1, -2)).clamp(min=1)
-    after = (non_overlapping(mask_logits) > 0).sum(dim=(-1, -2))
-    keep = (after / before) >= SHRINK_RATIO
-    return torch.where(keep[..., None, None], mask_logits, mask_logits.clamp(max=MASK_LOGIT_BIAS))
-
-
-def _resize(x: torch.Tensor, size: tuple[int, int], antialias: bool) -> torch.Tensor:
-    """Bilinear resize of (N, 1, H, W), skipped when the size already matches."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
+    memory: torch.Tensor
+    memory_pos: torch.Tensor
+    pointers: int
 
 
 class TrackerState:
@@ -72,12 +54,19 @@ class TrackerState:
     ) -> TrackerState:
         """A state for objects first detected on `frame`, from their detection mask logits
         (K, h, w), which become the frame's conditioning output."""
+        state = cls.unborn(tracker, num_frames, obj_ids)
+        give_masks([(state, state.birth_masks(det_mask_logits))], frame, features, video_size)
+        return state
+
+    @classmethod
+    def unborn(cls, tracker: Tracker, num_frames: int, obj_ids: list[int]) -> TrackerState:
+        """A state for `obj_ids` before `give_masks` gives it their birth masks."""
         state = cls(tracker, num_frames)
         state.obj_ids = list(obj_ids)
-        state.add_masks(
-            frame, dict(zip(obj_ids, det_mask_logits, strict=True)), features, video_size
-        )
         return state
+
+    def birth_masks(self, det_mask_logits: torch.Tensor) -> dict[int, torch.Tensor]:
+        return dict(zip(self.obj_ids, det_mask_logits, strict=True))
 
     def add_masks(
         self,
@@ -87,29 +76,32 @@ class TrackerState:
         video_size: tuple[int, int],
     ) -> None:
         """Given mask logits (h, w) per object id make `frame` a conditioning frame (a birth,
-        or a reconditioning from a detection): each mask is binarized at the input-mask size
-        and used as the output, a later-given mask takes its pixels from earlier ones at video
-        size, the other objects keep the frame's tracked output; the memory is encoded from
-        the binarized, non-overlapping masks."""
-        tracker, sizes = self.tracker, self.tracker.sizes
-        side, low = sizes.input_mask, sizes.low_res
-        heads: dict[int, HeadOutput] = {}
+        or a reconditioning from a detection): `give_masks` for this state alone."""
+        give_masks([(self, masks)], frame, features, video_size)
+
+    def _given_output(
+        self,
+        frame: int,
+        given: dict[int, tuple[torch.Tensor, HeadOutput]],
+        video_size: tuple[int, int],
+    ) -> FrameMemory:
+        """The conditioning output from each given object's binarized mask (1, 1, S, S) and its
+        heads: a later-given mask takes its pixels from earlier ones at video size, the other
+        objects keep the frame's tracked output (no memory yet)."""
+        low = self.tracker.sizes.low_res
         video: dict[int, torch.Tensor] = {}
-        for obj_id, logits in masks.items():
+        heads: dict[int, HeadOutput] = {}
+        for obj_id, (mask, head) in given.items():
             index = self.obj_ids.index(obj_id)
-            mask = F.interpolate(
-                logits[None, None].float(), size=(side, side), mode="bilinear", align_corners=False
-            )
-            mask = (mask > 0).float()
-            heads[index] = tracker.mask_as_output(features, mask)
-            at_video = _resize(mask, video_size, antialias=True) > 0.5
+            heads[index] = head
+            at_video = resize(mask, video_size, antialias=True) > 0.5
             video = {i: torch.where(at_video, -VIDEO_MASK_LOGIT, m) for i, m in video.items()}
             video[index] = torch.where(at_video, VIDEO_MASK_LOGIT, -VIDEO_MASK_LOGIT)
         tracked = self.cond.get(frame) or self.non_cond.get(frame)
         preds, ptrs, scores, ious = [], [], [], []
         for i in range(len(self.obj_ids)):
             if i in heads:
-                preds.append(_resize(video[i], (low, low), antialias=True))
+                preds.append(resize(video[i], (low, low), antialias=True))
                 ptrs.append(heads[i].obj_ptr)
                 scores.append(heads[i].object_score_logits)
                 ious.append(heads[i].ious.max(-1).values.reshape(1, 1))
@@ -120,29 +112,27 @@ class TrackerState:
                 ious.append(tracked.iou_score[i : i + 1].reshape(1, 1))
             else:
                 raise RuntimeError(f"object {self.obj_ids[i]} has no output on frame {frame}")
-        pred, score = torch.cat(preds), torch.cat(scores)
-        high = _resize(pred, (sizes.image, sizes.image), antialias=False)
-        memory, _ = tracker.encode_memory(
-            features.expand(len(self.obj_ids)), non_overlapping(high), score, binarize=True
-        )
-        self.cond[frame] = FrameMemory(
-            pred_masks=pred,
+        return FrameMemory(
+            pred_masks=torch.cat(preds),
             obj_ptr=torch.cat(ptrs),
-            object_score_logits=score,
+            object_score_logits=torch.cat(scores),
             iou_score=torch.cat(ious),
-            maskmem_features=memory,
         )
+
+    def _set_conditioning(self, frame: int, out: FrameMemory, given: set[int]) -> None:
+        self.cond[frame] = out
         self.non_cond.pop(frame, None)
-        self.inputs.setdefault(frame, set()).update(masks)
+        self.inputs.setdefault(frame, set()).update(given)
 
     def propagate(self, frame: int, features: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor]:
         """Track one frame: (mask logits (N, h, w), object-score logits (N,)). A conditioning
         frame gives its stored output; memory is encoded later (`update_memories`)."""
-        if frame in self.cond:
-            out = self.cond[frame]
-            return out.pred_masks[:, 0], out.object_score_logits[:, 0]
-        tracker, sizes = self.tracker, self.tracker.sizes
-        n = len(self.obj_ids)
+        return propagate_states([self], frame, features)[0]
+
+    def memory_query(self, frame: int, features: FrameFeatures) -> MemoryQuery:
+        """What this state's objects attend to on a tracked frame: the chosen memories'
+        tokens and positions (N, M, mem_dim) and how many of them are pointer tokens."""
+        sizes = self.tracker.sizes
         plan = plan_memory(
             frame,
             self.cond,
@@ -153,10 +143,11 @@ class TrackerState:
             sizes.max_object_pointers,
             sizes.memory_score_threshold,
         )
-        expanded = features.expand(n)
-        memory, memory_pos, pointers = self._memory_tokens(plan, expanded)
-        conditioned = tracker.condition_on_memory(expanded, memory, memory_pos, pointers)
-        heads = tracker.sam_heads(conditioned, expanded.high_res, None, multimask=True)
+        memory, memory_pos, pointers = self._memory_tokens(plan, features.expand(len(self.obj_ids)))
+        return MemoryQuery(memory, memory_pos, pointers)
+
+    def store_tracked(self, frame: int, heads: HeadOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keep a tracked frame's heads (its memory comes later) and give its masks, scores."""
         iou = heads.ious.max(-1).values
         self.non_cond[frame] = FrameMemory(
             pred_masks=heads.masks,
@@ -217,27 +208,110 @@ class TrackerState:
         self.non_cond = {t: out.select(keep) for t, out in self.non_cond.items()}
 
 
+def propagate_states(
+    states: list[TrackerState], frame: int, features: FrameFeatures
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Every state tracked one frame (`TrackerState.propagate` each): the states whose memory
+    tokens have one shape run the memory attention and SAM's heads in one batch, in which each
+    object is computed apart from the others."""
+    done: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    groups: dict[tuple[int, int], list[tuple[int, MemoryQuery]]] = {}
+    for i, state in enumerate(states):
+        if frame in state.cond:
+            out = state.cond[frame]
+            done[i] = (out.pred_masks[:, 0], out.object_score_logits[:, 0])
+            continue
+        query = state.memory_query(frame, features)
+        groups.setdefault((query.memory.shape[1], query.pointers), []).append((i, query))
+    for (_, pointers), group in groups.items():
+        tracker = states[group[0][0]].tracker
+        counts = [q.memory.shape[0] for _, q in group]
+        expanded = features.expand(sum(counts))
+        memory = torch.cat([q.memory for _, q in group])
+        memory_pos = torch.cat([q.memory_pos for _, q in group])
+        conditioned = tracker.condition_on_memory(expanded, memory, memory_pos, pointers)
+        heads = tracker.sam_heads(conditioned, expanded.high_res, None, multimask=True)
+        for (i, _), part in zip(group, heads.split(counts), strict=True):
+            done[i] = states[i].store_tracked(frame, part)
+    return [done[i] for i in range(len(states))]
+
+
+def give_masks(
+    items: list[tuple[TrackerState, dict[int, torch.Tensor]]],
+    frame: int,
+    features: FrameFeatures,
+    video_size: tuple[int, int],
+) -> None:
+    """`add_masks` for several states at once, every given mask's heads and every state's
+    memory in one batch each: each mask is binarized at the input-mask size and used as the
+    output; the memory is encoded from the binarized, non-overlapping masks."""
+    tracker = items[0][0].tracker
+    side, image = tracker.sizes.input_mask, tracker.sizes.image
+    binary = [
+        (
+            F.interpolate(
+                logits[None, None].float(), size=(side, side), mode="bilinear", align_corners=False
+            )
+            > 0
+        ).float()
+        for _, masks in items
+        for logits in masks.values()
+    ]
+    heads = tracker.mask_as_output(features.expand(len(binary)), torch.cat(binary))
+    outputs, start = [], 0
+    for state, masks in items:
+        rows = heads.split([1] * len(masks), start)
+        pairs = zip(binary[start : start + len(masks)], rows, strict=True)
+        outputs.append(state._given_output(frame, dict(zip(masks, pairs, strict=True)), video_size))
+        start += len(masks)
+    high = [
+        non_overlapping(resize(out.pred_masks, (image, image), antialias=False)) for out in outputs
+    ]
+    scores = torch.cat([out.object_score_logits for out in outputs])
+    memory, _ = tracker.encode_memory(
+        features.expand(scores.shape[0]), torch.cat(high), scores, binarize=True
+    )
+    start = 0
+    for (state, masks), out in zip(items, outputs, strict=True):
+        out.maskmem_features = memory[start : start + len(state.obj_ids)]
+        start += len(state.obj_ids)
+        state._set_conditioning(frame, out, set(masks))
+
+
 def update_memories(
     states: list[TrackerState], frame: int, mask_logits: torch.Tensor, features: FrameFeatures
 ) -> None:
-    """Encode frame `frame`'s memories for all tracked objects (M, h, w), in state order: the
-    masks go to the input-mask size, shrunk-by-overlap masks are suppressed across all
-    states, object scores are +-10 by emptiness."""
-    live = [s for s in states if s.obj_ids]
-    if not live:
+    """Encode frame `frame`'s memories for all tracked objects (M, h, w), in state order."""
+    encode_memories([(states, mask_logits)], frame, features)
+
+
+def encode_memories(
+    passes: list[tuple[list[TrackerState], torch.Tensor]], frame: int, features: FrameFeatures
+) -> None:
+    """`update_memories` for several independent passes, their memories encoded in one batch:
+    each pass's masks go to the input-mask size, its shrunk-by-overlap masks are suppressed
+    across its states, object scores are +-10 by emptiness."""
+    owners, highs = [], []
+    for states, mask_logits in passes:
+        live = [s for s in states if s.obj_ids]
+        if not live:
+            continue
+        side = live[0].tracker.sizes.input_mask
+        high = F.interpolate(
+            mask_logits[:, None], size=(side, side), mode="bilinear", align_corners=False
+        )
+        owners += live
+        highs.append(suppress_shrunk(high))
+    if not owners:
         return
-    side = live[0].tracker.sizes.input_mask
-    high = F.interpolate(
-        mask_logits[:, None], size=(side, side), mode="bilinear", align_corners=False
-    )
-    high = suppress_shrunk(high)
+    high = torch.cat(highs)
     present = (high > 0).any(dim=-1).any(dim=-1)
     scores = torch.where(present, PRESENT_LOGIT, ABSENT_LOGIT)
+    memory, _ = owners[0].tracker.encode_memory(
+        features.expand(high.shape[0]), high, scores, binarize=False
+    )
     start = 0
-    for state in live:
+    for state in owners:
         n = len(state.obj_ids)
-        memory, _ = state.tracker.encode_memory(
-            features.expand(n), high[start : start + n], scores[start : start + n], binarize=False
-        )
-        state.store_memory(frame, memory)
+        state.store_memory(frame, memory[start : start + n])
         start += n

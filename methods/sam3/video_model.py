@@ -23,7 +23,12 @@ from vis_bench.methods.sam3.video_detections import (
 )
 from vis_bench.methods.sam3.video_inference import PromptRun, VideoMasklet, video_masklets
 from vis_bench.methods.sam3.video_outputs import buffered_outputs, postprocess
-from vis_bench.methods.sam3.video_step import PromptPass, VideoSettings
+from vis_bench.methods.sam3.video_step import (
+    FrameResult,
+    PromptPass,
+    VideoSettings,
+    step_passes,
+)
 
 #: what a pass reads of one frame: the tracker's features and each prompt's detections
 FrameInputs = tuple[FrameFeatures, list[FrameDetections]]
@@ -35,6 +40,8 @@ class VideoRun:
 
     runs: list[PromptRun]
     masklets: list[VideoMasklet]
+    #: objects in the tracker's states after each frame's step, over all prompts
+    objects_per_frame: list[int]
 
 
 class Sam3VideoModel(nn.Module):
@@ -48,20 +55,23 @@ class Sam3VideoModel(nn.Module):
         self.tracker = Tracker(tracker)
 
     def frame_inputs(
-        self, image: torch.Tensor, words: TextFeatures, threshold: float
+        self, image: torch.Tensor, words: TextFeatures, threshold: float, batch: int = 0
     ) -> FrameInputs:
         """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
         detections (after mask NMS and the score threshold); all that a pass reads of the
-        frame, so it can be computed as the frame arrives."""
+        frame, so it can be computed as the frame arrives. The detector runs `batch` prompts
+        at a time (0: all at once)."""
         vision = self.detector.backbone.vision_backbone(image)
-        out = self.detector.detect(vision, words)
         features = self.tracker.frame_features(vision.tracker, vision.positions)
-        detections = [
-            frame_detections(
-                out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p], threshold
-            )
-            for p in range(out.pred_logits.shape[0])
-        ]
+        detections = []
+        for chunk in prompt_chunks(words.padding_mask.shape[0], batch):
+            out = self.detector.detect(vision, words.select(chunk))
+            detections += [
+                frame_detections(
+                    out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p], threshold
+                )
+                for p in range(out.pred_logits.shape[0])
+            ]
         return features, detections
 
     def encode_prompts(self, tokens: torch.Tensor) -> TextFeatures:
@@ -100,7 +110,9 @@ class Sam3VideoModel(nn.Module):
         words = self.encode_prompts(tokens)
         threshold = settings.score_threshold_detection
         inputs = (
-            self.frame_inputs(images[t : t + 1].float().to(device), words, threshold)
+            self.frame_inputs(
+                images[t : t + 1].float().to(device), words, threshold, settings.prompt_batch
+            )
             for t in range(images.shape[0])
         )
         return self.run_frames(inputs, images.shape[0], video_size, labels, settings)
@@ -120,13 +132,17 @@ class Sam3VideoModel(nn.Module):
         n = num_frames
         remaining = iter(frames)
         passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
+        chunks = prompt_chunks(len(passes), settings.prompt_batch)
         first = next(remaining)
-        added = [p.step(0, det, first[0]) for p, det in zip(passes, first[1], strict=True)]
-        steps: list[list] = [[] for _ in labels]
+        added = _step_chunks(passes, chunks, 0, first)
+        steps: list[list[FrameResult]] = [[] for _ in labels]
+        objects = []
         for t in range(n):
-            features, detections = first if t == 0 else next(remaining)
-            for k, prompt_pass in enumerate(passes):
-                steps[k].append(prompt_pass.step(t, detections[k], features))
+            for k, result in enumerate(
+                _step_chunks(passes, chunks, t, first if t == 0 else next(remaining))
+            ):
+                steps[k].append(result)
+            objects.append(sum(len(s.obj_ids) for p in passes for s in p.states))
         delay = settings.hotstart.hotstart_delay
         runs = [
             PromptRun(
@@ -137,4 +153,22 @@ class Sam3VideoModel(nn.Module):
             )
             for k in range(len(labels))
         ]
-        return VideoRun(runs, video_masklets(runs, labels, n, video_size))
+        return VideoRun(runs, video_masklets(runs, labels, n, video_size), objects)
+
+
+def prompt_chunks(count: int, batch: int) -> list[range]:
+    """Prompts 0..count-1 in consecutive groups of `batch` (0: one group of all)."""
+    size = batch if batch > 0 else max(count, 1)
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def _step_chunks(
+    passes: list[PromptPass], chunks: list[range], frame: int, inputs: FrameInputs
+) -> list[FrameResult]:
+    """One frame of every pass, each chunk of passes stepped as one batch."""
+    features, detections = inputs
+    results: list[FrameResult] = []
+    for chunk in chunks:
+        group = [passes[k] for k in chunk]
+        results += step_passes(group, frame, [detections[k] for k in chunk], features)
+    return results

@@ -17,7 +17,12 @@ from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.masklets import REMOVED_SCORE, Masklets
 from vis_bench.methods.sam3.occlusion import suppress_recently_occluded
 from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker
-from vis_bench.methods.sam3.tracker_state import TrackerState, update_memories
+from vis_bench.methods.sam3.tracker_state import (
+    TrackerState,
+    encode_memories,
+    give_masks,
+    propagate_states,
+)
 from vis_bench.methods.sam3.video_detections import SCORE_THRESHOLD, FrameDetections
 
 #: `recondition_every_nth_frame` of the release
@@ -34,6 +39,9 @@ class VideoSettings:
     recondition_every_nth_frame: int = RECONDITION_EVERY
     #: a detection is kept above this probability (also the mask NMS's pre-filter)
     score_threshold_detection: float = SCORE_THRESHOLD
+    #: prompts whose detector and tracker work run as one batch (0: all): each prompt's
+    #: results whatever the value (up to float32 rounding), not its memory or speed
+    prompt_batch: int = 0
 
     @classmethod
     def from_overrides(cls, overrides: dict | None) -> VideoSettings:
@@ -88,20 +96,17 @@ class PromptPass:
         self.last_occluded: dict[int, int] = {}
         self.tracker_scores: dict[int, dict[int, float]] = {}
 
-    def _propagate(
-        self, frame: int, features: FrameFeatures
+    def _tracks(
+        self, outputs: list[tuple[torch.Tensor, torch.Tensor]], features: FrameFeatures
     ) -> tuple[list[int], torch.Tensor, torch.Tensor]:
-        ids, masks, scores = [], [], []
-        for state in self.states:
-            m, s = state.propagate(frame, features)
-            ids += state.obj_ids
-            masks.append(m)
-            scores.append(s)
-        low = self.tracker.sizes.low_res
+        """The states' propagated outputs as the pass's tracks: ids, hole-filled masks, scores."""
+        ids = [obj for state in self.states for obj in state.obj_ids]
         if not ids:
+            low = self.tracker.sizes.low_res
             empty = features.top.new_zeros(0, low, low)
             return [], empty, features.top.new_zeros(0)
-        return ids, fill_holes(torch.cat(masks)), torch.cat(scores)
+        masks = torch.cat([m for m, _ in outputs])
+        return ids, fill_holes(masks), torch.cat([s for _, s in outputs])
 
     def _recondition(
         self,
@@ -126,7 +131,18 @@ class PromptPass:
             self.states[index].add_masks(frame, masks, features, self.video_size)
 
     def step(self, frame: int, detections: FrameDetections, features: FrameFeatures) -> FrameResult:
-        track_ids, track_masks, track_scores = self._propagate(frame, features)
+        return step_passes([self], frame, [detections], features)[0]
+
+    def _decide(
+        self,
+        frame: int,
+        detections: FrameDetections,
+        outputs: list[tuple[torch.Tensor, torch.Tensor]],
+        features: FrameFeatures,
+    ) -> _Decision:
+        """The frame's decisions from the propagated tracks: association, births' ids,
+        hotstart removals, reconditioning, and the masks whose memories are encoded."""
+        track_ids, track_masks, track_scores = self._tracks(outputs, features)
         found = associate(detections.masks, detections.scores, track_masks, track_ids)
         det_scores = detections.scores.tolist()
         kept, new_ids = self.masklets.admit(found.new_detections, det_scores)
@@ -139,31 +155,31 @@ class PromptPass:
         to_encode, self.last_occluded = suppress_recently_occluded(
             frame, track_masks, track_ids, self.last_occluded, removed
         )
-        if track_ids:
-            update_memories(self.states, frame, to_encode, features)
-        self.masklets.commit(new_ids, [det_scores[d] for d in kept], removed)
+        return _Decision(
+            track_ids,
+            track_masks,
+            track_scores,
+            found,
+            det_scores,
+            kept,
+            new_ids,
+            removed,
+            to_encode,
+            detections.masks[kept],
+        )
+
+    def _finish(self, frame: int, d: _Decision) -> FrameResult:
+        """Scores and removals after the memories and births: the frame's result."""
+        self.masklets.commit(d.new_ids, [d.det_scores[k] for k in d.kept], d.removed)
         frame_scores = self.tracker_scores.setdefault(frame, {})
-        frame_scores.update(zip(new_ids, (det_scores[d] for d in kept), strict=True))
-        frame_scores.update(dict.fromkeys(removed, REMOVED_SCORE))
-        new_masks = detections.masks[kept]
-        if new_ids:
-            self.states.append(
-                TrackerState.born(
-                    self.tracker,
-                    self.num_frames,
-                    frame,
-                    new_ids,
-                    new_masks,
-                    features,
-                    self.video_size,
-                )
-            )
-        for obj in removed:
+        frame_scores.update(zip(d.new_ids, (d.det_scores[k] for k in d.kept), strict=True))
+        frame_scores.update(dict.fromkeys(d.removed, REMOVED_SCORE))
+        for obj in d.removed:
             for state in self.states:
                 state.remove(obj)
         self.states = [s for s in self.states if s.obj_ids]
-        masks = frame_masks(self.video_size, track_ids, track_masks, new_ids, new_masks)
-        frame_scores.update(zip(track_ids, track_scores.sigmoid().tolist(), strict=True))
+        masks = frame_masks(self.video_size, d.track_ids, d.track_masks, d.new_ids, d.new_masks)
+        frame_scores.update(zip(d.track_ids, d.track_scores.sigmoid().tolist(), strict=True))
         return FrameResult(
             frame=frame,
             masks=masks,
@@ -171,10 +187,61 @@ class PromptPass:
             tracker_scores=dict(frame_scores),
             removed=set(self.hotstart.removed),
             suppressed=set(self.hotstart.suppressed.get(frame, set())),
-            track_ids=track_ids,
-            track_masks=track_masks,
-            track_scores=track_scores,
-            association=found,
-            new_ids=new_ids,
-            newly_removed=removed,
+            track_ids=d.track_ids,
+            track_masks=d.track_masks,
+            track_scores=d.track_scores,
+            association=d.found,
+            new_ids=d.new_ids,
+            newly_removed=d.removed,
         )
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What a pass decided on a frame before its memories and births are computed."""
+
+    track_ids: list[int]
+    track_masks: torch.Tensor
+    track_scores: torch.Tensor
+    found: Association
+    det_scores: list[float]
+    kept: list[int]
+    new_ids: list[int]
+    removed: set[int]
+    to_encode: torch.Tensor
+    new_masks: torch.Tensor
+
+
+def step_passes(
+    passes: list[PromptPass],
+    frame: int,
+    detections: list[FrameDetections],
+    features: FrameFeatures,
+) -> list[FrameResult]:
+    """One frame of several independent passes over one video (`PromptPass.step` each), their
+    tracker work batched across passes: every state's propagation, every pass's memory
+    encoding and every birth run as one batch each, each object computed apart from the
+    others, so each pass gives what it gives alone."""
+    outputs = propagate_states([s for p in passes for s in p.states], frame, features)
+    decisions, start = [], 0
+    for prompt_pass, found in zip(passes, detections, strict=True):
+        count = len(prompt_pass.states)
+        own = outputs[start : start + count]
+        decisions.append(prompt_pass._decide(frame, found, own, features))
+        start += count
+    encode_memories(
+        [(p.states, d.to_encode) for p, d in zip(passes, decisions, strict=True) if d.track_ids],
+        frame,
+        features,
+    )
+    born = [
+        (p, TrackerState.unborn(p.tracker, p.num_frames, d.new_ids), d.new_masks)
+        for p, d in zip(passes, decisions, strict=True)
+        if d.new_ids
+    ]
+    if born:
+        items = [(state, state.birth_masks(masks)) for _, state, masks in born]
+        give_masks(items, frame, features, passes[0].video_size)
+        for prompt_pass, state, _ in born:
+            prompt_pass.states.append(state)
+    return [p._finish(frame, d) for p, d in zip(passes, decisions, strict=True)]

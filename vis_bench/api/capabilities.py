@@ -28,6 +28,7 @@ from vis_bench.api.linking import (
 )
 from vis_bench.api.per_frame import MEMBERS as PER_FRAME_MEMBERS
 from vis_bench.api.per_frame import has_per_frame_stages
+from vis_bench.api.prompts import HOOK as PROMPT_LOAD_HOOK
 from vis_bench.api.refinement import HOOKS as REFINEMENT_HOOKS
 from vis_bench.api.training import OPTIONAL_HOOKS as TRAINING_HOOKS
 from vis_bench.errors import VisBenchError
@@ -71,6 +72,9 @@ CAPABILITIES = (
         lambda p: p.spec.timing_protocol is not None,
     ),
     Capability(
+        "prompt count", "vis_bench.api.prompts", lambda p: p.spec.prompt_count_option is not None
+    ),
+    Capability(
         "table measurements", "vis_bench.api.measurements", lambda p: bool(p.spec.measurements)
     ),
     Capability(
@@ -112,6 +116,7 @@ def check_capabilities(plugin: type) -> None:
         _query_track_problem(plugin),
         _training_problem(plugin),
         _execution_problem(plugin),
+        _prompt_count_problem(plugin),
     ):
         if problem:
             raise CapabilityError(
@@ -221,3 +226,26 @@ def declaration(plugin: type) -> dict[str, Any]:
     out["per-frame stages"] = list(getattr(plugin, "per_frame_stages", ())) or "none"
     out["capabilities"] = capabilities_of(plugin) or "none (the core hooks only)"
     return out
+
+
+def _prompt_count_problem(plugin: type) -> str:
+    option = plugin.spec.prompt_count_option
+    reports = _implements(plugin, PROMPT_LOAD_HOOK)
+    if option is not None and not reports:
+        return (
+            f"declares prompt_count_option={option!r} but does not implement "
+            f"{PROMPT_LOAD_HOOK}: add it (vis_bench.api.prompts.ReportsPromptLoad) or drop "
+            "the option from its spec"
+        )
+    if reports and option is None:
+        return (
+            f"implements {PROMPT_LOAD_HOOK} but its spec has no prompt_count_option: name the "
+            "option that limits its prompts, or remove the hook"
+        )
+    fields = getattr(plugin.spec.options, "__dataclass_fields__", None)
+    if option is not None and fields is not None and option not in fields:
+        return (
+            f"declares prompt_count_option={option!r}, which is none of its options: name the "
+            "option that limits its prompts to the first k categories"
+        )
+    return ""

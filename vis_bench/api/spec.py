@@ -61,6 +61,10 @@ class MethodSpec:
     #: prompts: a known label space there is checked against the dataset's like a trained
     #: model's classes (a model prompted with another dataset's names gives ids of those)
     prompt_categories_option: str | None = None
+    #: the option that limits such a method to the first k categories of its label space (the
+    #: `sweep.prompts` axis sets it; 0 or null there: all); with it the class implements
+    #: `prompt_load` (vis_bench.api.prompts). None: the method is not run per prompt count
+    prompt_count_option: str | None = None
     #: a track whose mask is empty in every frame at the video size yields no prediction
     #: (as a method's authors drop such queries; the default keeps them)
     drop_empty_tracks: bool = False

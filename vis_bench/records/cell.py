@@ -70,7 +70,8 @@ LAYOUT = (
     "gmacs_per_frame", "gmacs_per_frame_by_module", "params", "peak_rss_mb",
     "rss_after_build_mb", "activation_peak_mb", "cuda_max_allocated_mb", "model_options",
     "backbone", "execution", "load", "checkpoint_load", "environment", "provenance",
-    "label_space", "video_frames", "harness", "config", "dataset_identity", "timings",
+    "label_space", "video_frames", "prompts", "objects_tracked", "harness", "config",
+    "dataset_identity", "timings",
 )  # fmt: skip
 #: a key written only where set (records of repeated runs, gathered by a report)
 REPEAT = "repeat"
@@ -174,6 +175,10 @@ class CellRecord:
     label_space: LabelSpace | None = None
     #: videos cut to their first N frames (long-video memory runs), None = whole videos
     video_frames: int | None = None
+    #: a prompted method's number of prompts (its label space's first categories), None for a
+    #: method without; and the objects it tracked per frame: {"mean", "max", "frames"}
+    prompts: int | None = None
+    objects_tracked: Mapping[str, Any] | None = None
     harness: Harness | None = None
     #: the resolved config of the run, whose hash is `config_hash`
     config: Mapping[str, Any] | None = None

@@ -33,13 +33,21 @@ from vis_bench.report.table_axes import (
 )
 
 #: a by-axis table's axis -> its name in a section's title and its notes
-AXIS_NAMES = {"clip_length": "clip length", "stride": "stride", "resolution": "resolution"}
+AXIS_NAMES = {
+    "clip_length": "clip length",
+    "stride": "stride",
+    "resolution": "resolution",
+    "prompts": "number of prompts",
+}
 #: what the paired mark of each table compares a cell with
 REFERENCE_WORDS = {
     "clip_length": "the same row's T=all",
     "stride": "the same row's smallest stride",
     "resolution": "the same row's largest resolution",
+    "prompts": "the same row's fewest prompts",
 }
+#: a record's value on the prompts axis when its method takes no prompt count
+NO_PROMPTS = "-"
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class Layout:
     one_clip_everywhere: bool
     #: column value -> its heading (T with its stride, where the stride follows T)
     headings: dict[str, str]
+    #: by prompts: a method without prompts ran once, its cell stands in every column
+    flat: bool = False
 
 
 def _strides_per_length(records: Sequence[CellRecord]) -> dict[str, set[str]]:
@@ -76,12 +86,20 @@ def _layout(records: Sequence[CellRecord], axis: str) -> Layout:
         headings = {t: f"{t} (S={min(strides[t])})" if t in strides else t for t in headings}
     if axis == "stride":
         headings = {s: f"S={s}" for s in headings}
+    columns = values_of(records, axis)
+    flat = axis == "prompts" and NO_PROMPTS in columns
+    if flat:
+        columns.remove(NO_PROMPTS)
+        headings = {k: f"P={k}" for k in columns}
+    elif axis == "prompts":
+        headings = {k: f"P={k}" for k in headings}
     return Layout(
         axis,
         tuple(rows),
-        tuple(values_of(records, axis)),
+        tuple(columns),
         axis == "clip_length" and "stride" in rows,
         headings,
+        flat,
     )
 
 
@@ -91,7 +109,7 @@ def _reference(layout: Layout, present: Sequence[str]) -> str | None:
         return "all" if "all" in present else None
     if not present:
         return None
-    return present[0] if layout.axis == "stride" else present[-1]
+    return present[0] if layout.axis in ("stride", "prompts") else present[-1]
 
 
 def has_axis_table(record_set: RecordSet, value: str, axis: str) -> bool:
@@ -120,7 +138,11 @@ def _grid(
             wildcards.append(record)
             continue
         row = (record.shown_method, *(axis_value(record, a) for a in layout.rows))
-        grid.setdefault(row, {})[axis_value(record, layout.axis)] = record
+        value = axis_value(record, layout.axis)
+        if layout.flat and value == NO_PROMPTS:  # no prompts: the same cell at every count
+            grid.setdefault(row, {}).update(dict.fromkeys(layout.columns, record))
+            continue
+        grid.setdefault(row, {})[value] = record
     at = layout.rows.index("stride") + 1 if "stride" in layout.rows else None
     for record in wildcards:  # T = all: in every stride's row of its method and setting
         own = (record.shown_method, *(axis_value(record, a) for a in layout.rows))
@@ -148,6 +170,14 @@ def _fps_text(record: CellRecord, value: str) -> str:
     if value == "fps_end_to_end" and interval:
         text += f" [{interval[0]:.2f}, {interval[1]:.2f}]"
     return text
+
+
+def _objects_text(record: CellRecord, layout: Layout) -> str:
+    """By prompts: the objects the cell's method tracked per frame, mean / max."""
+    tracked = record.objects_tracked if layout.axis == "prompts" else None
+    if not tracked:
+        return ""
+    return f" ({tracked.get('mean')} / {tracked.get('max')} obj.)"
 
 
 def axis_table(
@@ -181,7 +211,7 @@ def axis_table(
                 line.append("")
                 continue
             if value.startswith("fps"):
-                line.append(_fps_text(record, value))
+                line.append(_fps_text(record, value) + _objects_text(record, layout))
                 continue
             text = with_interval(_figure(record, value) or 0.0, record, value, 2)
             if reference is not None and column != reference:
@@ -227,6 +257,12 @@ def _notes(
         )
     if layout.axis == "stride":
         lines.append("T = all (one clip, no stride) is not in a table by stride.")
+    if layout.axis == "prompts":
+        lines.append(
+            "P=k: the prompted methods given the first k categories of their label space; a "
+            "method without prompts ran once, its cell stands in every column (a flat line)."
+            " (m / n obj.): objects tracked per frame, mean / max."
+        )
     if value.startswith("fps"):
         lines.append(
             "[low, high] after an FPS: the interval of the median over the cell's timed rounds "

@@ -1,7 +1,7 @@
 """The axes a run's cells vary over, so that no table averages over one it does not show.
 
 A sweep varies methods x clip lengths (T) x strides (S) x resolutions (x devices, dtypes, video
-lengths), and a folder may hold the records of several configs (other data, other settings).
+lengths, prompts), and a folder may hold the records of several configs (other data, other settings).
 Every table names a cell by the axes that vary among its records, as columns, and says in one
 line the value of each axis that does not vary ("Every cell here: resolution 144, cpu, fp32"),
 so two cells never share a row and no number is a mean of cells the reader cannot see. Where the
@@ -21,17 +21,9 @@ from vis_bench.records import CellRecord
 ONE_CLIP = "one clip"
 #: the axes that tell cells apart beside the method, in the order tables show them; `config`
 #: and `cell` only where the others leave two cells alike (`cell_axes`)
-AXES = (
-    "dataset",
-    "clip_length",
-    "stride",
-    "resolution",
-    "device",
-    "dtype",
-    "video_frames",
-    "config",
-    "cell",
-)
+#: the sweep's own axes, in that order
+SWEEP_AXES = ("clip_length", "stride", "resolution", "device", "dtype", "video_frames", "prompts")
+AXES = ("dataset", *SWEEP_AXES, "config", "cell")
 #: the axes that may only tell cells apart as a last resort
 TIE_BREAKERS = ("config", "cell")
 #: an axis's column heading
@@ -43,6 +35,7 @@ AXIS_HEADINGS = {
     "device": "device",
     "dtype": "dtype",
     "video_frames": "video frames",
+    "prompts": "prompts",
     "config": "config",
     "cell": "cell",
 }
@@ -105,8 +98,10 @@ def identity(record: CellRecord, axes: Sequence[str]) -> tuple[str, ...]:
 
 def varied_axes(records: Sequence[CellRecord]) -> list[str]:
     """The axes with more than one value among the records, plus a tie breaker where those and
-    the method leave two cells alike (a folder holding two configs that differ elsewhere)."""
-    varied = [a for a in AXES if a not in TIE_BREAKERS and len(values_of(records, a)) > 1]
+    the method leave two cells alike (a folder holding two configs that differ elsewhere). The
+    prompts vary only between two counts: a prompted method beside methods without prompts
+    (its count beside their "-") is told apart by its name."""
+    varied = [a for a in AXES if a not in TIE_BREAKERS and _varies(records, a)]
     for breaker in TIE_BREAKERS:
         if len({identity(r, varied) for r in records}) == len(records):
             break
@@ -115,12 +110,19 @@ def varied_axes(records: Sequence[CellRecord]) -> list[str]:
     return varied
 
 
+def _varies(records: Sequence[CellRecord], axis: str) -> bool:
+    values = values_of(records, axis)
+    if axis == "prompts":
+        values = [v for v in values if v != "-"]
+    return len(values) > 1
+
+
 def fixed_text(records: Sequence[CellRecord], shown: Iterable[str]) -> str:
     """ "Every cell here: S 3, resolution 144, cpu, fp32." for the sweep axes that have one value
     among the records and are not among the `shown` columns ("" when none)."""
     shown = set(shown)
     parts = []
-    for axis in ("clip_length", "stride", "resolution", "device", "dtype", "video_frames"):
+    for axis in SWEEP_AXES:
         values = values_of(records, axis)
         if axis in shown or len(values) != 1 or values[0] == "-":
             continue

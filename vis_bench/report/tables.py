@@ -56,6 +56,9 @@ HEADINGS = {
     "clip_length": "T",
     "stride": "S",
     "video_frames": "video frames",
+    "prompts": "prompts",
+    "objects_mean": "objects/frame",
+    "objects_max": "max objects",
     "fps_end_to_end": "FPS",
     "fps_model": "model FPS",
     "fps_authors": "authors' FPS",
@@ -131,6 +134,7 @@ def record_row(record: CellRecord) -> dict[str, Any]:
         "device": record.device,
         "dtype": record.dtype,
         "video_frames": record.video_frames,
+        "prompts": record.prompts,
         "fps_end_to_end": speed.fps_end_to_end,
         "fps_model": speed.fps_model,
         "fps_authors": speed.fps_authors,
@@ -147,6 +151,9 @@ def record_row(record: CellRecord) -> dict[str, Any]:
         "num_predictions": record.num_predictions,
     }
     row = {name: value for name, value in fields.items() if record.has(name)}
+    if record.has("objects_tracked"):
+        tracked = record.objects_tracked or {}
+        row.update(objects_mean=tracked.get("mean"), objects_max=tracked.get("max"))
     row.update(record.metrics)
     row.update({f"{name}{INTERVAL_SUFFIX}": ci for name, ci in record.intervals.items()})
     row["commit"] = record.provenance.commit if record.provenance is not None else None

@@ -82,11 +82,12 @@ def same_ap_lines(record_set: RecordSet) -> list[str]:
 
 
 def axis_sections(record_set: RecordSet) -> list[str]:
-    """AP and end-to-end FPS by stride and by resolution, each where some method ran two of its
-    values at one setting of the others (a run with one resolution has no table by it)."""
+    """AP and end-to-end FPS by stride, by resolution and by number of prompts, each where some
+    method ran two of its values at one setting of the others (a run with one resolution has no
+    table by it)."""
     parts: list[str] = []
     ranked = headline_of(r.metrics for r in record_set)
-    for axis in ("stride", "resolution"):
+    for axis in ("stride", "resolution", "prompts"):
         for value, title in ((ranked, ranked), ("fps_end_to_end", "End-to-end FPS")):
             if has_axis_table(record_set, value, axis):
                 table = axis_table(record_set, value, axis)

@@ -1,18 +1,20 @@
-"""The cells of a sweep: every (method, clip schedule, resolution, device, dtype, video frames)
-combination.
+"""The cells of a sweep: every (method, clip schedule, resolution, device, dtype, video frames,
+prompts) combination.
 
 A cell's stride is resolved here (null = ceil(T/2)), so every record and table states the stride
 actually used; T = "all" is one clip per video and has no stride. A cell is identified by its
 axes, its method's options and checkpoint (path, size and modification time: a file replaced
 under the same path makes its cells unfinished) and the dataset, hashed into a 16-hex key; a cell
 that cuts videos to their first N frames has N in its key too (whole-video cells keep the keys
-they always had). Two entries that would give the same cells (twins) are told apart by the entry's
+they always had), and so does a cell giving a prompted method its first k categories (`P=k`; a
+method that takes no prompt count has one cell, whatever `sweep.prompts` lists). Two entries that would give the same cells (twins) are told apart by the entry's
 name (methods.py `told_apart`), and `measure.twins: true` runs every cell twice, twin 1 and twin
 2, as an A/A check of the timing: both are in the key, so no two cells share one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -41,6 +43,8 @@ class Cell:
     video_frames: int | None = None
     #: 1 or 2 under `measure.twins` (the same cell run twice, an A/A check); None otherwise
     twin: int | None = None
+    #: a prompted method given its label space's first k categories (None: all, or no prompts)
+    prompts: int | None = None
 
     def identity(self, dataset_id: str) -> dict[str, Any]:
         identity = {
@@ -69,6 +73,8 @@ class Cell:
             identity["entry"] = self.method.entry
         if self.twin is not None:
             identity["twin"] = self.twin
+        if self.prompts is not None:
+            identity["prompts"] = self.prompts
         return identity
 
     def key(self, dataset_id: str) -> str:
@@ -84,6 +90,8 @@ class Cell:
         parts += [self.device, self.dtype]
         if self.video_frames is not None:
             parts.append(f"{self.video_frames}f")
+        if self.prompts is not None:
+            parts.append(f"P={self.prompts}")
         if self.method.entry is not None:
             parts.append(f"({self.method.entry})")
         if self.twin is not None:
@@ -118,23 +126,32 @@ def resolved_schedules(config: BenchConfig) -> list[tuple[int | str, int | None]
 
 def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
     """All cells in a stable order: methods outermost, then the axes as listed (under
-    `measure.twins` each cell followed by its twin)."""
+    `measure.twins` each cell followed by its twin); a prompted method once per prompt count."""
     sweep = config.sweep
     twins = (1, 2) if config.measure.twins else (None,)
     cells: list[Cell] = []
     for method in methods:
-        for (t, s), r, d, dt, n in itertools.product(
+        for (t, s), r, d, dt, n, k in itertools.product(
             resolved_schedules(config),
             sweep.resolution,
             sweep.device,
             sweep.dtype,
             sweep.video_frames,
+            sweep.prompts if method.prompt_count_option else [None],
         ):
             for twin in twins:
-                cell = Cell(method, t, s, r, d, dt, n, twin)
+                cell = Cell(with_prompt_count(method, k), t, s, r, d, dt, n, twin, k)
                 if cell not in cells:
                     cells.append(cell)
     return cells
+
+
+def with_prompt_count(method: MethodEntry, prompts: int | None) -> MethodEntry:
+    """The entry built with its first `prompts` categories as prompts (as it is for None)."""
+    if prompts is None or method.prompt_count_option is None:
+        return method
+    options = {**method.model_options, method.prompt_count_option: prompts}
+    return dataclasses.replace(method, model_options=options)
 
 
 def distinct_keys(cells: list[Cell], dataset_id: str) -> None:

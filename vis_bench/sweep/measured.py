@@ -56,6 +56,9 @@ class CellMeasurements:
     timings: dict[str, float] | None = None
     #: how the model's classes met the dataset's: set by the parent, which maps them
     label_space: LabelSpace | None = None
+    #: a prompted method's prompts and the objects it tracked per frame (vis_bench.api.prompts)
+    prompts: int | None = None
+    objects_tracked: dict[str, Any] | None = None
 
 
 def protocol_parts(

@@ -85,6 +85,9 @@ class MethodEntry:
     #: what tells this entry from another entry with the same method, checkpoint and options
     #: (its label, or its place `methods[i]`), part of its cells' keys; None for a lone entry
     entry: str | None = None
+    #: the option limiting a prompted method to its first k categories (`sweep.prompts`);
+    #: None: the method takes no prompt count
+    prompt_count_option: str | None = None
 
     def fingerprint(self) -> str | None:
         return checkpoint_fingerprint(self.checkpoint_path)
@@ -250,6 +253,7 @@ def resolve_method(
         carried_label_space=carried,
         category_map=entry.category_map,
         category_aliases=dict(entry.category_aliases),
+        prompt_count_option=getattr(plugin.spec, "prompt_count_option", None),
     )
 
 

@@ -138,6 +138,8 @@ def make_record(
         flops=measured.flops,
         memory=measured.memory,
         video_frames=cell.video_frames,
+        prompts=measured.prompts,
+        objects_tracked=measured.objects_tracked,
         harness=measured.harness,
         stream=measured.stream,
         energy=measured.energy,

@@ -51,6 +51,7 @@ def _one_cell_config(record: CellRecord, source_name: str):
         device=[record.device],
         dtype=[record.dtype],
         video_frames=[record.video_frames],
+        prompts=[record.prompts],  # the first P categories: the prompts the cell ran with
     )
     measure = dataclasses.replace(config.measure, fps=False, flops=False, memory=False, bootstrap=0)
     return dataclasses.replace(config, methods=same[:1], sweep=sweep, measure=measure)

@@ -563,6 +563,8 @@ def summary_line(record: CellRecord, timing: str | None = None) -> str:
     head = f"{record.shown_method:<14} T={record.clip_length!s:<4} S={stride!s:<4}"
     if record.video_frames is not None:
         head += f" {record.video_frames} frames"
+    if record.prompts is not None:
+        head += f" {record.prompts} prompts"
     if not record.ok:
         return f"{head} FAILED: {record.error if record.has('error') else '?'}"
     parts = [head]

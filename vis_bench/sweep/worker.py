@@ -464,7 +464,19 @@ def _what_ran(
         ),
         provenance=Provenance.from_json(finish_provenance(provenance)),
         harness=Harness.from_json(_harness(outcome)),
+        **_prompt_load(plugin),
     )
+
+
+def _prompt_load(plugin: Any) -> dict[str, Any]:
+    """A prompted method's prompts and objects tracked per frame over the pass, as it reports
+    them (vis_bench.api.prompts); none for a method without a prompt count."""
+    from vis_bench.api.prompts import prompt_load_of
+
+    load = prompt_load_of(plugin)
+    if load is None:
+        return {}
+    return {"prompts": load.prompts, "objects_tracked": load.objects_tracked()}
 
 
 def _flops(job: CellJob, plugin: Any, outcome: Any, params: int) -> Flops:
