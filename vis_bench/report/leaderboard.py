@@ -346,6 +346,15 @@ def of_dataset(record_set: RecordSet, dataset: str) -> RecordSet:
     return record_set.where(lambda r: (r.dataset_label or r.dataset) == dataset)
 
 
+#: the header's sentence for YouTube-VIS 2022 records (ranked by their mAP)
+MEAN_AP_NOTE = (
+    "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "
+    "(method, checkpoint) shown by its best-mAP cell; AP_L, the long videos' AP, is the "
+    "figure recent papers quote; AP_S the short videos' (the 2021 valid set); AP, AP50 "
+    "and the rest score all videos at once."
+)
+
+
 def header_lines(record_set: RecordSet) -> list[str]:
     """The selection rule, and what the intervals and marks mean when the records have them."""
     model = (
@@ -371,13 +380,7 @@ def header_lines(record_set: RecordSet) -> list[str]:
             "",
         ]
     if any(r.metric(MEAN_AP) is not None for r in record_set):
-        lines += [
-            "YouTube-VIS 2022: ranked by mAP = (AP_S + AP_L) / 2, the challenge's figure, and each "
-            "(method, checkpoint) shown by its best-mAP cell; AP_L, the long videos' AP, is the "
-            "figure recent papers quote; AP_S the short videos' (the 2021 valid set); AP, AP50 "
-            "and the rest score all videos at once.",
-            "",
-        ]
+        lines += [MEAN_AP_NOTE, ""]
     note = interval_note(record_set)
     if note is not None:
         lines += [

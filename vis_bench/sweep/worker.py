@@ -490,10 +490,19 @@ def _flops(job: CellJob, plugin: Any, outcome: Any, params: int) -> Flops:
     return Flops(counted.get("gmacs_per_frame"), counted.get("gmacs_per_frame_by_module"), params)
 
 
+def _set_threads(job: CellJob) -> int:
+    """This pass's threads set; returns those of the cell's timed rounds (the record's)."""
+    import torch
+
+    rounds_threads = job.measure.threads or torch.get_num_threads()
+    if job.threads or job.measure.threads:
+        torch.set_num_threads(job.threads or job.measure.threads)
+    return rounds_threads
+
+
 def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) -> CellOutcome:
     """Build, predict, measure (the body of a worker; `--in-process` calls it directly)."""
     import orjson
-    import torch
 
     from vis_bench.api.execution import reset_execution_info
     from vis_bench.atomic import write_atomic
@@ -507,9 +516,7 @@ def predict_cell(job: CellJob, progress: Callable[[int], None] | None = None) ->
     wait_policy = os.environ.get("OMP_WAIT_POLICY") or "default"
     if job.environ:
         os.environ.update(job.environ)
-    rounds_threads = job.measure.threads or torch.get_num_threads()  # the record's threads
-    if job.threads or job.measure.threads:
-        torch.set_num_threads(job.threads or job.measure.threads)
+    rounds_threads = _set_threads(job)
     # the code state as this worker imports the method: a sweep can outlive a commit
     provenance = start_provenance(job.command)
     cell = job.cell
