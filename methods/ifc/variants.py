@@ -26,6 +26,16 @@ BEST_OF_RUNS = (
     "averaged scores of the camera-ready paper instead."
 )
 NAMES = ("AP", "AP50", "AP75", "AR1", "AR10", "FPS")
+#: what both released files share: the dataset they were trained and scored on, the test size
+#: (shorter side 360, longer at most 1333), the licence and the training data
+RELEASE_SETTING = {
+    "dataset": "ytvis2019",
+    "label_space": "ytvis2019",
+    "resolution": 360,
+    "max_size": 1333,
+    "licence": LICENCE,
+    "training_data": TRAINING,
+}
 
 
 def _row(result_id: str, table: str, metrics: tuple[float, ...], **setting) -> PublishedResult:
@@ -45,14 +55,9 @@ VARIANTS = (
         name="ifc.r50_ytvis19",
         summary="IFC R50, YouTube-VIS 2019 (near-online T=5 or whole-video T=36)",
         options={"backbone": "resnet50"},
-        dataset="ytvis2019",
-        label_space="ytvis2019",
-        resolution=360,
-        max_size=1333,
         release_file="IFC R-50 model (Google Drive)",
         url="https://drive.google.com/uc?export=download&id=1dwkg91omYLmcIA7ze6MZdZj4H5mWT5Fv",
-        licence=LICENCE,
-        training_data=TRAINING,
+        **RELEASE_SETTING,
         published=(
             _row(
                 "ifc-r50-t5",
@@ -77,14 +82,9 @@ VARIANTS = (
         name="ifc.r101_ytvis19",
         summary="IFC R101 (MSRA weights, BGR input), YouTube-VIS 2019, whole-video T=36",
         options={"backbone": "resnet101"},
-        dataset="ytvis2019",
-        label_space="ytvis2019",
-        resolution=360,
-        max_size=1333,
         release_file="IFC R-101 model (Google Drive)",
         url="https://drive.google.com/uc?export=download&id=1s2GnnpDqYIcP-_wX1Rm5vO3VnrfotaCv",
-        licence=LICENCE,
-        training_data=TRAINING,
+        **RELEASE_SETTING,
         published=(
             _row(
                 "ifc-r101-t36",

@@ -5,7 +5,7 @@ template) and the video heuristics (defaults: the released builder's)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -125,16 +125,14 @@ class Sam3Options:
         )
 
     def video_settings(self) -> VideoSettings:
+        """The heuristics; every option named as a `HotstartSettings` field sets that field (the
+        others keep the release's value)."""
+        own = {f.name for f in fields(self)}
+        hotstart = {
+            f.name: getattr(self, f.name) for f in fields(HotstartSettings) if f.name in own
+        }
         return VideoSettings(
-            hotstart=HotstartSettings(
-                hotstart_delay=self.hotstart_delay,
-                hotstart_unmatch_thresh=self.hotstart_unmatch_thresh,
-                hotstart_dup_thresh=self.hotstart_dup_thresh,
-                init_trk_keep_alive=self.init_trk_keep_alive,
-                max_trk_keep_alive=self.max_trk_keep_alive,
-                min_trk_keep_alive=self.min_trk_keep_alive,
-                suppress_unmatched_only_within_hotstart=self.suppress_unmatched_only_within_hotstart,
-            ),
+            hotstart=HotstartSettings(**hotstart),
             recondition_every_nth_frame=self.recondition_every_nth_frame,
             score_threshold_detection=self.score_threshold_detection,
             prompt_batch=self.prompt_batch,

@@ -145,26 +145,17 @@ BURST = METRICS.register(
 
 # Dataset kinds. `eval --metric auto` asks them latest first and takes the first that recognises
 # the ground truth (declared.detected_kinds): LV-VIS before OVIS before YouTube-VIS.
-for _year in ("2019", "2021"):
+for _year, _metric in (("2019", YTVIS), ("2021", YTVIS), ("2022", YTVIS2022)):
     KINDS.register(
         DatasetKind(
             name=f"ytvis{_year}",
             title=f"YouTube-VIS {_year}",
-            metric=YTVIS.name,
+            metric=_metric.name,
             reader=YTVIS_READER,
             check="vis_bench.eval.api:check_annotated",
             detects="vis_bench.eval.declared:always" if _year == "2019" else None,
         )
     )
-KINDS.register(
-    DatasetKind(
-        name="ytvis2022",
-        title="YouTube-VIS 2022",
-        metric=YTVIS2022.name,
-        reader=YTVIS_READER,
-        check="vis_bench.eval.api:check_annotated",
-    )
-)
 KINDS.register(
     DatasetKind(
         name="ovis",

@@ -467,12 +467,9 @@ def build(cfg: SeqFormerConfig | dict[str, Any] | None = None) -> SeqFormer:
     backbone = None
     channels = list(cfg.backbone_channels)
     position = PositionEmbeddingSine(cfg.hidden_dim // 2, normalize=True)
-    if cfg.backbone == TINY_BACKBONE:
-        body = Backbone(body=TinyResNet())
-        backbone = Joiner(body, position)
-        channels = list(body.num_channels)
-    elif cfg.backbone is not None:
-        body = build_backbone(cfg.backbone)
+    if cfg.backbone is not None:
+        tiny = cfg.backbone == TINY_BACKBONE
+        body = Backbone(body=TinyResNet()) if tiny else build_backbone(cfg.backbone)
         backbone = Joiner(body, position)
         channels = list(body.num_channels)
     transformer = DeformableTransformer(
