@@ -314,12 +314,17 @@ class InMemoryVideo:
 
 def project_plugin(row: str, weights: str) -> Any:
     """vis-bench's method of a row on the authors' checkpoint file, as a sweep builds it."""
+    method = METHODS[row]
+    entry = {"name": method["method"], "checkpoint": weights, "options": method["options"]}
+    return project_plugin_of(entry)
+
+
+def project_plugin_of(entry: dict[str, Any]) -> Any:
+    """A config's `methods` entry (name, checkpoint, options) built as a sweep builds it."""
     from vis_bench.config import load_config
     from vis_bench.sweep.methods import resolve_methods
     from vis_bench.sweep.worker import build_plugin
 
-    method = METHODS[row]
-    entry = {"name": method["method"], "checkpoint": weights, "options": method["options"]}
     config = load_config("configs/default.yaml", [f"methods=[{json.dumps(entry)}]"])
     return build_plugin(resolve_methods(config)[0])[0]
 
