@@ -664,11 +664,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_sources(args: argparse.Namespace) -> None:
     """Each needed path exists, or an error naming the option and what to pass."""
-    if not args.authors_python or not Path(args.authors_python).is_file():
-        raise SystemExit(
-            f"--authors-python {args.authors_python!r}: not a file; pass the interpreter of an "
-            "environment where the authors' DVIS++ / DVIS-DAQ / VidEoMT code imports"
-        )
+    check_interpreter(args.authors_python, "DVIS++ / DVIS-DAQ / VidEoMT")
     if args.rounds < MIN_ROUNDS:
         raise SystemExit(
             f"--rounds {args.rounds}: a row needs at least {MIN_ROUNDS} rounds for its ratios' "
@@ -683,6 +679,15 @@ def check_sources(args: argparse.Namespace) -> None:
             raise SystemExit(f"{option} {path!r}: not a folder; pass the authors' source tree")
     if args.merge and Path(args.json).exists():
         previous_rows(args.json)
+
+
+def check_interpreter(python: str | None, code: str) -> None:
+    """`--authors-python` names a file, or an error saying what to pass."""
+    if not python or not Path(python).is_file():
+        raise SystemExit(
+            f"--authors-python {python!r}: not a file; pass the interpreter of an "
+            f"environment where the authors' {code} code imports"
+        )
 
 
 def previous_rows(path: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ the same names and ids). Video: the golden fixture's video (72 x 96), its first 
 - `fixture`: the golden fixture's reduced model and its weights (`weights.pt.gz`): a ViT of
   width 32 and depth 2 at 112 px, a sliver of the work beside each prompt's heads and tracker.
 - `backbone`: the same input size, heads, tracker and text encoder with the ViT scaled up
-  (width 384, depth 8, 6 heads, blocks 3 and 7 global), so that the backbone weighs in a frame
+  (width 384, depth 16, 6 heads, blocks 7 and 15 global), so that the backbone weighs in a frame
   as the released model's (a 32-layer ViT-L at 1008 px) does; the input stays at 112 px so
   that the prompt-conditioned parts stay as small as the fixture's (the JSON gives both shapes'
   GMACs per frame, shared and per prompt).
@@ -63,6 +63,7 @@ from bench_authors_side_by_side import (
     MIN_ROUNDS,
     TIMED_KEYS,
     InMemoryVideo,
+    check_interpreter,
     compare_outputs,
     interval_text,
     machine_now,
@@ -89,9 +90,9 @@ SIDES = ("authors", "vis_bench")
 #: the scaled ViT of the `backbone` shape (the rest: the fixture's sizes)
 BACKBONE_VIT = {
     "vit_dim": 384,
-    "vit_depth": 8,
+    "vit_depth": 16,
     "vit_heads": 6,
-    "vit_global": [3, 7],
+    "vit_global": [7, 15],
 }
 SHAPES = ("fixture", "backbone")
 #: the fixture config's keys -> the method's options (the shape fields of Sam3Options)
@@ -332,11 +333,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_sources(args: argparse.Namespace) -> None:
     """Each needed path exists, or an error naming the option and what to pass."""
-    if not args.authors_python or not Path(args.authors_python).is_file():
-        raise SystemExit(
-            f"--authors-python {args.authors_python!r}: not a file; pass the interpreter of an "
-            "environment where the authors' sam3 imports"
-        )
+    check_interpreter(args.authors_python, "sam3")
     if not (Path(args.sam3) / BPE).is_file():
         raise SystemExit(
             f"--sam3 {args.sam3!r}: no {BPE} in it; pass the authors' source tree "
