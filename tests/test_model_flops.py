@@ -196,3 +196,15 @@ def test_sam3s_per_prompt_flops_do_not_depend_on_the_prompt_count():
     assert one["per_prompt"] > 0
     # the text encoder's share grows with the prompts; the backbone's does not
     assert three["shared"] > one["shared"] > 0
+
+
+def test_a_cells_flops_record_carries_the_prompt_split():
+    from types import SimpleNamespace
+
+    from vis_bench.sweep.worker import _flops
+
+    job = SimpleNamespace(measure=SimpleNamespace(flops=True))
+    outcome = SimpleNamespace(first_clip=torch.rand(2, 3, 5, 6), warmup_probe=None)
+    flops = _flops(job, _PromptedPlugin(3, ["heads"]), outcome, params=0)
+    assert flops.gmacs_per_frame_split["prompts"] == 3
+    assert flops.gmacs_per_frame_split["per_prompt"] * 1e9 == pytest.approx(4 * 2)
