@@ -314,12 +314,17 @@ class InMemoryVideo:
 
 def project_plugin(row: str, weights: str) -> Any:
     """vis-bench's method of a row on the authors' checkpoint file, as a sweep builds it."""
+    method = METHODS[row]
+    entry = {"name": method["method"], "checkpoint": weights, "options": method["options"]}
+    return project_plugin_of(entry)
+
+
+def project_plugin_of(entry: dict[str, Any]) -> Any:
+    """A config's `methods` entry (name, checkpoint, options) built as a sweep builds it."""
     from vis_bench.config import load_config
     from vis_bench.sweep.methods import resolve_methods
     from vis_bench.sweep.worker import build_plugin
 
-    method = METHODS[row]
-    entry = {"name": method["method"], "checkpoint": weights, "options": method["options"]}
     config = load_config("configs/default.yaml", [f"methods=[{json.dumps(entry)}]"])
     return build_plugin(resolve_methods(config)[0])[0]
 
@@ -659,11 +664,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def check_sources(args: argparse.Namespace) -> None:
     """Each needed path exists, or an error naming the option and what to pass."""
-    if not args.authors_python or not Path(args.authors_python).is_file():
-        raise SystemExit(
-            f"--authors-python {args.authors_python!r}: not a file; pass the interpreter of an "
-            "environment where the authors' DVIS++ / DVIS-DAQ / VidEoMT code imports"
-        )
+    check_interpreter(args.authors_python, "DVIS++ / DVIS-DAQ / VidEoMT")
     if args.rounds < MIN_ROUNDS:
         raise SystemExit(
             f"--rounds {args.rounds}: a row needs at least {MIN_ROUNDS} rounds for its ratios' "
@@ -678,6 +679,15 @@ def check_sources(args: argparse.Namespace) -> None:
             raise SystemExit(f"{option} {path!r}: not a folder; pass the authors' source tree")
     if args.merge and Path(args.json).exists():
         previous_rows(args.json)
+
+
+def check_interpreter(python: str | None, code: str) -> None:
+    """`--authors-python` names a file, or an error saying what to pass."""
+    if not python or not Path(python).is_file():
+        raise SystemExit(
+            f"--authors-python {python!r}: not a file; pass the interpreter of an "
+            f"environment where the authors' {code} code imports"
+        )
 
 
 def previous_rows(path: str) -> dict[str, Any]:

@@ -132,3 +132,79 @@ def test_mask2former_pixel_decoder_attention_is_counted_by_the_op_formula():
     modules = report["gmacs_per_frame_by_module"]
     assert set(modules) == set(plugin.flops_modules())
     assert all(value > 0 for value in modules.values())
+
+
+class _PromptedModel(torch.nn.Module):
+    """A shared 1x1 conv per frame, then a linear layer per prompt on its pooled features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared = torch.nn.Conv2d(3, 4, 1)
+        self.heads = torch.nn.Linear(4, 2)
+
+
+class _PromptedPlugin:
+    def __init__(self, prompts: int, per_prompt: list[str]) -> None:
+        self.model = _PromptedModel()
+        self.prompts, self.modules = prompts, per_prompt
+
+    def infer_clip(self, clip: torch.Tensor) -> torch.Tensor:
+        pooled = self.model.shared(clip).mean((2, 3))
+        return torch.stack([self.model.heads(pooled) for _ in range(self.prompts)])
+
+    def per_prompt_modules(self) -> list[str]:
+        return self.modules
+
+    def prompt_count(self) -> int:
+        return self.prompts
+
+
+def test_a_prompted_methods_flops_split_into_the_shared_part_and_one_prompts_part():
+    clip = torch.rand(2, 3, 5, 6)
+    report = clip_flops(_PromptedPlugin(3, ["heads"]), clip)
+    split = report["gmacs_per_frame_split"]
+    # per frame: the conv 30 pixels x 3 x 4 MACs; each prompt's linear 4 x 2 MACs
+    assert split["shared"] * 1e9 == pytest.approx(30 * 3 * 4)
+    assert split["per_prompt"] * 1e9 == pytest.approx(4 * 2)
+    assert split["prompts"] == 3
+    assert report["gmacs_per_frame"] * 1e9 == pytest.approx(30 * 3 * 4 + 3 * 4 * 2)
+    assert "gmacs_per_frame_split" not in clip_flops(toy.ToyPlugin.build({}), clip)
+
+
+def test_per_prompt_modules_inside_one_another_are_refused():
+    with pytest.raises(ValueError, match="'heads.weight'.*inside 'heads'"):
+        clip_flops(_PromptedPlugin(2, ["heads", "heads.weight"]), torch.rand(1, 3, 4, 4))
+
+
+def test_sam3s_per_prompt_flops_do_not_depend_on_the_prompt_count():
+    """SAM 3 runs its backbone once per frame for all prompts: more prompts add only the
+    prompt-conditioned detector's share, the same for each."""
+    from tests.test_sam3_plugin import FIXTURE_OPTIONS
+    from vis_bench.api.registration import get_method
+
+    frames = torch.randint(0, 255, (1, 3, 72, 96), dtype=torch.uint8)
+    splits = []
+    for prompts in (["person"], ["person", "red car", "dog"]):
+        torch.manual_seed(0)
+        options = {**FIXTURE_OPTIONS, "categories": "", "prompts": prompts}
+        plugin = get_method("sam3").build(options)
+        splits.append(clip_flops(plugin, plugin.preprocess(frames))["gmacs_per_frame_split"])
+    one, three = splits
+    assert (one["prompts"], three["prompts"]) == (1, 3)
+    # the same per prompt, up to the few ops whose size follows a prompt's token count
+    assert three["per_prompt"] == pytest.approx(one["per_prompt"], rel=1e-3)
+    assert one["per_prompt"] > 0
+    # the text encoder's share grows with the prompts; the backbone's does not
+    assert three["shared"] > one["shared"] > 0
+
+
+def test_a_cells_flops_record_carries_the_prompt_split():
+    from types import SimpleNamespace
+
+    from vis_bench.sweep.worker import _flops
+
+    job = SimpleNamespace(measure=SimpleNamespace(flops=True))
+    outcome = SimpleNamespace(first_clip=torch.rand(2, 3, 5, 6), warmup_probe=None)
+    flops = _flops(job, _PromptedPlugin(3, ["heads"]), outcome, params=0)
+    assert flops.gmacs_per_frame_split["prompts"] == 3
+    assert flops.gmacs_per_frame_split["per_prompt"] * 1e9 == pytest.approx(4 * 2)

@@ -621,3 +621,34 @@ def sam3_transformers_parity_block(root: Path) -> str:
         "`python benchmarks/sam3_transformers_parity.py`.",
     ]
     return "\n".join(lines)
+
+
+def sam3_authors_loop_block(root: Path) -> str:
+    """SAM 3 beside the authors' evaluation loop: per shape, vis-bench's GMACs per frame
+    (shared, per prompt), the CPU and wall ratios and whether the outputs are equal
+    (benchmarks/results/sam3_authors_loop.json)."""
+    report = read_source(root, "benchmarks/results/sam3_authors_loop.json")
+    lines = [
+        "| shape | ViT blocks | GMACs/frame shared | per prompt | authors / vis-bench CPU "
+        "(per round) | wall | outputs equal |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, shape in report["shapes"].items():
+        flops, cpu = shape["gmacs_per_frame"], shape["speedup_interval"]["cpu"]
+        lines.append(
+            f"| {name} | {shape['config']['vit_depth']} | {flops['shared']:.3f} | "
+            f"{flops['per_prompt']:.3f} | {cpu['median']:.2f}x [{cpu['low']:.2f}, "
+            f"{cpu['high']:.2f}] ({100 * cpu['confidence']:.0f} %) | "
+            f"{shape['speedup_interval']['wall']['median']:.2f}x | "
+            f"{'yes' if shape['outputs']['equal_within_tolerance'] else 'no'} |"
+        )
+    loads = [s["machine"]["load1"] for s in report["shapes"].values()]
+    lines += [
+        "",
+        f"{report['prompts']['count']} prompts ({report['prompts']['label_space']}'s names), "
+        f"{report['video']['frames']} frames, {report['threads']} threads, {report['rounds']} "
+        f"rounds per shape; load {min(x['min'] for x in loads)} to "
+        f"{max(x['max'] for x in loads)}. Source: `benchmarks/results/sam3_authors_loop.json`, "
+        "written by `python benchmarks/bench_sam3_authors_loop.py`.",
+    ]
+    return "\n".join(lines)

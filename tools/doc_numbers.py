@@ -40,6 +40,7 @@ from tools.benchmark_blocks import (
     lvvis_speed_block,
     mask_encoding_block,
     render_speed_block,
+    sam3_authors_loop_block,
     sam3_transformers_parity_block,
 )
 from tools.doc_sources import fmt, read_source
@@ -113,6 +114,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "dvis-offline-mask-features": ("benchmarks/results/dvis_offline_mask_features.json",),
     "backbone-category-probe": ("benchmarks/results/backbone_category_probe.json",),
     "sam3-transformers-parity": ("benchmarks/results/sam3_transformers_parity.json",),
+    "sam3-authors-loop": ("benchmarks/results/sam3_authors_loop.json",),
     "authors-side-by-side": ("benchmarks/results/authors_side_by_side.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
@@ -560,6 +562,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "dvis-offline-mask-features": dvis_offline_mask_features_block,
     "backbone-category-probe": backbone_category_probe_block,
     "sam3-transformers-parity": sam3_transformers_parity_block,
+    "sam3-authors-loop": sam3_authors_loop_block,
     "authors-side-by-side": authors_side_by_side_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,

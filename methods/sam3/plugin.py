@@ -53,6 +53,13 @@ NOTES = (
     "in float16 inside the method's call; masklet score = its birth detection probability; "
     "at most max_masklets per video"
 )
+#: the detector's parts that run once per prompt (FLOPs split: `per_prompt_modules`)
+PER_PROMPT_DETECTOR_PARTS = (
+    "geometry_encoder",
+    "transformer",
+    "segmentation_head",
+    "dot_prod_scoring",
+)
 #: the mask logit the second pass gives a masklet's pixels (its background gets the negative)
 MASK_LOGIT = 1.0
 
@@ -119,6 +126,17 @@ class Sam3Plugin(MethodPlugin):
 
     def backbone_name(self) -> str:
         return f"ViT {self.options.vit_dim}x{self.options.vit_depth}"
+
+    def flops_modules(self) -> list[str]:
+        return ["detector.backbone.vision_backbone", "detector.backbone.language_backbone"]
+
+    def per_prompt_modules(self) -> list[str]:
+        """The detector's prompt-conditioned parts, run for every prompt on every frame (the
+        backbone, the text encoder and the tracker's frame features are shared)."""
+        return [f"detector.{name}" for name in PER_PROMPT_DETECTOR_PARTS]
+
+    def prompt_count(self) -> int:
+        return len(self.prompts)
 
     def load_checkpoint(
         self, checkpoint: str | CheckpointContents, strict: bool = True

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from vis_bench.api.flops import count_flops
-from vis_bench.api.measurements import flops_modules
+from vis_bench.api.measurements import flops_modules, per_prompt_modules
 from vis_bench.errors import InputError
 
 
@@ -30,7 +30,8 @@ class ClipSize:
 def clip_flops(
     plugin: Any, clip: torch.Tensor, forward: Callable[[], Any] | None = None
 ) -> dict[str, Any]:
-    """Count what `infer_clip(clip)` executes (multiply-adds), divided by frames.
+    """Count what `infer_clip(clip)` executes (multiply-adds), divided by frames; for a prompted
+    method (`per_prompt_modules`) also split into the shared part and the part per prompt.
 
     `forward()` runs that call (the runner's warm-up passes its own, so the count costs no
     forward of its own); by default `infer_clip(clip)`.
@@ -38,7 +39,8 @@ def clip_flops(
     model = getattr(plugin, "model", None)
     if not isinstance(model, torch.nn.Module):
         return {}
-    modules = flops_modules(plugin)
+    per_prompt, prompts = per_prompt_modules(plugin)
+    modules = list(dict.fromkeys([*flops_modules(plugin), *per_prompt]))
     # The counter's module tracker hooks autograd on inputs that require grad; parameters fed
     # into sub-modules (query embeddings) would trip it, and inference needs no grad anyway.
     saved = {p: p.requires_grad for p in model.parameters()}
@@ -53,9 +55,17 @@ def clip_flops(
         for param, flag in saved.items():
             param.requires_grad_(flag)
     frames = int(clip.shape[0])
-    return {
+    counted = {
         "gmacs_per_frame": report.total / 1e9 / frames,
         "gmacs_per_frame_by_module": {
             name: value / 1e9 / frames for name, value in report.by_module.items()
         },
     }
+    if per_prompt and prompts > 0:
+        repeated = sum(report.by_module[name] for name in per_prompt) / 1e9 / frames
+        counted["gmacs_per_frame_split"] = {
+            "shared": counted["gmacs_per_frame"] - repeated,
+            "per_prompt": repeated / prompts,
+            "prompts": prompts,
+        }
+    return counted

@@ -232,11 +232,13 @@ class Memory:
 
 @dataclass(frozen=True)
 class Flops:
-    """GMACs per frame (whole model and by module) and the parameter count."""
+    """GMACs per frame (whole model, by module and, for a prompted method, its shared part and
+    its part per prompt with the prompt count) and the parameter count."""
 
     gmacs_per_frame: float | None = None
     gmacs_per_frame_by_module: Mapping[str, float] | None = None
     params: int | None = None
+    gmacs_per_frame_split: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -487,7 +487,12 @@ def _flops(job: CellJob, plugin: Any, outcome: Any, params: int) -> Flops:
     counted: dict[str, Any] = {}
     if job.measure.flops and outcome.first_clip is not None:
         counted = outcome.warmup_probe or clip_flops(plugin, outcome.first_clip)
-    return Flops(counted.get("gmacs_per_frame"), counted.get("gmacs_per_frame_by_module"), params)
+    return Flops(
+        counted.get("gmacs_per_frame"),
+        counted.get("gmacs_per_frame_by_module"),
+        params,
+        counted.get("gmacs_per_frame_split"),
+    )
 
 
 def _set_threads(job: CellJob) -> int:
