@@ -311,7 +311,28 @@ def default_run_block(root: Path) -> str:
     whole = _whole_run_line(root / "results/default_run/run.json")
     if whole:
         lines.append(whole)
+    fresh = _first_command_line(root / "benchmarks/results/first_command.json")
+    if fresh:
+        lines.append(fresh)
     return "\n".join(lines)
+
+
+def _first_command_line(path: Path) -> str:
+    """The README's first command timed on a fresh clone (bench_first_command.py), "" without
+    its JSON."""
+    if not path.is_file():
+        return ""
+    report = json.loads(path.read_text())
+    parts = report["parts"]
+    loads = [p[k] for p in parts.values() if p for k in ("load_before", "load_after")]
+    minutes, rest = divmod(round(float(report["seconds"])), 60)
+    commit = (report.get("provenance") or {}).get("commit", "?")[:7]
+    return (
+        f"On a fresh clone the first command took {minutes} min {rest} s in all (install "
+        f"{parts['install']['seconds']:.0f} s; run {parts['run']['seconds']:.0f} s, with the "
+        f"kernel's build and the dataset's generation), 1-minute load {min(loads):.1f} to "
+        f"{max(loads):.1f}: `python benchmarks/bench_first_command.py` at {commit}."
+    )
 
 
 def _whole_run_line(run_json: Path) -> str:
