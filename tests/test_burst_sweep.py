@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.burst_layout import FRAMES_DIR, GT_FILE, write_burst_layout
 from tests.helpers.tiny import REPO, tiny_options
 from vis_bench.config import parse_config
+from vis_bench.data.burst_layout import FRAMES_DIR, GT_FILE, write_burst_layout
 from vis_bench.data.synthetic import generate_dataset
 from vis_bench.errors import InputError
 from vis_bench.eval.benchmarks import BURST_STAT_NAMES

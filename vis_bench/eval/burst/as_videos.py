@@ -82,11 +82,20 @@ def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
         names.setdefault(annotation["category_id"], str(annotation["category_id"]))
     categories = [{"id": cid, "name": name, "supercategory": ""} for cid, name in names.items()]
     return {
-        "info": {"description": SOURCE_NOTE, "split": data.get("split")},
+        "info": {**_marks(data), "description": SOURCE_NOTE, "split": data.get("split")},
         "videos": videos,
         "annotations": annotations,
         "categories": categories,
     }
+
+
+def _marks(data: Any) -> dict[str, Any]:
+    """What the file's own `info` says of where it came from (`generator`: a folder `synth`
+    wrote; `layout`), carried into the view, so a synthetic BURST folder is known as one."""
+    info = data.get("info") if isinstance(data, dict) else None
+    if not isinstance(info, dict):
+        return {}
+    return {key: info[key] for key in ("generator", "layout") if key in info}
 
 
 def read_videos(path: str | Path) -> dict[str, Any]:
