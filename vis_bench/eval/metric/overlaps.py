@@ -30,6 +30,7 @@ from operator import itemgetter
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from vis_bench.eval.metric.unique import unique_sorted
 from vis_bench.eval.rle import bulk_rle
 from vis_bench.eval.rle.areas import pycocotools_areas
 from vis_bench.eval.rle.count_lists import MARKER
@@ -369,7 +370,7 @@ def _vanished(d, g, codes, d_label, g_label, pairs_d, pairs_g) -> np.ndarray:
         return out  # one mask size throughout: the normal case
     d_lf, g_lf = _label_frame(d, g, d_label, g_label)
     label_frame = np.concatenate([d_lf, g_lf])
-    combos = np.unique(label_frame * n_sizes + np.concatenate([d_size, g_size]))
+    combos = unique_sorted(label_frame * n_sizes + np.concatenate([d_size, g_size]))
     frames, n_kinds = np.unique(combos // n_sizes, return_counts=True)
     mixed = frames[n_kinds > 1]
     if len(mixed) == 0:
