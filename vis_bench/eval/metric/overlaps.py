@@ -28,7 +28,6 @@ from itertools import chain, compress, repeat
 from operator import itemgetter
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from vis_bench.eval.metric.unique import unique_sorted
 from vis_bench.eval.rle import bulk_rle
@@ -294,6 +293,8 @@ def _entry_intersections(
 
 def _crowd_ratios(d: FrameTable, g: FrameTable, grp: _Groups, d_batch: np.ndarray) -> np.ndarray:
     """|d ∩ g| / |d| of every group entry, from one pycocotools `iou` call per batch."""
+    from pycocotools import mask as mask_utils  # here: only crowd tracks need it
+
     first = grp.d_rows[grp.d_off[:-1]]  # one frame per group: they share its size
     calls, sizes = _calls_and_sizes(d, grp, d_batch[d.track[first]], first)
     dm = _masks(d.segs, grp.d_rows, sizes, np.diff(grp.d_off))
