@@ -173,6 +173,7 @@ def test_every_page_names_hota_where_it_speaks_of_the_ranked_figure():
     exported = json.loads(export_leaderboard(record_set, "json", "t"))
     assert f"best-{HOTA} cell" in exported["columns"]["cells"]
     assert exported["columns"]["rank"].startswith(f"by {HOTA},")
+    assert f"below the ranking, `Speed at equal {HOTA}`" in "\n".join(header_lines(record_set))
     latex = export_leaderboard(record_set, "latex", "t")
     assert "best-HOTA\\_all cell" in latex
     page = report_context(RecordSet.from_records(records), "t", BrowserLimits(videos=0))
