@@ -6,13 +6,14 @@ compare-runs)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.burst_layout import FRAMES_DIR, GT_FILE, write_burst_layout
 from tests.helpers.tiny import REPO, tiny_options
 from vis_bench.config import parse_config
+from vis_bench.data.burst_layout import FRAMES_DIR, GT_FILE, write_burst_layout
 from vis_bench.data.synthetic import generate_dataset
 from vis_bench.errors import InputError
 from vis_bench.eval.benchmarks import BURST_STAT_NAMES
@@ -20,8 +21,10 @@ from vis_bench.eval.burst.as_videos import read_videos
 from vis_bench.inference.sources import open_source
 from vis_bench.records import CellRecord
 from vis_bench.report.baseline import Baseline, compare
+from vis_bench.report.exports import export_leaderboard, leaderboard_table
 from vis_bench.report.front import speed_accuracy
 from vis_bench.report.front_tables import front_lines
+from vis_bench.report.html_report import report_context
 from vis_bench.report.leaderboard import header_lines, leaderboard_frame, ranked_by
 from vis_bench.report.plots import plot_ap_vs_clip_length
 from vis_bench.report.plots_sweep import plot_vs_resolution
@@ -29,6 +32,7 @@ from vis_bench.report.record_set import RecordSet
 from vis_bench.report.run_comparison import compared_statistics, differences_frame
 from vis_bench.report.tables import comparison_table
 from vis_bench.report.tables_document import tables_markdown
+from vis_bench.report.video_browser import BrowserLimits
 from vis_bench.sweep import run_sweep
 from vis_bench.sweep.burst_scoring import BurstScoring
 from vis_bench.sweep.run import summary_line
@@ -154,6 +158,36 @@ def test_reports_rank_burst_cells_by_hota_not_by_track_ap():
     assert compared_statistics(typed)[0] == HOTA
     assert f"  {HOTA} 60.0  " in summary_line(typed[0])  # the console's line per cell
     assert f"shown by its best-{HOTA} cell" in "\n".join(header_lines(record_set))
+
+
+def test_every_page_names_hota_where_it_speaks_of_the_ranked_figure():
+    """The front's title and note, the export's column notes and the LaTeX caption say HOTA_all,
+    the figure a BURST run is ranked by, not AP."""
+    records = [_record("tracker", 60.0, 20.0, 5.0), _record("detector", 40.0, 30.0, 10.0)]
+    record_set = RecordSet.from_records(records)
+    front = "\n".join(front_lines(record_set))
+    assert front.startswith(f"## Speed at equal {HOTA}\n")
+    assert f"Fastest at equal {HOTA}, per method:" in front
+    assert f"beats on both {HOTA} and FPS" in front
+    assert re.search(r"\bAP\b", front) is None
+    exported = json.loads(export_leaderboard(record_set, "json", "t"))
+    assert f"best-{HOTA} cell" in exported["columns"]["cells"]
+    assert exported["columns"]["rank"].startswith(f"by {HOTA},")
+    assert f"below the ranking, `Speed at equal {HOTA}`" in "\n".join(header_lines(record_set))
+    latex = export_leaderboard(record_set, "latex", "t")
+    assert "best-HOTA\\_all cell" in latex
+    page = report_context(RecordSet.from_records(records), "t", BrowserLimits(videos=0))
+    assert page["front_title"] == f"Speed at equal {HOTA}"
+    assert f"both {HOTA} and FPS" in page["front_note"]
+
+
+def test_an_interval_of_the_ranked_figure_is_exported_under_its_name():
+    """A headline with a bootstrap interval gives `<headline>_low/_high` in the export, in the
+    percent HOTA is recorded in."""
+    record = {**_record("tracker", 60.0, 20.0, 5.0), f"{HOTA}_ci": [55.0, 65.0]}
+    table = leaderboard_table(RecordSet.from_records([record]))
+    assert list(table[[f"{HOTA}_low", f"{HOTA}_high"]].iloc[0]) == pytest.approx([55.0, 65.0])
+    assert "AP_low" not in table
 
 
 def test_compare_runs_sets_hota_and_track_ap_of_two_burst_runs_side_by_side():

@@ -208,6 +208,30 @@ def test_eval_process_as_run_from_outside(public_dir, tmp_path):
     _assert_stats(written, expected["stats_by_name"])
 
 
+def test_the_lvvis_metric_imports_no_module_it_does_not_use(public_dir):
+    """Start-up: scoring the largest public case (compressed RLE, no crowd track) loads neither
+    `numpy.ma` (NumPy's plain unique would import it; metric/unique.py takes the sorting path)
+    nor pycocotools (imported where polygons, uncompressed RLE or crowd tracks need it)."""
+    folder = public_dir / "case_07"
+    code = (
+        "import sys; from vis_bench.eval.api import evaluate_files; "
+        f"evaluate_files({str(folder / 'gt.json')!r}, {str(folder / 'results.json')!r}, "
+        "metric='lvvis'); "
+        "print(*(m in sys.modules for m in ('numpy', 'numpy.ma', 'pycocotools')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["True", "False", "False"], run.stderr
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 1000])
+def test_unique_sorted_is_numpys_unique(size):
+    from vis_bench.eval.metric.unique import unique_sorted
+
+    values = np.random.default_rng(size).integers(-5, 50, size=(size, 2))
+    assert np.array_equal(unique_sorted(values), np.unique(values))
+    assert unique_sorted(values).dtype == np.unique(values).dtype
+
+
 # --- what the official code gets wrong or crashes on ------------------------------------------
 
 

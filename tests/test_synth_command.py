@@ -76,3 +76,71 @@ def test_a_synth_folder_is_dataset_kind_synth_and_no_other(tmp_path):
     other.write_text(json.dumps({**data, "info": {"description": "someone's own"}}))
     with pytest.raises(InputError, match="kind synth is a folder written by"):
         open_source(config("synth", other).dataset, "s.yaml")
+
+
+def test_synth_layout_burst_is_a_burst_sweep_dataset_named_synthetic(tmp_path, capsys):
+    """`synth --layout burst` writes all_classes.json and frames/ a `dataset.kind: burst` sweep
+    opens; its records are named synth-burst, so a BURST published number never matches them,
+    where the same files without the synth mark would be matched."""
+    import pytest
+
+    from vis_bench.config import parse_config
+    from vis_bench.errors import InputError
+    from vis_bench.inference.sources import open_source
+    from vis_bench.published import Published, published_match
+
+    out = tmp_path / "burst"
+    argv = ["synth", "--out", str(out), "--layout", "burst", "--videos", "2", "--sizes", "40x56"]
+    assert main([*argv, "--min-frames", "2", "--max-frames", "3"]) == 0
+    assert "all_classes.json (2 sequences)" in capsys.readouterr().out
+    gt = json.loads((out / "all_classes.json").read_text())
+    assert gt["info"]["layout"] == "burst" and len(gt["sequences"]) == 2
+
+    def source(kind, annotations=out / "all_classes.json"):
+        dataset = {"kind": kind, "annotations": str(annotations), "frames": str(out / "frames")}
+        config = parse_config({"name": "b", "dataset": dataset, "methods": ["ifc"]}, "b.yaml")
+        return open_source(config.dataset, "b.yaml")
+
+    synthetic = source("burst")
+    assert synthetic.dataset_id.startswith("synth-burst:all_classes.json:")
+    assert synthetic.label().startswith("synth-burst all_classes.json (2 videos)")
+    assert len(synthetic.videos()) == 2
+    entry = {
+        "id": "ifc-burst",
+        "method": "ifc",
+        "setting": {
+            "dataset": "burst",
+            "split": "val",
+            "backbone": None,
+            "clip_length": "all",
+            "stride": None,
+            "resolution": None,
+        },
+        "metrics": {"HOTA_all": 44.5},
+    }
+    published = Published([entry])
+
+    def matched(dataset_id):
+        record = {"method": "ifc", "dataset": dataset_id, "clip_length": "all"}
+        return published_match(record, published)
+
+    assert matched(synthetic.dataset_id) is None
+    unmarked = tmp_path / "unmarked" / "all_classes.json"
+    unmarked.parent.mkdir()
+    unmarked.write_text(json.dumps({**gt, "info": {}}))
+    real = source("burst", unmarked)
+    assert real.dataset_id.startswith("burst:all_classes.json:")
+    assert matched(real.dataset_id.replace("all_classes.json", "val.json")) is entry
+    with pytest.raises(InputError, match="all_classes.json: field 'videos'"):
+        source("synth")  # BURST's layout is read by kind burst only
+
+
+def test_synth_layout_burst_refuses_what_burst_cannot_hold(tmp_path, capsys):
+    out = tmp_path / "burst"
+    assert main(["synth", "--out", str(out), "--layout", "burst", "--novel-categories", "1"]) == 2
+    assert "--novel-categories" in capsys.readouterr().err
+    assert (
+        main(["synth", "--out", str(out), "--layout", "burst", "--split", "a=1", "--split", "b=1"])
+        == 2
+    )
+    assert not out.exists()

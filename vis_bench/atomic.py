@@ -11,7 +11,6 @@ import errno
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,6 +117,8 @@ def _move_into_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
     if target.exists():
         if not overwrite:
             raise FileExistsError(f"{target} appeared while it was being generated")
+        import uuid  # here only: its import (and platform's) is start-up time of every command
+
         old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
         target.rename(old)
         tmp.rename(target)

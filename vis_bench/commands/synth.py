@@ -3,22 +3,30 @@
 `--occlusion SHARE` makes it an OVIS-style dataset: per-frame occlusion labels on every track,
 and about SHARE of the tracks crossed by another object (data/synthetic_occlusion.py).
 `--novel-categories N` makes it LV-VIS-style: categories with `partition`, the last N novel.
+`--layout burst` writes the same scenes in BURST's layout (`all_classes.json` and `frames/`,
+data/burst_layout.py), marked synthetic, for a `dataset.kind: burst` sweep without the real data.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the data code imports numpy and PIL: loaded when the command runs
     from vis_bench.data.synthetic import SyntheticSpec
 
-HELP = "generate a deterministic synthetic dataset in the YouTube-VIS layout"
+HELP = "generate a deterministic synthetic dataset in the YouTube-VIS (or BURST) layout"
 GROUP = "data and training"
 
 #: vis_bench.data.synthetic.DEFAULT_SIZES as `--help` shows it (a test checks that they agree)
 DEFAULT_SIZES_TEXT = "128x192,144x176,120x160"
+#: `--layout`: the files written (the first the default)
+LAYOUTS = ("ytvis", "burst")
+#: options BURST's layout has no field for
+_YTVIS_ONLY = ("occlusion", "novel_categories")
 #: options left at None fall back to SyntheticSpec's defaults (the numbers the help states)
 _SPEC_OPTIONS = (
     "seed",
@@ -78,6 +86,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="LV-VIS layout: every category gets a `partition`, the last N novel (2), the others "
         "base (0), so `eval` scores with the LV-VIS metric. Default: no partition",
     )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="ytvis: <split>.json and JPEGImages/ (default); burst: BURST's all_classes.json and "
+        "frames/ of one split, for `dataset.kind: burst`",
+    )
     parser.add_argument("--jpeg-quality", type=int, default=None, help="1..100 (default 90)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
@@ -129,6 +144,26 @@ def _parse_splits(values: list[str] | None, videos: int) -> tuple[tuple[str, int
     return tuple(splits)
 
 
+def _write_burst(args: argparse.Namespace, spec: SyntheticSpec) -> str:
+    """The scenes written in YouTube-VIS layout to a scratch folder, then in BURST's to --out."""
+    from vis_bench.data.burst_layout import FRAMES_DIR, GT_FILE, write_burst_layout
+    from vis_bench.data.synthetic import generate_from_spec, split_paths
+    from vis_bench.errors import InputError
+
+    given = [f"--{name.replace('_', '-')}" for name in _YTVIS_ONLY if getattr(args, name)]
+    if given or len(spec.splits) > 1:
+        raise InputError(
+            f"--layout burst writes one split with BURST's fields only: drop {given or '--split'}",
+            field="--layout",
+        )
+    out = Path(args.out)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as scratch:
+        source = generate_from_spec(Path(scratch) / "ytvis", spec)
+        annotations, frames = split_paths(source, spec.splits[0][0])
+        write_burst_layout(annotations, frames, out, split="val", overwrite=args.overwrite)
+    return f"{GT_FILE} ({spec.splits[0][1]} sequences), frames in {out / FRAMES_DIR}"
+
+
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import check_output_folder
     from vis_bench.data.synthetic import FRAME_DIR, generate_from_spec
@@ -136,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out, "--out")
     spec = spec_from_args(args)
     start = time.perf_counter()
+    if args.layout == "burst":
+        written = _write_burst(args, spec)
+        print(f"wrote {args.out}: {written} ({time.perf_counter() - start:.1f} s)")
+        return 0
     out = generate_from_spec(args.out, spec, overwrite=args.overwrite)
     seconds = time.perf_counter() - start
     files = ", ".join(f"{name}.json ({count} videos)" for name, count in spec.splits)

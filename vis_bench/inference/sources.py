@@ -159,6 +159,8 @@ def open_source(config: DatasetConfig, config_path: str = "<config>") -> Dataset
     dataset = _videos_of(config.kind, annotations, frames)
     if config.kind != "synthetic":
         _check_kind(dataset.info, config, annotations, config_path)
+        if config.kind == BURST_KIND and synthetic_folder(dataset.info):
+            identity["kind"] = SYNTH_BURST
     videos = first_videos(dataset.videos, config.max_videos)
     identity["videos"] = len(videos)
     if len(videos) < len(dataset.videos):  # say which part of the split every number is of
@@ -186,7 +188,7 @@ def _videos_of(kind_name: str, annotations: Path, frames: Path) -> VideoDataset:
 def _conversion(config: DatasetConfig) -> dict[str, Any]:
     """A burst dataset's conversion of a model's results (config.CONVERSION_KEYS), as every
     record's dataset identity and the tables' dataset label say it."""
-    if config.kind != "burst":
+    if config.kind != BURST_KIND:
         return {}
     return {
         "conversion": {
@@ -211,17 +213,23 @@ def first_videos(videos: Any, max_videos: int | None) -> list[Any]:
 
 #: what `synth` writes into its annotation files' `info` (vis_bench.data.synthetic)
 SYNTH_GENERATOR = "vis_bench.data.synthetic"
+#: the kind that reads BURST's layout, and the identity's kind of a synthetic folder in it: its
+#: records are named synthetic, and no BURST published number matches them
+BURST_KIND = "burst"
+SYNTH_BURST = "synth-burst"
 
 
 def _check_kind(info: Any, config: DatasetConfig, annotations: Path, config_path: str) -> None:
-    """A folder `synth` wrote is kind `synth` and nothing else is: titles, run folders and the
-    published numbers a cell is compared with all go by the kind."""
-    generated = isinstance(info, dict) and info.get("generator") == SYNTH_GENERATOR
-    if generated and config.kind != "synth":
+    """A folder `synth` wrote is kind `synth` (`burst` in BURST's layout) and nothing else is:
+    titles, run folders and the published numbers a cell is compared with all go by the kind."""
+    generated = synthetic_folder(info)
+    expected = BURST_KIND if generated and info.get("layout") == BURST_KIND else "synth"
+    if generated and config.kind != expected:
         raise InputError(
             f"{annotations} was written by `run_bench.py synth` (synthetic data), not "
-            f"{config.kind}: set dataset.kind: synth (--set dataset.kind=synth), so that no "
-            f"title calls it {config.kind} and no {config.kind} published number is set beside it",
+            f"{config.kind}: set dataset.kind: {expected} (--set dataset.kind={expected}), so "
+            f"that no title calls it {config.kind} and no {config.kind} published number is set "
+            "beside it",
             path=config_path,
             field="dataset.kind",
         )
@@ -232,6 +240,11 @@ def _check_kind(info: Any, config: DatasetConfig, annotations: Path, config_path
             path=config_path,
             field="dataset.kind",
         )
+
+
+def synthetic_folder(info: Any) -> bool:
+    """Whether a dataset's `info` says `synth` wrote it (either layout)."""
+    return isinstance(info, dict) and info.get("generator") == SYNTH_GENERATOR
 
 
 def _real_annotations(config: DatasetConfig, config_path: str) -> tuple[Path, dict[str, Any]]:

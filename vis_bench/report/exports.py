@@ -15,7 +15,7 @@ import pandas as pd
 
 from vis_bench.records import CellRecord
 from vis_bench.report.front_tables import front_json
-from vis_bench.report.latex_leaderboard import COLUMN_NOTES
+from vis_bench.report.latex_leaderboard import column_notes
 from vis_bench.report.latex_leaderboard import latex_leaderboard as _latex
 from vis_bench.report.leaderboard import (
     SPEED_COLUMNS,
@@ -24,8 +24,9 @@ from vis_bench.report.leaderboard import (
     leaderboard_datasets,
     leaderboard_frame,
     of_dataset,
+    ranked_by,
 )
-from vis_bench.report.metric_columns import fraction_statistics
+from vis_bench.report.metric_columns import fraction_statistics, in_points
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.speed import authors_entry, authors_text, latency_ms, ratio
 from vis_bench.report.speed_trust import (
@@ -149,10 +150,17 @@ def _speed_numbers(record: CellRecord) -> dict[str, Any]:
     }
 
 
-def _bound(interval: Any, side: int) -> float | None:
+def _side(interval: Any, side: int) -> float | None:
+    """One end of a recorded interval as recorded (None: no such end)."""
     if isinstance(interval, list | tuple) and len(interval) == 2 and interval[side] is not None:
-        return 100 * float(interval[side])
+        return float(interval[side])
     return None
+
+
+def _bound(interval: Any, side: int) -> float | None:
+    """One end of a fraction's interval in points."""
+    value = _side(interval, side)
+    return None if value is None else 100 * value
 
 
 def leaderboard_table(record_set: RecordSet) -> pd.DataFrame:
@@ -175,7 +183,6 @@ def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
     rows = []
     for i, (_, row) in enumerate(frame.iterrows()):
         record = ranked[i]
-        interval = record.interval("AP")
         rows.append(
             {
                 "dataset": dataset,
@@ -184,8 +191,7 @@ def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
                     for c in leaderboard_columns()
                     if c not in ("FPS", "vs next", "params", *SPEED_COLUMNS)
                 },
-                "AP_low": _bound(interval, 0),
-                "AP_high": _bound(interval, 1),
+                **_interval_bounds(record, record_set),
                 "FPS": record.speed.fps_end_to_end,
                 **{k: v[0] for k, v in speed_columns([record]).items()},
                 **_vs_next(ranked, i),
@@ -196,6 +202,17 @@ def _ranked(record_set: RecordSet, dataset: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _interval_bounds(record: CellRecord, record_set: RecordSet) -> dict[str, float | None]:
+    """The bounds of the ranked figure's interval (`HOTA_all_low` ...) and of AP's, each pair
+    dropped with the other empty columns where no row has it."""
+    bounds: dict[str, float | None] = {}
+    for statistic in dict.fromkeys((ranked_by(record_set)[0], "AP")):
+        interval = record.interval(statistic)
+        bounds[f"{statistic}_low"] = in_points(statistic, _side(interval, 0))
+        bounds[f"{statistic}_high"] = in_points(statistic, _side(interval, 1))
+    return bounds
 
 
 def _vs_next(ranked: list[CellRecord], i: int) -> dict[str, Any]:
@@ -222,7 +239,11 @@ def export_leaderboard(
         rows = json.loads(table.to_json(orient="records"))
         payload = {
             "title": title,
-            "columns": {k: v for k, v in COLUMN_NOTES.items() if k.split(",")[0] in table},
+            "columns": {
+                k: v
+                for k, v in column_notes(ranked_by(record_set)[0]).items()
+                if k.split(",")[0] in table
+            },
             "rows": rows,
             "notes": notes,
             "speed_accuracy": front_json(record_set),

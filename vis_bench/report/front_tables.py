@@ -6,12 +6,14 @@ renders it, the leaderboard's JSON export carries it with plain numbers.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tabulate import tabulate
 
 from vis_bench.measure.precision import confidence_text
 from vis_bench.report.front import Cell, FpsRatio, GroupAnswer, cell_text, speed_accuracy
+from vis_bench.report.metric_columns import headline_of
 from vis_bench.report.record_set import RecordSet
 from vis_bench.report.significance import NOT_SIGNIFICANT, Pairing
 from vis_bench.report.speed_trust import fps_marks, mark_notes
@@ -31,6 +33,27 @@ NOTE = (
     "FPS is `not comparable (loaded)` is on no front and ranks nothing (docs/show_and_report.md, "
     "Reading the front)."
 )
+
+
+def ranked_statistic(record_set: RecordSet) -> str:
+    """The figure the front ranks these records by: their metric's declared headline."""
+    return headline_of(r.metrics for r in record_set.ok)
+
+
+def named(text: str, statistic: str) -> str:
+    """`text` with the word "AP" read as the ranked statistic (HOTA_all on BURST); unchanged
+    where the headline is AP."""
+    return re.sub(r"\bAP\b", statistic, text)
+
+
+def front_title(statistic: str) -> str:
+    """The section's title, naming the ranked statistic."""
+    return named(TITLE, statistic)
+
+
+def front_note(statistic: str) -> str:
+    """The section's explanation, naming the ranked statistic."""
+    return named(NOTE, statistic)
 
 
 def _ap(cell: Cell) -> str:
@@ -106,8 +129,11 @@ def _verdicts_table(answer: GroupAnswer) -> str:
 
 def _named(headers: list[str], answer: GroupAnswer) -> list[str]:
     """The headers with "AP" read as the statistic the group is ranked by (its headline)."""
-    statistic = answer.cells[0].statistic if answer.cells else "AP"
-    return [h.replace("AP", statistic) for h in headers]
+    return [h.replace("AP", _statistic(answer)) for h in headers]
+
+
+def _statistic(answer: GroupAnswer) -> str:
+    return answer.cells[0].statistic if answer.cells else "AP"
 
 
 def _answers(record_set: RecordSet) -> list[GroupAnswer]:
@@ -118,14 +144,17 @@ def _answers(record_set: RecordSet) -> list[GroupAnswer]:
 
 
 def front_lines(
-    record_set: RecordSet, level: str = "##", title: str = TITLE, heading: bool = True
+    record_set: RecordSet, level: str = "##", title: str | None = None, heading: bool = True
 ) -> list[str]:
     """The answer's section ([] when no finished cell has both an AP and an FPS); without
-    `heading`, its groups alone (a page that gives the title and note itself)."""
+    `heading`, its groups alone (a page that gives the title and note itself). Title and note
+    name the ranked statistic (`title`: another title)."""
     answers = _answers(record_set)
     if not answers:
         return []
-    lines = [f"{level} {title}", "", NOTE, ""] if heading else []
+    statistic = ranked_statistic(record_set)
+    title = front_title(statistic) if title is None else title
+    lines = [f"{level} {title}", "", front_note(statistic), ""] if heading else []
     datasets = len({answer.group.dataset for answer in answers})
     for answer in answers:
         label = answer.group.label
@@ -137,14 +166,17 @@ def front_lines(
             lines += ["No front: no cell's FPS can be compared.", ""]
         off = len(answer.cells) - len(answer.front) - len(answer.refused)
         if off:
-            lines += [f"{off} other cell(s) are beaten on both AP and FPS by a front cell.", ""]
+            beaten = f"{off} other cell(s) are beaten on both AP and FPS by a front cell."
+            lines += [named(beaten, _statistic(answer)), ""]
         refused = [f"{c.method} {_setting(c)}: {c.not_comparable}" for c in answer.refused]
         if refused:
             lines += ["On no front (FPS ranks nothing):", ""]
             lines += [f"- {line}" for line in refused] + [""]
-        lines += ["Fastest at equal AP, per method:", "", _choices_table(answer), ""]
+        fastest = named("Fastest at equal AP, per method:", _statistic(answer))
+        lines += [fastest, "", _choices_table(answer), ""]
         if answer.verdicts:
-            lines += ["Faster at equal AP:", "", _verdicts_table(answer), ""]
+            faster = named("Faster at equal AP:", _statistic(answer))
+            lines += [faster, "", _verdicts_table(answer), ""]
     shown = [c.record for answer in answers for c in answer.cells]
     return lines + [part for note in mark_notes(shown) for part in (f"{note}.", "")]
 

@@ -19,8 +19,13 @@ from typing import Any
 from vis_bench.atomic import write_atomic
 from vis_bench.errors import InputError
 from vis_bench.records import CellRecord
-from vis_bench.report.front_tables import NOTE as FRONT_NOTE
-from vis_bench.report.front_tables import front_lines
+from vis_bench.report.front_tables import (
+    front_lines,
+    front_note,
+    front_title,
+    named,
+    ranked_statistic,
+)
 from vis_bench.report.leaderboard import (
     REPORT_FILE,
     display_text,
@@ -96,6 +101,7 @@ def _plots(record_set: RecordSet, plots_dir: Path | None) -> list[dict[str, str]
     from vis_bench.report.plot_index import RUN_PLOTS
 
     out = []
+    statistic = ranked_statistic(record_set)
     with tempfile.TemporaryDirectory() as tmp:
         for plot in RUN_PLOTS:
             path = plots_dir / plot.name if plots_dir is not None else None
@@ -103,7 +109,10 @@ def _plots(record_set: RecordSet, plots_dir: Path | None) -> list[dict[str, str]
                 path = plot.draw(record_set, Path(tmp) / plot.name)
             if path is not None:
                 out.append(
-                    {"title": plot.title, "uri": data_uri(Path(path).read_bytes(), "image/png")}
+                    {
+                        "title": named(plot.title, statistic),
+                        "uri": data_uri(Path(path).read_bytes(), "image/png"),
+                    }
                 )
     return out
 
@@ -201,7 +210,8 @@ def report_context(
         "tables_html": _tables_html(record_set, title),
         "speed": _speed_html(record_set),
         "front": _front_html(record_set),
-        "front_note": FRONT_NOTE,
+        "front_title": front_title(ranked_statistic(record_set)),
+        "front_note": front_note(ranked_statistic(record_set)),
         "plots": _plots(record_set, plots_dir),
         "published": _published(record_set),
         "methods": cell_sections(record_set),

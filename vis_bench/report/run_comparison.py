@@ -23,7 +23,7 @@ import pandas as pd
 
 from vis_bench.eval.benchmarks import YTVIS
 from vis_bench.records import CellRecord
-from vis_bench.report.front_tables import TITLE, front_lines
+from vis_bench.report.front_tables import front_lines, front_title, ranked_statistic
 from vis_bench.report.metric_columns import fraction_statistics, interval_statistics, metrics_of
 from vis_bench.report.record_set import CellFiles, RecordSet
 from vis_bench.report.significance import PairedComparer
@@ -214,7 +214,8 @@ def compare_runs_markdown(
         if only:
             lines += [f"## {title}", ""] + [f"- {_cell_name(r)}" for r in only] + [""]
     for run, records in (("A", a), ("B", b)):  # each run's own front: did the trade-off move?
-        lines += front_lines(records, title=f"{TITLE} in {run}")
+        title = front_title(ranked_statistic(records))
+        lines += front_lines(records, title=f"{title} in {run}")
     changes = setting_changes(a, b)
     lines += ["## What changed", ""]
     lines += [f"- {c}" for c in changes] if changes else ["- nothing in config or environment"]

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from vis_bench.eval.burst.categories import burst_categories
-from vis_bench.eval.burst.reader import _frames, _require, _sequences, read_ground_truth
+from vis_bench.eval.burst.fields import (
+    annotated_frames,
+    required,
+    sequence_entries,
+    sequence_folder,
+)
+from vis_bench.eval.burst.reader import read_ground_truth
 
 #: what the YouTube-VIS view's `info` says it was made from
 SOURCE_NOTE = "BURST ground truth as videos of its annotated frames"
@@ -52,15 +58,13 @@ def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
     read_ground_truth(data, path)
     videos: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
-    for position, seq in enumerate(_sequences(data, path)):
+    for position, seq in enumerate(sequence_entries(data, path)):
         where = f"sequence {position}"
-        folder = "/".join(
-            str(_require(seq, key, str, path, where)) for key in ("dataset", "seq_name")
-        )
-        images, frames = _frames(seq, path, where)
-        tracks = _require(seq, "track_category_ids", dict, path, where)
+        folder = sequence_folder(seq, path, where)
+        images, frames = annotated_frames(seq, path, where)
+        tracks = required(seq, "track_category_ids", dict, path, where)
         for key in ("id", "height", "width"):
-            _require(seq, key, int, path, where)
+            required(seq, key, int, path, where)
         videos.append(
             {
                 "id": seq["id"],
@@ -78,11 +82,20 @@ def burst_as_videos(data: Any, path: str) -> dict[str, Any]:
         names.setdefault(annotation["category_id"], str(annotation["category_id"]))
     categories = [{"id": cid, "name": name, "supercategory": ""} for cid, name in names.items()]
     return {
-        "info": {"description": SOURCE_NOTE, "split": data.get("split")},
+        "info": {**_marks(data), "description": SOURCE_NOTE, "split": data.get("split")},
         "videos": videos,
         "annotations": annotations,
         "categories": categories,
     }
+
+
+def _marks(data: Any) -> dict[str, Any]:
+    """What the file's own `info` says of where it came from (`generator`: a folder `synth`
+    wrote; `layout`), carried into the view, so a synthetic BURST folder is known as one."""
+    info = data.get("info") if isinstance(data, dict) else None
+    if not isinstance(info, dict):
+        return {}
+    return {key: info[key] for key in ("generator", "layout") if key in info}
 
 
 def read_videos(path: str | Path) -> dict[str, Any]:

@@ -19,6 +19,12 @@ from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
 from vis_bench.eval.burst.categories import BurstCategories, burst_categories
+from vis_bench.eval.burst.fields import (
+    annotated_frames,
+    required,
+    sequence_entries,
+    sequence_folder,
+)
 from vis_bench.eval.rle.areas import mask_areas
 
 #: predictions kept per image, by score (the toolkit's MAX_DETECTIONS)
@@ -80,30 +86,6 @@ class GroundTruth:
     path: str
 
 
-def _require(entry: Any, key: str, kind: type, path: str, where: str) -> Any:
-    if not isinstance(entry, dict) or key not in entry:
-        raise InputError(f"{where} has no {key!r} (BURST layout expected)", path=path, field=key)
-    value = entry[key]
-    if not isinstance(value, kind):
-        raise InputError(
-            f"{where}: {key!r} must be a {kind.__name__}, got {type(value).__name__}",
-            path=path,
-            field=key,
-        )
-    return value
-
-
-def _sequences(data: Any, path: str) -> list[dict]:
-    if not isinstance(data, dict) or not isinstance(data.get("sequences"), list):
-        raise InputError(
-            "not a BURST file: expected a JSON object with a list 'sequences' "
-            "(BURST ANNOTATION_FORMAT; YouTube-VIS results are a JSON list)",
-            path=path,
-            field="sequences",
-        )
-    return data["sequences"]
-
-
 def frame_index(image_path: str, path: str, where: str) -> int:
     """The frame number in an image name, as the toolkit parses it (`frame0031.jpg` -> 31)."""
     stripped = image_path.replace(".jpg", "").replace(".png", "").replace("frame", "")
@@ -115,19 +97,6 @@ def frame_index(image_path: str, path: str, where: str) -> int:
             path=path,
             field="annotated_image_paths",
         ) from None
-
-
-def _frames(seq: dict, path: str, where: str) -> tuple[list[str], list[dict]]:
-    images = _require(seq, "annotated_image_paths", list, path, where)
-    segmentations = _require(seq, "segmentations", list, path, where)
-    if len(images) != len(segmentations):
-        raise InputError(
-            f"{where}: {len(segmentations)} segmentations for {len(images)} annotated images "
-            "(one dict per annotated frame is expected)",
-            path=path,
-            field="segmentations",
-        )
-    return images, segmentations
 
 
 def _rle(entry: Any, height: int, width: int, path: str, where: str) -> dict[str, Any]:
@@ -193,9 +162,7 @@ def _by_image(detections: list[Detection]) -> dict[int, list[Detection]]:
 
 def _sequence_name(seq: Any, split: str, path: str, where: str) -> str:
     """`split/dataset/seq_name`: how an annotated image's path is keyed across the two files."""
-    return "/".join(
-        [split] + [str(_require(seq, key, str, path, where)) for key in ("dataset", "seq_name")]
-    )
+    return f"{split}/{sequence_folder(seq, path, where)}"
 
 
 def _check_frame(frame: Any, path: str, where: str) -> None:
@@ -263,16 +230,16 @@ def read_ground_truth(data: Any, path: str | Path) -> GroundTruth:
     images: dict[str, tuple[int, int]] = {}
     next_image = 0
     next_track = 1
-    for position, seq in enumerate(_sequences(data, path)):
+    for position, seq in enumerate(sequence_entries(data, path)):
         where = f"sequence {position}"
         name = _sequence_name(seq, split, path, where)
-        height = _require(seq, "height", int, path, where)
-        width = _require(seq, "width", int, path, where)
-        track_categories = _require(seq, "track_category_ids", dict, path, where)
+        height = required(seq, "height", int, path, where)
+        width = required(seq, "width", int, path, where)
+        track_categories = required(seq, "track_category_ids", dict, path, where)
         # GT track ids are numbered across the file in the order of track_category_ids
         global_ids = {str(local): next_track + i for i, local in enumerate(track_categories)}
         next_track += len(global_ids)
-        frame_paths, segmentations = _frames(seq, path, where)
+        frame_paths, segmentations = annotated_frames(seq, path, where)
         frame_of: dict[int, int] = {}
         detections: list[Detection] = []
         for image_path, frame in zip(frame_paths, segmentations, strict=True):
@@ -373,11 +340,11 @@ def read_predictions(data: Any, path: str | Path, gt: GroundTruth) -> int:
             sequence_of[image] = position
             frame_of[image] = index
     detections: list[Detection] = []
-    for number, seq in enumerate(_sequences(data, path)):
+    for number, seq in enumerate(sequence_entries(data, path)):
         where = f"sequence {number}"
         name = _sequence_name(seq, split, path, where)
         track_categories = seq.get("track_category_ids", {})
-        frame_paths, segmentations = _frames(seq, path, where)
+        frame_paths, segmentations = annotated_frames(seq, path, where)
         for image_path, frame in zip(frame_paths, segmentations, strict=True):
             _check_frame(frame, path, where)
             found = gt.images.get(f"{name}/{image_path}")

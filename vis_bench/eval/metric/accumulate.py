@@ -17,6 +17,7 @@ import numpy as np
 from vis_bench.eval.metric.iou import PairTable
 from vis_bench.eval.metric.matching import Matches
 from vis_bench.eval.metric.params import IOU_THRESHOLDS, MAX_DETS, RECALL_THRESHOLDS
+from vis_bench.eval.metric.unique import unique_sorted
 
 
 @dataclass
@@ -36,7 +37,7 @@ def _first_reaching(npig: np.ndarray) -> np.ndarray:
     npig = np.asarray(npig, dtype=np.int64)
     flat = npig.ravel()
     out = np.zeros((len(flat), len(RECALL_THRESHOLDS)), dtype=np.int64)
-    for count in np.unique(flat[flat > 0]):
+    for count in unique_sorted(flat[flat > 0]):
         out[flat == count] = np.searchsorted(
             np.arange(count + 1) / count, RECALL_THRESHOLDS, side="left"
         )

@@ -15,6 +15,7 @@ import numpy as np
 from vis_bench.eval.metric.loading import GroundTruth, Results
 from vis_bench.eval.metric.overlaps import FrameTable, frame_table, track_overlaps
 from vis_bench.eval.metric.params import MAX_DETS
+from vis_bench.eval.metric.unique import unique_sorted
 from vis_bench.eval.rle.areas import track_areas
 
 
@@ -195,7 +196,7 @@ def compute_pairs(gt: GroundTruth, res: Results) -> PairTable:
     gt_tracks = np.lexsort((g_vid, g_cat))
     gt_key = (g_cat * n_videos + g_vid)[gt_tracks]
 
-    pair_key = np.union1d(dt_key, gt_key).astype(np.int64)
+    pair_key = unique_sorted(np.concatenate((dt_key, gt_key))).astype(np.int64)
     pair_cat = pair_key // max(n_videos, 1)
     pair_video = pair_key % max(n_videos, 1)
     dt_start = np.searchsorted(dt_key, pair_key, side="left")

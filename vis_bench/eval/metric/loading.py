@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 from vis_bench.errors import InputError
 from vis_bench.eval.metric.listed_masks import ListedMasks
@@ -27,7 +26,6 @@ from vis_bench.eval.rle.result_strings import ResultStrings, read_ordinary
 from vis_bench.eval.rle.text_cuts import CutText
 from vis_bench.formats.occlusion import OcclusionLabelError, label_counts, score_from_counts
 from vis_bench.formats.results_file import read_results
-from vis_bench.formats.rle import describe_list_entry
 from vis_bench.formats.ytvis_header import as_int, parse_header
 from vis_bench.jsonio import parse_json, read_mapped
 
@@ -154,6 +152,10 @@ def _truncated_mean(values: list[Any]) -> float | None:
 
 def _gt_frame_rle(seg: Any, height: int, width: int) -> RLE:
     """One truthy GT frame entry -> compressed RLE, as the official `annToRLE` converts it."""
+    if isinstance(seg, dict) and isinstance(seg.get("counts"), str) and "size" in seg:
+        return seg  # compressed already: the usual entry, no pycocotools import
+    from pycocotools import mask as mask_utils  # here: only other entries need it
+
     if isinstance(seg, list):
         # Polygons, rasterised at the video size and merged (a 4-number polygon is a box: COCO).
         return mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
@@ -504,6 +506,8 @@ def _convert_uncompressed(
     """Uncompressed RLE -> compressed, in one pycocotools call (each keeps its own size)."""
     if not pending:
         return
+    from pycocotools import mask as mask_utils  # here: an eval of compressed RLE never needs it
+
     try:
         converted = mask_utils.frPyObjects([seg for _, _, seg, _ in pending], 0, 0)
     except (TypeError, ValueError, KeyError, IndexError, OverflowError):
@@ -522,6 +526,8 @@ def _is_count(value: Any) -> bool:
 def _check_result_frame(seg: Any, path: str, index: int, vid: int, t: int) -> None:
     where = f"result {index} (video_id {vid}) segmentations[{t}]"
     if isinstance(seg, list):
+        from vis_bench.formats.rle import describe_list_entry  # here: it imports pycocotools
+
         raise InputError(
             f"{where} is {describe_list_entry(seg)}; results must be compressed RLE "
             "(counts a string): encode a mask array with vis_bench.formats.rle.encode(mask)",

@@ -28,8 +28,8 @@ from itertools import chain, compress, repeat
 from operator import itemgetter
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
+from vis_bench.eval.metric.unique import unique_sorted
 from vis_bench.eval.rle import bulk_rle
 from vis_bench.eval.rle.areas import pycocotools_areas
 from vis_bench.eval.rle.count_lists import MARKER
@@ -293,6 +293,8 @@ def _entry_intersections(
 
 def _crowd_ratios(d: FrameTable, g: FrameTable, grp: _Groups, d_batch: np.ndarray) -> np.ndarray:
     """|d ∩ g| / |d| of every group entry, from one pycocotools `iou` call per batch."""
+    from pycocotools import mask as mask_utils  # here: only crowd tracks need it
+
     first = grp.d_rows[grp.d_off[:-1]]  # one frame per group: they share its size
     calls, sizes = _calls_and_sizes(d, grp, d_batch[d.track[first]], first)
     dm = _masks(d.segs, grp.d_rows, sizes, np.diff(grp.d_off))
@@ -369,7 +371,7 @@ def _vanished(d, g, codes, d_label, g_label, pairs_d, pairs_g) -> np.ndarray:
         return out  # one mask size throughout: the normal case
     d_lf, g_lf = _label_frame(d, g, d_label, g_label)
     label_frame = np.concatenate([d_lf, g_lf])
-    combos = np.unique(label_frame * n_sizes + np.concatenate([d_size, g_size]))
+    combos = unique_sorted(label_frame * n_sizes + np.concatenate([d_size, g_size]))
     frames, n_kinds = np.unique(combos // n_sizes, return_counts=True)
     mixed = frames[n_kinds > 1]
     if len(mixed) == 0:

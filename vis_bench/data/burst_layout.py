@@ -1,4 +1,5 @@
-"""A YouTube-VIS-layout folder (a synthetic one) rewritten in BURST's layout, for BURST sweep tests.
+"""A YouTube-VIS-layout folder (a synthetic one) rewritten in BURST's layout: `synth --layout
+burst`, so a BURST sweep can be tried without the real data.
 
 BURST's ground truth is one `all_classes.json` (`split`, `sequences`: per sequence its annotated
 frames, one dict of compressed RLE masks per frame keyed by track, `track_category_ids`,
@@ -7,7 +8,9 @@ a video here is an annotated one; a sequence's negative categories are the liste
 has no track of, so a prediction of one of them counts as a false positive, as in BURST's own
 files. Category ids are kept, and `categories` names them as the source does (a model's label
 space is checked by these names); the BURST metric scores them as the TAO/LVIS classes of those
-ids, as the toolkit reads every file.
+ids, as the toolkit reads every file. The source's `info` is kept (with `layout: burst`): a
+folder `synth` wrote says so by its generator, and a sweep on it is named synthetic
+(inference/sources.py), never set beside BURST's published numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ FRAMES_DIR = "frames"
 GT_FILE = "all_classes.json"
 #: the `dataset` field of every sequence (BURST names its source datasets: LaSOT, YFCC100M, ...)
 SOURCE_DATASET = "synth"
+#: `info.layout` of a file written here
+LAYOUT = "burst"
 
 
 def _sequence(video: dict, tracks: list[dict], category_ids: list[int]) -> dict[str, Any]:
@@ -53,22 +58,26 @@ def _sequence(video: dict, tracks: list[dict], category_ids: list[int]) -> dict[
     }
 
 
-def write_burst_layout(annotations: Path, frames: Path, out: Path, split: str = "val") -> Path:
+def write_burst_layout(
+    annotations: Path, frames: Path, out: Path, split: str = "val", *, overwrite: bool = False
+) -> Path:
     """`out` holding `all_classes.json` and `frames/` made of a YouTube-VIS annotation file and
-    its frame folder (written atomically); returns `out`."""
+    its frame folder (written atomically; an existing `out` replaced only with `overwrite`);
+    returns `out`."""
     data = read_json(annotations, "annotation file")
     category_ids = [int(c["id"]) for c in data["categories"]]
     by_video: dict[int, list[dict]] = {}
     for track in data.get("annotations") or []:
         by_video.setdefault(track["video_id"], []).append(track)
     sequences = [_sequence(v, by_video.get(v["id"], []), category_ids) for v in data["videos"]]
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
         for video, sequence in zip(data["videos"], sequences, strict=True):
             folder = tmp / FRAMES_DIR / SOURCE_DATASET / sequence["seq_name"]
             folder.mkdir(parents=True)
             for name in video["file_names"]:
                 shutil.copyfile(frames / name, folder / Path(name).name)
         categories = [{"id": c["id"], "name": c["name"]} for c in data["categories"]]
-        gt = {"split": split, "categories": categories, "sequences": sequences}
+        info = {**(data.get("info") or {}), "layout": LAYOUT}
+        gt = {"info": info, "split": split, "categories": categories, "sequences": sequences}
         (tmp / GT_FILE).write_text(json.dumps(gt))
     return out
