@@ -271,6 +271,40 @@ def test_spilled_masks_come_back_exactly_in_every_dtype():
     assert held.in_memory == 0 and held.on_disk == 0
 
 
+def test_a_videos_masks_in_slot_order_are_held_without_a_copy():
+    """A clip whose slots are already in order (a carried-state method, every frame new) is held
+    as views of its own masks: no per-frame copy of them, and the same masks finalised."""
+    sink = _Recorder()
+    linker = QueryTrackLinker(EmbeddingAssociation(), _every_slot, [sink])
+    clip = _clip([0, 1, 2], 2, torch.eye(3))
+    clip.mask_logits = clip.mask_logits / 3  # no narrower dtype holds them: kept as they are
+    linker.add_clip([0, 1], clip)
+    storage = clip.mask_logits.untyped_storage().data_ptr()
+    assert [f.masks.untyped_storage().data_ptr() for f in linker._held._frames] == [storage] * 2
+    linker.add_clip([2, 3], _clip([2, 0, 1], 2, torch.eye(3)))  # re-ordered: copied
+    assert linker._held._frames[-1].masks.untyped_storage().data_ptr() != storage
+    linker.finish()
+    assert sink.frames[1] == {0: pytest.approx(1 / 3), 1: pytest.approx(2 / 3), 2: 1.0}
+
+
+def test_a_12_frame_videomt_video_is_held_in_memory():
+    """VidEoMT at 448 px: 200 queries' float32 masks at 112 x 200 (18 MB a frame). The default
+    budget holds a 12-frame video in memory, as the authors' code holds it, instead of writing
+    10 of its frames to the temporary file (an expanded tensor stands in: no memory of its own)."""
+    linker = QueryTrackLinker(EmbeddingAssociation(), _every_slot)
+    masks = torch.full((1, 1, 1, 1), 0.1).expand(200, 12, 112, 200)
+    logits = torch.zeros(12, 200, 41)
+    clip = ClipResult(
+        scores=torch.ones(200),
+        labels=torch.ones(200, dtype=torch.long),
+        mask_logits=masks,
+        frame_logits=logits,
+        frame_embeddings=torch.zeros(12, 200, 8),
+    )
+    linker.add_clip(list(range(12)), clip)
+    assert linker.frames_spilled == 0 and linker.frames_finalised_early == 0
+
+
 def test_masks_a_narrower_dtype_holds_exactly_are_kept_in_it():
     from vis_bench.engine.query_tracks import _narrowed
 

@@ -43,6 +43,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.fast_paths import active_paths
+from vis_bench.methods.common.packed_linear import packed_linear
+
 LAYER_NORM_EPS = 1e-6
 
 
@@ -201,7 +204,8 @@ class Attention(nn.Module):
         """`attn_mask`: boolean [B, 1, N, N], True where a token may attend (training's masked
         attention; None at inference)."""
         batch, tokens, dim = x.shape
-        qkv = self.qkv(x).reshape(batch, tokens, 3, self.num_heads, self.head_dim)
+        qkv = packed_linear(x, self.qkv, active_paths(self).lean_linear)
+        qkv = qkv.reshape(batch, tokens, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, heads, N, head_dim]
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=self.scale)
         return self.proj(out.transpose(1, 2).reshape(batch, tokens, dim))
@@ -219,7 +223,9 @@ class LayerScale(nn.Module):
 
 
 class Mlp(nn.Module):
-    """fc1 -> exact GELU -> fc2."""
+    """fc1 -> exact GELU -> fc2; with `lean_linear` fc1's weight packed once
+    (packed_linear.py) and the GELU in place on its fresh output (the same values, no second
+    hidden-sized block)."""
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
@@ -228,7 +234,14 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+        return self.fc2(gelu_hidden(x, self, active_paths(self).lean_linear))
+
+
+def gelu_hidden(x: torch.Tensor, mlp: Mlp, lean: bool) -> torch.Tensor:
+    """GELU(fc1(x)); `lean` (the `lean_linear` path): fc1 packed, the GELU in place."""
+    if lean:
+        return torch.ops.aten.gelu_(packed_linear(x, mlp.fc1))
+    return mlp.act(mlp.fc1(x))
 
 
 class Block(nn.Module):
@@ -245,8 +258,20 @@ class Block(nn.Module):
         self.ls2 = LayerScale(dim, config.init_values)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.ls1(self.attn(self.norm1(x), attn_mask))
-        return x + self.ls2(self.mlp(self.norm2(x)))
+        lean = active_paths(self).lean_linear
+        x = scaled_residual(x, self.attn(self.norm1(x), attn_mask), self.ls1, lean)
+        return scaled_residual(x, self.mlp(self.norm2(x)), self.ls2, lean)
+
+
+def scaled_residual(
+    x: torch.Tensor, branch: torch.Tensor, scale: LayerScale, lean: bool
+) -> torch.Tensor:
+    """x + gamma * branch. `lean` (the `lean_linear` path, inference only): in place on the
+    branch's fresh output, so the sum allocates nothing; the same values (the same product,
+    and addition commutes)."""
+    if lean:
+        return branch.mul_(scale.gamma).add_(x)
+    return x + scale(branch)
 
 
 class VisionTransformer(nn.Module):

@@ -28,6 +28,7 @@ from vis_bench.api import (
 from vis_bench.api.checkpoints import CheckpointContents, LoadReport
 from vis_bench.api.parity import ParityReference
 from vis_bench.methods.common.checkpoint_heads import query_and_class_counts
+from vis_bench.methods.common.fast_paths import RecordsFastPaths, ensure_prepared, inference_context
 from vis_bench.methods.common.vit import VIT_SIZES
 from vis_bench.methods.families.mask2former.postprocess import frame_logits_to_video
 from vis_bench.methods.videomt import transformers_layout
@@ -64,7 +65,7 @@ REFERENCE = "tue-mps/videomt @ 39411e940499f34f54d7c9f031a34111bab190d6 (videomt
 
 
 @register_method("videomt")
-class VidEoMTPlugin(MethodPlugin):
+class VidEoMTPlugin(RecordsFastPaths, MethodPlugin):
     """VidEoMT (CVPR 2026): queries carried from frame to frame through the ViT's last blocks."""
 
     spec = MethodSpec(
@@ -128,14 +129,14 @@ class VidEoMTPlugin(MethodPlugin):
         """Each padded frame through the ViT's blocks before the query blocks, one at a time."""
         self.input_size = (int(frames.shape[-2]), int(frames.shape[-1]))
         net = self.model.backbone
-        with torch.no_grad():
+        with inference_context(ensure_prepared(self.model)):
             return [FrameTokens(*net.frame_tokens(image)) for image in pad_frames(frames).split(1)]
 
     def infer_clip_features(
         self, features: list[FrameTokens], state: CarriedQueries | None = None, seen: int = 0
     ) -> ClipResult:
         """The query blocks and heads of every frame, from the queries the video carries."""
-        with torch.no_grad():
+        with inference_context(ensure_prepared(self.model)):
             outputs, carried = run_clip(self.model.backbone, features, state, seen)
             return clip_result(outputs, carried)
 

@@ -46,8 +46,12 @@ from vis_bench.engine.held_masks import HeldMasks
 from vis_bench.engine.stitching import FrameSink
 
 #: working-resolution mask bytes one video's linker holds back in memory (see the module
-#: docstring): 32 MiB is about 3 frames of 100 queries' masks at 480 px, 11 at 240 px
-DEFERRED_MASK_BYTES = 32 * 2**20
+#: docstring): 1 GiB is about 60 frames of 200 queries' float32 masks at 112 x 200 (VidEoMT at
+#: 448 px). Writing a frame out costs the kernel a copy into the page cache: a 12-frame VidEoMT
+#: video wrote 10 of its frames (180 MB) under the former 32 MiB, 0.4 s of kernel time in a
+#: 13 s pass that the authors' code, holding every frame, does not spend
+#: (benchmarks/results/side_by_side_profile.json)
+DEFERRED_MASK_BYTES = 2**30
 #: where the masks are on an accelerator, held in its memory instead: writing each frame out
 #: costs a copy to the host and a file write per frame, and reading it back a copy to the device
 #: (found on an H200: a 720p query-track run spent most of its pass there); 1 GiB is about 60
@@ -120,11 +124,14 @@ class QueryTrackLinker:
         order = torch.arange(embeddings.shape[1])
         if self.last_embeddings is not None:
             order = self.association.assign(self.last_embeddings, embeddings[new[0]])
+        # slots already in order and every frame new: each frame's masks are held as a view of
+        # the clip's, whose bytes they then account for exactly (no copy of the clip's masks)
+        in_order = len(new) == len(frames) and torch.equal(order, torch.arange(order.shape[0]))
         for i in new:
             logits = result.frame_logits[i][order].float()
             self.logit_sum = logits if self.logit_sum is None else self.logit_sum + logits
             self.frames_seen += 1
-            self._hold(frames[i], masks[order, i])
+            self._hold(frames[i], masks[:, i] if in_order else masks[order, i])
         self.last_embeddings = embeddings[new[-1]][order]
         self.last_frame = frames[new[-1]]
         self._note_peak(masks, result.frame_logits, embeddings)
@@ -197,9 +204,8 @@ def _narrowed(masks: torch.Tensor) -> torch.Tensor:
     model run under autocast), else `masks` itself."""
     if masks.dtype != torch.float32 or masks.numel() == 0:
         return masks
-    flat = masks.reshape(-1)
+    probe = masks[0].reshape(-1)[:_PROBE]  # one slot's plane: no copy of a strided view
     for dtype in NARROW_DTYPES:
-        probe = flat[:_PROBE]
         if not torch.equal(probe.to(dtype).to(masks.dtype), probe):
             continue
         narrow = masks.to(dtype)
