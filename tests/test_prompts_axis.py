@@ -112,13 +112,9 @@ def test_the_committed_prompts_axis_config_runs_sam3_per_prompt_count_beside_fla
     methods without prompts once each."""
     config = load_config(UNTRAINED.parents[1] / "prompts_axis.yaml")
     cells = expand_cells(config, resolve_methods(config))
-    assert [(c.method.name, c.prompts) for c in cells] == [
-        ("sam3", 1),
-        ("sam3", 4),
-        ("sam3", None),
-        ("seqformer", None),
-        ("minvis", None),
-        ("videomt", None),
-    ]
+    assert [c.prompts for c in cells if c.method.name == "sam3"] == [1, 4, None]
+    flat = [c for c in cells if c.method.name != "sam3"]
+    assert sorted(c.method.name for c in flat) == ["minvis", "seqformer", "videomt"]
+    assert all(c.prompts is None for c in flat)
     assert cells[0].method.model_options["score_threshold_detection"] == 0.2
     assert config.measure.fps and not config.measure.ap
