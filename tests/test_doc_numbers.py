@@ -262,6 +262,22 @@ def test_the_interval_example_is_a_real_cell_of_the_default_run(tmp_path: Path):
     assert f"Provenance: commit {'a' * 40}" in text
 
 
+def test_the_prompts_axis_block_shows_fps_by_prompts_beside_flat_lines(tmp_path: Path):
+    """The committed prompts-axis run: SAM 3's FPS and objects tracked at each number of prompts,
+    every method without prompts the same figure in each column."""
+    source = tmp_path / "results/prompts_axis/records.jsonl"
+    source.parent.mkdir(parents=True)
+    source.write_text((REPO_ROOT / "results/prompts_axis/records.jsonl").read_text())
+    text = regenerate("<!-- numbers: prompts-axis -->\n<!-- end numbers -->", tmp_path, "R")
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in text.splitlines()
+            if line.startswith("| ") and "---" not in line}  # fmt: skip
+    assert [cell.strip() for cell in rows["method"]] == ["P=1", "P=4", "P=8"]
+    assert all("obj." in cell for cell in rows["sam3"])
+    for method in ("seqformer", "minvis", "videomt"):
+        assert len({cell.strip() for cell in rows[method]}) == 1
+    assert "Provenance: commit" in text and "configs/prompts_axis.yaml" in text
+
+
 def test_the_sweep_bootstrap_cost_block(tmp_path: Path):
     cells = [
         {

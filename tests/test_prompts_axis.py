@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
-from vis_bench.config import parse_config
+from vis_bench.config import load_config, parse_config
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import open_source
 from vis_bench.report.axis_tables import axis_table, has_axis_table
@@ -104,3 +104,17 @@ def test_one_prompt_count_beside_methods_without_prompts_adds_no_column():
     alone = [record("open", 8, "a"), record("closed", None, "b")]
     assert "prompts" not in varied_axes(alone)
     assert "prompts" in varied_axes([*alone, record("open", 1, "c")])
+
+
+def test_the_committed_prompts_axis_config_runs_sam3_per_prompt_count_beside_flat_lines():
+    """configs/prompts_axis.yaml (results/prompts_axis): SAM 3 at 1, 4 and all 8 synthetic
+    prompts with detections kept above 0.2 so that objects are tracked, FPS on, and three
+    methods without prompts once each."""
+    config = load_config(UNTRAINED.parents[1] / "prompts_axis.yaml")
+    cells = expand_cells(config, resolve_methods(config))
+    assert [c.prompts for c in cells if c.method.name == "sam3"] == [1, 4, None]
+    flat = [c for c in cells if c.method.name != "sam3"]
+    assert sorted(c.method.name for c in flat) == ["minvis", "seqformer", "videomt"]
+    assert all(c.prompts is None for c in flat)
+    assert cells[0].method.model_options["score_threshold_detection"] == 0.2
+    assert config.measure.fps and not config.measure.ap

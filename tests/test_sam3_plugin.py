@@ -20,6 +20,7 @@ from vis_bench.formats.rle import decode
 from vis_bench.inference.pass_hooks import NO_WARM_UP
 from vis_bench.inference.runner import run_method
 from vis_bench.methods.sam3.fixtures import load_gz
+from vis_bench.methods.sam3.masklet_masks import MaskletMasks
 from vis_bench.methods.sam3.plugin import best_masklets, clamped_score
 from vis_bench.methods.sam3.video_inference import VideoMasklet
 
@@ -303,7 +304,7 @@ def test_a_missing_release_file_says_how_to_obtain_it(tmp_path):
 
 def test_the_cap_and_the_score_rule():
     masklets = [
-        VideoMasklet(obj_id=i, score=s, label=1, masks=torch.zeros(1, 2, 2, dtype=torch.bool))
+        VideoMasklet(obj_id=i, score=s, label=1, held=MaskletMasks(1, (2, 2)))
         for i, s in enumerate([0.6, 0.9, -1e4, 0.9])
     ]
     assert list(best_masklets(masklets, 2)) == [1, 3]

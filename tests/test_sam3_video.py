@@ -14,6 +14,7 @@ import torch
 from vis_bench.methods.sam3.association import Association
 from vis_bench.methods.sam3.fixtures import detector_sizes, load_gz, tracker_sizes
 from vis_bench.methods.sam3.tokenizer import Tokenizer
+from vis_bench.methods.sam3.video_detections import preprocess_video_frames
 from vis_bench.methods.sam3.video_inference import PromptRun, masklet_boxes, video_masklets
 from vis_bench.methods.sam3.video_model import Sam3VideoModel
 from vis_bench.methods.sam3.video_outputs import (
@@ -167,3 +168,38 @@ def test_prompts_batched_give_what_each_prompt_gives_alone(golden_dir, one_threa
         assert torch.equal(a.masks, b.masks) and abs(a.score - b.score) <= BATCH_TOLERANCE
     # a repeated prompt gives its first occurrence's masklets again
     assert _same_scores(batched.runs[3].final_scores, batched.runs[0].final_scores)
+
+
+def test_masklets_held_as_rle_equal_those_made_from_every_kept_output(golden_dir, one_thread):
+    """The plugin's passes keep no step and no output at video size, only each yielded frame's
+    masks as RLE (memory no longer grows with objects x frames): the masklets (ids, scores,
+    labels, every frame's mask) equal those made from every kept output, and any frames
+    decode alone."""
+    fixture = golden_dir / "sam3" / "public"
+    case = load_gz(fixture / "video_case_scaled.pt.gz")
+    model = Sam3VideoModel(detector_sizes(fixture), tracker_sizes(fixture)).eval()
+    model.load_state_dict(load_gz(fixture / "weights.pt.gz"), strict=True)
+    words = model.encode_prompts(Tokenizer(detector_sizes(fixture).text.context)(case["prompts"]))
+    settings = VideoSettings.from_overrides(case["heuristics_override"])
+    frames = case["frames_uint8"].numpy()
+    images = preprocess_video_frames(
+        frames, model.detector.backbone.vision_backbone.trunk.sizes.image
+    )
+    with torch.no_grad():
+        inputs = [
+            model.frame_inputs(image[None].float(), words, settings.score_threshold_detection)
+            for image in images
+        ]
+    size, labels = (int(frames.shape[1]), int(frames.shape[2])), list(case["category_ids"])
+    kept, held = (
+        model.run_frames(inputs, len(inputs), size, labels, settings, keep_steps=keep)
+        for keep in (True, False)
+    )
+    assert all(run.steps == [] and run.outputs == [] for run in held.runs)
+    assert all(len(run.outputs) == len(inputs) for run in kept.runs)
+    assert len(held.masklets) >= 2 and held.objects_per_frame == kept.objects_per_frame
+    for a, b in zip(held.masklets, kept.masklets, strict=True):
+        assert (a.obj_id, a.score, a.label) == (b.obj_id, b.score, b.label)
+        assert all(isinstance(rle["counts"], str) for rle in a.held.frames.values())
+        assert torch.equal(a.masks, b.masks) and bool(a.masks.any())
+        assert torch.equal(a.held.dense([2, 0]), b.masks[[2, 0]])

@@ -49,10 +49,12 @@ from tools.gpu_table_block import gpu_table_block
 from tools.speed_blocks import (
     AA_TARGET_SOURCE,
     COMPILE_SOURCE,
+    PROMPTS_AXIS_SOURCE,
     PROTOCOLS_SOURCE,
     compile_block,
     fps_precision_aa_block,
     fps_protocols_block,
+    prompts_axis_block,
 )
 from vis_bench.errors import InputError
 
@@ -121,6 +123,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "gpu-table": GPU_TABLE_SOURCES,
     "fps-precision-aa": (AA_TARGET_SOURCE,),
     "frames-identity-cost": ("benchmarks/results/frames_identity.json",),
+    "prompts-axis": (PROMPTS_AXIS_SOURCE,),
 }
 #: blocks whose sources may not exist yet (a measurement still to be made on other hardware):
 #: the block then says so itself, and its provenance line says there is no source
@@ -590,6 +593,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "gpu-table": gpu_table_block,
     "fps-precision-aa": fps_precision_aa_block,
     "frames-identity-cost": frames_identity_cost_block,
+    "prompts-axis": prompts_axis_block,
 }
 
 

@@ -1,6 +1,7 @@
-"""Generated docs blocks of speed by timing protocol (results/protocols/records.jsonl) and of
+"""Generated docs blocks of speed by timing protocol (results/protocols/records.jsonl), of
 torch.compile on the default cells (results/compile_cpu/records.jsonl beside the protocols run's
-eager cells). doc_numbers.py registers them with the others."""
+eager cells) and by number of prompts (results/prompts_axis/records.jsonl). doc_numbers.py
+registers them with the others."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from tools.doc_sources import fmt, read_source
+from vis_bench.report.axis_tables import axis_table
+from vis_bench.report.record_set import RecordSet
 
 PROTOCOLS_SOURCE = "results/protocols/records.jsonl"
 COMPILE_SOURCE = "results/compile_cpu/records.jsonl"
+PROMPTS_AXIS_SOURCE = "results/prompts_axis/records.jsonl"
 PROTOCOLS_COMMAND = (
     'python run_bench.py run --set "measure.protocols=[end_to_end,model,authors]" --set '
     "measure.stream=true --set measure.stream_fps=6 --set measure.bootstrap=0 --run-dir "
@@ -173,3 +177,16 @@ def fps_precision_aa_block(root: Path) -> str:
         f"--precision {given['precision']:g}`.",
     ]
     return "\n".join(lines)
+
+
+def prompts_axis_block(root: Path) -> str:
+    """End-to-end FPS by number of prompts, with the objects each prompted cell tracked, beside
+    the methods without prompts (configs/prompts_axis.yaml)."""
+    records = RecordSet.from_records(read_source(root, PROMPTS_AXIS_SOURCE))
+    table = axis_table(records, "fps_end_to_end", "prompts")
+    return (
+        f"{table}\n`*` / `†` after an FPS: measured on a loaded machine / one whose speed moved "
+        "during the cell (`tables.md` gives by how much).\n\n"
+        f"Source: `{PROMPTS_AXIS_SOURCE}` (tables: `results/prompts_axis/tables.md`), written "
+        "by `python run_bench.py run --config configs/prompts_axis.yaml --set output=results`."
+    )

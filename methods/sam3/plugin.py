@@ -10,9 +10,9 @@ clip does not know. So each clip computes what the passes read of its new frames
 as the authors' loader does: the backbone once per frame, every prompt's detections, the
 tracker's features) and adds it to the video's state; at the video's end `refine_video` runs
 every prompt's pass over them (`Sam3VideoModel.run_frames`) and keeps the `max_masklets` best
-masklets; the second pass hands their masks (already at the video's size) to the harness. The
-frames arrive at the video's size (`preprocess` passes them through) because the masklets are
-made at that size.
+masklets; the second pass hands their masks (at the video's size, held as RLE while the
+passes run) to the harness. The frames arrive at the video's size (`preprocess` passes them
+through) because the masklets are made at that size.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from vis_bench.api.checkpoints import CheckpointContents, LoadSummary
 from vis_bench.api.prompts import PromptLoad
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.methods.sam3 import hf_layout
+from vis_bench.methods.sam3.masklet_masks import MaskletMasks
 from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.text_encoder import TextFeatures
 from vis_bench.methods.sam3.timing import AUTHORS_TIMING
@@ -189,12 +190,13 @@ class Sam3Plugin(MethodPlugin):
             state.video_size,
             list(self.category_ids),
             self.options.video_settings(),
+            keep_steps=False,
         )
         del frames
         self.objects_per_frame += run.objects_per_frame
         chosen = best_masklets(run.masklets, int(self.options.max_masklets))
         predictions = [(slot, m.label, clamped_score(m.score)) for slot, m in chosen.items()]
-        return VideoRefinement(predictions, data={slot: m.masks for slot, m in chosen.items()})
+        return VideoRefinement(predictions, data={slot: m.held for slot, m in chosen.items()})
 
     def prompt_load(self) -> PromptLoad:
         """Its prompts, and the objects in its tracker states after each frame's step (all
@@ -206,8 +208,8 @@ class Sam3Plugin(MethodPlugin):
     ) -> torch.Tensor:
         """The chosen masklets' masks on `frame_indices` as logits (+-1) at the video's size."""
         h, w = frames.shape[-2:]
-        masks: dict[int, torch.Tensor] = refinement.data
-        rows = [masks[slot][frame_indices] for slot in refinement.slots]
+        held: dict[int, MaskletMasks] = refinement.data
+        rows = [held[slot].dense(frame_indices) for slot in refinement.slots]
         if not rows:
             return torch.zeros(0, len(frame_indices), h, w, device=frames.device)
         stacked = torch.stack(rows).to(frames.device)

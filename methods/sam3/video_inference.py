@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
+from vis_bench.methods.sam3.masklet_masks import MaskletMasks, encode_masks
 from vis_bench.methods.sam3.video_outputs import FrameOutput
 from vis_bench.methods.sam3.video_step import FrameResult
 
 
 @dataclass(frozen=True)
 class PromptRun:
-    """One prompt's pass: `add_prompt`'s output, every step's result (frame 0 twice), the
-    yielded outputs and the final masklet scores."""
+    """One prompt's pass: `add_prompt`'s output, every step's result (frame 0 twice) and the
+    yielded outputs (both empty unless kept: `Sam3VideoModel.run_frames`), the final masklet
+    scores."""
 
     add_prompt: FrameOutput
     steps: list[FrameResult]
@@ -29,38 +32,74 @@ class PromptRun:
 
 @dataclass(frozen=True)
 class VideoMasklet:
-    """One masklet of the video: score, label and (T, H, W) bool masks (empty where absent)."""
+    """One masklet of the video: score, label and its masks, held as RLE."""
 
     obj_id: int
     score: float
     label: int
-    masks: torch.Tensor
+    held: MaskletMasks
+
+    @property
+    def masks(self) -> torch.Tensor:
+        """(T, H, W) bool masks, empty where absent."""
+        return self.held.dense()
+
+
+@dataclass(frozen=True)
+class EncodedOutput:
+    """A yielded frame's masklet ids and their masks as RLE: what the masklets keep of it."""
+
+    frame: int
+    obj_ids: list[int]
+    rles: list[dict[str, Any]]
+
+
+def encode_output(out: FrameOutput) -> EncodedOutput:
+    """A yielded frame, its masks encoded."""
+    return EncodedOutput(out.frame, list(out.obj_ids), encode_masks(out.masks))
 
 
 def video_masklets(
     runs: Sequence[PromptRun], labels: Sequence[int], num_frames: int, video_size: tuple[int, int]
 ) -> list[VideoMasklet]:
     """All prompts' masklets in the authors' order (prompt by prompt, then by id)."""
-    per_frame: dict[int, dict[int, torch.Tensor]] = {}
+    encoded = [[encode_output(out) for out in run.outputs] for run in runs]
+    scores = [run.final_scores for run in runs]
+    return encoded_masklets(encoded, scores, labels, num_frames, video_size)
+
+
+def encoded_masklets(
+    outputs: Sequence[Sequence[EncodedOutput]],
+    final_scores: Sequence[dict[int, float]],
+    labels: Sequence[int],
+    num_frames: int,
+    video_size: tuple[int, int],
+) -> list[VideoMasklet]:
+    """`video_masklets` from each prompt's encoded outputs and final masklet scores."""
+    per_frame: dict[int, dict[int, dict[str, Any]]] = {}
     kept: dict[int, tuple[float, int]] = {}
-    for run, label in zip(runs, labels, strict=True):
+    for prompt_outputs, scores, label in zip(outputs, final_scores, labels, strict=True):
         start = max(kept, default=-1) + 1
         seen: set[int] = set()
-        for out in run.outputs:
+        for out in prompt_outputs:
             frame_masks = per_frame.setdefault(out.frame, {})
-            for obj, mask in zip(out.obj_ids, out.masks, strict=True):
-                frame_masks[obj + start] = mask
+            for obj, rle in zip(out.obj_ids, out.rles, strict=True):
+                frame_masks[obj + start] = rle
             seen.update(frame_masks)
-        for obj, score in run.final_scores.items():
+        for obj, score in scores.items():
             if obj + start in seen:
                 kept[obj + start] = (score, label)
-    empty = torch.zeros(video_size, dtype=torch.bool)
+    frames = [t for t in sorted(per_frame) if t < num_frames]
     return [
         VideoMasklet(
             obj_id=obj,
             score=score,
             label=label,
-            masks=torch.stack([per_frame.get(t, {}).get(obj, empty) for t in range(num_frames)]),
+            held=MaskletMasks(
+                num_frames,
+                video_size,
+                {t: per_frame[t][obj] for t in frames if obj in per_frame[t]},
+            ),
         )
         for obj, (score, label) in kept.items()
     ]

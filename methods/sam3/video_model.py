@@ -21,8 +21,14 @@ from vis_bench.methods.sam3.video_detections import (
     frame_detections,
     preprocess_video_frames,
 )
-from vis_bench.methods.sam3.video_inference import PromptRun, VideoMasklet, video_masklets
-from vis_bench.methods.sam3.video_outputs import buffered_outputs, postprocess
+from vis_bench.methods.sam3.video_inference import (
+    EncodedOutput,
+    PromptRun,
+    VideoMasklet,
+    encode_output,
+    encoded_masklets,
+)
+from vis_bench.methods.sam3.video_outputs import FrameOutput, OutputBuffer, postprocess
 from vis_bench.methods.sam3.video_step import (
     FrameResult,
     PromptPass,
@@ -125,35 +131,42 @@ class Sam3VideoModel(nn.Module):
         video_size: tuple[int, int],
         labels: list[int],
         settings: VideoSettings | None = None,
+        keep_steps: bool = True,
     ) -> VideoRun:
         """Every prompt's pass from each frame's inputs (`frame_inputs`, in frame order) and
-        the video's length and (H, W)."""
+        the video's length and (H, W). Each frame's output is encoded as RLE when it is
+        yielded; `keep_steps` also keeps every step and output (the parity checks read them),
+        whose masks at video size grow with objects x frames."""
         settings = settings or VideoSettings()
-        n = num_frames
         remaining = iter(frames)
-        passes = [PromptPass(self.tracker, n, video_size, settings) for _ in labels]
+        passes = [PromptPass(self.tracker, num_frames, video_size, settings) for _ in labels]
         chunks = prompt_chunks(len(passes), settings.prompt_batch)
         first = next(remaining)
         added = _step_chunks(passes, chunks, 0, first)
-        steps: list[list[FrameResult]] = [[] for _ in labels]
-        objects = []
-        for t in range(n):
-            for k, result in enumerate(
-                _step_chunks(passes, chunks, t, first if t == 0 else next(remaining))
-            ):
-                steps[k].append(result)
-            objects.append(sum(len(s.obj_ids) for p in passes for s in p.states))
         delay = settings.hotstart.hotstart_delay
+        buffers = [OutputBuffer(delay, num_frames - 1, video_size) for _ in labels]
+        steps: list[list[FrameResult]] = [
+            [added[k]] if keep_steps else [] for k in range(len(labels))
+        ]
+        outputs: list[list[FrameOutput]] = [[] for _ in labels]
+        encoded: list[list[EncodedOutput]] = [[] for _ in labels]
+        objects = []
+        for t in range(num_frames):
+            results = _step_chunks(passes, chunks, t, first if t == 0 else next(remaining))
+            for k, result in enumerate(results):
+                ready = buffers[k].push(result)
+                encoded[k] += [encode_output(out) for out in ready]
+                if keep_steps:
+                    steps[k].append(result)
+                    outputs[k] += ready
+            objects.append(sum(len(s.obj_ids) for p in passes for s in p.states))
+        scores = [dict(p.masklets.scores) for p in passes]
         runs = [
-            PromptRun(
-                add_prompt=postprocess(added[k], set(), video_size),
-                steps=[added[k], *steps[k]],
-                outputs=list(buffered_outputs(steps[k], delay, n - 1, video_size)),
-                final_scores=dict(passes[k].masklets.scores),
-            )
+            PromptRun(postprocess(added[k], set(), video_size), steps[k], outputs[k], scores[k])
             for k in range(len(labels))
         ]
-        return VideoRun(runs, video_masklets(runs, labels, n, video_size), objects)
+        masklets = encoded_masklets(encoded, scores, labels, num_frames, video_size)
+        return VideoRun(runs, masklets, objects)
 
 
 def prompt_chunks(count: int, batch: int) -> list[range]:

@@ -82,24 +82,37 @@ def postprocess(result: FrameResult, hidden: set[int], video_size: tuple[int, in
     return FrameOutput(result.frame, ids, probs, xywh, masks)
 
 
+class OutputBuffer:
+    """One pass's outputs as its steps arrive: each frame's output `delay` frames late (all
+    remaining ones after `last_frame`), hiding every masklet removed up to the frame being
+    processed; a step's result is dropped once its frame is output."""
+
+    def __init__(self, delay: int, last_frame: int, video_size: tuple[int, int]) -> None:
+        self.delay, self.last_frame, self.video_size = delay, last_frame, video_size
+        self.buffer: list[FrameResult] = []
+        self.removed: set[int] = set()
+
+    def push(self, result: FrameResult) -> list[FrameOutput]:
+        """The outputs ready once `result` (the next frame's step) is known."""
+        if self.delay <= 0:  # without buffering the authors hide no removed masklet
+            return [postprocess(result, result.suppressed, self.video_size)]
+        self.buffer.append(result)
+        self.removed |= result.removed
+        if result.frame == self.last_frame:
+            ready, self.buffer = self.buffer, []
+        elif len(self.buffer) >= self.delay:
+            ready, self.buffer = self.buffer[:1], self.buffer[1:]
+        else:
+            ready = []
+        return [
+            postprocess(item, self.removed | item.suppressed, self.video_size) for item in ready
+        ]
+
+
 def buffered_outputs(
     results: Iterable[FrameResult], delay: int, last_frame: int, video_size: tuple[int, int]
 ) -> Iterator[FrameOutput]:
-    """Yield each frame's output `delay` frames late (all remaining ones after `last_frame`),
-    hiding every masklet removed up to the frame being processed."""
-    buffer: list[FrameResult] = []
-    removed: set[int] = set()
+    """Every output of a pass's `results` (`OutputBuffer`)."""
+    buffer = OutputBuffer(delay, last_frame, video_size)
     for result in results:
-        if delay <= 0:  # without buffering the authors hide no removed masklet
-            yield postprocess(result, result.suppressed, video_size)
-            continue
-        buffer.append(result)
-        removed |= result.removed
-        if result.frame == last_frame:
-            ready, buffer = buffer, []
-        elif len(buffer) >= delay:
-            ready, buffer = buffer[:1], buffer[1:]
-        else:
-            ready = []
-        for item in ready:
-            yield postprocess(item, removed | item.suppressed, video_size)
+        yield from buffer.push(result)
