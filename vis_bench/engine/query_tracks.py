@@ -46,11 +46,10 @@ from vis_bench.engine.held_masks import HeldMasks
 from vis_bench.engine.stitching import FrameSink
 
 #: working-resolution mask bytes one video's linker holds back in memory (see the module
-#: docstring): 1 GiB is about 60 frames of 200 queries' float32 masks at 112 x 200 (VidEoMT at
-#: 448 px). Writing a frame out costs the kernel a copy into the page cache: a 12-frame VidEoMT
-#: video wrote 10 of its frames (180 MB) under the former 32 MiB, 0.4 s of kernel time in a
-#: 13 s pass that the authors' code, holding every frame, does not spend
-#: (benchmarks/results/side_by_side_profile.json)
+#: docstring): 1 GiB is about 60 frames of 200 queries' float32 masks at 112 x 200 (a ViT
+#: method at 448 px). Writing a frame out costs the kernel a copy into the page cache, which
+#: an authors' loop holding every frame never spends: with a smaller limit a 12-frame video
+#: wrote most of its frames out (benchmarks/results/side_by_side_profile.json)
 DEFERRED_MASK_BYTES = 2**30
 #: where the masks are on an accelerator, held in its memory instead: writing each frame out
 #: costs a copy to the host and a file write per frame, and reading it back a copy to the device
