@@ -46,6 +46,21 @@ and on a machine shared with other work a spinning thread burns CPU seconds whil
 waits for a core, which on a loaded machine doubled the authors' VidEoMT process's CPU seconds
 and left vis-bench's unchanged: the ratio then measured the load, not the code.
 
+The DVIS-DAQ rows run trained weights on a synthetic video instead: random weights put every
+anchor query at one place and keep every sequence alive (100 per frame, none dropped), which
+times both codes' per-sequence bookkeeping in a case no trained model makes. The project's tiny
+trained checkpoints (results/checkpoints/dvis_daq_{online,offline}_tiny.pth, configs/tiny/) are
+the weights where tracks are born, live and die as a trained model's do; the golden fixtures'
+calibrated weights were tuned on 5 frames of noise and say nothing of a longer video. The
+authors' model is built from their config with the tiny model's sizes and test settings as
+config overrides (`authors_overrides`) and the tiny ResNet as a detectron2 backbone made of
+detectron2's own ResNet blocks (the same layers and names as their ResNet-50, a quarter of
+ResNet-18's width); the driver renames the checkpoint's backbone keys to detectron2's and their
+process copies every tensor in by name (the same keys and shapes, or it stops). Both sides get a
+video of the project's synthetic generator (`--synthetic-frames` frames at `--height` x
+`--width`, objects entering and leaving), and the authors' process reports, from one more
+untimed pass, the sequences its tracker started, how long they lived and how many it dropped.
+
 DVIS-DAQ's inference hard-codes `.to("cuda")` and draws its sequence ids from Python's `random`.
 Their tree is left as it is: in their process this script wraps `torch.Tensor.to` so that a
 "cuda" destination means the CPU (placement only; the wrapper is a few Python calls per `.to`),
@@ -76,6 +91,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -103,6 +119,28 @@ DVIS_OFFLINE = {
 }
 #: DVIS-DAQ's code root keeps DVIS++'s packages beside its own (the config helpers, the mapper)
 DVIS_DAQ = {"package": "dvis_daq", "root": "dvis_daq", "augmentation": "dvis_Plus"}
+#: the tiny models' sizes (configs/tiny/dvis_daq_online.yaml) as the authors' config keys; the
+#: segmenter's DEC_LAYERS counts the learnable queries' prediction as a layer (6 + 1)
+TINY_DAQ_OVERRIDES = [
+    "MODEL.BACKBONE.NAME", "build_tiny_resnet_backbone",
+    "MODEL.SEM_SEG_HEAD.NUM_CLASSES", "8", "MODEL.SEM_SEG_HEAD.CONVS_DIM", "128",
+    "MODEL.SEM_SEG_HEAD.MASK_DIM", "128", "MODEL.SEM_SEG_HEAD.TRANSFORMER_ENC_LAYERS", "2",
+    "MODEL.MASK_FORMER.HIDDEN_DIM", "128", "MODEL.MASK_FORMER.NUM_OBJECT_QUERIES", "20",
+    "MODEL.MASK_FORMER.DIM_FEEDFORWARD", "512", "MODEL.MASK_FORMER.NHEADS", "8",
+    "MODEL.MASK_FORMER.DEC_LAYERS", "7", "MODEL.MASK_FORMER.REID_HIDDEN_DIM", "128",
+    "MODEL.TRACKER.DECODER_LAYERS", "2", "MODEL.VIDEO_HEAD.NUM_NEW_INS", "20",
+    "INPUT.MIN_SIZE_TEST", "144",
+]  # fmt: skip
+#: the tiny offline model decides as the YouTube-VIS configs do (configs/tiny/dvis_daq_offline.yaml)
+TINY_DAQ_OFFLINE_OVERRIDES = [
+    *TINY_DAQ_OVERRIDES, "MODEL.REFINER.DECODER_LAYERS", "2",
+    "MODEL.VIDEO_HEAD.INFERENCE_SELECT_THRESHOLD", "0.01",
+    "MODEL.VIDEO_HEAD.OVIS_INFER", "False", "MODEL.VIDEO_HEAD.OFFLINE_TOPK_NUM", "8",
+]  # fmt: skip
+#: the tiny ResNet's base width (vis_bench/methods/common/tiny_backbone.py DEFAULT_WIDTH)
+TINY_WIDTH = 32
+#: what the DVIS-DAQ rows' weights are, in the JSON and the docs' table
+TINY_WEIGHTS = "tiny trained checkpoint on a synthetic video"
 VIDEOMT = {
     "method": "videomt",
     "package": "videomt",
@@ -125,6 +163,8 @@ METHODS: dict[str, dict[str, Any]] = {
         "method": "dvis-daq-online",
         "config": "configs/dvis_daq/ytvis19/DAQ_Online_R50.yaml",
         "options": {},
+        "checkpoint": "results/checkpoints/dvis_daq_online_tiny.pth",
+        "authors_overrides": TINY_DAQ_OVERRIDES,
     },
     # the only R50 offline release is OVIS's (vis-bench's dvis-daq-offline defaults to it)
     "dvis-daq-offline": {
@@ -132,6 +172,8 @@ METHODS: dict[str, dict[str, Any]] = {
         "method": "dvis-daq-offline",
         "config": "configs/dvis_daq/ovis/DAQ_Offline_R50.yaml",
         "options": {},
+        "checkpoint": "results/checkpoints/dvis_daq_offline_tiny.pth",
+        "authors_overrides": TINY_DAQ_OFFLINE_OVERRIDES,
     },
     "videomt": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "0"}},
     "videomt-fused": {**VIDEOMT, "authors_env": {"TIMM_FUSED_ATTN": "1"}},
@@ -182,10 +224,80 @@ def authors_config(method: str, root: str) -> Any:
 
         add_videomt_config(cfg)
     cfg.merge_from_file(os.path.join(root, METHODS[method]["config"]))
+    cfg.merge_from_list(METHODS[method].get("authors_overrides", []))
     cfg.MODEL.WEIGHTS = ""
     cfg.MODEL.DEVICE = "cpu"
     cfg.freeze()
     return cfg
+
+
+def register_tiny_backbone() -> None:
+    """The tiny ResNet (vis_bench/methods/common/tiny_backbone.py: one basic block per stage,
+    widths TINY_WIDTH x 1, 2, 4, 8, FrozenBN) made of detectron2's ResNet parts, registered as
+    `build_tiny_resnet_backbone` (detectron2's own builder accepts only depth 18's width 64)."""
+    from detectron2.modeling import BACKBONE_REGISTRY
+    from detectron2.modeling.backbone.resnet import BasicBlock, BasicStem, ResNet
+
+    def build_tiny_resnet_backbone(cfg: Any, input_shape: Any) -> Any:
+        stem = BasicStem(input_shape.channels, TINY_WIDTH, norm="FrozenBN")
+        stages, channels = [], TINY_WIDTH
+        for index in range(4):
+            out = TINY_WIDTH * 2**index
+            stride = [1 if index == 0 else 2]
+            stages.append(ResNet.make_stage(BasicBlock, 1, in_channels=channels,
+                                            out_channels=out, stride_per_block=stride,
+                                            norm="FrozenBN"))  # fmt: skip
+            channels = out
+        return ResNet(stem, stages, out_features=["res2", "res3", "res4", "res5"])
+
+    BACKBONE_REGISTRY.register(build_tiny_resnet_backbone)
+
+
+def load_by_name(model: Any, state: dict[str, Any]) -> None:
+    """Copy every tensor in by name (a converted checkpoint has no module version metadata, which
+    detectron2's heads would read as an old layout and rename); the keys must be the model's."""
+    import torch
+
+    own = model.state_dict()
+    if set(own) != set(state):
+        missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        raise SystemExit(f"the converted checkpoint's keys differ: missing {missing[:5]}, "
+                         f"unexpected {extra[:5]}")  # fmt: skip
+    with torch.no_grad():
+        for key, tensor in own.items():
+            tensor.copy_(state[key])
+
+
+def sequence_lives(model: Any, one_pass: Any, frames: np.ndarray) -> dict[str, Any]:
+    """One more untimed pass, counting the sequences DVIS-DAQ's tracker starts (each a
+    `VideoInstanceSequence`): started, started after the first frame, dropped after
+    kick_out_frame_num invalid frames in a row (dead), and their lengths in frames."""
+    from dvis_daq import track_module
+
+    started: list[Any] = []
+    init = track_module.VideoInstanceSequence.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        started.append(self)
+
+    track_module.VideoInstanceSequence.__init__ = counted
+    try:
+        one_pass(frames)
+    finally:
+        track_module.VideoInstanceSequence.__init__ = init
+    lengths = sorted(len(s.pred_masks) for s in started)
+    return {
+        "frames": int(len(frames)),
+        "started": len(started),
+        "started_after_frame_0": sum(s.sT > 0 for s in started),
+        "dead": sum(bool(s.dead) for s in started),
+        "frames_lived": {
+            "min": lengths[0] if lengths else 0,
+            "median": float(statistics.median(lengths)) if lengths else 0.0,
+            "max": lengths[-1] if lengths else 0,
+        },
+    }
 
 
 def no_timm_download() -> None:
@@ -267,6 +379,9 @@ def authors_side(args: argparse.Namespace) -> None:
     if METHODS[args.method]["package"] == "dvis_daq":
         torch.Tensor.to = cuda_as_cpu(torch.Tensor.to)
     __import__(METHODS[args.method]["package"])
+    converted = "checkpoint" in METHODS[args.method]
+    if converted:
+        register_tiny_backbone()
     from detectron2.data import transforms as T
     from detectron2.modeling import build_model
 
@@ -275,7 +390,11 @@ def authors_side(args: argparse.Namespace) -> None:
     if args.make_weights:
         torch.save({"model": model.state_dict()}, args.weights)
         return
-    model.load_state_dict(torch.load(args.weights, map_location="cpu")["model"])
+    state = torch.load(args.weights, map_location="cpu")["model"]
+    if converted:
+        load_by_name(model, state)
+    else:
+        model.load_state_dict(state)
     package = METHODS[args.method].get("augmentation", METHODS[args.method]["package"])
     augmentation = __import__(package + ".data_video.augmentation", fromlist=["x"])
     resize = T.AugmentationList(augmentation.build_augmentation(cfg, is_train=False))
@@ -306,6 +425,8 @@ def authors_side(args: argparse.Namespace) -> None:
         labels=np.asarray(output["pred_labels"], dtype=np.int64),
         masks=np.stack(masks) if masks else np.zeros((0, *frames.shape[:3]), dtype=bool),
     )
+    if converted:
+        timed["sequences"] = sequence_lives(model, one_pass, frames)
     print(json.dumps(timed))
 
 
@@ -477,12 +598,67 @@ def compare_outputs(authors: Path, project: Path) -> dict[str, Any]:
 
 def side_command(args: argparse.Namespace, python: str, side: str, method: str) -> list[str]:
     work = Path(args.work)
+    weights = str(work / (Path(METHODS[method]["config"]).stem + ".pth"))
+    if side == "project" and "checkpoint" in METHODS[method]:
+        weights = str(ROOT / METHODS[method]["checkpoint"])  # the file the authors' is made from
+    video = "synthetic.npy" if "checkpoint" in METHODS[method] else "video.npy"
     return [
         python, __file__, "--side", side, "--method", method, "--threads", str(args.threads),
-        "--root", code_root(args, method),
-        "--weights", str(work / (Path(METHODS[method]["config"]).stem + ".pth")),
-        "--frames-file", str(work / "video.npy"), "--out", str(work / f"{method}.{side}.npz"),
+        "--root", code_root(args, method), "--weights", weights,
+        "--frames-file", str(work / video), "--out", str(work / f"{method}.{side}.npz"),
     ]  # fmt: skip
+
+
+def authors_names(key: str) -> str:
+    """A tiny checkpoint's key as the authors' detectron2 model names it: the tiny ResNet's
+    torchvision names (conv1, bn1, layerN.B.convJ / bnJ, downsample.0 / .1) become detectron2's
+    (stem.conv1, stem.conv1.norm, res(N+1).B.convJ / convJ.norm, shortcut / shortcut.norm); the
+    heads' names are the authors' already."""
+    if not key.startswith("backbone."):
+        return key
+    name = key.removeprefix("backbone.")
+    name = re.sub(r"^conv1\.", "stem.conv1.", re.sub(r"^bn1\.", "stem.conv1.norm.", name))
+    block = re.match(r"layer(\d)\.(\d+)\.(.*)", name)
+    if block:
+        rest = re.sub(r"^bn(\d)\.", r"conv\1.norm.", block.group(3))
+        rest = re.sub(r"^downsample\.0\.", "shortcut.", rest)
+        rest = re.sub(r"^downsample\.1\.", "shortcut.norm.", rest)
+        name = f"res{int(block.group(1)) + 1}.{block.group(2)}.{rest}"
+    return "backbone." + name
+
+
+def write_authors_weights(row: str, out: Path) -> None:
+    """A row's trained checkpoint as the authors' checkpoint: vis-bench's model loaded from it
+    (its base files resolved), every tensor under the authors' name."""
+    import torch
+
+    plugin = project_plugin(row, str(ROOT / METHODS[row]["checkpoint"]))
+    state = {authors_names(k): v for k, v in plugin.model.state_dict().items()}
+    torch.save({"model": state}, out)
+
+
+def write_synthetic_video(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """One video of the project's synthetic generator (objects entering and leaving the frame),
+    decoded to memory as the sides read it; returns its spec for the JSON."""
+    from PIL import Image
+
+    from vis_bench.data.synthetic import generate_dataset
+
+    spec = {
+        "frames": args.synthetic_frames, "height": args.height, "width": args.width,
+        "seed": 0, "enter_leave": 1.0, "min_objects": 3, "max_objects": 5,
+    }  # fmt: skip
+    folder = generate_dataset(
+        out.parent / "synthetic", videos=1, seed=spec["seed"], min_frames=spec["frames"],
+        max_frames=spec["frames"], sizes=[(args.height, args.width)],
+        min_objects=spec["min_objects"], max_objects=spec["max_objects"],
+        enter_leave=spec["enter_leave"],
+    )  # fmt: skip
+    video = json.loads((folder / "annotations.json").read_text())["videos"][0]
+    frames = [np.asarray(Image.open(folder / "JPEGImages" / f).convert("RGB"))
+              for f in video["file_names"]]  # fmt: skip
+    np.save(out, np.stack(frames))
+    return spec
 
 
 def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
@@ -494,7 +670,10 @@ def measure_method(args: argparse.Namespace, method: str) -> dict[str, Any]:
         "authors_same_allocator": [*authors[:-1], authors[-1].replace(".authors.", ".alloc.")],
         "vis_bench": side_command(args, sys.executable, "project", method),
     }
-    if not Path(authors[authors.index("--weights") + 1]).is_file():
+    weights = Path(authors[authors.index("--weights") + 1])
+    if "checkpoint" in METHODS[method] and not weights.is_file():
+        write_authors_weights(method, weights)
+    if not weights.is_file():
         run_side([*authors, "--make-weights"], envs["authors"], f"{method}: the authors' weights")
     times: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     loads = []
@@ -610,6 +789,7 @@ def summary(
         }
 
     share = next((r["vit_share"] for r in times["vis_bench"] if "vit_share" in r), None)
+    lives = [r["sequences"] for r in times["authors"] if "sequences" in r]
     machine_keys = ("machine_before", "machine_after")
     return {
         "median": medians,
@@ -632,6 +812,7 @@ def summary(
         "outputs": parity["authors"],
         "outputs_same_allocator": parity["authors_same_allocator"],
         **({} if share is None else {"vit_kernel_share_of_cpu": share}),
+        **({"authors_sequences": lives[-1]} if lives else {}),
     }
 
 
@@ -666,6 +847,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--width", type=int, default=640)
+    parser.add_argument(
+        "--synthetic-frames",
+        type=int,
+        default=36,
+        help="frames of the synthetic video the trained-weights rows (DVIS-DAQ) run on",
+    )
     parser.add_argument("--json", default="benchmarks/results/authors_side_by_side.json")
     parser.add_argument(
         "--merge", action="store_true", help="keep the --json file's other rows (a run in parts)"
@@ -756,6 +943,9 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(0)
         shape = (args.frames, args.height, args.width, 3)
         np.save(Path(work) / "video.npy", rng.integers(0, 256, size=shape, dtype=np.uint8))
+        synthetic = None
+        if any("checkpoint" in METHODS[m] for m in args.methods):
+            synthetic = write_synthetic_video(args, Path(work) / "synthetic.npy")
         methods = {method: measure_method(args, method) for method in args.methods}
     for method, result in methods.items():
         cpu, same = result["speedup_interval"]["cpu"], result["speedup_same_allocator_interval"]
@@ -770,6 +960,16 @@ def main(argv: list[str] | None = None) -> int:
             "options": METHODS[row]["options"],
             "authors_config": METHODS[row]["config"],
             "authors_env": METHODS[row].get("authors_env", {}),
+            **(
+                {
+                    "weights": TINY_WEIGHTS,
+                    "checkpoint": METHODS[row]["checkpoint"],
+                    "authors_overrides": METHODS[row]["authors_overrides"],
+                    "synthetic_video": synthetic,
+                }
+                if "checkpoint" in METHODS[row]
+                else {}
+            ),
             "authors_same_allocator_env": SAME_ALLOCATOR_ENV,
             "rounds_measured": args.rounds,
             "omp_wait_policy": args.omp_wait_policy,

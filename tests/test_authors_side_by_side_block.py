@@ -20,7 +20,10 @@ def interval(median: float, low: float, high: float) -> dict[str, float]:
 
 def test_a_row_with_paired_rounds_shows_its_intervals_and_the_reference_speed(tmp_path):
     report = json.loads((REPO_ROOT / SOURCE).read_text())
-    old_row = next(iter(report["methods"].values()))
+    old_row = copy.deepcopy(next(iter(report["methods"].values())))
+    for key in ("speedup_interval", "speedup_same_allocator_interval", "machine"):
+        old_row.pop(key, None)  # as a row measured before the paired rounds
+    old_row.pop("omp_wait_policy", None)
     row = copy.deepcopy(old_row)
     row["speedup_interval"] = {"wall": interval(1.1, 1.0, 1.3), "cpu": interval(1.2, 1.1, 1.4)}
     row["speedup_same_allocator_interval"] = {"cpu": interval(1.05, 0.98, 1.12)}
@@ -37,3 +40,22 @@ def test_a_row_with_paired_rounds_shows_its_intervals_and_the_reference_speed(tm
     assert f"| {old_row['speedup']['cpu']:.2f}x |" in before and "[" not in before
     assert "reference speed around them 40 to 61 GFLOP/s" in block
     assert "the median of the rounds' paired ratios" in block
+
+
+def test_a_row_on_a_trained_checkpoint_names_it_and_its_sequences(tmp_path):
+    report = json.loads((REPO_ROOT / SOURCE).read_text())
+    row = copy.deepcopy(next(iter(report["methods"].values())))
+    row.update(
+        weights="tiny trained checkpoint on a synthetic video",
+        checkpoint="results/checkpoints/dvis_daq_online_tiny.pth",
+        synthetic_video={"frames": 36},
+        authors_sequences={"started": 70, "started_after_frame_0": 64, "dead": 44},
+    )
+    report["methods"] = {"trained": row}
+    (tmp_path / SOURCE).parent.mkdir(parents=True)
+    (tmp_path / SOURCE).write_text(json.dumps(report))
+    block = authors_side_by_side_block(tmp_path)
+    line = next(line for line in block.splitlines() if line.startswith("| trained |"))
+    assert "results/checkpoints/dvis_daq_online_tiny.pth on a 36-frame synthetic video" in line
+    assert "started 70 sequences (64 after frame 0) and dropped 44" in line
+    assert "a row naming a trained checkpoint: those weights, and a synthetic video" in block

@@ -212,3 +212,84 @@ def test_every_process_of_a_row_waits_with_the_same_openmp_policy(bench, monkeyp
         assert {env["OMP_WAIT_POLICY"] for env in envs.values()} == {expected}
     envs = bench.side_envs(bench.parse_args(["--omp-wait-policy", "default"]), "videomt")
     assert all("OMP_WAIT_POLICY" not in env for env in envs.values())
+
+
+def test_tiny_checkpoint_keys_take_the_authors_detectron2_names(bench):
+    """The tiny ResNet's torchvision names become detectron2's; the heads' names are kept."""
+    names = {
+        "backbone.conv1.weight": "backbone.stem.conv1.weight",
+        "backbone.bn1.running_var": "backbone.stem.conv1.norm.running_var",
+        "backbone.layer1.0.conv2.weight": "backbone.res2.0.conv2.weight",
+        "backbone.layer3.0.bn1.bias": "backbone.res4.0.conv1.norm.bias",
+        "backbone.layer4.0.downsample.0.weight": "backbone.res5.0.shortcut.weight",
+        "backbone.layer2.0.downsample.1.running_mean": "backbone.res3.0.shortcut.norm.running_mean",
+        "tracker.new_ins_embeds.weight": "tracker.new_ins_embeds.weight",
+        "sem_seg_head.predictor.query_feat.weight": "sem_seg_head.predictor.query_feat.weight",
+    }
+    assert {key: bench.authors_names(key) for key in names} == names
+
+
+@pytest.mark.parametrize("row", ["dvis-daq-online", "dvis-daq-offline"])
+def test_the_authors_overrides_are_the_tiny_checkpoint_s_sizes_and_decisions(bench, row):
+    """Each override names the value the row's checkpoint was trained and is run with (the
+    detectron2 keys read as the parity fixtures read them)."""
+    import torch
+
+    from vis_bench.methods.families.dvis.fixtures import OVERRIDES
+
+    entry = bench.METHODS[row]
+    options = torch.load(bench.ROOT / entry["checkpoint"], map_location="cpu", weights_only=False)
+    options = options["config"]
+    own = {
+        "MODEL.VIDEO_HEAD.NUM_NEW_INS": ("num_queries", int),
+        "INPUT.MIN_SIZE_TEST": ("min_size_test", int),
+        "MODEL.REFINER.DECODER_LAYERS": ("refiner_layers", int),
+        "MODEL.VIDEO_HEAD.INFERENCE_SELECT_THRESHOLD": ("select_threshold", float),
+        "MODEL.VIDEO_HEAD.OVIS_INFER": ("slot_decides", lambda v: v == "True"),
+        "MODEL.VIDEO_HEAD.OFFLINE_TOPK_NUM": ("offline_top_k", int),
+    }
+    pairs = dict(
+        zip(entry["authors_overrides"][::2], entry["authors_overrides"][1::2], strict=True)
+    )
+    assert pairs.pop("MODEL.BACKBONE.NAME") == "build_tiny_resnet_backbone"
+    assert options["backbone"] == "tiny"
+    for key, value in pairs.items():
+        field, read = {**OVERRIDES, **own}[key]
+        assert read(value) == options[field], key
+    mapped = {OVERRIDES.get(key, own.get(key))[0] for key in pairs}
+    sizes = {"num_classes", "hidden_dim", "num_queries", "dec_layers", "tracker_layers"}
+    assert sizes <= mapped
+
+
+def test_the_trained_rows_video_has_objects_entering_and_leaving(bench, tmp_path):
+    args = bench.parse_args(["--synthetic-frames", "6", "--height", "64", "--width", "96"])
+    spec = bench.write_synthetic_video(args, tmp_path / "synthetic.npy")
+    frames = np.load(tmp_path / "synthetic.npy")
+    assert frames.shape == (6, 64, 96, 3) and frames.dtype == np.uint8 and frames.std() > 0
+    assert spec["frames"] == 6 and spec["enter_leave"] == 1.0
+    command = bench.side_command(
+        bench.parse_args(["--work", str(tmp_path)]), "python", "project", "dvis-daq-online"
+    )
+    assert command[command.index("--frames-file") + 1].endswith("synthetic.npy")
+    weights = command[command.index("--weights") + 1]
+    assert weights.endswith("results/checkpoints/dvis_daq_online_tiny.pth")
+
+
+def test_a_row_keeps_the_authors_last_count_of_sequence_lives(bench):
+    def timed(lives=None):
+        row = {"wall_s": 2.0, "cpu_s": 2.0, "user_s": 2.0, "system_s": 0.0, "minor_faults": 1.0}
+        return row if lives is None else {**row, "sequences": lives}
+
+    times = {
+        "authors": [timed({"started": 5}), timed({"started": 7})],
+        "authors_same_allocator": [timed(), timed()],
+        "vis_bench": [timed(), timed()],
+    }
+    equal = {"equal_within_tolerance": True}
+    result = bench.summary(times, [1.0] * 6, {"authors": equal, "authors_same_allocator": equal})
+    assert result["authors_sequences"] == {"started": 7}
+    assert "sequences" not in result["rounds"]["authors"][0]
+    times["authors"] = [timed(), timed()]
+    assert "authors_sequences" not in bench.summary(
+        times, [1.0] * 6, {"authors": equal, "authors_same_allocator": equal}
+    )

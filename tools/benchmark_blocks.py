@@ -417,6 +417,7 @@ def authors_side_by_side_block(root: Path) -> str:
         settings += [f"authors {k}={v}" for k, v in entry.get("authors_env", {}).items()]
         if "omp_wait_policy" in entry:
             settings.append(f"every process OpenMP wait {entry['omp_wait_policy']}")
+        settings += trained_weights_settings(entry)
         median = entry["median"]
         loads += entry["load1_before_each_process"]
         block = entry.get("provenance") or report["provenance"]
@@ -439,6 +440,7 @@ def authors_side_by_side_block(root: Path) -> str:
             f"{outputs_cell(entry)} | {share_cell(entry)} |"
         )
     video = report["video"]
+    trained = any("weights" in entry for entry in report["methods"].values())
     parts = (
         ""
         if len(commits) == 1
@@ -449,7 +451,13 @@ def authors_side_by_side_block(root: Path) -> str:
     lines += [
         "",
         f"One random {video['frames']}-frame {video['height']}x{video['width']} video, random "
-        f"weights saved by the authors' model and loaded by vis-bench; {report['threads']} "
+        "weights saved by the authors' model and loaded by vis-bench"
+        + (
+            " (a row naming a trained checkpoint: those weights, and a synthetic video)"
+            if trained
+            else ""
+        )
+        + f"; {report['threads']} "
         f"threads; medians of {'/'.join(map(str, sorted(rounds)))} rounds, one fresh process per "
         "side per round (which goes first rotating); ratio = authors / vis-bench"
         + (
@@ -474,6 +482,22 @@ def authors_side_by_side_block(root: Path) -> str:
         "`python benchmarks/bench_authors_side_by_side.py`.",
     ]
     return "\n".join(lines)
+
+
+def trained_weights_settings(entry: dict[str, Any]) -> list[str]:
+    """A row run on a trained checkpoint: the file, the synthetic video, and how the authors'
+    tracker's sequences lived on it (started, started after frame 0, dropped)."""
+    if "weights" not in entry:
+        return []
+    video = entry.get("synthetic_video") or {}
+    settings = [f"{entry['checkpoint']} on a {video.get('frames', '?')}-frame synthetic video"]
+    lives = entry.get("authors_sequences")
+    if lives:
+        settings.append(
+            f"the authors' tracker started {lives['started']} sequences "
+            f"({lives['started_after_frame_0']} after frame 0) and dropped {lives['dead']}"
+        )
+    return settings
 
 
 def cpu_cell(median: dict[str, float]) -> str:
