@@ -246,6 +246,49 @@ def test_the_trainer_builds_an_unregistered_plugin_from_its_import_path(tmp_path
     assert report.loaded == len(saved.state_dict) and not report.missing
 
 
+def test_pretrain_trains_the_trunk_whose_map_the_detector_reads_and_backbone_init_loads_it(
+    tmp_path,
+):
+    """`pretrain` builds the plugin from its import path and labels pixels from the trunk's
+    last map (the one level "trunk"); the detector's training starts from exactly that trunk."""
+    from vis_bench.api.training import backbone_module
+
+    plugin = Sam3DetectorTraining.build(TINY)
+    trunk = plugin.model.detector.backbone.vision_backbone.trunk
+    images = plugin.preprocess(torch.randint(0, 255, (2, 3, 40, 48), dtype=torch.uint8))
+    with torch.no_grad():
+        maps = backbone_module(plugin)(images)
+        assert list(maps) == ["trunk"] and torch.equal(maps["trunk"], trunk(images))
+    dataset = (
+        f"{{kind: synthetic, videos: 3, seed: 4, min_frames: 5, max_frames: 6, "
+        f"cache_dir: {tmp_path / 'cache'}}}"
+    )
+    (tmp_path / "trunk.yaml").write_text(
+        f"method: '{PLUGIN_PATH}'\noptions: {TINY}\ndataset: {dataset}\n"
+        f"task: segmentation\ncrop_size: 32\nbatch: 2\niterations: 2\n"
+        f"output: {tmp_path / 'trunk.pth'}\n"
+    )
+    assert main(["pretrain", "--config", str(tmp_path / "trunk.yaml"), "--no-progress"]) == 0
+    pretrained = read_project_checkpoint(tmp_path / "trunk.pth").state_dict
+    assert "trunk.blocks.1.attn.qkv.weight" in pretrained and "trunk.pos_embed" in pretrained
+    assert not torch.equal(
+        pretrained["trunk.patch_embed.proj.weight"], trunk.patch_embed.proj.weight
+    )
+    (tmp_path / "detector.yaml").write_text(
+        f"method: '{PLUGIN_PATH}'\noptions: {TINY}\ndataset: {dataset}\n"
+        "clip: {frames: 1, scales: [48]}\n"
+        "optim: {iterations: 1, warmup_iters: 2, backbone_warmup_iters: 2}\n"
+        f"backbone_init: {tmp_path / 'trunk.pth'}\n"
+        f"output: {tmp_path / 'detector.pth'}\nwork_dir: {tmp_path / 'work'}\n"
+    )
+    assert main(["train", "--config", str(tmp_path / "detector.yaml"), "--no-progress"]) == 0
+    trained = read_project_checkpoint(tmp_path / "detector.pth").state_dict
+    # in the first warm-up step the rate is 0: the trained trunk is the pretrained one
+    prefix = "detector.backbone.vision_backbone."
+    for key, value in pretrained.items():
+        assert torch.equal(trained[prefix + key], value), key
+
+
 def test_the_tiny_config_builds_a_detector_under_the_shipped_size_limit():
     from pathlib import Path
 
