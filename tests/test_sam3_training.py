@@ -324,3 +324,30 @@ def test_the_objective_fits_one_clip_its_present_prompts_scoring_high_the_absent
     assert present.tolist() == [False, True, False, False, True, True]
     best = joint_logits(out.class_logits, out.presence_logits).sigmoid()[..., 0].amax(1)
     assert (best[present] > 0.5).all() and (best[~present] < 0.5).all()
+
+
+def test_a_trained_detector_becomes_a_sam3_video_checkpoint_that_loads_strictly(tmp_path):
+    """The video method needs the whole model in one file: the detector's weights by name,
+    the tracker as initialised; the `sam3` method reads it back strictly, same detector."""
+    from dataclasses import asdict
+
+    from vis_bench.api.registration import get_method
+    from vis_bench.formats.checkpoints import save_project_checkpoint
+    from vis_bench.methods.sam3.detector_training.video_checkpoint import video_checkpoint
+
+    torch.manual_seed(1)
+    detector = Sam3DetectorTraining.build(TINY)
+    weights = detector.model.state_dict()
+    save_project_checkpoint(weights, tmp_path / "d.pth", "sam3-detector", asdict(detector.options))
+    video_checkpoint(tmp_path / "d.pth", tmp_path / "video.pth")
+    saved = read_project_checkpoint(tmp_path / "video.pth")
+    assert saved.method == "sam3"
+    plugin = get_method("sam3").build(saved.config)
+    report = plugin.load_checkpoint(str(tmp_path / "video.pth"))
+    assert not report.missing and not report.unexpected
+    assert plugin.prompts == TINY["prompts"] and plugin.category_ids == TINY["category_ids"]
+    state = plugin.model.state_dict()
+    trunk = "detector.backbone.vision_backbone.trunk.blocks.1.attn.qkv.weight"
+    assert torch.equal(state[trunk], weights[trunk].half().float())
+    with pytest.raises(InputError, match="not a SAM 3 detector"):
+        video_checkpoint(tmp_path / "video.pth", tmp_path / "again.pth")
