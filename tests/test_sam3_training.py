@@ -207,6 +207,15 @@ def test_parameter_groups_follow_the_released_rates_layer_decay_and_weight_decay
     assert len(found) == sum(1 for _ in plugin.model.parameters())
 
 
+def test_a_frozen_trunk_is_in_no_group_and_needs_no_gradient():
+    plugin = Sam3DetectorTraining.build({**TINY, "train_trunk": False})
+    trunk = plugin.model.detector.backbone.vision_backbone.trunk
+    grouped = {id(p) for group in plugin.parameter_groups(1e-3, 0.5) for p in group["params"]}
+    assert not any(id(p) in grouped or p.requires_grad for p in trunk.parameters())
+    neck = plugin.model.detector.backbone.vision_backbone.convs
+    assert all(id(p) in grouped for p in neck.parameters())
+
+
 def test_every_detection_is_an_instance_of_its_own_frame_labelled_by_its_prompt():
     torch.manual_seed(0)
     plugin = Sam3DetectorTraining.build({**TINY, "score_threshold": 0.0})

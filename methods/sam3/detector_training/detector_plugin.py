@@ -131,8 +131,10 @@ class Sam3DetectorTraining(MethodPlugin):
         """The released optimiser's groups: the vision backbone at lr x backbone_lr_mult with
         layer decay over the ViT's blocks (the position embedding exempt), the language
         backbone at the released share of that, the rest at lr; biases and LayerNorms without
-        weight decay."""
+        weight decay. Without `train_trunk` the trunk is in no group and needs no gradient."""
         depth = self.options.vit_depth
+        if not self.options.train_trunk:
+            self.model.detector.backbone.vision_backbone.trunk.requires_grad_(False)
         groups: dict[tuple[str, int, bool], list[nn.Parameter]] = {}
         for module_name, module in self.model.named_modules():
             for name, param in module.named_parameters(recurse=False):
