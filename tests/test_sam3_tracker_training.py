@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.test_sam3_training import TINY
+from tools.sam3_video_checkpoint import video_checkpoint
 from vis_bench.api.registration import get_method
 from vis_bench.api.training import ClipTargets
 from vis_bench.cli import main
@@ -22,7 +23,6 @@ from vis_bench.methods.sam3.detector_training.tracker_plugin import (
     Sam3TrackerTraining,
     consecutive_frames,
 )
-from vis_bench.methods.sam3.detector_training.video_checkpoint import video_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -340,9 +340,9 @@ def test_a_trained_detector_becomes_a_sam3_video_checkpoint_that_loads_strictly(
     the tracker as initialised; the `sam3` method reads it back strictly, same detector."""
     from dataclasses import asdict
 
+    from tools.sam3_video_checkpoint import video_checkpoint
     from vis_bench.api.registration import get_method
     from vis_bench.formats.checkpoints import save_project_checkpoint
-    from vis_bench.methods.sam3.detector_training.video_checkpoint import video_checkpoint
 
     torch.manual_seed(1)
     detector = Sam3DetectorTraining.build(TINY)

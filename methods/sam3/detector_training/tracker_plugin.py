@@ -2,7 +2,7 @@
 clips of the synthetic data with SAM 2's video loss (`tracker_rollout.py`) on a frozen, already
 pretrained ViT trunk (`backbone_init`, the trunk the tiny detector keeps too). Not registered:
 `configs/tiny/sam3_tracker.yaml` names it by import path. Its output holds the `tracker.*` and
-`sam2_convs` entries of SAM 3's layout, which `video_checkpoint.py` joins to the detector's.
+`sam2_convs` entries of SAM 3's layout, which `tools/sam3_video_checkpoint.py` joins to the detector's.
 Its inference is the detector's, per frame (the inherited plugin's)."""
 
 from __future__ import annotations

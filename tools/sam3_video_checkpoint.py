@@ -4,7 +4,7 @@ reads) from a trained tracker file (configs/tiny/sam3_tracker.yaml's output) or,
 as initialised. The video method's AP (`run_bench.py regress`) needs the whole model in one
 file.
 
-    python -m vis_bench.methods.sam3.detector_training.video_checkpoint DETECTOR.pth OUT.pth \
+    python -m tools.sam3_video_checkpoint DETECTOR.pth OUT.pth \
         [--tracker TRACKER.pth]
 """
 
