@@ -65,7 +65,7 @@ def test_tracking_the_first_frames_objects_trains_only_the_tracker_and_its_neck(
         sum(losses.values()).backward()
         optimiser.step()
     # the object scores learn which object is present where (the second leaves at the end)
-    assert float(losses["loss_class"]) < first["loss_class"]
+    assert float(losses["loss_class"].detach()) < first["loss_class"]
     changed = {k for k, v in plugin.model.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all(k.startswith(TRAINED) for k in changed)
     assert any(k.startswith("tracker.sam_mask_decoder.") for k in changed)
