@@ -207,6 +207,15 @@ def test_parameter_groups_follow_the_released_rates_layer_decay_and_weight_decay
     assert len(found) == sum(1 for _ in plugin.model.parameters())
 
 
+def test_a_frozen_trunk_is_in_no_group_and_needs_no_gradient():
+    plugin = Sam3DetectorTraining.build({**TINY, "train_trunk": False})
+    trunk = plugin.model.detector.backbone.vision_backbone.trunk
+    grouped = {id(p) for group in plugin.parameter_groups(1e-3, 0.5) for p in group["params"]}
+    assert not any(id(p) in grouped or p.requires_grad for p in trunk.parameters())
+    neck = plugin.model.detector.backbone.vision_backbone.convs
+    assert all(id(p) in grouped for p in neck.parameters())
+
+
 def test_every_detection_is_an_instance_of_its_own_frame_labelled_by_its_prompt():
     torch.manual_seed(0)
     plugin = Sam3DetectorTraining.build({**TINY, "score_threshold": 0.0})
@@ -246,6 +255,49 @@ def test_the_trainer_builds_an_unregistered_plugin_from_its_import_path(tmp_path
     assert report.loaded == len(saved.state_dict) and not report.missing
 
 
+def test_pretrain_trains_the_trunk_whose_map_the_detector_reads_and_backbone_init_loads_it(
+    tmp_path,
+):
+    """`pretrain` builds the plugin from its import path and labels pixels from the trunk's
+    last map (the one level "trunk"); the detector's training starts from exactly that trunk."""
+    from vis_bench.api.training import backbone_module
+
+    plugin = Sam3DetectorTraining.build(TINY)
+    trunk = plugin.model.detector.backbone.vision_backbone.trunk
+    images = plugin.preprocess(torch.randint(0, 255, (2, 3, 40, 48), dtype=torch.uint8))
+    with torch.no_grad():
+        maps = backbone_module(plugin)(images)
+        assert list(maps) == ["trunk"] and torch.equal(maps["trunk"], trunk(images))
+    dataset = (
+        f"{{kind: synthetic, videos: 3, seed: 4, min_frames: 5, max_frames: 6, "
+        f"cache_dir: {tmp_path / 'cache'}}}"
+    )
+    (tmp_path / "trunk.yaml").write_text(
+        f"method: '{PLUGIN_PATH}'\noptions: {TINY}\ndataset: {dataset}\n"
+        f"task: segmentation\ncrop_size: 32\nbatch: 2\niterations: 2\n"
+        f"output: {tmp_path / 'trunk.pth'}\n"
+    )
+    assert main(["pretrain", "--config", str(tmp_path / "trunk.yaml"), "--no-progress"]) == 0
+    pretrained = read_project_checkpoint(tmp_path / "trunk.pth").state_dict
+    assert "trunk.blocks.1.attn.qkv.weight" in pretrained and "trunk.pos_embed" in pretrained
+    assert not torch.equal(
+        pretrained["trunk.patch_embed.proj.weight"], trunk.patch_embed.proj.weight
+    )
+    (tmp_path / "detector.yaml").write_text(
+        f"method: '{PLUGIN_PATH}'\noptions: {TINY}\ndataset: {dataset}\n"
+        "clip: {frames: 1, scales: [48]}\n"
+        "optim: {iterations: 1, warmup_iters: 2, backbone_warmup_iters: 2}\n"
+        f"backbone_init: {tmp_path / 'trunk.pth'}\n"
+        f"output: {tmp_path / 'detector.pth'}\nwork_dir: {tmp_path / 'work'}\n"
+    )
+    assert main(["train", "--config", str(tmp_path / "detector.yaml"), "--no-progress"]) == 0
+    trained = read_project_checkpoint(tmp_path / "detector.pth").state_dict
+    # in the first warm-up step the rate is 0: the trained trunk is the pretrained one
+    prefix = "detector.backbone.vision_backbone."
+    for key, value in pretrained.items():
+        assert torch.equal(trained[prefix + key], value), key
+
+
 def test_the_tiny_config_builds_a_detector_under_the_shipped_size_limit():
     from pathlib import Path
 
@@ -281,3 +333,30 @@ def test_the_objective_fits_one_clip_its_present_prompts_scoring_high_the_absent
     assert present.tolist() == [False, True, False, False, True, True]
     best = joint_logits(out.class_logits, out.presence_logits).sigmoid()[..., 0].amax(1)
     assert (best[present] > 0.5).all() and (best[~present] < 0.5).all()
+
+
+def test_a_trained_detector_becomes_a_sam3_video_checkpoint_that_loads_strictly(tmp_path):
+    """The video method needs the whole model in one file: the detector's weights by name,
+    the tracker as initialised; the `sam3` method reads it back strictly, same detector."""
+    from dataclasses import asdict
+
+    from tools.sam3_video_checkpoint import video_checkpoint
+    from vis_bench.api.registration import get_method
+    from vis_bench.formats.checkpoints import save_project_checkpoint
+
+    torch.manual_seed(1)
+    detector = Sam3DetectorTraining.build(TINY)
+    weights = detector.model.state_dict()
+    save_project_checkpoint(weights, tmp_path / "d.pth", "sam3-detector", asdict(detector.options))
+    video_checkpoint(tmp_path / "d.pth", tmp_path / "video.pth")
+    saved = read_project_checkpoint(tmp_path / "video.pth")
+    assert saved.method == "sam3"
+    plugin = get_method("sam3").build(saved.config)
+    report = plugin.load_checkpoint(str(tmp_path / "video.pth"))
+    assert not report.missing and not report.unexpected
+    assert plugin.prompts == TINY["prompts"] and plugin.category_ids == TINY["category_ids"]
+    state = plugin.model.state_dict()
+    trunk = "detector.backbone.vision_backbone.trunk.blocks.1.attn.qkv.weight"
+    assert torch.equal(state[trunk], weights[trunk].half().float())
+    with pytest.raises(InputError, match="not a SAM 3 detector"):
+        video_checkpoint(tmp_path / "video.pth", tmp_path / "again.pth")

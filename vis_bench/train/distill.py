@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vis_bench.api.registration import get_method
 from vis_bench.api.training import backbone_module
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import read_project_checkpoint
+from vis_bench.train.trainer import method_class
 
 
 class FeatureTeacher(nn.Module):
@@ -37,7 +37,9 @@ class FeatureTeacher(nn.Module):
                 path=str(path),
                 field="teacher",
             )
-        plugin = get_method(str(method)).build(dict(contents.config.get("options") or {}))
+        plugin = method_class(str(method), str(path)).build(
+            dict(contents.config.get("options") or {})
+        )
         backbone = backbone_module(plugin)
         backbone.load_state_dict(contents.state_dict, strict=True)
         backbone.eval()

@@ -30,7 +30,6 @@ from torch import nn
 from tqdm import tqdm
 
 from vis_bench.api.options import build_dataclass
-from vis_bench.api.registration import get_method
 from vis_bench.api.training import backbone_module
 from vis_bench.config import DATASET_PATH_KEYS, DatasetConfig
 from vis_bench.config_overrides import read_yaml_config
@@ -41,6 +40,7 @@ from vis_bench.formats.checkpoints import resolve_checkpoint, save_project_check
 from vis_bench.train.clips import check_trainable, recoloured
 from vis_bench.train.config import require_keys
 from vis_bench.train.distill import FeatureTeacher
+from vis_bench.train.trainer import method_class
 
 #: crops reach this far around an object's box (relative to its longer side)
 CONTEXT = 1.25
@@ -51,7 +51,8 @@ TASKS = ("crops", "segmentation")
 @dataclass
 class PretrainConfig:
     name: str
-    #: whose backbone: the method and the options that select it (e.g. backbone: tiny)
+    #: whose backbone: the method and the options that select it (e.g. backbone: tiny); a
+    #: registered name or, as in a training config, a plugin's import path `module:Class`
     method: str
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     options: dict[str, Any] = field(default_factory=dict)
@@ -324,7 +325,7 @@ def pretrain_backbone(
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    plugin = get_method(config.method).build(dict(config.options))
+    plugin = method_class(config.method, config.source).build(dict(config.options))
     backbone = backbone_module(plugin)
     source = open_source(config.dataset, config.source)
     check_trainable(source.dataset, str(source.dataset.annotation_file))

@@ -25,6 +25,7 @@ from vis_bench.methods.sam3.detector_training.forward import detector_outputs
 from vis_bench.methods.sam3.detector_training.losses import detector_losses
 from vis_bench.methods.sam3.detector_training.options import Sam3DetectorOptions
 from vis_bench.methods.sam3.detector_training.targets import pair_targets
+from vis_bench.methods.sam3.detector_training.trunk_map import TrunkFeatureMap
 from vis_bench.methods.sam3.scoring import joint_logits
 from vis_bench.methods.sam3.tokenizer import Tokenizer
 from vis_bench.methods.sam3.video_detections import nms_logits
@@ -122,14 +123,18 @@ class Sam3DetectorTraining(MethodPlugin):
         return detector_losses(outputs, pairs, num_boxes, num_clips)
 
     def backbone_module(self) -> nn.Module:
-        return self.model.detector.backbone.vision_backbone.trunk
+        """The ViT trunk with its map as one feature level (`run_bench.py pretrain` trains it;
+        `backbone_init` fills it)."""
+        return TrunkFeatureMap(self.model.detector.backbone.vision_backbone.trunk)
 
     def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
         """The released optimiser's groups: the vision backbone at lr x backbone_lr_mult with
         layer decay over the ViT's blocks (the position embedding exempt), the language
         backbone at the released share of that, the rest at lr; biases and LayerNorms without
-        weight decay."""
+        weight decay. Without `train_trunk` the trunk is in no group and needs no gradient."""
         depth = self.options.vit_depth
+        if not self.options.train_trunk:
+            self.model.detector.backbone.vision_backbone.trunk.requires_grad_(False)
         groups: dict[tuple[str, int, bool], list[nn.Parameter]] = {}
         for module_name, module in self.model.named_modules():
             for name, param in module.named_parameters(recurse=False):

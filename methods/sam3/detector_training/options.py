@@ -45,6 +45,9 @@ class Sam3DetectorOptions:
     category_ids: list[int] = field(default_factory=lambda: list(range(1, 9)))
     #: a detection is kept above this joint probability (the release's 0.5)
     score_threshold: float = 0.5
+    #: train the ViT trunk (false: it stays as `backbone_init` filled it, so a tracker trained
+    #: on the same pretrained trunk at the same time reads the features it was trained on)
+    train_trunk: bool = True
 
     def check(self, where: str, source: str) -> None:
         """The sizes must tile: the grid into windows, widths into heads, one id per prompt."""

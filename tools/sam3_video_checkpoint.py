@@ -1,0 +1,130 @@
+"""A `sam3` video checkpoint from a trained tiny detector: the detector's `detector.*` weights
+under SAM 3's layout, and the tracker with its neck (`sam2_convs`, which the detector never
+reads) from a trained tracker file (configs/tiny/sam3_tracker.yaml's output) or, without one,
+as initialised. The video method's AP (`run_bench.py regress`) needs the whole model in one
+file.
+
+    python -m tools.sam3_video_checkpoint DETECTOR.pth OUT.pth \
+        [--tracker TRACKER.pth]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vis_bench.errors import InputError
+from vis_bench.formats.checkpoints import read_project_checkpoint, save_project_checkpoint
+from vis_bench.methods.sam3.detector_training.options import Sam3DetectorOptions
+from vis_bench.methods.sam3.detector_training.tracker_plugin import Sam3TrackerOptions
+from vis_bench.methods.sam3.options import Sam3Options
+from vis_bench.methods.sam3.video_model import Sam3VideoModel
+
+#: the tiny tracker's sizes beside the tiny detector's (the release: 64, 4, 2048)
+TINY_TRACKER = {"mem_dim": 16, "tracker_layers": 1, "tracker_ffn": 128}
+#: the tracker file's entries: the tracker and its neck
+TRACKER_KEYS = ("tracker.", "detector.backbone.vision_backbone.sam2_convs.")
+#: in the detector's file but shaped by its own width: CLIP's pooled projection, unused by SAM 3
+UNUSED = "detector.backbone.language_backbone.encoder.text_projection"
+#: the shape fields both option sets share (`detector_sizes_of` reads them)
+SHAPE_FIELDS = (
+    "image", "patch", "vit_dim", "vit_depth", "vit_heads", "vit_mlp_ratio", "window",
+    "global_blocks", "text_width", "text_heads", "text_layers", "context", "d_model", "heads",
+    "ffn", "geometry_layers", "encoder_layers", "decoder_layers", "queries",
+)  # fmt: skip
+
+
+def video_options(detector: dict[str, Any], tracker: dict[str, Any]) -> Sam3Options:
+    """The `sam3` options of a tiny detector's (all its options: its shape, prompts and
+    threshold; the position table at its input side, where it was trained) with the tracker's
+    sizes."""
+    shape = {k: detector[k] for k in SHAPE_FIELDS}
+    prompts = {
+        "categories": "",
+        "prompts": list(detector["prompts"]),
+        "category_ids": list(detector["category_ids"]),
+        "score_threshold_detection": float(detector["score_threshold"]),
+    }
+    return Sam3Options(**shape, pretrain_image=shape["image"], **prompts, **tracker)
+
+
+def video_checkpoint(
+    detector_file: str | Path, output: str | Path, tracker_file: str | Path | None = None
+) -> Sam3Options:
+    """Write `output` (method `sam3`, float16) from `detector_file` (the tiny detector's
+    training output) and `tracker_file` (the tracker's; None: initialised with seed 0)."""
+    contents = _read(detector_file, "sam3-detector", "configs/tiny/sam3_detector.yaml")
+    # a training output records the options its config gave; the others are the defaults
+    detector = dataclasses.asdict(Sam3DetectorOptions(**contents.config))
+    tracker_sizes, tracker_weights = dict(TINY_TRACKER), {}
+    if tracker_file is not None:
+        trained = _read(tracker_file, "sam3-tracker", "configs/tiny/sam3_tracker.yaml")
+        tracker_options = dataclasses.asdict(Sam3TrackerOptions(**trained.config))
+        mismatched = [k for k in SHAPE_FIELDS if tracker_options[k] != detector[k]]
+        if mismatched:
+            raise InputError(
+                f"was trained for another detector shape ({', '.join(mismatched)} differ from "
+                f"{detector_file}'s): train the tracker with the detector's sizes",
+                path=str(tracker_file),
+                field="options",
+            )
+        tracker_sizes = {k: tracker_options[k] for k in (*TINY_TRACKER, "num_maskmem")}
+        tracker_weights = {
+            k: v for k, v in trained.state_dict.items() if k.startswith(TRACKER_KEYS)
+        }
+    options = video_options(detector, tracker_sizes)
+    torch.manual_seed(0)
+    model = Sam3VideoModel(options.detector_sizes(), options.tracker_sizes())
+    weights = {
+        k: v
+        for k, v in contents.state_dict.items()
+        if k != UNUSED and not (tracker_weights and k.startswith(TRACKER_KEYS))
+    }
+    missing, unexpected = model.load_state_dict({**weights, **tracker_weights}, strict=False)
+    # without a tracker file the tracker stays as initialised: its entries are expected missing
+    stray = [
+        k for k in missing if k != UNUSED and (tracker_weights or not k.startswith("tracker."))
+    ]
+    if unexpected or stray:
+        raise InputError(
+            f"does not fit SAM 3's layout: unexpected {unexpected[:3]}, missing {stray[:3]}",
+            path=str(tracker_file or detector_file),
+            field="state_dict",
+        )
+    tracker = str(tracker_file) if tracker_file else "initialised (seed 0), untrained"
+    record = {"detector": str(detector_file), "tracker": tracker}
+    save_project_checkpoint(
+        model.state_dict(), output, "sam3", dataclasses.asdict(options), record, half=True
+    )
+    return options
+
+
+def _read(path: str | Path, method: str, config: str) -> Any:
+    contents = read_project_checkpoint(path)
+    if contents.method != method:
+        kind = "detector" if method == "sam3-detector" else "tracker"
+        raise InputError(
+            f"holds method {contents.method!r}, not a SAM 3 {kind}: give the output of "
+            f"`run_bench.py train --config {config}`",
+            path=str(path),
+            field="method",
+        )
+    return contents
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("detector", help="the tiny detector's training output")
+    parser.add_argument("output", help="where the sam3 checkpoint goes")
+    parser.add_argument("--tracker", help="the tiny tracker's training output (default: none)")
+    args = parser.parse_args(argv)
+    video_checkpoint(args.detector, args.output, args.tracker)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
