@@ -56,7 +56,6 @@ NOTES = (
 )
 #: the detector's parts that run once per prompt (FLOPs split: `per_prompt_modules`)
 PER_PROMPT_DETECTOR_PARTS = (
-    "geometry_encoder",
     "transformer",
     "segmentation_head",
     "dot_prod_scoring",
@@ -133,7 +132,8 @@ class Sam3Plugin(MethodPlugin):
 
     def per_prompt_modules(self) -> list[str]:
         """The detector's prompt-conditioned parts, run for every prompt on every frame (the
-        backbone, the text encoder and the tracker's frame features are shared)."""
+        backbone, the text encoder, the geometry encoder's image-only CLS token and the tracker's
+        frame features are shared)."""
         return [f"detector.{name}" for name in PER_PROMPT_DETECTOR_PARTS]
 
     def prompt_count(self) -> int:
