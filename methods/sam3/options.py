@@ -114,15 +114,7 @@ class Sam3Options:
         return detector_sizes_of(self, self.pretrain_image)
 
     def tracker_sizes(self) -> TrackerSizes:
-        return TrackerSizes(
-            d_model=self.d_model,
-            mem_dim=self.mem_dim,
-            image=self.image,
-            stride=self.patch,
-            num_maskmem=self.num_maskmem,
-            attention_layers=self.tracker_layers,
-            attention_ffn=self.tracker_ffn,
-        )
+        return tracker_sizes_of(self)
 
     def video_settings(self) -> VideoSettings:
         """The heuristics; every option named as a `HotstartSettings` field sets that field (the
@@ -171,6 +163,21 @@ def category_pairs(categories: str) -> list[tuple[int, str]]:
             f"{file} has no `categories` list of {{id, name}} entries; {fix}", field="categories"
         )
     return [(int(c["id"]), str(c["name"])) for c in entries]
+
+
+def tracker_sizes_of(options: Any) -> TrackerSizes:
+    """The tracker's sizes from options holding the tracker fields of `Sam3Options` (the video
+    model's and the tiny tracker's training share them)."""
+    o = options
+    return TrackerSizes(
+        d_model=o.d_model,
+        mem_dim=o.mem_dim,
+        image=o.image,
+        stride=o.patch,
+        num_maskmem=o.num_maskmem,
+        attention_layers=o.tracker_layers,
+        attention_ffn=o.tracker_ffn,
+    )
 
 
 def detector_sizes_of(options: Any, pretrain_image: int, **text: int) -> DetectorSizes:

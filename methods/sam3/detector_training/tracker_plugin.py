@@ -24,6 +24,7 @@ from vis_bench.methods.sam3.detector_training.detector_plugin import (
 from vis_bench.methods.sam3.detector_training.options import Sam3DetectorOptions
 from vis_bench.methods.sam3.detector_training.tracker_rollout import tracker_losses
 from vis_bench.methods.sam3.neck import sine_positions
+from vis_bench.methods.sam3.options import tracker_sizes_of
 from vis_bench.methods.sam3.tracker import TrackerSizes
 from vis_bench.methods.sam3.video_model import Sam3VideoModel
 
@@ -61,15 +62,7 @@ class Sam3TrackerOptions(Sam3DetectorOptions):
     num_maskmem: int = 7  # (7)
 
     def tracker_sizes(self) -> TrackerSizes:
-        return TrackerSizes(
-            d_model=self.d_model,
-            mem_dim=self.mem_dim,
-            image=self.image,
-            stride=self.patch,
-            num_maskmem=self.num_maskmem,
-            attention_layers=self.tracker_layers,
-            attention_ffn=self.tracker_ffn,
-        )
+        return tracker_sizes_of(self)
 
 
 class Sam3TrackerTraining(Sam3DetectorTraining):
