@@ -10,7 +10,8 @@ figure is of the command users copy) inside it: the install, the kernel's first 
 synthetic data's generation and the default run with its reports. The seconds of the whole
 command and of its parts (the install; the run, with the phases the run itself reports in its
 run folder's run.json) go to the JSON with the load before and after and the code state. The
-pip cache is as this machine has it (a user who installed PyTorch before has it too).
+pip cache is as this machine has it (a user who installed PyTorch before has it too). With
+`--tests` the README's second command (the fast tier) then runs in the same, now warm, clone.
 """
 
 from __future__ import annotations
@@ -31,15 +32,17 @@ from vis_bench.measure.provenance import start_provenance, write_json_with_prove
 REPO = Path(__file__).resolve().parents[1]
 #: the README's line that introduces the first command (the command is the line after it)
 FIRST_COMMAND_MARK = "# 1."
+#: the line that introduces the second command (the tests' fast tier)
+SECOND_COMMAND_MARK = "# 2."
 
 
-def readme_first_command(readme: Path = REPO / "README.md") -> str:
-    """The first set-up command as the README gives it."""
+def readme_first_command(readme: Path = REPO / "README.md", mark: str = FIRST_COMMAND_MARK) -> str:
+    """The set-up command after the README's line starting with `mark`."""
     lines = readme.read_text().splitlines()
     for i, line in enumerate(lines):
-        if line.strip().startswith(FIRST_COMMAND_MARK):
+        if line.strip().startswith(mark):
             return lines[i + 1].strip()
-    raise SystemExit(f"{readme}: no line starting with {FIRST_COMMAND_MARK!r} before the command")
+    raise SystemExit(f"{readme}: no line starting with {mark!r} before the command")
 
 
 def split_install(command: str) -> tuple[str, str]:
@@ -65,11 +68,22 @@ def timed_shell(command: str, cwd: Path, env: dict[str, str], log: Path) -> dict
     }
 
 
+def _last_line(log: Path) -> str:
+    """The log's last non-empty line (pytest's summary after the second command)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter for the venv")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vis_bench_first_command"))
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--tests",
+        action="store_true",
+        help="then run the README's second command (the fast tier) in the same clone",
+    )
     args = parser.parse_args()
     provenance = start_provenance()
     command = readme_first_command()
@@ -90,6 +104,10 @@ def main() -> None:
         json.loads(run_json.read_text()).get("last_run_timings") if run_json.is_file() else None
     )
     seconds = sum(p["seconds"] for p in parts.values() if p)
+    tests = None
+    if args.tests and parts["run"] and parts["run"]["exit_status"] == 0:
+        tests = timed_shell(readme_first_command(mark=SECOND_COMMAND_MARK), clone, env, log)
+        tests["last_line"] = _last_line(log)
     report = {
         "readme_command": command,
         "venv": venv,
@@ -97,11 +115,14 @@ def main() -> None:
         "seconds": round(seconds, 2),
         "ok": all(p and p["exit_status"] == 0 for p in parts.values()),
         "run_phases": phases,
+        "second_command": tests,
     }
     print(f"the README's first command: {seconds:.0f} s ({'ok' if report['ok'] else 'FAILED'})")
     for name, part in parts.items():
         if part:
             print(f"  {name:8s} {part['seconds']:7.1f} s  load {part['load_before']}")
+    if tests:
+        print(f"  the second command (fast tier) {tests['seconds']:.1f} s: {tests['last_line']}")
     if args.json:
         write_json_with_provenance(args.json, report, provenance)
 

@@ -676,3 +676,26 @@ def sam3_authors_loop_block(root: Path) -> str:
         "written by `python benchmarks/bench_sam3_authors_loop.py`.",
     ]
     return "\n".join(lines)
+
+
+def fast_tier_block(root: Path) -> str:
+    """The README's second command (the fast tier) timed on a fresh clone right after the first
+    (benchmarks/results/first_command.json, written with `--tests`)."""
+    relative = "benchmarks/results/first_command.json"
+    command = f"`python benchmarks/bench_first_command.py --tests --json {relative}`"
+    if not (root / relative).is_file():
+        return f"The fast tier's time on a fresh clone is not measured yet: {command}."
+    report = read_source(root, relative)
+    tests = report.get("second_command")
+    if not tests:
+        return f"{relative} was written without `--tests`: re-run {command}."
+    minutes, rest = divmod(round(float(tests["seconds"])), 60)
+    machine = (report.get("provenance") or {}).get("machine") or {}
+    verdict = "passed" if tests["exit_status"] == 0 else f"exit status {tests['exit_status']}"
+    return (
+        f"Measured on a fresh clone right after the first command (the kernel built, the dataset "
+        f"generated): the second command took {minutes} min {rest} s ({verdict}; pytest's last "
+        f"line `{tests['last_line']}`), 1-minute load {tests['load_before']:.1f} before and "
+        f"{tests['load_after']:.1f} after, {machine.get('cpu_count', '?')} cores. Source: "
+        f"{command}."
+    )

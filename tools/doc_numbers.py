@@ -35,6 +35,7 @@ from tools.benchmark_blocks import (
     eval_speed_block,
     fast_paths_block,
     feature_reuse_block,
+    fast_tier_block,
     frames_identity_cost_block,
     kernel_dtypes_block,
     lvvis_speed_block,
@@ -85,6 +86,7 @@ DOCUMENTS = (
     "docs/kernels.md",
     "docs/fps.md",
     "docs/runs.md",
+    "docs/testing.md",
     "benchmarks/README.md",
 )
 #: a block: its header names the generator, and `(allow-dirty)` after the name lets that one
@@ -124,10 +126,14 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "fps-precision-aa": (AA_TARGET_SOURCE,),
     "frames-identity-cost": ("benchmarks/results/frames_identity.json",),
     "prompts-axis": (PROMPTS_AXIS_SOURCE,),
+    "fast-tier": ("benchmarks/results/first_command.json",),
 }
 #: blocks whose sources may not exist yet (a measurement still to be made on other hardware):
 #: the block then says so itself, and its provenance line says there is no source
-NOT_YET_MEASURED = {"gpu-table": "no source yet: no GPU run has been committed"}
+NOT_YET_MEASURED = {
+    "gpu-table": "no source yet: no GPU run has been committed",
+    "fast-tier": "no source yet: the fresh-clone timing is not committed",
+}
 
 
 def _legacy_block(record: dict[str, Any]) -> dict[str, Any] | None:
@@ -161,7 +167,10 @@ def provenance_line(name: str, root: Path, allow_dirty: bool) -> str:
     uncommitted code, several code states or no provenance unless `allow_dirty`."""
     from vis_bench.measure.provenance import source_states
 
-    blocks = [b for relative in SOURCES[name] for b in source_provenance(root, relative)]
+    present = [r for r in SOURCES[name] if "*" in r or (root / r).is_file()]
+    if name not in NOT_YET_MEASURED:
+        present = list(SOURCES[name])
+    blocks = [b for relative in present for b in source_provenance(root, relative)]
     if not blocks and name in NOT_YET_MEASURED:
         return f"Provenance: {NOT_YET_MEASURED[name]}."
     states = source_states(blocks)
@@ -594,6 +603,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "fps-precision-aa": fps_precision_aa_block,
     "frames-identity-cost": frames_identity_cost_block,
     "prompts-axis": prompts_axis_block,
+    "fast-tier": fast_tier_block,
 }
 
 
