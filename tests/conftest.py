@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-import torch
+# The fast tier runs in two pytest-xdist workers (pyproject's addopts) that inherit this: a test
+# running torch on two threads shares the cores with the other worker, and OpenMP threads that
+# spin while waiting would make it several times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the vendored copy of the public golden fixtures: every test reads these
