@@ -59,6 +59,8 @@ def test_passes_at_once_give_the_records_of_passes_one_after_another(tmp_path):
         assert "accuracy_pass_threads" not in single["execution"]
         assert "2 accuracy passes ran at once" in shared["energy"]["note"]
         assert shared["speed"]["predictions_checked"]["equal_to_accuracy_pass"] is True
+        # a pass that ran ahead is timed by its own wall time, not by the wait for its result
+        assert min(shared["timings"].values()) >= 0, shared["timings"]
 
 
 @pytest.mark.slow
@@ -94,3 +96,25 @@ def test_passes_share_the_threads_of_the_timed_rounds():
 def test_accuracy_passes_below_one_is_refused():
     with pytest.raises(InputError, match=r"measure\.accuracy_passes"):
         config(0)
+
+
+def test_a_pass_taken_ahead_gives_its_own_wall_time():
+    import time
+
+    from vis_bench.sweep.accuracy_passes import AheadPasses
+
+    ahead = AheadPasses(2)
+    ahead.start("a", lambda: time.sleep(0.2) or "done")
+    time.sleep(0.3)  # the pass finished before it is taken: the wait is near zero
+    outcome, seconds = ahead.take("a")
+    ahead.close()
+    assert outcome == "done" and seconds >= 0.2
+
+
+def test_the_breakdown_says_when_overlapping_passes_add_up_to_more_than_the_wall_time():
+    from vis_bench.sweep.phase_clock import breakdown_lines
+
+    overlapping = {"total_s": 10.0, "cells": 2, "phases_s": {"inference": 16.0, "other": 0.0}}
+    assert "overlap" in breakdown_lines(overlapping)[-1]
+    serial = {"total_s": 10.0, "cells": 2, "phases_s": {"inference": 8.0, "other": 2.0}}
+    assert not any("overlap" in line for line in breakdown_lines(serial))

@@ -16,6 +16,7 @@ its last digits against a pass with other threads (the timed rounds' check allow
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -58,18 +59,25 @@ class AheadPasses:
         self._futures: dict[str, concurrent.futures.Future] = {}
 
     def start(self, key: str, run: Callable[[], Any]) -> None:
-        self._futures[key] = self._pool.submit(run)
+        self._futures[key] = self._pool.submit(_timed, run)
 
     def has(self, key: str) -> bool:
         return key in self._futures
 
-    def take(self, key: str) -> Any:
+    def take(self, key: str) -> tuple[Any, float]:
+        """The pass's outcome and its own wall seconds (not the wait for it: it ran ahead)."""
         return self._futures.pop(key).result()
 
     def close(self) -> None:
         """Cancel what has not started (an interrupted sweep); running workers stop with the
         sweep's process group."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _timed(run: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    outcome = run()
+    return outcome, time.perf_counter() - start
 
 
 @contextmanager

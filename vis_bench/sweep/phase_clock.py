@@ -110,4 +110,9 @@ def breakdown_lines(breakdown: dict[str, Any]) -> list[str]:
         if seconds >= 0.05:
             share = 100 * seconds / total if total > 0 else 0.0
             lines.append(f"  {LABELS.get(phase, phase):<24} {seconds:7.1f} s  {share:5.1f} %")
+    if sum(breakdown["phases_s"].values()) > 1.01 * total:
+        lines.append(
+            "  (accuracy passes ran side by side: their phases overlap, so the phases add up to "
+            "more than the wall time)"
+        )
     return lines

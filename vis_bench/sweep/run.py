@@ -488,7 +488,8 @@ def _run_cell(
                 return None, checked
             outcome = shard
         elif ahead is not None and ahead.has(key):
-            outcome = ahead.take(key)  # started ahead, sharing the cores (accuracy_passes.py)
+            outcome, pass_s = ahead.take(key)  # ran ahead, sharing the cores (accuracy_passes.py)
+            began = time.perf_counter() - pass_s  # the pass's own wall time, not the wait for it
         else:
             outcome = _execute(job, config, isolate, progress)
         executed = time.perf_counter()
