@@ -5,7 +5,7 @@ template) and the video heuristics (defaults: the released builder's)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -120,12 +120,8 @@ class Sam3Options:
     def video_settings(self) -> VideoSettings:
         """The heuristics; every option named as a `HotstartSettings` field sets that field (the
         others keep the release's value)."""
-        own = {f.name for f in fields(self)}
-        hotstart = {
-            f.name: getattr(self, f.name) for f in fields(HotstartSettings) if f.name in own
-        }
         return VideoSettings(
-            hotstart=HotstartSettings(**hotstart),
+            hotstart=HotstartSettings.named_in(vars(self)),
             recondition_every_nth_frame=self.recondition_every_nth_frame,
             score_threshold_detection=self.score_threshold_detection,
             prompt_batch=self.prompt_batch,
