@@ -31,11 +31,12 @@ from vis_bench.methods.sam3.fixtures import (
     vit_sizes,
 )
 from vis_bench.methods.sam3.frame_masks import fill_holes, frame_masks
-from vis_bench.methods.sam3.fusion import DetrEncoder, FusionSizes, GeometryEncoder
+from vis_bench.methods.sam3.fusion import DetrEncoder, GeometryEncoder
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.masklets import Masklets
 from vis_bench.methods.sam3.neck import VisionBackbone
 from vis_bench.methods.sam3.occlusion import NO_OBJECT_LOGIT, suppress_recently_occluded
+from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.parity import (
     association_parity,
     decoder_parity,
@@ -56,7 +57,7 @@ from vis_bench.methods.sam3.segmentation import SegmentationHead
 from vis_bench.methods.sam3.text_encoder import TextEncoder, TextEncoderSizes
 from vis_bench.methods.sam3.tokenizer import VOCABULARY, Tokenizer, split_words
 from vis_bench.methods.sam3.video_detections import frame_detections
-from vis_bench.methods.sam3.vit import VisionTrunk, VitSizes
+from vis_bench.methods.sam3.vit import VisionTrunk
 
 
 def _fixture(golden_dir: Path) -> Path:
@@ -324,6 +325,10 @@ def test_a_changed_tracker_neck_weight_fails_only_that_neck(golden_dir, tmp_path
     assert report["backbone_fpn[2]"] <= 1e-4
 
 
+#: the released model's sizes: the options' defaults
+RELEASED = Sam3Options().detector_sizes()
+
+
 def _released(golden_dir: Path, prefix: str) -> dict[str, list[int]]:
     keys = json.loads((golden_dir / "sam3/keys/sam3_video_model_keys.json").read_text())["keys"]
     return {
@@ -335,14 +340,14 @@ def _released(golden_dir: Path, prefix: str) -> dict[str, list[int]]:
 
 def test_released_text_keys_and_shapes_load_by_name(golden_dir):
     with torch.device("meta"):
-        model = TextEncoder(TextEncoderSizes())
+        model = TextEncoder(RELEASED.text)
     ours = {name: list(value.shape) for name, value in model.state_dict().items()}
     assert ours == _released(golden_dir, TEXT_PREFIX)
 
 
 def test_released_vision_keys_and_shapes_load_by_name(golden_dir):
     with torch.device("meta"):
-        model = VisionBackbone(VitSizes(), d_model=256)
+        model = VisionBackbone(RELEASED.vit, d_model=RELEASED.fusion.d_model)
     ours = {name: list(value.shape) for name, value in model.state_dict().items()}
     assert ours == _released(golden_dir, VISION_PREFIX)
 
@@ -357,7 +362,7 @@ def test_tokens_of_another_length_are_refused():
 
 def test_released_geometry_and_encoder_keys_and_shapes_load_by_name(golden_dir):
     with torch.device("meta"):
-        geometry, encoder = GeometryEncoder(FusionSizes()), DetrEncoder(FusionSizes())
+        geometry, encoder = GeometryEncoder(RELEASED.fusion), DetrEncoder(RELEASED.fusion)
     for model, prefix in ((geometry, GEOMETRY_PREFIX), (encoder, ENCODER_PREFIX)):
         ours = {name: list(value.shape) for name, value in model.state_dict().items()}
         assert ours == _released(golden_dir, prefix), prefix
@@ -374,7 +379,7 @@ def test_released_scoring_and_segmentation_keys_and_shapes_load_by_name(golden_d
 def test_released_detector_keys_and_shapes_load_by_name(golden_dir):
     """All 1156 `detector.*` entries of the released checkpoint, by name and shape."""
     with torch.device("meta"):
-        model = Detector()
+        model = Detector(RELEASED)
     ours = {name: list(value.shape) for name, value in model.state_dict().items()}
     released = _released(golden_dir, DETECTOR_PREFIX)
     assert len(released) == 1156

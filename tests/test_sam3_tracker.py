@@ -21,6 +21,7 @@ from vis_bench.methods.sam3.memory_bank import (
     memory_score,
     plan_memory,
 )
+from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.tracker import Tracker
 from vis_bench.methods.sam3.tracker_parity import (
     bf16_ulps,
@@ -86,7 +87,7 @@ def test_released_tracker_keys_and_shapes_load_by_name(golden_dir):
         if name.startswith(TRACKER_PREFIX)
     }
     with torch.device("meta"):
-        model = Tracker()
+        model = Tracker(Sam3Options().tracker_sizes())  # the released sizes
     assert {name: list(v.shape) for name, v in model.state_dict().items()} == released
 
 

@@ -13,6 +13,7 @@ import torch
 
 from vis_bench.methods.sam3.association import Association
 from vis_bench.methods.sam3.fixtures import detector_sizes, load_gz, tracker_sizes
+from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.tokenizer import Tokenizer
 from vis_bench.methods.sam3.video_detections import preprocess_video_frames
 from vis_bench.methods.sam3.video_inference import PromptRun, masklet_boxes, video_masklets
@@ -123,7 +124,8 @@ def test_the_video_model_has_every_released_key_with_its_shape(golden_dir):
     """`sam3.pt` loads into it strictly by name, as into the authors' video model."""
     keys = json.loads((golden_dir / "sam3/keys/sam3_video_model_keys.json").read_text())
     with torch.device("meta"):
-        model = Sam3VideoModel()
+        options = Sam3Options()  # the released sizes
+        model = Sam3VideoModel(options.detector_sizes(), options.tracker_sizes())
     ours = {name: list(value.shape) for name, value in model.state_dict().items()}
     assert ours == {name: shape for name, (shape, _dtype) in keys["keys"].items()}
     assert len(ours) == keys["num_keys"] == 1465

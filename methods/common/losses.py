@@ -1,4 +1,5 @@
-"""Set-prediction losses shared by SeqFormer and IFC (both inherit them from DETR).
+"""Set-prediction losses shared by SeqFormer and IFC (both inherit them from DETR), and the
+no-object class weight every DETR-style checkpoint carries.
 
 Each loss sums over instances and divides by `num_instances`, the number of ground-truth
 instances in the batch, so clips with many objects weigh more, as in both codebases.
@@ -8,6 +9,18 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+
+class NoObjectWeight(nn.Module):
+    """`criterion.empty_weight`: cross-entropy weights, 1 per class and the no-object weight
+    last; the authors' checkpoints carry it, so their models hold it even without training."""
+
+    def __init__(self, num_classes: int, no_object_weight: float) -> None:
+        super().__init__()
+        weight = torch.ones(num_classes + 1)
+        weight[-1] = no_object_weight
+        self.register_buffer("empty_weight", weight)
 
 
 def sigmoid_focal_loss(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 
@@ -18,15 +18,6 @@ from vis_bench.methods.common.fast_paths import prepare_for_inference
 from vis_bench.parity import ParityReport, load_fixture_file, load_fixture_weights
 
 BACKBONE_LEVELS = ("res2", "res3", "res4", "res5")
-Sizes = TypeVar("Sizes")
-
-
-def from_config(
-    cls: Callable[..., Sizes], config: Mapping[str, Any], keys: Mapping[str, str], **rest: Any
-) -> Sizes:
-    """`cls` built from a fixture's reduced config: each field from the config key `keys` names
-    for it (the authors' names differ from ours), plus the `rest` given as they are."""
-    return cls(**{name: config[key] for name, key in keys.items()}, **rest)
 
 
 def override_pairs(overrides: Any, path: Path) -> dict[str, Any]:

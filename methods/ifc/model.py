@@ -22,6 +22,7 @@ from torch import nn
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
 from vis_bench.methods.common.fast_paths import active_paths
 from vis_bench.methods.common.fused_ops import conv_block
+from vis_bench.methods.common.losses import NoObjectWeight
 from vis_bench.methods.common.mlp import MLP
 from vis_bench.methods.common.tiny_backbone import TinyResNet, stage_channels
 from vis_bench.methods.ifc.transformer import COMM_VARIANTS, IFCTransformer
@@ -288,16 +289,6 @@ class IFCNet(nn.Module):
         return out
 
 
-class SetCriterionBuffers(nn.Module):
-    """Only the loss buffer the checkpoints carry (`criterion.empty_weight`); no training here."""
-
-    def __init__(self, num_classes: int, no_object_weight: float) -> None:
-        super().__init__()
-        weight = torch.ones(num_classes + 1)
-        weight[-1] = no_object_weight
-        self.register_buffer("empty_weight", weight)
-
-
 class IFCModel(nn.Module):
     """Root module: `detr` + `criterion`, i.e. exactly the authors' `Ifc` state-dict layout."""
 
@@ -306,4 +297,4 @@ class IFCModel(nn.Module):
         cfg = cfg or IFCConfig()
         self.cfg = cfg
         self.detr = IFCNet(cfg, with_backbone)
-        self.criterion = SetCriterionBuffers(cfg.num_classes, cfg.no_object_weight)
+        self.criterion = NoObjectWeight(cfg.num_classes, cfg.no_object_weight)

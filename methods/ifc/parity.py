@@ -18,8 +18,8 @@ import torch
 
 from vis_bench.api import InputError
 from vis_bench.api.output import decode_rle as decode
+from vis_bench.methods.common.config_fields import from_config
 from vis_bench.methods.common.fast_paths import prepare_for_inference
-from vis_bench.methods.common.parity_fixtures import from_config
 from vis_bench.methods.ifc.authors_loop import (
     ClipOutputs,
     LoopOutput,

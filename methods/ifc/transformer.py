@@ -250,14 +250,14 @@ class IFCTransformer(nn.Module):
 
     def __init__(
         self,
-        comm: str = "ifc",
-        dim: int = 256,
-        heads: int = 8,
-        ffn: int = 2048,
-        enc_layers: int = 3,
-        dec_layers: int = 3,
-        num_memory_bus: int = 8,
-        dropout: float = 0.1,
+        comm: str,
+        dim: int,
+        heads: int,
+        ffn: int,
+        enc_layers: int,
+        dec_layers: int,
+        num_memory_bus: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.d_model = dim

@@ -108,9 +108,8 @@ class DetrDecoder(nn.Module):
     """Encoder memory (B, HW, d) of an h x w map with positions, and the prompt (B, P, d;
     `prompt_padding` True where padding) -> `DecoderOutput`."""
 
-    def __init__(self, sizes: FusionSizes | None = None, queries: int = 200, layers: int = 6):
+    def __init__(self, sizes: FusionSizes, queries: int, layers: int) -> None:
         super().__init__()
-        sizes = sizes or FusionSizes()
         d = sizes.d_model
         self.heads = sizes.heads
         self.layers = nn.ModuleList(_DecoderLayer(sizes) for _ in range(layers))

@@ -20,13 +20,13 @@ from vis_bench.methods.sam3.vit import VitSizes
 
 @dataclass(frozen=True)
 class DetectorSizes:
-    """The detector's sizes; the defaults are the released model's."""
+    """The detector's sizes, from the options (`detector_sizes_of`; `Sam3Options`' defaults are the released model's)."""
 
-    vit: VitSizes = VitSizes()
-    text: TextEncoderSizes = TextEncoderSizes()
-    fusion: FusionSizes = FusionSizes()
-    queries: int = 200
-    decoder_layers: int = 6
+    vit: VitSizes
+    text: TextEncoderSizes
+    fusion: FusionSizes
+    queries: int
+    decoder_layers: int
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,8 @@ class Detector(nn.Module):
     """Images (N, 3, H, W) in [-1, 1] and tokens (P, context) -> `Detections` for all N x P
     (image, prompt) pairs, query `n * P + p`."""
 
-    def __init__(self, sizes: DetectorSizes | None = None) -> None:
+    def __init__(self, sizes: DetectorSizes) -> None:
         super().__init__()
-        sizes = sizes or DetectorSizes()
         d = sizes.fusion.d_model
         self.backbone = _Backbone(sizes)
         self.geometry_encoder = GeometryEncoder(sizes.fusion)

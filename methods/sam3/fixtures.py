@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from vis_bench.methods.common.parity_fixtures import from_config
+from vis_bench.methods.common.config_fields import from_config
 from vis_bench.methods.sam3.detector import DetectorSizes
 from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes

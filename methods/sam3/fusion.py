@@ -13,13 +13,14 @@ from torch import nn
 
 @dataclass(frozen=True)
 class FusionSizes:
-    """Sizes of the geometry and DETR encoders; the defaults are the released model's."""
+    """Sizes of the geometry and DETR encoders, from the options (`detector_sizes_of`;
+    `Sam3Options`' defaults are the released model's)."""
 
-    d_model: int = 256
-    heads: int = 8
-    ffn: int = 2048
-    geometry_layers: int = 3
-    encoder_layers: int = 6
+    d_model: int
+    heads: int
+    ffn: int
+    geometry_layers: int
+    encoder_layers: int
     roi_size: int = 7
 
 
@@ -66,9 +67,8 @@ class GeometryEncoder(nn.Module):
     normalised and attending to the image (`encode` layers), then `encode_norm`. The box and
     point projections are declared so the checkpoint loads by name."""
 
-    def __init__(self, sizes: FusionSizes | None = None) -> None:
+    def __init__(self, sizes: FusionSizes) -> None:
         super().__init__()
-        sizes = sizes or FusionSizes()
         d = sizes.d_model
         self.label_embed = nn.Embedding(2, d)
         self.cls_embed = nn.Embedding(1, d)
@@ -99,9 +99,8 @@ class DetrEncoder(nn.Module):
     """Image tokens (B, HW, d) with positions attend to themselves (positions on queries and
     keys) and to the prompt (B, P, d; `prompt_padding` True where padding)."""
 
-    def __init__(self, sizes: FusionSizes | None = None) -> None:
+    def __init__(self, sizes: FusionSizes) -> None:
         super().__init__()
-        sizes = sizes or FusionSizes()
         self.layers = nn.ModuleList(
             _FusionLayer(sizes, pos_in_self_attention=True) for _ in range(sizes.encoder_layers)
         )

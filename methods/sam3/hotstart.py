@@ -6,7 +6,9 @@ duplicated, on enough frames."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,13 @@ class HotstartSettings:
     min_trk_keep_alive: int = -1
     suppress_unmatched_only_within_hotstart: bool = True
     decrease_trk_keep_alive_for_empty_masklets: bool = False
+
+    @classmethod
+    def named_in(cls, values: Mapping[str, Any]) -> HotstartSettings:
+        """The settings `values` names (options, a fixture's overrides); the others keep the
+        released value, and entries that name no setting are not read."""
+        known = cls.__dataclass_fields__
+        return cls(**{name: value for name, value in values.items() if name in known})
 
 
 @dataclass

@@ -75,7 +75,7 @@ class VisionFeatures:
 class VisionBackbone(nn.Module):
     """Images (B, 3, H, W) in [-1, 1] -> `VisionFeatures`; the trunk runs once for both necks."""
 
-    def __init__(self, sizes: VitSizes | None = None, d_model: int = 256) -> None:
+    def __init__(self, sizes: VitSizes, d_model: int) -> None:
         super().__init__()
         self.trunk = VisionTrunk(sizes)
         dim = self.trunk.sizes.dim

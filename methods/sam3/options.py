@@ -5,12 +5,13 @@ template) and the video heuristics (defaults: the released builder's)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vis_bench.api import InputError
 from vis_bench.api.label_spaces import known_label_spaces, label_space_categories
+from vis_bench.methods.common.config_fields import from_config
 from vis_bench.methods.sam3.detector import DetectorSizes
 from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.hotstart import HotstartSettings
@@ -119,12 +120,8 @@ class Sam3Options:
     def video_settings(self) -> VideoSettings:
         """The heuristics; every option named as a `HotstartSettings` field sets that field (the
         others keep the release's value)."""
-        own = {f.name for f in fields(self)}
-        hotstart = {
-            f.name: getattr(self, f.name) for f in fields(HotstartSettings) if f.name in own
-        }
         return VideoSettings(
-            hotstart=HotstartSettings(**hotstart),
+            hotstart=HotstartSettings.named_in(vars(self)),
             recondition_every_nth_frame=self.recondition_every_nth_frame,
             score_threshold_detection=self.score_threshold_detection,
             prompt_batch=self.prompt_batch,
@@ -165,52 +162,62 @@ def category_pairs(categories: str) -> list[tuple[int, str]]:
     return [(int(c["id"]), str(c["name"])) for c in entries]
 
 
+#: each part's sizes -> the option that sets it (`Sam3Options` and the tiny trainings' options
+#: name them alike)
+VIT_OPTIONS = {
+    "image": "image",
+    "patch": "patch",
+    "dim": "vit_dim",
+    "depth": "vit_depth",
+    "heads": "vit_heads",
+    "mlp_ratio": "vit_mlp_ratio",
+    "window": "window",
+}
+TEXT_OPTIONS = {
+    "width": "text_width",
+    "heads": "text_heads",
+    "layers": "text_layers",
+    "context": "context",
+    "d_model": "d_model",
+}
+FUSION_OPTIONS = {
+    "d_model": "d_model",
+    "heads": "heads",
+    "ffn": "ffn",
+    "geometry_layers": "geometry_layers",
+    "encoder_layers": "encoder_layers",
+}
+TRACKER_OPTIONS = {
+    "d_model": "d_model",
+    "mem_dim": "mem_dim",
+    "image": "image",
+    "stride": "patch",
+    "num_maskmem": "num_maskmem",
+    "attention_layers": "tracker_layers",
+    "attention_ffn": "tracker_ffn",
+}
+
+
 def tracker_sizes_of(options: Any) -> TrackerSizes:
     """The tracker's sizes from options holding the tracker fields of `Sam3Options` (the video
     model's and the tiny tracker's training share them)."""
-    o = options
-    return TrackerSizes(
-        d_model=o.d_model,
-        mem_dim=o.mem_dim,
-        image=o.image,
-        stride=o.patch,
-        num_maskmem=o.num_maskmem,
-        attention_layers=o.tracker_layers,
-        attention_ffn=o.tracker_ffn,
-    )
+    return from_config(TrackerSizes, vars(options), TRACKER_OPTIONS)
 
 
 def detector_sizes_of(options: Any, pretrain_image: int, **text: int) -> DetectorSizes:
     """The detector's sizes from options holding the shape fields of `Sam3Options` (the video
     model's and the tiny detector's training share them); `text` overrides a text-encoder size."""
-    o = options
+    values = vars(options)
     return DetectorSizes(
-        vit=VitSizes(
-            image=o.image,
-            patch=o.patch,
-            dim=o.vit_dim,
-            depth=o.vit_depth,
-            heads=o.vit_heads,
-            mlp_ratio=o.vit_mlp_ratio,
-            window=o.window,
-            global_blocks=tuple(o.global_blocks),
+        vit=from_config(
+            VitSizes,
+            values,
+            VIT_OPTIONS,
+            global_blocks=tuple(options.global_blocks),
             pretrain_image=pretrain_image,
         ),
-        text=TextEncoderSizes(
-            width=o.text_width,
-            heads=o.text_heads,
-            layers=o.text_layers,
-            context=o.context,
-            d_model=o.d_model,
-            **text,
-        ),
-        fusion=FusionSizes(
-            d_model=o.d_model,
-            heads=o.heads,
-            ffn=o.ffn,
-            geometry_layers=o.geometry_layers,
-            encoder_layers=o.encoder_layers,
-        ),
-        queries=o.queries,
-        decoder_layers=o.decoder_layers,
+        text=from_config(TextEncoderSizes, values, TEXT_OPTIONS, **text),
+        fusion=from_config(FusionSizes, values, FUSION_OPTIONS),
+        queries=options.queries,
+        decoder_layers=options.decoder_layers,
     )

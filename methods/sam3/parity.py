@@ -341,8 +341,7 @@ def association_parity(fixture: Path) -> dict[str, float | bool]:
 
 
 def _settings(override: dict | None) -> HotstartSettings:
-    known = HotstartSettings.__dataclass_fields__
-    return HotstartSettings(**{k: v for k, v in (override or {}).items() if k in known})
+    return HotstartSettings.named_in(override or {})
 
 
 def hotstart_parity(fixture: Path) -> dict[str, float | bool]:

@@ -12,14 +12,14 @@ from torch import nn
 
 @dataclass(frozen=True)
 class TextEncoderSizes:
-    """Sizes of the text side; the defaults are the released model's."""
+    """Sizes of the text side, from the options (`detector_sizes_of`; `Sam3Options`' defaults are the released model's)."""
 
-    width: int = 1024
-    heads: int = 16
-    layers: int = 24
-    context: int = 32
+    width: int
+    heads: int
+    layers: int
+    context: int
+    d_model: int
     vocab: int = 49408
-    d_model: int = 256
     #: the CLIP pooled projection's width: in the checkpoint, unused by SAM 3
     projection: int = 512
 
@@ -91,9 +91,9 @@ class _ClipText(nn.Module):
 class TextEncoder(nn.Module):
     """Token ids (prompts, context) -> `TextFeatures`; token id 0 is padding."""
 
-    def __init__(self, sizes: TextEncoderSizes | None = None) -> None:
+    def __init__(self, sizes: TextEncoderSizes) -> None:
         super().__init__()
-        self.sizes = sizes or TextEncoderSizes()
+        self.sizes = sizes
         self.encoder = _ClipText(self.sizes)
         self.resizer = nn.Linear(self.sizes.width, self.sizes.d_model)
 

@@ -25,15 +25,15 @@ MASK_LOGIT_SCALE, MASK_LOGIT_BIAS = 20.0, -10.0
 
 @dataclass(frozen=True)
 class TrackerSizes:
-    """The tracker's sizes; the defaults are the released model's."""
+    """The tracker's sizes, from the options (`tracker_sizes_of`; `Sam3Options`' defaults are the released model's)."""
 
-    d_model: int = 256
-    mem_dim: int = 64
-    image: int = 1008
-    stride: int = 14
-    num_maskmem: int = 7
-    attention_layers: int = 4
-    attention_ffn: int = 2048
+    d_model: int
+    mem_dim: int
+    image: int
+    stride: int
+    num_maskmem: int
+    attention_layers: int
+    attention_ffn: int
     max_object_pointers: int = 16
     max_cond_frames: int = 4
     #: memory selection: a frame is remembered when its score exceeds this
@@ -120,9 +120,9 @@ class _Transformer(nn.Module):
 class Tracker(nn.Module):
     """The tracker's weights and its per-frame computations."""
 
-    def __init__(self, sizes: TrackerSizes | None = None) -> None:
+    def __init__(self, sizes: TrackerSizes) -> None:
         super().__init__()
-        self.sizes = sizes = sizes or TrackerSizes()
+        self.sizes = sizes
         d, mem = sizes.d_model, sizes.mem_dim
         self.maskmem_tpos_enc = nn.Parameter(torch.zeros(sizes.num_maskmem, 1, 1, mem))
         self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, d))

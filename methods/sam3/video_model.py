@@ -53,9 +53,7 @@ class VideoRun:
 class Sam3VideoModel(nn.Module):
     """uint8 frames and tokenized prompts -> `VideoRun`."""
 
-    def __init__(
-        self, detector: DetectorSizes | None = None, tracker: TrackerSizes | None = None
-    ) -> None:
+    def __init__(self, detector: DetectorSizes, tracker: TrackerSizes) -> None:
         super().__init__()
         self.detector = Detector(detector)
         self.tracker = Tracker(tracker)

@@ -47,8 +47,7 @@ class VideoSettings:
     def from_overrides(cls, overrides: dict | None) -> VideoSettings:
         """Settings with some values replaced (names as in the authors' builder)."""
         overrides = overrides or {}
-        known = HotstartSettings.__dataclass_fields__
-        hotstart = HotstartSettings(**{k: v for k, v in overrides.items() if k in known})
+        hotstart = HotstartSettings.named_in(overrides)
         every = overrides.get("recondition_every_nth_frame", RECONDITION_EVERY)
         return cls(hotstart=hotstart, recondition_every_nth_frame=every)
 

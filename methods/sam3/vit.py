@@ -15,17 +15,17 @@ from vis_bench.methods.common.vit import Mlp
 
 @dataclass(frozen=True)
 class VitSizes:
-    """Sizes of the trunk; the defaults are the released model's."""
+    """Sizes of the trunk, from the options (`detector_sizes_of`; `Sam3Options`' defaults are the released model's)."""
 
-    image: int = 1008
-    patch: int = 14
-    dim: int = 1024
-    depth: int = 32
-    heads: int = 16
-    mlp_ratio: float = 4.625
-    window: int = 24
-    global_blocks: tuple[int, ...] = (7, 15, 23, 31)
-    pretrain_image: int = 336
+    image: int
+    patch: int
+    dim: int
+    depth: int
+    heads: int
+    mlp_ratio: float
+    window: int
+    global_blocks: tuple[int, ...]
+    pretrain_image: int
     rope_theta: float = 10000.0
 
     @property
@@ -111,9 +111,9 @@ class _PatchEmbed(nn.Module):
 class VisionTrunk(nn.Module):
     """Images (B, 3, H, W), normalised to [-1, 1] -> the last block's map (B, dim, H/14, W/14)."""
 
-    def __init__(self, sizes: VitSizes | None = None) -> None:
+    def __init__(self, sizes: VitSizes) -> None:
         super().__init__()
-        self.sizes = sizes = sizes or VitSizes()
+        self.sizes = sizes
         pretrain = sizes.pretrain_image // sizes.patch
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + pretrain * pretrain, sizes.dim))
         self.patch_embed = _PatchEmbed(sizes)

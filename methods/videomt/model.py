@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.losses import NoObjectWeight
 from vis_bench.methods.common.vit import VisionTransformer, ViTConfig
 from vis_bench.methods.families.eomt.heads import mask_embedding, query_predictions, upscale_blocks
 
@@ -164,16 +165,6 @@ class PatchFeatureMaps(nn.Module):
         }
 
 
-class Criterion(nn.Module):
-    """Holds the class weights of the authors' SetCriterion (a key of their checkpoints)."""
-
-    def __init__(self, num_classes: int, no_object_weight: float = NO_OBJECT_WEIGHT) -> None:
-        super().__init__()
-        weight = torch.ones(num_classes + 1)
-        weight[-1] = no_object_weight
-        self.register_buffer("empty_weight", weight)
-
-
 class VidEoMTModel(nn.Module):
     """The whole model as checkpoints store it: `backbone` (the network) and `criterion`."""
 
@@ -181,7 +172,7 @@ class VidEoMTModel(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = VidEoMTNetwork(config)
-        self.criterion = Criterion(config.num_classes)
+        self.criterion = NoObjectWeight(config.num_classes, NO_OBJECT_WEIGHT)
 
     def forward(
         self, frames: torch.Tensor, queries: torch.Tensor | None = None

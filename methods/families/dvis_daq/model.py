@@ -16,14 +16,12 @@ from typing import Any
 
 import torch
 
+from vis_bench.methods.common.losses import NoObjectWeight
 from vis_bench.methods.families.dvis.config import DVISConfig
 from vis_bench.methods.families.dvis.model import ReIDSegmenterModel
 from vis_bench.methods.families.dvis.refiner import TemporalRefiner
 from vis_bench.methods.families.dvis.segmenter import FrameQueries
 from vis_bench.methods.families.dvis_daq.tracker import AnchorTracker
-from vis_bench.methods.families.mask2former.model import (
-    NoObjectWeight,
-)
 from vis_bench.methods.families.mask2former.pixel_decoder import PixelDecoderFeatures
 
 

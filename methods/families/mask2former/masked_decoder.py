@@ -139,13 +139,13 @@ class MaskedAttentionDecoder(LayerStacks):
         self,
         in_channels: int,
         num_classes: int,
-        hidden_dim: int = 256,
-        num_queries: int = 100,
-        n_heads: int = 8,
-        dim_feedforward: int = 2048,
-        num_layers: int = 9,
-        mask_dim: int = 256,
-        temporal: bool = True,
+        hidden_dim: int,
+        num_queries: int,
+        n_heads: int,
+        dim_feedforward: int,
+        num_layers: int,
+        mask_dim: int,
+        temporal: bool,
     ) -> None:
         super().__init__(hidden_dim, n_heads, dim_feedforward, num_layers)
         self.temporal = temporal

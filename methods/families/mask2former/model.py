@@ -25,6 +25,7 @@ from torch import nn
 from vis_bench.api import InputError
 from vis_bench.methods.common.detectron2_input import pad_frames
 from vis_bench.methods.common.detectron2_resnet import ResNetD2
+from vis_bench.methods.common.losses import NoObjectWeight
 from vis_bench.methods.common.swin import SWIN_L, SwinTransformer
 from vis_bench.methods.common.tiny_backbone import DEFAULT_WIDTH, TinyResNet
 from vis_bench.methods.families.mask2former.masked_decoder import (
@@ -104,16 +105,6 @@ def build_backbone(name: str) -> nn.Module:
     if name == "swin_l":
         return SwinD2(**SWIN_L)
     return TinyResNet(with_res2=True)
-
-
-class NoObjectWeight(nn.Module):
-    """`criterion.empty_weight`: cross-entropy weights, 1 per class and the no-object weight."""
-
-    def __init__(self, num_classes: int, no_object_weight: float) -> None:
-        super().__init__()
-        weight = torch.ones(num_classes + 1)
-        weight[-1] = no_object_weight
-        self.register_buffer("empty_weight", weight)
 
 
 def decoder_arguments(cfg: Mask2FormerConfig) -> tuple[int, ...]:

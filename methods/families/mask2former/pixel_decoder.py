@@ -148,10 +148,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
     def __init__(
         self,
         in_channels: dict[str, int],
-        conv_dim: int = 256,
-        mask_dim: int = 256,
-        n_heads: int = 8,
-        enc_layers: int = 6,
+        conv_dim: int,
+        mask_dim: int,
+        n_heads: int,
+        enc_layers: int,
     ) -> None:
         super().__init__()
         self.input_proj = nn.ModuleList(

@@ -382,15 +382,15 @@ class DeformableTransformer(nn.Module):
 
     def __init__(
         self,
-        d_model: int = 256,
-        nhead: int = 8,
-        num_encoder_layers: int = 6,
-        num_decoder_layers: int = 6,
-        dim_feedforward: int = 1024,
-        dropout: float = 0.1,
-        num_feature_levels: int = 4,
-        dec_n_points: int = 4,
-        enc_n_points: int = 4,
+        d_model: int,
+        nhead: int,
+        num_encoder_layers: int,
+        num_decoder_layers: int,
+        dim_feedforward: int,
+        dropout: float,
+        num_feature_levels: int,
+        dec_n_points: int,
+        enc_n_points: int,
     ) -> None:
         super().__init__()
         self.d_model = d_model
