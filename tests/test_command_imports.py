@@ -54,6 +54,44 @@ def test_eval_and_validate_run_without_torch(tmp_path):
     assert loaded == {"torch": False, "pandas": False}
 
 
+def test_eval_of_the_largest_lvvis_case_imports_no_table_library(tmp_path):
+    """A whole `eval` process on LV-VIS's 1,196 categories starts in about the time its
+    imports take: its tables are printed without tabulate (which imports importlib.metadata
+    and wcwidth, more time than scoring the case)."""
+    case = REPO / "tests" / "fixtures" / "golden" / "lvvis_eval" / "public" / "case_07"
+    args = ["eval", "--gt", str(case / "gt.json"), "--results", str(case / "results.json")]
+    args += ["--metric", "lvvis", "--per-category", "--out", str(tmp_path / "stats.json")]
+    code = (
+        "import json, sys\n"
+        "from vis_bench.cli import main\n"
+        f"main({args!r})\n"
+        "names = ('tabulate', 'importlib.metadata', 'wcwidth', 'torch', 'pandas', 'yaml')\n"
+        "print(json.dumps([m for m in names if m in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [], out.stderr
+    assert "|     41.14 |" in out.stdout  # AP, as a percentage, right-aligned
+
+
+def test_the_installed_command_ends_eval_without_a_teardown(tmp_path):
+    """`vis-bench eval` (the console script, cli.console_main) ends as run_bench.py does:
+    outputs written and flushed, then no interpreter teardown (an atexit hook never runs)."""
+    out_file = tmp_path / "stats.json"
+    args = ["vis-bench", "eval", "--gt", str(CASE / "gt.json"), "--results"]
+    args += [str(CASE / "results.json"), "--allow-dropped", "--out", str(out_file)]
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('torn down'))\n"
+        f"sys.argv = {args!r}\n"
+        "from vis_bench.cli import console_main\n"
+        "console_main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.endswith(f"wrote {out_file}\n") and "torn down" not in run.stdout
+    assert json.loads(out_file.read_text())["AP"] >= 0
+
+
 def test_synth_runs_without_torch(tmp_path):
     args = ["synth", "--out", str(tmp_path / "d"), "--videos", "1"]
     assert _loaded_after(args, tmp_path) == {"torch": False, "pandas": False}

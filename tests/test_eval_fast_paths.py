@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vis_bench.errors import InputError
-from vis_bench.eval.metric.accumulate import _recall_positions
+from vis_bench.eval.metric.accumulate import _first_reaching, _precision_at_recalls
 from vis_bench.eval.metric.loading import _mean_of_truthy, _result_frames
 from vis_bench.eval.metric.params import RECALL_THRESHOLDS
 from vis_bench.formats import rle
@@ -50,28 +50,42 @@ def test_result_frames_still_name_the_bad_frame():
         _result_frames([seg, {"size": [3, 3]}], "r.json", 4, 9)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_recall_positions_equal_a_float_search_per_row(seed):
-    rng = np.random.default_rng(seed)
-    npig = int(rng.integers(1, 60))
-    nd = int(rng.integers(1, 80))
-    tp = np.cumsum(rng.random((10, nd)) < 0.4, axis=1).astype(np.float64)
-    tp = np.minimum(tp, npig)
-    want = np.stack([np.searchsorted(row / npig, RECALL_THRESHOLDS, side="left") for row in tp])
-    np.testing.assert_array_equal(_recall_positions(tp, npig), want)
+def _searched_precision(hits: np.ndarray, precision: np.ndarray, npig: np.ndarray) -> np.ndarray:
+    """The official way, row by row: search each recall threshold in recall = tp / npig and
+    read the precision there (0 past the row's results)."""
+    out = []
+    for row, pr, n in zip(hits, precision, npig, strict=True):
+        found = np.searchsorted(np.cumsum(row) / n, RECALL_THRESHOLDS, side="left")
+        out.append(np.where(found < len(row), pr[np.minimum(found, len(row) - 1)], 0.0))
+    return np.stack(out)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_recall_positions_with_a_gt_count_per_row(seed):
+@pytest.mark.parametrize("seed", range(8))
+def test_precision_at_recalls_equals_a_float_search_per_row(seed):
+    """Rows with no hit, with fewer hits than GT (thresholds never reached) and with more GT
+    than result slots, all in one call, as a batch of categories is computed."""
     rng = np.random.default_rng(seed)
-    nd = int(rng.integers(1, 80))
-    npig = rng.integers(1, 60, size=12)
-    tp = np.cumsum(rng.random((12, nd)) < 0.4, axis=1).astype(np.float64)
-    tp = np.minimum(tp, npig[:, None])
-    want = np.stack(
-        [
-            np.searchsorted(row / n, RECALL_THRESHOLDS, side="left")
-            for row, n in zip(tp, npig, strict=True)
-        ]
-    )
-    np.testing.assert_array_equal(_recall_positions(tp, npig), want)
+    rows, width = int(rng.integers(1, 40)), int(rng.integers(1, 30))
+    npig = rng.integers(1, 60, size=rows)
+    hits = rng.random((rows, width)) < rng.uniform(0, 0.8)
+    counts = np.cumsum(hits, axis=1)
+    hits &= counts <= npig[:, None]  # never more TPs than GT tracks
+    counts = np.cumsum(hits, axis=1)
+    precision = np.sort(rng.random((rows, width)), axis=1)[:, ::-1]  # non-increasing
+    got = _precision_at_recalls(hits, counts, precision, _first_reaching(npig))
+    np.testing.assert_array_equal(got, _searched_precision(hits, precision, npig))
+
+
+@pytest.mark.parametrize("case", ["lvvis_eval/public/case_07", "ytvis_eval/public/case_01"])
+def test_categories_in_batches_give_the_arrays_of_one_batch(golden_dir, case, monkeypatch):
+    """accumulate pads categories of similar result counts into batches; a batch per category
+    (the smallest cap) gives the arrays of one batch for all, bit for bit."""
+    from vis_bench.eval.api import evaluate_files
+    from vis_bench.eval.metric import accumulate
+
+    folder = golden_dir / case
+    whole = evaluate_files(folder / "gt.json", folder / "results.json")
+    monkeypatch.setattr(accumulate, "_MAX_PADDED", 1)
+    apart = accumulate.accumulate(whole.pairs, whole.matches, None)
+    np.testing.assert_array_equal(apart.precision, whole.precision)
+    np.testing.assert_array_equal(apart.recall, whole.recall)

@@ -239,6 +239,12 @@ def _silence_stdout() -> None:
         pass
 
 
+def console_main() -> NoReturn:
+    """The installed `vis-bench` command: `main`, ended as run_bench.py and `python -m
+    vis_bench` end it (`finish`), so an installed `eval` skips the teardown too."""
+    finish(main())
+
+
 def finish(code: int) -> NoReturn:
     """End the process (run_bench.py) with `code`.
 

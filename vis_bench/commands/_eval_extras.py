@@ -49,13 +49,13 @@ def fmt(value: float | None) -> str:
 
 def stats_table(columns: dict[str, dict[str, float]], title: str = "metric") -> str:
     """One row per statistic, one column per named set of numbers, as percentages."""
-    from tabulate import tabulate
+    from vis_bench.commands._pipe_table import pipe_table
 
     names = list(next(iter(columns.values())))
     rows = [[name, *(fmt(values.get(name)) for values in columns.values())] for name in names]
     heads = list(columns) if len(columns) > 1 else ["value"]
     headers = [title, *(f"{head} (%)" for head in heads)]
-    return tabulate(rows, headers=headers, tablefmt="github")
+    return pipe_table(rows, headers)
 
 
 def groups_for(args: argparse.Namespace, cat_ids: list[int]) -> dict[str, list[int]] | None:
@@ -144,10 +144,10 @@ def run_sets(args: argparse.Namespace) -> int:
 
 
 def _print_per_category(evaluation: Any) -> None:
-    from tabulate import tabulate
+    from vis_bench.commands._pipe_table import pipe_table
 
     rows = [
         [cid, evaluation.category_names.get(cid, ""), fmt(ap)]
         for cid, ap in evaluation.per_category_ap.items()
     ]
-    print(tabulate(rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
+    print(pipe_table(rows, ["category", "name", "AP (%)"]))

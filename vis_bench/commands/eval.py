@@ -98,8 +98,6 @@ def _evaluate(args: argparse.Namespace):
 
         loading = InputLoading(args.gt, args.results, args.gt_cache)
         _KEPT_UNTIL_EXIT[:] = [loading]
-        import tabulate  # noqa: F401  (for the printed table; imported while the files are read)
-
         from vis_bench.eval.api import evaluate_files
 
         result = evaluate_files(
@@ -162,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     if _eval_extras.wants_sets(args):
         return _eval_extras.run_sets(args)
     result, gt, res = _evaluate(args)
-    from tabulate import tabulate
+    from vis_bench.commands._pipe_table import pipe_table
 
     warnings = result.printed_warnings()
     for warning in warnings[:_MAX_WARNINGS_SHOWN]:
@@ -180,7 +178,7 @@ def _run(args: argparse.Namespace) -> int:
         print(_eval_extras.stats_table(columns))
     else:
         rows = [[name, _eval_extras.fmt(value)] for name, value in result.stats.items()]
-        print(tabulate(rows, headers=["metric", "value (%)"], tablefmt="github"))
+        print(pipe_table(rows, ["metric", "value (%)"]))
     missing = [name for name, value in result.stats.items() if value == -1]
     if missing:
         print(not_available_note(missing))
@@ -190,7 +188,7 @@ def _run(args: argparse.Namespace) -> int:
             for cid, ap in result.per_category_ap.items()
         ]
         print()
-        print(tabulate(cat_rows, headers=["category", "name", "AP (%)"], tablefmt="github"))
+        print(pipe_table(cat_rows, ["category", "name", "AP (%)"]))
         if any(ap == -1 for ap in result.per_category_ap.values()):
             print("n/a: the ground truth has no track of that category, so it has no AP")
     stats = dict(result.stats)

@@ -237,7 +237,10 @@ class _Compatible:
     def categories(self, items: list[Any]) -> tuple[CategoryHeader, ...]:
         out = []
         for i, cat in enumerate(items):
-            cid = _entry_reader(cat, self.path, f"categories[{i}]")("id")
+            # a plain integer id needs no checking reader (LV-VIS lists 1,196 categories)
+            cid = cat.get("id") if type(cat) is dict else None
+            if type(cid) is not int:
+                cid = _entry_reader(cat, self.path, f"categories[{i}]")("id")
             out.append(
                 CategoryHeader(
                     cid,

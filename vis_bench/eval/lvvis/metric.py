@@ -18,6 +18,7 @@ the split is taken by category id, so ids need not be 1..K; a split with no cate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,13 +76,26 @@ def category_split(gt: GroundTruth) -> CategorySplit:
     """Base and novel ids from the categories' `partition` (compared as the official code
     compares them: 1.0 is 1, "1" is no partition of either split)."""
     base, novel = [], []
+    # each distinct value is classified once (LV-VIS: 4 values over 1,196 categories); a value
+    # that cannot be a dict key (a list) is classified where it occurs
+    split_of: dict[Any, list[int] | None] = {}
     for cid in gt.cat_ids:
         partition = gt.cat_partition.get(cid)
-        if _member(partition, BASE_PARTITIONS):
-            base.append(cid)
-        elif _member(partition, NOVEL_PARTITIONS):
-            novel.append(cid)
+        try:
+            chosen = split_of[partition]
+        except KeyError:
+            chosen = split_of[partition] = _split_list(partition, base, novel)
+        except TypeError:
+            chosen = _split_list(partition, base, novel)
+        if chosen is not None:
+            chosen.append(cid)
     return CategorySplit(tuple(base), tuple(novel))
+
+
+def _split_list(partition: Any, base: list[int], novel: list[int]) -> list[int] | None:
+    if _member(partition, BASE_PARTITIONS):
+        return base
+    return novel if _member(partition, NOVEL_PARTITIONS) else None
 
 
 def _member(value: object, values: tuple[int, ...]) -> bool:

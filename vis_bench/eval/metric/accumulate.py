@@ -44,42 +44,87 @@ def _first_reaching(npig: np.ndarray) -> np.ndarray:
     return out.reshape(*npig.shape, len(RECALL_THRESHOLDS))
 
 
-def _recall_positions(tp: np.ndarray, npig: int | np.ndarray) -> np.ndarray:
-    """Per row, the left insertion index of each recall threshold in recall = tp / npig
-    (`npig`: one count, or one per row)."""
-    npig = np.broadcast_to(np.asarray(npig, dtype=np.int64), (tp.shape[0],))
-    return _positions_of(tp, _first_reaching(npig))
+def _precision_at_recalls(
+    hits: np.ndarray, counts: np.ndarray, precision: np.ndarray, first_reaching: np.ndarray
+) -> np.ndarray:
+    """[..., R]: per row of TP flags `hits` [..., L] (`counts`: their cumulative sums), the
+    row's non-increasing `precision` [..., L] at the slot where the TP count first reaches
+    each of `first_reaching` (broadcast to [..., R]), or 0 where it never does: what the
+    official code finds by searching each recall threshold in the row's recall.
 
-
-def _positions_of(tp: np.ndarray, first_reaching: np.ndarray) -> np.ndarray:
-    """`_recall_positions` from the rows' `_first_reaching` counts.
-
-    Recall k / npig is below threshold r exactly when the count k is below the first count
-    whose recall reaches r, so all rows are searched at once on exact integers (rows kept
-    apart by an offset) instead of row by row on floats.
+    Recall k / npig is below threshold r exactly when k is below the first count reaching r,
+    and a row's count reaches k > 0 at its k-th hit, so each row's precision is tabled once
+    per count (slot 0 for count 0, then each hit's slot, 0 past the last), and the R
+    thresholds read the table: one gather instead of a search per threshold.
     """
-    n_rows, nd = tp.shape
-    span = int(first_reaching.max(initial=0)) + nd + 2
-    offset = np.arange(n_rows)[:, None] * span
-    found = np.searchsorted((tp + offset).ravel(), (first_reaching + offset).ravel(), "left")
-    return found.reshape(n_rows, -1) - np.arange(n_rows)[:, None] * nd
+    width = hits.shape[-1]
+    rows = int(np.prod(hits.shape[:-1]))
+    precision = np.ascontiguousarray(precision).reshape(rows, width)
+    table = np.zeros((rows, width + 2))
+    table[:, 0] = precision[:, 0]
+    at = np.flatnonzero(hits)
+    table.ravel()[at // width * (width + 2) + counts.ravel()[at]] = precision.ravel()[at]
+    start = np.arange(rows).reshape(*hits.shape[:-1], 1) * (width + 2)
+    return table.ravel()[start + np.minimum(first_reaching, width + 1)]
 
 
-def _interpolated_precision(
-    tp: np.ndarray, fp: np.ndarray, npig: np.ndarray, first_reaching: np.ndarray
-) -> tuple:
-    """Recall at the end and precision at the 101 recall points, per row (`npig`: the
-    non-ignored GT count of each row, `first_reaching` its `_first_reaching` counts)."""
-    n_rows, nd = tp.shape
-    if nd == 0:
-        return np.zeros(n_rows), np.zeros((n_rows, len(RECALL_THRESHOLDS)))
-    rc = tp / np.asarray(npig, dtype=np.float64).reshape(-1, 1)
-    pr = tp / (fp + tp + np.spacing(1))
-    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # non-increasing from the right
-    inds = _positions_of(tp, first_reaching)
-    rows = np.arange(n_rows)[:, None]
-    q = np.where(inds < nd, pr[rows, np.minimum(inds, nd - 1)], 0.0)
-    return rc[:, -1], q
+#: most (setting, threshold, category, result slot) cells one batch of categories pads to
+_MAX_PADDED = 1_000_000
+
+
+def _category_batches(lengths: np.ndarray, row_cells: int):
+    """Positions into `lengths` (results per category) in batches of similar length, each
+    padded to its longest below _MAX_PADDED cells (`row_cells` per result slot)."""
+    order = np.argsort(lengths, kind="stable")
+    start = 0
+    while start < len(order):
+        longest = lengths[order[start:]] * row_cells
+        fits = int(np.count_nonzero(np.arange(1, len(longest) + 1) * longest <= _MAX_PADDED))
+        yield order[start : start + max(1, fits)]
+        start += max(1, fits)
+
+
+def _fill_categories(
+    out: tuple[np.ndarray, np.ndarray],
+    columns: np.ndarray,
+    dets: np.ndarray,
+    lengths: np.ndarray,
+    flags: tuple[np.ndarray, np.ndarray],
+    npig: np.ndarray,
+    reaching: np.ndarray,
+) -> None:
+    """Recall [T, C, S] and precision [T, R, C, S] of C categories (`out`, filled at the
+    category positions `columns`) from their results `dets` [C, L] in score order (slots at
+    and past `lengths` are padding), the TP and FP flags [S, T, D], and each (setting,
+    category)'s non-ignored GT count `npig` [S, C] and `_first_reaching` counts [S, C, R].
+
+    The official arithmetic per row, all rows at once: cumulative TP/FP counts (the padding
+    repeats a row's last count), recall and precision by the same divisions, precision made
+    non-increasing from the right (padding at 0 changes no maximum: precision is >= 0), and
+    the precision where each recall threshold is first reached (0 past a row's results).
+    """
+    recall_out, precision_out = out
+    n_set, n_thr = flags[0].shape[:2]
+    n_cat, width = dets.shape
+    written = npig > 0  # [S, C]: a setting without GT stays -1
+    if width == 0:  # no category of the batch has a result: recall 0, precision 0
+        recall_out[:, columns] = np.where(written, 0.0, -1.0).T
+        precision_out[:, :, columns] = np.where(written, 0.0, -1.0).T
+        return
+    padded = np.arange(width)[None, :] < lengths[:, None]  # [C, L]
+    tp_hits = flags[0][:, :, dets] & padded  # [S, T, C, L]
+    tp_counts = np.cumsum(tp_hits, axis=3)
+    tp = tp_counts.astype(np.float64)
+    fp = np.cumsum(flags[1][:, :, dets] & padded, axis=3).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # settings without GT: not written
+        rc_last = tp[..., -1] / npig[:, None, :].astype(np.float64)  # [S, T, C]
+    pr = np.where(padded, tp / (fp + tp + np.spacing(1)), 0.0)
+    pr = np.maximum.accumulate(pr[..., ::-1], axis=3)[..., ::-1]
+    q = _precision_at_recalls(tp_hits, tp_counts, pr, reaching[:, None])  # [S, T, C, R]
+    recall_out[:, columns] = np.where(written[:, None, :], rc_last, -1.0).transpose(1, 2, 0)
+    precision_out[:, :, columns] = np.where(written[:, None, :, None], q, -1.0).transpose(
+        1, 3, 2, 0
+    )
 
 
 def accumulate(
@@ -89,7 +134,8 @@ def accumulate(
 
     `categories`: positions in `pairs.cat_ids` to fill, in that order; the arrays then hold
     those categories only. Any category left out must be one the arrays would leave at -1
-    throughout (no GT track), as LV-VIS's 1,196-category grid mostly is.
+    throughout (no GT track), as LV-VIS's 1,196-category grid mostly is. Categories are
+    computed together, in batches of similar result counts, not one by one.
     """
     n_thr, n_rec = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
     n_cat, n_areas, n_max = len(pairs.cat_ids), matches.gt_ignored.shape[0], len(MAX_DETS)
@@ -103,33 +149,32 @@ def accumulate(
     # Flat results are in (category, video, rank) order; a stable sort by (category, -score)
     # keeps video-id order, then rank, among equal scores: the official tie order.
     order = np.lexsort((-pairs.dt_score, dt_cat))
-    bounds = np.searchsorted(dt_cat[order], np.arange(n_cat + 1))
     npig = np.stack(
-        [np.bincount(gt_cat[~matches.gt_ignored[a]], minlength=n_cat) for a in range(n_areas)]
-    )  # [A, K]
-    reaching = _first_reaching(npig)  # [A, K, R]
+        [np.bincount(gt_cat[~matches.gt_ignored[a]], minlength=n_cat)[kept] for a in range(n_areas)]
+    ).reshape(n_areas, len(kept))  # [A, K kept]
+    with_gt = np.flatnonzero(npig.any(axis=0))  # positions into kept
+    if not len(with_gt):
+        return Accumulated(precision=precision, recall=recall, cat_ids=pairs.cat_ids[kept])
+    reaching = _first_reaching(npig[:, with_gt])  # [A, C, R]
     counted = ~matches.dt_ignored
-    tps_all = matches.dt_matched & counted  # [A, T, D]
-    fps_all = ~matches.dt_matched & counted
+    flags = (matches.dt_matched & counted, ~matches.dt_matched & counted)  # [A, T, D]
 
-    for j, k in enumerate(kept.tolist()):
-        if not npig[:, k].any():
-            continue
-        in_cat = order[bounds[k] : bounds[k + 1]]
-        areas = np.flatnonzero(npig[:, k])
-        # every (setting, threshold) row of the category at once: the same sums per row
-        row_npig = np.repeat(npig[areas, k], n_thr)
-        row_reaching = np.repeat(reaching[areas, k], n_thr, axis=0)
-        for m, max_det in enumerate(MAX_DETS):
-            sel = in_cat[pairs.dt_rank[in_cat] < max_det]
-            tp = np.cumsum(tps_all[:, :, sel][areas], axis=2).astype(np.float64)
-            fp = np.cumsum(fps_all[:, :, sel][areas], axis=2).astype(np.float64)
-            rc_last, q = _interpolated_precision(
-                tp.reshape(len(row_npig), len(sel)),
-                fp.reshape(len(row_npig), len(sel)),
-                row_npig,
-                row_reaching,
+    for m, max_det in enumerate(MAX_DETS):
+        chosen = order[pairs.dt_rank[order] < max_det]
+        bounds = np.searchsorted(dt_cat[chosen], np.arange(n_cat + 1))
+        first, lengths = bounds[kept[with_gt]], np.diff(bounds)[kept[with_gt]]
+        # a batch's arrays hold a slot per result and one per recall threshold
+        for batch in _category_batches(np.maximum(lengths, n_rec), n_areas * n_thr):
+            width = int(lengths[batch].max())
+            slots = first[batch][:, None] + np.arange(width)[None, :]
+            dets = chosen[np.minimum(slots, max(len(chosen) - 1, 0))] if len(chosen) else slots
+            _fill_categories(
+                (recall[..., m], precision[..., m]),
+                with_gt[batch],
+                dets,
+                lengths[batch],
+                flags,
+                npig[:, with_gt[batch]],
+                reaching[:, batch],
             )
-            recall[:, j, areas, m] = rc_last.reshape(len(areas), n_thr).T
-            precision[:, :, j, areas, m] = q.reshape(len(areas), n_thr, n_rec).transpose(1, 2, 0)
     return Accumulated(precision=precision, recall=recall, cat_ids=pairs.cat_ids[kept])
