@@ -9,7 +9,8 @@ parity tolerances; none touches the parameters or the state dict:
   (computed once, cached beside the convolution and recomputed if a weight changes);
 - `fuse_conv`: a convolution's bias, ReLU and residual add run inside the convolution (oneDNN
   post-ops on CPU in float32); where that kernel cannot run, ReLU and the add run in place;
-- `channels_last`: on CPU the ResNet and the convolutions after it run in NHWC layout;
+- `channels_last`: on CPU the ResNet and the convolutions after it (EoMT's upscale too) run in
+  NHWC layout;
 - `lean_linear`: FFN and projection layers without temporaries: bias and ReLU inside the matrix
   product (oneDNN on CPU in float32, else ReLU in place), residual adds in place, and the two
   projections deformable attention computes from one query merged into one product;

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vis_bench.methods.common.fast_paths import FastPaths, active_paths
 from vis_bench.methods.common.vit import LAYER_NORM_EPS
 
 
@@ -68,7 +69,21 @@ def query_predictions(
     """Normed `[queries, prefix (cls, registers), patches]` [B, Q + P + Hg*Wg, C] -> class
     logits [B, Q, K+1] and stride-4 mask logits [B, Q, 4Hg, 4Wg]."""
     queries = x[:, :num_queries]
-    patches = x[:, num_queries + num_prefix_tokens :]
-    patches = patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hg, Wg]
+    patches = patch_map(x[:, num_queries + num_prefix_tokens :], grid, active_paths(upscale))
     masks = torch.einsum("bqc,bchw->bqhw", mask_head(queries), upscale(patches))
     return class_head(queries), masks
+
+
+def patch_map(patches: torch.Tensor, grid: tuple[int, int], paths: FastPaths) -> torch.Tensor:
+    """Patch tokens [B, Hg*Wg, C] as a map [B, C, Hg, Wg], a view either way.
+
+    The authors' `transpose(1, 2).reshape(...)` gives a single image's map a batch stride of C,
+    which PyTorch's convolutions take for NCHW: the first upscale block then copies its input
+    and runs its transposed convolution and depthwise convolution in NCHW, on CPU about half as
+    fast as in NHWC. With `channels_last` (CPU) the same memory is viewed with NHWC strides
+    throughout, so every upscale block runs in NHWC; the values are the same.
+    """
+    batch, _, dim = patches.shape
+    if paths.channels_last and patches.device.type == "cpu":
+        return patches.reshape(batch, *grid, dim).permute(0, 3, 1, 2)
+    return patches.transpose(1, 2).reshape(batch, -1, *grid)
