@@ -37,12 +37,23 @@ from vis_bench.sweep.worker import predict_cell
 #: modules the fork server imports once, so every worker starts with them loaded;
 #: torch._dynamo: the first call of a custom op (the deformable-attention kernel) imports it,
 #: 2-3 s that every worker of a method using it paid again
+#: torch.utils.cpp_extension: loading the built deformable-attention kernel imports it (with
+#: setuptools), and the measure modules and PIL's decoders are what every round imports on its
+#: first frame or reading: 0.6-0.8 CPU s a worker otherwise paid again for every (cell, round)
 PRELOAD = [
     "vis_bench.sweep.worker",
     "vis_bench.sweep.timed_round",
     "torch",
     "torch._dynamo",
+    "torch.utils.cpp_extension",
     "vis_bench.inference.runner",
+    "vis_bench.measure.compile",
+    "vis_bench.measure.environment",
+    "vis_bench.measure.gpu_state",
+    "vis_bench.measure.load",
+    "vis_bench.measure.reference",
+    "PIL.JpegImagePlugin",
+    "PIL.PngImagePlugin",
 ]
 #: seconds between checks of a silent worker (progress messages wake the parent earlier)
 POLL_S = 0.5

@@ -13,9 +13,10 @@ sees every video cut to its first N frames.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,8 @@ def import_plugin(reference: str) -> Any:
 
 
 def build_plugin(entry: MethodEntry) -> tuple[Any, dict[str, Any] | None]:
-    """A method built from its checked options, its checkpoint loaded (read once).
+    """A method built from its checked options, its checkpoint loaded (read once), both on one
+    torch thread (`one_thread`); the caller's threads are back for what follows.
 
     Returns the plugin and what the checkpoint load did (None without a checkpoint).
     """
@@ -108,12 +110,33 @@ def build_plugin(entry: MethodEntry) -> tuple[Any, dict[str, Any] | None]:
     from vis_bench.formats.checkpoints import open_checkpoint
 
     plugin_cls = import_plugin(entry.plugin)
-    torch.manual_seed(0)  # seeded random weights when no checkpoint is given
-    plugin = plugin_cls.build(dict(entry.model_options))
-    if entry.checkpoint_path is None:
-        return plugin, None
-    report = plugin.load_checkpoint(open_checkpoint(entry.checkpoint_path), entry.checkpoint_strict)
+    with one_thread():
+        torch.manual_seed(0)  # seeded random weights when no checkpoint is given
+        plugin = plugin_cls.build(dict(entry.model_options))
+        if entry.checkpoint_path is None:
+            return plugin, None
+        contents = open_checkpoint(entry.checkpoint_path)
+        report = plugin.load_checkpoint(contents, entry.checkpoint_strict)
     return plugin, report.as_record()
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread inside, as many as before after it.
+
+    Building a method and loading its checkpoint are hundreds of small tensor operations (the
+    weights' initialisation, a copy and a cast per tensor), each of which wakes the OpenMP
+    threads: on two cores that are shared, that cost a worker 0.3-1.3 CPU s against
+    0.1-0.3 s on one thread, for the same weights bit for bit (tests/test_build_threads.py),
+    and every (cell, round) builds its method again."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _parameter_count(model: Any) -> int:
