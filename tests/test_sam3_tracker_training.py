@@ -108,3 +108,48 @@ def test_a_trained_tracker_joins_a_detector_in_a_sam3_checkpoint(tmp_path):
             other.model.state_dict(), tmp_path / "o.pth", "sam3-detector", asdict(other.options)
         )
         video_checkpoint(tmp_path / "o.pth", tmp_path / "x.pth", tmp_path / "tracker.pth")
+
+
+def test_the_tracker_starts_from_a_trained_detectors_file_and_the_joined_record_sums_both(
+    tmp_path,
+):
+    """The video model has one trunk: a tracker trained for a detector whose trunk trained
+    too starts from that detector's file (every `detector.*` tensor); the joined checkpoint's
+    record holds both stages' steps and time and their totals."""
+    from vis_bench.formats.checkpoints import CheckpointError
+
+    torch.manual_seed(2)
+    detector = Sam3DetectorTraining.build(TINY)
+    weights = detector.model.state_dict()
+    record = {"iterations": 5, "seconds": 2.5, "config": {"backbone_init": "trunk.pth"}}
+    options = asdict(detector.options)
+    save_project_checkpoint(weights, tmp_path / "d.pth", "sam3-detector", options, record)
+    plugin = Sam3TrackerTraining.build(SMALL)
+    plugin.start_training_from(str(tmp_path / "d.pth"))
+    state = plugin.model.state_dict()
+    trunk = "detector.backbone.vision_backbone.trunk.blocks.1.attn.qkv.weight"
+    assert torch.equal(state[trunk], weights[trunk])
+    partial = {k: v for k, v in weights.items() if k != trunk}
+    save_project_checkpoint(partial, tmp_path / "p.pth", "sam3-detector", options)
+    with pytest.raises(CheckpointError, match="cannot start the tracker"):
+        Sam3TrackerTraining.build(SMALL).start_training_from(str(tmp_path / "p.pth"))
+
+    path = tmp_path / "tracker.yaml"
+    path.write_text(
+        f"method: '{PLUGIN_PATH}'\n"
+        f"options: {SMALL}\n"
+        f"dataset: {{kind: synthetic, videos: 3, seed: 4, min_frames: 5, max_frames: 6, "
+        f"cache_dir: {tmp_path / 'cache'}}}\n"
+        "clip: {frames: 3, scales: [32]}\n"
+        "optim: {iterations: 2}\n"
+        f"init_checkpoint: {tmp_path / 'd.pth'}\n"
+        f"output: {tmp_path / 'tracker.pth'}\n"
+        f"work_dir: {tmp_path / 'work'}\n"
+    )
+    assert main(["train", "--config", str(path), "--no-progress"]) == 0
+    video_checkpoint(tmp_path / "d.pth", tmp_path / "video.pth", tmp_path / "tracker.pth")
+    joined = read_project_checkpoint(tmp_path / "video.pth").training
+    tracker_seconds = joined["stages"]["tracker"]["seconds"]
+    assert joined["iterations"] == 5 + 2 and joined["stages"]["tracker"]["iterations"] == 2
+    assert joined["seconds"] == pytest.approx(2.5 + tracker_seconds, abs=0.1)
+    assert joined["config"] == {"backbone_init": "trunk.pth"}

@@ -207,6 +207,15 @@ def test_parameter_groups_follow_the_released_rates_layer_decay_and_weight_decay
     assert len(found) == sum(1 for _ in plugin.model.parameters())
 
 
+def test_a_text_encoder_trained_from_scratch_may_take_the_full_rate():
+    plugin = Sam3DetectorTraining.build({**TINY, "text_lr_mult": 1.0})
+    text = plugin.model.detector.backbone.language_backbone.resizer.weight
+    rates = {id(p): g["lr"] for g in plugin.parameter_groups(1e-3, 0.5) for p in g["params"]}
+    assert rates[id(text)] == pytest.approx(1e-3)
+    with pytest.raises(InputError, match="> 0"):
+        Sam3DetectorTraining.build({**TINY, "text_lr_mult": 0.0})
+
+
 def test_a_frozen_trunk_is_in_no_group_and_needs_no_gradient():
     plugin = Sam3DetectorTraining.build({**TINY, "train_trunk": False})
     trunk = plugin.model.detector.backbone.vision_backbone.trunk
@@ -360,3 +369,10 @@ def test_a_trained_detector_becomes_a_sam3_video_checkpoint_that_loads_strictly(
     assert torch.equal(state[trunk], weights[trunk].half().float())
     with pytest.raises(InputError, match="not a SAM 3 detector"):
         video_checkpoint(tmp_path / "video.pth", tmp_path / "again.pth")
+    # a threshold chosen for the small model replaces the detector's, and the file says so
+    video_checkpoint(tmp_path / "d.pth", tmp_path / "low.pth", score_threshold=0.25)
+    low = read_project_checkpoint(tmp_path / "low.pth").config
+    assert (
+        low["score_threshold_detection"] == 0.25
+        and saved.config["score_threshold_detection"] == 0.5
+    )

@@ -5,7 +5,11 @@ as initialised. The video method's AP (`run_bench.py regress`) needs the whole m
 file.
 
     python -m tools.sam3_video_checkpoint DETECTOR.pth OUT.pth \
-        [--tracker TRACKER.pth]
+        [--tracker TRACKER.pth] [--score-threshold P]
+
+`--score-threshold` sets the video model's detection threshold (default: the detector's
+`score_threshold`, the release's 0.5): a small model whose scores stay low is given one chosen
+on the tuning split, and the file records it.
 """
 
 from __future__ import annotations
@@ -38,25 +42,32 @@ SHAPE_FIELDS = (
 )  # fmt: skip
 
 
-def video_options(detector: dict[str, Any], tracker: dict[str, Any]) -> Sam3Options:
+def video_options(
+    detector: dict[str, Any], tracker: dict[str, Any], score_threshold: float | None = None
+) -> Sam3Options:
     """The `sam3` options of a tiny detector's (all its options: its shape, prompts and
-    threshold; the position table at its input side, where it was trained) with the tracker's
-    sizes."""
+    threshold, unless `score_threshold` replaces it; the position table at its input side,
+    where it was trained) with the tracker's sizes."""
     shape = {k: detector[k] for k in SHAPE_FIELDS}
+    threshold = detector["score_threshold"] if score_threshold is None else score_threshold
     prompts = {
         "categories": "",
         "prompts": list(detector["prompts"]),
         "category_ids": list(detector["category_ids"]),
-        "score_threshold_detection": float(detector["score_threshold"]),
+        "score_threshold_detection": float(threshold),
     }
     return Sam3Options(**shape, pretrain_image=shape["image"], **prompts, **tracker)
 
 
 def video_checkpoint(
-    detector_file: str | Path, output: str | Path, tracker_file: str | Path | None = None
+    detector_file: str | Path,
+    output: str | Path,
+    tracker_file: str | Path | None = None,
+    score_threshold: float | None = None,
 ) -> Sam3Options:
     """Write `output` (method `sam3`, float16) from `detector_file` (the tiny detector's
-    training output) and `tracker_file` (the tracker's; None: initialised with seed 0)."""
+    training output) and `tracker_file` (the tracker's; None: initialised with seed 0), with
+    the detector's threshold or `score_threshold`."""
     contents = _read(detector_file, "sam3-detector", "configs/tiny/sam3_detector.yaml")
     # a training output records the options its config gave; the others are the defaults
     detector = dataclasses.asdict(Sam3DetectorOptions(**contents.config))
@@ -76,7 +87,7 @@ def video_checkpoint(
         tracker_weights = {
             k: v for k, v in trained.state_dict.items() if k.startswith(TRACKER_KEYS)
         }
-    options = video_options(detector, tracker_sizes)
+    options = video_options(detector, tracker_sizes, score_threshold)
     torch.manual_seed(0)
     model = Sam3VideoModel(options.detector_sizes(), options.tracker_sizes())
     weights = {
@@ -97,10 +108,34 @@ def video_checkpoint(
         )
     tracker = str(tracker_file) if tracker_file else "initialised (seed 0), untrained"
     record = {"detector": str(detector_file), "tracker": tracker}
+    record.update(training_record(contents, trained if tracker_file is not None else None))
     save_project_checkpoint(
         model.state_dict(), output, "sam3", dataclasses.asdict(options), record, half=True
     )
     return options
+
+
+#: what each stage's record keeps in the joined file (its loss history stays in its own file)
+STAGE_FIELDS = ("config", "iterations", "seconds", "threads", "torch", "final_losses")
+
+
+def training_record(detector: Any, tracker: Any | None) -> dict[str, Any]:
+    """How the joined model was made, from its parts' training records: each stage's config,
+    steps, time and last losses; the totals of steps and time; the detector's config (its
+    `backbone_init` names the pretrained trunk) and the label space it learned."""
+    stages = {"detector": detector.training or {}}
+    if tracker is not None:
+        stages["tracker"] = tracker.training or {}
+    kept = {name: {k: r[k] for k in STAGE_FIELDS if k in r} for name, r in stages.items()}
+    if not all("iterations" in r and "seconds" in r for r in kept.values()):
+        return {"stages": kept}
+    return {
+        "iterations": sum(int(r["iterations"]) for r in kept.values()),
+        "seconds": round(sum(float(r["seconds"]) for r in kept.values()), 1),
+        "config": kept["detector"].get("config"),
+        "categories": stages["detector"].get("categories"),
+        "stages": kept,
+    }
 
 
 def _read(path: str | Path, method: str, config: str) -> Any:
@@ -121,8 +156,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("detector", help="the tiny detector's training output")
     parser.add_argument("output", help="where the sam3 checkpoint goes")
     parser.add_argument("--tracker", help="the tiny tracker's training output (default: none)")
+    parser.add_argument(
+        "--score-threshold",
+        type=float,
+        default=None,
+        help="the video model's detection threshold (default: the detector's)",
+    )
     args = parser.parse_args(argv)
-    video_checkpoint(args.detector, args.output, args.tracker)
+    video_checkpoint(args.detector, args.output, args.tracker, args.score_threshold)
     print(f"wrote {args.output}")
 
 

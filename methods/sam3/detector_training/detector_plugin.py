@@ -130,8 +130,9 @@ class Sam3DetectorTraining(MethodPlugin):
     def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
         """The released optimiser's groups: the vision backbone at lr x backbone_lr_mult with
         layer decay over the ViT's blocks (the position embedding exempt), the language
-        backbone at the released share of that, the rest at lr; biases and LayerNorms without
-        weight decay. Without `train_trunk` the trunk is in no group and needs no gradient."""
+        backbone at the released share of that (or at lr x `text_lr_mult`), the rest at lr;
+        biases and LayerNorms without weight decay. Without `train_trunk` the trunk is in no
+        group and needs no gradient."""
         depth = self.options.vit_depth
         if not self.options.train_trunk:
             self.model.detector.backbone.vision_backbone.trunk.requires_grad_(False)
@@ -144,9 +145,11 @@ class Sam3DetectorTraining(MethodPlugin):
                 part, exponent = _part_of(full, depth)
                 decay = not (name.endswith("bias") or isinstance(module, nn.LayerNorm))
                 groups.setdefault((part, exponent, decay), []).append(param)
+        text_mult = self.options.text_lr_mult
         rates = {
             "vision": lr * backbone_lr_mult,
-            "language": lr * backbone_lr_mult * LANGUAGE_RATE / VISION_RATE,
+            "language": lr
+            * (backbone_lr_mult * LANGUAGE_RATE / VISION_RATE if text_mult is None else text_mult),
             "rest": lr,
         }
         out = []

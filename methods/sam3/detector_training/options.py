@@ -48,6 +48,9 @@ class Sam3DetectorOptions:
     #: train the ViT trunk (false: it stays as `backbone_init` filled it, so a tracker trained
     #: on the same pretrained trunk at the same time reads the features it was trained on)
     train_trunk: bool = True
+    #: the text encoder's rate relative to the optimiser's `lr` (None: the released share,
+    #: 5e-5 / 8e-4, for a pretrained encoder; 1.0 for one trained from scratch)
+    text_lr_mult: float | None = None
 
     def check(self, where: str, source: str) -> None:
         """The sizes must tile: the grid into windows, widths into heads, one id per prompt."""
@@ -60,6 +63,7 @@ class Sam3DetectorOptions:
             (all(0 <= b < self.vit_depth for b in self.global_blocks), "global_blocks", "< depth"),
             (len(self.prompts) == len(self.category_ids), "category_ids", "one per prompt"),
             (len(self.prompts) > 0, "prompts", "at least one prompt"),
+            (self.text_lr_mult is None or self.text_lr_mult > 0, "text_lr_mult", "> 0 or null"),
         ]
         for ok, key, message in problems:
             if not ok:

@@ -15,7 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from vis_bench.api import MethodSpec, Preprocessing
+from vis_bench.api.checkpoints import (
+    CheckpointContents,
+    LoadReport,
+    checkpoint_contents,
+    compare_and_load,
+)
 from vis_bench.api.training import ClipTargets, TrainingRecipe
+from vis_bench.methods.common.stage_start import check_stage_start
 from vis_bench.methods.sam3.detector_training.detector_plugin import (
     PIXEL_MEAN,
     PIXEL_STD,
@@ -104,6 +111,17 @@ class Sam3TrackerTraining(Sam3DetectorTraining):
         masks = F.interpolate(targets.masks, size=(side, side), mode="nearest")
         losses = tracker_losses(tracker, features, masks, targets.valid)
         return {name: value / num_clips for name, value in losses.items()}
+
+    def start_training_from(self, checkpoint: str | CheckpointContents) -> LoadReport:
+        """The tracker trains for a trained detector (`init_checkpoint`: the tiny detector's
+        training output, whose trunk it reads): every `detector.*` tensor by name; only the
+        tracker and its neck, which it trains from scratch, may be missing."""
+        contents = checkpoint_contents(checkpoint)
+        report = LoadReport(contents.path, contents.format, strict=False)
+        compare_and_load(self.model, contents.state_dict, report)
+        check_stage_start(report, TRAINED, "tracker", contents.path)
+        self.load_report = report
+        return report
 
     def parameter_groups(self, lr: float, backbone_lr_mult: float) -> list[dict[str, Any]]:
         """The tracker and its neck at `lr` (biases and norms without weight decay); the
