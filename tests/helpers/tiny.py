@@ -3,8 +3,9 @@
 A method shows how small it may be built where it keeps its tiny model: the options of its tiny
 training config (`configs/tiny/<name>.yaml`, `-` in the name written `_`), or else of its shipped
 tiny checkpoint (`results/checkpoints/<name>_tiny.pth`, which stores the options it was built
-with). A method whose tiny model is not trained yet keeps its smallest working shape in
-`configs/tiny/<name>_untrained.yaml`. A method with none of these (one installed from another
+with). A method whose tiny model is trained by several configs, none named after it (SAM 3), or
+not trained yet keeps its smallest working shape in `configs/tiny/<name>_untrained.yaml`, which
+then comes before its checkpoint. A method with none of these (one installed from another
 package, say) is built with its own defaults, which such a method keeps small. No test lists
 methods: they come from the registry.
 """
@@ -30,14 +31,14 @@ def tiny_options(method: str) -> dict[str, Any]:
         data = yaml.safe_load(config.read_text()) or {}
         if data.get("method") == method:
             return dict(data.get("options") or {})
-    checkpoint = resolve(f"results/checkpoints/{stem}_tiny.pth")
-    if checkpoint.is_file():
-        contents = open_checkpoint(checkpoint)
-        if contents.format == PROJECT_FORMAT and contents.method == method:
-            return dict(contents.config)
     untrained = REPO / "configs" / "tiny" / f"{stem}_untrained.yaml"
     if untrained.is_file():
         data = yaml.safe_load(untrained.read_text()) or {}
         if data.get("method") == method:
             return dict(data.get("options") or {})
+    checkpoint = resolve(f"results/checkpoints/{stem}_tiny.pth")
+    if checkpoint.is_file():
+        contents = open_checkpoint(checkpoint)
+        if contents.format == PROJECT_FORMAT and contents.method == method:
+            return dict(contents.config)
     return {}
