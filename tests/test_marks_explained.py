@@ -141,6 +141,6 @@ def test_exports_carry_plain_numbers_and_the_json_says_what_columns_hold(pages):
     assert "bootstrap interval" in exported["columns"]["AP_low, AP_high"]
     latex = pages["leaderboard.tex"]
     caption = re.search(r"\\caption\{(.*?)\}\n", latex, flags=re.S).group(1)
-    assert "synthetic (seed 0, 12 videos)" in caption  # the dataset
+    assert "synthetic (seed 0, 8 videos)" in caption  # the dataset
     assert "bootstrap interval" in caption and "AP [low, high]" in latex  # the intervals
     assert re.search(r"& T=(all|\d+ S=\d+) res=144 fp32 \\\\", latex)  # each row's cell
