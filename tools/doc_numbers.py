@@ -309,12 +309,17 @@ def default_run_block(root: Path) -> str:
                 f"{fmt(r.get('fps_model'))}"
             )
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    env = next(iter(latest.values()), {}).get("environment") or {}
+    first = next(iter(latest.values()), {})
+    env, execution = first.get("environment") or {}, first.get("execution") or {}
+    passes = execution.get("accuracy_pass_threads")
+    threads = f"{execution.get('threads', env.get('threads'))} threads" + (
+        f" (the accuracy passes {passes} each, side by side)" if passes else ""
+    )
     lines.append("")
     lines.append(
         f"AP / FPS end to end / FPS model. Source: `results/default_run/records.jsonl`, written by "
         f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
-        f"{env.get('threads')} threads{_cells_time(list(latest.values()))}"
+        f"{threads}{_cells_time(list(latest.values()))}"
         f"{_load_clause(list(latest.values()))}."
     )
     phases = _phase_line(list(latest.values()))
