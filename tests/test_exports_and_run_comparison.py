@@ -77,7 +77,7 @@ def test_compare_runs_pairs_shared_cells_and_names_what_changed(tmp_path, capsys
         _machine(100.0)(record)
         record["fps_end_to_end"] /= 2
         record["config"]["measure"]["repeats"] = 7
-        record["environment"]["threads"] = 1
+        record["environment"]["threads"] = 3  # neither run's (the passes' own: 1)
 
     a = _copy_run(tmp_path, "a", _machine(100.0))
     b = _copy_run(tmp_path, "b", slower_and_other_threads)
