@@ -376,3 +376,14 @@ def test_a_trained_detector_becomes_a_sam3_video_checkpoint_that_loads_strictly(
         low["score_threshold_detection"] == 0.25
         and saved.config["score_threshold_detection"] == 0.5
     )
+
+
+def test_the_joining_command_answers_a_missing_file_in_one_line(tmp_path):
+    """A stage not yet trained (its output absent) is the usual mistake: an error naming the
+    file, no traceback."""
+    from tools.sam3_video_checkpoint import main
+
+    missing = tmp_path / "sam3_detector_tiny.pth"
+    with pytest.raises(SystemExit, match=r"^error: .*sam3_detector_tiny\.pth: checkpoint file"):
+        main([str(missing), str(tmp_path / "out.pth")])
+    assert not (tmp_path / "out.pth").exists()

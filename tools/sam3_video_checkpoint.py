@@ -163,7 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         help="the video model's detection threshold (default: the detector's)",
     )
     args = parser.parse_args(argv)
-    video_checkpoint(args.detector, args.output, args.tracker, args.score_threshold)
+    try:
+        video_checkpoint(args.detector, args.output, args.tracker, args.score_threshold)
+    except InputError as err:  # a missing or wrong file: its message names it and the fix
+        raise SystemExit(f"error: {err}") from None
     print(f"wrote {args.output}")
 
 
