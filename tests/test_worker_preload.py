@@ -35,3 +35,25 @@ class _Job:
 def test_a_worker_starts_with_what_a_round_imports_already_imported():
     found = run_isolated(_Job(), timeout_s=120, target=_imported_at_start)
     assert found == ROUND_IMPORTS
+
+
+def _parent_pid(job: object, progress: object = None) -> int:
+    """A worker's target: its parent process (the fork server, or the sweep that spawned it)."""
+    import os
+
+    return os.getppid()
+
+
+class _CudaJob:
+    environ: dict[str, str] = {}
+    device = "cuda:0"
+
+
+@pytest.mark.slow  # spawns an interpreter that imports the harness
+def test_a_cell_on_an_accelerator_gets_a_spawned_worker_not_a_fork_of_the_server():
+    """A fork of a server where importing the preloaded modules initialised CUDA cannot use
+    CUDA (on a GPU every CUDA cell failed so); a spawned worker's parent is the sweep itself."""
+    import os
+
+    assert run_isolated(_CudaJob(), timeout_s=120, target=_parent_pid) == os.getpid()
+    assert run_isolated(_Job(), timeout_s=120, target=_parent_pid) != os.getpid()

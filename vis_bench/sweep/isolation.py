@@ -4,7 +4,8 @@ In one long-lived process, a cheap cell run after an expensive one would report 
 one's peak memory, and a cell that segfaults, is killed by the out-of-memory killer or hangs would
 take the whole sweep with it. Each cell's prediction therefore runs in a new worker process forked
 from a clean server (multiprocessing's "forkserver", which has imported torch and the harness once
-and never ran a model, so a worker starts in a fraction of a second); the parent only schedules,
+and never ran a model, so a worker starts in a fraction of a second; a cell on an accelerator gets
+a spawned worker instead, `_context`); the parent only schedules,
 receives a small summary over a pipe, scores and writes records.
 
 A worker that raises, exits, is killed by a signal or runs past `measure.cell_timeout_s` ends its
@@ -97,7 +98,15 @@ def set_wait_policy(policy: str | None) -> str | None:
     return os.environ.get("OMP_WAIT_POLICY")
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(device: str = "cpu") -> multiprocessing.context.BaseContext:
+    """The fork server for CPU cells; a spawned interpreter for accelerator cells.
+
+    A process forked from one where CUDA was initialised cannot use CUDA, and on a GPU machine
+    importing the preloaded modules can initialise it in the fork server (every CUDA cell then
+    failed with "Cannot re-initialize CUDA in forked subprocess"). A spawned worker imports
+    torch and the harness itself: seconds per worker, outside every timed region."""
+    if not str(device).startswith("cpu"):
+        return multiprocessing.get_context("spawn")
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
@@ -160,7 +169,7 @@ def run_isolated(
 ) -> Any:
     """Run `target(job)` (default: a cell's `predict_cell`) in a fresh worker; CellFailed says
     why it produced nothing."""
-    context = _context()
+    context = _context(str(getattr(job, "device", "cpu")))
     receiver, sender = context.Pipe(duplex=False)
     job.environ = dict(os.environ)
     oom_before = oom_kill_count()
