@@ -47,6 +47,8 @@ from tools.benchmark_blocks import (
 from tools.doc_sources import fmt, read_source
 from tools.gpu_table_block import SOURCES as GPU_TABLE_SOURCES
 from tools.gpu_table_block import gpu_table_block
+from tools.sam3_objects_block import SOURCES as SAM3_OBJECTS_SOURCES
+from tools.sam3_objects_block import sam3_objects_block
 from tools.speed_blocks import (
     AA_TARGET_SOURCE,
     COMPILE_SOURCE,
@@ -119,6 +121,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "backbone-category-probe": ("benchmarks/results/backbone_category_probe.json",),
     "sam3-transformers-parity": ("benchmarks/results/sam3_transformers_parity.json",),
     "sam3-authors-loop": ("benchmarks/results/sam3_authors_loop.json",),
+    "sam3-objects": SAM3_OBJECTS_SOURCES,
     "authors-side-by-side": ("benchmarks/results/authors_side_by_side.json",),
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
@@ -601,6 +604,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "backbone-category-probe": backbone_category_probe_block,
     "sam3-transformers-parity": sam3_transformers_parity_block,
     "sam3-authors-loop": sam3_authors_loop_block,
+    "sam3-objects": sam3_objects_block,
     "authors-side-by-side": authors_side_by_side_block,
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,

@@ -45,11 +45,13 @@ def nms_logits(
     probs = logits.sigmoid()
     valid = torch.nonzero(probs > threshold).flatten()
     order = valid[torch.argsort(probs[valid], descending=True, stable=True)]
-    ious = mask_iou(masks[order] > 0, masks[order] > 0)
+    # read as Python floats in one copy (the same comparisons): indexing a GPU tensor in the
+    # loop waited for the device once per pair read
+    ious = mask_iou(masks[order] > 0, masks[order] > 0).tolist()
     kept: list[int] = []
     out = logits.clone()
     for rank, query in enumerate(order.tolist()):
-        if any(float(ious[rank, k]) > NMS_IOU_THRESHOLD for k in kept):
+        if any(ious[rank][k] > NMS_IOU_THRESHOLD for k in kept):
             out[query] = SUPPRESSED_LOGIT
         else:
             kept.append(rank)
