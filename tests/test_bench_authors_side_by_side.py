@@ -3,22 +3,18 @@ two sides' outputs, the in-memory video the runner reads, and the errors for mis
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_authors_side_by_side.py"
+from tests.helpers.benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_authors_side_by_side", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_authors_side_by_side")
 
 
 def write(path: Path, scores, labels, masks) -> Path:

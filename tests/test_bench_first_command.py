@@ -4,22 +4,18 @@ it is generated from the JSON the benchmark wrote."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.benchmark_scripts import load_benchmark
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_first_command", REPO / "benchmarks" / "bench_first_command.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_first_command")
 
 
 def test_the_timed_command_is_the_readmes_first_one():

@@ -4,23 +4,15 @@ against the authors' chart by)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.benchmark_scripts import load_benchmark
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_sam3_objects", REPO / "benchmarks" / "bench_sam3_objects.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_sam3_objects")
 
 
 @pytest.mark.parametrize("count", [1, 7, 16])
