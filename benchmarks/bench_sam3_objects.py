@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import yaml
 
+from vis_bench.inference.stopwatch import synchronize
 from vis_bench.methods.sam3.hotstart import HotstartSettings
 from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.tokenizer import Tokenizer
@@ -62,11 +63,6 @@ def grid_detections(count: int, height: int, width: int, device: torch.device) -
     return FrameDetections(
         boxes=boxes, masks=masks, scores=torch.full((count,), 0.9, device=device)
     )
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def one_run(

@@ -1,4 +1,4 @@
-"""The generated block of docs/methods/sam3.md that sets SAM 3's FPS against the number of
+"""The generated block of docs/gpu_table.md that sets SAM 3's FPS against the number of
 tracked objects on a GPU beside the authors' chart (results/gpu_h200_sam3/, written by
 `benchmarks/bench_sam3_objects.py` and the GPU table's `machine` step)."""
 

@@ -101,11 +101,12 @@ def set_wait_policy(policy: str | None) -> str | None:
 def _context(device: str = "cpu") -> multiprocessing.context.BaseContext:
     """The fork server for CPU cells; a spawned interpreter for accelerator cells.
 
-    A process forked from one where CUDA was initialised cannot use CUDA, and on a GPU machine
-    importing the preloaded modules can initialise it in the fork server (every CUDA cell then
-    failed with "Cannot re-initialize CUDA in forked subprocess"). A spawned worker imports
-    torch and the harness itself: seconds per worker, outside every timed region."""
-    if not str(device).startswith("cpu"):
+    On the H200 every CUDA cell's worker, a fork of the server after its preloads, failed with
+    "Cannot re-initialize CUDA in forked subprocess" (which preload leaves the server so was not
+    found; torch.cuda.is_initialized() stayed False). A spawned worker shares no state with the
+    server: it imports torch and the harness itself, seconds per worker, outside every timed
+    region."""
+    if not device.startswith("cpu"):
         return multiprocessing.get_context("spawn")
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
