@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--per-category", action="store_true", help="also print AP per category")
     parser.add_argument(
+        "--per-frame",
+        action="store_true",
+        help="score every frame as a one-frame video (each track's mask on it an instance, "
+        "with the track's score): an image-level mask AP that leaves the linking of frames out",
+    )
+    parser.add_argument(
         "--gt-cache",
         type=Path,
         default=None,
@@ -92,6 +98,8 @@ def not_available_note(names: list[str]) -> str:
 
 def _evaluate(args: argparse.Namespace):
     """(result, gt, res); gt and res are kept only when an option needs them."""
+    if args.per_frame:
+        return _evaluate_per_frame(args), None, None
     if not _statistics.needs_loaded_inputs(args):
         # the files are read on background threads while the metric's modules import
         from vis_bench.eval.input_loading import InputLoading
@@ -114,6 +122,39 @@ def _evaluate(args: argparse.Namespace):
         gt = load_ground_truth_cached(args.gt, args.gt_cache)
     res = load_results(args.results, gt)
     return evaluate_loaded(gt, res, metric=args.metric), gt, res
+
+
+#: options with no meaning once frames are the units (a frame's neighbours are no sample apart)
+_NOT_PER_FRAME = (
+    "--gt-cache",
+    "--per-video",
+    "--bootstrap",
+    "--breakdown",
+    "--short-videos",
+    "--long-videos",
+)
+
+
+def _evaluate_per_frame(args: argparse.Namespace):
+    """The metric on the files split frame by frame (eval/frame_split.py), after both were
+    read and checked as they are, so a problem is named in the user's files."""
+    from vis_bench.eval.api import evaluate_loaded
+    from vis_bench.eval.frame_split import split_ground_truth, split_results
+    from vis_bench.eval.metric.loading import (
+        ground_truth_from_dict,
+        load_ground_truth,
+        load_results,
+        results_from_list,
+    )
+    from vis_bench.jsonio import read_json
+
+    load_results(args.results, load_ground_truth(args.gt))
+    gt_frames, ids = split_ground_truth(read_json(args.gt, "ground truth"))
+    gt = ground_truth_from_dict(gt_frames, f"{args.gt} (split per frame)")
+    results = split_results(read_json(args.results, "results"), ids)
+    res = results_from_list(results, gt, f"{args.results} (split per frame)")
+    print(f"per frame: {len(ids)} frames scored as one-frame videos")
+    return evaluate_loaded(gt, res, metric=args.metric)
 
 
 def _quiet_blas_threads() -> None:
@@ -140,6 +181,14 @@ def run(args: argparse.Namespace) -> int:
     _metric_of_path(args)
     check_outputs({"--out": args.out, "--per-video": args.per_video}, {"--gt-cache": args.gt_cache})
     _burst_eval.check_arguments(args)
+    if args.per_frame:
+        from vis_bench.commands._options import refuse_options
+
+        refuse_options(args, _NOT_PER_FRAME, "--per-frame")
+        if args.metric == _burst_eval.METRIC:
+            from vis_bench.errors import InputError
+
+            raise InputError("--per-frame is not available with --metric burst", field="--metric")
     _quiet_blas_threads()
     # No reference cycles worth collecting are made here: the collector would only re-scan the
     # imported modules and the loaded files' millions of objects, again and again.
