@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
 
+from tests.helpers.box_rle import box_rle
 from vis_bench.cli import main
 from vis_bench.eval.frame_split import split_ground_truth, split_results
 
@@ -17,11 +16,7 @@ LEFT, RIGHT, NOTHING = (0, 6, 0, 4), (0, 6, 4, 8), (0, 0, 0, 0)
 
 
 def _rle(box: tuple[int, int, int, int]) -> dict:
-    mask = np.zeros((H, W), dtype=np.uint8, order="F")
-    y0, y1, x0, x1 = box
-    mask[y0:y1, x0:x1] = 1
-    rle = mask_utils.encode(mask)
-    return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+    return box_rle(box, H, W)
 
 
 def _track(aid: int, boxes: list) -> dict:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import zipfile
 
-import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
 
+from tests.helpers.box_rle import box_rle
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.formats.results_file import read_results
@@ -18,11 +17,7 @@ H, W, FRAMES = 8, 10, 3
 
 
 def _rle(box: tuple[int, int, int, int]) -> dict:
-    mask = np.zeros((H, W), dtype=np.uint8, order="F")
-    y0, y1, x0, x1 = box
-    mask[y0:y1, x0:x1] = 1
-    rle = mask_utils.encode(mask)
-    return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+    return box_rle(box, H, W)
 
 
 @pytest.fixture
