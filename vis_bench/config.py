@@ -144,6 +144,10 @@ class MethodConfig:
 
     #: free text carried into tables, e.g. "random weights"
     label: str | None = None
+    #: this method's clip lengths, some of `sweep.clip_length` (null: all of them); e.g. [all]
+    #: for a method whose tracks do not depend on the clip schedule, to skip cells that would
+    #: repeat its AP
+    clip_length: list[int | str] | None = None
 
 
 @dataclass
@@ -276,6 +280,31 @@ def _check_axes(sweep: SweepConfig, source: str) -> None:
             raise InputError(
                 f"{value!r} is not 'cpu' or 'cuda[:N]'", path=source, field="sweep.device"
             )
+
+
+def _check_method_clip_lengths(config: BenchConfig, source: str) -> None:
+    """A method's own clip lengths are some of the sweep's (with `clip_schedule`, of its
+    pairs' T), so every cell it keeps is one the sweep describes."""
+    sweep = config.sweep
+    lengths = [p[0] for p in sweep.clip_schedule] if sweep.clip_schedule else sweep.clip_length
+    for i, method in enumerate(config.methods):
+        chosen = method.clip_length
+        if chosen is None:
+            continue
+        if not isinstance(chosen, list) or not chosen:
+            raise InputError(
+                "expected a non-empty list of clip lengths, e.g. [all]",
+                path=source,
+                field=f"methods[{i}].clip_length",
+            )
+        for value in chosen:
+            if value not in lengths:
+                raise InputError(
+                    f"{value!r} is not one of the sweep's clip lengths {lengths}: list only "
+                    "those (the method's cells are a subset of the sweep's)",
+                    path=source,
+                    field=f"methods[{i}].clip_length",
+                )
 
 
 def _check_schedule_pairs(sweep: SweepConfig, source: str) -> None:
@@ -603,6 +632,7 @@ def parse_config(
     _check_dataset(config.dataset, source, Path(source).parent)
     given = data.get("measure") if not resolved else None
     check_measure(config.measure, source, given if isinstance(given, dict) else ())
+    _check_method_clip_lengths(config, source)
     if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
         raise InputError(
             "cut videos cannot be scored against their whole ground truth; set measure.ap: "

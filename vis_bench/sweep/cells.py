@@ -126,7 +126,8 @@ def resolved_schedules(config: BenchConfig) -> list[tuple[int | str, int | None]
 
 def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
     """All cells in a stable order: methods outermost, then the axes as listed (under
-    `measure.twins` each cell followed by its twin); a prompted method once per prompt count."""
+    `measure.twins` each cell followed by its twin); a prompted method once per prompt count,
+    a method with its own `clip_length` only at those."""
     sweep = config.sweep
     twins = (1, 2) if config.measure.twins else (None,)
     cells: list[Cell] = []
@@ -139,6 +140,8 @@ def expand_cells(config: BenchConfig, methods: list[MethodEntry]) -> list[Cell]:
             sweep.video_frames,
             sweep.prompts if method.prompt_count_option else [None],
         ):
+            if method.clip_lengths is not None and t not in method.clip_lengths:
+                continue
             for twin in twins:
                 cell = Cell(with_prompt_count(method, k), t, s, r, d, dt, n, twin, k)
                 if cell not in cells:

@@ -88,6 +88,8 @@ class MethodEntry:
     #: the option limiting a prompted method to its first k categories (`sweep.prompts`);
     #: None: the method takes no prompt count
     prompt_count_option: str | None = None
+    #: the clip lengths this method's cells take (the config entry's `clip_length`); None: all
+    clip_lengths: tuple[int | str, ...] | None = field(default=None, hash=False)
 
     def fingerprint(self) -> str | None:
         return checkpoint_fingerprint(self.checkpoint_path)
@@ -254,6 +256,7 @@ def resolve_method(
         category_map=entry.category_map,
         category_aliases=dict(entry.category_aliases),
         prompt_count_option=getattr(plugin.spec, "prompt_count_option", None),
+        clip_lengths=None if entry.clip_length is None else tuple(entry.clip_length),
     )
 
 
