@@ -92,7 +92,7 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
         "dataset.min_frames=4",
         "dataset.max_frames=4",
         f"dataset.cache_dir={tmp_path / 'cache'}",
-        "sweep.resolution=[64]",
+        "sweep.resolution=[144]",  # SAM 3 runs only at its square side
         "sweep.clip_length=[all,2]",
         "measure.repeats=1",
         "measure.warmup=0",
@@ -116,7 +116,10 @@ def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
         "dvis-plus-offline",
         "dvis-daq-online",
         "dvis-daq-offline",
+        "sam3",
     }
+    # SAM 3's entry keeps whole videos only (its tracks are the same at any clip length)
+    assert sorted(r["clip_length"] for r in records if r["method"] == "sam3") == ["all"]
     failed = [(r["method"], r.get("error")) for r in records if r["status"] != "ok"]
     assert not failed
     assert "random weights" not in out
