@@ -107,3 +107,15 @@ def test_per_frame_names_a_bad_results_file_as_given(tmp_path, capsys):
     assert main(["eval", "--gt", str(gt_path), "--results", str(res_path), "--per-frame"]) != 0
     err = capsys.readouterr().err
     assert str(res_path) in err and "split per frame" not in err
+
+
+def test_a_short_areas_list_the_metric_accepts_is_cut_without_error(tmp_path, capsys):
+    """The metric takes a track whose `areas` stops early (it reads the masks); the split cuts
+    what the list has and leaves the rest empty instead of failing on the missing entry."""
+    gt = _gt()
+    gt["annotations"] = [{**_track(1, [LEFT, LEFT]), "areas": [24]}]
+    gt_path = _write(tmp_path, "gt.json", gt)
+    res_path = _write(tmp_path, "res.json", [_result([LEFT, LEFT])])
+    args = ["eval", "--gt", str(gt_path), "--results", str(res_path), "--per-frame"]
+    assert main(args) == 0
+    assert _ap(capsys) == 100.0

@@ -30,7 +30,7 @@ def split_ground_truth(data: dict[str, Any]) -> tuple[dict[str, Any], dict[tuple
             ids[(video["id"], t)] = len(ids) + 1
             one = {**video, "id": ids[(video["id"], t)], "length": 1}
             if names is not None:
-                one["file_names"] = [names[t]]
+                one["file_names"] = names[t : t + 1]
             videos.append(one)
     annotations = []
     for ann in data.get("annotations", []):
@@ -40,7 +40,7 @@ def split_ground_truth(data: dict[str, Any]) -> tuple[dict[str, Any], dict[tuple
             one = {**ann, "id": len(annotations) + 1, "video_id": ids[(ann["video_id"], t)]}
             for key in _FRAME_LISTS:
                 if isinstance(ann.get(key), list):
-                    one[key] = [ann[key][t]]
+                    one[key] = ann[key][t : t + 1]
             annotations.append(one)
     return {**data, "videos": videos, "annotations": annotations}, ids
 
