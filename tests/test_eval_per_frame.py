@@ -4,6 +4,7 @@ between frames keep a perfect image-level AP while their video AP falls to zero.
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 
@@ -117,5 +118,16 @@ def test_a_short_areas_list_the_metric_accepts_is_cut_without_error(tmp_path, ca
     gt_path = _write(tmp_path, "gt.json", gt)
     res_path = _write(tmp_path, "res.json", [_result([LEFT, LEFT])])
     args = ["eval", "--gt", str(gt_path), "--results", str(res_path), "--per-frame"]
+    assert main(args) == 0
+    assert _ap(capsys) == 100.0
+
+
+def test_a_submission_zip_is_read_as_its_results(tmp_path, capsys):
+    gt_path = _write(tmp_path, "gt.json", _gt())
+    res_path = _write(tmp_path, "results.json", [_result([LEFT, LEFT]), _result([RIGHT, None])])
+    archive = tmp_path / "submission.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(res_path, "results.json")
+    args = ["eval", "--gt", str(gt_path), "--results", str(archive), "--per-frame"]
     assert main(args) == 0
     assert _ap(capsys) == 100.0

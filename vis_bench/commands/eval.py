@@ -146,12 +146,13 @@ def _evaluate_per_frame(args: argparse.Namespace):
         load_results,
         results_from_list,
     )
+    from vis_bench.formats.results_file import read_results
     from vis_bench.jsonio import read_json
 
     load_results(args.results, load_ground_truth(args.gt))
     gt_frames, ids = split_ground_truth(read_json(args.gt, "ground truth"))
     gt = ground_truth_from_dict(gt_frames, f"{args.gt} (split per frame)")
-    results = split_results(read_json(args.results, "results"), ids)
+    results = split_results(read_results(args.results), ids)  # a submission zip too
     res = results_from_list(results, gt, f"{args.results} (split per frame)")
     print(f"per frame: {len(ids)} frames scored as one-frame videos")
     return evaluate_loaded(gt, res, metric=args.metric)
