@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycocotools import mask as mask_utils
+from vis_bench.formats.rle import area
 
 #: per-frame lists of a track (OVIS's occlusion labels among them), cut to the frame's entry
 _FRAME_LISTS = ("segmentations", "areas", "bboxes", "occlusion")
@@ -52,16 +52,7 @@ def split_results(results: list[dict[str, Any]], ids: dict[tuple[int, int], int]
     for result in results:
         for t, seg in enumerate(result["segmentations"]):
             key = (result["video_id"], t)
-            if seg is None or key not in ids or _area(seg) == 0:
+            if seg is None or key not in ids or area(seg) == 0:
                 continue
             split.append({**result, "video_id": ids[key], "segmentations": [seg]})
     return split
-
-
-def _area(seg: dict[str, Any]) -> int:
-    """Pixels of one frame's RLE (compressed or a list of run lengths)."""
-    counts = seg["counts"]
-    if isinstance(counts, list):
-        return int(sum(counts[1::2]))
-    rle = {"size": seg["size"], "counts": counts.encode() if isinstance(counts, str) else counts}
-    return int(mask_utils.area(rle))
