@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from vis_bench.config_overrides import (
     read_yaml_config,
     rebased,
 )
+from vis_bench.config_sweep import SweepConfig, check_method_clip_lengths
 from vis_bench.errors import InputError
 from vis_bench.eval.benchmarks import KINDS, YTVIS_READER
 
@@ -62,7 +62,6 @@ VIDEO_SET_KEYS = ("short_videos", "long_videos")
 #: how a model's YouTube-VIS-format results become BURST predictions (`eval --score-threshold`,
 #: `--remove-overlap`): only `burst` takes them
 CONVERSION_KEYS = ("score_threshold", "remove_overlap")
-DTYPES = ("fp32", "fp16", "bf16")
 
 
 @dataclass
@@ -151,34 +150,6 @@ class MethodConfig:
 
 
 @dataclass
-class SweepConfig:
-    """Axes of the sweep; every combination is one cell."""
-
-    #: frames per clip; "all" = the whole video in one clip (offline inference)
-    clip_length: list[int | str] = field(default_factory=lambda: ["all"])
-    #: frames between clip starts; None = ceil(T / 2) (half-overlapping clips)
-    stride: list[int | None] = field(default_factory=lambda: [None])
-    #: explicit (T, S) pairs ([all] for one clip); when given it replaces the clip_length x
-    #: stride product
-    clip_schedule: list[list[int | str | None]] | None = None
-    #: test-time shorter side in pixels; None = the method's own default
-    resolution: list[int | None] = field(default_factory=lambda: [None])
-    device: list[str] = field(default_factory=lambda: ["cpu"])
-    dtype: list[str] = field(default_factory=lambda: ["fp32"])
-    #: every video cut to its first N frames (null: whole videos): memory and speed against
-    #: video length; the ground truth is not cut, so it needs `measure.ap: false`
-    video_frames: list[int | None] = field(default_factory=lambda: [None])
-    #: a prompted method (one declaring a prompt count) given the first k categories of its
-    #: label space as prompts (null: all of them): speed against vocabulary size; a method
-    #: without prompts runs once, unchanged
-    prompts: list[int | None] = field(default_factory=lambda: [None])
-
-    def check(self, where: str, source: str) -> None:
-        """Each axis has values, and each value is one the harness can run."""
-        _check_axes(self, source)
-
-
-@dataclass
 class BenchConfig:
     """A whole benchmark run."""
 
@@ -217,111 +188,6 @@ _SECTION_TYPES = {
     "sweep": SweepConfig,
     "measure": MeasureConfig,
 }
-
-
-def _check_axes(sweep: SweepConfig, source: str) -> None:
-    for axis in ("clip_length", "stride", "resolution", "device", "dtype", "prompts"):
-        values = getattr(sweep, axis)
-        if not values:
-            raise InputError("needs at least one value", path=source, field=f"sweep.{axis}")
-    for value in sweep.clip_length:
-        if not (value == "all" or (isinstance(value, int) and value > 0)):
-            raise InputError(
-                f"{value!r} is not a positive integer or 'all'",
-                path=source,
-                field="sweep.clip_length",
-            )
-    for value in sweep.stride:
-        if value is not None and not (isinstance(value, int) and value > 0):
-            raise InputError(
-                f"{value!r} is not a positive integer or null", path=source, field="sweep.stride"
-            )
-    for pair in sweep.clip_schedule or []:
-        one_clip = pair in (["all"], ["all", None])
-        if not one_clip and not (
-            len(pair) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair)
-            and pair[1] <= pair[0]
-        ):
-            raise InputError(
-                f"{pair!r} is not a [T, S] pair of positive integers with S <= T, or [all]",
-                path=source,
-                field="sweep.clip_schedule",
-            )
-    _check_schedule_pairs(sweep, source)
-    for value in sweep.video_frames:
-        if value is not None and value < 1:
-            raise InputError(
-                f"{value!r} is not a positive number of frames or null",
-                path=source,
-                field="sweep.video_frames",
-            )
-    for value in sweep.prompts:
-        if value is not None and not (
-            isinstance(value, int) and not isinstance(value, bool) and value > 0
-        ):
-            raise InputError(
-                f"{value!r} is not a positive number of prompts or null (all of them)",
-                path=source,
-                field="sweep.prompts",
-            )
-    for value in sweep.resolution:
-        if value is not None and not (isinstance(value, int) and value >= 32):
-            raise InputError(
-                f"{value!r} is not a shorter side in pixels (>= 32) or null",
-                path=source,
-                field="sweep.resolution",
-            )
-    for value in sweep.dtype:
-        if value not in DTYPES:
-            raise InputError(f"{value!r} is not one of {DTYPES}", path=source, field="sweep.dtype")
-    for value in sweep.device:
-        if not isinstance(value, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", value):
-            raise InputError(
-                f"{value!r} is not 'cpu' or 'cuda[:N]'", path=source, field="sweep.device"
-            )
-
-
-def _check_method_clip_lengths(config: BenchConfig, source: str) -> None:
-    """A method's own clip lengths are some of the sweep's (with `clip_schedule`, of its
-    pairs' T), so every cell it keeps is one the sweep describes."""
-    sweep = config.sweep
-    lengths = [p[0] for p in sweep.clip_schedule] if sweep.clip_schedule else sweep.clip_length
-    for i, method in enumerate(config.methods):
-        chosen = method.clip_length
-        if chosen is None:
-            continue
-        if not isinstance(chosen, list) or not chosen:
-            raise InputError(
-                "expected a non-empty list of clip lengths, e.g. [all]",
-                path=source,
-                field=f"methods[{i}].clip_length",
-            )
-        for value in chosen:
-            if value not in lengths:
-                raise InputError(
-                    f"{value!r} is not one of the sweep's clip lengths {lengths}: list only "
-                    "those (the method's cells are a subset of the sweep's)",
-                    path=source,
-                    field=f"methods[{i}].clip_length",
-                )
-
-
-def _check_schedule_pairs(sweep: SweepConfig, source: str) -> None:
-    """Every (T, S) of clip_length x stride is a schedule that sees every frame (S <= T), as
-    `predict --stride` requires: a pair that would skip frames is refused, never dropped."""
-    if sweep.clip_schedule:
-        return
-    for t in sweep.clip_length:
-        for s in sweep.stride:
-            if t != "all" and s is not None and s > t:
-                raise InputError(
-                    f"stride {s} is longer than clip length {t}: the frames between clips would "
-                    f"never be seen. Give strides <= every clip length (null: ceil(T/2)), or the "
-                    f"(T, S) pairs themselves in sweep.clip_schedule, e.g. [[{t}, {t}], [all]]",
-                    path=source,
-                    field="sweep.stride",
-                )
 
 
 def _check_split(dataset: DatasetConfig, source: str) -> None:
@@ -632,7 +498,7 @@ def parse_config(
     _check_dataset(config.dataset, source, Path(source).parent)
     given = data.get("measure") if not resolved else None
     check_measure(config.measure, source, given if isinstance(given, dict) else ())
-    _check_method_clip_lengths(config, source)
+    check_method_clip_lengths([m.clip_length for m in config.methods], config.sweep, source)
     if config.measure.ap and any(n is not None for n in config.sweep.video_frames):
         raise InputError(
             "cut videos cannot be scored against their whole ground truth; set measure.ap: "
