@@ -103,7 +103,6 @@ def _output_elements_and_points(value_shape, loc_shape) -> tuple[int, int]:
 
 def _define(name: str, forward_impl, backward_impl) -> tuple[object, object]:
     """Register op `name` and `name`_backward with torch.library: impls, fake impls, FLOPs."""
-    from torch.utils.flop_counter import register_flop_formula
 
     @torch.library.custom_op(name, mutates_args=())
     def forward_op(
@@ -160,6 +159,14 @@ def _define(name: str, forward_impl, backward_impl) -> tuple[object, object]:
 
     forward_op.register_autograd(backward, setup_context=setup_context)
 
+    _register_flop_formulas(name)
+    return forward_op, backward_op
+
+
+def _register_flop_formulas(name: str) -> None:
+    """FLOPs of op `name` and its backward from the shapes alone, for torch's FLOP counter."""
+    from torch.utils.flop_counter import register_flop_formula
+
     namespace, op_name = name.split("::")
     packet = getattr(getattr(torch.ops, namespace), op_name)
     backward_packet = getattr(getattr(torch.ops, namespace), op_name + "_backward")
@@ -173,8 +180,6 @@ def _define(name: str, forward_impl, backward_impl) -> tuple[object, object]:
     def _backward_flops(grad_shape, value_shape, shapes_shape, starts_shape, loc_shape, *a, **k):
         elements, points = _output_elements_and_points(value_shape, loc_shape)
         return BACKWARD_FLOPS_PER_POINT * elements * points
-
-    return forward_op, backward_op
 
 
 # Registration is cheap (no compilation) and happens once, at import, like any torch.library op:
