@@ -1,7 +1,8 @@
 """DVIS-DAQ offline parity against fixtures made with the authors' code (zhang-tao-whu/DVIS_Plus,
 DVIS_DAQ/).
 
-Layout and tolerances: tests/fixtures/golden/dvis_daq_offline/README.md. As the online check
+Layout: tests/fixtures/golden/dvis_daq_offline/README.md; tolerances:
+`tolerance` of methods/families/dvis_daq/parity.py. As the online check
 (methods/dvis_daq_online/parity.py) up to the tracker, with OVIS's decision rule; then the
 refiner's instances (the top-k of the tracked sequences in torch's `topk(sorted=False)` order,
 the naive link of the segmenter and its matching, the padded embeddings), the refiner's outputs,

@@ -1,7 +1,8 @@
 """DVIS-DAQ online parity against fixtures made with the authors' code (zhang-tao-whu/DVIS_Plus,
 DVIS_DAQ/).
 
-Layout and tolerances: tests/fixtures/golden/dvis_daq_online/README.md. The reduced network is
+Layout: tests/fixtures/golden/dvis_daq_online/README.md; tolerances:
+`tolerance` of methods/families/dvis_daq/parity.py. The reduced network is
 built from meta.json, the fixture's weights loaded with their keys and order checked, and the
 stored backbone outputs run through: the segmenter on the authors' windows of 5, the tracker
 frame by frame (also replayed on the authors' own segmenter outputs), the video's outputs, the

@@ -50,12 +50,26 @@ def frame_features(
     ]
 
 
+def _bf16_ulp(want: torch.Tensor) -> torch.Tensor:
+    """The unit in the last place of each bfloat16 reference value."""
+    tiny = torch.finfo(torch.bfloat16).tiny
+    return torch.exp2(torch.floor(torch.log2(want.float().abs().clamp(min=tiny))) - 7)
+
+
 def bf16_ulps(got: torch.Tensor, want: torch.Tensor) -> float:
     """Largest difference in units of the last place of the bfloat16 reference values."""
-    want32 = want.float()
-    exponent = torch.floor(torch.log2(want32.abs().clamp(min=torch.finfo(torch.bfloat16).tiny)))
-    ulp = torch.exp2(exponent - 7)
-    return float(((got.float() - want32).abs() / ulp).max()) if want.numel() else 0.0
+    if not want.numel():
+        return 0.0
+    return float(((got.float() - want.float()).abs() / _bf16_ulp(want)).max())
+
+
+def beyond_one_bf16_ulp(got: torch.Tensor, want: torch.Tensor) -> float:
+    """Largest absolute difference beyond one unit in the last place of the reference value
+    (what an upstream bfloat16 rounding landing one step away carries into a small value)."""
+    if not want.numel():
+        return 0.0
+    excess = (got.float() - want.float()).abs() - _bf16_ulp(want)
+    return float(excess.clamp(min=0.0).max())
 
 
 class _Worst:
@@ -77,7 +91,7 @@ def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
     n_frames = frames.shape[0]
     video_size = tuple(case["frames_uint8"].shape[1:3])
     worst = _Worst()
-    ulps = 0.0
+    ulps, beyond = 0.0, 0.0
     same_ids, same_storage = True, True
     with torch.no_grad():
         features = frame_features(fixture, weights, tracker, frames)
@@ -105,7 +119,9 @@ def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
                     )
                     same_storage &= name == ref["storage"] and state.obj_ids == list(ref["obj_ids"])
                     out = storage[frame]
-                    ulps = max(ulps, bf16_ulps(out.maskmem_features, ref["maskmem_features"]))
+                    memory, want = out.maskmem_features, ref["maskmem_features"]
+                    ulps = max(ulps, bf16_ulps(memory, want))
+                    beyond = max(beyond, beyond_one_bf16_ulp(memory, want))
                     worst.see("memory_obj_ptr", out.obj_ptr, ref["obj_ptr"])
                     worst.see("memory_pred_masks", out.pred_masks, ref["pred_masks"])
                     worst.see(
@@ -135,4 +151,5 @@ def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
         **worst.values,
     }
     report["memory_bf16_ulps"] = ulps
+    report["memory_beyond_one_bf16_ulp"] = beyond
     return report

@@ -31,16 +31,21 @@ from vis_bench.methods.families.dvis_daq.video import sequence_masks as masks_of
 from vis_bench.parity import ParityReport, compare_results, compare_tree
 
 RAW_TOLERANCE = 1e-4
+#: the fixtures' calibrated class heads give logits up to about 64; their float32 rounding
+#: alone reaches 1e-4 where the CPU's kernels sum in another order than the recording's
+LOGIT_RELATIVE_TOLERANCE = 1e-5
 MASK_RELATIVE_TOLERANCE = 1e-3
 #: the stored per-frame entries that are not tensors to compare within a tolerance
 BOOKKEEPING = ("frame", "branch", "num_track_queries_in", "seq_ids_after", "hub_after")
 
 
 def tolerance(name: str, expected: torch.Tensor) -> float:
-    """1e-4, or 1e-3 of the largest magnitude for mask logits."""
+    """1e-3 of the largest magnitude for mask logits; else 1e-4, or 1e-5 of the largest
+    magnitude where that is larger (large logits)."""
+    largest = float(expected.abs().max()) if expected.numel() else 0.0
     if "mask" in name.rsplit(".", 1)[-1]:
-        return MASK_RELATIVE_TOLERANCE * max(1.0, float(expected.abs().max()))
-    return RAW_TOLERANCE
+        return MASK_RELATIVE_TOLERANCE * max(1.0, largest)
+    return max(RAW_TOLERANCE, LOGIT_RELATIVE_TOLERANCE * largest)
 
 
 def compare(report: ParityReport, name: str, produced: dict, expected: dict) -> None:
@@ -255,9 +260,8 @@ def synthetic_frame_checks(report: ParityReport, run: TrackerRun, case: dict) ->
         if t < len(case.get("ms_outputs_class_last") or []):
             expected = case["ms_outputs_class_last"][t]
             mine = frame.logits[-1].reshape(expected.shape)
-            report.add_tensor(
-                f"synthetic_permuted[{t}].ms_outputs_class_last", mine, expected, RAW_TOLERANCE
-            )
+            name = f"synthetic_permuted[{t}].ms_outputs_class_last"
+            report.add_tensor(name, mine, expected, tolerance(name, expected))
 
 
 def postprocess_checks(
