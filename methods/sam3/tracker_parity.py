@@ -75,10 +75,25 @@ def beyond_one_bf16_ulp(got: torch.Tensor, want: torch.Tensor) -> float:
 class _Worst:
     def __init__(self) -> None:
         self.values: dict[str, float] = {}
+        self.same_storage = True
+        self.ulps, self.beyond = 0.0, 0.0
 
     def see(self, name: str, got: torch.Tensor, want: torch.Tensor) -> None:
         diff = float((got.float() - want.float()).abs().max()) if want.numel() else 0.0
         self.values[name] = max(self.values.get(name, 0.0), diff)
+
+    def see_memory(self, state: TrackerState, frame: int, ref: dict) -> None:
+        """A tracker state's stored output for `frame` against the recorded one."""
+        storage = state.cond if frame in state.cond else state.non_cond
+        name = "cond_frame_outputs" if storage is state.cond else "non_cond_frame_outputs"
+        self.same_storage &= name == ref["storage"] and state.obj_ids == list(ref["obj_ids"])
+        out = storage[frame]
+        memory, want = out.maskmem_features, ref["maskmem_features"]
+        self.ulps = max(self.ulps, bf16_ulps(memory, want))
+        self.beyond = max(self.beyond, beyond_one_bf16_ulp(memory, want))
+        self.see("memory_obj_ptr", out.obj_ptr, ref["obj_ptr"])
+        self.see("memory_pred_masks", out.pred_masks, ref["pred_masks"])
+        self.see("memory_object_scores", out.object_score_logits, ref["object_score_logits"])
 
 
 def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
@@ -91,8 +106,7 @@ def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
     n_frames = frames.shape[0]
     video_size = tuple(case["frames_uint8"].shape[1:3])
     worst = _Worst()
-    ulps, beyond = 0.0, 0.0
-    same_ids, same_storage = True, True
+    same_ids = True
     with torch.no_grad():
         features = frame_features(fixture, weights, tracker, frames)
         states: list[TrackerState] = []
@@ -113,20 +127,7 @@ def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
             if "mem_enc_input_low_res_masks" in step:
                 update_memories(states, frame, step["mem_enc_input_low_res_masks"], feats)
                 for state, ref in zip(live, step["tracker_memory"], strict=True):
-                    storage = state.cond if frame in state.cond else state.non_cond
-                    name = (
-                        "cond_frame_outputs" if storage is state.cond else "non_cond_frame_outputs"
-                    )
-                    same_storage &= name == ref["storage"] and state.obj_ids == list(ref["obj_ids"])
-                    out = storage[frame]
-                    memory, want = out.maskmem_features, ref["maskmem_features"]
-                    ulps = max(ulps, bf16_ulps(memory, want))
-                    beyond = max(beyond, beyond_one_bf16_ulp(memory, want))
-                    worst.see("memory_obj_ptr", out.obj_ptr, ref["obj_ptr"])
-                    worst.see("memory_pred_masks", out.pred_masks, ref["pred_masks"])
-                    worst.see(
-                        "memory_object_scores", out.object_score_logits, ref["object_score_logits"]
-                    )
+                    worst.see_memory(state, frame, ref)
             plan = step["plan"]
             new = plan["new_det_fa_inds"]
             if new.numel():
@@ -146,10 +147,10 @@ def replay_case(fixture: Path, case_name: str) -> dict[str, float | bool]:
                     state.remove(int(obj))
     report: dict[str, float | bool] = {
         "same_track_ids": same_ids,
-        "same_storage": same_storage,
-        "memory_within_one_bf16_ulp": ulps <= 1.0,
+        "same_storage": worst.same_storage,
+        "memory_within_one_bf16_ulp": worst.ulps <= 1.0,
         **worst.values,
     }
-    report["memory_bf16_ulps"] = ulps
-    report["memory_beyond_one_bf16_ulp"] = beyond
+    report["memory_bf16_ulps"] = worst.ulps
+    report["memory_beyond_one_bf16_ulp"] = worst.beyond
     return report
