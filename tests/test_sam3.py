@@ -293,6 +293,8 @@ def test_association_rules_on_a_small_case():
     assert found.new_detections == []  # detection 1 is below the new-detection score 0.7
     assert found.reconditioning == {}  # IoU 0.5 < 0.8
     assert associate(det, torch.tensor([0.9, 0.75]), trk, [7, 9, 11]).new_detections == [1]
+    # a lower new-detection score (a setting: `new_det_thresh`) starts it
+    assert associate(det, torch.tensor([0.9, 0.69]), trk, [7, 9, 11], 0.5).new_detections == [1]
 
 
 def _fixture_with_changed_weight(golden_dir: Path, tmp_path: Path, key: str) -> Path:

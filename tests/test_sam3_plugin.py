@@ -333,6 +333,16 @@ def test_the_detection_threshold_is_the_builders_option():
     assert found[0.5] == [] and found[0.2] == list(range(1, 9))
 
 
+def test_the_new_detection_score_is_an_option_checked_on_build():
+    """The release's 0.7 unless set; a value outside [0, 1] names the option."""
+    from vis_bench.methods.sam3.options import Sam3Options
+
+    assert Sam3Options().video_settings().new_det_thresh == 0.7
+    assert Sam3Options(new_det_thresh=0.3).video_settings().new_det_thresh == 0.3
+    with pytest.raises(InputError, match="new_det_thresh"):
+        get_method("sam3").build({"new_det_thresh": 1.5})
+
+
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 def test_a_cell_under_autocast_runs_its_passes_on_what_its_calls_made(dtype):
     """The frames' inputs are made under the cell's autocast (the loader's float16 outside it)

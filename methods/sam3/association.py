@@ -49,8 +49,10 @@ def associate(
     det_scores: torch.Tensor,
     trk_masks: torch.Tensor,
     trk_ids: list[int],
+    new_detection_score: float = NEW_DETECTION_SCORE,
 ) -> Association:
-    """Detections (N, h, w) mask logits with scores (N,), tracks (M, h', w') mask logits."""
+    """Detections (N, h, w) mask logits with scores (N,), tracks (M, h', w') mask logits; a
+    detection away from every track starts a new one from `new_detection_score` up."""
     n = det_masks.shape[0]
     if not trk_ids:  # no track alive: every detection starts one, whatever its score
         return Association(list(range(n)), [], [])
@@ -72,7 +74,7 @@ def associate(
     matched_tracks: dict[int, list[int]] = {}
     reconditioning: dict[int, int] = {}
     for d in range(n):
-        is_new = scores[d] >= NEW_DETECTION_SCORE and not any(close[d])
+        is_new = scores[d] >= new_detection_score and not any(close[d])
         if is_new:
             new.append(d)
         matched_tracks[d] = [t for t, hit in zip(trk_ids, close[d], strict=True) if hit]

@@ -12,6 +12,7 @@ from typing import Any
 from vis_bench.api import InputError
 from vis_bench.api.label_spaces import known_label_spaces, label_space_categories
 from vis_bench.methods.common.config_fields import from_config
+from vis_bench.methods.sam3.association import NEW_DETECTION_SCORE
 from vis_bench.methods.sam3.detector import DetectorSizes
 from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.hotstart import HotstartSettings
@@ -80,6 +81,9 @@ class Sam3Options:
     recondition_every_nth_frame: int = RECONDITION_EVERY
     #: a detection is kept above this joint probability (the release's 0.5)
     score_threshold_detection: float = SCORE_THRESHOLD
+    #: a detection away from every track starts a new masklet from this probability up (the
+    #: release's `new_det_thresh`, 0.7)
+    new_det_thresh: float = NEW_DETECTION_SCORE
 
     def __post_init__(self) -> None:
         problems = [
@@ -95,6 +99,7 @@ class Sam3Options:
             (self.max_prompts >= 0, "max_prompts", "must be >= 0 (0: all)"),
             (self.prompt_batch >= 0, "prompt_batch", "must be >= 0 (0: all)"),
             (0 <= self.score_threshold_detection < 1, "score_threshold_detection", "in [0, 1)"),
+            (0 <= self.new_det_thresh <= 1, "new_det_thresh", "in [0, 1]"),
         ]
         if not self.categories:
             problems += [
@@ -124,6 +129,7 @@ class Sam3Options:
             hotstart=HotstartSettings.named_in(vars(self)),
             recondition_every_nth_frame=self.recondition_every_nth_frame,
             score_threshold_detection=self.score_threshold_detection,
+            new_det_thresh=self.new_det_thresh,
             prompt_batch=self.prompt_batch,
         )
 

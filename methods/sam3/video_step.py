@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from vis_bench.methods.sam3.association import Association, associate
+from vis_bench.methods.sam3.association import NEW_DETECTION_SCORE, Association, associate
 from vis_bench.methods.sam3.frame_masks import fill_holes, frame_masks
 from vis_bench.methods.sam3.hotstart import HotstartSettings, HotstartState
 from vis_bench.methods.sam3.masklets import REMOVED_SCORE, Masklets
@@ -39,6 +39,9 @@ class VideoSettings:
     recondition_every_nth_frame: int = RECONDITION_EVERY
     #: a detection is kept above this probability (also the mask NMS's pre-filter)
     score_threshold_detection: float = SCORE_THRESHOLD
+    #: a detection away from every track starts a new one from this probability up (while
+    #: no track is alive, every kept detection does)
+    new_det_thresh: float = NEW_DETECTION_SCORE
     #: prompts whose detector and tracker work run as one batch (0: all): each prompt's
     #: results whatever the value (up to float32 rounding), not its memory or speed
     prompt_batch: int = 0
@@ -142,7 +145,13 @@ class PromptPass:
         """The frame's decisions from the propagated tracks: association, births' ids,
         hotstart removals, reconditioning, and the masks whose memories are encoded."""
         track_ids, track_masks, track_scores = self._tracks(outputs, features)
-        found = associate(detections.masks, detections.scores, track_masks, track_ids)
+        found = associate(
+            detections.masks,
+            detections.scores,
+            track_masks,
+            track_ids,
+            self.settings.new_det_thresh,
+        )
         det_scores = detections.scores.tolist()
         kept, new_ids = self.masklets.admit(found.new_detections, det_scores)
         removed = self.hotstart.update(
