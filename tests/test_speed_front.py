@@ -210,6 +210,7 @@ def test_cells_of_two_runs_are_set_side_by_side_without_a_paired_ratio(scored):
     (answer,) = speed_accuracy(RecordSet.from_records([one, other]))
     (verdict,) = answer.verdicts
     assert verdict.verdict == "not paired" and "different sweep calls" in verdict.fps.why_not
+    assert verdict.text().startswith("not paired (timed in different sweep calls)")  # once
     assert [c.method for c in answer.front] == ["ifc"]  # one front across the two runs
     # with the machine's reference speed in both: the ratio at equal machine speed, unpaired
     one["speed"]["reference_gflops"], other["speed"]["reference_gflops"] = 100.0, 110.0

@@ -218,7 +218,10 @@ class Verdict:
             return f"{AP_TOLD_APART}: not at equal AP"
         if self.verdict == NOT_COMPARABLE:
             return NOT_COMPARABLE
-        return f"{NOT_PAIRED}: {self.ap.reason or self.fps.why_not}"
+        if self.ap.reason is not None:
+            return f"{NOT_PAIRED}: {self.ap.reason}"
+        why = self.fps.why_not or ""
+        return why if why.startswith(NOT_PAIRED) else f"{NOT_PAIRED}: {why}"
 
 
 @dataclass(frozen=True)
