@@ -115,7 +115,9 @@ EOF
 
 # the embedded default (configs and tiny weights shipped with the package), kept short
 vis-bench run --set dataset.videos=2 --set "sweep.clip_length=[all]" \
-    --set measure.repeats=1 --set measure.warmup=0 --run-dir runs/default
+    --set measure.repeats=1 --set measure.warmup=0 \
+    --set measure.rounds=1 --set measure.round_frames=4 --set measure.precision=0 \
+    --set measure.round_seconds=0 --run-dir runs/default
 python - <<'EOF'
 import json
 

@@ -154,8 +154,11 @@ def test_reuse_equals_recomputing_on_the_default_run_cells(
     source = open_source(config.dataset, config.source)
     for entry in entries:
         plugin, _ = build_plugin(entry)
+        once = gives_each_frame_once(plugin.spec.linking)
+        if once and (clip_length, stride) != SCHEDULES[0]:
+            continue  # nothing to reuse at any schedule: the first one checks it
         on, off = _both(plugin, source, clip_length, stride, 144)
-        assert on.feature_reuse != gives_each_frame_once(plugin.spec.linking), entry.name
+        assert on.feature_reuse != once, entry.name
         assert_same_predictions(on.results, off.results, entry.name)
 
 
