@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import torch
 
+from vis_bench.methods.sam3.fixtures import FP32_TOLERANCE
+
 #: torch's CPU capability on the host that recorded the golden set
 RECORDED_CAPABILITY = "AVX512"
-#: README tolerance for fp32 values (logits, scores, features, masks' logits)
-FP32_TOLERANCE = 1e-4
 #: on other kernels: what a value downstream of a bfloat16 rounding may move, and the slack a
 #: bfloat16 value gets beyond one unit in the last place of the reference value
 OTHER_KERNELS_TOLERANCE = 1e-3
