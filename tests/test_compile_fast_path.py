@@ -15,6 +15,7 @@ import torch
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 import vis_bench.methods  # noqa: F401  (registers the in-tree methods)
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from tests.helpers.tiny import tiny_options
 from vis_bench.api.linking import carries_state
 from vis_bench.api.refinement import HOOKS as REFINEMENT_HOOKS
@@ -112,6 +113,32 @@ def _outputs(plugin, clip: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: value for name, value in out.items() if value is not None and value.numel()}
 
 
+def test_the_shared_fast_paths_trace_into_one_graph():
+    """A prepared ResNet (folded BatchNorm cached on its convolutions, fused oneDNN
+    convolutions, channels-last weights) and a stacked clip trace without a graph break: the
+    caches' keys (storage pointers, version counters) and the oneDNN ops, which have no
+    fake-tensor kernels, stay out of what torch.compile traces, and the result is eager's."""
+    from vis_bench.methods.common.fast_paths import prepare_for_inference
+    from vis_bench.methods.common.frames import stack_frame_views
+    from vis_bench.methods.common.tiny_backbone import TinyResNet
+
+    torch.manual_seed(0)
+    model = TinyResNet(width=8).eval()
+    prepare_for_inference(model)
+
+    def forward(frames: list[torch.Tensor]) -> list[torch.Tensor]:
+        return list(model(stack_frame_views(frames)).values())
+
+    batch = torch.randn(2, 3, 64, 64)
+    frames = list(batch.unbind(0))
+    with torch.no_grad():
+        eager = forward(frames)
+        traced = torch.compile(forward, backend="eager", fullgraph=True)(frames)
+    torch._dynamo.reset()
+    for want, got in zip(eager, traced, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
 #: the methods compiled with inductor itself (its C++ build takes minutes a method on 2 cores):
 #: the Mask2Former family's shared parts; VidEoMT's protocol below is compiled with it too
 INDUCTOR_METHODS = ("minvis",)
@@ -165,7 +192,13 @@ def test_a_compiled_sweep_records_its_compiler_and_predicts_what_eager_does(tmp_
                 "dataset": {"kind": "synthetic"},
                 "methods": ["toy"],
                 "sweep": {"clip_length": [3], "resolution": [32]},
-                "measure": {"warmup": 1, "repeats": 1, "bootstrap": 0, "compile": compile_on},
+                "measure": {
+                    **QUICK_ROUNDS,
+                    "warmup": 1,
+                    "repeats": 1,
+                    "bootstrap": 0,
+                    "compile": compile_on,
+                },
             }
         )
         (record,) = run_sweep(config, MemorySource(), folder, isolate=False, log=lambda s: None)

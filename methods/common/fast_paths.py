@@ -187,7 +187,12 @@ def cached_derived(
     """`build()` cached on `owner` under `name` until any tensor of `sources` changes.
 
     The cache is a plain attribute (not a buffer), so state dicts and checkpoints never see it.
+    While torch.compile traces, `build()` goes into the graph instead: reading the cache's key
+    (storage pointers, version counters) would break the graph at every call.
     """
+    if torch.compiler.is_compiling():
+        with torch.no_grad():
+            return build()
     key = _version_key(sources)
     cached = owner.__dict__.get(name)
     if cached is not None and cached[0] == key:

@@ -28,6 +28,8 @@ def stack_frame_views(frames: list[torch.Tensor]) -> torch.Tensor:
     """`torch.stack(frames)`, as a view without a copy when the frames are consecutive slices
     of one batch (the frames of one `frame_features` call, as without feature reuse or with
     T = all): the batch itself. Only for tensors the clip reads and never writes in place."""
+    if torch.compiler.is_compiling():
+        return torch.stack(frames)  # storage pointers cannot be traced; the compiler fuses
     first = frames[0]
     step = first.numel()
     ptr, storage = first.data_ptr(), first.untyped_storage().data_ptr()

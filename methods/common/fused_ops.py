@@ -30,6 +30,8 @@ from vis_bench.methods.common.fast_paths import FastPaths, cached_derived
 _CONV = getattr(getattr(torch.ops, "mkldnn", None), "_convolution_pointwise", None)
 #: set when a oneDNN call failed once: everything after uses the plain ops
 _onednn_broken = False
+#: read once: torch.compile cannot trace the query, and the build cannot change in a process
+_MKLDNN_BUILT = torch.backends.mkldnn.is_available()
 
 
 def _conv_macs(*args, out_shape=None, **kwargs) -> int:
@@ -43,14 +45,16 @@ if _CONV is not None:
 
 
 def onednn_usable(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """Whether the fused oneDNN convolution can take this call (CPU float32, no autocast)."""
+    """Whether the fused oneDNN convolution can take this call (CPU float32, no autocast, not
+    traced by torch.compile: the op has no fake-tensor kernel, and the compiler fuses itself)."""
     return (
         not _onednn_broken
+        and not torch.compiler.is_compiling()
         and _CONV is not None
         and x.device.type == "cpu"
         and x.dtype == torch.float32
         and weight.dtype == torch.float32
-        and torch.backends.mkldnn.is_available()
+        and _MKLDNN_BUILT
         and not torch.is_autocast_enabled("cpu")
     )
 

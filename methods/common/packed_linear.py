@@ -50,6 +50,7 @@ def _usable(x: torch.Tensor, weight: torch.Tensor) -> bool:
     return (
         _LINEAR is not None
         and _PACK is not None
+        and not torch.compiler.is_compiling()  # the op has no fake-tensor kernel to trace
         and torch.backends.mkl.is_available()
         and x.device.type == "cpu"
         and x.dtype == torch.float32
