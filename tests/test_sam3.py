@@ -182,6 +182,9 @@ def test_mask_nms_keeps_the_higher_score_and_drops_overlaps_above_the_threshold(
     assert torch.equal(found.masks, masks[[1, 2]])
     below = frame_detections(torch.tensor([[-1.0], [2.0], [0.1]]), torch.zeros(3, 4), masks)
     assert below.scores.numel() == 2  # a query under 0.5 neither suppresses nor is kept
+    # IoU 4/6 is below an NMS threshold of 0.7 (a setting: `det_nms_thresh`): all three kept
+    loose = frame_detections(logits, torch.zeros(3, 4), masks, nms_iou=0.7)
+    assert torch.equal(loose.masks, masks)
 
 
 def test_association_decisions_match_every_step_of_both_video_cases(golden_dir):

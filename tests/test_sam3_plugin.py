@@ -343,6 +343,16 @@ def test_the_new_detection_score_is_an_option_checked_on_build():
         get_method("sam3").build({"new_det_thresh": 1.5})
 
 
+def test_the_mask_nms_threshold_is_an_option_checked_on_build():
+    """The release's 0.1 unless set; a value outside [0, 1] names the option."""
+    from vis_bench.methods.sam3.options import Sam3Options
+
+    assert Sam3Options().video_settings().det_nms_thresh == 0.1
+    assert Sam3Options(det_nms_thresh=0.5).video_settings().det_nms_thresh == 0.5
+    with pytest.raises(InputError, match="det_nms_thresh"):
+        get_method("sam3").build({"det_nms_thresh": -0.1})
+
+
 @pytest.mark.parametrize("dtype", ["bf16", "fp16"])
 def test_a_cell_under_autocast_runs_its_passes_on_what_its_calls_made(dtype):
     """The frames' inputs are made under the cell's autocast (the loader's float16 outside it)

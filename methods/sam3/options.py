@@ -18,7 +18,7 @@ from vis_bench.methods.sam3.fusion import FusionSizes
 from vis_bench.methods.sam3.hotstart import HotstartSettings
 from vis_bench.methods.sam3.text_encoder import TextEncoderSizes
 from vis_bench.methods.sam3.tracker import TrackerSizes
-from vis_bench.methods.sam3.video_detections import SCORE_THRESHOLD
+from vis_bench.methods.sam3.video_detections import NMS_IOU_THRESHOLD, SCORE_THRESHOLD
 from vis_bench.methods.sam3.video_step import RECONDITION_EVERY, VideoSettings
 from vis_bench.methods.sam3.vit import VitSizes
 
@@ -84,6 +84,9 @@ class Sam3Options:
     #: a detection away from every track starts a new masklet from this probability up (the
     #: release's `new_det_thresh`, 0.7)
     new_det_thresh: float = NEW_DETECTION_SCORE
+    #: the per-frame mask NMS suppresses a detection whose mask overlaps a higher-scoring one
+    #: above this IoU (the release's `det_nms_thresh`, 0.1)
+    det_nms_thresh: float = NMS_IOU_THRESHOLD
 
     def __post_init__(self) -> None:
         problems = [
@@ -100,6 +103,7 @@ class Sam3Options:
             (self.prompt_batch >= 0, "prompt_batch", "must be >= 0 (0: all)"),
             (0 <= self.score_threshold_detection < 1, "score_threshold_detection", "in [0, 1)"),
             (0 <= self.new_det_thresh <= 1, "new_det_thresh", "in [0, 1]"),
+            (0 <= self.det_nms_thresh <= 1, "det_nms_thresh", "in [0, 1]"),
         ]
         if not self.categories:
             problems += [
@@ -130,6 +134,7 @@ class Sam3Options:
             recondition_every_nth_frame=self.recondition_every_nth_frame,
             score_threshold_detection=self.score_threshold_detection,
             new_det_thresh=self.new_det_thresh,
+            det_nms_thresh=self.det_nms_thresh,
             prompt_batch=self.prompt_batch,
         )
 

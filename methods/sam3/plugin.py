@@ -175,7 +175,11 @@ class Sam3Plugin(MethodPlugin):
                 images = preprocess_video_frames(new, self.options.image) if len(new) else []
             for image in images:
                 inputs = model.frame_inputs(
-                    image[None].float().to(device), state.words, threshold, batch
+                    image[None].float().to(device),
+                    state.words,
+                    threshold,
+                    batch,
+                    self.options.det_nms_thresh,
                 )
                 state.frames.append(float32_inputs(inputs))
         empty = torch.zeros(0)

@@ -38,10 +38,14 @@ def mask_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def nms_logits(
-    logits: torch.Tensor, masks: torch.Tensor, threshold: float = SCORE_THRESHOLD
+    logits: torch.Tensor,
+    masks: torch.Tensor,
+    threshold: float = SCORE_THRESHOLD,
+    iou_threshold: float = NMS_IOU_THRESHOLD,
 ) -> torch.Tensor:
     """(Q,) joint logits with every query above the score threshold that a higher-scoring kept
-    query's mask overlaps with IoU > 0.1 set to the suppressed logit."""
+    query's mask overlaps with IoU > `iou_threshold` (the release's 0.1) set to the suppressed
+    logit."""
     probs = logits.sigmoid()
     valid = torch.nonzero(probs > threshold).flatten()
     order = valid[torch.argsort(probs[valid], descending=True, stable=True)]
@@ -51,7 +55,7 @@ def nms_logits(
     kept: list[int] = []
     out = logits.clone()
     for rank, query in enumerate(order.tolist()):
-        if any(ious[rank][k] > NMS_IOU_THRESHOLD for k in kept):
+        if any(ious[rank][k] > iou_threshold for k in kept):
             out[query] = SUPPRESSED_LOGIT
         else:
             kept.append(rank)
@@ -75,9 +79,10 @@ def frame_detections(
     boxes_xyxy: torch.Tensor,
     masks: torch.Tensor,
     threshold: float = SCORE_THRESHOLD,
+    nms_iou: float = NMS_IOU_THRESHOLD,
 ) -> FrameDetections:
     """One query set's (Q, 1) joint logits, (Q, 4) boxes and (Q, h, w) masks -> its detections
-    (`threshold`: the builder's `score_threshold_detection`)."""
-    probs = nms_logits(logits.squeeze(-1), masks, threshold).sigmoid()
+    (`threshold`: the builder's `score_threshold_detection`; `nms_iou`: its `det_nms_thresh`)."""
+    probs = nms_logits(logits.squeeze(-1), masks, threshold, nms_iou).sigmoid()
     keep = probs > threshold
     return FrameDetections(boxes=boxes_xyxy[keep], masks=masks[keep], scores=probs[keep])

@@ -17,6 +17,7 @@ from vis_bench.methods.sam3.detector import Detector, DetectorSizes
 from vis_bench.methods.sam3.text_encoder import TextFeatures
 from vis_bench.methods.sam3.tracker import FrameFeatures, Tracker, TrackerSizes
 from vis_bench.methods.sam3.video_detections import (
+    NMS_IOU_THRESHOLD,
     FrameDetections,
     frame_detections,
     preprocess_video_frames,
@@ -59,12 +60,17 @@ class Sam3VideoModel(nn.Module):
         self.tracker = Tracker(tracker)
 
     def frame_inputs(
-        self, image: torch.Tensor, words: TextFeatures, threshold: float, batch: int = 0
+        self,
+        image: torch.Tensor,
+        words: TextFeatures,
+        threshold: float,
+        batch: int = 0,
+        nms_iou: float = NMS_IOU_THRESHOLD,
     ) -> FrameInputs:
         """One preprocessed frame (1, 3, S, S): the tracker's features and every prompt's
-        detections (after mask NMS and the score threshold); all that a pass reads of the
-        frame, so it can be computed as the frame arrives. The detector runs `batch` prompts
-        at a time (0: all at once)."""
+        detections (after mask NMS at IoU `nms_iou` and the score threshold); all that a pass
+        reads of the frame, so it can be computed as the frame arrives. The detector runs
+        `batch` prompts at a time (0: all at once)."""
         vision = self.detector.backbone.vision_backbone(image)
         features = self.tracker.frame_features(vision.tracker, vision.positions)
         detections = []
@@ -72,7 +78,11 @@ class Sam3VideoModel(nn.Module):
             out = self.detector.detect(vision, words.select(chunk))
             detections += [
                 frame_detections(
-                    out.pred_logits[p], out.pred_boxes_xyxy[p], out.pred_masks[p], threshold
+                    out.pred_logits[p],
+                    out.pred_boxes_xyxy[p],
+                    out.pred_masks[p],
+                    threshold,
+                    nms_iou,
                 )
                 for p in range(out.pred_logits.shape[0])
             ]
@@ -115,7 +125,11 @@ class Sam3VideoModel(nn.Module):
         threshold = settings.score_threshold_detection
         inputs = (
             self.frame_inputs(
-                images[t : t + 1].float().to(device), words, threshold, settings.prompt_batch
+                images[t : t + 1].float().to(device),
+                words,
+                threshold,
+                settings.prompt_batch,
+                settings.det_nms_thresh,
             )
             for t in range(images.shape[0])
         )

@@ -23,7 +23,11 @@ from vis_bench.methods.sam3.tracker_state import (
     give_masks,
     propagate_states,
 )
-from vis_bench.methods.sam3.video_detections import SCORE_THRESHOLD, FrameDetections
+from vis_bench.methods.sam3.video_detections import (
+    NMS_IOU_THRESHOLD,
+    SCORE_THRESHOLD,
+    FrameDetections,
+)
 
 #: `recondition_every_nth_frame` of the release
 RECONDITION_EVERY = 16
@@ -39,6 +43,8 @@ class VideoSettings:
     recondition_every_nth_frame: int = RECONDITION_EVERY
     #: a detection is kept above this probability (also the mask NMS's pre-filter)
     score_threshold_detection: float = SCORE_THRESHOLD
+    #: the mask NMS suppresses a detection overlapping a higher-scoring one above this IoU
+    det_nms_thresh: float = NMS_IOU_THRESHOLD
     #: a detection away from every track starts a new one from this probability up (while
     #: no track is alive, every kept detection does)
     new_det_thresh: float = NEW_DETECTION_SCORE
