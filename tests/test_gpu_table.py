@@ -114,6 +114,7 @@ def test_the_dry_run_overrides_make_a_cpu_config_of_tiny_models(path: Path):
         for m in config.methods
     )
     assert len(config.sweep.clip_schedule) == 1 and config.measure.rounds == 1
+    assert config.measure.precision == 0  # one round: none added for precision
 
 
 def test_an_unknown_step_or_option_is_refused_with_the_usage(tmp_path: Path):
@@ -169,6 +170,7 @@ def test_kernel_test_counts_fail_a_gpu_run_that_skipped_for_want_of_cuda():
 def test_the_dry_run_selects_the_cuda_tests_by_name():
     ids = gpu_table.cuda_test_ids()
     assert ids and all("::test_cuda_" in i for i in ids)
+    assert not any(i.endswith("::test_cuda_source_compiles_with_nvcc") for i in ids)  # slow tier
     assert any(i.startswith("tests/test_cuda_ops_ms_deform_attn_half.py") for i in ids)
 
 
