@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -32,9 +33,21 @@ def test_show_runs_a_cell_again_when_its_predictions_were_not_kept(tmp_path, cap
     assert "were not kept" in capsys.readouterr().err
     assert main(show) == 0
     out = capsys.readouterr().out
-    assert "making them again" in out and "as recorded" in out
+    assert "making them again" in out and "video 1 only" in out
+    assert "regenerated: video 1 AP" in out and "alone, as recorded" in out
     assert (tmp_path / "s.png").is_file()
-    assert (tmp_path / "cache" / "regenerated").is_dir()
+    (made,) = (tmp_path / "cache" / "regenerated").glob("*/videos-1/records.jsonl")
+    (again,) = [json.loads(line) for line in made.read_text().splitlines()]
+    assert again["num_videos"] == 1  # the video drawn, not the run's two
+    # a recorded matching the video's predictions no longer give is said, not hidden
+    (recorded,) = run_dir.glob("cells/*/video_matches.json")
+    matching = json.loads(recorded.read_text())
+    every = (1 << 10) - 1  # a bit per IoU threshold: a false positive at each
+    matching["fp"] = [every] * len(matching["tp"])
+    matching["tp"] = [0] * len(matching["tp"])
+    recorded.write_text(json.dumps(matching))
+    assert main(show) == 0
+    assert "warning: regenerated predictions score AP" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -64,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
 def _regenerator(run_dir: Path):
     """Makes a recorded cell's predictions again (sweep/regenerate.py), as `show --run` does."""
 
-    def regenerate(record: CellRecord) -> Path:
+    def regenerate(record: CellRecord, videos=None, recorded=None) -> Path:
         from vis_bench.sweep.regenerate import regenerate_predictions
 
-        return regenerate_predictions(record, str(run_dir / "records.jsonl"))
+        records = str(run_dir / "records.jsonl")
+        return regenerate_predictions(record, records, videos=videos, recorded=recorded)
 
     return regenerate

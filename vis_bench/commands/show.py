@@ -68,10 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _regenerator(run_dir: Path):
     """Runs a recorded cell again (sweep/regenerate.py) when its predictions were not kept."""
 
-    def regenerate(record: CellRecord) -> Path:
+    def regenerate(record: CellRecord, videos=None, recorded=None) -> Path:
         from vis_bench.sweep.regenerate import regenerate_predictions
 
-        return regenerate_predictions(record, str(run_dir / "records.jsonl"))
+        records = str(run_dir / "records.jsonl")
+        return regenerate_predictions(record, records, videos=videos, recorded=recorded)
 
     return regenerate
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ class DatasetSource:
     identity: dict[str, Any]
     config: DatasetConfig
     config_path: str = "<config>"
+    #: only these videos are run and scored (`narrowed`; None: every video the config keeps)
+    only_videos: tuple[int, ...] | None = None
 
     @property
     def dataset_id(self) -> str:
@@ -45,10 +48,29 @@ class DatasetSource:
 
     def opener(self) -> DatasetOpener:
         """How a worker process opens the same dataset (small and picklable)."""
-        return DatasetOpener(self.config, self.config_path)
+        return DatasetOpener(self.config, self.config_path, self.only_videos)
 
     def videos(self) -> list[Any]:
-        return first_videos(self.dataset.videos, self.config.max_videos)
+        videos = first_videos(self.dataset.videos, self.config.max_videos)
+        if self.only_videos is not None:
+            videos = [v for v in videos if int(v.id) in self.only_videos]
+        return videos
+
+    def narrowed(self, video_ids: list[int]) -> DatasetSource:
+        """The same dataset, run and scored on `video_ids` alone: a recorded cell made again
+        for the one video a picture shows (sweep/regenerate.py). The identity says so, so a
+        record of it never passes for one of the whole dataset."""
+        known = {int(v.id) for v in self.videos()}
+        unknown = [v for v in video_ids if v not in known]
+        if unknown or not video_ids:
+            raise InputError(
+                f"no video {unknown[0] if unknown else '(none given)'} among the dataset's "
+                f"{len(known)} videos",
+                path=self.config_path,
+            )
+        only = tuple(sorted(set(video_ids)))
+        identity = {**self.identity, "only_videos": list(only)}
+        return dataclasses.replace(self, identity=identity, only_videos=only)
 
     def pin_frames(self) -> FramesManifest | None:
         """The manifest of the frames this run reads (data/frames_digest.py), its summary added
@@ -100,6 +122,9 @@ class DatasetSource:
             if self.scored_video_ids is not None
             else ""
         )
+        if self.only_videos is not None:
+            ids = ", ".join(map(str, self.only_videos))
+            part = f" (video id {ids} of {len(self.dataset.videos)}, scored alone)"
         return f"dataset {self.dataset_id}: {len(videos)} videos{part}, {frames} frames, {gt}"
 
 
@@ -280,9 +305,11 @@ class DatasetOpener:
 
     config: DatasetConfig
     config_path: str
+    only_videos: tuple[int, ...] | None = None
 
     def open(self) -> DatasetSource:
-        return open_source(self.config, self.config_path)
+        source = open_source(self.config, self.config_path)
+        return source if self.only_videos is None else source.narrowed(list(self.only_videos))
 
 
 def dataset_id(identity: dict[str, Any]) -> str:

@@ -5,17 +5,25 @@ the largest part of a run and change with every regeneration). To draw one of it
 cell is run again from the resolved config its record embeds, narrowed to that one cell, with
 timing, FLOPs, memory and intervals off, into a cache folder. The AP of the regenerated predictions
 is checked against the recorded AP, so the pictures show what the numbers measured.
+
+A picture of one video needs that video's predictions only: given the video and the cell's
+recorded per-video matching, only that video is run, and its AP alone (eval/stats/per_video.py)
+is checked against the AP the recorded matching gives it. The matching of a video never depends
+on the other videos, so the two agree exactly where the predictions do.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
+from vis_bench.eval.stats.per_video import per_video_scores
+from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.inference.sources import open_source
 from vis_bench.records import CellRecord
 from vis_bench.sweep.methods import resolve_methods
@@ -58,9 +66,14 @@ def _one_cell_config(record: CellRecord, source_name: str):
 
 
 def regenerate_predictions(
-    record: CellRecord, source_name: str, log: Callable[[str], None] = print
+    record: CellRecord,
+    source_name: str,
+    log: Callable[[str], None] = print,
+    videos: list[int] | None = None,
+    recorded: VideoMatches | None = None,
 ) -> Path:
-    """The results.json of `record`'s cell made again (or found from an earlier regeneration)."""
+    """The results.json of `record`'s cell made again (or found from an earlier regeneration):
+    of every video, or with `videos` and the cell's `recorded` matching, of those videos only."""
     config = _one_cell_config(record, source_name)
     source = open_source(config.dataset, source_name)
     if record.dataset and source.dataset_id != record.dataset:
@@ -77,9 +90,14 @@ def regenerate_predictions(
             path=source_name,
         )
     run_dir = Path(config.dataset.cache_dir) / REGENERATED_DIR / str(record.key)
+    some = videos is not None and recorded is not None
+    if some:
+        source = source.narrowed(videos)
+        run_dir = run_dir / ("videos-" + "-".join(map(str, source.only_videos or ())))
+    which = f"video {', '.join(map(str, videos or []))} only" if some else "that cell only"
     log(
         f"the predictions of cell {record.key} were not kept; making them again "
-        f"(the same config, that cell only) in {run_dir}"
+        f"(the same config, {which}) in {run_dir}"
     )
     methods = resolve_methods(config)
     run_sweep(config, source, run_dir, methods, isolate=False, log=log)
@@ -88,8 +106,37 @@ def regenerate_predictions(
     if not again.ok:
         error = again.error if again.has("error") else None
         raise InputError(f"running the cell again failed: {error}", path=str(run_dir))
-    _check_same_ap(record, again, log)
+    if some:
+        _check_same_video_ap(recorded, again, log)
+    else:
+        _check_same_ap(record, again, log)
     return Path(str(again.results_path))
+
+
+def _check_same_video_ap(
+    recorded: VideoMatches, again: CellRecord, log: Callable[[str], None]
+) -> None:
+    """Each regenerated video's AP alone is the one the recorded matching gives it."""
+    kept = again.video_matches_path
+    if not kept or not Path(kept).is_file():
+        log("warning: the regenerated cell kept no per-video matching; its AP is not checked")
+        return
+    made = VideoMatches.from_dict(json.loads(Path(kept).read_text()), path=kept)
+    before, after = per_video_scores(recorded), per_video_scores(made)
+    for video, scores in after.items():
+        then, now = (before.get(video) or {}).get("AP"), scores.get("AP")
+        same = (then is None) == (now is None) and (
+            then is None or math.isclose(100 * then, 100 * now, abs_tol=AP_TOLERANCE)
+        )
+        shown = [f"{100 * v:.2f}" if v is not None else "undefined" for v in (now, then)]
+        if same:
+            log(f"regenerated: video {video} AP {shown[0]} alone, as recorded")
+        else:
+            log(
+                f"warning: regenerated predictions score AP {shown[0]} on video {video}, the "
+                f"record's matching {shown[1]}: the code or weights changed since the run; the "
+                "pictures show today's predictions"
+            )
 
 
 def _check_same_ap(record: CellRecord, again: CellRecord, log) -> None:

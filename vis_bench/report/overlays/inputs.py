@@ -27,6 +27,7 @@ from vis_bench.eval.metric.loading import (
     load_ground_truth,
     load_results,
 )
+from vis_bench.eval.stats.video_matches import VideoMatches
 from vis_bench.records import CellRecord
 from vis_bench.report.overlays.scene import VideoInfo
 from vis_bench.report.record_set import Missing, RecordSet
@@ -203,16 +204,25 @@ def open_run_dataset(records: Iterable[CellRecord], run_dir: Path) -> tuple[Vide
     return source.dataset, source.dataset_id
 
 
-#: makes a recorded cell's predictions again when they were not kept: record -> results.json
+#: makes a recorded cell's predictions again when they were not kept: (record, the video ids
+#: wanted and the cell's recorded matching, or None and None for every video) -> results.json
 #: (given by the command layer, which may run a sweep; see sweep/regenerate.py)
-Regenerate = Callable[[CellRecord], Path]
+Regenerate = Callable[[CellRecord, list[int] | None, VideoMatches | None], Path]
 
 
 def load_cell_results(
-    cell: RunCell, gt: GroundTruth, run_dir: Path, regenerate: Regenerate | None = None
+    cell: RunCell,
+    gt: GroundTruth,
+    run_dir: Path,
+    regenerate: Regenerate | None = None,
+    only: tuple[list[int], RecordSet] | None = None,
 ) -> Results:
+    """A cell's predictions; not kept, made again by `regenerate`: of the videos `only` names
+    where the record set holds the cell's per-video matching to check them by, else all."""
     if not cell.results.is_file() and regenerate is not None:
-        return load_results(regenerate(cell.record), gt)
+        matches = record_matches(only[1], cell) if only is not None else None
+        videos = only[0] if matches is not None and only is not None else None
+        return load_results(regenerate(cell.record, videos, matches), gt)
     if not cell.results.is_file():
         raise InputError(
             f"the predictions of cell {cell.key} ({cell.label}) were not kept (no "
@@ -222,11 +232,20 @@ def load_cell_results(
     return load_results(cell.results, gt)
 
 
+def record_matches(record_set: RecordSet, cell: RunCell) -> VideoMatches | None:
+    """The cell's recorded per-video matching, None where the run kept none."""
+    matches = record_set.files(cell.record).matches
+    return None if isinstance(matches, Missing) else matches
+
+
 def from_run(
-    record_set: RecordSet, wanted: list[str] | None, regenerate: Regenerate | None = None
+    record_set: RecordSet,
+    wanted: list[str] | None,
+    regenerate: Regenerate | None = None,
+    video: str | int | None = None,
 ) -> Sources:
     """Cells of a run folder's record set (default: each method's leaderboard cell) on the
-    run's dataset."""
+    run's dataset; with `video`, predictions made again are of that video only."""
     run_dir = Path(record_set.folder or ".")
     cells = run_cells(record_set)
     chosen = (
@@ -236,7 +255,10 @@ def from_run(
     )
     dataset, _ = open_run_dataset(record_set, run_dir)
     truth = ground_truth_of(dataset)
-    methods = [(cell.label, load_cell_results(cell, truth, run_dir, regenerate)) for cell in chosen]
+    only = None if video is None else ([int(find_video(dataset, video).id)], record_set)
+    methods = [
+        (cell.label, load_cell_results(cell, truth, run_dir, regenerate, only)) for cell in chosen
+    ]
     return Sources(dataset, truth, methods)
 
 

@@ -61,7 +61,12 @@ def sources_of(request: ShowRequest) -> Sources:
                 "give either --run RUN_DIR (with --cell) or --gt, --results and --frames, not both",
                 field="--run",
             )
-        return from_run(RecordSet.read([request.run]), request.cells or None, request.regenerate)
+        return from_run(
+            RecordSet.read([request.run]),
+            request.cells or None,
+            request.regenerate,
+            request.video,  # predictions made again are of the video drawn only
+        )
     missing = [
         name
         for name, value in (
