@@ -10,6 +10,7 @@ import torch
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.formats.checkpoints import save_project_checkpoint
 
@@ -30,7 +31,7 @@ def config(tmp_path):
             },
             "methods": methods,
             "sweep": {"clip_length": ["all"], "resolution": [32]},
-            "measure": {"warmup": 0, "repeats": 1, "flops": False},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "flops": False},
             "output": str(tmp_path / "runs"),
             **extra,
         }

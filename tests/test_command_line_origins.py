@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.config import load_config
 from vis_bench.errors import InputError
@@ -34,7 +35,7 @@ def _config(tmp_path: Path, methods: list, **sweep) -> Path:
         },
         "methods": methods,
         "sweep": {"clip_length": ["all"], "resolution": [32], **sweep},
-        "measure": {"warmup": 0, "repeats": 1, "flops": False, "bootstrap": 0},
+        "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "flops": False, "bootstrap": 0},
         "output": str(tmp_path / "runs"),
     }
     path = tmp_path / "config.yaml"

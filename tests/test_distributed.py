@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.distributed import shard_by_frames
 from vis_bench.records.store import read_records
 
@@ -53,7 +54,7 @@ def tiny_config(tmp_path):
                 },
                 "methods": [{"name": "toy"}],
                 "sweep": {"clip_length": ["all", 3], "resolution": [48]},
-                "measure": {"warmup": 0, "repeats": 1, "flops": False},
+                "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "flops": False},
             }
         )
     )

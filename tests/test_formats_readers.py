@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench import atomic
 from vis_bench.config import parse_config
 from vis_bench.data import holdout, ytvis_json
@@ -178,7 +179,7 @@ def _sweep_config(tmp_path):
                 }
             ],
             "sweep": {"clip_length": ["all", 2], "resolution": [32]},
-            "measure": {"warmup": 0, "repeats": 1, "flops": False},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "flops": False},
         }
     )
 

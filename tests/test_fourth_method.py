@@ -10,6 +10,7 @@ import torch
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.config import DatasetConfig, parse_config
 from vis_bench.formats.checkpoints import read_project_checkpoint
@@ -66,7 +67,7 @@ def test_it_trains_for_a_few_steps_and_its_checkpoint_sweeps(tmp_path):
             "name": "toy",
             "dataset": {"kind": "synthetic"},
             "methods": [{"name": "toy", "checkpoint": config.output}],
-            "measure": {"warmup": 0, "repeats": 1},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1},
         }
     )
     (record,) = run_sweep(sweep, MemorySource(), tmp_path / "run", log=lambda s: None)

@@ -11,6 +11,7 @@ import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.data.synthetic import SyntheticSpec, generate_dataset
 from vis_bench.errors import InputError
@@ -66,7 +67,7 @@ def _config(measure=None, dataset=None, **sweep):
             "dataset": {"kind": "synthetic", **(dataset or {})},
             "methods": [{"name": "toy"}],
             "sweep": sweep,
-            "measure": {"warmup": 0, "repeats": 1, "ap": False, **(measure or {})},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "ap": False, **(measure or {})},
         }
     )
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from conftest import REPO_ROOT
 
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.errors import InputError
 from vis_bench.eval.api import evaluate_files
@@ -462,7 +463,7 @@ def test_a_sweep_on_lv_vis_layout_synthetic_data_scores_with_this_metric(tmp_pat
             "name": "l",
             "dataset": dataset,
             "methods": [{"name": "toy", "options": {"label": 7}}],
-            "measure": {"warmup": 0, "repeats": 1, "bootstrap": 0},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "bootstrap": 0},
         },
         "l.yaml",
     )

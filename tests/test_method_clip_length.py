@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.sweep import expand_cells, resolve_methods
@@ -23,7 +24,7 @@ def _config(tmp_path, own: object = None, sweep: dict | None = None):
             "dataset": {"kind": "synthetic", "videos": 1, "cache_dir": str(tmp_path / "cache")},
             "methods": [{"name": "toy", "label": "every"}, limited],
             "sweep": sweep or {"clip_length": ["all", 5, 3]},
-            "measure": {"warmup": 0, "flops": False, "ap": False},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "flops": False, "ap": False},
         }
     )
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import load_config, parse_config
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import open_source
@@ -31,7 +32,14 @@ def _config(tmp_path: Path, prompts: list, measure: dict | None = None):
             "dataset": {**SMALL_VIDEO, "cache_dir": str(tmp_path / "cache")},
             "methods": [{"name": "sam3", "options": options}, {"name": "toy"}],
             "sweep": {"clip_length": [3], "prompts": prompts},
-            "measure": {"warmup": 0, "repeats": 1, "flops": False, "ap": False, **(measure or {})},
+            "measure": {
+                **QUICK_ROUNDS,
+                "warmup": 0,
+                "repeats": 1,
+                "flops": False,
+                "ap": False,
+                **(measure or {}),
+            },
         }
     )
 

@@ -8,6 +8,7 @@ import torch
 
 import tests.helpers.toy_stateful_method  # noqa: F401  (registers "toy-stateful")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.api import ClipResult, EmbeddingAssociation
 from vis_bench.api.registration import get_method
 from vis_bench.cli import main
@@ -158,7 +159,7 @@ def test_the_stateful_toy_is_listed_trained_and_swept(tmp_path, capsys):
             "dataset": {"kind": "synthetic"},
             "methods": [{"name": "toy-stateful", "checkpoint": config.output}],
             "sweep": {"clip_length": [2]},
-            "measure": {"warmup": 0, "repeats": 1},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1},
         }
     )
     (record,) = run_sweep(sweep, MemorySource(), tmp_path / "run", log=lambda s: None)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.records.store import read_records
 
@@ -29,7 +30,7 @@ def tiny_config(tmp_path):
         },
         "methods": [{"name": "toy", "options": {"label": 2}}],
         "sweep": {"clip_length": ["all", 3], "resolution": [64]},
-        "measure": {"warmup": 0, "repeats": 1},
+        "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1},
         "output": str(tmp_path / "runs"),
     }
     path = tmp_path / "tiny.yaml"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.exit_codes import BAD_ANSWER
@@ -31,7 +32,7 @@ def _config(tmp_path: Path, label: int) -> dict:
         },
         "methods": [{"name": "toy", "options": {"label": label}}],
         "sweep": {"clip_length": ["all"], "resolution": [32]},
-        "measure": {"warmup": 0, "flops": False, "rounds": 1, "bootstrap": 0},
+        "measure": {**QUICK_ROUNDS, "warmup": 0, "flops": False, "rounds": 1, "bootstrap": 0},
         "output": str(tmp_path / "runs"),
     }
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import load_config, parse_config
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import save_project_checkpoint
@@ -122,7 +123,7 @@ def test_a_sweep_on_part_of_the_split_says_which_videos_on_every_page(tmp_path):
             "dataset": _synthetic(tmp_path, max_videos=2),
             "methods": ["toy"],
             "sweep": {"clip_length": ["all"], "resolution": [32]},
-            "measure": {"warmup": 0, "flops": False, "rounds": 1, "bootstrap": 0},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "flops": False, "rounds": 1, "bootstrap": 0},
         }
     )
     source = open_source(config.dataset)
@@ -145,7 +146,7 @@ def _toy_config(tmp_path: Path, checkpoint: Path, **entry) -> dict:
         "dataset": _synthetic(tmp_path, videos=2),
         "methods": [{"name": "toy", "checkpoint": str(checkpoint), **entry}],
         "sweep": {"clip_length": ["all"], "resolution": [32]},
-        "measure": {"warmup": 0, "flops": False, "rounds": 1, "bootstrap": 0},
+        "measure": {**QUICK_ROUNDS, "warmup": 0, "flops": False, "rounds": 1, "bootstrap": 0},
     }
 
 

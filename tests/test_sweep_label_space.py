@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers "toy")
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.config import parse_config
 from vis_bench.errors import InputError
 from vis_bench.inference.sources import open_source
@@ -28,7 +29,7 @@ def _config(tmp_path, **method):
             },
             "methods": [{"name": "toy", **method}],
             "sweep": {"clip_length": ["all"], "resolution": [32]},
-            "measure": {"warmup": 0, "repeats": 1, "flops": False},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1, "flops": False},
         }
     )
 

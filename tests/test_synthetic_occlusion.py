@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tests.helpers.toy_method  # noqa: F401  (registers the "toy" method)
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.cli import main
 from vis_bench.config import parse_config
 from vis_bench.data import SyntheticSpec, generate_dataset, load_dataset
@@ -143,7 +144,7 @@ def test_sweep_over_an_occluded_split_records_the_breakdown(occluded, tmp_path):
                 "frames": str(occluded / "JPEGImages"),
             },
             "methods": [{"name": "toy"}],
-            "measure": {"flops": False, "memory": False, "warmup": 0, "repeats": 1},
+            "measure": {**QUICK_ROUNDS, "flops": False, "memory": False, "warmup": 0, "repeats": 1},
         }
     )
     source = open_source(config.dataset)

@@ -9,6 +9,7 @@ import torch
 
 import tests.helpers.toy_refining_method  # noqa: F401  (registers "toy-refining")
 from tests.helpers.memory_source import MemorySource
+from tests.helpers.quick_rounds import QUICK_ROUNDS
 from vis_bench.api.refinement import VideoRefinement
 from vis_bench.api.registration import get_method
 from vis_bench.cli import main
@@ -88,7 +89,7 @@ def test_the_refining_toy_is_listed_and_swept(tmp_path, capsys):
             "dataset": {"kind": "synthetic"},
             "methods": [{"name": "toy-refining"}],
             "sweep": {"clip_length": [2, "all"]},
-            "measure": {"warmup": 0, "repeats": 1},
+            "measure": {**QUICK_ROUNDS, "warmup": 0, "repeats": 1},
         }
     )
     records = run_sweep(sweep, MemorySource(), tmp_path / "run", log=lambda s: None)
