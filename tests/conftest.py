@@ -20,6 +20,12 @@ GOLDEN = REPO_ROOT / "tests" / "fixtures" / "golden"
 SHARED = Path(os.environ.get("VIS_BENCH_SHARED", REPO_ROOT.parent / "shared"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `heavy` first: pytest-xdist hands tests out in collection order, and a
+    test of minutes started last keeps one worker busy long after the other has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     """tests/fixtures/golden: the public fixtures made with the authors' code."""

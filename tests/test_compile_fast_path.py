@@ -157,6 +157,7 @@ def test_every_method_captured_by_dynamo_gives_the_eager_outputs(name, monkeypat
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", INDUCTOR_METHODS)
 def test_compiled_outputs_equal_the_eager_ones_within_parity_tolerance(name):
     _compiled_outputs_equal_the_eager_ones(name)

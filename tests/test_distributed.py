@@ -90,6 +90,7 @@ def results_of(run_dir: Path) -> dict[str, list]:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_two_processes_match_one(tmp_path, tiny_config):
     one, two = tmp_path / "one", tmp_path / "two"
     first = torchrun(1, tiny_config, one)

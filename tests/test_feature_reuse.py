@@ -151,6 +151,7 @@ DEFAULT_RUN_SCHEDULES = [SCHEDULES[0], (5, 3)]
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("clip_length, stride", DEFAULT_RUN_SCHEDULES)
 def test_reuse_equals_recomputing_on_the_default_run_cells(
     two_threads, default_run, clip_length, stride

@@ -338,6 +338,7 @@ DRY_RUN_STEPS = [
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_the_dry_run_runs_its_steps_on_the_cpu_and_the_block_renders_them(tmp_path: Path):
     out = tmp_path / "results" / "gpu_table"
     command = [str(SCRIPT), "--dry-run", str(out), *DRY_RUN_STEPS]

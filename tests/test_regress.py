@@ -275,6 +275,7 @@ def test_shipped_checkpoints_are_found_from_any_directory(tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_shipped_baseline_reproduces(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     assert main(["regress", "--baseline", str(SHIPPED), "--tolerance", "auto"]) == 0

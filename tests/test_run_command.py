@@ -85,6 +85,7 @@ def test_run_reports_missing_real_dataset(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_default_config_end_to_end_on_a_tiny_set(tmp_path, capsys, monkeypatch):
     """configs/default.yaml (the shipped tiny models), shrunk to one short video."""
     monkeypatch.chdir(REPO)  # the config names its checkpoints relative to the repository
