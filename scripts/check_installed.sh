@@ -2,7 +2,7 @@
 # The installed package knows no repository: install this checkout (a wheel, not editable) into a
 # fresh virtual environment outside it, then, from a directory that is no checkout, run what a user
 # of the package runs: `methods` (and its released checkpoints), `eval` (a golden case against the official evaluator's numbers,
-# and perfect predictions of a synthetic set scoring AP 1), the embedded default run (two videos,
+# and perfect predictions of a synthetic set scoring AP 1), the embedded default run (one video,
 # offline inference only) and `parity` against a vendored fixture. Called by .ci/run.
 #
 #     scripts/check_installed.sh [WORK_DIR]    # WORK_DIR: kept (default: a temporary folder)
@@ -114,7 +114,7 @@ print("eval: golden case equal to the official numbers; perfect predictions AP 1
 EOF
 
 # the embedded default (configs and tiny weights shipped with the package), kept short
-vis-bench run --set dataset.videos=2 --set "sweep.clip_length=[all]" \
+vis-bench run --set dataset.videos=1 --set "sweep.clip_length=[all]" \
     --set measure.repeats=1 --set measure.warmup=0 \
     --set measure.rounds=1 --set measure.round_frames=4 --set measure.precision=0 \
     --set measure.round_seconds=0 --run-dir runs/default
