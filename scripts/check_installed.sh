@@ -46,8 +46,9 @@ python3 -m venv "$work/venv"
 # shellcheck disable=SC1091
 source "$work/venv/bin/activate"
 # A CPU build of torch pinned as in CI, before the package (an unpinned torch is a CUDA build).
-python -m pip install --quiet torch==2.13.0
-python -m pip install --quiet "$source_copy"
+# --no-compile: bytecode only for what the checks import (as .ci/run installs)
+python -m pip install --quiet --no-compile torch==2.13.0
+python -m pip install --quiet --no-compile "$source_copy"
 echo "installed in $((SECONDS - started)) s"
 
 user="$work/user"
