@@ -9,13 +9,9 @@ older vis-bench, or one that was interrupted before it wrote them.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vis_bench.commands._options import add_run_dir_argument
-
-if TYPE_CHECKING:
-    from vis_bench.records import CellRecord
+from vis_bench.commands._regenerator import regenerator
 
 HELP = "write every page of a run again from its records: tables, cells.csv, plots, report"
 GROUP = "benchmark"
@@ -52,22 +48,10 @@ def run(args: argparse.Namespace) -> int:
     record_set = RecordSet.read([args.run_dir])
     names = [r.run for r in record_set if r.run]
     title = args.title or f"vis-bench: {names[-1] if names else args.run_dir.name}"
-    regenerate = _regenerator(args.run_dir) if args.regenerate else None
+    regenerate = regenerator(args.run_dir) if args.regenerate else None
     written = write_reports(
         record_set, args.run_dir, title, html=not args.no_html, log=print, regenerate=regenerate
     )
     for path in written:
         print(f"wrote {path}")
     return 0
-
-
-def _regenerator(run_dir: Path):
-    """Makes a recorded cell's predictions again (sweep/regenerate.py), as `show --run` does."""
-
-    def regenerate(record: CellRecord, videos=None, recorded=None) -> Path:
-        from vis_bench.sweep.regenerate import regenerate_predictions
-
-        records = str(run_dir / "records.jsonl")
-        return regenerate_predictions(record, records, videos=videos, recorded=recorded)
-
-    return regenerate

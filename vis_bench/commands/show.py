@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vis_bench.records import CellRecord
+from vis_bench.commands._regenerator import regenerator
 
 HELP = "draw a video's predicted masks over its frames: animation and contact sheet"
 GROUP = "metric"
@@ -65,18 +63,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _regenerator(run_dir: Path):
-    """Runs a recorded cell again (sweep/regenerate.py) when its predictions were not kept."""
-
-    def regenerate(record: CellRecord, videos=None, recorded=None) -> Path:
-        from vis_bench.sweep.regenerate import regenerate_predictions
-
-        records = str(run_dir / "records.jsonl")
-        return regenerate_predictions(record, records, videos=videos, recorded=recorded)
-
-    return regenerate
-
-
 def run(args: argparse.Namespace) -> int:
     from vis_bench.atomic import check_output_file
     from vis_bench.errors import InputError
@@ -108,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         panel_size=args.panel_size,
         fps=args.fps,
         max_frames=args.max_frames,
-        regenerate=None if args.no_regenerate or args.run is None else _regenerator(args.run),
+        regenerate=None if args.no_regenerate or args.run is None else regenerator(args.run),
     )
     scene, written = render_show(request)
     for method in scene.methods:
