@@ -41,16 +41,6 @@ DRY_RUN_LEAVES_OUT = ("test_cuda_source_compiles_with_nvcc",)
 NO_CUDA_SKIP = "needs a CUDA device"
 DTYPE_WORDS = {"float32": "fp32", "float64": "fp64", "float16": "fp16", "bfloat16": "bf16"}
 DTYPE_PATTERN = re.compile(r"(bfloat16|float16|float32|float64|bf16|fp16|fp32|fp64)")
-#: a method whose tiny options are another method's (configs/tiny/ trains no model of its own)
-#: a method without a tiny config of its own borrows another's (the options it does not have are
-#: left out): DVIS-DAQ, not trained here yet, takes DVIS++'s shapes on the same segmenter; SAM 3
-#: takes its untrained smallest shape (configs/tiny/sam3_untrained.yaml)
-TINY_OPTIONS_OF = {
-    "mssts-release": "seqformer",
-    "dvis-daq-online": "dvis-plus-online",
-    "dvis-daq-offline": "dvis-plus-offline",
-    "sam3": "sam3_untrained",
-}
 #: the dry run's data: two videos of a few small frames
 DRY_RUN_DATASET = {"videos": 2, "min_frames": 6, "max_frames": 6, "sizes": ["96x160"]}
 #: one round a cell: no further rounds for the FPS's precision (its default target adds up to
@@ -296,20 +286,21 @@ def kernel_tests(args: argparse.Namespace) -> int:
 
 
 def _tiny_options(method: str) -> dict[str, Any]:
-    """The options of the method's tiny model (configs/tiny/<method>.yaml, `-` as `_`)."""
+    """The options of the method's tiny model, found as the shared tests find them: its tiny
+    training config (configs/tiny/<method>.yaml, `-` as `_`), else its smallest untrained shape
+    (configs/tiny/<method>_untrained.yaml: SAM 3, the MS-STS release)."""
     import yaml
 
-    wanted = TINY_OPTIONS_OF.get(method, method)
-    path = REPO / "configs" / "tiny" / f"{wanted.replace('-', '_')}.yaml"
-    if not path.is_file():
-        raise StepError(f"no tiny config {path.name} in configs/tiny/ for the dry run of {method}")
-    options = dict((yaml.safe_load(path.read_text()) or {}).get("options") or {})
-    if wanted == method:
-        return options
-    from vis_bench.api.registration import get_method
-
-    accepted = get_method(method).spec.options.__dataclass_fields__
-    return {key: value for key, value in options.items() if key in accepted}
+    stem = method.replace("-", "_")
+    for name in (stem, f"{stem}_untrained"):
+        path = REPO / "configs" / "tiny" / f"{name}.yaml"
+        data = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+        if data.get("method") == method:
+            return dict(data.get("options") or {})
+    raise StepError(
+        f"no tiny config {stem}.yaml or {stem}_untrained.yaml of method {method} in "
+        "configs/tiny/ for the dry run"
+    )
 
 
 def dry_run_overrides(config: dict[str, Any]) -> list[str]:
@@ -323,13 +314,24 @@ def dry_run_overrides(config: dict[str, Any]) -> list[str]:
     ]
     sets += [f"dataset.{key}={json.dumps(value)}" for key, value in DRY_RUN_DATASET.items()]
     sets += [f"measure.{key}={json.dumps(value)}" for key, value in DRY_RUN_MEASURE.items()]
-    for index, entry in enumerate(config.get("methods") or []):
-        name = entry["name"] if isinstance(entry, dict) else str(entry)
-        options = _tiny_options(name)
-        if isinstance(entry, dict) and "multi_cls" in (entry.get("options") or {}):
-            options["multi_cls"] = entry["options"]["multi_cls"]
-        sets.append(f"methods.{index}.options={json.dumps(options)}")
+    sets.append(f"methods={json.dumps(_dry_run_methods(config.get('methods') or []))}")
     return sets
+
+
+def _dry_run_methods(entries: list[Any]) -> list[dict[str, Any]]:
+    """The config's method entries at their method's tiny options (a `multi_cls` choice kept).
+    Entries that differ only in the sizes the tiny options replace (the three VidEoMT backbones)
+    become the same cell: it runs once."""
+    kept: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        entry = dict(entry) if isinstance(entry, dict) else {"name": str(entry)}
+        options = _tiny_options(entry["name"])
+        if "multi_cls" in (entry.get("options") or {}):
+            options["multi_cls"] = entry["options"]["multi_cls"]
+        entry["options"] = options
+        same = {key: value for key, value in entry.items() if key != "label"}
+        kept.setdefault(json.dumps(same, sort_keys=True), entry)
+    return list(kept.values())
 
 
 def sweep_overrides(args: argparse.Namespace) -> int:

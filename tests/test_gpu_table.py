@@ -117,6 +117,22 @@ def test_the_dry_run_overrides_make_a_cpu_config_of_tiny_models(path: Path):
     assert config.measure.precision == 0  # one round: none added for precision
 
 
+def test_entries_that_differ_only_in_the_sizes_the_dry_run_replaces_run_once():
+    from vis_bench.config import load_config
+
+    def dry(name: str) -> list:
+        path = REPO / "configs" / "gpu_table" / f"{name}.yaml"
+        return load_config(path, gpu_table.dry_run_overrides(_config(path))).methods
+
+    videomt = dry("videomt")  # three backbones, one tiny shape: one cell
+    assert len(_config(REPO / "configs" / "gpu_table" / "videomt.yaml")["methods"]) == 3
+    assert [m.name for m in videomt] == ["videomt"]
+    assert videomt[0].options == tiny_options("videomt")
+    # different methods stay apart
+    assert [m.name for m in dry("mssts")] == ["mssts", "mssts-release"]
+    assert [m.name for m in dry("seqformer_half")] == ["seqformer", "mssts", "mssts-release"]
+
+
 def test_an_unknown_step_or_option_is_refused_with_the_usage(tmp_path: Path):
     for args in (["--nope", str(tmp_path)], [str(tmp_path), "no-such-step"], []):
         result = subprocess.run(

@@ -151,7 +151,9 @@ def _zero_padded(value: torch.Tensor, padding_mask: torch.Tensor, lean: bool) ->
     """
     if not lean:
         return value.masked_fill(padding_mask[..., None], 0.0)
-    if bool(padding_mask.any()):
+    # traced (torch.compile), the fill is unconditional: reading the reduction back would break
+    # the graph at every attention layer, and filling no row gives the same values
+    if torch.compiler.is_compiling() or bool(padding_mask.any()):
         value.masked_fill_(padding_mask[..., None], 0.0)
     return value
 

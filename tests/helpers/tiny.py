@@ -4,8 +4,9 @@ A method shows how small it may be built where it keeps its tiny model: the opti
 training config (`configs/tiny/<name>.yaml`, `-` in the name written `_`), or else of its shipped
 tiny checkpoint (`results/checkpoints/<name>_tiny.pth`, which stores the options it was built
 with). A method whose tiny model is trained by several configs, none named after it (SAM 3), or
-not trained yet keeps its smallest working shape in `configs/tiny/<name>_untrained.yaml`, which
-then comes before its checkpoint. A method with none of these (one installed from another
+that trains no tiny model (the MS-STS release, SeqFormer's code at SeqFormer's tiny shape) keeps
+its smallest working shape in `configs/tiny/<name>_untrained.yaml`, which then comes before its
+checkpoint. A method with none of these (one installed from another
 package, say) is built with its own defaults, which such a method keeps small. No test lists
 methods: they come from the registry.
 """
