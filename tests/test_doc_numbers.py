@@ -205,6 +205,38 @@ def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):
     assert "its 2 cells took 1 min 50 s in all" in text
 
 
+def test_the_default_run_block_marks_a_method_whose_checkpoint_changed_since(tmp_path: Path):
+    from vis_bench.hashing import file_sha256
+
+    weights = tmp_path / "results/checkpoints/m_tiny.pth"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"the weights the run was made with")
+    made_with = file_sha256(weights)
+    record = {
+        "status": "ok",
+        "key": "k1",
+        "method": "m",
+        "clip_length": "all",
+        "AP": 0.3,
+        "fps_end_to_end": 1.0,
+        "fps_model": 2.0,
+        "provenance": CLEAN,
+        "checkpoint": "results/checkpoints/m_tiny.pth",
+        "checkpoint_source": {"found": "shipped", "sha256": made_with},
+    }
+    path = tmp_path / "results/default_run/records.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record) + "\n")
+    block = "<!-- numbers: default-run -->\n<!-- end numbers -->"
+    same = regenerate(block, tmp_path, "R.md")
+    assert "| m | 30.00" in same and "§" not in same
+    weights.write_bytes(b"weights trained again")  # the shipped file replaced, the run not
+    changed = regenerate(block, tmp_path, "R.md")
+    assert "| m § | 30.00" in changed
+    assert f"sha256 {made_with[:12]} then, {file_sha256(weights)[:12]} now" in changed
+    assert "its numbers are the earlier file's" in changed
+
+
 @pytest.mark.parametrize(
     ("data_s", "state"),
     [

@@ -298,6 +298,7 @@ def default_run_block(root: Path) -> str:
         {str(r["clip_length"]) for r in latest.values()},
         key=lambda t: (0, 0) if t == "all" else (1, -int(t)),  # all, then longest first
     )
+    stale = _stale_checkpoints(root, list(latest.values()))
     lines = ["| method | " + " | ".join(f"T={t}" for t in lengths) + " |"]
     lines.append("|---|" + "---|" * len(lengths))
     for method in sorted({r["method"] for r in latest.values()}):
@@ -311,7 +312,8 @@ def default_run_block(root: Path) -> str:
                 f"{fmt(r.get('AP'), 100, 2)} / {fmt(r.get('fps_end_to_end'))} / "
                 f"{fmt(r.get('fps_model'))}"
             )
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        mark = " §" if method in stale else ""
+        lines.append(f"| {method}{mark} | " + " | ".join(cells) + " |")
     first = next(iter(latest.values()), {})
     env, execution = first.get("environment") or {}, first.get("execution") or {}
     passes = execution.get("accuracy_pass_threads")
@@ -325,6 +327,13 @@ def default_run_block(root: Path) -> str:
         f"{threads}{_cells_time(list(latest.values()))}"
         f"{_load_clause(list(latest.values()))}."
     )
+    for method, (path, then, now) in sorted(stale.items()):
+        lines.append(
+            f"§ {method}: its cells were made with another file than the `{path}` in this "
+            f"checkout (sha256 {then[:12]} then, {now[:12]} now), so its numbers are the "
+            "earlier file's until the default run is made again; the current file's AP: "
+            "`regress` (docs/training.md)."
+        )
     phases = _phase_line(list(latest.values()))
     if phases:
         lines.append(phases)
@@ -335,6 +344,23 @@ def default_run_block(root: Path) -> str:
     if fresh:
         lines.append(fresh)
     return "\n".join(lines)
+
+
+def _stale_checkpoints(root: Path, records: list[dict[str, Any]]) -> dict[str, tuple]:
+    """Methods whose records name a checkpoint of this checkout whose bytes changed since:
+    method -> (path, sha256 recorded, sha256 now). A table of a committed run must not pass
+    off an earlier file's numbers as the shipped file's."""
+    from vis_bench.hashing import file_sha256
+
+    stale = {}
+    for record in records:
+        path, then = record.get("checkpoint"), (record.get("checkpoint_source") or {}).get("sha256")
+        if not path or not then or Path(path).is_absolute() or not (root / path).is_file():
+            continue
+        now = file_sha256(root / path)
+        if now != then:
+            stale[record["method"]] = (path, then, now)
+    return stale
 
 
 def _first_command_line(path: Path) -> str:
