@@ -80,6 +80,8 @@ assert default_published().by_id("ifc-r50-t36")["metrics"]["FPS"] == 107.1
 print(f"published: {len(default_published().entries)} entries known to the installed package")
 EOF
 
+echo "methods checked at $((SECONDS - started)) s"
+
 # eval: a golden case scores as the official evaluator did (the case holds predictions of a
 # category the ground truth does not list, which the official evaluator drops: so must we)
 vis-bench eval --gt "$golden/ytvis_eval/public/case_01/gt.json" \
@@ -114,6 +116,8 @@ assert perfect.get("stats_by_name", perfect)["AP"] == 1.0, perfect
 print("eval: golden case equal to the official numbers; perfect predictions AP 1.0")
 EOF
 
+echo "eval checked at $((SECONDS - started)) s"
+
 # the embedded default (configs and tiny weights shipped with the package), kept short: every
 # method's accuracy pass on one video, its pages; no timed rounds or FLOP counts (package code
 # only, which the tests run)
@@ -132,6 +136,8 @@ cores = {c for r in records for c in r["execution"].get("deform_attn_core", [])}
 assert cores and "reference" not in cores, cores
 print(f"run: {len(records)} cells ok ({', '.join(sorted(r['method'] for r in records))})")
 EOF
+
+echo "default run checked at $((SECONDS - started)) s"
 
 vis-bench parity --method minvis --fixture "$golden/minvis/public"
 if vis-bench parity --method minvis 2>parity_err.txt; then
