@@ -25,6 +25,7 @@ from vis_bench.report.baseline import (
     Baseline,
     Tolerance,
     attach_video_matches,
+    changed_checkpoints,
     compare,
     read_baseline,
     write_baseline,
@@ -61,6 +62,29 @@ def test_compare_gates_ap_drops_beyond_the_tolerance_only():
     assert row["baseline"] == pytest.approx(50.0) and row["delta"] == pytest.approx(-0.25)
     beyond = compare(base, [{**CELL, "status": "ok", "AP": 0.496, "AP50": 0.8, "AR1": 0.4}], 0.3)
     assert len(beyond.regressions) == 1 and beyond.regressions[0].startswith("m T=all AP:")
+
+
+def test_changed_checkpoints_compares_the_files_the_config_still_names(tmp_path):
+    kept, cut, gone = (tmp_path / f"{name}.pth" for name in ("kept", "cut", "gone"))
+    for path in (kept, cut):
+        path.write_bytes(path.stem.encode())
+    config = parse_config(
+        {
+            "name": "b",
+            "dataset": {"kind": "synthetic"},
+            "methods": [
+                {"name": "ifc", "checkpoint": str(kept)},
+                {"name": "seqformer", "checkpoint": str(gone)},
+            ],
+        }
+    )
+    recorded = {str(kept): file_sha256(kept), str(cut): "c" * 64, str(gone): "d" * 64}
+    baseline = Baseline("b.json", config, [], {"checkpoints": recorded})
+    # the unchanged file passes; the file the cut-down config no longer runs is not compared
+    assert changed_checkpoints(baseline) == [f"{gone}: {'d' * 12} -> missing"]
+    kept.write_bytes(b"trained again")
+    changed = f"{kept}: {recorded[str(kept)][:12]} -> {file_sha256(kept)[:12]}"
+    assert changed_checkpoints(baseline) == [f"{gone}: {'d' * 12} -> missing", changed]
 
 
 def test_compare_reports_failed_and_missing_cells():

@@ -122,13 +122,16 @@ def checkpoint_hashes(config: BenchConfig) -> dict[str, str]:
 
 
 def changed_checkpoints(baseline: Baseline) -> list[str]:
-    """Checkpoints whose bytes differ from the ones the baseline was made with ("path: old -> new")."""
+    """Checkpoints the config names whose bytes differ from the ones the baseline was made with
+    ("path: old -> new"; a file gone: "-> missing"). A recorded file no method of the config
+    names (a baseline cut down to some of its methods) is no longer run: not compared."""
     recorded = baseline.meta.get("checkpoints") or {}
+    named = {m.checkpoint for m in baseline.config.methods if m.checkpoint}
     now = checkpoint_hashes(baseline.config)
     return [
         f"{path}: {recorded[path][:12]} -> {now.get(path, 'missing')[:12]}"
         for path in sorted(recorded)
-        if now.get(path) != recorded[path]
+        if path in named and now.get(path) != recorded[path]
     ]
 
 
