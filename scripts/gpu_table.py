@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # the checkout's tools/ (tools/tiny_configs.py)
 KERNEL_TESTS = (
     "tests/test_cuda_ops_ms_deform_attn.py",
     "tests/test_cuda_ops_ms_deform_attn_half.py",
@@ -286,21 +288,18 @@ def kernel_tests(args: argparse.Namespace) -> int:
 
 
 def _tiny_options(method: str) -> dict[str, Any]:
-    """The options of the method's tiny model, found as the shared tests find them: its tiny
-    training config (configs/tiny/<method>.yaml, `-` as `_`), else its smallest untrained shape
-    (configs/tiny/<method>_untrained.yaml: SAM 3, the MS-STS release)."""
-    import yaml
+    """The options of the method's tiny model, found as the shared tests find them
+    (tools/tiny_configs.py)."""
+    from tools.tiny_configs import tiny_config_options
 
-    stem = method.replace("-", "_")
-    for name in (stem, f"{stem}_untrained"):
-        path = REPO / "configs" / "tiny" / f"{name}.yaml"
-        data = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
-        if data.get("method") == method:
-            return dict(data.get("options") or {})
-    raise StepError(
-        f"no tiny config {stem}.yaml or {stem}_untrained.yaml of method {method} in "
-        "configs/tiny/ for the dry run"
-    )
+    options = tiny_config_options(method, REPO)
+    if options is None:
+        stem = method.replace("-", "_")
+        raise StepError(
+            f"no tiny config {stem}.yaml or {stem}_untrained.yaml of method {method} in "
+            "configs/tiny/ for the dry run"
+        )
+    return options
 
 
 def dry_run_overrides(config: dict[str, Any]) -> list[str]:

@@ -167,28 +167,31 @@ def test_the_tiny_models_block_reads_the_backbone_from_its_training_record(tmp_p
     )
 
 
+#: one cell of a default run's records, as the default-run block reads them
+DEFAULT_RUN_RECORD = {
+    "status": "ok",
+    "method": "m",
+    "clip_length": "all",
+    "AP": 0.3,
+    "fps_end_to_end": 1.0,
+    "fps_model": 2.0,
+    "provenance": CLEAN,
+}
+
+
 def test_the_default_run_block_gives_the_time_its_cells_took(tmp_path: Path):
     import json
 
-    record = {
-        "status": "ok",
-        "method": "m",
-        "clip_length": "all",
-        "AP": 0.3,
-        "fps_end_to_end": 1.0,
-        "fps_model": 2.0,
-        "provenance": CLEAN,
-    }
     lines = [
         {
-            **record,
+            **DEFAULT_RUN_RECORD,
             "key": "k1",
             "started": "2026-01-01T10:00:00",
             "finished": "2026-01-01T11:05:00",
             "timings": {"accuracy_pass": 40.0, "timed_rounds": 10.0},
         },
         {
-            **record,
+            **DEFAULT_RUN_RECORD,
             "key": "k2",
             "clip_length": 5,
             "started": "2026-01-01T10:01:00",
@@ -213,14 +216,8 @@ def test_the_default_run_block_marks_a_method_whose_checkpoint_changed_since(tmp
     weights.write_bytes(b"the weights the run was made with")
     made_with = file_sha256(weights)
     record = {
-        "status": "ok",
+        **DEFAULT_RUN_RECORD,
         "key": "k1",
-        "method": "m",
-        "clip_length": "all",
-        "AP": 0.3,
-        "fps_end_to_end": 1.0,
-        "fps_model": 2.0,
-        "provenance": CLEAN,
         "checkpoint": "results/checkpoints/m_tiny.pth",
         "checkpoint_source": {"found": "shipped", "sha256": made_with},
     }

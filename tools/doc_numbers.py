@@ -352,12 +352,15 @@ def _stale_checkpoints(root: Path, records: list[dict[str, Any]]) -> dict[str, t
     off an earlier file's numbers as the shipped file's."""
     from vis_bench.hashing import file_sha256
 
+    hashes: dict[str, str] = {}  # each file read once: a method's cells share their file
     stale = {}
     for record in records:
         path, then = record.get("checkpoint"), (record.get("checkpoint_source") or {}).get("sha256")
         if not path or not then or Path(path).is_absolute() or not (root / path).is_file():
             continue
-        now = file_sha256(root / path)
+        if path not in hashes:
+            hashes[path] = file_sha256(root / path)
+        now = hashes[path]
         if now != then:
             stale[record["method"]] = (path, then, now)
     return stale

@@ -16,8 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from tools.tiny_configs import tiny_config_options
 from vis_bench.formats.checkpoints import PROJECT_FORMAT, open_checkpoint
 from vis_bench.shipped import resolve
 
@@ -26,17 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def tiny_options(method: str) -> dict[str, Any]:
     """The options of the method's tiny model (see the module docstring); {} for its defaults."""
+    options = tiny_config_options(method, REPO)
+    if options is not None:
+        return options
     stem = method.replace("-", "_")
-    config = REPO / "configs" / "tiny" / f"{stem}.yaml"
-    if config.is_file():
-        data = yaml.safe_load(config.read_text()) or {}
-        if data.get("method") == method:
-            return dict(data.get("options") or {})
-    untrained = REPO / "configs" / "tiny" / f"{stem}_untrained.yaml"
-    if untrained.is_file():
-        data = yaml.safe_load(untrained.read_text()) or {}
-        if data.get("method") == method:
-            return dict(data.get("options") or {})
     checkpoint = resolve(f"results/checkpoints/{stem}_tiny.pth")
     if checkpoint.is_file():
         contents = open_checkpoint(checkpoint)
