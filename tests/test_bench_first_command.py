@@ -37,7 +37,7 @@ def test_a_readme_without_the_mark_or_an_install_step_is_said(tmp_path):
 
 
 def test_the_readme_line_says_the_parts_the_load_and_the_commit(tmp_path):
-    from tools.doc_numbers import _first_command_line
+    from tools.default_run_block import _first_command_line
 
     assert _first_command_line(tmp_path / "absent.json") == ""
     part = {"seconds": 50.4, "load_before": 0.2, "load_after": 1.4, "exit_status": 0}
