@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from tests.helpers.kernels import bf16_rounded_tolerance, recorded_kernels
 from vis_bench.methods.sam3.fixtures import TRACKER_PREFIX, load_gz, tracker_sizes
+from vis_bench.methods.sam3.mask_overlap import first_max_index
 from vis_bench.methods.sam3.memory_bank import (
     FrameMemory,
     chosen_memory_frames,
@@ -162,6 +163,15 @@ def test_shrinkage_suppression_only_hits_masks_losing_most_of_their_area():
     out = suppress_shrunk(torch.cat([big, tiny]))
     assert (out[1] <= -10).all() and torch.equal(out[0], big[0])
     assert torch.equal(non_overlapping(big), big)
+
+
+def test_the_first_maximum_is_argmax_over_objects_ties_included():
+    generator = torch.Generator().manual_seed(0)
+    for objects in (2, 5, 13):
+        logits = torch.randint(-3, 3, (objects, 1, 37, 29), generator=generator).float()
+        logits[:, :, :5] = 1.0  # every object ties there: the first one wins
+        assert torch.equal(first_max_index(logits), logits.argmax(dim=0, keepdim=True))
+    assert (first_max_index(torch.ones(3, 1, 2, 2)) == 0).all()
 
 
 def test_one_bf16_ulp_is_measured_from_the_reference_value():

@@ -12,12 +12,19 @@ from vis_bench.methods.sam3.tracker import MASK_LOGIT_BIAS
 SHRINK_RATIO = 0.3
 
 
+def first_max_index(values: torch.Tensor) -> torch.Tensor:
+    """`values.argmax(dim=0, keepdim=True)` (the first maximum on ties), reduced over the last
+    dimension of a contiguous copy: a CPU reduction across the outer dimension of a few masks
+    runs at about a tenth of the speed of one along rows."""
+    return values.movedim(0, -1).contiguous().argmax(dim=-1).unsqueeze(0)
+
+
 def non_overlapping(mask_logits: torch.Tensor) -> torch.Tensor:
     """(N, 1, H, W): each pixel kept only by the object with the highest logit; the others
     are clamped to at most -10."""
     if mask_logits.shape[0] == 1:
         return mask_logits
-    winner = mask_logits.argmax(dim=0, keepdim=True)
+    winner = first_max_index(mask_logits)
     keep = (
         winner == torch.arange(mask_logits.shape[0], device=mask_logits.device)[:, None, None, None]
     )

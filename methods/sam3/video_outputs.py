@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vis_bench.methods.sam3.mask_overlap import first_max_index
 from vis_bench.methods.sam3.video_step import FrameResult
 
 
@@ -52,7 +53,7 @@ def object_wise_non_overlap(masks: torch.Tensor, scores: torch.Tensor) -> torch.
     if masks.shape[0] <= 1:
         return masks
     per_pixel = torch.where(masks, scores[:, None, None], torch.zeros_like(scores)[:, None, None])
-    winner = per_pixel.argmax(dim=0, keepdim=True)
+    winner = first_max_index(per_pixel)
     own = winner == torch.arange(masks.shape[0], device=masks.device)[:, None, None]
     return masks & own & (per_pixel > 0)
 
