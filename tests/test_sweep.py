@@ -198,7 +198,8 @@ SWEEP_SCRIPT = textwrap.dedent(
         "dataset": {{"kind": "synthetic"}},
         "methods": [{{"name": "toy"}}],
         "sweep": {{"clip_length": ["all", 2, 3, 4]}},
-        "measure": {{"warmup": 0, "repeats": 1, "flops": False, "precision": 0}},
+        "measure": {{"warmup": 0, "repeats": 1, "flops": False, "precision": 0,
+                     "round_seconds": 0, "bootstrap": 0}},
     }})
     if __name__ == "__main__":
         run_sweep(cfg, MemorySource(lengths=(4,)), {run_dir!r}, log=print)
