@@ -278,7 +278,7 @@ def test_shipped_baseline_lists_the_shipped_checkpoints():
         assert (REPO / cell["checkpoint"]).is_file()
         # every shipped model has learned: untrained weights score AP 0.0 on this split
         # (the AP 30 target is not reached yet; docs/training.md)
-        # (SAM 3's tiny model has learned far less so far: docs/methods/sam3.md, Training)
+        # (SAM 3's tiny model has learned far less so far: docs/methods/sam3_training.md)
         assert cell["metrics"]["AP"] >= (0.01 if cell["method"] == "sam3" else 0.05)
         # what `--tolerance auto` pairs with: the cell's per-video matching on the 24 videos
         assert VideoMatches.from_dict(cell["video_matches"]).n_videos == 24
