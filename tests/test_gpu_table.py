@@ -381,3 +381,30 @@ def test_the_dry_run_runs_its_steps_on_the_cpu_and_the_block_renders_them(tmp_pa
     not_run = sorted(f"sweep-{p.stem}" for p in CONFIGS if p.stem not in swept)
     assert f"Not measured yet: {', '.join(not_run)}." in block
     assert block.count("| ifc | tiny |") == 1 and "| videomt | vit_s |" in block
+
+
+def test_the_h200_block_names_its_machine_and_groups_the_precisions_that_tracked_alike(
+    tmp_path: Path,
+):
+    from tools.gpu_table_block import H200_FOLDER, gpu_table_h200_block
+
+    folder = tmp_path / H200_FOLDER
+    (folder / "sam3").mkdir(parents=True)
+    (folder / "machine.json").write_text(json.dumps({"gpu_name": "NVIDIA H200", "cuda": "13.0"}))
+    shutil.copytree(REPO / "configs" / "gpu_table", tmp_path / "configs" / "gpu_table")
+    records = [
+        {
+            "key": dtype, "method": "sam3", "status": "ok", "dtype": dtype, "clip_length": 36,
+            "stride": 36, "model_options": {}, "prompts": 8, "fps_end_to_end": fps,
+            "objects_tracked": {"frames": 216, "max": tracked, "mean": float(tracked)},
+        }
+        for dtype, fps, tracked in (("bf16", 7.1, 0), ("fp32", 3.0, 0), ("fp16", 7.6, 2))
+    ]  # fmt: skip
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    (folder / "sam3" / "records.jsonl").write_text(lines)
+    block = gpu_table_h200_block(tmp_path)
+    assert "Measured on NVIDIA H200" in block and "Not measured yet" not in block
+    assert "| sam3 | - | 36 | 36 | fp32 | 3.0 [" in block  # no backbone option: a dash
+    assert "- sam3 fp32, bf16: 8 prompts, at most 0 objects tracked" in block
+    assert "- sam3 fp16: 8 prompts, at most 2 objects tracked in a frame (mean 2.0)." in block
+    assert f"Sources: `{H200_FOLDER}/`" in block

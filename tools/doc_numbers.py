@@ -45,8 +45,9 @@ from tools.benchmark_blocks import (
 )
 from tools.default_run_block import default_run_block
 from tools.doc_sources import fmt, read_source
+from tools.gpu_table_block import H200_SOURCES as GPU_TABLE_H200_SOURCES
 from tools.gpu_table_block import SOURCES as GPU_TABLE_SOURCES
-from tools.gpu_table_block import gpu_table_block
+from tools.gpu_table_block import gpu_table_block, gpu_table_h200_block
 from tools.sam3_objects_block import SOURCES as SAM3_OBJECTS_SOURCES
 from tools.sam3_objects_block import sam3_objects_block
 from tools.speed_blocks import (
@@ -126,6 +127,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "fps-protocols": (PROTOCOLS_SOURCE,),
     "compile": (COMPILE_SOURCE, PROTOCOLS_SOURCE),
     "gpu-table": GPU_TABLE_SOURCES,
+    "gpu-table-h200": GPU_TABLE_H200_SOURCES,
     "fps-precision-aa": (AA_TARGET_SOURCE,),
     "frames-identity-cost": ("benchmarks/results/frames_identity.json",),
     "prompts-axis": (PROMPTS_AXIS_SOURCE,),
@@ -476,6 +478,7 @@ GENERATORS: dict[str, Callable[[Path], str]] = {
     "fps-protocols": fps_protocols_block,
     "compile": compile_block,
     "gpu-table": gpu_table_block,
+    "gpu-table-h200": gpu_table_h200_block,
     "fps-precision-aa": fps_precision_aa_block,
     "frames-identity-cost": frames_identity_cost_block,
     "prompts-axis": prompts_axis_block,

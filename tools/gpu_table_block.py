@@ -23,6 +23,10 @@ FOLDER = "results/gpu_table"
 CONFIGS = "configs/gpu_table"
 SOURCES = (f"{FOLDER}/*.json", f"{FOLDER}/*/records.jsonl")
 COMMAND = "scripts/gpu_table.sh results/gpu_table"
+#: the H200 session's steps, kept apart: a block's sources come from one commit and one machine
+H200_FOLDER = "results/gpu_h200_table"
+H200_SOURCES = (f"{H200_FOLDER}/*.json", f"{H200_FOLDER}/*/records.jsonl")
+H200_COMMAND = "scripts/gpu_table.sh results/gpu_h200_table machine sweep-sam3"
 #: the published numbers the configs reproduce the settings of
 DATASET = "ytvis2019"
 DTYPE_ORDER = {"fp32": 0, "fp16": 1, "bf16": 2}
@@ -120,12 +124,12 @@ def _lengths(value: Any) -> str:
 # ------------------------------------------------------------------------ measurements
 
 
-def _records(root: Path) -> list[dict[str, Any]]:
+def _records(root: Path, folder: str = FOLDER) -> list[dict[str, Any]]:
     """The latest record of each cell over every sweep folder (one per config of CONFIGS; the
     AP check's folder is no sweep of the table), with its folder's name."""
     records = []
     sweeps = {p.stem for p in (root / CONFIGS).glob("*.yaml")}
-    for path in sorted((root / FOLDER).glob("*/records.jsonl")):
+    for path in sorted((root / folder).glob("*/records.jsonl")):
         if path.parent.name not in sweeps:
             continue
         latest = {r["key"]: r for r in read_source(root, str(path.relative_to(root)))}
@@ -185,7 +189,7 @@ def _table_row(cells: list[Any]) -> str:
 
 def _row(record: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     options = record.get("model_options") or {}
-    axes = [record["method"], options.get("backbone"), record.get("clip_length")]
+    axes = [record["method"], options.get("backbone") or "-", record.get("clip_length")]
     axes += [record.get("stride") or "-", record.get("dtype")]
     if record.get("status") != "ok":
         failed = f"failed: {str(record.get('error'))[:120]}"
@@ -341,8 +345,48 @@ def gpu_table_block(root: Path) -> str:
     records = _records(root) if folder.is_dir() else []
     if not records and not (folder / "machine.json").is_file():
         return "\n".join([NO_RUN, "", *published_lines(root)])
+    lines = _measured_lines(root, FOLDER, records)
+    lines += ["", *kernel_lines(root), "", *_notes(records)]
+    lines.append(f"Sources: `{FOLDER}/`, written by `{COMMAND}`.")
+    return "\n".join(lines)
+
+
+def gpu_table_h200_block(root: Path) -> str:
+    """The H200 session's rows (results/gpu_h200_table/): the table's columns, its own machine;
+    the columns' definitions are the main table's."""
+    records = _records(root, H200_FOLDER)
+    lines = _measured_lines(root, H200_FOLDER, records, missing=False)
+    lines += _objects_lines([r for r in records if r.get("objects_tracked")])
+    lines.append(f"Columns as above. Sources: `{H200_FOLDER}/`, written by `{H200_COMMAND}`.")
+    return "\n".join(lines)
+
+
+def _objects_lines(records: list[dict[str, Any]]) -> list[str]:
+    """A prompted method's prompts and tracked objects, one line for the precisions that agree:
+    its cost grows with both, and random weights may find no object (the tracker then idles)."""
+    grouped: dict[str, list[str]] = {}
+    for record in records:
+        objects = record["objects_tracked"]
+        text = (
+            f"{record.get('prompts')} prompts, at most {objects.get('max')} objects tracked in a "
+            f"frame (mean {fmt(objects.get('mean'), 1, 1)})."
+        )
+        grouped.setdefault(f"{record['method']}|{text}", []).append(str(record.get("dtype")))
+    return [
+        f"- {key.split('|')[0]} {', '.join(dtypes)}: {key.split('|', 1)[1]}"
+        for key, dtypes in grouped.items()
+    ]
+
+
+def _measured_lines(
+    root: Path, folder_name: str, records: list[dict[str, Any]], missing: bool = True
+) -> list[str]:
+    """The machine, one row per record, the published GPUs' lines and the sweeps not run."""
+    folder = root / folder_name
     machine = (
-        read_source(root, f"{FOLDER}/machine.json") if (folder / "machine.json").is_file() else {}
+        read_source(root, f"{folder_name}/machine.json")
+        if (folder / "machine.json").is_file()
+        else {}
     )
     lines = [machine_line(machine)] if machine else []
     rows, matched = [], []
@@ -353,9 +397,7 @@ def gpu_table_block(root: Path) -> str:
     lines += ["", HEADER, "|---" * len(COLUMNS) + "|", *rows, ""]
     lines += gpu_lines(matched, machine.get("gpu_name"))
     measured = {r["_step"] for r in records}
-    missing = [p.stem for p in sorted((root / CONFIGS).glob("*.yaml")) if p.stem not in measured]
-    if missing:
-        lines.append(f"Not measured yet: {', '.join(f'sweep-{m}' for m in missing)}.")
-    lines += ["", *kernel_lines(root), "", *_notes(records)]
-    lines.append(f"Sources: `{FOLDER}/`, written by `{COMMAND}`.")
-    return "\n".join(lines)
+    left = [p.stem for p in sorted((root / CONFIGS).glob("*.yaml")) if p.stem not in measured]
+    if missing and left:
+        lines.append(f"Not measured yet: {', '.join(f'sweep-{m}' for m in left)}.")
+    return lines
