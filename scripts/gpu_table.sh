@@ -36,7 +36,8 @@ STEPS=(
     "sweep-ifc_half 150 570 IFC R50 fp16 and bf16 at the published settings"
     "sweep-videomt_fp32_bf16 220 570 VidEoMT S/B/L in fp32 and bf16"
     "sweep-seqformer_half 190 570 SeqFormer, MS-STS and its release in fp16 and bf16"
-    "sweep-sam3 420 570 SAM 3 release sizes, 8 prompts, fp32, bf16, fp16 (not yet timed)"
+    "sweep-sam3 330 570 SAM 3 release sizes, 8 prompts, bf16 and fp16"
+    "sweep-sam3_fp32 230 570 SAM 3 release sizes, 8 prompts, fp32"
 )
 
 usage() { grep '^#   scripts/gpu_table.sh' "$0" | sed 's/^# *//'; }
