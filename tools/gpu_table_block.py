@@ -3,7 +3,8 @@ wrote, beside the published FPS that the methods' released checkpoints declare.
 
 Sources, all under results/gpu_table/: machine.json (the GPU, driver, CUDA and NVML readings),
 kernel_tests.json and kernel_bench.json (the deformable-attention kernel), and one folder of
-records per config of configs/gpu_table/. The published FPS and the GPU each was measured on are
+records per config of configs/gpu_table/. A session on another GPU or commit gets a folder and a
+block of its own (results/gpu_h200_table/: a block's sources come from one commit). The published FPS and the GPU each was measured on are
 read from the declarations (`vis_bench.published`), never typed here. Before any GPU run the
 block says so and lists the published FPS the table will be set beside, with the step of the
 script that measures each. doc_numbers.py registers the block.
@@ -364,18 +365,15 @@ def gpu_table_h200_block(root: Path) -> str:
 def _objects_lines(records: list[dict[str, Any]]) -> list[str]:
     """A prompted method's prompts and tracked objects, one line for the precisions that agree:
     its cost grows with both, and random weights may find no object (the tracker then idles)."""
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[tuple[str, str], list[str]] = {}
     for record in records:
         objects = record["objects_tracked"]
         text = (
             f"{record.get('prompts')} prompts, at most {objects.get('max')} objects tracked in a "
             f"frame (mean {fmt(objects.get('mean'), 1, 1)})."
         )
-        grouped.setdefault(f"{record['method']}|{text}", []).append(str(record.get("dtype")))
-    return [
-        f"- {key.split('|')[0]} {', '.join(dtypes)}: {key.split('|', 1)[1]}"
-        for key, dtypes in grouped.items()
-    ]
+        grouped.setdefault((record["method"], text), []).append(str(record.get("dtype")))
+    return [f"- {method} {', '.join(dtypes)}: {text}" for (method, text), dtypes in grouped.items()]
 
 
 def _measured_lines(
