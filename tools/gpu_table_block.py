@@ -4,10 +4,11 @@ wrote, beside the published FPS that the methods' released checkpoints declare.
 Sources, all under results/gpu_table/: machine.json (the GPU, driver, CUDA and NVML readings),
 kernel_tests.json and kernel_bench.json (the deformable-attention kernel), and one folder of
 records per config of configs/gpu_table/. A session on another GPU or commit gets a folder and a
-block of its own (results/gpu_h200_table/: a block's sources come from one commit). The published FPS and the GPU each was measured on are
-read from the declarations (`vis_bench.published`), never typed here. Before any GPU run the
-block says so and lists the published FPS the table will be set beside, with the step of the
-script that measures each. doc_numbers.py registers the block.
+block of its own (results/gpu_h200_table/: a block's sources come from one commit). The
+published FPS and the GPU each was measured on are read from the declarations
+(`vis_bench.published`), never typed here. Before any GPU run the block says so and lists the
+published FPS the table will be set beside, with the step of the script that measures each.
+doc_numbers.py registers the blocks.
 """
 
 from __future__ import annotations
