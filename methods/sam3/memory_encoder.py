@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vis_bench.methods.sam3.layer_norm_2d import LayerNorm2d
-from vis_bench.methods.sam3.neck import sine_positions
+from vis_bench.methods.sam3.neck import SinePositionCache
 
 
 class _MaskDownsampler(nn.Module):
@@ -77,6 +77,7 @@ class MemoryEncoder(nn.Module):
     def __init__(self, d_model: int, mem_dim: int, mask_size: int) -> None:
         super().__init__()
         self.mem_dim = mem_dim
+        self.sine_positions = SinePositionCache(mem_dim)
         self.mask_downsampler = _MaskDownsampler(d_model, mask_size)
         self.pix_feat_proj = nn.Conv2d(d_model, d_model, 1)
         self.fuser = _Fuser(d_model)
@@ -93,5 +94,5 @@ class MemoryEncoder(nn.Module):
 
     def positions_like(self, memory: torch.Tensor) -> torch.Tensor:
         """Sine positions (B, mem_dim, h, w) of a memory map."""
-        pos = sine_positions(self.mem_dim, memory.shape[-2], memory.shape[-1]).to(memory)
+        pos = self.sine_positions(*memory.shape[-2:], memory.device, memory.dtype)
         return pos.expand(memory.shape[0], -1, -1, -1)

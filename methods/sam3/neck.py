@@ -63,6 +63,24 @@ def sine_positions(d_model: int, h: int, w: int, temperature: float = 10000.0) -
     return torch.cat((pos_y, pos_x), dim=2).permute(2, 0, 1)
 
 
+class SinePositionCache:
+    """`sine_positions` kept per (h, w, device, dtype): they depend on the map's shape alone, and
+    building the finest level's (256 x 288 x 288 at the release's sizes) on the CPU and copying
+    it every frame took several times the GPU's whole frame."""
+
+    def __init__(self, d_model: int) -> None:
+        self.d_model = d_model
+        self._built: dict[tuple, torch.Tensor] = {}
+
+    def __call__(self, h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        key = (h, w, device, dtype)
+        if key not in self._built:
+            with torch.inference_mode(False):  # usable later outside inference mode too
+                positions = sine_positions(self.d_model, h, w)
+                self._built[key] = positions.to(device=device, dtype=dtype).contiguous()
+        return self._built[key]
+
+
 @dataclass(frozen=True)
 class VisionFeatures:
     """Three levels (finest first) per neck, and their position encodings (B, d, h, w)."""
@@ -82,15 +100,14 @@ class VisionBackbone(nn.Module):
         self.d_model = d_model
         self.convs = nn.ModuleList(_ScaleConv(dim, d_model, s) for s in SCALES)
         self.sam2_convs = nn.ModuleList(_ScaleConv(dim, d_model, s) for s in SCALES)
+        self.sine_positions = SinePositionCache(d_model)
 
     def forward(self, images: torch.Tensor) -> VisionFeatures:
         x = self.trunk(images)
         detector = [conv(x) for conv in self.convs][:-1]
         tracker = [conv(x) for conv in self.sam2_convs][:-1]
         positions = [
-            sine_positions(self.d_model, f.shape[-2], f.shape[-1])
-            .to(device=f.device, dtype=f.dtype)
-            .expand(f.shape[0], -1, -1, -1)
+            self.sine_positions(*f.shape[-2:], f.device, f.dtype).expand(f.shape[0], -1, -1, -1)
             for f in detector
         ]
         return VisionFeatures(detector=detector, tracker=tracker, positions=positions)
