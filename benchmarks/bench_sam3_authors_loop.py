@@ -246,17 +246,20 @@ def measure_shape(args: argparse.Namespace, shape: str, work: Path) -> dict[str,
     commands = side_commands(args, write_specs(args, shape, work))
     envs = environments(args)
     times: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    versions: dict[str, str] = {}
     for round_index in range(args.rounds):
         order = SIDES if round_index % 2 == 0 else SIDES[::-1]
         for side in order:
             before = machine_now()
             timed = run_side(commands[side], envs[side], f"{shape}: {side}, round {round_index}")
+            versions = timed.pop("environment", versions)
             times[side].append({**timed, "machine_before": before, "machine_after": machine_now()})
         print(f"{shape} round {round_index + 1}/{args.rounds}: " + ", ".join(
             f"{s} {t[-1]['wall_s']:.2f} s wall {t[-1]['cpu_s']:.2f} s CPU" for s, t in times.items()
         ), flush=True)  # fmt: skip
     theirs = clamped_scores(work / f"{shape}.authors.npz")
-    return summary(times, compare_outputs(theirs, work / f"{shape}.vis_bench.npz"))
+    outputs = compare_outputs(theirs, work / f"{shape}.vis_bench.npz")
+    return {**summary(times, outputs), "authors_environment": versions}
 
 
 def flops_split(cfg: dict[str, Any], frames: np.ndarray) -> dict[str, Any]:

@@ -403,6 +403,29 @@ def predictions(output: dict[Any, Any], frames: int, size: tuple[int, int]) -> d
     }
 
 
+def environment() -> dict[str, str]:
+    """What their timed pass ran on: their package's version (or that it is a source tree
+    without metadata), torch, numpy and Python: a ratio against their code holds for these."""
+    import importlib.metadata
+    import platform
+
+    import torch
+
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "no metadata (a source tree)" if package == "sam3" else "absent"
+
+    return {
+        "sam3": version("sam3"),
+        "timm": version("timm"),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
 def main() -> int:
     """`python sam3_authors_side.py SPEC.json`: the spec names the sizes (`cfg`), the BPE file,
     the weights (made with `make_weights`, else loaded strictly), the frames, prompts, ids,
@@ -430,7 +453,7 @@ def main() -> int:
         output = model(clip)
         timed = timed_since(start)
     np.savez_compressed(spec["out"], **predictions(output, len(frames), frames.shape[1:3]))
-    print(json.dumps(timed))
+    print(json.dumps({**timed, "environment": environment()}))
     return 0
 
 

@@ -59,3 +59,21 @@ def test_a_row_on_a_trained_checkpoint_names_it_and_its_sequences(tmp_path):
     assert "results/checkpoints/dvis_daq_online_tiny.pth on a 36-frame synthetic video" in line
     assert "started 70 sequences (64 after frame 0) and dropped 44" in line
     assert "a row naming a trained checkpoint: those weights, and a synthetic video" in block
+
+
+def test_the_sam3_block_names_the_authors_versions_when_the_report_recorded_them(tmp_path):
+    from tools.benchmark_blocks import sam3_authors_loop_block
+
+    source = "benchmarks/results/sam3_authors_loop.json"
+    report = json.loads((REPO_ROOT / source).read_text())
+    for shape in report["shapes"].values():
+        shape.pop("authors_environment", None)  # as a report of before they were recorded
+    (tmp_path / source).parent.mkdir(parents=True)
+    (tmp_path / source).write_text(json.dumps(report))
+    assert "their code:" not in sam3_authors_loop_block(tmp_path)
+    for shape in report["shapes"].values():
+        shape["authors_environment"] = {"sam3": "0.1.4", "torch": "2.13.0+cpu"}
+    (tmp_path / source).write_text(json.dumps(report))
+    assert "; their code: sam3 0.1.4, torch 2.13.0+cpu. Source:" in sam3_authors_loop_block(
+        tmp_path
+    )

@@ -693,13 +693,18 @@ def sam3_authors_loop_block(root: Path) -> str:
             f"{'yes' if shape['outputs']['equal_within_tolerance'] else 'no'} |"
         )
     loads = [s["machine"]["load1"] for s in report["shapes"].values()]
+    theirs = next(iter(report["shapes"].values())).get("authors_environment")
+    ran_on = (
+        f"; their code: sam3 {theirs['sam3']}, torch {theirs['torch']}" if theirs else ""
+    )  # a report of before the versions were recorded says nothing of them
     lines += [
         "",
         f"{report['prompts']['count']} prompts ({report['prompts']['label_space']}'s names), "
         f"{report['video']['frames']} frames, {report['threads']} threads, {report['rounds']} "
         f"rounds per shape; load {min(x['min'] for x in loads)} to "
-        f"{max(x['max'] for x in loads)}. Source: `benchmarks/results/sam3_authors_loop.json`, "
-        "written by `python benchmarks/bench_sam3_authors_loop.py`.",
+        f"{max(x['max'] for x in loads)}{ran_on}. Source: "
+        "`benchmarks/results/sam3_authors_loop.json`, written by "
+        "`python benchmarks/bench_sam3_authors_loop.py`.",
     ]
     return "\n".join(lines)
 
