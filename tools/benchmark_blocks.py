@@ -701,8 +701,8 @@ def sam3_authors_loop_block(root: Path) -> str:
         "",
         f"{report['prompts']['count']} prompts ({report['prompts']['label_space']}'s names), "
         f"{report['video']['frames']} frames, {report['threads']} threads, {report['rounds']} "
-        f"rounds per shape; load {min(x['min'] for x in loads)} to "
-        f"{max(x['max'] for x in loads)}{ran_on}. Source: "
+        f"rounds per shape on {report['provenance']['machine']['cpu']}; load "
+        f"{min(x['min'] for x in loads)} to {max(x['max'] for x in loads)}{ran_on}. Source: "
         "`benchmarks/results/sam3_authors_loop.json`, written by "
         "`python benchmarks/bench_sam3_authors_loop.py`.",
     ]
