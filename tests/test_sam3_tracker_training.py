@@ -153,3 +153,30 @@ def test_the_tracker_starts_from_a_trained_detectors_file_and_the_joined_record_
     assert joined["iterations"] == 5 + 2 and joined["stages"]["tracker"]["iterations"] == 2
     assert joined["seconds"] == pytest.approx(2.5 + tracker_seconds, abs=0.1)
     assert joined["config"] == {"backbone_init": "trunk.pth"}
+
+    # a run continuing the tracker starts from the joined file (no pooled CLIP projection)
+    continuing = Sam3TrackerTraining.build(SMALL)
+    continuing.start_training_from(str(tmp_path / "video.pth"))
+    started = continuing.model.state_dict()
+    for key, value in read_project_checkpoint(tmp_path / "tracker.pth").state_dict.items():
+        assert torch.equal(started[key], value.half().float()), key
+
+    # a tracker that continued from earlier runs: each run's steps and time count, oldest first
+    video_checkpoint(
+        tmp_path / "d.pth",
+        tmp_path / "continued.pth",
+        tmp_path / "tracker.pth",
+        earlier_trackers=[tmp_path / "video.pth", tmp_path / "tracker.pth"],
+    )
+    continued = read_project_checkpoint(tmp_path / "continued.pth").training
+    assert list(continued["stages"]) == ["detector", "tracker_1", "tracker_2", "tracker"]
+    assert continued["iterations"] == 5 + 3 * 2
+    assert continued["seconds"] == pytest.approx(2.5 + 3 * tracker_seconds, abs=0.2)
+    with pytest.raises(InputError, match="no tracker's training record"):
+        video_checkpoint(
+            tmp_path / "d.pth",
+            tmp_path / "x.pth",
+            tmp_path / "tracker.pth",
+            None,
+            [tmp_path / "d.pth"],
+        )

@@ -5,11 +5,12 @@ as initialised. The video method's AP (`run_bench.py regress`) needs the whole m
 file.
 
     python -m tools.sam3_video_checkpoint DETECTOR.pth OUT.pth \
-        [--tracker TRACKER.pth] [--score-threshold P]
+        [--tracker TRACKER.pth [--earlier-tracker EARLIER.pth ...]] [--score-threshold P]
 
 `--score-threshold` sets the video model's detection threshold (default: the detector's
 `score_threshold`, the release's 0.5): a small model whose scores stay low is given one chosen
-on the tuning split, and the file records it.
+on the tuning split, and the file records it. `--earlier-tracker` names the runs a tracker
+continued from (oldest first): their steps and time count toward the joined model's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ import torch
 from vis_bench.errors import InputError
 from vis_bench.formats.checkpoints import read_project_checkpoint, save_project_checkpoint
 from vis_bench.methods.sam3.detector_training.options import Sam3DetectorOptions
-from vis_bench.methods.sam3.detector_training.tracker_plugin import Sam3TrackerOptions
+from vis_bench.methods.sam3.detector_training.tracker_plugin import (
+    POOLED_PROJECTION,
+    Sam3TrackerOptions,
+)
 from vis_bench.methods.sam3.options import Sam3Options
 from vis_bench.methods.sam3.video_model import Sam3VideoModel
 
@@ -33,7 +37,7 @@ TINY_TRACKER = {"mem_dim": 16, "tracker_layers": 1, "tracker_ffn": 128}
 #: the tracker file's entries: the tracker and its neck
 TRACKER_KEYS = ("tracker.", "detector.backbone.vision_backbone.sam2_convs.")
 #: in the detector's file but shaped by its own width: CLIP's pooled projection, unused by SAM 3
-UNUSED = "detector.backbone.language_backbone.encoder.text_projection"
+UNUSED = POOLED_PROJECTION
 #: the shape fields both option sets share (`detector_sizes_of` reads them)
 SHAPE_FIELDS = (
     "image", "patch", "vit_dim", "vit_depth", "vit_heads", "vit_mlp_ratio", "window",
@@ -64,10 +68,13 @@ def video_checkpoint(
     output: str | Path,
     tracker_file: str | Path | None = None,
     score_threshold: float | None = None,
+    earlier_trackers: list[str | Path] | None = None,
 ) -> Sam3Options:
     """Write `output` (method `sam3`, float16) from `detector_file` (the tiny detector's
     training output) and `tracker_file` (the tracker's; None: initialised with seed 0), with
-    the detector's threshold or `score_threshold`."""
+    the detector's threshold or `score_threshold`. `earlier_trackers`: the runs the tracker
+    continued from, oldest first, each a tracker's training output or a `sam3` file (its
+    tracker stage); only their training records are read."""
     contents = _read(detector_file, "sam3-detector", "configs/tiny/sam3_detector.yaml")
     # a training output records the options its config gave; the others are the defaults
     detector = dataclasses.asdict(Sam3DetectorOptions(**contents.config))
@@ -108,7 +115,14 @@ def video_checkpoint(
         )
     tracker = str(tracker_file) if tracker_file else "initialised (seed 0), untrained"
     record = {"detector": str(detector_file), "tracker": tracker}
-    record.update(training_record(contents, trained if tracker_file is not None else None))
+    earlier = [_earlier_tracker_record(path) for path in earlier_trackers or []]
+    if earlier and tracker_file is None:
+        raise InputError(
+            "names earlier tracker runs but no tracker: give the last run with --tracker",
+            path=str(earlier_trackers[0]),
+            field="earlier_trackers",
+        )
+    record.update(training_record(contents, trained if tracker_file is not None else None, earlier))
     save_project_checkpoint(
         model.state_dict(), output, "sam3", dataclasses.asdict(options), record, half=True
     )
@@ -119,11 +133,16 @@ def video_checkpoint(
 STAGE_FIELDS = ("config", "iterations", "seconds", "threads", "torch", "final_losses")
 
 
-def training_record(detector: Any, tracker: Any | None) -> dict[str, Any]:
+def training_record(
+    detector: Any, tracker: Any | None, earlier_trackers: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """How the joined model was made, from its parts' training records: each stage's config,
-    steps, time and last losses; the totals of steps and time; the detector's config (its
+    steps, time and last losses (`tracker_1`, `tracker_2`, ...: the runs the tracker continued
+    from, oldest first); the totals of steps and time; the detector's config (its
     `backbone_init` names the pretrained trunk) and the label space it learned."""
     stages = {"detector": detector.training or {}}
+    for number, record in enumerate(earlier_trackers or [], start=1):
+        stages[f"tracker_{number}"] = record
     if tracker is not None:
         stages["tracker"] = tracker.training or {}
     kept = {name: {k: r[k] for k in STAGE_FIELDS if k in r} for name, r in stages.items()}
@@ -136,6 +155,23 @@ def training_record(detector: Any, tracker: Any | None) -> dict[str, Any]:
         "categories": stages["detector"].get("categories"),
         "stages": kept,
     }
+
+
+def _earlier_tracker_record(path: str | Path) -> dict[str, Any]:
+    """The training record of a run a tracker continued from: a tracker's training output,
+    or the tracker stage of a `sam3` file joined from one."""
+    contents = read_project_checkpoint(path)
+    if contents.method == "sam3-tracker" and contents.training:
+        return contents.training
+    stage = ((contents.training or {}).get("stages") or {}).get("tracker")
+    if contents.method == "sam3" and stage:
+        return stage
+    raise InputError(
+        f"holds no tracker's training record (method {contents.method!r}): give a tracker's "
+        "training output or a sam3 file joined from one",
+        path=str(path),
+        field="training",
+    )
 
 
 def _read(path: str | Path, method: str, config: str) -> Any:
@@ -157,6 +193,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("output", help="where the sam3 checkpoint goes")
     parser.add_argument("--tracker", help="the tiny tracker's training output (default: none)")
     parser.add_argument(
+        "--earlier-tracker",
+        action="append",
+        default=[],
+        help="a run the tracker continued from, oldest first (repeat): its steps and time count",
+    )
+    parser.add_argument(
         "--score-threshold",
         type=float,
         default=None,
@@ -164,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        video_checkpoint(args.detector, args.output, args.tracker, args.score_threshold)
+        video_checkpoint(
+            args.detector, args.output, args.tracker, args.score_threshold, args.earlier_tracker
+        )
     except InputError as err:  # a missing or wrong file: its message names it and the fix
         raise SystemExit(f"error: {err}") from None
     print(f"wrote {args.output}")

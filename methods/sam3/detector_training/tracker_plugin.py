@@ -37,6 +37,9 @@ from vis_bench.methods.sam3.video_model import Sam3VideoModel
 
 #: the trained parts' keys (the rest of the file's model is the detector's, not trained here)
 TRAINED = ("tracker.", "detector.backbone.vision_backbone.sam2_convs.")
+#: CLIP's pooled projection, which SAM 3 never reads: a joined `sam3` file holds one shaped by
+#: the video model's own width, so a tracker's start leaves it as initialised
+POOLED_PROJECTION = "detector.backbone.language_backbone.encoder.text_projection"
 
 
 def consecutive_frames(
@@ -115,11 +118,14 @@ class Sam3TrackerTraining(Sam3DetectorTraining):
     def start_training_from(self, checkpoint: str | CheckpointContents) -> LoadReport:
         """The tracker trains for a trained detector (`init_checkpoint`: the tiny detector's
         training output, whose trunk it reads): every `detector.*` tensor by name; only the
-        tracker and its neck, which it trains from scratch, may be missing."""
+        tracker and its neck, which it trains from scratch, may be missing. A run that
+        continues a tracker starts from the joined `sam3` file of the detector and that
+        tracker (`python -m tools.sam3_video_checkpoint`)."""
         contents = checkpoint_contents(checkpoint)
         report = LoadReport(contents.path, contents.format, strict=False)
-        compare_and_load(self.model, contents.state_dict, report)
-        check_stage_start(report, TRAINED, "tracker", contents.path)
+        weights = {k: v for k, v in contents.state_dict.items() if k != POOLED_PROJECTION}
+        compare_and_load(self.model, weights, report)
+        check_stage_start(report, (*TRAINED, POOLED_PROJECTION), "tracker", contents.path)
         self.load_report = report
         return report
 
