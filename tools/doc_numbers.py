@@ -257,8 +257,13 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
     backbones: list[str] = []
     shipped = _config_backbone_inits(root)
     for checkpoint in checkpoints:
-        training = read_project_checkpoint(root / checkpoint).training or {}
-        init = shipped.get(checkpoint) or (training.get("config") or {}).get("backbone_init")
+        config = (read_project_checkpoint(root / checkpoint).training or {}).get("config") or {}
+        # a model joined from runs (SAM 3) records its first run's config, named as in configs/
+        init = (
+            shipped.get(checkpoint)
+            or shipped.get(f"name:{config.get('name')}")
+            or config.get("backbone_init")
+        )
         if init and init not in backbones:
             backbones.append(init)
     lines = []
@@ -277,9 +282,9 @@ def _backbone_lines(root: Path, checkpoints: list[str]) -> list[str]:
 
 
 def _config_backbone_inits(root: Path) -> dict[str, str]:
-    """`output` -> `backbone_init` of the tiny-model configs (configs/tiny/*.yaml): the shipped
-    name of each model's backbone, where the training record holds the path the run was given
-    (which may be a file outside the repository)."""
+    """`output` (and `name:` + `name`) -> `backbone_init` of the tiny-model configs
+    (configs/tiny/*.yaml): the shipped name of each model's backbone, where the training record
+    holds the path the run was given (which may be a file outside the repository)."""
     import yaml
 
     inits = {}
@@ -287,6 +292,7 @@ def _config_backbone_inits(root: Path) -> dict[str, str]:
         data = yaml.safe_load(path.read_text()) or {}
         if isinstance(data, dict) and data.get("output") and data.get("backbone_init"):
             inits[str(data["output"])] = str(data["backbone_init"])
+            inits[f"name:{data.get('name')}"] = str(data["backbone_init"])
     return inits
 
 
