@@ -64,10 +64,12 @@ def _copy_run(tmp_path, name, change):
 
 
 def _machine(gflops: float):
-    """A change that gives every record the machine reference speed `gflops`."""
+    """A change that gives every record the machine reference speed `gflops`, on a machine
+    that held it through the cell's rounds (whatever the committed run's machine did)."""
 
     def change(record):
-        record["speed"] = {**(record.get("speed") or {}), "reference_gflops": gflops}
+        speed = {k: v for k, v in (record.get("speed") or {}).items() if k != "not_comparable"}
+        record["speed"] = {**speed, "reference_gflops": gflops, "comparable": True}
 
     return change
 
