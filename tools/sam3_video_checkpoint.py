@@ -27,6 +27,7 @@ from vis_bench.formats.checkpoints import read_project_checkpoint, save_project_
 from vis_bench.methods.sam3.detector_training.options import Sam3DetectorOptions
 from vis_bench.methods.sam3.detector_training.tracker_plugin import (
     POOLED_PROJECTION,
+    TRAINED,
     Sam3TrackerOptions,
 )
 from vis_bench.methods.sam3.options import Sam3Options
@@ -34,10 +35,6 @@ from vis_bench.methods.sam3.video_model import Sam3VideoModel
 
 #: the tiny tracker's sizes beside the tiny detector's (the release: 64, 4, 2048)
 TINY_TRACKER = {"mem_dim": 16, "tracker_layers": 1, "tracker_ffn": 128}
-#: the tracker file's entries: the tracker and its neck
-TRACKER_KEYS = ("tracker.", "detector.backbone.vision_backbone.sam2_convs.")
-#: in the detector's file but shaped by its own width: CLIP's pooled projection, unused by SAM 3
-UNUSED = POOLED_PROJECTION
 #: the shape fields both option sets share (`detector_sizes_of` reads them)
 SHAPE_FIELDS = (
     "image", "patch", "vit_dim", "vit_depth", "vit_heads", "vit_mlp_ratio", "window",
@@ -75,6 +72,13 @@ def video_checkpoint(
     the detector's threshold or `score_threshold`. `earlier_trackers`: the runs the tracker
     continued from, oldest first, each a tracker's training output or a `sam3` file (its
     tracker stage); only their training records are read."""
+    if earlier_trackers and tracker_file is None:
+        raise InputError(
+            "names earlier tracker runs but no tracker: give the last run with --tracker",
+            path=str(earlier_trackers[0]),
+            field="earlier_trackers",
+        )
+    earlier = [_earlier_tracker_record(path) for path in earlier_trackers or []]
     contents = _read(detector_file, "sam3-detector", "configs/tiny/sam3_detector.yaml")
     # a training output records the options its config gave; the others are the defaults
     detector = dataclasses.asdict(Sam3DetectorOptions(**contents.config))
@@ -91,21 +95,21 @@ def video_checkpoint(
                 field="options",
             )
         tracker_sizes = {k: tracker_options[k] for k in (*TINY_TRACKER, "num_maskmem")}
-        tracker_weights = {
-            k: v for k, v in trained.state_dict.items() if k.startswith(TRACKER_KEYS)
-        }
+        tracker_weights = {k: v for k, v in trained.state_dict.items() if k.startswith(TRAINED)}
     options = video_options(detector, tracker_sizes, score_threshold)
     torch.manual_seed(0)
     model = Sam3VideoModel(options.detector_sizes(), options.tracker_sizes())
     weights = {
         k: v
         for k, v in contents.state_dict.items()
-        if k != UNUSED and not (tracker_weights and k.startswith(TRACKER_KEYS))
+        if k != POOLED_PROJECTION and not (tracker_weights and k.startswith(TRAINED))
     }
     missing, unexpected = model.load_state_dict({**weights, **tracker_weights}, strict=False)
     # without a tracker file the tracker stays as initialised: its entries are expected missing
     stray = [
-        k for k in missing if k != UNUSED and (tracker_weights or not k.startswith("tracker."))
+        k
+        for k in missing
+        if k != POOLED_PROJECTION and (tracker_weights or not k.startswith("tracker."))
     ]
     if unexpected or stray:
         raise InputError(
@@ -115,13 +119,6 @@ def video_checkpoint(
         )
     tracker = str(tracker_file) if tracker_file else "initialised (seed 0), untrained"
     record = {"detector": str(detector_file), "tracker": tracker}
-    earlier = [_earlier_tracker_record(path) for path in earlier_trackers or []]
-    if earlier and tracker_file is None:
-        raise InputError(
-            "names earlier tracker runs but no tracker: give the last run with --tracker",
-            path=str(earlier_trackers[0]),
-            field="earlier_trackers",
-        )
     record.update(training_record(contents, trained if tracker_file is not None else None, earlier))
     save_project_checkpoint(
         model.state_dict(), output, "sam3", dataclasses.asdict(options), record, half=True
