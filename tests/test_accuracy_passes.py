@@ -118,3 +118,25 @@ def test_the_breakdown_says_when_overlapping_passes_add_up_to_more_than_the_wall
     assert "overlap" in breakdown_lines(overlapping)[-1]
     serial = {"total_s": 10.0, "cells": 2, "phases_s": {"inference": 8.0, "other": 2.0}}
     assert not any("overlap" in line for line in breakdown_lines(serial))
+
+
+def test_a_prompted_method_s_passes_start_first_the_most_prompts_first():
+    from types import SimpleNamespace
+
+    from vis_bench.sweep.accuracy_passes import start_order
+
+    def cell(name, prompted, prompts=None):
+        method = SimpleNamespace(prompt_count_option="max_prompts" if prompted else None)
+        return SimpleNamespace(name=name, method=method, prompts=prompts)
+
+    cells = [
+        cell("a", False),
+        cell("b", False),
+        cell("p1", True, 1),
+        cell("c", False),
+        cell("pall", True),
+        cell("p10", True, 10),
+    ]
+    assert [c.name for c in start_order(cells)] == ["pall", "p10", "p1", "a", "b", "c"]
+    plain = cells[:2] + cells[3:4]
+    assert start_order(plain) == plain  # no prompted method: the sweep's order

@@ -43,6 +43,21 @@ def passes_at_once(config: BenchConfig, devices: list[str], isolate: bool, ranks
     return wanted
 
 
+def start_order(cells: list[Any]) -> list[Any]:
+    """The order the passes start in: a prompted method's cells first, the most prompts first
+    (all of its label space before any first k), the rest in the sweep's order. A prompted
+    pass costs a full detection per prompt per frame, the longest of a sweep by far; started
+    in the sweep's order it would often run last and alone, the other slots idle. Outcomes
+    are still taken, scored and written in the sweep's order."""
+
+    def prompted_first(cell: Any) -> tuple[int, float]:
+        if cell.method.prompt_count_option is None:
+            return (1, 0.0)
+        return (0, -(cell.prompts if cell.prompts is not None else float("inf")))
+
+    return sorted(cells, key=prompted_first)  # stable: the sweep's order within a group
+
+
 def pass_threads(threads: int, at_once: int) -> int:
     """Each pass's share of the threads the timed rounds use (at least one)."""
     return max(1, threads // at_once)

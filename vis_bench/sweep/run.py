@@ -39,6 +39,7 @@ from vis_bench.sweep.accuracy_passes import (
     ahead_passes,
     pass_threads,
     passes_at_once,
+    start_order,
 )
 from vis_bench.sweep.cells import Cell, distinct_keys, expand_cells
 from vis_bench.sweep.isolation import (
@@ -348,7 +349,7 @@ class _Sweep:
 
         threads = pass_threads(self.config.measure.threads or torch.get_num_threads(), at_once)
         timeout = self.config.measure.cell_timeout_s
-        for cell in todo:
+        for cell in start_order(todo):
             key = cell.key(self.info.dataset_id)
             folder = cell_dir(self.run_dir, cell, self.info.dataset_id)
             if saved_pending(cell, folder, key) is not None:
