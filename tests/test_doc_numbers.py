@@ -283,6 +283,29 @@ def test_the_default_run_block_says_the_load_and_the_state_its_times_hold_for(
     assert "load average" not in text
 
 
+def test_the_default_run_block_gives_the_machine_s_reference_speed(tmp_path: Path):
+    """The same run takes twice as long on a machine half as fast: the block gives the median
+    reference speed its timed rounds read, so a reader can scale its times to a machine."""
+    import json
+
+    def record(key: str, readings: list[float]) -> dict:
+        rounds = [{"round": i, "reference_gflops": g} for i, g in enumerate(readings, 1)]
+        fields = {"status": "ok", "method": "m", "clip_length": "all", "key": key, "AP": 0.3}
+        return {**fields, "provenance": CLEAN, "speed": {"rounds": rounds}}
+
+    run = tmp_path / "results/default_run"
+    run.mkdir(parents=True)
+    lines = [record("k1", [90.0, 97.0, 120.0]), record("k2", [96.0, 101.0])]
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "its reference matrix product at a median 97 GFLOP/s over the timed rounds" in text
+    for line in lines:
+        line["speed"] = {"rounds": []}  # no round timed (FPS off): nothing said
+    (run / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    text = regenerate("<!-- numbers: default-run -->\n<!-- end numbers -->", tmp_path, "R.md")
+    assert "GFLOP/s" not in text
+
+
 def test_the_interval_example_is_a_real_cell_of_the_default_run(tmp_path: Path):
     import json
 

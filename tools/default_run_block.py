@@ -48,7 +48,7 @@ def default_run_block(root: Path) -> str:
         f"AP / FPS end to end / FPS model. Source: `results/default_run/records.jsonl`, written by "
         f"`python run_bench.py run --run-dir results/default_run` on {env.get('cpu')} with "
         f"{threads}{_cells_time(list(latest.values()))}"
-        f"{_load_clause(list(latest.values()))}."
+        f"{_load_clause(list(latest.values()))}{_speed_clause(list(latest.values()))}."
     )
     for method, (path, then, now) in sorted(stale.items()):
         lines.append(
@@ -141,6 +141,26 @@ def _load_clause(records: list[dict[str, Any]]) -> str:
         return ""  # no records, or one from before the load was read
     return (
         f", under a 1-minute load average of {low:.1f} to {high:.1f} (read at their timed rounds)"
+    )
+
+
+def _speed_clause(records: list[dict[str, Any]]) -> str:
+    """ ", its reference matrix product at a median N GFLOP/s (...)": the machine's own speed
+    read before and after every timed round (docs/fps.md, Reference speed), so that a reader
+    can scale the times to a machine of theirs; "" when no round read it."""
+    import statistics
+
+    readings = [
+        float(r["reference_gflops"])
+        for record in records
+        for r in (record.get("speed") or {}).get("rounds") or []
+        if r.get("reference_gflops")
+    ]
+    if not readings:
+        return ""
+    return (
+        f", its reference matrix product at a median {statistics.median(readings):.0f} GFLOP/s "
+        "over the timed rounds (docs/fps.md: the cells' times scale with it)"
     )
 
 
