@@ -19,10 +19,13 @@ import concurrent.futures
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vis_bench.config import BenchConfig
 from vis_bench.measure.protocols import END_TO_END, MODEL
+
+if TYPE_CHECKING:
+    from vis_bench.sweep.cells import Cell
 
 #: the protocols taken from the timed rounds alone (any other times the accuracy pass's calls)
 ROUND_PROTOCOLS = frozenset({END_TO_END, MODEL})
@@ -43,14 +46,14 @@ def passes_at_once(config: BenchConfig, devices: list[str], isolate: bool, ranks
     return wanted
 
 
-def start_order(cells: list[Any]) -> list[Any]:
+def start_order(cells: list[Cell]) -> list[Cell]:
     """The order the passes start in: a prompted method's cells first, the most prompts first
     (all of its label space before any first k), the rest in the sweep's order. A prompted
     pass costs a full detection per prompt per frame, the longest of a sweep by far; started
     in the sweep's order it would often run last and alone, the other slots idle. Outcomes
     are still taken, scored and written in the sweep's order."""
 
-    def prompted_first(cell: Any) -> tuple[int, float]:
+    def prompted_first(cell: Cell) -> tuple[int, float]:
         if cell.method.prompt_count_option is None:
             return (1, 0.0)
         return (0, -(cell.prompts if cell.prompts is not None else float("inf")))
